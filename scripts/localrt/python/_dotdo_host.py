@@ -1,0 +1,111 @@
+"""Dispatch from the local runtime's JavaScript shells to the project's Python classes.
+
+Mirrors what Cloudflare's runtime does for a Python Worker: `fetch` receives a
+`workers.Request` and may drop extra arguments; `alarm` and the WebSocket
+handlers receive the raw JavaScript arguments; every other public method is an
+RPC method whose arguments and result cross the boundary through the SDK's
+`python_from_rpc` / `python_to_rpc`.
+"""
+
+import importlib
+import inspect
+import json
+import traceback
+from types import FunctionType, ModuleType
+from typing import Any
+
+import js
+from pyodide.code import relaxed_call
+from workers import (
+    DurableObject,
+    Request,
+    WorkerEntrypoint,
+    python_from_rpc,
+    python_to_rpc,
+)
+
+_main: ModuleType | None = None
+_rpc_methods: dict[type, frozenset[str]] = {}
+
+
+def load_main(module_name: str) -> None:
+    global _main
+    _main = importlib.import_module(module_name)
+
+
+def _exported_class(name: str, base: type) -> type:
+    assert _main is not None, "load_main() runs before any dispatch"
+    names = getattr(_main, "__all__", None) or [n for n in dir(_main) if not n.startswith("_")]
+    cls = getattr(_main, name, None) if name in names else None
+    if not (isinstance(cls, type) and issubclass(cls, base) and cls is not base):
+        raise TypeError(f"{_main.__name__} does not export a {base.__name__} subclass named {name!r}")
+    return cls
+
+
+def _public_methods(cls: type) -> frozenset[str]:
+    methods = _rpc_methods.get(cls)
+    if methods is None:
+        found = set()
+        for name in dir(cls):
+            if name.startswith("_"):
+                continue
+            for base in cls.__mro__:
+                if name in base.__dict__:
+                    if isinstance(base.__dict__[name], FunctionType):
+                        found.add(name)
+                    break
+        methods = _rpc_methods[cls] = frozenset(found)
+    return methods
+
+
+def construct(class_name: str, ctx: Any, env: Any) -> Any:
+    return _exported_class(class_name, DurableObject)(ctx, env)
+
+
+async def _settle(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result
+
+
+def _internal_error_response() -> Any:
+    body = json.dumps({"error": {"code": "internal_error", "message": "Internal server error"}})
+    headers = js.Headers.new()
+    headers.set("content-type", "application/json")
+    init = js.Object.new()
+    init.status = 500
+    init.headers = headers
+    return js.Response.new(body, init)
+
+
+def _to_js_response(result: Any) -> Any:
+    return getattr(result, "js_object", result)
+
+
+async def call_fetch(instance: Any, request: Any) -> Any:
+    try:
+        return _to_js_response(await _settle(relaxed_call(instance.fetch, Request(request))))
+    except Exception:
+        traceback.print_exc()
+        return _internal_error_response()
+
+
+async def call_default_fetch(request: Any, env: Any, ctx: Any) -> Any:
+    try:
+        entrypoint = _exported_class("Default", WorkerEntrypoint)(ctx, env)
+        return _to_js_response(await _settle(relaxed_call(entrypoint.fetch, Request(request))))
+    except Exception:
+        traceback.print_exc()
+        return _internal_error_response()
+
+
+async def call_raw(instance: Any, name: str, *args: Any) -> Any:
+    handler = getattr(instance, name, None)
+    if handler is None:
+        return None
+    return await _settle(relaxed_call(handler, *args))
+
+
+async def call_rpc(instance: Any, name: str, *args: Any) -> Any:
+    if name not in _public_methods(type(instance)):
+        raise TypeError(f"The RPC receiver does not implement the method {name!r}.")
+    py_args = [python_from_rpc(arg) for arg in args]
+    return python_to_rpc(await _settle(getattr(instance, name)(*py_args)))

@@ -1,0 +1,97 @@
+// Records the tiny WebAssembly modules that Pyodide compiles from bytes while it
+// boots and runs (emscripten's function-pointer trampolines and friends).
+//
+// workerd refuses to compile wasm from bytes at run time, so the local runtime
+// bundles each of these modules precompiled and hands them back when Pyodide
+// asks for them (see host.mjs). Their bytes depend only on the Pyodide build,
+// so they are recorded once per Pyodide version, here under plain Node, by
+// booting Pyodide and running the same Python start-up the host runs.
+//
+//   node scripts/localrt/record-wasm.mjs --out DIR [--python-root DIR ...]
+//
+// Writes DIR/<key>.wasm for every distinct module and DIR/index.json listing
+// them (file and bytes in hex) with the Pyodide version they belong to.
+
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+const { values: args } = parseArgs({
+  options: {
+    out: { type: "string" },
+    "python-root": { type: "string", multiple: true, default: [] },
+    exercise: { type: "string" },
+  },
+});
+if (!args.out) {
+  console.error("usage: record-wasm.mjs --out DIR [--python-root DIR ...] [--exercise FILE.py]");
+  process.exit(2);
+}
+
+const require = createRequire(path.join(process.cwd(), "package.json"));
+const pyodidePkg = path.dirname(require.resolve("pyodide/package.json"));
+const version = JSON.parse(readFileSync(path.join(pyodidePkg, "package.json"), "utf8")).version;
+
+const NativeModule = WebAssembly.Module;
+const recorded = new Map();
+let mainInstantiated = false;
+
+function RecordingModule(bytes, ...rest) {
+  const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Modules compiled before the main pyodide.asm.wasm is instantiated are
+  // feature probes; in workerd they must keep failing, so they are not recorded.
+  if (mainInstantiated) recorded.set(Buffer.from(view).toString("hex"), Buffer.from(view));
+  return new NativeModule(bytes, ...rest);
+}
+Object.setPrototypeOf(RecordingModule, NativeModule);
+RecordingModule.prototype = NativeModule.prototype;
+WebAssembly.Module = RecordingModule;
+
+const nativeInstantiate = WebAssembly.instantiate;
+WebAssembly.instantiate = async function (source, imports) {
+  const result = await nativeInstantiate.call(WebAssembly, source, imports);
+  if (!(source instanceof NativeModule) && source.byteLength > 1_000_000) mainInstantiated = true;
+  return result;
+};
+
+function* pythonFiles(root, rel = "") {
+  for (const name of readdirSync(path.join(root, rel))) {
+    const relPath = path.join(rel, name);
+    const full = path.join(root, relPath);
+    if (statSync(full).isDirectory()) {
+      if (name !== "__pycache__") yield* pythonFiles(root, relPath);
+    } else if (name.endsWith(".py")) {
+      yield relPath;
+    }
+  }
+}
+
+const { loadPyodide } = require("pyodide");
+const pyodide = await loadPyodide({ indexURL: pyodidePkg + "/" });
+const roots = [];
+args["python-root"].forEach((root, i) => {
+  const target = `/record/${i}`;
+  for (const rel of pythonFiles(root)) {
+    const dest = path.posix.join(target, rel.split(path.sep).join("/"));
+    pyodide.FS.mkdirTree(path.posix.dirname(dest));
+    pyodide.FS.writeFile(dest, readFileSync(path.join(root, rel)));
+  }
+  roots.push(target);
+});
+pyodide.globals.set("record_roots", pyodide.toPy(roots));
+if (args.exercise) {
+  await pyodide.runPythonAsync(readFileSync(args.exercise, "utf8"));
+}
+
+mkdirSync(args.out, { recursive: true });
+const index = { pyodide: version, modules: [] };
+for (const bytes of recorded.values()) {
+  const key = createHash("sha256").update(bytes).digest("hex").slice(0, 24);
+  writeFileSync(path.join(args.out, `${key}.wasm`), bytes);
+  index.modules.push({ file: `${key}.wasm`, hex: bytes.toString("hex") });
+}
+index.modules.sort((a, b) => a.file.localeCompare(b.file));
+writeFileSync(path.join(args.out, "index.json"), JSON.stringify(index, null, 2) + "\n");
+console.log(`recorded ${index.modules.length} wasm modules for pyodide ${version} in ${args.out}`);

@@ -1,0 +1,1 @@
+"""DOCore's building blocks: HTTP values, router, middleware, state, alarms, RPC, WebSockets."""

@@ -1,0 +1,56 @@
+"""The object's one alarm: set, read, cancel.
+
+Layers above multiplex their own timers (schedules, retries, delayed sends) onto
+it by overriding `DOCore.on_alarm` and calling `super()`; whichever wants the
+earliest wake-up sets the alarm with `set_earliest`.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+__all__ = ["Alarms", "to_epoch_ms"]
+
+
+def to_epoch_ms(when: datetime | timedelta | int | float) -> int:
+    """An absolute time in epoch milliseconds from a datetime, a delay, or epoch ms."""
+    if isinstance(when, bool):
+        raise TypeError("an alarm time is a datetime, a timedelta or epoch milliseconds")
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            raise ValueError("alarm datetimes must be timezone-aware (use UTC)")
+        return int(when.timestamp() * 1000)
+    if isinstance(when, timedelta):
+        return int(time.time() * 1000 + when.total_seconds() * 1000)
+    if isinstance(when, int | float):
+        return int(when)
+    raise TypeError("an alarm time is a datetime, a timedelta or epoch milliseconds")
+
+
+class Alarms:
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+
+    async def get(self) -> int | None:
+        """When the alarm fires next, in epoch ms, or None."""
+        value = await self._storage.getAlarm()
+        return None if value is None else int(value)
+
+    async def set(self, when: datetime | timedelta | int | float) -> int:
+        at = to_epoch_ms(when)
+        await self._storage.setAlarm(at)
+        return at
+
+    async def set_earliest(self, when: datetime | timedelta | int | float) -> int:
+        """Move the alarm earlier to `when`, never later; returns the alarm's time."""
+        at = to_epoch_ms(when)
+        current = await self.get()
+        if current is not None and current <= at:
+            return current
+        await self._storage.setAlarm(at)
+        return at
+
+    async def cancel(self) -> None:
+        await self._storage.deleteAlarm()

@@ -1,0 +1,311 @@
+"""DOCore: the base Durable Object class of dotdo.
+
+State on SQLite, the alarm, an HTTP router with middleware, hibernatable
+WebSockets and RPC. Layers extend it by overriding the hooks below and calling
+`super()`; they never reach into its attributes' internals.
+
+    migrations()        -> (component, migrations) pairs: each layer adds its tables
+    routes(router)      -> register HTTP routes
+    middleware(router)  -> install middleware
+    on_alarm(info)      -> the object's one alarm fired
+    on_message / on_close / on_socket_error -> WebSocket events
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from workers import DurableObject, Response
+
+from dotdo.core.alarms import Alarms
+from dotdo.core.http import (
+    HttpRequest,
+    HttpResponse,
+    check_body_bytes,
+    check_body_size,
+    error_response,
+    json_response,
+)
+from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
+from dotdo.core.migrations import Migration, migrate
+from dotdo.core.router import Router
+from dotdo.core.rpc import bind_arguments, resolve_rpc_method, rpc, rpc_methods, seal_rpc_surface
+from dotdo.core.sql import Sql
+from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
+from dotdo.core.websocket import Connection, WebSockets, parse_tags
+from dotdo.errors import BadRequest, HttpError, NotFound, UpgradeRequired
+from dotdo.types import JSON
+
+__all__ = ["AlarmInfo", "DOCore"]
+
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class AlarmInfo:
+    retry_count: int
+    is_retry: bool
+    scheduled_time: int | None
+
+
+def _env_var(env: Any, name: str) -> str | None:
+    value = getattr(env, name, None)
+    return value if isinstance(value, str) else None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _parse_bool(value: str | None, name: str) -> bool:
+    if value is None or value == "":
+        return False
+    lowered = value.lower()
+    if lowered in ("1", "true"):
+        return True
+    if lowered in ("0", "false"):
+        return False
+    raise BadRequest(f"{name} is true or false", code="invalid_query")
+
+
+def _parse_limit(value: str | None) -> int:
+    if value is None or value == "":
+        return 100
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise BadRequest("limit is an integer", code="invalid_limit") from exc
+
+
+class DOCore(DurableObject):
+    """State, alarms, routing, WebSockets and RPC on one Durable Object."""
+
+    def __init__(self, ctx: Any, env: Any) -> None:
+        super().__init__(ctx, env)
+        self.sql = Sql(ctx.storage)
+        self.state = StateStore(self.sql)
+        self.alarms = Alarms(ctx.storage)
+        self.websockets = WebSockets(ctx)
+        now = int(time.time() * 1000)
+        for component, steps in self.migrations():
+            migrate(self.sql, component, steps, now)
+        self.router = Router()
+        self.middleware(self.router)
+        self.routes(self.router)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        seal_rpc_surface(cls)
+
+    # -- hooks for layers and applications --------------------------------
+
+    def migrations(self) -> list[tuple[str, Sequence[Migration]]]:
+        return [("core", STATE_MIGRATIONS)]
+
+    def middleware(self, router: Router) -> None:
+        env = self.env
+        if _truthy(_env_var(env, "LOG_REQUESTS")):
+            router.use(request_logger())
+        router.use(cors(CorsPolicy.from_env(_env_var(env, "ALLOWED_ORIGINS"), _env_var(env, "ENVIRONMENT"))))
+        token = _env_var(env, "AUTH_TOKEN")
+        if token:
+            router.use(bearer_auth(token))
+
+    def routes(self, router: Router) -> None:
+        router.get("/health")(self._health)
+        router.get("/state")(self._list_state)
+        router.post("/state/transaction")(self._transaction)
+        router.get("/state/:key")(self._get_state)
+        router.put("/state/:key")(self._put_state)
+        router.delete("/state/:key")(self._delete_state)
+        router.post("/rpc")(self._rpc)
+        router.get("/ws")(self._upgrade)
+
+    async def on_alarm(self, info: AlarmInfo) -> None:
+        """The alarm fired. Layers multiplex their timers here and call super()."""
+
+    async def on_message(self, connection: Connection, message: str | bytes) -> None:
+        """A WebSocket message arrived. The default answers `{"type": "ping"}` with a pong."""
+        import json
+
+        if isinstance(message, bytes):
+            connection.send({"type": "error", "error": {"code": "unsupported", "message": "binary messages are not handled"}})
+            return
+        try:
+            payload = json.loads(message)
+        except json.JSONDecodeError:
+            connection.send({"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}})
+            return
+        if isinstance(payload, dict) and payload.get("type") == "ping":
+            connection.send({"type": "pong", "id": connection.id})
+            return
+        connection.send({"type": "error", "error": {"code": "unknown_message", "message": "unknown message type"}})
+
+    async def on_close(self, connection: Connection, code: int, reason: str) -> None:
+        """A WebSocket closed."""
+
+    async def on_socket_error(self, connection: Connection, error: Any) -> None:
+        print(f"dotdo: websocket {connection.id} error: {error}")
+
+    def broadcast(self, message: Any, tag: str | None = None, exclude: Sequence[str] | None = None) -> int:
+        """Send `message` to every connected socket (with `tag`), except `exclude`d ids."""
+        return self.websockets.broadcast(message, tag=tag, exclude=exclude)
+
+    # -- RPC: state --------------------------------------------------------
+
+    @rpc
+    def get(self, key: str) -> JSON | None:
+        return self.state.get(key)
+
+    @rpc
+    def set(self, key: str, value: JSON) -> None:
+        self.state.set(key, value)
+
+    @rpc
+    def delete(self, key: str) -> bool:
+        return self.state.delete(key)
+
+    @rpc
+    def set_many(self, entries: Mapping[str, JSON]) -> int:
+        return self.state.set_many(entries)
+
+    @rpc
+    def delete_many(self, keys: Sequence[str]) -> int:
+        return self.state.delete_many(keys)
+
+    @rpc
+    def transaction(self, operations: builtins.list[dict[str, Any]]) -> int:
+        return self.state.transaction(operations)
+
+    @rpc
+    def list(
+        self,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        limit: int = 100,
+        reverse: bool = False,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        page = self.state.list(prefix=prefix, start=start, end=end, limit=limit, reverse=reverse, cursor=cursor)
+        return page.to_dict()
+
+    # -- runtime handlers --------------------------------------------------
+
+    async def fetch(self, request: Any) -> Any:
+        try:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            body = b""
+            if request.method.upper() not in _BODYLESS:
+                check_body_size(headers.get("content-length"))
+                body = bytes(await request.bytes())
+                check_body_bytes(body)
+        except HttpError as error:
+            return _to_runtime_response(error_response(error))
+        http_request = HttpRequest(request.method, request.url, headers, body, raw=request)
+        response = await self.router.handle(http_request)
+        if http_request.method == "HEAD":
+            response.body = None
+        return _to_runtime_response(response)
+
+    async def alarm(self, alarm_info: Any = None) -> None:
+        await self.on_alarm(
+            AlarmInfo(
+                retry_count=int(getattr(alarm_info, "retryCount", 0) or 0),
+                is_retry=bool(getattr(alarm_info, "isRetry", False)),
+                scheduled_time=_optional_int(getattr(alarm_info, "scheduledTime", None)),
+            )
+        )
+
+    async def webSocketMessage(self, ws: Any, message: Any) -> None:  # noqa: N802 - runtime name
+        payload = message if isinstance(message, str) else bytes(message.to_py())
+        await self.on_message(Connection.load(ws), payload)
+
+    async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
+        await self.on_close(Connection.load(ws), int(code), str(reason or ""))
+        try:
+            ws.close(1000 if code in (1005, 1006, 1015) else code, reason or "")
+        except Exception:
+            pass  # already closed by the peer: nothing left to answer
+
+    async def webSocketError(self, ws: Any, error: Any) -> None:  # noqa: N802 - runtime name
+        await self.on_socket_error(Connection.load(ws), error)
+
+    # -- HTTP handlers -----------------------------------------------------
+
+    async def _health(self, request: HttpRequest) -> HttpResponse:
+        return json_response(
+            {"status": "ok", "class": type(self).__name__, "rpc": rpc_methods(type(self))}
+        )
+
+    async def _list_state(self, request: HttpRequest) -> HttpResponse:
+        page: ListPage = self.state.list(
+            prefix=request.query("prefix"),
+            start=request.query("start"),
+            end=request.query("end"),
+            limit=_parse_limit(request.query("limit")),
+            reverse=_parse_bool(request.query("reverse"), "reverse"),
+            cursor=request.query("cursor") or None,
+        )
+        return json_response(page.to_dict())
+
+    async def _get_state(self, request: HttpRequest) -> HttpResponse:
+        key = request.params["key"]
+        value = self.state.get(key)
+        if value is None and not self.state.has(key):
+            raise NotFound(f"No state under key {key!r}")
+        return json_response({"key": key, "value": value})
+
+    async def _put_state(self, request: HttpRequest) -> HttpResponse:
+        key = request.params["key"]
+        value = request.json()
+        self.state.set(key, value)
+        return json_response({"key": key, "value": value})
+
+    async def _delete_state(self, request: HttpRequest) -> HttpResponse:
+        key = request.params["key"]
+        return json_response({"key": key, "deleted": self.state.delete(key)})
+
+    async def _transaction(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        operations = body.get("operations") if isinstance(body, dict) else None
+        return json_response({"applied": self.state.transaction(operations)})
+
+    async def _rpc(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
+        method = resolve_rpc_method(self, body.get("method"))
+        args, kwargs = bind_arguments(method, body.get("params"))
+        result = method(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return json_response({"result": result})
+
+    async def _upgrade(self, request: HttpRequest) -> HttpResponse:
+        if (request.header("upgrade") or "").lower() != "websocket":
+            raise UpgradeRequired("GET /ws expects a WebSocket upgrade")
+        tags = parse_tags(request.query_all("tags"))
+        client, _ = self.websockets.accept(tags)
+        return HttpResponse(status=101, web_socket=client)
+
+
+seal_rpc_surface(DOCore)
+
+
+def _optional_int(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _to_runtime_response(response: HttpResponse) -> Any:
+    if response.web_socket is not None:
+        return Response(None, status=101, web_socket=response.web_socket)
+    return Response(response.body, status=response.status, headers=response.headers)

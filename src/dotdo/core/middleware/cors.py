@@ -1,0 +1,102 @@
+"""CORS from an origin allowlist.
+
+`ALLOWED_ORIGINS` is a comma-separated list of exact origins
+(`https://app.example.com`), or `*` for any origin without credentials. When
+`ENVIRONMENT` is `development`, origins on localhost / 127.0.0.1 / *.localhost
+are allowed as well. An allowed origin is echoed back (never `*` together with
+credentials); every answer carries `Vary: Origin`; a preflight from an origin
+that is not allowed gets a 403.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from dotdo.core.http import HttpRequest, HttpResponse, error_response
+from dotdo.errors import Forbidden
+from dotdo.types import Handler, Middleware
+
+__all__ = ["CorsPolicy", "cors"]
+
+DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+DEFAULT_HEADERS = ("authorization", "content-type", "if-match")
+_LOCAL_HOSTS = re.compile(r"^(localhost|127\.0\.0\.1|\[::1\]|[a-z0-9-]+(\.[a-z0-9-]+)*\.localhost)$")
+
+
+@dataclass(frozen=True)
+class CorsPolicy:
+    origins: frozenset[str] = frozenset()
+    any_origin: bool = False
+    allow_localhost: bool = False
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    headers: tuple[str, ...] = DEFAULT_HEADERS
+    credentials: bool = True
+    max_age: int = 600
+    expose_headers: tuple[str, ...] = field(default=("etag",))
+
+    @classmethod
+    def from_env(cls, allowed_origins: str | None, environment: str | None) -> CorsPolicy:
+        entries = [o.strip().rstrip("/") for o in (allowed_origins or "").split(",") if o.strip()]
+        return cls(
+            origins=frozenset(o.lower() for o in entries if o != "*"),
+            any_origin="*" in entries,
+            allow_localhost=(environment or "").strip().lower() == "development",
+        )
+
+    def allows(self, origin: str) -> bool:
+        origin = origin.lower()
+        if self.any_origin or origin in self.origins:
+            return True
+        if self.allow_localhost:
+            parts = urlsplit(origin)
+            return parts.scheme in ("http", "https") and bool(_LOCAL_HOSTS.match(parts.hostname or ""))
+        return False
+
+
+def _vary(response: HttpResponse) -> None:
+    existing = [v.strip() for v in response.headers.get("vary", "").split(",") if v.strip()]
+    if "origin" not in (v.lower() for v in existing):
+        existing.append("Origin")
+    response.headers["vary"] = ", ".join(existing)
+
+
+def _allow_origin_headers(policy: CorsPolicy, origin: str, response: HttpResponse) -> None:
+    if policy.any_origin and origin.lower() not in policy.origins:
+        # A wildcard answer never goes together with credentials.
+        response.headers["access-control-allow-origin"] = "*"
+    else:
+        response.headers["access-control-allow-origin"] = origin
+        if policy.credentials:
+            response.headers["access-control-allow-credentials"] = "true"
+
+
+def cors(policy: CorsPolicy) -> Middleware:
+    async def middleware(request: HttpRequest, call_next: Handler) -> HttpResponse:
+        origin = request.header("origin")
+        preflight = request.method == "OPTIONS" and request.header("access-control-request-method")
+        if preflight:
+            if not origin or not policy.allows(origin):
+                response = error_response(
+                    Forbidden(f"Origin {origin!r} is not allowed", code="cors_origin_denied")
+                )
+                _vary(response)
+                return response
+            response = HttpResponse(status=204)
+            _allow_origin_headers(policy, origin, response)
+            response.headers["access-control-allow-methods"] = ", ".join(policy.methods)
+            requested = request.header("access-control-request-headers")
+            response.headers["access-control-allow-headers"] = requested or ", ".join(policy.headers)
+            response.headers["access-control-max-age"] = str(policy.max_age)
+            _vary(response)
+            return response
+        response = await call_next(request)
+        if origin and policy.allows(origin):
+            _allow_origin_headers(policy, origin, response)
+            if policy.expose_headers:
+                response.headers["access-control-expose-headers"] = ", ".join(policy.expose_headers)
+        _vary(response)
+        return response
+
+    return middleware

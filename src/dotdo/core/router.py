@@ -1,0 +1,186 @@
+"""A small router in the spirit of Hono: method routes with path parameters and
+wildcards, a middleware chain, JSON 404/405 answers and one error handler.
+
+    router = Router()
+    router.use(cors(...))
+
+    @router.get("/state/:key")
+    async def read(request: HttpRequest) -> HttpResponse: ...
+
+    response = await router.handle(request)
+
+Patterns: literal segments, `:name` (one segment, URL-decoded), and a trailing
+`*` (the rest of the path, possibly empty, as `params["*"]`).
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from urllib.parse import unquote
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from dotdo.core.http import HttpRequest, HttpResponse, error_response
+from dotdo.errors import HttpError, MethodNotAllowed, NotFound
+from dotdo.types import Handler, Middleware
+
+__all__ = ["ErrorHandler", "Route", "Router"]
+
+ErrorHandler = Callable[[Exception, HttpRequest], Awaitable[HttpResponse]]
+H = TypeVar("H", bound=Handler)
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # one of METHODS, or "*" for every method
+    pattern: str
+    handler: Handler
+    segments: tuple[str, ...]
+    wildcard: bool
+
+    def match(self, raw_path: str) -> dict[str, str] | None:
+        """Match a still percent-encoded path; parameters come back decoded."""
+        parts = [unquote(part) for part in _split(raw_path)]
+        fixed = self.segments
+        if self.wildcard:
+            if len(parts) < len(fixed):
+                return None
+        elif len(parts) != len(fixed):
+            return None
+        params: dict[str, str] = {}
+        for segment, part in zip(fixed, parts, strict=False):
+            name = _PARAM.match(segment)
+            if name:
+                if not part:
+                    return None
+                params[name.group(1)] = part
+            elif segment != part:
+                return None
+        if self.wildcard:
+            params["*"] = "/".join(parts[len(fixed) :])
+        return params
+
+
+def _split(path: str) -> list[str]:
+    stripped = path.strip("/")
+    return stripped.split("/") if stripped else []
+
+
+def _compile(method: str, pattern: str, handler: Handler) -> Route:
+    if not pattern.startswith("/"):
+        raise ValueError(f"Route patterns start with '/': {pattern!r}")
+    segments = _split(pattern)
+    wildcard = bool(segments) and segments[-1] == "*"
+    if wildcard:
+        segments = segments[:-1]
+    for segment in segments:
+        if segment == "*" or (segment.startswith(":") and not _PARAM.match(segment)):
+            raise ValueError(f"Invalid route pattern {pattern!r}: bad segment {segment!r}")
+    return Route(method, pattern, handler, tuple(segments), wildcard)
+
+
+async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
+    if isinstance(error, HttpError):
+        return error_response(error)
+    print(f"dotdo: unhandled error in {request.method} {request.path}")
+    traceback.print_exception(error)
+    return error_response(HttpError("Internal server error"))
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.middleware: list[Middleware] = []
+        self.error_handler: ErrorHandler = default_error_handler
+
+    def use(self, middleware: Middleware) -> None:
+        """Add middleware; the first added is the outermost."""
+        self.middleware.append(middleware)
+
+    def on_error(self, handler: ErrorHandler) -> None:
+        self.error_handler = handler
+
+    def add(self, method: str, pattern: str, handler: Handler) -> None:
+        method = method.upper()
+        if method != "*" and method not in METHODS:
+            raise ValueError(f"Unknown HTTP method {method!r}")
+        self.routes.append(_compile(method, pattern, handler))
+
+    def route(self, method: str, pattern: str) -> Callable[[H], H]:
+        def register(handler: H) -> H:
+            self.add(method, pattern, handler)
+            return handler
+
+        return register
+
+    def get(self, pattern: str) -> Callable[[H], H]:
+        return self.route("GET", pattern)
+
+    def post(self, pattern: str) -> Callable[[H], H]:
+        return self.route("POST", pattern)
+
+    def put(self, pattern: str) -> Callable[[H], H]:
+        return self.route("PUT", pattern)
+
+    def patch(self, pattern: str) -> Callable[[H], H]:
+        return self.route("PATCH", pattern)
+
+    def delete(self, pattern: str) -> Callable[[H], H]:
+        return self.route("DELETE", pattern)
+
+    def all(self, pattern: str) -> Callable[[H], H]:
+        return self.route("*", pattern)
+
+    def resolve(self, method: str, raw_path: str) -> tuple[Handler, dict[str, str]]:
+        """The handler for a request (by its percent-encoded path), or NotFound / MethodNotAllowed."""
+        path = unquote(raw_path)
+        allowed: list[str] = []
+        for route in self.routes:
+            params = route.match(raw_path)
+            if params is None:
+                continue
+            if route.method in ("*", method) or (method == "HEAD" and route.method == "GET"):
+                return route.handler, params
+            allowed.append(route.method)
+        if allowed:
+            names = sorted(set(allowed))
+            if "GET" in names and "HEAD" not in names:
+                names = sorted([*names, "HEAD"])
+            raise MethodNotAllowed(
+                f"{method} is not allowed on {path}; allowed: {', '.join(names)}", allowed=names
+            )
+        raise NotFound(f"No route for {method} {path}", code="route_not_found")
+
+    async def _dispatch(self, request: HttpRequest) -> HttpResponse:
+        handler, params = self.resolve(request.method, request.raw_path)
+        request.params = params
+        return await handler(request)
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        """Run the middleware chain and the matching route; never raises."""
+
+        async def guarded(req: HttpRequest) -> HttpResponse:
+            try:
+                return await self._dispatch(req)
+            except Exception as error:
+                return await self.error_handler(error, req)
+
+        call: Handler = guarded
+        for middleware in reversed(self.middleware):
+            call = _bind(middleware, call)
+        try:
+            return await call(request)
+        except Exception as error:
+            return await self.error_handler(error, request)
+
+
+def _bind(middleware: Middleware, call_next: Handler) -> Handler:
+    async def call(request: HttpRequest) -> HttpResponse:
+        return await middleware(request, call_next)
+
+    return call

@@ -1,0 +1,114 @@
+"""The RPC surface of a Durable Object class: only methods marked `@rpc`.
+
+Cloudflare's runtime offers every public plain function of a Python Durable
+Object class to Workers RPC callers. dotdo narrows that to an explicit
+allowlist: when a class is defined, each public method that is neither marked
+`@rpc` (itself or where it overrides an `@rpc` method) nor a runtime handler
+(`fetch`, `alarm`, `webSocket*`) is wrapped in a descriptor that is not a plain
+function. It stays an ordinary method for Python code, and is invisible to
+Workers RPC, to `POST /rpc` and to the pipelines built on it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from dotdo.errors import BadRequest, NotFound
+
+__all__ = ["RUNTIME_HANDLERS", "bind_arguments", "is_rpc_method", "rpc", "rpc_methods", "seal_rpc_surface"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RUNTIME_HANDLERS = frozenset({"fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError"})
+_MARK = "__dotdo_rpc__"
+
+
+def rpc(method: F) -> F:
+    """Mark a method as callable over Workers RPC and `POST /rpc`."""
+    setattr(method, _MARK, True)
+    return method
+
+
+class LocalMethod:
+    """A method that Python code calls as usual but RPC does not see (not a FunctionType)."""
+
+    __slots__ = ("__func__",)
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.__func__ = func
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self.__func__
+        return types.MethodType(self.__func__, instance)
+
+    @property
+    def __doc__(self) -> str | None:  # type: ignore[override]
+        return self.__func__.__doc__
+
+
+def _class_attribute(cls: type, name: str) -> Any:
+    for base in cls.__mro__:
+        if name in base.__dict__:
+            return base.__dict__[name]
+    return None
+
+
+def _marked_in_bases(cls: type, name: str) -> bool:
+    for base in cls.__mro__[1:]:
+        value = base.__dict__.get(name)
+        if value is not None:
+            return isinstance(value, types.FunctionType) and getattr(value, _MARK, False)
+    return False
+
+
+def seal_rpc_surface(cls: type) -> None:
+    """Hide every public method of `cls` (own attributes) that is not an RPC method."""
+    for name, value in list(cls.__dict__.items()):
+        if name.startswith("_") or name in RUNTIME_HANDLERS or not isinstance(value, types.FunctionType):
+            continue
+        if getattr(value, _MARK, False):
+            continue
+        if _marked_in_bases(cls, name):
+            setattr(value, _MARK, True)
+            continue
+        setattr(cls, name, LocalMethod(value))
+
+
+def is_rpc_method(cls: type, name: str) -> bool:
+    if not name or name.startswith("_") or name in RUNTIME_HANDLERS:
+        return False
+    value = _class_attribute(cls, name)
+    return isinstance(value, types.FunctionType) and bool(getattr(value, _MARK, False))
+
+
+def rpc_methods(cls: type) -> list[str]:
+    return sorted(name for name in dir(cls) if is_rpc_method(cls, name))
+
+
+def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Check `params` (a list, or an object of keyword arguments) against the method's signature."""
+    if params is None:
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+    elif isinstance(params, list):
+        args, kwargs = params, {}
+    elif isinstance(params, dict):
+        args, kwargs = [], params
+    else:
+        raise BadRequest("params is a list of arguments or an object of keyword arguments", code="invalid_params")
+    try:
+        inspect.signature(method).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise BadRequest(f"Wrong arguments for {method.__name__}: {exc}", code="invalid_params") from exc
+    return args, kwargs
+
+
+def resolve_rpc_method(target: object, name: Any) -> Callable[..., Any]:
+    if not isinstance(name, str) or not is_rpc_method(type(target), name):
+        raise NotFound(f"No RPC method named {name!r}", code="method_not_found")
+    method: Callable[..., Any] = getattr(target, name)
+    return method

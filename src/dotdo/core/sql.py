@@ -1,0 +1,57 @@
+"""A thin synchronous facade over the Durable Object SQLite API (`ctx.storage.sql`).
+
+It fixes the two sharp edges of the binding (Python `bool` binds as the strings
+"true"/"false"; rows arrive as JS-backed dicts) and runs all-or-nothing work
+through `transactionSync`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from dotdo.types import Row
+
+__all__ = ["Sql"]
+
+T = TypeVar("T")
+
+
+def _bind(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class Sql:
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+        self._sql = storage.sql
+
+    def exec(self, query: str, *params: Any) -> list[Row]:
+        """Run one statement and return its rows."""
+        cursor = self._sql.exec(query, *[_bind(p) for p in params])
+        return [dict(row) for row in cursor.toArray()]
+
+    def first(self, query: str, *params: Any) -> Row | None:
+        rows = self.exec(query, *params)
+        return rows[0] if rows else None
+
+    def run(self, query: str, *params: Any) -> int:
+        """Run one statement for its effect; returns the rows it wrote."""
+        cursor = self._sql.exec(query, *[_bind(p) for p in params])
+        for _ in cursor:
+            pass
+        return int(cursor.rowsWritten)
+
+    def transaction(self, work: Callable[[], T]) -> T:
+        """Run `work` inside `transactionSync`: every statement it runs commits or none does."""
+        from pyodide.ffi import create_once_callable
+
+        outcome: list[T] = []
+
+        def run_work() -> None:
+            outcome.append(work())
+
+        self._storage.transactionSync(create_once_callable(run_work))
+        return outcome[0]

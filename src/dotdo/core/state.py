@@ -1,0 +1,227 @@
+"""Key-value state on the object's SQLite database (the `state` table, JSON values).
+
+Keys are non-empty strings of at most 512 UTF-8 bytes, ordered by their bytes.
+`list` pages with an opaque cursor (the last key returned), so a walk over the
+whole key space never skips or repeats a key, whatever is written meanwhile.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dotdo.core.migrations import Migration
+from dotdo.core.sql import Sql
+from dotdo.errors import BadRequest, PayloadTooLarge
+from dotdo.types import JSON
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_LIST_LIMIT",
+    "MAX_VALUE_BYTES",
+    "STATE_MIGRATIONS",
+    "ListPage",
+    "StateStore",
+    "decode_cursor",
+    "encode_cursor",
+    "prefix_upper_bound",
+    "validate_key",
+    "validate_operations",
+]
+
+MAX_KEY_BYTES = 512
+MAX_VALUE_BYTES = 1024 * 1024
+DEFAULT_LIST_LIMIT = 100
+MAX_LIST_LIMIT = 1000
+MAX_BATCH = 1000
+
+STATE_MIGRATIONS = (
+    Migration(1, ("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",)),
+)
+
+
+def validate_key(key: Any) -> str:
+    if not isinstance(key, str) or not key:
+        raise BadRequest("A key is a non-empty string", code="invalid_key")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise BadRequest(f"A key is at most {MAX_KEY_BYTES} bytes", code="invalid_key")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in key) or "\x00" in key:
+        raise BadRequest("A key may not contain NUL or unpaired surrogates", code="invalid_key")
+    return key
+
+
+def encode_value(value: JSON) -> str:
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"Value is not JSON-serialisable: {exc}", code="invalid_value") from exc
+    if len(text.encode()) > MAX_VALUE_BYTES:
+        raise PayloadTooLarge(f"A value is at most {MAX_VALUE_BYTES} bytes as JSON", code="value_too_large")
+    return text
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string above every string that starts with `prefix` (None: no bound).
+
+    SQLite compares TEXT by UTF-8 bytes, which orders like code points, so bumping
+    the last code point gives an index-friendly range `prefix <= key < bound`.
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            nxt = last + 1
+            if 0xD800 <= nxt <= 0xDFFF:
+                nxt = 0xE000
+            return "".join(chars) + chr(nxt)
+    return None
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([key]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], str):
+            return decoded[0]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise BadRequest("cursor is not one this server issued", code="invalid_cursor")
+
+
+def validate_operations(operations: Any) -> list[tuple[str, str, str | None]]:
+    """Check a transaction's operations; returns (op, key, encoded value) triples."""
+    if not isinstance(operations, list) or not operations:
+        raise BadRequest("operations is a non-empty list", code="invalid_operations")
+    if len(operations) > MAX_BATCH:
+        raise BadRequest(f"At most {MAX_BATCH} operations per transaction", code="invalid_operations")
+    checked: list[tuple[str, str, str | None]] = []
+    for index, operation in enumerate(operations):
+        if not isinstance(operation, dict):
+            raise BadRequest(f"operations[{index}] is not an object", code="invalid_operations")
+        op = operation.get("op")
+        if op == "set":
+            if "value" not in operation:
+                raise BadRequest(f"operations[{index}] has no value", code="invalid_operations")
+            checked.append(("set", validate_key(operation.get("key")), encode_value(operation["value"])))
+        elif op == "delete":
+            checked.append(("delete", validate_key(operation.get("key")), None))
+        else:
+            raise BadRequest(
+                f"operations[{index}].op must be 'set' or 'delete', not {op!r}", code="invalid_operations"
+            )
+    return checked
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[tuple[str, JSON]]
+    cursor: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": [{"key": k, "value": v} for k, v in self.items], "cursor": self.cursor}
+
+
+class StateStore:
+    """`get` / `set` / `delete` / `list` / batches / transactions over the `state` table."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    def get(self, key: str) -> JSON | None:
+        row = self._sql.first("SELECT value FROM state WHERE key = ?", validate_key(key))
+        return None if row is None else json.loads(row["value"])
+
+    def has(self, key: str) -> bool:
+        return self._sql.first("SELECT 1 AS hit FROM state WHERE key = ?", validate_key(key)) is not None
+
+    def set(self, key: str, value: JSON) -> None:
+        encoded = encode_value(value)
+        self._sql.run(
+            "INSERT INTO state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            validate_key(key),
+            encoded,
+        )
+
+    def delete(self, key: str) -> bool:
+        return self._sql.run("DELETE FROM state WHERE key = ?", validate_key(key)) > 0
+
+    def set_many(self, entries: Mapping[str, JSON]) -> int:
+        operations = [{"op": "set", "key": k, "value": v} for k, v in entries.items()]
+        return self.transaction(operations) if operations else 0
+
+    def delete_many(self, keys: Sequence[str]) -> int:
+        if not keys:
+            return 0
+        checked = validate_operations([{"op": "delete", "key": k} for k in keys])
+
+        def work() -> int:
+            return sum(self._sql.run("DELETE FROM state WHERE key = ?", key) for _, key, _ in checked)
+
+        return self._sql.transaction(work)
+
+    def transaction(self, operations: list[dict[str, Any]]) -> int:
+        """Apply set/delete operations all-or-nothing; returns how many were applied."""
+        checked = validate_operations(operations)
+
+        def work() -> int:
+            for op, key, encoded in checked:
+                if op == "set":
+                    self._sql.run(
+                        "INSERT INTO state (key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        key,
+                        encoded,
+                    )
+                else:
+                    self._sql.run("DELETE FROM state WHERE key = ?", key)
+            return len(checked)
+
+        return self._sql.transaction(work)
+
+    def list(
+        self,
+        *,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        limit: int = DEFAULT_LIST_LIMIT,
+        reverse: bool = False,
+        cursor: str | None = None,
+    ) -> ListPage:
+        """Keys in byte order (or reversed): `start` inclusive, `end` exclusive, `prefix` literal."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIST_LIMIT:
+            raise BadRequest(f"limit is an integer from 1 to {MAX_LIST_LIMIT}", code="invalid_limit")
+        lower: list[tuple[str, str]] = []  # (operator, bound)
+        upper: list[tuple[str, str]] = []
+        if prefix:
+            lower.append((">=", prefix))
+            bound = prefix_upper_bound(prefix)
+            if bound is not None:
+                upper.append(("<", bound))
+        if start is not None:
+            lower.append((">=", start))
+        if end is not None:
+            upper.append(("<", end))
+        if cursor is not None:
+            after = decode_cursor(cursor)
+            (upper if reverse else lower).append(("<" if reverse else ">", after))
+        clauses = [f"key {op} ?" for op, _ in lower + upper]
+        params: list[Any] = [bound for _, bound in lower + upper]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "DESC" if reverse else "ASC"
+        rows = self._sql.exec(
+            f"SELECT key, value FROM state {where} ORDER BY key {order} LIMIT ?", *params, limit + 1
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [(str(r["key"]), json.loads(r["value"])) for r in rows]
+        next_cursor = encode_cursor(items[-1][0]) if more and items else None
+        return ListPage(items, next_cursor)

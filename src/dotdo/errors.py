@@ -1,0 +1,96 @@
+"""The errors dotdo raises, each with a stable `code`, a message and an HTTP status.
+
+    DotdoError                      base of everything below
+    +-- HttpError                   crosses HTTP as {"error": {"code", "message"}}
+        +-- BadRequest              400: invalid_json, invalid_key, invalid_params, ...
+        +-- Unauthorized            401: unauthorized
+        +-- Forbidden               403: forbidden, cors_origin_denied
+        +-- NotFound                404: not_found, route_not_found, method_not_found
+        +-- MethodNotAllowed        405: method_not_allowed (carries the allowed methods)
+        +-- Conflict                409: conflict
+        +-- PayloadTooLarge         413: payload_too_large, value_too_large
+        +-- UpgradeRequired         426: upgrade_required
+
+Any other exception that escapes a handler is answered as a 500 `internal_error`
+with no detail; its traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "DotdoError",
+    "Forbidden",
+    "HttpError",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "Unauthorized",
+    "UpgradeRequired",
+]
+
+
+class DotdoError(Exception):
+    """Base class of every error dotdo raises on purpose."""
+
+
+class HttpError(DotdoError):
+    """An error with an HTTP status and a stable machine-readable code."""
+
+    status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.message = message
+
+    def to_dict(self) -> dict[str, dict[str, str]]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class BadRequest(HttpError):
+    status = 400
+    default_code = "bad_request"
+
+
+class Unauthorized(HttpError):
+    status = 401
+    default_code = "unauthorized"
+
+
+class Forbidden(HttpError):
+    status = 403
+    default_code = "forbidden"
+
+
+class NotFound(HttpError):
+    status = 404
+    default_code = "not_found"
+
+
+class MethodNotAllowed(HttpError):
+    status = 405
+    default_code = "method_not_allowed"
+
+    def __init__(self, message: str, *, allowed: list[str], code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.allowed = allowed
+
+
+class Conflict(HttpError):
+    status = 409
+    default_code = "conflict"
+
+
+class PayloadTooLarge(HttpError):
+    status = 413
+    default_code = "payload_too_large"
+
+
+class UpgradeRequired(HttpError):
+    status = 426
+    default_code = "upgrade_required"
