@@ -4,8 +4,11 @@
 // bindings, migrations and vars. Nothing here is edited by hand; every run
 // rewrites the folder.
 //
-//   node scripts/localrt/build.mjs [--project DIR]
+//   node scripts/localrt/build.mjs [--project DIR] [--config FILE] [--out DIR]
+//                                  [--python-root DIR ...]
 //
+// --config defaults to the project's wrangler.toml; --python-root adds folders
+// to sys.path after python_modules/ (the test harness uses it to reach src/).
 // Prints the path of the generated wrangler.json.
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -16,8 +19,16 @@ import { parseArgs } from "node:util";
 import { execFileSync } from "node:child_process";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values: args } = parseArgs({ options: { project: { type: "string", default: process.cwd() } } });
+const { values: args } = parseArgs({
+  options: {
+    project: { type: "string", default: process.cwd() },
+    config: { type: "string" },
+    out: { type: "string" },
+    "python-root": { type: "string", multiple: true, default: [] },
+  },
+});
 const project = path.resolve(args.project);
+const configFile = path.resolve(project, args.config ?? "wrangler.toml");
 const require = createRequire(path.join(project, "package.json"));
 
 function fail(message) {
@@ -34,8 +45,9 @@ try {
 }
 const pyodideVersion = JSON.parse(readFileSync(path.join(pyodidePkg, "package.json"), "utf8")).version;
 
-const { rawConfig: config } = wrangler.experimental_readRawConfig({ config: path.join(project, "wrangler.toml") });
-const mainPath = path.resolve(project, config.main ?? "");
+if (!existsSync(configFile)) fail(`no wrangler config at ${configFile}`);
+const { rawConfig: config } = wrangler.experimental_readRawConfig({ config: configFile });
+const mainPath = path.resolve(path.dirname(configFile), config.main ?? "");
 if (!config.main || !mainPath.endsWith(".py") || !existsSync(mainPath)) {
   fail(`wrangler.toml's main must name an existing .py file (got ${JSON.stringify(config.main)})`);
 }
@@ -44,7 +56,7 @@ if (!existsSync(path.join(pythonModulesDir, "workers", "__init__.py"))) {
   fail("python_modules/ has no `workers` SDK: run ./scripts/vendor (./scripts/dev does this for you)");
 }
 
-const out = path.join(project, ".dotdo", "host");
+const out = path.resolve(project, args.out ?? path.join(".dotdo", "host"));
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -68,10 +80,12 @@ for (const file of ["pyodide.asm.js", "pyodide.mjs", "pyodide.asm.wasm", "python
 
 // Python sources: the main module's folder, the vendored packages, the host's stand-ins.
 const mainDir = path.dirname(mainPath);
+const extraRoots = args["python-root"].map((dir, i) => [`extra${i}`, path.resolve(project, dir)]);
 const pythonTrees = [
-  ["src", mainDir],
+  ["main", mainDir],
   ["python_modules", pythonModulesDir],
   ["host", path.join(here, "python")],
+  ...extraRoots,
 ];
 const pythonFiles = [];
 for (const [prefix, root] of pythonTrees) {
@@ -91,7 +105,7 @@ if (!existsSync(path.join(recordedDir, "index.json"))) {
     path.join(here, "record-wasm.mjs"), "--out", recordedDir,
     "--python-root", path.join(out, "py", "host"),
     "--python-root", path.join(out, "py", "python_modules"),
-    "--python-root", path.join(out, "py", "src"),
+    "--python-root", path.join(out, "py", "main"),
     "--exercise", path.join(here, "python", "exercise.py"),
   ], { cwd: project, stdio: "inherit" });
 }
@@ -113,8 +127,9 @@ lines.push(
   "export { pyodideWasm, pythonStdlib, pyodideLock };",
   `export const recordedWasm = {${recorded.modules.map(({ hex }, i) => `\n  "${hex}": wasm${i},`).join("")}\n};`,
   `export const pythonFiles = [${pythonFiles.map((rel, i) => `\n  [${JSON.stringify(rel)}, py${i}],`).join("")}\n];`,
-  // Cloudflare puts only the main module's folder and python_modules/ on sys.path.
-  'export const pythonPath = ["host", "python_modules", "src"];',
+  // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
+  // host.mjs inserts each at the front, so the main module's folder ends up first.
+  `export const pythonPath = ${JSON.stringify(["host", ...extraRoots.map(([p]) => p), "python_modules", "main"])};`,
   `export const mainModule = ${JSON.stringify(path.basename(mainPath, ".py"))};`,
   "",
 );

@@ -9,6 +9,7 @@
 //
 //   node scripts/localrt/server.mjs [--port 8787] [--ip 127.0.0.1] [--persist-to DIR]
 //                                   [--var NAME=VALUE ...] [--no-watch]
+//                                   [--config FILE --out DIR --python-root DIR ...]
 
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -27,6 +28,9 @@ const { values: args } = parseArgs({
     var: { type: "string", multiple: true, default: [] },
     "no-watch": { type: "boolean", default: false },
     "log-level": { type: "string", default: "info" },
+    config: { type: "string" },
+    out: { type: "string" },
+    "python-root": { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -44,7 +48,11 @@ for (const pair of args.var) {
 }
 
 function build() {
-  return execFileSync(process.execPath, [path.join(here, "build.mjs"), "--project", project], {
+  const extra = [];
+  if (args.config) extra.push("--config", args.config);
+  if (args.out) extra.push("--out", args.out);
+  for (const root of args["python-root"]) extra.push("--python-root", root);
+  return execFileSync(process.execPath, [path.join(here, "build.mjs"), "--project", project, ...extra], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   }).trim();
@@ -88,7 +96,9 @@ function sourceStamp() {
       newest = Math.max(newest, stat.mtimeMs);
     }
   };
-  for (const target of ["src", "wrangler.toml", "python_modules", "scripts/localrt"]) visit(path.join(project, target));
+  const watched = ["src", "wrangler.toml", "python_modules", "scripts/localrt", ...args["python-root"]];
+  if (args.config) watched.push(path.dirname(path.resolve(project, args.config)));
+  for (const target of watched) visit(path.resolve(project, target));
   return `${count}:${newest}`;
 }
 

@@ -44,6 +44,7 @@ from dotdo.types import JSON
 __all__ = ["AlarmInfo", "DOCore"]
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_DRAIN_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ class DOCore(DurableObject):
                 body = bytes(await request.bytes())
                 check_body_bytes(body)
         except HttpError as error:
+            await _discard_body(request, request.headers.get("content-length"))
             return _to_runtime_response(error_response(error))
         http_request = HttpRequest(request.method, request.url, headers, body, raw=request)
         response = await self.router.handle(http_request)
@@ -303,6 +305,18 @@ def _optional_int(value: Any) -> int | None:
         return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
+
+
+async def _discard_body(request: Any, declared: str | None) -> None:
+    # A body left unread keeps the sender (and a keep-alive connection) waiting on
+    # it, so a refused body is drained; one too large to be worth draining is cancelled.
+    try:
+        if declared is not None and declared.isdigit() and int(declared) <= MAX_DRAIN_BYTES:
+            await request.bytes()
+        elif request.body is not None:
+            await request.body.cancel()
+    except Exception:
+        pass  # the body is already consumed or gone: nothing left to release
 
 
 def _to_runtime_response(response: HttpResponse) -> Any:

@@ -1,0 +1,50 @@
+"""A DOCore subclass with test-only RPC methods: alarms and broadcasts on demand."""
+
+import time
+
+from dotdo import AlarmInfo, DOCore, rpc
+
+
+class HarnessCore(DOCore):
+    async def on_alarm(self, info: AlarmInfo) -> None:
+        await super().on_alarm(info)
+        fired = self.state.get("harness:alarms") or []
+        fired.append({"at": int(time.time() * 1000), "scheduled": info.scheduled_time})
+        self.state.set("harness:alarms", fired)
+
+    @rpc
+    async def set_alarm(self, delay_ms: int) -> int:
+        return await self.alarms.set(int(time.time() * 1000) + delay_ms)
+
+    @rpc
+    async def get_alarm(self) -> int | None:
+        return await self.alarms.get()
+
+    @rpc
+    async def cancel_alarm(self) -> None:
+        await self.alarms.cancel()
+
+    @rpc
+    def fired_alarms(self) -> list:
+        return self.state.get("harness:alarms") or []
+
+    @rpc
+    def broadcast_message(self, message: str, tag: str | None = None) -> int:
+        return self.broadcast(message, tag=tag)
+
+    @rpc
+    def connection_count(self, tag: str | None = None) -> int:
+        return self.websockets.count(tag)
+
+    def helper_not_marked(self) -> str:
+        return "not reachable over RPC"
+
+    @rpc
+    def fail(self) -> None:
+        raise RuntimeError("boom from the object")
+
+    async def fetch(self, request):
+        # Raises past DOCore's router, to show the runtime's own last-resort answer.
+        if request.url.endswith("/crash"):
+            raise RuntimeError("crash in fetch")
+        return await super().fetch(request)

@@ -1,0 +1,39 @@
+"""Test harness worker: the app's passthrough, plus `/_harness/rpc` for the tests.
+
+POST /_harness/rpc {"binding": "DOTDO", "name": "<object name>", "method": "...",
+"params": [...]} makes a real Workers RPC call from this worker to that object
+and answers {"result": ...} or {"error": {"type", "message"}}. Other paths under
+/_harness/ go, without that prefix, to the HarnessCore object of the request's tenant; everything else
+goes through src/entry.py's Default unchanged.
+"""
+
+import json
+
+import js
+
+from entry import Default as AppDefault
+from entry import DOCore
+from dotdo.worker import forward_to_tenant
+from harness_core import HarnessCore
+from workers import Request, Response, WorkerEntrypoint
+
+__all__ = ["DOCore", "Default", "HarnessCore"]
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        if request.url.split("?")[0].endswith("/_harness/rpc") and request.method == "POST":
+            call = await request.json()
+            namespace = getattr(self.env, call["binding"])
+            stub = namespace.get(namespace.idFromName(call["name"]))
+            try:
+                result = await getattr(stub, call["method"])(*call.get("params", []))
+            except Exception as error:  # the remote error, reported to the test
+                message = getattr(error, "message", None) or str(error)
+                body = {"error": {"type": type(error).__name__, "message": message}}
+                return Response(json.dumps(body), status=500, headers={"content-type": "application/json"})
+            return Response(json.dumps({"result": result}), headers={"content-type": "application/json"})
+        if "/_harness/" in request.url:  # the test-only class, by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_harness/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.HARNESS)
+        return await AppDefault(self.ctx, self.env).fetch(request)

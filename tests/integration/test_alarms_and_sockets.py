@@ -1,0 +1,74 @@
+"""Alarms that really fire, and hibernatable WebSockets with tags and broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+import websockets
+
+from tests.runtime import LocalRuntime, new_tenant
+
+
+def test_alarm_set_get_cancel_and_fire(runtime: LocalRuntime) -> None:
+    name = new_tenant()
+    at = runtime.rpc(name, "set_alarm", 60_000, binding="HARNESS").json()["result"]
+    assert runtime.rpc(name, "get_alarm", binding="HARNESS").json()["result"] == at
+    runtime.rpc(name, "cancel_alarm", binding="HARNESS")
+    assert runtime.rpc(name, "get_alarm", binding="HARNESS").json()["result"] is None
+
+    at = runtime.rpc(name, "set_alarm", 50, binding="HARNESS").json()["result"]
+    deadline = time.monotonic() + 15
+    fired: list[dict[str, int]] = []
+    while time.monotonic() < deadline and not fired:
+        fired = runtime.rpc(name, "fired_alarms", binding="HARNESS").json()["result"]
+        time.sleep(0.1)
+    assert len(fired) == 1
+    assert fired[0]["at"] >= at
+    assert runtime.rpc(name, "get_alarm", binding="HARNESS").json()["result"] is None
+
+
+async def _connect(runtime: LocalRuntime, tenant: str, path: str) -> websockets.ClientConnection:
+    # The URL names the tenant (it becomes the Host header); the socket goes to loopback.
+    url = f"ws://{tenant}.localhost:{runtime.port}{path}"
+    return await websockets.connect(url, host="127.0.0.1", port=runtime.port, open_timeout=20)
+
+
+def test_websocket_ping_tags_and_broadcast(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+
+    async def scenario() -> None:
+        red = await _connect(runtime, tenant, "/_harness/ws?tags=red")
+        blue = await _connect(runtime, tenant, "/_harness/ws?tags=blue,team")
+        await red.send(json.dumps({"type": "ping"}))
+        pong = json.loads(await asyncio.wait_for(red.recv(), 10))
+        assert pong["type"] == "pong" and pong["id"]
+        await red.send("not json")
+        assert json.loads(await asyncio.wait_for(red.recv(), 10))["error"]["code"] == "invalid_json"
+
+        assert runtime.rpc(tenant, "connection_count", binding="HARNESS").json()["result"] == 2
+        assert runtime.rpc(tenant, "connection_count", "team", binding="HARNESS").json()["result"] == 1
+        assert runtime.rpc(tenant, "broadcast_message", "hello team", "team", binding="HARNESS").json()["result"] == 1
+        assert await asyncio.wait_for(blue.recv(), 10) == "hello team"
+        assert runtime.rpc(tenant, "broadcast_message", "hello all", binding="HARNESS").json()["result"] == 2
+        assert await asyncio.wait_for(red.recv(), 10) == "hello all"
+        assert await asyncio.wait_for(blue.recv(), 10) == "hello all"
+        await red.close()
+        await blue.close()
+
+    asyncio.run(scenario())
+
+
+def test_websocket_requires_upgrade_and_valid_tags(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        r = c.get("/ws")
+        assert (r.status_code, r.json()["error"]["code"]) == (426, "upgrade_required")
+
+    async def bad_tags() -> None:
+        with pytest.raises(websockets.InvalidStatus) as info:
+            await _connect(runtime, new_tenant(), "/ws?tags=bad%20tag")
+        assert info.value.response.status_code == 400
+
+    asyncio.run(bad_tags())

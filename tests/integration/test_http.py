@@ -1,0 +1,69 @@
+"""DOCore's HTTP surface: health, 404/405 as JSON, CORS, auth-free defaults, tenants."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.runtime import LocalRuntime
+
+
+def test_health(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        body = c.get("/health").json()
+        assert body["status"] == "ok"
+        assert body["class"] == "DOCore"
+        assert "get" in body["rpc"] and "fetch" not in body["rpc"]
+
+
+def test_unknown_route_and_wrong_method(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        r = c.get("/nope")
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "route_not_found")
+        r = c.post("/health")
+        assert (r.status_code, r.json()["error"]["code"]) == (405, "method_not_allowed")
+        assert r.headers["allow"] == "GET, HEAD"
+
+
+def test_invalid_tenant_is_a_400(runtime: LocalRuntime) -> None:
+    with httpx.Client(base_url=runtime.base_url, headers={"host": "bad_name.localhost"}) as c:
+        r = c.get("/health")
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_tenant")
+
+
+def test_ip_host_goes_to_default_tenant(runtime: LocalRuntime) -> None:
+    with httpx.Client(base_url=runtime.base_url) as c, runtime.client("default") as d:
+        c.put("/state/ip-check", json="via-ip")
+        assert d.get("/state/ip-check").json()["value"] == "via-ip"
+
+
+def test_cors_allowlist_and_preflight(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        r = c.get("/health", headers={"origin": "https://app.example.com"})
+        assert r.headers["access-control-allow-origin"] == "https://app.example.com"
+        assert r.headers["access-control-allow-credentials"] == "true"
+        assert "Origin" in r.headers["vary"]
+        r = c.get("/health", headers={"origin": "https://evil.example.com"})
+        assert "access-control-allow-origin" not in r.headers
+        assert "Origin" in r.headers["vary"]
+        # development allows localhost origins
+        r = c.get("/health", headers={"origin": "http://localhost:5173"})
+        assert r.headers["access-control-allow-origin"] == "http://localhost:5173"
+        pre = c.options("/state/x", headers={
+            "origin": "https://app.example.com", "access-control-request-method": "PUT",
+        })  # fmt: skip
+        assert pre.status_code == 204
+        assert "PUT" in pre.headers["access-control-allow-methods"]
+        denied = c.options("/state/x", headers={
+            "origin": "https://evil.example.com", "access-control-request-method": "PUT",
+        })  # fmt: skip
+        assert (denied.status_code, denied.json()["error"]["code"]) == (403, "cors_origin_denied")
+
+
+def test_python_exception_is_a_json_500_and_serving_continues(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        r = c.get("/_harness/crash")
+        assert r.status_code == 500
+        assert r.json() == {"error": {"code": "internal_error", "message": "Internal server error"}}
+        assert "Traceback" not in r.text
+        assert c.get("/_harness/health").json()["class"] == "HarnessCore"  # that object still serves
+        assert c.get("/health").status_code == 200

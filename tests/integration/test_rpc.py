@@ -1,0 +1,54 @@
+"""RPC: real Workers RPC calls between a worker and an object, and POST /rpc."""
+
+from __future__ import annotations
+
+from tests.runtime import LocalRuntime, new_tenant
+
+
+def test_no_mocking_required(runtime: LocalRuntime) -> None:
+    """The architecture document's example: a real RPC call to a real object."""
+    name = new_tenant()
+    assert runtime.rpc(name, "set", "key", {"value": 42}).json() == {"result": None}
+    assert runtime.rpc(name, "get", "key").json() == {"result": {"value": 42}}
+
+
+def test_rpc_and_http_see_the_same_state(runtime: LocalRuntime) -> None:
+    name = new_tenant()
+    runtime.rpc(name, "set_many", {"a": 1, "b": [1, 2]})
+    with runtime.client(name) as c:
+        assert c.get("/state/b").json()["value"] == [1, 2]
+        assert c.post("/rpc", json={"method": "list", "params": {"prefix": "a"}}).json() == {
+            "result": {"items": [{"key": "a", "value": 1}], "cursor": None}
+        }
+    assert runtime.rpc(name, "delete_many", ["a", "b", "c"]).json() == {"result": 2}
+
+
+def test_only_marked_methods_are_reachable_over_workers_rpc(runtime: LocalRuntime) -> None:
+    name = new_tenant()
+    for method in ["helper_not_marked", "broadcast", "on_alarm", "routes", "_health", "migrations"]:
+        r = runtime.rpc(name, method, binding="HARNESS")
+        assert r.status_code == 500, method
+        assert "does not implement" in r.json()["error"]["message"] or "not" in r.json()["error"]["message"]
+    assert runtime.rpc(name, "connection_count", binding="HARNESS").json() == {"result": 0}
+
+
+def test_remote_exception_reaches_the_caller(runtime: LocalRuntime) -> None:
+    r = runtime.rpc(new_tenant(), "fail", binding="HARNESS")
+    assert r.status_code == 500
+    assert "boom from the object" in r.json()["error"]["message"]
+
+
+def test_http_rpc_errors(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        r = c.post("/rpc", json={"method": "_health"})
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "method_not_found")
+        r = c.post("/rpc", json={"method": "fetch", "params": []})
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "method_not_found")
+        r = c.post("/rpc", json={"method": "get", "params": [1, 2, 3]})
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_params")
+        r = c.post("/rpc", json={"method": "set", "params": ["", 1]})
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_key")
+        r = c.post("/rpc", json=["not", "an", "object"])
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_rpc")
+        assert c.post("/rpc", json={"method": "set", "params": ["k", {"v": 1}]}).json() == {"result": None}
+        assert c.post("/rpc", json={"method": "get", "params": {"key": "k"}}).json() == {"result": {"v": 1}}
