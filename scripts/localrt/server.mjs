@@ -37,7 +37,8 @@ const { values: args } = parseArgs({
 const require = createRequire(path.join(project, "package.json"));
 const wrangler = require("wrangler");
 
-const vars = {};
+// Local runs are development unless told otherwise (CORS then allows localhost origins).
+const vars = { ENVIRONMENT: "development" };
 for (const pair of args.var) {
   const eq = pair.indexOf("=");
   if (eq <= 0) {

@@ -32,7 +32,7 @@ def _is_ip(host: str) -> bool:
 
 def tenant_from_host(host: str) -> str:
     """The tenant a request's host name addresses; InvalidTenant when the label is not a valid name."""
-    host = host.strip().rstrip(".")
+    host = host.strip().rstrip(".").lower()
     if not host:
         return DEFAULT_TENANT
     if _is_ip(host):
@@ -42,9 +42,7 @@ def tenant_from_host(host: str) -> str:
         return DEFAULT_TENANT
     tenant = labels[0]
     if not _TENANT.match(tenant):
-        raise InvalidTenant(
-            f"Invalid tenant {tenant!r}: use 1-63 lowercase letters, digits and hyphens"
-        )
+        raise InvalidTenant(f"Invalid tenant {tenant!r}: use 1-63 lowercase letters, digits and hyphens")
     return tenant
 
 

@@ -10,12 +10,12 @@ goes through src/entry.py's Default unchanged.
 import json
 
 import js
-
-from entry import Default as AppDefault
-from entry import DOCore
-from dotdo.worker import forward_to_tenant
 from harness_core import HarnessCore
 from workers import Request, Response, WorkerEntrypoint
+
+from dotdo.worker import forward_to_tenant
+from entry import Default as AppDefault
+from entry import DOCore
 
 __all__ = ["DOCore", "Default", "HarnessCore"]
 

@@ -50,7 +50,10 @@ def test_websocket_ping_tags_and_broadcast(runtime: LocalRuntime) -> None:
 
         assert runtime.rpc(tenant, "connection_count", binding="HARNESS").json()["result"] == 2
         assert runtime.rpc(tenant, "connection_count", "team", binding="HARNESS").json()["result"] == 1
-        assert runtime.rpc(tenant, "broadcast_message", "hello team", "team", binding="HARNESS").json()["result"] == 1
+        assert (
+            runtime.rpc(tenant, "broadcast_message", "hello team", "team", binding="HARNESS").json()["result"]
+            == 1
+        )
         assert await asyncio.wait_for(blue.recv(), 10) == "hello team"
         assert runtime.rpc(tenant, "broadcast_message", "hello all", binding="HARNESS").json()["result"] == 2
         assert await asyncio.wait_for(red.recv(), 10) == "hello all"

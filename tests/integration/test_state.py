@@ -31,7 +31,11 @@ def test_null_and_scalar_values_are_stored(runtime: LocalRuntime) -> None:
 
 def test_keys_with_slashes_percent_and_unicode(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
-        for key, encoded in [("a/b", "a%2Fb"), ("50%_off", "50%25_off"), ("ключ", "%D0%BA%D0%BB%D1%8E%D1%87")]:
+        for key, encoded in [
+            ("a/b", "a%2Fb"),
+            ("50%_off", "50%25_off"),
+            ("ключ", "%D0%BA%D0%BB%D1%8E%D1%87"),
+        ]:
             assert c.put(f"/state/{encoded}", json=key).status_code == 200
             assert c.get(f"/state/{encoded}").json() == {"key": key, "value": key}
 
@@ -46,7 +50,10 @@ def test_list_prefix_is_literal(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         for key in ["a%b1", "a%b2", "axb", "a_c", "abc", "b"]:
             c.put(f"/state/{key.replace('%', '%25')}", json=key)
-        assert [i["key"] for i in c.get("/state", params={"prefix": "a%b"}).json()["items"]] == ["a%b1", "a%b2"]
+        assert [i["key"] for i in c.get("/state", params={"prefix": "a%b"}).json()["items"]] == [
+            "a%b1",
+            "a%b2",
+        ]
         assert [i["key"] for i in c.get("/state", params={"prefix": "a_"}).json()["items"]] == ["a_c"]
 
 
@@ -65,7 +72,12 @@ def test_list_range_reverse_and_limit(runtime: LocalRuntime) -> None:
 def test_cursor_walk_never_skips_or_repeats(runtime: LocalRuntime, reverse: str) -> None:
     with runtime.client() as c:
         keys = [f"item:{i:03d}" for i in range(25)]
-        assert c.post("/state/transaction", json={"operations": [{"op": "set", "key": k, "value": k} for k in keys]}).status_code == 200
+        assert (
+            c.post(
+                "/state/transaction", json={"operations": [{"op": "set", "key": k, "value": k} for k in keys]}
+            ).status_code
+            == 200
+        )
         seen: list[str] = []
         cursor = None
         while True:

@@ -14,6 +14,7 @@ WebSockets and RPC. Layers extend it by overriding the hooks below and calling
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 import time
 from collections.abc import Mapping, Sequence
@@ -135,17 +136,26 @@ class DOCore(DurableObject):
         import json
 
         if isinstance(message, bytes):
-            connection.send({"type": "error", "error": {"code": "unsupported", "message": "binary messages are not handled"}})
+            connection.send(
+                {
+                    "type": "error",
+                    "error": {"code": "unsupported", "message": "binary messages are not handled"},
+                }
+            )
             return
         try:
             payload = json.loads(message)
         except json.JSONDecodeError:
-            connection.send({"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}})
+            connection.send(
+                {"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}}
+            )
             return
         if isinstance(payload, dict) and payload.get("type") == "ping":
             connection.send({"type": "pong", "id": connection.id})
             return
-        connection.send({"type": "error", "error": {"code": "unknown_message", "message": "unknown message type"}})
+        connection.send(
+            {"type": "error", "error": {"code": "unknown_message", "message": "unknown message type"}}
+        )
 
     async def on_close(self, connection: Connection, code: int, reason: str) -> None:
         """A WebSocket closed."""
@@ -193,7 +203,9 @@ class DOCore(DurableObject):
         reverse: bool = False,
         cursor: str | None = None,
     ) -> dict[str, Any]:
-        page = self.state.list(prefix=prefix, start=start, end=end, limit=limit, reverse=reverse, cursor=cursor)
+        page = self.state.list(
+            prefix=prefix, start=start, end=end, limit=limit, reverse=reverse, cursor=cursor
+        )
         return page.to_dict()
 
     # -- runtime handlers --------------------------------------------------
@@ -230,10 +242,8 @@ class DOCore(DurableObject):
 
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
         await self.on_close(Connection.load(ws), int(code), str(reason or ""))
-        try:
+        with contextlib.suppress(Exception):  # already closed by the peer: nothing to answer
             ws.close(1000 if code in (1005, 1006, 1015) else code, reason or "")
-        except Exception:
-            pass  # already closed by the peer: nothing left to answer
 
     async def webSocketError(self, ws: Any, error: Any) -> None:  # noqa: N802 - runtime name
         await self.on_socket_error(Connection.load(ws), error)
@@ -241,9 +251,7 @@ class DOCore(DurableObject):
     # -- HTTP handlers -----------------------------------------------------
 
     async def _health(self, request: HttpRequest) -> HttpResponse:
-        return json_response(
-            {"status": "ok", "class": type(self).__name__, "rpc": rpc_methods(type(self))}
-        )
+        return json_response({"status": "ok", "class": type(self).__name__, "rpc": rpc_methods(type(self))})
 
     async def _list_state(self, request: HttpRequest) -> HttpResponse:
         page: ListPage = self.state.list(

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 import traceback
-from urllib.parse import unquote
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import unquote
 
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
@@ -71,6 +71,17 @@ def _split(path: str) -> list[str]:
     return stripped.split("/") if stripped else []
 
 
+def _check_method(method: str) -> str:
+    method = method.upper()
+    if method != "*" and method not in METHODS:
+        raise ValueError(f"Unknown HTTP method {method!r}")
+    return method
+
+
+async def _unreachable(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("placeholder handler used only to validate a pattern")
+
+
 def _compile(method: str, pattern: str, handler: Handler) -> Route:
     if not pattern.startswith("/"):
         raise ValueError(f"Route patterns start with '/': {pattern!r}")
@@ -106,12 +117,13 @@ class Router:
         self.error_handler = handler
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
-        method = method.upper()
-        if method != "*" and method not in METHODS:
-            raise ValueError(f"Unknown HTTP method {method!r}")
-        self.routes.append(_compile(method, pattern, handler))
+        self.routes.append(_compile(_check_method(method), pattern, handler))
 
     def route(self, method: str, pattern: str) -> Callable[[H], H]:
+        """A decorator registering a handler; the pattern is checked right away."""
+        method = _check_method(method)
+        _compile(method, pattern, _unreachable)
+
         def register(handler: H) -> H:
             self.add(method, pattern, handler)
             return handler

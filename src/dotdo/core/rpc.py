@@ -99,7 +99,9 @@ def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], 
     elif isinstance(params, dict):
         args, kwargs = [], params
     else:
-        raise BadRequest("params is a list of arguments or an object of keyword arguments", code="invalid_params")
+        raise BadRequest(
+            "params is a list of arguments or an object of keyword arguments", code="invalid_params"
+        )
     try:
         inspect.signature(method).bind(*args, **kwargs)
     except TypeError as exc:

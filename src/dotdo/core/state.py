@@ -167,7 +167,7 @@ class StateStore:
 
         return self._sql.transaction(work)
 
-    def transaction(self, operations: list[dict[str, Any]]) -> int:
+    def transaction(self, operations: Any) -> int:
         """Apply set/delete operations all-or-nothing; returns how many were applied."""
         checked = validate_operations(operations)
 
