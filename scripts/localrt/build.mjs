@@ -103,9 +103,6 @@ if (!existsSync(path.join(recordedDir, "index.json"))) {
   console.error(`dotdo local runtime: recording Pyodide ${pyodideVersion}'s wasm modules (once)`);
   execFileSync(process.execPath, [
     path.join(here, "record-wasm.mjs"), "--out", recordedDir,
-    "--python-root", path.join(out, "py", "host"),
-    "--python-root", path.join(out, "py", "python_modules"),
-    "--python-root", path.join(out, "py", "main"),
     "--exercise", path.join(here, "python", "exercise.py"),
   ], { cwd: project, stdio: ["ignore", 2, 2] }); // stdout carries only the config path
 }

@@ -115,10 +115,10 @@ async function bootPython() {
   return host;
 }
 
-// Names a Durable Object shell answers itself; every other public name is an
-// RPC call forwarded to the Python instance.
-const LOCAL_NAMES = new Set(["fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError"]);
-const NEVER_FORWARDED = new Set(["then", "constructor", "toJSON", "ctx", "env"]);
+// A shell answers its own names (the handlers below, ctx, env); every other
+// public name is an RPC call forwarded to the Python instance. `then` and
+// `toJSON` are probed by promise and JSON machinery, never RPC methods.
+const NEVER_FORWARDED = new Set(["then", "toJSON"]);
 
 export function makeDurableObjectClass(className) {
   const shell = class extends DurableObject {
@@ -127,7 +127,7 @@ export function makeDurableObjectClass(className) {
       this.instance = null;
       return new Proxy(this, {
         get(target, prop, receiver) {
-          if (typeof prop !== "string" || LOCAL_NAMES.has(prop) || NEVER_FORWARDED.has(prop) || prop.startsWith("_") || prop in target) {
+          if (typeof prop !== "string" || prop.startsWith("_") || NEVER_FORWARDED.has(prop) || prop in target) {
             return Reflect.get(target, prop, receiver);
           }
           return async (...args) => {

@@ -7,13 +7,13 @@
 // so they are recorded once per Pyodide version, here under plain Node, by
 // booting Pyodide and running the same Python start-up the host runs.
 //
-//   node scripts/localrt/record-wasm.mjs --out DIR [--python-root DIR ...]
+//   node scripts/localrt/record-wasm.mjs --out DIR [--exercise FILE.py]
 //
 // Writes DIR/<key>.wasm for every distinct module and DIR/index.json listing
 // them (file and bytes in hex) with the Pyodide version they belong to.
 
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -21,12 +21,11 @@ import { parseArgs } from "node:util";
 const { values: args } = parseArgs({
   options: {
     out: { type: "string" },
-    "python-root": { type: "string", multiple: true, default: [] },
     exercise: { type: "string" },
   },
 });
 if (!args.out) {
-  console.error("usage: record-wasm.mjs --out DIR [--python-root DIR ...] [--exercise FILE.py]");
+  console.error("usage: record-wasm.mjs --out DIR [--exercise FILE.py]");
   process.exit(2);
 }
 
@@ -56,31 +55,8 @@ WebAssembly.instantiate = async function (source, imports) {
   return result;
 };
 
-function* pythonFiles(root, rel = "") {
-  for (const name of readdirSync(path.join(root, rel))) {
-    const relPath = path.join(rel, name);
-    const full = path.join(root, relPath);
-    if (statSync(full).isDirectory()) {
-      if (name !== "__pycache__") yield* pythonFiles(root, relPath);
-    } else if (name.endsWith(".py")) {
-      yield relPath;
-    }
-  }
-}
-
 const { loadPyodide } = require("pyodide");
 const pyodide = await loadPyodide({ indexURL: pyodidePkg + "/" });
-const roots = [];
-args["python-root"].forEach((root, i) => {
-  const target = `/record/${i}`;
-  for (const rel of pythonFiles(root)) {
-    const dest = path.posix.join(target, rel.split(path.sep).join("/"));
-    pyodide.FS.mkdirTree(path.posix.dirname(dest));
-    pyodide.FS.writeFile(dest, readFileSync(path.join(root, rel)));
-  }
-  roots.push(target);
-});
-pyodide.globals.set("record_roots", pyodide.toPy(roots));
 if (args.exercise) {
   await pyodide.runPythonAsync(readFileSync(args.exercise, "utf8"));
 }

@@ -43,10 +43,14 @@ class HttpError(DotdoError):
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        """Headers the response carries (e.g. `Allow`, `WWW-Authenticate`)."""
 
     def to_dict(self) -> dict[str, dict[str, str]]:
         return {"error": {"code": self.code, "message": self.message}}
@@ -77,7 +81,7 @@ class MethodNotAllowed(HttpError):
     default_code = "method_not_allowed"
 
     def __init__(self, message: str, *, allowed: list[str], code: str | None = None) -> None:
-        super().__init__(message, code=code)
+        super().__init__(message, code=code, headers={"allow": ", ".join(allowed)})
         self.allowed = allowed
 
 

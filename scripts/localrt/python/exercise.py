@@ -1,13 +1,11 @@
-"""Run under Node by record-wasm.mjs: the Python start-up the host performs, so
-that every wasm module Pyodide compiles on that path gets recorded."""
+"""Run under Node by record-wasm.mjs after Pyodide has booted: the FFI paths the
+host uses at run time (proxies, JS callbacks, conversions, the event loop), so
+that the wasm modules Pyodide compiles for them get recorded too."""
 
 import asyncio
-import sys
 
 import js
 from pyodide.ffi import create_proxy, to_js
-
-sys.path[:0] = list(record_roots)  # noqa: F821 - set by record-wasm.mjs
 
 
 async def _exercise() -> None:

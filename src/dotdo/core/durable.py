@@ -16,11 +16,13 @@ from __future__ import annotations
 import builtins
 import contextlib
 import inspect
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pyodide.ffi import JsException
 from workers import DurableObject, Response
 
 from dotdo.core.alarms import Alarms
@@ -45,7 +47,8 @@ from dotdo.types import JSON
 __all__ = ["AlarmInfo", "DOCore"]
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAX_DRAIN_BYTES = 16 * 1024 * 1024
+_MAX_DRAIN_BYTES = 16 * 1024 * 1024
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,7 @@ class DOCore(DurableObject):
         self.state = StateStore(self.sql)
         self.alarms = Alarms(ctx.storage)
         self.websockets = WebSockets(ctx)
-        now = int(time.time() * 1000)
-        for component, steps in self.migrations():
-            migrate(self.sql, component, steps, now)
+        migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self.router = Router()
         self.middleware(self.router)
         self.routes(self.router)
@@ -133,8 +134,6 @@ class DOCore(DurableObject):
 
     async def on_message(self, connection: Connection, message: str | bytes) -> None:
         """A WebSocket message arrived. The default answers `{"type": "ping"}` with a pong."""
-        import json
-
         if isinstance(message, bytes):
             connection.send(
                 {
@@ -242,7 +241,7 @@ class DOCore(DurableObject):
 
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
         await self.on_close(Connection.load(ws), int(code), str(reason or ""))
-        with contextlib.suppress(Exception):  # already closed by the peer: nothing to answer
+        with contextlib.suppress(JsException):  # already closed by the peer: nothing to answer
             ws.close(1000 if code in (1005, 1006, 1015) else code, reason or "")
 
     async def webSocketError(self, ws: Any, error: Any) -> None:  # noqa: N802 - runtime name
@@ -266,8 +265,8 @@ class DOCore(DurableObject):
 
     async def _get_state(self, request: HttpRequest) -> HttpResponse:
         key = request.params["key"]
-        value = self.state.get(key)
-        if value is None and not self.state.has(key):
+        value = self.state.get(key, _MISSING)
+        if value is _MISSING:
             raise NotFound(f"No state under key {key!r}")
         return json_response({"key": key, "value": value})
 
@@ -319,12 +318,12 @@ async def _discard_body(request: Any, declared: str | None) -> None:
     # A body left unread keeps the sender (and a keep-alive connection) waiting on
     # it, so a refused body is drained; one too large to be worth draining is cancelled.
     try:
-        if declared is not None and declared.isdigit() and int(declared) <= MAX_DRAIN_BYTES:
+        if declared is not None and declared.isdigit() and int(declared) <= _MAX_DRAIN_BYTES:
             await request.bytes()
         elif request.body is not None:
             await request.body.cancel()
-    except Exception:
-        pass  # the body is already consumed or gone: nothing left to release
+    except (JsException, TypeError, ValueError):
+        pass  # the body is already consumed or gone (the SDK maps JS errors to these): nothing to release
 
 
 def _to_runtime_response(response: HttpResponse) -> Any:

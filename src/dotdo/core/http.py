@@ -94,11 +94,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(error: HttpError) -> HttpResponse:
-    response = json_response(error.to_dict(), status=error.status)
-    allowed = getattr(error, "allowed", None)
-    if allowed:
-        response.headers["allow"] = ", ".join(allowed)
-    return response
+    return json_response(error.to_dict(), status=error.status, headers=error.headers)
 
 
 def check_body_size(content_length: str | None, limit: int = MAX_BODY_BYTES) -> None:

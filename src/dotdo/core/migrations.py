@@ -7,6 +7,7 @@ each migration runs in its own transaction together with the version bump.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,30 +28,31 @@ class Migration:
     statements: tuple[str, ...]
 
 
-def migrate(sql: Sql, component: str, migrations: Sequence[Migration], now_ms: int) -> int:
-    """Bring `component`'s tables to the newest version; returns that version."""
-    versions = [m.version for m in migrations]
-    if versions != sorted(set(versions)) or (versions and versions[0] < 1):
-        raise ValueError(f"{component}: migration versions must be unique, ascending and >= 1")
+def migrate(sql: Sql, components: Sequence[tuple[str, Sequence[Migration]]], now_ms: int) -> dict[str, int]:
+    """Bring every component's tables to its newest version; returns the versions reached."""
     sql.run(_SCHEMA_TABLE)
-    row = sql.first("SELECT version FROM _dotdo_schema WHERE component = ?", component)
-    current = int(row["version"]) if row else 0
-    for migration in migrations:
-        if migration.version <= current:
-            continue
+    reached = {
+        str(r["component"]): int(r["version"])
+        for r in sql.exec("SELECT component, version FROM _dotdo_schema")
+    }
+    for component, migrations in components:
+        versions = [m.version for m in migrations]
+        if versions != sorted(set(versions)) or (versions and versions[0] < 1):
+            raise ValueError(f"{component}: migration versions must be unique, ascending and >= 1")
+        for migration in migrations:
+            if migration.version > reached.get(component, 0):
+                sql.transaction(functools.partial(_apply, sql, component, migration, now_ms))
+                reached[component] = migration.version
+    return reached
 
-        def apply(m: Migration = migration) -> None:
-            for statement in m.statements:
-                sql.run(statement)
-            sql.run(
-                "INSERT INTO _dotdo_schema (component, version, migrated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(component) DO UPDATE SET version = excluded.version, "
-                "migrated_at = excluded.migrated_at",
-                component,
-                m.version,
-                now_ms,
-            )
 
-        sql.transaction(apply)
-        current = migration.version
-    return current
+def _apply(sql: Sql, component: str, migration: Migration, now_ms: int) -> None:
+    for statement in migration.statements:
+        sql.run(statement)
+    sql.run(
+        "INSERT INTO _dotdo_schema (component, version, migrated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(component) DO UPDATE SET version = excluded.version, migrated_at = excluded.migrated_at",
+        component,
+        migration.version,
+        now_ms,
+    )

@@ -78,11 +78,8 @@ def _check_method(method: str) -> str:
     return method
 
 
-async def _unreachable(request: HttpRequest) -> HttpResponse:
-    raise AssertionError("placeholder handler used only to validate a pattern")
-
-
-def _compile(method: str, pattern: str, handler: Handler) -> Route:
+def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
+    """A pattern's fixed segments and whether it ends in a wildcard; ValueError when malformed."""
     if not pattern.startswith("/"):
         raise ValueError(f"Route patterns start with '/': {pattern!r}")
     segments = _split(pattern)
@@ -92,7 +89,7 @@ def _compile(method: str, pattern: str, handler: Handler) -> Route:
     for segment in segments:
         if segment == "*" or (segment.startswith(":") and not _PARAM.match(segment)):
             raise ValueError(f"Invalid route pattern {pattern!r}: bad segment {segment!r}")
-    return Route(method, pattern, handler, tuple(segments), wildcard)
+    return tuple(segments), wildcard
 
 
 async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
@@ -117,15 +114,15 @@ class Router:
         self.error_handler = handler
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
-        self.routes.append(_compile(_check_method(method), pattern, handler))
+        self.route(method, pattern)(handler)
 
     def route(self, method: str, pattern: str) -> Callable[[H], H]:
-        """A decorator registering a handler; the pattern is checked right away."""
+        """A decorator registering a handler; method and pattern are checked right away."""
         method = _check_method(method)
-        _compile(method, pattern, _unreachable)
+        segments, wildcard = _parse(pattern)
 
         def register(handler: H) -> H:
-            self.add(method, pattern, handler)
+            self.routes.append(Route(method, pattern, handler, segments, wildcard))
             return handler
 
         return register

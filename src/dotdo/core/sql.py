@@ -31,7 +31,8 @@ class Sql:
     def exec(self, query: str, *params: Any) -> list[Row]:
         """Run one statement and return its rows."""
         cursor = self._sql.exec(query, *[_bind(p) for p in params])
-        return [dict(row) for row in cursor.toArray()]
+        rows: list[Row] = cursor.toArray()  # already dicts: the SDK converts the JS rows
+        return rows
 
     def first(self, query: str, *params: Any) -> Row | None:
         rows = self.exec(query, *params)

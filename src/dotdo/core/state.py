@@ -38,6 +38,8 @@ DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = 1000
 MAX_BATCH = 1000
 
+_UPSERT = "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+
 STATE_MIGRATIONS = (
     Migration(1, ("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",)),
 )
@@ -46,10 +48,10 @@ STATE_MIGRATIONS = (
 def validate_key(key: Any) -> str:
     if not isinstance(key, str) or not key:
         raise BadRequest("A key is a non-empty string", code="invalid_key")
-    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise BadRequest(f"A key is at most {MAX_KEY_BYTES} bytes", code="invalid_key")
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in key) or "\x00" in key:
+    if "\x00" in key or any(0xD800 <= ord(c) <= 0xDFFF for c in key):
         raise BadRequest("A key may not contain NUL or unpaired surrogates", code="invalid_key")
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise BadRequest(f"A key is at most {MAX_KEY_BYTES} bytes", code="invalid_key")
     return key
 
 
@@ -134,21 +136,14 @@ class StateStore:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
-    def get(self, key: str) -> JSON | None:
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value under `key`, or `default` when there is none (a stored null is None)."""
         row = self._sql.first("SELECT value FROM state WHERE key = ?", validate_key(key))
-        return None if row is None else json.loads(row["value"])
-
-    def has(self, key: str) -> bool:
-        return self._sql.first("SELECT 1 AS hit FROM state WHERE key = ?", validate_key(key)) is not None
+        return default if row is None else json.loads(row["value"])
 
     def set(self, key: str, value: JSON) -> None:
         encoded = encode_value(value)
-        self._sql.run(
-            "INSERT INTO state (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            validate_key(key),
-            encoded,
-        )
+        self._sql.run(_UPSERT, validate_key(key), encoded)
 
     def delete(self, key: str) -> bool:
         return self._sql.run("DELETE FROM state WHERE key = ?", validate_key(key)) > 0
@@ -174,12 +169,7 @@ class StateStore:
         def work() -> int:
             for op, key, encoded in checked:
                 if op == "set":
-                    self._sql.run(
-                        "INSERT INTO state (key, value) VALUES (?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        key,
-                        encoded,
-                    )
+                    self._sql.run(_UPSERT, key, encoded)
                 else:
                     self._sql.run("DELETE FROM state WHERE key = ?", key)
             return len(checked)

@@ -65,16 +65,13 @@ class Connection:
 
     def send(self, message: str | bytes | Any) -> bool:
         """Send a message (non-string values as JSON); False when the socket is gone."""
+        from pyodide.ffi import JsException, to_js
+
         if not isinstance(message, str | bytes):
             message = json.dumps(message, separators=(",", ":"))
         try:
-            if isinstance(message, bytes):
-                from pyodide.ffi import to_js
-
-                self.socket.send(to_js(message))
-            else:
-                self.socket.send(message)
-        except Exception:
+            self.socket.send(to_js(message) if isinstance(message, bytes) else message)
+        except JsException:  # closed or closing: the caller counts it as not delivered
             return False
         return True
 

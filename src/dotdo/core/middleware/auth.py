@@ -23,9 +23,8 @@ def bearer_auth(secret: str, *, exempt: Collection[str] = ("/health",)) -> Middl
             return await call_next(request)
         scheme, _, token = (request.header("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-            response = error_response(Unauthorized("A valid bearer token is required"))
-            response.headers["www-authenticate"] = 'Bearer realm="dotdo"'
-            return response
+            challenge = {"www-authenticate": 'Bearer realm="dotdo"'}
+            return error_response(Unauthorized("A valid bearer token is required", headers=challenge))
         request.state["authenticated"] = True
         return await call_next(request)
 
