@@ -52,7 +52,9 @@ class LocalRuntime:
         with httpx.Client(base_url=self.base_url, headers={"host": "probe.localhost"}) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"local runtime exited; see {self.log_path}")
+                    code = self.process.returncode
+                    self.process = None
+                    raise RuntimeError(f"local runtime exited with {code}:\n{self.log_tail()}")
                 try:
                     if client.get("/health", timeout=30).status_code == 200:
                         return
@@ -60,7 +62,15 @@ class LocalRuntime:
                     pass
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"local runtime did not answer within {timeout} s; see {self.log_path}")
+        raise RuntimeError(f"local runtime did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 80) -> str:
+        """The end of the server log, so a failed start explains itself where only output is kept (CI)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError as error:
+            return f"(no log at {self.log_path}: {error})"
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
         if self.process is None:

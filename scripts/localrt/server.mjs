@@ -34,6 +34,9 @@ const { values: args } = parseArgs({
   },
 });
 
+// Miniflare otherwise tries to download the `Request.cf` sample at every start on a machine
+// without its cache; offline that is a failed lookup and a warning, so use the placeholder.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 const require = createRequire(path.join(project, "package.json"));
 const wrangler = require("wrangler");
 
