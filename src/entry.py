@@ -6,10 +6,10 @@ app's main object binding is DOTDO.
 
 from workers import WorkerEntrypoint
 
-from dotdo import DOCore
+from dotdo import DOCore, DOSemantic
 from dotdo.worker import forward_to_tenant
 
-__all__ = ["DOCore", "Default"]
+__all__ = ["DOCore", "DOSemantic", "Default"]
 
 
 class Default(WorkerEntrypoint):

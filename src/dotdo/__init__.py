@@ -25,10 +25,16 @@ from dotdo.errors import (
     Unauthorized,
     UpgradeRequired,
 )
+from dotdo.semantic.graph import Hop, Ref
+from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singularize
+from dotdo.semantic.registry import Noun, Verb
+from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
+from dotdo.semantic.where import QueryValidationError, matches, validate_where_clause
 from dotdo.worker import forward_to_tenant, tenant_from_host
 
 if TYPE_CHECKING:
     from dotdo.core.durable import AlarmInfo, DOCore
+    from dotdo.semantic.durable import DOSemantic
 
 __all__ = [
     "AlarmInfo",
@@ -36,28 +42,46 @@ __all__ = [
     "Conflict",
     "CorsPolicy",
     "DOCore",
+    "DOSemantic",
     "DotdoError",
     "Forbidden",
+    "Hop",
     "HttpError",
     "HttpRequest",
     "HttpResponse",
     "MethodNotAllowed",
     "Migration",
     "NotFound",
+    "Noun",
     "PayloadTooLarge",
+    "QueryValidationError",
+    "Ref",
     "Router",
+    "SqlSecurityError",
     "Unauthorized",
     "UpgradeRequired",
+    "Verb",
+    "VerbForms",
     "bearer_auth",
+    "conjugate",
     "cors",
     "forward_to_tenant",
     "json_response",
+    "matches",
+    "pluralize",
     "request_logger",
     "rpc",
+    "singularize",
     "tenant_from_host",
+    "validate_sql_query",
+    "validate_where_clause",
 ]
 
-_RUNTIME_NAMES = {"DOCore": "dotdo.core.durable", "AlarmInfo": "dotdo.core.durable"}
+_RUNTIME_NAMES = {
+    "DOCore": "dotdo.core.durable",
+    "AlarmInfo": "dotdo.core.durable",
+    "DOSemantic": "dotdo.semantic.durable",
+}
 
 
 def __getattr__(name: str) -> Any:

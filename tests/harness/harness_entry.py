@@ -15,9 +15,9 @@ from workers import Request, Response, WorkerEntrypoint
 
 from dotdo.worker import forward_to_tenant
 from entry import Default as AppDefault
-from entry import DOCore
+from entry import DOCore, DOSemantic
 
-__all__ = ["DOCore", "Default", "HarnessCore"]
+__all__ = ["DOCore", "DOSemantic", "Default", "HarnessCore"]
 
 
 class Default(WorkerEntrypoint):

@@ -9,8 +9,9 @@ wildcards, a middleware chain, JSON 404/405 answers and one error handler.
 
     response = await router.handle(request)
 
-Patterns: literal segments, `:name` (one segment, URL-decoded), and a trailing
-`*` (the rest of the path, possibly empty, as `params["*"]`).
+Patterns: literal segments, `:name` (one segment, URL-decoded), `:name{regex}`
+(one segment whose decoded text matches the regex whole, as in Hono), and a
+trailing `*` (the rest of the path, possibly empty, as `params["*"]`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ErrorHandler = Callable[[Exception, HttpRequest], Awaitable[HttpResponse]]
 H = TypeVar("H", bound=Handler)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
+_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)(?:\{([^/]+)\})?$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Route:
     handler: Handler
     segments: tuple[str, ...]
     wildcard: bool
+    constraints: tuple[re.Pattern[str] | None, ...] = ()
 
     def match(self, raw_path: str) -> dict[str, str] | None:
         """Match a still percent-encoded path; parameters come back decoded."""
@@ -53,10 +55,11 @@ class Route:
         elif len(parts) != len(fixed):
             return None
         params: dict[str, str] = {}
-        for segment, part in zip(fixed, parts, strict=False):
+        for index, (segment, part) in enumerate(zip(fixed, parts, strict=False)):
             name = _PARAM.match(segment)
             if name:
-                if not part:
+                constraint = self.constraints[index] if self.constraints else None
+                if not part or (constraint is not None and not constraint.fullmatch(part)):
                     return None
                 params[name.group(1)] = part
             elif segment != part:
@@ -78,8 +81,10 @@ def _check_method(method: str) -> str:
     return method
 
 
-def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
-    """A pattern's fixed segments and whether it ends in a wildcard; ValueError when malformed."""
+def _parse(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern[str] | None, ...]]:
+    """A pattern's segments, whether it ends in a wildcard and each segment's regex constraint.
+
+    ValueError when malformed."""
     if not pattern.startswith("/"):
         raise ValueError(f"Route patterns start with '/': {pattern!r}")
     segments = _split(pattern)
@@ -89,7 +94,14 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool]:
     for segment in segments:
         if segment == "*" or (segment.startswith(":") and not _PARAM.match(segment)):
             raise ValueError(f"Invalid route pattern {pattern!r}: bad segment {segment!r}")
-    return tuple(segments), wildcard
+    constraints: list[re.Pattern[str] | None] = []
+    for segment in segments:
+        param = _PARAM.match(segment)
+        try:
+            constraints.append(re.compile(param.group(2)) if param and param.group(2) else None)
+        except re.error as exc:
+            raise ValueError(f"Invalid route pattern {pattern!r}: {exc}") from exc
+    return tuple(segments), wildcard, tuple(constraints)
 
 
 async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
@@ -119,10 +131,10 @@ class Router:
     def route(self, method: str, pattern: str) -> Callable[[H], H]:
         """A decorator registering a handler; method and pattern are checked right away."""
         method = _check_method(method)
-        segments, wildcard = _parse(pattern)
+        segments, wildcard, constraints = _parse(pattern)
 
         def register(handler: H) -> H:
-            self.routes.append(Route(method, pattern, handler, segments, wildcard))
+            self.routes.append(Route(method, pattern, handler, segments, wildcard, constraints))
             return handler
 
         return register

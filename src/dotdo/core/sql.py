@@ -27,12 +27,20 @@ class Sql:
     def __init__(self, storage: Any) -> None:
         self._storage = storage
         self._sql = storage.sql
+        self._in_transaction = False
+        self._rollback_hooks: list[Callable[[], None]] = []
 
     def exec(self, query: str, *params: Any) -> list[Row]:
         """Run one statement and return its rows."""
         cursor = self._sql.exec(query, *[_bind(p) for p in params])
         rows: list[Row] = cursor.toArray()  # already dicts: the SDK converts the JS rows
         return rows
+
+    def exec_counted(self, query: str, *params: Any) -> tuple[list[Row], int]:
+        """Run one statement; its rows and how many rows it wrote."""
+        cursor = self._sql.exec(query, *[_bind(p) for p in params])
+        rows: list[Row] = cursor.toArray()
+        return rows, int(cursor.rowsWritten)
 
     def first(self, query: str, *params: Any) -> Row | None:
         rows = self.exec(query, *params)
@@ -46,7 +54,12 @@ class Sql:
         return int(cursor.rowsWritten)
 
     def transaction(self, work: Callable[[], T]) -> T:
-        """Run `work` inside `transactionSync`: every statement it runs commits or none does."""
+        """Run `work` inside `transactionSync`: every statement it runs commits or none does.
+
+        A transaction started inside another joins it: the outermost one decides.
+        """
+        if self._in_transaction:
+            return work()
         from pyodide.ffi import create_once_callable
 
         outcome: list[T] = []
@@ -54,5 +67,22 @@ class Sql:
         def run_work() -> None:
             outcome.append(work())
 
-        self._storage.transactionSync(create_once_callable(run_work))
+        self._in_transaction = True
+        try:
+            self._storage.transactionSync(create_once_callable(run_work))
+        except BaseException:
+            for hook in self._rollback_hooks:
+                hook()
+            raise
+        finally:
+            self._in_transaction = False
+            self._rollback_hooks.clear()
         return outcome[0]
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        """Call `hook` if the transaction now running rolls back (outside one, never).
+
+        Caches above SQLite use it to forget what a failed transaction wrote.
+        """
+        if self._in_transaction:
+            self._rollback_hooks.append(hook)

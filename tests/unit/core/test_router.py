@@ -110,3 +110,18 @@ def test_middleware_errors_are_handled() -> None:
 def test_invalid_patterns_are_refused(pattern: str) -> None:
     with pytest.raises(ValueError):
         Router().get(pattern)
+
+
+def test_constrained_parameters_only_match_their_pattern() -> None:
+    router = Router()
+
+    @router.get("/:noun{[A-Z].*}")
+    async def noun(request: HttpRequest) -> HttpResponse:
+        return json_response({"noun": request.params["noun"]})
+
+    _, params = router.resolve("GET", "/Customer")
+    assert params == {"noun": "Customer"}
+    with pytest.raises(NotFound):
+        router.resolve("GET", "/customer")
+    with pytest.raises(ValueError, match="Invalid route pattern"):
+        router.get("/:bad{[}")

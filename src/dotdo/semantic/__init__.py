@@ -1,0 +1,1 @@
+"""DOSemantic: Things, noun accessors, MongoDB-style queries, Nouns, Verbs, Actions, relationships."""

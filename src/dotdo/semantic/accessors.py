@@ -1,0 +1,142 @@
+"""Noun accessors: `self.Customer()` for the type, `self.Customer("id")` for one thing."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from typing import Any, overload
+
+from dotdo.semantic.graph import Hop, Ref, Relationships
+from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.query import OrderBy, ThingQuery
+from dotdo.semantic.things import Things
+
+__all__ = ["InstanceAccessor", "NounAccessor", "NounFactory"]
+
+Where = Mapping[str, Any] | None
+
+
+class NounAccessor:
+    """Operations on every thing of one type."""
+
+    def __init__(self, things: Things, relationships: Relationships, type_name: str) -> None:
+        self.type = validate_type_name(type_name)
+        self._things = things
+        self._relationships = relationships
+
+    def __repr__(self) -> str:
+        return f"NounAccessor({self.type!r})"
+
+    def __call__(self, thing_id: str) -> InstanceAccessor:
+        return InstanceAccessor(self._things, self._relationships, self.type, thing_id)
+
+    def create(self, data: Mapping[str, Any] | None = None, /, **properties: Any) -> dict[str, Any]:
+        """Create a thing from `data` and/or keyword properties; `$id` may be given."""
+        return self._things.create(self.type, {**(data or {}), **properties})
+
+    def create_many(self, items: Sequence[Mapping[str, Any]]) -> builtins.list[dict[str, Any]]:
+        return self._things.create_many(self.type, items)
+
+    def upsert(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return self._things.upsert(self.type, data)
+
+    def list(
+        self,
+        where: Where = None,
+        order_by: OrderBy = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        select: Sequence[str] | None = None,
+        include_deleted: bool = False,
+    ) -> builtins.list[dict[str, Any]]:
+        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted)
+        items: builtins.list[dict[str, Any]] = self._things.list(self.type, query)["items"]
+        return items
+
+    def page(
+        self,
+        where: Where = None,
+        order_by: OrderBy = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        select: Sequence[str] | None = None,
+        include_deleted: bool = False,
+    ) -> dict[str, Any]:
+        """`{"items": [...], "total": n}`, as `GET /:Noun` answers."""
+        return self._things.list(
+            self.type, ThingQuery.build(where, order_by, limit, offset, select, include_deleted)
+        )
+
+    def count(self, where: Where = None, include_deleted: bool = False) -> int:
+        return self._things.count(self.type, ThingQuery.build(where, include_deleted=include_deleted))
+
+    def find_first(
+        self, where: Where = None, order_by: OrderBy = None, include_deleted: bool = False
+    ) -> dict[str, Any] | None:
+        return self._things.find_first(
+            self.type, ThingQuery.build(where, order_by, include_deleted=include_deleted)
+        )
+
+
+class InstanceAccessor:
+    """Operations on one thing, named by type and id."""
+
+    def __init__(self, things: Things, relationships: Relationships, type_name: str, thing_id: str) -> None:
+        self.type = validate_type_name(type_name)
+        self.id = thing_id
+        self._things = things
+        self._relationships = relationships
+
+    def __repr__(self) -> str:
+        return f"InstanceAccessor({self.type!r}, {self.id!r})"
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(self.type, self.id)
+
+    def get(self, include_deleted: bool = False) -> dict[str, Any] | None:
+        return self._things.get(self.type, self.id, include_deleted)
+
+    def update(self, patch: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
+        return self._things.update(self.type, self.id, patch, expected_version)
+
+    def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
+        return self._things.replace(self.type, self.id, data, expected_version)
+
+    def delete(self) -> bool:
+        return self._things.delete(self.type, self.id)
+
+    def soft_delete(self) -> dict[str, Any]:
+        return self._things.soft_delete(self.type, self.id)
+
+    def restore(self) -> dict[str, Any]:
+        return self._things.restore(self.type, self.id)
+
+    def relate(self, verb: str, target: Any, data: Any = None) -> bool:
+        """Add the edge this -verb-> target."""
+        return self._relationships.relate(self.ref, verb, target, data)
+
+    def unrelate(self, verb: str, target: Any) -> bool:
+        return self._relationships.unrelate(self.ref, verb, target)
+
+    def related(
+        self, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
+    ) -> builtins.list[Ref]:
+        return self._relationships.related(self.ref, verb, direction, type_name, limit)
+
+    def traverse(self, hops: Sequence[Hop], limit: int = 100) -> builtins.list[Ref]:
+        return self._relationships.traverse(self.ref, hops, limit)
+
+
+class NounFactory:
+    """What `self.Customer` is: call it with no id for the type, with an id for one thing."""
+
+    def __init__(self, things: Things, relationships: Relationships, type_name: str) -> None:
+        self._accessor = NounAccessor(things, relationships, type_name)
+
+    @overload
+    def __call__(self) -> NounAccessor: ...
+    @overload
+    def __call__(self, thing_id: str) -> InstanceAccessor: ...
+    def __call__(self, thing_id: str | None = None) -> NounAccessor | InstanceAccessor:
+        return self._accessor if thing_id is None else self._accessor(thing_id)

@@ -1,0 +1,457 @@
+"""DOSemantic: things, noun accessors, queries, nouns, verbs, actions and relationships.
+
+Extends DOCore through its hooks: its own tables by migration, its routes, and
+RPC methods. Persistence of things goes through `thing_store()`, which a
+storage layer overrides; write events go through `emit()`, which the workflow
+layer overrides.
+
+    class App(DOSemantic):
+        declared_nouns = (Noun("Customer", indexes=("email",)), Noun("Person", plural="People"))
+
+        async def fetch(self, request): ...          # or routes() / @rpc methods
+            customer = self.Customer().create(name="Ada", email="ada@example.com")
+            self.Customer(customer["$id"]).update({"plan": "pro"})
+            self.Customer().list(where={"plan": {"$in": ["pro", "team"]}}, order_by="-$created_at")
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from dotdo.core.durable import DOCore
+from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.migrations import Migration
+from dotdo.core.router import Router
+from dotdo.core.rpc import rpc, seal_rpc_surface
+from dotdo.errors import BadRequest, NotFound
+from dotdo.semantic.accessors import NounAccessor, NounFactory
+from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
+from dotdo.semantic.ids import new_id
+from dotdo.semantic.names import TYPE_NAME, validate_type_name
+from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.registry import REGISTRY_MIGRATIONS, Noun, Nouns, Verb, Verbs
+from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
+from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThingStore, ThingStore
+from dotdo.semantic.things import Things, validate_id
+from dotdo.types import JSON
+
+__all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
+
+MAX_QUERY_ROWS = 1000
+_NOUN = r":noun{[A-Z].*}"
+_VERB = r":verb{[a-z].*}"
+_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+
+SEMANTIC_MIGRATIONS = (
+    Migration(
+        1,
+        THING_MIGRATIONS[0].statements + REGISTRY_MIGRATIONS[0].statements + GRAPH_MIGRATIONS[0].statements,
+    ),
+)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
+    return {"etag": f'"{thing["$version"]}"'}
+
+
+def _if_match(request: HttpRequest) -> int | None:
+    header = request.header("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.match(header.strip())
+    if not match:
+        raise BadRequest('If-Match is a version, e.g. "3"', code="invalid_if_match")
+    return int(match.group(1))
+
+
+def _flag(request: HttpRequest, name: str) -> bool:
+    value = (request.query(name) or "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise BadRequest(f"{name} is true or false", code="invalid_query")
+    return value in ("true", "1")
+
+
+def _int_param(request: HttpRequest, name: str, default: int) -> int:
+    value = request.query(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}") from exc
+
+
+class DOSemantic(DOCore):
+    """DOCore plus the semantic model: Nouns, Verbs, Things, Actions, relationships."""
+
+    declared_nouns: ClassVar[tuple[Noun, ...]] = ()
+    """Nouns registered (plural, indexed properties) every time the object starts."""
+    declared_verbs: ClassVar[tuple[Verb, ...]] = ()
+    """Verbs with irregular forms, registered every time the object starts."""
+    thing_cache_size: ClassVar[int] = 1024
+
+    def __init__(self, ctx: Any, env: Any) -> None:
+        super().__init__(ctx, env)
+        self.event_log = EventLog(self.sql, _now_ms, new_id)
+        self.nouns = Nouns(self.sql, _now_ms)
+        self.verbs = Verbs(self.sql, _now_ms)
+        self.relationships = Relationships(self.sql, _now_ms)
+        self.things = Things(self.thing_store(), self, _now_ms, new_id)
+        self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
+        for noun in self.declared_nouns:
+            self.nouns.register(noun.name, noun.plural, noun.indexes)
+        for verb in self.declared_verbs:
+            self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person)
+
+    def __getattr__(self, name: str) -> NounFactory:
+        # Only reached when normal lookup fails, so real attributes and methods always win.
+        if TYPE_NAME.fullmatch(name) and "things" in self.__dict__:
+            return NounFactory(self.things, self.relationships, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # -- hooks -------------------------------------------------------------
+
+    def migrations(self) -> builtins.list[tuple[str, Sequence[Migration]]]:
+        return [*super().migrations(), ("semantic", SEMANTIC_MIGRATIONS)]
+
+    def thing_store(self) -> ThingStore:
+        """Where things live: SQLite behind an LRU cache. DOStorage puts its tiers here."""
+        return CachedThingStore(SqliteThingStore(self.sql), self.thing_cache_size)
+
+    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
+        """Record an event (`Noun.verb`); the workflow layer also dispatches it to handlers."""
+        return self.event_log.record(event_type, subject, data, object_id)
+
+    def routes(self, router: Router) -> None:
+        super().routes(router)
+        router.post("/query")(self._http_query)
+        router.get("/nouns")(self._http_list_nouns)
+        router.post("/nouns")(self._http_register_noun)
+        router.get("/verbs")(self._http_list_verbs)
+        router.post("/verbs")(self._http_register_verb)
+        router.get("/events")(self._http_events)
+        router.get("/actions")(self._http_list_actions)
+        router.post("/actions")(self._http_action)
+        router.post(f"/{_NOUN}")(self._http_create)
+        router.get(f"/{_NOUN}")(self._http_list)
+        router.get(f"/{_NOUN}/:id")(self._http_get)
+        router.patch(f"/{_NOUN}/:id")(self._http_update)
+        router.put(f"/{_NOUN}/:id")(self._http_replace)
+        router.delete(f"/{_NOUN}/:id")(self._http_delete)
+        router.post(f"/{_NOUN}/:id/restore")(self._http_restore)
+        router.get(f"/{_NOUN}/:id/{_VERB}")(self._http_related)
+        router.post(f"/{_NOUN}/:id/{_VERB}")(self._http_relate)
+
+    # -- the Python API ----------------------------------------------------
+
+    def noun(self, type_name: str, thing_id: str | None = None) -> Any:
+        """`self.noun("Customer")` / `self.noun("Customer", id)`: accessors for any type name."""
+        factory = NounFactory(self.things, self.relationships, validate_type_name(type_name))
+        return factory() if thing_id is None else factory(thing_id)
+
+    def action(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
+        """Record that `subject` did `verb` (to `object`): event, edge and audit entry, atomically."""
+        return self.actions.record(subject, verb, object, data)
+
+    def read_query(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any]:
+        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows."""
+        validate_sql_query(sql)
+        values = list(params or [])
+        if any(not (v is None or isinstance(v, bool | int | float | str)) for v in values):
+            raise BadRequest("params are strings, numbers, booleans or null", code="invalid_params")
+        statement = sql.strip().rstrip(";")
+
+        def work() -> builtins.list[dict[str, Any]]:
+            rows, written = self.sql.exec_counted(
+                f"SELECT * FROM ({statement}) LIMIT ?", *values, MAX_QUERY_ROWS + 1
+            )
+            if written:  # rolls the transaction back
+                raise SqlSecurityError("The query wrote to the database")
+            return rows
+
+        try:
+            rows = self.sql.transaction(work)
+        except SqlSecurityError:
+            raise
+        except Exception as exc:  # SQLite's own complaint about the query: a client error
+            raise SqlSecurityError(f"Query failed: {exc}", code="query_failed") from exc
+        return {"rows": rows[:MAX_QUERY_ROWS], "truncated": len(rows) > MAX_QUERY_ROWS}
+
+    # -- RPC ---------------------------------------------------------------
+
+    @rpc
+    def create_thing(self, type_name: str, data: Mapping[str, JSON]) -> dict[str, Any]:
+        return self.things.create(type_name, data)
+
+    @rpc
+    def create_things(
+        self, type_name: str, items: Sequence[Mapping[str, JSON]]
+    ) -> builtins.list[dict[str, Any]]:
+        return self.things.create_many(type_name, items)
+
+    @rpc
+    def get_thing(
+        self, type_name: str, thing_id: str, include_deleted: bool = False
+    ) -> dict[str, Any] | None:
+        return self.things.get(type_name, thing_id, include_deleted)
+
+    @rpc
+    def update_thing(
+        self, type_name: str, thing_id: str, patch: Mapping[str, JSON], expected_version: int | None = None
+    ) -> dict[str, Any]:
+        return self.things.update(type_name, thing_id, patch, expected_version)
+
+    @rpc
+    def replace_thing(
+        self, type_name: str, thing_id: str, data: Mapping[str, JSON], expected_version: int | None = None
+    ) -> dict[str, Any]:
+        return self.things.replace(type_name, thing_id, data, expected_version)
+
+    @rpc
+    def upsert_thing(self, type_name: str, data: Mapping[str, JSON]) -> dict[str, Any]:
+        return self.things.upsert(type_name, data)
+
+    @rpc
+    def delete_thing(self, type_name: str, thing_id: str, hard: bool = False) -> Any:
+        if hard:
+            return self.things.delete(type_name, thing_id)
+        return self.things.soft_delete(type_name, thing_id)
+
+    @rpc
+    def restore_thing(self, type_name: str, thing_id: str) -> dict[str, Any]:
+        return self.things.restore(type_name, thing_id)
+
+    @rpc
+    def list_things(
+        self,
+        type_name: str,
+        where: Mapping[str, JSON] | None = None,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        select: Sequence[str] | None = None,
+        include_deleted: bool = False,
+    ) -> dict[str, Any]:
+        return self.things.list(
+            type_name, ThingQuery.build(where, order_by, limit, offset, select, include_deleted)
+        )
+
+    @rpc
+    def count_things(
+        self, type_name: str, where: Mapping[str, JSON] | None = None, include_deleted: bool = False
+    ) -> int:
+        return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
+
+    @rpc
+    def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
+        return self.action(subject, verb, object, data)
+
+    @rpc
+    def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
+        return self.relationships.relate(source, verb, target, data)
+
+    @rpc
+    def related(
+        self, thing: Any, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
+    ) -> builtins.list[dict[str, str]]:
+        return [ref.to_dict() for ref in self.relationships.related(thing, verb, direction, type_name, limit)]
+
+    @rpc
+    def traverse(
+        self, start: Any, hops: Sequence[Mapping[str, Any]], limit: int = 100
+    ) -> builtins.list[dict[str, str]]:
+        """`hops`: `[{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]`."""
+        steps = [_hop(h) for h in hops] if isinstance(hops, Sequence) else []
+        return [ref.to_dict() for ref in self.relationships.traverse(start, steps, limit)]
+
+    @rpc
+    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
+        return self.read_query(sql, params)
+
+    @rpc
+    def register_noun(
+        self, name: str, plural: str | None = None, indexes: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        return self.nouns.register(name, plural, indexes).to_dict()
+
+    @rpc
+    def register_verb(
+        self,
+        base: str,
+        past: str | None = None,
+        participle: str | None = None,
+        third_person: str | None = None,
+    ) -> dict[str, str]:
+        return _verb_dict(self.verbs.register(base, past, participle, third_person))
+
+    # -- HTTP ----------------------------------------------------------------
+
+    def _accessor(self, request: HttpRequest) -> NounAccessor:
+        accessor: NounAccessor = self.noun(request.params["noun"])
+        return accessor
+
+    async def _http_create(self, request: HttpRequest) -> HttpResponse:
+        accessor = self._accessor(request)
+        body = request.json()
+        if isinstance(body, list):
+            return json_response({"items": accessor.create_many(body)}, status=201)
+        if not isinstance(body, dict):
+            raise BadRequest("Body is a thing (a JSON object) or an array of things", code="invalid_data")
+        thing = self.things.create(accessor.type, body)
+        return json_response(thing, status=201, headers=_etag(thing))
+
+    async def _http_list(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        names = ("where", "order_by", "limit", "offset", "select", "include_deleted")
+        query = ThingQuery.from_params({name: request.query(name) for name in names})
+        return json_response(self.things.list(type_name, query))
+
+    async def _http_get(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing = self.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
+        if thing is None:
+            raise NotFound(f"No {type_name} with id {request.params['id']!r}", code="thing_not_found")
+        return json_response(thing, headers=_etag(thing))
+
+    async def _http_update(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing = self.things.update(type_name, request.params["id"], request.json(), _if_match(request))
+        return json_response(thing, headers=_etag(thing))
+
+    async def _http_replace(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing = self.things.replace(type_name, request.params["id"], request.json(), _if_match(request))
+        return json_response(thing, headers=_etag(thing))
+
+    async def _http_delete(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing_id = request.params["id"]
+        if _flag(request, "hard"):
+            if not self.things.delete(type_name, thing_id):
+                raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+            return json_response({"$id": thing_id, "$type": type_name, "deleted": True})
+        return json_response(self.things.soft_delete(type_name, thing_id))
+
+    async def _http_restore(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        return json_response(self.things.restore(type_name, request.params["id"]))
+
+    async def _http_related(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing_id = validate_id(request.params["id"])
+        if self.things.get(type_name, thing_id) is None:
+            raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+        target_type = request.query("type") or None
+        refs = self.relationships.related(
+            (type_name + "/" + thing_id),
+            request.params["verb"],
+            request.query("direction") or "out",
+            target_type,
+            _int_param(request, "limit", 100),
+        )
+        items = [t for t in (self.things.get(ref.type, ref.id) for ref in refs) if t is not None]
+        return json_response({"items": items, "total": len(items)})
+
+    async def _http_relate(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing_id = validate_id(request.params["id"])
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest('Body is {"to": "Type/id" or a thing, "data": ...}', code="invalid_ref")
+        source = f"{type_name}/{thing_id}"
+        target = body.get("to", body)
+        created = self.relationships.relate(source, request.params["verb"], target, body.get("data"))
+        return json_response(
+            {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
+             "created": created},
+            status=201 if created else 200,
+        )  # fmt: skip
+
+    async def _http_query(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest('Body is {"sql": "SELECT ...", "params": [...]}', code="invalid_sql")
+        params = body.get("params")
+        if params is not None and not isinstance(params, list):
+            raise BadRequest("params is an array", code="invalid_params")
+        return json_response(self.read_query(body.get("sql", ""), params))
+
+    async def _http_list_nouns(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"items": [noun.to_dict() for noun in self.nouns.all()]})
+
+    async def _http_register_noun(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest(
+                'Body is {"name": "Person", "plural": "People", "indexes": [...]}', code="invalid_noun"
+            )
+        indexes = body.get("indexes") or []
+        if not isinstance(indexes, list):
+            raise BadRequest("indexes is an array of property names", code="invalid_noun")
+        noun = self.nouns.register(body.get("name", ""), body.get("plural"), indexes)
+        return json_response(noun.to_dict(), status=201)
+
+    async def _http_list_verbs(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"items": [_verb_dict(forms) for forms in self.verbs.all()]})
+
+    async def _http_register_verb(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
+        forms = self.verbs.register(
+            body.get("base", ""), body.get("past"), body.get("participle"), body.get("third_person")
+        )
+        return json_response(_verb_dict(forms), status=201)
+
+    async def _http_events(self, request: HttpRequest) -> HttpResponse:
+        items = self.event_log.list(
+            request.query("type") or None,
+            request.query("subject") or None,
+            request.query("after") or None,
+            _int_param(request, "limit", 100),
+        )
+        return json_response({"items": items})
+
+    async def _http_list_actions(self, request: HttpRequest) -> HttpResponse:
+        thing = request.query("thing") or None
+        return json_response({"items": self.actions.list(thing, _int_param(request, "limit", 100))})
+
+    async def _http_action(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest(
+                'Body is {"subject": ..., "verb": ..., "object": ..., "data": ...}', code="invalid_action"
+            )
+        if "subject" not in body or "verb" not in body:
+            raise BadRequest("An action has a subject and a verb", code="invalid_action")
+        return json_response(
+            self.action(body["subject"], body["verb"], body.get("object"), body.get("data")), status=201
+        )
+
+
+seal_rpc_surface(DOSemantic)
+
+
+def _hop(value: Any) -> Hop:
+    if not isinstance(value, Mapping) or "verb" not in value:
+        raise BadRequest(
+            'A hop is {"verb": ..., "direction": "out"|"in", "type": ...}', code="invalid_traversal"
+        )
+    return Hop(value["verb"], value.get("direction", "out"), value.get("type"))
+
+
+def _verb_dict(forms: Any) -> dict[str, str]:
+    return {
+        "base": forms.base,
+        "past": forms.past,
+        "participle": forms.participle,
+        "third_person": forms.third_person,
+    }

@@ -1,0 +1,345 @@
+"""Events, relationships and actions: what happened, and how things connect.
+
+    events          "Noun.verb" records (write events and actions), newest last
+    relationships   directed edges (from, verb, to), indexed both ways
+    actions         the audit log: who did what to whom, with the event it raised
+
+`Actions.record` writes an event, an edge (when there is an object) and an audit
+entry in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dotdo.core.migrations import Migration
+from dotdo.core.sql import Sql
+from dotdo.errors import BadRequest
+from dotdo.semantic.names import validate_type_name, validate_verb
+from dotdo.semantic.registry import Verbs
+from dotdo.semantic.things import validate_id
+
+__all__ = ["GRAPH_MIGRATIONS", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
+
+GRAPH_MIGRATIONS = (
+    Migration(
+        1,
+        (
+            """CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  timestamp INTEGER NOT NULL,
+  subject TEXT,
+  object TEXT
+)""",
+            "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
+            "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
+            """CREATE TABLE IF NOT EXISTS relationships (
+  from_id TEXT NOT NULL,
+  from_type TEXT NOT NULL,
+  verb TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  to_type TEXT NOT NULL,
+  data TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (from_id, verb, to_id)
+) WITHOUT ROWID""",
+            "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
+            """CREATE TABLE IF NOT EXISTS actions (
+  id TEXT PRIMARY KEY,
+  verb TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  data TEXT,
+  event_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+)""",
+            "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
+            "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
+        ),
+    ),
+)
+
+MAX_RELATED = 1000
+MAX_HOPS = 5
+MAX_EVENTS = 1000
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to a thing: its type and id."""
+
+    type: str
+    id: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"$type": self.type, "$id": self.id}
+
+
+def as_ref(value: Any, role: str = "thing") -> Ref:
+    """A Ref from a thing (`{"$type", "$id", ...}`), a Ref, or a `"Type/id"` string."""
+    if isinstance(value, Ref):
+        return value
+    if isinstance(value, Mapping):
+        type_name, thing_id = value.get("$type"), value.get("$id")
+    elif isinstance(value, str) and "/" in value:
+        type_name, _, thing_id = value.partition("/")
+    else:
+        raise BadRequest(f"The {role} is a thing, {{'$type', '$id'}} or 'Type/id'", code="invalid_ref")
+    return Ref(validate_type_name(type_name), validate_id(thing_id))
+
+
+def _encode(data: Any) -> str:
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"data is not JSON: {exc}", code="invalid_data") from exc
+
+
+def _limit(limit: Any, high: int) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= high:
+        raise BadRequest(f"limit is an integer from 1 to {high}", code="invalid_limit")
+    return limit
+
+
+class EventLog:
+    def __init__(self, sql: Sql, clock: Callable[[], int], ids: Callable[[], str]) -> None:
+        self._sql = sql
+        self._clock = clock
+        self._ids = ids
+
+    def record(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
+        event_id = self._ids()
+        self._sql.run(
+            "INSERT INTO events (id, type, data, timestamp, subject, object) VALUES (?, ?, ?, ?, ?, ?)",
+            event_id,
+            event_type,
+            _encode(data),
+            self._clock(),
+            subject,
+            object_id,
+        )
+        return event_id
+
+    def list(
+        self,
+        event_type: str | None = None,
+        subject: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Events oldest first; `after` (an event id) continues from a previous page."""
+        conditions: list[str] = ["1"]
+        params: list[Any] = []
+        if event_type:
+            conditions.append("type = ?")
+            params.append(event_type)
+        if subject:
+            conditions.append("subject = ?")
+            params.append(subject)
+        if after:
+            conditions.append("id > ?")
+            params.append(after)
+        rows = self._sql.exec(
+            f"SELECT id, type, data, timestamp, subject, object FROM events WHERE {' AND '.join(conditions)} "
+            "ORDER BY id LIMIT ?",
+            *params,
+            _limit(limit, MAX_EVENTS),
+        )
+        return [
+            {
+                "id": r["id"],
+                "type": r["type"],
+                "data": json.loads(str(r["data"])),
+                "timestamp": r["timestamp"],
+                "subject": r["subject"],
+                "object": r["object"],
+            }
+            for r in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a traversal: follow `verb` edges out of (or into) the current things."""
+
+    verb: str
+    direction: str = "out"
+    type: str | None = None
+
+    def checked(self) -> Hop:
+        validate_verb(self.verb)
+        if self.direction not in ("out", "in"):
+            raise BadRequest("direction is 'out' or 'in'", code="invalid_direction")
+        if self.type is not None:
+            validate_type_name(self.type)
+        return self
+
+
+class Relationships:
+    def __init__(self, sql: Sql, clock: Callable[[], int]) -> None:
+        self._sql = sql
+        self._clock = clock
+
+    def relate(self, source: Any, verb: str, target: Any, data: Any = None) -> bool:
+        """Add the edge source -verb-> target; False when it was there already."""
+        src, dst = as_ref(source, "source"), as_ref(target, "target")
+        validate_verb(verb)
+        return (
+            self._sql.run(
+                "INSERT INTO relationships (from_id, from_type, verb, to_id, to_type, data, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(from_id, verb, to_id) DO NOTHING",
+                src.id,
+                src.type,
+                verb,
+                dst.id,
+                dst.type,
+                None if data is None else _encode(data),
+                self._clock(),
+            )
+            > 0
+        )
+
+    def unrelate(self, source: Any, verb: str, target: Any) -> bool:
+        src, dst = as_ref(source, "source"), as_ref(target, "target")
+        validate_verb(verb)
+        return (
+            self._sql.run(
+                "DELETE FROM relationships WHERE from_id = ? AND verb = ? AND to_id = ?", src.id, verb, dst.id
+            )
+            > 0
+        )
+
+    def related(
+        self, thing: Any, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
+    ) -> list[Ref]:
+        """Things one `verb` edge away: targets (`out`) or sources (`in`), oldest edge first."""
+        return self.traverse(thing, [Hop(verb, direction, type_name)], limit)
+
+    def traverse(self, start: Any, hops: Sequence[Hop], limit: int = 100) -> list[Ref]:
+        """Follow several hops breadth-first; each hop's frontier is capped at `limit` things."""
+        origin = as_ref(start, "start")
+        if not hops or len(hops) > MAX_HOPS:
+            raise BadRequest(f"A traversal has 1 to {MAX_HOPS} hops", code="invalid_traversal")
+        checked = [hop.checked() for hop in hops]
+        limit = _limit(limit, MAX_RELATED)
+        frontier = [origin.id]
+        result: list[Ref] = []
+        for hop in checked:
+            near, far, far_type = (
+                ("from_id", "to_id", "to_type")
+                if hop.direction == "out"
+                else ("to_id", "from_id", "from_type")
+            )
+            marks = ", ".join("?" * len(frontier))
+            type_filter = f" AND {far_type} = ?" if hop.type else ""
+            params: list[Any] = [hop.verb, *frontier]
+            if hop.type:
+                params.append(hop.type)
+            rows = self._sql.exec(
+                f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM relationships "
+                f"WHERE verb = ? AND {near} IN ({marks}){type_filter} "
+                f"GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
+                *params,
+                limit,
+            )
+            result = [Ref(str(r["type"]), str(r["id"])) for r in rows]
+            frontier = [ref.id for ref in result]
+            if not frontier:
+                break
+        return result
+
+
+class Actions:
+    """`record(subject, verb, object, data)`: an event, an edge and an audit entry, atomically."""
+
+    def __init__(
+        self,
+        sql: Sql,
+        verbs: Verbs,
+        emit: Callable[[str, str | None, Any, str | None], str],
+        relationships: Relationships,
+        clock: Callable[[], int],
+        ids: Callable[[], str],
+    ) -> None:
+        self._sql = sql
+        self._verbs = verbs
+        self._emit = emit
+        self._relationships = relationships
+        self._clock = clock
+        self._ids = ids
+
+    def record(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
+        who = as_ref(subject, "subject")
+        what = None if object is None else as_ref(object, "object")
+        past = self._verbs.get(verb).past
+        event_type = f"{who.type}.{past}"
+        payload = {
+            "subject": who.to_dict(),
+            "verb": verb,
+            "object": None if what is None else what.to_dict(),
+            "data": data,
+        }
+
+        def work() -> dict[str, Any]:
+            event_id = self._emit(event_type, who.id, payload, None if what is None else what.id)
+            if what is not None:
+                self._relationships.relate(who, past, what, data)
+            action_id = self._ids()
+            now = self._clock()
+            self._sql.run(
+                "INSERT INTO actions (id, verb, subject_type, subject_id, object_type, object_id, data, "
+                "event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                action_id,
+                verb,
+                who.type,
+                who.id,
+                None if what is None else what.type,
+                None if what is None else what.id,
+                None if data is None else _encode(data),
+                event_id,
+                now,
+            )
+            return {
+                "id": action_id,
+                "event": {"id": event_id, "type": event_type},
+                **payload,
+                "created_at": now,
+            }
+
+        return self._sql.transaction(work)
+
+    def list(self, thing_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Audit entries, oldest first; with `thing_id`, those where it is the subject or the object."""
+        columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
+        if thing_id is None:
+            rows = self._sql.exec(
+                f"SELECT {columns} FROM actions ORDER BY id LIMIT ?", _limit(limit, MAX_EVENTS)
+            )
+        else:
+            rows = self._sql.exec(
+                f"SELECT {columns} FROM actions WHERE subject_id = ? OR object_id = ? ORDER BY id LIMIT ?",
+                thing_id,
+                thing_id,
+                _limit(limit, MAX_EVENTS),
+            )
+        return [
+            {
+                "id": r["id"],
+                "verb": r["verb"],
+                "subject": {"$type": r["subject_type"], "$id": r["subject_id"]},
+                "object": None
+                if r["object_id"] is None
+                else {"$type": r["object_type"], "$id": r["object_id"]},
+                "data": None if r["data"] is None else json.loads(str(r["data"])),
+                "event_id": r["event_id"],
+                "created_at": r["created_at"],
+            }
+            for r in rows
+        ]

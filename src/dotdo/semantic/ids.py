@@ -1,0 +1,53 @@
+"""Thing ids: unique, and sortable by creation time as plain strings.
+
+An id is a ULID in lower-case Crockford base32: 48 bits of milliseconds since
+the epoch, then 80 random bits. Within one millisecond the random part counts
+up from the previous id, so ids made by one object are strictly increasing.
+Randomness is drawn when an id is made, never at import (Pyodide forbids it).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+__all__ = ["IdGenerator", "new_id"]
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_RANDOM_BITS = 80
+_RANDOM_MAX = (1 << _RANDOM_BITS) - 1
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+class IdGenerator:
+    """Monotonic ULIDs: each id sorts after the one before it from the same generator."""
+
+    def __init__(self) -> None:
+        self._last_ms = -1
+        self._last_random = 0
+
+    def __call__(self, now_ms: int | None = None) -> str:
+        ms = int(time.time() * 1000) if now_ms is None else now_ms
+        if ms <= self._last_ms:
+            # Same (or an earlier, if the clock stepped back) millisecond: count up, so order holds.
+            ms = self._last_ms
+            random_part = self._last_random + 1
+            if random_part > _RANDOM_MAX:
+                ms += 1
+                random_part = secrets.randbits(_RANDOM_BITS - 1)
+        else:
+            # One bit of headroom keeps the count-up from overflowing in practice.
+            random_part = secrets.randbits(_RANDOM_BITS - 1)
+        self._last_ms, self._last_random = ms, random_part
+        return _encode(ms, 10) + _encode(random_part, 16)
+
+
+new_id = IdGenerator()
+"""The process-wide generator (its state is two integers; no randomness until called)."""

@@ -1,0 +1,205 @@
+"""English inflection for nouns (singular / plural) and verbs (past, participle, third person).
+
+Rules cover regular English and the common irregulars; anything else is
+overridden where the noun or verb is registered (`Nouns.register("Person",
+plural="People")`). Names are PascalCase nouns and camelCase verbs: only the
+last word changes (`LineItem` -> `LineItems`, `signUp` -> `signedUp`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["VerbForms", "conjugate", "pluralize", "singularize"]
+
+_IRREGULAR_PLURALS = {
+    "person": "people",
+    "man": "men",
+    "woman": "women",
+    "child": "children",
+    "tooth": "teeth",
+    "foot": "feet",
+    "mouse": "mice",
+    "goose": "geese",
+    "ox": "oxen",
+    "datum": "data",
+    "criterion": "criteria",
+    "analysis": "analyses",
+    "index": "indices",
+    "matrix": "matrices",
+    "vertex": "vertices",
+    "quiz": "quizzes",
+}
+_UNCOUNTABLE = frozenset(
+    {"data", "equipment", "information", "money", "news", "series", "species", "sheep", "fish", "deer"}
+)
+_IRREGULAR_SINGULARS = {plural: singular for singular, plural in _IRREGULAR_PLURALS.items()}
+_F_PLURALS = {"leaf", "loaf", "half", "knife", "life", "wife", "wolf", "shelf", "thief", "calf", "self"}
+_O_ES = {"hero", "potato", "tomato", "echo", "veto"}
+
+_LAST_WORD = re.compile(r"^(.*?)([A-Z]?[a-z0-9]+|[A-Z0-9]+)$")
+
+
+def _split_last_word(name: str) -> tuple[str, str]:
+    match = _LAST_WORD.match(name)
+    if not match:
+        return "", name
+    return match.group(1), match.group(2)
+
+
+def _match_case(template: str, word: str) -> str:
+    if template.isupper() and len(template) > 1:
+        return word.upper()
+    if template[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def _plural_word(word: str) -> str:
+    lower = word.lower()
+    if lower in _UNCOUNTABLE:
+        return lower
+    if lower in _IRREGULAR_PLURALS:
+        return _IRREGULAR_PLURALS[lower]
+    if lower in _F_PLURALS:
+        stem = lower[:-2] if lower.endswith("fe") else lower[:-1]
+        return stem + "ves"
+    if lower in _O_ES:
+        return lower + "es"
+    if re.search(r"(s|x|z|ch|sh)$", lower):
+        return lower + "es"
+    if re.search(r"[^aeiou]y$", lower):
+        return lower[:-1] + "ies"
+    return lower + "s"
+
+
+def _singular_word(word: str) -> str:
+    lower = word.lower()
+    if lower in _UNCOUNTABLE:
+        return lower
+    if lower in _IRREGULAR_SINGULARS:
+        return _IRREGULAR_SINGULARS[lower]
+    if lower.endswith("ves"):
+        stem = lower[:-3]
+        for candidate in (stem + "f", stem + "fe"):
+            if candidate in _F_PLURALS:
+                return candidate
+    if lower.endswith("ies") and len(lower) > 3:
+        return lower[:-3] + "y"
+    if lower.endswith("oes") and lower[:-2] in _O_ES:
+        return lower[:-2]
+    if re.search(r"(ss|x|z|ch|sh)es$", lower):
+        return lower[:-2]
+    if lower.endswith("s") and not lower.endswith("ss"):
+        return lower[:-1]
+    return lower
+
+
+def pluralize(name: str) -> str:
+    """`Customer` -> `Customers`, `Person` -> `People`, `LineItem` -> `LineItems`, `Box` -> `Boxes`."""
+    head, word = _split_last_word(name)
+    return head + _match_case(word, _plural_word(word))
+
+
+def singularize(name: str) -> str:
+    """The inverse of `pluralize` for the words it knows."""
+    head, word = _split_last_word(name)
+    return head + _match_case(word, _singular_word(word))
+
+
+@dataclass(frozen=True)
+class VerbForms:
+    base: str
+    past: str
+    participle: str
+    """The present participle (`creating`)."""
+    third_person: str
+
+
+_IRREGULAR_VERBS = {
+    "be": ("was", "being", "is"),
+    "have": ("had", "having", "has"),
+    "do": ("did", "doing", "does"),
+    "go": ("went", "going", "goes"),
+    "make": ("made", "making", "makes"),
+    "buy": ("bought", "buying", "buys"),
+    "sell": ("sold", "selling", "sells"),
+    "send": ("sent", "sending", "sends"),
+    "pay": ("paid", "paying", "pays"),
+    "get": ("got", "getting", "gets"),
+    "give": ("gave", "giving", "gives"),
+    "take": ("took", "taking", "takes"),
+    "write": ("wrote", "writing", "writes"),
+    "run": ("ran", "running", "runs"),
+    "begin": ("began", "beginning", "begins"),
+    "build": ("built", "building", "builds"),
+    "find": ("found", "finding", "finds"),
+    "hold": ("held", "holding", "holds"),
+    "keep": ("kept", "keeping", "keeps"),
+    "leave": ("left", "leaving", "leaves"),
+    "lose": ("lost", "losing", "loses"),
+    "meet": ("met", "meeting", "meets"),
+    "put": ("put", "putting", "puts"),
+    "read": ("read", "reading", "reads"),
+    "say": ("said", "saying", "says"),
+    "see": ("saw", "seeing", "sees"),
+    "set": ("set", "setting", "sets"),
+    "tell": ("told", "telling", "tells"),
+    "think": ("thought", "thinking", "thinks"),
+    "win": ("won", "winning", "wins"),
+    "lead": ("led", "leading", "leads"),
+    "bring": ("brought", "bringing", "brings"),
+    "choose": ("chose", "choosing", "chooses"),
+    "come": ("came", "coming", "comes"),
+    "know": ("knew", "knowing", "knows"),
+    "become": ("became", "becoming", "becomes"),
+}
+# One-syllable words ending consonant-vowel-consonant double the consonant (ship ->
+# shipped); longer words only when the last syllable is stressed, which spelling
+# cannot tell, so those are listed.
+_DOUBLING = frozenset({"refer", "prefer", "admit", "commit", "submit", "permit", "omit", "occur", "regret"})
+_VOWELS = "aeiou"
+
+
+def _cvc(word: str) -> bool:
+    return (
+        len(word) >= 3 and word[-1] not in _VOWELS + "wxy" and word[-2] in _VOWELS and word[-3] not in _VOWELS
+    )
+
+
+def _syllables(word: str) -> int:
+    return max(1, len(re.findall(r"[aeiouy]+", word.rstrip("e"))))
+
+
+def _doubles(word: str) -> bool:
+    return _cvc(word) and (_syllables(word) == 1 or word in _DOUBLING)
+
+
+def _regular_forms(base: str) -> tuple[str, str, str]:
+    if base.endswith("e") and not base.endswith(("ee", "ye", "oe")):
+        past, participle = base + "d", base[:-1] + "ing"
+    elif base.endswith("ie"):
+        past, participle = base + "d", base[:-2] + "ying"
+    elif re.search(r"[^aeiou]y$", base):
+        past, participle = base[:-1] + "ied", base + "ing"
+    elif _doubles(base):
+        past, participle = base + base[-1] + "ed", base + base[-1] + "ing"
+    else:
+        past, participle = base + "ed", base + "ing"
+    if re.search(r"(s|x|z|ch|sh|o)$", base):
+        third = base + "es"
+    elif re.search(r"[^aeiou]y$", base):
+        third = base[:-1] + "ies"
+    else:
+        third = base + "s"
+    return past, participle, third
+
+
+def conjugate(verb: str) -> VerbForms:
+    """`create` -> created / creating / creates; `ship` -> shipped; `signUp` -> signedUp."""
+    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
+    head, tail = (match.group(1), match.group(2)) if match else (verb, "")
+    word = head.lower()
+    past, participle, third = _IRREGULAR_VERBS.get(word) or _regular_forms(word)
+    return VerbForms(verb, past + tail, participle + tail, third + tail)

@@ -1,0 +1,81 @@
+"""Validation of the names that reach SQL or routes: type names, field paths, verbs.
+
+Everything here is checked against a strict pattern before it is used, so a
+name can be embedded in a JSON path or an index name without quoting games.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dotdo.errors import BadRequest
+
+__all__ = [
+    "MAX_FIELD_DEPTH",
+    "SYSTEM_FIELDS",
+    "TYPE_NAME",
+    "validate_field_path",
+    "validate_type_name",
+    "validate_verb",
+]
+
+TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
+"""PascalCase: an upper-case letter, then letters and digits; at most 64 characters."""
+
+_FIELD_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_VERB = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+MAX_FIELD_DEPTH = 8
+
+SYSTEM_FIELDS = {
+    "$id": "id",
+    "$type": "type",
+    "$created_at": "created_at",
+    "$updated_at": "updated_at",
+    "$deleted_at": "deleted_at",
+    "$version": "version",
+}
+"""The wire names of a thing's own fields and the columns that hold them."""
+
+
+def validate_type_name(name: Any) -> str:
+    if not isinstance(name, str) or not TYPE_NAME.fullmatch(name):
+        raise BadRequest(
+            f"Invalid type name {name!r}: type names are PascalCase identifiers such as 'Customer'",
+            code="invalid_type",
+        )
+    return name
+
+
+def field_path_error(path: Any) -> str | None:
+    """Why `path` is not a usable field path, or None when it is."""
+    if not isinstance(path, str):
+        return f"Field names are strings, not {type(path).__name__}"
+    if path in SYSTEM_FIELDS:
+        return None
+    segments = path.split(".")
+    if len(segments) > MAX_FIELD_DEPTH:
+        return f"Field path {path!r} is deeper than {MAX_FIELD_DEPTH} levels"
+    for segment in segments:
+        if not _FIELD_SEGMENT.fullmatch(segment):
+            return (
+                f"Invalid field name {path!r}: use letters, digits and underscores "
+                "(not starting with a digit), dots between nested names"
+            )
+    return None
+
+
+def validate_field_path(path: Any, code: str = "invalid_field") -> str:
+    error = field_path_error(path)
+    if error is not None:
+        raise BadRequest(error, code=code)
+    return str(path)
+
+
+def validate_verb(verb: Any) -> str:
+    if not isinstance(verb, str) or not _VERB.fullmatch(verb):
+        raise BadRequest(
+            f"Invalid verb {verb!r}: verbs are camelCase identifiers such as 'ship' or 'signUp'",
+            code="invalid_verb",
+        )
+    return verb

@@ -1,0 +1,154 @@
+"""The options of a thing query: where, order, paging, projection, soft-deleted visibility."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
+from dotdo.semantic.where import Pushdown, QueryValidationError, compile_where, field_sql
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ThingQuery", "parse_order_by", "parse_select"]
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
+MAX_ORDER_FIELDS = 8
+
+OrderBy = str | Sequence[str | tuple[str, str]] | None
+
+
+def parse_order_by(order_by: OrderBy) -> tuple[tuple[str, bool], ...]:
+    """Order terms as ((field, descending), ...) from any of these forms:
+
+    `"-age,name"`, `"age:desc"`, `["age desc", "name"]`, `[("age", "desc")]`.
+    """
+    if order_by is None or order_by == "":
+        return ()
+    items: list[Any] = []
+    if isinstance(order_by, str):
+        items.extend(order_by.split(","))
+    else:
+        items.extend(order_by)
+    if len(items) > MAX_ORDER_FIELDS:
+        raise QueryValidationError(
+            f"order_by takes at most {MAX_ORDER_FIELDS} fields", code="invalid_order_by"
+        )
+    result: list[tuple[str, bool]] = []
+    for item in items:
+        if isinstance(item, tuple | list) and len(item) == 2:
+            name, direction = item
+        elif isinstance(item, str):
+            text = item.strip()
+            if text.startswith("-"):
+                name, direction = text[1:], "desc"
+            elif ":" in text or " " in text:
+                name, _, direction = text.replace(":", " ").partition(" ")
+            else:
+                name, direction = text, "asc"
+        else:
+            raise QueryValidationError(f"Invalid order_by entry {item!r}", code="invalid_order_by")
+        if not isinstance(direction, str) or direction.strip().lower() not in ("asc", "desc"):
+            raise QueryValidationError(
+                f"Order direction is 'asc' or 'desc', not {direction!r}", code="invalid_order_by"
+            )
+        error = field_path_error(name.strip() if isinstance(name, str) else name)
+        if error is not None:
+            raise QueryValidationError(error, code="invalid_order_by")
+        result.append((name.strip(), direction.strip().lower() == "desc"))
+    return tuple(result)
+
+
+def parse_select(select: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Top-level property names to return (the thing's own `$` fields always come back)."""
+    if select is None or select == "":
+        return None
+    names = [s.strip() for s in select.split(",")] if isinstance(select, str) else list(select)
+    for name in names:
+        if name in SYSTEM_FIELDS:
+            continue
+        error = field_path_error(name)
+        if error is not None or "." in name:
+            raise QueryValidationError(
+                error or f"select takes top-level property names, not paths ({name!r})", code="invalid_select"
+            )
+    return tuple(names)
+
+
+def _bounded_int(value: Any, name: str, default: int, low: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError as exc:
+            raise QueryValidationError(f"{name} is an integer", code=f"invalid_{name}") from exc
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise QueryValidationError(f"{name} is an integer from {low} to {high}", code=f"invalid_{name}")
+    return value
+
+
+@dataclass(frozen=True)
+class ThingQuery:
+    where: Pushdown
+    order: tuple[tuple[str, bool], ...] = ()
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    select: tuple[str, ...] | None = None
+    include_deleted: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        where: Mapping[str, Any] | None = None,
+        order_by: OrderBy = None,
+        limit: int | str | None = None,
+        offset: int | str | None = None,
+        select: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
+    ) -> ThingQuery:
+        """Validate every option; QueryValidationError (400) names the first bad one."""
+        if not isinstance(include_deleted, bool):
+            raise QueryValidationError("include_deleted is true or false", code="invalid_query")
+        return cls(
+            where=compile_where(where),
+            order=parse_order_by(order_by),
+            limit=_bounded_int(limit, "limit", DEFAULT_LIMIT, 0, MAX_LIMIT),
+            offset=_bounded_int(offset, "offset", 0, 0, MAX_OFFSET),
+            select=parse_select(select),
+            include_deleted=include_deleted,
+        )
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str | None]) -> ThingQuery:
+        """From URL query parameters: `where` is JSON, the rest plain text."""
+        raw_where = params.get("where")
+        where: Any = None
+        if raw_where:
+            try:
+                where = json.loads(raw_where)
+            except json.JSONDecodeError as exc:
+                raise QueryValidationError(f"where is not valid JSON: {exc.msg}") from exc
+        flag = (params.get("include_deleted") or "false").lower()
+        if flag not in ("true", "false", "1", "0"):
+            raise QueryValidationError("include_deleted is true or false", code="invalid_query")
+        return cls.build(
+            where=where,
+            order_by=params.get("order_by"),
+            limit=params.get("limit"),
+            offset=params.get("offset"),
+            select=params.get("select"),
+            include_deleted=flag in ("true", "1"),
+        )
+
+    def order_sql(self) -> str:
+        """ORDER BY terms; creation order (then id) breaks ties, so paging is stable."""
+        terms = [f"{field_sql(name)[0]} {'DESC' if descending else 'ASC'}" for name, descending in self.order]
+        return ", ".join([*terms, "created_at ASC", "id ASC"])
+
+    def project(self, thing: dict[str, Any]) -> dict[str, Any]:
+        if self.select is None:
+            return thing
+        return {k: v for k, v in thing.items() if k.startswith("$") or k in self.select}

@@ -1,0 +1,205 @@
+"""The noun and verb registries: names with their English forms, kept in SQLite.
+
+Anything not registered still works with derived forms (`Spaceship` ->
+`Spaceships`, `ship` -> `shipped`); registering overrides them (`Person` ->
+`People`) and, for nouns, declares indexed properties.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dotdo.core.migrations import Migration
+from dotdo.core.sql import Sql
+from dotdo.errors import BadRequest
+from dotdo.semantic.inflection import VerbForms, conjugate, pluralize
+from dotdo.semantic.names import TYPE_NAME, validate_field_path, validate_type_name, validate_verb
+
+__all__ = ["REGISTRY_MIGRATIONS", "Noun", "Nouns", "Verb", "Verbs", "index_name"]
+
+REGISTRY_MIGRATIONS = (
+    Migration(
+        1,
+        (
+            """CREATE TABLE IF NOT EXISTS nouns (
+  name TEXT PRIMARY KEY,
+  plural TEXT NOT NULL,
+  indexes TEXT NOT NULL,
+  registered_at INTEGER NOT NULL
+)""",
+            """CREATE TABLE IF NOT EXISTS verbs (
+  base TEXT PRIMARY KEY,
+  past TEXT NOT NULL,
+  participle TEXT NOT NULL,
+  third_person TEXT NOT NULL,
+  registered_at INTEGER NOT NULL
+)""",
+        ),
+    ),
+)
+
+MAX_INDEXES = 16
+
+
+@dataclass(frozen=True)
+class Noun:
+    """A type of thing: its name, plural, and the properties to index."""
+
+    name: str
+    plural: str | None = None
+    indexes: tuple[str, ...] = field(default=())
+
+    def resolved(self) -> Noun:
+        validate_type_name(self.name)
+        plural = self.plural or pluralize(self.name)
+        if not TYPE_NAME.fullmatch(plural):
+            raise BadRequest(f"Invalid plural {plural!r}: plurals are PascalCase too", code="invalid_noun")
+        if len(self.indexes) > MAX_INDEXES:
+            raise BadRequest(f"A noun indexes at most {MAX_INDEXES} properties", code="invalid_noun")
+        indexes = tuple(dict.fromkeys(validate_field_path(f, code="invalid_noun") for f in self.indexes))
+        if any(f.startswith("$") for f in indexes):
+            raise BadRequest("The $ fields are indexed already", code="invalid_noun")
+        return Noun(self.name, plural, indexes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "singular": self.name,
+            "plural": self.plural,
+            "indexes": list(self.indexes),
+        }
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A verb with any irregular forms; the rest are derived."""
+
+    base: str
+    past: str | None = None
+    participle: str | None = None
+    third_person: str | None = None
+
+    def forms(self) -> VerbForms:
+        validate_verb(self.base)
+        derived = conjugate(self.base)
+        forms = VerbForms(
+            self.base,
+            self.past or derived.past,
+            self.participle or derived.participle,
+            self.third_person or derived.third_person,
+        )
+        for form in (forms.past, forms.participle, forms.third_person):
+            validate_verb(form)
+        return forms
+
+
+def index_name(type_name: str, path: str) -> str:
+    # Both parts are validated identifiers (dots aside), so quoting makes the name safe.
+    return f'"things_{type_name}_{path}"'
+
+
+def index_statement(type_name: str, path: str) -> str:
+    return (
+        f"CREATE INDEX IF NOT EXISTS {index_name(type_name, path)} "
+        f"ON things (type, json_extract(data, '$.{path}'))"
+    )
+
+
+class Nouns:
+    def __init__(self, sql: Sql, clock: Callable[[], int]) -> None:
+        self._sql = sql
+        self._clock = clock
+        self._registered: dict[str, Noun] | None = None
+
+    def _load(self) -> dict[str, Noun]:
+        if self._registered is None:
+            self._registered = {
+                str(r["name"]): Noun(str(r["name"]), str(r["plural"]), tuple(json.loads(str(r["indexes"]))))
+                for r in self._sql.exec("SELECT name, plural, indexes FROM nouns")
+            }
+        return self._registered
+
+    def register(self, name: str, plural: str | None = None, indexes: Sequence[str] = ()) -> Noun:
+        """Register (or re-register) a noun; creates an index for each declared property."""
+        if isinstance(indexes, str):
+            raise BadRequest("indexes is an array of property names", code="invalid_noun")
+        noun = Noun(name, plural, tuple(indexes)).resolved()
+        if self._load().get(noun.name) == noun:
+            return noun
+
+        def work() -> None:
+            for path in noun.indexes:
+                self._sql.run(index_statement(noun.name, path))
+            self._sql.run(
+                "INSERT INTO nouns (name, plural, indexes, registered_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET plural = excluded.plural, indexes = excluded.indexes",
+                noun.name,
+                noun.plural,
+                json.dumps(list(noun.indexes)),
+                self._clock(),
+            )
+
+        self._sql.transaction(work)
+        self._load()[noun.name] = noun
+        return noun
+
+    def get(self, name: str) -> Noun:
+        """The registered noun, or one with derived forms and no indexes."""
+        registered = self._load().get(validate_type_name(name))
+        return registered if registered is not None else Noun(name).resolved()
+
+    def is_registered(self, name: str) -> bool:
+        return name in self._load()
+
+    def all(self) -> list[Noun]:
+        return sorted(self._load().values(), key=lambda n: n.name)
+
+
+class Verbs:
+    def __init__(self, sql: Sql, clock: Callable[[], int]) -> None:
+        self._sql = sql
+        self._clock = clock
+        self._registered: dict[str, VerbForms] | None = None
+
+    def _load(self) -> dict[str, VerbForms]:
+        if self._registered is None:
+            self._registered = {
+                str(r["base"]): VerbForms(
+                    str(r["base"]), str(r["past"]), str(r["participle"]), str(r["third_person"])
+                )
+                for r in self._sql.exec("SELECT base, past, participle, third_person FROM verbs")
+            }
+        return self._registered
+
+    def register(
+        self,
+        base: str,
+        past: str | None = None,
+        participle: str | None = None,
+        third_person: str | None = None,
+    ) -> VerbForms:
+        forms = Verb(base, past, participle, third_person).forms()
+        if self._load().get(base) == forms:
+            return forms
+        self._sql.run(
+            "INSERT INTO verbs (base, past, participle, third_person, registered_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(base) DO UPDATE SET past = excluded.past, participle = excluded.participle, "
+            "third_person = excluded.third_person",
+            forms.base,
+            forms.past,
+            forms.participle,
+            forms.third_person,
+            self._clock(),
+        )
+        self._load()[base] = forms
+        return forms
+
+    def get(self, base: str) -> VerbForms:
+        registered = self._load().get(validate_verb(base))
+        return registered if registered is not None else Verb(base).forms()
+
+    def all(self) -> list[VerbForms]:
+        return sorted(self._load().values(), key=lambda v: v.base)

@@ -1,0 +1,297 @@
+"""Thing persistence behind one small interface, `ThingStore`.
+
+The thing service and the query layer only speak this interface, so a different
+persistence (DOStorage's tiers: memory, write-ahead log, SQLite checkpoint,
+archive) can stand behind it without touching them.
+
+`SqliteThingStore` keeps things in the object's `things` table; `CachedThingStore`
+puts a bounded LRU of records in front of any store and drops what a rolled-back
+transaction wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
+
+from dotdo.core.migrations import Migration
+from dotdo.core.sql import Sql
+from dotdo.semantic.query import ThingQuery
+from dotdo.types import Row
+
+__all__ = [
+    "THING_MIGRATIONS",
+    "CachedThingStore",
+    "SqliteThingStore",
+    "ThingRecord",
+    "ThingStore",
+]
+
+T = TypeVar("T")
+
+THING_MIGRATIONS = (
+    Migration(
+        1,
+        (
+            """CREATE TABLE IF NOT EXISTS things (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1
+)""",
+            "CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",
+        ),
+    ),
+)
+
+_COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"
+_SCAN_BATCH = 256
+
+
+@dataclass(frozen=True)
+class ThingRecord:
+    """One stored thing; `data` is the properties as JSON text."""
+
+    id: str
+    type: str
+    data: str
+    created_at: int
+    updated_at: int
+    deleted_at: int | None
+    version: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> ThingRecord:
+        deleted = row["deleted_at"]
+        return cls(
+            id=str(row["id"]),
+            type=str(row["type"]),
+            data=str(row["data"]),
+            created_at=int(row["created_at"]),
+            updated_at=int(row["updated_at"]),
+            deleted_at=None if deleted is None else int(deleted),
+            version=int(row["version"]),
+        )
+
+    def properties(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.data)
+        return value
+
+    def wire(self) -> dict[str, Any]:
+        """The ThingData form: the `$` fields, then the properties (a fresh dict every call)."""
+        thing: dict[str, Any] = {
+            "$id": self.id,
+            "$type": self.type,
+            "$created_at": self.created_at,
+            "$updated_at": self.updated_at,
+        }
+        if self.deleted_at is not None:
+            thing["$deleted_at"] = self.deleted_at
+        thing["$version"] = self.version
+        thing.update(self.properties())
+        return thing
+
+    def evolve(self, **changes: Any) -> ThingRecord:
+        return replace(self, **changes)
+
+
+class ThingStore(Protocol):
+    """What the thing service needs from persistence."""
+
+    def read(self, thing_id: str) -> ThingRecord | None:
+        """The record with this id, soft-deleted or not; None when there is none."""
+
+    def insert(self, record: ThingRecord) -> bool:
+        """Store a new record; False (nothing written) when the id is taken."""
+
+    def write(self, record: ThingRecord, expected_version: int) -> bool:
+        """Overwrite the record if its stored version is `expected_version`; False otherwise."""
+
+    def remove(self, thing_id: str) -> bool:
+        """Delete the record for good; False when there was none."""
+
+    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
+        """Records of a type that the query's SQL part accepts, in the query's order, unpaged."""
+
+    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+        """One page (limit/offset) of the records a residual-free query selects."""
+
+    def count(self, type_name: str, query: ThingQuery) -> int:
+        """How many records a residual-free query selects (limit/offset ignored)."""
+
+    def atomically(self, work: Callable[[], T]) -> T:
+        """Run `work`; every write it makes lands, or none does (inside another, joins it)."""
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        """Call `hook` if the transaction now running rolls back; outside one, never."""
+
+
+class SqliteThingStore:
+    """Things in the object's SQLite database."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    def read(self, thing_id: str) -> ThingRecord | None:
+        row = self._sql.first(f"SELECT {_COLUMNS} FROM things WHERE id = ?", thing_id)
+        return None if row is None else ThingRecord.from_row(row)
+
+    def insert(self, record: ThingRecord) -> bool:
+        written = self._sql.run(
+            f"INSERT INTO things ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            record.id,
+            record.type,
+            record.data,
+            record.created_at,
+            record.updated_at,
+            record.deleted_at,
+            record.version,
+        )
+        return written > 0
+
+    def write(self, record: ThingRecord, expected_version: int) -> bool:
+        written = self._sql.run(
+            "UPDATE things SET type = ?, data = ?, updated_at = ?, deleted_at = ?, version = ? "
+            "WHERE id = ? AND version = ?",
+            record.type,
+            record.data,
+            record.updated_at,
+            record.deleted_at,
+            record.version,
+            record.id,
+            expected_version,
+        )
+        return written > 0
+
+    def remove(self, thing_id: str) -> bool:
+        return self._sql.run("DELETE FROM things WHERE id = ?", thing_id) > 0
+
+    def _filter(self, type_name: str, query: ThingQuery) -> tuple[str, list[Any]]:
+        sql = "type = ?" if query.include_deleted else "type = ? AND deleted_at IS NULL"
+        if query.where.sql != "1":
+            sql += f" AND {query.where.sql}"
+        return sql, [type_name, *query.where.params]
+
+    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
+        condition, params = self._filter(type_name, query)
+        statement = (
+            f"SELECT {_COLUMNS} FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?"
+        )
+        offset = 0
+        while True:
+            rows = self._sql.exec(statement, *params, _SCAN_BATCH, offset)
+            for row in rows:
+                yield ThingRecord.from_row(row)
+            if len(rows) < _SCAN_BATCH:
+                return
+            offset += _SCAN_BATCH
+
+    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+        condition, params = self._filter(type_name, query)
+        rows = self._sql.exec(
+            f"SELECT {_COLUMNS} FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?",
+            *params,
+            query.limit,
+            query.offset,
+        )
+        return [ThingRecord.from_row(row) for row in rows]
+
+    def count(self, type_name: str, query: ThingQuery) -> int:
+        condition, params = self._filter(type_name, query)
+        row = self._sql.first(f"SELECT count(*) AS n FROM things WHERE {condition}", *params)
+        return int(row["n"]) if row else 0
+
+    def atomically(self, work: Callable[[], T]) -> T:
+        return self._sql.transaction(work)
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        self._sql.on_rollback(hook)
+
+
+class CachedThingStore:
+    """A bounded LRU of records in front of another store.
+
+    Reads by id are served from memory; every write goes through and updates the
+    cache. A write made inside a transaction registers its own eviction with the
+    store below, so a rollback, of this store's transaction or of any enclosing
+    one, leaves nothing in the cache that SQLite does not hold.
+    """
+
+    def __init__(self, inner: ThingStore, capacity: int = 1024) -> None:
+        if capacity < 1:
+            raise ValueError("capacity is at least 1")
+        self._inner = inner
+        self._capacity = capacity
+        self._records: OrderedDict[str, ThingRecord | None] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def _remember(self, thing_id: str, record: ThingRecord | None) -> None:
+        self._records[thing_id] = record
+        self._records.move_to_end(thing_id)
+        while len(self._records) > self._capacity:
+            self._records.popitem(last=False)
+
+    def _forget_on_rollback(self, thing_id: str) -> None:
+        def forget() -> None:
+            self._records.pop(thing_id, None)
+
+        self._inner.on_rollback(forget)
+
+    def read(self, thing_id: str) -> ThingRecord | None:
+        if thing_id in self._records:
+            self.hits += 1
+            self._records.move_to_end(thing_id)
+            return self._records[thing_id]
+        self.misses += 1
+        record = self._inner.read(thing_id)
+        self._remember(thing_id, record)
+        return record
+
+    def insert(self, record: ThingRecord) -> bool:
+        self._forget_on_rollback(record.id)
+        inserted = self._inner.insert(record)
+        if inserted:
+            self._remember(record.id, record)
+        else:
+            self._records.pop(record.id, None)
+        return inserted
+
+    def write(self, record: ThingRecord, expected_version: int) -> bool:
+        self._forget_on_rollback(record.id)
+        written = self._inner.write(record, expected_version)
+        if written:
+            self._remember(record.id, record)
+        else:
+            self._records.pop(record.id, None)
+        return written
+
+    def remove(self, thing_id: str) -> bool:
+        self._forget_on_rollback(thing_id)
+        removed = self._inner.remove(thing_id)
+        self._remember(thing_id, None)
+        return removed
+
+    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
+        return self._inner.scan(type_name, query)
+
+    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+        return self._inner.page(type_name, query)
+
+    def count(self, type_name: str, query: ThingQuery) -> int:
+        return self._inner.count(type_name, query)
+
+    def atomically(self, work: Callable[[], T]) -> T:
+        return self._inner.atomically(work)
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        self._inner.on_rollback(hook)

@@ -1,0 +1,353 @@
+"""The thing service: create, read, update, delete and query things of any type.
+
+It owns the rules (ids, timestamps, versions, merge semantics, validation, the
+write events) and leaves persistence to a `ThingStore`. Every write and the
+event it emits land together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from dotdo.semantic.ids import new_id
+from dotdo.semantic.names import SYSTEM_FIELDS, validate_type_name
+from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.store import ThingRecord, ThingStore
+from dotdo.semantic.where import INT64_MAX, INT64_MIN
+
+__all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id"]
+
+T = TypeVar("T")
+ListResult = dict[str, Any]
+MAX_BATCH = 500
+MAX_DEPTH = 32
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+_READ_ONLY_FIELDS = frozenset(SYSTEM_FIELDS) - {"$id", "$type", "$version"}
+
+
+class EventSink(Protocol):
+    """Where write events go (`Customer.created`, ...); the workflow layer dispatches them."""
+
+    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
+        """Record an event and return its id."""
+
+
+def validate_id(thing_id: Any) -> str:
+    if not isinstance(thing_id, str) or not _ID.fullmatch(thing_id):
+        raise BadRequest(
+            f"Invalid id {thing_id!r}: 1-128 letters, digits and '_.:-', starting with a letter or digit",
+            code="invalid_id",
+        )
+    return thing_id
+
+
+def _check_json(value: Any, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise BadRequest("Property names are strings", code="invalid_data")
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+    elif isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise BadRequest("Integers are limited to 64 bits", code="invalid_data")
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")
+    else:
+        raise BadRequest(f"{type(value).__name__} is not a JSON value", code="invalid_data")
+
+
+def _encode(properties: dict[str, Any]) -> str:
+    _check_json(properties)
+    try:
+        text = json.dumps(properties, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        size = len(text.encode())
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise BadRequest(f"Properties are not valid JSON: {exc}", code="invalid_data") from exc
+    if size > MAX_VALUE_BYTES:
+        raise PayloadTooLarge(f"A thing is at most {MAX_VALUE_BYTES} bytes as JSON", code="thing_too_large")
+    return text
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON Merge Patch: objects merge recursively, null removes a property."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+class Things:
+    """Things of every type, on a store, with write events to a sink."""
+
+    def __init__(
+        self,
+        store: ThingStore,
+        events: EventSink,
+        clock: Callable[[], int] = lambda: int(time.time() * 1000),
+        ids: Callable[[], str] = new_id,
+    ) -> None:
+        self.store = store
+        self.events = events
+        self._clock = clock
+        self._ids = ids
+
+    # -- input -------------------------------------------------------------
+
+    def _split(self, type_name: str, data: Any) -> tuple[dict[str, Any], str | None, int | None]:
+        """User properties, the `$id` and `$version` the caller sent; 400 on anything else."""
+        if not isinstance(data, Mapping):
+            raise BadRequest("A thing is a JSON object", code="invalid_data")
+        properties: dict[str, Any] = {}
+        thing_id: str | None = None
+        version: int | None = None
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise BadRequest("Property names are strings", code="invalid_data")
+            if not key.startswith("$"):
+                properties[key] = value
+            elif key == "$id":
+                thing_id = validate_id(value)
+            elif key == "$type":
+                if value != type_name:
+                    raise BadRequest(
+                        f"$type is {value!r} but the thing is a {type_name}", code="type_mismatch"
+                    )
+            elif key == "$version":
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise BadRequest("$version is a positive integer", code="invalid_version")
+                version = value
+            elif key not in _READ_ONLY_FIELDS:
+                raise BadRequest(f"Property names may not start with '$' ({key!r})", code="invalid_data")
+        return properties, thing_id, version
+
+    def _current(self, type_name: str, thing_id: str, include_deleted: bool = False) -> ThingRecord:
+        record = self.store.read(validate_id(thing_id))
+        if (
+            record is None
+            or record.type != type_name
+            or (record.deleted_at is not None and not include_deleted)
+        ):
+            raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+        return record
+
+    @staticmethod
+    def _check_version(record: ThingRecord, expected: int | None) -> None:
+        if expected is not None and expected != record.version:
+            raise Conflict(
+                f"{record.type} {record.id!r} is at version {record.version}, not {expected}",
+                code="version_conflict",
+            )
+
+    def _save(self, record: ThingRecord, previous: ThingRecord, event: str) -> dict[str, Any]:
+        if not self.store.write(record, previous.version):
+            raise Conflict(f"{record.type} {record.id!r} changed meanwhile; retry", code="version_conflict")
+        thing = record.wire()
+        self.events.emit(f"{record.type}.{event}", record.id, thing)
+        return thing
+
+    # -- writes ------------------------------------------------------------
+
+    def _insert(self, type_name: str, data: Any, now: int) -> dict[str, Any]:
+        properties, thing_id, _ = self._split(type_name, data)
+        record = ThingRecord(
+            id=thing_id or self._ids(),
+            type=type_name,
+            data=_encode(properties),
+            created_at=now,
+            updated_at=now,
+            deleted_at=None,
+            version=1,
+        )
+        if not self.store.insert(record):
+            raise Conflict(f"A thing with id {record.id!r} already exists", code="thing_exists")
+        thing = record.wire()
+        self.events.emit(f"{type_name}.created", record.id, thing)
+        return thing
+
+    def create(self, type_name: str, data: Any) -> dict[str, Any]:
+        validate_type_name(type_name)
+        return self.store.atomically(lambda: self._insert(type_name, data, self._clock()))
+
+    def create_many(self, type_name: str, items: Any) -> list[dict[str, Any]]:
+        """Create several things in one transaction: all of them or none."""
+        validate_type_name(type_name)
+        if not isinstance(items, Sequence) or isinstance(items, str | bytes):
+            raise BadRequest("create_many takes an array of things", code="invalid_data")
+        if len(items) > MAX_BATCH:
+            raise BadRequest(f"create_many takes at most {MAX_BATCH} things", code="batch_too_large")
+        now = self._clock()
+        return self.store.atomically(lambda: [self._insert(type_name, item, now) for item in items])
+
+    def update(
+        self, type_name: str, thing_id: str, patch: Any, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        """Merge `patch` into the thing (JSON Merge Patch); `expected_version` (or `$version`) guards it."""
+        validate_type_name(type_name)
+
+        def work() -> dict[str, Any]:
+            properties, _, body_version = self._split(type_name, patch)
+            record = self._current(type_name, thing_id)
+            self._check_version(record, expected_version if expected_version is not None else body_version)
+            merged = merge_patch(record.properties(), properties)
+            updated = record.evolve(
+                data=_encode(merged), updated_at=self._clock(), version=record.version + 1
+            )
+            return self._save(updated, record, "updated")
+
+        return self.store.atomically(work)
+
+    def replace(
+        self, type_name: str, thing_id: str, data: Any, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        """Replace all of the thing's properties."""
+        validate_type_name(type_name)
+
+        def work() -> dict[str, Any]:
+            properties, body_id, body_version = self._split(type_name, data)
+            if body_id is not None and body_id != thing_id:
+                raise BadRequest(f"$id is {body_id!r} but the path names {thing_id!r}", code="id_mismatch")
+            record = self._current(type_name, thing_id)
+            self._check_version(record, expected_version if expected_version is not None else body_version)
+            replaced = record.evolve(
+                data=_encode(properties), updated_at=self._clock(), version=record.version + 1
+            )
+            return self._save(replaced, record, "updated")
+
+        return self.store.atomically(work)
+
+    def upsert(self, type_name: str, data: Any) -> dict[str, Any]:
+        """Create the thing named by `data["$id"]`, or merge `data` into it when it exists."""
+        validate_type_name(type_name)
+        _, thing_id, _ = self._split(type_name, data)
+        if thing_id is None:
+            raise BadRequest("upsert needs the thing's $id", code="invalid_data")
+
+        def work() -> dict[str, Any]:
+            existing = self.store.read(thing_id)
+            if existing is None:
+                return self._insert(type_name, data, self._clock())
+            if existing.type != type_name:
+                raise Conflict(f"{thing_id!r} is a {existing.type}, not a {type_name}", code="type_mismatch")
+            if existing.deleted_at is not None:
+                raise Conflict(f"{type_name} {thing_id!r} is deleted; restore it first", code="thing_deleted")
+            return self.update(type_name, thing_id, data)
+
+        return self.store.atomically(work)
+
+    def delete(self, type_name: str, thing_id: str) -> bool:
+        """Delete the thing for good (soft-deleted ones too); False when there was none."""
+        validate_type_name(type_name)
+
+        def work() -> bool:
+            record = self.store.read(validate_id(thing_id))
+            if record is None or record.type != type_name:
+                return False
+            self.store.remove(thing_id)
+            self.events.emit(
+                f"{type_name}.deleted", thing_id, {"$id": thing_id, "$type": type_name, "hard": True}
+            )
+            return True
+
+        return self.store.atomically(work)
+
+    def soft_delete(self, type_name: str, thing_id: str) -> dict[str, Any]:
+        """Hide the thing from reads and queries, keeping it restorable; idempotent."""
+        validate_type_name(type_name)
+
+        def work() -> dict[str, Any]:
+            record = self._current(type_name, thing_id, include_deleted=True)
+            if record.deleted_at is not None:
+                return record.wire()
+            now = self._clock()
+            deleted = record.evolve(deleted_at=now, updated_at=now, version=record.version + 1)
+            return self._save(deleted, record, "deleted")
+
+        return self.store.atomically(work)
+
+    def restore(self, type_name: str, thing_id: str) -> dict[str, Any]:
+        """Bring back a soft-deleted thing; a thing that is not deleted is returned as it is."""
+        validate_type_name(type_name)
+
+        def work() -> dict[str, Any]:
+            record = self._current(type_name, thing_id, include_deleted=True)
+            if record.deleted_at is None:
+                return record.wire()
+            restored = record.evolve(deleted_at=None, updated_at=self._clock(), version=record.version + 1)
+            return self._save(restored, record, "restored")
+
+        return self.store.atomically(work)
+
+    # -- reads -------------------------------------------------------------
+
+    def get(self, type_name: str, thing_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
+        validate_type_name(type_name)
+        record = self.store.read(validate_id(thing_id))
+        if record is None or record.type != type_name:
+            return None
+        if record.deleted_at is not None and not include_deleted:
+            return None
+        return record.wire()
+
+    def list(self, type_name: str, query: ThingQuery) -> ListResult:
+        """`{"items": [...], "total": n}`: one page, and how many things match in all."""
+        validate_type_name(type_name)
+        if query.where.residual is None:
+            page = [query.project(r.wire()) for r in self.store.page(type_name, query)]
+            if query.offset == 0 and len(page) < query.limit:
+                total = len(page)  # the page holds everything: no need to count
+            else:
+                total = self.store.count(type_name, query)
+            return {"items": page, "total": total}
+        # Part of the clause runs in Python: walk every candidate in order, keep the page, count all.
+        items = []
+        total = 0
+        for thing in self._residual_matches(type_name, query):
+            if query.offset <= total < query.offset + query.limit:
+                items.append(query.project(thing))
+            total += 1
+        return {"items": items, "total": total}
+
+    def _residual_matches(self, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
+        for record in self.store.scan(type_name, query):
+            thing = record.wire()
+            if query.where.accepts(thing):
+                yield thing
+
+    def count(self, type_name: str, query: ThingQuery) -> int:
+        validate_type_name(type_name)
+        if query.where.residual is None:
+            return self.store.count(type_name, query)
+        return sum(1 for _ in self._residual_matches(type_name, query))
+
+    def find_first(self, type_name: str, query: ThingQuery) -> dict[str, Any] | None:
+        validate_type_name(type_name)
+        if query.where.residual is None:
+            first = ThingQuery(query.where, query.order, 1, query.offset, query.select, query.include_deleted)
+            records = self.store.page(type_name, first)
+            return query.project(records[0].wire()) if records else None
+        for thing in self._residual_matches(type_name, query):
+            return query.project(thing)
+        return None
+
+    def transaction(self, work: Callable[[], T]) -> T:
+        """Run several thing operations atomically (and keep the cache true if they fail)."""
+        return self.store.atomically(work)

@@ -1,0 +1,424 @@
+"""MongoDB-style where clauses: validation, SQL pushdown and a Python evaluator.
+
+    {"age": {"$gte": 18}, "plan": {"$in": ["pro", "team"]}, "address.city": "Oslo"}
+
+Semantics (the same in SQL and in Python; a property test holds them together):
+
+* A field is a dotted path into the thing's properties, or one of the thing's own
+  fields (`$id`, `$type`, `$created_at`, `$updated_at`, `$deleted_at`, `$version`).
+  A path through something that is not an object reaches nothing (missing).
+* Operands are scalars: strings, numbers, booleans, null. Values compare only
+  within their own kind: numbers with numbers, strings with strings (by code
+  point), so `{"n": {"$gt": 5}}` never matches a string and `{"n": 1}` never
+  matches `true`. Arrays and objects are never equal to an operand.
+* `{"f": null}` and `{"f": {"$eq": null}}` match a missing field or a null one;
+  `$exists: true` matches any present field, null included.
+* `$ne`, `$nin` and `$not` are the exact negations of `$eq`, `$in` and their clause.
+* `$regex` (with optional `$options` from "imsx") matches strings with Python's
+  `re.search`; SQLite cannot evaluate it, so it runs in Python after the rest
+  of the clause has narrowed the rows in SQL.
+
+Field names are checked against a strict pattern before they are written into
+a JSON path, and every operand is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from dotdo.errors import BadRequest
+from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
+
+__all__ = [
+    "MAX_IN_VALUES",
+    "MAX_WHERE_DEPTH",
+    "Pushdown",
+    "QueryValidationError",
+    "compile_where",
+    "matches",
+    "parse_where",
+    "validate_where_clause",
+]
+
+MAX_WHERE_DEPTH = 12
+MAX_IN_VALUES = 500
+MAX_REGEX_LENGTH = 256
+MAX_CONDITIONS = 200
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+_COMPARISONS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"}
+_FIELD_OPERATORS = _COMPARISONS | {"$in", "$nin", "$exists", "$regex", "$options", "$not"}
+_LOGICAL = {"$and", "$or", "$not"}
+_SQL_COMPARE = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+class QueryValidationError(BadRequest):
+    """A where clause, order or projection that cannot be run (400 `invalid_where`)."""
+
+    default_code: ClassVar[str] = "invalid_where"
+
+
+# -- the parsed clause ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    path: str
+    op: str  # $eq $gt $gte $lt $lte $in $exists $regex
+    value: Any
+    flags: int = 0
+
+
+@dataclass(frozen=True)
+class All:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Negation:
+    part: Node
+
+
+Node = Condition | All | AnyOf | Negation
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _scalar_error(value: Any, where: str) -> str | None:
+    if value is None or isinstance(value, bool | str):
+        return None
+    if isinstance(value, int):
+        return None if INT64_MIN <= value <= INT64_MAX else f"{where}: integers are limited to 64 bits"
+    if isinstance(value, float):
+        return (
+            None if value == value and value not in (float("inf"), float("-inf")) else f"{where}: not finite"
+        )
+    kind = "an array" if isinstance(value, list) else "an object" if isinstance(value, dict) else "not JSON"
+    return f"{where} takes a string, number, boolean or null, not {kind}"
+
+
+@dataclass
+class _Parser:
+    conditions: int = 0
+    _regex_cache: dict[tuple[str, int], re.Pattern[str]] = field(default_factory=dict)
+
+    def fail(self, message: str) -> QueryValidationError:
+        return QueryValidationError(message)
+
+    def clause(self, where: Any, depth: int) -> Node:
+        if depth > MAX_WHERE_DEPTH:
+            raise self.fail(f"Where clause is nested deeper than {MAX_WHERE_DEPTH} levels")
+        if not isinstance(where, Mapping):
+            raise self.fail(f"A where clause is an object, not {type(where).__name__}")
+        parts: list[Node] = []
+        for key, value in where.items():
+            if not isinstance(key, str):
+                raise self.fail("Where clause keys are strings")
+            if key in ("$and", "$or"):
+                if not isinstance(value, list) or not value:
+                    raise self.fail(f"{key} takes a non-empty array of where clauses")
+                children = tuple(self.clause(item, depth + 1) for item in value)
+                parts.append(All(children) if key == "$and" else AnyOf(children))
+            elif key == "$not":
+                parts.append(Negation(self.clause(value, depth + 1)))
+            elif key.startswith("$") and key not in SYSTEM_FIELDS:
+                raise self.fail(f"Unknown operator: {key}")
+            else:
+                error = field_path_error(key)
+                if error is not None:
+                    raise self.fail(error)
+                parts.append(self.field(key, value, depth + 1))
+        return parts[0] if len(parts) == 1 else All(tuple(parts))
+
+    def field(self, path: str, spec: Any, depth: int) -> Node:
+        if depth > MAX_WHERE_DEPTH:
+            raise self.fail(f"Where clause is nested deeper than {MAX_WHERE_DEPTH} levels")
+        if not isinstance(spec, Mapping):
+            if isinstance(spec, list):
+                raise self.fail(f"Field {path!r} is compared with an array; use $in to match any of several")
+            return self.condition(path, "$eq", spec)
+        if not spec:
+            raise self.fail(f"Field {path!r} has an empty operator object")
+        keys = list(spec)
+        if not all(isinstance(k, str) and k.startswith("$") for k in keys):
+            raise self.fail(
+                f"Field {path!r} is compared with an object; use dotted paths to reach nested fields"
+            )
+        if "$options" in spec and "$regex" not in spec:
+            raise self.fail("$options goes with $regex")
+        parts: list[Node] = []
+        for op, operand in spec.items():
+            if op not in _FIELD_OPERATORS:
+                raise self.fail(f"Unknown operator: {op}")
+            if op == "$options":
+                continue
+            if op == "$not":
+                if not isinstance(operand, Mapping) or not operand:
+                    raise self.fail(f"$not on field {path!r} takes an object of operators")
+                parts.append(Negation(self.field(path, operand, depth + 1)))
+            elif op == "$regex":
+                parts.append(self.regex(path, operand, spec.get("$options", "")))
+            else:
+                parts.append(self.condition(path, op, operand))
+        return parts[0] if len(parts) == 1 else All(tuple(parts))
+
+    def condition(self, path: str, op: str, operand: Any) -> Node:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise self.fail(f"Where clause has more than {MAX_CONDITIONS} conditions")
+        if op in ("$in", "$nin"):
+            if not isinstance(operand, list):
+                raise self.fail(f"{op} takes an array")
+            if len(operand) > MAX_IN_VALUES:
+                raise self.fail(f"{op} takes at most {MAX_IN_VALUES} values")
+            for item in operand:
+                error = _scalar_error(item, f"{op} on field {path!r}")
+                if error:
+                    raise self.fail(error)
+            node: Node = Condition(path, "$in", tuple(operand))
+            return Negation(node) if op == "$nin" else node
+        if op == "$exists":
+            if not isinstance(operand, bool):
+                raise self.fail("$exists takes true or false")
+            return Condition(path, "$exists", operand)
+        error = _scalar_error(operand, f"{op} on field {path!r}")
+        if error:
+            raise self.fail(error)
+        if op in ("$gt", "$gte", "$lt", "$lte") and not (_is_number(operand) or isinstance(operand, str)):
+            raise self.fail(f"{op} on field {path!r} takes a number or a string")
+        if op == "$ne":
+            return Negation(Condition(path, "$eq", operand))
+        return Condition(path, op, operand)
+
+    def regex(self, path: str, pattern: Any, options: Any) -> Node:
+        self.conditions += 1
+        if not isinstance(pattern, str):
+            raise self.fail("$regex takes a string")
+        if len(pattern) > MAX_REGEX_LENGTH:
+            raise self.fail(f"$regex is at most {MAX_REGEX_LENGTH} characters")
+        if not isinstance(options, str) or set(options) - set("imsx"):
+            raise self.fail('$options is a string of the flags "i", "m", "s" and "x"')
+        flags = 0
+        for letter in options:
+            flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}[letter]
+        try:
+            re.compile(pattern, flags)
+        except re.error as exc:
+            raise self.fail(f"$regex is not a valid regular expression: {exc}") from exc
+        return Condition(path, "$regex", pattern, flags)
+
+
+def parse_where(where: Any) -> Node | None:
+    """The clause as a tree (None for an empty clause); QueryValidationError when invalid."""
+    if where is None or (isinstance(where, Mapping) and not where):
+        return None
+    return _Parser().clause(where, 1)
+
+
+def validate_where_clause(where: Any) -> dict[str, Any]:
+    """`{"valid": True}` or `{"valid": False, "error": "Unknown operator: $invalid"}`."""
+    try:
+        parse_where(where)
+    except QueryValidationError as error:
+        return {"valid": False, "error": str(error)}
+    return {"valid": True}
+
+
+# -- Python evaluation -------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _lookup(thing: Mapping[str, Any], path: str) -> Any:
+    if path in SYSTEM_FIELDS:
+        return thing.get(path, _MISSING)
+    current: Any = thing
+    for segment in path.split("."):
+        if not isinstance(current, Mapping) or segment not in current:
+            return _MISSING
+        current = current[segment]
+    return current
+
+
+def _equal(value: Any, operand: Any) -> bool:
+    if operand is None:
+        return value is _MISSING or value is None
+    if isinstance(operand, bool):
+        return isinstance(value, bool) and value is operand
+    if isinstance(operand, str):
+        return isinstance(value, str) and value == operand
+    return _is_number(value) and bool(value == operand)
+
+
+def _compare(value: Any, op: str, operand: Any) -> bool:
+    if op == "$eq":
+        return _equal(value, operand)
+    same_kind = (isinstance(value, str) and isinstance(operand, str)) or (
+        _is_number(value) and _is_number(operand)
+    )
+    if not same_kind:
+        return False
+    if op == "$gt":
+        return bool(value > operand)
+    if op == "$gte":
+        return bool(value >= operand)
+    if op == "$lt":
+        return bool(value < operand)
+    return bool(value <= operand)
+
+
+def evaluate(node: Node, thing: Mapping[str, Any]) -> bool:
+    """Whether the thing (in its wire form) satisfies the clause."""
+    if isinstance(node, All):
+        return all(evaluate(part, thing) for part in node.parts)
+    if isinstance(node, AnyOf):
+        return any(evaluate(part, thing) for part in node.parts)
+    if isinstance(node, Negation):
+        return not evaluate(node.part, thing)
+    value = _lookup(thing, node.path)
+    if node.op == "$exists":
+        return (value is not _MISSING) is node.value
+    if node.op == "$in":
+        return any(_equal(value, operand) for operand in node.value)
+    if node.op == "$regex":
+        return isinstance(value, str) and re.search(node.value, value, node.flags) is not None
+    return _compare(value, node.op, node.value)
+
+
+def matches(thing: Mapping[str, Any], where: Any) -> bool:
+    """Whether `thing` satisfies `where`, evaluated entirely in Python."""
+    node = parse_where(where)
+    return node is None or evaluate(node, thing)
+
+
+# -- SQL pushdown ------------------------------------------------------------------
+
+
+def field_sql(path: str) -> tuple[str, str]:
+    """SQL for a field's value and for its JSON kind (NULL when missing).
+
+    Paths are validated identifiers joined by dots, so they are written into the
+    JSON path literally: an index on `json_extract(data, '$.email')` is only used
+    when the query spells the same expression.
+    """
+    column = SYSTEM_FIELDS.get(path)
+    if column is not None:
+        return column, f"NULLIF(typeof({column}), 'null')"
+    json_path = f"'$.{path}'"
+    return f"json_extract(data, {json_path})", f"json_type(data, {json_path})"
+
+
+def _equal_sql(value_sql: str, kind_sql: str, operand: Any, params: list[Any]) -> str:
+    if operand is None:
+        return f"({kind_sql} IS NULL OR {kind_sql} IS 'null')"
+    if isinstance(operand, bool):
+        return f"{kind_sql} IS '{'true' if operand else 'false'}'"
+    params.append(operand)
+    if isinstance(operand, str):
+        return f"({value_sql} = ? AND {kind_sql} IS 'text')"
+    return f"({value_sql} = ? AND ({kind_sql} IN ('integer', 'real')) IS 1)"
+
+
+def _in_sql(value_sql: str, kind_sql: str, operands: Iterable[Any], params: list[Any]) -> str:
+    strings = sorted({o for o in operands if isinstance(o, str)})
+    numbers = [o for o in dict.fromkeys(o for o in operands if _is_number(o))]
+    terms: list[str] = []
+    if strings:
+        params.extend(strings)
+        marks = ", ".join("?" * len(strings))
+        terms.append(f"({value_sql} IN ({marks}) AND {kind_sql} IS 'text')")
+    if numbers:
+        params.extend(numbers)
+        marks = ", ".join("?" * len(numbers))
+        terms.append(f"({value_sql} IN ({marks}) AND ({kind_sql} IN ('integer', 'real')) IS 1)")
+    for flag in (True, False):
+        if any(o is flag for o in operands):
+            terms.append(_equal_sql(value_sql, kind_sql, flag, params))
+    if any(o is None for o in operands):
+        terms.append(_equal_sql(value_sql, kind_sql, None, params))
+    if not terms:
+        return "0"
+    return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+
+
+def _condition_sql(node: Condition, params: list[Any]) -> str:
+    value_sql, kind_sql = field_sql(node.path)
+    if node.op == "$exists":
+        return f"{kind_sql} IS {'NOT NULL' if node.value else 'NULL'}"
+    if node.op == "$in":
+        return _in_sql(value_sql, kind_sql, node.value, params)
+    if node.op == "$eq":
+        return _equal_sql(value_sql, kind_sql, node.value, params)
+    params.append(node.value)
+    kind_check = (
+        f"{kind_sql} IS 'text'"
+        if isinstance(node.value, str)
+        else f"({kind_sql} IN ('integer', 'real')) IS 1"
+    )
+    return f"({value_sql} {_SQL_COMPARE[node.op]} ? AND {kind_check})"
+
+
+def _pushable(node: Node) -> bool:
+    if isinstance(node, Condition):
+        return node.op != "$regex"
+    if isinstance(node, Negation):
+        return _pushable(node.part)
+    return all(_pushable(part) for part in node.parts)
+
+
+def _node_sql(node: Node, params: list[Any]) -> str:
+    # Every fragment evaluates to 0 or 1, never NULL, so NOT is an exact negation.
+    if isinstance(node, Condition):
+        return _condition_sql(node, params)
+    if isinstance(node, Negation):
+        return f"NOT {_node_sql(node.part, params)}"
+    joiner = " AND " if isinstance(node, All) else " OR "
+    return "(" + joiner.join(_node_sql(part, params) for part in node.parts) + ")"
+
+
+@dataclass(frozen=True)
+class Pushdown:
+    """A clause split into what SQL evaluates and what is left for Python."""
+
+    sql: str
+    params: tuple[Any, ...]
+    residual: Node | None
+
+    def accepts(self, thing: Mapping[str, Any]) -> bool:
+        return self.residual is None or evaluate(self.residual, thing)
+
+
+def _conjuncts(node: Node) -> list[Node]:
+    if isinstance(node, All):
+        return [leaf for part in node.parts for leaf in _conjuncts(part)]
+    return [node]
+
+
+def compile_where(where: Any) -> Pushdown:
+    """Validate `where` and translate all it can into one SQL boolean expression.
+
+    Top-level conjuncts that SQLite cannot evaluate become the residual; any
+    other clause that contains one is left to Python whole.
+    """
+    node = parse_where(where)
+    if node is None:
+        return Pushdown("1", (), None)
+    conjuncts = _conjuncts(node)
+    pushed = [part for part in conjuncts if _pushable(part)]
+    left = [part for part in conjuncts if not _pushable(part)]
+    params: list[Any] = []
+    sql = " AND ".join(_node_sql(part, params) for part in pushed) if pushed else "1"
+    residual: Node | None = None
+    if left:
+        residual = left[0] if len(left) == 1 else All(tuple(left))
+    return Pushdown(sql, tuple(params), residual)
