@@ -11,13 +11,14 @@ import json
 
 import js
 from harness_core import HarnessCore
+from harness_semantic import HarnessSemantic
 from workers import Request, Response, WorkerEntrypoint
 
 from dotdo.worker import forward_to_tenant
 from entry import Default as AppDefault
 from entry import DOCore, DOSemantic
 
-__all__ = ["DOCore", "DOSemantic", "Default", "HarnessCore"]
+__all__ = ["DOCore", "DOSemantic", "Default", "HarnessCore", "HarnessSemantic"]
 
 
 class Default(WorkerEntrypoint):

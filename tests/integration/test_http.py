@@ -11,8 +11,9 @@ def test_health(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         body = c.get("/health").json()
         assert body["status"] == "ok"
-        assert body["class"] == "DOCore"
-        assert "get" in body["rpc"] and "fetch" not in body["rpc"]
+        assert body["class"] == "DOSemantic"  # the most capable layer serves tenants
+        assert "get" in body["rpc"] and "create_thing" in body["rpc"] and "fetch" not in body["rpc"]
+        assert "emit" not in body["rpc"] and "thing_store" not in body["rpc"]
 
 
 def test_unknown_route_and_wrong_method(runtime: LocalRuntime) -> None:

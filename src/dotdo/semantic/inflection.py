@@ -177,10 +177,12 @@ def _doubles(word: str) -> bool:
 
 
 def _regular_forms(base: str) -> tuple[str, str, str]:
-    if base.endswith("e") and not base.endswith(("ee", "ye", "oe")):
-        past, participle = base + "d", base[:-1] + "ing"
-    elif base.endswith("ie"):
+    if base.endswith("ie"):
         past, participle = base + "d", base[:-2] + "ying"
+    elif base.endswith(("ee", "ye", "oe")):
+        past, participle = base + "d", base + "ing"
+    elif base.endswith("e"):
+        past, participle = base + "d", base[:-1] + "ing"
     elif re.search(r"[^aeiou]y$", base):
         past, participle = base[:-1] + "ied", base + "ing"
     elif _doubles(base):

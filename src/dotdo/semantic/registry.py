@@ -102,9 +102,10 @@ def index_name(type_name: str, path: str) -> str:
 
 
 def index_statement(type_name: str, path: str) -> str:
+    # created_at and id close the key so an equality lookup also comes out in the default order.
     return (
         f"CREATE INDEX IF NOT EXISTS {index_name(type_name, path)} "
-        f"ON things (type, json_extract(data, '$.{path}'))"
+        f"ON things (type, json_extract(data, '$.{path}'), created_at, id)"
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dotdo.semantic.store import THING_MIGRATIONS
 from dotdo.semantic.where import compile_where, matches
 
 SCALARS = st.one_of(
@@ -102,10 +103,8 @@ def test_sql_pushdown_agrees_with_python(
     rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]
 ) -> None:
     db = sqlite3.connect(":memory:")
-    db.execute(
-        "CREATE TABLE things (id TEXT PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL,"
-        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER, version INTEGER NOT NULL)"
-    )
+    for statement in THING_MIGRATIONS[0].statements:  # the object's own schema
+        db.execute(statement)
     things = [thing(i, data, deleted) for i, (data, deleted) in enumerate(rows)]
     for t, (data, _) in zip(things, rows, strict=True):
         db.execute(

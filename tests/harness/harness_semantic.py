@@ -1,0 +1,86 @@
+"""A DOSemantic subclass whose test-only RPC methods drive the Python API from inside the object."""
+
+import contextlib
+
+from dotdo import DOSemantic, Noun, Verb, rpc
+from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.store import SqliteThingStore
+
+
+class HarnessSemantic(DOSemantic):
+    declared_nouns = (Noun("Customer", indexes=("email", "age")), Noun("Person", plural="People"))
+    declared_verbs = (Verb("run", past="ran"),)
+    thing_cache_size = 4
+
+    @rpc
+    def accessors(self) -> dict:
+        ada = self.Customer().create(name="Ada", email="ada@example.com", age=36)
+        bob = self.Customer().create({"name": "Bob", "age": 17})
+        ship = self.Spaceship().create({"$id": "enterprise", "crew": 430})
+        updated = self.Customer(ada["$id"]).update({"plan": "pro"})
+        return {
+            "ada": ada,
+            "updated": updated,
+            "spaceship": self.noun("Spaceship", "enterprise").get(),
+            "adults": self.Customer().list(where={"age": {"$gte": 18}}),
+            "count": self.Customer().count(),
+            "first_by_age": self.Customer().find_first(order_by="age"),
+            "bob_deleted": self.Customer(bob["$id"]).soft_delete()["$deleted_at"] is not None,
+            "count_after_delete": self.Customer().count(),
+            "count_including_deleted": self.Customer().count(include_deleted=True),
+            "sql_is_an_attribute": type(self.sql).__name__,
+            "ship_version": ship["$version"],
+            "plural": self.nouns.get("Person").plural,
+            "ran": self.verbs.get("run").past,
+            "shipped": self.verbs.get("ship").past,
+        }
+
+    @rpc
+    def undeclared_attribute(self) -> str:
+        try:
+            getattr(self, "lowercase_name")  # noqa: B009 - the lookup itself is under test
+        except AttributeError as error:
+            return str(error)
+        return "no error"
+
+    @rpc
+    def rollback(self) -> dict:
+        """A failed transaction leaves neither SQLite nor the cache changed."""
+        original = self.Customer().create({"name": "Before"})
+        accessor = self.Customer(original["$id"])
+        accessor.get()  # cached now
+
+        def failing() -> None:
+            accessor.update({"name": "During"})
+            self.Customer().create({"$id": "made-in-rollback", "name": "Ghost"})
+            raise ValueError("abort")
+
+        with contextlib.suppress(ValueError):
+            self.things.transaction(failing)
+
+        # An enclosing plain SQL transaction that fails rolls thing writes back too.
+        def outer() -> None:
+            accessor.update({"name": "Outer"})
+            raise KeyError("abort")
+
+        with contextlib.suppress(KeyError):
+            self.sql.transaction(outer)
+        stored = SqliteThingStore(self.sql).read(original["$id"])
+        return {
+            "cached": accessor.get(),
+            "stored_version": stored.version if stored else None,
+            "ghost": self.Customer("made-in-rollback").get(),
+        }
+
+    @rpc
+    def plan(self, where: dict, order_by: str | None = None) -> list:
+        query = ThingQuery.build(where, order_by)
+        condition = "type = ? AND deleted_at IS NULL"
+        if query.where.sql != "1":
+            condition += f" AND {query.where.sql}"
+        rows = self.sql.exec(
+            f"EXPLAIN QUERY PLAN SELECT id FROM things WHERE {condition} ORDER BY {query.order_sql()}",
+            "Customer",
+            *query.where.params,
+        )
+        return [str(row["detail"]) for row in rows]
