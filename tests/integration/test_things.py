@@ -303,3 +303,26 @@ def test_indexed_fields_use_their_index(runtime: LocalRuntime, clause: dict[str,
 def test_unindexed_fields_scan_by_type(runtime: LocalRuntime) -> None:
     plan = runtime.rpc(new_tenant(), "plan", {"name": "Ada"}, binding="SEMANTIC").json()["result"]
     assert not any("things_Customer_" in step for step in plan), plan
+
+
+def test_total_and_has_more(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        c.post("/Customer", json=[{"n": i} for i in range(7)])
+        full = c.get("/Customer", params={"limit": "3"}).json()
+        assert (full["total"], full["has_more"], len(full["items"])) == (7, True, 3)
+        last = c.get("/Customer", params={"limit": "3", "offset": "6"}).json()
+        assert (last["total"], last["has_more"], len(last["items"])) == (7, False, 1)
+        beyond = c.get("/Customer", params={"offset": "50"}).json()
+        assert (beyond["total"], beyond["has_more"], beyond["items"]) == (7, False, [])
+        uncounted = c.get("/Customer", params={"limit": "3", "total": "false"}).json()
+        assert (uncounted["total"], uncounted["has_more"]) == (None, True)
+        regex = c.get(
+            "/Customer",
+            params={
+                **where({"n": {"$gte": 0}, "x": {"$not": {"$regex": "z"}}}),
+                "limit": "2",
+                "total": "false",
+            },
+        ).json()
+        assert (regex["total"], regex["has_more"], len(regex["items"])) == (None, True, 2)
+        assert c.get("/Customer", params={"total": "maybe"}).status_code == 400

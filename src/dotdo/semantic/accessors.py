@@ -49,7 +49,7 @@ class NounAccessor:
         select: Sequence[str] | None = None,
         include_deleted: bool = False,
     ) -> builtins.list[dict[str, Any]]:
-        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted)
+        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total=False)
         items: builtins.list[dict[str, Any]] = self._things.list(self.type, query)["items"]
         return items
 
@@ -61,11 +61,11 @@ class NounAccessor:
         offset: int | None = None,
         select: Sequence[str] | None = None,
         include_deleted: bool = False,
+        with_total: bool = True,
     ) -> dict[str, Any]:
-        """`{"items": [...], "total": n}`, as `GET /:Noun` answers."""
-        return self._things.list(
-            self.type, ThingQuery.build(where, order_by, limit, offset, select, include_deleted)
-        )
+        """`{"items": [...], "total": n, "has_more": bool}`, as `GET /:Noun` answers."""
+        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
+        return self._things.list(self.type, query)
 
     def count(self, where: Where = None, include_deleted: bool = False) -> int:
         return self._things.count(self.type, ThingQuery.build(where, include_deleted=include_deleted))

@@ -239,10 +239,10 @@ class DOSemantic(DOCore):
         offset: int | None = None,
         select: Sequence[str] | None = None,
         include_deleted: bool = False,
+        with_total: bool = True,
     ) -> dict[str, Any]:
-        return self.things.list(
-            type_name, ThingQuery.build(where, order_by, limit, offset, select, include_deleted)
-        )
+        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
+        return self.things.list(type_name, query)
 
     @rpc
     def count_things(
@@ -310,7 +310,7 @@ class DOSemantic(DOCore):
 
     async def _http_list(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        names = ("where", "order_by", "limit", "offset", "select", "include_deleted")
+        names = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
         query = ThingQuery.from_params({name: request.query(name) for name in names})
         return json_response(self.things.list(type_name, query))
 

@@ -90,6 +90,15 @@ def _bounded_int(value: Any, name: str, default: int, low: int, high: int) -> in
     return value
 
 
+def _flag(params: Mapping[str, str | None], name: str, default: bool) -> bool:
+    value = (params.get(name) or "").lower()
+    if value == "":
+        return default
+    if value not in ("true", "false", "1", "0"):
+        raise QueryValidationError(f"{name} is true or false", code="invalid_query")
+    return value in ("true", "1")
+
+
 @dataclass(frozen=True)
 class ThingQuery:
     where: Pushdown
@@ -98,6 +107,8 @@ class ThingQuery:
     offset: int = 0
     select: tuple[str, ...] | None = None
     include_deleted: bool = False
+    with_total: bool = True
+    """Count every match for `total` (a second query); without it `total` is None."""
 
     @classmethod
     def build(
@@ -108,10 +119,11 @@ class ThingQuery:
         offset: int | str | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+        with_total: bool = True,
     ) -> ThingQuery:
         """Validate every option; QueryValidationError (400) names the first bad one."""
-        if not isinstance(include_deleted, bool):
-            raise QueryValidationError("include_deleted is true or false", code="invalid_query")
+        if not isinstance(include_deleted, bool) or not isinstance(with_total, bool):
+            raise QueryValidationError("include_deleted and total are true or false", code="invalid_query")
         return cls(
             where=compile_where(where),
             order=parse_order_by(order_by),
@@ -119,6 +131,7 @@ class ThingQuery:
             offset=_bounded_int(offset, "offset", 0, 0, MAX_OFFSET),
             select=parse_select(select),
             include_deleted=include_deleted,
+            with_total=with_total,
         )
 
     @classmethod
@@ -131,16 +144,14 @@ class ThingQuery:
                 where = json.loads(raw_where)
             except json.JSONDecodeError as exc:
                 raise QueryValidationError(f"where is not valid JSON: {exc.msg}") from exc
-        flag = (params.get("include_deleted") or "false").lower()
-        if flag not in ("true", "false", "1", "0"):
-            raise QueryValidationError("include_deleted is true or false", code="invalid_query")
         return cls.build(
             where=where,
             order_by=params.get("order_by"),
             limit=params.get("limit"),
             offset=params.get("offset"),
             select=params.get("select"),
-            include_deleted=flag in ("true", "1"),
+            include_deleted=_flag(params, "include_deleted", False),
+            with_total=_flag(params, "total", True),
         )
 
     def order_sql(self) -> str:

@@ -7,6 +7,7 @@ event it emits land together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -308,23 +309,38 @@ class Things:
         return record.wire()
 
     def list(self, type_name: str, query: ThingQuery) -> ListResult:
-        """`{"items": [...], "total": n}`: one page, and how many things match in all."""
+        """`{"items": [...], "total": n, "has_more": bool}`: one page, and how many match in all.
+
+        `total` costs a count over every match; a query built with `with_total=False`
+        skips it and answers `total: None`.
+        """
         validate_type_name(type_name)
         if query.where.residual is None:
-            page = [query.project(r.wire()) for r in self.store.page(type_name, query)]
-            if query.offset == 0 and len(page) < query.limit:
-                total = len(page)  # the page holds everything: no need to count
-            else:
+            probe = dataclasses.replace(query, limit=query.limit + 1)
+            records = self.store.page(type_name, probe)
+            has_more = len(records) > query.limit
+            page = [query.project(r.wire()) for r in records[: query.limit]]
+            total: int | None = None
+            if not has_more and (query.offset == 0 or page):
+                total = query.offset + len(page)  # the page reaches the end: no need to count
+            elif query.with_total:
                 total = self.store.count(type_name, query)
-            return {"items": page, "total": total}
-        # Part of the clause runs in Python: walk every candidate in order, keep the page, count all.
+            return {"items": page, "total": total, "has_more": has_more}
+        # Part of the clause runs in Python: walk the candidates in order, keep the page, count.
         items = []
-        total = 0
+        matched = 0
         for thing in self._residual_matches(type_name, query):
-            if query.offset <= total < query.offset + query.limit:
+            if query.offset <= matched < query.offset + query.limit:
                 items.append(query.project(thing))
-            total += 1
-        return {"items": items, "total": total}
+            matched += 1
+            if not query.with_total and matched > query.offset + query.limit:
+                break
+        has_more = matched > query.offset + query.limit
+        return {
+            "items": items,
+            "total": matched if query.with_total or not has_more else None,
+            "has_more": has_more,
+        }
 
     def _residual_matches(self, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
         for record in self.store.scan(type_name, query):
@@ -341,8 +357,7 @@ class Things:
     def find_first(self, type_name: str, query: ThingQuery) -> dict[str, Any] | None:
         validate_type_name(type_name)
         if query.where.residual is None:
-            first = ThingQuery(query.where, query.order, 1, query.offset, query.select, query.include_deleted)
-            records = self.store.page(type_name, first)
+            records = self.store.page(type_name, dataclasses.replace(query, limit=1))
             return query.project(records[0].wire()) if records else None
         for thing in self._residual_matches(type_name, query):
             return query.project(thing)
