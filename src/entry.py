@@ -6,10 +6,10 @@ app's main object binding is DOTDO.
 
 from workers import WorkerEntrypoint
 
-from dotdo import DOCore, DOSemantic
+from dotdo import DOCore, DOSemantic, DOWorkflow
 from dotdo.worker import forward_to_tenant
 
-__all__ = ["DOCore", "DOSemantic", "Default"]
+__all__ = ["DOCore", "DOSemantic", "DOWorkflow", "Default"]
 
 
 class Default(WorkerEntrypoint):

@@ -25,25 +25,35 @@ from dotdo.errors import (
     Unauthorized,
     UpgradeRequired,
 )
+from dotdo.semantic.eventtypes import Event
 from dotdo.semantic.graph import Hop, Ref
 from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singularize
 from dotdo.semantic.registry import Noun, Verb
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.where import QueryValidationError, matches, validate_where_clause
 from dotdo.worker import forward_to_tenant, tenant_from_host
+from dotdo.workflows.cron import CronError, parse_cron
+from dotdo.workflows.every import every
+from dotdo.workflows.handlers import on
+from dotdo.workflows.steps import Attempt, RetryPolicy, ScheduleInfo, StepFailed, workflow
 
 if TYPE_CHECKING:
     from dotdo.core.durable import AlarmInfo, DOCore
     from dotdo.semantic.durable import DOSemantic
+    from dotdo.workflows.durable import DOWorkflow
 
 __all__ = [
     "AlarmInfo",
+    "Attempt",
     "BadRequest",
     "Conflict",
     "CorsPolicy",
+    "CronError",
     "DOCore",
     "DOSemantic",
+    "DOWorkflow",
     "DotdoError",
+    "Event",
     "Forbidden",
     "Hop",
     "HttpError",
@@ -56,8 +66,11 @@ __all__ = [
     "PayloadTooLarge",
     "QueryValidationError",
     "Ref",
+    "RetryPolicy",
     "Router",
+    "ScheduleInfo",
     "SqlSecurityError",
+    "StepFailed",
     "Unauthorized",
     "UpgradeRequired",
     "Verb",
@@ -65,9 +78,12 @@ __all__ = [
     "bearer_auth",
     "conjugate",
     "cors",
+    "every",
     "forward_to_tenant",
     "json_response",
     "matches",
+    "on",
+    "parse_cron",
     "pluralize",
     "request_logger",
     "rpc",
@@ -75,12 +91,14 @@ __all__ = [
     "tenant_from_host",
     "validate_sql_query",
     "validate_where_clause",
+    "workflow",
 ]
 
 _RUNTIME_NAMES = {
     "DOCore": "dotdo.core.durable",
     "AlarmInfo": "dotdo.core.durable",
     "DOSemantic": "dotdo.semantic.durable",
+    "DOWorkflow": "dotdo.workflows.durable",
 }
 
 

@@ -3,7 +3,8 @@
 POST /_harness/rpc {"binding": "DOTDO", "name": "<object name>", "method": "...",
 "params": [...]} makes a real Workers RPC call from this worker to that object
 and answers {"result": ...} or {"error": {"type", "message"}}. Other paths under
-/_harness/ go, without that prefix, to the HarnessCore object of the request's tenant; everything else
+/_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
+/_workflow/, to the HarnessWorkflow object); everything else
 goes through src/entry.py's Default unchanged.
 """
 
@@ -12,13 +13,14 @@ import json
 import js
 from harness_core import HarnessCore
 from harness_semantic import HarnessSemantic
+from harness_workflow import HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
 from dotdo.worker import forward_to_tenant
 from entry import Default as AppDefault
-from entry import DOCore, DOSemantic
+from entry import DOCore, DOSemantic, DOWorkflow
 
-__all__ = ["DOCore", "DOSemantic", "Default", "HarnessCore", "HarnessSemantic"]
+__all__ = ["DOCore", "DOSemantic", "DOWorkflow", "Default", "HarnessCore", "HarnessSemantic", "HarnessWorkflow"]
 
 
 class Default(WorkerEntrypoint):
@@ -34,6 +36,9 @@ class Default(WorkerEntrypoint):
                 body = {"error": {"type": type(error).__name__, "message": message}}
                 return Response(json.dumps(body), status=500, headers={"content-type": "application/json"})
             return Response(json.dumps({"result": result}), headers={"content-type": "application/json"})
+        if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)
         if "/_harness/" in request.url:  # the test-only class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_harness/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.HARNESS)

@@ -10,8 +10,10 @@ def test_all_is_sorted_and_complete() -> None:
         "core",
         "errors",
         "semantic",
+        "workflows",
         "types",
         "worker",
     }
-    runtime_only = {"DOCore", "AlarmInfo", "DOSemantic"}  # load on first use, under the Workers runtime
+    # load on first use, under the Workers runtime
+    runtime_only = {"DOCore", "AlarmInfo", "DOSemantic", "DOWorkflow"}
     assert public | runtime_only == set(dotdo.__all__)

@@ -7,6 +7,7 @@ earliest wake-up sets the alarm with `set_earliest`.
 
 from __future__ import annotations
 
+import inspect
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,3 +55,15 @@ class Alarms:
 
     async def cancel(self) -> None:
         await self._storage.deleteAlarm()
+
+    def arm(self, at_ms: int | None) -> None:
+        """Set (or, with None, delete) the alarm without waiting for the write.
+
+        For code that cannot await (inside a transaction, a sync hook). The
+        storage call is issued now, and the object's output gate holds any
+        response until it is durable, so not awaiting loses nothing.
+        """
+        pending = self._storage.deleteAlarm() if at_ms is None else self._storage.setAlarm(at_ms)
+        close = getattr(pending, "close", None)
+        if inspect.iscoroutine(pending) and close is not None:
+            close()  # the SDK wraps the JS promise in a coroutine that only converts the result

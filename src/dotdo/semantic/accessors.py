@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
 from dotdo.semantic.graph import Hop, Ref, Relationships
@@ -16,19 +16,26 @@ __all__ = ["InstanceAccessor", "NounAccessor", "NounFactory"]
 Where = Mapping[str, Any] | None
 
 
+Remote = Callable[[str, str], Any]
+"""(type, id) -> a Workers RPC stub of the object that owns that thing."""
+
+
 class NounAccessor:
     """Operations on every thing of one type."""
 
-    def __init__(self, things: Things, relationships: Relationships, type_name: str) -> None:
+    def __init__(
+        self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None
+    ) -> None:
         self.type = validate_type_name(type_name)
         self._things = things
         self._relationships = relationships
+        self._remote = remote
 
     def __repr__(self) -> str:
         return f"NounAccessor({self.type!r})"
 
     def __call__(self, thing_id: str) -> InstanceAccessor:
-        return InstanceAccessor(self._things, self._relationships, self.type, thing_id)
+        return InstanceAccessor(self._things, self._relationships, self.type, thing_id, self._remote)
 
     def create(self, data: Mapping[str, Any] | None = None, /, **properties: Any) -> dict[str, Any]:
         """Create a thing from `data` and/or keyword properties; `$id` may be given."""
@@ -79,13 +86,33 @@ class NounAccessor:
 
 
 class InstanceAccessor:
-    """Operations on one thing, named by type and id."""
+    """Operations on one thing, named by type and id.
 
-    def __init__(self, things: Things, relationships: Relationships, type_name: str, thing_id: str) -> None:
+    With a `remote` (the workflow layer gives one), any other public name is a
+    method of the object that owns the thing, called over Workers RPC:
+    `await self.Customer("cust-1").notify("hi")`.
+    """
+
+    def __init__(
+        self,
+        things: Things,
+        relationships: Relationships,
+        type_name: str,
+        thing_id: str,
+        remote: Remote | None = None,
+    ) -> None:
         self.type = validate_type_name(type_name)
         self.id = thing_id
         self._things = things
         self._relationships = relationships
+        self._remote = remote
+
+    def __getattr__(self, name: str) -> Any:
+        remote = self.__dict__.get("_remote")
+        if remote is None or name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        stub = remote(self.type, self.id)
+        return getattr(stub, name)
 
     def __repr__(self) -> str:
         return f"InstanceAccessor({self.type!r}, {self.id!r})"
@@ -131,8 +158,10 @@ class InstanceAccessor:
 class NounFactory:
     """What `self.Customer` is: call it with no id for the type, with an id for one thing."""
 
-    def __init__(self, things: Things, relationships: Relationships, type_name: str) -> None:
-        self._accessor = NounAccessor(things, relationships, type_name)
+    def __init__(
+        self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None
+    ) -> None:
+        self._accessor = NounAccessor(things, relationships, type_name, remote)
 
     @overload
     def __call__(self) -> NounAccessor: ...

@@ -114,7 +114,7 @@ class DOSemantic(DOCore):
     def __getattr__(self, name: str) -> NounFactory:
         # Only reached when normal lookup fails, so real attributes and methods always win.
         if TYPE_NAME.fullmatch(name) and "things" in self.__dict__:
-            return NounFactory(self.things, self.relationships, name)
+            return self.noun_factory(name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- hooks -------------------------------------------------------------
@@ -152,9 +152,13 @@ class DOSemantic(DOCore):
 
     # -- the Python API ----------------------------------------------------
 
+    def noun_factory(self, type_name: str) -> NounFactory:
+        """What `self.<TypeName>` returns; the workflow layer adds cross-object calls."""
+        return NounFactory(self.things, self.relationships, validate_type_name(type_name))
+
     def noun(self, type_name: str, thing_id: str | None = None) -> Any:
         """`self.noun("Customer")` / `self.noun("Customer", id)`: accessors for any type name."""
-        factory = NounFactory(self.things, self.relationships, validate_type_name(type_name))
+        factory = self.noun_factory(type_name)
         return factory() if thing_id is None else factory(thing_id)
 
     def action(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
@@ -412,13 +416,17 @@ class DOSemantic(DOCore):
         return json_response(_verb_dict(forms), status=201)
 
     async def _http_events(self, request: HttpRequest) -> HttpResponse:
-        items = self.event_log.list(
+        since = request.query("since")
+        if since is not None and since != "" and not since.lstrip("-").isdigit():
+            raise BadRequest("since is epoch milliseconds", code="invalid_since")
+        page = self.event_log.list(
             request.query("type") or None,
             request.query("subject") or None,
-            request.query("after") or None,
+            int(since) if since else None,
+            request.query("cursor") or None,
             _int_param(request, "limit", 100),
         )
-        return json_response({"items": items})
+        return json_response(page)
 
     async def _http_list_actions(self, request: HttpRequest) -> HttpResponse:
         thing = request.query("thing") or None

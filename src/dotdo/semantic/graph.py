@@ -18,6 +18,7 @@ from typing import Any
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
+from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.things import validate_id
@@ -129,30 +130,44 @@ class EventLog:
 
     def list(
         self,
-        event_type: str | None = None,
+        pattern: str | None = None,
         subject: str | None = None,
-        after: str | None = None,
+        since: int | None = None,
+        cursor: str | None = None,
         limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        """Events oldest first; `after` (an event id) continues from a previous page."""
+    ) -> dict[str, Any]:
+        """Events oldest first: `{"items": [...], "cursor": <id of the last> or None}`.
+
+        `pattern` is `Noun.verb` with `*` for either part; `since` is epoch ms;
+        `cursor` continues after the page that returned it.
+        """
         conditions: list[str] = ["1"]
         params: list[Any] = []
-        if event_type:
-            conditions.append("type = ?")
-            params.append(event_type)
+        if pattern:
+            noun, _, verb = validate_pattern(pattern).partition(".")
+            if noun != "*":
+                conditions.append("type >= ? AND type < ?")  # the noun's range: index-friendly
+                params.extend([f"{noun}.", f"{noun}/"])
+            if verb != "*":
+                conditions.append("substr(type, instr(type, '.') + 1) = ?")
+                params.append(verb)
         if subject:
             conditions.append("subject = ?")
             params.append(subject)
-        if after:
+        if since is not None:
+            conditions.append("timestamp >= ?")
+            params.append(since)
+        if cursor:
             conditions.append("id > ?")
-            params.append(after)
+            params.append(cursor)
+        limit = _limit(limit, MAX_EVENTS)
         rows = self._sql.exec(
             f"SELECT id, type, data, timestamp, subject, object FROM events WHERE {' AND '.join(conditions)} "
             "ORDER BY id LIMIT ?",
             *params,
-            _limit(limit, MAX_EVENTS),
+            limit,
         )
-        return [
+        items = [
             {
                 "id": r["id"],
                 "type": r["type"],
@@ -163,6 +178,7 @@ class EventLog:
             }
             for r in rows
         ]
+        return {"items": items, "cursor": items[-1]["id"] if len(items) == limit else None}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""Event types (`Noun.verb`), event patterns with `*`, and the event value."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from dotdo.errors import BadRequest
+
+__all__ = ["Event", "pattern_matches", "validate_event_type", "validate_pattern"]
+
+_NOUN = r"[A-Z][A-Za-z0-9]{0,63}"
+_VERB = r"[a-z][A-Za-z0-9]{0,63}"
+_TYPE = re.compile(rf"({_NOUN})\.({_VERB})")
+_PATTERN = re.compile(rf"({_NOUN}|\*)\.({_VERB}|\*)")
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    data: Any
+    timestamp: int
+    subject: str | None = None
+    object: str | None = None
+
+    @property
+    def noun(self) -> str:
+        return self.type.partition(".")[0]
+
+    @property
+    def verb(self) -> str:
+        return self.type.partition(".")[2]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "data": self.data,
+            "timestamp": self.timestamp,
+            "subject": self.subject,
+            "object": self.object,
+        }
+
+
+def validate_event_type(event_type: Any) -> str:
+    if not isinstance(event_type, str) or not _TYPE.fullmatch(event_type):
+        raise BadRequest(
+            f"Invalid event type {event_type!r}: use Noun.verb, e.g. 'Customer.signedUp'",
+            code="invalid_event_type",
+        )
+    return event_type
+
+
+def validate_pattern(pattern: Any) -> str:
+    """`Noun.verb` with `*` for either part (`*` alone means `*.*`)."""
+    if pattern == "*":
+        return "*.*"
+    if not isinstance(pattern, str) or not _PATTERN.fullmatch(pattern):
+        raise BadRequest(
+            f"Invalid event pattern {pattern!r}: use Noun.verb with * for either part, e.g. 'Customer.*'",
+            code="invalid_event_pattern",
+        )
+    return pattern
+
+
+def pattern_matches(pattern: str, event_type: str) -> bool:
+    noun, _, verb = pattern.partition(".")
+    event_noun, _, event_verb = event_type.partition(".")
+    return noun in ("*", event_noun) and verb in ("*", event_verb)

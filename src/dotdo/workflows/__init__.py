@@ -1,0 +1,1 @@
+"""DOWorkflow: events and handlers, the `every` schedules, durable steps, cross-object stubs."""

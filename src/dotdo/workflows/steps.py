@@ -1,0 +1,107 @@
+"""Durable steps: the retry policy, the outcome of `try_`, and the errors of `do`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from dotdo.errors import DotdoError
+
+__all__ = [
+    "CURRENT_RUN",
+    "WORKFLOW_MARK",
+    "Attempt",
+    "RetryPolicy",
+    "RunContext",
+    "ScheduleInfo",
+    "StepFailed",
+    "Suspend",
+    "workflow",
+]
+
+WORKFLOW_MARK = "__dotdo_workflow__"
+MAX_RETRIES = 20
+MAX_DELAY_MS = 24 * 3600 * 1000
+
+
+class StepFailed(DotdoError):
+    """A durable step failed for good (no retries left)."""
+
+    def __init__(self, step_id: str, message: str) -> None:
+        super().__init__(f"step {step_id!r} failed: {message}")
+        self.step_id = step_id
+        self.error = message
+
+
+class Suspend(BaseException):
+    """Stops a workflow run until `resume_at`; the alarm resumes it by replaying."""
+
+    def __init__(self, resume_at: int) -> None:
+        super().__init__(resume_at)
+        self.resume_at = resume_at
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Up to `limit` retries after the first attempt, waiting `delay` seconds times `backoff`^n."""
+
+    limit: int = 0
+    delay: float = 1.0
+    backoff: float = 2.0
+
+    @classmethod
+    def of(cls, value: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy:
+        if value is None:
+            return cls()
+        policy = value if isinstance(value, RetryPolicy) else cls(**dict(value))
+        if not isinstance(policy.limit, int) or not 0 <= policy.limit <= MAX_RETRIES:
+            raise ValueError(f"retries limit is 0 to {MAX_RETRIES}")
+        if not policy.delay >= 0 or not policy.backoff >= 1:
+            raise ValueError("retries delay is >= 0 seconds and backoff >= 1")
+        return policy
+
+    def wait_ms(self, failures: int) -> int:
+        """How long to wait after the `failures`-th failed attempt."""
+        return int(min(MAX_DELAY_MS, self.delay * 1000 * self.backoff ** max(0, failures - 1)))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What `try_` returns: the value, or the error it raised (never raised)."""
+
+    ok: bool
+    value: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    steps_seen: set[str] = field(default_factory=set)
+    counter: int = 0
+
+    def next_step_id(self) -> str:
+        self.counter += 1
+        return f"step-{self.counter}"
+
+
+CURRENT_RUN: ContextVar[RunContext | None] = ContextVar("dotdo_current_run", default=None)
+
+
+def workflow(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Mark a method as a durable workflow, started with `start_workflow(name, input)`."""
+    setattr(method, WORKFLOW_MARK, True)
+    return method
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """What a schedule's handler receives (if it takes an argument)."""
+
+    id: str
+    cron: str
+    tz: str | None
+    scheduled_at: int
+    fired_at: int

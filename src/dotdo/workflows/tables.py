@@ -1,0 +1,70 @@
+"""The workflow layer's tables, created by the `workflow` migrations."""
+
+from __future__ import annotations
+
+from dotdo.core.migrations import Migration
+
+__all__ = ["WORKFLOW_MIGRATIONS"]
+
+WORKFLOW_MIGRATIONS = (
+    Migration(
+        1,
+        (
+            # One row per (handler, cron): the document's `schedules` keyed by cron alone
+            # would let two handlers on one cron overwrite each other.
+            """CREATE TABLE IF NOT EXISTS schedules (
+  id TEXT PRIMARY KEY,
+  cron TEXT NOT NULL,
+  tz TEXT,
+  handler TEXT NOT NULL,
+  source TEXT NOT NULL,
+  next_at INTEGER NOT NULL,
+  last_fired_at INTEGER,
+  registered_at INTEGER NOT NULL
+)""",
+            "CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_at)",
+            """CREATE TABLE IF NOT EXISTS deliveries (
+  id TEXT PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  handler TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_at INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL
+)""",
+            "CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at)",
+            """CREATE TABLE IF NOT EXISTS scheduled_sends (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  subject TEXT,
+  object TEXT,
+  due_at INTEGER NOT NULL
+)""",
+            "CREATE INDEX IF NOT EXISTS scheduled_sends_due ON scheduled_sends (due_at)",
+            """CREATE TABLE IF NOT EXISTS action_log (
+  step_id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  result TEXT,
+  error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER,
+  run_id TEXT,
+  updated_at INTEGER NOT NULL
+)""",
+            """CREATE TABLE IF NOT EXISTS workflow_runs (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  input TEXT NOT NULL,
+  status TEXT NOT NULL,
+  result TEXT,
+  error TEXT,
+  next_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+)""",
+            "CREATE INDEX IF NOT EXISTS workflow_runs_due ON workflow_runs (status, next_at)",
+        ),
+    ),
+)

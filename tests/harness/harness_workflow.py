@@ -1,0 +1,118 @@
+"""A DOWorkflow subclass for the integration tests: durable handlers, schedules and
+workflows whose effects are counted in state, so the tests can see what ran and how often."""
+
+from dotdo import DOWorkflow, Event, every, on, rpc, workflow
+
+
+class HarnessWorkflow(DOWorkflow):
+    stub_binding = "WORKFLOW"
+    delivery_retry_limit = 3
+    delivery_retry_delay_ms = 1000
+
+    def _bump(self, key: str) -> int:
+        count = (self.state.get(key) or 0) + 1
+        self.state.set(key, count)
+        return count
+
+    def _log(self, key: str, item: object) -> None:
+        self.state.set(key, [*(self.state.get(key) or []), item])
+
+    @on.Customer.created
+    async def on_customer_created(self, event: Event) -> None:
+        self._log("seen:customer_created", event.subject)
+
+    @on["*"].created
+    def on_anything_created(self, event: Event) -> None:
+        self._log("seen:any_created", event.type)
+
+    @on.Order["*"]
+    async def on_order_anything(self, event: Event) -> None:
+        self._log("seen:order", event.type)
+
+    @on.Payment.failed
+    async def flaky(self, event: Event) -> None:
+        attempt = self._bump("flaky:attempts")
+        if attempt <= (event.data or {}).get("fail_times", 0):
+            raise RuntimeError(f"attempt {attempt} fails")
+        self._log("seen:payment", attempt)
+
+    @every.hour
+    async def hourly(self) -> None:
+        self._bump("fired:hourly")
+
+    @every.day.at("9am")
+    async def daily(self, info) -> None:  # noqa: ANN001 - ScheduleInfo
+        self._log("fired:daily", info.scheduled_at)
+
+    async def ticker(self) -> None:
+        self._bump("fired:ticker")
+
+    @rpc
+    def schedule_ticker(self) -> str:
+        return self.every(5).minutes(self.ticker)
+
+    @rpc
+    def schedule_closure(self) -> str:
+        try:
+            self.every.minute(lambda: None)
+        except TypeError as error:
+            return str(error)
+        return "accepted"
+
+    @rpc
+    async def subscribe_and_send(self) -> dict:
+        """Run-time handlers: wildcards, unsubscribe, and a failing one that breaks nothing."""
+        seen: list[str] = []
+        unsubscribe = self.on["*"]["*"](lambda event: seen.append(event.type))
+        self.on.Customer["*"](lambda event: 1 / 0)
+        first = await self.send("Customer.signedUp", {"plan": "pro"}, subject="cust-1")
+        unsubscribe()
+        await self.send("Customer.upgraded", {})
+        return {"seen": seen, "first": first}
+
+    @rpc
+    def counters(self, *keys: str) -> dict:
+        return {key: self.state.get(key) for key in keys}
+
+    # -- durable steps -----------------------------------------------------
+
+    async def _effect(self, name: str) -> str:
+        self._bump(f"ran:{name}")
+        return f"{name}-done"
+
+    async def _fails(self, name: str, times: int) -> str:
+        attempt = self._bump(f"ran:{name}")
+        if attempt <= times:
+            raise RuntimeError(f"{name} attempt {attempt} fails")
+        return f"{name}-ok-after-{attempt}"
+
+    @workflow
+    async def checkout(self, order: dict) -> dict:
+        reserved = await self.do(self._effect, "reserve", step_id="reserve")
+        charged = await self.do(self._effect, "charge", step_id="charge")
+        shipped = await self.do(self._effect, "ship", step_id="ship")
+        return {"order": order["id"], "steps": [reserved, charged, shipped]}
+
+    @workflow
+    async def flaky_flow(self, spec: dict) -> str:
+        return await self.do(
+            self._fails, "flaky_step", spec["fail_times"], retries={"limit": spec["limit"], "delay": 1, "backoff": 2}
+        )
+
+    @rpc
+    async def once(self, step_id: str) -> dict:
+        first = await self.do(self._effect, "once", step_id=step_id)
+        second = await self.do(self._effect, "once", step_id=step_id)
+        outcome = await self.try_(self._fails, "tried", 5)
+        return {"first": first, "second": second, "ok": outcome.ok, "error": str(outcome.error)}
+
+    # -- cross-object calls --------------------------------------------------
+
+    @rpc
+    async def notify(self, message: str) -> str:
+        self._log("inbox", message)
+        return f"delivered to {self.ctx.id.name if hasattr(self.ctx.id, 'name') else 'object'}"
+
+    @rpc
+    async def call_customer(self, customer_id: str, message: str) -> str:
+        return await self.Customer(customer_id).notify(message)
