@@ -20,7 +20,15 @@ from dotdo.worker import forward_to_tenant
 from entry import Default as AppDefault
 from entry import DOCore, DOSemantic, DOWorkflow
 
-__all__ = ["DOCore", "DOSemantic", "DOWorkflow", "Default", "HarnessCore", "HarnessSemantic", "HarnessWorkflow"]
+__all__ = [
+    "DOCore",
+    "DOSemantic",
+    "DOWorkflow",
+    "Default",
+    "HarnessCore",
+    "HarnessSemantic",
+    "HarnessWorkflow",
+]
 
 
 class Default(WorkerEntrypoint):

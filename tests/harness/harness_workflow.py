@@ -41,7 +41,7 @@ class HarnessWorkflow(DOWorkflow):
         self._bump("fired:hourly")
 
     @every.day.at("9am")
-    async def daily(self, info) -> None:  # noqa: ANN001 - ScheduleInfo
+    async def daily(self, info) -> None:
         self._log("fired:daily", info.scheduled_at)
 
     async def ticker(self) -> None:
@@ -71,6 +71,11 @@ class HarnessWorkflow(DOWorkflow):
         return {"seen": seen, "first": first}
 
     @rpc
+    async def alarm_and_timers(self) -> dict:
+        """The alarm as the runtime holds it, and the earliest timer it should match."""
+        return {"alarm": await self.alarms.get(), "earliest": self._next_wake()}
+
+    @rpc
     def counters(self, *keys: str) -> dict:
         return {key: self.state.get(key) for key in keys}
 
@@ -96,7 +101,10 @@ class HarnessWorkflow(DOWorkflow):
     @workflow
     async def flaky_flow(self, spec: dict) -> str:
         return await self.do(
-            self._fails, "flaky_step", spec["fail_times"], retries={"limit": spec["limit"], "delay": 1, "backoff": 2}
+            self._fails,
+            "flaky_step",
+            spec["fail_times"],
+            retries={"limit": spec["limit"], "delay": 1, "backoff": 2},
         )
 
     @rpc

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import hashlib
 import inspect
 import json
 import time
@@ -69,6 +70,12 @@ _UNKNOWN = object()
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _schedule_id(source: str, handler: str, spec: ScheduleSpec) -> str:
+    """Stable and URL-safe: one id per (source, handler, cron, time zone)."""
+    digest = hashlib.sha256(f"{spec.cron}|{spec.tz or 'UTC'}".encode()).hexdigest()[:12]
+    return f"{source}-{handler}-{digest}"
 
 
 def _encode(value: Any, what: str) -> str:
@@ -164,9 +171,13 @@ class DOWorkflow(DOSemantic):
         self._drain_task: asyncio.Future[None] | None = None
         self._active_runs: set[str] = set()
         self._armed: object = _UNKNOWN
+        self._clock_skew = 0  # run_due(now) runs as if the clock said `now`
         self._timers_changed = False
         self._sync_class_schedules(_now_ms())
         self._rearm()
+
+    def _now(self) -> int:
+        return _now_ms() + self._clock_skew
 
     # -- hooks -------------------------------------------------------------
 
@@ -206,7 +217,7 @@ class DOWorkflow(DOSemantic):
         the same transaction (so a crash before delivery is retried), then it is delivered
         once the current work is done."""
         event_id = super().emit(event_type, subject, data, object_id)
-        event = Event(event_id, event_type, data, _now_ms(), subject, object_id)
+        event = Event(event_id, event_type, data, self._now(), subject, object_id)
         durable: list[tuple[str, str]] = []
         for handler in self._durable_handlers_for(event_type):
             delivery_id = new_id()
@@ -251,7 +262,7 @@ class DOWorkflow(DOSemantic):
         """
         validate_event_type(event_type)
         encoded = _encode(data, "data")
-        now = _now_ms()
+        now = self._now()
         due = _due_time(delay, at, now)
         if due is not None:
             send_id = new_id()
@@ -338,7 +349,7 @@ class DOWorkflow(DOSemantic):
             self.sql.run(
                 "UPDATE deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
                 attempts,
-                _now_ms() + wait,
+                self._now() + wait,
                 error,
                 delivery_id,
             )
@@ -404,9 +415,7 @@ class DOWorkflow(DOSemantic):
             )
         if not callable(getattr(self, name, None)):
             raise TypeError(f"{type(self).__name__} has no method {name!r}")
-        return self._upsert_schedule(
-            f"runtime:{name}:{spec.cron}:{spec.tz or 'UTC'}", spec, name, "runtime", _now_ms()
-        )
+        return self._upsert_schedule(_schedule_id("runtime", name, spec), spec, name, "runtime", self._now())
 
     def _upsert_schedule(
         self, schedule_id: str, spec: ScheduleSpec, handler: str, source: str, now: int
@@ -500,8 +509,19 @@ class DOWorkflow(DOSemantic):
         self._timers_changed = False
 
     async def run_due(self, now: int) -> dict[str, int]:
-        """Do everything due at `now`: delayed sends, delivery retries, schedules, workflow runs."""
+        """Do everything due at `now`: delayed sends, delivery retries, schedules, workflow runs.
+
+        Everything done here sees `now` as the current time (the tests pass a future one)."""
         self._armed = _UNKNOWN  # the alarm that woke us is spent
+        self._clock_skew = now - _now_ms()
+        try:
+            return await self._run_due(now)
+        finally:
+            self._clock_skew = 0
+            self._timers_changed = True
+            self._rearm()
+
+    async def _run_due(self, now: int) -> dict[str, int]:
         done = {"sends": 0, "deliveries": 0, "schedules": 0, "workflows": 0}
         for row in self.sql.exec(
             "SELECT id, type, data, subject, object FROM scheduled_sends WHERE due_at <= ? "
@@ -539,8 +559,6 @@ class DOWorkflow(DOSemantic):
             if str(row["id"]) not in self._active_runs:
                 await self._run_workflow(str(row["id"]), now)
                 done["workflows"] += 1
-        self._timers_changed = True
-        self._rearm()
         return done
 
     # -- durable execution -------------------------------------------------------
@@ -552,7 +570,7 @@ class DOWorkflow(DOSemantic):
         if name not in self._workflow_methods:
             raise NotFound(f"No workflow {name!r}", code="workflow_not_found")
         run_id = run_id or new_id()
-        now = _now_ms()
+        now = self._now()
         created = self.sql.run(
             "INSERT INTO workflow_runs (id, name, input, status, next_at, created_at, updated_at) "
             "VALUES (?, ?, ?, 'running', ?, ?, ?) ON CONFLICT(id) DO NOTHING",
@@ -628,7 +646,7 @@ class DOWorkflow(DOSemantic):
             next_at,
             result,
             error,
-            _now_ms(),
+            self._now(),
             run_id,
         )
         self._timers_changed = True
@@ -675,7 +693,7 @@ class DOWorkflow(DOSemantic):
             run is not None
             and row is not None
             and row["next_at"] is not None
-            and int(row["next_at"]) > _now_ms()
+            and int(row["next_at"]) > self._now()
         ):
             raise Suspend(int(row["next_at"]))  # woken early (another timer): keep waiting
         try:
@@ -699,7 +717,7 @@ class DOWorkflow(DOSemantic):
             encoded,
             attempts + 1,
             None if run is None else run.run_id,
-            _now_ms(),
+            self._now(),
         )
         return result
 
@@ -715,7 +733,7 @@ class DOWorkflow(DOSemantic):
         if run is None:
             raise error
         retry = attempts <= policy.limit
-        next_at = _now_ms() + policy.wait_ms(attempts) if retry else None
+        next_at = self._now() + policy.wait_ms(attempts) if retry else None
         self.sql.run(
             "INSERT INTO action_log (step_id, status, error, attempts, next_at, run_id, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = excluded.status, "
@@ -727,7 +745,7 @@ class DOWorkflow(DOSemantic):
             attempts,
             next_at,
             run.run_id,
-            _now_ms(),
+            self._now(),
         )
         if next_at is not None:
             raise Suspend(next_at)
@@ -843,7 +861,7 @@ class DOWorkflow(DOSemantic):
     async def _http_test_alarm(self, request: HttpRequest) -> HttpResponse:
         body = request.json() if request.body.strip() else {}
         now = body.get("now") if isinstance(body, dict) else None
-        return json_response(await self.run_due(int(now) if now is not None else _now_ms()))
+        return json_response(await self.run_due(int(now) if now is not None else self._now()))
 
     async def _http_test_fault(self, request: HttpRequest) -> HttpResponse:
         body = request.json()
