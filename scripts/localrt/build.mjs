@@ -97,6 +97,16 @@ for (const [prefix, root] of pythonTrees) {
   }
 }
 
+// Package data (non-Python files such as tzdata's zone files) ships with python_modules/ on
+// Cloudflare too; each goes in as a Data module and is written into Python's file system.
+const dataFiles = [];
+for (const rel of filesUnder(pythonModulesDir, (name) => !name.endsWith(".py") && !name.endsWith(".pyc") && !name.startsWith("."))) {
+  const dest = path.join(out, "py", "python_modules", `${rel}.bin`);
+  mkdirSync(path.dirname(dest), { recursive: true });
+  copyFileSync(path.join(pythonModulesDir, rel), dest);
+  dataFiles.push(`python_modules/${rel}`);
+}
+
 // The wasm modules Pyodide compiles from bytes, recorded once per Pyodide version.
 const recordedDir = path.join(project, ".dotdo", "recorded", pyodideVersion);
 if (!existsSync(path.join(recordedDir, "index.json"))) {
@@ -120,10 +130,12 @@ const lines = [
 ];
 recorded.modules.forEach(({ file }, i) => lines.push(`import wasm${i} from "./recorded/${file}";`));
 pythonFiles.forEach((rel, i) => lines.push(`import py${i} from "./py/${rel}";`));
+dataFiles.forEach((rel, i) => lines.push(`import data${i} from "./py/${rel}.bin";`));
 lines.push(
   "export { pyodideWasm, pythonStdlib, pyodideLock };",
   `export const recordedWasm = {${recorded.modules.map(({ hex }, i) => `\n  "${hex}": wasm${i},`).join("")}\n};`,
   `export const pythonFiles = [${pythonFiles.map((rel, i) => `\n  [${JSON.stringify(rel)}, py${i}],`).join("")}\n];`,
+  `export const dataFiles = [${dataFiles.map((rel, i) => `\n  [${JSON.stringify(rel)}, data${i}],`).join("")}\n];`,
   // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
   // host.mjs inserts each at the front, so the main module's folder ends up first.
   `export const pythonPath = ${JSON.stringify(["host", ...extraRoots.map(([p]) => p), "python_modules", "main"])};`,
@@ -165,7 +177,7 @@ const hostConfig = {
   // wrangler's default rules already load **/*.wasm as CompiledWasm.
   rules: [
     { type: "ESModule", globs: ["**/*.mjs", "**/*.js"], fallthrough: true },
-    { type: "Data", globs: ["**/*.zip"], fallthrough: true },
+    { type: "Data", globs: ["**/*.zip", "**/*.bin"], fallthrough: true },
     { type: "Text", globs: ["**/*.py", "**/*.json"], fallthrough: true },
   ],
   durable_objects: config.durable_objects,

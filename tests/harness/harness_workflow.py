@@ -52,6 +52,11 @@ class HarnessWorkflow(DOWorkflow):
         return self.every(5).minutes(self.ticker)
 
     @rpc
+    def schedule_in_zone(self, tz: str) -> dict:
+        schedule_id = self.every.day.at("9am", tz=tz)(self.ticker)
+        return next(s for s in self.list_schedules() if s["id"] == schedule_id)
+
+    @rpc
     def schedule_closure(self) -> str:
         try:
             self.every.minute(lambda: None)

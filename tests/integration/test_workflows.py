@@ -249,3 +249,30 @@ def test_cross_object_calls_are_real_workers_rpc(runtime: LocalRuntime) -> None:
     assert answer == "delivered to Customer/cust-42"
     assert counters(runtime, "Customer/cust-42", "inbox")["inbox"] == ["hello"]
     assert counters(runtime, tenant, "inbox")["inbox"] is None
+
+
+def test_time_zone_schedules_in_the_runtime(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    oslo = rpc(runtime, tenant, "schedule_in_zone", "Europe/Oslo")
+    assert oslo["tz"] == "Europe/Oslo"
+    # 09:00 in Oslo is 08:00 UTC in winter, 07:00 UTC in summer
+    assert (oslo["next_at"] // 60_000) % 60 == 0 and (oslo["next_at"] // HOUR_MS) % 24 in (7, 8)
+    response = runtime.rpc(tenant, "schedule_in_zone", "Mars/Base", binding="WORKFLOW").json()
+    assert "Unknown time zone" in response["error"]["message"]
+
+
+def test_events_are_pushed_to_sockets_tagged_events(runtime: LocalRuntime) -> None:
+    import json as jsonlib
+    import socket as sockets
+
+    from websockets.sync.client import connect
+
+    tenant = new_tenant()
+    url = f"ws://{tenant}.localhost:{runtime.port}/_workflow/ws?tags=events"
+    loopback = sockets.create_connection(("127.0.0.1", runtime.port), timeout=30)
+    with connect(url, sock=loopback, open_timeout=30) as socket:
+        with runtime.client(tenant) as c:
+            c.post("/_workflow/events", json={"type": "Order.packed", "data": {"n": 1}})
+        pushed = jsonlib.loads(socket.recv(timeout=10))
+    assert pushed["type"] == "event" and pushed["event"]["type"] == "Order.packed"
+    assert pushed["event"]["data"] == {"n": 1}
