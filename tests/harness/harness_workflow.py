@@ -1,6 +1,8 @@
 """A DOWorkflow subclass for the integration tests: durable handlers, schedules and
 workflows whose effects are counted in state, so the tests can see what ran and how often."""
 
+import time
+
 from dotdo import DOWorkflow, Event, every, on, rpc, workflow
 
 
@@ -118,6 +120,39 @@ class HarnessWorkflow(DOWorkflow):
         second = await self.do(self._effect, "once", step_id=step_id)
         outcome = await self.try_(self._fails, "tried", 5)
         return {"first": first, "second": second, "ok": outcome.ok, "error": str(outcome.error)}
+
+    # -- measurements (bench/workflow.py) ------------------------------------
+
+    # Ten durable handlers; an event "Bench.n<k>" reaches the first k of them.
+    for _index in range(10):
+
+        async def _bench_handler(self, event: Event) -> None:
+            pass
+
+        for _k in range(_index + 1, 11):
+            _bench_handler = on.Bench[f"n{_k}"](_bench_handler)
+        locals()[f"bench_handler_{_index}"] = _bench_handler
+    del _index, _k, _bench_handler
+
+    async def _noop(self) -> int:
+        return 1
+
+    @workflow
+    async def bench_steps(self, count: int) -> int:
+        for i in range(count):
+            await self.do(self._noop, step_id=f"s{i}")
+        return count
+
+    @rpc
+    async def measure(self, what: str, count: int) -> dict:
+        """Rows written and time inside the object for one send to `count` handlers, or one
+        workflow run of `count` steps."""
+        before, started = self.sql.rows_written, time.perf_counter()
+        if what == "send":
+            await self.send(f"Bench.n{count}" if count else "Bench.none", {"x": 1})
+        else:
+            await self.start_workflow("bench_steps", count)
+        return {"rows_written": self.sql.rows_written - before, "ms": (time.perf_counter() - started) * 1000}
 
     # -- cross-object calls --------------------------------------------------
 

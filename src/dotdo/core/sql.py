@@ -28,19 +28,24 @@ class Sql:
         self._storage = storage
         self._sql = storage.sql
         self._in_transaction = False
+        self.rows_written = 0
+        """Rows written by every statement run through this facade (for measurements)."""
         self._rollback_hooks: list[Callable[[], None]] = []
 
     def exec(self, query: str, *params: Any) -> list[Row]:
         """Run one statement and return its rows."""
         cursor = self._sql.exec(query, *[_bind(p) for p in params])
         rows: list[Row] = cursor.toArray()  # already dicts: the SDK converts the JS rows
+        self.rows_written += int(cursor.rowsWritten)
         return rows
 
     def exec_counted(self, query: str, *params: Any) -> tuple[list[Row], int]:
         """Run one statement; its rows and how many rows it wrote."""
         cursor = self._sql.exec(query, *[_bind(p) for p in params])
         rows: list[Row] = cursor.toArray()
-        return rows, int(cursor.rowsWritten)
+        written = int(cursor.rowsWritten)
+        self.rows_written += written
+        return rows, written
 
     def first(self, query: str, *params: Any) -> Row | None:
         rows = self.exec(query, *params)
@@ -51,7 +56,9 @@ class Sql:
         cursor = self._sql.exec(query, *[_bind(p) for p in params])
         for _ in cursor:
             pass
-        return int(cursor.rowsWritten)
+        written = int(cursor.rowsWritten)
+        self.rows_written += written
+        return written
 
     def transaction(self, work: Callable[[], T]) -> T:
         """Run `work` inside `transactionSync`: every statement it runs commits or none does.
