@@ -60,6 +60,38 @@ const out = path.resolve(project, args.out ?? path.join(".dotdo", "host"));
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
+// A ustar archive of `files` (paths relative to `root`): 512-byte headers, padded contents.
+function tarArchive(root, files) {
+  const blocks = [];
+  for (const rel of files) {
+    const content = readFileSync(path.join(root, rel));
+    const header = Buffer.alloc(512);
+    let name = rel;
+    let prefix = "";
+    if (Buffer.byteLength(name) > 100) {
+      const cut = rel.lastIndexOf("/", 155);
+      prefix = rel.slice(0, cut);
+      name = rel.slice(cut + 1);
+    }
+    header.write(name, 0, 100);
+    header.write("0000644\0", 100);
+    header.write("0000000\0", 108);
+    header.write("0000000\0", 116);
+    header.write(content.length.toString(8).padStart(11, "0") + "\0", 124);
+    header.write("00000000000\0", 136);
+    header.write("        ", 148); // checksum field counts as spaces while summing
+    header.write("0", 156);
+    header.write("ustar\0" + "00", 257);
+    header.write(prefix, 345, 155);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+    blocks.push(header, content, Buffer.alloc((512 - (content.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
 function* filesUnder(root, keep, rel = "") {
   for (const name of readdirSync(path.join(root, rel)).sort()) {
     const relPath = rel ? `${rel}/${name}` : name;
@@ -98,14 +130,11 @@ for (const [prefix, root] of pythonTrees) {
 }
 
 // Package data (non-Python files such as tzdata's zone files) ships with python_modules/ on
-// Cloudflare too; each goes in as a Data module and is written into Python's file system.
-const dataFiles = [];
-for (const rel of filesUnder(pythonModulesDir, (name) => !name.endsWith(".py") && !name.endsWith(".pyc") && !name.startsWith("."))) {
-  const dest = path.join(out, "py", "python_modules", `${rel}.bin`);
-  mkdirSync(path.dirname(dest), { recursive: true });
-  copyFileSync(path.join(pythonModulesDir, rel), dest);
-  dataFiles.push(`python_modules/${rel}`);
-}
+// Cloudflare too. Hundreds of small modules slow workerd's start, so they travel as one tar
+// archive that host.mjs unpacks into Python's file system.
+const isPackageData = (name) => !/\.(py|pyc|pyi|pth)$/.test(name) && name !== "py.typed" && !name.startsWith(".");
+const dataFiles = [...filesUnder(pythonModulesDir, isPackageData)];
+writeFileSync(path.join(out, "py", "python_modules_data.tar"), tarArchive(pythonModulesDir, dataFiles));
 
 // The wasm modules Pyodide compiles from bytes, recorded once per Pyodide version.
 const recordedDir = path.join(project, ".dotdo", "recorded", pyodideVersion);
@@ -130,12 +159,12 @@ const lines = [
 ];
 recorded.modules.forEach(({ file }, i) => lines.push(`import wasm${i} from "./recorded/${file}";`));
 pythonFiles.forEach((rel, i) => lines.push(`import py${i} from "./py/${rel}";`));
-dataFiles.forEach((rel, i) => lines.push(`import data${i} from "./py/${rel}.bin";`));
+lines.push('import pythonModulesData from "./py/python_modules_data.tar";');
 lines.push(
   "export { pyodideWasm, pythonStdlib, pyodideLock };",
   `export const recordedWasm = {${recorded.modules.map(({ hex }, i) => `\n  "${hex}": wasm${i},`).join("")}\n};`,
   `export const pythonFiles = [${pythonFiles.map((rel, i) => `\n  [${JSON.stringify(rel)}, py${i}],`).join("")}\n];`,
-  `export const dataFiles = [${dataFiles.map((rel, i) => `\n  [${JSON.stringify(rel)}, data${i}],`).join("")}\n];`,
+  "export { pythonModulesData };",
   // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
   // host.mjs inserts each at the front, so the main module's folder ends up first.
   `export const pythonPath = ${JSON.stringify(["host", ...extraRoots.map(([p]) => p), "python_modules", "main"])};`,
@@ -177,7 +206,7 @@ const hostConfig = {
   // wrangler's default rules already load **/*.wasm as CompiledWasm.
   rules: [
     { type: "ESModule", globs: ["**/*.mjs", "**/*.js"], fallthrough: true },
-    { type: "Data", globs: ["**/*.zip", "**/*.bin"], fallthrough: true },
+    { type: "Data", globs: ["**/*.zip", "**/*.tar"], fallthrough: true },
     { type: "Text", globs: ["**/*.py", "**/*.json"], fallthrough: true },
   ],
   durable_objects: config.durable_objects,

@@ -102,11 +102,7 @@ async function bootPython() {
     pyodide.FS.mkdirTree(dest.slice(0, dest.lastIndexOf("/")));
     pyodide.FS.writeFile(dest, source);
   }
-  for (const [relPath, bytes] of manifest.dataFiles) {
-    const dest = `${APP_ROOT}/${relPath}`;
-    pyodide.FS.mkdirTree(dest.slice(0, dest.lastIndexOf("/")));
-    pyodide.FS.writeFile(dest, new Uint8Array(bytes));
-  }
+  pyodide.unpackArchive(manifest.pythonModulesData, "tar", { extractDir: `${APP_ROOT}/python_modules` });
   pyodide.registerJsModule("_dotdo_host_js", {
     cloudflareWorkersModule,
     cloudflareSocketsModule,
