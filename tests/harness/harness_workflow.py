@@ -1,6 +1,7 @@
 """A DOWorkflow subclass for the integration tests: durable handlers, schedules and
 workflows whose effects are counted in state, so the tests can see what ran and how often."""
 
+import asyncio
 import time
 
 from dotdo import DOWorkflow, Event, every, on, rpc, workflow
@@ -113,6 +114,14 @@ class HarnessWorkflow(DOWorkflow):
             spec["fail_times"],
             retries={"limit": spec["limit"], "delay": 1, "backoff": 2},
         )
+
+    async def _slow(self) -> str:
+        await asyncio.sleep(2)
+        return "too late"
+
+    @workflow
+    async def slow_flow(self, _: object) -> str:
+        return await self.do(self._slow, step_id="slow", timeout=0.2)
 
     @rpc
     async def once(self, step_id: str) -> dict:

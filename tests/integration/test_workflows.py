@@ -194,6 +194,9 @@ def test_workflow_steps_run_once_and_retries_wait_on_the_alarm(runtime: LocalRun
         assert c.post("/_workflow/workflows/nope", json={}).status_code == 404
         assert c.get("/_workflow/workflows/nope").status_code == 404
 
+        slow = c.post("/_workflow/workflows/slow_flow", json={}).json()
+        assert slow["status"] == "failed" and "timed out after 0.2 s" in slow["error"]
+
     once = rpc(runtime, tenant, "once", "s1")
     assert once == {
         "first": "once-done",
