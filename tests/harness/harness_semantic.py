@@ -3,6 +3,42 @@
 import contextlib
 
 from dotdo import DOSemantic, Noun, Verb, rpc
+from dotdo.wire.targets import RpcTarget
+
+
+class Orders(RpcTarget):
+    rpc_properties = frozenset({"owner"})
+    rpc_read_methods = frozenset({"summarize", "items"})
+
+    def __init__(self, owner: str, totals: list) -> None:
+        self.owner = owner
+        self._totals = totals
+
+    def items(self) -> list:
+        return [{"n": i, "total": t} for i, t in enumerate(self._totals)]
+
+    def summarize(self) -> dict:
+        return {"owner": self.owner, "count": len(self._totals), "sum": sum(self._totals)}
+
+    def _secret(self) -> str:
+        return "never reachable"
+
+
+class User(RpcTarget):
+    rpc_properties = frozenset({"name"})
+    rpc_read_methods = frozenset({"get_orders", "greet"})
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_orders(self) -> Orders:
+        return Orders(self.name, [3, 4, 5])
+
+    def greet(self, greeting: str = "hello") -> str:
+        return f"{greeting}, {self.name}"
+
+    def fail(self) -> None:
+        raise ValueError("internal detail that must not leak")
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore
 
@@ -11,6 +47,18 @@ class HarnessSemantic(DOSemantic):
     declared_nouns = (Noun("Customer", indexes=("email", "age")), Noun("Person", plural="People"))
     declared_verbs = (Verb("run", past="ran"),)
     thing_cache_size = 4
+
+    @rpc(scope="read")
+    def get_user(self, name: str) -> User:
+        return User(name)
+
+    @rpc(scope="read")
+    def echo(self, value: object) -> object:
+        return value
+
+    @rpc(scope="read")
+    def describe(self, value: object) -> str:
+        return type(value).__name__
 
     @rpc
     def accessors(self) -> dict:

@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pyodide.ffi import JsException
 from workers import DurableObject, Response
@@ -37,12 +37,24 @@ from dotdo.core.http import (
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Migration, migrate
 from dotdo.core.router import Router
-from dotdo.core.rpc import bind_arguments, resolve_rpc_method, rpc, rpc_methods, seal_rpc_surface
+from dotdo.core.rpc import (
+    bind_arguments,
+    method_scope,
+    resolve_rpc_method,
+    rpc,
+    rpc_methods,
+    seal_rpc_surface,
+)
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.websocket import Connection, WebSockets, parse_tags
-from dotdo.errors import BadRequest, HttpError, NotFound, UpgradeRequired
+from dotdo.errors import BadRequest, Forbidden, HttpError, NotFound, Unauthorized, UpgradeRequired
 from dotdo.types import JSON
+from dotdo.wire.codec import decode, encode
+from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
+from dotdo.wire.tokens import verify
+from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
+from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
 
 __all__ = ["AlarmInfo", "DOCore"]
 
@@ -90,12 +102,18 @@ def _parse_limit(value: str | None) -> int:
 class DOCore(DurableObject):
     """State, alarms, routing, WebSockets and RPC on one Durable Object."""
 
+    rpc_secret_binding: ClassVar[str] = "RPC_SECRET"
+    """The env var holding the capability-token secret. When it is set, every RPC
+    surface (/rpc, /rpc/pipeline, /capnweb, /ws/rpc) needs a valid token; when it is
+    not, they are open only with ENVIRONMENT=development."""
+
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
         self.alarms = Alarms(ctx.storage)
         self.websockets = WebSockets(ctx)
+        self._rpc_rates = RateLimiter()
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self.router = Router()
         self.middleware(self.router)
@@ -127,13 +145,19 @@ class DOCore(DurableObject):
         router.put("/state/:key")(self._put_state)
         router.delete("/state/:key")(self._delete_state)
         router.post("/rpc")(self._rpc)
+        router.post("/rpc/pipeline")(self._rpc_pipeline)
         router.get("/ws")(self._upgrade)
+        router.get("/ws/rpc")(self._upgrade_rpc)
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         """The alarm fired. Layers multiplex their timers here and call super()."""
 
     async def on_message(self, connection: Connection, message: str | bytes) -> None:
-        """A WebSocket message arrived. The default answers `{"type": "ping"}` with a pong."""
+        """A WebSocket message arrived. RPC sockets (`/ws/rpc`) get RPC; on others the
+        default answers `{"type": "ping"}` with a pong."""
+        if connection.data.get("rpc"):
+            await self._on_rpc_message(connection, message)
+            return
         if isinstance(message, bytes):
             connection.send(
                 {
@@ -158,6 +182,7 @@ class DOCore(DurableObject):
 
     async def on_close(self, connection: Connection, code: int, reason: str) -> None:
         """A WebSocket closed."""
+        self._rpc_rates.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         print(f"dotdo: websocket {connection.id} error: {error}")
@@ -168,7 +193,7 @@ class DOCore(DurableObject):
 
     # -- RPC: state --------------------------------------------------------
 
-    @rpc
+    @rpc(scope="read")
     def get(self, key: str) -> JSON | None:
         return self.state.get(key)
 
@@ -192,7 +217,7 @@ class DOCore(DurableObject):
     def transaction(self, operations: builtins.list[dict[str, Any]]) -> int:
         return self.state.transaction(operations)
 
-    @rpc
+    @rpc(scope="read")
     def list(
         self,
         prefix: str | None = None,
@@ -286,15 +311,113 @@ class DOCore(DurableObject):
         return json_response({"applied": self.state.transaction(operations)})
 
     async def _rpc(self, request: HttpRequest) -> HttpResponse:
+        authorize = self.rpc_access(request)
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
         method = resolve_rpc_method(self, body.get("method"))
-        args, kwargs = bind_arguments(method, body.get("params"))
+        authorize(str(body["method"]), method_scope(method))
+        args, kwargs = bind_arguments(method, decode(body.get("params")))
         result = method(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
-        return json_response({"result": result})
+        try:
+            return json_response({"result": encode(result)})
+        except TypeError as exc:
+            raise BadRequest(str(exc), code="unserializable_result") from exc
+
+    async def _rpc_pipeline(self, request: HttpRequest) -> HttpResponse:
+        authorize = self.rpc_access(request)
+        requests, is_batch = parse_pipelines(request.json())
+        answers = await run_batch(requests, self.rpc_root, authorize)
+        if is_batch:
+            return json_response([answer for answer, _ in answers])
+        answer, status = answers[0]
+        return json_response(answer, status=status)
+
+    # -- the RPC surfaces' shared rules ----------------------------------
+
+    @property
+    def object_name(self) -> str | None:
+        """The name this object was addressed by (`idFromName`), when it has one."""
+        name = getattr(self.ctx.id, "name", None)
+        return name if isinstance(name, str) else None
+
+    def rpc_root(self, target: builtins.list[Any]) -> Any:
+        """Where a pipeline starts: `[]` is this object; layers add more (noun accessors)."""
+        if not target:
+            return self
+        raise NotFound(f"No pipeline target {target!r}", code="target_not_found")
+
+    def rpc_access(self, request: HttpRequest | None = None, token: str | None = None) -> Authorize:
+        """Who may call what: a function (method name, scope) -> None or Forbidden.
+
+        With a secret configured, the capability token (`Authorization: Bearer`,
+        `X-Capability`, or `?token=`) must verify; without one, RPC is open only in
+        development and closed (403 `rpc_closed`) otherwise."""
+        secret = _env_var(self.env, self.rpc_secret_binding)
+        if not secret:
+            if (_env_var(self.env, "ENVIRONMENT") or "").lower() == "development":
+                return _allow_all
+            raise Forbidden(
+                f"RPC is closed: set the {self.rpc_secret_binding} secret "
+                "(or run with ENVIRONMENT=development)",
+                code="rpc_closed",
+            )
+        if token is None and request is not None:
+            token = _token_from(request)
+        if not token:
+            raise Unauthorized("A capability token is required", code="token_required")
+        capability = verify(token, secret)
+        target = self.object_name
+
+        def authorize(method: str, scope: str) -> None:
+            capability.check(target, method, scope)
+
+        return authorize
+
+    async def _upgrade_rpc(self, request: HttpRequest) -> HttpResponse:
+        if (request.header("upgrade") or "").lower() != "websocket":
+            raise UpgradeRequired("GET /ws/rpc expects a WebSocket upgrade")
+        token = _token_from(request)
+        self.rpc_access(request, token)  # refuse the upgrade itself when the token does not verify
+        if token and len(token) > 1200:
+            raise BadRequest("A socket's capability token is at most 1200 characters", code="token_too_long")
+        data: dict[str, Any] = {"rpc": True, "subs": []}
+        if token:
+            data["token"] = token  # kept with the socket (survives hibernation); checked per call
+        client, _ = self.websockets.accept([WS_RPC_TAG], data)
+        return HttpResponse(status=101, web_socket=client)
+
+    async def _on_rpc_message(self, connection: Connection, message: str | bytes) -> None:
+        request_id = None
+        try:
+            if not self._rpc_rates.allow(connection.id):
+                raise HttpError("Too many messages; slow down", code="rate_limited")
+            request = parse_message(message)
+            request_id = request.id
+            authorize = self.rpc_access(token=connection.data.get("token") or "")
+            result = await self.rpc_socket_call(connection, request.method, decode(request.params), authorize)
+            connection.send({"id": request_id, "result": encode(result)})
+        except HttpError as error:
+            connection.send(error_message(request_id, error))
+        except TypeError as error:
+            connection.send(error_message(request_id, BadRequest(str(error), code="unserializable_result")))
+        except Exception as error:
+            print(f"dotdo: RPC over WebSocket failed: {error!r}")
+            connection.send(error_message(request_id, HttpError("Internal error")))
+
+    async def rpc_socket_call(
+        self, connection: Connection, method_name: str, params: Any, authorize: Authorize
+    ) -> Any:
+        """One call from an RPC socket; layers add socket-level methods (subscribe) first."""
+        method = resolve_rpc_method(self, method_name)
+        authorize(method_name, method_scope(method))
+        args, kwargs = bind_arguments(method, params)
+        result = method(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
 
     async def _upgrade(self, request: HttpRequest) -> HttpResponse:
         if (request.header("upgrade") or "").lower() != "websocket":
@@ -305,6 +428,20 @@ class DOCore(DurableObject):
 
 
 seal_rpc_surface(DOCore)
+
+
+def _allow_all(method: str, scope: str) -> None:
+    return None
+
+
+def _token_from(request: HttpRequest) -> str | None:
+    header = request.header("x-capability")
+    if header:
+        return header.strip()
+    authorization = request.header("authorization") or ""
+    if authorization.lower().startswith("bearer ") and authorization[7:].strip().startswith("dotdo1."):
+        return authorization[7:].strip()
+    return request.query("token") or None
 
 
 def _optional_int(value: Any) -> int | None:

@@ -14,11 +14,20 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from dotdo.errors import BadRequest, NotFound
 
-__all__ = ["RUNTIME_HANDLERS", "bind_arguments", "is_rpc_method", "rpc", "rpc_methods", "seal_rpc_surface"]
+__all__ = [
+    "RUNTIME_HANDLERS",
+    "SCOPES",
+    "bind_arguments",
+    "is_rpc_method",
+    "method_scope",
+    "rpc",
+    "rpc_methods",
+    "seal_rpc_surface",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,10 +35,36 @@ RUNTIME_HANDLERS = frozenset({"fetch", "alarm", "webSocketMessage", "webSocketCl
 _MARK = "__dotdo_rpc__"
 
 
-def rpc(method: F) -> F:
-    """Mark a method as callable over Workers RPC and `POST /rpc`."""
-    setattr(method, _MARK, True)
-    return method
+SCOPES = ("read", "write", "admin")
+"""Capability scopes, each including the ones before it."""
+_SCOPE = "__dotdo_rpc_scope__"
+
+
+@overload
+def rpc(method: F, /) -> F: ...
+@overload
+def rpc(*, scope: str = "write") -> Callable[[F], F]: ...
+def rpc(method: F | None = None, /, *, scope: str = "write") -> F | Callable[[F], F]:
+    """Mark a method as callable over Workers RPC, `POST /rpc` and the other RPC surfaces.
+
+    `scope` is what a capability token must grant to call it: "read", "write"
+    (the default) or "admin"."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope is one of {', '.join(SCOPES)}")
+
+    def mark(function: F) -> F:
+        setattr(function, _MARK, True)
+        setattr(function, _SCOPE, scope)
+        return function
+
+    return mark(method) if method is not None else mark
+
+
+def method_scope(method: Callable[..., Any]) -> str:
+    """The scope an RPC method needs ("write" when it does not say)."""
+    function = getattr(method, "__func__", method)
+    scope = getattr(function, _SCOPE, "write")
+    return scope if scope in SCOPES else "write"
 
 
 class LocalMethod:
@@ -74,6 +109,8 @@ def seal_rpc_surface(cls: type) -> None:
             continue
         if _marked_in_bases(cls, name):
             setattr(value, _MARK, True)
+            base = next(b.__dict__[name] for b in cls.__mro__[1:] if name in b.__dict__)
+            setattr(value, _SCOPE, getattr(base, _SCOPE, "write"))  # an override keeps the scope
             continue
         setattr(cls, name, LocalMethod(value))
 

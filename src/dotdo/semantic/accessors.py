@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 from dotdo.semantic.graph import Hop, Ref, Relationships
 from dotdo.semantic.names import validate_type_name
@@ -22,6 +22,12 @@ Remote = Callable[[str, str], Any]
 
 class NounAccessor:
     """Operations on every thing of one type."""
+
+    rpc_methods: ClassVar[frozenset[str]] = frozenset(
+        {"create", "create_many", "upsert", "list", "page", "count", "find_first"}
+    )
+    """What remote callers (pipelines, Cap'n Web) may call."""
+    rpc_read_methods: ClassVar[frozenset[str]] = frozenset({"list", "page", "count", "find_first"})
 
     def __init__(
         self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None
@@ -92,6 +98,12 @@ class InstanceAccessor:
     method of the object that owns the thing, called over Workers RPC:
     `await self.Customer("cust-1").notify("hi")`.
     """
+
+    rpc_methods: ClassVar[frozenset[str]] = frozenset(
+        {"get", "update", "replace", "delete", "soft_delete", "restore", "relate", "unrelate", "related"}
+    )
+    """What remote callers (pipelines, Cap'n Web) may call."""
+    rpc_read_methods: ClassVar[frozenset[str]] = frozenset({"get", "related"})
 
     def __init__(
         self,

@@ -156,6 +156,17 @@ class DOSemantic(DOCore):
         """What `self.<TypeName>` returns; the workflow layer adds cross-object calls."""
         return NounFactory(self.things, self.relationships, validate_type_name(type_name))
 
+    def rpc_root(self, target: builtins.list[Any]) -> Any:
+        """Pipelines may also start at a noun: `["Customer"]` (or `["Customer", ""]`) is its
+        accessor, `["Customer", id]` one thing."""
+        if not target:
+            return self
+        noun = target[0]
+        thing_id = target[1] if len(target) > 1 else ""
+        if not isinstance(noun, str) or not isinstance(thing_id, str):
+            raise BadRequest("target is [Noun] or [Noun, id]", code="invalid_pipeline")
+        return self.noun(noun) if thing_id == "" else self.noun(noun, validate_id(thing_id))
+
     def noun(self, type_name: str, thing_id: str | None = None) -> Any:
         """`self.noun("Customer")` / `self.noun("Customer", id)`: accessors for any type name."""
         factory = self.noun_factory(type_name)
@@ -201,7 +212,7 @@ class DOSemantic(DOCore):
     ) -> builtins.list[dict[str, Any]]:
         return self.things.create_many(type_name, items)
 
-    @rpc
+    @rpc(scope="read")
     def get_thing(
         self, type_name: str, thing_id: str, include_deleted: bool = False
     ) -> dict[str, Any] | None:
@@ -233,7 +244,7 @@ class DOSemantic(DOCore):
     def restore_thing(self, type_name: str, thing_id: str) -> dict[str, Any]:
         return self.things.restore(type_name, thing_id)
 
-    @rpc
+    @rpc(scope="read")
     def list_things(
         self,
         type_name: str,
@@ -248,7 +259,7 @@ class DOSemantic(DOCore):
         query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
         return self.things.list(type_name, query)
 
-    @rpc
+    @rpc(scope="read")
     def count_things(
         self, type_name: str, where: Mapping[str, JSON] | None = None, include_deleted: bool = False
     ) -> int:
@@ -262,13 +273,13 @@ class DOSemantic(DOCore):
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
         return self.relationships.relate(source, verb, target, data)
 
-    @rpc
+    @rpc(scope="read")
     def related(
         self, thing: Any, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
     ) -> builtins.list[dict[str, str]]:
         return [ref.to_dict() for ref in self.relationships.related(thing, verb, direction, type_name, limit)]
 
-    @rpc
+    @rpc(scope="read")
     def traverse(
         self, start: Any, hops: Sequence[Mapping[str, Any]], limit: int = 100
     ) -> builtins.list[dict[str, str]]:
@@ -276,17 +287,17 @@ class DOSemantic(DOCore):
         steps = [_hop(h) for h in hops] if isinstance(hops, Sequence) else []
         return [ref.to_dict() for ref in self.relationships.traverse(start, steps, limit)]
 
-    @rpc
+    @rpc(scope="read")
     def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
         return self.read_query(sql, params)
 
-    @rpc
+    @rpc(scope="admin")
     def register_noun(
         self, name: str, plural: str | None = None, indexes: Sequence[str] = ()
     ) -> dict[str, Any]:
         return self.nouns.register(name, plural, indexes).to_dict()
 
-    @rpc
+    @rpc(scope="admin")
     def register_verb(
         self,
         base: str,

@@ -37,12 +37,17 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
 from dotdo.core.router import Router
 from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
+from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
-from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
+from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
+from dotdo.wire.codec import encode
+from dotdo.wire.pipeline import Authorize
+from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
+from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.workflows.cron import parse_cron, resolve_zone
 from dotdo.workflows.every import SCHEDULES_MARK, Every, ScheduleSpec
 from dotdo.workflows.handlers import HANDLERS_MARK, On
@@ -322,6 +327,47 @@ class DOWorkflow(DOSemantic):
                     print(f"dotdo: run-time handler for {pattern} failed on {event.type} {event.id}")
                     traceback.print_exc()
         self.broadcast({"type": "event", "event": event.to_dict()}, tag=self.event_socket_tag)
+        self._push_to_subscribers(event)
+
+    def _push_to_subscribers(self, event: Event) -> None:
+        """RPC sockets (`/ws/rpc`) that subscribed to a matching pattern get the event."""
+        payload: dict[str, Any] | None = None
+        for connection in self.websockets.connections(WS_RPC_TAG):
+            patterns = connection.data.get("subs") or []
+            if any(pattern_matches(pattern, event.type) for pattern in patterns):
+                if payload is None:
+                    try:
+                        payload = {"method": "event", "params": encode(event.to_dict())}
+                    except TypeError:
+                        return
+                connection.send(payload)
+
+    async def rpc_socket_call(
+        self, connection: Connection, method_name: str, params: Any, authorize: Authorize
+    ) -> Any:
+        """`subscribe` / `unsubscribe` with event patterns (kept in the socket's attachment,
+        so they survive hibernation); anything else is an RPC method."""
+        if method_name not in ("subscribe", "unsubscribe"):
+            return await super().rpc_socket_call(connection, method_name, params, authorize)
+        authorize(method_name, "read")
+        pattern = params[0] if isinstance(params, list) and len(params) == 1 else params
+        if isinstance(params, dict):
+            pattern = params.get("pattern")
+        pattern = validate_pattern(pattern)
+        subscriptions: list[str] = list(connection.data.get("subs") or [])
+        if method_name == "subscribe":
+            if pattern not in subscriptions:
+                if len(subscriptions) >= MAX_SUBSCRIPTIONS:
+                    raise BadRequest(
+                        f"a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions",
+                        code="too_many_subscriptions",
+                    )
+                subscriptions.append(pattern)
+        elif pattern in subscriptions:
+            subscriptions.remove(pattern)
+        connection.data["subs"] = subscriptions
+        connection.save()
+        return {"subscriptions": subscriptions}
 
     async def _invoke_handler(self, name: str, event: Event) -> str | None:
         """Run a durable handler; its error as text, or None when it succeeded."""
@@ -789,11 +835,11 @@ class DOWorkflow(DOSemantic):
     ) -> str:
         return await self.send(event_type, data, subject, object, delay=delay)
 
-    @rpc
+    @rpc(scope="read")
     def schedules(self) -> builtins.list[dict[str, Any]]:
         return self.list_schedules()
 
-    @rpc
+    @rpc(scope="admin")
     def unschedule(self, schedule_id: str) -> bool:
         return self.remove_schedule(schedule_id)
 
@@ -801,11 +847,11 @@ class DOWorkflow(DOSemantic):
     async def run_workflow(self, name: str, input: Any = None, run_id: str | None = None) -> dict[str, Any]:
         return await self.start_workflow(name, input, run_id)
 
-    @rpc
+    @rpc(scope="read")
     def get_workflow(self, run_id: str) -> dict[str, Any]:
         return self.workflow_status(run_id)
 
-    @rpc
+    @rpc(scope="read")
     def list_dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
         return self.dead_letters(limit)
 

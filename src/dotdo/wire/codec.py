@@ -1,0 +1,97 @@
+"""Values that JSON cannot carry, as single-key tagged objects.
+
+    datetime            {"$date": 1749342170815}        (epoch ms; naive datetimes are UTC)
+    bytes               {"$bytes": "aGVsbG8="}          (base64)
+    int beyond 2**53    {"$bigint": "12345678901234567890"}
+    NaN, +-Infinity     {"$number": "NaN" | "Infinity" | "-Infinity"}
+    a real object with one of those single keys        {"$escape": {...}}
+
+Everything else is plain JSON. Objects with several keys (a thing's `$id`,
+`$type`, ...) are never tags, so they pass through untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from dotdo.errors import BadRequest
+
+__all__ = ["MAX_SAFE_INTEGER", "decode", "encode"]
+
+MAX_SAFE_INTEGER = 2**53 - 1
+_TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
+_NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+MAX_DEPTH = 64
+
+
+def encode(value: Any, depth: int = 0) -> Any:
+    """A JSON-ready form of `value`; TypeError for values with no wire form."""
+    if depth > MAX_DEPTH:
+        raise TypeError("value is nested too deeply")
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) <= MAX_SAFE_INTEGER else {"$bigint": str(value)}
+    if isinstance(value, float):
+        if math.isnan(value):
+            return {"$number": "NaN"}
+        if math.isinf(value):
+            return {"$number": "Infinity" if value > 0 else "-Infinity"}
+        return value
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return {"$date": int(moment.timestamp() * 1000)}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, list | tuple):
+        return [encode(item, depth + 1) for item in value]
+    if isinstance(value, Mapping):
+        encoded = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"object keys are strings, not {type(key).__name__}")
+            encoded[key] = encode(item, depth + 1)
+        if len(encoded) == 1 and next(iter(encoded)) in _TAGS:
+            return {"$escape": encoded}
+        return encoded
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return encode(to_dict(), depth + 1)
+    raise TypeError(f"{type(value).__name__} cannot be sent over RPC")
+
+
+def decode(value: Any, depth: int = 0) -> Any:
+    """The Python value of a tagged JSON value; BadRequest (`invalid_value`) on a bad tag."""
+    if depth > MAX_DEPTH:
+        raise BadRequest("value is nested too deeply", code="invalid_value")
+    if isinstance(value, list):
+        return [decode(item, depth + 1) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        tag, inner = next(iter(value.items()))
+        if tag in _TAGS:
+            return _untag(tag, inner, depth)
+    return {key: decode(item, depth + 1) for key, item in value.items()}
+
+
+def _untag(tag: str, inner: Any, depth: int) -> Any:
+    try:
+        if tag == "$escape" and isinstance(inner, dict):
+            return {key: decode(item, depth + 1) for key, item in inner.items()}
+        if tag == "$date" and isinstance(inner, int | float) and not isinstance(inner, bool):
+            return datetime.fromtimestamp(inner / 1000, UTC)
+        if tag == "$bytes" and isinstance(inner, str):
+            return base64.b64decode(inner, validate=True)
+        if tag == "$bigint" and isinstance(inner, str):
+            return int(inner)
+        if tag == "$number" and inner in _NUMBERS:
+            return _NUMBERS[inner]
+    except (ValueError, OverflowError, OSError, binascii.Error) as exc:
+        raise BadRequest(f"{tag} value {inner!r} is invalid: {exc}", code="invalid_value") from exc
+    raise BadRequest(f"{tag} value {inner!r} is invalid", code="invalid_value")

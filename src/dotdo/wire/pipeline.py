@@ -1,0 +1,152 @@
+"""`POST /rpc/pipeline`: a chain of calls run inside the object in one round trip.
+
+    {"id": "p1", "pipeline": {"target": ["Customer", "c-1"],
+                              "pipeline": [{"type": "method", "name": "get", "args": []},
+                                           {"type": "property", "name": "address"}]}}
+
+Each step's receiver is the previous step's result; the first step's is the
+target: `[]` (the object itself), `["Customer"]` (the noun accessor) or
+`["Customer", "id"]` (one thing). A body may be an array of such pipelines (a
+batch); each gets its own `{"id", "result"}` or `{"id", "error": {"code",
+"message", "step"}}`. Arguments and results use the tagged values of `codec`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from dotdo.core.rpc import bind_arguments
+from dotdo.errors import BadRequest, HttpError
+from dotdo.wire.codec import decode, encode
+from dotdo.wire.targets import resolve_method, resolve_property
+
+__all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
+
+MAX_STEPS = 16
+MAX_PIPELINES = 32
+
+Authorize = Callable[[str, str], None]
+"""(method name, scope needed) -> None, or raises Forbidden."""
+RootResolver = Callable[[list[Any]], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # "method" | "property"
+    name: Any
+    args: Any = None
+
+
+@dataclass(frozen=True)
+class PipelineRequest:
+    id: Any
+    target: list[Any]
+    steps: tuple[Step, ...]
+
+
+class PipelineFailure(Exception):
+    def __init__(self, error: HttpError, step: int | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.step = step
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.error.code, "message": self.error.message}
+        if self.step is not None:
+            body["step"] = self.step
+        return body
+
+
+def _parse_one(item: Any) -> PipelineRequest:
+    if not isinstance(item, dict) or not isinstance(item.get("pipeline"), dict):
+        raise BadRequest(
+            'A pipeline is {"id", "pipeline": {"target": [...], "pipeline": [steps]}}',
+            code="invalid_pipeline",
+        )
+    spec = item["pipeline"]
+    target = spec.get("target", [])
+    raw_steps = spec.get("pipeline", [])
+    if not isinstance(target, list) or len(target) > 2:
+        raise BadRequest("target is [], [Noun] or [Noun, id]", code="invalid_pipeline")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise BadRequest("pipeline is a non-empty array of steps", code="invalid_pipeline")
+    if len(raw_steps) > MAX_STEPS:
+        raise BadRequest(f"a pipeline has at most {MAX_STEPS} steps", code="pipeline_too_long")
+    steps = []
+    for raw in raw_steps:
+        if not isinstance(raw, dict) or raw.get("type") not in ("method", "property", "get"):
+            raise BadRequest(
+                'a step is {"type": "method", "name", "args"} or {"type": "property", "name"}',
+                code="invalid_pipeline",
+            )
+        kind = "method" if raw["type"] == "method" else "property"
+        steps.append(Step(kind, raw.get("name"), decode(raw.get("args", []))))
+    return PipelineRequest(item.get("id"), target, tuple(steps))
+
+
+def parse_pipelines(body: Any) -> tuple[list[PipelineRequest], bool]:
+    """The pipelines of a body, and whether it was a batch."""
+    if isinstance(body, list):
+        if not body:
+            raise BadRequest("a batch holds at least one pipeline", code="invalid_pipeline")
+        if len(body) > MAX_PIPELINES:
+            raise BadRequest(f"a batch holds at most {MAX_PIPELINES} pipelines", code="batch_too_large")
+        return [_parse_one(item) for item in body], True
+    return [_parse_one(body)], False
+
+
+async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: Authorize) -> Any:
+    """The encoded result of the last step; PipelineFailure names the step that failed."""
+    try:
+        receiver = root(request.target)
+    except HttpError as error:
+        raise PipelineFailure(error, None) from error
+    is_root = not request.target
+    for index, step in enumerate(request.steps):
+        try:
+            receiver = await _take(receiver, step, is_root and index == 0, authorize)
+        except HttpError as error:
+            raise PipelineFailure(error, index) from error
+        except Exception as error:  # the application's own failure: no detail leaks
+            print(f"dotdo: pipeline step {index} ({step.name!r}) failed")
+            traceback.print_exception(error)
+            raise PipelineFailure(HttpError("Internal error"), index) from error
+    try:
+        return encode(receiver)
+    except TypeError as error:
+        raise PipelineFailure(
+            BadRequest(str(error), code="unserializable_result"), len(request.steps) - 1
+        ) from error
+
+
+async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) -> Any:
+    if step.kind == "property":
+        return resolve_property(receiver, step.name)
+    method, scope = resolve_method(receiver, step.name, is_root)
+    authorize(str(step.name), scope)
+    args, kwargs = bind_arguments(method, step.args)
+    result = method(*args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+async def run_batch(
+    requests: list[PipelineRequest], root: RootResolver, authorize: Authorize
+) -> list[tuple[dict[str, Any], int]]:
+    """Each pipeline's answer and its HTTP status, in order; one failing leaves the others."""
+    answers = []
+    for request in requests:
+        answer: dict[str, Any] = {} if request.id is None else {"id": request.id}
+        status = 200
+        try:
+            answer["result"] = await run_pipeline(request, root, authorize)
+        except PipelineFailure as failure:
+            answer["error"] = failure.to_dict()
+            status = failure.error.status
+        answers.append((answer, status))
+    return answers

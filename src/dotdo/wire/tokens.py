@@ -1,0 +1,206 @@
+"""Capability tokens: HMAC-SHA256 chains that can only be narrowed.
+
+    token = "dotdo1." + b64url(JSON list of caveats) + "." + b64url(signature)
+
+The signature chains HMAC-SHA256 over the caveats: the first is keyed with the
+secret, each next one with the signature before it. Whoever holds a token can
+append a caveat (`attenuate`) and sign it with the token's own signature, with no
+secret; nobody can remove or change a caveat without the secret. The rights a
+token grants are what every caveat allows at once; a caveat that asks for more
+than the ones before it makes the token invalid (`token_widened`).
+
+A caveat may name: `target` (the object's name, or "*"), `scope` ("read" <
+"write" < "admin"), `methods` (allowed method names), `exp` (epoch seconds),
+`sub` (the subject, for logs and for the application).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from dotdo.core.rpc import SCOPES
+from dotdo.errors import Forbidden, Unauthorized
+
+__all__ = ["Capability", "TokenError", "attenuate", "mint", "verify"]
+
+PREFIX = "dotdo1"
+MAX_TOKEN_LENGTH = 8192
+MAX_CAVEATS = 16
+_RANK = {scope: i for i, scope in enumerate(SCOPES)}
+_KEYS = frozenset({"target", "scope", "methods", "exp", "sub"})
+
+
+class TokenError(Unauthorized):
+    """A token that is malformed, tampered with or expired (401)."""
+
+    default_code: ClassVar[str] = "token_invalid"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _canonical(caveat: dict[str, Any]) -> bytes:
+    return json.dumps(caveat, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _chain(secret: bytes, caveats: Sequence[dict[str, Any]]) -> bytes:
+    signature = hmac.new(secret, PREFIX.encode(), hashlib.sha256).digest()
+    for caveat in caveats:
+        signature = hmac.new(signature, _canonical(caveat), hashlib.sha256).digest()
+    return signature
+
+
+def _caveat(
+    target: str | None, scope: str | None, methods: Sequence[str] | None, exp: int | None, sub: str | None
+) -> dict[str, Any]:
+    caveat: dict[str, Any] = {}
+    if target is not None:
+        caveat["target"] = target
+    if scope is not None:
+        if scope not in _RANK:
+            raise ValueError(f"scope is one of {', '.join(SCOPES)}")
+        caveat["scope"] = scope
+    if methods is not None:
+        caveat["methods"] = sorted(set(methods))
+    if exp is not None:
+        caveat["exp"] = int(exp)
+    if sub is not None:
+        caveat["sub"] = sub
+    return caveat
+
+
+def mint(
+    secret: str,
+    target: str = "*",
+    scope: str = "read",
+    methods: Sequence[str] | None = None,
+    ttl_seconds: int | None = 3600,
+    sub: str | None = None,
+) -> str:
+    """A new token for `target` (an object name, or "*"), signed with `secret`."""
+    if not secret:
+        raise ValueError("a secret is needed to mint tokens")
+    exp = int(time.time()) + ttl_seconds if ttl_seconds is not None else None
+    caveats = [_caveat(target, scope, methods, exp, sub)]
+    return _encode(caveats, _chain(secret.encode(), caveats))
+
+
+def attenuate(
+    token: str,
+    target: str | None = None,
+    scope: str | None = None,
+    methods: Sequence[str] | None = None,
+    ttl_seconds: int | None = None,
+    sub: str | None = None,
+) -> str:
+    """A narrower token from `token`, without the secret: one more caveat, chained."""
+    caveats, signature = _decode(token)
+    if len(caveats) >= MAX_CAVEATS:
+        raise ValueError(f"a token has at most {MAX_CAVEATS} caveats")
+    exp = int(time.time()) + ttl_seconds if ttl_seconds is not None else None
+    caveat = _caveat(target, scope, methods, exp, sub)
+    return _encode([*caveats, caveat], hmac.new(signature, _canonical(caveat), hashlib.sha256).digest())
+
+
+def _encode(caveats: list[dict[str, Any]], signature: bytes) -> str:
+    body = json.dumps(caveats, separators=(",", ":")).encode()
+    return f"{PREFIX}.{_b64(body)}.{_b64(signature)}"
+
+
+def _decode(token: Any) -> tuple[list[dict[str, Any]], bytes]:
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        raise TokenError("Capability token is missing or too long", code="token_malformed")
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != PREFIX:
+        raise TokenError("Capability token is malformed", code="token_malformed")
+    try:
+        caveats = json.loads(_unb64(parts[1]))
+        signature = _unb64(parts[2])
+    except (ValueError, binascii.Error) as exc:
+        raise TokenError("Capability token is malformed", code="token_malformed") from exc
+    if (
+        not isinstance(caveats, list)
+        or not 1 <= len(caveats) <= MAX_CAVEATS
+        or not all(isinstance(c, dict) and set(c) <= _KEYS for c in caveats)
+    ):
+        raise TokenError("Capability token is malformed", code="token_malformed")
+    return caveats, signature
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What a verified token allows."""
+
+    target: str
+    scope: str
+    methods: frozenset[str] | None
+    exp: int | None
+    sub: str | None
+
+    def check(self, target: str | None, method: str, scope: str) -> None:
+        """Forbidden (403) unless this capability allows `method` (needing `scope`) on `target`."""
+        if self.target != "*" and self.target != (target or ""):
+            raise Forbidden("Capability token is for another object", code="token_wrong_target")
+        if _RANK[scope] > _RANK[self.scope]:
+            raise Forbidden(
+                f"{method} needs the {scope} scope; the token grants {self.scope}", code="token_scope"
+            )
+        if self.methods is not None and method not in self.methods:
+            raise Forbidden(f"Capability token does not grant {method}", code="token_method")
+
+
+def verify(token: Any, secret: str, now: float | None = None) -> Capability:
+    """Check the signature chain (in constant time), expiry and narrowing; the rights granted."""
+    caveats, signature = _decode(token)
+    if not hmac.compare_digest(_chain(secret.encode(), caveats), signature):
+        raise TokenError("Capability token signature does not match", code="token_invalid")
+    target, scope, methods, exp, sub = "*", "admin", None, None, None
+    for index, caveat in enumerate(caveats):
+        widened = _widens(caveat, target, scope, methods, exp, sub) if index else None
+        if widened:
+            raise Forbidden(f"Capability token caveat {index} widens {widened}", code="token_widened")
+        target = caveat.get("target", target)
+        scope = caveat.get("scope", scope)
+        if scope not in _RANK:
+            raise TokenError("Capability token names an unknown scope", code="token_malformed")
+        if "methods" in caveat:
+            methods = frozenset(caveat["methods"])
+        exp = caveat.get("exp", exp)
+        sub = caveat.get("sub", sub)
+    if exp is not None and (now if now is not None else time.time()) >= exp:
+        raise TokenError("Capability token has expired", code="token_expired")
+    return Capability(str(target), str(scope), methods, exp, sub)
+
+
+def _widens(
+    caveat: dict[str, Any],
+    target: str,
+    scope: str,
+    methods: frozenset[str] | None,
+    exp: int | None,
+    sub: str | None,
+) -> str | None:
+    if "target" in caveat and target != "*" and caveat["target"] != target:
+        return "the target"
+    if "scope" in caveat and _RANK.get(caveat["scope"], 99) > _RANK[scope]:
+        return "the scope"
+    if "methods" in caveat and methods is not None and not set(caveat["methods"]) <= methods:
+        return "the methods"
+    if "exp" in caveat and exp is not None and caveat["exp"] > exp:
+        return "the expiry"
+    if "sub" in caveat and sub is not None and caveat["sub"] != sub:
+        return "the subject"
+    return None
