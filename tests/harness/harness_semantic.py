@@ -3,6 +3,8 @@
 import contextlib
 
 from dotdo import DOSemantic, Noun, Verb, rpc
+from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.store import SqliteThingStore
 from dotdo.wire.targets import RpcTarget
 
 
@@ -39,8 +41,6 @@ class User(RpcTarget):
 
     def fail(self) -> None:
         raise ValueError("internal detail that must not leak")
-from dotdo.semantic.query import ThingQuery
-from dotdo.semantic.store import SqliteThingStore
 
 
 class HarnessSemantic(DOSemantic):
