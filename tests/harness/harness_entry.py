@@ -4,7 +4,7 @@ POST /_harness/rpc {"binding": "DOTDO", "name": "<object name>", "method": "..."
 "params": [...]} makes a real Workers RPC call from this worker to that object
 and answers {"result": ...} or {"error": {"type", "message"}}. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
-/_workflow/, to the HarnessWorkflow object); everything else
+/_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic); everything else
 goes through src/entry.py's Default unchanged.
 """
 
@@ -44,6 +44,9 @@ class Default(WorkerEntrypoint):
                 body = {"error": {"type": type(error).__name__, "message": message}}
                 return Response(json.dumps(body), status=500, headers={"content-type": "application/json"})
             return Response(json.dumps({"result": result}), headers={"content-type": "application/json"})
+        if "/_semantic/" in request.url:  # the test-only semantic class, by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_semantic/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.SEMANTIC)
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)

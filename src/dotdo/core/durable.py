@@ -50,6 +50,7 @@ from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.websocket import Connection, WebSockets, parse_tags
 from dotdo.errors import BadRequest, Forbidden, HttpError, NotFound, Unauthorized, UpgradeRequired
 from dotdo.types import JSON
+from dotdo.wire.capnweb import CapnWebSession
 from dotdo.wire.codec import decode, encode
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.tokens import verify
@@ -114,6 +115,7 @@ class DOCore(DurableObject):
         self.alarms = Alarms(ctx.storage)
         self.websockets = WebSockets(ctx)
         self._rpc_rates = RateLimiter()
+        self._capnweb_sessions: dict[str, CapnWebSession] = {}
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self.router = Router()
         self.middleware(self.router)
@@ -148,6 +150,8 @@ class DOCore(DurableObject):
         router.post("/rpc/pipeline")(self._rpc_pipeline)
         router.get("/ws")(self._upgrade)
         router.get("/ws/rpc")(self._upgrade_rpc)
+        router.post("/capnweb")(self._capnweb_batch)
+        router.get("/capnweb")(self._capnweb_socket)
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         """The alarm fired. Layers multiplex their timers here and call super()."""
@@ -157,6 +161,9 @@ class DOCore(DurableObject):
         default answers `{"type": "ping"}` with a pong."""
         if connection.data.get("rpc"):
             await self._on_rpc_message(connection, message)
+            return
+        if connection.data.get("capnweb"):
+            await self._on_capnweb_message(connection, message)
             return
         if isinstance(message, bytes):
             connection.send(
@@ -183,6 +190,7 @@ class DOCore(DurableObject):
     async def on_close(self, connection: Connection, code: int, reason: str) -> None:
         """A WebSocket closed."""
         self._rpc_rates.forget(connection.id)
+        self._capnweb_sessions.pop(connection.id, None)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         print(f"dotdo: websocket {connection.id} error: {error}")
@@ -418,6 +426,42 @@ class DOCore(DurableObject):
         if inspect.isawaitable(result):
             result = await result
         return result
+
+    async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:
+        """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
+        session = CapnWebSession(self, self.rpc_access(request))
+        text = request.text()
+        for line in text.split("\n") if text else []:
+            await session.receive(line)
+        body = await session.drain()
+        return HttpResponse(200, body, {"content-type": "text/plain; charset=utf-8"})
+
+    async def _capnweb_socket(self, request: HttpRequest) -> HttpResponse:
+        if (request.header("upgrade") or "").lower() != "websocket":
+            raise UpgradeRequired("GET /capnweb expects a WebSocket upgrade (or POST a batch)")
+        token = _token_from(request)
+        self.rpc_access(request, token)
+        data: dict[str, Any] = {"capnweb": True}
+        if token:
+            if len(token) > 1200:
+                raise BadRequest(
+                    "A socket's capability token is at most 1200 characters", code="token_too_long"
+                )
+            data["token"] = token
+        client, _ = self.websockets.accept(["capnweb"], data)
+        return HttpResponse(status=101, web_socket=client)
+
+    async def _on_capnweb_message(self, connection: Connection, message: str | bytes) -> None:
+        session = self._capnweb_sessions.get(connection.id)
+        if session is None:
+            try:
+                authorize = self.rpc_access(token=connection.data.get("token") or "")
+            except HttpError as error:
+                connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
+                return
+            session = CapnWebSession(self, authorize, send=connection.send)
+            self._capnweb_sessions[connection.id] = session
+        await session.receive(message if isinstance(message, str) else message.decode("utf-8", "replace"))
 
     async def _upgrade(self, request: HttpRequest) -> HttpResponse:
         if (request.header("upgrade") or "").lower() != "websocket":

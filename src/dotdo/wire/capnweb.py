@@ -1,0 +1,258 @@
+"""The server side of the Cap'n Web protocol (npm `capnweb`), over HTTP batch and WebSocket.
+
+An unmodified JavaScript client (`newHttpBatchRpcSession`, `newWebSocketRpcSession`)
+can call the object's RPC methods, pipeline on their results (including
+`RpcTarget` objects returned by reference) and get failures as rejections.
+
+Supported messages: push, pull, release, abort; expressions: literals, array
+escapes, date, bytes, bigint, inf/-inf/nan, undefined, error, and import /
+pipeline references with property paths and calls. Not supported (answered with
+an error): stubs or promises exported by the client (callbacks), `.map()`
+(remap), streams. The import table lives in memory for the session (one HTTP
+request, or one socket while the object stays awake).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from dotdo.errors import BadRequest, HttpError, NotFound
+from dotdo.wire.codec import MAX_SAFE_INTEGER
+from dotdo.wire.pipeline import Authorize
+from dotdo.wire.targets import RpcTarget, resolve_method, resolve_property
+
+__all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError"]
+
+MAX_MESSAGES = 1000
+MAX_MESSAGE_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+
+
+class ProtocolError(Exception):
+    """A message the protocol does not allow: the session is aborted."""
+
+
+def _is_reference(value: Any) -> bool:
+    return isinstance(value, RpcTarget) or isinstance(getattr(type(value), "rpc_methods", None), frozenset)
+
+
+class CapnWebSession:
+    """One session: the client's pushes are our exports, by the ids the client assigns."""
+
+    def __init__(self, main: Any, authorize: Authorize, send: Callable[[str], object] | None = None) -> None:
+        self._main = main
+        self._authorize = authorize
+        self._send = send  # WebSocket: send each answer as it is ready; HTTP batch: None
+        self._exports: dict[int, asyncio.Future[Any]] = {}
+        self._next_push = 1
+        self._next_export = -1
+        self._pulled: list[int] = []
+        self._tasks: set[asyncio.Future[str]] = set()  # answers being sent (WebSocket)
+        self._messages = 0
+        self.aborted = False
+        main_future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
+        main_future.set_result(main)
+        self._exports[0] = main_future
+
+    # -- messages in -----------------------------------------------------------
+
+    async def receive(self, text: str) -> None:
+        """Handle one message (one line of a batch, or one WebSocket message)."""
+        if self.aborted:
+            return
+        self._messages += 1
+        try:
+            if self._messages > MAX_MESSAGES:
+                raise ProtocolError(f"a session carries at most {MAX_MESSAGES} messages")
+            if len(text) > MAX_MESSAGE_BYTES:
+                raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
+            try:
+                message = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ProtocolError(f"message is not JSON: {exc.msg}") from exc
+            if not isinstance(message, list) or not message or not isinstance(message[0], str):
+                raise ProtocolError("a message is an array starting with its type")
+            await self._dispatch(message)
+        except ProtocolError as error:
+            self.abort(str(error))
+
+    async def _dispatch(self, message: list[Any]) -> None:
+        kind = message[0]
+        if kind in ("push", "stream") and len(message) == 2:
+            export_id = self._next_push
+            self._next_push += 1
+            self._exports[export_id] = asyncio.ensure_future(self._evaluate(message[1], 0))
+            if kind == "stream":
+                self._pull(export_id, release=True)
+        elif kind == "pull" and len(message) == 2 and isinstance(message[1], int):
+            self._pull(message[1])
+        elif kind == "release" and len(message) == 3 and isinstance(message[1], int):
+            if message[1] != 0:
+                self._exports.pop(message[1], None)
+        elif kind == "abort":
+            self.aborted = True
+        elif kind in ("resolve", "reject"):
+            raise ProtocolError("this server exports no promises to resolve")
+        else:
+            raise ProtocolError(f"unsupported message {kind!r}")
+
+    def _pull(self, export_id: int, release: bool = False) -> None:
+        if export_id not in self._exports:
+            raise ProtocolError(f"pull of unknown import {export_id}")
+        if self._send is None:
+            self._pulled.append(export_id)
+        else:
+            task = asyncio.ensure_future(self._answer(export_id, release))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # -- answers out --------------------------------------------------------------
+
+    async def _answer(self, export_id: int, release: bool = False) -> str:
+        future = self._exports[export_id]
+        try:
+            value = await future
+            line = json.dumps(["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"))
+        except ProtocolError as error:
+            self.abort(str(error))
+            return ""
+        except Exception as error:
+            line = json.dumps(["reject", export_id, _error_expression(error)], separators=(",", ":"))
+        if release:
+            self._exports.pop(export_id, None)
+        if self._send is not None and not self.aborted:
+            self._send(line)
+        return line
+
+    async def drain(self) -> str:
+        """HTTP batch: every pulled answer, in the order pulled, newline-separated."""
+        lines = [await self._answer(export_id) for export_id in self._pulled]
+        if self.aborted:
+            return self._abort_line
+        return "\n".join(line for line in lines if line)
+
+    def abort(self, reason: str) -> None:
+        self.aborted = True
+        self._abort_line = json.dumps(["abort", ["error", "Error", reason]], separators=(",", ":"))
+        if self._send is not None:
+            self._send(self._abort_line)
+
+    # -- expressions ------------------------------------------------------------
+
+    async def _evaluate(self, expression: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise ProtocolError("expression nested too deeply")
+        if isinstance(expression, dict):
+            return {key: await self._evaluate(value, depth + 1) for key, value in expression.items()}
+        if not isinstance(expression, list):
+            return expression
+        if len(expression) == 1 and isinstance(expression[0], list):
+            return [await self._evaluate(item, depth + 1) for item in expression[0]]
+        if not expression or not isinstance(expression[0], str):
+            raise ProtocolError("an array expression is wrapped in a second array")
+        tag, args = expression[0], expression[1:]
+        if tag in ("pipeline", "import"):
+            return await self._call(args, depth)
+        return _literal(tag, args)
+
+    async def _call(self, args: list[Any], depth: int) -> Any:
+        if not args or not isinstance(args[0], int) or args[0] not in self._exports:
+            raise ProtocolError(f"reference to unknown import {args[0] if args else None!r}")
+        target = await self._exports[args[0]]
+        path = args[1] if len(args) > 1 and args[1] is not None else []
+        call_args = args[2] if len(args) > 2 else None
+        if not isinstance(path, list) or (call_args is not None and not isinstance(call_args, list)):
+            raise ProtocolError("a property path and call arguments are arrays")
+        is_root = target is self._main
+        if call_args is None:
+            for name in path:
+                target = resolve_property(target, name)
+                is_root = False
+            return target
+        if not path:
+            raise NotFound("The target is not callable", code="method_not_found")
+        for name in path[:-1]:
+            target = resolve_property(target, name)
+            is_root = False
+        method, scope = resolve_method(target, path[-1], is_root)
+        self._authorize(str(path[-1]), scope)
+        values = [await self._evaluate(item, depth + 1) for item in call_args]
+        try:
+            result = method(*values)
+        except TypeError as exc:
+            raise BadRequest(f"Wrong arguments for {path[-1]}: {exc}", code="invalid_params") from exc
+        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+            result = await result
+        return result
+
+    def _serialize(self, value: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise ProtocolError("result nested too deeply")
+        if value is None or isinstance(value, bool | str):
+            return value
+        if isinstance(value, int):
+            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", str(value)]
+        if isinstance(value, float):
+            if math.isnan(value):
+                return ["nan"]
+            if math.isinf(value):
+                return ["inf"] if value > 0 else ["-inf"]
+            return value
+        if isinstance(value, datetime):
+            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+            return ["date", int(moment.timestamp() * 1000)]
+        if isinstance(value, bytes | bytearray | memoryview):
+            return ["bytes", base64.b64encode(bytes(value)).decode("ascii")]
+        if isinstance(value, list | tuple):
+            return [[self._serialize(item, depth + 1) for item in value]]
+        if isinstance(value, dict):
+            return {str(key): self._serialize(item, depth + 1) for key, item in value.items()}
+        if _is_reference(value):
+            export_id = self._next_export
+            self._next_export -= 1
+            future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
+            future.set_result(value)
+            self._exports[export_id] = future
+            return ["export", export_id]
+        to_dict = getattr(value, "to_dict", None)
+        if callable(to_dict):
+            return self._serialize(to_dict(), depth + 1)
+        raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
+
+    _abort_line = ""
+
+
+def _literal(tag: str, args: list[Any]) -> Any:
+    try:
+        if tag == "date" and len(args) == 1 and isinstance(args[0], int | float):
+            return datetime.fromtimestamp(args[0] / 1000, UTC)
+        if tag == "bytes" and len(args) == 1 and isinstance(args[0], str):
+            return base64.b64decode(args[0], validate=True)
+        if tag == "bigint" and len(args) == 1 and isinstance(args[0], str):
+            return int(args[0])
+    except (ValueError, OverflowError, OSError, binascii.Error) as exc:
+        raise ProtocolError(f"invalid {tag} value") from exc
+    if tag in ("inf", "-inf", "nan") and not args:
+        return {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}[tag]
+    if tag == "undefined" and not args:
+        return None
+    if tag == "error" and len(args) >= 2:
+        return RuntimeError(f"{args[0]}: {args[1]}")
+    if tag in ("export", "promise", "remap", "writable", "readable", "headers", "request", "response"):
+        raise ProtocolError(f"{tag!r} expressions are not supported by this server")
+    raise ProtocolError(f"unknown expression type {tag!r}")
+
+
+def _error_expression(error: BaseException) -> list[Any]:
+    if isinstance(error, HttpError):
+        kind = "TypeError" if error.code in ("invalid_params",) else "Error"
+        return ["error", kind, error.message, None, {"code": error.code}]
+    print(f"dotdo: Cap'n Web call failed: {error!r}")
+    return ["error", "Error", "Internal error", None, {"code": "internal_error"}]
