@@ -7,11 +7,17 @@ import pytest
 
 from tests.runtime import LocalRuntime
 
+HARNESS_RPC_SECRET = "harness-secret-for-tests"
+
 
 @pytest.fixture(scope="session")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     base = tmp_path_factory.mktemp("runtime")
-    server = LocalRuntime(state_dir=base / "state", log_path=Path(base / "server.log"))
+    server = LocalRuntime(
+        state_dir=base / "state",
+        log_path=Path(base / "server.log"),
+        extra_args=["--var", f"HARNESS_RPC_SECRET={HARNESS_RPC_SECRET}"],
+    )
     server.start()
     yield server
     server.stop()

@@ -6,6 +6,9 @@ from dotdo import AlarmInfo, DOCore, rpc
 
 
 class HarnessCore(DOCore):
+    # The RPC surfaces of this class need capability tokens (the tests set this var).
+    rpc_secret_binding = "HARNESS_RPC_SECRET"
+
     async def on_alarm(self, info: AlarmInfo) -> None:
         await super().on_alarm(info)
         fired = self.state.get("harness:alarms") or []
@@ -23,6 +26,14 @@ class HarnessCore(DOCore):
     @rpc
     async def cancel_alarm(self) -> None:
         await self.alarms.cancel()
+
+    @rpc(scope="read")
+    def whoami(self) -> str | None:
+        return self.object_name
+
+    @rpc(scope="admin")
+    def wipe(self) -> str:
+        return "wiped"
 
     @rpc
     def fired_alarms(self) -> list:

@@ -1,0 +1,254 @@
+"""The RPC surfaces through the local runtime: pipelines, capability tokens, WebSocket RPC
+with event push, and Cap'n Web driven by the real npm `capnweb` client."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from dotdo.wire.tokens import attenuate, mint
+from tests.conftest import HARNESS_RPC_SECRET
+from tests.runtime import ROOT, LocalRuntime, new_tenant
+
+
+def pipeline(target: list[str], *steps: dict[str, Any], request_id: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"pipeline": {"target": target, "pipeline": list(steps)}}
+    if request_id is not None:
+        body["id"] = request_id
+    return body
+
+
+def call(name: str, *args: Any) -> dict[str, Any]:
+    return {"type": "method", "name": name, "args": list(args)}
+
+
+def prop(name: str | int) -> dict[str, Any]:
+    return {"type": "property", "name": name}
+
+
+def socket_to(runtime: LocalRuntime, tenant: str, path: str) -> ClientConnection:
+    loopback = socket.create_connection(("127.0.0.1", runtime.port), timeout=30)
+    return connect(f"ws://{tenant}.localhost:{runtime.port}{path}", sock=loopback, open_timeout=30)
+
+
+def test_pipelines_on_the_object_and_on_nouns(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        c.post("/Customer", json={"$id": "c1", "name": "Ada", "address": {"city": "Oslo"}})
+        got = c.post(
+            "/rpc/pipeline", json=pipeline(["Customer", "c1"], call("get"), prop("address"), prop("city"))
+        )
+        assert got.json() == {"result": "Oslo"}
+        first = c.post(
+            "/rpc/pipeline", json=pipeline(["Customer"], call("findFirst", {"name": "Ada"}), prop("$id"))
+        )
+        assert first.json()["result"] == "c1"
+        listed = c.post("/rpc/pipeline", json=pipeline(["Customer", ""], call("list"), prop(0), prop("name")))
+        assert listed.json()["result"] == "Ada"
+        batch = c.post(
+            "/rpc/pipeline",
+            json=[
+                pipeline([], call("set", "k", {"n": 1}), request_id="a"),
+                pipeline([], call("get", "k"), prop("n"), request_id="b"),
+                pipeline([], call("__init__"), request_id="c"),
+                pipeline(["Customer", "c1"], call("get"), prop("_private"), request_id="d"),
+            ],
+        ).json()
+        assert batch[0] == {"id": "a", "result": None} and batch[1] == {"id": "b", "result": 1}
+        assert batch[2]["error"]["code"] == "method_not_found" and batch[2]["error"]["step"] == 0
+        assert batch[3]["error"] == {
+            "code": "property_not_found",
+            "message": "No readable property '_private' on dict",
+            "step": 1,
+        }
+        missing = c.post("/rpc/pipeline", json=pipeline(["Customer", "nobody"], call("update", {"a": 1})))
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "thing_not_found"
+
+
+def test_pipeline_limits_and_bad_input(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        too_long = c.post("/rpc/pipeline", json=pipeline([], *[call("get", "k")] * 17))
+        assert too_long.status_code == 400 and too_long.json()["error"]["code"] == "pipeline_too_long"
+        too_many = c.post("/rpc/pipeline", json=[pipeline([], call("get", "k"))] * 33)
+        assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "batch_too_large"
+        for body in [{"pipeline": []}, {"nope": 1}, [], pipeline(["A", "b", "c"], call("get"))]:
+            response = c.post("/rpc/pipeline", json=body)
+            assert response.status_code == 400 and response.json()["error"]["code"] in ("invalid_pipeline",)
+        bad_args = c.post("/rpc/pipeline", json=pipeline([], call("get", "a", "b", "c", "d")))
+        assert bad_args.status_code == 400 and bad_args.json()["error"]["code"] == "invalid_params"
+
+
+def test_rpc_targets_and_tagged_values(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        chain = c.post(
+            "/_semantic/rpc/pipeline",
+            json=pipeline([], call("getUser", "alice"), call("get_orders"), call("summarize")),
+        )
+        assert chain.json() == {"result": {"owner": "alice", "count": 3, "sum": 12}}
+        name = c.post("/_semantic/rpc/pipeline", json=pipeline([], call("get_user", "bob"), prop("name")))
+        assert name.json() == {"result": "bob"}
+        hidden = c.post("/_semantic/rpc/pipeline", json=pipeline([], call("get_orders"), call("_secret")))
+        assert hidden.json()["error"]["code"] == "method_not_found"
+        failing = c.post("/_semantic/rpc/pipeline", json=pipeline([], call("get_user", "x"), call("fail")))
+        assert failing.status_code == 500
+        assert failing.json()["error"] == {"code": "internal_error", "message": "Internal error", "step": 1}
+        values = [{"$date": 5}, {"$bytes": "AQL/"}, {"$bigint": "12345678901234567890"}, {"$number": "NaN"}]
+        for value, kind in zip(values, ["datetime", "bytes", "int", "float"], strict=True):
+            assert c.post("/_semantic/rpc", json={"method": "describe", "params": [value]}).json() == {
+                "result": kind
+            }
+            echoed = c.post("/_semantic/rpc", json={"method": "echo", "params": [value]}).json()["result"]
+            assert echoed == value
+        escaped = {"$escape": {"$date": "not a date"}}
+        assert (
+            c.post("/_semantic/rpc", json={"method": "echo", "params": [escaped]}).json()["result"] == escaped
+        )
+        bad = c.post("/_semantic/rpc", json={"method": "echo", "params": [{"$bytes": "***"}]})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_value"
+        unsendable = c.post("/_semantic/rpc", json={"method": "get_user", "params": ["x"]})
+        assert unsendable.status_code == 400 and unsendable.json()["error"]["code"] == "unserializable_result"
+
+
+def test_capability_tokens_guard_every_surface(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    read = mint(HARNESS_RPC_SECRET, target=tenant, scope="read")
+    write = mint(HARNESS_RPC_SECRET, target=tenant, scope="write", sub="alice")
+    with runtime.client(tenant) as c:
+
+        def rpc(method: str, token: str | None, *params: Any) -> httpx.Response:
+            headers = {"x-capability": token} if token else {}
+            return c.post("/_harness/rpc/pipeline", json=pipeline([], call(method, *params)), headers=headers)
+
+        def code(response: httpx.Response) -> tuple[int, str]:
+            return response.status_code, response.json()["error"]["code"]
+
+        assert code(rpc("whoami", None)) == (401, "token_required")
+        assert rpc("whoami", read).json() == {"result": tenant}
+        assert code(rpc("set", read, "k", 1)) == (403, "token_scope")
+        assert rpc("set", write, "k", 1).json() == {"result": None}
+        assert code(rpc("wipe", write)) == (403, "token_scope")
+        assert rpc("wipe", mint(HARNESS_RPC_SECRET, target=tenant, scope="admin")).json() == {
+            "result": "wiped"
+        }
+        other = mint(HARNESS_RPC_SECRET, target="someone-else", scope="admin")
+        assert code(rpc("whoami", other)) == (403, "token_wrong_target")
+        anywhere = mint(HARNESS_RPC_SECRET, target="*", scope="read")
+        assert rpc("whoami", anywhere).json() == {"result": tenant}
+        expired = mint(HARNESS_RPC_SECRET, target=tenant, scope="read", ttl_seconds=-1)
+        assert code(rpc("whoami", expired)) == (401, "token_expired")
+        forged = mint("not-the-secret", target=tenant, scope="admin")
+        assert code(rpc("whoami", forged)) == (401, "token_invalid")
+        tampered = write.replace(write.split(".")[1], write.split(".")[1][:-2] + "AA")
+        assert code(rpc("whoami", tampered))[0] == 401
+        narrowed = attenuate(write, scope="read", methods=["whoami"])
+        assert rpc("whoami", narrowed).json() == {"result": tenant}
+        assert code(rpc("get", narrowed, "k")) == (403, "token_method")
+        widened = attenuate(read, scope="admin")
+        assert code(rpc("whoami", widened)) == (403, "token_widened")
+        # the same token guards /rpc (the trailing slash gets past the harness's own /_harness/rpc) ...
+        plain = c.post("/_harness/rpc/", json={"method": "whoami"}, params={"token": read})
+        assert plain.json() == {"result": tenant}
+        assert c.post("/_harness/rpc/", json={"method": "whoami"}).status_code == 401
+    # ... /ws/rpc (checked at the upgrade and on every call) ...
+    with pytest.raises(Exception, match="401"), socket_to(runtime, tenant, "/_harness/ws/rpc"):
+        pass
+    with socket_to(runtime, tenant, f"/_harness/ws/rpc?token={read}") as ws:
+        ws.send(json.dumps({"id": 1, "method": "whoami"}))
+        assert json.loads(ws.recv(timeout=10)) == {"id": 1, "result": tenant}
+        ws.send(json.dumps({"id": 2, "method": "set", "params": ["k", 2]}))
+        assert json.loads(ws.recv(timeout=10))["error"]["code"] == "token_scope"
+    # ... and /capnweb
+    batch = c_batch(
+        runtime, tenant, "/_harness/capnweb", read, ['["push",["pipeline",0,["whoami"],[]]]', '["pull",1]']
+    )
+    assert batch == [["resolve", 1, tenant]]
+    refused = c_batch(runtime, tenant, "/_harness/capnweb", None, ['["push",["pipeline",0,["whoami"],[]]]'])
+    assert refused == 401
+
+
+def c_batch(runtime: LocalRuntime, tenant: str, path: str, token: str | None, lines: list[str]) -> Any:
+    with runtime.client(tenant) as c:
+        response = c.post(path, content="\n".join(lines), params={"token": token} if token else None)
+    if response.status_code != 200:
+        return response.status_code
+    return [json.loads(line) for line in response.text.split("\n") if line]
+
+
+def test_websocket_rpc_calls_subscriptions_and_limits(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with socket_to(runtime, tenant, "/ws/rpc") as ws:
+
+        def ask(message: Any) -> dict[str, Any]:
+            ws.send(message if isinstance(message, str) else json.dumps(message))
+            answer: dict[str, Any] = json.loads(ws.recv(timeout=10))
+            return answer
+
+        assert ask({"id": 1, "method": "set", "params": ["k", {"n": 1}]}) == {"id": 1, "result": None}
+        assert ask({"id": 2, "method": "get", "params": ["k"]}) == {"id": 2, "result": {"n": 1}}
+        stored_date = ask({"id": 2, "method": "set", "params": ["k", {"$date": 5}]})  # state holds JSON only
+        assert stored_date["error"]["code"] == "invalid_value"
+        assert ask("not json")["error"]["code"] == "invalid_json"
+        assert ask({"id": 3, "method": "__class__"})["error"]["code"] == "method_not_found"
+        assert ask({"id": 4, "method": "subscribe", "params": ["Customer.*"]})["result"] == {
+            "subscriptions": ["Customer.*"]
+        }
+        assert (
+            ask({"id": 5, "method": "subscribe", "params": ["bad pattern"]})["error"]["code"]
+            == "invalid_event_pattern"
+        )
+        with runtime.client(tenant) as c:
+            c.post("/Order", json={"n": 1})  # not subscribed
+            c.post("/Customer", json={"$id": "pushed"})
+        pushed = json.loads(ws.recv(timeout=10))
+        assert pushed["method"] == "event" and pushed["params"]["type"] == "Customer.created"
+        assert pushed["params"]["subject"] == "pushed"
+        assert ask({"id": 6, "method": "unsubscribe", "params": ["Customer.*"]})["result"] == {
+            "subscriptions": []
+        }
+        assert ask("x" * (64 * 1024 + 1))["error"]["code"] == "message_too_large"
+        codes = [
+            ask({"id": n, "method": "get", "params": ["k"]}).get("error", {}).get("code") for n in range(100)
+        ]
+        assert "rate_limited" in codes  # 100 messages in 10 s per socket; the socket stays open
+        assert ask({"id": 7, "method": "get", "params": ["k"]}).get("error", {}).get("code") == "rate_limited"
+
+
+def test_capnweb_with_the_real_javascript_client(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    url = f"http://{tenant}.localhost:{runtime.port}/_semantic/capnweb"
+    script = Path(ROOT) / "tests" / "js" / "capnweb_client.mjs"
+    started = time.monotonic()
+    done = subprocess.run(
+        ["node", str(script), url], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    batch = result["batch"]
+    assert batch[0] == {"value": "hello"}
+    assert batch[1] == {"value": {"owner": "alice", "count": 3, "sum": 12}}
+    assert batch[2] == {"value": "bob"}
+    assert batch[3] == {
+        "value": [
+            1,
+            [2],
+            {"when": "1970-01-01T00:00:00.005Z"},
+            {"bigint": "12345678901234567890"},
+            {"bytes": [1, 2, 255]},
+        ]
+    }
+    assert batch[4]["code"] == "method_not_found" and "nope" in batch[4]["error"]
+    assert batch[5] == {"error": "Internal error", "code": "internal_error"}
+    assert result["batchRequests"] == 1  # every call above, pipelines included, in one round trip
+    assert result["overSocket"][:2] == [
+        {"value": "hey, carol"},
+        {"value": {"owner": "carol", "count": 3, "sum": 12}},
+    ]
+    assert result["overSocket"][2]["code"] == "internal_error"
+    assert time.monotonic() - started < 120

@@ -1,0 +1,49 @@
+// Drives the real npm `capnweb` client against a dotdo object and prints one JSON
+// line of results, for tests/integration/test_rpc_surfaces.py.
+//
+//   node tests/js/capnweb_client.mjs <http url of /capnweb> [token]
+import dns from "node:dns";
+import { createRequire } from "node:module";
+
+// Tenants are subdomains of localhost, which Node does not resolve: send them to loopback.
+const realLookup = dns.lookup;
+dns.lookup = (host, options, callback) =>
+  host.endsWith(".localhost") ? realLookup("127.0.0.1", options, callback) : realLookup(host, options, callback);
+
+const require = createRequire(new URL("../../package.json", import.meta.url));
+globalThis.WebSocket ??= require("ws"); // Node 20 has no WebSocket of its own
+const { newHttpBatchRpcSession, newWebSocketRpcSession } = await import(require.resolve("capnweb"));
+
+const [url, token] = process.argv.slice(2);
+const endpoint = token ? `${url}?token=${encodeURIComponent(token)}` : url;
+let requests = 0;
+const realFetch = globalThis.fetch;
+globalThis.fetch = (...args) => {
+  requests += 1;
+  return realFetch(...args);
+};
+const settle = (results) =>
+  results.map((r) => (r.status === "fulfilled" ? { value: r.value } : { error: r.reason.message, code: r.reason.code }));
+// bigints and byte arrays (Node hands bytes over as a Buffer, whose toJSON runs first) made printable
+const replacer = (_, v) =>
+  typeof v === "bigint" ? { bigint: v.toString() } : v?.type === "Buffer" && Array.isArray(v.data) ? { bytes: v.data } : v;
+
+const api = newHttpBatchRpcSession(endpoint);
+const batch = settle(
+  await Promise.allSettled([
+    api.echo("hello"),
+    api.getUser("alice").getOrders().summarize(), // three calls, one round trip
+    api.getUser("bob").name,
+    api.echo([1, [2], { when: new Date(5) }, 12345678901234567890n, new Uint8Array([1, 2, 255])]),
+    api.nope(),
+    api.getUser("eve").fail(),
+  ]),
+);
+const batchRequests = requests;
+
+const socket = new WebSocket(endpoint.replace(/^http/, "ws"));
+const ws = newWebSocketRpcSession(socket);
+const user = ws.getUser("carol");
+const overSocket = settle(await Promise.allSettled([user.greet("hey"), user.getOrders().summarize(), user.fail()]));
+console.log(JSON.stringify({ batch, batchRequests, overSocket }, replacer));
+process.exit(0);
