@@ -31,6 +31,7 @@ from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singulari
 from dotdo.semantic.registry import Noun, Verb
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.where import QueryValidationError, matches, validate_where_clause
+from dotdo.wire.targets import RpcTarget
 from dotdo.worker import forward_to_tenant, tenant_from_host
 from dotdo.workflows.cron import CronError, parse_cron
 from dotdo.workflows.every import every
@@ -68,6 +69,7 @@ __all__ = [
     "Ref",
     "RetryPolicy",
     "Router",
+    "RpcTarget",
     "ScheduleInfo",
     "SqlSecurityError",
     "StepFailed",

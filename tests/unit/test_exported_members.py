@@ -11,6 +11,7 @@ def test_all_is_sorted_and_complete() -> None:
         "errors",
         "semantic",
         "workflows",
+        "wire",
         "types",
         "worker",
     }

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError, NotFound
-from dotdo.wire.codec import MAX_SAFE_INTEGER
+from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.targets import RpcTarget, resolve_method, resolve_property
 
@@ -207,7 +207,7 @@ class CapnWebSession:
             return value
         if isinstance(value, datetime):
             moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-            return ["date", int(moment.timestamp() * 1000)]
+            return ["date", epoch_ms(moment)]
         if isinstance(value, bytes | bytearray | memoryview):
             return ["bytes", base64.b64encode(bytes(value)).decode("ascii")]
         if isinstance(value, list | tuple):
@@ -232,7 +232,7 @@ class CapnWebSession:
 def _literal(tag: str, args: list[Any]) -> Any:
     try:
         if tag == "date" and len(args) == 1 and isinstance(args[0], int | float):
-            return datetime.fromtimestamp(args[0] / 1000, UTC)
+            return from_epoch_ms(args[0])
         if tag == "bytes" and len(args) == 1 and isinstance(args[0], str):
             return base64.b64decode(args[0], validate=True)
         if tag == "bigint" and len(args) == 1 and isinstance(args[0], str):

@@ -16,17 +16,30 @@ import base64
 import binascii
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["MAX_SAFE_INTEGER", "decode", "encode"]
+__all__ = ["MAX_SAFE_INTEGER", "decode", "encode", "epoch_ms", "from_epoch_ms"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
 _NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 MAX_DEPTH = 64
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Exact milliseconds since the epoch (float seconds lose a millisecond far from 1970)."""
+    return (moment - _EPOCH) // _MS
+
+
+def from_epoch_ms(value: float) -> datetime:
+    return _EPOCH + timedelta(milliseconds=value)
 
 
 def encode(value: Any, depth: int = 0) -> Any:
@@ -45,7 +58,7 @@ def encode(value: Any, depth: int = 0) -> Any:
         return value
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return {"$date": int(moment.timestamp() * 1000)}
+        return {"$date": epoch_ms(moment)}
     if isinstance(value, bytes | bytearray | memoryview):
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, list | tuple):
@@ -85,7 +98,7 @@ def _untag(tag: str, inner: Any, depth: int) -> Any:
         if tag == "$escape" and isinstance(inner, dict):
             return {key: decode(item, depth + 1) for key, item in inner.items()}
         if tag == "$date" and isinstance(inner, int | float) and not isinstance(inner, bool):
-            return datetime.fromtimestamp(inner / 1000, UTC)
+            return from_epoch_ms(inner)
         if tag == "$bytes" and isinstance(inner, str):
             return base64.b64decode(inner, validate=True)
         if tag == "$bigint" and isinstance(inner, str):

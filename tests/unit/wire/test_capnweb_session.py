@@ -1,0 +1,124 @@
+"""The Cap'n Web session under CPython: the messages a real client sends, and the answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from dotdo import Forbidden, RpcTarget, rpc
+from dotdo.core.rpc import seal_rpc_surface
+from dotdo.wire.capnweb import CapnWebSession
+
+
+class Counter(RpcTarget):
+    rpc_properties = frozenset({"value"})
+    rpc_read_methods = frozenset({"peek"})
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self, by: int = 1) -> int:
+        self.value += by
+        return self.value
+
+    def peek(self) -> int:
+        return self.value
+
+
+class Main:
+    @rpc(scope="read")
+    def hello(self, name: str) -> str:
+        return f"hi {name}"
+
+    @rpc(scope="read")
+    def counter(self) -> Counter:
+        return Counter()
+
+    @rpc
+    async def later(self) -> list[Any]:
+        await asyncio.sleep(0)
+        return [1, [2], 2**60]
+
+    def hidden(self) -> str:
+        return "no"
+
+
+seal_rpc_surface(Main)
+
+
+def run(lines: list[Any], authorize: Any = lambda method, scope: None) -> list[Any]:
+    async def go() -> str:
+        session = CapnWebSession(Main(), authorize)
+        for line in lines:
+            await session.receive(line if isinstance(line, str) else json.dumps(line))
+        return await session.drain()
+
+    body = asyncio.run(go())
+    return [json.loads(line) for line in body.split("\n") if line]
+
+
+def test_calls_pipelines_and_references() -> None:
+    answers = run(
+        [
+            ["push", ["pipeline", 0, ["hello"], ["World"]]],
+            ["push", ["pipeline", 0, ["counter"], []]],
+            ["push", ["pipeline", 2, ["bump"], [5]]],
+            ["push", ["pipeline", 2, ["value"]]],
+            ["push", ["pipeline", 0, ["later"], []]],
+            ["pull", 1],
+            ["pull", 3],
+            ["pull", 4],
+            ["pull", 5],
+            ["pull", 2],
+        ]
+    )
+    assert answers == [
+        ["resolve", 1, "hi World"],
+        ["resolve", 3, 5],
+        ["resolve", 4, 5],
+        ["resolve", 5, [[1, [[2]], ["bigint", str(2**60)]]]],
+        ["resolve", 2, ["export", -1]],
+    ]
+
+
+def test_errors_are_rejections_and_private_names_unreachable() -> None:
+    answers = run(
+        [
+            ["push", ["pipeline", 0, ["hidden"], []]],
+            ["push", ["pipeline", 0, ["__init__"], []]],
+            ["push", ["pipeline", 0, ["hello"], [1, 2, 3]]],
+            ["pull", 1],
+            ["pull", 2],
+            ["pull", 3],
+        ]
+    )
+    assert [a[0] for a in answers] == ["reject", "reject", "reject"]
+    assert answers[0][2][4] == {"code": "method_not_found"} and answers[2][2][4] == {"code": "invalid_params"}
+
+
+def test_authorization_is_asked_per_call() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def authorize(method: str, scope: str) -> None:
+        asked.append((method, scope))
+        if scope != "read":
+            raise Forbidden("no", code="token_scope")
+
+    answers = run(
+        [
+            ["push", ["pipeline", 0, ["hello"], ["x"]]],
+            ["push", ["pipeline", 0, ["later"], []]],
+            ["pull", 1],
+            ["pull", 2],
+        ],
+        authorize,
+    )
+    assert asked == [("hello", "read"), ("later", "write")]
+    assert answers[0] == ["resolve", 1, "hi x"] and answers[1][2][4] == {"code": "token_scope"}
+
+
+def test_protocol_errors_abort() -> None:
+    for bad in ["not json", '{"a": 1}', '["pull", 99]', '["push", ["export", -1]]', '["resolve", 1, 2]']:
+        answers = run([bad, ["pull", 1]] if "push" in bad else [bad])
+        assert answers and answers[-1][0] in ("abort", "reject"), bad

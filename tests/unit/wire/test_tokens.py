@@ -1,0 +1,74 @@
+"""Capability tokens: minting, verification, narrowing and every way a token is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from dotdo import Forbidden, Unauthorized
+from dotdo.wire.tokens import TokenError, attenuate, mint, verify
+
+SECRET = "s3cret"
+
+
+def test_mint_and_verify() -> None:
+    token = mint(SECRET, target="acme", scope="write", sub="alice", ttl_seconds=60)
+    capability = verify(token, SECRET)
+    assert (capability.target, capability.scope, capability.sub) == ("acme", "write", "alice")
+    capability.check("acme", "set", "write")
+    capability.check("acme", "get", "read")
+    with pytest.raises(Forbidden) as scope:
+        capability.check("acme", "wipe", "admin")
+    assert scope.value.code == "token_scope"
+    with pytest.raises(Forbidden) as target:
+        capability.check("other", "get", "read")
+    assert target.value.code == "token_wrong_target"
+
+
+def test_attenuation_narrows_without_the_secret() -> None:
+    token = mint(SECRET, target="*", scope="admin", ttl_seconds=600)
+    narrow = attenuate(attenuate(token, target="acme"), scope="read", methods=["get", "list"], ttl_seconds=60)
+    capability = verify(narrow, SECRET)
+    assert capability.target == "acme" and capability.scope == "read"
+    assert capability.methods == frozenset({"get", "list"})
+    with pytest.raises(Forbidden) as method:
+        capability.check("acme", "count", "read")
+    assert method.value.code == "token_method"
+
+
+@pytest.mark.parametrize(
+    "widen",
+    [
+        {"scope": "admin"},
+        {"target": "other"},
+        {"methods": ["get", "set"]},
+        {"ttl_seconds": 10_000},
+        {"sub": "mallory"},
+    ],
+)
+def test_a_caveat_cannot_widen(widen: dict[str, object]) -> None:
+    token = attenuate(mint(SECRET, target="acme", scope="read", sub="alice", ttl_seconds=60), methods=["get"])
+    with pytest.raises(Forbidden) as caught:
+        verify(attenuate(token, **widen), SECRET)  # type: ignore[arg-type]
+    assert caught.value.code == "token_widened"
+
+
+def test_refusals() -> None:
+    token = mint(SECRET, target="acme", scope="read")
+    prefix, body, signature = token.split(".")
+    cases = {
+        "token_malformed": ["", "nope", "dotdo1.x", f"other.{body}.{signature}", f"{prefix}.!!!.{signature}"],
+        "token_invalid": [mint("other-secret"), f"{prefix}.{body}.{signature[:-2]}AA"],
+    }
+    for code, tokens in cases.items():
+        for bad in tokens:
+            with pytest.raises(TokenError) as caught:
+                verify(bad, SECRET)
+            assert caught.value.code == code and caught.value.status == 401
+    with pytest.raises(Unauthorized) as expired:
+        verify(mint(SECRET, ttl_seconds=-1), SECRET)
+    assert expired.value.code == "token_expired"
+    # dropping a caveat breaks the chain
+    narrow = attenuate(mint(SECRET, scope="admin"), scope="read")
+    first_only = narrow.split(".")[1]
+    with pytest.raises(TokenError):
+        verify(f"{prefix}.{first_only[: len(body)]}.{narrow.split('.')[2]}", SECRET)
