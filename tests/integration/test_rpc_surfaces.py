@@ -252,3 +252,45 @@ def test_capnweb_with_the_real_javascript_client(runtime: LocalRuntime) -> None:
     ]
     assert result["overSocket"][2]["code"] == "internal_error"
     assert time.monotonic() - started < 120
+
+
+def test_the_python_client(runtime: LocalRuntime) -> None:
+    import asyncio
+
+    from dotdo.client import Client, RpcError
+
+    tenant = new_tenant()
+
+    async def scenario() -> None:
+        async with Client(f"http://{tenant}.localhost:{runtime.port}") as client:
+            assert await client.call("set", "greeting", {"text": "hi"}) is None
+            assert await client.call("get", "greeting") == {"text": "hi"}
+            ada = await client.Customer.create({"$id": "ada", "name": "Ada", "age": 36})
+            await client.Customer.create_many([{"name": "Bob", "age": 17}])
+            updated = await client.Customer("ada").update({"plan": "pro"}, expected_version=ada["$version"])
+            assert updated["$version"] == 2
+            try:
+                await client.Customer("ada").update({"plan": "x"}, expected_version=1)
+            except RpcError as error:
+                assert (error.code, error.status) == ("version_conflict", 409)
+            else:
+                raise AssertionError("a stale version was accepted")
+            adults = await client.Customer.list(where={"age": {"$gte": 18}})
+            assert [t["$id"] for t in adults["items"]] == ["ada"]
+            name = await client.pipeline("Customer", "ada").get()["name"]
+            assert name == "Ada"
+            assert await client.pipeline("Customer").count() == 2
+            try:
+                await client.pipeline().nope()
+            except RpcError as error:
+                assert error.code == "method_not_found" and error.step == 0
+
+            events = client.subscribe("Customer.*")
+            first = asyncio.ensure_future(anext(events))
+            await asyncio.sleep(0.5)  # subscribed before the write
+            await client.Customer("ada").delete()
+            event = await asyncio.wait_for(first, 10)
+            assert event["type"] == "Customer.deleted" and event["subject"] == "ada"
+            await events.aclose()
+
+    asyncio.run(scenario())
