@@ -26,6 +26,19 @@ class Orders(RpcTarget):
         return "never reachable"
 
 
+class Link(RpcTarget):
+    """A chain of any length, for measuring pipelines: `chain().next().next()...value`."""
+
+    rpc_properties = frozenset({"value"})
+    rpc_read_methods = frozenset({"next"})
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def next(self) -> "Link":
+        return Link(self.value + 1)
+
+
 class User(RpcTarget):
     rpc_properties = frozenset({"name"})
     rpc_read_methods = frozenset({"get_orders", "greet"})
@@ -47,10 +60,15 @@ class HarnessSemantic(DOSemantic):
     declared_nouns = (Noun("Customer", indexes=("email", "age")), Noun("Person", plural="People"))
     declared_verbs = (Verb("run", past="ran"),)
     thing_cache_size = 4
+    ws_rpc_rate_limit = 1_000_000  # bench/rpc.py measures messages per second on this class
 
     @rpc(scope="read")
     def get_user(self, name: str) -> User:
         return User(name)
+
+    @rpc(scope="read")
+    def chain(self) -> Link:
+        return Link(1)
 
     @rpc(scope="read")
     def echo(self, value: object) -> object:

@@ -107,6 +107,9 @@ class DOCore(DurableObject):
     """The env var holding the capability-token secret. When it is set, every RPC
     surface (/rpc, /rpc/pipeline, /capnweb, /ws/rpc) needs a valid token; when it is
     not, they are open only with ENVIRONMENT=development."""
+    ws_rpc_rate_limit: ClassVar[int] = 100
+    """Messages one `/ws/rpc` socket may send in any `ws_rpc_rate_window` seconds."""
+    ws_rpc_rate_window: ClassVar[float] = 10.0
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
@@ -114,7 +117,7 @@ class DOCore(DurableObject):
         self.state = StateStore(self.sql)
         self.alarms = Alarms(ctx.storage)
         self.websockets = WebSockets(ctx)
-        self._rpc_rates = RateLimiter()
+        self._rpc_rates = RateLimiter(self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
         self._capnweb_sessions: dict[str, CapnWebSession] = {}
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self.router = Router()
