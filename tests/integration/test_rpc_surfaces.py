@@ -245,6 +245,7 @@ def test_capnweb_with_the_real_javascript_client(runtime: LocalRuntime) -> None:
     }
     assert batch[4]["code"] == "method_not_found" and "nope" in batch[4]["error"]
     assert batch[5] == {"error": "Internal error", "code": "internal_error"}
+    assert batch[6] == {"value": [3, 4, 5]}
     assert result["batchRequests"] == 1  # every call above, pipelines included, in one round trip
     assert result["overSocket"][:2] == [
         {"value": "hey, carol"},

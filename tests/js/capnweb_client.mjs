@@ -37,6 +37,7 @@ const batch = settle(
     api.echo([1, [2], { when: new Date(5) }, 12345678901234567890n, new Uint8Array([1, 2, 255])]),
     api.nope(),
     api.getUser("eve").fail(),
+    api.getUser("dan").getOrders().items().map((order) => order.total), // .map() runs on the server
   ]),
 );
 const batchRequests = requests;

@@ -5,11 +5,12 @@ can call the object's RPC methods, pipeline on their results (including
 `RpcTarget` objects returned by reference) and get failures as rejections.
 
 Supported messages: push, pull, release, abort; expressions: literals, array
-escapes, date, bytes, bigint, inf/-inf/nan, undefined, error, and import /
-pipeline references with property paths and calls. Not supported (answered with
-an error): stubs or promises exported by the client (callbacks), `.map()`
-(remap), streams. The import table lives in memory for the session (one HTTP
-request, or one socket while the object stays awake).
+escapes, date, bytes, bigint, inf/-inf/nan, undefined, error, import / pipeline
+references with property paths and calls, and remap (`.map()` with mappers that
+call the server's own objects). Not supported (answered with an error): stubs
+or promises exported by the client (callbacks), streams. The import table lives
+in memory for the session (one HTTP request, or one socket while the object
+stays awake).
 """
 
 from __future__ import annotations
@@ -146,26 +147,38 @@ class CapnWebSession:
 
     # -- expressions ------------------------------------------------------------
 
-    async def _evaluate(self, expression: Any, depth: int) -> Any:
+    async def _evaluate(self, expression: Any, depth: int, scope: dict[int, Any] | None = None) -> Any:
+        """Evaluate an expression; `scope` is a mapper function's own import table (remap)."""
         if depth > MAX_DEPTH:
             raise ProtocolError("expression nested too deeply")
         if isinstance(expression, dict):
-            return {key: await self._evaluate(value, depth + 1) for key, value in expression.items()}
+            return {key: await self._evaluate(value, depth + 1, scope) for key, value in expression.items()}
         if not isinstance(expression, list):
             return expression
         if len(expression) == 1 and isinstance(expression[0], list):
-            return [await self._evaluate(item, depth + 1) for item in expression[0]]
+            return [await self._evaluate(item, depth + 1, scope) for item in expression[0]]
         if not expression or not isinstance(expression[0], str):
             raise ProtocolError("an array expression is wrapped in a second array")
         tag, args = expression[0], expression[1:]
         if tag in ("pipeline", "import"):
-            return await self._call(args, depth)
+            return await self._call(args, depth, scope)
+        if tag == "remap" and len(args) == 4:
+            return await self._remap(args, depth, scope)
         return _literal(tag, args)
 
-    async def _call(self, args: list[Any], depth: int) -> Any:
-        if not args or not isinstance(args[0], int) or args[0] not in self._exports:
-            raise ProtocolError(f"reference to unknown import {args[0] if args else None!r}")
-        target = await self._exports[args[0]]
+    async def _reference(self, import_id: Any, scope: dict[int, Any] | None) -> Any:
+        if scope is not None:
+            if import_id not in scope:
+                raise ProtocolError(f"mapper reference to unknown import {import_id!r}")
+            return scope[import_id]
+        if not isinstance(import_id, int) or import_id not in self._exports:
+            raise ProtocolError(f"reference to unknown import {import_id!r}")
+        return await self._exports[import_id]
+
+    async def _call(self, args: list[Any], depth: int, scope: dict[int, Any] | None = None) -> Any:
+        if not args:
+            raise ProtocolError("a reference names an import")
+        target = await self._reference(args[0], scope)
         path = args[1] if len(args) > 1 and args[1] is not None else []
         call_args = args[2] if len(args) > 2 else None
         if not isinstance(path, list) or (call_args is not None and not isinstance(call_args, list)):
@@ -181,9 +194,9 @@ class CapnWebSession:
         for name in path[:-1]:
             target = resolve_property(target, name)
             is_root = False
-        method, scope = resolve_method(target, path[-1], is_root)
-        self._authorize(str(path[-1]), scope)
-        values = [await self._evaluate(item, depth + 1) for item in call_args]
+        method, needed = resolve_method(target, path[-1], is_root)
+        self._authorize(str(path[-1]), needed)
+        values = [await self._evaluate(item, depth + 1, scope) for item in call_args]
         try:
             result = method(*values)
         except TypeError as exc:
@@ -191,6 +204,35 @@ class CapnWebSession:
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
             result = await result
         return result
+
+    async def _remap(self, args: list[Any], depth: int, scope: dict[int, Any] | None) -> Any:
+        """`.map(fn)`: run the mapper's instructions on the value, or on each element of a list.
+
+        In a mapper, import 0 is the input, -1, -2, ... the captures, 1, 2, ... the
+        results of earlier instructions; the last instruction is the result."""
+        import_id, path, captures, instructions = args
+        if not isinstance(captures, list) or not isinstance(instructions, list) or not instructions:
+            raise ProtocolError("remap takes captures and a non-empty list of instructions")
+        target = await self._call([import_id, path], depth, scope)
+        captured: dict[int, Any] = {}
+        for index, capture in enumerate(captures):
+            if not (isinstance(capture, list) and len(capture) == 2 and capture[0] == "import"):
+                raise ProtocolError("a mapper may capture only the server's own objects")
+            captured[-1 - index] = await self._reference(capture[1], scope)
+
+        async def apply(value: Any) -> Any:
+            table = {**captured, 0: value}
+            result = None
+            for position, instruction in enumerate(instructions, start=1):
+                result = await self._evaluate(instruction, depth + 1, table)
+                table[position] = result
+            return result
+
+        if target is None:
+            return None
+        if isinstance(target, list):
+            return [await apply(item) for item in target]
+        return await apply(target)
 
     def _serialize(self, value: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:

@@ -122,3 +122,26 @@ def test_protocol_errors_abort() -> None:
     for bad in ["not json", '{"a": 1}', '["pull", 99]', '["push", ["export", -1]]', '["resolve", 1, 2]']:
         answers = run([bad, ["pull", 1]] if "push" in bad else [bad])
         assert answers and answers[-1][0] in ("abort", "reject"), bad
+
+
+def test_map_runs_the_mapper_on_each_element() -> None:
+    # what `api.later().map(x => api.hello(String(x)))`-style mappers look like on the wire
+    answers = run(
+        [
+            ["push", ["pipeline", 0, ["later"], []]],
+            [
+                "push",
+                [
+                    "remap",
+                    1,
+                    [],
+                    [["import", 0]],
+                    [["pipeline", -1, ["hello"], [["pipeline", 0, []]]], ["pipeline", 1]],
+                ],
+            ],
+            ["pull", 2],
+        ]
+    )
+    assert answers == [["resolve", 2, [["hi 1", "hi [2]", f"hi {2**60}"]]]]
+    refused = run([["push", ["remap", 0, [], [["export", -1]], [["pipeline", 0]]]], ["pull", 1]])
+    assert refused[-1][0] == "abort"
