@@ -53,7 +53,7 @@ from dotdo.types import JSON
 from dotdo.wire.capnweb import CapnWebSession
 from dotdo.wire.codec import decode, encode
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
-from dotdo.wire.tokens import verify
+from dotdo.wire.tokens import access_mode, verify
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
 
@@ -367,9 +367,10 @@ class DOCore(DurableObject):
         `X-Capability`, or `?token=`) must verify; without one, RPC is open only in
         development and closed (403 `rpc_closed`) otherwise."""
         secret = _env_var(self.env, self.rpc_secret_binding)
-        if not secret:
-            if (_env_var(self.env, "ENVIRONMENT") or "").lower() == "development":
-                return _allow_all
+        mode = access_mode(secret, _env_var(self.env, "ENVIRONMENT"))
+        if mode == "open":
+            return _allow_all
+        if mode == "closed" or not secret:
             raise Forbidden(
                 f"RPC is closed: set the {self.rpc_secret_binding} secret "
                 "(or run with ENVIRONMENT=development)",

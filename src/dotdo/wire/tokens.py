@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from dotdo.core.rpc import SCOPES
 from dotdo.errors import Forbidden, Unauthorized
 
-__all__ = ["Capability", "TokenError", "attenuate", "mint", "verify"]
+__all__ = ["Capability", "TokenError", "access_mode", "attenuate", "mint", "verify"]
 
 PREFIX = "dotdo1"
 MAX_TOKEN_LENGTH = 8192
@@ -80,6 +80,14 @@ def _caveat(
     if sub is not None:
         caveat["sub"] = sub
     return caveat
+
+
+def access_mode(secret: str | None, environment: str | None) -> str:
+    """How the RPC surfaces answer: "token" with a secret, "open" only in development
+    without one, "closed" everywhere else."""
+    if secret:
+        return "token"
+    return "open" if (environment or "").strip().lower() == "development" else "closed"
 
 
 def mint(

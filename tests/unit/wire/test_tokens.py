@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dotdo import Forbidden, Unauthorized
-from dotdo.wire.tokens import TokenError, attenuate, mint, verify
+from dotdo.wire.tokens import TokenError, access_mode, attenuate, mint, verify
 
 SECRET = "s3cret"
 
@@ -72,3 +72,12 @@ def test_refusals() -> None:
     first_only = narrow.split(".")[1]
     with pytest.raises(TokenError):
         verify(f"{prefix}.{first_only[: len(body)]}.{narrow.split('.')[2]}", SECRET)
+
+
+def test_rpc_is_closed_outside_development_without_a_secret() -> None:
+    assert access_mode(None, "production") == "closed"
+    assert access_mode("", None) == "closed"
+    assert access_mode(None, "staging") == "closed"
+    assert access_mode(None, "development") == "open"
+    assert access_mode("s", "development") == "token"  # a secret always means tokens
+    assert access_mode("s", "production") == "token"
