@@ -223,7 +223,7 @@ def test_websocket_rpc_calls_subscriptions_and_limits(runtime: LocalRuntime) -> 
 def test_capnweb_with_the_real_javascript_client(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     url = f"http://{tenant}.localhost:{runtime.port}/_semantic/capnweb"
-    script = Path(ROOT) / "tests" / "js" / "capnweb_client.mjs"
+    script = Path(ROOT) / "tests" / "node" / "capnweb_client.mjs"
     started = time.monotonic()
     done = subprocess.run(
         ["node", str(script), url], capture_output=True, text=True, timeout=120, check=False

@@ -1,7 +1,7 @@
 // Drives the real npm `capnweb` client against a dotdo object and prints one JSON
 // line of results, for tests/integration/test_rpc_surfaces.py.
 //
-//   node tests/js/capnweb_client.mjs <http url of /capnweb> [token]
+//   node tests/node/capnweb_client.mjs <http url of /capnweb> [token]
 import dns from "node:dns";
 import { createRequire } from "node:module";
 
