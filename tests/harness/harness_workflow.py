@@ -84,6 +84,11 @@ class HarnessWorkflow(DOWorkflow):
         return {"alarm": await self.alarms.get(), "earliest": self._next_wake()}
 
     @rpc
+    def socket_subscriptions(self) -> list:
+        """What each RPC socket's serialized attachment (the part that survives hibernation) holds."""
+        return [connection.data.get("subs") for connection in self.websockets.connections("rpc")]
+
+    @rpc
     def counters(self, *keys: str) -> dict:
         return {key: self.state.get(key) for key in keys}
 

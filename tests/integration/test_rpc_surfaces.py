@@ -295,3 +295,13 @@ def test_the_python_client(runtime: LocalRuntime) -> None:
             await events.aclose()
 
     asyncio.run(scenario())
+
+
+def test_subscriptions_live_in_the_socket_attachment(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with socket_to(runtime, tenant, "/_workflow/ws/rpc") as ws:
+        for n, pattern in enumerate(["Customer.*", "*.shipped"]):
+            ws.send(json.dumps({"id": n, "method": "subscribe", "params": [pattern]}))
+            ws.recv(timeout=10)
+        stored = runtime.rpc(tenant, "socket_subscriptions", binding="WORKFLOW").json()["result"]
+        assert stored == [["Customer.*", "*.shipped"]]  # read back from the socket, not from memory
