@@ -52,6 +52,11 @@ def test_pipelines_on_the_object_and_on_nouns(runtime: LocalRuntime) -> None:
         assert first.json()["result"] == "c1"
         listed = c.post("/rpc/pipeline", json=pipeline(["Customer", ""], call("list"), prop(0), prop("name")))
         assert listed.json()["result"] == "Ada"
+        # JavaScript-style options objects (the original dotdo's clients and the shared load kit)
+        options = pipeline(["Customer", ""], call("findFirst", {"where": {"$id": "c1"}}), prop("name"))
+        assert c.post("/rpc/pipeline", json=options).json()["result"] == "Ada"
+        limited = c.post("/rpc/pipeline", json=pipeline(["Customer", ""], call("list", {"limit": 1})))
+        assert len(limited.json()["result"]) == 1
         batch = c.post(
             "/rpc/pipeline",
             json=[

@@ -28,6 +28,8 @@ class NounAccessor:
     )
     """What remote callers (pipelines, Cap'n Web) may call."""
     rpc_read_methods: ClassVar[frozenset[str]] = frozenset({"list", "page", "count", "find_first"})
+    rpc_options_methods: ClassVar[frozenset[str]] = frozenset({"list", "page", "count", "find_first"})
+    """Remote callers may pass these one options object: `list({"where": ..., "limit": 20})`."""
 
     def __init__(
         self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None

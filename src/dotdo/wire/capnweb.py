@@ -27,7 +27,7 @@ from typing import Any
 from dotdo.errors import BadRequest, HttpError, NotFound
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.targets import RpcTarget, resolve_method, resolve_property
+from dotdo.wire.targets import RpcTarget, options_call, resolve_method, resolve_property
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError"]
 
@@ -197,8 +197,9 @@ class CapnWebSession:
         method, needed = resolve_method(target, path[-1], is_root)
         self._authorize(str(path[-1]), needed)
         values = [await self._evaluate(item, depth + 1, scope) for item in call_args]
+        options = options_call(target, str(path[-1]), values)
         try:
-            result = method(*values)
+            result = method(**options) if isinstance(options, dict) else method(*values)
         except TypeError as exc:
             raise BadRequest(f"Wrong arguments for {path[-1]}: {exc}", code="invalid_params") from exc
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):

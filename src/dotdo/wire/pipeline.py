@@ -22,7 +22,7 @@ from typing import Any
 from dotdo.core.rpc import bind_arguments
 from dotdo.errors import BadRequest, HttpError
 from dotdo.wire.codec import decode, encode
-from dotdo.wire.targets import resolve_method, resolve_property
+from dotdo.wire.targets import options_call, resolve_method, resolve_property
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
 
@@ -128,7 +128,7 @@ async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) 
         return resolve_property(receiver, step.name)
     method, scope = resolve_method(receiver, step.name, is_root)
     authorize(str(step.name), scope)
-    args, kwargs = bind_arguments(method, step.args)
+    args, kwargs = bind_arguments(method, options_call(receiver, str(step.name), step.args))
     result = method(*args, **kwargs)
     if inspect.isawaitable(result):
         result = await result

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from dotdo.core.rpc import is_rpc_method, method_scope
 from dotdo.errors import NotFound
 
-__all__ = ["RpcTarget", "resolve_method", "resolve_property", "snake_case"]
+__all__ = ["RpcTarget", "options_call", "resolve_method", "resolve_property", "snake_case"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
@@ -98,3 +98,21 @@ def _describe(target: Any) -> str:
     if isinstance(target, dict | list | str | int | float | bool):
         return type(target).__name__
     return f"a {type(target).__name__}"
+
+
+def options_call(target: Any, method_name: str, params: Any) -> Any:
+    """JavaScript-style calls pass one options object (`list({where, limit})`). For the
+    methods a target lists in `rpc_options_methods`, a single positional object whose
+    keys are all option names becomes keyword arguments; anything else is left as is."""
+    methods: frozenset[str] = getattr(type(target), "rpc_options_methods", frozenset())
+    if snake_case(method_name) not in methods and method_name not in methods:
+        return params
+    if not (isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict) and params[0]):
+        return params
+    options = params[0]
+    if not all(isinstance(key, str) and snake_case(key) in _OPTION_NAMES for key in options):
+        return params
+    return {snake_case(key): value for key, value in options.items()}
+
+
+_OPTION_NAMES = frozenset({"where", "order_by", "limit", "offset", "select", "include_deleted", "with_total"})
