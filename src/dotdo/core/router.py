@@ -47,7 +47,10 @@ class Route:
 
     def match(self, raw_path: str) -> dict[str, str] | None:
         """Match a still percent-encoded path; parameters come back decoded."""
-        parts = [unquote(part) for part in _split(raw_path)]
+        return self.match_parts([unquote(part) for part in _split(raw_path)])
+
+    def match_parts(self, parts: list[str]) -> dict[str, str] | None:
+        """Match a path already split into decoded segments (split once per request)."""
         fixed = self.segments
         if self.wildcard:
             if len(parts) < len(fixed):
@@ -160,9 +163,10 @@ class Router:
     def resolve(self, method: str, raw_path: str) -> tuple[Handler, dict[str, str]]:
         """The handler for a request (by its percent-encoded path), or NotFound / MethodNotAllowed."""
         path = unquote(raw_path)
+        parts = [unquote(part) for part in _split(raw_path)]
         allowed: list[str] = []
         for route in self.routes:
-            params = route.match(raw_path)
+            params = route.match_parts(parts)
             if params is None:
                 continue
             if route.method in ("*", method) or (method == "HEAD" and route.method == "GET"):
