@@ -9,10 +9,19 @@ from pyodide.ffi import create_proxy, to_js
 
 
 async def _exercise() -> None:
-    callback = create_proxy(lambda *args: None)
+    fired: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+
+    def on_timer(*args: object) -> None:
+        if not fired.done():
+            fired.set_result(None)
+
+    callback = create_proxy(on_timer)
     js.setTimeout(callback, 0)
     to_js({"a": [1, 2.5, "x", None, True]}, dict_converter=js.Object.fromEntries)
     await asyncio.sleep(0)
+    # Destroy the proxy only once the timer has called it: destroyed earlier, the timer
+    # would call a dead proxy and take the whole recording process down with it.
+    await fired
     callback.destroy()
 
 

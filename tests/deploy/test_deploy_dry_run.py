@@ -19,4 +19,5 @@ def test_deploy_dry_run_builds(tmp_path: Path) -> None:
     assert (out / "entry.py").is_file()
     assert (out / "dotdo" / "core" / "durable.py").is_file()
     assert (out / "python_modules" / "workers" / "__init__.py").is_file()
-    assert "env.DOTDO (DOCore)" in result.stdout
+    assert "env.DOTDO (DOWorkflow)" in result.stdout  # the most capable layer serves tenants
+    assert (out / "python_modules" / "tzdata" / "zoneinfo" / "Europe" / "Oslo").is_file()
