@@ -293,10 +293,16 @@ def test_the_python_client(runtime: LocalRuntime) -> None:
 
             events = client.subscribe("Customer.*")
             first = asyncio.ensure_future(anext(events))
-            await asyncio.sleep(0.5)  # subscribed before the write
-            await client.Customer("ada").delete()
+            # The subscription is live once the handshake is done, which the caller does
+            # not see: keep writing until the first event arrives.
+            written: list[str] = []
+            for n in range(40):
+                written.append((await client.Customer.create({"$id": f"late-{n}"}))["$id"])
+                done, _ = await asyncio.wait({first}, timeout=0.25)
+                if done:
+                    break
             event = await asyncio.wait_for(first, 10)
-            assert event["type"] == "Customer.deleted" and event["subject"] == "ada"
+            assert event["type"] == "Customer.created" and event["subject"] in written
             await events.aclose()
 
     asyncio.run(scenario())
