@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +228,6 @@ def test_capnweb_with_the_real_javascript_client(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     url = f"http://{tenant}.localhost:{runtime.port}/_semantic/capnweb"
     script = Path(ROOT) / "tests" / "node" / "capnweb_client.mjs"
-    started = time.monotonic()
     done = subprocess.run(
         ["node", str(script), url], capture_output=True, text=True, timeout=120, check=False
     )
@@ -257,7 +255,6 @@ def test_capnweb_with_the_real_javascript_client(runtime: LocalRuntime) -> None:
         {"value": {"owner": "carol", "count": 3, "sum": 12}},
     ]
     assert result["overSocket"][2]["code"] == "internal_error"
-    assert time.monotonic() - started < 120
 
 
 def test_the_python_client(runtime: LocalRuntime) -> None:

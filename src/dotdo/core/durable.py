@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import inspect
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -38,7 +37,7 @@ from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Migration, migrate
 from dotdo.core.router import Router
 from dotdo.core.rpc import (
-    bind_arguments,
+    invoke,
     method_scope,
     resolve_rpc_method,
     rpc,
@@ -328,10 +327,7 @@ class DOCore(DurableObject):
             raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
         method = resolve_rpc_method(self, body.get("method"))
         authorize(str(body["method"]), method_scope(method))
-        args, kwargs = bind_arguments(method, decode(body.get("params")))
-        result = method(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
+        result = await invoke(method, decode(body.get("params")))
         try:
             return json_response({"result": encode(result)})
         except TypeError as exc:
@@ -388,18 +384,24 @@ class DOCore(DurableObject):
 
         return authorize
 
-    async def _upgrade_rpc(self, request: HttpRequest) -> HttpResponse:
+    def _accept_rpc_socket(self, request: HttpRequest, tag: str, data: dict[str, Any]) -> HttpResponse:
+        """Upgrade to an RPC socket: refused before the upgrade when the token does not verify;
+        the token is kept with the socket (it survives hibernation) and checked on every call."""
         if (request.header("upgrade") or "").lower() != "websocket":
-            raise UpgradeRequired("GET /ws/rpc expects a WebSocket upgrade")
+            raise UpgradeRequired(f"GET {request.path} expects a WebSocket upgrade")
         token = _token_from(request)
-        self.rpc_access(request, token)  # refuse the upgrade itself when the token does not verify
-        if token and len(token) > 1200:
-            raise BadRequest("A socket's capability token is at most 1200 characters", code="token_too_long")
-        data: dict[str, Any] = {"rpc": True, "subs": []}
+        self.rpc_access(request, token)
         if token:
-            data["token"] = token  # kept with the socket (survives hibernation); checked per call
-        client, _ = self.websockets.accept([WS_RPC_TAG], data)
+            if len(token) > 1200:
+                raise BadRequest(
+                    "A socket's capability token is at most 1200 characters", code="token_too_long"
+                )
+            data["token"] = token
+        client, _ = self.websockets.accept([tag], data)
         return HttpResponse(status=101, web_socket=client)
+
+    async def _upgrade_rpc(self, request: HttpRequest) -> HttpResponse:
+        return self._accept_rpc_socket(request, WS_RPC_TAG, {"rpc": True, "subs": []})
 
     async def _on_rpc_message(self, connection: Connection, message: str | bytes) -> None:
         request_id = None
@@ -425,11 +427,7 @@ class DOCore(DurableObject):
         """One call from an RPC socket; layers add socket-level methods (subscribe) first."""
         method = resolve_rpc_method(self, method_name)
         authorize(method_name, method_scope(method))
-        args, kwargs = bind_arguments(method, params)
-        result = method(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        return await invoke(method, params)
 
     async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:
         """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
@@ -441,19 +439,7 @@ class DOCore(DurableObject):
         return HttpResponse(200, body, {"content-type": "text/plain; charset=utf-8"})
 
     async def _capnweb_socket(self, request: HttpRequest) -> HttpResponse:
-        if (request.header("upgrade") or "").lower() != "websocket":
-            raise UpgradeRequired("GET /capnweb expects a WebSocket upgrade (or POST a batch)")
-        token = _token_from(request)
-        self.rpc_access(request, token)
-        data: dict[str, Any] = {"capnweb": True}
-        if token:
-            if len(token) > 1200:
-                raise BadRequest(
-                    "A socket's capability token is at most 1200 characters", code="token_too_long"
-                )
-            data["token"] = token
-        client, _ = self.websockets.accept(["capnweb"], data)
-        return HttpResponse(status=101, web_socket=client)
+        return self._accept_rpc_socket(request, "capnweb", {"capnweb": True})
 
     async def _on_capnweb_message(self, connection: Connection, message: str | bytes) -> None:
         session = self._capnweb_sessions.get(connection.id)

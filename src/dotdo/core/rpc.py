@@ -22,6 +22,7 @@ __all__ = [
     "RUNTIME_HANDLERS",
     "SCOPES",
     "bind_arguments",
+    "invoke",
     "is_rpc_method",
     "method_scope",
     "rpc",
@@ -144,6 +145,15 @@ def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], 
     except TypeError as exc:
         raise BadRequest(f"Wrong arguments for {method.__name__}: {exc}", code="invalid_params") from exc
     return args, kwargs
+
+
+async def invoke(method: Callable[..., Any], params: Any) -> Any:
+    """Check `params` against the method's signature (400 `invalid_params`), call it, await it."""
+    args, kwargs = bind_arguments(method, params)
+    result = method(*args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def resolve_rpc_method(target: object, name: Any) -> Callable[..., Any]:

@@ -34,15 +34,12 @@ class Sql:
 
     def exec(self, query: str, *params: Any) -> list[Row]:
         """Run one statement and return its rows."""
-        cursor = self._sql.exec(query, *[_bind(p) for p in params])
-        rows: list[Row] = cursor.toArray()  # already dicts: the SDK converts the JS rows
-        self.rows_written += int(cursor.rowsWritten)
-        return rows
+        return self.exec_counted(query, *params)[0]
 
     def exec_counted(self, query: str, *params: Any) -> tuple[list[Row], int]:
         """Run one statement; its rows and how many rows it wrote."""
         cursor = self._sql.exec(query, *[_bind(p) for p in params])
-        rows: list[Row] = cursor.toArray()
+        rows: list[Row] = cursor.toArray()  # already dicts: the SDK converts the JS rows
         written = int(cursor.rowsWritten)
         self.rows_written += written
         return rows, written

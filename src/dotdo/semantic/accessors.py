@@ -64,8 +64,8 @@ class NounAccessor:
         select: Sequence[str] | None = None,
         include_deleted: bool = False,
     ) -> builtins.list[dict[str, Any]]:
-        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total=False)
-        items: builtins.list[dict[str, Any]] = self._things.list(self.type, query)["items"]
+        page = self.page(where, order_by, limit, offset, select, include_deleted, with_total=False)
+        items: builtins.list[dict[str, Any]] = page["items"]
         return items
 
     def page(

@@ -178,29 +178,27 @@ class SqliteThingStore:
             sql += f" AND {query.where.sql}"
         return sql, [type_name, *query.where.params]
 
-    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
-        condition, params = self._filter(type_name, query)
-        statement = (
-            f"SELECT {_COLUMNS} FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?"
-        )
-        offset = 0
-        while True:
-            rows = self._sql.exec(statement, *params, _SCAN_BATCH, offset)
-            for row in rows:
-                yield ThingRecord.from_row(row)
-            if len(rows) < _SCAN_BATCH:
-                return
-            offset += _SCAN_BATCH
-
-    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+    def _select(self, type_name: str, query: ThingQuery, limit: int, offset: int) -> list[ThingRecord]:
         condition, params = self._filter(type_name, query)
         rows = self._sql.exec(
             f"SELECT {_COLUMNS} FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?",
             *params,
-            query.limit,
-            query.offset,
+            limit,
+            offset,
         )
         return [ThingRecord.from_row(row) for row in rows]
+
+    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
+        offset = 0
+        while True:
+            batch = self._select(type_name, query, _SCAN_BATCH, offset)
+            yield from batch
+            if len(batch) < _SCAN_BATCH:
+                return
+            offset += _SCAN_BATCH
+
+    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+        return self._select(type_name, query, query.limit, query.offset)
 
     def count(self, type_name: str, query: ThingQuery) -> int:
         condition, params = self._filter(type_name, query)

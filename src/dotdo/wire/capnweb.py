@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, HttpError, NotFound
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
 from dotdo.wire.pipeline import Authorize
@@ -58,6 +59,7 @@ class CapnWebSession:
         self._tasks: set[asyncio.Future[str]] = set()  # answers being sent (WebSocket)
         self._messages = 0
         self.aborted = False
+        self._abort_line = ""
         main_future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
         main_future.set_result(main)
         self._exports[0] = main_future
@@ -162,7 +164,9 @@ class CapnWebSession:
         tag, args = expression[0], expression[1:]
         if tag in ("pipeline", "import"):
             return await self._call(args, depth, scope)
-        if tag == "remap" and len(args) == 4:
+        if tag == "remap":
+            if len(args) != 4:
+                raise ProtocolError("remap takes an import, a path, captures and instructions")
             return await self._remap(args, depth, scope)
         return _literal(tag, args)
 
@@ -197,14 +201,7 @@ class CapnWebSession:
         method, needed = resolve_method(target, path[-1], is_root)
         self._authorize(str(path[-1]), needed)
         values = [await self._evaluate(item, depth + 1, scope) for item in call_args]
-        options = options_call(target, str(path[-1]), values)
-        try:
-            result = method(**options) if isinstance(options, dict) else method(*values)
-        except TypeError as exc:
-            raise BadRequest(f"Wrong arguments for {path[-1]}: {exc}", code="invalid_params") from exc
-        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-            result = await result
-        return result
+        return await invoke(method, options_call(target, str(path[-1]), values))
 
     async def _remap(self, args: list[Any], depth: int, scope: dict[int, Any] | None) -> Any:
         """`.map(fn)`: run the mapper's instructions on the value, or on each element of a list.
@@ -269,8 +266,6 @@ class CapnWebSession:
             return self._serialize(to_dict(), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
 
-    _abort_line = ""
-
 
 def _literal(tag: str, args: list[Any]) -> Any:
     try:
@@ -288,7 +283,7 @@ def _literal(tag: str, args: list[Any]) -> Any:
         return None
     if tag == "error" and len(args) >= 2:
         return RuntimeError(f"{args[0]}: {args[1]}")
-    if tag in ("export", "promise", "remap", "writable", "readable", "headers", "request", "response"):
+    if tag in ("export", "promise", "writable", "readable", "headers", "request", "response"):
         raise ProtocolError(f"{tag!r} expressions are not supported by this server")
     raise ProtocolError(f"unknown expression type {tag!r}")
 

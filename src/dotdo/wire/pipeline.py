@@ -13,13 +13,12 @@ batch); each gets its own `{"id", "result"}` or `{"id", "error": {"code",
 
 from __future__ import annotations
 
-import inspect
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.rpc import bind_arguments
+from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, HttpError
 from dotdo.wire.codec import decode, encode
 from dotdo.wire.targets import options_call, resolve_method, resolve_property
@@ -128,11 +127,7 @@ async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) 
         return resolve_property(receiver, step.name)
     method, scope = resolve_method(receiver, step.name, is_root)
     authorize(str(step.name), scope)
-    args, kwargs = bind_arguments(method, options_call(receiver, str(step.name), step.args))
-    result = method(*args, **kwargs)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+    return await invoke(method, options_call(receiver, str(step.name), step.args))
 
 
 async def run_batch(

@@ -179,6 +179,8 @@ class DOWorkflow(DOSemantic):
         self._clock_skew = 0  # run_due(now) runs as if the clock said `now`
         self._timers_changed = False
         self._sync_class_schedules(_now_ms())
+        # One query and one alarm write per wake: a write committed just before the object
+        # died (a delivery or a run lease) may never have reached the alarm; this catches it.
         self._rearm()
 
     def _now(self) -> int:
