@@ -55,6 +55,10 @@ class HarnessWorkflow(DOWorkflow):
         return self.every(5).minutes(self.ticker)
 
     @rpc
+    def schedule_ticker_daily_at(self, time_of_day: str) -> str:
+        return self.every.day.at(time_of_day)(self.ticker)
+
+    @rpc
     def schedule_in_zone(self, tz: str) -> dict:
         schedule_id = self.every.day.at("9am", tz=tz)(self.ticker)
         return next(s for s in self.list_schedules() if s["id"] == schedule_id)

@@ -143,12 +143,14 @@ def test_schedules_are_listed_fire_once_after_absence_and_can_be_removed(runtime
 
 def test_schedules_fire_after_a_restart_with_nothing_registered_again(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
-    ticker = rpc(runtime, tenant, "schedule_ticker")
+    # twelve hours away, so the real alarm cannot fire it while the runtime restarts
+    far_hour = (now_ms() // HOUR_MS + 12) % 24
+    ticker = rpc(runtime, tenant, "schedule_ticker_daily_at", f"{far_hour:02d}:00")
     with runtime.client(tenant) as c:
         next_at = {s["id"]: s["next_at"] for s in c.get("/_workflow/schedules").json()["items"]}[ticker]
     runtime.restart()
     with runtime.client(tenant) as c:
-        assert run_due(c, next_at)["schedules"] >= 1
+        assert run_due(c, next_at)["schedules"] >= 1  # the ticker, and hourly/daily if due then
     assert counters(runtime, tenant, "fired:ticker")["fired:ticker"] == 1
     timers = rpc(runtime, tenant, "alarm_and_timers")
     assert timers["alarm"] == timers["earliest"] and timers["alarm"] > next_at
