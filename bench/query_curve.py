@@ -1,6 +1,6 @@
 """Query latency against the number of things, with and without an index.
 
-    .venv/bin/python bench/query_curve.py [--sizes 1000,10000,100000] [--repeat 40]
+    .venv/bin/python bench/query_curve.py [--sizes 1000,10000,100000] [--repeat 40] [--only regex]
 
 Starts the app on the local runtime (`./scripts/dev`, empty state), and for each
 size seeds two tenants with the same customers through `POST /Customer` (arrays
@@ -40,6 +40,10 @@ QUERIES = {
         "total": "false",
     },
     "unindexed tier = (no match, full scan)": lambda n: {"where": json.dumps({"tier": "none"})},
+    "email $regex (evaluated in Python, 1 match)": lambda n: {
+        "where": json.dumps({"email": {"$regex": f"^c{n // 2}@"}}),
+        "total": "false",
+    },
 }
 
 
@@ -76,8 +80,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--only", default="", help="run only the queries whose name contains this")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    queries = {name: params for name, params in QUERIES.items() if args.only in name}
     state = tempfile.mkdtemp(prefix="dotdo-curve-")
     server = subprocess.Popen(
         [
@@ -128,7 +134,7 @@ def main() -> None:
                         f"seeded {n} things ({'indexed' if indexed else 'no index'}) in {seeded_s:.1f} s",
                         flush=True,
                     )
-                    for name, params in QUERIES.items():
+                    for name, params in queries.items():
                         time_query(client, params(n), 3)  # warm the object and SQLite's page cache
                         p50, p90 = time_query(client, params(n), args.repeat)
                         rows.append((n, indexed, name, p50, p90))

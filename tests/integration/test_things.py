@@ -145,6 +145,11 @@ def test_regex_runs_in_python_and_keeps_paging_right(runtime: LocalRuntime) -> N
         page = c.get("/Customer", params={**clause, "order_by": "i", "limit": "5", "offset": "10"}).json()
         assert page["total"] == 90
         assert [t["i"] for t in page["items"]] == [60, 63, 66, 69, 72]
+        # 270 candidates: this page spans the first batch of rows and the batches read by id
+        tail = c.get("/Customer", params={**clause, "order_by": "i", "limit": "10", "offset": "85"}).json()
+        assert [t["i"] for t in tail["items"]] == [285, 288, 291, 294, 297] and tail["has_more"] is False
+        newest = c.get("/Customer", params={**clause, "order_by": "-i", "limit": "2", "offset": "88"}).json()
+        assert [t["i"] for t in newest["items"]] == [33, 30]
 
 
 def test_invalid_queries_are_400_with_the_validators_message(runtime: LocalRuntime) -> None:
