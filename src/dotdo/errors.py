@@ -8,8 +8,10 @@
         +-- NotFound                404: not_found, route_not_found, method_not_found
         +-- MethodNotAllowed        405: method_not_allowed (carries the allowed methods)
         +-- Conflict                409: conflict
+        +-- Gone                    410: reference_lost
         +-- PayloadTooLarge         413: payload_too_large, value_too_large
         +-- UpgradeRequired         426: upgrade_required
+        +-- TooManyRequests         429: rate_limited
 
 Any other exception that escapes a handler is answered as a 500 `internal_error`
 with no detail; its traceback goes to the log.
@@ -24,10 +26,12 @@ __all__ = [
     "Conflict",
     "DotdoError",
     "Forbidden",
+    "Gone",
     "HttpError",
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
+    "TooManyRequests",
     "Unauthorized",
     "UpgradeRequired",
 ]
@@ -90,6 +94,11 @@ class Conflict(HttpError):
     default_code = "conflict"
 
 
+class Gone(HttpError):
+    status = 410
+    default_code = "gone"
+
+
 class PayloadTooLarge(HttpError):
     status = 413
     default_code = "payload_too_large"
@@ -98,3 +107,8 @@ class PayloadTooLarge(HttpError):
 class UpgradeRequired(HttpError):
     status = 426
     default_code = "upgrade_required"
+
+
+class TooManyRequests(HttpError):
+    status = 429
+    default_code = "rate_limited"

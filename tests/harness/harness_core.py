@@ -2,10 +2,12 @@
 
 import time
 
+from harness_lifetime import Lifetime
+
 from dotdo import AlarmInfo, DOCore, rpc
 
 
-class HarnessCore(DOCore):
+class HarnessCore(Lifetime, DOCore):
     # The RPC surfaces of this class need capability tokens (the tests set this var).
     rpc_secret_binding = "HARNESS_RPC_SECRET"
 

@@ -2,6 +2,8 @@
 
 import contextlib
 
+from harness_lifetime import Lifetime
+
 from dotdo import DOSemantic, Noun, Verb, rpc
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore
@@ -56,7 +58,7 @@ class User(RpcTarget):
         raise ValueError("internal detail that must not leak")
 
 
-class HarnessSemantic(DOSemantic):
+class HarnessSemantic(Lifetime, DOSemantic):
     declared_nouns = (Noun("Customer", indexes=("email", "age")), Noun("Person", plural="People"))
     declared_verbs = (Verb("run", past="ran"),)
     thing_cache_size = 4

@@ -4,10 +4,12 @@ workflows whose effects are counted in state, so the tests can see what ran and 
 import asyncio
 import time
 
+from harness_lifetime import Lifetime
+
 from dotdo import DOWorkflow, Event, every, on, rpc, workflow
 
 
-class HarnessWorkflow(DOWorkflow):
+class HarnessWorkflow(Lifetime, DOWorkflow):
     stub_binding = "WORKFLOW"
     delivery_retry_limit = 3
     delivery_retry_delay_ms = 1000

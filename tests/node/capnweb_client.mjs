@@ -2,17 +2,7 @@
 // line of results, for tests/integration/test_rpc_surfaces.py.
 //
 //   node tests/node/capnweb_client.mjs <http url of /capnweb> [token]
-import dns from "node:dns";
-import { createRequire } from "node:module";
-
-// Tenants are subdomains of localhost, which Node does not resolve: send them to loopback.
-const realLookup = dns.lookup;
-dns.lookup = (host, options, callback) =>
-  host.endsWith(".localhost") ? realLookup("127.0.0.1", options, callback) : realLookup(host, options, callback);
-
-const require = createRequire(new URL("../../package.json", import.meta.url));
-globalThis.WebSocket ??= require("ws"); // Node 20 has no WebSocket of its own
-const { newHttpBatchRpcSession, newWebSocketRpcSession } = await import(require.resolve("capnweb"));
+import { newHttpBatchRpcSession, newWebSocketRpcSession, settle } from "./capnweb_setup.mjs";
 
 const [url, token] = process.argv.slice(2);
 const endpoint = token ? `${url}?token=${encodeURIComponent(token)}` : url;
@@ -22,8 +12,6 @@ globalThis.fetch = (...args) => {
   requests += 1;
   return realFetch(...args);
 };
-const settle = (results) =>
-  results.map((r) => (r.status === "fulfilled" ? { value: r.value } : { error: r.reason.message, code: r.reason.code }));
 // bigints and byte arrays (Node hands bytes over as a Buffer, whose toJSON runs first) made printable
 const replacer = (_, v) =>
   typeof v === "bigint" ? { bigint: v.toString() } : v?.type === "Buffer" && Array.isArray(v.data) ? { bytes: v.data } : v;

@@ -47,9 +47,17 @@ from dotdo.core.rpc import (
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.websocket import Connection, WebSockets, parse_tags
-from dotdo.errors import BadRequest, Forbidden, HttpError, NotFound, Unauthorized, UpgradeRequired
+from dotdo.errors import (
+    BadRequest,
+    Forbidden,
+    HttpError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    UpgradeRequired,
+)
 from dotdo.types import JSON
-from dotdo.wire.capnweb import CapnWebSession
+from dotdo.wire.capnweb import CapnWebSession, SessionIds
 from dotdo.wire.codec import decode, encode
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.tokens import access_mode, verify
@@ -407,7 +415,7 @@ class DOCore(DurableObject):
         request_id = None
         try:
             if not self._rpc_rates.allow(connection.id):
-                raise HttpError("Too many messages; slow down", code="rate_limited")
+                raise TooManyRequests("Too many messages; slow down")
             request = parse_message(message)
             request_id = request.id
             authorize = self.rpc_access(token=connection.data.get("token") or "")
@@ -449,7 +457,14 @@ class DOCore(DurableObject):
             except HttpError as error:
                 connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
                 return
-            session = CapnWebSession(self, authorize, send=connection.send)
+            session = CapnWebSession(
+                self,
+                authorize,
+                send=connection.send,
+                resume=SessionIds.from_json(connection.data.get("ids")),
+                remember=lambda ids: _remember_ids(connection, ids),
+                admit=lambda: self._rpc_rates.allow(connection.id),
+            )
             self._capnweb_sessions[connection.id] = session
         await session.receive(message if isinstance(message, str) else message.decode("utf-8", "replace"))
 
@@ -462,6 +477,12 @@ class DOCore(DurableObject):
 
 
 seal_rpc_surface(DOCore)
+
+
+def _remember_ids(connection: Connection, ids: SessionIds) -> None:
+    """A Cap'n Web socket's counters go in its attachment: they must outlive hibernation."""
+    connection.data["ids"] = ids.to_json()
+    connection.save()
 
 
 def _allow_all(method: str, scope: str) -> None:

@@ -8,9 +8,14 @@ Supported messages: push, pull, release, abort; expressions: literals, array
 escapes, date, bytes, bigint, inf/-inf/nan, undefined, error, import / pipeline
 references with property paths and calls, and remap (`.map()` with mappers that
 call the server's own objects). Not supported (answered with an error): stubs
-or promises exported by the client (callbacks), streams. The import table lives
-in memory for the session (one HTTP request, or one socket while the object
-stays awake).
+or promises exported by the client (callbacks), streams.
+
+The import table lives in memory for the session: one HTTP request, or one
+socket while the object stays awake. Both sides number pushes and exports by
+counting, so a socket keeps its counters (`SessionIds`) where they survive
+hibernation; a session rebuilt after it continues the numbering, and a reference
+made before it (its object is gone) fails that call with `reference_lost`
+instead of reaching another object or aborting the session.
 """
 
 from __future__ import annotations
@@ -21,16 +26,17 @@ import binascii
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from dotdo.core.rpc import invoke
-from dotdo.errors import BadRequest, HttpError, NotFound
+from dotdo.errors import BadRequest, Gone, HttpError, NotFound, TooManyRequests
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.targets import RpcTarget, options_call, resolve_method, resolve_property
 
-__all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError"]
+__all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 
 MAX_MESSAGES = 1000
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -45,16 +51,56 @@ def _is_reference(value: Any) -> bool:
     return isinstance(value, RpcTarget) or isinstance(getattr(type(value), "rpc_methods", None), frozenset)
 
 
-class CapnWebSession:
-    """One session: the client's pushes are our exports, by the ids the client assigns."""
+@dataclass(frozen=True)
+class SessionIds:
+    """The next id for the client's next push and for our next export."""
 
-    def __init__(self, main: Any, authorize: Authorize, send: Callable[[str], object] | None = None) -> None:
+    next_push: int = 1
+    next_export: int = -1
+
+    def to_json(self) -> list[int]:
+        return [self.next_push, self.next_export]
+
+    @classmethod
+    def from_json(cls, value: Any) -> SessionIds:
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and value[0] >= 1
+            and value[1] <= -1
+        ):
+            return cls(value[0], value[1])
+        return cls()
+
+
+class CapnWebSession:
+    """One session: the client's pushes are our exports, by the ids the client assigns.
+
+    Over a WebSocket (`send` given), `resume` continues a session whose in-memory
+    state hibernation dropped, `remember` is told every new `SessionIds`, and
+    `admit` is asked before each call (False: the call is refused `rate_limited`).
+    Over HTTP batch a session carries at most `MAX_MESSAGES` messages.
+    """
+
+    def __init__(
+        self,
+        main: Any,
+        authorize: Authorize,
+        send: Callable[[str], object] | None = None,
+        resume: SessionIds | None = None,
+        remember: Callable[[SessionIds], None] | None = None,
+        admit: Callable[[], bool] | None = None,
+    ) -> None:
         self._main = main
         self._authorize = authorize
         self._send = send  # WebSocket: send each answer as it is ready; HTTP batch: None
+        self._remember = remember
+        self._admit = admit
         self._exports: dict[int, asyncio.Future[Any]] = {}
-        self._next_push = 1
-        self._next_export = -1
+        start = resume or SessionIds()
+        self._next_push = self._first_push = start.next_push
+        self._next_export = self._first_export = start.next_export
         self._pulled: list[int] = []
         self._tasks: set[asyncio.Future[str]] = set()  # answers being sent (WebSocket)
         self._messages = 0
@@ -72,7 +118,7 @@ class CapnWebSession:
             return
         self._messages += 1
         try:
-            if self._messages > MAX_MESSAGES:
+            if self._send is None and self._messages > MAX_MESSAGES:
                 raise ProtocolError(f"a session carries at most {MAX_MESSAGES} messages")
             if len(text) > MAX_MESSAGE_BYTES:
                 raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
@@ -91,7 +137,13 @@ class CapnWebSession:
         if kind in ("push", "stream") and len(message) == 2:
             export_id = self._next_push
             self._next_push += 1
-            self._exports[export_id] = asyncio.ensure_future(self._evaluate(message[1], 0))
+            self._ids_changed()
+            if self._admit is None or self._admit():
+                self._exports[export_id] = asyncio.ensure_future(self._evaluate(message[1], 0))
+            else:
+                self._exports[export_id] = _failed(
+                    TooManyRequests("Too many calls on this socket; slow down", code="rate_limited")
+                )
             if kind == "stream":
                 self._pull(export_id, release=True)
         elif kind == "pull" and len(message) == 2 and isinstance(message[1], int):
@@ -106,9 +158,19 @@ class CapnWebSession:
         else:
             raise ProtocolError(f"unsupported message {kind!r}")
 
+    def _ids_changed(self) -> None:
+        if self._remember is not None:
+            self._remember(SessionIds(self._next_push, self._next_export))
+
+    def _lost(self, import_id: int) -> bool:
+        """Was this id given out before the session was rebuilt (its object is gone)?"""
+        return 0 < import_id < self._first_push or self._first_export < import_id < 0
+
     def _pull(self, export_id: int, release: bool = False) -> None:
         if export_id not in self._exports:
-            raise ProtocolError(f"pull of unknown import {export_id}")
+            if not self._lost(export_id):
+                raise ProtocolError(f"pull of unknown import {export_id}")
+            self._exports[export_id] = _failed(_lost_reference())
         if self._send is None:
             self._pulled.append(export_id)
         else:
@@ -175,7 +237,11 @@ class CapnWebSession:
             if import_id not in scope:
                 raise ProtocolError(f"mapper reference to unknown import {import_id!r}")
             return scope[import_id]
-        if not isinstance(import_id, int) or import_id not in self._exports:
+        if not isinstance(import_id, int) or isinstance(import_id, bool):
+            raise ProtocolError(f"reference to unknown import {import_id!r}")
+        if import_id not in self._exports:
+            if self._lost(import_id):
+                raise _lost_reference()
             raise ProtocolError(f"reference to unknown import {import_id!r}")
         return await self._exports[import_id]
 
@@ -257,6 +323,7 @@ class CapnWebSession:
         if _is_reference(value):
             export_id = self._next_export
             self._next_export -= 1
+            self._ids_changed()
             future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
             future.set_result(value)
             self._exports[export_id] = future
@@ -265,6 +332,19 @@ class CapnWebSession:
         if callable(to_dict):
             return self._serialize(to_dict(), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
+
+
+def _failed(error: BaseException) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
+    future.set_exception(error)
+    return future
+
+
+def _lost_reference() -> HttpError:
+    return Gone(
+        "This reference was made before the object hibernated and is gone; get it again",
+        code="reference_lost",
+    )
 
 
 def _literal(tag: str, args: list[Any]) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 from dotdo import Forbidden, RpcTarget, rpc
 from dotdo.core.rpc import seal_rpc_surface
-from dotdo.wire.capnweb import CapnWebSession
+from dotdo.wire.capnweb import MAX_MESSAGES, CapnWebSession, SessionIds
 
 
 class Counter(RpcTarget):
@@ -159,3 +159,85 @@ def test_options_objects_for_javascript_callers() -> None:
     assert options_call(target, "list", [{"plan": "pro"}]) == [{"plan": "pro"}]  # a where clause stays one
     assert options_call(target, "create", [{"limit": 1}]) == [{"limit": 1}]  # not an options method
     assert options_call(object(), "list", [{"limit": 1}]) == [{"limit": 1}]
+
+
+def converse(lines: list[Any], **options: Any) -> list[Any]:
+    """A WebSocket session: every answer as it is sent."""
+    sent: list[str] = []
+
+    async def go() -> None:
+        session = CapnWebSession(Main(), lambda method, scope: None, send=sent.append, **options)
+        for line in lines:
+            await session.receive(json.dumps(line))
+        for _ in range(20):  # let the answers' tasks run
+            await asyncio.sleep(0)
+
+    asyncio.run(go())
+    return [json.loads(line) for line in sent]
+
+
+def test_a_session_rebuilt_after_hibernation_continues_the_numbering() -> None:
+    remembered: list[SessionIds] = []
+    # before hibernation the client pushed four calls, and we exported two objects
+    answers = converse(
+        [
+            ["push", ["pipeline", 0, ["hello"], ["again"]]],  # the client's 5th push
+            ["pull", 5],
+            ["push", ["pipeline", 2, ["bump"], []]],  # a result held from before: its object is gone
+            ["pull", 6],
+            ["push", ["pipeline", -1, ["peek"], []]],  # an export from before: gone too
+            ["pull", 7],
+            ["pull", 3],  # a pull of a push from before
+            ["push", ["pipeline", 0, ["counter"], []]],
+            ["pull", 8],
+        ],
+        resume=SessionIds(next_push=5, next_export=-3),
+        remember=remembered.append,
+    )
+    assert answers[0] == ["resolve", 5, "hi again"]
+    lost = {a[1]: a[2][4]["code"] for a in answers if a[0] == "reject"}
+    assert lost == {6: "reference_lost", 7: "reference_lost", 3: "reference_lost"}
+    assert ["resolve", 8, ["export", -3]] in answers  # never -1 again: that id meant another object
+    assert remembered[-1] == SessionIds(next_push=9, next_export=-4)
+    # an id never given out is still a protocol error
+    assert converse([["pull", 9]], resume=SessionIds(5, -3))[-1][0] == "abort"
+
+
+def test_session_ids_from_an_attachment() -> None:
+    assert SessionIds.from_json([7, -2]) == SessionIds(7, -2)
+    for bad in (None, [0, -1], [1, 0], ["1", -1], [True, -1], [1, -1, 3]):
+        assert SessionIds.from_json(bad) == SessionIds()
+
+
+def test_socket_sessions_are_rate_limited_not_capped() -> None:
+    allowed = iter([True, False, True])
+    answers = converse(
+        [
+            ["push", ["pipeline", 0, ["hello"], ["a"]]],
+            ["push", ["pipeline", 0, ["hello"], ["b"]]],
+            ["push", ["pipeline", 0, ["hello"], ["c"]]],
+            ["pull", 1],
+            ["pull", 2],
+            ["pull", 3],
+        ],
+        admit=lambda: next(allowed),
+    )
+    assert answers[0] == ["resolve", 1, "hi a"] and answers[2] == ["resolve", 3, "hi c"]
+    assert answers[1][0] == "reject" and answers[1][2][4] == {"code": "rate_limited"}
+    calls = MAX_MESSAGES  # two messages a call: twice the cap of a batch
+    long_lived = converse(
+        [
+            line
+            for n in range(1, calls + 1)
+            for line in (["push", ["pipeline", 0, ["hello"], [n]]], ["pull", n])
+        ]
+    )
+    assert len(long_lived) == calls and long_lived[-1] == ["resolve", calls, f"hi {calls}"]
+    batch = run(
+        [
+            line
+            for n in range(1, calls + 1)
+            for line in (["push", ["pipeline", 0, ["hello"], [n]]], ["pull", n])
+        ]
+    )
+    assert batch[-1][0] == "abort"
