@@ -260,8 +260,10 @@ class DOCore(DurableObject):
                 check_body_size(headers.get("content-length"))
                 body = bytes(await request.bytes())
                 check_body_bytes(body)
+            elif has_body(headers):
+                await discard_body(request, headers.get("content-length"))  # a GET's body means nothing
         except HttpError as error:
-            await _discard_body(request, request.headers.get("content-length"))
+            await discard_body(request, request.headers.get("content-length"))
             return _to_runtime_response(error_response(error))
         http_request = HttpRequest(request.method, request.url, headers, body, raw=request)
         response = await self.router.handle(http_request)
@@ -506,9 +508,20 @@ def _optional_int(value: Any) -> int | None:
         return None
 
 
-async def _discard_body(request: Any, declared: str | None) -> None:
-    # A body left unread keeps the sender (and a keep-alive connection) waiting on
-    # it, so a refused body is drained; one too large to be worth draining is cancelled.
+def has_body(headers: dict[str, str]) -> bool:
+    """Does a request with these (lower-case) headers carry a body?"""
+    length = headers.get("content-length")
+    return (length is not None and length.strip() not in ("", "0")) or "transfer-encoding" in headers
+
+
+async def discard_body(request: Any, declared: str | None) -> None:
+    """Read and drop a body nobody will use (one too large to be worth reading is cancelled).
+
+    A response sent while the request body is still unread leaves the runtime
+    piping it after the response ("Can't read from request stream after
+    response has been sent"), which breaks the client's keep-alive connection:
+    the next request on it fails.
+    """
     try:
         if declared is not None and declared.isdigit() and int(declared) <= _MAX_DRAIN_BYTES:
             await request.bytes()
