@@ -102,6 +102,7 @@ class CapnWebSession:
         self._next_push = self._first_push = start.next_push
         self._next_export = self._first_export = start.next_export
         self._pulled: list[int] = []
+        self._calls: list[asyncio.Future[Any]] = []  # HTTP batch: every call, pulled or not
         self._tasks: set[asyncio.Future[str]] = set()  # answers being sent (WebSocket)
         self._messages = 0
         self.aborted = False
@@ -139,7 +140,11 @@ class CapnWebSession:
             self._next_push += 1
             self._ids_changed()
             if self._admit is None or self._admit():
-                self._exports[export_id] = asyncio.ensure_future(self._evaluate(message[1], 0))
+                call = asyncio.ensure_future(self._evaluate(message[1], 0))
+                call.add_done_callback(self._settled)
+                self._exports[export_id] = call
+                if self._send is None:
+                    self._calls.append(call)
             else:
                 self._exports[export_id] = _failed(
                     TooManyRequests("Too many calls on this socket; slow down", code="rate_limited")
@@ -157,6 +162,17 @@ class CapnWebSession:
             raise ProtocolError("this server exports no promises to resolve")
         else:
             raise ProtocolError(f"unsupported message {kind!r}")
+
+    def _settled(self, call: asyncio.Future[Any]) -> None:
+        """A push finished, pulled or not: a malformed expression aborts the session, a
+        failure of the server's own is logged (once); a client's mistake waits for its pull."""
+        if call.cancelled():
+            return
+        error = call.exception()  # retrieved here, so asyncio never reports it as unhandled
+        if isinstance(error, ProtocolError):
+            self.abort(str(error))
+        elif error is not None and not isinstance(error, HttpError):
+            print(f"dotdo: Cap'n Web call failed: {error!r}")
 
     def _ids_changed(self) -> None:
         if self._remember is not None:
@@ -184,12 +200,21 @@ class CapnWebSession:
         future = self._exports[export_id]
         try:
             value = await future
-            line = json.dumps(["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"))
         except ProtocolError as error:
             self.abort(str(error))
             return ""
-        except Exception as error:
-            line = json.dumps(["reject", export_id, _error_expression(error)], separators=(",", ":"))
+        except Exception as error:  # logged by _settled if it is the server's own
+            line = _reject(export_id, error)
+        else:
+            try:
+                line = json.dumps(["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"))
+            except ProtocolError as error:
+                self.abort(str(error))
+                return ""
+            except Exception as error:
+                if not isinstance(error, HttpError):
+                    print(f"dotdo: Cap'n Web result could not be sent: {error!r}")
+                line = _reject(export_id, error)
         if release:
             self._exports.pop(export_id, None)
         if self._send is not None and not self.aborted:
@@ -197,13 +222,18 @@ class CapnWebSession:
         return line
 
     async def drain(self) -> str:
-        """HTTP batch: every pulled answer, in the order pulled, newline-separated."""
+        """HTTP batch: every pulled answer, in the order pulled, newline-separated.
+
+        Calls nobody pulled finish first too: the batch's response is the end of it."""
+        await asyncio.gather(*self._calls, return_exceptions=True)
         lines = [await self._answer(export_id) for export_id in self._pulled]
         if self.aborted:
             return self._abort_line
         return "\n".join(line for line in lines if line)
 
     def abort(self, reason: str) -> None:
+        if self.aborted:
+            return
         self.aborted = True
         self._abort_line = json.dumps(["abort", ["error", "Error", reason]], separators=(",", ":"))
         if self._send is not None:
@@ -368,9 +398,12 @@ def _literal(tag: str, args: list[Any]) -> Any:
     raise ProtocolError(f"unknown expression type {tag!r}")
 
 
-def _error_expression(error: BaseException) -> list[Any]:
+def _reject(export_id: int, error: BaseException) -> str:
+    """The rejection of one call: the error's message and code when it is the client's
+    to see (an HttpError), nothing of the server's own failures."""
     if isinstance(error, HttpError):
         kind = "TypeError" if error.code in ("invalid_params",) else "Error"
-        return ["error", kind, error.message, None, {"code": error.code}]
-    print(f"dotdo: Cap'n Web call failed: {error!r}")
-    return ["error", "Error", "Internal error", None, {"code": "internal_error"}]
+        expression = ["error", kind, error.message, None, {"code": error.code}]
+    else:
+        expression = ["error", "Error", "Internal error", None, {"code": "internal_error"}]
+    return json.dumps(["reject", export_id, expression], separators=(",", ":"))

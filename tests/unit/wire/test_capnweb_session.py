@@ -241,3 +241,39 @@ def test_socket_sessions_are_rate_limited_not_capped() -> None:
         ]
     )
     assert batch[-1][0] == "abort"
+
+
+def test_a_malformed_push_aborts_even_when_never_pulled() -> None:
+    assert run([["push", ["pipeline", 0, "not a path", []]]]) == [
+        ["abort", ["error", "Error", "a property path and call arguments are arrays"]]
+    ]
+    answers = converse([["push", ["pipeline", 0, ["hello"], ["a"]]], ["push", ["nonsense"]], ["pull", 1]])
+    assert answers[-1][0] == "abort" and [a[0] for a in answers].count("abort") == 1  # the last word
+
+
+def test_a_failure_of_the_servers_own_is_logged_once(capsys: Any) -> None:
+    class Broken:
+        @rpc
+        def explode(self) -> None:
+            raise RuntimeError("secret detail")
+
+    seal_rpc_surface(Broken)
+
+    async def go() -> str:
+        session = CapnWebSession(Broken(), lambda method, scope: None)
+        for line in (
+            ["push", ["pipeline", 0, ["explode"], []]],
+            ["push", ["pipeline", 0, ["explode"], []]],
+            ["pull", 1],
+        ):
+            await session.receive(json.dumps(line))
+        return await session.drain()
+
+    body = asyncio.run(go())
+    assert json.loads(body) == [
+        "reject",
+        1,
+        ["error", "Error", "Internal error", None, {"code": "internal_error"}],
+    ]
+    logged = capsys.readouterr().out
+    assert logged.count("secret detail") == 2  # each failed call once, pulled (1) or not (2)
