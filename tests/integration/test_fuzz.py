@@ -1,15 +1,17 @@
-"""Random requests against every route family: whatever a client sends, the answer is
-never a 5xx, and every error is JSON with a stable code. The generator is seeded, so a
-failure names a request that can be replayed."""
+"""Random requests and socket messages against every surface: whatever a client sends,
+the answer is never a 5xx or an internal error, and every error carries a stable code.
+The generators are seeded, so a failure names an input that can be replayed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from typing import Any
 
 import httpx
 
+from tests.integration.test_rpc_surfaces import socket_to
 from tests.runtime import LocalRuntime, new_tenant
 
 PATHS = [
@@ -69,3 +71,51 @@ def test_random_requests_get_clear_answers(runtime: LocalRuntime) -> None:
             assert response.status_code < 500, described
             if response.status_code >= 400 and method != "HEAD":
                 assert isinstance(response.json()["error"]["code"], str), described
+
+
+RPC_METHODS = ["get", "set", "subscribe", "unsubscribe", "list_things", "create_thing", "query", "__init__"]
+
+
+def test_random_socket_rpc_messages_get_clear_errors(runtime: LocalRuntime) -> None:
+    rng = random.Random(11)
+    with socket_to(runtime, new_tenant(), "/ws/rpc") as ws:
+        for number in range(90):  # under the socket's 100 messages per 10 s
+            call = {"id": number, "method": rng.choice(RPC_METHODS), "params": junk(rng)}
+            message = rng.choice([json.dumps(junk(rng)), json.dumps(call), "x", ""])
+            ws.send(message)
+            answer = json.loads(ws.recv(timeout=10))
+            code = answer.get("error", {}).get("code")
+            assert code != "internal_error" and ("result" in answer or isinstance(code, str)), (
+                message,
+                answer,
+            )
+
+
+def test_random_capnweb_messages_abort_or_reject_never_fail_inside(runtime: LocalRuntime) -> None:
+    rng = random.Random(12)
+    tenant = new_tenant()
+    for _ in range(15):
+        with socket_to(runtime, tenant, "/capnweb") as ws:
+            for _ in range(4):
+                method = rng.choice(["get", "list_things", "set", "nope"])
+                arguments = junk(rng) if rng.random() < 0.5 else [junk(rng)]
+                ws.send(
+                    json.dumps(
+                        rng.choice(
+                            [
+                                ["push", ["pipeline", 0, [method], arguments]],
+                                ["pull", rng.randint(0, 5)],
+                                ["push", junk(rng)],
+                                junk(rng),
+                            ]
+                        )
+                    )
+                )
+            answers = []
+            with contextlib.suppress(TimeoutError):
+                while not answers or answers[-1][0] != "abort":
+                    answers.append(json.loads(ws.recv(timeout=1)))
+            for answer in answers:
+                assert answer[0] in ("resolve", "reject", "abort"), answer
+                if answer[0] == "reject":
+                    assert answer[2][4]["code"] != "internal_error", answer
