@@ -17,21 +17,28 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
 MAX_ORDER_FIELDS = 8
 
-OrderBy = str | Sequence[str | tuple[str, str]] | None
+OrderBy = str | Sequence[str | tuple[str, str]] | Mapping[str, str] | None
 
 
 def parse_order_by(order_by: OrderBy) -> tuple[tuple[str, bool], ...]:
     """Order terms as ((field, descending), ...) from any of these forms:
 
-    `"-age,name"`, `"age:desc"`, `["age desc", "name"]`, `[("age", "desc")]`.
+    `"-age,name"`, `"age:desc"`, `["age desc", "name"]`, `[("age", "desc")]`,
+    `{"age": "desc", "name": "asc"}`.
     """
     if order_by is None or order_by == "":
         return ()
     items: list[Any] = []
     if isinstance(order_by, str):
         items.extend(order_by.split(","))
-    else:
+    elif isinstance(order_by, list | tuple):
         items.extend(order_by)
+    elif isinstance(order_by, dict):
+        items.extend(order_by.items())
+    else:
+        raise QueryValidationError(
+            f"order_by is a string, a list or an object of fields, not {order_by!r}", code="invalid_order_by"
+        )
     if len(items) > MAX_ORDER_FIELDS:
         raise QueryValidationError(
             f"order_by takes at most {MAX_ORDER_FIELDS} fields", code="invalid_order_by"

@@ -100,6 +100,10 @@ def test_order_by_forms() -> None:
     assert parse_order_by(["age desc", ("name", "asc")]) == (("age", True), ("name", False))
     with pytest.raises(QueryValidationError):
         parse_order_by("age; DROP TABLE things")
+    assert parse_order_by({"age": "desc", "name": "asc"}) == (("age", True), ("name", False))
+    for wrong in (1e308, {"age": "down"}, [1], [("age", 1)], [(1, "asc")]):
+        with pytest.raises(QueryValidationError):
+            parse_order_by(wrong)  # type: ignore[arg-type]  # what a remote caller may send
     query = ThingQuery.build(order_by="-address.city")
     assert query.order_sql().startswith("json_extract(data, '$.address.city') DESC")
 
