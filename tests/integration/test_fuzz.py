@@ -119,3 +119,37 @@ def test_random_capnweb_messages_abort_or_reject_never_fail_inside(runtime: Loca
                 assert answer[0] in ("resolve", "reject", "abort"), answer
                 if answer[0] == "reject":
                     assert answer[2][4]["code"] != "internal_error", answer
+
+
+TYPED_ARGUMENTS: list[Any] = [
+    None, "Customer", "customer", "Customer.created", "*.created", "01abc", "x", 1, -1, 10**6, 1e308, True,
+    [], {}, {"a": 1}, {"$gt": 1},
+]  # fmt: skip
+
+
+def test_random_arguments_to_every_rpc_method_are_never_a_500(runtime: LocalRuntime) -> None:
+    rng = random.Random(13)
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        methods = c.get("/health").json()["rpc"]
+        for number in range(600):
+            method = rng.choice(methods)
+            params: Any = [
+                rng.choice(TYPED_ARGUMENTS) if rng.random() < 0.6 else junk(rng)
+                for _ in range(rng.randint(0, 4))
+            ]
+            if rng.random() < 0.2:
+                names = [
+                    "type_name",
+                    "where",
+                    "limit",
+                    "data",
+                    "key",
+                    "value",
+                    "thing_id",
+                    "order_by",
+                    "input",
+                ]
+                params = {rng.choice(names): rng.choice(TYPED_ARGUMENTS) for _ in range(rng.randint(1, 3))}
+            response = c.post("/rpc", json={"method": method, "params": params})
+            assert response.status_code < 500, f"#{number} {method}({params!r}): {response.text[:300]}"

@@ -16,6 +16,7 @@ import types
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from dotdo.core.argtypes import check_argument_types
 from dotdo.errors import BadRequest, NotFound
 
 __all__ = [
@@ -128,7 +129,8 @@ def rpc_methods(cls: type) -> list[str]:
 
 
 def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], dict[str, Any]]:
-    """Check `params` (a list, or an object of keyword arguments) against the method's signature."""
+    """Check `params` (a list, or an object of keyword arguments) against the method's
+    signature and its parameters' annotations."""
     if params is None:
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
@@ -141,9 +143,10 @@ def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], 
             "params is a list of arguments or an object of keyword arguments", code="invalid_params"
         )
     try:
-        inspect.signature(method).bind(*args, **kwargs)
+        bound = inspect.signature(method).bind(*args, **kwargs)
     except TypeError as exc:
         raise BadRequest(f"Wrong arguments for {method.__name__}: {exc}", code="invalid_params") from exc
+    check_argument_types(method, bound)
     return args, kwargs
 
 

@@ -32,6 +32,10 @@ class Main:
         return f"hi {name}"
 
     @rpc(scope="read")
+    def show(self, value: object) -> str:
+        return f"hi {value}"
+
+    @rpc(scope="read")
     def counter(self) -> Counter:
         return Counter()
 
@@ -125,7 +129,7 @@ def test_protocol_errors_abort() -> None:
 
 
 def test_map_runs_the_mapper_on_each_element() -> None:
-    # what `api.later().map(x => api.hello(String(x)))`-style mappers look like on the wire
+    # what `api.later().map(x => api.show(x))`-style mappers look like on the wire
     answers = run(
         [
             ["push", ["pipeline", 0, ["later"], []]],
@@ -136,7 +140,7 @@ def test_map_runs_the_mapper_on_each_element() -> None:
                     1,
                     [],
                     [["import", 0]],
-                    [["pipeline", -1, ["hello"], [["pipeline", 0, []]]], ["pipeline", 1]],
+                    [["pipeline", -1, ["show"], [["pipeline", 0, []]]], ["pipeline", 1]],
                 ],
             ],
             ["pull", 2],
@@ -229,7 +233,7 @@ def test_socket_sessions_are_rate_limited_not_capped() -> None:
         [
             line
             for n in range(1, calls + 1)
-            for line in (["push", ["pipeline", 0, ["hello"], [n]]], ["pull", n])
+            for line in (["push", ["pipeline", 0, ["hello"], [str(n)]]], ["pull", n])
         ]
     )
     assert len(long_lived) == calls and long_lived[-1] == ["resolve", calls, f"hi {calls}"]
@@ -237,7 +241,7 @@ def test_socket_sessions_are_rate_limited_not_capped() -> None:
         [
             line
             for n in range(1, calls + 1)
-            for line in (["push", ["pipeline", 0, ["hello"], [n]]], ["pull", n])
+            for line in (["push", ["pipeline", 0, ["hello"], [str(n)]]], ["pull", n])
         ]
     )
     assert batch[-1][0] == "abort"

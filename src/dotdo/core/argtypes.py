@@ -1,0 +1,149 @@
+"""Check RPC arguments against the method's type annotations, at the boundary.
+
+A remote caller can send any JSON; a method annotated `limit: int` that gets a
+list would otherwise fail deep inside with a TypeError, a 500 for what is the
+caller's mistake. The annotation forms RPC methods use are checked (`str`,
+`int`, `float`, `bool`, `None`, unions, `Literal`, `list`/`Sequence`/`tuple`,
+`dict`/`Mapping`, and classes by `isinstance`); anything else (`Any`, type
+variables, protocols, an annotation that does not resolve) accepts every value.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections.abc
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from dotdo.errors import BadRequest
+
+__all__ = ["check_argument_types", "conforms", "describe_type"]
+
+_SEQUENCES = (list, tuple, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection)
+_MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+
+
+def check_argument_types(method: Callable[..., Any], bound: inspect.BoundArguments) -> None:
+    """Raise 400 `invalid_params` for the first argument its annotation does not accept."""
+    hints = _hints(getattr(method, "__func__", method))
+    parameters = bound.signature.parameters
+    for name, value in bound.arguments.items():
+        annotation = hints.get(name)
+        if annotation is None:
+            continue
+        kind = parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            values = list(value)
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            values = list(value.values())
+        else:
+            values = [value]
+        for item in values:
+            if not conforms(item, annotation):
+                raise BadRequest(
+                    f"Argument {name!r} of {getattr(method, '__name__', 'the method')} is "
+                    f"{describe_type(annotation)}, not {_describe_value(item)}",
+                    code="invalid_params",
+                )
+
+
+def conforms(value: Any, annotation: Any) -> bool:
+    """Does `value` (as decoded from the wire) fit `annotation`?"""
+    if annotation is Any or annotation is object or isinstance(annotation, typing.TypeVar):
+        return True
+    if annotation is None or annotation is type(None):
+        return value is None
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(conforms(value, argument) for argument in arguments)
+    if origin is typing.Literal:
+        return any(value == choice and type(value) is type(choice) for choice in arguments)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is str or annotation is bytes:
+        return isinstance(value, annotation)
+    container = origin or annotation
+    if container in _MAPPINGS:
+        if not isinstance(value, dict):
+            return False
+        key_type, value_type = arguments if len(arguments) == 2 else (Any, Any)
+        return all(conforms(k, key_type) and conforms(v, value_type) for k, v in value.items())
+    if container in _SEQUENCES:
+        if not isinstance(value, list | tuple):
+            return False
+        if container is tuple and arguments and arguments[-1] is not Ellipsis:
+            return len(value) == len(arguments) and all(map(conforms, value, arguments))
+        item_type = arguments[0] if arguments else Any
+        return all(conforms(item, item_type) for item in value)
+    if isinstance(container, type) and not _is_protocol(container):
+        return isinstance(value, container)
+    return True
+
+
+def describe_type(annotation: Any) -> str:
+    """`int | None` -> "an integer or null"."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return " or ".join(dict.fromkeys(describe_type(a) for a in typing.get_args(annotation)))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
+    container = origin or annotation
+    if container in _MAPPINGS:
+        return "an object"
+    if container in _SEQUENCES:
+        return "an array"
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", bytes: "bytes"}
+    if annotation is None or annotation is type(None):
+        return "null"
+    if isinstance(annotation, type):
+        return names.get(annotation, f"a {annotation.__name__}")
+    return "a value of another type"
+
+
+def _describe_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _is_protocol(cls: type) -> bool:
+    return bool(getattr(cls, "_is_protocol", False))
+
+
+@functools.cache
+def _hints(function: Callable[..., Any]) -> dict[str, Any]:
+    """The function's parameter annotations, resolved; one that cannot be is left out."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # a name only imported for type checking: resolve what can be
+        hints = {}
+        namespace = {**vars(builtins), **vars(typing), **vars(collections.abc), "builtins": builtins}
+        namespace.update(getattr(function, "__globals__", {}))
+        for name, text in getattr(function, "__annotations__", {}).items():
+            try:  # the annotations are the method's own source text
+                hints[name] = eval(text, namespace) if isinstance(text, str) else text
+            except Exception:
+                continue
+    hints.pop("return", None)
+    return hints

@@ -1,0 +1,89 @@
+"""RPC arguments checked against annotations: a caller's wrong type is a 400, never a 500."""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import pytest
+
+from dotdo import BadRequest
+from dotdo.core.argtypes import check_argument_types, conforms, describe_type
+from dotdo.types import JSON
+
+if TYPE_CHECKING:
+    from decimal import Decimal  # not importable from the annotations at run time
+
+
+class Service:
+    def list(
+        self,
+        prefix: str | None = None,
+        limit: int = 100,
+        reverse: bool = False,
+        where: Mapping[str, JSON] | None = None,
+        select: Sequence[str] | None = None,
+        operations: builtins.list[dict[str, Any]] | None = None,
+        delay: float | None = None,
+        when: datetime | None = None,
+        mode: Literal["a", "b"] = "a",
+        pair: tuple[int, str] | None = None,
+        exact: Decimal | None = None,
+        *extra: int,
+        **options: str,
+    ) -> None:
+        return None
+
+
+def check(*args: Any, **kwargs: Any) -> None:
+    method = Service().list
+    check_argument_types(method, inspect.signature(method).bind(*args, **kwargs))
+
+
+def test_values_that_fit_pass() -> None:
+    check()
+    check("p", 5, True, {"a": {"$gt": 1}}, ["x"], [{"op": "set"}], 1, datetime(2026, 1, 1), "b", [1, "x"])
+    check(delay=1.5, exact="anything: the annotation does not resolve at run time")
+    check(None, 1, False, None, None, None, None, None, "a", None, None, 1, 2, flag="on")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": []}, "Argument 'limit' of list is an integer, not an array"),
+        ({"limit": True}, "is an integer, not a boolean"),
+        ({"limit": 1.5}, "is an integer, not a number"),
+        ({"reverse": 1}, "is true or false, not an integer"),
+        ({"prefix": {}}, "is a string or null, not an object"),
+        ({"where": [1]}, "is an object or null, not an array"),
+        ({"select": "abc"}, "is an array or null, not a string"),
+        ({"select": ["a", 1]}, "is an array or null"),
+        ({"operations": [1]}, "is an array or null"),
+        ({"delay": "soon"}, "is a number or null, not a string"),
+        ({"when": 5}, "is a datetime or null, not an integer"),
+        ({"mode": "c"}, "is one of 'a', 'b'"),
+        ({"pair": [1, 2]}, "is an array or null"),
+        ({"pair": [1]}, "is an array or null"),
+        ({"flag": 1}, "Argument 'options' of list is a string, not an integer"),
+    ],
+)
+def test_values_that_do_not_fit_are_invalid_params(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(BadRequest) as info:
+        check(**kwargs)
+    assert info.value.code == "invalid_params" and message in info.value.message
+
+
+def test_star_args_are_checked_item_by_item() -> None:
+    with pytest.raises(BadRequest, match="'extra' of list is an integer, not a string"):
+        check(None, 100, False, None, None, None, None, None, "a", None, None, 1, "two")
+
+
+def test_conforms_and_describe() -> None:
+    assert conforms(None, Any) and conforms([1, {"a": None}], Any)
+    assert conforms(3, float) and not conforms(True, float)
+    assert not conforms(object(), Mapping[str, Any])
+    assert describe_type(int | None) == "an integer or null"
+    assert describe_type(Sequence[str]) == "an array"
