@@ -153,3 +153,40 @@ def test_random_arguments_to_every_rpc_method_are_never_a_500(runtime: LocalRunt
                 params = {rng.choice(names): rng.choice(TYPED_ARGUMENTS) for _ in range(rng.randint(1, 3))}
             response = c.post("/rpc", json={"method": method, "params": params})
             assert response.status_code < 500, f"#{number} {method}({params!r}): {response.text[:300]}"
+
+
+EVENT_TYPES: list[Any] = [
+    "Customer.created",
+    "Order.paid",
+    "x",
+    "Customer.",
+    "Customer.*",
+    "c.created",
+    1,
+    None,
+]
+WHEN: list[Any] = [*TYPED_ARGUMENTS, 0, 0.5, -5, 1e308, 86400 * 400, "2026-12-01T00:00:00Z", "tomorrow"]
+
+
+def test_random_sends_and_workflow_runs_get_clear_answers(runtime: LocalRuntime) -> None:
+    rng = random.Random(14)
+    with runtime.client() as c:
+        for number in range(300):
+            roll = rng.random()
+            if roll < 0.6:
+                body: Any = {"type": rng.choice(EVENT_TYPES), "data": junk(rng)}
+                for key in ("subject", "object", "delay", "at"):
+                    if rng.random() < 0.3:
+                        body[key] = rng.choice(WHEN)
+                response = c.post("/events", json=body)
+            else:
+                body = rng.choice(
+                    [{"input": junk(rng)}, {"input": 1, "id": rng.choice(TYPED_ARGUMENTS)}, junk(rng)]
+                )
+                response = c.post(f"/workflows/{rng.choice(['checkout', 'nope', 'a b'])}", json=body)
+            described = f"#{number} {response.request.method} {response.request.url.path} {body!r}"
+            assert response.status_code < 500, f"{described}: {response.text[:300]}"
+            if response.status_code >= 400:
+                assert isinstance(response.json()["error"]["code"], str), described
+        timers = c.get("/schedules").status_code  # the object still answers after all of it
+        assert timers == 200

@@ -14,6 +14,8 @@ from typing import Any
 
 __all__ = ["Alarms", "to_epoch_ms"]
 
+_LATEST_MS = 8.64e15  # the largest time a JavaScript Date holds
+
 
 def to_epoch_ms(when: datetime | timedelta | int | float) -> int:
     """An absolute time in epoch milliseconds from a datetime, a delay, or epoch ms."""
@@ -22,12 +24,16 @@ def to_epoch_ms(when: datetime | timedelta | int | float) -> int:
     if isinstance(when, datetime):
         if when.tzinfo is None:
             raise ValueError("alarm datetimes must be timezone-aware (use UTC)")
-        return int(when.timestamp() * 1000)
-    if isinstance(when, timedelta):
-        return int(time.time() * 1000 + when.total_seconds() * 1000)
-    if isinstance(when, int | float):
-        return int(when)
-    raise TypeError("an alarm time is a datetime, a timedelta or epoch milliseconds")
+        at: float = when.timestamp() * 1000
+    elif isinstance(when, timedelta):
+        at = time.time() * 1000 + when.total_seconds() * 1000
+    elif isinstance(when, int | float):
+        at = when
+    else:
+        raise TypeError("an alarm time is a datetime, a timedelta or epoch milliseconds")
+    if not 0 < at < _LATEST_MS:  # the runtime refuses <= 0; also refuses NaN
+        raise ValueError(f"an alarm time is epoch milliseconds after 1970 that a Date can hold, not {at!r}")
+    return int(at)
 
 
 class Alarms:

@@ -62,6 +62,7 @@ from dotdo.workflows.steps import (
     Suspend,
 )
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
+from dotdo.workflows.timing import due_time
 
 __all__ = ["DOWorkflow"]
 
@@ -107,25 +108,6 @@ async def _call(method: Callable[..., Any], *args: Any) -> Any:
     if inspect.isawaitable(result):
         result = await result
     return result
-
-
-def _due_time(delay: float | timedelta | None, at: datetime | int | None, now: int) -> int | None:
-    if delay is not None and at is not None:
-        raise BadRequest("give delay or at, not both", code="invalid_delay")
-    if delay is not None:
-        seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            raise BadRequest("delay is a number of seconds >= 0", code="invalid_delay")
-        return now + int(seconds * 1000)
-    if at is not None:
-        if isinstance(at, datetime):
-            if at.tzinfo is None:
-                raise BadRequest("at is a timezone-aware datetime", code="invalid_delay")
-            return int(at.timestamp() * 1000)
-        if isinstance(at, int) and not isinstance(at, bool):
-            return at
-        raise BadRequest("at is a datetime or epoch milliseconds", code="invalid_delay")
-    return None
 
 
 class DOWorkflow(DOSemantic):
@@ -270,7 +252,7 @@ class DOWorkflow(DOSemantic):
         validate_event_type(event_type)
         encoded = _encode(data, "data")
         now = self._now()
-        due = _due_time(delay, at, now)
+        due = due_time(delay, at, now)
         if due is not None:
             send_id = new_id()
             self.sql.run(
