@@ -20,10 +20,10 @@ import statistics
 import subprocess
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from results import write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 500
@@ -142,14 +142,10 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = ["| things | index | query | p50 ms | p90 ms |", "| ---: | --- | --- | ---: | ---: |"]
     lines += [f"| {n} | {'yes' if i else 'no'} | {q} | {p50:.2f} | {p90:.2f} |" for n, i, q, p50, p90 in rows]
-    out = ROOT / "bench-results" / f"{stamp}-query-curve.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    print(f"written to {out}")
+    write_result("query-curve", lines)
 
 
 if __name__ == "__main__":

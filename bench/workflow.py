@@ -20,12 +20,12 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results import write_result  # noqa: E402 - a sibling of this script
 from tests.runtime import LocalRuntime, new_tenant  # noqa: E402 - the project root goes on the path first
 
 
@@ -64,11 +64,7 @@ def main() -> None:
                 print(lines[-1], flush=True)
     finally:
         runtime.stop()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = ROOT / "bench-results" / f"{stamp}-workflow.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    print(f"written to {out}")
+    write_result("workflow", lines)
 
 
 if __name__ == "__main__":
