@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from typing import Any
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dotdo import Forbidden, Unauthorized
-from dotdo.wire.tokens import TokenError, access_mode, attenuate, mint, verify
+from dotdo.wire.tokens import TokenError, _canonical, _decode, _encode, access_mode, attenuate, mint, verify
 
 SECRET = "s3cret"
 
@@ -82,3 +88,28 @@ def test_rpc_is_closed_outside_development_without_a_secret() -> None:
     assert access_mode(None, "development") == "open"
     assert access_mode("s", "development") == "token"  # a secret always means tokens
     assert access_mode("s", "production") == "token"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    st.dictionaries(st.sampled_from(["target", "scope", "methods", "exp", "sub"]), JSON_VALUES, max_size=5)
+)
+def test_a_caveat_chained_by_a_token_holder_is_refused_cleanly_or_well_formed(caveat: dict[str, Any]) -> None:
+    # No secret is needed to chain a caveat, so its values are anybody's input.
+    held = mint(SECRET, target="acme", scope="write", ttl_seconds=600)
+    caveats, signature = _decode(held)
+    crafted = _encode([*caveats, caveat], hmac.new(signature, _canonical(caveat), hashlib.sha256).digest())
+    try:
+        capability = verify(crafted, SECRET)
+    except (TokenError, Forbidden) as refused:
+        assert refused.code in ("token_malformed", "token_widened", "token_expired")
+        return
+    assert capability.target == "acme" and capability.scope in ("read", "write")
+    assert capability.sub is None or isinstance(capability.sub, str)
+    assert capability.methods is None or all(isinstance(m, str) for m in capability.methods)
