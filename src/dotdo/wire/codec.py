@@ -103,7 +103,7 @@ def _untag(tag: str, inner: Any, depth: int) -> Any:
             return base64.b64decode(inner, validate=True)
         if tag == "$bigint" and isinstance(inner, str):
             return int(inner)
-        if tag == "$number" and inner in _NUMBERS:
+        if tag == "$number" and isinstance(inner, str) and inner in _NUMBERS:
             return _NUMBERS[inner]
     except (ValueError, OverflowError, OSError, binascii.Error) as exc:
         raise BadRequest(f"{tag} value {inner!r} is invalid: {exc}", code="invalid_value") from exc

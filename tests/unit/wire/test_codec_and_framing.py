@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dotdo import BadRequest
@@ -52,6 +52,30 @@ def test_encodings() -> None:
     for bad in [{"$bytes": "***"}, {"$bigint": "x"}, {"$number": "big"}, {"$date": "soon"}]:
         with pytest.raises(BadRequest):
             decode(bad)
+
+
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["$date", "$bytes", "$bigint", "$number", "$escape", "a"]) | st.text(max_size=3),
+        inner,
+        max_size=3,
+    ),
+    max_leaves=10,
+)
+
+
+@given(any_json)
+@example({"$number": []})
+@example({"$date": [1]})
+@example({"$escape": [{"$bigint": {}}]})
+def test_any_json_decodes_or_is_a_bad_request(value: Any) -> None:
+    # what a remote caller sends: a tag with the wrong kind of value is theirs to fix
+    try:
+        decode(value)
+    except BadRequest as refused:
+        assert refused.code == "invalid_value"
 
 
 def test_framing() -> None:
