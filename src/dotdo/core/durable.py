@@ -525,10 +525,26 @@ async def discard_body(request: Any, declared: str | None) -> None:
     try:
         if declared is not None and declared.isdigit() and int(declared) <= _MAX_DRAIN_BYTES:
             await request.bytes()
+        elif declared is None and request.body is not None:
+            await _drain_stream(request.body)  # chunked: no length to judge it by
         elif request.body is not None:
             await request.body.cancel()
     except (JsException, TypeError, ValueError):
         pass  # the body is already consumed or gone (the SDK maps JS errors to these): nothing to release
+
+
+async def _drain_stream(stream: Any) -> None:
+    """Read a body of unknown length chunk by chunk, cancelling past `_MAX_DRAIN_BYTES`."""
+    reader = stream.getReader()
+    seen = 0
+    while True:
+        chunk = await reader.read()
+        if chunk.done:
+            return
+        seen += int(chunk.value.byteLength)
+        if seen > _MAX_DRAIN_BYTES:
+            await reader.cancel()
+            return
 
 
 def _to_runtime_response(response: HttpResponse) -> Any:
