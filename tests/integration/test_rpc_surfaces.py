@@ -56,6 +56,14 @@ def test_pipelines_on_the_object_and_on_nouns(runtime: LocalRuntime) -> None:
         assert c.post("/rpc/pipeline", json=options).json()["result"] == "Ada"
         limited = c.post("/rpc/pipeline", json=pipeline(["Customer", ""], call("list", {"limit": 1})))
         assert len(limited.json()["result"]) == 1
+        shaped = {"select": "name", "orderBy": {"name": "desc"}, "limit": 1}
+        projected = c.post("/rpc/pipeline", json=pipeline(["Customer"], call("list", shaped), prop(0)))
+        assert set(projected.json()["result"]) - {"$id", "$type", "$version"} >= {"name"}
+        assert "address" not in projected.json()["result"]
+        wrong = c.post("/rpc/pipeline", json=pipeline(["Customer"], call("list", {"limit": "1"})))
+        assert (
+            wrong.json()["error"]["code"] == "invalid_params" and "limit" in wrong.json()["error"]["message"]
+        )
         batch = c.post(
             "/rpc/pipeline",
             json=[

@@ -61,7 +61,7 @@ class NounAccessor:
         order_by: OrderBy = None,
         limit: int | None = None,
         offset: int | None = None,
-        select: Sequence[str] | None = None,
+        select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
     ) -> builtins.list[dict[str, Any]]:
         page = self.page(where, order_by, limit, offset, select, include_deleted, with_total=False)
@@ -74,7 +74,7 @@ class NounAccessor:
         order_by: OrderBy = None,
         limit: int | None = None,
         offset: int | None = None,
-        select: Sequence[str] | None = None,
+        select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
     ) -> dict[str, Any]:

@@ -252,7 +252,7 @@ class DOSemantic(DOCore):
         order_by: Any = None,
         limit: int | None = None,
         offset: int | None = None,
-        select: Sequence[str] | None = None,
+        select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
     ) -> dict[str, Any]:
