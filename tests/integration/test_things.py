@@ -135,6 +135,35 @@ def test_list_where_order_paging_select(runtime: LocalRuntime) -> None:
         assert {t["name"] for t in not_pro["items"]} == {"Bob", "Cy", "ed"}
 
 
+def test_array_operators_run_in_the_objects_sqlite(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        c.post(
+            "/Customer",
+            json=[
+                {"$id": "both", "tags": ["vip", "beta", 3]},
+                {"$id": "vip", "tags": ["vip"]},
+                {"$id": "none", "tags": []},
+                {"$id": "text", "tags": "vip"},
+                {"$id": "object", "tags": {"vip": True}},
+            ],
+        )
+
+        def ids(clause: dict[str, Any]) -> list[str]:
+            response = c.get("/Customer", params=where(clause))
+            assert response.status_code == 200, response.text
+            return sorted(t["$id"] for t in response.json()["items"])
+
+        assert ids({"tags": {"$all": ["vip"]}}) == ["both", "vip"]
+        assert ids({"tags": {"$all": ["vip", 3]}}) == ["both"]
+        assert ids({"tags": {"$all": ["3"]}}) == []  # kinds never mix
+        assert ids({"tags": {"$size": 0}}) == ["none"]
+        assert ids({"tags": {"$not": {"$all": ["vip"]}}}) == ["none", "object", "text"]
+        assert (
+            c.get("/Customer", params=where({"tags": {"$all": []}})).json()["error"]["code"]
+            == "invalid_where"
+        )
+
+
 def test_regex_runs_in_python_and_keeps_paging_right(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         c.post(

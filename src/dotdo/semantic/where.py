@@ -14,6 +14,10 @@ Semantics (the same in SQL and in Python; a property test holds them together):
 * `{"f": null}` and `{"f": {"$eq": null}}` match a missing field or a null one;
   `$exists: true` matches any present field, null included.
 * `$ne`, `$nin` and `$not` are the exact negations of `$eq`, `$in` and their clause.
+* Arrays: `{"tags": {"$all": ["vip", 3]}}` matches an array holding every
+  operand (each compared like `$eq`, so `null` matches a null element);
+  `{"tags": {"$size": 2}}` an array of that many elements. A value that is not
+  an array matches neither.
 * `$regex` (with optional `$options` from "imsx") matches strings with Python's
   `re.search`; SQLite cannot evaluate it, so it runs in Python after the rest
   of the clause has narrowed the rows in SQL.
@@ -50,7 +54,7 @@ MAX_CONDITIONS = 200
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _COMPARISONS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"}
-_FIELD_OPERATORS = _COMPARISONS | {"$in", "$nin", "$exists", "$regex", "$options", "$not"}
+_FIELD_OPERATORS = _COMPARISONS | {"$in", "$nin", "$exists", "$regex", "$options", "$not", "$all", "$size"}
 _LOGICAL = {"$and", "$or", "$not"}
 _SQL_COMPARE = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
@@ -67,7 +71,7 @@ class QueryValidationError(BadRequest):
 @dataclass(frozen=True)
 class Condition:
     path: str
-    op: str  # $eq $gt $gte $lt $lte $in $exists $regex
+    op: str  # $eq $gt $gte $lt $lte $in $exists $regex $all $size
     value: Any
     flags: int = 0
 
@@ -176,7 +180,13 @@ class _Parser:
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
             raise self.fail(f"Where clause has more than {MAX_CONDITIONS} conditions")
-        if op in ("$in", "$nin"):
+        if op == "$size":
+            if not isinstance(operand, int) or isinstance(operand, bool) or not 0 <= operand <= INT64_MAX:
+                raise self.fail("$size takes a whole number >= 0")
+            return Condition(path, "$size", operand)
+        if op == "$all" and (not isinstance(operand, list) or not operand):
+            raise self.fail("$all takes a non-empty array")
+        if op in ("$in", "$nin", "$all"):
             if not isinstance(operand, list):
                 raise self.fail(f"{op} takes an array")
             if len(operand) > MAX_IN_VALUES:
@@ -185,7 +195,7 @@ class _Parser:
                 error = _scalar_error(item, f"{op} on field {path!r}")
                 if error:
                     raise self.fail(error)
-            node: Node = Condition(path, "$in", tuple(operand))
+            node: Node = Condition(path, "$all" if op == "$all" else "$in", tuple(operand))
             return Negation(node) if op == "$nin" else node
         if op == "$exists":
             if not isinstance(operand, bool):
@@ -292,6 +302,12 @@ def evaluate(node: Node, thing: Mapping[str, Any]) -> bool:
         return any(_equal(value, operand) for operand in node.value)
     if node.op == "$regex":
         return isinstance(value, str) and re.search(node.value, value, node.flags) is not None
+    if node.op == "$all":
+        return isinstance(value, list) and all(
+            any(_equal(element, operand) for element in value) for operand in node.value
+        )
+    if node.op == "$size":
+        return isinstance(value, list) and len(value) == node.value
     return _compare(value, node.op, node.value)
 
 
@@ -351,7 +367,25 @@ def _in_sql(value_sql: str, kind_sql: str, operands: Iterable[Any], params: list
     return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
 
 
+def _array_sql(node: Condition, params: list[Any]) -> str:
+    if node.path in SYSTEM_FIELDS:
+        return "0"  # the thing's own fields are never arrays
+    json_path = f"'$.{node.path}'"
+    is_array = f"json_type(data, {json_path}) IS 'array'"
+    if node.op == "$size":
+        params.append(node.value)
+        return f"({is_array} AND json_array_length(data, {json_path}) = ?)"
+    holds = [
+        f"EXISTS (SELECT 1 FROM json_each(data, {json_path}) AS element"
+        f" WHERE {_equal_sql('element.value', 'element.type', operand, params)})"
+        for operand in node.value  # not deduplicated: 1, 1.0 and True are equal keys
+    ]
+    return "(" + " AND ".join([is_array, *holds]) + ")"
+
+
 def _condition_sql(node: Condition, params: list[Any]) -> str:
+    if node.op in ("$all", "$size"):
+        return _array_sql(node, params)
     value_sql, kind_sql = field_sql(node.path)
     if node.op == "$exists":
         return f"{kind_sql} IS {'NOT NULL' if node.value else 'NULL'}"

@@ -48,9 +48,28 @@ def conditions(draw: st.DrawFn) -> dict[str, Any]:
     field = draw(st.sampled_from(FIELDS))
     op = draw(
         st.sampled_from(
-            ["bare", "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$regex", "$not"]
+            [
+                "bare",
+                "$eq",
+                "$ne",
+                "$gt",
+                "$gte",
+                "$lt",
+                "$lte",
+                "$in",
+                "$nin",
+                "$exists",
+                "$regex",
+                "$not",
+                "$all",
+                "$size",
+            ]
         )
     )
+    if op == "$all":
+        return {field: {op: draw(st.lists(operand_for(field), min_size=1, max_size=3))}}
+    if op == "$size":
+        return {field: {op: draw(st.integers(0, 3))}}
     if op == "bare":
         return {field: draw(operand_for(field))}
     if op in ("$in", "$nin"):

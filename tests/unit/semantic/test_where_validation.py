@@ -33,6 +33,12 @@ def test_valid_clauses() -> None:
         ({"age": {"$in": "x"}}, "$in takes an array"),
         ({"age": {"$in": [[1]]}}, "not an array"),
         ({"age": {"$exists": 1}}, "$exists takes true or false"),
+        ({"tags": {"$all": []}}, "$all takes a non-empty array"),
+        ({"tags": {"$all": "a"}}, "$all takes a non-empty array"),
+        ({"tags": {"$all": [{"a": 1}]}}, "not an object"),
+        ({"tags": {"$size": -1}}, "$size takes a whole number"),
+        ({"tags": {"$size": 1.5}}, "$size takes a whole number"),
+        ({"tags": {"$size": True}}, "$size takes a whole number"),
         ({"age": [1, 2]}, "use $in"),
         ({"age": {"nested": 1}}, "use dotted paths"),
         ({"age": {}}, "empty operator object"),
@@ -90,6 +96,12 @@ def test_python_semantics() -> None:
     assert matches(thing, {"n": {"$exists": True}}) and not matches(thing, {"missing": {"$exists": True}})
     assert matches(thing, {"missing": {"$ne": 1}})
     assert not matches(thing, {"tags": "a"})  # arrays never equal a scalar
+    many = {"tags": ["a", 1, None, True], "word": "ab", "obj": {"a": 1}}
+    assert matches(many, {"tags": {"$all": ["a", 1]}}) and matches(many, {"tags": {"$all": [None, True]}})
+    assert not matches(many, {"tags": {"$all": ["a", "b"]}}) and not matches(many, {"tags": {"$all": ["1"]}})
+    assert not matches(many, {"word": {"$all": ["ab"]}}) and not matches(many, {"obj": {"$all": ["a"]}})
+    assert matches(many, {"tags": {"$size": 4}}) and not matches(many, {"word": {"$size": 2}})
+    assert matches(many, {"tags": {"$not": {"$all": ["z"]}}}) and not matches(many, {"missing": {"$size": 0}})
     assert matches(thing, {"$version": {"$gt": 1}, "$type": "Customer"})
     assert matches(thing, {"age": {"$not": {"$gt": 40}}})
 
