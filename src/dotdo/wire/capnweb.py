@@ -365,8 +365,10 @@ class CapnWebSession:
 
 
 def _failed(error: BaseException) -> asyncio.Future[Any]:
+    """A call refused before it ran; answered only if pulled, never logged as unhandled."""
     future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
     future.set_exception(error)
+    future.exception()  # marks it retrieved
     return future
 
 

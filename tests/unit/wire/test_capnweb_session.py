@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from typing import Any
 
@@ -281,3 +282,19 @@ def test_a_failure_of_the_servers_own_is_logged_once(capsys: Any) -> None:
     ]
     logged = capsys.readouterr().out
     assert logged.count("secret detail") == 2  # each failed call once, pulled (1) or not (2)
+
+
+def test_refused_calls_nobody_pulls_are_not_logged_as_unhandled(caplog: Any) -> None:
+    async def go() -> None:
+        session = CapnWebSession(
+            Main(), lambda method, scope: None, send=lambda line: None, admit=lambda: False
+        )
+        await session.receive(json.dumps(["push", ["pipeline", 0, ["hello"], ["a"]]]))
+        await session.receive(json.dumps(["push", ["pipeline", 0, "not a path", []]]))
+        del session
+        gc.collect()
+        await asyncio.sleep(0)
+
+    asyncio.run(go())
+    gc.collect()
+    assert "never retrieved" not in caplog.text
