@@ -58,7 +58,7 @@ from dotdo.errors import (
 )
 from dotdo.types import JSON
 from dotdo.wire.capnweb import CapnWebSession, SessionIds
-from dotdo.wire.codec import decode, encode
+from dotdo.wire.codec import decode, encode_result
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.tokens import access_mode, verify
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
@@ -338,10 +338,7 @@ class DOCore(DurableObject):
         method = resolve_rpc_method(self, body.get("method"))
         authorize(str(body["method"]), method_scope(method))
         result = await invoke(method, decode(body.get("params")))
-        try:
-            return json_response({"result": encode(result)})
-        except TypeError as exc:
-            raise BadRequest(str(exc), code="unserializable_result") from exc
+        return json_response({"result": encode_result(result)})
 
     async def _rpc_pipeline(self, request: HttpRequest) -> HttpResponse:
         authorize = self.rpc_access(request)
@@ -422,11 +419,9 @@ class DOCore(DurableObject):
             request_id = request.id
             authorize = self.rpc_access(token=connection.data.get("token") or "")
             result = await self.rpc_socket_call(connection, request.method, decode(request.params), authorize)
-            connection.send({"id": request_id, "result": encode(result)})
+            connection.send({"id": request_id, "result": encode_result(result)})
         except HttpError as error:
             connection.send(error_message(request_id, error))
-        except TypeError as error:
-            connection.send(error_message(request_id, BadRequest(str(error), code="unserializable_result")))
         except Exception as error:
             print(f"dotdo: RPC over WebSocket failed: {error!r}")
             connection.send(error_message(request_id, HttpError("Internal error")))

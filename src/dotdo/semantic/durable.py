@@ -22,6 +22,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from pyodide.ffi import JsException
+
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
@@ -196,7 +198,7 @@ class DOSemantic(DOCore):
             rows = self.sql.transaction(work)
         except SqlSecurityError:
             raise
-        except Exception as exc:  # SQLite's own complaint about the query: a client error
+        except JsException as exc:  # SQLite's own complaint about the query: a client error
             raise SqlSecurityError(f"Query failed: {exc}", code="query_failed") from exc
         return {"rows": rows[:MAX_QUERY_ROWS], "truncated": len(rows) > MAX_QUERY_ROWS}
 

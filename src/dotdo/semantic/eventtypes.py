@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.errors import BadRequest
+from dotdo.semantic.names import checked_name
 
 __all__ = ["Event", "pattern_matches", "validate_event_type", "validate_pattern"]
 
@@ -45,24 +45,22 @@ class Event:
 
 
 def validate_event_type(event_type: Any) -> str:
-    if not isinstance(event_type, str) or not _TYPE.fullmatch(event_type):
-        raise BadRequest(
-            f"Invalid event type {event_type!r}: use Noun.verb, e.g. 'Customer.signedUp'",
-            code="invalid_event_type",
-        )
-    return event_type
+    return checked_name(
+        event_type, _TYPE, "event type", "use Noun.verb, e.g. 'Customer.signedUp'", "invalid_event_type"
+    )
 
 
 def validate_pattern(pattern: Any) -> str:
     """`Noun.verb` with `*` for either part (`*` alone means `*.*`)."""
     if pattern == "*":
         return "*.*"
-    if not isinstance(pattern, str) or not _PATTERN.fullmatch(pattern):
-        raise BadRequest(
-            f"Invalid event pattern {pattern!r}: use Noun.verb with * for either part, e.g. 'Customer.*'",
-            code="invalid_event_pattern",
-        )
-    return pattern
+    return checked_name(
+        pattern,
+        _PATTERN,
+        "event pattern",
+        "use Noun.verb with * for either part, e.g. 'Customer.*'",
+        "invalid_event_pattern",
+    )
 
 
 def pattern_matches(pattern: str, event_type: str) -> bool:

@@ -15,6 +15,7 @@ __all__ = [
     "MAX_FIELD_DEPTH",
     "SYSTEM_FIELDS",
     "TYPE_NAME",
+    "checked_name",
     "validate_field_path",
     "validate_type_name",
     "validate_verb",
@@ -38,13 +39,21 @@ SYSTEM_FIELDS = {
 """The wire names of a thing's own fields and the columns that hold them."""
 
 
+def checked_name(value: Any, pattern: re.Pattern[str], what: str, rule: str, code: str) -> str:
+    """`value` when it is a string `pattern` matches whole; else 400 `code`, "Invalid <what> ...: <rule>"."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise BadRequest(f"Invalid {what} {value!r}: {rule}", code=code)
+    return value
+
+
 def validate_type_name(name: Any) -> str:
-    if not isinstance(name, str) or not TYPE_NAME.fullmatch(name):
-        raise BadRequest(
-            f"Invalid type name {name!r}: type names are PascalCase identifiers such as 'Customer'",
-            code="invalid_type",
-        )
-    return name
+    return checked_name(
+        name,
+        TYPE_NAME,
+        "type name",
+        "type names are PascalCase identifiers such as 'Customer'",
+        "invalid_type",
+    )
 
 
 def field_path_error(path: Any) -> str | None:
@@ -73,9 +82,6 @@ def validate_field_path(path: Any, code: str = "invalid_field") -> str:
 
 
 def validate_verb(verb: Any) -> str:
-    if not isinstance(verb, str) or not _VERB.fullmatch(verb):
-        raise BadRequest(
-            f"Invalid verb {verb!r}: verbs are camelCase identifiers such as 'ship' or 'signUp'",
-            code="invalid_verb",
-        )
-    return verb
+    return checked_name(
+        verb, _VERB, "verb", "verbs are camelCase identifiers such as 'ship' or 'signUp'", "invalid_verb"
+    )

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from dotdo.semantic.ids import new_id
-from dotdo.semantic.names import SYSTEM_FIELDS, validate_type_name
+from dotdo.semantic.names import SYSTEM_FIELDS, checked_name, validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import ThingRecord, ThingStore
 from dotdo.semantic.where import INT64_MAX, INT64_MIN
@@ -40,12 +40,9 @@ class EventSink(Protocol):
 
 
 def validate_id(thing_id: Any) -> str:
-    if not isinstance(thing_id, str) or not _ID.fullmatch(thing_id):
-        raise BadRequest(
-            f"Invalid id {thing_id!r}: 1-128 letters, digits and '_.:-', starting with a letter or digit",
-            code="invalid_id",
-        )
-    return thing_id
+    return checked_name(
+        thing_id, _ID, "id", "1-128 letters, digits and '_.:-', starting with a letter or digit", "invalid_id"
+    )
 
 
 def _check_json(value: Any, depth: int = 0) -> None:

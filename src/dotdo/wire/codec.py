@@ -21,7 +21,7 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["MAX_SAFE_INTEGER", "decode", "encode", "epoch_ms", "from_epoch_ms"]
+__all__ = ["MAX_SAFE_INTEGER", "decode", "encode", "encode_result", "epoch_ms", "from_epoch_ms"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
@@ -76,6 +76,15 @@ def encode(value: Any, depth: int = 0) -> Any:
     if callable(to_dict):
         return encode(to_dict(), depth + 1)
     raise TypeError(f"{type(value).__name__} cannot be sent over RPC")
+
+
+def encode_result(value: Any) -> Any:
+    """`encode` for what a call returned: a value with no wire form is the caller's
+    400 `unserializable_result`, not a server failure."""
+    try:
+        return encode(value)
+    except TypeError as exc:
+        raise BadRequest(str(exc), code="unserializable_result") from exc
 
 
 def decode(value: Any, depth: int = 0) -> Any:

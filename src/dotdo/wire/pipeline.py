@@ -20,7 +20,7 @@ from typing import Any
 
 from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, HttpError
-from dotdo.wire.codec import decode, encode
+from dotdo.wire.codec import decode, encode_result
 from dotdo.wire.targets import options_call, resolve_method, resolve_property
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
@@ -115,11 +115,9 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
             traceback.print_exception(error)
             raise PipelineFailure(HttpError("Internal error"), index) from error
     try:
-        return encode(receiver)
-    except TypeError as error:
-        raise PipelineFailure(
-            BadRequest(str(error), code="unserializable_result"), len(request.steps) - 1
-        ) from error
+        return encode_result(receiver)
+    except BadRequest as error:
+        raise PipelineFailure(error, len(request.steps) - 1) from error
 
 
 async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) -> Any:

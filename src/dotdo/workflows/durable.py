@@ -229,10 +229,13 @@ class DOWorkflow(DOSemantic):
                 self._outbox.remove(entry)
 
         self.sql.on_rollback(forget)  # a rolled-back write raised no event
-        try:
-            self._drain_task = asyncio.ensure_future(self._drain())
-        except RuntimeError:  # no running loop (plain Python use): fetch and send drain instead
-            self._drain_task = None
+        # One drain at a time: a drain that has not finished picks this event up too (it
+        # loops until the outbox is empty), so a batch of writes schedules one task, not one each.
+        if self._drain_task is None or self._drain_task.done():
+            try:
+                self._drain_task = asyncio.ensure_future(self._drain())
+            except RuntimeError:  # no running loop (plain Python use): fetch and send drain instead
+                self._drain_task = None
         return event_id
 
     async def send(
