@@ -325,7 +325,8 @@ class DOWorkflow(DOSemantic):
                 if payload is None:
                     try:
                         payload = {"method": "event", "params": encode(event.to_dict())}
-                    except TypeError:
+                    except TypeError as error:  # only data nested past the wire's depth limit
+                        print(f"dotdo: event {event.id} not pushed to subscribers: {error}")
                         return
                 connection.send(payload)
 
