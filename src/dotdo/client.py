@@ -206,6 +206,15 @@ class NounResource:
         return result
 
 
+def _with_version(data: Mapping[str, Any], expected_version: int | None) -> dict[str, Any]:
+    # `$version` in the body, as the RPC's `expected_version`, is a 409 on a mismatch; an
+    # `If-Match` header would be a 412 precondition_failed (docs/api.md, conditional requests).
+    body = dict(data)
+    if expected_version is not None:
+        body["$version"] = expected_version
+    return body
+
+
 class ThingResource:
     """The REST routes of one thing: `client.Customer("id")`."""
 
@@ -219,16 +228,16 @@ class ThingResource:
         return result
 
     async def update(self, patch: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
-        headers = {"if-match": f'"{expected_version}"'} if expected_version is not None else {}
+        """Merge `patch`; a thing not at `expected_version` raises `RpcError` `version_conflict` (409)."""
         result: dict[str, Any] = await self._client._request(
-            "PATCH", self._path, json=dict(patch), headers=headers
+            "PATCH", self._path, json=_with_version(patch, expected_version)
         )
         return result
 
     async def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
-        headers = {"if-match": f'"{expected_version}"'} if expected_version is not None else {}
+        """Replace the properties; guarded by `expected_version` as `update` is."""
         result: dict[str, Any] = await self._client._request(
-            "PUT", self._path, json=dict(data), headers=headers
+            "PUT", self._path, json=_with_version(data, expected_version)
         )
         return result
 

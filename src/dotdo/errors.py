@@ -9,6 +9,7 @@
         +-- MethodNotAllowed        405: method_not_allowed (carries the allowed methods)
         +-- Conflict                409: conflict
         +-- Gone                    410: reference_lost
+        +-- PreconditionFailed      412: precondition_failed (carries the current version)
         +-- PayloadTooLarge         413: payload_too_large, value_too_large
         +-- UpgradeRequired         426: upgrade_required
         +-- TooManyRequests         429: rate_limited
@@ -19,7 +20,7 @@ with no detail; its traceback goes to the log.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = [
     "BadRequest",
@@ -31,6 +32,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
+    "PreconditionFailed",
     "TooManyRequests",
     "Unauthorized",
     "UpgradeRequired",
@@ -56,7 +58,7 @@ class HttpError(DotdoError):
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         """Headers the response carries (e.g. `Allow`, `WWW-Authenticate`)."""
 
-    def to_dict(self) -> dict[str, dict[str, str]]:
+    def to_dict(self) -> dict[str, dict[str, Any]]:
         return {"error": {"code": self.code, "message": self.message}}
 
 
@@ -97,6 +99,31 @@ class Conflict(HttpError):
 class Gone(HttpError):
     status = 410
     default_code = "gone"
+
+
+class PreconditionFailed(HttpError):
+    """412 (RFC 9110 §15.5.13): a conditional request's `If-Match` or `If-None-Match`
+    was false, so nothing was done. The body's error carries `current_version`, the
+    version the thing has now (`null` when there is none)."""
+
+    status = 412
+    default_code = "precondition_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        current_version: int | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, headers=headers)
+        self.current_version = current_version
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        body = super().to_dict()
+        body["error"]["current_version"] = self.current_version
+        return body
 
 
 class PayloadTooLarge(HttpError):

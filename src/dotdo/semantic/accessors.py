@@ -144,14 +144,14 @@ class InstanceAccessor:
     def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
         return self._things.replace(self.type, self.id, data, expected_version)
 
-    def delete(self) -> bool:
-        return self._things.delete(self.type, self.id)
+    def delete(self, expected_version: int | None = None) -> bool:
+        return self._things.delete(self.type, self.id, expected_version)
 
-    def soft_delete(self) -> dict[str, Any]:
-        return self._things.soft_delete(self.type, self.id)
+    def soft_delete(self, expected_version: int | None = None) -> dict[str, Any]:
+        return self._things.soft_delete(self.type, self.id, expected_version)
 
-    def restore(self) -> dict[str, Any]:
-        return self._things.restore(self.type, self.id)
+    def restore(self, expected_version: int | None = None) -> dict[str, Any]:
+        return self._things.restore(self.type, self.id, expected_version)
 
     def relate(self, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge this -verb-> target."""

@@ -17,7 +17,6 @@ layer overrides.
 from __future__ import annotations
 
 import builtins
-import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -27,9 +26,10 @@ from pyodide.ffi import JsException
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
+from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.core.rpc import rpc, seal_rpc_surface
-from dotdo.errors import BadRequest, NotFound
+from dotdo.errors import BadRequest, NotFound, PreconditionFailed
 from dotdo.semantic.accessors import NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
@@ -38,7 +38,7 @@ from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import REGISTRY_MIGRATIONS, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThingStore, ThingStore
-from dotdo.semantic.things import Things, validate_id
+from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
 
 __all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
@@ -46,7 +46,6 @@ __all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
 MAX_QUERY_ROWS = 1000
 _NOUN = r":noun{[A-Z].*}"
 _VERB = r":verb{[a-z].*}"
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
 SEMANTIC_MIGRATIONS = (
     Migration(
@@ -61,17 +60,7 @@ def _now_ms() -> int:
 
 
 def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
-    return {"etag": f'"{thing["$version"]}"'}
-
-
-def _if_match(request: HttpRequest) -> int | None:
-    header = request.header("if-match")
-    if header is None or header.strip() == "*":
-        return None
-    match = _ETAG.match(header.strip())
-    if not match:
-        raise BadRequest('If-Match is a version, e.g. "3"', code="invalid_if_match")
-    return int(match.group(1))
+    return {"etag": str(version_tag(thing["$version"]))}
 
 
 def _flag(request: HttpRequest, name: str) -> bool:
@@ -237,14 +226,18 @@ class DOSemantic(DOCore):
         return self.things.upsert(type_name, data)
 
     @rpc
-    def delete_thing(self, type_name: str, thing_id: str, hard: bool = False) -> Any:
+    def delete_thing(
+        self, type_name: str, thing_id: str, hard: bool = False, expected_version: int | None = None
+    ) -> Any:
         if hard:
-            return self.things.delete(type_name, thing_id)
-        return self.things.soft_delete(type_name, thing_id)
+            return self.things.delete(type_name, thing_id, expected_version)
+        return self.things.soft_delete(type_name, thing_id, expected_version)
 
     @rpc
-    def restore_thing(self, type_name: str, thing_id: str) -> dict[str, Any]:
-        return self.things.restore(type_name, thing_id)
+    def restore_thing(
+        self, type_name: str, thing_id: str, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        return self.things.restore(type_name, thing_id, expected_version)
 
     @rpc(scope="read")
     def list_things(
@@ -317,12 +310,14 @@ class DOSemantic(DOCore):
 
     async def _http_create(self, request: HttpRequest) -> HttpResponse:
         accessor = self._accessor(request)
+        condition = Preconditions.from_request(request)
         body = request.json()
         if isinstance(body, list):
-            return json_response({"items": accessor.create_many(body)}, status=201)
+            items = self.things.create_many(accessor.type, body, condition=condition)
+            return json_response({"items": items}, status=201)
         if not isinstance(body, dict):
             raise BadRequest("Body is a thing (a JSON object) or an array of things", code="invalid_data")
-        thing = self.things.create(accessor.type, body)
+        thing = self.things.create(accessor.type, body, condition=condition)
         return json_response(thing, status=201, headers=_etag(thing))
 
     async def _http_list(self, request: HttpRequest) -> HttpResponse:
@@ -333,33 +328,49 @@ class DOSemantic(DOCore):
 
     async def _http_get(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
+        condition = Preconditions.from_request(request)
         thing = self.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
-        if thing is None:
+        if thing is None:  # RFC 9110 §13.2.1: a 404 is answered whatever the preconditions say
             raise NotFound(f"No {type_name} with id {request.params['id']!r}", code="thing_not_found")
+        verdict = condition.evaluate(version_tag(thing["$version"]), safe=True)
+        if verdict is Verdict.NOT_MODIFIED:
+            return HttpResponse(status=304, headers=_etag(thing))
+        if verdict is Verdict.FAILED:
+            raise PreconditionFailed(
+                f"{type_name} {thing['$id']!r} is at version {thing['$version']}, so If-Match is false",
+                current_version=thing["$version"],
+                headers=_etag(thing),
+            )
         return json_response(thing, headers=_etag(thing))
 
     async def _http_update(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        thing = self.things.update(type_name, request.params["id"], request.json(), _if_match(request))
+        condition = Preconditions.from_request(request)
+        thing = self.things.update(type_name, request.params["id"], request.json(), condition=condition)
         return json_response(thing, headers=_etag(thing))
 
     async def _http_replace(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        thing = self.things.replace(type_name, request.params["id"], request.json(), _if_match(request))
+        condition = Preconditions.from_request(request)
+        thing = self.things.replace(type_name, request.params["id"], request.json(), condition=condition)
         return json_response(thing, headers=_etag(thing))
 
     async def _http_delete(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
         thing_id = request.params["id"]
+        condition = Preconditions.from_request(request)
         if _flag(request, "hard"):
-            if not self.things.delete(type_name, thing_id):
+            if not self.things.delete(type_name, thing_id, condition=condition):
                 raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
             return json_response({"$id": thing_id, "$type": type_name, "deleted": True})
-        return json_response(self.things.soft_delete(type_name, thing_id))
+        thing = self.things.soft_delete(type_name, thing_id, condition=condition)
+        return json_response(thing, headers=_etag(thing))
 
     async def _http_restore(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        return json_response(self.things.restore(type_name, request.params["id"]))
+        condition = Preconditions.from_request(request)
+        thing = self.things.restore(type_name, request.params["id"], condition=condition)
+        return json_response(thing, headers=_etag(thing))
 
     async def _http_related(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
@@ -385,7 +396,14 @@ class DOSemantic(DOCore):
             raise BadRequest('Body is {"to": "Type/id" or a thing, "data": ...}', code="invalid_ref")
         source = f"{type_name}/{thing_id}"
         target = body.get("to", body)
-        created = self.relationships.relate(source, request.params["verb"], target, body.get("data"))
+        condition = Preconditions.from_request(request)
+
+        def work() -> bool:
+            if condition:  # the path names the thing: its preconditions guard its new edge
+                self.things.check_condition(type_name, thing_id, condition)
+            return self.relationships.relate(source, request.params["verb"], target, body.get("data"))
+
+        created = self.things.transaction(work)
         return json_response(
             {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
              "created": created},
