@@ -12,6 +12,7 @@
         +-- PayloadTooLarge         413: payload_too_large, value_too_large
         +-- UpgradeRequired         426: upgrade_required
         +-- TooManyRequests         429: rate_limited
+    +-- StepMismatch                a replayed step runs another action than the one recorded
 
 Any other exception that escapes a handler is answered as a 500 `internal_error`
 with no detail; its traceback goes to the log.
@@ -31,6 +32,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
+    "StepMismatch",
     "TooManyRequests",
     "Unauthorized",
     "UpgradeRequired",
@@ -112,3 +114,21 @@ class UpgradeRequired(HttpError):
 class TooManyRequests(HttpError):
     status = 429
     default_code = "rate_limited"
+
+
+class StepMismatch(DotdoError):
+    """A durable step's record names another action than the one now run under its id.
+
+    The workflow's code changed under a waiting run (steps reordered, added or removed),
+    so the recorded result belongs to a different step; returning it would be silently
+    wrong. `code` is "step_mismatch"; the message names the step and both actions. A run
+    that meets one fails with this message and runs no further step.
+    """
+
+    code: ClassVar[str] = "step_mismatch"
+
+    def __init__(self, step_id: str, recorded: str, current: str) -> None:
+        super().__init__(f"{self.code}: step {step_id!r} recorded {recorded!r}, now {current!r}")
+        self.step_id = step_id
+        self.recorded = recorded
+        self.current = current
