@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dotdo.core.rpc import invoke
-from dotdo.errors import BadRequest, Gone, HttpError, NotFound, TooManyRequests
+from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.targets import RpcTarget, options_call, resolve_method, resolve_property
@@ -41,10 +41,6 @@ __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 MAX_MESSAGES = 1000
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
-
-
-class ProtocolError(Exception):
-    """A message the protocol does not allow: the session is aborted."""
 
 
 def _is_reference(value: Any) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.core.rpc import invoke
-from dotdo.errors import BadRequest, HttpError
+from dotdo.errors import BadRequest, HttpError, PipelineFailure
 from dotdo.wire.codec import decode, encode_result
 from dotdo.wire.targets import options_call, resolve_method, resolve_property
 
@@ -45,19 +45,6 @@ class PipelineRequest:
     id: Any
     target: list[Any]
     steps: tuple[Step, ...]
-
-
-class PipelineFailure(Exception):
-    def __init__(self, error: HttpError, step: int | None) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.step = step
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.error.code, "message": self.error.message}
-        if self.step is not None:
-            body["step"] = self.step
-        return body
 
 
 def _parse_one(item: Any) -> PipelineRequest:

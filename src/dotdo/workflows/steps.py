@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from dotdo.errors import DotdoError, StepMismatch
+from dotdo.errors import StepFailed, StepMismatch
 
 __all__ = [
     "CURRENT_RUN",
@@ -29,15 +29,6 @@ __all__ = [
 WORKFLOW_MARK = "__dotdo_workflow__"
 MAX_RETRIES = 20
 MAX_DELAY_MS = 24 * 3600 * 1000
-
-
-class StepFailed(DotdoError):
-    """A durable step failed for good (no retries left)."""
-
-    def __init__(self, step_id: str, message: str) -> None:
-        super().__init__(f"step {step_id!r} failed: {message}")
-        self.step_id = step_id
-        self.error = message
 
 
 class Suspend(BaseException):
