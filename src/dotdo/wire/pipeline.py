@@ -13,7 +13,7 @@ batch); each gets its own `{"id", "result"}` or `{"id", "error": {"code",
 
 from __future__ import annotations
 
-import traceback
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipel
 
 MAX_STEPS = 16
 MAX_PIPELINES = 32
+logger = logging.getLogger("dotdo.rpc")
 
 Authorize = Callable[[str, str], None]
 """(method name, scope needed) -> None, or raises Forbidden."""
@@ -98,8 +99,7 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
         except HttpError as error:
             raise PipelineFailure(error, index) from error
         except Exception as error:  # the application's own failure: no detail leaks
-            print(f"dotdo: pipeline step {index} ({step.name!r}) failed")
-            traceback.print_exception(error)
+            logger.exception("pipeline step %d (%r) failed", index, step.name)
             raise PipelineFailure(HttpError("Internal error"), index) from error
     try:
         return encode_result(receiver)

@@ -26,8 +26,8 @@ import builtins
 import hashlib
 import inspect
 import json
+import logging
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -75,6 +75,7 @@ RUN_LEASE_MS = 60_000
 DUE_BATCH = 100
 _FAULT_KEY = "_dotdo:fault"
 _UNKNOWN = object()
+logger = logging.getLogger("dotdo.workflows")
 
 
 def _now_ms() -> int:
@@ -314,8 +315,7 @@ class DOWorkflow(DOSemantic):
                 try:
                     await _call(runtime_handler, event)
                 except Exception:
-                    print(f"dotdo: run-time handler for {pattern} failed on {event.type} {event.id}")
-                    traceback.print_exc()
+                    logger.exception("run-time handler for %s failed on %s %s", pattern, event.type, event.id)
         self.broadcast({"type": "event", "event": event.to_dict()}, tag=self.event_socket_tag)
         self._push_to_subscribers(event)
 
@@ -329,7 +329,7 @@ class DOWorkflow(DOSemantic):
                     try:
                         payload = {"method": "event", "params": encode(event.to_dict())}
                     except TypeError as error:  # only data nested past the wire's depth limit
-                        print(f"dotdo: event {event.id} not pushed to subscribers: {error}")
+                        logger.warning("event %s not pushed to subscribers: %s", event.id, error)
                         return
                 connection.send(payload)
 
@@ -368,7 +368,7 @@ class DOWorkflow(DOSemantic):
         try:
             await _call(method, event)
         except Exception as error:
-            print(f"dotdo: handler {name} failed on {event.type} {event.id}: {error!r}")
+            logger.exception("handler %s failed on %s %s", name, event.type, event.id)
             return f"{type(error).__name__}: {error}"
         return None
 
@@ -513,14 +513,13 @@ class DOWorkflow(DOSemantic):
         self._timers_changed = True
         method = getattr(self, str(row["handler"]), None)
         if not callable(method):
-            print(f"dotdo: schedule {row['id']} names no method {row['handler']!r}; skipped")
+            logger.warning("schedule %s names no method %r; skipped", row["id"], row["handler"])
             return
         info = ScheduleInfo(str(row["id"]), cron, tz, int(row["next_at"]), now)
         try:
             await (_call(method, info) if _takes_argument(method) else _call(method))
         except Exception:
-            print(f"dotdo: scheduled handler {row['handler']} failed")
-            traceback.print_exc()
+            logger.exception("scheduled handler %s failed", row["handler"])
 
     # -- the alarm -------------------------------------------------------------
 
@@ -670,7 +669,9 @@ class DOWorkflow(DOSemantic):
             else:
                 self._finish_run(run_id, "waiting", next_at=suspend.resume_at)
         except Exception as error:
-            print(f"dotdo: workflow {row['name']} {run_id} failed: {error!r}")
+            # a failed step was logged with its traceback when it failed; a mismatch's message says it all
+            step_error = isinstance(error, (StepFailed, StepMismatch))
+            logger.error("workflow %s %s failed: %s", row["name"], run_id, error, exc_info=not step_error)
             message = f"{type(error).__name__}: {error}" if run.mismatch is None else str(run.mismatch)
             self._finish_run(run_id, "failed", error=message)
         else:
@@ -817,7 +818,11 @@ class DOWorkflow(DOSemantic):
             name,
         )
         if next_at is not None:
+            logger.warning(
+                "step %s failed (attempt %d), retried at %d", key, attempts, next_at, exc_info=error
+            )
             raise Suspend(next_at)
+        logger.error("step %s failed for good (attempt %d)", key, attempts, exc_info=error)
         raise StepFailed(key, message) from error
 
     async def try_(self, action: Callable[..., Any], *args: Any) -> Attempt:
@@ -834,7 +839,7 @@ class DOWorkflow(DOSemantic):
             return
         if self.state.get(_FAULT_KEY) == f"{name}:{detail}":
             self.state.delete(_FAULT_KEY)
-            print(f"dotdo: fault point {name}:{detail} reached; hanging until the runtime is stopped")
+            logger.warning("fault point %s:%s reached; hanging until the runtime is stopped", name, detail)
             await asyncio.sleep(3600)
 
     # -- cross-object stubs ------------------------------------------------------
