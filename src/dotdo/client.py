@@ -25,22 +25,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 import websockets
 
+from dotdo.errors import RpcError
 from dotdo.wire.codec import decode, encode
 
 __all__ = ["Client", "NounResource", "Pipeline", "RpcError", "ThingResource"]
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
-
-
-class RpcError(Exception):
-    """An error answered by the server: its stable `code`, message, HTTP status, failing step."""
-
-    def __init__(self, code: str, message: str, status: int | None = None, step: int | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-        self.step = step
 
 
 def _raise_for(response: httpx.Response) -> Any:

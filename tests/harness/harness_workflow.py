@@ -141,6 +141,34 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         outcome = await self.try_(self._fails, "tried", 5)
         return {"first": first, "second": second, "ok": outcome.ok, "error": str(outcome.error)}
 
+    async def _load_profile(self) -> str:
+        self._bump("ran:load_profile")
+        return "profile"
+
+    async def _charge_card(self) -> str:
+        if self._bump("ran:charge_card") == 1:
+            raise RuntimeError("card declined once")
+        return "charged"
+
+    @workflow
+    async def reorderable(self, _: object) -> list:
+        """Two positional steps whose order follows the state flag `flag:reorder`, as if
+        the code changed under a waiting run."""
+        steps = [self._load_profile, self._charge_card]
+        if self.state.get("flag:reorder"):
+            steps.reverse()
+        return [await self.do(step, retries={"limit": 2, "delay": 1, "backoff": 2}) for step in steps]
+
+    @rpc
+    async def step_id_reused(self, step_id: str) -> dict:
+        """One explicit step id run by two different actions, outside a workflow run."""
+        first = await self.do(self._load_profile, step_id=step_id)
+        try:
+            await self.do(self._effect, "other", step_id=step_id)
+        except Exception as error:
+            return {"first": first, "error": str(error), "code": getattr(error, "code", None)}
+        return {"first": first, "error": None, "code": None}
+
     # -- measurements (bench/workflow.py) ------------------------------------
 
     # Ten durable handlers; an event "Bench.n<k>" reaches the first k of them.

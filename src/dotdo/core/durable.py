@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from dotdo.core.http import (
     error_response,
     json_response,
 )
+from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Migration, migrate
 from dotdo.core.router import Router
@@ -69,6 +71,8 @@ __all__ = ["AlarmInfo", "DOCore"]
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_DRAIN_BYTES = 16 * 1024 * 1024
 _MISSING = object()
+_rpc_log = logging.getLogger("dotdo.rpc")
+_socket_log = logging.getLogger("dotdo.sockets")
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class DOCore(DurableObject):
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
+        install_default_handler()
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
         self.alarms = Alarms(ctx.storage)
@@ -203,7 +208,7 @@ class DOCore(DurableObject):
         self._capnweb_sessions.pop(connection.id, None)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
-        print(f"dotdo: websocket {connection.id} error: {error}")
+        _socket_log.warning("websocket %s error: %s", connection.id, error)
 
     def broadcast(self, message: Any, tag: str | None = None, exclude: Sequence[str] | None = None) -> int:
         """Send `message` to every connected socket (with `tag`), except `exclude`d ids."""
@@ -422,8 +427,8 @@ class DOCore(DurableObject):
             connection.send({"id": request_id, "result": encode_result(result)})
         except HttpError as error:
             connection.send(error_message(request_id, error))
-        except Exception as error:
-            print(f"dotdo: RPC over WebSocket failed: {error!r}")
+        except Exception:
+            _rpc_log.exception("RPC over WebSocket failed")
             connection.send(error_message(request_id, HttpError("Internal error")))
 
     async def rpc_socket_call(

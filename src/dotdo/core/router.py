@@ -16,8 +16,8 @@ trailing `*` (the rest of the path, possibly empty, as `params["*"]`).
 
 from __future__ import annotations
 
+import logging
 import re
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -33,6 +33,7 @@ ErrorHandler = Callable[[Exception, HttpRequest], Awaitable[HttpResponse]]
 H = TypeVar("H", bound=Handler)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+logger = logging.getLogger("dotdo.http")
 _PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)(?:\{([^/]+)\})?$")
 
 
@@ -110,8 +111,7 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern[str] |
 async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
     if isinstance(error, HttpError):
         return error_response(error)
-    print(f"dotdo: unhandled error in {request.method} {request.path}")
-    traceback.print_exception(error)
+    logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
     return error_response(HttpError("Internal server error"))
 
 

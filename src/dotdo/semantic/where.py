@@ -31,9 +31,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
-from dotdo.errors import BadRequest
+from dotdo.errors import QueryValidationError
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
 
 __all__ = [
@@ -57,12 +57,6 @@ _COMPARISONS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"}
 _FIELD_OPERATORS = _COMPARISONS | {"$in", "$nin", "$exists", "$regex", "$options", "$not", "$all", "$size"}
 _LOGICAL = {"$and", "$or", "$not"}
 _SQL_COMPARE = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-
-
-class QueryValidationError(BadRequest):
-    """A where clause, order or projection that cannot be run (400 `invalid_where`)."""
-
-    default_code: ClassVar[str] = "invalid_where"
 
 
 # -- the parsed clause ---------------------------------------------------------

@@ -24,6 +24,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dotdo.core.rpc import invoke
-from dotdo.errors import BadRequest, Gone, HttpError, NotFound, TooManyRequests
+from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.targets import RpcTarget, options_call, resolve_method, resolve_property
@@ -41,10 +42,7 @@ __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 MAX_MESSAGES = 1000
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
-
-
-class ProtocolError(Exception):
-    """A message the protocol does not allow: the session is aborted."""
+logger = logging.getLogger("dotdo.rpc")
 
 
 def _is_reference(value: Any) -> bool:
@@ -172,7 +170,7 @@ class CapnWebSession:
         if isinstance(error, ProtocolError):
             self.abort(str(error))
         elif error is not None and not isinstance(error, HttpError):
-            print(f"dotdo: Cap'n Web call failed: {error!r}")
+            logger.error("Cap'n Web call failed", exc_info=error)
 
     def _ids_changed(self) -> None:
         if self._remember is not None:
@@ -213,7 +211,7 @@ class CapnWebSession:
                 return ""
             except Exception as error:
                 if not isinstance(error, HttpError):
-                    print(f"dotdo: Cap'n Web result could not be sent: {error!r}")
+                    logger.exception("Cap'n Web result could not be sent")
                 line = _reject(export_id, error)
         if release:
             self._exports.pop(export_id, None)

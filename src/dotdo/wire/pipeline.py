@@ -13,13 +13,13 @@ batch); each gets its own `{"id", "result"}` or `{"id", "error": {"code",
 
 from __future__ import annotations
 
-import traceback
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dotdo.core.rpc import invoke
-from dotdo.errors import BadRequest, HttpError
+from dotdo.errors import BadRequest, HttpError, PipelineFailure
 from dotdo.wire.codec import decode, encode_result
 from dotdo.wire.targets import options_call, resolve_method, resolve_property
 
@@ -27,6 +27,7 @@ __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipel
 
 MAX_STEPS = 16
 MAX_PIPELINES = 32
+logger = logging.getLogger("dotdo.rpc")
 
 Authorize = Callable[[str, str], None]
 """(method name, scope needed) -> None, or raises Forbidden."""
@@ -45,19 +46,6 @@ class PipelineRequest:
     id: Any
     target: list[Any]
     steps: tuple[Step, ...]
-
-
-class PipelineFailure(Exception):
-    def __init__(self, error: HttpError, step: int | None) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.step = step
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.error.code, "message": self.error.message}
-        if self.step is not None:
-            body["step"] = self.step
-        return body
 
 
 def _parse_one(item: Any) -> PipelineRequest:
@@ -111,8 +99,7 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
         except HttpError as error:
             raise PipelineFailure(error, index) from error
         except Exception as error:  # the application's own failure: no detail leaks
-            print(f"dotdo: pipeline step {index} ({step.name!r}) failed")
-            traceback.print_exception(error)
+            logger.exception("pipeline step %d (%r) failed", index, step.name)
             raise PipelineFailure(HttpError("Internal error"), index) from error
     try:
         return encode_result(receiver)

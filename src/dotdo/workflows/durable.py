@@ -26,8 +26,8 @@ import builtins
 import hashlib
 import inspect
 import json
+import logging
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -38,7 +38,7 @@ from dotdo.core.migrations import Migration
 from dotdo.core.router import Router
 from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
 from dotdo.core.websocket import Connection
-from dotdo.errors import BadRequest, NotFound
+from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
@@ -59,7 +59,10 @@ from dotdo.workflows.steps import (
     RunContext,
     ScheduleInfo,
     StepFailed,
+    StepMismatch,
     Suspend,
+    check_step,
+    step_name,
 )
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
 from dotdo.workflows.timing import due_time
@@ -72,6 +75,7 @@ RUN_LEASE_MS = 60_000
 DUE_BATCH = 100
 _FAULT_KEY = "_dotdo:fault"
 _UNKNOWN = object()
+logger = logging.getLogger("dotdo.workflows")
 
 
 def _now_ms() -> int:
@@ -311,8 +315,7 @@ class DOWorkflow(DOSemantic):
                 try:
                     await _call(runtime_handler, event)
                 except Exception:
-                    print(f"dotdo: run-time handler for {pattern} failed on {event.type} {event.id}")
-                    traceback.print_exc()
+                    logger.exception("run-time handler for %s failed on %s %s", pattern, event.type, event.id)
         self.broadcast({"type": "event", "event": event.to_dict()}, tag=self.event_socket_tag)
         self._push_to_subscribers(event)
 
@@ -326,7 +329,7 @@ class DOWorkflow(DOSemantic):
                     try:
                         payload = {"method": "event", "params": encode(event.to_dict())}
                     except TypeError as error:  # only data nested past the wire's depth limit
-                        print(f"dotdo: event {event.id} not pushed to subscribers: {error}")
+                        logger.warning("event %s not pushed to subscribers: %s", event.id, error)
                         return
                 connection.send(payload)
 
@@ -365,7 +368,7 @@ class DOWorkflow(DOSemantic):
         try:
             await _call(method, event)
         except Exception as error:
-            print(f"dotdo: handler {name} failed on {event.type} {event.id}: {error!r}")
+            logger.exception("handler %s failed on %s %s", name, event.type, event.id)
             return f"{type(error).__name__}: {error}"
         return None
 
@@ -510,14 +513,13 @@ class DOWorkflow(DOSemantic):
         self._timers_changed = True
         method = getattr(self, str(row["handler"]), None)
         if not callable(method):
-            print(f"dotdo: schedule {row['id']} names no method {row['handler']!r}; skipped")
+            logger.warning("schedule %s names no method %r; skipped", row["id"], row["handler"])
             return
         info = ScheduleInfo(str(row["id"]), cron, tz, int(row["next_at"]), now)
         try:
             await (_call(method, info) if _takes_argument(method) else _call(method))
         except Exception:
-            print(f"dotdo: scheduled handler {row['handler']} failed")
-            traceback.print_exc()
+            logger.exception("scheduled handler %s failed", row["handler"])
 
     # -- the alarm -------------------------------------------------------------
 
@@ -600,7 +602,8 @@ class DOWorkflow(DOSemantic):
     async def start_workflow(self, name: str, input: Any = None, run_id: str | None = None) -> dict[str, Any]:
         """Start the `@workflow` method `name` with `input`; runs now until it finishes or waits.
 
-        A `run_id` makes starting idempotent: an existing run is returned as it is."""
+        A `run_id` makes starting idempotent: an existing run is returned as it is; one of
+        another workflow is a 409 `workflow_conflict`."""
         if name not in self._workflow_methods:
             raise NotFound(f"No workflow {name!r}", code="workflow_not_found")
         run_id = run_id or new_id()
@@ -618,6 +621,13 @@ class DOWorkflow(DOSemantic):
         if created:
             self._timers_changed = True
             await self._run_workflow(run_id, now)
+        else:
+            existing = self.sql.first("SELECT name FROM workflow_runs WHERE id = ?", run_id)
+            if existing is not None and existing["name"] != name:
+                raise Conflict(
+                    f"Run {run_id!r} is a run of {existing['name']!r}, not {name!r}",
+                    code="workflow_conflict",
+                )
         return self.workflow_status(run_id)
 
     def workflow_status(self, run_id: str) -> dict[str, Any]:
@@ -645,16 +655,25 @@ class DOWorkflow(DOSemantic):
         )
         self._timers_changed = True
         self._active_runs.add(run_id)
-        token = CURRENT_RUN.set(RunContext(run_id))
+        run = RunContext(run_id)
+        token = CURRENT_RUN.set(run)
         try:
             if not callable(method):
                 raise NotFound(f"No workflow method {row['name']!r}", code="workflow_not_found")
             result = await method(json.loads(str(row["input"])))
+            if run.mismatch is not None:
+                raise run.mismatch  # caught by the workflow's own code: the run fails all the same
         except Suspend as suspend:
-            self._finish_run(run_id, "waiting", next_at=suspend.resume_at)
+            if run.mismatch is not None:
+                self._finish_run(run_id, "failed", error=str(run.mismatch))
+            else:
+                self._finish_run(run_id, "waiting", next_at=suspend.resume_at)
         except Exception as error:
-            print(f"dotdo: workflow {row['name']} {run_id} failed: {error!r}")
-            self._finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
+            # a failed step was logged with its traceback when it failed; a mismatch's message says it all
+            step_error = isinstance(error, (StepFailed, StepMismatch))
+            logger.error("workflow %s %s failed: %s", row["name"], run_id, error, exc_info=not step_error)
+            message = f"{type(error).__name__}: {error}" if run.mismatch is None else str(run.mismatch)
+            self._finish_run(run_id, "failed", error=message)
         else:
             try:
                 self._finish_run(run_id, "completed", result=_encode(result, "a workflow's result"))
@@ -696,28 +715,42 @@ class DOWorkflow(DOSemantic):
         """Run `action(*args)` once, durably: its result is recorded under `step_id` and a
         completed step is never run again (its recorded result is returned).
 
+        The step also records which action it ran (`step_name`); met again under the same
+        id with another action, it raises StepMismatch instead of returning the other
+        step's result, and a run that meets one fails.
+
         Inside a `@workflow` run, a failure with retries left suspends the run and the
         alarm replays it after the back-off; the step id defaults to the step's position.
         Outside a run, `step_id` is required and there are no retries (nothing could
         resume the caller): a failure is raised and not recorded.
         """
         policy = RetryPolicy.of(retries)
+        name = step_name(action)
         run = CURRENT_RUN.get()
         if run is None:
             if step_id is None:
                 raise ValueError("outside a workflow run, do() needs a step_id")
             if policy.limit:
                 raise ValueError("retries need a workflow run (nothing else can be resumed by the alarm)")
-            key = step_id
+            key = local = step_id
         else:
+            if run.mismatch is not None:
+                raise run.mismatch  # the run replays other code than it recorded: no further step
             local = step_id or run.next_step_id()
             if local in run.steps_seen:
                 raise ValueError(f"step id {local!r} is used twice in one run")
             run.steps_seen.add(local)
             key = f"{run.run_id}/{local}"
         row = self.sql.first(
-            "SELECT status, result, error, attempts, next_at FROM action_log WHERE step_id = ?", key
+            "SELECT status, result, error, attempts, next_at, name FROM action_log WHERE step_id = ?", key
         )
+        if row is not None:
+            try:
+                check_step(local, row["name"], name)
+            except StepMismatch as mismatch:
+                if run is not None:
+                    run.mismatch = mismatch
+                raise
         if row is not None and row["status"] == "completed":
             return None if row["result"] is None else json.loads(str(row["result"]))
         if row is not None and row["status"] == "failed":
@@ -734,30 +767,32 @@ class DOWorkflow(DOSemantic):
             value = _call(action, *args)
             result = await (asyncio.wait_for(value, timeout) if timeout else value)
             encoded = None if result is None else _encode(result, f"step {key!r}'s result")
-        except (Suspend, StepFailed):
+        except (Suspend, StepFailed, StepMismatch):
             raise
         except Exception as error:
             message = f"{type(error).__name__}: {error}"
             if isinstance(error, TimeoutError):
                 message = f"timed out after {timeout} s"
-            return self._step_failed(key, run, attempts + 1, policy, message, error)
+            return self._step_failed(key, name, run, attempts + 1, policy, message, error)
         await self._fault_point("after_step", key)
         self.sql.run(
-            "INSERT INTO action_log (step_id, status, result, attempts, run_id, updated_at) "
-            "VALUES (?, 'completed', ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = 'completed', "
+            "INSERT INTO action_log (step_id, status, result, attempts, run_id, updated_at, name) "
+            "VALUES (?, 'completed', ?, ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = 'completed', "
             "result = excluded.result, error = NULL, attempts = excluded.attempts, next_at = NULL, "
-            "updated_at = excluded.updated_at",
+            "updated_at = excluded.updated_at, name = excluded.name",
             key,
             encoded,
             attempts + 1,
             None if run is None else run.run_id,
             self._now(),
+            name,
         )
         return result
 
     def _step_failed(
         self,
         key: str,
+        name: str,
         run: RunContext | None,
         attempts: int,
         policy: RetryPolicy,
@@ -769,10 +804,10 @@ class DOWorkflow(DOSemantic):
         retry = attempts <= policy.limit
         next_at = self._now() + policy.wait_ms(attempts) if retry else None
         self.sql.run(
-            "INSERT INTO action_log (step_id, status, error, attempts, next_at, run_id, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = excluded.status, "
+            "INSERT INTO action_log (step_id, status, error, attempts, next_at, run_id, updated_at, name) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = excluded.status, "
             "error = excluded.error, attempts = excluded.attempts, next_at = excluded.next_at, "
-            "updated_at = excluded.updated_at",
+            "updated_at = excluded.updated_at, name = excluded.name",
             key,
             "pending" if retry else "failed",
             message,
@@ -780,9 +815,14 @@ class DOWorkflow(DOSemantic):
             next_at,
             run.run_id,
             self._now(),
+            name,
         )
         if next_at is not None:
+            logger.warning(
+                "step %s failed (attempt %d), retried at %d", key, attempts, next_at, exc_info=error
+            )
             raise Suspend(next_at)
+        logger.error("step %s failed for good (attempt %d)", key, attempts, exc_info=error)
         raise StepFailed(key, message) from error
 
     async def try_(self, action: Callable[..., Any], *args: Any) -> Attempt:
@@ -799,7 +839,7 @@ class DOWorkflow(DOSemantic):
             return
         if self.state.get(_FAULT_KEY) == f"{name}:{detail}":
             self.state.delete(_FAULT_KEY)
-            print(f"dotdo: fault point {name}:{detail} reached; hanging until the runtime is stopped")
+            logger.warning("fault point %s:%s reached; hanging until the runtime is stopped", name, detail)
             await asyncio.sleep(3600)
 
     # -- cross-object stubs ------------------------------------------------------

@@ -60,12 +60,14 @@ def test_404_and_405_are_json() -> None:
     assert run(router, "HEAD", "/items/1").status == 200
 
 
-def test_errors_become_json_without_details(capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_become_json_without_details(caplog: pytest.LogCaptureFixture) -> None:
     router = make_router()
     response = run(router, "GET", "/boom")
     assert response.status == 500
     assert response.json() == {"error": {"code": "internal_error", "message": "Internal server error"}}
-    assert "secret detail" in capsys.readouterr().err
+    [record] = [r for r in caplog.records if r.name == "dotdo.http"]
+    assert record.levelname == "ERROR" and record.getMessage() == "unhandled error in GET /boom"
+    assert "secret detail" in caplog.text  # the traceback, in the log only
     assert run(router, "GET", "/missing").json()["error"] == {"code": "not_found", "message": "nothing here"}
 
 
