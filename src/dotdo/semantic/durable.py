@@ -30,7 +30,7 @@ from dotdo.core.migrations import Migration
 from dotdo.core.router import Router
 from dotdo.core.rpc import rpc, seal_rpc_surface
 from dotdo.errors import BadRequest, NotFound
-from dotdo.semantic.accessors import NounAccessor, NounFactory
+from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
@@ -158,16 +158,10 @@ class DOSemantic(DOCore):
         """What `self.<TypeName>` returns; the workflow layer adds cross-object calls."""
         return NounFactory(self.things, self.relationships, validate_type_name(type_name))
 
-    def rpc_root(self, target: builtins.list[Any]) -> Any:
-        """Pipelines may also start at a noun: `["Customer"]` (or `["Customer", ""]`) is its
-        accessor, `["Customer", id]` one thing."""
-        if not target:
-            return self
-        noun = target[0]
-        thing_id = target[1] if len(target) > 1 else ""
-        if not isinstance(noun, str) or not isinstance(thing_id, str):
-            raise BadRequest("target is [Noun] or [Noun, id]", code="invalid_pipeline")
-        return self.noun(noun) if thing_id == "" else self.noun(noun, validate_id(thing_id))
+    def rpc_noun(self, name: str) -> NounAccessor | None:
+        """Every type name is a noun remote callers reach on this object: `api.Customer.list()`,
+        `api.Customer("c-1").get()`, the pipeline target `["Customer", "c-1"]`."""
+        return self.noun(name) if TYPE_NAME.fullmatch(name) else None
 
     def noun(self, type_name: str, thing_id: str | None = None) -> Any:
         """`self.noun("Customer")` / `self.noun("Customer", id)`: accessors for any type name."""
@@ -237,10 +231,11 @@ class DOSemantic(DOCore):
         return self.things.upsert(type_name, data)
 
     @rpc
-    def delete_thing(self, type_name: str, thing_id: str, hard: bool = False) -> Any:
-        if hard:
-            return self.things.delete(type_name, thing_id)
-        return self.things.soft_delete(type_name, thing_id)
+    def delete_thing(self, type_name: str, thing_id: str, hard: bool = False) -> dict[str, Any]:
+        """`self.noun(type_name, thing_id).delete(hard)`: the soft-deleted thing, or
+        `{"$id", "$type", "deleted": True}` when `hard`; 404 `thing_not_found` when absent."""
+        accessor: InstanceAccessor = self.noun(type_name, thing_id)
+        return accessor.delete(hard)
 
     @rpc
     def restore_thing(self, type_name: str, thing_id: str) -> dict[str, Any]:
@@ -256,10 +251,38 @@ class DOSemantic(DOCore):
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+    ) -> builtins.list[dict[str, Any]]:
+        """`self.noun(type_name).list(...)`: the matching things, a list."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.list(where, order_by, limit, offset, select, include_deleted)
+
+    @rpc(scope="read")
+    def page_things(
+        self,
+        type_name: str,
+        where: Mapping[str, JSON] | None = None,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        select: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
         with_total: bool = True,
     ) -> dict[str, Any]:
-        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
-        return self.things.list(type_name, query)
+        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more"}`."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total)
+
+    @rpc(scope="read")
+    def find_first_thing(
+        self,
+        type_name: str,
+        where: Mapping[str, JSON] | None = None,
+        order_by: Any = None,
+        include_deleted: bool = False,
+    ) -> dict[str, Any] | None:
+        """`self.noun(type_name).find_first(...)`: the first match, or None."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.find_first(where, order_by, include_deleted)
 
     @rpc(scope="read")
     def count_things(
@@ -274,6 +297,10 @@ class DOSemantic(DOCore):
     @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
         return self.relationships.relate(source, verb, target, data)
+
+    @rpc
+    def unrelate(self, source: Any, verb: str, target: Any) -> bool:
+        return self.relationships.unrelate(source, verb, target)
 
     @rpc(scope="read")
     def related(
@@ -350,12 +377,8 @@ class DOSemantic(DOCore):
 
     async def _http_delete(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        thing_id = request.params["id"]
-        if _flag(request, "hard"):
-            if not self.things.delete(type_name, thing_id):
-                raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
-            return json_response({"$id": thing_id, "$type": type_name, "deleted": True})
-        return json_response(self.things.soft_delete(type_name, thing_id))
+        accessor: InstanceAccessor = self.noun(type_name, request.params["id"])
+        return json_response(accessor.delete(_flag(request, "hard")))
 
     async def _http_restore(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
