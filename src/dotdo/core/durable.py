@@ -38,14 +38,7 @@ from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Migration, migrate
 from dotdo.core.router import Router
-from dotdo.core.rpc import (
-    invoke,
-    method_scope,
-    resolve_rpc_method,
-    rpc,
-    rpc_methods,
-    seal_rpc_surface,
-)
+from dotdo.core.rpc import invoke, rpc, rpc_methods, seal_rpc_surface
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.websocket import Connection, WebSockets, parse_tags
@@ -62,6 +55,7 @@ from dotdo.types import JSON
 from dotdo.wire.capnweb import CapnWebSession, SessionIds
 from dotdo.wire.codec import decode, encode_result
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
+from dotdo.wire.targets import resolve_method, resolve_target
 from dotdo.wire.tokens import access_mode, verify
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
@@ -340,8 +334,9 @@ class DOCore(DurableObject):
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
-        method = resolve_rpc_method(self, body.get("method"))
-        authorize(str(body["method"]), method_scope(method))
+        method, scope = resolve_method(self, body.get("method"), is_root=True)
+        if scope is not None:
+            authorize(str(body["method"]), scope)
         result = await invoke(method, decode(body.get("params")))
         return json_response({"result": encode_result(result)})
 
@@ -363,10 +358,15 @@ class DOCore(DurableObject):
         return name if isinstance(name, str) else None
 
     def rpc_root(self, target: builtins.list[Any]) -> Any:
-        """Where a pipeline starts: `[]` is this object; layers add more (noun accessors)."""
-        if not target:
-            return self
-        raise NotFound(f"No pipeline target {target!r}", code="target_not_found")
+        """Where a pipeline starts: `[]` is this object, `[Noun]` / `[Noun, id]` a noun of it
+        (`rpc_noun`), by the rule every RPC surface shares (`dotdo.wire.targets`)."""
+        return resolve_target(self, target)
+
+    def rpc_noun(self, name: str) -> Any:
+        """The noun accessor remote callers reach as the property `name` of this object
+        (`api.Customer.list()`), or None when `name` is no noun. DOCore has none;
+        DOSemantic answers for every type name."""
+        return None
 
     def rpc_access(self, request: HttpRequest | None = None, token: str | None = None) -> Authorize:
         """Who may call what: a function (method name, scope) -> None or Forbidden.
@@ -435,8 +435,9 @@ class DOCore(DurableObject):
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
     ) -> Any:
         """One call from an RPC socket; layers add socket-level methods (subscribe) first."""
-        method = resolve_rpc_method(self, method_name)
-        authorize(method_name, method_scope(method))
+        method, scope = resolve_method(self, method_name, is_root=True)
+        if scope is not None:
+            authorize(method_name, scope)
         return await invoke(method, params)
 
     async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:

@@ -30,7 +30,7 @@ from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.core.rpc import rpc, seal_rpc_surface
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
-from dotdo.semantic.accessors import NounAccessor, NounFactory
+from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
@@ -147,16 +147,10 @@ class DOSemantic(DOCore):
         """What `self.<TypeName>` returns; the workflow layer adds cross-object calls."""
         return NounFactory(self.things, self.relationships, validate_type_name(type_name))
 
-    def rpc_root(self, target: builtins.list[Any]) -> Any:
-        """Pipelines may also start at a noun: `["Customer"]` (or `["Customer", ""]`) is its
-        accessor, `["Customer", id]` one thing."""
-        if not target:
-            return self
-        noun = target[0]
-        thing_id = target[1] if len(target) > 1 else ""
-        if not isinstance(noun, str) or not isinstance(thing_id, str):
-            raise BadRequest("target is [Noun] or [Noun, id]", code="invalid_pipeline")
-        return self.noun(noun) if thing_id == "" else self.noun(noun, validate_id(thing_id))
+    def rpc_noun(self, name: str) -> NounAccessor | None:
+        """Every type name is a noun remote callers reach on this object: `api.Customer.list()`,
+        `api.Customer("c-1").get()`, the pipeline target `["Customer", "c-1"]`."""
+        return self.noun(name) if TYPE_NAME.fullmatch(name) else None
 
     def noun(self, type_name: str, thing_id: str | None = None) -> Any:
         """`self.noun("Customer")` / `self.noun("Customer", id)`: accessors for any type name."""
@@ -228,10 +222,12 @@ class DOSemantic(DOCore):
     @rpc
     def delete_thing(
         self, type_name: str, thing_id: str, hard: bool = False, expected_version: int | None = None
-    ) -> Any:
-        if hard:
-            return self.things.delete(type_name, thing_id, expected_version)
-        return self.things.soft_delete(type_name, thing_id, expected_version)
+    ) -> dict[str, Any]:
+        """`self.noun(type_name, thing_id).delete(hard, expected_version)`: the soft-deleted
+        thing, or `{"$id", "$type", "deleted": True}` when `hard`; 404 `thing_not_found` when
+        absent; 409 `version_conflict` when `expected_version` is not the stored one."""
+        accessor: InstanceAccessor = self.noun(type_name, thing_id)
+        return accessor.delete(hard, expected_version)
 
     @rpc
     def restore_thing(
@@ -249,10 +245,38 @@ class DOSemantic(DOCore):
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+    ) -> builtins.list[dict[str, Any]]:
+        """`self.noun(type_name).list(...)`: the matching things, a list."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.list(where, order_by, limit, offset, select, include_deleted)
+
+    @rpc(scope="read")
+    def page_things(
+        self,
+        type_name: str,
+        where: Mapping[str, JSON] | None = None,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        select: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
         with_total: bool = True,
     ) -> dict[str, Any]:
-        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
-        return self.things.list(type_name, query)
+        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more"}`."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total)
+
+    @rpc(scope="read")
+    def find_first_thing(
+        self,
+        type_name: str,
+        where: Mapping[str, JSON] | None = None,
+        order_by: Any = None,
+        include_deleted: bool = False,
+    ) -> dict[str, Any] | None:
+        """`self.noun(type_name).find_first(...)`: the first match, or None."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.find_first(where, order_by, include_deleted)
 
     @rpc(scope="read")
     def count_things(
@@ -267,6 +291,10 @@ class DOSemantic(DOCore):
     @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
         return self.relationships.relate(source, verb, target, data)
+
+    @rpc
+    def unrelate(self, source: Any, verb: str, target: Any) -> bool:
+        return self.relationships.unrelate(source, verb, target)
 
     @rpc(scope="read")
     def related(

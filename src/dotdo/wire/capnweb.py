@@ -35,7 +35,7 @@ from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.targets import RpcTarget, options_call, resolve_method, resolve_property
+from dotdo.wire.targets import RpcTarget, options_call, resolve_call, resolve_method, resolve_property
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 
@@ -284,18 +284,23 @@ class CapnWebSession:
         is_root = target is self._main
         if call_args is None:
             for name in path:
-                target = resolve_property(target, name)
+                target = resolve_property(target, name, is_root)
                 is_root = False
             return target
-        if not path:
-            raise NotFound("The target is not callable", code="method_not_found")
         for name in path[:-1]:
-            target = resolve_property(target, name)
+            target = resolve_property(target, name, is_root)
             is_root = False
-        method, needed = resolve_method(target, path[-1], is_root)
-        self._authorize(str(path[-1]), needed)
+        if path:
+            method, needed = resolve_method(target, path[-1], is_root)
+            if needed is not None:
+                self._authorize(str(path[-1]), needed)
+        else:  # a reference called itself: a noun accessor called with an id
+            called = None if is_root else resolve_call(target)
+            if called is None:
+                raise NotFound("The target is not callable", code="method_not_found")
+            method = called
         values = [await self._evaluate(item, depth + 1, scope) for item in call_args]
-        return await invoke(method, options_call(target, str(path[-1]), values))
+        return await invoke(method, options_call(target, str(path[-1]) if path else "", values))
 
     async def _remap(self, args: list[Any], depth: int, scope: dict[int, Any] | None) -> Any:
         """`.map(fn)`: run the mapper's instructions on the value, or on each element of a list.

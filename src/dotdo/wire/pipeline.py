@@ -6,7 +6,8 @@
 
 Each step's receiver is the previous step's result; the first step's is the
 target: `[]` (the object itself), `["Customer"]` (the noun accessor) or
-`["Customer", "id"]` (one thing). A body may be an array of such pipelines (a
+`["Customer", "id"]` (one thing), the same as the steps `Customer` and
+`Customer("id")` taken on the object (`targets.resolve_target`). A body may be an array of such pipelines (a
 batch); each gets its own `{"id", "result"}` or `{"id", "error": {"code",
 "message", "step"}}`. Arguments and results use the tagged values of `codec`.
 """
@@ -109,9 +110,10 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
 
 async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) -> Any:
     if step.kind == "property":
-        return resolve_property(receiver, step.name)
+        return resolve_property(receiver, step.name, is_root)
     method, scope = resolve_method(receiver, step.name, is_root)
-    authorize(str(step.name), scope)
+    if scope is not None:
+        authorize(str(step.name), scope)
     return await invoke(method, options_call(receiver, str(step.name), step.args))
 
 
