@@ -19,7 +19,8 @@ with no detail; its traceback goes to the log.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 __all__ = [
     "BadRequest",
@@ -48,16 +49,26 @@ class HttpError(DotdoError):
     default_code: ClassVar[str] = "internal_error"
 
     def __init__(
-        self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         """Headers the response carries (e.g. `Allow`, `WWW-Authenticate`)."""
+        self.details: dict[str, Any] = dict(details or {})
+        """JSON fields the error object carries beside `code` and `message` (e.g. `suggestion`)."""
 
-    def to_dict(self) -> dict[str, dict[str, str]]:
-        return {"error": {"code": self.code, "message": self.message}}
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """`{"error": {"code", "message", **details}}`, as every surface answers it."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        error.update((key, value) for key, value in self.details.items() if key not in error)
+        return {"error": error}
 
 
 class BadRequest(HttpError):

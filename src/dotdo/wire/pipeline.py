@@ -54,7 +54,7 @@ class PipelineFailure(Exception):
         self.step = step
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.error.code, "message": self.error.message}
+        body: dict[str, Any] = self.error.to_dict()["error"]
         if self.step is not None:
             body["step"] = self.step
         return body
