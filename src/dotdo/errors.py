@@ -5,7 +5,7 @@
         +-- BadRequest              400: invalid_json, invalid_key, invalid_params, ...
         +-- Unauthorized            401: unauthorized
         +-- Forbidden               403: forbidden, cors_origin_denied
-        +-- NotFound                404: not_found, route_not_found, method_not_found
+        +-- NotFound                404: not_found, route_not_found, method_not_found, unknown_noun
         +-- MethodNotAllowed        405: method_not_allowed (carries the allowed methods)
         +-- Conflict                409: conflict
         +-- Gone                    410: reference_lost

@@ -6,7 +6,7 @@ import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOWorkflow, Event, every, on, rpc, workflow
+from dotdo import DOWorkflow, Event, Noun, every, on, rpc, workflow
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
@@ -184,3 +184,30 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     @rpc
     async def call_customer(self, customer_id: str, message: str) -> str:
         return await self.Customer(customer_id).notify(message)
+
+
+class HarnessStrict(Lifetime, DOWorkflow):
+    """`strict_nouns` with declared nouns (Ticket with declared fields)."""
+
+    strict_nouns = True
+    stub_binding = "STRICT"
+    declared_nouns = (
+        Noun("Ticket", fields=("title", "status", "priority", "address", "tags"), indexes=("status",)),
+        Noun("Person", plural="People"),
+    )
+
+    def _log(self, key: str, item: object) -> None:
+        self.state.set(key, [*(self.state.get(key) or []), item])
+
+    @on.Ticket.created
+    def on_ticket_created(self, event: Event) -> None:
+        self._log("seen:ticket_created", event.subject)
+
+    @rpc
+    def create_from_python(self, noun: str) -> dict:
+        """`self.<noun>().create(...)`, as application code writes it."""
+        return getattr(self, noun)().create(title="from Python")
+
+    @rpc
+    def counters(self, *keys: str) -> dict:
+        return {key: self.state.get(key) for key in keys}

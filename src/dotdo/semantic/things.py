@@ -20,6 +20,7 @@ from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name, validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import ThingRecord, ThingStore
+from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.where import INT64_MAX, INT64_MIN
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id"]
@@ -102,13 +103,25 @@ class Things:
         events: EventSink,
         clock: Callable[[], int] = lambda: int(time.time() * 1000),
         ids: Callable[[], str] = new_id,
+        nouns: NounPolicy | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self._clock = clock
         self._ids = ids
+        self._nouns = nouns
+        """Which nouns and fields exist (strict mode, declared fields); None: any valid name."""
 
     # -- input -------------------------------------------------------------
+
+    def _type(self, type_name: str) -> str:
+        """The one place every operation checks the noun it names."""
+        return validate_type_name(type_name) if self._nouns is None else self._nouns.check(type_name)
+
+    def _check_query(self, type_name: str, query: ThingQuery) -> None:
+        if self._nouns is not None:
+            order = [name for name, _ in query.order]
+            self._nouns.check_fields(type_name, [*sorted(query.where.paths), *order, *(query.select or ())])
 
     def _split(self, type_name: str, data: Any) -> tuple[dict[str, Any], str | None, int | None]:
         """User properties, the `$id` and `$version` the caller sent; 400 on anything else."""
@@ -135,6 +148,8 @@ class Things:
                 version = value
             elif key not in _READ_ONLY_FIELDS:
                 raise BadRequest(f"Property names may not start with '$' ({key!r})", code="invalid_data")
+        if self._nouns is not None:
+            self._nouns.check_fields(type_name, properties)
         return properties, thing_id, version
 
     def _current(self, type_name: str, thing_id: str, include_deleted: bool = False) -> ThingRecord:
@@ -182,12 +197,12 @@ class Things:
         return thing
 
     def create(self, type_name: str, data: Any) -> dict[str, Any]:
-        validate_type_name(type_name)
+        self._type(type_name)
         return self.store.atomically(lambda: self._insert(type_name, data, self._clock()))
 
     def create_many(self, type_name: str, items: Any) -> list[dict[str, Any]]:
         """Create several things in one transaction: all of them or none."""
-        validate_type_name(type_name)
+        self._type(type_name)
         if not isinstance(items, Sequence) or isinstance(items, str | bytes):
             raise BadRequest("create_many takes an array of things", code="invalid_data")
         if len(items) > MAX_BATCH:
@@ -199,7 +214,7 @@ class Things:
         self, type_name: str, thing_id: str, patch: Any, expected_version: int | None = None
     ) -> dict[str, Any]:
         """Merge `patch` into the thing (JSON Merge Patch); `expected_version` (or `$version`) guards it."""
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             properties, _, body_version = self._split(type_name, patch)
@@ -217,7 +232,7 @@ class Things:
         self, type_name: str, thing_id: str, data: Any, expected_version: int | None = None
     ) -> dict[str, Any]:
         """Replace all of the thing's properties."""
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, data)
@@ -234,7 +249,7 @@ class Things:
 
     def upsert(self, type_name: str, data: Any) -> dict[str, Any]:
         """Create the thing named by `data["$id"]`, or merge `data` into it when it exists."""
-        validate_type_name(type_name)
+        self._type(type_name)
         _, thing_id, _ = self._split(type_name, data)
         if thing_id is None:
             raise BadRequest("upsert needs the thing's $id", code="invalid_data")
@@ -253,7 +268,7 @@ class Things:
 
     def delete(self, type_name: str, thing_id: str) -> bool:
         """Delete the thing for good (soft-deleted ones too); False when there was none."""
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> bool:
             record = self.store.read(validate_id(thing_id))
@@ -269,7 +284,7 @@ class Things:
 
     def soft_delete(self, type_name: str, thing_id: str) -> dict[str, Any]:
         """Hide the thing from reads and queries, keeping it restorable; idempotent."""
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
@@ -283,7 +298,7 @@ class Things:
 
     def restore(self, type_name: str, thing_id: str) -> dict[str, Any]:
         """Bring back a soft-deleted thing; a thing that is not deleted is returned as it is."""
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
@@ -297,7 +312,7 @@ class Things:
     # -- reads -------------------------------------------------------------
 
     def get(self, type_name: str, thing_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
-        validate_type_name(type_name)
+        self._type(type_name)
         record = self.store.read(validate_id(thing_id))
         if record is None or record.type != type_name:
             return None
@@ -311,7 +326,8 @@ class Things:
         `total` costs a count over every match; a query built with `with_total=False`
         skips it and answers `total: None`.
         """
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             probe = dataclasses.replace(query, limit=query.limit + 1)
             records = self.store.page(type_name, probe)
@@ -346,13 +362,15 @@ class Things:
                 yield thing
 
     def count(self, type_name: str, query: ThingQuery) -> int:
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             return self.store.count(type_name, query)
         return sum(1 for _ in self._residual_matches(type_name, query))
 
     def find_first(self, type_name: str, query: ThingQuery) -> dict[str, Any] | None:
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             records = self.store.page(type_name, dataclasses.replace(query, limit=1))
             return query.project(records[0].wire()) if records else None
