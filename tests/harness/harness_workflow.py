@@ -187,7 +187,8 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
 
 
 class HarnessStrict(Lifetime, DOWorkflow):
-    """`strict_nouns` with declared nouns (Ticket with declared fields)."""
+    """`strict_nouns` with declared nouns (Ticket with declared fields), and a handler whose
+    noun is a typo, which the class-creation check logs."""
 
     strict_nouns = True
     stub_binding = "STRICT"
@@ -202,6 +203,18 @@ class HarnessStrict(Lifetime, DOWorkflow):
     @on.Ticket.created
     def on_ticket_created(self, event: Event) -> None:
         self._log("seen:ticket_created", event.subject)
+
+    @on.Tikcet.updated  # the typo: never fires, logged when the class is defined
+    def on_ticket_updated(self, event: Event) -> None:
+        self._log("seen:ticket_updated", event.subject)
+
+    def _on_closed(self, event: Event) -> None:
+        pass
+
+    @rpc
+    def subscribe_misspelt(self) -> None:
+        """A run-time handler on a misspelt noun, subscribed and dropped."""
+        self.on.Tikcet.closed(self._on_closed)()
 
     @rpc
     def create_from_python(self, noun: str) -> dict:

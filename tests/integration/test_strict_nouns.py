@@ -1,6 +1,6 @@
 """Names a user got wrong, through the real runtime: `strict_nouns` on HarnessStrict refuses a
-noun it does not know on every surface, and declared fields refuse a property name. Classes
-without them are unchanged."""
+noun it does not know on every surface, declared fields refuse a property name, and a handler
+whose noun is a typo is logged when the class is defined. Classes without them are unchanged."""
 
 from __future__ import annotations
 
@@ -169,6 +169,37 @@ def test_declared_fields_refuse_a_misspelt_property(runtime: LocalRuntime) -> No
         assert [t["$id"] for t in found.json()["items"]] == ["t-1"]
         # a noun without declared fields takes any property
         assert c.post("/_strict/Person", json={"anything": 1}).status_code == 201
+
+
+def test_a_handler_on_a_misspelt_noun_is_logged_once_when_the_class_is_defined(runtime: LocalRuntime) -> None:
+    message = (
+        "HarnessStrict: handler on_ticket_updated listens to 'Tikcet.updated', but 'Tikcet' is not a "
+        "declared noun; did you mean 'Ticket.updated'?"
+    )
+    with runtime.client() as c:
+        c.post("/_strict/Ticket", json={"$id": "t-1", "title": "a"})  # the class is defined by now
+        logged = runtime.log_path.read_text(errors="replace").count(message)
+        assert logged >= 1
+        for n in range(3):  # new instances, requests and events do not log it again
+            c.patch("/_strict/Ticket/t-1", json={"title": str(n)})
+        with runtime.client() as other:
+            other.post("/_strict/Ticket", json={"title": "b"})
+        counters = c.post(
+            "/_strict/rpc",
+            json={"method": "counters", "params": ["seen:ticket_created", "seen:ticket_updated"]},
+        ).json()["result"]
+        assert counters == {
+            "seen:ticket_created": ["t-1"],
+            "seen:ticket_updated": None,
+        }  # the typo never fires
+        assert runtime.log_path.read_text(errors="replace").count(message) == logged
+        # a run-time handler is checked against the registered nouns, once per class and pattern
+        run_time = "HarnessStrict: handler _on_closed listens to 'Tikcet.closed', but 'Tikcet'"
+        for _ in range(3):
+            assert (
+                c.post("/_strict/rpc", json={"method": "subscribe_misspelt", "params": []}).status_code == 200
+            )
+        assert runtime.log_path.read_text(errors="replace").count(run_time) == 1
 
 
 def test_classes_without_strict_nouns_are_unchanged(runtime: LocalRuntime) -> None:
