@@ -6,7 +6,7 @@ import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOWorkflow, Event, every, on, rpc, workflow
+from dotdo import DOWorkflow, Event, Noun, every, on, rpc, workflow
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
@@ -212,3 +212,43 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     @rpc
     async def call_customer(self, customer_id: str, message: str) -> str:
         return await self.Customer(customer_id).notify(message)
+
+
+class HarnessStrict(Lifetime, DOWorkflow):
+    """`strict_nouns` with declared nouns (Ticket with declared fields), and a handler whose
+    noun is a typo, which the class-creation check logs."""
+
+    strict_nouns = True
+    stub_binding = "STRICT"
+    declared_nouns = (
+        Noun("Ticket", fields=("title", "status", "priority", "address", "tags"), indexes=("status",)),
+        Noun("Person", plural="People"),
+    )
+
+    def _log(self, key: str, item: object) -> None:
+        self.state.set(key, [*(self.state.get(key) or []), item])
+
+    @on.Ticket.created
+    def on_ticket_created(self, event: Event) -> None:
+        self._log("seen:ticket_created", event.subject)
+
+    @on.Tikcet.updated  # the typo: never fires, logged when the class is defined
+    def on_ticket_updated(self, event: Event) -> None:
+        self._log("seen:ticket_updated", event.subject)
+
+    def _on_closed(self, event: Event) -> None:
+        pass
+
+    @rpc
+    def subscribe_misspelt(self) -> None:
+        """A run-time handler on a misspelt noun, subscribed and dropped."""
+        self.on.Tikcet.closed(self._on_closed)()
+
+    @rpc
+    def create_from_python(self, noun: str) -> dict:
+        """`self.<noun>().create(...)`, as application code writes it."""
+        return getattr(self, noun)().create(title="from Python")
+
+    @rpc
+    def counters(self, *keys: str) -> dict:
+        return {key: self.state.get(key) for key in keys}

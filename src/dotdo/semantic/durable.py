@@ -38,6 +38,7 @@ from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import REGISTRY_MIGRATIONS, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThingStore, ThingStore
+from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
 
@@ -87,15 +88,25 @@ class DOSemantic(DOCore):
     """Nouns registered (plural, indexed properties) every time the object starts."""
     declared_verbs: ClassVar[tuple[Verb, ...]] = ()
     """Verbs with irregular forms, registered every time the object starts."""
+    strict_nouns: ClassVar[bool] = False
+    """Refuse things, relationships and actions of a noun that is not registered (declared or
+    registered at run time) with 404 `unknown_noun`, naming the closest known noun."""
     thing_cache_size: ClassVar[int] = 1024
+
+    _declared_fields: ClassVar[dict[str, frozenset[str]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         self.event_log = EventLog(self.sql, _now_ms, new_id)
         self.nouns = Nouns(self.sql, _now_ms)
         self.verbs = Verbs(self.sql, _now_ms)
-        self.relationships = Relationships(self.sql, _now_ms)
-        self.things = Things(self.thing_store(), self, _now_ms, new_id)
+        self.noun_policy = NounPolicy(self.nouns, self.strict_nouns, self._declared_fields)
+        self.relationships = Relationships(self.sql, _now_ms, self.noun_policy)
+        self.things = Things(self.thing_store(), self, _now_ms, new_id, self.noun_policy)
         self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
         for noun in self.declared_nouns:
             self.nouns.register(noun.name, noun.plural, noun.indexes)

@@ -421,9 +421,19 @@ class Pushdown:
     sql: str
     params: tuple[Any, ...]
     residual: Node | None
+    paths: frozenset[str] = frozenset()
+    """Every field path the clause names (for checks against declared fields)."""
 
     def accepts(self, thing: Mapping[str, Any]) -> bool:
         return self.residual is None or evaluate(self.residual, thing)
+
+
+def _paths(node: Node) -> set[str]:
+    if isinstance(node, Condition):
+        return {node.path}
+    if isinstance(node, Negation):
+        return _paths(node.part)
+    return {path for part in node.parts for path in _paths(part)}
 
 
 def _conjuncts(node: Node) -> list[Node]:
@@ -449,4 +459,4 @@ def compile_where(where: Any) -> Pushdown:
     residual: Node | None = None
     if left:
         residual = left[0] if len(left) == 1 else All(tuple(left))
-    return Pushdown(sql, tuple(params), residual)
+    return Pushdown(sql, tuple(params), residual, frozenset(_paths(node)))

@@ -408,7 +408,7 @@ def _reject(export_id: int, error: BaseException) -> str:
     to see (an HttpError), nothing of the server's own failures."""
     if isinstance(error, HttpError):
         kind = "TypeError" if error.code in ("invalid_params",) else "Error"
-        expression = ["error", kind, error.message, None, {"code": error.code}]
+        expression = ["error", kind, error.message, None, {**error.details, "code": error.code}]
     else:
         expression = ["error", "Error", "Internal error", None, {"code": "internal_error"}]
     return json.dumps(["reject", export_id, expression], separators=(",", ":"))

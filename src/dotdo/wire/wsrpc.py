@@ -62,7 +62,7 @@ def parse_message(message: str | bytes) -> WsRequest:
 
 
 def error_message(request_id: Any, error: HttpError) -> dict[str, Any]:
-    return {"id": request_id, "error": {"code": error.code, "message": error.message}}
+    return {"id": request_id, **error.to_dict()}
 
 
 class RateLimiter:

@@ -50,7 +50,7 @@ from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.workflows.cron import parse_cron, resolve_zone
 from dotdo.workflows.every import SCHEDULES_MARK, Every, ScheduleSpec
-from dotdo.workflows.handlers import HANDLERS_MARK, On
+from dotdo.workflows.handlers import HANDLERS_MARK, On, check_handler_nouns
 from dotdo.workflows.steps import (
     CURRENT_RUN,
     WORKFLOW_MARK,
@@ -76,6 +76,8 @@ DUE_BATCH = 100
 _FAULT_KEY = "_dotdo:fault"
 _UNKNOWN = object()
 logger = logging.getLogger("dotdo.workflows")
+_CHECKED_PATTERNS: set[tuple[type, str]] = set()
+"""Run-time handler patterns whose noun was checked already (see `check_handler_nouns`)."""
 
 
 def _now_ms() -> int:
@@ -151,6 +153,8 @@ class DOWorkflow(DOSemantic):
         cls._event_handlers = {pattern: tuple(sorted(names)) for pattern, names in handlers.items()}
         cls._schedule_methods = tuple(sorted(schedules, key=lambda item: (item[0], item[1].cron)))
         cls._workflow_methods = frozenset(workflows)
+        # Schedules and workflows are found by method name and name no noun; handlers do.
+        check_handler_nouns(cls.__qualname__, cls._event_handlers, cls.declared_nouns)
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
@@ -287,6 +291,10 @@ class DOWorkflow(DOSemantic):
         return names
 
     def _subscribe(self, pattern: str, handler: Callable[..., Any]) -> Callable[[], None]:
+        if (type(self), pattern) not in _CHECKED_PATTERNS:  # logged once per class and pattern
+            _CHECKED_PATTERNS.add((type(self), pattern))
+            name = getattr(handler, "__name__", "(run-time)")
+            check_handler_nouns(type(self).__qualname__, {pattern: [name]}, self.nouns.all())
         entry = (pattern, handler)
         self._runtime_handlers.append(entry)
 
