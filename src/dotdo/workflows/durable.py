@@ -37,6 +37,7 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
 from dotdo.core.router import Router
 from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
+from dotdo.core.values import stored_json
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.accessors import NounFactory
@@ -85,10 +86,7 @@ def _schedule_id(source: str, handler: str, spec: ScheduleSpec) -> str:
 
 
 def _encode(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"{what} is not JSON: {exc}", code="invalid_data") from exc
+    return stored_json(value, what=what, code="invalid_data")
 
 
 def _function(value: Any) -> Any:
