@@ -110,7 +110,10 @@ class Client:
         return NounResource(self, type_name)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        return _raise_for(await self._http.request(method, path, **kwargs))
+        """A REST call: the JSON body and the answer in the codec's encoding, as on RPC."""
+        if "json" in kwargs:
+            kwargs["json"] = encode(kwargs["json"])
+        return decode(_raise_for(await self._http.request(method, path, **kwargs)))
 
     # -- events ---------------------------------------------------------------
 
@@ -191,7 +194,7 @@ class NounResource:
         """`{"items", "total", "has_more"}`."""
         params: dict[str, str] = {}
         if where is not None:
-            params["where"] = json.dumps(where)
+            params["where"] = json.dumps(encode(where))
         if order_by:
             params["order_by"] = order_by
         if limit is not None:

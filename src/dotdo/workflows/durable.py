@@ -26,6 +26,7 @@ import builtins
 import hashlib
 import inspect
 import json
+import logging
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -45,7 +46,7 @@ from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
-from dotdo.wire.codec import encode
+from dotdo.wire.codec import dump, encode
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
@@ -71,6 +72,7 @@ RUN_LEASE_MS = 60_000
 """A running workflow or an undelivered event is picked up again by the alarm after this long
 (covers the object being evicted or the runtime dying mid-way)."""
 DUE_BATCH = 100
+_log = logging.getLogger("dotdo.workflows")
 _FAULT_KEY = "_dotdo:fault"
 _UNKNOWN = object()
 
@@ -311,22 +313,21 @@ class DOWorkflow(DOSemantic):
                 except Exception:
                     print(f"dotdo: run-time handler for {pattern} failed on {event.type} {event.id}")
                     traceback.print_exc()
-        self.broadcast({"type": "event", "event": event.to_dict()}, tag=self.event_socket_tag)
-        self._push_to_subscribers(event)
+        try:
+            wire = encode(event.to_dict())  # once, in the codec's one encoding, for every socket
+        except TypeError as error:  # only data the application emitted past the wire's depth limit
+            _log.warning("event %s not pushed to sockets: %s", event.id, error)
+            return
+        self.broadcast(dump({"type": "event", "event": wire}), tag=self.event_socket_tag)
+        self._push_to_subscribers(event.type, dump({"method": "event", "params": wire}))
 
-    def _push_to_subscribers(self, event: Event) -> None:
-        """RPC sockets (`/ws/rpc`) that subscribed to a matching pattern get the event."""
-        payload: dict[str, Any] | None = None
+    def _push_to_subscribers(self, event_type: str, message: str) -> None:
+        """RPC sockets (`/ws/rpc`) that subscribed to a pattern matching `event_type` get
+        `message`, the event's push already written as JSON text."""
         for connection in self.websockets.connections(WS_RPC_TAG):
             patterns = connection.data.get("subs") or []
-            if any(pattern_matches(pattern, event.type) for pattern in patterns):
-                if payload is None:
-                    try:
-                        payload = {"method": "event", "params": encode(event.to_dict())}
-                    except TypeError as error:  # only data nested past the wire's depth limit
-                        print(f"dotdo: event {event.id} not pushed to subscribers: {error}")
-                        return
-                connection.send(payload)
+            if any(pattern_matches(pattern, event_type) for pattern in patterns):
+                connection.send(message)
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
