@@ -53,7 +53,7 @@ from dotdo.errors import (
 )
 from dotdo.types import JSON
 from dotdo.wire.capnweb import CapnWebSession, SessionIds
-from dotdo.wire.codec import decode, encode_result
+from dotdo.wire.codec import decode, dumps
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.targets import resolve_method, resolve_target
 from dotdo.wire.tokens import access_mode, verify
@@ -337,17 +337,17 @@ class DOCore(DurableObject):
         method, scope = resolve_method(self, body.get("method"), is_root=True)
         if scope is not None:
             authorize(str(body["method"]), scope)
-        result = await invoke(method, decode(body.get("params")))
-        return json_response({"result": encode_result(result)})
+        result = await invoke(method, body.get("params"))  # the body's tags are already decoded
+        return json_response({"result": result})
 
     async def _rpc_pipeline(self, request: HttpRequest) -> HttpResponse:
         authorize = self.rpc_access(request)
         requests, is_batch = parse_pipelines(request.json())
         answers = await run_batch(requests, self.rpc_root, authorize)
         if is_batch:
-            return json_response([answer for answer, _ in answers])
+            return json_response([answer for answer, _ in answers], encoded=True)
         answer, status = answers[0]
-        return json_response(answer, status=status)
+        return json_response(answer, status=status, encoded=True)
 
     # -- the RPC surfaces' shared rules ----------------------------------
 
@@ -424,7 +424,7 @@ class DOCore(DurableObject):
             request_id = request.id
             authorize = self.rpc_access(token=connection.data.get("token") or "")
             result = await self.rpc_socket_call(connection, request.method, decode(request.params), authorize)
-            connection.send({"id": request_id, "result": encode_result(result)})
+            connection.send(dumps({"id": request_id, "result": result}))
         except HttpError as error:
             connection.send(error_message(request_id, error))
         except Exception:

@@ -17,6 +17,7 @@ layer overrides.
 from __future__ import annotations
 
 import builtins
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from dotdo.core.migrations import Migration
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.core.rpc import rpc, seal_rpc_surface
+from dotdo.core.values import int64_error
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
@@ -173,17 +175,23 @@ class DOSemantic(DOCore):
         return self.actions.record(subject, verb, object, data)
 
     def read_query(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any]:
-        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows."""
+        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows.
+
+        `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
+        floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
+        `invalid_params`. Rows keep SQLite's values (`Sql.exact_rows`): INTEGER as an exact
+        int, REAL as a number, TEXT as str, BLOB as bytes, NULL as None.
+        """
         validate_sql_query(sql)
         values = list(params or [])
-        if any(not (v is None or isinstance(v, bool | int | float | str)) for v in values):
-            raise BadRequest("params are strings, numbers, booleans or null", code="invalid_params")
+        for index, value in enumerate(values):
+            error = _param_error(value)
+            if error:
+                raise BadRequest(f"params[{index}]: {error}", code="invalid_params")
         statement = sql.strip().rstrip(";")
 
         def work() -> builtins.list[dict[str, Any]]:
-            rows, written = self.sql.exec_counted(
-                f"SELECT * FROM ({statement}) LIMIT ?", *values, MAX_QUERY_ROWS + 1
-            )
+            rows, written = self.sql.exact_rows(statement, *values, limit=MAX_QUERY_ROWS + 1)
             if written:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")
             return rows
@@ -516,6 +524,17 @@ class DOSemantic(DOCore):
 
 
 seal_rpc_surface(DOSemantic)
+
+
+def _param_error(value: Any) -> str | None:
+    """Why a query parameter cannot be bound, or None."""
+    if value is None or isinstance(value, bool | str | bytes):
+        return None
+    if isinstance(value, int):
+        return int64_error(value)
+    if isinstance(value, float):
+        return "NaN has no SQLite value" if math.isnan(value) else None
+    return "params are strings, numbers, booleans, null or bytes"
 
 
 def _hop(value: Any) -> Hop:

@@ -17,6 +17,7 @@ from typing import Any
 
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
+from dotdo.core.values import stored_json
 from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
@@ -98,10 +99,7 @@ def as_ref(value: Any, role: str = "thing") -> Ref:
 
 
 def _encode(data: Any) -> str:
-    try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"data is not JSON: {exc}", code="invalid_data") from exc
+    return stored_json(data, what="data", code="invalid_data")
 
 
 def _limit(limit: Any, high: int) -> int:

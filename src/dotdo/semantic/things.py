@@ -16,13 +16,13 @@ from typing import Any, Protocol, TypeVar
 
 from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
 from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.core.values import INT64_RANGE, int64_error
 from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name, validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import ThingRecord, ThingStore
 from dotdo.semantic.strict import NounPolicy
-from dotdo.semantic.where import INT64_MAX, INT64_MIN
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 
@@ -68,8 +68,8 @@ def _check_json(value: Any, depth: int = 0) -> None:
     elif isinstance(value, bool) or value is None or isinstance(value, str):
         return
     elif isinstance(value, int):
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise BadRequest("Integers are limited to 64 bits", code="invalid_data")
+        if int64_error(value):
+            raise BadRequest(f"Properties: {INT64_RANGE}", code="invalid_data")
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")

@@ -33,7 +33,7 @@ from typing import Any
 
 from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
-from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
+from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms, parse_json
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.targets import RpcTarget, options_call, resolve_call, resolve_method, resolve_property
 
@@ -122,9 +122,9 @@ class CapnWebSession:
             if len(text) > MAX_MESSAGE_BYTES:
                 raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
             try:
-                message = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ProtocolError(f"message is not JSON: {exc.msg}") from exc
+                message = parse_json(text)
+            except ValueError as exc:  # NaN and Infinity are not JSON; Cap'n Web sends ["nan"]
+                raise ProtocolError(f"message is not JSON: {exc}") from exc
             if not isinstance(message, list) or not message or not isinstance(message[0], str):
                 raise ProtocolError("a message is an array starting with its type")
             await self._dispatch(message)
@@ -205,7 +205,9 @@ class CapnWebSession:
             line = _reject(export_id, error)
         else:
             try:
-                line = json.dumps(["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"))
+                line = json.dumps(
+                    ["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"), allow_nan=False
+                )
             except ProtocolError as error:
                 self.abort(str(error))
                 return ""
@@ -337,7 +339,7 @@ class CapnWebSession:
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, int):
-            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", str(value)]
+            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", _digits(value)]
         if isinstance(value, float):
             if math.isnan(value):
                 return ["nan"]
@@ -365,6 +367,13 @@ class CapnWebSession:
         if callable(to_dict):
             return self._serialize(to_dict(), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
+
+
+def _digits(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError as exc:  # past Python's int-to-text limit
+        raise BadRequest("an integer too long to write", code="unserializable_result") from exc
 
 
 def _failed(error: BaseException) -> asyncio.Future[Any]:

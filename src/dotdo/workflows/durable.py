@@ -37,6 +37,7 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
 from dotdo.core.router import Router
 from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
+from dotdo.core.values import stored_json
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.accessors import NounFactory
@@ -44,7 +45,7 @@ from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
-from dotdo.wire.codec import encode
+from dotdo.wire.codec import dump, encode
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
@@ -91,10 +92,7 @@ def _schedule_id(source: str, handler: str, spec: ScheduleSpec) -> str:
 
 
 def _encode(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"{what} is not JSON: {exc}", code="invalid_data") from exc
+    return stored_json(value, what=what, code="invalid_data")
 
 
 def _function(value: Any) -> Any:
@@ -324,22 +322,21 @@ class DOWorkflow(DOSemantic):
                     await _call(runtime_handler, event)
                 except Exception:
                     logger.exception("run-time handler for %s failed on %s %s", pattern, event.type, event.id)
-        self.broadcast({"type": "event", "event": event.to_dict()}, tag=self.event_socket_tag)
-        self._push_to_subscribers(event)
+        try:
+            wire = encode(event.to_dict())  # once, in the codec's one encoding, for every socket
+        except TypeError as error:  # only data the application emitted past the wire's depth limit
+            logger.warning("event %s not pushed to sockets: %s", event.id, error)
+            return
+        self.broadcast(dump({"type": "event", "event": wire}), tag=self.event_socket_tag)
+        self._push_to_subscribers(event.type, dump({"method": "event", "params": wire}))
 
-    def _push_to_subscribers(self, event: Event) -> None:
-        """RPC sockets (`/ws/rpc`) that subscribed to a matching pattern get the event."""
-        payload: dict[str, Any] | None = None
+    def _push_to_subscribers(self, event_type: str, message: str) -> None:
+        """RPC sockets (`/ws/rpc`) that subscribed to a pattern matching `event_type` get
+        `message`, the event's push already written as JSON text."""
         for connection in self.websockets.connections(WS_RPC_TAG):
             patterns = connection.data.get("subs") or []
-            if any(pattern_matches(pattern, event.type) for pattern in patterns):
-                if payload is None:
-                    try:
-                        payload = {"method": "event", "params": encode(event.to_dict())}
-                    except TypeError as error:  # only data nested past the wire's depth limit
-                        logger.warning("event %s not pushed to subscribers: %s", event.id, error)
-                        return
-                connection.send(payload)
+            if any(pattern_matches(pattern, event_type) for pattern in patterns):
+                connection.send(message)
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
