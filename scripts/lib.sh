@@ -1,4 +1,4 @@
-# Shared set-up for scripts/dev and scripts/test. Source it from the project root.
+# Shared set-up for scripts/dev and scripts/test. Source it from the repository root.
 # Installs what the project needs from its own files, once, and says in one
 # line what is wrong when it cannot.
 
@@ -23,20 +23,20 @@ ensure_npm_packages() {
   [ -x node_modules/.bin/wrangler ] || die "wrangler is not installed: run npm ci"
 }
 
-ensure_python_modules() {
-  command -v python3 >/dev/null 2>&1 || die "python3 is missing: install Python 3.11 or newer"
-  ./scripts/vendor >&2 || die "vendoring the Python runtime dependencies failed"
-}
-
 ensure_dev_venv() {
+  # The checkout installed (editable, with its extras) into .venv beside the dev tools of
+  # pyproject.toml's `dev` group; redone when pyproject.toml changes.
   local want stamp=.venv/.dotdo-dev-deps
-  want="$(python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["dependency-groups"]["dev"]))')"
+  command -v python3 >/dev/null 2>&1 || die "python3 is missing: install Python 3.11 or newer"
+  want="$(python3 -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest())')"
   if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "dotdo: installing the Python dev tools into .venv" >&2
+    echo "dotdo: installing the checkout and its dev tools into .venv" >&2
     python3 -m venv .venv || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    local dev
+    dev="$(python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["dependency-groups"]["dev"]))')"
     # shellcheck disable=SC2086
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check $want >&2 \
-      || die "installing the dev tools into .venv failed"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[client,testing]" $dev >&2 \
+      || die "installing the checkout and its dev tools into .venv failed"
     printf '%s' "$want" >"$stamp"
   fi
 }

@@ -1,26 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
+from dotdo.testing import LocalRuntime as PluginRuntime
 from tests.runtime import LocalRuntime
 
+# The plugin is a pytest entry point of the installed package; named here too, so that the
+# suite also runs where dotdo is only on the path (pythonpath = src).
+pytest_plugins = ["dotdo.testing.plugin"]
+
 HARNESS_RPC_SECRET = "harness-secret-for-tests"
+"""Set in pyproject.toml's `dotdo_vars`, which configures the plugin's runtime for the harness."""
 
 
 @pytest.fixture(scope="session")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    base = tmp_path_factory.mktemp("runtime")
-    server = LocalRuntime(
-        state_dir=base / "state",
-        log_path=Path(base / "server.log"),
-        extra_args=["--var", f"HARNESS_RPC_SECRET={HARNESS_RPC_SECRET}"],
-    )
-    server.start()
-    yield server
-    server.stop()
+def runtime(dotdo_runtime: PluginRuntime) -> LocalRuntime:
+    return LocalRuntime(dotdo_runtime)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

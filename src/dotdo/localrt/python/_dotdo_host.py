@@ -4,17 +4,18 @@ Mirrors what Cloudflare's runtime does for a Python Worker: `fetch` receives a
 `workers.Request` and may drop extra arguments; `alarm` and the WebSocket
 handlers receive the raw JavaScript arguments; every other public method is an
 RPC method whose arguments and result cross the boundary through the SDK's
-`python_from_rpc` / `python_to_rpc`.
+`python_from_rpc` / `python_to_rpc`. `load_main` imports the app once per
+interpreter and reports what the terminal should show when that fails.
 """
 
 import importlib
 import inspect
 import json
+import logging
 import traceback
 from types import FunctionType, ModuleType
 from typing import Any
 
-import js
 from pyodide.code import relaxed_call
 from workers import (
     DurableObject,
@@ -24,13 +25,49 @@ from workers import (
     python_to_rpc,
 )
 
+import js
+
 _main: ModuleType | None = None
+logger = logging.getLogger("dotdo.localrt")
 _rpc_methods: dict[type, frozenset[str]] = {}
 
 
-def load_main(module_name: str) -> None:
+def load_main(module_name: str, main_file: str, class_names: Any) -> str | None:
+    """Import the app's main module and check that it exports every Durable Object class
+    in `class_names` (a JS array: the config's bound and migrated classes).
+
+    Returns None when all is well, else the text to show: the traceback of the failed
+    import (SyntaxError, ImportError, a bad schedule's CronError...) from the app's own
+    frames on, or one line per missing class."""
     global _main
-    _main = importlib.import_module(module_name)
+    try:
+        _main = importlib.import_module(module_name)
+    except Exception as error:
+        return _app_traceback(error)
+    problems = []
+    for name in class_names:
+        try:
+            _exported_class(str(name), DurableObject)
+        except TypeError:
+            problems.append(
+                f"{main_file} does not export a Durable Object class named {name!r}, "
+                "which wrangler.toml binds or a migration creates"
+            )
+    return "\n".join(problems) or None
+
+
+def _app_traceback(error: BaseException) -> str:
+    """The traceback without this module's and importlib's own frames."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename != __file__
+        and not frame.filename.startswith("<frozen ")
+        and "/importlib/" not in frame.filename
+    ]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
+    lines += traceback.format_exception_only(type(error), error)
+    return "".join(lines).rstrip("\n")
 
 
 def _exported_class(name: str, base: type) -> type:
@@ -84,7 +121,7 @@ async def call_fetch(instance: Any, request: Any) -> Any:
     try:
         return _to_js_response(await _settle(relaxed_call(instance.fetch, Request(request))))
     except Exception:
-        traceback.print_exc()
+        logger.exception("%s.fetch raised", type(instance).__name__)
         return _internal_error_response()
 
 
@@ -93,7 +130,7 @@ async def call_default_fetch(request: Any, env: Any, ctx: Any) -> Any:
         entrypoint = _exported_class("Default", WorkerEntrypoint)(ctx, env)
         return _to_js_response(await _settle(relaxed_call(entrypoint.fetch, Request(request))))
     except Exception:
-        traceback.print_exc()
+        logger.exception("Default.fetch raised")
         return _internal_error_response()
 
 
