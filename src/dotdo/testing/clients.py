@@ -6,7 +6,8 @@ Beyond plain HTTP (`get`, `post`, ...): `rpc(method, *params)` over `POST /rpc`;
 `run_due(now)` / `advance_time(seconds)` fire what the object's alarm would fire
 (schedules, delayed sends, retries, workflow resumptions) without waiting; `arm_fault(point)`
 arms a named fault point. The last three need a `DOWorkflow` object and `DOTDO_TEST=1`
-(the plugin sets it); `prefix` reaches an object served under a path prefix.
+(the plugin sets it). With `prefix`, every path is under it (an object the worker serves
+under a path prefix, as this repository's test harness does).
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class TenantClient(httpx.Client):
 
     def __init__(self, port: int, tenant: str, *, prefix: str = "", timeout: float = 30.0) -> None:
         super().__init__(
-            base_url=f"http://127.0.0.1:{port}", headers={"host": f"{tenant}.localhost"}, timeout=timeout
+            base_url=f"http://127.0.0.1:{port}{prefix.rstrip('/')}",
+            headers={"host": f"{tenant}.localhost"},
+            timeout=timeout,
         )
         self.port = port
         self.tenant = tenant
@@ -88,7 +91,7 @@ class TenantClient(httpx.Client):
     def rpc(self, method: str, *params: Any) -> Any:
         """Call an `@rpc` method of the tenant's object; RpcError with the server's code."""
         body = {"method": method, "params": encode(list(params))}
-        return _result(self.post(f"{self.prefix}/rpc", json=body))
+        return _result(self.post("/rpc", json=body))
 
     @contextmanager
     def ws(self, path: str = "/ws") -> Iterator[Any]:
@@ -116,9 +119,7 @@ class TenantClient(httpx.Client):
         the alarm would: `{"sends", "deliveries", "schedules", "workflows"}` counts."""
         if now is None:
             now = time.time() * 1000 + self._skew_ms
-        result: dict[str, int] = _checked_json(
-            self.post(f"{self.prefix}/_test/alarm", json={"now": int(now)})
-        )
+        result: dict[str, int] = _checked_json(self.post("/_test/alarm", json={"now": int(now)}))
         return result
 
     def advance_time(self, seconds: float) -> dict[str, int]:
@@ -129,7 +130,7 @@ class TenantClient(httpx.Client):
     def arm_fault(self, point: str) -> None:
         """Arm the named fault point `point` (`after_step:<run id>/<step id>`): the object hangs
         there once, so that the test can stop the runtime at exactly that place."""
-        _checked_json(self.post(f"{self.prefix}/_test/fault", json={"point": point}))
+        _checked_json(self.post("/_test/fault", json={"point": point}))
 
 
 class AsyncTenantClient(httpx.AsyncClient):
@@ -138,7 +139,7 @@ class AsyncTenantClient(httpx.AsyncClient):
 
     def __init__(self, port: int, tenant: str, *, prefix: str = "", timeout: float = 30.0) -> None:
         super().__init__(
-            base_url=f"http://127.0.0.1:{port}",
+            base_url=f"http://127.0.0.1:{port}{prefix.rstrip('/')}",
             headers={"host": f"{tenant}.localhost"},
             timeout=timeout,
             limits=httpx.Limits(max_keepalive_connections=0),
@@ -150,7 +151,7 @@ class AsyncTenantClient(httpx.AsyncClient):
 
     async def rpc(self, method: str, *params: Any) -> Any:
         body = {"method": method, "params": encode(list(params))}
-        return _result(await self.post(f"{self.prefix}/rpc", json=body))
+        return _result(await self.post("/rpc", json=body))
 
     @asynccontextmanager
     async def ws(self, path: str = "/ws") -> AsyncIterator[Any]:
@@ -177,9 +178,7 @@ class AsyncTenantClient(httpx.AsyncClient):
     async def run_due(self, now: float | None = None) -> dict[str, int]:
         if now is None:
             now = time.time() * 1000 + self._skew_ms
-        result: dict[str, int] = _checked_json(
-            await self.post(f"{self.prefix}/_test/alarm", json={"now": int(now)})
-        )
+        result: dict[str, int] = _checked_json(await self.post("/_test/alarm", json={"now": int(now)}))
         return result
 
     async def advance_time(self, seconds: float) -> dict[str, int]:
@@ -187,4 +186,4 @@ class AsyncTenantClient(httpx.AsyncClient):
         return await self.run_due()
 
     async def arm_fault(self, point: str) -> None:
-        _checked_json(await self.post(f"{self.prefix}/_test/fault", json={"point": point}))
+        _checked_json(await self.post("/_test/fault", json={"point": point}))

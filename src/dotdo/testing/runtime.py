@@ -90,6 +90,10 @@ class LocalRuntime:
                 if response.status_code == 200:
                     return
                 if "app_import_failed" in response.text:
+                    # The server prints the traceback once its own boot request is answered.
+                    reported = time.monotonic() + 30
+                    while "dotdo: not ready" not in self.log_tail() and time.monotonic() < reported:
+                        time.sleep(0.1)
                     self.stop()
                     raise LocalRuntimeError(f"the app failed to import:\n{self.log_tail()}")
                 time.sleep(0.1)
