@@ -5,9 +5,10 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
+  { ignores: ["**/.dotdo/**", "**/.wrangler/**", "**/node_modules/**", "**/python_modules/**", "site/**"] },
   js.configs.recommended,
   {
-    files: ["src/dotdo/localrt/js/**/*.mjs", "tests/js/**/*.mjs", "tests/node/**/*.mjs"],
+    files: ["src/dotdo/localrt/js/**/*.mjs", "tests/js/**/*.mjs", "tests/node/**/*.mjs", "examples/**/*.mjs"],
     languageOptions: {
       ecmaVersion: 2024,
       sourceType: "module",
