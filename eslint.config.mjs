@@ -8,7 +8,7 @@ export default [
   { ignores: ["**/.dotdo/**", "**/.wrangler/**", "**/node_modules/**", "**/python_modules/**", "site/**"] },
   js.configs.recommended,
   {
-    files: ["src/dotdo/localrt/js/**/*.mjs", "tests/js/**/*.mjs", "tests/node/**/*.mjs", "examples/**/*.mjs"],
+    files: ["src/dotdo/localrt/js/**/*.mjs", "tests/javascript/**/*.mjs", "tests/node/**/*.mjs", "examples/**/*.mjs"],
     languageOptions: {
       ecmaVersion: 2024,
       sourceType: "module",

@@ -16,6 +16,7 @@ import traceback
 from types import FunctionType, ModuleType
 from typing import Any
 
+import js
 from pyodide.code import relaxed_call
 from workers import (
     DurableObject,
@@ -24,8 +25,6 @@ from workers import (
     python_from_rpc,
     python_to_rpc,
 )
-
-import js
 
 _main: ModuleType | None = None
 logger = logging.getLogger("dotdo.localrt")

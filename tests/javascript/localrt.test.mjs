@@ -1,5 +1,5 @@
 // The local runtime's pure helpers (src/dotdo/localrt/js/lib.mjs), under node's test runner:
-//   node --test tests/js/
+//   node --test tests/javascript/
 import assert from "node:assert/strict";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
