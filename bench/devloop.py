@@ -27,7 +27,15 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-PYFLOOR = ROOT.parent / "shared" / "bench" / "pyfloor"
+# The shared kit sits beside the checkout (CI), or beside the folder of worktrees.
+PYFLOOR = next(
+    (
+        p / "shared" / "bench" / "pyfloor"
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared").is_dir()
+    ),
+    ROOT.parent / "shared" / "bench" / "pyfloor",
+)
 DOTDO = [sys.executable, "-m", "dotdo"]
 
 
@@ -116,8 +124,8 @@ def make_pyfloor(base: Path) -> tuple[Path, Path, str, dict[str, str]]:
 def start_save(runs: int) -> None:
     print("| system | run | start to Ready s | start to first answer s | save to first answer s |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for name, make in (("dotdo new app", make_app), ("pyfloor", make_pyfloor)):
-        for run in range(1, runs + 1):
+    for run in range(1, runs + 1):  # interleaved, so that the machine's drift hits both alike
+        for name, make in (("dotdo new app", make_app), ("pyfloor", make_pyfloor)):
             with tempfile.TemporaryDirectory() as tmp:
                 base = Path(tmp)
                 project, main, probe, headers = make(base)
