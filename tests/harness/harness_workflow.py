@@ -7,12 +7,28 @@ import time
 from harness_lifetime import Lifetime
 
 from dotdo import DOWorkflow, Event, Noun, every, on, rpc, workflow
+from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.router import Router
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
     stub_binding = "WORKFLOW"
     delivery_retry_limit = 3
     delivery_retry_delay_ms = 1000
+
+    # -- app routes beside the framework's catch-alls (tests/integration/test_routes.py)
+
+    def routes(self, router: Router) -> None:
+        router.get("/Customer/:id/summary")(self._customer_summary)  # before super(): still wins
+        super().routes(router)
+        router.get("/Customer/stats")(self._customer_stats)  # after super(), as the README does
+
+    async def _customer_stats(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"type": "Customer", "count": self.Customer().count()})
+
+    async def _customer_summary(self, request: HttpRequest) -> HttpResponse:
+        thing = self.Customer(request.params["id"]).get() or {}
+        return json_response({"id": request.params["id"], "name": thing.get("name")})
 
     def _bump(self, key: str) -> int:
         count = (self.state.get(key) or 0) + 1

@@ -184,6 +184,7 @@ class DOWorkflow(DOSemantic):
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
 
     def routes(self, router: Router) -> None:
+        super().routes(router)
         router.post("/events")(self._http_send)
         router.get("/events/dead")(self._http_dead_letters)
         router.post("/events/dead/:id/replay")(self._http_replay)
@@ -194,7 +195,6 @@ class DOWorkflow(DOSemantic):
         if getattr(self.env, "DOTDO_TEST", None) == "1":
             router.post("/_test/alarm")(self._http_test_alarm)
             router.post("/_test/fault")(self._http_test_fault)
-        super().routes(router)
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         await self.run_due(_now_ms())
