@@ -24,6 +24,7 @@ a message and a status.
     +-- RpcError                        the Python client: an error the server answered, with its code
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
     +-- ProtocolError                   (internal) a Cap'n Web message the protocol forbids: session aborted
+    +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
 
 Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:
@@ -47,6 +48,7 @@ __all__ = [
     "DotdoError",
     "Forbidden",
     "Gone",
+    "HandlerTimeout",
     "HttpError",
     "InvalidTenant",
     "MethodNotAllowed",
@@ -266,3 +268,11 @@ class PipelineFailure(DotdoError):
 
 class ProtocolError(DotdoError):
     """A Cap'n Web message the protocol does not allow: the session is aborted."""
+
+
+class HandlerTimeout(DotdoError, TimeoutError):
+    """(internal) A handler ran past its `handler_timeout`; it was cancelled and abandoned."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out after {seconds:g} s")
+        self.seconds = seconds
