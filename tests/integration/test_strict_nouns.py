@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from typing import Any
 
 import httpx
@@ -178,7 +179,7 @@ def test_a_handler_on_a_misspelt_noun_is_logged_once_when_the_class_is_defined(r
     )
     with runtime.client() as c:
         c.post("/_strict/Ticket", json={"$id": "t-1", "title": "a"})  # the class is defined by now
-        logged = runtime.log_path.read_text(errors="replace").count(message)
+        logged = _log_count(runtime, message, at_least=1)
         assert logged >= 1
         for n in range(3):  # new instances, requests and events do not log it again
             c.patch("/_strict/Ticket/t-1", json={"title": str(n)})
@@ -199,7 +200,7 @@ def test_a_handler_on_a_misspelt_noun_is_logged_once_when_the_class_is_defined(r
             assert (
                 c.post("/_strict/rpc", json={"method": "subscribe_misspelt", "params": []}).status_code == 200
             )
-        assert runtime.log_path.read_text(errors="replace").count(run_time) == 1
+        assert _log_count(runtime, run_time, at_least=1) == 1
 
 
 def test_classes_without_strict_nouns_are_unchanged(runtime: LocalRuntime) -> None:
@@ -213,3 +214,14 @@ def test_classes_without_strict_nouns_are_unchanged(runtime: LocalRuntime) -> No
                 c.post(f"{prefix}/rpc", json={"method": "create_thing", "params": ["Tiket", {}]}).status_code
                 == 200
             )
+
+
+def _log_count(runtime: LocalRuntime, text: str, at_least: int, wait: float = 15.0) -> int:
+    """How often `text` is in the server log, once it is there `at_least` times (the runtime
+    writes its log asynchronously, so a line can land a moment after the request answered)."""
+    deadline = time.monotonic() + wait
+    while True:
+        count = runtime.log_path.read_text(errors="replace").count(text)
+        if count >= at_least or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
