@@ -133,7 +133,6 @@ class TimerService:
         logged and the others still run; the first such error is raised after the re-arm
         (so the runtime retries the alarm).
         """
-        self._armed = _UNKNOWN  # the alarm that woke us is spent
         self._skew = now - self._clock()
         errors: list[Exception] = []
 
@@ -164,6 +163,9 @@ class TimerService:
     async def fire(self, scheduled_time: int | None = None) -> dict[str, int]:
         """The runtime's alarm fired: run what is due. Work due at the time the runtime
         scheduled the alarm counts as due, even if the clock reads a little earlier."""
+        # The alarm that fired is spent: the runtime drops it when the handler returns,
+        # unless the handler set it again.
+        self._armed = _UNKNOWN
         return await self.run_due(max(self._clock(), scheduled_time or 0))
 
     def _arm(self, at_ms: int | None) -> None:
