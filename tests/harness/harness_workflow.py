@@ -79,9 +79,9 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         seen: list[str] = []
         unsubscribe = self.on["*"]["*"](lambda event: seen.append(event.type))
         self.on.Customer["*"](lambda event: 1 / 0)
-        first = await self.send("Customer.signedUp", {"plan": "pro"}, subject="cust-1")
+        first = await self.send_event("Customer.signedUp", {"plan": "pro"}, subject="cust-1")
         unsubscribe()
-        await self.send("Customer.upgraded", {})
+        await self.send_event("Customer.upgraded", {})
         return {"seen": seen, "first": first}
 
     @rpc
@@ -197,7 +197,7 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         workflow run of `count` steps."""
         before, started = self.sql.rows_written, time.perf_counter()
         if what == "send":
-            await self.send(f"Bench.n{count}" if count else "Bench.none", {"x": 1})
+            await self.send_event(f"Bench.n{count}" if count else "Bench.none", {"x": 1})
         else:
             await self.start_workflow("bench_steps", count)
         return {"rows_written": self.sql.rows_written - before, "ms": (time.perf_counter() - started) * 1000}

@@ -117,9 +117,12 @@ class DOSemantic(DOCore):
         """Where things live: SQLite behind an LRU cache. DOStorage puts its tiers here."""
         return CachedThingStore(SqliteThingStore(self.sql), self.thing_cache_size)
 
-    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
-        """Record an event (`Noun.verb`); the workflow layer also dispatches it to handlers."""
-        return self.event_log.record(event_type, subject, data, object_id)
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
+    ) -> str:
+        """Record an event (`Noun.verb`) and return its id; the workflow layer also dispatches
+        it to handlers. The arguments are in `send`'s order."""
+        return self.event_log.record(event_type, subject, data, object)
 
     def routes(self, router: Router) -> None:
         super().routes(router)
@@ -157,12 +160,15 @@ class DOSemantic(DOCore):
         factory = self.noun_factory(type_name)
         return factory() if thing_id is None else factory(thing_id)
 
-    def action(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
+    @rpc
+    def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
         """Record that `subject` did `verb` (to `object`): event, edge and audit entry, atomically."""
         return self.actions.record(subject, verb, object, data)
 
-    def read_query(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any]:
-        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows."""
+    @rpc(scope="read")
+    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
+        """Run one read-only SELECT (checked by `validate_sql_query`): `{"rows", "truncated"}`,
+        at most MAX_QUERY_ROWS rows."""
         validate_sql_query(sql)
         values = list(params or [])
         if any(not (v is None or isinstance(v, bool | int | float | str)) for v in values):
@@ -285,10 +291,6 @@ class DOSemantic(DOCore):
         return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
 
     @rpc
-    def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
-        return self.action(subject, verb, object, data)
-
-    @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
         return self.relationships.relate(source, verb, target, data)
 
@@ -309,10 +311,6 @@ class DOSemantic(DOCore):
         """`hops`: `[{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]`."""
         steps = [_hop(h) for h in hops] if isinstance(hops, Sequence) else []
         return [ref.to_dict() for ref in self.relationships.traverse(start, steps, limit)]
-
-    @rpc(scope="read")
-    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
-        return self.read_query(sql, params)
 
     @rpc(scope="admin")
     def register_noun(
@@ -445,7 +443,7 @@ class DOSemantic(DOCore):
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
-        return json_response(self.read_query(body.get("sql", ""), params))
+        return json_response(self.query(body.get("sql", ""), params))
 
     async def _http_list_nouns(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [noun.to_dict() for noun in self.nouns.all()]})
@@ -500,7 +498,8 @@ class DOSemantic(DOCore):
         if "subject" not in body or "verb" not in body:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
         return json_response(
-            self.action(body["subject"], body["verb"], body.get("object"), body.get("data")), status=201
+            self.record_action(body["subject"], body["verb"], body.get("object"), body.get("data")),
+            status=201,
         )
 
 
