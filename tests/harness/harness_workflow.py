@@ -6,7 +6,8 @@ import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOWorkflow, Event, every, on, rpc, workflow
+from dotdo import DOWorkflow, Event, every, on, override, rpc, workflow
+from dotdo.core.rpc import method_scope, rpc_methods
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
@@ -168,6 +169,37 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         except Exception as error:
             return {"first": first, "error": str(error), "code": getattr(error, "code", None)}
         return {"first": first, "error": None, "code": None}
+
+    # -- the app's namespace -------------------------------------------------
+
+    @rpc
+    def namespace_refusals(self) -> dict:
+        """What the framework answers, in the runtime, to a class taking one of its names by
+        accident, to one replacing it on purpose, and to `self.things = ...`."""
+        answers: dict = {}
+        try:
+
+            class Clashing(DOWorkflow):
+                async def send_event(self, to: str, body: str) -> None: ...
+
+        except TypeError as error:
+            answers["class"] = str(error)
+
+        class Replacing(DOWorkflow):
+            @override
+            @rpc(scope="admin")
+            async def send_event(self, event_type: str, data: object = None) -> str:
+                return "replaced"
+
+        answers["replaced"] = {
+            "rpc": "send_event" in rpc_methods(Replacing),
+            "scope": method_scope(Replacing.send_event),
+        }
+        try:
+            self.things = None
+        except TypeError as error:
+            answers["assignment"] = str(error)
+        return answers
 
     # -- measurements (bench/workflow.py) ------------------------------------
 

@@ -1,5 +1,6 @@
-"""The app's namespace in the real runtime: each operation has one name, the same for
-Python, `/rpc` and Workers RPC."""
+"""The app's namespace in the real runtime: the framework refuses a class that takes one of
+its names, every instance attribute it sets is declared, and each operation has one name,
+the same for Python, `/rpc` and Workers RPC."""
 
 from __future__ import annotations
 
@@ -18,6 +19,26 @@ def call(client: httpx.Client, method: str, *params: Any, prefix: str = "") -> h
 def result(response: httpx.Response) -> Any:
     assert response.status_code == 200, response.text
     return response.json()["result"]
+
+
+def test_the_runtime_refuses_a_clash_and_accepts_an_override(runtime: LocalRuntime) -> None:
+    answers = runtime.rpc(new_tenant(), "namespace_refusals", binding="WORKFLOW").json()["result"]
+    assert answers["class"].startswith(
+        "Clashing.send_event clashes with DOWorkflow.send_event (a framework RPC method)."
+    )
+    assert "@override" in answers["class"]
+    assert answers["replaced"] == {"rpc": True, "scope": "admin"}
+    assert answers["assignment"].startswith(
+        "HarnessWorkflow sets self.things, which clashes with DOSemantic.things"
+    )
+
+
+def test_every_instance_attribute_the_framework_sets_is_declared(runtime: LocalRuntime) -> None:
+    """The declared names are what `self.<name> = ...` may not take: a layer that sets a new
+    public attribute in its __init__ must declare it in its Layer."""
+    for binding in ("HARNESS", "SEMANTIC", "WORKFLOW"):
+        attributes = runtime.rpc(new_tenant(), "framework_attributes", binding=binding).json()["result"]
+        assert attributes["set"] == attributes["declared"], binding
 
 
 def test_workflow_operations_have_one_name_over_rpc(runtime: LocalRuntime) -> None:

@@ -3,7 +3,8 @@
 Extends DOCore through its hooks: its own tables by migration, its routes, and
 RPC methods. Persistence of things goes through `thing_store()`, which a
 storage layer overrides; write events go through `emit()`, which the workflow
-layer overrides.
+layer overrides. An application's hooks here: `thing_store()` and
+`noun_factory(type_name)`.
 
     class App(DOSemantic):
         declared_nouns = (Noun("Customer", indexes=("email",)), Noun("Person", plural="People"))
@@ -26,6 +27,7 @@ from pyodide.ffi import JsException
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
+from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.core.rpc import rpc, seal_rpc_surface
@@ -88,6 +90,11 @@ class DOSemantic(DOCore):
     declared_verbs: ClassVar[tuple[Verb, ...]] = ()
     """Verbs with irregular forms, registered every time the object starts."""
     thing_cache_size: ClassVar[int] = 1024
+
+    _dotdo_layer: ClassVar[Layer] = Layer.of(
+        hooks=("thing_store", "noun_factory"),
+        attributes=("event_log", "nouns", "verbs", "relationships", "things", "actions"),
+    )
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)

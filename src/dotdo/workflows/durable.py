@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 from dotdo.core.durable import AlarmInfo
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
+from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
 from dotdo.core.websocket import Connection
@@ -126,6 +127,7 @@ class DOWorkflow(DOSemantic):
     event_socket_tag: ClassVar[str] = "events"
     """Sockets opened with this tag (`/ws?tags=events`) receive every event."""
 
+    _dotdo_layer: ClassVar[Layer] = Layer.of(attributes=("on", "every"))
     _event_handlers: ClassVar[dict[str, tuple[str, ...]]] = {}
     _schedule_methods: ClassVar[tuple[tuple[str, ScheduleSpec], ...]] = ()
     _workflow_methods: ClassVar[frozenset[str]] = frozenset()
