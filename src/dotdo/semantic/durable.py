@@ -105,7 +105,7 @@ class DOSemantic(DOCore):
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=("thing_store", "noun_factory"),
-        attributes=("event_log", "nouns", "verbs", "relationships", "things", "actions"),
+        attributes=("event_log", "nouns", "noun_policy", "verbs", "relationships", "things", "actions"),
     )
 
     def __init__(self, ctx: Any, env: Any) -> None:
