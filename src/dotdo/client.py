@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 import websockets
@@ -171,11 +171,11 @@ class NounResource:
         return ThingResource(self._client, self.type, thing_id)
 
     async def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._client._request("POST", f"/{self.type}", json=dict(data))
+        result: dict[str, Any] = await self._client._request("POST", _path(self.type), json=dict(data))
         return result
 
     async def create_many(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        result = await self._client._request("POST", f"/{self.type}", json=[dict(i) for i in items])
+        result = await self._client._request("POST", _path(self.type), json=[dict(i) for i in items])
         items_out: list[dict[str, Any]] = result["items"]
         return items_out
 
@@ -202,7 +202,7 @@ class NounResource:
             params["select"] = ",".join(select)
         if include_deleted:
             params["include_deleted"] = "true"
-        result: dict[str, Any] = await self._client._request("GET", f"/{self.type}", params=params)
+        result: dict[str, Any] = await self._client._request("GET", _path(self.type), params=params)
         return result
 
 
@@ -211,7 +211,7 @@ class ThingResource:
 
     def __init__(self, client: Client, type_name: str, thing_id: str) -> None:
         self._client = client
-        self._path = f"/{type_name}/{thing_id}"
+        self._path = _path(type_name, thing_id)
 
     async def get(self, include_deleted: bool = False) -> dict[str, Any]:
         params = {"include_deleted": "true"} if include_deleted else {}
@@ -242,6 +242,14 @@ class ThingResource:
         return result
 
     async def related(self, verb: str, direction: str = "out") -> list[dict[str, Any]]:
-        result = await self._client._request("GET", f"{self._path}/{verb}", params={"direction": direction})
+        result = await self._client._request(
+            "GET", f"{self._path}{_path(verb)}", params={"direction": direction}
+        )
         items: list[dict[str, Any]] = result["items"]
         return items
+
+
+def _path(*segments: str) -> str:
+    """A route path from parameter values, each percent-encoded whole (a `/` in a value
+    stays inside its segment instead of addressing another route)."""
+    return "".join("/" + quote(segment, safe="") for segment in segments)
