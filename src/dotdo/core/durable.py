@@ -36,6 +36,7 @@ from dotdo.core.http import (
     HttpResponse,
     check_body_bytes,
     check_body_size,
+    decimal_integer,
     error_response,
     json_response,
 )
@@ -105,10 +106,10 @@ def _parse_bool(value: str | None, name: str) -> bool:
 def _parse_limit(value: str | None) -> int:
     if value is None or value == "":
         return 100
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise BadRequest("limit is an integer", code="invalid_limit") from exc
+    limit = decimal_integer(value)
+    if limit is None:
+        raise BadRequest("limit is an integer", code="invalid_limit")
+    return limit
 
 
 class DOCore(DurableObject):

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from pyodide.ffi import JsException
 
 from dotdo.core.durable import DOCore
-from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
 from dotdo.core.migrations import Migration
 from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
@@ -79,10 +79,10 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int:
     value = request.query(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}") from exc
+    number = decimal_integer(value)
+    if number is None:
+        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}")
+    return number
 
 
 class DOSemantic(DOCore):
@@ -499,13 +499,14 @@ class DOSemantic(DOCore):
         return json_response(_verb_dict(forms), status=201)
 
     async def _http_events(self, request: HttpRequest) -> HttpResponse:
-        since = request.query("since")
-        if since is not None and since != "" and not since.lstrip("-").isdigit():
+        since = request.query("since") or None
+        since_ms = None if since is None else decimal_integer(since)
+        if since is not None and since_ms is None:
             raise BadRequest("since is epoch milliseconds", code="invalid_since")
         page = self.event_log.list(
             request.query("type") or None,
             request.query("subject") or None,
-            int(since) if since else None,
+            since_ms,
             request.query("cursor") or None,
             _int_param(request, "limit", 100),
         )
