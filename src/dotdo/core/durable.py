@@ -38,7 +38,6 @@ from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Migration, migrate
 from dotdo.core.router import Router
-from dotdo.core.rpc import invoke, rpc, rpc_methods, seal_rpc_surface
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.websocket import Connection, WebSockets, parse_tags
@@ -51,11 +50,12 @@ from dotdo.errors import (
     Unauthorized,
     UpgradeRequired,
 )
+from dotdo.remote.marks import invoke, rpc, rpc_methods, seal_rpc_surface
+from dotdo.remote.targets import resolve_method, resolve_target
 from dotdo.types import JSON
 from dotdo.wire.capnweb import CapnWebSession, SessionIds
 from dotdo.wire.codec import decode, encode_result
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
-from dotdo.wire.targets import resolve_method, resolve_target
 from dotdo.wire.tokens import access_mode, verify
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
@@ -359,7 +359,7 @@ class DOCore(DurableObject):
 
     def rpc_root(self, target: builtins.list[Any]) -> Any:
         """Where a pipeline starts: `[]` is this object, `[Noun]` / `[Noun, id]` a noun of it
-        (`rpc_noun`), by the rule every RPC surface shares (`dotdo.wire.targets`)."""
+        (`rpc_noun`), by the rule every RPC surface shares (`dotdo.remote.targets`)."""
         return resolve_target(self, target)
 
     def rpc_noun(self, name: str) -> Any:

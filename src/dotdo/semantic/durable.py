@@ -28,8 +28,8 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
-from dotdo.core.rpc import rpc, seal_rpc_surface
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
+from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id

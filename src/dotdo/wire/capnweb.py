@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
+from dotdo.remote.marks import invoke
+from dotdo.remote.targets import RpcTarget, options_call, resolve_call, resolve_method, resolve_property
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.targets import RpcTarget, options_call, resolve_call, resolve_method, resolve_property
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 

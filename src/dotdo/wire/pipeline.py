@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
+from dotdo.remote.marks import invoke
+from dotdo.remote.targets import options_call, resolve_method, resolve_property
 from dotdo.wire.codec import decode, encode_result
-from dotdo.wire.targets import options_call, resolve_method, resolve_property
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
 

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.rpc import SCOPES
 from dotdo.errors import Forbidden, TokenError
+from dotdo.remote.marks import SCOPES
 
 __all__ = ["Capability", "TokenError", "access_mode", "attenuate", "mint", "verify"]
 

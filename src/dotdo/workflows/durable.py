@@ -36,9 +36,9 @@ from dotdo.core.durable import AlarmInfo
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
 from dotdo.core.router import Router
-from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, Conflict, NotFound
+from dotdo.remote.marks import LocalMethod, rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from dotdo import Forbidden, RpcTarget, rpc
-from dotdo.core.rpc import seal_rpc_surface
+from dotdo.remote.marks import seal_rpc_surface
 from dotdo.wire.capnweb import MAX_MESSAGES, CapnWebSession, SessionIds
 
 
@@ -153,7 +153,7 @@ def test_map_runs_the_mapper_on_each_element() -> None:
 
 
 def test_options_objects_for_javascript_callers() -> None:
-    from dotdo.wire.targets import options_call
+    from dotdo.remote.targets import options_call
 
     class Accessor:
         rpc_options_methods = frozenset({"list", "find_first"})

@@ -27,8 +27,8 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from dotdo.core.rpc import is_rpc_method, method_scope
 from dotdo.errors import BadRequest, NotFound
+from dotdo.remote.marks import is_rpc_method, method_scope
 
 __all__ = [
     "RpcTarget",

@@ -4,8 +4,8 @@ import types
 
 import pytest
 
-from dotdo.core.rpc import bind_arguments, is_rpc_method, rpc, rpc_methods, seal_rpc_surface
 from dotdo.errors import BadRequest
+from dotdo.remote.marks import bind_arguments, is_rpc_method, rpc, rpc_methods, seal_rpc_surface
 
 
 class Base:

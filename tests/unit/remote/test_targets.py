@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 import pytest
 
 from dotdo import BadRequest, HttpError, rpc
-from dotdo.core.rpc import seal_rpc_surface
+from dotdo.remote.marks import seal_rpc_surface
+from dotdo.remote.targets import resolve_method, resolve_property, resolve_target
 from dotdo.wire.capnweb import CapnWebSession
 from dotdo.wire.pipeline import PipelineFailure, parse_pipelines, run_pipeline
-from dotdo.wire.targets import resolve_method, resolve_property, resolve_target
 
 
 class Accessor:

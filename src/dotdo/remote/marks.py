@@ -17,8 +17,8 @@ import types
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from dotdo.core.argtypes import check_argument_types
 from dotdo.errors import BadRequest, NotFound
+from dotdo.remote.argtypes import check_argument_types
 
 __all__ = [
     "RUNTIME_HANDLERS",
