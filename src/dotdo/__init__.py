@@ -35,8 +35,7 @@ from dotdo.errors import (
     Unauthorized,
     UpgradeRequired,
 )
-from dotdo.remote.marks import rpc
-from dotdo.remote.targets import RpcTarget
+from dotdo.remote.marks import RpcTarget, rpc
 from dotdo.semantic.eventtypes import Event
 from dotdo.semantic.graph import Hop, Ref
 from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singularize

@@ -5,7 +5,7 @@ import contextlib
 from harness_lifetime import Lifetime
 
 from dotdo import DOSemantic, HttpError, Noun, Verb, rpc
-from dotdo.remote.targets import RpcTarget
+from dotdo.remote.marks import RpcTarget
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore
 

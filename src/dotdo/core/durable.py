@@ -50,7 +50,8 @@ from dotdo.errors import (
     Unauthorized,
     UpgradeRequired,
 )
-from dotdo.remote.marks import invoke, rpc, rpc_methods, seal_rpc_surface
+from dotdo.remote.calls import invoke
+from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_method, resolve_target
 from dotdo.types import JSON
 from dotdo.wire.capnweb import CapnWebSession, SessionIds

@@ -1,34 +1,43 @@
-"""The RPC surface of a Durable Object class: only methods marked `@rpc`.
+"""Which methods a remote caller may call, and the capability scope each needs: the one allowlist.
 
-Cloudflare's runtime offers every public plain function of a Python Durable
-Object class to Workers RPC callers. dotdo narrows that to an explicit
-allowlist: when a class is defined, each public method that is neither marked
-`@rpc` (itself or where it overrides an `@rpc` method) nor a runtime handler
-(`fetch`, `alarm`, `webSocket*`) is wrapped in a descriptor that is not a plain
-function. It stays an ordinary method for Python code, and is invisible to
-Workers RPC, to `POST /rpc` and to the pipelines built on it.
+A method is callable from outside the object only when it carries the `@rpc`
+mark, whatever it is a method of:
+
+* a Durable Object class: its `@rpc` methods (and overrides of them). Cloudflare's
+  runtime offers every public plain function of such a class to Workers RPC
+  callers, so when the class is defined (`seal_rpc_surface`) each other public
+  method that is not a runtime handler (`fetch`, `alarm`, `webSocket*`) is wrapped
+  in a descriptor that is not a plain function. It stays an ordinary method for
+  Python code, and is invisible to Workers RPC, to `POST /rpc` and to every other
+  surface (ADR 0002);
+* an object a call returns, such as the noun accessors: its `@rpc` methods;
+* an `RpcTarget` the application returns: every public method its class defines
+  (the class is the mark), needing the scope its `@rpc(scope=...)` mark or
+  `rpc_read_methods` gives.
+
+The scope is what a capability token must grant: "read", "write" (the default)
+or "admin", each including the ones before it. Nothing private or dunder is
+ever callable.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import types
-from collections.abc import Callable
-from typing import Any, TypeVar, overload
-
-from dotdo.errors import BadRequest, NotFound
-from dotdo.remote.argtypes import check_argument_types
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar, overload
 
 __all__ = [
     "RUNTIME_HANDLERS",
     "SCOPES",
-    "bind_arguments",
-    "invoke",
+    "LocalMethod",
+    "RpcTarget",
+    "is_reference",
     "is_rpc_method",
+    "method_options",
     "method_scope",
     "rpc",
     "rpc_methods",
+    "rpc_scope",
     "seal_rpc_surface",
 ]
 
@@ -41,23 +50,34 @@ _MARK = "__dotdo_rpc__"
 SCOPES = ("read", "write", "admin")
 """Capability scopes, each including the ones before it."""
 _SCOPE = "__dotdo_rpc_scope__"
+_OPTIONS = "__dotdo_rpc_options__"
+_SEALED = "__dotdo_rpc_sealed__"
 
 
 @overload
 def rpc(method: F, /) -> F: ...
 @overload
-def rpc(*, scope: str = "write") -> Callable[[F], F]: ...
-def rpc(method: F | None = None, /, *, scope: str = "write") -> F | Callable[[F], F]:
+def rpc(*, scope: str = "write", options: Iterable[str] | None = None) -> Callable[[F], F]: ...
+def rpc(
+    method: F | None = None, /, *, scope: str = "write", options: Iterable[str] | None = None
+) -> F | Callable[[F], F]:
     """Mark a method as callable over Workers RPC, `POST /rpc` and the other RPC surfaces.
 
     `scope` is what a capability token must grant to call it: "read", "write"
-    (the default) or "admin"."""
+    (the default) or "admin". `options` names the keyword parameters a JavaScript
+    caller may pass as one options object (`list({where, limit})`, see
+    `dotdo.remote.calls.options_arguments`). ValueError for an unknown scope or an
+    option name that is not a string."""
     if scope not in SCOPES:
         raise ValueError(f"scope is one of {', '.join(SCOPES)}")
+    names = frozenset(options or ())
+    if isinstance(options, str) or not all(isinstance(name, str) and name.isidentifier() for name in names):
+        raise ValueError("options are parameter names")
 
     def mark(function: F) -> F:
         setattr(function, _MARK, True)
         setattr(function, _SCOPE, scope)
+        setattr(function, _OPTIONS, names)
         return function
 
     return mark(method) if method is not None else mark
@@ -68,6 +88,25 @@ def method_scope(method: Callable[..., Any]) -> str:
     function = getattr(method, "__func__", method)
     scope = getattr(function, _SCOPE, "write")
     return scope if scope in SCOPES else "write"
+
+
+def method_options(method: Callable[..., Any]) -> frozenset[str]:
+    """The parameter names `@rpc(options=...)` lets a caller pass as one options object."""
+    function = getattr(method, "__func__", method)
+    names: Any = getattr(function, _OPTIONS, None)
+    return names if isinstance(names, frozenset) else frozenset()
+
+
+class RpcTarget:
+    """Subclass to return an object by reference: callers may call its public methods
+    (in the same pipeline or Cap'n Web session) and read the properties it lists.
+
+    A method needs the "write" scope unless its `@rpc(scope=...)` mark says otherwise
+    or `rpc_read_methods` lists it."""
+
+    rpc_properties: ClassVar[frozenset[str]] = frozenset()
+    rpc_read_methods: ClassVar[frozenset[str]] = frozenset()
+    """Methods a read-scoped capability may call; the others need "write"."""
 
 
 class LocalMethod:
@@ -88,10 +127,10 @@ class LocalMethod:
         return self.__func__.__doc__
 
 
-def _class_attribute(cls: type, name: str) -> Any:
+def _defining_class(cls: type, name: str) -> type | None:
     for base in cls.__mro__:
         if name in base.__dict__:
-            return base.__dict__[name]
+            return base
     return None
 
 
@@ -104,86 +143,66 @@ def _marked_in_bases(cls: type, name: str) -> bool:
 
 
 def seal_rpc_surface(cls: type) -> None:
-    """Hide every public method of `cls` (own attributes) that is not an RPC method."""
+    """Hide every public method of `cls` (own attributes) that is not an RPC method.
+
+    Called for a Durable Object class when it is defined; its instances are then the
+    root of every call, never a reference another call returns (`is_reference`)."""
     for name, value in list(cls.__dict__.items()):
         if name.startswith("_") or name in RUNTIME_HANDLERS or not isinstance(value, types.FunctionType):
             continue
         if getattr(value, _MARK, False):
             continue
         if _marked_in_bases(cls, name):
-            setattr(value, _MARK, True)
             base = next(b.__dict__[name] for b in cls.__mro__[1:] if name in b.__dict__)
-            setattr(value, _SCOPE, getattr(base, _SCOPE, "write"))  # an override keeps the scope
+            rpc(scope=method_scope(base), options=method_options(base))(value)  # an override keeps both
             continue
         setattr(cls, name, LocalMethod(value))
+    setattr(cls, _SEALED, True)
+
+
+def rpc_scope(cls: type, name: str) -> str | None:
+    """The scope a remote caller needs to call `name` on an instance of `cls`, or None
+    when the name is not callable remotely (the rules in this module's docstring)."""
+    if not name or name.startswith("_") or name in RUNTIME_HANDLERS:
+        return None
+    owner = _defining_class(cls, name)
+    value = owner.__dict__[name] if owner is not None else None
+    if not isinstance(value, types.FunctionType):
+        return None
+    if issubclass(cls, RpcTarget) and owner not in (RpcTarget, object):
+        if name in cls.rpc_read_methods:
+            return "read"
+        return method_scope(value)
+    return method_scope(value) if getattr(value, _MARK, False) else None
 
 
 def is_rpc_method(cls: type, name: str) -> bool:
-    if not name or name.startswith("_") or name in RUNTIME_HANDLERS:
-        return False
-    value = _class_attribute(cls, name)
-    return isinstance(value, types.FunctionType) and bool(getattr(value, _MARK, False))
+    """Is `name` callable remotely on instances of `cls`?"""
+    return rpc_scope(cls, name) is not None
 
 
 def rpc_methods(cls: type) -> list[str]:
+    """The names callable remotely on instances of `cls`, sorted."""
     return sorted(name for name in dir(cls) if is_rpc_method(cls, name))
 
 
-def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], dict[str, Any]]:
-    """Check `params` (a list, or an object of keyword arguments) against the method's
-    signature and its parameters' annotations."""
-    if params is None:
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
-    elif isinstance(params, list):
-        args, kwargs = params, {}
-    elif isinstance(params, dict):
-        args, kwargs = [], params
-    else:
-        raise BadRequest(
-            "params is a list of arguments or an object of keyword arguments", code="invalid_params"
+def is_reference(value: Any) -> bool:
+    """Does `value` travel by reference (a later call may call its methods) rather than
+    as data? An `RpcTarget`, or an object whose class has `@rpc` methods, unless it is
+    a Durable Object (a sealed class): the object is where calls start, not a value."""
+    if isinstance(value, RpcTarget):
+        return True
+    cls = type(value)
+    known = _REFERENCE_CLASSES.get(cls)
+    if known is None:
+        known = _REFERENCE_CLASSES[cls] = not getattr(cls, _SEALED, False) and any(
+            isinstance(member, types.FunctionType) and getattr(member, _MARK, False)
+            for klass in cls.__mro__
+            for member in vars(klass).values()
         )
-    try:
-        bound = _signature(method).bind(*args, **kwargs)
-    except TypeError as exc:
-        raise BadRequest(f"Wrong arguments for {method.__name__}: {exc}", code="invalid_params") from exc
-    check_argument_types(method, bound)
-    return args, kwargs
+    return known
 
 
-def _signature(method: Callable[..., Any]) -> inspect.Signature:
-    """The signature a call binds against: computed once per function (it is most of the
-    cost of binding), without `self` for a bound method."""
-    function = getattr(method, "__func__", None)
-    if inspect.isfunction(function):
-        return _signature_without_self(function)
-    if inspect.isfunction(method):
-        return _function_signature(method)
-    return inspect.signature(method)
-
-
-@functools.cache
-def _function_signature(function: Callable[..., Any]) -> inspect.Signature:
-    return inspect.signature(function)
-
-
-@functools.cache
-def _signature_without_self(function: Callable[..., Any]) -> inspect.Signature:
-    signature = inspect.signature(function)
-    return signature.replace(parameters=list(signature.parameters.values())[1:])
-
-
-async def invoke(method: Callable[..., Any], params: Any) -> Any:
-    """Check `params` against the method's signature (400 `invalid_params`), call it, await it."""
-    args, kwargs = bind_arguments(method, params)
-    result = method(*args, **kwargs)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-def resolve_rpc_method(target: object, name: Any) -> Callable[..., Any]:
-    if not isinstance(name, str) or not is_rpc_method(type(target), name):
-        raise NotFound(f"No RPC method named {name!r}", code="method_not_found")
-    method: Callable[..., Any] = getattr(target, name)
-    return method
+_REFERENCE_CLASSES: dict[type, bool] = {}
+"""Whether instances of a class travel by reference: classes are marked when they are
+defined, so the answer never changes, and computing it walks the whole class."""

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
-from dotdo.remote.marks import invoke
-from dotdo.remote.targets import options_call, resolve_method, resolve_property
+from dotdo.remote.calls import invoke
+from dotdo.remote.targets import resolve_method, resolve_property
 from dotdo.wire.codec import decode, encode_result
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
@@ -114,7 +114,7 @@ async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) 
     method, scope = resolve_method(receiver, step.name, is_root)
     if scope is not None:
         authorize(str(step.name), scope)
-    return await invoke(method, options_call(receiver, str(step.name), step.args))
+    return await invoke(method, step.args)
 
 
 async def run_batch(

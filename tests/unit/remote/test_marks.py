@@ -1,3 +1,5 @@
+"""The one allowlist: `@rpc` marks on Durable Object classes, returned objects and `RpcTarget`s."""
+
 from __future__ import annotations
 
 import types
@@ -5,7 +7,18 @@ import types
 import pytest
 
 from dotdo.errors import BadRequest
-from dotdo.remote.marks import bind_arguments, is_rpc_method, rpc, rpc_methods, seal_rpc_surface
+from dotdo.remote.calls import bind_arguments
+from dotdo.remote.marks import (
+    RpcTarget,
+    is_reference,
+    is_rpc_method,
+    method_options,
+    rpc,
+    rpc_methods,
+    rpc_scope,
+    seal_rpc_surface,
+)
+from dotdo.semantic.accessors import QUERY_OPTIONS, InstanceAccessor, NounAccessor
 
 
 class Base:
@@ -64,3 +77,110 @@ def test_bind_arguments() -> None:
         with pytest.raises(BadRequest) as info:
             bind_arguments(method, bad)
         assert info.value.code == "invalid_params"
+
+
+def test_an_override_keeps_the_scope_and_the_options() -> None:
+    class Store:
+        @rpc(scope="read", options=("where",))
+        def find(self, where: dict[str, int] | None = None) -> int:
+            return 0
+
+    seal_rpc_surface(Store)
+
+    class Narrower(Store):
+        def find(self, where: dict[str, int] | None = None) -> int:
+            return 1
+
+    seal_rpc_surface(Narrower)
+    assert rpc_scope(Narrower, "find") == "read"
+    assert method_options(Narrower().find) == frozenset({"where"})
+
+
+def test_the_mark_refuses_what_it_cannot_mean() -> None:
+    with pytest.raises(ValueError, match="scope"):
+        rpc(scope="owner")
+    for options in ("where", ["where", 1], ["not a name"]):
+        with pytest.raises(ValueError, match="options"):
+            rpc(options=options)  # type: ignore[arg-type]
+
+
+def test_the_noun_accessors_are_reached_through_their_marks() -> None:
+    """The accessors' surface is the one allowlist's (no lists of names beside the methods)."""
+    assert rpc_methods(NounAccessor) == [
+        "count",
+        "create",
+        "create_many",
+        "find_first",
+        "list",
+        "page",
+        "upsert",
+    ]
+    assert rpc_methods(InstanceAccessor) == [
+        "delete",
+        "get",
+        "relate",
+        "related",
+        "replace",
+        "restore",
+        "soft_delete",
+        "unrelate",
+        "update",
+    ]
+    reads = {"count", "find_first", "list", "page", "get", "related"}
+    for cls in (NounAccessor, InstanceAccessor):
+        for name in rpc_methods(cls):
+            assert rpc_scope(cls, name) == ("read" if name in reads else "write"), name
+    assert not is_rpc_method(InstanceAccessor, "traverse") and not is_rpc_method(InstanceAccessor, "ref")
+    assert not is_rpc_method(NounAccessor, "_remote_call")
+    assert method_options(NounAccessor.list) == frozenset(QUERY_OPTIONS)
+    assert method_options(NounAccessor.create) == frozenset()
+
+
+class Mixin:
+    def shared(self) -> str:
+        return "shared"
+
+
+class Orders(Mixin, RpcTarget):
+    rpc_read_methods = frozenset({"summarize"})
+
+    def summarize(self) -> str:
+        return "sum"
+
+    def cancel(self) -> None:
+        pass
+
+    @rpc(scope="admin")
+    def purge(self) -> None:
+        pass
+
+    @rpc
+    def count(self) -> int:
+        return 0
+
+    def _internal(self) -> None:
+        pass
+
+
+class ReadOrders(Orders):
+    rpc_read_methods = frozenset({"count"})
+
+
+def test_an_rpc_target_is_marked_by_its_class() -> None:
+    assert rpc_methods(Orders) == ["cancel", "count", "purge", "shared", "summarize"]
+    assert [rpc_scope(Orders, name) for name in rpc_methods(Orders)] == [
+        "write",
+        "write",
+        "admin",
+        "write",
+        "read",
+    ]
+    assert rpc_scope(ReadOrders, "count") == "read" and rpc_scope(ReadOrders, "summarize") == "write"
+    assert rpc_scope(Orders, "_internal") is None and rpc_scope(Orders, "__init__") is None
+
+
+def test_what_travels_by_reference() -> None:
+    assert is_reference(Orders()) and is_reference(ReadOrders())
+    assert is_reference(NounAccessor.__new__(NounAccessor))
+    assert not is_reference(Child())  # a Durable Object class: where calls start, never a value
+    assert not any(is_reference(value) for value in (None, 1, "a", [1], {"a": 1}, Mixin()))

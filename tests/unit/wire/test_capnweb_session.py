@@ -152,20 +152,6 @@ def test_map_runs_the_mapper_on_each_element() -> None:
     assert refused[-1][0] == "abort"
 
 
-def test_options_objects_for_javascript_callers() -> None:
-    from dotdo.remote.targets import options_call
-
-    class Accessor:
-        rpc_options_methods = frozenset({"list", "find_first"})
-
-    target = Accessor()
-    assert options_call(target, "list", [{"where": {"a": 1}, "limit": 2}]) == {"where": {"a": 1}, "limit": 2}
-    assert options_call(target, "findFirst", [{"orderBy": "-a"}]) == {"order_by": "-a"}
-    assert options_call(target, "list", [{"plan": "pro"}]) == [{"plan": "pro"}]  # a where clause stays one
-    assert options_call(target, "create", [{"limit": 1}]) == [{"limit": 1}]  # not an options method
-    assert options_call(object(), "list", [{"limit": 1}]) == [{"limit": 1}]
-
-
 def converse(lines: list[Any], **options: Any) -> list[Any]:
     """A WebSocket session: every answer as it is sent."""
     sent: list[str] = []
