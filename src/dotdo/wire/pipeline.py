@@ -7,9 +7,10 @@
 Each step's receiver is the previous step's result; the first step's is the
 target: `[]` (the object itself), `["Customer"]` (the noun accessor) or
 `["Customer", "id"]` (one thing), the same as the steps `Customer` and
-`Customer("id")` taken on the object (`targets.resolve_target`). A body may be an array of such pipelines (a
-batch); each gets its own `{"id", "result"}` or `{"id", "error": {"code",
-"message", "step"}}`. Arguments and results use the tagged values of `codec`.
+`Customer("id")` taken on the object (`remote.targets.resolve_target`). A body
+may be an array of such pipelines (a batch); each gets its own `{"id", "result"}`
+or `{"id", "error": {"code", "message", "step"}}`. Arguments and results use the
+tagged values of `codec`.
 """
 
 from __future__ import annotations
