@@ -11,7 +11,7 @@ a message and a status.
     |   +-- Unauthorized                401: unauthorized
     |   |   +-- TokenError              401 token_malformed, token_invalid, token_expired
     |   +-- Forbidden                   403: forbidden, cors_origin_denied
-    |   +-- NotFound                    404: not_found, route_not_found, method_not_found
+    |   +-- NotFound                    404: not_found, route_not_found, method_not_found, unknown_noun
     |   +-- MethodNotAllowed            405: method_not_allowed (carries the allowed methods)
     |   +-- Conflict                    409: conflict, version_conflict, workflow_conflict
     |   +-- Gone                        410: reference_lost
@@ -24,6 +24,7 @@ a message and a status.
     +-- RpcError                        the Python client: an error the server answered, with its code
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
     +-- ProtocolError                   (internal) a Cap'n Web message the protocol forbids: session aborted
+    +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
 
 Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:
@@ -37,6 +38,7 @@ the framework and are not exported from `dotdo`; every other one is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "DotdoError",
     "Forbidden",
     "Gone",
+    "HandlerTimeout",
     "HttpError",
     "InvalidTenant",
     "MethodNotAllowed",
@@ -77,16 +80,26 @@ class HttpError(DotdoError):
     default_code: ClassVar[str] = "internal_error"
 
     def __init__(
-        self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         """Headers the response carries (e.g. `Allow`, `WWW-Authenticate`)."""
+        self.details: dict[str, Any] = dict(details or {})
+        """JSON fields the error object carries beside `code` and `message` (e.g. `suggestion`)."""
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        return {"error": {"code": self.code, "message": self.message}}
+        """`{"error": {"code", "message", **details}}`, as every surface answers it."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        error.update((key, value) for key, value in self.details.items() if key not in error)
+        return {"error": error}
 
 
 class BadRequest(HttpError):
@@ -247,7 +260,7 @@ class PipelineFailure(DotdoError):
         self.step = step
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.error.code, "message": self.error.message}
+        body: dict[str, Any] = self.error.to_dict()["error"]
         if self.step is not None:
             body["step"] = self.step
         return body
@@ -255,3 +268,11 @@ class PipelineFailure(DotdoError):
 
 class ProtocolError(DotdoError):
     """A Cap'n Web message the protocol does not allow: the session is aborted."""
+
+
+class HandlerTimeout(DotdoError, TimeoutError):
+    """(internal) A handler ran past its `handler_timeout`; it was cancelled and abandoned."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out after {seconds:g} s")
+        self.seconds = seconds

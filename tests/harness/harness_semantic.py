@@ -81,6 +81,11 @@ class HarnessSemantic(Lifetime, DOSemantic):
         return type(value).__name__
 
     @rpc
+    def broadcast_value(self, value: object, tag: str | None = None) -> int:
+        """Any value to the object's sockets, as `broadcast` writes it."""
+        return self.broadcast(value, tag=tag)
+
+    @rpc
     def accessors(self) -> dict:
         ada = self.Customer().create(name="Ada", email="ada@example.com", age=36)
         bob = self.Customer().create({"name": "Bob", "age": 17})

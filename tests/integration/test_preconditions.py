@@ -237,4 +237,5 @@ def test_explicit_expected_versions_stay_409(runtime: LocalRuntime) -> None:
         restored = c.post("/rpc", json={"method": "restore_thing", "params": ["Doc", "d1", 3]})
         assert restored.status_code == 200 and restored.json()["result"]["$version"] == 4
         erased = c.post("/rpc", json={"method": "delete_thing", "params": ["Doc", "d1", True, 4]})
-        assert erased.status_code == 200 and erased.json()["result"] is True
+        assert erased.status_code == 200
+        assert erased.json()["result"] == {"$id": "d1", "$type": "Doc", "deleted": True}

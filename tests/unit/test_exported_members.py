@@ -15,6 +15,7 @@ def test_all_is_sorted_and_complete() -> None:
         "remote",
         "client",
         "types",
+        "values",
         "worker",
     }
     # load on first use, under the Workers runtime

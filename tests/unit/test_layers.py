@@ -1,4 +1,4 @@
-"""Packages import downwards only (docs/architecture.md, "Layers"; ADR 0009).
+"""Packages import downwards only (docs/architecture.md, "Layers"; ADR 0015).
 
 Every module's imports are read from its source (the AST, so imports inside
 functions, under `if TYPE_CHECKING:` and `importlib.import_module("...")` with
@@ -14,7 +14,7 @@ from pathlib import Path
 SOURCE = Path(__file__).resolve().parents[2] / "src"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("dotdo.errors", "dotdo.types"),
+    ("dotdo.errors", "dotdo.types", "dotdo.values"),
     ("dotdo.remote",),
     ("dotdo.wire",),
     ("dotdo.core",),

@@ -17,6 +17,7 @@ from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.types import JSON
+from dotdo.values import stored_json
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -56,10 +57,9 @@ def validate_key(key: Any) -> str:
 
 
 def encode_value(value: JSON) -> str:
-    try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"Value is not JSON-serialisable: {exc}", code="invalid_value") from exc
+    """The JSON text a state value is stored as (`dotdo.values.stored_json`: integers
+    within 64 bits, finite numbers); 400 `invalid_value` otherwise, 413 past MAX_VALUE_BYTES."""
+    text = stored_json(value, what="Value", code="invalid_value")
     if len(text.encode()) > MAX_VALUE_BYTES:
         raise PayloadTooLarge(f"A value is at most {MAX_VALUE_BYTES} bytes as JSON", code="value_too_large")
     return text

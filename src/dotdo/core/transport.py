@@ -29,7 +29,7 @@ from dotdo.errors import BadRequest, HttpError, TooManyRequests, UpgradeRequired
 from dotdo.remote.calls import invoke
 from dotdo.remote.targets import resolve_method
 from dotdo.wire.capnweb import CapnWebSession, SessionIds
-from dotdo.wire.codec import decode, encode_result
+from dotdo.wire.codec import decode, dumps
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
@@ -120,17 +120,18 @@ class RpcTransport:
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
-        result = await invoke(self._method(body.get("method"), authorize), decode(body.get("params")))
-        return json_response({"result": encode_result(result)})
+        method = self._method(body.get("method"), authorize)
+        result = await invoke(method, body.get("params"))  # the body's tags are already decoded
+        return json_response({"result": result})
 
     async def _pipeline(self, request: HttpRequest) -> HttpResponse:
         authorize = self._host.rpc_access(token_from(request))
         requests, is_batch = parse_pipelines(request.json())
         answers = await run_batch(requests, self._host.rpc_root, authorize)
         if is_batch:
-            return json_response([answer for answer, _ in answers])
+            return json_response([answer for answer, _ in answers], encoded=True)
         answer, status = answers[0]
-        return json_response(answer, status=status)
+        return json_response(answer, status=status, encoded=True)
 
     async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:
         """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
@@ -177,7 +178,7 @@ class RpcTransport:
             result = await self._host.rpc_socket_call(
                 connection, request.method, decode(request.params), authorize
             )
-            connection.send({"id": request_id, "result": encode_result(result)})
+            connection.send(dumps({"id": request_id, "result": result}))
         except HttpError as error:
             connection.send(error_message(request_id, error))
         except Exception:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dotdo.errors import BadRequest
+from dotdo.wire.codec import dumps
 
 __all__ = ["MAX_ATTACHMENT_BYTES", "MAX_TAGS", "Connection", "WebSockets", "parse_tags"]
 
@@ -64,11 +65,13 @@ class Connection:
         self.socket.serializeAttachment(to_js(payload, dict_converter=Object.fromEntries))
 
     def send(self, message: str | bytes | Any) -> bool:
-        """Send a message (non-string values as JSON); False when the socket is gone."""
+        """Send a message (other values as JSON text in the codec's one encoding,
+        `dotdo.wire.codec.dumps`: never a bare NaN); False when the socket is gone.
+        A value with no wire form raises BadRequest (`unserializable_result`)."""
         from pyodide.ffi import JsException, to_js
 
         if not isinstance(message, str | bytes):
-            message = json.dumps(message, separators=(",", ":"))
+            message = dumps(message)
         try:
             self.socket.send(to_js(message) if isinstance(message, bytes) else message)
         except JsException:  # closed or closing: the caller counts it as not delivered
@@ -117,10 +120,11 @@ class WebSockets:
         return len(self.connections(tag))
 
     def broadcast(self, message: Any, tag: str | None = None, exclude: Iterable[str] | None = None) -> int:
-        """Send to every connection (with `tag`, if given) except the `exclude`d ids."""
+        """Send to every connection (with `tag`, if given) except the `exclude`d ids; a
+        message that is not text goes as `Connection.send` writes it."""
         skip = set(exclude or ())
         if not isinstance(message, str | bytes):
-            message = json.dumps(message, separators=(",", ":"))
+            message = dumps(message)
         sent = 0
         for connection in self.connections(tag):
             if connection.id not in skip and connection.send(message):

@@ -17,6 +17,7 @@ layer overrides.
 from __future__ import annotations
 
 import builtins
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -38,8 +39,10 @@ from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import REGISTRY_MIGRATIONS, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThingStore, ThingStore
+from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
+from dotdo.values import int64_error
 
 __all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
 
@@ -87,15 +90,25 @@ class DOSemantic(DOCore):
     """Nouns registered (plural, indexed properties) every time the object starts."""
     declared_verbs: ClassVar[tuple[Verb, ...]] = ()
     """Verbs with irregular forms, registered every time the object starts."""
+    strict_nouns: ClassVar[bool] = False
+    """Refuse things, relationships and actions of a noun that is not registered (declared or
+    registered at run time) with 404 `unknown_noun`, naming the closest known noun."""
     thing_cache_size: ClassVar[int] = 1024
+
+    _declared_fields: ClassVar[dict[str, frozenset[str]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         self.event_log = EventLog(self.sql, _now_ms, new_id)
         self.nouns = Nouns(self.sql, _now_ms)
         self.verbs = Verbs(self.sql, _now_ms)
-        self.relationships = Relationships(self.sql, _now_ms)
-        self.things = Things(self.thing_store(), self, _now_ms, new_id)
+        self.noun_policy = NounPolicy(self.nouns, self.strict_nouns, self._declared_fields)
+        self.relationships = Relationships(self.sql, _now_ms, self.noun_policy)
+        self.things = Things(self.thing_store(), self, _now_ms, new_id, self.noun_policy)
         self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
         for noun in self.declared_nouns:
             self.nouns.register(noun.name, noun.plural, noun.indexes)
@@ -162,17 +175,23 @@ class DOSemantic(DOCore):
         return self.actions.record(subject, verb, object, data)
 
     def read_query(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any]:
-        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows."""
+        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows.
+
+        `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
+        floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
+        `invalid_params`. Rows keep SQLite's values (`Sql.exact_rows`): INTEGER as an exact
+        int, REAL as a number, TEXT as str, BLOB as bytes, NULL as None.
+        """
         validate_sql_query(sql)
         values = list(params or [])
-        if any(not (v is None or isinstance(v, bool | int | float | str)) for v in values):
-            raise BadRequest("params are strings, numbers, booleans or null", code="invalid_params")
+        for index, value in enumerate(values):
+            error = _param_error(value)
+            if error:
+                raise BadRequest(f"params[{index}]: {error}", code="invalid_params")
         statement = sql.strip().rstrip(";")
 
         def work() -> builtins.list[dict[str, Any]]:
-            rows, written = self.sql.exec_counted(
-                f"SELECT * FROM ({statement}) LIMIT ?", *values, MAX_QUERY_ROWS + 1
-            )
+            rows, written = self.sql.exact_rows(statement, *values, limit=MAX_QUERY_ROWS + 1)
             if written:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")
             return rows
@@ -505,6 +524,17 @@ class DOSemantic(DOCore):
 
 
 seal_rpc_surface(DOSemantic)
+
+
+def _param_error(value: Any) -> str | None:
+    """Why a query parameter cannot be bound, or None."""
+    if value is None or isinstance(value, bool | str | bytes):
+        return None
+    if isinstance(value, int):
+        return int64_error(value)
+    if isinstance(value, float):
+        return "NaN has no SQLite value" if math.isnan(value) else None
+    return "params are strings, numbers, booleans, null or bytes"
 
 
 def _hop(value: Any) -> Hop:

@@ -21,7 +21,9 @@ from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
+from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.things import validate_id
+from dotdo.values import stored_json
 
 __all__ = ["GRAPH_MIGRATIONS", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
 
@@ -97,10 +99,7 @@ def as_ref(value: Any, role: str = "thing") -> Ref:
 
 
 def _encode(data: Any) -> str:
-    try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"data is not JSON: {exc}", code="invalid_data") from exc
+    return stored_json(data, what="data", code="invalid_data")
 
 
 def _limit(limit: Any, high: int) -> int:
@@ -199,13 +198,22 @@ class Hop:
 
 
 class Relationships:
-    def __init__(self, sql: Sql, clock: Callable[[], int]) -> None:
+    def __init__(self, sql: Sql, clock: Callable[[], int], nouns: NounPolicy | None = None) -> None:
         self._sql = sql
         self._clock = clock
+        self._nouns = nouns
+        """Which nouns exist (strict mode); None: any valid name."""
+
+    def ref(self, value: Any, role: str = "thing") -> Ref:
+        """`as_ref`, with the noun checked against the policy (404 `unknown_noun` in strict mode)."""
+        found = as_ref(value, role)
+        if self._nouns is not None:
+            self._nouns.check(found.type)
+        return found
 
     def relate(self, source: Any, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge source -verb-> target; False when it was there already."""
-        src, dst = as_ref(source, "source"), as_ref(target, "target")
+        src, dst = self.ref(source, "source"), self.ref(target, "target")
         validate_verb(verb)
         return (
             self._sql.run(
@@ -223,7 +231,7 @@ class Relationships:
         )
 
     def unrelate(self, source: Any, verb: str, target: Any) -> bool:
-        src, dst = as_ref(source, "source"), as_ref(target, "target")
+        src, dst = self.ref(source, "source"), self.ref(target, "target")
         validate_verb(verb)
         return (
             self._sql.run(
@@ -240,10 +248,14 @@ class Relationships:
 
     def traverse(self, start: Any, hops: Sequence[Hop], limit: int = 100) -> list[Ref]:
         """Follow several hops breadth-first; each hop's frontier is capped at `limit` things."""
-        origin = as_ref(start, "start")
+        origin = self.ref(start, "start")
         if not hops or len(hops) > MAX_HOPS:
             raise BadRequest(f"A traversal has 1 to {MAX_HOPS} hops", code="invalid_traversal")
         checked = [hop.checked() for hop in hops]
+        if self._nouns is not None:
+            for hop in checked:
+                if hop.type is not None:
+                    self._nouns.check(hop.type)
         limit = _limit(limit, MAX_RELATED)
         frontier = [origin.id]
         result: list[Ref] = []
@@ -292,8 +304,8 @@ class Actions:
         self._ids = ids
 
     def record(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
-        who = as_ref(subject, "subject")
-        what = None if object is None else as_ref(object, "object")
+        who = self._relationships.ref(subject, "subject")
+        what = None if object is None else self._relationships.ref(object, "object")
         past = self._verbs.get(verb).past
         event_type = f"{who.type}.{past}"
         payload = {

@@ -21,7 +21,8 @@ from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name, validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import ThingRecord, ThingStore
-from dotdo.semantic.where import INT64_MAX, INT64_MIN
+from dotdo.semantic.strict import NounPolicy
+from dotdo.values import INT64_RANGE, int64_error
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 
@@ -67,8 +68,8 @@ def _check_json(value: Any, depth: int = 0) -> None:
     elif isinstance(value, bool) or value is None or isinstance(value, str):
         return
     elif isinstance(value, int):
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise BadRequest("Integers are limited to 64 bits", code="invalid_data")
+        if int64_error(value):
+            raise BadRequest(f"Properties: {INT64_RANGE}", code="invalid_data")
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")
@@ -110,13 +111,25 @@ class Things:
         events: EventSink,
         clock: Callable[[], int] = lambda: int(time.time() * 1000),
         ids: Callable[[], str] = new_id,
+        nouns: NounPolicy | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self._clock = clock
         self._ids = ids
+        self._nouns = nouns
+        """Which nouns and fields exist (strict mode, declared fields); None: any valid name."""
 
     # -- input -------------------------------------------------------------
+
+    def _type(self, type_name: str) -> str:
+        """The one place every operation checks the noun it names."""
+        return validate_type_name(type_name) if self._nouns is None else self._nouns.check(type_name)
+
+    def _check_query(self, type_name: str, query: ThingQuery) -> None:
+        if self._nouns is not None:
+            order = [name for name, _ in query.order]
+            self._nouns.check_fields(type_name, [*sorted(query.where.paths), *order, *(query.select or ())])
 
     def _split(self, type_name: str, data: Any) -> tuple[dict[str, Any], str | None, int | None]:
         """User properties, the `$id` and `$version` the caller sent; 400 on anything else."""
@@ -143,6 +156,8 @@ class Things:
                 version = value
             elif key not in _READ_ONLY_FIELDS:
                 raise BadRequest(f"Property names may not start with '$' ({key!r})", code="invalid_data")
+        if self._nouns is not None:
+            self._nouns.check_fields(type_name, properties)
         return properties, thing_id, version
 
     def _selected(self, type_name: str, thing_id: str, include_deleted: bool) -> ThingRecord | None:
@@ -192,7 +207,7 @@ class Things:
         For a write that is not one of the methods here (a new edge from the thing):
         call it inside the write's `transaction` so nothing changes in between.
         """
-        validate_type_name(type_name)
+        self._type(type_name)
         record = self._selected(type_name, validate_id(thing_id), include_deleted)
         self._check_condition(condition, type_name, thing_id, record)
 
@@ -230,14 +245,14 @@ class Things:
 
     def create(self, type_name: str, data: Any, *, condition: Preconditions | None = None) -> dict[str, Any]:
         """Create a thing; `condition` (e.g. `If-None-Match: *`) applies to the thing its `$id` names."""
-        validate_type_name(type_name)
+        self._type(type_name)
         return self.store.atomically(lambda: self._insert(type_name, data, self._clock(), condition))
 
     def create_many(
         self, type_name: str, items: Any, *, condition: Preconditions | None = None
     ) -> list[dict[str, Any]]:
         """Create several things in one transaction: all of them or none (`condition` holds for each)."""
-        validate_type_name(type_name)
+        self._type(type_name)
         if not isinstance(items, Sequence) or isinstance(items, str | bytes):
             raise BadRequest("create_many takes an array of things", code="invalid_data")
         if len(items) > MAX_BATCH:
@@ -262,7 +277,7 @@ class Things:
         on a mismatch. `condition` (the request's `If-Match` / `If-None-Match`) is
         checked in the same transaction: 412 `precondition_failed` when false.
         """
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             properties, _, body_version = self._split(type_name, patch)
@@ -287,7 +302,7 @@ class Things:
         condition: Preconditions | None = None,
     ) -> dict[str, Any]:
         """Replace all of the thing's properties; guarded as `update` is."""
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, data)
@@ -305,7 +320,7 @@ class Things:
 
     def upsert(self, type_name: str, data: Any) -> dict[str, Any]:
         """Create the thing named by `data["$id"]`, or merge `data` into it when it exists."""
-        validate_type_name(type_name)
+        self._type(type_name)
         _, thing_id, _ = self._split(type_name, data)
         if thing_id is None:
             raise BadRequest("upsert needs the thing's $id", code="invalid_data")
@@ -334,7 +349,7 @@ class Things:
 
         `expected_version` and `condition` guard it as they guard `update`.
         """
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> bool:
             record = self._selected(type_name, validate_id(thing_id), include_deleted=True)
@@ -363,7 +378,7 @@ class Things:
         `expected_version` and `condition` guard it as they guard `update`; an
         already deleted thing is checked as it is (its version counts the delete).
         """
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
@@ -389,7 +404,7 @@ class Things:
 
         `expected_version` and `condition` guard it as they guard `update`.
         """
-        validate_type_name(type_name)
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
@@ -405,7 +420,7 @@ class Things:
     # -- reads -------------------------------------------------------------
 
     def get(self, type_name: str, thing_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
-        validate_type_name(type_name)
+        self._type(type_name)
         record = self.store.read(validate_id(thing_id))
         if record is None or record.type != type_name:
             return None
@@ -419,7 +434,8 @@ class Things:
         `total` costs a count over every match; a query built with `with_total=False`
         skips it and answers `total: None`.
         """
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             probe = dataclasses.replace(query, limit=query.limit + 1)
             records = self.store.page(type_name, probe)
@@ -454,13 +470,15 @@ class Things:
                 yield thing
 
     def count(self, type_name: str, query: ThingQuery) -> int:
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             return self.store.count(type_name, query)
         return sum(1 for _ in self._residual_matches(type_name, query))
 
     def find_first(self, type_name: str, query: ThingQuery) -> dict[str, Any] | None:
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             records = self.store.page(type_name, dataclasses.replace(query, limit=1))
             return query.project(records[0].wire()) if records else None

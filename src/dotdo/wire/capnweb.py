@@ -35,7 +35,7 @@ from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, T
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import is_reference
 from dotdo.remote.targets import resolve_call, resolve_method, resolve_property
-from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
+from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms, parse_json
 from dotdo.wire.pipeline import Authorize
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
@@ -119,9 +119,9 @@ class CapnWebSession:
             if len(text) > MAX_MESSAGE_BYTES:
                 raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
             try:
-                message = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ProtocolError(f"message is not JSON: {exc.msg}") from exc
+                message = parse_json(text)
+            except ValueError as exc:  # NaN and Infinity are not JSON; Cap'n Web sends ["nan"]
+                raise ProtocolError(f"message is not JSON: {exc}") from exc
             if not isinstance(message, list) or not message or not isinstance(message[0], str):
                 raise ProtocolError("a message is an array starting with its type")
             await self._dispatch(message)
@@ -202,7 +202,9 @@ class CapnWebSession:
             line = _reject(export_id, error)
         else:
             try:
-                line = json.dumps(["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"))
+                line = json.dumps(
+                    ["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"), allow_nan=False
+                )
             except ProtocolError as error:
                 self.abort(str(error))
                 return ""
@@ -334,7 +336,7 @@ class CapnWebSession:
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, int):
-            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", str(value)]
+            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", _digits(value)]
         if isinstance(value, float):
             if math.isnan(value):
                 return ["nan"]
@@ -362,6 +364,13 @@ class CapnWebSession:
         if callable(to_dict):
             return self._serialize(to_dict(), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
+
+
+def _digits(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError as exc:  # past Python's int-to-text limit
+        raise BadRequest("an integer too long to write", code="unserializable_result") from exc
 
 
 def _failed(error: BaseException) -> asyncio.Future[Any]:
@@ -405,7 +414,7 @@ def _reject(export_id: int, error: BaseException) -> str:
     to see (an HttpError), nothing of the server's own failures."""
     if isinstance(error, HttpError):
         kind = "TypeError" if error.code in ("invalid_params",) else "Error"
-        expression = ["error", kind, error.message, None, {"code": error.code}]
+        expression = ["error", kind, error.message, None, {**error.details, "code": error.code}]
     else:
         expression = ["error", "Error", "Internal error", None, {"code": "internal_error"}]
     return json.dumps(["reject", export_id, expression], separators=(",", ":"))

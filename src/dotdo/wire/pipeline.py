@@ -23,7 +23,7 @@ from typing import Any
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
 from dotdo.remote.calls import invoke
 from dotdo.remote.targets import resolve_method, resolve_property
-from dotdo.wire.codec import decode, encode_result
+from dotdo.wire.codec import encode_result
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
 
@@ -73,12 +73,13 @@ def _parse_one(item: Any) -> PipelineRequest:
                 code="invalid_pipeline",
             )
         kind = "method" if raw["type"] == "method" else "property"
-        steps.append(Step(kind, raw.get("name"), decode(raw.get("args", []))))
+        steps.append(Step(kind, raw.get("name"), raw.get("args", [])))
     return PipelineRequest(item.get("id"), target, tuple(steps))
 
 
 def parse_pipelines(body: Any) -> tuple[list[PipelineRequest], bool]:
-    """The pipelines of a body, and whether it was a batch."""
+    """The pipelines of a body (its tags already decoded, as `HttpRequest.json` does),
+    and whether it was a batch."""
     if isinstance(body, list):
         if not body:
             raise BadRequest("a batch holds at least one pipeline", code="invalid_pipeline")

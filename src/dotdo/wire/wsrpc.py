@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError
+from dotdo.wire.codec import parse_json
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -50,9 +51,11 @@ def parse_message(message: str | bytes) -> WsRequest:
     if len(message.encode()) > MAX_MESSAGE_BYTES:
         raise BadRequest(f"a message is at most {MAX_MESSAGE_BYTES} bytes", code="message_too_large")
     try:
-        body = json.loads(message)
+        body = parse_json(message)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"message is not JSON: {exc.msg}", code="invalid_json") from exc
+    except ValueError as exc:  # a bare NaN or Infinity: not JSON (RFC 8259)
+        raise BadRequest(f"message is not JSON: {exc}", code="invalid_json") from exc
     if not isinstance(body, dict) or not isinstance(body.get("method"), str):
         raise BadRequest('a message is {"id", "method", "params"}', code="invalid_message")
     request_id = body.get("id")
@@ -62,7 +65,7 @@ def parse_message(message: str | bytes) -> WsRequest:
 
 
 def error_message(request_id: Any, error: HttpError) -> dict[str, Any]:
-    return {"id": request_id, "error": {"code": error.code, "message": error.message}}
+    return {"id": request_id, **error.to_dict()}
 
 
 class RateLimiter:

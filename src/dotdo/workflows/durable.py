@@ -16,7 +16,8 @@
 
 The object's one alarm is multiplexed across schedules, delivery retries,
 delayed sends and workflow resumptions: after every change the alarm is set to
-the earliest of them.
+the earliest of them. Events wait in one first-in-first-out queue (`delivery.Outbox`),
+delivered one at a time with each handler under `handler_timeout`.
 """
 
 from __future__ import annotations
@@ -44,13 +45,20 @@ from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
-from dotdo.wire.codec import encode
+from dotdo.values import stored_json
+from dotdo.wire.codec import dump, encode
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.workflows.cron import parse_cron, resolve_zone
+from dotdo.workflows.delivery import (
+    DEFAULT_HANDLER_TIMEOUT,
+    HandlerTimeout,
+    Outbox,
+    validate_handler_timeout,
+)
 from dotdo.workflows.every import SCHEDULES_MARK, Every, ScheduleSpec
-from dotdo.workflows.handlers import HANDLERS_MARK, On
+from dotdo.workflows.handlers import HANDLERS_MARK, On, check_handler_nouns
 from dotdo.workflows.steps import (
     CURRENT_RUN,
     WORKFLOW_MARK,
@@ -69,6 +77,8 @@ from dotdo.workflows.timing import due_time
 
 __all__ = ["DOWorkflow"]
 
+logger = logging.getLogger("dotdo.workflows")
+
 RUN_LEASE_MS = 60_000
 """A running workflow or an undelivered event is picked up again by the alarm after this long
 (covers the object being evicted or the runtime dying mid-way)."""
@@ -76,6 +86,8 @@ DUE_BATCH = 100
 _FAULT_KEY = "_dotdo:fault"
 _UNKNOWN = object()
 logger = logging.getLogger("dotdo.workflows")
+_CHECKED_PATTERNS: set[tuple[type, str]] = set()
+"""Run-time handler patterns whose noun was checked already (see `check_handler_nouns`)."""
 
 
 def _now_ms() -> int:
@@ -89,10 +101,7 @@ def _schedule_id(source: str, handler: str, spec: ScheduleSpec) -> str:
 
 
 def _encode(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"{what} is not JSON: {exc}", code="invalid_data") from exc
+    return stored_json(value, what=what, code="invalid_data")
 
 
 def _function(value: Any) -> Any:
@@ -121,6 +130,10 @@ class DOWorkflow(DOSemantic):
     """Attempts of a durable handler before its delivery becomes a dead letter."""
     delivery_retry_delay_ms: ClassVar[int] = 1000
     """Wait before the first retry; doubled each time after."""
+    handler_timeout: ClassVar[float] = DEFAULT_HANDLER_TIMEOUT
+    """Seconds an event handler (durable or run-time) or a schedule's handler may run; after
+    that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
+    at most 60 (the delivery lease); checked when the class is created."""
     stub_binding: ClassVar[str] = "DOTDO"
     """The Durable Object namespace that `self.Customer("id").method()` calls into, by name "Customer/id"."""
     event_socket_tag: ClassVar[str] = "events"
@@ -132,6 +145,7 @@ class DOWorkflow(DOSemantic):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        validate_handler_timeout(cls.handler_timeout, cls.__name__)
         handlers: dict[str, list[str]] = {}
         schedules: list[tuple[str, ScheduleSpec]] = []
         workflows: set[str] = set()
@@ -151,15 +165,16 @@ class DOWorkflow(DOSemantic):
         cls._event_handlers = {pattern: tuple(sorted(names)) for pattern, names in handlers.items()}
         cls._schedule_methods = tuple(sorted(schedules, key=lambda item: (item[0], item[1].cron)))
         cls._workflow_methods = frozenset(workflows)
+        # Schedules and workflows are found by method name and name no noun; handlers do.
+        check_handler_nouns(cls.__qualname__, cls._event_handlers, cls.declared_nouns)
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         self.on = On(self._subscribe)
         self.every = Every(self._schedule)
         self._runtime_handlers: list[tuple[str, Callable[..., Any]]] = []
-        self._outbox: list[tuple[Event, list[tuple[str, str]]]] = []
-        self._drain_lock = asyncio.Lock()
-        self._drain_task: asyncio.Future[None] | None = None
+        self._outbox: Outbox[tuple[Event, list[tuple[str, str]]]] = Outbox(self._deliver, self._rearm)
+        self._in_hand: set[str] = set()  # deliveries queued or running here: not the alarm's to retry
         self._active_runs: set[str] = set()
         self._armed: object = _UNKNOWN
         self._clock_skew = 0  # run_due(now) runs as if the clock said `now`
@@ -182,6 +197,7 @@ class DOWorkflow(DOSemantic):
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
 
     def routes(self, router: Router) -> None:
+        super().routes(router)
         router.post("/events")(self._http_send)
         router.get("/events/dead")(self._http_dead_letters)
         router.post("/events/dead/:id/replay")(self._http_replay)
@@ -192,15 +208,18 @@ class DOWorkflow(DOSemantic):
         if getattr(self.env, "DOTDO_TEST", None) == "1":
             router.post("/_test/alarm")(self._http_test_alarm)
             router.post("/_test/fault")(self._http_test_fault)
-        super().routes(router)
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         await self.run_due(_now_ms())
         await super().on_alarm(info)
 
     async def fetch(self, request: Any) -> Any:
-        response = await super().fetch(request)
-        await self._drain()  # handlers of write events run before the response goes out
+        # The handlers of the request's events (and of the events they raise) run before the
+        # response goes out, unless a delivery was in progress when the request arrived (it
+        # may be waiting on this very request): then they run right after, in order.
+        with self._outbox.caller() as scope:
+            response = await super().fetch(request)
+            await self._outbox.settle(scope)
         return response
 
     # -- events --------------------------------------------------------------
@@ -208,7 +227,7 @@ class DOWorkflow(DOSemantic):
     def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
         """Record the event and queue its delivery: durable handlers get a delivery row in
         the same transaction (so a crash before delivery is retried), then it is delivered
-        once the current work is done."""
+        after every event queued before it, by the object's one drain task."""
         event_id = super().emit(event_type, subject, data, object_id)
         event = Event(event_id, event_type, data, self._now(), subject, object_id)
         durable: list[tuple[str, str]] = []
@@ -225,21 +244,15 @@ class DOWorkflow(DOSemantic):
             )
             durable.append((delivery_id, handler))
             self._timers_changed = True
-        entry = (event, durable)
-        self._outbox.append(entry)
+        delivery_ids = {delivery_id for delivery_id, _ in durable}
+        self._in_hand.update(delivery_ids)
+        entry = self._outbox.put((event, durable))
 
         def forget() -> None:
-            if entry in self._outbox:
-                self._outbox.remove(entry)
+            if self._outbox.discard(entry):
+                self._in_hand.difference_update(delivery_ids)
 
         self.sql.on_rollback(forget)  # a rolled-back write raised no event
-        # One drain at a time: a drain that has not finished picks this event up too (it
-        # loops until the outbox is empty), so a batch of writes schedules one task, not one each.
-        if self._drain_task is None or self._drain_task.done():
-            try:
-                self._drain_task = asyncio.ensure_future(self._drain())
-            except RuntimeError:  # no running loop (plain Python use): fetch and send drain instead
-                self._drain_task = None
         return event_id
 
     async def send(
@@ -253,8 +266,11 @@ class DOWorkflow(DOSemantic):
     ) -> str:
         """Persist an event, deliver it to every matching handler, and return its id.
 
-        With `delay` (seconds) or `at` the event is stored and sent by the alarm
-        then; the id returned is the scheduled send's.
+        Returns once the event, and the events its handlers send in turn, are delivered;
+        at once (the event queued) when called from inside a delivery (a handler, or a
+        workflow or task it started) or from a call that arrived while one was in progress,
+        since that delivery may be waiting on the caller. With `delay` (seconds) or `at`
+        the event is stored and sent by the alarm then; the id returned is the scheduled send's.
         """
         validate_event_type(event_type)
         encoded = _encode(data, "data")
@@ -275,8 +291,9 @@ class DOWorkflow(DOSemantic):
             self._timers_changed = True
             self._rearm()
             return send_id
-        event_id = self.sql.transaction(lambda: self.emit(event_type, subject, data, object))
-        await self._drain()
+        with self._outbox.caller() as scope:
+            event_id = self.sql.transaction(lambda: self.emit(event_type, subject, data, object))
+            await self._outbox.settle(scope)
         return event_id
 
     def _durable_handlers_for(self, event_type: str) -> list[str]:
@@ -287,6 +304,10 @@ class DOWorkflow(DOSemantic):
         return names
 
     def _subscribe(self, pattern: str, handler: Callable[..., Any]) -> Callable[[], None]:
+        if (type(self), pattern) not in _CHECKED_PATTERNS:  # logged once per class and pattern
+            _CHECKED_PATTERNS.add((type(self), pattern))
+            name = getattr(handler, "__name__", "(run-time)")
+            check_handler_nouns(type(self).__qualname__, {pattern: [name]}, self.nouns.all())
         entry = (pattern, handler)
         self._runtime_handlers.append(entry)
 
@@ -296,42 +317,51 @@ class DOWorkflow(DOSemantic):
 
         return unsubscribe
 
-    async def _drain(self) -> None:
-        async with self._drain_lock:
-            while self._outbox:
-                event, durable = self._outbox.pop(0)
-                await self._deliver(event, durable)
-            self._rearm()
-
-    async def _deliver(self, event: Event, durable: builtins.list[tuple[str, str]]) -> None:
-        for delivery_id, handler in durable:
-            error = await self._invoke_handler(handler, event)
-            if error is None:
-                self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
-            else:
-                self._delivery_failed(delivery_id, 1, error)
+    async def _deliver(self, item: tuple[Event, builtins.list[tuple[str, str]]]) -> None:
+        """One event from the outbox to its durable handlers, run-time handlers and sockets."""
+        event, durable = item
+        try:
+            for delivery_id, handler in durable:
+                error = await self._invoke_handler(handler, event)
+                if error is None:
+                    self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
+                else:
+                    self._delivery_failed(delivery_id, 1, error, handler, event)
+        finally:
+            self._in_hand.difference_update(delivery_id for delivery_id, _ in durable)
         for pattern, runtime_handler in builtins.list(self._runtime_handlers):
             if pattern_matches(pattern, event.type):
+                name = getattr(runtime_handler, "__qualname__", repr(runtime_handler))
                 try:
-                    await _call(runtime_handler, event)
+                    await self._outbox.run_handler(runtime_handler, event, timeout=self.handler_timeout)
+                except HandlerTimeout as timeout:
+                    logger.error(
+                        "run-time handler %s (%s) %s on %s %s; it was cancelled",
+                        name,
+                        pattern,
+                        timeout,
+                        event.type,
+                        event.id,
+                    )
                 except Exception:
-                    logger.exception("run-time handler for %s failed on %s %s", pattern, event.type, event.id)
-        self.broadcast({"type": "event", "event": event.to_dict()}, tag=self.event_socket_tag)
-        self._push_to_subscribers(event)
+                    logger.exception(
+                        "run-time handler %s (%s) failed on %s %s", name, pattern, event.type, event.id
+                    )
+        try:
+            wire = encode(event.to_dict())  # once, in the codec's one encoding, for every socket
+        except TypeError as error:  # only data the application emitted past the wire's depth limit
+            logger.warning("event %s not pushed to sockets: %s", event.id, error)
+            return
+        self.broadcast(dump({"type": "event", "event": wire}), tag=self.event_socket_tag)
+        self._push_to_subscribers(event.type, dump({"method": "event", "params": wire}))
 
-    def _push_to_subscribers(self, event: Event) -> None:
-        """RPC sockets (`/ws/rpc`) that subscribed to a matching pattern get the event."""
-        payload: dict[str, Any] | None = None
+    def _push_to_subscribers(self, event_type: str, message: str) -> None:
+        """RPC sockets (`/ws/rpc`) that subscribed to a pattern matching `event_type` get
+        `message`, the event's push already written as JSON text."""
         for connection in self.websockets.connections(WS_RPC_TAG):
             patterns = connection.data.get("subs") or []
-            if any(pattern_matches(pattern, event.type) for pattern in patterns):
-                if payload is None:
-                    try:
-                        payload = {"method": "event", "params": encode(event.to_dict())}
-                    except TypeError as error:  # only data nested past the wire's depth limit
-                        logger.warning("event %s not pushed to subscribers: %s", event.id, error)
-                        return
-                connection.send(payload)
+            if any(pattern_matches(pattern, event_type) for pattern in patterns):
+                connection.send(message)
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
@@ -361,19 +391,41 @@ class DOWorkflow(DOSemantic):
         return {"subscriptions": subscriptions}
 
     async def _invoke_handler(self, name: str, event: Event) -> str | None:
-        """Run a durable handler; its error as text, or None when it succeeded."""
+        """Run a durable handler under `handler_timeout`; its error as text, or None when it
+        succeeded."""
         method = getattr(self, name, None)
         if not callable(method):
+            logger.error("no handler method %r for %s %s", name, event.type, event.id)
             return f"no handler method {name!r}"
         try:
-            await _call(method, event)
+            await self._outbox.run_handler(method, event, timeout=self.handler_timeout)
+        except HandlerTimeout as timeout:
+            logger.error(
+                "handler %s %s on %s %s; it was cancelled and the delivery counts as failed",
+                name,
+                timeout,
+                event.type,
+                event.id,
+            )
+            return str(timeout)
         except Exception as error:
             logger.exception("handler %s failed on %s %s", name, event.type, event.id)
             return f"{type(error).__name__}: {error}"
         return None
 
-    def _delivery_failed(self, delivery_id: str, attempts: int, error: str) -> None:
+    def _delivery_failed(
+        self, delivery_id: str, attempts: int, error: str, handler: str, event: Event
+    ) -> None:
         if attempts >= self.delivery_retry_limit:
+            logger.error(
+                "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)",
+                delivery_id,
+                event.type,
+                event.id,
+                handler,
+                attempts,
+                error,
+            )
             self.sql.run(
                 "UPDATE deliveries SET status = 'dead', attempts = ?, next_at = NULL, last_error = ? "
                 "WHERE id = ?",
@@ -413,11 +465,16 @@ class DOWorkflow(DOSemantic):
         if event is None:
             self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
             return
-        error = await self._invoke_handler(str(row["handler"]), event)
-        if error is None:
-            self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
-        else:
-            self._delivery_failed(delivery_id, int(row["attempts"]) + 1, error)
+        self._in_hand.add(delivery_id)
+        try:
+            handler = str(row["handler"])
+            error = await self._invoke_handler(handler, event)
+            if error is None:
+                self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
+            else:
+                self._delivery_failed(delivery_id, int(row["attempts"]) + 1, error, handler, event)
+        finally:
+            self._in_hand.discard(delivery_id)
 
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
         rows = self.sql.exec(
@@ -434,7 +491,9 @@ class DOWorkflow(DOSemantic):
         if row is None:
             raise NotFound(f"No dead letter {delivery_id!r}", code="dead_letter_not_found")
         self.sql.run("UPDATE deliveries SET status = 'pending', attempts = 0 WHERE id = ?", delivery_id)
-        await self._retry_delivery({**row, "attempts": 0})
+        with self._outbox.caller() as scope:
+            await self._retry_delivery({**row, "attempts": 0})
+            await self._outbox.settle(scope)  # what the handler sent is delivered too
         self._rearm()
         remaining = self.sql.first(
             "SELECT status, attempts, last_error FROM deliveries WHERE id = ?", delivery_id
@@ -513,13 +572,16 @@ class DOWorkflow(DOSemantic):
         self._timers_changed = True
         method = getattr(self, str(row["handler"]), None)
         if not callable(method):
-            logger.warning("schedule %s names no method %r; skipped", row["id"], row["handler"])
+            logger.error("schedule %s names no method %r; skipped", row["id"], row["handler"])
             return
         info = ScheduleInfo(str(row["id"]), cron, tz, int(row["next_at"]), now)
         try:
-            await (_call(method, info) if _takes_argument(method) else _call(method))
+            arguments = (info,) if _takes_argument(method) else ()
+            await self._outbox.run_handler(method, *arguments, timeout=self.handler_timeout)
+        except HandlerTimeout as timeout:
+            logger.error("schedule %s (handler %s) %s; it was cancelled", row["id"], row["handler"], timeout)
         except Exception:
-            logger.exception("scheduled handler %s failed", row["handler"])
+            logger.exception("schedule %s (handler %s) failed", row["id"], row["handler"])
 
     # -- the alarm -------------------------------------------------------------
 
@@ -547,11 +609,16 @@ class DOWorkflow(DOSemantic):
     async def run_due(self, now: int) -> dict[str, int]:
         """Do everything due at `now`: delayed sends, delivery retries, schedules, workflow runs.
 
-        Everything done here sees `now` as the current time (the tests pass a future one)."""
+        Everything done here sees `now` as the current time (the tests pass a future one).
+        Returns once what it delivered, and what the handlers it ran sent, is delivered too
+        (unless it arrived while a delivery was in progress)."""
         self._armed = _UNKNOWN  # the alarm that woke us is spent
         self._clock_skew = now - _now_ms()
         try:
-            return await self._run_due(now)
+            with self._outbox.caller() as scope:
+                done = await self._run_due(now)
+                await self._outbox.settle(scope)
+            return done
         finally:
             self._clock_skew = 0
             self._timers_changed = True
@@ -576,6 +643,12 @@ class DOWorkflow(DOSemantic):
             now,
             DUE_BATCH,
         ):
+            if str(row["id"]) in self._in_hand:
+                # Queued behind a slow handler, or running now: not lost. Its lease moves on,
+                # so the alarm does not wake for it again and again meanwhile.
+                self.sql.run("UPDATE deliveries SET next_at = ? WHERE id = ?", now + RUN_LEASE_MS, row["id"])
+                self._timers_changed = True
+                continue
             await self._retry_delivery(row)
             done["deliveries"] += 1
         for row in self.sql.exec(

@@ -81,6 +81,10 @@ class Host:
         return 1
 
     @rpc(scope="read")
+    def echo(self, value: Any) -> Any:
+        return value
+
+    @rpc(scope="read")
     def crash(self) -> None:
         raise RuntimeError("a secret detail")
 
@@ -132,22 +136,31 @@ def test_post_rpc_is_guarded_before_the_body_is_read() -> None:
     assert error_code(request(Host(), "POST", "/rpc", call, elsewhere)) == (403, "token_wrong_target")
 
 
-def test_post_rpc_finds_the_method_before_it_reads_the_arguments() -> None:
+def test_post_rpc_reads_the_body_once_and_answers_in_the_one_encoding() -> None:
     headers = {"x-capability": token()}
     bad_tag = {"$date": "never"}
-    assert error_code(request(Host(), "POST", "/rpc", {"method": "nope", "params": bad_tag}, headers)) == (
+    for method in ("nope", "greet"):  # the whole body is decoded (codec.loads) before the method is found
+        call = {"method": method, "params": bad_tag}
+        assert error_code(request(Host(), "POST", "/rpc", call, headers)) == (400, "invalid_value")
+    assert error_code(request(Host(), "POST", "/rpc", {"method": "nope", "params": []}, headers)) == (
         404,
         "method_not_found",
-    )
-    assert error_code(request(Host(), "POST", "/rpc", {"method": "greet", "params": bad_tag}, headers)) == (
-        400,
-        "invalid_value",
     )
     assert error_code(request(Host(), "POST", "/rpc", [1], headers)) == (400, "invalid_rpc")
     assert error_code(request(Host(), "POST", "/rpc", {"method": "greet", "params": [1]}, headers)) == (
         400,
         "invalid_params",
     )
+    # decoded once: an escaped tag stays an object, a big integer an exact int; encoded once on the way out
+    values = [{"$escape": {"$bigint": "1"}}, {"$bigint": "9007199254740993"}, 9007199254740993]
+    answer = request(Host(), "POST", "/rpc", {"method": "echo", "params": [values]}, headers)
+    assert answer.json() == {
+        "result": [
+            {"$escape": {"$bigint": "1"}},
+            {"$bigint": "9007199254740993"},
+            {"$bigint": "9007199254740993"},
+        ]
+    }
 
 
 def test_pipelines_one_and_a_batch() -> None:
@@ -227,6 +240,18 @@ def test_socket_messages_are_answered_with_the_socket_token(caplog: pytest.LogCa
     assert converse(host, anonymous, {"id": 1, "method": "greet", "params": ["a"]})[0]["error"]["code"] == (
         "token_required"
     )
+
+
+def test_socket_calls_decode_and_encode_values_once() -> None:
+    connection = FakeConnection({"rpc": True, "token": token("read")})
+    values = [{"$escape": {"$bigint": "1"}}, {"$bigint": "9007199254740993"}, float("nan")]
+    message = json.dumps({"id": 1, "method": "echo", "params": [values]}).replace("NaN", '{"$number": "NaN"}')
+    assert converse(Host(), connection, message) == [
+        {
+            "id": 1,
+            "result": [{"$escape": {"$bigint": "1"}}, {"$bigint": "9007199254740993"}, {"$number": "NaN"}],
+        }
+    ]
 
 
 def test_a_socket_over_its_rate_is_answered_and_stays_open() -> None:

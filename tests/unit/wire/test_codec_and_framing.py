@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dotdo import BadRequest
-from dotdo.wire.codec import decode, encode
+from dotdo.wire.codec import decode, dumps, encode, loads
 from dotdo.wire.wsrpc import MAX_MESSAGE_BYTES, RateLimiter, parse_message
 
 json_like = st.recursive(
@@ -98,3 +99,79 @@ def test_rate_limiter_window() -> None:
     assert [limiter.allow("a", t) for t in (0, 1, 2, 3)] == [True, True, True, False]
     assert limiter.allow("b", 3)  # per socket
     assert limiter.allow("a", 10.5)  # the first message left the window
+
+
+EDGES = [-(2**63), -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**63 - 1, 2**63]
+
+
+@pytest.mark.parametrize("number", EDGES)
+def test_integers_cross_every_json_surface_exactly(number: int) -> None:
+    text = dumps({"n": number})
+    wire = json.loads(text)["n"]
+    assert wire == (number if abs(number) <= 2**53 - 1 else {"$bigint": str(number)})
+    assert loads(text) == {"n": number}
+    assert loads(f'{{"n": {number}}}') == {"n": number}  # an exact JSON number means the same int
+
+
+@settings(max_examples=300, derandomize=True)
+@given(
+    st.recursive(
+        st.one_of(st.integers(), st.floats(), st.binary(max_size=4), st.text(max_size=3)),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=8,
+    )
+)
+def test_the_one_encoding_is_strict_json_and_round_trips(value: Any) -> None:
+    text = dumps(value)
+    parsed = json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in {text}"))
+    assert parsed == encode(value)
+    assert _same(loads(text), value)
+    for number in _numbers(parsed):  # what a JavaScript client reads is exact
+        assert abs(number) <= 2**53 - 1 or isinstance(number, float)
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(right, float) and math.isnan(right):
+        return isinstance(left, float) and math.isnan(left)
+    if isinstance(right, list | dict):
+        pairs = (
+            zip(left.values(), right.values(), strict=True)
+            if isinstance(right, dict)
+            else zip(left, right, strict=True)
+        )
+        return type(left) is type(right) and len(left) == len(right) and all(_same(a, b) for a, b in pairs)
+    return bool(left == right)
+
+
+def _numbers(value: Any) -> list[int | float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [n for item in items for n in _numbers(item)]
+
+
+def test_json_text_in_is_strict() -> None:
+    for text in ["NaN", '{"a": Infinity}', "[-Infinity]", "{", "[" * 100_000]:
+        with pytest.raises(BadRequest) as refused:
+            loads(text)
+        assert refused.value.code == "invalid_json"
+    with pytest.raises(BadRequest) as refused:
+        loads('{"$bigint": "12x"}')
+    assert refused.value.code == "invalid_value"
+    assert loads('[{"$number": "-Infinity"}, {"$bytes": "AQI="}]') == [-math.inf, b"\x01\x02"]
+
+
+def test_values_with_no_wire_form_are_the_callers_400() -> None:
+    for value in [object(), {1: "a"}, _nested(70), 10**5000]:
+        with pytest.raises(BadRequest) as refused:
+            dumps(value)
+        assert refused.value.code == "unserializable_result"
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
