@@ -3,13 +3,14 @@
 A method is callable from outside the object only when it carries the `@rpc`
 mark, whatever it is a method of:
 
-* a Durable Object class: its `@rpc` methods (and overrides of them). Cloudflare's
-  runtime offers every public plain function of such a class to Workers RPC
-  callers, so when the class is defined (`seal_rpc_surface`) each other public
-  method that is not a runtime handler (`fetch`, `alarm`, `webSocket*`) is wrapped
-  in a descriptor that is not a plain function. It stays an ordinary method for
-  Python code, and is invisible to Workers RPC, to `POST /rpc` and to every other
-  surface (ADR 0002);
+* a Durable Object class: its `@rpc` methods. Cloudflare's runtime offers every
+  public plain function of such a class to Workers RPC callers, so when the class
+  is defined (`seal_rpc_surface`) each other public method that is not a runtime
+  handler (`fetch`, `alarm`, `webSocket*`) is wrapped in a descriptor that is not
+  a plain function. It stays an ordinary method for Python code, and is invisible
+  to Workers RPC, to `POST /rpc` and to every other surface (ADR 0002). An
+  override of an `@rpc` method is remote only when it is marked `@rpc` too, with
+  the scope it states (ADR 0016);
 * an object a call returns, such as the noun accessors: its `@rpc` methods;
 * an `RpcTarget` the application returns: every public method its class defines
   (the class is the mark), needing the scope its `@rpc(scope=...)` mark or
@@ -134,14 +135,6 @@ def _defining_class(cls: type, name: str) -> type | None:
     return None
 
 
-def _marked_in_bases(cls: type, name: str) -> bool:
-    for base in cls.__mro__[1:]:
-        value = base.__dict__.get(name)
-        if value is not None:
-            return isinstance(value, types.FunctionType) and getattr(value, _MARK, False)
-    return False
-
-
 def seal_rpc_surface(cls: type) -> None:
     """Hide every public method of `cls` (own attributes) that is not an RPC method.
 
@@ -151,10 +144,6 @@ def seal_rpc_surface(cls: type) -> None:
         if name.startswith("_") or name in RUNTIME_HANDLERS or not isinstance(value, types.FunctionType):
             continue
         if getattr(value, _MARK, False):
-            continue
-        if _marked_in_bases(cls, name):
-            base = next(b.__dict__[name] for b in cls.__mro__[1:] if name in b.__dict__)
-            rpc(scope=method_scope(base), options=method_options(base))(value)  # an override keeps both
             continue
         setattr(cls, name, LocalMethod(value))
     setattr(cls, _SEALED, True)

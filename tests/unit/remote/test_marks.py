@@ -13,6 +13,7 @@ from dotdo.remote.marks import (
     is_reference,
     is_rpc_method,
     method_options,
+    method_scope,
     rpc,
     rpc_methods,
     rpc_scope,
@@ -26,6 +27,10 @@ class Base:
     def get(self, key: str) -> str:
         return key
 
+    @rpc
+    def peek(self) -> str:
+        return "base"
+
     def helper(self) -> str:
         return "helper"
 
@@ -37,8 +42,12 @@ seal_rpc_surface(Base)
 
 
 class Child(Base):
-    def get(self, key: str) -> str:  # overrides an @rpc method: stays RPC
+    def get(self, key: str) -> str:  # overrides an @rpc method without @rpc: Python-only
         return key.upper()
+
+    @rpc(scope="read")
+    def peek(self) -> str:  # marked again: remote, with the scope it states
+        return "child"
 
     def extra(self) -> int:
         return 1
@@ -55,8 +64,11 @@ seal_rpc_surface(Child)
 
 
 def test_only_marked_methods_are_plain_functions() -> None:
-    assert rpc_methods(Child) == ["get", "ping"]
+    assert rpc_methods(Base) == ["get", "peek"]
+    assert rpc_methods(Child) == ["peek", "ping"]
+    assert method_scope(Child.peek) == "read" and method_scope(Base.peek) == "write"
     assert not isinstance(Child.__dict__["extra"], types.FunctionType)
+    assert not isinstance(Child.__dict__["get"], types.FunctionType)
     assert not is_rpc_method(Child, "fetch")
     assert not is_rpc_method(Child, "_private")
     assert not is_rpc_method(Child, "__init__")
@@ -79,7 +91,7 @@ def test_bind_arguments() -> None:
         assert info.value.code == "invalid_params"
 
 
-def test_an_override_keeps_the_scope_and_the_options() -> None:
+def test_an_override_is_remote_only_with_the_mark_it_states() -> None:
     class Store:
         @rpc(scope="read", options=("where",))
         def find(self, where: dict[str, int] | None = None) -> int:
@@ -87,13 +99,20 @@ def test_an_override_keeps_the_scope_and_the_options() -> None:
 
     seal_rpc_surface(Store)
 
-    class Narrower(Store):
+    class Hidden(Store):
         def find(self, where: dict[str, int] | None = None) -> int:
             return 1
 
-    seal_rpc_surface(Narrower)
-    assert rpc_scope(Narrower, "find") == "read"
-    assert method_options(Narrower().find) == frozenset({"where"})
+    class Remarked(Store):
+        @rpc(scope="admin")
+        def find(self, where: dict[str, int] | None = None) -> int:
+            return 2
+
+    seal_rpc_surface(Hidden)
+    seal_rpc_surface(Remarked)
+    assert rpc_scope(Hidden, "find") is None and Hidden().find() == 1
+    assert rpc_scope(Remarked, "find") == "admin"
+    assert method_options(Remarked().find) == frozenset()  # what its own mark says, nothing inherited
 
 
 def test_the_mark_refuses_what_it_cannot_mean() -> None:
