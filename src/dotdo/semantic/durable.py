@@ -31,9 +31,8 @@ from dotdo.core.migrations import Migration
 from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
-from dotdo.core.rpc import rpc, seal_rpc_surface
-from dotdo.core.values import int64_error
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
+from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
@@ -45,6 +44,7 @@ from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThing
 from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
+from dotdo.values import int64_error
 
 __all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
 
