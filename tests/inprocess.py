@@ -97,7 +97,7 @@ class InProcess:
         method = getattr(self.app, name, None)
         return method if callable(method) else None
 
-    def record_event(self, event_type: str, subject: str | None, data: Any, object_id: str | None) -> str:
+    def record_event(self, event_type: str, data: Any, subject: str | None, object_id: str | None) -> str:
         return self.event_log.record(event_type, subject, data, object_id)
 
     def publish(self, event: Event) -> None:

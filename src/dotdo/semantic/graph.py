@@ -17,13 +17,13 @@ from typing import Any
 
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
-from dotdo.core.values import stored_json
 from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.things import validate_id
+from dotdo.values import stored_json
 
 __all__ = ["GRAPH_MIGRATIONS", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
 
@@ -291,7 +291,7 @@ class Actions:
         self,
         sql: Sql,
         verbs: Verbs,
-        emit: Callable[[str, str | None, Any, str | None], str],
+        emit: Callable[[str, Any, str | None, str | None], str],
         relationships: Relationships,
         clock: Callable[[], int],
         ids: Callable[[], str],
@@ -316,7 +316,7 @@ class Actions:
         }
 
         def work() -> dict[str, Any]:
-            event_id = self._emit(event_type, who.id, payload, None if what is None else what.id)
+            event_id = self._emit(event_type, payload, who.id, None if what is None else what.id)
             if what is not None:
                 self._relationships.relate(who, past, what, data)
             action_id = self._ids()

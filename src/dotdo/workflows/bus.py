@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from dotdo.core.timers import Source
-from dotdo.core.values import stored_json
 from dotdo.errors import NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
 from dotdo.semantic.ids import new_id
 from dotdo.types import Row
+from dotdo.values import stored_json
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
 from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, BusHost
@@ -77,11 +77,13 @@ class EventBus:
 
     # -- raising events ----------------------------------------------------------
 
-    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object_id: str | None = None
+    ) -> str:
         """Record the event and queue its delivery: durable handlers get a delivery row in
         the same transaction (so a crash before delivery is retried), then it is delivered
         after every event queued before it, by the object's one drain task."""
-        event_id = self._host.record_event(event_type, subject, data, object_id)
+        event_id = self._host.record_event(event_type, data, subject, object_id)
         now = self._host.timers.now()
         event = Event(event_id, event_type, data, now, subject, object_id)
         durable: builtins.list[tuple[str, str]] = []
@@ -130,7 +132,7 @@ class EventBus:
             self._host.timers.rearm()
             return send_id
         with self._outbox.caller() as scope:
-            event_id = self._host.sql.transaction(lambda: self.emit(event_type, subject, data, object_id))
+            event_id = self._host.sql.transaction(lambda: self.emit(event_type, data, subject, object_id))
             await self._outbox.settle(scope)
         return event_id
 

@@ -33,12 +33,13 @@ from typing import Any, ClassVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
+from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
-from dotdo.core.rpc import rpc, seal_rpc_surface
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
+from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
@@ -83,8 +84,8 @@ class _ObjectHost:
         method = getattr(self._obj, name, None)
         return method if callable(method) else None
 
-    def record_event(self, event_type: str, subject: str | None, data: Any, object_id: str | None) -> str:
-        return super(DOWorkflow, self._obj).emit(event_type, subject, data, object_id)
+    def record_event(self, event_type: str, data: Any, subject: str | None, object_id: str | None) -> str:
+        return super(DOWorkflow, self._obj).emit(event_type, data, subject, object_id)
 
     def publish(self, event: Event) -> None:
         self._obj._publish(event)
@@ -106,6 +107,7 @@ class DOWorkflow(DOSemantic):
     event_socket_tag: ClassVar[str] = "events"
     """Sockets opened with this tag (`/ws?tags=events`) receive every event."""
 
+    _dotdo_layer: ClassVar[Layer] = Layer.of(attributes=("on", "every", "bus", "scheduler", "runs"))
     _marks: ClassVar[Marks] = Marks()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -155,12 +157,15 @@ class DOWorkflow(DOSemantic):
 
     # -- events --------------------------------------------------------------
 
-    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
+    ) -> str:
         """Record the event and queue its delivery to the durable handlers (a delivery row
         each, in the same transaction), the run-time handlers and the sockets."""
-        return self.bus.emit(event_type, subject, data, object_id)
+        return self.bus.emit(event_type, data, subject, object)
 
-    async def send(
+    @rpc
+    async def send_event(
         self,
         event_type: str,
         data: Any = None,
@@ -174,8 +179,10 @@ class DOWorkflow(DOSemantic):
         Returns once the event, and the events its handlers send in turn, are delivered;
         at once (the event queued) when called from inside a delivery (a handler, or a
         workflow or task it started) or from a call that arrived while one was in progress,
-        since that delivery may be waiting on the caller. With `delay` (seconds) or `at`
-        the event is stored and sent by the alarm then; the id returned is the scheduled send's.
+        since that delivery may be waiting on the caller. With `delay` (seconds, or a
+        `timedelta` from Python) or `at` (an aware `datetime`, `{"$date": ms}` on the wire,
+        or epoch ms) the event is stored and sent by the alarm then; the id returned is the
+        scheduled send's. The same method serves RPC callers.
         """
         return await self.bus.send(event_type, data, subject, object, delay=delay, at=at)
 
@@ -235,10 +242,13 @@ class DOWorkflow(DOSemantic):
 
     # -- dead letters --------------------------------------------------------
 
+    @rpc(scope="read")
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
-        """Dead letters, oldest first (`limit` clamped to 1..1000)."""
+        """Deliveries that used up their attempts, oldest first: `{"id", "event_id",
+        "handler", "attempts", "last_error", "created_at", "type"}` (`limit` 1-1000)."""
         return self.bus.dead_letters(limit)
 
+    @rpc
     async def replay_dead_letter(self, delivery_id: str) -> dict[str, Any]:
         """Deliver a dead letter again now; on failure it goes back to the retry cycle."""
         return await self.bus.replay(delivery_id)
@@ -256,9 +266,13 @@ class DOWorkflow(DOSemantic):
             raise TypeError(f"{type(self).__name__} has no method {name!r}")
         return self.scheduler.add(spec, name)
 
+    @rpc(scope="read")
     def list_schedules(self) -> builtins.list[dict[str, Any]]:
+        """Every schedule: `{"id", "cron", "tz", "handler", "source", "next_at",
+        "last_fired_at", "registered_at"}`."""
         return self.scheduler.list()
 
+    @rpc(scope="admin")
     def remove_schedule(self, schedule_id: str) -> bool:
         """Remove a schedule. A class-declared one comes back on the next start unless its
         decorator is removed too."""
@@ -266,6 +280,7 @@ class DOWorkflow(DOSemantic):
 
     # -- durable execution -------------------------------------------------------
 
+    @rpc
     async def start_workflow(self, name: str, input: Any = None, run_id: str | None = None) -> dict[str, Any]:
         """Start the `@workflow` method `name` with `input`; runs now until it finishes or waits.
 
@@ -273,7 +288,10 @@ class DOWorkflow(DOSemantic):
         another workflow is a 409 `workflow_conflict`."""
         return await self.runs.start(name, input, run_id)
 
+    @rpc(scope="read")
     def workflow_status(self, run_id: str) -> dict[str, Any]:
+        """A run's `{"id", "name", "status", "result", "error", "next_at", "created_at",
+        "updated_at"}`; 404 `workflow_run_not_found` when there is none."""
         return self.runs.status(run_id)
 
     async def do(
@@ -300,43 +318,6 @@ class DOWorkflow(DOSemantic):
         namespace = getattr(self.env, self.stub_binding)
         return namespace.get(namespace.idFromName(f"{validate_type_name(type_name)}/{thing_id}"))
 
-    # -- RPC ---------------------------------------------------------------------
-
-    @rpc
-    async def send_event(
-        self,
-        event_type: str,
-        data: Any = None,
-        subject: str | None = None,
-        object: str | None = None,
-        delay: float | None = None,
-    ) -> str:
-        return await self.send(event_type, data, subject, object, delay=delay)
-
-    @rpc(scope="read")
-    def schedules(self) -> builtins.list[dict[str, Any]]:
-        return self.list_schedules()
-
-    @rpc(scope="admin")
-    def unschedule(self, schedule_id: str) -> bool:
-        return self.remove_schedule(schedule_id)
-
-    @rpc
-    async def run_workflow(self, name: str, input: Any = None, run_id: str | None = None) -> dict[str, Any]:
-        return await self.start_workflow(name, input, run_id)
-
-    @rpc(scope="read")
-    def get_workflow(self, run_id: str) -> dict[str, Any]:
-        return self.workflow_status(run_id)
-
-    @rpc(scope="read")
-    def list_dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
-        return self.dead_letters(limit)
-
-    @rpc
-    async def replay(self, delivery_id: str) -> dict[str, Any]:
-        return await self.replay_dead_letter(delivery_id)
-
     # -- HTTP --------------------------------------------------------------------
 
     async def _http_send(self, request: HttpRequest) -> HttpResponse:
@@ -346,7 +327,7 @@ class DOWorkflow(DOSemantic):
                 'Body is {"type": "Noun.verb", "data": ..., "delay": seconds}', code="invalid_event"
             )
         delay = body.get("delay")
-        event_id = await self.send(
+        event_id = await self.send_event(
             body["type"],
             body.get("data"),
             body.get("subject"),

@@ -47,7 +47,7 @@ class BusHost(Host, Protocol):
     """What the event bus needs besides: the layer below to record an event, and the
     object's sockets to push a delivered one to."""
 
-    def record_event(self, event_type: str, subject: str | None, data: Any, object_id: str | None) -> str:
+    def record_event(self, event_type: str, data: Any, subject: str | None, object_id: str | None) -> str:
         """Record the event in the event log; its id."""
         ...
 

@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dotdo.core import faults
-from dotdo.core.values import stored_json
 from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.ids import new_id
+from dotdo.values import stored_json
 from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host
 from dotdo.workflows.run_store import RunStore
 from dotdo.workflows.steps import (

@@ -138,7 +138,7 @@ def test_an_event_of_a_rolled_back_write_is_never_delivered() -> None:
     obj = InProcess(Shop)
 
     def write_then_fail() -> None:
-        obj.bus.emit("Order.placed", "Order/o-1", {"total": 1})
+        obj.bus.emit("Order.placed", {"total": 1}, "Order/o-1")
         raise RuntimeError("the write fails after its event")
 
     async def scenario() -> None:
@@ -153,7 +153,7 @@ def test_an_event_of_a_rolled_back_write_is_never_delivered() -> None:
 
 def test_a_delivery_lost_with_its_object_is_retried_when_its_lease_runs_out() -> None:
     obj = InProcess(Shop)
-    obj.sql.transaction(lambda: obj.bus.emit("Order.placed", None, {"total": 9}))  # never delivered:
+    obj.sql.transaction(lambda: obj.bus.emit("Order.placed", {"total": 9}))  # never delivered:
     lost = obj.restart()  # the object died before its drain ran
     assert [row["status"] for row in deliveries(lost)] == ["pending", "pending"]
     assert lost.storage.alarm == T0 + LEASE
