@@ -36,8 +36,8 @@ def stored(c: httpx.Client) -> dict[str, Any]:
     return {
         "things": rows("SELECT type, count(*) FROM things GROUP BY type ORDER BY type"),
         "events": rows("SELECT DISTINCT type FROM events ORDER BY type"),
-        "edges": rows("SELECT from_type, verb, to_type FROM relationships"),
-        "actions": rows("SELECT subject_type, verb FROM actions"),
+        "edges": rows("SELECT from_type, verb, to_type FROM dotdo_relationships"),
+        "actions": rows("SELECT subject_type, verb FROM dotdo_actions"),
     }
 
 
