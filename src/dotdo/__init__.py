@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Component, Migration
+from dotdo.core.namespace import override
 from dotdo.core.router import Router
 from dotdo.core.rpc import rpc
 from dotdo.errors import (
@@ -104,6 +105,7 @@ __all__ = [
     "json_response",
     "matches",
     "on",
+    "override",
     "parse_cron",
     "pluralize",
     "request_logger",

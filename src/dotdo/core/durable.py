@@ -9,6 +9,11 @@ WebSockets and RPC. Layers extend it by overriding the hooks below and calling
     middleware(router)  -> install middleware
     on_alarm(info)      -> the object's one alarm fired
     on_message / on_close / on_socket_error -> WebSocket events
+    fetch(request)      -> every HTTP request (the router's, by default)
+    rpc_access / rpc_noun / rpc_socket_call -> who may call, what a noun is, socket calls
+
+Every other name the framework defines is refused in a subclass unless it is
+marked `@override` (`dotdo.core.namespace`, ADR 0016).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from dotdo.core.http import (
 from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Component, migrate
+from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
 from dotdo.core.router import Router
 from dotdo.core.rpc import invoke, rpc, rpc_methods, seal_rpc_surface
 from dotdo.core.sql import Sql
@@ -116,6 +122,23 @@ class DOCore(DurableObject):
     """Messages one `/ws/rpc` socket may send in any `ws_rpc_rate_window` seconds."""
     ws_rpc_rate_window: ClassVar[float] = 10.0
 
+    _dotdo_layer: ClassVar[Layer] = Layer.of(
+        hooks=(
+            "migrations",
+            "middleware",
+            "routes",
+            "on_alarm",
+            "on_message",
+            "on_close",
+            "on_socket_error",
+            "fetch",
+            "rpc_access",
+            "rpc_noun",
+            "rpc_socket_call",
+        ),
+        attributes=("ctx", "env", "sql", "state", "alarms", "websockets", "router"),
+    )
+
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         install_default_handler()
@@ -132,7 +155,15 @@ class DOCore(DurableObject):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        check_namespace(cls)
         seal_rpc_surface(cls)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The framework sets each of its instance attributes once, in __init__; a second
+        # assignment is an app's `self.things = ...` replacing the framework's.
+        if name in self.__dict__ and name in reserved_attributes(type(self)):
+            raise assignment_clash(type(self), name)
+        super().__setattr__(name, value)
 
     # -- hooks for layers and applications --------------------------------
 

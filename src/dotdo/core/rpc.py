@@ -3,10 +3,11 @@
 Cloudflare's runtime offers every public plain function of a Python Durable
 Object class to Workers RPC callers. dotdo narrows that to an explicit
 allowlist: when a class is defined, each public method that is neither marked
-`@rpc` (itself or where it overrides an `@rpc` method) nor a runtime handler
-(`fetch`, `alarm`, `webSocket*`) is wrapped in a descriptor that is not a plain
-function. It stays an ordinary method for Python code, and is invisible to
-Workers RPC, to `POST /rpc` and to the pipelines built on it.
+`@rpc` itself nor a runtime handler (`fetch`, `alarm`, `webSocket*`) is wrapped
+in a descriptor that is not a plain function. It stays an ordinary method for
+Python code, and is invisible to Workers RPC, to `POST /rpc` and to the
+pipelines built on it. An override of an `@rpc` method is remote only when it is
+marked `@rpc` too, with the scope it states (ADR 0016).
 """
 
 from __future__ import annotations
@@ -95,25 +96,12 @@ def _class_attribute(cls: type, name: str) -> Any:
     return None
 
 
-def _marked_in_bases(cls: type, name: str) -> bool:
-    for base in cls.__mro__[1:]:
-        value = base.__dict__.get(name)
-        if value is not None:
-            return isinstance(value, types.FunctionType) and getattr(value, _MARK, False)
-    return False
-
-
 def seal_rpc_surface(cls: type) -> None:
     """Hide every public method of `cls` (own attributes) that is not an RPC method."""
     for name, value in list(cls.__dict__.items()):
         if name.startswith("_") or name in RUNTIME_HANDLERS or not isinstance(value, types.FunctionType):
             continue
         if getattr(value, _MARK, False):
-            continue
-        if _marked_in_bases(cls, name):
-            setattr(value, _MARK, True)
-            base = next(b.__dict__[name] for b in cls.__mro__[1:] if name in b.__dict__)
-            setattr(value, _SCOPE, getattr(base, _SCOPE, "write"))  # an override keeps the scope
             continue
         setattr(cls, name, LocalMethod(value))
 

@@ -3,7 +3,8 @@
 Extends DOCore through its hooks: its own tables by migration, its routes, and
 RPC methods. Persistence of things goes through `thing_store()`, which a
 storage layer overrides; write events go through `emit()`, which the workflow
-layer overrides.
+layer overrides. An application's hooks here: `thing_store()` and
+`noun_factory(type_name)`.
 
     class App(DOSemantic):
         declared_nouns = (Noun("Customer", indexes=("email",)), Noun("Person", plural="People"))
@@ -27,6 +28,7 @@ from pyodide.ffi import JsException
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Component
+from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.core.rpc import rpc, seal_rpc_surface
@@ -94,6 +96,11 @@ class DOSemantic(DOCore):
         super().__init_subclass__(**kwargs)
         cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
 
+    _dotdo_layer: ClassVar[Layer] = Layer.of(
+        hooks=("thing_store", "noun_factory"),
+        attributes=("event_log", "nouns", "noun_policy", "verbs", "relationships", "things", "actions"),
+    )
+
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         self.event_log = EventLog(self.sql, _now_ms, new_id)
@@ -123,9 +130,12 @@ class DOSemantic(DOCore):
         """Where things live: SQLite behind an LRU cache. DOStorage puts its tiers here."""
         return CachedThingStore(SqliteThingStore(self.sql), self.thing_cache_size)
 
-    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
-        """Record an event (`Noun.verb`); the workflow layer also dispatches it to handlers."""
-        return self.event_log.record(event_type, subject, data, object_id)
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
+    ) -> str:
+        """Record an event (`Noun.verb`) and return its id; the workflow layer also dispatches
+        it to handlers. The arguments are in `send`'s order."""
+        return self.event_log.record(event_type, subject, data, object)
 
     def routes(self, router: Router) -> None:
         super().routes(router)
@@ -163,12 +173,15 @@ class DOSemantic(DOCore):
         factory = self.noun_factory(type_name)
         return factory() if thing_id is None else factory(thing_id)
 
-    def action(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
+    @rpc
+    def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
         """Record that `subject` did `verb` (to `object`): event, edge and audit entry, atomically."""
         return self.actions.record(subject, verb, object, data)
 
-    def read_query(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any]:
-        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows.
+    @rpc(scope="read")
+    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
+        """Run one read-only SELECT (checked by `validate_sql_query`): `{"rows", "truncated"}`,
+        at most MAX_QUERY_ROWS rows.
 
         `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
         floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
@@ -297,10 +310,6 @@ class DOSemantic(DOCore):
         return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
 
     @rpc
-    def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
-        return self.action(subject, verb, object, data)
-
-    @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
         return self.relationships.relate(source, verb, target, data)
 
@@ -321,10 +330,6 @@ class DOSemantic(DOCore):
         """`hops`: `[{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]`."""
         steps = [_hop(h) for h in hops] if isinstance(hops, Sequence) else []
         return [ref.to_dict() for ref in self.relationships.traverse(start, steps, limit)]
-
-    @rpc(scope="read")
-    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
-        return self.read_query(sql, params)
 
     @rpc(scope="admin")
     def register_noun(
@@ -457,7 +462,7 @@ class DOSemantic(DOCore):
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
-        return json_response(self.read_query(body.get("sql", ""), params))
+        return json_response(self.query(body.get("sql", ""), params))
 
     async def _http_list_nouns(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [noun.to_dict() for noun in self.nouns.all()]})
@@ -512,7 +517,8 @@ class DOSemantic(DOCore):
         if "subject" not in body or "verb" not in body:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
         return json_response(
-            self.action(body["subject"], body["verb"], body.get("object"), body.get("data")), status=201
+            self.record_action(body["subject"], body["verb"], body.get("object"), body.get("data")),
+            status=201,
         )
 
 

@@ -316,7 +316,7 @@ class Actions:
         self,
         sql: Sql,
         verbs: Verbs,
-        emit: Callable[[str, str | None, Any, str | None], str],
+        emit: Callable[[str, Any, str | None, str | None], str],
         relationships: Relationships,
         clock: Callable[[], int],
         ids: Callable[[], str],
@@ -341,7 +341,7 @@ class Actions:
         }
 
         def work() -> dict[str, Any]:
-            event_id = self._emit(event_type, who.id, payload, None if what is None else what.id)
+            event_id = self._emit(event_type, payload, who.id, None if what is None else what.id)
             if what is not None:
                 self._relationships.relate(who, past, what, data)
             action_id = self._ids()

@@ -4,7 +4,7 @@ import types
 
 import pytest
 
-from dotdo.core.rpc import bind_arguments, is_rpc_method, rpc, rpc_methods, seal_rpc_surface
+from dotdo.core.rpc import bind_arguments, is_rpc_method, method_scope, rpc, rpc_methods, seal_rpc_surface
 from dotdo.errors import BadRequest
 
 
@@ -12,6 +12,10 @@ class Base:
     @rpc
     def get(self, key: str) -> str:
         return key
+
+    @rpc
+    def peek(self) -> str:
+        return "base"
 
     def helper(self) -> str:
         return "helper"
@@ -24,8 +28,12 @@ seal_rpc_surface(Base)
 
 
 class Child(Base):
-    def get(self, key: str) -> str:  # overrides an @rpc method: stays RPC
+    def get(self, key: str) -> str:  # overrides an @rpc method without @rpc: Python-only
         return key.upper()
+
+    @rpc(scope="read")
+    def peek(self) -> str:  # marked again: remote, with the scope it states
+        return "child"
 
     def extra(self) -> int:
         return 1
@@ -42,8 +50,11 @@ seal_rpc_surface(Child)
 
 
 def test_only_marked_methods_are_plain_functions() -> None:
-    assert rpc_methods(Child) == ["get", "ping"]
+    assert rpc_methods(Base) == ["get", "peek"]
+    assert rpc_methods(Child) == ["peek", "ping"]
+    assert method_scope(Child.peek) == "read" and method_scope(Base.peek) == "write"
     assert not isinstance(Child.__dict__["extra"], types.FunctionType)
+    assert not isinstance(Child.__dict__["get"], types.FunctionType)
     assert not is_rpc_method(Child, "fetch")
     assert not is_rpc_method(Child, "_private")
     assert not is_rpc_method(Child, "__init__")
