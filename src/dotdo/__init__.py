@@ -13,7 +13,6 @@ from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.namespace import override
 from dotdo.core.router import Router
-from dotdo.core.rpc import rpc
 from dotdo.errors import (
     BadRequest,
     Conflict,
@@ -37,13 +36,13 @@ from dotdo.errors import (
     Unauthorized,
     UpgradeRequired,
 )
+from dotdo.remote.marks import RpcTarget, rpc
 from dotdo.semantic.eventtypes import Event
 from dotdo.semantic.graph import Hop, Ref
 from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singularize
 from dotdo.semantic.registry import Noun, Verb
 from dotdo.semantic.sqlguard import validate_sql_query
 from dotdo.semantic.where import matches, validate_where_clause
-from dotdo.wire.targets import RpcTarget
 from dotdo.worker import forward_to_tenant, tenant_from_host
 from dotdo.workflows.cron import parse_cron
 from dotdo.workflows.every import every

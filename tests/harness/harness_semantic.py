@@ -5,9 +5,9 @@ import contextlib
 from harness_lifetime import Lifetime
 
 from dotdo import Component, DOSemantic, HttpError, Migration, Noun, Verb, rpc
+from dotdo.remote.marks import RpcTarget
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore
-from dotdo.wire.targets import RpcTarget
 
 
 class Orders(RpcTarget):

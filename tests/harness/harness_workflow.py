@@ -10,7 +10,7 @@ from harness_lifetime import Lifetime
 from dotdo import DOWorkflow, Event, Noun, every, on, override, rpc, workflow
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.router import Router
-from dotdo.core.rpc import method_scope, rpc_methods
+from dotdo.remote.marks import method_scope, rpc_methods
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from dotdo.core.rpc import is_rpc_method, method_scope
+from dotdo.remote.marks import is_rpc_method, method_scope
 
 __all__ = [
     "LAYER_ATTRIBUTE",

@@ -26,14 +26,13 @@ from typing import Any, ClassVar
 from pyodide.ffi import JsException
 
 from dotdo.core.durable import DOCore
-from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
-from dotdo.core.rpc import rpc, seal_rpc_surface
-from dotdo.core.values import int64_error
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
+from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
@@ -45,6 +44,7 @@ from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStor
 from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
+from dotdo.values import int64_error
 
 __all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
 
@@ -72,10 +72,10 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int:
     value = request.query(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}") from exc
+    number = decimal_integer(value)
+    if number is None:
+        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}")
+    return number
 
 
 class DOSemantic(DOCore):
@@ -492,13 +492,14 @@ class DOSemantic(DOCore):
         return json_response(_verb_dict(forms), status=201)
 
     async def _http_events(self, request: HttpRequest) -> HttpResponse:
-        since = request.query("since")
-        if since is not None and since != "" and not since.lstrip("-").isdigit():
+        since = request.query("since") or None
+        since_ms = None if since is None else decimal_integer(since)
+        if since is not None and since_ms is None:
             raise BadRequest("since is epoch milliseconds", code="invalid_since")
         page = self.event_log.list(
             request.query("type") or None,
             request.query("subject") or None,
-            int(since) if since else None,
+            since_ms,
             request.query("cursor") or None,
             _int_param(request, "limit", 100),
         )

@@ -19,13 +19,13 @@ from typing import Any
 
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
-from dotdo.core.values import stored_json
 from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.things import validate_id
+from dotdo.values import stored_json
 
 __all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
 

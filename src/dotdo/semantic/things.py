@@ -16,13 +16,13 @@ from typing import Any, Protocol, TypeVar
 
 from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.core.values import INT64_RANGE, int64_error
 from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name, validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import ThingRecord, ThingStore
 from dotdo.semantic.strict import NounPolicy
+from dotdo.values import INT64_RANGE, int64_error
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 

@@ -38,15 +38,15 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
-from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
-from dotdo.core.values import stored_json
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, Conflict, NotFound
+from dotdo.remote.marks import LocalMethod, rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
+from dotdo.values import stored_json
 from dotdo.wire.codec import dump, encode
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS

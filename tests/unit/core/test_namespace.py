@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from dotdo.core.namespace import framework_names, override, reserved_attributes
-from dotdo.core.rpc import is_rpc_method, method_scope, rpc, rpc_methods
+from dotdo.remote.marks import is_rpc_method, method_scope, rpc, rpc_methods
 
 _RUNTIME_MODULES = ("pyodide", "pyodide.ffi", "js", "workers")
 
