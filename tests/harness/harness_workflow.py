@@ -402,3 +402,8 @@ class HarnessStrict(Lifetime, DOWorkflow):
     @rpc
     def counters(self, *keys: str) -> dict:
         return {key: self.state.get(key) for key in keys}
+
+    @rpc(scope="read")
+    def raw_rows(self, sql: str) -> list:
+        """Any SQL on the object's database, past the query API's checks (tests only)."""
+        return self.sql.exec(sql)
