@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
-from dotdo.core.migrations import migrate
+from dotdo.core.migrations import Component, migrate
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
 from dotdo.semantic.eventtypes import Event
-from dotdo.semantic.graph import GRAPH_MIGRATIONS, EventLog
+from dotdo.semantic.graph import GRAPH_TABLES, EventLog
 from dotdo.semantic.ids import new_id
 from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.engine import Marks, WorkflowEngine
@@ -73,7 +73,7 @@ class InProcess:
         self.sql = Sql(self.storage)
         migrate(
             self.sql,
-            [("alarm", ALARM_MIGRATIONS), ("semantic", GRAPH_MIGRATIONS), ("workflow", WORKFLOW_MIGRATIONS)],
+            [Component("alarm", ALARM_MIGRATIONS), GRAPH_TABLES, Component("workflow", WORKFLOW_MIGRATIONS)],
             self.clock(),
         )
         self.timers = TimerService(self.storage, self.clock)

@@ -445,6 +445,11 @@ class HarnessStrict(Lifetime, DOWorkflow):
     def counters(self, *keys: str) -> dict:
         return {key: self.state.get(key) for key in keys}
 
+    @rpc(scope="read")
+    def raw_rows(self, sql: str) -> list:
+        """Any SQL on the object's database, past the query API's checks (tests only)."""
+        return self.sql.exec(sql)
+
 
 class HarnessTimers(Lifetime, DOWorkflow):
     """An application's own alarm beside a class schedule, on one DOWorkflow subclass: what

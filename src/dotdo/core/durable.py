@@ -4,7 +4,7 @@ State on SQLite, the alarm, an HTTP router with middleware, hibernatable
 WebSockets and RPC. Layers extend it by overriding the hooks below and calling
 `super()`; they never reach into its attributes' internals.
 
-    migrations()        -> (component, migrations) pairs: each layer adds its tables
+    migrations()        -> Components (tables with a version track): each layer adds its own
     routes(router)      -> register HTTP routes
     middleware(router)  -> install middleware
     on_alarm(info)      -> the application's alarm (`self.alarms`) is due
@@ -45,7 +45,7 @@ from dotdo.core.http import (
 )
 from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
-from dotdo.core.migrations import Migration, migrate
+from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
 from dotdo.core.router import Router
 from dotdo.core.sql import Sql
@@ -165,8 +165,8 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     # -- hooks for layers and applications --------------------------------
 
-    def migrations(self) -> list[tuple[str, Sequence[Migration]]]:
-        return [("core", STATE_MIGRATIONS), ("alarm", ALARM_MIGRATIONS)]
+    def migrations(self) -> list[Component]:
+        return [Component("core", STATE_MIGRATIONS), Component("alarm", ALARM_MIGRATIONS)]
 
     def middleware(self, router: Router) -> None:
         env = self.env

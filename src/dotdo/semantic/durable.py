@@ -27,20 +27,20 @@ from pyodide.ffi import JsException
 
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
-from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
+from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
 from dotdo.semantic.query import ThingQuery
-from dotdo.semantic.registry import REGISTRY_MIGRATIONS, Noun, Nouns, Verb, Verbs
+from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
-from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThingStore, ThingStore
+from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
@@ -51,13 +51,6 @@ __all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
 MAX_QUERY_ROWS = 1000
 _NOUN = r":noun{[A-Z].*}"
 _VERB = r":verb{[a-z].*}"
-
-SEMANTIC_MIGRATIONS = (
-    Migration(
-        1,
-        THING_MIGRATIONS[0].statements + REGISTRY_MIGRATIONS[0].statements + GRAPH_MIGRATIONS[0].statements,
-    ),
-)
 
 
 def _now_ms() -> int:
@@ -130,8 +123,8 @@ class DOSemantic(DOCore):
 
     # -- hooks -------------------------------------------------------------
 
-    def migrations(self) -> builtins.list[tuple[str, Sequence[Migration]]]:
-        return [*super().migrations(), ("semantic", SEMANTIC_MIGRATIONS)]
+    def migrations(self) -> builtins.list[Component]:
+        return [*super().migrations(), THING_TABLES, REGISTRY_TABLES, GRAPH_TABLES]
 
     def thing_store(self) -> ThingStore:
         """Where things live: SQLite behind an LRU cache. DOStorage puts its tiers here."""

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.core.sql import Sql
@@ -132,9 +132,8 @@ class DOWorkflow(DOSemantic):
 
     # -- hooks -------------------------------------------------------------
 
-    def migrations(self) -> builtins.list[tuple[str, Any]]:
-        workflow_migrations: tuple[Migration, ...] = WORKFLOW_MIGRATIONS
-        return [*super().migrations(), ("workflow", workflow_migrations)]
+    def migrations(self) -> builtins.list[Component]:
+        return [*super().migrations(), Component("workflow", WORKFLOW_MIGRATIONS)]
 
     def noun_factory(self, type_name: str) -> NounFactory:
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)

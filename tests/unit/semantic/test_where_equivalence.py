@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dotdo.semantic.store import THING_MIGRATIONS
+from dotdo.semantic.store import THING_TABLES
 from dotdo.semantic.where import compile_where, matches
 
 SCALARS = st.one_of(
@@ -122,7 +122,7 @@ def test_sql_pushdown_agrees_with_python(
     rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]
 ) -> None:
     db = sqlite3.connect(":memory:")
-    for statement in THING_MIGRATIONS[0].statements:  # the object's own schema
+    for statement in THING_TABLES.migrations[0].statements:  # the object's own schema
         db.execute(statement)
     things = [thing(i, data, deleted) for i, (data, deleted) in enumerate(rows)]
     for t, (data, _) in zip(things, rows, strict=True):
