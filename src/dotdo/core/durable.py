@@ -46,7 +46,7 @@ from dotdo.core.rpc import (
 )
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
-from dotdo.core.websocket import Connection, WebSockets, parse_tags
+from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import (
     BadRequest,
     Forbidden,
@@ -124,6 +124,7 @@ class DOCore(DurableObject):
         self.state = StateStore(self.sql)
         self.alarms = Alarms(ctx.storage)
         self.websockets = WebSockets(ctx)
+        self.socket_state = SocketState(self.sql)
         self._rpc_rates = RateLimiter(self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
         self._capnweb_sessions: dict[str, CapnWebSession] = {}
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
@@ -138,7 +139,7 @@ class DOCore(DurableObject):
     # -- hooks for layers and applications --------------------------------
 
     def migrations(self) -> list[tuple[str, Sequence[Migration]]]:
-        return [("core", STATE_MIGRATIONS)]
+        return [("core", STATE_MIGRATIONS), ("sockets", SOCKET_MIGRATIONS)]
 
     def middleware(self, router: Router) -> None:
         env = self.env
@@ -201,6 +202,7 @@ class DOCore(DurableObject):
         """A WebSocket closed."""
         self._rpc_rates.forget(connection.id)
         self._capnweb_sessions.pop(connection.id, None)
+        self.socket_state.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         print(f"dotdo: websocket {connection.id} error: {error}")
@@ -393,22 +395,26 @@ class DOCore(DurableObject):
 
     def _accept_rpc_socket(self, request: HttpRequest, tag: str, data: dict[str, Any]) -> HttpResponse:
         """Upgrade to an RPC socket: refused before the upgrade when the token does not verify;
-        the token is kept with the socket (it survives hibernation) and checked on every call."""
+        the token is kept with the socket (in `socket_state`: a token may be longer than the
+        whole attachment) and checked on every call."""
         if (request.header("upgrade") or "").lower() != "websocket":
             raise UpgradeRequired(f"GET {request.path} expects a WebSocket upgrade")
         token = _token_from(request)
         self.rpc_access(request, token)
+        client, connection = self.websockets.accept([tag], data)
         if token:
-            if len(token) > 1200:
-                raise BadRequest(
-                    "A socket's capability token is at most 1200 characters", code="token_too_long"
-                )
-            data["token"] = token
-        client, _ = self.websockets.accept([tag], data)
+            self.socket_state.put(connection.id, "token", token)
+        # Rows of sockets that went away without a close (their object was reset) go here,
+        # at the cost of reading each open socket's attachment once per RPC socket opened.
+        self.socket_state.keep_only(c.id for c in self.websockets.connections())
         return HttpResponse(status=101, web_socket=client)
 
+    def _socket_token(self, connection: Connection) -> str:
+        token = self.socket_state.get(connection.id, "token")
+        return token if isinstance(token, str) else ""
+
     async def _upgrade_rpc(self, request: HttpRequest) -> HttpResponse:
-        return self._accept_rpc_socket(request, WS_RPC_TAG, {"rpc": True, "subs": []})
+        return self._accept_rpc_socket(request, WS_RPC_TAG, {"rpc": True})
 
     async def _on_rpc_message(self, connection: Connection, message: str | bytes) -> None:
         request_id = None
@@ -417,7 +423,7 @@ class DOCore(DurableObject):
                 raise TooManyRequests("Too many messages; slow down")
             request = parse_message(message)
             request_id = request.id
-            authorize = self.rpc_access(token=connection.data.get("token") or "")
+            authorize = self.rpc_access(token=self._socket_token(connection))
             result = await self.rpc_socket_call(connection, request.method, decode(request.params), authorize)
             connection.send({"id": request_id, "result": encode_result(result)})
         except HttpError as error:
@@ -450,7 +456,7 @@ class DOCore(DurableObject):
         session = self._capnweb_sessions.get(connection.id)
         if session is None:
             try:
-                authorize = self.rpc_access(token=connection.data.get("token") or "")
+                authorize = self.rpc_access(token=self._socket_token(connection))
             except HttpError as error:
                 connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
                 return
@@ -477,9 +483,9 @@ seal_rpc_surface(DOCore)
 
 
 def _remember_ids(connection: Connection, ids: SessionIds) -> None:
-    """A Cap'n Web socket's counters go in its attachment: they must outlive hibernation."""
-    connection.data["ids"] = ids.to_json()
-    connection.save()
+    """A Cap'n Web socket's counters go in its attachment (two integers: they always fit):
+    they must outlive hibernation."""
+    connection.update(ids=ids.to_json())
 
 
 def _allow_all(method: str, scope: str) -> None:

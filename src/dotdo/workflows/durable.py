@@ -71,6 +71,8 @@ RUN_LEASE_MS = 60_000
 (covers the object being evicted or the runtime dying mid-way)."""
 DUE_BATCH = 100
 _FAULT_KEY = "_dotdo:fault"
+_SUBSCRIPTIONS = "subscriptions"
+"""The `socket_state` name under which an RPC socket's event patterns are kept."""
 _UNKNOWN = object()
 
 
@@ -318,9 +320,12 @@ class DOWorkflow(DOSemantic):
 
     def _push_to_subscribers(self, event: Event) -> None:
         """RPC sockets (`/ws/rpc`) that subscribed to a matching pattern get the event."""
+        subscribed = self.socket_state.values(_SUBSCRIPTIONS)
+        if not subscribed:
+            return
         payload: dict[str, Any] | None = None
         for connection in self.websockets.connections(WS_RPC_TAG):
-            patterns = connection.data.get("subs") or []
+            patterns = subscribed.get(connection.id) or []
             if any(pattern_matches(pattern, event.type) for pattern in patterns):
                 if payload is None:
                     try:
@@ -333,8 +338,10 @@ class DOWorkflow(DOSemantic):
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
     ) -> Any:
-        """`subscribe` / `unsubscribe` with event patterns (kept in the socket's attachment,
-        so they survive hibernation); anything else is an RPC method."""
+        """`subscribe` / `unsubscribe` with event patterns (kept in `socket_state`, so they
+        survive hibernation; 32 patterns of 129 characters would not fit the attachment);
+        anything else is an RPC method. The new list is stored before it is answered, so
+        what a socket is told it holds is what it holds after hibernation."""
         if method_name not in ("subscribe", "unsubscribe"):
             return await super().rpc_socket_call(connection, method_name, params, authorize)
         authorize(method_name, "read")
@@ -342,19 +349,19 @@ class DOWorkflow(DOSemantic):
         if isinstance(params, dict):
             pattern = params.get("pattern")
         pattern = validate_pattern(pattern)
-        subscriptions: list[str] = list(connection.data.get("subs") or [])
+        held = self.socket_state.get(connection.id, _SUBSCRIPTIONS)
+        current: list[str] = list(held) if isinstance(held, list) else []
         if method_name == "subscribe":
-            if pattern not in subscriptions:
-                if len(subscriptions) >= MAX_SUBSCRIPTIONS:
-                    raise BadRequest(
-                        f"a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions",
-                        code="too_many_subscriptions",
-                    )
-                subscriptions.append(pattern)
-        elif pattern in subscriptions:
-            subscriptions.remove(pattern)
-        connection.data["subs"] = subscriptions
-        connection.save()
+            subscriptions = current if pattern in current else [*current, pattern]
+            if len(subscriptions) > MAX_SUBSCRIPTIONS:
+                raise BadRequest(
+                    f"a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions",
+                    code="too_many_subscriptions",
+                )
+        else:
+            subscriptions = [held_pattern for held_pattern in current if held_pattern != pattern]
+        if subscriptions != current:
+            self.socket_state.put(connection.id, _SUBSCRIPTIONS, subscriptions or None)
         return {"subscriptions": subscriptions}
 
     async def _invoke_handler(self, name: str, event: Event) -> str | None:
