@@ -41,9 +41,11 @@ from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThing
 from dotdo.semantic.things import Things, validate_id
 from dotdo.types import JSON
 
-__all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
+__all__ = ["MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
 
 MAX_QUERY_ROWS = 1000
+MAX_QUERY_PARAMS = 100
+"""Cloudflare's SQLite binds at most 100 parameters a statement."""
 _NOUN = r":noun{[A-Z].*}"
 _VERB = r":verb{[a-z].*}"
 _ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
@@ -179,17 +181,20 @@ class DOSemantic(DOCore):
         return self.actions.record(subject, verb, object, data)
 
     def read_query(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any]:
-        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows."""
+        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows
+        and MAX_QUERY_PARAMS parameters (400 `invalid_params` past them)."""
         validate_sql_query(sql)
         values = list(params or [])
+        if len(values) > MAX_QUERY_PARAMS:
+            raise BadRequest(f"A query takes at most {MAX_QUERY_PARAMS} params", code="invalid_params")
         if any(not (v is None or isinstance(v, bool | int | float | str)) for v in values):
             raise BadRequest("params are strings, numbers, booleans or null", code="invalid_params")
         statement = sql.strip().rstrip(";")
 
         def work() -> builtins.list[dict[str, Any]]:
             rows, written = self.sql.exec_counted(
-                f"SELECT * FROM ({statement}) LIMIT ?", *values, MAX_QUERY_ROWS + 1
-            )
+                f"SELECT * FROM ({statement}) LIMIT {MAX_QUERY_ROWS + 1}", *values
+            )  # the limit written in, not bound: every one of SQLite's parameters is the caller's
             if written:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")
             return rows

@@ -253,14 +253,15 @@ class Relationships:
                 if hop.direction == "out"
                 else ("to_id", "from_id", "from_type")
             )
-            marks = ", ".join("?" * len(frontier))
             type_filter = f" AND {far_type} = ?" if hop.type else ""
-            params: list[Any] = [hop.verb, *frontier]
+            # The frontier (up to `limit` ids) is one JSON parameter: Cloudflare's SQLite
+            # takes at most 100 bound parameters a statement.
+            params: list[Any] = [hop.verb, json.dumps(frontier)]
             if hop.type:
                 params.append(hop.type)
             rows = self._sql.exec(
                 f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM relationships "
-                f"WHERE verb = ? AND {near} IN ({marks}){type_filter} "
+                f"WHERE verb = ? AND {near} IN (SELECT value FROM json_each(?)){type_filter} "
                 f"GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
                 *params,
                 limit,
