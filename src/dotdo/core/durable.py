@@ -32,6 +32,7 @@ from dotdo.core.http import (
     check_body_size,
     error_response,
     json_response,
+    parse_json,
 )
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Migration, migrate
@@ -185,7 +186,7 @@ class DOCore(DurableObject):
             )
             return
         try:
-            payload = json.loads(message)
+            payload = parse_json(message)
         except json.JSONDecodeError:
             connection.send(
                 {"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}}

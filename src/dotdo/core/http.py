@@ -8,16 +8,49 @@ from the `workers` SDK's Request and Response at the edge.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dotdo.errors import BadRequest, HttpError, PayloadTooLarge
 
-__all__ = ["MAX_BODY_BYTES", "HttpRequest", "HttpResponse", "error_response", "json_response"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_JSON_DEPTH",
+    "HttpRequest",
+    "HttpResponse",
+    "error_response",
+    "json_response",
+    "parse_json",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest request body accepted (1 MiB); larger ones are answered 413."""
+MAX_JSON_DEPTH = 512
+"""The deepest JSON a client may send. Pyodide's parser dies of a JavaScript stack overflow
+(a fatal error that takes the whole isolate down) somewhere past 6,500 levels; every
+nesting dotdo documents (values 64, Cap'n Web expressions 64 escaped arrays) fits in 512."""
+
+_NESTING_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads` for text a client sent: JSONDecodeError too when it nests deeper than
+    `MAX_JSON_DEPTH`, found before the parser recurses into it."""
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be that deep
+        depth = 0
+        for match in _NESTING_TOKENS.finditer(text):
+            bracket = match.group(0)
+            if bracket in ("[", "{"):
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    raise json.JSONDecodeError(
+                        f"nested deeper than {MAX_JSON_DEPTH} levels", text, match.start()
+                    )
+            elif bracket in ("]", "}"):
+                depth -= 1
+    return json.loads(text)
 
 
 @dataclass
@@ -65,7 +98,7 @@ class HttpRequest:
         if not self.body.strip():
             raise BadRequest("Request body is empty; expected JSON", code="invalid_json")
         try:
-            return json.loads(self.text())
+            return parse_json(self.text())
         except json.JSONDecodeError as exc:
             raise BadRequest(f"Request body is not valid JSON: {exc.msg}", code="invalid_json") from exc
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dotdo.core.http import parse_json
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
@@ -89,7 +90,7 @@ def encode_cursor(key: str) -> str:
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        decoded = parse_json(base64.urlsafe_b64decode(padded.encode()).decode())
         if isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], str):
             return decoded[0]
     except (ValueError, UnicodeDecodeError):

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dotdo.core.http import parse_json
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
 from dotdo.semantic.where import Pushdown, QueryValidationError, compile_where, field_sql
 
@@ -148,7 +149,7 @@ class ThingQuery:
         where: Any = None
         if raw_where:
             try:
-                where = json.loads(raw_where)
+                where = parse_json(raw_where)
             except json.JSONDecodeError as exc:
                 raise QueryValidationError(f"where is not valid JSON: {exc.msg}") from exc
         return cls.build(

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dotdo.core.http import parse_json
 from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, TooManyRequests
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
@@ -124,10 +125,10 @@ class CapnWebSession:
         try:
             if self._send is None and self._messages > MAX_MESSAGES:
                 raise ProtocolError(f"a session carries at most {MAX_MESSAGES} messages")
-            if len(text) > MAX_MESSAGE_BYTES:
+            if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
                 raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
             try:
-                message = json.loads(text)
+                message = parse_json(text)
             except json.JSONDecodeError as exc:
                 raise ProtocolError(f"message is not JSON: {exc.msg}") from exc
             if not isinstance(message, list) or not message or not isinstance(message[0], str):

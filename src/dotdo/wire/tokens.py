@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from dotdo.core.http import parse_json
 from dotdo.core.rpc import SCOPES
 from dotdo.errors import Forbidden, Unauthorized
 
@@ -135,7 +136,7 @@ def _decode(token: Any) -> tuple[list[dict[str, Any]], bytes]:
     if len(parts) != 3 or parts[0] != PREFIX:
         raise TokenError("Capability token is malformed", code="token_malformed")
     try:
-        caveats = json.loads(_unb64(parts[1]))
+        caveats = parse_json(_unb64(parts[1]).decode())
         signature = _unb64(parts[2])
     except (ValueError, binascii.Error) as exc:
         raise TokenError("Capability token is malformed", code="token_malformed") from exc

@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from dotdo.core.http import parse_json
 from dotdo.errors import BadRequest, HttpError
 
 __all__ = [
@@ -50,7 +51,7 @@ def parse_message(message: str | bytes) -> WsRequest:
     if len(message.encode()) > MAX_MESSAGE_BYTES:
         raise BadRequest(f"a message is at most {MAX_MESSAGE_BYTES} bytes", code="message_too_large")
     try:
-        body = json.loads(message)
+        body = parse_json(message)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"message is not JSON: {exc.msg}", code="invalid_json") from exc
     if not isinstance(body, dict) or not isinstance(body.get("method"), str):
