@@ -17,7 +17,8 @@ from typing import Any
 
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
-from dotdo.errors import BadRequest
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
@@ -96,11 +97,16 @@ def as_ref(value: Any, role: str = "thing") -> Ref:
     return Ref(validate_type_name(type_name), validate_id(thing_id))
 
 
-def _encode(data: Any) -> str:
+def _encode(data: Any, limit: int | None = None) -> str:
+    """`data` as JSON; 400 `invalid_data` if it is not JSON, 413 `value_too_large` past
+    `limit` bytes (checked on what a caller sends, not on events the layer records)."""
     try:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"data is not JSON: {exc}", code="invalid_data") from exc
+    if limit is not None and len(text.encode()) > limit:
+        raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
+    return text
 
 
 def _limit(limit: Any, high: int) -> int:
@@ -216,7 +222,7 @@ class Relationships:
                 verb,
                 dst.id,
                 dst.type,
-                None if data is None else _encode(data),
+                None if data is None else _encode(data, MAX_VALUE_BYTES),
                 self._clock(),
             )
             > 0
@@ -295,6 +301,7 @@ class Actions:
     def record(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
         who = as_ref(subject, "subject")
         what = None if object is None else as_ref(object, "object")
+        stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
         past = self._verbs.get(verb).past
         event_type = f"{who.type}.{past}"
         payload = {
@@ -319,7 +326,7 @@ class Actions:
                 who.id,
                 None if what is None else what.type,
                 None if what is None else what.id,
-                None if data is None else _encode(data),
+                stored,
                 event_id,
                 now,
             )

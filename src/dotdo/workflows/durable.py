@@ -37,8 +37,9 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
 from dotdo.core.router import Router
 from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
+from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.websocket import Connection
-from dotdo.errors import BadRequest, NotFound
+from dotdo.errors import BadRequest, NotFound, PayloadTooLarge
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
@@ -86,11 +87,16 @@ def _schedule_id(source: str, handler: str, spec: ScheduleSpec) -> str:
     return f"{source}-{handler}-{digest}"
 
 
-def _encode(value: Any, what: str) -> str:
+def _encode(value: Any, what: str, limit: int | None = None) -> str:
+    """`value` as JSON; 400 `invalid_data` if it is not JSON, 413 `value_too_large` past
+    `limit` bytes (given for what a caller sends; results an application makes are its own)."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"{what} is not JSON: {exc}", code="invalid_data") from exc
+    if limit is not None and len(text.encode()) > limit:
+        raise PayloadTooLarge(f"{what} is at most {limit} bytes as JSON", code="value_too_large")
+    return text
 
 
 def _function(value: Any) -> Any:
@@ -255,7 +261,7 @@ class DOWorkflow(DOSemantic):
         then; the id returned is the scheduled send's.
         """
         validate_event_type(event_type)
-        encoded = _encode(data, "data")
+        encoded = _encode(data, "data", MAX_VALUE_BYTES)
         now = self._now()
         due = due_time(delay, at, now)
         if due is not None:
@@ -617,7 +623,7 @@ class DOWorkflow(DOSemantic):
             "VALUES (?, ?, ?, 'running', ?, ?, ?) ON CONFLICT(id) DO NOTHING",
             run_id,
             name,
-            _encode(input, "input"),
+            _encode(input, "input", MAX_VALUE_BYTES),
             now + RUN_LEASE_MS,
             now,
             now,

@@ -98,3 +98,10 @@ def test_rate_limiter_window() -> None:
     assert [limiter.allow("a", t) for t in (0, 1, 2, 3)] == [True, True, True, False]
     assert limiter.allow("b", 3)  # per socket
     assert limiter.allow("a", 10.5)  # the first message left the window
+
+
+def test_rate_limiter_at_its_documented_bound() -> None:
+    limiter = RateLimiter()  # 100 messages in any 10 s
+    assert all(limiter.allow("a", n * 0.09) for n in range(100))  # 100 within 9 s
+    assert not limiter.allow("a", 9.5)  # the 101st inside the window
+    assert limiter.allow("a", 10.01)  # the first has left the window
