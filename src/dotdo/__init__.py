@@ -16,13 +16,22 @@ from dotdo.core.rpc import rpc
 from dotdo.errors import (
     BadRequest,
     Conflict,
+    CronError,
     DotdoError,
     Forbidden,
     Gone,
     HttpError,
+    InvalidTenant,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
+    QueryValidationError,
+    RpcError,
+    SqlSecurityError,
+    StepFailed,
+    StepMismatch,
+    TokenError,
     TooManyRequests,
     Unauthorized,
     UpgradeRequired,
@@ -31,14 +40,14 @@ from dotdo.semantic.eventtypes import Event
 from dotdo.semantic.graph import Hop, Ref
 from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singularize
 from dotdo.semantic.registry import Noun, Verb
-from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
-from dotdo.semantic.where import QueryValidationError, matches, validate_where_clause
+from dotdo.semantic.sqlguard import validate_sql_query
+from dotdo.semantic.where import matches, validate_where_clause
 from dotdo.wire.targets import RpcTarget
 from dotdo.worker import forward_to_tenant, tenant_from_host
-from dotdo.workflows.cron import CronError, parse_cron
+from dotdo.workflows.cron import parse_cron
 from dotdo.workflows.every import every
 from dotdo.workflows.handlers import on
-from dotdo.workflows.steps import Attempt, RetryPolicy, ScheduleInfo, StepFailed, workflow
+from dotdo.workflows.steps import Attempt, RetryPolicy, ScheduleInfo, workflow
 
 if TYPE_CHECKING:
     from dotdo.core.durable import AlarmInfo, DOCore
@@ -63,19 +72,24 @@ __all__ = [
     "HttpError",
     "HttpRequest",
     "HttpResponse",
+    "InvalidTenant",
     "MethodNotAllowed",
     "Migration",
     "NotFound",
     "Noun",
     "PayloadTooLarge",
+    "PreconditionFailed",
     "QueryValidationError",
     "Ref",
     "RetryPolicy",
     "Router",
+    "RpcError",
     "RpcTarget",
     "ScheduleInfo",
     "SqlSecurityError",
     "StepFailed",
+    "StepMismatch",
+    "TokenError",
     "TooManyRequests",
     "Unauthorized",
     "UpgradeRequired",

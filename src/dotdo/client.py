@@ -1,4 +1,4 @@
-"""A Python client for a dotdo object: RPC, pipelines, the REST nouns and event subscriptions.
+"""A Python client for a dotdo object: RPC, pipelines, nouns and event subscriptions.
 
     async with Client("https://acme.api.example.com", token=token) as client:
         await client.call("get", "greeting")
@@ -8,9 +8,12 @@
         async for event in client.subscribe("Customer.*"):
             ...
 
-Runs anywhere httpx and websockets do (`pip install dotdo[client]`); never inside a
-Worker. Server errors are raised as `RpcError` with the server's `code`. A host
-under `.localhost` (`acme.localhost:8787`) is reached on 127.0.0.1 with its name in
+`client.Customer` and `client.Customer("id")` have the methods of `self.Customer()`
+and `self.Customer("id")` in the object, with the same answers: each is one
+pipeline call to that very method. Runs anywhere httpx and websockets do
+(`pip install dotdo[client]`); never inside a Worker. Server errors are raised as
+`RpcError` with the server's `code`. A host under `.localhost`
+(`acme.localhost:8787`) is reached on 127.0.0.1 with its name in
 the Host header, as the local runtime expects.
 """
 
@@ -25,22 +28,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 import websockets
 
+from dotdo.errors import RpcError
 from dotdo.wire.codec import decode, encode
 
 __all__ = ["Client", "NounResource", "Pipeline", "RpcError", "ThingResource"]
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
-
-
-class RpcError(Exception):
-    """An error answered by the server: its stable `code`, message, HTTP status, failing step."""
-
-    def __init__(self, code: str, message: str, status: int | None = None, step: int | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-        self.step = step
 
 
 def _raise_for(response: httpx.Response) -> Any:
@@ -99,7 +92,7 @@ class Client:
         response = await self._http.post("/rpc/pipeline", json=body)
         return decode(_raise_for(response)["result"])
 
-    # -- REST nouns -------------------------------------------------------------
+    # -- nouns ----------------------------------------------------------------
 
     def __getattr__(self, name: str) -> NounResource:
         if _TYPE_NAME.fullmatch(name):
@@ -108,9 +101,6 @@ class Client:
 
     def noun(self, type_name: str) -> NounResource:
         return NounResource(self, type_name)
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        return _raise_for(await self._http.request(method, path, **kwargs))
 
     # -- events ---------------------------------------------------------------
 
@@ -161,7 +151,8 @@ class Pipeline:
 
 
 class NounResource:
-    """The REST routes of one noun: `client.Customer`."""
+    """The things of one noun, `client.Customer`: the methods of `self.Customer()` in the
+    object, with the same arguments and the same answers (each one pipeline call)."""
 
     def __init__(self, client: Client, type_name: str) -> None:
         self._client = client
@@ -170,78 +161,133 @@ class NounResource:
     def __call__(self, thing_id: str) -> ThingResource:
         return ThingResource(self._client, self.type, thing_id)
 
-    async def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._client._request("POST", f"/{self.type}", json=dict(data))
+    async def _call(self, method: str, args: list[Any], options: dict[str, Any] | None = None) -> Any:
+        return await _call_accessor(self._client, [self.type], method, args, options)
+
+    async def create(self, data: Mapping[str, Any] | None = None, /, **properties: Any) -> dict[str, Any]:
+        """The new thing; 409 `thing_exists` when its `$id` is taken."""
+        result: dict[str, Any] = await self._call("create", [{**(data or {}), **properties}])
         return result
 
     async def create_many(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        result = await self._client._request("POST", f"/{self.type}", json=[dict(i) for i in items])
-        items_out: list[dict[str, Any]] = result["items"]
-        return items_out
+        """The new things, all or none."""
+        result: list[dict[str, Any]] = await self._call("create_many", [[dict(i) for i in items]])
+        return result
+
+    async def upsert(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The thing named by `data["$id"]`, created or merged."""
+        result: dict[str, Any] = await self._call("upsert", [dict(data)])
+        return result
 
     async def list(
         self,
         where: Mapping[str, Any] | None = None,
-        order_by: str | None = None,
+        order_by: Any = None,
         limit: int | None = None,
         offset: int | None = None,
-        select: Sequence[str] | None = None,
+        select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The matching things, a list (`page` for `total` and `has_more`)."""
+        options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
+        result: list[dict[str, Any]] = await self._call("list", [], _options(options, include_deleted))
+        return result
+
+    async def page(
+        self,
+        where: Mapping[str, Any] | None = None,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        select: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
+        with_total: bool = True,
     ) -> dict[str, Any]:
-        """`{"items", "total", "has_more"}`."""
-        params: dict[str, str] = {}
-        if where is not None:
-            params["where"] = json.dumps(where)
-        if order_by:
-            params["order_by"] = order_by
-        if limit is not None:
-            params["limit"] = str(limit)
-        if offset is not None:
-            params["offset"] = str(offset)
-        if select:
-            params["select"] = ",".join(select)
-        if include_deleted:
-            params["include_deleted"] = "true"
-        result: dict[str, Any] = await self._client._request("GET", f"/{self.type}", params=params)
+        """`{"items", "total", "has_more"}`; `with_total=False` skips the count (`total` null)."""
+        options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
+        if not with_total:
+            options["with_total"] = False
+        result: dict[str, Any] = await self._call("page", [], _options(options, include_deleted))
+        return result
+
+    async def count(self, where: Mapping[str, Any] | None = None, include_deleted: bool = False) -> int:
+        result: int = await self._call("count", [], _options({"where": where}, include_deleted))
+        return result
+
+    async def find_first(
+        self, where: Mapping[str, Any] | None = None, order_by: Any = None, include_deleted: bool = False
+    ) -> dict[str, Any] | None:
+        """The first match, or None."""
+        options = _options({"where": where, "order_by": order_by}, include_deleted)
+        result: dict[str, Any] | None = await self._call("find_first", [], options)
         return result
 
 
 class ThingResource:
-    """The REST routes of one thing: `client.Customer("id")`."""
+    """One thing, `client.Customer("id")`: the methods of `self.Customer("id")` in the object."""
 
     def __init__(self, client: Client, type_name: str, thing_id: str) -> None:
         self._client = client
-        self._path = f"/{type_name}/{thing_id}"
+        self._target = [type_name, thing_id]
 
-    async def get(self, include_deleted: bool = False) -> dict[str, Any]:
-        params = {"include_deleted": "true"} if include_deleted else {}
-        result: dict[str, Any] = await self._client._request("GET", self._path, params=params)
+    async def _call(self, method: str, args: list[Any]) -> Any:
+        return await _call_accessor(self._client, self._target, method, args)
+
+    async def get(self, include_deleted: bool = False) -> dict[str, Any] | None:
+        """The thing, or None when there is none."""
+        result: dict[str, Any] | None = await self._call("get", [include_deleted])
         return result
 
     async def update(self, patch: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
-        headers = {"if-match": f'"{expected_version}"'} if expected_version is not None else {}
-        result: dict[str, Any] = await self._client._request(
-            "PATCH", self._path, json=dict(patch), headers=headers
-        )
+        """Merge `patch` (RFC 7386); 409 `version_conflict` when `expected_version` is stale."""
+        result: dict[str, Any] = await self._call("update", [dict(patch), expected_version])
         return result
 
     async def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
-        headers = {"if-match": f'"{expected_version}"'} if expected_version is not None else {}
-        result: dict[str, Any] = await self._client._request(
-            "PUT", self._path, json=dict(data), headers=headers
-        )
+        result: dict[str, Any] = await self._call("replace", [dict(data), expected_version])
         return result
 
     async def delete(self, hard: bool = False) -> dict[str, Any]:
-        params = {"hard": "true"} if hard else {}
-        result: dict[str, Any] = await self._client._request("DELETE", self._path, params=params)
+        """Soft delete: the thing with `$deleted_at`; `hard=True`: `{"$id", "$type", "deleted"}`."""
+        result: dict[str, Any] = await self._call("delete", [hard])
+        return result
+
+    async def soft_delete(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("soft_delete", [])
         return result
 
     async def restore(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._client._request("POST", f"{self._path}/restore")
+        result: dict[str, Any] = await self._call("restore", [])
         return result
 
-    async def related(self, verb: str, direction: str = "out") -> list[dict[str, Any]]:
-        result = await self._client._request("GET", f"{self._path}/{verb}", params={"direction": direction})
-        items: list[dict[str, Any]] = result["items"]
-        return items
+    async def relate(self, verb: str, target: Any, data: Any = None) -> bool:
+        """Add the edge this -verb-> target; False when it was there already."""
+        result: bool = await self._call("relate", [verb, target, data])
+        return result
+
+    async def unrelate(self, verb: str, target: Any) -> bool:
+        result: bool = await self._call("unrelate", [verb, target])
+        return result
+
+    async def related(
+        self, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
+    ) -> list[dict[str, str]]:
+        """References `{"$type", "$id"}` of the things at the other end of `verb` edges."""
+        result: list[dict[str, str]] = await self._call("related", [verb, direction, type_name, limit])
+        return result
+
+
+def _options(options: dict[str, Any], include_deleted: bool) -> dict[str, Any]:
+    """Keyword arguments for a query method: the ones given (the server has the defaults)."""
+    given = {name: value for name, value in options.items() if value is not None}
+    if include_deleted:
+        given["include_deleted"] = True
+    return given
+
+
+async def _call_accessor(
+    client: Client, target: list[str], method: str, args: list[Any], options: dict[str, Any] | None = None
+) -> Any:
+    """One accessor method through `/rpc/pipeline`: positional `args`, or keyword `options`."""
+    step = {"type": "method", "name": method, "args": encode(options if options is not None else args)}
+    return await client._run(target, [step])

@@ -1,36 +1,68 @@
-"""The errors dotdo raises, each with a stable `code`, a message and an HTTP status.
+"""Every exception class of dotdo, in one tree; each HTTP error has a stable `code`,
+a message and a status.
 
-    DotdoError                      base of everything below
-    +-- HttpError                   crosses HTTP as {"error": {"code", "message"}}
-        +-- BadRequest              400: invalid_json, invalid_key, invalid_params, ...
-        +-- Unauthorized            401: unauthorized
-        +-- Forbidden               403: forbidden, cors_origin_denied
-        +-- NotFound                404: not_found, route_not_found, method_not_found
-        +-- MethodNotAllowed        405: method_not_allowed (carries the allowed methods)
-        +-- Conflict                409: conflict
-        +-- Gone                    410: reference_lost
-        +-- PayloadTooLarge         413: payload_too_large, value_too_large
-        +-- UpgradeRequired         426: upgrade_required
-        +-- TooManyRequests         429: rate_limited
+    DotdoError                          base of every error dotdo raises on purpose
+    +-- HttpError                       crosses HTTP as {"error": {"code", "message"}}
+    |   +-- BadRequest                  400: invalid_json, invalid_key, invalid_params, ...
+    |   |   +-- InvalidTenant           400 invalid_tenant, and a ValueError (tenant_from_host)
+    |   |   +-- CronError               400 invalid_schedule, and a ValueError (cron, every, time zones)
+    |   |   +-- QueryValidationError    400 invalid_where (where clauses, order, projection)
+    |   |   +-- SqlSecurityError        400 invalid_sql (the read-only query API)
+    |   +-- Unauthorized                401: unauthorized
+    |   |   +-- TokenError              401 token_malformed, token_invalid, token_expired
+    |   +-- Forbidden                   403: forbidden, cors_origin_denied
+    |   +-- NotFound                    404: not_found, route_not_found, method_not_found, unknown_noun
+    |   +-- MethodNotAllowed            405: method_not_allowed (carries the allowed methods)
+    |   +-- Conflict                    409: conflict, version_conflict, workflow_conflict
+    |   +-- Gone                        410: reference_lost
+    |   +-- PreconditionFailed          412: precondition_failed (carries the current version)
+    |   +-- PayloadTooLarge             413: payload_too_large, value_too_large
+    |   +-- UpgradeRequired             426: upgrade_required
+    |   +-- TooManyRequests             429: rate_limited
+    +-- StepFailed                      a durable step failed for good (no retries left)
+    +-- StepMismatch                    step_mismatch: a replayed step runs another action than recorded
+    +-- RpcError                        the Python client: an error the server answered, with its code
+    +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
+    +-- ProtocolError                   (internal) a Cap'n Web message the protocol forbids: session aborted
+    +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
+
+Control-flow signals derive from BaseException, so that `except Exception` in
+application code cannot swallow them; they never reach a caller:
+
+    Suspend                             a workflow run waits for its next attempt (workflows/steps.py)
 
 Any other exception that escapes a handler is answered as a 500 `internal_error`
-with no detail; its traceback goes to the log.
+with no detail; its traceback goes to the log. "(internal)" classes never leave
+the framework and are not exported from `dotdo`; every other one is.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 __all__ = [
     "BadRequest",
     "Conflict",
+    "CronError",
     "DotdoError",
     "Forbidden",
     "Gone",
+    "HandlerTimeout",
     "HttpError",
+    "InvalidTenant",
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
+    "PipelineFailure",
+    "PreconditionFailed",
+    "ProtocolError",
+    "QueryValidationError",
+    "RpcError",
+    "SqlSecurityError",
+    "StepFailed",
+    "StepMismatch",
+    "TokenError",
     "TooManyRequests",
     "Unauthorized",
     "UpgradeRequired",
@@ -48,16 +80,26 @@ class HttpError(DotdoError):
     default_code: ClassVar[str] = "internal_error"
 
     def __init__(
-        self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         """Headers the response carries (e.g. `Allow`, `WWW-Authenticate`)."""
+        self.details: dict[str, Any] = dict(details or {})
+        """JSON fields the error object carries beside `code` and `message` (e.g. `suggestion`)."""
 
-    def to_dict(self) -> dict[str, dict[str, str]]:
-        return {"error": {"code": self.code, "message": self.message}}
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """`{"error": {"code", "message", **details}}`, as every surface answers it."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        error.update((key, value) for key, value in self.details.items() if key not in error)
+        return {"error": error}
 
 
 class BadRequest(HttpError):
@@ -65,9 +107,40 @@ class BadRequest(HttpError):
     default_code = "bad_request"
 
 
+class InvalidTenant(BadRequest, ValueError):
+    """A host whose tenant label is not 1-63 of a-z, 0-9 and `-` (400 `invalid_tenant`)."""
+
+    default_code: ClassVar[str] = "invalid_tenant"
+
+
+class CronError(BadRequest, ValueError):
+    """A cron expression, `every` schedule, time of day or time zone that is not valid,
+    with what is wrong with it (400 `invalid_schedule` when it reaches a caller)."""
+
+    default_code: ClassVar[str] = "invalid_schedule"
+
+
+class QueryValidationError(BadRequest):
+    """A where clause, order or projection that cannot be run (400 `invalid_where`)."""
+
+    default_code: ClassVar[str] = "invalid_where"
+
+
+class SqlSecurityError(BadRequest):
+    """SQL that the read-only query API refuses (400 `invalid_sql`)."""
+
+    default_code: ClassVar[str] = "invalid_sql"
+
+
 class Unauthorized(HttpError):
     status = 401
     default_code = "unauthorized"
+
+
+class TokenError(Unauthorized):
+    """A capability token that is malformed, tampered with or expired (401)."""
+
+    default_code: ClassVar[str] = "token_invalid"
 
 
 class Forbidden(HttpError):
@@ -99,6 +172,31 @@ class Gone(HttpError):
     default_code = "gone"
 
 
+class PreconditionFailed(HttpError):
+    """412 (RFC 9110 §15.5.13): a conditional request's `If-Match` or `If-None-Match`
+    was false, so nothing was done. The body's error carries `current_version`, the
+    version the thing has now (`null` when there is none)."""
+
+    status = 412
+    default_code = "precondition_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        current_version: int | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, headers=headers)
+        self.current_version = current_version
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        body = super().to_dict()
+        body["error"]["current_version"] = self.current_version
+        return body
+
+
 class PayloadTooLarge(HttpError):
     status = 413
     default_code = "payload_too_large"
@@ -112,3 +210,69 @@ class UpgradeRequired(HttpError):
 class TooManyRequests(HttpError):
     status = 429
     default_code = "rate_limited"
+
+
+class StepFailed(DotdoError):
+    """A durable step failed for good (no retries left)."""
+
+    def __init__(self, step_id: str, message: str) -> None:
+        super().__init__(f"step {step_id!r} failed: {message}")
+        self.step_id = step_id
+        self.error = message
+
+
+class StepMismatch(DotdoError):
+    """A durable step's record names another action than the one now run under its id.
+
+    The workflow's code changed under a waiting run (steps reordered, added or removed),
+    so the recorded result belongs to a different step; returning it would be silently
+    wrong. `code` is "step_mismatch"; the message names the step and both actions. A run
+    that meets one fails with this message and runs no further step.
+    """
+
+    code: ClassVar[str] = "step_mismatch"
+
+    def __init__(self, step_id: str, recorded: str, current: str) -> None:
+        super().__init__(f"{self.code}: step {step_id!r} recorded {recorded!r}, now {current!r}")
+        self.step_id = step_id
+        self.recorded = recorded
+        self.current = current
+
+
+class RpcError(DotdoError):
+    """An error answered by the server to the Python client (`dotdo.client`): its stable
+    `code`, message, HTTP status and, for pipelines, the failing step."""
+
+    def __init__(self, code: str, message: str, status: int | None = None, step: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.step = step
+
+
+class PipelineFailure(DotdoError):
+    """A pipeline that failed: the HttpError to answer and the step (index) that raised it."""
+
+    def __init__(self, error: HttpError, step: int | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.step = step
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = self.error.to_dict()["error"]
+        if self.step is not None:
+            body["step"] = self.step
+        return body
+
+
+class ProtocolError(DotdoError):
+    """A Cap'n Web message the protocol does not allow: the session is aborted."""
+
+
+class HandlerTimeout(DotdoError, TimeoutError):
+    """(internal) A handler ran past its `handler_timeout`; it was cancelled and abandoned."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out after {seconds:g} s")
+        self.seconds = seconds

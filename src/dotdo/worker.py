@@ -12,14 +12,12 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from dotdo.errors import InvalidTenant
+
 __all__ = ["DEFAULT_TENANT", "InvalidTenant", "forward_to_tenant", "tenant_from_host"]
 
 DEFAULT_TENANT = "default"
 _TENANT = re.compile(r"^[a-z0-9-]{1,63}$")
-
-
-class InvalidTenant(ValueError):
-    pass
 
 
 def _is_ip(host: str) -> bool:
@@ -58,7 +56,7 @@ async def forward_to_tenant(request: Any, namespace: Any) -> Any:
 
         if has_body({k.lower(): v for k, v in request.headers.items()}):
             await discard_body(request, request.headers.get("content-length"))
-        body = json.dumps({"error": {"code": "invalid_tenant", "message": str(error)}})
-        return Response(body, status=400, headers={"content-type": "application/json"})
+        body = json.dumps(error.to_dict())
+        return Response(body, status=error.status, headers={"content-type": "application/json"})
     stub = namespace.get(namespace.idFromName(tenant))
     return await stub.fetch(request)

@@ -4,7 +4,8 @@ POST /_harness/rpc {"binding": "DOTDO", "name": "<object name>", "method": "..."
 "params": [...]} makes a real Workers RPC call from this worker to that object
 and answers {"result": ...} or {"error": {"type", "message"}}. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
-/_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic); everything else
+/_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
+to HarnessStrict); everything else
 goes through src/entry.py's Default unchanged.
 """
 
@@ -13,7 +14,7 @@ import json
 import js
 from harness_core import HarnessCore
 from harness_semantic import HarnessSemantic
-from harness_workflow import HarnessWorkflow
+from harness_workflow import HarnessStrict, HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
 from dotdo.worker import forward_to_tenant
@@ -27,6 +28,7 @@ __all__ = [
     "Default",
     "HarnessCore",
     "HarnessSemantic",
+    "HarnessStrict",
     "HarnessWorkflow",
 ]
 
@@ -47,6 +49,9 @@ class Default(WorkerEntrypoint):
         if "/_semantic/" in request.url:  # the test-only semantic class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_semantic/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.SEMANTIC)
+        if "/_strict/" in request.url:  # the test-only strict_nouns class, by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_strict/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.STRICT)
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)

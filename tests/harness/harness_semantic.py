@@ -4,7 +4,7 @@ import contextlib
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOSemantic, Noun, Verb, rpc
+from dotdo import DOSemantic, HttpError, Noun, Verb, rpc
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore
 from dotdo.wire.targets import RpcTarget
@@ -81,6 +81,11 @@ class HarnessSemantic(Lifetime, DOSemantic):
         return type(value).__name__
 
     @rpc
+    def broadcast_value(self, value: object, tag: str | None = None) -> int:
+        """Any value to the object's sockets, as `broadcast` writes it."""
+        return self.broadcast(value, tag=tag)
+
+    @rpc
     def accessors(self) -> dict:
         ada = self.Customer().create(name="Ada", email="ada@example.com", age=36)
         bob = self.Customer().create({"name": "Bob", "age": 17})
@@ -102,6 +107,16 @@ class HarnessSemantic(Lifetime, DOSemantic):
             "ran": self.verbs.get("run").past,
             "shipped": self.verbs.get("ship").past,
         }
+
+    @rpc
+    def noun_op(self, type_name: str, thing_id: str | None, op: str, args: list) -> dict:
+        """The Python API's answer to `self.<type_name>(<thing_id>).<op>(*args)`, run in the
+        object: {"value": ...} or {"error": code, "status": status}."""
+        accessor = self.noun(type_name) if thing_id is None else self.noun(type_name, thing_id)
+        try:
+            return {"value": getattr(accessor, op)(*args)}
+        except HttpError as error:
+            return {"error": error.code, "status": error.status}
 
     @rpc
     def undeclared_attribute(self) -> str:

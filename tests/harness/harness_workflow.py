@@ -2,17 +2,35 @@
 workflows whose effects are counted in state, so the tests can see what ran and how often."""
 
 import asyncio
+import json
 import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOWorkflow, Event, every, on, rpc, workflow
+from dotdo import DOWorkflow, Event, Noun, every, on, rpc, workflow
+from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.router import Router
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
     stub_binding = "WORKFLOW"
     delivery_retry_limit = 3
     delivery_retry_delay_ms = 1000
+    handler_timeout = 3  # seconds: the stuck handlers below are cut off after this long
+
+    # -- app routes beside the framework's catch-alls (tests/integration/test_routes.py)
+
+    def routes(self, router: Router) -> None:
+        router.get("/Customer/:id/summary")(self._customer_summary)  # before super(): still wins
+        super().routes(router)
+        router.get("/Customer/stats")(self._customer_stats)  # after super(), as the README does
+
+    async def _customer_stats(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"type": "Customer", "count": self.Customer().count()})
+
+    async def _customer_summary(self, request: HttpRequest) -> HttpResponse:
+        thing = self.Customer(request.params["id"]).get() or {}
+        return json_response({"id": request.params["id"], "name": thing.get("name")})
 
     def _bump(self, key: str) -> int:
         count = (self.state.get(key) or 0) + 1
@@ -144,6 +162,34 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         outcome = await self.try_(self._fails, "tried", 5)
         return {"first": first, "second": second, "ok": outcome.ok, "error": str(outcome.error)}
 
+    async def _load_profile(self) -> str:
+        self._bump("ran:load_profile")
+        return "profile"
+
+    async def _charge_card(self) -> str:
+        if self._bump("ran:charge_card") == 1:
+            raise RuntimeError("card declined once")
+        return "charged"
+
+    @workflow
+    async def reorderable(self, _: object) -> list:
+        """Two positional steps whose order follows the state flag `flag:reorder`, as if
+        the code changed under a waiting run."""
+        steps = [self._load_profile, self._charge_card]
+        if self.state.get("flag:reorder"):
+            steps.reverse()
+        return [await self.do(step, retries={"limit": 2, "delay": 1, "backoff": 2}) for step in steps]
+
+    @rpc
+    async def step_id_reused(self, step_id: str) -> dict:
+        """One explicit step id run by two different actions, outside a workflow run."""
+        first = await self.do(self._load_profile, step_id=step_id)
+        try:
+            await self.do(self._effect, "other", step_id=step_id)
+        except Exception as error:
+            return {"first": first, "error": str(error), "code": getattr(error, "code", None)}
+        return {"first": first, "error": None, "code": None}
+
     # -- measurements (bench/workflow.py) ------------------------------------
 
     # Ten durable handlers; an event "Bench.n<k>" reaches the first k of them.
@@ -177,6 +223,106 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
             await self.start_workflow("bench_steps", count)
         return {"rows_written": self.sql.rows_written - before, "ms": (time.perf_counter() - started) * 1000}
 
+    # -- handlers that send, write, start workflows and call out ----------------
+
+    @on.Alpha.created
+    async def chain(self, event: Event) -> None:
+        """The API reference's `welcome` pattern: a handler that sends."""
+        self._log("chain", event.type)
+        await self.send("Beta.notified", {"source": event.subject})
+        await self.send("Delta.noted", {"source": event.subject})
+
+    @on.Beta.notified
+    async def chain_beta(self, event: Event) -> None:
+        self._log("chain", event.type)
+        await self.send("Gamma.notified", event.data)
+
+    @on.Gamma.notified
+    def chain_gamma(self, event: Event) -> None:
+        self._log("chain", event.type)
+
+    @on.Delta.noted
+    def chain_delta(self, event: Event) -> None:
+        self._log("chain", event.type)
+
+    @on.Ledger.opened
+    async def open_ledger(self, event: Event) -> None:
+        """A thing write, an action and a workflow start from inside a handler."""
+        entry = self.Entry().create({"$id": f"entry-{event.id}", "ledger": event.subject})
+        self.action(f"Ledger/{event.subject}", "approve", f"Entry/{entry['$id']}")
+        run = await self.start_workflow("close_ledger", event.subject, run_id=f"run-{event.id}")
+        self._log("ledger", {"entry": entry["$id"], "run": run["status"]})
+
+    @workflow
+    async def close_ledger(self, ledger: str) -> str:
+        """Started from a handler: a step, then a send."""
+        await self.do(self._effect, "close", step_id="close")
+        await self.send("Ledger.closed", {"ledger": ledger})
+        return "closed"
+
+    @on.Ledger.closed
+    def ledger_closed(self, event: Event) -> None:
+        self._log("ledger:closed", event.data["ledger"])
+
+    @on.Entry.created
+    def entry_created(self, event: Event) -> None:
+        self._log("ledger:entries", event.subject)
+
+    @on.Ledger.approved
+    def ledger_approved(self, event: Event) -> None:
+        self._log("ledger:actions", event.data["object"]["$id"])
+
+    @on.Ping.sent
+    async def ping(self, event: Event) -> None:
+        """Calls another object, which calls back into this one while this handler waits."""
+        origin = self.object_name or ""
+        answer = await self.Echo(f"echo-{origin}").echo_back(origin, event.data["via"])
+        self._log("ping", answer)
+
+    @on.Pong.sent
+    def pong(self, event: Event) -> None:
+        self._log("pong", event.data["via"])
+
+    @rpc
+    async def echo_back(self, origin: str, via: str) -> str:
+        namespace = self.env.WORKFLOW
+        caller = namespace.get(namespace.idFromName(origin))
+        if via == "rpc":
+            await caller.send_event("Pong.sent", {"via": via})
+        else:
+            body = json.dumps({"type": "Pong.sent", "data": {"via": via}})
+            response = await caller.fetch(
+                "https://callback.localhost/events",
+                method="POST",
+                body=body,
+                headers={"content-type": "application/json"},
+            )
+            assert response.status == 201, response.status
+        return f"echoed by {self.object_name}"
+
+    @on.Stuck.happened
+    async def stuck(self, event: Event) -> None:
+        """Never returns: only the class's `handler_timeout` ends it."""
+        self._bump("stuck:attempts")
+        await asyncio.Event().wait()
+
+    async def _never(self, *_: object) -> None:
+        self._bump("stuck:never")
+        await asyncio.Event().wait()
+
+    @rpc
+    async def send_to_stuck_runtime_handler(self) -> str:
+        unsubscribe = self.on.Jam.happened(self._never)
+        try:
+            return await self.send("Jam.happened", {})
+        finally:
+            unsubscribe()
+
+    @rpc
+    def schedule_stuck(self) -> dict:
+        schedule_id = self.every.hour(self._never)
+        return next(s for s in self.list_schedules() if s["id"] == schedule_id)
+
     # -- cross-object calls --------------------------------------------------
 
     @rpc
@@ -187,3 +333,43 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     @rpc
     async def call_customer(self, customer_id: str, message: str) -> str:
         return await self.Customer(customer_id).notify(message)
+
+
+class HarnessStrict(Lifetime, DOWorkflow):
+    """`strict_nouns` with declared nouns (Ticket with declared fields), and a handler whose
+    noun is a typo, which the class-creation check logs."""
+
+    strict_nouns = True
+    stub_binding = "STRICT"
+    declared_nouns = (
+        Noun("Ticket", fields=("title", "status", "priority", "address", "tags"), indexes=("status",)),
+        Noun("Person", plural="People"),
+    )
+
+    def _log(self, key: str, item: object) -> None:
+        self.state.set(key, [*(self.state.get(key) or []), item])
+
+    @on.Ticket.created
+    def on_ticket_created(self, event: Event) -> None:
+        self._log("seen:ticket_created", event.subject)
+
+    @on.Tikcet.updated  # the typo: never fires, logged when the class is defined
+    def on_ticket_updated(self, event: Event) -> None:
+        self._log("seen:ticket_updated", event.subject)
+
+    def _on_closed(self, event: Event) -> None:
+        pass
+
+    @rpc
+    def subscribe_misspelt(self) -> None:
+        """A run-time handler on a misspelt noun, subscribed and dropped."""
+        self.on.Tikcet.closed(self._on_closed)()
+
+    @rpc
+    def create_from_python(self, noun: str) -> dict:
+        """`self.<noun>().create(...)`, as application code writes it."""
+        return getattr(self, noun)().create(title="from Python")
+
+    @rpc
+    def counters(self, *keys: str) -> dict:
+        return {key: self.state.get(key) for key in keys}

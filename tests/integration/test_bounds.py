@@ -100,8 +100,22 @@ def body_bytes(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
 
 
 def json_depth(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    """A `/ws` ping nested `n` levels: the socket only parses it, so nothing but the
+    parser's bound applies (a value that is decoded or stored is bounded tighter)."""
+    pad = "[" * (n - 1) + "]" * (n - 1)
+    return upgrade(runtime, tenant, "/ws", '{"type":"ping","pad":' + pad + "}")
+
+
+def value_depth(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    """A `/rpc` body whose deepest value is `n` levels down (the echoed value is 2 less)."""
     with runtime.client(tenant) as c:
-        return of_http(c.put("/state/k", content="[" * n + "]" * n))
+        body = {"method": "echo", "params": [nested(n - 2, "bottom")]}
+        return of_http(c.post("/_semantic/rpc", json=body))
+
+
+def state_value_depth(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    with runtime.client(tenant) as c:
+        return of_http(c.put("/state/k", json=nested(n, "bottom")))
 
 
 def key_bytes(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
@@ -325,6 +339,11 @@ def event_data_bytes(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
         return of_http(c.post("/events", content=body))
 
 
+def event_data_depth(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    with runtime.client(tenant) as c:
+        return of_http(c.post("/events", json={"type": "Customer.noted", "data": nested(n, "bottom")}))
+
+
 def event_delay(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
     with runtime.client(tenant) as c:
         return of_http(c.post("/events", json={"type": "Customer.noted", "delay": n}))
@@ -349,8 +368,11 @@ def traverse_hops(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
 
 
 def query_params(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    """`n` integer parameters in one flat call (a chain `?+?+...` of 100 would also be at
+    SQLite's expression depth limit: each integer is bound as `(+CAST(? AS INTEGER))`)."""
+    sql = "SELECT max(" + ", ".join(["?"] * n) + ")"
     with runtime.client(tenant) as c:
-        return of_http(c.post("/query", json={"sql": "SELECT " + "+".join(["?"] * n), "params": [1] * n}))
+        return of_http(c.post("/query", json={"sql": sql, "params": [1] * n}))
 
 
 def query_length(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
@@ -396,9 +418,11 @@ class Bound:
 
 BOUNDS = [
     Bound("request body", 1_048_576, (413, "payload_too_large"), body_bytes),
-    Bound("JSON nesting", 512, (400, "invalid_json"), json_depth),
+    Bound("JSON nesting", 512, (None, "invalid_json"), json_depth),
+    Bound("value nesting", 64, (400, "invalid_value"), value_depth),
     Bound("state key", 512, (400, "invalid_key"), key_bytes),
     Bound("state value", 1_048_576, (413, "value_too_large"), value_bytes),
+    Bound("state value nesting", 32, (400, "invalid_value"), state_value_depth),
     Bound("state list `limit`", 1000, (400, "invalid_limit"), state_list_limit),
     Bound("state transaction operations", 1000, (400, "invalid_operations"), transaction_operations),
     Bound("socket tags", 9, (400, "invalid_tag"), socket_tags),
@@ -428,6 +452,7 @@ BOUNDS = [
     Bound("thing nesting", 32, (400, "invalid_data"), thing_depth),
     Bound("things per `create_many`", 500, (400, "batch_too_large"), create_many),
     Bound("event data", 1_048_576, (413, "value_too_large"), event_data_bytes),
+    Bound("event data nesting", 32, (400, "invalid_data"), event_data_depth),
     Bound("event `delay`", 3_153_600_000, (400, "invalid_delay"), event_delay),
     Bound("traversal `limit`", 1000, (400, "invalid_limit"), traverse_limit),
     Bound("traversal hops", 5, (400, "invalid_traversal"), traverse_hops),

@@ -287,7 +287,10 @@ def test_the_python_client(runtime: LocalRuntime) -> None:
             else:
                 raise AssertionError("a stale version was accepted")
             adults = await client.Customer.list(where={"age": {"$gte": 18}})
-            assert [t["$id"] for t in adults["items"]] == ["ada"]
+            assert [t["$id"] for t in adults] == ["ada"]  # a list, as self.Customer().list() answers
+            page = await client.Customer.page(where={"age": {"$gte": 18}}, limit=1)
+            assert page["total"] == 1 and not page["has_more"] and page["items"] == adults
+            assert await client.Customer("nobody").get() is None
             name = await client.pipeline("Customer", "ada").get()["name"]
             assert name == "Ada"
             assert await client.pipeline("Customer").count() == 2

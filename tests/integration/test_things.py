@@ -76,9 +76,9 @@ def test_update_merges_and_honours_versions(runtime: LocalRuntime) -> None:
         assert patched.json()["address"] == {"city": "Oslo", "street": "Main"}
         assert patched.json()["$version"] == 2 and patched.headers["etag"] == '"2"'
         stale = c.patch(url, json={"plan": "team"}, headers={"if-match": '"1"'})
-        assert stale.status_code == 409 and error_code(stale) == "version_conflict"
+        assert stale.status_code == 412 and error_code(stale) == "precondition_failed"
         stale_body = c.patch(url, json={"plan": "team", "$version": 1})
-        assert stale_body.status_code == 409
+        assert stale_body.status_code == 409 and error_code(stale_body) == "version_conflict"
         assert c.get(url).json()["plan"] == "pro"
         assert c.patch(url, json={"plan": "x"}, headers={"if-match": "nonsense"}).status_code == 400
         replaced = c.put(url, json={"name": "Ada L."}, headers={"if-match": '"2"'}).json()

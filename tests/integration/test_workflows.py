@@ -252,6 +252,49 @@ def test_a_crash_between_a_step_and_its_record_resumes_without_rerunning_complet
     assert ran == {"ran:reserve": 1, "ran:charge": 2, "ran:ship": 1}
 
 
+def test_a_run_replayed_into_reordered_steps_fails_with_step_mismatch(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        waiting = c.post("/_workflow/workflows/reorderable", json={"id": "reorder-run"}).json()
+        assert waiting["status"] == "waiting"  # step 1 (load_profile) done, step 2 (charge_card) retries
+        assert c.put("/_workflow/state/flag:reorder", json=True).status_code == 200  # the code changed
+        assert run_due(c, waiting["next_at"])["workflows"] == 1
+        failed = c.get("/_workflow/workflows/reorder-run").json()
+        assert failed["status"] == "failed" and failed["next_at"] is None
+        assert failed["error"] == (
+            "step_mismatch: step 'step-1' recorded 'HarnessWorkflow._load_profile', "
+            "now 'HarnessWorkflow._charge_card'"
+        )
+        assert run_due(c, now_ms() + HOUR_MS)["workflows"] == 0  # a failed run is not resumed
+    # neither step ran again: step 1 did not hand load_profile's result to charge_card
+    ran = counters(runtime, tenant, "ran:load_profile", "ran:charge_card")
+    assert ran == {"ran:load_profile": 1, "ran:charge_card": 1}
+
+
+def test_an_unchanged_run_replays_and_its_id_cannot_start_another_workflow(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        waiting = c.post("/_workflow/workflows/reorderable", json={"id": "same-order"}).json()
+        run_due(c, waiting["next_at"])
+        done = c.get("/_workflow/workflows/same-order").json()
+        assert done["status"] == "completed" and done["result"] == ["profile", "charged"]
+        other = c.post("/_workflow/workflows/checkout", json={"input": {"id": "o-1"}, "id": "same-order"})
+        assert other.status_code == 409 and other.json()["error"]["code"] == "workflow_conflict"
+        again = c.post("/_workflow/workflows/reorderable", json={"id": "same-order"})
+        assert again.status_code == 201 and again.json()["result"] == ["profile", "charged"]
+
+
+def test_an_explicit_step_id_reused_by_another_action_raises_step_mismatch(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    reused = rpc(runtime, tenant, "step_id_reused", "shared")
+    assert reused == {
+        "first": "profile",
+        "error": "step_mismatch: step 'shared' recorded 'HarnessWorkflow._load_profile', "
+        "now 'HarnessWorkflow._effect'",
+        "code": "step_mismatch",
+    }
+    assert counters(runtime, tenant, "ran:other")["ran:other"] is None  # the other action never ran
+
+
 def test_cross_object_calls_are_real_workers_rpc(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     answer = rpc(runtime, tenant, "call_customer", "cust-42", "hello")

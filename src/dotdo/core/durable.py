@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,19 +33,12 @@ from dotdo.core.http import (
     check_body_size,
     error_response,
     json_response,
-    parse_json,
 )
+from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Migration, migrate
 from dotdo.core.router import Router
-from dotdo.core.rpc import (
-    invoke,
-    method_scope,
-    resolve_rpc_method,
-    rpc,
-    rpc_methods,
-    seal_rpc_surface,
-)
+from dotdo.core.rpc import invoke, rpc, rpc_methods, seal_rpc_surface
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
@@ -59,8 +53,9 @@ from dotdo.errors import (
 )
 from dotdo.types import JSON
 from dotdo.wire.capnweb import CapnWebSession, SessionIds
-from dotdo.wire.codec import decode, encode_result
+from dotdo.wire.codec import decode, dumps, parse_json
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
+from dotdo.wire.targets import resolve_method, resolve_target
 from dotdo.wire.tokens import access_mode, verify
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
@@ -70,6 +65,8 @@ __all__ = ["AlarmInfo", "DOCore"]
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_DRAIN_BYTES = 16 * 1024 * 1024
 _MISSING = object()
+_rpc_log = logging.getLogger("dotdo.rpc")
+_socket_log = logging.getLogger("dotdo.sockets")
 
 
 @dataclass(frozen=True)
@@ -121,6 +118,7 @@ class DOCore(DurableObject):
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
+        install_default_handler()
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
         self.alarms = Alarms(ctx.storage)
@@ -187,7 +185,7 @@ class DOCore(DurableObject):
             return
         try:
             payload = parse_json(message)
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON, a bare NaN, or nested past MAX_JSON_DEPTH
             connection.send(
                 {"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}}
             )
@@ -206,7 +204,7 @@ class DOCore(DurableObject):
         self.socket_state.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
-        print(f"dotdo: websocket {connection.id} error: {error}")
+        _socket_log.warning("websocket %s error: %s", connection.id, error)
 
     def broadcast(self, message: Any, tag: str | None = None, exclude: Sequence[str] | None = None) -> int:
         """Send `message` to every connected socket (with `tag`), except `exclude`d ids."""
@@ -338,19 +336,20 @@ class DOCore(DurableObject):
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
-        method = resolve_rpc_method(self, body.get("method"))
-        authorize(str(body["method"]), method_scope(method))
-        result = await invoke(method, decode(body.get("params")))
-        return json_response({"result": encode_result(result)})
+        method, scope = resolve_method(self, body.get("method"), is_root=True)
+        if scope is not None:
+            authorize(str(body["method"]), scope)
+        result = await invoke(method, body.get("params"))  # the body's tags are already decoded
+        return json_response({"result": result})
 
     async def _rpc_pipeline(self, request: HttpRequest) -> HttpResponse:
         authorize = self.rpc_access(request)
         requests, is_batch = parse_pipelines(request.json())
         answers = await run_batch(requests, self.rpc_root, authorize)
         if is_batch:
-            return json_response([answer for answer, _ in answers])
+            return json_response([answer for answer, _ in answers], encoded=True)
         answer, status = answers[0]
-        return json_response(answer, status=status)
+        return json_response(answer, status=status, encoded=True)
 
     # -- the RPC surfaces' shared rules ----------------------------------
 
@@ -361,10 +360,15 @@ class DOCore(DurableObject):
         return name if isinstance(name, str) else None
 
     def rpc_root(self, target: builtins.list[Any]) -> Any:
-        """Where a pipeline starts: `[]` is this object; layers add more (noun accessors)."""
-        if not target:
-            return self
-        raise NotFound(f"No pipeline target {target!r}", code="target_not_found")
+        """Where a pipeline starts: `[]` is this object, `[Noun]` / `[Noun, id]` a noun of it
+        (`rpc_noun`), by the rule every RPC surface shares (`dotdo.wire.targets`)."""
+        return resolve_target(self, target)
+
+    def rpc_noun(self, name: str) -> Any:
+        """The noun accessor remote callers reach as the property `name` of this object
+        (`api.Customer.list()`), or None when `name` is no noun. DOCore has none;
+        DOSemantic answers for every type name."""
+        return None
 
     def rpc_access(self, request: HttpRequest | None = None, token: str | None = None) -> Authorize:
         """Who may call what: a function (method name, scope) -> None or Forbidden.
@@ -426,19 +430,20 @@ class DOCore(DurableObject):
             request_id = request.id
             authorize = self.rpc_access(token=self._socket_token(connection))
             result = await self.rpc_socket_call(connection, request.method, decode(request.params), authorize)
-            connection.send({"id": request_id, "result": encode_result(result)})
+            connection.send(dumps({"id": request_id, "result": result}))
         except HttpError as error:
             connection.send(error_message(request_id, error))
-        except Exception as error:
-            print(f"dotdo: RPC over WebSocket failed: {error!r}")
+        except Exception:
+            _rpc_log.exception("RPC over WebSocket failed")
             connection.send(error_message(request_id, HttpError("Internal error")))
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
     ) -> Any:
         """One call from an RPC socket; layers add socket-level methods (subscribe) first."""
-        method = resolve_rpc_method(self, method_name)
-        authorize(method_name, method_scope(method))
+        method, scope = resolve_method(self, method_name, is_root=True)
+        if scope is not None:
+            authorize(method_name, scope)
         return await invoke(method, params)
 
     async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:

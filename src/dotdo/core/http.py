@@ -7,50 +7,17 @@ from the `workers` SDK's Request and Response at the edge.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dotdo.errors import BadRequest, HttpError, PayloadTooLarge
+from dotdo.wire.codec import dump, dumps, loads, parse_json
 
-__all__ = [
-    "MAX_BODY_BYTES",
-    "MAX_JSON_DEPTH",
-    "HttpRequest",
-    "HttpResponse",
-    "error_response",
-    "json_response",
-    "parse_json",
-]
+__all__ = ["MAX_BODY_BYTES", "HttpRequest", "HttpResponse", "error_response", "json_response"]
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest request body accepted (1 MiB); larger ones are answered 413."""
-MAX_JSON_DEPTH = 512
-"""The deepest JSON a client may send. Pyodide's parser dies of a JavaScript stack overflow
-(a fatal error that takes the whole isolate down) somewhere past 6,500 levels; every
-nesting dotdo documents (values 64, Cap'n Web expressions 64 escaped arrays) fits in 512."""
-
-_NESTING_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-
-
-def parse_json(text: str) -> Any:
-    """`json.loads` for text a client sent: JSONDecodeError too when it nests deeper than
-    `MAX_JSON_DEPTH`, found before the parser recurses into it."""
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be that deep
-        depth = 0
-        for match in _NESTING_TOKENS.finditer(text):
-            bracket = match.group(0)
-            if bracket in ("[", "{"):
-                depth += 1
-                if depth > MAX_JSON_DEPTH:
-                    raise json.JSONDecodeError(
-                        f"nested deeper than {MAX_JSON_DEPTH} levels", text, match.start()
-                    )
-            elif bracket in ("]", "}"):
-                depth -= 1
-    return json.loads(text)
 
 
 @dataclass
@@ -94,13 +61,13 @@ class HttpRequest:
             raise BadRequest("Request body is not valid UTF-8", code="invalid_body") from exc
 
     def json(self) -> Any:
-        """The body parsed as JSON; a 400 `invalid_json` when it is not JSON."""
+        """The body's value: strict JSON with the codec's tags decoded (`{"$bigint": "..."}`
+        is an int, `{"$bytes": ...}` bytes, ...; see `dotdo.wire.codec`). A 400
+        `invalid_json` when it is not JSON (a bare NaN included, or nested deeper than
+        `codec.MAX_JSON_DEPTH`), `invalid_value` on a bad tag."""
         if not self.body.strip():
             raise BadRequest("Request body is empty; expected JSON", code="invalid_json")
-        try:
-            return parse_json(self.text())
-        except json.JSONDecodeError as exc:
-            raise BadRequest(f"Request body is not valid JSON: {exc.msg}", code="invalid_json") from exc
+        return loads(self.text())
 
 
 @dataclass
@@ -113,13 +80,19 @@ class HttpResponse:
     web_socket: Any = None
 
     def json(self) -> Any:
-        """The body parsed as JSON (for tests and middleware)."""
+        """The body parsed as JSON, tags left as they are (for tests and middleware)."""
         body = self.body.decode() if isinstance(self.body, bytes) else self.body
-        return json.loads(body or "null")
+        return parse_json(body or "null")
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None, *, encoded: bool = False
+) -> HttpResponse:
+    """A JSON response with `data` in the codec's one encoding (`dotdo.wire.codec.dumps`):
+    bytes, big integers and non-finite numbers as tags, never a bare NaN. A value with no
+    wire form raises BadRequest (`unserializable_result`). `encoded=True`: `data` is
+    already in its wire form (`codec.encode`) and is only written out."""
+    body = dump(data) if encoded else dumps(data)
     merged = {"content-type": "application/json; charset=utf-8"}
     if headers:
         merged.update({k.lower(): v for k, v in headers.items()})

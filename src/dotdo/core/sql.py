@@ -1,25 +1,126 @@
 """A thin synchronous facade over the Durable Object SQLite API (`ctx.storage.sql`).
 
-It fixes the two sharp edges of the binding (Python `bool` binds as the strings
-"true"/"false"; rows arrive as JS-backed dicts) and runs all-or-nothing work
-through `transactionSync`.
+It fixes the sharp edges of the binding and runs all-or-nothing work through
+`transactionSync`. The binding takes numbers (bound as REAL), strings, bytes and
+null: Python `bool` would bind as the strings "true"/"false", and Pyodide hands an
+int from 2^53-1 up as a BigInt, which the binding refuses ("Cannot convert a BigInt
+value to a number"). So every int (and bool) is bound as its decimal text and its
+placeholder is rewritten to `(+CAST(? AS INTEGER))`: SQLite sees an INTEGER with the
+exact value, over the whole 64-bit range, and an int beyond that range is a 400
+naming it. The unary `+` leaves the expression without affinity, as a bound value
+is, so comparisons convert as they would and an index on the other side is still
+used (https://sqlite.org/datatype3.html#affinity_of_expressions). Results come back
+as the runtime converts them (INTEGER and REAL as a JavaScript number, exact only
+within 2^53); `exact_rows` gives SELECT results whose integers are exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from dotdo.core.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
+from dotdo.errors import BadRequest
 from dotdo.types import Row
 
-__all__ = ["Sql"]
+__all__ = ["Sql", "bind_parameters"]
 
 T = TypeVar("T")
 
+# The tokens of SQLite's grammar that may hold a `?` or `:name` without being a
+# parameter (literals, quoted identifiers, comments, words), then the parameters.
+# https://sqlite.org/lang_expr.html#varparam and https://sqlite.org/lang_keywords.html
+_TOKENS = re.compile(
+    r"""
+      '(?:[^']|'')*'
+    | "(?:[^"]|"")*"
+    | `(?:[^`]|``)*`
+    | \[[^\]]*\]
+    | --[^\n]*
+    | /\*.*?(?:\*/|\Z)
+    | (?P<param>\?[0-9]*|[:@$](?:[A-Za-z0-9_$]|[^\x00-\x7f])+)
+    | (?:[A-Za-z0-9_]|[^\x00-\x7f])(?:[A-Za-z0-9_$]|[^\x00-\x7f])*
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_REWRITES: dict[tuple[str, tuple[int, ...]], str] = {}
+_MAX_REWRITES = 512
 
-def _bind(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
+
+def _integer_sql(query: str, positions: tuple[int, ...]) -> str:
+    """`query` with the placeholders of the 0-based parameter `positions` wrapped in
+    `(+CAST(... AS INTEGER))`. Parameters are numbered as SQLite numbers them: `?` is one
+    more than the largest number so far, `?NNN` is NNN, a name keeps the number of its
+    first use; the placeholder itself is kept, so the numbering never changes."""
+    wanted = {position + 1 for position in positions}
+    highest = 0
+    named: dict[str, int] = {}
+    pieces: list[str] = []
+    last = 0
+    for match in _TOKENS.finditer(query):
+        token = match.group("param")
+        if token is None:
+            continue
+        if token == "?":
+            highest += 1
+            number = highest
+        elif token[0] == "?":
+            number = int(token[1:])
+            highest = max(highest, number)
+        else:
+            if token not in named:
+                highest += 1
+                named[token] = highest
+            number = named[token]
+        if number in wanted:
+            pieces.append(query[last : match.start()])
+            pieces.append(f"(+CAST({token} AS INTEGER))")
+            last = match.end()
+    pieces.append(query[last:])
+    return "".join(pieces)
+
+
+def bind_parameters(query: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The statement and bindings to hand the runtime for `query` with `params`.
+
+    Every int or bool becomes its decimal text behind `(+CAST(? AS INTEGER))`, so it
+    binds exactly and as an INTEGER; an int outside 64 bits raises BadRequest
+    (`invalid_value`). Other values pass unchanged. Rewritten statements are cached.
+    """
+    positions: list[int] = []
+    bound: list[Any] = []
+    for index, value in enumerate(params):
+        if isinstance(value, int):
+            number = int(value)
+            if int64_error(number):
+                raise BadRequest(f"SQL parameter {index + 1}: {INT64_RANGE}", code="invalid_value")
+            positions.append(index)
+            bound.append(str(number))
+        else:
+            bound.append(value)
+    if not positions:
+        return query, bound
+    key = (query, tuple(positions))
+    rewritten = _REWRITES.get(key)
+    if rewritten is None:
+        if len(_REWRITES) >= _MAX_REWRITES:
+            _REWRITES.clear()
+        rewritten = _REWRITES[key] = _integer_sql(query, key[1])
+    return rewritten, bound
+
+
+def _lossy(value: Any) -> bool:
+    # The runtime hands every INTEGER over as a JavaScript number: from 2^53 on it
+    # arrives as a whole float, possibly rounded (it may also be a REAL that is whole).
+    return isinstance(value, float) and value.is_integer() and abs(value) > MAX_SAFE_INTEGER
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, str):
+        return int(value[1:]) if value[0] == "i" else value[1:]
+    if isinstance(value, memoryview):
+        return bytes(value)
     return value
 
 
@@ -38,9 +139,48 @@ class Sql:
 
     def exec_counted(self, query: str, *params: Any) -> tuple[list[Row], int]:
         """Run one statement; its rows and how many rows it wrote."""
-        cursor = self._sql.exec(query, *[_bind(p) for p in params])
+        cursor = self._sql.exec(*self._statement(query, params))
         rows: list[Row] = cursor.toArray()  # already dicts: the SDK converts the JS rows
         written = int(cursor.rowsWritten)
+        self.rows_written += written
+        return rows, written
+
+    def exact_rows(self, select: str, *params: Any, limit: int) -> tuple[list[Row], int]:
+        """Run one SELECT (at most `limit` rows); its rows and the rows it wrote.
+
+        Every INTEGER comes back as an exact `int`, over all 64 bits; BLOBs as `bytes`;
+        REAL, TEXT and NULL as the runtime gives them. When the plain run returns a whole
+        float beyond 2^53 (an INTEGER the runtime may have rounded), the statement runs
+        again with each INTEGER beyond that range turned into text, and that run's rows
+        are the answer (a statement that is not deterministic, such as one calling
+        `random()`, may so answer other rows than the first run saw).
+        """
+        cursor = self._sql.exec(*self._statement(f"SELECT * FROM ({select}) LIMIT {int(limit)}", params))
+        rows: list[Row] = cursor.toArray()
+        written = int(cursor.rowsWritten)
+        if any(_lossy(value) for row in rows for value in row.values()):
+            names: list[str] = list(cursor.columnNames)
+            columns = [f"c{i}" for i in range(len(names))]
+            typed = ", ".join(
+                f"CASE WHEN typeof({c}) = 'integer' AND {c} NOT BETWEEN -{MAX_SAFE_INTEGER} AND "
+                f"{MAX_SAFE_INTEGER} THEN 'i' || {c} WHEN typeof({c}) = 'text' THEN 't' || {c} "
+                f"ELSE {c} END AS {c}"
+                for c in columns
+            )
+            query = (
+                f"WITH _dotdo_rows({', '.join(columns)}) AS ({select}) "
+                f"SELECT {typed} FROM _dotdo_rows LIMIT {int(limit)}"
+            )
+            cursor = self._sql.exec(*self._statement(query, params))
+            rows = [
+                dict(zip(names, (_exact(row[c]) for c in columns), strict=True)) for row in cursor.toArray()
+            ]
+            written += int(cursor.rowsWritten)
+        else:
+            rows = [
+                {name: bytes(v) if isinstance(v, memoryview) else v for name, v in row.items()}
+                for row in rows
+            ]
         self.rows_written += written
         return rows, written
 
@@ -50,12 +190,17 @@ class Sql:
 
     def run(self, query: str, *params: Any) -> int:
         """Run one statement for its effect; returns the rows it wrote."""
-        cursor = self._sql.exec(query, *[_bind(p) for p in params])
+        cursor = self._sql.exec(*self._statement(query, params))
         for _ in cursor:
             pass
         written = int(cursor.rowsWritten)
         self.rows_written += written
         return written
+
+    @staticmethod
+    def _statement(query: str, params: Sequence[Any]) -> list[Any]:
+        statement, bound = bind_parameters(query, params)
+        return [statement, *bound]
 
     def transaction(self, work: Callable[[], T]) -> T:
         """Run `work` inside `transactionSync`: every statement it runs commits or none does.

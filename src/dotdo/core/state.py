@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.http import parse_json
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
+from dotdo.core.values import stored_json
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.types import JSON
+from dotdo.wire.codec import parse_json
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -57,10 +58,9 @@ def validate_key(key: Any) -> str:
 
 
 def encode_value(value: JSON) -> str:
-    try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"Value is not JSON-serialisable: {exc}", code="invalid_value") from exc
+    """The JSON text a state value is stored as (`dotdo.core.values.stored_json`: integers
+    within 64 bits, finite numbers); 400 `invalid_value` otherwise, 413 past MAX_VALUE_BYTES."""
+    text = stored_json(value, what="Value", code="invalid_value")
     if len(text.encode()) > MAX_VALUE_BYTES:
         raise PayloadTooLarge(f"A value is at most {MAX_VALUE_BYTES} bytes as JSON", code="value_too_large")
     return text

@@ -21,6 +21,7 @@ from typing import Any
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
+from dotdo.wire.codec import dumps
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES",
@@ -48,7 +49,7 @@ SOCKET_MIGRATIONS = (
     Migration(
         1,
         (
-            """CREATE TABLE IF NOT EXISTS _dotdo_sockets (
+            """CREATE TABLE IF NOT EXISTS dotdo_sockets (
   name TEXT NOT NULL,
   connection_id TEXT NOT NULL,
   value TEXT NOT NULL,
@@ -120,11 +121,13 @@ class Connection:
         self.socket.serializeAttachment(to_js(payload, dict_converter=Object.fromEntries))
 
     def send(self, message: str | bytes | Any) -> bool:
-        """Send a message (non-string values as JSON); False when the socket is gone."""
+        """Send a message (other values as JSON text in the codec's one encoding,
+        `dotdo.wire.codec.dumps`: never a bare NaN); False when the socket is gone.
+        A value with no wire form raises BadRequest (`unserializable_result`)."""
         from pyodide.ffi import JsException, to_js
 
         if not isinstance(message, str | bytes):
-            message = json.dumps(message, separators=(",", ":"))
+            message = dumps(message)
         try:
             self.socket.send(to_js(message) if isinstance(message, bytes) else message)
         except JsException:  # closed or closing: the caller counts it as not delivered
@@ -157,7 +160,7 @@ def attachment_bytes(payload: Any) -> int:
 
 
 class SocketState:
-    """Per-connection JSON values in SQLite (`_dotdo_sockets`), for what a socket needs
+    """Per-connection JSON values in SQLite (`dotdo_sockets`), for what a socket needs
     after hibernation but could outgrow its 2,048-byte attachment: the capability token
     (up to 8,192 characters) and event subscriptions (32 patterns of up to 129).
 
@@ -171,7 +174,7 @@ class SocketState:
     def get(self, connection_id: str, name: str) -> Any:
         """The value stored under `name` for the connection, or None."""
         row = self._sql.first(
-            "SELECT value FROM _dotdo_sockets WHERE name = ? AND connection_id = ?", name, connection_id
+            "SELECT value FROM dotdo_sockets WHERE name = ? AND connection_id = ?", name, connection_id
         )
         return None if row is None else json.loads(str(row["value"]))
 
@@ -179,11 +182,11 @@ class SocketState:
         """Store `value` (JSON) under `name` for the connection; None removes it."""
         if value is None:
             self._sql.run(
-                "DELETE FROM _dotdo_sockets WHERE name = ? AND connection_id = ?", name, connection_id
+                "DELETE FROM dotdo_sockets WHERE name = ? AND connection_id = ?", name, connection_id
             )
             return
         self._sql.run(
-            "INSERT INTO _dotdo_sockets (name, connection_id, value) VALUES (?, ?, ?) "
+            "INSERT INTO dotdo_sockets (name, connection_id, value) VALUES (?, ?, ?) "
             "ON CONFLICT(name, connection_id) DO UPDATE SET value = excluded.value",
             name,
             connection_id,
@@ -192,17 +195,17 @@ class SocketState:
 
     def values(self, name: str) -> dict[str, Any]:
         """Connection id -> value, for every connection that has one under `name`."""
-        rows = self._sql.exec("SELECT connection_id, value FROM _dotdo_sockets WHERE name = ?", name)
+        rows = self._sql.exec("SELECT connection_id, value FROM dotdo_sockets WHERE name = ?", name)
         return {str(row["connection_id"]): json.loads(str(row["value"])) for row in rows}
 
     def forget(self, connection_id: str) -> None:
         """Drop everything stored for a connection (it closed)."""
-        self._sql.run("DELETE FROM _dotdo_sockets WHERE connection_id = ?", connection_id)
+        self._sql.run("DELETE FROM dotdo_sockets WHERE connection_id = ?", connection_id)
 
     def keep_only(self, live: Iterable[str]) -> int:
         """Drop the rows of every connection not in `live`; returns how many went."""
         return self._sql.run(
-            "DELETE FROM _dotdo_sockets WHERE connection_id NOT IN (SELECT value FROM json_each(?))",
+            "DELETE FROM dotdo_sockets WHERE connection_id NOT IN (SELECT value FROM json_each(?))",
             json.dumps(sorted(set(live))),
         )
 
@@ -241,10 +244,11 @@ class WebSockets:
         return len(self.connections(tag))
 
     def broadcast(self, message: Any, tag: str | None = None, exclude: Iterable[str] | None = None) -> int:
-        """Send to every connection (with `tag`, if given) except the `exclude`d ids."""
+        """Send to every connection (with `tag`, if given) except the `exclude`d ids; a
+        message that is not text goes as `Connection.send` writes it."""
         skip = set(exclude or ())
         if not isinstance(message, str | bytes):
-            message = json.dumps(message, separators=(",", ":"))
+            message = dumps(message)
         sent = 0
         for connection in self.connections(tag):
             if connection.id not in skip and connection.send(message):

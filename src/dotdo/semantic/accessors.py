@@ -1,4 +1,10 @@
-"""Noun accessors: `self.Customer()` for the type, `self.Customer("id")` for one thing."""
+"""Noun accessors: `self.Customer()` for the type, `self.Customer("id")` for one thing.
+
+Their methods are the thing operations of every surface: remote callers reach the
+very same methods (pipelines, Cap'n Web, the Python client), and the flat RPC
+methods and HTTP routes of DOSemantic call them, so an operation answers the same
+value everywhere (docs/api.md, "One operation, one answer").
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ import builtins
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
+from dotdo.errors import NotFound
 from dotdo.semantic.graph import Hop, Ref, Relationships
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import OrderBy, ThingQuery
-from dotdo.semantic.things import Things
+from dotdo.semantic.things import Things, validate_id
 
 __all__ = ["InstanceAccessor", "NounAccessor", "NounFactory"]
 
@@ -30,6 +37,8 @@ class NounAccessor:
     rpc_read_methods: ClassVar[frozenset[str]] = frozenset({"list", "page", "count", "find_first"})
     rpc_options_methods: ClassVar[frozenset[str]] = frozenset({"list", "page", "count", "find_first"})
     """Remote callers may pass these one options object: `list({"where": ..., "limit": 20})`."""
+    rpc_call: ClassVar[str] = "_remote_call"
+    """What a remote caller calling the accessor itself runs: `api.Customer("c-1")`."""
 
     def __init__(
         self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None
@@ -44,6 +53,11 @@ class NounAccessor:
 
     def __call__(self, thing_id: str) -> InstanceAccessor:
         return InstanceAccessor(self._things, self._relationships, self.type, thing_id, self._remote)
+
+    def _remote_call(self, thing_id: str | None = None) -> NounAccessor | InstanceAccessor:
+        """`Customer("c-1")` from a remote caller: one thing, its id checked (400 `invalid_id`)
+        before any step runs; `Customer()` is the accessor itself, as `self.Customer()` is."""
+        return self if thing_id is None else self(validate_id(thing_id))
 
     def create(self, data: Mapping[str, Any] | None = None, /, **properties: Any) -> dict[str, Any]:
         """Create a thing from `data` and/or keyword properties; `$id` may be given."""
@@ -64,6 +78,7 @@ class NounAccessor:
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
     ) -> builtins.list[dict[str, Any]]:
+        """The matching things, a list (`page` adds `total` and `has_more`)."""
         page = self.page(where, order_by, limit, offset, select, include_deleted, with_total=False)
         items: builtins.list[dict[str, Any]] = page["items"]
         return items
@@ -83,11 +98,13 @@ class NounAccessor:
         return self._things.list(self.type, query)
 
     def count(self, where: Where = None, include_deleted: bool = False) -> int:
+        """How many things match, an integer."""
         return self._things.count(self.type, ThingQuery.build(where, include_deleted=include_deleted))
 
     def find_first(
         self, where: Where = None, order_by: OrderBy = None, include_deleted: bool = False
     ) -> dict[str, Any] | None:
+        """The first match in `order_by` order, or None when nothing matches."""
         return self._things.find_first(
             self.type, ThingQuery.build(where, order_by, include_deleted=include_deleted)
         )
@@ -133,9 +150,12 @@ class InstanceAccessor:
 
     @property
     def ref(self) -> Ref:
-        return Ref(self.type, self.id)
+        """This thing as an edge's end; 400 `invalid_id` for an id no thing can have."""
+        return Ref(self.type, validate_id(self.id))
 
     def get(self, include_deleted: bool = False) -> dict[str, Any] | None:
+        """The thing, or None when there is none (a read reports absence as a value;
+        only the HTTP route answers it 404 `thing_not_found`)."""
         return self._things.get(self.type, self.id, include_deleted)
 
     def update(self, patch: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
@@ -144,14 +164,24 @@ class InstanceAccessor:
     def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
         return self._things.replace(self.type, self.id, data, expected_version)
 
-    def delete(self) -> bool:
-        return self._things.delete(self.type, self.id)
+    def delete(self, hard: bool = False, expected_version: int | None = None) -> dict[str, Any]:
+        """Soft delete (the default, as `DELETE /:Noun/:id`): the thing with `$deleted_at`,
+        restorable, idempotent. `hard=True` removes it for good (soft-deleted ones too) and
+        answers `{"$id", "$type", "deleted": True}`. Either way a thing that is not there
+        is 404 `thing_not_found`, as for every other write; an `expected_version` other
+        than the stored one is 409 `version_conflict` and nothing is deleted."""
+        if not hard:
+            return self._things.soft_delete(self.type, self.id, expected_version)
+        if not self._things.delete(self.type, self.id, expected_version):
+            raise NotFound(f"No {self.type} with id {self.id!r}", code="thing_not_found")
+        return {"$id": self.id, "$type": self.type, "deleted": True}
 
-    def soft_delete(self) -> dict[str, Any]:
-        return self._things.soft_delete(self.type, self.id)
+    def soft_delete(self, expected_version: int | None = None) -> dict[str, Any]:
+        """`delete()`: the thing with `$deleted_at`."""
+        return self._things.soft_delete(self.type, self.id, expected_version)
 
-    def restore(self) -> dict[str, Any]:
-        return self._things.restore(self.type, self.id)
+    def restore(self, expected_version: int | None = None) -> dict[str, Any]:
+        return self._things.restore(self.type, self.id, expected_version)
 
     def relate(self, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge this -verb-> target."""

@@ -17,7 +17,7 @@ layer overrides.
 from __future__ import annotations
 
 import builtins
-import re
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -27,10 +27,12 @@ from pyodide.ffi import JsException
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Migration
+from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.core.rpc import rpc, seal_rpc_surface
-from dotdo.errors import BadRequest, NotFound
-from dotdo.semantic.accessors import NounAccessor, NounFactory
+from dotdo.core.values import int64_error
+from dotdo.errors import BadRequest, NotFound, PreconditionFailed
+from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
@@ -38,7 +40,8 @@ from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import REGISTRY_MIGRATIONS, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThingStore, ThingStore
-from dotdo.semantic.things import Things, validate_id
+from dotdo.semantic.strict import NounPolicy, declared_fields
+from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
 
 __all__ = ["MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
@@ -48,7 +51,6 @@ MAX_QUERY_PARAMS = 100
 """Cloudflare's SQLite binds at most 100 parameters a statement."""
 _NOUN = r":noun{[A-Z].*}"
 _VERB = r":verb{[a-z].*}"
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
 SEMANTIC_MIGRATIONS = (
     Migration(
@@ -63,17 +65,7 @@ def _now_ms() -> int:
 
 
 def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
-    return {"etag": f'"{thing["$version"]}"'}
-
-
-def _if_match(request: HttpRequest) -> int | None:
-    header = request.header("if-match")
-    if header is None or header.strip() == "*":
-        return None
-    match = _ETAG.match(header.strip())
-    if not match:
-        raise BadRequest('If-Match is a version, e.g. "3"', code="invalid_if_match")
-    return int(match.group(1))
+    return {"etag": str(version_tag(thing["$version"]))}
 
 
 def _flag(request: HttpRequest, name: str) -> bool:
@@ -100,15 +92,25 @@ class DOSemantic(DOCore):
     """Nouns registered (plural, indexed properties) every time the object starts."""
     declared_verbs: ClassVar[tuple[Verb, ...]] = ()
     """Verbs with irregular forms, registered every time the object starts."""
+    strict_nouns: ClassVar[bool] = False
+    """Refuse things, relationships and actions of a noun that is not registered (declared or
+    registered at run time) with 404 `unknown_noun`, naming the closest known noun."""
     thing_cache_size: ClassVar[int] = 1024
+
+    _declared_fields: ClassVar[dict[str, frozenset[str]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         self.event_log = EventLog(self.sql, _now_ms, new_id)
         self.nouns = Nouns(self.sql, _now_ms)
         self.verbs = Verbs(self.sql, _now_ms)
-        self.relationships = Relationships(self.sql, _now_ms)
-        self.things = Things(self.thing_store(), self, _now_ms, new_id)
+        self.noun_policy = NounPolicy(self.nouns, self.strict_nouns, self._declared_fields)
+        self.relationships = Relationships(self.sql, _now_ms, self.noun_policy)
+        self.things = Things(self.thing_store(), self, _now_ms, new_id, self.noun_policy)
         self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
         for noun in self.declared_nouns:
             self.nouns.register(noun.name, noun.plural, noun.indexes)
@@ -160,16 +162,10 @@ class DOSemantic(DOCore):
         """What `self.<TypeName>` returns; the workflow layer adds cross-object calls."""
         return NounFactory(self.things, self.relationships, validate_type_name(type_name))
 
-    def rpc_root(self, target: builtins.list[Any]) -> Any:
-        """Pipelines may also start at a noun: `["Customer"]` (or `["Customer", ""]`) is its
-        accessor, `["Customer", id]` one thing."""
-        if not target:
-            return self
-        noun = target[0]
-        thing_id = target[1] if len(target) > 1 else ""
-        if not isinstance(noun, str) or not isinstance(thing_id, str):
-            raise BadRequest("target is [Noun] or [Noun, id]", code="invalid_pipeline")
-        return self.noun(noun) if thing_id == "" else self.noun(noun, validate_id(thing_id))
+    def rpc_noun(self, name: str) -> NounAccessor | None:
+        """Every type name is a noun remote callers reach on this object: `api.Customer.list()`,
+        `api.Customer("c-1").get()`, the pipeline target `["Customer", "c-1"]`."""
+        return self.noun(name) if TYPE_NAME.fullmatch(name) else None
 
     def noun(self, type_name: str, thing_id: str | None = None) -> Any:
         """`self.noun("Customer")` / `self.noun("Customer", id)`: accessors for any type name."""
@@ -182,19 +178,26 @@ class DOSemantic(DOCore):
 
     def read_query(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any]:
         """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows
-        and MAX_QUERY_PARAMS parameters (400 `invalid_params` past them)."""
+        and MAX_QUERY_PARAMS parameters (400 `invalid_params` past them).
+
+        `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
+        floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
+        `invalid_params`. Rows keep SQLite's values (`Sql.exact_rows`): INTEGER as an exact
+        int, REAL as a number, TEXT as str, BLOB as bytes, NULL as None.
+        """
         validate_sql_query(sql)
         values = list(params or [])
         if len(values) > MAX_QUERY_PARAMS:
             raise BadRequest(f"A query takes at most {MAX_QUERY_PARAMS} params", code="invalid_params")
-        if any(not (v is None or isinstance(v, bool | int | float | str)) for v in values):
-            raise BadRequest("params are strings, numbers, booleans or null", code="invalid_params")
+        for index, value in enumerate(values):
+            error = _param_error(value)
+            if error:
+                raise BadRequest(f"params[{index}]: {error}", code="invalid_params")
         statement = sql.strip().rstrip(";")
 
         def work() -> builtins.list[dict[str, Any]]:
-            rows, written = self.sql.exec_counted(
-                f"SELECT * FROM ({statement}) LIMIT {MAX_QUERY_ROWS + 1}", *values
-            )  # the limit written in, not bound: every one of SQLite's parameters is the caller's
+            # The limit is written in, not bound: every one of SQLite's parameters is the caller's.
+            rows, written = self.sql.exact_rows(statement, *values, limit=MAX_QUERY_ROWS + 1)
             if written:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")
             return rows
@@ -242,14 +245,20 @@ class DOSemantic(DOCore):
         return self.things.upsert(type_name, data)
 
     @rpc
-    def delete_thing(self, type_name: str, thing_id: str, hard: bool = False) -> Any:
-        if hard:
-            return self.things.delete(type_name, thing_id)
-        return self.things.soft_delete(type_name, thing_id)
+    def delete_thing(
+        self, type_name: str, thing_id: str, hard: bool = False, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        """`self.noun(type_name, thing_id).delete(hard, expected_version)`: the soft-deleted
+        thing, or `{"$id", "$type", "deleted": True}` when `hard`; 404 `thing_not_found` when
+        absent; 409 `version_conflict` when `expected_version` is not the stored one."""
+        accessor: InstanceAccessor = self.noun(type_name, thing_id)
+        return accessor.delete(hard, expected_version)
 
     @rpc
-    def restore_thing(self, type_name: str, thing_id: str) -> dict[str, Any]:
-        return self.things.restore(type_name, thing_id)
+    def restore_thing(
+        self, type_name: str, thing_id: str, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        return self.things.restore(type_name, thing_id, expected_version)
 
     @rpc(scope="read")
     def list_things(
@@ -261,10 +270,38 @@ class DOSemantic(DOCore):
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+    ) -> builtins.list[dict[str, Any]]:
+        """`self.noun(type_name).list(...)`: the matching things, a list."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.list(where, order_by, limit, offset, select, include_deleted)
+
+    @rpc(scope="read")
+    def page_things(
+        self,
+        type_name: str,
+        where: Mapping[str, JSON] | None = None,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        select: str | Sequence[str] | None = None,
+        include_deleted: bool = False,
         with_total: bool = True,
     ) -> dict[str, Any]:
-        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
-        return self.things.list(type_name, query)
+        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more"}`."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total)
+
+    @rpc(scope="read")
+    def find_first_thing(
+        self,
+        type_name: str,
+        where: Mapping[str, JSON] | None = None,
+        order_by: Any = None,
+        include_deleted: bool = False,
+    ) -> dict[str, Any] | None:
+        """`self.noun(type_name).find_first(...)`: the first match, or None."""
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.find_first(where, order_by, include_deleted)
 
     @rpc(scope="read")
     def count_things(
@@ -279,6 +316,10 @@ class DOSemantic(DOCore):
     @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
         return self.relationships.relate(source, verb, target, data)
+
+    @rpc
+    def unrelate(self, source: Any, verb: str, target: Any) -> bool:
+        return self.relationships.unrelate(source, verb, target)
 
     @rpc(scope="read")
     def related(
@@ -322,12 +363,14 @@ class DOSemantic(DOCore):
 
     async def _http_create(self, request: HttpRequest) -> HttpResponse:
         accessor = self._accessor(request)
+        condition = Preconditions.from_request(request)
         body = request.json()
         if isinstance(body, list):
-            return json_response({"items": accessor.create_many(body)}, status=201)
+            items = self.things.create_many(accessor.type, body, condition=condition)
+            return json_response({"items": items}, status=201)
         if not isinstance(body, dict):
             raise BadRequest("Body is a thing (a JSON object) or an array of things", code="invalid_data")
-        thing = self.things.create(accessor.type, body)
+        thing = self.things.create(accessor.type, body, condition=condition)
         return json_response(thing, status=201, headers=_etag(thing))
 
     async def _http_list(self, request: HttpRequest) -> HttpResponse:
@@ -338,33 +381,49 @@ class DOSemantic(DOCore):
 
     async def _http_get(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
+        condition = Preconditions.from_request(request)
         thing = self.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
-        if thing is None:
+        if thing is None:  # RFC 9110 §13.2.1: a 404 is answered whatever the preconditions say
             raise NotFound(f"No {type_name} with id {request.params['id']!r}", code="thing_not_found")
+        verdict = condition.evaluate(version_tag(thing["$version"]), safe=True)
+        if verdict is Verdict.NOT_MODIFIED:
+            return HttpResponse(status=304, headers=_etag(thing))
+        if verdict is Verdict.FAILED:
+            raise PreconditionFailed(
+                f"{type_name} {thing['$id']!r} is at version {thing['$version']}, so If-Match is false",
+                current_version=thing["$version"],
+                headers=_etag(thing),
+            )
         return json_response(thing, headers=_etag(thing))
 
     async def _http_update(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        thing = self.things.update(type_name, request.params["id"], request.json(), _if_match(request))
+        condition = Preconditions.from_request(request)
+        thing = self.things.update(type_name, request.params["id"], request.json(), condition=condition)
         return json_response(thing, headers=_etag(thing))
 
     async def _http_replace(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        thing = self.things.replace(type_name, request.params["id"], request.json(), _if_match(request))
+        condition = Preconditions.from_request(request)
+        thing = self.things.replace(type_name, request.params["id"], request.json(), condition=condition)
         return json_response(thing, headers=_etag(thing))
 
     async def _http_delete(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
         thing_id = request.params["id"]
+        condition = Preconditions.from_request(request)
         if _flag(request, "hard"):
-            if not self.things.delete(type_name, thing_id):
+            if not self.things.delete(type_name, thing_id, condition=condition):
                 raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
             return json_response({"$id": thing_id, "$type": type_name, "deleted": True})
-        return json_response(self.things.soft_delete(type_name, thing_id))
+        thing = self.things.soft_delete(type_name, thing_id, condition=condition)
+        return json_response(thing, headers=_etag(thing))
 
     async def _http_restore(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        return json_response(self.things.restore(type_name, request.params["id"]))
+        condition = Preconditions.from_request(request)
+        thing = self.things.restore(type_name, request.params["id"], condition=condition)
+        return json_response(thing, headers=_etag(thing))
 
     async def _http_related(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
@@ -390,7 +449,14 @@ class DOSemantic(DOCore):
             raise BadRequest('Body is {"to": "Type/id" or a thing, "data": ...}', code="invalid_ref")
         source = f"{type_name}/{thing_id}"
         target = body.get("to", body)
-        created = self.relationships.relate(source, request.params["verb"], target, body.get("data"))
+        condition = Preconditions.from_request(request)
+
+        def work() -> bool:
+            if condition:  # the path names the thing: its preconditions guard its new edge
+                self.things.check_condition(type_name, thing_id, condition)
+            return self.relationships.relate(source, request.params["verb"], target, body.get("data"))
+
+        created = self.things.transaction(work)
         return json_response(
             {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
              "created": created},
@@ -464,6 +530,17 @@ class DOSemantic(DOCore):
 
 
 seal_rpc_surface(DOSemantic)
+
+
+def _param_error(value: Any) -> str | None:
+    """Why a query parameter cannot be bound, or None."""
+    if value is None or isinstance(value, bool | str | bytes):
+        return None
+    if isinstance(value, int):
+        return int64_error(value)
+    if isinstance(value, float):
+        return "NaN has no SQLite value" if math.isnan(value) else None
+    return "params are strings, numbers, booleans, null or bytes"
 
 
 def _hop(value: Any) -> Hop:

@@ -18,10 +18,12 @@ from typing import Any
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.core.values import stored_json
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
+from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.things import validate_id
 
 __all__ = ["GRAPH_MIGRATIONS", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
@@ -98,12 +100,10 @@ def as_ref(value: Any, role: str = "thing") -> Ref:
 
 
 def _encode(data: Any, limit: int | None = None) -> str:
-    """`data` as JSON; 400 `invalid_data` if it is not JSON, 413 `value_too_large` past
-    `limit` bytes (checked on what a caller sends, not on events the layer records)."""
-    try:
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"data is not JSON: {exc}", code="invalid_data") from exc
+    """`data` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
+    `value_too_large` past `limit` bytes (checked on what a caller sends, not on events
+    the layer records)."""
+    text = stored_json(data, what="data", code="invalid_data")
     if limit is not None and len(text.encode()) > limit:
         raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
     return text
@@ -205,13 +205,22 @@ class Hop:
 
 
 class Relationships:
-    def __init__(self, sql: Sql, clock: Callable[[], int]) -> None:
+    def __init__(self, sql: Sql, clock: Callable[[], int], nouns: NounPolicy | None = None) -> None:
         self._sql = sql
         self._clock = clock
+        self._nouns = nouns
+        """Which nouns exist (strict mode); None: any valid name."""
+
+    def ref(self, value: Any, role: str = "thing") -> Ref:
+        """`as_ref`, with the noun checked against the policy (404 `unknown_noun` in strict mode)."""
+        found = as_ref(value, role)
+        if self._nouns is not None:
+            self._nouns.check(found.type)
+        return found
 
     def relate(self, source: Any, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge source -verb-> target; False when it was there already."""
-        src, dst = as_ref(source, "source"), as_ref(target, "target")
+        src, dst = self.ref(source, "source"), self.ref(target, "target")
         validate_verb(verb)
         return (
             self._sql.run(
@@ -229,7 +238,7 @@ class Relationships:
         )
 
     def unrelate(self, source: Any, verb: str, target: Any) -> bool:
-        src, dst = as_ref(source, "source"), as_ref(target, "target")
+        src, dst = self.ref(source, "source"), self.ref(target, "target")
         validate_verb(verb)
         return (
             self._sql.run(
@@ -246,10 +255,14 @@ class Relationships:
 
     def traverse(self, start: Any, hops: Sequence[Hop], limit: int = 100) -> list[Ref]:
         """Follow several hops breadth-first; each hop's frontier is capped at `limit` things."""
-        origin = as_ref(start, "start")
+        origin = self.ref(start, "start")
         if not hops or len(hops) > MAX_HOPS:
             raise BadRequest(f"A traversal has 1 to {MAX_HOPS} hops", code="invalid_traversal")
         checked = [hop.checked() for hop in hops]
+        if self._nouns is not None:
+            for hop in checked:
+                if hop.type is not None:
+                    self._nouns.check(hop.type)
         limit = _limit(limit, MAX_RELATED)
         frontier = [origin.id]
         result: list[Ref] = []
@@ -299,8 +312,8 @@ class Actions:
         self._ids = ids
 
     def record(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
-        who = as_ref(subject, "subject")
-        what = None if object is None else as_ref(object, "object")
+        who = self._relationships.ref(subject, "subject")
+        what = None if object is None else self._relationships.ref(object, "object")
         stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
         past = self._verbs.get(verb).past
         event_type = f"{who.type}.{past}"

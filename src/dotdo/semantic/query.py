@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.http import parse_json
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
 from dotdo.semantic.where import Pushdown, QueryValidationError, compile_where, field_sql
+from dotdo.wire.codec import decode, parse_json
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ThingQuery", "parse_order_by", "parse_select"]
 
@@ -144,14 +144,17 @@ class ThingQuery:
 
     @classmethod
     def from_params(cls, params: Mapping[str, str | None]) -> ThingQuery:
-        """From URL query parameters: `where` is JSON, the rest plain text."""
+        """From URL query parameters: `where` is JSON (operands in the codec's encoding, so
+        `{"$bigint": "..."}` is an int, as is an exact number of any size), the rest plain text."""
         raw_where = params.get("where")
         where: Any = None
         if raw_where:
             try:
-                where = parse_json(raw_where)
+                where = decode(parse_json(raw_where))
             except json.JSONDecodeError as exc:
                 raise QueryValidationError(f"where is not valid JSON: {exc.msg}") from exc
+            except ValueError as exc:  # NaN or Infinity
+                raise QueryValidationError(f"where is not valid JSON: {exc}") from exc
         return cls.build(
             where=where,
             order_by=params.get("order_by"),

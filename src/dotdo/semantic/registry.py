@@ -8,6 +8,7 @@ Anything not registered still works with derived forms (`Spaceship` ->
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,15 +49,22 @@ REGISTRY_MIGRATIONS = (
 )
 
 MAX_INDEXES = 16
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True)
 class Noun:
-    """A type of thing: its name, plural, and the properties to index."""
+    """A type of thing: its name, plural, the properties to index and, optionally, its fields.
+
+    `fields` (top-level property names; None: any) is a class declaration only
+    (the registry does not store it): property names outside it, in writes and in
+    `where`, `order_by` and `select`, are refused with 400 `unknown_field`.
+    """
 
     name: str
     plural: str | None = None
     indexes: tuple[str, ...] = field(default=())
+    fields: tuple[str, ...] | None = None
 
     def resolved(self) -> Noun:
         validate_type_name(self.name)
@@ -72,6 +80,18 @@ class Noun:
         if any(f.startswith("$") for f in indexes):
             raise BadRequest("The $ fields are indexed already", code="invalid_noun")
         return Noun(self.name, plural, indexes)
+
+    def checked_fields(self) -> frozenset[str]:
+        """The declared fields, each a top-level property name; ValueError otherwise."""
+        if isinstance(self.fields, str) or not isinstance(self.fields, tuple | list):
+            raise ValueError(f"Noun {self.name!r}: fields is a tuple of property names")
+        for name in self.fields:
+            if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
+                raise ValueError(
+                    f"Noun {self.name!r}: field {name!r} is not a top-level property name "
+                    "(letters, digits and underscores, not starting with a digit)"
+                )
+        return frozenset(self.fields)
 
     def to_dict(self) -> dict[str, Any]:
         return {

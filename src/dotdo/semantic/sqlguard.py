@@ -9,9 +9,8 @@ rolled back if anything was written: this check is the first wall, not the only 
 from __future__ import annotations
 
 import re
-from typing import ClassVar
 
-from dotdo.errors import BadRequest
+from dotdo.errors import SqlSecurityError
 
 __all__ = ["MAX_SQL_LENGTH", "SqlSecurityError", "validate_sql_query"]
 
@@ -28,12 +27,6 @@ _FORBIDDEN = frozenset(
 # Not listed: REPLACE and END, which are also the replace() function and CASE ... END;
 # a statement of their own cannot get past the SELECT-first and one-statement rules.
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-
-
-class SqlSecurityError(BadRequest):
-    """SQL that the read-only query API refuses (400 `invalid_sql`)."""
-
-    default_code: ClassVar[str] = "invalid_sql"
 
 
 def _words(sql: str) -> list[str]:

@@ -14,15 +14,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from dotdo.core.values import INT64_RANGE, int64_error
+from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name, validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import ThingRecord, ThingStore
-from dotdo.semantic.where import INT64_MAX, INT64_MIN
+from dotdo.semantic.strict import NounPolicy
 
-__all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id"]
+__all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 
 T = TypeVar("T")
 ListResult = dict[str, Any]
@@ -45,6 +47,13 @@ def validate_id(thing_id: Any) -> str:
     )
 
 
+def version_tag(version: int) -> EntityTag:
+    """A thing's entity tag: its version, strong (`"3"`, RFC 9110 §8.8.3). Every change
+    of a thing's wire form bumps the version, so within one thing's life equal tags
+    mean equal representations (a thing erased and created again restarts at 1)."""
+    return EntityTag(str(version))
+
+
 def _check_json(value: Any, depth: int = 0) -> None:
     if depth > MAX_DEPTH:
         raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
@@ -59,8 +68,8 @@ def _check_json(value: Any, depth: int = 0) -> None:
     elif isinstance(value, bool) or value is None or isinstance(value, str):
         return
     elif isinstance(value, int):
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise BadRequest("Integers are limited to 64 bits", code="invalid_data")
+        if int64_error(value):
+            raise BadRequest(f"Properties: {INT64_RANGE}", code="invalid_data")
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")
@@ -102,13 +111,25 @@ class Things:
         events: EventSink,
         clock: Callable[[], int] = lambda: int(time.time() * 1000),
         ids: Callable[[], str] = new_id,
+        nouns: NounPolicy | None = None,
     ) -> None:
         self.store = store
         self.events = events
         self._clock = clock
         self._ids = ids
+        self._nouns = nouns
+        """Which nouns and fields exist (strict mode, declared fields); None: any valid name."""
 
     # -- input -------------------------------------------------------------
+
+    def _type(self, type_name: str) -> str:
+        """The one place every operation checks the noun it names."""
+        return validate_type_name(type_name) if self._nouns is None else self._nouns.check(type_name)
+
+    def _check_query(self, type_name: str, query: ThingQuery) -> None:
+        if self._nouns is not None:
+            order = [name for name, _ in query.order]
+            self._nouns.check_fields(type_name, [*sorted(query.where.paths), *order, *(query.select or ())])
 
     def _split(self, type_name: str, data: Any) -> tuple[dict[str, Any], str | None, int | None]:
         """User properties, the `$id` and `$version` the caller sent; 400 on anything else."""
@@ -135,15 +156,20 @@ class Things:
                 version = value
             elif key not in _READ_ONLY_FIELDS:
                 raise BadRequest(f"Property names may not start with '$' ({key!r})", code="invalid_data")
+        if self._nouns is not None:
+            self._nouns.check_fields(type_name, properties)
         return properties, thing_id, version
 
+    def _selected(self, type_name: str, thing_id: str, include_deleted: bool) -> ThingRecord | None:
+        """The thing of that type and id (a soft-deleted one only if `include_deleted`), or None."""
+        record = self.store.read(thing_id)
+        if record is None or record.type != type_name:
+            return None
+        return None if record.deleted_at is not None and not include_deleted else record
+
     def _current(self, type_name: str, thing_id: str, include_deleted: bool = False) -> ThingRecord:
-        record = self.store.read(validate_id(thing_id))
-        if (
-            record is None
-            or record.type != type_name
-            or (record.deleted_at is not None and not include_deleted)
-        ):
+        record = self._selected(type_name, validate_id(thing_id), include_deleted)
+        if record is None:
             raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
         return record
 
@@ -155,6 +181,36 @@ class Things:
                 code="version_conflict",
             )
 
+    @staticmethod
+    def _check_condition(
+        condition: Preconditions | None, type_name: str, thing_id: str | None, record: ThingRecord | None
+    ) -> None:
+        """412 unless the request's preconditions hold for `record` (None: no current thing)."""
+        if not condition:
+            return
+        current = None if record is None else version_tag(record.version)
+        if condition.evaluate(current) is Verdict.PROCEED:
+            return
+        header = condition.failing_header(current)
+        state = "does not exist" if record is None else f"is at version {record.version}"
+        raise PreconditionFailed(
+            f"{type_name} {thing_id!r} {state}, so {header} is false; nothing was changed",
+            current_version=None if record is None else record.version,
+            headers={} if current is None else {"etag": str(current)},
+        )
+
+    def check_condition(
+        self, type_name: str, thing_id: str, condition: Preconditions, include_deleted: bool = False
+    ) -> None:
+        """Raise `PreconditionFailed` (412) unless `condition` holds for the thing as it is now.
+
+        For a write that is not one of the methods here (a new edge from the thing):
+        call it inside the write's `transaction` so nothing changes in between.
+        """
+        self._type(type_name)
+        record = self._selected(type_name, validate_id(thing_id), include_deleted)
+        self._check_condition(condition, type_name, thing_id, record)
+
     def _save(self, record: ThingRecord, previous: ThingRecord, event: str) -> dict[str, Any]:
         if not self.store.write(record, previous.version):
             raise Conflict(f"{record.type} {record.id!r} changed meanwhile; retry", code="version_conflict")
@@ -164,8 +220,14 @@ class Things:
 
     # -- writes ------------------------------------------------------------
 
-    def _insert(self, type_name: str, data: Any, now: int) -> dict[str, Any]:
+    def _insert(
+        self, type_name: str, data: Any, now: int, condition: Preconditions | None = None
+    ) -> dict[str, Any]:
         properties, thing_id, _ = self._split(type_name, data)
+        if condition:
+            # The thing a create names is the one with its $id; without one there is none yet.
+            existing = None if thing_id is None else self._selected(type_name, thing_id, False)
+            self._check_condition(condition, type_name, thing_id, existing)
         record = ThingRecord(
             id=thing_id or self._ids(),
             type=type_name,
@@ -181,29 +243,46 @@ class Things:
         self.events.emit(f"{type_name}.created", record.id, thing)
         return thing
 
-    def create(self, type_name: str, data: Any) -> dict[str, Any]:
-        validate_type_name(type_name)
-        return self.store.atomically(lambda: self._insert(type_name, data, self._clock()))
+    def create(self, type_name: str, data: Any, *, condition: Preconditions | None = None) -> dict[str, Any]:
+        """Create a thing; `condition` (e.g. `If-None-Match: *`) applies to the thing its `$id` names."""
+        self._type(type_name)
+        return self.store.atomically(lambda: self._insert(type_name, data, self._clock(), condition))
 
-    def create_many(self, type_name: str, items: Any) -> list[dict[str, Any]]:
-        """Create several things in one transaction: all of them or none."""
-        validate_type_name(type_name)
+    def create_many(
+        self, type_name: str, items: Any, *, condition: Preconditions | None = None
+    ) -> list[dict[str, Any]]:
+        """Create several things in one transaction: all of them or none (`condition` holds for each)."""
+        self._type(type_name)
         if not isinstance(items, Sequence) or isinstance(items, str | bytes):
             raise BadRequest("create_many takes an array of things", code="invalid_data")
         if len(items) > MAX_BATCH:
             raise BadRequest(f"create_many takes at most {MAX_BATCH} things", code="batch_too_large")
         now = self._clock()
-        return self.store.atomically(lambda: [self._insert(type_name, item, now) for item in items])
+        return self.store.atomically(
+            lambda: [self._insert(type_name, item, now, condition) for item in items]
+        )
 
     def update(
-        self, type_name: str, thing_id: str, patch: Any, expected_version: int | None = None
+        self,
+        type_name: str,
+        thing_id: str,
+        patch: Any,
+        expected_version: int | None = None,
+        *,
+        condition: Preconditions | None = None,
     ) -> dict[str, Any]:
-        """Merge `patch` into the thing (JSON Merge Patch); `expected_version` (or `$version`) guards it."""
-        validate_type_name(type_name)
+        """Merge `patch` into the thing (JSON Merge Patch).
+
+        `expected_version` (or `$version` in the patch) guards it: 409 `version_conflict`
+        on a mismatch. `condition` (the request's `If-Match` / `If-None-Match`) is
+        checked in the same transaction: 412 `precondition_failed` when false.
+        """
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             properties, _, body_version = self._split(type_name, patch)
             record = self._current(type_name, thing_id)
+            self._check_condition(condition, type_name, thing_id, record)
             self._check_version(record, expected_version if expected_version is not None else body_version)
             merged = merge_patch(record.properties(), properties)
             updated = record.evolve(
@@ -214,16 +293,23 @@ class Things:
         return self.store.atomically(work)
 
     def replace(
-        self, type_name: str, thing_id: str, data: Any, expected_version: int | None = None
+        self,
+        type_name: str,
+        thing_id: str,
+        data: Any,
+        expected_version: int | None = None,
+        *,
+        condition: Preconditions | None = None,
     ) -> dict[str, Any]:
-        """Replace all of the thing's properties."""
-        validate_type_name(type_name)
+        """Replace all of the thing's properties; guarded as `update` is."""
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, data)
             if body_id is not None and body_id != thing_id:
                 raise BadRequest(f"$id is {body_id!r} but the path names {thing_id!r}", code="id_mismatch")
             record = self._current(type_name, thing_id)
+            self._check_condition(condition, type_name, thing_id, record)
             self._check_version(record, expected_version if expected_version is not None else body_version)
             replaced = record.evolve(
                 data=_encode(properties), updated_at=self._clock(), version=record.version + 1
@@ -234,7 +320,7 @@ class Things:
 
     def upsert(self, type_name: str, data: Any) -> dict[str, Any]:
         """Create the thing named by `data["$id"]`, or merge `data` into it when it exists."""
-        validate_type_name(type_name)
+        self._type(type_name)
         _, thing_id, _ = self._split(type_name, data)
         if thing_id is None:
             raise BadRequest("upsert needs the thing's $id", code="invalid_data")
@@ -251,14 +337,26 @@ class Things:
 
         return self.store.atomically(work)
 
-    def delete(self, type_name: str, thing_id: str) -> bool:
-        """Delete the thing for good (soft-deleted ones too); False when there was none."""
-        validate_type_name(type_name)
+    def delete(
+        self,
+        type_name: str,
+        thing_id: str,
+        expected_version: int | None = None,
+        *,
+        condition: Preconditions | None = None,
+    ) -> bool:
+        """Delete the thing for good (soft-deleted ones too); False when there was none.
+
+        `expected_version` and `condition` guard it as they guard `update`.
+        """
+        self._type(type_name)
 
         def work() -> bool:
-            record = self.store.read(validate_id(thing_id))
-            if record is None or record.type != type_name:
+            record = self._selected(type_name, validate_id(thing_id), include_deleted=True)
+            if record is None:
                 return False
+            self._check_condition(condition, type_name, thing_id, record)
+            self._check_version(record, expected_version)
             self.store.remove(thing_id)
             self.events.emit(
                 f"{type_name}.deleted", thing_id, {"$id": thing_id, "$type": type_name, "hard": True}
@@ -267,12 +365,25 @@ class Things:
 
         return self.store.atomically(work)
 
-    def soft_delete(self, type_name: str, thing_id: str) -> dict[str, Any]:
-        """Hide the thing from reads and queries, keeping it restorable; idempotent."""
-        validate_type_name(type_name)
+    def soft_delete(
+        self,
+        type_name: str,
+        thing_id: str,
+        expected_version: int | None = None,
+        *,
+        condition: Preconditions | None = None,
+    ) -> dict[str, Any]:
+        """Hide the thing from reads and queries, keeping it restorable; idempotent.
+
+        `expected_version` and `condition` guard it as they guard `update`; an
+        already deleted thing is checked as it is (its version counts the delete).
+        """
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
+            self._check_condition(condition, type_name, thing_id, record)
+            self._check_version(record, expected_version)
             if record.deleted_at is not None:
                 return record.wire()
             now = self._clock()
@@ -281,12 +392,24 @@ class Things:
 
         return self.store.atomically(work)
 
-    def restore(self, type_name: str, thing_id: str) -> dict[str, Any]:
-        """Bring back a soft-deleted thing; a thing that is not deleted is returned as it is."""
-        validate_type_name(type_name)
+    def restore(
+        self,
+        type_name: str,
+        thing_id: str,
+        expected_version: int | None = None,
+        *,
+        condition: Preconditions | None = None,
+    ) -> dict[str, Any]:
+        """Bring back a soft-deleted thing; a thing that is not deleted is returned as it is.
+
+        `expected_version` and `condition` guard it as they guard `update`.
+        """
+        self._type(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
+            self._check_condition(condition, type_name, thing_id, record)
+            self._check_version(record, expected_version)
             if record.deleted_at is None:
                 return record.wire()
             restored = record.evolve(deleted_at=None, updated_at=self._clock(), version=record.version + 1)
@@ -297,7 +420,7 @@ class Things:
     # -- reads -------------------------------------------------------------
 
     def get(self, type_name: str, thing_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
-        validate_type_name(type_name)
+        self._type(type_name)
         record = self.store.read(validate_id(thing_id))
         if record is None or record.type != type_name:
             return None
@@ -311,7 +434,8 @@ class Things:
         `total` costs a count over every match; a query built with `with_total=False`
         skips it and answers `total: None`.
         """
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             probe = dataclasses.replace(query, limit=query.limit + 1)
             records = self.store.page(type_name, probe)
@@ -346,13 +470,15 @@ class Things:
                 yield thing
 
     def count(self, type_name: str, query: ThingQuery) -> int:
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             return self.store.count(type_name, query)
         return sum(1 for _ in self._residual_matches(type_name, query))
 
     def find_first(self, type_name: str, query: ThingQuery) -> dict[str, Any] | None:
-        validate_type_name(type_name)
+        self._type(type_name)
+        self._check_query(type_name, query)
         if query.where.residual is None:
             records = self.store.page(type_name, dataclasses.replace(query, limit=1))
             return query.project(records[0].wire()) if records else None

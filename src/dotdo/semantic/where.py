@@ -35,9 +35,10 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
-from dotdo.errors import BadRequest
+from dotdo.core.values import INT64_MAX, int64_error
+from dotdo.errors import QueryValidationError
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
 
 __all__ = [
@@ -55,18 +56,11 @@ MAX_WHERE_DEPTH = 12
 MAX_IN_VALUES = 500
 MAX_REGEX_LENGTH = 256
 MAX_CONDITIONS = 200
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _COMPARISONS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"}
 _FIELD_OPERATORS = _COMPARISONS | {"$in", "$nin", "$exists", "$regex", "$options", "$not", "$all", "$size"}
 _LOGICAL = {"$and", "$or", "$not"}
 _SQL_COMPARE = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-
-
-class QueryValidationError(BadRequest):
-    """A where clause, order or projection that cannot be run (400 `invalid_where`)."""
-
-    default_code: ClassVar[str] = "invalid_where"
 
 
 # -- the parsed clause ---------------------------------------------------------
@@ -106,7 +100,8 @@ def _scalar_error(value: Any, where: str) -> str | None:
     if value is None or isinstance(value, bool | str):
         return None
     if isinstance(value, int):
-        return None if INT64_MIN <= value <= INT64_MAX else f"{where}: integers are limited to 64 bits"
+        error = int64_error(value)
+        return None if error is None else f"{where}: {error}"
     if isinstance(value, float):
         return (
             None if value == value and value not in (float("inf"), float("-inf")) else f"{where}: not finite"
@@ -186,7 +181,7 @@ class _Parser:
             raise self.fail(f"Where clause has more than {MAX_CONDITIONS} conditions")
         if op == "$size":
             if not isinstance(operand, int) or isinstance(operand, bool) or not 0 <= operand <= INT64_MAX:
-                raise self.fail("$size takes a whole number >= 0")
+                raise self.fail(f"$size takes a whole number from 0 to {INT64_MAX}")
             return Condition(path, "$size", operand)
         if op == "$all" and (not isinstance(operand, list) or not operand):
             raise self.fail("$all takes a non-empty array")
@@ -476,9 +471,19 @@ class Pushdown:
     sql: str
     params: tuple[Any, ...]
     residual: Node | None
+    paths: frozenset[str] = frozenset()
+    """Every field path the clause names (for checks against declared fields)."""
 
     def accepts(self, thing: Mapping[str, Any]) -> bool:
         return self.residual is None or evaluate(self.residual, thing)
+
+
+def _paths(node: Node) -> set[str]:
+    if isinstance(node, Condition):
+        return {node.path}
+    if isinstance(node, Negation):
+        return _paths(node.part)
+    return {path for part in node.parts for path in _paths(part)}
 
 
 def _conjuncts(node: Node) -> list[Node]:
@@ -521,4 +526,6 @@ def compile_where(where: Any) -> Pushdown:
     residual: Node | None = None
     if left:
         residual = left[0] if len(left) == 1 else All(tuple(left))
-    return Pushdown(balanced(pushed, "AND") if pushed else "1", builder.params(), residual)
+    return Pushdown(
+        balanced(pushed, "AND") if pushed else "1", builder.params(), residual, frozenset(_paths(node))
+    )

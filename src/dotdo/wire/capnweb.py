@@ -31,24 +31,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dotdo.core.http import parse_json
 from dotdo.core.rpc import invoke
-from dotdo.errors import BadRequest, Gone, HttpError, NotFound, TooManyRequests
-from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms
+from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
+from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms, parse_json
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.targets import RpcTarget, options_call, resolve_method, resolve_property
+from dotdo.wire.targets import RpcTarget, options_call, resolve_call, resolve_method, resolve_property
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
-
-_log = logging.getLogger("dotdo.wire")
 
 MAX_MESSAGES = 1000
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
-
-
-class ProtocolError(Exception):
-    """A message the protocol does not allow: the session is aborted."""
+logger = logging.getLogger("dotdo.rpc")
 
 
 def _is_reference(value: Any) -> bool:
@@ -129,8 +123,8 @@ class CapnWebSession:
                 raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
             try:
                 message = parse_json(text)
-            except json.JSONDecodeError as exc:
-                raise ProtocolError(f"message is not JSON: {exc.msg}") from exc
+            except ValueError as exc:  # NaN and Infinity are not JSON; Cap'n Web sends ["nan"]
+                raise ProtocolError(f"message is not JSON: {exc}") from exc
             if not isinstance(message, list) or not message or not isinstance(message[0], str):
                 raise ProtocolError("a message is an array starting with its type")
             await self._dispatch(message)
@@ -175,7 +169,7 @@ class CapnWebSession:
         if isinstance(error, ProtocolError):
             self.abort(str(error))
         elif error is not None and not isinstance(error, HttpError):
-            print(f"dotdo: Cap'n Web call failed: {error!r}")
+            logger.error("Cap'n Web call failed", exc_info=error)
 
     def _advance(self, pushes: int = 0, exports: int = 0) -> None:
         """Move the counters on: `remember` stores the new ones first, and only then does the
@@ -186,7 +180,7 @@ class CapnWebSession:
             try:
                 self._remember(ids)
             except Exception as error:
-                _log.exception("Cap'n Web session counters could not be stored")
+                logger.exception("Cap'n Web session counters could not be stored")
                 raise ProtocolError("the session's state could not be kept") from error
         self._next_push, self._next_export = ids.next_push, ids.next_export
 
@@ -219,13 +213,15 @@ class CapnWebSession:
             line = _reject(export_id, error)
         else:
             try:
-                line = json.dumps(["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"))
+                line = json.dumps(
+                    ["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"), allow_nan=False
+                )
             except ProtocolError as error:
                 self.abort(str(error))
                 return ""
             except Exception as error:
                 if not isinstance(error, HttpError):
-                    print(f"dotdo: Cap'n Web result could not be sent: {error!r}")
+                    logger.exception("Cap'n Web result could not be sent")
                 line = _reject(export_id, error)
         if release:
             self._exports.pop(export_id, None)
@@ -298,18 +294,23 @@ class CapnWebSession:
         is_root = target is self._main
         if call_args is None:
             for name in path:
-                target = resolve_property(target, name)
+                target = resolve_property(target, name, is_root)
                 is_root = False
             return target
-        if not path:
-            raise NotFound("The target is not callable", code="method_not_found")
         for name in path[:-1]:
-            target = resolve_property(target, name)
+            target = resolve_property(target, name, is_root)
             is_root = False
-        method, needed = resolve_method(target, path[-1], is_root)
-        self._authorize(str(path[-1]), needed)
+        if path:
+            method, needed = resolve_method(target, path[-1], is_root)
+            if needed is not None:
+                self._authorize(str(path[-1]), needed)
+        else:  # a reference called itself: a noun accessor called with an id
+            called = None if is_root else resolve_call(target)
+            if called is None:
+                raise NotFound("The target is not callable", code="method_not_found")
+            method = called
         values = [await self._evaluate(item, depth + 1, scope) for item in call_args]
-        return await invoke(method, options_call(target, str(path[-1]), values))
+        return await invoke(method, options_call(target, str(path[-1]) if path else "", values))
 
     async def _remap(self, args: list[Any], depth: int, scope: dict[int, Any] | None) -> Any:
         """`.map(fn)`: run the mapper's instructions on the value, or on each element of a list.
@@ -346,7 +347,7 @@ class CapnWebSession:
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, int):
-            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", str(value)]
+            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", _digits(value)]
         if isinstance(value, float):
             if math.isnan(value):
                 return ["nan"]
@@ -373,6 +374,13 @@ class CapnWebSession:
         if callable(to_dict):
             return self._serialize(to_dict(), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
+
+
+def _digits(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError as exc:  # past Python's int-to-text limit
+        raise BadRequest("an integer too long to write", code="unserializable_result") from exc
 
 
 def _failed(error: BaseException) -> asyncio.Future[Any]:
@@ -416,7 +424,7 @@ def _reject(export_id: int, error: BaseException) -> str:
     to see (an HttpError), nothing of the server's own failures."""
     if isinstance(error, HttpError):
         kind = "TypeError" if error.code in ("invalid_params",) else "Error"
-        expression = ["error", kind, error.message, None, {"code": error.code}]
+        expression = ["error", kind, error.message, None, {**error.details, "code": error.code}]
     else:
         expression = ["error", "Error", "Internal error", None, {"code": "internal_error"}]
     return json.dumps(["reject", export_id, expression], separators=(",", ":"))

@@ -1,33 +1,60 @@
-"""Values that JSON cannot carry, as single-key tagged objects.
+"""The one JSON encoding of every value on every JSON surface: HTTP bodies, `/rpc`,
+`/rpc/pipeline`, `/ws/rpc` and event pushes on `/ws`. Values JSON cannot carry (or
+that a JavaScript client would round) are single-key tagged objects:
 
-    datetime            {"$date": 1749342170815}        (epoch ms; naive datetimes are UTC)
-    bytes               {"$bytes": "aGVsbG8="}          (base64)
-    int beyond 2**53    {"$bigint": "12345678901234567890"}
-    NaN, +-Infinity     {"$number": "NaN" | "Infinity" | "-Infinity"}
-    a real object with one of those single keys        {"$escape": {...}}
+    datetime                    {"$date": 1749342170815}     (epoch ms; naive datetimes are UTC)
+    bytes, memoryview (BLOB)    {"$bytes": "aGVsbG8="}       (base64)
+    int beyond +-(2**53 - 1)    {"$bigint": "12345678901234567890"}
+    NaN, +-Infinity             {"$number": "NaN" | "Infinity" | "-Infinity"}
+    a real object with one of those single keys                 {"$escape": {...}}
 
 Everything else is plain JSON. Objects with several keys (a thing's `$id`,
-`$type`, ...) are never tags, so they pass through untouched.
+`$type`, ...) are never tags, so they pass through untouched. `dumps` is the text
+every surface sends (never a bare NaN, which is not JSON: RFC 8259 section 6);
+`loads` reads what every surface receives: strict JSON (nested at most `MAX_JSON_DEPTH`
+levels, `parse_json`), where an integer may be written exactly at any size or as
+`$bigint`, both meaning the same int. Cap'n Web
+carries the same values in its own protocol's forms (`["bigint", "..."]`, ...).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
+import re
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dotdo.core.values import MAX_SAFE_INTEGER
 from dotdo.errors import BadRequest
 
-__all__ = ["MAX_SAFE_INTEGER", "decode", "encode", "encode_result", "epoch_ms", "from_epoch_ms"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "decode",
+    "dump",
+    "dumps",
+    "encode",
+    "encode_result",
+    "epoch_ms",
+    "from_epoch_ms",
+    "loads",
+    "parse_json",
+]
 
-MAX_SAFE_INTEGER = 2**53 - 1
 _TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
 _NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 MAX_DEPTH = 64
+MAX_JSON_DEPTH = 512
+"""The deepest JSON a client may send. Pyodide's parser dies of a JavaScript stack overflow
+(a fatal error that takes the whole isolate down) somewhere past 6,500 levels; every
+nesting dotdo documents (values 64, Cap'n Web expressions 64 escaped arrays) fits in 512."""
 
+_NESTING_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -49,7 +76,7 @@ def encode(value: Any, depth: int = 0) -> Any:
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
-        return value if abs(value) <= MAX_SAFE_INTEGER else {"$bigint": str(value)}
+        return value if abs(value) <= MAX_SAFE_INTEGER else {"$bigint": _digits(value)}
     if isinstance(value, float):
         if math.isnan(value):
             return {"$number": "NaN"}
@@ -78,6 +105,13 @@ def encode(value: Any, depth: int = 0) -> Any:
     raise TypeError(f"{type(value).__name__} cannot be sent over RPC")
 
 
+def _digits(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError as exc:  # past Python's int-to-text limit (4300 digits by default)
+        raise TypeError(f"an integer of more than {sys.get_int_max_str_digits()} digits") from exc
+
+
 def encode_result(value: Any) -> Any:
     """`encode` for what a call returned: a value with no wire form is the caller's
     400 `unserializable_result`, not a server failure."""
@@ -85,6 +119,63 @@ def encode_result(value: Any) -> Any:
         return encode(value)
     except TypeError as exc:
         raise BadRequest(str(exc), code="unserializable_result") from exc
+
+
+def dump(encoded: Any) -> str:
+    """The compact JSON text of a value already in its wire form (what `encode` returned)."""
+    return json.dumps(encoded, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def dumps(value: Any) -> str:
+    """The JSON text of any value on every JSON surface: `encode_result`, then `dump`.
+
+    BadRequest (`unserializable_result`, 400) when the value has no wire form."""
+    return dump(encode_result(value))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Strict JSON (RFC 8259: no NaN or Infinity literals); integers exact at any size.
+
+    Bytes are decoded as `json.loads` decodes them (UTF-8, -16 or -32). ValueError (a
+    `json.JSONDecodeError` for malformed text, and for text nested deeper than
+    `MAX_JSON_DEPTH`, found before the parser recurses into it) when it is not JSON."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be that deep
+        _check_depth(text)
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise ValueError("JSON is nested too deeply") from exc
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for match in _NESTING_TOKENS.finditer(text):
+        bracket = match.group(0)
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text, match.start())
+        elif bracket in ("]", "}"):
+            depth -= 1
+
+
+def loads(text: str | bytes) -> Any:
+    """The Python value of a JSON text a client sent: `parse_json`, then `decode`.
+
+    BadRequest `invalid_json` when it is not JSON, `invalid_value` on a bad tag."""
+    try:
+        parsed = parse_json(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc.msg}", code="invalid_json") from exc
+    except ValueError as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
+    return decode(parsed)
 
 
 def decode(value: Any, depth: int = 0) -> Any:

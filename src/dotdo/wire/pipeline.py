@@ -6,27 +6,29 @@
 
 Each step's receiver is the previous step's result; the first step's is the
 target: `[]` (the object itself), `["Customer"]` (the noun accessor) or
-`["Customer", "id"]` (one thing). A body may be an array of such pipelines (a
+`["Customer", "id"]` (one thing), the same as the steps `Customer` and
+`Customer("id")` taken on the object (`targets.resolve_target`). A body may be an array of such pipelines (a
 batch); each gets its own `{"id", "result"}` or `{"id", "error": {"code",
 "message", "step"}}`. Arguments and results use the tagged values of `codec`.
 """
 
 from __future__ import annotations
 
-import traceback
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dotdo.core.rpc import invoke
-from dotdo.errors import BadRequest, HttpError
-from dotdo.wire.codec import decode, encode_result
+from dotdo.errors import BadRequest, HttpError, PipelineFailure
+from dotdo.wire.codec import encode_result
 from dotdo.wire.targets import options_call, resolve_method, resolve_property
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
 
 MAX_STEPS = 16
 MAX_PIPELINES = 32
+logger = logging.getLogger("dotdo.rpc")
 
 Authorize = Callable[[str, str], None]
 """(method name, scope needed) -> None, or raises Forbidden."""
@@ -45,19 +47,6 @@ class PipelineRequest:
     id: Any
     target: list[Any]
     steps: tuple[Step, ...]
-
-
-class PipelineFailure(Exception):
-    def __init__(self, error: HttpError, step: int | None) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.step = step
-
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.error.code, "message": self.error.message}
-        if self.step is not None:
-            body["step"] = self.step
-        return body
 
 
 def _parse_one(item: Any) -> PipelineRequest:
@@ -83,12 +72,13 @@ def _parse_one(item: Any) -> PipelineRequest:
                 code="invalid_pipeline",
             )
         kind = "method" if raw["type"] == "method" else "property"
-        steps.append(Step(kind, raw.get("name"), decode(raw.get("args", []))))
+        steps.append(Step(kind, raw.get("name"), raw.get("args", [])))
     return PipelineRequest(item.get("id"), target, tuple(steps))
 
 
 def parse_pipelines(body: Any) -> tuple[list[PipelineRequest], bool]:
-    """The pipelines of a body, and whether it was a batch."""
+    """The pipelines of a body (its tags already decoded, as `HttpRequest.json` does),
+    and whether it was a batch."""
     if isinstance(body, list):
         if not body:
             raise BadRequest("a batch holds at least one pipeline", code="invalid_pipeline")
@@ -111,8 +101,7 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
         except HttpError as error:
             raise PipelineFailure(error, index) from error
         except Exception as error:  # the application's own failure: no detail leaks
-            print(f"dotdo: pipeline step {index} ({step.name!r}) failed")
-            traceback.print_exception(error)
+            logger.exception("pipeline step %d (%r) failed", index, step.name)
             raise PipelineFailure(HttpError("Internal error"), index) from error
     try:
         return encode_result(receiver)
@@ -122,9 +111,10 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
 
 async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) -> Any:
     if step.kind == "property":
-        return resolve_property(receiver, step.name)
+        return resolve_property(receiver, step.name, is_root)
     method, scope = resolve_method(receiver, step.name, is_root)
-    authorize(str(step.name), scope)
+    if scope is not None:
+        authorize(str(step.name), scope)
     return await invoke(method, options_call(receiver, str(step.name), step.args))
 
 

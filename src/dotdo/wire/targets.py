@@ -1,18 +1,23 @@
-"""What a remote caller can reach, one step at a time.
+"""What a remote caller can reach, one step at a time: the one rule of every RPC surface.
 
-A pipeline (or a Cap'n Web call) starts at a root (the object itself, or a noun
-accessor) and takes steps: method calls and property reads. Only these are
-reachable, and nothing else:
+A call starts at the object itself and takes steps: method calls and property
+reads. `/rpc` and `/ws/rpc` take one call on the object; pipelines and Cap'n Web
+take chains. Only these are reachable, and nothing else:
 
-* on a Durable Object: its `@rpc` methods;
-* on a framework target (noun accessors): the names it lists in `rpc_methods`;
+* on the object: its `@rpc` methods, and its nouns: a type name (`Customer`) read
+  as a property is the noun accessor, called with an id (`Customer("c-1")`) one
+  thing (the object's `rpc_noun` hook says what a name is; DOCore has no nouns);
+* on a framework target (noun accessors): the names it lists in `rpc_methods`, and
+  the target itself when it names a method in `rpc_call` (a noun called with an id);
 * on an `RpcTarget` the application returns: the public methods its class
   defines, and the names it lists in `rpc_properties`;
 * on plain data: dictionary keys and list indexes (property reads only).
 
-Private names, dunder names and framework internals never resolve. A method name
-in camelCase also finds its snake_case Python name (`findFirst` -> `find_first`),
-for JavaScript callers.
+Private names, dunder names and framework internals never resolve: a call is 404
+`method_not_found`, a read 404 `property_not_found`, on every surface. A method
+name in camelCase also finds its snake_case Python name (`findFirst` ->
+`find_first`), for JavaScript callers. A pipeline's `target` (`["Customer"]`,
+`["Customer", id]`) is the same steps written up front (`resolve_target`).
 """
 
 from __future__ import annotations
@@ -23,9 +28,17 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from dotdo.core.rpc import is_rpc_method, method_scope
-from dotdo.errors import NotFound
+from dotdo.errors import BadRequest, NotFound
 
-__all__ = ["RpcTarget", "options_call", "resolve_method", "resolve_property", "snake_case"]
+__all__ = [
+    "RpcTarget",
+    "options_call",
+    "resolve_call",
+    "resolve_method",
+    "resolve_property",
+    "resolve_target",
+    "snake_case",
+]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
@@ -60,14 +73,38 @@ def _target_methods(target: Any) -> tuple[frozenset[str], frozenset[str]] | None
     return None
 
 
-def resolve_method(target: Any, name: Any, is_root: bool) -> tuple[Callable[..., Any], str]:
-    """The bound method `name` of `target` and the scope it needs; NotFound otherwise."""
+def _noun(main: Any, name: Any) -> Any:
+    """The noun accessor `name` names on the object, or None (not a noun, or no nouns)."""
+    hook = getattr(main, "rpc_noun", None)
+    if not callable(hook) or not isinstance(name, str) or not name or name.startswith("_"):
+        return None
+    return hook(name)
+
+
+def resolve_call(target: Any) -> Callable[..., Any] | None:
+    """What calling `target` itself runs (a noun accessor's `rpc_call`), or None."""
+    method_name = getattr(type(target), "rpc_call", None)
+    if not isinstance(method_name, str):
+        return None
+    method: Callable[..., Any] = getattr(target, method_name)
+    return method
+
+
+def resolve_method(target: Any, name: Any, is_root: bool) -> tuple[Callable[..., Any], str | None]:
+    """The bound method `name` of `target` and the scope it needs; NotFound otherwise.
+
+    The scope is None for a noun called on the object (`Customer("c-1")`): that only
+    names a thing, like a pipeline's target; the thing's own methods are checked."""
     if isinstance(name, str) and name and not name.startswith("_"):
         for candidate in dict.fromkeys((name, snake_case(name))):
             if is_root:
                 if is_rpc_method(type(target), candidate):
                     method = getattr(target, candidate)
                     return method, method_scope(method)
+                noun = _noun(target, candidate) if candidate == name else None
+                call = resolve_call(noun) if noun is not None else None
+                if call is not None:
+                    return call, None
                 continue
             methods = _target_methods(target)
             if methods is not None and candidate in methods[0]:
@@ -76,20 +113,39 @@ def resolve_method(target: Any, name: Any, is_root: bool) -> tuple[Callable[...,
     raise NotFound(f"No callable method {name!r} on {_describe(target)}", code="method_not_found")
 
 
-def resolve_property(target: Any, name: Any) -> Any:
-    """A property read: a dict key, a list index, or a listed property of a target."""
-    if isinstance(target, dict) and isinstance(name, str) and name in target:
-        return target[name]
-    if (
-        isinstance(target, list)
-        and isinstance(name, int)
-        and not isinstance(name, bool)
-        and -len(target) <= name < len(target)
-    ):
-        return target[name]
-    if isinstance(target, RpcTarget) and isinstance(name, str) and name in type(target).rpc_properties:
+def resolve_property(target: Any, name: Any, is_root: bool = False) -> Any:
+    """A property read: a noun of the object, a dict key, a list index, or a listed
+    property of a target; 404 `property_not_found` otherwise."""
+    if is_root:
+        noun = _noun(target, name)
+        if noun is not None:
+            return noun
+    elif isinstance(target, dict):
+        if isinstance(name, str) and name in target:
+            return target[name]
+    elif isinstance(target, list):
+        if isinstance(name, int) and not isinstance(name, bool) and -len(target) <= name < len(target):
+            return target[name]
+    elif isinstance(target, RpcTarget) and isinstance(name, str) and name in type(target).rpc_properties:
         return getattr(target, name)
     raise NotFound(f"No readable property {name!r} on {_describe(target)}", code="property_not_found")
+
+
+def resolve_target(main: Any, target: Any) -> Any:
+    """Where a pipeline starts: `[]` is the object, `[Noun]` (or `[Noun, ""]`) the property
+    `Noun` of it, `[Noun, id]` that noun called with the id: the same steps as
+    `api.Noun` and `api.Noun(id)` in Cap'n Web, refused with the same codes."""
+    if not isinstance(target, list) or len(target) > 2 or not all(isinstance(p, str) for p in target):
+        raise BadRequest("target is [], [Noun] or [Noun, id]", code="invalid_pipeline")
+    if not target:
+        return main
+    receiver = resolve_property(main, target[0], is_root=True)
+    if len(target) == 1 or target[1] == "":
+        return receiver
+    call = resolve_call(receiver)
+    if call is None:
+        raise NotFound(f"{target[0]!r} is not callable with an id", code="method_not_found")
+    return call(target[1])
 
 
 def _describe(target: Any) -> str:

@@ -24,11 +24,11 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from dotdo.core.http import parse_json
 from dotdo.core.rpc import SCOPES
-from dotdo.errors import Forbidden, Unauthorized
+from dotdo.errors import Forbidden, TokenError
+from dotdo.wire.codec import parse_json
 
 __all__ = ["Capability", "TokenError", "access_mode", "attenuate", "mint", "verify"]
 
@@ -37,12 +37,6 @@ MAX_TOKEN_LENGTH = 8192
 MAX_CAVEATS = 16
 _RANK = {scope: i for i, scope in enumerate(SCOPES)}
 _KEYS = frozenset({"target", "scope", "methods", "exp", "sub"})
-
-
-class TokenError(Unauthorized):
-    """A token that is malformed, tampered with or expired (401)."""
-
-    default_code: ClassVar[str] = "token_invalid"
 
 
 def _b64(data: bytes) -> str:

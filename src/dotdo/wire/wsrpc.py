@@ -19,8 +19,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.http import parse_json
 from dotdo.errors import BadRequest, HttpError
+from dotdo.wire.codec import parse_json
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -54,6 +54,8 @@ def parse_message(message: str | bytes) -> WsRequest:
         body = parse_json(message)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"message is not JSON: {exc.msg}", code="invalid_json") from exc
+    except ValueError as exc:  # a bare NaN or Infinity: not JSON (RFC 8259)
+        raise BadRequest(f"message is not JSON: {exc}", code="invalid_json") from exc
     if not isinstance(body, dict) or not isinstance(body.get("method"), str):
         raise BadRequest('a message is {"id", "method", "params"}', code="invalid_message")
     request_id = body.get("id")
@@ -63,7 +65,7 @@ def parse_message(message: str | bytes) -> WsRequest:
 
 
 def error_message(request_id: Any, error: HttpError) -> dict[str, Any]:
-    return {"id": request_id, "error": {"code": error.code, "message": error.message}}
+    return {"id": request_id, **error.to_dict()}
 
 
 class RateLimiter:

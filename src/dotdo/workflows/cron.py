@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotdo.errors import CronError
+
 __all__ = ["CronError", "CronExpression", "parse_cron", "resolve_zone"]
 
 _MONTHS = {
@@ -34,10 +36,6 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("day of week", 0, 7, _DAYS),
 )
 _SEARCH_YEARS = 8  # far enough for 29 February on a given weekday
-
-
-class CronError(ValueError):
-    """An expression that is not valid cron, with what is wrong with it."""
 
 
 def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> int:

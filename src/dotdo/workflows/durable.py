@@ -16,7 +16,8 @@
 
 The object's one alarm is multiplexed across schedules, delivery retries,
 delayed sends and workflow resumptions: after every change the alarm is set to
-the earliest of them.
+the earliest of them. Events wait in one first-in-first-out queue (`delivery.Outbox`),
+delivered one at a time with each handler under `handler_timeout`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import builtins
 import hashlib
 import inspect
 import json
+import logging
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -38,20 +39,27 @@ from dotdo.core.migrations import Migration
 from dotdo.core.router import Router
 from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
 from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.core.values import stored_json
 from dotdo.core.websocket import Connection
-from dotdo.errors import BadRequest, NotFound, PayloadTooLarge
+from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
-from dotdo.wire.codec import encode
+from dotdo.wire.codec import dump, encode
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.workflows.cron import parse_cron, resolve_zone
+from dotdo.workflows.delivery import (
+    DEFAULT_HANDLER_TIMEOUT,
+    HandlerTimeout,
+    Outbox,
+    validate_handler_timeout,
+)
 from dotdo.workflows.every import SCHEDULES_MARK, Every, ScheduleSpec
-from dotdo.workflows.handlers import HANDLERS_MARK, On
+from dotdo.workflows.handlers import HANDLERS_MARK, On, check_handler_nouns
 from dotdo.workflows.steps import (
     CURRENT_RUN,
     WORKFLOW_MARK,
@@ -60,12 +68,17 @@ from dotdo.workflows.steps import (
     RunContext,
     ScheduleInfo,
     StepFailed,
+    StepMismatch,
     Suspend,
+    check_step,
+    step_name,
 )
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
 from dotdo.workflows.timing import due_time
 
 __all__ = ["DOWorkflow"]
+
+logger = logging.getLogger("dotdo.workflows")
 
 RUN_LEASE_MS = 60_000
 """A running workflow or an undelivered event is picked up again by the alarm after this long
@@ -75,6 +88,9 @@ _FAULT_KEY = "_dotdo:fault"
 _SUBSCRIPTIONS = "subscriptions"
 """The `socket_state` name under which an RPC socket's event patterns are kept."""
 _UNKNOWN = object()
+logger = logging.getLogger("dotdo.workflows")
+_CHECKED_PATTERNS: set[tuple[type, str]] = set()
+"""Run-time handler patterns whose noun was checked already (see `check_handler_nouns`)."""
 
 
 def _now_ms() -> int:
@@ -88,12 +104,10 @@ def _schedule_id(source: str, handler: str, spec: ScheduleSpec) -> str:
 
 
 def _encode(value: Any, what: str, limit: int | None = None) -> str:
-    """`value` as JSON; 400 `invalid_data` if it is not JSON, 413 `value_too_large` past
-    `limit` bytes (given for what a caller sends; results an application makes are its own)."""
-    try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"{what} is not JSON: {exc}", code="invalid_data") from exc
+    """`value` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
+    `value_too_large` past `limit` bytes (given for what a caller sends; results an
+    application makes are its own)."""
+    text = stored_json(value, what=what, code="invalid_data")
     if limit is not None and len(text.encode()) > limit:
         raise PayloadTooLarge(f"{what} is at most {limit} bytes as JSON", code="value_too_large")
     return text
@@ -125,6 +139,10 @@ class DOWorkflow(DOSemantic):
     """Attempts of a durable handler before its delivery becomes a dead letter."""
     delivery_retry_delay_ms: ClassVar[int] = 1000
     """Wait before the first retry; doubled each time after."""
+    handler_timeout: ClassVar[float] = DEFAULT_HANDLER_TIMEOUT
+    """Seconds an event handler (durable or run-time) or a schedule's handler may run; after
+    that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
+    at most 60 (the delivery lease); checked when the class is created."""
     stub_binding: ClassVar[str] = "DOTDO"
     """The Durable Object namespace that `self.Customer("id").method()` calls into, by name "Customer/id"."""
     event_socket_tag: ClassVar[str] = "events"
@@ -136,6 +154,7 @@ class DOWorkflow(DOSemantic):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        validate_handler_timeout(cls.handler_timeout, cls.__name__)
         handlers: dict[str, list[str]] = {}
         schedules: list[tuple[str, ScheduleSpec]] = []
         workflows: set[str] = set()
@@ -155,15 +174,16 @@ class DOWorkflow(DOSemantic):
         cls._event_handlers = {pattern: tuple(sorted(names)) for pattern, names in handlers.items()}
         cls._schedule_methods = tuple(sorted(schedules, key=lambda item: (item[0], item[1].cron)))
         cls._workflow_methods = frozenset(workflows)
+        # Schedules and workflows are found by method name and name no noun; handlers do.
+        check_handler_nouns(cls.__qualname__, cls._event_handlers, cls.declared_nouns)
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         self.on = On(self._subscribe)
         self.every = Every(self._schedule)
         self._runtime_handlers: list[tuple[str, Callable[..., Any]]] = []
-        self._outbox: list[tuple[Event, list[tuple[str, str]]]] = []
-        self._drain_lock = asyncio.Lock()
-        self._drain_task: asyncio.Future[None] | None = None
+        self._outbox: Outbox[tuple[Event, list[tuple[str, str]]]] = Outbox(self._deliver, self._rearm)
+        self._in_hand: set[str] = set()  # deliveries queued or running here: not the alarm's to retry
         self._active_runs: set[str] = set()
         self._armed: object = _UNKNOWN
         self._clock_skew = 0  # run_due(now) runs as if the clock said `now`
@@ -186,6 +206,7 @@ class DOWorkflow(DOSemantic):
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
 
     def routes(self, router: Router) -> None:
+        super().routes(router)
         router.post("/events")(self._http_send)
         router.get("/events/dead")(self._http_dead_letters)
         router.post("/events/dead/:id/replay")(self._http_replay)
@@ -196,15 +217,18 @@ class DOWorkflow(DOSemantic):
         if getattr(self.env, "DOTDO_TEST", None) == "1":
             router.post("/_test/alarm")(self._http_test_alarm)
             router.post("/_test/fault")(self._http_test_fault)
-        super().routes(router)
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         await self.run_due(_now_ms())
         await super().on_alarm(info)
 
     async def fetch(self, request: Any) -> Any:
-        response = await super().fetch(request)
-        await self._drain()  # handlers of write events run before the response goes out
+        # The handlers of the request's events (and of the events they raise) run before the
+        # response goes out, unless a delivery was in progress when the request arrived (it
+        # may be waiting on this very request): then they run right after, in order.
+        with self._outbox.caller() as scope:
+            response = await super().fetch(request)
+            await self._outbox.settle(scope)
         return response
 
     # -- events --------------------------------------------------------------
@@ -212,7 +236,7 @@ class DOWorkflow(DOSemantic):
     def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
         """Record the event and queue its delivery: durable handlers get a delivery row in
         the same transaction (so a crash before delivery is retried), then it is delivered
-        once the current work is done."""
+        after every event queued before it, by the object's one drain task."""
         event_id = super().emit(event_type, subject, data, object_id)
         event = Event(event_id, event_type, data, self._now(), subject, object_id)
         durable: list[tuple[str, str]] = []
@@ -229,21 +253,15 @@ class DOWorkflow(DOSemantic):
             )
             durable.append((delivery_id, handler))
             self._timers_changed = True
-        entry = (event, durable)
-        self._outbox.append(entry)
+        delivery_ids = {delivery_id for delivery_id, _ in durable}
+        self._in_hand.update(delivery_ids)
+        entry = self._outbox.put((event, durable))
 
         def forget() -> None:
-            if entry in self._outbox:
-                self._outbox.remove(entry)
+            if self._outbox.discard(entry):
+                self._in_hand.difference_update(delivery_ids)
 
         self.sql.on_rollback(forget)  # a rolled-back write raised no event
-        # One drain at a time: a drain that has not finished picks this event up too (it
-        # loops until the outbox is empty), so a batch of writes schedules one task, not one each.
-        if self._drain_task is None or self._drain_task.done():
-            try:
-                self._drain_task = asyncio.ensure_future(self._drain())
-            except RuntimeError:  # no running loop (plain Python use): fetch and send drain instead
-                self._drain_task = None
         return event_id
 
     async def send(
@@ -257,8 +275,11 @@ class DOWorkflow(DOSemantic):
     ) -> str:
         """Persist an event, deliver it to every matching handler, and return its id.
 
-        With `delay` (seconds) or `at` the event is stored and sent by the alarm
-        then; the id returned is the scheduled send's.
+        Returns once the event, and the events its handlers send in turn, are delivered;
+        at once (the event queued) when called from inside a delivery (a handler, or a
+        workflow or task it started) or from a call that arrived while one was in progress,
+        since that delivery may be waiting on the caller. With `delay` (seconds) or `at`
+        the event is stored and sent by the alarm then; the id returned is the scheduled send's.
         """
         validate_event_type(event_type)
         encoded = _encode(data, "data", MAX_VALUE_BYTES)
@@ -279,8 +300,9 @@ class DOWorkflow(DOSemantic):
             self._timers_changed = True
             self._rearm()
             return send_id
-        event_id = self.sql.transaction(lambda: self.emit(event_type, subject, data, object))
-        await self._drain()
+        with self._outbox.caller() as scope:
+            event_id = self.sql.transaction(lambda: self.emit(event_type, subject, data, object))
+            await self._outbox.settle(scope)
         return event_id
 
     def _durable_handlers_for(self, event_type: str) -> list[str]:
@@ -291,6 +313,10 @@ class DOWorkflow(DOSemantic):
         return names
 
     def _subscribe(self, pattern: str, handler: Callable[..., Any]) -> Callable[[], None]:
+        if (type(self), pattern) not in _CHECKED_PATTERNS:  # logged once per class and pattern
+            _CHECKED_PATTERNS.add((type(self), pattern))
+            name = getattr(handler, "__name__", "(run-time)")
+            check_handler_nouns(type(self).__qualname__, {pattern: [name]}, self.nouns.all())
         entry = (pattern, handler)
         self._runtime_handlers.append(entry)
 
@@ -300,46 +326,54 @@ class DOWorkflow(DOSemantic):
 
         return unsubscribe
 
-    async def _drain(self) -> None:
-        async with self._drain_lock:
-            while self._outbox:
-                event, durable = self._outbox.pop(0)
-                await self._deliver(event, durable)
-            self._rearm()
-
-    async def _deliver(self, event: Event, durable: builtins.list[tuple[str, str]]) -> None:
-        for delivery_id, handler in durable:
-            error = await self._invoke_handler(handler, event)
-            if error is None:
-                self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
-            else:
-                self._delivery_failed(delivery_id, 1, error)
+    async def _deliver(self, item: tuple[Event, builtins.list[tuple[str, str]]]) -> None:
+        """One event from the outbox to its durable handlers, run-time handlers and sockets."""
+        event, durable = item
+        try:
+            for delivery_id, handler in durable:
+                error = await self._invoke_handler(handler, event)
+                if error is None:
+                    self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
+                else:
+                    self._delivery_failed(delivery_id, 1, error, handler, event)
+        finally:
+            self._in_hand.difference_update(delivery_id for delivery_id, _ in durable)
         for pattern, runtime_handler in builtins.list(self._runtime_handlers):
             if pattern_matches(pattern, event.type):
+                name = getattr(runtime_handler, "__qualname__", repr(runtime_handler))
                 try:
-                    await _call(runtime_handler, event)
+                    await self._outbox.run_handler(runtime_handler, event, timeout=self.handler_timeout)
+                except HandlerTimeout as timeout:
+                    logger.error(
+                        "run-time handler %s (%s) %s on %s %s; it was cancelled",
+                        name,
+                        pattern,
+                        timeout,
+                        event.type,
+                        event.id,
+                    )
                 except Exception:
-                    print(f"dotdo: run-time handler for {pattern} failed on {event.type} {event.id}")
-                    traceback.print_exc()
-        self.broadcast({"type": "event", "event": event.to_dict()}, tag=self.event_socket_tag)
-        self._push_to_subscribers(event)
+                    logger.exception(
+                        "run-time handler %s (%s) failed on %s %s", name, pattern, event.type, event.id
+                    )
+        try:
+            wire = encode(event.to_dict())  # once, in the codec's one encoding, for every socket
+        except TypeError as error:  # only data the application emitted past the wire's depth limit
+            logger.warning("event %s not pushed to sockets: %s", event.id, error)
+            return
+        self.broadcast(dump({"type": "event", "event": wire}), tag=self.event_socket_tag)
+        self._push_to_subscribers(event.type, dump({"method": "event", "params": wire}))
 
-    def _push_to_subscribers(self, event: Event) -> None:
-        """RPC sockets (`/ws/rpc`) that subscribed to a matching pattern get the event."""
+    def _push_to_subscribers(self, event_type: str, message: str) -> None:
+        """RPC sockets (`/ws/rpc`) that subscribed to a pattern matching `event_type` get
+        `message`, the event's push already written as JSON text."""
         subscribed = self.socket_state.values(_SUBSCRIPTIONS)
         if not subscribed:
             return
-        payload: dict[str, Any] | None = None
         for connection in self.websockets.connections(WS_RPC_TAG):
             patterns = subscribed.get(connection.id) or []
-            if any(pattern_matches(pattern, event.type) for pattern in patterns):
-                if payload is None:
-                    try:
-                        payload = {"method": "event", "params": encode(event.to_dict())}
-                    except TypeError as error:  # only data nested past the wire's depth limit
-                        print(f"dotdo: event {event.id} not pushed to subscribers: {error}")
-                        return
-                connection.send(payload)
+            if any(pattern_matches(pattern, event_type) for pattern in patterns):
+                connection.send(message)
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
@@ -371,19 +405,41 @@ class DOWorkflow(DOSemantic):
         return {"subscriptions": subscriptions}
 
     async def _invoke_handler(self, name: str, event: Event) -> str | None:
-        """Run a durable handler; its error as text, or None when it succeeded."""
+        """Run a durable handler under `handler_timeout`; its error as text, or None when it
+        succeeded."""
         method = getattr(self, name, None)
         if not callable(method):
+            logger.error("no handler method %r for %s %s", name, event.type, event.id)
             return f"no handler method {name!r}"
         try:
-            await _call(method, event)
+            await self._outbox.run_handler(method, event, timeout=self.handler_timeout)
+        except HandlerTimeout as timeout:
+            logger.error(
+                "handler %s %s on %s %s; it was cancelled and the delivery counts as failed",
+                name,
+                timeout,
+                event.type,
+                event.id,
+            )
+            return str(timeout)
         except Exception as error:
-            print(f"dotdo: handler {name} failed on {event.type} {event.id}: {error!r}")
+            logger.exception("handler %s failed on %s %s", name, event.type, event.id)
             return f"{type(error).__name__}: {error}"
         return None
 
-    def _delivery_failed(self, delivery_id: str, attempts: int, error: str) -> None:
+    def _delivery_failed(
+        self, delivery_id: str, attempts: int, error: str, handler: str, event: Event
+    ) -> None:
         if attempts >= self.delivery_retry_limit:
+            logger.error(
+                "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)",
+                delivery_id,
+                event.type,
+                event.id,
+                handler,
+                attempts,
+                error,
+            )
             self.sql.run(
                 "UPDATE deliveries SET status = 'dead', attempts = ?, next_at = NULL, last_error = ? "
                 "WHERE id = ?",
@@ -423,11 +479,16 @@ class DOWorkflow(DOSemantic):
         if event is None:
             self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
             return
-        error = await self._invoke_handler(str(row["handler"]), event)
-        if error is None:
-            self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
-        else:
-            self._delivery_failed(delivery_id, int(row["attempts"]) + 1, error)
+        self._in_hand.add(delivery_id)
+        try:
+            handler = str(row["handler"])
+            error = await self._invoke_handler(handler, event)
+            if error is None:
+                self.sql.run("DELETE FROM deliveries WHERE id = ?", delivery_id)
+            else:
+                self._delivery_failed(delivery_id, int(row["attempts"]) + 1, error, handler, event)
+        finally:
+            self._in_hand.discard(delivery_id)
 
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
         rows = self.sql.exec(
@@ -444,7 +505,9 @@ class DOWorkflow(DOSemantic):
         if row is None:
             raise NotFound(f"No dead letter {delivery_id!r}", code="dead_letter_not_found")
         self.sql.run("UPDATE deliveries SET status = 'pending', attempts = 0 WHERE id = ?", delivery_id)
-        await self._retry_delivery({**row, "attempts": 0})
+        with self._outbox.caller() as scope:
+            await self._retry_delivery({**row, "attempts": 0})
+            await self._outbox.settle(scope)  # what the handler sent is delivered too
         self._rearm()
         remaining = self.sql.first(
             "SELECT status, attempts, last_error FROM deliveries WHERE id = ?", delivery_id
@@ -523,14 +586,16 @@ class DOWorkflow(DOSemantic):
         self._timers_changed = True
         method = getattr(self, str(row["handler"]), None)
         if not callable(method):
-            print(f"dotdo: schedule {row['id']} names no method {row['handler']!r}; skipped")
+            logger.error("schedule %s names no method %r; skipped", row["id"], row["handler"])
             return
         info = ScheduleInfo(str(row["id"]), cron, tz, int(row["next_at"]), now)
         try:
-            await (_call(method, info) if _takes_argument(method) else _call(method))
+            arguments = (info,) if _takes_argument(method) else ()
+            await self._outbox.run_handler(method, *arguments, timeout=self.handler_timeout)
+        except HandlerTimeout as timeout:
+            logger.error("schedule %s (handler %s) %s; it was cancelled", row["id"], row["handler"], timeout)
         except Exception:
-            print(f"dotdo: scheduled handler {row['handler']} failed")
-            traceback.print_exc()
+            logger.exception("schedule %s (handler %s) failed", row["id"], row["handler"])
 
     # -- the alarm -------------------------------------------------------------
 
@@ -558,11 +623,16 @@ class DOWorkflow(DOSemantic):
     async def run_due(self, now: int) -> dict[str, int]:
         """Do everything due at `now`: delayed sends, delivery retries, schedules, workflow runs.
 
-        Everything done here sees `now` as the current time (the tests pass a future one)."""
+        Everything done here sees `now` as the current time (the tests pass a future one).
+        Returns once what it delivered, and what the handlers it ran sent, is delivered too
+        (unless it arrived while a delivery was in progress)."""
         self._armed = _UNKNOWN  # the alarm that woke us is spent
         self._clock_skew = now - _now_ms()
         try:
-            return await self._run_due(now)
+            with self._outbox.caller() as scope:
+                done = await self._run_due(now)
+                await self._outbox.settle(scope)
+            return done
         finally:
             self._clock_skew = 0
             self._timers_changed = True
@@ -587,6 +657,12 @@ class DOWorkflow(DOSemantic):
             now,
             DUE_BATCH,
         ):
+            if str(row["id"]) in self._in_hand:
+                # Queued behind a slow handler, or running now: not lost. Its lease moves on,
+                # so the alarm does not wake for it again and again meanwhile.
+                self.sql.run("UPDATE deliveries SET next_at = ? WHERE id = ?", now + RUN_LEASE_MS, row["id"])
+                self._timers_changed = True
+                continue
             await self._retry_delivery(row)
             done["deliveries"] += 1
         for row in self.sql.exec(
@@ -613,7 +689,8 @@ class DOWorkflow(DOSemantic):
     async def start_workflow(self, name: str, input: Any = None, run_id: str | None = None) -> dict[str, Any]:
         """Start the `@workflow` method `name` with `input`; runs now until it finishes or waits.
 
-        A `run_id` makes starting idempotent: an existing run is returned as it is."""
+        A `run_id` makes starting idempotent: an existing run is returned as it is; one of
+        another workflow is a 409 `workflow_conflict`."""
         if name not in self._workflow_methods:
             raise NotFound(f"No workflow {name!r}", code="workflow_not_found")
         run_id = run_id or new_id()
@@ -631,6 +708,13 @@ class DOWorkflow(DOSemantic):
         if created:
             self._timers_changed = True
             await self._run_workflow(run_id, now)
+        else:
+            existing = self.sql.first("SELECT name FROM workflow_runs WHERE id = ?", run_id)
+            if existing is not None and existing["name"] != name:
+                raise Conflict(
+                    f"Run {run_id!r} is a run of {existing['name']!r}, not {name!r}",
+                    code="workflow_conflict",
+                )
         return self.workflow_status(run_id)
 
     def workflow_status(self, run_id: str) -> dict[str, Any]:
@@ -658,16 +742,25 @@ class DOWorkflow(DOSemantic):
         )
         self._timers_changed = True
         self._active_runs.add(run_id)
-        token = CURRENT_RUN.set(RunContext(run_id))
+        run = RunContext(run_id)
+        token = CURRENT_RUN.set(run)
         try:
             if not callable(method):
                 raise NotFound(f"No workflow method {row['name']!r}", code="workflow_not_found")
             result = await method(json.loads(str(row["input"])))
+            if run.mismatch is not None:
+                raise run.mismatch  # caught by the workflow's own code: the run fails all the same
         except Suspend as suspend:
-            self._finish_run(run_id, "waiting", next_at=suspend.resume_at)
+            if run.mismatch is not None:
+                self._finish_run(run_id, "failed", error=str(run.mismatch))
+            else:
+                self._finish_run(run_id, "waiting", next_at=suspend.resume_at)
         except Exception as error:
-            print(f"dotdo: workflow {row['name']} {run_id} failed: {error!r}")
-            self._finish_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
+            # a failed step was logged with its traceback when it failed; a mismatch's message says it all
+            step_error = isinstance(error, (StepFailed, StepMismatch))
+            logger.error("workflow %s %s failed: %s", row["name"], run_id, error, exc_info=not step_error)
+            message = f"{type(error).__name__}: {error}" if run.mismatch is None else str(run.mismatch)
+            self._finish_run(run_id, "failed", error=message)
         else:
             try:
                 self._finish_run(run_id, "completed", result=_encode(result, "a workflow's result"))
@@ -709,28 +802,42 @@ class DOWorkflow(DOSemantic):
         """Run `action(*args)` once, durably: its result is recorded under `step_id` and a
         completed step is never run again (its recorded result is returned).
 
+        The step also records which action it ran (`step_name`); met again under the same
+        id with another action, it raises StepMismatch instead of returning the other
+        step's result, and a run that meets one fails.
+
         Inside a `@workflow` run, a failure with retries left suspends the run and the
         alarm replays it after the back-off; the step id defaults to the step's position.
         Outside a run, `step_id` is required and there are no retries (nothing could
         resume the caller): a failure is raised and not recorded.
         """
         policy = RetryPolicy.of(retries)
+        name = step_name(action)
         run = CURRENT_RUN.get()
         if run is None:
             if step_id is None:
                 raise ValueError("outside a workflow run, do() needs a step_id")
             if policy.limit:
                 raise ValueError("retries need a workflow run (nothing else can be resumed by the alarm)")
-            key = step_id
+            key = local = step_id
         else:
+            if run.mismatch is not None:
+                raise run.mismatch  # the run replays other code than it recorded: no further step
             local = step_id or run.next_step_id()
             if local in run.steps_seen:
                 raise ValueError(f"step id {local!r} is used twice in one run")
             run.steps_seen.add(local)
             key = f"{run.run_id}/{local}"
         row = self.sql.first(
-            "SELECT status, result, error, attempts, next_at FROM action_log WHERE step_id = ?", key
+            "SELECT status, result, error, attempts, next_at, name FROM action_log WHERE step_id = ?", key
         )
+        if row is not None:
+            try:
+                check_step(local, row["name"], name)
+            except StepMismatch as mismatch:
+                if run is not None:
+                    run.mismatch = mismatch
+                raise
         if row is not None and row["status"] == "completed":
             return None if row["result"] is None else json.loads(str(row["result"]))
         if row is not None and row["status"] == "failed":
@@ -747,30 +854,32 @@ class DOWorkflow(DOSemantic):
             value = _call(action, *args)
             result = await (asyncio.wait_for(value, timeout) if timeout else value)
             encoded = None if result is None else _encode(result, f"step {key!r}'s result")
-        except (Suspend, StepFailed):
+        except (Suspend, StepFailed, StepMismatch):
             raise
         except Exception as error:
             message = f"{type(error).__name__}: {error}"
             if isinstance(error, TimeoutError):
                 message = f"timed out after {timeout} s"
-            return self._step_failed(key, run, attempts + 1, policy, message, error)
+            return self._step_failed(key, name, run, attempts + 1, policy, message, error)
         await self._fault_point("after_step", key)
         self.sql.run(
-            "INSERT INTO action_log (step_id, status, result, attempts, run_id, updated_at) "
-            "VALUES (?, 'completed', ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = 'completed', "
+            "INSERT INTO action_log (step_id, status, result, attempts, run_id, updated_at, name) "
+            "VALUES (?, 'completed', ?, ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = 'completed', "
             "result = excluded.result, error = NULL, attempts = excluded.attempts, next_at = NULL, "
-            "updated_at = excluded.updated_at",
+            "updated_at = excluded.updated_at, name = excluded.name",
             key,
             encoded,
             attempts + 1,
             None if run is None else run.run_id,
             self._now(),
+            name,
         )
         return result
 
     def _step_failed(
         self,
         key: str,
+        name: str,
         run: RunContext | None,
         attempts: int,
         policy: RetryPolicy,
@@ -782,10 +891,10 @@ class DOWorkflow(DOSemantic):
         retry = attempts <= policy.limit
         next_at = self._now() + policy.wait_ms(attempts) if retry else None
         self.sql.run(
-            "INSERT INTO action_log (step_id, status, error, attempts, next_at, run_id, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = excluded.status, "
+            "INSERT INTO action_log (step_id, status, error, attempts, next_at, run_id, updated_at, name) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = excluded.status, "
             "error = excluded.error, attempts = excluded.attempts, next_at = excluded.next_at, "
-            "updated_at = excluded.updated_at",
+            "updated_at = excluded.updated_at, name = excluded.name",
             key,
             "pending" if retry else "failed",
             message,
@@ -793,9 +902,14 @@ class DOWorkflow(DOSemantic):
             next_at,
             run.run_id,
             self._now(),
+            name,
         )
         if next_at is not None:
+            logger.warning(
+                "step %s failed (attempt %d), retried at %d", key, attempts, next_at, exc_info=error
+            )
             raise Suspend(next_at)
+        logger.error("step %s failed for good (attempt %d)", key, attempts, exc_info=error)
         raise StepFailed(key, message) from error
 
     async def try_(self, action: Callable[..., Any], *args: Any) -> Attempt:
@@ -812,7 +926,7 @@ class DOWorkflow(DOSemantic):
             return
         if self.state.get(_FAULT_KEY) == f"{name}:{detail}":
             self.state.delete(_FAULT_KEY)
-            print(f"dotdo: fault point {name}:{detail} reached; hanging until the runtime is stopped")
+            logger.warning("fault point %s:%s reached; hanging until the runtime is stopped", name, detail)
             await asyncio.sleep(3600)
 
     # -- cross-object stubs ------------------------------------------------------

@@ -8,14 +8,59 @@ unsubscribe = self.on["*"].created(handler)   # a run-time handler: in memory on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dotdo.semantic.eventtypes import validate_pattern
+from dotdo.semantic.registry import Noun
+from dotdo.semantic.strict import closest_noun
 
-__all__ = ["HANDLERS_MARK", "On", "on"]
+__all__ = ["HANDLERS_MARK", "On", "check_handler_nouns", "on"]
 
 HANDLERS_MARK = "__dotdo_handlers__"
+logger = logging.getLogger("dotdo.workflows")
+
+
+def check_handler_nouns(
+    owner: str, handlers: Mapping[str, Iterable[str]], nouns: Iterable[Noun]
+) -> list[str]:
+    """Log the handler patterns whose noun is not declared; return the messages.
+
+    `handlers` maps a pattern (`Tikcet.created`) to its handler names. The events
+    the framework emits name a thing's noun (`Ticket.created`) or an action's
+    subject noun (`Customer.signedUp`), so a pattern whose noun is neither `*` nor
+    declared can only match an event sent with `send()`, which cannot be known
+    here: it is never refused. When a declared noun is close (`Ticket`), the pattern
+    is most likely a typo: a WARNING names it. Otherwise it is taken for an
+    application event (`Email.queued`) and logged at INFO only. A class that
+    declares no nouns has nothing to compare against and is not checked.
+    """
+    declared = list(nouns)
+    if not declared:
+        return []
+    names = {noun.name for noun in declared}
+    messages: list[str] = []
+    for pattern, handler_names in handlers.items():
+        noun = pattern.partition(".")[0]
+        if noun == "*" or noun in names:
+            continue
+        methods = ", ".join(sorted(handler_names))
+        suggestion = closest_noun(noun, declared)
+        if suggestion is not None:
+            message = (
+                f"{owner}: handler {methods} listens to {pattern!r}, but {noun!r} is not a declared noun; "
+                f"did you mean {suggestion + '.' + pattern.partition('.')[2]!r}?"
+            )
+            logger.warning(message)
+        else:
+            message = (
+                f"{owner}: handler {methods} listens to {pattern!r}; {noun!r} is not a declared noun, "
+                "so only events sent with send() reach it"
+            )
+            logger.info(message)
+        messages.append(message)
+    return messages
 
 
 class _Verbs:

@@ -1,13 +1,15 @@
-"""Durable steps: the retry policy, the outcome of `try_`, and the errors of `do`."""
+"""Durable steps: the retry policy, the outcome of `try_`, a step's recorded name, and the
+errors of `do`."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from dotdo.errors import DotdoError
+from dotdo.errors import StepFailed, StepMismatch
 
 __all__ = [
     "CURRENT_RUN",
@@ -17,22 +19,16 @@ __all__ = [
     "RunContext",
     "ScheduleInfo",
     "StepFailed",
+    "StepMismatch",
     "Suspend",
+    "check_step",
+    "step_name",
     "workflow",
 ]
 
 WORKFLOW_MARK = "__dotdo_workflow__"
 MAX_RETRIES = 20
 MAX_DELAY_MS = 24 * 3600 * 1000
-
-
-class StepFailed(DotdoError):
-    """A durable step failed for good (no retries left)."""
-
-    def __init__(self, step_id: str, message: str) -> None:
-        super().__init__(f"step {step_id!r} failed: {message}")
-        self.step_id = step_id
-        self.error = message
 
 
 class Suspend(BaseException):
@@ -81,10 +77,39 @@ class RunContext:
     run_id: str
     steps_seen: set[str] = field(default_factory=set)
     counter: int = 0
+    mismatch: StepMismatch | None = None
+    """Set once a step of this run mismatched: every later step raises it, and the run fails."""
 
     def next_step_id(self) -> str:
         self.counter += 1
         return f"step-{self.counter}"
+
+
+def step_name(action: Callable[..., Any]) -> str:
+    """The name a durable step records for `action`: its qualified name (PEP 3155).
+
+    `self.charge` -> "Shop.charge" (the class that defines the method); a module
+    function -> "charge"; a `functools.partial` -> the name of the function it wraps (its
+    bound arguments are arguments, not identity); a callable object -> its class's name;
+    a lambda -> "Shop.checkout.<locals>.<lambda>", so lambdas of one function are not told
+    apart (give such steps a method or an explicit `step_id`). Line numbers and modules
+    are left out, so moving code keeps the name; renaming the method changes it (as
+    DBOS Transact's recorded function names do). See ADR 0007.
+    """
+    target: Any = action
+    while isinstance(target, functools.partial):
+        target = target.func
+    target = getattr(target, "__func__", target)  # bound methods
+    name = getattr(target, "__qualname__", None)
+    return name if isinstance(name, str) else type(target).__qualname__
+
+
+def check_step(step_id: str, recorded: str | None, current: str) -> None:
+    """Raise StepMismatch when a step's record names another action than `current`.
+
+    A record without a name (written before steps recorded one) is accepted as it is."""
+    if recorded is not None and recorded != current:
+        raise StepMismatch(step_id, recorded, current)
 
 
 CURRENT_RUN: ContextVar[RunContext | None] = ContextVar("dotdo_current_run", default=None)

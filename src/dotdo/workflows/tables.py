@@ -67,4 +67,7 @@ WORKFLOW_MIGRATIONS = (
             "CREATE INDEX IF NOT EXISTS workflow_runs_due ON workflow_runs (status, next_at)",
         ),
     ),
+    # The action a step ran (its qualified name), checked when the step is replayed;
+    # rows recorded before this keep NULL and are accepted as they are.
+    Migration(2, ("ALTER TABLE action_log ADD COLUMN name TEXT",)),
 )

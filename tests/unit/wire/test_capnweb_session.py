@@ -256,7 +256,7 @@ def test_a_malformed_push_aborts_even_when_never_pulled() -> None:
     assert answers[-1][0] == "abort" and [a[0] for a in answers].count("abort") == 1  # the last word
 
 
-def test_a_failure_of_the_servers_own_is_logged_once(capsys: Any) -> None:
+def test_a_failure_of_the_servers_own_is_logged_once(caplog: Any) -> None:
     class Broken:
         @rpc
         def explode(self) -> None:
@@ -280,8 +280,9 @@ def test_a_failure_of_the_servers_own_is_logged_once(capsys: Any) -> None:
         1,
         ["error", "Error", "Internal error", None, {"code": "internal_error"}],
     ]
-    logged = capsys.readouterr().out
-    assert logged.count("secret detail") == 2  # each failed call once, pulled (1) or not (2)
+    logged = [r for r in caplog.records if r.name == "dotdo.rpc"]
+    assert len(logged) == 2  # each failed call once, pulled (1) or not (2)
+    assert all(r.levelname == "ERROR" and "secret detail" in str(r.exc_info) for r in logged)
 
 
 def test_refused_calls_nobody_pulls_are_not_logged_as_unhandled(caplog: Any) -> None:

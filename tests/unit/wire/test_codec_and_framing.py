@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dotdo import BadRequest
-from dotdo.wire.codec import decode, encode
+from dotdo.wire.codec import MAX_JSON_DEPTH, decode, dumps, encode, loads, parse_json
 from dotdo.wire.wsrpc import MAX_MESSAGE_BYTES, RateLimiter, parse_message
 
 json_like = st.recursive(
@@ -105,3 +106,125 @@ def test_rate_limiter_at_its_documented_bound() -> None:
     assert all(limiter.allow("a", n * 0.09) for n in range(100))  # 100 within 9 s
     assert not limiter.allow("a", 9.5)  # the 101st inside the window
     assert limiter.allow("a", 10.01)  # the first has left the window
+
+
+EDGES = [-(2**63), -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**63 - 1, 2**63]
+
+
+@pytest.mark.parametrize("number", EDGES)
+def test_integers_cross_every_json_surface_exactly(number: int) -> None:
+    text = dumps({"n": number})
+    wire = json.loads(text)["n"]
+    assert wire == (number if abs(number) <= 2**53 - 1 else {"$bigint": str(number)})
+    assert loads(text) == {"n": number}
+    assert loads(f'{{"n": {number}}}') == {"n": number}  # an exact JSON number means the same int
+
+
+@settings(max_examples=300, derandomize=True)
+@given(
+    st.recursive(
+        st.one_of(st.integers(), st.floats(), st.binary(max_size=4), st.text(max_size=3)),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=8,
+    )
+)
+def test_the_one_encoding_is_strict_json_and_round_trips(value: Any) -> None:
+    text = dumps(value)
+    parsed = json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in {text}"))
+    assert parsed == encode(value)
+    assert _same(loads(text), value)
+    for number in _numbers(parsed):  # what a JavaScript client reads is exact
+        assert abs(number) <= 2**53 - 1 or isinstance(number, float)
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(right, float) and math.isnan(right):
+        return isinstance(left, float) and math.isnan(left)
+    if isinstance(right, list | dict):
+        pairs = (
+            zip(left.values(), right.values(), strict=True)
+            if isinstance(right, dict)
+            else zip(left, right, strict=True)
+        )
+        return type(left) is type(right) and len(left) == len(right) and all(_same(a, b) for a, b in pairs)
+    return bool(left == right)
+
+
+def _numbers(value: Any) -> list[int | float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [n for item in items for n in _numbers(item)]
+
+
+def test_json_text_in_is_strict() -> None:
+    for text in ["NaN", '{"a": Infinity}', "[-Infinity]", "{", "[" * 100_000]:
+        with pytest.raises(BadRequest) as refused:
+            loads(text)
+        assert refused.value.code == "invalid_json"
+    with pytest.raises(BadRequest) as refused:
+        loads('{"$bigint": "12x"}')
+    assert refused.value.code == "invalid_value"
+    assert loads('[{"$number": "-Infinity"}, {"$bytes": "AQI="}]') == [-math.inf, b"\x01\x02"]
+
+
+def test_values_with_no_wire_form_are_the_callers_400() -> None:
+    for value in [object(), {1: "a"}, _nested(70), 10**5000]:
+        with pytest.raises(BadRequest) as refused:
+            dumps(value)
+        assert refused.value.code == "unserializable_result"
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def nested(depth: int, opener: str = "[", closer: str = "]") -> str:
+    return opener * depth + closer * depth
+
+
+@pytest.mark.parametrize(("opener", "closer"), [("[", "]"), ('{"a":', "}")])
+def test_nesting_at_and_past_the_bound(opener: str, closer: str) -> None:
+    text = opener * MAX_JSON_DEPTH + "1" + closer * MAX_JSON_DEPTH
+    assert parse_json(text) is not None
+    assert parse_json(text.encode()) == parse_json(text)
+    for deeper in (opener + text + closer, (opener + text + closer).encode()):
+        with pytest.raises(json.JSONDecodeError, match=f"deeper than {MAX_JSON_DEPTH}"):
+            parse_json(deeper)
+
+
+def test_far_past_the_bound_is_refused_before_it_is_parsed() -> None:
+    with pytest.raises(json.JSONDecodeError, match="deeper than"):
+        parse_json(nested(200_000))
+    with pytest.raises(BadRequest) as refused:
+        loads(nested(200_000))
+    assert refused.value.code == "invalid_json"
+
+
+def test_brackets_inside_strings_do_not_count() -> None:
+    brackets = "[" * (MAX_JSON_DEPTH * 2)
+    text = json.dumps({"s": brackets, "t": 'x\\"[[[', "list": [brackets] * 3})
+    assert parse_json(text)["s"] == brackets
+
+
+def test_bytes_are_read_in_the_encodings_json_allows() -> None:
+    text = json.dumps({"s": "\u00e9[" * 600, "n": [[1]]}, ensure_ascii=False)
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32"):
+        assert parse_json(text.encode(encoding)) == json.loads(text)
+
+
+@given(
+    st.recursive(
+        st.none() | st.text(alphabet='[]{}"\\ab', max_size=6),
+        lambda inner: st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{"\\', max_size=3), inner, max_size=3),
+    )
+)
+def test_whatever_json_loads_takes_within_the_bound_parse_json_takes_too(value: object) -> None:
+    text = json.dumps(value)
+    assert parse_json(text) == json.loads(text)

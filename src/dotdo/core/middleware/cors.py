@@ -21,7 +21,7 @@ from dotdo.types import Handler, Middleware
 __all__ = ["CorsPolicy", "cors"]
 
 DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-DEFAULT_HEADERS = ("authorization", "content-type", "if-match")
+DEFAULT_HEADERS = ("authorization", "content-type", "if-match", "if-none-match")
 _LOCAL_HOSTS = re.compile(r"^(localhost|127\.0\.0\.1|\[::1\]|[a-z0-9-]+(\.[a-z0-9-]+)*\.localhost)$")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -10,13 +11,22 @@ from dotdo.types import Handler, Middleware
 
 __all__ = ["request_logger"]
 
+logger = logging.getLogger("dotdo.requests")
 
-def request_logger(emit: Callable[[str], None] = print) -> Middleware:
+
+def request_logger(emit: Callable[[str], None] | None = None) -> Middleware:
+    """Log `GET /path?q=1 200 3.1ms` per request (method, raw path, status, milliseconds
+    spent in the handlers) to the `dotdo.requests` logger at INFO, or hand the line to
+    `emit` when one is given."""
+
     async def middleware(request: HttpRequest, call_next: Handler) -> HttpResponse:
         started = time.perf_counter()
         response = await call_next(request)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        emit(f"{request.method} {request.raw_path} {response.status} {elapsed_ms:.1f}ms")
+        if emit is None:
+            logger.info("%s %s %d %.1fms", request.method, request.raw_path, response.status, elapsed_ms)
+        else:
+            emit(f"{request.method} {request.raw_path} {response.status} {elapsed_ms:.1f}ms")
         return response
 
     return middleware

@@ -1,0 +1,55 @@
+"""The package's loggers and their default output.
+
+Everything dotdo logs goes through `logging`, to a logger named by area:
+
+    dotdo.http         ERROR    an exception no handler turned into an answer (the client got a 500)
+    dotdo.requests     INFO     one line per request, when request logging is on (LOG_REQUESTS=1)
+    dotdo.rpc          ERROR    a failure of the server's own under /rpc/pipeline, /capnweb, /ws/rpc
+    dotdo.sockets      WARNING  an error the runtime reports on a WebSocket
+    dotdo.workflows    ERROR    a durable or run-time handler, schedule, step or workflow run that
+                                failed; WARNING for a step that will be retried, a schedule naming
+                                no method, an event too deep to push, a test fault point reached
+
+Failures carry their traceback (`logger.exception`). Python's default (no handler
+anywhere) prints WARNING and above to stderr; `install_default_handler` makes that
+INFO for `dotdo`, so request lines show too, unless the application configured
+logging first.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+__all__ = ["FORMAT", "install_default_handler"]
+
+FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted (the runtime may swap it)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+
+def install_default_handler() -> None:
+    """Give the `dotdo` logger a stderr handler at INFO when logging is not configured.
+
+    Nothing changes if `dotdo` or the root logger already has a handler (the
+    application configured logging, e.g. `logging.basicConfig` at import of its
+    worker module) or `dotdo` has a level set. Called when a Durable Object starts;
+    stderr is what Workers and the local runtime put in the log.
+    """
+    logger = logging.getLogger("dotdo")
+    if logger.handlers or logging.getLogger().handlers or logger.level != logging.NOTSET:
+        return
+    handler = _Stderr()
+    handler.setFormatter(logging.Formatter(FORMAT))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

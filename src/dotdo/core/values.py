@@ -1,0 +1,80 @@
+"""The value rules every layer shares: which integers SQLite holds exactly, and the one
+JSON text of a stored value (thing data, state, event and workflow data).
+
+SQLite's INTEGER is a signed 64-bit integer, and its JSON functions (`json_extract`,
+`json_each`) read an integral JSON number as an INTEGER within that range and as a
+rounded REAL beyond it (https://sqlite.org/json1.html, "JSON numbers"). So a stored
+integer is exact only within -2^63 .. 2^63-1, and anything outside is refused with a
+400 that names the range rather than stored to come back different.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from dotdo.errors import BadRequest
+
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "INT64_RANGE",
+    "MAX_SAFE_INTEGER",
+    "MAX_STORED_DEPTH",
+    "int64_error",
+    "stored_json",
+]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+INT64_RANGE = "integers are limited to 64 bits (-9223372036854775808 to 9223372036854775807)"
+"""The message every refusal of an out-of-range integer carries, whatever the surface."""
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Largest integer a JavaScript number holds exactly (ECMA-262, Number.MAX_SAFE_INTEGER)."""
+MAX_STORED_DEPTH = 32
+"""How deep stored JSON may nest (as a thing's properties): well below the wire's 64 levels,
+so whatever is stored can be sent inside any answer's envelope."""
+
+
+def int64_error(value: int) -> str | None:
+    """None when `value` fits SQLite's INTEGER, else the message naming the range."""
+    return None if INT64_MIN <= value <= INT64_MAX else INT64_RANGE
+
+
+def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value") -> str:
+    """The compact JSON text of `value` to store.
+
+    `value` is JSON: objects with string keys, lists (or tuples), strings, booleans,
+    None, integers within 64 bits and finite floats, nested at most MAX_STORED_DEPTH
+    levels. Anything else raises BadRequest with `code` and a message starting with
+    `what` (an integer out of range names the range).
+    """
+    _check(value, what, code, 0)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _check(value: Any, what: str, code: str, depth: int) -> None:
+    if depth > MAX_STORED_DEPTH:
+        raise BadRequest(f"{what} is nested deeper than {MAX_STORED_DEPTH} levels", code=code)
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if int64_error(value):
+            raise BadRequest(f"{what}: {INT64_RANGE}", code=code)
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadRequest(f"{what}: numbers are finite (no NaN or Infinity)", code=code)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise BadRequest(f"{what}: object keys are strings, not {type(key).__name__}", code=code)
+            _check(item, what, code, depth + 1)
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check(item, what, code, depth + 1)
+        return
+    raise BadRequest(f"{what} is not JSON: {type(value).__name__} has no JSON form", code=code)

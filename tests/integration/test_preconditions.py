@@ -1,0 +1,241 @@
+"""Conditional requests on every write of a thing (RFC 9110 §13): If-Match, If-None-Match.
+
+A false precondition is a 412 `precondition_failed` carrying the current version,
+and nothing is written: the thing, its edges and its events are as they were.
+An expected version in a body or an RPC argument stays a 409 `version_conflict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.runtime import LocalRuntime
+
+
+def make_thing(c: httpx.Client, thing_id: str) -> dict[str, Any]:
+    """`Doc/<id>` at version 2: created, then patched."""
+    assert c.post("/Doc", json={"$id": thing_id, "title": "draft"}).status_code == 201
+    patched = c.patch(f"/Doc/{thing_id}", json={"title": "final"})
+    assert patched.status_code == 200
+    thing: dict[str, Any] = patched.json()
+    return thing
+
+
+def make_deleted_thing(c: httpx.Client, thing_id: str) -> dict[str, Any]:
+    """`Doc/<id>` at version 3: created, patched, soft-deleted."""
+    make_thing(c, thing_id)
+    deleted = c.delete(f"/Doc/{thing_id}")
+    assert deleted.status_code == 200
+    thing: dict[str, Any] = deleted.json()
+    return thing
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    setup: Callable[[httpx.Client, str], dict[str, Any]]
+    send: Callable[[httpx.Client, str, dict[str, str]], httpx.Response]
+    bumps_version: bool = True
+
+
+ROUTES = [
+    Route("PATCH", make_thing, lambda c, i, h: c.patch(f"/Doc/{i}", json={"title": "x"}, headers=h)),
+    Route("PUT", make_thing, lambda c, i, h: c.put(f"/Doc/{i}", json={"body": "x"}, headers=h)),
+    Route("DELETE", make_thing, lambda c, i, h: c.delete(f"/Doc/{i}", headers=h)),
+    Route(
+        "DELETE hard", make_thing, lambda c, i, h: c.delete(f"/Doc/{i}", params={"hard": "true"}, headers=h)
+    ),
+    Route("restore", make_deleted_thing, lambda c, i, h: c.post(f"/Doc/{i}/restore", headers=h)),
+    Route(
+        "relate",
+        make_thing,
+        lambda c, i, h: c.post(f"/Doc/{i}/cites", json={"to": "Doc/other"}, headers=h),
+        bumps_version=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    headers: Callable[[int], dict[str, str]]
+    """The request's headers, given the thing's current version."""
+    status: int
+    """200/201 for "it was done"; else the error status."""
+    code: str | None = None
+
+
+FAILED = "precondition_failed"
+CASES = [
+    Case("matching strong tag", lambda v: {"if-match": f'"{v}"'}, 200),
+    Case("stale tag", lambda v: {"if-match": f'"{v - 1}"'}, 412, FAILED),
+    Case("weak tag", lambda v: {"if-match": f'W/"{v}"'}, 412, FAILED),
+    Case("list with the tag", lambda v: {"if-match": f'"99", W/"98", "{v}"'}, 200),
+    Case("list without it", lambda v: {"if-match": f'"99", W/"{v}", "{v - 1}"'}, 412, FAILED),
+    Case("If-Match *", lambda v: {"if-match": "*"}, 200),
+    Case("If-None-Match *", lambda v: {"if-none-match": "*"}, 412, FAILED),
+    Case("If-None-Match weak match", lambda v: {"if-none-match": f'W/"{v}"'}, 412, FAILED),
+    Case("If-None-Match other tag", lambda v: {"if-none-match": f'"{v - 1}"'}, 200),
+    Case("both, If-Match false", lambda v: {"if-match": '"99"', "if-none-match": '"98"'}, 412, FAILED),
+    Case("malformed: unquoted", lambda v: {"if-match": str(v)}, 400, "invalid_precondition"),
+    Case("malformed: star in a list", lambda v: {"if-match": f'*, "{v}"'}, 400, "invalid_precondition"),
+    Case("malformed If-None-Match", lambda v: {"if-none-match": "W/x"}, 400, "invalid_precondition"),
+]  # fmt: skip
+
+
+def snapshot(c: httpx.Client, thing_id: str) -> tuple[int, Any, Any, int]:
+    """What a write could change: the stored thing, its edges, and its events."""
+    thing = c.get(f"/Doc/{thing_id}", params={"include_deleted": "true"})
+    edges = c.get(f"/Doc/{thing_id}/cites").json() if thing.status_code == 200 else None
+    events = c.get("/events", params={"subject": thing_id, "limit": "100"}).json()["items"]
+    return thing.status_code, thing.json(), edges, len(events)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+@pytest.mark.parametrize("route", ROUTES, ids=[route.name for route in ROUTES])
+def test_every_write_route_honours_preconditions(runtime: LocalRuntime, route: Route, case: Case) -> None:
+    with runtime.client() as c:
+        c.post("/Doc", json={"$id": "other"})
+        before = route.setup(c, "d1")
+        version = before["$version"]
+        state = snapshot(c, "d1")
+        response = route.send(c, "d1", case.headers(version))
+        if case.status == 200:
+            assert response.status_code in (200, 201), response.text
+            after = snapshot(c, "d1")
+            assert after != state
+            if route.bumps_version and after[0] == 200:
+                assert after[1]["$version"] == version + 1
+            if "$version" in response.json():
+                assert response.headers["etag"] == f'"{response.json()["$version"]}"'
+            return
+        assert response.status_code == case.status, response.text
+        error = response.json()["error"]
+        assert error["code"] == case.code
+        if case.status == 412:
+            assert error["current_version"] == version
+            assert response.headers["etag"] == f'"{version}"'
+        assert snapshot(c, "d1") == state  # nothing written: thing, edges, events
+
+
+def test_the_issue_example_a_stale_delete_deletes_nothing(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        make_thing(c, "d1")
+        for params in ({}, {"hard": "true"}):
+            refused = c.delete("/Doc/d1", params=params, headers={"if-match": '"1"'})
+            assert refused.status_code == 412
+            assert refused.json()["error"] == {
+                "code": "precondition_failed",
+                "message": refused.json()["error"]["message"],
+                "current_version": 2,
+            }
+            kept = c.get("/Doc/d1")
+            assert (
+                kept.status_code == 200 and kept.json()["title"] == "final" and kept.json()["$version"] == 2
+            )
+        deleted = c.delete("/Doc/d1", headers={"if-match": '"2"'})
+        assert deleted.status_code == 200 and deleted.headers["etag"] == '"3"'
+        restored = c.post("/Doc/d1/restore", headers={"if-match": '"3"'})
+        assert restored.status_code == 200 and restored.headers["etag"] == '"4"'
+        gone = c.delete("/Doc/d1", params={"hard": "true"}, headers={"if-match": '"4"'})
+        assert gone.status_code == 200 and gone.json()["deleted"] is True
+        assert c.get("/Doc/d1", params={"include_deleted": "true"}).status_code == 404
+
+
+def test_if_none_match_star_on_create(runtime: LocalRuntime) -> None:
+    only_new = {"if-none-match": "*"}
+    with runtime.client() as c:
+        created = c.post("/Doc", json={"$id": "d1", "title": "a"}, headers=only_new)
+        assert created.status_code == 201 and created.headers["etag"] == '"1"'
+        c.patch("/Doc/d1", json={"title": "b"})
+        again = c.post("/Doc", json={"$id": "d1", "title": "c"}, headers=only_new)
+        assert again.status_code == 412 and again.json()["error"]["current_version"] == 2
+        assert c.get("/Doc/d1").json()["title"] == "b"
+        # without a caller id there is no thing yet: the condition holds
+        assert c.post("/Doc", json={"title": "d"}, headers=only_new).status_code == 201
+        # a batch: one taken id refuses the whole batch
+        batch = c.post("/Doc", json=[{"$id": "d2"}, {"$id": "d1"}], headers=only_new)
+        assert batch.status_code == 412 and batch.json()["error"]["current_version"] == 2
+        assert c.get("/Doc/d2").status_code == 404
+        assert c.post("/Doc", json=[{"$id": "d2"}, {"$id": "d3"}], headers=only_new).status_code == 201
+        # If-Match on a create: there is no current thing to match
+        must_exist = c.post("/Doc", json={"$id": "d4"}, headers={"if-match": "*"})
+        assert must_exist.status_code == 412 and must_exist.json()["error"]["current_version"] is None
+        assert c.get("/Doc/d4").status_code == 404
+        # a soft-deleted thing is not a current one; its id is still taken
+        c.delete("/Doc/d3")
+        taken = c.post("/Doc", json={"$id": "d3"}, headers=only_new)
+        assert taken.status_code == 409 and taken.json()["error"]["code"] == "thing_exists"
+        # the PUT counterpart: If-None-Match * never replaces an existing thing
+        put = c.put("/Doc/d1", json={"title": "e"}, headers=only_new)
+        assert put.status_code == 412 and c.get("/Doc/d1").json()["title"] == "b"
+
+
+def test_get_answers_304_and_412(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        make_thing(c, "d1")
+        for value in ('"2"', 'W/"2"', '"1", "2"', "*"):
+            unchanged = c.get("/Doc/d1", headers={"if-none-match": value})
+            assert (
+                unchanged.status_code == 304
+                and unchanged.headers["etag"] == '"2"'
+                and unchanged.content == b""
+            )
+        head = c.head("/Doc/d1", headers={"if-none-match": '"2"'})
+        assert head.status_code == 304 and head.headers["etag"] == '"2"'
+        changed = c.get("/Doc/d1", headers={"if-none-match": '"1"'})
+        assert changed.status_code == 200 and changed.json()["title"] == "final"
+        stale = c.get("/Doc/d1", headers={"if-match": '"1"'})
+        assert stale.status_code == 412 and stale.json()["error"]["current_version"] == 2
+        assert c.get("/Doc/d1", headers={"if-match": '"2"'}).status_code == 200
+        assert c.get("/Doc/d1", headers={"if-none-match": "2"}).status_code == 400
+
+
+def test_a_missing_or_soft_deleted_thing_is_404_whatever_the_preconditions(runtime: LocalRuntime) -> None:
+    # RFC 9110 §13.2.1: preconditions are ignored when the answer without them is not 2xx
+    with runtime.client() as c:
+        for method, params in (("PATCH", {}), ("PUT", {}), ("DELETE", {}), ("DELETE", {"hard": "true"})):
+            body = {"title": "x"} if method in ("PATCH", "PUT") else None
+            missing = c.request(method, "/Doc/missing", params=params, json=body, headers={"if-match": "*"})
+            assert missing.status_code == 404 and missing.json()["error"]["code"] == "thing_not_found"
+        assert c.post("/Doc/missing/restore", headers={"if-match": "*"}).status_code == 404
+        make_deleted_thing(c, "d1")
+        hidden = c.patch("/Doc/d1", json={"title": "x"}, headers={"if-match": '"3"'})
+        assert hidden.status_code == 404
+        assert c.get("/Doc/d1", headers={"if-none-match": '"3"'}).status_code == 404
+        shown = c.get("/Doc/d1", params={"include_deleted": "true"}, headers={"if-none-match": '"3"'})
+        assert shown.status_code == 304
+
+
+def test_explicit_expected_versions_stay_409(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        make_thing(c, "d1")
+        body = c.patch("/Doc/d1", json={"title": "x", "$version": 1})
+        assert body.status_code == 409 and body.json()["error"]["code"] == "version_conflict"
+        body_put = c.put("/Doc/d1", json={"title": "x", "$version": 1})
+        assert body_put.status_code == 409 and body_put.json()["error"]["code"] == "version_conflict"
+        calls: list[tuple[str, list[Any]]] = [
+            ("update_thing", ["Doc", "d1", {"title": "x"}, 1]),
+            ("replace_thing", ["Doc", "d1", {"title": "x"}, 1]),
+            ("delete_thing", ["Doc", "d1", False, 1]),
+            ("delete_thing", ["Doc", "d1", True, 1]),
+            ("restore_thing", ["Doc", "d1", 1]),
+        ]
+        for method, params in calls:
+            refused = c.post("/rpc", json={"method": method, "params": params})
+            assert refused.status_code == 409, (method, refused.text)
+            assert refused.json()["error"]["code"] == "version_conflict"
+        kept = c.get("/Doc/d1").json()
+        assert kept["$version"] == 2 and kept["title"] == "final"
+        deleted = c.post("/rpc", json={"method": "delete_thing", "params": ["Doc", "d1", False, 2]})
+        assert deleted.status_code == 200 and deleted.json()["result"]["$version"] == 3
+        restored = c.post("/rpc", json={"method": "restore_thing", "params": ["Doc", "d1", 3]})
+        assert restored.status_code == 200 and restored.json()["result"]["$version"] == 4
+        erased = c.post("/rpc", json={"method": "delete_thing", "params": ["Doc", "d1", True, 4]})
+        assert erased.status_code == 200
+        assert erased.json()["result"] == {"$id": "d1", "$type": "Doc", "deleted": True}

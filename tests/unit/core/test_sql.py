@@ -1,0 +1,227 @@
+"""The SQL facade's bindings and rows, against SQLite behind a stand-in for the runtime's
+conversions (measured on workerd with Pyodide 0.28: an int from 2^53-1 up is a BigInt
+the binding refuses, other numbers bind as REAL, every number comes back as a double)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dotdo import BadRequest
+from dotdo.core.sql import Sql, bind_parameters
+from dotdo.semantic.where import compile_where, matches
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+BOUNDARIES = [INT64_MIN, -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**53 + 1, INT64_MAX]
+
+
+def _to_js(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # the binding's own conversion of a bool
+    if isinstance(value, int):
+        if abs(value) >= 2**53 - 1:  # Pyodide hands it over as a BigInt
+            raise TypeError("Cannot convert a BigInt value to a number")
+        return float(value)
+    return value
+
+
+def _from_js(value: Any) -> Any:
+    if isinstance(value, int | float):  # a JavaScript number; to_py makes safe integers ints
+        number = float(value)
+        return int(number) if number.is_integer() and abs(number) <= 2**53 - 1 else number
+    if isinstance(value, bytes):
+        return memoryview(value)
+    return value
+
+
+class Cursor:
+    def __init__(self, rows: list[dict[str, Any]], names: list[str], written: int) -> None:
+        self._rows = rows
+        self.columnNames = names
+        self.rowsWritten = written
+
+    def toArray(self) -> list[dict[str, Any]]:  # noqa: N802 - the runtime's name
+        return self._rows
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._rows)
+
+
+class RuntimeSql:
+    """`ctx.storage.sql` as a Python Durable Object sees it, over an in-memory SQLite."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect(":memory:")
+        self.statements: list[str] = []
+
+    def exec(self, query: str, *bindings: Any) -> Cursor:
+        self.statements.append(query)
+        before = self.db.total_changes
+        cursor = self.db.execute(query, [_to_js(b) for b in bindings])
+        names = [d[0] for d in cursor.description or []]
+        rows = [dict(zip(names, map(_from_js, row), strict=True)) for row in cursor.fetchall()]
+        return Cursor(rows, names, self.db.total_changes - before)
+
+
+class Storage:
+    def __init__(self) -> None:
+        self.sql = RuntimeSql()
+
+
+def facade() -> Sql:
+    return Sql(Storage())
+
+
+@pytest.mark.parametrize("number", BOUNDARIES)
+def test_integers_bind_exactly_and_as_integer(number: int) -> None:
+    sql = facade()
+    row = sql.exec(
+        "SELECT typeof(?) AS t, CAST(? AS TEXT) AS v, ? = ? AS same", number, number, number, number
+    )
+    assert row == [{"t": "integer", "v": str(number), "same": 1}]
+    sql.run("CREATE TABLE t (n INTEGER)")
+    sql.run("INSERT INTO t VALUES (?)", number)
+    assert sql.exec("SELECT count(*) AS c FROM t WHERE n = ?", number) == [{"c": 1}]
+    assert sql.exec("SELECT count(*) AS c FROM t WHERE n = ?", number - 1 if number > 0 else number + 1) == [
+        {"c": 0}
+    ]
+
+
+@pytest.mark.parametrize("number", [INT64_MAX + 1, INT64_MIN - 1, 10**30])
+def test_integers_beyond_64_bits_are_refused_naming_the_range(number: int) -> None:
+    with pytest.raises(BadRequest) as refused:
+        facade().exec("SELECT ? AS v", number)
+    assert refused.value.code == "invalid_value"
+    assert "-9223372036854775808 to 9223372036854775807" in refused.value.message
+
+
+def test_bools_bind_as_integers() -> None:
+    assert facade().exec("SELECT ? AS t, ? AS f, typeof(?) AS k", True, False, True) == [
+        {"t": 1, "f": 0, "k": "integer"}
+    ]
+
+
+@pytest.mark.parametrize("number", BOUNDARIES)
+def test_exact_rows_give_integers_back_exactly(number: int) -> None:
+    rows, written = facade().exact_rows(
+        "SELECT ? AS n, 1.5 AS r, 'i7' AS s, '' AS e, x'01ff' AS b, NULL AS z, ? AS n", number, 3, limit=10
+    )
+    assert rows == [{"n": number, "r": 1.5, "s": "i7", "e": "", "b": b"\x01\xff", "z": None, "n:1": 3}]
+    assert type(rows[0]["n"]) is int and written == 0
+
+
+def test_exact_rows_without_big_values_run_once() -> None:
+    storage = Storage()
+    sql = Sql(storage)
+    rows, _ = sql.exact_rows("SELECT 1 AS a, 2.5 AS b, x'00' AS c", limit=5)
+    assert rows == [{"a": 1, "b": 2.5, "c": b"\x00"}]
+    assert len(storage.sql.statements) == 1
+    big, _ = sql.exact_rows("SELECT 9007199254740993 AS a, 1e300 AS b, -1e300 AS c", limit=5)
+    assert big == [{"a": 9007199254740993, "b": 1e300, "c": -1e300}]
+
+
+def test_exact_rows_keep_the_limit() -> None:
+    rows, _ = facade().exact_rows(
+        "SELECT value + 9007199254740990 AS v FROM json_each('[1,2,3,4,5]') ORDER BY value", limit=3
+    )
+    assert [r["v"] for r in rows] == [9007199254740991, 9007199254740992, 9007199254740993]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT ?, ?", "SELECT (+CAST(? AS INTEGER)), ?"),
+        (
+            "SELECT '?', \"?\", [?], `?`, ? -- ?\n",
+            "SELECT '?', \"?\", [?], `?`, (+CAST(? AS INTEGER)) -- ?\n",
+        ),
+        ("SELECT /* ? */ ?2, ?1, ?", "SELECT /* ? */ ?2, (+CAST(?1 AS INTEGER)), ?"),
+        ("SELECT ?2, ?", "SELECT ?2, ?"),  # the bare ? is number 3
+        ("SELECT :a, :b, :a", "SELECT (+CAST(:a AS INTEGER)), :b, (+CAST(:a AS INTEGER))"),
+        ("SELECT a$b, $x", "SELECT a$b, (+CAST($x AS INTEGER))"),
+        ("SELECT 'it''s ?', ?", "SELECT 'it''s ?', (+CAST(? AS INTEGER))"),
+    ],
+)
+def test_only_the_integer_parameters_are_cast(query: str, expected: str) -> None:
+    rewritten, bound = bind_parameters(query, [1, "x", "y"])
+    assert rewritten == expected and bound == ["1", "x", "y"]
+
+
+def test_statements_without_integers_are_untouched() -> None:
+    assert bind_parameters("SELECT ?, ?", ["a", 1.5]) == ("SELECT ?, ?", ["a", 1.5])
+
+
+@settings(max_examples=300, derandomize=True)
+@given(
+    st.one_of(
+        st.integers(min_value=-(2**64), max_value=2**64),
+        st.sampled_from([*BOUNDARIES, INT64_MAX + 1, INT64_MIN - 1]),
+        st.integers(min_value=-(2**53) - 4, max_value=-(2**53) + 4),
+        st.integers(min_value=2**53 - 4, max_value=2**53 + 4),
+    )
+)
+def test_every_integer_crosses_exactly_or_is_refused(number: int) -> None:
+    sql = facade()
+    sql.run("CREATE TABLE things (data TEXT)")
+    try:
+        sql.run("INSERT INTO things VALUES (json_object('n', ?))", number)
+    except BadRequest as refused:
+        assert not INT64_MIN <= number <= INT64_MAX
+        assert refused.code == "invalid_value"
+        return
+    assert INT64_MIN <= number <= INT64_MAX
+    found = sql.exec("SELECT count(*) AS c FROM things WHERE json_extract(data, '$.n') = ?", number)
+    assert found == [{"c": 1}]
+    rows, _ = sql.exact_rows("SELECT json_extract(data, '$.n') AS n, ? AS p FROM things", number, limit=2)
+    assert rows == [{"n": number, "p": number}]
+
+
+def test_an_integer_parameter_keeps_the_index_and_the_affinity_rules() -> None:
+    sql = facade()
+    sql.run("CREATE TABLE things (type TEXT, data TEXT, key TEXT)")
+    sql.run("CREATE INDEX by_age ON things (type, json_extract(data, '$.age'))")
+    plan = sql.exec(
+        "EXPLAIN QUERY PLAN SELECT 1 FROM things WHERE type = ? AND json_extract(data, '$.age') > ?", "C", 30
+    )
+    assert any("by_age (type=? AND <expr>>?)" in row["detail"] for row in plan), plan
+    sql.run("INSERT INTO things VALUES ('C', '{}', '5')")
+    # a TEXT column converts a bound INTEGER to text, as it would a value bound as INTEGER
+    assert sql.exec("SELECT count(*) AS c FROM things WHERE key = ?", 5) == [{"c": 1}]
+
+
+def test_where_operands_in_their_one_json_parameter_compare_exactly_and_keep_the_index() -> None:
+    """A where clause binds all its operands as one JSON text (`:ops`) among the statement's
+    `?` parameters: SQLite reads each integral operand as an exact INTEGER, an int bound
+    after it still gets its own placeholder rewritten, and the expression index is used."""
+    sql = facade()
+    sql.run("CREATE TABLE things (id TEXT, type TEXT, data TEXT)")
+    sql.run("CREATE INDEX by_n ON things (type, json_extract(data, '$.n'))")
+    for i, number in enumerate(BOUNDARIES):
+        sql.run(
+            "INSERT INTO things VALUES (?, 'C', json_object('n', ?, 'tags', json_array(?)))",
+            f"e{i}",
+            number,
+            number,
+        )
+    things = {f"e{i}": {"n": number, "tags": [number]} for i, number in enumerate(BOUNDARIES)}
+    for number in BOUNDARIES:
+        for clause in (
+            {"n": number},
+            {"n": {"$in": [number, 7]}},
+            {"n": {"$gt": number}},
+            {"n": {"$lte": number}},
+            {"tags": {"$all": [number]}},
+        ):
+            pushed = compile_where(clause)
+            assert pushed.residual is None and len(pushed.params) == 1
+            statement = f"SELECT id FROM things WHERE type = ? AND {pushed.sql} ORDER BY id LIMIT ?"
+            found = [row["id"] for row in sql.exec(statement, "C", *pushed.params, len(BOUNDARIES))]
+            assert found == sorted(i for i, thing in things.items() if matches(thing, clause)), clause
+            plan = sql.exec(f"EXPLAIN QUERY PLAN {statement}", "C", *pushed.params, len(BOUNDARIES))
+            if "tags" not in clause:
+                assert any("USING INDEX by_n (type=? AND <expr>" in row["detail"] for row in plan), plan

@@ -1,0 +1,128 @@
+"""The error tree: every exception class of the package is in `dotdo.errors`' docstring,
+under the parent it derives from, and the public ones are exported from `dotdo`."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+
+import dotdo
+from dotdo import errors
+
+_TREE_LINE = re.compile(r"^    (?P<rails>(?:[| ]   )*)(?:\+-- )?(?P<name>[A-Z]\w+)\s{2,}(?P<note>.*)$")
+
+
+def _runtime_stub(name: str) -> ModuleType:
+    """A stand-in for a module only the Workers runtime has (`pyodide.ffi`, `workers`):
+    any name imported from it is a fresh class (an exception if it is named like one)."""
+
+    def fresh_class(attribute: str) -> type:
+        return type(attribute, (Exception,) if attribute.endswith(("Error", "Exception")) else (), {})
+
+    module = ModuleType(name)
+    module.__getattr__ = fresh_class  # type: ignore[method-assign]
+    return module
+
+
+@pytest.fixture(scope="module")
+def exception_classes() -> Iterator[dict[str, type[BaseException]]]:
+    """Every exception class defined at the top level of a module of the package."""
+    stubs = {name: _runtime_stub(name) for name in ("pyodide", "pyodide.ffi", "js", "workers")}
+    before = set(sys.modules)
+    missing = [name for name in stubs if name not in sys.modules]
+    sys.modules.update({name: stubs[name] for name in missing})
+    found: dict[str, type[BaseException]] = {}
+    try:
+        for info in pkgutil.walk_packages(dotdo.__path__, "dotdo."):
+            module = importlib.import_module(info.name)
+            for value in vars(module).values():
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, BaseException)
+                    and value.__module__ == module.__name__
+                ):
+                    assert found.setdefault(value.__name__, value) is value, value
+        yield found
+    finally:
+        for name in set(sys.modules) - before:  # the modules imported against the stubs
+            parent, _, child = name.rpartition(".")
+            del sys.modules[name]
+            if parent in sys.modules and child in vars(sys.modules[parent]):
+                delattr(sys.modules[parent], child)
+
+
+def _tree() -> tuple[dict[str, tuple[str | None, str]], set[str]]:
+    """(class name -> (parent name, note)) from the tree, and the control-flow signals."""
+    assert errors.__doc__ is not None
+    tree: dict[str, tuple[str | None, str]] = {}
+    signals: set[str] = set()
+    path: list[str] = []
+    in_signals = False
+    for line in errors.__doc__.splitlines():
+        if line.startswith("Control-flow signals"):
+            in_signals = True
+        match = _TREE_LINE.match(line)
+        if match is None:
+            continue
+        if in_signals:
+            signals.add(match["name"])
+            continue
+        depth = len(match["rails"]) // 4 + (1 if "+--" in line else 0)
+        del path[depth:]
+        tree[match["name"]] = (path[-1] if path else None, match["note"])
+        path.append(match["name"])
+    return tree, signals
+
+
+def test_the_docstring_tree_is_parsed() -> None:
+    tree, signals = _tree()
+    assert tree["DotdoError"] == (None, "base of every error dotdo raises on purpose")
+    assert tree["BadRequest"][0] == "HttpError" and tree["InvalidTenant"][0] == "BadRequest"
+    assert tree["StepMismatch"][0] == "DotdoError"
+    assert signals == {"Suspend"}
+
+
+def test_every_exception_class_is_in_the_tree_under_its_base(
+    exception_classes: dict[str, type[BaseException]],
+) -> None:
+    tree, signals = _tree()
+    assert len(exception_classes) > 20  # the walk reached the whole package
+    for name, cls in exception_classes.items():
+        if issubclass(cls, errors.DotdoError):
+            assert name in tree, f"{name} is missing from the tree in dotdo/errors.py"
+            parent = tree[name][0]
+            if cls is not errors.DotdoError:
+                assert parent is not None and cls.__bases__[0] is getattr(errors, parent), name
+        else:
+            assert name in signals, f"{name} derives from neither DotdoError nor is a listed signal"
+            assert not issubclass(cls, Exception), f"{name} is a signal: BaseException only"
+    assert set(tree) | signals == set(exception_classes)  # and the tree lists nothing else
+
+
+def test_public_errors_are_exported_from_dotdo(exception_classes: dict[str, type[BaseException]]) -> None:
+    tree, _ = _tree()
+    for name, (_, note) in tree.items():
+        cls = exception_classes[name]
+        if note.startswith("(internal)"):
+            assert name not in dotdo.__all__, name
+        else:
+            assert name in dotdo.__all__ and getattr(dotdo, name) is cls, name
+            assert name in errors.__all__ and getattr(errors, name) is cls, name
+
+
+def test_value_errors_stay_value_errors() -> None:
+    for cls in (errors.InvalidTenant, errors.CronError):
+        assert issubclass(cls, ValueError) and issubclass(cls, errors.BadRequest)
+    error = errors.CronError("bad")
+    assert (error.status, error.code, error.to_dict()) == (
+        400,
+        "invalid_schedule",
+        {"error": {"code": "invalid_schedule", "message": "bad"}},
+    )
+    assert errors.InvalidTenant("x").code == "invalid_tenant"
