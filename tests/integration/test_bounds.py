@@ -538,3 +538,10 @@ def test_json_nested_far_past_its_bound_is_refused_and_the_object_lives_on(runti
         assert capnweb_outcome([ws.recv(timeout=30)]) == (None, "abort")
     with runtime.client(tenant) as c:
         assert c.put("/state/k", json="alive").status_code == 200
+
+
+def test_a_socket_message_that_is_not_strict_json_is_answered_invalid_json(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    for message in ("NaN", '{"type": "ping", "n": Infinity}', "{"):
+        assert upgrade(runtime, tenant, "/ws", message) == (None, "invalid_json")
+    assert upgrade(runtime, tenant, "/ws", '{"type": "ping"}') == (None, None)
