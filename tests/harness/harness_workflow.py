@@ -7,9 +7,10 @@ import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOWorkflow, Event, Noun, every, on, rpc, workflow
+from dotdo import DOWorkflow, Event, Noun, every, on, override, rpc, workflow
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.router import Router
+from dotdo.remote.marks import method_scope, rpc_methods
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
@@ -97,9 +98,9 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         seen: list[str] = []
         unsubscribe = self.on["*"]["*"](lambda event: seen.append(event.type))
         self.on.Customer["*"](lambda event: 1 / 0)
-        first = await self.send("Customer.signedUp", {"plan": "pro"}, subject="cust-1")
+        first = await self.send_event("Customer.signedUp", {"plan": "pro"}, subject="cust-1")
         unsubscribe()
-        await self.send("Customer.upgraded", {})
+        await self.send_event("Customer.upgraded", {})
         return {"seen": seen, "first": first}
 
     @rpc
@@ -190,6 +191,37 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
             return {"first": first, "error": str(error), "code": getattr(error, "code", None)}
         return {"first": first, "error": None, "code": None}
 
+    # -- the app's namespace -------------------------------------------------
+
+    @rpc
+    def namespace_refusals(self) -> dict:
+        """What the framework answers, in the runtime, to a class taking one of its names by
+        accident, to one replacing it on purpose, and to `self.things = ...`."""
+        answers: dict = {}
+        try:
+
+            class Clashing(DOWorkflow):
+                async def send_event(self, to: str, body: str) -> None: ...
+
+        except TypeError as error:
+            answers["class"] = str(error)
+
+        class Replacing(DOWorkflow):
+            @override
+            @rpc(scope="admin")
+            async def send_event(self, event_type: str, data: object = None) -> str:
+                return "replaced"
+
+        answers["replaced"] = {
+            "rpc": "send_event" in rpc_methods(Replacing),
+            "scope": method_scope(Replacing.send_event),
+        }
+        try:
+            self.things = None
+        except TypeError as error:
+            answers["assignment"] = str(error)
+        return answers
+
     # -- measurements (bench/workflow.py) ------------------------------------
 
     # Ten durable handlers; an event "Bench.n<k>" reaches the first k of them.
@@ -218,7 +250,7 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         workflow run of `count` steps."""
         before, started = self.sql.rows_written, time.perf_counter()
         if what == "send":
-            await self.send(f"Bench.n{count}" if count else "Bench.none", {"x": 1})
+            await self.send_event(f"Bench.n{count}" if count else "Bench.none", {"x": 1})
         else:
             await self.start_workflow("bench_steps", count)
         return {"rows_written": self.sql.rows_written - before, "ms": (time.perf_counter() - started) * 1000}
@@ -229,13 +261,13 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     async def chain(self, event: Event) -> None:
         """The API reference's `welcome` pattern: a handler that sends."""
         self._log("chain", event.type)
-        await self.send("Beta.notified", {"source": event.subject})
-        await self.send("Delta.noted", {"source": event.subject})
+        await self.send_event("Beta.notified", {"source": event.subject})
+        await self.send_event("Delta.noted", {"source": event.subject})
 
     @on.Beta.notified
     async def chain_beta(self, event: Event) -> None:
         self._log("chain", event.type)
-        await self.send("Gamma.notified", event.data)
+        await self.send_event("Gamma.notified", event.data)
 
     @on.Gamma.notified
     def chain_gamma(self, event: Event) -> None:
@@ -249,7 +281,7 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     async def open_ledger(self, event: Event) -> None:
         """A thing write, an action and a workflow start from inside a handler."""
         entry = self.Entry().create({"$id": f"entry-{event.id}", "ledger": event.subject})
-        self.action(f"Ledger/{event.subject}", "approve", f"Entry/{entry['$id']}")
+        self.record_action(f"Ledger/{event.subject}", "approve", f"Entry/{entry['$id']}")
         run = await self.start_workflow("close_ledger", event.subject, run_id=f"run-{event.id}")
         self._log("ledger", {"entry": entry["$id"], "run": run["status"]})
 
@@ -257,7 +289,7 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     async def close_ledger(self, ledger: str) -> str:
         """Started from a handler: a step, then a send."""
         await self.do(self._effect, "close", step_id="close")
-        await self.send("Ledger.closed", {"ledger": ledger})
+        await self.send_event("Ledger.closed", {"ledger": ledger})
         return "closed"
 
     @on.Ledger.closed
@@ -314,7 +346,7 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     async def send_to_stuck_runtime_handler(self) -> str:
         unsubscribe = self.on.Jam.happened(self._never)
         try:
-            return await self.send("Jam.happened", {})
+            return await self.send_event("Jam.happened", {})
         finally:
             unsubscribe()
 
@@ -373,3 +405,8 @@ class HarnessStrict(Lifetime, DOWorkflow):
     @rpc
     def counters(self, *keys: str) -> dict:
         return {key: self.state.get(key) for key in keys}
+
+    @rpc(scope="read")
+    def raw_rows(self, sql: str) -> list:
+        """Any SQL on the object's database, past the query API's checks (tests only)."""
+        return self.sql.exec(sql)

@@ -12,8 +12,10 @@ def test_all_is_sorted_and_complete() -> None:
         "semantic",
         "workflows",
         "wire",
+        "remote",
         "client",
         "types",
+        "values",
         "worker",
     }
     # load on first use, under the Workers runtime

@@ -9,9 +9,12 @@ wildcards, a middleware chain, JSON 404/405 answers and one error handler.
 
     response = await router.handle(request)
 
-Patterns: literal segments, `:name` (one segment, URL-decoded), `:name{regex}`
+Patterns: literal segments, `:name` (one segment, percent-decoded), `:name{regex}`
 (one segment whose decoded text matches the regex whole, as in Hono), and a
-trailing `*` (the rest of the path, possibly empty, as `params["*"]`).
+trailing `*` (the rest of the path, possibly empty, as `params["*"]`, still
+percent-encoded so that a `%2F` inside a segment stays apart from a `/`).
+Segments are split on `/` before they are decoded; a path that does not decode
+is a 400 `invalid_path` (see `http.py`).
 
 Precedence (ADR 0011): of the routes matching a request, the most specific
 pattern wins whatever the registration order, so an app's routes beat the
@@ -30,9 +33,8 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import unquote
 
-from dotdo.core.http import HttpRequest, HttpResponse, error_response
+from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
 from dotdo.types import Handler, Middleware
 
@@ -71,11 +73,15 @@ class Route:
         object.__setattr__(self, "specificity", (*ranks, _WILDCARD if self.wildcard else 1))
 
     def match(self, raw_path: str) -> dict[str, str] | None:
-        """Match a still percent-encoded path; parameters come back decoded."""
-        return self.match_parts([unquote(part) for part in _split(raw_path)])
+        """Match a still percent-encoded path; parameters come back decoded.
 
-    def match_parts(self, parts: list[str]) -> dict[str, str] | None:
-        """Match a path already split into decoded segments (split once per request)."""
+        BadRequest `invalid_path` when the path does not decode."""
+        raw, parts = split_path(raw_path)
+        return self.match_parts(parts, raw)
+
+    def match_parts(self, parts: list[str], raw_parts: list[str]) -> dict[str, str] | None:
+        """Match a path already split into decoded segments (`parts`) and the same
+        segments as sent (`raw_parts`, for the wildcard); split once per request."""
         fixed = self.segments
         if self.wildcard:
             if len(parts) < len(fixed):
@@ -93,7 +99,7 @@ class Route:
             elif segment != part:
                 return None
         if self.wildcard:
-            params["*"] = "/".join(parts[len(fixed) :])
+            params["*"] = "/".join(raw_parts[len(fixed) :])
         return params
 
 
@@ -219,13 +225,18 @@ class Router:
         Of the routes matching the path and serving the method, the most specific
         (see the module docstring) wins. NotFound (`route_not_found`) when no route
         matches the path; MethodNotAllowed with `Allow` listing the methods of every
-        route matching it when none serves the method."""
-        path = unquote(raw_path)
-        parts = [unquote(part) for part in _split(raw_path)]
+        route matching it when none serves the method; BadRequest `invalid_path` when
+        the path does not decode."""
+        raw, parts = split_path(raw_path)
+        return self._resolve(method, parts, raw, decode_component(raw_path))
+
+    def _resolve(
+        self, method: str, parts: list[str], raw_parts: list[str], path: str
+    ) -> tuple[Handler, dict[str, str]]:
         allowed: list[str] = []
         best: tuple[tuple[tuple[int, ...], int, int], Route, dict[str, str]] | None = None
         for index, route in enumerate(self.routes):
-            params = route.match_parts(parts)
+            params = route.match_parts(parts, raw_parts)
             if params is None:
                 continue
             fit = _method_fit(route.method, method)
@@ -247,7 +258,8 @@ class Router:
         raise NotFound(f"No route for {method} {path}", code="route_not_found")
 
     async def _dispatch(self, request: HttpRequest) -> HttpResponse:
-        handler, params = self.resolve(request.method, request.raw_path)
+        request.check_url()
+        handler, params = self._resolve(request.method, request.segments, request.raw_segments, request.path)
         request.params = params
         return await handler(request)
 

@@ -20,9 +20,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from dotdo.core.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
 from dotdo.errors import BadRequest
 from dotdo.types import Row
+from dotdo.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
 
 __all__ = ["Sql", "bind_parameters"]
 

@@ -1,8 +1,10 @@
 """Events, relationships and actions: what happened, and how things connect.
 
-    events          "Noun.verb" records (write events and actions), newest last
-    relationships   directed edges (from, verb, to), indexed both ways
-    actions         the audit log: who did what to whom, with the event it raised
+    events                "Noun.verb" records (write events and actions), newest last
+    dotdo_relationships   directed edges (from, verb, to), indexed both ways
+    dotdo_actions         the audit log: who did what to whom, with the event it raised
+
+The `graph` component owns these tables (`GRAPH_TABLES`).
 
 `Actions.record` writes an event, an edge (when there is an object) and an audit
 entry in one transaction.
@@ -15,24 +17,26 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.core.values import stored_json
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.things import validate_id
+from dotdo.values import stored_json
 
-__all__ = ["GRAPH_MIGRATIONS", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
+__all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
 
-GRAPH_MIGRATIONS = (
-    Migration(
-        1,
-        (
-            """CREATE TABLE IF NOT EXISTS events (
+GRAPH_TABLES = Component(
+    "graph",
+    (
+        Migration(
+            1,
+            (
+                """CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY,
   type TEXT NOT NULL,
   data TEXT NOT NULL,
@@ -40,9 +44,9 @@ GRAPH_MIGRATIONS = (
   subject TEXT,
   object TEXT
 )""",
-            "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
-            "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
-            """CREATE TABLE IF NOT EXISTS relationships (
+                "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
+                "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
+                """CREATE TABLE IF NOT EXISTS relationships (
   from_id TEXT NOT NULL,
   from_type TEXT NOT NULL,
   verb TEXT NOT NULL,
@@ -52,8 +56,8 @@ GRAPH_MIGRATIONS = (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (from_id, verb, to_id)
 ) WITHOUT ROWID""",
-            "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
-            """CREATE TABLE IF NOT EXISTS actions (
+                "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
+                """CREATE TABLE IF NOT EXISTS actions (
   id TEXT PRIMARY KEY,
   verb TEXT NOT NULL,
   subject_type TEXT NOT NULL,
@@ -64,10 +68,28 @@ GRAPH_MIGRATIONS = (
   event_id TEXT NOT NULL,
   created_at INTEGER NOT NULL
 )""",
-            "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
-            "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
+                "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
+                "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
+            ),
+        ),
+        # Plumbing carries the dotdo_ prefix, hidden from the read-only query (ADR 0013);
+        # `events` is one of the document's tables and keeps its name. SQLite cannot rename
+        # an index, so each is dropped and built again under the prefix.
+        Migration(
+            2,
+            (
+                "ALTER TABLE relationships RENAME TO dotdo_relationships",
+                "DROP INDEX relationships_backward",
+                "CREATE INDEX dotdo_relationships_backward ON dotdo_relationships (to_id, verb, from_id)",
+                "ALTER TABLE actions RENAME TO dotdo_actions",
+                "DROP INDEX actions_by_subject",
+                "DROP INDEX actions_by_object",
+                "CREATE INDEX dotdo_actions_by_subject ON dotdo_actions (subject_id, id)",
+                "CREATE INDEX dotdo_actions_by_object ON dotdo_actions (object_id, id)",
+            ),
         ),
     ),
+    formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
 )
 
 MAX_RELATED = 1000
@@ -224,8 +246,8 @@ class Relationships:
         validate_verb(verb)
         return (
             self._sql.run(
-                "INSERT INTO relationships (from_id, from_type, verb, to_id, to_type, data, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(from_id, verb, to_id) DO NOTHING",
+                "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(from_id, verb, to_id) DO NOTHING",
                 src.id,
                 src.type,
                 verb,
@@ -242,7 +264,10 @@ class Relationships:
         validate_verb(verb)
         return (
             self._sql.run(
-                "DELETE FROM relationships WHERE from_id = ? AND verb = ? AND to_id = ?", src.id, verb, dst.id
+                "DELETE FROM dotdo_relationships WHERE from_id = ? AND verb = ? AND to_id = ?",
+                src.id,
+                verb,
+                dst.id,
             )
             > 0
         )
@@ -279,7 +304,7 @@ class Relationships:
             if hop.type:
                 params.append(hop.type)
             rows = self._sql.exec(
-                f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM relationships "
+                f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM dotdo_relationships "
                 f"WHERE verb = ? AND {near} IN (SELECT value FROM json_each(?)){type_filter} "
                 f"GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
                 *params,
@@ -299,7 +324,7 @@ class Actions:
         self,
         sql: Sql,
         verbs: Verbs,
-        emit: Callable[[str, str | None, Any, str | None], str],
+        emit: Callable[[str, Any, str | None, str | None], str],
         relationships: Relationships,
         clock: Callable[[], int],
         ids: Callable[[], str],
@@ -325,14 +350,14 @@ class Actions:
         }
 
         def work() -> dict[str, Any]:
-            event_id = self._emit(event_type, who.id, payload, None if what is None else what.id)
+            event_id = self._emit(event_type, payload, who.id, None if what is None else what.id)
             if what is not None:
                 self._relationships.relate(who, past, what, data)
             action_id = self._ids()
             now = self._clock()
             self._sql.run(
-                "INSERT INTO actions (id, verb, subject_type, subject_id, object_type, object_id, data, "
-                "event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO dotdo_actions (id, verb, subject_type, subject_id, object_type, object_id, "
+                "data, event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 action_id,
                 verb,
                 who.type,
@@ -357,11 +382,12 @@ class Actions:
         columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
         if thing_id is None:
             rows = self._sql.exec(
-                f"SELECT {columns} FROM actions ORDER BY id LIMIT ?", _limit(limit, MAX_EVENTS)
+                f"SELECT {columns} FROM dotdo_actions ORDER BY id LIMIT ?", _limit(limit, MAX_EVENTS)
             )
         else:
             rows = self._sql.exec(
-                f"SELECT {columns} FROM actions WHERE subject_id = ? OR object_id = ? ORDER BY id LIMIT ?",
+                f"SELECT {columns} FROM dotdo_actions WHERE subject_id = ? OR object_id = ? "
+                "ORDER BY id LIMIT ?",
                 thing_id,
                 thing_id,
                 _limit(limit, MAX_EVENTS),

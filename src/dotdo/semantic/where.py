@@ -37,9 +37,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dotdo.core.values import INT64_MAX, int64_error
 from dotdo.errors import QueryValidationError
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
+from dotdo.values import INT64_MAX, int64_error
 
 __all__ = [
     "MAX_IN_VALUES",

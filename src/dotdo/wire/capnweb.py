@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
+from dotdo.remote.calls import invoke
+from dotdo.remote.marks import is_reference
+from dotdo.remote.targets import resolve_call, resolve_method, resolve_property
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms, parse_json
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.targets import RpcTarget, options_call, resolve_call, resolve_method, resolve_property
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 
@@ -43,10 +44,6 @@ MAX_MESSAGES = 1000
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 logger = logging.getLogger("dotdo.rpc")
-
-
-def _is_reference(value: Any) -> bool:
-    return isinstance(value, RpcTarget) or isinstance(getattr(type(value), "rpc_methods", None), frozenset)
 
 
 @dataclass(frozen=True)
@@ -310,7 +307,7 @@ class CapnWebSession:
                 raise NotFound("The target is not callable", code="method_not_found")
             method = called
         values = [await self._evaluate(item, depth + 1, scope) for item in call_args]
-        return await invoke(method, options_call(target, str(path[-1]) if path else "", values))
+        return await invoke(method, values)
 
     async def _remap(self, args: list[Any], depth: int, scope: dict[int, Any] | None) -> Any:
         """`.map(fn)`: run the mapper's instructions on the value, or on each element of a list.
@@ -363,7 +360,7 @@ class CapnWebSession:
             return [[self._serialize(item, depth + 1) for item in value]]
         if isinstance(value, dict):
             return {str(key): self._serialize(item, depth + 1) for key, item in value.items()}
-        if _is_reference(value):
+        if is_reference(value):
             export_id = self._next_export
             self._advance(exports=1)
             future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()

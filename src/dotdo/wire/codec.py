@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dotdo.core.values import MAX_SAFE_INTEGER
 from dotdo.errors import BadRequest
+from dotdo.values import MAX_SAFE_INTEGER
 
 __all__ = [
     "MAX_JSON_DEPTH",

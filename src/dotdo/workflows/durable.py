@@ -35,18 +35,19 @@ from typing import Any, ClassVar
 
 from dotdo.core.durable import AlarmInfo
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component
+from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
-from dotdo.core.rpc import LocalMethod, rpc, seal_rpc_surface
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.core.values import stored_json
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from dotdo.remote.marks import LocalMethod, rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type, validate_pattern
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
+from dotdo.values import stored_json
 from dotdo.wire.codec import dump, encode
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
@@ -148,6 +149,7 @@ class DOWorkflow(DOSemantic):
     event_socket_tag: ClassVar[str] = "events"
     """Sockets opened with this tag (`/ws?tags=events`) receive every event."""
 
+    _dotdo_layer: ClassVar[Layer] = Layer.of(attributes=("on", "every"))
     _event_handlers: ClassVar[dict[str, tuple[str, ...]]] = {}
     _schedule_methods: ClassVar[tuple[tuple[str, ScheduleSpec], ...]] = ()
     _workflow_methods: ClassVar[frozenset[str]] = frozenset()
@@ -198,9 +200,8 @@ class DOWorkflow(DOSemantic):
 
     # -- hooks -------------------------------------------------------------
 
-    def migrations(self) -> builtins.list[tuple[str, Any]]:
-        workflow_migrations: tuple[Migration, ...] = WORKFLOW_MIGRATIONS
-        return [*super().migrations(), ("workflow", workflow_migrations)]
+    def migrations(self) -> builtins.list[Component]:
+        return [*super().migrations(), Component("workflow", WORKFLOW_MIGRATIONS)]
 
     def noun_factory(self, type_name: str) -> NounFactory:
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
@@ -233,12 +234,14 @@ class DOWorkflow(DOSemantic):
 
     # -- events --------------------------------------------------------------
 
-    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
+    ) -> str:
         """Record the event and queue its delivery: durable handlers get a delivery row in
         the same transaction (so a crash before delivery is retried), then it is delivered
         after every event queued before it, by the object's one drain task."""
-        event_id = super().emit(event_type, subject, data, object_id)
-        event = Event(event_id, event_type, data, self._now(), subject, object_id)
+        event_id = super().emit(event_type, data, subject, object)
+        event = Event(event_id, event_type, data, self._now(), subject, object)
         durable: list[tuple[str, str]] = []
         for handler in self._durable_handlers_for(event_type):
             delivery_id = new_id()
@@ -264,7 +267,8 @@ class DOWorkflow(DOSemantic):
         self.sql.on_rollback(forget)  # a rolled-back write raised no event
         return event_id
 
-    async def send(
+    @rpc
+    async def send_event(
         self,
         event_type: str,
         data: Any = None,
@@ -278,8 +282,10 @@ class DOWorkflow(DOSemantic):
         Returns once the event, and the events its handlers send in turn, are delivered;
         at once (the event queued) when called from inside a delivery (a handler, or a
         workflow or task it started) or from a call that arrived while one was in progress,
-        since that delivery may be waiting on the caller. With `delay` (seconds) or `at`
-        the event is stored and sent by the alarm then; the id returned is the scheduled send's.
+        since that delivery may be waiting on the caller. With `delay` (seconds, or a
+        `timedelta` from Python) or `at` (an aware `datetime`, `{"$date": ms}` on the wire,
+        or epoch ms) the event is stored and sent by the alarm then; the id returned is the
+        scheduled send's. The same method serves RPC callers.
         """
         validate_event_type(event_type)
         encoded = _encode(data, "data", MAX_VALUE_BYTES)
@@ -301,7 +307,7 @@ class DOWorkflow(DOSemantic):
             self._rearm()
             return send_id
         with self._outbox.caller() as scope:
-            event_id = self.sql.transaction(lambda: self.emit(event_type, subject, data, object))
+            event_id = self.sql.transaction(lambda: self.emit(event_type, data, subject, object))
             await self._outbox.settle(scope)
         return event_id
 
@@ -490,7 +496,10 @@ class DOWorkflow(DOSemantic):
         finally:
             self._in_hand.discard(delivery_id)
 
+    @rpc(scope="read")
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        """Deliveries that used up their attempts, oldest first: `{"id", "event_id",
+        "handler", "attempts", "last_error", "created_at", "type"}` (`limit` 1-1000)."""
         rows = self.sql.exec(
             "SELECT d.id, d.event_id, d.handler, d.attempts, d.last_error, d.created_at, e.type "
             "FROM deliveries d LEFT JOIN events e ON e.id = d.event_id WHERE d.status = 'dead' "
@@ -499,6 +508,7 @@ class DOWorkflow(DOSemantic):
         )
         return [dict(row) for row in rows]
 
+    @rpc
     async def replay_dead_letter(self, delivery_id: str) -> dict[str, Any]:
         """Deliver a dead letter again now; on failure it goes back to the retry cycle."""
         row = self.sql.first("SELECT * FROM deliveries WHERE id = ? AND status = 'dead'", delivery_id)
@@ -559,6 +569,7 @@ class DOWorkflow(DOSemantic):
             name, spec = wanted[schedule_id]
             self._upsert_schedule(schedule_id, spec, name, "class", now)
 
+    @rpc(scope="read")
     def list_schedules(self) -> builtins.list[dict[str, Any]]:
         rows = self.sql.exec(
             "SELECT id, cron, tz, handler, source, next_at, last_fired_at, registered_at "
@@ -566,6 +577,7 @@ class DOWorkflow(DOSemantic):
         )
         return [dict(row) for row in rows]
 
+    @rpc(scope="admin")
     def remove_schedule(self, schedule_id: str) -> bool:
         """Remove a schedule. A class-declared one comes back on the next start unless its
         decorator is removed too."""
@@ -648,7 +660,8 @@ class DOWorkflow(DOSemantic):
         ):
             self.sql.run("DELETE FROM scheduled_sends WHERE id = ?", row["id"])
             self._timers_changed = True
-            await self.send(str(row["type"]), json.loads(str(row["data"])), row["subject"], row["object"])
+            data = json.loads(str(row["data"]))
+            await self.send_event(str(row["type"]), data, row["subject"], row["object"])
             done["sends"] += 1
         for row in self.sql.exec(
             "SELECT id, event_id, handler, attempts FROM deliveries "
@@ -686,6 +699,7 @@ class DOWorkflow(DOSemantic):
 
     # -- durable execution -------------------------------------------------------
 
+    @rpc
     async def start_workflow(self, name: str, input: Any = None, run_id: str | None = None) -> dict[str, Any]:
         """Start the `@workflow` method `name` with `input`; runs now until it finishes or waits.
 
@@ -717,7 +731,10 @@ class DOWorkflow(DOSemantic):
                 )
         return self.workflow_status(run_id)
 
+    @rpc(scope="read")
     def workflow_status(self, run_id: str) -> dict[str, Any]:
+        """A run: `{"id", "name", "status", "result", "error", "next_at", "created_at",
+        "updated_at"}`; 404 `workflow_run_not_found`."""
         row = self.sql.first(
             "SELECT id, name, status, result, error, next_at, created_at, updated_at "
             "FROM workflow_runs WHERE id = ?",
@@ -937,43 +954,6 @@ class DOWorkflow(DOSemantic):
         namespace = getattr(self.env, self.stub_binding)
         return namespace.get(namespace.idFromName(f"{validate_type_name(type_name)}/{thing_id}"))
 
-    # -- RPC ---------------------------------------------------------------------
-
-    @rpc
-    async def send_event(
-        self,
-        event_type: str,
-        data: Any = None,
-        subject: str | None = None,
-        object: str | None = None,
-        delay: float | None = None,
-    ) -> str:
-        return await self.send(event_type, data, subject, object, delay=delay)
-
-    @rpc(scope="read")
-    def schedules(self) -> builtins.list[dict[str, Any]]:
-        return self.list_schedules()
-
-    @rpc(scope="admin")
-    def unschedule(self, schedule_id: str) -> bool:
-        return self.remove_schedule(schedule_id)
-
-    @rpc
-    async def run_workflow(self, name: str, input: Any = None, run_id: str | None = None) -> dict[str, Any]:
-        return await self.start_workflow(name, input, run_id)
-
-    @rpc(scope="read")
-    def get_workflow(self, run_id: str) -> dict[str, Any]:
-        return self.workflow_status(run_id)
-
-    @rpc(scope="read")
-    def list_dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
-        return self.dead_letters(limit)
-
-    @rpc
-    async def replay(self, delivery_id: str) -> dict[str, Any]:
-        return await self.replay_dead_letter(delivery_id)
-
     # -- HTTP --------------------------------------------------------------------
 
     async def _http_send(self, request: HttpRequest) -> HttpResponse:
@@ -983,7 +963,7 @@ class DOWorkflow(DOSemantic):
                 'Body is {"type": "Noun.verb", "data": ..., "delay": seconds}', code="invalid_event"
             )
         delay = body.get("delay")
-        event_id = await self.send(
+        event_id = await self.send_event(
             body["type"],
             body.get("data"),
             body.get("subject"),

@@ -313,3 +313,52 @@ def test_the_most_specific_route_wins_whatever_the_registration_order(
         handler, _ = router.resolve("GET", path)
         response = asyncio.run(handler(HttpRequest("GET", f"http://t.localhost{path}")))
         assert response.json()["route"] == max(scores, key=lambda p: scores[p])
+
+
+def test_an_encoded_slash_stays_in_its_segment() -> None:
+    router = make_router()
+    assert run(router, "GET", "/items/a%2Fb").json()["id"] == "a/b"
+    assert run(router, "GET", "/items/a/b").json()["error"]["code"] == "route_not_found"
+    # the wildcard's rest is as sent, so a %2F and a / stay apart
+    assert run(router, "GET", "/files/a%2Fb/c").json()["rest"] == "a%2Fb/c"
+    assert run(router, "GET", "/files/a/b/c").json()["rest"] == "a/b/c"
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/items/%FE", "invalid_path"),
+        ("/items/%FF", "invalid_path"),
+        ("/items/%G1", "invalid_path"),
+        ("/nothing/%FF", "invalid_path"),  # before routing: not a 404
+        ("/items/1?q=%FF", "invalid_query"),
+        ("/items/1?unread=%FE", "invalid_query"),  # refused even when the handler never reads it
+        ("/files/x?q=%", "invalid_query"),
+    ],
+)
+def test_undecodable_paths_and_queries_are_json_400s_before_any_handler(path: str, code: str) -> None:
+    router = make_router()
+    reached: list[str] = []
+
+    async def spy(request: HttpRequest, call_next: Handler) -> HttpResponse:
+        response = await call_next(request)
+        reached.append(str(response.status))
+        return response
+
+    router.use(spy)
+    response = run(router, "GET", path)
+    assert (response.status, response.json()["error"]["code"]) == (400, code)
+    assert reached == ["400"]  # middleware saw the error response
+
+
+def test_resolve_and_match_decode_strictly() -> None:
+    router = make_router()
+    _, params = router.resolve("GET", "/items/caf%C3%A9")
+    assert params == {"id": "café"}
+    with pytest.raises(BadRequest) as refused:
+        router.resolve("GET", "/items/%FE")
+    assert refused.value.code == "invalid_path"
+    route = router.routes[0]
+    assert route.match("/items/%41") == {"id": "A"}
+    with pytest.raises(BadRequest):
+        route.match("/items/%FF")

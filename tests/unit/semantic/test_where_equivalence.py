@@ -10,7 +10,7 @@ from unittest.mock import patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dotdo.semantic.store import THING_MIGRATIONS
+from dotdo.semantic.store import THING_TABLES
 from dotdo.semantic.where import compile_where, matches
 
 SCALARS = st.one_of(
@@ -136,7 +136,7 @@ def test_conjuncts_past_the_statement_budget_run_in_python_with_the_same_result(
 
 def assert_pushdown_agrees(rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]) -> None:
     db = sqlite3.connect(":memory:")
-    for statement in THING_MIGRATIONS[0].statements:  # the object's own schema
+    for statement in THING_TABLES.migrations[0].statements:  # the object's own schema
         db.execute(statement)
     things = [thing(i, data, deleted) for i, (data, deleted) in enumerate(rows)]
     for t, (data, _) in zip(things, rows, strict=True):

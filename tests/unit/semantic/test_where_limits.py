@@ -11,7 +11,7 @@ import pytest
 
 from dotdo.core.sql import Sql
 from dotdo.semantic.query import MAX_LIMIT, MAX_ORDER_FIELDS, ThingQuery
-from dotdo.semantic.store import THING_MIGRATIONS, SqliteThingStore, ThingRecord
+from dotdo.semantic.store import THING_TABLES, SqliteThingStore, ThingRecord
 from dotdo.semantic.things import Things
 from dotdo.semantic.where import (
     MAX_CONDITIONS,
@@ -77,8 +77,9 @@ class NoEvents:
 
 def things_on_cloudflare_sqlite() -> tuple[Things, list[dict[str, Any]]]:
     sql = Sql(CloudflareStorage())
-    for statement in THING_MIGRATIONS[0].statements:
-        sql.run(statement)
+    for migration in THING_TABLES.migrations:
+        for statement in migration.statements:
+            sql.run(statement)
     store = SqliteThingStore(sql)
     properties = [
         *({"name": "ada" if i % 2 else "bob", **at(longest_path(i), i)} for i in range(6)),

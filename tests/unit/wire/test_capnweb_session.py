@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from dotdo import Forbidden, RpcTarget, rpc
-from dotdo.core.rpc import seal_rpc_surface
+from dotdo.remote.marks import seal_rpc_surface
 from dotdo.wire.capnweb import MAX_MESSAGES, CapnWebSession, SessionIds
 
 
@@ -150,20 +150,6 @@ def test_map_runs_the_mapper_on_each_element() -> None:
     assert answers == [["resolve", 2, [["hi 1", "hi [2]", f"hi {2**60}"]]]]
     refused = run([["push", ["remap", 0, [], [["export", -1]], [["pipeline", 0]]]], ["pull", 1]])
     assert refused[-1][0] == "abort"
-
-
-def test_options_objects_for_javascript_callers() -> None:
-    from dotdo.wire.targets import options_call
-
-    class Accessor:
-        rpc_options_methods = frozenset({"list", "find_first"})
-
-    target = Accessor()
-    assert options_call(target, "list", [{"where": {"a": 1}, "limit": 2}]) == {"where": {"a": 1}, "limit": 2}
-    assert options_call(target, "findFirst", [{"orderBy": "-a"}]) == {"order_by": "-a"}
-    assert options_call(target, "list", [{"plan": "pro"}]) == [{"plan": "pro"}]  # a where clause stays one
-    assert options_call(target, "create", [{"limit": 1}]) == [{"limit": 1}]  # not an options method
-    assert options_call(object(), "list", [{"limit": 1}]) == [{"limit": 1}]
 
 
 def converse(lines: list[Any], **options: Any) -> list[Any]:
