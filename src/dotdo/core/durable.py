@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -52,11 +51,12 @@ from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.timers import TimerService
 from dotdo.core.transport import RpcTransport
-from dotdo.core.websocket import Connection, WebSockets, parse_tags
+from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import BadRequest, HttpError, NotFound, UpgradeRequired
 from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
+from dotdo.wire.codec import parse_json
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.tokens import authorizer
 
@@ -133,7 +133,7 @@ class DOCore(DurableObject, metaclass=_Composed):
             "rpc_noun",
             "rpc_socket_call",
         ),
-        attributes=("ctx", "env", "sql", "state", "timers", "alarms", "websockets", "router"),
+        attributes=("ctx", "env", "sql", "state", "timers", "alarms", "websockets", "socket_state", "router"),
     )
 
     def __init__(self, ctx: Any, env: Any) -> None:
@@ -144,6 +144,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         self.timers = TimerService(ctx.storage)
         self.alarms = Alarms(self.sql, self.timers, self.on_alarm)
         self.websockets = WebSockets(ctx)
+        self.socket_state = SocketState(self.sql)
         self._rpc_transport = RpcTransport(self, self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self.timers.register("alarm", self.alarms)
@@ -166,7 +167,11 @@ class DOCore(DurableObject, metaclass=_Composed):
     # -- hooks for layers and applications --------------------------------
 
     def migrations(self) -> list[Component]:
-        return [Component("core", STATE_MIGRATIONS), Component("alarm", ALARM_MIGRATIONS)]
+        return [
+            Component("core", STATE_MIGRATIONS),
+            Component("alarm", ALARM_MIGRATIONS),
+            Component("sockets", SOCKET_MIGRATIONS),
+        ]
 
     def middleware(self, router: Router) -> None:
         env = self.env
@@ -206,8 +211,8 @@ class DOCore(DurableObject, metaclass=_Composed):
             )
             return
         try:
-            payload = json.loads(message)
-        except json.JSONDecodeError:
+            payload = parse_json(message)
+        except ValueError:  # not JSON, a bare NaN, or nested past MAX_JSON_DEPTH
             connection.send(
                 {"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}}
             )
@@ -222,6 +227,7 @@ class DOCore(DurableObject, metaclass=_Composed):
     async def on_close(self, connection: Connection, code: int, reason: str) -> None:
         """A WebSocket closed."""
         self._rpc_transport.forget(connection)
+        self.socket_state.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         _socket_log.warning("websocket %s error: %s", connection.id, error)

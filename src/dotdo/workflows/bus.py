@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source
 from dotdo.errors import NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
 from dotdo.semantic.ids import new_id
 from dotdo.types import Row
-from dotdo.values import stored_json
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
-from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, BusHost
+from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, BusHost, encode_value
 from dotdo.workflows.timing import due_time
 
 __all__ = ["DeliveryPolicy", "EventBus"]
@@ -120,10 +120,11 @@ class EventBus:
         arrived while one was in progress, since that delivery may be waiting on the
         caller. With `delay` (seconds) or `at` the event is stored and sent by the alarm
         then; the id returned is the scheduled send's. Bad input is a 400
-        (`invalid_event_type`, `invalid_data`, `invalid_delay`).
+        (`invalid_event_type`, `invalid_data`, `invalid_delay`); data past `MAX_VALUE_BYTES`
+        of JSON a 413 `value_too_large`.
         """
         validate_event_type(event_type)
-        encoded = stored_json(data, what="data", code="invalid_data")
+        encoded = encode_value(data, "data", MAX_VALUE_BYTES)
         due = due_time(delay, at, self._host.timers.now())
         if due is not None:
             send_id = new_id()

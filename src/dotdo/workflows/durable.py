@@ -61,6 +61,8 @@ from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
 __all__ = ["DOWorkflow"]
 
 logger = logging.getLogger("dotdo.workflows")
+_SUBSCRIPTIONS = "subscriptions"
+"""The `socket_state` name under which an RPC socket's event patterns are kept."""
 _CHECKED_PATTERNS: set[tuple[type, str]] = set()
 """Run-time handler patterns whose noun was checked already (see `check_handler_nouns`)."""
 
@@ -207,16 +209,21 @@ class DOWorkflow(DOSemantic):
     def _push_to_subscribers(self, event_type: str, message: str) -> None:
         """RPC sockets (`/ws/rpc`) that subscribed to a pattern matching `event_type` get
         `message`, the event's push already written as JSON text."""
+        subscribed = self.socket_state.values(_SUBSCRIPTIONS)
+        if not subscribed:
+            return
         for connection in self.websockets.connections(WS_RPC_TAG):
-            patterns = connection.data.get("subs") or []
+            patterns = subscribed.get(connection.id) or []
             if any(pattern_matches(pattern, event_type) for pattern in patterns):
                 connection.send(message)
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
     ) -> Any:
-        """`subscribe` / `unsubscribe` with event patterns (kept in the socket's attachment,
-        so they survive hibernation); anything else is an RPC method."""
+        """`subscribe` / `unsubscribe` with event patterns (kept in `socket_state`, so they
+        survive hibernation; 32 patterns of 129 characters would not fit the attachment);
+        anything else is an RPC method. The new list is stored before it is answered, so
+        what a socket is told it holds is what it holds after hibernation."""
         if method_name not in ("subscribe", "unsubscribe"):
             return await super().rpc_socket_call(connection, method_name, params, authorize)
         authorize(method_name, "read")
@@ -224,19 +231,19 @@ class DOWorkflow(DOSemantic):
         if isinstance(params, dict):
             pattern = params.get("pattern")
         pattern = validate_pattern(pattern)
-        subscriptions: list[str] = list(connection.data.get("subs") or [])
+        held = self.socket_state.get(connection.id, _SUBSCRIPTIONS)
+        current: list[str] = list(held) if isinstance(held, list) else []
         if method_name == "subscribe":
-            if pattern not in subscriptions:
-                if len(subscriptions) >= MAX_SUBSCRIPTIONS:
-                    raise BadRequest(
-                        f"a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions",
-                        code="too_many_subscriptions",
-                    )
-                subscriptions.append(pattern)
-        elif pattern in subscriptions:
-            subscriptions.remove(pattern)
-        connection.data["subs"] = subscriptions
-        connection.save()
+            subscriptions = current if pattern in current else [*current, pattern]
+            if len(subscriptions) > MAX_SUBSCRIPTIONS:
+                raise BadRequest(
+                    f"a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions",
+                    code="too_many_subscriptions",
+                )
+        else:
+            subscriptions = [held_pattern for held_pattern in current if held_pattern != pattern]
+        if subscriptions != current:
+            self.socket_state.put(connection.id, _SUBSCRIPTIONS, subscriptions or None)
         return {"subscriptions": subscriptions}
 
     # -- dead letters --------------------------------------------------------

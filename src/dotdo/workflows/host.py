@@ -13,15 +13,27 @@ from typing import Any, Protocol
 
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
+from dotdo.errors import PayloadTooLarge
 from dotdo.semantic.eventtypes import Event
+from dotdo.values import stored_json
 
-__all__ = ["DUE_BATCH", "RUN_LEASE_MS", "BusHost", "Host"]
+__all__ = ["DUE_BATCH", "RUN_LEASE_MS", "BusHost", "Host", "encode_value"]
 
 RUN_LEASE_MS = 60_000
 """A running workflow or an undelivered event is picked up again by the alarm after this long
 (covers the object being evicted or the runtime dying mid-way)."""
 DUE_BATCH = 100
 """At most this many items of one kind run in one pass of the alarm; the rest in the next."""
+
+
+def encode_value(value: Any, what: str, limit: int | None = None) -> str:
+    """`value` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
+    `value_too_large` past `limit` bytes (given for what a caller sends; results an
+    application makes are its own)."""
+    text = stored_json(value, what=what, code="invalid_data")
+    if limit is not None and len(text.encode()) > limit:
+        raise PayloadTooLarge(f"{what} is at most {limit} bytes as JSON", code="value_too_large")
+    return text
 
 
 class Host(Protocol):

@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dotdo.core import faults
+from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.ids import new_id
-from dotdo.values import stored_json
-from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host
+from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host, encode_value
 from dotdo.workflows.run_store import RunStore
 from dotdo.workflows.steps import (
     CURRENT_RUN,
@@ -37,10 +37,6 @@ from dotdo.workflows.steps import (
 __all__ = ["RunEngine"]
 
 logger = logging.getLogger("dotdo.workflows")
-
-
-def _encode(value: Any, what: str) -> str:
-    return stored_json(value, what=what, code="invalid_data")
 
 
 async def _call(method: Callable[..., Any], *args: Any) -> Any:
@@ -71,7 +67,9 @@ class RunEngine:
             raise NotFound(f"No workflow {name!r}", code="workflow_not_found")
         run_id = run_id or new_id()
         now = self._host.timers.now()
-        if self._store.create(run_id, name, _encode(input, "input"), now + RUN_LEASE_MS, now):
+        if self._store.create(
+            run_id, name, encode_value(input, "input", MAX_VALUE_BYTES), now + RUN_LEASE_MS, now
+        ):
             self._host.timers.changed()
             await self._run(run_id, now)
         else:
@@ -122,7 +120,7 @@ class RunEngine:
             self._finish(run_id, "failed", error=message)
         else:
             try:
-                self._finish(run_id, "completed", result=_encode(result, "a workflow's result"))
+                self._finish(run_id, "completed", result=encode_value(result, "a workflow's result"))
             except BadRequest as error:
                 self._finish(run_id, "failed", error=str(error))
         finally:
@@ -200,7 +198,7 @@ class RunEngine:
         try:
             value = _call(action, *args)
             result = await (asyncio.wait_for(value, timeout) if timeout else value)
-            encoded = None if result is None else _encode(result, f"step {key!r}'s result")
+            encoded = None if result is None else encode_value(result, f"step {key!r}'s result")
         except (Suspend, StepFailed, StepMismatch):
             raise
         except Exception as error:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from dotdo.errors import BadRequest, NotFound
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, NotFound, PayloadTooLarge
 from dotdo.semantic.eventtypes import Event
 from dotdo.workflows.handlers import on
 from tests.inprocess import T0, App, InProcess, run
@@ -130,6 +131,16 @@ def test_a_bad_send_is_a_400_and_stores_nothing(arguments: dict[str, object], co
     with pytest.raises(BadRequest) as refused:
         run(obj.bus.send(**arguments))  # type: ignore[arg-type]
     assert refused.value.code == code
+    assert obj.rows("SELECT count(*) AS n FROM events") == [{"n": 0}]
+    assert obj.rows("SELECT count(*) AS n FROM dotdo_scheduled_sends") == [{"n": 0}]
+
+
+def test_data_past_the_value_bound_is_a_413_and_stores_nothing() -> None:
+    obj = InProcess(Shop)
+    for delay in (None, 30):
+        with pytest.raises(PayloadTooLarge) as refused:
+            run(obj.bus.send("Order.placed", "x" * MAX_VALUE_BYTES, delay=delay))
+        assert refused.value.code == "value_too_large"
     assert obj.rows("SELECT count(*) AS n FROM events") == [{"n": 0}]
     assert obj.rows("SELECT count(*) AS n FROM dotdo_scheduled_sends") == [{"n": 0}]
 

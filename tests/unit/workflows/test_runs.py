@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from dotdo.core import faults
-from dotdo.errors import Conflict, NotFound, StepMismatch
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import Conflict, NotFound, PayloadTooLarge, StepMismatch
 from dotdo.workflows.steps import workflow
 from tests.inprocess import T0, App, InProcess, run
 
@@ -98,6 +99,11 @@ def test_steps_run_once_and_a_known_run_id_returns_the_run_as_it_is() -> None:
         run(obj.runs.start("nope"))
     assert unknown.value.code == "workflow_not_found"
     assert obj.storage.alarm is None  # a finished run holds no timer
+    with pytest.raises(PayloadTooLarge) as too_large:
+        run(obj.runs.start("checkout", {"id": "x" * MAX_VALUE_BYTES}, "big"))
+    assert too_large.value.code == "value_too_large"
+    with pytest.raises(NotFound):
+        obj.runs.status("big")  # nothing stored
 
 
 def test_a_failed_step_waits_on_the_alarm_with_back_off_and_replays_from_its_records() -> None:
