@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component, Migration
+from dotdo.core.namespace import override
 from dotdo.core.router import Router
-from dotdo.core.rpc import rpc
 from dotdo.errors import (
     BadRequest,
     Conflict,
@@ -37,13 +37,13 @@ from dotdo.errors import (
     Unauthorized,
     UpgradeRequired,
 )
+from dotdo.remote.marks import RpcTarget, rpc
 from dotdo.semantic.eventtypes import Event
 from dotdo.semantic.graph import Hop, Ref
 from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singularize
 from dotdo.semantic.registry import Noun, Verb
 from dotdo.semantic.sqlguard import validate_sql_query
 from dotdo.semantic.where import matches, validate_where_clause
-from dotdo.wire.targets import RpcTarget
 from dotdo.worker import forward_to_tenant, tenant_from_host
 from dotdo.workflows.cron import parse_cron
 from dotdo.workflows.every import every
@@ -59,6 +59,7 @@ __all__ = [
     "AlarmInfo",
     "Attempt",
     "BadRequest",
+    "Component",
     "Conflict",
     "CorsPolicy",
     "CronError",
@@ -105,6 +106,7 @@ __all__ = [
     "json_response",
     "matches",
     "on",
+    "override",
     "parse_cron",
     "pluralize",
     "request_logger",

@@ -25,6 +25,7 @@ a message and a status.
     +-- LocalRuntimeError               the dotdo command, dotdo.testing: what stops the local runtime
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
     +-- ProtocolError                   (internal) a Cap'n Web message the protocol forbids: session aborted
+    +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
 
 Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:
@@ -48,6 +49,7 @@ __all__ = [
     "DotdoError",
     "Forbidden",
     "Gone",
+    "HandlerTimeout",
     "HttpError",
     "InvalidTenant",
     "LocalRuntimeError",
@@ -274,3 +276,11 @@ class PipelineFailure(DotdoError):
 
 class ProtocolError(DotdoError):
     """A Cap'n Web message the protocol does not allow: the session is aborted."""
+
+
+class HandlerTimeout(DotdoError, TimeoutError):
+    """(internal) A handler ran past its `handler_timeout`; it was cancelled and abandoned."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out after {seconds:g} s")
+        self.seconds = seconds

@@ -2,7 +2,10 @@
 
 POST /_harness/rpc {"binding": "DOTDO", "name": "<object name>", "method": "...",
 "params": [...]} makes a real Workers RPC call from this worker to that object
-and answers {"result": ...} or {"error": {"type", "message"}}. Other paths under
+and answers {"result": ...} or {"error": {"type", "message"}}. POST
+/_harness/stub_names {"binding", "name"} answers the names a Python caller's stub
+of that object answers itself (Pyodide's JsProxy attributes), which no RPC call
+can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
 to HarnessStrict); everything else
@@ -14,7 +17,7 @@ import json
 import js
 from harness_core import HarnessCore
 from harness_semantic import HarnessSemantic
-from harness_workflow import HarnessStrict, HarnessWorkflow
+from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
 from dotdo.worker import forward_to_tenant
@@ -29,6 +32,7 @@ __all__ = [
     "HarnessCore",
     "HarnessSemantic",
     "HarnessStrict",
+    "HarnessTimers",
     "HarnessWorkflow",
 ]
 
@@ -46,6 +50,12 @@ class Default(WorkerEntrypoint):
                 body = {"error": {"type": type(error).__name__, "message": message}}
                 return Response(json.dumps(body), status=500, headers={"content-type": "application/json"})
             return Response(json.dumps({"result": result}), headers={"content-type": "application/json"})
+        if request.url.split("?")[0].endswith("/_harness/stub_names") and request.method == "POST":
+            call = await request.json()
+            namespace = getattr(self.env, call["binding"])
+            stub = namespace.get(namespace.idFromName(call["name"]))
+            names = [name for name in dir(stub._binding) if not name.startswith("_")]
+            return Response(json.dumps({"result": names}), headers={"content-type": "application/json"})
         if "/_semantic/" in request.url:  # the test-only semantic class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_semantic/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.SEMANTIC)

@@ -4,6 +4,7 @@ the old one (hibernation), which the hibernation tests must see happen."""
 import time
 
 from dotdo import rpc
+from dotdo.core.namespace import reserved_attributes
 
 
 class Lifetime:
@@ -14,3 +15,12 @@ class Lifetime:
     @rpc(scope="read")
     def built_at(self) -> float:
         return self._built_at
+
+    @rpc(scope="read")
+    def framework_attributes(self) -> dict:
+        """The public instance attributes this object has, and those its framework classes
+        declare (the names `self.<name> = ...` may not take)."""
+        return {
+            "set": sorted(name for name in vars(self) if not name.startswith("_")),
+            "declared": sorted(reserved_attributes(type(self))),
+        }

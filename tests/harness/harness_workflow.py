@@ -2,17 +2,78 @@
 workflows whose effects are counted in state, so the tests can see what ran and how often."""
 
 import asyncio
+import json
+import logging
 import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOWorkflow, Event, Noun, every, on, rpc, workflow
+from dotdo import (
+    AlarmInfo,
+    BadRequest,
+    DOWorkflow,
+    Event,
+    Noun,
+    ScheduleInfo,
+    every,
+    on,
+    override,
+    rpc,
+    workflow,
+)
+from dotdo.core import faults
+from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.router import Router
+from dotdo.remote.marks import method_scope, rpc_methods
+
+logger = logging.getLogger("dotdo.harness")
+
+
+async def _hang() -> None:
+    """A fault point's action: the call stops here until the runtime is stopped."""
+    logger.warning("fault point reached; hanging until the runtime is stopped")
+    await asyncio.sleep(3600)
+
+
+async def test_fault(request: HttpRequest) -> HttpResponse:
+    """`POST /_test/fault {"point": "after_step:<run id>/<step id>"}`: the call that reaches
+    that point next hangs there, once."""
+    body = request.json()
+    point = body.get("point") if isinstance(body, dict) else None
+    name, _, detail = point.partition(":") if isinstance(point, str) else ("", "", "")
+    if name not in faults.POINTS or not detail:
+        raise BadRequest('Body is {"point": "after_step:<step key>"}', code="invalid_fault")
+    faults.arm(name, detail, _hang)
+    return json_response({"point": point})
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
     stub_binding = "WORKFLOW"
     delivery_retry_limit = 3
     delivery_retry_delay_ms = 1000
+    handler_timeout = 3  # seconds: the stuck handlers below are cut off after this long
+
+    # -- app routes beside the framework's catch-alls (tests/integration/test_routes.py)
+
+    def routes(self, router: Router) -> None:
+        router.get("/Customer/:id/summary")(self._customer_summary)  # before super(): still wins
+        super().routes(router)
+        router.get("/Customer/stats")(self._customer_stats)  # after super(), as the README does
+        router.post("/_test/alarm")(self._test_alarm)
+        router.post("/_test/fault")(test_fault)
+
+    async def _test_alarm(self, request: HttpRequest) -> HttpResponse:
+        """`POST /_test/alarm {"now": epoch ms}`: time travel, everything due then runs now."""
+        body = request.json() if request.body.strip() else {}
+        now = body.get("now") if isinstance(body, dict) else None
+        return json_response(await self.timers.run_due(int(now) if now is not None else self.timers.now()))
+
+    async def _customer_stats(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"type": "Customer", "count": self.Customer().count()})
+
+    async def _customer_summary(self, request: HttpRequest) -> HttpResponse:
+        thing = self.Customer(request.params["id"]).get() or {}
+        return json_response({"id": request.params["id"], "name": thing.get("name")})
 
     def _bump(self, key: str) -> int:
         count = (self.state.get(key) or 0) + 1
@@ -79,20 +140,23 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         seen: list[str] = []
         unsubscribe = self.on["*"]["*"](lambda event: seen.append(event.type))
         self.on.Customer["*"](lambda event: 1 / 0)
-        first = await self.send("Customer.signedUp", {"plan": "pro"}, subject="cust-1")
+        first = await self.send_event("Customer.signedUp", {"plan": "pro"}, subject="cust-1")
         unsubscribe()
-        await self.send("Customer.upgraded", {})
+        await self.send_event("Customer.upgraded", {})
         return {"seen": seen, "first": first}
 
     @rpc
     async def alarm_and_timers(self) -> dict:
         """The alarm as the runtime holds it, and the earliest timer it should match."""
-        return {"alarm": await self.alarms.get(), "earliest": self._next_wake()}
+        return {"alarm": await self.timers.armed(), "earliest": self.timers.next_wake()}
 
     @rpc
     def socket_subscriptions(self) -> list:
-        """What each RPC socket's serialized attachment (the part that survives hibernation) holds."""
-        return [connection.data.get("subs") for connection in self.websockets.connections("rpc")]
+        """What is stored for each open RPC socket (the part that survives hibernation)."""
+        return [
+            self.socket_state.get(connection.id, "subscriptions") or []
+            for connection in self.websockets.connections("rpc")
+        ]
 
     @rpc
     def counters(self, *keys: str) -> dict:
@@ -169,6 +233,37 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
             return {"first": first, "error": str(error), "code": getattr(error, "code", None)}
         return {"first": first, "error": None, "code": None}
 
+    # -- the app's namespace -------------------------------------------------
+
+    @rpc
+    def namespace_refusals(self) -> dict:
+        """What the framework answers, in the runtime, to a class taking one of its names by
+        accident, to one replacing it on purpose, and to `self.things = ...`."""
+        answers: dict = {}
+        try:
+
+            class Clashing(DOWorkflow):
+                async def send_event(self, to: str, body: str) -> None: ...
+
+        except TypeError as error:
+            answers["class"] = str(error)
+
+        class Replacing(DOWorkflow):
+            @override
+            @rpc(scope="admin")
+            async def send_event(self, event_type: str, data: object = None) -> str:
+                return "replaced"
+
+        answers["replaced"] = {
+            "rpc": "send_event" in rpc_methods(Replacing),
+            "scope": method_scope(Replacing.send_event),
+        }
+        try:
+            self.things = None
+        except TypeError as error:
+            answers["assignment"] = str(error)
+        return answers
+
     # -- measurements (bench/workflow.py) ------------------------------------
 
     # Ten durable handlers; an event "Bench.n<k>" reaches the first k of them.
@@ -197,10 +292,110 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         workflow run of `count` steps."""
         before, started = self.sql.rows_written, time.perf_counter()
         if what == "send":
-            await self.send(f"Bench.n{count}" if count else "Bench.none", {"x": 1})
+            await self.send_event(f"Bench.n{count}" if count else "Bench.none", {"x": 1})
         else:
             await self.start_workflow("bench_steps", count)
         return {"rows_written": self.sql.rows_written - before, "ms": (time.perf_counter() - started) * 1000}
+
+    # -- handlers that send, write, start workflows and call out ----------------
+
+    @on.Alpha.created
+    async def chain(self, event: Event) -> None:
+        """The API reference's `welcome` pattern: a handler that sends."""
+        self._log("chain", event.type)
+        await self.send_event("Beta.notified", {"source": event.subject})
+        await self.send_event("Delta.noted", {"source": event.subject})
+
+    @on.Beta.notified
+    async def chain_beta(self, event: Event) -> None:
+        self._log("chain", event.type)
+        await self.send_event("Gamma.notified", event.data)
+
+    @on.Gamma.notified
+    def chain_gamma(self, event: Event) -> None:
+        self._log("chain", event.type)
+
+    @on.Delta.noted
+    def chain_delta(self, event: Event) -> None:
+        self._log("chain", event.type)
+
+    @on.Ledger.opened
+    async def open_ledger(self, event: Event) -> None:
+        """A thing write, an action and a workflow start from inside a handler."""
+        entry = self.Entry().create({"$id": f"entry-{event.id}", "ledger": event.subject})
+        self.record_action(f"Ledger/{event.subject}", "approve", f"Entry/{entry['$id']}")
+        run = await self.start_workflow("close_ledger", event.subject, run_id=f"run-{event.id}")
+        self._log("ledger", {"entry": entry["$id"], "run": run["status"]})
+
+    @workflow
+    async def close_ledger(self, ledger: str) -> str:
+        """Started from a handler: a step, then a send."""
+        await self.do(self._effect, "close", step_id="close")
+        await self.send_event("Ledger.closed", {"ledger": ledger})
+        return "closed"
+
+    @on.Ledger.closed
+    def ledger_closed(self, event: Event) -> None:
+        self._log("ledger:closed", event.data["ledger"])
+
+    @on.Entry.created
+    def entry_created(self, event: Event) -> None:
+        self._log("ledger:entries", event.subject)
+
+    @on.Ledger.approved
+    def ledger_approved(self, event: Event) -> None:
+        self._log("ledger:actions", event.data["object"]["$id"])
+
+    @on.Ping.sent
+    async def ping(self, event: Event) -> None:
+        """Calls another object, which calls back into this one while this handler waits."""
+        origin = self.object_name or ""
+        answer = await self.Echo(f"echo-{origin}").echo_back(origin, event.data["via"])
+        self._log("ping", answer)
+
+    @on.Pong.sent
+    def pong(self, event: Event) -> None:
+        self._log("pong", event.data["via"])
+
+    @rpc
+    async def echo_back(self, origin: str, via: str) -> str:
+        namespace = self.env.WORKFLOW
+        caller = namespace.get(namespace.idFromName(origin))
+        if via == "rpc":
+            await caller.send_event("Pong.sent", {"via": via})
+        else:
+            body = json.dumps({"type": "Pong.sent", "data": {"via": via}})
+            response = await caller.fetch(
+                "https://callback.localhost/events",
+                method="POST",
+                body=body,
+                headers={"content-type": "application/json"},
+            )
+            assert response.status == 201, response.status
+        return f"echoed by {self.object_name}"
+
+    @on.Stuck.happened
+    async def stuck(self, event: Event) -> None:
+        """Never returns: only the class's `handler_timeout` ends it."""
+        self._bump("stuck:attempts")
+        await asyncio.Event().wait()
+
+    async def _never(self, *_: object) -> None:
+        self._bump("stuck:never")
+        await asyncio.Event().wait()
+
+    @rpc
+    async def send_to_stuck_runtime_handler(self) -> str:
+        unsubscribe = self.on.Jam.happened(self._never)
+        try:
+            return await self.send_event("Jam.happened", {})
+        finally:
+            unsubscribe()
+
+    @rpc
+    def schedule_stuck(self) -> dict:
+        schedule_id = self.every.hour(self._never)
+        return next(s for s in self.list_schedules() if s["id"] == schedule_id)
 
     # -- cross-object calls --------------------------------------------------
 
@@ -252,3 +447,45 @@ class HarnessStrict(Lifetime, DOWorkflow):
     @rpc
     def counters(self, *keys: str) -> dict:
         return {key: self.state.get(key) for key in keys}
+
+    @rpc(scope="read")
+    def raw_rows(self, sql: str) -> list:
+        """Any SQL on the object's database, past the query API's checks (tests only)."""
+        return self.sql.exec(sql)
+
+
+class HarnessTimers(Lifetime, DOWorkflow):
+    """An application's own alarm beside a class schedule, on one DOWorkflow subclass: what
+    each fired, and when, is logged in state."""
+
+    stub_binding = "TIMERS"
+
+    def _log(self, key: str, item: object) -> None:
+        self.state.set(key, [*(self.state.get(key) or []), item])
+
+    async def on_alarm(self, info: AlarmInfo) -> None:
+        await super().on_alarm(info)
+        self._log("fired:alarm", {"at": int(time.time() * 1000), "scheduled": info.scheduled_time})
+
+    @every.minute
+    async def tick(self, info: ScheduleInfo) -> None:
+        self._log("fired:tick", {"at": int(time.time() * 1000), "scheduled": info.scheduled_at})
+
+    @rpc
+    async def set_app_alarm(self, at_ms: int) -> int:
+        return await self.alarms.set(at_ms)
+
+    @rpc
+    def timer_log(self) -> dict:
+        return {key: self.state.get(key) or [] for key in ("fired:alarm", "fired:tick")}
+
+    @rpc
+    async def timer_state(self) -> dict:
+        """The app's alarm, the next tick, and the runtime's alarm with the earliest timer."""
+        tick = next(s for s in self.list_schedules() if s["handler"] == "tick")
+        return {
+            "app": await self.alarms.get(),
+            "tick": tick["next_at"],
+            "armed": await self.timers.armed(),
+            "earliest": self.timers.next_wake(),
+        }

@@ -153,8 +153,13 @@ def _query(args: tuple[Any, ...], names: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def _version(args: tuple[Any, ...]) -> dict[str, str]:
-    return {"if-match": f'"{args[1]}"'} if len(args) > 1 and args[1] is not None else {}
+def _versioned(args: tuple[Any, ...]) -> Any:
+    """The body with the expected version as `$version`: the REST rendering of an explicit
+    expected version, a 409 `version_conflict` like the argument (an `If-Match` header
+    is a precondition instead: 412, docs/api.md "Conditional requests")."""
+    if len(args) > 1 and args[1] is not None and isinstance(args[0], dict):
+        return {**args[0], "$version": args[1]}
+    return args[0]
 
 
 def http_request(c: httpx.Client, case: Case) -> tuple[httpx.Response, Callable[[Any], Any]] | None:
@@ -177,9 +182,9 @@ def http_request(c: httpx.Client, case: Case) -> tuple[httpx.Response, Callable[
     if case.op == "get":
         return c.get(path, params=_query(args, ("include_deleted",))), same
     if case.op == "update":
-        return c.patch(path, json=args[0], headers=_version(args)), same
+        return c.patch(path, json=_versioned(args)), same
     if case.op == "replace":
-        return c.put(path, json=args[0], headers=_version(args)), same
+        return c.put(path, json=_versioned(args)), same
     if case.op in ("delete", "soft_delete"):
         return c.delete(path, params={"hard": "true"} if args and args[0] else {}), same
     if case.op == "restore":

@@ -12,8 +12,10 @@ def test_all_is_sorted_and_complete() -> None:
         "semantic",
         "workflows",
         "wire",
+        "remote",
         "client",
         "types",
+        "values",
         "worker",
         # tooling subpackages (the command, the local runtime, the pytest plugin), imported by
         # the plugin in every test session; never part of the framework's own surface

@@ -1,1 +1,1 @@
-"""DOCore's building blocks: HTTP values, router, middleware, state, alarms, RPC, WebSockets."""
+"""DOCore's building blocks: HTTP values, router, middleware, state, alarms, sockets, RPC transports."""

@@ -4,76 +4,68 @@ State on SQLite, the alarm, an HTTP router with middleware, hibernatable
 WebSockets and RPC. Layers extend it by overriding the hooks below and calling
 `super()`; they never reach into its attributes' internals.
 
-    migrations()        -> (component, migrations) pairs: each layer adds its tables
+    migrations()        -> Components (tables with a version track): each layer adds its own
     routes(router)      -> register HTTP routes
     middleware(router)  -> install middleware
-    on_alarm(info)      -> the object's one alarm fired
+    on_alarm(info)      -> the application's alarm (`self.alarms`) is due
     on_message / on_close / on_socket_error -> WebSocket events
+    fetch(request)      -> every HTTP request (the router's, by default)
+    rpc_access / rpc_noun / rpc_socket_call -> who may call, what a noun is, socket calls
+
+Every other name the framework defines is refused in a subclass unless it is
+marked `@override` (`dotdo.core.namespace`, ADR 0016).
+
+The object's one runtime alarm belongs to the timer service (`self.timers`): every
+layer's timers and the application's alarm are its sources, and it re-arms the alarm
+once every layer's constructor has run.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pyodide.ffi import JsException
 from workers import DurableObject, Response
 
-from dotdo.core.alarms import Alarms
+from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
 from dotdo.core.http import (
     HttpRequest,
     HttpResponse,
     check_body_bytes,
     check_body_size,
+    decimal_integer,
     error_response,
     json_response,
 )
 from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
-from dotdo.core.migrations import Migration, migrate
+from dotdo.core.migrations import Component, migrate
+from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
 from dotdo.core.router import Router
-from dotdo.core.rpc import invoke, rpc, rpc_methods, seal_rpc_surface
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
-from dotdo.core.websocket import Connection, WebSockets, parse_tags
-from dotdo.errors import (
-    BadRequest,
-    Forbidden,
-    HttpError,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-    UpgradeRequired,
-)
+from dotdo.core.timers import TimerService
+from dotdo.core.transport import RpcTransport
+from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
+from dotdo.errors import BadRequest, HttpError, NotFound, UpgradeRequired
+from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
+from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
-from dotdo.wire.capnweb import CapnWebSession, SessionIds
-from dotdo.wire.codec import decode, dumps
-from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
-from dotdo.wire.targets import resolve_method, resolve_target
-from dotdo.wire.tokens import access_mode, verify
-from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
-from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
+from dotdo.wire.codec import parse_json
+from dotdo.wire.pipeline import Authorize
+from dotdo.wire.tokens import authorizer
 
 __all__ = ["AlarmInfo", "DOCore"]
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_DRAIN_BYTES = 16 * 1024 * 1024
 _MISSING = object()
-_rpc_log = logging.getLogger("dotdo.rpc")
 _socket_log = logging.getLogger("dotdo.sockets")
-
-
-@dataclass(frozen=True)
-class AlarmInfo:
-    retry_count: int
-    is_retry: bool
-    scheduled_time: int | None
 
 
 def _env_var(env: Any, name: str) -> str | None:
@@ -99,13 +91,24 @@ def _parse_bool(value: str | None, name: str) -> bool:
 def _parse_limit(value: str | None) -> int:
     if value is None or value == "":
         return 100
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise BadRequest("limit is an integer", code="invalid_limit") from exc
+    limit = decimal_integer(value)
+    if limit is None:
+        raise BadRequest("limit is an integer", code="invalid_limit")
+    return limit
 
 
-class DOCore(DurableObject):
+class _Composed(type):
+    """Calls `_composed()` on a new object once every layer's `__init__` has returned:
+    only then are all the timer sources registered, so only then can the alarm be
+    re-armed with one computation and at most one write."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        instance = super().__call__(*args, **kwargs)
+        instance._composed()
+        return instance
+
+
+class DOCore(DurableObject, metaclass=_Composed):
     """State, alarms, routing, WebSockets and RPC on one Durable Object."""
 
     rpc_secret_binding: ClassVar[str] = "RPC_SECRET"
@@ -116,28 +119,59 @@ class DOCore(DurableObject):
     """Messages one `/ws/rpc` socket may send in any `ws_rpc_rate_window` seconds."""
     ws_rpc_rate_window: ClassVar[float] = 10.0
 
+    _dotdo_layer: ClassVar[Layer] = Layer.of(
+        hooks=(
+            "migrations",
+            "middleware",
+            "routes",
+            "on_alarm",
+            "on_message",
+            "on_close",
+            "on_socket_error",
+            "fetch",
+            "rpc_access",
+            "rpc_noun",
+            "rpc_socket_call",
+        ),
+        attributes=("ctx", "env", "sql", "state", "timers", "alarms", "websockets", "socket_state", "router"),
+    )
+
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         install_default_handler()
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
-        self.alarms = Alarms(ctx.storage)
+        self.timers = TimerService(ctx.storage)
+        self.alarms = Alarms(self.sql, self.timers, self.on_alarm)
         self.websockets = WebSockets(ctx)
-        self._rpc_rates = RateLimiter(self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
-        self._capnweb_sessions: dict[str, CapnWebSession] = {}
+        self.socket_state = SocketState(self.sql)
+        self._rpc_transport = RpcTransport(self, self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
+        self.timers.register("alarm", self.alarms)
         self.router = Router()
         self.middleware(self.router)
         self.routes(self.router)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        check_namespace(cls)
         seal_rpc_surface(cls)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The framework sets each of its instance attributes once, in __init__; a second
+        # assignment is an app's `self.things = ...` replacing the framework's.
+        if name in self.__dict__ and name in reserved_attributes(type(self)):
+            raise assignment_clash(type(self), name)
+        super().__setattr__(name, value)
 
     # -- hooks for layers and applications --------------------------------
 
-    def migrations(self) -> list[tuple[str, Sequence[Migration]]]:
-        return [("core", STATE_MIGRATIONS)]
+    def migrations(self) -> list[Component]:
+        return [
+            Component("core", STATE_MIGRATIONS),
+            Component("alarm", ALARM_MIGRATIONS),
+            Component("sockets", SOCKET_MIGRATIONS),
+        ]
 
     def middleware(self, router: Router) -> None:
         env = self.env
@@ -155,24 +189,18 @@ class DOCore(DurableObject):
         router.get("/state/:key")(self._get_state)
         router.put("/state/:key")(self._put_state)
         router.delete("/state/:key")(self._delete_state)
-        router.post("/rpc")(self._rpc)
-        router.post("/rpc/pipeline")(self._rpc_pipeline)
         router.get("/ws")(self._upgrade)
-        router.get("/ws/rpc")(self._upgrade_rpc)
-        router.post("/capnweb")(self._capnweb_batch)
-        router.get("/capnweb")(self._capnweb_socket)
+        self._rpc_transport.routes(router)  # /rpc, /rpc/pipeline, /ws/rpc, /capnweb
 
     async def on_alarm(self, info: AlarmInfo) -> None:
-        """The alarm fired. Layers multiplex their timers here and call super()."""
+        """The application's alarm (`self.alarms.set(...)`) is due. Raise to have it retried
+        (2 s, doubling, up to 6 times). The layers' own timers never call it."""
 
     async def on_message(self, connection: Connection, message: str | bytes) -> None:
         """A WebSocket message arrived. RPC sockets (`/ws/rpc`) get RPC; on others the
         default answers `{"type": "ping"}` with a pong."""
-        if connection.data.get("rpc"):
-            await self._on_rpc_message(connection, message)
-            return
-        if connection.data.get("capnweb"):
-            await self._on_capnweb_message(connection, message)
+        if self._rpc_transport.serves(connection):
+            await self._rpc_transport.receive(connection, message)
             return
         if isinstance(message, bytes):
             connection.send(
@@ -183,8 +211,8 @@ class DOCore(DurableObject):
             )
             return
         try:
-            payload = json.loads(message)
-        except json.JSONDecodeError:
+            payload = parse_json(message)
+        except ValueError:  # not JSON, a bare NaN, or nested past MAX_JSON_DEPTH
             connection.send(
                 {"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}}
             )
@@ -198,8 +226,8 @@ class DOCore(DurableObject):
 
     async def on_close(self, connection: Connection, code: int, reason: str) -> None:
         """A WebSocket closed."""
-        self._rpc_rates.forget(connection.id)
-        self._capnweb_sessions.pop(connection.id, None)
+        self._rpc_transport.forget(connection)
+        self.socket_state.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         _socket_log.warning("websocket %s error: %s", connection.id, error)
@@ -270,14 +298,13 @@ class DOCore(DurableObject):
             response.body = None
         return _to_runtime_response(response)
 
+    def _composed(self) -> None:
+        # A timer written just before the last instance died may never have reached the
+        # runtime's alarm, and a new instance cannot know what the alarm holds: re-arm.
+        self.timers.rearm()
+
     async def alarm(self, alarm_info: Any = None) -> None:
-        await self.on_alarm(
-            AlarmInfo(
-                retry_count=int(getattr(alarm_info, "retryCount", 0) or 0),
-                is_retry=bool(getattr(alarm_info, "isRetry", False)),
-                scheduled_time=_optional_int(getattr(alarm_info, "scheduledTime", None)),
-            )
-        )
+        await self.timers.fire(_optional_int(getattr(alarm_info, "scheduledTime", None)))
 
     async def webSocketMessage(self, ws: Any, message: Any) -> None:  # noqa: N802 - runtime name
         payload = message if isinstance(message, str) else bytes(message.to_py())
@@ -329,26 +356,6 @@ class DOCore(DurableObject):
         operations = body.get("operations") if isinstance(body, dict) else None
         return json_response({"applied": self.state.transaction(operations)})
 
-    async def _rpc(self, request: HttpRequest) -> HttpResponse:
-        authorize = self.rpc_access(request)
-        body = request.json()
-        if not isinstance(body, dict):
-            raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
-        method, scope = resolve_method(self, body.get("method"), is_root=True)
-        if scope is not None:
-            authorize(str(body["method"]), scope)
-        result = await invoke(method, body.get("params"))  # the body's tags are already decoded
-        return json_response({"result": result})
-
-    async def _rpc_pipeline(self, request: HttpRequest) -> HttpResponse:
-        authorize = self.rpc_access(request)
-        requests, is_batch = parse_pipelines(request.json())
-        answers = await run_batch(requests, self.rpc_root, authorize)
-        if is_batch:
-            return json_response([answer for answer, _ in answers], encoded=True)
-        answer, status = answers[0]
-        return json_response(answer, status=status, encoded=True)
-
     # -- the RPC surfaces' shared rules ----------------------------------
 
     @property
@@ -359,7 +366,7 @@ class DOCore(DurableObject):
 
     def rpc_root(self, target: builtins.list[Any]) -> Any:
         """Where a pipeline starts: `[]` is this object, `[Noun]` / `[Noun, id]` a noun of it
-        (`rpc_noun`), by the rule every RPC surface shares (`dotdo.wire.targets`)."""
+        (`rpc_noun`), by the rule every RPC surface shares (`dotdo.remote.targets`)."""
         return resolve_target(self, target)
 
     def rpc_noun(self, name: str) -> Any:
@@ -368,108 +375,26 @@ class DOCore(DurableObject):
         DOSemantic answers for every type name."""
         return None
 
-    def rpc_access(self, request: HttpRequest | None = None, token: str | None = None) -> Authorize:
-        """Who may call what: a function (method name, scope) -> None or Forbidden.
+    def rpc_access(self, token: str | None) -> Authorize:
+        """Who may call what with `token` (the transport finds it in the request or the
+        socket): a function (method name, scope) -> None or Forbidden.
 
-        With a secret configured, the capability token (`Authorization: Bearer`,
-        `X-Capability`, or `?token=`) must verify; without one, RPC is open only in
-        development and closed (403 `rpc_closed`) otherwise."""
-        secret = _env_var(self.env, self.rpc_secret_binding)
-        mode = access_mode(secret, _env_var(self.env, "ENVIRONMENT"))
-        if mode == "open":
-            return _allow_all
-        if mode == "closed" or not secret:
-            raise Forbidden(
-                f"RPC is closed: set the {self.rpc_secret_binding} secret "
-                "(or run with ENVIRONMENT=development)",
-                code="rpc_closed",
-            )
-        if token is None and request is not None:
-            token = _token_from(request)
-        if not token:
-            raise Unauthorized("A capability token is required", code="token_required")
-        capability = verify(token, secret)
-        target = self.object_name
-
-        def authorize(method: str, scope: str) -> None:
-            capability.check(target, method, scope)
-
-        return authorize
-
-    def _accept_rpc_socket(self, request: HttpRequest, tag: str, data: dict[str, Any]) -> HttpResponse:
-        """Upgrade to an RPC socket: refused before the upgrade when the token does not verify;
-        the token is kept with the socket (it survives hibernation) and checked on every call."""
-        if (request.header("upgrade") or "").lower() != "websocket":
-            raise UpgradeRequired(f"GET {request.path} expects a WebSocket upgrade")
-        token = _token_from(request)
-        self.rpc_access(request, token)
-        if token:
-            if len(token) > 1200:
-                raise BadRequest(
-                    "A socket's capability token is at most 1200 characters", code="token_too_long"
-                )
-            data["token"] = token
-        client, _ = self.websockets.accept([tag], data)
-        return HttpResponse(status=101, web_socket=client)
-
-    async def _upgrade_rpc(self, request: HttpRequest) -> HttpResponse:
-        return self._accept_rpc_socket(request, WS_RPC_TAG, {"rpc": True, "subs": []})
-
-    async def _on_rpc_message(self, connection: Connection, message: str | bytes) -> None:
-        request_id = None
-        try:
-            if not self._rpc_rates.allow(connection.id):
-                raise TooManyRequests("Too many messages; slow down")
-            request = parse_message(message)
-            request_id = request.id
-            authorize = self.rpc_access(token=connection.data.get("token") or "")
-            result = await self.rpc_socket_call(connection, request.method, decode(request.params), authorize)
-            connection.send(dumps({"id": request_id, "result": result}))
-        except HttpError as error:
-            connection.send(error_message(request_id, error))
-        except Exception:
-            _rpc_log.exception("RPC over WebSocket failed")
-            connection.send(error_message(request_id, HttpError("Internal error")))
+        With a secret configured (the env var `rpc_secret_binding` names), the capability
+        token must verify; without one, RPC is open only in development and closed (403
+        `rpc_closed`) otherwise (`dotdo.wire.tokens.authorizer`)."""
+        return authorizer(
+            token,
+            _env_var(self.env, self.rpc_secret_binding),
+            _env_var(self.env, "ENVIRONMENT"),
+            self.object_name,
+            self.rpc_secret_binding,
+        )
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
     ) -> Any:
         """One call from an RPC socket; layers add socket-level methods (subscribe) first."""
-        method, scope = resolve_method(self, method_name, is_root=True)
-        if scope is not None:
-            authorize(method_name, scope)
-        return await invoke(method, params)
-
-    async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:
-        """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
-        session = CapnWebSession(self, self.rpc_access(request))
-        text = request.text()
-        for line in text.split("\n") if text else []:
-            await session.receive(line)
-        body = await session.drain()
-        return HttpResponse(200, body, {"content-type": "text/plain; charset=utf-8"})
-
-    async def _capnweb_socket(self, request: HttpRequest) -> HttpResponse:
-        return self._accept_rpc_socket(request, "capnweb", {"capnweb": True})
-
-    async def _on_capnweb_message(self, connection: Connection, message: str | bytes) -> None:
-        session = self._capnweb_sessions.get(connection.id)
-        if session is None:
-            try:
-                authorize = self.rpc_access(token=connection.data.get("token") or "")
-            except HttpError as error:
-                connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
-                return
-            session = CapnWebSession(
-                self,
-                authorize,
-                send=connection.send,
-                resume=SessionIds.from_json(connection.data.get("ids")),
-                remember=lambda ids: _remember_ids(connection, ids),
-                admit=lambda: self._rpc_rates.allow(connection.id),
-            )
-            self._capnweb_sessions[connection.id] = session
-        await session.receive(message if isinstance(message, str) else message.decode("utf-8", "replace"))
+        return await self._rpc_transport.call(method_name, params, authorize)
 
     async def _upgrade(self, request: HttpRequest) -> HttpResponse:
         if (request.header("upgrade") or "").lower() != "websocket":
@@ -480,26 +405,6 @@ class DOCore(DurableObject):
 
 
 seal_rpc_surface(DOCore)
-
-
-def _remember_ids(connection: Connection, ids: SessionIds) -> None:
-    """A Cap'n Web socket's counters go in its attachment: they must outlive hibernation."""
-    connection.data["ids"] = ids.to_json()
-    connection.save()
-
-
-def _allow_all(method: str, scope: str) -> None:
-    return None
-
-
-def _token_from(request: HttpRequest) -> str | None:
-    header = request.header("x-capability")
-    if header:
-        return header.strip()
-    authorization = request.header("authorization") or ""
-    if authorization.lower().startswith("bearer ") and authorization[7:].strip().startswith("dotdo1."):
-        return authorization[7:].strip()
-    return request.query("token") or None
 
 
 def _optional_int(value: Any) -> int | None:

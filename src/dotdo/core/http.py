@@ -3,26 +3,119 @@
 They carry no runtime objects, so routing, middleware and validation run the
 same under CPython (unit tests) and under Pyodide; `durable.py` converts to and
 from the `workers` SDK's Request and Response at the edge.
+
+Paths and query strings are percent-decoded strictly (RFC 3986 section 2.1): a
+`%` not followed by two hex digits, or octets that are not UTF-8 (RFC 3629), is
+a 400 `invalid_path` / `invalid_query`, never a replacement character, so two
+different requests never decode to one key. What RFC 3986 section 6.2.2 calls
+equivalent stays equivalent (`%41` is `A`, `%c3%a9` is `%C3%A9`), and a `%2F`
+stays inside its segment: only a literal `/` separates segments.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from dotdo.errors import BadRequest, HttpError, PayloadTooLarge
 from dotdo.wire.codec import dump, dumps, loads, parse_json
 
-__all__ = ["MAX_BODY_BYTES", "HttpRequest", "HttpResponse", "error_response", "json_response"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "HttpRequest",
+    "HttpResponse",
+    "decimal_integer",
+    "decode_component",
+    "error_response",
+    "json_response",
+    "parse_query",
+    "split_path",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest request body accepted (1 MiB); larger ones are answered 413."""
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def decode_component(text: str) -> str:
+    """Percent-decode one path segment or query name/value, strictly.
+
+    ValueError (a UnicodeError when the octets are not UTF-8) for a `%` that does
+    not start a `%XX` escape or for octets that do not decode; never a lossy
+    replacement. `+` is left as it is (query strings turn it into a space first)."""
+    if _BAD_ESCAPE.search(text):
+        raise ValueError("a '%' that does not start a %XX escape")
+    return unquote_to_bytes(text).decode("utf-8")
+
+
+def split_path(raw_path: str) -> tuple[list[str], list[str]]:
+    """A still percent-encoded path's segments, as sent and decoded.
+
+    `/` at either end is ignored (`/a/b/` is `/a/b`); a `%2F` is part of its
+    segment. BadRequest `invalid_path` when a segment does not decode, or is `.`
+    or `..` (also as `%2E`): URL parsers remove those (RFC 3986 section 5.2.4; the
+    runtime's WHATWG parser does, `%2E` included), so no value can travel in one."""
+    stripped = raw_path.strip("/")
+    raw = stripped.split("/") if stripped else []
+    try:
+        decoded = [decode_component(part) for part in raw]
+    except ValueError as exc:
+        raise BadRequest(f"The path is not valid percent-encoded UTF-8: {exc}", code="invalid_path") from exc
+    if "." in decoded or ".." in decoded:
+        raise BadRequest("A path segment cannot be '.' or '..'", code="invalid_path")
+    return raw, decoded
+
+
+def parse_query(query: str) -> dict[str, list[str]]:
+    """A query string's values by name, in order (`application/x-www-form-urlencoded`:
+    `&` separates pairs, `+` is a space, a name without `=` has the value "").
+
+    BadRequest `invalid_query` when a name or value does not decode."""
+    values: dict[str, list[str]] = {}
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        try:
+            decoded = decode_component(name.replace("+", " ")), decode_component(value.replace("+", " "))
+        except ValueError as exc:
+            raise BadRequest(
+                f"The query string is not valid percent-encoded UTF-8: {exc}", code="invalid_query"
+            ) from exc
+        values.setdefault(decoded[0], []).append(decoded[1])
+    return values
+
+
+_DECIMAL = re.compile(r"-?[0-9]+")
+
+
+def decimal_integer(text: str) -> int | None:
+    """A query parameter's integer: ASCII digits with an optional leading `-`, else None.
+
+    Python's `int()` also takes other scripts' digits (`"\u0661\u0662"` is 12),
+    `"1_000"`, `"+7"` and `" 7 "`, and `str.isdigit()` passes `"\u00b2"`, which
+    `int()` then refuses; none of them is how a URL writes a number."""
+    if not _DECIMAL.fullmatch(text):
+        return None
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return None
+
+
 @dataclass
 class HttpRequest:
-    """An HTTP request. Header names are lower-case."""
+    """An HTTP request. Header names are lower-case.
+
+    `path` is the decoded path, for messages and logs (the path as sent when it
+    does not decode); routing works on `segments`, where a `%2F` stays inside its
+    segment. A path or query string that does not decode is refused when it is
+    used: `segments` raises 400 `invalid_path`, `query()` 400 `invalid_query`,
+    and the router checks both before any handler runs (`check_url`)."""
 
     method: str
     url: str
@@ -38,21 +131,61 @@ class HttpRequest:
     def __post_init__(self) -> None:
         self.method = self.method.upper()
         parts = urlsplit(self.url)
-        self.path = unquote(parts.path) or "/"
         self.raw_path = parts.path or "/"
         self.host = (parts.hostname or "").lower()
-        self._query = parse_qs(parts.query, keep_blank_values=True)
+        try:
+            self.path = decode_component(self.raw_path)
+        except ValueError:
+            self.path = self.raw_path
+        self._segments: tuple[list[str], list[str]] | BadRequest
+        try:
+            self._segments = split_path(self.raw_path)
+        except BadRequest as error:
+            self._segments = error
+        self._query: dict[str, list[str]] | BadRequest
+        try:
+            self._query = parse_query(parts.query)
+        except BadRequest as error:
+            self._query = error
+
+    @property
+    def segments(self) -> list[str]:
+        """The path's decoded segments; 400 `invalid_path` when it does not decode."""
+        return list(self._decoded_segments()[1])
+
+    @property
+    def raw_segments(self) -> list[str]:
+        """The path's segments as sent (still percent-encoded); 400 `invalid_path` too."""
+        return list(self._decoded_segments()[0])
+
+    def _decoded_segments(self) -> tuple[list[str], list[str]]:
+        if isinstance(self._segments, BadRequest):
+            raise self._segments
+        return self._segments
+
+    def _decoded_query(self) -> dict[str, list[str]]:
+        if isinstance(self._query, BadRequest):
+            raise self._query
+        return self._query
+
+    def check_url(self) -> None:
+        """Raise 400 `invalid_path` or `invalid_query` when the path or query string does
+        not decode (the router calls it before any handler)."""
+        self._decoded_segments()
+        self._decoded_query()
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
 
     def query(self, name: str, default: str | None = None) -> str | None:
-        """The first value of a query parameter."""
-        values = self._query.get(name)
+        """The first value of a query parameter; 400 `invalid_query` when the query
+        string does not decode."""
+        values = self._decoded_query().get(name)
         return values[0] if values else default
 
     def query_all(self, name: str) -> list[str]:
-        return list(self._query.get(name, []))
+        """Every value of a query parameter, in order; 400 `invalid_query` as `query`."""
+        return list(self._decoded_query().get(name, []))
 
     def text(self) -> str:
         try:
@@ -63,7 +196,8 @@ class HttpRequest:
     def json(self) -> Any:
         """The body's value: strict JSON with the codec's tags decoded (`{"$bigint": "..."}`
         is an int, `{"$bytes": ...}` bytes, ...; see `dotdo.wire.codec`). A 400
-        `invalid_json` when it is not JSON (a bare NaN included), `invalid_value` on a bad tag."""
+        `invalid_json` when it is not JSON (a bare NaN included, or nested deeper than
+        `codec.MAX_JSON_DEPTH`), `invalid_value` on a bad tag."""
         if not self.body.strip():
             raise BadRequest("Request body is empty; expected JSON", code="invalid_json")
         return loads(self.text())

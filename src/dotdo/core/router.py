@@ -9,9 +9,21 @@ wildcards, a middleware chain, JSON 404/405 answers and one error handler.
 
     response = await router.handle(request)
 
-Patterns: literal segments, `:name` (one segment, URL-decoded), `:name{regex}`
+Patterns: literal segments, `:name` (one segment, percent-decoded), `:name{regex}`
 (one segment whose decoded text matches the regex whole, as in Hono), and a
-trailing `*` (the rest of the path, possibly empty, as `params["*"]`).
+trailing `*` (the rest of the path, possibly empty, as `params["*"]`, still
+percent-encoded so that a `%2F` inside a segment stays apart from a `/`).
+Segments are split on `/` before they are decoded; a path that does not decode
+is a 400 `invalid_path` (see `http.py`).
+
+Precedence (ADR 0011): of the routes matching a request, the most specific
+pattern wins whatever the registration order, so an app's routes beat the
+framework's catch-alls wherever `super().routes(router)` is called. Segment by
+segment from the left, a literal beats `:name{regex}`, which beats `:name`,
+which beats the part `*` covers; an exact path beats an empty `*`. Then a route
+for the request's method beats `all()` (and `GET` serving `HEAD`); the last
+registration breaks a remaining tie, and the same method and pattern registered
+again replaces the earlier route.
 """
 
 from __future__ import annotations
@@ -19,11 +31,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import unquote
 
-from dotdo.core.http import HttpRequest, HttpResponse, error_response
+from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
 from dotdo.types import Handler, Middleware
 
@@ -35,23 +46,42 @@ H = TypeVar("H", bound=Handler)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 logger = logging.getLogger("dotdo.http")
 _PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)(?:\{([^/]+)\})?$")
+# Ranks of what matches one path segment: the higher, the fewer paths it matches.
+_LITERAL, _CONSTRAINED, _PLAIN, _WILDCARD = 3, 2, 1, 0
 
 
 @dataclass(frozen=True)
 class Route:
+    """One registered route: a method (or `*`), a parsed pattern and its handler."""
+
     method: str  # one of METHODS, or "*" for every method
     pattern: str
     handler: Handler
     segments: tuple[str, ...]
     wildcard: bool
     constraints: tuple[re.Pattern[str] | None, ...] = ()
+    specificity: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    """Orders the routes matching one path, the greatest first (ADR 0011): the rank of
+    each fixed segment, then 0 for a trailing `*` or 1 without one. Routes matching
+    the same path have as many segments when neither has a `*`; otherwise one
+    route's 0 meets the other's segment rank or final 1 (both at least 1) at the
+    position where its `*` starts. So comparing the tuples compares the patterns
+    segment by segment, from the left, over any path they both match."""
+
+    def __post_init__(self) -> None:
+        ranks = [_rank(segment) for segment in self.segments]
+        object.__setattr__(self, "specificity", (*ranks, _WILDCARD if self.wildcard else 1))
 
     def match(self, raw_path: str) -> dict[str, str] | None:
-        """Match a still percent-encoded path; parameters come back decoded."""
-        return self.match_parts([unquote(part) for part in _split(raw_path)])
+        """Match a still percent-encoded path; parameters come back decoded.
 
-    def match_parts(self, parts: list[str]) -> dict[str, str] | None:
-        """Match a path already split into decoded segments (split once per request)."""
+        BadRequest `invalid_path` when the path does not decode."""
+        raw, parts = split_path(raw_path)
+        return self.match_parts(parts, raw)
+
+    def match_parts(self, parts: list[str], raw_parts: list[str]) -> dict[str, str] | None:
+        """Match a path already split into decoded segments (`parts`) and the same
+        segments as sent (`raw_parts`, for the wildcard); split once per request."""
         fixed = self.segments
         if self.wildcard:
             if len(parts) < len(fixed):
@@ -69,8 +99,27 @@ class Route:
             elif segment != part:
                 return None
         if self.wildcard:
-            params["*"] = "/".join(parts[len(fixed) :])
+            params["*"] = "/".join(raw_parts[len(fixed) :])
         return params
+
+
+def _rank(segment: str) -> int:
+    param = _PARAM.match(segment)
+    if param is None:
+        return _LITERAL
+    return _CONSTRAINED if param.group(2) else _PLAIN
+
+
+def _method_fit(route_method: str, method: str) -> int | None:
+    """How closely a route's method serves a request's: 2 the same, 1 `all()`, 0 a GET
+    route serving HEAD (RFC 9110 §9.3.2), None not at all."""
+    if route_method == method:
+        return 2
+    if route_method == "*":
+        return 1
+    if method == "HEAD" and route_method == "GET":
+        return 0
+    return None
 
 
 def _split(path: str) -> list[str]:
@@ -116,6 +165,8 @@ async def default_error_handler(error: Exception, request: HttpRequest) -> HttpR
 
 
 class Router:
+    """Routes and a middleware chain; the most specific matching route serves a request."""
+
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.middleware: list[Middleware] = []
@@ -132,11 +183,19 @@ class Router:
         self.route(method, pattern)(handler)
 
     def route(self, method: str, pattern: str) -> Callable[[H], H]:
-        """A decorator registering a handler; method and pattern are checked right away."""
+        """A decorator registering a handler; method and pattern are checked right away
+        (ValueError). A route with the same method and pattern (`/a/` is `/a`) is replaced."""
         method = _check_method(method)
         segments, wildcard, constraints = _parse(pattern)
 
         def register(handler: H) -> H:
+            # The same method and pattern again is an override (an app replacing a
+            # framework route): the earlier one goes, so it cannot answer anything.
+            self.routes = [
+                route
+                for route in self.routes
+                if (route.method, route.segments, route.wildcard) != (method, segments, wildcard)
+            ]
             self.routes.append(Route(method, pattern, handler, segments, wildcard, constraints))
             return handler
 
@@ -161,17 +220,34 @@ class Router:
         return self.route("*", pattern)
 
     def resolve(self, method: str, raw_path: str) -> tuple[Handler, dict[str, str]]:
-        """The handler for a request (by its percent-encoded path), or NotFound / MethodNotAllowed."""
-        path = unquote(raw_path)
-        parts = [unquote(part) for part in _split(raw_path)]
+        """The handler for a request (by its percent-encoded path) and its parameters.
+
+        Of the routes matching the path and serving the method, the most specific
+        (see the module docstring) wins. NotFound (`route_not_found`) when no route
+        matches the path; MethodNotAllowed with `Allow` listing the methods of every
+        route matching it when none serves the method; BadRequest `invalid_path` when
+        the path does not decode."""
+        raw, parts = split_path(raw_path)
+        return self._resolve(method, parts, raw, decode_component(raw_path))
+
+    def _resolve(
+        self, method: str, parts: list[str], raw_parts: list[str], path: str
+    ) -> tuple[Handler, dict[str, str]]:
         allowed: list[str] = []
-        for route in self.routes:
-            params = route.match_parts(parts)
+        best: tuple[tuple[tuple[int, ...], int, int], Route, dict[str, str]] | None = None
+        for index, route in enumerate(self.routes):
+            params = route.match_parts(parts, raw_parts)
             if params is None:
                 continue
-            if route.method in ("*", method) or (method == "HEAD" and route.method == "GET"):
-                return route.handler, params
-            allowed.append(route.method)
+            fit = _method_fit(route.method, method)
+            if fit is None:
+                allowed.append(route.method)
+                continue
+            key = (route.specificity, fit, index)
+            if best is None or key > best[0]:
+                best = (key, route, params)
+        if best is not None:
+            return best[1].handler, best[2]
         if allowed:
             names = sorted(set(allowed))
             if "GET" in names and "HEAD" not in names:
@@ -182,7 +258,8 @@ class Router:
         raise NotFound(f"No route for {method} {path}", code="route_not_found")
 
     async def _dispatch(self, request: HttpRequest) -> HttpResponse:
-        handler, params = self.resolve(request.method, request.raw_path)
+        request.check_url()
+        handler, params = self._resolve(request.method, request.segments, request.raw_segments, request.path)
         request.params = params
         return await handler(request)
 

@@ -20,9 +20,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from dotdo.core.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
 from dotdo.errors import BadRequest
 from dotdo.types import Row
+from dotdo.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
 
 __all__ = ["Sql", "bind_parameters"]
 
@@ -124,6 +124,16 @@ def _exact(value: Any) -> Any:
     return value
 
 
+def _once(work: Callable[[], None]) -> Any:
+    """`work` as the runtime's `transactionSync` takes it: a JavaScript function called
+    once. Under CPython (unit tests against `sqlite3`) the storage takes the Python callable."""
+    try:
+        from pyodide.ffi import create_once_callable
+    except ImportError:
+        return work
+    return create_once_callable(work)
+
+
 class Sql:
     def __init__(self, storage: Any) -> None:
         self._storage = storage
@@ -209,8 +219,6 @@ class Sql:
         """
         if self._in_transaction:
             return work()
-        from pyodide.ffi import create_once_callable
-
         outcome: list[T] = []
 
         def run_work() -> None:
@@ -218,7 +226,7 @@ class Sql:
 
         self._in_transaction = True
         try:
-            self._storage.transactionSync(create_once_callable(run_work))
+            self._storage.transactionSync(_once(run_work))
         except BaseException:
             for hook in self._rollback_hooks:
                 hook()

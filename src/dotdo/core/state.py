@@ -15,9 +15,10 @@ from typing import Any
 
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
-from dotdo.core.values import stored_json
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.types import JSON
+from dotdo.values import stored_json
+from dotdo.wire.codec import parse_json
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -57,7 +58,7 @@ def validate_key(key: Any) -> str:
 
 
 def encode_value(value: JSON) -> str:
-    """The JSON text a state value is stored as (`dotdo.core.values.stored_json`: integers
+    """The JSON text a state value is stored as (`dotdo.values.stored_json`: integers
     within 64 bits, finite numbers); 400 `invalid_value` otherwise, 413 past MAX_VALUE_BYTES."""
     text = stored_json(value, what="Value", code="invalid_value")
     if len(text.encode()) > MAX_VALUE_BYTES:
@@ -89,7 +90,7 @@ def encode_cursor(key: str) -> str:
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        decoded = parse_json(base64.urlsafe_b64decode(padded.encode()).decode())
         if isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], str):
             return decoded[0]
     except (ValueError, UnicodeDecodeError):

@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
 from dotdo.errors import NotFound
+from dotdo.remote.marks import rpc
 from dotdo.semantic.graph import Hop, Ref, Relationships
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import OrderBy, ThingQuery
 from dotdo.semantic.things import Things, validate_id
 
-__all__ = ["InstanceAccessor", "NounAccessor", "NounFactory"]
+__all__ = ["QUERY_OPTIONS", "InstanceAccessor", "NounAccessor", "NounFactory"]
 
 Where = Mapping[str, Any] | None
 
@@ -26,17 +27,15 @@ Where = Mapping[str, Any] | None
 Remote = Callable[[str, str], Any]
 """(type, id) -> a Workers RPC stub of the object that owns that thing."""
 
+QUERY_OPTIONS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "with_total")
+"""What a remote caller may pass to a query as one options object, as JavaScript
+clients write it: `list({"where": ..., "limit": 20})`."""
+
 
 class NounAccessor:
-    """Operations on every thing of one type."""
+    """Operations on every thing of one type; remote callers (pipelines, Cap'n Web) may
+    call the `@rpc` ones."""
 
-    rpc_methods: ClassVar[frozenset[str]] = frozenset(
-        {"create", "create_many", "upsert", "list", "page", "count", "find_first"}
-    )
-    """What remote callers (pipelines, Cap'n Web) may call."""
-    rpc_read_methods: ClassVar[frozenset[str]] = frozenset({"list", "page", "count", "find_first"})
-    rpc_options_methods: ClassVar[frozenset[str]] = frozenset({"list", "page", "count", "find_first"})
-    """Remote callers may pass these one options object: `list({"where": ..., "limit": 20})`."""
     rpc_call: ClassVar[str] = "_remote_call"
     """What a remote caller calling the accessor itself runs: `api.Customer("c-1")`."""
 
@@ -59,16 +58,20 @@ class NounAccessor:
         before any step runs; `Customer()` is the accessor itself, as `self.Customer()` is."""
         return self if thing_id is None else self(validate_id(thing_id))
 
+    @rpc
     def create(self, data: Mapping[str, Any] | None = None, /, **properties: Any) -> dict[str, Any]:
         """Create a thing from `data` and/or keyword properties; `$id` may be given."""
         return self._things.create(self.type, {**(data or {}), **properties})
 
+    @rpc
     def create_many(self, items: Sequence[Mapping[str, Any]]) -> builtins.list[dict[str, Any]]:
         return self._things.create_many(self.type, items)
 
+    @rpc
     def upsert(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return self._things.upsert(self.type, data)
 
+    @rpc(scope="read", options=QUERY_OPTIONS)
     def list(
         self,
         where: Where = None,
@@ -83,6 +86,7 @@ class NounAccessor:
         items: builtins.list[dict[str, Any]] = page["items"]
         return items
 
+    @rpc(scope="read", options=QUERY_OPTIONS)
     def page(
         self,
         where: Where = None,
@@ -97,10 +101,12 @@ class NounAccessor:
         query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
         return self._things.list(self.type, query)
 
+    @rpc(scope="read", options=QUERY_OPTIONS)
     def count(self, where: Where = None, include_deleted: bool = False) -> int:
         """How many things match, an integer."""
         return self._things.count(self.type, ThingQuery.build(where, include_deleted=include_deleted))
 
+    @rpc(scope="read", options=QUERY_OPTIONS)
     def find_first(
         self, where: Where = None, order_by: OrderBy = None, include_deleted: bool = False
     ) -> dict[str, Any] | None:
@@ -111,18 +117,13 @@ class NounAccessor:
 
 
 class InstanceAccessor:
-    """Operations on one thing, named by type and id.
+    """Operations on one thing, named by type and id; remote callers (pipelines, Cap'n
+    Web) may call the `@rpc` ones.
 
     With a `remote` (the workflow layer gives one), any other public name is a
     method of the object that owns the thing, called over Workers RPC:
     `await self.Customer("cust-1").notify("hi")`.
     """
-
-    rpc_methods: ClassVar[frozenset[str]] = frozenset(
-        {"get", "update", "replace", "delete", "soft_delete", "restore", "relate", "unrelate", "related"}
-    )
-    """What remote callers (pipelines, Cap'n Web) may call."""
-    rpc_read_methods: ClassVar[frozenset[str]] = frozenset({"get", "related"})
 
     def __init__(
         self,
@@ -153,17 +154,21 @@ class InstanceAccessor:
         """This thing as an edge's end; 400 `invalid_id` for an id no thing can have."""
         return Ref(self.type, validate_id(self.id))
 
+    @rpc(scope="read")
     def get(self, include_deleted: bool = False) -> dict[str, Any] | None:
         """The thing, or None when there is none (a read reports absence as a value;
         only the HTTP route answers it 404 `thing_not_found`)."""
         return self._things.get(self.type, self.id, include_deleted)
 
+    @rpc
     def update(self, patch: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
         return self._things.update(self.type, self.id, patch, expected_version)
 
+    @rpc
     def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
         return self._things.replace(self.type, self.id, data, expected_version)
 
+    @rpc
     def delete(self, hard: bool = False, expected_version: int | None = None) -> dict[str, Any]:
         """Soft delete (the default, as `DELETE /:Noun/:id`): the thing with `$deleted_at`,
         restorable, idempotent. `hard=True` removes it for good (soft-deleted ones too) and
@@ -176,20 +181,25 @@ class InstanceAccessor:
             raise NotFound(f"No {self.type} with id {self.id!r}", code="thing_not_found")
         return {"$id": self.id, "$type": self.type, "deleted": True}
 
+    @rpc
     def soft_delete(self, expected_version: int | None = None) -> dict[str, Any]:
         """`delete()`: the thing with `$deleted_at`."""
         return self._things.soft_delete(self.type, self.id, expected_version)
 
+    @rpc
     def restore(self, expected_version: int | None = None) -> dict[str, Any]:
         return self._things.restore(self.type, self.id, expected_version)
 
+    @rpc
     def relate(self, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge this -verb-> target."""
         return self._relationships.relate(self.ref, verb, target, data)
 
+    @rpc
     def unrelate(self, verb: str, target: Any) -> bool:
         return self._relationships.unrelate(self.ref, verb, target)
 
+    @rpc(scope="read")
     def related(
         self, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
     ) -> builtins.list[Ref]:

@@ -3,7 +3,8 @@
 Extends DOCore through its hooks: its own tables by migration, its routes, and
 RPC methods. Persistence of things goes through `thing_store()`, which a
 storage layer overrides; write events go through `emit()`, which the workflow
-layer overrides.
+layer overrides. An application's hooks here: `thing_store()` and
+`noun_factory(type_name)`.
 
     class App(DOSemantic):
         declared_nouns = (Noun("Customer", indexes=("email",)), Noun("Person", plural="People"))
@@ -25,37 +26,33 @@ from typing import Any, ClassVar
 from pyodide.ffi import JsException
 
 from dotdo.core.durable import DOCore
-from dotdo.core.http import HttpRequest, HttpResponse, json_response
-from dotdo.core.migrations import Migration
+from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
+from dotdo.core.migrations import Component
+from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
-from dotdo.core.rpc import rpc, seal_rpc_surface
-from dotdo.core.values import int64_error
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
+from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
-from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
+from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
 from dotdo.semantic.query import ThingQuery
-from dotdo.semantic.registry import REGISTRY_MIGRATIONS, Noun, Nouns, Verb, Verbs
+from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
-from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThingStore, ThingStore
+from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
+from dotdo.values import int64_error
 
-__all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
+__all__ = ["MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
 
 MAX_QUERY_ROWS = 1000
+MAX_QUERY_PARAMS = 100
+"""Cloudflare's SQLite binds at most 100 parameters a statement."""
 _NOUN = r":noun{[A-Z].*}"
 _VERB = r":verb{[a-z].*}"
-
-SEMANTIC_MIGRATIONS = (
-    Migration(
-        1,
-        THING_MIGRATIONS[0].statements + REGISTRY_MIGRATIONS[0].statements + GRAPH_MIGRATIONS[0].statements,
-    ),
-)
 
 
 def _now_ms() -> int:
@@ -77,10 +74,10 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int:
     value = request.query(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}") from exc
+    number = decimal_integer(value)
+    if number is None:
+        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}")
+    return number
 
 
 class DOSemantic(DOCore):
@@ -100,6 +97,11 @@ class DOSemantic(DOCore):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
+
+    _dotdo_layer: ClassVar[Layer] = Layer.of(
+        hooks=("thing_store", "noun_factory"),
+        attributes=("event_log", "nouns", "noun_policy", "verbs", "relationships", "things", "actions"),
+    )
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
@@ -123,16 +125,19 @@ class DOSemantic(DOCore):
 
     # -- hooks -------------------------------------------------------------
 
-    def migrations(self) -> builtins.list[tuple[str, Sequence[Migration]]]:
-        return [*super().migrations(), ("semantic", SEMANTIC_MIGRATIONS)]
+    def migrations(self) -> builtins.list[Component]:
+        return [*super().migrations(), THING_TABLES, REGISTRY_TABLES, GRAPH_TABLES]
 
     def thing_store(self) -> ThingStore:
         """Where things live: SQLite behind an LRU cache. DOStorage puts its tiers here."""
         return CachedThingStore(SqliteThingStore(self.sql), self.thing_cache_size)
 
-    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
-        """Record an event (`Noun.verb`); the workflow layer also dispatches it to handlers."""
-        return self.event_log.record(event_type, subject, data, object_id)
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
+    ) -> str:
+        """Record an event (`Noun.verb`) and return its id; the workflow layer also dispatches
+        it to handlers. The arguments are in `send`'s order."""
+        return self.event_log.record(event_type, subject, data, object)
 
     def routes(self, router: Router) -> None:
         super().routes(router)
@@ -170,12 +175,16 @@ class DOSemantic(DOCore):
         factory = self.noun_factory(type_name)
         return factory() if thing_id is None else factory(thing_id)
 
-    def action(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
+    @rpc
+    def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
         """Record that `subject` did `verb` (to `object`): event, edge and audit entry, atomically."""
         return self.actions.record(subject, verb, object, data)
 
-    def read_query(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any]:
-        """Run one read-only SELECT (checked by `validate_sql_query`); at most MAX_QUERY_ROWS rows.
+    @rpc(scope="read")
+    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
+        """Run one read-only SELECT (checked by `validate_sql_query`): `{"rows", "truncated"}`,
+        at most MAX_QUERY_ROWS rows and MAX_QUERY_PARAMS parameters (400 `invalid_params`
+        past them).
 
         `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
         floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
@@ -184,6 +193,8 @@ class DOSemantic(DOCore):
         """
         validate_sql_query(sql)
         values = list(params or [])
+        if len(values) > MAX_QUERY_PARAMS:
+            raise BadRequest(f"A query takes at most {MAX_QUERY_PARAMS} params", code="invalid_params")
         for index, value in enumerate(values):
             error = _param_error(value)
             if error:
@@ -191,6 +202,7 @@ class DOSemantic(DOCore):
         statement = sql.strip().rstrip(";")
 
         def work() -> builtins.list[dict[str, Any]]:
+            # The limit is written in, not bound: every one of SQLite's parameters is the caller's.
             rows, written = self.sql.exact_rows(statement, *values, limit=MAX_QUERY_ROWS + 1)
             if written:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")
@@ -304,10 +316,6 @@ class DOSemantic(DOCore):
         return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
 
     @rpc
-    def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
-        return self.action(subject, verb, object, data)
-
-    @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
         return self.relationships.relate(source, verb, target, data)
 
@@ -328,10 +336,6 @@ class DOSemantic(DOCore):
         """`hops`: `[{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]`."""
         steps = [_hop(h) for h in hops] if isinstance(hops, Sequence) else []
         return [ref.to_dict() for ref in self.relationships.traverse(start, steps, limit)]
-
-    @rpc(scope="read")
-    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
-        return self.read_query(sql, params)
 
     @rpc(scope="admin")
     def register_noun(
@@ -464,7 +468,7 @@ class DOSemantic(DOCore):
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
-        return json_response(self.read_query(body.get("sql", ""), params))
+        return json_response(self.query(body.get("sql", ""), params))
 
     async def _http_list_nouns(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [noun.to_dict() for noun in self.nouns.all()]})
@@ -494,13 +498,14 @@ class DOSemantic(DOCore):
         return json_response(_verb_dict(forms), status=201)
 
     async def _http_events(self, request: HttpRequest) -> HttpResponse:
-        since = request.query("since")
-        if since is not None and since != "" and not since.lstrip("-").isdigit():
+        since = request.query("since") or None
+        since_ms = None if since is None else decimal_integer(since)
+        if since is not None and since_ms is None:
             raise BadRequest("since is epoch milliseconds", code="invalid_since")
         page = self.event_log.list(
             request.query("type") or None,
             request.query("subject") or None,
-            int(since) if since else None,
+            since_ms,
             request.query("cursor") or None,
             _int_param(request, "limit", 100),
         )
@@ -519,7 +524,8 @@ class DOSemantic(DOCore):
         if "subject" not in body or "verb" not in body:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
         return json_response(
-            self.action(body["subject"], body["verb"], body.get("object"), body.get("data")), status=201
+            self.record_action(body["subject"], body["verb"], body.get("object"), body.get("data")),
+            status=201,
         )
 
 

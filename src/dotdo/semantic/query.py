@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dotdo.core.http import decimal_integer
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
 from dotdo.semantic.where import Pushdown, QueryValidationError, compile_where, field_sql
 from dotdo.wire.codec import decode, parse_json
@@ -89,10 +90,10 @@ def _bounded_int(value: Any, name: str, default: int, low: int, high: int) -> in
     if value is None or value == "":
         return default
     if isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError as exc:
-            raise QueryValidationError(f"{name} is an integer", code=f"invalid_{name}") from exc
+        number = decimal_integer(value)
+        if number is None:
+            raise QueryValidationError(f"{name} is an integer", code=f"invalid_{name}")
+        value = number
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise QueryValidationError(f"{name} is an integer from {low} to {high}", code=f"invalid_{name}")
     return value

@@ -16,13 +16,13 @@ from typing import Any, Protocol, TypeVar
 
 from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.core.values import INT64_RANGE, int64_error
 from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name, validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import ThingRecord, ThingStore
 from dotdo.semantic.strict import NounPolicy
+from dotdo.values import INT64_RANGE, int64_error
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 
@@ -37,8 +37,10 @@ _READ_ONLY_FIELDS = frozenset(SYSTEM_FIELDS) - {"$id", "$type", "$version"}
 class EventSink(Protocol):
     """Where write events go (`Customer.created`, ...); the workflow layer dispatches them."""
 
-    def emit(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
-        """Record an event and return its id."""
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
+    ) -> str:
+        """Record an event and return its id (`send`'s argument order)."""
 
 
 def validate_id(thing_id: Any) -> str:
@@ -215,7 +217,7 @@ class Things:
         if not self.store.write(record, previous.version):
             raise Conflict(f"{record.type} {record.id!r} changed meanwhile; retry", code="version_conflict")
         thing = record.wire()
-        self.events.emit(f"{record.type}.{event}", record.id, thing)
+        self.events.emit(f"{record.type}.{event}", thing, record.id)
         return thing
 
     # -- writes ------------------------------------------------------------
@@ -240,7 +242,7 @@ class Things:
         if not self.store.insert(record):
             raise Conflict(f"A thing with id {record.id!r} already exists", code="thing_exists")
         thing = record.wire()
-        self.events.emit(f"{type_name}.created", record.id, thing)
+        self.events.emit(f"{type_name}.created", thing, record.id)
         return thing
 
     def create(self, type_name: str, data: Any, *, condition: Preconditions | None = None) -> dict[str, Any]:
@@ -359,7 +361,7 @@ class Things:
             self._check_version(record, expected_version)
             self.store.remove(thing_id)
             self.events.emit(
-                f"{type_name}.deleted", thing_id, {"$id": thing_id, "$type": type_name, "hard": True}
+                f"{type_name}.deleted", {"$id": thing_id, "$type": type_name, "hard": True}, thing_id
             )
             return True
 

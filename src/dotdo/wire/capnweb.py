@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
+from dotdo.remote.calls import invoke
+from dotdo.remote.marks import is_reference
+from dotdo.remote.targets import resolve_call, resolve_method, resolve_property
 from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms, parse_json
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.targets import RpcTarget, options_call, resolve_call, resolve_method, resolve_property
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 
@@ -43,10 +44,6 @@ MAX_MESSAGES = 1000
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 logger = logging.getLogger("dotdo.rpc")
-
-
-def _is_reference(value: Any) -> bool:
-    return isinstance(value, RpcTarget) or isinstance(getattr(type(value), "rpc_methods", None), frozenset)
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ class CapnWebSession:
         try:
             if self._send is None and self._messages > MAX_MESSAGES:
                 raise ProtocolError(f"a session carries at most {MAX_MESSAGES} messages")
-            if len(text) > MAX_MESSAGE_BYTES:
+            if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
                 raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
             try:
                 message = parse_json(text)
@@ -135,8 +132,7 @@ class CapnWebSession:
         kind = message[0]
         if kind in ("push", "stream") and len(message) == 2:
             export_id = self._next_push
-            self._next_push += 1
-            self._ids_changed()
+            self._advance(pushes=1)
             if self._admit is None or self._admit():
                 call = asyncio.ensure_future(self._evaluate(message[1], 0))
                 call.add_done_callback(self._settled)
@@ -172,9 +168,18 @@ class CapnWebSession:
         elif error is not None and not isinstance(error, HttpError):
             logger.error("Cap'n Web call failed", exc_info=error)
 
-    def _ids_changed(self) -> None:
+    def _advance(self, pushes: int = 0, exports: int = 0) -> None:
+        """Move the counters on: `remember` stores the new ones first, and only then does the
+        session take them. If they cannot be stored, the numbering after hibernation could
+        not match the client's, so the session ends (the counters still as stored)."""
+        ids = SessionIds(self._next_push + pushes, self._next_export - exports)
         if self._remember is not None:
-            self._remember(SessionIds(self._next_push, self._next_export))
+            try:
+                self._remember(ids)
+            except Exception as error:
+                logger.exception("Cap'n Web session counters could not be stored")
+                raise ProtocolError("the session's state could not be kept") from error
+        self._next_push, self._next_export = ids.next_push, ids.next_export
 
     def _lost(self, import_id: int) -> bool:
         """Was this id given out before the session was rebuilt (its object is gone)?"""
@@ -302,7 +307,7 @@ class CapnWebSession:
                 raise NotFound("The target is not callable", code="method_not_found")
             method = called
         values = [await self._evaluate(item, depth + 1, scope) for item in call_args]
-        return await invoke(method, options_call(target, str(path[-1]) if path else "", values))
+        return await invoke(method, values)
 
     async def _remap(self, args: list[Any], depth: int, scope: dict[int, Any] | None) -> Any:
         """`.map(fn)`: run the mapper's instructions on the value, or on each element of a list.
@@ -355,10 +360,9 @@ class CapnWebSession:
             return [[self._serialize(item, depth + 1) for item in value]]
         if isinstance(value, dict):
             return {str(key): self._serialize(item, depth + 1) for key, item in value.items()}
-        if _is_reference(value):
+        if is_reference(value):
             export_id = self._next_export
-            self._next_export -= 1
-            self._ids_changed()
+            self._advance(exports=1)
             future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
             future.set_result(value)
             self._exports[export_id] = future

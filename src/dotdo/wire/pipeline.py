@@ -7,9 +7,10 @@
 Each step's receiver is the previous step's result; the first step's is the
 target: `[]` (the object itself), `["Customer"]` (the noun accessor) or
 `["Customer", "id"]` (one thing), the same as the steps `Customer` and
-`Customer("id")` taken on the object (`targets.resolve_target`). A body may be an array of such pipelines (a
-batch); each gets its own `{"id", "result"}` or `{"id", "error": {"code",
-"message", "step"}}`. Arguments and results use the tagged values of `codec`.
+`Customer("id")` taken on the object (`remote.targets.resolve_target`). A body
+may be an array of such pipelines (a batch); each gets its own `{"id", "result"}`
+or `{"id", "error": {"code", "message", "step"}}`. Arguments and results use the
+tagged values of `codec`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.rpc import invoke
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
+from dotdo.remote.calls import invoke
+from dotdo.remote.targets import resolve_method, resolve_property
 from dotdo.wire.codec import encode_result
-from dotdo.wire.targets import options_call, resolve_method, resolve_property
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
 
@@ -115,7 +116,7 @@ async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) 
     method, scope = resolve_method(receiver, step.name, is_root)
     if scope is not None:
         authorize(str(step.name), scope)
-    return await invoke(method, options_call(receiver, str(step.name), step.args))
+    return await invoke(method, step.args)
 
 
 async def run_batch(

@@ -22,14 +22,15 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.rpc import SCOPES
-from dotdo.errors import Forbidden, TokenError
+from dotdo.errors import Forbidden, TokenError, Unauthorized
+from dotdo.remote.marks import SCOPES
+from dotdo.wire.codec import parse_json
 
-__all__ = ["Capability", "TokenError", "access_mode", "attenuate", "mint", "verify"]
+__all__ = ["Capability", "TokenError", "access_mode", "attenuate", "authorizer", "mint", "verify"]
 
 PREFIX = "dotdo1"
 MAX_TOKEN_LENGTH = 8192
@@ -84,6 +85,42 @@ def access_mode(secret: str | None, environment: str | None) -> str:
     return "open" if (environment or "").strip().lower() == "development" else "closed"
 
 
+def authorizer(
+    token: str | None,
+    secret: str | None,
+    environment: str | None,
+    target: str | None,
+    binding: str = "RPC_SECRET",
+) -> Callable[[str, str], None]:
+    """Who may call what on the object named `target`: a function (method name, scope
+    needed) -> None that raises Forbidden (`token_wrong_target`, `token_scope`,
+    `token_method`) for a call the token does not grant.
+
+    By `access_mode`: open, everything is allowed; closed, 403 `rpc_closed` (naming
+    the `binding` to set); with a secret, the token must be there (401
+    `token_required`) and verify (`verify`'s 401 / 403 codes)."""
+    mode = access_mode(secret, environment)
+    if mode == "open":
+        return _allow_all
+    if mode == "closed" or not secret:
+        raise Forbidden(
+            f"RPC is closed: set the {binding} secret (or run with ENVIRONMENT=development)",
+            code="rpc_closed",
+        )
+    if not token:
+        raise Unauthorized("A capability token is required", code="token_required")
+    capability = verify(token, secret)
+
+    def authorize(method: str, scope: str) -> None:
+        capability.check(target, method, scope)
+
+    return authorize
+
+
+def _allow_all(method: str, scope: str) -> None:
+    return None
+
+
 def mint(
     secret: str,
     target: str = "*",
@@ -129,7 +166,7 @@ def _decode(token: Any) -> tuple[list[dict[str, Any]], bytes]:
     if len(parts) != 3 or parts[0] != PREFIX:
         raise TokenError("Capability token is malformed", code="token_malformed")
     try:
-        caveats = json.loads(_unb64(parts[1]))
+        caveats = parse_json(_unb64(parts[1]).decode())
         signature = _unb64(parts[2])
     except (ValueError, binascii.Error) as exc:
         raise TokenError("Capability token is malformed", code="token_malformed") from exc

@@ -6,9 +6,22 @@
 Fields take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`, and
 names (`JAN`-`DEC`, `SUN`-`SAT`; 7 is Sunday too). When both day fields are
 restricted a day matches either (as in Vixie cron). Times are UTC unless a time
-zone is given; then wall-clock times that do not exist (spring forward) fire
-as soon as the gap ends, and times that occur twice (fall back) fire once, at
-the first occurrence.
+zone is given; then daylight-saving changes follow Vixie/ISC cron, which
+treats wildcard and fixed-time jobs apart (`cron.c`: `find_jobs` with `doWild`
+and `doNonWild`), with one addition for the instant the clock is changed:
+
+- A *wildcard* job, one whose minute or hour field starts with `*` (`*`, `*/15`,
+  `*,30`; Vixie's `MIN_STAR` / `HR_STAR`), runs by real elapsed time: at every
+  instant the wall clock shows a matching minute, so both passes through a
+  repeated hour count and the minutes a spring-forward skips do not. At the
+  instant the clock is changed it shows two times, the one it reaches (02:00)
+  and the one it is set to (01:00 or 03:00); the job fires there, once, if
+  either matches. So `*/15` and `0 * * * *` never go longer than their period
+  without firing, even across a 30-minute shift (Australia/Lord_Howe).
+- A *fixed-time* job (both fields start with a digit: `30 1 * * *`, `0 9-17 * * *`,
+  `0-59/15 1 * * *`) fires once per matching wall-clock time: in a repeated hour
+  the first time only, and a time that a spring-forward skips fires when the gap
+  ends, once however many of its times the gap held.
 """
 
 from __future__ import annotations
@@ -36,6 +49,9 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("day of week", 0, 7, _DAYS),
 )
 _SEARCH_YEARS = 8  # far enough for 29 February on a given weekday
+_MINUTE = timedelta(minutes=1)
+_SECOND = timedelta(seconds=1)
+_CHANGE_STEP = 86400  # seconds between offset samples when looking for a change
 
 
 def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> int:
@@ -77,6 +93,8 @@ def _field(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
 
 @dataclass(frozen=True)
 class CronExpression:
+    """A parsed expression: the sets of matching values per field, made by `parse_cron`."""
+
     source: str
     minutes: frozenset[int]
     hours: frozenset[int]
@@ -85,6 +103,9 @@ class CronExpression:
     weekdays: frozenset[int]  # 0 = Sunday
     days_restricted: bool
     weekdays_restricted: bool
+    wildcard: bool = False
+    """The minute or the hour field starts with `*`: the job runs by real elapsed time
+    across daylight-saving changes (Vixie cron's `MIN_STAR` / `HR_STAR`)."""
 
     def _day_matches(self, moment: datetime) -> bool:
         weekday = (moment.weekday() + 1) % 7
@@ -106,24 +127,102 @@ class CronExpression:
             elif moment.hour not in self.hours:
                 moment = (moment + timedelta(hours=1)).replace(minute=0)
             elif moment.minute not in self.minutes:
-                moment += timedelta(minutes=1)
+                later = next((m for m in range(moment.minute + 1, 60) if m in self.minutes), None)
+                if later is None:
+                    moment = (moment + timedelta(hours=1)).replace(minute=0)
+                else:
+                    moment = moment.replace(minute=later)
             else:
                 return moment
         raise CronError(f"{self.source!r} never fires")
 
     def next_after(self, after_ms: int, zone: ZoneInfo | None = None) -> int:
-        """The first fire time strictly after `after_ms` (epoch ms), in epoch ms."""
-        instant = datetime.fromtimestamp(after_ms / 1000, UTC)
+        """The first fire time strictly after `after_ms` (epoch ms), in epoch ms.
+
+        `zone` None is UTC; with a zone, daylight-saving changes follow the rules in
+        this module's docstring (`wildcard` tells which one applies)."""
         if zone is None:
+            instant = datetime.fromtimestamp(after_ms / 1000, UTC)
             start = instant.replace(tzinfo=None) + timedelta(minutes=1)
             return int(self._next_wall_time(start).replace(tzinfo=UTC).timestamp() * 1000)
-        start = instant.astimezone(zone).replace(tzinfo=None) + timedelta(minutes=1)
+        after_s = after_ms // 1000  # fire times are whole minutes: flooring loses none
+        if self.wildcard:
+            return self._next_real_time(after_s, zone) * 1000
+        return self._next_fixed_time(after_s, zone) * 1000
+
+    def _next_fixed_time(self, after_s: int, zone: ZoneInfo) -> int:
+        """A fixed-time job: each matching wall time once, at its first occurrence or,
+        when a spring-forward skips it, at the end of the gap."""
+        wall = _wall(after_s, zone) + _MINUTE
         while True:
-            wall = self._next_wall_time(start)
-            fire_ms = int(wall.replace(tzinfo=zone, fold=0).timestamp() * 1000)
-            if fire_ms > after_ms:
-                return fire_ms
-            start = wall + timedelta(minutes=1)  # the first occurrence of a repeated hour has passed
+            wall = self._next_wall_time(wall)
+            fire = _instant(wall, zone, fold=0)
+            if _wall(fire, zone) != wall:  # skipped: `fire` lies after the gap, fold=1 before
+                fire = _transition(zone, _instant(wall, zone, fold=1), fire)
+            if fire > after_s:
+                return fire
+            # A time already passed: its first occurrence (a repeated hour), or a gap
+            # whose end fired for an earlier time of the same gap.
+            wall += _MINUTE
+
+    def _next_real_time(self, after_s: int, zone: ZoneInfo) -> int:
+        """A wildcard job: the first instant after `after_s` at which the wall clock
+        shows a matching minute, walking from one offset to the next: at a change
+        the clock shows both its old and its new reading."""
+        moment = after_s
+        while True:
+            wall = _wall(moment, zone)
+            fire = moment + int((self._next_wall_time(wall + _MINUTE) - wall).total_seconds())
+            change = _first_change(zone, moment, fire)
+            if change is None:
+                return fire
+            if self._matches(_wall(change - 1, zone) + _SECOND) or self._matches(_wall(change, zone)):
+                return change
+            moment = change
+
+    def _matches(self, wall: datetime) -> bool:
+        return wall.second == 0 and self._next_wall_time(wall) == wall
+
+
+def _wall(epoch_s: int, zone: ZoneInfo) -> datetime:
+    """What the wall clock in `zone` shows at `epoch_s` (naive)."""
+    return datetime.fromtimestamp(epoch_s, zone).replace(tzinfo=None)
+
+
+def _instant(wall: datetime, zone: ZoneInfo, fold: int) -> int:
+    """Epoch seconds of a naive wall time; PEP 495 `fold` picks the offset before (0)
+    or after (1) a transition, for a repeated and for a skipped time alike."""
+    return int(wall.replace(tzinfo=zone, fold=fold).timestamp())
+
+
+def _offset(epoch_s: int, zone: ZoneInfo) -> timedelta | None:
+    return datetime.fromtimestamp(epoch_s, zone).utcoffset()
+
+
+def _first_change(zone: ZoneInfo, start: int, end: int) -> int | None:
+    """The first instant in (`start`, `end`] at which the offset differs from the one at
+    `start`, or None. Offsets are sampled a day apart, then bisected to the second:
+    since 2000, no zone in tzdata has changed offset twice within a week."""
+    offset = _offset(start, zone)
+    low = start
+    for high in (*range(start + _CHANGE_STEP, end, _CHANGE_STEP), end):
+        if _offset(high, zone) != offset:
+            return _transition(zone, low, high)
+        low = high
+    return None
+
+
+def _transition(zone: ZoneInfo, before: int, after: int) -> int:
+    """The instant in (`before`, `after`] at which the offset changes, to the second;
+    the offsets at the two ends differ and one change lies between."""
+    target = _offset(after, zone)
+    while after - before > 1:
+        middle = (before + after) // 2
+        if _offset(middle, zone) == target:
+            after = middle
+        else:
+            before = middle
+    return after
 
 
 def parse_cron(expression: str) -> CronExpression:
@@ -144,6 +243,7 @@ def parse_cron(expression: str) -> CronExpression:
         # As in Vixie cron, a day field that starts with "*" (also "*/2") does not restrict.
         days_restricted=not parts[2].startswith("*"),
         weekdays_restricted=not parts[4].startswith("*"),
+        wildcard=parts[0].startswith("*") or parts[1].startswith("*"),
     )
     if not expr.days_restricted or expr.weekdays_restricted:
         return expr

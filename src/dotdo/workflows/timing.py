@@ -1,4 +1,4 @@
-"""When delayed work is due: `send(..., delay=)` and `send(..., at=)` checked and turned
+"""When delayed work is due: `send_event(..., delay=)` and `send_event(..., at=)` checked and turned
 into epoch milliseconds."""
 
 from __future__ import annotations

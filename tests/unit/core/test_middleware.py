@@ -84,6 +84,18 @@ def test_bearer_auth() -> None:
     assert call(router, "GET", "/secret", {"authorization": "Bearer s3cret"}).json() == {"auth": True}
 
 
+def test_bearer_auth_exempts_paths_as_the_router_matches_them() -> None:
+    router = app(bearer_auth("s3cret", exempt=("/health", "/a/b")))
+    assert call(router, "GET", "/%68ealth").status == 200  # %68 is "h": the same path
+    assert call(router, "GET", "/health/").status == 200
+    assert call(router, "GET", "/secret%2F").status == 401
+    assert call(router, "GET", "/a%2Fb").status == 401  # one segment "a/b", not the exempt /a/b
+    refused = call(router, "GET", "/%FF")
+    assert refused.status == 401  # a path that does not decode is never exempt
+    invalid = call(router, "GET", "/%FF", {"authorization": "Bearer s3cret"})
+    assert (invalid.status, invalid.json()["error"]["code"]) == (400, "invalid_path")
+
+
 def test_request_logger() -> None:
     lines: list[str] = []
     call(app(request_logger(lines.append)), "GET", "/health?x=1")

@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dotdo import HttpRequest, HttpResponse, NotFound, Router, json_response
 from dotdo.errors import BadRequest
@@ -127,3 +129,236 @@ def test_constrained_parameters_only_match_their_pattern() -> None:
         router.resolve("GET", "/customer")
     with pytest.raises(ValueError, match="Invalid route pattern"):
         router.get("/:bad{[}")
+
+
+# -- precedence: the most specific route wins (ADR 0011) ---------------------------
+
+
+def named(name: str) -> Handler:
+    async def handler(request: HttpRequest) -> HttpResponse:
+        return json_response({"route": name, "params": request.params})
+
+    return handler
+
+
+def served_by(router: Router, method: str, path: str) -> str:
+    response = run(router, method, path)
+    assert response.status == 200, response.json()
+    route: str = response.json()["route"]
+    return route
+
+
+def framework_routes(router: Router) -> None:
+    """The shape of DOCore's and DOSemantic's routes: literals beside catch-alls."""
+    router.post("/state/transaction")(named("transaction"))
+    router.get("/state/:key")(named("state"))
+    router.get("/nouns")(named("nouns"))
+    router.get("/:noun{[A-Z].*}")(named("list"))
+    router.get("/:noun{[A-Z].*}/:id")(named("thing"))
+    router.delete("/:noun{[A-Z].*}/:id")(named("delete"))
+    router.get("/:noun{[A-Z].*}/:id/:verb{[a-z].*}")(named("related"))
+
+
+@pytest.mark.parametrize("app_first", [True, False])
+def test_app_routes_win_over_framework_catch_alls_before_or_after_super(app_first: bool) -> None:
+    router = Router()
+    if not app_first:
+        framework_routes(router)
+    router.get("/Customer/stats")(named("app-stats"))
+    router.get("/Customer/:id/summary")(named("app-summary"))
+    router.get("/:slug")(named("app-slug"))
+    if app_first:
+        framework_routes(router)
+    assert served_by(router, "GET", "/Customer/stats") == "app-stats"
+    assert served_by(router, "GET", "/Customer/abc/summary") == "app-summary"
+    assert served_by(router, "GET", "/Customer/abc") == "thing"
+    assert served_by(router, "GET", "/Customer/abc/knows") == "related"
+    # A plain parameter does not take what a constrained one or a literal claims.
+    assert served_by(router, "GET", "/Customer") == "list"
+    assert served_by(router, "GET", "/nouns") == "nouns"
+    assert served_by(router, "GET", "/about") == "app-slug"
+    # Another method falls through to the route that has it.
+    assert served_by(router, "DELETE", "/Customer/stats") == "delete"
+
+
+def test_literal_segments_beat_parameters_in_any_registration_order() -> None:
+    router = Router()
+    router.post("/state/:key")(named("param"))
+    router.post("/state/transaction")(named("literal"))
+    assert served_by(router, "POST", "/state/transaction") == "literal"
+    assert served_by(router, "POST", "/state/other") == "param"
+
+
+@pytest.mark.parametrize(
+    ("path", "winner", "patterns"),
+    [
+        ("/a/b", "/a/:y", ["/:x/b", "/a/:y"]),  # the leftmost difference decides
+        ("/x/7", "/x/:n{[0-9]+}", ["/x/:name", "/x/:n{[0-9]+}"]),  # constrained beats plain
+        ("/x/y", "/x/:name", ["/x/*", "/x/:name"]),  # a parameter beats the wildcard
+        ("/files", "/files", ["/files/*", "/files"]),  # an empty wildcard loses to the exact path
+        ("/a/b/c", "/a/b/*", ["/a/*", "/a/b/*", "/*"]),  # a longer prefix beats a shorter one
+        ("/a/b", "/a/b", ["/:x/:y", "/a/*", "/a/b", "/:x{a}/b"]),
+    ],
+)
+def test_the_more_specific_pattern_wins(path: str, winner: str, patterns: list[str]) -> None:
+    for order in (patterns, patterns[::-1]):
+        router = Router()
+        for pattern in order:
+            router.get(pattern)(named(pattern))
+        assert served_by(router, "GET", path) == winner
+
+
+def test_same_method_and_pattern_registered_later_replaces_the_earlier() -> None:
+    router = Router()
+    framework_routes(router)
+    count = len(router.routes)
+    router.get("/:noun{[A-Z].*}/:id")(named("app-thing"))
+    router.get("/state/:key/")(named("app-state"))  # the same pattern, spelled with a trailing slash
+    assert len(router.routes) == count
+    assert served_by(router, "GET", "/Customer/abc") == "app-thing"
+    assert served_by(router, "GET", "/state/k") == "app-state"
+    assert served_by(router, "DELETE", "/Customer/abc") == "delete"  # other methods stay
+
+
+def test_equally_specific_patterns_go_to_the_later_registration() -> None:
+    router = Router()
+    router.get("/:noun{[A-Z].*}/:id")(named("framework"))
+    router.get("/:kind{[A-Z][a-z]+}/:key")(named("app"))
+    assert served_by(router, "GET", "/Customer/abc") == "app"
+    assert served_by(router, "GET", "/CUSTOMER/abc") == "framework"  # only one matches
+    assert len(router.routes) == 2
+
+
+def test_a_route_for_the_method_beats_one_for_every_method_on_the_same_pattern() -> None:
+    router = Router()
+    router.get("/files/*")(named("get"))
+    router.all("/files/*")(named("all"))
+    assert served_by(router, "GET", "/files/a") == "get"
+    assert served_by(router, "PUT", "/files/a") == "all"
+    # The path decides first: a more specific pattern for every method beats a GET route.
+    router.all("/files/special")(named("special"))
+    assert served_by(router, "GET", "/files/special") == "special"
+
+
+def test_head_is_served_by_the_most_specific_get_route() -> None:
+    router = Router()
+    router.all("/:noun{[A-Z].*}/:id")(named("any-method"))
+    router.get("/Customer/stats")(named("app-stats"))
+    assert served_by(router, "HEAD", "/Customer/stats") == "app-stats"
+    router.route("HEAD", "/Customer/stats")(named("head"))
+    assert served_by(router, "HEAD", "/Customer/stats") == "head"
+    assert served_by(router, "GET", "/Customer/stats") == "app-stats"
+
+
+def test_405_lists_the_methods_of_every_route_matching_the_path() -> None:
+    router = Router()
+    framework_routes(router)
+    router.get("/Customer/stats")(named("app-stats"))
+    router.put("/Customer/:id")(named("app-put"))
+    response = run(router, "POST", "/Customer/stats")
+    assert response.status == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PUT"
+    assert run(router, "POST", "/nowhere/at/all/here").status == 404
+
+
+# Random route sets over a small alphabet, so that patterns overlap often.
+SEGMENTS = st.sampled_from(["a", "b", ":p", ":c{[a-z]}"])
+PATTERNS = st.builds(
+    lambda fixed, wildcard: "/" + "/".join([*fixed, *(["*"] if wildcard else [])]),
+    st.lists(SEGMENTS, max_size=3),
+    st.booleans(),
+)
+PATHS = st.lists(st.sampled_from(["a", "b", "c", "B"]), max_size=4).map(lambda parts: "/" + "/".join(parts))
+
+
+def specificity(pattern: str, parts: list[str]) -> tuple[int, ...] | None:
+    """The test's own statement of the rule: per path segment, a literal 3, a constrained
+    parameter 2, a plain one 1, the wildcard 0; then 1 when no wildcard was needed. None when
+    the pattern does not match."""
+    segments = [s for s in pattern.split("/") if s]
+    wildcard = bool(segments) and segments[-1] == "*"
+    fixed = segments[:-1] if wildcard else segments
+    if len(parts) < len(fixed) or (not wildcard and len(parts) != len(fixed)):
+        return None
+    ranks: list[int] = []
+    for segment, part in zip(fixed, parts, strict=False):
+        if segment == ":c{[a-z]}":
+            if len(part) != 1 or not part.islower():
+                return None
+            ranks.append(2)
+        elif segment == ":p":
+            ranks.append(1)
+        elif segment == part:
+            ranks.append(3)
+        else:
+            return None
+    return (*ranks, *[0] * (len(parts) - len(fixed)), 0 if wildcard else 1)
+
+
+@given(st.lists(PATTERNS, min_size=1, max_size=8, unique=True), PATHS, st.data())
+def test_the_most_specific_route_wins_whatever_the_registration_order(
+    patterns: list[str], path: str, data: st.DataObject
+) -> None:
+    parts = [p for p in path.split("/") if p]
+    scores = {p: s for p in patterns if (s := specificity(p, parts)) is not None}
+    for order in (patterns, data.draw(st.permutations(patterns))):
+        router = Router()
+        for pattern in order:
+            router.get(pattern)(named(pattern))
+        if not scores:
+            with pytest.raises(NotFound):
+                router.resolve("GET", path)
+            continue
+        handler, _ = router.resolve("GET", path)
+        response = asyncio.run(handler(HttpRequest("GET", f"http://t.localhost{path}")))
+        assert response.json()["route"] == max(scores, key=lambda p: scores[p])
+
+
+def test_an_encoded_slash_stays_in_its_segment() -> None:
+    router = make_router()
+    assert run(router, "GET", "/items/a%2Fb").json()["id"] == "a/b"
+    assert run(router, "GET", "/items/a/b").json()["error"]["code"] == "route_not_found"
+    # the wildcard's rest is as sent, so a %2F and a / stay apart
+    assert run(router, "GET", "/files/a%2Fb/c").json()["rest"] == "a%2Fb/c"
+    assert run(router, "GET", "/files/a/b/c").json()["rest"] == "a/b/c"
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/items/%FE", "invalid_path"),
+        ("/items/%FF", "invalid_path"),
+        ("/items/%G1", "invalid_path"),
+        ("/nothing/%FF", "invalid_path"),  # before routing: not a 404
+        ("/items/1?q=%FF", "invalid_query"),
+        ("/items/1?unread=%FE", "invalid_query"),  # refused even when the handler never reads it
+        ("/files/x?q=%", "invalid_query"),
+    ],
+)
+def test_undecodable_paths_and_queries_are_json_400s_before_any_handler(path: str, code: str) -> None:
+    router = make_router()
+    reached: list[str] = []
+
+    async def spy(request: HttpRequest, call_next: Handler) -> HttpResponse:
+        response = await call_next(request)
+        reached.append(str(response.status))
+        return response
+
+    router.use(spy)
+    response = run(router, "GET", path)
+    assert (response.status, response.json()["error"]["code"]) == (400, code)
+    assert reached == ["400"]  # middleware saw the error response
+
+
+def test_resolve_and_match_decode_strictly() -> None:
+    router = make_router()
+    _, params = router.resolve("GET", "/items/caf%C3%A9")
+    assert params == {"id": "café"}
+    with pytest.raises(BadRequest) as refused:
+        router.resolve("GET", "/items/%FE")
+    assert refused.value.code == "invalid_path"
+    route = router.routes[0]
+    assert route.match("/items/%41") == {"id": "A"}
+    with pytest.raises(BadRequest):
+        route.match("/items/%FF")

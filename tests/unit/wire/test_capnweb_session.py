@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from dotdo import Forbidden, RpcTarget, rpc
-from dotdo.core.rpc import seal_rpc_surface
+from dotdo.remote.marks import seal_rpc_surface
 from dotdo.wire.capnweb import MAX_MESSAGES, CapnWebSession, SessionIds
 
 
@@ -152,20 +152,6 @@ def test_map_runs_the_mapper_on_each_element() -> None:
     assert refused[-1][0] == "abort"
 
 
-def test_options_objects_for_javascript_callers() -> None:
-    from dotdo.wire.targets import options_call
-
-    class Accessor:
-        rpc_options_methods = frozenset({"list", "find_first"})
-
-    target = Accessor()
-    assert options_call(target, "list", [{"where": {"a": 1}, "limit": 2}]) == {"where": {"a": 1}, "limit": 2}
-    assert options_call(target, "findFirst", [{"orderBy": "-a"}]) == {"order_by": "-a"}
-    assert options_call(target, "list", [{"plan": "pro"}]) == [{"plan": "pro"}]  # a where clause stays one
-    assert options_call(target, "create", [{"limit": 1}]) == [{"limit": 1}]  # not an options method
-    assert options_call(object(), "list", [{"limit": 1}]) == [{"limit": 1}]
-
-
 def converse(lines: list[Any], **options: Any) -> list[Any]:
     """A WebSocket session: every answer as it is sent."""
     sent: list[str] = []
@@ -299,3 +285,25 @@ def test_refused_calls_nobody_pulls_are_not_logged_as_unhandled(caplog: Any) -> 
     asyncio.run(go())
     gc.collect()
     assert "never retrieved" not in caplog.text
+
+
+def test_counters_that_cannot_be_stored_end_the_session_before_they_move(caplog: Any) -> None:
+    remembered: list[SessionIds] = []
+
+    def remember(ids: SessionIds) -> None:
+        if ids.next_push > 2:
+            raise ValueError("the attachment refused it")
+        remembered.append(ids)
+
+    answers = converse(
+        [
+            ["push", ["pipeline", 0, ["hello"], ["a"]]],
+            ["pull", 1],
+            ["push", ["pipeline", 0, ["hello"], ["b"]]],
+            ["pull", 2],
+        ],
+        remember=remember,
+    )
+    assert answers[-1][0] == "abort" and "could not be kept" in answers[-1][1][2]
+    assert remembered == [SessionIds(next_push=2, next_export=-1)]  # nothing past what was stored
+    assert "counters could not be stored" in caplog.text

@@ -7,10 +7,11 @@ take chains. Only these are reachable, and nothing else:
 * on the object: its `@rpc` methods, and its nouns: a type name (`Customer`) read
   as a property is the noun accessor, called with an id (`Customer("c-1")`) one
   thing (the object's `rpc_noun` hook says what a name is; DOCore has no nouns);
-* on a framework target (noun accessors): the names it lists in `rpc_methods`, and
-  the target itself when it names a method in `rpc_call` (a noun called with an id);
-* on an `RpcTarget` the application returns: the public methods its class
-  defines, and the names it lists in `rpc_properties`;
+* on an object a call returns: the methods callable by the one allowlist
+  (`dotdo.remote.marks`): `@rpc` methods of the noun accessors, public methods of
+  an application's `RpcTarget`; and the object itself when it names a method in
+  `rpc_call` (a noun accessor called with an id); an `RpcTarget`'s properties
+  listed in `rpc_properties`;
 * on plain data: dictionary keys and list indexes (property reads only).
 
 Private names, dunder names and framework internals never resolve: a call is 404
@@ -22,55 +23,20 @@ name in camelCase also finds its snake_case Python name (`findFirst` ->
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
-from dotdo.core.rpc import is_rpc_method, method_scope
 from dotdo.errors import BadRequest, NotFound
+from dotdo.remote.marks import RpcTarget, is_reference, rpc_scope
 
-__all__ = [
-    "RpcTarget",
-    "options_call",
-    "resolve_call",
-    "resolve_method",
-    "resolve_property",
-    "resolve_target",
-    "snake_case",
-]
+__all__ = ["resolve_call", "resolve_method", "resolve_property", "resolve_target", "snake_case"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
 def snake_case(name: str) -> str:
     return _CAMEL.sub(r"_\1", name).lower()
-
-
-class RpcTarget:
-    """Subclass to return an object by reference: callers may call its public methods
-    (in the same pipeline or Cap'n Web session) and read the properties it lists."""
-
-    rpc_properties: ClassVar[frozenset[str]] = frozenset()
-    rpc_read_methods: ClassVar[frozenset[str]] = frozenset()
-    """Methods a read-scoped capability may call; the others need "write"."""
-
-
-def _target_methods(target: Any) -> tuple[frozenset[str], frozenset[str]] | None:
-    """(callable names, read-only names) for framework and application targets."""
-    listed = getattr(type(target), "rpc_methods", None)
-    if isinstance(listed, frozenset):
-        return listed, getattr(type(target), "rpc_read_methods", frozenset())
-    if isinstance(target, RpcTarget):
-        names = {
-            name
-            for klass in type(target).__mro__
-            if klass not in (RpcTarget, object)
-            for name, value in vars(klass).items()
-            if not name.startswith("_") and inspect.isfunction(value)
-        }
-        return frozenset(names), type(target).rpc_read_methods
-    return None
 
 
 def _noun(main: Any, name: Any) -> Any:
@@ -97,19 +63,15 @@ def resolve_method(target: Any, name: Any, is_root: bool) -> tuple[Callable[...,
     names a thing, like a pipeline's target; the thing's own methods are checked."""
     if isinstance(name, str) and name and not name.startswith("_"):
         for candidate in dict.fromkeys((name, snake_case(name))):
-            if is_root:
-                if is_rpc_method(type(target), candidate):
-                    method = getattr(target, candidate)
-                    return method, method_scope(method)
-                noun = _noun(target, candidate) if candidate == name else None
+            if is_root or is_reference(target):
+                scope = rpc_scope(type(target), candidate)
+                if scope is not None:
+                    return getattr(target, candidate), scope
+            if is_root and candidate == name:
+                noun = _noun(target, candidate)
                 call = resolve_call(noun) if noun is not None else None
                 if call is not None:
                     return call, None
-                continue
-            methods = _target_methods(target)
-            if methods is not None and candidate in methods[0]:
-                scope = "read" if candidate in methods[1] else "write"
-                return getattr(target, candidate), scope
     raise NotFound(f"No callable method {name!r} on {_describe(target)}", code="method_not_found")
 
 
@@ -154,21 +116,3 @@ def _describe(target: Any) -> str:
     if isinstance(target, dict | list | str | int | float | bool):
         return type(target).__name__
     return f"a {type(target).__name__}"
-
-
-def options_call(target: Any, method_name: str, params: Any) -> Any:
-    """JavaScript-style calls pass one options object (`list({where, limit})`). For the
-    methods a target lists in `rpc_options_methods`, a single positional object whose
-    keys are all option names becomes keyword arguments; anything else is left as is."""
-    methods: frozenset[str] = getattr(type(target), "rpc_options_methods", frozenset())
-    if snake_case(method_name) not in methods and method_name not in methods:
-        return params
-    if not (isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict) and params[0]):
-        return params
-    options = params[0]
-    if not all(isinstance(key, str) and snake_case(key) in _OPTION_NAMES for key in options):
-        return params
-    return {snake_case(key): value for key, value in options.items()}
-
-
-_OPTION_NAMES = frozenset({"where", "order_by", "limit", "offset", "select", "include_deleted", "with_total"})

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dotdo import BadRequest
-from dotdo.core.values import MAX_STORED_DEPTH, stored_json
+from dotdo.values import MAX_STORED_DEPTH, stored_json
 
 
 @pytest.mark.parametrize("number", [-(2**63), -(2**53) - 1, 2**53 - 1, 2**53, 2**63 - 1])

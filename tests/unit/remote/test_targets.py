@@ -9,27 +9,30 @@ from typing import Any, ClassVar
 import pytest
 
 from dotdo import BadRequest, HttpError, rpc
-from dotdo.core.rpc import seal_rpc_surface
+from dotdo.remote.marks import seal_rpc_surface
+from dotdo.remote.targets import resolve_method, resolve_property, resolve_target
 from dotdo.wire.capnweb import CapnWebSession
 from dotdo.wire.pipeline import PipelineFailure, parse_pipelines, run_pipeline
-from dotdo.wire.targets import resolve_method, resolve_property, resolve_target
 
 
 class Accessor:
-    """Stands in for a noun accessor: listed methods, and callable with an id."""
+    """Stands in for a noun accessor: `@rpc` methods, and callable with an id."""
 
-    rpc_methods: ClassVar[frozenset[str]] = frozenset({"count", "get"})
-    rpc_read_methods: ClassVar[frozenset[str]] = frozenset({"count", "get"})
     rpc_call: ClassVar[str] = "_open"
 
     def __init__(self, thing_id: str | None = None) -> None:
         self.thing_id = thing_id
 
+    @rpc(scope="read")
     def count(self) -> int:
         return 2
 
+    @rpc(scope="read")
     def get(self) -> dict[str, Any]:
         return {"$id": self.thing_id}
+
+    def helper(self) -> str:
+        return "not marked"
 
     def _open(self, thing_id: str | None = None) -> Accessor:
         if thing_id == "bad*id":
@@ -92,7 +95,7 @@ def test_what_is_not_reachable_is_refused_with_the_same_codes() -> None:
     assert code_of(lambda: resolve_property(main, "Ticket")) == "property_not_found"  # only on the object
     for name in ("rpc_noun", "_secret", "__init__", "nope"):
         assert code_of(lambda name=name: resolve_method(main, name, is_root=True)) == "method_not_found"
-    for name in ("_secret", "_open", "rpc_call", "__init__", "nope"):
+    for name in ("_secret", "_open", "rpc_call", "helper", "__init__", "nope"):
         assert code_of(lambda name=name: resolve_method(accessor, name, is_root=False)) == "method_not_found"
     assert code_of(lambda: resolve_property(accessor, "count")) == "property_not_found"
 

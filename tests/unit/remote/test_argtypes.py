@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from dotdo import BadRequest
-from dotdo.core.argtypes import check_argument_types, conforms, describe_type
+from dotdo.remote.argtypes import check_argument_types, conforms, describe_type
 from dotdo.types import JSON
 
 if TYPE_CHECKING:

@@ -1,0 +1,86 @@
+"""A remote call: the caller's arguments bound to the method's signature and checked
+against its annotations (400 `invalid_params`), an options object unpacked, the
+result awaited. Every RPC surface calls through `invoke`."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from dotdo.errors import BadRequest
+from dotdo.remote.argtypes import check_argument_types
+from dotdo.remote.marks import method_options
+from dotdo.remote.targets import snake_case
+
+__all__ = ["bind_arguments", "invoke", "options_arguments"]
+
+
+def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Check `params` (a list, or an object of keyword arguments) against the method's
+    signature and its parameters' annotations."""
+    if params is None:
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+    elif isinstance(params, list):
+        args, kwargs = params, {}
+    elif isinstance(params, dict):
+        args, kwargs = [], params
+    else:
+        raise BadRequest(
+            "params is a list of arguments or an object of keyword arguments", code="invalid_params"
+        )
+    try:
+        bound = _signature(method).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise BadRequest(f"Wrong arguments for {method.__name__}: {exc}", code="invalid_params") from exc
+    check_argument_types(method, bound)
+    return args, kwargs
+
+
+def _signature(method: Callable[..., Any]) -> inspect.Signature:
+    """The signature a call binds against: computed once per function (it is most of the
+    cost of binding), without `self` for a bound method."""
+    function = getattr(method, "__func__", None)
+    if inspect.isfunction(function):
+        return _signature_without_self(function)
+    if inspect.isfunction(method):
+        return _function_signature(method)
+    return inspect.signature(method)
+
+
+@functools.cache
+def _function_signature(function: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(function)
+
+
+@functools.cache
+def _signature_without_self(function: Callable[..., Any]) -> inspect.Signature:
+    signature = inspect.signature(function)
+    return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+
+def options_arguments(method: Callable[..., Any], params: Any) -> Any:
+    """JavaScript-style calls pass one options object (`list({where, limit})`). For a
+    method marked `@rpc(options=...)`, a single positional object whose keys are all
+    option names (camelCase or snake_case) becomes keyword arguments; anything else,
+    and every call of another method, is left as is."""
+    names = method_options(method)
+    if not names:
+        return params
+    if not (isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict) and params[0]):
+        return params
+    options = params[0]
+    if not all(isinstance(key, str) and snake_case(key) in names for key in options):
+        return params
+    return {snake_case(key): value for key, value in options.items()}
+
+
+async def invoke(method: Callable[..., Any], params: Any) -> Any:
+    """Check `params` against the method's signature (400 `invalid_params`), call it, await it."""
+    args, kwargs = bind_arguments(method, options_arguments(method, params))
+    result = method(*args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result

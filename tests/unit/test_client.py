@@ -1,0 +1,49 @@
+"""The Python client addresses things by value: an id or verb travels whole as JSON in the
+pipeline's target and arguments, never spliced into a path where a `/`, `?` or `#` in it
+could address another route."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from dotdo.client import Client
+
+
+def sent(calls: Callable[[Client], Awaitable[None]]) -> list[tuple[str, Any]]:
+    """(raw path, JSON body) of each request the client sends for `calls(client)`."""
+    requests: list[tuple[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append((request.url.raw_path.decode("ascii"), json.loads(request.content)))
+        return httpx.Response(200, content=json.dumps({"result": None}).encode())
+
+    async def run() -> None:
+        client = Client("http://acme.localhost:8787")
+        await client.aclose()
+        client._http = httpx.AsyncClient(
+            base_url="http://127.0.0.1:8787", transport=httpx.MockTransport(answer)
+        )
+        await calls(client)
+        await client.aclose()
+
+    asyncio.run(run())
+    return requests
+
+
+def test_thing_ids_and_verbs_travel_whole_as_values() -> None:
+    async def calls(client: Client) -> None:
+        await client.Customer("a/b").get()
+        await client.Customer("a?b#c").delete()
+        await client.Customer("café").related("owns/x")
+
+    requests = sent(calls)
+    assert [path for path, _ in requests] == ["/rpc/pipeline"] * 3
+    targets = [body["pipeline"]["target"] for _, body in requests]
+    assert targets == [["Customer", "a/b"], ["Customer", "a?b#c"], ["Customer", "café"]]
+    related = requests[2][1]["pipeline"]["pipeline"][0]
+    assert related["name"] == "related" and related["args"][0] == "owns/x"
