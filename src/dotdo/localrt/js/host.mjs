@@ -1,7 +1,7 @@
 // The local runtime's JavaScript host: boots the npm `pyodide` distribution
 // inside workerd and presents Cloudflare's Python Workers contract to the
 // project's Python code (see docs/architecture/decisions/0001-local-runtime.md
-// and 0011-the-dotdo-command.md).
+// and 0021-package-and-dotdo-command.md).
 //
 // Durable Object classes and the default fetch handler are thin JavaScript
 // shells; everything they receive is handed to `_dotdo_host.py`, which applies
