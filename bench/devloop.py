@@ -37,6 +37,8 @@ PYFLOOR = next(
     ROOT.parent / "shared" / "bench" / "pyfloor",
 )
 DOTDO = [sys.executable, "-m", "dotdo"]
+"""The checkout's `dotdo` command, as ./scripts/dev runs it: src/ on the path (`main` sets
+PYTHONPATH for every command it starts), nothing installed."""
 
 
 def free_port() -> int:
@@ -201,6 +203,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--cold", action="store_true")
     args = parser.parse_args()
+    inherited = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *([inherited] if inherited else [])])
     if args.what == "start-save":
         start_save(args.runs)
     elif args.what == "idle":

@@ -24,19 +24,31 @@ ensure_npm_packages() {
 }
 
 ensure_dev_venv() {
-  # The checkout installed (editable, with its extras) into .venv beside the dev tools of
-  # pyproject.toml's `dev` group; redone when pyproject.toml changes.
+  # .venv holds the dev tools of pyproject.toml's `dev` group and the package's own
+  # dependencies (with its extras'), never the checkout itself: the code under test is
+  # src/ (pytest's `pythonpath`, PYTHONPATH for the dotdo command), so a .venv shared by
+  # several checkouts serves each its own sources. Redone when that list changes.
   local want stamp=.venv/.dotdo-dev-deps
   command -v python3 >/dev/null 2>&1 || die "python3 is missing: install Python 3.11 or newer"
-  want="$(python3 -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest())')"
+  want="$(python3 - <<'PY'
+import tomllib
+
+with open("pyproject.toml", "rb") as file:
+    config = tomllib.load(file)
+project = config["project"]
+wanted = [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+print("\n".join(dict.fromkeys([*wanted, *config["dependency-groups"]["dev"]])))
+PY
+)"
   if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "dotdo: installing the checkout and its dev tools into .venv" >&2
+    echo "dotdo: installing the dev tools and the package's dependencies into .venv" >&2
     python3 -m venv .venv || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-    local dev
-    dev="$(python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["dependency-groups"]["dev"]))')"
-    # shellcheck disable=SC2086
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[client,testing]" $dev >&2 \
-      || die "installing the checkout and its dev tools into .venv failed"
+    local requirements
+    requirements="$(mktemp)"
+    printf '%s\n' "$want" >"$requirements"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2 \
+      || { rm -f "$requirements"; die "installing the dev tools into .venv failed"; }
+    rm -f "$requirements"
     printf '%s' "$want" >"$stamp"
   fi
 }

@@ -16,6 +16,7 @@ import pytest
 
 from dotdo.errors import LocalRuntimeError
 from dotdo.testing import LocalRuntime, free_port
+from tests.runtime import ROOT
 
 WRANGLER = """name = "tiny"
 main = "src/entry.py"
@@ -115,7 +116,7 @@ def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path:
         server = subprocess.Popen(
             [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"],
             cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "WRANGLER_SEND_METRICS": "false"},
+            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
         )  # fmt: skip
     entry = root / "src" / "entry.py"
     try:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.package.user import run_as_user
 from tests.runtime import ROOT
 
 
@@ -18,3 +19,15 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     return out
+
+
+@pytest.fixture(scope="session")
+def user_venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a fresh virtualenv with the built wheel installed (`dotdo[testing]`),
+    as a user installs it."""
+    base = tmp_path_factory.mktemp("user-venv")
+    (wheel,) = dist.glob("dotdo-*.whl")
+    run_as_user([sys.executable, "-m", "venv", str(base / "venv")], cwd=base)
+    bin_dir = base / "venv" / "bin"
+    run_as_user([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", f"{wheel}[testing]"], cwd=base)
+    return bin_dir

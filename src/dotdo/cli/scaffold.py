@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from dotdo.errors import LocalRuntimeError
+from dotdo.localrt import distribution
 
 __all__ = ["TEMPLATE", "create_project", "names_for"]
 
@@ -41,27 +42,27 @@ def names_for(name: str) -> dict[str, str]:
 
 
 def _dotdo_version() -> str:
-    try:
-        return importlib.metadata.version("dotdo")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.1.0"
+    return distribution.version()
 
 
 def _uv_sources() -> str:
-    """`[tool.uv.sources]` pointing `dotdo` at the wheel or folder it was installed from
-    (PEP 610 `direct_url.json`), so that `uv run pywrangler ...` resolves the same dotdo;
-    empty when it came from an index."""
-    try:
-        text = importlib.metadata.distribution("dotdo").read_text("direct_url.json")
-    except importlib.metadata.PackageNotFoundError:
-        return ""
-    if not text:
-        return ""
-    url = str(json.loads(text).get("url", ""))
-    parts = urlsplit(url)
-    if parts.scheme != "file":
-        return ""
-    path = unquote(parts.path)
+    """`[tool.uv.sources]` pointing `dotdo` at the checkout it runs from, or the wheel or
+    folder it was installed from (PEP 610 `direct_url.json`), so that `uv run pywrangler
+    ...` resolves the same dotdo; empty when it came from an index."""
+    root = distribution.checkout()
+    if root is not None:
+        path = str(root)
+    else:
+        try:
+            text = importlib.metadata.distribution("dotdo").read_text("direct_url.json")
+        except importlib.metadata.PackageNotFoundError:
+            return ""
+        if not text:
+            return ""
+        parts = urlsplit(str(json.loads(text).get("url", "")))
+        if parts.scheme != "file":
+            return ""
+        path = unquote(parts.path)
     return (
         "\n[tool.uv.sources]\n"
         "# dotdo is not on a package index: the wheel or checkout it was installed from.\n"

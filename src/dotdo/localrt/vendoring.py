@@ -8,15 +8,14 @@ the local runtime reads the same folder. Requirements come from `pyproject.toml`
 `sys_platform != "emscripten"` (dotdo's own command-line tools) stays out.
 
 `dotdo` itself is not on a package index: a requirement on it is met by copying the
-installed dotdo (the one running this code) without its tooling, after checking that
-its version satisfies the requirement, and its own runtime dependencies join the
-rest. Offline-safe: uv needs only the package index.
+dotdo running this code (installed, or a checkout's `src/dotdo`) without its tooling,
+after checking that its version satisfies the requirement, and its own runtime
+dependencies join the rest. Offline-safe: uv needs only the package index.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import logging
 import shutil
@@ -32,6 +31,7 @@ from packaging.utils import canonicalize_name
 
 import dotdo
 from dotdo.errors import LocalRuntimeError
+from dotdo.localrt import distribution
 from dotdo.localrt.project import Project
 
 __all__ = ["PYODIDE_ENVIRONMENT", "TOOLING", "tree_fingerprint", "vendor"]
@@ -67,10 +67,7 @@ def _dotdo_source() -> Path:
 
 
 def _dotdo_version() -> str:
-    try:
-        return importlib.metadata.version("dotdo")
-    except importlib.metadata.PackageNotFoundError:  # run from a checkout's src/ without installing
-        return "0+unknown"
+    return distribution.version()
 
 
 def _dotdo_files() -> list[Path]:
@@ -89,11 +86,7 @@ def _dotdo_requirements(extras: Iterable[str]) -> list[str]:
     """dotdo's own dependencies that apply inside a Worker, for the requested extras."""
     wanted = ["", *sorted(extras)]
     found = []
-    try:
-        requires = importlib.metadata.requires("dotdo") or []
-    except importlib.metadata.PackageNotFoundError:
-        raise LocalRuntimeError("dotdo is not installed (pip install it, or a built wheel of it)") from None
-    for text in requires:
+    for text in distribution.requires():
         requirement = Requirement(text)
         marker = requirement.marker
         if marker is None or any(
