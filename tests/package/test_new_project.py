@@ -7,42 +7,28 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from dotdo.testing import free_port
-
-
-def _run(command: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WRANGLER_SEND_METRICS": "false"}
-    env.pop("PYTHONPATH", None)  # the demo sees only what was installed into its virtualenv
-    env.pop("VIRTUAL_ENV", None)
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{command}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return result
+from tests.package.user import run_as_user, user_environment
 
 
 @pytest.fixture(scope="module")
-def demo(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """(the virtualenv's bin folder, the demo project), made from the wheel."""
+def demo(user_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the virtualenv's bin folder, the demo project), made with the wheel's `dotdo new`."""
     base = tmp_path_factory.mktemp("user")
-    (wheel,) = dist.glob("dotdo-*.whl")
-    _run([sys.executable, "-m", "venv", str(base / "venv")], cwd=base)
-    bin_dir = base / "venv" / "bin"
-    _run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", f"{wheel}[testing]"], cwd=base)
-    created = _run([str(bin_dir / "dotdo"), "new", "demo"], cwd=base)
+    created = run_as_user([str(user_venv / "dotdo"), "new", "demo"], cwd=base)
     assert "dotdo dev" in created.stdout
-    yield bin_dir, base / "demo"
+    return user_venv, base / "demo"
 
 
 def test_the_projects_own_tests_pass(demo: tuple[Path, Path]) -> None:
     bin_dir, project = demo
-    result = _run([str(bin_dir / "pytest"), "-q"], cwd=project)
+    result = run_as_user([str(bin_dir / "pytest"), "-q"], cwd=project)
     assert " passed" in result.stdout and "failed" not in result.stdout
     vendored = project / "python_modules"
     assert (vendored / "dotdo" / "worker.py").is_file()
@@ -54,8 +40,7 @@ def test_the_projects_own_tests_pass(demo: tuple[Path, Path]) -> None:
 def test_dotdo_dev_answers_a_tenant(demo: tuple[Path, Path]) -> None:
     bin_dir, project = demo
     port = free_port()
-    env = {**os.environ, "WRANGLER_SEND_METRICS": "false"}
-    env.pop("PYTHONPATH", None)
+    env = user_environment()
     log = project / "dev.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
@@ -73,6 +58,9 @@ def test_dotdo_dev_answers_a_tenant(demo: tuple[Path, Path]) -> None:
             assert client.get("/hello", headers={"host": "acme.localhost"}).json() == {
                 "message": "Hello, world!"
             }
+            # /_test/* exists only where dotdo.testing serves the project (its own tests above).
+            refused = client.post("/@acme/_test/alarm", json={})
+            assert (refused.status_code, refused.json()["error"]["code"]) == (404, "route_not_found")
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=60)
@@ -81,10 +69,11 @@ def test_dotdo_dev_answers_a_tenant(demo: tuple[Path, Path]) -> None:
 
 def test_dotdo_deploy_dry_run_builds(demo: tuple[Path, Path], tmp_path: Path) -> None:
     bin_dir, project = demo
-    result = _run(
+    result = run_as_user(
         [str(bin_dir / "dotdo"), "deploy", "--dry-run", "--outdir", str(tmp_path / "dist")], cwd=project
     )
     assert "env.DEMO (Demo)" in result.stdout
     assert (tmp_path / "dist" / "entry.py").is_file()
     assert (tmp_path / "dist" / "python_modules" / "dotdo" / "worker.py").is_file()
-    assert not (tmp_path / "dist" / "python_modules" / "dotdo" / "localrt").exists()
+    for tooling in ("cli", "localrt", "testing"):
+        assert not (tmp_path / "dist" / "python_modules" / "dotdo" / tooling).exists()

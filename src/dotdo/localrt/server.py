@@ -31,7 +31,9 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 @dataclass(frozen=True)
 class ServerOptions:
     """How to serve a project. `persist_to` defaults to `.dotdo/state` in the project
-    (outside every watched folder); `out` (the generated host) to `.dotdo/host`."""
+    (outside every watched folder); `out` (the generated host) to `.dotdo/host`.
+    `test_control` serves the project's dotdo objects with the test routes of
+    `dotdo.testing.control` (time travel, fault points): for `dotdo.testing` only."""
 
     port: int = 8787
     ip: str = "127.0.0.1"
@@ -40,6 +42,7 @@ class ServerOptions:
     log_level: str = "info"
     out: Path | None = None
     python_roots: Sequence[Path] = ()
+    test_control: bool = False
 
 
 def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str, Path]:
@@ -80,6 +83,8 @@ class Server:
             command += ["--var", f"{name}={value}"]
         if control:
             command.append("--control")
+        if options.test_control:
+            command.append("--test-control")
         return command
 
     def start(self, *, control: bool = False, output: IO[bytes] | None = None) -> None:

@@ -5,9 +5,10 @@ Beyond plain HTTP (`get`, `post`, ...): `rpc(method, *params)` over `POST /rpc`;
 `ws(path)` opens a WebSocket; `subscribe(*patterns)` follows events over `/ws/rpc`;
 `run_due(now)` / `advance_time(seconds)` fire what the object's alarm would fire
 (schedules, delayed sends, retries, workflow resumptions) without waiting; `arm_fault(point)`
-arms a named fault point. The last three need a `DOWorkflow` object and `DOTDO_TEST=1`
-(the plugin sets it). With `prefix`, every path is under it (an object the worker serves
-under a path prefix, as this repository's test harness does).
+arms a named fault point. The last three call the test routes that `dotdo.testing`'s
+runtime adds to every dotdo object it serves (`dotdo.testing.control`; never deployed).
+With `prefix`, every path is under it (an object the worker serves under a path prefix, as
+this repository's test harness does).
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ class TenantClient(httpx.Client):
 
     def run_due(self, now: float | None = None) -> dict[str, int]:
         """Do everything due at `now` (epoch ms; default: now plus `advance_time`'s total), as
-        the alarm would: `{"sends", "deliveries", "schedules", "workflows"}` counts."""
+        the alarm would: how many items each timer source ran (`{"alarm", "sends",
+        "deliveries", "schedules", "workflows"}` on a DOWorkflow; `{"alarm"}` on a DOCore)."""
         if now is None:
             now = time.time() * 1000 + self._skew_ms
         result: dict[str, int] = _checked_json(self.post("/_test/alarm", json={"now": int(now)}))

@@ -7,7 +7,8 @@ per test). What the server logged during a failing test is attached to its repor
 Settings (`[tool.pytest.ini_options]`), all optional: `dotdo_project` (the folder with
 `python_modules/`; default the rootdir), `dotdo_config` (default `wrangler.toml` there),
 `dotdo_python_roots` (extra folders on `sys.path`), `dotdo_vars` (`NAME=VALUE` lines for
-the worker's env; `DOTDO_TEST=1` and `ENVIRONMENT=development` are always set).
+the worker's env; `ENVIRONMENT=development` is always set). The project's dotdo objects
+are served with the test routes of `dotdo.testing.control`.
 
 Nothing here starts unless a test asks for one of the fixtures, and the module imports
 only pytest, so that installing dotdo costs other test suites nothing.

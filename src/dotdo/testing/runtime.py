@@ -3,6 +3,8 @@
 Started once (the plugin's `dotdo_runtime` fixture) with an empty state folder, its
 output in a log file; `client()` gives a client for a fresh tenant, so tests never
 share an object. `restart()` keeps the stored state, as a redeploy or a crash would.
+Every dotdo object it serves has the test routes of `dotdo.testing.control` (what the
+clients' `run_due`, `advance_time` and `arm_fault` call); `dotdo dev` serves none.
 """
 
 from __future__ import annotations
@@ -55,10 +57,11 @@ class LocalRuntime:
         self.options = ServerOptions(
             port=self.port,
             persist_to=state_dir,
-            vars={"DOTDO_TEST": "1", **(vars or {})},
+            vars=dict(vars or {}),
             log_level=log_level,
             out=out or self.project.root / ".dotdo" / "test-host",
             python_roots=tuple(python_roots),
+            test_control=True,
         )
         self._server: Server | None = None
 

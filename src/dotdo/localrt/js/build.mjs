@@ -5,13 +5,19 @@
 // output folder.
 //
 //   node build.mjs --project DIR --node-modules DIR [--config FILE] [--out DIR]
-//                  [--python-root DIR ...] [--recorded DIR]
+//                  [--python-root DIR ...] [--recorded DIR] [--test-control]
 //
 // --config defaults to the project's wrangler.toml; --out to .dotdo/host in the
 // project; --python-root adds folders to sys.path after python_modules/ (the
 // framework's own test harness uses it to reach src/). --node-modules is where
 // wrangler and pyodide are installed. Prints the path of the generated
 // wrangler.json; every failure is one line on stderr and exit status 1.
+//
+// --test-control (set by dotdo.testing, never by `dotdo dev`) serves each dotdo object
+// with the test routes of `dotdo.testing.control` (time travel, fault points). A dotdo
+// vendored into python_modules/ has no `testing` package (it never reaches a Worker), so
+// that module and its package's `__init__.py` are added to the bundle inside the dotdo
+// the app imports, from the dotdo this runtime belongs to.
 
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -32,6 +38,7 @@ const { values: args } = parseArgs({
     out: { type: "string" },
     "python-root": { type: "string", multiple: true, default: [] },
     recorded: { type: "string" },
+    "test-control": { type: "boolean", default: false },
   },
 });
 const project = path.resolve(args.project);
@@ -102,6 +109,22 @@ for (const [index, root] of pythonRoots.entries()) {
   }
 }
 
+// The test routes: dotdo.testing.control inside the dotdo package the app imports (the first
+// on sys.path: the main module's folder, python_modules/, then the extra roots).
+if (args["test-control"]) {
+  const importOrder = [mainDir, pythonModulesDir, ...[...extraRoots].reverse()];
+  const dotdoRoot = importOrder.find((root) => existsSync(path.join(root, "dotdo", "__init__.py")));
+  if (dotdoRoot && !existsSync(path.join(dotdoRoot, "dotdo", "testing", "control.py"))) {
+    const testing = path.join(localrt, "..", "testing");
+    for (const file of ["__init__.py", "control.py"]) {
+      const bundled = `py/control/${file}`;
+      mkdirSync(path.dirname(path.join(out, bundled)), { recursive: true });
+      copyFileSync(path.join(testing, file), path.join(out, bundled));
+      pythonFiles.push([path.join(dotdoRoot, "dotdo", "testing", file), bundled]);
+    }
+  }
+}
+
 // Package data (non-Python files such as tzdata's zone files) ships with python_modules/ on
 // Cloudflare too. Hundreds of small modules slow workerd's start, so they travel as one tar
 // archive that host.mjs unpacks into Python's file system.
@@ -162,6 +185,7 @@ lines.push(
   `export const mainFile = ${JSON.stringify(mainPath)};`,
   `export const durableObjectClasses = ${JSON.stringify(classNames)};`,
   `export const durableObjectBindings = ${JSON.stringify(bound.map((b) => b.binding))};`,
+  `export const testControl = ${JSON.stringify(args["test-control"])};`,
   "",
 );
 writeFileSync(path.join(out, "manifest.mjs"), lines.join("\n"));

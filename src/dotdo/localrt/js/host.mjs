@@ -141,7 +141,12 @@ async function bootPython() {
   const sys = pyodide.pyimport("sys");
   for (const dir of manifest.pythonPath) sys.path.insert(0, dir);
   const host = pyodide.pyimport("_dotdo_host");
-  const problem = host.load_main(manifest.mainModule, manifest.mainFile, manifest.durableObjectClasses);
+  const problem = host.load_main(
+    manifest.mainModule,
+    manifest.mainFile,
+    manifest.durableObjectClasses,
+    manifest.testControl,
+  );
   if (problem) throw new AppImportError(problem);
   return host;
 }

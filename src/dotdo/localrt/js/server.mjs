@@ -12,12 +12,13 @@
 //   node server.mjs --project DIR --node-modules DIR [--config FILE] [--out DIR]
 //                   [--python-root DIR ...] [--port 8787] [--ip 127.0.0.1]
 //                   [--persist-to DIR] [--var NAME=VALUE ...] [--log-level info]
-//                   [--control]
+//                   [--control] [--test-control]
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
 // commands from stdin, one a line: `restart` rebuilds and restarts the host (the
 // command watches the files); stdin closing stops the server. Without it, the
-// server runs until SIGINT/SIGTERM.
+// server runs until SIGINT/SIGTERM. --test-control (dotdo.testing's runtime) serves the
+// project's dotdo objects with the test routes of dotdo.testing.control (build.mjs).
 
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     var: { type: "string", multiple: true, default: [] },
     "log-level": { type: "string", default: "info" },
     control: { type: "boolean", default: false },
+    "test-control": { type: "boolean", default: false },
   },
 });
 const project = path.resolve(args.project);
@@ -88,6 +90,7 @@ function build() {
   if (args.out) extra.push("--out", args.out);
   if (args.recorded) extra.push("--recorded", args.recorded);
   for (const root of args["python-root"]) extra.push("--python-root", root);
+  if (args["test-control"]) extra.push("--test-control");
   try {
     return execFileSync(process.execPath, [path.join(here, "build.mjs"), ...extra], {
       encoding: "utf8",

@@ -5,13 +5,16 @@ Mirrors what Cloudflare's runtime does for a Python Worker: `fetch` receives a
 handlers receive the raw JavaScript arguments; every other public method is an
 RPC method whose arguments and result cross the boundary through the SDK's
 `python_from_rpc` / `python_to_rpc`. `load_main` imports the app once per
-interpreter and reports what the terminal should show when that fails.
+interpreter and reports what the terminal should show when that fails. Served for
+`dotdo.testing` (`control`), each of the app's dotdo objects gets the test routes of
+`dotdo.testing.control` (time travel, fault points); never under `dotdo dev`.
 """
 
 import importlib
 import inspect
 import json
 import logging
+import sys
 import traceback
 from types import FunctionType, ModuleType
 from typing import Any
@@ -29,11 +32,14 @@ from workers import (
 _main: ModuleType | None = None
 logger = logging.getLogger("dotdo.localrt")
 _rpc_methods: dict[type, frozenset[str]] = {}
+_served: dict[str, type] = {}
+"""Durable Object classes served in place of the exported ones (with the test routes)."""
 
 
-def load_main(module_name: str, main_file: str, class_names: Any) -> str | None:
+def load_main(module_name: str, main_file: str, class_names: Any, control: bool = False) -> str | None:
     """Import the app's main module and check that it exports every Durable Object class
-    in `class_names` (a JS array: the config's bound and migrated classes).
+    in `class_names` (a JS array: the config's bound and migrated classes); with `control`,
+    serve each of them that is a dotdo object with the test routes.
 
     Returns None when all is well, else the text to show: the traceback of the failed
     import (SyntaxError, ImportError, a bad schedule's CronError...) from the app's own
@@ -52,7 +58,28 @@ def load_main(module_name: str, main_file: str, class_names: Any) -> str | None:
                 f"{main_file} does not export a Durable Object class named {name!r}, "
                 "which wrangler.toml binds or a migration creates"
             )
-    return "\n".join(problems) or None
+    if problems:
+        return "\n".join(problems)
+    if control:
+        return _serve_with_control_routes([str(name) for name in class_names])
+    return None
+
+
+def _serve_with_control_routes(class_names: list[str]) -> str | None:
+    """Serve each exported DOCore subclass as `dotdo.testing.control.with_control_routes(cls)`.
+    An app that does not use dotdo (no DOCore loaded) is served as it is."""
+    durable = sys.modules.get("dotdo.core.durable")
+    if durable is None:
+        return None
+    try:
+        control = importlib.import_module("dotdo.testing.control")
+        for name in class_names:
+            cls = _exported_class(name, DurableObject)
+            if issubclass(cls, durable.DOCore):
+                _served[name] = control.with_control_routes(cls)
+    except Exception as error:
+        return "the test routes (dotdo.testing.control) failed to load:\n" + _app_traceback(error)
+    return None
 
 
 def _app_traceback(error: BaseException) -> str:
@@ -95,7 +122,8 @@ def _public_methods(cls: type) -> frozenset[str]:
 
 
 def construct(class_name: str, ctx: Any, env: Any) -> Any:
-    return _exported_class(class_name, DurableObject)(ctx, env)
+    cls = _served.get(class_name) or _exported_class(class_name, DurableObject)
+    return cls(ctx, env)
 
 
 async def _settle(result: Any) -> Any:
