@@ -110,8 +110,11 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
 
     @rpc
     def socket_subscriptions(self) -> list:
-        """What each RPC socket's serialized attachment (the part that survives hibernation) holds."""
-        return [connection.data.get("subs") for connection in self.websockets.connections("rpc")]
+        """What is stored for each open RPC socket (the part that survives hibernation)."""
+        return [
+            self.socket_state.get(connection.id, "subscriptions") or []
+            for connection in self.websockets.connections("rpc")
+        ]
 
     @rpc
     def counters(self, *keys: str) -> dict:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -48,11 +47,12 @@ from dotdo.core.router import Router
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.transport import RpcTransport
-from dotdo.core.websocket import Connection, WebSockets, parse_tags
+from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import BadRequest, HttpError, NotFound, UpgradeRequired
 from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
+from dotdo.wire.codec import parse_json
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.tokens import authorizer
 
@@ -125,7 +125,7 @@ class DOCore(DurableObject):
             "rpc_noun",
             "rpc_socket_call",
         ),
-        attributes=("ctx", "env", "sql", "state", "alarms", "websockets", "router"),
+        attributes=("ctx", "env", "sql", "state", "alarms", "websockets", "socket_state", "router"),
     )
 
     def __init__(self, ctx: Any, env: Any) -> None:
@@ -135,6 +135,7 @@ class DOCore(DurableObject):
         self.state = StateStore(self.sql)
         self.alarms = Alarms(ctx.storage)
         self.websockets = WebSockets(ctx)
+        self.socket_state = SocketState(self.sql)
         self._rpc_transport = RpcTransport(self, self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self.router = Router()
@@ -156,7 +157,7 @@ class DOCore(DurableObject):
     # -- hooks for layers and applications --------------------------------
 
     def migrations(self) -> list[Component]:
-        return [Component("core", STATE_MIGRATIONS)]
+        return [Component("core", STATE_MIGRATIONS), Component("sockets", SOCKET_MIGRATIONS)]
 
     def middleware(self, router: Router) -> None:
         env = self.env
@@ -195,8 +196,8 @@ class DOCore(DurableObject):
             )
             return
         try:
-            payload = json.loads(message)
-        except json.JSONDecodeError:
+            payload = parse_json(message)
+        except ValueError:  # not JSON, a bare NaN, or nested past MAX_JSON_DEPTH
             connection.send(
                 {"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}}
             )
@@ -211,6 +212,7 @@ class DOCore(DurableObject):
     async def on_close(self, connection: Connection, code: int, reason: str) -> None:
         """A WebSocket closed."""
         self._rpc_transport.forget(connection)
+        self.socket_state.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         _socket_log.warning("websocket %s error: %s", connection.id, error)

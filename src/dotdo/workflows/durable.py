@@ -38,8 +38,9 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
+from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.websocket import Connection
-from dotdo.errors import BadRequest, Conflict, NotFound
+from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from dotdo.remote.marks import LocalMethod, rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
@@ -85,6 +86,8 @@ RUN_LEASE_MS = 60_000
 (covers the object being evicted or the runtime dying mid-way)."""
 DUE_BATCH = 100
 _FAULT_KEY = "_dotdo:fault"
+_SUBSCRIPTIONS = "subscriptions"
+"""The `socket_state` name under which an RPC socket's event patterns are kept."""
 _UNKNOWN = object()
 logger = logging.getLogger("dotdo.workflows")
 _CHECKED_PATTERNS: set[tuple[type, str]] = set()
@@ -101,8 +104,14 @@ def _schedule_id(source: str, handler: str, spec: ScheduleSpec) -> str:
     return f"{source}-{handler}-{digest}"
 
 
-def _encode(value: Any, what: str) -> str:
-    return stored_json(value, what=what, code="invalid_data")
+def _encode(value: Any, what: str, limit: int | None = None) -> str:
+    """`value` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
+    `value_too_large` past `limit` bytes (given for what a caller sends; results an
+    application makes are its own)."""
+    text = stored_json(value, what=what, code="invalid_data")
+    if limit is not None and len(text.encode()) > limit:
+        raise PayloadTooLarge(f"{what} is at most {limit} bytes as JSON", code="value_too_large")
+    return text
 
 
 def _function(value: Any) -> Any:
@@ -279,7 +288,7 @@ class DOWorkflow(DOSemantic):
         scheduled send's. The same method serves RPC callers.
         """
         validate_event_type(event_type)
-        encoded = _encode(data, "data")
+        encoded = _encode(data, "data", MAX_VALUE_BYTES)
         now = self._now()
         due = due_time(delay, at, now)
         if due is not None:
@@ -364,16 +373,21 @@ class DOWorkflow(DOSemantic):
     def _push_to_subscribers(self, event_type: str, message: str) -> None:
         """RPC sockets (`/ws/rpc`) that subscribed to a pattern matching `event_type` get
         `message`, the event's push already written as JSON text."""
+        subscribed = self.socket_state.values(_SUBSCRIPTIONS)
+        if not subscribed:
+            return
         for connection in self.websockets.connections(WS_RPC_TAG):
-            patterns = connection.data.get("subs") or []
+            patterns = subscribed.get(connection.id) or []
             if any(pattern_matches(pattern, event_type) for pattern in patterns):
                 connection.send(message)
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
     ) -> Any:
-        """`subscribe` / `unsubscribe` with event patterns (kept in the socket's attachment,
-        so they survive hibernation); anything else is an RPC method."""
+        """`subscribe` / `unsubscribe` with event patterns (kept in `socket_state`, so they
+        survive hibernation; 32 patterns of 129 characters would not fit the attachment);
+        anything else is an RPC method. The new list is stored before it is answered, so
+        what a socket is told it holds is what it holds after hibernation."""
         if method_name not in ("subscribe", "unsubscribe"):
             return await super().rpc_socket_call(connection, method_name, params, authorize)
         authorize(method_name, "read")
@@ -381,19 +395,19 @@ class DOWorkflow(DOSemantic):
         if isinstance(params, dict):
             pattern = params.get("pattern")
         pattern = validate_pattern(pattern)
-        subscriptions: list[str] = list(connection.data.get("subs") or [])
+        held = self.socket_state.get(connection.id, _SUBSCRIPTIONS)
+        current: list[str] = list(held) if isinstance(held, list) else []
         if method_name == "subscribe":
-            if pattern not in subscriptions:
-                if len(subscriptions) >= MAX_SUBSCRIPTIONS:
-                    raise BadRequest(
-                        f"a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions",
-                        code="too_many_subscriptions",
-                    )
-                subscriptions.append(pattern)
-        elif pattern in subscriptions:
-            subscriptions.remove(pattern)
-        connection.data["subs"] = subscriptions
-        connection.save()
+            subscriptions = current if pattern in current else [*current, pattern]
+            if len(subscriptions) > MAX_SUBSCRIPTIONS:
+                raise BadRequest(
+                    f"a socket holds at most {MAX_SUBSCRIPTIONS} subscriptions",
+                    code="too_many_subscriptions",
+                )
+        else:
+            subscriptions = [held_pattern for held_pattern in current if held_pattern != pattern]
+        if subscriptions != current:
+            self.socket_state.put(connection.id, _SUBSCRIPTIONS, subscriptions or None)
         return {"subscriptions": subscriptions}
 
     async def _invoke_handler(self, name: str, event: Event) -> str | None:
@@ -700,7 +714,7 @@ class DOWorkflow(DOSemantic):
             "VALUES (?, ?, ?, 'running', ?, ?, ?) ON CONFLICT(id) DO NOTHING",
             run_id,
             name,
-            _encode(input, "input"),
+            _encode(input, "input", MAX_VALUE_BYTES),
             now + RUN_LEASE_MS,
             now,
             now,

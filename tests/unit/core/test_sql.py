@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from dotdo import BadRequest
 from dotdo.core.sql import Sql, bind_parameters
+from dotdo.semantic.where import compile_where, matches
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 BOUNDARIES = [INT64_MIN, -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**53 + 1, INT64_MAX]
@@ -191,3 +192,36 @@ def test_an_integer_parameter_keeps_the_index_and_the_affinity_rules() -> None:
     sql.run("INSERT INTO things VALUES ('C', '{}', '5')")
     # a TEXT column converts a bound INTEGER to text, as it would a value bound as INTEGER
     assert sql.exec("SELECT count(*) AS c FROM things WHERE key = ?", 5) == [{"c": 1}]
+
+
+def test_where_operands_in_their_one_json_parameter_compare_exactly_and_keep_the_index() -> None:
+    """A where clause binds all its operands as one JSON text (`:ops`) among the statement's
+    `?` parameters: SQLite reads each integral operand as an exact INTEGER, an int bound
+    after it still gets its own placeholder rewritten, and the expression index is used."""
+    sql = facade()
+    sql.run("CREATE TABLE things (id TEXT, type TEXT, data TEXT)")
+    sql.run("CREATE INDEX by_n ON things (type, json_extract(data, '$.n'))")
+    for i, number in enumerate(BOUNDARIES):
+        sql.run(
+            "INSERT INTO things VALUES (?, 'C', json_object('n', ?, 'tags', json_array(?)))",
+            f"e{i}",
+            number,
+            number,
+        )
+    things = {f"e{i}": {"n": number, "tags": [number]} for i, number in enumerate(BOUNDARIES)}
+    for number in BOUNDARIES:
+        for clause in (
+            {"n": number},
+            {"n": {"$in": [number, 7]}},
+            {"n": {"$gt": number}},
+            {"n": {"$lte": number}},
+            {"tags": {"$all": [number]}},
+        ):
+            pushed = compile_where(clause)
+            assert pushed.residual is None and len(pushed.params) == 1
+            statement = f"SELECT id FROM things WHERE type = ? AND {pushed.sql} ORDER BY id LIMIT ?"
+            found = [row["id"] for row in sql.exec(statement, "C", *pushed.params, len(BOUNDARIES))]
+            assert found == sorted(i for i, thing in things.items() if matches(thing, clause)), clause
+            plan = sql.exec(f"EXPLAIN QUERY PLAN {statement}", "C", *pushed.params, len(BOUNDARIES))
+            if "tags" not in clause:
+                assert any("USING INDEX by_n (type=? AND <expr>" in row["detail"] for row in plan), plan
