@@ -217,7 +217,8 @@ class InstanceAccessor:
     @rpc
     def relate(self, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge this -verb-> target (a thing, a `{"$type", "$id"}` or `"Type/id"`);
-        False when it was there already. 400 `invalid_ref` / `invalid_verb`."""
+        False when it was there already. 400 `invalid_ref` / `invalid_verb` /
+        `invalid_data`, 413 `value_too_large` past 1 MiB of `data`."""
         return self._relationships.relate(self.ref, verb, target, data)
 
     @rpc

@@ -302,7 +302,7 @@ class DOSemantic(DOCore):
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
         """Add the edge source -verb-> target (each a thing, `{"$type", "$id"}` or `"Type/id"`),
         with optional JSON `data`; False when it was there already. 400 `invalid_ref`,
-        `invalid_verb`, `invalid_data`; 404 `unknown_noun` when strict."""
+        `invalid_verb`, `invalid_data`; 413 `value_too_large`; 404 `unknown_noun` when strict."""
         return self.relationships.relate(source, verb, target, data)
 
     @rpc
