@@ -124,6 +124,16 @@ def _exact(value: Any) -> Any:
     return value
 
 
+def _once(work: Callable[[], None]) -> Any:
+    """`work` as the runtime's `transactionSync` takes it: a JavaScript function called
+    once. Under CPython (unit tests against `sqlite3`) the storage takes the Python callable."""
+    try:
+        from pyodide.ffi import create_once_callable
+    except ImportError:
+        return work
+    return create_once_callable(work)
+
+
 class Sql:
     """The object's SQLite database, from `storage` (`ctx.storage`: its `sql` and its
     `transactionSync`). Parameters bind as `bind_parameters` says: an int past 64 bits
@@ -214,8 +224,6 @@ class Sql:
         """
         if self._in_transaction:
             return work()
-        from pyodide.ffi import create_once_callable
-
         outcome: list[T] = []
 
         def run_work() -> None:
@@ -223,7 +231,7 @@ class Sql:
 
         self._in_transaction = True
         try:
-            self._storage.transactionSync(create_once_callable(run_work))
+            self._storage.transactionSync(_once(run_work))
         except BaseException:
             for hook in self._rollback_hooks:
                 hook()
