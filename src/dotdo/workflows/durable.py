@@ -1,4 +1,4 @@
-"""DOWorkflow: the workflow context on DOSemantic.
+"""DOWorkflow: the workflow context on DOStorage.
 
     class Shop(DOWorkflow):
         @on.Customer.created                      # durable: found by name after a restart
@@ -41,9 +41,9 @@ from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
-from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
 from dotdo.semantic.names import validate_type_name
+from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
@@ -93,8 +93,8 @@ class _ObjectHost:
         self._obj._publish(event)
 
 
-class DOWorkflow(DOSemantic):
-    """DOSemantic plus events with handlers, schedules, durable steps and cross-object calls."""
+class DOWorkflow(DOStorage):
+    """DOStorage plus events with handlers, schedules, durable steps and cross-object calls."""
 
     delivery_retry_limit: ClassVar[int] = 5
     """Attempts of a durable handler before its delivery becomes a dead letter."""

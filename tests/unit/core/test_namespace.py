@@ -45,6 +45,7 @@ def layers() -> Iterator[SimpleNamespace]:
         yield SimpleNamespace(
             DOCore=importlib.import_module("dotdo.core.durable").DOCore,
             DOSemantic=importlib.import_module("dotdo.semantic.durable").DOSemantic,
+            DOStorage=importlib.import_module("dotdo.storage.durable").DOStorage,
             DOWorkflow=importlib.import_module("dotdo.workflows.durable").DOWorkflow,
         )
     finally:
@@ -68,7 +69,7 @@ def test_a_framework_rpc_method_is_refused_with_both_names_and_the_way_out(layer
     def query(self: Any, sql: str) -> None: ...
 
     message = _refused(layers.DOWorkflow, {"query": query})
-    assert message.startswith("App.query clashes with DOSemantic.query (a framework RPC method).")
+    assert message.startswith("App.query clashes with DOStorage.query (a framework RPC method).")
     assert "@override" in message and '@override @rpc(scope="read")' in message
 
 
@@ -114,7 +115,7 @@ def test_a_mixin_before_the_framework_is_checked_too(layers: Any) -> None:
 
 def test_the_old_code_let_a_clash_through_silently_now_it_does_not(layers: Any) -> None:
     """An app's `def query` used to replace the framework's (and its RPC method) without a word."""
-    with pytest.raises(TypeError, match=r"App\.query clashes with DOSemantic\.query"):
+    with pytest.raises(TypeError, match=r"App\.query clashes with DOStorage\.query"):
 
         class App(layers.DOWorkflow):  # type: ignore[name-defined,misc]
             def query(self, text: str) -> list[str]: ...
@@ -308,7 +309,7 @@ def test_every_operation_has_one_name(layers: Any) -> None:
     """No public method of a layer is a second name for another (the old `run_workflow`
     forwarding to `start_workflow`): the one method is both the Python API and the RPC method."""
     seconds = []
-    for layer in (layers.DOCore, layers.DOSemantic, layers.DOWorkflow):
+    for layer in (layers.DOCore, layers.DOSemantic, layers.DOStorage, layers.DOWorkflow):
         for name, value in vars(layer).items():
             function = getattr(value, "__func__", value)
             if name.startswith("_") or not inspect.isfunction(function):
