@@ -71,6 +71,7 @@ def _uv_sources() -> str:
 
 
 def render(text: str, values: dict[str, str]) -> str:
+    """`text` with each `{{key}}` replaced by `values[key]` (unknown placeholders stay)."""
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     return text

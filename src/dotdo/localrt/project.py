@@ -115,6 +115,7 @@ class Project:
 
     @property
     def python_modules(self) -> Path:
+        """`python_modules/` in the project folder: the vendored packages, as Cloudflare reads them."""
         return self.root / "python_modules"
 
     def next_migration_tag(self) -> str:

@@ -56,7 +56,9 @@ def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str,
 
 
 class Server:
-    """One `server.mjs` process. `control=True` keeps its stdin open for `restart()`."""
+    """One `server.mjs` process serving `project` with `options`, run by the `node`
+    executable on the npm packages in `node_modules` (`prepare` gives both).
+    `control=True` keeps its stdin open for `restart()`."""
 
     def __init__(self, project: Project, options: ServerOptions, *, node: str, node_modules: Path) -> None:
         self.project = project
@@ -66,6 +68,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def command(self, *, control: bool) -> list[str]:
+        """The `node server.mjs ...` command line for these options (`control`: `--control`)."""
         options = self.options
         persist = options.persist_to or self.project.root / ".dotdo" / "state"
         command = [
@@ -110,6 +113,7 @@ class Server:
         self.process.stdin.flush()
 
     def running(self) -> bool:
+        """Whether the process was started and has not exited."""
         return self.process is not None and self.process.poll() is None
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -68,6 +68,8 @@ class WatchPlan:
     def for_project(
         cls, project: Project, *, extra_sources: Iterable[Path] = (), ignored: Iterable[Path] = ()
     ) -> WatchPlan:
+        """The plan for `project`: its main module's folder and `extra_sources` (e.g. the
+        `--python-root` folders), never `ignored` (the state and build folders)."""
         return cls(
             root=project.root,
             config=project.config,
@@ -104,7 +106,8 @@ class WatchPlan:
 
 
 class Watcher:
-    """Batches of changed paths of the kinds that matter, until `stop()`.
+    """Batches of changed paths of the kinds that matter, until `stop()`: what `plan`
+    watches, each batch gathered for `debounce_ms` milliseconds.
 
     One watchfiles thread per watched folder feeds one queue; a recursive watch whose
     folder is replaced (`python_modules/` re-vendored by another tool) is started again
@@ -152,6 +155,7 @@ class Watcher:
                 self._queue.put(found)
 
     def start(self) -> None:
+        """Start watching every folder of the plan (a thread each)."""
         for folder in self.plan.recursive():
             self._watch(folder, True)
         for folder in self.plan.flat():
@@ -169,6 +173,7 @@ class Watcher:
         return batch
 
     def stop(self) -> None:
+        """Stop every watching thread; `next_batch` gets nothing more."""
         with self._lock:
             self._stop.set()
             for _, stop in self._threads.values():

@@ -54,7 +54,8 @@ def _checked_json(response: httpx.Response) -> Any:
 
 class Subscription:
     """Events pushed over one `/ws/rpc` socket: `next(timeout)` returns the next one (the
-    `Event` fields as a dict: `id`, `type`, `data`, `timestamp`, `subject`, `object`)."""
+    `Event` fields as a dict: `id`, `type`, `data`, `timestamp`, `subject`, `object`).
+    `connection` is the subscribed websockets (sync) connection."""
 
     def __init__(self, connection: Any) -> None:
         self._connection = connection
@@ -72,11 +73,14 @@ class Subscription:
                 return event
 
     def close(self) -> None:
+        """Close the socket (the subscriptions end with it)."""
         self._connection.close()
 
 
 class TenantClient(httpx.Client):
-    """An httpx.Client for one tenant of a local runtime (see the module docstring)."""
+    """An httpx.Client for one tenant of a local runtime (see the module docstring): requests
+    go to 127.0.0.1:`port` with the host name `<tenant>.localhost`, under the path `prefix`,
+    each with a `timeout` in seconds."""
 
     def __init__(self, port: int, tenant: str, *, prefix: str = "", timeout: float = 30.0) -> None:
         super().__init__(
@@ -136,8 +140,9 @@ class TenantClient(httpx.Client):
 
 
 class AsyncTenantClient(httpx.AsyncClient):
-    """The asyncio twin of TenantClient. Connections are not kept alive, so the client holds
-    nothing bound to one event loop and needs no closing."""
+    """The asyncio twin of TenantClient (same `port`, `tenant`, `prefix`, `timeout`).
+    Connections are not kept alive, so the client holds nothing bound to one event loop and
+    needs no closing."""
 
     def __init__(self, port: int, tenant: str, *, prefix: str = "", timeout: float = 30.0) -> None:
         super().__init__(
@@ -152,6 +157,7 @@ class AsyncTenantClient(httpx.AsyncClient):
         self._skew_ms = 0
 
     async def rpc(self, method: str, *params: Any) -> Any:
+        """TenantClient.rpc, awaited."""
         body = {"method": method, "params": encode(list(params))}
         return _result(await self.post("/rpc", json=body))
 
@@ -178,14 +184,17 @@ class AsyncTenantClient(httpx.AsyncClient):
                     yield decode(payload["params"])
 
     async def run_due(self, now: float | None = None) -> dict[str, int]:
+        """TenantClient.run_due, awaited."""
         if now is None:
             now = time.time() * 1000 + self._skew_ms
         result: dict[str, int] = _checked_json(await self.post("/_test/alarm", json={"now": int(now)}))
         return result
 
     async def advance_time(self, seconds: float) -> dict[str, int]:
+        """TenantClient.advance_time, awaited."""
         self._skew_ms += int(seconds * 1000)
         return await self.run_due()
 
     async def arm_fault(self, point: str) -> None:
+        """TenantClient.arm_fault, awaited."""
         _checked_json(await self.post("/_test/fault", json={"point": point}))

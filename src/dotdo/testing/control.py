@@ -78,6 +78,7 @@ class ControlRoutes:
     module docstring). Defines no other name, so the app's namespace is untouched."""
 
     def routes(self, router: Router) -> None:
+        """The class's own routes, then `POST /_test/alarm` and `POST /_test/fault`."""
         super().routes(router)  # type: ignore[misc]  # a mixin: the DOCore subclass's routes
         obj: Any = self
 

@@ -31,6 +31,7 @@ _LOG_OFFSET = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The plugin's ini settings (see the module docstring)."""
     parser.addini("dotdo_project", "dotdo: the project folder (python_modules/); default the rootdir")
     parser.addini("dotdo_config", "dotdo: the wrangler config to serve; default wrangler.toml in the project")
     parser.addini("dotdo_python_roots", "dotdo: extra folders on sys.path", type="linelist", default=[])
@@ -92,6 +93,7 @@ def dotdo_async_client(dotdo_runtime: LocalRuntime) -> AsyncTenantClient:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Note where the server log stands when a test starts (for its report)."""
     runtime = item.config.stash.get(_RUNTIME, None)
     if runtime is not None:
         item.stash[_LOG_OFFSET] = runtime.log_offset()
@@ -102,6 +104,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach what the server logged during a failed test's call to its report."""
     report = yield
     runtime = item.config.stash.get(_RUNTIME, None)
     offset = item.stash.get(_LOG_OFFSET, None)

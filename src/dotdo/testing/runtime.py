@@ -36,7 +36,12 @@ def new_tenant() -> str:
 
 
 class LocalRuntime:
-    """One server for the tests: `base_url`, `port`, `log_path`, per-tenant clients."""
+    """One server for the tests: `base_url`, `port`, `log_path`, per-tenant clients.
+
+    Serves the project in `project_root` (its `config`, default its `wrangler.toml`) with
+    the test routes, state in `state_dir` and output in `log_path`; `vars` join the
+    worker's env, `python_roots` go on `sys.path`, `out` is the generated host's folder
+    (default `.dotdo/test-host`), `log_level` wrangler's."""
 
     def __init__(
         self,
@@ -67,6 +72,7 @@ class LocalRuntime:
 
     @property
     def base_url(self) -> str:
+        """`http://127.0.0.1:<port>`."""
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180.0) -> None:
@@ -104,6 +110,7 @@ class LocalRuntime:
         raise LocalRuntimeError(f"the local runtime did not answer within {timeout} s:\n{self.log_tail()}")
 
     def stop(self) -> None:
+        """Stop the server (and its workerd children); the state folder stays."""
         if self._server is not None:
             self._server.stop()
 

@@ -122,6 +122,8 @@ def _public_methods(cls: type) -> frozenset[str]:
 
 
 def construct(class_name: str, ctx: Any, env: Any) -> Any:
+    """A new instance of the Durable Object class `class_name` (the one served in its place
+    with the test routes, if any), as the runtime builds one on an object's first event."""
     cls = _served.get(class_name) or _exported_class(class_name, DurableObject)
     return cls(ctx, env)
 
@@ -145,6 +147,8 @@ def _to_js_response(result: Any) -> Any:
 
 
 async def call_fetch(instance: Any, request: Any) -> Any:
+    """`instance.fetch` with the JS request as a `workers.Request`; the JS Response. An
+    exception is logged and answered 500 `internal_error`, as Cloudflare answers it."""
     try:
         return _to_js_response(await _settle(relaxed_call(instance.fetch, Request(request))))
     except Exception:
@@ -153,6 +157,7 @@ async def call_fetch(instance: Any, request: Any) -> Any:
 
 
 async def call_default_fetch(request: Any, env: Any, ctx: Any) -> Any:
+    """The main module's `Default` entrypoint's `fetch`, as `call_fetch` calls an object's."""
     try:
         entrypoint = _exported_class("Default", WorkerEntrypoint)(ctx, env)
         return _to_js_response(await _settle(relaxed_call(entrypoint.fetch, Request(request))))
@@ -162,6 +167,8 @@ async def call_default_fetch(request: Any, env: Any, ctx: Any) -> Any:
 
 
 async def call_raw(instance: Any, name: str, *args: Any) -> Any:
+    """A runtime handler (`alarm`, `webSocketMessage`, ...) with the raw JS arguments, as
+    Cloudflare passes them; None when the class has no such handler."""
     handler = getattr(instance, name, None)
     if handler is None:
         return None
@@ -169,6 +176,8 @@ async def call_raw(instance: Any, name: str, *args: Any) -> Any:
 
 
 async def call_rpc(instance: Any, name: str, *args: Any) -> Any:
+    """A Workers RPC call of the public method `name`, arguments and result converted by the
+    SDK's `python_from_rpc` / `python_to_rpc`; TypeError for a name that is not one."""
     if name not in _public_methods(type(instance)):
         raise TypeError(f"The RPC receiver does not implement the method {name!r}.")
     py_args = [python_from_rpc(arg) for arg in args]
