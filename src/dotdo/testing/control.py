@@ -105,5 +105,13 @@ def with_control_routes(cls: type[DOCore]) -> type[DOCore]:
 
     if not (isinstance(cls, type) and issubclass(cls, DOCore)):
         raise TypeError(f"{cls!r} is not a DOCore subclass: it has no timer service to drive")
-    names = {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
+    names = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        # In the class's own namespace, so that sealing its RPC surface (done for every
+        # DOCore subclass at creation, for its own attributes) keeps the hook local: a
+        # Workers RPC call of `routes` must fail as it does on the class itself.
+        "routes": ControlRoutes.routes,
+    }
     return cast("type[DOCore]", type(cls.__name__, (ControlRoutes, cls), names))
