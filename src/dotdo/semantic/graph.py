@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.migrations import Component, Migration
+from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
@@ -86,6 +86,46 @@ GRAPH_TABLES = Component(
                 "DROP INDEX actions_by_object",
                 "CREATE INDEX dotdo_actions_by_subject ON dotdo_actions (subject_id, id)",
                 "CREATE INDEX dotdo_actions_by_object ON dotdo_actions (object_id, id)",
+            ),
+        ),
+        # One b-tree keyed by id for events and actions (an insert no longer writes an index
+        # of ids too), and no index entry for what has no subject or no object, which the
+        # lookups by subject or object never ask for (ADR 0020).
+        Migration(
+            3,
+            (
+                without_rowid(
+                    "events",
+                    """id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  timestamp INTEGER NOT NULL,
+  subject TEXT,
+  object TEXT""",
+                    (
+                        "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
+                        "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id) "
+                        "WHERE subject IS NOT NULL",
+                    ),
+                ),
+                without_rowid(
+                    "dotdo_actions",
+                    """id TEXT PRIMARY KEY,
+  verb TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  data TEXT,
+  event_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL""",
+                    (
+                        "CREATE INDEX IF NOT EXISTS dotdo_actions_by_subject "
+                        "ON dotdo_actions (subject_id, id)",
+                        "CREATE INDEX IF NOT EXISTS dotdo_actions_by_object ON dotdo_actions (object_id, id) "
+                        "WHERE object_id IS NOT NULL",
+                    ),
+                ),
             ),
         ),
     ),
