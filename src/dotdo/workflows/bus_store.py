@@ -15,10 +15,11 @@ __all__ = ["DeliveryStore", "SendStore"]
 
 
 class DeliveryStore:
-    """Rows of `dotdo_outbox`, one per event whose durable handlers have not all run yet
-    (`handlers`: those still to run, in order, as a JSON array; `next_at`: the lease, after
-    which the alarm takes the event for lost), and of `dotdo_deliveries`, one per delivery
-    to one handler that failed: `status` is 'pending' (retried at `next_at`) or 'dead'."""
+    """Rows of `dotdo_outbox` in `sql`, one per event whose durable handlers have not all run
+    yet (`handlers`: those still to run, in order, as a JSON array; `next_at`: the lease, epoch
+    ms, after which the alarm takes the event for lost), and of `dotdo_deliveries`, one per
+    delivery to one handler that failed: `status` is 'pending' (retried at `next_at`, epoch
+    ms) or 'dead'."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -26,7 +27,8 @@ class DeliveryStore:
     # -- first deliveries: the outbox ----------------------------------------------
 
     def hold(self, event_id: str, handlers: list[str], lease_until: int) -> None:
-        """The event is still to be delivered to `handlers` (written in the event's transaction)."""
+        """The event is still to be delivered to `handlers` (method names), written in the
+        event's transaction; `lease_until` (epoch ms): past it, the alarm runs them."""
         self._sql.run(
             "INSERT INTO dotdo_outbox (event_id, handlers, next_at) VALUES (?, ?, ?)",
             event_id,
@@ -53,6 +55,7 @@ class DeliveryStore:
         return [(str(row["event_id"]), [str(h) for h in json.loads(str(row["handlers"]))]) for row in rows]
 
     def extend_hold(self, event_id: str, next_at: int) -> None:
+        """The event's handlers are queued or running here: its lease moves on to `next_at`."""
         self._sql.run("UPDATE dotdo_outbox SET next_at = ? WHERE event_id = ?", next_at, event_id)
 
     # -- failed deliveries: retries and dead letters ----------------------------------
@@ -82,6 +85,7 @@ class DeliveryStore:
         )
 
     def delete(self, delivery_id: str) -> None:
+        """Forget a delivery (it succeeded)."""
         self._sql.run("DELETE FROM dotdo_deliveries WHERE id = ?", delivery_id)
 
     def retry_at(self, delivery_id: str, attempts: int, next_at: int, error: str) -> None:
@@ -105,6 +109,7 @@ class DeliveryStore:
         )
 
     def extend_lease(self, delivery_id: str, next_at: int) -> None:
+        """Move a delivery's next attempt to `next_at` (epoch ms) while it is being run."""
         self._sql.run("UPDATE dotdo_deliveries SET next_at = ? WHERE id = ?", next_at, delivery_id)
 
     def due(self, now: int, limit: int) -> list[Row]:
@@ -117,7 +122,7 @@ class DeliveryStore:
         )
 
     def next_at(self) -> int | None:
-        """The earliest retry or outbox lease, or None."""
+        """The earliest retry or outbox lease (epoch ms), or None."""
         row = self._sql.first(
             "SELECT min(t) AS t FROM (SELECT min(next_at) AS t FROM dotdo_deliveries "
             "WHERE status = 'pending' UNION ALL SELECT min(next_at) FROM dotdo_outbox)"
@@ -125,6 +130,8 @@ class DeliveryStore:
         return None if row is None or row["t"] is None else int(row["t"])
 
     def dead(self, limit: int) -> list[dict[str, Any]]:
+        """At most `limit` dead letters, oldest first: `id, event_id, handler, attempts,
+        last_error, created_at` and the event's `type` (None when the event is gone)."""
         rows = self._sql.exec(
             "SELECT d.id, d.event_id, d.handler, d.attempts, d.last_error, d.created_at, e.type "
             "FROM dotdo_deliveries d LEFT JOIN events e ON e.id = d.event_id WHERE d.status = 'dead' "
@@ -152,6 +159,7 @@ class DeliveryStore:
         )
 
     def event(self, event_id: str) -> Event | None:
+        """The event a delivery names, from `events`, or None when it is gone."""
         row = self._sql.first(
             "SELECT id, type, data, timestamp, subject, object FROM events WHERE id = ?", event_id
         )
@@ -168,7 +176,7 @@ class DeliveryStore:
 
 
 class SendStore:
-    """Rows of `dotdo_scheduled_sends`: an event to send at `due_at`."""
+    """Rows of `dotdo_scheduled_sends` in `sql`: an event to send at `due_at` (epoch ms)."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -200,8 +208,10 @@ class SendStore:
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
 
     def delete(self, send_id: str) -> None:
+        """Forget a send (it was sent)."""
         self._sql.run("DELETE FROM dotdo_scheduled_sends WHERE id = ?", send_id)
 
     def next_at(self) -> int | None:
+        """The earliest `due_at` (epoch ms) of a waiting send, or None."""
         row = self._sql.first("SELECT min(due_at) AS t FROM dotdo_scheduled_sends")
         return None if row is None or row["t"] is None else int(row["t"])
