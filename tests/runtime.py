@@ -1,17 +1,19 @@
 """The test harness on `dotdo.testing`: the plugin's local runtime, plus the harness's own
-real-Workers-RPC route (`rpc`)."""
+real-Workers-RPC route (`rpc`). `harness_runtime` serves the harness as the test session
+does (pyproject.toml's `dotdo_*` settings) for scripts outside pytest, such as the benches."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from dotdo.testing import LocalRuntime as PluginRuntime
-from dotdo.testing import new_tenant
+from dotdo.testing import free_port, new_tenant
 
-__all__ = ["ROOT", "LocalRuntime", "new_tenant"]
+__all__ = ["ROOT", "LocalRuntime", "free_port", "harness_runtime", "new_tenant"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +32,22 @@ class LocalRuntime:
         body = {"binding": binding, "name": name, "method": method, "params": list(params)}
         with httpx.Client(base_url=self._runtime.base_url, timeout=30) as client:
             return client.post("/_harness/rpc", json=body)
+
+
+def harness_runtime(state_dir: Path, log_path: Path) -> LocalRuntime:
+    """The harness (not started) as the plugin serves it in a test session: the settings of
+    pyproject.toml's `[tool.pytest.ini_options]` (`dotdo_config`, `dotdo_python_roots`,
+    `dotdo_vars`), state in `state_dir`, output in `log_path`."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        ini = tomllib.load(file)["tool"]["pytest"]["ini_options"]
+    variables = dict(pair.split("=", 1) for pair in ini.get("dotdo_vars", []))
+    runtime = PluginRuntime(
+        ROOT,
+        config=ROOT / ini["dotdo_config"],
+        state_dir=state_dir,
+        log_path=log_path,
+        vars=variables,
+        python_roots=[ROOT / root for root in ini.get("dotdo_python_roots", [])],
+        registry=state_dir.parent / "registry",
+    )
+    return LocalRuntime(runtime)

@@ -99,6 +99,12 @@ def new(name: str) -> None:
 @click.option(
     "--python-root", multiple=True, type=click.Path(path_type=Path), help="Extra folder on sys.path."
 )
+@click.option(
+    "--registry",
+    type=click.Path(path_type=Path),
+    help="Join wrangler's dev registry in this folder (another local worker, such as the "
+    "JavaScript front, then reaches the project's classes by script_name).",
+)
 def dev(
     port: int,
     ip: str,
@@ -108,6 +114,7 @@ def dev(
     log_level: str,
     config: Path | None,
     python_root: tuple[Path, ...],
+    registry: Path | None,
 ) -> None:
     """Serve the project on the local runtime (real workerd, Durable Object SQLite, alarms,
     RPC), restarting when a source, wrangler.toml, pyproject.toml or python_modules/ changes."""
@@ -123,6 +130,7 @@ def dev(
         vars=_parse_vars(var_pairs),
         log_level=log_level,
         python_roots=tuple(root.resolve() for root in python_root),
+        registry=registry.resolve() if registry else None,
     )
     sys.exit(serve(project, options, watch=not no_watch))
 

@@ -33,7 +33,9 @@ class ServerOptions:
     """How to serve a project. `persist_to` defaults to `.dotdo/state` in the project
     (outside every watched folder); `out` (the generated host) to `.dotdo/host`.
     `test_control` serves the project's dotdo objects with the test routes of
-    `dotdo.testing.control` (time travel, fault points): for `dotdo.testing` only."""
+    `dotdo.testing.control` (time travel, fault points): for `dotdo.testing` only.
+    `registry` joins wrangler's dev registry in that folder, where another local worker
+    binding the project's classes by `script_name` reaches them (ADR 0020's front)."""
 
     port: int = 8787
     ip: str = "127.0.0.1"
@@ -43,6 +45,7 @@ class ServerOptions:
     out: Path | None = None
     python_roots: Sequence[Path] = ()
     test_control: bool = False
+    registry: Path | None = None
 
 
 def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str, Path]:
@@ -88,6 +91,8 @@ class Server:
             command.append("--control")
         if options.test_control:
             command.append("--test-control")
+        if options.registry is not None:
+            command += ["--registry", str(options.registry)]
         return command
 
     def start(self, *, control: bool = False, output: IO[bytes] | None = None) -> None:

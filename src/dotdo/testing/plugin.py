@@ -8,7 +8,9 @@ Settings (`[tool.pytest.ini_options]`), all optional: `dotdo_project` (the folde
 `python_modules/`; default the rootdir), `dotdo_config` (default `wrangler.toml` there),
 `dotdo_python_roots` (extra folders on `sys.path`), `dotdo_vars` (`NAME=VALUE` lines for
 the worker's env; `ENVIRONMENT=development` is always set). The project's dotdo objects
-are served with the test routes of `dotdo.testing.control`.
+are served with the test routes of `dotdo.testing.control`, and the worker joins a dev
+registry of the session's own (`dotdo_runtime.registry`), where a second local worker
+reaches its classes by `script_name`.
 
 Nothing here starts unless a test asks for one of the fixtures, and the module imports
 only pytest, so that installing dotdo costs other test suites nothing.
@@ -69,6 +71,7 @@ def dotdo_runtime(
         log_path=base / "server.log",
         vars=variables,
         python_roots=[root / str(p) for p in pytestconfig.getini("dotdo_python_roots")],
+        registry=base / "registry",
     )
     pytestconfig.stash[_RUNTIME] = runtime
     runtime.start()

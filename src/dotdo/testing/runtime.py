@@ -41,7 +41,9 @@ class LocalRuntime:
     Serves the project in `project_root` (its `config`, default its `wrangler.toml`) with
     the test routes, state in `state_dir` and output in `log_path`; `vars` join the
     worker's env, `python_roots` go on `sys.path`, `out` is the generated host's folder
-    (default `.dotdo/test-host`), `log_level` wrangler's."""
+    (default `.dotdo/test-host`), `log_level` wrangler's; with `registry` (a folder) the
+    worker joins wrangler's dev registry there, where another local worker reaches the
+    project's classes by `script_name` (e.g. the JavaScript front)."""
 
     def __init__(
         self,
@@ -54,10 +56,12 @@ class LocalRuntime:
         python_roots: Sequence[Path] = (),
         out: Path | None = None,
         log_level: str = "info",
+        registry: Path | None = None,
     ) -> None:
         self.project = Project.load(project_root, config)
         self.state_dir = state_dir
         self.log_path = log_path
+        self.registry = registry
         self.port = free_port()
         self.options = ServerOptions(
             port=self.port,
@@ -67,6 +71,7 @@ class LocalRuntime:
             out=out or self.project.root / ".dotdo" / "test-host",
             python_roots=tuple(python_roots),
             test_control=True,
+            registry=registry,
         )
         self._server: Server | None = None
 

@@ -12,13 +12,15 @@
 //   node server.mjs --project DIR --node-modules DIR [--config FILE] [--out DIR]
 //                   [--python-root DIR ...] [--port 8787] [--ip 127.0.0.1]
 //                   [--persist-to DIR] [--var NAME=VALUE ...] [--log-level info]
-//                   [--control] [--test-control]
+//                   [--control] [--test-control] [--registry DIR]
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
 // commands from stdin, one a line: `restart` rebuilds and restarts the host (the
 // command watches the files); stdin closing stops the server. Without it, the
 // server runs until SIGINT/SIGTERM. --test-control (dotdo.testing's runtime) serves the
 // project's dotdo objects with the test routes of dotdo.testing.control (build.mjs).
+// --registry registers the worker in wrangler's dev registry at DIR, where another local
+// worker binding its classes by `script_name` finds them (the JavaScript front, ADR 0020).
 
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     "log-level": { type: "string", default: "info" },
     control: { type: "boolean", default: false },
     "test-control": { type: "boolean", default: false },
+    registry: { type: "string" },
   },
 });
 const project = path.resolve(args.project);
@@ -114,6 +117,7 @@ async function startWorker() {
       logLevel: args["log-level"],
       server: { hostname: args.ip, port: Number(args.port) },
       persist: persistTo,
+      ...(args.registry ? { registry: path.resolve(project, args.registry) } : {}),
     },
   });
   await worker.ready;
