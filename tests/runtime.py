@@ -25,10 +25,13 @@ def free_port() -> int:
 class LocalRuntime:
     """One server: `base_url`, per-tenant clients, `restart()` keeping the stored state."""
 
-    def __init__(self, state_dir: Path, log_path: Path, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self, state_dir: Path, log_path: Path, extra_args: Sequence[str] = (), out: str = ".dotdo/test-host"
+    ) -> None:
         self.state_dir = state_dir
         self.log_path = log_path
         self.extra_args = list(extra_args)
+        self.out = out  # the host bundle's directory: one per server running at once
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -40,7 +43,7 @@ class LocalRuntime:
         command = [
             "node", "scripts/localrt/server.mjs", "--port", str(self.port), "--no-watch",
             "--persist-to", str(self.state_dir), "--log-level", "warn",
-            "--config", "tests/harness/wrangler.toml", "--out", ".dotdo/test-host",
+            "--config", "tests/harness/wrangler.toml", "--out", self.out,
             "--python-root", "src", "--var", "DOTDO_TEST=1", *self.extra_args,
         ]  # fmt: skip
         with self.log_path.open("ab") as log:

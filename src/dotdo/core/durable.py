@@ -10,7 +10,8 @@ WebSockets and RPC. Layers extend it by overriding the hooks below and calling
     on_alarm(info)      -> the object's one alarm fired
     on_message / on_close / on_socket_error -> WebSocket events
     fetch(request)      -> every HTTP request (the router's, by default)
-    rpc_access / rpc_noun / rpc_socket_call -> who may call, what a noun is, socket calls
+    access_for(token)   -> what a credential allows, on every route and RPC surface
+    rpc_noun / rpc_socket_call -> what a noun is, socket calls
 
 Every other name the framework defines is refused in a subclass unless it is
 marked `@override` (`dotdo.core.namespace`, ADR 0016).
@@ -30,6 +31,7 @@ from typing import Any, ClassVar
 from pyodide.ffi import JsException
 from workers import DurableObject, Response
 
+from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import Alarms
 from dotdo.core.http import (
     HttpRequest,
@@ -40,21 +42,21 @@ from dotdo.core.http import (
     error_response,
     json_response,
 )
+from dotdo.core.limits import Limits, Rate, parse_rate
 from dotdo.core.logs import install_default_handler
-from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
+from dotdo.core.middleware import CorsPolicy, cors, request_logger
 from dotdo.core.migrations import Migration, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
-from dotdo.core.router import Router
+from dotdo.core.router import PUBLIC, Route, Router
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
-from dotdo.core.transport import RpcTransport
+from dotdo.core.transport import RpcTransport, socket_key
 from dotdo.core.websocket import Connection, WebSockets, parse_tags
-from dotdo.errors import BadRequest, HttpError, NotFound, UpgradeRequired
+from dotdo.errors import BadRequest, HttpError, NotFound, TooManyRequests, UpgradeRequired
 from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.tokens import authorizer
 
 __all__ = ["AlarmInfo", "DOCore"]
 
@@ -62,6 +64,7 @@ _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_DRAIN_BYTES = 16 * 1024 * 1024
 _MISSING = object()
 _socket_log = logging.getLogger("dotdo.sockets")
+_access_log = logging.getLogger("dotdo.access")
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,22 @@ def _parse_limit(value: str | None) -> int:
 class DOCore(DurableObject):
     """State, alarms, routing, WebSockets and RPC on one Durable Object."""
 
-    rpc_secret_binding: ClassVar[str] = "RPC_SECRET"
-    """The env var holding the capability-token secret. When it is set, every RPC
-    surface (/rpc, /rpc/pipeline, /capnweb, /ws/rpc) needs a valid token; when it is
-    not, they are open only with ENVIRONMENT=development."""
-    ws_rpc_rate_limit: ClassVar[int] = 100
-    """Messages one `/ws/rpc` socket may send in any `ws_rpc_rate_window` seconds."""
-    ws_rpc_rate_window: ClassVar[float] = 10.0
+    secret_bindings: ClassVar[tuple[str, ...]] = ("DOTDO_SECRET", "RPC_SECRET")
+    """The env vars that may hold the secret signing capability tokens; the first one
+    set is used. With a secret (or an operator token) every route that is not public
+    needs a credential; with neither, the object is open with ENVIRONMENT=development
+    and refuses everything but /health (503 `auth_not_configured`) otherwise (ADR 0018)."""
+    operator_token_binding: ClassVar[str] = "AUTH_TOKEN"
+    """The env var that may hold the operator token: an admin credential for every object."""
+    request_rate_limit: ClassVar[int] = 1000
+    """Requests one caller (a token, the operator, or a client address) may send this object
+    in any `request_rate_window` seconds; the env var RATE_LIMIT_REQUESTS ("1000/10", "off")
+    overrides both."""
+    request_rate_window: ClassVar[float] = 10.0
+    message_rate_limit: ClassVar[int] = 100
+    """Socket messages (`/ws/rpc` calls, Cap'n Web calls, `/ws` messages) one caller may send
+    in any `message_rate_window` seconds, over all its sockets; RATE_LIMIT_MESSAGES overrides."""
+    message_rate_window: ClassVar[float] = 10.0
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=(
@@ -121,7 +133,7 @@ class DOCore(DurableObject):
             "on_close",
             "on_socket_error",
             "fetch",
-            "rpc_access",
+            "access_for",
             "rpc_noun",
             "rpc_socket_call",
         ),
@@ -135,9 +147,18 @@ class DOCore(DurableObject):
         self.state = StateStore(self.sql)
         self.alarms = Alarms(ctx.storage)
         self.websockets = WebSockets(ctx)
-        self._rpc_transport = RpcTransport(self, self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
+        settings = AccessSettings.from_env(
+            lambda name: _env_var(env, name), self.secret_bindings, self.operator_token_binding
+        )
+        limits = Limits(
+            self._rate("RATE_LIMIT_REQUESTS", Rate(self.request_rate_limit, self.request_rate_window)),
+            self._rate("RATE_LIMIT_MESSAGES", Rate(self.message_rate_limit, self.message_rate_window)),
+        )
+        self._access = AccessControl(settings, self.object_name, limits)
+        self._access.announce(type(self).__name__)
+        self._rpc_transport = RpcTransport(self, limits)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
-        self.router = Router()
+        self.router = Router(guard=self._guard)
         self.middleware(self.router)
         self.routes(self.router)
 
@@ -159,22 +180,21 @@ class DOCore(DurableObject):
         return [("core", STATE_MIGRATIONS)]
 
     def middleware(self, router: Router) -> None:
+        """Request logging (`LOG_REQUESTS=1`) and CORS. Who may call is not middleware:
+        the router's guard checks every route against its scope (`access_for`)."""
         env = self.env
         if _truthy(_env_var(env, "LOG_REQUESTS")):
             router.use(request_logger())
         router.use(cors(CorsPolicy.from_env(_env_var(env, "ALLOWED_ORIGINS"), _env_var(env, "ENVIRONMENT"))))
-        token = _env_var(env, "AUTH_TOKEN")
-        if token:
-            router.use(bearer_auth(token))
 
     def routes(self, router: Router) -> None:
-        router.get("/health")(self._health)
-        router.get("/state")(self._list_state)
-        router.post("/state/transaction")(self._transaction)
-        router.get("/state/:key")(self._get_state)
-        router.put("/state/:key")(self._put_state)
-        router.delete("/state/:key")(self._delete_state)
-        router.get("/ws")(self._upgrade)
+        router.get("/health", scope=PUBLIC)(self._health)
+        router.get("/state", scope="read")(self._list_state)
+        router.post("/state/transaction", scope="write")(self._transaction)
+        router.get("/state/:key", scope="read")(self._get_state)
+        router.put("/state/:key", scope="write")(self._put_state)
+        router.delete("/state/:key", scope="write")(self._delete_state)
+        router.get("/ws", scope="read")(self._upgrade)
         self._rpc_transport.routes(router)  # /rpc, /rpc/pipeline, /ws/rpc, /capnweb
 
     async def on_alarm(self, info: AlarmInfo) -> None:
@@ -292,7 +312,14 @@ class DOCore(DurableObject):
 
     async def webSocketMessage(self, ws: Any, message: Any) -> None:  # noqa: N802 - runtime name
         payload = message if isinstance(message, str) else bytes(message.to_py())
-        await self.on_message(Connection.load(ws), payload)
+        connection = Connection.load(ws)
+        if not self._rpc_transport.serves(connection):  # RPC sockets answer a refusal in their protocol
+            try:
+                self._access.limits.admit_message(socket_key(connection))
+            except TooManyRequests as refusal:
+                connection.send({"type": "error", **refusal.to_dict()})
+                return
+        await self.on_message(connection, payload)
 
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
         await self.on_close(Connection.load(ws), int(code), str(reason or ""))
@@ -305,7 +332,22 @@ class DOCore(DurableObject):
     # -- HTTP handlers -----------------------------------------------------
 
     async def _health(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"status": "ok", "class": type(self).__name__, "rpc": rpc_methods(type(self))})
+        """Liveness for anyone; what the object serves only for an admin (or open access)."""
+        if not request_access(request).allows("admin"):
+            return json_response({"status": "ok"})
+        routes = [
+            {"method": route.method, "pattern": route.pattern, "scope": route.scope}
+            for route in self.router.routes
+        ]
+        return json_response(
+            {
+                "status": "ok",
+                "class": type(self).__name__,
+                "access": self._access.settings.mode,
+                "rpc": rpc_methods(type(self)),
+                "routes": routes,
+            }
+        )
 
     async def _list_state(self, request: HttpRequest) -> HttpResponse:
         page: ListPage = self.state.list(
@@ -359,20 +401,29 @@ class DOCore(DurableObject):
         DOSemantic answers for every type name."""
         return None
 
-    def rpc_access(self, token: str | None) -> Authorize:
-        """Who may call what with `token` (the transport finds it in the request or the
-        socket): a function (method name, scope) -> None or Forbidden.
+    def access_for(self, token: str | None) -> Access:
+        """What a caller holding `token` (None: it sent none) may do on this object: the one
+        decision behind every route, RPC surface and socket call (`dotdo.core.access`).
 
-        With a secret configured (the env var `rpc_secret_binding` names), the capability
-        token must verify; without one, RPC is open only in development and closed (403
-        `rpc_closed`) otherwise (`dotdo.wire.tokens.authorizer`)."""
-        return authorizer(
-            token,
-            _env_var(self.env, self.rpc_secret_binding),
-            _env_var(self.env, "ENVIRONMENT"),
-            self.object_name,
-            self.rpc_secret_binding,
-        )
+        With a secret (the first of `secret_bindings` set) a capability token must verify
+        and name this object or "*"; the operator token (`operator_token_binding`) is admin
+        everywhere. Without either: everything in development, 503 `auth_not_configured`
+        elsewhere. Raises TokenError (401) or Forbidden (403) for a token that does not
+        verify. Override it to accept another kind of credential; call `super()` for the rest."""
+        return self._access.access_for(token)
+
+    def _guard(self, request: HttpRequest, route: Route | None) -> None:
+        self._access.guard(request, route, self.access_for)
+
+    def _rate(self, name: str, default: Rate) -> Rate:
+        text = _env_var(self.env, name)
+        if not text:
+            return default
+        try:
+            return parse_rate(text)
+        except ValueError as error:
+            _access_log.error("%s: %s; using %s/%g", name, error, default.limit, default.window)
+            return default
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
@@ -384,7 +435,7 @@ class DOCore(DurableObject):
         if (request.header("upgrade") or "").lower() != "websocket":
             raise UpgradeRequired("GET /ws expects a WebSocket upgrade")
         tags = parse_tags(request.query_all("tags"))
-        client, _ = self.websockets.accept(tags)
+        client, _ = self.websockets.accept(tags, {"key": request_access(request).key})
         return HttpResponse(status=101, web_socket=client)
 
 

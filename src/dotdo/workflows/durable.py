@@ -200,16 +200,16 @@ class DOWorkflow(DOSemantic):
 
     def routes(self, router: Router) -> None:
         super().routes(router)
-        router.post("/events")(self._http_send)
-        router.get("/events/dead")(self._http_dead_letters)
-        router.post("/events/dead/:id/replay")(self._http_replay)
-        router.get("/schedules")(self._http_schedules)
-        router.delete("/schedules/:id")(self._http_remove_schedule)
-        router.post("/workflows/:name")(self._http_start_workflow)
-        router.get("/workflows/:id")(self._http_workflow_status)
+        router.post("/events", scope="write")(self._http_send)
+        router.get("/events/dead", scope="read")(self._http_dead_letters)
+        router.post("/events/dead/:id/replay", scope="admin")(self._http_replay)
+        router.get("/schedules", scope="read")(self._http_schedules)
+        router.delete("/schedules/:id", scope="admin")(self._http_remove_schedule)
+        router.post("/workflows/:name", scope="write")(self._http_start_workflow)
+        router.get("/workflows/:id", scope="read")(self._http_workflow_status)
         if getattr(self.env, "DOTDO_TEST", None) == "1":
-            router.post("/_test/alarm")(self._http_test_alarm)
-            router.post("/_test/fault")(self._http_test_fault)
+            router.post("/_test/alarm", scope="admin")(self._http_test_alarm)
+            router.post("/_test/fault", scope="admin")(self._http_test_fault)
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         await self.run_due(_now_ms())
@@ -495,9 +495,10 @@ class DOWorkflow(DOSemantic):
         )
         return [dict(row) for row in rows]
 
-    @rpc
+    @rpc(scope="admin")
     async def replay_dead_letter(self, delivery_id: str) -> dict[str, Any]:
-        """Deliver a dead letter again now; on failure it goes back to the retry cycle."""
+        """Deliver a dead letter again now; on failure it goes back to the retry cycle.
+        Admin: it runs a handler again outside the normal flow of events."""
         row = self.sql.first("SELECT * FROM deliveries WHERE id = ? AND status = 'dead'", delivery_id)
         if row is None:
             raise NotFound(f"No dead letter {delivery_id!r}", code="dead_letter_not_found")

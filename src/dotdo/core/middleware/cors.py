@@ -21,7 +21,7 @@ from dotdo.types import Handler, Middleware
 __all__ = ["CorsPolicy", "cors"]
 
 DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-DEFAULT_HEADERS = ("authorization", "content-type", "if-match", "if-none-match")
+DEFAULT_HEADERS = ("authorization", "content-type", "if-match", "if-none-match", "x-capability")
 _LOCAL_HOSTS = re.compile(r"^(localhost|127\.0\.0\.1|\[::1\]|[a-z0-9-]+(\.[a-z0-9-]+)*\.localhost)$")
 
 
@@ -34,7 +34,7 @@ class CorsPolicy:
     headers: tuple[str, ...] = DEFAULT_HEADERS
     credentials: bool = True
     max_age: int = 600
-    expose_headers: tuple[str, ...] = field(default=("etag",))
+    expose_headers: tuple[str, ...] = field(default=("etag", "retry-after"))
 
     @classmethod
     def from_env(cls, allowed_origins: str | None, environment: str | None) -> CorsPolicy:
