@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from dotdo.core.access import Access, request_access
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component, Migration
 from dotdo.core.namespace import override
 from dotdo.core.router import Router
 from dotdo.errors import (
@@ -67,6 +67,7 @@ __all__ = [
     "Attempt",
     "BadRequest",
     "Capability",
+    "Component",
     "Conflict",
     "CorsPolicy",
     "CronError",

@@ -4,7 +4,7 @@ import contextlib
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOSemantic, HttpError, Noun, Verb, rpc
+from dotdo import Component, DOSemantic, HttpError, Migration, Noun, Verb, rpc
 from dotdo.remote.marks import RpcTarget
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore
@@ -58,12 +58,30 @@ class User(RpcTarget):
         raise ValueError("internal detail that must not leak")
 
 
+# An app's own table on its own version track (tests/integration/test_query_visibility.py).
+NOTES = Component(
+    "harness_notes",
+    (
+        Migration(1, ("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)",)),
+        Migration(2, ("INSERT INTO notes (body) VALUES ('written once, by version 2')",)),
+    ),
+)
+
+
 class HarnessSemantic(Lifetime, DOSemantic):
     declared_nouns = (Noun("Customer", indexes=("email", "age")), Noun("Person", plural="People"))
     declared_verbs = (Verb("run", past="ran"),)
     thing_cache_size = 4
     message_rate_limit = 1_000_000  # bench/rpc.py measures messages per second on this class
     request_rate_limit = 1_000_000  # and requests
+
+    def migrations(self) -> list[Component]:
+        return [*super().migrations(), NOTES]
+
+    @rpc(scope="read")
+    def raw_rows(self, sql: str) -> list:
+        """Any SQL on the object's database, past the query API's checks (tests only)."""
+        return self.sql.exec(sql)
 
     @rpc(scope="read")
     def get_user(self, name: str) -> User:

@@ -42,7 +42,7 @@ RANK = {"read": 0, "write": 1, "admin": 2}
 NOUN = ":noun{[A-Z].*}"
 VERB = ":verb{[a-z].*}"
 
-# Every route of the app's class (DOWorkflow, with DOTDO_TEST=1), a request that reaches it,
+# Every route of the app's class (DOWorkflow), a request that reaches it,
 # and the scope it needs. The test checks this list against the routes the object serves.
 ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("GET", "/health", "/health", None, "public"),
@@ -81,8 +81,6 @@ ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("DELETE", "/schedules/:id", "/schedules/nothing", None, "admin"),
     ("POST", "/workflows/:name", "/workflows/nothing", {}, "write"),
     ("GET", "/workflows/:id", "/workflows/nothing", None, "read"),
-    ("POST", "/_test/alarm", "/_test/alarm", {}, "admin"),
-    ("POST", "/_test/fault", "/_test/fault", {"point": "nowhere"}, "admin"),
 ]
 NO_ROUTE = ("GET", "", "/no/such/route", None, "read")  # a 404 needs read: strangers learn nothing
 CALLS = [("get", ["k"], "read"), ("set", ["k", 1], "write"), ("register_noun", ["Gadget"], "admin")]

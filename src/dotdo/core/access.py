@@ -22,7 +22,9 @@ rather than silently ignored.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from dotdo.wire.tokens import Capability, verify
 
 __all__ = [
     "CLOSED",
+    "MAX_KEY_LENGTH",
     "MIN_SECRET_LENGTH",
     "OPEN",
     "OPERATOR",
@@ -49,6 +52,8 @@ __all__ = [
 ]
 
 OPEN, CLOSED, TOKEN = "open", "closed", "token"
+MAX_KEY_LENGTH = 48
+"""The longest rate key: `client:` and an IPv6 address (`token:` and 32 hex digits is shorter)."""
 MIN_SECRET_LENGTH = 32
 """Shorter secrets (and operator tokens) are logged as weak: anyone holding one token can
 try secrets against it offline."""
@@ -304,9 +309,16 @@ def is_upgrade(request: HttpRequest) -> bool:
 
 def client_key(request: HttpRequest) -> str:
     """The rate key of a caller without a credential: its address as Cloudflare's edge
-    reports it (`CF-Connecting-IP`), or one key for every such caller when there is none."""
+    reports it (`CF-Connecting-IP`), or one key for every such caller when there is none.
+    At most `MAX_KEY_LENGTH` characters, whatever the header holds (a socket keeps its
+    key in its attachment)."""
     address = (request.header("cf-connecting-ip") or "").strip()
-    return f"client:{address}" if address else "anonymous"
+    if not address:
+        return "anonymous"
+    try:
+        return f"client:{ipaddress.ip_address(address).compressed}"
+    except ValueError:  # not from Cloudflare's edge: keep it, bounded
+        return "client:#" + hashlib.sha256(_octets(address)).hexdigest()[:32]
 
 
 def request_access(request: HttpRequest) -> Access:

@@ -4,10 +4,10 @@ State on SQLite, the alarm, an HTTP router with middleware, hibernatable
 WebSockets and RPC. Layers extend it by overriding the hooks below and calling
 `super()`; they never reach into its attributes' internals.
 
-    migrations()        -> (component, migrations) pairs: each layer adds its tables
+    migrations()        -> Components (tables with a version track): each layer adds its own
     routes(router)      -> register HTTP routes
     middleware(router)  -> install middleware
-    on_alarm(info)      -> the object's one alarm fired
+    on_alarm(info)      -> the application's alarm (`self.alarms`) is due
     on_message / on_close / on_socket_error -> WebSocket events
     fetch(request)      -> every HTTP request (the router's, by default)
     access_for(token)   -> what a credential allows, on every route and RPC surface
@@ -15,24 +15,26 @@ WebSockets and RPC. Layers extend it by overriding the hooks below and calling
 
 Every other name the framework defines is refused in a subclass unless it is
 marked `@override` (`dotdo.core.namespace`, ADR 0016).
+
+The object's one runtime alarm belongs to the timer service (`self.timers`): every
+layer's timers and the application's alarm are its sources, and it re-arms the alarm
+once every layer's constructor has run.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pyodide.ffi import JsException
 from workers import DurableObject, Response
 
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
-from dotdo.core.alarms import Alarms
+from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
 from dotdo.core.http import (
     HttpRequest,
     HttpResponse,
@@ -42,20 +44,30 @@ from dotdo.core.http import (
     error_response,
     json_response,
 )
-from dotdo.core.limits import Limits, Rate, parse_rate
+from dotdo.core.limits import (
+    MESSAGE_RATE_LIMIT,
+    MESSAGE_RATE_WINDOW,
+    REQUEST_RATE_LIMIT,
+    REQUEST_RATE_WINDOW,
+    Limits,
+    Rate,
+    parse_rate,
+)
 from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, cors, request_logger
-from dotdo.core.migrations import Migration, migrate
+from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
 from dotdo.core.router import PUBLIC, Route, Router
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
+from dotdo.core.timers import TimerService
 from dotdo.core.transport import RpcTransport, socket_key
-from dotdo.core.websocket import Connection, WebSockets, parse_tags
+from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import BadRequest, HttpError, NotFound, TooManyRequests, UpgradeRequired
 from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
+from dotdo.wire.codec import parse_json
 from dotdo.wire.pipeline import Authorize
 
 __all__ = ["AlarmInfo", "DOCore"]
@@ -65,13 +77,6 @@ _MAX_DRAIN_BYTES = 16 * 1024 * 1024
 _MISSING = object()
 _socket_log = logging.getLogger("dotdo.sockets")
 _access_log = logging.getLogger("dotdo.access")
-
-
-@dataclass(frozen=True)
-class AlarmInfo:
-    retry_count: int
-    is_retry: bool
-    scheduled_time: int | None
 
 
 def _env_var(env: Any, name: str) -> str | None:
@@ -103,7 +108,18 @@ def _parse_limit(value: str | None) -> int:
     return limit
 
 
-class DOCore(DurableObject):
+class _Composed(type):
+    """Calls `_composed()` on a new object once every layer's `__init__` has returned:
+    only then are all the timer sources registered, so only then can the alarm be
+    re-armed with one computation and at most one write."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        instance = super().__call__(*args, **kwargs)
+        instance._composed()
+        return instance
+
+
+class DOCore(DurableObject, metaclass=_Composed):
     """State, alarms, routing, WebSockets and RPC on one Durable Object."""
 
     secret_bindings: ClassVar[tuple[str, ...]] = ("DOTDO_SECRET", "RPC_SECRET")
@@ -113,15 +129,15 @@ class DOCore(DurableObject):
     and refuses everything but /health (503 `auth_not_configured`) otherwise (ADR 0018)."""
     operator_token_binding: ClassVar[str] = "AUTH_TOKEN"
     """The env var that may hold the operator token: an admin credential for every object."""
-    request_rate_limit: ClassVar[int] = 1000
+    request_rate_limit: ClassVar[int] = REQUEST_RATE_LIMIT
     """Requests one caller (a token, the operator, or a client address) may send this object
     in any `request_rate_window` seconds; the env var RATE_LIMIT_REQUESTS ("1000/10", "off")
     overrides both."""
-    request_rate_window: ClassVar[float] = 10.0
-    message_rate_limit: ClassVar[int] = 100
+    request_rate_window: ClassVar[float] = REQUEST_RATE_WINDOW
+    message_rate_limit: ClassVar[int] = MESSAGE_RATE_LIMIT
     """Socket messages (`/ws/rpc` calls, Cap'n Web calls, `/ws` messages) one caller may send
     in any `message_rate_window` seconds, over all its sockets; RATE_LIMIT_MESSAGES overrides."""
-    message_rate_window: ClassVar[float] = 10.0
+    message_rate_window: ClassVar[float] = MESSAGE_RATE_WINDOW
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=(
@@ -137,7 +153,7 @@ class DOCore(DurableObject):
             "rpc_noun",
             "rpc_socket_call",
         ),
-        attributes=("ctx", "env", "sql", "state", "alarms", "websockets", "router"),
+        attributes=("ctx", "env", "sql", "state", "timers", "alarms", "websockets", "socket_state", "router"),
     )
 
     def __init__(self, ctx: Any, env: Any) -> None:
@@ -145,8 +161,10 @@ class DOCore(DurableObject):
         install_default_handler()
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
-        self.alarms = Alarms(ctx.storage)
+        self.timers = TimerService(ctx.storage)
+        self.alarms = Alarms(self.sql, self.timers, self.on_alarm)
         self.websockets = WebSockets(ctx)
+        self.socket_state = SocketState(self.sql)
         settings = AccessSettings.from_env(
             lambda name: _env_var(env, name), self.secret_bindings, self.operator_token_binding
         )
@@ -158,6 +176,7 @@ class DOCore(DurableObject):
         self._access.announce(type(self).__name__)
         self._rpc_transport = RpcTransport(self, limits)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
+        self.timers.register("alarm", self.alarms)
         self.router = Router(guard=self._guard)
         self.middleware(self.router)
         self.routes(self.router)
@@ -176,8 +195,12 @@ class DOCore(DurableObject):
 
     # -- hooks for layers and applications --------------------------------
 
-    def migrations(self) -> list[tuple[str, Sequence[Migration]]]:
-        return [("core", STATE_MIGRATIONS)]
+    def migrations(self) -> list[Component]:
+        return [
+            Component("core", STATE_MIGRATIONS),
+            Component("alarm", ALARM_MIGRATIONS),
+            Component("sockets", SOCKET_MIGRATIONS),
+        ]
 
     def middleware(self, router: Router) -> None:
         """Request logging (`LOG_REQUESTS=1`) and CORS. Who may call is not middleware:
@@ -198,7 +221,8 @@ class DOCore(DurableObject):
         self._rpc_transport.routes(router)  # /rpc, /rpc/pipeline, /ws/rpc, /capnweb
 
     async def on_alarm(self, info: AlarmInfo) -> None:
-        """The alarm fired. Layers multiplex their timers here and call super()."""
+        """The application's alarm (`self.alarms.set(...)`) is due. Raise to have it retried
+        (2 s, doubling, up to 6 times). The layers' own timers never call it."""
 
     async def on_message(self, connection: Connection, message: str | bytes) -> None:
         """A WebSocket message arrived. RPC sockets (`/ws/rpc`) get RPC; on others the
@@ -215,8 +239,8 @@ class DOCore(DurableObject):
             )
             return
         try:
-            payload = json.loads(message)
-        except json.JSONDecodeError:
+            payload = parse_json(message)
+        except ValueError:  # not JSON, a bare NaN, or nested past MAX_JSON_DEPTH
             connection.send(
                 {"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}}
             )
@@ -231,6 +255,7 @@ class DOCore(DurableObject):
     async def on_close(self, connection: Connection, code: int, reason: str) -> None:
         """A WebSocket closed."""
         self._rpc_transport.forget(connection)
+        self.socket_state.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         _socket_log.warning("websocket %s error: %s", connection.id, error)
@@ -301,14 +326,13 @@ class DOCore(DurableObject):
             response.body = None
         return _to_runtime_response(response)
 
+    def _composed(self) -> None:
+        # A timer written just before the last instance died may never have reached the
+        # runtime's alarm, and a new instance cannot know what the alarm holds: re-arm.
+        self.timers.rearm()
+
     async def alarm(self, alarm_info: Any = None) -> None:
-        await self.on_alarm(
-            AlarmInfo(
-                retry_count=int(getattr(alarm_info, "retryCount", 0) or 0),
-                is_retry=bool(getattr(alarm_info, "isRetry", False)),
-                scheduled_time=_optional_int(getattr(alarm_info, "scheduledTime", None)),
-            )
-        )
+        await self.timers.fire(_optional_int(getattr(alarm_info, "scheduledTime", None)))
 
     async def webSocketMessage(self, ws: Any, message: Any) -> None:  # noqa: N802 - runtime name
         payload = message if isinstance(message, str) else bytes(message.to_py())

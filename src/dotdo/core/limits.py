@@ -19,9 +19,23 @@ from dataclasses import dataclass
 
 from dotdo.errors import TooManyRequests
 
-__all__ = ["MAX_KEYS", "Limits", "Rate", "SlidingWindow", "parse_rate"]
+__all__ = [
+    "MAX_KEYS",
+    "MESSAGE_RATE_LIMIT",
+    "MESSAGE_RATE_WINDOW",
+    "REQUEST_RATE_LIMIT",
+    "REQUEST_RATE_WINDOW",
+    "Limits",
+    "Rate",
+    "SlidingWindow",
+    "parse_rate",
+]
 
 MAX_KEYS = 1024
+REQUEST_RATE_LIMIT, REQUEST_RATE_WINDOW = 1000, 10.0
+"""The default request budget of a caller: 1,000 in any 10 s (DOCore's class options)."""
+MESSAGE_RATE_LIMIT, MESSAGE_RATE_WINDOW = 100, 10.0
+"""The default socket-message budget of a caller, over all its sockets: 100 in any 10 s."""
 _RATE = re.compile(r"\s*([0-9]{1,9})\s*/\s*([0-9]{1,6}(?:\.[0-9]{1,3})?)\s*s?\s*")
 
 

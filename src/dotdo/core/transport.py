@@ -12,9 +12,11 @@ protocols themselves are `dotdo.wire`'s.
 Its routes need a credential for the object (`scope="rpc"`): the router's guard
 checks it, and the rate of requests, before a body is read; each call a request
 carries is then authorized against its method's scope. A socket's credential is
-checked at the upgrade and kept in its attachment (it survives hibernation), with
-the key of its rate budget; every call on the socket is authorized with it again,
-so an expired token stops working on an open socket too.
+checked at the upgrade and kept in the host's `socket_state` (SQLite: it survives
+hibernation, and a token may be longer than the whole 2,048-byte attachment), the
+key of its caller's rate budget in its attachment; every call on the socket is
+authorized with the token again, so an expired token stops working on an open
+socket too.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dotdo.core.access import Access, credential, request_access
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.limits import Limits
 from dotdo.core.router import RPC_CALLS, Router
-from dotdo.core.websocket import Connection, WebSockets
+from dotdo.core.websocket import Connection, SocketState, WebSockets
 from dotdo.errors import BadRequest, HttpError, UpgradeRequired
 from dotdo.remote.calls import invoke
 from dotdo.remote.targets import resolve_method
@@ -38,11 +40,11 @@ from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.wire.wsrpc import error_message, parse_message
 
-__all__ = ["CAPNWEB_TAG", "MAX_SOCKET_TOKEN_LENGTH", "RpcHost", "RpcTransport", "socket_key"]
+__all__ = ["CAPNWEB_TAG", "RpcHost", "RpcTransport", "socket_key"]
 
 CAPNWEB_TAG = "capnweb"
-MAX_SOCKET_TOKEN_LENGTH = 1200
-"""A socket keeps its token in its attachment, which holds at most 2 KB."""
+_TOKEN = "token"
+"""The `socket_state` name under which an RPC socket's capability token is kept."""
 logger = logging.getLogger("dotdo.rpc")
 
 
@@ -52,6 +54,11 @@ class RpcHost(Protocol):
     @property
     def websockets(self) -> WebSockets:
         """Where RPC sockets are accepted."""
+        ...
+
+    @property
+    def socket_state(self) -> SocketState:
+        """Where a socket's token is kept (it may outgrow the socket's attachment)."""
         ...
 
     def rpc_root(self, target: list[Any]) -> Any:
@@ -103,7 +110,8 @@ class RpcTransport:
             await self._on_capnweb_message(connection, message)
 
     def forget(self, connection: Connection) -> None:
-        """A socket closed: drop its Cap'n Web session (its caller's budget stays)."""
+        """A socket closed: drop its Cap'n Web session (its caller's budget stays; the host
+        drops what `socket_state` holds for it)."""
         self._sessions.pop(connection.id, None)
 
     async def call(self, method_name: Any, params: Any, authorize: Authorize) -> Any:
@@ -149,25 +157,28 @@ class RpcTransport:
     # -- sockets -----------------------------------------------------------
 
     def _accept(self, request: HttpRequest, tag: str, data: dict[str, Any]) -> HttpResponse:
-        """Upgrade to an RPC socket (the guard has checked its credential): the token and
-        the caller's rate key are kept with the socket (they survive hibernation); the
-        token is checked again on every call."""
+        """Upgrade to an RPC socket (the guard has checked its credential): the token is
+        kept in `socket_state` (a token may be longer than the whole attachment) and
+        checked again on every call; the caller's rate key goes in the attachment."""
         if (request.header("upgrade") or "").lower() != "websocket":
             raise UpgradeRequired(f"GET {request.path} expects a WebSocket upgrade")
         data["key"] = request_access(request).key
         token = credential(request, allow_query=True)
+        client, connection = self._host.websockets.accept([tag], data)
+        state = self._host.socket_state
         if token:
-            if len(token) > MAX_SOCKET_TOKEN_LENGTH:
-                raise BadRequest(
-                    f"A socket's capability token is at most {MAX_SOCKET_TOKEN_LENGTH} characters",
-                    code="token_too_long",
-                )
-            data["token"] = token
-        client, _ = self._host.websockets.accept([tag], data)
+            state.put(connection.id, _TOKEN, token)
+        # Rows of sockets that went away without a close (their object was reset) go here,
+        # at the cost of reading each open socket's attachment once per RPC socket opened.
+        state.keep_only(c.id for c in self._host.websockets.connections())
         return HttpResponse(status=101, web_socket=client)
 
+    def _token(self, connection: Connection) -> str:
+        token = self._host.socket_state.get(connection.id, _TOKEN)
+        return token if isinstance(token, str) else ""
+
     async def _upgrade_rpc(self, request: HttpRequest) -> HttpResponse:
-        return self._accept(request, WS_RPC_TAG, {"rpc": True, "subs": []})
+        return self._accept(request, WS_RPC_TAG, {"rpc": True})
 
     async def _upgrade_capnweb(self, request: HttpRequest) -> HttpResponse:
         return self._accept(request, CAPNWEB_TAG, {"capnweb": True})
@@ -178,7 +189,7 @@ class RpcTransport:
             self._limits.admit_message(socket_key(connection))
             request = parse_message(message)
             request_id = request.id
-            authorize = self._host.access_for(connection.data.get("token") or None).authorize
+            authorize = self._host.access_for(self._token(connection) or None).authorize
             result = await self._host.rpc_socket_call(
                 connection, request.method, decode(request.params), authorize
             )
@@ -192,7 +203,7 @@ class RpcTransport:
     async def _on_capnweb_message(self, connection: Connection, message: str | bytes) -> None:
         session = self._sessions.get(connection.id)
         if session is None:
-            token = connection.data.get("token") or None
+            token = self._token(connection) or None
             try:
                 self._host.access_for(token)
             except HttpError as error:
@@ -222,6 +233,6 @@ def socket_key(connection: Connection) -> str:
 
 
 def _remember_ids(connection: Connection, ids: SessionIds) -> None:
-    """A Cap'n Web socket's counters go in its attachment: they must outlive hibernation."""
-    connection.data["ids"] = ids.to_json()
-    connection.save()
+    """A Cap'n Web socket's counters go in its attachment (two integers: they always fit):
+    they must outlive hibernation."""
+    connection.update(ids=ids.to_json())

@@ -27,37 +27,32 @@ from pyodide.ffi import JsException
 
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
-from dotdo.semantic.graph import GRAPH_MIGRATIONS, Actions, EventLog, Hop, Relationships, as_ref
+from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships, as_ref
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
 from dotdo.semantic.query import ThingQuery
-from dotdo.semantic.registry import REGISTRY_MIGRATIONS, Noun, Nouns, Verb, Verbs
+from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
-from dotdo.semantic.store import THING_MIGRATIONS, CachedThingStore, SqliteThingStore, ThingStore
+from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
 from dotdo.values import int64_error
 
-__all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
+__all__ = ["MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
 
 MAX_QUERY_ROWS = 1000
+MAX_QUERY_PARAMS = 100
+"""Cloudflare's SQLite binds at most 100 parameters a statement."""
 _NOUN = r":noun{[A-Z].*}"
 _VERB = r":verb{[a-z].*}"
-
-SEMANTIC_MIGRATIONS = (
-    Migration(
-        1,
-        THING_MIGRATIONS[0].statements + REGISTRY_MIGRATIONS[0].statements + GRAPH_MIGRATIONS[0].statements,
-    ),
-)
 
 
 def _now_ms() -> int:
@@ -130,8 +125,8 @@ class DOSemantic(DOCore):
 
     # -- hooks -------------------------------------------------------------
 
-    def migrations(self) -> builtins.list[tuple[str, Sequence[Migration]]]:
-        return [*super().migrations(), ("semantic", SEMANTIC_MIGRATIONS)]
+    def migrations(self) -> builtins.list[Component]:
+        return [*super().migrations(), THING_TABLES, REGISTRY_TABLES, GRAPH_TABLES]
 
     def thing_store(self) -> ThingStore:
         """Where things live: SQLite behind an LRU cache. DOStorage puts its tiers here."""
@@ -188,7 +183,8 @@ class DOSemantic(DOCore):
     @rpc(scope="read")
     def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
         """Run one read-only SELECT (checked by `validate_sql_query`): `{"rows", "truncated"}`,
-        at most MAX_QUERY_ROWS rows.
+        at most MAX_QUERY_ROWS rows and MAX_QUERY_PARAMS parameters (400 `invalid_params`
+        past them).
 
         `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
         floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
@@ -197,6 +193,8 @@ class DOSemantic(DOCore):
         """
         validate_sql_query(sql)
         values = list(params or [])
+        if len(values) > MAX_QUERY_PARAMS:
+            raise BadRequest(f"A query takes at most {MAX_QUERY_PARAMS} params", code="invalid_params")
         for index, value in enumerate(values):
             error = _param_error(value)
             if error:
@@ -204,6 +202,7 @@ class DOSemantic(DOCore):
         statement = sql.strip().rstrip(";")
 
         def work() -> builtins.list[dict[str, Any]]:
+            # The limit is written in, not bound: every one of SQLite's parameters is the caller's.
             rows, written = self.sql.exact_rows(statement, *values, limit=MAX_QUERY_ROWS + 1)
             if written:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")

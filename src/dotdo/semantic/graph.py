@@ -1,8 +1,10 @@
 """Events, relationships and actions: what happened, and how things connect.
 
-    events          "Noun.verb" records (write events and actions), newest last
-    relationships   directed edges (from, verb, to), indexed both ways
-    actions         the audit log: who did what to whom, with the event it raised
+    events                "Noun.verb" records (write events and actions), newest last
+    dotdo_relationships   directed edges (from, verb, to), indexed both ways
+    dotdo_actions         the audit log: who did what to whom, with the event it raised
+
+The `graph` component owns these tables (`GRAPH_TABLES`).
 
 `Actions.record` writes an event, an edge (when there is an object) and an audit
 entry in one transaction.
@@ -15,9 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
-from dotdo.errors import BadRequest
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
@@ -25,13 +28,15 @@ from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.things import validate_id
 from dotdo.values import stored_json
 
-__all__ = ["GRAPH_MIGRATIONS", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
+__all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
 
-GRAPH_MIGRATIONS = (
-    Migration(
-        1,
-        (
-            """CREATE TABLE IF NOT EXISTS events (
+GRAPH_TABLES = Component(
+    "graph",
+    (
+        Migration(
+            1,
+            (
+                """CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY,
   type TEXT NOT NULL,
   data TEXT NOT NULL,
@@ -39,9 +44,9 @@ GRAPH_MIGRATIONS = (
   subject TEXT,
   object TEXT
 )""",
-            "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
-            "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
-            """CREATE TABLE IF NOT EXISTS relationships (
+                "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
+                "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
+                """CREATE TABLE IF NOT EXISTS relationships (
   from_id TEXT NOT NULL,
   from_type TEXT NOT NULL,
   verb TEXT NOT NULL,
@@ -51,8 +56,8 @@ GRAPH_MIGRATIONS = (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (from_id, verb, to_id)
 ) WITHOUT ROWID""",
-            "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
-            """CREATE TABLE IF NOT EXISTS actions (
+                "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
+                """CREATE TABLE IF NOT EXISTS actions (
   id TEXT PRIMARY KEY,
   verb TEXT NOT NULL,
   subject_type TEXT NOT NULL,
@@ -63,10 +68,28 @@ GRAPH_MIGRATIONS = (
   event_id TEXT NOT NULL,
   created_at INTEGER NOT NULL
 )""",
-            "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
-            "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
+                "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
+                "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
+            ),
+        ),
+        # Plumbing carries the dotdo_ prefix, hidden from the read-only query (ADR 0013);
+        # `events` is one of the document's tables and keeps its name. SQLite cannot rename
+        # an index, so each is dropped and built again under the prefix.
+        Migration(
+            2,
+            (
+                "ALTER TABLE relationships RENAME TO dotdo_relationships",
+                "DROP INDEX relationships_backward",
+                "CREATE INDEX dotdo_relationships_backward ON dotdo_relationships (to_id, verb, from_id)",
+                "ALTER TABLE actions RENAME TO dotdo_actions",
+                "DROP INDEX actions_by_subject",
+                "DROP INDEX actions_by_object",
+                "CREATE INDEX dotdo_actions_by_subject ON dotdo_actions (subject_id, id)",
+                "CREATE INDEX dotdo_actions_by_object ON dotdo_actions (object_id, id)",
+            ),
         ),
     ),
+    formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
 )
 
 MAX_RELATED = 1000
@@ -98,8 +121,14 @@ def as_ref(value: Any, role: str = "thing") -> Ref:
     return Ref(validate_type_name(type_name), validate_id(thing_id))
 
 
-def _encode(data: Any) -> str:
-    return stored_json(data, what="data", code="invalid_data")
+def _encode(data: Any, limit: int | None = None) -> str:
+    """`data` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
+    `value_too_large` past `limit` bytes (checked on what a caller sends, not on events
+    the layer records)."""
+    text = stored_json(data, what="data", code="invalid_data")
+    if limit is not None and len(text.encode()) > limit:
+        raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
+    return text
 
 
 def _limit(limit: Any, high: int) -> int:
@@ -217,14 +246,14 @@ class Relationships:
         validate_verb(verb)
         return (
             self._sql.run(
-                "INSERT INTO relationships (from_id, from_type, verb, to_id, to_type, data, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(from_id, verb, to_id) DO NOTHING",
+                "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(from_id, verb, to_id) DO NOTHING",
                 src.id,
                 src.type,
                 verb,
                 dst.id,
                 dst.type,
-                None if data is None else _encode(data),
+                None if data is None else _encode(data, MAX_VALUE_BYTES),
                 self._clock(),
             )
             > 0
@@ -235,7 +264,10 @@ class Relationships:
         validate_verb(verb)
         return (
             self._sql.run(
-                "DELETE FROM relationships WHERE from_id = ? AND verb = ? AND to_id = ?", src.id, verb, dst.id
+                "DELETE FROM dotdo_relationships WHERE from_id = ? AND verb = ? AND to_id = ?",
+                src.id,
+                verb,
+                dst.id,
             )
             > 0
         )
@@ -265,14 +297,15 @@ class Relationships:
                 if hop.direction == "out"
                 else ("to_id", "from_id", "from_type")
             )
-            marks = ", ".join("?" * len(frontier))
             type_filter = f" AND {far_type} = ?" if hop.type else ""
-            params: list[Any] = [hop.verb, *frontier]
+            # The frontier (up to `limit` ids) is one JSON parameter: Cloudflare's SQLite
+            # takes at most 100 bound parameters a statement.
+            params: list[Any] = [hop.verb, json.dumps(frontier)]
             if hop.type:
                 params.append(hop.type)
             rows = self._sql.exec(
-                f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM relationships "
-                f"WHERE verb = ? AND {near} IN ({marks}){type_filter} "
+                f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM dotdo_relationships "
+                f"WHERE verb = ? AND {near} IN (SELECT value FROM json_each(?)){type_filter} "
                 f"GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
                 *params,
                 limit,
@@ -306,6 +339,7 @@ class Actions:
     def record(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
         who = self._relationships.ref(subject, "subject")
         what = None if object is None else self._relationships.ref(object, "object")
+        stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
         past = self._verbs.get(verb).past
         event_type = f"{who.type}.{past}"
         payload = {
@@ -322,15 +356,15 @@ class Actions:
             action_id = self._ids()
             now = self._clock()
             self._sql.run(
-                "INSERT INTO actions (id, verb, subject_type, subject_id, object_type, object_id, data, "
-                "event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO dotdo_actions (id, verb, subject_type, subject_id, object_type, object_id, "
+                "data, event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 action_id,
                 verb,
                 who.type,
                 who.id,
                 None if what is None else what.type,
                 None if what is None else what.id,
-                None if data is None else _encode(data),
+                stored,
                 event_id,
                 now,
             )
@@ -348,11 +382,12 @@ class Actions:
         columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
         if thing_id is None:
             rows = self._sql.exec(
-                f"SELECT {columns} FROM actions ORDER BY id LIMIT ?", _limit(limit, MAX_EVENTS)
+                f"SELECT {columns} FROM dotdo_actions ORDER BY id LIMIT ?", _limit(limit, MAX_EVENTS)
             )
         else:
             rows = self._sql.exec(
-                f"SELECT {columns} FROM actions WHERE subject_id = ? OR object_id = ? ORDER BY id LIMIT ?",
+                f"SELECT {columns} FROM dotdo_actions WHERE subject_id = ? OR object_id = ? "
+                "ORDER BY id LIMIT ?",
                 thing_id,
                 thing_id,
                 _limit(limit, MAX_EVENTS),

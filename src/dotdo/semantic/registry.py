@@ -1,4 +1,5 @@
-"""The noun and verb registries: names with their English forms, kept in SQLite.
+"""The noun and verb registries: names with their English forms, kept in SQLite
+(`dotdo_nouns`, `dotdo_verbs`: the `registry` component, `REGISTRY_TABLES`).
 
 Anything not registered still works with derived forms (`Spaceship` ->
 `Spaceships`, `ship` -> `shipped`); registering overrides them (`Person` ->
@@ -13,33 +14,45 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.inflection import VerbForms, conjugate, pluralize
-from dotdo.semantic.names import TYPE_NAME, validate_field_path, validate_type_name, validate_verb
+from dotdo.semantic.names import (
+    MAX_DERIVED_VERB_LENGTH,
+    PLURAL_NAME,
+    validate_field_path,
+    validate_type_name,
+    validate_verb,
+)
 
-__all__ = ["REGISTRY_MIGRATIONS", "Noun", "Nouns", "Verb", "Verbs", "index_name"]
+__all__ = ["REGISTRY_TABLES", "Noun", "Nouns", "Verb", "Verbs", "index_name"]
 
-REGISTRY_MIGRATIONS = (
-    Migration(
-        1,
-        (
-            """CREATE TABLE IF NOT EXISTS nouns (
+REGISTRY_TABLES = Component(
+    "registry",
+    (
+        Migration(
+            1,
+            (
+                """CREATE TABLE IF NOT EXISTS nouns (
   name TEXT PRIMARY KEY,
   plural TEXT NOT NULL,
   indexes TEXT NOT NULL,
   registered_at INTEGER NOT NULL
 )""",
-            """CREATE TABLE IF NOT EXISTS verbs (
+                """CREATE TABLE IF NOT EXISTS verbs (
   base TEXT PRIMARY KEY,
   past TEXT NOT NULL,
   participle TEXT NOT NULL,
   third_person TEXT NOT NULL,
   registered_at INTEGER NOT NULL
 )""",
+            ),
         ),
+        # Plumbing carries the dotdo_ prefix, hidden from the read-only query (ADR 0013).
+        Migration(2, ("ALTER TABLE nouns RENAME TO dotdo_nouns", "ALTER TABLE verbs RENAME TO dotdo_verbs")),
     ),
+    formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
 )
 
 MAX_INDEXES = 16
@@ -63,8 +76,11 @@ class Noun:
     def resolved(self) -> Noun:
         validate_type_name(self.name)
         plural = self.plural or pluralize(self.name)
-        if not TYPE_NAME.fullmatch(plural):
-            raise BadRequest(f"Invalid plural {plural!r}: plurals are PascalCase too", code="invalid_noun")
+        if not PLURAL_NAME.fullmatch(plural):
+            raise BadRequest(
+                f"Invalid plural {plural!r}: plurals are PascalCase too, at most 72 characters",
+                code="invalid_noun",
+            )
         if len(self.indexes) > MAX_INDEXES:
             raise BadRequest(f"A noun indexes at most {MAX_INDEXES} properties", code="invalid_noun")
         indexes = tuple(dict.fromkeys(validate_field_path(f, code="invalid_noun") for f in self.indexes))
@@ -104,6 +120,13 @@ class Verb:
 
     def forms(self) -> VerbForms:
         validate_verb(self.base)
+        derives = None in (self.past, self.participle, self.third_person)
+        if derives and len(self.base) > MAX_DERIVED_VERB_LENGTH:
+            raise BadRequest(
+                f"Verb {self.base!r} is longer than {MAX_DERIVED_VERB_LENGTH} characters: register it "
+                "with its past, participle and third-person forms (derived ones add up to 4)",
+                code="invalid_verb",
+            )
         derived = conjugate(self.base)
         forms = VerbForms(
             self.base,
@@ -139,7 +162,7 @@ class Nouns:
         if self._registered is None:
             self._registered = {
                 str(r["name"]): Noun(str(r["name"]), str(r["plural"]), tuple(json.loads(str(r["indexes"]))))
-                for r in self._sql.exec("SELECT name, plural, indexes FROM nouns")
+                for r in self._sql.exec("SELECT name, plural, indexes FROM dotdo_nouns")
             }
         return self._registered
 
@@ -155,7 +178,7 @@ class Nouns:
             for path in noun.indexes:
                 self._sql.run(index_statement(noun.name, path))
             self._sql.run(
-                "INSERT INTO nouns (name, plural, indexes, registered_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO dotdo_nouns (name, plural, indexes, registered_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET plural = excluded.plural, indexes = excluded.indexes",
                 noun.name,
                 noun.plural,
@@ -191,7 +214,7 @@ class Verbs:
                 str(r["base"]): VerbForms(
                     str(r["base"]), str(r["past"]), str(r["participle"]), str(r["third_person"])
                 )
-                for r in self._sql.exec("SELECT base, past, participle, third_person FROM verbs")
+                for r in self._sql.exec("SELECT base, past, participle, third_person FROM dotdo_verbs")
             }
         return self._registered
 
@@ -206,7 +229,8 @@ class Verbs:
         if self._load().get(base) == forms:
             return forms
         self._sql.run(
-            "INSERT INTO verbs (base, past, participle, third_person, registered_at) VALUES (?, ?, ?, ?, ?) "
+            "INSERT INTO dotdo_verbs (base, past, participle, third_person, registered_at) "
+            "VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(base) DO UPDATE SET past = excluded.past, participle = excluded.participle, "
             "third_person = excluded.third_person",
             forms.base,

@@ -1,9 +1,17 @@
-"""`validate_sql_query`: admit a single read-only SELECT and nothing else.
+"""`validate_sql_query`: admit a single read-only SELECT of the tables a caller may see.
 
 A tokenizer walks the text (string literals, quoted identifiers, comments), so a
 keyword inside a literal is data and a `;` inside one is not a statement break.
 The read-only query API also runs what passes inside a transaction that is
 rolled back if anything was written: this check is the first wall, not the only one.
+
+A caller sees the document's tables (`state`, `things`, `events`, `schedules`,
+`action_log`) and the app's own, never dotdo's plumbing (`dotdo_*`, `_dotdo*`),
+Cloudflare's (`_cf_*`) or SQLite's (`sqlite_*`, the `pragma_*` functions, `dbstat`).
+Every name in the text is checked, whatever its place and quoting: SQLite reads a
+quoted identifier and even a string literal as a table name (`FROM 'dotdo_nouns'`,
+`x IN "dotdo_nouns"`, `'pragma_table_list'()`), and SQL has no other way to name a
+table, so no hidden name in the text means no hidden table read (ADR 0013).
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import re
 
 from dotdo.errors import SqlSecurityError
 
-__all__ = ["MAX_SQL_LENGTH", "SqlSecurityError", "validate_sql_query"]
+__all__ = ["HIDDEN_PREFIXES", "MAX_SQL_LENGTH", "SqlSecurityError", "is_hidden_name", "validate_sql_query"]
 
 MAX_SQL_LENGTH = 10_000
 
@@ -26,13 +34,42 @@ _FORBIDDEN = frozenset(
 )  # fmt: skip
 # Not listed: REPLACE and END, which are also the replace() function and CASE ... END;
 # a statement of their own cannot get past the SELECT-first and one-statement rules.
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+HIDDEN_PREFIXES = ("dotdo_", "_dotdo", "_cf_", "sqlite_", "pragma_")
+"""Names starting with these (ASCII case ignored, as SQLite does) are not readable: dotdo's
+plumbing tables, Cloudflare's internal tables, SQLite's schema tables and the PRAGMA
+table-valued functions. An app's own tables must not start with them."""
+_HIDDEN_NAMES = frozenset({"dbstat", "bytecode", "tables_used"})  # they list every table
+_HIDDEN_RULE = (
+    "hidden: dotdo_*, _dotdo*, _cf_*, sqlite_*, pragma_*, bytecode, dbstat, tables_used; "
+    "a value that looks like one is bound as a parameter"
+)
+# SQLite's scalar functions of the reserved prefix: no table or table-valued function has
+# these names, and none can be created (sqlite_ names are SQLite's own).
+_SQLITE_FUNCTIONS = frozenset(
+    {"sqlite_version", "sqlite_source_id", "sqlite_compileoption_used", "sqlite_compileoption_get",
+     "sqlite_offset"}
+)  # fmt: skip
+# SQLite's identifier characters: ASCII letters, digits, `_`, `$` (not first) and every
+# character past ASCII (sqlite3IsIdChar).
+_WORD = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def _words(sql: str) -> list[str]:
-    """The bare words of `sql` in order (literals and quoted identifiers skipped); raises on
-    comments, a second statement or an unterminated literal."""
+def is_hidden_name(name: str) -> bool:
+    """Whether `name` (unquoted) is a table or function the read-only query may not read."""
+    folded = name.translate(_ASCII_LOWER)  # SQLite folds ASCII letters only
+    if folded in _SQLITE_FUNCTIONS:
+        return False
+    return folded.startswith(HIDDEN_PREFIXES) or folded in _HIDDEN_NAMES
+
+
+def _tokens(sql: str) -> tuple[list[str], list[str]]:
+    """The bare words of `sql` in order, upper-cased, and every name it holds (bare words,
+    quoted identifiers and string literals, unquoted); raises on comments, a second
+    statement or an unterminated literal."""
     words: list[str] = []
+    names: list[str] = []
     i, n = 0, len(sql)
     while i < n:
         ch = sql[i]
@@ -46,11 +83,13 @@ def _words(sql: str) -> list[str]:
                     end += 2
                     continue
                 break
+            names.append(sql[i + 1 : end].replace(ch + ch, ch))
             i = end + 1
         elif ch == "[":
             end = sql.find("]", i + 1)
             if end == -1:
                 raise SqlSecurityError("Unterminated quoted identifier")
+            names.append(sql[i + 1 : end])
             i = end + 1
         elif sql.startswith("--", i) or sql.startswith("/*", i):
             raise SqlSecurityError("Comments not allowed")
@@ -64,22 +103,31 @@ def _words(sql: str) -> list[str]:
             match = _WORD.match(sql, i)
             if match:
                 words.append(match.group(0).upper())
+                names.append(match.group(0))
                 i = match.end()
             else:
                 i += 1
-    return words
+    return words, names
 
 
 def validate_sql_query(sql: object) -> str:
-    """Return `sql` if it is one read-only SELECT; raise SqlSecurityError saying why not."""
+    """Return `sql` if it is one read-only SELECT naming no hidden table; raise
+    SqlSecurityError (400 `invalid_sql`) saying why not.
+
+    A name is hidden when `is_hidden_name` says so, wherever it stands in the text: a
+    string literal that looks like one is refused too (bind such a value as a parameter).
+    """
     if not isinstance(sql, str) or not sql.strip():
         raise SqlSecurityError("Query is empty")
     if len(sql) > MAX_SQL_LENGTH:
         raise SqlSecurityError(f"Query is longer than {MAX_SQL_LENGTH} characters")
-    words = _words(sql)
+    words, names = _tokens(sql)
     if not words or words[0] != "SELECT":
         raise SqlSecurityError("Only SELECT statements are allowed")
     for word in words:
         if word in _FORBIDDEN:
             raise SqlSecurityError(f"{word} not allowed in a read-only query")
+    for name in names:
+        if is_hidden_name(name):
+            raise SqlSecurityError(f"{name!r} is internal and not readable through query ({_HIDDEN_RULE})")
     return sql

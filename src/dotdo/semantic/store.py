@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.semantic.query import ThingQuery
 from dotdo.types import Row
 
 __all__ = [
-    "THING_MIGRATIONS",
+    "THING_TABLES",
     "CachedThingStore",
     "SqliteThingStore",
     "ThingRecord",
@@ -32,11 +32,13 @@ __all__ = [
 
 T = TypeVar("T")
 
-THING_MIGRATIONS = (
-    Migration(
-        1,
-        (
-            """CREATE TABLE IF NOT EXISTS things (
+THING_TABLES = Component(
+    "things",
+    (
+        Migration(
+            1,
+            (
+                """CREATE TABLE IF NOT EXISTS things (
   id TEXT PRIMARY KEY,
   type TEXT NOT NULL,
   data TEXT NOT NULL,
@@ -45,9 +47,11 @@ THING_MIGRATIONS = (
   deleted_at INTEGER,
   version INTEGER NOT NULL DEFAULT 1
 )""",
-            "CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",
+                "CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",
+            ),
         ),
     ),
+    formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
 )
 
 _COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"

@@ -11,8 +11,9 @@ that a JavaScript client would round) are single-key tagged objects:
 Everything else is plain JSON. Objects with several keys (a thing's `$id`,
 `$type`, ...) are never tags, so they pass through untouched. `dumps` is the text
 every surface sends (never a bare NaN, which is not JSON: RFC 8259 section 6);
-`loads` reads what every surface receives: strict JSON, where an integer may be
-written exactly at any size or as `$bigint`, both meaning the same int. Cap'n Web
+`loads` reads what every surface receives: strict JSON (nested at most `MAX_JSON_DEPTH`
+levels, `parse_json`), where an integer may be written exactly at any size or as
+`$bigint`, both meaning the same int. Cap'n Web
 carries the same values in its own protocol's forms (`["bigint", "..."]`, ...).
 """
 
@@ -22,6 +23,7 @@ import base64
 import binascii
 import json
 import math
+import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,7 @@ from dotdo.errors import BadRequest
 from dotdo.values import MAX_SAFE_INTEGER
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "MAX_SAFE_INTEGER",
     "decode",
     "dump",
@@ -46,7 +49,12 @@ __all__ = [
 _TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
 _NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 MAX_DEPTH = 64
+MAX_JSON_DEPTH = 512
+"""The deepest JSON a client may send. Pyodide's parser dies of a JavaScript stack overflow
+(a fatal error that takes the whole isolate down) somewhere past 6,500 levels; every
+nesting dotdo documents (values 64, Cap'n Web expressions 64 escaped arrays) fits in 512."""
 
+_NESTING_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -132,11 +140,29 @@ def _no_constant(name: str) -> Any:
 def parse_json(text: str | bytes) -> Any:
     """Strict JSON (RFC 8259: no NaN or Infinity literals); integers exact at any size.
 
-    ValueError (a `json.JSONDecodeError` for malformed text) when it is not JSON."""
+    Bytes are decoded as `json.loads` decodes them (UTF-8, -16 or -32). ValueError (a
+    `json.JSONDecodeError` for malformed text, and for text nested deeper than
+    `MAX_JSON_DEPTH`, found before the parser recurses into it) when it is not JSON."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be that deep
+        _check_depth(text)
     try:
         return json.loads(text, parse_constant=_no_constant)
     except RecursionError as exc:
         raise ValueError("JSON is nested too deeply") from exc
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for match in _NESTING_TOKENS.finditer(text):
+        bracket = match.group(0)
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text, match.start())
+        elif bracket in ("]", "}"):
+            depth -= 1
 
 
 def loads(text: str | bytes) -> Any:

@@ -11,9 +11,9 @@ import pytest
 
 from dotdo import HttpRequest, HttpResponse, Router, json_response
 from dotdo.core import access as access_module
-from dotdo.core.access import AccessControl, AccessSettings, request_access
+from dotdo.core.access import MAX_KEY_LENGTH, AccessControl, AccessSettings, client_key, request_access
 from dotdo.core.limits import Limits, Rate
-from dotdo.wire.tokens import attenuate, mint
+from dotdo.wire.tokens import attenuate, mint, verify
 
 SECRET = "a-secret-long-enough-for-the-checks-0123456789"
 OPERATOR = "an-operator-token-long-enough-0123456789"
@@ -208,6 +208,16 @@ def test_each_caller_has_its_own_request_budget_with_retry_after() -> None:
         assert send(router, "GET", "/health", {"cf-connecting-ip": "192.0.2.1"})[0] == 200
     assert send(router, "GET", "/health", {"cf-connecting-ip": "192.0.2.1"})[0] == 429
     assert send(router, "GET", "/health", {"cf-connecting-ip": "192.0.2.2"})[0] == 200
+    assert client_key(HttpRequest("GET", "http://a.localhost/", {"cf-connecting-ip": "2001:DB8::0:1"})) == (
+        "client:2001:db8::1"
+    )
+    longest = "ffff:" * 7 + "ffff"
+    keys = [
+        client_key(HttpRequest("GET", "http://a.localhost/", {"cf-connecting-ip": address}))
+        for address in (longest, "x" * 5000, "not an address")
+    ]
+    assert all(len(key) <= MAX_KEY_LENGTH for key in keys) and len(set(keys)) == 3
+    assert len(f"token:{verify(token, SECRET).root}") <= MAX_KEY_LENGTH
     now[0] = 60.0  # the first request left the window
     assert send(router, "GET", "/items", bearer(token))[0] == 200
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from dotdo import TooManyRequests
-from dotdo.core.limits import Limits, Rate, SlidingWindow, parse_rate
+from dotdo.core.limits import (
+    MESSAGE_RATE_LIMIT,
+    MESSAGE_RATE_WINDOW,
+    REQUEST_RATE_LIMIT,
+    REQUEST_RATE_WINDOW,
+    Limits,
+    Rate,
+    SlidingWindow,
+    parse_rate,
+)
 
 
 def test_a_sliding_window_is_exact() -> None:
@@ -20,6 +29,28 @@ def test_a_sliding_window_is_exact() -> None:
     assert window.wait("b") is None  # per key
     now[0] = 10.0  # the first event left the window: one more
     assert window.wait("a") is None and window.wait("a") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("limit", "window"),
+    [(REQUEST_RATE_LIMIT, REQUEST_RATE_WINDOW), (MESSAGE_RATE_LIMIT, MESSAGE_RATE_WINDOW)],
+)
+def test_the_default_budgets_at_their_documented_bound(limit: int, window: float) -> None:
+    assert (REQUEST_RATE_LIMIT, REQUEST_RATE_WINDOW, MESSAGE_RATE_LIMIT, MESSAGE_RATE_WINDOW) == (
+        1000,
+        10,
+        100,
+        10,
+    )
+    now = [0.0]
+    budget = SlidingWindow(Rate(limit, window), clock=lambda: now[0])
+    for n in range(limit):  # the whole budget inside 90% of the window
+        now[0] = n * window * 0.9 / limit
+        assert budget.wait("a") is None
+    now[0] = window * 0.95
+    assert budget.wait("a") is not None  # one past it, inside the window
+    now[0] = window + 0.01
+    assert budget.wait("a") is None  # the first has left the window
 
 
 def test_no_limit_and_the_key_bound() -> None:

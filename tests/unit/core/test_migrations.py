@@ -1,4 +1,6 @@
-"""Migrations run once per component and version, against a real SQLite (CPython's)."""
+"""Migrations run once per component and version, against a real SQLite (CPython's), and an
+object migrated by an earlier release (one `semantic` track, unprefixed plumbing) keeps its
+data through the split into components and the dotdo_ prefix."""
 
 from __future__ import annotations
 
@@ -8,8 +10,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from dotdo.core.migrations import Migration, migrate
+from dotdo.core.migrations import Component, Migration, migrate
 from dotdo.core.sql import Sql
+from dotdo.core.state import STATE_MIGRATIONS
+from dotdo.semantic.graph import GRAPH_TABLES
+from dotdo.semantic.registry import REGISTRY_TABLES
+from dotdo.semantic.store import THING_TABLES
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
 
 T = TypeVar("T")
@@ -70,17 +76,17 @@ def test_a_second_version_runs_once(sql: SqliteSql) -> None:
     for now in (2, 3, 4):
         assert migrate(sql, [("c", counting)], now) == {"c": 2}
     assert sql.exec("SELECT n FROM runs") == [{"n": 2}]
-    assert sql.first("SELECT version, migrated_at FROM _dotdo_schema") == {"version": 2, "migrated_at": 2}
+    assert sql.first("SELECT version, migrated_at FROM dotdo_schema") == {"version": 2, "migrated_at": 2}
 
 
 def test_a_failing_migration_leaves_the_version_and_its_statements_undone(sql: SqliteSql) -> None:
     broken = (Migration(1, ("CREATE TABLE t (n INTEGER)", "NOT SQL")),)
     with pytest.raises(sqlite3.OperationalError):
         migrate(sql, [("c", broken)], 1)
-    assert sql.exec("SELECT name FROM sqlite_master WHERE name IN ('t', '_dotdo_schema')") == [
-        {"name": "_dotdo_schema"}
+    assert sql.exec("SELECT name FROM sqlite_master WHERE name IN ('t', 'dotdo_schema')") == [
+        {"name": "dotdo_schema"}
     ]
-    assert sql.exec("SELECT * FROM _dotdo_schema") == []
+    assert sql.exec("SELECT * FROM dotdo_schema") == []
 
 
 def test_the_workflow_step_name_column_keeps_earlier_rows_unnamed(sql: SqliteSql) -> None:
@@ -89,6 +95,233 @@ def test_the_workflow_step_name_column_keeps_earlier_rows_unnamed(sql: SqliteSql
         "INSERT INTO action_log (step_id, status, result, attempts, updated_at) "
         "VALUES ('run-1/step-1', 'completed', '1', 1, 1)"
     )
-    assert migrate(sql, [("workflow", WORKFLOW_MIGRATIONS)], 2) == {"workflow": 2}
-    assert migrate(sql, [("workflow", WORKFLOW_MIGRATIONS)], 3) == {"workflow": 2}  # ADD COLUMN once
+    assert migrate(sql, [("workflow", WORKFLOW_MIGRATIONS[:2])], 2) == {"workflow": 2}
+    assert migrate(sql, [("workflow", WORKFLOW_MIGRATIONS[:2])], 3) == {"workflow": 2}  # ADD COLUMN once
     assert sql.first("SELECT step_id, name FROM action_log") == {"step_id": "run-1/step-1", "name": None}
+
+
+# -- components, and an object migrated by the release before them ---------------------
+
+# What the release before per-component tracks ran as `semantic` version 1 (the statements
+# of store.py, registry.py and graph.py spliced into one migration), verbatim.
+RELEASED_SEMANTIC_V1 = (
+    """CREATE TABLE IF NOT EXISTS things (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1
+)""",
+    "CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",
+    """CREATE TABLE IF NOT EXISTS nouns (
+  name TEXT PRIMARY KEY,
+  plural TEXT NOT NULL,
+  indexes TEXT NOT NULL,
+  registered_at INTEGER NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS verbs (
+  base TEXT PRIMARY KEY,
+  past TEXT NOT NULL,
+  participle TEXT NOT NULL,
+  third_person TEXT NOT NULL,
+  registered_at INTEGER NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  timestamp INTEGER NOT NULL,
+  subject TEXT,
+  object TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
+    "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
+    """CREATE TABLE IF NOT EXISTS relationships (
+  from_id TEXT NOT NULL,
+  from_type TEXT NOT NULL,
+  verb TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  to_type TEXT NOT NULL,
+  data TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (from_id, verb, to_id)
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
+    """CREATE TABLE IF NOT EXISTS actions (
+  id TEXT PRIMARY KEY,
+  verb TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  data TEXT,
+  event_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+)""",
+    "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
+    "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
+)
+RELEASED_SCHEMA_TABLE = """CREATE TABLE IF NOT EXISTS _dotdo_schema (
+  component TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  migrated_at INTEGER NOT NULL
+)"""
+
+# The components DOWorkflow migrates (DOCore's, DOSemantic's, its own), in its order.
+LAYERS = [
+    Component("core", STATE_MIGRATIONS),
+    THING_TABLES,
+    REGISTRY_TABLES,
+    GRAPH_TABLES,
+    Component("workflow", WORKFLOW_MIGRATIONS),
+]
+PREFIXED = ["dotdo_actions", "dotdo_nouns", "dotdo_relationships", "dotdo_schema", "dotdo_verbs"]
+UNPREFIXED = ["_dotdo_schema", "actions", "nouns", "relationships", "verbs"]
+
+
+def released_object(sql: SqliteSql) -> None:
+    """A database as the release before components left it, holding one of everything."""
+    sql.run(RELEASED_SCHEMA_TABLE)
+    for component, statements in [
+        ("core", STATE_MIGRATIONS[0].statements),
+        ("semantic", RELEASED_SEMANTIC_V1),
+        ("workflow", WORKFLOW_MIGRATIONS[0].statements + WORKFLOW_MIGRATIONS[1].statements),
+    ]:
+        for statement in statements:
+            sql.run(statement)
+        version = 2 if component == "workflow" else 1
+        sql.run("INSERT INTO _dotdo_schema VALUES (?, ?, 100)", component, version)
+    for statement in [
+        "INSERT INTO state VALUES ('greeting', '\"hello\"')",
+        "INSERT INTO things VALUES ('c-1', 'Customer', '{\"name\": \"Ada\"}', 1, 1, NULL, 1)",
+        "INSERT INTO nouns VALUES ('Person', 'People', '[]', 1)",
+        "INSERT INTO verbs VALUES ('run', 'ran', 'run', 'runs', 1)",
+        "INSERT INTO events VALUES ('e-1', 'Customer.created', '{}', 1, 'Customer/c-1', NULL)",
+        "INSERT INTO relationships VALUES ('c-1', 'Customer', 'owns', 'p-1', 'Product', NULL, 1)",
+        "INSERT INTO actions VALUES ('a-1', 'owned', 'Customer', 'c-1', 'Product', 'p-1', NULL, 'e-1', 1)",
+    ]:
+        sql.run(statement)
+
+
+def tables(sql: SqliteSql) -> set[str]:
+    return {str(r["name"]) for r in sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def indexes(sql: SqliteSql) -> dict[str, str]:
+    rows = sql.exec("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+    return {str(r["name"]): str(r["tbl_name"]) for r in rows}
+
+
+def test_released_first_versions_never_change() -> None:
+    """A version once released is history: a change to it would never reach the objects
+    that ran it, so a change is a new version."""
+    spliced = (
+        THING_TABLES.migrations[0].statements
+        + REGISTRY_TABLES.migrations[0].statements
+        + GRAPH_TABLES.migrations[0].statements
+    )
+    assert spliced == RELEASED_SEMANTIC_V1
+
+
+def test_a_released_object_keeps_its_data_under_the_prefixed_names(sql: SqliteSql) -> None:
+    released_object(sql)
+    reached = migrate(sql, LAYERS, 200)
+    assert {name: reached[name] for name in ("core", "things", "registry", "graph", "semantic")} == {
+        "core": 1,
+        "things": 1,
+        "registry": 2,
+        "graph": 2,
+        "semantic": 1,  # the former track's row stays: the record of what ran
+    }
+    assert set(PREFIXED) <= tables(sql) and not set(UNPREFIXED) & tables(sql)
+    assert sql.exec("SELECT * FROM dotdo_nouns") == [
+        {"name": "Person", "plural": "People", "indexes": "[]", "registered_at": 1}
+    ]
+    assert sql.first("SELECT past FROM dotdo_verbs WHERE base = 'run'") == {"past": "ran"}
+    assert sql.exec("SELECT from_id, verb, to_id FROM dotdo_relationships") == [
+        {"from_id": "c-1", "verb": "owns", "to_id": "p-1"}
+    ]
+    assert sql.exec("SELECT id, event_id FROM dotdo_actions") == [{"id": "a-1", "event_id": "e-1"}]
+    assert sql.exec("SELECT id FROM things") == [{"id": "c-1"}]
+    assert sql.exec("SELECT id FROM events") == [{"id": "e-1"}]
+    assert sql.exec("SELECT value FROM state") == [{"value": '"hello"'}]
+    found = indexes(sql)
+    assert found["dotdo_relationships_backward"] == "dotdo_relationships"
+    assert found["dotdo_actions_by_subject"] == found["dotdo_actions_by_object"] == "dotdo_actions"
+    assert not {"relationships_backward", "actions_by_subject", "actions_by_object"} & set(found)
+    assert found["things_by_type"] == "things" and found["events_by_type"] == "events"
+
+
+def test_each_migration_runs_once_on_a_released_object(sql: SqliteSql) -> None:
+    released_object(sql)
+    first = migrate(sql, LAYERS, 200)
+    stamps = sql.exec("SELECT component, version, migrated_at FROM dotdo_schema ORDER BY component")
+    for now in (300, 400):  # a rename or CREATE INDEX run twice would raise here
+        assert migrate(sql, LAYERS, now) == first
+    assert sql.exec("SELECT component, version, migrated_at FROM dotdo_schema ORDER BY component") == stamps
+    by_name = {str(r["component"]): r for r in stamps}
+    assert by_name["things"]["migrated_at"] == 200  # adopted from `semantic` v1, not run again
+    assert by_name["core"]["migrated_at"] == 100  # untouched since the release
+    assert sql.exec("SELECT count(*) AS n FROM things") == [{"n": 1}]
+
+
+def test_a_new_object_ends_where_a_released_one_does(sql: SqliteSql) -> None:
+    released = SqliteSql()
+    released_object(released)
+    migrate(released, LAYERS, 1)
+    migrate(sql, LAYERS, 1)
+    assert tables(sql) == tables(released)
+    assert indexes(sql) == indexes(released)
+    reached = {str(r["component"]): int(r["version"]) for r in sql.exec("SELECT * FROM dotdo_schema")}
+    assert reached == {k: v for k, v in migrate(released, LAYERS, 2).items() if k != "semantic"}
+
+
+@pytest.mark.parametrize("released", [True, False])
+def test_a_version_added_to_one_component_runs_once(sql: SqliteSql, released: bool) -> None:
+    """The fault of one spliced `semantic` track: the things module's version 2 was never
+    part of it, so it never ran. Each component now has its own track."""
+    if released:
+        released_object(sql)
+    migrate(sql, LAYERS, 1)
+    tagged = Component(
+        "things",
+        (*THING_TABLES.migrations, Migration(2, ("ALTER TABLE things ADD COLUMN tag TEXT",))),
+        formerly=THING_TABLES.formerly,
+    )
+    later = [tagged if c.name == "things" else c for c in LAYERS]
+    for now in (2, 3, 4):  # ADD COLUMN twice would raise
+        assert migrate(sql, later, now)["things"] == 2
+    assert "tag" in {str(r["name"]) for r in sql.exec("SELECT name FROM pragma_table_info('things')")}
+    assert sql.first("SELECT version, migrated_at FROM dotdo_schema WHERE component = 'things'") == {
+        "version": 2,
+        "migrated_at": 2,
+    }
+    assert sql.first("SELECT version FROM dotdo_schema WHERE component = 'registry'") == {"version": 2}
+
+
+def test_a_component_adopts_the_version_its_former_track_reached(sql: SqliteSql) -> None:
+    sql.run("CREATE TABLE t (n INTEGER)")
+    migrate(sql, [("old", (Migration(1, ()), Migration(2, ()), Migration(3, ())))], 1)
+    steps = (
+        Migration(1, ("INSERT INTO t VALUES (1)",)),
+        Migration(2, ("INSERT INTO t VALUES (2)",)),
+        Migration(3, ("INSERT INTO t VALUES (3)",)),
+    )
+    reached = migrate(sql, [Component("early", steps, formerly=(("old", 2), ("missing", 1)))], 2)
+    assert reached["early"] == 3
+    assert sql.exec("SELECT n FROM t") == [{"n": 3}]  # 1 and 2 ran under `old`
+    late = Component("late", steps, formerly=(("old", 4),))  # `old` never got that far
+    assert migrate(sql, [late], 3)["late"] == 3
+    assert sql.exec("SELECT n FROM t ORDER BY rowid") == [{"n": 3}, {"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_components_are_checked_before_anything_runs(sql: SqliteSql) -> None:
+    with pytest.raises(ValueError, match="ascending"):
+        Component("c", (Migration(2, ()), Migration(1, ())))
+    with pytest.raises(ValueError, match="ascending"):
+        migrate(sql, [("c", (Migration(0, ()),))], 1)
+    with pytest.raises(ValueError, match="share a name"):
+        migrate(sql, [Component("c", ()), ("c", (Migration(1, ("CREATE TABLE x (n)",)),))], 1)
+    assert "x" not in tables(sql)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dotdo import SqlSecurityError, validate_sql_query
 
@@ -57,3 +61,190 @@ def test_everything_else_is_refused(sql: str, message: str) -> None:
 def test_non_strings_are_refused() -> None:
     with pytest.raises(SqlSecurityError):
         validate_sql_query(None)
+
+
+# -- hidden tables: dotdo's plumbing, Cloudflare's and SQLite's tables (ADR 0013) --------
+
+HIDDEN = [
+    "dotdo_nouns",
+    "dotdo_relationships",
+    "dotdo_schema",
+    "dotdo_deliveries",
+    "_dotdo_schema",
+    "_dotdo_rows",
+    "_cf_KV",
+    "_cf_METADATA",
+    "sqlite_master",
+    "sqlite_schema",
+    "sqlite_temp_master",
+    "sqlite_sequence",
+    "sqlite_dbpage",
+    "pragma_table_list",
+    "pragma_table_info",
+    "dbstat",
+]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM dotdo_nouns",
+        "SELECT * FROM DOTDO_NOUNS",
+        "SELECT * FROM Dotdo_Nouns",
+        'SELECT * FROM "dotdo_nouns"',
+        "SELECT * FROM [dotdo_nouns]",
+        "SELECT * FROM `dotdo_nouns`",
+        "SELECT * FROM 'dotdo_nouns'",
+        "SELECT * FROM main.dotdo_nouns",
+        "SELECT * FROM main . dotdo_nouns",
+        'SELECT * FROM "main"."dotdo_nouns"',
+        "SELECT * FROM main.'dotdo_nouns'",
+        "SELECT * FROM (dotdo_nouns)",
+        "SELECT * FROM ('dotdo_nouns')",
+        "SELECT * FROM things, dotdo_nouns",
+        "SELECT * FROM things t,dotdo_nouns n",
+        "SELECT * FROM things JOIN dotdo_nouns ON 1",
+        "SELECT * FROM things NATURAL LEFT OUTER JOIN dotdo_nouns",
+        "SELECT * FROM things CROSS JOIN (SELECT * FROM dotdo_verbs)",
+        "SELECT 1 WHERE 'Customer' IN dotdo_nouns",
+        "SELECT 1 WHERE 'Customer' IN 'dotdo_nouns'",
+        "SELECT (SELECT count(*) FROM dotdo_actions)",
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM dotdo_relationships)",
+        "SELECT id FROM things UNION ALL SELECT name FROM dotdo_nouns",
+        "SELECT * FROM sqlite_master",
+        "SELECT * FROM SQLITE_SCHEMA",
+        "SELECT * FROM temp.sqlite_master",
+        "SELECT * FROM sqlite_temp_master",
+        "SELECT * FROM pragma_table_list",
+        "SELECT * FROM pragma_table_list()",
+        "SELECT * FROM 'pragma_table_info'('things')",
+        "SELECT * FROM PRAGMA_TABLE_INFO('things')",
+        "SELECT name FROM dbstat",
+        "SELECT * FROM _cf_KV",
+        "SELECT * FROM _CF_kv",
+        "SELECT * FROM _dotdo_schema",
+        "SELECT * FROM dotdo_schema",
+        "SELECT * FROM dotdo_deliveries",
+        "SELECT dotdo_nouns.name FROM things",
+        "SELECT :dotdo_nouns",
+    ],
+)
+def test_hidden_tables_are_refused_however_they_are_named(sql: str) -> None:
+    with pytest.raises(SqlSecurityError, match="is internal and not readable through query") as caught:
+        validate_sql_query(sql)
+    assert caught.value.code == "invalid_sql" and caught.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM state",
+        "SELECT * FROM things",
+        "SELECT * FROM events",
+        "SELECT * FROM schedules",
+        "SELECT * FROM action_log",
+        "SELECT * FROM main.things",
+        "SELECT * FROM notes JOIN things ON notes.thing_id = things.id",  # an app's own table
+        'SELECT * FROM "my dotdo_table"',  # not the prefix: a name that merely contains it
+        "SELECT * FROM mydotdo_log",
+        "SELECT sqlite_version(), SQLITE_SOURCE_ID()",
+        "SELECT value FROM json_each('[1, 2]')",
+        "SELECT * FROM things WHERE json_extract(data, '$.plan') = 'pro'",
+    ],
+)
+def test_the_documents_and_the_apps_tables_are_readable(sql: str) -> None:
+    assert validate_sql_query(sql) == sql
+
+
+def test_a_hidden_looking_value_is_bound_not_written() -> None:
+    with pytest.raises(SqlSecurityError, match="bound as a parameter"):
+        validate_sql_query("SELECT * FROM state WHERE key = 'sqlite_settings'")
+    assert validate_sql_query("SELECT * FROM state WHERE key = ?")
+
+
+def _cased(draw: st.DrawFn, name: str) -> str:
+    flips = draw(st.lists(st.booleans(), min_size=len(name), max_size=len(name)))
+    return "".join(c.upper() if flip else c for c, flip in zip(name, flips, strict=True))
+
+
+_QUOTES = [("", ""), ('"', '"'), ("[", "]"), ("`", "`"), ("'", "'")]
+_SPACE = st.sampled_from([" ", "  ", "\t", "\n", " \r\n "])
+_POSITIONS = [
+    "SELECT * FROM {t}",
+    "SELECT * FROM things,{w}{t}",
+    "SELECT * FROM things{w}JOIN{w}{t}{w}ON 1",
+    "SELECT * FROM things LEFT JOIN {t} USING (id)",
+    "SELECT * FROM things{w}CROSS JOIN{w}{t}",
+    "SELECT * FROM ({t})",
+    "SELECT * FROM (things{w}JOIN{w}{t})",
+    "SELECT 1 WHERE 1 IN{w}{t}",
+    "SELECT 1 WHERE 1 NOT IN {t}",
+    "SELECT (SELECT count(*) FROM {t})",
+    "SELECT 1 WHERE EXISTS(SELECT 1 FROM{w}{t})",
+    "SELECT 1 UNION SELECT 1 FROM {t}",
+    "SELECT * FROM {t}()",
+    "SELECT * FROM {t}('things')",
+    "SELECT * FROM {t} AS x WHERE x.rowid > 0",
+]
+
+
+@st.composite
+def _hidden_reference(draw: st.DrawFn) -> tuple[str, str]:
+    """(a SELECT reaching a hidden table or function, the name as it is written)."""
+    name = _cased(draw, draw(st.sampled_from(HIDDEN)))
+    opening, closing = draw(st.sampled_from(_QUOTES))
+    table = f"{opening}{name}{closing}"
+    schema = draw(st.sampled_from(["", "main", '"main"', "[temp]", "'main'"]))
+    if schema:
+        table = f"{schema}{draw(st.sampled_from(['', ' ']))}.{draw(st.sampled_from(['', ' ']))}{table}"
+    sql = draw(st.sampled_from(_POSITIONS)).format(t=table, w=draw(_SPACE))
+    return sql, name
+
+
+@settings(max_examples=400, derandomize=True)
+@given(_hidden_reference())
+def test_no_spelling_of_a_hidden_name_gets_through(reference: tuple[str, str]) -> None:
+    sql, name = reference
+    with pytest.raises(SqlSecurityError) as caught:
+        validate_sql_query(sql)
+    assert repr(name) in str(caught.value) or "not allowed" in str(caught.value)
+
+
+def _database() -> sqlite3.Connection:
+    """The document's tables, an app's table, and plumbing holding a secret."""
+    db = sqlite3.connect(":memory:")
+    for table in ("things", "events", "notes"):
+        db.execute(f"CREATE TABLE {table} (id TEXT, body TEXT)")
+        db.execute(f"INSERT INTO {table} VALUES ('1', 'visible')")
+    for table in ("dotdo_nouns", "_dotdo_schema", "_cf_KV"):
+        db.execute(f'CREATE TABLE "{table}" (id TEXT, body TEXT)')
+        db.execute(f"INSERT INTO \"{table}\" VALUES ('1', 'SECRET')")
+    return db
+
+
+@st.composite
+def _any_reference(draw: st.DrawFn) -> str:
+    """A SELECT over any table of `_database()` or SQLite's own, spelt every way SQLite accepts."""
+    name = _cased(draw, draw(st.sampled_from(["things", "events", "notes", *HIDDEN])))
+    opening, closing = draw(st.sampled_from(_QUOTES))
+    table = f"{opening}{name}{closing}"
+    if draw(st.booleans()):
+        table = f"main.{table}"
+    return str(draw(st.sampled_from(_POSITIONS)).format(t=table, w=draw(_SPACE)))
+
+
+@settings(max_examples=400, derandomize=True)
+@given(_any_reference())
+def test_what_gets_through_never_reads_plumbing(sql: str) -> None:
+    """Against a real SQLite: a query the guard admits never sees a hidden table's rows, its
+    name or its schema, whatever it runs into (an error from SQLite is fine)."""
+    try:
+        validate_sql_query(sql)
+    except SqlSecurityError:
+        return
+    try:
+        rows = _database().execute(sql).fetchall()
+    except sqlite3.Error:
+        return
+    seen = repr(rows).lower()
+    assert "secret" not in seen and "dotdo" not in seen and "_cf_" not in seen, (sql, rows)
