@@ -78,7 +78,12 @@ class DotdoError(Exception):
 
 
 class HttpError(DotdoError):
-    """An error with an HTTP status and a stable machine-readable code."""
+    """An error with an HTTP status and a stable machine-readable code.
+
+    `message` is for people; `code` (default `default_code`) is what a program
+    matches on; `headers` go on the response (names lower-cased); `details` are
+    extra JSON fields of the error object (never `code` or `message`).
+    """
 
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "internal_error"
@@ -107,6 +112,8 @@ class HttpError(DotdoError):
 
 
 class BadRequest(HttpError):
+    """400: the request itself is wrong (a body, a parameter, a name); fix it and retry."""
+
     status = 400
     default_code = "bad_request"
 
@@ -137,6 +144,8 @@ class SqlSecurityError(BadRequest):
 
 
 class Unauthorized(HttpError):
+    """401: no credentials, or ones that are not accepted (RFC 9110 §15.5.2)."""
+
     status = 401
     default_code = "unauthorized"
 
@@ -148,16 +157,23 @@ class TokenError(Unauthorized):
 
 
 class Forbidden(HttpError):
+    """403: the caller is known but may not do this (a token's scope, a CORS origin)."""
+
     status = 403
     default_code = "forbidden"
 
 
 class NotFound(HttpError):
+    """404: no such thing, route, method or noun."""
+
     status = 404
     default_code = "not_found"
 
 
 class MethodNotAllowed(HttpError):
+    """405 (RFC 9110 §15.5.6): the path exists but not for this method; `allowed`
+    (method names) goes out as the `Allow` header. `message` and `code` as HttpError's."""
+
     status = 405
     default_code = "method_not_allowed"
 
@@ -167,11 +183,16 @@ class MethodNotAllowed(HttpError):
 
 
 class Conflict(HttpError):
+    """409: the request clashes with the current state (an existing id, a version, a running workflow)."""
+
     status = 409
     default_code = "conflict"
 
 
 class Gone(HttpError):
+    """410: something that existed is no longer there (a Cap'n Web reference made before
+    the object hibernated)."""
+
     status = 410
     default_code = "gone"
 
@@ -179,7 +200,8 @@ class Gone(HttpError):
 class PreconditionFailed(HttpError):
     """412 (RFC 9110 §15.5.13): a conditional request's `If-Match` or `If-None-Match`
     was false, so nothing was done. The body's error carries `current_version`, the
-    version the thing has now (`null` when there is none)."""
+    version the thing has now (`null` when there is none); `message`, `code` and
+    `headers` (its `ETag`) as HttpError's."""
 
     status = 412
     default_code = "precondition_failed"
@@ -196,17 +218,22 @@ class PreconditionFailed(HttpError):
         self.current_version = current_version
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The error body with `current_version` (an int, or `None`) beside `code` and `message`."""
         body = super().to_dict()
         body["error"]["current_version"] = self.current_version
         return body
 
 
 class PayloadTooLarge(HttpError):
+    """413: a body or a stored value past its size bound."""
+
     status = 413
     default_code = "payload_too_large"
 
 
 class UpgradeRequired(HttpError):
+    """426: a WebSocket route reached without `Upgrade: websocket` (RFC 9110 §15.5.22)."""
+
     status = 426
     default_code = "upgrade_required"
 
@@ -214,9 +241,9 @@ class UpgradeRequired(HttpError):
 class TooManyRequests(HttpError):
     """429 (RFC 6585 §4): too many requests or socket messages for the caller's budget.
 
-    `retry_after` (seconds) becomes the `Retry-After` header (RFC 9110 §10.2.3, whole
-    seconds, at least 1) and the error's `retry_after` field, so socket messages,
-    which have no headers, carry it too."""
+    `message` and `code` as every HttpError's; `retry_after` (seconds) becomes the
+    `Retry-After` header (RFC 9110 §10.2.3, whole seconds, at least 1) and the error's
+    `retry_after` field, so socket messages, which have no headers, carry it too."""
 
     status = 429
     default_code = "rate_limited"
@@ -241,7 +268,8 @@ class ServiceUnavailable(HttpError):
 
 
 class StepFailed(DotdoError):
-    """A durable step failed for good (no retries left)."""
+    """A durable step failed for good (no retries left): `step_id` names it, `message`
+    is the last attempt's error (kept as `error`)."""
 
     def __init__(self, step_id: str, message: str) -> None:
         super().__init__(f"step {step_id!r} failed: {message}")
@@ -254,8 +282,9 @@ class StepMismatch(DotdoError):
 
     The workflow's code changed under a waiting run (steps reordered, added or removed),
     so the recorded result belongs to a different step; returning it would be silently
-    wrong. `code` is "step_mismatch"; the message names the step and both actions. A run
-    that meets one fails with this message and runs no further step.
+    wrong. `code` is "step_mismatch"; the message names the step (`step_id`) and both
+    actions (`recorded`, `current`). A run that meets one fails with this message and
+    runs no further step.
     """
 
     code: ClassVar[str] = "step_mismatch"
@@ -280,7 +309,8 @@ class RpcError(DotdoError):
 
 
 class PipelineFailure(DotdoError):
-    """A pipeline that failed: the HttpError to answer and the step (index) that raised it."""
+    """A pipeline that failed: the HttpError to answer (`error`) and the step that raised
+    it (`step`, a 0-based index into the pipeline's steps; `None` before the first)."""
 
     def __init__(self, error: HttpError, step: int | None) -> None:
         super().__init__(error.message)
@@ -288,6 +318,7 @@ class PipelineFailure(DotdoError):
         self.step = step
 
     def to_dict(self) -> dict[str, Any]:
+        """The error object (not wrapped in `{"error": ...}`) with `step` when it is known."""
         body: dict[str, Any] = self.error.to_dict()["error"]
         if self.step is not None:
             body["step"] = self.step
@@ -299,7 +330,8 @@ class ProtocolError(DotdoError):
 
 
 class HandlerTimeout(DotdoError, TimeoutError):
-    """(internal) A handler ran past its `handler_timeout`; it was cancelled and abandoned."""
+    """(internal) A handler ran past its `handler_timeout` (`seconds`); it was cancelled
+    and abandoned."""
 
     def __init__(self, seconds: float) -> None:
         super().__init__(f"timed out after {seconds:g} s")

@@ -102,6 +102,7 @@ class AccessSettings:
 
     @property
     def development(self) -> bool:
+        """Is `ENVIRONMENT` `development` (any case, spaces aside)? Nothing else is."""
         return (self.environment or "").strip().lower() == "development"
 
     @property
@@ -112,6 +113,7 @@ class AccessSettings:
         return OPEN if self.development else CLOSED
 
     def not_configured(self) -> ServiceUnavailable:
+        """The 503 `auth_not_configured` of closed mode, naming the secret to set."""
         return ServiceUnavailable(
             f"Access is not configured: set the {self.secret_binding} secret "
             f"(npx wrangler secret put {self.secret_binding}) and send capability tokens, "

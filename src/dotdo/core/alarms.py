@@ -85,7 +85,8 @@ def to_epoch_ms(when: datetime | timedelta | int | float, now: int | None = None
 class Alarms:
     """The application's one alarm, kept in `dotdo_alarm` and run as a timer source.
 
-    `on_alarm` is the object's hook, awaited when the alarm is due.
+    `on_alarm` is the object's hook, awaited when the alarm is due; `sql` holds the
+    table and `timers` is the service it registers with (its clock is the alarm's).
     """
 
     def __init__(
@@ -124,6 +125,7 @@ class Alarms:
     # -- the timer source ------------------------------------------------
 
     def next_wake(self) -> int | None:
+        """When the alarm is due, in epoch ms, or None (as `get`, for the timer service)."""
         row = self._sql.first("SELECT due_at FROM dotdo_alarm WHERE id = 1")
         return None if row is None else int(row["due_at"])
 

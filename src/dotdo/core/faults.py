@@ -40,6 +40,7 @@ def armed() -> list[tuple[str, str]]:
 
 
 def disarm_all() -> None:
+    """Disarm every point (a test's teardown)."""
     _armed.clear()
 
 

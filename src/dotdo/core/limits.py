@@ -11,6 +11,7 @@ most `MAX_KEYS` keys are remembered (the least recently used one is forgotten fi
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections import OrderedDict, deque
@@ -29,6 +30,7 @@ __all__ = [
     "Rate",
     "SlidingWindow",
     "parse_rate",
+    "rate_from_env",
 ]
 
 MAX_KEYS = 1024
@@ -36,6 +38,7 @@ REQUEST_RATE_LIMIT, REQUEST_RATE_WINDOW = 1000, 10.0
 """The default request budget of a caller: 1,000 in any 10 s (DOCore's class options)."""
 MESSAGE_RATE_LIMIT, MESSAGE_RATE_WINDOW = 100, 10.0
 """The default socket-message budget of a caller, over all its sockets: 100 in any 10 s."""
+logger = logging.getLogger("dotdo.access")
 _RATE = re.compile(r"\s*([0-9]{1,9})\s*/\s*([0-9]{1,6}(?:\.[0-9]{1,3})?)\s*s?\s*")
 
 
@@ -64,8 +67,22 @@ def parse_rate(text: str) -> Rate:
     return Rate(int(match.group(1)), float(match.group(2)))
 
 
+def rate_from_env(name: str, text: str | None, default: Rate) -> Rate:
+    """The rate an env var `name` sets (`text`, as `parse_rate` reads it), or `default`
+    when it is unset or empty; one that does not parse is logged and `default` used."""
+    if not text:
+        return default
+    try:
+        return parse_rate(text)
+    except ValueError as error:
+        logger.error("%s: %s; using %s/%g", name, error, default.limit, default.window)
+        return default
+
+
 class SlidingWindow:
-    """At most `rate.limit` admitted events per key in any `rate.window` seconds.
+    """At most `rate.limit` admitted events per key in any `rate.window` seconds, for at
+    most `max_keys` keys (the least recently used forgotten first), timed by `clock`
+    (monotonic seconds).
 
     Refused events are not recorded, so a caller that keeps trying while refused
     does not push its own budget further away."""
@@ -98,10 +115,10 @@ class SlidingWindow:
 
 
 class Limits:
-    """The two budgets of one object: requests (every HTTP route, RPC surfaces and
-    socket upgrades included) and socket messages (`/ws/rpc` calls, Cap'n Web calls,
-    `/ws` messages). Both raise TooManyRequests `rate_limited` with the seconds to
-    wait (`Retry-After`)."""
+    """The two budgets of one object: `requests` (every HTTP route, RPC surfaces and
+    socket upgrades included) and `messages` (`/ws/rpc` calls, Cap'n Web calls, `/ws`
+    messages), timed by `clock`. Both raise TooManyRequests `rate_limited` with the
+    seconds to wait (`Retry-After`)."""
 
     def __init__(self, requests: Rate, messages: Rate, clock: Callable[[], float] = time.monotonic) -> None:
         self.requests = SlidingWindow(requests, clock=clock)

@@ -189,6 +189,8 @@ before the handler runs; raises an HttpError to refuse it."""
 
 
 async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
+    """An HttpError as its JSON body and status; anything else logged with its traceback
+    (`dotdo.http`) and answered 500 `internal_error` with no detail."""
     if isinstance(error, HttpError):
         return error_response(error)
     logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
@@ -210,6 +212,8 @@ class Router:
         self.middleware.append(middleware)
 
     def on_error(self, handler: ErrorHandler) -> None:
+        """Replace `default_error_handler`: `handler(error, request)` answers whatever a
+        handler or middleware raised."""
         self.error_handler = handler
 
     def add(
@@ -221,6 +225,7 @@ class Router:
         scope: str | None = None,
         query_token: bool = False,
     ) -> None:
+        """`route(method, pattern, scope=..., query_token=...)(handler)`, not as a decorator."""
         self.route(method, pattern, scope=scope, query_token=query_token)(handler)
 
     def route(
@@ -252,21 +257,28 @@ class Router:
         return register
 
     def get(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+        """`route("GET", pattern, ...)`: needs `read` unless `scope` says otherwise."""
         return self.route("GET", pattern, scope=scope, query_token=query_token)
 
     def post(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+        """`route("POST", pattern, ...)`: needs `write` unless `scope` says otherwise."""
         return self.route("POST", pattern, scope=scope, query_token=query_token)
 
     def put(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+        """`route("PUT", pattern, ...)`: needs `write` unless `scope` says otherwise."""
         return self.route("PUT", pattern, scope=scope)
 
     def patch(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+        """`route("PATCH", pattern, ...)`: needs `write` unless `scope` says otherwise."""
         return self.route("PATCH", pattern, scope=scope)
 
     def delete(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+        """`route("DELETE", pattern, ...)`: needs `write` unless `scope` says otherwise."""
         return self.route("DELETE", pattern, scope=scope)
 
     def all(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+        """`route("*", pattern, ...)`: any method (a specific method's route on the same path
+        wins); needs `write` unless `scope` says otherwise, even for a GET."""
         return self.route("*", pattern, scope=scope, query_token=query_token)
 
     def resolve(self, method: str, raw_path: str) -> tuple[Handler, dict[str, str]]:

@@ -135,6 +135,10 @@ def _once(work: Callable[[], None]) -> Any:
 
 
 class Sql:
+    """The object's SQLite database, from `storage` (`ctx.storage`: its `sql` and its
+    `transactionSync`). Parameters bind as `bind_parameters` says: an int past 64 bits
+    is a 400 `invalid_value`; rows are dicts by column name."""
+
     def __init__(self, storage: Any) -> None:
         self._storage = storage
         self._sql = storage.sql
@@ -195,6 +199,7 @@ class Sql:
         return rows, written
 
     def first(self, query: str, *params: Any) -> Row | None:
+        """The first row of one statement, or None when it has none."""
         rows = self.exec(query, *params)
         return rows[0] if rows else None
 

@@ -65,8 +65,9 @@ class Source:
 class TimerService:
     """The one alarm of one object, multiplexed over named timer sources.
 
-    `storage` is the runtime's `ctx.storage` (`setAlarm`, `deleteAlarm`, `getAlarm`).
-    Sources run in the order they were registered.
+    `storage` is the runtime's `ctx.storage` (`setAlarm`, `deleteAlarm`, `getAlarm`);
+    `clock` gives epoch milliseconds (tests pass a controllable one). Sources run in the
+    order they were registered.
     """
 
     def __init__(self, storage: Any, clock: Clock = wall_clock) -> None:

@@ -212,8 +212,9 @@ class Capability:
 def verify(token: Any, secret: str, now: float | None = None) -> Capability:
     """Check the signature chain (in constant time), expiry and narrowing; the rights granted.
 
-    TokenError (401) `token_malformed`, `token_invalid` (the signature), `token_expired`;
-    Forbidden (403) `token_widened` (a caveat asks for more than the ones before it)."""
+    `now` is epoch seconds (the clock's when None). TokenError (401) `token_malformed`,
+    `token_invalid` (the signature), `token_expired`; Forbidden (403) `token_widened` (a
+    caveat asks for more than the ones before it)."""
     caveats, signature = _decode(token)
     if not hmac.compare_digest(_chain(secret.encode(), caveats), signature):
         raise TokenError("Capability token signature does not match", code="token_invalid")

@@ -29,18 +29,27 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 64 * 1024
+"""Largest message, in UTF-8 bytes."""
 MAX_SUBSCRIPTIONS = 32
+"""Most event patterns one socket subscribes to."""
 SOCKET_TAG = "rpc"
+"""The hibernation tag of `/ws/rpc` sockets."""
 
 
 @dataclass(frozen=True)
 class WsRequest:
+    """One call on the socket: the caller's `id` (a string, an integer or None, echoed in
+    the answer), the `method` name and its `params` (JSON, still tagged)."""
+
     id: Any
     method: str
     params: Any
 
 
 def parse_message(message: str | bytes) -> WsRequest:
+    """The call a text message holds. 400 `invalid_message` (binary, not
+    `{"id", "method", "params"}`, a bad id), `message_too_large` past MAX_MESSAGE_BYTES,
+    `invalid_json`."""
     if isinstance(message, bytes):
         raise BadRequest("RPC messages are JSON text", code="invalid_message")
     if len(message.encode()) > MAX_MESSAGE_BYTES:
@@ -60,4 +69,8 @@ def parse_message(message: str | bytes) -> WsRequest:
 
 
 def error_message(request_id: Any, error: HttpError) -> dict[str, Any]:
+    """The answer to a failed call: `{"id", "error": {"code", "message", ...}}`."""
     return {"id": request_id, **error.to_dict()}
+
+
+"""Most event patterns one socket subscribes to."""

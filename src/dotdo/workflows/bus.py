@@ -54,7 +54,9 @@ class DeliveryPolicy:
 
 class EventBus:
     """One object's events and handlers. `handlers` maps a pattern (`Customer.*`) to the
-    names of the durable handler methods listening to it."""
+    names of the durable handler methods listening to it; `host` is the object (its SQL,
+    timers, event log and sockets), `deliveries` and `sends` the bus's tables, `policy`
+    its retries and time bound."""
 
     def __init__(
         self,

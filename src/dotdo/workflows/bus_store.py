@@ -15,12 +15,15 @@ __all__ = ["DeliveryStore", "SendStore"]
 
 
 class DeliveryStore:
-    """Rows of `dotdo_deliveries`: `status` is 'pending' (retried at `next_at`) or 'dead'."""
+    """Rows of `dotdo_deliveries` in `sql`: `status` is 'pending' (retried at `next_at`,
+    epoch ms) or 'dead'."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
     def add(self, delivery_id: str, event_id: str, handler: str, next_at: int, created_at: int) -> None:
+        """A pending delivery of one event to one durable handler (a method name), no attempt
+        made yet; `next_at` is its lease (epoch ms): past it, the alarm runs it."""
         self._sql.run(
             "INSERT INTO dotdo_deliveries (id, event_id, handler, status, attempts, next_at, created_at) "
             "VALUES (?, ?, ?, 'pending', 0, ?, ?)",
@@ -32,6 +35,7 @@ class DeliveryStore:
         )
 
     def delete(self, delivery_id: str) -> None:
+        """Forget a delivery (it succeeded)."""
         self._sql.run("DELETE FROM dotdo_deliveries WHERE id = ?", delivery_id)
 
     def retry_at(self, delivery_id: str, attempts: int, next_at: int, error: str) -> None:
@@ -55,6 +59,7 @@ class DeliveryStore:
         )
 
     def extend_lease(self, delivery_id: str, next_at: int) -> None:
+        """Move a delivery's next attempt to `next_at` (epoch ms) while it is being run."""
         self._sql.run("UPDATE dotdo_deliveries SET next_at = ? WHERE id = ?", next_at, delivery_id)
 
     def due(self, now: int, limit: int) -> list[Row]:
@@ -67,10 +72,13 @@ class DeliveryStore:
         )
 
     def next_at(self) -> int | None:
+        """The earliest `next_at` (epoch ms) of a pending delivery, or None."""
         row = self._sql.first("SELECT min(next_at) AS t FROM dotdo_deliveries WHERE status = 'pending'")
         return None if row is None or row["t"] is None else int(row["t"])
 
     def dead(self, limit: int) -> list[dict[str, Any]]:
+        """At most `limit` dead letters, oldest first: `id, event_id, handler, attempts,
+        last_error, created_at` and the event's `type` (None when the event is gone)."""
         rows = self._sql.exec(
             "SELECT d.id, d.event_id, d.handler, d.attempts, d.last_error, d.created_at, e.type "
             "FROM dotdo_deliveries d LEFT JOIN events e ON e.id = d.event_id WHERE d.status = 'dead' "
@@ -98,6 +106,7 @@ class DeliveryStore:
         )
 
     def event(self, event_id: str) -> Event | None:
+        """The event a delivery names, from `events`, or None when it is gone."""
         row = self._sql.first(
             "SELECT id, type, data, timestamp, subject, object FROM events WHERE id = ?", event_id
         )
@@ -114,7 +123,7 @@ class DeliveryStore:
 
 
 class SendStore:
-    """Rows of `dotdo_scheduled_sends`: an event to send at `due_at`."""
+    """Rows of `dotdo_scheduled_sends` in `sql`: an event to send at `due_at` (epoch ms)."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -146,8 +155,10 @@ class SendStore:
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
 
     def delete(self, send_id: str) -> None:
+        """Forget a send (it was sent)."""
         self._sql.run("DELETE FROM dotdo_scheduled_sends WHERE id = ?", send_id)
 
     def next_at(self) -> int | None:
+        """The earliest `due_at` (epoch ms) of a waiting send, or None."""
         row = self._sql.first("SELECT min(due_at) AS t FROM dotdo_scheduled_sends")
         return None if row is None or row["t"] is None else int(row["t"])

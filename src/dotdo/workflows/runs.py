@@ -47,7 +47,8 @@ async def _call(method: Callable[..., Any], *args: Any) -> Any:
 
 
 class RunEngine:
-    """One object's workflow runs. `workflows` are the names of its `@workflow` methods."""
+    """One object's workflow runs. `workflows` are the names of its `@workflow` methods;
+    `host` is the object (its SQL, timers and methods by name), `store` the runs' tables."""
 
     def __init__(self, host: Host, store: RunStore, workflows: frozenset[str]) -> None:
         self._host = host
@@ -246,9 +247,12 @@ class RunEngine:
     # -- the timer source ----------------------------------------------------
 
     def next_wake(self) -> int | None:
+        """When a waiting run is due or a running one's lease runs out (epoch ms), or None."""
         return self._store.next_at()
 
     async def run_due(self, now: int) -> int:
+        """Resume the runs due at `now` (epoch ms), at most DUE_BATCH, except those already
+        replaying here; how many were resumed."""
         resumed = 0
         for run_id in self._store.due(now, DUE_BATCH):
             if run_id not in self._active:

@@ -14,6 +14,7 @@ from dotdo.core.limits import (
     Rate,
     SlidingWindow,
     parse_rate,
+    rate_from_env,
 )
 
 
@@ -90,3 +91,15 @@ def test_rates_as_operators_write_them(text: str, rate: Rate) -> None:
 def test_rates_that_mean_nothing_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_rate(text)
+
+
+def test_an_env_rate_that_does_not_parse_is_logged_and_the_default_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    default = Rate(5, 1.0)
+    assert rate_from_env("RATE_LIMIT_REQUESTS", None, default) is default
+    assert rate_from_env("RATE_LIMIT_REQUESTS", "", default) is default
+    assert rate_from_env("RATE_LIMIT_REQUESTS", "20/2", default) == Rate(20, 2.0)
+    with caplog.at_level("ERROR", logger="dotdo.access"):
+        assert rate_from_env("RATE_LIMIT_MESSAGES", "lots", default) is default
+    assert caplog.records[0].getMessage().startswith("RATE_LIMIT_MESSAGES: a rate is COUNT/SECONDS")
