@@ -45,6 +45,7 @@ from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singulari
 from dotdo.semantic.registry import Noun, Verb
 from dotdo.semantic.sqlguard import validate_sql_query
 from dotdo.semantic.where import matches, validate_where_clause
+from dotdo.storage.tiers import TierOptions
 from dotdo.wire.tokens import Capability
 from dotdo.wire.tokens import attenuate as attenuate_token
 from dotdo.wire.tokens import inspect as inspect_token
@@ -59,6 +60,7 @@ from dotdo.workflows.steps import Attempt, RetryPolicy, ScheduleInfo, workflow
 if TYPE_CHECKING:
     from dotdo.core.durable import AlarmInfo, DOCore
     from dotdo.semantic.durable import DOSemantic
+    from dotdo.storage.durable import DOStorage
     from dotdo.workflows.durable import DOWorkflow
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "CronError",
     "DOCore",
     "DOSemantic",
+    "DOStorage",
     "DOWorkflow",
     "DotdoError",
     "Event",
@@ -100,6 +103,7 @@ __all__ = [
     "SqlSecurityError",
     "StepFailed",
     "StepMismatch",
+    "TierOptions",
     "TokenError",
     "TooManyRequests",
     "Unauthorized",
@@ -135,6 +139,7 @@ _RUNTIME_NAMES = {
     "DOCore": "dotdo.core.durable",
     "AlarmInfo": "dotdo.core.durable",
     "DOSemantic": "dotdo.semantic.durable",
+    "DOStorage": "dotdo.storage.durable",
     "DOWorkflow": "dotdo.workflows.durable",
 }
 

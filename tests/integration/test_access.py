@@ -491,3 +491,21 @@ def test_development_without_a_secret_says_so_at_start_up(runtime: LocalRuntime)
         with runtime.client() as c:
             assert c.get("/state").status_code == 200
     assert runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOWorkflow") == before
+
+
+def test_the_storage_layers_routes_and_methods_have_their_scopes(production_runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    tokens = credentials(tenant)
+    failures = []
+    with production_runtime.client(tenant) as c:
+        for kind, token in tokens.items():
+            for method, path, body, needs in [
+                ("GET", "/_storage/stats", None, "read"),
+                ("POST", "/_storage/storage/flush", None, "admin"),
+                ("POST", "/_storage/rpc", {"method": "stats"}, "read"),
+                ("POST", "/_storage/rpc", {"method": "flush"}, "admin"),
+            ]:
+                got, want = http_outcome(send(c, method, path, body, bearer(token))), expected(kind, needs)
+                if got != want:
+                    failures.append(f"{kind} {method} {path} {body}: {got} (want {want})")
+    assert not failures, "\n".join(failures)

@@ -144,7 +144,10 @@ class Sql:
         self._sql = storage.sql
         self._in_transaction = False
         self.rows_written = 0
-        """Rows written by every statement run through this facade (for measurements)."""
+        """Rows written by every statement run through this facade (the cursors' `rowsWritten`,
+        index rows included: what Cloudflare bills)."""
+        self.rows_read = 0
+        """Rows read by every statement run through this facade (the cursors' `rowsRead`)."""
         self._rollback_hooks: list[Callable[[], None]] = []
 
     def exec(self, query: str, *params: Any) -> list[Row]:
@@ -157,6 +160,7 @@ class Sql:
         rows: list[Row] = cursor.toArray()  # already dicts: the SDK converts the JS rows
         written = int(cursor.rowsWritten)
         self.rows_written += written
+        self.rows_read += int(cursor.rowsRead)
         return rows, written
 
     def exact_rows(self, select: str, *params: Any, limit: int) -> tuple[list[Row], int]:
@@ -172,6 +176,7 @@ class Sql:
         cursor = self._sql.exec(*self._statement(f"SELECT * FROM ({select}) LIMIT {int(limit)}", params))
         rows: list[Row] = cursor.toArray()
         written = int(cursor.rowsWritten)
+        self.rows_read += int(cursor.rowsRead)
         if any(_lossy(value) for row in rows for value in row.values()):
             names: list[str] = list(cursor.columnNames)
             columns = [f"c{i}" for i in range(len(names))]
@@ -190,6 +195,7 @@ class Sql:
                 dict(zip(names, (_exact(row[c]) for c in columns), strict=True)) for row in cursor.toArray()
             ]
             written += int(cursor.rowsWritten)
+            self.rows_read += int(cursor.rowsRead)
         else:
             rows = [
                 {name: bytes(v) if isinstance(v, memoryview) else v for name, v in row.items()}
@@ -210,6 +216,7 @@ class Sql:
             pass
         written = int(cursor.rowsWritten)
         self.rows_written += written
+        self.rows_read += int(cursor.rowsRead)
         return written
 
     @staticmethod
