@@ -158,7 +158,10 @@ class Alarms:
         self._sql.run(
             "INSERT INTO dotdo_alarm (id, scheduled_at, due_at, retries) VALUES (1, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET scheduled_at = excluded.scheduled_at, "
-            "due_at = excluded.due_at, retries = excluded.retries",
+            "due_at = excluded.due_at, retries = excluded.retries "
+            # the same alarm set again writes nothing
+            "WHERE (dotdo_alarm.scheduled_at, dotdo_alarm.due_at, dotdo_alarm.retries) "
+            "IS NOT (excluded.scheduled_at, excluded.due_at, excluded.retries)",
             scheduled,
             due,
             retries,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.types import JSON
@@ -44,10 +44,16 @@ MAX_LIST_LIMIT = 1000
 MAX_BATCH = 1000
 """Most operations one transaction (or `set_many` / `delete_many`) applies."""
 
-_UPSERT = "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+# A value set to what it is already writes nothing (SQLite counts the row otherwise).
+_UPSERT = (
+    "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value "
+    "WHERE state.value IS NOT excluded.value"
+)
 
 STATE_MIGRATIONS = (
     Migration(1, ("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",)),
+    # One b-tree keyed by the key: a new key writes one row, not two (ADR 0020).
+    Migration(2, (without_rowid("state", "key TEXT PRIMARY KEY, value TEXT NOT NULL"),)),
 )
 
 

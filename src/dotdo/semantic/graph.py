@@ -4,7 +4,7 @@
     dotdo_relationships   directed edges (from, verb, to), indexed both ways
     dotdo_actions         the audit log: who did what to whom, with the event it raised
 
-The `graph` component owns these tables (`GRAPH_TABLES`).
+The `graph` component owns these tables (`GRAPH_TABLES`, in `graph_tables.py`).
 
 `Actions.record` writes an event, an edge (when there is an object) and an audit
 entry in one transaction.
@@ -17,11 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
+from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
@@ -29,68 +29,6 @@ from dotdo.semantic.things import validate_id
 from dotdo.values import stored_json
 
 __all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
-
-GRAPH_TABLES = Component(
-    "graph",
-    (
-        Migration(
-            1,
-            (
-                """CREATE TABLE IF NOT EXISTS events (
-  id TEXT PRIMARY KEY,
-  type TEXT NOT NULL,
-  data TEXT NOT NULL,
-  timestamp INTEGER NOT NULL,
-  subject TEXT,
-  object TEXT
-)""",
-                "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
-                "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
-                """CREATE TABLE IF NOT EXISTS relationships (
-  from_id TEXT NOT NULL,
-  from_type TEXT NOT NULL,
-  verb TEXT NOT NULL,
-  to_id TEXT NOT NULL,
-  to_type TEXT NOT NULL,
-  data TEXT,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (from_id, verb, to_id)
-) WITHOUT ROWID""",
-                "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
-                """CREATE TABLE IF NOT EXISTS actions (
-  id TEXT PRIMARY KEY,
-  verb TEXT NOT NULL,
-  subject_type TEXT NOT NULL,
-  subject_id TEXT NOT NULL,
-  object_type TEXT,
-  object_id TEXT,
-  data TEXT,
-  event_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-)""",
-                "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
-                "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
-            ),
-        ),
-        # Plumbing carries the dotdo_ prefix, hidden from the read-only query (ADR 0013);
-        # `events` is one of the document's tables and keeps its name. SQLite cannot rename
-        # an index, so each is dropped and built again under the prefix.
-        Migration(
-            2,
-            (
-                "ALTER TABLE relationships RENAME TO dotdo_relationships",
-                "DROP INDEX relationships_backward",
-                "CREATE INDEX dotdo_relationships_backward ON dotdo_relationships (to_id, verb, from_id)",
-                "ALTER TABLE actions RENAME TO dotdo_actions",
-                "DROP INDEX actions_by_subject",
-                "DROP INDEX actions_by_object",
-                "CREATE INDEX dotdo_actions_by_subject ON dotdo_actions (subject_id, id)",
-                "CREATE INDEX dotdo_actions_by_object ON dotdo_actions (object_id, id)",
-            ),
-        ),
-    ),
-    formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
-)
 
 MAX_RELATED = 1000
 """Most things one traversal hop (or `related`) answers."""

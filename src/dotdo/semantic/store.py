@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from dotdo.core.migrations import Component, Migration
+from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.semantic.query import ThingQuery
 from dotdo.types import Row
@@ -48,6 +48,24 @@ THING_TABLES = Component(
   version INTEGER NOT NULL DEFAULT 1
 )""",
                 "CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",
+            ),
+        ),
+        # One b-tree keyed by id: a create writes the thing and its type index, not also an
+        # index of ids (ADR 0020).
+        Migration(
+            2,
+            (
+                without_rowid(
+                    "things",
+                    """id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1""",
+                    ("CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",),
+                ),
             ),
         ),
     ),
@@ -119,7 +137,8 @@ class ThingStore(Protocol):
         """Store a new record; False (nothing written) when the id is taken."""
 
     def write(self, record: ThingRecord, expected_version: int) -> bool:
-        """Overwrite the record if its stored version is `expected_version`; False otherwise."""
+        """Overwrite the record if its stored version is `expected_version` (and its type is
+        `record.type`: a thing keeps its type); False otherwise."""
 
     def remove(self, thing_id: str) -> bool:
         """Delete the record for good; False when there was none."""
@@ -166,17 +185,19 @@ class SqliteThingStore:
         return written > 0
 
     def write(self, record: ThingRecord, expected_version: int) -> bool:
-        """As `ThingStore.write`: one `UPDATE ... WHERE id = ? AND version = ?`."""
+        """As `ThingStore.write`: one `UPDATE ... WHERE id = ? AND version = ? AND type = ?`."""
+        # `type` is matched, never assigned: SQLite rewrites (and counts) the entry of every
+        # index on a column an UPDATE assigns, changed or not, and the type index is one.
         written = self._sql.run(
-            "UPDATE things SET type = ?, data = ?, updated_at = ?, deleted_at = ?, version = ? "
-            "WHERE id = ? AND version = ?",
-            record.type,
+            "UPDATE things SET data = ?, updated_at = ?, deleted_at = ?, version = ? "
+            "WHERE id = ? AND version = ? AND type = ?",
             record.data,
             record.updated_at,
             record.deleted_at,
             record.version,
             record.id,
             expected_version,
+            record.type,
         )
         return written > 0
 
