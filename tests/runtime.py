@@ -5,6 +5,7 @@ does (pyproject.toml's `dotdo_*` settings) for scripts outside pytest, such as t
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +35,34 @@ class LocalRuntime:
             return client.post("/_harness/rpc", json=body)
 
 
-def harness_runtime(state_dir: Path, log_path: Path) -> LocalRuntime:
+def harness_runtime(
+    state_dir: Path,
+    log_path: Path,
+    *,
+    vars: Mapping[str, str] | None = None,
+    out: Path | None = None,
+    registry: Path | None = None,
+    test_routes: bool = True,
+) -> LocalRuntime:
     """The harness (not started) as the plugin serves it in a test session: the settings of
-    pyproject.toml's `[tool.pytest.ini_options]` (`dotdo_config`, `dotdo_python_roots`,
-    `dotdo_vars`), state in `state_dir`, output in `log_path`."""
+    pyproject.toml's `[tool.pytest.ini_options]` (`dotdo_config`, `dotdo_python_roots`, and
+    `dotdo_vars` unless `vars` replaces them), state in `state_dir`, output in `log_path`,
+    the generated host in `out` (one per server running at once; default
+    `.dotdo/test-host`), wrangler's dev registry in `registry` if given, and without the
+    test routes of `dotdo.testing.control` when `test_routes` is False."""
     with (ROOT / "pyproject.toml").open("rb") as file:
         ini = tomllib.load(file)["tool"]["pytest"]["ini_options"]
-    variables = dict(pair.split("=", 1) for pair in ini.get("dotdo_vars", []))
+    if vars is None:
+        vars = dict(pair.split("=", 1) for pair in ini.get("dotdo_vars", []))
     runtime = PluginRuntime(
         ROOT,
         config=ROOT / ini["dotdo_config"],
         state_dir=state_dir,
         log_path=log_path,
-        vars=variables,
+        vars=vars,
         python_roots=[ROOT / root for root in ini.get("dotdo_python_roots", [])],
-        registry=state_dir.parent / "registry",
+        out=out,
+        registry=registry,
+        test_routes=test_routes,
     )
     return LocalRuntime(runtime)

@@ -110,7 +110,7 @@ async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) ->
             tenant, path = prefixed
             request = _with_path(request, parts._replace(path=path).geturl())
     except InvalidTenant as error:
-        from dotdo.core.durable import discard_body, has_body
+        from dotdo.core.bodies import discard_body, has_body
 
         if has_body({k.lower(): v for k, v in request.headers.items()}):
             await discard_body(request, request.headers.get("content-length"))

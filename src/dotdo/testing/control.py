@@ -3,7 +3,8 @@ mounted on the project's classes only while `dotdo.testing` serves them (ADR 002
 
 The production classes serve no test routes (ADR 0012). When the plugin's local runtime
 serves a project, it serves each exported `DOCore` subclass as `with_control_routes(cls)`:
-the same class with `ControlRoutes` mixed in before it, which adds
+the same class with `ControlRoutes` mixed in before it, which adds two routes, both of
+the `admin` scope (ADR 0018; open in the plugin's runtime: development, no secret):
 
 - `POST /_test/alarm {"now": <epoch ms>}` (body optional): one pass of the timer service
   as if the clock said `now` (default: the object's clock), everything due by then run
@@ -92,8 +93,10 @@ class ControlRoutes:
             faults.arm(name, detail, _hang)
             return json_response({"point": f"{name}:{detail}"})
 
-        router.post(ALARM_PATH)(run_due)
-        router.post(FAULT_PATH)(arm_fault)
+        # admin: moving an object's clock and hanging it are an operator's acts (ADR 0018);
+        # the plugin's runtime is development without a secret, where access is open.
+        router.post(ALARM_PATH, scope="admin")(run_due)
+        router.post(FAULT_PATH, scope="admin")(arm_fault)
 
 
 def with_control_routes(cls: type[DOCore]) -> type[DOCore]:

@@ -39,7 +39,8 @@ class LocalRuntime:
     """One server for the tests: `base_url`, `port`, `log_path`, per-tenant clients.
 
     Serves the project in `project_root` (its `config`, default its `wrangler.toml`) with
-    the test routes, state in `state_dir` and output in `log_path`; `vars` join the
+    the test routes (unless `test_routes=False`, to serve exactly what a deploy serves),
+    state in `state_dir` and output in `log_path`; `vars` join the
     worker's env, `python_roots` go on `sys.path`, `out` is the generated host's folder
     (default `.dotdo/test-host`), `log_level` wrangler's; with `registry` (a folder) the
     worker joins wrangler's dev registry there, where another local worker reaches the
@@ -57,6 +58,7 @@ class LocalRuntime:
         out: Path | None = None,
         log_level: str = "info",
         registry: Path | None = None,
+        test_routes: bool = True,
     ) -> None:
         self.project = Project.load(project_root, config)
         self.state_dir = state_dir
@@ -70,7 +72,7 @@ class LocalRuntime:
             log_level=log_level,
             out=out or self.project.root / ".dotdo" / "test-host",
             python_roots=tuple(python_roots),
-            test_control=True,
+            test_control=test_routes,
             registry=registry,
         )
         self._server: Server | None = None
