@@ -32,6 +32,7 @@ from workers import DurableObject, Response
 
 from dotdo.core.alarms import Alarms
 from dotdo.core.http import (
+    MAX_BODY_BYTES,
     HttpRequest,
     HttpResponse,
     check_body_bytes,
@@ -49,7 +50,7 @@ from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
 from dotdo.core.transport import RpcTransport
 from dotdo.core.websocket import Connection, WebSockets, parse_tags
-from dotdo.errors import BadRequest, HttpError, NotFound, UpgradeRequired
+from dotdo.errors import BadRequest, HttpError, NotFound, PayloadTooLarge, UpgradeRequired
 from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
@@ -263,19 +264,18 @@ class DOCore(DurableObject):
     # -- runtime handlers --------------------------------------------------
 
     async def fetch(self, request: Any) -> Any:
+        method = _request_method(request)
         try:
             headers = {k.lower(): v for k, v in request.headers.items()}
             body = b""
-            if request.method.upper() not in _BODYLESS:
-                check_body_size(headers.get("content-length"))
-                body = bytes(await request.bytes())
-                check_body_bytes(body)
+            if method not in _BODYLESS:
+                body = await _read_body(request, headers.get("content-length"))
             elif has_body(headers):
                 await discard_body(request, headers.get("content-length"))  # a GET's body means nothing
         except HttpError as error:
             await discard_body(request, request.headers.get("content-length"))
             return _to_runtime_response(error_response(error))
-        http_request = HttpRequest(request.method, request.url, headers, body, raw=request)
+        http_request = HttpRequest(method, request.url, headers, body, raw=request)
         response = await self.router.handle(http_request)
         if http_request.method == "HEAD":
             response.body = None
@@ -396,6 +396,55 @@ def _optional_int(value: Any) -> int | None:
         return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _request_method(request: Any) -> str:
+    """The method a runtime request was sent with, upper-case, whatever it is.
+
+    The `workers` SDK's `Request.method` is an `HTTPMethod` enum member and raises
+    KeyError for a method the enum does not list (PROPFIND, PURGE, ...), which the
+    runtime passes on; the router answers those 404 or 405 like any other."""
+    js_request = getattr(request, "js_object", None)
+    return str(js_request.method if js_request is not None else request.method).upper()
+
+
+async def _read_body(request: Any, declared: str | None) -> bytes:
+    """The request's body, refused past `MAX_BODY_BYTES` without ever holding more.
+
+    A declared length over the limit is a 413 before reading; a chunked body (no
+    length) is read chunk by chunk and is a 413 as soon as it passes the limit (the
+    rest is drained as `discard_body` does, so the connection stays usable). A body
+    the runtime cannot deliver (the client went away mid-body, a malformed chunked
+    encoding) is the client's 400 `invalid_body`, not a failure of the object."""
+    check_body_size(declared)
+    try:
+        if declared is not None or request.body is None:
+            body = bytes(await request.bytes())
+        else:
+            body = await _read_stream(request.body)
+    except JsException as exc:
+        raise BadRequest(f"The request body could not be read: {exc}", code="invalid_body") from exc
+    check_body_bytes(body)
+    return body
+
+
+async def _read_stream(stream: Any) -> bytes:
+    reader = stream.getReader()
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        chunk = await reader.read()
+        if chunk.done:
+            break
+        seen += int(chunk.value.byteLength)
+        if seen > _MAX_DRAIN_BYTES:
+            await reader.cancel()
+            break
+        if seen <= MAX_BODY_BYTES:  # past it the body is refused: drained, never kept
+            chunks.append(bytes(chunk.value.to_bytes()))
+    if seen > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes")
+    return b"".join(chunks)
 
 
 def has_body(headers: dict[str, str]) -> bool:

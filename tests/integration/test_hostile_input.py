@@ -1,0 +1,71 @@
+"""What a hostile or unlucky client sends, through the local runtime: every answer is a
+JSON error with a stable code and a 4xx (never a 500, a hang or a lost socket), and
+nothing the request did not mean to write is written."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.runtime import LocalRuntime, new_tenant
+
+# Methods the runtime's HTTP parser accepts but the `workers` SDK's HTTPMethod enum does not list.
+UNLISTED_METHODS = ["PROPFIND", "MKCOL", "PURGE", "LOCK", "REPORT", "SEARCH", "QUERY"]
+
+
+def raw_exchange(runtime: LocalRuntime, request: bytes, timeout: float = 10) -> bytes:
+    """Send `request` as it is (no client fixes it up) and read until the server closes."""
+    with socket.create_connection(("127.0.0.1", runtime.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    return received
+
+
+@pytest.mark.parametrize("method", UNLISTED_METHODS)
+def test_a_method_the_sdk_does_not_list_is_routed_like_any_other(runtime: LocalRuntime, method: str) -> None:
+    with runtime.client() as c:
+        known = c.request(method, "/state/x")
+        assert known.status_code == 405, known.text
+        assert known.json()["error"]["code"] == "method_not_allowed"
+        assert known.headers["allow"] == "DELETE, GET, HEAD, PUT"
+        unknown = c.request(method, "/nope")
+        assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "route_not_found")
+
+
+def test_a_body_the_runtime_cannot_deliver_is_not_a_failure_of_the_object(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    host = f"Host: {tenant}.localhost\r\n".encode()
+    broken_chunk = (
+        b"PUT /state/k HTTP/1.1\r\n" + host + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n"
+    )
+    raw_exchange(runtime, broken_chunk)  # the runtime's parser gives up on it; the object must not
+    with runtime.client(tenant) as c:
+        assert c.get("/state/k").status_code == 404  # nothing was written
+        assert c.put("/state/k", json=1).status_code == 200
+
+
+def test_a_chunked_body_past_the_limit_is_refused(runtime: LocalRuntime) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):  # 40 x 64 KiB: past the 1 MiB limit, with no Content-Length
+            yield b"7" * 65536
+
+    with runtime.client() as c:
+        response = c.put("/state/big", content=chunks())
+        assert (response.status_code, response.json()["error"]["code"]) == (413, "payload_too_large")
+        assert c.get("/state/big").status_code == 404
+        small = c.put("/state/small", content=iter([b'{"a":', b" 1}"]))
+        assert small.json() == {"key": "small", "value": {"a": 1}}
+
+
+def test_the_connection_stays_usable_after_refusals(runtime: LocalRuntime) -> None:
+    with httpx.Client(base_url=runtime.base_url, headers={"host": f"{new_tenant()}.localhost"}) as c:
+        assert c.request("PROPFIND", "/state/x").status_code == 405
+        assert c.get("/health").status_code == 200
