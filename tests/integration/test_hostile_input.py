@@ -4,6 +4,7 @@ nothing the request did not mean to write is written."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 
@@ -63,6 +64,19 @@ def test_a_chunked_body_past_the_limit_is_refused(runtime: LocalRuntime) -> None
         assert c.get("/state/big").status_code == 404
         small = c.put("/state/small", content=iter([b'{"a":', b" 1}"]))
         assert small.json() == {"key": "small", "value": {"a": 1}}
+
+
+@pytest.mark.parametrize(
+    "where",
+    [{"$not": {}}, {"$and": [{}]}, {"$or": [{"a": 1}, {}]}, {"a": 1, "$not": {"$and": [{}]}}],
+)
+def test_an_empty_clause_inside_a_logical_operator_is_a_400(runtime: LocalRuntime, where: object) -> None:
+    with runtime.client() as c:
+        c.post("/Customer", json={"a": 1})
+        response = c.get("/Customer", params={"where": json.dumps(where)})
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_where")
+        counted = c.post("/rpc", json={"method": "count_things", "params": ["Customer", where]})
+        assert (counted.status_code, counted.json()["error"]["code"]) == (400, "invalid_where")
 
 
 def test_the_connection_stays_usable_after_refusals(runtime: LocalRuntime) -> None:

@@ -119,6 +119,8 @@ class _Parser:
             raise self.fail(f"Where clause is nested deeper than {MAX_WHERE_DEPTH} levels")
         if not isinstance(where, Mapping):
             raise self.fail(f"A where clause is an object, not {type(where).__name__}")
+        if not where:  # only the whole clause may be empty (match everything): parse_where
+            raise self.fail("A where clause inside $and, $or or $not has at least one condition")
         parts: list[Node] = []
         for key, value in where.items():
             if not isinstance(key, str):
