@@ -83,3 +83,20 @@ def test_the_connection_stays_usable_after_refusals(runtime: LocalRuntime) -> No
     with httpx.Client(base_url=runtime.base_url, headers={"host": f"{new_tenant()}.localhost"}) as c:
         assert c.request("PROPFIND", "/state/x").status_code == 405
         assert c.get("/health").status_code == 200
+
+
+def test_a_capnweb_release_after_a_pull_is_no_server_failure(runtime: LocalRuntime) -> None:
+    lines = [
+        ["push", ["pipeline", 0, ["set"], ["k", 1]]],
+        ["pull", 1],
+        ["release", 1, 5],
+        ["push", ["pipeline", 0, ["get"], ["k"]]],
+        ["pull", 2],
+    ]
+    with runtime.client() as c:
+        response = c.post("/capnweb", content="\n".join(json.dumps(line) for line in lines))
+        assert response.status_code == 200, response.text
+        assert [json.loads(line) for line in response.text.split("\n")] == [
+            ["resolve", 1, None],
+            ["resolve", 2, 1],
+        ]

@@ -285,3 +285,18 @@ def test_refused_calls_nobody_pulls_are_not_logged_as_unhandled(caplog: Any) -> 
     asyncio.run(go())
     gc.collect()
     assert "never retrieved" not in caplog.text
+
+
+def test_a_release_after_a_pull_still_gets_the_answer() -> None:
+    # The client may release an id it pulled before the answer is out (it holds no other
+    # reference); the pull is still answered, in a batch and on a socket alike.
+    released = [
+        ["push", ["pipeline", 0, ["later"], []]],
+        ["pull", 1],
+        ["release", 1, 1],
+        ["push", ["pipeline", 0, ["hello"], ["after"]]],
+        ["pull", 2],
+    ]
+    expected = [["resolve", 1, [[1, [[2]], ["bigint", str(2**60)]]]], ["resolve", 2, "hi after"]]
+    assert run(released) == expected
+    assert sorted(converse(released), key=lambda answer: answer[1]) == expected  # sent as each settles
