@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.integration.test_rpc_surfaces import socket_to
 from tests.runtime import LocalRuntime, new_tenant
 
 # Methods the runtime's HTTP parser accepts but the `workers` SDK's HTTPMethod enum does not list.
@@ -100,3 +101,57 @@ def test_a_capnweb_release_after_a_pull_is_no_server_failure(runtime: LocalRunti
             ["resolve", 1, None],
             ["resolve", 2, 1],
         ]
+
+
+LONE = '"\\ud800"'  # JSON text for a string holding an unpaired surrogate (valid JSON, not Unicode)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/state/k", "{" + LONE + ": 1}"),
+        ("PUT", "/state/k", "[" + LONE + "]"),
+        ("POST", "/state/transaction", '{"operations": [{"op": "set", "key": "k", "value": ' + LONE + "}]}"),
+        ("POST", "/Customer", '{"name": ' + LONE + "}"),
+        ("POST", "/events", '{"type": "Invoice.due", "data": {"note": ' + LONE + "}}"),
+        ("POST", "/events", '{"type": "Invoice.due", "delay": 60, "data": [' + LONE + "]}"),
+        ("POST", "/query", '{"sql": "SELECT ? AS x", "params": [' + LONE + "]}"),
+        ("POST", "/rpc", '{"method": "set", "params": ["k", ' + LONE + "]}"),
+        ("POST", "/rpc/pipeline",
+         '{"pipeline": {"target": [], "pipeline": [{"type": "method", "name": "set", "args": ["k", '
+         + LONE + "]}]}}"),
+    ],
+)  # fmt: skip
+def test_an_unpaired_surrogate_in_a_body_is_a_400_and_writes_nothing(
+    runtime: LocalRuntime, method: str, path: str, body: str
+) -> None:
+    with runtime.client() as c:
+        response = c.request(method, path, content=body)
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_json"), (
+            response.text
+        )
+        assert "unpaired surrogate U+D800" in response.json()["error"]["message"]
+        assert c.get("/state/k").status_code == 404
+        assert c.get("/Customer").json()["total"] == 0
+        assert c.get("/events").json()["items"] == []
+        assert c.post("/query", json={"sql": "SELECT count(*) AS n FROM scheduled_sends"}).json()["rows"] == [
+            {"n": 0}
+        ]
+
+
+def test_an_unpaired_surrogate_on_the_sockets_and_in_a_where_is_refused(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        where = c.get("/Customer", params={"where": '{"name": ' + LONE + "}"})
+        assert (where.status_code, where.json()["error"]["code"]) == (400, "invalid_where")
+        batch = c.post(
+            "/capnweb", content='["push", ["pipeline", 0, ["set"], ["k", ' + LONE + ']]]\n["pull", 1]'
+        )
+        assert batch.status_code == 200 and json.loads(batch.text)[0] == "abort", batch.text
+        assert c.get("/state/k").status_code == 404
+    with socket_to(runtime, tenant, "/ws/rpc") as ws:
+        ws.send('{"id": ' + LONE + ', "method": "get", "params": ["k"]}')  # an id the answer echoes
+        refused = json.loads(ws.recv(timeout=10))
+        assert refused["error"]["code"] == "invalid_json" and refused["id"] is None
+        ws.send('{"id": 2, "method": "get", "params": ["k"]}')  # the socket is still open
+        assert json.loads(ws.recv(timeout=10)) == {"id": 2, "result": None}
