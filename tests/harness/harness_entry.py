@@ -17,7 +17,7 @@ import json
 import js
 from harness_core import HarnessCore
 from harness_semantic import HarnessSemantic
-from harness_workflow import HarnessStrict, HarnessWorkflow
+from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
 from dotdo.worker import forward_to_tenant
@@ -32,6 +32,7 @@ __all__ = [
     "HarnessCore",
     "HarnessSemantic",
     "HarnessStrict",
+    "HarnessTimers",
     "HarnessWorkflow",
 ]
 

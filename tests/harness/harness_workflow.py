@@ -3,14 +3,48 @@ workflows whose effects are counted in state, so the tests can see what ran and 
 
 import asyncio
 import json
+import logging
 import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOWorkflow, Event, Noun, every, on, override, rpc, workflow
+from dotdo import (
+    AlarmInfo,
+    BadRequest,
+    DOWorkflow,
+    Event,
+    Noun,
+    ScheduleInfo,
+    every,
+    on,
+    override,
+    rpc,
+    workflow,
+)
+from dotdo.core import faults
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.router import Router
 from dotdo.remote.marks import method_scope, rpc_methods
+
+logger = logging.getLogger("dotdo.harness")
+
+
+async def _hang() -> None:
+    """A fault point's action: the call stops here until the runtime is stopped."""
+    logger.warning("fault point reached; hanging until the runtime is stopped")
+    await asyncio.sleep(3600)
+
+
+async def test_fault(request: HttpRequest) -> HttpResponse:
+    """`POST /_test/fault {"point": "after_step:<run id>/<step id>"}`: the call that reaches
+    that point next hangs there, once."""
+    body = request.json()
+    point = body.get("point") if isinstance(body, dict) else None
+    name, _, detail = point.partition(":") if isinstance(point, str) else ("", "", "")
+    if name not in faults.POINTS or not detail:
+        raise BadRequest('Body is {"point": "after_step:<step key>"}', code="invalid_fault")
+    faults.arm(name, detail, _hang)
+    return json_response({"point": point})
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
@@ -25,6 +59,14 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         router.get("/Customer/:id/summary")(self._customer_summary)  # before super(): still wins
         super().routes(router)
         router.get("/Customer/stats")(self._customer_stats)  # after super(), as the README does
+        router.post("/_test/alarm")(self._test_alarm)
+        router.post("/_test/fault")(test_fault)
+
+    async def _test_alarm(self, request: HttpRequest) -> HttpResponse:
+        """`POST /_test/alarm {"now": epoch ms}`: time travel, everything due then runs now."""
+        body = request.json() if request.body.strip() else {}
+        now = body.get("now") if isinstance(body, dict) else None
+        return json_response(await self.timers.run_due(int(now) if now is not None else self.timers.now()))
 
     async def _customer_stats(self, request: HttpRequest) -> HttpResponse:
         return json_response({"type": "Customer", "count": self.Customer().count()})
@@ -106,12 +148,15 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     @rpc
     async def alarm_and_timers(self) -> dict:
         """The alarm as the runtime holds it, and the earliest timer it should match."""
-        return {"alarm": await self.alarms.get(), "earliest": self._next_wake()}
+        return {"alarm": await self.timers.armed(), "earliest": self.timers.next_wake()}
 
     @rpc
     def socket_subscriptions(self) -> list:
-        """What each RPC socket's serialized attachment (the part that survives hibernation) holds."""
-        return [connection.data.get("subs") for connection in self.websockets.connections("rpc")]
+        """What is stored for each open RPC socket (the part that survives hibernation)."""
+        return [
+            self.socket_state.get(connection.id, "subscriptions") or []
+            for connection in self.websockets.connections("rpc")
+        ]
 
     @rpc
     def counters(self, *keys: str) -> dict:
@@ -407,3 +452,40 @@ class HarnessStrict(Lifetime, DOWorkflow):
     def raw_rows(self, sql: str) -> list:
         """Any SQL on the object's database, past the query API's checks (tests only)."""
         return self.sql.exec(sql)
+
+
+class HarnessTimers(Lifetime, DOWorkflow):
+    """An application's own alarm beside a class schedule, on one DOWorkflow subclass: what
+    each fired, and when, is logged in state."""
+
+    stub_binding = "TIMERS"
+
+    def _log(self, key: str, item: object) -> None:
+        self.state.set(key, [*(self.state.get(key) or []), item])
+
+    async def on_alarm(self, info: AlarmInfo) -> None:
+        await super().on_alarm(info)
+        self._log("fired:alarm", {"at": int(time.time() * 1000), "scheduled": info.scheduled_time})
+
+    @every.minute
+    async def tick(self, info: ScheduleInfo) -> None:
+        self._log("fired:tick", {"at": int(time.time() * 1000), "scheduled": info.scheduled_at})
+
+    @rpc
+    async def set_app_alarm(self, at_ms: int) -> int:
+        return await self.alarms.set(at_ms)
+
+    @rpc
+    def timer_log(self) -> dict:
+        return {key: self.state.get(key) or [] for key in ("fired:alarm", "fired:tick")}
+
+    @rpc
+    async def timer_state(self) -> dict:
+        """The app's alarm, the next tick, and the runtime's alarm with the earliest timer."""
+        tick = next(s for s in self.list_schedules() if s["handler"] == "tick")
+        return {
+            "app": await self.alarms.get(),
+            "tick": tick["next_at"],
+            "armed": await self.timers.armed(),
+            "earliest": self.timers.next_wake(),
+        }

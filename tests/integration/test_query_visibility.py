@@ -16,6 +16,9 @@ HIDDEN = [
     "SELECT * FROM things JOIN [dotdo_actions] ON 1",
     "SELECT 1 WHERE 'Person' IN 'dotdo_nouns'",
     "SELECT * FROM dotdo_schema",
+    "SELECT * FROM dotdo_alarm",
+    "SELECT * FROM dotdo_deliveries",
+    "SELECT value FROM dotdo_sockets",  # sockets' capability tokens
     "SELECT * FROM _dotdo_schema",
     "SELECT * FROM _cf_KV",
     "SELECT name FROM sqlite_master",
@@ -59,7 +62,23 @@ def test_an_apps_own_table_is_read_and_every_component_has_its_track(runtime: Lo
             return rows
 
         tracks = {row["component"]: row["version"] for row in raw("SELECT * FROM dotdo_schema")}
-        assert tracks == {"core": 1, "things": 1, "registry": 2, "graph": 2, "harness_notes": 2}
+        assert tracks == {
+            "core": 1,
+            "alarm": 1,
+            "sockets": 1,
+            "things": 1,
+            "registry": 2,
+            "graph": 2,
+            "harness_notes": 2,
+        }
         names = {row["name"] for row in raw("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"dotdo_nouns", "dotdo_verbs", "dotdo_relationships", "dotdo_actions", "notes"} <= names
+        assert {
+            "dotdo_nouns",
+            "dotdo_verbs",
+            "dotdo_relationships",
+            "dotdo_actions",
+            "dotdo_alarm",
+            "dotdo_sockets",
+            "notes",
+        } <= names
         assert not {"nouns", "verbs", "relationships", "actions", "_dotdo_schema"} & names

@@ -316,11 +316,11 @@ def test_the_python_client(runtime: LocalRuntime) -> None:
     asyncio.run(scenario())
 
 
-def test_subscriptions_live_in_the_socket_attachment(runtime: LocalRuntime) -> None:
+def test_subscriptions_are_stored_with_the_socket(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     with socket_to(runtime, tenant, "/_workflow/ws/rpc") as ws:
         for n, pattern in enumerate(["Customer.*", "*.shipped"]):
             ws.send(json.dumps({"id": n, "method": "subscribe", "params": [pattern]}))
             ws.recv(timeout=10)
         stored = runtime.rpc(tenant, "socket_subscriptions", binding="WORKFLOW").json()["result"]
-        assert stored == [["Customer.*", "*.shipped"]]  # read back from the socket, not from memory
+        assert stored == [["Customer.*", "*.shipped"]]  # read back from storage, not from memory

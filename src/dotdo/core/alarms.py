@@ -1,24 +1,69 @@
-"""The object's one alarm: set, read, cancel.
+"""The application's alarm: `self.alarms.set(when)` / `get()` / `cancel()` and the
+`on_alarm(info)` hook, on every layer.
 
-Layers above multiplex their own timers (schedules, retries, delayed sends) onto
-it by overriding `DOCore.on_alarm` and calling `super()`; whichever wants the
-earliest wake-up sets the alarm with `set_earliest`.
+It is one source of the timer service (`dotdo.core.timers`), which owns the object's one
+runtime alarm: the time the application asked for is kept in the `dotdo_alarm` table, so
+it survives whatever else re-arms the runtime's alarm (schedules, retries, workflow runs)
+and the object's eviction. When it is due, `on_alarm` runs; if it raises, it is retried
+as Cloudflare's runtime retries a failed alarm: after 2 s, doubling, up to 6 retries
+(https://developers.cloudflare.com/durable-objects/api/alarms/).
 """
 
 from __future__ import annotations
 
-import inspect
+import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-__all__ = ["Alarms", "to_epoch_ms"]
+from dotdo.core.migrations import Migration
+from dotdo.core.sql import Sql
+from dotdo.core.timers import TimerService
+
+__all__ = ["ALARM_MIGRATIONS", "MAX_RETRIES", "AlarmInfo", "Alarms", "to_epoch_ms"]
+
+logger = logging.getLogger("dotdo.timers")
 
 _LATEST_MS = 8.64e15  # the largest time a JavaScript Date holds
+MAX_RETRIES = 6
+"""Retries of a failed `on_alarm` before it is given up (Cloudflare's runtime retries 6 times)."""
+FIRST_RETRY_MS = 2_000
+"""The wait before the first retry; doubled each time after."""
+
+ALARM_MIGRATIONS = (
+    Migration(
+        1,
+        (
+            # One row at most: the application's alarm. `scheduled_at` is the time asked
+            # for; `due_at` when it runs next (later while a failed `on_alarm` is retried).
+            """CREATE TABLE IF NOT EXISTS dotdo_alarm (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  scheduled_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  retries INTEGER NOT NULL DEFAULT 0
+)""",
+        ),
+    ),
+)
 
 
-def to_epoch_ms(when: datetime | timedelta | int | float) -> int:
-    """An absolute time in epoch milliseconds from a datetime, a delay, or epoch ms."""
+@dataclass(frozen=True)
+class AlarmInfo:
+    """What `on_alarm` receives: `scheduled_time` is the time the alarm was set for (epoch
+    ms); `retry_count` how many times this alarm was retried after `on_alarm` raised."""
+
+    retry_count: int
+    is_retry: bool
+    scheduled_time: int | None
+
+
+def to_epoch_ms(when: datetime | timedelta | int | float, now: int | None = None) -> int:
+    """An absolute time in epoch milliseconds from a datetime, a delay from `now` (epoch
+    ms; the wall clock by default), or epoch ms.
+
+    Raises TypeError for another type, ValueError for a naive datetime or a time a
+    JavaScript Date cannot hold (the runtime refuses those)."""
     if isinstance(when, bool):
         raise TypeError("an alarm time is a datetime, a timedelta or epoch milliseconds")
     if isinstance(when, datetime):
@@ -26,7 +71,8 @@ def to_epoch_ms(when: datetime | timedelta | int | float) -> int:
             raise ValueError("alarm datetimes must be timezone-aware (use UTC)")
         at: float = when.timestamp() * 1000
     elif isinstance(when, timedelta):
-        at = time.time() * 1000 + when.total_seconds() * 1000
+        base = now if now is not None else time.time() * 1000
+        at = base + when.total_seconds() * 1000
     elif isinstance(when, int | float):
         at = when
     else:
@@ -37,39 +83,83 @@ def to_epoch_ms(when: datetime | timedelta | int | float) -> int:
 
 
 class Alarms:
-    def __init__(self, storage: Any) -> None:
-        self._storage = storage
+    """The application's one alarm, kept in `dotdo_alarm` and run as a timer source.
+
+    `on_alarm` is the object's hook, awaited when the alarm is due.
+    """
+
+    def __init__(
+        self, sql: Sql, timers: TimerService, on_alarm: Callable[[AlarmInfo], Awaitable[None]]
+    ) -> None:
+        self._sql = sql
+        self._timers = timers
+        self._on_alarm = on_alarm
 
     async def get(self) -> int | None:
-        """When the alarm fires next, in epoch ms, or None."""
-        value = await self._storage.getAlarm()
-        return None if value is None else int(value)
+        """When the application's alarm fires next, in epoch ms, or None."""
+        row = self._sql.first("SELECT due_at FROM dotdo_alarm WHERE id = 1")
+        return None if row is None else int(row["due_at"])
 
     async def set(self, when: datetime | timedelta | int | float) -> int:
-        at = to_epoch_ms(when)
-        await self._storage.setAlarm(at)
+        """Set the application's alarm to `when` (replacing any); returns it in epoch ms."""
+        at = to_epoch_ms(when, self._timers.now())
+        self._store(at, at, 0)
         return at
 
     async def set_earliest(self, when: datetime | timedelta | int | float) -> int:
-        """Move the alarm earlier to `when`, never later; returns the alarm's time."""
-        at = to_epoch_ms(when)
+        """Move the application's alarm earlier to `when`, never later; returns its time."""
+        at = to_epoch_ms(when, self._timers.now())
         current = await self.get()
         if current is not None and current <= at:
             return current
-        await self._storage.setAlarm(at)
+        self._store(at, at, 0)
         return at
 
     async def cancel(self) -> None:
-        await self._storage.deleteAlarm()
+        """Remove the application's alarm (the other timers keep theirs)."""
+        if self._sql.run("DELETE FROM dotdo_alarm WHERE id = 1"):
+            self._timers.changed()
+            self._timers.rearm()
 
-    def arm(self, at_ms: int | None) -> None:
-        """Set (or, with None, delete) the alarm without waiting for the write.
+    # -- the timer source ------------------------------------------------
 
-        For code that cannot await (inside a transaction, a sync hook). The
-        storage call is issued now, and the object's output gate holds any
-        response until it is durable, so not awaiting loses nothing.
-        """
-        pending = self._storage.deleteAlarm() if at_ms is None else self._storage.setAlarm(at_ms)
-        close = getattr(pending, "close", None)
-        if inspect.iscoroutine(pending) and close is not None:
-            close()  # the SDK wraps the JS promise in a coroutine that only converts the result
+    def next_wake(self) -> int | None:
+        row = self._sql.first("SELECT due_at FROM dotdo_alarm WHERE id = 1")
+        return None if row is None else int(row["due_at"])
+
+    async def run_due(self, now: int) -> int:
+        """Run `on_alarm` if the alarm is due. The row is removed first, so `on_alarm` may
+        set the next alarm (and `get()` answers None while it runs, as the runtime's
+        `getAlarm` does); if `on_alarm` raises and set none, a retry is stored."""
+        row = self._sql.first("SELECT scheduled_at, due_at, retries FROM dotdo_alarm WHERE id = 1")
+        if row is None or int(row["due_at"]) > now:
+            return 0
+        scheduled, retries = int(row["scheduled_at"]), int(row["retries"])
+        self._sql.run("DELETE FROM dotdo_alarm WHERE id = 1")
+        self._timers.changed()
+        try:
+            await self._on_alarm(AlarmInfo(retries, retries > 0, scheduled))
+        except Exception:
+            if retries >= MAX_RETRIES:
+                logger.exception(
+                    "on_alarm failed %d times; the alarm set for %d is given up", retries + 1, scheduled
+                )
+            elif await self.get() is None:
+                wait = FIRST_RETRY_MS * 2**retries
+                logger.exception("on_alarm failed (attempt %d); retried in %d ms", retries + 1, wait)
+                self._store(scheduled, self._timers.now() + wait, retries + 1)
+            else:
+                logger.exception("on_alarm failed and set a new alarm: that one stands, no retry")
+        return 1
+
+    def _store(self, scheduled: int, due: int, retries: int) -> None:
+        self._sql.run(
+            "INSERT INTO dotdo_alarm (id, scheduled_at, due_at, retries) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET scheduled_at = excluded.scheduled_at, "
+            "due_at = excluded.due_at, retries = excluded.retries",
+            scheduled,
+            due,
+            retries,
+        )
+        self._timers.changed()
+        self._timers.rearm()

@@ -7,30 +7,32 @@ WebSockets and RPC. Layers extend it by overriding the hooks below and calling
     migrations()        -> Components (tables with a version track): each layer adds its own
     routes(router)      -> register HTTP routes
     middleware(router)  -> install middleware
-    on_alarm(info)      -> the object's one alarm fired
+    on_alarm(info)      -> the application's alarm (`self.alarms`) is due
     on_message / on_close / on_socket_error -> WebSocket events
     fetch(request)      -> every HTTP request (the router's, by default)
     rpc_access / rpc_noun / rpc_socket_call -> who may call, what a noun is, socket calls
 
 Every other name the framework defines is refused in a subclass unless it is
 marked `@override` (`dotdo.core.namespace`, ADR 0016).
+
+The object's one runtime alarm belongs to the timer service (`self.timers`): every
+layer's timers and the application's alarm are its sources, and it re-arms the alarm
+once every layer's constructor has run.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pyodide.ffi import JsException
 from workers import DurableObject, Response
 
-from dotdo.core.alarms import Alarms
+from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
 from dotdo.core.http import (
     MAX_BODY_BYTES,
     HttpRequest,
@@ -48,12 +50,14 @@ from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reser
 from dotdo.core.router import Router
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
+from dotdo.core.timers import TimerService
 from dotdo.core.transport import RpcTransport
-from dotdo.core.websocket import Connection, WebSockets, parse_tags
+from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import BadRequest, HttpError, NotFound, PayloadTooLarge, UpgradeRequired
 from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
+from dotdo.wire.codec import parse_json
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.tokens import authorizer
 
@@ -63,13 +67,6 @@ _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_DRAIN_BYTES = 16 * 1024 * 1024
 _MISSING = object()
 _socket_log = logging.getLogger("dotdo.sockets")
-
-
-@dataclass(frozen=True)
-class AlarmInfo:
-    retry_count: int
-    is_retry: bool
-    scheduled_time: int | None
 
 
 def _env_var(env: Any, name: str) -> str | None:
@@ -101,7 +98,18 @@ def _parse_limit(value: str | None) -> int:
     return limit
 
 
-class DOCore(DurableObject):
+class _Composed(type):
+    """Calls `_composed()` on a new object once every layer's `__init__` has returned:
+    only then are all the timer sources registered, so only then can the alarm be
+    re-armed with one computation and at most one write."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        instance = super().__call__(*args, **kwargs)
+        instance._composed()
+        return instance
+
+
+class DOCore(DurableObject, metaclass=_Composed):
     """State, alarms, routing, WebSockets and RPC on one Durable Object."""
 
     rpc_secret_binding: ClassVar[str] = "RPC_SECRET"
@@ -126,7 +134,7 @@ class DOCore(DurableObject):
             "rpc_noun",
             "rpc_socket_call",
         ),
-        attributes=("ctx", "env", "sql", "state", "alarms", "websockets", "router"),
+        attributes=("ctx", "env", "sql", "state", "timers", "alarms", "websockets", "socket_state", "router"),
     )
 
     def __init__(self, ctx: Any, env: Any) -> None:
@@ -134,10 +142,13 @@ class DOCore(DurableObject):
         install_default_handler()
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
-        self.alarms = Alarms(ctx.storage)
+        self.timers = TimerService(ctx.storage)
+        self.alarms = Alarms(self.sql, self.timers, self.on_alarm)
         self.websockets = WebSockets(ctx)
+        self.socket_state = SocketState(self.sql)
         self._rpc_transport = RpcTransport(self, self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
+        self.timers.register("alarm", self.alarms)
         self.router = Router()
         self.middleware(self.router)
         self.routes(self.router)
@@ -157,7 +168,11 @@ class DOCore(DurableObject):
     # -- hooks for layers and applications --------------------------------
 
     def migrations(self) -> list[Component]:
-        return [Component("core", STATE_MIGRATIONS)]
+        return [
+            Component("core", STATE_MIGRATIONS),
+            Component("alarm", ALARM_MIGRATIONS),
+            Component("sockets", SOCKET_MIGRATIONS),
+        ]
 
     def middleware(self, router: Router) -> None:
         env = self.env
@@ -179,7 +194,8 @@ class DOCore(DurableObject):
         self._rpc_transport.routes(router)  # /rpc, /rpc/pipeline, /ws/rpc, /capnweb
 
     async def on_alarm(self, info: AlarmInfo) -> None:
-        """The alarm fired. Layers multiplex their timers here and call super()."""
+        """The application's alarm (`self.alarms.set(...)`) is due. Raise to have it retried
+        (2 s, doubling, up to 6 times). The layers' own timers never call it."""
 
     async def on_message(self, connection: Connection, message: str | bytes) -> None:
         """A WebSocket message arrived. RPC sockets (`/ws/rpc`) get RPC; on others the
@@ -196,8 +212,8 @@ class DOCore(DurableObject):
             )
             return
         try:
-            payload = json.loads(message)
-        except json.JSONDecodeError:
+            payload = parse_json(message)
+        except ValueError:  # not JSON, a bare NaN, or nested past MAX_JSON_DEPTH
             connection.send(
                 {"type": "error", "error": {"code": "invalid_json", "message": "message is not JSON"}}
             )
@@ -212,6 +228,7 @@ class DOCore(DurableObject):
     async def on_close(self, connection: Connection, code: int, reason: str) -> None:
         """A WebSocket closed."""
         self._rpc_transport.forget(connection)
+        self.socket_state.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         _socket_log.warning("websocket %s error: %s", connection.id, error)
@@ -281,14 +298,13 @@ class DOCore(DurableObject):
             response.body = None
         return _to_runtime_response(response)
 
+    def _composed(self) -> None:
+        # A timer written just before the last instance died may never have reached the
+        # runtime's alarm, and a new instance cannot know what the alarm holds: re-arm.
+        self.timers.rearm()
+
     async def alarm(self, alarm_info: Any = None) -> None:
-        await self.on_alarm(
-            AlarmInfo(
-                retry_count=int(getattr(alarm_info, "retryCount", 0) or 0),
-                is_retry=bool(getattr(alarm_info, "isRetry", False)),
-                scheduled_time=_optional_int(getattr(alarm_info, "scheduledTime", None)),
-            )
-        )
+        await self.timers.fire(_optional_int(getattr(alarm_info, "scheduledTime", None)))
 
     async def webSocketMessage(self, ws: Any, message: Any) -> None:  # noqa: N802 - runtime name
         payload = message if isinstance(message, str) else bytes(message.to_py())

@@ -196,7 +196,8 @@ class HttpRequest:
     def json(self) -> Any:
         """The body's value: strict JSON with the codec's tags decoded (`{"$bigint": "..."}`
         is an int, `{"$bytes": ...}` bytes, ...; see `dotdo.wire.codec`). A 400
-        `invalid_json` when it is not JSON (a bare NaN included), `invalid_value` on a bad tag."""
+        `invalid_json` when it is not JSON (a bare NaN included, or nested deeper than
+        `codec.MAX_JSON_DEPTH`), `invalid_value` on a bad tag."""
         if not self.body.strip():
             raise BadRequest("Request body is empty; expected JSON", code="invalid_json")
         return loads(self.text())

@@ -124,6 +124,16 @@ def _exact(value: Any) -> Any:
     return value
 
 
+def _once(work: Callable[[], None]) -> Any:
+    """`work` as the runtime's `transactionSync` takes it: a JavaScript function called
+    once. Under CPython (unit tests against `sqlite3`) the storage takes the Python callable."""
+    try:
+        from pyodide.ffi import create_once_callable
+    except ImportError:
+        return work
+    return create_once_callable(work)
+
+
 class Sql:
     def __init__(self, storage: Any) -> None:
         self._storage = storage
@@ -209,8 +219,6 @@ class Sql:
         """
         if self._in_transaction:
             return work()
-        from pyodide.ffi import create_once_callable
-
         outcome: list[T] = []
 
         def run_work() -> None:
@@ -218,7 +226,7 @@ class Sql:
 
         self._in_transaction = True
         try:
-            self._storage.transactionSync(create_once_callable(run_work))
+            self._storage.transactionSync(_once(run_work))
         except BaseException:
             for hook in self._rollback_hooks:
                 hook()

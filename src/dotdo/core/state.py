@@ -18,6 +18,7 @@ from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.types import JSON
 from dotdo.values import stored_json
+from dotdo.wire.codec import parse_json
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -89,7 +90,7 @@ def encode_cursor(key: str) -> str:
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        decoded = parse_json(base64.urlsafe_b64decode(padded.encode()).decode())
         if isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], str):
             return decoded[0]
     except (ValueError, UnicodeDecodeError):

@@ -11,7 +11,8 @@ sessions of open sockets. The protocols themselves are `dotdo.wire`'s.
 A token travels as `X-Capability: <token>`, `Authorization: Bearer dotdo1.<...>`
 (a bearer value that is no capability token is left to `AUTH_TOKEN`'s bearer
 auth) or `?token=`, in that order of precedence. A socket's token is checked
-before the upgrade and kept in its attachment (it survives hibernation), and
+before the upgrade and kept in the host's `socket_state` (SQLite: it survives
+hibernation, and a token may be longer than the whole 2,048-byte attachment), and
 every message is authorized with it again.
 """
 
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.router import Router
-from dotdo.core.websocket import Connection, WebSockets
+from dotdo.core.websocket import Connection, SocketState, WebSockets
 from dotdo.errors import BadRequest, HttpError, TooManyRequests, UpgradeRequired
 from dotdo.remote.calls import invoke
 from dotdo.remote.targets import resolve_method
@@ -34,11 +35,11 @@ from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
 
-__all__ = ["CAPNWEB_TAG", "MAX_SOCKET_TOKEN_LENGTH", "RpcHost", "RpcTransport", "token_from"]
+__all__ = ["CAPNWEB_TAG", "RpcHost", "RpcTransport", "token_from"]
 
 CAPNWEB_TAG = "capnweb"
-MAX_SOCKET_TOKEN_LENGTH = 1200
-"""A socket keeps its token in its attachment, which holds at most 2 KB."""
+_TOKEN = "token"
+"""The `socket_state` name under which an RPC socket's capability token is kept."""
 logger = logging.getLogger("dotdo.rpc")
 
 
@@ -48,6 +49,11 @@ class RpcHost(Protocol):
     @property
     def websockets(self) -> WebSockets:
         """Where RPC sockets are accepted."""
+        ...
+
+    @property
+    def socket_state(self) -> SocketState:
+        """Where a socket's token is kept (it may outgrow the socket's attachment)."""
         ...
 
     def rpc_root(self, target: list[Any]) -> Any:
@@ -98,7 +104,8 @@ class RpcTransport:
             await self._on_capnweb_message(connection, message)
 
     def forget(self, connection: Connection) -> None:
-        """A socket closed: drop its rate window and its Cap'n Web session."""
+        """A socket closed: drop its rate window and its Cap'n Web session (the host drops
+        what `socket_state` holds for it)."""
         self._rates.forget(connection.id)
         self._sessions.pop(connection.id, None)
 
@@ -146,23 +153,27 @@ class RpcTransport:
 
     def _accept(self, request: HttpRequest, tag: str, data: dict[str, Any]) -> HttpResponse:
         """Upgrade to an RPC socket: refused before the upgrade when the token does not verify;
-        the token is kept with the socket (it survives hibernation) and checked on every call."""
+        the token is kept in `socket_state` (a token may be longer than the whole attachment)
+        and checked on every call."""
         if (request.header("upgrade") or "").lower() != "websocket":
             raise UpgradeRequired(f"GET {request.path} expects a WebSocket upgrade")
         token = token_from(request)
         self._host.rpc_access(token)
+        client, connection = self._host.websockets.accept([tag], data)
+        state = self._host.socket_state
         if token:
-            if len(token) > MAX_SOCKET_TOKEN_LENGTH:
-                raise BadRequest(
-                    f"A socket's capability token is at most {MAX_SOCKET_TOKEN_LENGTH} characters",
-                    code="token_too_long",
-                )
-            data["token"] = token
-        client, _ = self._host.websockets.accept([tag], data)
+            state.put(connection.id, _TOKEN, token)
+        # Rows of sockets that went away without a close (their object was reset) go here,
+        # at the cost of reading each open socket's attachment once per RPC socket opened.
+        state.keep_only(c.id for c in self._host.websockets.connections())
         return HttpResponse(status=101, web_socket=client)
 
+    def _token(self, connection: Connection) -> str:
+        token = self._host.socket_state.get(connection.id, _TOKEN)
+        return token if isinstance(token, str) else ""
+
     async def _upgrade_rpc(self, request: HttpRequest) -> HttpResponse:
-        return self._accept(request, WS_RPC_TAG, {"rpc": True, "subs": []})
+        return self._accept(request, WS_RPC_TAG, {"rpc": True})
 
     async def _upgrade_capnweb(self, request: HttpRequest) -> HttpResponse:
         return self._accept(request, CAPNWEB_TAG, {"capnweb": True})
@@ -174,7 +185,7 @@ class RpcTransport:
                 raise TooManyRequests("Too many messages; slow down")
             request = parse_message(message)
             request_id = request.id
-            authorize = self._host.rpc_access(connection.data.get("token") or "")
+            authorize = self._host.rpc_access(self._token(connection))
             result = await self._host.rpc_socket_call(
                 connection, request.method, decode(request.params), authorize
             )
@@ -189,7 +200,7 @@ class RpcTransport:
         session = self._sessions.get(connection.id)
         if session is None:
             try:
-                authorize = self._host.rpc_access(connection.data.get("token") or "")
+                authorize = self._host.rpc_access(self._token(connection))
             except HttpError as error:
                 connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
                 return
@@ -217,6 +228,6 @@ def token_from(request: HttpRequest) -> str | None:
 
 
 def _remember_ids(connection: Connection, ids: SessionIds) -> None:
-    """A Cap'n Web socket's counters go in its attachment: they must outlive hibernation."""
-    connection.data["ids"] = ids.to_json()
-    connection.save()
+    """A Cap'n Web socket's counters go in its attachment (two integers: they always fit):
+    they must outlive hibernation."""
+    connection.update(ids=ids.to_json())

@@ -1,8 +1,11 @@
 """WebSockets on the hibernation API: tagged connections with a small attachment.
 
 The object can be evicted while sockets stay open; what a connection needs to
-be recognised again (its id, tags, when it connected, and whatever a layer
-adds) lives in the socket's serialized attachment, at most 2 KB.
+be recognised again (its id, tags, when it connected, and small flags a layer
+adds) lives in the socket's serialized attachment, which Cloudflare caps at
+2,048 bytes (`serializeAttachment` throws past it). Everything of a size a
+client chooses (a capability token, event subscriptions) lives in SQLite
+instead (`SocketState`), so no valid input can outgrow the attachment.
 """
 
 from __future__ import annotations
@@ -15,17 +18,50 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dotdo.core.migrations import Migration
+from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.wire.codec import dumps
 
-__all__ = ["MAX_ATTACHMENT_BYTES", "MAX_TAGS", "Connection", "WebSockets", "parse_tags"]
+__all__ = [
+    "MAX_ATTACHMENT_BYTES",
+    "MAX_TAGS",
+    "MAX_TAG_LENGTH",
+    "SOCKET_MIGRATIONS",
+    "Connection",
+    "SocketState",
+    "WebSockets",
+    "attachment_bytes",
+    "parse_tags",
+]
 
 MAX_ATTACHMENT_BYTES = 2048
-MAX_TAGS = 10
-_TAG = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+"""Cloudflare's cap on a socket's serialized attachment (Durable Objects WebSocket API,
+`serializeAttachment`: "limited to 2,048 bytes, otherwise this method will throw")."""
+RUNTIME_MAX_TAGS = 10
+"""workerd refuses a hibernatable socket with more than 10 tags (`acceptWebSocket`)."""
+MAX_TAGS = RUNTIME_MAX_TAGS - 1
+"""Tags a client may ask for (`/ws?tags=`): one of the runtime's ten is the connection id."""
+MAX_TAG_LENGTH = 64
+_TAG = re.compile(rf"^[A-Za-z0-9_.:-]{{1,{MAX_TAG_LENGTH}}}$")
+
+SOCKET_MIGRATIONS = (
+    Migration(
+        1,
+        (
+            """CREATE TABLE IF NOT EXISTS dotdo_sockets (
+  name TEXT NOT NULL,
+  connection_id TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (name, connection_id)
+) WITHOUT ROWID""",
+        ),
+    ),
+)
 
 
 def parse_tags(raw: Iterable[str]) -> list[str]:
+    """The distinct tags of `?tags=a,b&tags=c`; 400 `invalid_tag` for a bad one or more than `MAX_TAGS`."""
     tags: list[str] = []
     for chunk in raw:
         for tag in chunk.split(","):
@@ -33,7 +69,9 @@ def parse_tags(raw: Iterable[str]) -> list[str]:
             if not tag:
                 continue
             if not _TAG.match(tag):
-                raise BadRequest(f"Invalid tag {tag!r}: 1-64 of A-Z a-z 0-9 _ . : -", code="invalid_tag")
+                raise BadRequest(
+                    f"Invalid tag {tag!r}: 1-{MAX_TAG_LENGTH} of A-Z a-z 0-9 _ . : -", code="invalid_tag"
+                )
             if tag not in tags:
                 tags.append(tag)
     if len(tags) > MAX_TAGS:
@@ -51,16 +89,34 @@ class Connection:
     connected_at: int
     data: dict[str, Any] = field(default_factory=dict)
 
-    def attachment(self) -> dict[str, Any]:
-        return {"id": self.id, "tags": self.tags, "connected_at": self.connected_at, "data": self.data}
+    def attachment(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What is serialized with the socket (with `data` in place of the current data)."""
+        return {
+            "id": self.id,
+            "tags": self.tags,
+            "connected_at": self.connected_at,
+            "data": self.data if data is None else data,
+        }
 
     def save(self) -> None:
-        """Store the attachment on the socket so that it survives hibernation."""
+        """Store the attachment on the socket so that it survives hibernation.
+
+        ValueError past `MAX_ATTACHMENT_BYTES`: dotdo keeps only bounded flags there, so
+        that is a layer putting too much in `data`, never a client's input."""
+        self._serialize(self.attachment())
+
+    def update(self, **changes: Any) -> None:
+        """Change some of `data`: the new attachment is stored first and only then taken
+        as the connection's, so a refused change leaves memory and socket as they were."""
+        data = {**self.data, **changes}
+        self._serialize(self.attachment(data))
+        self.data = data
+
+    def _serialize(self, payload: dict[str, Any]) -> None:
         from js import Object
         from pyodide.ffi import to_js
 
-        payload = self.attachment()
-        if len(json.dumps(payload).encode()) > MAX_ATTACHMENT_BYTES:
+        if attachment_bytes(payload) > MAX_ATTACHMENT_BYTES:
             raise ValueError(f"A connection's attachment is at most {MAX_ATTACHMENT_BYTES} bytes")
         self.socket.serializeAttachment(to_js(payload, dict_converter=Object.fromEntries))
 
@@ -93,6 +149,67 @@ class Connection:
         )
 
 
+def attachment_bytes(payload: Any) -> int:
+    """The size of `payload` as JSON (with spaces, non-ASCII escaped), in bytes.
+
+    It stands in for V8's structured-clone size, which it matches within a few bytes
+    per value for these dicts, lists, strings, integers and booleans. dotdo's own
+    attachments stay under half of `MAX_ATTACHMENT_BYTES` at their largest (a test
+    holds them there), so that difference never decides whether one fits."""
+    return len(json.dumps(payload).encode())
+
+
+class SocketState:
+    """Per-connection JSON values in SQLite (`dotdo_sockets`), for what a socket needs
+    after hibernation but could outgrow its 2,048-byte attachment: the capability token
+    (up to 8,192 characters) and event subscriptions (32 patterns of up to 129).
+
+    Rows go when their socket closes (`forget`); a socket that vanished with its object
+    (a deploy, a crash) never sends a close, so `keep_only` drops what is left of those.
+    """
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    def get(self, connection_id: str, name: str) -> Any:
+        """The value stored under `name` for the connection, or None."""
+        row = self._sql.first(
+            "SELECT value FROM dotdo_sockets WHERE name = ? AND connection_id = ?", name, connection_id
+        )
+        return None if row is None else json.loads(str(row["value"]))
+
+    def put(self, connection_id: str, name: str, value: Any) -> None:
+        """Store `value` (JSON) under `name` for the connection; None removes it."""
+        if value is None:
+            self._sql.run(
+                "DELETE FROM dotdo_sockets WHERE name = ? AND connection_id = ?", name, connection_id
+            )
+            return
+        self._sql.run(
+            "INSERT INTO dotdo_sockets (name, connection_id, value) VALUES (?, ?, ?) "
+            "ON CONFLICT(name, connection_id) DO UPDATE SET value = excluded.value",
+            name,
+            connection_id,
+            json.dumps(value, separators=(",", ":")),
+        )
+
+    def values(self, name: str) -> dict[str, Any]:
+        """Connection id -> value, for every connection that has one under `name`."""
+        rows = self._sql.exec("SELECT connection_id, value FROM dotdo_sockets WHERE name = ?", name)
+        return {str(row["connection_id"]): json.loads(str(row["value"])) for row in rows}
+
+    def forget(self, connection_id: str) -> None:
+        """Drop everything stored for a connection (it closed)."""
+        self._sql.run("DELETE FROM dotdo_sockets WHERE connection_id = ?", connection_id)
+
+    def keep_only(self, live: Iterable[str]) -> int:
+        """Drop the rows of every connection not in `live`; returns how many went."""
+        return self._sql.run(
+            "DELETE FROM dotdo_sockets WHERE connection_id NOT IN (SELECT value FROM json_each(?))",
+            json.dumps(sorted(set(live))),
+        )
+
+
 class WebSockets:
     """Accept, find and broadcast to the object's hibernatable sockets."""
 
@@ -100,15 +217,22 @@ class WebSockets:
         self._ctx = ctx
 
     def accept(self, tags: list[str], data: dict[str, Any] | None = None) -> tuple[Any, Connection]:
-        """Create a socket pair, accept the server end; returns (client end, connection)."""
+        """Create a socket pair, accept the server end; returns (client end, connection).
+
+        ValueError for more than `MAX_TAGS` tags or an attachment past its cap (a
+        layer's mistake: client input is checked before it gets here)."""
+        if len(set(tags)) > MAX_TAGS:
+            raise ValueError(f"A connection has at most {MAX_TAGS} tags")
         import js
         from pyodide.ffi import to_js
 
         pair = js.WebSocketPair.new()
         client, server = pair.object_values()
         connection_id = uuid.uuid4().hex
-        self._ctx.acceptWebSocket(server, to_js([f"id:{connection_id}", *tags]))
         connection = Connection(server, connection_id, tags, int(time.time() * 1000), dict(data or {}))
+        if attachment_bytes(connection.attachment()) > MAX_ATTACHMENT_BYTES:  # before the socket is kept
+            raise ValueError(f"A connection's attachment is at most {MAX_ATTACHMENT_BYTES} bytes")
+        self._ctx.acceptWebSocket(server, to_js([f"id:{connection_id}", *tags]))
         connection.save()
         return client, connection
 

@@ -46,9 +46,11 @@ from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
 from dotdo.values import int64_error
 
-__all__ = ["MAX_QUERY_ROWS", "DOSemantic"]
+__all__ = ["MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
 
 MAX_QUERY_ROWS = 1000
+MAX_QUERY_PARAMS = 100
+"""Cloudflare's SQLite binds at most 100 parameters a statement."""
 _NOUN = r":noun{[A-Z].*}"
 _VERB = r":verb{[a-z].*}"
 
@@ -181,7 +183,8 @@ class DOSemantic(DOCore):
     @rpc(scope="read")
     def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
         """Run one read-only SELECT (checked by `validate_sql_query`): `{"rows", "truncated"}`,
-        at most MAX_QUERY_ROWS rows.
+        at most MAX_QUERY_ROWS rows and MAX_QUERY_PARAMS parameters (400 `invalid_params`
+        past them).
 
         `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
         floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
@@ -190,6 +193,8 @@ class DOSemantic(DOCore):
         """
         validate_sql_query(sql)
         values = list(params or [])
+        if len(values) > MAX_QUERY_PARAMS:
+            raise BadRequest(f"A query takes at most {MAX_QUERY_PARAMS} params", code="invalid_params")
         for index, value in enumerate(values):
             error = _param_error(value)
             if error:
@@ -197,6 +202,7 @@ class DOSemantic(DOCore):
         statement = sql.strip().rstrip(";")
 
         def work() -> builtins.list[dict[str, Any]]:
+            # The limit is written in, not bound: every one of SQLite's parameters is the caller's.
             rows, written = self.sql.exact_rows(statement, *values, limit=MAX_QUERY_ROWS + 1)
             if written:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")

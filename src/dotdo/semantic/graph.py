@@ -19,7 +19,8 @@ from typing import Any
 
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
-from dotdo.errors import BadRequest
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
@@ -120,8 +121,14 @@ def as_ref(value: Any, role: str = "thing") -> Ref:
     return Ref(validate_type_name(type_name), validate_id(thing_id))
 
 
-def _encode(data: Any) -> str:
-    return stored_json(data, what="data", code="invalid_data")
+def _encode(data: Any, limit: int | None = None) -> str:
+    """`data` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
+    `value_too_large` past `limit` bytes (checked on what a caller sends, not on events
+    the layer records)."""
+    text = stored_json(data, what="data", code="invalid_data")
+    if limit is not None and len(text.encode()) > limit:
+        raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
+    return text
 
 
 def _limit(limit: Any, high: int) -> int:
@@ -246,7 +253,7 @@ class Relationships:
                 verb,
                 dst.id,
                 dst.type,
-                None if data is None else _encode(data),
+                None if data is None else _encode(data, MAX_VALUE_BYTES),
                 self._clock(),
             )
             > 0
@@ -290,14 +297,15 @@ class Relationships:
                 if hop.direction == "out"
                 else ("to_id", "from_id", "from_type")
             )
-            marks = ", ".join("?" * len(frontier))
             type_filter = f" AND {far_type} = ?" if hop.type else ""
-            params: list[Any] = [hop.verb, *frontier]
+            # The frontier (up to `limit` ids) is one JSON parameter: Cloudflare's SQLite
+            # takes at most 100 bound parameters a statement.
+            params: list[Any] = [hop.verb, json.dumps(frontier)]
             if hop.type:
                 params.append(hop.type)
             rows = self._sql.exec(
                 f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM dotdo_relationships "
-                f"WHERE verb = ? AND {near} IN ({marks}){type_filter} "
+                f"WHERE verb = ? AND {near} IN (SELECT value FROM json_each(?)){type_filter} "
                 f"GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
                 *params,
                 limit,
@@ -331,6 +339,7 @@ class Actions:
     def record(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
         who = self._relationships.ref(subject, "subject")
         what = None if object is None else self._relationships.ref(object, "object")
+        stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
         past = self._verbs.get(verb).past
         event_type = f"{who.type}.{past}"
         payload = {
@@ -355,7 +364,7 @@ class Actions:
                 who.id,
                 None if what is None else what.type,
                 None if what is None else what.id,
-                None if data is None else _encode(data),
+                stored,
                 event_id,
                 now,
             )

@@ -12,7 +12,9 @@ from typing import Any
 from dotdo.errors import BadRequest
 
 __all__ = [
+    "MAX_DERIVED_VERB_LENGTH",
     "MAX_FIELD_DEPTH",
+    "PLURAL_NAME",
     "SYSTEM_FIELDS",
     "TYPE_NAME",
     "checked_name",
@@ -23,6 +25,13 @@ __all__ = [
 
 TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 """PascalCase: an upper-case letter, then letters and digits; at most 64 characters."""
+PLURAL_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,71}")
+"""A noun's plural: PascalCase, at most 72 characters. A plural runs longer than its
+noun (`Child` -> `Children` adds 3), so a 64-character type name still has one; it is
+only ever shown, never used as a type name."""
+MAX_DERIVED_VERB_LENGTH = 60
+"""The longest verb whose forms dotdo derives: `ship` -> `shipping` adds 4, and every
+form must stay a verb (at most 64 characters, as in an event type's `Noun.verb`)."""
 
 _FIELD_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _VERB = re.compile(r"[a-z][A-Za-z0-9]{0,63}")

@@ -18,7 +18,13 @@ from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.inflection import VerbForms, conjugate, pluralize
-from dotdo.semantic.names import TYPE_NAME, validate_field_path, validate_type_name, validate_verb
+from dotdo.semantic.names import (
+    MAX_DERIVED_VERB_LENGTH,
+    PLURAL_NAME,
+    validate_field_path,
+    validate_type_name,
+    validate_verb,
+)
 
 __all__ = ["REGISTRY_TABLES", "Noun", "Nouns", "Verb", "Verbs", "index_name"]
 
@@ -70,8 +76,11 @@ class Noun:
     def resolved(self) -> Noun:
         validate_type_name(self.name)
         plural = self.plural or pluralize(self.name)
-        if not TYPE_NAME.fullmatch(plural):
-            raise BadRequest(f"Invalid plural {plural!r}: plurals are PascalCase too", code="invalid_noun")
+        if not PLURAL_NAME.fullmatch(plural):
+            raise BadRequest(
+                f"Invalid plural {plural!r}: plurals are PascalCase too, at most 72 characters",
+                code="invalid_noun",
+            )
         if len(self.indexes) > MAX_INDEXES:
             raise BadRequest(f"A noun indexes at most {MAX_INDEXES} properties", code="invalid_noun")
         indexes = tuple(dict.fromkeys(validate_field_path(f, code="invalid_noun") for f in self.indexes))
@@ -111,6 +120,13 @@ class Verb:
 
     def forms(self) -> VerbForms:
         validate_verb(self.base)
+        derives = None in (self.past, self.participle, self.third_person)
+        if derives and len(self.base) > MAX_DERIVED_VERB_LENGTH:
+            raise BadRequest(
+                f"Verb {self.base!r} is longer than {MAX_DERIVED_VERB_LENGTH} characters: register it "
+                "with its past, participle and third-person forms (derived ones add up to 4)",
+                code="invalid_verb",
+            )
         derived = conjugate(self.base)
         forms = VerbForms(
             self.base,

@@ -116,7 +116,7 @@ class CapnWebSession:
         try:
             if self._send is None and self._messages > MAX_MESSAGES:
                 raise ProtocolError(f"a session carries at most {MAX_MESSAGES} messages")
-            if len(text) > MAX_MESSAGE_BYTES:
+            if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
                 raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes")
             try:
                 message = parse_json(text)
@@ -132,8 +132,7 @@ class CapnWebSession:
         kind = message[0]
         if kind in ("push", "stream") and len(message) == 2:
             export_id = self._next_push
-            self._next_push += 1
-            self._ids_changed()
+            self._advance(pushes=1)
             if self._admit is None or self._admit():
                 call = asyncio.ensure_future(self._evaluate(message[1], 0))
                 call.add_done_callback(self._settled)
@@ -169,9 +168,18 @@ class CapnWebSession:
         elif error is not None and not isinstance(error, HttpError):
             logger.error("Cap'n Web call failed", exc_info=error)
 
-    def _ids_changed(self) -> None:
+    def _advance(self, pushes: int = 0, exports: int = 0) -> None:
+        """Move the counters on: `remember` stores the new ones first, and only then does the
+        session take them. If they cannot be stored, the numbering after hibernation could
+        not match the client's, so the session ends (the counters still as stored)."""
+        ids = SessionIds(self._next_push + pushes, self._next_export - exports)
         if self._remember is not None:
-            self._remember(SessionIds(self._next_push, self._next_export))
+            try:
+                self._remember(ids)
+            except Exception as error:
+                logger.exception("Cap'n Web session counters could not be stored")
+                raise ProtocolError("the session's state could not be kept") from error
+        self._next_push, self._next_export = ids.next_push, ids.next_export
 
     def _lost(self, import_id: int) -> bool:
         """Was this id given out before the session was rebuilt (its object is gone)?"""
@@ -356,8 +364,7 @@ class CapnWebSession:
             return {str(key): self._serialize(item, depth + 1) for key, item in value.items()}
         if is_reference(value):
             export_id = self._next_export
-            self._next_export -= 1
-            self._ids_changed()
+            self._advance(exports=1)
             future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
             future.set_result(value)
             self._exports[export_id] = future

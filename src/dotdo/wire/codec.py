@@ -11,9 +11,10 @@ that a JavaScript client would round) are single-key tagged objects:
 Everything else is plain JSON. Objects with several keys (a thing's `$id`,
 `$type`, ...) are never tags, so they pass through untouched. `dumps` is the text
 every surface sends (never a bare NaN, which is not JSON: RFC 8259 section 6);
-`loads` reads what every surface receives: strict JSON, where an integer may be
-written exactly at any size or as `$bigint`, both meaning the same int, and every
-string is Unicode (no unpaired surrogate, which no UTF-8 text can hold). Cap'n Web
+`loads` reads what every surface receives: strict JSON (nested at most `MAX_JSON_DEPTH`
+levels, `parse_json`), where an integer may be written exactly at any size or as
+`$bigint`, both meaning the same int, and every string is Unicode (no unpaired
+surrogate, which no UTF-8 text can hold). Cap'n Web
 carries the same values in its own protocol's forms (`["bigint", "..."]`, ...).
 """
 
@@ -33,6 +34,7 @@ from dotdo.errors import BadRequest
 from dotdo.values import MAX_SAFE_INTEGER
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "MAX_SAFE_INTEGER",
     "decode",
     "dump",
@@ -48,12 +50,16 @@ __all__ = [
 _TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
 _NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 MAX_DEPTH = 64
+MAX_JSON_DEPTH = 512
+"""The deepest JSON a client may send. Pyodide's parser dies of a JavaScript stack overflow
+(a fatal error that takes the whole isolate down) somewhere past 6,500 levels; every
+nesting dotdo documents (values 64, Cap'n Web expressions 64 escaped arrays) fits in 512."""
 
+_NESTING_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 # JSON may escape a lone UTF-16 surrogate ("\ud800", RFC 8259 section 8.2); only text that
 # holds such an escape (or a raw surrogate) can parse to a string holding one.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -140,13 +146,17 @@ def parse_json(text: str | bytes) -> Any:
     """Strict JSON (RFC 8259: no NaN or Infinity literals); integers exact at any size;
     strings are Unicode.
 
-    ValueError (a `json.JSONDecodeError` for malformed text) when it is not JSON. A string
-    or key holding an unpaired surrogate (`"\\ud800"` is JSON, RFC 8259 section 8.2, but
-    no Unicode text) is a `json.JSONDecodeError` too: SQLite stores UTF-8 and the runtime
-    sends UTF-8, so such a string would be stored as U+FFFD, fail to be stored, or break
-    the socket or response it is echoed on."""
+    Bytes are decoded as `json.loads` decodes them (UTF-8, -16 or -32). ValueError (a
+    `json.JSONDecodeError` for malformed text, and for text nested deeper than
+    `MAX_JSON_DEPTH`, found before the parser recurses into it) when it is not JSON. A
+    string or key holding an unpaired surrogate (`"\\ud800"` is JSON, RFC 8259 section
+    8.2, but no Unicode text) is a `json.JSONDecodeError` too: SQLite stores UTF-8 and the
+    runtime sends UTF-8, so such a string would be stored as U+FFFD, fail to be stored, or
+    break the socket or response it is echoed on."""
     if isinstance(text, bytes | bytearray):
         text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")  # as json.loads does
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be that deep
+        _check_depth(text)
     try:
         value = json.loads(text, parse_constant=_no_constant)
     except RecursionError as exc:
@@ -178,6 +188,18 @@ def _unpaired_surrogate(value: Any) -> str | None:
             pending.extend(item)
             pending.extend(item.values())
     return None
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for match in _NESTING_TOKENS.finditer(text):
+        bracket = match.group(0)
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text, match.start())
+        elif bracket in ("]", "}"):
+            depth -= 1
 
 
 def loads(text: str | bytes) -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 
 from dotdo.errors import Forbidden, TokenError, Unauthorized
 from dotdo.remote.marks import SCOPES
+from dotdo.wire.codec import parse_json
 
 __all__ = ["Capability", "TokenError", "access_mode", "attenuate", "authorizer", "mint", "verify"]
 
@@ -165,7 +166,7 @@ def _decode(token: Any) -> tuple[list[dict[str, Any]], bytes]:
     if len(parts) != 3 or parts[0] != PREFIX:
         raise TokenError("Capability token is malformed", code="token_malformed")
     try:
-        caveats = json.loads(_unb64(parts[1]))
+        caveats = parse_json(_unb64(parts[1]).decode())
         signature = _unb64(parts[2])
     except (ValueError, binascii.Error) as exc:
         raise TokenError("Capability token is malformed", code="token_malformed") from exc

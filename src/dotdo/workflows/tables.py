@@ -1,4 +1,11 @@
-"""The workflow layer's tables, created by the `workflow` migrations."""
+"""The workflow layer's tables, created by the `workflow` migrations.
+
+schedules               cron schedules (schedule_store.py)
+dotdo_deliveries        deliveries of events to durable handlers (bus_store.py)
+dotdo_scheduled_sends   delayed sends (bus_store.py)
+action_log              durable steps (run_store.py)
+dotdo_workflow_runs     workflow runs (run_store.py)
+"""
 
 from __future__ import annotations
 
@@ -70,4 +77,21 @@ WORKFLOW_MIGRATIONS = (
     # The action a step ran (its qualified name), checked when the step is replayed;
     # rows recorded before this keep NULL and are accepted as they are.
     Migration(2, ("ALTER TABLE action_log ADD COLUMN name TEXT",)),
+    # The plumbing tables take the framework's `dotdo_` prefix, out of the application's
+    # way; renamed in place, so the rows written before stay. The seed's own tables
+    # (`schedules`, `action_log`) keep their names.
+    Migration(
+        3,
+        (
+            "ALTER TABLE deliveries RENAME TO dotdo_deliveries",
+            "ALTER TABLE scheduled_sends RENAME TO dotdo_scheduled_sends",
+            "ALTER TABLE workflow_runs RENAME TO dotdo_workflow_runs",
+            "DROP INDEX IF EXISTS deliveries_due",
+            "CREATE INDEX IF NOT EXISTS dotdo_deliveries_due ON dotdo_deliveries (status, next_at)",
+            "DROP INDEX IF EXISTS scheduled_sends_due",
+            "CREATE INDEX IF NOT EXISTS dotdo_scheduled_sends_due ON dotdo_scheduled_sends (due_at)",
+            "DROP INDEX IF EXISTS workflow_runs_due",
+            "CREATE INDEX IF NOT EXISTS dotdo_workflow_runs_due ON dotdo_workflow_runs (status, next_at)",
+        ),
+    ),
 )

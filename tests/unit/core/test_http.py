@@ -46,3 +46,11 @@ def test_request_bodies_decode_tags_and_refuse_bare_nan() -> None:
         with pytest.raises(BadRequest) as refused:
             HttpRequest("POST", "http://x/", body=bad).json()
         assert refused.value.code == "invalid_json"
+
+
+def test_a_body_nested_far_past_the_bound_is_a_400_before_it_is_parsed() -> None:
+    body = ("[" * 200_000 + "]" * 200_000).encode()
+    with pytest.raises(BadRequest) as refused:
+        HttpRequest("PUT", "http://acme.localhost/state/k", body=body).json()
+    assert refused.value.code == "invalid_json"
+    assert "deeper than" in refused.value.message

@@ -98,9 +98,11 @@ def test_instance_attributes_of_the_framework_cannot_be_taken_even_on_purpose(la
 
 
 def test_the_framework_internals_are_refused(layers: Any) -> None:
-    message = _refused(layers.DOWorkflow, {"_now": lambda self: 0})
-    assert message.startswith("App._now clashes with DOWorkflow._now (the framework's internals).")
-    assert "DOWorkflow._event_handlers" in _refused(layers.DOWorkflow, {"_event_handlers": {}})
+    message = _refused(layers.DOWorkflow, {"_subscribe": lambda self: 0})
+    assert message.startswith(
+        "App._subscribe clashes with DOWorkflow._subscribe (the framework's internals)."
+    )
+    assert "DOWorkflow._marks" in _refused(layers.DOWorkflow, {"_marks": {}})
     assert "DOCore._health" in _refused(layers.DOSemantic, {"_health": lambda self: None})
 
 
@@ -192,10 +194,10 @@ def test_a_subclass_of_an_app_class_is_not_blamed_for_what_the_framework_put_the
         def emit(self, event_type: str, data: Any = None, subject: Any = None, object: Any = None) -> str:
             return "e"
 
-    class Child(Base):  # Base carries _event_handlers & co. from DOWorkflow.__init_subclass__
+    class Child(Base):  # Base carries _marks from DOWorkflow.__init_subclass__
         def own(self) -> None: ...
 
-    assert "_event_handlers" in vars(Base) and Child.own
+    assert "_marks" in vars(Base) and Child.own
 
 
 def test_a_subclass_replacing_an_override_says_so_again(layers: Any) -> None:

@@ -1,12 +1,7 @@
 """The SQL facade's bindings and rows, against SQLite behind a stand-in for the runtime's
-conversions (measured on workerd with Pyodide 0.28: an int from 2^53-1 up is a BigInt
-the binding refuses, other numbers bind as REAL, every number comes back as a double)."""
+conversions (`tests/storage.py`)."""
 
 from __future__ import annotations
-
-import sqlite3
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,62 +9,11 @@ from hypothesis import strategies as st
 
 from dotdo import BadRequest
 from dotdo.core.sql import Sql, bind_parameters
+from dotdo.semantic.where import compile_where, matches
+from tests.storage import Storage
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 BOUNDARIES = [INT64_MIN, -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**53 + 1, INT64_MAX]
-
-
-def _to_js(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"  # the binding's own conversion of a bool
-    if isinstance(value, int):
-        if abs(value) >= 2**53 - 1:  # Pyodide hands it over as a BigInt
-            raise TypeError("Cannot convert a BigInt value to a number")
-        return float(value)
-    return value
-
-
-def _from_js(value: Any) -> Any:
-    if isinstance(value, int | float):  # a JavaScript number; to_py makes safe integers ints
-        number = float(value)
-        return int(number) if number.is_integer() and abs(number) <= 2**53 - 1 else number
-    if isinstance(value, bytes):
-        return memoryview(value)
-    return value
-
-
-class Cursor:
-    def __init__(self, rows: list[dict[str, Any]], names: list[str], written: int) -> None:
-        self._rows = rows
-        self.columnNames = names
-        self.rowsWritten = written
-
-    def toArray(self) -> list[dict[str, Any]]:  # noqa: N802 - the runtime's name
-        return self._rows
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self._rows)
-
-
-class RuntimeSql:
-    """`ctx.storage.sql` as a Python Durable Object sees it, over an in-memory SQLite."""
-
-    def __init__(self) -> None:
-        self.db = sqlite3.connect(":memory:")
-        self.statements: list[str] = []
-
-    def exec(self, query: str, *bindings: Any) -> Cursor:
-        self.statements.append(query)
-        before = self.db.total_changes
-        cursor = self.db.execute(query, [_to_js(b) for b in bindings])
-        names = [d[0] for d in cursor.description or []]
-        rows = [dict(zip(names, map(_from_js, row), strict=True)) for row in cursor.fetchall()]
-        return Cursor(rows, names, self.db.total_changes - before)
-
-
-class Storage:
-    def __init__(self) -> None:
-        self.sql = RuntimeSql()
 
 
 def facade() -> Sql:
@@ -191,3 +135,36 @@ def test_an_integer_parameter_keeps_the_index_and_the_affinity_rules() -> None:
     sql.run("INSERT INTO things VALUES ('C', '{}', '5')")
     # a TEXT column converts a bound INTEGER to text, as it would a value bound as INTEGER
     assert sql.exec("SELECT count(*) AS c FROM things WHERE key = ?", 5) == [{"c": 1}]
+
+
+def test_where_operands_in_their_one_json_parameter_compare_exactly_and_keep_the_index() -> None:
+    """A where clause binds all its operands as one JSON text (`:ops`) among the statement's
+    `?` parameters: SQLite reads each integral operand as an exact INTEGER, an int bound
+    after it still gets its own placeholder rewritten, and the expression index is used."""
+    sql = facade()
+    sql.run("CREATE TABLE things (id TEXT, type TEXT, data TEXT)")
+    sql.run("CREATE INDEX by_n ON things (type, json_extract(data, '$.n'))")
+    for i, number in enumerate(BOUNDARIES):
+        sql.run(
+            "INSERT INTO things VALUES (?, 'C', json_object('n', ?, 'tags', json_array(?)))",
+            f"e{i}",
+            number,
+            number,
+        )
+    things = {f"e{i}": {"n": number, "tags": [number]} for i, number in enumerate(BOUNDARIES)}
+    for number in BOUNDARIES:
+        for clause in (
+            {"n": number},
+            {"n": {"$in": [number, 7]}},
+            {"n": {"$gt": number}},
+            {"n": {"$lte": number}},
+            {"tags": {"$all": [number]}},
+        ):
+            pushed = compile_where(clause)
+            assert pushed.residual is None and len(pushed.params) == 1
+            statement = f"SELECT id FROM things WHERE type = ? AND {pushed.sql} ORDER BY id LIMIT ?"
+            found = [row["id"] for row in sql.exec(statement, "C", *pushed.params, len(BOUNDARIES))]
+            assert found == sorted(i for i, thing in things.items() if matches(thing, clause)), clause
+            plan = sql.exec(f"EXPLAIN QUERY PLAN {statement}", "C", *pushed.params, len(BOUNDARIES))
+            if "tags" not in clause:
+                assert any("USING INDEX by_n (type=? AND <expr>" in row["detail"] for row in plan), plan

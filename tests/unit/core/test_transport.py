@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 
 from dotdo import HttpRequest, HttpResponse, Router, rpc
-from dotdo.core.transport import MAX_SOCKET_TOKEN_LENGTH, RpcTransport, token_from
-from dotdo.core.websocket import Connection
+from dotdo.core.sql import Sql
+from dotdo.core.transport import RpcTransport, token_from
+from dotdo.core.websocket import MAX_ATTACHMENT_BYTES, SOCKET_MIGRATIONS, Connection, SocketState
 from dotdo.remote.marks import seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.tokens import authorizer, mint
+from dotdo.wire.tokens import MAX_TOKEN_LENGTH, authorizer, mint
+from tests.unit.cloudflare_sqlite import CloudflareStorage
 
 SECRET = "s3cret"
 
@@ -37,17 +39,23 @@ class FakeConnection(Connection):
         self.sent.append(json.loads(message) if isinstance(message, str) else message)
         return True
 
-    def save(self) -> None:
+    def _serialize(self, payload: dict[str, Any]) -> None:
         pass
 
 
 @dataclass
 class FakeSockets:
     accepted: list[tuple[list[str], dict[str, Any]]] = field(default_factory=list)
+    open: list[Connection] = field(default_factory=list)
 
     def accept(self, tags: list[str], data: dict[str, Any] | None = None) -> tuple[Any, Connection]:
         self.accepted.append((tags, dict(data or {})))
-        return "client end", FakeConnection(dict(data or {}))
+        connection = FakeConnection(dict(data or {}))
+        self.open.append(connection)
+        return "client end", connection
+
+    def connections(self, tag: str | None = None) -> list[Connection]:
+        return list(self.open)
 
 
 class Host:
@@ -57,6 +65,10 @@ class Host:
         self.secret = secret
         self.environment = environment
         self.websockets = FakeSockets()
+        sql = Sql(CloudflareStorage())
+        for statement in SOCKET_MIGRATIONS[0].statements:
+            sql.run(statement)
+        self.socket_state = SocketState(sql)
         self.transport = RpcTransport(self, limit, 10.0)
         self.router = Router()
         self.transport.routes(self.router)
@@ -94,6 +106,14 @@ seal_rpc_surface(Host)
 
 def token(scope: str = "write", target: str = "acme") -> str:
     return mint(SECRET, target=target, scope=scope)
+
+
+def opened(host: Host, data: dict[str, Any], with_token: str | None = None) -> FakeConnection:
+    """A socket as the transport leaves it after the upgrade: its token in `socket_state`."""
+    connection = FakeConnection(data)
+    if with_token is not None:
+        host.socket_state.put(connection.id, "token", with_token)
+    return connection
 
 
 def request(
@@ -183,11 +203,8 @@ def test_a_socket_is_refused_before_the_upgrade() -> None:
     assert error_code(request(host, "GET", "/ws/rpc", headers=upgrade)) == (401, "token_required")
     bad = {**upgrade, "x-capability": "dotdo1.x.y"}
     assert error_code(request(host, "GET", "/capnweb", headers=bad)) == (401, "token_malformed")
-    long = token() + "." + "x" * MAX_SOCKET_TOKEN_LENGTH
-    too_long = request(
-        Host(secret=None, environment="development"), "GET", "/ws/rpc?token=" + long, headers=upgrade
-    )
-    assert error_code(too_long) == (400, "token_too_long")
+    too_long = {**upgrade, "x-capability": "dotdo1." + "x" * MAX_TOKEN_LENGTH}
+    assert error_code(request(host, "GET", "/ws/rpc", headers=too_long)) == (401, "token_malformed")
     assert host.websockets.accepted == []
 
 
@@ -197,8 +214,11 @@ def test_sockets_keep_their_token_and_are_tagged_by_protocol() -> None:
     assert request(host, "GET", "/ws/rpc", headers=upgrade).status == 101
     assert request(host, "GET", "/capnweb", headers=upgrade).status == 101
     (rpc_tags, rpc_data), (capnweb_tags, capnweb_data) = host.websockets.accepted
-    assert rpc_tags == ["rpc"] and rpc_data == {"rpc": True, "subs": [], "token": upgrade["x-capability"]}
-    assert capnweb_tags == ["capnweb"] and capnweb_data == {"capnweb": True, "token": upgrade["x-capability"]}
+    assert rpc_tags == ["rpc"] and rpc_data == {"rpc": True}  # the token is kept in SQLite
+    assert capnweb_tags == ["capnweb"] and capnweb_data == {"capnweb": True}
+    assert [host.socket_state.get(c.id, "token") for c in host.websockets.open] == [
+        upgrade["x-capability"]
+    ] * 2
     assert host.transport.serves(FakeConnection(rpc_data)) and host.transport.serves(
         FakeConnection(capnweb_data)
     )
@@ -218,7 +238,7 @@ def converse(host: Host, connection: FakeConnection, *messages: Any) -> list[Any
 
 def test_socket_messages_are_answered_with_the_socket_token(caplog: pytest.LogCaptureFixture) -> None:
     host = Host()
-    reader = FakeConnection({"rpc": True, "token": token("read")})
+    reader = opened(host, {"rpc": True}, token("read"))
     with caplog.at_level(logging.ERROR, logger="dotdo.rpc"):
         answers = converse(
             host,
@@ -243,10 +263,11 @@ def test_socket_messages_are_answered_with_the_socket_token(caplog: pytest.LogCa
 
 
 def test_socket_calls_decode_and_encode_values_once() -> None:
-    connection = FakeConnection({"rpc": True, "token": token("read")})
+    host = Host()
+    connection = opened(host, {"rpc": True}, token("read"))
     values = [{"$escape": {"$bigint": "1"}}, {"$bigint": "9007199254740993"}, float("nan")]
     message = json.dumps({"id": 1, "method": "echo", "params": [values]}).replace("NaN", '{"$number": "NaN"}')
-    assert converse(Host(), connection, message) == [
+    assert converse(host, connection, message) == [
         {
             "id": 1,
             "result": [{"$escape": {"$bigint": "1"}}, {"$bigint": "9007199254740993"}, {"$number": "NaN"}],
@@ -256,7 +277,7 @@ def test_socket_calls_decode_and_encode_values_once() -> None:
 
 def test_a_socket_over_its_rate_is_answered_and_stays_open() -> None:
     host = Host(limit=2)
-    connection = FakeConnection({"rpc": True, "token": token("read")})
+    connection = opened(host, {"rpc": True}, token("read"))
     call = {"id": 1, "method": "greet", "params": ["a"]}
     answers = converse(host, connection, call, call, call)
     assert [answer.get("error", {}).get("code") for answer in answers] == [None, None, "rate_limited"]
@@ -266,7 +287,7 @@ def test_a_socket_over_its_rate_is_answered_and_stays_open() -> None:
 
 def test_a_capnweb_socket_keeps_one_session_until_it_closes() -> None:
     host = Host()
-    connection = FakeConnection({"capnweb": True, "token": token("read")})
+    connection = opened(host, {"capnweb": True}, token("read"))
 
     async def go(*lines: Any) -> None:
         for line in lines:
@@ -278,6 +299,29 @@ def test_a_capnweb_socket_keeps_one_session_until_it_closes() -> None:
     asyncio.run(go(["pull", 1]))  # the same session holds the push (a new one would have lost it)
     assert connection.sent == [["resolve", 1, "hi ada"]]
     host.transport.forget(connection)
-    connection.data = {"capnweb": True, "token": "dotdo1.forged.token"}
+    host.socket_state.put(connection.id, "token", "dotdo1.forged.token")
     asyncio.run(go(["push", ["pipeline", 0, ["greet"], ["eve"]]]))
     assert connection.sent[-1] == ["abort", ["error", "Error", "Capability token is malformed"]]
+
+
+def test_a_socket_keeps_a_token_longer_than_its_whole_attachment() -> None:
+    host = Host()
+    long = mint(SECRET, target="acme", scope="read", sub="s" * 6000)
+    assert MAX_ATTACHMENT_BYTES < len(long) <= MAX_TOKEN_LENGTH
+    upgrade = {"upgrade": "websocket", "x-capability": long}
+    assert request(host, "GET", "/ws/rpc", headers=upgrade).status == 101
+    (connection,) = host.websockets.open
+    assert host.socket_state.get(connection.id, "token") == long
+    assert converse(host, connection, {"id": 1, "method": "greet", "params": ["ada"]}) == [
+        {"id": 1, "result": "hi ada"}
+    ]
+
+
+def test_opening_a_socket_drops_what_vanished_sockets_left() -> None:
+    host = Host()
+    held = token()
+    host.socket_state.put("gone", "token", held)  # its object was reset: no close came
+    upgrade = {"upgrade": "websocket", "x-capability": held}
+    assert request(host, "GET", "/ws/rpc", headers=upgrade).status == 101
+    assert host.socket_state.get("gone", "token") is None
+    assert host.socket_state.get(host.websockets.open[0].id, "token") == held

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dotdo import BadRequest, conjugate, pluralize, singularize
-from dotdo.semantic.names import validate_field_path, validate_type_name, validate_verb
+from dotdo.semantic.names import (
+    MAX_DERIVED_VERB_LENGTH,
+    PLURAL_NAME,
+    validate_field_path,
+    validate_type_name,
+    validate_verb,
+)
+from dotdo.semantic.registry import Noun, Verb
 
 
 @pytest.mark.parametrize(
@@ -73,3 +82,33 @@ def test_field_paths_and_verbs() -> None:
     for bad in ["Ship", "ship it", "ship;", ""]:
         with pytest.raises(BadRequest):
             validate_verb(bad)
+
+
+WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
+IRREGULAR_ENDINGS = st.sampled_from(
+    ["child", "person", "ox", "quiz", "knife", "box", "day", "y", "ship", "die"]
+)
+
+
+@given(st.lists(st.one_of(WORDS, IRREGULAR_ENDINGS), min_size=1, max_size=12))
+def test_every_type_name_has_a_plural_a_noun_may_have(words: list[str]) -> None:
+    name = "".join(word.capitalize() for word in words)[-64:]
+    name = name[0].upper() + name[1:]
+    noun = Noun(validate_type_name(name)).resolved()  # the plural is derived
+    assert noun.plural is not None and PLURAL_NAME.fullmatch(noun.plural)
+
+
+@given(st.lists(st.one_of(WORDS, IRREGULAR_ENDINGS), min_size=1, max_size=12))
+def test_every_verb_short_enough_to_derive_has_forms_that_are_verbs(words: list[str]) -> None:
+    verb = (words[0] + "".join(word.capitalize() for word in words[1:]))[:MAX_DERIVED_VERB_LENGTH]
+    forms = Verb(validate_verb(verb)).forms()
+    assert all(validate_verb(form) for form in (forms.past, forms.participle, forms.third_person))
+
+
+def test_a_longer_verb_needs_its_forms_given() -> None:
+    verb = "ship" + "Z" * (MAX_DERIVED_VERB_LENGTH - 3)
+    with pytest.raises(BadRequest) as refused:
+        Verb(verb).forms()
+    assert refused.value.code == "invalid_verb" and "register it with" in refused.value.message
+    given_forms = Verb(verb, past=verb[:-1] + "d", participle=verb[:-1] + "g", third_person=verb[:-1] + "s")
+    assert given_forms.forms().past == verb[:-1] + "d"

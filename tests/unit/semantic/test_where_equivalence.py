@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -121,6 +122,19 @@ def thing(index: int, data: dict[str, Any], deleted: bool) -> dict[str, Any]:
 def test_sql_pushdown_agrees_with_python(
     rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]
 ) -> None:
+    assert_pushdown_agrees(rows, where)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(documents(), st.booleans()), min_size=1, max_size=8), clauses)
+def test_conjuncts_past_the_statement_budget_run_in_python_with_the_same_result(
+    rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]
+) -> None:
+    with patch("dotdo.semantic.where.MAX_WHERE_SQL_BYTES", 250):  # a conjunct or two fit, not all
+        assert_pushdown_agrees(rows, where)
+
+
+def assert_pushdown_agrees(rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]) -> None:
     db = sqlite3.connect(":memory:")
     for statement in THING_TABLES.migrations[0].statements:  # the object's own schema
         db.execute(statement)
@@ -139,7 +153,8 @@ def test_sql_pushdown_agrees_with_python(
             ),
         )
     plan = compile_where(where)
-    selected = [r[0] for r in db.execute(f"SELECT id FROM things WHERE {plan.sql} ORDER BY id", plan.params)]
+    ops = dict(zip(["ops"], plan.params, strict=False))  # the one named parameter, when there is one
+    selected = [r[0] for r in db.execute(f"SELECT id FROM things WHERE {plan.sql} ORDER BY id", ops)]
     by_id = {t["$id"]: t for t in things}
     pushed = sorted(i for i in selected if plan.accepts(by_id[i]))
     expected = sorted(t["$id"] for t in things if matches(t, where))

@@ -287,6 +287,28 @@ def test_refused_calls_nobody_pulls_are_not_logged_as_unhandled(caplog: Any) -> 
     assert "never retrieved" not in caplog.text
 
 
+def test_counters_that_cannot_be_stored_end_the_session_before_they_move(caplog: Any) -> None:
+    remembered: list[SessionIds] = []
+
+    def remember(ids: SessionIds) -> None:
+        if ids.next_push > 2:
+            raise ValueError("the attachment refused it")
+        remembered.append(ids)
+
+    answers = converse(
+        [
+            ["push", ["pipeline", 0, ["hello"], ["a"]]],
+            ["pull", 1],
+            ["push", ["pipeline", 0, ["hello"], ["b"]]],
+            ["pull", 2],
+        ],
+        remember=remember,
+    )
+    assert answers[-1][0] == "abort" and "could not be kept" in answers[-1][1][2]
+    assert remembered == [SessionIds(next_push=2, next_export=-1)]  # nothing past what was stored
+    assert "counters could not be stored" in caplog.text
+
+
 def test_a_release_after_a_pull_still_gets_the_answer() -> None:
     # The client may release an id it pulled before the answer is out (it holds no other
     # reference); the pull is still answered, in a batch and on a socket alike.

@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dotdo import BadRequest
-from dotdo.wire.codec import decode, dumps, encode, loads
+from dotdo.wire.codec import MAX_JSON_DEPTH, decode, dumps, encode, loads, parse_json
 from dotdo.wire.wsrpc import MAX_MESSAGE_BYTES, RateLimiter, parse_message
 
 json_like = st.recursive(
@@ -101,6 +101,13 @@ def test_rate_limiter_window() -> None:
     assert limiter.allow("a", 10.5)  # the first message left the window
 
 
+def test_rate_limiter_at_its_documented_bound() -> None:
+    limiter = RateLimiter()  # 100 messages in any 10 s
+    assert all(limiter.allow("a", n * 0.09) for n in range(100))  # 100 within 9 s
+    assert not limiter.allow("a", 9.5)  # the 101st inside the window
+    assert limiter.allow("a", 10.01)  # the first has left the window
+
+
 EDGES = [-(2**63), -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**63 - 1, 2**63]
 
 
@@ -175,6 +182,52 @@ def _nested(depth: int) -> Any:
     for _ in range(depth):
         value = [value]
     return value
+
+
+def nested(depth: int, opener: str = "[", closer: str = "]") -> str:
+    return opener * depth + closer * depth
+
+
+@pytest.mark.parametrize(("opener", "closer"), [("[", "]"), ('{"a":', "}")])
+def test_nesting_at_and_past_the_bound(opener: str, closer: str) -> None:
+    text = opener * MAX_JSON_DEPTH + "1" + closer * MAX_JSON_DEPTH
+    assert parse_json(text) is not None
+    assert parse_json(text.encode()) == parse_json(text)
+    for deeper in (opener + text + closer, (opener + text + closer).encode()):
+        with pytest.raises(json.JSONDecodeError, match=f"deeper than {MAX_JSON_DEPTH}"):
+            parse_json(deeper)
+
+
+def test_far_past_the_bound_is_refused_before_it_is_parsed() -> None:
+    with pytest.raises(json.JSONDecodeError, match="deeper than"):
+        parse_json(nested(200_000))
+    with pytest.raises(BadRequest) as refused:
+        loads(nested(200_000))
+    assert refused.value.code == "invalid_json"
+
+
+def test_brackets_inside_strings_do_not_count() -> None:
+    brackets = "[" * (MAX_JSON_DEPTH * 2)
+    text = json.dumps({"s": brackets, "t": 'x\\"[[[', "list": [brackets] * 3})
+    assert parse_json(text)["s"] == brackets
+
+
+def test_bytes_are_read_in_the_encodings_json_allows() -> None:
+    text = json.dumps({"s": "\u00e9[" * 600, "n": [[1]]}, ensure_ascii=False)
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32"):
+        assert parse_json(text.encode(encoding)) == json.loads(text)
+
+
+@given(
+    st.recursive(
+        st.none() | st.text(alphabet='[]{}"\\ab', max_size=6),
+        lambda inner: st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{"\\', max_size=3), inner, max_size=3),
+    )
+)
+def test_whatever_json_loads_takes_within_the_bound_parse_json_takes_too(value: object) -> None:
+    text = json.dumps(value)
+    assert parse_json(text) == json.loads(text)
 
 
 ESCAPES = [

@@ -1,0 +1,304 @@
+"""The event bus: events from writes and sends to their handlers, at least once.
+
+`emit` records an event with a delivery row per durable handler (in the write's
+transaction) and queues it in the object's outbox (`delivery.Outbox`: first in, first
+out, one event at a time, each handler under the time bound). A handler that fails is
+retried by the alarm with doubling back-off, then buried as a dead letter, which can be
+replayed. A send with a delay is stored and sent by the alarm. The bus is two timer
+sources: `sends` (delayed sends) and `deliveries` (retries and lost deliveries).
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.core.timers import Source
+from dotdo.errors import NotFound
+from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
+from dotdo.semantic.ids import new_id
+from dotdo.types import Row
+from dotdo.workflows.bus_store import DeliveryStore, SendStore
+from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
+from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, BusHost, encode_value
+from dotdo.workflows.timing import due_time
+
+__all__ = ["DeliveryPolicy", "EventBus"]
+
+logger = logging.getLogger("dotdo.workflows")
+
+T = TypeVar("T")
+_Item = tuple[Event, builtins.list[tuple[str, str]]]  # an event and its (delivery id, handler) pairs
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How durable deliveries are retried and how long any handler may run.
+
+    `retry_limit` attempts (the first included) before a dead letter; `retry_delay_ms`
+    before the first retry, doubled after each; `handler_timeout` seconds per handler."""
+
+    retry_limit: int = 5
+    retry_delay_ms: int = 1000
+    handler_timeout: float = DEFAULT_HANDLER_TIMEOUT
+
+    def wait_ms(self, attempts: int) -> int:
+        """The wait after the `attempts`-th failed attempt."""
+        return int(self.retry_delay_ms * 2 ** (attempts - 1))
+
+
+class EventBus:
+    """One object's events and handlers. `handlers` maps a pattern (`Customer.*`) to the
+    names of the durable handler methods listening to it."""
+
+    def __init__(
+        self,
+        host: BusHost,
+        deliveries: DeliveryStore,
+        sends: SendStore,
+        handlers: Mapping[str, tuple[str, ...]],
+        policy: DeliveryPolicy,
+    ) -> None:
+        self._host = host
+        self._deliveries = deliveries
+        self._sends = sends
+        self._handlers = handlers
+        self._policy = policy
+        self._runtime_handlers: builtins.list[tuple[str, Callable[..., Any]]] = []
+        self._outbox: Outbox[_Item] = Outbox(self._deliver, host.timers.rearm)
+        self._in_hand: set[str] = set()  # deliveries queued or running here: not the alarm's to retry
+        self.sends_source = Source(sends.next_at, self._run_due_sends)
+        self.deliveries_source = Source(deliveries.next_at, self._run_due_deliveries)
+
+    # -- raising events ----------------------------------------------------------
+
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object_id: str | None = None
+    ) -> str:
+        """Record the event and queue its delivery: durable handlers get a delivery row in
+        the same transaction (so a crash before delivery is retried), then it is delivered
+        after every event queued before it, by the object's one drain task."""
+        event_id = self._host.record_event(event_type, data, subject, object_id)
+        now = self._host.timers.now()
+        event = Event(event_id, event_type, data, now, subject, object_id)
+        durable: builtins.list[tuple[str, str]] = []
+        for handler in self.durable_handlers_for(event_type):
+            delivery_id = new_id()
+            self._deliveries.add(delivery_id, event_id, handler, now + RUN_LEASE_MS, now)
+            durable.append((delivery_id, handler))
+        if durable:
+            self._host.timers.changed()  # re-armed when the outbox runs dry
+        delivery_ids = {delivery_id for delivery_id, _ in durable}
+        self._in_hand.update(delivery_ids)
+        entry = self._outbox.put((event, durable))
+
+        def forget() -> None:
+            if self._outbox.discard(entry):
+                self._in_hand.difference_update(delivery_ids)
+
+        self._host.sql.on_rollback(forget)  # a rolled-back write raised no event
+        return event_id
+
+    async def send(
+        self,
+        event_type: str,
+        data: Any = None,
+        subject: str | None = None,
+        object_id: str | None = None,
+        delay: float | timedelta | None = None,
+        at: datetime | int | None = None,
+    ) -> str:
+        """Persist an event, deliver it to every matching handler, and return its id.
+
+        Returns once the event, and the events its handlers send in turn, are delivered;
+        at once (the event queued) when called from inside a delivery or from a call that
+        arrived while one was in progress, since that delivery may be waiting on the
+        caller. With `delay` (seconds) or `at` the event is stored and sent by the alarm
+        then; the id returned is the scheduled send's. Bad input is a 400
+        (`invalid_event_type`, `invalid_data`, `invalid_delay`); data past `MAX_VALUE_BYTES`
+        of JSON a 413 `value_too_large`.
+        """
+        validate_event_type(event_type)
+        encoded = encode_value(data, "data", MAX_VALUE_BYTES)
+        due = due_time(delay, at, self._host.timers.now())
+        if due is not None:
+            send_id = new_id()
+            self._sends.add(send_id, event_type, encoded, subject, object_id, due)
+            self._host.timers.changed()
+            self._host.timers.rearm()
+            return send_id
+        with self._outbox.caller() as scope:
+            event_id = self._host.sql.transaction(lambda: self.emit(event_type, data, subject, object_id))
+            await self._outbox.settle(scope)
+        return event_id
+
+    async def as_caller(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run `work` as a caller of the bus: it returns once the events `work` raised, and
+        their chains, are delivered (unless it runs inside a delivery, or arrived while one
+        was in progress: then they are delivered after it, in order)."""
+        with self._outbox.caller() as scope:
+            result = await work()
+            await self._outbox.settle(scope)
+        return result
+
+    async def run_handler(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Call `function(*args)` as a handler: in its own task, never waiting for delivery,
+        cut off after the handler time bound (HandlerTimeout)."""
+        return await self._outbox.run_handler(function, *args, timeout=self._policy.handler_timeout)
+
+    # -- handlers ----------------------------------------------------------------
+
+    def durable_handlers_for(self, event_type: str) -> builtins.list[str]:
+        """The names of the durable handlers an event of `event_type` goes to, in order."""
+        names: builtins.list[str] = []
+        for pattern, handlers in self._handlers.items():
+            if pattern_matches(pattern, event_type):
+                names.extend(h for h in handlers if h not in names)
+        return names
+
+    def subscribe(self, pattern: str, handler: Callable[..., Any]) -> Callable[[], None]:
+        """A run-time handler (in memory only); returns the function that removes it."""
+        entry = (pattern, handler)
+        self._runtime_handlers.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._runtime_handlers:
+                self._runtime_handlers.remove(entry)
+
+        return unsubscribe
+
+    async def _deliver(self, item: _Item) -> None:
+        """One event from the outbox to its durable handlers, run-time handlers and sockets."""
+        event, durable = item
+        try:
+            for delivery_id, handler in durable:
+                error = await self._invoke(handler, event)
+                if error is None:
+                    self._deliveries.delete(delivery_id)
+                else:
+                    self._failed(delivery_id, 1, error, handler, event)
+        finally:
+            self._in_hand.difference_update(delivery_id for delivery_id, _ in durable)
+        for pattern, runtime_handler in builtins.list(self._runtime_handlers):
+            if pattern_matches(pattern, event.type):
+                name = getattr(runtime_handler, "__qualname__", repr(runtime_handler))
+                try:
+                    await self.run_handler(runtime_handler, event)
+                except HandlerTimeout as timeout:
+                    logger.error(
+                        "run-time handler %s (%s) %s on %s %s; it was cancelled",
+                        name,
+                        pattern,
+                        timeout,
+                        event.type,
+                        event.id,
+                    )
+                except Exception:
+                    logger.exception(
+                        "run-time handler %s (%s) failed on %s %s", name, pattern, event.type, event.id
+                    )
+        self._host.publish(event)
+
+    async def _invoke(self, name: str, event: Event) -> str | None:
+        """Run a durable handler under the time bound; its error as text, or None."""
+        method = self._host.handler(name)
+        if method is None:
+            logger.error("no handler method %r for %s %s", name, event.type, event.id)
+            return f"no handler method {name!r}"
+        try:
+            await self.run_handler(method, event)
+        except HandlerTimeout as timeout:
+            logger.error(
+                "handler %s %s on %s %s; it was cancelled and the delivery counts as failed",
+                name,
+                timeout,
+                event.type,
+                event.id,
+            )
+            return str(timeout)
+        except Exception as error:
+            logger.exception("handler %s failed on %s %s", name, event.type, event.id)
+            return f"{type(error).__name__}: {error}"
+        return None
+
+    def _failed(self, delivery_id: str, attempts: int, error: str, handler: str, event: Event) -> None:
+        if attempts >= self._policy.retry_limit:
+            logger.error(
+                "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)",
+                delivery_id,
+                event.type,
+                event.id,
+                handler,
+                attempts,
+                error,
+            )
+            self._deliveries.bury(delivery_id, attempts, error)
+        else:
+            next_at = self._host.timers.now() + self._policy.wait_ms(attempts)
+            self._deliveries.retry_at(delivery_id, attempts, next_at, error)
+        self._host.timers.changed()
+
+    async def _retry(self, row: Row) -> None:
+        delivery_id = str(row["id"])
+        event = self._deliveries.event(str(row["event_id"]))
+        if event is None:
+            self._deliveries.delete(delivery_id)
+            return
+        self._in_hand.add(delivery_id)
+        try:
+            handler = str(row["handler"])
+            error = await self._invoke(handler, event)
+            if error is None:
+                self._deliveries.delete(delivery_id)
+            else:
+                self._failed(delivery_id, int(row["attempts"]) + 1, error, handler, event)
+        finally:
+            self._in_hand.discard(delivery_id)
+
+    # -- dead letters ------------------------------------------------------------
+
+    def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        """Dead letters, oldest first: `id, event_id, handler, attempts, last_error,
+        created_at, type`; `limit` is clamped to 1..1000."""
+        return self._deliveries.dead(max(1, min(limit, 1000)))
+
+    async def replay(self, delivery_id: str) -> dict[str, Any]:
+        """Deliver a dead letter again now; on failure it goes back to the retry cycle.
+        404 `dead_letter_not_found` when there is no such dead letter."""
+        row = self._deliveries.revive(delivery_id)
+        if row is None:
+            raise NotFound(f"No dead letter {delivery_id!r}", code="dead_letter_not_found")
+        await self.as_caller(lambda: self._retry({**row, "attempts": 0}))  # and what it sent
+        self._host.timers.changed()
+        self._host.timers.rearm()
+        remaining = self._deliveries.state(delivery_id)
+        return {"id": delivery_id, "delivered": remaining is None, **(dict(remaining) if remaining else {})}
+
+    # -- the timer sources -------------------------------------------------------
+
+    async def _run_due_sends(self, now: int) -> int:
+        sent = 0
+        for row in self._sends.due(now, DUE_BATCH):
+            self._sends.delete(str(row["id"]))
+            self._host.timers.changed()
+            await self.send(str(row["type"]), row["data"], row["subject"], row["object"])
+            sent += 1
+        return sent
+
+    async def _run_due_deliveries(self, now: int) -> int:
+        retried = 0
+        for row in self._deliveries.due(now, DUE_BATCH):
+            if str(row["id"]) in self._in_hand:
+                # Queued behind a slow handler, or running now: not lost. Its lease moves on,
+                # so the alarm does not wake for it again and again meanwhile.
+                self._deliveries.extend_lease(str(row["id"]), now + RUN_LEASE_MS)
+                self._host.timers.changed()
+                continue
+            await self._retry(row)
+            retried += 1
+        return retried

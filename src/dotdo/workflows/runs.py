@@ -1,0 +1,257 @@
+"""The run engine: `@workflow` runs and their durable steps, replayed from the top.
+
+A run is a row; `do` records each step's result (and the action it ran) in `action_log`.
+A retryable failure suspends the run until its back-off has passed; a run whose object
+died is taken for lost when its lease runs out. Either way the alarm resumes it by
+replaying the workflow, completed steps returning their records. The engine is a timer
+source (`workflows`). See ADR 0004 and ADR 0007.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dotdo.core import faults
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, Conflict, NotFound
+from dotdo.semantic.ids import new_id
+from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host, encode_value
+from dotdo.workflows.run_store import RunStore
+from dotdo.workflows.steps import (
+    CURRENT_RUN,
+    Attempt,
+    RetryPolicy,
+    RunContext,
+    StepFailed,
+    StepMismatch,
+    Suspend,
+    check_step,
+    step_name,
+)
+
+__all__ = ["RunEngine"]
+
+logger = logging.getLogger("dotdo.workflows")
+
+
+async def _call(method: Callable[..., Any], *args: Any) -> Any:
+    result = method(*args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+class RunEngine:
+    """One object's workflow runs. `workflows` are the names of its `@workflow` methods."""
+
+    def __init__(self, host: Host, store: RunStore, workflows: frozenset[str]) -> None:
+        self._host = host
+        self._store = store
+        self._workflows = workflows
+        self._active: set[str] = set()  # runs replaying in this instance now: not the alarm's
+
+    # -- runs ----------------------------------------------------------------
+
+    async def start(self, name: str, input: Any = None, run_id: str | None = None) -> dict[str, Any]:
+        """Start the `@workflow` method `name` with `input`; runs now until it finishes or waits.
+
+        A `run_id` makes starting idempotent: an existing run is returned as it is; one of
+        another workflow is a 409 `workflow_conflict`. An unknown workflow is a 404
+        `workflow_not_found`."""
+        if name not in self._workflows:
+            raise NotFound(f"No workflow {name!r}", code="workflow_not_found")
+        run_id = run_id or new_id()
+        now = self._host.timers.now()
+        if self._store.create(
+            run_id, name, encode_value(input, "input", MAX_VALUE_BYTES), now + RUN_LEASE_MS, now
+        ):
+            self._host.timers.changed()
+            await self._run(run_id, now)
+        else:
+            existing = self._store.run(run_id)
+            if existing is not None and existing["name"] != name:
+                raise Conflict(
+                    f"Run {run_id!r} is a run of {existing['name']!r}, not {name!r}",
+                    code="workflow_conflict",
+                )
+        return self.status(run_id)
+
+    def status(self, run_id: str) -> dict[str, Any]:
+        """`id, name, status, result, error, next_at, created_at, updated_at` of a run; 404
+        `workflow_run_not_found` when there is none."""
+        row = self._store.status(run_id)
+        if row is None:
+            raise NotFound(f"No workflow run {run_id!r}", code="workflow_run_not_found")
+        status = dict(row)
+        status["result"] = None if row["result"] is None else json.loads(str(row["result"]))
+        return status
+
+    async def _run(self, run_id: str, now: int) -> None:
+        row = self._store.run(run_id)
+        if row is None or row["status"] not in ("running", "waiting"):
+            return
+        method = self._host.handler(str(row["name"]))
+        self._store.lease(run_id, now + RUN_LEASE_MS, now)
+        self._host.timers.changed()
+        self._active.add(run_id)
+        run = RunContext(run_id)
+        token = CURRENT_RUN.set(run)
+        try:
+            if method is None:
+                raise NotFound(f"No workflow method {row['name']!r}", code="workflow_not_found")
+            result = await method(json.loads(str(row["input"])))
+            if run.mismatch is not None:
+                raise run.mismatch  # caught by the workflow's own code: the run fails all the same
+        except Suspend as suspend:
+            if run.mismatch is not None:
+                self._finish(run_id, "failed", error=str(run.mismatch))
+            else:
+                self._finish(run_id, "waiting", next_at=suspend.resume_at)
+        except Exception as error:
+            # a failed step was logged with its traceback when it failed; a mismatch's message says it all
+            step_error = isinstance(error, (StepFailed, StepMismatch))
+            logger.error("workflow %s %s failed: %s", row["name"], run_id, error, exc_info=not step_error)
+            message = f"{type(error).__name__}: {error}" if run.mismatch is None else str(run.mismatch)
+            self._finish(run_id, "failed", error=message)
+        else:
+            try:
+                self._finish(run_id, "completed", result=encode_value(result, "a workflow's result"))
+            except BadRequest as error:
+                self._finish(run_id, "failed", error=str(error))
+        finally:
+            CURRENT_RUN.reset(token)
+            self._active.discard(run_id)
+            self._host.timers.rearm()
+
+    def _finish(
+        self,
+        run_id: str,
+        status: str,
+        next_at: int | None = None,
+        result: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._store.finish(run_id, status, self._host.timers.now(), next_at, result, error)
+        self._host.timers.changed()
+
+    # -- steps ---------------------------------------------------------------
+
+    async def do(
+        self,
+        action: Callable[..., Any],
+        *args: Any,
+        step_id: str | None = None,
+        retries: RetryPolicy | Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Run `action(*args)` once, durably: its result is recorded under `step_id` and a
+        completed step is never run again (its recorded result is returned).
+
+        The step also records which action it ran (`step_name`); met again under the same
+        id with another action, it raises StepMismatch instead of returning the other
+        step's result, and a run that meets one fails.
+
+        Inside a `@workflow` run, a failure with retries left suspends the run and the
+        alarm replays it after the back-off; the step id defaults to the step's position.
+        Outside a run, `step_id` is required and there are no retries (nothing could
+        resume the caller): a failure is raised and not recorded (ValueError for a
+        missing `step_id` or retries outside a run).
+        """
+        policy = RetryPolicy.of(retries)
+        name = step_name(action)
+        run = CURRENT_RUN.get()
+        if run is None:
+            if step_id is None:
+                raise ValueError("outside a workflow run, do() needs a step_id")
+            if policy.limit:
+                raise ValueError("retries need a workflow run (nothing else can be resumed by the alarm)")
+            key = local = step_id
+        else:
+            if run.mismatch is not None:
+                raise run.mismatch  # the run replays other code than it recorded: no further step
+            local = step_id or run.next_step_id()
+            if local in run.steps_seen:
+                raise ValueError(f"step id {local!r} is used twice in one run")
+            run.steps_seen.add(local)
+            key = f"{run.run_id}/{local}"
+        row = self._store.step(key)
+        if row is not None:
+            try:
+                check_step(local, row["name"], name)
+            except StepMismatch as mismatch:
+                if run is not None:
+                    run.mismatch = mismatch
+                raise
+        if row is not None and row["status"] == "completed":
+            return None if row["result"] is None else json.loads(str(row["result"]))
+        if row is not None and row["status"] == "failed":
+            raise StepFailed(key, str(row["error"]))
+        attempts = int(row["attempts"]) if row is not None else 0
+        now = self._host.timers.now()
+        if run is not None and row is not None and row["next_at"] is not None and int(row["next_at"]) > now:
+            raise Suspend(int(row["next_at"]))  # woken early (another timer): keep waiting
+        try:
+            value = _call(action, *args)
+            result = await (asyncio.wait_for(value, timeout) if timeout else value)
+            encoded = None if result is None else encode_value(result, f"step {key!r}'s result")
+        except (Suspend, StepFailed, StepMismatch):
+            raise
+        except Exception as error:
+            message = f"{type(error).__name__}: {error}"
+            if isinstance(error, TimeoutError):
+                message = f"timed out after {timeout} s"
+            if run is None:
+                raise
+            return self._step_failed(key, name, run, attempts + 1, policy, message, error)
+        await faults.reach(faults.AFTER_STEP, key)
+        run_id = None if run is None else run.run_id
+        self._store.complete_step(key, encoded, attempts + 1, run_id, name, self._host.timers.now())
+        return result
+
+    def _step_failed(
+        self,
+        key: str,
+        name: str,
+        run: RunContext,
+        attempts: int,
+        policy: RetryPolicy,
+        message: str,
+        error: Exception,
+    ) -> Any:
+        retry = attempts <= policy.limit
+        now = self._host.timers.now()
+        next_at = now + policy.wait_ms(attempts) if retry else None
+        status = "pending" if retry else "failed"
+        self._store.fail_step(key, status, message, attempts, next_at, run.run_id, name, now)
+        if next_at is not None:
+            logger.warning(
+                "step %s failed (attempt %d), retried at %d", key, attempts, next_at, exc_info=error
+            )
+            raise Suspend(next_at)
+        logger.error("step %s failed for good (attempt %d)", key, attempts, exc_info=error)
+        raise StepFailed(key, message) from error
+
+    async def try_(self, action: Callable[..., Any], *args: Any) -> Attempt:
+        """One attempt of `action(*args)`, nothing recorded: its failure is returned, never raised."""
+        try:
+            return Attempt(True, await _call(action, *args))
+        except Exception as error:
+            return Attempt(False, error=error)
+
+    # -- the timer source ----------------------------------------------------
+
+    def next_wake(self) -> int | None:
+        return self._store.next_at()
+
+    async def run_due(self, now: int) -> int:
+        resumed = 0
+        for run_id in self._store.due(now, DUE_BATCH):
+            if run_id not in self._active:
+                await self._run(run_id, now)
+                resumed += 1
+        return resumed

@@ -1,0 +1,148 @@
+"""The timer service in-process: one alarm at the earliest wake of every source, re-armed in
+one place; a pass runs every source at the time it was asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from dotdo.core.timers import Source, TimerService
+from tests.inprocess import T0, run
+from tests.storage import Clock, Storage
+
+
+class Queue:
+    """A timer source over a list of due times: `run_due` takes those due."""
+
+    def __init__(self, *due: int) -> None:
+        self.due = sorted(due)
+        self.ran: list[tuple[int, int]] = []  # (due time, the pass's now)
+
+    def next_wake(self) -> int | None:
+        return self.due[0] if self.due else None
+
+    async def run_due(self, now: int) -> int:
+        taken = [at for at in self.due if at <= now]
+        self.due = [at for at in self.due if at > now]
+        self.ran.extend((at, now) for at in taken)
+        return len(taken)
+
+
+def service(*sources: tuple[str, Queue]) -> tuple[TimerService, Storage, Clock]:
+    storage, clock = Storage(), Clock(T0)
+    timers = TimerService(storage, clock)
+    for name, source in sources:
+        timers.register(name, source)
+    return timers, storage, clock
+
+
+def test_the_alarm_is_the_earliest_wake_of_every_source_and_written_only_when_it_moves() -> None:
+    early, late = Queue(T0 + 5_000), Queue(T0 + 2_000, T0 + 9_000)
+    timers, storage, _ = service(("a", early), ("b", late))
+    timers.rearm()
+    assert storage.alarm == T0 + 2_000 and storage.alarm_writes == 1
+    timers.rearm()  # nothing changed: nothing recomputed, nothing written
+    timers.changed()
+    timers.rearm()  # changed, but the earliest is the same: no write
+    assert storage.alarm_writes == 1
+    late.due = [T0 + 9_000]
+    timers.changed()
+    timers.rearm()
+    assert storage.alarm == T0 + 5_000 and storage.alarm_writes == 2
+
+
+def test_a_new_instance_with_nothing_to_wake_for_leaves_the_alarm_alone_until_it_knows() -> None:
+    queue = Queue()
+    timers, storage, _ = service(("q", queue))
+    storage.alarm = T0 + 1  # whatever an earlier instance left
+    timers.rearm()
+    assert storage.alarm == T0 + 1 and storage.alarm_writes == 0  # a stale alarm only wakes us for nothing
+    queue.due = [T0 + 50]
+    timers.changed()
+    timers.rearm()
+    assert storage.alarm == T0 + 50
+    queue.due = []
+    timers.changed()
+    timers.rearm()
+    assert storage.alarm is None  # known to be ours now: deleted
+
+
+def test_a_pass_runs_every_source_at_its_time_then_rearms() -> None:
+    first, second = Queue(T0 + 1_000, T0 + 60_000), Queue(T0 + 3_000)
+    timers, storage, clock = service(("first", first), ("second", second))
+    seen: list[int] = []
+
+    async def watch(now: int) -> int:
+        seen.append(timers.now())
+        return 0
+
+    timers.register("watch", Source(lambda: None, watch))
+    assert run(timers.run_due(T0 + 5_000)) == {"first": 1, "second": 1, "watch": 0}
+    assert first.ran == [(T0 + 1_000, T0 + 5_000)] and second.ran == [(T0 + 3_000, T0 + 5_000)]
+    assert seen == [T0 + 5_000]  # the pass sees the time it was run for
+    assert timers.now() == clock() == T0  # and only the pass
+    assert storage.alarm == T0 + 60_000
+
+
+def test_the_alarm_counts_work_due_at_its_scheduled_time_even_if_the_clock_lags() -> None:
+    queue = Queue(T0 + 10)
+    timers, _, _ = service(("q", queue))
+    assert run(timers.fire(scheduled_time=T0 + 10)) == {"q": 1}
+
+
+def test_a_failing_source_stops_neither_the_others_nor_the_rearm_and_is_raised_after() -> None:
+    after = Queue(T0 + 1, T0 + 99_000)
+
+    async def broken(now: int) -> int:
+        raise RuntimeError("source bug")
+
+    timers, storage, _ = service()
+    timers.register("broken", Source(lambda: T0, broken))
+    timers.register("after", after)
+    with pytest.raises(RuntimeError, match="source bug"):
+        run(timers.run_due(T0 + 10))
+    assert after.ran == [(T0 + 1, T0 + 10)]
+    assert storage.alarm == T0  # the broken source still wants to wake: the runtime retries too
+
+
+def test_every_pass_runs_inside_what_the_layers_wrap_around_it() -> None:
+    timers, _, _ = service(("q", Queue(T0)))
+    order: list[str] = []
+
+    async def around(inner: Callable[[], Awaitable[dict[str, int]]]) -> dict[str, int]:
+        order.append("before")
+        done = await inner()
+        order.append("after")
+        return done
+
+    timers.around_passes(around)
+    assert run(timers.run_due(T0)) == {"q": 1}
+    assert order == ["before", "after"]
+
+
+def test_a_source_name_is_registered_once() -> None:
+    timers, _, _ = service(("q", Queue()))
+    with pytest.raises(ValueError, match="'q'"):
+        timers.register("q", Queue())
+
+
+def test_after_the_alarm_fired_it_is_rearmed_for_what_is_left_and_otherwise_left_to_the_runtime() -> None:
+    queue = Queue(T0 + 10, T0 + 20)
+    timers, storage, clock = service(("q", queue))
+    timers.rearm()
+    clock.now = T0 + 10
+    run(timers.fire(T0 + 10))
+    assert storage.alarm == T0 + 20 and storage.alarm_writes == 2
+    clock.now = T0 + 20
+    run(timers.fire(T0 + 20))
+    # the runtime drops an alarm that fired once its handler returns: nothing to delete
+    assert storage.alarm_writes == 2
+
+
+def test_time_travel_leaves_no_alarm_behind_for_work_it_ran() -> None:
+    queue = Queue(T0 + 10)
+    timers, storage, _ = service(("q", queue))
+    timers.rearm()
+    run(timers.run_due(T0 + 10))  # the runtime's alarm did not fire: it is still set, and deleted
+    assert storage.alarm is None

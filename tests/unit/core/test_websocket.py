@@ -1,0 +1,123 @@
+"""Sockets: tags within the runtime's limit, attachments well inside Cloudflare's cap, and
+what outgrows an attachment kept in SQLite (under Cloudflare's SQLite limits)."""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+import pytest
+
+from dotdo import BadRequest
+from dotdo.core.sql import Sql
+from dotdo.core.websocket import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    RUNTIME_MAX_TAGS,
+    SOCKET_MIGRATIONS,
+    Connection,
+    SocketState,
+    attachment_bytes,
+    parse_tags,
+)
+from dotdo.wire.codec import MAX_SAFE_INTEGER
+from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
+from tests.unit.cloudflare_sqlite import CloudflareStorage
+
+LARGEST_ATTACHMENTS = {
+    # /ws: the most tags of the longest kind
+    "plain": (["t" * MAX_TAG_LENGTH] * MAX_TAGS, {}),
+    # /ws/rpc: the token and subscriptions live in SQLite, not here
+    "rpc": (["rpc"], {"rpc": True}),
+    # /capnweb: the session's counters, as large as a JSON number stays exact
+    "capnweb": (["capnweb"], {"capnweb": True, "ids": [MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER]}),
+}
+
+
+@pytest.mark.parametrize("kind", LARGEST_ATTACHMENTS)
+def test_the_largest_attachments_dotdo_makes_fit_in_half_the_cap(kind: str) -> None:
+    tags, data = LARGEST_ATTACHMENTS[kind]
+    connection = Connection(None, "f" * 32, tags, MAX_SAFE_INTEGER, data)
+    assert attachment_bytes(connection.attachment()) <= MAX_ATTACHMENT_BYTES // 2
+
+
+def test_tags_leave_the_runtime_a_slot_for_the_connection_id() -> None:
+    assert MAX_TAGS + 1 == RUNTIME_MAX_TAGS
+    most = [f"{i}".rjust(MAX_TAG_LENGTH, "t") for i in range(MAX_TAGS)]
+    assert parse_tags([",".join(most)]) == most
+    assert parse_tags([",".join(most), most[0]]) == most  # repeats count once
+    for bad in ([*most, "one-more"], ["t" * (MAX_TAG_LENGTH + 1)]):
+        with pytest.raises(BadRequest) as refused:
+            parse_tags([",".join(bad)])
+        assert refused.value.code == "invalid_tag"
+
+
+def socket_state() -> SocketState:
+    sql = Sql(CloudflareStorage())
+    for statement in SOCKET_MIGRATIONS[0].statements:
+        sql.run(statement)
+    return SocketState(sql)
+
+
+def test_socket_state_holds_the_longest_token_and_every_subscription() -> None:
+    state = socket_state()
+    token = "dotdo1." + "t" * 8185
+    patterns = [f"N{i:02d}".ljust(64, "n") + "." + "v" * 64 for i in range(MAX_SUBSCRIPTIONS)]
+    state.put("a", "token", token)
+    state.put("a", "subscriptions", patterns)
+    state.put("b", "subscriptions", patterns[:1])
+    assert state.get("a", "token") == token and state.get("a", "subscriptions") == patterns
+    assert state.values("subscriptions") == {"a": patterns, "b": patterns[:1]}
+    state.put("b", "subscriptions", None)
+    assert state.get("b", "subscriptions") is None
+    state.forget("a")
+    assert state.values("subscriptions") == {} and state.get("a", "token") is None
+
+
+def test_rows_of_sockets_that_vanished_are_dropped() -> None:
+    state = socket_state()
+    for connection_id in ("live", "gone-1", "gone-2"):
+        state.put(connection_id, "token", f"token of {connection_id}")
+    assert state.keep_only(iter(["live", "never-stored"])) == 2
+    assert state.get("live", "token") == "token of live" and state.get("gone-1", "token") is None
+
+
+class RefusingSocket:
+    def __init__(self) -> None:
+        self.stored: list[Any] = []
+        self.refuse = False
+
+    def serializeAttachment(self, value: Any) -> None:  # noqa: N802 - the runtime's name
+        if self.refuse:
+            raise RuntimeError("serializeAttachment refused it")
+        self.stored.append(value)
+
+
+@pytest.fixture
+def runtime_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two runtime modules `Connection` imports when it stores an attachment."""
+    ffi = types.ModuleType("pyodide.ffi")
+    ffi.to_js = lambda value, dict_converter=None: value  # type: ignore[attr-defined]
+    pyodide = types.ModuleType("pyodide")
+    pyodide.ffi = ffi  # type: ignore[attr-defined]
+    js = types.ModuleType("js")
+    js.Object = types.SimpleNamespace(fromEntries=dict)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pyodide", pyodide)
+    monkeypatch.setitem(sys.modules, "pyodide.ffi", ffi)
+    monkeypatch.setitem(sys.modules, "js", js)
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_a_change_the_socket_refuses_leaves_the_connection_as_it_was() -> None:
+    socket = RefusingSocket()
+    connection = Connection(socket, "c", [], 0, {"capnweb": True})
+    connection.update(ids=[2, -1])
+    assert connection.data == {"capnweb": True, "ids": [2, -1]} == socket.stored[-1]["data"]
+    socket.refuse = True
+    with pytest.raises(RuntimeError):
+        connection.update(ids=[3, -1])
+    with pytest.raises(ValueError, match="at most 2048 bytes"):
+        connection.update(extra="x" * MAX_ATTACHMENT_BYTES)
+    assert connection.data == {"capnweb": True, "ids": [2, -1]} == socket.stored[-1]["data"]

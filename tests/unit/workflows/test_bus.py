@@ -1,0 +1,187 @@
+"""The event bus in-process: delivery to durable and run-time handlers, retries with
+doubling back-off, dead letters and replay, chained sends, delayed sends, rolled-back
+writes, and deliveries lost with their object."""
+
+from __future__ import annotations
+
+import pytest
+
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, NotFound, PayloadTooLarge
+from dotdo.semantic.eventtypes import Event
+from dotdo.workflows.handlers import on
+from tests.inprocess import T0, App, InProcess, run
+
+LEASE = 60_000
+
+
+class Shop(App):
+    @on.Order.placed
+    async def confirm(self, event: Event) -> None:
+        self.log.append(("confirm", event.data))
+
+    @on.Order["*"]
+    def audit(self, event: Event) -> None:
+        self.log.append(("audit", event.type))
+
+    @on.Payment.failed
+    async def flaky(self, event: Event) -> None:
+        attempt = sum(1 for entry in self.log if entry[0] == "flaky") + 1
+        self.log.append(("flaky", attempt))
+        if attempt <= event.data["fail_times"]:
+            raise RuntimeError(f"attempt {attempt} fails")
+
+    @on.Chain.started
+    async def chain(self, event: Event) -> None:
+        self.log.append(("chain", event.type))
+        await self.obj.bus.send("Chain.continued", {"n": 1})
+        await self.obj.bus.send("Chain.ended", {"n": 2})
+        self.log.append(("chain", "sent both"))  # the sends never wait inside a delivery
+
+    @on.Chain.continued
+    @on.Chain.ended
+    def chain_link(self, event: Event) -> None:
+        self.log.append(("chain", event.type))
+
+
+def names(obj: InProcess, kind: str) -> list[object]:
+    return [entry[1] for entry in obj.journal if entry[0] == kind]
+
+
+def deliveries(obj: InProcess) -> list[dict[str, object]]:
+    return obj.rows("SELECT handler, status, attempts, next_at, last_error FROM dotdo_deliveries ORDER BY id")
+
+
+def test_an_event_reaches_every_matching_handler_in_order_and_leaves_no_delivery_rows() -> None:
+    obj = InProcess(Shop)
+    event_id = run(obj.bus.send("Order.placed", {"total": 3}, subject="Order/o-1"))
+    assert obj.journal == [("confirm", {"total": 3}), ("audit", "Order.placed")]  # in declaration order
+    assert deliveries(obj) == []
+    assert [event.id for event in obj.published] == [event_id]
+    assert obj.rows("SELECT type, subject FROM events") == [{"type": "Order.placed", "subject": "Order/o-1"}]
+
+
+def test_a_failing_handler_is_retried_with_doubling_back_off_then_buried_and_replayed() -> None:
+    obj = InProcess(Shop)  # retry_limit 3, retry_delay_ms 1000
+    run(obj.bus.send("Payment.failed", {"fail_times": 3}))
+    assert names(obj, "flaky") == [1]
+    assert deliveries(obj)[0]["next_at"] == T0 + 1_000 and obj.storage.alarm == T0 + 1_000
+    assert run(obj.tick(999))["deliveries"] == 0  # not yet
+    assert run(obj.tick(1))["deliveries"] == 1
+    assert deliveries(obj)[0]["next_at"] == T0 + 1_000 + 2_000  # doubled
+    assert run(obj.tick(1_999))["deliveries"] == 0
+    assert run(obj.tick(1))["deliveries"] == 1
+    assert names(obj, "flaky") == [1, 2, 3]
+    (dead,) = obj.bus.dead_letters()
+    assert (dead["handler"], dead["attempts"], dead["type"]) == ("flaky", 3, "Payment.failed")
+    assert "attempt 3 fails" in str(dead["last_error"])
+    assert deliveries(obj)[0]["next_at"] is None and obj.storage.alarm is None
+    assert run(obj.tick(3_600_000))["deliveries"] == 0  # a dead letter is not retried
+    replayed = run(obj.bus.replay(str(dead["id"])))
+    assert replayed == {"id": dead["id"], "delivered": True}
+    assert names(obj, "flaky") == [1, 2, 3, 4] and obj.bus.dead_letters() == []
+    with pytest.raises(NotFound) as missing:
+        run(obj.bus.replay(str(dead["id"])))
+    assert missing.value.code == "dead_letter_not_found"
+
+
+def test_a_replayed_dead_letter_that_fails_again_goes_back_to_the_retry_cycle() -> None:
+    obj = InProcess(Shop)
+    run(obj.bus.send("Payment.failed", {"fail_times": 5}))
+    run(obj.tick(1_000))
+    run(obj.tick(2_000))
+    (dead,) = obj.bus.dead_letters()
+    replayed = run(obj.bus.replay(str(dead["id"])))
+    assert replayed["delivered"] is False and replayed["status"] == "pending" and replayed["attempts"] == 1
+    assert obj.storage.alarm == obj.clock() + 1_000
+    run(obj.tick(1_000))
+    assert names(obj, "flaky") == [1, 2, 3, 4, 5]
+    assert run(obj.tick(2_000))["deliveries"] == 1
+    assert names(obj, "flaky")[-1] == 6 and deliveries(obj) == []
+
+
+def test_a_chain_of_sends_is_delivered_in_emission_order_before_the_first_send_returns() -> None:
+    obj = InProcess(Shop)
+    run(obj.bus.send("Chain.started"))
+    assert names(obj, "chain") == ["Chain.started", "sent both", "Chain.continued", "Chain.ended"]
+
+
+def test_a_delayed_send_waits_for_the_alarm() -> None:
+    obj = InProcess(Shop)
+    send_id = run(obj.bus.send("Order.placed", {"total": 1}, delay=30))
+    assert obj.journal == [] and obj.storage.alarm == T0 + 30_000
+    assert run(obj.tick(29_999)) == {"alarm": 0, "sends": 0, "deliveries": 0, "schedules": 0, "workflows": 0}
+    assert run(obj.tick(1))["sends"] == 1
+    assert names(obj, "confirm") == [{"total": 1}]
+    assert obj.rows("SELECT id FROM dotdo_scheduled_sends") == [] and send_id
+    assert obj.storage.alarm is None
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code"),
+    [
+        ({"event_type": "not-a-type"}, "invalid_event_type"),
+        ({"event_type": "Order.placed", "data": {"n": float("nan")}}, "invalid_data"),
+        ({"event_type": "Order.placed", "delay": -1}, "invalid_delay"),
+        ({"event_type": "Order.placed", "delay": 1, "at": T0}, "invalid_delay"),
+    ],
+)
+def test_a_bad_send_is_a_400_and_stores_nothing(arguments: dict[str, object], code: str) -> None:
+    obj = InProcess(Shop)
+    with pytest.raises(BadRequest) as refused:
+        run(obj.bus.send(**arguments))  # type: ignore[arg-type]
+    assert refused.value.code == code
+    assert obj.rows("SELECT count(*) AS n FROM events") == [{"n": 0}]
+    assert obj.rows("SELECT count(*) AS n FROM dotdo_scheduled_sends") == [{"n": 0}]
+
+
+def test_data_past_the_value_bound_is_a_413_and_stores_nothing() -> None:
+    obj = InProcess(Shop)
+    for delay in (None, 30):
+        with pytest.raises(PayloadTooLarge) as refused:
+            run(obj.bus.send("Order.placed", "x" * MAX_VALUE_BYTES, delay=delay))
+        assert refused.value.code == "value_too_large"
+    assert obj.rows("SELECT count(*) AS n FROM events") == [{"n": 0}]
+    assert obj.rows("SELECT count(*) AS n FROM dotdo_scheduled_sends") == [{"n": 0}]
+
+
+def test_an_event_of_a_rolled_back_write_is_never_delivered() -> None:
+    obj = InProcess(Shop)
+
+    def write_then_fail() -> None:
+        obj.bus.emit("Order.placed", {"total": 1}, "Order/o-1")
+        raise RuntimeError("the write fails after its event")
+
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError):
+            obj.sql.transaction(write_then_fail)
+        await obj.bus.send("Order.shipped")  # a later event is delivered, the rolled-back one never
+
+    run(scenario())
+    assert obj.journal == [("audit", "Order.shipped")]
+    assert deliveries(obj) == [] and obj.rows("SELECT type FROM events") == [{"type": "Order.shipped"}]
+
+
+def test_a_delivery_lost_with_its_object_is_retried_when_its_lease_runs_out() -> None:
+    obj = InProcess(Shop)
+    obj.sql.transaction(lambda: obj.bus.emit("Order.placed", {"total": 9}))  # never delivered:
+    lost = obj.restart()  # the object died before its drain ran
+    assert [row["status"] for row in deliveries(lost)] == ["pending", "pending"]
+    assert lost.storage.alarm == T0 + LEASE
+    assert run(lost.tick(LEASE - 1))["deliveries"] == 0
+    assert run(lost.tick(1))["deliveries"] == 2
+    assert lost.journal == [("confirm", {"total": 9}), ("audit", "Order.placed")]
+    assert deliveries(lost) == []
+
+
+def test_run_time_handlers_see_matching_events_until_they_unsubscribe() -> None:
+    obj = InProcess(Shop)
+    seen: list[str] = []
+    unsubscribe = obj.bus.subscribe("*.shipped", lambda event: seen.append(event.type))
+    obj.bus.subscribe("Order.*", lambda event: 1 / 0)  # a failing one breaks nothing
+    run(obj.bus.send("Order.shipped"))
+    run(obj.bus.send("Parcel.shipped"))
+    unsubscribe()
+    run(obj.bus.send("Order.shipped"))
+    assert seen == ["Order.shipped", "Parcel.shipped"]
+    assert names(obj, "audit") == ["Order.shipped", "Order.shipped"]
