@@ -158,3 +158,25 @@ def test_an_unpaired_surrogate_on_the_sockets_and_in_a_where_is_refused(runtime:
         assert refused["error"]["code"] == "invalid_json" and refused["id"] is None
         ws.send('{"id": 2, "method": "get", "params": ["k"]}')  # the socket is still open
         assert json.loads(ws.recv(timeout=10)) == {"id": 2, "result": None}
+
+
+def test_a_regex_that_backtracks_forever_answers_at_once(runtime: LocalRuntime) -> None:
+    # A backtracking matcher takes 2**30 steps per row on these: the object (and, locally,
+    # every object of the runtime) would hang for hours. The answers are re.search's.
+    with runtime.client() as c:
+        c.post("/Customer", json=[{"name": "a" * 30 + "!"}, {"name": "a" * 30}, {"name": "Ada Lovelace"}])
+        for pattern, options, found in [
+            ("^(a+)+$", "", 1),
+            ("(a|aa)*b", "", 0),
+            ("^(a|a?)+$", "", 1),
+            ("^ada\\b", "i", 1),
+            ("LOVE", "i", 1),
+        ]:
+            where = {"name": {"$regex": pattern, "$options": options}}
+            listed = c.get("/Customer", params={"where": json.dumps(where)}, timeout=60)
+            assert listed.status_code == 200, listed.text
+            assert listed.json()["total"] == found, (pattern, listed.json())
+        for pattern, named in [("(a)\\1", "backreferences"), ("(?<=a)b", "lookahead and lookbehind")]:
+            refused = c.get("/Customer", params={"where": json.dumps({"name": {"$regex": pattern}})})
+            assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_where")
+            assert named in refused.json()["error"]["message"]

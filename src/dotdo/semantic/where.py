@@ -18,9 +18,10 @@ Semantics (the same in SQL and in Python; a property test holds them together):
   operand (each compared like `$eq`, so `null` matches a null element);
   `{"tags": {"$size": 2}}` an array of that many elements. A value that is not
   an array matches neither.
-* `$regex` (with optional `$options` from "imsx") matches strings with Python's
-  `re.search`; SQLite cannot evaluate it, so it runs in Python after the rest
-  of the clause has narrowed the rows in SQL.
+* `$regex` (with optional `$options` from "imsx") matches strings as Python's
+  `re.search` does, in time linear in the string (`dotdo.semantic.pattern`: no
+  backreferences or lookaround); SQLite cannot evaluate it, so it runs in Python
+  after the rest of the clause has narrowed the rows in SQL.
 
 Field names are checked against a strict pattern before they are written into
 a JSON path, and every operand is bound: all of a clause's operands travel as one
@@ -35,10 +36,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from dotdo.errors import QueryValidationError
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
+from dotdo.semantic.pattern import Pattern, compile_pattern
 from dotdo.values import INT64_MAX, int64_error
 
 __all__ = [
@@ -223,10 +226,16 @@ class _Parser:
         for letter in options:
             flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}[letter]
         try:
-            re.compile(pattern, flags)
+            _pattern(pattern, flags)
         except re.error as exc:
             raise self.fail(f"$regex is not a valid regular expression: {exc}") from exc
         return Condition(path, "$regex", pattern, flags)
+
+
+@lru_cache(maxsize=64)
+def _pattern(source: str, flags: int) -> Pattern:
+    """The compiled `$regex`, kept with its automaton's cache across rows and queries."""
+    return compile_pattern(source, flags)
 
 
 def parse_where(where: Any) -> Node | None:
@@ -302,7 +311,7 @@ def evaluate(node: Node, thing: Mapping[str, Any]) -> bool:
     if node.op == "$in":
         return any(_equal(value, operand) for operand in node.value)
     if node.op == "$regex":
-        return isinstance(value, str) and re.search(node.value, value, node.flags) is not None
+        return isinstance(value, str) and _pattern(node.value, node.flags).search(value)
     if node.op == "$all":
         return isinstance(value, list) and all(
             any(_equal(element, operand) for element in value) for operand in node.value
