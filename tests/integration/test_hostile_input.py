@@ -180,3 +180,33 @@ def test_a_regex_that_backtracks_forever_answers_at_once(runtime: LocalRuntime) 
             refused = c.get("/Customer", params={"where": json.dumps({"name": {"$regex": pattern}})})
             assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_where")
             assert named in refused.json()["error"]["message"]
+
+
+WRONG_TYPES: list[object] = [1, 1.5, True, ["a"], {"a": 1}]
+BODY_FIELDS = [
+    ("/events", {"type": "Invoice.due"}, "subject"),
+    ("/events", {"type": "Invoice.due"}, "object"),
+    ("/events", {"type": "Invoice.due"}, "type"),
+    ("/workflows/checkout", {"input": {"id": "o-1"}}, "id"),
+    ("/nouns", {"name": "Widget"}, "plural"),
+    ("/nouns", {"name": "Widget"}, "name"),
+    ("/verbs", {"base": "zap"}, "past"),
+    ("/actions", {"subject": "Customer/a", "verb": "ship"}, "verb"),
+    ("/query", {"sql": "SELECT 1 AS x"}, "sql"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), BODY_FIELDS)
+def test_a_body_field_of_the_wrong_type_is_refused_as_rpc_refuses_it(
+    runtime: LocalRuntime, path: str, body: dict[str, object], field: str
+) -> None:
+    # These fields were passed on unchecked: a subject {"$type": ...} was stored as
+    # "[object Object]", a run id true as "1", a noun's plural 1 was a 500.
+    with runtime.client() as c:
+        for wrong in WRONG_TYPES:
+            response = c.post("/_workflow" + path, json={**body, field: wrong})
+            refusal = (response.status_code, response.json()["error"]["code"])
+            assert refusal == (400, "invalid_params"), (wrong, response.text)
+        assert c.get("/_workflow/events").json()["items"] == []  # nothing was sent or recorded
+        assert [noun["name"] for noun in c.get("/_workflow/nouns").json()["items"]] == []
+        assert c.get("/_workflow/workflows/1").status_code == 404

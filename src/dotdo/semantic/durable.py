@@ -32,6 +32,7 @@ from dotdo.core.namespace import Layer
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
+from dotdo.remote.calls import body_arguments, invoke
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships, as_ref
@@ -468,7 +469,8 @@ class DOSemantic(DOCore):
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
-        return json_response(self.query(body.get("sql", ""), params))
+        arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"})}
+        return json_response(await invoke(self.query, arguments))
 
     async def _http_list_nouns(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [noun.to_dict() for noun in self.nouns.all()]})
@@ -479,11 +481,12 @@ class DOSemantic(DOCore):
             raise BadRequest(
                 'Body is {"name": "Person", "plural": "People", "indexes": [...]}', code="invalid_noun"
             )
-        indexes = body.get("indexes") or []
-        if not isinstance(indexes, list):
+        indexes = body.get("indexes")
+        if indexes is not None and not isinstance(indexes, list):
             raise BadRequest("indexes is an array of property names", code="invalid_noun")
-        noun = self.nouns.register(body.get("name", ""), body.get("plural"), indexes)
-        return json_response(noun.to_dict(), status=201)
+        fields = {"plural": "plural", "indexes": "indexes"}
+        arguments = {"name": body.get("name", ""), **body_arguments(body, fields)}
+        return json_response(await invoke(self.register_noun, arguments), status=201)
 
     async def _http_list_verbs(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [_verb_dict(forms) for forms in self.verbs.all()]})
@@ -492,10 +495,9 @@ class DOSemantic(DOCore):
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
-        forms = self.verbs.register(
-            body.get("base", ""), body.get("past"), body.get("participle"), body.get("third_person")
-        )
-        return json_response(_verb_dict(forms), status=201)
+        fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
+        arguments = {"base": body.get("base", ""), **body_arguments(body, fields)}
+        return json_response(await invoke(self.register_verb, arguments), status=201)
 
     async def _http_events(self, request: HttpRequest) -> HttpResponse:
         since = request.query("since") or None
@@ -523,10 +525,8 @@ class DOSemantic(DOCore):
             )
         if "subject" not in body or "verb" not in body:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
-        return json_response(
-            self.record_action(body["subject"], body["verb"], body.get("object"), body.get("data")),
-            status=201,
-        )
+        fields = {"subject": "subject", "verb": "verb", "object": "object", "data": "data"}
+        return json_response(await invoke(self.record_action, body_arguments(body, fields)), status=201)
 
 
 seal_rpc_surface(DOSemantic)
