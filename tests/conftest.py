@@ -17,6 +17,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
         state_dir=base / "state",
         log_path=Path(base / "server.log"),
         extra_args=["--var", f"HARNESS_RPC_SECRET={HARNESS_RPC_SECRET}"],
+        registry=base / "registry",
     )
     server.start()
     yield server

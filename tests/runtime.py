@@ -25,10 +25,14 @@ def free_port() -> int:
 class LocalRuntime:
     """One server: `base_url`, per-tenant clients, `restart()` keeping the stored state."""
 
-    def __init__(self, state_dir: Path, log_path: Path, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self, state_dir: Path, log_path: Path, extra_args: Sequence[str] = (), registry: Path | None = None
+    ) -> None:
         self.state_dir = state_dir
         self.log_path = log_path
         self.extra_args = list(extra_args)
+        self.registry = registry
+        """wrangler's dev registry the worker joins, where the front (scripts/front.mjs) finds it."""
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -43,6 +47,8 @@ class LocalRuntime:
             "--config", "tests/harness/wrangler.toml", "--out", ".dotdo/test-host",
             "--python-root", "src", "--var", "DOTDO_TEST=1", *self.extra_args,
         ]  # fmt: skip
+        if self.registry is not None:
+            command += ["--registry", str(self.registry)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

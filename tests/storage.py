@@ -38,6 +38,7 @@ class Cursor:
         self._rows = rows
         self.columnNames = names
         self.rowsWritten = written
+        self.rowsRead = len(rows)  # sqlite3 does not count rows scanned: the rows returned
 
     def toArray(self) -> list[dict[str, Any]]:  # noqa: N802 - the runtime's name
         return self._rows

@@ -8,8 +8,11 @@
 // hangs (bench/README.md has the numbers). Its programmatic API turns it off.
 //
 //   node scripts/localrt/server.mjs [--port 8787] [--ip 127.0.0.1] [--persist-to DIR]
-//                                   [--var NAME=VALUE ...] [--no-watch]
+//                                   [--var NAME=VALUE ...] [--no-watch] [--registry DIR]
 //                                   [--config FILE --out DIR --python-root DIR ...]
+//
+// --registry registers the worker in wrangler's dev registry at DIR, where another local
+// worker binding its classes by `script_name` finds them (the front: scripts/front.mjs).
 
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     config: { type: "string" },
     out: { type: "string" },
     "python-root": { type: "string", multiple: true, default: [] },
+    registry: { type: "string" },
   },
 });
 
@@ -75,6 +79,7 @@ async function start() {
       logLevel: args["log-level"],
       server: { hostname: args.ip, port: Number(args.port) },
       persist: path.resolve(args["persist-to"]),
+      ...(args.registry ? { registry: path.resolve(args.registry) } : {}),
     },
   });
   await worker.ready;

@@ -43,6 +43,7 @@ from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singulari
 from dotdo.semantic.registry import Noun, Verb
 from dotdo.semantic.sqlguard import validate_sql_query
 from dotdo.semantic.where import matches, validate_where_clause
+from dotdo.storage.tiers import TierOptions
 from dotdo.worker import forward_to_tenant, tenant_from_host
 from dotdo.workflows.cron import parse_cron
 from dotdo.workflows.every import every
@@ -52,6 +53,7 @@ from dotdo.workflows.steps import Attempt, RetryPolicy, ScheduleInfo, workflow
 if TYPE_CHECKING:
     from dotdo.core.durable import AlarmInfo, DOCore
     from dotdo.semantic.durable import DOSemantic
+    from dotdo.storage.durable import DOStorage
     from dotdo.workflows.durable import DOWorkflow
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "CronError",
     "DOCore",
     "DOSemantic",
+    "DOStorage",
     "DOWorkflow",
     "DotdoError",
     "Event",
@@ -90,6 +93,7 @@ __all__ = [
     "SqlSecurityError",
     "StepFailed",
     "StepMismatch",
+    "TierOptions",
     "TokenError",
     "TooManyRequests",
     "Unauthorized",
@@ -120,6 +124,7 @@ _RUNTIME_NAMES = {
     "DOCore": "dotdo.core.durable",
     "AlarmInfo": "dotdo.core.durable",
     "DOSemantic": "dotdo.semantic.durable",
+    "DOStorage": "dotdo.storage.durable",
     "DOWorkflow": "dotdo.workflows.durable",
 }
 

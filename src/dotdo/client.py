@@ -52,6 +52,13 @@ def _raise_for(response: httpx.Response) -> Any:
 
 
 class Client:
+    """A connection to one dotdo object, named by its URL (`base_url`: the tenant's host,
+    as `https://acme.api.example.com`); use it as an async context manager.
+
+    `token` is a capability token, sent as `X-Capability` (and as `?token=` on
+    sockets); `timeout` bounds each HTTP request, in seconds.
+    """
+
     def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 30.0) -> None:
         parts = urlsplit(base_url.rstrip("/"))
         self._host = parts.netloc
@@ -73,12 +80,15 @@ class Client:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the HTTP connections; `async with` does it on exit."""
         await self._http.aclose()
 
     # -- RPC ---------------------------------------------------------------
 
     async def call(self, method: str, *params: Any) -> Any:
-        """Call an `@rpc` method of the object (`POST /rpc`)."""
+        """Call an `@rpc` method of the object (`POST /rpc`) with positional `params`; its
+        result, decoded (`$bigint`, `$bytes`, ... tags become Python values). RpcError with
+        the server's code on any error (`method_not_found`, `forbidden`, ...)."""
         response = await self._http.post("/rpc", json={"method": method, "params": encode(list(params))})
         return decode(_raise_for(response)["result"])
 
@@ -100,12 +110,16 @@ class Client:
         raise AttributeError(name)
 
     def noun(self, type_name: str) -> NounResource:
+        """`client.noun("Customer")`, as `client.Customer`: for a type name held in a variable."""
         return NounResource(self, type_name)
 
     # -- events ---------------------------------------------------------------
 
     async def subscribe(self, *patterns: str) -> AsyncIterator[dict[str, Any]]:
-        """Events matching any of `patterns` (`Customer.*`, `*.created`), as they are sent."""
+        """Events matching any of `patterns` (`Customer.*`, `*.created`), as they are sent,
+        over one `/ws/rpc` socket: `{"id", "type", "data", "subject", "object", "timestamp"}`
+        dicts. RpcError when the server refuses a pattern (`invalid_event_pattern`,
+        `too_many_subscriptions`)."""
         scheme = "wss" if self._base.startswith("https") else "ws"
         query = f"?{urlencode({'token': self._token})}" if self._token else ""
         url = f"{scheme}://{self._host}/ws/rpc{query}"
@@ -126,7 +140,12 @@ class Client:
 
 
 class Pipeline:
-    """`client.pipeline().get_user("alice").get_orders()["total"]`, awaited as one request."""
+    """`client.pipeline().get_user("alice").get_orders()["total"]`, awaited as one request
+    (`POST /rpc/pipeline`): each attribute call or item adds a step. Awaiting it gives the
+    last step's value; RpcError's `step` names the step (0-based) that failed.
+
+    Made by `Client.pipeline`: `client` sends it, `target` names where it starts
+    (`[]`, `["Customer"]`, `["Customer", id]`), `steps` are the calls so far."""
 
     def __init__(self, client: Client, target: list[str], steps: list[dict[str, Any]]) -> None:
         self._client = client
@@ -152,7 +171,8 @@ class Pipeline:
 
 class NounResource:
     """The things of one noun, `client.Customer`: the methods of `self.Customer()` in the
-    object, with the same arguments and the same answers (each one pipeline call)."""
+    object, with the same arguments and the same answers (each one pipeline call).
+    Made by `client.Customer` / `client.noun(type_name)`; `type` is the type name."""
 
     def __init__(self, client: Client, type_name: str) -> None:
         self._client = client
@@ -211,6 +231,7 @@ class NounResource:
         return result
 
     async def count(self, where: Mapping[str, Any] | None = None, include_deleted: bool = False) -> int:
+        """How many things match `where` (all of the type when None)."""
         result: int = await self._call("count", [], _options({"where": where}, include_deleted))
         return result
 
@@ -224,7 +245,8 @@ class NounResource:
 
 
 class ThingResource:
-    """One thing, `client.Customer("id")`: the methods of `self.Customer("id")` in the object."""
+    """One thing, `client.Customer("id")`: the methods of `self.Customer("id")` in the object.
+    Made by calling a `NounResource` (`client`, `type_name`) with the `thing_id`."""
 
     def __init__(self, client: Client, type_name: str, thing_id: str) -> None:
         self._client = client
@@ -244,6 +266,8 @@ class ThingResource:
         return result
 
     async def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
+        """Replace all of its properties with `data`; 404 `thing_not_found`, 409
+        `version_conflict` as for `update`."""
         result: dict[str, Any] = await self._call("replace", [dict(data), expected_version])
         return result
 
@@ -253,10 +277,12 @@ class ThingResource:
         return result
 
     async def soft_delete(self) -> dict[str, Any]:
+        """`delete()`: the thing with `$deleted_at` (restorable)."""
         result: dict[str, Any] = await self._call("soft_delete", [])
         return result
 
     async def restore(self) -> dict[str, Any]:
+        """Bring back a soft-deleted thing (one not deleted comes back as it is)."""
         result: dict[str, Any] = await self._call("restore", [])
         return result
 
@@ -266,6 +292,7 @@ class ThingResource:
         return result
 
     async def unrelate(self, verb: str, target: Any) -> bool:
+        """Remove the edge this -verb-> target; False when there was none."""
         result: bool = await self._call("unrelate", [verb, target])
         return result
 

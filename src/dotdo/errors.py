@@ -74,7 +74,12 @@ class DotdoError(Exception):
 
 
 class HttpError(DotdoError):
-    """An error with an HTTP status and a stable machine-readable code."""
+    """An error with an HTTP status and a stable machine-readable code.
+
+    `message` is for people; `code` (default `default_code`) is what a program
+    matches on; `headers` go on the response (names lower-cased); `details` are
+    extra JSON fields of the error object (never `code` or `message`).
+    """
 
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "internal_error"
@@ -103,6 +108,8 @@ class HttpError(DotdoError):
 
 
 class BadRequest(HttpError):
+    """400: the request itself is wrong (a body, a parameter, a name); fix it and retry."""
+
     status = 400
     default_code = "bad_request"
 
@@ -133,6 +140,8 @@ class SqlSecurityError(BadRequest):
 
 
 class Unauthorized(HttpError):
+    """401: no credentials, or ones that are not accepted (RFC 9110 §15.5.2)."""
+
     status = 401
     default_code = "unauthorized"
 
@@ -144,16 +153,23 @@ class TokenError(Unauthorized):
 
 
 class Forbidden(HttpError):
+    """403: the caller is known but may not do this (a token's scope, a CORS origin)."""
+
     status = 403
     default_code = "forbidden"
 
 
 class NotFound(HttpError):
+    """404: no such thing, route, method or noun."""
+
     status = 404
     default_code = "not_found"
 
 
 class MethodNotAllowed(HttpError):
+    """405 (RFC 9110 §15.5.6): the path exists but not for this method; `allowed`
+    (method names) goes out as the `Allow` header. `message` and `code` as HttpError's."""
+
     status = 405
     default_code = "method_not_allowed"
 
@@ -163,11 +179,16 @@ class MethodNotAllowed(HttpError):
 
 
 class Conflict(HttpError):
+    """409: the request clashes with the current state (an existing id, a version, a running workflow)."""
+
     status = 409
     default_code = "conflict"
 
 
 class Gone(HttpError):
+    """410: something that existed is no longer there (a Cap'n Web reference made before
+    the object hibernated)."""
+
     status = 410
     default_code = "gone"
 
@@ -175,7 +196,8 @@ class Gone(HttpError):
 class PreconditionFailed(HttpError):
     """412 (RFC 9110 §15.5.13): a conditional request's `If-Match` or `If-None-Match`
     was false, so nothing was done. The body's error carries `current_version`, the
-    version the thing has now (`null` when there is none)."""
+    version the thing has now (`null` when there is none); `message`, `code` and
+    `headers` (its `ETag`) as HttpError's."""
 
     status = 412
     default_code = "precondition_failed"
@@ -192,28 +214,36 @@ class PreconditionFailed(HttpError):
         self.current_version = current_version
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The error body with `current_version` (an int, or `None`) beside `code` and `message`."""
         body = super().to_dict()
         body["error"]["current_version"] = self.current_version
         return body
 
 
 class PayloadTooLarge(HttpError):
+    """413: a body or a stored value past its size bound."""
+
     status = 413
     default_code = "payload_too_large"
 
 
 class UpgradeRequired(HttpError):
+    """426: a WebSocket route reached without `Upgrade: websocket` (RFC 9110 §15.5.22)."""
+
     status = 426
     default_code = "upgrade_required"
 
 
 class TooManyRequests(HttpError):
+    """429: a rate limit was reached (RFC 6585 §4); retry later."""
+
     status = 429
     default_code = "rate_limited"
 
 
 class StepFailed(DotdoError):
-    """A durable step failed for good (no retries left)."""
+    """A durable step failed for good (no retries left): `step_id` names it, `message`
+    is the last attempt's error (kept as `error`)."""
 
     def __init__(self, step_id: str, message: str) -> None:
         super().__init__(f"step {step_id!r} failed: {message}")
@@ -226,8 +256,9 @@ class StepMismatch(DotdoError):
 
     The workflow's code changed under a waiting run (steps reordered, added or removed),
     so the recorded result belongs to a different step; returning it would be silently
-    wrong. `code` is "step_mismatch"; the message names the step and both actions. A run
-    that meets one fails with this message and runs no further step.
+    wrong. `code` is "step_mismatch"; the message names the step (`step_id`) and both
+    actions (`recorded`, `current`). A run that meets one fails with this message and
+    runs no further step.
     """
 
     code: ClassVar[str] = "step_mismatch"
@@ -252,7 +283,8 @@ class RpcError(DotdoError):
 
 
 class PipelineFailure(DotdoError):
-    """A pipeline that failed: the HttpError to answer and the step (index) that raised it."""
+    """A pipeline that failed: the HttpError to answer (`error`) and the step that raised
+    it (`step`, a 0-based index into the pipeline's steps; `None` before the first)."""
 
     def __init__(self, error: HttpError, step: int | None) -> None:
         super().__init__(error.message)
@@ -260,6 +292,7 @@ class PipelineFailure(DotdoError):
         self.step = step
 
     def to_dict(self) -> dict[str, Any]:
+        """The error object (not wrapped in `{"error": ...}`) with `step` when it is known."""
         body: dict[str, Any] = self.error.to_dict()["error"]
         if self.step is not None:
             body["step"] = self.step
@@ -271,7 +304,8 @@ class ProtocolError(DotdoError):
 
 
 class HandlerTimeout(DotdoError, TimeoutError):
-    """(internal) A handler ran past its `handler_timeout`; it was cancelled and abandoned."""
+    """(internal) A handler ran past its `handler_timeout` (`seconds`); it was cancelled
+    and abandoned."""
 
     def __init__(self, seconds: float) -> None:
         super().__init__(f"timed out after {seconds:g} s")

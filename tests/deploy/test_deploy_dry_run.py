@@ -1,7 +1,9 @@
-"""`wrangler deploy --dry-run` builds the production worker offline."""
+"""`wrangler deploy --dry-run` builds the production worker offline, and the opt-in JavaScript
+front (ADR 0020) from the config scripts/front.mjs derives from wrangler.toml."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -21,3 +23,33 @@ def test_deploy_dry_run_builds(tmp_path: Path) -> None:
     assert (out / "python_modules" / "workers" / "__init__.py").is_file()
     assert "env.DOTDO (DOWorkflow)" in result.stdout  # the most capable layer serves tenants
     assert (out / "python_modules" / "tzdata" / "zoneinfo" / "Europe" / "Oslo").is_file()
+
+
+def test_front_dry_run_builds(tmp_path: Path) -> None:
+    config_dir = tmp_path / "front"
+    generated = subprocess.run(
+        ["node", "scripts/front.mjs", "--out", str(config_dir), "--route", "*.api.example.com/*"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "WRANGLER_SEND_METRICS": "false", "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    config = config_dir / "wrangler.jsonc"
+    assert generated.stdout.strip().endswith(str(config))
+    body = json.loads(
+        "\n".join(line for line in config.read_text().splitlines() if not line.startswith("//"))
+    )
+    assert body["name"] == "dotdo-front" and body["routes"] == ["*.api.example.com/*"]
+    assert body["durable_objects"]["bindings"] == [
+        {"name": "DOTDO", "class_name": "DOWorkflow", "script_name": "dotdo"}
+    ]  # the class wrangler.toml binds as DOTDO, in the Python Worker named there
+    assert "migrations" not in body  # the classes and their migrations stay the Python Worker's
+    out = tmp_path / "dist"
+    result = subprocess.run(
+        ["node_modules/.bin/wrangler", "deploy", "--dry-run", "--outdir", str(out), "-c", str(config)],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "WRANGLER_SEND_METRICS": "false", "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "env.DOTDO (DOWorkflow, defined in dotdo)" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+    assert (out / "worker.js").is_file()

@@ -8,18 +8,20 @@ of that object answers itself (Pyodide's JsProxy attributes), which no RPC call
 can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
-to HarnessStrict); everything else
-goes through src/entry.py's Default unchanged.
+to HarnessStrict; under /_storage/, to a plain DOStorage; under /_rows/, to HarnessRows);
+everything else goes through src/entry.py's Default unchanged.
 """
 
 import json
 
 import js
 from harness_core import HarnessCore
+from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
 from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
+from dotdo import DOStorage
 from dotdo.worker import forward_to_tenant
 from entry import Default as AppDefault
 from entry import DOCore, DOSemantic, DOWorkflow
@@ -27,9 +29,11 @@ from entry import DOCore, DOSemantic, DOWorkflow
 __all__ = [
     "DOCore",
     "DOSemantic",
+    "DOStorage",
     "DOWorkflow",
     "Default",
     "HarnessCore",
+    "HarnessRows",
     "HarnessSemantic",
     "HarnessStrict",
     "HarnessTimers",
@@ -62,9 +66,15 @@ class Default(WorkerEntrypoint):
         if "/_strict/" in request.url:  # the test-only strict_nouns class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_strict/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STRICT)
+        if "/_storage/" in request.url:  # DOStorage (opt-in tiers), by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_storage/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.STORAGE)
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)
+        if "/_rows/" in request.url:  # the test-only class that counts rows written
+            stripped = js.Request.new(request.url.replace("/_rows/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.ROWS)
         if "/_harness/" in request.url:  # the test-only class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_harness/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.HARNESS)

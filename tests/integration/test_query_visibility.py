@@ -63,12 +63,12 @@ def test_an_apps_own_table_is_read_and_every_component_has_its_track(runtime: Lo
 
         tracks = {row["component"]: row["version"] for row in raw("SELECT * FROM dotdo_schema")}
         assert tracks == {
-            "core": 1,
+            "core": 2,
             "alarm": 1,
             "sockets": 1,
-            "things": 1,
+            "things": 2,
             "registry": 2,
-            "graph": 2,
+            "graph": 3,
             "harness_notes": 2,
         }
         names = {row["name"] for row in raw("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -27,6 +27,7 @@ class _Cursor:
     def __init__(self, rows: list[dict[str, Any]], written: int) -> None:
         self._rows = rows
         self.rowsWritten = written
+        self.rowsRead = len(rows)
 
     def toArray(self) -> list[dict[str, Any]]:  # noqa: N802 - the runtime's name
         return self._rows

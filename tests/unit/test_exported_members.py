@@ -10,6 +10,7 @@ def test_all_is_sorted_and_complete() -> None:
         "core",
         "errors",
         "semantic",
+        "storage",
         "workflows",
         "wire",
         "remote",
@@ -19,5 +20,5 @@ def test_all_is_sorted_and_complete() -> None:
         "worker",
     }
     # load on first use, under the Workers runtime
-    runtime_only = {"DOCore", "AlarmInfo", "DOSemantic", "DOWorkflow"}
+    runtime_only = {"DOCore", "AlarmInfo", "DOSemantic", "DOStorage", "DOWorkflow"}
     assert public | runtime_only == set(dotdo.__all__)

@@ -85,7 +85,8 @@ def to_epoch_ms(when: datetime | timedelta | int | float, now: int | None = None
 class Alarms:
     """The application's one alarm, kept in `dotdo_alarm` and run as a timer source.
 
-    `on_alarm` is the object's hook, awaited when the alarm is due.
+    `on_alarm` is the object's hook, awaited when the alarm is due; `sql` holds the
+    table and `timers` is the service it registers with (its clock is the alarm's).
     """
 
     def __init__(
@@ -124,6 +125,7 @@ class Alarms:
     # -- the timer source ------------------------------------------------
 
     def next_wake(self) -> int | None:
+        """When the alarm is due, in epoch ms, or None (as `get`, for the timer service)."""
         row = self._sql.first("SELECT due_at FROM dotdo_alarm WHERE id = 1")
         return None if row is None else int(row["due_at"])
 
@@ -156,7 +158,10 @@ class Alarms:
         self._sql.run(
             "INSERT INTO dotdo_alarm (id, scheduled_at, due_at, retries) VALUES (1, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET scheduled_at = excluded.scheduled_at, "
-            "due_at = excluded.due_at, retries = excluded.retries",
+            "due_at = excluded.due_at, retries = excluded.retries "
+            # the same alarm set again writes nothing
+            "WHERE (dotdo_alarm.scheduled_at, dotdo_alarm.due_at, dotdo_alarm.retries) "
+            "IS NOT (excluded.scheduled_at, excluded.due_at, excluded.retries)",
             scheduled,
             due,
             retries,

@@ -4,7 +4,8 @@ as after a durable step ran and before its result is recorded (DBOS Transact's
 
 Production code calls `await reach(POINT, detail)`, which does nothing unless a test
 armed that point for that detail with `arm(POINT, detail, action)`: then `action` runs
-there, once (it may raise, or hang until the runtime is stopped). Nothing is stored: the
+there, once (it may raise, or hang until the runtime is stopped). Points inside
+synchronous code (a SQLite transaction) call `reach_now`, and take a plain function. Nothing is stored: the
 armed points live in this module, per isolate.
 """
 
@@ -12,15 +13,36 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-__all__ = ["AFTER_STEP", "POINTS", "arm", "armed", "disarm_all", "reach"]
+__all__ = [
+    "AFTER_STEP",
+    "POINTS",
+    "STORAGE_CHECKPOINTED",
+    "STORAGE_IN_CHECKPOINT",
+    "STORAGE_LOGGED",
+    "arm",
+    "armed",
+    "disarm_all",
+    "reach",
+    "reach_now",
+]
 
 AFTER_STEP = "after_step"
 """A durable step ran and its result is not recorded yet. Detail: the step's key,
 "<run id>/<step id>" inside a workflow run, the step id outside one."""
 
-POINTS = frozenset({AFTER_STEP})
+STORAGE_LOGGED = "storage_logged"
+"""A write's log row is committed and the write not acknowledged yet. Detail: the row's seq."""
 
-Action = Callable[[], Awaitable[None]]
+STORAGE_IN_CHECKPOINT = "storage_in_checkpoint"
+"""A checkpoint wrote one thing into `things` and not the rest. Detail: the thing's id."""
+
+STORAGE_CHECKPOINTED = "storage_checkpointed"
+"""A checkpoint wrote every thing and has not moved the log's mark yet. Detail: how many
+things it wrote."""
+
+POINTS = frozenset({AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED})
+
+Action = Callable[[], Awaitable[None] | None]
 
 _armed: dict[tuple[str, str], Action] = {}
 
@@ -40,6 +62,7 @@ def armed() -> list[tuple[str, str]]:
 
 
 def disarm_all() -> None:
+    """Disarm every point (a test's teardown)."""
     _armed.clear()
 
 
@@ -49,4 +72,22 @@ async def reach(point: str, detail: str) -> None:
         return
     action = _armed.pop((point, detail), None)
     if action is not None:
-        await action()
+        outcome = action()
+        if outcome is not None:
+            await outcome
+
+
+def reach_now(point: str, detail: str) -> None:
+    """`reach` for a point inside synchronous code (a SQLite transaction): the armed action
+    must be a plain function (it may raise); an async one is a TypeError."""
+    if not _armed:
+        return
+    action = _armed.pop((point, detail), None)
+    if action is None:
+        return
+    outcome = action()
+    if outcome is not None:
+        close = getattr(outcome, "close", None)
+        if close is not None:
+            close()
+        raise TypeError(f"the action armed at {point!r} is async; {point!r} is reached synchronously")

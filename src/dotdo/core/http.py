@@ -175,6 +175,7 @@ class HttpRequest:
         self._decoded_query()
 
     def header(self, name: str, default: str | None = None) -> str | None:
+        """A request header's value, by case-insensitive `name`; `default` when absent."""
         return self.headers.get(name.lower(), default)
 
     def query(self, name: str, default: str | None = None) -> str | None:
@@ -188,6 +189,7 @@ class HttpRequest:
         return list(self._decoded_query().get(name, []))
 
     def text(self) -> str:
+        """The body as text; 400 `invalid_body` when it is not UTF-8."""
         try:
             return self.body.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -233,11 +235,13 @@ def json_response(
 
 
 def error_response(error: HttpError) -> HttpResponse:
+    """`error` as its response: its status, its headers, `{"error": {"code", "message", ...}}`."""
     return json_response(error.to_dict(), status=error.status, headers=error.headers)
 
 
 def check_body_size(content_length: str | None, limit: int = MAX_BODY_BYTES) -> None:
-    """Refuse a body by its declared length before reading it."""
+    """Refuse a body by its declared length before reading it: 413 `payload_too_large`
+    past `limit` bytes, 400 `invalid_header` when Content-Length is no integer."""
     if content_length is None:
         return
     try:
@@ -249,5 +253,7 @@ def check_body_size(content_length: str | None, limit: int = MAX_BODY_BYTES) -> 
 
 
 def check_body_bytes(body: bytes, limit: int = MAX_BODY_BYTES) -> None:
+    """413 `payload_too_large` when the body read is past `limit` bytes (a body sent
+    chunked has no Content-Length to check first)."""
     if len(body) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")

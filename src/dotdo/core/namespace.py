@@ -62,6 +62,7 @@ class Layer:
 
     @classmethod
     def of(cls, *, hooks: Iterable[str] = (), attributes: Iterable[str] = ()) -> Layer:
+        """A Layer from any iterables of names (`Layer.of(hooks=("routes",), attributes=...)`)."""
         return cls(frozenset(hooks), frozenset(attributes))
 
 

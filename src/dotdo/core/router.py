@@ -158,6 +158,8 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern[str] |
 
 
 async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
+    """An HttpError as its JSON body and status; anything else logged with its traceback
+    (`dotdo.http`) and answered 500 `internal_error` with no detail."""
     if isinstance(error, HttpError):
         return error_response(error)
     logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
@@ -177,9 +179,12 @@ class Router:
         self.middleware.append(middleware)
 
     def on_error(self, handler: ErrorHandler) -> None:
+        """Replace `default_error_handler`: `handler(error, request)` answers whatever a
+        handler or middleware raised."""
         self.error_handler = handler
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
+        """`route(method, pattern)(handler)`, not as a decorator."""
         self.route(method, pattern)(handler)
 
     def route(self, method: str, pattern: str) -> Callable[[H], H]:
@@ -202,21 +207,27 @@ class Router:
         return register
 
     def get(self, pattern: str) -> Callable[[H], H]:
+        """`route("GET", pattern)`."""
         return self.route("GET", pattern)
 
     def post(self, pattern: str) -> Callable[[H], H]:
+        """`route("POST", pattern)`."""
         return self.route("POST", pattern)
 
     def put(self, pattern: str) -> Callable[[H], H]:
+        """`route("PUT", pattern)`."""
         return self.route("PUT", pattern)
 
     def patch(self, pattern: str) -> Callable[[H], H]:
+        """`route("PATCH", pattern)`."""
         return self.route("PATCH", pattern)
 
     def delete(self, pattern: str) -> Callable[[H], H]:
+        """`route("DELETE", pattern)`."""
         return self.route("DELETE", pattern)
 
     def all(self, pattern: str) -> Callable[[H], H]:
+        """`route("*", pattern)`: any method (a specific method's route on the same path wins)."""
         return self.route("*", pattern)
 
     def resolve(self, method: str, raw_path: str) -> tuple[Handler, dict[str, str]]:

@@ -135,12 +135,19 @@ def _once(work: Callable[[], None]) -> Any:
 
 
 class Sql:
+    """The object's SQLite database, from `storage` (`ctx.storage`: its `sql` and its
+    `transactionSync`). Parameters bind as `bind_parameters` says: an int past 64 bits
+    is a 400 `invalid_value`; rows are dicts by column name."""
+
     def __init__(self, storage: Any) -> None:
         self._storage = storage
         self._sql = storage.sql
         self._in_transaction = False
         self.rows_written = 0
-        """Rows written by every statement run through this facade (for measurements)."""
+        """Rows written by every statement run through this facade (the cursors' `rowsWritten`,
+        index rows included: what Cloudflare bills)."""
+        self.rows_read = 0
+        """Rows read by every statement run through this facade (the cursors' `rowsRead`)."""
         self._rollback_hooks: list[Callable[[], None]] = []
 
     def exec(self, query: str, *params: Any) -> list[Row]:
@@ -153,6 +160,7 @@ class Sql:
         rows: list[Row] = cursor.toArray()  # already dicts: the SDK converts the JS rows
         written = int(cursor.rowsWritten)
         self.rows_written += written
+        self.rows_read += int(cursor.rowsRead)
         return rows, written
 
     def exact_rows(self, select: str, *params: Any, limit: int) -> tuple[list[Row], int]:
@@ -168,6 +176,7 @@ class Sql:
         cursor = self._sql.exec(*self._statement(f"SELECT * FROM ({select}) LIMIT {int(limit)}", params))
         rows: list[Row] = cursor.toArray()
         written = int(cursor.rowsWritten)
+        self.rows_read += int(cursor.rowsRead)
         if any(_lossy(value) for row in rows for value in row.values()):
             names: list[str] = list(cursor.columnNames)
             columns = [f"c{i}" for i in range(len(names))]
@@ -186,6 +195,7 @@ class Sql:
                 dict(zip(names, (_exact(row[c]) for c in columns), strict=True)) for row in cursor.toArray()
             ]
             written += int(cursor.rowsWritten)
+            self.rows_read += int(cursor.rowsRead)
         else:
             rows = [
                 {name: bytes(v) if isinstance(v, memoryview) else v for name, v in row.items()}
@@ -222,6 +232,7 @@ class Sql:
         return fitting, len(sizes), written
 
     def first(self, query: str, *params: Any) -> Row | None:
+        """The first row of one statement, or None when it has none."""
         rows = self.exec(query, *params)
         return rows[0] if rows else None
 
@@ -232,6 +243,7 @@ class Sql:
             pass
         written = int(cursor.rowsWritten)
         self.rows_written += written
+        self.rows_read += int(cursor.rowsRead)
         return written
 
     @staticmethod

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.migrations import Migration
+from dotdo.core.migrations import Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.types import JSON
@@ -35,19 +35,31 @@ __all__ = [
 ]
 
 MAX_KEY_BYTES = 512
+"""Longest key, in UTF-8 bytes."""
 MAX_VALUE_BYTES = 1024 * 1024
+"""Largest value (and thing), in bytes of its JSON text: 1 MiB."""
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = 1000
+"""Most keys one `list` page holds."""
 MAX_BATCH = 1000
+"""Most operations one transaction (or `set_many` / `delete_many`) applies."""
 
-_UPSERT = "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+# A value set to what it is already writes nothing (SQLite counts the row otherwise).
+_UPSERT = (
+    "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value "
+    "WHERE state.value IS NOT excluded.value"
+)
 
 STATE_MIGRATIONS = (
     Migration(1, ("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",)),
+    # One b-tree keyed by the key: a new key writes one row, not two (ADR 0020).
+    Migration(2, (without_rowid("state", "key TEXT PRIMARY KEY, value TEXT NOT NULL"),)),
 )
 
 
 def validate_key(key: Any) -> str:
+    """`key` itself when it is a non-empty string of at most MAX_KEY_BYTES UTF-8 bytes,
+    without NUL or unpaired surrogates; else 400 `invalid_key`."""
     if not isinstance(key, str) or not key:
         raise BadRequest("A key is a non-empty string", code="invalid_key")
     if "\x00" in key or any(0xD800 <= ord(c) <= 0xDFFF for c in key):
@@ -84,10 +96,12 @@ def prefix_upper_bound(prefix: str) -> str | None:
 
 
 def encode_cursor(key: str) -> str:
+    """The opaque cursor after `key`: URL-safe base64 of `["<key>"]`, unpadded."""
     return base64.urlsafe_b64encode(json.dumps([key]).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
+    """The key an `encode_cursor` cursor names; 400 `invalid_cursor` for anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         decoded = parse_json(base64.urlsafe_b64decode(padded.encode()).decode())
@@ -124,15 +138,20 @@ def validate_operations(operations: Any) -> list[tuple[str, str, str | None]]:
 
 @dataclass(frozen=True)
 class ListPage:
+    """One page of `list`: `(key, value)` pairs in order, and the cursor of the next page
+    (None on the last)."""
+
     items: list[tuple[str, JSON]]
     cursor: str | None
 
     def to_dict(self) -> dict[str, Any]:
+        """`{"items": [{"key", "value"}, ...], "cursor": str | None}`, as `GET /state` answers."""
         return {"items": [{"key": k, "value": v} for k, v in self.items], "cursor": self.cursor}
 
 
 class StateStore:
-    """`get` / `set` / `delete` / `list` / batches / transactions over the `state` table."""
+    """`get` / `set` / `delete` / `list` / batches / transactions over the `state` table
+    of `sql`. Keys are checked by `validate_key`, values by `encode_value`."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -143,17 +162,23 @@ class StateStore:
         return default if row is None else json.loads(row["value"])
 
     def set(self, key: str, value: JSON) -> None:
+        """Store `value` under `key`, replacing any; 400 `invalid_key` / `invalid_value`,
+        413 `value_too_large`."""
         encoded = encode_value(value)
         self._sql.run(_UPSERT, validate_key(key), encoded)
 
     def delete(self, key: str) -> bool:
+        """Remove `key`; False when it was not there."""
         return self._sql.run("DELETE FROM state WHERE key = ?", validate_key(key)) > 0
 
     def set_many(self, entries: Mapping[str, JSON]) -> int:
+        """Store every entry, all or none; how many (at most MAX_BATCH, else 400
+        `invalid_operations`)."""
         operations = [{"op": "set", "key": k, "value": v} for k, v in entries.items()]
         return self.transaction(operations) if operations else 0
 
     def delete_many(self, keys: Sequence[str]) -> int:
+        """Remove every key, all or none; how many were there."""
         if not keys:
             return 0
         checked = validate_operations([{"op": "delete", "key": k} for k in keys])

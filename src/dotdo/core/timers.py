@@ -65,8 +65,9 @@ class Source:
 class TimerService:
     """The one alarm of one object, multiplexed over named timer sources.
 
-    `storage` is the runtime's `ctx.storage` (`setAlarm`, `deleteAlarm`, `getAlarm`).
-    Sources run in the order they were registered.
+    `storage` is the runtime's `ctx.storage` (`setAlarm`, `deleteAlarm`, `getAlarm`);
+    `clock` gives epoch milliseconds (tests pass a controllable one). Sources run in the
+    order they were registered.
     """
 
     def __init__(self, storage: Any, clock: Clock = wall_clock) -> None:
@@ -77,6 +78,8 @@ class TimerService:
         self._armed: int | None = _UNKNOWN
         self._dirty = True
         self._skew = 0
+        self.alarm_writes = 0
+        """How often this service set or deleted the runtime's alarm (for measurements)."""
 
     def register(self, name: str, source: TimerSource) -> None:
         """Add a source under `name` (the key of its count in `run_due`'s answer)."""
@@ -175,6 +178,7 @@ class TimerService:
         issued now, and the object's output gate holds any response until it is durable,
         so not awaiting loses nothing.
         """
+        self.alarm_writes += 1
         pending = self._storage.deleteAlarm() if at_ms is None else self._storage.setAlarm(at_ms)
         close = getattr(pending, "close", None)
         if inspect.iscoroutine(pending) and close is not None:

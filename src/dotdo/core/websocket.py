@@ -136,6 +136,8 @@ class Connection:
 
     @classmethod
     def load(cls, socket: Any) -> Connection:
+        """The connection a runtime socket's attachment describes (after hibernation too);
+        one with an empty id and no data when the socket carries none."""
         raw = socket.deserializeAttachment()
         attachment = raw.to_py() if hasattr(raw, "to_py") else raw
         if not isinstance(attachment, dict):
@@ -166,6 +168,7 @@ class SocketState:
 
     Rows go when their socket closes (`forget`); a socket that vanished with its object
     (a deploy, a crash) never sends a close, so `keep_only` drops what is left of those.
+    `sql` is the object's database.
     """
 
     def __init__(self, sql: Sql) -> None:
@@ -211,7 +214,8 @@ class SocketState:
 
 
 class WebSockets:
-    """Accept, find and broadcast to the object's hibernatable sockets."""
+    """Accept, find and broadcast to the object's hibernatable sockets, through `ctx`
+    (the DurableObjectState: `acceptWebSocket`, `getWebSockets`)."""
 
     def __init__(self, ctx: Any) -> None:
         self._ctx = ctx
@@ -237,10 +241,12 @@ class WebSockets:
         return client, connection
 
     def connections(self, tag: str | None = None) -> list[Connection]:
+        """Every open socket's connection (with `tag`, if given), as the runtime lists them."""
         sockets = self._ctx.getWebSockets(tag) if tag is not None else self._ctx.getWebSockets()
         return [Connection.load(socket) for socket in sockets]
 
     def count(self, tag: str | None = None) -> int:
+        """How many sockets are open (with `tag`, if given)."""
         return len(self.connections(tag))
 
     def broadcast(self, message: Any, tag: str | None = None, exclude: Iterable[str] | None = None) -> int:

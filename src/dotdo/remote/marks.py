@@ -111,7 +111,8 @@ class RpcTarget:
 
 
 class LocalMethod:
-    """A method that Python code calls as usual but RPC does not see (not a FunctionType)."""
+    """A method that Python code calls as usual but RPC does not see (not a FunctionType);
+    `func` is the plain function it wraps."""
 
     __slots__ = ("__func__",)
 

@@ -36,6 +36,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
 def snake_case(name: str) -> str:
+    """A JavaScript caller's camelCase name in Python's spelling: `findFirst` -> `find_first`."""
     return _CAMEL.sub(r"_\1", name).lower()
 
 

@@ -33,8 +33,12 @@ clients write it: `list({"where": ..., "limit": 20})`."""
 
 
 class NounAccessor:
-    """Operations on every thing of one type; remote callers (pipelines, Cap'n Web) may
-    call the `@rpc` ones."""
+    """Operations on every thing of one type (`type_name`, checked: 400 `invalid_type`);
+    remote callers (pipelines, Cap'n Web) may call the `@rpc` ones.
+
+    `things` and `relationships` are the object's services; `remote` (type, id) -> the
+    stub of the object owning a thing, for `InstanceAccessor`'s cross-object calls.
+    """
 
     rpc_call: ClassVar[str] = "_remote_call"
     """What a remote caller calling the accessor itself runs: `api.Customer("c-1")`."""
@@ -60,15 +64,23 @@ class NounAccessor:
 
     @rpc
     def create(self, data: Mapping[str, Any] | None = None, /, **properties: Any) -> dict[str, Any]:
-        """Create a thing from `data` and/or keyword properties; `$id` may be given."""
+        """Create a thing from `data` and/or keyword properties; `$id` may be given. The new
+        thing (ThingData); 409 `thing_exists` when its `$id` is taken, 400 `invalid_data`
+        (or `unknown_field`) for properties that cannot be stored, 413 `thing_too_large`
+        past 1 MiB of JSON."""
         return self._things.create(self.type, {**(data or {}), **properties})
 
     @rpc
     def create_many(self, items: Sequence[Mapping[str, Any]]) -> builtins.list[dict[str, Any]]:
+        """Create up to 500 things in one transaction, all or none: the new things in
+        order. 400 `batch_too_large` past 500; any one's error as for `create`."""
         return self._things.create_many(self.type, items)
 
     @rpc
     def upsert(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Create the thing `data["$id"]` names, or merge `data` into it (RFC 7386). 400
+        `invalid_data` without `$id`; 409 `type_mismatch` when the id is another type's,
+        `thing_deleted` when it is soft-deleted."""
         return self._things.upsert(self.type, data)
 
     @rpc(scope="read", options=QUERY_OPTIONS)
@@ -97,7 +109,9 @@ class NounAccessor:
         include_deleted: bool = False,
         with_total: bool = True,
     ) -> dict[str, Any]:
-        """`{"items": [...], "total": n, "has_more": bool}`, as `GET /:Noun` answers."""
+        """`{"items": [...], "total": n, "has_more": bool}`, as `GET /:Noun` answers;
+        `with_total=False` skips the count (`total` None unless the page reaches the end).
+        400 `invalid_where` (and the other query codes) for a query that cannot run."""
         query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
         return self._things.list(self.type, query)
 
@@ -123,6 +137,9 @@ class InstanceAccessor:
     With a `remote` (the workflow layer gives one), any other public name is a
     method of the object that owns the thing, called over Workers RPC:
     `await self.Customer("cust-1").notify("hi")`.
+
+    `type_name` is checked (400 `invalid_type`); `thing_id` when an operation uses
+    it (400 `invalid_id`). `things` and `relationships` are the object's services.
     """
 
     def __init__(
@@ -162,10 +179,15 @@ class InstanceAccessor:
 
     @rpc
     def update(self, patch: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
+        """Merge `patch` into the thing (RFC 7386: null removes a property); the thing as
+        written. 404 `thing_not_found`; 409 `version_conflict` when `expected_version` (or
+        the patch's `$version`) is not the stored one."""
         return self._things.update(self.type, self.id, patch, expected_version)
 
     @rpc
     def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
+        """Replace all of the thing's properties with `data`; errors as for `update`, and 400
+        `id_mismatch` when `data["$id"]` names another thing."""
         return self._things.replace(self.type, self.id, data, expected_version)
 
     @rpc
@@ -188,29 +210,40 @@ class InstanceAccessor:
 
     @rpc
     def restore(self, expected_version: int | None = None) -> dict[str, Any]:
+        """Bring back a soft-deleted thing (one not deleted comes back as it is); 404
+        `thing_not_found`, 409 `version_conflict`."""
         return self._things.restore(self.type, self.id, expected_version)
 
     @rpc
     def relate(self, verb: str, target: Any, data: Any = None) -> bool:
-        """Add the edge this -verb-> target."""
+        """Add the edge this -verb-> target (a thing, a `{"$type", "$id"}` or `"Type/id"`);
+        False when it was there already. 400 `invalid_ref` / `invalid_verb` /
+        `invalid_data`, 413 `value_too_large` past 1 MiB of `data`."""
         return self._relationships.relate(self.ref, verb, target, data)
 
     @rpc
     def unrelate(self, verb: str, target: Any) -> bool:
+        """Remove the edge this -verb-> target; False when there was none."""
         return self._relationships.unrelate(self.ref, verb, target)
 
     @rpc(scope="read")
     def related(
         self, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
     ) -> builtins.list[Ref]:
+        """The things one `verb` edge away: targets (`direction="out"`) or sources (`"in"`),
+        of `type_name` only when given, oldest edge first, at most `limit` (1-1000, else 400
+        `invalid_limit`)."""
         return self._relationships.related(self.ref, verb, direction, type_name, limit)
 
     def traverse(self, hops: Sequence[Hop], limit: int = 100) -> builtins.list[Ref]:
+        """Follow 1-5 `hops` breadth-first from this thing; each hop's frontier is capped at
+        `limit` things. 400 `invalid_traversal`."""
         return self._relationships.traverse(self.ref, hops, limit)
 
 
 class NounFactory:
-    """What `self.Customer` is: call it with no id for the type, with an id for one thing."""
+    """What `self.Customer` is: call it with no id for the type, with an id for one thing.
+    The parameters (`things`, `relationships`, `type_name`, `remote`) are `NounAccessor`'s."""
 
     def __init__(
         self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None

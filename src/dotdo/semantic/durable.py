@@ -26,66 +26,49 @@ from typing import Any, ClassVar
 from pyodide.ffi import JsException
 
 from dotdo.core.durable import DOCore
-from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
-from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
-from dotdo.errors import BadRequest, NotFound, PreconditionFailed
-from dotdo.remote.calls import body_arguments, invoke
+from dotdo.errors import BadRequest
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
-from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships, as_ref
+from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
+from dotdo.semantic.routes import SemanticRoutes
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
-from dotdo.semantic.things import Things, validate_id, version_tag
+from dotdo.semantic.things import Things
 from dotdo.types import JSON
 from dotdo.values import int64_error
 
 __all__ = ["MAX_QUERY_BYTES", "MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
 
 MAX_QUERY_ROWS = 1000
+"""How many rows `query` answers; past it, `truncated` is true."""
 MAX_QUERY_BYTES = 4 * 1024 * 1024
 """Most bytes of values a `query` answers (strings as UTF-8, blobs as is); the rows past
 them are left out and the answer says `truncated`."""
 MAX_QUERY_PARAMS = 100
 """Cloudflare's SQLite binds at most 100 parameters a statement."""
-_NOUN = r":noun{[A-Z].*}"
-_VERB = r":verb{[a-z].*}"
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
-    return {"etag": str(version_tag(thing["$version"]))}
-
-
-def _flag(request: HttpRequest, name: str) -> bool:
-    value = (request.query(name) or "false").lower()
-    if value not in ("true", "false", "1", "0"):
-        raise BadRequest(f"{name} is true or false", code="invalid_query")
-    return value in ("true", "1")
-
-
-def _int_param(request: HttpRequest, name: str, default: int) -> int:
-    value = request.query(name)
-    if value is None or value == "":
-        return default
-    number = decimal_integer(value)
-    if number is None:
-        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}")
-    return number
-
-
 class DOSemantic(DOCore):
-    """DOCore plus the semantic model: Nouns, Verbs, Things, Actions, relationships."""
+    """DOCore plus the semantic model: Nouns, Verbs, Things, Actions, relationships.
+
+    Made by the runtime with `ctx` (the DurableObjectState) and `env` (the bindings),
+    as DOCore is; the declared nouns and verbs are registered then. Thing operations
+    answer ThingData (`{"$id", "$type", "$created_at", "$updated_at", "$version", ...}`,
+    times in epoch milliseconds); their errors are the accessors' (`NounAccessor`,
+    `InstanceAccessor`).
+    """
 
     declared_nouns: ClassVar[tuple[Noun, ...]] = ()
     """Nouns registered (plural, indexed properties) every time the object starts."""
@@ -95,6 +78,7 @@ class DOSemantic(DOCore):
     """Refuse things, relationships and actions of a noun that is not registered (declared or
     registered at run time) with 404 `unknown_noun`, naming the closest known noun."""
     thing_cache_size: ClassVar[int] = 1024
+    """How many things (by id) the LRU in front of SQLite remembers."""
 
     _declared_fields: ClassVar[dict[str, frozenset[str]]] = {}
 
@@ -130,6 +114,7 @@ class DOSemantic(DOCore):
     # -- hooks -------------------------------------------------------------
 
     def migrations(self) -> builtins.list[Component]:
+        """DOCore's components, then `things`, `registry` and `graph` (ADR 0013)."""
         return [*super().migrations(), THING_TABLES, REGISTRY_TABLES, GRAPH_TABLES]
 
     def thing_store(self) -> ThingStore:
@@ -144,24 +129,9 @@ class DOSemantic(DOCore):
         return self.event_log.record(event_type, subject, data, object)
 
     def routes(self, router: Router) -> None:
+        """DOCore's routes, then `SemanticRoutes`' (`/:Noun`, `/nouns`, `/query`, ...)."""
         super().routes(router)
-        router.post("/query")(self._http_query)
-        router.get("/nouns")(self._http_list_nouns)
-        router.post("/nouns")(self._http_register_noun)
-        router.get("/verbs")(self._http_list_verbs)
-        router.post("/verbs")(self._http_register_verb)
-        router.get("/events")(self._http_events)
-        router.get("/actions")(self._http_list_actions)
-        router.post("/actions")(self._http_action)
-        router.post(f"/{_NOUN}")(self._http_create)
-        router.get(f"/{_NOUN}")(self._http_list)
-        router.get(f"/{_NOUN}/:id")(self._http_get)
-        router.patch(f"/{_NOUN}/:id")(self._http_update)
-        router.put(f"/{_NOUN}/:id")(self._http_replace)
-        router.delete(f"/{_NOUN}/:id")(self._http_delete)
-        router.post(f"/{_NOUN}/:id/restore")(self._http_restore)
-        router.get(f"/{_NOUN}/:id/{_VERB}")(self._http_related)
-        router.post(f"/{_NOUN}/:id/{_VERB}")(self._http_relate)
+        SemanticRoutes(self).routes(router)
 
     # -- the Python API ----------------------------------------------------
 
@@ -231,34 +201,43 @@ class DOSemantic(DOCore):
 
     @rpc
     def create_thing(self, type_name: str, data: Mapping[str, JSON]) -> dict[str, Any]:
+        """`self.noun(type_name).create(data)`: the new thing; 409 `thing_exists`."""
         return self.things.create(type_name, data)
 
     @rpc
     def create_things(
         self, type_name: str, items: Sequence[Mapping[str, JSON]]
     ) -> builtins.list[dict[str, Any]]:
+        """`self.noun(type_name).create_many(items)`: up to 500 new things, all or none."""
         return self.things.create_many(type_name, items)
 
     @rpc(scope="read")
     def get_thing(
         self, type_name: str, thing_id: str, include_deleted: bool = False
     ) -> dict[str, Any] | None:
+        """`self.noun(type_name, thing_id).get(include_deleted)`: the thing, or None."""
         return self.things.get(type_name, thing_id, include_deleted)
 
     @rpc
     def update_thing(
         self, type_name: str, thing_id: str, patch: Mapping[str, JSON], expected_version: int | None = None
     ) -> dict[str, Any]:
+        """`self.noun(type_name, thing_id).update(patch, expected_version)`: merged (RFC 7386);
+        404 `thing_not_found`, 409 `version_conflict`."""
         return self.things.update(type_name, thing_id, patch, expected_version)
 
     @rpc
     def replace_thing(
         self, type_name: str, thing_id: str, data: Mapping[str, JSON], expected_version: int | None = None
     ) -> dict[str, Any]:
+        """`self.noun(type_name, thing_id).replace(data, expected_version)`: all properties
+        replaced; 404 `thing_not_found`, 409 `version_conflict`."""
         return self.things.replace(type_name, thing_id, data, expected_version)
 
     @rpc
     def upsert_thing(self, type_name: str, data: Mapping[str, JSON]) -> dict[str, Any]:
+        """`self.noun(type_name).upsert(data)`: created, or merged into the thing `data["$id"]`
+        names; 400 `invalid_data` without `$id`, 409 `type_mismatch` / `thing_deleted`."""
         return self.things.upsert(type_name, data)
 
     @rpc
@@ -275,6 +254,8 @@ class DOSemantic(DOCore):
     def restore_thing(
         self, type_name: str, thing_id: str, expected_version: int | None = None
     ) -> dict[str, Any]:
+        """`self.noun(type_name, thing_id).restore(expected_version)`: the thing, no longer
+        deleted; 404 `thing_not_found`, 409 `version_conflict`."""
         return self.things.restore(type_name, thing_id, expected_version)
 
     @rpc(scope="read")
@@ -324,27 +305,38 @@ class DOSemantic(DOCore):
     def count_things(
         self, type_name: str, where: Mapping[str, JSON] | None = None, include_deleted: bool = False
     ) -> int:
+        """`self.noun(type_name).count(where, include_deleted)`: how many match."""
         return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
 
     @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
+        """Add the edge source -verb-> target (each a thing, `{"$type", "$id"}` or `"Type/id"`),
+        with optional JSON `data`; False when it was there already. 400 `invalid_ref`,
+        `invalid_verb`, `invalid_data`; 413 `value_too_large`; 404 `unknown_noun` when strict."""
         return self.relationships.relate(source, verb, target, data)
 
     @rpc
     def unrelate(self, source: Any, verb: str, target: Any) -> bool:
+        """Remove the edge source -verb-> target; False when there was none."""
         return self.relationships.unrelate(source, verb, target)
 
     @rpc(scope="read")
     def related(
         self, thing: Any, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
     ) -> builtins.list[dict[str, str]]:
+        """`{"$type", "$id"}` of the things one `verb` edge away: targets (`direction="out"`)
+        or sources (`"in"`), of `type_name` only when given, oldest edge first, at most
+        `limit` (1-1000, else 400 `invalid_limit`)."""
         return [ref.to_dict() for ref in self.relationships.related(thing, verb, direction, type_name, limit)]
 
     @rpc(scope="read")
     def traverse(
         self, start: Any, hops: Sequence[Mapping[str, Any]], limit: int = 100
     ) -> builtins.list[dict[str, str]]:
-        """`hops`: `[{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]`."""
+        """`{"$type", "$id"}` of the things reached from `start` by following 1-5 `hops`
+        breadth-first, each frontier capped at `limit` (1-1000):
+        `[{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]`.
+        400 `invalid_traversal`, `invalid_limit`."""
         steps = [_hop(h) for h in hops] if isinstance(hops, Sequence) else []
         return [ref.to_dict() for ref in self.relationships.traverse(start, steps, limit)]
 
@@ -352,6 +344,8 @@ class DOSemantic(DOCore):
     def register_noun(
         self, name: str, plural: str | None = None, indexes: Sequence[str] = ()
     ) -> dict[str, Any]:
+        """Register a noun (admin scope): `{"name", "singular", "plural", "indexes"}`, an index
+        created for each of `indexes`. 400 `invalid_type`, `invalid_noun`."""
         return self.nouns.register(name, plural, indexes).to_dict()
 
     @rpc(scope="admin")
@@ -362,181 +356,9 @@ class DOSemantic(DOCore):
         participle: str | None = None,
         third_person: str | None = None,
     ) -> dict[str, str]:
-        return _verb_dict(self.verbs.register(base, past, participle, third_person))
-
-    # -- HTTP ----------------------------------------------------------------
-
-    def _accessor(self, request: HttpRequest) -> NounAccessor:
-        accessor: NounAccessor = self.noun(request.params["noun"])
-        return accessor
-
-    async def _http_create(self, request: HttpRequest) -> HttpResponse:
-        accessor = self._accessor(request)
-        condition = Preconditions.from_request(request)
-        body = request.json()
-        if isinstance(body, list):
-            items = self.things.create_many(accessor.type, body, condition=condition)
-            return json_response({"items": items}, status=201)
-        if not isinstance(body, dict):
-            raise BadRequest("Body is a thing (a JSON object) or an array of things", code="invalid_data")
-        thing = self.things.create(accessor.type, body, condition=condition)
-        return json_response(thing, status=201, headers=_etag(thing))
-
-    async def _http_list(self, request: HttpRequest) -> HttpResponse:
-        type_name = validate_type_name(request.params["noun"])
-        names = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
-        query = ThingQuery.from_params({name: request.query(name) for name in names})
-        return json_response(self.things.list(type_name, query))
-
-    async def _http_get(self, request: HttpRequest) -> HttpResponse:
-        type_name = validate_type_name(request.params["noun"])
-        condition = Preconditions.from_request(request)
-        thing = self.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
-        if thing is None:  # RFC 9110 §13.2.1: a 404 is answered whatever the preconditions say
-            raise NotFound(f"No {type_name} with id {request.params['id']!r}", code="thing_not_found")
-        verdict = condition.evaluate(version_tag(thing["$version"]), safe=True)
-        if verdict is Verdict.NOT_MODIFIED:
-            return HttpResponse(status=304, headers=_etag(thing))
-        if verdict is Verdict.FAILED:
-            raise PreconditionFailed(
-                f"{type_name} {thing['$id']!r} is at version {thing['$version']}, so If-Match is false",
-                current_version=thing["$version"],
-                headers=_etag(thing),
-            )
-        return json_response(thing, headers=_etag(thing))
-
-    async def _http_update(self, request: HttpRequest) -> HttpResponse:
-        type_name = validate_type_name(request.params["noun"])
-        condition = Preconditions.from_request(request)
-        thing = self.things.update(type_name, request.params["id"], request.json(), condition=condition)
-        return json_response(thing, headers=_etag(thing))
-
-    async def _http_replace(self, request: HttpRequest) -> HttpResponse:
-        type_name = validate_type_name(request.params["noun"])
-        condition = Preconditions.from_request(request)
-        thing = self.things.replace(type_name, request.params["id"], request.json(), condition=condition)
-        return json_response(thing, headers=_etag(thing))
-
-    async def _http_delete(self, request: HttpRequest) -> HttpResponse:
-        type_name = validate_type_name(request.params["noun"])
-        thing_id = request.params["id"]
-        condition = Preconditions.from_request(request)
-        if _flag(request, "hard"):
-            if not self.things.delete(type_name, thing_id, condition=condition):
-                raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
-            return json_response({"$id": thing_id, "$type": type_name, "deleted": True})
-        thing = self.things.soft_delete(type_name, thing_id, condition=condition)
-        return json_response(thing, headers=_etag(thing))
-
-    async def _http_restore(self, request: HttpRequest) -> HttpResponse:
-        type_name = validate_type_name(request.params["noun"])
-        condition = Preconditions.from_request(request)
-        thing = self.things.restore(type_name, request.params["id"], condition=condition)
-        return json_response(thing, headers=_etag(thing))
-
-    async def _http_related(self, request: HttpRequest) -> HttpResponse:
-        type_name = validate_type_name(request.params["noun"])
-        thing_id = validate_id(request.params["id"])
-        if self.things.get(type_name, thing_id) is None:
-            raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
-        target_type = request.query("type") or None
-        refs = self.relationships.related(
-            (type_name + "/" + thing_id),
-            request.params["verb"],
-            request.query("direction") or "out",
-            target_type,
-            _int_param(request, "limit", 100),
-        )
-        items = [t for t in (self.things.get(ref.type, ref.id) for ref in refs) if t is not None]
-        return json_response({"items": items, "total": len(items)})
-
-    async def _http_relate(self, request: HttpRequest) -> HttpResponse:
-        type_name = validate_type_name(request.params["noun"])
-        thing_id = validate_id(request.params["id"])
-        body = request.json()
-        if not isinstance(body, dict):
-            raise BadRequest('Body is {"to": "Type/id" or a thing, "data": ...}', code="invalid_ref")
-        source = f"{type_name}/{thing_id}"
-        target = body.get("to", body)
-        condition = Preconditions.from_request(request)
-
-        def work() -> bool:
-            if condition:  # the path names the thing: its preconditions guard its new edge
-                self.things.check_condition(type_name, thing_id, condition)
-            return self.relationships.relate(source, request.params["verb"], target, body.get("data"))
-
-        created = self.things.transaction(work)
-        return json_response(
-            {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
-             "created": created},
-            status=201 if created else 200,
-        )  # fmt: skip
-
-    async def _http_query(self, request: HttpRequest) -> HttpResponse:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise BadRequest('Body is {"sql": "SELECT ...", "params": [...]}', code="invalid_sql")
-        params = body.get("params")
-        if params is not None and not isinstance(params, list):
-            raise BadRequest("params is an array", code="invalid_params")
-        arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"})}
-        return json_response(await invoke(self.query, arguments))
-
-    async def _http_list_nouns(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"items": [noun.to_dict() for noun in self.nouns.all()]})
-
-    async def _http_register_noun(self, request: HttpRequest) -> HttpResponse:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise BadRequest(
-                'Body is {"name": "Person", "plural": "People", "indexes": [...]}', code="invalid_noun"
-            )
-        indexes = body.get("indexes")
-        if indexes is not None and not isinstance(indexes, list):
-            raise BadRequest("indexes is an array of property names", code="invalid_noun")
-        fields = {"plural": "plural", "indexes": "indexes"}
-        arguments = {"name": body.get("name", ""), **body_arguments(body, fields)}
-        return json_response(await invoke(self.register_noun, arguments), status=201)
-
-    async def _http_list_verbs(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"items": [_verb_dict(forms) for forms in self.verbs.all()]})
-
-    async def _http_register_verb(self, request: HttpRequest) -> HttpResponse:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
-        fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
-        arguments = {"base": body.get("base", ""), **body_arguments(body, fields)}
-        return json_response(await invoke(self.register_verb, arguments), status=201)
-
-    async def _http_events(self, request: HttpRequest) -> HttpResponse:
-        since = request.query("since") or None
-        since_ms = None if since is None else decimal_integer(since)
-        if since is not None and since_ms is None:
-            raise BadRequest("since is epoch milliseconds", code="invalid_since")
-        page = self.event_log.list(
-            request.query("type") or None,
-            request.query("subject") or None,
-            since_ms,
-            request.query("cursor") or None,
-            _int_param(request, "limit", 100),
-        )
-        return json_response(page)
-
-    async def _http_list_actions(self, request: HttpRequest) -> HttpResponse:
-        thing = request.query("thing") or None
-        return json_response({"items": self.actions.list(thing, _int_param(request, "limit", 100))})
-
-    async def _http_action(self, request: HttpRequest) -> HttpResponse:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise BadRequest(
-                'Body is {"subject": ..., "verb": ..., "object": ..., "data": ...}', code="invalid_action"
-            )
-        if "subject" not in body or "verb" not in body:
-            raise BadRequest("An action has a subject and a verb", code="invalid_action")
-        fields = {"subject": "subject", "verb": "verb", "object": "object", "data": "data"}
-        return json_response(await invoke(self.record_action, body_arguments(body, fields)), status=201)
+        """Register a verb's irregular forms (admin scope), the others derived:
+        `{"base", "past", "participle", "third_person"}`. 400 `invalid_verb`."""
+        return self.verbs.register(base, past, participle, third_person).to_dict()
 
 
 seal_rpc_surface(DOSemantic)
@@ -559,12 +381,3 @@ def _hop(value: Any) -> Hop:
             'A hop is {"verb": ..., "direction": "out"|"in", "type": ...}', code="invalid_traversal"
         )
     return Hop(value["verb"], value.get("direction", "out"), value.get("type"))
-
-
-def _verb_dict(forms: Any) -> dict[str, str]:
-    return {
-        "base": forms.base,
-        "past": forms.past,
-        "participle": forms.participle,
-        "third_person": forms.third_person,
-    }

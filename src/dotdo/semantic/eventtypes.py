@@ -18,6 +18,9 @@ _PATTERN = re.compile(rf"({_NOUN}|\*)\.({_VERB}|\*)")
 
 @dataclass(frozen=True)
 class Event:
+    """One event: `id` a ULID, `type` `Noun.verb`, `data` JSON, `timestamp` epoch
+    milliseconds, `subject` / `object` the ids of the things it is about (or None)."""
+
     id: str
     type: str
     data: Any
@@ -27,13 +30,16 @@ class Event:
 
     @property
     def noun(self) -> str:
+        """The part of `type` before the dot: `Customer` of `Customer.created`."""
         return self.type.partition(".")[0]
 
     @property
     def verb(self) -> str:
+        """The part of `type` after the dot: `created` of `Customer.created`."""
         return self.type.partition(".")[2]
 
     def to_dict(self) -> dict[str, Any]:
+        """`{"id", "type", "data", "timestamp", "subject", "object"}`, as events are answered and pushed."""
         return {
             "id": self.id,
             "type": self.type,
@@ -45,13 +51,16 @@ class Event:
 
 
 def validate_event_type(event_type: Any) -> str:
+    """`event_type` itself when it is `Noun.verb` (each part at most 64 characters);
+    else 400 `invalid_event_type`."""
     return checked_name(
         event_type, _TYPE, "event type", "use Noun.verb, e.g. 'Customer.signedUp'", "invalid_event_type"
     )
 
 
 def validate_pattern(pattern: Any) -> str:
-    """`Noun.verb` with `*` for either part (`*` alone means `*.*`)."""
+    """`Noun.verb` with `*` for either part, as stored (`*` alone becomes `*.*`); else 400
+    `invalid_event_pattern`."""
     if pattern == "*":
         return "*.*"
     return checked_name(
@@ -64,6 +73,7 @@ def validate_pattern(pattern: Any) -> str:
 
 
 def pattern_matches(pattern: str, event_type: str) -> bool:
+    """Does a checked `pattern` (`Customer.*`, `*.created`, `*.*`) match `event_type`?"""
     noun, _, verb = pattern.partition(".")
     event_noun, _, event_verb = event_type.partition(".")
     return noun in ("*", event_noun) and verb in ("*", event_verb)

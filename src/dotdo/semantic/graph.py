@@ -4,7 +4,7 @@
     dotdo_relationships   directed edges (from, verb, to), indexed both ways
     dotdo_actions         the audit log: who did what to whom, with the event it raised
 
-The `graph` component owns these tables (`GRAPH_TABLES`).
+The `graph` component owns these tables (`GRAPH_TABLES`, in `graph_tables.py`).
 
 `Actions.record` writes an event, an edge (when there is an object) and an audit
 entry in one transaction.
@@ -17,11 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
+from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
@@ -30,71 +30,12 @@ from dotdo.values import stored_json
 
 __all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
 
-GRAPH_TABLES = Component(
-    "graph",
-    (
-        Migration(
-            1,
-            (
-                """CREATE TABLE IF NOT EXISTS events (
-  id TEXT PRIMARY KEY,
-  type TEXT NOT NULL,
-  data TEXT NOT NULL,
-  timestamp INTEGER NOT NULL,
-  subject TEXT,
-  object TEXT
-)""",
-                "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
-                "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
-                """CREATE TABLE IF NOT EXISTS relationships (
-  from_id TEXT NOT NULL,
-  from_type TEXT NOT NULL,
-  verb TEXT NOT NULL,
-  to_id TEXT NOT NULL,
-  to_type TEXT NOT NULL,
-  data TEXT,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (from_id, verb, to_id)
-) WITHOUT ROWID""",
-                "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
-                """CREATE TABLE IF NOT EXISTS actions (
-  id TEXT PRIMARY KEY,
-  verb TEXT NOT NULL,
-  subject_type TEXT NOT NULL,
-  subject_id TEXT NOT NULL,
-  object_type TEXT,
-  object_id TEXT,
-  data TEXT,
-  event_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-)""",
-                "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
-                "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
-            ),
-        ),
-        # Plumbing carries the dotdo_ prefix, hidden from the read-only query (ADR 0013);
-        # `events` is one of the document's tables and keeps its name. SQLite cannot rename
-        # an index, so each is dropped and built again under the prefix.
-        Migration(
-            2,
-            (
-                "ALTER TABLE relationships RENAME TO dotdo_relationships",
-                "DROP INDEX relationships_backward",
-                "CREATE INDEX dotdo_relationships_backward ON dotdo_relationships (to_id, verb, from_id)",
-                "ALTER TABLE actions RENAME TO dotdo_actions",
-                "DROP INDEX actions_by_subject",
-                "DROP INDEX actions_by_object",
-                "CREATE INDEX dotdo_actions_by_subject ON dotdo_actions (subject_id, id)",
-                "CREATE INDEX dotdo_actions_by_object ON dotdo_actions (object_id, id)",
-            ),
-        ),
-    ),
-    formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
-)
-
 MAX_RELATED = 1000
+"""Most things one traversal hop (or `related`) answers."""
 MAX_HOPS = 5
+"""Most hops in one traversal."""
 MAX_EVENTS = 1000
+"""Most events (or audit entries) one page holds."""
 
 
 @dataclass(frozen=True)
@@ -105,11 +46,14 @@ class Ref:
     id: str
 
     def to_dict(self) -> dict[str, str]:
+        """`{"$type", "$id"}`, as edges and actions answer their ends."""
         return {"$type": self.type, "$id": self.id}
 
 
 def as_ref(value: Any, role: str = "thing") -> Ref:
-    """A Ref from a thing (`{"$type", "$id", ...}`), a Ref, or a `"Type/id"` string."""
+    """A Ref from a thing (`{"$type", "$id", ...}`), a Ref, or a `"Type/id"` string; 400
+    `invalid_ref` for anything else (`role` names it in the message), `invalid_type`,
+    `invalid_id`."""
     if isinstance(value, Ref):
         return value
     if isinstance(value, Mapping):
@@ -138,12 +82,17 @@ def _limit(limit: Any, high: int) -> int:
 
 
 class EventLog:
+    """The `events` table: every event, in id (ULID) order. `sql` is the object's
+    database, `clock` gives epoch milliseconds, `ids` new ULIDs."""
+
     def __init__(self, sql: Sql, clock: Callable[[], int], ids: Callable[[], str]) -> None:
         self._sql = sql
         self._clock = clock
         self._ids = ids
 
     def record(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
+        """Store one event (`event_type` already checked, `subject` / `object_id` thing ids)
+        and return its id; 400 `invalid_data` when `data` is not storable JSON."""
         event_id = self._ids()
         self._sql.run(
             "INSERT INTO events (id, type, data, timestamp, subject, object) VALUES (?, ?, ?, ?, ?, ?)",
@@ -167,7 +116,8 @@ class EventLog:
         """Events oldest first: `{"items": [...], "cursor": <id of the last> or None}`.
 
         `pattern` is `Noun.verb` with `*` for either part; `since` is epoch ms;
-        `cursor` continues after the page that returned it.
+        `cursor` continues after the page that returned it; `limit` is 1 to MAX_EVENTS.
+        400 `invalid_event_pattern`, `invalid_limit`.
         """
         conditions: list[str] = ["1"]
         params: list[Any] = []
@@ -218,6 +168,8 @@ class Hop:
     type: str | None = None
 
     def checked(self) -> Hop:
+        """This hop, when its parts are valid; 400 `invalid_verb`, `invalid_direction`
+        (`out` or `in`), `invalid_type`."""
         validate_verb(self.verb)
         if self.direction not in ("out", "in"):
             raise BadRequest("direction is 'out' or 'in'", code="invalid_direction")
@@ -227,6 +179,10 @@ class Hop:
 
 
 class Relationships:
+    """The `dotdo_relationships` table: directed edges (from, verb, to), at most one per
+    triple, with optional JSON data. `sql` is the object's database, `clock` gives epoch
+    milliseconds; `nouns` checks the nouns at either end (None: any valid name)."""
+
     def __init__(self, sql: Sql, clock: Callable[[], int], nouns: NounPolicy | None = None) -> None:
         self._sql = sql
         self._clock = clock
@@ -241,7 +197,9 @@ class Relationships:
         return found
 
     def relate(self, source: Any, verb: str, target: Any, data: Any = None) -> bool:
-        """Add the edge source -verb-> target; False when it was there already."""
+        """Add the edge source -verb-> target (each as `as_ref` takes it); False when it was
+        there already. 400 `invalid_verb`, `invalid_data`; 413 `value_too_large` when
+        `data` is past 1 MiB of JSON."""
         src, dst = self.ref(source, "source"), self.ref(target, "target")
         validate_verb(verb)
         return (
@@ -260,6 +218,7 @@ class Relationships:
         )
 
     def unrelate(self, source: Any, verb: str, target: Any) -> bool:
+        """Remove the edge source -verb-> target; False when there was none."""
         src, dst = self.ref(source, "source"), self.ref(target, "target")
         validate_verb(verb)
         return (
@@ -279,7 +238,8 @@ class Relationships:
         return self.traverse(thing, [Hop(verb, direction, type_name)], limit)
 
     def traverse(self, start: Any, hops: Sequence[Hop], limit: int = 100) -> list[Ref]:
-        """Follow several hops breadth-first; each hop's frontier is capped at `limit` things."""
+        """Follow 1 to MAX_HOPS hops breadth-first; each hop's frontier is capped at `limit`
+        (1 to MAX_RELATED) things, oldest edge first. 400 `invalid_traversal`, `invalid_limit`."""
         origin = self.ref(start, "start")
         if not hops or len(hops) > MAX_HOPS:
             raise BadRequest(f"A traversal has 1 to {MAX_HOPS} hops", code="invalid_traversal")
@@ -318,7 +278,12 @@ class Relationships:
 
 
 class Actions:
-    """`record(subject, verb, object, data)`: an event, an edge and an audit entry, atomically."""
+    """`record(subject, verb, object, data)`: an event, an edge and an audit entry, atomically.
+
+    `sql` holds `dotdo_actions`; `verbs` gives the past tense the event and edge are
+    named by; `emit(type, data, subject, object)` records the event; `relationships`
+    adds the edge; `clock` gives epoch milliseconds and `ids` new ULIDs.
+    """
 
     def __init__(
         self,
@@ -337,6 +302,11 @@ class Actions:
         self._ids = ids
 
     def record(self, subject: Any, verb: str, object: Any = None, data: Any = None) -> dict[str, Any]:
+        """Record that `subject` did `verb` (to `object`): the event `Noun.<past>` (the
+        subject's noun), the edge subject -past-> object when there is an object, and the
+        audit entry, in one transaction. Answers `{"id", "event": {"id", "type"}, "subject",
+        "verb", "object", "data", "created_at"}`. 400 `invalid_ref`, `invalid_verb`,
+        `invalid_data`; 413 `value_too_large`."""
         who = self._relationships.ref(subject, "subject")
         what = None if object is None else self._relationships.ref(object, "object")
         stored = None if data is None else _encode(data, MAX_VALUE_BYTES)

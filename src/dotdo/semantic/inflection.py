@@ -110,11 +110,22 @@ def singularize(name: str) -> str:
 
 @dataclass(frozen=True)
 class VerbForms:
+    """The four forms of a verb: `create`, `created`, `creating`, `creates`."""
+
     base: str
     past: str
     participle: str
     """The present participle (`creating`)."""
     third_person: str
+
+    def to_dict(self) -> dict[str, str]:
+        """`{"base", "past", "participle", "third_person"}`, as `GET /verbs` lists them."""
+        return {
+            "base": self.base,
+            "past": self.past,
+            "participle": self.participle,
+            "third_person": self.third_person,
+        }
 
 
 _IRREGULAR_VERBS = {

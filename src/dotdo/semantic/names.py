@@ -36,6 +36,7 @@ form must stay a verb (at most 64 characters, as in an event type's `Noun.verb`)
 _FIELD_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _VERB = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
 MAX_FIELD_DEPTH = 8
+"""How many dotted names a field path may have (`a.b.c` has 3)."""
 
 SYSTEM_FIELDS = {
     "$id": "id",
@@ -56,6 +57,7 @@ def checked_name(value: Any, pattern: re.Pattern[str], what: str, rule: str, cod
 
 
 def validate_type_name(name: Any) -> str:
+    """`name` itself when it matches TYPE_NAME (`Customer`, `LineItem`); else 400 `invalid_type`."""
     return checked_name(
         name,
         TYPE_NAME,
@@ -84,6 +86,8 @@ def field_path_error(path: Any) -> str | None:
 
 
 def validate_field_path(path: Any, code: str = "invalid_field") -> str:
+    """`path` itself when it is a system field (`$id`, ...) or up to MAX_FIELD_DEPTH dotted
+    names (`address.city`); else 400 `code` with `field_path_error`'s message."""
     error = field_path_error(path)
     if error is not None:
         raise BadRequest(error, code=code)
@@ -91,6 +95,8 @@ def validate_field_path(path: Any, code: str = "invalid_field") -> str:
 
 
 def validate_verb(verb: Any) -> str:
+    """`verb` itself when it is camelCase, at most 64 characters (`ship`, `signUp`); else
+    400 `invalid_verb`."""
     return checked_name(
         verb, _VERB, "verb", "verbs are camelCase identifiers such as 'ship' or 'signUp'", "invalid_verb"
     )

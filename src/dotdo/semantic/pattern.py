@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import importlib
 import re
+from functools import lru_cache
 from typing import Any
 
 from dotdo.errors import QueryValidationError
 
-__all__ = ["MAX_STATES", "Pattern", "compile_pattern"]
+__all__ = ["MAX_STATES", "Pattern", "compile_pattern", "compiled_pattern"]
 
 MAX_STATES = 1_000
 """The most NFA states a pattern may need (a state per character position, plus one
@@ -67,6 +68,13 @@ def compile_pattern(source: str, flags: int = 0) -> Pattern:
     states."""
     parsed = _parser.parse(source, flags)
     return Pattern(parsed, flags | parsed.state.flags)
+
+
+@lru_cache(maxsize=64)
+def compiled_pattern(source: str, flags: int = 0) -> Pattern:
+    """`compile_pattern`, kept (the 64 latest) with its automaton's cache, so a pattern is
+    compiled once and its DFA reused across rows and queries."""
+    return compile_pattern(source, flags)
 
 
 def _code(char: int) -> str:
@@ -165,6 +173,9 @@ class Pattern:
     """A compiled `$regex`: `search(text)` is `re.search(...) is not None`, in linear time."""
 
     def __init__(self, parsed: Any, flags: int) -> None:
+        """From `re`'s parse of a pattern (`re._parser.parse`) and the flags in force (the
+        caller's and the pattern's own global ones); QueryValidationError as
+        `compile_pattern` says."""
         builder = _Builder()
         match = builder.add(_MATCH, None, -1)
         self._start = builder.sequence(parsed, flags, match)

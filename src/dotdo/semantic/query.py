@@ -15,9 +15,12 @@ from dotdo.wire.codec import decode, parse_json
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ThingQuery", "parse_order_by", "parse_select"]
 
 DEFAULT_LIMIT = 100
+"""Things on a page when `limit` is not given."""
 MAX_LIMIT = 1000
+"""Most things on one page."""
 MAX_OFFSET = 1_000_000
 MAX_ORDER_FIELDS = 8
+"""Most `order_by` terms."""
 
 OrderBy = str | Sequence[str | tuple[str, str]] | Mapping[str, str] | None
 
@@ -110,6 +113,11 @@ def _flag(params: Mapping[str, str | None], name: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class ThingQuery:
+    """One checked query: `where` compiled, `order` as `(field, descending)` pairs (the
+    creation order, then the id, break ties), `limit` and `offset` counted in things,
+    `select` the property names kept (None: all; `$` fields always), `include_deleted`
+    whether soft-deleted things match. Build it with `build` or `from_params`."""
+
     where: Pushdown
     order: tuple[tuple[str, bool], ...] = ()
     limit: int = DEFAULT_LIMIT
@@ -172,6 +180,7 @@ class ThingQuery:
         return ", ".join([*terms, "created_at ASC", "id ASC"])
 
     def project(self, thing: dict[str, Any]) -> dict[str, Any]:
+        """`thing` (wire form) with only the `select`ed properties and its `$` fields."""
         if self.select is None:
             return thing
         return {k: v for k, v in thing.items() if k.startswith("$") or k in self.select}

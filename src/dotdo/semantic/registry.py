@@ -56,6 +56,7 @@ REGISTRY_TABLES = Component(
 )
 
 MAX_INDEXES = 16
+"""How many properties one noun may index (each index costs every write of that type)."""
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
@@ -74,6 +75,9 @@ class Noun:
     fields: tuple[str, ...] | None = None
 
     def resolved(self) -> Noun:
+        """This noun checked, with its plural derived when not given and its indexes
+        deduplicated (`fields` dropped: it is not stored); 400 `invalid_type` for the
+        name, `invalid_noun` for a plural, too many indexes (MAX_INDEXES) or a bad or `$` path."""
         validate_type_name(self.name)
         plural = self.plural or pluralize(self.name)
         if not PLURAL_NAME.fullmatch(plural):
@@ -101,6 +105,7 @@ class Noun:
         return frozenset(self.fields)
 
     def to_dict(self) -> dict[str, Any]:
+        """`{"name", "singular", "plural", "indexes"}`, as `GET /nouns` lists it."""
         return {
             "name": self.name,
             "singular": self.name,
@@ -119,6 +124,8 @@ class Verb:
     third_person: str | None = None
 
     def forms(self) -> VerbForms:
+        """All four forms, the ones not given derived (`conjugate`); 400 `invalid_verb`
+        when the base or any form is not a verb (`validate_verb`)."""
         validate_verb(self.base)
         derives = None in (self.past, self.participle, self.third_person)
         if derives and len(self.base) > MAX_DERIVED_VERB_LENGTH:
@@ -140,12 +147,15 @@ class Verb:
 
 
 def index_name(type_name: str, path: str) -> str:
-    # Both parts are validated identifiers (dots aside), so quoting makes the name safe.
+    """The quoted SQL name of the index on one property path of one type
+    (`"things_Customer_email"`). Both parts are validated identifiers (dots aside),
+    so quoting makes the name safe."""
     return f'"things_{type_name}_{path}"'
 
 
 def index_statement(type_name: str, path: str) -> str:
-    # created_at and id close the key so an equality lookup also comes out in the default order.
+    """`CREATE INDEX IF NOT EXISTS` for one indexed property: `(type, the property,
+    created_at, id)`, so an equality lookup also comes out in the default order."""
     return (
         f"CREATE INDEX IF NOT EXISTS {index_name(type_name, path)} "
         f"ON things (type, json_extract(data, '$.{path}'), created_at, id)"
@@ -153,6 +163,9 @@ def index_statement(type_name: str, path: str) -> str:
 
 
 class Nouns:
+    """The registered nouns in `dotdo_nouns`, read once and cached; `sql` the object's
+    database, `clock` epoch milliseconds (for `registered_at`)."""
+
     def __init__(self, sql: Sql, clock: Callable[[], int]) -> None:
         self._sql = sql
         self._clock = clock
@@ -167,7 +180,8 @@ class Nouns:
         return self._registered
 
     def register(self, name: str, plural: str | None = None, indexes: Sequence[str] = ()) -> Noun:
-        """Register (or re-register) a noun; creates an index for each declared property."""
+        """Register (or re-register) a noun and create an index for each of `indexes`
+        (property paths), in one transaction; the noun as stored. 400 as `Noun.resolved`."""
         if isinstance(indexes, str):
             raise BadRequest("indexes is an array of property names", code="invalid_noun")
         noun = Noun(name, plural, tuple(indexes)).resolved()
@@ -191,18 +205,23 @@ class Nouns:
         return noun
 
     def get(self, name: str) -> Noun:
-        """The registered noun, or one with derived forms and no indexes."""
+        """The registered noun, or one with derived forms and no indexes; 400 `invalid_type`."""
         registered = self._load().get(validate_type_name(name))
         return registered if registered is not None else Noun(name).resolved()
 
     def is_registered(self, name: str) -> bool:
+        """Was `name` registered (declared, or by `register` at run time)?"""
         return name in self._load()
 
     def all(self) -> list[Noun]:
+        """The registered nouns, sorted by name."""
         return sorted(self._load().values(), key=lambda n: n.name)
 
 
 class Verbs:
+    """The registered verbs in `dotdo_verbs`, read once and cached; `sql` the object's
+    database, `clock` epoch milliseconds (for `registered_at`)."""
+
     def __init__(self, sql: Sql, clock: Callable[[], int]) -> None:
         self._sql = sql
         self._clock = clock
@@ -225,6 +244,8 @@ class Verbs:
         participle: str | None = None,
         third_person: str | None = None,
     ) -> VerbForms:
+        """Register (or re-register) a verb with the forms given, the others derived; its
+        forms. 400 `invalid_verb` as `Verb.forms`."""
         forms = Verb(base, past, participle, third_person).forms()
         if self._load().get(base) == forms:
             return forms
@@ -243,8 +264,10 @@ class Verbs:
         return forms
 
     def get(self, base: str) -> VerbForms:
+        """The registered forms, or derived ones; 400 `invalid_verb` for a base that is no verb."""
         registered = self._load().get(validate_verb(base))
         return registered if registered is not None else Verb(base).forms()
 
     def all(self) -> list[VerbForms]:
+        """The registered verbs, sorted by base."""
         return sorted(self._load().values(), key=lambda v: v.base)

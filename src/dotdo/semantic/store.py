@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from dotdo.core.migrations import Component, Migration
+from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.semantic.query import ThingQuery
 from dotdo.types import Row
@@ -50,6 +50,24 @@ THING_TABLES = Component(
                 "CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",
             ),
         ),
+        # One b-tree keyed by id: a create writes the thing and its type index, not also an
+        # index of ids (ADR 0020).
+        Migration(
+            2,
+            (
+                without_rowid(
+                    "things",
+                    """id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER,
+  version INTEGER NOT NULL DEFAULT 1""",
+                    ("CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",),
+                ),
+            ),
+        ),
     ),
     formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
 )
@@ -60,7 +78,8 @@ _SCAN_BATCH = 256
 
 @dataclass(frozen=True)
 class ThingRecord:
-    """One stored thing; `data` is the properties as JSON text."""
+    """One stored thing; `data` is the properties as JSON text, the times are epoch
+    milliseconds (`deleted_at` None unless soft-deleted), `version` counts from 1."""
 
     id: str
     type: str
@@ -72,6 +91,7 @@ class ThingRecord:
 
     @classmethod
     def from_row(cls, row: Row) -> ThingRecord:
+        """The record of one `things` row (all seven columns, by name)."""
         deleted = row["deleted_at"]
         return cls(
             id=str(row["id"]),
@@ -84,6 +104,7 @@ class ThingRecord:
         )
 
     def properties(self) -> dict[str, Any]:
+        """The user properties, `data` parsed (a fresh dict every call)."""
         value: dict[str, Any] = json.loads(self.data)
         return value
 
@@ -102,6 +123,7 @@ class ThingRecord:
         return thing
 
     def evolve(self, **changes: Any) -> ThingRecord:
+        """A copy with the fields named in `changes` replaced."""
         return replace(self, **changes)
 
 
@@ -115,7 +137,8 @@ class ThingStore(Protocol):
         """Store a new record; False (nothing written) when the id is taken."""
 
     def write(self, record: ThingRecord, expected_version: int) -> bool:
-        """Overwrite the record if its stored version is `expected_version`; False otherwise."""
+        """Overwrite the record if its stored version is `expected_version` (and its type is
+        `record.type`: a thing keeps its type); False otherwise."""
 
     def remove(self, thing_id: str) -> bool:
         """Delete the record for good; False when there was none."""
@@ -137,16 +160,18 @@ class ThingStore(Protocol):
 
 
 class SqliteThingStore:
-    """Things in the object's SQLite database."""
+    """Things in the object's SQLite database (`sql`), in the `things` table."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
     def read(self, thing_id: str) -> ThingRecord | None:
+        """As `ThingStore.read`: one primary-key lookup."""
         row = self._sql.first(f"SELECT {_COLUMNS} FROM things WHERE id = ?", thing_id)
         return None if row is None else ThingRecord.from_row(row)
 
     def insert(self, record: ThingRecord) -> bool:
+        """As `ThingStore.insert` (`ON CONFLICT(id) DO NOTHING`)."""
         written = self._sql.run(
             f"INSERT INTO things ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
             record.id,
@@ -160,20 +185,24 @@ class SqliteThingStore:
         return written > 0
 
     def write(self, record: ThingRecord, expected_version: int) -> bool:
+        """As `ThingStore.write`: one `UPDATE ... WHERE id = ? AND version = ? AND type = ?`."""
+        # `type` is matched, never assigned: SQLite rewrites (and counts) the entry of every
+        # index on a column an UPDATE assigns, changed or not, and the type index is one.
         written = self._sql.run(
-            "UPDATE things SET type = ?, data = ?, updated_at = ?, deleted_at = ?, version = ? "
-            "WHERE id = ? AND version = ?",
-            record.type,
+            "UPDATE things SET data = ?, updated_at = ?, deleted_at = ?, version = ? "
+            "WHERE id = ? AND version = ? AND type = ?",
             record.data,
             record.updated_at,
             record.deleted_at,
             record.version,
             record.id,
             expected_version,
+            record.type,
         )
         return written > 0
 
     def remove(self, thing_id: str) -> bool:
+        """As `ThingStore.remove`."""
         return self._sql.run("DELETE FROM things WHERE id = ?", thing_id) > 0
 
     def _filter(self, type_name: str, query: ThingQuery) -> tuple[str, list[Any]]:
@@ -193,6 +222,8 @@ class SqliteThingStore:
         return [ThingRecord.from_row(row) for row in rows]
 
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
+        """As `ThingStore.scan`, lazily, 256 records a query; a record deleted while the
+        scan runs is skipped."""
         # The first batch whole; past it, the ids of every remaining match in order (one
         # sort, a few bytes a thing), then their rows a batch at a time by primary key.
         # Paging on with OFFSET would re-walk every earlier row for each batch.
@@ -219,17 +250,21 @@ class SqliteThingStore:
             yield from (found[thing_id] for thing_id in batch if thing_id in found)
 
     def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+        """As `ThingStore.page`: one `SELECT ... ORDER BY ... LIMIT ? OFFSET ?`."""
         return self._select(type_name, query, query.limit, query.offset)
 
     def count(self, type_name: str, query: ThingQuery) -> int:
+        """As `ThingStore.count`: one `SELECT count(*)`."""
         condition, params = self._filter(type_name, query)
         row = self._sql.first(f"SELECT count(*) AS n FROM things WHERE {condition}", *params)
         return int(row["n"]) if row else 0
 
     def atomically(self, work: Callable[[], T]) -> T:
+        """As `ThingStore.atomically`: `Sql.transaction` (a savepoint inside another)."""
         return self._sql.transaction(work)
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
+        """As `ThingStore.on_rollback`: `Sql.on_rollback`."""
         self._sql.on_rollback(hook)
 
 
@@ -242,6 +277,9 @@ class CachedThingStore:
     cache. A write made inside a transaction registers its own eviction with the
     store below, so a rollback, of this store's transaction or of any enclosing
     one, leaves nothing in the cache that SQLite does not hold.
+
+    `inner` is the store behind it; `capacity` how many ids it remembers (at least
+    1, else ValueError), an absent id included. `hits` and `misses` count reads.
     """
 
     def __init__(self, inner: ThingStore, capacity: int = 1024, max_bytes: int = 16 * 1024 * 1024) -> None:
@@ -279,6 +317,7 @@ class CachedThingStore:
         self._inner.on_rollback(forget)
 
     def read(self, thing_id: str) -> ThingRecord | None:
+        """As `ThingStore.read`, from memory when the id was read or written lately."""
         if thing_id in self._records:
             self.hits += 1
             self._records.move_to_end(thing_id)
@@ -289,6 +328,7 @@ class CachedThingStore:
         return record
 
     def insert(self, record: ThingRecord) -> bool:
+        """As `ThingStore.insert`; the cache keeps the record once it is written."""
         self._forget_on_rollback(record.id)
         inserted = self._inner.insert(record)
         if inserted:
@@ -298,6 +338,7 @@ class CachedThingStore:
         return inserted
 
     def write(self, record: ThingRecord, expected_version: int) -> bool:
+        """As `ThingStore.write`; on a lost race the cached record is dropped, not kept stale."""
         self._forget_on_rollback(record.id)
         written = self._inner.write(record, expected_version)
         if written:
@@ -307,24 +348,30 @@ class CachedThingStore:
         return written
 
     def remove(self, thing_id: str) -> bool:
+        """As `ThingStore.remove`; the cache remembers the id as absent."""
         self._forget_on_rollback(thing_id)
         removed = self._inner.remove(thing_id)
         self._remember(thing_id, None)
         return removed
 
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
+        """As `ThingStore.scan`, from the store below (queries bypass the cache)."""
         return self._inner.scan(type_name, query)
 
     def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+        """As `ThingStore.page`, from the store below."""
         return self._inner.page(type_name, query)
 
     def count(self, type_name: str, query: ThingQuery) -> int:
+        """As `ThingStore.count`, from the store below."""
         return self._inner.count(type_name, query)
 
     def atomically(self, work: Callable[[], T]) -> T:
+        """As `ThingStore.atomically`, by the store below."""
         return self._inner.atomically(work)
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
+        """As `ThingStore.on_rollback`, by the store below."""
         self._inner.on_rollback(hook)
 
 

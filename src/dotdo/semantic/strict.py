@@ -138,9 +138,11 @@ def declared_fields(nouns: Iterable[Noun]) -> dict[str, frozenset[str]]:
 class NounRegistry(Protocol):
     """What the policy needs of `Nouns`: the registered nouns, declared or registered at run time."""
 
-    def is_registered(self, name: str) -> bool: ...
+    def is_registered(self, name: str) -> bool:
+        """Is `name` a registered noun?"""
 
-    def all(self) -> list[Noun]: ...
+    def all(self) -> list[Noun]:
+        """Every registered noun (for the closest-name suggestion)."""
 
 
 class NounPolicy:
@@ -150,6 +152,7 @@ class NounPolicy:
     `POST /nouns` / `register_noun` / `nouns.register`), else 404 `unknown_noun`.
     `fields`: the declared fields of some nouns; any other property name of those
     nouns (in writes, where, order_by, select) is a 400 `unknown_field`.
+    `registry` is where registered nouns are looked up (`Nouns`).
     """
 
     def __init__(

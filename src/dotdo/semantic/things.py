@@ -8,30 +8,34 @@ event it emits land together or not at all.
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
-from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
-from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, PreconditionFailed
+from dotdo.core.preconditions import Preconditions
+from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.ids import new_id
-from dotdo.semantic.names import SYSTEM_FIELDS, checked_name, validate_type_name
+from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import ThingRecord, ThingStore
 from dotdo.semantic.strict import NounPolicy
-from dotdo.values import INT64_RANGE, int64_error
+from dotdo.semantic.thingdata import (
+    check_preconditions,
+    check_version,
+    encode_properties,
+    merge_patch,
+    split_input,
+    validate_id,
+    version_tag,
+)
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 
 T = TypeVar("T")
 ListResult = dict[str, Any]
+"""A page of things: `{"items": [...], "total": int | None, "has_more": bool}`."""
 MAX_BATCH = 500
-MAX_DEPTH = 32
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
-_READ_ONLY_FIELDS = frozenset(SYSTEM_FIELDS) - {"$id", "$type", "$version"}
+"""How many things one `create_many` (or `POST /:Noun` with an array) creates."""
 
 
 class EventSink(Protocol):
@@ -43,69 +47,16 @@ class EventSink(Protocol):
         """Record an event and return its id (`send`'s argument order)."""
 
 
-def validate_id(thing_id: Any) -> str:
-    return checked_name(
-        thing_id, _ID, "id", "1-128 letters, digits and '_.:-', starting with a letter or digit", "invalid_id"
-    )
-
-
-def version_tag(version: int) -> EntityTag:
-    """A thing's entity tag: its version, strong (`"3"`, RFC 9110 §8.8.3). Every change
-    of a thing's wire form bumps the version, so within one thing's life equal tags
-    mean equal representations (a thing erased and created again restarts at 1)."""
-    return EntityTag(str(version))
-
-
-def _check_json(value: Any, depth: int = 0) -> None:
-    if depth > MAX_DEPTH:
-        raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise BadRequest("Property names are strings", code="invalid_data")
-            _check_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_json(item, depth + 1)
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
-        return
-    elif isinstance(value, int):
-        if int64_error(value):
-            raise BadRequest(f"Properties: {INT64_RANGE}", code="invalid_data")
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")
-    else:
-        raise BadRequest(f"{type(value).__name__} is not a JSON value", code="invalid_data")
-
-
-def _encode(properties: dict[str, Any]) -> str:
-    _check_json(properties)
-    try:
-        text = json.dumps(properties, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        size = len(text.encode())
-    except (TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise BadRequest(f"Properties are not valid JSON: {exc}", code="invalid_data") from exc
-    if size > MAX_VALUE_BYTES:
-        raise PayloadTooLarge(f"A thing is at most {MAX_VALUE_BYTES} bytes as JSON", code="thing_too_large")
-    return text
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON Merge Patch: objects merge recursively, null removes a property."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
 class Things:
-    """Things of every type, on a store, with write events to a sink."""
+    """Things of every type, on a store, with write events to a sink.
+
+    `store` holds the records; `events` gets one event per write, in the write's
+    transaction; `clock` gives epoch milliseconds, `ids` new ids (ULIDs); `nouns`
+    is the noun policy (strict nouns, declared fields), None for any valid name.
+    Every operation answers things in their wire form (ThingData: the `$` fields,
+    then the properties) and raises 400 `invalid_type` (404 `unknown_noun` under a
+    strict policy) for a type it cannot use.
+    """
 
     def __init__(
         self,
@@ -133,35 +84,6 @@ class Things:
             order = [name for name, _ in query.order]
             self._nouns.check_fields(type_name, [*sorted(query.where.paths), *order, *(query.select or ())])
 
-    def _split(self, type_name: str, data: Any) -> tuple[dict[str, Any], str | None, int | None]:
-        """User properties, the `$id` and `$version` the caller sent; 400 on anything else."""
-        if not isinstance(data, Mapping):
-            raise BadRequest("A thing is a JSON object", code="invalid_data")
-        properties: dict[str, Any] = {}
-        thing_id: str | None = None
-        version: int | None = None
-        for key, value in data.items():
-            if not isinstance(key, str):
-                raise BadRequest("Property names are strings", code="invalid_data")
-            if not key.startswith("$"):
-                properties[key] = value
-            elif key == "$id":
-                thing_id = validate_id(value)
-            elif key == "$type":
-                if value != type_name:
-                    raise BadRequest(
-                        f"$type is {value!r} but the thing is a {type_name}", code="type_mismatch"
-                    )
-            elif key == "$version":
-                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                    raise BadRequest("$version is a positive integer", code="invalid_version")
-                version = value
-            elif key not in _READ_ONLY_FIELDS:
-                raise BadRequest(f"Property names may not start with '$' ({key!r})", code="invalid_data")
-        if self._nouns is not None:
-            self._nouns.check_fields(type_name, properties)
-        return properties, thing_id, version
-
     def _selected(self, type_name: str, thing_id: str, include_deleted: bool) -> ThingRecord | None:
         """The thing of that type and id (a soft-deleted one only if `include_deleted`), or None."""
         record = self.store.read(thing_id)
@@ -175,31 +97,12 @@ class Things:
             raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
         return record
 
-    @staticmethod
-    def _check_version(record: ThingRecord, expected: int | None) -> None:
-        if expected is not None and expected != record.version:
-            raise Conflict(
-                f"{record.type} {record.id!r} is at version {record.version}, not {expected}",
-                code="version_conflict",
-            )
-
-    @staticmethod
-    def _check_condition(
-        condition: Preconditions | None, type_name: str, thing_id: str | None, record: ThingRecord | None
-    ) -> None:
-        """412 unless the request's preconditions hold for `record` (None: no current thing)."""
-        if not condition:
-            return
-        current = None if record is None else version_tag(record.version)
-        if condition.evaluate(current) is Verdict.PROCEED:
-            return
-        header = condition.failing_header(current)
-        state = "does not exist" if record is None else f"is at version {record.version}"
-        raise PreconditionFailed(
-            f"{type_name} {thing_id!r} {state}, so {header} is false; nothing was changed",
-            current_version=None if record is None else record.version,
-            headers={} if current is None else {"etag": str(current)},
-        )
+    def _split(self, type_name: str, data: Any) -> tuple[dict[str, Any], str | None, int | None]:
+        """`split_input`, with the properties checked against the declared fields."""
+        properties, thing_id, version = split_input(type_name, data)
+        if self._nouns is not None:
+            self._nouns.check_fields(type_name, properties)
+        return properties, thing_id, version
 
     def check_condition(
         self, type_name: str, thing_id: str, condition: Preconditions, include_deleted: bool = False
@@ -211,7 +114,7 @@ class Things:
         """
         self._type(type_name)
         record = self._selected(type_name, validate_id(thing_id), include_deleted)
-        self._check_condition(condition, type_name, thing_id, record)
+        check_preconditions(condition, type_name, thing_id, record)
 
     def _save(self, record: ThingRecord, previous: ThingRecord, event: str) -> dict[str, Any]:
         if not self.store.write(record, previous.version):
@@ -229,11 +132,11 @@ class Things:
         if condition:
             # The thing a create names is the one with its $id; without one there is none yet.
             existing = None if thing_id is None else self._selected(type_name, thing_id, False)
-            self._check_condition(condition, type_name, thing_id, existing)
+            check_preconditions(condition, type_name, thing_id, existing)
         record = ThingRecord(
             id=thing_id or self._ids(),
             type=type_name,
-            data=_encode(properties),
+            data=encode_properties(properties),
             created_at=now,
             updated_at=now,
             deleted_at=None,
@@ -284,11 +187,11 @@ class Things:
         def work() -> dict[str, Any]:
             properties, _, body_version = self._split(type_name, patch)
             record = self._current(type_name, thing_id)
-            self._check_condition(condition, type_name, thing_id, record)
-            self._check_version(record, expected_version if expected_version is not None else body_version)
+            check_preconditions(condition, type_name, thing_id, record)
+            check_version(record, expected_version if expected_version is not None else body_version)
             merged = merge_patch(record.properties(), properties)
             updated = record.evolve(
-                data=_encode(merged), updated_at=self._clock(), version=record.version + 1
+                data=encode_properties(merged), updated_at=self._clock(), version=record.version + 1
             )
             return self._save(updated, record, "updated")
 
@@ -311,10 +214,10 @@ class Things:
             if body_id is not None and body_id != thing_id:
                 raise BadRequest(f"$id is {body_id!r} but the path names {thing_id!r}", code="id_mismatch")
             record = self._current(type_name, thing_id)
-            self._check_condition(condition, type_name, thing_id, record)
-            self._check_version(record, expected_version if expected_version is not None else body_version)
+            check_preconditions(condition, type_name, thing_id, record)
+            check_version(record, expected_version if expected_version is not None else body_version)
             replaced = record.evolve(
-                data=_encode(properties), updated_at=self._clock(), version=record.version + 1
+                data=encode_properties(properties), updated_at=self._clock(), version=record.version + 1
             )
             return self._save(replaced, record, "updated")
 
@@ -357,8 +260,8 @@ class Things:
             record = self._selected(type_name, validate_id(thing_id), include_deleted=True)
             if record is None:
                 return False
-            self._check_condition(condition, type_name, thing_id, record)
-            self._check_version(record, expected_version)
+            check_preconditions(condition, type_name, thing_id, record)
+            check_version(record, expected_version)
             self.store.remove(thing_id)
             self.events.emit(
                 f"{type_name}.deleted", {"$id": thing_id, "$type": type_name, "hard": True}, thing_id
@@ -384,8 +287,8 @@ class Things:
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
-            self._check_condition(condition, type_name, thing_id, record)
-            self._check_version(record, expected_version)
+            check_preconditions(condition, type_name, thing_id, record)
+            check_version(record, expected_version)
             if record.deleted_at is not None:
                 return record.wire()
             now = self._clock()
@@ -410,8 +313,8 @@ class Things:
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
-            self._check_condition(condition, type_name, thing_id, record)
-            self._check_version(record, expected_version)
+            check_preconditions(condition, type_name, thing_id, record)
+            check_version(record, expected_version)
             if record.deleted_at is None:
                 return record.wire()
             restored = record.evolve(deleted_at=None, updated_at=self._clock(), version=record.version + 1)
@@ -422,6 +325,8 @@ class Things:
     # -- reads -------------------------------------------------------------
 
     def get(self, type_name: str, thing_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
+        """The thing, or None when there is none of that type (or it is soft-deleted and
+        `include_deleted` is False); 400 `invalid_id`."""
         self._type(type_name)
         record = self.store.read(validate_id(thing_id))
         if record is None or record.type != type_name:
@@ -472,6 +377,8 @@ class Things:
                 yield thing
 
     def count(self, type_name: str, query: ThingQuery) -> int:
+        """How many things of the type match `query` (its paging ignored); 400
+        `unknown_field` for a path outside the declared fields."""
         self._type(type_name)
         self._check_query(type_name, query)
         if query.where.residual is None:
@@ -479,6 +386,7 @@ class Things:
         return sum(1 for _ in self._residual_matches(type_name, query))
 
     def find_first(self, type_name: str, query: ThingQuery) -> dict[str, Any] | None:
+        """The first match in the query's order (projected by its `select`), or None."""
         self._type(type_name)
         self._check_query(type_name, query)
         if query.where.residual is None:

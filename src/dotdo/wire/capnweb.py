@@ -41,23 +41,28 @@ from dotdo.wire.pipeline import Authorize
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 
 MAX_MESSAGES = 1000
+"""Most messages in one HTTP batch session."""
 MAX_MESSAGE_BYTES = 1024 * 1024
+"""Largest message (1 MiB); past it, the session is aborted."""
 MAX_DEPTH = 64
 logger = logging.getLogger("dotdo.rpc")
 
 
 @dataclass(frozen=True)
 class SessionIds:
-    """The next id for the client's next push and for our next export."""
+    """The next id for the client's next push (counting up from 1) and for our next
+    export (counting down from -1), as the protocol numbers them."""
 
     next_push: int = 1
     next_export: int = -1
 
     def to_json(self) -> list[int]:
+        """`[next_push, next_export]`, as a socket's attachment keeps it."""
         return [self.next_push, self.next_export]
 
     @classmethod
     def from_json(cls, value: Any) -> SessionIds:
+        """The ids `to_json` wrote; a fresh session's for anything else (never raises)."""
         if (
             isinstance(value, list)
             and len(value) == 2
@@ -76,6 +81,10 @@ class CapnWebSession:
     state hibernation dropped, `remember` is told every new `SessionIds`, and
     `admit` is asked before each call (False: the call is refused `rate_limited`).
     Over HTTP batch a session carries at most `MAX_MESSAGES` messages.
+
+    `main` is export 0, what the client's first calls reach (the object);
+    `authorize(method name, scope)` raises Forbidden for a call the caller's token
+    does not allow.
     """
 
     def __init__(
@@ -239,6 +248,8 @@ class CapnWebSession:
         return "\n".join(line for line in lines if line)
 
     def abort(self, reason: str) -> None:
+        """End the session: `["abort", ["error", "Error", reason]]` is sent (over a socket)
+        or becomes the whole batch answer; later messages are ignored. Idempotent."""
         if self.aborted:
             return
         self.aborted = True

@@ -50,6 +50,7 @@ __all__ = [
 _TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
 _NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 MAX_DEPTH = 64
+"""How deep a value may nest to have a wire form (`encode`)."""
 MAX_JSON_DEPTH = 512
 """The deepest JSON a client may send. Pyodide's parser dies of a JavaScript stack overflow
 (a fatal error that takes the whole isolate down) somewhere past 6,500 levels; every
@@ -71,6 +72,8 @@ def epoch_ms(moment: datetime) -> int:
 
 
 def from_epoch_ms(value: float) -> datetime:
+    """The UTC datetime `value` milliseconds after the epoch (as `$date` and Cap'n Web's
+    `date` carry it); OverflowError past datetime's years 1-9999."""
     return _EPOCH + timedelta(milliseconds=value)
 
 

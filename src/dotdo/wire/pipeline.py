@@ -28,7 +28,9 @@ from dotdo.wire.codec import encode_result
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
 
 MAX_STEPS = 16
+"""Most steps in one pipeline (400 `pipeline_too_long` past it)."""
 MAX_PIPELINES = 32
+"""Most pipelines in one batch."""
 logger = logging.getLogger("dotdo.rpc")
 
 Authorize = Callable[[str, str], None]
@@ -38,6 +40,9 @@ RootResolver = Callable[[list[Any]], Any]
 
 @dataclass(frozen=True)
 class Step:
+    """One step: call the method `name` with `args` (tagged JSON, a list or an options
+    object), or read the property `name` (`kind` "method" or "property")."""
+
     kind: str  # "method" | "property"
     name: Any
     args: Any = None
@@ -45,6 +50,9 @@ class Step:
 
 @dataclass(frozen=True)
 class PipelineRequest:
+    """One pipeline of a request: the caller's `id` (echoed), where it starts (`target`:
+    `[]`, `[Noun]` or `[Noun, id]`) and its `steps` (1 to MAX_STEPS)."""
+
     id: Any
     target: list[Any]
     steps: tuple[Step, ...]

@@ -129,7 +129,9 @@ def mint(
     ttl_seconds: int | None = 3600,
     sub: str | None = None,
 ) -> str:
-    """A new token for `target` (an object name, or "*"), signed with `secret`."""
+    """A new token for `target` (an object name, or "*"), signed with `secret`: `scope`
+    ("read", "write" or "admin"), `methods` (None: any), expiring `ttl_seconds` from
+    now (None: never), `sub` the subject. ValueError without a secret."""
     if not secret:
         raise ValueError("a secret is needed to mint tokens")
     exp = int(time.time()) + ttl_seconds if ttl_seconds is not None else None
@@ -145,7 +147,10 @@ def attenuate(
     ttl_seconds: int | None = None,
     sub: str | None = None,
 ) -> str:
-    """A narrower token from `token`, without the secret: one more caveat, chained."""
+    """A narrower token from `token`, without the secret: one more caveat, chained, with
+    the fields given (`ttl_seconds` from now). ValueError past MAX_CAVEATS caveats;
+    TokenError for a malformed `token`. Asking for more than it grants gives a token
+    that `verify` refuses (`token_widened`)."""
     caveats, signature = _decode(token)
     if len(caveats) >= MAX_CAVEATS:
         raise ValueError(f"a token has at most {MAX_CAVEATS} caveats")
@@ -216,7 +221,10 @@ class Capability:
 
 
 def verify(token: Any, secret: str, now: float | None = None) -> Capability:
-    """Check the signature chain (in constant time), expiry and narrowing; the rights granted."""
+    """Check the signature chain (in constant time), expiry and narrowing; the rights granted.
+
+    `now` is epoch seconds (the clock's when None). TokenError (401) `token_malformed`,
+    `token_invalid` (signature), `token_expired`; Forbidden (403) `token_widened`."""
     caveats, signature = _decode(token)
     if not hmac.compare_digest(_chain(secret.encode(), caveats), signature):
         raise TokenError("Capability token signature does not match", code="token_invalid")

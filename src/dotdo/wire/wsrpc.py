@@ -32,20 +32,30 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 64 * 1024
+"""Largest message, in UTF-8 bytes."""
 MAX_SUBSCRIPTIONS = 32
+"""Most event patterns one socket subscribes to."""
 RATE_WINDOW_SECONDS = 10.0
 RATE_LIMIT = 100
+"""Most messages one socket sends in any RATE_WINDOW_SECONDS."""
 SOCKET_TAG = "rpc"
+"""The hibernation tag of `/ws/rpc` sockets."""
 
 
 @dataclass(frozen=True)
 class WsRequest:
+    """One call on the socket: the caller's `id` (a string, an integer or None, echoed in
+    the answer), the `method` name and its `params` (JSON, still tagged)."""
+
     id: Any
     method: str
     params: Any
 
 
 def parse_message(message: str | bytes) -> WsRequest:
+    """The call a text message holds. 400 `invalid_message` (binary, not
+    `{"id", "method", "params"}`, a bad id), `message_too_large` past MAX_MESSAGE_BYTES,
+    `invalid_json`."""
     if isinstance(message, bytes):
         raise BadRequest("RPC messages are JSON text", code="invalid_message")
     if len(message.encode()) > MAX_MESSAGE_BYTES:
@@ -65,11 +75,13 @@ def parse_message(message: str | bytes) -> WsRequest:
 
 
 def error_message(request_id: Any, error: HttpError) -> dict[str, Any]:
+    """The answer to a failed call: `{"id", "error": {"code", "message", ...}}`."""
     return {"id": request_id, **error.to_dict()}
 
 
 class RateLimiter:
-    """A sliding window of message times per socket, in memory (reset by hibernation)."""
+    """A sliding window of message times per socket, in memory (reset by hibernation):
+    at most `limit` messages in any `window` seconds."""
 
     def __init__(self, limit: int = RATE_LIMIT, window: float = RATE_WINDOW_SECONDS) -> None:
         self.limit = limit
@@ -77,6 +89,8 @@ class RateLimiter:
         self._seen: dict[str, deque[float]] = {}
 
     def allow(self, connection_id: str, now: float | None = None) -> bool:
+        """May this socket send one more message at `now` (monotonic seconds; the clock's
+        when None)? A message allowed counts; one refused does not."""
         moment = time.monotonic() if now is None else now
         times = self._seen.setdefault(connection_id, deque())
         while times and moment - times[0] > self.window:
@@ -87,4 +101,5 @@ class RateLimiter:
         return True
 
     def forget(self, connection_id: str) -> None:
+        """Drop a closed socket's window."""
         self._seen.pop(connection_id, None)

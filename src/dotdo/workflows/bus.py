@@ -1,16 +1,20 @@
 """The event bus: events from writes and sends to their handlers, at least once.
 
-`emit` records an event with a delivery row per durable handler (in the write's
-transaction) and queues it in the object's outbox (`delivery.Outbox`: first in, first
-out, one event at a time, each handler under the time bound). A handler that fails is
-retried by the alarm with doubling back-off, then buried as a dead letter, which can be
-replayed. A send with a delay is stored and sent by the alarm. The bus is two timer
-sources: `sends` (delayed sends) and `deliveries` (retries and lost deliveries).
+`emit` records an event and, when durable handlers listen to it, one outbox row naming
+them (in the write's transaction), and queues it in the object's in-memory outbox
+(`delivery.Outbox`: first in, first out, one event at a time, each handler under the time
+bound). As each handler runs the row forgets it, and it goes with the last. A handler that
+fails gets a delivery row of its own, retried by the alarm with doubling back-off, then
+buried as a dead letter, which can be replayed. An outbox row whose lease runs out (the
+object died) is delivered by the alarm to the handlers it still names. A send with a
+delay is stored and sent by the alarm. The bus is two timer sources: `sends` (delayed
+sends) and `deliveries` (retries and lost deliveries).
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +37,7 @@ __all__ = ["DeliveryPolicy", "EventBus"]
 logger = logging.getLogger("dotdo.workflows")
 
 T = TypeVar("T")
-_Item = tuple[Event, builtins.list[tuple[str, str]]]  # an event and its (delivery id, handler) pairs
+_Item = tuple[Event, builtins.list[str]]  # an event and the durable handlers its outbox row names
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ class DeliveryPolicy:
 
 class EventBus:
     """One object's events and handlers. `handlers` maps a pattern (`Customer.*`) to the
-    names of the durable handler methods listening to it."""
+    names of the durable handler methods listening to it; `host` is the object (its SQL,
+    timers, event log and sockets), `deliveries` and `sends` the bus's tables, `policy`
+    its retries and time bound."""
 
     def __init__(
         self,
@@ -80,26 +86,23 @@ class EventBus:
     def emit(
         self, event_type: str, data: Any = None, subject: str | None = None, object_id: str | None = None
     ) -> str:
-        """Record the event and queue its delivery: durable handlers get a delivery row in
-        the same transaction (so a crash before delivery is retried), then it is delivered
-        after every event queued before it, by the object's one drain task."""
+        """Record the event and queue its delivery: if durable handlers listen, one outbox row
+        names them in the same transaction (so a crash before delivery is retried); then it
+        is delivered after every event queued before it, by the object's one drain task. An
+        event no durable handler listens to writes nothing but itself."""
         event_id = self._host.record_event(event_type, data, subject, object_id)
         now = self._host.timers.now()
         event = Event(event_id, event_type, data, now, subject, object_id)
-        durable: builtins.list[tuple[str, str]] = []
-        for handler in self.durable_handlers_for(event_type):
-            delivery_id = new_id()
-            self._deliveries.add(delivery_id, event_id, handler, now + RUN_LEASE_MS, now)
-            durable.append((delivery_id, handler))
+        durable = self.durable_handlers_for(event_type)
         if durable:
+            self._deliveries.hold(event_id, durable, now + RUN_LEASE_MS)
             self._host.timers.changed()  # re-armed when the outbox runs dry
-        delivery_ids = {delivery_id for delivery_id, _ in durable}
-        self._in_hand.update(delivery_ids)
+            self._in_hand.add(event_id)
         entry = self._outbox.put((event, durable))
 
         def forget() -> None:
             if self._outbox.discard(entry):
-                self._in_hand.difference_update(delivery_ids)
+                self._in_hand.discard(event_id)
 
         self._host.sql.on_rollback(forget)  # a rolled-back write raised no event
         return event_id
@@ -176,14 +179,9 @@ class EventBus:
         """One event from the outbox to its durable handlers, run-time handlers and sockets."""
         event, durable = item
         try:
-            for delivery_id, handler in durable:
-                error = await self._invoke(handler, event)
-                if error is None:
-                    self._deliveries.delete(delivery_id)
-                else:
-                    self._failed(delivery_id, 1, error, handler, event)
+            await self._run_held(event, durable)
         finally:
-            self._in_hand.difference_update(delivery_id for delivery_id, _ in durable)
+            self._in_hand.discard(event.id)
         for pattern, runtime_handler in builtins.list(self._runtime_handlers):
             if pattern_matches(pattern, event.type):
                 name = getattr(runtime_handler, "__qualname__", repr(runtime_handler))
@@ -203,6 +201,20 @@ class EventBus:
                         "run-time handler %s (%s) failed on %s %s", name, pattern, event.type, event.id
                     )
         self._host.publish(event)
+
+    async def _run_held(self, event: Event, handlers: builtins.list[str]) -> None:
+        """Run the durable `handlers` an outbox row names for `event`, in order. After each,
+        the row forgets it (in one transaction with the delivery row a failure gets), so a
+        crash runs again only the handlers that had not finished."""
+        for index, handler in enumerate(handlers):
+            error = await self._invoke(handler, event)
+            outcome = functools.partial(self._ran_held, event, handler, error, handlers[index + 1 :])
+            self._host.sql.transaction(outcome)
+
+    def _ran_held(self, event: Event, handler: str, error: str | None, remaining: builtins.list[str]) -> None:
+        if error is not None:
+            self._failed(None, 1, error, handler, event)
+        self._deliveries.progress(event.id, remaining)
 
     async def _invoke(self, name: str, event: Event) -> str | None:
         """Run a durable handler under the time bound; its error as text, or None."""
@@ -226,8 +238,19 @@ class EventBus:
             return f"{type(error).__name__}: {error}"
         return None
 
-    def _failed(self, delivery_id: str, attempts: int, error: str, handler: str, event: Event) -> None:
-        if attempts >= self._policy.retry_limit:
+    def _failed(self, delivery_id: str | None, attempts: int, error: str, handler: str, event: Event) -> None:
+        """The `attempts`-th attempt of a delivery failed: retried later, or a dead letter.
+        A first attempt (`delivery_id` None) gets its delivery row now."""
+        dead = attempts >= self._policy.retry_limit
+        next_at = None if dead else self._host.timers.now() + self._policy.wait_ms(attempts)
+        if delivery_id is None:
+            delivery_id = new_id()
+            self._deliveries.add(delivery_id, event.id, handler, attempts, next_at, error, event.timestamp)
+        elif next_at is None:
+            self._deliveries.bury(delivery_id, attempts, error)
+        else:
+            self._deliveries.retry_at(delivery_id, attempts, next_at, error)
+        if dead:
             logger.error(
                 "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)",
                 delivery_id,
@@ -237,10 +260,6 @@ class EventBus:
                 attempts,
                 error,
             )
-            self._deliveries.bury(delivery_id, attempts, error)
-        else:
-            next_at = self._host.timers.now() + self._policy.wait_ms(attempts)
-            self._deliveries.retry_at(delivery_id, attempts, next_at, error)
         self._host.timers.changed()
 
     async def _retry(self, row: Row) -> None:
@@ -292,6 +311,21 @@ class EventBus:
 
     async def _run_due_deliveries(self, now: int) -> int:
         retried = 0
+        for event_id, handlers in self._deliveries.held_due(now, DUE_BATCH):
+            if event_id in self._in_hand:  # queued behind a slow handler, or running now
+                self._deliveries.extend_hold(event_id, now + RUN_LEASE_MS)
+                self._host.timers.changed()
+                continue
+            event = self._deliveries.event(event_id)
+            if event is None:
+                self._deliveries.progress(event_id, [])
+                continue
+            self._in_hand.add(event_id)
+            try:
+                await self._run_held(event, handlers)
+            finally:
+                self._in_hand.discard(event_id)
+            retried += len(handlers)
         for row in self._deliveries.due(now, DUE_BATCH):
             if str(row["id"]) in self._in_hand:
                 # Queued behind a slow handler, or running now: not lost. Its lease moves on,

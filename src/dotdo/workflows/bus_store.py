@@ -1,6 +1,6 @@
-"""The event bus's SQL: deliveries of events to durable handlers (`dotdo_deliveries`),
-delayed sends (`dotdo_scheduled_sends`), and the events they name (`events`, the
-semantic layer's table, read only)."""
+"""The event bus's SQL: events on their way to their durable handlers (`dotdo_outbox`),
+retried and dead deliveries (`dotdo_deliveries`), delayed sends (`dotdo_scheduled_sends`),
+and the events they name (`events`, the semantic layer's table, read only)."""
 
 from __future__ import annotations
 
@@ -15,23 +15,77 @@ __all__ = ["DeliveryStore", "SendStore"]
 
 
 class DeliveryStore:
-    """Rows of `dotdo_deliveries`: `status` is 'pending' (retried at `next_at`) or 'dead'."""
+    """Rows of `dotdo_outbox` in `sql`, one per event whose durable handlers have not all run
+    yet (`handlers`: those still to run, in order, as a JSON array; `next_at`: the lease, epoch
+    ms, after which the alarm takes the event for lost), and of `dotdo_deliveries`, one per
+    delivery to one handler that failed: `status` is 'pending' (retried at `next_at`, epoch
+    ms) or 'dead'."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
 
-    def add(self, delivery_id: str, event_id: str, handler: str, next_at: int, created_at: int) -> None:
+    # -- first deliveries: the outbox ----------------------------------------------
+
+    def hold(self, event_id: str, handlers: list[str], lease_until: int) -> None:
+        """The event is still to be delivered to `handlers` (method names), written in the
+        event's transaction; `lease_until` (epoch ms): past it, the alarm runs them."""
         self._sql.run(
-            "INSERT INTO dotdo_deliveries (id, event_id, handler, status, attempts, next_at, created_at) "
-            "VALUES (?, ?, ?, 'pending', 0, ?, ?)",
+            "INSERT INTO dotdo_outbox (event_id, handlers, next_at) VALUES (?, ?, ?)",
+            event_id,
+            json.dumps(handlers),
+            lease_until,
+        )
+
+    def progress(self, event_id: str, remaining: list[str]) -> None:
+        """Only `remaining` are still to run (none: the event is delivered, its row goes)."""
+        if remaining:
+            self._sql.run(
+                "UPDATE dotdo_outbox SET handlers = ? WHERE event_id = ?", json.dumps(remaining), event_id
+            )
+        else:
+            self._sql.run("DELETE FROM dotdo_outbox WHERE event_id = ?", event_id)
+
+    def held_due(self, now: int, limit: int) -> list[tuple[str, list[str]]]:
+        """Events whose lease ran out by `now`, earliest first: (event id, handlers still to run)."""
+        rows = self._sql.exec(
+            "SELECT event_id, handlers FROM dotdo_outbox WHERE next_at <= ? ORDER BY next_at LIMIT ?",
+            now,
+            limit,
+        )
+        return [(str(row["event_id"]), [str(h) for h in json.loads(str(row["handlers"]))]) for row in rows]
+
+    def extend_hold(self, event_id: str, next_at: int) -> None:
+        """The event's handlers are queued or running here: its lease moves on to `next_at`."""
+        self._sql.run("UPDATE dotdo_outbox SET next_at = ? WHERE event_id = ?", next_at, event_id)
+
+    # -- failed deliveries: retries and dead letters ----------------------------------
+
+    def add(
+        self,
+        delivery_id: str,
+        event_id: str,
+        handler: str,
+        attempts: int,
+        next_at: int | None,
+        error: str,
+        created_at: int,
+    ) -> None:
+        """A delivery whose `attempts`-th attempt failed: retried at `next_at`, or dead (None)."""
+        self._sql.run(
+            "INSERT INTO dotdo_deliveries (id, event_id, handler, status, attempts, next_at, last_error, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             delivery_id,
             event_id,
             handler,
+            "dead" if next_at is None else "pending",
+            attempts,
             next_at,
+            error,
             created_at,
         )
 
     def delete(self, delivery_id: str) -> None:
+        """Forget a delivery (it succeeded)."""
         self._sql.run("DELETE FROM dotdo_deliveries WHERE id = ?", delivery_id)
 
     def retry_at(self, delivery_id: str, attempts: int, next_at: int, error: str) -> None:
@@ -55,6 +109,7 @@ class DeliveryStore:
         )
 
     def extend_lease(self, delivery_id: str, next_at: int) -> None:
+        """Move a delivery's next attempt to `next_at` (epoch ms) while it is being run."""
         self._sql.run("UPDATE dotdo_deliveries SET next_at = ? WHERE id = ?", next_at, delivery_id)
 
     def due(self, now: int, limit: int) -> list[Row]:
@@ -67,10 +122,16 @@ class DeliveryStore:
         )
 
     def next_at(self) -> int | None:
-        row = self._sql.first("SELECT min(next_at) AS t FROM dotdo_deliveries WHERE status = 'pending'")
+        """The earliest retry or outbox lease (epoch ms), or None."""
+        row = self._sql.first(
+            "SELECT min(t) AS t FROM (SELECT min(next_at) AS t FROM dotdo_deliveries "
+            "WHERE status = 'pending' UNION ALL SELECT min(next_at) FROM dotdo_outbox)"
+        )
         return None if row is None or row["t"] is None else int(row["t"])
 
     def dead(self, limit: int) -> list[dict[str, Any]]:
+        """At most `limit` dead letters, oldest first: `id, event_id, handler, attempts,
+        last_error, created_at` and the event's `type` (None when the event is gone)."""
         rows = self._sql.exec(
             "SELECT d.id, d.event_id, d.handler, d.attempts, d.last_error, d.created_at, e.type "
             "FROM dotdo_deliveries d LEFT JOIN events e ON e.id = d.event_id WHERE d.status = 'dead' "
@@ -98,6 +159,7 @@ class DeliveryStore:
         )
 
     def event(self, event_id: str) -> Event | None:
+        """The event a delivery names, from `events`, or None when it is gone."""
         row = self._sql.first(
             "SELECT id, type, data, timestamp, subject, object FROM events WHERE id = ?", event_id
         )
@@ -114,7 +176,7 @@ class DeliveryStore:
 
 
 class SendStore:
-    """Rows of `dotdo_scheduled_sends`: an event to send at `due_at`."""
+    """Rows of `dotdo_scheduled_sends` in `sql`: an event to send at `due_at` (epoch ms)."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -146,8 +208,10 @@ class SendStore:
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
 
     def delete(self, send_id: str) -> None:
+        """Forget a send (it was sent)."""
         self._sql.run("DELETE FROM dotdo_scheduled_sends WHERE id = ?", send_id)
 
     def next_at(self) -> int | None:
+        """The earliest `due_at` (epoch ms) of a waiting send, or None."""
         row = self._sql.first("SELECT min(due_at) AS t FROM dotdo_scheduled_sends")
         return None if row is None or row["t"] is None else int(row["t"])

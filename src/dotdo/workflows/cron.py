@@ -226,6 +226,9 @@ def _transition(zone: ZoneInfo, before: int, after: int) -> int:
 
 
 def parse_cron(expression: str) -> CronExpression:
+    """The five fields of a cron expression (minute hour day month weekday, Vixie cron's
+    syntax: `*`, lists, ranges, `/` steps, names such as `Mon` and `Jan`); CronError (400
+    `invalid_schedule`) naming what is wrong."""
     if not isinstance(expression, str):
         raise CronError("a cron expression is a string")
     parts = expression.split()

@@ -81,12 +81,15 @@ class Batch:
 
     @property
     def pending(self) -> int:
+        """How many of its events are not delivered yet."""
         return self._pending
 
     def add(self) -> None:
+        """One more event to wait for."""
         self._pending += 1
 
     def done(self) -> None:
+        """One of its events was delivered (or given up on); the last one wakes `wait`."""
         self._pending -= 1
         if self._pending == 0 and self._settled is not None and not self._settled.done():
             self._settled.set_result(None)

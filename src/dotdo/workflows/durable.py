@@ -95,7 +95,12 @@ class _ObjectHost:
 
 
 class DOWorkflow(DOSemantic):
-    """DOSemantic plus events with handlers, schedules, durable steps and cross-object calls."""
+    """DOSemantic plus events with handlers, schedules, durable steps and cross-object calls.
+
+    Made by the runtime with `ctx` (the DurableObjectState) and `env` (the bindings), as
+    DOCore is; its components (`bus`, `scheduler`, `runs`) register with the timer service
+    then, and the class's schedules are brought in step with its decorators.
+    """
 
     delivery_retry_limit: ClassVar[int] = 5
     """Attempts of a durable handler before its delivery becomes a dead letter."""
@@ -136,12 +141,18 @@ class DOWorkflow(DOSemantic):
     # -- hooks -------------------------------------------------------------
 
     def migrations(self) -> builtins.list[Component]:
+        """DOSemantic's components, then `workflow` (schedules, deliveries, sends, runs)."""
         return [*super().migrations(), Component("workflow", WORKFLOW_MIGRATIONS)]
 
     def noun_factory(self, type_name: str) -> NounFactory:
+        """DOSemantic's accessors, plus cross-object calls: any other method name on
+        `self.Customer("id")` is called on the object named "Customer/id" (`stub`)."""
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
 
     def routes(self, router: Router) -> None:
+        """DOSemantic's routes, then `POST /events`, `GET /events/dead`, `POST
+        /events/dead/:id/replay`, `GET /schedules`, `DELETE /schedules/:id`, `POST
+        /workflows/:name` and `GET /workflows/:id`."""
         super().routes(router)
         router.post("/events")(self._http_send)
         router.get("/events/dead")(self._http_dead_letters)
@@ -152,6 +163,7 @@ class DOWorkflow(DOSemantic):
         router.get("/workflows/:id")(self._http_workflow_status)
 
     async def fetch(self, request: Any) -> Any:
+        """DOCore's `fetch`, answered once the handlers of the events it raised have run."""
         # The handlers of the request's events (and of the events they raise) run before the
         # response goes out, unless a delivery was in progress when the request arrived (it
         # may be waiting on this very request): then they run right after, in order.

@@ -66,7 +66,8 @@ class Marks:
 class WorkflowEngine:
     """The components of one object. Registering them adds the timer sources `sends`,
     `deliveries`, `schedules` and `workflows` (in that order) and makes every pass of the
-    alarm a caller of the bus; the class's schedules are brought in step with `marks`."""
+    alarm a caller of the bus; the class's schedules are brought in step with `marks`.
+    `host` is the object; `policy` the bus's retries and handler time bound."""
 
     def __init__(self, host: BusHost, marks: Marks, policy: DeliveryPolicy) -> None:
         self.bus = EventBus(host, DeliveryStore(host.sql), SendStore(host.sql), marks.handlers, policy)

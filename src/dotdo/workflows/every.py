@@ -142,12 +142,17 @@ class _Interval:
 
 
 class Every:
-    """The DSL root: attributes for days, `every(n)` for intervals, `every.cron(...)`."""
+    """The DSL root: attributes for days, `every(n)` for intervals, `every.cron(...)`.
+
+    `register(spec, handler)`, when given (`self.every`), is what applying a schedule to
+    a handler does; without it (the module's `every`) the schedule marks the method."""
 
     def __init__(self, register: Register | None = None) -> None:
         self._register = register
 
     def spec(self, cron: str, tz: str | None = None) -> ScheduleSpec:
+        """A schedule from a cron expression and an IANA time zone (None: UTC); CronError
+        when either is not valid."""
         return ScheduleSpec(cron, tz, self._register)
 
     def __call__(self, count: int) -> _Interval:
@@ -156,14 +161,17 @@ class Every:
         return _Interval(self, count)
 
     def cron(self, expression: str, tz: str | None = None) -> ScheduleSpec:
+        """`every.cron("*/15 9-17 * * 1-5", tz="Europe/Oslo")`: the expression as given."""
         return self.spec(expression, tz)
 
     @property
     def minute(self) -> ScheduleSpec:
+        """Every minute (`* * * * *`)."""
         return self.spec("* * * * *")
 
     @property
     def hour(self) -> ScheduleSpec:
+        """Every hour, on the hour (`0 * * * *`)."""
         return self.spec("0 * * * *")
 
     def __getattr__(self, name: str) -> _Days:

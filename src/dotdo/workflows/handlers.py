@@ -80,7 +80,8 @@ class _Verbs:
 
 class On:
     """`on.Noun.verb(handler)`. Unbound (the module's `on`) it marks methods as durable
-    handlers; bound to an object (`self.on`) it registers run-time handlers."""
+    handlers; bound to an object (`self.on`) it registers run-time handlers through
+    `register(pattern, handler)`, which returns the function that unregisters it."""
 
     def __init__(
         self, register: Callable[[str, Callable[..., Any]], Callable[[], None]] | None = None
@@ -96,6 +97,8 @@ class On:
         return _Verbs(self, noun)
 
     def attach(self, pattern: str, handler: Callable[..., Any]) -> Any:
+        """Attach `handler` to a checked event `pattern`: the marked method (unbound), or
+        what `register` returns (bound: the function that unregisters it)."""
         if self._register is None:
             patterns = getattr(handler, HANDLERS_MARK, ())
             setattr(handler, HANDLERS_MARK, (*patterns, pattern))

@@ -11,7 +11,7 @@ __all__ = ["RunStore"]
 
 class RunStore:
     """Rows of `dotdo_workflow_runs` (`status`: running, waiting, completed, failed) and of
-    `action_log` (`status`: pending, completed, failed)."""
+    `action_log` (`status`: pending, completed, failed), in `sql`. Times are epoch ms."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -85,6 +85,7 @@ class RunStore:
         return [str(row["id"]) for row in rows]
 
     def next_at(self) -> int | None:
+        """The earliest `next_at` (epoch ms) of a running or waiting run, or None."""
         row = self._sql.first(
             "SELECT min(next_at) AS t FROM dotdo_workflow_runs WHERE status IN ('running', 'waiting')"
         )
@@ -101,6 +102,8 @@ class RunStore:
     def complete_step(
         self, key: str, result: str | None, attempts: int, run_id: str | None, name: str, now: int
     ) -> None:
+        """Record a step's result (`result` JSON text, None for none) after `attempts` tries,
+        with the action it ran (`name`, compared on replay, ADR 0007)."""
         self._sql.run(
             "INSERT INTO action_log (step_id, status, result, attempts, run_id, updated_at, name) "
             "VALUES (?, 'completed', ?, ?, ?, ?, ?) ON CONFLICT(step_id) DO UPDATE SET status = 'completed', "

@@ -47,7 +47,8 @@ async def _call(method: Callable[..., Any], *args: Any) -> Any:
 
 
 class RunEngine:
-    """One object's workflow runs. `workflows` are the names of its `@workflow` methods."""
+    """One object's workflow runs. `workflows` are the names of its `@workflow` methods;
+    `host` is the object (its SQL, timers and methods by name), `store` the runs' tables."""
 
     def __init__(self, host: Host, store: RunStore, workflows: frozenset[str]) -> None:
         self._host = host
@@ -71,7 +72,7 @@ class RunEngine:
             run_id, name, encode_value(input, "input", MAX_VALUE_BYTES), now + RUN_LEASE_MS, now
         ):
             self._host.timers.changed()
-            await self._run(run_id, now)
+            await self._run(run_id, now, leased=True)
         else:
             existing = self._store.run(run_id)
             if existing is not None and existing["name"] != name:
@@ -91,13 +92,16 @@ class RunEngine:
         status["result"] = None if row["result"] is None else json.loads(str(row["result"]))
         return status
 
-    async def _run(self, run_id: str, now: int) -> None:
+    async def _run(self, run_id: str, now: int, leased: bool = False) -> None:
+        """Replay the run from the top. `leased`: it was created just now, running with its
+        lease, which is not written again."""
         row = self._store.run(run_id)
         if row is None or row["status"] not in ("running", "waiting"):
             return
         method = self._host.handler(str(row["name"]))
-        self._store.lease(run_id, now + RUN_LEASE_MS, now)
-        self._host.timers.changed()
+        if not leased:
+            self._store.lease(run_id, now + RUN_LEASE_MS, now)
+            self._host.timers.changed()
         self._active.add(run_id)
         run = RunContext(run_id)
         token = CURRENT_RUN.set(run)
@@ -246,9 +250,12 @@ class RunEngine:
     # -- the timer source ----------------------------------------------------
 
     def next_wake(self) -> int | None:
+        """When a waiting run is due or a running one's lease runs out (epoch ms), or None."""
         return self._store.next_at()
 
     async def run_due(self, now: int) -> int:
+        """Resume the runs due at `now` (epoch ms), at most DUE_BATCH, except those already
+        replaying here; how many were resumed."""
         resumed = 0
         for run_id in self._store.due(now, DUE_BATCH):
             if run_id not in self._active:

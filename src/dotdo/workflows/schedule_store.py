@@ -11,7 +11,8 @@ __all__ = ["ScheduleStore"]
 
 
 class ScheduleStore:
-    """Rows of `schedules`: `source` is "class" (a decorator) or "runtime" (`self.every`)."""
+    """Rows of `schedules` in `sql`: `source` is "class" (a decorator) or "runtime"
+    (`self.every`); times are epoch ms."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -41,12 +42,16 @@ class ScheduleStore:
         return written > 0
 
     def ids(self, source: str) -> set[str]:
+        """The ids of the schedules from one `source` ("class" or "runtime")."""
         return {str(r["id"]) for r in self._sql.exec("SELECT id FROM schedules WHERE source = ?", source)}
 
     def delete(self, schedule_id: str) -> bool:
+        """Remove a schedule; False when there was none."""
         return self._sql.run("DELETE FROM schedules WHERE id = ?", schedule_id) > 0
 
     def all(self) -> list[dict[str, Any]]:
+        """Every schedule by id: `id, cron, tz, handler, source, next_at, last_fired_at,
+        registered_at`."""
         rows = self._sql.exec(
             "SELECT id, cron, tz, handler, source, next_at, last_fired_at, registered_at "
             "FROM schedules ORDER BY id"
@@ -63,10 +68,12 @@ class ScheduleStore:
         )
 
     def fired(self, schedule_id: str, next_at: int, fired_at: int) -> None:
+        """A schedule fired at `fired_at`; it is due next at `next_at`."""
         self._sql.run(
             "UPDATE schedules SET next_at = ?, last_fired_at = ? WHERE id = ?", next_at, fired_at, schedule_id
         )
 
     def next_at(self) -> int | None:
+        """The earliest `next_at` of any schedule, or None."""
         row = self._sql.first("SELECT min(next_at) AS t FROM schedules")
         return None if row is None or row["t"] is None else int(row["t"])

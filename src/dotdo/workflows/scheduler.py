@@ -46,7 +46,8 @@ def _takes_argument(method: Callable[..., Any]) -> bool:
 
 class Scheduler:
     """One object's schedules. `class_schedules` are the (method name, spec) pairs its
-    class declares; `run_handler` runs a handler under the bus's time bound."""
+    class declares; `run_handler` runs a handler under the bus's time bound; `host` is the
+    object (its timers and methods by name), `store` the `schedules` table."""
 
     def __init__(
         self,
@@ -104,9 +105,13 @@ class Scheduler:
     # -- the timer source ------------------------------------------------------
 
     def next_wake(self) -> int | None:
+        """When the next schedule is due (epoch ms), or None."""
         return self._store.next_at()
 
     async def run_due(self, now: int) -> int:
+        """Fire the schedules due at `now` (epoch ms), at most DUE_BATCH; how many fired.
+        Firings missed while the object was away collapse into one; a handler's failure
+        or timeout is logged, never raised."""
         fired = 0
         for row in self._store.due(now, DUE_BATCH):
             await self._fire(row, now)

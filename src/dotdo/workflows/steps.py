@@ -49,6 +49,9 @@ class RetryPolicy:
 
     @classmethod
     def of(cls, value: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy:
+        """A checked policy from a policy, a `{"limit", "delay", "backoff"}` mapping or None
+        (no retries). ValueError for a limit outside 0 to MAX_RETRIES, a negative delay or
+        a backoff below 1; TypeError for another key."""
         if value is None:
             return cls()
         policy = value if isinstance(value, RetryPolicy) else cls(**dict(value))
@@ -74,6 +77,9 @@ class Attempt:
 
 @dataclass
 class RunContext:
+    """The workflow run the current task replays (`CURRENT_RUN`): its id, the step ids it
+    has used (each once per replay) and the counter that numbers unnamed steps."""
+
     run_id: str
     steps_seen: set[str] = field(default_factory=set)
     counter: int = 0
@@ -81,6 +87,7 @@ class RunContext:
     """Set once a step of this run mismatched: every later step raises it, and the run fails."""
 
     def next_step_id(self) -> str:
+        """The id of the next step without one: `step-1`, `step-2`, ... in call order."""
         self.counter += 1
         return f"step-{self.counter}"
 

@@ -39,6 +39,17 @@ def test_set_get_cancel_and_set_earliest() -> None:
     assert run(obj.alarms.get()) is None and obj.storage.alarm is None
 
 
+def test_the_same_alarm_set_again_writes_nothing() -> None:
+    obj = InProcess(App)
+    run(obj.alarms.set(T0 + 10_000))
+    rows, alarm_writes = obj.sql.rows_written, obj.storage.alarm_writes
+    assert run(obj.alarms.set(T0 + 10_000)) == T0 + 10_000
+    assert (obj.sql.rows_written, obj.storage.alarm_writes) == (rows, alarm_writes)
+    assert run(obj.alarms.get()) == T0 + 10_000
+    run(obj.alarms.set(T0 + 20_000))
+    assert obj.sql.rows_written == rows + 1 and run(obj.alarms.get()) == T0 + 20_000
+
+
 @pytest.mark.parametrize("app_at", [T0 + 30_000, T0 + 90_000], ids=["before the tick", "after the tick"])
 def test_an_app_alarm_and_a_class_schedule_both_fire_on_new_instances(app_at: int) -> None:
     obj = InProcess(Ticking)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from dotdo.core.migrations import Component, Migration, migrate
+from dotdo.core.migrations import Component, Migration, migrate, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS
 from dotdo.semantic.graph import GRAPH_TABLES
@@ -25,6 +25,7 @@ class _Cursor:
     def __init__(self, rows: list[dict[str, Any]], written: int) -> None:
         self._rows = rows
         self.rowsWritten = written
+        self.rowsRead = len(rows)
 
     def toArray(self) -> list[dict[str, Any]]:  # noqa: N802 (the JS API's name)
         return self._rows
@@ -229,10 +230,10 @@ def test_a_released_object_keeps_its_data_under_the_prefixed_names(sql: SqliteSq
     released_object(sql)
     reached = migrate(sql, LAYERS, 200)
     assert {name: reached[name] for name in ("core", "things", "registry", "graph", "semantic")} == {
-        "core": 1,
-        "things": 1,
+        "core": 2,
+        "things": 2,
         "registry": 2,
-        "graph": 2,
+        "graph": 3,
         "semantic": 1,  # the former track's row stays: the record of what ran
     }
     assert set(PREFIXED) <= tables(sql) and not set(UNPREFIXED) & tables(sql)
@@ -263,7 +264,7 @@ def test_each_migration_runs_once_on_a_released_object(sql: SqliteSql) -> None:
     assert sql.exec("SELECT component, version, migrated_at FROM dotdo_schema ORDER BY component") == stamps
     by_name = {str(r["component"]): r for r in stamps}
     assert by_name["things"]["migrated_at"] == 200  # adopted from `semantic` v1, not run again
-    assert by_name["core"]["migrated_at"] == 100  # untouched since the release
+    assert (by_name["core"]["version"], by_name["core"]["migrated_at"]) == (2, 200)  # v2 ran once
     assert sql.exec("SELECT count(*) AS n FROM things") == [{"n": 1}]
 
 
@@ -285,17 +286,18 @@ def test_a_version_added_to_one_component_runs_once(sql: SqliteSql, released: bo
     if released:
         released_object(sql)
     migrate(sql, LAYERS, 1)
+    added = len(THING_TABLES.migrations) + 1
     tagged = Component(
         "things",
-        (*THING_TABLES.migrations, Migration(2, ("ALTER TABLE things ADD COLUMN tag TEXT",))),
+        (*THING_TABLES.migrations, Migration(added, ("ALTER TABLE things ADD COLUMN tag TEXT",))),
         formerly=THING_TABLES.formerly,
     )
     later = [tagged if c.name == "things" else c for c in LAYERS]
     for now in (2, 3, 4):  # ADD COLUMN twice would raise
-        assert migrate(sql, later, now)["things"] == 2
+        assert migrate(sql, later, now)["things"] == added
     assert "tag" in {str(r["name"]) for r in sql.exec("SELECT name FROM pragma_table_info('things')")}
     assert sql.first("SELECT version, migrated_at FROM dotdo_schema WHERE component = 'things'") == {
-        "version": 2,
+        "version": added,
         "migrated_at": 2,
     }
     assert sql.first("SELECT version FROM dotdo_schema WHERE component = 'registry'") == {"version": 2}
@@ -325,3 +327,79 @@ def test_components_are_checked_before_anything_runs(sql: SqliteSql) -> None:
     with pytest.raises(ValueError, match="share a name"):
         migrate(sql, [Component("c", ()), ("c", (Migration(1, ("CREATE TABLE x (n)",)),))], 1)
     assert "x" not in tables(sql)
+
+
+# -- tables rebuilt without rowid (ADR 0020) --------------------------------------------
+
+
+def layout(sql: SqliteSql, table: str) -> str:
+    found = sql.first("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table)
+    assert found is not None, table
+    return "without rowid" if "WITHOUT ROWID" in str(found["sql"]).upper() else "rowid"
+
+
+def index_sql(sql: SqliteSql, table: str) -> dict[str, str]:
+    rows = sql.exec(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", table
+    )
+    return {str(r["name"]): str(r["sql"]) for r in rows}
+
+
+def test_a_rebuilt_table_keeps_its_rows_and_every_index(sql: SqliteSql) -> None:
+    sql.run("CREATE TABLE t (id TEXT PRIMARY KEY, kind TEXT NOT NULL, n INTEGER)")
+    sql.run("CREATE INDEX t_by_kind ON t (kind, id)")
+    sql.run('CREATE INDEX "t_app\'s" ON t (lower(kind), id)')  # not dotdo's: kept as it was
+    rows = [("b", "x", 2), ("a", "y", None), ("c", "x", 9007199254740993)]
+    for row in rows:
+        sql.run("INSERT INTO t VALUES (?, ?, ?)", *row)
+    before = index_sql(sql, "t")
+    rebuild = without_rowid(
+        "t",
+        "id TEXT PRIMARY KEY, kind TEXT NOT NULL, n INTEGER",
+        ("CREATE INDEX IF NOT EXISTS t_by_kind ON t (kind, id) WHERE kind IS NOT NULL",),
+    )
+    assert migrate(sql, [("c", (Migration(1, (rebuild,)),))], 1) == {"c": 1}
+    assert layout(sql, "t") == "without rowid"
+    assert sql.exec("SELECT id, kind, n FROM t") == [
+        {"id": "a", "kind": "y", "n": None},
+        {"id": "b", "kind": "x", "n": 2},
+        {"id": "c", "kind": "x", "n": 9007199254740993},
+    ]
+    after = index_sql(sql, "t")
+    assert after["t_app's"] == before["t_app's"]
+    assert after["t_by_kind"].endswith("WHERE kind IS NOT NULL")  # dotdo's own, as the step says
+    assert set(after) == set(before)
+    assert "dotdo_rebuilt_t" not in tables(sql)
+    rebuild(sql)  # already without rowid: nothing to do
+    assert layout(sql, "t") == "without rowid" and index_sql(sql, "t") == after
+
+
+def test_a_table_past_the_rebuild_bound_keeps_its_layout(
+    sql: SqliteSql, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("dotdo.core.migrations.MAX_REBUILD_ROWS", 2)
+    sql.run("CREATE TABLE t (id TEXT PRIMARY KEY)")
+    for key in "abc":
+        sql.run("INSERT INTO t VALUES (?)", key)
+    with caplog.at_level("WARNING", logger="dotdo.migrations"):
+        migrate(sql, [("c", (Migration(1, (without_rowid("t", "id TEXT PRIMARY KEY"),)),))], 1)
+    assert layout(sql, "t") == "rowid" and sql.exec("SELECT count(*) AS n FROM t") == [{"n": 3}]
+    assert "more than 2 rows" in caplog.text
+
+
+def test_a_released_object_ends_with_one_b_tree_per_keyed_table(sql: SqliteSql) -> None:
+    released_object(sql)
+    sql.run(
+        'CREATE INDEX "things_Customer_email" '
+        "ON things (type, json_extract(data, '$.email'), created_at, id)"
+    )
+    migrate(sql, LAYERS, 200)
+    for table in ("state", "things", "events", "dotdo_actions", "action_log", "dotdo_workflow_runs",
+                  "schedules", "dotdo_deliveries", "dotdo_scheduled_sends", "dotdo_outbox"):  # fmt: skip
+        assert layout(sql, table) == "without rowid", table
+    assert "things_Customer_email" in index_sql(sql, "things")  # a noun's index survives the rebuild
+    assert sql.exec("SELECT key, value FROM state") == [{"key": "greeting", "value": '"hello"'}]
+    assert sql.exec("SELECT id, type FROM things") == [{"id": "c-1", "type": "Customer"}]
+    assert sql.exec("SELECT id, subject FROM events") == [{"id": "e-1", "subject": "Customer/c-1"}]
+    assert sql.exec("SELECT id, object_id FROM dotdo_actions") == [{"id": "a-1", "object_id": "p-1"}]
+    assert "schedules_due" not in index_sql(sql, "schedules")

@@ -45,6 +45,7 @@ def layers() -> Iterator[SimpleNamespace]:
         yield SimpleNamespace(
             DOCore=importlib.import_module("dotdo.core.durable").DOCore,
             DOSemantic=importlib.import_module("dotdo.semantic.durable").DOSemantic,
+            DOStorage=importlib.import_module("dotdo.storage.durable").DOStorage,
             DOWorkflow=importlib.import_module("dotdo.workflows.durable").DOWorkflow,
         )
     finally:
@@ -308,7 +309,7 @@ def test_every_operation_has_one_name(layers: Any) -> None:
     """No public method of a layer is a second name for another (the old `run_workflow`
     forwarding to `start_workflow`): the one method is both the Python API and the RPC method."""
     seconds = []
-    for layer in (layers.DOCore, layers.DOSemantic, layers.DOWorkflow):
+    for layer in (layers.DOCore, layers.DOSemantic, layers.DOStorage, layers.DOWorkflow):
         for name, value in vars(layer).items():
             function = getattr(value, "__func__", value)
             if name.startswith("_") or not inspect.isfunction(function):

@@ -130,7 +130,7 @@ def test_sql_pushdown_agrees_with_python(
 def test_conjuncts_past_the_statement_budget_run_in_python_with_the_same_result(
     rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]
 ) -> None:
-    with patch("dotdo.semantic.where.MAX_WHERE_SQL_BYTES", 250):  # a conjunct or two fit, not all
+    with patch("dotdo.semantic.where.sql.MAX_WHERE_SQL_BYTES", 250):  # a conjunct or two fit, not all
         assert_pushdown_agrees(rows, where)
 
 

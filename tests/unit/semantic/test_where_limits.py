@@ -79,7 +79,10 @@ def things_on_cloudflare_sqlite() -> tuple[Things, list[dict[str, Any]]]:
     sql = Sql(CloudflareStorage())
     for migration in THING_TABLES.migrations:
         for statement in migration.statements:
-            sql.run(statement)
+            if isinstance(statement, str):
+                sql.run(statement)
+            else:
+                statement(sql)
     store = SqliteThingStore(sql)
     properties = [
         *({"name": "ada" if i % 2 else "bob", **at(longest_path(i), i)} for i in range(6)),

@@ -9,6 +9,7 @@ import pytest
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, NotFound, PayloadTooLarge
 from dotdo.semantic.eventtypes import Event
+from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.handlers import on
 from tests.inprocess import T0, App, InProcess, run
 
@@ -166,12 +167,59 @@ def test_a_delivery_lost_with_its_object_is_retried_when_its_lease_runs_out() ->
     obj = InProcess(Shop)
     obj.sql.transaction(lambda: obj.bus.emit("Order.placed", {"total": 9}))  # never delivered:
     lost = obj.restart()  # the object died before its drain ran
-    assert [row["status"] for row in deliveries(lost)] == ["pending", "pending"]
+    assert lost.rows("SELECT handlers, next_at FROM dotdo_outbox") == [
+        {"handlers": '["confirm", "audit"]', "next_at": T0 + LEASE}
+    ]
     assert lost.storage.alarm == T0 + LEASE
     assert run(lost.tick(LEASE - 1))["deliveries"] == 0
     assert run(lost.tick(1))["deliveries"] == 2
     assert lost.journal == [("confirm", {"total": 9}), ("audit", "Order.placed")]
-    assert deliveries(lost) == []
+    assert deliveries(lost) == [] and lost.rows("SELECT * FROM dotdo_outbox") == []
+
+
+class Pair(App):
+    """Two durable handlers on one event; the second sees what the outbox holds while it runs."""
+
+    @on.Order.placed
+    def first(self, event: Event) -> None:
+        self.log.append(("first", event.id))
+
+    @on.Order.placed
+    def second(self, event: Event) -> None:
+        self.log.append(("held", self.obj.rows("SELECT handlers FROM dotdo_outbox")))
+        if self.obj.journal.count(("fail", True)):
+            raise RuntimeError("second fails")
+
+
+def test_each_finished_handler_is_forgotten_before_the_next_runs() -> None:
+    """What a crash in the middle of an event's handlers would leave: only the handlers not
+    yet finished, which are all the alarm runs again (the test above)."""
+    obj = InProcess(Pair)
+    run(obj.bus.send("Order.placed"))
+    assert names(obj, "held") == [[{"handlers": '["second"]'}]]
+    assert obj.rows("SELECT * FROM dotdo_outbox") == [] and deliveries(obj) == []
+
+
+def test_a_first_attempt_that_fails_gets_its_delivery_row_then_or_a_dead_letter() -> None:
+    obj = InProcess(Pair)
+    obj.journal.append(("fail", True))
+    event_id = run(obj.bus.send("Order.placed"))
+    assert deliveries(obj) == [
+        {"handler": "second", "status": "pending", "attempts": 1, "next_at": T0 + 1_000,
+         "last_error": "RuntimeError: second fails"}
+    ]  # fmt: skip
+    assert obj.rows("SELECT * FROM dotdo_outbox") == [] and obj.storage.alarm == T0 + 1_000
+    once = InProcess(Pair, policy=DeliveryPolicy(retry_limit=1, retry_delay_ms=1000, handler_timeout=2.0))
+    once.journal.append(("fail", True))
+    dead_id = run(once.bus.send("Order.placed"))
+    (dead,) = once.bus.dead_letters()
+    assert (dead["event_id"], dead["handler"], dead["attempts"], dead["created_at"]) == (
+        dead_id,
+        "second",
+        1,
+        T0,
+    )
+    assert once.storage.alarm is None and event_id
 
 
 def test_run_time_handlers_see_matching_events_until_they_unsubscribe() -> None:

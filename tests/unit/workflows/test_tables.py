@@ -23,8 +23,8 @@ def test_the_plumbing_tables_take_the_prefix_and_keep_their_rows() -> None:
     )
     sql.run("INSERT INTO schedules (id, cron, handler, source, next_at, registered_at) "
             "VALUES ('c1', '0 * * * *', 'hourly', 'class', 3, 1)")  # fmt: skip
-    assert migrate(sql, [("workflow", WORKFLOW_MIGRATIONS)], 2) == {"workflow": 3}
-    assert migrate(sql, [("workflow", WORKFLOW_MIGRATIONS)], 3) == {"workflow": 3}  # once
+    assert migrate(sql, [("workflow", WORKFLOW_MIGRATIONS[:3])], 2) == {"workflow": 3}
+    assert migrate(sql, [("workflow", WORKFLOW_MIGRATIONS[:3])], 3) == {"workflow": 3}  # once
     assert sql.exec("SELECT id, status, attempts FROM dotdo_deliveries") == [
         {"id": "d1", "status": "dead", "attempts": 5}
     ]

@@ -1,0 +1,73 @@
+// dotdo's passthrough in JavaScript: each tenant subdomain to its own Durable Object, with
+// no Python started per request. An opt-in (ADR 0020): deployed as its own Worker, bound to
+// the Python Worker's classes by `script_name` (scripts/front.mjs generates its wrangler
+// config from wrangler.toml). The rules are those of `dotdo.worker.tenant_from_host` and
+// `forward_to_tenant`, and tests/unit/test_front.py holds the two to the same answers:
+//
+//   acme.api.example.com -> acme, acme.localhost -> acme; a bare name or an IP -> default;
+//   a first label that is not 1-63 of a-z 0-9 - -> 400 invalid_tenant.
+
+const DEFAULT_TENANT = "default";
+const TENANT = /^[a-z0-9-]{1,63}$/;
+const IPV4 = /^[0-9]+(\.[0-9]+){3}$/;
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+
+/** Python's repr() of a string of printable ASCII (all a URL's host can hold). */
+function pythonRepr(text) {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  return quote + text.replaceAll("\\", "\\\\").replaceAll(quote, `\\${quote}`) + quote;
+}
+
+/**
+ * The tenant a request's host name addresses (`new URL(...).hostname`, which the URL parser
+ * has already lowercased, turned into punycode and, for an IP address, into its canonical
+ * form), or an `{invalid}` label.
+ */
+export function tenantFromHost(hostname) {
+  const host = hostname.trim().replace(/\.+$/, "").toLowerCase();
+  if (!host || host.startsWith("[") || IPV4.test(host)) return { tenant: DEFAULT_TENANT };
+  const labels = host.split(".");
+  if (labels.length < 2) return { tenant: DEFAULT_TENANT };
+  const tenant = labels[0];
+  if (!TENANT.test(tenant)) return { invalid: tenant };
+  return { tenant };
+}
+
+/** The 400 answer to an invalid tenant, as `dotdo.errors.InvalidTenant.to_dict()` words it. */
+export function invalidTenantBody(label) {
+  const message = `Invalid tenant ${pythonRepr(label)}: use 1-63 lowercase letters, digits and hyphens`;
+  return { error: { code: "invalid_tenant", message } };
+}
+
+/** Read and drop a body nobody will use, so the connection stays usable (core/durable.py's rule). */
+async function discardBody(request) {
+  if (request.body === null) return;
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) <= MAX_DRAIN_BYTES) {
+    await request.arrayBuffer();
+    return;
+  }
+  const reader = request.body.getReader();
+  let seen = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    seen += value.byteLength;
+    if (seen > MAX_DRAIN_BYTES) {
+      await reader.cancel();
+      return;
+    }
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const found = tenantFromHost(new URL(request.url).hostname);
+    if (found.invalid !== undefined) {
+      await discardBody(request).catch(() => {});
+      return Response.json(invalidTenantBody(found.invalid), { status: 400 });
+    }
+    const namespace = env.DOTDO;
+    return namespace.get(namespace.idFromName(found.tenant)).fetch(request);
+  },
+};

@@ -1,0 +1,110 @@
+"""The `graph` component's tables (`events`, `dotdo_relationships`, `dotdo_actions`) and their
+migrations, read by `semantic/graph.py`."""
+
+from __future__ import annotations
+
+from dotdo.core.migrations import Component, Migration, without_rowid
+
+__all__ = ["GRAPH_TABLES"]
+
+GRAPH_TABLES = Component(
+    "graph",
+    (
+        Migration(
+            1,
+            (
+                """CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  timestamp INTEGER NOT NULL,
+  subject TEXT,
+  object TEXT
+)""",
+                "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
+                "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id)",
+                """CREATE TABLE IF NOT EXISTS relationships (
+  from_id TEXT NOT NULL,
+  from_type TEXT NOT NULL,
+  verb TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  to_type TEXT NOT NULL,
+  data TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (from_id, verb, to_id)
+) WITHOUT ROWID""",
+                "CREATE INDEX IF NOT EXISTS relationships_backward ON relationships (to_id, verb, from_id)",
+                """CREATE TABLE IF NOT EXISTS actions (
+  id TEXT PRIMARY KEY,
+  verb TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  data TEXT,
+  event_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+)""",
+                "CREATE INDEX IF NOT EXISTS actions_by_subject ON actions (subject_id, id)",
+                "CREATE INDEX IF NOT EXISTS actions_by_object ON actions (object_id, id)",
+            ),
+        ),
+        # Plumbing carries the dotdo_ prefix, hidden from the read-only query (ADR 0013);
+        # `events` is one of the document's tables and keeps its name. SQLite cannot rename
+        # an index, so each is dropped and built again under the prefix.
+        Migration(
+            2,
+            (
+                "ALTER TABLE relationships RENAME TO dotdo_relationships",
+                "DROP INDEX relationships_backward",
+                "CREATE INDEX dotdo_relationships_backward ON dotdo_relationships (to_id, verb, from_id)",
+                "ALTER TABLE actions RENAME TO dotdo_actions",
+                "DROP INDEX actions_by_subject",
+                "DROP INDEX actions_by_object",
+                "CREATE INDEX dotdo_actions_by_subject ON dotdo_actions (subject_id, id)",
+                "CREATE INDEX dotdo_actions_by_object ON dotdo_actions (object_id, id)",
+            ),
+        ),
+        # One b-tree keyed by id for events and actions (an insert no longer writes an index
+        # of ids too), and no index entry for what has no subject or no object, which the
+        # lookups by subject or object never ask for (ADR 0020).
+        Migration(
+            3,
+            (
+                without_rowid(
+                    "events",
+                    """id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  timestamp INTEGER NOT NULL,
+  subject TEXT,
+  object TEXT""",
+                    (
+                        "CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id)",
+                        "CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, id) "
+                        "WHERE subject IS NOT NULL",
+                    ),
+                ),
+                without_rowid(
+                    "dotdo_actions",
+                    """id TEXT PRIMARY KEY,
+  verb TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  data TEXT,
+  event_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL""",
+                    (
+                        "CREATE INDEX IF NOT EXISTS dotdo_actions_by_subject "
+                        "ON dotdo_actions (subject_id, id)",
+                        "CREATE INDEX IF NOT EXISTS dotdo_actions_by_object ON dotdo_actions (object_id, id) "
+                        "WHERE object_id IS NOT NULL",
+                    ),
+                ),
+            ),
+        ),
+    ),
+    formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
+)

@@ -1,0 +1,295 @@
+"""DOSemantic's HTTP routes, each a thin face over the services and the RPC methods:
+
+    POST /query                           the read-only query (`query`)
+    GET|POST /nouns, GET|POST /verbs      the registries
+    GET /events                           the event log, oldest first, by cursor
+    GET|POST /actions                     the audit log; record an action
+    POST|GET /:Noun                       create (one, or an array), list a page
+    GET|PATCH|PUT|DELETE /:Noun/:id       read (ETag, 304), merge, replace, delete
+    POST /:Noun/:id/restore               undo a soft delete
+    GET|POST /:Noun/:id/:verb             related things; add an edge
+
+Writes to one thing honour `If-Match` / `If-None-Match` (RFC 9110 §13) and answer
+its version as a strong ETag. The routes reach the object only through
+`SemanticHost`; those that render an RPC method (`query`, `register_noun`,
+`register_verb`, `record_action`) call it through the RPC layer's argument check, so
+a body field of the wrong type is the same 400 `invalid_params`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
+from dotdo.core.preconditions import Preconditions, Verdict
+from dotdo.core.router import Router
+from dotdo.errors import BadRequest, NotFound, PreconditionFailed
+from dotdo.remote.calls import body_arguments, invoke
+from dotdo.semantic.graph import Actions, EventLog, Relationships, as_ref
+from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.registry import Nouns, Verbs
+from dotdo.semantic.things import Things, validate_id, version_tag
+from dotdo.types import JSON
+
+__all__ = ["SemanticHost", "SemanticRoutes"]
+
+_NOUN = r":noun{[A-Z].*}"
+_VERB = r":verb{[a-z].*}"
+
+
+class SemanticHost(Protocol):
+    """What the routes need of the object: its services, and the methods whose answers
+    the routes share with RPC (an application's override of them counts on HTTP too)."""
+
+    things: Things
+    relationships: Relationships
+    nouns: Nouns
+    verbs: Verbs
+    event_log: EventLog
+    actions: Actions
+
+    def noun(self, type_name: str, thing_id: str | None = None) -> Any:
+        """The accessor of a noun (400 `invalid_type`; 404 `unknown_noun` when strict)."""
+
+    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
+        """The read-only query: `{"rows", "truncated"}`."""
+
+    def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
+        """Record an action: event, edge and audit entry."""
+
+    def register_noun(
+        self, name: str, plural: str | None = None, indexes: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Register a noun: its dict."""
+
+    def register_verb(
+        self,
+        base: str,
+        past: str | None = None,
+        participle: str | None = None,
+        third_person: str | None = None,
+    ) -> dict[str, str]:
+        """Register a verb: its forms."""
+
+
+def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
+    return {"etag": str(version_tag(thing["$version"]))}
+
+
+def _flag(request: HttpRequest, name: str) -> bool:
+    value = (request.query(name) or "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise BadRequest(f"{name} is true or false", code="invalid_query")
+    return value in ("true", "1")
+
+
+def _int_param(request: HttpRequest, name: str, default: int) -> int:
+    value = request.query(name)
+    if value is None or value == "":
+        return default
+    number = decimal_integer(value)
+    if number is None:
+        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}")
+    return number
+
+
+class SemanticRoutes:
+    """The handlers of the routes above, for one object (`host`)."""
+
+    def __init__(self, host: SemanticHost) -> None:
+        self._host = host
+
+    def routes(self, router: Router) -> None:
+        """Register every route in the module's table on `router`."""
+        router.post("/query")(self._query)
+        router.get("/nouns")(self._list_nouns)
+        router.post("/nouns")(self._register_noun)
+        router.get("/verbs")(self._list_verbs)
+        router.post("/verbs")(self._register_verb)
+        router.get("/events")(self._events)
+        router.get("/actions")(self._list_actions)
+        router.post("/actions")(self._action)
+        router.post(f"/{_NOUN}")(self._create)
+        router.get(f"/{_NOUN}")(self._list)
+        router.get(f"/{_NOUN}/:id")(self._get)
+        router.patch(f"/{_NOUN}/:id")(self._update)
+        router.put(f"/{_NOUN}/:id")(self._replace)
+        router.delete(f"/{_NOUN}/:id")(self._delete)
+        router.post(f"/{_NOUN}/:id/restore")(self._restore)
+        router.get(f"/{_NOUN}/:id/{_VERB}")(self._related)
+        router.post(f"/{_NOUN}/:id/{_VERB}")(self._relate)
+
+    async def _create(self, request: HttpRequest) -> HttpResponse:
+        type_name: str = self._host.noun(request.params["noun"]).type
+        things = self._host.things
+        condition = Preconditions.from_request(request)
+        body = request.json()
+        if isinstance(body, list):
+            items = things.create_many(type_name, body, condition=condition)
+            return json_response({"items": items}, status=201)
+        if not isinstance(body, dict):
+            raise BadRequest("Body is a thing (a JSON object) or an array of things", code="invalid_data")
+        thing = things.create(type_name, body, condition=condition)
+        return json_response(thing, status=201, headers=_etag(thing))
+
+    async def _list(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        names = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
+        query = ThingQuery.from_params({name: request.query(name) for name in names})
+        return json_response(self._host.things.list(type_name, query))
+
+    async def _get(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        condition = Preconditions.from_request(request)
+        thing = self._host.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
+        if thing is None:  # RFC 9110 §13.2.1: a 404 is answered whatever the preconditions say
+            raise NotFound(f"No {type_name} with id {request.params['id']!r}", code="thing_not_found")
+        verdict = condition.evaluate(version_tag(thing["$version"]), safe=True)
+        if verdict is Verdict.NOT_MODIFIED:
+            return HttpResponse(status=304, headers=_etag(thing))
+        if verdict is Verdict.FAILED:
+            raise PreconditionFailed(
+                f"{type_name} {thing['$id']!r} is at version {thing['$version']}, so If-Match is false",
+                current_version=thing["$version"],
+                headers=_etag(thing),
+            )
+        return json_response(thing, headers=_etag(thing))
+
+    async def _update(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        condition = Preconditions.from_request(request)
+        thing = self._host.things.update(type_name, request.params["id"], request.json(), condition=condition)
+        return json_response(thing, headers=_etag(thing))
+
+    async def _replace(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        condition = Preconditions.from_request(request)
+        thing = self._host.things.replace(
+            type_name, request.params["id"], request.json(), condition=condition
+        )
+        return json_response(thing, headers=_etag(thing))
+
+    async def _delete(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing_id = request.params["id"]
+        condition = Preconditions.from_request(request)
+        if _flag(request, "hard"):
+            if not self._host.things.delete(type_name, thing_id, condition=condition):
+                raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+            return json_response({"$id": thing_id, "$type": type_name, "deleted": True})
+        thing = self._host.things.soft_delete(type_name, thing_id, condition=condition)
+        return json_response(thing, headers=_etag(thing))
+
+    async def _restore(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        condition = Preconditions.from_request(request)
+        thing = self._host.things.restore(type_name, request.params["id"], condition=condition)
+        return json_response(thing, headers=_etag(thing))
+
+    async def _related(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing_id = validate_id(request.params["id"])
+        things = self._host.things
+        if things.get(type_name, thing_id) is None:
+            raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+        target_type = request.query("type") or None
+        refs = self._host.relationships.related(
+            (type_name + "/" + thing_id),
+            request.params["verb"],
+            request.query("direction") or "out",
+            target_type,
+            _int_param(request, "limit", 100),
+        )
+        items = [t for t in (things.get(ref.type, ref.id) for ref in refs) if t is not None]
+        return json_response({"items": items, "total": len(items)})
+
+    async def _relate(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing_id = validate_id(request.params["id"])
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest('Body is {"to": "Type/id" or a thing, "data": ...}', code="invalid_ref")
+        source = f"{type_name}/{thing_id}"
+        target = body.get("to", body)
+        condition = Preconditions.from_request(request)
+        things = self._host.things
+
+        def work() -> bool:
+            if condition:  # the path names the thing: its preconditions guard its new edge
+                things.check_condition(type_name, thing_id, condition)
+            return self._host.relationships.relate(source, request.params["verb"], target, body.get("data"))
+
+        created = things.transaction(work)
+        return json_response(
+            {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
+             "created": created},
+            status=201 if created else 200,
+        )  # fmt: skip
+
+    async def _query(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest('Body is {"sql": "SELECT ...", "params": [...]}', code="invalid_sql")
+        params = body.get("params")
+        if params is not None and not isinstance(params, list):
+            raise BadRequest("params is an array", code="invalid_params")
+        arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"})}
+        return json_response(await invoke(self._host.query, arguments))
+
+    async def _list_nouns(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"items": [noun.to_dict() for noun in self._host.nouns.all()]})
+
+    async def _register_noun(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest(
+                'Body is {"name": "Person", "plural": "People", "indexes": [...]}', code="invalid_noun"
+            )
+        indexes = body.get("indexes")
+        if indexes is not None and not isinstance(indexes, list):
+            raise BadRequest("indexes is an array of property names", code="invalid_noun")
+        fields = {"plural": "plural", "indexes": "indexes"}
+        arguments = {"name": body.get("name", ""), **body_arguments(body, fields)}
+        return json_response(await invoke(self._host.register_noun, arguments), status=201)
+
+    async def _list_verbs(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"items": [forms.to_dict() for forms in self._host.verbs.all()]})
+
+    async def _register_verb(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
+        fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
+        arguments = {"base": body.get("base", ""), **body_arguments(body, fields)}
+        return json_response(await invoke(self._host.register_verb, arguments), status=201)
+
+    async def _events(self, request: HttpRequest) -> HttpResponse:
+        since = request.query("since") or None
+        since_ms = None if since is None else decimal_integer(since)
+        if since is not None and since_ms is None:
+            raise BadRequest("since is epoch milliseconds", code="invalid_since")
+        page = self._host.event_log.list(
+            request.query("type") or None,
+            request.query("subject") or None,
+            since_ms,
+            request.query("cursor") or None,
+            _int_param(request, "limit", 100),
+        )
+        return json_response(page)
+
+    async def _list_actions(self, request: HttpRequest) -> HttpResponse:
+        thing = request.query("thing") or None
+        return json_response({"items": self._host.actions.list(thing, _int_param(request, "limit", 100))})
+
+    async def _action(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest(
+                'Body is {"subject": ..., "verb": ..., "object": ..., "data": ...}', code="invalid_action"
+            )
+        if "subject" not in body or "verb" not in body:
+            raise BadRequest("An action has a subject and a verb", code="invalid_action")
+        fields = {"subject": "subject", "verb": "verb", "object": "object", "data": "data"}
+        return json_response(await invoke(self._host.record_action, body_arguments(body, fields)), status=201)

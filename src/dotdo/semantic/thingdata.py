@@ -1,0 +1,164 @@
+"""What a thing's data may be: its id, its properties as stored JSON, the `$` fields
+a caller may send, JSON Merge Patch (RFC 7386), and its entity tag (RFC 9110 §8.8.3).
+
+Pure functions of their arguments; the thing service (`things.py`) applies them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, Conflict, PayloadTooLarge, PreconditionFailed
+from dotdo.semantic.names import SYSTEM_FIELDS, checked_name
+from dotdo.semantic.store import ThingRecord
+from dotdo.values import INT64_RANGE, int64_error
+
+__all__ = [
+    "MAX_DEPTH",
+    "check_preconditions",
+    "check_version",
+    "encode_properties",
+    "merge_patch",
+    "split_input",
+    "validate_id",
+    "version_tag",
+]
+
+MAX_DEPTH = 32
+"""How deep a thing's properties may nest (as `values.MAX_STORED_DEPTH`)."""
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+_READ_ONLY_FIELDS = frozenset(SYSTEM_FIELDS) - {"$id", "$type", "$version"}
+
+
+def validate_id(thing_id: Any) -> str:
+    """`thing_id` itself when it is 1-128 of letters, digits and `_.:-`, starting with a
+    letter or digit; else 400 `invalid_id`."""
+    return checked_name(
+        thing_id, _ID, "id", "1-128 letters, digits and '_.:-', starting with a letter or digit", "invalid_id"
+    )
+
+
+def version_tag(version: int) -> EntityTag:
+    """A thing's entity tag: its version, strong (`"3"`, RFC 9110 §8.8.3). Every change
+    of a thing's wire form bumps the version, so within one thing's life equal tags
+    mean equal representations (a thing erased and created again restarts at 1)."""
+    return EntityTag(str(version))
+
+
+def _check_json(value: Any, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise BadRequest("Property names are strings", code="invalid_data")
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+    elif isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    elif isinstance(value, int):
+        if int64_error(value):
+            raise BadRequest(f"Properties: {INT64_RANGE}", code="invalid_data")
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")
+    else:
+        raise BadRequest(f"{type(value).__name__} is not a JSON value", code="invalid_data")
+
+
+def encode_properties(properties: dict[str, Any]) -> str:
+    """The compact JSON text to store for a thing's `properties`.
+
+    400 `invalid_data` for what JSON cannot hold exactly (a non-string key, NaN or
+    Infinity, an integer past 64 bits, nesting past MAX_DEPTH, a non-JSON value);
+    413 `thing_too_large` past MAX_VALUE_BYTES (1 MiB) of UTF-8.
+    """
+    _check_json(properties)
+    try:
+        text = json.dumps(properties, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        size = len(text.encode())
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise BadRequest(f"Properties are not valid JSON: {exc}", code="invalid_data") from exc
+    if size > MAX_VALUE_BYTES:
+        raise PayloadTooLarge(f"A thing is at most {MAX_VALUE_BYTES} bytes as JSON", code="thing_too_large")
+    return text
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON Merge Patch: objects merge recursively, null removes a property."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def split_input(type_name: str, data: Any) -> tuple[dict[str, Any], str | None, int | None]:
+    """A caller's thing (a JSON object) as `(properties, $id or None, $version or None)`.
+
+    The read-only `$` fields (`$created_at`, ...) are ignored, so a thing read can be
+    sent back. 400: `invalid_data` (not an object, a `$` name of no field, a non-string
+    key), `invalid_id`, `type_mismatch` (`$type` other than `type_name`),
+    `invalid_version` (`$version` not a positive integer).
+    """
+    if not isinstance(data, Mapping):
+        raise BadRequest("A thing is a JSON object", code="invalid_data")
+    properties: dict[str, Any] = {}
+    thing_id: str | None = None
+    version: int | None = None
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise BadRequest("Property names are strings", code="invalid_data")
+        if not key.startswith("$"):
+            properties[key] = value
+        elif key == "$id":
+            thing_id = validate_id(value)
+        elif key == "$type":
+            if value != type_name:
+                raise BadRequest(f"$type is {value!r} but the thing is a {type_name}", code="type_mismatch")
+        elif key == "$version":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise BadRequest("$version is a positive integer", code="invalid_version")
+            version = value
+        elif key not in _READ_ONLY_FIELDS:
+            raise BadRequest(f"Property names may not start with '$' ({key!r})", code="invalid_data")
+    return properties, thing_id, version
+
+
+def check_version(record: ThingRecord, expected: int | None) -> None:
+    """409 `version_conflict` unless `expected` is None or `record`'s version."""
+    if expected is not None and expected != record.version:
+        raise Conflict(
+            f"{record.type} {record.id!r} is at version {record.version}, not {expected}",
+            code="version_conflict",
+        )
+
+
+def check_preconditions(
+    condition: Preconditions | None, type_name: str, thing_id: str | None, record: ThingRecord | None
+) -> None:
+    """412 `precondition_failed` unless the request's preconditions hold for `record`
+    (None: no current thing), with the current version and, when there is one, its ETag."""
+    if not condition:
+        return
+    current = None if record is None else version_tag(record.version)
+    if condition.evaluate(current) is Verdict.PROCEED:
+        return
+    header = condition.failing_header(current)
+    state = "does not exist" if record is None else f"is at version {record.version}"
+    raise PreconditionFailed(
+        f"{type_name} {thing_id!r} {state}, so {header} is false; nothing was changed",
+        current_version=None if record is None else record.version,
+        headers={} if current is None else {"etag": str(current)},
+    )

@@ -1,0 +1,141 @@
+"""L1: the write-ahead log. The writes of one transaction are packed into one log row
+(split only past `max_row_bytes`), written in the same SQLite transaction as the rest of
+the write, so a write is durable before it is acknowledged at the cost of one row.
+
+The log is a ring of `slots` rows keyed by slot (`seq % slots`), so appending is one
+row written and trimming is free: a checkpoint only moves the mark (`dotdo_storage_mark`,
+one row) past what it wrote, and the slots behind the mark are overwritten later. A
+DELETE per trimmed row would cost a second written row per log row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from dotdo.core.migrations import Component, Migration
+from dotdo.core.sql import Sql
+
+__all__ = ["MAX_ROW_BYTES", "STORAGE_TABLES", "LogRow", "WriteAheadLog"]
+
+MAX_ROW_BYTES = 1_000_000
+"""Bytes of one log row's body: half of Cloudflare's 2 MB limit on a string or BLOB
+(https://developers.cloudflare.com/durable-objects/platform/limits/), so a row never nears it."""
+
+STORAGE_TABLES = Component(
+    "storage",
+    (
+        Migration(
+            1,
+            (
+                """CREATE TABLE IF NOT EXISTS dotdo_storage_log (
+  slot INTEGER PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  body TEXT NOT NULL
+)""",
+                """CREATE TABLE IF NOT EXISTS dotdo_storage_mark (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  checkpointed INTEGER NOT NULL
+)""",
+                "INSERT OR IGNORE INTO dotdo_storage_mark (id, checkpointed) VALUES (1, 0)",
+            ),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One log row as replayed: its sequence number and its entries (JSON objects)."""
+
+    seq: int
+    entries: list[dict[str, Any]]
+
+
+class WriteAheadLog:
+    """The ring of log rows over `sql`; `seq` numbers rows from 1, and every row with a
+    seq above the mark holds writes not yet checkpointed into `things`."""
+
+    def __init__(self, sql: Sql, slots: int = 256, max_row_bytes: int = MAX_ROW_BYTES) -> None:
+        """The ring over `sql` with `slots` rows (at least 2); a row holds at most `max_row_bytes` of writes
+        (more are split). Reads the mark and the last seq. ValueError for fewer than 2 slots."""
+        if slots < 2:
+            raise ValueError("a log ring has at least 2 slots")
+        self._sql = sql
+        self.slots = slots
+        self._max_row_bytes = max_row_bytes
+        mark = sql.first("SELECT checkpointed FROM dotdo_storage_mark WHERE id = 1")
+        self.checkpointed = int(mark["checkpointed"]) if mark else 0
+        last = sql.first("SELECT max(seq) AS seq FROM dotdo_storage_log")
+        self.last_seq = max(self.checkpointed, int(last["seq"]) if last and last["seq"] is not None else 0)
+        self.pending_bytes = 0
+        self.rows_appended = 0
+
+    @property
+    def pending_rows(self) -> int:
+        """Log rows written and not yet checkpointed."""
+        return self.last_seq - self.checkpointed
+
+    def room(self) -> int:
+        """Rows that can be appended before the ring would overwrite a pending row."""
+        return self.slots - self.pending_rows
+
+    def pack(self, entries: list[dict[str, Any]]) -> list[str]:
+        """The bodies of the rows that carry `entries`, in order: as many entries a row as
+        fit under `max_row_bytes` (an entry never splits; one larger than that, which the
+        thing size limit rules out, gets a row to itself)."""
+        bodies: list[str] = []
+        chunk: list[str] = []
+        size = 2
+        for entry in entries:
+            text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+            length = len(text.encode()) + 1
+            if chunk and size + length > self._max_row_bytes:
+                bodies.append("[" + ",".join(chunk) + "]")
+                chunk, size = [], 2
+            chunk.append(text)
+            size += length
+        if chunk:
+            bodies.append("[" + ",".join(chunk) + "]")
+        return bodies
+
+    def append(self, bodies: list[str]) -> int:
+        """Write packed rows (`pack`); returns the seq of the last. The caller makes room
+        first (`room`) and runs this inside the write's transaction."""
+        if len(bodies) > self.room():
+            raise RuntimeError("the write-ahead log is full: checkpoint before appending")
+        for body in bodies:
+            self.last_seq += 1
+            self._sql.run(
+                "INSERT INTO dotdo_storage_log (slot, seq, body) VALUES (?, ?, ?) "
+                "ON CONFLICT(slot) DO UPDATE SET seq = excluded.seq, body = excluded.body",
+                self.last_seq % self.slots,
+                self.last_seq,
+                body,
+            )
+            self.pending_bytes += len(body.encode())
+            self.rows_appended += 1
+        return self.last_seq
+
+    def undo(self, last_seq: int, pending_bytes: int, rows_appended: int) -> None:
+        """Forget appends a rolled-back transaction made (the rows went with it)."""
+        self.last_seq, self.pending_bytes, self.rows_appended = last_seq, pending_bytes, rows_appended
+
+    def mark(self, seq: int) -> None:
+        """Everything up to `seq` is in `things`: move the mark (one row written)."""
+        if seq <= self.checkpointed:
+            return
+        self._sql.run("UPDATE dotdo_storage_mark SET checkpointed = ? WHERE id = 1", seq)
+        self.checkpointed = seq
+        if seq >= self.last_seq:
+            self.pending_bytes = 0
+
+    def replay(self) -> list[LogRow]:
+        """The rows above the mark, oldest first (what start-up applies again)."""
+        rows = self._sql.exec(
+            "SELECT seq, body FROM dotdo_storage_log WHERE seq > ? ORDER BY seq", self.checkpointed
+        )
+        replayed = [LogRow(int(r["seq"]), json.loads(str(r["body"]))) for r in rows]
+        self.pending_bytes = sum(len(str(r["body"]).encode()) for r in rows)
+        return replayed

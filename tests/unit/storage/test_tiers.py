@@ -1,0 +1,299 @@
+"""DOStorage's tiers in-process (`tests/storage.py`): the log makes a write durable before
+it returns, checkpoints coalesce, a crash at each named fault point loses no acknowledged
+write and leaves nothing half-applied, and any interleaving of writes, flushes, restarts
+and queries answers as the direct path does."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dotdo.core import faults
+from dotdo.core.migrations import migrate
+from dotdo.core.sql import Sql
+from dotdo.errors import DotdoError
+from dotdo.semantic.graph import GRAPH_TABLES, EventLog
+from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.store import THING_TABLES, SqliteThingStore, ThingStore
+from dotdo.semantic.things import Things
+from dotdo.storage.log import STORAGE_TABLES
+from dotdo.storage.tiers import TieredThingStore, TierOptions
+from tests.inprocess import T0
+from tests.storage import Clock, Storage
+
+
+class Crash(BaseException):
+    """The runtime died here (kill -9): nothing after this point runs."""
+
+
+class _Events:
+    def __init__(self, log: EventLog) -> None:
+        self._log = log
+
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
+    ) -> str:
+        return self._log.record(event_type, subject, data, object)
+
+
+class Node:
+    """One object's things service on `storage`, tiered or direct; `restart()` is a new
+    instance on the same storage (memory lost, SQLite kept)."""
+
+    def __init__(
+        self, storage: Storage, clock: Clock, tiered: bool, options: TierOptions | None = None
+    ) -> None:
+        self.storage, self.clock, self.tiered, self.options = storage, clock, tiered, options
+        self.sql = Sql(storage)
+        migrate(self.sql, [THING_TABLES, GRAPH_TABLES, STORAGE_TABLES], clock())
+        self.store: ThingStore = (
+            TieredThingStore(self.sql, clock, options) if tiered else SqliteThingStore(self.sql)
+        )
+        ids = storage.__dict__.setdefault("event_ids", itertools.count())  # outlives a restart
+        self.things = Things(
+            self.store, _Events(EventLog(self.sql, clock, lambda: f"e{next(ids):09d}")), clock
+        )
+
+    @property
+    def tiers(self) -> TieredThingStore:
+        assert isinstance(self.store, TieredThingStore)
+        return self.store
+
+    def restart(self) -> Node:
+        return Node(self.storage, self.clock, self.tiered, self.options)
+
+    def table(self) -> dict[str, tuple[Any, ...]]:
+        """`things` as SQLite holds it."""
+        return {
+            r["id"]: (r["type"], r["data"], r["version"], r["deleted_at"])
+            for r in self.sql.exec("SELECT id, type, data, version, deleted_at FROM things")
+        }
+
+    def view(self) -> dict[str, Any]:
+        """Every thing as the service answers it, by list and by id."""
+        listed = self.things.list("Item", ThingQuery.build(order_by="$id", limit=1000, include_deleted=True))
+        by_id = {t["$id"]: self.things.get("Item", t["$id"], include_deleted=True) for t in listed["items"]}
+        return {"items": listed["items"], "total": listed["total"], "by_id": by_id}
+
+
+@pytest.fixture(autouse=True)
+def _disarm() -> Any:
+    yield
+    faults.disarm_all()
+
+
+def _node(options: TierOptions | None = None) -> Node:
+    return Node(Storage(), Clock(T0), True, options)
+
+
+def _crash() -> None:
+    raise Crash
+
+
+def test_a_write_is_one_log_row_and_no_things_row_until_the_checkpoint() -> None:
+    node = _node()
+    node.things.create("Item", {"$id": "a", "n": 0})
+    before = node.sql.rows_written
+    for n in range(1, 11):
+        node.things.update("Item", "a", {"n": n})
+    # Each update: its log row and its event row; `things` untouched.
+    assert node.sql.rows_written - before == 20
+    assert "a" not in node.table()
+    assert node.tiers.stats()["l1"]["rows_pending"] == 11
+    written = node.tiers.flush()
+    assert written == 2  # one `things` row for eleven writes, and the mark
+    assert node.table()["a"] == ("Item", '{"n":10}', 11, None)
+    assert node.tiers.stats()["l1"]["rows_pending"] == 0
+
+
+def test_a_batch_is_one_log_row() -> None:
+    node = _node()
+    before = node.tiers.log.rows_appended
+    node.things.create_many("Item", [{"$id": f"i{n}", "n": n} for n in range(100)])
+    assert node.tiers.log.rows_appended - before == 1
+
+
+def test_a_turn_past_the_row_limit_splits_and_replays_whole() -> None:
+    node = _node(TierOptions(max_row_bytes=2_000))
+    node.things.create_many("Item", [{"$id": f"i{n}", "text": "x" * 500} for n in range(10)])
+    assert node.tiers.log.rows_appended >= 3
+    again = node.restart()
+    assert len(again.things.list("Item", ThingQuery.build(limit=100))["items"]) == 10
+
+
+def test_replay_at_start_brings_back_every_unflushed_write() -> None:
+    node = _node()
+    node.things.create("Item", {"$id": "a", "n": 1})
+    node.things.update("Item", "a", {"n": 2})
+    node.things.create("Item", {"$id": "b"})
+    node.things.delete("Item", "b")
+    again = node.restart()
+    assert again.tiers.stats()["l1"]["replayed_rows"] == 4
+    assert again.things.get("Item", "a") is not None
+    assert again.things.get("Item", "a")["n"] == 2  # type: ignore[index]
+    assert again.things.get("Item", "b") is None
+    assert again.view() == node.view()
+
+
+def test_a_query_sees_every_acknowledged_write() -> None:
+    node = _node()
+    node.things.create("Item", {"$id": "a", "n": 1})
+    node.things.update("Item", "a", {"n": 5})
+    found = node.things.list("Item", ThingQuery.build(where={"n": {"$gt": 3}}))
+    assert [t["$id"] for t in found["items"]] == ["a"]
+    assert node.things.count("Item", ThingQuery.build(where={"n": 5})) == 1
+
+
+def test_a_rolled_back_transaction_leaves_l0_and_the_log_as_they_were() -> None:
+    node = _node()
+    node.things.create("Item", {"$id": "a", "n": 1})
+    appended = node.tiers.log.rows_appended
+
+    def work() -> None:
+        node.things.update("Item", "a", {"n": 2})
+        raise DotdoError("no")
+
+    with pytest.raises(DotdoError):
+        node.things.transaction(work)
+    assert node.things.get("Item", "a")["n"] == 1  # type: ignore[index]
+    assert node.tiers.log.rows_appended == appended
+    assert node.restart().things.get("Item", "a")["n"] == 1  # type: ignore[index]
+
+
+def test_the_timer_source_checkpoints_when_the_oldest_write_is_due() -> None:
+    import asyncio
+
+    node = _node(TierOptions(checkpoint_delay_ms=1_000))
+    assert node.tiers.next_wake() is None
+    node.things.create("Item", {"$id": "a"})
+    assert node.tiers.next_wake() == T0 + 1_000
+    assert asyncio.run(node.tiers.run_due(T0 + 999)) == 0
+    assert asyncio.run(node.tiers.run_due(T0 + 1_000)) == 1
+    assert node.tiers.next_wake() is None
+    assert "a" in node.table()
+
+
+def test_the_dirty_bound_forces_a_checkpoint() -> None:
+    node = _node(TierOptions(max_dirty=5))
+    for n in range(6):
+        node.things.create("Item", {"$id": f"i{n}"})
+    assert len(node.table()) == 6
+    assert node.tiers.stats()["l0"]["dirty"] == 0
+
+
+def test_a_full_ring_checkpoints_inside_the_write() -> None:
+    node = _node(TierOptions(log_slots=8, max_dirty=10**6))
+    for n in range(40):
+        node.things.create("Item", {"$id": f"i{n}"})
+    assert node.tiers.log.pending_rows <= 8
+    assert node.restart().view() == node.view()
+
+
+def _acknowledged_then_crash(node: Node, point: str, detail: str) -> tuple[Node, list[str]]:
+    """Writes until the armed point crashes one; what was acknowledged before it."""
+    acknowledged: list[str] = []
+    faults.arm(point, detail, _crash)
+    try:
+        for n in range(20):
+            node.things.create("Item", {"$id": f"i{n:02d}", "n": n})
+            acknowledged.append(f"i{n:02d}")
+            node.things.update("Item", f"i{n:02d}", {"n": -n})
+            if n % 4 == 3:
+                node.tiers.flush()
+    except Crash:
+        pass
+    return node.restart(), acknowledged
+
+
+@pytest.mark.parametrize(
+    ("point", "detail"),
+    [
+        (faults.STORAGE_LOGGED, "7"),
+        (faults.STORAGE_IN_CHECKPOINT, "i05"),
+        (faults.STORAGE_CHECKPOINTED, "4"),
+    ],
+)
+def test_a_crash_at_each_fault_point_keeps_every_acknowledged_write_and_nothing_half(
+    point: str, detail: str
+) -> None:
+    node = _node()
+    again, acknowledged = _acknowledged_then_crash(node, point, detail)
+    assert not faults.armed(), "the fault point was reached"
+    view = again.view()["by_id"]
+    for thing_id in acknowledged:
+        assert thing_id in view
+    # Nothing half-applied: every thing is at a version its events say it reached, and each
+    # thing's last event carries exactly the state that is stored.
+    for thing_id, thing in view.items():
+        last = again.sql.first("SELECT data FROM events WHERE subject = ? ORDER BY id DESC LIMIT 1", thing_id)
+        assert last is not None
+        assert f'"$version":{thing["$version"]}' in str(last["data"])
+    again.tiers.flush()
+    assert again.restart().view() == again.view()
+
+
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), st.integers(0, 5), st.integers(-3, 3)),
+        st.tuples(st.just("update"), st.integers(0, 5), st.integers(-3, 3)),
+        st.tuples(st.just("delete"), st.integers(0, 5), st.just(0)),
+        st.tuples(st.just("soft"), st.integers(0, 5), st.just(0)),
+        st.tuples(st.just("restore"), st.integers(0, 5), st.just(0)),
+        st.tuples(st.just("flush"), st.just(0), st.just(0)),
+        st.tuples(st.just("restart"), st.just(0), st.just(0)),
+        st.tuples(st.just("query"), st.just(0), st.integers(-3, 3)),
+        st.tuples(st.just("batch"), st.integers(0, 5), st.integers(-3, 3)),
+    ),
+    max_size=40,
+)
+
+
+def _apply(node: Node, op: tuple[str, int, int]) -> tuple[Node, Any]:
+    kind, key, value = op
+    thing_id = f"t{key}"
+    try:
+        if kind == "create":
+            return node, node.things.create("Item", {"$id": thing_id, "n": value})
+        if kind == "update":
+            return node, node.things.update("Item", thing_id, {"n": value})
+        if kind == "delete":
+            return node, node.things.delete("Item", thing_id)
+        if kind == "soft":
+            return node, node.things.soft_delete("Item", thing_id)
+        if kind == "restore":
+            return node, node.things.restore("Item", thing_id)
+        if kind == "batch":
+            ids = [f"b{key}-{n}" for n in range(3)]
+            return node, node.things.create_many("Item", [{"$id": i, "n": value} for i in ids])
+        if kind == "flush":
+            if node.tiered:
+                node.tiers.flush()
+            return node, None
+        if kind == "restart":
+            return node.restart(), None
+        where = {"n": {"$gte": value}}
+        listed = node.things.list("Item", ThingQuery.build(where=where, order_by=["-n", "$id"]))
+        residual = node.things.list("Item", ThingQuery.build(where={"n": {"$regex": "^x"}}))
+        return node, (listed, node.things.count("Item", ThingQuery.build(where=where)), residual)
+    except DotdoError as error:
+        return node, (type(error).__name__, error.code)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_OPS)
+def test_any_interleaving_answers_as_the_direct_path(ops: list[tuple[str, int, int]]) -> None:
+    clock = Clock(T0)
+    tiered = Node(Storage(), clock, True, TierOptions(log_slots=8, max_dirty=4))
+    direct = Node(Storage(), clock, False)
+    for op in ops:
+        clock.advance(1)
+        tiered, got = _apply(tiered, op)
+        direct, expected = _apply(direct, op)
+        assert got == expected, op
+    assert tiered.view() == direct.view()
+    tiered.tiers.flush()
+    assert tiered.table() == direct.table()
