@@ -225,3 +225,11 @@ def test_a_query_answer_is_bounded_in_bytes_as_well_as_rows(runtime: LocalRuntim
         assert len(rows) == 4 * 1024 * 1024 // size and [row["n"] for row in rows] == list(range(len(rows)))
         small = c.post("/query", json={"sql": sql.replace("100000", "10"), "params": ["[1, 2]"]}).json()
         assert small == {"rows": [{"n": 1, "s": "x" * 10}, {"n": 2, "s": "x" * 10}], "truncated": False}
+
+
+@pytest.mark.parametrize("since", ["9" * 30, "-" + "9" * 30, "9223372036854775808", "1e3", "٣"])
+def test_a_since_past_64_bits_is_invalid_since(runtime: LocalRuntime, since: str) -> None:
+    with runtime.client() as c:
+        answer = c.get("/events", params={"since": since})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "invalid_since"), answer.text
+        assert c.get("/events", params={"since": str(2**63 - 1)}).json() == {"items": [], "cursor": None}

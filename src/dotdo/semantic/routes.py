@@ -32,6 +32,7 @@ from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import Nouns, Verbs
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
+from dotdo.values import int64_error
 
 __all__ = ["SemanticHost", "SemanticRoutes"]
 
@@ -268,8 +269,8 @@ class SemanticRoutes:
     async def _events(self, request: HttpRequest) -> HttpResponse:
         since = request.query("since") or None
         since_ms = None if since is None else decimal_integer(since)
-        if since is not None and since_ms is None:
-            raise BadRequest("since is epoch milliseconds", code="invalid_since")
+        if since is not None and (since_ms is None or int64_error(since_ms)):
+            raise BadRequest("since is epoch milliseconds (a 64-bit integer)", code="invalid_since")
         page = self._host.event_log.list(
             request.query("type") or None,
             request.query("subject") or None,
