@@ -147,3 +147,24 @@ def test_every_subscriber_sees_every_event_of_concurrent_writes(runtime: LocalRu
     finally:
         for ws in sockets:
             ws.close()
+
+
+def test_many_tenants_at_once_each_see_only_their_own_data(runtime: LocalRuntime) -> None:
+    tenants = [new_tenant() for _ in range(20)]
+
+    async def main() -> list[tuple[Any, Any, int]]:
+        limits = httpx.Limits(max_connections=IN_FLIGHT)
+        async with httpx.AsyncClient(base_url=runtime.base_url, timeout=60, limits=limits) as c:
+
+            async def one(index: int, tenant: str) -> tuple[Any, Any, int]:
+                host = {"host": f"{tenant}.localhost"}
+                await c.put("/state/owner", json=index, headers=host)
+                await c.post("/Customer", json={"$id": "same-id", "owner": index}, headers=host)
+                state = (await c.get("/state/owner", headers=host)).json()["value"]
+                thing = (await c.get("/Customer/same-id", headers=host)).json()["owner"]
+                total = (await c.get("/Customer", headers=host)).json()["total"]
+                return state, thing, total
+
+            return await asyncio.gather(*(one(index, tenant) for index, tenant in enumerate(tenants)))
+
+    assert asyncio.run(main()) == [(index, index, 1) for index in range(len(tenants))]
