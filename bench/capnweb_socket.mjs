@@ -3,8 +3,8 @@
 //   ./scripts/dev --port 8811 &           # the app on the local runtime
 //   node bench/capnweb_socket.mjs http://cb1.localhost:8811/capnweb 95
 //
-// Each call is a push, a pull and a release; the app's objects allow 100 calls per
-// socket per 10 s, so keep N under that (or lift `ws_rpc_rate_limit`).
+// Each call is a push, a pull and a release; the app's objects allow a caller 100 calls
+// per 10 s over its sockets, so keep N under that (or run with --var RATE_LIMIT_MESSAGES=off).
 import { newWebSocketRpcSession } from "../tests/node/capnweb_setup.mjs";
 
 const [url, count = "95"] = process.argv.slice(2);

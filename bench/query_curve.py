@@ -95,6 +95,8 @@ def main() -> None:
             "--no-watch",
             "--log-level",
             "warn",
+            "--var",
+            "RATE_LIMIT_REQUESTS=off",  # one caller, many requests: measure queries, not the limiter
         ],
         cwd=ROOT,
         start_new_session=True,

@@ -26,13 +26,19 @@ class LocalRuntime:
     """One server: `base_url`, per-tenant clients, `restart()` keeping the stored state."""
 
     def __init__(
-        self, state_dir: Path, log_path: Path, extra_args: Sequence[str] = (), registry: Path | None = None
+        self,
+        state_dir: Path,
+        log_path: Path,
+        extra_args: Sequence[str] = (),
+        registry: Path | None = None,
+        out: str = ".dotdo/test-host",
     ) -> None:
         self.state_dir = state_dir
         self.log_path = log_path
         self.extra_args = list(extra_args)
         self.registry = registry
         """wrangler's dev registry the worker joins, where the front (scripts/front.mjs) finds it."""
+        self.out = out  # the host bundle's directory: one per server running at once
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -44,7 +50,7 @@ class LocalRuntime:
         command = [
             "node", "scripts/localrt/server.mjs", "--port", str(self.port), "--no-watch",
             "--persist-to", str(self.state_dir), "--log-level", "warn",
-            "--config", "tests/harness/wrangler.toml", "--out", ".dotdo/test-host",
+            "--config", "tests/harness/wrangler.toml", "--out", self.out,
             "--python-root", "src", "--var", "DOTDO_TEST=1", *self.extra_args,
         ]  # fmt: skip
         if self.registry is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dotdo.core.access import Access, request_access
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
 from dotdo.core.migrations import Component, Migration
@@ -28,6 +29,7 @@ from dotdo.errors import (
     PreconditionFailed,
     QueryValidationError,
     RpcError,
+    ServiceUnavailable,
     SqlSecurityError,
     StepFailed,
     StepMismatch,
@@ -44,6 +46,11 @@ from dotdo.semantic.registry import Noun, Verb
 from dotdo.semantic.sqlguard import validate_sql_query
 from dotdo.semantic.where import matches, validate_where_clause
 from dotdo.storage.tiers import TierOptions
+from dotdo.wire.tokens import Capability
+from dotdo.wire.tokens import attenuate as attenuate_token
+from dotdo.wire.tokens import inspect as inspect_token
+from dotdo.wire.tokens import mint as mint_token
+from dotdo.wire.tokens import verify as verify_token
 from dotdo.worker import forward_to_tenant, tenant_from_host
 from dotdo.workflows.cron import parse_cron
 from dotdo.workflows.every import every
@@ -57,9 +64,11 @@ if TYPE_CHECKING:
     from dotdo.workflows.durable import DOWorkflow
 
 __all__ = [
+    "Access",
     "AlarmInfo",
     "Attempt",
     "BadRequest",
+    "Capability",
     "Component",
     "Conflict",
     "CorsPolicy",
@@ -90,6 +99,7 @@ __all__ = [
     "RpcError",
     "RpcTarget",
     "ScheduleInfo",
+    "ServiceUnavailable",
     "SqlSecurityError",
     "StepFailed",
     "StepMismatch",
@@ -100,23 +110,28 @@ __all__ = [
     "UpgradeRequired",
     "Verb",
     "VerbForms",
+    "attenuate_token",
     "bearer_auth",
     "conjugate",
     "cors",
     "every",
     "forward_to_tenant",
+    "inspect_token",
     "json_response",
     "matches",
+    "mint_token",
     "on",
     "override",
     "parse_cron",
     "pluralize",
+    "request_access",
     "request_logger",
     "rpc",
     "singularize",
     "tenant_from_host",
     "validate_sql_query",
     "validate_where_clause",
+    "verify_token",
     "workflow",
 ]
 

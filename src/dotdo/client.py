@@ -10,7 +10,9 @@
 
 `client.Customer` and `client.Customer("id")` have the methods of `self.Customer()`
 and `self.Customer("id")` in the object, with the same answers: each is one
-pipeline call to that very method. Runs anywhere httpx and websockets do
+pipeline call to that very method. The token (a capability token, or the
+operator token) goes as `Authorization: Bearer`, on the event socket's handshake
+too, never in a URL. Runs anywhere httpx and websockets do
 (`pip install dotdo[client]`); never inside a Worker. Server errors are raised as
 `RpcError` with the server's `code`. A host under `.localhost`
 (`acme.localhost:8787`) is reached on 127.0.0.1 with its name in
@@ -23,7 +25,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import websockets
@@ -70,7 +72,7 @@ class Client:
         self._token = token
         headers = {"host": self._host}
         if token:
-            headers["x-capability"] = token
+            headers["authorization"] = f"Bearer {token}"
         self._http = httpx.AsyncClient(base_url=self._base, headers=headers, timeout=timeout)
 
     async def __aenter__(self) -> Client:
@@ -121,12 +123,13 @@ class Client:
         dicts. RpcError when the server refuses a pattern (`invalid_event_pattern`,
         `too_many_subscriptions`)."""
         scheme = "wss" if self._base.startswith("https") else "ws"
-        query = f"?{urlencode({'token': self._token})}" if self._token else ""
-        url = f"{scheme}://{self._host}/ws/rpc{query}"
+        url = f"{scheme}://{self._host}/ws/rpc"
         connect_to = urlsplit(self._base)
         options: dict[str, Any] = {}
+        if self._token:  # a header: a URL's query string ends up in logs
+            options["additional_headers"] = {"authorization": f"Bearer {self._token}"}
         if connect_to.netloc != self._host:  # a .localhost tenant: the socket goes to loopback
-            options = {"host": connect_to.hostname, "port": connect_to.port}
+            options.update(host=connect_to.hostname, port=connect_to.port)
         async with websockets.connect(url, **options) as socket:
             for index, pattern in enumerate(patterns):
                 await socket.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))

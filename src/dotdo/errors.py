@@ -8,9 +8,10 @@ a message and a status.
     |   |   +-- CronError               400 invalid_schedule, and a ValueError (cron, every, time zones)
     |   |   +-- QueryValidationError    400 invalid_where (where clauses, order, projection)
     |   |   +-- SqlSecurityError        400 invalid_sql (the read-only query API)
-    |   +-- Unauthorized                401: unauthorized
+    |   +-- Unauthorized                401: unauthorized, token_required (with WWW-Authenticate)
     |   |   +-- TokenError              401 token_malformed, token_invalid, token_expired
-    |   +-- Forbidden                   403: forbidden, cors_origin_denied
+    |   +-- Forbidden                   403: forbidden, cors_origin_denied, token_wrong_target,
+    |   |                                    token_scope, token_method, token_widened
     |   +-- NotFound                    404: not_found, route_not_found, method_not_found, unknown_noun
     |   +-- MethodNotAllowed            405: method_not_allowed (carries the allowed methods)
     |   +-- Conflict                    409: conflict, version_conflict, workflow_conflict
@@ -18,7 +19,8 @@ a message and a status.
     |   +-- PreconditionFailed          412: precondition_failed (carries the current version)
     |   +-- PayloadTooLarge             413: payload_too_large, value_too_large
     |   +-- UpgradeRequired             426: upgrade_required
-    |   +-- TooManyRequests             429: rate_limited
+    |   +-- TooManyRequests             429: rate_limited (with Retry-After)
+    |   +-- ServiceUnavailable          503: auth_not_configured
     +-- StepFailed                      a durable step failed for good (no retries left)
     +-- StepMismatch                    step_mismatch: a replayed step runs another action than recorded
     +-- RpcError                        the Python client: an error the server answered, with its code
@@ -38,6 +40,7 @@ the framework and are not exported from `dotdo`; every other one is.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -59,6 +62,7 @@ __all__ = [
     "ProtocolError",
     "QueryValidationError",
     "RpcError",
+    "ServiceUnavailable",
     "SqlSecurityError",
     "StepFailed",
     "StepMismatch",
@@ -235,10 +239,32 @@ class UpgradeRequired(HttpError):
 
 
 class TooManyRequests(HttpError):
-    """429: a rate limit was reached (RFC 6585 §4); retry later."""
+    """429 (RFC 6585 §4): too many requests or socket messages for the caller's budget.
+
+    `message` and `code` as every HttpError's; `retry_after` (seconds) becomes the
+    `Retry-After` header (RFC 9110 §10.2.3, whole seconds, at least 1) and the error's
+    `retry_after` field, so socket messages, which have no headers, carry it too."""
 
     status = 429
     default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, code: str | None = None) -> None:
+        seconds = None if retry_after is None else max(1, math.ceil(retry_after))
+        super().__init__(
+            message,
+            code=code,
+            headers=None if seconds is None else {"retry-after": str(seconds)},
+            details=None if seconds is None else {"retry_after": seconds},
+        )
+        self.retry_after = seconds
+
+
+class ServiceUnavailable(HttpError):
+    """503: the object cannot serve the request as it is configured (`auth_not_configured`:
+    a production deployment with no secret, whose routes stay closed until one is set)."""
+
+    status = 503
+    default_code = "service_unavailable"
 
 
 class StepFailed(DotdoError):

@@ -52,7 +52,7 @@ async def forward_to_tenant(request: Any, namespace: Any) -> Any:
     try:
         tenant = tenant_from_host(hostname)
     except InvalidTenant as error:
-        from dotdo.core.durable import discard_body, has_body
+        from dotdo.core.bodies import discard_body, has_body
 
         if has_body({k.lower(): v for k, v in request.headers.items()}):
             await discard_body(request, request.headers.get("content-length"))

@@ -8,8 +8,10 @@ from dotdo import AlarmInfo, DOCore, rpc
 
 
 class HarnessCore(Lifetime, DOCore):
-    # The RPC surfaces of this class need capability tokens (the tests set this var).
-    rpc_secret_binding = "HARNESS_RPC_SECRET"
+    # This class needs capability tokens (the tests set this var); the production-mode
+    # runtime sets neither, so there this class is closed (auth_not_configured).
+    secret_bindings = ("HARNESS_RPC_SECRET",)
+    operator_token_binding = "HARNESS_AUTH_TOKEN"
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         await super().on_alarm(info)

@@ -9,6 +9,8 @@ import time
 import pytest
 import websockets
 
+from dotdo.wire.tokens import mint
+from tests.conftest import HARNESS_RPC_SECRET
 from tests.runtime import LocalRuntime, new_tenant
 
 
@@ -39,9 +41,11 @@ async def _connect(runtime: LocalRuntime, tenant: str, path: str) -> websockets.
 def test_websocket_ping_tags_and_broadcast(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
 
+    reader = mint(HARNESS_RPC_SECRET, target=tenant, scope="read")  # this class needs a token
+
     async def scenario() -> None:
-        red = await _connect(runtime, tenant, "/_harness/ws?tags=red")
-        blue = await _connect(runtime, tenant, "/_harness/ws?tags=blue,team")
+        red = await _connect(runtime, tenant, f"/_harness/ws?tags=red&token={reader}")
+        blue = await _connect(runtime, tenant, f"/_harness/ws?tags=blue,team&token={reader}")
         await red.send(json.dumps({"type": "ping"}))
         pong = json.loads(await asyncio.wait_for(red.recv(), 10))
         assert pong["type"] == "pong" and pong["id"]

@@ -478,7 +478,8 @@ def test_one_past_the_maximum_gets_the_documented_code(runtime: LocalRuntime, bo
 
 UNIT_TESTED = {
     "socket attachment": "tests/unit/core/test_websocket.py",
-    "`/ws/rpc` messages per socket": "tests/unit/wire/test_codec_and_framing.py",
+    "requests per caller": "tests/unit/core/test_limits.py",
+    "socket messages per caller": "tests/unit/core/test_limits.py",
 }
 """Rows of the table tried without the runtime (the rate is time-bound; nothing reaches the cap)."""
 

@@ -5,12 +5,19 @@ The generators are seeded, so a failure names an input that can be replayed."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import random
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+from websockets.exceptions import InvalidStatus
 
+from dotdo import Forbidden, TokenError
+from dotdo.wire.tokens import _canonical, _decode, _encode, attenuate, mint, verify
+from tests.conftest import OPERATOR_TOKEN, PRODUCTION_SECRET
 from tests.integration.test_rpc_surfaces import socket_to
 from tests.runtime import LocalRuntime, new_tenant
 
@@ -190,3 +197,194 @@ def test_random_sends_and_workflow_runs_get_clear_answers(runtime: LocalRuntime)
                 assert isinstance(response.json()["error"]["code"], str), described
         timers = c.get("/schedules").status_code  # the object still answers after all of it
         assert timers == 200
+
+
+def fuzz_token(rng: random.Random, tenant: str) -> str | None:
+    """A credential as anyone might send one: minted, narrowed, widened, chained with junk
+    caveats (no secret is needed to chain one), mutated, forged, or no token at all."""
+    roll = rng.random()
+    targets = [tenant, tenant, "*", "someone-else", ""]
+    if roll < 0.5:
+        token = mint(
+            PRODUCTION_SECRET,
+            target=rng.choice(targets[:3]) if rng.random() < 0.85 else "someone-else",
+            scope=rng.choice(["read", "write", "admin", "admin"]),
+            methods=rng.choice([None, None, None, ["get"], ["get", "set"], ["register_noun", "set"], []]),
+            ttl_seconds=rng.choice([None, 3600, 3600, 3600, -3600]),
+            sub=rng.choice([None, "ada", f"s{rng.randint(0, 10**9)}"]),
+        )
+        for _ in range(rng.choice([0, 0, 0, 1, 2])):  # each argument usually left as it is
+            token = attenuate(
+                token,
+                target=rng.choice([None, None, None, *targets[:4]]),
+                scope=rng.choice([None, None, "read", "write", "admin"]),
+                methods=rng.choice([None, None, None, ["get"], ["set"], ["get", "register_noun"]]),
+                ttl_seconds=rng.choice([None, None, 60, 10**6, -60]),
+                sub=rng.choice([None, None, None, "ada", "mallory"]),
+            )
+        return token
+    base = mint(PRODUCTION_SECRET, target=tenant, scope="admin", sub=f"s{rng.randint(0, 10**9)}")
+    if roll < 0.6:
+        caveats, signature = _decode(base)
+        caveat = {rng.choice(["target", "scope", "methods", "exp", "sub", "other"]): junk(rng)}
+        if rng.random() < 0.5:
+            caveat.update(rng.choice([{"scope": "read"}, {"target": tenant}, {"methods": ["get", 1]}]))
+        return _encode([*caveats, caveat], hmac.new(signature, _canonical(caveat), hashlib.sha256).digest())
+    if roll < 0.75:
+        prefix, body, signature = base.split(".")
+        position = rng.randrange(len(body))
+        mutated = rng.choice(
+            [
+                f"{prefix}.{body[:position]}{rng.choice('AZaz09-_')}{body[position + 1 :]}.{signature}",
+                f"{prefix}.{body}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",
+                f"{prefix}.{body}",
+                f"dotdo2.{body}.{signature}",
+                f"{base}.{signature}",
+                base[: rng.randrange(len(base))],
+                f" {base} ",
+                base.upper(),
+            ]
+        )
+        return mutated
+    if roll < 0.8:
+        return rng.choice(
+            [
+                OPERATOR_TOKEN,
+                OPERATOR_TOKEN + "x",
+                OPERATOR_TOKEN[:-1],
+                f" {OPERATOR_TOKEN}",
+                OPERATOR_TOKEN.upper(),
+            ]
+        )
+    if roll < 0.91:
+        return mint("not-the-secret-of-this-deployment-0123456789", target=tenant, scope="admin")
+    return rng.choice(
+        [
+            None,
+            "",
+            " ",
+            "null",
+            "Bearer",
+            "dotdo1..",
+            "dotdo1.e30.",
+            "x" * 9000,
+            "dotdo1." + "A" * 8200,
+            "ĉapability",
+            "dotdo1.\u00e9.x",
+        ]
+    )
+
+
+ACCESS_RANK = {"read": 0, "write": 1, "admin": 2}
+
+
+def model(token: str | None, tenant: str, needs: str, method: str | None) -> str | None:
+    """What the access layer must answer, worked out here with the secret (None: let through).
+    `needs` "rpc" is a route that lets any credential for the tenant in; `method` an RPC call."""
+    if not token:
+        return "token_required"
+    if token == OPERATOR_TOKEN:
+        return None
+    try:
+        capability = verify(token, PRODUCTION_SECRET)
+    except (TokenError, Forbidden) as refused:
+        return refused.code
+    if capability.target not in ("*", tenant):
+        return "token_wrong_target"
+    if needs == "rpc":
+        return None
+    if method is not None:
+        try:
+            capability.check(tenant, method, needs)
+        except Forbidden as refused:
+            return refused.code
+        return None
+    if capability.methods is not None:
+        return "token_method"
+    return None if ACCESS_RANK[capability.scope] >= ACCESS_RANK[needs] else "token_scope"
+
+
+FUZZ_CALLS = [("get", ["k"], "read"), ("set", ["k", 1], "write"), ("register_noun", ["Widget"], "admin")]
+FUZZ_ROUTES = [
+    ("GET", "/state", None, "read"),
+    ("PUT", "/state/k", 1, "write"),
+    ("POST", "/nouns", {"name": "W"}, "admin"),
+]
+
+
+def answered(status: int, body: Any) -> str | None:
+    """The access code of an answer (None: let through); never a 5xx but the 503 of access."""
+    code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+    assert status < 500, (status, body)
+    return code if status in (401, 403) and isinstance(code, str) and code.startswith("token_") else None
+
+
+def test_random_tokens_and_caveats_on_every_surface(production_runtime: LocalRuntime) -> None:
+    rng = random.Random(20261213)
+    tenant = new_tenant()
+    failures: list[str] = []
+    with production_runtime.client(tenant) as c:
+        for number in range(200):
+            token = fuzz_token(rng, tenant)
+            # a header value is printable ASCII without white space at either end (RFC 9110 §5.5)
+            printable = bool(token) and token.isascii() and token.isprintable() and token == token.strip()
+            surfaces = ["capnweb", "wsrpc"] + (["rest", "rpc", "pipeline"] * 2 if printable else [])
+            surface = rng.choice(surfaces)
+            if surface in ("rest", "rpc", "pipeline"):
+                assert token is not None
+                header = rng.choice(["authorization", "x-capability"])
+                headers = {header: f"Bearer {token}" if header == "authorization" else token}
+                sent: str | None = token
+            else:
+                headers, sent = {}, token or None  # ?token=, as sent
+            method, params, needs = rng.choice(FUZZ_CALLS)
+            if surface == "rest":
+                verb, path, body, needs = rng.choice(FUZZ_ROUTES)
+                response = c.request(verb, path, json=body, headers=headers)
+                got, want = answered(response.status_code, response.json()), model(sent, tenant, needs, None)
+            elif surface in ("rpc", "pipeline"):
+                call = (
+                    {"method": method, "params": params}
+                    if surface == "rpc"
+                    else {
+                        "pipeline": {
+                            "target": [],
+                            "pipeline": [{"type": "method", "name": method, "args": params}],
+                        }
+                    }
+                )
+                response = c.post(
+                    f"/{surface.replace('pipeline', 'rpc/pipeline')}", json=call, headers=headers
+                )
+                got, want = (
+                    answered(response.status_code, response.json()),
+                    model(sent, tenant, needs, method),
+                )
+            elif surface == "capnweb":
+                lines = [json.dumps(["push", ["pipeline", 0, [method], params]]), json.dumps(["pull", 1])]
+                response = c.post(
+                    "/capnweb", content="\n".join(lines), params={"token": token} if token else None
+                )
+                want = model(sent, tenant, needs, method)
+                if response.status_code != 200:
+                    got = answered(response.status_code, response.json())
+                else:
+                    line = json.loads(response.text)
+                    code = None if line[0] == "resolve" else line[2][4]["code"]
+                    got = code if isinstance(code, str) and code.startswith("token_") else None
+            else:
+                query = f"?token={quote(token, safe='')}" if token else ""
+                want = model(sent, tenant, needs, method)
+                try:
+                    ws = socket_to(production_runtime, tenant, f"/ws/rpc{query}")
+                except InvalidStatus as refused:
+                    got = answered(refused.response.status_code, json.loads(refused.response.body or b"null"))
+                    want = model(sent, tenant, "rpc", None)
+                else:
+                    with ws:
+                        ws.send(json.dumps({"id": 1, "method": method, "params": params}))
+                        answer = json.loads(ws.recv(timeout=10))
+                    got = answered(403 if "error" in answer else 200, answer)
+            if got != want:
+                failures.append(f"#{number} {surface} {method} {token!r:.80}: {got} (want {want})")
+    assert not failures, "\n".join(failures)

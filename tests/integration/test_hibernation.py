@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from dotdo.wire.tokens import mint
+from tests.conftest import HARNESS_RPC_SECRET
 from tests.integration.test_rpc_surfaces import socket_to
 from tests.runtime import ROOT, LocalRuntime, new_tenant
 
@@ -22,6 +24,7 @@ def built_at(runtime: LocalRuntime, binding: str, tenant: str) -> float:
 
 def test_sockets_work_the_same_after_the_object_hibernates(runtime: LocalRuntime) -> None:
     core, semantic, workflow = new_tenant(), new_tenant(), new_tenant()
+    reader = mint(HARNESS_RPC_SECRET, target=core)  # HarnessCore needs a token
     script = Path(ROOT) / "tests" / "node" / "capnweb_hibernation.mjs"
     with subprocess.Popen(
         ["node", str(script), f"http://{semantic}.localhost:{runtime.port}/_semantic/capnweb"],
@@ -33,7 +36,7 @@ def test_sockets_work_the_same_after_the_object_hibernates(runtime: LocalRuntime
         before = json.loads(capnweb.stdout.readline())["before"]
         assert before == [{"value": "before"}, {"value": "hey, carol"}]
         with (
-            socket_to(runtime, core, "/_harness/ws?tags=red") as plain,
+            socket_to(runtime, core, f"/_harness/ws?tags=red&token={reader}") as plain,
             socket_to(runtime, workflow, "/_workflow/ws/rpc") as subscriber,
         ):
             plain.send(json.dumps({"type": "ping"}))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from dotdo.wire.tokens import mint
+from tests.conftest import HARNESS_RPC_SECRET
 from tests.runtime import LocalRuntime
 
 
@@ -67,7 +69,8 @@ def test_python_exception_is_a_json_500_and_serving_continues(runtime: LocalRunt
         assert r.status_code == 500
         assert r.json() == {"error": {"code": "internal_error", "message": "Internal server error"}}
         assert "Traceback" not in r.text
-        assert c.get("/_harness/health").json()["class"] == "HarnessCore"  # that object still serves
+        admin = {"authorization": f"Bearer {mint(HARNESS_RPC_SECRET, scope='admin')}"}
+        assert c.get("/_harness/health", headers=admin).json()["class"] == "HarnessCore"  # still serves
         assert c.get("/health").status_code == 200
 
 

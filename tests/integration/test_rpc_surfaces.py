@@ -164,9 +164,13 @@ def test_capability_tokens_guard_every_surface(runtime: LocalRuntime) -> None:
         assert code(rpc("get", narrowed, "k")) == (403, "token_method")
         widened = attenuate(read, scope="admin")
         assert code(rpc("whoami", widened)) == (403, "token_widened")
-        # the same token guards /rpc (the trailing slash gets past the harness's own /_harness/rpc) ...
-        plain = c.post("/_harness/rpc/", json={"method": "whoami"}, params={"token": read})
+        # the same token guards /rpc (the trailing slash gets past the harness's own /_harness/rpc),
+        # as a bearer token; ?token= is for sockets and Cap'n Web only ...
+        plain = c.post(
+            "/_harness/rpc/", json={"method": "whoami"}, headers={"authorization": f"Bearer {read}"}
+        )
         assert plain.json() == {"result": tenant}
+        assert c.post("/_harness/rpc/", json={"method": "whoami"}, params={"token": read}).status_code == 401
         assert c.post("/_harness/rpc/", json={"method": "whoami"}).status_code == 401
     # ... /ws/rpc (checked at the upgrade and on every call) ...
     with pytest.raises(Exception, match="401"), socket_to(runtime, tenant, "/_harness/ws/rpc"):

@@ -10,7 +10,8 @@ WebSockets and RPC. Layers extend it by overriding the hooks below and calling
     on_alarm(info)      -> the application's alarm (`self.alarms`) is due
     on_message / on_close / on_socket_error -> WebSocket events
     fetch(request)      -> every HTTP request (the router's, by default)
-    rpc_access / rpc_noun / rpc_socket_call -> who may call, what a noun is, socket calls
+    access_for(token)   -> what a credential allows, on every route and RPC surface
+    rpc_noun / rpc_socket_call -> what a noun is, socket calls
 
 Every other name the framework defines is refused in a subclass unless it is
 marked `@override` (`dotdo.core.namespace`, ADR 0016).
@@ -32,40 +33,45 @@ from typing import Any, ClassVar
 from pyodide.ffi import JsException
 from workers import DurableObject, Response
 
+from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
+from dotdo.core.bodies import discard_body, has_body, read_body, request_method
 from dotdo.core.http import (
-    MAX_BODY_BYTES,
     HttpRequest,
     HttpResponse,
-    check_body_bytes,
-    check_body_size,
-    decimal_integer,
     error_response,
     json_response,
 )
+from dotdo.core.limits import (
+    MESSAGE_RATE_LIMIT,
+    MESSAGE_RATE_WINDOW,
+    REQUEST_RATE_LIMIT,
+    REQUEST_RATE_WINDOW,
+    Limits,
+    Rate,
+    rate_from_env,
+)
 from dotdo.core.logs import install_default_handler
-from dotdo.core.middleware import CorsPolicy, bearer_auth, cors, request_logger
+from dotdo.core.middleware import CorsPolicy, cors, request_logger
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
-from dotdo.core.router import Router
+from dotdo.core.router import PUBLIC, Route, Router
 from dotdo.core.sql import Sql
-from dotdo.core.state import STATE_MIGRATIONS, ListPage, StateStore
+from dotdo.core.state import STATE_MIGRATIONS, StateStore
+from dotdo.core.state_routes import StateRoutes
 from dotdo.core.timers import TimerService
-from dotdo.core.transport import RpcTransport
+from dotdo.core.transport import RpcTransport, socket_key
 from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
-from dotdo.errors import BadRequest, HttpError, NotFound, PayloadTooLarge, UpgradeRequired
+from dotdo.errors import HttpError, TooManyRequests, UpgradeRequired
 from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
 from dotdo.wire.codec import parse_json
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.tokens import authorizer
 
 __all__ = ["AlarmInfo", "DOCore"]
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
-_MAX_DRAIN_BYTES = 16 * 1024 * 1024
-_MISSING = object()
 _socket_log = logging.getLogger("dotdo.sockets")
 
 
@@ -76,26 +82,6 @@ def _env_var(env: Any, name: str) -> str | None:
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _parse_bool(value: str | None, name: str) -> bool:
-    if value is None or value == "":
-        return False
-    lowered = value.lower()
-    if lowered in ("1", "true"):
-        return True
-    if lowered in ("0", "false"):
-        return False
-    raise BadRequest(f"{name} is true or false", code="invalid_query")
-
-
-def _parse_limit(value: str | None) -> int:
-    if value is None or value == "":
-        return 100
-    limit = decimal_integer(value)
-    if limit is None:
-        raise BadRequest("limit is an integer", code="invalid_limit")
-    return limit
 
 
 class _Composed(type):
@@ -110,15 +96,25 @@ class _Composed(type):
 
 
 class DOCore(DurableObject, metaclass=_Composed):
-    """State, alarms, routing, WebSockets and RPC on one Durable Object."""
+    """State, alarms, routing, WebSockets and RPC on one Durable Object, built by the
+    runtime with its `ctx` (DurableObjectState) and `env` (the bindings and vars)."""
 
-    rpc_secret_binding: ClassVar[str] = "RPC_SECRET"
-    """The env var holding the capability-token secret. When it is set, every RPC
-    surface (/rpc, /rpc/pipeline, /capnweb, /ws/rpc) needs a valid token; when it is
-    not, they are open only with ENVIRONMENT=development."""
-    ws_rpc_rate_limit: ClassVar[int] = 100
-    """Messages one `/ws/rpc` socket may send in any `ws_rpc_rate_window` seconds."""
-    ws_rpc_rate_window: ClassVar[float] = 10.0
+    secret_bindings: ClassVar[tuple[str, ...]] = ("DOTDO_SECRET", "RPC_SECRET")
+    """The env vars that may hold the secret signing capability tokens; the first one
+    set is used. With a secret (or an operator token) every route that is not public
+    needs a credential; with neither, the object is open with ENVIRONMENT=development
+    and refuses everything but /health (503 `auth_not_configured`) otherwise (ADR 0018)."""
+    operator_token_binding: ClassVar[str] = "AUTH_TOKEN"
+    """The env var that may hold the operator token: an admin credential for every object."""
+    request_rate_limit: ClassVar[int] = REQUEST_RATE_LIMIT
+    """Requests one caller (a token, the operator, or a client address) may send this object
+    in any `request_rate_window` seconds; the env var RATE_LIMIT_REQUESTS ("1000/10", "off")
+    overrides both."""
+    request_rate_window: ClassVar[float] = REQUEST_RATE_WINDOW
+    message_rate_limit: ClassVar[int] = MESSAGE_RATE_LIMIT
+    """Socket messages (`/ws/rpc` calls, Cap'n Web calls, `/ws` messages) one caller may send
+    in any `message_rate_window` seconds, over all its sockets; RATE_LIMIT_MESSAGES overrides."""
+    message_rate_window: ClassVar[float] = MESSAGE_RATE_WINDOW
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=(
@@ -130,7 +126,7 @@ class DOCore(DurableObject, metaclass=_Composed):
             "on_close",
             "on_socket_error",
             "fetch",
-            "rpc_access",
+            "access_for",
             "rpc_noun",
             "rpc_socket_call",
         ),
@@ -146,10 +142,21 @@ class DOCore(DurableObject, metaclass=_Composed):
         self.alarms = Alarms(self.sql, self.timers, self.on_alarm)
         self.websockets = WebSockets(ctx)
         self.socket_state = SocketState(self.sql)
-        self._rpc_transport = RpcTransport(self, self.ws_rpc_rate_limit, self.ws_rpc_rate_window)
+        settings = AccessSettings.from_env(
+            lambda name: _env_var(env, name), self.secret_bindings, self.operator_token_binding
+        )
+        requests = Rate(self.request_rate_limit, self.request_rate_window)
+        messages = Rate(self.message_rate_limit, self.message_rate_window)
+        limits = Limits(
+            rate_from_env("RATE_LIMIT_REQUESTS", _env_var(env, "RATE_LIMIT_REQUESTS"), requests),
+            rate_from_env("RATE_LIMIT_MESSAGES", _env_var(env, "RATE_LIMIT_MESSAGES"), messages),
+        )
+        self._access = AccessControl(settings, self.object_name, limits)
+        self._access.announce(type(self).__name__)
+        self._rpc_transport = RpcTransport(self, limits)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self.timers.register("alarm", self.alarms)
-        self.router = Router()
+        self.router = Router(guard=self._guard)
         self.middleware(self.router)
         self.routes(self.router)
 
@@ -168,6 +175,7 @@ class DOCore(DurableObject, metaclass=_Composed):
     # -- hooks for layers and applications --------------------------------
 
     def migrations(self) -> list[Component]:
+        """The tables of every layer, a version track each; a layer adds its own to super()'s."""
         return [
             Component("core", STATE_MIGRATIONS),
             Component("alarm", ALARM_MIGRATIONS),
@@ -175,22 +183,18 @@ class DOCore(DurableObject, metaclass=_Composed):
         ]
 
     def middleware(self, router: Router) -> None:
+        """Request logging (`LOG_REQUESTS=1`) and CORS. Who may call is not middleware:
+        the router's guard checks every route against its scope (`access_for`)."""
         env = self.env
         if _truthy(_env_var(env, "LOG_REQUESTS")):
             router.use(request_logger())
         router.use(cors(CorsPolicy.from_env(_env_var(env, "ALLOWED_ORIGINS"), _env_var(env, "ENVIRONMENT"))))
-        token = _env_var(env, "AUTH_TOKEN")
-        if token:
-            router.use(bearer_auth(token))
 
     def routes(self, router: Router) -> None:
-        router.get("/health")(self._health)
-        router.get("/state")(self._list_state)
-        router.post("/state/transaction")(self._transaction)
-        router.get("/state/:key")(self._get_state)
-        router.put("/state/:key")(self._put_state)
-        router.delete("/state/:key")(self._delete_state)
-        router.get("/ws")(self._upgrade)
+        """`/health` (public), the state routes, `/ws` and the RPC transports, each with its scope."""
+        router.get("/health", scope=PUBLIC)(self._health)
+        StateRoutes(self.state).routes(router)  # /state, /state/:key, /state/transaction
+        router.get("/ws", scope="read")(self._upgrade)
         self._rpc_transport.routes(router)  # /rpc, /rpc/pipeline, /ws/rpc, /capnweb
 
     async def on_alarm(self, info: AlarmInfo) -> None:
@@ -231,6 +235,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         self.socket_state.forget(connection.id)
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
+        """A socket failed: logged (`dotdo.sockets`, WARNING)."""
         _socket_log.warning("websocket %s error: %s", connection.id, error)
 
     def broadcast(self, message: Any, tag: str | None = None, exclude: Sequence[str] | None = None) -> int:
@@ -241,26 +246,32 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     @rpc(scope="read")
     def get(self, key: str) -> JSON | None:
+        """The value under `key`, or None."""
         return self.state.get(key)
 
     @rpc
     def set(self, key: str, value: JSON) -> None:
+        """Store `value` (JSON) under `key`."""
         self.state.set(key, value)
 
     @rpc
     def delete(self, key: str) -> bool:
+        """Delete `key`: was it there?"""
         return self.state.delete(key)
 
     @rpc
     def set_many(self, entries: Mapping[str, JSON]) -> int:
+        """Store every entry at once (all or none): how many."""
         return self.state.set_many(entries)
 
     @rpc
     def delete_many(self, keys: Sequence[str]) -> int:
+        """Delete every key at once: how many were there."""
         return self.state.delete_many(keys)
 
     @rpc
     def transaction(self, operations: builtins.list[dict[str, Any]]) -> int:
+        """`[{"op": "set"|"delete", "key", "value"?}]`, all or none: how many applied."""
         return self.state.transaction(operations)
 
     @rpc(scope="read")
@@ -273,6 +284,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         reverse: bool = False,
         cursor: str | None = None,
     ) -> dict[str, Any]:
+        """A page of entries in key order: `{"items": [{"key", "value"}], "cursor"}`."""
         page = self.state.list(
             prefix=prefix, start=start, end=end, limit=limit, reverse=reverse, cursor=cursor
         )
@@ -281,12 +293,14 @@ class DOCore(DurableObject, metaclass=_Composed):
     # -- runtime handlers --------------------------------------------------
 
     async def fetch(self, request: Any) -> Any:
-        method = _request_method(request)
+        """Every HTTP request: its body read (within MAX_BODY_BYTES), then the router
+        (the access guard, the route's handler) answers it."""
+        method = request_method(request)
         try:
             headers = {k.lower(): v for k, v in request.headers.items()}
             body = b""
             if method not in _BODYLESS:
-                body = await _read_body(request, headers.get("content-length"))
+                body = await read_body(request, headers.get("content-length"))
             elif has_body(headers):
                 await discard_body(request, headers.get("content-length"))  # a GET's body means nothing
         except HttpError as error:
@@ -304,57 +318,50 @@ class DOCore(DurableObject, metaclass=_Composed):
         self.timers.rearm()
 
     async def alarm(self, alarm_info: Any = None) -> None:
+        """The runtime's alarm: the timer service runs every timer that is due."""
         await self.timers.fire(_optional_int(getattr(alarm_info, "scheduledTime", None)))
 
     async def webSocketMessage(self, ws: Any, message: Any) -> None:  # noqa: N802 - runtime name
+        """The runtime's socket message: the caller's message budget, then `on_message`."""
         payload = message if isinstance(message, str) else bytes(message.to_py())
-        await self.on_message(Connection.load(ws), payload)
+        connection = Connection.load(ws)
+        if not self._rpc_transport.serves(connection):  # RPC sockets answer a refusal in their protocol
+            try:
+                self._access.limits.admit_message(socket_key(connection))
+            except TooManyRequests as refusal:
+                connection.send({"type": "error", **refusal.to_dict()})
+                return
+        await self.on_message(connection, payload)
 
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
+        """The runtime's socket close: `on_close`, then the close answered."""
         await self.on_close(Connection.load(ws), int(code), str(reason or ""))
         with contextlib.suppress(JsException):  # already closed by the peer: nothing to answer
             ws.close(1000 if code in (1005, 1006, 1015) else code, reason or "")
 
     async def webSocketError(self, ws: Any, error: Any) -> None:  # noqa: N802 - runtime name
+        """The runtime's socket error: `on_socket_error`."""
         await self.on_socket_error(Connection.load(ws), error)
 
     # -- HTTP handlers -----------------------------------------------------
 
     async def _health(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"status": "ok", "class": type(self).__name__, "rpc": rpc_methods(type(self))})
-
-    async def _list_state(self, request: HttpRequest) -> HttpResponse:
-        page: ListPage = self.state.list(
-            prefix=request.query("prefix"),
-            start=request.query("start"),
-            end=request.query("end"),
-            limit=_parse_limit(request.query("limit")),
-            reverse=_parse_bool(request.query("reverse"), "reverse"),
-            cursor=request.query("cursor") or None,
+        """Liveness for anyone; what the object serves only for an admin (or open access)."""
+        if not request_access(request).allows("admin"):
+            return json_response({"status": "ok"})
+        routes = [
+            {"method": route.method, "pattern": route.pattern, "scope": route.scope}
+            for route in self.router.routes
+        ]
+        return json_response(
+            {
+                "status": "ok",
+                "class": type(self).__name__,
+                "access": self._access.settings.mode,
+                "rpc": rpc_methods(type(self)),
+                "routes": routes,
+            }
         )
-        return json_response(page.to_dict())
-
-    async def _get_state(self, request: HttpRequest) -> HttpResponse:
-        key = request.params["key"]
-        value = self.state.get(key, _MISSING)
-        if value is _MISSING:
-            raise NotFound(f"No state under key {key!r}")
-        return json_response({"key": key, "value": value})
-
-    async def _put_state(self, request: HttpRequest) -> HttpResponse:
-        key = request.params["key"]
-        value = request.json()
-        self.state.set(key, value)
-        return json_response({"key": key, "value": value})
-
-    async def _delete_state(self, request: HttpRequest) -> HttpResponse:
-        key = request.params["key"]
-        return json_response({"key": key, "deleted": self.state.delete(key)})
-
-    async def _transaction(self, request: HttpRequest) -> HttpResponse:
-        body = request.json()
-        operations = body.get("operations") if isinstance(body, dict) else None
-        return json_response({"applied": self.state.transaction(operations)})
 
     # -- the RPC surfaces' shared rules ----------------------------------
 
@@ -375,20 +382,19 @@ class DOCore(DurableObject, metaclass=_Composed):
         DOSemantic answers for every type name."""
         return None
 
-    def rpc_access(self, token: str | None) -> Authorize:
-        """Who may call what with `token` (the transport finds it in the request or the
-        socket): a function (method name, scope) -> None or Forbidden.
+    def access_for(self, token: str | None) -> Access:
+        """What a caller holding `token` (None: it sent none) may do on this object: the one
+        decision behind every route, RPC surface and socket call (`dotdo.core.access`).
 
-        With a secret configured (the env var `rpc_secret_binding` names), the capability
-        token must verify; without one, RPC is open only in development and closed (403
-        `rpc_closed`) otherwise (`dotdo.wire.tokens.authorizer`)."""
-        return authorizer(
-            token,
-            _env_var(self.env, self.rpc_secret_binding),
-            _env_var(self.env, "ENVIRONMENT"),
-            self.object_name,
-            self.rpc_secret_binding,
-        )
+        With a secret (the first of `secret_bindings` set) a capability token must verify
+        and name this object or "*"; the operator token (`operator_token_binding`) is admin
+        everywhere. Without either: everything in development, 503 `auth_not_configured`
+        elsewhere. Raises TokenError (401) or Forbidden (403) for a token that does not
+        verify. Override it to accept another kind of credential; call `super()` for the rest."""
+        return self._access.access_for(token)
+
+    def _guard(self, request: HttpRequest, route: Route | None) -> None:
+        self._access.guard(request, route, self.access_for)
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
@@ -400,7 +406,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         if (request.header("upgrade") or "").lower() != "websocket":
             raise UpgradeRequired("GET /ws expects a WebSocket upgrade")
         tags = parse_tags(request.query_all("tags"))
-        client, _ = self.websockets.accept(tags)
+        client, _ = self.websockets.accept(tags, {"key": request_access(request).key})
         return HttpResponse(status=101, web_socket=client)
 
 
@@ -412,94 +418,6 @@ def _optional_int(value: Any) -> int | None:
         return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _request_method(request: Any) -> str:
-    """The method a runtime request was sent with, upper-case, whatever it is.
-
-    The `workers` SDK's `Request.method` is an `HTTPMethod` enum member and raises
-    KeyError for a method the enum does not list (PROPFIND, PURGE, ...), which the
-    runtime passes on; the router answers those 404 or 405 like any other."""
-    js_request = getattr(request, "js_object", None)
-    return str(js_request.method if js_request is not None else request.method).upper()
-
-
-async def _read_body(request: Any, declared: str | None) -> bytes:
-    """The request's body, refused past `MAX_BODY_BYTES` without ever holding more.
-
-    A declared length over the limit is a 413 before reading; a chunked body (no
-    length) is read chunk by chunk and is a 413 as soon as it passes the limit (the
-    rest is drained as `discard_body` does, so the connection stays usable). A body
-    the runtime cannot deliver (the client went away mid-body, a malformed chunked
-    encoding) is the client's 400 `invalid_body`, not a failure of the object."""
-    check_body_size(declared)
-    try:
-        if declared is not None or request.body is None:
-            body = bytes(await request.bytes())
-        else:
-            body = await _read_stream(request.body)
-    except JsException as exc:
-        raise BadRequest(f"The request body could not be read: {exc}", code="invalid_body") from exc
-    check_body_bytes(body)
-    return body
-
-
-async def _read_stream(stream: Any) -> bytes:
-    reader = stream.getReader()
-    chunks: list[bytes] = []
-    seen = 0
-    while True:
-        chunk = await reader.read()
-        if chunk.done:
-            break
-        seen += int(chunk.value.byteLength)
-        if seen > _MAX_DRAIN_BYTES:
-            await reader.cancel()
-            break
-        if seen <= MAX_BODY_BYTES:  # past it the body is refused: drained, never kept
-            chunks.append(bytes(chunk.value.to_bytes()))
-    if seen > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes")
-    return b"".join(chunks)
-
-
-def has_body(headers: dict[str, str]) -> bool:
-    """Does a request with these (lower-case) headers carry a body?"""
-    length = headers.get("content-length")
-    return (length is not None and length.strip() not in ("", "0")) or "transfer-encoding" in headers
-
-
-async def discard_body(request: Any, declared: str | None) -> None:
-    """Read and drop a body nobody will use (one too large to be worth reading is cancelled).
-
-    A response sent while the request body is still unread leaves the runtime
-    piping it after the response ("Can't read from request stream after
-    response has been sent"), which breaks the client's keep-alive connection:
-    the next request on it fails.
-    """
-    try:
-        if declared is not None and declared.isdigit() and int(declared) <= _MAX_DRAIN_BYTES:
-            await request.bytes()
-        elif declared is None and request.body is not None:
-            await _drain_stream(request.body)  # chunked: no length to judge it by
-        elif request.body is not None:
-            await request.body.cancel()
-    except (JsException, TypeError, ValueError):
-        pass  # the body is already consumed or gone (the SDK maps JS errors to these): nothing to release
-
-
-async def _drain_stream(stream: Any) -> None:
-    """Read a body of unknown length chunk by chunk, cancelling past `_MAX_DRAIN_BYTES`."""
-    reader = stream.getReader()
-    seen = 0
-    while True:
-        chunk = await reader.read()
-        if chunk.done:
-            return
-        seen += int(chunk.value.byteLength)
-        if seen > _MAX_DRAIN_BYTES:
-            await reader.cancel()
-            return
 
 
 def _to_runtime_response(response: HttpResponse) -> Any:

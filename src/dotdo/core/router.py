@@ -24,6 +24,16 @@ which beats the part `*` covers; an exact path beats an empty `*`. Then a route
 for the request's method beats `all()` (and `GET` serving `HEAD`); the last
 registration breaks a remaining tie, and the same method and pattern registered
 again replaces the earlier route.
+
+Access (ADR 0018): every route carries what a caller needs to reach it, declared
+where it is registered (`router.get(path, scope="read")`): `public` (nothing),
+a capability scope (`read`, `write`, `admin`), or `rpc` (a credential for the
+object; the route checks each call it carries against that call's scope). A
+route that does not say needs `read` for GET, HEAD and OPTIONS (safe methods,
+RFC 9110 §9.2.1) and `write` for every other method, `all()` included: closed by
+default, public only when asked for. The router's `guard` sees the route chosen
+for a request before its handler runs (and `None` before a 404 or 405 is
+answered, which then needs `read`), so a refused request never reaches a handler.
 """
 
 from __future__ import annotations
@@ -36,14 +46,20 @@ from typing import TypeVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
+from dotdo.remote.marks import SCOPES
 from dotdo.types import Handler, Middleware
 
-__all__ = ["ErrorHandler", "Route", "Router"]
+__all__ = ["PUBLIC", "ROUTE_SCOPES", "RPC_CALLS", "ErrorHandler", "Guard", "Route", "Router", "default_scope"]
 
 ErrorHandler = Callable[[Exception, HttpRequest], Awaitable[HttpResponse]]
 H = TypeVar("H", bound=Handler)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+PUBLIC = "public"
+RPC_CALLS = "rpc"
+ROUTE_SCOPES = (PUBLIC, *SCOPES, RPC_CALLS)
+"""What a route may need: nothing, a capability scope, or a credential whose calls it checks."""
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 logger = logging.getLogger("dotdo.http")
 _PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)(?:\{([^/]+)\})?$")
 # Ranks of what matches one path segment: the higher, the fewer paths it matches.
@@ -60,6 +76,10 @@ class Route:
     segments: tuple[str, ...]
     wildcard: bool
     constraints: tuple[re.Pattern[str] | None, ...] = ()
+    scope: str = "write"
+    """What a caller needs (`ROUTE_SCOPES`); see the module docstring."""
+    query_token: bool = False
+    """May the credential travel as `?token=` (Cap'n Web's HTTP batch; WebSocket upgrades always may)?"""
     specificity: tuple[int, ...] = field(init=False, repr=False, compare=False)
     """Orders the routes matching one path, the greatest first (ADR 0011): the rank of
     each fixed segment, then 0 for a trailing `*` or 1 without one. Routes matching
@@ -101,6 +121,12 @@ class Route:
         if self.wildcard:
             params["*"] = "/".join(raw_parts[len(fixed) :])
         return params
+
+
+def default_scope(method: str) -> str:
+    """The scope a route of `method` needs when it does not say: `read` for GET, HEAD
+    and OPTIONS, `write` for the others and for `all()` (`*`)."""
+    return "read" if method.upper() in _SAFE_METHODS else "write"
 
 
 def _rank(segment: str) -> int:
@@ -157,6 +183,11 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern[str] |
     return tuple(segments), wildcard, tuple(constraints)
 
 
+Guard = Callable[[HttpRequest, Route | None], None]
+"""Checks a request against the route chosen for it (None: no route, a 404 or 405 follows)
+before the handler runs; raises an HttpError to refuse it."""
+
+
 async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
     """An HttpError as its JSON body and status; anything else logged with its traceback
     (`dotdo.http`) and answered 500 `internal_error` with no detail."""
@@ -167,12 +198,14 @@ async def default_error_handler(error: Exception, request: HttpRequest) -> HttpR
 
 
 class Router:
-    """Routes and a middleware chain; the most specific matching route serves a request."""
+    """Routes and a middleware chain; the most specific matching route serves a request,
+    once `guard` (when there is one) lets it through."""
 
-    def __init__(self) -> None:
+    def __init__(self, guard: Guard | None = None) -> None:
         self.routes: list[Route] = []
         self.middleware: list[Middleware] = []
         self.error_handler: ErrorHandler = default_error_handler
+        self.guard = guard
 
     def use(self, middleware: Middleware) -> None:
         """Add middleware; the first added is the outermost."""
@@ -183,15 +216,30 @@ class Router:
         handler or middleware raised."""
         self.error_handler = handler
 
-    def add(self, method: str, pattern: str, handler: Handler) -> None:
-        """`route(method, pattern)(handler)`, not as a decorator."""
-        self.route(method, pattern)(handler)
+    def add(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        *,
+        scope: str | None = None,
+        query_token: bool = False,
+    ) -> None:
+        """`route(method, pattern, scope=..., query_token=...)(handler)`, not as a decorator."""
+        self.route(method, pattern, scope=scope, query_token=query_token)(handler)
 
-    def route(self, method: str, pattern: str) -> Callable[[H], H]:
-        """A decorator registering a handler; method and pattern are checked right away
-        (ValueError). A route with the same method and pattern (`/a/` is `/a`) is replaced."""
+    def route(
+        self, method: str, pattern: str, *, scope: str | None = None, query_token: bool = False
+    ) -> Callable[[H], H]:
+        """A decorator registering a handler; method, pattern and scope are checked right
+        away (ValueError). A route with the same method and pattern (`/a/` is `/a`) is
+        replaced. `scope` is one of `ROUTE_SCOPES` (default: `default_scope(method)`);
+        `query_token` lets the credential come as `?token=`."""
         method = _check_method(method)
         segments, wildcard, constraints = _parse(pattern)
+        needs = default_scope(method) if scope is None else scope
+        if needs not in ROUTE_SCOPES:
+            raise ValueError(f"A route's scope is one of {', '.join(ROUTE_SCOPES)}, not {scope!r}")
 
         def register(handler: H) -> H:
             # The same method and pattern again is an override (an app replacing a
@@ -201,34 +249,37 @@ class Router:
                 for route in self.routes
                 if (route.method, route.segments, route.wildcard) != (method, segments, wildcard)
             ]
-            self.routes.append(Route(method, pattern, handler, segments, wildcard, constraints))
+            self.routes.append(
+                Route(method, pattern, handler, segments, wildcard, constraints, needs, query_token)
+            )
             return handler
 
         return register
 
-    def get(self, pattern: str) -> Callable[[H], H]:
-        """`route("GET", pattern)`."""
-        return self.route("GET", pattern)
+    def get(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+        """`route("GET", pattern, ...)`: needs `read` unless `scope` says otherwise."""
+        return self.route("GET", pattern, scope=scope, query_token=query_token)
 
-    def post(self, pattern: str) -> Callable[[H], H]:
-        """`route("POST", pattern)`."""
-        return self.route("POST", pattern)
+    def post(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+        """`route("POST", pattern, ...)`: needs `write` unless `scope` says otherwise."""
+        return self.route("POST", pattern, scope=scope, query_token=query_token)
 
-    def put(self, pattern: str) -> Callable[[H], H]:
-        """`route("PUT", pattern)`."""
-        return self.route("PUT", pattern)
+    def put(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+        """`route("PUT", pattern, ...)`: needs `write` unless `scope` says otherwise."""
+        return self.route("PUT", pattern, scope=scope)
 
-    def patch(self, pattern: str) -> Callable[[H], H]:
-        """`route("PATCH", pattern)`."""
-        return self.route("PATCH", pattern)
+    def patch(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+        """`route("PATCH", pattern, ...)`: needs `write` unless `scope` says otherwise."""
+        return self.route("PATCH", pattern, scope=scope)
 
-    def delete(self, pattern: str) -> Callable[[H], H]:
-        """`route("DELETE", pattern)`."""
-        return self.route("DELETE", pattern)
+    def delete(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+        """`route("DELETE", pattern, ...)`: needs `write` unless `scope` says otherwise."""
+        return self.route("DELETE", pattern, scope=scope)
 
-    def all(self, pattern: str) -> Callable[[H], H]:
-        """`route("*", pattern)`: any method (a specific method's route on the same path wins)."""
-        return self.route("*", pattern)
+    def all(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+        """`route("*", pattern, ...)`: any method (a specific method's route on the same path
+        wins); needs `write` unless `scope` says otherwise, even for a GET."""
+        return self.route("*", pattern, scope=scope, query_token=query_token)
 
     def resolve(self, method: str, raw_path: str) -> tuple[Handler, dict[str, str]]:
         """The handler for a request (by its percent-encoded path) and its parameters.
@@ -239,11 +290,12 @@ class Router:
         route matching it when none serves the method; BadRequest `invalid_path` when
         the path does not decode."""
         raw, parts = split_path(raw_path)
-        return self._resolve(method, parts, raw, decode_component(raw_path))
+        route, params = self._resolve(method, parts, raw, decode_component(raw_path))
+        return route.handler, params
 
     def _resolve(
         self, method: str, parts: list[str], raw_parts: list[str], path: str
-    ) -> tuple[Handler, dict[str, str]]:
+    ) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
         best: tuple[tuple[tuple[int, ...], int, int], Route, dict[str, str]] | None = None
         for index, route in enumerate(self.routes):
@@ -258,7 +310,7 @@ class Router:
             if best is None or key > best[0]:
                 best = (key, route, params)
         if best is not None:
-            return best[1].handler, best[2]
+            return best[1], best[2]
         if allowed:
             names = sorted(set(allowed))
             if "GET" in names and "HEAD" not in names:
@@ -270,9 +322,18 @@ class Router:
 
     async def _dispatch(self, request: HttpRequest) -> HttpResponse:
         request.check_url()
-        handler, params = self._resolve(request.method, request.segments, request.raw_segments, request.path)
+        try:
+            route, params = self._resolve(
+                request.method, request.segments, request.raw_segments, request.path
+            )
+        except (NotFound, MethodNotAllowed):
+            if self.guard is not None:
+                self.guard(request, None)  # which paths exist is no answer for a stranger
+            raise
+        if self.guard is not None:
+            self.guard(request, route)
         request.params = params
-        return await handler(request)
+        return await route.handler(request)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Run the middleware chain and the matching route; never raises."""

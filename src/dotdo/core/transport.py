@@ -2,18 +2,21 @@
 `POST /rpc/pipeline`, `GET /ws/rpc` and `/capnweb` (an HTTP batch, or a WebSocket).
 
 The object is the transport's host (`RpcHost`): every call starts where the host
-says (`rpc_root`), the host says who may call what (`rpc_access`), accepts the
-sockets, and its layers may add socket-level methods (`rpc_socket_call`). The
-transport owns what the HTTP and socket framing need: where a capability token
-travels, the WebSocket upgrade, the per-socket rate limit and the Cap'n Web
-sessions of open sockets. The protocols themselves are `dotdo.wire`'s.
+says (`rpc_root`), the host says what a credential allows (`access_for`, the one
+access layer of `dotdo.core.access`), accepts the sockets, and its layers may add
+socket-level methods (`rpc_socket_call`). The transport owns what the HTTP and
+socket framing need: the WebSocket upgrade, the Cap'n Web sessions of open
+sockets, and asking the object's limits before each socket message. The
+protocols themselves are `dotdo.wire`'s.
 
-A token travels as `X-Capability: <token>`, `Authorization: Bearer dotdo1.<...>`
-(a bearer value that is no capability token is left to `AUTH_TOKEN`'s bearer
-auth) or `?token=`, in that order of precedence. A socket's token is checked
-before the upgrade and kept in the host's `socket_state` (SQLite: it survives
-hibernation, and a token may be longer than the whole 2,048-byte attachment), and
-every message is authorized with it again.
+Its routes need a credential for the object (`scope="rpc"`): the router's guard
+checks it, and the rate of requests, before a body is read; each call a request
+carries is then authorized against its method's scope. A socket's credential is
+checked at the upgrade and kept in the host's `socket_state` (SQLite: it survives
+hibernation, and a token may be longer than the whole 2,048-byte attachment), the
+key of its caller's rate budget in its attachment; every call on the socket is
+authorized with the token again, so an expired token stops working on an open
+socket too.
 """
 
 from __future__ import annotations
@@ -23,19 +26,21 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from dotdo.core.access import Access, credential, request_access
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
-from dotdo.core.router import Router
+from dotdo.core.limits import Limits
+from dotdo.core.router import RPC_CALLS, Router
 from dotdo.core.websocket import Connection, SocketState, WebSockets
-from dotdo.errors import BadRequest, HttpError, TooManyRequests, UpgradeRequired
+from dotdo.errors import BadRequest, HttpError, UpgradeRequired
 from dotdo.remote.calls import invoke
 from dotdo.remote.targets import resolve_method
 from dotdo.wire.capnweb import CapnWebSession, SessionIds
 from dotdo.wire.codec import decode, dumps
 from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
-from dotdo.wire.wsrpc import RateLimiter, error_message, parse_message
+from dotdo.wire.wsrpc import error_message, parse_message
 
-__all__ = ["CAPNWEB_TAG", "RpcHost", "RpcTransport", "token_from"]
+__all__ = ["CAPNWEB_TAG", "RpcHost", "RpcTransport", "socket_key"]
 
 CAPNWEB_TAG = "capnweb"
 _TOKEN = "token"
@@ -60,8 +65,8 @@ class RpcHost(Protocol):
         """Where a call starts: `[]` is the object itself, `[Noun]` / `[Noun, id]` a noun of it."""
         ...
 
-    def rpc_access(self, token: str | None) -> Authorize:
-        """Who may call what with this token (None: none was sent); raises when nobody may."""
+    def access_for(self, token: str | None) -> Access:
+        """What a caller holding `token` may do (None: none was sent); raises for a bad token."""
         ...
 
     async def rpc_socket_call(
@@ -74,23 +79,24 @@ class RpcHost(Protocol):
 class RpcTransport:
     """Serves the RPC routes and the messages of RPC and Cap'n Web sockets for `host`.
 
-    `rate_limit` messages per socket in any `rate_window` seconds (`/ws/rpc` and
-    Cap'n Web sockets alike); the rate windows and Cap'n Web sessions live in
-    memory, so hibernation resets them (a session continues from the counters in
-    its socket's attachment)."""
+    Every message on a `/ws/rpc` socket and every call on a Cap'n Web socket spends
+    one of the socket's caller's message budget in `limits` (shared by every socket
+    of one token). Cap'n Web sessions live in memory, so hibernation drops them (a
+    session continues from the counters in its socket's attachment)."""
 
-    def __init__(self, host: RpcHost, rate_limit: int, rate_window: float) -> None:
+    def __init__(self, host: RpcHost, limits: Limits) -> None:
         self._host = host
-        self._rates = RateLimiter(rate_limit, rate_window)
+        self._limits = limits
         self._sessions: dict[str, CapnWebSession] = {}
 
     def routes(self, router: Router) -> None:
-        """Register `POST /rpc`, `POST /rpc/pipeline`, `GET /ws/rpc`, `POST /capnweb` and `GET /capnweb`."""
-        router.post("/rpc")(self._rpc)
-        router.post("/rpc/pipeline")(self._pipeline)
-        router.get("/ws/rpc")(self._upgrade_rpc)
-        router.post("/capnweb")(self._capnweb_batch)
-        router.get("/capnweb")(self._upgrade_capnweb)
+        """Register `POST /rpc`, `POST /rpc/pipeline`, `GET /ws/rpc`, `POST /capnweb` and
+        `GET /capnweb`, each needing a credential whose calls it checks one by one."""
+        router.post("/rpc", scope=RPC_CALLS)(self._rpc)
+        router.post("/rpc/pipeline", scope=RPC_CALLS)(self._pipeline)
+        router.get("/ws/rpc", scope=RPC_CALLS)(self._upgrade_rpc)
+        router.post("/capnweb", scope=RPC_CALLS, query_token=True)(self._capnweb_batch)
+        router.get("/capnweb", scope=RPC_CALLS, query_token=True)(self._upgrade_capnweb)
 
     def serves(self, connection: Connection) -> bool:
         """Is `connection` one of the transport's sockets (`/ws/rpc` or Cap'n Web)?"""
@@ -104,9 +110,8 @@ class RpcTransport:
             await self._on_capnweb_message(connection, message)
 
     def forget(self, connection: Connection) -> None:
-        """A socket closed: drop its rate window and its Cap'n Web session (the host drops
-        what `socket_state` holds for it)."""
-        self._rates.forget(connection.id)
+        """A socket closed: drop its Cap'n Web session (its caller's budget stays; the host
+        drops what `socket_state` holds for it)."""
         self._sessions.pop(connection.id, None)
 
     async def call(self, method_name: Any, params: Any, authorize: Authorize) -> Any:
@@ -123,7 +128,7 @@ class RpcTransport:
     # -- HTTP --------------------------------------------------------------
 
     async def _rpc(self, request: HttpRequest) -> HttpResponse:
-        authorize = self._host.rpc_access(token_from(request))
+        authorize = request_access(request).authorize
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
@@ -132,7 +137,7 @@ class RpcTransport:
         return json_response({"result": result})
 
     async def _pipeline(self, request: HttpRequest) -> HttpResponse:
-        authorize = self._host.rpc_access(token_from(request))
+        authorize = request_access(request).authorize
         requests, is_batch = parse_pipelines(request.json())
         answers = await run_batch(requests, self._host.rpc_root, authorize)
         if is_batch:
@@ -142,7 +147,7 @@ class RpcTransport:
 
     async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:
         """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
-        session = CapnWebSession(self._host.rpc_root([]), self._host.rpc_access(token_from(request)))
+        session = CapnWebSession(self._host.rpc_root([]), request_access(request).authorize)
         text = request.text()
         for line in text.split("\n") if text else []:
             await session.receive(line)
@@ -152,13 +157,13 @@ class RpcTransport:
     # -- sockets -----------------------------------------------------------
 
     def _accept(self, request: HttpRequest, tag: str, data: dict[str, Any]) -> HttpResponse:
-        """Upgrade to an RPC socket: refused before the upgrade when the token does not verify;
-        the token is kept in `socket_state` (a token may be longer than the whole attachment)
-        and checked on every call."""
+        """Upgrade to an RPC socket (the guard has checked its credential): the token is
+        kept in `socket_state` (a token may be longer than the whole attachment) and
+        checked again on every call; the caller's rate key goes in the attachment."""
         if (request.header("upgrade") or "").lower() != "websocket":
             raise UpgradeRequired(f"GET {request.path} expects a WebSocket upgrade")
-        token = token_from(request)
-        self._host.rpc_access(token)
+        data["key"] = request_access(request).key
+        token = credential(request, allow_query=True)
         client, connection = self._host.websockets.accept([tag], data)
         state = self._host.socket_state
         if token:
@@ -181,11 +186,10 @@ class RpcTransport:
     async def _on_rpc_message(self, connection: Connection, message: str | bytes) -> None:
         request_id = None
         try:
-            if not self._rates.allow(connection.id):
-                raise TooManyRequests("Too many messages; slow down")
+            self._limits.admit_message(socket_key(connection))
             request = parse_message(message)
             request_id = request.id
-            authorize = self._host.rpc_access(self._token(connection))
+            authorize = self._host.access_for(self._token(connection) or None).authorize
             result = await self._host.rpc_socket_call(
                 connection, request.method, decode(request.params), authorize
             )
@@ -199,32 +203,33 @@ class RpcTransport:
     async def _on_capnweb_message(self, connection: Connection, message: str | bytes) -> None:
         session = self._sessions.get(connection.id)
         if session is None:
+            token = self._token(connection) or None
             try:
-                authorize = self._host.rpc_access(self._token(connection))
+                self._host.access_for(token)
             except HttpError as error:
                 connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
                 return
+
+            def authorize(method: str, scope: str) -> None:
+                self._host.access_for(token).authorize(method, scope)  # verified again: it may expire
+
             session = CapnWebSession(
                 self._host.rpc_root([]),
                 authorize,
                 send=connection.send,
                 resume=SessionIds.from_json(connection.data.get("ids")),
                 remember=lambda ids: _remember_ids(connection, ids),
-                admit=lambda: self._rates.allow(connection.id),
+                admit=lambda: self._limits.admit_message(socket_key(connection)),
             )
             self._sessions[connection.id] = session
         await session.receive(message if isinstance(message, str) else message.decode("utf-8", "replace"))
 
 
-def token_from(request: HttpRequest) -> str | None:
-    """The capability token a request carries, or None (the module docstring says where)."""
-    header = request.header("x-capability")
-    if header:
-        return header.strip()
-    authorization = request.header("authorization") or ""
-    if authorization.lower().startswith("bearer ") and authorization[7:].strip().startswith("dotdo1."):
-        return authorization[7:].strip()
-    return request.query("token") or None
+def socket_key(connection: Connection) -> str:
+    """Whose message budget a socket spends: its caller's, kept in its attachment at the
+    upgrade (a socket from before that has a budget of its own)."""
+    key = connection.data.get("key")
+    return key if isinstance(key, str) and key else f"socket:{connection.id}"
 
 
 def _remember_ids(connection: Connection, ids: SessionIds) -> None:

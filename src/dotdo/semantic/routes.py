@@ -104,23 +104,23 @@ class SemanticRoutes:
 
     def routes(self, router: Router) -> None:
         """Register every route in the module's table on `router`."""
-        router.post("/query")(self._query)
-        router.get("/nouns")(self._list_nouns)
-        router.post("/nouns")(self._register_noun)
-        router.get("/verbs")(self._list_verbs)
-        router.post("/verbs")(self._register_verb)
-        router.get("/events")(self._events)
-        router.get("/actions")(self._list_actions)
-        router.post("/actions")(self._action)
-        router.post(f"/{_NOUN}")(self._create)
-        router.get(f"/{_NOUN}")(self._list)
-        router.get(f"/{_NOUN}/:id")(self._get)
-        router.patch(f"/{_NOUN}/:id")(self._update)
-        router.put(f"/{_NOUN}/:id")(self._replace)
-        router.delete(f"/{_NOUN}/:id")(self._delete)
-        router.post(f"/{_NOUN}/:id/restore")(self._restore)
-        router.get(f"/{_NOUN}/:id/{_VERB}")(self._related)
-        router.post(f"/{_NOUN}/:id/{_VERB}")(self._relate)
+        router.post("/query", scope="read")(self._query)  # read-only SQL: a read
+        router.get("/nouns", scope="read")(self._list_nouns)
+        router.post("/nouns", scope="admin")(self._register_noun)
+        router.get("/verbs", scope="read")(self._list_verbs)
+        router.post("/verbs", scope="admin")(self._register_verb)
+        router.get("/events", scope="read")(self._events)
+        router.get("/actions", scope="read")(self._list_actions)
+        router.post("/actions", scope="write")(self._action)
+        router.post(f"/{_NOUN}", scope="write")(self._create)
+        router.get(f"/{_NOUN}", scope="read")(self._list)
+        router.get(f"/{_NOUN}/:id", scope="read")(self._get)
+        router.patch(f"/{_NOUN}/:id", scope="write")(self._update)
+        router.put(f"/{_NOUN}/:id", scope="write")(self._replace)
+        router.delete(f"/{_NOUN}/:id", scope="write")(self._delete)
+        router.post(f"/{_NOUN}/:id/restore", scope="write")(self._restore)
+        router.get(f"/{_NOUN}/:id/{_VERB}", scope="read")(self._related)
+        router.post(f"/{_NOUN}/:id/{_VERB}", scope="write")(self._relate)
 
     async def _create(self, request: HttpRequest) -> HttpResponse:
         type_name: str = self._host.noun(request.params["noun"]).type

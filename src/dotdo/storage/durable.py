@@ -70,14 +70,15 @@ class DOStorage(DOSemantic):
     def routes(self, router: Router) -> None:
         """DOSemantic's routes plus `GET /stats` and `POST /storage/flush`."""
         super().routes(router)
-        router.get("/stats")(self._http_stats)
-        router.post("/storage/flush")(self._http_flush)
+        router.get("/stats", scope="read")(self._http_stats)
+        router.post("/storage/flush", scope="admin")(self._http_flush)  # an operator's lever
 
     # -- RPC ---------------------------------------------------------------
 
-    @rpc
+    @rpc(scope="admin")
     def flush(self) -> dict[str, int]:
-        """Checkpoint every dirty thing into `things` now: `{"rows_written": n}`."""
+        """Checkpoint every dirty thing into `things` now: `{"rows_written": n}`. Admin: it
+        forces the writes the tiers would coalesce (ADR 0018's scope table)."""
         tiers = self.__dict__.get("tiers")
         written = tiers.flush() if isinstance(tiers, TieredThingStore) else 0
         return {"rows_written": written}

@@ -79,7 +79,8 @@ class CapnWebSession:
 
     Over a WebSocket (`send` given), `resume` continues a session whose in-memory
     state hibernation dropped, `remember` is told every new `SessionIds`, and
-    `admit` is asked before each call (False: the call is refused `rate_limited`).
+    `admit` is asked before each call (it raises TooManyRequests to refuse it: the call
+    is rejected `rate_limited`, with the seconds to wait as `retry_after`).
     Over HTTP batch a session carries at most `MAX_MESSAGES` messages.
 
     `main` is export 0, what the client's first calls reach (the object);
@@ -94,7 +95,7 @@ class CapnWebSession:
         send: Callable[[str], object] | None = None,
         resume: SessionIds | None = None,
         remember: Callable[[SessionIds], None] | None = None,
-        admit: Callable[[], bool] | None = None,
+        admit: Callable[[], None] | None = None,
     ) -> None:
         self._main = main
         self._authorize = authorize
@@ -142,16 +143,17 @@ class CapnWebSession:
         if kind in ("push", "stream") and len(message) == 2:
             export_id = self._next_push
             self._advance(pushes=1)
-            if self._admit is None or self._admit():
+            try:
+                if self._admit is not None:
+                    self._admit()
+            except TooManyRequests as refusal:
+                self._exports[export_id] = _failed(refusal)
+            else:
                 call = asyncio.ensure_future(self._evaluate(message[1], 0))
                 call.add_done_callback(self._settled)
                 self._exports[export_id] = call
                 if self._send is None:
                     self._calls.append(call)
-            else:
-                self._exports[export_id] = _failed(
-                    TooManyRequests("Too many calls on this socket; slow down", code="rate_limited")
-                )
             if kind == "stream":
                 self._pull(export_id, release=True)
         elif kind == "pull" and len(message) == 2 and isinstance(message[1], int):

@@ -12,6 +12,12 @@ than the ones before it makes the token invalid (`token_widened`).
 A caveat may name: `target` (the object's name, or "*"), `scope` ("read" <
 "write" < "admin"), `methods` (allowed method names), `exp` (epoch seconds),
 `sub` (the subject, for logs and for the application).
+
+Whoever holds a token can also try secrets offline against it, so the secret must
+be long and random (at least 32 bytes: `openssl rand -base64 32`). The access
+layer that decides with these tokens is `dotdo.core.access` (ADR 0018); the
+public names are `dotdo.mint_token`, `attenuate_token`, `verify_token` and
+`inspect_token`.
 """
 
 from __future__ import annotations
@@ -22,15 +28,15 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.errors import Forbidden, TokenError, Unauthorized
+from dotdo.errors import Forbidden, TokenError
 from dotdo.remote.marks import SCOPES
 from dotdo.wire.codec import parse_json
 
-__all__ = ["Capability", "TokenError", "access_mode", "attenuate", "authorizer", "mint", "verify"]
+__all__ = ["Capability", "TokenError", "attenuate", "inspect", "mint", "verify"]
 
 PREFIX = "dotdo1"
 MAX_TOKEN_LENGTH = 8192
@@ -63,6 +69,8 @@ def _caveat(
 ) -> dict[str, Any]:
     caveat: dict[str, Any] = {}
     if target is not None:
+        if not isinstance(target, str) or not target:
+            raise ValueError('target is an object name or "*"')
         caveat["target"] = target
     if scope is not None:
         if scope not in _RANK:
@@ -77,50 +85,6 @@ def _caveat(
     return caveat
 
 
-def access_mode(secret: str | None, environment: str | None) -> str:
-    """How the RPC surfaces answer: "token" with a secret, "open" only in development
-    without one, "closed" everywhere else."""
-    if secret:
-        return "token"
-    return "open" if (environment or "").strip().lower() == "development" else "closed"
-
-
-def authorizer(
-    token: str | None,
-    secret: str | None,
-    environment: str | None,
-    target: str | None,
-    binding: str = "RPC_SECRET",
-) -> Callable[[str, str], None]:
-    """Who may call what on the object named `target`: a function (method name, scope
-    needed) -> None that raises Forbidden (`token_wrong_target`, `token_scope`,
-    `token_method`) for a call the token does not grant.
-
-    By `access_mode`: open, everything is allowed; closed, 403 `rpc_closed` (naming
-    the `binding` to set); with a secret, the token must be there (401
-    `token_required`) and verify (`verify`'s 401 / 403 codes)."""
-    mode = access_mode(secret, environment)
-    if mode == "open":
-        return _allow_all
-    if mode == "closed" or not secret:
-        raise Forbidden(
-            f"RPC is closed: set the {binding} secret (or run with ENVIRONMENT=development)",
-            code="rpc_closed",
-        )
-    if not token:
-        raise Unauthorized("A capability token is required", code="token_required")
-    capability = verify(token, secret)
-
-    def authorize(method: str, scope: str) -> None:
-        capability.check(target, method, scope)
-
-    return authorize
-
-
-def _allow_all(method: str, scope: str) -> None:
-    return None
-
-
 def mint(
     secret: str,
     target: str = "*",
@@ -129,9 +93,15 @@ def mint(
     ttl_seconds: int | None = 3600,
     sub: str | None = None,
 ) -> str:
-    """A new token for `target` (an object name, or "*"), signed with `secret`: `scope`
-    ("read", "write" or "admin"), `methods` (None: any), expiring `ttl_seconds` from
-    now (None: never), `sub` the subject. ValueError without a secret."""
+    """A new token (`dotdo1.<caveats>.<signature>`, ASCII) for `target` (an object's
+    name, i.e. the tenant, or "*" for every object), signed with `secret`.
+
+    `scope` is "read", "write" or "admin"; `methods` limits it to those RPC method
+    names (a token with `methods` reaches no REST route); `ttl_seconds` is its
+    lifetime from now (None: it never expires); `sub` names the holder for logs and
+    the application. A deployment-wide operator token is
+    `mint(secret, target="*", scope="admin", ttl_seconds=None)`. ValueError for an
+    empty secret or target, or an unknown scope."""
     if not secret:
         raise ValueError("a secret is needed to mint tokens")
     exp = int(time.time()) + ttl_seconds if ttl_seconds is not None else None
@@ -147,10 +117,12 @@ def attenuate(
     ttl_seconds: int | None = None,
     sub: str | None = None,
 ) -> str:
-    """A narrower token from `token`, without the secret: one more caveat, chained, with
-    the fields given (`ttl_seconds` from now). ValueError past MAX_CAVEATS caveats;
-    TokenError for a malformed `token`. Asking for more than it grants gives a token
-    that `verify` refuses (`token_widened`)."""
+    """A narrower token from `token`, without the secret: one more caveat, chained.
+
+    Each argument given narrows one right (None leaves it as it is); asking for more
+    than the token has makes it invalid when it is used (403 `token_widened`).
+    TokenError `token_malformed` for a string that is no token; ValueError past
+    MAX_CAVEATS caveats, for an empty target or an unknown scope."""
     caveats, signature = _decode(token)
     if len(caveats) >= MAX_CAVEATS:
         raise ValueError(f"a token has at most {MAX_CAVEATS} caveats")
@@ -200,22 +172,39 @@ def _well_typed(caveat: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Capability:
-    """What a verified token allows."""
+    """What a verified token allows: the rights every caveat grants at once.
+
+    `root` names the minted token the capability descends from (a digest of its first
+    signature link, which no attenuation changes and which reveals nothing of the
+    token): tokens attenuated from one token share it, so they share its rate budget."""
 
     target: str
     scope: str
     methods: frozenset[str] | None
     exp: int | None
     sub: str | None
+    root: str = ""
+
+    def grants(self, target: str | None, scope: str) -> bool:
+        """Does this capability allow `scope` on the object named `target` (methods aside)?"""
+        return self.target in ("*", target or "") and _RANK[scope] <= _RANK[self.scope]
+
+    def check_target(self, target: str | None) -> None:
+        """Forbidden `token_wrong_target` unless this capability is for the object `target`."""
+        if self.target != "*" and self.target != (target or ""):
+            raise Forbidden("Capability token is for another object", code="token_wrong_target")
+
+    def check_scope(self, scope: str, what: str) -> None:
+        """Forbidden `token_scope` unless this capability grants `scope`, which `what` needs."""
+        if _RANK[scope] > _RANK[self.scope]:
+            raise Forbidden(
+                f"{what} needs the {scope} scope; the token grants {self.scope}", code="token_scope"
+            )
 
     def check(self, target: str | None, method: str, scope: str) -> None:
         """Forbidden (403) unless this capability allows `method` (needing `scope`) on `target`."""
-        if self.target != "*" and self.target != (target or ""):
-            raise Forbidden("Capability token is for another object", code="token_wrong_target")
-        if _RANK[scope] > _RANK[self.scope]:
-            raise Forbidden(
-                f"{method} needs the {scope} scope; the token grants {self.scope}", code="token_scope"
-            )
+        self.check_target(target)
+        self.check_scope(scope, method)
         if self.methods is not None and method not in self.methods:
             raise Forbidden(f"Capability token does not grant {method}", code="token_method")
 
@@ -224,24 +213,58 @@ def verify(token: Any, secret: str, now: float | None = None) -> Capability:
     """Check the signature chain (in constant time), expiry and narrowing; the rights granted.
 
     `now` is epoch seconds (the clock's when None). TokenError (401) `token_malformed`,
-    `token_invalid` (signature), `token_expired`; Forbidden (403) `token_widened`."""
+    `token_invalid` (the signature), `token_expired`; Forbidden (403) `token_widened` (a
+    caveat asks for more than the ones before it)."""
     caveats, signature = _decode(token)
     if not hmac.compare_digest(_chain(secret.encode(), caveats), signature):
         raise TokenError("Capability token signature does not match", code="token_invalid")
+    rights, widened = _fold(caveats)
+    if widened is not None:
+        raise Forbidden(f"Capability token caveat {widened[0]} widens {widened[1]}", code="token_widened")
+    if rights.exp is not None and (now if now is not None else time.time()) >= rights.exp:
+        raise TokenError("Capability token has expired", code="token_expired")
+    first_link = _chain(secret.encode(), caveats[:1])
+    root = hashlib.sha256(first_link).hexdigest()[:32]
+    return Capability(rights.target, rights.scope, rights.methods, rights.exp, rights.sub, root)
+
+
+def inspect(token: Any, now: float | None = None) -> dict[str, Any]:
+    """What a token says, without the secret: its signature is NOT checked.
+
+    `{"caveats": [...], "target", "scope", "methods" (sorted, or None), "exp", "sub",
+    "expired": bool, "widened": None or "caveat <n> widens the <right>"}`, the rights
+    folded as `verify` folds them. For operators and tools (`dotdo token inspect`);
+    never a reason to trust a token. TokenError `token_malformed` for a string that
+    is no token."""
+    caveats, _ = _decode(token)
+    rights, widened = _fold(caveats)
+    moment = now if now is not None else time.time()
+    return {
+        "caveats": caveats,
+        "target": rights.target,
+        "scope": rights.scope,
+        "methods": None if rights.methods is None else sorted(rights.methods),
+        "exp": rights.exp,
+        "sub": rights.sub,
+        "expired": rights.exp is not None and moment >= rights.exp,
+        "widened": None if widened is None else f"caveat {widened[0]} widens {widened[1]}",
+    }
+
+
+def _fold(caveats: list[dict[str, Any]]) -> tuple[Capability, tuple[int, str] | None]:
+    """The rights every caveat grants at once, and the first caveat that widens them."""
     target, scope, methods, exp, sub = "*", "admin", None, None, None
     for index, caveat in enumerate(caveats):
         widened = _widens(caveat, target, scope, methods, exp, sub) if index else None
         if widened:
-            raise Forbidden(f"Capability token caveat {index} widens {widened}", code="token_widened")
+            return Capability(str(target), str(scope), methods, exp, sub), (index, widened)
         target = caveat.get("target", target)
         scope = caveat.get("scope", scope)
         if "methods" in caveat:
             methods = frozenset(caveat["methods"])
         exp = caveat.get("exp", exp)
         sub = caveat.get("sub", sub)
-    if exp is not None and (now if now is not None else time.time()) >= exp:
-        raise TokenError("Capability token has expired", code="token_expired")
-    return Capability(str(target), str(scope), methods, exp, sub)
+    return Capability(str(target), str(scope), methods, exp, sub), None
 
 
 def _widens(

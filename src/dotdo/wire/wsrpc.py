@@ -5,17 +5,15 @@
     -> {"id": 2, "method": "subscribe", "params": ["Customer.*"]}     (DOWorkflow)
     <- {"method": "event", "params": {"id", "type", "data", ...}}     pushed
 
-Limits: a message is at most 64 KiB; each socket may send at most 100 messages in
-any 10 seconds (more are answered with `rate_limited` and dropped; the socket
-stays open); a socket holds at most 32 subscriptions. A malformed message gets
-an error message and the socket stays open.
+Limits: a message is at most 64 KiB; a socket holds at most 32 subscriptions.
+A malformed message gets an error message and the socket stays open. How many
+messages a caller may send is the object's limits' (`dotdo.core.limits`): more
+are answered `rate_limited` with `retry_after` and dropped; the socket stays open.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +23,6 @@ from dotdo.wire.codec import parse_json
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_SUBSCRIPTIONS",
-    "RateLimiter",
     "WsRequest",
     "error_message",
     "parse_message",
@@ -35,9 +32,6 @@ MAX_MESSAGE_BYTES = 64 * 1024
 """Largest message, in UTF-8 bytes."""
 MAX_SUBSCRIPTIONS = 32
 """Most event patterns one socket subscribes to."""
-RATE_WINDOW_SECONDS = 10.0
-RATE_LIMIT = 100
-"""Most messages one socket sends in any RATE_WINDOW_SECONDS."""
 SOCKET_TAG = "rpc"
 """The hibernation tag of `/ws/rpc` sockets."""
 
@@ -79,27 +73,4 @@ def error_message(request_id: Any, error: HttpError) -> dict[str, Any]:
     return {"id": request_id, **error.to_dict()}
 
 
-class RateLimiter:
-    """A sliding window of message times per socket, in memory (reset by hibernation):
-    at most `limit` messages in any `window` seconds."""
-
-    def __init__(self, limit: int = RATE_LIMIT, window: float = RATE_WINDOW_SECONDS) -> None:
-        self.limit = limit
-        self.window = window
-        self._seen: dict[str, deque[float]] = {}
-
-    def allow(self, connection_id: str, now: float | None = None) -> bool:
-        """May this socket send one more message at `now` (monotonic seconds; the clock's
-        when None)? A message allowed counts; one refused does not."""
-        moment = time.monotonic() if now is None else now
-        times = self._seen.setdefault(connection_id, deque())
-        while times and moment - times[0] > self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return False
-        times.append(moment)
-        return True
-
-    def forget(self, connection_id: str) -> None:
-        """Drop a closed socket's window."""
-        self._seen.pop(connection_id, None)
+"""Most event patterns one socket subscribes to."""

@@ -154,13 +154,13 @@ class DOWorkflow(DOSemantic):
         /events/dead/:id/replay`, `GET /schedules`, `DELETE /schedules/:id`, `POST
         /workflows/:name` and `GET /workflows/:id`."""
         super().routes(router)
-        router.post("/events")(self._http_send)
-        router.get("/events/dead")(self._http_dead_letters)
-        router.post("/events/dead/:id/replay")(self._http_replay)
-        router.get("/schedules")(self._http_schedules)
-        router.delete("/schedules/:id")(self._http_remove_schedule)
-        router.post("/workflows/:name")(self._http_start_workflow)
-        router.get("/workflows/:id")(self._http_workflow_status)
+        router.post("/events", scope="write")(self._http_send)
+        router.get("/events/dead", scope="read")(self._http_dead_letters)
+        router.post("/events/dead/:id/replay", scope="admin")(self._http_replay)
+        router.get("/schedules", scope="read")(self._http_schedules)
+        router.delete("/schedules/:id", scope="admin")(self._http_remove_schedule)
+        router.post("/workflows/:name", scope="write")(self._http_start_workflow)
+        router.get("/workflows/:id", scope="read")(self._http_workflow_status)
 
     async def fetch(self, request: Any) -> Any:
         """DOCore's `fetch`, answered once the handlers of the events it raised have run."""
@@ -267,9 +267,10 @@ class DOWorkflow(DOSemantic):
         "handler", "attempts", "last_error", "created_at", "type"}` (`limit` 1-1000)."""
         return self.bus.dead_letters(limit)
 
-    @rpc
+    @rpc(scope="admin")
     async def replay_dead_letter(self, delivery_id: str) -> dict[str, Any]:
-        """Deliver a dead letter again now; on failure it goes back to the retry cycle."""
+        """Deliver a dead letter again now; on failure it goes back to the retry cycle.
+        Admin: it runs a handler again outside the normal flow of events."""
         return await self.bus.replay(delivery_id)
 
     # -- schedules -----------------------------------------------------------

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from dotdo import (
     CorsPolicy,
@@ -100,3 +103,11 @@ def test_request_logger() -> None:
     lines: list[str] = []
     call(app(request_logger(lines.append)), "GET", "/health?x=1")
     assert len(lines) == 1 and lines[0].startswith("GET /health 200 ")
+
+
+def test_the_request_log_never_holds_a_token(caplog: pytest.LogCaptureFixture) -> None:
+    token = "dotdo1.eyJzZWNyZXQiOjF9.c2lnbmF0dXJl"
+    with caplog.at_level(logging.INFO, logger="dotdo.requests"):
+        call(app(request_logger()), "GET", f"/health?token={token}&x=1", {"authorization": f"Bearer {token}"})
+    assert len(caplog.records) == 1 and caplog.records[0].getMessage().startswith("GET /health 200 ")
+    assert "token" not in caplog.text and "eyJ" not in caplog.text

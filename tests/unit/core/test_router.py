@@ -362,3 +362,42 @@ def test_resolve_and_match_decode_strictly() -> None:
     assert route.match("/items/%41") == {"id": "A"}
     with pytest.raises(BadRequest):
         route.match("/items/%FF")
+
+
+def test_a_route_carries_its_scope_closed_by_default() -> None:
+    router = Router()
+    handler = make_router().routes[0].handler
+    for method in ("GET", "HEAD", "OPTIONS"):
+        router.route(method, f"/{method.lower()}")(handler)
+    for method in ("POST", "PUT", "PATCH", "DELETE", "*"):
+        router.route(method, f"/{method.lower().strip('*') or 'all'}")(handler)
+    router.get("/open", scope="public")(handler)
+    router.post("/search", scope="read")(handler)
+    router.post("/calls", scope="rpc", query_token=True)(handler)
+    scopes = {(route.method, route.pattern): (route.scope, route.query_token) for route in router.routes}
+    assert {scopes[(m, f"/{m.lower()}")] for m in ("GET", "HEAD", "OPTIONS")} == {("read", False)}
+    assert {scopes[(m, f"/{m.lower()}")][0] for m in ("POST", "PUT", "PATCH", "DELETE")} == {"write"}
+    assert scopes[("*", "/all")] == ("write", False)  # all() serves unsafe methods too
+    assert scopes[("GET", "/open")] == ("public", False) and scopes[("POST", "/search")] == ("read", False)
+    assert scopes[("POST", "/calls")] == ("rpc", True)
+    for bad in ("Public", "owner", ""):
+        with pytest.raises(ValueError, match="scope"):
+            router.get("/x", scope=bad)
+
+
+def test_the_guard_sees_the_chosen_route_before_its_handler_and_none_before_a_404() -> None:
+    seen: list[tuple[str, str | None]] = []
+    router = make_router()
+
+    def guard(request: HttpRequest, route: object) -> None:
+        seen.append((request.path, getattr(route, "pattern", None)))
+        if request.header("x-refuse"):
+            raise NotFound("refused by the guard", code="refused")
+
+    router.guard = guard
+    assert run(router, "GET", "/items/7").status == 200
+    assert run(router, "GET", "/nowhere").status == 404
+    assert run(router, "DELETE", "/items/7").status == 405
+    refused = run(router, "GET", "/boom", headers={"x-refuse": "1"})
+    assert refused.json()["error"]["code"] == "refused"  # the handler (which would 500) never ran
+    assert seen == [("/items/7", "/items/:id"), ("/nowhere", None), ("/items/7", None), ("/boom", "/boom")]

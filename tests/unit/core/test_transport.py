@@ -1,8 +1,8 @@
 """The RPC transports under CPython: one component behind a narrow host interface.
 
 The host here is a plain class with `@rpc` methods (no Workers runtime): the same
-interface DOCore gives the transport, so every route, upgrade and socket message
-runs as it does in the object.
+interface DOCore gives the transport, and the same access layer guarding its router,
+so every route, upgrade and socket message runs as it does in the object.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 
 from dotdo import HttpRequest, HttpResponse, Router, rpc
+from dotdo.core.access import Access, AccessControl, AccessSettings
+from dotdo.core.limits import Limits, Rate
 from dotdo.core.sql import Sql
-from dotdo.core.transport import RpcTransport, token_from
+from dotdo.core.transport import RpcTransport
 from dotdo.core.websocket import MAX_ATTACHMENT_BYTES, SOCKET_MIGRATIONS, Connection, SocketState
 from dotdo.remote.marks import seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.wire.pipeline import Authorize
-from dotdo.wire.tokens import MAX_TOKEN_LENGTH, authorizer, mint
+from dotdo.wire.tokens import MAX_TOKEN_LENGTH, mint
 from tests.unit.cloudflare_sqlite import CloudflareStorage
 
 SECRET = "s3cret"
@@ -62,22 +64,22 @@ class Host:
     """What DOCore is to the transport: the root of calls, the access rule, the sockets."""
 
     def __init__(self, secret: str | None = SECRET, environment: str | None = None, limit: int = 100) -> None:
-        self.secret = secret
-        self.environment = environment
         self.websockets = FakeSockets()
         sql = Sql(CloudflareStorage())
         for statement in SOCKET_MIGRATIONS[0].statements:
             sql.run(statement)
         self.socket_state = SocketState(sql)
-        self.transport = RpcTransport(self, limit, 10.0)
-        self.router = Router()
+        limits = Limits(Rate(1000, 10.0), Rate(limit, 10.0))
+        self.access = AccessControl(AccessSettings(secret=secret, environment=environment), "acme", limits)
+        self.transport = RpcTransport(self, limits)
+        self.router = Router(guard=lambda request, route: self.access.guard(request, route, self.access_for))
         self.transport.routes(self.router)
 
     def rpc_root(self, target: list[Any]) -> Any:
         return resolve_target(self, target)
 
-    def rpc_access(self, token: str | None) -> Authorize:
-        return authorizer(token, self.secret, self.environment, "acme")
+    def access_for(self, token: str | None) -> Access:
+        return self.access.access_for(token)
 
     async def rpc_socket_call(
         self, connection: Connection, method_name: str, params: Any, authorize: Authorize
@@ -109,8 +111,10 @@ def token(scope: str = "write", target: str = "acme") -> str:
 
 
 def opened(host: Host, data: dict[str, Any], with_token: str | None = None) -> FakeConnection:
-    """A socket as the transport leaves it after the upgrade: its token in `socket_state`."""
-    connection = FakeConnection(data)
+    """A socket as the transport leaves it after the upgrade: its token in `socket_state`,
+    its caller's rate key in its attachment."""
+    key = host.access_for(with_token).key if with_token else ""
+    connection = FakeConnection({**data, "key": key} if key else data)
     if with_token is not None:
         host.socket_state.put(connection.id, "token", with_token)
     return connection
@@ -128,23 +132,9 @@ def error_code(response: HttpResponse) -> tuple[int, str]:
     return response.status, response.json()["error"]["code"]
 
 
-def test_the_token_travels_in_a_header_or_the_query() -> None:
-    def carried(url: str, **headers: str) -> str | None:
-        return token_from(HttpRequest("GET", f"http://acme.localhost{url}", headers))
-
-    assert carried("/rpc", **{"x-capability": " dotdo1.a.b "}) == "dotdo1.a.b"
-    assert (
-        carried("/rpc?token=q", **{"x-capability": "dotdo1.h", "authorization": "Bearer dotdo1.b"})
-        == "dotdo1.h"
-    )
-    assert carried("/rpc?token=q", authorization="Bearer dotdo1.b") == "dotdo1.b"
-    assert carried("/rpc?token=q", authorization="Bearer not-a-capability") == "q"  # AUTH_TOKEN's bearer
-    assert carried("/rpc?token=") is None and carried("/rpc") is None
-
-
 def test_post_rpc_is_guarded_before_the_body_is_read() -> None:
     call = {"method": "greet", "params": ["ada"]}
-    assert error_code(request(Host(secret=None), "POST", "/rpc", b"not json")) == (403, "rpc_closed")
+    assert error_code(request(Host(secret=None), "POST", "/rpc", b"not json")) == (503, "auth_not_configured")
     assert request(Host(secret=None, environment="development"), "POST", "/rpc", call).json() == {
         "result": "hi ada"
     }
@@ -198,7 +188,11 @@ def test_pipelines_one_and_a_batch() -> None:
 
 def test_a_socket_is_refused_before_the_upgrade() -> None:
     host = Host()
-    assert error_code(request(host, "GET", "/ws/rpc")) == (426, "upgrade_required")
+    assert error_code(request(host, "GET", "/ws/rpc")) == (401, "token_required")  # who asks comes first
+    assert error_code(request(host, "GET", "/ws/rpc", headers={"x-capability": token()})) == (
+        426,
+        "upgrade_required",
+    )
     upgrade = {"upgrade": "websocket"}
     assert error_code(request(host, "GET", "/ws/rpc", headers=upgrade)) == (401, "token_required")
     bad = {**upgrade, "x-capability": "dotdo1.x.y"}
@@ -211,11 +205,12 @@ def test_a_socket_is_refused_before_the_upgrade() -> None:
 def test_sockets_keep_their_token_and_are_tagged_by_protocol() -> None:
     host = Host()
     upgrade = {"upgrade": "websocket", "x-capability": token()}
+    key = host.access_for(upgrade["x-capability"]).key
     assert request(host, "GET", "/ws/rpc", headers=upgrade).status == 101
     assert request(host, "GET", "/capnweb", headers=upgrade).status == 101
     (rpc_tags, rpc_data), (capnweb_tags, capnweb_data) = host.websockets.accepted
-    assert rpc_tags == ["rpc"] and rpc_data == {"rpc": True}  # the token is kept in SQLite
-    assert capnweb_tags == ["capnweb"] and capnweb_data == {"capnweb": True}
+    assert rpc_tags == ["rpc"] and rpc_data == {"rpc": True, "key": key}  # the token is kept in SQLite
+    assert capnweb_tags == ["capnweb"] and capnweb_data == {"capnweb": True, "key": key}
     assert [host.socket_state.get(c.id, "token") for c in host.websockets.open] == [
         upgrade["x-capability"]
     ] * 2
@@ -275,14 +270,28 @@ def test_socket_calls_decode_and_encode_values_once() -> None:
     ]
 
 
-def test_a_socket_over_its_rate_is_answered_and_stays_open() -> None:
+def test_a_caller_over_its_message_rate_is_answered_on_every_socket() -> None:
     host = Host(limit=2)
-    connection = opened(host, {"rpc": True}, token("read"))
+    reader = token("read")
+    first = opened(host, {"rpc": True}, reader)
     call = {"id": 1, "method": "greet", "params": ["a"]}
-    answers = converse(host, connection, call, call, call)
+    answers = converse(host, first, call, call, call)
     assert [answer.get("error", {}).get("code") for answer in answers] == [None, None, "rate_limited"]
-    host.transport.forget(connection)  # closed: a new socket with the same id starts afresh
-    assert "result" in converse(host, connection, call)[-1]
+    assert 1 <= answers[2]["error"]["retry_after"] <= 10
+    host.transport.forget(first)  # closed: the budget is the token's, not the socket's
+    second = opened(host, {"capnweb": True}, reader)
+    other = opened(host, {"rpc": True}, token("read", target="*"))
+    assert converse(host, other, call)[-1] == {"id": 1, "result": "hi a"}  # another token: its own budget
+
+    async def capnweb() -> None:
+        await host.transport.receive(second, json.dumps(["push", ["pipeline", 0, ["greet"], ["b"]]]))
+        await host.transport.receive(second, json.dumps(["pull", 1]))
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+    asyncio.run(capnweb())
+    rejection = second.sent[-1]
+    assert rejection[0] == "reject" and rejection[2][4]["code"] == "rate_limited"
 
 
 def test_a_capnweb_socket_keeps_one_session_until_it_closes() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dotdo import BadRequest
+from dotdo.core.access import MAX_KEY_LENGTH
 from dotdo.core.sql import Sql
 from dotdo.core.websocket import (
     MAX_ATTACHMENT_BYTES,
@@ -26,13 +27,14 @@ from dotdo.wire.codec import MAX_SAFE_INTEGER
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
 from tests.unit.cloudflare_sqlite import CloudflareStorage
 
+KEY = "k" * MAX_KEY_LENGTH  # whose rate budget the socket spends (dotdo.core.access)
 LARGEST_ATTACHMENTS = {
     # /ws: the most tags of the longest kind
-    "plain": (["t" * MAX_TAG_LENGTH] * MAX_TAGS, {}),
+    "plain": (["t" * MAX_TAG_LENGTH] * MAX_TAGS, {"key": KEY}),
     # /ws/rpc: the token and subscriptions live in SQLite, not here
-    "rpc": (["rpc"], {"rpc": True}),
+    "rpc": (["rpc"], {"rpc": True, "key": KEY}),
     # /capnweb: the session's counters, as large as a JSON number stays exact
-    "capnweb": (["capnweb"], {"capnweb": True, "ids": [MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER]}),
+    "capnweb": (["capnweb"], {"capnweb": True, "key": KEY, "ids": [MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER]}),
 }
 
 

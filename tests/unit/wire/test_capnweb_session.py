@@ -7,7 +7,7 @@ import gc
 import json
 from typing import Any
 
-from dotdo import Forbidden, RpcTarget, rpc
+from dotdo import Forbidden, RpcTarget, TooManyRequests, rpc
 from dotdo.remote.marks import seal_rpc_surface
 from dotdo.wire.capnweb import MAX_MESSAGES, CapnWebSession, SessionIds
 
@@ -202,6 +202,11 @@ def test_session_ids_from_an_attachment() -> None:
 
 def test_socket_sessions_are_rate_limited_not_capped() -> None:
     allowed = iter([True, False, True])
+
+    def admit() -> None:
+        if not next(allowed):
+            raise TooManyRequests("slow down", retry_after=2.5)
+
     answers = converse(
         [
             ["push", ["pipeline", 0, ["hello"], ["a"]]],
@@ -211,10 +216,10 @@ def test_socket_sessions_are_rate_limited_not_capped() -> None:
             ["pull", 2],
             ["pull", 3],
         ],
-        admit=lambda: next(allowed),
+        admit=admit,
     )
     assert answers[0] == ["resolve", 1, "hi a"] and answers[2] == ["resolve", 3, "hi c"]
-    assert answers[1][0] == "reject" and answers[1][2][4] == {"code": "rate_limited"}
+    assert answers[1][0] == "reject" and answers[1][2][4] == {"code": "rate_limited", "retry_after": 3}
     calls = MAX_MESSAGES  # two messages a call: twice the cap of a batch
     long_lived = converse(
         [
@@ -272,10 +277,11 @@ def test_a_failure_of_the_servers_own_is_logged_once(caplog: Any) -> None:
 
 
 def test_refused_calls_nobody_pulls_are_not_logged_as_unhandled(caplog: Any) -> None:
+    def refuse() -> None:
+        raise TooManyRequests("slow down")
+
     async def go() -> None:
-        session = CapnWebSession(
-            Main(), lambda method, scope: None, send=lambda line: None, admit=lambda: False
-        )
+        session = CapnWebSession(Main(), lambda method, scope: None, send=lambda line: None, admit=refuse)
         await session.receive(json.dumps(["push", ["pipeline", 0, ["hello"], ["a"]]]))
         await session.receive(json.dumps(["push", ["pipeline", 0, "not a path", []]]))
         del session

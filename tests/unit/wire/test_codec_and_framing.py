@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dotdo import BadRequest
 from dotdo.wire.codec import MAX_JSON_DEPTH, decode, dumps, encode, loads, parse_json
-from dotdo.wire.wsrpc import MAX_MESSAGE_BYTES, RateLimiter, parse_message
+from dotdo.wire.wsrpc import MAX_MESSAGE_BYTES, parse_message
 
 json_like = st.recursive(
     st.one_of(
@@ -92,20 +92,6 @@ def test_framing() -> None:
         with pytest.raises(BadRequest) as caught:
             parse_message(bad)
         assert caught.value.code == code
-
-
-def test_rate_limiter_window() -> None:
-    limiter = RateLimiter(limit=3, window=10)
-    assert [limiter.allow("a", t) for t in (0, 1, 2, 3)] == [True, True, True, False]
-    assert limiter.allow("b", 3)  # per socket
-    assert limiter.allow("a", 10.5)  # the first message left the window
-
-
-def test_rate_limiter_at_its_documented_bound() -> None:
-    limiter = RateLimiter()  # 100 messages in any 10 s
-    assert all(limiter.allow("a", n * 0.09) for n in range(100))  # 100 within 9 s
-    assert not limiter.allow("a", 9.5)  # the 101st inside the window
-    assert limiter.allow("a", 10.01)  # the first has left the window
 
 
 EDGES = [-(2**63), -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**63 - 1, 2**63]

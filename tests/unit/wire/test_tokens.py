@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dotdo import Forbidden, Unauthorized
-from dotdo.wire.tokens import TokenError, _canonical, _decode, _encode, access_mode, attenuate, mint, verify
+from dotdo.wire.tokens import TokenError, _canonical, _decode, _encode, attenuate, inspect, mint, verify
 
 SECRET = "s3cret"
 
@@ -81,13 +81,41 @@ def test_refusals() -> None:
     assert dropped.value.code == "token_invalid"
 
 
-def test_rpc_is_closed_outside_development_without_a_secret() -> None:
-    assert access_mode(None, "production") == "closed"
-    assert access_mode("", None) == "closed"
-    assert access_mode(None, "staging") == "closed"
-    assert access_mode(None, "development") == "open"
-    assert access_mode("s", "development") == "token"  # a secret always means tokens
-    assert access_mode("s", "production") == "token"
+def test_attenuations_share_the_root_of_their_token_and_the_root_reveals_nothing() -> None:
+    token = mint(SECRET, target="acme", scope="admin", ttl_seconds=600)
+    narrow = attenuate(attenuate(token, scope="read"), methods=["get"])
+    root = verify(token, SECRET).root
+    assert verify(narrow, SECRET).root == root and len(root) == 32
+    assert verify(mint(SECRET, target="acme", scope="admin", ttl_seconds=601), SECRET).root != root
+    assert root not in token and root not in narrow  # a rate key may be logged: it is no part of a token
+
+
+def test_inspect_reads_a_token_without_the_secret_and_trusts_nothing() -> None:
+    token = attenuate(mint(SECRET, target="acme", scope="write", ttl_seconds=60, sub="ada"), methods=["get"])
+    seen = inspect(token, now=0)
+    assert {key: seen[key] for key in ("target", "scope", "methods", "sub", "expired", "widened")} == {
+        "target": "acme",
+        "scope": "write",
+        "methods": ["get"],
+        "sub": "ada",
+        "expired": False,
+        "widened": None,
+    }
+    assert len(seen["caveats"]) == 2 and seen["exp"] == seen["caveats"][0]["exp"]
+    assert inspect(token, now=seen["exp"])["expired"] is True
+    assert inspect(attenuate(token, scope="admin"))["widened"] == "caveat 2 widens the scope"
+    assert inspect(mint("another secret", scope="admin"))["scope"] == "admin"  # no signature check
+    with pytest.raises(TokenError) as malformed:
+        inspect("dotdo1.x")
+    assert malformed.value.code == "token_malformed"
+
+
+def test_mint_refuses_what_no_token_could_grant() -> None:
+    for bad in ({"scope": "root"}, {"target": ""}):
+        with pytest.raises(ValueError):
+            mint(SECRET, **bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        mint("", target="acme")
 
 
 JSON_VALUES = st.recursive(

@@ -1,4 +1,5 @@
-"""Middleware shipped with DOCore: CORS, bearer-token auth, request logging."""
+"""Middleware dotdo ships: CORS and request logging (DOCore installs both), and bearer-token
+auth for an app's own routers (DOCore's routes go through the access layer instead)."""
 
 from dotdo.core.middleware.auth import bearer_auth
 from dotdo.core.middleware.cors import CorsPolicy, cors

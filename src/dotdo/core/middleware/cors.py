@@ -21,12 +21,17 @@ from dotdo.types import Handler, Middleware
 __all__ = ["CorsPolicy", "cors"]
 
 DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-DEFAULT_HEADERS = ("authorization", "content-type", "if-match", "if-none-match")
+DEFAULT_HEADERS = ("authorization", "content-type", "if-match", "if-none-match", "x-capability")
 _LOCAL_HOSTS = re.compile(r"^(localhost|127\.0\.0\.1|\[::1\]|[a-z0-9-]+(\.[a-z0-9-]+)*\.localhost)$")
 
 
 @dataclass(frozen=True)
 class CorsPolicy:
+    """Which origins may call, and what a preflight allows: exact `origins` (lower-case),
+    `any_origin` (`*`, never with credentials), `allow_localhost` (development), the
+    `methods` and `headers` a preflight grants, `credentials`, the preflight's
+    `max_age` (seconds) and the `expose_headers` a script may read."""
+
     origins: frozenset[str] = frozenset()
     any_origin: bool = False
     allow_localhost: bool = False
@@ -34,10 +39,11 @@ class CorsPolicy:
     headers: tuple[str, ...] = DEFAULT_HEADERS
     credentials: bool = True
     max_age: int = 600
-    expose_headers: tuple[str, ...] = field(default=("etag",))
+    expose_headers: tuple[str, ...] = field(default=("etag", "retry-after"))
 
     @classmethod
     def from_env(cls, allowed_origins: str | None, environment: str | None) -> CorsPolicy:
+        """The policy `ALLOWED_ORIGINS` (comma-separated, `*` for any) and `ENVIRONMENT` say."""
         entries = [o.strip().rstrip("/") for o in (allowed_origins or "").split(",") if o.strip()]
         return cls(
             origins=frozenset(o.lower() for o in entries if o != "*"),
@@ -46,6 +52,7 @@ class CorsPolicy:
         )
 
     def allows(self, origin: str) -> bool:
+        """May `origin` (an `Origin` header's value) call?"""
         origin = origin.lower()
         if self.any_origin or origin in self.origins:
             return True
@@ -73,6 +80,9 @@ def _allow_origin_headers(policy: CorsPolicy, origin: str, response: HttpRespons
 
 
 def cors(policy: CorsPolicy) -> Middleware:
+    """Middleware answering preflights (204, or 403 `cors_origin_denied`) and adding the
+    allow-origin headers to every answer to an allowed origin, by `policy`."""
+
     async def middleware(request: HttpRequest, call_next: Handler) -> HttpResponse:
         origin = request.header("origin")
         preflight = request.method == "OPTIONS" and request.header("access-control-request-method")
