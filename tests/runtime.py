@@ -99,6 +99,14 @@ class LocalRuntime:
         self.stop()
         self.start()
 
+    def crash(self) -> None:
+        """Kill the whole server (node, workerd) at once, as a power cut would: no shutdown."""
+        if self.process is None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
     def client(self, tenant: str | None = None) -> httpx.Client:
         tenant = tenant or new_tenant()
         return httpx.Client(base_url=self.base_url, headers={"host": f"{tenant}.localhost"}, timeout=30)
