@@ -1,4 +1,4 @@
-"""Request bodies nobody reads, read and dropped all the same.
+"""Request bodies: read within their limit, or read and dropped when nobody will use them.
 
 A response sent while the request body is still unread leaves the runtime piping
 it after the response ("Can't read from request stream after response has been
@@ -6,13 +6,20 @@ sent"), which breaks the client's keep-alive connection: the next request on it
 fails. So the worker (an invalid tenant) and the object (a GET's body, a refused
 body) drain what they will not use. These touch the runtime's request object, so
 they run only under Workers.
+
+`read_body` reads a body that will be used: a chunked one chunk by chunk, so no more
+than the limit is ever held, and one the runtime cannot deliver is the client's 400.
+`request_method` is the method as sent, whatever it is.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MAX_DRAIN_BYTES", "discard_body", "has_body"]
+from dotdo.core.http import MAX_BODY_BYTES, check_body_bytes, check_body_size
+from dotdo.errors import BadRequest, PayloadTooLarge
+
+__all__ = ["MAX_DRAIN_BYTES", "discard_body", "has_body", "read_body", "request_method"]
 
 MAX_DRAIN_BYTES = 16 * 1024 * 1024
 """A body up to this many bytes is read to its end; a larger one is cancelled."""
@@ -52,3 +59,55 @@ async def _drain_stream(stream: Any) -> None:
         if seen > MAX_DRAIN_BYTES:
             await reader.cancel()
             return
+
+
+def request_method(request: Any) -> str:
+    """The method the runtime's `request` was sent with, upper-case, whatever it is.
+
+    The `workers` SDK's `Request.method` is an `HTTPMethod` enum member and raises
+    KeyError for a method the enum does not list (PROPFIND, PURGE, ...), which the
+    runtime accepts; the router answers those 404 or 405 like any other."""
+    js_request = getattr(request, "js_object", None)
+    return str(js_request.method if js_request is not None else request.method).upper()
+
+
+async def read_body(request: Any, declared: str | None) -> bytes:
+    """The body of the runtime's `request` (its declared Content-Length is `declared`),
+    refused past MAX_BODY_BYTES without ever holding more.
+
+    A declared length over the limit is a 413 before reading; a chunked body (no
+    length) is read chunk by chunk and is a 413 as soon as it passes the limit (the
+    rest is drained, as `discard_body` does, so the connection stays usable). A body the
+    runtime cannot deliver (the client went away mid-body, a malformed chunked encoding)
+    is the client's 400 `invalid_body`, not a failure of the object."""
+    from pyodide.ffi import JsException
+
+    check_body_size(declared)
+    try:
+        if declared is not None or request.body is None:
+            body = bytes(await request.bytes())
+        else:
+            body = await _read_stream(request.body)
+    except JsException as exc:
+        raise BadRequest(f"The request body could not be read: {exc}", code="invalid_body") from exc
+    check_body_bytes(body)
+    return body
+
+
+async def _read_stream(stream: Any) -> bytes:
+    reader = stream.getReader()
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        chunk = await reader.read()
+        if chunk.done:
+            break
+        seen += int(chunk.value.byteLength)
+        if seen > MAX_DRAIN_BYTES:
+            await reader.cancel()
+            break
+        if seen <= MAX_BODY_BYTES:  # past it the body is refused: drained, never kept
+            chunks.append(bytes(chunk.value.to_bytes()))
+    if seen > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes")
+    return b"".join(chunks)

@@ -204,6 +204,33 @@ class Sql:
         self.rows_written += written
         return rows, written
 
+    def rows_within(self, select: str, *params: Any, limit: int, max_bytes: int) -> tuple[int, int, int]:
+        """How many leading rows of `select` (of its first `limit`) hold at most `max_bytes`
+        of values together, how many rows it has (up to `limit`), and the rows it wrote.
+
+        SQLite measures each row (TEXT as its UTF-8 bytes, a BLOB as is, a number as its
+        text, NULL as nothing), so no value leaves SQLite to be measured: a query answering
+        a thousand rows of megabyte strings costs a list of numbers here, not gigabytes in
+        the object's memory (a Durable Object has 128 MB). The statement runs twice more
+        (once for its column names, `LIMIT 0`); one that is not deterministic may measure
+        other rows than the run that reads them."""
+        cursor = self._sql.exec(*self._statement(f"SELECT * FROM ({select}) LIMIT 0", params))
+        columns = [f"c{i}" for i in range(len(list(cursor.columnNames)))]
+        written = int(cursor.rowsWritten)
+        size = " + ".join(f"ifnull(length(CAST({c} AS BLOB)), 0)" for c in columns) or "0"
+        query = f"WITH _dotdo_rows({', '.join(columns)}) AS ({select}) SELECT {size} AS s FROM _dotdo_rows"
+        cursor = self._sql.exec(*self._statement(f"{query} LIMIT {int(limit)}", params))
+        sizes = [row["s"] for row in cursor.toArray()]
+        written += int(cursor.rowsWritten)
+        self.rows_written += written
+        total = fitting = 0
+        for row_size in sizes:
+            total += int(row_size)
+            if total > max_bytes:
+                break
+            fitting += 1
+        return fitting, len(sizes), written
+
     def first(self, query: str, *params: Any) -> Row | None:
         """The first row of one statement, or None when it has none."""
         rows = self.exec(query, *params)

@@ -121,6 +121,19 @@ class Server:
         """Whether the process was started and has not exited."""
         return self.process is not None and self.process.poll() is None
 
+    def kill(self) -> None:
+        """SIGKILL to the server's process group at once (node, wrangler, workerd), as a power
+        cut would: no shutdown, whatever was in flight is lost."""
+        process = self.process
+        if process is None:
+            return
+        self.process = None
+        if process.stdin is not None:
+            process.stdin.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM to the server's process group, SIGKILL after `timeout` seconds."""
         process = self.process

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dotdo.errors import BadRequest
@@ -14,7 +14,7 @@ from dotdo.remote.argtypes import check_argument_types
 from dotdo.remote.marks import method_options
 from dotdo.remote.targets import snake_case
 
-__all__ = ["bind_arguments", "invoke", "options_arguments"]
+__all__ = ["bind_arguments", "body_arguments", "invoke", "options_arguments"]
 
 
 def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], dict[str, Any]]:
@@ -75,6 +75,14 @@ def options_arguments(method: Callable[..., Any], params: Any) -> Any:
     if not all(isinstance(key, str) and snake_case(key) in names for key in options):
         return params
     return {snake_case(key): value for key, value in options.items()}
+
+
+def body_arguments(body: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
+    """The keyword arguments an HTTP route's JSON body gives the method it renders:
+    `fields` maps body fields to parameter names; a field the body leaves out or sends
+    as null is left to the parameter's default. `invoke` then checks them as it checks
+    every remote call, so a route and RPC refuse the same wrong types alike."""
+    return {name: body[field] for field, name in fields.items() if body.get(field) is not None}
 
 
 async def invoke(method: Callable[..., Any], params: Any) -> Any:

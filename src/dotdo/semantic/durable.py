@@ -45,10 +45,13 @@ from dotdo.semantic.things import Things
 from dotdo.types import JSON
 from dotdo.values import int64_error
 
-__all__ = ["MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
+__all__ = ["MAX_QUERY_BYTES", "MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
 
 MAX_QUERY_ROWS = 1000
 """How many rows `query` answers; past it, `truncated` is true."""
+MAX_QUERY_BYTES = 4 * 1024 * 1024
+"""Most bytes of values a `query` answers (strings as UTF-8, blobs as is); the rows past
+them are left out and the answer says `truncated`."""
 MAX_QUERY_PARAMS = 100
 """Cloudflare's SQLite binds at most 100 parameters a statement."""
 
@@ -154,8 +157,9 @@ class DOSemantic(DOCore):
     @rpc(scope="read")
     def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
         """Run one read-only SELECT (checked by `validate_sql_query`): `{"rows", "truncated"}`,
-        at most MAX_QUERY_ROWS rows and MAX_QUERY_PARAMS parameters (400 `invalid_params`
-        past them).
+        at most MAX_QUERY_ROWS rows holding at most MAX_QUERY_BYTES of values (the rows
+        past either are left out, `truncated` true), and MAX_QUERY_PARAMS parameters (400
+        `invalid_params` past them).
 
         `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
         floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
@@ -172,20 +176,26 @@ class DOSemantic(DOCore):
                 raise BadRequest(f"params[{index}]: {error}", code="invalid_params")
         statement = sql.strip().rstrip(";")
 
-        def work() -> builtins.list[dict[str, Any]]:
+        def work() -> tuple[builtins.list[dict[str, Any]], bool]:
             # The limit is written in, not bound: every one of SQLite's parameters is the caller's.
-            rows, written = self.sql.exact_rows(statement, *values, limit=MAX_QUERY_ROWS + 1)
-            if written:  # rolls the transaction back
+            # Measured in SQLite first, so the rows read are those that fit: `SELECT data FROM
+            # things` over a thousand 1 MiB things would not fit in the object's memory.
+            fitting, seen, measured = self.sql.rows_within(
+                statement, *values, limit=MAX_QUERY_ROWS + 1, max_bytes=MAX_QUERY_BYTES
+            )
+            kept = min(fitting, MAX_QUERY_ROWS)
+            rows, written = self.sql.exact_rows(statement, *values, limit=kept)
+            if written or measured:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")
-            return rows
+            return rows, kept < seen
 
         try:
-            rows = self.sql.transaction(work)
+            rows, truncated = self.sql.transaction(work)
         except SqlSecurityError:
             raise
         except JsException as exc:  # SQLite's own complaint about the query: a client error
             raise SqlSecurityError(f"Query failed: {exc}", code="query_failed") from exc
-        return {"rows": rows[:MAX_QUERY_ROWS], "truncated": len(rows) > MAX_QUERY_ROWS}
+        return {"rows": rows, "truncated": truncated}
 
     # -- RPC ---------------------------------------------------------------
 

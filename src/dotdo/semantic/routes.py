@@ -11,7 +11,9 @@
 
 Writes to one thing honour `If-Match` / `If-None-Match` (RFC 9110 §13) and answer
 its version as a strong ETag. The routes reach the object only through
-`SemanticHost`.
+`SemanticHost`; those that render an RPC method (`query`, `register_noun`,
+`register_verb`, `record_action`) call it through the RPC layer's argument check, so
+a body field of the wrong type is the same 400 `invalid_params`.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_res
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
+from dotdo.remote.calls import body_arguments, invoke
 from dotdo.semantic.graph import Actions, EventLog, Relationships, as_ref
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import Nouns, Verbs
 from dotdo.semantic.things import Things, validate_id, version_tag
 from dotdo.types import JSON
+from dotdo.values import int64_error
 
 __all__ = ["SemanticHost", "SemanticRoutes"]
 
@@ -55,6 +59,20 @@ class SemanticHost(Protocol):
 
     def record_action(self, subject: Any, verb: str, object: Any = None, data: JSON = None) -> dict[str, Any]:
         """Record an action: event, edge and audit entry."""
+
+    def register_noun(
+        self, name: str, plural: str | None = None, indexes: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Register a noun: its dict."""
+
+    def register_verb(
+        self,
+        base: str,
+        past: str | None = None,
+        participle: str | None = None,
+        third_person: str | None = None,
+    ) -> dict[str, str]:
+        """Register a verb: its forms."""
 
 
 def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
@@ -218,7 +236,8 @@ class SemanticRoutes:
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
-        return json_response(self._host.query(body.get("sql", ""), params))
+        arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"})}
+        return json_response(await invoke(self._host.query, arguments))
 
     async def _list_nouns(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [noun.to_dict() for noun in self._host.nouns.all()]})
@@ -229,11 +248,12 @@ class SemanticRoutes:
             raise BadRequest(
                 'Body is {"name": "Person", "plural": "People", "indexes": [...]}', code="invalid_noun"
             )
-        indexes = body.get("indexes") or []
-        if not isinstance(indexes, list):
+        indexes = body.get("indexes")
+        if indexes is not None and not isinstance(indexes, list):
             raise BadRequest("indexes is an array of property names", code="invalid_noun")
-        noun = self._host.nouns.register(body.get("name", ""), body.get("plural"), indexes)
-        return json_response(noun.to_dict(), status=201)
+        fields = {"plural": "plural", "indexes": "indexes"}
+        arguments = {"name": body.get("name", ""), **body_arguments(body, fields)}
+        return json_response(await invoke(self._host.register_noun, arguments), status=201)
 
     async def _list_verbs(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [forms.to_dict() for forms in self._host.verbs.all()]})
@@ -242,16 +262,15 @@ class SemanticRoutes:
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
-        forms = self._host.verbs.register(
-            body.get("base", ""), body.get("past"), body.get("participle"), body.get("third_person")
-        )
-        return json_response(forms.to_dict(), status=201)
+        fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
+        arguments = {"base": body.get("base", ""), **body_arguments(body, fields)}
+        return json_response(await invoke(self._host.register_verb, arguments), status=201)
 
     async def _events(self, request: HttpRequest) -> HttpResponse:
         since = request.query("since") or None
         since_ms = None if since is None else decimal_integer(since)
-        if since is not None and since_ms is None:
-            raise BadRequest("since is epoch milliseconds", code="invalid_since")
+        if since is not None and (since_ms is None or int64_error(since_ms)):
+            raise BadRequest("since is epoch milliseconds (a 64-bit integer)", code="invalid_since")
         page = self._host.event_log.list(
             request.query("type") or None,
             request.query("subject") or None,
@@ -273,7 +292,5 @@ class SemanticRoutes:
             )
         if "subject" not in body or "verb" not in body:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
-        return json_response(
-            self._host.record_action(body["subject"], body["verb"], body.get("object"), body.get("data")),
-            status=201,
-        )
+        fields = {"subject": "subject", "verb": "verb", "object": "object", "data": "data"}
+        return json_response(await invoke(self._host.record_action, body_arguments(body, fields)), status=201)

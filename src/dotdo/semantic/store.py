@@ -269,7 +269,9 @@ class SqliteThingStore:
 
 
 class CachedThingStore:
-    """A bounded LRU of records in front of another store.
+    """A bounded LRU of records in front of another store: at most `capacity` records
+    holding at most `max_bytes` characters of JSON properties together, so a thousand
+    large things (each up to 1 MiB) never sit in an object's 128 MB at once.
 
     Reads by id are served from memory; every write goes through and updates the
     cache. A write made inside a transaction registers its own eviction with the
@@ -280,12 +282,14 @@ class CachedThingStore:
     1, else ValueError), an absent id included. `hits` and `misses` count reads.
     """
 
-    def __init__(self, inner: ThingStore, capacity: int = 1024) -> None:
+    def __init__(self, inner: ThingStore, capacity: int = 1024, max_bytes: int = 16 * 1024 * 1024) -> None:
         if capacity < 1:
             raise ValueError("capacity is at least 1")
         self._inner = inner
         self._capacity = capacity
+        self._max_bytes = max_bytes
         self._records: OrderedDict[str, ThingRecord | None] = OrderedDict()
+        self._bytes = 0
         self.hits = 0
         self.misses = 0
 
@@ -293,14 +297,22 @@ class CachedThingStore:
         return len(self._records)
 
     def _remember(self, thing_id: str, record: ThingRecord | None) -> None:
+        self._drop(thing_id)
         self._records[thing_id] = record
-        self._records.move_to_end(thing_id)
-        while len(self._records) > self._capacity:
-            self._records.popitem(last=False)
+        self._bytes += _size(record)
+        while len(self._records) > self._capacity or (
+            self._bytes > self._max_bytes and len(self._records) > 1
+        ):
+            _, evicted = self._records.popitem(last=False)
+            self._bytes -= _size(evicted)
+
+    def _drop(self, thing_id: str) -> None:
+        if thing_id in self._records:
+            self._bytes -= _size(self._records.pop(thing_id))
 
     def _forget_on_rollback(self, thing_id: str) -> None:
         def forget() -> None:
-            self._records.pop(thing_id, None)
+            self._drop(thing_id)
 
         self._inner.on_rollback(forget)
 
@@ -322,7 +334,7 @@ class CachedThingStore:
         if inserted:
             self._remember(record.id, record)
         else:
-            self._records.pop(record.id, None)
+            self._drop(record.id)
         return inserted
 
     def write(self, record: ThingRecord, expected_version: int) -> bool:
@@ -332,7 +344,7 @@ class CachedThingStore:
         if written:
             self._remember(record.id, record)
         else:
-            self._records.pop(record.id, None)
+            self._drop(record.id)
         return written
 
     def remove(self, thing_id: str) -> bool:
@@ -361,3 +373,7 @@ class CachedThingStore:
     def on_rollback(self, hook: Callable[[], None]) -> None:
         """As `ThingStore.on_rollback`, by the store below."""
         self._inner.on_rollback(hook)
+
+
+def _size(record: ThingRecord | None) -> int:
+    return 0 if record is None else len(record.data)

@@ -121,6 +121,12 @@ class LocalRuntime:
         if self._server is not None:
             self._server.stop()
 
+    def crash(self) -> None:
+        """Kill the whole server at once, as a power cut would (no shutdown); `start()`
+        brings it back on the same port and state, to see what survived."""
+        if self._server is not None:
+            self._server.kill()
+
     def restart(self) -> None:
         """Stop and start again on the same port and state (what survives a restart)."""
         self.stop()

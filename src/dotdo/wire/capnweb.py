@@ -106,7 +106,7 @@ class CapnWebSession:
         start = resume or SessionIds()
         self._next_push = self._first_push = start.next_push
         self._next_export = self._first_export = start.next_export
-        self._pulled: list[int] = []
+        self._pulled: list[tuple[int, asyncio.Future[Any]]] = []
         self._calls: list[asyncio.Future[Any]] = []  # HTTP batch: every call, pulled or not
         self._tasks: set[asyncio.Future[str]] = set()  # answers being sent (WebSocket)
         self._messages = 0
@@ -201,17 +201,19 @@ class CapnWebSession:
             if not self._lost(export_id):
                 raise ProtocolError(f"pull of unknown import {export_id}")
             self._exports[export_id] = _failed(_lost_reference())
+        # The answer is the export as it is now: a `release` after the pull (legal, the
+        # client is done with the id) must not take away what the pull is owed.
+        future = self._exports[export_id]
         if self._send is None:
-            self._pulled.append(export_id)
+            self._pulled.append((export_id, future))
         else:
-            task = asyncio.ensure_future(self._answer(export_id, release))
+            task = asyncio.ensure_future(self._answer(export_id, future, release))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     # -- answers out --------------------------------------------------------------
 
-    async def _answer(self, export_id: int, release: bool = False) -> str:
-        future = self._exports[export_id]
+    async def _answer(self, export_id: int, future: asyncio.Future[Any], release: bool = False) -> str:
         try:
             value = await future
         except ProtocolError as error:
@@ -242,7 +244,7 @@ class CapnWebSession:
 
         Calls nobody pulled finish first too: the batch's response is the end of it."""
         await asyncio.gather(*self._calls, return_exceptions=True)
-        lines = [await self._answer(export_id) for export_id in self._pulled]
+        lines = [await self._answer(export_id, future) for export_id, future in self._pulled]
         if self.aborted:
             return self._abort_line
         return "\n".join(line for line in lines if line)

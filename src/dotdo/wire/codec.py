@@ -13,7 +13,8 @@ Everything else is plain JSON. Objects with several keys (a thing's `$id`,
 every surface sends (never a bare NaN, which is not JSON: RFC 8259 section 6);
 `loads` reads what every surface receives: strict JSON (nested at most `MAX_JSON_DEPTH`
 levels, `parse_json`), where an integer may be written exactly at any size or as
-`$bigint`, both meaning the same int. Cap'n Web
+`$bigint`, both meaning the same int, and every string is Unicode (no unpaired
+surrogate, which no UTF-8 text can hold). Cap'n Web
 carries the same values in its own protocol's forms (`["bigint", "..."]`, ...).
 """
 
@@ -56,6 +57,10 @@ MAX_JSON_DEPTH = 512
 nesting dotdo documents (values 64, Cap'n Web expressions 64 escaped arrays) fits in 512."""
 
 _NESTING_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# JSON may escape a lone UTF-16 surrogate ("\ud800", RFC 8259 section 8.2); only text that
+# holds such an escape (or a raw surrogate) can parse to a string holding one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -141,19 +146,51 @@ def _no_constant(name: str) -> Any:
 
 
 def parse_json(text: str | bytes) -> Any:
-    """Strict JSON (RFC 8259: no NaN or Infinity literals); integers exact at any size.
+    """Strict JSON (RFC 8259: no NaN or Infinity literals); integers exact at any size;
+    strings are Unicode.
 
     Bytes are decoded as `json.loads` decodes them (UTF-8, -16 or -32). ValueError (a
     `json.JSONDecodeError` for malformed text, and for text nested deeper than
-    `MAX_JSON_DEPTH`, found before the parser recurses into it) when it is not JSON."""
+    `MAX_JSON_DEPTH`, found before the parser recurses into it) when it is not JSON. A
+    string or key holding an unpaired surrogate (`"\\ud800"` is JSON, RFC 8259 section
+    8.2, but no Unicode text) is a `json.JSONDecodeError` too: SQLite stores UTF-8 and the
+    runtime sends UTF-8, so such a string would be stored as U+FFFD, fail to be stored, or
+    break the socket or response it is echoed on."""
     if isinstance(text, bytes | bytearray):
-        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
+        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")  # as json.loads does
     if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be that deep
         _check_depth(text)
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError as exc:
         raise ValueError("JSON is nested too deeply") from exc
+    escape = _SURROGATE_ESCAPE.search(text)
+    if escape is not None:
+        found = _unpaired_surrogate(value)
+        if found is not None:
+            raise json.JSONDecodeError(
+                f"a string holds the unpaired surrogate U+{ord(found):04X}, which is not Unicode text",
+                text,
+                escape.start(),
+            )
+    return value
+
+
+def _unpaired_surrogate(value: Any) -> str | None:
+    """The first surrogate code point in any string or key of a parsed JSON value, or None."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found is not None:
+                return found.group()
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+    return None
 
 
 def _check_depth(text: str) -> None:

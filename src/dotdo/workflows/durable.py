@@ -39,6 +39,7 @@ from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
+from dotdo.remote.calls import body_arguments, invoke
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.durable import DOSemantic
@@ -345,17 +346,11 @@ class DOWorkflow(DOSemantic):
             raise BadRequest(
                 'Body is {"type": "Noun.verb", "data": ..., "delay": seconds}', code="invalid_event"
             )
-        delay = body.get("delay")
-        event_id = await self.send_event(
-            body["type"],
-            body.get("data"),
-            body.get("subject"),
-            body.get("object"),
-            delay=delay,
-            at=body.get("at"),
-        )
+        fields = {"type": "event_type", "data": "data", "subject": "subject", "object": "object"}
+        arguments = body_arguments(body, {**fields, "delay": "delay", "at": "at"})
+        event_id = await invoke(self.send_event, arguments)
         return json_response(
-            {"id": event_id, "scheduled": delay is not None or body.get("at") is not None}, status=201
+            {"id": event_id, "scheduled": "delay" in arguments or "at" in arguments}, status=201
         )
 
     async def _http_dead_letters(self, request: HttpRequest) -> HttpResponse:
@@ -376,7 +371,11 @@ class DOWorkflow(DOSemantic):
         body = request.json() if request.body.strip() else {}
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
-        status = await self.start_workflow(request.params["name"], body.get("input"), body.get("id"))
+        arguments = {
+            "name": request.params["name"],
+            **body_arguments(body, {"input": "input", "id": "run_id"}),
+        }
+        status = await invoke(self.start_workflow, arguments)
         return json_response(status, status=201)
 
     async def _http_workflow_status(self, request: HttpRequest) -> HttpResponse:

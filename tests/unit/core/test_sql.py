@@ -168,3 +168,16 @@ def test_where_operands_in_their_one_json_parameter_compare_exactly_and_keep_the
             plan = sql.exec(f"EXPLAIN QUERY PLAN {statement}", "C", *pushed.params, len(BOUNDARIES))
             if "tags" not in clause:
                 assert any("USING INDEX by_n (type=? AND <expr>" in row["detail"] for row in plan), plan
+
+
+def test_rows_within_measures_in_sqlite_and_counts_what_fits() -> None:
+    sql = facade()
+    select = (
+        "SELECT value AS n, printf('%.*c', value * 10, 'x') AS s, NULL AS z FROM json_each('[1,2,3,4,5]')"
+    )
+    # rows of 1+10, 1+20, 1+30, 1+40, 1+50 bytes: 11, 32, 63, 104, 155 in all
+    assert sql.rows_within(select, limit=10, max_bytes=100) == (3, 5, 0)
+    assert sql.rows_within(select, limit=10, max_bytes=155) == (5, 5, 0)
+    assert sql.rows_within(select, limit=4, max_bytes=10**6) == (4, 4, 0)
+    assert sql.rows_within(select, limit=10, max_bytes=5) == (0, 5, 0)
+    assert sql.rows_within("SELECT x'0102' AS b, 'é' AS t", limit=10, max_bytes=10**6) == (1, 1, 0)

@@ -313,3 +313,18 @@ def test_counters_that_cannot_be_stored_end_the_session_before_they_move(caplog:
     assert answers[-1][0] == "abort" and "could not be kept" in answers[-1][1][2]
     assert remembered == [SessionIds(next_push=2, next_export=-1)]  # nothing past what was stored
     assert "counters could not be stored" in caplog.text
+
+
+def test_a_release_after_a_pull_still_gets_the_answer() -> None:
+    # The client may release an id it pulled before the answer is out (it holds no other
+    # reference); the pull is still answered, in a batch and on a socket alike.
+    released = [
+        ["push", ["pipeline", 0, ["later"], []]],
+        ["pull", 1],
+        ["release", 1, 1],
+        ["push", ["pipeline", 0, ["hello"], ["after"]]],
+        ["pull", 2],
+    ]
+    expected = [["resolve", 1, [[1, [[2]], ["bigint", str(2**60)]]]], ["resolve", 2, "hi after"]]
+    assert run(released) == expected
+    assert sorted(converse(released), key=lambda answer: answer[1]) == expected  # sent as each settles

@@ -214,3 +214,37 @@ def test_bytes_are_read_in_the_encodings_json_allows() -> None:
 def test_whatever_json_loads_takes_within_the_bound_parse_json_takes_too(value: object) -> None:
     text = json.dumps(value)
     assert parse_json(text) == json.loads(text)
+
+
+ESCAPES = [
+    "a",
+    "é",
+    "\\u0041",
+    "\\ud800",
+    "\\udfff",
+    "\\ud83d",
+    "\\ude00",
+    "\\ud83d\\ude00",
+    "\\\\ud800",
+    "\\n",
+]
+
+
+@settings(max_examples=300)
+@example(["\\ud800"], False)
+@example(["\\ud83d\\ude00"], True)
+@given(st.lists(st.sampled_from(ESCAPES), max_size=5), st.booleans())
+def test_strings_in_are_unicode_text(parts: list[str], as_key: bool) -> None:
+    literal = '"' + "".join(parts) + '"'
+    text = f"{{{literal}: 1}}" if as_key else f"[1, {literal}]"
+    meant = json.loads(text)  # what the escapes say, surrogates and all
+    try:
+        json.dumps(meant, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a surrogate no UTF-8 text (SQLite, a socket, a body) can hold
+        for sent in (text, text.encode()):
+            with pytest.raises(BadRequest) as refused:
+                loads(sent)
+            assert refused.value.code == "invalid_json" and "unpaired surrogate" in refused.value.message
+    else:
+        assert loads(text) == meant
+        assert dumps(loads(text)).encode("utf-8")

@@ -19,9 +19,10 @@ Semantics (the same in SQL and in Python; a property test holds them together):
   operand (each compared like `$eq`, so `null` matches a null element);
   `{"tags": {"$size": 2}}` an array of that many elements. A value that is not
   an array matches neither.
-* `$regex` (with optional `$options` from "imsx") matches strings with Python's
-  `re.search`; SQLite cannot evaluate it, so it runs in Python after the rest
-  of the clause has narrowed the rows in SQL.
+* `$regex` (with optional `$options` from "imsx") matches strings as Python's
+  `re.search` does, in time linear in the string (`dotdo.semantic.pattern`: no
+  backreferences or lookaround); SQLite cannot evaluate it, so it runs in Python
+  after the rest of the clause has narrowed the rows in SQL.
 
 Field names are checked against a strict pattern before they are written into
 a JSON path, and every operand is bound: all of a clause's operands travel as one

@@ -11,6 +11,7 @@ from typing import Any
 
 from dotdo.errors import QueryValidationError
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
+from dotdo.semantic.pattern import compiled_pattern
 from dotdo.values import INT64_MAX, int64_error
 
 __all__ = [
@@ -111,6 +112,8 @@ class _Parser:
             raise self.fail(f"Where clause is nested deeper than {MAX_WHERE_DEPTH} levels")
         if not isinstance(where, Mapping):
             raise self.fail(f"A where clause is an object, not {type(where).__name__}")
+        if not where:  # only the whole clause may be empty (match everything): parse_where
+            raise self.fail("A where clause inside $and, $or or $not has at least one condition")
         parts: list[Node] = []
         for key, value in where.items():
             if not isinstance(key, str):
@@ -209,7 +212,7 @@ class _Parser:
         for letter in options:
             flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}[letter]
         try:
-            re.compile(pattern, flags)
+            compiled_pattern(pattern, flags)
         except re.error as exc:
             raise self.fail(f"$regex is not a valid regular expression: {exc}") from exc
         return Condition(path, "$regex", pattern, flags)

@@ -3,11 +3,11 @@ runs the parts SQLite cannot (`$regex`, conjuncts past the statement budget)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from dotdo.semantic.names import SYSTEM_FIELDS
+from dotdo.semantic.pattern import compiled_pattern
 from dotdo.semantic.where.clause import All, AnyOf, Negation, Node, is_number, parse_where
 
 __all__ = ["evaluate", "matches"]
@@ -67,7 +67,7 @@ def evaluate(node: Node, thing: Mapping[str, Any]) -> bool:
     if node.op == "$in":
         return any(_equal(value, operand) for operand in node.value)
     if node.op == "$regex":
-        return isinstance(value, str) and re.search(node.value, value, node.flags) is not None
+        return isinstance(value, str) and compiled_pattern(node.value, node.flags).search(value)
     if node.op == "$all":
         return isinstance(value, list) and all(
             any(_equal(element, operand) for element in value) for operand in node.value
