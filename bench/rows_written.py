@@ -21,11 +21,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]  # the tests' helpers; the checkout's dotdo
 
 from results import write_result  # noqa: E402 - a sibling of this script
 from tests.rows import OPERATIONS, count_operations  # noqa: E402 - the project root goes on the path first
-from tests.runtime import LocalRuntime  # noqa: E402
+from tests.runtime import harness_runtime  # noqa: E402
 
 BEFORE = {
     "state set, new key": 2,
@@ -74,7 +74,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     ).parse_args()
     base = Path(tempfile.mkdtemp(prefix="dotdo-bench-rows-"))
-    runtime = LocalRuntime(state_dir=base / "state", log_path=base / "server.log")
+    runtime = harness_runtime(base / "state", base / "server.log")
     runtime.start()
     try:
         counts = count_operations(runtime)

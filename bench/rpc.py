@@ -24,10 +24,14 @@ import httpx
 import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]  # the tests' helpers; the checkout's dotdo
 
 from results import write_result  # noqa: E402 - a sibling of this script
-from tests.runtime import LocalRuntime, new_tenant  # noqa: E402 - the project root goes on the path first
+from tests.runtime import (  # noqa: E402 - the project root goes on the path first
+    LocalRuntime,
+    harness_runtime,
+    new_tenant,
+)
 
 
 def median_ms(samples: list[float]) -> float:
@@ -80,7 +84,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=2000)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="dotdo-bench-rpc-"))
-    runtime = LocalRuntime(state_dir=base / "state", log_path=base / "server.log")
+    runtime = harness_runtime(base / "state", base / "server.log")
     runtime.start()
     tenant = new_tenant()
     lines = ["| measurement | N | median ms | against |", "| --- | ---: | ---: | --- |"]

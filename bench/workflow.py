@@ -23,10 +23,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]  # the tests' helpers; the checkout's dotdo
 
 from results import write_result  # noqa: E402 - a sibling of this script
-from tests.runtime import LocalRuntime, new_tenant  # noqa: E402 - the project root goes on the path first
+from tests.runtime import (  # noqa: E402 - the project root goes on the path first
+    LocalRuntime,
+    harness_runtime,
+    new_tenant,
+)
 
 
 def measure(runtime: LocalRuntime, what: str, count: int, repeat: int) -> tuple[int, float, float]:
@@ -49,7 +53,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="dotdo-bench-workflow-"))
-    runtime = LocalRuntime(state_dir=base / "state", log_path=base / "server.log")
+    runtime = harness_runtime(base / "state", base / "server.log")
     runtime.start()
     lines = [
         "| operation | N | rows written | ms in the object | ms at the client |",

@@ -1,4 +1,4 @@
-# Shared set-up for scripts/dev and scripts/test. Source it from the project root.
+# Shared set-up for scripts/dev and scripts/test. Source it from the repository root.
 # Installs what the project needs from its own files, once, and says in one
 # line what is wrong when it cannot.
 
@@ -23,20 +23,32 @@ ensure_npm_packages() {
   [ -x node_modules/.bin/wrangler ] || die "wrangler is not installed: run npm ci"
 }
 
-ensure_python_modules() {
-  command -v python3 >/dev/null 2>&1 || die "python3 is missing: install Python 3.11 or newer"
-  ./scripts/vendor >&2 || die "vendoring the Python runtime dependencies failed"
-}
-
 ensure_dev_venv() {
+  # .venv holds the dev tools of pyproject.toml's `dev` group and the package's own
+  # dependencies (with its extras'), never the checkout itself: the code under test is
+  # src/ (pytest's `pythonpath`, PYTHONPATH for the dotdo command), so a .venv shared by
+  # several checkouts serves each its own sources. Redone when that list changes.
   local want stamp=.venv/.dotdo-dev-deps
-  want="$(python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["dependency-groups"]["dev"]))')"
+  command -v python3 >/dev/null 2>&1 || die "python3 is missing: install Python 3.11 or newer"
+  want="$(python3 - <<'PY'
+import tomllib
+
+with open("pyproject.toml", "rb") as file:
+    config = tomllib.load(file)
+project = config["project"]
+wanted = [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+print("\n".join(dict.fromkeys([*wanted, *config["dependency-groups"]["dev"]])))
+PY
+)"
   if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "dotdo: installing the Python dev tools into .venv" >&2
+    echo "dotdo: installing the dev tools and the package's dependencies into .venv" >&2
     python3 -m venv .venv || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-    # shellcheck disable=SC2086
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check $want >&2 \
-      || die "installing the dev tools into .venv failed"
+    local requirements
+    requirements="$(mktemp)"
+    printf '%s\n' "$want" >"$requirements"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2 \
+      || { rm -f "$requirements"; die "installing the dev tools into .venv failed"; }
+    rm -f "$requirements"
     printf '%s' "$want" >"$stamp"
   fi
 }

@@ -14,4 +14,4 @@ __all__ = ["DOCore", "DOSemantic", "DOWorkflow", "Default"]
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):  # type: ignore[no-untyped-def]
-        return await forward_to_tenant(request, self.env.DOTDO)
+        return await forward_to_tenant(request, self.env.DOTDO, env=self.env)

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.runtime import LocalRuntime
+from dotdo.testing import LocalRuntime as PluginRuntime
+from tests.runtime import ROOT, LocalRuntime, harness_runtime
+
+# The plugin is a pytest entry point of the installed package; named here too, so that the
+# suite also runs where dotdo is only on the path (pythonpath = src). pytester tests the plugin.
+pytest_plugins = ["dotdo.testing.plugin", "pytester"]
 
 HARNESS_RPC_SECRET = "harness-secret-for-tests"
+"""Set in pyproject.toml's `dotdo_vars`, which configures the plugin's runtime for the harness."""
 PRODUCTION_SECRET = "production-secret-of-the-access-tests-0123456789"
 OPERATOR_TOKEN = "operator-token-of-the-access-tests-0123456789"
 PRODUCTION_REQUEST_RATE = (150, 60)
@@ -15,17 +20,8 @@ PRODUCTION_MESSAGE_RATE = (40, 60)
 
 
 @pytest.fixture(scope="session")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    base = tmp_path_factory.mktemp("runtime")
-    server = LocalRuntime(
-        state_dir=base / "state",
-        log_path=Path(base / "server.log"),
-        extra_args=["--var", f"HARNESS_RPC_SECRET={HARNESS_RPC_SECRET}"],
-        registry=base / "registry",
-    )
-    server.start()
-    yield server
-    server.stop()
+def runtime(dotdo_runtime: PluginRuntime) -> LocalRuntime:
+    return LocalRuntime(dotdo_runtime)
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +30,18 @@ def production_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
     the operator token (AUTH_TOKEN) for the app's classes, and no secret for HarnessCore
     (its own vars are unset, so it is closed), with small rate budgets to reach."""
     base = tmp_path_factory.mktemp("production")
-    server = LocalRuntime(
-        state_dir=base / "state",
-        log_path=Path(base / "server.log"),
-        extra_args=[
-            *("--var", "ENVIRONMENT=production"),
-            *("--var", f"DOTDO_SECRET={PRODUCTION_SECRET}"),
-            *("--var", f"AUTH_TOKEN={OPERATOR_TOKEN}"),
-            *("--var", "RATE_LIMIT_REQUESTS={}/{}".format(*PRODUCTION_REQUEST_RATE)),
-            *("--var", "RATE_LIMIT_MESSAGES={}/{}".format(*PRODUCTION_MESSAGE_RATE)),
-        ],
-        out=".dotdo/test-host-production",
+    server = harness_runtime(
+        base / "state",
+        base / "server.log",
+        vars={
+            "ENVIRONMENT": "production",
+            "DOTDO_SECRET": PRODUCTION_SECRET,
+            "AUTH_TOKEN": OPERATOR_TOKEN,
+            "RATE_LIMIT_REQUESTS": "{}/{}".format(*PRODUCTION_REQUEST_RATE),
+            "RATE_LIMIT_MESSAGES": "{}/{}".format(*PRODUCTION_MESSAGE_RATE),
+        },
+        out=ROOT / ".dotdo" / "test-host-production",
+        test_routes=False,  # what a deploy serves: no /_test/* route
     )
     server.start()
     yield server

@@ -1,122 +1,68 @@
-"""Start and stop the local runtime (real wrangler dev stack + workerd) for the tests."""
+"""The test harness on `dotdo.testing`: the plugin's local runtime, plus the harness's own
+real-Workers-RPC route (`rpc`). `harness_runtime` serves the harness as the test session
+does (pyproject.toml's `dotdo_*` settings) for scripts outside pytest, such as the benches."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
-import uuid
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from dotdo.testing import LocalRuntime as PluginRuntime
+from dotdo.testing import free_port, new_tenant
+
+__all__ = ["ROOT", "LocalRuntime", "free_port", "harness_runtime", "new_tenant"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class LocalRuntime:
-    """One server: `base_url`, per-tenant clients, `restart()` keeping the stored state."""
+    """The plugin's runtime (every attribute of it) with `rpc()` through the harness worker."""
 
-    def __init__(
-        self,
-        state_dir: Path,
-        log_path: Path,
-        extra_args: Sequence[str] = (),
-        registry: Path | None = None,
-        out: str = ".dotdo/test-host",
-    ) -> None:
-        self.state_dir = state_dir
-        self.log_path = log_path
-        self.extra_args = list(extra_args)
-        self.registry = registry
-        """wrangler's dev registry the worker joins, where the front (scripts/front.mjs) finds it."""
-        self.out = out  # the host bundle's directory: one per server running at once
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+    def __init__(self, runtime: PluginRuntime) -> None:
+        self._runtime = runtime
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 120.0) -> None:
-        command = [
-            "node", "scripts/localrt/server.mjs", "--port", str(self.port), "--no-watch",
-            "--persist-to", str(self.state_dir), "--log-level", "warn",
-            "--config", "tests/harness/wrangler.toml", "--out", self.out,
-            "--python-root", "src", "--var", "DOTDO_TEST=1", *self.extra_args,
-        ]  # fmt: skip
-        if self.registry is not None:
-            command += ["--registry", str(self.registry)]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                env={**os.environ, "WRANGLER_SEND_METRICS": "false"},
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, headers={"host": "probe.localhost"}) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    code = self.process.returncode
-                    self.process = None
-                    raise RuntimeError(f"local runtime exited with {code}:\n{self.log_tail()}")
-                try:
-                    if client.get("/health", timeout=30).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"local runtime did not answer within {timeout} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 80) -> str:
-        """The end of the server log, so a failed start explains itself where only output is kept (CI)."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError as error:
-            return f"(no log at {self.log_path}: {error})"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def crash(self) -> None:
-        """Kill the whole server (node, workerd) at once, as a power cut would: no shutdown."""
-        if self.process is None:
-            return
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.process = None
-
-    def client(self, tenant: str | None = None) -> httpx.Client:
-        tenant = tenant or new_tenant()
-        return httpx.Client(base_url=self.base_url, headers={"host": f"{tenant}.localhost"}, timeout=30)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runtime, name)
 
     def rpc(self, name: str, method: str, *params: object, binding: str = "DOTDO") -> httpx.Response:
         """A real Workers RPC call from the harness worker to the object `name`."""
         body = {"binding": binding, "name": name, "method": method, "params": list(params)}
-        with httpx.Client(base_url=self.base_url, timeout=30) as client:
+        with httpx.Client(base_url=self._runtime.base_url, timeout=30) as client:
             return client.post("/_harness/rpc", json=body)
 
 
-def new_tenant() -> str:
-    return f"t-{uuid.uuid4().hex[:12]}"
+def harness_runtime(
+    state_dir: Path,
+    log_path: Path,
+    *,
+    vars: Mapping[str, str] | None = None,
+    out: Path | None = None,
+    registry: Path | None = None,
+    test_routes: bool = True,
+) -> LocalRuntime:
+    """The harness (not started) as the plugin serves it in a test session: the settings of
+    pyproject.toml's `[tool.pytest.ini_options]` (`dotdo_config`, `dotdo_python_roots`, and
+    `dotdo_vars` unless `vars` replaces them), state in `state_dir`, output in `log_path`,
+    the generated host in `out` (one per server running at once; default
+    `.dotdo/test-host`), wrangler's dev registry in `registry` if given, and without the
+    test routes of `dotdo.testing.control` when `test_routes` is False."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        ini = tomllib.load(file)["tool"]["pytest"]["ini_options"]
+    if vars is None:
+        vars = dict(pair.split("=", 1) for pair in ini.get("dotdo_vars", []))
+    runtime = PluginRuntime(
+        ROOT,
+        config=ROOT / ini["dotdo_config"],
+        state_dir=state_dir,
+        log_path=log_path,
+        vars=vars,
+        python_roots=[ROOT / root for root in ini.get("dotdo_python_roots", [])],
+        out=out,
+        registry=registry,
+        test_routes=test_routes,
+    )
+    return LocalRuntime(runtime)

@@ -13,7 +13,7 @@ and `self.Customer("id")` in the object, with the same answers: each is one
 pipeline call to that very method. The token (a capability token, or the
 operator token) goes as `Authorization: Bearer`, on the event socket's handshake
 too, never in a URL. Runs anywhere httpx and websockets do
-(`pip install dotdo[client]`); never inside a Worker. Server errors are raised as
+(dotdo's `client` extra); never inside a Worker. Server errors are raised as
 `RpcError` with the server's `code`. A host under `.localhost`
 (`acme.localhost:8787`) is reached on 127.0.0.1 with its name in
 the Host header, as the local runtime expects.

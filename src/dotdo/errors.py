@@ -4,7 +4,7 @@ a message and a status.
     DotdoError                          base of every error dotdo raises on purpose
     +-- HttpError                       crosses HTTP as {"error": {"code", "message"}}
     |   +-- BadRequest                  400: invalid_json, invalid_key, invalid_params, ...
-    |   |   +-- InvalidTenant           400 invalid_tenant, and a ValueError (tenant_from_host)
+    |   |   +-- InvalidTenant           400 invalid_tenant, tenant_prefix_refused; a ValueError too
     |   |   +-- CronError               400 invalid_schedule, and a ValueError (cron, every, time zones)
     |   |   +-- QueryValidationError    400 invalid_where (where clauses, order, projection)
     |   |   +-- SqlSecurityError        400 invalid_sql (the read-only query API)
@@ -24,6 +24,7 @@ a message and a status.
     +-- StepFailed                      a durable step failed for good (no retries left)
     +-- StepMismatch                    step_mismatch: a replayed step runs another action than recorded
     +-- RpcError                        the Python client: an error the server answered, with its code
+    +-- LocalRuntimeError               the dotdo command, dotdo.testing: what stops the local runtime
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
     +-- ProtocolError                   (internal) a Cap'n Web message the protocol forbids: session aborted
     +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
@@ -54,6 +55,7 @@ __all__ = [
     "HandlerTimeout",
     "HttpError",
     "InvalidTenant",
+    "LocalRuntimeError",
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
@@ -306,6 +308,12 @@ class RpcError(DotdoError):
         self.message = message
         self.status = status
         self.step = step
+
+
+class LocalRuntimeError(DotdoError):
+    """What stops the `dotdo` command or `dotdo.testing` from serving a project: Node missing or
+    too old, an npm or vendoring failure, a Durable Object class bound without its migration, a
+    server that did not start. The message is one line a user can act on."""
 
 
 class PipelineFailure(DotdoError):

@@ -2,6 +2,15 @@
 
 `acme.api.example.com` -> `acme`, `acme.localhost` -> `acme`; a bare host name
 or an IP address -> `default`. Tenant names are 1-63 of a-z, 0-9 and `-`.
+
+In development only (`ENVIRONMENT=development`, as the local runtime sets it), a
+path prefix names the tenant for clients that cannot resolve `*.localhost` (Node,
+most HTTP libraries): `http://127.0.0.1:8787/@acme/health` is `/health` of `acme`.
+Elsewhere such a path is refused (400 `tenant_prefix_refused`), so a deployed app
+never answers one tenant's data under another's host name.
+
+`get_object(namespace, name)` is the stub of one object by name (Cloudflare's
+`getByName`, the Agents SDK's `getAgentByName`).
 """
 
 from __future__ import annotations
@@ -14,9 +23,19 @@ from urllib.parse import urlsplit
 
 from dotdo.errors import InvalidTenant
 
-__all__ = ["DEFAULT_TENANT", "InvalidTenant", "forward_to_tenant", "tenant_from_host"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "DEV_TENANT_PREFIX",
+    "InvalidTenant",
+    "dev_tenant_path",
+    "forward_to_tenant",
+    "get_object",
+    "tenant_from_host",
+]
 
 DEFAULT_TENANT = "default"
+DEV_TENANT_PREFIX = "/@"
+"""A path starting with `/@<tenant>` names the tenant in development."""
 _TENANT = re.compile(r"^[a-z0-9-]{1,63}$")
 
 
@@ -44,13 +63,52 @@ def tenant_from_host(host: str) -> str:
     return tenant
 
 
-async def forward_to_tenant(request: Any, namespace: Any) -> Any:
-    """Send `request` to the object named by its tenant, or answer 400 for an invalid tenant."""
+def dev_tenant_path(path: str) -> tuple[str, str] | None:
+    """`/@acme/health` -> `("acme", "/health")`, `/@acme` -> `("acme", "/")`; None for a path
+    without the prefix; InvalidTenant when the name after `/@` is not a valid tenant."""
+    if not path.startswith(DEV_TENANT_PREFIX):
+        return None
+    tenant, slash, rest = path[len(DEV_TENANT_PREFIX) :].partition("/")
+    if not _TENANT.match(tenant):
+        raise InvalidTenant(f"Invalid tenant {tenant!r}: use 1-63 lowercase letters, digits and hyphens")
+    return tenant, slash + rest if slash else "/"
+
+
+def get_object(namespace: Any, name: str) -> Any:
+    """The stub of the Durable Object called `name` in `namespace` (a binding such as
+    `env.DOTDO`): the same object for the same name, created on first use. Calls on the
+    stub are Workers RPC (`await stub.greet("Ada")`) or `await stub.fetch(request)`.
+
+    `name` is any non-empty string (a tenant, `"Customer/c-1"`); ValueError otherwise."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"An object name is a non-empty string, not {name!r}")
+    return namespace.get(namespace.idFromName(name))
+
+
+def _development(env: Any) -> bool:
+    return env is not None and getattr(env, "ENVIRONMENT", None) == "development"
+
+
+async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) -> Any:
+    """Send `request` to the object named by its tenant, or answer 400 for an invalid tenant.
+
+    With `env` whose `ENVIRONMENT` is `development`, a `/@<tenant>` path prefix names the
+    tenant (and is stripped); without it, such a path is a 400 `tenant_prefix_refused`."""
     from workers import Response
 
-    hostname = urlsplit(request.url).hostname or ""
+    parts = urlsplit(request.url)
     try:
-        tenant = tenant_from_host(hostname)
+        tenant = tenant_from_host(parts.hostname or "")
+        prefixed = dev_tenant_path(parts.path)
+        if prefixed is not None:
+            if not _development(env):
+                raise InvalidTenant(
+                    "A /@tenant/ path prefix names a tenant only in development (ENVIRONMENT=development); "
+                    "use the tenant's host name",
+                    code="tenant_prefix_refused",
+                )
+            tenant, path = prefixed
+            request = _with_path(request, parts._replace(path=path).geturl())
     except InvalidTenant as error:
         from dotdo.core.bodies import discard_body, has_body
 
@@ -58,5 +116,12 @@ async def forward_to_tenant(request: Any, namespace: Any) -> Any:
             await discard_body(request, request.headers.get("content-length"))
         body = json.dumps(error.to_dict())
         return Response(body, status=error.status, headers={"content-type": "application/json"})
-    stub = namespace.get(namespace.idFromName(tenant))
-    return await stub.fetch(request)
+    return await get_object(namespace, tenant).fetch(request)
+
+
+def _with_path(request: Any, url: str) -> Any:
+    """The same request (method, headers, body) for another URL."""
+    import js
+    from workers import Request
+
+    return Request(js.Request.new(url, request.js_object))

@@ -9,13 +9,12 @@ the counts need, and none of them writes, so every row counted is the framework'
 The rows an HTTP request wrote, delivery of its events included, are `last_request()`
 over Workers RPC (SQLite's own `rowsWritten`, index entries included, as Cloudflare
 bills them), beside how often the timer service set or deleted the runtime's alarm.
+A schedule firing is `POST /_test/alarm`, the test route dotdo.testing's runtime adds.
 """
 
 from harness_lifetime import Lifetime
 
 from dotdo import DOWorkflow, Event, every, on, rpc, workflow
-from dotdo.core.http import HttpRequest, HttpResponse, json_response
-from dotdo.core.router import Router
 
 
 class HarnessRows(Lifetime, DOWorkflow):
@@ -25,19 +24,11 @@ class HarnessRows(Lifetime, DOWorkflow):
         super().__init__(ctx, env)
         self._last = {"rows": 0, "alarm_writes": 0}
 
-    def routes(self, router: Router) -> None:
-        super().routes(router)
-        router.post("/_test/alarm")(self._test_alarm)
-
     async def fetch(self, request):
         rows, alarms = self.sql.rows_written, self.timers.alarm_writes
         response = await super().fetch(request)  # DOWorkflow's: returns once its events are delivered
         self._last = {"rows": self.sql.rows_written - rows, "alarm_writes": self.timers.alarm_writes - alarms}
         return response
-
-    async def _test_alarm(self, request: HttpRequest) -> HttpResponse:
-        """`POST /_test/alarm {"now": epoch ms}`: what the alarm runs, as if the clock said `now`."""
-        return json_response(await self.timers.run_due(int(request.json()["now"])))
 
     @rpc(scope="read")
     def last_request(self) -> dict:

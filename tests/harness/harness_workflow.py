@@ -3,14 +3,12 @@ workflows whose effects are counted in state, so the tests can see what ran and 
 
 import asyncio
 import json
-import logging
 import time
 
 from harness_lifetime import Lifetime
 
 from dotdo import (
     AlarmInfo,
-    BadRequest,
     DOWorkflow,
     Event,
     Noun,
@@ -21,30 +19,9 @@ from dotdo import (
     rpc,
     workflow,
 )
-from dotdo.core import faults
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.router import Router
 from dotdo.remote.marks import method_scope, rpc_methods
-
-logger = logging.getLogger("dotdo.harness")
-
-
-async def _hang() -> None:
-    """A fault point's action: the call stops here until the runtime is stopped."""
-    logger.warning("fault point reached; hanging until the runtime is stopped")
-    await asyncio.sleep(3600)
-
-
-async def test_fault(request: HttpRequest) -> HttpResponse:
-    """`POST /_test/fault {"point": "after_step:<run id>/<step id>"}`: the call that reaches
-    that point next hangs there, once."""
-    body = request.json()
-    point = body.get("point") if isinstance(body, dict) else None
-    name, _, detail = point.partition(":") if isinstance(point, str) else ("", "", "")
-    if name not in faults.POINTS or not detail:
-        raise BadRequest('Body is {"point": "after_step:<step key>"}', code="invalid_fault")
-    faults.arm(name, detail, _hang)
-    return json_response({"point": point})
 
 
 class HarnessWorkflow(Lifetime, DOWorkflow):
@@ -59,14 +36,8 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         router.get("/Customer/:id/summary")(self._customer_summary)  # before super(): still wins
         super().routes(router)
         router.get("/Customer/stats")(self._customer_stats)  # after super(), as the README does
-        router.post("/_test/alarm")(self._test_alarm)
-        router.post("/_test/fault")(test_fault)
-
-    async def _test_alarm(self, request: HttpRequest) -> HttpResponse:
-        """`POST /_test/alarm {"now": epoch ms}`: time travel, everything due then runs now."""
-        body = request.json() if request.body.strip() else {}
-        now = body.get("now") if isinstance(body, dict) else None
-        return json_response(await self.timers.run_due(int(now) if now is not None else self.timers.now()))
+        # POST /_test/alarm and /_test/fault come from dotdo.testing.control, which the
+        # plugin's runtime mixes into every class it serves (as into a user's own project).
 
     async def _customer_stats(self, request: HttpRequest) -> HttpResponse:
         return json_response({"type": "Customer", "count": self.Customer().count()})

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime import LocalRuntime, new_tenant
+from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
 
 WORKERS = 8
 
@@ -23,7 +23,7 @@ WORKERS = 8
 @pytest.fixture(scope="module")
 def own_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     base = tmp_path_factory.mktemp("crash")
-    server = LocalRuntime(state_dir=base / "state", log_path=base / "server.log")
+    server = harness_runtime(base / "state", base / "server.log", out=ROOT / ".dotdo" / "test-host-crash")
     server.start()
     yield server
     server.stop()

@@ -22,9 +22,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dotdo.storage",),
     ("dotdo.workflows",),
     ("dotdo", "dotdo.worker", "dotdo.client"),
+    ("dotdo.__main__", "dotdo.cli", "dotdo.localrt", "dotdo.testing"),
 )
 """Bottom first. A name stands for a module and, for a package, everything in it;
-`dotdo` alone is the package face (`dotdo/__init__.py`), nothing below it."""
+`dotdo` alone is the package face (`dotdo/__init__.py`), nothing below it. The top is the
+tooling of the developer's machine (the command, the local runtime, the pytest plugin):
+never vendored into a Worker, so nothing a Worker runs may import it."""
 
 TYPE_ONLY_ALLOWED = frozenset({"dotdo.types"})
 """Modules that may name classes of any layer for the type checker alone (under
@@ -166,6 +169,9 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
         "dotdo/workflows/steps.py": (
             "from dotdo.semantic import things\nfrom dotdo.wire.codec import encode\n"
         ),
+        "dotdo/worker.py": "from dotdo.testing import control\n",
+        "dotdo/testing/__init__.py": "",
+        "dotdo/testing/control.py": "from dotdo.core import http\nimport dotdo\n",
     }
     for relative, text in files.items():
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -175,6 +181,7 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
         "dotdo.remote.marks (layer 1) imports dotdo.wire.codec (layer 2)",  # inside a function
         "dotdo.wire.codec (layer 2) imports dotdo.core.http (layer 3)",  # relative, a submodule by name
         "dotdo.wire.pipeline (layer 2) imports dotdo.semantic.things (layer 4)",  # for the type checker only
-        "dotdo.core.http (layer 3) imports dotdo (layer 7)",  # the package face is the top
+        "dotdo.core.http (layer 3) imports dotdo (layer 7)",  # the package face is above the framework
+        "dotdo.worker (layer 7) imports dotdo.testing.control (layer 8)",  # the tooling is above all
         "dotdo.semantic.things (layer 4) imports dotdo.workflows.steps (layer 6)",  # by importlib
     }

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
-from dotdo.worker import InvalidTenant, tenant_from_host
+from dotdo.worker import InvalidTenant, dev_tenant_path, forward_to_tenant, get_object, tenant_from_host
 
 
 @pytest.mark.parametrize(
@@ -28,3 +34,112 @@ def test_tenant_from_host(host: str, tenant: str) -> None:
 def test_invalid_tenants(host: str) -> None:
     with pytest.raises(InvalidTenant):
         tenant_from_host(host)
+
+
+@pytest.mark.parametrize(
+    ("path", "found"),
+    [
+        ("/@acme/health", ("acme", "/health")),
+        ("/@acme", ("acme", "/")),
+        ("/@acme/", ("acme", "/")),
+        ("/@a-1/Customer/c-1", ("a-1", "/Customer/c-1")),
+        ("/health", None),
+        ("/Customer/@x", None),
+    ],
+)
+def test_dev_tenant_path(path: str, found: tuple[str, str] | None) -> None:
+    assert dev_tenant_path(path) == found
+
+
+@pytest.mark.parametrize("path", ["/@/health", "/@Acme/x", "/@a_b", "/@" + "x" * 64])
+def test_dev_tenant_path_refuses_invalid_tenants(path: str) -> None:
+    with pytest.raises(InvalidTenant):
+        dev_tenant_path(path)
+
+
+class _Namespace:
+    """A Durable Object namespace binding: ids by name, stubs that record what they get."""
+
+    def __init__(self) -> None:
+        self.fetched: list[tuple[str, str]] = []
+
+    def idFromName(self, name: str) -> str:  # noqa: N802 - the binding's own name
+        return f"id:{name}"
+
+    def get(self, object_id: str) -> Any:
+        namespace = self
+
+        class Stub:
+            async def fetch(self, request: Any) -> str:
+                namespace.fetched.append((object_id, request.url))
+                return "answered"
+
+        return Stub()
+
+
+def test_get_object_by_name() -> None:
+    namespace = _Namespace()
+    asyncio.run(get_object(namespace, "Customer/c-1").fetch(SimpleNamespace(url="http://x/")))
+    assert namespace.fetched == [("id:Customer/c-1", "http://x/")]
+    for bad in ("", None, 3):
+        with pytest.raises(ValueError, match="non-empty string"):
+            get_object(namespace, bad)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def runtime_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stand-ins for `workers` and `js`, enough for forward_to_tenant under CPython."""
+
+    class Response:
+        def __init__(self, body: str, status: int = 200, headers: Any = None) -> None:
+            self.body, self.status = body, status
+
+    class Request:
+        def __init__(self, js_request: Any) -> None:
+            self.url, self.js_object, self.headers = js_request.url, js_request, {}
+
+    js_request = SimpleNamespace(new=lambda url, init: SimpleNamespace(url=url))
+    monkeypatch.setitem(sys.modules, "workers", SimpleNamespace(Response=Response, Request=Request))
+    monkeypatch.setitem(sys.modules, "js", SimpleNamespace(Request=js_request))
+    # The refusal path drains a request body with the object layer's helpers (Pyodide-only).
+    helpers = SimpleNamespace(has_body=lambda headers: False, discard_body=None)
+    monkeypatch.setitem(sys.modules, "dotdo.core.durable", helpers)
+
+
+def _request(url: str) -> Any:
+    return SimpleNamespace(url=url, headers={}, js_object=object())
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_development_names_the_tenant_by_path_prefix() -> None:
+    namespace = _Namespace()
+    env = SimpleNamespace(ENVIRONMENT="development")
+    answer = asyncio.run(
+        forward_to_tenant(_request("http://127.0.0.1:8787/@acme/health?x=1"), namespace, env=env)
+    )
+    assert answer == "answered"
+    assert namespace.fetched == [("id:acme", "http://127.0.0.1:8787/health?x=1")]
+
+
+@pytest.mark.usefixtures("runtime_modules")
+@pytest.mark.parametrize("env", [None, SimpleNamespace(ENVIRONMENT="production"), SimpleNamespace()])
+def test_elsewhere_the_path_prefix_is_refused(env: Any) -> None:
+    namespace = _Namespace()
+    answer = asyncio.run(
+        forward_to_tenant(_request("https://api.example.com/@acme/health"), namespace, env=env)
+    )
+    assert answer.status == 400
+    assert json.loads(answer.body)["error"]["code"] == "tenant_prefix_refused"
+    assert namespace.fetched == []
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_host_names_still_pick_the_tenant() -> None:
+    namespace = _Namespace()
+    env = SimpleNamespace(ENVIRONMENT="development")
+    asyncio.run(forward_to_tenant(_request("http://acme.localhost:8787/health"), namespace, env=env))
+    asyncio.run(forward_to_tenant(_request("https://api.example.com/health"), namespace))
+    assert namespace.fetched == [
+        ("id:acme", "http://acme.localhost:8787/health"),
+        ("id:api", "https://api.example.com/health"),
+    ]

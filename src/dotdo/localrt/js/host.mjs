@@ -1,13 +1,21 @@
 // The local runtime's JavaScript host: boots the npm `pyodide` distribution
 // inside workerd and presents Cloudflare's Python Workers contract to the
-// project's Python code (see docs/architecture/decisions/0001-local-runtime.md).
+// project's Python code (see docs/architecture/decisions/0001-local-runtime.md
+// and 0021-package-and-dotdo-command.md).
 //
 // Durable Object classes and the default fetch handler are thin JavaScript
 // shells; everything they receive is handed to `_dotdo_host.py`, which applies
 // the `workers` SDK's conversions exactly where Cloudflare's runtime does.
 //
-// The generated `manifest.mjs` (scripts/localrt/build.mjs) supplies the Pyodide
-// files, the precompiled wasm modules and the project's Python sources.
+// The generated `manifest.mjs` (build.mjs) supplies the Pyodide files, the
+// precompiled wasm modules and the project's Python sources.
+//
+// A request carrying `x-dotdo-local-runtime: boot` boots Python, imports the
+// app and checks its exports, and answers how that went, as JSON; the server
+// sends one right after each (re)start so that no user request pays the boot
+// and an import error reaches the terminal. An app that failed to import stays
+// failed (its import is deterministic) until the next restart: every request
+// then answers at once with a 500 `app_import_failed` instead of booting again.
 
 import { DurableObject } from "cloudflare:workers";
 import * as cloudflareWorkersModule from "cloudflare:workers";
@@ -15,7 +23,8 @@ import * as cloudflareSocketsModule from "cloudflare:sockets";
 import * as manifest from "./manifest.mjs";
 
 const BASE_URL = "https://pyodide.local/";
-const APP_ROOT = "/app";
+const BOOT_HEADER = "x-dotdo-local-runtime";
+const BOOT_OBJECT = "__dotdo_boot"; // not a tenant name (those are a-z, 0-9 and -)
 const NativeModule = WebAssembly.Module;
 
 // workerd forbids compiling wasm from bytes. Every module Pyodide compiles
@@ -30,8 +39,8 @@ function PrecompiledModule(bytes) {
   if (module) return module;
   throw new WebAssembly.CompileError(
     `dotdo local runtime: Pyodide compiled a wasm module that was not recorded ` +
-      `(${view.byteLength} bytes: ${hex.slice(0, 64)}...). Re-run ./scripts/dev ` +
-      `after deleting .dotdo/recorded to record it again.`,
+      `(${view.byteLength} bytes: ${hex.slice(0, 64)}...). Please report it with the code that ` +
+      `triggered it: the recorded set for this Pyodide version needs that module.`,
   );
 }
 Object.setPrototypeOf(PrecompiledModule, NativeModule);
@@ -39,12 +48,31 @@ PrecompiledModule.prototype = NativeModule.prototype;
 
 let pythonPromise = null;
 
+// The app's import failed: deterministic, so kept until the next restart.
+class AppImportError extends Error {
+  constructor(details) {
+    super(`the app failed to import:\n${details}`);
+    this.name = "AppImportError";
+    this.details = details;
+  }
+}
+
 function python() {
   pythonPromise ??= bootPython().catch((error) => {
-    pythonPromise = null;
+    if (!(error instanceof AppImportError)) pythonPromise = null;
     throw error;
   });
   return pythonPromise;
+}
+
+function importFailedResponse() {
+  const body = {
+    error: {
+      code: "app_import_failed",
+      message: "The app failed to import; the traceback is in the dev server's output",
+    },
+  };
+  return Response.json(body, { status: 500 });
 }
 
 async function withBootEnvironment(fn) {
@@ -85,7 +113,6 @@ async function withBootEnvironment(fn) {
 }
 
 async function bootPython() {
-  const started = Date.now();
   const pyodide = await withBootEnvironment(async () => {
     await import("./pyodide/pyodide.asm.js");
     const { loadPyodide } = await import("./pyodide/pyodide.mjs");
@@ -93,27 +120,59 @@ async function bootPython() {
       indexURL: BASE_URL,
       lockFileContents: JSON.parse(manifest.pyodideLock),
       env: { HOME: "/home/pyodide", PYTHONHASHSEED: "0" },
-      stdout: (line) => console.log(line),
-      stderr: (line) => console.error(line),
+      // Both streams as plain lines at wrangler's "info" level (the dev server's default):
+      // console.log shows only at "log", which also prints a table of every bundled module,
+      // and console.error turns each line of a traceback into a red "[ERROR]" box.
+      stdout: (line) => console.info(line),
+      stderr: (line) => console.info(line),
     });
   });
-  for (const [relPath, source] of manifest.pythonFiles) {
-    const dest = `${APP_ROOT}/${relPath}`;
-    pyodide.FS.mkdirTree(dest.slice(0, dest.lastIndexOf("/")));
-    pyodide.FS.writeFile(dest, source);
+  for (const [realPath, source] of manifest.pythonFiles) {
+    pyodide.FS.mkdirTree(realPath.slice(0, realPath.lastIndexOf("/")));
+    pyodide.FS.writeFile(realPath, source);
   }
-  pyodide.unpackArchive(manifest.pythonModulesData, "tar", { extractDir: `${APP_ROOT}/python_modules` });
+  pyodide.FS.mkdirTree(manifest.pythonModulesDir);
+  pyodide.unpackArchive(manifest.pythonModulesData, "tar", { extractDir: manifest.pythonModulesDir });
   pyodide.registerJsModule("_dotdo_host_js", {
     cloudflareWorkersModule,
     cloudflareSocketsModule,
     doAnImport: (name) => import(name),
   });
   const sys = pyodide.pyimport("sys");
-  for (const dir of manifest.pythonPath) sys.path.insert(0, `${APP_ROOT}/${dir}`);
+  for (const dir of manifest.pythonPath) sys.path.insert(0, dir);
   const host = pyodide.pyimport("_dotdo_host");
-  host.load_main(manifest.mainModule);
-  console.log(`dotdo local runtime: Python ready in ${Date.now() - started} ms`);
+  const problem = host.load_main(
+    manifest.mainModule,
+    manifest.mainFile,
+    manifest.durableObjectClasses,
+    manifest.testControl,
+  );
+  if (problem) throw new AppImportError(problem);
   return host;
+}
+
+// Boots this isolate's Python and imports the app: `{ ok }`, or `{ ok: false, error, import }`.
+async function bootReport() {
+  try {
+    await python();
+    return { ok: true };
+  } catch (error) {
+    const details = error instanceof AppImportError ? error.details : String(error.stack ?? error);
+    return { ok: false, error: details, import: error instanceof AppImportError };
+  }
+}
+
+// The boot request: this isolate's Python and, at the same time, that of the Durable Objects
+// (workerd runs them in an isolate of their own) through one object of each bound namespace.
+async function bootAnswer(env) {
+  const reports = await Promise.all([
+    bootReport(),
+    ...manifest.durableObjectBindings.map((binding) => {
+      const namespace = env[binding];
+      return namespace.get(namespace.idFromName(BOOT_OBJECT)).dotdoBoot();
+    }),
+  ]);
+  return Response.json(reports.find((report) => !report.ok) ?? reports[0]);
 }
 
 // A shell answers its own names (the handlers below, ctx, env); every other
@@ -137,6 +196,12 @@ export function makeDurableObjectClass(className) {
           };
         },
       });
+    }
+
+    // Called by the boot request: boots Python without building the instance (which would
+    // create tables in this object's storage).
+    async dotdoBoot() {
+      return bootReport();
     }
 
     async python() {
@@ -176,7 +241,14 @@ export function makeDurableObjectClass(className) {
 
 export const defaultHandler = {
   async fetch(request, env, ctx) {
-    const host = await python();
+    if (request.headers.get(BOOT_HEADER) === "boot") return bootAnswer(env);
+    let host;
+    try {
+      host = await python();
+    } catch (error) {
+      if (error instanceof AppImportError) return importFailedResponse();
+      throw error;
+    }
     return host.call_default_fetch(request, env, ctx);
   },
 };

@@ -7,7 +7,7 @@
 // so they are recorded once per Pyodide version, here under plain Node, by
 // booting Pyodide and running the same Python start-up the host runs.
 //
-//   node scripts/localrt/record-wasm.mjs --out DIR [--exercise FILE.py]
+//   node record-wasm.mjs --out DIR [--node-modules DIR] [--exercise FILE.py]
 //
 // Writes DIR/<key>.wasm for every distinct module and DIR/index.json listing
 // them (file and bytes in hex) with the Pyodide version they belong to.
@@ -21,15 +21,16 @@ import { parseArgs } from "node:util";
 const { values: args } = parseArgs({
   options: {
     out: { type: "string" },
+    "node-modules": { type: "string", default: path.join(process.cwd(), "node_modules") },
     exercise: { type: "string" },
   },
 });
 if (!args.out) {
-  console.error("usage: record-wasm.mjs --out DIR [--exercise FILE.py]");
+  console.error("usage: record-wasm.mjs --out DIR [--node-modules DIR] [--exercise FILE.py]");
   process.exit(2);
 }
 
-const require = createRequire(path.join(process.cwd(), "package.json"));
+const require = createRequire(path.join(path.resolve(args["node-modules"]), "..", "package.json"));
 const pyodidePkg = path.dirname(require.resolve("pyodide/package.json"));
 const version = JSON.parse(readFileSync(path.join(pyodidePkg, "package.json"), "utf8")).version;
 

@@ -25,4 +25,4 @@ async def _exercise() -> None:
     callback.destroy()
 
 
-await _exercise()  # noqa: F704 - run with runPythonAsync
+await _exercise()  # type: ignore[top-level-await]  # noqa: F704 - run with runPythonAsync

@@ -27,5 +27,6 @@ def patchWaitUntil(ctx: Any) -> None:  # noqa: N802 - the SDK's name
 
 
 def patch_env_helper(kwds: Any) -> Generator[None]:
+    """`workers.patch_env`'s helper: not available locally (NotImplementedError)."""
     raise NotImplementedError("workers.patch_env is not supported by the dotdo local runtime")
     yield

@@ -1,0 +1,217 @@
+"""`dotdo dev` as a developer meets it: start to first answer, save to first answer, idle CPU,
+and a fresh clone to the first answer of `./scripts/dev` (cold and warm npm cache).
+
+    .venv/bin/python bench/devloop.py start-save [--runs 3]
+    .venv/bin/python bench/devloop.py idle [--seconds 60]
+    .venv/bin/python bench/devloop.py clone [--cold]
+
+start-save compares a project made by `dotdo new` (a DOWorkflow class) with the bare-Python
+floor (`../shared/bench/pyfloor`, copied so its files can be touched) served by the same
+command and runtime. A "save" appends a comment to the main module and ends at the first
+answer of the restarted server. Prints Markdown rows; times are wall-clock from this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+# The shared kit sits beside the checkout (CI), or beside the folder of worktrees.
+PYFLOOR = next(
+    (
+        p / "shared" / "bench" / "pyfloor"
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared").is_dir()
+    ),
+    ROOT.parent / "shared" / "bench" / "pyfloor",
+)
+DOTDO = [sys.executable, "-m", "dotdo"]
+"""The checkout's `dotdo` command, as ./scripts/dev runs it: src/ on the path (`main` sets
+PYTHONPATH for every command it starts), nothing installed."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def first_answer(url: str, headers: dict[str, str], deadline: float) -> float:
+    """Poll until the URL answers below 500; the time it did."""
+    with httpx.Client(timeout=60) as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.get(url, headers=headers).status_code < 500:
+                    return time.monotonic()
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+class Dev:
+    """One `dotdo dev` (or any command) in its own session, its output in a log file."""
+
+    def __init__(self, command: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        self.log = log
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, "WRANGLER_SEND_METRICS": "false", **(env or {})},
+            )  # fmt: skip
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 600) -> float:
+        deadline = time.monotonic() + timeout
+        while self.output().count(text) < count:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"no {text!r}:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
+        return time.monotonic()
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the command and every process under it (node, workerd), now."""
+        stats: dict[int, list[str]] = {}
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    stats[int(pid)] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+        tree, grew = {self.process.pid}, True
+        while grew:
+            found = {pid for pid, fields in stats.items() if int(fields[1]) in tree} - tree
+            grew = bool(found)
+            tree |= found
+        ticks = os.sysconf("SC_CLK_TCK")
+        return sum(int(stats[pid][11]) + int(stats[pid][12]) for pid in tree if pid in stats) / ticks
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGINT)
+            self.process.wait(timeout=60)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def make_app(base: Path) -> tuple[Path, Path, str, dict[str, str]]:
+    """(project, main module, probe path, headers) for a `dotdo new` project."""
+    subprocess.run([*DOTDO, "new", "bench-app"], cwd=base, check=True, capture_output=True)
+    project = base / "bench-app"
+    return project, project / "src" / "entry.py", "/health", {"host": "bench.localhost"}
+
+
+def make_pyfloor(base: Path) -> tuple[Path, Path, str, dict[str, str]]:
+    project = base / "pyfloor"
+    shutil.copytree(PYFLOOR, project)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "pyfloor"\ndependencies = ["workers-runtime-sdk>=1.9.5"]\n'
+    )
+    return project, project / "src" / "entry.py", "/state/probe", {"host": "bench.localhost"}
+
+
+def start_save(runs: int) -> None:
+    print("| system | run | start to Ready s | start to first answer s | save to first answer s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for run in range(1, runs + 1):  # interleaved, so that the machine's drift hits both alike
+        for name, make in (("dotdo new app", make_app), ("pyfloor", make_pyfloor)):
+            with tempfile.TemporaryDirectory() as tmp:
+                base = Path(tmp)
+                project, main, probe, headers = make(base)
+                subprocess.run([*DOTDO, "vendor"], cwd=project, check=True, capture_output=True)
+                port = free_port()
+                url = f"http://127.0.0.1:{port}{probe}"
+                started = time.monotonic()
+                dev = Dev([*DOTDO, "dev", "--port", str(port), "--persist-to", str(base / "state")], project,
+                          base / "dev.log")  # fmt: skip
+                try:
+                    answered = first_answer(url, headers, started + 600)
+                    ready = dev.wait_for("Ready on")
+                    main.write_text(main.read_text() + "\n# saved\n")
+                    saved = time.monotonic()
+                    dev.wait_for("sources changed, restarting")
+                    dev.wait_for("Ready on", count=2)  # the old server answers until it stops
+                    again = first_answer(url, headers, saved + 600)
+                finally:
+                    dev.stop()
+                times = (ready - started, answered - started, again - saved)
+                print(f"| {name} | {run} | " + " | ".join(f"{t:.1f}" for t in times) + " |")
+
+
+def idle(seconds: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        project, _, probe, headers = make_app(base)
+        # A project as users have it: a virtualenv and node_modules inside it, never watched.
+        subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True)
+        port = free_port()
+        dev = Dev([*DOTDO, "dev", "--port", str(port)], project, base / "dev.log")
+        try:
+            dev.wait_for("Ready on")
+            first_answer(f"http://127.0.0.1:{port}{probe}", headers, time.monotonic() + 120)
+            time.sleep(5)  # let the first request's work settle
+            before, wall = dev.cpu_seconds(), time.monotonic()
+            time.sleep(seconds)
+            used, elapsed = dev.cpu_seconds() - before, time.monotonic() - wall
+        finally:
+            dev.stop()
+        share = 100 * used / elapsed
+        print(f"| idle `dotdo dev` | {elapsed:.0f} s | {used:.2f} CPU s | {share:.2f}% of a core |")
+
+
+def clone(cold: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        env = (
+            {"npm_config_cache": str(base / "npm-cache"), "DOTDO_CACHE_DIR": str(base / "dotdo-cache")}
+            if cold
+            else {}
+        )
+        started = time.monotonic()
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(base / "clone")], check=True)
+        port = free_port()
+        dev = Dev(["./scripts/dev", "--port", str(port), "--no-watch"], base / "clone", base / "dev.log", env)
+        try:
+            answered = first_answer(
+                f"http://127.0.0.1:{port}/health", {"host": "bench.localhost"}, started + 1800
+            )
+        finally:
+            dev.stop()
+        label = "cold npm cache" if cold else "warm npm cache"
+        print(f"| fresh clone to first answer of ./scripts/dev | {label} | {answered - started:.1f} s |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", choices=["start-save", "idle", "clone"])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--cold", action="store_true")
+    args = parser.parse_args()
+    inherited = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *([inherited] if inherited else [])])
+    if args.what == "start-save":
+        start_save(args.runs)
+    elif args.what == "idle":
+        idle(args.seconds)
+    else:
+        clone(args.cold)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The `dotdo` command: `new`, `dev`, `test`, `deploy` and `vendor`, in the spirit of
+Cloudflare's `pywrangler` (workers-py), on click.
+
+Every command works on the project in the current folder (its `wrangler.toml`,
+`pyproject.toml` and `python_modules/`). A problem the user can fix is one line,
+`dotdo: ...`, and exit status 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from dotdo.errors import LocalRuntimeError
+
+__all__ = ["main"]
+
+logger = logging.getLogger("dotdo.cli")
+
+
+class _OneLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"dotdo: {record.getMessage()}"
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    for name in ("dotdo.cli", "dotdo.localrt"):
+        log = logging.getLogger(name)
+        log.handlers[:] = [handler]
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name:
+            raise click.BadParameter(f"takes NAME=VALUE (got {pair!r})", param_hint="--var")
+        found[name] = value
+    return found
+
+
+class _Group(click.Group):
+    """Turns LocalRuntimeError into `dotdo: <message>` and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except LocalRuntimeError as error:
+            click.echo(f"dotdo: {error}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="dotdo", prog_name="dotdo")
+def main() -> None:
+    """Build Python Durable Objects with dotdo: scaffold, serve locally, test, deploy."""
+    _setup_logging()
+
+
+@main.command()
+@click.argument("name")
+def new(name: str) -> None:
+    """Create the project NAME in a new folder: wrangler.toml, pyproject.toml, src/entry.py,
+    tests/, README.md."""
+    from dotdo.cli.scaffold import create_project
+
+    target = create_project(name, Path.cwd())
+    click.echo(f"Created {target}. Next:\n  cd {name}\n  dotdo dev     # serve it locally")
+    click.echo("  dotdo test    # run its tests")
+
+
+@main.command()
+@click.option("--port", type=int, default=8787, show_default=True, help="Port to listen on.")
+@click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--persist-to", type=click.Path(path_type=Path), help="State folder [default: .dotdo/state].")
+@click.option(
+    "--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A variable for the worker's env."
+)
+@click.option("--no-watch", is_flag=True, help="Do not restart on changes.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "log", "info", "warn", "error", "none"]),
+    default="info",
+    show_default=True,
+    help="wrangler's log level; `info` shows the app's print() and the requests.",
+)
+@click.option(
+    "--config", type=click.Path(path_type=Path), help="Another wrangler config [default: wrangler.toml]."
+)
+@click.option(
+    "--python-root", multiple=True, type=click.Path(path_type=Path), help="Extra folder on sys.path."
+)
+@click.option(
+    "--registry",
+    type=click.Path(path_type=Path),
+    help="Join wrangler's dev registry in this folder (another local worker, such as the "
+    "JavaScript front, then reaches the project's classes by script_name).",
+)
+def dev(
+    port: int,
+    ip: str,
+    persist_to: Path | None,
+    var_pairs: tuple[str, ...],
+    no_watch: bool,
+    log_level: str,
+    config: Path | None,
+    python_root: tuple[Path, ...],
+    registry: Path | None,
+) -> None:
+    """Serve the project on the local runtime (real workerd, Durable Object SQLite, alarms,
+    RPC), restarting when a source, wrangler.toml, pyproject.toml or python_modules/ changes."""
+    from dotdo.cli.devloop import serve
+    from dotdo.localrt.project import Project
+    from dotdo.localrt.server import ServerOptions
+
+    project = Project.load(Path.cwd(), config)
+    options = ServerOptions(
+        port=port,
+        ip=ip,
+        persist_to=persist_to.resolve() if persist_to else None,
+        vars=_parse_vars(var_pairs),
+        log_level=log_level,
+        python_roots=tuple(root.resolve() for root in python_root),
+        registry=registry.resolve() if registry else None,
+    )
+    sys.exit(serve(project, options, watch=not no_watch))
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Vendor even when python_modules/ is up to date.")
+def vendor(force: bool) -> None:
+    """Install the project's dependencies for Python Workers into python_modules/."""
+    from dotdo.localrt.project import Project
+    from dotdo.localrt.vendoring import vendor as vendor_project
+
+    project = Project.load(Path.cwd())
+    if not vendor_project(project, force=force):
+        click.echo("dotdo: python_modules/ is up to date", err=True)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(pytest_args: tuple[str, ...]) -> None:
+    """Vendor, then run the project's tests with pytest (arguments go to pytest)."""
+    from dotdo.localrt.project import Project
+    from dotdo.localrt.vendoring import vendor as vendor_project
+
+    project = Project.load(Path.cwd())
+    project.check()
+    vendor_project(project)
+    sys.exit(subprocess.call([sys.executable, "-m", "pytest", *pytest_args]))
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("wrangler_args", nargs=-1, type=click.UNPROCESSED)
+def deploy(wrangler_args: tuple[str, ...]) -> None:
+    """Vendor, then run `wrangler deploy` with the given arguments
+    (`dotdo deploy --dry-run --outdir dist` builds offline)."""
+    from dotdo.localrt.node import check_node, npm_packages
+    from dotdo.localrt.project import Project
+    from dotdo.localrt.vendoring import vendor as vendor_project
+
+    project = Project.load(Path.cwd())
+    project.check()
+    node = check_node()
+    node_modules = npm_packages(project.root)
+    vendor_project(project)
+    wrangler = node_modules / "wrangler" / "bin" / "wrangler.js"
+    command = [node, str(wrangler), "deploy", *wrangler_args]
+    env = {**os.environ, "WRANGLER_SEND_METRICS": os.environ.get("WRANGLER_SEND_METRICS", "false")}
+    sys.exit(subprocess.call(command, cwd=project.root, env=env))

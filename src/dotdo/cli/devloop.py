@@ -1,0 +1,73 @@
+"""`dotdo dev`: serve the project, restart on change, re-vendor when `pyproject.toml` changes.
+
+The server (`dotdo/localrt/js/server.mjs`) prints its own state: "Ready on ..." once
+Python and the app are loaded, or the app's traceback. This loop only decides when
+to restart it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.project import Project
+from dotdo.localrt.server import Server, ServerOptions, prepare
+from dotdo.localrt.vendoring import tree_fingerprint, vendor
+from dotdo.localrt.watch import Kind, Watcher, WatchPlan
+
+__all__ = ["serve"]
+
+logger = logging.getLogger("dotdo.cli")
+
+
+def serve(project: Project, options: ServerOptions, *, watch: bool) -> int:
+    """Run the dev server until interrupted; the exit status of the command."""
+    # SIGTERM ends the command as Ctrl-C does: through the `finally` that stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    node, node_modules = prepare(project)
+    server = Server(project, options, node=node, node_modules=node_modules)
+    if not watch:
+        server.start()
+        try:
+            assert server.process is not None
+            return server.process.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            server.stop()
+    state = options.persist_to or project.root / ".dotdo" / "state"
+    out = options.out or project.root / ".dotdo" / "host"
+    plan = WatchPlan.for_project(project, extra_sources=options.python_roots, ignored=[state, out])
+    watcher = Watcher(plan)
+    watcher.start()
+    server.start(control=True)
+    modules_seen = tree_fingerprint(project.python_modules)
+    try:
+        while True:
+            batch = watcher.next_batch(timeout=1.0)
+            if not server.running():
+                logger.error("the local runtime stopped")
+                return 1
+            if batch is None:
+                continue
+            kinds = {kind for kind, _ in batch}
+            if Kind.PYPROJECT in kinds or Kind.CONFIG in kinds:
+                try:
+                    project = Project.load(project.root, project.config)
+                    if Kind.PYPROJECT in kinds:
+                        vendor(project)
+                except LocalRuntimeError as error:
+                    logger.error("%s", error)
+                    continue
+            modules_now = tree_fingerprint(project.python_modules)
+            if kinds == {Kind.PYTHON_MODULES} and modules_now == modules_seen:
+                continue  # our own vendoring, already part of the last restart
+            modules_seen = modules_now
+            server.restart()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        watcher.stop()
+        server.stop()

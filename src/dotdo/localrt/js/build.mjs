@@ -1,0 +1,222 @@
+// Builds the local runtime's host bundle from a project's own wrangler.toml and
+// Python sources: a JavaScript worker (host.mjs) that boots the npm `pyodide`
+// package in workerd and serves the same Durable Object classes, bindings,
+// migrations and vars. Nothing here is edited by hand; every run rewrites the
+// output folder.
+//
+//   node build.mjs --project DIR --node-modules DIR [--config FILE] [--out DIR]
+//                  [--python-root DIR ...] [--recorded DIR] [--test-control]
+//
+// --config defaults to the project's wrangler.toml; --out to .dotdo/host in the
+// project; --python-root adds folders to sys.path after python_modules/ (the
+// framework's own test harness uses it to reach src/). --node-modules is where
+// wrangler and pyodide are installed. Prints the path of the generated
+// wrangler.json; every failure is one line on stderr and exit status 1.
+//
+// --test-control (set by dotdo.testing, never by `dotdo dev`) serves each dotdo object
+// with the test routes of `dotdo.testing.control` (time travel, fault points). A dotdo
+// vendored into python_modules/ has no `testing` package (it never reaches a Worker), so
+// that module and its package's `__init__.py` are added to the bundle inside the dotdo
+// the app imports, from the dotdo this runtime belongs to.
+
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+import { durableObjectClasses, filesUnder, isPackageData, missingMigrations, tarArchive } from "./lib.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const localrt = path.dirname(here);
+const { values: args } = parseArgs({
+  options: {
+    project: { type: "string", default: process.cwd() },
+    "node-modules": { type: "string" },
+    config: { type: "string" },
+    out: { type: "string" },
+    "python-root": { type: "string", multiple: true, default: [] },
+    recorded: { type: "string" },
+    "test-control": { type: "boolean", default: false },
+  },
+});
+const project = path.resolve(args.project);
+const configFile = path.resolve(project, args.config ?? "wrangler.toml");
+
+function fail(message) {
+  console.error(`dotdo: ${message}`);
+  process.exit(1);
+}
+
+const nodeModules = path.resolve(args["node-modules"] ?? path.join(project, "node_modules"));
+const require = createRequire(path.join(nodeModules, "..", "package.json"));
+let wrangler, pyodidePkg;
+try {
+  wrangler = require("wrangler");
+  pyodidePkg = path.dirname(require.resolve("pyodide/package.json"));
+} catch {
+  fail(`the local runtime's npm packages are missing from ${nodeModules} (the dotdo command installs them)`);
+}
+const pyodideVersion = JSON.parse(readFileSync(path.join(pyodidePkg, "package.json"), "utf8")).version;
+
+if (!existsSync(configFile)) fail(`no wrangler config at ${configFile}`);
+let config;
+try {
+  ({ rawConfig: config } = wrangler.experimental_readRawConfig({ config: configFile }));
+} catch (error) {
+  fail(`${configFile}: ${error.message.split("\n")[0]}`);
+}
+const configName = path.relative(process.cwd(), configFile) || configFile;
+const missing = missingMigrations(config, configName);
+if (missing.length) fail(missing[0]);
+const mainPath = path.resolve(path.dirname(configFile), config.main ?? "");
+if (!config.main || !mainPath.endsWith(".py") || !existsSync(mainPath)) {
+  fail(`${configName}'s main must name an existing .py file (got ${JSON.stringify(config.main)})`);
+}
+const pythonModulesDir = path.join(project, "python_modules");
+if (!existsSync(path.join(pythonModulesDir, "workers", "__init__.py"))) {
+  fail(`${pythonModulesDir} has no \`workers\` SDK: vendor the project's dependencies (dotdo dev does)`);
+}
+
+const out = path.resolve(project, args.out ?? path.join(".dotdo", "host"));
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+// Pyodide's distribution files.
+mkdirSync(path.join(out, "pyodide"));
+for (const file of ["pyodide.asm.js", "pyodide.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]) {
+  copyFileSync(path.join(pyodidePkg, file), path.join(out, "pyodide", file));
+}
+
+// Python sources: the main module's folder, the vendored packages, the host's stand-ins.
+// Each lands in Pyodide's file system at its real path, so tracebacks name the files the
+// user edits.
+const mainDir = path.dirname(mainPath);
+const extraRoots = args["python-root"].map((dir) => path.resolve(project, dir));
+const pythonRoots = [mainDir, pythonModulesDir, path.join(localrt, "python"), ...extraRoots];
+const pythonFiles = [];
+const seen = new Set();
+for (const [index, root] of pythonRoots.entries()) {
+  for (const rel of filesUnder(root, (name) => name.endsWith(".py"))) {
+    const real = path.join(root, rel);
+    if (seen.has(real)) continue; // a root inside another (src/ as both main folder and extra root)
+    seen.add(real);
+    const bundled = `py/${index}/${rel}`;
+    mkdirSync(path.dirname(path.join(out, bundled)), { recursive: true });
+    copyFileSync(real, path.join(out, bundled));
+    pythonFiles.push([real, bundled]);
+  }
+}
+
+// The test routes: dotdo.testing.control inside the dotdo package the app imports (the first
+// on sys.path: the main module's folder, python_modules/, then the extra roots).
+if (args["test-control"]) {
+  const importOrder = [mainDir, pythonModulesDir, ...[...extraRoots].reverse()];
+  const dotdoRoot = importOrder.find((root) => existsSync(path.join(root, "dotdo", "__init__.py")));
+  if (dotdoRoot && !existsSync(path.join(dotdoRoot, "dotdo", "testing", "control.py"))) {
+    const testing = path.join(localrt, "..", "testing");
+    for (const file of ["__init__.py", "control.py"]) {
+      const bundled = `py/control/${file}`;
+      mkdirSync(path.dirname(path.join(out, bundled)), { recursive: true });
+      copyFileSync(path.join(testing, file), path.join(out, bundled));
+      pythonFiles.push([path.join(dotdoRoot, "dotdo", "testing", file), bundled]);
+    }
+  }
+}
+
+// Package data (non-Python files such as tzdata's zone files) ships with python_modules/ on
+// Cloudflare too. Hundreds of small modules slow workerd's start, so they travel as one tar
+// archive that host.mjs unpacks into Python's file system.
+const dataFiles = [...filesUnder(pythonModulesDir, isPackageData)];
+writeFileSync(path.join(out, "py", "python_modules_data.tar"), tarArchive(pythonModulesDir, dataFiles));
+
+// The wasm modules Pyodide compiles from bytes, recorded once per Pyodide version: shipped
+// with the package for the pinned version, recorded on first use for any other.
+const shipped = path.join(localrt, "recorded", pyodideVersion);
+const recordedDir = existsSync(path.join(shipped, "index.json"))
+  ? shipped
+  : path.resolve(args.recorded ?? path.join(project, ".dotdo", "recorded"), pyodideVersion);
+if (!existsSync(path.join(recordedDir, "index.json"))) {
+  console.error(`dotdo: recording Pyodide ${pyodideVersion}'s wasm modules (once)`);
+  execFileSync(
+    process.execPath,
+    [
+      path.join(here, "record-wasm.mjs"),
+      "--out",
+      recordedDir,
+      "--node-modules",
+      nodeModules,
+      "--exercise",
+      path.join(localrt, "python", "exercise.py"),
+    ],
+    { stdio: ["ignore", 2, 2] }, // stdout carries only the config path
+  );
+}
+const recorded = JSON.parse(readFileSync(path.join(recordedDir, "index.json"), "utf8"));
+if (recorded.pyodide !== pyodideVersion) fail(`${recordedDir} was recorded for Pyodide ${recorded.pyodide}`);
+mkdirSync(path.join(out, "recorded"));
+// index.json carries each module's bytes; the package ships only it (a .wasm file in the
+// package would be uploaded with a deploy whose main folder holds dotdo, as this repository's).
+for (const { file, hex } of recorded.modules) writeFileSync(path.join(out, "recorded", file), Buffer.from(hex, "hex"));
+
+const { exported: classNames, bound } = durableObjectClasses(config);
+
+// manifest.mjs: everything host.mjs needs, as module imports.
+const lines = [
+  "// Generated by dotdo's local runtime (build.mjs); do not edit.",
+  'import pyodideWasm from "./pyodide/pyodide.asm.wasm";',
+  'import pythonStdlib from "./pyodide/python_stdlib.zip";',
+  'import pyodideLock from "./pyodide/pyodide-lock.json";',
+];
+recorded.modules.forEach(({ file }, i) => lines.push(`import wasm${i} from "./recorded/${file}";`));
+pythonFiles.forEach(([, bundled], i) => lines.push(`import py${i} from "./${bundled}";`));
+lines.push('import pythonModulesData from "./py/python_modules_data.tar";');
+lines.push(
+  "export { pyodideWasm, pythonStdlib, pyodideLock };",
+  `export const recordedWasm = {${recorded.modules.map(({ hex }, i) => `\n  "${hex}": wasm${i},`).join("")}\n};`,
+  `export const pythonFiles = [${pythonFiles.map(([real], i) => `\n  [${JSON.stringify(real)}, py${i}],`).join("")}\n];`,
+  "export { pythonModulesData };",
+  `export const pythonModulesDir = ${JSON.stringify(pythonModulesDir)};`,
+  // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
+  // host.mjs inserts each at the front, so the main module's folder ends up first.
+  `export const pythonPath = ${JSON.stringify([path.join(localrt, "python"), ...extraRoots, pythonModulesDir, mainDir])};`,
+  `export const mainModule = ${JSON.stringify(path.basename(mainPath, ".py"))};`,
+  `export const mainFile = ${JSON.stringify(mainPath)};`,
+  `export const durableObjectClasses = ${JSON.stringify(classNames)};`,
+  `export const durableObjectBindings = ${JSON.stringify(bound.map((b) => b.binding))};`,
+  `export const testControl = ${JSON.stringify(args["test-control"])};`,
+  "",
+);
+writeFileSync(path.join(out, "manifest.mjs"), lines.join("\n"));
+
+// worker.mjs: one export per Durable Object class of this worker.
+const worker = [
+  "// Generated by dotdo's local runtime (build.mjs); do not edit.",
+  'import { defaultHandler, makeDurableObjectClass } from "./host.mjs";',
+  ...classNames.map((name) => `export const ${name} = makeDurableObjectClass(${JSON.stringify(name)});`),
+  "export default defaultHandler;",
+  "",
+];
+writeFileSync(path.join(out, "worker.mjs"), worker.join("\n"));
+copyFileSync(path.join(here, "host.mjs"), path.join(out, "host.mjs"));
+
+const hostConfig = {
+  name: config.name ?? "dotdo",
+  main: "worker.mjs",
+  compatibility_date: config.compatibility_date,
+  compatibility_flags: (config.compatibility_flags ?? []).filter((flag) => !flag.startsWith("python_workers")),
+  no_bundle: true,
+  find_additional_modules: true,
+  // wrangler's default rules already load **/*.wasm as CompiledWasm.
+  rules: [
+    { type: "ESModule", globs: ["**/*.mjs", "**/*.js"], fallthrough: true },
+    { type: "Data", globs: ["**/*.zip", "**/*.tar"], fallthrough: true },
+    { type: "Text", globs: ["**/*.py", "**/*.json"], fallthrough: true },
+  ],
+  durable_objects: config.durable_objects,
+  migrations: config.migrations,
+  vars: config.vars,
+};
+writeFileSync(path.join(out, "wrangler.json"), JSON.stringify(hostConfig, null, 2) + "\n");
+console.log(path.join(out, "wrangler.json"));

@@ -1,0 +1,135 @@
+// Pure helpers of the local runtime's build (build.mjs), kept apart so that
+// they can be tested under node's own test runner without a project on disk.
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+
+/**
+ * Durable Object classes a worker must export: the ones bound in its config
+ * (without `script_name`) and the ones its migrations created and did not
+ * delete or rename away since (workerd refuses a script missing either).
+ * Returns `{ bound, migrated, exported }`: `bound` lists `{ binding, className }`,
+ * `migrated` is a Set of class names, `exported` the union, bound first.
+ */
+export function durableObjectClasses(config) {
+  const migrated = new Set();
+  for (const migration of config.migrations ?? []) {
+    for (const name of [...(migration.new_sqlite_classes ?? []), ...(migration.new_classes ?? [])]) {
+      migrated.add(name);
+    }
+    for (const { from, to } of migration.renamed_classes ?? []) {
+      migrated.delete(from);
+      migrated.add(to);
+    }
+    for (const name of migration.deleted_classes ?? []) migrated.delete(name);
+  }
+  const bound = (config.durable_objects?.bindings ?? [])
+    .filter((binding) => !binding.script_name)
+    .map((binding) => ({ binding: binding.name, className: binding.class_name }));
+  const exported = [...new Set([...bound.map((b) => b.className), ...migrated])];
+  return { bound, migrated, exported };
+}
+
+/**
+ * The tag a new `[[migrations]]` entry should take: one past the highest
+ * `v<number>` tag in use (`v1` when there is none).
+ */
+export function nextMigrationTag(config) {
+  let highest = 0;
+  for (const { tag } of config.migrations ?? []) {
+    const match = /^v(\d+)/.exec(String(tag ?? ""));
+    if (match) highest = Math.max(highest, Number(match[1]));
+  }
+  return `v${highest + 1}`;
+}
+
+/**
+ * One line per bound class that no migration creates, naming the entry to add
+ * (Cloudflare refuses such a class only at its first call, with a message
+ * about `new_classes`). Empty when every bound class has its migration.
+ */
+export function missingMigrations(config, configName = "wrangler.toml") {
+  const { bound, migrated } = durableObjectClasses(config);
+  const tag = nextMigrationTag(config);
+  return bound
+    .filter(({ className }) => !migrated.has(className))
+    .map(
+      ({ binding, className }) =>
+        `${configName} binds ${binding} to class ${className}, which no migration creates: add ` +
+        `[[migrations]] tag = "${tag}" new_sqlite_classes = ["${className}"]`,
+    );
+}
+
+/** A ustar archive of `files` (paths relative to `root`): 512-byte headers, padded contents. */
+export function tarArchive(root, files) {
+  const blocks = [];
+  for (const rel of files) {
+    const content = readFileSync(path.join(root, rel));
+    const header = Buffer.alloc(512);
+    let name = rel;
+    let prefix = "";
+    if (Buffer.byteLength(name) > 100) {
+      const cut = rel.lastIndexOf("/", 155);
+      prefix = rel.slice(0, cut);
+      name = rel.slice(cut + 1);
+    }
+    header.write(name, 0, 100);
+    header.write("0000644\0", 100);
+    header.write("0000000\0", 108);
+    header.write("0000000\0", 116);
+    header.write(content.length.toString(8).padStart(11, "0") + "\0", 124);
+    header.write("00000000000\0", 136);
+    header.write("        ", 148); // the checksum field counts as spaces while summing
+    header.write("0", 156);
+    header.write("ustar\0" + "00", 257);
+    header.write(prefix, 345, 155);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+    blocks.push(header, content, Buffer.alloc((512 - (content.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+/** Folders never searched for Python sources: caches, metadata, tool and build state. */
+export const SKIPPED_DIRS = new Set([
+  "__pycache__",
+  "node_modules",
+  ".venv",
+  ".git",
+  ".dotdo",
+  ".wrangler",
+  ".pytest_cache",
+  ".mypy_cache",
+  ".ruff_cache",
+]);
+
+/** Relative paths (sorted, "/"-separated) of the files under `root` whose name `keep` accepts. */
+export function* filesUnder(root, keep, rel = "") {
+  for (const name of readdirSync(path.join(root, rel)).sort()) {
+    const relPath = rel ? `${rel}/${name}` : name;
+    const full = path.join(root, relPath);
+    if (statSync(full).isDirectory()) {
+      if (!SKIPPED_DIRS.has(name) && !name.endsWith(".dist-info")) yield* filesUnder(root, keep, relPath);
+    } else if (keep(name)) {
+      yield relPath;
+    }
+  }
+}
+
+/** Non-Python files of installed packages that travel as package data (tzdata's zone files). */
+export function isPackageData(name) {
+  return !/\.(py|pyc|pyi|pth)$/.test(name) && name !== "py.typed" && !name.startsWith(".");
+}
+
+/** Parses `NAME=VALUE` pairs into an object; throws naming the first malformed one. */
+export function parseVars(pairs) {
+  const vars = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new Error(`--var takes NAME=VALUE (got ${JSON.stringify(pair)})`);
+    vars[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return vars;
+}

@@ -1,0 +1,200 @@
+// Serves a project on wrangler's local dev stack (the same proxy + workerd that
+// `wrangler dev` runs) with the devtools inspector off. After every (re)start it
+// boots Python and imports the app before saying "Ready", so the first request
+// does not pay the boot and an import error is printed here, with the real file
+// paths, instead of surfacing as a 500.
+//
+// Why not plain `wrangler dev`: wrangler 4.86 always attaches its devtools
+// inspector, and every worker-to-object call then leaks a connection to the
+// wrangler process; after ~20,000 requests it runs out of file descriptors and
+// hangs (bench/README.md has the numbers). Its programmatic API turns it off.
+//
+//   node server.mjs --project DIR --node-modules DIR [--config FILE] [--out DIR]
+//                   [--python-root DIR ...] [--port 8787] [--ip 127.0.0.1]
+//                   [--persist-to DIR] [--var NAME=VALUE ...] [--log-level info]
+//                   [--control] [--test-control] [--registry DIR]
+//
+// The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
+// commands from stdin, one a line: `restart` rebuilds and restarts the host (the
+// command watches the files); stdin closing stops the server. Without it, the
+// server runs until SIGINT/SIGTERM. --test-control (dotdo.testing's runtime) serves the
+// project's dotdo objects with the test routes of dotdo.testing.control (build.mjs).
+// --registry registers the worker in wrangler's dev registry at DIR, where another local
+// worker binding its classes by `script_name` finds them (the JavaScript front, ADR 0020).
+
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { format, parseArgs } from "node:util";
+
+import { parseVars } from "./lib.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    project: { type: "string", default: process.cwd() },
+    "node-modules": { type: "string" },
+    config: { type: "string" },
+    out: { type: "string" },
+    "python-root": { type: "string", multiple: true, default: [] },
+    recorded: { type: "string" },
+    port: { type: "string", default: "8787" },
+    ip: { type: "string", default: "127.0.0.1" },
+    "persist-to": { type: "string" },
+    var: { type: "string", multiple: true, default: [] },
+    "log-level": { type: "string", default: "info" },
+    control: { type: "boolean", default: false },
+    "test-control": { type: "boolean", default: false },
+    registry: { type: "string" },
+  },
+});
+const project = path.resolve(args.project);
+const nodeModules = path.resolve(args["node-modules"] ?? path.join(project, "node_modules"));
+const persistTo = path.resolve(project, args["persist-to"] ?? path.join(".dotdo", "state"));
+
+// Miniflare otherwise tries to download the `Request.cf` sample at every start on a machine
+// without its cache; offline that is a failed lookup and a warning, so use the placeholder.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+process.env.WRANGLER_SEND_METRICS ??= "false";
+const require = createRequire(path.join(nodeModules, "..", "package.json"));
+const wrangler = require("wrangler");
+
+// Local runs are development unless told otherwise (CORS then allows localhost origins, and
+// the passthrough accepts the /@tenant/ path prefix).
+let vars;
+try {
+  vars = { ENVIRONMENT: "development", ...parseVars(args.var) };
+} catch (error) {
+  console.error(`dotdo: ${error.message}`);
+  process.exit(2);
+}
+const origin = `http://${args.ip === "0.0.0.0" ? "127.0.0.1" : args.ip}:${args.port}`;
+const BOOT_PATH = "/_dotdo/boot";
+
+// wrangler's own lines that would mislead here: its "Ready" comes before Python and the app
+// are loaded (ours follows the boot), and the boot request is ours, not the user's.
+const QUIET = [/^\[wrangler:info\] Ready on /, /^Attaching additional modules:/, new RegExp(` ${BOOT_PATH} `)];
+for (const level of ["log", "info"]) {
+  const original = console[level].bind(console);
+  console[level] = (...parts) => {
+    // eslint-disable-next-line no-control-regex -- ANSI colour codes, which wrangler adds on a terminal
+    const text = format(...parts).replace(/\x1b\[[0-9;]*m/g, "");
+    if (!QUIET.some((pattern) => pattern.test(text))) original(...parts);
+  };
+}
+
+class BuildFailed extends Error {}
+
+function build() {
+  const extra = ["--project", project, "--node-modules", nodeModules];
+  if (args.config) extra.push("--config", args.config);
+  if (args.out) extra.push("--out", args.out);
+  if (args.recorded) extra.push("--recorded", args.recorded);
+  for (const root of args["python-root"]) extra.push("--python-root", root);
+  if (args["test-control"]) extra.push("--test-control");
+  try {
+    return execFileSync(process.execPath, [path.join(here, "build.mjs"), ...extra], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"], // build.mjs says what failed on stderr, in one line
+    }).trim();
+  } catch {
+    throw new BuildFailed();
+  }
+}
+
+async function startWorker() {
+  const configPath = build();
+  const worker = await wrangler.unstable_startWorker({
+    config: configPath,
+    bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }])),
+    dev: {
+      inspector: false,
+      remote: false,
+      watch: false,
+      liveReload: false,
+      logLevel: args["log-level"],
+      server: { hostname: args.ip, port: Number(args.port) },
+      persist: persistTo,
+      ...(args.registry ? { registry: path.resolve(project, args.registry) } : {}),
+    },
+  });
+  await worker.ready;
+  return worker;
+}
+
+// Boots Python and imports the app (host.mjs answers the boot header).
+async function warm() {
+  const started = performance.now();
+  let answer;
+  try {
+    const response = await fetch(`${origin}${BOOT_PATH}`, {
+      headers: { "x-dotdo-local-runtime": "boot" },
+      signal: AbortSignal.timeout(300_000),
+    });
+    answer = await response.json();
+  } catch (error) {
+    answer = { ok: false, error: `the boot request failed: ${error.message}` };
+  }
+  return { ...answer, seconds: ((performance.now() - started) / 1000).toFixed(1) };
+}
+
+let worker = null;
+
+async function start(restarted) {
+  try {
+    worker = await startWorker();
+  } catch (error) {
+    if (!(error instanceof BuildFailed)) console.error(`dotdo: the local runtime did not start: ${error.message}`);
+    return false;
+  }
+  const answer = await warm();
+  if (answer.ok) {
+    const how = restarted ? "restarted, " : "";
+    console.log(`Ready on ${origin} (${how}Python and the app loaded in ${answer.seconds} s)`);
+    return true;
+  }
+  const what = answer.import ? "the app failed to import" : "Python failed to start";
+  console.error(`dotdo: ${what}:\n${answer.error}`);
+  console.error(`dotdo: not ready: every request answers 500 until ${args.control ? "a change is saved" : "a restart"}`);
+  return true; // serving (failed requests answer at once), so the harness sees the state
+}
+
+let stopping = false;
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await worker?.dispose();
+  } finally {
+    process.exit(code);
+  }
+}
+process.on("SIGTERM", () => stop());
+process.on("SIGINT", () => stop());
+
+let queue = Promise.resolve();
+async function restart() {
+  console.log("dotdo: sources changed, restarting");
+  try {
+    await worker?.dispose();
+  } catch (error) {
+    console.error(`dotdo: stopping the old host failed: ${error.message}`);
+  }
+  worker = null;
+  if (!(await start(true))) console.error("dotdo: waiting for a change to restart");
+}
+
+if (!(await start(false))) {
+  if (!args.control) await stop(1);
+  console.error("dotdo: waiting for a change to restart");
+}
+
+if (args.control) {
+  const lines = createInterface({ input: process.stdin });
+  lines.on("line", (line) => {
+    if (line.trim() === "restart") queue = queue.then(restart);
+  });
+  lines.on("close", () => queue.then(() => stop()));
+}

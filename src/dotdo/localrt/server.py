@@ -1,0 +1,155 @@
+"""The local runtime as a child process: `node server.mjs` serving one project.
+
+Used by `dotdo dev` (in the foreground, restarted on change through its stdin) and
+by `dotdo.testing` (in the background, its output in a log file). Everything the
+server needs is settled here first, each failure as one LocalRuntimeError line:
+Node new enough, the npm packages installed, the project's dependencies vendored,
+every bound class migrated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.node import check_node, npm_packages
+from dotdo.localrt.project import Project
+from dotdo.localrt.vendoring import vendor
+
+__all__ = ["JS_DIR", "Server", "ServerOptions", "prepare"]
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How to serve a project. `persist_to` defaults to `.dotdo/state` in the project
+    (outside every watched folder); `out` (the generated host) to `.dotdo/host`.
+    `test_control` serves the project's dotdo objects with the test routes of
+    `dotdo.testing.control` (time travel, fault points): for `dotdo.testing` only.
+    `registry` joins wrangler's dev registry in that folder, where another local worker
+    binding the project's classes by `script_name` reaches them (ADR 0020's front)."""
+
+    port: int = 8787
+    ip: str = "127.0.0.1"
+    persist_to: Path | None = None
+    vars: Mapping[str, str] = field(default_factory=dict)
+    log_level: str = "info"
+    out: Path | None = None
+    python_roots: Sequence[Path] = ()
+    test_control: bool = False
+    registry: Path | None = None
+
+
+def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str, Path]:
+    """Check and install what serving `project` needs: (node executable, node_modules)."""
+    project.check()
+    node = check_node()
+    node_modules = npm_packages(project.root)
+    if vendor_dependencies:
+        vendor(project)
+    return node, node_modules
+
+
+class Server:
+    """One `server.mjs` process serving `project` with `options`, run by the `node`
+    executable on the npm packages in `node_modules` (`prepare` gives both).
+    `control=True` keeps its stdin open for `restart()`."""
+
+    def __init__(self, project: Project, options: ServerOptions, *, node: str, node_modules: Path) -> None:
+        self.project = project
+        self.options = options
+        self.node = node
+        self.node_modules = node_modules
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self, *, control: bool) -> list[str]:
+        """The `node server.mjs ...` command line for these options (`control`: `--control`)."""
+        options = self.options
+        persist = options.persist_to or self.project.root / ".dotdo" / "state"
+        command = [
+            self.node, str(JS_DIR / "server.mjs"),
+            "--project", str(self.project.root), "--config", str(self.project.config),
+            "--node-modules", str(self.node_modules),
+            "--port", str(options.port), "--ip", options.ip,
+            "--persist-to", str(persist), "--log-level", options.log_level,
+        ]  # fmt: skip
+        if options.out is not None:
+            command += ["--out", str(options.out)]
+        for root in options.python_roots:
+            command += ["--python-root", str(root)]
+        for name, value in options.vars.items():
+            command += ["--var", f"{name}={value}"]
+        if control:
+            command.append("--control")
+        if options.test_control:
+            command.append("--test-control")
+        if options.registry is not None:
+            command += ["--registry", str(options.registry)]
+        return command
+
+    def start(self, *, control: bool = False, output: IO[bytes] | None = None) -> None:
+        """Start in a session of its own (so that `stop()` ends wrangler's workerd children
+        too); `output` receives stdout and stderr, else they go to the terminal."""
+        if self.process is not None:
+            raise LocalRuntimeError("the local runtime is already running")
+        self.process = subprocess.Popen(
+            self.command(control=control),
+            cwd=self.project.root,
+            stdin=subprocess.PIPE if control else subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+            start_new_session=True,
+            env={**os.environ, "WRANGLER_SEND_METRICS": "false"},
+        )
+
+    def restart(self) -> None:
+        """Ask a `control=True` server to rebuild its host and restart (state is kept)."""
+        if self.process is None or self.process.stdin is None:
+            raise LocalRuntimeError("the local runtime is not running under control")
+        self.process.stdin.write(b"restart\n")
+        self.process.stdin.flush()
+
+    def running(self) -> bool:
+        """Whether the process was started and has not exited."""
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL to the server's process group at once (node, wrangler, workerd), as a power
+        cut would: no shutdown, whatever was in flight is lost."""
+        process = self.process
+        if process is None:
+            return
+        self.process = None
+        if process.stdin is not None:
+            process.stdin.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM to the server's process group, SIGKILL after `timeout` seconds."""
+        process = self.process
+        if process is None:
+            return
+        self.process = None
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=timeout)
+        except ProcessLookupError:
+            process.wait()
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        # wrangler's workerd children outlive a node killed hard; the group goes with it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)

@@ -1,0 +1,200 @@
+"""Clients for one tenant of a local runtime, on httpx: every request goes to loopback with
+the tenant's host name (`acme.localhost`), as the passthrough worker reads it.
+
+Beyond plain HTTP (`get`, `post`, ...): `rpc(method, *params)` over `POST /rpc`;
+`ws(path)` opens a WebSocket; `subscribe(*patterns)` follows events over `/ws/rpc`;
+`run_due(now)` / `advance_time(seconds)` fire what the object's alarm would fire
+(schedules, delayed sends, retries, workflow resumptions) without waiting; `arm_fault(point)`
+arms a named fault point. The last three call the test routes that `dotdo.testing`'s
+runtime adds to every dotdo object it serves (`dotdo.testing.control`; never deployed).
+With `prefix`, every path is under it (an object the worker serves under a path prefix, as
+this repository's test harness does).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import httpx
+
+from dotdo.errors import RpcError
+from dotdo.wire.codec import decode, encode
+
+__all__ = ["AsyncTenantClient", "Subscription", "TenantClient"]
+
+
+def _result(response: httpx.Response) -> Any:
+    """The decoded `result` of an RPC answer; RpcError with the server's code otherwise."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.is_success and isinstance(body, dict) and "result" in body:
+        return decode(body["result"])
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        raise RpcError(
+            str(error.get("code")), str(error.get("message")), response.status_code, error.get("step")
+        )
+    raise RpcError("http_error", f"HTTP {response.status_code}: {response.text[:200]}", response.status_code)
+
+
+def _checked_json(response: httpx.Response) -> Any:
+    if not response.is_success:
+        raise RpcError(
+            "http_error", f"HTTP {response.status_code}: {response.text[:200]}", response.status_code
+        )
+    return response.json()
+
+
+class Subscription:
+    """Events pushed over one `/ws/rpc` socket: `next(timeout)` returns the next one (the
+    `Event` fields as a dict: `id`, `type`, `data`, `timestamp`, `subject`, `object`).
+    `connection` is the subscribed websockets (sync) connection."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def next(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The next event; TimeoutError when none arrives within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no event within {timeout} s")
+            payload = json.loads(self._connection.recv(timeout=left))
+            if payload.get("method") == "event":
+                event: dict[str, Any] = decode(payload["params"])
+                return event
+
+    def close(self) -> None:
+        """Close the socket (the subscriptions end with it)."""
+        self._connection.close()
+
+
+class TenantClient(httpx.Client):
+    """An httpx.Client for one tenant of a local runtime (see the module docstring): requests
+    go to 127.0.0.1:`port` with the host name `<tenant>.localhost`, under the path `prefix`,
+    each with a `timeout` in seconds."""
+
+    def __init__(self, port: int, tenant: str, *, prefix: str = "", timeout: float = 30.0) -> None:
+        super().__init__(
+            base_url=f"http://127.0.0.1:{port}{prefix.rstrip('/')}",
+            headers={"host": f"{tenant}.localhost"},
+            timeout=timeout,
+        )
+        self.port = port
+        self.tenant = tenant
+        self.prefix = prefix.rstrip("/")
+        self._skew_ms = 0
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        """Call an `@rpc` method of the tenant's object; RpcError with the server's code."""
+        body = {"method": method, "params": encode(list(params))}
+        return _result(self.post("/rpc", json=body))
+
+    @contextmanager
+    def ws(self, path: str = "/ws") -> Iterator[Any]:
+        """A WebSocket to `path` of the tenant's object (websockets' sync client)."""
+        from websockets.sync.client import connect
+
+        loopback = socket.create_connection(("127.0.0.1", self.port))
+        url = f"ws://{self.tenant}.localhost:{self.port}{self.prefix}{path}"
+        with connect(url, sock=loopback, open_timeout=30) as connection:
+            yield connection
+
+    @contextmanager
+    def subscribe(self, *patterns: str) -> Iterator[Subscription]:
+        """Follow events matching any of `patterns` (`Note.*`, `*.created`)."""
+        with self.ws("/ws/rpc") as connection:
+            for index, pattern in enumerate(patterns):
+                connection.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
+                answer = json.loads(connection.recv(timeout=30))
+                if "error" in answer:
+                    raise RpcError(answer["error"]["code"], answer["error"]["message"])
+            yield Subscription(connection)
+
+    def run_due(self, now: float | None = None) -> dict[str, int]:
+        """Do everything due at `now` (epoch ms; default: now plus `advance_time`'s total), as
+        the alarm would: how many items each timer source ran (`{"alarm", "sends",
+        "deliveries", "schedules", "workflows"}` on a DOWorkflow; `{"alarm"}` on a DOCore)."""
+        if now is None:
+            now = time.time() * 1000 + self._skew_ms
+        result: dict[str, int] = _checked_json(self.post("/_test/alarm", json={"now": int(now)}))
+        return result
+
+    def advance_time(self, seconds: float) -> dict[str, int]:
+        """Move this client's clock `seconds` ahead and run what is due by then."""
+        self._skew_ms += int(seconds * 1000)
+        return self.run_due()
+
+    def arm_fault(self, point: str) -> None:
+        """Arm the named fault point `point` (`after_step:<run id>/<step id>`): the object hangs
+        there once, so that the test can stop the runtime at exactly that place."""
+        _checked_json(self.post("/_test/fault", json={"point": point}))
+
+
+class AsyncTenantClient(httpx.AsyncClient):
+    """The asyncio twin of TenantClient (same `port`, `tenant`, `prefix`, `timeout`).
+    Connections are not kept alive, so the client holds nothing bound to one event loop and
+    needs no closing."""
+
+    def __init__(self, port: int, tenant: str, *, prefix: str = "", timeout: float = 30.0) -> None:
+        super().__init__(
+            base_url=f"http://127.0.0.1:{port}{prefix.rstrip('/')}",
+            headers={"host": f"{tenant}.localhost"},
+            timeout=timeout,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
+        self.port = port
+        self.tenant = tenant
+        self.prefix = prefix.rstrip("/")
+        self._skew_ms = 0
+
+    async def rpc(self, method: str, *params: Any) -> Any:
+        """TenantClient.rpc, awaited."""
+        body = {"method": method, "params": encode(list(params))}
+        return _result(await self.post("/rpc", json=body))
+
+    @asynccontextmanager
+    async def ws(self, path: str = "/ws") -> AsyncIterator[Any]:
+        """A WebSocket to `path` of the tenant's object (websockets' asyncio client)."""
+        from websockets.asyncio.client import connect
+
+        url = f"ws://{self.tenant}.localhost:{self.port}{self.prefix}{path}"
+        async with connect(url, host="127.0.0.1", port=self.port, open_timeout=30) as connection:
+            yield connection
+
+    async def subscribe(self, *patterns: str) -> AsyncIterator[dict[str, Any]]:
+        """Events matching any of `patterns`, as they are sent."""
+        async with self.ws("/ws/rpc") as connection:
+            for index, pattern in enumerate(patterns):
+                await connection.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
+                answer = json.loads(await connection.recv())
+                if "error" in answer:
+                    raise RpcError(answer["error"]["code"], answer["error"]["message"])
+            async for message in connection:
+                payload = json.loads(message)
+                if payload.get("method") == "event":
+                    yield decode(payload["params"])
+
+    async def run_due(self, now: float | None = None) -> dict[str, int]:
+        """TenantClient.run_due, awaited."""
+        if now is None:
+            now = time.time() * 1000 + self._skew_ms
+        result: dict[str, int] = _checked_json(await self.post("/_test/alarm", json={"now": int(now)}))
+        return result
+
+    async def advance_time(self, seconds: float) -> dict[str, int]:
+        """TenantClient.advance_time, awaited."""
+        self._skew_ms += int(seconds * 1000)
+        return await self.run_due()
+
+    async def arm_fault(self, point: str) -> None:
+        """TenantClient.arm_fault, awaited."""
+        _checked_json(await self.post("/_test/fault", json={"point": point}))

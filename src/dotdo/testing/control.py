@@ -1,0 +1,120 @@
+"""Test control for a project's own Durable Objects: time travel and fault points over HTTP,
+mounted on the project's classes only while `dotdo.testing` serves them (ADR 0021).
+
+The production classes serve no test routes (ADR 0012). When the plugin's local runtime
+serves a project, it serves each exported `DOCore` subclass as `with_control_routes(cls)`:
+the same class with `ControlRoutes` mixed in before it, which adds two routes, both of
+the `admin` scope (ADR 0018; open in the plugin's runtime: development, no secret):
+
+- `POST /_test/alarm {"now": <epoch ms>}` (body optional): one pass of the timer service
+  as if the clock said `now` (default: the object's clock), everything due by then run
+  at once: `await self.timers.run_due(now)`. Answers its counts per source, e.g.
+  `{"alarm": 0, "sends": 0, "deliveries": 1, "schedules": 0, "workflows": 0}`.
+- `POST /_test/fault {"point": "after_step:<step key>"}`: arms that named fault point
+  (`dotdo.core.faults`) in this isolate: the call that reaches it next hangs there, once,
+  so that a test can stop the runtime at exactly that place. 400 `invalid_fault` for a
+  point that is not one of `faults.POINTS` or has no detail.
+
+`dotdo dev` and `dotdo deploy` never apply it, and the package's vendored copy for a
+Worker leaves `dotdo.testing` out. This module imports only the framework, so that it runs
+inside the local runtime's Pyodide; under CPython, where `DOCore` cannot load, the routes
+work on any class with the `routes` hook and a `timers` service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import TYPE_CHECKING, Any, cast
+
+from dotdo.core import faults
+from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.router import Router
+from dotdo.errors import BadRequest
+
+if TYPE_CHECKING:
+    from dotdo.core.durable import DOCore
+
+__all__ = ["ALARM_PATH", "FAULT_PATH", "ControlRoutes", "with_control_routes"]
+
+logger = logging.getLogger("dotdo.testing")
+
+ALARM_PATH = "/_test/alarm"
+FAULT_PATH = "/_test/fault"
+
+
+async def _hang() -> None:
+    """A fault point's action: the call stops here until the runtime is stopped."""
+    logger.warning("fault point reached; hanging until the runtime is stopped")
+    await asyncio.sleep(3600)
+
+
+def _pass_time(request: HttpRequest) -> int | None:
+    """`now` of a `/_test/alarm` body (epoch ms), None for no body or no `now`."""
+    body = request.json() if request.body.strip() else {}
+    now = body.get("now") if isinstance(body, dict) else "not an object"
+    if now is None:
+        return None
+    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+        raise BadRequest('Body is {"now": <epoch milliseconds>} or empty', code="invalid_now")
+    return int(now)
+
+
+def _fault_point(request: HttpRequest) -> tuple[str, str]:
+    """(point, detail) of a `/_test/fault` body `{"point": "<point>:<detail>"}`."""
+    body = request.json()
+    point = body.get("point") if isinstance(body, dict) else None
+    name, _, detail = point.partition(":") if isinstance(point, str) else ("", "", "")
+    if name not in faults.POINTS or not detail:
+        raise BadRequest(
+            f'Body is {{"point": "<point>:<detail>"}}, the point one of {sorted(faults.POINTS)}',
+            code="invalid_fault",
+        )
+    return name, detail
+
+
+class ControlRoutes:
+    """Mixed in before a `DOCore` subclass: its `routes` hook adds the test routes (see the
+    module docstring). Defines no other name, so the app's namespace is untouched."""
+
+    def routes(self, router: Router) -> None:
+        """The class's own routes, then `POST /_test/alarm` and `POST /_test/fault`."""
+        super().routes(router)  # type: ignore[misc]  # a mixin: the DOCore subclass's routes
+        obj: Any = self
+
+        async def run_due(request: HttpRequest) -> HttpResponse:
+            now = _pass_time(request)
+            timers = obj.timers
+            return json_response(await timers.run_due(timers.now() if now is None else now))
+
+        async def arm_fault(request: HttpRequest) -> HttpResponse:
+            name, detail = _fault_point(request)
+            faults.arm(name, detail, _hang)
+            return json_response({"point": f"{name}:{detail}"})
+
+        # admin: moving an object's clock and hanging it are an operator's acts (ADR 0018);
+        # the plugin's runtime is development without a secret, where access is open.
+        router.post(ALARM_PATH, scope="admin")(run_due)
+        router.post(FAULT_PATH, scope="admin")(arm_fault)
+
+
+def with_control_routes(cls: type[DOCore]) -> type[DOCore]:
+    """`cls` with the test routes: a subclass of the same name, `ControlRoutes` first.
+
+    Raises TypeError for a class that is not a DOCore subclass (only dotdo's objects have
+    a timer service to drive)."""
+    from dotdo.core.durable import DOCore  # the runtime's: loaded only where a Worker runs
+
+    if not (isinstance(cls, type) and issubclass(cls, DOCore)):
+        raise TypeError(f"{cls!r} is not a DOCore subclass: it has no timer service to drive")
+    names = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        # In the class's own namespace, so that sealing its RPC surface (done for every
+        # DOCore subclass at creation, for its own attributes) keeps the hook local: a
+        # Workers RPC call of `routes` must fail as it does on the class itself.
+        "routes": ControlRoutes.routes,
+    }
+    return cast("type[DOCore]", type(cls.__name__, (ControlRoutes, cls), names))

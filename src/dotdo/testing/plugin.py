@@ -1,0 +1,117 @@
+"""The pytest plugin (entry point `pytest11`, loaded wherever dotdo is installed).
+
+Fixtures: `dotdo_runtime` (session: the project's own wrangler.toml served on the local
+runtime, started on first use), `dotdo_client` and `dotdo_async_client` (a fresh tenant
+per test). What the server logged during a failing test is attached to its report.
+
+Settings (`[tool.pytest.ini_options]`), all optional: `dotdo_project` (the folder with
+`python_modules/`; default the rootdir), `dotdo_config` (default `wrangler.toml` there),
+`dotdo_python_roots` (extra folders on `sys.path`), `dotdo_vars` (`NAME=VALUE` lines for
+the worker's env; `ENVIRONMENT=development` is always set). The project's dotdo objects
+are served with the test routes of `dotdo.testing.control`, and the worker joins a dev
+registry of the session's own (`dotdo_runtime.registry`), where a second local worker
+reaches its classes by `script_name`.
+
+Nothing here starts unless a test asks for one of the fixtures, and the module imports
+only pytest, so that installing dotdo costs other test suites nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from dotdo.testing.clients import AsyncTenantClient, TenantClient
+    from dotdo.testing.runtime import LocalRuntime
+
+_RUNTIME = pytest.StashKey["LocalRuntime"]()
+_LOG_OFFSET = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The plugin's ini settings (see the module docstring)."""
+    parser.addini("dotdo_project", "dotdo: the project folder (python_modules/); default the rootdir")
+    parser.addini("dotdo_config", "dotdo: the wrangler config to serve; default wrangler.toml in the project")
+    parser.addini("dotdo_python_roots", "dotdo: extra folders on sys.path", type="linelist", default=[])
+    parser.addini(
+        "dotdo_vars", "dotdo: NAME=VALUE variables for the worker's env", type="linelist", default=[]
+    )
+
+
+def _setting(config: pytest.Config, name: str) -> str | None:
+    value = config.getini(name)
+    return str(value) if value else None
+
+
+@pytest.fixture(scope="session")
+def dotdo_runtime(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalRuntime]:
+    """The project served on the local runtime for the whole session (empty state)."""
+    from dotdo.testing.runtime import LocalRuntime
+
+    root = Path(pytestconfig.rootpath)
+    project = root / (_setting(pytestconfig, "dotdo_project") or ".")
+    config = _setting(pytestconfig, "dotdo_config")
+    variables = {}
+    for pair in pytestconfig.getini("dotdo_vars"):
+        name, eq, value = str(pair).partition("=")
+        if not eq:
+            raise pytest.UsageError(f"dotdo_vars: {pair!r} is not NAME=VALUE")
+        variables[name] = value
+    base = tmp_path_factory.mktemp("dotdo-runtime")
+    runtime = LocalRuntime(
+        project,
+        config=root / config if config else None,
+        state_dir=base / "state",
+        log_path=base / "server.log",
+        vars=variables,
+        python_roots=[root / str(p) for p in pytestconfig.getini("dotdo_python_roots")],
+        registry=base / "registry",
+    )
+    pytestconfig.stash[_RUNTIME] = runtime
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+
+
+@pytest.fixture
+def dotdo_client(dotdo_runtime: LocalRuntime) -> Iterator[TenantClient]:
+    """A client for a fresh tenant (a new object of the main binding)."""
+    with dotdo_runtime.client() as client:
+        yield client
+
+
+@pytest.fixture
+def dotdo_async_client(dotdo_runtime: LocalRuntime) -> AsyncTenantClient:
+    """An asyncio client for a fresh tenant (connections are not kept, nothing to close)."""
+    return dotdo_runtime.async_client()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Note where the server log stands when a test starts (for its report)."""
+    runtime = item.config.stash.get(_RUNTIME, None)
+    if runtime is not None:
+        item.stash[_LOG_OFFSET] = runtime.log_offset()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach what the server logged during a failed test's call to its report."""
+    report = yield
+    runtime = item.config.stash.get(_RUNTIME, None)
+    offset = item.stash.get(_LOG_OFFSET, None)
+    if report.failed and report.when == "call" and runtime is not None and offset is not None:
+        log = runtime.log_since(offset).strip()
+        report.sections.append(("dotdo server log", log or "(nothing logged during the test)"))
+    return report

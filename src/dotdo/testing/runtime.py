@@ -1,0 +1,161 @@
+"""A local runtime for a test session: the project's own wrangler.toml on real workerd.
+
+Started once (the plugin's `dotdo_runtime` fixture) with an empty state folder, its
+output in a log file; `client()` gives a client for a fresh tenant, so tests never
+share an object. `restart()` keeps the stored state, as a redeploy or a crash would.
+Every dotdo object it serves has the test routes of `dotdo.testing.control` (what the
+clients' `run_due`, `advance_time` and `arm_fault` call); `dotdo dev` serves none.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.project import Project
+from dotdo.localrt.server import Server, ServerOptions, prepare
+from dotdo.testing.clients import AsyncTenantClient, TenantClient
+
+__all__ = ["LocalRuntime", "free_port", "new_tenant"]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS's choice)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_tenant() -> str:
+    """A fresh tenant name (`t-` and 12 hex digits): a new object per test."""
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+class LocalRuntime:
+    """One server for the tests: `base_url`, `port`, `log_path`, per-tenant clients.
+
+    Serves the project in `project_root` (its `config`, default its `wrangler.toml`) with
+    the test routes (unless `test_routes=False`, to serve exactly what a deploy serves),
+    state in `state_dir` and output in `log_path`; `vars` join the
+    worker's env, `python_roots` go on `sys.path`, `out` is the generated host's folder
+    (default `.dotdo/test-host`), `log_level` wrangler's; with `registry` (a folder) the
+    worker joins wrangler's dev registry there, where another local worker reaches the
+    project's classes by `script_name` (e.g. the JavaScript front)."""
+
+    def __init__(
+        self,
+        project_root: Path,
+        *,
+        state_dir: Path,
+        log_path: Path,
+        config: Path | None = None,
+        vars: Mapping[str, str] | None = None,
+        python_roots: Sequence[Path] = (),
+        out: Path | None = None,
+        log_level: str = "info",
+        registry: Path | None = None,
+        test_routes: bool = True,
+    ) -> None:
+        self.project = Project.load(project_root, config)
+        self.state_dir = state_dir
+        self.log_path = log_path
+        self.registry = registry
+        self.port = free_port()
+        self.options = ServerOptions(
+            port=self.port,
+            persist_to=state_dir,
+            vars=dict(vars or {}),
+            log_level=log_level,
+            out=out or self.project.root / ".dotdo" / "test-host",
+            python_roots=tuple(python_roots),
+            test_control=test_routes,
+            registry=registry,
+        )
+        self._server: Server | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>`."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 180.0) -> None:
+        """Start the server and wait until a tenant's `/health` answers 200. LocalRuntimeError
+        (with the end of the log) when the app fails to import or nothing answers in time."""
+        import httpx
+
+        if self._server is None:
+            node, node_modules = prepare(self.project)
+            self._server = Server(self.project, self.options, node=node, node_modules=node_modules)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._server.start(output=log)
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, headers={"host": "probe.localhost"}) as client:
+            while time.monotonic() < deadline:
+                if not self._server.running():
+                    raise LocalRuntimeError(f"the local runtime exited:\n{self.log_tail()}")
+                try:
+                    response = client.get("/health", timeout=60)
+                except httpx.TransportError:
+                    time.sleep(0.1)
+                    continue
+                if response.status_code == 200:
+                    return
+                if "app_import_failed" in response.text:
+                    # The server prints the traceback once its own boot request is answered.
+                    reported = time.monotonic() + 30
+                    while "dotdo: not ready" not in self.log_tail() and time.monotonic() < reported:
+                        time.sleep(0.1)
+                    self.stop()
+                    raise LocalRuntimeError(f"the app failed to import:\n{self.log_tail()}")
+                time.sleep(0.1)
+        self.stop()
+        raise LocalRuntimeError(f"the local runtime did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Stop the server (and its workerd children); the state folder stays."""
+        if self._server is not None:
+            self._server.stop()
+
+    def crash(self) -> None:
+        """Kill the whole server at once, as a power cut would (no shutdown); `start()`
+        brings it back on the same port and state, to see what survived."""
+        if self._server is not None:
+            self._server.kill()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and state (what survives a restart)."""
+        self.stop()
+        self.start()
+
+    def log_offset(self) -> int:
+        """The log's current length in bytes (for `log_since`)."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int) -> str:
+        """What the server logged after `offset`."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                return log.read().decode(errors="replace")
+        except OSError as error:
+            return f"(no log at {self.log_path}: {error})"
+
+    def log_tail(self, lines: int = 80) -> str:
+        """The end of the server log, so that a failed start explains itself."""
+        return "\n".join(self.log_since(0).splitlines()[-lines:])
+
+    def client(self, tenant: str | None = None, *, prefix: str = "") -> TenantClient:
+        """A client for `tenant` (a fresh one by default); close it (or use `with`)."""
+        return TenantClient(self.port, tenant or new_tenant(), prefix=prefix)
+
+    def async_client(self, tenant: str | None = None, *, prefix: str = "") -> AsyncTenantClient:
+        """An asyncio client for `tenant` (a fresh one by default)."""
+        return AsyncTenantClient(self.port, tenant or new_tenant(), prefix=prefix)

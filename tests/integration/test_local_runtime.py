@@ -1,0 +1,138 @@
+"""The local runtime serving a small project of its own (not the harness): what the app prints
+reaches the output, an app that fails to import says so with its real file path instead of
+serving 500s after "Ready", and `dotdo dev` restarts on a saved source."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dotdo.errors import LocalRuntimeError
+from dotdo.testing import LocalRuntime, free_port
+from tests.runtime import ROOT
+
+WRANGLER = """name = "tiny"
+main = "src/entry.py"
+compatibility_date = "2026-05-01"
+compatibility_flags = ["python_workers"]
+
+[[durable_objects.bindings]]
+name = "TINY"
+class_name = "Tiny"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Tiny"]
+"""
+
+ENTRY = """import sys
+
+from workers import DurableObject, Response, WorkerEntrypoint
+
+print("printed at import")
+
+
+class Tiny(DurableObject):
+    async def fetch(self, request):
+        print("printed by the object")
+        print("written to stderr", file=sys.stderr)
+        return Response("tiny")
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        return await namespace.get(namespace.idFromName("one")).fetch(request)
+"""
+
+
+def _project(root: Path, entry: str = ENTRY) -> Path:
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "entry.py").write_text(entry)
+    (root / "wrangler.toml").write_text(WRANGLER)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "tiny"\ndependencies = ["workers-runtime-sdk>=1.9.5"]\n'
+    )
+    return root
+
+
+def _runtime(root: Path) -> LocalRuntime:
+    return LocalRuntime(root, state_dir=root / "state-outside", log_path=root / "server.log")
+
+
+def test_prints_reach_the_output(tmp_path: Path) -> None:
+    runtime = _runtime(_project(tmp_path / "tiny"))
+    runtime.start()
+    try:
+        with runtime.client() as client:
+            assert client.get("/").text == "tiny"
+        deadline = time.monotonic() + 30
+        while "written to stderr" not in runtime.log_tail(200):
+            assert time.monotonic() < deadline, runtime.log_tail(200)
+            time.sleep(0.1)
+        log = runtime.log_tail(200)
+        assert "printed at import" in log
+        assert "printed by the object" in log
+    finally:
+        runtime.stop()
+
+
+def test_an_app_that_fails_to_import_is_reported_with_its_real_path(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path / "broken", ENTRY.replace("class Tiny(DurableObject):", "class Tiny(DurableObject)")
+    )
+    runtime = _runtime(root)
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start()
+    message = str(raised.value)
+    assert "the app failed to import" in message
+    assert f'File "{root / "src" / "entry.py"}", line 8' in message
+    assert "SyntaxError" in message
+    assert "Ready on" not in message
+
+
+def _wait_for(log: Path, text: str, count: int = 1, timeout: float = 180) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        content = log.read_text(errors="replace")
+        if content.count(text) >= count:
+            return content
+        assert time.monotonic() < deadline, f"no {text!r} in:\n{content}"
+        time.sleep(0.2)
+
+
+def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path: Path) -> None:
+    root = _project(tmp_path / "dev")
+    port = free_port()
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"],
+            cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
+        )  # fmt: skip
+    entry = root / "src" / "entry.py"
+    try:
+        _wait_for(log, "Ready on")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            assert client.get("/").text == "tiny"  # writes state under src/state: no restart for that
+            entry.write_text(ENTRY.replace('Response("tiny")', 'Response("tiny")('))
+            content = _wait_for(log, "the app failed to import")
+            assert f'File "{entry}"' in content
+            answer = client.get("/")
+            assert answer.status_code == 500
+            assert answer.json()["error"]["code"] == "app_import_failed"
+            entry.write_text(ENTRY.replace('Response("tiny")', 'Response("tiny, again")'))
+            _wait_for(log, "Ready on", count=2)
+            assert client.get("/").text == "tiny, again"
+        assert log.read_text().count("sources changed, restarting") == 2
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=60)

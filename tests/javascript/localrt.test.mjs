@@ -1,0 +1,108 @@
+// The local runtime's pure helpers (src/dotdo/localrt/js/lib.mjs), under node's test runner:
+//   node --test tests/javascript/
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+
+import {
+  durableObjectClasses,
+  filesUnder,
+  isPackageData,
+  missingMigrations,
+  nextMigrationTag,
+  parseVars,
+  tarArchive,
+} from "../../src/dotdo/localrt/js/lib.mjs";
+
+const config = (bindings, migrations) => ({
+  durable_objects: { bindings: bindings.map(([name, class_name, script_name]) => ({ name, class_name, script_name })) },
+  migrations,
+});
+
+test("exported classes: bound ones and the migrations' survivors", () => {
+  const { exported, migrated } = durableObjectClasses(
+    config(
+      [["APP", "App"], ["OTHER", "Elsewhere", "other-worker"]],
+      [
+        { tag: "v1", new_sqlite_classes: ["Old", "App"] },
+        { tag: "v2", renamed_classes: [{ from: "Old", to: "New" }], new_classes: ["Kv"] },
+        { tag: "v3", deleted_classes: ["Kv"] },
+      ],
+    ),
+  );
+  assert.deepEqual(exported, ["App", "New"]); // another worker's class is not ours to export
+  assert.deepEqual([...migrated].sort(), ["App", "New"]);
+});
+
+test("a bound class without a migration is named with the entry to add", () => {
+  const lines = missingMigrations(
+    config([["APP", "App"], ["TICKETS", "Ticket"]], [{ tag: "v1", new_sqlite_classes: ["App"] }]),
+  );
+  assert.deepEqual(lines, [
+    'wrangler.toml binds TICKETS to class Ticket, which no migration creates: add [[migrations]] tag = "v2" new_sqlite_classes = ["Ticket"]',
+  ]);
+  assert.deepEqual(missingMigrations(config([["APP", "App"]], [{ tag: "v1", new_sqlite_classes: ["App"] }])), []);
+});
+
+test("a renamed-away or deleted class counts as missing", () => {
+  const renamed = config([["APP", "Old"]], [
+    { tag: "v1", new_sqlite_classes: ["Old"] },
+    { tag: "v2", renamed_classes: [{ from: "Old", to: "New" }] },
+  ]);
+  assert.equal(missingMigrations(renamed).length, 1);
+});
+
+test("the next migration tag follows the highest vN", () => {
+  assert.equal(nextMigrationTag({}), "v1");
+  assert.equal(nextMigrationTag({ migrations: [{ tag: "v1" }, { tag: "v10-bounds" }, { tag: "v3" }] }), "v11");
+  assert.equal(nextMigrationTag({ migrations: [{ tag: "initial" }] }), "v1");
+});
+
+test("--var pairs: NAME=VALUE, the value may hold '='", () => {
+  assert.deepEqual(parseVars(["A=1", "B=x=y", "EMPTY="]), { A: "1", B: "x=y", EMPTY: "" });
+  assert.throws(() => parseVars(["=1"]), /NAME=VALUE/);
+  assert.throws(() => parseVars(["NOEQ"]), /NAME=VALUE/);
+});
+
+test("sources skip tool folders and dist-info", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "dotdo-lib-"));
+  for (const rel of ["app/entry.py", ".venv/lib/x.py", "node_modules/p/y.py", "pkg-1.0.dist-info/z.py", "a/__pycache__/c.py", "a/b.py"]) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), "");
+  }
+  assert.deepEqual([...filesUnder(root, (name) => name.endsWith(".py"))], ["a/b.py", "app/entry.py"]);
+});
+
+test("package data: everything but Python sources, typing markers and dot files", () => {
+  assert.equal(isPackageData("Oslo"), true);
+  assert.equal(isPackageData("zones.json"), true);
+  for (const name of ["x.py", "x.pyc", "x.pyi", "x.pth", "py.typed", ".hidden"]) assert.equal(isPackageData(name), false);
+});
+
+test("tar archive: ustar headers with valid checksums, padded contents, long names split", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "dotdo-tar-"));
+  const long = `${"d".repeat(60)}/${"e".repeat(60)}/file.txt`;
+  mkdirSync(path.join(root, path.dirname(long)), { recursive: true });
+  writeFileSync(path.join(root, long), "hello");
+  writeFileSync(path.join(root, "short"), "x".repeat(600));
+  const archive = tarArchive(root, [long, "short"]);
+  assert.equal(archive.length % 512, 0);
+  const field = (header, start, length) => header.subarray(start, start + length).toString().replace(/\0.*$/s, "");
+  let offset = 0;
+  const seen = [];
+  while (archive[offset] !== 0) {
+    const header = archive.subarray(offset, offset + 512);
+    const stored = parseInt(field(header, 148, 8), 8);
+    const copy = Buffer.from(header);
+    copy.fill(" ", 148, 156);
+    assert.equal(copy.reduce((sum, byte) => sum + byte, 0), stored);
+    const size = parseInt(field(header, 124, 12), 8);
+    const prefix = field(header, 345, 155);
+    const name = (prefix ? `${prefix}/` : "") + field(header, 0, 100);
+    seen.push([name, archive.subarray(offset + 512, offset + 512 + size).toString()]);
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  assert.deepEqual(seen, [[long, "hello"], ["short", "x".repeat(600)]]);
+});

@@ -1,0 +1,97 @@
+"""Reading a project, and the bound-class-without-migration check (which Cloudflare only
+reports at the class's first call, naming `new_classes`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.project import Project
+
+HEAD = 'name = "app"\nmain = "src/entry.py"\ncompatibility_flags = ["python_workers"]\n'
+
+
+def _project(tmp_path: Path, wrangler: str, pyproject: str | None = None) -> Path:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "entry.py").write_text("")
+    (tmp_path / "wrangler.toml").write_text(HEAD + wrangler)
+    if pyproject is not None:
+        (tmp_path / "pyproject.toml").write_text(pyproject)
+    return tmp_path
+
+
+def _binding(name: str, cls: str) -> str:
+    return f'[[durable_objects.bindings]]\nname = "{name}"\nclass_name = "{cls}"\n'
+
+
+def test_reads_main_bindings_migrations_and_dependencies(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        _binding("APP", "App") + '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["App"]\n',
+        '[project]\nname = "app"\ndependencies = ["dotdo>=0.1", "attrs"]\n',
+    )
+    project = Project.load(root)
+    assert project.main == root / "src" / "entry.py"
+    assert project.sources == root / "src"
+    assert [(b.name, b.class_name) for b in project.bindings] == [("APP", "App")]
+    assert project.dependencies == ("dotdo>=0.1", "attrs")
+    assert project.missing_migrations() == []
+    project.check()
+
+
+def test_a_bound_class_without_migration_names_the_entry_to_add(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        _binding("APP", "App")
+        + _binding("TICKETS", "Ticket")
+        + '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["App"]\n'
+        + '[[migrations]]\ntag = "v2-bounds"\nnew_classes = ["Kv"]\n',
+    )
+    with pytest.raises(LocalRuntimeError) as raised:
+        Project.load(root).check()
+    assert str(raised.value) == (
+        "wrangler.toml binds TICKETS to class Ticket, which no migration creates: "
+        'add [[migrations]] tag = "v3" new_sqlite_classes = ["Ticket"]'
+    )
+
+
+def test_renamed_and_deleted_classes_no_longer_count(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        _binding("APP", "Old")
+        + '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Old", "Gone"]\n'
+        + '[[migrations]]\ntag = "v2"\nrenamed_classes = [{from = "Old", to = "New"}]\n'
+        + 'deleted_classes = ["Gone"]\n',
+    )
+    project = Project.load(root)
+    assert project.migrated == {"New"}
+    assert len(project.missing_migrations()) == 1
+
+
+def test_another_workers_class_needs_no_migration_here(tmp_path: Path) -> None:
+    root = _project(tmp_path, _binding("OTHER", "Elsewhere") + 'script_name = "other"\n')
+    assert Project.load(root).bindings == ()
+
+
+@pytest.mark.parametrize(
+    ("wrangler", "message"),
+    [
+        ('main = "src/entry.js"\n', "main must name the Python entry module"),
+        ('main = "src/missing.py"\n', "main names src/missing.py, which does not exist"),
+        ("[[[", "is not valid TOML"),
+    ],
+)
+def test_config_problems_are_one_line(tmp_path: Path, wrangler: str, message: str) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "entry.py").write_text("")
+    (tmp_path / "wrangler.toml").write_text(wrangler)
+    with pytest.raises(LocalRuntimeError, match=message) as raised:
+        Project.load(tmp_path)
+    assert "\n" not in str(raised.value)
+
+
+def test_no_wrangler_toml(tmp_path: Path) -> None:
+    with pytest.raises(LocalRuntimeError, match=r"no wrangler\.toml in .*dotdo new NAME"):
+        Project.load(tmp_path)

@@ -1,0 +1,53 @@
+"""What a change means to `dotdo dev`: state, build output and tool folders never restart it,
+wherever they are (a state folder inside the project restarted it forever)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dotdo.localrt.watch import Kind, WatchPlan
+
+ROOT = Path("/p")
+PLAN = WatchPlan(
+    root=ROOT,
+    config=ROOT / "wrangler.toml",
+    sources=(ROOT / "src", ROOT / "lib"),
+    python_modules=ROOT / "python_modules",
+    ignored=(ROOT / "src" / "state", ROOT / ".dotdo" / "host"),
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("src/entry.py", Kind.SOURCE),
+        ("src/app/models.py", Kind.SOURCE),
+        ("lib/helpers.py", Kind.SOURCE),
+        ("wrangler.toml", Kind.CONFIG),
+        ("pyproject.toml", Kind.PYPROJECT),
+        ("python_modules", Kind.PYTHON_MODULES),
+        ("python_modules/attrs/__init__.py", Kind.PYTHON_MODULES),
+        # never a restart:
+        ("src/state/v3/do/app/abc.sqlite", None),  # --persist-to inside the sources
+        ("src/state/x.py", None),
+        ("src/__pycache__/entry.cpython-311.pyc", None),
+        ("src/.venv/lib/site.py", None),
+        ("src/node_modules/pkg/index.py", None),
+        ("src/notes.txt", None),
+        (".dotdo/state/v3/do/x.sqlite", None),
+        (".dotdo/host/worker.mjs", None),
+        (".venv/lib/python3.11/site-packages/x.py", None),
+        ("node_modules/wrangler/package.json", None),
+        ("README.md", None),
+        (".python_modules.abc123", None),  # the vendoring's staging folder
+    ],
+)
+def test_classify(path: str, kind: Kind | None) -> None:
+    assert PLAN.classify(ROOT / path) is kind
+
+
+def test_the_project_folder_itself_is_watched_flat() -> None:
+    assert PLAN.flat() == [ROOT]
+    assert PLAN.recursive() == [ROOT / "src", ROOT / "lib", ROOT / "python_modules"]
