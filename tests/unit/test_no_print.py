@@ -17,17 +17,19 @@ def _writes(tree: ast.AST) -> list[int]:
         function = node.func
         if (isinstance(function, ast.Name) and function.id == "print") or (
             isinstance(function, ast.Attribute)
-            and function.attr.startswith("print_")
             and isinstance(function.value, ast.Name)
-            and function.value.id == "traceback"
+            and (
+                (function.value.id == "traceback" and function.attr.startswith("print_"))
+                or (function.value.id == "click" and function.attr in ("echo", "secho"))
+            )
         ):
             lines.append(node.lineno)
     return lines
 
 
 def test_the_scan_finds_prints() -> None:
-    sample = "import traceback\nprint('x')\ntraceback.print_exc()\nlogger.info('y')\n"
-    assert _writes(ast.parse(sample)) == [2, 3]
+    sample = "import traceback\nprint('x')\ntraceback.print_exc()\nlogger.info('y')\nclick.echo('z')\n"
+    assert _writes(ast.parse(sample)) == [2, 3, 5]
 
 
 def test_no_print_in_src() -> None:

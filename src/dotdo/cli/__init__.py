@@ -55,7 +55,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except LocalRuntimeError as error:
-            click.echo(f"dotdo: {error}", err=True)
+            logger.error("%s", error)
             ctx.exit(1)
 
 
@@ -74,8 +74,11 @@ def new(name: str) -> None:
     from dotdo.cli.scaffold import create_project
 
     target = create_project(name, Path.cwd())
-    click.echo(f"Created {target}. Next:\n  cd {name}\n  dotdo dev     # serve it locally")
-    click.echo("  dotdo test    # run its tests")
+    logger.info(
+        "created %s. Next:\n  cd %s\n  dotdo dev     # serve it locally\n  dotdo test    # run its tests",
+        target,
+        name,
+    )
 
 
 @main.command()
@@ -144,7 +147,7 @@ def vendor(force: bool) -> None:
 
     project = Project.load(Path.cwd())
     if not vendor_project(project, force=force):
-        click.echo("dotdo: python_modules/ is up to date", err=True)
+        logger.info("python_modules/ is up to date")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
