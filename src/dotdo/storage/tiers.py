@@ -33,6 +33,15 @@ T = TypeVar("T")
 logger = logging.getLogger("dotdo.storage")
 
 _COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"
+_SAME_TYPE_UPDATE = (
+    "UPDATE things SET data = ?, created_at = ?, updated_at = ?, deleted_at = ?, version = ? "
+    "WHERE id = ? AND type = ?"
+)
+_UPSERT = (
+    f"INSERT INTO things ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    "type = excluded.type, data = excluded.data, created_at = excluded.created_at, "
+    "updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, version = excluded.version"
+)
 _ABSENT: Any = object()
 
 
@@ -358,19 +367,11 @@ class TieredThingStore:
             if record is None:
                 self._sql.run("DELETE FROM things WHERE id = ?", thing_id)
             else:
-                self._sql.run(
-                    f"INSERT INTO things ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET type = excluded.type, data = excluded.data, "
-                    "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-                    "deleted_at = excluded.deleted_at, version = excluded.version",
-                    record.id,
-                    record.type,
-                    record.data,
-                    record.created_at,
-                    record.updated_at,
-                    record.deleted_at,
-                    record.version,
-                )
+                # `type` is matched, not assigned (an assigned column's indexes are rewritten and
+                # billed, changed or not); only a new or re-typed thing takes the upsert.
+                values = (record.data, record.created_at, record.updated_at, record.deleted_at)
+                if not self._sql.run(_SAME_TYPE_UPDATE, *values, record.version, record.id, record.type):
+                    self._sql.run(_UPSERT, record.id, record.type, *values, record.version)
             faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id)
         faults.reach_now(faults.STORAGE_CHECKPOINTED, str(len(ids)))
         if type_name is None:
