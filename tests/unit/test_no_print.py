@@ -20,7 +20,11 @@ def _writes(tree: ast.AST) -> list[int]:
             and isinstance(function.value, ast.Name)
             and (
                 (function.value.id == "traceback" and function.attr.startswith("print_"))
-                or (function.value.id == "click" and function.attr in ("echo", "secho"))
+                or (
+                    function.value.id == "click"
+                    and function.attr in ("echo", "secho")
+                    and any(k.arg == "err" for k in node.keywords)  # stdout is a command's result
+                )
             )
         ):
             lines.append(node.lineno)
@@ -28,7 +32,10 @@ def _writes(tree: ast.AST) -> list[int]:
 
 
 def test_the_scan_finds_prints() -> None:
-    sample = "import traceback\nprint('x')\ntraceback.print_exc()\nlogger.info('y')\nclick.echo('z')\n"
+    sample = (
+        "import traceback\nprint('x')\ntraceback.print_exc()\nlogger.info('y')\n"
+        "click.echo('z', err=True)\nclick.echo('r')\n"
+    )
     assert _writes(ast.parse(sample)) == [2, 3, 5]
 
 

@@ -74,11 +74,9 @@ def new(name: str) -> None:
     from dotdo.cli.scaffold import create_project
 
     target = create_project(name, Path.cwd())
-    logger.info(
-        "created %s. Next:\n  cd %s\n  dotdo dev     # serve it locally\n  dotdo test    # run its tests",
-        target,
-        name,
-    )
+    # The command's own result, on stdout (diagnostics go to the `dotdo.cli` logger).
+    click.echo(f"Created {target}. Next:\n  cd {name}\n  dotdo dev     # serve it locally")
+    click.echo("  dotdo test    # run its tests")
 
 
 @main.command()
