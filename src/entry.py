@@ -6,10 +6,10 @@ app's main object binding is DOTDO.
 
 from workers import WorkerEntrypoint
 
-from dotdo import DOCore, DOSemantic, DOWorkflow
+from dotdo import DOCore, DOFull, DOSemantic, DOWorkflow
 from dotdo.worker import forward_to_tenant
 
-__all__ = ["DOCore", "DOSemantic", "DOWorkflow", "Default"]
+__all__ = ["DOCore", "DOFull", "DOSemantic", "DOWorkflow", "Default"]
 
 
 class Default(WorkerEntrypoint):

@@ -60,6 +60,7 @@ from dotdo.workflows.steps import Attempt, RetryPolicy, ScheduleInfo, workflow
 
 if TYPE_CHECKING:
     from dotdo.core.durable import AlarmInfo, DOCore
+    from dotdo.full.durable import DOFull
     from dotdo.semantic.durable import DOSemantic
     from dotdo.storage.durable import DOStorage
     from dotdo.workflows.durable import DOWorkflow
@@ -75,6 +76,7 @@ __all__ = [
     "CorsPolicy",
     "CronError",
     "DOCore",
+    "DOFull",
     "DOSemantic",
     "DOStorage",
     "DOWorkflow",
@@ -139,6 +141,7 @@ __all__ = [
 
 _RUNTIME_NAMES = {
     "DOCore": "dotdo.core.durable",
+    "DOFull": "dotdo.full.durable",
     "AlarmInfo": "dotdo.core.durable",
     "DOSemantic": "dotdo.semantic.durable",
     "DOStorage": "dotdo.storage.durable",

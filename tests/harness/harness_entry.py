@@ -24,10 +24,11 @@ from workers import Request, Response, WorkerEntrypoint
 from dotdo import DOStorage
 from dotdo.worker import forward_to_tenant
 from entry import Default as AppDefault
-from entry import DOCore, DOSemantic, DOWorkflow
+from entry import DOCore, DOFull, DOSemantic, DOWorkflow
 
 __all__ = [
     "DOCore",
+    "DOFull",
     "DOSemantic",
     "DOStorage",
     "DOWorkflow",

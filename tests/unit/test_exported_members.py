@@ -25,5 +25,5 @@ def test_all_is_sorted_and_complete() -> None:
         "testing",
     }
     # load on first use, under the Workers runtime
-    runtime_only = {"DOCore", "AlarmInfo", "DOSemantic", "DOStorage", "DOWorkflow"}
+    runtime_only = {"DOCore", "AlarmInfo", "DOFull", "DOSemantic", "DOStorage", "DOWorkflow"}
     assert public | runtime_only == set(dotdo.__all__)

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dotdo.semantic",),
     ("dotdo.storage",),
     ("dotdo.workflows",),
+    ("dotdo.full",),
     ("dotdo", "dotdo.worker", "dotdo.client"),
     ("dotdo.__main__", "dotdo.cli", "dotdo.localrt", "dotdo.testing"),
 )
@@ -181,7 +182,7 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
         "dotdo.remote.marks (layer 1) imports dotdo.wire.codec (layer 2)",  # inside a function
         "dotdo.wire.codec (layer 2) imports dotdo.core.http (layer 3)",  # relative, a submodule by name
         "dotdo.wire.pipeline (layer 2) imports dotdo.semantic.things (layer 4)",  # for the type checker only
-        "dotdo.core.http (layer 3) imports dotdo (layer 7)",  # the package face is above the framework
-        "dotdo.worker (layer 7) imports dotdo.testing.control (layer 8)",  # the tooling is above all
+        "dotdo.core.http (layer 3) imports dotdo (layer 8)",  # the package face is above the framework
+        "dotdo.worker (layer 8) imports dotdo.testing.control (layer 9)",  # the tooling is above all
         "dotdo.semantic.things (layer 4) imports dotdo.workflows.steps (layer 6)",  # by importlib
     }
