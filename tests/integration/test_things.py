@@ -265,6 +265,11 @@ def test_relationships_and_actions(runtime: LocalRuntime) -> None:
         assert len(audit) == 1 and audit[0]["verb"] == "place" and audit[0]["data"] == {"via": "web"}
         assert c.get("/Customer/nobody/placed").status_code == 404
         assert c.post("/actions", json={"subject": "nobody", "verb": "x"}).status_code == 400
+        # a verb of the thing store's own events, or an inflected one, would fake or garble them
+        for verb, code in (("update", "reserved_verb"), ("created", "invalid_verb")):
+            refused = c.post("/actions", json={"subject": "Customer/ada", "verb": verb})
+            assert (refused.status_code, refused.json()["error"]["code"]) == (400, code)
+        assert not c.get("/events", params={"type": "Customer.updated"}).json()["items"]
 
 
 def test_write_events_are_recorded(runtime: LocalRuntime) -> None:

@@ -305,12 +305,12 @@ class Actions:
         """Record that `subject` did `verb` (to `object`): the event `Noun.<past>` (the
         subject's noun), the edge subject -past-> object when there is an object, and the
         audit entry, in one transaction. Answers `{"id", "event": {"id", "type"}, "subject",
-        "verb", "object", "data", "created_at"}`. 400 `invalid_ref`, `invalid_verb`,
-        `invalid_data`; 413 `value_too_large`."""
+        "verb", "object", "data", "created_at"}`. 400 `invalid_ref`, `invalid_verb` and
+        `reserved_verb` (`Verbs.for_action`), `invalid_data`; 413 `value_too_large`."""
         who = self._relationships.ref(subject, "subject")
         what = None if object is None else self._relationships.ref(object, "object")
         stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
-        past = self._verbs.get(verb).past
+        past = self._verbs.for_action(verb).past
         event_type = f"{who.type}.{past}"
         payload = {
             "subject": who.to_dict(),
