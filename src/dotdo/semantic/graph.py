@@ -22,6 +22,7 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
+from dotdo.semantic.ids import is_ulid
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
@@ -117,7 +118,8 @@ class EventLog:
 
         `pattern` is `Noun.verb` with `*` for either part; `since` is epoch ms;
         `cursor` continues after the page that returned it; `limit` is 1 to MAX_EVENTS.
-        400 `invalid_event_pattern`, `invalid_limit`.
+        400 `invalid_event_pattern`, `invalid_limit`, `invalid_cursor` (not an event id: a
+        made-up cursor would silently answer an empty or a wrong page).
         """
         conditions: list[str] = ["1"]
         params: list[Any] = []
@@ -136,6 +138,8 @@ class EventLog:
             conditions.append("timestamp >= ?")
             params.append(since)
         if cursor:
+            if not is_ulid(cursor):
+                raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
             conditions.append("id > ?")
             params.append(cursor)
         limit = _limit(limit, MAX_EVENTS)
