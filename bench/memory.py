@@ -21,6 +21,7 @@ The Python heap of one object, measured under CPython (deterministic), is in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -77,9 +78,11 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError(f"the server did not start:\n{self.log.read_text(errors='replace')[-3000:]}")
 
-    def rss_mb(self) -> float:
-        """Resident memory of the server and every process under it (the runtime starts
-        node and workerd in groups of their own), in MiB."""
+    def tree(self) -> list[int]:
+        """The server's pid and every process under it."""
+        return sorted(self._tree()[0])
+
+    def _tree(self) -> tuple[set[int], dict[int, int]]:
         parents: dict[int, int] = {}
         rss_kb: dict[int, int] = {}
         for pid in os.listdir("/proc"):
@@ -98,14 +101,27 @@ class Server:
             found = {pid for pid, parent in parents.items() if parent in tree} - tree
             grew = bool(found)
             tree |= found
+        return tree, rss_kb
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server and every process under it (the runtime starts
+        node and workerd in sessions of their own), in MiB."""
+        tree, rss_kb = self._tree()
         return sum(rss_kb.get(pid, 0) for pid in tree) / 1024
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGINT)
-            self.process.wait(timeout=60)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGTERM to `dotdo dev` (it stops its runtime), then SIGKILL to whatever of the tree
+        is left: node and workerd run in sessions of their own, and a command started in the
+        background ignores SIGINT."""
+        tree = self.tree()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=30)
+        for pid in reversed(tree):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
 
 
 def tenants(counts: list[int]) -> list[str]:
