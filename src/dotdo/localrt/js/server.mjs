@@ -196,15 +196,12 @@ async function reload() {
 let queue = Promise.resolve();
 async function restart() {
   console.log("dotdo: sources changed, restarting");
-  if (worker && process.env.DOTDO_FULL_RESTART !== "1") {
+  reloading: if (worker && process.env.DOTDO_FULL_RESTART !== "1") {
     try {
       await reload();
       return;
     } catch (error) {
-      if (error instanceof BuildFailed) {
-        console.error("dotdo: waiting for a change to restart");
-        return;
-      }
+      if (error instanceof BuildFailed) break reloading; // as before: the old host stops, nothing serves
       console.error(`dotdo: reloading in place failed (${error.message}); starting a new host`);
     }
   }
