@@ -1,7 +1,7 @@
 """`dotdo dev` as a developer meets it: start to first answer, save to first answer, idle CPU,
 and a fresh clone to the first answer of `./scripts/dev` (cold and warm npm cache).
 
-    .venv/bin/python bench/devloop.py start-save [--runs 3] [--restart "in place,full"]
+    .venv/bin/python bench/devloop.py start-save [--runs 3]
     .venv/bin/python bench/devloop.py idle [--seconds 60]
     .venv/bin/python bench/devloop.py clone [--cold]
 
@@ -123,14 +123,11 @@ def make_pyfloor(base: Path) -> tuple[Path, Path, str, dict[str, str]]:
     return project, project / "src" / "entry.py", "/state/probe", {"host": "bench.localhost"}
 
 
-def start_save(runs: int, restarts: list[str]) -> None:
-    print("| system | restart | run | start to Ready s | start to first answer s | save to first answer s |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+def start_save(runs: int) -> None:
+    print("| system | run | start to Ready s | start to first answer s | save to first answer s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for run in range(1, runs + 1):  # interleaved, so that the machine's drift hits both alike
-        for (name, make), restart in (
-            (system, restart) for system in (("dotdo new app", make_app), ("pyfloor", make_pyfloor))
-            for restart in restarts
-        ):  # fmt: skip
+        for name, make in (("dotdo new app", make_app), ("pyfloor", make_pyfloor)):
             with tempfile.TemporaryDirectory() as tmp:
                 base = Path(tmp)
                 project, main, probe, headers = make(base)
@@ -138,9 +135,8 @@ def start_save(runs: int, restarts: list[str]) -> None:
                 port = free_port()
                 url = f"http://127.0.0.1:{port}{probe}"
                 started = time.monotonic()
-                full = {"DOTDO_FULL_RESTART": "1"} if restart == "full" else {}
                 dev = Dev([*DOTDO, "dev", "--port", str(port), "--persist-to", str(base / "state")], project,
-                          base / "dev.log", full)  # fmt: skip
+                          base / "dev.log")  # fmt: skip
                 try:
                     answered = first_answer(url, headers, started + 600)
                     ready = dev.wait_for("Ready on")
@@ -151,10 +147,8 @@ def start_save(runs: int, restarts: list[str]) -> None:
                     again = first_answer(url, headers, saved + 600)
                 finally:
                     dev.stop()
-                if restart == "in place" and "reloaded," not in dev.output():
-                    raise RuntimeError(f"the restart did not reload in place:\n{dev.output()[-3000:]}")
                 times = (ready - started, answered - started, again - saved)
-                print(f"| {name} | {restart} | {run} | " + " | ".join(f"{t:.1f}" for t in times) + " |")
+                print(f"| {name} | {run} | " + " | ".join(f"{t:.1f}" for t in times) + " |")
 
 
 def idle(seconds: float) -> None:
@@ -208,15 +202,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--cold", action="store_true")
-    parser.add_argument(
-        "--restart", default="in place,full",
-        help="how a save restarts the server: in place (`dotdo dev`'s way), full (DOTDO_FULL_RESTART=1)",
-    )  # fmt: skip
     args = parser.parse_args()
     inherited = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *([inherited] if inherited else [])])
     if args.what == "start-save":
-        start_save(args.runs, args.restart.split(","))
+        start_save(args.runs)
     elif args.what == "idle":
         idle(args.seconds)
     else:

@@ -174,37 +174,9 @@ async function stop(code = 0) {
 process.on("SIGTERM", () => stop());
 process.on("SIGINT", () => stop());
 
-// A restart keeps wrangler's dev stack (its proxy, which holds the port and queues requests
-// meanwhile, and the Miniflare instance) and hands it the rebuilt host: only the app's
-// workerd is replaced, then Python is booted at once (ADR 0029). When the stack is not up
-// (the first start failed) or refuses the new config, it is built from scratch as before,
-// and always with DOTDO_FULL_RESTART=1 (to compare the two: bench/devloop.py).
-async function reload() {
-  const configPath = build();
-  await worker.patchConfig({ config: configPath });
-  await worker.ready;
-  const answer = await warm();
-  if (answer.ok) {
-    console.log(`Ready on ${origin} (reloaded, Python and the app loaded in ${answer.seconds} s)`);
-    return;
-  }
-  const what = answer.import ? "the app failed to import" : "Python failed to start";
-  console.error(`dotdo: ${what}:\n${answer.error}`);
-  console.error("dotdo: not ready: every request answers 500 until a change is saved");
-}
-
 let queue = Promise.resolve();
 async function restart() {
   console.log("dotdo: sources changed, restarting");
-  reloading: if (worker && process.env.DOTDO_FULL_RESTART !== "1") {
-    try {
-      await reload();
-      return;
-    } catch (error) {
-      if (error instanceof BuildFailed) break reloading; // as before: the old host stops, nothing serves
-      console.error(`dotdo: reloading in place failed (${error.message}); starting a new host`);
-    }
-  }
   try {
     await worker?.dispose();
   } catch (error) {
