@@ -25,7 +25,10 @@ from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.durable import DOSemantic
+from dotdo.semantic.graph import EventLog
+from dotdo.semantic.ids import new_id
 from dotdo.semantic.store import ThingStore
+from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON
@@ -53,11 +56,24 @@ class DOStorage(DOSemantic):
     # -- hooks -------------------------------------------------------------
 
     def migrations(self) -> builtins.list[Component]:
-        """DOSemantic's components plus `storage` (`dotdo_storage_log`, `dotdo_storage_mark`)."""
+        """DOSemantic's components plus `storage` (`dotdo_storage_log`, `dotdo_storage_mark`,
+        `dotdo_event_segments` and the `events` view over it)."""
         return [*super().migrations(), STORAGE_TABLES]
 
     def thing_store(self) -> ThingStore:
         """The tiers (replaying the log's rows above the mark into L0)."""
+        return self._tiers()
+
+    def event_store(self) -> EventLog:
+        """Events on the tiers: logged with their transaction's things, checkpointed into
+        packed segments (`TieredEventLog`, ADR 0023)."""
+        return TieredEventLog(self._tiers(), lambda: int(time.time() * 1000), new_id)
+
+    def _tiers(self) -> TieredThingStore:
+        """The one `TieredThingStore` of this object, made on first use."""
+        tiers = self.__dict__.get("tiers")
+        if isinstance(tiers, TieredThingStore):
+            return tiers
         timers = self.timers
 
         def wake_changed() -> None:
