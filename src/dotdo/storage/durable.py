@@ -28,6 +28,7 @@ from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.store import ThingStore
+from dotdo.storage.commit import STRICT, acknowledging_after_commit
 from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.tiers import TieredThingStore, TierOptions
@@ -82,6 +83,18 @@ class DOStorage(DOSemantic):
 
         self.tiers = TieredThingStore(self.sql, timers.now, self.storage_options, wake_changed)
         return self.tiers
+
+    async def fetch(self, request: Any) -> Any:
+        """DOSemantic's `fetch`; in strict mode the response waits until the writes made so
+        far (this request's among them) are in the log, so concurrent requests' writes share
+        one row (group commit, ADR 0023)."""
+        tiers = self.__dict__.get("tiers")
+        if not isinstance(tiers, TieredThingStore) or tiers.options.durability != STRICT:
+            return await super().fetch(request)
+        with acknowledging_after_commit():
+            response = await super().fetch(request)
+        await tiers.durable()
+        return response
 
     def routes(self, router: Router) -> None:
         """DOSemantic's routes plus `GET /stats` and `POST /storage/flush`."""
