@@ -58,7 +58,7 @@ class Node:
             TieredThingStore(self.sql, clock, options) if tiered else SqliteThingStore(self.sql)
         )
         ids = storage.__dict__.setdefault("event_ids", itertools.count())  # outlives a restart
-        new_id = lambda: f"e{next(ids):09d}"  # noqa: E731
+        new_id = lambda: f"{next(ids):026d}"  # noqa: E731 - ULID-shaped, as cursors must be
         self.events: EventLog = (
             TieredEventLog(self.store, clock, new_id)
             if isinstance(self.store, TieredThingStore)
