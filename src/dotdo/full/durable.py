@@ -142,12 +142,7 @@ class DOFull(DOWorkflow):
         return await self.hitl.decide(approval_id, decision, comment, caller())
 
     async def _http_approvals(self, request: HttpRequest) -> HttpResponse:
-        limit_text = request.query("limit")
-        limit = 100
-        if limit_text is not None:
-            if not limit_text.isdigit():
-                raise BadRequest("limit is 1 to 1000", code="invalid_limit")
-            limit = int(limit_text)
+        limit = request.query_int("limit", 100)
         return json_response({"items": self.approvals(request.query("status"), limit)})
 
     async def _http_approval(self, request: HttpRequest) -> HttpResponse:
