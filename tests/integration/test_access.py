@@ -269,7 +269,7 @@ def test_health_says_only_alive_unless_the_caller_is_admin(production_runtime: L
         assert c.get("/health", headers=bearer(elsewhere)).json() == {"status": "ok"}
         for admin in (mint(SECRET, target=tenant, scope="admin"), OPERATOR_TOKEN):
             detail = c.get("/health", headers=bearer(admin)).json()
-            assert detail["class"] == "DOWorkflow" and detail["access"] == "token"
+            assert detail["class"] == "DOFull" and detail["access"] == "token"
             assert (
                 "send_event" in detail["rpc"]
                 and {"method": "GET", "pattern": "/health", "scope": "public"} in (detail["routes"])
