@@ -493,13 +493,13 @@ def poll_log(runtime: LocalRuntime, text: str, timeout: float = 20.0) -> str:
 def test_development_without_a_secret_says_so_at_start_up(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         assert c.get("/state").status_code == 200  # open: no token needed
-    line = poll_log(runtime, "OPEN ACCESS: DOWorkflow answers anyone")
+    line = poll_log(runtime, "OPEN ACCESS: DOFull answers anyone")
     assert "DOTDO_SECRET" in line
-    before = runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOWorkflow")
+    before = runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOFull")
     for _ in range(3):  # more objects of the class in the same isolate: said once
         with runtime.client() as c:
             assert c.get("/state").status_code == 200
-    assert runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOWorkflow") == before
+    assert runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOFull") == before
 
 
 def test_the_storage_layers_routes_and_methods_have_their_scopes(production_runtime: LocalRuntime) -> None:
