@@ -9,7 +9,7 @@ can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
 to HarnessStrict; under /_storage/, to a plain DOStorage; under /_relaxed/, to HarnessRelaxed;
-under /_rows/, to HarnessRows);
+under /_rows/, to HarnessRows; under /_full/, to HarnessFull);
 everything else goes through src/entry.py's Default unchanged.
 """
 
@@ -17,6 +17,7 @@ import json
 
 import js
 from harness_core import HarnessCore
+from harness_full import HarnessFull
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
 from harness_storage import HarnessRelaxed
@@ -36,6 +37,7 @@ __all__ = [
     "DOWorkflow",
     "Default",
     "HarnessCore",
+    "HarnessFull",
     "HarnessRelaxed",
     "HarnessRows",
     "HarnessSemantic",
@@ -79,6 +81,9 @@ class Default(WorkerEntrypoint):
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)
+        if "/_full/" in request.url:  # the test-only DOFull class (human in the loop)
+            stripped = js.Request.new(request.url.replace("/_full/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.FULL)
         if "/_rows/" in request.url:  # the test-only class that counts rows written
             stripped = js.Request.new(request.url.replace("/_rows/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.ROWS)
