@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 __all__ = [
     "AFTER_STEP",
     "POINTS",
+    "REACHED_NOW",
     "STORAGE_CHECKPOINTED",
     "STORAGE_IN_CHECKPOINT",
     "STORAGE_LOGGED",
@@ -41,6 +42,9 @@ STORAGE_CHECKPOINTED = "storage_checkpointed"
 things it wrote."""
 
 POINTS = frozenset({AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED})
+
+REACHED_NOW = frozenset({STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED})
+"""The points reached with `reach_now` (synchronous code): their action is a plain function."""
 
 Action = Callable[[], Awaitable[None] | None]
 
