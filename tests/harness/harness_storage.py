@@ -9,7 +9,8 @@ either writes is the framework's.
 
 Both serve `POST /_bench/batch {"type": T, "updates": [{"id", "patch"}, ...]}`: every
 update in one `things.transaction` (one request, one SQLite transaction; on DOStorage one
-log row), answering `{"versions": [...]}`.
+log row), answering `{"versions": [...]}`. HarnessTiered also serves `GET /_bench/log`:
+`{"last_seq"}`, the newest log row's sequence number.
 """
 
 from harness_lifetime import Lifetime
@@ -61,4 +62,11 @@ class HarnessDirect(BatchRoute, Lifetime, DOSemantic):
 
 
 class HarnessTiered(BatchRoute, Lifetime, DOStorage):
-    pass
+    def routes(self, router):
+        super().routes(router)
+        router.get("/_bench/log", scope="read")(self._bench_log)
+
+    async def _bench_log(self, request):
+        """`{"last_seq"}`: the sequence number of the newest log row (the next write's is
+        one more: what a crash script arms `storage_logged:<seq>` with)."""
+        return json_response({"last_seq": self.tiers.log.last_seq})
