@@ -8,8 +8,9 @@ of that object answers itself (Pyodide's JsProxy attributes), which no RPC call
 can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
-to HarnessStrict; under /_storage/, to a plain DOStorage; under /_rows/, to HarnessRows; under
-/_direct/ and /_tiered/, to HarnessDirect and HarnessTiered, the benchmarks' pair);
+to HarnessStrict; under /_storage/, to a plain DOStorage; under /_relaxed/, to HarnessRelaxed;
+under /_rows/, to HarnessRows; under /_direct/ and /_tiered/, to HarnessDirect and
+HarnessTiered, the benchmarks' pair);
 everything else goes through src/entry.py's Default unchanged.
 """
 
@@ -19,7 +20,7 @@ import js
 from harness_core import HarnessCore
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
-from harness_storage import HarnessDirect, HarnessTiered
+from harness_storage import HarnessDirect, HarnessRelaxed, HarnessTiered
 from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
@@ -37,6 +38,7 @@ __all__ = [
     "Default",
     "HarnessCore",
     "HarnessDirect",
+    "HarnessRelaxed",
     "HarnessRows",
     "HarnessSemantic",
     "HarnessStrict",
@@ -74,6 +76,9 @@ class Default(WorkerEntrypoint):
         if "/_storage/" in request.url:  # DOStorage (opt-in tiers), by tenant like the app
             stripped = js.Request.new(request.url.replace("/_storage/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STORAGE)
+        if "/_relaxed/" in request.url:  # DOStorage in relaxed durability, by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_relaxed/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.RELAXED)
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)

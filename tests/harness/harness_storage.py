@@ -6,8 +6,11 @@ either writes is the framework's.
                     `stats()` / `GET /stats` counters (the SQL facade's own rowsRead /
                     rowsWritten since the instance started): both sides count alike
     HarnessTiered   DOStorage, strict durability, its default options
+    HarnessRelaxed  DOStorage in relaxed durability: acknowledged at once, logged every
+                    10 s or 1,000 writes (what `tests/integration/test_storage.py` checks
+                    through the real runtime)
 
-Both serve `POST /_bench/batch {"type": T, "updates": [{"id", "patch"}, ...]}`: every
+All three serve `POST /_bench/batch {"type": T, "updates": [{"id", "patch"}, ...]}`: every
 update in one `things.transaction` (one request, one SQLite transaction; on DOStorage one
 log row), answering `{"versions": [...]}`. HarnessTiered also serves `GET /_bench/log`:
 `{"last_seq"}`, the newest log row's sequence number.
@@ -15,7 +18,7 @@ log row), answering `{"versions": [...]}`. HarnessTiered also serves `GET /_benc
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOSemantic, DOStorage, json_response, rpc
+from dotdo import DOSemantic, DOStorage, TierOptions, json_response, rpc
 
 
 class BatchRoute:
@@ -70,3 +73,7 @@ class HarnessTiered(BatchRoute, Lifetime, DOStorage):
         """`{"last_seq"}`: the sequence number of the newest log row (the next write's is
         one more: what a crash script arms `storage_logged:<seq>` with)."""
         return json_response({"last_seq": self.tiers.log.last_seq})
+
+
+class HarnessRelaxed(BatchRoute, DOStorage):
+    storage_options = TierOptions(durability="relaxed", relaxed_flush_ms=10_000, relaxed_max_writes=1_000)

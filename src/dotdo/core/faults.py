@@ -18,6 +18,7 @@ __all__ = [
     "POINTS",
     "REACHED_NOW",
     "STORAGE_CHECKPOINTED",
+    "STORAGE_GROUP_LOGGED",
     "STORAGE_IN_CHECKPOINT",
     "STORAGE_LOGGED",
     "arm",
@@ -41,9 +42,15 @@ STORAGE_CHECKPOINTED = "storage_checkpointed"
 """A checkpoint wrote every thing and has not moved the log's mark yet. Detail: how many
 things it wrote."""
 
-POINTS = frozenset({AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED})
+STORAGE_GROUP_LOGGED = "storage_group_logged"
+"""A group commit's log row (the writes of several requests) is committed and none of them
+is acknowledged yet. Detail: the row's seq."""
 
-REACHED_NOW = frozenset({STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED})
+POINTS = frozenset(
+    {AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED, STORAGE_GROUP_LOGGED}
+)
+
+REACHED_NOW = frozenset({STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED, STORAGE_GROUP_LOGGED})
 """The points reached with `reach_now` (synchronous code): their action is a plain function."""
 
 Action = Callable[[], Awaitable[None] | None]

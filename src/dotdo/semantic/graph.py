@@ -22,6 +22,7 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
+from dotdo.semantic.ids import is_ulid
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
@@ -93,17 +94,33 @@ class EventLog:
     def record(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
         """Store one event (`event_type` already checked, `subject` / `object_id` thing ids)
         and return its id; 400 `invalid_data` when `data` is not storable JSON."""
-        event_id = self._ids()
+        event = self.new_event(event_type, subject, data, object_id)
         self._sql.run(
             "INSERT INTO events (id, type, data, timestamp, subject, object) VALUES (?, ?, ?, ?, ?, ?)",
-            event_id,
-            event_type,
-            _encode(data),
-            self._clock(),
-            subject,
-            object_id,
+            *event.values(),
         )
-        return event_id
+        return str(event["id"])
+
+    def new_event(
+        self, event_type: str, subject: str | None, data: Any, object_id: str | None = None
+    ) -> dict[str, Any]:
+        """The row `record` stores, not stored: `{"id", "type", "data", "timestamp", "subject",
+        "object"}` in that order, `data` as its JSON text; 400 `invalid_data` as `record`."""
+        return {
+            "id": self._ids(),
+            "type": event_type,
+            "data": _encode(data),
+            "timestamp": self._clock(),
+            "subject": subject,
+            "object": object_id,
+        }
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        """One event by id, as `list` answers its items, or None when there is none."""
+        row = self._sql.first(
+            "SELECT id, type, data, timestamp, subject, object FROM events WHERE id = ?", event_id
+        )
+        return None if row is None else _item(row)
 
     def list(
         self,
@@ -117,7 +134,8 @@ class EventLog:
 
         `pattern` is `Noun.verb` with `*` for either part; `since` is epoch ms;
         `cursor` continues after the page that returned it; `limit` is 1 to MAX_EVENTS.
-        400 `invalid_event_pattern`, `invalid_limit`.
+        400 `invalid_event_pattern`, `invalid_limit`, `invalid_cursor` (not an event id: a
+        made-up cursor would silently answer an empty or a wrong page).
         """
         conditions: list[str] = ["1"]
         params: list[Any] = []
@@ -136,6 +154,8 @@ class EventLog:
             conditions.append("timestamp >= ?")
             params.append(since)
         if cursor:
+            if not is_ulid(cursor):
+                raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
             conditions.append("id > ?")
             params.append(cursor)
         limit = _limit(limit, MAX_EVENTS)
@@ -145,18 +165,20 @@ class EventLog:
             *params,
             limit,
         )
-        items = [
-            {
-                "id": r["id"],
-                "type": r["type"],
-                "data": json.loads(str(r["data"])),
-                "timestamp": r["timestamp"],
-                "subject": r["subject"],
-                "object": r["object"],
-            }
-            for r in rows
-        ]
+        items = [_item(r) for r in rows]
         return {"items": items, "cursor": items[-1]["id"] if len(items) == limit else None}
+
+
+def _item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An event row (its `data` JSON text) as answered: `data` decoded."""
+    return {
+        "id": row["id"],
+        "type": row["type"],
+        "data": json.loads(str(row["data"])),
+        "timestamp": row["timestamp"],
+        "subject": row["subject"],
+        "object": row["object"],
+    }
 
 
 @dataclass(frozen=True)
@@ -305,12 +327,12 @@ class Actions:
         """Record that `subject` did `verb` (to `object`): the event `Noun.<past>` (the
         subject's noun), the edge subject -past-> object when there is an object, and the
         audit entry, in one transaction. Answers `{"id", "event": {"id", "type"}, "subject",
-        "verb", "object", "data", "created_at"}`. 400 `invalid_ref`, `invalid_verb`,
-        `invalid_data`; 413 `value_too_large`."""
+        "verb", "object", "data", "created_at"}`. 400 `invalid_ref`, `invalid_verb` and
+        `reserved_verb` (`Verbs.for_action`), `invalid_data`; 413 `value_too_large`."""
         who = self._relationships.ref(subject, "subject")
         what = None if object is None else self._relationships.ref(object, "object")
         stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
-        past = self._verbs.get(verb).past
+        past = self._verbs.for_action(verb).past
         event_type = f"{who.type}.{past}"
         payload = {
             "subject": who.to_dict(),

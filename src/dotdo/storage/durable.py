@@ -25,7 +25,11 @@ from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.durable import DOSemantic
+from dotdo.semantic.graph import EventLog
+from dotdo.semantic.ids import new_id
 from dotdo.semantic.store import ThingStore
+from dotdo.storage.commit import STRICT, acknowledging_after_commit
+from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON
@@ -53,11 +57,24 @@ class DOStorage(DOSemantic):
     # -- hooks -------------------------------------------------------------
 
     def migrations(self) -> builtins.list[Component]:
-        """DOSemantic's components plus `storage` (`dotdo_storage_log`, `dotdo_storage_mark`)."""
+        """DOSemantic's components plus `storage` (`dotdo_storage_log`, `dotdo_storage_mark`,
+        `dotdo_event_segments` and the `events` view over it)."""
         return [*super().migrations(), STORAGE_TABLES]
 
     def thing_store(self) -> ThingStore:
         """The tiers (replaying the log's rows above the mark into L0)."""
+        return self._tiers()
+
+    def event_store(self) -> EventLog:
+        """Events on the tiers: logged with their transaction's things, checkpointed into
+        packed segments (`TieredEventLog`, ADR 0023)."""
+        return TieredEventLog(self._tiers(), lambda: int(time.time() * 1000), new_id)
+
+    def _tiers(self) -> TieredThingStore:
+        """The one `TieredThingStore` of this object, made on first use."""
+        tiers = self.__dict__.get("tiers")
+        if isinstance(tiers, TieredThingStore):
+            return tiers
         timers = self.timers
 
         def wake_changed() -> None:
@@ -66,6 +83,18 @@ class DOStorage(DOSemantic):
 
         self.tiers = TieredThingStore(self.sql, timers.now, self.storage_options, wake_changed)
         return self.tiers
+
+    async def fetch(self, request: Any) -> Any:
+        """DOSemantic's `fetch`; in strict mode the response waits until the writes made so
+        far (this request's among them) are in the log, so concurrent requests' writes share
+        one row (group commit, ADR 0023)."""
+        tiers = self.__dict__.get("tiers")
+        if not isinstance(tiers, TieredThingStore) or tiers.options.durability != STRICT:
+            return await super().fetch(request)
+        with acknowledging_after_commit():
+            response = await super().fetch(request)
+        await tiers.durable()
+        return response
 
     def routes(self, router: Router) -> None:
         """DOSemantic's routes plus `GET /stats` and `POST /storage/flush`."""
