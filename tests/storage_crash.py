@@ -13,10 +13,12 @@ One run, on a fresh object of the harness's `HarnessTiered` (strict durability):
 3. the crash: either at a seeded moment (once the load has acknowledged a seeded number
    of writes, the load still running), or at a named fault point (`dotdo.core.faults`,
    armed over `POST /_test/fault` once the load stopped at its seeded count): after a
-   write's log row committed and before its answer (`storage_logged`), inside a
-   checkpoint (`storage_in_checkpoint`), or between a checkpoint and moving the log's
-   mark (`storage_checkpointed`), the kill coming once the server log says the point
-   was reached;
+   group commit's log row committed and before its requests are answered
+   (`storage_group_logged`, a `PATCH`), after a write's own log row committed and before
+   its answer (`storage_logged`, a batch update with a state key: a write with another
+   table is logged at once), inside a checkpoint (`storage_in_checkpoint`), or between a
+   checkpoint and moving the log's mark (`storage_checkpointed`), the kill coming once
+   the server log says the point was reached;
 4. the runtime started again on the same state, and the checks:
    - every acknowledged write is there (created things answer, updated fields are
      there at least at the acknowledged version, deleted things answer 404);
@@ -25,10 +27,10 @@ One run, on a fresh object of the harness's `HarnessTiered` (strict durability):
      its events (`$version` is the number of its events, its last event is not a
      deletion; a hard-deleted thing's last event is its deletion).
 
-Relaxed durability (`mode="relaxed"`, on `HarnessRelaxed` when the harness serves it)
-acknowledges before the log row: a crash may lose the writes of the last `window_ms`
-before it, and no others; the check becomes "every acknowledged write older than the
-window is there", the rest unchanged.
+Relaxed durability (`mode="relaxed"`, on `HarnessRelaxed`) acknowledges before the log
+row: a crash may lose the writes of the last `window_ms` before it, and no others. Such a
+run crashes at a seeded time (1 s to twice the window into the load), and the check
+becomes "every acknowledged write older than the window is there", the rest unchanged.
 """
 
 from __future__ import annotations
@@ -51,7 +53,13 @@ WORKERS = 4
 HOT = ("h-0", "h-1", "h-2")
 TYPE = "Item"
 PREFIXES = {"strict": "/_tiered", "relaxed": "/_relaxed"}
-CRASHES = ("moment", "storage_logged", "storage_in_checkpoint", "storage_checkpointed")
+CRASHES = (
+    "moment",
+    "storage_group_logged",
+    "storage_logged",
+    "storage_in_checkpoint",
+    "storage_checkpointed",
+)
 """How a run crashes: at a seeded moment of the load, or at one of the named fault points."""
 
 
@@ -174,21 +182,28 @@ def crash_run(
         stop = threading.Event()
         loader = threading.Thread(target=_load, args=(runtime.base_url, headers, prefix, seed, stop, acks))
         target = len(HOT) + rng.randint(3, 60)
+        # Relaxed: a seeded time (some runs past the loss window, so that older writes must
+        # survive); strict: a seeded number of acknowledged writes.
+        until = time.monotonic() + rng.uniform(1, 2 * window_ms / 1000) if mode == "relaxed" else None
         loader.start()
         try:
-            _wait(lambda: len(acks) >= target or not loader.is_alive(), 120, "the load never got going")
+            if until is None:
+                _wait(lambda: len(acks) >= target or not loader.is_alive(), 120, "the load never got going")
+            else:
+                _wait(lambda: time.monotonic() >= until or not loader.is_alive(), 120, "no end")
         except TimeoutError:
             stop.set()
             raise
         if crash == "moment":
             runtime.crash()
+            killed_at = time.monotonic()
             stop.set()
             loader.join(timeout=120)
         else:
             stop.set()
             loader.join(timeout=120)
             result.reached = _crash_at(runtime, c, prefix, crash)
-    killed_at = time.monotonic()
+            killed_at = time.monotonic()
     runtime.start()
     result.acknowledged = len(acks)
     with httpx.Client(base_url=runtime.base_url, headers=headers, timeout=60) as c:
@@ -199,9 +214,14 @@ def crash_run(
 def _crash_at(runtime: LocalRuntime, c: httpx.Client, prefix: str, point: str) -> bool:
     """Arm `point`, send the write that reaches it (never answered), kill the runtime once
     the server log says it was reached; whether it was (the runtime is killed either way)."""
-    if point == "storage_logged":
+    if point == "storage_group_logged":  # a request's thing write: logged with its group
         detail = str(int(c.get(f"{prefix}/_bench/log").json()["last_seq"]) + 1)
         request: tuple[str, str, Any] = ("PATCH", f"{prefix}/{TYPE}/{HOT[2]}", {"pending": 1})
+    elif point == "storage_logged":  # a write with another table's row: logged at once
+        detail = str(int(c.get(f"{prefix}/_bench/log").json()["last_seq"]) + 1)
+        updates = [{"id": HOT[2], "patch": {"pending": 1}}]
+        body = {"type": TYPE, "updates": updates, "state": {"key": "pending", "value": 1}}
+        request = ("POST", f"{prefix}/_bench/batch", body)
     elif point == "storage_in_checkpoint":
         c.patch(f"{prefix}/{TYPE}/{HOT[2]}", json={"dirty": 1}).raise_for_status()  # dirty, acknowledged
         detail = HOT[2]
@@ -267,8 +287,10 @@ def _check(
     loss window), nothing half-applied; what failed goes to `result.problems`."""
     things = {thing["$id"]: thing for thing in _things(c, f"{prefix}/{TYPE}")}
     events: dict[str, list[dict[str, Any]]] = {}
+    lifecycle = {f"{TYPE}.{verb}" for verb in ("created", "updated", "deleted", "restored")}
     for event in _everything(c, f"{prefix}/events", type=f"{TYPE}.*", limit=500):
-        events.setdefault(str(event["subject"]).split("/", 1)[-1], []).append(event)
+        if event["type"] in lifecycle:  # a thing's own writes (a relation's event is not one)
+            events.setdefault(str(event["subject"]).split("/", 1)[-1], []).append(event)
     problems = result.problems
 
     def there(ack: Ack, ok: bool) -> None:

@@ -12,7 +12,9 @@ either writes is the framework's.
 
 All three serve `POST /_bench/batch {"type": T, "updates": [{"id", "patch"}, ...]}`: every
 update in one `things.transaction` (one request, one SQLite transaction; on DOStorage one
-log row), answering `{"versions": [...]}`. HarnessTiered also serves `GET /_bench/log`:
+log row), answering `{"versions": [...]}`; with `"state": {"key", "value"}` it also sets
+that state key in the same transaction (a write with another table, which DOStorage logs
+at once instead of in a request group). HarnessTiered also serves `GET /_bench/log`:
 `{"last_seq"}`, the newest log row's sequence number.
 """
 
@@ -35,6 +37,8 @@ class BatchRoute:
         type_name, updates = body["type"], body["updates"]
 
         def work():
+            if "state" in body:  # a row of another table in the same transaction
+                self.state.set(body["state"]["key"], body["state"]["value"])
             return [self.things.update(type_name, item["id"], item["patch"]) for item in updates]
 
         things = self.things.transaction(work)
