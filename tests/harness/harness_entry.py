@@ -9,7 +9,8 @@ can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
 to HarnessStrict; under /_storage/, to a plain DOStorage; under /_relaxed/, to HarnessRelaxed;
-under /_rows/, to HarnessRows; under /_full/, to HarnessFull);
+under /_rows/, to HarnessRows; under /_full/, to HarnessFull; under /_direct/ and /_tiered/, to
+HarnessDirect and HarnessTiered, the benchmarks' pair);
 everything else goes through src/entry.py's Default unchanged.
 """
 
@@ -20,7 +21,7 @@ from harness_core import HarnessCore
 from harness_full import HarnessFull
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
-from harness_storage import HarnessRelaxed
+from harness_storage import HarnessDirect, HarnessRelaxed, HarnessTiered
 from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
@@ -37,11 +38,13 @@ __all__ = [
     "DOWorkflow",
     "Default",
     "HarnessCore",
+    "HarnessDirect",
     "HarnessFull",
     "HarnessRelaxed",
     "HarnessRows",
     "HarnessSemantic",
     "HarnessStrict",
+    "HarnessTiered",
     "HarnessTimers",
     "HarnessWorkflow",
 ]
@@ -87,6 +90,12 @@ class Default(WorkerEntrypoint):
         if "/_rows/" in request.url:  # the test-only class that counts rows written
             stripped = js.Request.new(request.url.replace("/_rows/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.ROWS)
+        if "/_direct/" in request.url:  # the storage benchmarks' direct path
+            stripped = js.Request.new(request.url.replace("/_direct/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.DIRECT)
+        if "/_tiered/" in request.url:  # the storage benchmarks' DOStorage
+            stripped = js.Request.new(request.url.replace("/_tiered/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.TIERED)
         if "/_harness/" in request.url:  # the test-only class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_harness/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.HARNESS)

@@ -17,6 +17,7 @@ __all__ = [
     "AFTER_STEP",
     "APPROVAL_DECIDED",
     "POINTS",
+    "REACHED_NOW",
     "STORAGE_CHECKPOINTED",
     "STORAGE_GROUP_LOGGED",
     "STORAGE_IN_CHECKPOINT",
@@ -59,6 +60,9 @@ POINTS = frozenset(
         APPROVAL_DECIDED,
     }
 )
+
+REACHED_NOW = frozenset({STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED, STORAGE_GROUP_LOGGED})
+"""The points reached with `reach_now` (synchronous code): their action is a plain function."""
 
 Action = Callable[[], Awaitable[None] | None]
 
