@@ -1,0 +1,99 @@
+"""Where L3's sealed batches of old events come from, and how they leave SQLite once
+archived: the `EventSource` protocol, and `EventsTable` over today's `events` table
+(ADR 0025)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from dotdo.core.sql import Sql
+
+__all__ = ["EventSource", "EventsTable"]
+
+
+class EventSource(Protocol):
+    """Where sealed batches of old events come from and how they are removed once archived."""
+
+    def oldest(self) -> int | None:
+        """The timestamp (epoch ms) of the oldest event held, or None when there is none."""
+        ...
+
+    def held(self) -> int:
+        """How many events are held."""
+        ...
+
+    def sealed(self, before: int | None, limit: int, max_bytes: int) -> list[dict[str, Any]]:
+        """The oldest events, a contiguous run in id order: at most `limit` events and
+        `max_bytes` of JSON (at least one), none at or after `before` (epoch ms; None: any
+        age), none an unfinished delivery still needs."""
+        ...
+
+    def remove(self, first_id: str, last_id: str) -> int:
+        """Remove the run `first_id`..`last_id` (inclusive); the rows written."""
+        ...
+
+
+class EventsTable:
+    """`EventSource` over today's `events` table (one row an event).
+
+    Removing an archived event deletes its row and its two index entries: three rows
+    written, as many as its insert cost (ADR 0025 says when that pays). An event a delivery
+    of the workflow layer (`dotdo_deliveries`, pending or dead) still names stays, and so
+    does everything after it, so a retry or a revived dead letter finds its event.
+    """
+
+    def __init__(self, sql: Sql) -> None:
+        """Over the object's `sql`."""
+        self._sql = sql
+
+    def oldest(self) -> int | None:
+        """The oldest event's timestamp (one row read: the first by id)."""
+        row = self._sql.first("SELECT timestamp FROM events ORDER BY id LIMIT 1")
+        return None if row is None else int(row["timestamp"])
+
+    def held(self) -> int:
+        """`count(*)` of `events`."""
+        row = self._sql.first("SELECT count(*) AS n FROM events")
+        return 0 if row is None else int(row["n"])
+
+    def _hold(self) -> str | None:
+        table = self._sql.first(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'dotdo_deliveries'"
+        )
+        if table is None:
+            return None
+        row = self._sql.first("SELECT min(event_id) AS id FROM dotdo_deliveries")
+        return None if row is None or row["id"] is None else str(row["id"])
+
+    def sealed(self, before: int | None, limit: int, max_bytes: int) -> list[dict[str, Any]]:
+        """The oldest run of events (see `EventSource.sealed`)."""
+        hold = self._hold()
+        rows = self._sql.exec(
+            "SELECT id, type, data, timestamp, subject, object FROM events ORDER BY id LIMIT ?", limit
+        )
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for row in rows:
+            if before is not None and int(row["timestamp"]) >= before:
+                break
+            if hold is not None and str(row["id"]) >= hold:
+                break
+            size += len(str(row["data"]).encode()) + 128
+            if batch and size > max_bytes:
+                break
+            batch.append(
+                {
+                    "id": str(row["id"]),
+                    "type": str(row["type"]),
+                    "data": json.loads(str(row["data"])),
+                    "timestamp": int(row["timestamp"]),
+                    "subject": row["subject"],
+                    "object": row["object"],
+                }
+            )
+        return batch
+
+    def remove(self, first_id: str, last_id: str) -> int:
+        """`DELETE` the run by its id range."""
+        return self._sql.run("DELETE FROM events WHERE id >= ? AND id <= ?", first_id, last_id)
