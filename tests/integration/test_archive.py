@@ -71,6 +71,16 @@ def test_archived_history_answers_as_of_reads_and_event_ranges_after_a_restart(r
             assert got.status_code == 200, got.text
             assert got.json() == version
             assert got.headers["etag"] == f'"{version["$version"]}"'
+        # RPC answers the same (the Python client's `get(as_of=)` and `events()` call these).
+        rpc = c.post(
+            "/_archive/rpc",
+            json={"method": "get_thing_as_of", "params": ["Counter", thing_id, versions[3]["$updated_at"]]},
+        )
+        assert rpc.json()["result"] == versions[3]
+        rpc = c.post(
+            "/_archive/rpc", json={"method": "list_events", "params": [None, thing_id, None, None, None, 4]}
+        )
+        assert rpc.json()["result"]["items"] == [e for e in after if e["subject"] == thing_id][:4]
         missing = c.get(f"/_archive/Counter/{thing_id}", params={"as_of": versions[0]["$created_at"] - 1})
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "thing_not_found"
         # since/until (ms, until exclusive) reach archived events.
