@@ -36,8 +36,8 @@ from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph import MAX_EVENTS, EventLog
 from dotdo.semantic.history import WRITE_SLACK_MS, thing_at, thing_state, written_at
+from dotdo.storage.archive_format import FORMAT, SegmentInfo, decode_segment, encode_segment, event_matches
 from dotdo.storage.buckets import Bucket
-from dotdo.storage.segments import FORMAT, SegmentInfo, decode_segment, encode_segment, event_matches
 from dotdo.storage.sources import EventSource
 
 __all__ = [

@@ -40,9 +40,9 @@ from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.store import ThingStore
 from dotdo.semantic.things import validate_id
 from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
+from dotdo.storage.archive_format import ARCHIVE_TABLES
 from dotdo.storage.buckets import R2Bucket
 from dotdo.storage.log import STORAGE_TABLES
-from dotdo.storage.segments import ARCHIVE_TABLES
 from dotdo.storage.sources import EventsTable
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON

@@ -20,8 +20,8 @@ from dotdo.errors import BadRequest
 from dotdo.semantic.graph import GRAPH_TABLES, EventLog
 from dotdo.semantic.history import thing_state
 from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
+from dotdo.storage.archive_format import ARCHIVE_TABLES, FORMAT, decode_segment, encode_segment, event_matches
 from dotdo.storage.buckets import MemoryBucket
-from dotdo.storage.segments import ARCHIVE_TABLES, FORMAT, decode_segment, encode_segment, event_matches
 from dotdo.storage.sources import EventsTable
 from tests.inprocess import T0, run
 from tests.storage import Clock, Storage
