@@ -114,16 +114,6 @@ def _epoch_ms(request: HttpRequest, name: str, *, empty_is_absent: bool = True) 
     return number
 
 
-def _int_param(request: HttpRequest, name: str, default: int) -> int:
-    value = request.query(name)
-    if value is None or value == "":
-        return default
-    number = decimal_integer(value)
-    if number is None:
-        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}")
-    return number
-
-
 class SemanticRoutes:
     """The handlers of the routes above, for one object (`host`)."""
 
@@ -235,7 +225,7 @@ class SemanticRoutes:
             request.params["verb"],
             request.query("direction") or "out",
             target_type,
-            _int_param(request, "limit", 100),
+            request.query_int("limit", 100),
         )
         items = [t for t in (things.get(ref.type, ref.id) for ref in refs) if t is not None]
         return json_response({"items": items, "total": len(items)})
@@ -307,13 +297,13 @@ class SemanticRoutes:
             _epoch_ms(request, "since"),
             _epoch_ms(request, "until"),
             request.query("cursor") or None,
-            _int_param(request, "limit", 100),
+            request.query_int("limit", 100),
         )
         return json_response(page)
 
     async def _list_actions(self, request: HttpRequest) -> HttpResponse:
         thing = request.query("thing") or None
-        return json_response({"items": self._host.actions.list(thing, _int_param(request, "limit", 100))})
+        return json_response({"items": self._host.actions.list(thing, request.query_int("limit", 100))})
 
     async def _action(self, request: HttpRequest) -> HttpResponse:
         body = request.json()

@@ -37,7 +37,7 @@ class Node:
         self.sql = Sql(storage)
         migrate(self.sql, [GRAPH_TABLES, ARCHIVE_TABLES], clock())
         ids = storage.__dict__.setdefault("event_ids", itertools.count())
-        self.log = EventLog(self.sql, clock, lambda: f"e{next(ids):09d}")
+        self.log = EventLog(self.sql, clock, lambda: f"01j{next(ids):023d}")  # ULID-shaped, in order
         self.wakes = 0
         self.archive = Archive(
             self.sql, bucket, "dotdo/acme", EventsTable(self.sql), clock, options, self._woke
@@ -165,20 +165,20 @@ def test_a_pass_moves_old_events_to_segments_with_an_index_row_each_and_a_manife
     assert [e["id"] for e in n.all_events()] == [e["id"] for e in events[6:]]
     keys = sorted(k for k in n.bucket.objects if k.endswith(".ndjson.gz"))
     assert keys == [
-        "dotdo/acme/events/e000000000-e000000003.ndjson.gz",
-        "dotdo/acme/events/e000000004-e000000005.ndjson.gz",
+        "dotdo/acme/events/01j00000000000000000000000-01j00000000000000000000003.ndjson.gz",
+        "dotdo/acme/events/01j00000000000000000000004-01j00000000000000000000005.ndjson.gz",
     ]
     assert decode_segment(n.bucket.objects[keys[0]]) == events[:4]
     manifest = json.loads(n.bucket.objects["dotdo/acme/manifest.json"])
     assert manifest["format"] == FORMAT
     assert [(s["first_id"], s["last_id"], s["events"]) for s in manifest["segments"]] == [
-        ("e000000000", "e000000003", 4),
-        ("e000000004", "e000000005", 2),
+        ("01j00000000000000000000000", "01j00000000000000000000003", 4),
+        ("01j00000000000000000000004", "01j00000000000000000000005", 2),
     ]
     index = n.sql.exec("SELECT first_id, last_id, first_ts, last_ts, events, key FROM dotdo_archive_segments")
     assert [(r["first_id"], r["first_ts"], r["last_ts"]) for r in index] == [
-        ("e000000000", T0, T0 + 3000),
-        ("e000000004", T0 + 4000, T0 + 5000),
+        ("01j00000000000000000000000", T0, T0 + 3000),
+        ("01j00000000000000000000004", T0 + 4000, T0 + 5000),
     ]
     again = n.restart()  # the index is the object's: a new instance reads it
     assert [s.key for s in again.archive.segments] == keys
