@@ -100,6 +100,10 @@ class InProcess:
     def record_event(self, event_type: str, data: Any, subject: str | None, object_id: str | None) -> str:
         return self.event_log.record(event_type, subject, data, object_id)
 
+    def find_event(self, event_id: str) -> Event | None:
+        found = self.event_log.get(event_id)
+        return None if found is None else Event.from_dict(found)
+
     def publish(self, event: Event) -> None:
         self.published.append(event)
 

@@ -5,7 +5,7 @@ see that the binding is a real bucket that keeps its objects across a restart:
     PUT /r2/:key    store the body under `key`        GET /r2/:key    the body, or 404
 """
 
-from dotdo import DOStorage, json_response
+from dotdo import DOStorage, TierOptions, json_response
 from dotdo.core.http import HttpResponse
 from dotdo.storage.archive import ArchiveOptions
 from dotdo.storage.buckets import R2Bucket
@@ -13,7 +13,8 @@ from dotdo.storage.buckets import R2Bucket
 
 class HarnessArchive(DOStorage):
     archive_binding = "ARCHIVE"
-    archive_options = ArchiveOptions(segment_events=5)
+    storage_options = TierOptions(segment_events=4)  # packed event segments seal at 4 events
+    archive_options = ArchiveOptions(segment_events=5)  # so an archived segment is one of them
 
     def routes(self, router):
         super().routes(router)

@@ -2,9 +2,9 @@
 
 Extends DOCore through its hooks: its own tables by migration, its routes, and
 RPC methods. Persistence of things goes through `thing_store()`, which a
-storage layer overrides; write events go through `emit()`, which the workflow
-layer overrides. An application's hooks here: `thing_store()` and
-`noun_factory(type_name)`.
+storage layer overrides, and events through `event_store()`, which it overrides too;
+write events go through `emit()`, which the workflow layer overrides. An application's
+hooks here: `thing_store()`, `event_store()` and `noun_factory(type_name)`.
 
     class App(DOSemantic):
         declared_nouns = (Noun("Customer", indexes=("email",)), Noun("Person", plural="People"))
@@ -88,13 +88,13 @@ class DOSemantic(DOCore):
         cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
-        hooks=("thing_store", "noun_factory"),
+        hooks=("thing_store", "event_store", "noun_factory"),
         attributes=("event_log", "nouns", "noun_policy", "verbs", "relationships", "things", "actions"),
     )
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
-        self.event_log = EventLog(self.sql, _now_ms, new_id)
+        self.event_log = self.event_store()
         self.nouns = Nouns(self.sql, _now_ms)
         self.verbs = Verbs(self.sql, _now_ms)
         self.noun_policy = NounPolicy(self.nouns, self.strict_nouns, self._declared_fields)
@@ -121,6 +121,12 @@ class DOSemantic(DOCore):
     def thing_store(self) -> ThingStore:
         """Where things live: SQLite behind an LRU cache. DOStorage puts its tiers here."""
         return CachedThingStore(SqliteThingStore(self.sql), self.thing_cache_size)
+
+    def event_store(self) -> EventLog:
+        """Where events live: the `events` table (`EventLog`). DOStorage puts its tiers here
+        (events in the write-ahead log, then in packed segments); whatever is returned answers
+        `record`, `new_event`, `get` and `list` as `EventLog` does."""
+        return EventLog(self.sql, _now_ms, new_id)
 
     def emit(
         self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
@@ -230,7 +236,7 @@ class DOSemantic(DOCore):
         also reads the events its archive (L3) moved out of SQLite."""
         self.noun(type_name)
         validate_id(thing_id)
-        _, thing = thing_at(self.sql, type_name, thing_id, as_of)
+        _, thing = thing_at(self.event_log, type_name, thing_id, as_of)
         if thing is None or (thing.get("$deleted_at") is not None and not include_deleted):
             return None
         return thing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,18 @@ class Event:
             "subject": self.subject,
             "object": self.object,
         }
+
+    @classmethod
+    def from_dict(cls, item: Mapping[str, Any]) -> Event:
+        """The Event of a `to_dict` shape (as the event log answers an event)."""
+        return cls(
+            str(item["id"]),
+            str(item["type"]),
+            item["data"],
+            int(item["timestamp"]),
+            item["subject"],
+            item["object"],
+        )
 
 
 def validate_event_type(event_type: Any) -> str:

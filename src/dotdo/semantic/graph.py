@@ -94,17 +94,33 @@ class EventLog:
     def record(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
         """Store one event (`event_type` already checked, `subject` / `object_id` thing ids)
         and return its id; 400 `invalid_data` when `data` is not storable JSON."""
-        event_id = self._ids()
+        event = self.new_event(event_type, subject, data, object_id)
         self._sql.run(
             "INSERT INTO events (id, type, data, timestamp, subject, object) VALUES (?, ?, ?, ?, ?, ?)",
-            event_id,
-            event_type,
-            _encode(data),
-            self._clock(),
-            subject,
-            object_id,
+            *event.values(),
         )
-        return event_id
+        return str(event["id"])
+
+    def new_event(
+        self, event_type: str, subject: str | None, data: Any, object_id: str | None = None
+    ) -> dict[str, Any]:
+        """The row `record` stores, not stored: `{"id", "type", "data", "timestamp", "subject",
+        "object"}` in that order, `data` as its JSON text; 400 `invalid_data` as `record`."""
+        return {
+            "id": self._ids(),
+            "type": event_type,
+            "data": _encode(data),
+            "timestamp": self._clock(),
+            "subject": subject,
+            "object": object_id,
+        }
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        """One event by id, as `list` answers its items, or None when there is none."""
+        row = self._sql.first(
+            "SELECT id, type, data, timestamp, subject, object FROM events WHERE id = ?", event_id
+        )
+        return None if row is None else _item(row)
 
     def list(
         self,
@@ -154,18 +170,20 @@ class EventLog:
             *params,
             limit,
         )
-        items = [
-            {
-                "id": r["id"],
-                "type": r["type"],
-                "data": json.loads(str(r["data"])),
-                "timestamp": r["timestamp"],
-                "subject": r["subject"],
-                "object": r["object"],
-            }
-            for r in rows
-        ]
+        items = [_item(r) for r in rows]
         return {"items": items, "cursor": items[-1]["id"] if len(items) == limit else None}
+
+
+def _item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An event row (its `data` JSON text) as answered: `data` decoded."""
+    return {
+        "id": row["id"],
+        "type": row["type"],
+        "data": json.loads(str(row["data"])),
+        "timestamp": row["timestamp"],
+        "subject": row["subject"],
+        "object": row["object"],
+    }
 
 
 @dataclass(frozen=True)

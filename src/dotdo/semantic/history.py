@@ -6,11 +6,10 @@ its last write event by then. `GET /:Noun/:id?as_of=<ms>` reads it (ADR 0025).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from dotdo.core.sql import Sql
+from dotdo.semantic.graph import MAX_EVENTS, EventLog
 
 __all__ = ["WRITE_SLACK_MS", "thing_at", "thing_state", "written_at"]
 
@@ -49,37 +48,23 @@ def thing_state(
     return False, None
 
 
-def thing_at(sql: Sql, type_name: str, thing_id: str, as_of: int) -> tuple[bool, dict[str, Any] | None]:
-    """The thing as its last write event in `events` at or before `as_of` (epoch ms) left it
-    (`thing_state`): `(True, thing)`, `(True, None)` when it was hard-deleted then,
-    `(False, None)` when no write event of it is held here (it did not exist yet, or
-    its history is older than the events held)."""
-    before: list[str] = []
+def thing_at(log: EventLog, type_name: str, thing_id: str, as_of: int) -> tuple[bool, dict[str, Any] | None]:
+    """The thing as its last write event at or before `as_of` (epoch ms) left it
+    (`thing_state`), read through the object's event log (`log.list`, so DOStorage's
+    events not yet in a segment count too): `(True, thing)`, `(True, None)` when it was
+    hard-deleted then, `(False, None)` when the log holds no write of it by then (it did
+    not exist yet, or its history is older than the events held). Reads the thing's
+    events of its type up to `as_of`, oldest first, a page of MAX_EVENTS at a time."""
+    found: tuple[bool, dict[str, Any] | None] = (False, None)
+    cursor: str | None = None
     while True:
-        # Newest first along events_by_subject (subject, id); the thing's other events
-        # (actions, custom ones) are skipped by `thing_state`.
-        rows = sql.exec(
-            "SELECT id, type, data, timestamp, subject FROM events WHERE subject = ? AND type >= ? "
-            f"AND type < ? AND timestamp <= ?{' AND id < ?' if before else ''} "
-            "ORDER BY id DESC LIMIT 100",
-            thing_id,
-            f"{type_name}.",
-            f"{type_name}/",
-            as_of + WRITE_SLACK_MS,
-            *before,
-        )
-        for row in rows:
-            event = {
-                "type": row["type"],
-                "subject": row["subject"],
-                "data": json.loads(str(row["data"])),
-                "timestamp": row["timestamp"],
-            }
+        page = log.list(f"{type_name}.*", thing_id, None, cursor, MAX_EVENTS, as_of + WRITE_SLACK_MS + 1)
+        for event in page["items"]:
             if written_at(event) > as_of:
                 continue
-            found, thing = thing_state(event, type_name, thing_id)
-            if found:
-                return True, thing
-        if len(rows) < 100:
-            return False, None
-        before = [str(rows[-1]["id"])]
+            state = thing_state(event, type_name, thing_id)
+            if state[0]:
+                found = state
+        cursor = page["cursor"]
+        if cursor is None:
+            return found

@@ -370,7 +370,7 @@ async def events_page(
 
 
 async def thing_as_of(
-    sql: Sql,
+    log: EventLog,
     archive: Archive | None,
     current: Mapping[str, Any] | None,
     type_name: str,
@@ -378,13 +378,13 @@ async def thing_as_of(
     as_of: int,
     include_deleted: bool = False,
 ) -> dict[str, Any] | None:
-    """The thing as it was at `as_of` (epoch ms): from its write events in SQLite (`sql`),
+    """The thing as it was at `as_of` (epoch ms): from its write events in the event log (`log`),
     else from the archive (segments newest first). `current` is the thing now (soft-deleted
     included) or None: when it was born by `as_of`, segments older than its birth are
     skipped; born later or gone, an earlier life under the same id may be anywhere in the
     archive. None when it did not exist then, was hard-deleted, or was soft-deleted and
     not `include_deleted`."""
-    found, thing = thing_at(sql, type_name, thing_id, as_of)
+    found, thing = thing_at(log, type_name, thing_id, as_of)
     if not found and archive is not None and archive.segments:
         born = current.get("$created_at") if current is not None else None
         not_before = born if isinstance(born, int) and born <= as_of else None

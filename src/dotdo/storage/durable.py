@@ -37,13 +37,16 @@ from dotdo.core.router import Router
 from dotdo.errors import BadRequest, Conflict
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.durable import DOSemantic
+from dotdo.semantic.graph import EventLog
+from dotdo.semantic.ids import new_id
 from dotdo.semantic.store import ThingStore
 from dotdo.semantic.things import validate_id
 from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
 from dotdo.storage.archive_format import ARCHIVE_TABLES
 from dotdo.storage.buckets import R2Bucket
+from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
-from dotdo.storage.sources import EventsTable
+from dotdo.storage.sources import PackedSegments
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON
 
@@ -98,7 +101,7 @@ class DOStorage(DOSemantic):
             self.sql,
             R2Bucket(bucket),
             f"dotdo/{self._archive_name()}",
-            EventsTable(self.sql),
+            PackedSegments(self.sql),
             timers.now,
             self.archive_options,
             wake_changed,
@@ -116,12 +119,25 @@ class DOStorage(DOSemantic):
     # -- hooks -------------------------------------------------------------
 
     def migrations(self) -> builtins.list[Component]:
-        """DOSemantic's components plus `storage` (`dotdo_storage_log`, `dotdo_storage_mark`)
-        and `archive` (`dotdo_archive_segments`, L3's index)."""
+        """DOSemantic's components plus `storage` (`dotdo_storage_log`, `dotdo_storage_mark`,
+        `dotdo_event_segments` and the `events` view over it) and `archive`
+        (`dotdo_archive_segments`, L3's index)."""
         return [*super().migrations(), STORAGE_TABLES, ARCHIVE_TABLES]
 
     def thing_store(self) -> ThingStore:
         """The tiers (replaying the log's rows above the mark into L0)."""
+        return self._tiers()
+
+    def event_store(self) -> EventLog:
+        """Events on the tiers: logged with their transaction's things, checkpointed into
+        packed segments (`TieredEventLog`, ADR 0023)."""
+        return TieredEventLog(self._tiers(), lambda: int(time.time() * 1000), new_id)
+
+    def _tiers(self) -> TieredThingStore:
+        """The one `TieredThingStore` of this object, made on first use."""
+        tiers = self.__dict__.get("tiers")
+        if isinstance(tiers, TieredThingStore):
+            return tiers
         timers = self.timers
 
         def wake_changed() -> None:
@@ -192,7 +208,9 @@ class DOStorage(DOSemantic):
         if not isinstance(archive, Archive):
             return await super().get_thing_as_of(type_name, thing_id, as_of, include_deleted)
         current = self.things.get(type_name, thing_id, include_deleted=True)
-        return await thing_as_of(self.sql, archive, current, type_name, thing_id, as_of, include_deleted)
+        return await thing_as_of(
+            self.event_log, archive, current, type_name, thing_id, as_of, include_deleted
+        )
 
     @rpc(scope="read")
     async def list_events(

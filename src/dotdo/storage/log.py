@@ -16,8 +16,10 @@ from typing import Any
 
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
+from dotdo.semantic.store import ThingRecord
+from dotdo.storage.segments import events_into_segments
 
-__all__ = ["MAX_ROW_BYTES", "STORAGE_TABLES", "LogRow", "WriteAheadLog"]
+__all__ = ["MAX_ROW_BYTES", "STORAGE_TABLES", "LogRow", "WriteAheadLog", "entry_record", "thing_entry"]
 
 MAX_ROW_BYTES = 1_000_000
 """Bytes of one log row's body: half of Cloudflare's 2 MB limit on a string or BLOB
@@ -41,8 +43,40 @@ STORAGE_TABLES = Component(
                 "INSERT OR IGNORE INTO dotdo_storage_mark (id, checkpointed) VALUES (1, 0)",
             ),
         ),
+        # Events move into packed segments, `events` becomes a view over them (ADR 0023).
+        # Runs after the `graph` component made (and perhaps filled) the `events` table.
+        Migration(2, (events_into_segments,)),
     ),
 )
+
+
+def thing_entry(thing_id: str, type_name: str, record: ThingRecord | None) -> dict[str, Any]:
+    """The log entry of a thing's last state in a transaction: `{"id", "t": type, "r":
+    [type, data, created_at, updated_at, deleted_at, version]}`, `"r": null` when it was
+    deleted for good. (An event's entry is `{"ev": {...}}`, `EventLog.new_event`'s shape.)"""
+    if record is None:
+        return {"id": thing_id, "t": type_name, "r": None}
+    return {
+        "id": thing_id,
+        "t": type_name,
+        "r": [
+            record.type,
+            record.data,
+            record.created_at,
+            record.updated_at,
+            record.deleted_at,
+            record.version,
+        ],
+    }
+
+
+def entry_record(entry: dict[str, Any]) -> ThingRecord | None:
+    """The thing record a `thing_entry` holds (None: deleted for good)."""
+    values = entry["r"]
+    if values is None:
+        return None
+    kind, data, created, updated, deleted, version = values
+    return ThingRecord(str(entry["id"]), kind, data, created, updated, deleted, version)
 
 
 @dataclass(frozen=True)
@@ -57,7 +91,7 @@ class WriteAheadLog:
     """The ring of log rows over `sql`; `seq` numbers rows from 1, and every row with a
     seq above the mark holds writes not yet checkpointed into `things`."""
 
-    def __init__(self, sql: Sql, slots: int = 256, max_row_bytes: int = MAX_ROW_BYTES) -> None:
+    def __init__(self, sql: Sql, slots: int = 1024, max_row_bytes: int = MAX_ROW_BYTES) -> None:
         """The ring over `sql` with `slots` rows (at least 2); a row holds at most `max_row_bytes` of writes
         (more are split). Reads the mark and the last seq. ValueError for fewer than 2 slots."""
         if slots < 2:

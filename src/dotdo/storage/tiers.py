@@ -3,12 +3,13 @@
 - L0: every thing read or written is kept in memory; the clean ones are bounded by count
   and bytes (least recently used first out), the dirty ones (written, not yet in
   `things`) stay until a checkpoint.
-- L1: the writes of one transaction (`atomically`, one thing operation or a batch) are
-  one row of the write-ahead log (`log.py`), written in the same SQLite transaction as
-  the write's event, so nothing is acknowledged before it is durable.
+- L1: the writes of one transaction (`atomically`, one thing operation or a batch) and
+  the events it records are one row of the write-ahead log (`log.py`), so nothing is
+  acknowledged before it is durable.
 - L2: a checkpoint writes each dirty thing into `things` once, however often it changed,
-  then moves the log's mark. It runs when the oldest dirty write is `checkpoint_delay_ms`
-  old (a timer source), when the dirty set or the log passes a bound, on demand
+  and the events logged since the last one into the open event segment (`segments.py`,
+  one row for all of them), then moves the log's mark. It runs when the oldest dirty
+  write is `checkpoint_delay_ms` old (a timer source), when the dirty set or the log passes a bound, on demand
   (`flush`), and before a query reads `things` (flush-before-query, for the dirty things
   of the queried type only).
 """
@@ -25,7 +26,9 @@ from dotdo.core import faults
 from dotdo.core.sql import Sql
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore, ThingRecord
-from dotdo.storage.log import MAX_ROW_BYTES, WriteAheadLog
+from dotdo.storage.log import WriteAheadLog, entry_record, thing_entry
+from dotdo.storage.options import TierOptions
+from dotdo.storage.segments import EventSegments
 
 __all__ = ["TierOptions", "TieredThingStore"]
 
@@ -45,68 +48,17 @@ _UPSERT = (
 _ABSENT: Any = object()
 
 
-@dataclass(frozen=True)
-class TierOptions:
-    """The tiers' bounds. Counts are things or rows, sizes bytes, times milliseconds.
-
-    `cache_size` / `cache_bytes`: clean things kept in L0 (dirty ones are not counted:
-    they are bounded by `max_dirty` / `max_dirty_bytes`, past which a checkpoint runs).
-    `checkpoint_delay_ms`: the longest a write waits in L0 and L1 before a checkpoint.
-    `log_slots`: rows of the log ring; a checkpoint runs when a quarter of it is left.
-    """
-
-    cache_size: int = 1024
-    cache_bytes: int = 16 * 1024 * 1024
-    checkpoint_delay_ms: int = 30_000
-    max_dirty: int = 1000
-    max_dirty_bytes: int = 8 * 1024 * 1024
-    log_slots: int = 256
-    max_row_bytes: int = MAX_ROW_BYTES
-
-    def __post_init__(self) -> None:
-        for name in ("cache_size", "cache_bytes", "max_dirty", "max_dirty_bytes", "max_row_bytes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} is at least 1")
-        if self.checkpoint_delay_ms < 0:
-            raise ValueError("checkpoint_delay_ms is at least 0")
-        if self.log_slots < 8:
-            raise ValueError("log_slots is at least 8")
-
-
 @dataclass
 class _Turn:
     """One outermost transaction: its log entries (one per thing, the last state wins) and
     what L0 held before it, to put back if it rolls back."""
 
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
     undo: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     dirty_before: dict[str, set[str]] | None = None
     checkpointed_before: int | None = None
-
-
-def _entry(thing_id: str, type_name: str, record: ThingRecord | None) -> dict[str, Any]:
-    if record is None:
-        return {"id": thing_id, "t": type_name, "r": None}
-    return {
-        "id": thing_id,
-        "t": type_name,
-        "r": [
-            record.type,
-            record.data,
-            record.created_at,
-            record.updated_at,
-            record.deleted_at,
-            record.version,
-        ],
-    }
-
-
-def _record(entry: dict[str, Any]) -> ThingRecord | None:
-    values = entry["r"]
-    if values is None:
-        return None
-    kind, data, created, updated, deleted, version = values
-    return ThingRecord(str(entry["id"]), kind, data, created, updated, deleted, version)
+    events_before: list[dict[str, Any]] | None = None
 
 
 def _size(record: ThingRecord | None) -> int:
@@ -136,6 +88,9 @@ class TieredThingStore:
         self._clock = clock
         self._on_wake_changed = on_wake_changed
         self.log = WriteAheadLog(sql, self.options.log_slots, self.options.max_row_bytes)
+        self.segments = EventSegments(sql, self.options.segment_events, self.options.segment_bytes)
+        self._events: list[dict[str, Any]] = []  # logged, not yet in a segment, oldest first
+        self._events_bytes = 0
         self._cache: OrderedDict[str, ThingRecord | None] = OrderedDict()
         self._cache_bytes = 0
         self._dirty: dict[str, set[str]] = {}
@@ -199,7 +154,7 @@ class TieredThingStore:
         self._dirty.setdefault(thing_id, set()).add(type_name)
         self._dirty_bytes += _size(record)
         turn.entries.pop(thing_id, None)  # re-inserted last: entries keep the order of last writes
-        turn.entries[thing_id] = _entry(thing_id, type_name, record)
+        turn.entries[thing_id] = thing_entry(thing_id, type_name, record)
 
     def insert(self, record: ThingRecord) -> bool:
         """Add a new thing to L0 as dirty and to the log (one row per transaction); False when the id is
@@ -237,6 +192,29 @@ class TieredThingStore:
 
         return self.atomically(work)
 
+    # -- events ----------------------------------------------------------------
+
+    @property
+    def sql(self) -> Sql:
+        """The object's SQL facade the tiers write through."""
+        return self._sql
+
+    def record_event(self, event: dict[str, Any]) -> None:
+        """Add one event (`EventLog.new_event`'s shape) to the transaction now running, or to
+        a transaction of its own: it is logged in that transaction's log row and reaches a
+        segment at the next full checkpoint."""
+
+        def work() -> None:
+            assert self._turn is not None
+            self._turn.events.append(event)
+
+        self.atomically(work)
+
+    def pending_events(self) -> list[dict[str, Any]]:
+        """Events not in a segment yet, oldest first: logged ones, then the running
+        transaction's (which its own reads see, as on the direct path)."""
+        return self._events + (self._turn.events if self._turn is not None else [])
+
     # -- queries: flush-before-query -------------------------------------------
 
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
@@ -271,8 +249,8 @@ class TieredThingStore:
         def run() -> T:
             self._sql.on_rollback(rollback)
             result = work()
-            if turn.entries:
-                entries = list(turn.entries.values())
+            if turn.entries or turn.events:
+                entries = [*turn.entries.values(), *({"ev": e} for e in turn.events)]
                 bodies = self.log.pack(entries)
                 if len(bodies) > self.log.room():
                     self._checkpoint(None)
@@ -284,7 +262,8 @@ class TieredThingStore:
             result = self._sql.transaction(run)
         finally:
             self._turn = None
-        if turn.entries:
+        if turn.entries or turn.events:
+            self._add_events(turn.events)
             # Durable now; the caller acknowledges when this returns.
             faults.reach_now(faults.STORAGE_LOGGED, str(self.log.last_seq))
             if self._dirty_since is None:
@@ -295,7 +274,16 @@ class TieredThingStore:
                 self.flush()
         return result
 
+    def _add_events(self, events: list[dict[str, Any]]) -> None:
+        self._events.extend(events)
+        self._events_bytes += sum(len(str(e["data"])) + 64 for e in events)
+
     def _undo(self, turn: _Turn, log_state: tuple[int, int, int]) -> None:
+        if turn.events_before is not None:
+            # A checkpoint inside the transaction moved events into segments: they went back.
+            self._events = turn.events_before
+            self._events_bytes = sum(len(str(e["data"])) + 64 for e in self._events)
+            self.segments.reload()
         if turn.dirty_before is not None:
             self._dirty = turn.dirty_before
             # The checkpoint's writes to `things` rolled back too: what L0 read from them
@@ -325,12 +313,15 @@ class TieredThingStore:
         rows = self.log.replay()
         for row in rows:
             for entry in row.entries:
-                record = _record(entry)
+                if "ev" in entry:
+                    self._add_events([entry["ev"]])
+                    continue
+                record = entry_record(entry)
                 self._put(str(entry["id"]), record)
                 self._dirty.setdefault(str(entry["id"]), set()).add(str(entry["t"]))
                 self._dirty_bytes += _size(record)
         self.replayed_rows = len(rows)
-        if self._dirty:
+        if self._dirty or self._events:
             self._dirty_since = self._clock()
             logger.info("replayed %d log rows: %d things to checkpoint", len(rows), len(self._dirty))
 
@@ -339,13 +330,15 @@ class TieredThingStore:
     def _over_bounds(self) -> bool:
         return (
             len(self._dirty) > self.options.max_dirty
-            or self._dirty_bytes > self.options.max_dirty_bytes
+            or self._dirty_bytes + self._events_bytes > self.options.max_dirty_bytes
             or self.log.room() < self.log.slots // 4
         )
 
     def flush(self, type_name: str | None = None) -> int:
         """Checkpoint the dirty things (of `type_name` only, if given) into `things`; returns
         the rows written. A full flush also moves the log's mark past every row."""
+        if type_name is None and self._events:
+            return self._sql.transaction(lambda: self._checkpoint(None))
         if not self._dirty:
             if type_name is None and self.log.pending_rows:
                 return self._sql.transaction(lambda: self._checkpoint(None))
@@ -360,6 +353,7 @@ class TieredThingStore:
         if turn is not None and turn.dirty_before is None:
             turn.dirty_before = {i: set(t) for i, t in self._dirty.items()}
             turn.checkpointed_before = self.log.checkpointed
+            turn.events_before = list(self._events)
         before = self._sql.rows_written
         ids = [i for i, types in self._dirty.items() if type_name is None or type_name in types]
         for thing_id in ids:
@@ -373,12 +367,16 @@ class TieredThingStore:
                 if not self._sql.run(_SAME_TYPE_UPDATE, *values, record.version, record.id, record.type):
                     self._sql.run(_UPSERT, record.id, record.type, *values, record.version)
             faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id)
+        if type_name is None and self._events:
+            # Only logged events: the running transaction's are not in the log yet.
+            self.segments.append(self._events)
+            self._events, self._events_bytes = [], 0
         faults.reach_now(faults.STORAGE_CHECKPOINTED, str(len(ids)))
         if type_name is None:
             self.log.mark(self.log.last_seq)
         for thing_id in ids:
             del self._dirty[thing_id]
-        if not self._dirty:
+        if not self._dirty and not self._events:
             self._dirty_bytes = 0
             if self._dirty_since is not None:
                 self._dirty_since = None
@@ -424,6 +422,7 @@ class TieredThingStore:
                 "rows_pending": self.log.pending_rows,
                 "bytes_pending": self.log.pending_bytes,
                 "rows_appended": self.log.rows_appended,
+                "events_pending": len(self._events),
                 "replayed_rows": self.replayed_rows,
                 "slots": self.log.slots,
             },
@@ -432,5 +431,6 @@ class TieredThingStore:
                 "rows_written": self.checkpoint_rows,
                 "last_checkpoint_at": self.last_checkpoint_at,
                 "next_checkpoint_at": self.next_wake(),
+                **self.segments.stats(),
             },
         }

@@ -5,6 +5,7 @@ and the events they name (`events`, the semantic layer's table, read only)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from dotdo.core.sql import Sql
@@ -21,8 +22,11 @@ class DeliveryStore:
     delivery to one handler that failed: `status` is 'pending' (retried at `next_at`, epoch
     ms) or 'dead'."""
 
-    def __init__(self, sql: Sql) -> None:
+    def __init__(self, sql: Sql, find_event: Callable[[str], Event | None] | None = None) -> None:
+        """The tables over `sql`; `find_event` reads an event by id from the event log
+        (None: the `events` table, as on the direct path)."""
         self._sql = sql
+        self._find_event = find_event
 
     # -- first deliveries: the outbox ----------------------------------------------
 
@@ -138,7 +142,12 @@ class DeliveryStore:
             "ORDER BY d.id LIMIT ?",
             limit,
         )
-        return [dict(row) for row in rows]
+        letters = [dict(row) for row in rows]
+        for letter in letters:
+            if letter["type"] is None and self._find_event is not None:  # not in the `events` view yet
+                found = self._find_event(str(letter["event_id"]))
+                letter["type"] = None if found is None else found.type
+        return letters
 
     def revive(self, delivery_id: str) -> Row | None:
         """A dead letter back to pending with no attempts; its row as it was, or None."""
@@ -159,7 +168,9 @@ class DeliveryStore:
         )
 
     def event(self, event_id: str) -> Event | None:
-        """The event a delivery names, from `events`, or None when it is gone."""
+        """The event a delivery names, from the event log, or None when it is gone."""
+        if self._find_event is not None:
+            return self._find_event(event_id)
         row = self._sql.first(
             "SELECT id, type, data, timestamp, subject, object FROM events WHERE id = ?", event_id
         )

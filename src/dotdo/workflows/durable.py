@@ -90,6 +90,10 @@ class _ObjectHost:
     def record_event(self, event_type: str, data: Any, subject: str | None, object_id: str | None) -> str:
         return super(DOWorkflow, self._obj).emit(event_type, data, subject, object_id)
 
+    def find_event(self, event_id: str) -> Event | None:
+        found = self._obj.event_log.get(event_id)
+        return None if found is None else Event.from_dict(found)
+
     def publish(self, event: Event) -> None:
         self._obj._publish(event)
 

@@ -70,7 +70,8 @@ class WorkflowEngine:
     `host` is the object; `policy` the bus's retries and handler time bound."""
 
     def __init__(self, host: BusHost, marks: Marks, policy: DeliveryPolicy) -> None:
-        self.bus = EventBus(host, DeliveryStore(host.sql), SendStore(host.sql), marks.handlers, policy)
+        deliveries = DeliveryStore(host.sql, host.find_event)
+        self.bus = EventBus(host, deliveries, SendStore(host.sql), marks.handlers, policy)
         self.scheduler = Scheduler(host, ScheduleStore(host.sql), marks.schedules, self.bus.run_handler)
         self.runs = RunEngine(host, RunStore(host.sql), marks.workflows)
         timers = host.timers

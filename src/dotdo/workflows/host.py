@@ -63,6 +63,10 @@ class BusHost(Host, Protocol):
         """Record the event in the event log; its id."""
         ...
 
+    def find_event(self, event_id: str) -> Event | None:
+        """An event from the event log by id (wherever the layer below keeps it), or None."""
+        ...
+
     def publish(self, event: Event) -> None:
         """Push a delivered event to the object's sockets."""
         ...

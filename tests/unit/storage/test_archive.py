@@ -22,7 +22,9 @@ from dotdo.semantic.history import thing_state
 from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
 from dotdo.storage.archive_format import ARCHIVE_TABLES, FORMAT, decode_segment, encode_segment, event_matches
 from dotdo.storage.buckets import MemoryBucket
-from dotdo.storage.sources import EventsTable
+from dotdo.storage.log import STORAGE_TABLES
+from dotdo.storage.segments import EventSegments
+from dotdo.storage.sources import EventsTable, PackedSegments
 from tests.inprocess import T0, run
 from tests.storage import Clock, Storage
 
@@ -375,7 +377,7 @@ def test_as_of_reads_across_the_archive_equal_the_history(
         model = then[-1] if then else None
         for include_deleted in (False, True):
             want = None if model is None or ("$deleted_at" in model and not include_deleted) else model
-            got = run(thing_as_of(n.sql, n.archive, current, "Customer", "c1", at, include_deleted))
+            got = run(thing_as_of(n.log, n.archive, current, "Customer", "c1", at, include_deleted))
             assert got == want, (probe, include_deleted)
 
 
@@ -388,6 +390,45 @@ def test_an_as_of_read_goes_from_the_newest_segment_back_and_stops_at_the_first_
     run(n.archive.run(before=n.clock() + 1))
     n.archive._cache.clear()
     n.bucket.gets = 0
-    got = run(thing_as_of(n.sql, n.archive, born, "Customer", "c1", born["$updated_at"]))
+    got = run(thing_as_of(n.log, n.archive, born, "Customer", "c1", born["$updated_at"]))
     assert got == born
     assert n.bucket.gets == 1  # the newest segment held both writes
+
+
+# -- whole packed event segments (DOStorage's events, ADR 0023) --------------------------------
+
+
+def test_packed_segments_leave_whole_one_row_each_and_the_open_one_stays() -> None:
+    storage, clock, bucket = Storage(), Clock(T0), MemoryBucket()
+    sql = Sql(storage)
+    migrate(sql, [GRAPH_TABLES, STORAGE_TABLES, ARCHIVE_TABLES], clock())
+    segments = EventSegments(sql, max_events=3)
+    ids = itertools.count()
+    events = []
+    for i in range(11):
+        events.append(
+            {
+                "id": f"01j{next(ids):023d}",
+                "type": "Order.placed",
+                "data": json.dumps({"i": i}),
+                "timestamp": clock.advance(1000),
+                "subject": f"o{i % 2}",
+                "object": None,
+            }
+        )
+    segments.append(events)  # sealed: 3 + 3 + 3, open: 2
+    archive = Archive(sql, bucket, "dotdo/acme", PackedSegments(sql), clock, ArchiveOptions(segment_events=7))
+    before = sql.rows_written
+    done = run(archive.run(before=T0 + 10**9))
+    # 7 events allow two packed segments an archive segment: (3 + 3) then (3).
+    assert [(s.first_id, s.events) for s in archive.segments] == [(events[0]["id"], 6), (events[6]["id"], 3)]
+    assert done["events"] == 9
+    assert sql.rows_written - before == 3 + 2  # a row a packed segment deleted, a row an index entry
+    left = sql.exec("SELECT seq, sealed, count FROM dotdo_event_segments")
+    assert [(r["sealed"], r["count"]) for r in left] == [(0, 2)]
+    answered = [{**e, "data": json.loads(e["data"])} for e in events]
+    assert decode_segment(bucket.objects[archive.segments[0].key]) == answered[:6]
+    log = EventLog(sql, clock, lambda: "unused")
+    assert run(events_page(log, archive, None, "o1", None, None, None, 100))["items"] == [
+        e for e in answered if e["subject"] == "o1"
+    ]

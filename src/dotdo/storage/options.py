@@ -1,0 +1,43 @@
+"""`TierOptions`: the bounds of DOStorage's tiers, with documented defaults, checked when
+they are made (ADRs 0019, 0023)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dotdo.storage.log import MAX_ROW_BYTES
+from dotdo.storage.segments import SEGMENT_BYTES, SEGMENT_EVENTS
+
+__all__ = ["TierOptions"]
+
+
+@dataclass(frozen=True)
+class TierOptions:
+    """The tiers' bounds. Counts are things or rows, sizes bytes, times milliseconds.
+
+    `cache_size` / `cache_bytes`: clean things kept in L0 (dirty ones are not counted:
+    they are bounded by `max_dirty` / `max_dirty_bytes`, past which a checkpoint runs).
+    `checkpoint_delay_ms`: the longest a write waits in L0 and L1 before a checkpoint.
+    `log_slots`: rows of the log ring; a checkpoint runs when a quarter of it is left.
+    `segment_events` / `segment_bytes`: when an event segment is sealed (`segments.py`).
+    """
+
+    cache_size: int = 1024
+    cache_bytes: int = 16 * 1024 * 1024
+    checkpoint_delay_ms: int = 30_000
+    max_dirty: int = 1000
+    max_dirty_bytes: int = 8 * 1024 * 1024
+    log_slots: int = 1024
+    max_row_bytes: int = MAX_ROW_BYTES
+    segment_events: int = SEGMENT_EVENTS
+    segment_bytes: int = SEGMENT_BYTES
+
+    def __post_init__(self) -> None:
+        names = ("cache_size", "cache_bytes", "max_dirty", "max_dirty_bytes", "max_row_bytes")
+        for name in (*names, "segment_events", "segment_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} is at least 1")
+        if self.checkpoint_delay_ms < 0:
+            raise ValueError("checkpoint_delay_ms is at least 0")
+        if self.log_slots < 8:
+            raise ValueError("log_slots is at least 8")
