@@ -109,3 +109,19 @@ def test_as_of_and_event_ranges_refuse_bad_values(runtime: LocalRuntime) -> None
         c.patch(f"/_storage/Counter/{plain['$id']}", json={"n": 2}).raise_for_status()
         got = c.get(f"/_storage/Counter/{plain['$id']}", params={"as_of": plain["$updated_at"]})
         assert got.json() == plain
+
+
+def test_the_timer_archives_sealed_segments_once_they_are_old_enough(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        for n in range(5):
+            c.post("/_archive/Counter", json={"n": n}).raise_for_status()
+        c.post("/_archive/storage/flush").raise_for_status()  # 4 events sealed, 1 open
+        l3 = c.get("/_archive/stats").json()["tiers"]["l3"]
+        assert l3["segments"] == 0 and l3["next_archive_at"] is not None
+        early = c.post("/_archive/_test/alarm", json={"now": l3["next_archive_at"] - 1}).json()
+        assert early["archive"] == 0
+        due = c.post("/_archive/_test/alarm", json={"now": l3["next_archive_at"]}).json()
+        assert due["archive"] == 1
+        l3 = c.get("/_archive/stats").json()["tiers"]["l3"]
+        assert l3["segments"] == 1 and l3["events"] == 4
+        assert len(all_events(c)) == 5

@@ -226,8 +226,8 @@ class Archive:
     # -- the timer source -------------------------------------------------------------
 
     def next_wake(self) -> int | None:
-        """When the oldest event held is `after_ms` old, but not sooner than `interval_ms`
-        after the last pass (epoch ms); None when no event is held."""
+        """When the oldest batch the source can give whole is `after_ms` old (`oldest`), but
+        not sooner than `interval_ms` after the last pass (epoch ms); None when there is none."""
         # With none held, ask again each time (an empty read costs no row): the first event
         # is written by another layer, and any re-arm after it (a checkpoint's) finds it.
         if not self._oldest_known or self._oldest is None:

@@ -16,7 +16,9 @@ class EventSource(Protocol):
     """Where sealed batches of old events come from and how they are removed once archived."""
 
     def oldest(self) -> int | None:
-        """The timestamp (epoch ms) of the oldest event held, or None when there is none."""
+        """When the oldest batch that can be taken whole was complete: the timestamp (epoch
+        ms) of its newest event (for single events, the oldest event's); None when there
+        is none. A pass is due `after_ms` later."""
         ...
 
     def held(self) -> int:
@@ -115,9 +117,12 @@ class PackedSegments:
         self._sql = sql
 
     def oldest(self) -> int | None:
-        """The oldest event's timestamp in the segments (one row read)."""
-        row = self._sql.first("SELECT first_at FROM dotdo_event_segments ORDER BY seq LIMIT 1")
-        return None if row is None else int(row["first_at"])
+        """The newest timestamp of the oldest sealed segment (one row read): the segment
+        is due whole once that is `after_ms` old. None while no segment is sealed."""
+        row = self._sql.first(
+            "SELECT last_at FROM dotdo_event_segments WHERE sealed = 1 ORDER BY seq LIMIT 1"
+        )
+        return None if row is None else int(row["last_at"])
 
     def held(self) -> int:
         """Events in the segments (the sum of their counts)."""

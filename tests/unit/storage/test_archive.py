@@ -432,3 +432,28 @@ def test_packed_segments_leave_whole_one_row_each_and_the_open_one_stays() -> No
     assert run(events_page(log, archive, None, "o1", None, None, None, 100))["items"] == [
         e for e in answered if e["subject"] == "o1"
     ]
+
+
+def test_packed_segments_wake_the_timer_only_for_a_sealed_segment_once_its_last_event_is_due() -> None:
+    storage, clock, bucket = Storage(), Clock(T0), MemoryBucket()
+    sql = Sql(storage)
+    migrate(sql, [GRAPH_TABLES, STORAGE_TABLES, ARCHIVE_TABLES], clock())
+    segments = EventSegments(sql, max_events=2)
+    archive = Archive(sql, bucket, "p", PackedSegments(sql), clock, ArchiveOptions(after_ms=60_000))
+
+    def event(n: int) -> dict[str, Any]:
+        return {
+            "id": f"01j{n:023d}",
+            "type": "A.b",
+            "data": "{}",
+            "timestamp": T0 + n * 1000,
+            "subject": None,
+            "object": None,
+        }
+
+    segments.append([event(0)])
+    assert archive.next_wake() is None  # only an open segment
+    segments.append([event(1), event(2)])  # seals (0, 1); 2 is open
+    assert archive.next_wake() == T0 + 1000 + 60_000
+    assert run(archive.run_due(T0 + 1000 + 60_000)) == 1
+    assert archive.stats()["events"] == 2
