@@ -8,8 +8,9 @@ of that object answers itself (Pyodide's JsProxy attributes), which no RPC call
 can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
-to HarnessStrict; under /_storage/, to a plain DOStorage; under /_rows/, to HarnessRows; under
-/_archive/, to HarnessArchive, a DOStorage archiving into the local R2 bucket);
+to HarnessStrict; under /_storage/, to a plain DOStorage; under /_relaxed/, to HarnessRelaxed;
+under /_rows/, to HarnessRows; under /_archive/, to HarnessArchive, a DOStorage archiving into
+the local R2 bucket);
 everything else goes through src/entry.py's Default unchanged.
 """
 
@@ -20,6 +21,7 @@ from harness_archive import HarnessArchive
 from harness_core import HarnessCore
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
+from harness_storage import HarnessRelaxed
 from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
@@ -37,6 +39,7 @@ __all__ = [
     "Default",
     "HarnessArchive",
     "HarnessCore",
+    "HarnessRelaxed",
     "HarnessRows",
     "HarnessSemantic",
     "HarnessStrict",
@@ -76,6 +79,9 @@ class Default(WorkerEntrypoint):
         if "/_archive/" in request.url:  # DOStorage with L3 in the local R2 bucket, by tenant
             stripped = js.Request.new(request.url.replace("/_archive/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.ARCHIVED)
+        if "/_relaxed/" in request.url:  # DOStorage in relaxed durability, by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_relaxed/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.RELAXED)
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)

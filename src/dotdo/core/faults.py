@@ -17,6 +17,7 @@ __all__ = [
     "AFTER_STEP",
     "POINTS",
     "STORAGE_CHECKPOINTED",
+    "STORAGE_GROUP_LOGGED",
     "STORAGE_IN_CHECKPOINT",
     "STORAGE_LOGGED",
     "arm",
@@ -40,7 +41,13 @@ STORAGE_CHECKPOINTED = "storage_checkpointed"
 """A checkpoint wrote every thing and has not moved the log's mark yet. Detail: how many
 things it wrote."""
 
-POINTS = frozenset({AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED})
+STORAGE_GROUP_LOGGED = "storage_group_logged"
+"""A group commit's log row (the writes of several requests) is committed and none of them
+is acknowledged yet. Detail: the row's seq."""
+
+POINTS = frozenset(
+    {AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED, STORAGE_GROUP_LOGGED}
+)
 
 Action = Callable[[], Awaitable[None] | None]
 

@@ -275,6 +275,11 @@ class Sql:
             self._rollback_hooks.clear()
         return outcome[0]
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is running (a `transaction` now would join it)."""
+        return self._in_transaction
+
     def on_rollback(self, hook: Callable[[], None]) -> None:
         """Call `hook` if the transaction now running rolls back (outside one, never).
 

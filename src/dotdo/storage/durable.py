@@ -44,6 +44,7 @@ from dotdo.semantic.things import validate_id
 from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
 from dotdo.storage.archive_format import ARCHIVE_TABLES
 from dotdo.storage.buckets import R2Bucket
+from dotdo.storage.commit import STRICT, acknowledging_after_commit
 from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.sources import PackedSegments
@@ -146,6 +147,18 @@ class DOStorage(DOSemantic):
 
         self.tiers = TieredThingStore(self.sql, timers.now, self.storage_options, wake_changed)
         return self.tiers
+
+    async def fetch(self, request: Any) -> Any:
+        """DOSemantic's `fetch`; in strict mode the response waits until the writes made so
+        far (this request's among them) are in the log, so concurrent requests' writes share
+        one row (group commit, ADR 0023)."""
+        tiers = self.__dict__.get("tiers")
+        if not isinstance(tiers, TieredThingStore) or tiers.options.durability != STRICT:
+            return await super().fetch(request)
+        with acknowledging_after_commit():
+            response = await super().fetch(request)
+        await tiers.durable()
+        return response
 
     def routes(self, router: Router) -> None:
         """DOSemantic's routes plus `GET /stats` and `POST /storage/flush`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dotdo.storage.commit import DURABILITY_MODES, STRICT
 from dotdo.storage.log import MAX_ROW_BYTES
 from dotdo.storage.segments import SEGMENT_BYTES, SEGMENT_EVENTS
 
@@ -20,6 +21,10 @@ class TierOptions:
     `checkpoint_delay_ms`: the longest a write waits in L0 and L1 before a checkpoint.
     `log_slots`: rows of the log ring; a checkpoint runs when a quarter of it is left.
     `segment_events` / `segment_bytes`: when an event segment is sealed (`segments.py`).
+    `durability`: "strict" (nothing acknowledged before its log row is committed) or
+    "relaxed" (acknowledged at once, logged within `relaxed_flush_ms` or every
+    `relaxed_max_writes` transactions, whichever comes first: a crash loses at most that
+    window, never part of a transaction; `commit.py`, ADR 0023).
     """
 
     cache_size: int = 1024
@@ -31,10 +36,15 @@ class TierOptions:
     max_row_bytes: int = MAX_ROW_BYTES
     segment_events: int = SEGMENT_EVENTS
     segment_bytes: int = SEGMENT_BYTES
+    durability: str = STRICT
+    relaxed_flush_ms: int = 1000
+    relaxed_max_writes: int = 1000
 
     def __post_init__(self) -> None:
         names = ("cache_size", "cache_bytes", "max_dirty", "max_dirty_bytes", "max_row_bytes")
-        for name in (*names, "segment_events", "segment_bytes"):
+        if self.durability not in DURABILITY_MODES:
+            raise ValueError(f"durability is one of {DURABILITY_MODES}, not {self.durability!r}")
+        for name in (*names, "segment_events", "segment_bytes", "relaxed_flush_ms", "relaxed_max_writes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} is at least 1")
         if self.checkpoint_delay_ms < 0:

@@ -223,3 +223,34 @@ def events_into_segments(sql: Sql) -> None:
             sql.run("UPDATE dotdo_event_segments SET sealed = 1 WHERE seq = ?", segments.last_seq)
         sql.run("DROP TABLE events")
     sql.run(EVENTS_VIEW)
+
+
+class PendingEvents:
+    """Events logged and not in a segment yet, oldest first (`items`), and the bytes they
+    are counted for in L0's bounds (`bytes`)."""
+
+    def __init__(self) -> None:
+        """None yet."""
+        self.items: list[dict[str, Any]] = []
+        self.bytes = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, events: list[dict[str, Any]]) -> None:
+        """Events just logged, after the others."""
+        self.items.extend(events)
+        self.bytes += sum(len(str(e["data"])) + 64 for e in events)
+
+    def drop(self, events: list[dict[str, Any]]) -> None:
+        """Forget these events (these objects: their log row rolled back)."""
+        gone = {id(e) for e in events}
+        self.reset([e for e in self.items if id(e) not in gone])
+
+    def reset(self, items: list[dict[str, Any]]) -> None:
+        """Hold exactly `items`."""
+        self.items = items
+        self.bytes = sum(len(str(e["data"])) + 64 for e in items)

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,26 +25,17 @@ from dotdo.core import faults
 from dotdo.core.sql import Sql
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore, ThingRecord
+from dotdo.storage.cache import ABSENT, ThingCache, record_size
+from dotdo.storage.checkpoint import write_thing
+from dotdo.storage.commit import RELAXED, GroupCommit, in_request
 from dotdo.storage.log import WriteAheadLog, entry_record, thing_entry
 from dotdo.storage.options import TierOptions
-from dotdo.storage.segments import EventSegments
+from dotdo.storage.segments import EventSegments, PendingEvents
 
 __all__ = ["TierOptions", "TieredThingStore"]
 
 T = TypeVar("T")
 logger = logging.getLogger("dotdo.storage")
-
-_COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"
-_SAME_TYPE_UPDATE = (
-    "UPDATE things SET data = ?, created_at = ?, updated_at = ?, deleted_at = ?, version = ? "
-    "WHERE id = ? AND type = ?"
-)
-_UPSERT = (
-    f"INSERT INTO things ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-    "type = excluded.type, data = excluded.data, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, version = excluded.version"
-)
-_ABSENT: Any = object()
 
 
 @dataclass
@@ -59,10 +49,7 @@ class _Turn:
     dirty_before: dict[str, set[str]] | None = None
     checkpointed_before: int | None = None
     events_before: list[dict[str, Any]] | None = None
-
-
-def _size(record: ThingRecord | None) -> int:
-    return 0 if record is None else len(record.data) + len(record.id) + 64
+    deferred: bool = False
 
 
 class TieredThingStore:
@@ -89,14 +76,13 @@ class TieredThingStore:
         self._on_wake_changed = on_wake_changed
         self.log = WriteAheadLog(sql, self.options.log_slots, self.options.max_row_bytes)
         self.segments = EventSegments(sql, self.options.segment_events, self.options.segment_bytes)
-        self._events: list[dict[str, Any]] = []  # logged, not yet in a segment, oldest first
-        self._events_bytes = 0
-        self._cache: OrderedDict[str, ThingRecord | None] = OrderedDict()
-        self._cache_bytes = 0
+        self._events = PendingEvents()  # logged, not yet in a segment
+        self._cache = ThingCache()
         self._dirty: dict[str, set[str]] = {}
         self._dirty_bytes = 0
         self._dirty_since: int | None = None
         self._turn: _Turn | None = None
+        self._groups = GroupCommit(sql, self._events.add, self._events.drop)  # `commit.py`
         self.hits = 0
         self.misses = 0
         self.checkpoints = 0
@@ -107,36 +93,19 @@ class TieredThingStore:
 
     # -- L0 ------------------------------------------------------------------
 
-    def _put(self, thing_id: str, record: ThingRecord | None) -> None:
-        old = self._cache.pop(thing_id, _ABSENT)
-        if old is not _ABSENT:
-            self._cache_bytes -= _size(old)
-        self._cache[thing_id] = record
-        self._cache_bytes += _size(record)
-
     def _evict(self) -> None:
         """Drop clean things, oldest first, until L0's clean part fits its bounds."""
-        clean = len(self._cache) - len(self._dirty)
-        if clean <= self.options.cache_size and self._cache_bytes <= self.options.cache_bytes:
-            return
-        for thing_id in list(self._cache):
-            if clean <= self.options.cache_size and self._cache_bytes <= self.options.cache_bytes:
-                break
-            if thing_id in self._dirty:
-                continue
-            self._cache_bytes -= _size(self._cache.pop(thing_id))
-            clean -= 1
+        self._cache.evict(self._dirty, self.options.cache_size, self.options.cache_bytes)
 
     def read(self, thing_id: str) -> ThingRecord | None:
         """The thing by id: from L0 when held there (no SQLite read), else from `things` (then kept in L0);
         None when absent."""
         if thing_id in self._cache:
             self.hits += 1
-            self._cache.move_to_end(thing_id)
-            return self._cache[thing_id]
+            return self._cache.use(thing_id)
         self.misses += 1
         record = self._inner.read(thing_id)
-        self._put(thing_id, record)
+        self._cache.put(thing_id, record)
         self._evict()
         return record
 
@@ -147,12 +116,12 @@ class TieredThingStore:
         if thing_id not in turn.undo:
             before = self._dirty.get(thing_id)
             turn.undo[thing_id] = (
-                self._cache.get(thing_id, _ABSENT),
-                _ABSENT if before is None else set(before),
+                self._cache.peek(thing_id),
+                ABSENT if before is None else set(before),
             )
-        self._put(thing_id, record)
+        self._cache.put(thing_id, record)
         self._dirty.setdefault(thing_id, set()).add(type_name)
-        self._dirty_bytes += _size(record)
+        self._dirty_bytes += record_size(record)
         turn.entries.pop(thing_id, None)  # re-inserted last: entries keep the order of last writes
         turn.entries[thing_id] = thing_entry(thing_id, type_name, record)
 
@@ -213,7 +182,11 @@ class TieredThingStore:
     def pending_events(self) -> list[dict[str, Any]]:
         """Events not in a segment yet, oldest first: logged ones, then the running
         transaction's (which its own reads see, as on the direct path)."""
-        return self._events + (self._turn.events if self._turn is not None else [])
+        return (
+            self._events.items
+            + self._groups.open.events
+            + (self._turn.events if self._turn is not None else [])
+        )
 
     # -- queries: flush-before-query -------------------------------------------
 
@@ -235,12 +208,15 @@ class TieredThingStore:
     # -- L1: transactions and the log ------------------------------------------
 
     def atomically(self, work: Callable[[], T]) -> T:
-        """Run `work` in one SQLite transaction whose thing writes become one log row (more
-        only past `max_row_bytes`), appended in that transaction; a rollback (of it or of
+        """Run `work` in one SQLite transaction whose thing writes and events become one log
+        row (more only past `max_row_bytes`), appended in that transaction, or held in the
+        group (`commit.py`) when the transaction wrote nothing else; a rollback (of it or of
         an enclosing transaction) puts L0 back as it was."""
         if self._turn is not None:
             return work()
+        self._settle()
         turn = _Turn()
+        owned = not self._sql.in_transaction
         log_state = (self.log.last_seq, self.log.pending_bytes, self.log.rows_appended)
 
         def rollback() -> None:
@@ -248,13 +224,14 @@ class TieredThingStore:
 
         def run() -> T:
             self._sql.on_rollback(rollback)
+            before = self._sql.rows_written
             result = work()
             if turn.entries or turn.events:
-                entries = [*turn.entries.values(), *({"ev": e} for e in turn.events)]
-                bodies = self.log.pack(entries)
-                if len(bodies) > self.log.room():
-                    self._checkpoint(None)
-                self.log.append(bodies)
+                alone = owned and self._sql.rows_written == before and turn.dirty_before is None
+                if alone and (self.options.durability == RELAXED or in_request()):
+                    turn.deferred = True
+                else:
+                    self._append([*turn.entries.values(), *({"ev": e} for e in turn.events)])
             return result
 
         self._turn = turn
@@ -263,9 +240,13 @@ class TieredThingStore:
         finally:
             self._turn = None
         if turn.entries or turn.events:
-            self._add_events(turn.events)
-            # Durable now; the caller acknowledges when this returns.
-            faults.reach_now(faults.STORAGE_LOGGED, str(self.log.last_seq))
+            if turn.deferred:
+                self._defer(turn)
+            else:
+                self._add_events(turn.events, turn)
+                # Durable now; the caller acknowledges when this returns.
+                faults.reach_now(faults.STORAGE_LOGGED, str(self.log.last_seq))
+                self._settle()
             if self._dirty_since is None:
                 self._dirty_since = self._clock()
                 self._on_wake_changed()
@@ -274,32 +255,74 @@ class TieredThingStore:
                 self.flush()
         return result
 
-    def _add_events(self, events: list[dict[str, Any]]) -> None:
-        self._events.extend(events)
-        self._events_bytes += sum(len(str(e["data"])) + 64 for e in events)
+    def _append(self, entries: list[dict[str, Any]]) -> None:
+        """Inside a transaction: log the open group's writes, then `entries`, in one row (more
+        past `max_row_bytes`), checkpointing first if the ring has no room."""
+        bodies = self.log.pack([*self._groups.take(), *entries])
+        if len(bodies) > self.log.room():
+            self._checkpoint(None)
+        self.log.append(bodies)
+
+    def _settle(self) -> None:
+        self._groups.settle(self.log.last_seq)
+
+    def _defer(self, turn: _Turn) -> None:
+        """Hold a committed transaction's writes in the group until a row logs them."""
+        self._groups.open.add(turn.entries, turn.events, self._clock())
+        if self.options.durability == RELAXED:
+            if self._groups.open.writes >= self.options.relaxed_max_writes:
+                self.commit_group()
+            elif self._groups.open.writes == 1:
+                self._on_wake_changed()
+        else:
+            # Runs when the code now running awaits: the writes of every request that got
+            # this far before then share the row.
+            self._groups.schedule(self.commit_group)
+
+    def commit_group(self) -> None:
+        """Log the open group as one row now and wake its waiters (with the error, if the
+        row could not be written: nothing of it was acknowledged)."""
+        self._settle()
+        if not self._groups.open:
+            return
+        group = self._groups.open
+        try:
+            self._sql.transaction(lambda: self._append([]))
+        except Exception as error:  # the group is back in place (rollback): a later commit retries
+            logger.exception("group commit failed")
+            group.release(error)
+            return
+        self._settle()
+
+    async def durable(self) -> None:
+        """Return once every write made so far is in the log (a strict request's last await)."""
+        await self._groups.wait(self.commit_group, self.log.last_seq)
+
+    def _add_events(self, events: list[dict[str, Any]], turn: _Turn | None = None) -> None:
+        self._events.add(events)
+        if turn is not None and self._sql.in_transaction:
+            # Logged in a transaction that is still open: gone again if that one rolls back.
+            self._sql.on_rollback(lambda: self._events.drop(events))
 
     def _undo(self, turn: _Turn, log_state: tuple[int, int, int]) -> None:
         if turn.events_before is not None:
             # A checkpoint inside the transaction moved events into segments: they went back.
-            self._events = turn.events_before
-            self._events_bytes = sum(len(str(e["data"])) + 64 for e in self._events)
+            self._events.reset(turn.events_before)
             self.segments.reload()
         if turn.dirty_before is not None:
             self._dirty = turn.dirty_before
             # The checkpoint's writes to `things` rolled back too: what L0 read from them
             # may be gone, so only dirty things (true in the log) stay.
             for thing_id in [i for i in self._cache if i not in self._dirty]:
-                self._cache_bytes -= _size(self._cache.pop(thing_id))
+                self._cache.drop(thing_id)
         if turn.checkpointed_before is not None:
             self.log.checkpointed = turn.checkpointed_before
         for thing_id, (cached, dirty) in turn.undo.items():
-            if cached is _ABSENT:
-                old = self._cache.pop(thing_id, _ABSENT)
-                if old is not _ABSENT:
-                    self._cache_bytes -= _size(old)
+            if cached is ABSENT:
+                self._cache.drop(thing_id)
             else:
-                self._put(thing_id, cached)
-            if dirty is _ABSENT:
+                self._cache.put(thing_id, cached)
+            if dirty is ABSENT:
                 self._dirty.pop(thing_id, None)
             else:
                 self._dirty[thing_id] = dirty
@@ -317,9 +340,9 @@ class TieredThingStore:
                     self._add_events([entry["ev"]])
                     continue
                 record = entry_record(entry)
-                self._put(str(entry["id"]), record)
+                self._cache.put(str(entry["id"]), record)
                 self._dirty.setdefault(str(entry["id"]), set()).add(str(entry["t"]))
-                self._dirty_bytes += _size(record)
+                self._dirty_bytes += record_size(record)
         self.replayed_rows = len(rows)
         if self._dirty or self._events:
             self._dirty_since = self._clock()
@@ -330,22 +353,21 @@ class TieredThingStore:
     def _over_bounds(self) -> bool:
         return (
             len(self._dirty) > self.options.max_dirty
-            or self._dirty_bytes + self._events_bytes > self.options.max_dirty_bytes
+            or self._dirty_bytes + self._events.bytes > self.options.max_dirty_bytes
             or self.log.room() < self.log.slots // 4
         )
 
     def flush(self, type_name: str | None = None) -> int:
         """Checkpoint the dirty things (of `type_name` only, if given) into `things`; returns
         the rows written. A full flush also moves the log's mark past every row."""
-        if type_name is None and self._events:
-            return self._sql.transaction(lambda: self._checkpoint(None))
-        if not self._dirty:
-            if type_name is None and self.log.pending_rows:
-                return self._sql.transaction(lambda: self._checkpoint(None))
+        if type_name is None and (self._events or self._groups.open or self.log.pending_rows or self._dirty):
+            written = self._sql.transaction(lambda: self._checkpoint(None))
+        elif type_name is not None and any(type_name in types for types in self._dirty.values()):
+            written = self._sql.transaction(lambda: self._checkpoint(type_name))
+        else:
             return 0
-        if type_name is not None and not any(type_name in types for types in self._dirty.values()):
-            return 0
-        return self._sql.transaction(lambda: self._checkpoint(type_name))
+        self._settle()
+        return written
 
     def _checkpoint(self, type_name: str | None) -> int:
         """Inside a transaction: write the dirty things into `things`, then move the mark."""
@@ -353,24 +375,26 @@ class TieredThingStore:
         if turn is not None and turn.dirty_before is None:
             turn.dirty_before = {i: set(t) for i, t in self._dirty.items()}
             turn.checkpointed_before = self.log.checkpointed
-            turn.events_before = list(self._events)
+            turn.events_before = list(self._events.items)
         before = self._sql.rows_written
+        if type_name is None:
+            self._groups.take()  # its things are dirty, its events go to the segment: all in `things`
+        elif self._groups.open:
+            # Writes of the group reach `things` now: log them first, so none is there without
+            # its event and its transaction's other writes.
+            bodies = self.log.pack(self._groups.take())
+            if len(bodies) > self.log.room():
+                type_name = None
+            else:
+                self.log.append(bodies)
         ids = [i for i, types in self._dirty.items() if type_name is None or type_name in types]
         for thing_id in ids:
-            record = self._cache[thing_id]
-            if record is None:
-                self._sql.run("DELETE FROM things WHERE id = ?", thing_id)
-            else:
-                # `type` is matched, not assigned (an assigned column's indexes are rewritten and
-                # billed, changed or not); only a new or re-typed thing takes the upsert.
-                values = (record.data, record.created_at, record.updated_at, record.deleted_at)
-                if not self._sql.run(_SAME_TYPE_UPDATE, *values, record.version, record.id, record.type):
-                    self._sql.run(_UPSERT, record.id, record.type, *values, record.version)
+            write_thing(self._sql, thing_id, self._cache.peek(thing_id))
             faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id)
         if type_name is None and self._events:
             # Only logged events: the running transaction's are not in the log yet.
-            self.segments.append(self._events)
-            self._events, self._events_bytes = [], 0
+            self.segments.append(self._events.items)
+            self._events.reset([])
         faults.reach_now(faults.STORAGE_CHECKPOINTED, str(len(ids)))
         if type_name is None:
             self.log.mark(self.log.last_seq)
@@ -392,16 +416,22 @@ class TieredThingStore:
 
     def next_wake(self) -> int | None:
         """When the oldest dirty write is due for its checkpoint (epoch ms), or None."""
-        if self._dirty_since is None:
-            return None
-        return self._dirty_since + self.options.checkpoint_delay_ms
+        wakes = []
+        if self._dirty_since is not None:
+            wakes.append(self._dirty_since + self.options.checkpoint_delay_ms)
+        if self._groups.open.first_at is not None and self.options.durability == RELAXED:
+            wakes.append(self._groups.open.first_at + self.options.relaxed_flush_ms)
+        return min(wakes, default=None)
 
     async def run_due(self, now: int) -> int:
         """Checkpoint everything if the oldest dirty write is due at `now`; 1 if it ran."""
         wake = self.next_wake()
         if wake is None or wake > now:
             return 0
-        self.flush()
+        if self._dirty_since is not None and self._dirty_since + self.options.checkpoint_delay_ms <= now:
+            self.flush()
+        else:
+            self.commit_group()  # relaxed: the oldest unlogged write is due
         return 1
 
     # -- figures -----------------------------------------------------------------
@@ -409,28 +439,12 @@ class TieredThingStore:
     def stats(self) -> dict[str, Any]:
         """The tiers' figures: L0 hits, misses, things and bytes held, dirty things; L1
         rows and bytes pending; L2 checkpoints, rows they wrote, the last one's time."""
-        return {
-            "l0": {
-                "hits": self.hits,
-                "misses": self.misses,
-                "things": len(self._cache),
-                "bytes": self._cache_bytes,
-                "dirty": len(self._dirty),
-                "dirty_bytes": self._dirty_bytes,
-            },
-            "l1": {
-                "rows_pending": self.log.pending_rows,
-                "bytes_pending": self.log.pending_bytes,
-                "rows_appended": self.log.rows_appended,
-                "events_pending": len(self._events),
-                "replayed_rows": self.replayed_rows,
-                "slots": self.log.slots,
-            },
-            "l2": {
-                "checkpoints": self.checkpoints,
-                "rows_written": self.checkpoint_rows,
-                "last_checkpoint_at": self.last_checkpoint_at,
-                "next_checkpoint_at": self.next_wake(),
-                **self.segments.stats(),
-            },
-        }
+        l0 = dict(hits=self.hits, misses=self.misses, things=len(self._cache), bytes=self._cache.bytes)
+        l0.update(dirty=len(self._dirty), dirty_bytes=self._dirty_bytes)
+        log = self.log
+        l1 = dict(rows_pending=log.pending_rows, bytes_pending=log.pending_bytes, slots=log.slots)
+        l1.update(rows_appended=log.rows_appended, events_pending=len(self._events))
+        l1.update(group_writes=self._groups.open.writes, replayed_rows=self.replayed_rows)
+        l2 = dict(checkpoints=self.checkpoints, rows_written=self.checkpoint_rows, **self.segments.stats())
+        l2.update(last_checkpoint_at=self.last_checkpoint_at, next_checkpoint_at=self.next_wake())
+        return {"l0": l0, "l1": l1, "l2": l2}
