@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dotdo.semantic.graph import MAX_EVENTS, EventLog
+from dotdo.values import INT64_MAX
 
 __all__ = ["WRITE_SLACK_MS", "thing_at", "thing_state", "written_at"]
 
@@ -58,7 +59,9 @@ def thing_at(log: EventLog, type_name: str, thing_id: str, as_of: int) -> tuple[
     found: tuple[bool, dict[str, Any] | None] = (False, None)
     cursor: str | None = None
     while True:
-        page = log.list(f"{type_name}.*", thing_id, None, cursor, MAX_EVENTS, as_of + WRITE_SLACK_MS + 1)
+        # Clamped: `as_of` may be any 64-bit integer, and a bound past it is a 400 from the SQL facade.
+        until = min(as_of + WRITE_SLACK_MS + 1, INT64_MAX)
+        page = log.list(f"{type_name}.*", thing_id, None, cursor, MAX_EVENTS, until)
         for event in page["items"]:
             if written_at(event) > as_of:
                 continue

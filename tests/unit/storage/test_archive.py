@@ -18,13 +18,14 @@ from dotdo.core.migrations import migrate
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.graph import GRAPH_TABLES, EventLog
-from dotdo.semantic.history import thing_state
+from dotdo.semantic.history import WRITE_SLACK_MS, thing_state
 from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
 from dotdo.storage.archive_format import ARCHIVE_TABLES, FORMAT, decode_segment, encode_segment, event_matches
 from dotdo.storage.buckets import MemoryBucket
 from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.segments import EventSegments
 from dotdo.storage.sources import EventsTable, PackedSegments
+from dotdo.values import INT64_MAX, INT64_MIN
 from tests.inprocess import T0, run
 from tests.storage import Clock, Storage
 
@@ -457,3 +458,13 @@ def test_packed_segments_wake_the_timer_only_for_a_sealed_segment_once_its_last_
     assert archive.next_wake() == T0 + 1000 + 60_000
     assert run(archive.run_due(T0 + 1000 + 60_000)) == 1
     assert archive.stats()["events"] == 2
+
+
+@pytest.mark.parametrize("as_of", [INT64_MAX, INT64_MAX - WRITE_SLACK_MS, 2**53, INT64_MIN])
+def test_as_of_takes_any_64_bit_time(as_of: int) -> None:
+    n = node()
+    thing = n.write("Customer", "c1", 1, name="Ada")
+    run(n.archive.run(before=n.clock() + 1))
+    want = None if as_of < thing["$updated_at"] else thing
+    assert run(thing_as_of(n.log, n.archive, None, "Customer", "c1", as_of)) == want
+    assert run(thing_as_of(n.log, None, None, "Customer", "c1", as_of)) is None  # archived: not in the log
