@@ -10,13 +10,15 @@ can reach from Python. Other paths under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
 to HarnessStrict; under /_storage/, to a plain DOStorage; under /_relaxed/, to HarnessRelaxed;
 under /_rows/, to HarnessRows; under /_full/, to HarnessFull; under /_direct/ and /_tiered/, to
-HarnessDirect and HarnessTiered, the benchmarks' pair);
+HarnessDirect and HarnessTiered, the benchmarks' pair; under /_archive/, to HarnessArchive, a
+DOStorage archiving into the local R2 bucket);
 everything else goes through src/entry.py's Default unchanged.
 """
 
 import json
 
 import js
+from harness_archive import HarnessArchive
 from harness_core import HarnessCore
 from harness_full import HarnessFull
 from harness_rows import HarnessRows
@@ -37,6 +39,7 @@ __all__ = [
     "DOStorage",
     "DOWorkflow",
     "Default",
+    "HarnessArchive",
     "HarnessCore",
     "HarnessDirect",
     "HarnessFull",
@@ -78,6 +81,9 @@ class Default(WorkerEntrypoint):
         if "/_storage/" in request.url:  # DOStorage (opt-in tiers), by tenant like the app
             stripped = js.Request.new(request.url.replace("/_storage/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STORAGE)
+        if "/_archive/" in request.url:  # DOStorage with L3 in the local R2 bucket, by tenant
+            stripped = js.Request.new(request.url.replace("/_archive/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.ARCHIVED)
         if "/_relaxed/" in request.url:  # DOStorage in relaxed durability, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_relaxed/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.RELAXED)
