@@ -8,14 +8,15 @@ of that object answers itself (Pyodide's JsProxy attributes), which no RPC call
 can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
-to HarnessStrict; under /_storage/, to a plain DOStorage; under /_rows/, to HarnessRows);
-everything else goes through src/entry.py's Default unchanged.
+to HarnessStrict; under /_fanout/, to HarnessFanout; under /_storage/, to a plain DOStorage;
+under /_rows/, to HarnessRows); everything else goes through src/entry.py's Default unchanged.
 """
 
 import json
 
 import js
 from harness_core import HarnessCore
+from harness_fanout import HarnessFanout
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
 from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
@@ -34,6 +35,7 @@ __all__ = [
     "DOWorkflow",
     "Default",
     "HarnessCore",
+    "HarnessFanout",
     "HarnessRows",
     "HarnessSemantic",
     "HarnessStrict",
@@ -67,6 +69,9 @@ class Default(WorkerEntrypoint):
         if "/_strict/" in request.url:  # the test-only strict_nouns class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_strict/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STRICT)
+        if "/_fanout/" in request.url:  # the test-only fan-out class, by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_fanout/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.FANOUT)
         if "/_storage/" in request.url:  # DOStorage (opt-in tiers), by tenant like the app
             stripped = js.Request.new(request.url.replace("/_storage/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STORAGE)

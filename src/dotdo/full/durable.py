@@ -13,11 +13,24 @@ service, run engine and event bus). This class keeps the hooks, routes and RPC m
 
 from __future__ import annotations
 
-from typing import ClassVar
+import builtins
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
+from dotdo.core.access import request_access
+from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
-from dotdo.remote.marks import seal_rpc_surface
+from dotdo.core.router import Router
+from dotdo.core.websocket import MAX_TAGS, parse_tags
+from dotdo.errors import BadRequest, UpgradeRequired
+from dotdo.full.fanout import DEFAULT_TIMEOUT, FANOUT_COMPONENT, MAX_CONCURRENCY, FanOut, FanOutResult
+from dotdo.full.rooms import Room, parse_rooms, room_tag
+from dotdo.remote.calls import body_arguments, invoke
+from dotdo.remote.marks import rpc, seal_rpc_surface
+from dotdo.worker import get_object
 from dotdo.workflows.durable import DOWorkflow
+from dotdo.workflows.steps import RetryPolicy
 
 __all__ = ["DOFull"]
 
@@ -30,7 +43,127 @@ class DOFull(DOWorkflow):
     DOWorkflow is.
     """
 
-    _dotdo_layer: ClassVar[Layer] = Layer.of()
+    _dotdo_layer: ClassVar[Layer] = Layer.of(attributes=("fanout",))
+
+    def __init__(self, ctx: Any, env: Any) -> None:
+        super().__init__(ctx, env)
+        # -- fan-out --
+        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now)
+
+    # -- hooks -------------------------------------------------------------
+
+    def migrations(self) -> builtins.list[Component]:
+        """DOWorkflow's components, then each part's own."""
+        return [*super().migrations(), FANOUT_COMPONENT]
+
+    def routes(self, router: Router) -> None:
+        """DOWorkflow's routes, then each part's own."""
+        super().routes(router)
+        # -- rooms: `/ws` again, replacing DOCore's, so that it also takes `?room=` --
+        router.get("/ws", scope="read")(self._http_join_rooms)
+        # -- fan-out --
+        router.post("/fanout", scope="admin")(self._http_fan_out)
+
+    # -- fan-out -------------------------------------------------------------
+
+    async def fan_out(
+        self,
+        targets: Iterable[Any] | Mapping[str, Any],
+        method: str,
+        *args: Any,
+        concurrency: int = MAX_CONCURRENCY,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int | RetryPolicy | Mapping[str, Any] = 0,
+        step_id: str | None = None,
+    ) -> FanOutResult:
+        """Call `method(*args)` on every target over Workers RPC, at most `concurrency` (1-6)
+        at once, each attempt cut off after `timeout` seconds and retried `retries` times;
+        a `FanOutResult` with each target's value or error (see `dotdo.full.fanout`).
+
+        Targets are `("Customer", "c1")`, `"Customer/c1"`, `self.Customer("c1")` (the object
+        owning that thing in `stub_binding`) or stubs, in a list or a mapping label -> target.
+        Inside a `@workflow` run it is a durable step: each finished target is recorded at
+        once and never called again on replay. ValueError for bad targets or options."""
+        return await self.fanout.run(
+            targets,
+            method,
+            *args,
+            concurrency=concurrency,
+            timeout=timeout,
+            retries=retries,
+            step_id=step_id,
+        )
+
+    @rpc(scope="admin")
+    async def fan_out_call(
+        self,
+        targets: builtins.list[str],
+        method: str,
+        args: builtins.list[Any] | None = None,
+        concurrency: int = MAX_CONCURRENCY,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 0,
+    ) -> dict[str, Any]:
+        """`fan_out` for remote callers: targets as `"Noun/id"`, the result as
+        `{"method", "ok", "succeeded", "failed", "outcomes": [{"target", "ok", "value",
+        "error", "attempts"}]}`. Admin: this object calls the targets with its own standing.
+        400 `invalid_fanout` for bad targets or options."""
+        try:
+            result = await self.fanout.run(
+                targets, method, *(args or []), concurrency=concurrency, timeout=timeout, retries=retries
+            )
+        except ValueError as error:
+            raise BadRequest(str(error), code="invalid_fanout") from error
+        return result.to_dict()
+
+    async def _http_fan_out(self, request: HttpRequest) -> HttpResponse:
+        body = request.json()
+        if not isinstance(body, dict) or "targets" not in body or "method" not in body:
+            raise BadRequest(
+                'Body is {"targets": ["Noun/id", ...], "method": "name", "args": [...]}',
+                code="invalid_fanout",
+            )
+        fields = ("targets", "method", "args", "concurrency", "timeout", "retries")
+        arguments = body_arguments(body, {name: name for name in fields})
+        return json_response(await invoke(self.fan_out_call, arguments))
+
+    # -- rooms -----------------------------------------------------------------
+
+    def room(self, name: str) -> Room:
+        """Room `name` of this object (its owner): `broadcast(data)`, `members()`, `count()`.
+        400 `invalid_room` for a bad name."""
+        return Room(name, self.websockets)
+
+    @rpc
+    async def broadcast_to_room(self, room: str, data: Any = None, owner: str | None = None) -> int:
+        """Send `{"type": "room", "room", "data"}` to every socket in `room`; how many took it.
+
+        `owner` is the name of the object holding the room's sockets in `stub_binding` (the
+        tenant the clients joined, `/ws?room=`); None or this object's own name sends here,
+        any other is relayed to that object over Workers RPC. 400 `invalid_room`."""
+        room_tag(room)
+        if owner is None or owner == self.object_name:
+            return self.room(room).broadcast(data)
+        if not isinstance(owner, str) or not owner:
+            raise BadRequest("owner is an object name", code="invalid_room")
+        stub = get_object(getattr(self.env, self.stub_binding), owner)
+        return int(await stub.broadcast_to_room(room, data, owner))
+
+    @rpc(scope="read")
+    def room_members(self, room: str) -> builtins.list[str]:
+        """The connection ids of the sockets in `room` on this object. 400 `invalid_room`."""
+        return self.room(room).members()
+
+    async def _http_join_rooms(self, request: HttpRequest) -> HttpResponse:
+        """`GET /ws?room=a,b&tags=...`: DOCore's socket, in the rooms named as well."""
+        if (request.header("upgrade") or "").lower() != "websocket":
+            raise UpgradeRequired("GET /ws expects a WebSocket upgrade")
+        tags = parse_tags(request.query_all("tags"))
+        tags += [tag for tag in parse_rooms(request.query_all("room")) if tag not in tags]
+        if len(tags) > MAX_TAGS:
+            raise BadRequest(f"At most {MAX_TAGS} tags and rooms per connection", code="invalid_tag")
+        client, _ = self.websockets.accept(tags, {"key": request_access(request).key})
+        return HttpResponse(status=101, web_socket=client)
 
 
 seal_rpc_surface(DOFull)

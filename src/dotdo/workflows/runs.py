@@ -217,6 +217,20 @@ class RunEngine:
         self._store.complete_step(key, encoded, attempts + 1, run_id, name, self._host.timers.now())
         return result
 
+    def reserve_step(self, step_id: str | None = None) -> tuple[str, str] | None:
+        """The `(step id, record key)` a step that keeps records of its own (a fan-out's
+        targets) is known by, before it calls `do(..., step_id=<step id>)`.
+
+        Inside a run, the id is `step_id` or the next position (`step-3`), as `do` would
+        take it, and the key is `"<run id>/<step id>"`; outside a run both are `step_id`,
+        and None without one (nothing to record under). The id is not marked used: the
+        `do` that follows does that."""
+        run = CURRENT_RUN.get()
+        if run is None:
+            return None if step_id is None else (step_id, step_id)
+        local = step_id or run.next_step_id()
+        return local, f"{run.run_id}/{local}"
+
     def _step_failed(
         self,
         key: str,
