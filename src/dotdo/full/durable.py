@@ -14,7 +14,7 @@ service, run engine and event bus). This class keeps the hooks, routes and RPC m
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from dotdo.core.access import request_access
@@ -24,6 +24,7 @@ from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.core.websocket import MAX_TAGS, parse_tags
 from dotdo.errors import BadRequest, UpgradeRequired
+from dotdo.full.cascade import Accept, Cascade, CascadeResult, default_accept, rpc_tool
 from dotdo.full.fanout import DEFAULT_TIMEOUT, FANOUT_COMPONENT, MAX_CONCURRENCY, FanOut, FanOutResult
 from dotdo.full.rooms import Room, parse_rooms, room_tag
 from dotdo.remote.calls import body_arguments, invoke
@@ -126,6 +127,34 @@ class DOFull(DOWorkflow):
         fields = ("targets", "method", "args", "concurrency", "timeout", "retries")
         arguments = body_arguments(body, {name: name for name in fields})
         return json_response(await invoke(self.fan_out_call, arguments))
+
+    # -- the cascade -------------------------------------------------------------
+
+    async def cascade(
+        self,
+        task: str,
+        input: Any = None,
+        *,
+        code: Callable[[Any], Any] | None = None,
+        generative: str | Mapping[str, Any] | None = None,
+        agentic: Mapping[str, Any] | None = None,
+        human: bool | Mapping[str, Any] | None = None,
+        accept: Accept = default_accept,
+    ) -> CascadeResult:
+        """Try `task` on `input` with each tier given, in order (a Python function; one AI
+        call; an AI loop whose tools are this object's `@rpc` methods; a human approval),
+        stopping at the first answer `accept` takes (True; False or a reason string
+        rejects). A `CascadeResult`: the answer, the tier that gave it, and each attempt
+        with why it was not taken (see `dotdo.full.cascade`). Inside a `@workflow` run each
+        tier's attempt is a durable step. The AI tiers use `self.ai`, the human tier
+        `self.wait_for_approval`; without them those tiers are attempts that say so.
+        ValueError for bad tier options."""
+        cascade = Cascade(
+            self.runs, getattr(self, "ai", None), getattr(self, "wait_for_approval", None), rpc_tool(self)
+        )
+        return await cascade.run(
+            task, input, code=code, generative=generative, agentic=agentic, human=human, accept=accept
+        )
 
     # -- rooms -----------------------------------------------------------------
 

@@ -10,10 +10,11 @@ source (`workflows`). See ADR 0004 and ADR 0007.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from dotdo.core import faults
@@ -230,6 +231,20 @@ class RunEngine:
             return None if step_id is None else (step_id, step_id)
         local = step_id or run.next_step_id()
         return local, f"{run.run_id}/{local}"
+
+    @contextlib.contextmanager
+    def detached(self) -> Iterator[None]:
+        """Run the block as if outside any run: for a step's action whose calls would
+        otherwise record steps of their own (an AI call is one in a run). Such nested steps
+        would take positions on the first run that a replay, returning the outer step's
+        record without running it, never takes again, so every later position would point
+        at another step's record. Inside the block they are plain calls, covered by the
+        enclosing step's record."""
+        token = CURRENT_RUN.set(None)
+        try:
+            yield
+        finally:
+            CURRENT_RUN.reset(token)
 
     def _step_failed(
         self,
