@@ -23,6 +23,7 @@ a message and a status.
     |   +-- ServiceUnavailable          503: auth_not_configured
     +-- StepFailed                      a durable step failed for good (no retries left)
     +-- StepMismatch                    step_mismatch: a replayed step runs another action than recorded
+    +-- FanOutFailed                    a fan-out's merge found no answer (first, quorum, strict gather)
     +-- RpcError                        the Python client: an error the server answered, with its code
     +-- LocalRuntimeError               the dotdo command, dotdo.testing: what stops the local runtime
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
@@ -50,6 +51,7 @@ __all__ = [
     "Conflict",
     "CronError",
     "DotdoError",
+    "FanOutFailed",
     "Forbidden",
     "Gone",
     "HandlerTimeout",
@@ -296,6 +298,17 @@ class StepMismatch(DotdoError):
         self.step_id = step_id
         self.recorded = recorded
         self.current = current
+
+
+class FanOutFailed(DotdoError):
+    """A merge helper of a fan-out's result found no answer: `first` (no target
+    succeeded), `quorum` (too few agreed), `gather(strict=True)` (some target failed).
+    `result` is the whole `FanOutResult`, every target's outcome in it."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        """`message` says what was missing; `result` is the fan-out it was missing from."""
+        super().__init__(message)
+        self.result = result
 
 
 class RpcError(DotdoError):

@@ -3,6 +3,7 @@ their own state, so a test can see which ones a replay called again), fail or ha
 demand, and workflows that fan out to them."""
 
 import asyncio
+import time
 
 from harness_lifetime import Lifetime
 
@@ -15,8 +16,10 @@ class HarnessFanout(Lifetime, DOFull):
     # -- as a target -----------------------------------------------------------
 
     @rpc
-    async def tally(self, tag: str) -> dict:
-        """Counts the call, then answers, fails or hangs as `behave` set it up."""
+    async def tally(self, tag: str, wait: float = 0) -> dict:
+        """Counts the call, then answers (after `wait` seconds), fails or hangs as `behave` set it up."""
+        if wait:
+            await asyncio.sleep(wait)
         calls = (self.state.get("calls") or 0) + 1
         self.state.set("calls", calls)
         behaviour = self.state.get("behaviour")
@@ -57,6 +60,29 @@ class HarnessFanout(Lifetime, DOFull):
             except Exception as error:
                 merged[name] = f"{type(error).__name__}: {error}"
         return {**result.to_dict(), **merged, "gathered": result.gather()}
+
+    @rpc
+    async def measure_fan_out(
+        self, count: int, concurrency: int, durable: bool, objects: int = 0, wait: float = 0
+    ) -> dict:
+        """One fan-out of `tally` to `count` targets, timed inside this object (bench/fanout.py):
+        `count` fresh objects, or with `objects` the calls spread over that many objects,
+        woken first, each call waiting `wait` seconds in the target."""
+        prefix = f"Bench/{self.object_name}"
+        if objects:
+            warm = [f"{prefix}-{n}" for n in range(objects)]
+            await self.fan_out(warm, "tally", "wake")
+            targets = {f"t{n}": self.stub("Bench", f"{self.object_name}-{n % objects}") for n in range(count)}
+        else:
+            targets = [f"{prefix}-{n}" for n in range(count)]
+        step_id = f"bench-{time.time()}" if durable else None
+        started = time.time()
+        result = await self.fan_out(targets, "tally", "bench", wait, concurrency=concurrency, step_id=step_id)
+        return {
+            "ms": (time.time() - started) * 1000,
+            "calls": sum(outcome.attempts for outcome in result.outcomes),
+            "succeeded": len(result.values()),
+        }
 
     @workflow
     async def fan_flow(self, spec: dict) -> dict:

@@ -57,6 +57,7 @@ class Room:
     """One room of this object, as its owner sees it: `name` and the object's sockets."""
 
     def __init__(self, name: str, websockets: WebSockets) -> None:
+        """`name` is checked (400 `invalid_room`); `websockets` are the owner's sockets."""
         self.tag = room_tag(name)
         self.name = name
         self._websockets = websockets
