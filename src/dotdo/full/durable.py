@@ -176,7 +176,9 @@ class DOFull(DOWorkflow):
         if not isinstance(owner, str) or not owner:
             raise BadRequest("owner is an object name", code="invalid_room")
         stub = get_object(getattr(self.env, self.stub_binding), owner)
-        return int(await stub.broadcast_to_room(room, data, owner))
+        # The owner is told to send on itself (no owner), never to relay again: an object
+        # that does not know its own name would otherwise relay to itself without end.
+        return int(await stub.broadcast_to_room(room, data))
 
     @rpc(scope="read")
     def room_members(self, room: str) -> builtins.list[str]:
