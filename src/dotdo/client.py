@@ -141,6 +141,29 @@ class Client:
                 if payload.get("method") == "event":
                     yield decode(payload["params"])
 
+    # -- fan-out and rooms (DOFull) -----------------------------------------------
+
+    async def fan_out(
+        self,
+        targets: Sequence[str],
+        method: str,
+        *args: Any,
+        concurrency: int = 6,
+        timeout: float = 30.0,
+        retries: int = 0,
+    ) -> dict[str, Any]:
+        """Have the object call `method(*args)` on every target (`"Noun/id"`), 1-6 at a time:
+        `{"method", "ok", "succeeded", "failed", "outcomes": [{"target", "ok", "value",
+        "error", "attempts"}]}`. Needs an admin token; RpcError `invalid_fanout` for bad
+        targets or options."""
+        options = {"concurrency": concurrency, "timeout": timeout, "retries": retries}
+        return dict(await self.call("fan_out_call", list(targets), method, list(args), *options.values()))
+
+    async def broadcast_to_room(self, room: str, data: Any = None, owner: str | None = None) -> int:
+        """Send `data` to every socket in `room` (on the object named `owner`, default this
+        one); how many sockets took it."""
+        return int(await self.call("broadcast_to_room", room, data, owner))
+
 
 class Pipeline:
     """`client.pipeline().get_user("alice").get_orders()["total"]`, awaited as one request

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
+import pytest
+
+from dotdo.client import Client, RpcError
 from tests.integration.test_rpc_surfaces import socket_to
 from tests.runtime import LocalRuntime, new_tenant
 
@@ -132,3 +136,24 @@ def test_joining_a_room_checks_its_name(runtime: LocalRuntime) -> None:
             assert refused.json()["error"]["code"] in ("invalid_room", "invalid_tag"), query
     answer = runtime.rpc(tenant, "broadcast_to_room", "bad room", "x", binding="FANOUT").json()
     assert "invalid_room" in json.dumps(answer)
+
+
+def test_the_python_client_fans_out_and_broadcasts(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+
+    async def scenario() -> None:
+        async with Client(f"http://{tenant}.localhost:{runtime.port}/_fanout") as client:
+            result = await client.fan_out([f"Counter/{tenant}-a", f"Counter/{tenant}-b"], "tally", "client")
+            assert [item["value"]["tag"] for item in result["outcomes"]] == ["client", "client"]
+            with pytest.raises(RpcError) as refused:
+                await client.fan_out([], "tally")
+            assert refused.value.code == "invalid_fanout"
+            with socket_to(runtime, tenant, "/_fanout/ws?room=lobby") as member:
+                assert await client.broadcast_to_room("lobby", {"hi": 1}) == 1
+                assert json.loads(member.recv(timeout=10)) == {
+                    "type": "room",
+                    "room": "lobby",
+                    "data": {"hi": 1},
+                }
+
+    asyncio.run(scenario())
