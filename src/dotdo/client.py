@@ -115,6 +115,30 @@ class Client:
         """`client.noun("Customer")`, as `client.Customer`: for a type name held in a variable."""
         return NounResource(self, type_name)
 
+    # -- human in the loop (DOFull) --------------------------------------------
+
+    async def approvals(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The object's approvals, oldest first: those with `status` ("pending",
+        "approved", "rejected", "expired"; None: all), at most `limit` (1 to 1000); each
+        as `GET /approvals/:id` answers it. Needs the `read` scope."""
+        result: list[dict[str, Any]] = await self.call("approvals", status, limit)
+        return result
+
+    async def approval(self, approval_id: str) -> dict[str, Any]:
+        """One approval; RpcError `approval_not_found` when there is none."""
+        result: dict[str, Any] = await self.call("approval", approval_id)
+        return result
+
+    async def decide_approval(
+        self, approval_id: str, decision: str, comment: str | None = None
+    ) -> dict[str, Any]:
+        """Decide a pending approval ("approve" or "reject") as the token's subject; the
+        waiting workflow resumes before this returns the approval. Needs the `approve`
+        scope; RpcError `approval_decided`, `approval_expired`, `approver_not_allowed`,
+        `approval_not_found`, `invalid_decision`."""
+        result: dict[str, Any] = await self.call("decide_approval", approval_id, decision, comment)
+        return result
+
     # -- events ---------------------------------------------------------------
 
     async def subscribe(self, *patterns: str) -> AsyncIterator[dict[str, Any]]:

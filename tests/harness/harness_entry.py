@@ -9,7 +9,8 @@ can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
 to HarnessStrict; under /_fanout/, to HarnessFanout; under /_storage/, to a plain DOStorage;
-under /_rows/, to HarnessRows); everything else goes through src/entry.py's Default unchanged.
+under /_rows/, to HarnessRows; under /_full/, to HarnessFull);
+everything else goes through src/entry.py's Default unchanged.
 """
 
 import json
@@ -17,6 +18,7 @@ import json
 import js
 from harness_core import HarnessCore
 from harness_fanout import HarnessFanout
+from harness_full import HarnessFull
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
 from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
@@ -36,6 +38,7 @@ __all__ = [
     "Default",
     "HarnessCore",
     "HarnessFanout",
+    "HarnessFull",
     "HarnessRows",
     "HarnessSemantic",
     "HarnessStrict",
@@ -78,6 +81,9 @@ class Default(WorkerEntrypoint):
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)
+        if "/_full/" in request.url:  # the test-only DOFull class (human in the loop)
+            stripped = js.Request.new(request.url.replace("/_full/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.FULL)
         if "/_rows/" in request.url:  # the test-only class that counts rows written
             stripped = js.Request.new(request.url.replace("/_rows/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.ROWS)

@@ -38,11 +38,11 @@ STATUS = {
     "auth_not_configured": 503,
 }
 """Every answer of the access layer, with its status."""
-RANK = {"read": 0, "write": 1, "admin": 2}
+RANK = {"read": 0, "write": 1, "approve": 2, "admin": 3}
 NOUN = ":noun{[A-Z].*}"
 VERB = ":verb{[a-z].*}"
 
-# Every route of the app's class (DOWorkflow), a request that reaches it,
+# Every route of the app's class (DOFull), a request that reaches it,
 # and the scope it needs. The test checks this list against the routes the object serves.
 ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("GET", "/health", "/health", None, "public"),
@@ -81,11 +81,19 @@ ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("DELETE", "/schedules/:id", "/schedules/nothing", None, "admin"),
     ("POST", "/workflows/:name", "/workflows/nothing", {}, "write"),
     ("GET", "/workflows/:id", "/workflows/nothing", None, "read"),
+    ("GET", "/approvals", "/approvals", None, "read"),
+    ("GET", "/approvals/:id", "/approvals/nothing", None, "read"),
+    ("POST", "/approvals/:id", "/approvals/nothing", {"decision": "approve"}, "approve"),
 ]
 NO_ROUTE = ("GET", "", "/no/such/route", None, "read")  # a 404 needs read: strangers learn nothing
-CALLS = [("get", ["k"], "read"), ("set", ["k", 1], "write"), ("register_noun", ["Gadget"], "admin")]
-KINDS = ["none", "wrong tenant", "read", "write", "admin", "expired", "attenuated", "widened"]
-HELD = {"read": 0, "attenuated": 0, "write": 1, "admin": 2}
+CALLS = [
+    ("get", ["k"], "read"),
+    ("set", ["k", 1], "write"),
+    ("decide_approval", ["nothing", "approve"], "approve"),
+    ("register_noun", ["Gadget"], "admin"),
+]
+KINDS = ["none", "wrong tenant", "read", "write", "approve", "admin", "expired", "attenuated", "widened"]
+HELD = {"read": 0, "attenuated": 0, "write": 1, "approve": 2, "admin": 3}
 
 
 def credentials(tenant: str) -> dict[str, str | None]:
@@ -95,6 +103,7 @@ def credentials(tenant: str) -> dict[str, str | None]:
         "wrong tenant": mint(SECRET, target=new_tenant(), scope="admin"),
         "read": mint(SECRET, target=tenant, scope="read"),
         "write": mint(SECRET, target=tenant, scope="write"),
+        "approve": mint(SECRET, target=tenant, scope="approve"),
         "admin": mint(SECRET, target=tenant, scope="admin"),
         "expired": mint(SECRET, target=tenant, scope="admin", ttl_seconds=-60),
         "attenuated": attenuate(mint(SECRET, target=tenant, scope="admin", sub="narrowed"), scope="read"),
@@ -260,7 +269,7 @@ def test_health_says_only_alive_unless_the_caller_is_admin(production_runtime: L
         assert c.get("/health", headers=bearer(elsewhere)).json() == {"status": "ok"}
         for admin in (mint(SECRET, target=tenant, scope="admin"), OPERATOR_TOKEN):
             detail = c.get("/health", headers=bearer(admin)).json()
-            assert detail["class"] == "DOWorkflow" and detail["access"] == "token"
+            assert detail["class"] == "DOFull" and detail["access"] == "token"
             assert (
                 "send_event" in detail["rpc"]
                 and {"method": "GET", "pattern": "/health", "scope": "public"} in (detail["routes"])

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 __all__ = [
     "AFTER_STEP",
+    "APPROVAL_DECIDED",
     "POINTS",
     "STORAGE_CHECKPOINTED",
     "STORAGE_IN_CHECKPOINT",
@@ -40,7 +41,13 @@ STORAGE_CHECKPOINTED = "storage_checkpointed"
 """A checkpoint wrote every thing and has not moved the log's mark yet. Detail: how many
 things it wrote."""
 
-POINTS = frozenset({AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED})
+APPROVAL_DECIDED = "approval_decided"
+"""A decision on an approval is committed (its run woken) and the run not resumed yet.
+Detail: the approval's id."""
+
+POINTS = frozenset(
+    {AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED, APPROVAL_DECIDED}
+)
 
 Action = Callable[[], Awaitable[None] | None]
 

@@ -92,6 +92,9 @@ def test_a_replayed_dead_letter_that_fails_again_goes_back_to_the_retry_cycle() 
     run(obj.tick(1_000))
     run(obj.tick(2_000))
     (dead,) = obj.bus.dead_letters()
+    for bad in (0, 1001, True):
+        with pytest.raises(BadRequest):
+            obj.bus.dead_letters(bad)
     replayed = run(obj.bus.replay(str(dead["id"])))
     assert replayed["delivered"] is False and replayed["status"] == "pending" and replayed["attempts"] == 1
     assert obj.storage.alarm == obj.clock() + 1_000
@@ -233,3 +236,17 @@ def test_run_time_handlers_see_matching_events_until_they_unsubscribe() -> None:
     run(obj.bus.send("Order.shipped"))
     assert seen == ["Order.shipped", "Parcel.shipped"]
     assert names(obj, "audit") == ["Order.shipped", "Order.shipped"]
+
+
+def test_observers_see_every_event_at_once_in_the_emitting_transaction() -> None:
+    obj = InProcess(Shop)
+    seen: list[tuple[str, bool]] = []
+    obj.bus.observe(lambda event: seen.append((event.type, obj.sql._in_transaction)))
+
+    def write() -> None:
+        obj.bus.emit("Order.placed", {"id": "o-1"})
+        assert seen == [("Order.placed", True)]  # before the write commits, not on delivery
+
+    obj.sql.transaction(write)
+    run(obj.bus.send("Order.shipped", {"id": "o-1"}))
+    assert [event_type for event_type, _ in seen] == ["Order.placed", "Order.shipped"]
