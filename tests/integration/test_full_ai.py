@@ -9,6 +9,7 @@ pytest-httpserver), whose handler counts the calls it answers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import threading
@@ -21,7 +22,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.runtime import ROOT, LocalRuntime, harness_runtime
+from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
 
 EMBED_MODEL = "@cf/baai/bge-small-en-v1.5"
 
@@ -208,3 +209,29 @@ def test_an_ai_step_is_not_repeated_when_a_run_is_replayed_after_kill_9(
         assert status["status"] == "completed", status
         assert status["result"] == {"summary": f"summary of: {prompt}"}
     assert openai_server[1].prompts[prompt] == 1  # recorded once, never asked again
+
+
+def test_the_python_client_reaches_generate_embed_and_search(ai_runtime: LocalRuntime) -> None:
+    from dotdo.client import Client, RpcError
+
+    tenant = new_tenant()
+
+    async def calls() -> None:
+        async with Client(f"http://{tenant}.localhost:{ai_runtime.port}/_ai") as client:
+            await client.Customer.create(
+                {"$id": "b", "name": "Bea", "notes": "sells fresh bread and pastries"}
+            )
+            await client.Customer.create({"$id": "m", "name": "Max", "notes": "repairs car engines"})
+            hits = await client.Customer.search("bakery", limit=1)
+            assert [hit["thing"]["$id"] for hit in hits] == ["b"]
+            embedded = await client.embed(["bakery"])
+            assert embedded["model"] == EMBED_MODEL and len(embedded["vectors"]) == 1
+            assert await client.generate(f"hello {tenant}") == f"summary of: hello {tenant}"
+            try:
+                await client.Order.search("x")
+            except RpcError as error:
+                assert error.code == "noun_not_searchable"
+            else:
+                raise AssertionError("an Order search was answered")
+
+    asyncio.run(calls())

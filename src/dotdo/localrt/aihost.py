@@ -49,8 +49,8 @@ def load_model() -> Any:
             import wordllama  # type: ignore[import-untyped,import-not-found,unused-ignore]
             from safetensors import safe_open  # type: ignore[import-untyped,import-not-found,unused-ignore]
             from wordllama import WordLlama  # type: ignore[import-untyped,import-not-found,unused-ignore]
-            from wordllama.inference import (
-                WordLlamaInference,  # type: ignore[import-untyped,import-not-found,unused-ignore]
+            from wordllama.inference import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+                WordLlamaInference,
             )
         except ImportError as error:
             raise LocalAiError(
