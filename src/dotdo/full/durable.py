@@ -77,7 +77,12 @@ class DOFull(DOWorkflow):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        check_searchable(cls.searchable, cls.__name__)  # a bad declaration fails here
+        # A bad declaration fails here, when the class is created, not at its first request.
+        check_searchable(cls.searchable, cls.__name__)
+        try:
+            cls._ai_options()
+        except ValueError as error:
+            raise TypeError(f"{cls.__name__}: {error}") from error
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
@@ -118,15 +123,16 @@ class DOFull(DOWorkflow):
 
     # -- AI (issue 12, part 3) -------------------------------------------------------
 
-    def _ai_options(self) -> AiOptions:
+    @classmethod
+    def _ai_options(cls) -> AiOptions:
         return AiOptions(
-            generate_models=tuple(self.ai_generate_models),
-            embed_models=tuple(self.ai_embed_models),
-            cache_ttl=self.ai_cache_ttl,
-            daily_calls=self.ai_daily_calls,
-            daily_tokens=self.ai_daily_tokens,
-            timeout=self.ai_timeout,
-            output_retries=self.ai_output_retries,
+            generate_models=tuple(cls.ai_generate_models),
+            embed_models=tuple(cls.ai_embed_models),
+            cache_ttl=cls.ai_cache_ttl,
+            daily_calls=cls.ai_daily_calls,
+            daily_tokens=cls.ai_daily_tokens,
+            timeout=cls.ai_timeout,
+            output_retries=cls.ai_output_retries,
         )
 
     def _ai_providers(self) -> builtins.list[Provider]:

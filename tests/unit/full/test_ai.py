@@ -5,9 +5,11 @@ are test doubles of the provider interface (the HTTP boundary is `fetch`, inject
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -342,3 +344,30 @@ def test_search_follows_the_events_of_searchable_nouns() -> None:
         asyncio.run(search.search("Order", "x"))
     with pytest.raises(BadRequest):
         asyncio.run(search.search("Customer", "x", 0))
+
+
+@pytest.fixture
+def full_class() -> Iterator[type]:
+    """DOFull, imported against stand-ins for the Workers runtime's modules (as
+    tests/unit/core/test_namespace.py does), and forgotten afterwards."""
+    from tests.unit.core.test_namespace import _RUNTIME_MODULES, _runtime_stub
+
+    before = set(sys.modules)
+    sys.modules.update({name: _runtime_stub(name) for name in _RUNTIME_MODULES if name not in sys.modules})
+    try:
+        yield importlib.import_module("dotdo.full.durable").DOFull
+    finally:
+        for name in set(sys.modules) - before:
+            parent, _, child = name.rpartition(".")
+            del sys.modules[name]
+            if parent in sys.modules and child in vars(sys.modules[parent]):
+                delattr(sys.modules[parent], child)
+
+
+def test_bad_ai_options_fail_when_the_class_is_created(full_class: type) -> None:
+    with pytest.raises(TypeError, match="searchable"):
+        type("Bad", (full_class,), {"searchable": {"Customer": ()}})
+    with pytest.raises(TypeError, match="ai_timeout"):
+        type("Slow", (full_class,), {"ai_timeout": 0})
+    with pytest.raises(TypeError, match="ai_generate_models"):
+        type("Mute", (full_class,), {"ai_generate_models": ()})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
@@ -68,7 +69,8 @@ def top_k(
     skipped (another model's space)."""
     dims = len(query)
     scored = (
-        (sum(x * y for x, y in zip(query, vector, strict=True)), -index, key)
+        # map(operator.mul) is the fastest pure-Python dot product (no per-item frame)
+        (sum(map(operator.mul, query, vector)), -index, key)
         for index, (key, vector) in enumerate(candidates)
         if len(vector) == dims
     )
