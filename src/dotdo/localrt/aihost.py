@@ -19,6 +19,7 @@ Install the model with the `ai-local` extra: `pip install 'dotdo[ai-local]'`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -125,7 +126,9 @@ def main() -> None:
     server = HTTPServer(("127.0.0.1", 0), _Handler)
     sys.stdout.write(json.dumps({"port": server.server_address[1]}) + "\n")
     sys.stdout.flush()
-    server.serve_forever()
+    # Ctrl-C reaches the whole foreground group: end quietly along with `dotdo dev`.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -123,6 +123,10 @@ class AI:
         model = _check_model(model)
         if not isinstance(inputs, Mapping):
             raise BadRequest("inputs is a JSON object", code="invalid_ai_input")
+        try:
+            json.dumps(inputs, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise BadRequest(f"inputs is not JSON: {error}", code="invalid_ai_input") from error
         payload = {"model": model, "inputs": dict(inputs)}
         return await self._durable(self._run_now, payload)
 

@@ -111,9 +111,10 @@ function build() {
 // machine) in a child process of this one, so it ends with the runtime. Started once, on
 // the first build that binds AI; its URL reaches host.mjs as the DOTDO_LOCAL_AI var.
 let localAi = null;
+let localAiChild = null;
 function startLocalAi() {
   localAi ??= new Promise((resolve, reject) => {
-    const child = spawn(args.python, [path.join(here, "..", "aihost.py")], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = (localAiChild = spawn(args.python, [path.join(here, "..", "aihost.py")], { stdio: ["ignore", "pipe", "inherit"] }));
     child.on("error", reject);
     child.stdout.setEncoding("utf8");
     let buffered = "";
@@ -197,6 +198,7 @@ async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   try {
+    localAiChild?.kill();
     await worker?.dispose();
   } finally {
     process.exit(code);
