@@ -310,7 +310,8 @@ def test_workers_ai_binding_shapes() -> None:
 
 def test_search_follows_the_events_of_searchable_nouns() -> None:
     clock = Clock()
-    ai, sql = make_ai(FakeProvider(), clock=clock)
+    provider = FakeProvider()
+    ai, sql = make_ai(provider, clock=clock, cache_ttl=0)  # count every text the provider embeds
     things: dict[str, dict[str, Any]] = {}
     search = Search(
         {"Customer": ("name",)},
@@ -320,26 +321,39 @@ def test_search_follows_the_events_of_searchable_nouns() -> None:
         lambda _type, limit, offset: list(things.values())[offset : offset + limit],
     )
 
-    def write(event: str, thing_id: str, name: str | None, version: int = 1) -> None:
+    async def write(event: str, thing_id: str, name: str | None, version: int = 1) -> None:
         thing = {"$id": thing_id, "$type": "Customer", "$version": version, "name": name}
         if event == "deleted":
             things.pop(thing_id, None)
         else:
             things[thing_id] = thing
-        asyncio.run(search.on_event(Event("e", f"Customer.{event}", thing, clock.now)))
+        await search.on_event(Event("e", f"Customer.{event}", thing, clock.now))
 
-    write("created", "1", "aaaa")
-    write("created", "2", "zzzz")
-    hits = asyncio.run(search.search("Customer", "aaa", 2))
-    assert [hit["thing"]["$id"] for hit in hits] == ["1", "2"] and hits[0]["score"] == pytest.approx(1.0)
-    write("updated", "2", "aaab", version=2)
-    assert asyncio.run(search.search("Customer", "aaab", 1))[0]["thing"]["$id"] == "2"
-    write("deleted", "1", None)
-    assert [hit["thing"]["$id"] for hit in asyncio.run(search.search("Customer", "aaa", 5))] == ["2"]
-    assert sql.first("SELECT COUNT(*) AS n FROM dotdo_ai_vectors")["n"] == 1  # type: ignore[index]
+    async def ids(text: str, limit: int = 5) -> list[str]:
+        return [hit["thing"]["$id"] for hit in await search.search("Customer", text, limit)]
 
+    async def scenario() -> None:
+        for index in range(250):  # one batch write: queued, embedded 100 a call
+            await write("created", f"n{index}", "q" * (index % 5 + 1))
+        await write("created", "1", "aaaa")
+        await write("created", "2", "zzzz")
+        hits = await search.search("Customer", "aaa", 2)
+        assert [hit["thing"]["$id"] for hit in hits] == ["1", "2"] and hits[0]["score"] == pytest.approx(1.0)
+        embedded = [texts for _, texts in provider.calls if isinstance(texts, list) and len(texts) > 1]
+        assert sum(map(len, embedded)) == 252 and all(len(texts) <= 100 for texts in embedded)
+        await write("updated", "2", "aaab", version=2)
+        assert (await ids("aaab", 1)) == ["2"]
+        await write("deleted", "1", None)
+        assert "1" not in await ids("aaa", 100)
+        # Deleted while its embedding was being made: no vector is left behind.
+        await write("created", "3", "ccc")
+        await write("deleted", "3", None)
+        await search.settle()
+        assert sql.first("SELECT COUNT(*) AS n FROM dotdo_ai_vectors WHERE id = '3'")["n"] == 0  # type: ignore[index]
+
+    asyncio.run(scenario())
     sql.run("DELETE FROM dotdo_ai_vectors")
-    assert asyncio.run(search.reindex("Customer")) == 1
+    assert asyncio.run(search.reindex("Customer")) == 251
     with pytest.raises(NotFound):
         asyncio.run(search.search("Order", "x"))
     with pytest.raises(BadRequest):

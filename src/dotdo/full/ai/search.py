@@ -15,6 +15,7 @@ and its answer are the same. See ADR 0027.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, NotFound
 from dotdo.full.ai.providers import _to_js, _to_py
-from dotdo.full.ai.service import AI
+from dotdo.full.ai.service import AI, MAX_TEXTS
 from dotdo.full.ai.vectors import normalized, pack, top_k, unpack
 from dotdo.semantic.eventtypes import Event
 
@@ -39,8 +40,8 @@ __all__ = [
 logger = logging.getLogger("dotdo.full.ai")
 
 MAX_SEARCH_LIMIT = 100
-REINDEX_BATCH = 50
-"""Things embedded per provider call when a noun is indexed again."""
+REINDEX_BATCH = 100
+"""Things embedded per provider call when a noun is indexed again (MAX_TEXTS)."""
 
 GetThing = Callable[[str, str], "dict[str, Any] | None"]
 """(type, id) -> the live thing (ThingData), or None when it is gone or deleted."""
@@ -199,6 +200,8 @@ class Search:
         self._store = store
         self._get = get_thing
         self._list = list_things
+        self._pending: dict[tuple[str, str], Mapping[str, Any]] = {}
+        self._flushing: asyncio.Future[None] | None = None
 
     def text_of(self, type_name: str, thing: Mapping[str, Any]) -> str:
         """The text embedded for a thing: its searchable properties' values that are text or
@@ -224,7 +227,12 @@ class Search:
     async def on_event(self, event: Event) -> None:
         """Keep the vector of the thing an event of a searchable noun wrote: removed when it
         was deleted (soft or hard), made again when its version changed. The event's data is
-        the thing as written (ThingData)."""
+        the thing as written (ThingData).
+
+        Embedding is queued, not awaited: one task embeds what is queued, up to MAX_TEXTS
+        things a provider call, so a batch write of 500 things costs a few calls rather than
+        500 (and as little of the daily budget). `search` waits for the queue first, so a
+        search sees every write this object answered before it."""
         type_name = event.noun
         data = event.data
         if type_name not in self.searchable or not isinstance(data, Mapping):
@@ -233,12 +241,36 @@ class Search:
         if not isinstance(thing_id, str) or data.get("$type") != type_name:
             return
         if event.type.endswith(".deleted") or data.get("$deleted_at") is not None:
+            self._pending.pop((type_name, thing_id), None)
             await self._store.remove(type_name, thing_id)
             return
         version = data.get("$version")
         if isinstance(version, int) and await self._store.version(type_name, thing_id) == version:
             return
-        await self._index([data], type_name)
+        self._pending[(type_name, thing_id)] = data
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.ensure_future(self._flush())
+
+    async def settle(self) -> None:
+        """Wait until the queued things are embedded (or failed: see the log)."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.shield(self._flushing)
+
+    async def _flush(self) -> None:
+        while self._pending:
+            type_name = next(iter(self._pending))[0]
+            keys = [key for key in self._pending if key[0] == type_name][:MAX_TEXTS]
+            things = [self._pending.pop(key) for key in keys]
+            try:
+                await self._index(things, type_name)
+            except Exception:  # the provider failed or refused: reindex_things makes them later
+                logger.exception(
+                    "embedding %d %s thing(s) failed; they stay unindexed", len(things), type_name
+                )
+                continue
+            for key in keys:  # deleted while its embedding was made: no vector for it
+                if self._get(*key) is None and key not in self._pending:
+                    await self._store.remove(*key)
 
     async def _index(self, things: Sequence[Mapping[str, Any]], type_name: str) -> int:
         texts = [(thing, self.text_of(type_name, thing)) for thing in things]
@@ -280,6 +312,7 @@ class Search:
         self._noun(type_name)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise BadRequest(f"limit is 1 to {MAX_SEARCH_LIMIT}", code="invalid_limit")
+        await self.settle()
         answer = await self._ai.embed_with_model(text)
         query = normalized(answer["vectors"][0])
         hits = []
