@@ -313,10 +313,11 @@ def test_search_follows_the_events_of_searchable_nouns() -> None:
     provider = FakeProvider()
     ai, sql = make_ai(provider, clock=clock, cache_ttl=0)  # count every text the provider embeds
     things: dict[str, dict[str, Any]] = {}
+    store = SqliteVectors(sql, clock)
     search = Search(
         {"Customer": ("name",)},
         ai,
-        SqliteVectors(sql, clock),
+        store,
         lambda _type, thing_id: things.get(thing_id),
         lambda _type, limit, offset: list(things.values())[offset : offset + limit],
     )
@@ -350,6 +351,10 @@ def test_search_follows_the_events_of_searchable_nouns() -> None:
         await write("deleted", "3", None)
         await search.settle()
         assert sql.first("SELECT COUNT(*) AS n FROM dotdo_ai_vectors WHERE id = '3'")["n"] == 0  # type: ignore[index]
+        # The vectors kept in memory since the first search answer as SQLite's do.
+        query = normalized(_toy_embedding("aaq"))
+        cold = await SqliteVectors(sql, clock).nearest("Customer", "m-embed", query, 50)
+        assert await store.nearest("Customer", "m-embed", query, 50) == cold
 
     asyncio.run(scenario())
     sql.run("DELETE FROM dotdo_ai_vectors")
