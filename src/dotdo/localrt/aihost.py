@@ -23,7 +23,8 @@ import contextlib
 import json
 import logging
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ logger = logging.getLogger("dotdo.localrt.ai")
 
 MAX_TEXTS = 100
 _model: Any = None
+_loading = threading.Lock()
 
 
 class LocalAiError(Exception):
@@ -43,28 +45,34 @@ class LocalAiError(Exception):
 
 
 def load_model() -> Any:
-    """WordLlama's inference object, from the files its wheel ships (loaded once)."""
+    """WordLlama's inference object, from the files its wheel ships (loaded once; requests
+    are served a thread each, so the first ones wait for one load)."""
     global _model
-    if _model is None:
-        try:
-            import wordllama  # type: ignore[import-untyped,import-not-found,unused-ignore]
-            from safetensors import safe_open  # type: ignore[import-untyped,import-not-found,unused-ignore]
-            from wordllama import WordLlama  # type: ignore[import-untyped,import-not-found,unused-ignore]
-            from wordllama.inference import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
-                WordLlamaInference,
-            )
-        except ImportError as error:
-            raise LocalAiError(
-                "the local AI binding needs its model: pip install 'dotdo[ai-local]' (wordllama)", status=503
-            ) from error
-        root = Path(wordllama.__file__).parent
-        # WordLlama.load() looks for the tokenizer under tokenizer/, while the wheel ships it
-        # under tokenizers/, and then tries to download it: load the shipped files directly.
-        tokenizer = WordLlama.load_tokenizer(root / "tokenizers" / "l2_supercat_tokenizer_config.json")
-        with safe_open(str(root / "weights" / "l2_supercat_256.safetensors"), framework="np") as weights:
-            embedding = weights.get_tensor("embedding.weight")
-        _model = WordLlamaInference(embedding, tokenizer)
+    with _loading:
+        if _model is None:
+            _model = _load()
     return _model
+
+
+def _load() -> Any:
+    try:
+        import wordllama  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        from safetensors import safe_open  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        from wordllama import WordLlama  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        from wordllama.inference import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+            WordLlamaInference,
+        )
+    except ImportError as error:
+        raise LocalAiError(
+            "the local AI binding needs its model: pip install 'dotdo[ai-local]' (wordllama)", status=503
+        ) from error
+    root = Path(wordllama.__file__).parent
+    # WordLlama.load() looks for the tokenizer under tokenizer/, while the wheel ships it
+    # under tokenizers/, and then tries to download it: load the shipped files directly.
+    tokenizer = WordLlama.load_tokenizer(root / "tokenizers" / "l2_supercat_tokenizer_config.json")
+    with safe_open(str(root / "weights" / "l2_supercat_256.safetensors"), framework="np") as weights:
+        embedding = weights.get_tensor("embedding.weight")
+    return WordLlamaInference(embedding, tokenizer)
 
 
 def answer(model: Any, inputs: Any) -> dict[str, Any]:
@@ -120,10 +128,17 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug(format, *args)
 
 
+class _Server(ThreadingHTTPServer):
+    # A thread a request (host-side CPython, not Pyodide): every object of the runtime may
+    # embed at once, and one slow batch must not leave the others' connections unanswered.
+    request_queue_size = 64
+    daemon_threads = True
+
+
 def main() -> None:
     """Serve on a free port of 127.0.0.1, saying which on stdout's first line."""
     logging.basicConfig(level=logging.WARNING, format="dotdo local AI: %(message)s")
-    server = HTTPServer(("127.0.0.1", 0), _Handler)
+    server = _Server(("127.0.0.1", 0), _Handler)
     sys.stdout.write(json.dumps({"port": server.server_address[1]}) + "\n")
     sys.stdout.flush()
     # Ctrl-C reaches the whole foreground group: end quietly along with `dotdo dev`.

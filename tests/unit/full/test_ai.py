@@ -390,3 +390,18 @@ def test_bad_ai_options_fail_when_the_class_is_created(full_class: type) -> None
         type("Slow", (full_class,), {"ai_timeout": 0})
     with pytest.raises(TypeError, match="ai_generate_models"):
         type("Mute", (full_class,), {"ai_generate_models": ()})
+
+
+def test_a_dropped_embedding_call_is_tried_once_more() -> None:
+    clock = Clock()
+    provider = FakeProvider(replies=[ProviderError("Network connection lost."), "ok"])
+    ai, sql = make_ai(provider, clock=clock, cache_ttl=0)
+    thing = {"$id": "1", "$type": "Customer", "$version": 1, "name": "abc"}
+    search = Search({"Customer": ("name",)}, ai, SqliteVectors(sql, clock), lambda *_: thing, lambda *_: [])
+
+    async def scenario() -> list[dict[str, Any]]:
+        await search.on_event(Event("e", "Customer.created", thing, clock.now))
+        return await search.search("Customer", "abc")
+
+    assert [hit["thing"]["$id"] for hit in asyncio.run(scenario())] == ["1"]
+    assert [texts for _, texts in provider.calls] == [["abc"], ["abc"], ["abc"]]  # failed, retried, the query

@@ -282,16 +282,25 @@ class Search:
             type_name = next(iter(self._pending))[0]
             keys = [key for key in self._pending if key[0] == type_name][:MAX_TEXTS]
             things = [self._pending.pop(key) for key in keys]
-            try:
-                await self._index(things, type_name)
-            except Exception:  # the provider failed or refused: reindex_things makes them later
-                logger.exception(
-                    "embedding %d %s thing(s) failed; they stay unindexed", len(things), type_name
-                )
+            if not await self._index_batch(things, type_name):
                 continue
             for key in keys:  # deleted while its embedding was made: no vector for it
                 if self._get(*key) is None and key not in self._pending:
                     await self._store.remove(*key)
+
+    async def _index_batch(self, things: list[Mapping[str, Any]], type_name: str) -> bool:
+        """Embed a queued batch, trying twice (a dropped connection is worth one more try);
+        False when it failed: reindex_things makes those vectors later."""
+        for attempt in (1, 2):
+            try:
+                await self._index(things, type_name)
+                return True
+            except Exception:
+                if attempt == 2:
+                    logger.exception(
+                        "embedding %d %s thing(s) failed; they stay unindexed", len(things), type_name
+                    )
+        return False
 
     async def _index(self, things: Sequence[Mapping[str, Any]], type_name: str) -> int:
         texts = [(thing, self.text_of(type_name, thing)) for thing in things]
