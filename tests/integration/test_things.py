@@ -87,6 +87,12 @@ def test_update_merges_and_honours_versions(runtime: LocalRuntime) -> None:
         assert c.patch("/Customer/missing", json={"a": 1}).status_code == 404
         bad = c.patch(url, json={"$secret": 1})
         assert bad.status_code == 400 and error_code(bad) == "invalid_data"
+        for write in (c.patch, c.put):  # a thing never changes its id; PATCH once ignored the $id
+            moved = write(url, json={"$id": "someone-else", "name": "Eve"})
+            assert moved.status_code == 400 and error_code(moved) == "id_mismatch"
+        assert c.get(url).json()["name"] == "Ada L." and c.get("/Customer/someone-else").status_code == 404
+        same = c.patch(url, json={"$id": thing["$id"], "plan": "team"})  # a thing read, sent back
+        assert same.status_code == 200 and same.json()["plan"] == "team"
 
 
 def test_soft_delete_restore_and_hard_delete(runtime: LocalRuntime) -> None:
@@ -265,6 +271,11 @@ def test_relationships_and_actions(runtime: LocalRuntime) -> None:
         assert len(audit) == 1 and audit[0]["verb"] == "place" and audit[0]["data"] == {"via": "web"}
         assert c.get("/Customer/nobody/placed").status_code == 404
         assert c.post("/actions", json={"subject": "nobody", "verb": "x"}).status_code == 400
+        # a verb of the thing store's own events, or an inflected one, would fake or garble them
+        for verb, code in (("update", "reserved_verb"), ("created", "invalid_verb")):
+            refused = c.post("/actions", json={"subject": "Customer/ada", "verb": verb})
+            assert (refused.status_code, refused.json()["error"]["code"]) == (400, code)
+        assert not c.get("/events", params={"type": "Customer.updated"}).json()["items"]
 
 
 def test_write_events_are_recorded(runtime: LocalRuntime) -> None:

@@ -93,6 +93,10 @@ def test_failed_deliveries_retry_with_backoff_then_dead_letter_and_replay(runtim
         dead = c.get("/_workflow/events/dead").json()["items"]
         assert len(dead) == 1 and dead[0]["handler"] == "flaky" and dead[0]["attempts"] == 3
         assert "attempt 3 fails" in dead[0]["last_error"]
+        for bad in ("0", "1001", "ten"):  # a limit was ignored here once, whatever it said
+            refused = c.get("/_workflow/events/dead", params={"limit": bad})
+            assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_limit")
+        assert c.get("/_workflow/events/dead", params={"limit": "1"}).json()["items"] == dead
         assert run_due(c, now_ms() + HOUR_MS)["deliveries"] == 0  # dead letters are not retried
         replayed = c.post(f"/_workflow/events/dead/{dead[0]['id']}/replay").json()
         assert replayed["delivered"] is True

@@ -184,6 +184,17 @@ class HttpRequest:
         values = self._decoded_query().get(name)
         return values[0] if values else default
 
+    def query_int(self, name: str, default: int) -> int:
+        """A query parameter written in ASCII decimal digits (an optional `-`), or `default`
+        when absent or empty; 400 `invalid_<name>` otherwise (`?limit=ten`)."""
+        value = self.query(name)
+        if value is None or value == "":
+            return default
+        number = decimal_integer(value)
+        if number is None:
+            raise BadRequest(f"{name} is an integer", code=f"invalid_{name}")
+        return number
+
     def query_all(self, name: str) -> list[str]:
         """Every value of a query parameter, in order; 400 `invalid_query` as `query`."""
         return list(self._decoded_query().get(name, []))

@@ -22,6 +22,7 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
+from dotdo.semantic.ids import is_ulid
 from dotdo.semantic.names import validate_type_name, validate_verb
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
@@ -117,7 +118,8 @@ class EventLog:
 
         `pattern` is `Noun.verb` with `*` for either part; `since` is epoch ms;
         `cursor` continues after the page that returned it; `limit` is 1 to MAX_EVENTS.
-        400 `invalid_event_pattern`, `invalid_limit`.
+        400 `invalid_event_pattern`, `invalid_limit`, `invalid_cursor` (not an event id: a
+        made-up cursor would silently answer an empty or a wrong page).
         """
         conditions: list[str] = ["1"]
         params: list[Any] = []
@@ -136,6 +138,8 @@ class EventLog:
             conditions.append("timestamp >= ?")
             params.append(since)
         if cursor:
+            if not is_ulid(cursor):
+                raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
             conditions.append("id > ?")
             params.append(cursor)
         limit = _limit(limit, MAX_EVENTS)
@@ -305,12 +309,12 @@ class Actions:
         """Record that `subject` did `verb` (to `object`): the event `Noun.<past>` (the
         subject's noun), the edge subject -past-> object when there is an object, and the
         audit entry, in one transaction. Answers `{"id", "event": {"id", "type"}, "subject",
-        "verb", "object", "data", "created_at"}`. 400 `invalid_ref`, `invalid_verb`,
-        `invalid_data`; 413 `value_too_large`."""
+        "verb", "object", "data", "created_at"}`. 400 `invalid_ref`, `invalid_verb` and
+        `reserved_verb` (`Verbs.for_action`), `invalid_data`; 413 `value_too_large`."""
         who = self._relationships.ref(subject, "subject")
         what = None if object is None else self._relationships.ref(object, "object")
         stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
-        past = self._verbs.get(verb).past
+        past = self._verbs.for_action(verb).past
         event_type = f"{who.type}.{past}"
         payload = {
             "subject": who.to_dict(),

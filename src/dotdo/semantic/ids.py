@@ -8,14 +8,22 @@ Randomness is drawn when an id is made, never at import (Pyodide forbids it).
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 
-__all__ = ["IdGenerator", "new_id"]
+__all__ = ["IdGenerator", "is_ulid", "new_id"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RANDOM_BITS = 80
 _RANDOM_MAX = (1 << _RANDOM_BITS) - 1
+_ULID = re.compile(r"[0-9a-hjkmnp-tv-z]{26}")
+
+
+def is_ulid(text: object) -> bool:
+    """Whether `text` has the shape of an id this module makes (26 characters of
+    lower-case Crockford base32), as a cursor naming one must."""
+    return isinstance(text, str) and _ULID.fullmatch(text) is not None
 
 
 def _encode(value: int, length: int) -> str:

@@ -169,7 +169,13 @@ _IRREGULAR_VERBS = {
 # One-syllable words ending consonant-vowel-consonant double the consonant (ship ->
 # shipped); longer words only when the last syllable is stressed, which spelling
 # cannot tell, so those are listed.
-_DOUBLING = frozenset({"refer", "prefer", "admit", "commit", "submit", "permit", "omit", "occur", "regret"})
+# fmt: off
+_DOUBLING = frozenset({
+    "refer", "prefer", "transfer", "defer", "confer", "infer", "deter", "admit", "commit",
+    "submit", "permit", "omit", "occur", "incur", "recur", "concur", "regret", "embed", "control",
+    "patrol", "compel", "expel", "propel", "repel", "excel",
+})
+# fmt: on
 _VOWELS = "aeiou"
 
 

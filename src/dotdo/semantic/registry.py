@@ -28,6 +28,10 @@ from dotdo.semantic.names import (
 
 __all__ = ["REGISTRY_TABLES", "Noun", "Nouns", "Verb", "Verbs", "index_name"]
 
+_LIFECYCLE_VERBS = tuple(conjugate(base) for base in ("create", "update", "delete", "restore"))
+"""The verbs of the thing store's own write events (`semantic/things.py`)."""
+_LIFECYCLE_PASTS = frozenset(forms.past for forms in _LIFECYCLE_VERBS)
+
 REGISTRY_TABLES = Component(
     "registry",
     (
@@ -267,6 +271,30 @@ class Verbs:
         """The registered forms, or derived ones; 400 `invalid_verb` for a base that is no verb."""
         registered = self._load().get(validate_verb(base))
         return registered if registered is not None else Verb(base).forms()
+
+    def for_action(self, verb: str) -> VerbForms:
+        """The forms of `verb` as an action's verb (`record_action`), whose past tense names
+        the event (`Customer.<past>`) and the edge.
+
+        400 `reserved_verb` for a verb whose past tense is one the thing store's own
+        events use (`create`, `update`, `delete`, `restore`: an action `Customer.updated`
+        would reach `on.Customer.updated` handlers for a write that never happened);
+        400 `invalid_verb` for an inflected form of a registered or reserved verb
+        (`created`, `ships`), which would be conjugated again (`Customer.createded`)."""
+        forms = self.get(verb)
+        if forms.past in _LIFECYCLE_PASTS:
+            raise BadRequest(
+                f"{verb!r} names the thing store's own events (<Noun>.{forms.past}); "
+                "an action needs another verb",
+                code="reserved_verb",
+            )
+        for known in (*self._load().values(), *_LIFECYCLE_VERBS):
+            if verb != known.base and verb in (known.past, known.participle, known.third_person):
+                raise BadRequest(
+                    f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",
+                    code="invalid_verb",
+                )
+        return forms
 
     def all(self) -> list[VerbForms]:
         """The registered verbs, sorted by base."""

@@ -86,16 +86,6 @@ def _flag(request: HttpRequest, name: str) -> bool:
     return value in ("true", "1")
 
 
-def _int_param(request: HttpRequest, name: str, default: int) -> int:
-    value = request.query(name)
-    if value is None or value == "":
-        return default
-    number = decimal_integer(value)
-    if number is None:
-        raise BadRequest(f"{name} is an integer", code=f"invalid_{name}")
-    return number
-
-
 class SemanticRoutes:
     """The handlers of the routes above, for one object (`host`)."""
 
@@ -201,7 +191,7 @@ class SemanticRoutes:
             request.params["verb"],
             request.query("direction") or "out",
             target_type,
-            _int_param(request, "limit", 100),
+            request.query_int("limit", 100),
         )
         items = [t for t in (things.get(ref.type, ref.id) for ref in refs) if t is not None]
         return json_response({"items": items, "total": len(items)})
@@ -276,13 +266,13 @@ class SemanticRoutes:
             request.query("subject") or None,
             since_ms,
             request.query("cursor") or None,
-            _int_param(request, "limit", 100),
+            request.query_int("limit", 100),
         )
         return json_response(page)
 
     async def _list_actions(self, request: HttpRequest) -> HttpResponse:
         thing = request.query("thing") or None
-        return json_response({"items": self._host.actions.list(thing, _int_param(request, "limit", 100))})
+        return json_response({"items": self._host.actions.list(thing, request.query_int("limit", 100))})
 
     async def _action(self, request: HttpRequest) -> HttpResponse:
         body = request.json()

@@ -38,6 +38,11 @@ MAX_BATCH = 500
 """How many things one `create_many` (or `POST /:Noun` with an array) creates."""
 
 
+def _check_body_id(body_id: str | None, thing_id: str) -> None:
+    if body_id is not None and body_id != thing_id:
+        raise BadRequest(f"$id is {body_id!r} but the path names {thing_id!r}", code="id_mismatch")
+
+
 class EventSink(Protocol):
     """Where write events go (`Customer.created`, ...); the workflow layer dispatches them."""
 
@@ -176,7 +181,8 @@ class Things:
         *,
         condition: Preconditions | None = None,
     ) -> dict[str, Any]:
-        """Merge `patch` into the thing (JSON Merge Patch).
+        """Merge `patch` into the thing (JSON Merge Patch). A `$id` in the patch must be
+        `thing_id` (400 `id_mismatch`): a thing never changes its id.
 
         `expected_version` (or `$version` in the patch) guards it: 409 `version_conflict`
         on a mismatch. `condition` (the request's `If-Match` / `If-None-Match`) is
@@ -185,7 +191,8 @@ class Things:
         self._type(type_name)
 
         def work() -> dict[str, Any]:
-            properties, _, body_version = self._split(type_name, patch)
+            properties, body_id, body_version = self._split(type_name, patch)
+            _check_body_id(body_id, thing_id)
             record = self._current(type_name, thing_id)
             check_preconditions(condition, type_name, thing_id, record)
             check_version(record, expected_version if expected_version is not None else body_version)
@@ -206,13 +213,12 @@ class Things:
         *,
         condition: Preconditions | None = None,
     ) -> dict[str, Any]:
-        """Replace all of the thing's properties; guarded as `update` is."""
+        """Replace all of the thing's properties; guarded, and its `$id` checked, as `update`'s."""
         self._type(type_name)
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, data)
-            if body_id is not None and body_id != thing_id:
-                raise BadRequest(f"$id is {body_id!r} but the path names {thing_id!r}", code="id_mismatch")
+            _check_body_id(body_id, thing_id)
             record = self._current(type_name, thing_id)
             check_preconditions(condition, type_name, thing_id, record)
             check_version(record, expected_version if expected_version is not None else body_version)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source
-from dotdo.errors import NotFound
+from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
 from dotdo.semantic.ids import new_id
 from dotdo.types import Row
@@ -283,8 +283,10 @@ class EventBus:
 
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Dead letters, oldest first: `id, event_id, handler, attempts, last_error,
-        created_at, type`; `limit` is clamped to 1..1000."""
-        return self._deliveries.dead(max(1, min(limit, 1000)))
+        created_at, type`; `limit` 1 to 1000, else 400 `invalid_limit`."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+            raise BadRequest("limit is an integer from 1 to 1000", code="invalid_limit")
+        return self._deliveries.dead(limit)
 
     async def replay(self, delivery_id: str) -> dict[str, Any]:
         """Deliver a dead letter again now; on failure it goes back to the retry cycle.

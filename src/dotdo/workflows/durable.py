@@ -354,7 +354,7 @@ class DOWorkflow(DOSemantic):
         )
 
     async def _http_dead_letters(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"items": self.dead_letters()})
+        return json_response({"items": self.dead_letters(request.query_int("limit", 100))})
 
     async def _http_replay(self, request: HttpRequest) -> HttpResponse:
         return json_response(await self.replay_dead_letter(request.params["id"]))

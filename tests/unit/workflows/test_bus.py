@@ -92,6 +92,9 @@ def test_a_replayed_dead_letter_that_fails_again_goes_back_to_the_retry_cycle() 
     run(obj.tick(1_000))
     run(obj.tick(2_000))
     (dead,) = obj.bus.dead_letters()
+    for bad in (0, 1001, True):
+        with pytest.raises(BadRequest):
+            obj.bus.dead_letters(bad)
     replayed = run(obj.bus.replay(str(dead["id"])))
     assert replayed["delivered"] is False and replayed["status"] == "pending" and replayed["attempts"] == 1
     assert obj.storage.alarm == obj.clock() + 1_000

@@ -1,0 +1,41 @@
+"""Event pages: a cursor is the id a previous page ended on; anything else is refused,
+never answered with an empty (or a wrong) page."""
+
+from __future__ import annotations
+
+import pytest
+
+from dotdo.core.migrations import migrate
+from dotdo.core.sql import Sql
+from dotdo.errors import BadRequest
+from dotdo.semantic.graph import EventLog
+from dotdo.semantic.graph_tables import GRAPH_TABLES
+from dotdo.semantic.ids import IdGenerator, is_ulid
+from tests.storage import Storage
+
+
+def event_log() -> EventLog:
+    sql = Sql(Storage())
+    migrate(sql, [GRAPH_TABLES], 1)
+    ids = IdGenerator()
+    return EventLog(sql, lambda: 1_700_000_000_000, lambda: ids(1_700_000_000_000))
+
+
+def test_pages_follow_their_cursors() -> None:
+    log = event_log()
+    made = [log.record("Customer.created", f"c{n}", {"n": n}) for n in range(5)]
+    first = log.list(limit=2)
+    assert [e["id"] for e in first["items"]] == made[:2] and is_ulid(first["cursor"])
+    second = log.list(cursor=first["cursor"], limit=2)
+    assert [e["id"] for e in second["items"]] == made[2:4]
+
+
+@pytest.mark.parametrize(
+    "cursor", ["x", "zzzzzzzzzzzzzzzzzzzzzzzzzz!", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "0" * 25, " " * 26]
+)
+def test_a_cursor_no_page_returned_is_refused(cursor: str) -> None:
+    log = event_log()
+    log.record("Customer.created", "c1", {})
+    with pytest.raises(BadRequest) as raised:
+        log.list(cursor=cursor)
+    assert raised.value.code == "invalid_cursor"
