@@ -81,6 +81,14 @@ ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("DELETE", "/schedules/:id", "/schedules/nothing", None, "admin"),
     ("POST", "/workflows/:name", "/workflows/nothing", {}, "write"),
     ("GET", "/workflows/:id", "/workflows/nothing", None, "read"),
+    # DOFull's AI: bodies its handlers refuse (400) or nouns it does not search (404), so
+    # no model is called; generating spends the budget, so it needs write.
+    ("POST", "/ai/generate", "/ai/generate", {"prompt": ""}, "write"),
+    ("POST", "/ai/embed", "/ai/embed", {"texts": []}, "write"),
+    ("POST", "/ai/run", "/ai/run", {"model": "", "inputs": {}}, "write"),
+    ("GET", "/ai/usage", "/ai/usage", None, "read"),
+    ("GET", f"/search/{NOUN}", "/search/Customer?q=x", None, "read"),
+    ("POST", f"/search/{NOUN}/reindex", "/search/Customer/reindex", None, "admin"),
 ]
 NO_ROUTE = ("GET", "", "/no/such/route", None, "read")  # a 404 needs read: strangers learn nothing
 CALLS = [("get", ["k"], "read"), ("set", ["k", 1], "write"), ("register_noun", ["Gadget"], "admin")]
@@ -260,7 +268,7 @@ def test_health_says_only_alive_unless_the_caller_is_admin(production_runtime: L
         assert c.get("/health", headers=bearer(elsewhere)).json() == {"status": "ok"}
         for admin in (mint(SECRET, target=tenant, scope="admin"), OPERATOR_TOKEN):
             detail = c.get("/health", headers=bearer(admin)).json()
-            assert detail["class"] == "DOWorkflow" and detail["access"] == "token"
+            assert detail["class"] == "DOFull" and detail["access"] == "token"
             assert (
                 "send_event" in detail["rpc"]
                 and {"method": "GET", "pattern": "/health", "scope": "public"} in (detail["routes"])
@@ -484,13 +492,13 @@ def poll_log(runtime: LocalRuntime, text: str, timeout: float = 20.0) -> str:
 def test_development_without_a_secret_says_so_at_start_up(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         assert c.get("/state").status_code == 200  # open: no token needed
-    line = poll_log(runtime, "OPEN ACCESS: DOWorkflow answers anyone")
+    line = poll_log(runtime, "OPEN ACCESS: DOFull answers anyone")
     assert "DOTDO_SECRET" in line
-    before = runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOWorkflow")
+    before = runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOFull")
     for _ in range(3):  # more objects of the class in the same isolate: said once
         with runtime.client() as c:
             assert c.get("/state").status_code == 200
-    assert runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOWorkflow") == before
+    assert runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOFull") == before
 
 
 def test_the_storage_layers_routes_and_methods_have_their_scopes(production_runtime: LocalRuntime) -> None:
