@@ -100,6 +100,10 @@ def answer(model: Any, inputs: Any) -> dict[str, Any]:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 keeps the connection open for the next request: workerd pools connections,
+    # and an HTTP/1.0 server closing one under it showed as "Network connection lost".
+    protocol_version = "HTTP/1.1"
+
     def do_POST(self) -> None:
         try:
             if self.path != "/run":

@@ -183,11 +183,14 @@ function withLocalAi(env) {
   if (!manifest.aiBinding || typeof url !== "string") return env;
   localAiBinding ??= {
     async run(model, inputs) {
-      const response = await fetch(`${url}/run`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model, inputs }),
-      });
+      const request = () =>
+        fetch(`${url}/run`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model, inputs }),
+        });
+      // A pooled connection the host closed fails at once; a second try opens a new one.
+      const response = await request().catch(request);
       const body = await response.json();
       if (!response.ok) throw new Error(body.error ?? `the local AI binding answered ${response.status}`);
       return body;
