@@ -21,7 +21,7 @@ from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, NotFound, ServiceUnavailable, TooManyRequests
 from dotdo.full.ai.providers import Completion, Embeddings, OpenAICompatible, ProviderError, WorkersAI
 from dotdo.full.ai.schema import InvalidOutput, compile_schema, parse_output
-from dotdo.full.ai.search import Search, SqliteVectors
+from dotdo.full.ai.search import Search, SqliteVectors, VectorizeVectors
 from dotdo.full.ai.service import AI, AiOptions
 from dotdo.full.ai.tables import AI_COMPONENT
 from dotdo.full.ai.vectors import cosine, normalized, pack, top_k, unpack
@@ -405,3 +405,52 @@ def test_a_dropped_embedding_call_is_tried_once_more() -> None:
 
     assert [hit["thing"]["$id"] for hit in asyncio.run(scenario())] == ["1"]
     assert [texts for _, texts in provider.calls] == [["abc"], ["abc"], ["abc"]]  # failed, retried, the query
+
+
+def test_vectorize_keeps_the_same_contract_through_its_client_api() -> None:
+    """VectorizeVectors against a stand-in of the Vectorize binding's client API (upsert,
+    getByIds, deleteByIds, query with a metadata filter): ids hashed to 64 hex characters,
+    type, id, model and version in the metadata."""
+
+    class Index:
+        def __init__(self) -> None:
+            self.items: dict[str, dict[str, Any]] = {}
+
+        async def upsert(self, items: list[dict[str, Any]]) -> None:
+            for item in items:
+                assert len(item["id"]) <= 64
+                self.items[item["id"]] = item
+
+        async def getByIds(self, ids: list[str]) -> list[dict[str, Any]]:  # noqa: N802 - the binding's name
+            return [self.items[i] for i in ids if i in self.items]
+
+        async def deleteByIds(self, ids: list[str]) -> None:  # noqa: N802
+            for i in ids:
+                self.items.pop(i, None)
+
+        async def query(self, vector: list[float], options: dict[str, Any]) -> dict[str, Any]:
+            wanted = options["filter"]
+            matches = [
+                {"id": key, "score": cosine(vector, item["values"]), "metadata": item["metadata"]}
+                for key, item in self.items.items()
+                if all(item["metadata"].get(k) == v for k, v in wanted.items())
+            ]
+            matches.sort(key=lambda match: -match["score"])
+            return {"matches": matches[: options["topK"]]}
+
+    index = Index()
+    store = VectorizeVectors(index)
+
+    async def scenario() -> None:
+        long_id = "x" * 200
+        await store.put("Customer", long_id, "m", 3, normalized([1.0, 0.0]))
+        await store.put("Customer", "b", "m", 1, normalized([0.6, 0.8]))
+        await store.put("Order", "o", "m", 1, normalized([1.0, 0.0]))
+        assert await store.version("Customer", long_id) == 3
+        hits = await store.nearest("Customer", "m", normalized([1.0, 0.1]), 5)
+        assert [thing_id for thing_id, _ in hits] == [long_id, "b"]
+        await store.remove("Customer", long_id)
+        assert await store.version("Customer", long_id) is None
+        assert [thing_id for thing_id, _ in await store.nearest("Customer", "m", [1.0, 0.0], 5)] == ["b"]
+
+    asyncio.run(scenario())
