@@ -21,6 +21,7 @@ the Host header, as the local runtime expects.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -114,6 +115,28 @@ class Client:
     def noun(self, type_name: str) -> NounResource:
         """`client.noun("Customer")`, as `client.Customer`: for a type name held in a variable."""
         return NounResource(self, type_name)
+
+    # -- AI (DOFull) ------------------------------------------------------------
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        schema: Mapping[str, Any] | None = None,
+        system: str | None = None,
+        model: str | None = None,
+    ) -> Any:
+        """The object's `ai.generate` (`ai_generate`): text, or with `schema` the JSON value it
+        describes. RpcError `ai_budget_exhausted` (429), `ai_unavailable` /
+        `ai_invalid_output` (503), `invalid_schema` (400)."""
+        return await self.call("ai_generate", prompt, schema, system, model)
+
+    async def embed(self, texts: str | Sequence[str], *, model: str | None = None) -> dict[str, Any]:
+        """The object's `ai_embed`: `{"model", "vectors"}`, one vector per text (1-100)."""
+        result: dict[str, Any] = await self.call(
+            "ai_embed", texts if isinstance(texts, str) else list(texts), model
+        )
+        return result
 
     # -- human in the loop (DOFull) --------------------------------------------
 
@@ -291,6 +314,12 @@ class NounResource:
         """The first match, or None."""
         options = _options({"where": where, "order_by": order_by}, include_deleted)
         result: dict[str, Any] | None = await self._call("find_first", [], options)
+        return result
+
+    async def search(self, text: str, limit: int = 10) -> builtins.list[dict[str, Any]]:
+        """DOFull's semantic search, `self.Customer().search`: `[{"score", "thing"}]`, best
+        first. RpcError `noun_not_searchable` (404) unless the class opts the noun in."""
+        result: builtins.list[dict[str, Any]] = await self._call("search", [text, limit])
         return result
 
 

@@ -19,8 +19,8 @@ a message and a status.
     |   +-- PreconditionFailed          412: precondition_failed (carries the current version)
     |   +-- PayloadTooLarge             413: payload_too_large, value_too_large
     |   +-- UpgradeRequired             426: upgrade_required
-    |   +-- TooManyRequests             429: rate_limited (with Retry-After)
-    |   +-- ServiceUnavailable          503: auth_not_configured
+    |   +-- TooManyRequests             429: rate_limited, ai_budget_exhausted (with Retry-After)
+    |   +-- ServiceUnavailable          503: auth_not_configured, ai_unavailable, ai_invalid_output
     +-- StepFailed                      a durable step failed for good (no retries left)
     +-- StepMismatch                    step_mismatch: a replayed step runs another action than recorded
     +-- ApprovalExpired                 approval_expired: a workflow's wait_for_approval ran out of time
@@ -31,6 +31,8 @@ a message and a status.
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
     +-- ProtocolError                   (internal) a Cap'n Web message the protocol forbids: session aborted
     +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
+    +-- ProviderError                   (internal) an AI provider did not answer: the next model is tried
+    +-- InvalidOutput                   (internal) a model's answer is not the JSON its schema asks for
 
 Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:

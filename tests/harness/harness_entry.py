@@ -8,8 +8,8 @@ of that object answers itself (Pyodide's JsProxy attributes), which no RPC call
 can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
-to HarnessStrict; under /_fanout/, to HarnessFanout; under /_storage/, to a plain DOStorage;
-under /_rows/, to HarnessRows; under /_full/, to HarnessFull);
+to HarnessStrict; under /_fanout/, to HarnessFanout; under /_ai/, to HarnessAi; under /_storage/,
+to a plain DOStorage; under /_rows/, to HarnessRows; under /_full/, to HarnessFull);
 everything else goes through src/entry.py's Default unchanged.
 """
 
@@ -19,6 +19,7 @@ import js
 from harness_core import HarnessCore
 from harness_fanout import HarnessFanout
 from harness_full import HarnessFull
+from harness_full_ai import HarnessAi
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
 from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
@@ -36,6 +37,7 @@ __all__ = [
     "DOStorage",
     "DOWorkflow",
     "Default",
+    "HarnessAi",
     "HarnessCore",
     "HarnessFanout",
     "HarnessFull",
@@ -78,6 +80,9 @@ class Default(WorkerEntrypoint):
         if "/_storage/" in request.url:  # DOStorage (opt-in tiers), by tenant like the app
             stripped = js.Request.new(request.url.replace("/_storage/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STORAGE)
+        if "/_ai/" in request.url:  # the test-only DOFull class with semantic search
+            stripped = js.Request.new(request.url.replace("/_ai/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.AI_HARNESS)
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)
