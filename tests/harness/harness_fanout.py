@@ -88,3 +88,20 @@ class HarnessFanout(Lifetime, DOFull):
     async def fan_flow(self, spec: dict) -> dict:
         result = await self.fan_out(spec["targets"], "tally", "flow", concurrency=spec.get("concurrency", 6))
         return result.to_dict()
+
+    # -- the cascade -----------------------------------------------------------------
+
+    def _route_by_rule(self, ticket: dict) -> str | None:
+        self.state.set("rule_calls", (self.state.get("rule_calls") or 0) + 1)
+        return "billing" if "invoice" in ticket["text"] else None
+
+    @workflow
+    async def triage(self, ticket: dict) -> dict:
+        result = await self.cascade(
+            "triage",
+            ticket,
+            code=self._route_by_rule,
+            human={"timeout": 3600},
+            accept=lambda queue: queue in ("billing", "tech") or f"{queue!r} is not a queue",
+        )
+        return {**result.to_dict(), "rule_calls": self.state.get("rule_calls")}

@@ -157,3 +157,28 @@ def test_the_python_client_fans_out_and_broadcasts(runtime: LocalRuntime) -> Non
                 }
 
     asyncio.run(scenario())
+
+
+def test_the_cascade_goes_from_code_to_a_person_in_a_workflow(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        by_rule = c.post("/_fanout/workflows/triage", json={"input": {"text": "my invoice"}}).json()
+        assert by_rule["status"] == "completed" and by_rule["result"]["tier"] == "code"
+        assert by_rule["result"]["answer"] == "billing"
+
+        run = c.post("/_fanout/workflows/triage", json={"input": {"text": "help"}, "id": "t2"}).json()
+        assert run["status"] == "waiting"  # the human tier waits durably for a decision
+        pending = c.get("/_fanout/approvals", params={"status": "pending"}).json()["items"]
+        assert [item["name"] for item in pending] == ["cascade:triage"]
+        assert pending[0]["payload"]["attempts"] == [
+            {"tier": "code", "accepted": False, "answer": None, "reason": "rejected: None is not a queue"}
+        ]
+        decided = c.post(
+            f"/_fanout/approvals/{pending[0]['id']}", json={"decision": "approve", "comment": "tech"}
+        )
+        assert decided.status_code == 200, decided.text
+        done = c.get("/_fanout/workflows/t2").json()
+    assert done["status"] == "completed", done
+    assert (done["result"]["tier"], done["result"]["answer"]) == ("human", "tech")
+    assert [attempt["tier"] for attempt in done["result"]["attempts"]] == ["code", "human"]
+    assert done["result"]["rule_calls"] == 2  # once per run: the replay took the code tier's record
