@@ -12,6 +12,8 @@ from dotdo import DOFull, rpc, workflow
 
 class HarnessFanout(Lifetime, DOFull):
     stub_binding = "FANOUT"
+    ai_generate_models = ("test-model",)  # served by test_full_ai.py's loopback OpenAI-compatible server
+    ai_cache_ttl = 0  # every call reaches the provider, so the tests can count them
 
     # -- as a target -----------------------------------------------------------
 
@@ -105,3 +107,24 @@ class HarnessFanout(Lifetime, DOFull):
             accept=lambda queue: queue in ("billing", "tech") or f"{queue!r} is not a queue",
         )
         return {**result.to_dict(), "rule_calls": self.state.get("rule_calls")}
+
+    @workflow
+    async def triage_by_ai(self, ticket: dict) -> dict:
+        """The cascade's AI tier answers; the step after it fails once, so the run is
+        replayed by the alarm and the AI tier must come back from its record."""
+        result = await self.cascade(
+            "triage",
+            ticket,
+            code=self._route_by_rule,
+            generative="Pick a queue",
+            accept=lambda answer: isinstance(answer, str) and answer.startswith("summary of"),
+        )
+        await self.do(self._fails_once, step_id="after", retries={"limit": 2, "delay": 0.05, "backoff": 1})
+        return result.to_dict()
+
+    async def _fails_once(self) -> str:
+        attempts = int(self.state.get("after_attempts") or 0) + 1
+        self.state.set("after_attempts", attempts)
+        if attempts == 1:
+            raise RuntimeError("first attempt fails")
+        return "ok"
