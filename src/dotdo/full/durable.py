@@ -42,7 +42,6 @@ from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import ThingQuery
-from dotdo.worker import get_object
 from dotdo.workflows.durable import DOWorkflow
 from dotdo.workflows.steps import RetryPolicy
 
@@ -358,7 +357,8 @@ class DOFull(DOWorkflow):
             return self.room(room).broadcast(data)
         if not isinstance(owner, str) or not owner:
             raise BadRequest("owner is an object name", code="invalid_room")
-        stub = get_object(getattr(self.env, self.stub_binding), owner)
+        namespace = getattr(self.env, self.stub_binding)
+        stub = namespace.get(namespace.idFromName(owner))
         # The owner is told to send on itself (no owner), never to relay again: an object
         # that does not know its own name would otherwise relay to itself without end.
         return int(await stub.broadcast_to_room(room, data))
