@@ -40,6 +40,10 @@ _TENANT = re.compile(r"^[a-z0-9-]{1,63}$")
 
 
 def _is_ip(host: str) -> bool:
+    if ":" not in host and not host[-1:].isdigit():
+        # An IPv4 literal ends in a digit and an IPv6 one holds a colon: a host name needs
+        # no parse (ipaddress tries both forms and raises twice for every name, per request).
+        return False
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:

@@ -171,10 +171,14 @@ def http_request(c: httpx.Client, case: Case) -> tuple[httpx.Response, Callable[
     if case.op == "create_many":
         return c.post(f"{PREFIX}/{T}", json=args[0]), lambda body: body["items"]
     if case.op in ("list", "page"):
-        response = c.get(f"{PREFIX}/{T}", params=_query(args, query))
+        params = _query(args, query) if case.op == "list" else {**_query(args, query), "total": "exact"}
+        response = c.get(f"{PREFIX}/{T}", params=params)
         return response, (lambda body: body["items"]) if case.op == "list" else same
     if case.op == "count":
-        response = c.get(f"{PREFIX}/{T}", params={**_query(args, ("where", "include_deleted")), "limit": "0"})
+        response = c.get(
+            f"{PREFIX}/{T}",
+            params={**_query(args, ("where", "include_deleted")), "limit": "0", "total": "exact"},
+        )
         return response, lambda body: body["total"]
     if case.op == "find_first":
         response = c.get(f"{PREFIX}/{T}", params={**_query(args, ("where", "order_by")), "limit": "1"})

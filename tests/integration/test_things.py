@@ -131,7 +131,9 @@ def test_list_where_order_paging_select(runtime: LocalRuntime) -> None:
         assert {t["name"] for t in c.get("/Customer", params=either).json()["items"]} == {"Cy", "Di"}
         nulls = c.get("/Customer", params=where({"age": None})).json()
         assert [t["name"] for t in nulls["items"]] == ["ed"]
-        paged = c.get("/Customer", params={"order_by": "name", "limit": "2", "offset": "1"}).json()
+        paged = c.get(
+            "/Customer", params={"order_by": "name", "limit": "2", "offset": "1", "total": "exact"}
+        ).json()
         assert [t["name"] for t in paged["items"]] == ["Bob", "Cy"] and paged["total"] == 5
         selected = c.get("/Customer", params={"select": "name", "limit": "1"}).json()["items"][0]
         assert set(selected) == {"$id", "$type", "$created_at", "$updated_at", "$version", "name"}
@@ -177,7 +179,9 @@ def test_regex_runs_in_python_and_keeps_paging_right(runtime: LocalRuntime) -> N
             json=[{"name": f"{'Ann' if i % 3 == 0 else 'Bob'}-{i:03}", "i": i} for i in range(300)],
         )
         clause = where({"name": {"$regex": "^ann", "$options": "i"}, "i": {"$gte": 30}})
-        page = c.get("/Customer", params={**clause, "order_by": "i", "limit": "5", "offset": "10"}).json()
+        page = c.get(
+            "/Customer", params={**clause, "order_by": "i", "limit": "5", "offset": "10", "total": "exact"}
+        ).json()
         assert page["total"] == 90
         assert [t["i"] for t in page["items"]] == [60, 63, 66, 69, 72]
         # 270 candidates: this page spans the first batch of rows and the batches read by id
@@ -353,11 +357,13 @@ def test_unindexed_fields_scan_by_type(runtime: LocalRuntime) -> None:
 def test_total_and_has_more(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         c.post("/Customer", json=[{"n": i} for i in range(7)])
-        full = c.get("/Customer", params={"limit": "3"}).json()
+        default = c.get("/Customer", params={"limit": "3"}).json()  # counting every match is opt-in
+        assert (default["total"], default["has_more"], len(default["items"])) == (None, True, 3)
+        full = c.get("/Customer", params={"limit": "3", "total": "exact"}).json()
         assert (full["total"], full["has_more"], len(full["items"])) == (7, True, 3)
-        last = c.get("/Customer", params={"limit": "3", "offset": "6"}).json()
+        last = c.get("/Customer", params={"limit": "3", "offset": "6"}).json()  # the end: counted by the page
         assert (last["total"], last["has_more"], len(last["items"])) == (7, False, 1)
-        beyond = c.get("/Customer", params={"offset": "50"}).json()
+        beyond = c.get("/Customer", params={"offset": "50", "total": "exact"}).json()
         assert (beyond["total"], beyond["has_more"], beyond["items"]) == (7, False, [])
         uncounted = c.get("/Customer", params={"limit": "3", "total": "false"}).json()
         assert (uncounted["total"], uncounted["has_more"]) == (None, True)

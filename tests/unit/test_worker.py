@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import sys
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from dotdo import worker
 from dotdo.worker import InvalidTenant, dev_tenant_path, forward_to_tenant, get_object, tenant_from_host
 
 
@@ -143,3 +147,25 @@ def test_host_names_still_pick_the_tenant() -> None:
         ("id:acme", "http://acme.localhost:8787/health"),
         ("id:api", "https://api.example.com/health"),
     ]
+
+
+def _parsed_as_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@given(
+    st.one_of(
+        st.ip_addresses().map(str),
+        st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
+        st.text(alphabet="abcdef0123456789.:-[]x", max_size=40),
+        st.from_regex(r"[a-z0-9-]{1,10}(\.[a-z0-9-]{1,10}){0,3}", fullmatch=True),
+    )
+)
+def test_the_quick_name_check_agrees_with_parsing_the_address(host: str) -> None:
+    """A host that is not an IP literal is told apart without parsing it; the answer is the
+    parse's for every host."""
+    assert worker._is_ip(host) == _parsed_as_ip(host)

@@ -9,7 +9,8 @@ they run only under Workers.
 
 `read_body` reads a body that will be used: a chunked one chunk by chunk, so no more
 than the limit is ever held, and one the runtime cannot deliver is the client's 400.
-`request_method` is the method as sent, whatever it is.
+`request_method` is the method as sent, whatever it is; `request_head` reads the method,
+URL and headers at once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from dotdo.core.http import MAX_BODY_BYTES, check_body_bytes, check_body_size
 from dotdo.errors import BadRequest, PayloadTooLarge
 
-__all__ = ["MAX_DRAIN_BYTES", "discard_body", "has_body", "read_body", "request_method"]
+__all__ = ["MAX_DRAIN_BYTES", "discard_body", "has_body", "read_body", "request_head", "request_method"]
 
 MAX_DRAIN_BYTES = 16 * 1024 * 1024
 """A body up to this many bytes is read to its end; a larger one is cancelled."""
@@ -69,6 +70,27 @@ def request_method(request: Any) -> str:
     runtime accepts; the router answers those 404 or 405 like any other."""
     js_request = getattr(request, "js_object", None)
     return str(js_request.method if js_request is not None else request.method).upper()
+
+
+def request_head(request: Any) -> tuple[str, str, dict[str, str]]:
+    """(method, URL, headers) of the runtime's `request`: the method as `request_method`
+    gives it, the headers by lower-case name.
+
+    The headers come over in one conversion (`Object.fromEntries(headers).to_py()`): the
+    SDK's `Request.headers` crosses into JavaScript twice per header and builds an
+    `http.client.HTTPMessage` through the email parser's policy, which the object only
+    copies into a dict (bench/request_path.py counts both). The Fetch standard's Headers
+    already yield lower-case names, values stripped of surrounding whitespace and repeats
+    joined with ", " (https://fetch.spec.whatwg.org/#concept-header-list-sort-and-combine),
+    so the dict is the one the SDK's headers gave."""
+    js_request = getattr(request, "js_object", None)
+    if js_request is None:  # not a runtime request (a test's stand-in): its own headers
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        return str(request.method).upper(), str(request.url), headers
+    import js
+
+    headers = js.Object.fromEntries(js_request.headers).to_py()
+    return str(js_request.method).upper(), str(js_request.url), headers
 
 
 async def read_body(request: Any, declared: str | None) -> bytes:

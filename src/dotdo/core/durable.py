@@ -35,7 +35,7 @@ from workers import DurableObject, Response
 
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
-from dotdo.core.bodies import discard_body, has_body, read_body, request_method
+from dotdo.core.bodies import discard_body, has_body, read_body, request_head
 from dotdo.core.http import (
     HttpRequest,
     HttpResponse,
@@ -295,18 +295,17 @@ class DOCore(DurableObject, metaclass=_Composed):
     async def fetch(self, request: Any) -> Any:
         """Every HTTP request: its body read (within MAX_BODY_BYTES), then the router
         (the access guard, the route's handler) answers it."""
-        method = request_method(request)
+        method, url, headers = request_head(request)
         try:
-            headers = {k.lower(): v for k, v in request.headers.items()}
             body = b""
             if method not in _BODYLESS:
                 body = await read_body(request, headers.get("content-length"))
             elif has_body(headers):
                 await discard_body(request, headers.get("content-length"))  # a GET's body means nothing
         except HttpError as error:
-            await discard_body(request, request.headers.get("content-length"))
+            await discard_body(request, headers.get("content-length"))
             return _to_runtime_response(error_response(error))
-        http_request = HttpRequest(method, request.url, headers, body, raw=request)
+        http_request = HttpRequest(method, url, headers, body, raw=request)
         response = await self.router.handle(http_request)
         if http_request.method == "HEAD":
             response.body = None

@@ -38,6 +38,7 @@ answered, which then needs `read`), so a refused request never reaches a handler
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -88,9 +89,13 @@ class Route:
     position where its `*` starts. So comparing the tuples compares the patterns
     segment by segment, from the left, over any path they both match."""
 
+    names: tuple[str | None, ...] = field(init=False, repr=False, compare=False)
+    """Each segment's parameter name, None for a literal: parsed once, not per request."""
+
     def __post_init__(self) -> None:
         ranks = [_rank(segment) for segment in self.segments]
         object.__setattr__(self, "specificity", (*ranks, _WILDCARD if self.wildcard else 1))
+        object.__setattr__(self, "names", tuple(_param_name(segment) for segment in self.segments))
 
     def match(self, raw_path: str) -> dict[str, str] | None:
         """Match a still percent-encoded path; parameters come back decoded.
@@ -110,12 +115,12 @@ class Route:
             return None
         params: dict[str, str] = {}
         for index, (segment, part) in enumerate(zip(fixed, parts, strict=False)):
-            name = _PARAM.match(segment)
-            if name:
+            name = self.names[index]
+            if name is not None:
                 constraint = self.constraints[index] if self.constraints else None
                 if not part or (constraint is not None and not constraint.fullmatch(part)):
                     return None
-                params[name.group(1)] = part
+                params[name] = part
             elif segment != part:
                 return None
         if self.wildcard:
@@ -129,6 +134,13 @@ def default_scope(method: str) -> str:
     return "read" if method.upper() in _SAFE_METHODS else "write"
 
 
+@functools.lru_cache(maxsize=1024)
+def _param_name(segment: str) -> str | None:
+    param = _PARAM.match(segment)
+    return param.group(1) if param else None
+
+
+@functools.lru_cache(maxsize=1024)
 def _rank(segment: str) -> int:
     param = _PARAM.match(segment)
     if param is None:
@@ -160,10 +172,12 @@ def _check_method(method: str) -> str:
     return method
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern[str] | None, ...]]:
     """A pattern's segments, whether it ends in a wildcard and each segment's regex constraint.
 
-    ValueError when malformed."""
+    ValueError when malformed. Cached: every object of a class registers the same patterns
+    on every wake, and the answer depends on the pattern alone."""
     if not pattern.startswith("/"):
         raise ValueError(f"Route patterns start with '/': {pattern!r}")
     segments = _split(pattern)
@@ -206,6 +220,10 @@ class Router:
         self.middleware: list[Middleware] = []
         self.error_handler: ErrorHandler = default_error_handler
         self.guard = guard
+        # Built on the first request, again only when `routes` or `middleware` change: the
+        # routes that can match a path of n segments, and the middleware chain.
+        self._by_length: tuple[list[Route], int, dict[int, list[tuple[int, Route]]]] | None = None
+        self._chain: tuple[list[Middleware], int, Handler] | None = None
 
     def use(self, middleware: Middleware) -> None:
         """Add middleware; the first added is the outermost."""
@@ -298,7 +316,7 @@ class Router:
     ) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
         best: tuple[tuple[tuple[int, ...], int, int], Route, dict[str, str]] | None = None
-        for index, route in enumerate(self.routes):
+        for index, route in self._candidates(len(parts)):
             params = route.match_parts(parts, raw_parts)
             if params is None:
                 continue
@@ -320,6 +338,25 @@ class Router:
             )
         raise NotFound(f"No route for {method} {path}", code="route_not_found")
 
+    def _candidates(self, length: int) -> list[tuple[int, Route]]:
+        """(registration index, route) of every route that can match a path of `length`
+        segments (as many fixed ones, or fewer before a `*`), in registration order."""
+        if (
+            self._by_length is None
+            or self._by_length[0] is not self.routes
+            or self._by_length[1] != len(self.routes)
+        ):
+            self._by_length = (self.routes, len(self.routes), {})  # `register` makes a new list
+        by_length = self._by_length[2]
+        found = by_length.get(length)
+        if found is None:
+            found = by_length[length] = [
+                (index, route)
+                for index, route in enumerate(self.routes)
+                if len(route.segments) == length or (route.wildcard and len(route.segments) <= length)
+            ]
+        return found
+
     async def _dispatch(self, request: HttpRequest) -> HttpResponse:
         request.check_url()
         try:
@@ -335,20 +372,22 @@ class Router:
         request.params = params
         return await route.handler(request)
 
+    async def _guarded(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return await self._dispatch(request)
+        except Exception as error:
+            return await self.error_handler(error, request)
+
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Run the middleware chain and the matching route; never raises."""
-
-        async def guarded(req: HttpRequest) -> HttpResponse:
-            try:
-                return await self._dispatch(req)
-            except Exception as error:
-                return await self.error_handler(error, req)
-
-        call: Handler = guarded
-        for middleware in reversed(self.middleware):
-            call = _bind(middleware, call)
+        chain = self._chain
+        if chain is None or chain[0] is not self.middleware or chain[1] != len(self.middleware):
+            call: Handler = self._guarded
+            for middleware in reversed(self.middleware):
+                call = _bind(middleware, call)
+            chain = self._chain = (self.middleware, len(self.middleware), call)
         try:
-            return await call(request)
+            return await chain[2](request)
         except Exception as error:
             return await self.error_handler(error, request)
 

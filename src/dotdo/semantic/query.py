@@ -102,6 +102,18 @@ def _bounded_int(value: Any, name: str, default: int, low: int, high: int) -> in
     return value
 
 
+def _total(value: str | None) -> bool:
+    """`total=exact` (also `true`, `1`) asks for an exact count of every match; absent,
+    empty, `false` or `0` does not, and a page that reaches the end still knows its
+    `total` without one (issue 14: counting every match cost a list most of its time)."""
+    lowered = (value or "").lower()
+    if lowered in ("exact", "true", "1"):
+        return True
+    if lowered in ("", "false", "0"):
+        return False
+    raise QueryValidationError("total is exact (or true), or false", code="invalid_query")
+
+
 def _flag(params: Mapping[str, str | None], name: str, default: bool) -> bool:
     value = (params.get(name) or "").lower()
     if value == "":
@@ -154,7 +166,8 @@ class ThingQuery:
     @classmethod
     def from_params(cls, params: Mapping[str, str | None]) -> ThingQuery:
         """From URL query parameters: `where` is JSON (operands in the codec's encoding, so
-        `{"$bigint": "..."}` is an int, as is an exact number of any size), the rest plain text."""
+        `{"$bigint": "..."}` is an int, as is an exact number of any size), the rest plain text.
+        `total` is counted only when asked for (`total=exact`); see `_total`."""
         raw_where = params.get("where")
         where: Any = None
         if raw_where:
@@ -171,7 +184,7 @@ class ThingQuery:
             offset=params.get("offset"),
             select=params.get("select"),
             include_deleted=_flag(params, "include_deleted", False),
-            with_total=_flag(params, "total", True),
+            with_total=_total(params.get("total")),
         )
 
     def order_sql(self) -> str:

@@ -77,6 +77,12 @@ def from_epoch_ms(value: float) -> datetime:
     return _EPOCH + timedelta(milliseconds=value)
 
 
+_LEAVES = frozenset({str, bool, int})
+"""Types whose values (an int only within MAX_SAFE_INTEGER) are their own wire form."""
+_safe = range(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1).__contains__
+"""Is an int within MAX_SAFE_INTEGER? A C-level check: no Python call per value."""
+
+
 def encode(value: Any, depth: int = 0) -> Any:
     """A JSON-ready form of `value`; TypeError for values with no wire form."""
     if depth > MAX_DEPTH:
@@ -96,14 +102,24 @@ def encode(value: Any, depth: int = 0) -> Any:
         return {"$date": epoch_ms(moment)}
     if isinstance(value, bytes | bytearray | memoryview):
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    inline = depth < MAX_DEPTH  # one level further down, even a leaf is too deep
     if isinstance(value, list | tuple):
-        return [encode(item, depth + 1) for item in value]
+        return [
+            item
+            if inline and (item is None or (type(item) in _LEAVES and (type(item) is not int or _safe(item))))
+            else encode(item, depth + 1)
+            for item in value
+        ]
     if isinstance(value, Mapping):
         encoded = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"object keys are strings, not {type(key).__name__}")
-            encoded[key] = encode(item, depth + 1)
+            kind = type(item)  # the common leaves inline: no call per property of a page of things
+            if inline and (item is None or kind is str or kind is bool or (kind is int and _safe(item))):
+                encoded[key] = item
+            else:
+                encoded[key] = encode(item, depth + 1)
         if len(encoded) == 1 and next(iter(encoded)) in _TAGS:
             return {"$escape": encoded}
         return encoded

@@ -401,3 +401,52 @@ def test_the_guard_sees_the_chosen_route_before_its_handler_and_none_before_a_40
     refused = run(router, "GET", "/boom", headers={"x-refuse": "1"})
     assert refused.json()["error"]["code"] == "refused"  # the handler (which would 500) never ran
     assert seen == [("/items/7", "/items/:id"), ("/nowhere", None), ("/items/7", None), ("/boom", "/boom")]
+
+
+def test_routes_and_middleware_added_after_a_request_count() -> None:
+    """The router keeps its route index and middleware chain between requests (built once,
+    not per request); a route or middleware added later, or a route list changed in place,
+    still counts from the next request on."""
+    router = make_router()
+    assert run(router, "GET", "/late/1").status == 404
+    assert run(router, "GET", "/files/a/b").json()["rest"] == "a/b"
+
+    @router.get("/late/:n")
+    async def late(request: HttpRequest) -> HttpResponse:
+        return json_response({"n": request.params["n"]})
+
+    assert run(router, "GET", "/late/1").json() == {"n": "1"}
+    router.routes.pop()  # changed in place, not through route()
+    assert run(router, "GET", "/late/1").status == 404
+
+    async def tag(request: HttpRequest, call_next: Handler) -> HttpResponse:
+        response = await call_next(request)
+        response.headers["x-tag"] = "on"
+        return response
+
+    router.use(tag)
+    assert run(router, "GET", "/items/7").headers["x-tag"] == "on"
+
+
+PATTERN_SEGMENTS = st.sampled_from(["a", "b", ":x", ":y{[0-9]+}"])
+
+
+@given(
+    st.lists(st.tuples(st.lists(PATTERN_SEGMENTS, max_size=4), st.booleans()), max_size=8),
+    st.lists(st.sampled_from(["a", "b", "7", "q"]), max_size=5),
+)
+def test_the_index_holds_every_route_that_matches(
+    patterns: list[tuple[list[str], bool]], path: list[str]
+) -> None:
+    """The routes the router tries for a path of n segments are every route that matches
+    it, whatever the patterns: the index only skips routes that cannot."""
+    router = Router()
+    for segments, wildcard in patterns:
+        router.add("GET", "/" + "/".join([*segments, *(["*"] if wildcard else [])]), _handler)
+    tried = {id(route) for _, route in router._candidates(len(path))}
+    matching = {id(route) for route in router.routes if route.match_parts(path, path) is not None}
+    assert matching <= tried
+
+
+async def _handler(request: HttpRequest) -> HttpResponse:
+    return json_response({})
