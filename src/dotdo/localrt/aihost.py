@@ -35,13 +35,8 @@ _model: Any = None
 _loading = threading.Lock()
 
 
-class LocalAiError(Exception):
-    """A request the stand-in cannot answer (`status`: the HTTP status)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        """`message` for the caller; `status` 400 for a bad request, 503 for a missing model."""
-        super().__init__(message)
-        self.status = status
+# Refusals are plain exceptions (this script imports nothing of dotdo): ValueError is the
+# caller's mistake (400), LookupError a model this machine lacks (503).
 
 
 def load_model() -> Any:
@@ -63,8 +58,8 @@ def _load() -> Any:
             WordLlamaInference,
         )
     except ImportError as error:
-        raise LocalAiError(
-            "the local AI binding needs its model: pip install 'dotdo[ai-local]' (wordllama)", status=503
+        raise LookupError(
+            "the local AI binding needs its model: pip install 'dotdo[ai-local]' (wordllama)"
         ) from error
     root = Path(wordllama.__file__).parent
     # WordLlama.load() looks for the tokenizer under tokenizer/, while the wheel ships it
@@ -76,13 +71,13 @@ def _load() -> Any:
 
 
 def answer(model: Any, inputs: Any) -> dict[str, Any]:
-    """Workers AI's answer to `run(model, inputs)`, or LocalAiError."""
+    """Workers AI's answer to `run(model, inputs)`; ValueError for what it cannot answer."""
     if not isinstance(model, str) or not model:
-        raise LocalAiError("model is a model name")
+        raise ValueError("model is a model name")
     if not isinstance(inputs, dict):
-        raise LocalAiError("inputs is an object")
+        raise ValueError("inputs is an object")
     if "text" not in inputs:
-        raise LocalAiError(
+        raise ValueError(
             f"{model}: the local AI binding has no generative model offline; it embeds `text` only "
             "(set AI_BASE_URL to an OpenAI-compatible server, e.g. Ollama, for generation)"
         )
@@ -93,7 +88,7 @@ def answer(model: Any, inputs: Any) -> dict[str, Any]:
         or not 1 <= len(texts) <= MAX_TEXTS
         or not all(isinstance(t, str) for t in texts)
     ):
-        raise LocalAiError(f"text is a string or a list of 1-{MAX_TEXTS} strings")
+        raise ValueError(f"text is a string or a list of 1-{MAX_TEXTS} strings")
     vectors = load_model().embed(texts, norm=True)
     data = [[float(x) for x in row] for row in vectors]
     return {"shape": [len(data), len(data[0])], "data": data}
@@ -107,17 +102,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         try:
             if self.path != "/run":
-                raise LocalAiError(f"no route {self.path}", status=404)
+                raise ValueError(f"no route {self.path}: POST /run")
             length = int(self.headers.get("content-length") or 0)
             try:
                 request = json.loads(self.rfile.read(length) or b"null")
             except ValueError as error:
-                raise LocalAiError("the body is not JSON") from error
+                raise ValueError("the body is not JSON") from error
             if not isinstance(request, dict):
-                raise LocalAiError('the body is {"model", "inputs"}')
+                raise ValueError('the body is {"model", "inputs"}')
             status, body = 200, answer(request.get("model"), request.get("inputs"))
-        except LocalAiError as error:
-            status, body = error.status, {"error": str(error)}
+        except ValueError as error:
+            status, body = 400, {"error": str(error)}
+        except LookupError as error:
+            status, body = 503, {"error": str(error)}
         except Exception as error:  # the model itself failed: say so rather than hang up
             logger.exception("local AI binding failed")
             status, body = 500, {"error": f"the local AI binding failed: {error}"}
