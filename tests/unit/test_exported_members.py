@@ -13,7 +13,6 @@ def test_all_is_sorted_and_complete() -> None:
         "semantic",
         "storage",
         "workflows",
-        "full",
         "wire",
         "remote",
         "client",
