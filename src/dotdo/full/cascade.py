@@ -4,7 +4,7 @@ object's own tools, a person), stopping at the first answer the caller's check a
 `Cascade` reaches the object through narrow seams: the run engine (each machine tier's
 attempt is a durable step, its AI calls part of that step), an AI with `generate` (the
 `self.ai` of DOFull's AI part), the approval wait (`wait_for_approval` of its
-human-in-the-loop part) and the object's `@rpc` methods as tools. See ADR 0028.
+human-in-the-loop part) and the object's `@rpc` methods as tools. See ADR 0027.
 """
 
 from __future__ import annotations

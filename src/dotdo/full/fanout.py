@@ -2,7 +2,7 @@
 
 `FanOut` is a component: it owns `dotdo_fanout_calls`, where a durable fan-out records
 each target as it finishes, and reaches the object through its run engine (durable
-steps) and a resolver from a target's name to its Workers RPC stub. See ADR 0028.
+steps) and a resolver from a target's name to its Workers RPC stub. See ADR 0027.
 
 Bounds come from Cloudflare's Workers limits (developers.cloudflare.com/workers/platform/limits,
 which the Durable Object limits page applies to objects too): a request (an RPC call, an

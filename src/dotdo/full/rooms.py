@@ -3,7 +3,7 @@ owner), and messages to a room from any object, relayed by its owner.
 
 A member is a hibernatable socket carrying the tag `room:<name>`: the runtime keeps a
 socket's tags through hibernation and finds sockets by tag (`ctx.getWebSockets(tag)`),
-so membership needs no table and no memory that an eviction could lose. See ADR 0028.
+so membership needs no table and no memory that an eviction could lose. See ADR 0027.
 """
 
 from __future__ import annotations

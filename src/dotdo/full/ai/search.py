@@ -10,7 +10,7 @@ A class opts a noun in by naming the properties whose text is embedded:
 
 Vectors live in the object's SQLite (`SqliteVectors`, float32 BLOBs) or, with
 `vectorize_binding` set, in a Cloudflare Vectorize index (`VectorizeVectors`); the call
-and its answer are the same. See ADR 0027.
+and its answer are the same. See ADR 0026.
 """
 
 from __future__ import annotations

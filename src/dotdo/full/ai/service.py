@@ -10,7 +10,7 @@ Order of work for one call: the cache (a hit costs nothing and counts nothing), 
 model of the fallbacks in order, each try checked against the budget first and counted
 after; a provider error or a timeout moves on to the next model. Inside a `@workflow` run
 the whole call is one durable step (the run engine's `do`): its answer is recorded, and a
-replay returns the record without calling, counting or billing again. See ADR 0027.
+replay returns the record without calling, counting or billing again. See ADR 0026.
 """
 
 from __future__ import annotations
