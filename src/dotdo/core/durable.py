@@ -42,6 +42,7 @@ from dotdo.core.http import (
     error_response,
     json_response,
 )
+from dotdo.core.identity import IDENTITY_MIGRATIONS, ObjectIdentity
 from dotdo.core.limits import (
     MESSAGE_RATE_LIMIT,
     MESSAGE_RATE_WINDOW,
@@ -151,10 +152,12 @@ class DOCore(DurableObject, metaclass=_Composed):
             rate_from_env("RATE_LIMIT_REQUESTS", _env_var(env, "RATE_LIMIT_REQUESTS"), requests),
             rate_from_env("RATE_LIMIT_MESSAGES", _env_var(env, "RATE_LIMIT_MESSAGES"), messages),
         )
-        self._access = AccessControl(settings, self.object_name, limits)
+        self._access = AccessControl(settings, None, limits)
         self._access.announce(type(self).__name__)
         self._rpc_transport = RpcTransport(self, limits)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
+        self._identity = ObjectIdentity(self.sql, getattr(ctx, "id", None))
+        self._access.target = self._identity.name()
         self.timers.register("alarm", self.alarms)
         self.router = Router(guard=self._guard)
         self.middleware(self.router)
@@ -180,6 +183,7 @@ class DOCore(DurableObject, metaclass=_Composed):
             Component("core", STATE_MIGRATIONS),
             Component("alarm", ALARM_MIGRATIONS),
             Component("sockets", SOCKET_MIGRATIONS),
+            Component("identity", IDENTITY_MIGRATIONS),
         ]
 
     def middleware(self, router: Router) -> None:
@@ -366,9 +370,9 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     @property
     def object_name(self) -> str | None:
-        """The name this object was addressed by (`idFromName`), when it has one."""
-        name = getattr(self.ctx.id, "name", None)
-        return name if isinstance(name, str) else None
+        """The name this object was addressed by (`idFromName`), when it has one; kept in
+        its storage, so an instance its alarm woke knows it too (`core/identity.py`)."""
+        return self._identity.name()
 
     def rpc_root(self, target: builtins.list[Any]) -> Any:
         """Where a pipeline starts: `[]` is this object, `[Noun]` / `[Noun, id]` a noun of it

@@ -357,7 +357,7 @@ class DOFull(DOWorkflow):
             return self.room(room).broadcast(data)
         if not isinstance(owner, str) or not owner:
             raise BadRequest("owner is an object name", code="invalid_room")
-        namespace = getattr(self.env, self.stub_binding)
+        namespace = self.stub_namespace()
         stub = namespace.get(namespace.idFromName(owner))
         # The owner is told to send on itself (no owner), never to relay again: an object
         # that does not know its own name would otherwise relay to itself without end.

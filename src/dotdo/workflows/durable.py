@@ -339,8 +339,21 @@ class DOWorkflow(DOSemantic):
     def stub(self, type_name: str, thing_id: str) -> Any:
         """The Workers RPC stub of the object that owns `type_name`/`thing_id`: in the
         `stub_binding` namespace, by the name "Type/id"."""
-        namespace = getattr(self.env, self.stub_binding)
+        namespace = self.stub_namespace()
         return namespace.get(namespace.idFromName(f"{validate_type_name(type_name)}/{thing_id}"))
+
+    def stub_namespace(self) -> Any:
+        """The Durable Object namespace binding named by `stub_binding`. LookupError naming
+        the option when this Worker has no such binding (a project whose class is bound
+        under another name than "DOTDO" sets `stub_binding` to it)."""
+        namespace = getattr(self.env, self.stub_binding, None)
+        if namespace is None or not callable(getattr(namespace, "idFromName", None)):
+            raise LookupError(
+                f"{type(self).__name__}.stub_binding is {self.stub_binding!r}, which is no Durable "
+                "Object binding of this Worker: set stub_binding to the binding wrangler.toml "
+                "gives the objects to call"
+            )
+        return namespace
 
     # -- HTTP --------------------------------------------------------------------
 
