@@ -303,3 +303,14 @@ def test_a_waiting_run_survives_eviction_and_kill_9_and_resumes_at_its_step(
     with own_runtime.client(tenant) as c:
         for run_id in ("evicted", "killed", "killed-mid-decision"):
             assert rpc(c, "counts", run_id) == {"prepare": 1, "pay": 1}, run_id
+
+
+def test_no_caller_can_send_an_approval_event(runtime: LocalRuntime) -> None:
+    """`Approval.*` events record decisions that handlers and waits act on: a caller with the
+    write scope could send `Approval.approved` (201) beside the real ones."""
+    with runtime.client(new_tenant()) as c:
+        for event_type in ("Approval.approved", "Approval.requested", "Approval.anything"):
+            forged = c.post(f"{FULL}/events", json={"type": event_type, "data": {"id": "x"}})
+            assert forged.status_code == 400 and forged.json()["error"]["code"] == "reserved_event_type"
+        assert c.get(f"{FULL}/events", params={"type": "Approval.*"}).json()["items"] == []
+        assert c.post(f"{FULL}/events", json={"type": "Refund.requested"}).status_code == 201

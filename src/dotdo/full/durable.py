@@ -85,6 +85,8 @@ class DOFull(DOWorkflow):
     vectorize_binding: ClassVar[str | None] = None
     """A Vectorize index binding to keep the vectors in instead of the object's SQLite."""
 
+    reserved_event_nouns: ClassVar[frozenset[str]] = frozenset({"Approval"})
+    """`Approval.*` events record decisions: only the approvals component raises them."""
     _dotdo_layer: ClassVar[Layer] = Layer.of(attributes=("hitl", "fanout", "ai", "semantic_search"))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

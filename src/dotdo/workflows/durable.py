@@ -114,6 +114,10 @@ class DOWorkflow(DOSemantic):
     """Seconds an event handler (durable or run-time) or a schedule's handler may run; after
     that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
     at most 60 (the delivery lease); checked when the class is created."""
+    reserved_event_nouns: ClassVar[frozenset[str]] = frozenset()
+    """Nouns whose events only the framework raises (DOFull: `Approval`): `send_event` (and so
+    `POST /events` and every RPC surface) refuses their types with 400 `reserved_event_type`,
+    so no caller can forge a decision that handlers and waits would take for real."""
     stub_binding: ClassVar[str] = "DOTDO"
     """The Durable Object namespace that `self.Customer("id").method()` calls into, by name "Customer/id"."""
     event_socket_tag: ClassVar[str] = "events"
@@ -202,6 +206,12 @@ class DOWorkflow(DOSemantic):
         or epoch ms) the event is stored and sent by the alarm then; the id returned is the
         scheduled send's. The same method serves RPC callers.
         """
+        noun = event_type.partition(".")[0] if isinstance(event_type, str) else None
+        if noun in self.reserved_event_nouns:
+            raise BadRequest(
+                f"{noun} events are raised by {type(self).__name__} itself, never sent",
+                code="reserved_event_type",
+            )
         return await self.bus.send(event_type, data, subject, object, delay=delay, at=at)
 
     def _subscribe(self, pattern: str, handler: Callable[..., Any]) -> Callable[[], None]:

@@ -218,6 +218,12 @@ def test_bad_arguments_are_400_before_any_call() -> None:
         lambda: ai.embed(["a"] * 101),
         lambda: ai.run("", {}),
         lambda: ai.run("m-1", [1]),  # type: ignore[arg-type]
+        # malformed task inputs were sent on and came back as 503 ai_unavailable
+        lambda: ai.run("@cf/baai/bge-small-en-v1.5", {"text": []}),
+        lambda: ai.run("@cf/baai/bge-small-en-v1.5", {"text": [1, None]}),
+        lambda: ai.run("@cf/baai/bge-small-en-v1.5", {"text": ["a"] * 101}),
+        lambda: ai.run("m-1", {"prompt": 7}),
+        lambda: ai.run("m-1", {"messages": [{"role": "user"}]}),
     ):
         with pytest.raises(BadRequest):
             asyncio.run(call())

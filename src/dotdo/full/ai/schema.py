@@ -26,13 +26,33 @@ _MAX_CACHED = 64
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n?```\s*$", re.DOTALL)
 
 
+class _NoRemoteReferences(dict[str, Callable[[str], Any]]):
+    """fastjsonschema's handlers by URI scheme, answering for every scheme: a `$ref` it would
+    fetch (`http:`, `file:`, any) is refused instead of read, so a caller's schema can make
+    the object neither call out nor open a file."""
+
+    def __contains__(self, scheme: object) -> bool:
+        return True
+
+    def __getitem__(self, scheme: str) -> Callable[[str], Any]:
+        return _refuse_remote
+
+
+def _refuse_remote(uri: str) -> Any:
+    raise BadRequest(
+        f"schema refers to {uri!r}: only references inside the schema (#/...) are followed",
+        code="invalid_schema",
+    )
+
+
 class InvalidOutput(DotdoError):
     """A model's answer that is not JSON, or not valid against the schema (`message` says where)."""
 
 
 def compile_schema(schema: Any) -> Validator:
     """A validator for the JSON Schema `schema` (a JSON object). 400 `invalid_schema` when it
-    is not one, or names an unknown type or keyword form."""
+    is not one, names an unknown type or keyword form, holds a pattern that is no regular
+    expression, or refers (`$ref`) to anything outside itself: nothing is fetched or read."""
     if not isinstance(schema, Mapping):
         raise BadRequest("schema is a JSON Schema: a JSON object", code="invalid_schema")
     try:
@@ -42,8 +62,10 @@ def compile_schema(schema: Any) -> Validator:
     validator = _CACHE.get(key)
     if validator is None:
         try:
-            validator = fastjsonschema.compile(dict(schema))
-        except (fastjsonschema.JsonSchemaDefinitionException, TypeError, ValueError) as error:
+            validator = fastjsonschema.compile(dict(schema), handlers=_NoRemoteReferences())
+        except BadRequest:
+            raise
+        except (fastjsonschema.JsonSchemaDefinitionException, TypeError, ValueError, re.error) as error:
             raise BadRequest(f"schema is not a valid JSON Schema: {error}", code="invalid_schema") from error
         if len(_CACHE) >= _MAX_CACHED:
             _CACHE.clear()

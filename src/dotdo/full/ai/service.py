@@ -80,6 +80,40 @@ def _day(now_ms: int) -> str:
     return datetime.fromtimestamp(now_ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
+def _check_run_inputs(inputs: Mapping[str, Any]) -> None:
+    """The input shapes of Workers AI's task types that a caller can get wrong, checked before
+    any call, so a malformed input is the caller's 400 and never a provider's 503: `text`
+    (embeddings: a string or a list of 1-MAX_TEXTS strings), `prompt` (a string), `messages`
+    (a list of `{"role", "content"}` objects)."""
+    if "text" in inputs:
+        text = inputs["text"]
+        items = [text] if isinstance(text, str) else text
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_TEXTS:
+            raise BadRequest(
+                f"inputs.text is a string or a list of 1-{MAX_TEXTS} strings", code="invalid_ai_input"
+            )
+        for item in items:
+            _check_text(item, "each of inputs.text")
+    if "prompt" in inputs:
+        _check_text(inputs["prompt"], "inputs.prompt")
+    if "messages" in inputs:
+        messages = inputs["messages"]
+        if (
+            not isinstance(messages, list)
+            or not messages
+            or not all(
+                isinstance(m, Mapping)
+                and isinstance(m.get("role"), str)
+                and isinstance(m.get("content"), str)
+                for m in messages
+            )
+        ):
+            raise BadRequest(
+                'inputs.messages is a non-empty list of {"role": str, "content": str}',
+                code="invalid_ai_input",
+            )
+
+
 def _check_text(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(f"{what} is a non-empty string", code="invalid_ai_input")
@@ -127,6 +161,7 @@ class AI:
             json.dumps(inputs, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise BadRequest(f"inputs is not JSON: {error}", code="invalid_ai_input") from error
+        _check_run_inputs(inputs)
         payload = {"model": model, "inputs": dict(inputs)}
         return await self._durable(self._run_now, payload)
 
