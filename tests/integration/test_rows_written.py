@@ -127,4 +127,4 @@ def test_the_keyed_tables_are_one_b_tree_each(runtime: LocalRuntime) -> None:
         if row["name"] in documents and "WITHOUT ROWID" not in " ".join(row["sql"].upper().split())
     ]
     # rarely written, keyed by an integer (the alarm) or written once per name or migration
-    assert with_rowid == ["dotdo_alarm", "dotdo_nouns", "dotdo_schema", "dotdo_verbs"]
+    assert with_rowid == ["dotdo_alarm", "dotdo_identity", "dotdo_nouns", "dotdo_schema", "dotdo_verbs"]
