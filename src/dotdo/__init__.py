@@ -15,10 +15,12 @@ from dotdo.core.migrations import Component, Migration
 from dotdo.core.namespace import override
 from dotdo.core.router import Router
 from dotdo.errors import (
+    ApprovalExpired,
     BadRequest,
     Conflict,
     CronError,
     DotdoError,
+    EventWaitExpired,
     Forbidden,
     Gone,
     HttpError,
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Access",
     "AlarmInfo",
+    "ApprovalExpired",
     "Attempt",
     "BadRequest",
     "Capability",
@@ -82,6 +85,7 @@ __all__ = [
     "DOWorkflow",
     "DotdoError",
     "Event",
+    "EventWaitExpired",
     "Forbidden",
     "Gone",
     "Hop",

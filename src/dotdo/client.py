@@ -94,6 +94,21 @@ class Client:
         response = await self._http.post("/rpc", json={"method": method, "params": encode(list(params))})
         return decode(_raise_for(response)["result"])
 
+    async def events(
+        self,
+        type: str | None = None,
+        subject: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """One page of the object's events, oldest first, archived ones included:
+        `{"items", "cursor"}` (`list_events`; `since <= timestamp < until`, epoch ms; pass
+        the answer's `cursor` for the next page, None on the last)."""
+        page: dict[str, Any] = await self.call("list_events", type, subject, since, until, cursor, limit)
+        return page
+
     def pipeline(self, *target: str) -> Pipeline:
         """A chain of calls sent in one request when awaited; start at the object, or at
         a noun (`pipeline("Customer")`, `pipeline("Customer", id)`)."""
@@ -114,6 +129,30 @@ class Client:
     def noun(self, type_name: str) -> NounResource:
         """`client.noun("Customer")`, as `client.Customer`: for a type name held in a variable."""
         return NounResource(self, type_name)
+
+    # -- human in the loop (DOFull) --------------------------------------------
+
+    async def approvals(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The object's approvals, oldest first: those with `status` ("pending",
+        "approved", "rejected", "expired"; None: all), at most `limit` (1 to 1000); each
+        as `GET /approvals/:id` answers it. Needs the `read` scope."""
+        result: list[dict[str, Any]] = await self.call("approvals", status, limit)
+        return result
+
+    async def approval(self, approval_id: str) -> dict[str, Any]:
+        """One approval; RpcError `approval_not_found` when there is none."""
+        result: dict[str, Any] = await self.call("approval", approval_id)
+        return result
+
+    async def decide_approval(
+        self, approval_id: str, decision: str, comment: str | None = None
+    ) -> dict[str, Any]:
+        """Decide a pending approval ("approve" or "reject") as the token's subject; the
+        waiting workflow resumes before this returns the approval. Needs the `approve`
+        scope; RpcError `approval_decided`, `approval_expired`, `approver_not_allowed`,
+        `approval_not_found`, `invalid_decision`."""
+        result: dict[str, Any] = await self.call("decide_approval", approval_id, decision, comment)
+        return result
 
     # -- events ---------------------------------------------------------------
 
@@ -258,8 +297,15 @@ class ThingResource:
     async def _call(self, method: str, args: list[Any]) -> Any:
         return await _call_accessor(self._client, self._target, method, args)
 
-    async def get(self, include_deleted: bool = False) -> dict[str, Any] | None:
-        """The thing, or None when there is none."""
+    async def get(self, include_deleted: bool = False, as_of: int | None = None) -> dict[str, Any] | None:
+        """The thing, or None when there is none; with `as_of` (epoch ms), as it was then
+        (the object's `get_thing_as_of`, which reads its history, archived or not)."""
+        if as_of is not None:
+            type_name, thing_id = self._target
+            then: dict[str, Any] | None = await self._client.call(
+                "get_thing_as_of", type_name, thing_id, as_of, include_deleted
+            )
+            return then
         result: dict[str, Any] | None = await self._call("get", [include_deleted])
         return result
 

@@ -23,6 +23,8 @@ a message and a status.
     |   +-- ServiceUnavailable          503: auth_not_configured
     +-- StepFailed                      a durable step failed for good (no retries left)
     +-- StepMismatch                    step_mismatch: a replayed step runs another action than recorded
+    +-- ApprovalExpired                 approval_expired: a workflow's wait_for_approval ran out of time
+    +-- EventWaitExpired                event_wait_expired: a workflow's wait_for_event ran out of time
     +-- RpcError                        the Python client: an error the server answered, with its code
     +-- LocalRuntimeError               the dotdo command, dotdo.testing: what stops the local runtime
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
@@ -46,10 +48,12 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 __all__ = [
+    "ApprovalExpired",
     "BadRequest",
     "Conflict",
     "CronError",
     "DotdoError",
+    "EventWaitExpired",
     "Forbidden",
     "Gone",
     "HandlerTimeout",
@@ -296,6 +300,32 @@ class StepMismatch(DotdoError):
         self.step_id = step_id
         self.recorded = recorded
         self.current = current
+
+
+class ApprovalExpired(DotdoError):
+    """What `wait_for_approval` raises in a workflow when its approval expired with no one
+    left to escalate to (DOFull). The workflow may catch it and go on; uncaught, the run
+    fails with its message. `code` is "approval_expired"; `approval_id` names the approval
+    that expired last, `name` the approval's name."""
+
+    code: ClassVar[str] = "approval_expired"
+
+    def __init__(self, approval_id: str, name: str) -> None:
+        super().__init__(f"{self.code}: approval {approval_id!r} ({name}) expired undecided")
+        self.approval_id = approval_id
+        self.name = name
+
+
+class EventWaitExpired(DotdoError):
+    """What `wait_for_event` raises in a workflow when no matching event came in time
+    (DOFull); catchable like ApprovalExpired. `code` is "event_wait_expired"; `pattern`
+    is the event pattern waited for."""
+
+    code: ClassVar[str] = "event_wait_expired"
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(f"{self.code}: no {pattern} event came in time")
+        self.pattern = pattern
 
 
 class RpcError(DotdoError):

@@ -25,7 +25,7 @@ def test_deploy_dry_run_builds(tmp_path: Path) -> None:
     assert (out / "entry.py").is_file()
     assert (out / "dotdo" / "core" / "durable.py").is_file()
     assert (out / "python_modules" / "workers" / "__init__.py").is_file()
-    assert "env.DOTDO (DOWorkflow)" in result.stdout  # the most capable layer serves tenants
+    assert "env.DOTDO (DOFull)" in result.stdout  # the most capable layer serves tenants
     assert (out / "python_modules" / "tzdata" / "zoneinfo" / "Europe" / "Oslo").is_file()
     # The command's own tools never reach a Worker: not vendored, no JavaScript or wasm uploaded.
     assert not (out / "python_modules" / "click").exists()
@@ -47,7 +47,7 @@ def test_front_dry_run_builds(tmp_path: Path) -> None:
     )
     assert body["name"] == "dotdo-front" and body["routes"] == ["*.api.example.com/*"]
     assert body["durable_objects"]["bindings"] == [
-        {"name": "DOTDO", "class_name": "DOWorkflow", "script_name": "dotdo"}
+        {"name": "DOTDO", "class_name": "DOFull", "script_name": "dotdo"}
     ]  # the class wrangler.toml binds as DOTDO, in the Python Worker named there
     assert "migrations" not in body  # the classes and their migrations stay the Python Worker's
     out = tmp_path / "dist"
@@ -57,6 +57,6 @@ def test_front_dry_run_builds(tmp_path: Path) -> None:
         env={"PATH": "/usr/bin:/bin:/usr/local/bin", "WRANGLER_SEND_METRICS": "false", "HOME": str(tmp_path)},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "env.DOTDO (DOWorkflow, defined in dotdo)" in result.stdout
+    assert "env.DOTDO (DOFull, defined in dotdo)" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
     assert (out / "worker.js").is_file()

@@ -9,17 +9,21 @@ can reach from Python. Other paths under
 /_harness/ go, without that prefix, to the HarnessCore object of the request's tenant (under
 /_workflow/, to the HarnessWorkflow object; under /_semantic/, to HarnessSemantic; under /_strict/,
 to HarnessStrict; under /_storage/, to a plain DOStorage; under /_relaxed/, to HarnessRelaxed;
-under /_rows/, to HarnessRows);
+under /_rows/, to HarnessRows; under /_full/, to HarnessFull; under /_direct/ and /_tiered/, to
+HarnessDirect and HarnessTiered, the benchmarks' pair; under /_archive/, to HarnessArchive, a
+DOStorage archiving into the local R2 bucket);
 everything else goes through src/entry.py's Default unchanged.
 """
 
 import json
 
 import js
+from harness_archive import HarnessArchive
 from harness_core import HarnessCore
+from harness_full import HarnessFull
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
-from harness_storage import HarnessRelaxed
+from harness_storage import HarnessDirect, HarnessRelaxed, HarnessTiered
 from harness_workflow import HarnessStrict, HarnessTimers, HarnessWorkflow
 from workers import Request, Response, WorkerEntrypoint
 
@@ -35,11 +39,15 @@ __all__ = [
     "DOStorage",
     "DOWorkflow",
     "Default",
+    "HarnessArchive",
     "HarnessCore",
+    "HarnessDirect",
+    "HarnessFull",
     "HarnessRelaxed",
     "HarnessRows",
     "HarnessSemantic",
     "HarnessStrict",
+    "HarnessTiered",
     "HarnessTimers",
     "HarnessWorkflow",
 ]
@@ -73,15 +81,27 @@ class Default(WorkerEntrypoint):
         if "/_storage/" in request.url:  # DOStorage (opt-in tiers), by tenant like the app
             stripped = js.Request.new(request.url.replace("/_storage/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STORAGE)
+        if "/_archive/" in request.url:  # DOStorage with L3 in the local R2 bucket, by tenant
+            stripped = js.Request.new(request.url.replace("/_archive/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.ARCHIVED)
         if "/_relaxed/" in request.url:  # DOStorage in relaxed durability, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_relaxed/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.RELAXED)
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)
+        if "/_full/" in request.url:  # the test-only DOFull class (human in the loop)
+            stripped = js.Request.new(request.url.replace("/_full/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.FULL)
         if "/_rows/" in request.url:  # the test-only class that counts rows written
             stripped = js.Request.new(request.url.replace("/_rows/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.ROWS)
+        if "/_direct/" in request.url:  # the storage benchmarks' direct path
+            stripped = js.Request.new(request.url.replace("/_direct/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.DIRECT)
+        if "/_tiered/" in request.url:  # the storage benchmarks' DOStorage
+            stripped = js.Request.new(request.url.replace("/_tiered/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.TIERED)
         if "/_harness/" in request.url:  # the test-only class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_harness/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.HARNESS)

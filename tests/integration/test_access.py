@@ -38,11 +38,11 @@ STATUS = {
     "auth_not_configured": 503,
 }
 """Every answer of the access layer, with its status."""
-RANK = {"read": 0, "write": 1, "admin": 2}
+RANK = {"read": 0, "write": 1, "approve": 2, "admin": 3}
 NOUN = ":noun{[A-Z].*}"
 VERB = ":verb{[a-z].*}"
 
-# Every route of the app's class (DOWorkflow), a request that reaches it,
+# Every route of the app's class (DOFull), a request that reaches it,
 # and the scope it needs. The test checks this list against the routes the object serves.
 ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("GET", "/health", "/health", None, "public"),
@@ -81,11 +81,19 @@ ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("DELETE", "/schedules/:id", "/schedules/nothing", None, "admin"),
     ("POST", "/workflows/:name", "/workflows/nothing", {}, "write"),
     ("GET", "/workflows/:id", "/workflows/nothing", None, "read"),
+    ("GET", "/approvals", "/approvals", None, "read"),
+    ("GET", "/approvals/:id", "/approvals/nothing", None, "read"),
+    ("POST", "/approvals/:id", "/approvals/nothing", {"decision": "approve"}, "approve"),
 ]
 NO_ROUTE = ("GET", "", "/no/such/route", None, "read")  # a 404 needs read: strangers learn nothing
-CALLS = [("get", ["k"], "read"), ("set", ["k", 1], "write"), ("register_noun", ["Gadget"], "admin")]
-KINDS = ["none", "wrong tenant", "read", "write", "admin", "expired", "attenuated", "widened"]
-HELD = {"read": 0, "attenuated": 0, "write": 1, "admin": 2}
+CALLS = [
+    ("get", ["k"], "read"),
+    ("set", ["k", 1], "write"),
+    ("decide_approval", ["nothing", "approve"], "approve"),
+    ("register_noun", ["Gadget"], "admin"),
+]
+KINDS = ["none", "wrong tenant", "read", "write", "approve", "admin", "expired", "attenuated", "widened"]
+HELD = {"read": 0, "attenuated": 0, "write": 1, "approve": 2, "admin": 3}
 
 
 def credentials(tenant: str) -> dict[str, str | None]:
@@ -95,6 +103,7 @@ def credentials(tenant: str) -> dict[str, str | None]:
         "wrong tenant": mint(SECRET, target=new_tenant(), scope="admin"),
         "read": mint(SECRET, target=tenant, scope="read"),
         "write": mint(SECRET, target=tenant, scope="write"),
+        "approve": mint(SECRET, target=tenant, scope="approve"),
         "admin": mint(SECRET, target=tenant, scope="admin"),
         "expired": mint(SECRET, target=tenant, scope="admin", ttl_seconds=-60),
         "attenuated": attenuate(mint(SECRET, target=tenant, scope="admin", sub="narrowed"), scope="read"),
@@ -260,7 +269,7 @@ def test_health_says_only_alive_unless_the_caller_is_admin(production_runtime: L
         assert c.get("/health", headers=bearer(elsewhere)).json() == {"status": "ok"}
         for admin in (mint(SECRET, target=tenant, scope="admin"), OPERATOR_TOKEN):
             detail = c.get("/health", headers=bearer(admin)).json()
-            assert detail["class"] == "DOWorkflow" and detail["access"] == "token"
+            assert detail["class"] == "DOFull" and detail["access"] == "token"
             assert (
                 "send_event" in detail["rpc"]
                 and {"method": "GET", "pattern": "/health", "scope": "public"} in (detail["routes"])
@@ -484,13 +493,13 @@ def poll_log(runtime: LocalRuntime, text: str, timeout: float = 20.0) -> str:
 def test_development_without_a_secret_says_so_at_start_up(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         assert c.get("/state").status_code == 200  # open: no token needed
-    line = poll_log(runtime, "OPEN ACCESS: DOWorkflow answers anyone")
+    line = poll_log(runtime, "OPEN ACCESS: DOFull answers anyone")
     assert "DOTDO_SECRET" in line
-    before = runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOWorkflow")
+    before = runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOFull")
     for _ in range(3):  # more objects of the class in the same isolate: said once
         with runtime.client() as c:
             assert c.get("/state").status_code == 200
-    assert runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOWorkflow") == before
+    assert runtime.log_path.read_text(errors="replace").count("OPEN ACCESS: DOFull") == before
 
 
 def test_the_storage_layers_routes_and_methods_have_their_scopes(production_runtime: LocalRuntime) -> None:

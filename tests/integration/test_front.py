@@ -70,7 +70,7 @@ def test_the_front_reaches_the_objects_the_passthrough_does(runtime: LocalRuntim
         read = via_front.get("/Customer/ada")
         assert (read.status_code, read.json(), read.headers["etag"]) == (200, created.json(), '"1"')
     with httpx.Client(base_url=front, headers={"host": "localhost"}) as bare:
-        assert bare.get("/health").json()["class"] == "DOWorkflow"  # the default tenant's object
+        assert bare.get("/health").json()["class"] == "DOFull"  # the default tenant's object
 
 
 def test_an_invalid_tenant_is_answered_as_the_passthrough_answers_it(

@@ -13,7 +13,7 @@ def test_health(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         body = c.get("/health").json()
         assert body["status"] == "ok"
-        assert body["class"] == "DOWorkflow"  # the most capable layer serves tenants
+        assert body["class"] == "DOFull"  # the most capable layer serves tenants
         assert "get" in body["rpc"] and "create_thing" in body["rpc"] and "fetch" not in body["rpc"]
         assert "emit" not in body["rpc"] and "thing_store" not in body["rpc"] and "do" not in body["rpc"]
         assert "send_event" in body["rpc"] and "start_workflow" in body["rpc"] and "send" not in body["rpc"]

@@ -47,3 +47,17 @@ def test_thing_ids_and_verbs_travel_whole_as_values() -> None:
     assert targets == [["Customer", "a/b"], ["Customer", "a?b#c"], ["Customer", "café"]]
     related = requests[2][1]["pipeline"]["pipeline"][0]
     assert related["name"] == "related" and related["args"][0] == "owns/x"
+
+
+def test_as_of_reads_and_event_pages_call_the_objects_rpc_methods_with_every_argument() -> None:
+    async def calls(client: Client) -> None:
+        await client.Customer("c/1").get(as_of=1_767_225_600_000)
+        await client.Customer("c/1").get(True, as_of=5)
+        await client.events("Customer.*", since=1, until=2, limit=10)
+
+    requests = sent(calls)
+    assert requests == [
+        ("/rpc", {"method": "get_thing_as_of", "params": ["Customer", "c/1", 1_767_225_600_000, False]}),
+        ("/rpc", {"method": "get_thing_as_of", "params": ["Customer", "c/1", 5, True]}),
+        ("/rpc", {"method": "list_events", "params": ["Customer.*", None, 1, 2, None, 10]}),
+    ]

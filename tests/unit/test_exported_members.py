@@ -9,6 +9,7 @@ def test_all_is_sorted_and_complete() -> None:
         "Any",
         "core",
         "errors",
+        "full",
         "semantic",
         "storage",
         "workflows",

@@ -27,6 +27,7 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from dotdo.core.http import HttpRequest
@@ -45,6 +46,7 @@ __all__ = [
     "Access",
     "AccessControl",
     "AccessSettings",
+    "caller",
     "client_key",
     "credential",
     "is_upgrade",
@@ -64,6 +66,16 @@ OPERATOR = Capability(target="*", scope="admin", methods=None, exp=None, sub="op
 _EVERYTHING = Capability(target="*", scope="admin", methods=None, exp=None, sub=None, root="")
 logger = logging.getLogger("dotdo.access")
 _announced: set[tuple[str, str]] = set()
+_CALLER: ContextVar[Capability | None] = ContextVar("dotdo_caller", default=None)
+
+
+def caller() -> Capability | None:
+    """The capability that let the current call in: set by the guard for an HTTP route and
+    by `Access.authorize` for each RPC call (every surface), so a method learns who calls
+    it (`caller().sub`, the token's subject) whichever way it was reached. None for a call
+    no surface authorized (Workers RPC from another object, the object's own code run
+    from the alarm). Code a call runs (a workflow it starts) sees that call's capability."""
+    return _CALLER.get()
 
 
 @dataclass(frozen=True)
@@ -168,8 +180,11 @@ class Access:
         capability.check_scope(scope, what)
 
     def authorize(self, method: str, scope: str) -> None:
-        """One RPC call of `method`, which needs `scope` (the `Authorize` of the surfaces)."""
-        self.held().check(self.target, method, scope)
+        """One RPC call of `method`, which needs `scope` (the `Authorize` of the surfaces);
+        the capability is then the `caller()` of the call."""
+        capability = self.held()
+        capability.check(self.target, method, scope)
+        _CALLER.set(capability)
 
 
 class AccessControl:
@@ -243,6 +258,7 @@ class AccessControl:
             raise
         self.limits.admit_request(access.key)
         request.state["access"] = access
+        _CALLER.set(access.capability)
         return access
 
     def announce(self, class_name: str) -> None:

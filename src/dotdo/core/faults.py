@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 
 __all__ = [
     "AFTER_STEP",
+    "APPROVAL_DECIDED",
     "POINTS",
+    "REACHED_NOW",
     "STORAGE_CHECKPOINTED",
     "STORAGE_GROUP_LOGGED",
     "STORAGE_IN_CHECKPOINT",
@@ -44,10 +46,23 @@ things it wrote."""
 STORAGE_GROUP_LOGGED = "storage_group_logged"
 """A group commit's log row (the writes of several requests) is committed and none of them
 is acknowledged yet. Detail: the row's seq."""
+APPROVAL_DECIDED = "approval_decided"
+"""A decision on an approval is committed (its run woken) and the run not resumed yet.
+Detail: the approval's id."""
 
 POINTS = frozenset(
-    {AFTER_STEP, STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED, STORAGE_GROUP_LOGGED}
+    {
+        AFTER_STEP,
+        STORAGE_LOGGED,
+        STORAGE_IN_CHECKPOINT,
+        STORAGE_CHECKPOINTED,
+        STORAGE_GROUP_LOGGED,
+        APPROVAL_DECIDED,
+    }
 )
+
+REACHED_NOW = frozenset({STORAGE_LOGGED, STORAGE_IN_CHECKPOINT, STORAGE_CHECKPOINTED, STORAGE_GROUP_LOGGED})
+"""The points reached with `reach_now` (synchronous code): their action is a plain function."""
 
 Action = Callable[[], Awaitable[None] | None]
 

@@ -27,7 +27,7 @@ again replaces the earlier route.
 
 Access (ADR 0018): every route carries what a caller needs to reach it, declared
 where it is registered (`router.get(path, scope="read")`): `public` (nothing),
-a capability scope (`read`, `write`, `admin`), or `rpc` (a credential for the
+a capability scope (`read`, `write`, `approve`, `admin`), or `rpc` (a credential for the
 object; the route checks each call it carries against that call's scope). A
 route that does not say needs `read` for GET, HEAD and OPTIONS (safe methods,
 RFC 9110 §9.2.1) and `write` for every other method, `all()` included: closed by

@@ -16,9 +16,9 @@ mark, whatever it is a method of:
   (the class is the mark), needing the scope its `@rpc(scope=...)` mark or
   `rpc_read_methods` gives.
 
-The scope is what a capability token must grant: "read", "write" (the default)
-or "admin", each including the ones before it. Nothing private or dunder is
-ever callable.
+The scope is what a capability token must grant: "read", "write" (the default),
+"approve" (deciding DOFull's approvals) or "admin", each including the ones
+before it. Nothing private or dunder is ever callable.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ RUNTIME_HANDLERS = frozenset({"fetch", "alarm", "webSocketMessage", "webSocketCl
 _MARK = "__dotdo_rpc__"
 
 
-SCOPES = ("read", "write", "admin")
-"""Capability scopes, each including the ones before it."""
+SCOPES = ("read", "write", "approve", "admin")
+"""Capability scopes, each including the ones before it (`approve`: deciding approvals,
+above `write` so that a token that only writes cannot approve its own requests; ADR 0026)."""
 _SCOPE = "__dotdo_rpc_scope__"
 _OPTIONS = "__dotdo_rpc_options__"
 _SEALED = "__dotdo_rpc_sealed__"
@@ -65,7 +66,7 @@ def rpc(
     """Mark a method as callable over Workers RPC, `POST /rpc` and the other RPC surfaces.
 
     `scope` is what a capability token must grant to call it: "read", "write"
-    (the default) or "admin". `options` names the keyword parameters a JavaScript
+    (the default), "approve" or "admin". `options` names the keyword parameters a JavaScript
     caller may pass as one options object (`list({where, limit})`, see
     `dotdo.remote.calls.options_arguments`). ValueError for an unknown scope or an
     option name that is not a string."""

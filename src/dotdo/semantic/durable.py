@@ -33,6 +33,7 @@ from dotdo.errors import BadRequest
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships
+from dotdo.semantic.history import thing_at
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
 from dotdo.semantic.query import ThingQuery
@@ -41,7 +42,7 @@ from dotdo.semantic.routes import SemanticRoutes
 from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
-from dotdo.semantic.things import Things
+from dotdo.semantic.things import Things, validate_id
 from dotdo.types import JSON
 from dotdo.values import int64_error
 
@@ -223,6 +224,38 @@ class DOSemantic(DOCore):
     ) -> dict[str, Any] | None:
         """`self.noun(type_name, thing_id).get(include_deleted)`: the thing, or None."""
         return self.things.get(type_name, thing_id, include_deleted)
+
+    @rpc(scope="read")
+    async def get_thing_as_of(
+        self, type_name: str, thing_id: str, as_of: int, include_deleted: bool = False
+    ) -> dict[str, Any] | None:
+        """The thing as it was at `as_of` (epoch ms; writes at that millisecond included),
+        from its write events (each carries the whole thing after it): None when it did not
+        exist then, was hard-deleted by then, or was soft-deleted and `include_deleted` is
+        False. 400 `invalid_type`, `invalid_id`; 404 `unknown_noun` when strict. DOStorage
+        also reads the events its archive (L3) moved out of SQLite."""
+        self.noun(type_name)
+        validate_id(thing_id)
+        _, thing = thing_at(self.event_log, type_name, thing_id, as_of)
+        if thing is None or (thing.get("$deleted_at") is not None and not include_deleted):
+            return None
+        return thing
+
+    @rpc(scope="read")
+    async def list_events(
+        self,
+        pattern: str | None = None,
+        subject: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """`GET /events`: `{"items": [...], "cursor"}`, oldest first, `since <= timestamp <
+        until` (epoch ms), `pattern` `Noun.verb` (`*` for either part; `?type=` on HTTP),
+        `cursor` from the previous page (`EventLog.list`). 400 `invalid_event_pattern`,
+        `invalid_limit`. DOStorage also reaches the archive (L3)."""
+        return self.event_log.list(pattern, subject, since, cursor, limit, until)
 
     @rpc
     def update_thing(

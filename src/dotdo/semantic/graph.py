@@ -129,13 +129,15 @@ class EventLog:
         since: int | None = None,
         cursor: str | None = None,
         limit: int = 100,
+        until: int | None = None,
     ) -> dict[str, Any]:
         """Events oldest first: `{"items": [...], "cursor": <id of the last> or None}`.
 
-        `pattern` is `Noun.verb` with `*` for either part; `since` is epoch ms;
-        `cursor` continues after the page that returned it; `limit` is 1 to MAX_EVENTS.
-        400 `invalid_event_pattern`, `invalid_limit`, `invalid_cursor` (not an event id: a
-        made-up cursor would silently answer an empty or a wrong page).
+        `pattern` is `Noun.verb` with `*` for either part; `since` and `until` are epoch ms
+        (`since <= timestamp < until`); `cursor` continues after the page that returned it;
+        `limit` is 1 to MAX_EVENTS. 400 `invalid_event_pattern`, `invalid_limit`,
+        `invalid_cursor` (not an event id: a made-up cursor would silently answer an empty
+        or a wrong page).
         """
         conditions: list[str] = ["1"]
         params: list[Any] = []
@@ -153,6 +155,9 @@ class EventLog:
         if since is not None:
             conditions.append("timestamp >= ?")
             params.append(since)
+        if until is not None:
+            conditions.append("timestamp < ?")
+            params.append(until)
         if cursor:
             if not is_ulid(cursor):
                 raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")

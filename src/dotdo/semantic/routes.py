@@ -2,10 +2,10 @@
 
     POST /query                           the read-only query (`query`)
     GET|POST /nouns, GET|POST /verbs      the registries
-    GET /events                           the event log, oldest first, by cursor
+    GET /events                           the event log, oldest first, by cursor (since, until)
     GET|POST /actions                     the audit log; record an action
     POST|GET /:Noun                       create (one, or an array), list a page
-    GET|PATCH|PUT|DELETE /:Noun/:id       read (ETag, 304), merge, replace, delete
+    GET|PATCH|PUT|DELETE /:Noun/:id       read (ETag, 304; `?as_of=` ms: as it was), merge, replace, delete
     POST /:Noun/:id/restore               undo a soft delete
     GET|POST /:Noun/:id/:verb             related things; add an edge
 
@@ -65,6 +65,22 @@ class SemanticHost(Protocol):
     ) -> dict[str, Any]:
         """Register a noun: its dict."""
 
+    async def get_thing_as_of(
+        self, type_name: str, thing_id: str, as_of: int, include_deleted: bool = False
+    ) -> dict[str, Any] | None:
+        """The thing as it was at `as_of` (epoch ms), or None."""
+
+    async def list_events(
+        self,
+        pattern: str | None = None,
+        subject: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """A page of events: `{"items", "cursor"}`."""
+
     def register_verb(
         self,
         base: str,
@@ -84,6 +100,18 @@ def _flag(request: HttpRequest, name: str) -> bool:
     if value not in ("true", "false", "1", "0"):
         raise BadRequest(f"{name} is true or false", code="invalid_query")
     return value in ("true", "1")
+
+
+def _epoch_ms(request: HttpRequest, name: str, *, empty_is_absent: bool = True) -> int | None:
+    """A query parameter in epoch milliseconds (a 64-bit integer), None when absent; 400
+    `invalid_<name>` for anything else (an empty value too, unless `empty_is_absent`)."""
+    value = request.query(name)
+    if value is None or (value == "" and empty_is_absent):
+        return None
+    number = decimal_integer(value)
+    if number is None or int64_error(number):
+        raise BadRequest(f"{name} is epoch milliseconds (a 64-bit integer)", code=f"invalid_{name}")
+    return number
 
 
 class SemanticRoutes:
@@ -134,7 +162,13 @@ class SemanticRoutes:
     async def _get(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
         condition = Preconditions.from_request(request)
-        thing = self._host.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
+        as_of = _epoch_ms(request, "as_of", empty_is_absent=False)
+        if as_of is None:
+            thing = self._host.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
+        else:  # the thing as it was then, from its write events (ADR 0025)
+            thing = await self._host.get_thing_as_of(
+                type_name, request.params["id"], as_of, _flag(request, "include_deleted")
+            )
         if thing is None:  # RFC 9110 §13.2.1: a 404 is answered whatever the preconditions say
             raise NotFound(f"No {type_name} with id {request.params['id']!r}", code="thing_not_found")
         verdict = condition.evaluate(version_tag(thing["$version"]), safe=True)
@@ -257,14 +291,11 @@ class SemanticRoutes:
         return json_response(await invoke(self._host.register_verb, arguments), status=201)
 
     async def _events(self, request: HttpRequest) -> HttpResponse:
-        since = request.query("since") or None
-        since_ms = None if since is None else decimal_integer(since)
-        if since is not None and (since_ms is None or int64_error(since_ms)):
-            raise BadRequest("since is epoch milliseconds (a 64-bit integer)", code="invalid_since")
-        page = self._host.event_log.list(
+        page = await self._host.list_events(
             request.query("type") or None,
             request.query("subject") or None,
-            since_ms,
+            _epoch_ms(request, "since"),
+            _epoch_ms(request, "until"),
             request.query("cursor") or None,
             request.query_int("limit", 100),
         )

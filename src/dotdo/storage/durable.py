@@ -10,11 +10,22 @@ acknowledged before its log row is committed.
 
 `POST /storage/flush` (RPC `flush()`) checkpoints now; `GET /stats` (RPC `stats()`)
 gives the rows read and written since the object started and the tiers' figures.
+
+L3, the archive in R2 (ADR 0025), is opt-in per class: name the bucket's binding and old
+events (so old versions of things) move there as gzip NDJSON segments:
+
+    class App(DOStorage):
+        archive_binding = "ARCHIVE"        # [[r2_buckets]] binding = "ARCHIVE" in wrangler.toml
+        archive_options = ArchiveOptions(after_ms=7 * DAY_MS)
+
+`POST /storage/archive` (RPC `archive()`) runs a pass now; `GET /:Noun/:id?as_of=<ms>`
+and `GET /events?since=&until=` read the archived history too.
 """
 
 from __future__ import annotations
 
 import builtins
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -23,18 +34,26 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
+from dotdo.errors import BadRequest, Conflict
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.store import ThingStore
+from dotdo.semantic.things import validate_id
+from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
+from dotdo.storage.archive_format import ARCHIVE_TABLES
+from dotdo.storage.buckets import R2Bucket
 from dotdo.storage.commit import STRICT, acknowledging_after_commit
 from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
+from dotdo.storage.sources import PackedSegments
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON
 
 __all__ = ["DOStorage"]
+
+logger = logging.getLogger("dotdo.storage")
 
 
 class DOStorage(DOSemantic):
@@ -43,23 +62,68 @@ class DOStorage(DOSemantic):
     storage_options: ClassVar[TierOptions] = TierOptions()
     """The tiers' bounds and the checkpoint delay (`TierOptions`, documented defaults)."""
 
-    _dotdo_layer: ClassVar[Layer] = Layer.of(attributes=("tiers",))
+    archive_binding: ClassVar[str | None] = None
+    """The env binding of the R2 bucket L3 archives into (`[[r2_buckets]]`); None: no L3."""
+
+    archive_options: ClassVar[ArchiveOptions] = ArchiveOptions()
+    """When and how much L3 archives (`ArchiveOptions`, documented defaults)."""
+
+    _dotdo_layer: ClassVar[Layer] = Layer.of(attributes=("tiers", "archive"))
 
     def __init__(self, ctx: Any, env: Any) -> None:
         """Made by the runtime with `ctx` (the DurableObjectState) and `env` (the bindings); registers the
-        tiers with the timer service as the source "checkpoints"."""
+        tiers with the timer service as the source "checkpoints", and the archive (with an
+        `archive_binding`) as "archive"."""
         self._started_ms = int(time.time() * 1000)
         super().__init__(ctx, env)
         tiers = self.__dict__.get("tiers")
         if isinstance(tiers, TieredThingStore):
             self.timers.register("checkpoints", tiers)
+        self.archive: Archive | None = self._make_archive(env)
+        if self.archive is not None:
+            self.timers.register("archive", self.archive)
+
+    def _make_archive(self, env: Any) -> Archive | None:
+        """L3 over the bucket `archive_binding` names, or None (no binding named, or none
+        such in `env`: logged, since the events then stay in SQLite)."""
+        if not self.archive_binding:
+            return None
+        bucket = getattr(env, self.archive_binding, None)
+        if bucket is None:
+            logger.error("archive_binding %r is not in the env: no archive (L3)", self.archive_binding)
+            return None
+        timers = self.timers
+
+        def wake_changed() -> None:
+            timers.changed()
+            timers.rearm()
+
+        return Archive(
+            self.sql,
+            R2Bucket(bucket),
+            f"dotdo/{self._archive_name()}",
+            PackedSegments(self.sql),
+            timers.now,
+            self.archive_options,
+            wake_changed,
+        )
+
+    def _archive_name(self) -> str:
+        """The object's folder in the bucket: its name (`idFromName`), else its id."""
+        name = self.object_name
+        if name is not None:
+            return name
+        object_id = getattr(self.ctx, "id", None)
+        to_string = getattr(object_id, "toString", None)
+        return str(to_string()) if callable(to_string) else str(object_id)
 
     # -- hooks -------------------------------------------------------------
 
     def migrations(self) -> builtins.list[Component]:
         """DOSemantic's components plus `storage` (`dotdo_storage_log`, `dotdo_storage_mark`,
-        `dotdo_event_segments` and the `events` view over it)."""
-        return [*super().migrations(), STORAGE_TABLES]
+        `dotdo_event_segments` and the `events` view over it) and `archive`
+        (`dotdo_archive_segments`, L3's index)."""
+        return [*super().migrations(), STORAGE_TABLES, ARCHIVE_TABLES]
 
     def thing_store(self) -> ThingStore:
         """The tiers (replaying the log's rows above the mark into L0)."""
@@ -101,6 +165,7 @@ class DOStorage(DOSemantic):
         super().routes(router)
         router.get("/stats", scope="read")(self._http_stats)
         router.post("/storage/flush", scope="admin")(self._http_flush)  # an operator's lever
+        router.post("/storage/archive", scope="admin")(self._http_archive)
 
     # -- RPC ---------------------------------------------------------------
 
@@ -119,12 +184,71 @@ class DOStorage(DOSemantic):
         what Cloudflare bills), and the tiers' figures (`TieredThingStore.stats`; None when
         an application's `thing_store()` put another store in their place)."""
         tiers = self.__dict__.get("tiers")
+        figures = tiers.stats() if isinstance(tiers, TieredThingStore) else None
+        if figures is not None:
+            archive = self.__dict__.get("archive")
+            figures["l3"] = archive.stats() if isinstance(archive, Archive) else None
         return {
             "started_at": self._started_ms,
             "rows_read": self.sql.rows_read,
             "rows_written": self.sql.rows_written,
-            "tiers": tiers.stats() if isinstance(tiers, TieredThingStore) else None,
+            "tiers": figures,
         }
+
+    @rpc(scope="admin")
+    async def archive_now(self, before: int | None = None) -> dict[str, int]:
+        """Run an archive pass now: every event older than `before` (epoch ms; default the
+        class's `archive_options.after_ms` ago) moves to L3. `{"segments", "events",
+        "bytes"}` written. 409 `archive_disabled` without an `archive_binding`."""
+        archive = self.__dict__.get("archive")
+        if not isinstance(archive, Archive):
+            raise Conflict(
+                f"{type(self).__name__} has no archive: set archive_binding to an R2 bucket binding",
+                code="archive_disabled",
+            )
+        return await archive.run(before)
+
+    @rpc(scope="read")
+    async def get_thing_as_of(
+        self, type_name: str, thing_id: str, as_of: int, include_deleted: bool = False
+    ) -> dict[str, Any] | None:
+        """DOSemantic's as-of read, reaching into L3 when the thing's history at `as_of` is
+        older than the events SQLite still holds (segments newest first; those older than
+        the thing's birth, when it exists now and was born by then, are skipped)."""
+        self.noun(type_name)
+        validate_id(thing_id)
+        archive = self.__dict__.get("archive")
+        if not isinstance(archive, Archive):
+            return await super().get_thing_as_of(type_name, thing_id, as_of, include_deleted)
+        current = self.things.get(type_name, thing_id, include_deleted=True)
+        return await thing_as_of(
+            self.event_log, archive, current, type_name, thing_id, as_of, include_deleted
+        )
+
+    @rpc(scope="read")
+    async def list_events(
+        self,
+        pattern: str | None = None,
+        subject: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """DOSemantic's event pages, the archived events (L3) first: every archived id is
+        older than every event in SQLite, so a page runs on from the archive into SQLite
+        with the same cursor (an event id)."""
+        archive = self.__dict__.get("archive")
+        return await events_page(
+            self.event_log,
+            archive if isinstance(archive, Archive) else None,
+            pattern,
+            subject,
+            since,
+            until,
+            cursor,
+            limit,
+        )
 
     @rpc(scope="read")
     def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
@@ -142,6 +266,13 @@ class DOStorage(DOSemantic):
 
     async def _http_flush(self, request: HttpRequest) -> HttpResponse:
         return json_response(self.flush())
+
+    async def _http_archive(self, request: HttpRequest) -> HttpResponse:
+        body = request.json() if request.body.strip() else {}
+        before = body.get("before") if isinstance(body, dict) else "not an object"
+        if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
+            raise BadRequest('Body is {"before": <epoch milliseconds>} or empty', code="invalid_before")
+        return json_response(await self.archive_now(before))
 
 
 seal_rpc_surface(DOStorage)

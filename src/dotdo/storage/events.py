@@ -51,10 +51,11 @@ class TieredEventLog(EventLog):
         since: int | None = None,
         cursor: str | None = None,
         limit: int = 100,
+        until: int | None = None,
     ) -> dict[str, Any]:
         """`EventLog.list` over the segments, with the events not in one yet merged in by
         id: the same page, cursor and errors as the direct path."""
-        stored = super().list(pattern, subject, since, cursor, limit)
+        stored = super().list(pattern, subject, since, cursor, limit, until)
         noun = verb = "*"
         if pattern:
             noun, _, verb = validate_pattern(pattern).partition(".")
@@ -65,6 +66,7 @@ class TieredEventLog(EventLog):
             and (verb == "*" or _verb(str(e["type"])) == verb)
             and (not subject or e["subject"] == subject)
             and (since is None or int(e["timestamp"]) >= since)
+            and (until is None or int(e["timestamp"]) < until)
             and (not cursor or str(e["id"]) > cursor)
         ]
         if not pending:

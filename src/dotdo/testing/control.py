@@ -12,8 +12,13 @@ the `admin` scope (ADR 0018; open in the plugin's runtime: development, no secre
   `{"alarm": 0, "sends": 0, "deliveries": 1, "schedules": 0, "workflows": 0}`.
 - `POST /_test/fault {"point": "after_step:<step key>"}`: arms that named fault point
   (`dotdo.core.faults`) in this isolate: the call that reaches it next hangs there, once,
-  so that a test can stop the runtime at exactly that place. 400 `invalid_fault` for a
-  point that is not one of `faults.POINTS` or has no detail.
+  so that a test can stop the runtime at exactly that place. A point reached inside
+  synchronous code (`faults.REACHED_NOW`, e.g. `storage_logged:<seq>`) cannot await: it
+  holds the isolate in a busy loop instead (bounded by `SPIN_ITERATIONS`, then a
+  RuntimeError), since only a kill of the runtime may end the transaction it is in.
+  Either way the server log gets "fault point <point>:<detail> reached" first, which a
+  crash script polls for. 400 `invalid_fault` for a point that is not one of
+  `faults.POINTS` or has no detail.
 
 `dotdo dev` and `dotdo deploy` never apply it, and the package's vendored copy for a
 Worker leaves `dotdo.testing` out. This module imports only the framework, so that it runs
@@ -26,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from dotdo.core import faults
@@ -36,7 +42,7 @@ from dotdo.errors import BadRequest
 if TYPE_CHECKING:
     from dotdo.core.durable import DOCore
 
-__all__ = ["ALARM_PATH", "FAULT_PATH", "ControlRoutes", "with_control_routes"]
+__all__ = ["ALARM_PATH", "FAULT_PATH", "SPIN_ITERATIONS", "ControlRoutes", "with_control_routes"]
 
 logger = logging.getLogger("dotdo.testing")
 
@@ -44,10 +50,35 @@ ALARM_PATH = "/_test/alarm"
 FAULT_PATH = "/_test/fault"
 
 
-async def _hang() -> None:
+SPIN_ITERATIONS = 1_000_000_000
+"""How long a synchronous fault point holds the isolate (loop turns, about a minute in
+Pyodide): workerd's clocks stand still while Python computes, so the bound is a count."""
+
+
+def _hang_at(point: str, detail: str) -> Callable[[], Awaitable[None]]:
     """A fault point's action: the call stops here until the runtime is stopped."""
-    logger.warning("fault point reached; hanging until the runtime is stopped")
-    await asyncio.sleep(3600)
+
+    async def hang() -> None:
+        logger.warning("fault point %s:%s reached; hanging until the runtime is stopped", point, detail)
+        await asyncio.sleep(3600)
+
+    return hang
+
+
+def _spin_at(point: str, detail: str) -> Callable[[], None]:
+    """The action of a point reached synchronously (inside a SQLite transaction): nothing
+    may await there, so it holds the isolate until the runtime is killed. RuntimeError if
+    nobody kills it within `SPIN_ITERATIONS` loop turns (the transaction then rolls back)."""
+
+    def spin() -> None:
+        logger.warning(
+            "fault point %s:%s reached; holding the isolate until the runtime is killed", point, detail
+        )
+        for _ in range(SPIN_ITERATIONS):
+            pass
+        raise RuntimeError(f"fault point {point}:{detail} was held and the runtime was not killed")
+
+    return spin
 
 
 def _pass_time(request: HttpRequest) -> int | None:
@@ -90,7 +121,8 @@ class ControlRoutes:
 
         async def arm_fault(request: HttpRequest) -> HttpResponse:
             name, detail = _fault_point(request)
-            faults.arm(name, detail, _hang)
+            action = _spin_at(name, detail) if name in faults.REACHED_NOW else _hang_at(name, detail)
+            faults.arm(name, detail, action)
             return json_response({"point": f"{name}:{detail}"})
 
         # admin: moving an object's clock and hanging it are an operator's acts (ADR 0018);

@@ -10,7 +10,7 @@ token grants are what every caveat allows at once; a caveat that asks for more
 than the ones before it makes the token invalid (`token_widened`).
 
 A caveat may name: `target` (the object's name, or "*"), `scope` ("read" <
-"write" < "admin"), `methods` (allowed method names), `exp` (epoch seconds),
+"write" < "approve" < "admin"), `methods` (allowed method names), `exp` (epoch seconds),
 `sub` (the subject, for logs and for the application).
 
 Whoever holds a token can also try secrets offline against it, so the secret must
@@ -96,7 +96,7 @@ def mint(
     """A new token (`dotdo1.<caveats>.<signature>`, ASCII) for `target` (an object's
     name, i.e. the tenant, or "*" for every object), signed with `secret`.
 
-    `scope` is "read", "write" or "admin"; `methods` limits it to those RPC method
+    `scope` is "read", "write", "approve" or "admin"; `methods` limits it to those RPC method
     names (a token with `methods` reaches no REST route); `ttl_seconds` is its
     lifetime from now (None: it never expires); `sub` names the holder for logs and
     the application. A deployment-wide operator token is

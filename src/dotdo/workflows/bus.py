@@ -78,6 +78,7 @@ class EventBus:
         self._runtime_handlers: builtins.list[tuple[str, Callable[..., Any]]] = []
         self._outbox: Outbox[_Item] = Outbox(self._deliver, host.timers.rearm)
         self._in_hand: set[str] = set()  # deliveries queued or running here: not the alarm's to retry
+        self._observers: builtins.list[Callable[[Event], None]] = []
         self.sends_source = Source(sends.next_at, self._run_due_sends)
         self.deliveries_source = Source(deliveries.next_at, self._run_due_deliveries)
 
@@ -93,6 +94,8 @@ class EventBus:
         event_id = self._host.record_event(event_type, data, subject, object_id)
         now = self._host.timers.now()
         event = Event(event_id, event_type, data, now, subject, object_id)
+        for observer in self._observers:
+            observer(event)
         durable = self.durable_handlers_for(event_type)
         if durable:
             self._deliveries.hold(event_id, durable, now + RUN_LEASE_MS)
@@ -163,6 +166,14 @@ class EventBus:
             if pattern_matches(pattern, event_type):
                 names.extend(h for h in handlers if h not in names)
         return names
+
+    def observe(self, observer: Callable[[Event], None]) -> None:
+        """Call `observer(event)` with every event emitted, at once and in the emitting
+        transaction (a rolled-back write rolls back what it wrote too): for a component
+        that must see every event durably, where a handler would see it only on delivery
+        and a run-time one not after a crash (DOFull's waits for events). It must not
+        await; what it raises fails the emit."""
+        self._observers.append(observer)
 
     def subscribe(self, pattern: str, handler: Callable[..., Any]) -> Callable[[], None]:
         """A run-time handler (in memory only); returns the function that removes it."""

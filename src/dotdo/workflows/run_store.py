@@ -74,6 +74,16 @@ class RunStore:
             run_id,
         )
 
+    def wake(self, run_id: str, now: int) -> bool:
+        """A waiting run becomes due at `now`; True when the run was waiting."""
+        written = self._sql.run(
+            "UPDATE dotdo_workflow_runs SET next_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'",
+            now,
+            now,
+            run_id,
+        )
+        return written > 0
+
     def due(self, now: int, limit: int) -> list[str]:
         """Ids of the active runs due at `now`, earliest first."""
         rows = self._sql.exec(

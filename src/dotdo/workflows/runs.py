@@ -92,6 +92,25 @@ class RunEngine:
         status["result"] = None if row["result"] is None else json.loads(str(row["result"]))
         return status
 
+    def wake(self, run_id: str) -> bool:
+        """Make a waiting run due now, durably: the alarm replays it if nothing does first
+        (call it in the transaction that records why it may go on, so a crash right after
+        loses nothing). True when the run was waiting; a running, finished or unknown run
+        is left as it is (a replay in progress meets the change when it reaches the step)."""
+        woken = self._store.wake(run_id, self._host.timers.now())
+        if woken:
+            self._host.timers.changed()
+            self._host.timers.rearm()
+        return woken
+
+    async def resume(self, run_id: str) -> bool:
+        """Wake a waiting run (`wake`) and replay it now, unless it is replaying here
+        already; True when it was replayed. Returns when the run finishes or waits again."""
+        if not self.wake(run_id) or run_id in self._active:
+            return False
+        await self._run(run_id, self._host.timers.now())
+        return True
+
     async def _run(self, run_id: str, now: int, leased: bool = False) -> None:
         """Replay the run from the top. `leased`: it was created just now, running with its
         lease, which is not written again."""

@@ -32,9 +32,12 @@ MAX_DELAY_MS = 24 * 3600 * 1000
 
 
 class Suspend(BaseException):
-    """Stops a workflow run until `resume_at`; the alarm resumes it by replaying."""
+    """Stops a workflow run until `resume_at` (epoch ms); the alarm resumes it by replaying.
 
-    def __init__(self, resume_at: int) -> None:
+    `resume_at` None: the run waits with no timer, until a component wakes it
+    (`RunEngine.wake`, e.g. an approval decided or an awaited event emitted)."""
+
+    def __init__(self, resume_at: int | None) -> None:
         super().__init__(resume_at)
         self.resume_at = resume_at
 

@@ -4,6 +4,7 @@ the operator token beside capability tokens, and the request budget (ADR 0018)."
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from typing import Any
 
@@ -11,8 +12,17 @@ import pytest
 
 from dotdo import HttpRequest, HttpResponse, Router, json_response
 from dotdo.core import access as access_module
-from dotdo.core.access import MAX_KEY_LENGTH, AccessControl, AccessSettings, client_key, request_access
+from dotdo.core.access import (
+    MAX_KEY_LENGTH,
+    Access,
+    AccessControl,
+    AccessSettings,
+    caller,
+    client_key,
+    request_access,
+)
 from dotdo.core.limits import Limits, Rate
+from dotdo.errors import Forbidden
 from dotdo.wire.tokens import attenuate, mint, verify
 
 SECRET = "a-secret-long-enough-for-the-checks-0123456789"
@@ -242,3 +252,24 @@ def test_start_up_says_how_the_object_is_reached(caplog: pytest.LogCaptureFixtur
     assert records[2][0] == "WARNING" and "DOTDO_SECRET of Shop is shorter than 32" in records[2][1]
     assert "short" not in records[2][1].replace("shorter", "")  # the secret itself is never logged
     access_module._announced.clear()
+
+
+def test_the_capability_an_rpc_call_was_authorized_with_is_its_caller() -> None:
+    def authorized(token: str, scope: str) -> Any:
+        capability = verify(token, "s" * 32)
+        access = Access(capability, "acme", key="k")
+
+        def call() -> Any:
+            access.authorize("decide_approval", scope)
+            return caller()
+
+        return capability, contextvars.copy_context().run(call)
+
+    approver, seen = authorized(mint("s" * 32, target="acme", scope="approve", sub="alice"), "approve")
+    assert seen is approver and seen.sub == "alice"
+    assert caller() is None  # nothing authorized this test's own context
+    with pytest.raises(Forbidden) as refused:  # approve ranks above write
+        authorized(mint("s" * 32, target="acme", scope="write", sub="app"), "approve")
+    assert refused.value.code == "token_scope"
+    admin, seen = authorized(mint("s" * 32, target="acme", scope="admin"), "approve")
+    assert seen is admin

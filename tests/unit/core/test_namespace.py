@@ -335,3 +335,15 @@ def test_emit_and_send_take_their_arguments_in_one_order(layers: Any) -> None:
     order = ["event_type", "data", "subject", "object"]
     for method in (layers.DOSemantic.emit, layers.DOWorkflow.emit, layers.DOWorkflow.send_event):
         assert list(inspect.signature(method).parameters)[1:5] == order, method
+
+
+def test_the_human_in_the_loop_operations_are_rpc_methods_and_the_waits_python_only(layers: Any) -> None:
+    full = importlib.import_module("dotdo.full.durable").DOFull
+    names = rpc_methods(full)
+    for name in ("approvals", "approval", "decide_approval"):
+        assert name in names, name
+    # the waits suspend a workflow run: no remote caller is one
+    for python_only in ("wait_for_approval", "wait_for_event"):
+        assert python_only not in names and callable(getattr(full, python_only)), python_only
+    assert method_scope(full.decide_approval) == "approve" and method_scope(full.approvals) == "read"
+    assert "approvals" in _refused(full, {"approvals": lambda self: []})

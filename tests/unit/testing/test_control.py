@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from dotdo.core import faults
 from dotdo.core.http import HttpRequest, HttpResponse
 from dotdo.core.router import Router
 from dotdo.core.timers import TimerService
+from dotdo.testing import control
 from dotdo.testing.control import ALARM_PATH, FAULT_PATH, ControlRoutes
 from tests.inprocess import T0
 from tests.storage import Clock, Storage
@@ -119,3 +122,32 @@ def test_an_unknown_or_incomplete_fault_point_is_refused(body: Any) -> None:
     assert answer.status == 400
     assert json.loads(answer.body)["error"]["code"] == "invalid_fault"
     assert faults.armed() == []
+
+
+@pytest.mark.parametrize("point", sorted(faults.REACHED_NOW))
+def test_a_point_reached_inside_a_transaction_holds_the_isolate_instead_of_failing(
+    point: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Such a point cannot await: an async action there was a TypeError that rolled the
+    # transaction back, so a crash script could never stop the runtime at it.
+    monkeypatch.setattr(control, "SPIN_ITERATIONS", 1000)
+    assert _call(Served(Due()), FAULT_PATH, {"point": f"{point}:7"}).status == 200
+    with pytest.raises(RuntimeError, match="was held and the runtime was not killed"):
+        faults.reach_now(point, "7")
+    assert faults.armed() == []
+
+
+def test_every_point_reached_synchronously_is_one_of_reached_now() -> None:
+    source = Path(control.__file__).resolve().parent.parent
+    reached = {
+        name
+        for path in source.rglob("*.py")
+        for name in re.findall(r"reach_now\(faults\.([A-Z_]+)", path.read_text())
+    }
+    assert reached and {getattr(faults, name) for name in reached} <= faults.REACHED_NOW
+    awaited = {
+        name
+        for path in source.rglob("*.py")
+        for name in re.findall(r"await faults\.reach\(faults\.([A-Z_]+)", path.read_text())
+    }
+    assert not {getattr(faults, name) for name in awaited} & faults.REACHED_NOW

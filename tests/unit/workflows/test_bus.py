@@ -236,3 +236,17 @@ def test_run_time_handlers_see_matching_events_until_they_unsubscribe() -> None:
     run(obj.bus.send("Order.shipped"))
     assert seen == ["Order.shipped", "Parcel.shipped"]
     assert names(obj, "audit") == ["Order.shipped", "Order.shipped"]
+
+
+def test_observers_see_every_event_at_once_in_the_emitting_transaction() -> None:
+    obj = InProcess(Shop)
+    seen: list[tuple[str, bool]] = []
+    obj.bus.observe(lambda event: seen.append((event.type, obj.sql._in_transaction)))
+
+    def write() -> None:
+        obj.bus.emit("Order.placed", {"id": "o-1"})
+        assert seen == [("Order.placed", True)]  # before the write commits, not on delivery
+
+    obj.sql.transaction(write)
+    run(obj.bus.send("Order.shipped", {"id": "o-1"}))
+    assert [event_type for event_type, _ in seen] == ["Order.placed", "Order.shipped"]

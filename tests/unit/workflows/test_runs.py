@@ -13,7 +13,7 @@ import pytest
 from dotdo.core import faults
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import Conflict, NotFound, PayloadTooLarge, StepMismatch
-from dotdo.workflows.steps import workflow
+from dotdo.workflows.steps import Suspend, workflow
 from tests.inprocess import T0, App, InProcess, run
 
 LEASE = 60_000
@@ -210,3 +210,41 @@ def test_outside_a_run_a_step_needs_an_id_never_retries_and_raises_its_error() -
     assert mismatch.value.code == "step_mismatch"
     attempt = run(obj.runs.try_(app.fails, "tried", 5))
     assert attempt.ok is False and str(attempt.error) == "tried attempt 1 fails"
+
+
+class Waiter(App):
+    """A workflow that waits with no timer until something wakes it (DOFull's waits)."""
+
+    @workflow
+    async def parked(self, _: object) -> str:
+        await self.obj.runs.do(self.effect, step_id="before")
+        if not self.log.count(("go",)):
+            raise Suspend(None)
+        return "went on"
+
+    async def effect(self) -> None:
+        self.log.append(("ran", "before"))
+
+
+def test_a_run_suspended_with_no_time_holds_no_timer_until_woken() -> None:
+    obj = InProcess(Waiter)
+    waiting = run(obj.runs.start("parked", None, "p-1"))
+    assert waiting["status"] == "waiting" and waiting["next_at"] is None
+    assert obj.storage.alarm is None and run(obj.tick(86_400_000))["workflows"] == 0
+    assert not obj.runs.wake("nope") and not run(obj.runs.resume("nope"))
+    obj.journal.append(("go",))
+    assert obj.runs.wake("p-1") and obj.runs.status("p-1")["next_at"] == T0 + 86_400_000
+    again = obj.restart()  # woken durably: the alarm replays it if nothing else does
+    assert again.storage.alarm == T0 + 86_400_000
+    assert run(again.tick(0))["workflows"] == 1
+    assert again.runs.status("p-1")["result"] == "went on"
+    assert not again.runs.wake("p-1")  # a finished run is left as it is
+    assert ran(again, "before") == 1
+
+
+def test_resume_replays_a_woken_run_at_once() -> None:
+    obj = InProcess(Waiter)
+    run(obj.runs.start("parked", None, "p-2"))
+    obj.journal.append(("go",))
+    assert run(obj.runs.resume("p-2"))
+    assert obj.runs.status("p-2")["status"] == "completed" and ran(obj, "before") == 1

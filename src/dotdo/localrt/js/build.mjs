@@ -216,6 +216,9 @@ const hostConfig = {
   ],
   durable_objects: config.durable_objects,
   migrations: config.migrations,
+  // R2 buckets: wrangler's dev stack serves each binding from a local bucket (miniflare),
+  // persisted with the objects' state, so `env.<binding>` works offline as deployed.
+  r2_buckets: config.r2_buckets,
   vars: config.vars,
 };
 writeFileSync(path.join(out, "wrangler.json"), JSON.stringify(hostConfig, null, 2) + "\n");

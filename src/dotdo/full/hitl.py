@@ -1,0 +1,367 @@
+"""Human in the loop: workflow steps that wait for a person's decision (`wait_for_approval`)
+or for an event (`wait_for_event`) with no process waiting.
+
+A wait is a durable step of the run engine (ADR 0007) whose action looks at a row: the
+first replay writes the approval (or the wait) and suspends the run with no timer; the
+run sleeps as `waiting` until the decision, the matching event or the timeout wakes it
+(`RunEngine.wake`, in the transaction that records why), and the replay then records the
+outcome as the step's result, so the steps before it return their records and the steps
+after it run once. Timeouts are this component's timer source (`hitl`); an approval that
+times out with `escalate_to` is replaced by one for those approvers. See ADR 0026.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from dotdo.core import faults
+from dotdo.core.sql import Sql
+from dotdo.core.timers import TimerService
+from dotdo.errors import ApprovalExpired, BadRequest, Conflict, EventWaitExpired, Forbidden, NotFound
+from dotdo.full.hitl_store import HitlStore
+from dotdo.full.hitl_values import (
+    DECIDED,
+    DECISIONS,
+    MAX_COMMENT_LENGTH,
+    MAX_LIST,
+    STATUSES,
+    ApprovalRequest,
+    EventWait,
+    fields_match,
+    public,
+)
+from dotdo.semantic.eventtypes import Event, pattern_matches
+from dotdo.semantic.ids import new_id
+from dotdo.types import Row
+from dotdo.wire.tokens import Capability
+from dotdo.workflows.bus import EventBus
+from dotdo.workflows.host import DUE_BATCH, encode_value
+from dotdo.workflows.runs import RunEngine
+from dotdo.workflows.steps import CURRENT_RUN, RunContext, Suspend
+
+__all__ = ["HumanLoop", "LoopHost", "wait_for_approval", "wait_for_event"]
+
+logger = logging.getLogger("dotdo.full")
+
+
+class LoopHost(Protocol):
+    """What the component needs from the object: its SQL, timer service, run engine and bus."""
+
+    @property
+    def sql(self) -> Sql:
+        """The object's SQL facade."""
+        ...
+
+    @property
+    def timers(self) -> TimerService:
+        """The object's timer service (clock and alarm)."""
+        ...
+
+    @property
+    def runs(self) -> RunEngine:
+        """The run engine: durable steps, and waking a waiting run."""
+        ...
+
+    @property
+    def bus(self) -> EventBus:
+        """The event bus: emitting `Approval.*` events, observing every event."""
+        ...
+
+
+def wait_for_approval(loop: HumanLoop, request: ApprovalRequest, step: str) -> dict[str, Any]:
+    """The durable step's action (its recorded name): the approval's outcome, or Suspend."""
+    return loop._approval_outcome(request, step)
+
+
+def wait_for_event(loop: HumanLoop, wait: EventWait, step: str) -> dict[str, Any]:
+    """The durable step's action (its recorded name): the matched event, or Suspend."""
+    return loop._event_outcome(wait, step)
+
+
+class HumanLoop:
+    """One object's approvals and waits for events; a timer source (`hitl`) for their
+    timeouts and an observer of every event the bus emits. `host` is the object (its SQL,
+    timer service, run engine and bus); constructing registers the source and observer."""
+
+    def __init__(self, host: LoopHost) -> None:
+        self._host = host
+        self._store = HitlStore(host.sql)
+        self._waits: builtins.list[Row] | None = None  # the waiting waits, read once per change
+        host.bus.observe(self._observe)
+        host.timers.register("hitl", self)
+
+    # -- in a workflow ---------------------------------------------------------
+
+    async def wait_for_approval(
+        self,
+        name: str,
+        payload: Any = None,
+        *,
+        approvers: Sequence[str] | None = None,
+        timeout: float | timedelta | None = None,
+        escalate_to: Sequence[str] | None = None,
+        step_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Wait, durably, for a person to approve or reject; the decision
+        `{"id", "decision": "approve"|"reject", "by", "at", "comment"}` (`by` the decider's
+        token subject, `at` epoch ms). ApprovalExpired when it timed out for good."""
+        run = self._current_run("wait_for_approval")
+        request = ApprovalRequest.of(name, payload, approvers, timeout, escalate_to)
+        local = step_id or run.next_step_id()
+        action = functools.partial(wait_for_approval, self, request, f"{run.run_id}/{local}")
+        outcome: dict[str, Any] = await self._host.runs.do(action, step_id=local)
+        if outcome["decision"] == "expired":
+            raise ApprovalExpired(str(outcome["id"]), name)
+        return outcome
+
+    async def wait_for_event(
+        self,
+        event_type: str,
+        *,
+        match: Mapping[str, Any] | None = None,
+        timeout: float | timedelta | None = None,
+        step_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Wait, durably, for an event emitted after the wait began whose type matches
+        `event_type` (a pattern: `Order.*`) and whose data holds `match` (`fields_match`);
+        the event `{"id", "type", "data", "timestamp", "subject", "object"}`.
+        EventWaitExpired when none came within `timeout` seconds."""
+        run = self._current_run("wait_for_event")
+        wait = EventWait.of(event_type, match, timeout)
+        local = step_id or run.next_step_id()
+        action = functools.partial(wait_for_event, self, wait, f"{run.run_id}/{local}")
+        outcome: dict[str, Any] = await self._host.runs.do(action, step_id=local)
+        if outcome.get("expired"):
+            raise EventWaitExpired(wait.pattern)
+        event: dict[str, Any] = outcome["event"]
+        return event
+
+    @staticmethod
+    def _current_run(what: str) -> RunContext:
+        run = CURRENT_RUN.get()
+        if run is None:
+            raise RuntimeError(
+                f"{what}() suspends a workflow run: call it inside a @workflow method "
+                "(started with start_workflow or POST /workflows/:name)"
+            )
+        return run
+
+    def _approval_outcome(self, request: ApprovalRequest, step: str) -> dict[str, Any]:
+        row = self._store.current_approval(step)
+        if row is None:
+            run_id = step.rpartition("/")[0]
+            self._host.sql.transaction(
+                lambda: self._request(
+                    new_id(),
+                    request.name,
+                    request.payload,
+                    request.approvers,
+                    request.escalate_to,
+                    request.timeout_ms,
+                    run_id,
+                    step,
+                    None,
+                )
+            )
+            raise Suspend(None)
+        if row["status"] == "pending":
+            raise Suspend(None)  # replayed for another reason (a lost lease): still waiting
+        return {
+            "id": str(row["id"]),
+            "decision": DECIDED[str(row["status"])],
+            "by": row["decided_by"],
+            "at": None if row["decided_at"] is None else int(row["decided_at"]),
+            "comment": row["comment"],
+        }
+
+    def _request(
+        self,
+        approval_id: str,
+        name: str,
+        payload: str,
+        approvers: Sequence[str] | None,
+        escalate_to: Sequence[str] | None,
+        timeout_ms: int | None,
+        run_id: str,
+        step: str,
+        escalated_from: str | None,
+    ) -> dict[str, Any]:
+        now = self._host.timers.now()
+        self._store.add_approval(
+            approval_id,
+            name,
+            payload,
+            None if approvers is None else json.dumps(builtins.list(approvers)),
+            None if escalate_to is None else json.dumps(builtins.list(escalate_to)),
+            timeout_ms,
+            run_id,
+            step,
+            now,
+            escalated_from,
+        )
+        approval = self.approval(approval_id)
+        self._host.bus.emit("Approval.requested", approval)
+        if timeout_ms is not None:
+            self._host.timers.changed()
+        return approval
+
+    def _event_outcome(self, wait: EventWait, step: str) -> dict[str, Any]:
+        row = self._store.wait(step)
+        if row is None:
+            expires_at = None
+            if wait.timeout_ms is not None:
+                expires_at = self._host.timers.now() + wait.timeout_ms
+                self._host.timers.changed()
+            run_id = step.rpartition("/")[0]
+            self._store.add_wait(step, run_id, wait.pattern, wait.match, self._host.timers.now(), expires_at)
+            self._waits = None
+            raise Suspend(None)
+        if row["status"] == "waiting":
+            raise Suspend(None)
+        if row["status"] == "expired":
+            return {"expired": True}
+        return {"event": json.loads(str(row["event"]))}
+
+    def _observe(self, event: Event) -> None:
+        """Every emitted event, in its transaction: the waits it matches end, their runs wake."""
+        if self._waits is None:
+            self._waits = self._store.waiting()
+        for wait in self._waits:
+            match = None if wait["match"] is None else json.loads(str(wait["match"]))
+            if not pattern_matches(str(wait["pattern"]), event.type) or not fields_match(match, event.data):
+                continue
+            if self._store.end_wait(str(wait["step"]), "matched", encode_value(event.to_dict(), "event")):
+                self._host.runs.wake(str(wait["run_id"]))
+            self._waits = None
+        if self._waits is None:
+            self._host.sql.on_rollback(self._forget_waits)
+
+    def _forget_waits(self) -> None:
+        self._waits = None
+
+    # -- approvals -------------------------------------------------------------
+
+    def approval(self, approval_id: str) -> dict[str, Any]:
+        """One approval (`public`); 404 `approval_not_found` when there is none."""
+        row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
+        if row is None:
+            raise NotFound(f"No approval {approval_id!r}", code="approval_not_found")
+        return public(row)
+
+    def approvals(self, status: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        """Approvals with `status` (one of STATUSES; None: all), oldest request first, at
+        most `limit` (1 to 1000). 400 `invalid_status` / `invalid_limit` otherwise."""
+        if status is not None and status not in STATUSES:
+            raise BadRequest(f"status is one of {', '.join(STATUSES)}", code="invalid_status")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+            raise BadRequest(f"limit is 1 to {MAX_LIST}", code="invalid_limit")
+        return [public(row) for row in self._store.approvals(status, limit)]
+
+    async def decide(
+        self, approval_id: str, decision: str, comment: str | None, by: Capability | None
+    ) -> dict[str, Any]:
+        """Record a decision on a pending approval by the holder of `by` (its subject is
+        who decided), emit `Approval.approved` / `Approval.rejected`, and resume the run
+        waiting on it (returns once the run finished or waits again); the approval after.
+
+        400 `invalid_decision` (not "approve" or "reject"), `invalid_comment` (not text of
+        at most 4000 characters); 404 `approval_not_found`; 409 `approval_decided` (decided
+        already) or `approval_expired`; 403 `approver_not_allowed` when the approval names
+        its approvers and the token's subject is not one of them."""
+        if decision not in DECISIONS:
+            raise BadRequest('decision is "approve" or "reject"', code="invalid_decision")
+        if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH):
+            raise BadRequest(
+                f"comment is text of at most {MAX_COMMENT_LENGTH} characters", code="invalid_comment"
+            )
+        current = self.approval(approval_id)
+        if current["status"] == "expired":
+            later = f"; it escalated to {current['escalated_to']}" if current["escalated_to"] else ""
+            raise Conflict(f"Approval {approval_id!r} expired{later}", code="approval_expired")
+        if current["status"] != "pending":
+            raise Conflict(
+                f"Approval {approval_id!r} was {current['status']} by {current['decided_by']!r} already",
+                code="approval_decided",
+            )
+        who = None if by is None else by.sub
+        if current["approvers"] is not None and who not in current["approvers"]:
+            raise Forbidden(
+                f"Approval {approval_id!r} may be decided by {', '.join(current['approvers'])} only; "
+                f"the token's subject is {who!r}",
+                code="approver_not_allowed",
+            )
+        status = DECISIONS[decision]
+        run_id = str(current["run_id"])
+
+        def record() -> None:
+            if not self._store.decide(approval_id, status, who, comment, self._host.timers.now()):
+                raise Conflict(f"Approval {approval_id!r} was decided already", code="approval_decided")
+            self._host.runs.wake(run_id)
+            self._host.bus.emit(f"Approval.{status}", self.approval(approval_id))
+
+        self._host.sql.transaction(record)
+        await faults.reach(faults.APPROVAL_DECIDED, approval_id)
+        await self._host.runs.resume(run_id)
+        return self.approval(approval_id)
+
+    # -- the timer source --------------------------------------------------------
+
+    def next_wake(self) -> int | None:
+        """The earliest timeout of a pending approval or a waiting wait (epoch ms), or None."""
+        return self._store.next_at()
+
+    async def run_due(self, now: int) -> int:
+        """Expire what timed out by `now`: an approval escalates (once) when it names
+        `escalate_to`, else it and every wait expire and their runs resume."""
+        done = 0
+        for row in self._store.due_approvals(now, DUE_BATCH):
+            escalate = row["escalate_to"]
+            if escalate is not None and row["escalated_from"] is None:
+                self._host.sql.transaction(
+                    functools.partial(self._escalate, row, json.loads(str(escalate)), now)
+                )
+            else:
+                self._host.sql.transaction(functools.partial(self._expire_approval, row, now))
+                await self._host.runs.resume(str(row["run_id"]))
+            done += 1
+        for row in self._store.due_waits(now, DUE_BATCH):
+            self._host.sql.transaction(functools.partial(self._expire_wait, row))
+            await self._host.runs.resume(str(row["run_id"]))
+            done += 1
+        if done:
+            self._host.timers.changed()
+        return done
+
+    def _escalate(self, row: Row, escalate_to: builtins.list[str], now: int) -> None:
+        successor = new_id()
+        self._store.expire(str(row["id"]), now, successor)
+        timeout = None if row["timeout_ms"] is None else int(row["timeout_ms"])
+        escalated = self._request(
+            successor,
+            str(row["name"]),
+            str(row["payload"]),
+            escalate_to,
+            None,
+            timeout,
+            str(row["run_id"]),
+            str(row["step"]),
+            str(row["id"]),
+        )
+        self._host.bus.emit("Approval.escalated", {"from": self.approval(str(row["id"])), "to": escalated})
+        logger.info("approval %s (%s) escalated to %s as %s", row["id"], row["name"], escalate_to, successor)
+
+    def _expire_approval(self, row: Row, now: int) -> None:
+        self._store.expire(str(row["id"]), now, None)
+        self._host.runs.wake(str(row["run_id"]))
+        self._host.bus.emit("Approval.expired", self.approval(str(row["id"])))
+
+    def _expire_wait(self, row: Row) -> None:
+        if self._store.end_wait(str(row["step"]), "expired", None):
+            self._host.runs.wake(str(row["run_id"]))
+        self._waits = None
