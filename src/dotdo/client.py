@@ -21,6 +21,7 @@ the Host header, as the local runtime expects.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -130,6 +131,28 @@ class Client:
         """`client.noun("Customer")`, as `client.Customer`: for a type name held in a variable."""
         return NounResource(self, type_name)
 
+    # -- AI (DOFull) ------------------------------------------------------------
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        schema: Mapping[str, Any] | None = None,
+        system: str | None = None,
+        model: str | None = None,
+    ) -> Any:
+        """The object's `ai.generate` (`ai_generate`): text, or with `schema` the JSON value it
+        describes. RpcError `ai_budget_exhausted` (429), `ai_unavailable` /
+        `ai_invalid_output` (503), `invalid_schema` (400)."""
+        return await self.call("ai_generate", prompt, schema, system, model)
+
+    async def embed(self, texts: str | Sequence[str], *, model: str | None = None) -> dict[str, Any]:
+        """The object's `ai_embed`: `{"model", "vectors"}`, one vector per text (1-100)."""
+        result: dict[str, Any] = await self.call(
+            "ai_embed", texts if isinstance(texts, str) else list(texts), model
+        )
+        return result
+
     # -- human in the loop (DOFull) --------------------------------------------
 
     async def approvals(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -179,6 +202,29 @@ class Client:
                 payload = json.loads(message)
                 if payload.get("method") == "event":
                     yield decode(payload["params"])
+
+    # -- fan-out and rooms (DOFull) -----------------------------------------------
+
+    async def fan_out(
+        self,
+        targets: Sequence[str],
+        method: str,
+        *args: Any,
+        concurrency: int = 6,
+        timeout: float = 30.0,
+        retries: int = 0,
+    ) -> dict[str, Any]:
+        """Have the object call `method(*args)` on every target (`"Noun/id"`), 1-6 at a time:
+        `{"method", "ok", "succeeded", "failed", "outcomes": [{"target", "ok", "value",
+        "error", "attempts"}]}`. Needs an admin token; RpcError `invalid_fanout` for bad
+        targets or options."""
+        options = {"concurrency": concurrency, "timeout": timeout, "retries": retries}
+        return dict(await self.call("fan_out_call", list(targets), method, list(args), *options.values()))
+
+    async def broadcast_to_room(self, room: str, data: Any = None, owner: str | None = None) -> int:
+        """Send `data` to every socket in `room` (on the object named `owner`, default this
+        one); how many sockets took it."""
+        return int(await self.call("broadcast_to_room", room, data, owner))
 
 
 class Pipeline:
@@ -283,6 +329,12 @@ class NounResource:
         """The first match, or None."""
         options = _options({"where": where, "order_by": order_by}, include_deleted)
         result: dict[str, Any] | None = await self._call("find_first", [], options)
+        return result
+
+    async def search(self, text: str, limit: int = 10) -> builtins.list[dict[str, Any]]:
+        """DOFull's semantic search, `self.Customer().search`: `[{"score", "thing"}]`, best
+        first. RpcError `noun_not_searchable` (404) unless the class opts the noun in."""
+        result: builtins.list[dict[str, Any]] = await self._call("search", [text, limit])
         return result
 
 

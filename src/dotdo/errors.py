@@ -19,17 +19,20 @@ a message and a status.
     |   +-- PreconditionFailed          412: precondition_failed (carries the current version)
     |   +-- PayloadTooLarge             413: payload_too_large, value_too_large
     |   +-- UpgradeRequired             426: upgrade_required
-    |   +-- TooManyRequests             429: rate_limited (with Retry-After)
-    |   +-- ServiceUnavailable          503: auth_not_configured
+    |   +-- TooManyRequests             429: rate_limited, ai_budget_exhausted (with Retry-After)
+    |   +-- ServiceUnavailable          503: auth_not_configured, ai_unavailable, ai_invalid_output
     +-- StepFailed                      a durable step failed for good (no retries left)
     +-- StepMismatch                    step_mismatch: a replayed step runs another action than recorded
     +-- ApprovalExpired                 approval_expired: a workflow's wait_for_approval ran out of time
     +-- EventWaitExpired                event_wait_expired: a workflow's wait_for_event ran out of time
+    +-- FanOutFailed                    a fan-out's merge found no answer (first, quorum, strict gather)
     +-- RpcError                        the Python client: an error the server answered, with its code
     +-- LocalRuntimeError               the dotdo command, dotdo.testing: what stops the local runtime
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
     +-- ProtocolError                   (internal) a Cap'n Web message the protocol forbids: session aborted
     +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
+    +-- ProviderError                   (internal) an AI provider did not answer: the next model is tried
+    +-- InvalidOutput                   (internal) a model's answer is not the JSON its schema asks for
 
 Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:
@@ -54,6 +57,7 @@ __all__ = [
     "CronError",
     "DotdoError",
     "EventWaitExpired",
+    "FanOutFailed",
     "Forbidden",
     "Gone",
     "HandlerTimeout",
@@ -326,6 +330,17 @@ class EventWaitExpired(DotdoError):
     def __init__(self, pattern: str) -> None:
         super().__init__(f"{self.code}: no {pattern} event came in time")
         self.pattern = pattern
+
+
+class FanOutFailed(DotdoError):
+    """A merge helper of a fan-out's result found no answer: `first` (no target
+    succeeded), `quorum` (too few agreed), `gather(strict=True)` (some target failed).
+    `result` is the whole `FanOutResult`, every target's outcome in it."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        """`message` says what was missing; `result` is the fan-out it was missing from."""
+        super().__init__(message)
+        self.result = result
 
 
 class RpcError(DotdoError):

@@ -11,7 +11,8 @@ can reach from Python. Other paths under
 to HarnessStrict; under /_storage/, to a plain DOStorage; under /_relaxed/, to HarnessRelaxed;
 under /_rows/, to HarnessRows; under /_full/, to HarnessFull; under /_direct/ and /_tiered/, to
 HarnessDirect and HarnessTiered, the benchmarks' pair; under /_archive/, to HarnessArchive, a
-DOStorage archiving into the local R2 bucket);
+DOStorage archiving into the local R2 bucket; under /_fanout/, to HarnessFanout; under /_ai/, to
+HarnessAi);
 everything else goes through src/entry.py's Default unchanged.
 """
 
@@ -20,7 +21,9 @@ import json
 import js
 from harness_archive import HarnessArchive
 from harness_core import HarnessCore
+from harness_fanout import HarnessFanout
 from harness_full import HarnessFull
+from harness_full_ai import HarnessAi
 from harness_rows import HarnessRows
 from harness_semantic import HarnessSemantic
 from harness_storage import HarnessDirect, HarnessRelaxed, HarnessTiered
@@ -39,9 +42,11 @@ __all__ = [
     "DOStorage",
     "DOWorkflow",
     "Default",
+    "HarnessAi",
     "HarnessArchive",
     "HarnessCore",
     "HarnessDirect",
+    "HarnessFanout",
     "HarnessFull",
     "HarnessRelaxed",
     "HarnessRows",
@@ -78,6 +83,9 @@ class Default(WorkerEntrypoint):
         if "/_strict/" in request.url:  # the test-only strict_nouns class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_strict/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STRICT)
+        if "/_fanout/" in request.url:  # the test-only fan-out class, by tenant like the app
+            stripped = js.Request.new(request.url.replace("/_fanout/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.FANOUT)
         if "/_storage/" in request.url:  # DOStorage (opt-in tiers), by tenant like the app
             stripped = js.Request.new(request.url.replace("/_storage/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.STORAGE)
@@ -87,6 +95,9 @@ class Default(WorkerEntrypoint):
         if "/_relaxed/" in request.url:  # DOStorage in relaxed durability, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_relaxed/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.RELAXED)
+        if "/_ai/" in request.url:  # the test-only DOFull class with semantic search
+            stripped = js.Request.new(request.url.replace("/_ai/", "/", 1), request.js_object)
+            return await forward_to_tenant(Request(stripped), self.env.AI_HARNESS)
         if "/_workflow/" in request.url:  # the test-only workflow class, by tenant like the app
             stripped = js.Request.new(request.url.replace("/_workflow/", "/", 1), request.js_object)
             return await forward_to_tenant(Request(stripped), self.env.WORKFLOW)

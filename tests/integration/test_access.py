@@ -84,9 +84,19 @@ ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("DELETE", "/schedules/:id", "/schedules/nothing", None, "admin"),
     ("POST", "/workflows/:name", "/workflows/nothing", {}, "write"),
     ("GET", "/workflows/:id", "/workflows/nothing", None, "read"),
+    # DOFull's AI: bodies its handlers refuse (400) or nouns it does not search (404), so
+    # no model is called; generating spends the budget, so it needs write.
+    ("POST", "/ai/generate", "/ai/generate", {"prompt": ""}, "write"),
+    ("POST", "/ai/embed", "/ai/embed", {"texts": []}, "write"),
+    ("POST", "/ai/run", "/ai/run", {"model": "", "inputs": {}}, "write"),
+    ("GET", "/ai/usage", "/ai/usage", None, "read"),
+    ("GET", f"/search/{NOUN}", "/search/Customer?q=x", None, "read"),
+    ("POST", f"/search/{NOUN}/reindex", "/search/Customer/reindex", None, "admin"),
     ("GET", "/approvals", "/approvals", None, "read"),
     ("GET", "/approvals/:id", "/approvals/nothing", None, "read"),
     ("POST", "/approvals/:id", "/approvals/nothing", {"decision": "approve"}, "approve"),
+    # DOFull's fan-out: a body it refuses (400), so no object is called
+    ("POST", "/fanout", "/fanout", {"targets": [], "method": "tally"}, "admin"),
 ]
 NO_ROUTE = ("GET", "", "/no/such/route", None, "read")  # a 404 needs read: strangers learn nothing
 CALLS = [

@@ -159,6 +159,8 @@ def test_random_arguments_to_every_rpc_method_are_never_a_500(runtime: LocalRunt
                 ]
                 params = {rng.choice(names): rng.choice(TYPED_ARGUMENTS) for _ in range(rng.randint(1, 3))}
             response = c.post("/rpc", json={"method": method, "params": params})
+            if response.status_code == 503 and response.json()["error"]["code"] == "ai_unavailable":
+                continue  # a valid prompt and no generative model offline: the provider's state
             assert response.status_code < 500, f"#{number} {method}({params!r}): {response.text[:300]}"
 
 

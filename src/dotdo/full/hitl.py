@@ -7,7 +7,7 @@ run sleeps as `waiting` until the decision, the matching event or the timeout wa
 (`RunEngine.wake`, in the transaction that records why), and the replay then records the
 outcome as the step's result, so the steps before it return their records and the steps
 after it run once. Timeouts are this component's timer source (`hitl`); an approval that
-times out with `escalate_to` is replaced by one for those approvers. See ADR 0026.
+times out with `escalate_to` is replaced by one for those approvers. See ADR 0025.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,8 @@ class Server:
             command.append("--test-control")
         if options.registry is not None:
             command += ["--registry", str(options.registry)]
+        # The Python that serves a project's `[ai]` binding offline (localrt/aihost.py).
+        command += ["--python", sys.executable]
         return command
 
     def start(self, *, control: bool = False, output: IO[bytes] | None = None) -> None:

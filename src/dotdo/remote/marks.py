@@ -50,7 +50,7 @@ _MARK = "__dotdo_rpc__"
 
 SCOPES = ("read", "write", "approve", "admin")
 """Capability scopes, each including the ones before it (`approve`: deciding approvals,
-above `write` so that a token that only writes cannot approve its own requests; ADR 0026)."""
+above `write` so that a token that only writes cannot approve its own requests; ADR 0025)."""
 _SCOPE = "__dotdo_rpc_scope__"
 _OPTIONS = "__dotdo_rpc_options__"
 _SEALED = "__dotdo_rpc_sealed__"

@@ -243,12 +243,19 @@ class InstanceAccessor:
 
 class NounFactory:
     """What `self.Customer` is: call it with no id for the type, with an id for one thing.
-    The parameters (`things`, `relationships`, `type_name`, `remote`) are `NounAccessor`'s."""
+    The parameters (`things`, `relationships`, `type_name`, `remote`) are `NounAccessor`'s;
+    `accessor` builds the type's accessor from them (a layer above gives a subclass with
+    more operations: DOFull's `search`)."""
 
     def __init__(
-        self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None
+        self,
+        things: Things,
+        relationships: Relationships,
+        type_name: str,
+        remote: Remote | None = None,
+        accessor: Callable[[Things, Relationships, str, Remote | None], NounAccessor] = NounAccessor,
     ) -> None:
-        self._accessor = NounAccessor(things, relationships, type_name, remote)
+        self._accessor = accessor(things, relationships, type_name, remote)
 
     @overload
     def __call__(self) -> NounAccessor: ...

@@ -1,7 +1,7 @@
 """A thing's history from the event log: every write of a thing records an event whose data
 is the whole thing after the write (`Customer.created`, `.updated`, ..., a hard delete's
 only `{"$id", "$type", "hard": true}`), so the thing as it was at any time is the data of
-its last write event by then. `GET /:Noun/:id?as_of=<ms>` reads it (ADR 0025).
+its last write event by then. `GET /:Noun/:id?as_of=<ms>` reads it (ADR 0024).
 """
 
 from __future__ import annotations

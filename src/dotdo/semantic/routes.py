@@ -165,7 +165,7 @@ class SemanticRoutes:
         as_of = _epoch_ms(request, "as_of", empty_is_absent=False)
         if as_of is None:
             thing = self._host.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
-        else:  # the thing as it was then, from its write events (ADR 0025)
+        else:  # the thing as it was then, from its write events (ADR 0024)
             thing = await self._host.get_thing_as_of(
                 type_name, request.params["id"], as_of, _flag(request, "include_deleted")
             )

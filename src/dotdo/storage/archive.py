@@ -1,6 +1,6 @@
 """L3: the cold archive. Old events (and so old versions of things: every write's event
 carries the whole thing after it) move out of SQLite into an R2 bucket as segments of
-gzip-compressed newline-delimited JSON, with a manifest (ADR 0025).
+gzip-compressed newline-delimited JSON, with a manifest (ADR 0024).
 
 - A **segment** is a contiguous run of events in id (ULID) order, one JSON object a line
   in the shape `GET /events` answers (`id`, `type`, `data`, `timestamp`, `subject`,

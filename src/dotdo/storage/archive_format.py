@@ -1,4 +1,4 @@
-"""L3's segment format and index (ADR 0025): a segment is a contiguous run of events in id
+"""L3's segment format and index (ADR 0024): a segment is a contiguous run of events in id
 (ULID) order, one JSON object a line in the shape `GET /events` answers (`id`, `type`,
 `data`, `timestamp`, `subject`, `object`), gzip-compressed (RFC 1952) with a fixed header
 time, so the same events always give the same bytes. The object's index of segments is the

@@ -1,5 +1,5 @@
 """Where L3's segments go: an R2 bucket binding from Python (`R2Bucket`), or a bucket in
-memory for tests (`MemoryBucket`), behind the `Bucket` protocol (ADR 0025)."""
+memory for tests (`MemoryBucket`), behind the `Bucket` protocol (ADR 0024)."""
 
 from __future__ import annotations
 

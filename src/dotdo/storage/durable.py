@@ -11,7 +11,7 @@ acknowledged before its log row is committed.
 `POST /storage/flush` (RPC `flush()`) checkpoints now; `GET /stats` (RPC `stats()`)
 gives the rows read and written since the object started and the tiers' figures.
 
-L3, the archive in R2 (ADR 0025), is opt-in per class: name the bucket's binding and old
+L3, the archive in R2 (ADR 0024), is opt-in per class: name the bucket's binding and old
 events (so old versions of things) move there as gzip NDJSON segments:
 
     class App(DOStorage):

@@ -1,6 +1,6 @@
 """Where L3's sealed batches of old events come from, and how they leave SQLite once
 archived: the `EventSource` protocol, and `EventsTable` over today's `events` table
-(ADR 0025)."""
+(ADR 0024)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class EventsTable:
     """`EventSource` over today's `events` table (one row an event).
 
     Removing an archived event deletes its row and its two index entries: three rows
-    written, as many as its insert cost (ADR 0025 says when that pays). An event a delivery
+    written, as many as its insert cost (ADR 0024 says when that pays). An event a delivery
     of the workflow layer (`dotdo_deliveries`, pending or dead) still names stays, and so
     does everything after it, so a retry or a revived dead letter finds its event.
     """

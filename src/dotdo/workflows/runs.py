@@ -10,10 +10,11 @@ source (`workflows`). See ADR 0004 and ADR 0007.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from dotdo.core import faults
@@ -235,6 +236,34 @@ class RunEngine:
         run_id = None if run is None else run.run_id
         self._store.complete_step(key, encoded, attempts + 1, run_id, name, self._host.timers.now())
         return result
+
+    def reserve_step(self, step_id: str | None = None) -> tuple[str, str] | None:
+        """The `(step id, record key)` a step that keeps records of its own (a fan-out's
+        targets) is known by, before it calls `do(..., step_id=<step id>)`.
+
+        Inside a run, the id is `step_id` or the next position (`step-3`), as `do` would
+        take it, and the key is `"<run id>/<step id>"`; outside a run both are `step_id`,
+        and None without one (nothing to record under). The id is not marked used: the
+        `do` that follows does that."""
+        run = CURRENT_RUN.get()
+        if run is None:
+            return None if step_id is None else (step_id, step_id)
+        local = step_id or run.next_step_id()
+        return local, f"{run.run_id}/{local}"
+
+    @contextlib.contextmanager
+    def detached(self) -> Iterator[None]:
+        """Run the block as if outside any run: for a step's action whose calls would
+        otherwise record steps of their own (an AI call is one in a run). Such nested steps
+        would take positions on the first run that a replay, returning the outer step's
+        record without running it, never takes again, so every later position would point
+        at another step's record. Inside the block they are plain calls, covered by the
+        enclosing step's record."""
+        token = CURRENT_RUN.set(None)
+        try:
+            yield
+        finally:
+            CURRENT_RUN.reset(token)
 
     def _step_failed(
         self,

@@ -33,7 +33,12 @@ def test_dotdo_brings_its_worker_dependencies_and_not_its_tools(tmp_path: Path) 
     requirements, with_dotdo = vendoring._requirements(_project(tmp_path, ["dotdo>=0.1", "attrs>=23"]))
     names = {Requirement(r).name for r in requirements}
     assert with_dotdo
-    assert names == {"attrs", "workers-runtime-sdk", "tzdata"}  # no click, uv, watchfiles, packaging
+    assert names == {
+        "attrs",
+        "workers-runtime-sdk",
+        "tzdata",
+        "fastjsonschema",
+    }  # no click, uv, watchfiles, packaging
 
 
 def test_the_client_extra_brings_its_packages(tmp_path: Path) -> None:

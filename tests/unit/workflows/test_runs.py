@@ -212,6 +212,29 @@ def test_outside_a_run_a_step_needs_an_id_never_retries_and_raises_its_error() -
     assert attempt.ok is False and str(attempt.error) == "tried attempt 1 fails"
 
 
+class Seams(Shop):
+    """The run engine's seams for steps that keep records of their own (a fan-out's
+    targets) or run calls that would be steps themselves (an AI call in a cascade tier)."""
+
+    @workflow
+    async def reserving(self, _: object) -> list[Any]:
+        runs = self.obj.runs
+        first = runs.reserve_step()
+        named = runs.reserve_step("mine")
+        await runs.do(self.effect, "reserved", step_id=first[0] if first else None)
+        with runs.detached():
+            inside = runs.reserve_step()  # as outside a run: nothing to record under
+        return [first, named, inside, runs.reserve_step()]
+
+
+def test_reserve_step_takes_the_next_position_and_detached_leaves_the_run() -> None:
+    obj = InProcess(Seams)
+    assert obj.runs.reserve_step() is None and obj.runs.reserve_step("s") == ("s", "s")
+    status = run(obj.runs.start("reserving", None, "r"))
+    assert status["result"] == [["step-1", "r/step-1"], ["mine", "r/mine"], None, ["step-2", "r/step-2"]]
+    assert [row["step_id"] for row in obj.rows("SELECT step_id FROM action_log")] == ["r/step-1"]
+
+
 class Waiter(App):
     """A workflow that waits with no timer until something wakes it (DOFull's waits)."""
 

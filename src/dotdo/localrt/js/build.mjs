@@ -186,6 +186,8 @@ lines.push(
   `export const durableObjectClasses = ${JSON.stringify(classNames)};`,
   `export const durableObjectBindings = ${JSON.stringify(bound.map((b) => b.binding))};`,
   `export const testControl = ${JSON.stringify(args["test-control"])};`,
+  // `[ai] binding`: served locally by aihost.py (server.mjs starts it), see host.mjs.
+  `export const aiBinding = ${JSON.stringify(config.ai?.binding ?? null)};`,
   "",
 );
 writeFileSync(path.join(out, "manifest.mjs"), lines.join("\n"));
@@ -222,4 +224,7 @@ const hostConfig = {
   vars: config.vars,
 };
 writeFileSync(path.join(out, "wrangler.json"), JSON.stringify(hostConfig, null, 2) + "\n");
+// The AI binding is not handed to wrangler (its local dev would reach Cloudflare for it);
+// server.mjs reads this file and serves the binding from the host side instead.
+if (config.ai?.binding) writeFileSync(path.join(out, "ai.json"), JSON.stringify({ binding: config.ai.binding }) + "\n");
 console.log(path.join(out, "wrangler.json"));

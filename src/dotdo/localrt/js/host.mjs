@@ -175,6 +175,34 @@ async function bootAnswer(env) {
   return Response.json(reports.find((report) => !report.ok) ?? reports[0]);
 }
 
+// The `[ai]` binding, served by the host's aihost.py at the DOTDO_LOCAL_AI url (server.mjs):
+// `run(model, inputs)` answers as Workers AI's binding does, or throws its error message.
+let localAiBinding = null;
+function withLocalAi(env) {
+  const url = env?.DOTDO_LOCAL_AI;
+  if (!manifest.aiBinding || typeof url !== "string") return env;
+  localAiBinding ??= {
+    async run(model, inputs) {
+      const request = () =>
+        fetch(`${url}/run`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model, inputs }),
+        });
+      // A pooled connection the host closed fails at once; a second try opens a new one.
+      const response = await request().catch(request);
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.error ?? `the local AI binding answered ${response.status}`);
+      return body;
+    },
+  };
+  const name = manifest.aiBinding;
+  return new Proxy(env, {
+    get: (target, prop, receiver) => (prop === name ? localAiBinding : Reflect.get(target, prop, receiver)),
+    has: (target, prop) => prop === name || Reflect.has(target, prop),
+  });
+}
+
 // A shell answers its own names (the handlers below, ctx, env); every other
 // public name is an RPC call forwarded to the Python instance. `then` and
 // `toJSON` are probed by promise and JSON machinery, never RPC methods.
@@ -206,7 +234,7 @@ export function makeDurableObjectClass(className) {
 
     async python() {
       const host = await python();
-      this.instance ??= host.construct(className, this.ctx, this.env);
+      this.instance ??= host.construct(className, this.ctx, withLocalAi(this.env));
       return [host, this.instance];
     }
 
@@ -249,6 +277,6 @@ export const defaultHandler = {
       if (error instanceof AppImportError) return importFailedResponse();
       throw error;
     }
-    return host.call_default_fetch(request, env, ctx);
+    return host.call_default_fetch(request, withLocalAi(env), ctx);
   },
 };

@@ -12,7 +12,7 @@
 //   node server.mjs --project DIR --node-modules DIR [--config FILE] [--out DIR]
 //                   [--python-root DIR ...] [--port 8787] [--ip 127.0.0.1]
 //                   [--persist-to DIR] [--var NAME=VALUE ...] [--log-level info]
-//                   [--control] [--test-control] [--registry DIR]
+//                   [--control] [--test-control] [--registry DIR] [--python EXE]
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
 // commands from stdin, one a line: `restart` rebuilds and restarts the host (the
@@ -21,8 +21,10 @@
 // project's dotdo objects with the test routes of dotdo.testing.control (build.mjs).
 // --registry registers the worker in wrangler's dev registry at DIR, where another local
 // worker binding its classes by `script_name` finds them (the JavaScript front, ADR 0020).
+// --python is the Python that serves a project's `[ai]` binding offline (aihost.py).
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -48,6 +50,7 @@ const { values: args } = parseArgs({
     control: { type: "boolean", default: false },
     "test-control": { type: "boolean", default: false },
     registry: { type: "string" },
+    python: { type: "string", default: "python3" },
   },
 });
 const project = path.resolve(args.project);
@@ -104,11 +107,40 @@ function build() {
   }
 }
 
+// The project's `[ai]` binding, served offline by aihost.py (an embedding model on this
+// machine) in a child process of this one, so it ends with the runtime. Started once, on
+// the first build that binds AI; its URL reaches host.mjs as the DOTDO_LOCAL_AI var.
+let localAi = null;
+let localAiChild = null;
+function startLocalAi() {
+  localAi ??= new Promise((resolve, reject) => {
+    const child = (localAiChild = spawn(args.python, [path.join(here, "..", "aihost.py")], { stdio: ["ignore", "pipe", "inherit"] }));
+    child.on("error", reject);
+    child.stdout.setEncoding("utf8");
+    let buffered = "";
+    child.stdout.on("data", (chunk) => {
+      buffered += chunk;
+      const line = buffered.split("\n")[0];
+      if (buffered.includes("\n")) resolve(`http://127.0.0.1:${JSON.parse(line).port}`);
+    });
+    child.on("exit", (code) => reject(new Error(`the local AI binding exited (${code})`)));
+  });
+  return localAi;
+}
+
 async function startWorker() {
   const configPath = build();
+  const hostVars = { ...vars };
+  if (existsSync(path.join(path.dirname(configPath), "ai.json"))) {
+    try {
+      hostVars.DOTDO_LOCAL_AI = await startLocalAi();
+    } catch (error) {
+      console.error(`dotdo: the local AI binding did not start (${error.message}); env.AI answers errors`);
+    }
+  }
   const worker = await wrangler.unstable_startWorker({
     config: configPath,
-    bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }])),
+    bindings: Object.fromEntries(Object.entries(hostVars).map(([name, value]) => [name, { type: "plain_text", value }])),
     dev: {
       inspector: false,
       remote: false,
@@ -166,6 +198,7 @@ async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   try {
+    localAiChild?.kill();
     await worker?.dispose();
   } finally {
     process.exit(code);

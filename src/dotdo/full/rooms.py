@@ -1,0 +1,77 @@
+"""WebSocket rooms: sockets joined to named rooms on the object that holds them (the room's
+owner), and messages to a room from any object, relayed by its owner.
+
+A member is a hibernatable socket carrying the tag `room:<name>`: the runtime keeps a
+socket's tags through hibernation and finds sockets by tag (`ctx.getWebSockets(tag)`),
+so membership needs no table and no memory that an eviction could lose. See ADR 0027.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from dotdo.core.websocket import MAX_TAG_LENGTH, WebSockets
+from dotdo.errors import BadRequest
+
+__all__ = ["MAX_ROOM_LENGTH", "ROOM_TAG_PREFIX", "Room", "parse_rooms", "room_message", "room_tag"]
+
+ROOM_TAG_PREFIX = "room:"
+"""A member socket's tag is this prefix and the room's name."""
+MAX_ROOM_LENGTH = MAX_TAG_LENGTH - len(ROOM_TAG_PREFIX)
+"""59: a room's name and its prefix fit one socket tag."""
+_ROOM = re.compile(rf"^[A-Za-z0-9_.:-]{{1,{MAX_ROOM_LENGTH}}}$")
+
+
+def room_tag(name: Any) -> str:
+    """The socket tag of room `name`; 400 `invalid_room` unless the name is 1-59 of
+    A-Z a-z 0-9 _ . : - (a tag's characters)."""
+    if not isinstance(name, str) or not _ROOM.match(name):
+        raise BadRequest(
+            f"Invalid room {name!r}: 1-{MAX_ROOM_LENGTH} of A-Z a-z 0-9 _ . : -", code="invalid_room"
+        )
+    return ROOM_TAG_PREFIX + name
+
+
+def parse_rooms(raw: Iterable[str]) -> list[str]:
+    """The tags of the distinct rooms of `?room=a,b&room=c`, in order; 400 `invalid_room`
+    for a bad name (the socket's tag limit is checked with its other tags)."""
+    tags: list[str] = []
+    for chunk in raw:
+        for name in chunk.split(","):
+            name = name.strip()
+            if name:
+                tag = room_tag(name)
+                if tag not in tags:
+                    tags.append(tag)
+    return tags
+
+
+def room_message(name: str, data: Any) -> dict[str, Any]:
+    """What a member socket receives: `{"type": "room", "room": name, "data": data}`."""
+    return {"type": "room", "room": name, "data": data}
+
+
+class Room:
+    """One room of this object, as its owner sees it: `name` and the object's sockets."""
+
+    def __init__(self, name: str, websockets: WebSockets) -> None:
+        """`name` is checked (400 `invalid_room`); `websockets` are the owner's sockets."""
+        self.tag = room_tag(name)
+        self.name = name
+        self._websockets = websockets
+
+    def broadcast(self, data: Any, exclude: Iterable[str] | None = None) -> int:
+        """Send `room_message(name, data)` to every member except the `exclude`d connection
+        ids; how many sockets took it. BadRequest (`unserializable_result`) for data with no
+        JSON form."""
+        return self._websockets.broadcast(room_message(self.name, data), tag=self.tag, exclude=exclude)
+
+    def members(self) -> list[str]:
+        """The connection ids of the sockets in the room now."""
+        return [connection.id for connection in self._websockets.connections(self.tag)]
+
+    def count(self) -> int:
+        """How many sockets are in the room now."""
+        return self._websockets.count(self.tag)

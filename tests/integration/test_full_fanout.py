@@ -1,0 +1,184 @@
+"""DOFull's fan-out and rooms through the real runtime: targets are HarnessFanout objects
+(`tests/harness/harness_fanout.py`) that count their calls in their own state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+
+from dotdo.client import Client, RpcError
+from tests.integration.test_rpc_surfaces import socket_to
+from tests.runtime import LocalRuntime, new_tenant
+
+IDLE_SECONDS = 13  # the runtime evicts an object idle for ~10 s
+
+
+def call(runtime: LocalRuntime, name: str, method: str, *params: Any) -> Any:
+    answer = runtime.rpc(name, method, *params, binding="FANOUT").json()
+    assert "error" not in answer, answer
+    return answer["result"]
+
+
+def test_a_fan_out_reports_each_target_and_merges(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    names = [f"{tenant}-{n}" for n in range(5)]
+    call(runtime, f"Counter/{names[1]}", "behave", "fail")
+    call(runtime, f"Counter/{names[2]}", "behave", "hang")
+    call(runtime, f"Counter/{names[3]}", "behave", "fail_once")
+    targets = [f"Counter/{name}" for name in names]
+    with runtime.client(tenant) as c:
+        answer = c.post(
+            "/_fanout/rpc", json={"method": "fan", "params": [targets, {"timeout": 2, "retries": 1}]}
+        ).json()["result"]
+    outcomes = {item["target"]: item for item in answer["outcomes"]}
+    assert [item["target"] for item in answer["outcomes"]] == targets  # in the order given
+    assert (answer["succeeded"], answer["failed"], answer["ok"]) == (3, 2, False)
+    assert outcomes[targets[0]]["value"] == {"name": targets[0], "tag": "direct", "calls": 1}
+    assert not outcomes[targets[1]]["ok"] and "refuses" in outcomes[targets[1]]["error"]
+    assert outcomes[targets[1]]["attempts"] == 2
+    assert outcomes[targets[2]]["error"] == "TimeoutError: timed out after 2.0 s"
+    assert outcomes[targets[3]]["ok"] and outcomes[targets[3]]["attempts"] == 2  # the retry answered
+    assert answer["first"] == outcomes[targets[0]]["value"]
+    assert answer["quorum"].startswith("FanOutFailed: no quorum")  # every answer differs
+    assert set(answer["gathered"]) == {targets[0], targets[3], targets[4]}
+    assert call(runtime, f"Counter/{names[1]}", "calls") == 2  # one call and its one retry
+
+
+def test_quorum_agrees_on_the_majoritys_answer(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    targets = [f"Voter/{tenant}-{n}" for n in range(3)]
+    for target, vote in zip(targets, ["yes", "no", "yes"], strict=True):
+        call(runtime, target, "behave", "vote", vote)
+    with runtime.client(tenant) as c:
+        answer = c.post("/_fanout/rpc", json={"method": "fan", "params": [targets, {}]}).json()["result"]
+    assert answer["quorum"] == {"vote": "yes"}
+
+
+def test_the_fan_out_route_is_admin_and_checks_its_input(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        good = c.post(
+            "/_fanout/fanout", json={"targets": [f"Counter/{tenant}"], "method": "tally", "args": ["http"]}
+        )
+        assert good.status_code == 200
+        assert good.json()["outcomes"][0]["value"]["tag"] == "http"
+        for body in (
+            {"targets": [], "method": "tally"},
+            {"targets": ["no-slash"], "method": "tally"},
+            {"targets": [f"Counter/{tenant}"], "method": "_private"},
+            {"targets": [f"Counter/{tenant}"], "method": "tally", "concurrency": 7},
+            {"targets": [f"Counter/{tenant}"], "method": "tally", "timeout": 0},
+            {"targets": [f"C/{n}" for n in range(600)], "method": "tally", "retries": 1},
+            {"targets": ["C/a", "C/a"], "method": "tally"},
+        ):
+            refused = c.post("/_fanout/fanout", json=body)
+            assert refused.status_code == 400, body
+            assert refused.json()["error"]["code"] == "invalid_fanout", body
+        assert (
+            c.post("/_fanout/fanout", json=["not", "an", "object"]).json()["error"]["code"]
+            == "invalid_fanout"
+        )
+
+
+def test_a_workflow_fan_out_is_a_durable_step(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    targets = [f"Counter/{tenant}-{n}" for n in range(8)]
+    with runtime.client(tenant) as c:
+        run = c.post("/_fanout/workflows/fan_flow", json={"input": {"targets": targets, "concurrency": 3}})
+        assert run.status_code == 201 and run.json()["status"] == "completed", run.json()
+        assert [item["value"]["tag"] for item in run.json()["result"]["outcomes"]] == ["flow"] * 8
+    assert call(runtime, tenant, "fanout_rows") == 0  # the per-target records go once the step is recorded
+    assert [call(runtime, target, "calls") for target in targets] == [1] * 8
+
+
+def test_rooms_take_broadcasts_from_other_objects_across_hibernation(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with (
+        socket_to(runtime, tenant, "/_fanout/ws?room=lobby") as first,
+        socket_to(runtime, tenant, "/_fanout/ws?room=lobby,ops&tags=red") as second,
+        socket_to(runtime, tenant, "/_fanout/ws?room=ops") as outsider,
+    ):
+        members = call(runtime, tenant, "room_members", "lobby")
+        assert len(members) == 2
+        # from another object: relayed by the owner (the tenant's object)
+        assert call(runtime, f"Sender/{tenant}", "broadcast_to_room", "lobby", {"n": 1}, tenant) == 2
+        expected = {"type": "room", "room": "lobby", "data": {"n": 1}}
+        assert json.loads(first.recv(timeout=10)) == expected
+        assert json.loads(second.recv(timeout=10)) == expected
+        assert call(runtime, f"Sender/{tenant}", "broadcast_to_room", "ops", "only ops", tenant) == 2
+        assert json.loads(outsider.recv(timeout=10))["data"] == "only ops"  # not the lobby message
+        assert json.loads(second.recv(timeout=10))["data"] == "only ops"
+
+        built = call(runtime, tenant, "built_at")
+        for _ in range(3):  # the owner hibernates; its sockets and their rooms stay
+            time.sleep(IDLE_SECONDS)
+            if call(runtime, tenant, "built_at") != built:
+                break
+        else:
+            raise AssertionError("the room's owner never hibernated")
+        assert sorted(call(runtime, tenant, "room_members", "lobby")) == sorted(members)
+        assert call(runtime, f"Sender/{tenant}", "broadcast_to_room", "lobby", "after", tenant) == 2
+        assert json.loads(first.recv(timeout=10))["data"] == "after"
+
+
+def test_joining_a_room_checks_its_name(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        headers = {"upgrade": "websocket", "connection": "upgrade", "sec-websocket-version": "13",
+                   "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}  # fmt: skip
+        for query in ("room=bad%20name", "room=" + "x" * 60, "room=" + ",".join(f"r{n}" for n in range(10))):
+            refused = c.get(f"/_fanout/ws?{query}", headers=headers)
+            assert refused.status_code == 400, query
+            assert refused.json()["error"]["code"] in ("invalid_room", "invalid_tag"), query
+    answer = runtime.rpc(tenant, "broadcast_to_room", "bad room", "x", binding="FANOUT").json()
+    assert "invalid_room" in json.dumps(answer)
+
+
+def test_the_python_client_fans_out_and_broadcasts(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+
+    async def scenario() -> None:
+        async with Client(f"http://{tenant}.localhost:{runtime.port}/_fanout") as client:
+            result = await client.fan_out([f"Counter/{tenant}-a", f"Counter/{tenant}-b"], "tally", "client")
+            assert [item["value"]["tag"] for item in result["outcomes"]] == ["client", "client"]
+            with pytest.raises(RpcError) as refused:
+                await client.fan_out([], "tally")
+            assert refused.value.code == "invalid_fanout"
+            with socket_to(runtime, tenant, "/_fanout/ws?room=lobby") as member:
+                assert await client.broadcast_to_room("lobby", {"hi": 1}) == 1
+                assert json.loads(member.recv(timeout=10)) == {
+                    "type": "room",
+                    "room": "lobby",
+                    "data": {"hi": 1},
+                }
+
+    asyncio.run(scenario())
+
+
+def test_the_cascade_goes_from_code_to_a_person_in_a_workflow(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        by_rule = c.post("/_fanout/workflows/triage", json={"input": {"text": "my invoice"}}).json()
+        assert by_rule["status"] == "completed" and by_rule["result"]["tier"] == "code"
+        assert by_rule["result"]["answer"] == "billing"
+
+        run = c.post("/_fanout/workflows/triage", json={"input": {"text": "help"}, "id": "t2"}).json()
+        assert run["status"] == "waiting"  # the human tier waits durably for a decision
+        pending = c.get("/_fanout/approvals", params={"status": "pending"}).json()["items"]
+        assert [item["name"] for item in pending] == ["cascade:triage"]
+        assert pending[0]["payload"]["attempts"] == [
+            {"tier": "code", "accepted": False, "answer": None, "reason": "rejected: None is not a queue"}
+        ]
+        decided = c.post(
+            f"/_fanout/approvals/{pending[0]['id']}", json={"decision": "approve", "comment": "tech"}
+        )
+        assert decided.status_code == 200, decided.text
+        done = c.get("/_fanout/workflows/t2").json()
+    assert done["status"] == "completed", done
+    assert (done["result"]["tier"], done["result"]["answer"]) == ("human", "tech")
+    assert [attempt["tier"] for attempt in done["result"]["attempts"]] == ["code", "human"]
+    assert done["result"]["rule_calls"] == 2  # once per run: the replay took the code tier's record

@@ -1,0 +1,194 @@
+"""The cascade in-process: tiers tried in order until the check accepts, each attempt's
+reason recorded, the agentic loop calling the object's own @rpc methods within its step
+bound, the human tier through an approval, and inside a workflow each machine tier a
+durable step whose AI calls are never repeated on replay."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from dotdo.full.cascade import Cascade, rpc_tool
+from dotdo.remote.marks import rpc
+from dotdo.workflows.steps import CURRENT_RUN, workflow
+from tests.inprocess import App, InProcess, run
+
+LEASE = 60_000
+
+
+class ScriptedAI:
+    """An AI whose answers are scripted; like DOFull's AI, inside a run each call is a
+    durable step of its own (`runs.do`), so a cascade must keep those inside its step."""
+
+    def __init__(self, answers: list[Any], obj: InProcess | None = None) -> None:
+        self.answers = list(answers)
+        self.prompts: list[str] = []
+        self.obj = obj
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        schema: Mapping[str, Any] | None = None,
+        system: str | None = None,
+        model: str | None = None,
+    ) -> Any:
+        if self.obj is not None and CURRENT_RUN.get() is not None:
+            return await self.obj.runs.do(self._answer, prompt)
+        return await self._answer(prompt)
+
+    async def _answer(self, prompt: str) -> Any:
+        self.prompts.append(prompt)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class Desk:
+    """The object whose @rpc methods are the agentic tier's tools."""
+
+    def __init__(self) -> None:
+        self.looked_up: list[str] = []
+
+    @rpc
+    def lookup(self, order_id: str) -> dict[str, Any]:
+        """The order's status."""
+        self.looked_up.append(order_id)
+        return {"order": order_id, "status": "shipped"}
+
+    def private_helper(self) -> None:
+        """Not @rpc: never a tool."""
+
+
+def cascade(ai: ScriptedAI | None = None, approve: Any = None, desk: Desk | None = None) -> Cascade:
+    obj = InProcess(App)
+    return Cascade(obj.runs, ai, approve, rpc_tool(desk or Desk()))
+
+
+def test_the_first_accepted_tier_answers() -> None:
+    ai = ScriptedAI(["never asked"])
+    result = run(
+        cascade(ai).run("classify", {"text": "hi"}, code=lambda _: "greeting", generative="Classify it")
+    )
+    assert (result.ok, result.tier, result.answer) == (True, "code", "greeting")
+    assert [a.tier for a in result.attempts] == ["code"] and ai.prompts == []
+
+
+def test_each_earlier_tier_says_why_it_did_not_answer() -> None:
+    def code(_: Any) -> str:
+        raise KeyError("no rule")
+
+    ai = ScriptedAI(["maybe", "refund"])
+    result = run(
+        cascade(ai).run(
+            "route",
+            {"ticket": 7},
+            code=code,
+            generative={"prompt": "Pick a queue", "system": "terse"},
+            agentic={"tools": ["lookup"], "max_steps": 1},
+            accept=lambda answer: answer == "refund" or f"{answer!r} is not a queue",
+        )
+    )
+    assert (result.tier == "agentic" and result.answer is None) or result.tier is None
+    reasons = [(a.tier, a.reason) for a in result.attempts]
+    assert reasons[0] == ("code", "error: KeyError: 'no rule'")
+    assert reasons[1] == ("generative", "rejected: 'maybe' is not a queue")
+    assert reasons[2] == ("agentic", "error: TimeoutError: no answer in 1 steps")  # "refund" is no action
+    assert 'Task: route\nInput: {"ticket": 7}' in ai.prompts[0] and ai.prompts[0].startswith("Pick a queue")
+
+
+def test_the_agentic_tier_calls_the_objects_rpc_methods() -> None:
+    desk = Desk()
+    ai = ScriptedAI([{"tool": "lookup", "args": ["o-1"]}, {"tool": "private_helper"}, {"answer": "shipped"}])
+    result = run(cascade(ai, desk=desk).run("status", "o-1", agentic={"tools": ["lookup"], "max_steps": 3}))
+    assert (result.tier, result.answer) == ("agentic", "shipped")
+    assert desk.looked_up == ["o-1"]
+    assert '"status": "shipped"' in ai.prompts[1]  # the tool's answer went back to the model
+    assert "'private_helper' is not one of the tools" in ai.prompts[2]
+
+
+def test_the_agentic_tier_is_bounded_in_steps() -> None:
+    ai = ScriptedAI([{"tool": "lookup", "args": ["o"]}] * 2)
+    result = run(cascade(ai).run("status", "o", agentic={"tools": ["lookup"], "max_steps": 2}))
+    assert not result.ok and result.attempts[0].reason == "error: TimeoutError: no answer in 2 steps"
+    assert ai.answers == []  # two turns, no third
+
+
+def test_the_human_tier_gets_the_earlier_attempts() -> None:
+    asked: list[tuple[str, Any, dict[str, Any]]] = []
+
+    async def approve(name: str, payload: Any, **options: Any) -> dict[str, Any]:
+        asked.append((name, payload, options))
+        return {"decision": "approve", "value": 42, "comment": "checked"}
+
+    result = run(cascade(approve=approve).run("count", [1], code=lambda _: None, human={"timeout": 3600}))
+    assert (result.tier, result.answer) == ("human", 42)
+    name, payload, options = asked[0]
+    assert name == "cascade:count" and options == {"timeout": 3600}
+    assert payload["attempts"] == [{"tier": "code", "accepted": False, "answer": None, "reason": "rejected"}]
+
+    async def reject(name: str, payload: Any, **options: Any) -> dict[str, Any]:
+        return {"decision": "reject", "comment": "no"}
+
+    refused = run(cascade(approve=reject).run("count", [1], human=True))
+    assert not refused.ok and refused.attempts[0].reason == "rejected: the approver rejected it"
+    skipped = run(cascade().run("count", [1], human=True, generative="x"))
+    assert [a.reason for a in skipped.attempts] == [
+        "error: LookupError: this object has no AI (self.ai)",
+        "skipped: this object has no approvals (wait_for_approval)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"code": "not callable"},
+        {"generative": 3},
+        {"generative": {"prompt": "x", "temperature": 1}},
+        {"agentic": {"tools": ["private_helper"]}},
+        {"agentic": {"tools": ["lookup"], "max_steps": 0}},
+        {"agentic": {"tools": "lookup"}},
+        {"human": "yes"},
+    ],
+)
+def test_options_are_checked_before_any_tier(options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        run(cascade(ScriptedAI([])).run("t", None, **options))
+
+
+class Flow(App):
+    """A workflow that cascades, then runs a step that fails once (so the run replays)."""
+
+    ai: ScriptedAI
+
+    @workflow
+    async def triage(self, ticket: dict[str, Any]) -> dict[str, Any]:
+        desk = Cascade(self.obj.runs, Flow.ai, None, rpc_tool(Desk()))
+        result = await desk.run(
+            "triage", ticket, code=lambda t: None, generative="Pick a queue", accept=lambda a: a == "billing"
+        )
+        await self.obj.runs.do(self.flaky, retries={"limit": 1, "delay": 1})
+        return result.to_dict()
+
+    async def flaky(self) -> str:
+        self.log.append("flaky")
+        if self.log.count("flaky") == 1:
+            raise RuntimeError("not yet")
+        return "done"
+
+
+def test_in_a_workflow_each_tier_is_a_step_and_its_ai_call_is_not_repeated() -> None:
+    obj = InProcess(Flow)
+    Flow.ai = ScriptedAI(["billing"], obj)
+    first = run(obj.runs.start("triage", {"id": 1}, "t1"))
+    assert first["status"] == "waiting"  # the step after the cascade waits for its retry
+    run(obj.tick(LEASE))
+    status = obj.runs.status("t1")
+    assert status["status"] == "completed", status  # no step_mismatch from the AI's own step
+    assert status["result"]["tier"] == "generative" and status["result"]["answer"] == "billing"
+    assert len(Flow.ai.prompts) == 1  # the replay took the recorded attempt
+    names = [row["name"] for row in obj.rows("SELECT name FROM action_log ORDER BY step_id")]
+    assert names == ["Cascade._code_tier", "Cascade._generative_tier", "Flow.flaky"]

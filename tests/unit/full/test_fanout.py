@@ -1,0 +1,232 @@
+"""Fan-out in-process: targets parsed and checked against Cloudflare's bounds, never more
+than `concurrency` calls in flight, each target's outcome reported, the merge helpers, and
+a durable fan-out that dies half-way calling only the missing targets when replayed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dotdo.core.migrations import migrate
+from dotdo.full.fanout import (
+    FANOUT_COMPONENT,
+    MAX_CALLS,
+    FanOut,
+    FanOutFailed,
+    FanOutResult,
+    Outcome,
+    parse_targets,
+)
+from dotdo.workflows.steps import workflow
+from tests.inprocess import App, InProcess, run
+
+LEASE = 60_000
+
+
+class Crash(BaseException):
+    """The runtime dying under the fan-out (nothing after it runs)."""
+
+
+class Network:
+    """Stand-in objects: each target name's stub counts its calls and answers, fails,
+    hangs or crashes the runtime as `behaviour` says; `peak` is the most calls in flight."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+        self.behaviour: dict[str, str] = {}
+        self.in_flight = 0
+        self.peak = 0
+
+    def stub(self, type_name: str, thing_id: str) -> Any:
+        network, name = self, f"{type_name}/{thing_id}"
+
+        class Stub:
+            async def ping(self, tag: str) -> Any:
+                network.calls[name] = network.calls.get(name, 0) + 1
+                network.in_flight += 1
+                network.peak = max(network.peak, network.in_flight)
+                try:
+                    await asyncio.sleep(0)  # let the others start: the bound must hold them back
+                    behaviour = network.behaviour.get(name)
+                    if behaviour == "fail" or (behaviour == "fail_once" and network.calls[name] == 1):
+                        raise RuntimeError(f"{name} refuses")
+                    if behaviour == "hang":
+                        await asyncio.Event().wait()
+                    if behaviour == "crash":
+                        raise Crash()
+                    if behaviour == "bytes":
+                        return b"not json"
+                    return {"from": name, "tag": tag}
+                finally:
+                    network.in_flight -= 1
+
+        return Stub()
+
+
+NETWORK = Network()
+
+
+class Caller(App):
+    def __init__(self, obj: InProcess) -> None:
+        super().__init__(obj)
+        migrate(obj.sql, [FANOUT_COMPONENT], obj.clock())
+
+    @property
+    def fanout(self) -> FanOut:  # the run engine is composed after the app
+        return FanOut(self.obj.sql, self.obj.runs, NETWORK.stub, self.obj.timers.now)
+
+    @workflow
+    async def spread(self, spec: dict[str, Any]) -> dict[str, Any]:
+        result = await self.fanout.run(spec["targets"], "ping", "flow", concurrency=spec["concurrency"])
+        return result.to_dict()
+
+
+@pytest.fixture(autouse=True)
+def network() -> Network:
+    NETWORK.__init__()  # type: ignore[misc]
+    return NETWORK
+
+
+def test_targets_by_noun_and_id_by_name_and_as_labelled_stubs() -> None:
+    stub = object()
+    parsed = parse_targets([("Customer", "c1"), "Order/o/2", stub])
+    assert [(t.label, t.type_name, t.thing_id) for t in parsed] == [
+        ("Customer/c1", "Customer", "c1"),
+        ("Order/o/2", "Order", "o/2"),  # the first slash splits
+        ("#2", None, None),
+    ]
+    assert parsed[2].stub is stub
+    assert [t.label for t in parse_targets({"eu": stub, "us": "Region/us"})] == ["eu", "us"]
+    for bad in ([], "Customer/c1", ["no-slash"], ["/c1"], [("Customer",)], [None], [3], ["A/1", ("A", "1")]):
+        with pytest.raises(ValueError):
+            parse_targets(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"concurrency": 0}, "concurrency"),
+        ({"concurrency": 7}, "concurrency"),
+        ({"concurrency": True}, "concurrency"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": 301}, "timeout"),
+        ({"retries": -1}, "retries"),
+        ({"retries": {"limit": 2, "delay": 60}}, "wait at most"),
+    ],
+)
+def test_options_are_checked_before_any_call(network: Network, options: dict[str, Any], message: str) -> None:
+    obj = InProcess(Caller)
+    with pytest.raises(ValueError, match=message):
+        run(obj.app.fanout.run(["A/1"], "ping", "x", **options))
+    assert network.calls == {}
+
+
+def test_calls_retries_included_stay_under_the_subrequest_limit(network: Network) -> None:
+    obj = InProcess(Caller)
+    targets = [f"A/{n}" for n in range(MAX_CALLS // 2 + 1)]
+    with pytest.raises(ValueError, match="subrequests"):
+        run(obj.app.fanout.run(targets, "ping", "x", retries=1))
+    with pytest.raises(ValueError, match="public method"):
+        run(obj.app.fanout.run(["A/1"], "_secret"))
+    assert network.calls == {}
+
+
+@settings(max_examples=25, deadline=None)
+@given(targets=st.integers(min_value=1, max_value=40), concurrency=st.integers(min_value=1, max_value=6))
+def test_never_more_calls_in_flight_than_the_bound(targets: int, concurrency: int) -> None:
+    NETWORK.__init__()  # type: ignore[misc]
+    obj = InProcess(Caller)
+    names = [f"A/{n}" for n in range(targets)]
+    result = run(obj.app.fanout.run(names, "ping", "x", concurrency=concurrency))
+    assert NETWORK.peak == min(concurrency, targets)
+    assert sorted(NETWORK.calls) == sorted(names) and set(NETWORK.calls.values()) == {1}
+    assert [o.target for o in result.outcomes] == names
+
+
+def test_partial_failure_is_a_result(network: Network) -> None:
+    network.behaviour.update({"A/1": "fail", "A/2": "hang", "A/3": "fail_once", "A/4": "bytes"})
+    obj = InProcess(Caller)
+    result = run(obj.app.fanout.run([f"A/{n}" for n in range(5)], "ping", "x", timeout=0.05, retries=1))
+    by = {o.target: o for o in result.outcomes}
+    assert by["A/0"].value == {"from": "A/0", "tag": "x"} and by["A/0"].attempts == 1
+    assert by["A/1"].error == "RuntimeError: A/1 refuses" and by["A/1"].attempts == 2
+    assert by["A/2"].error == "TimeoutError: timed out after 0.05 s"
+    assert by["A/3"].ok and by["A/3"].attempts == 2
+    assert not by["A/4"].ok and "JSON" in str(by["A/4"].error) and by["A/4"].attempts == 1  # not retried
+    assert not result.ok and set(result.errors()) == {"A/1", "A/2", "A/4"}
+    assert result.gather() == {"A/0": by["A/0"].value, "A/3": by["A/3"].value}
+    with pytest.raises(FanOutFailed) as failed:
+        result.gather(strict=True)
+    assert failed.value.result is result
+
+
+def merged(*values: Any) -> FanOutResult:
+    return FanOutResult(
+        "m",
+        tuple(
+            Outcome(f"T/{n}", False, error="E: no") if value is Exception else Outcome(f"T/{n}", True, value)
+            for n, value in enumerate(values)
+        ),
+    )
+
+
+def test_first_success_in_the_order_given() -> None:
+    assert merged(Exception, "b", "c").first() == "b"
+    with pytest.raises(FanOutFailed, match="none of 2"):
+        merged(Exception, Exception).first()
+
+
+def test_quorum_counts_equal_answers() -> None:
+    assert merged({"v": 1}, {"v": 2}, {"v": 1}).quorum() == {"v": 1}
+    assert merged("a", Exception, Exception, "a").quorum(2) == "a"
+    with pytest.raises(FanOutFailed, match="2 needed, at most 1"):
+        merged("a", "b", Exception).quorum()  # a majority of all targets, failed ones included
+    with pytest.raises(ValueError):
+        merged("a").quorum(2)
+
+
+def test_a_result_round_trips_as_its_record() -> None:
+    result = merged("a", Exception)
+    again = FanOutResult.from_dict(result.to_dict())
+    assert again.to_dict() == result.to_dict()
+    assert all(outcome.replayed for outcome in again.outcomes)
+
+
+def test_a_fan_out_that_dies_half_way_calls_only_the_missing_targets(network: Network) -> None:
+    targets = [f"A/{n}" for n in range(10)]
+    network.behaviour["A/5"] = "crash"
+    obj = InProcess(Caller)
+    with pytest.raises(Crash):
+        run(obj.runs.start("spread", {"targets": targets, "concurrency": 1}, "r1"))
+    assert network.calls == {f"A/{n}": 1 for n in range(6)}  # five recorded, the sixth died with it
+    del network.behaviour["A/5"]
+    again = obj.restart()
+    run(again.tick(LEASE + 1))  # the run's lease ran out: the alarm replays it
+    status = again.runs.status("r1")
+    assert status["status"] == "completed"
+    assert [o["target"] for o in status["result"]["outcomes"]] == targets
+    assert network.calls == {**{f"A/{n}": 1 for n in range(10)}, "A/5": 2}
+    assert again.rows("SELECT * FROM dotdo_fanout_calls") == []  # gone once the step is recorded
+    run(again.tick(LEASE + 1))
+    assert sum(network.calls.values()) == 11  # a completed run is never called again
+
+
+def test_a_replayed_step_with_another_method_fails_the_run(network: Network) -> None:
+    class Other(Caller):
+        @workflow
+        async def spread(self, spec: dict[str, Any]) -> dict[str, Any]:
+            result = await self.fanout.run(spec["targets"], "pong", "flow")
+            return result.to_dict()
+
+    network.behaviour["A/1"] = "crash"
+    obj = InProcess(Caller)
+    with pytest.raises(Crash):
+        run(obj.runs.start("spread", {"targets": ["A/0", "A/1"], "concurrency": 1}, "r2"))
+    again = obj.restart(Other)
+    run(again.tick(LEASE + 1))
+    status = again.runs.status("r2")
+    assert status["status"] == "failed" and "step_mismatch" in status["error"]
