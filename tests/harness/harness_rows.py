@@ -10,11 +10,16 @@ The rows an HTTP request wrote, delivery of its events included, are `last_reque
 over Workers RPC (SQLite's own `rowsWritten`, index entries included, as Cloudflare
 bills them), beside how often the timer service set or deleted the runtime's alarm.
 A schedule firing is `POST /_test/alarm`, the test route dotdo.testing's runtime adds.
+
+DOWorkflow extends DOStorage, but this class keeps the direct path (things straight into
+`things`, events into the `events` table, no storage tables): its counts are what the
+tiers are measured against (ADR 0020, ADR 0019). `test_rows_written.py` counts the default
+app's tiered path on the DOTDO binding beside them.
 """
 
 from harness_lifetime import Lifetime
 
-from dotdo import DOWorkflow, Event, every, on, rpc, workflow
+from dotdo import DOSemantic, DOWorkflow, Event, every, on, rpc, workflow
 
 
 class HarnessRows(Lifetime, DOWorkflow):
@@ -23,6 +28,19 @@ class HarnessRows(Lifetime, DOWorkflow):
     def __init__(self, ctx, env):
         super().__init__(ctx, env)
         self._last = {"rows": 0, "alarm_writes": 0}
+
+    def migrations(self):
+        """DOWorkflow's components without DOStorage's (`storage`, `archive`): `events` stays a table."""
+        tiered = ("storage", "archive")
+        return [component for component in super().migrations() if component.name not in tiered]
+
+    def thing_store(self):
+        """The direct path's store (DOSemantic's), not the tiers."""
+        return DOSemantic.thing_store(self)
+
+    def event_store(self):
+        """The direct path's `events` table (DOSemantic's), not the log and its segments."""
+        return DOSemantic.event_store(self)
 
     async def fetch(self, request):
         rows, alarms = self.sql.rows_written, self.timers.alarm_writes

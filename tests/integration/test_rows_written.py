@@ -1,4 +1,5 @@
-"""Rows written per logical operation on the direct path, as SQLite counts them in the real
+"""Rows written per logical operation on the direct path (HarnessRows) and on the default
+app's tiers (DOStorage), as SQLite counts them in the real
 runtime (index entries included), and every index dotdo keeps serving the queries it is
 for (EXPLAIN QUERY PLAN). `bench/rows_written.py` prints the same counts against the
 minimum one row per fact would cost (ADR 0020)."""
@@ -128,3 +129,49 @@ def test_the_keyed_tables_are_one_b_tree_each(runtime: LocalRuntime) -> None:
     ]
     # rarely written, keyed by an integer (the alarm) or written once per name or migration
     assert with_rowid == ["dotdo_alarm", "dotdo_identity", "dotdo_nouns", "dotdo_schema", "dotdo_verbs"]
+
+
+# The default app (DOTDO serves DOFull, on DOStorage): a write is acknowledged at one log
+# row (the thing and its event together), and the checkpoint writes each thing once.
+TIERED_ROWS = {
+    "thing create": 1,
+    "thing update": 1,
+    "thing soft delete": 1,
+    "thing hard delete": 1,
+    "send, 0 durable handlers": 1,
+}
+
+
+def test_the_default_app_acknowledges_a_write_at_one_log_row(runtime: LocalRuntime) -> None:
+    """Issue 11: the default app's objects run on DOStorage. On the direct path (above) a
+    create writes 5 rows and an update 4; here each is one row of the write-ahead log."""
+    with runtime.client(new_tenant()) as c:
+
+        def rows() -> int:
+            stats = c.get("/stats")
+            assert stats.status_code == 200, stats.text
+            assert stats.json()["tiers"] is not None
+            return int(stats.json()["rows_written"])
+
+        counts: dict[str, int] = {}
+
+        def count(name: str, method: str, path: str, **kwargs: Any) -> Any:
+            before = rows()
+            response = c.request(method, path, **kwargs)
+            assert response.status_code < 300, (name, response.status_code, response.text)
+            counts[name] = rows() - before
+            return response.json()
+
+        c.get("/health").raise_for_status()
+        rows()  # the object's first request ran its migrations
+        ada = count("thing create", "POST", "/Customer", json={"name": "Ada", "age": 36})
+        count("thing update", "PATCH", f"/Customer/{ada['$id']}", json={"age": 37})
+        count("thing soft delete", "DELETE", f"/Customer/{ada['$id']}")
+        bob = c.post("/Customer", json={"name": "Bob", "age": 17}).json()
+        count("thing hard delete", "DELETE", f"/Customer/{bob['$id']}", params={"hard": "true"})
+        count("send, 0 durable handlers", "POST", "/events", json={"type": "Ping.h0", "data": {"x": 1}})
+        assert counts == TIERED_ROWS
+        flushed = c.post("/storage/flush").json()["rows_written"]
+        # Ada once (her three writes coalesced), Bob's removal, the events' segment, the mark
+        assert 0 < flushed <= 8, flushed
+        assert c.get(f"/Customer/{ada['$id']}", params={"include_deleted": "true"}).json()["age"] == 37

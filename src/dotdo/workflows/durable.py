@@ -1,4 +1,4 @@
-"""DOWorkflow: the workflow context on DOSemantic.
+"""DOWorkflow: the workflow context on DOStorage (things on tiers, ADR 0019).
 
     class Shop(DOWorkflow):
         @on.Customer.created                      # durable: found by name after a restart
@@ -42,9 +42,9 @@ from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.calls import body_arguments, invoke
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
-from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
 from dotdo.semantic.names import validate_type_name
+from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
 from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
@@ -98,8 +98,8 @@ class _ObjectHost:
         self._obj._publish(event)
 
 
-class DOWorkflow(DOSemantic):
-    """DOSemantic plus events with handlers, schedules, durable steps and cross-object calls.
+class DOWorkflow(DOStorage):
+    """DOStorage plus events with handlers, schedules, durable steps and cross-object calls.
 
     Made by the runtime with `ctx` (the DurableObjectState) and `env` (the bindings), as
     DOCore is; its components (`bus`, `scheduler`, `runs`) register with the timer service
@@ -149,16 +149,16 @@ class DOWorkflow(DOSemantic):
     # -- hooks -------------------------------------------------------------
 
     def migrations(self) -> builtins.list[Component]:
-        """DOSemantic's components, then `workflow` (schedules, deliveries, sends, runs)."""
+        """DOStorage's components, then `workflow` (schedules, deliveries, sends, runs)."""
         return [*super().migrations(), Component("workflow", WORKFLOW_MIGRATIONS)]
 
     def noun_factory(self, type_name: str) -> NounFactory:
-        """DOSemantic's accessors, plus cross-object calls: any other method name on
+        """DOStorage's accessors, plus cross-object calls: any other method name on
         `self.Customer("id")` is called on the object named "Customer/id" (`stub`)."""
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
 
     def routes(self, router: Router) -> None:
-        """DOSemantic's routes, then `POST /events`, `GET /events/dead`, `POST
+        """DOStorage's routes, then `POST /events`, `GET /events/dead`, `POST
         /events/dead/:id/replay`, `GET /schedules`, `DELETE /schedules/:id`, `POST
         /workflows/:name` and `GET /workflows/:id`."""
         super().routes(router)

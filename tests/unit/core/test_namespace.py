@@ -69,7 +69,7 @@ def test_a_framework_rpc_method_is_refused_with_both_names_and_the_way_out(layer
     def query(self: Any, sql: str) -> None: ...
 
     message = _refused(layers.DOWorkflow, {"query": query})
-    assert message.startswith("App.query clashes with DOSemantic.query (a framework RPC method).")
+    assert message.startswith("App.query clashes with DOStorage.query (a framework RPC method).")
     assert "@override" in message and '@override @rpc(scope="read")' in message
 
 
@@ -115,7 +115,7 @@ def test_a_mixin_before_the_framework_is_checked_too(layers: Any) -> None:
 
 def test_the_old_code_let_a_clash_through_silently_now_it_does_not(layers: Any) -> None:
     """An app's `def query` used to replace the framework's (and its RPC method) without a word."""
-    with pytest.raises(TypeError, match=r"App\.query clashes with DOSemantic\.query"):
+    with pytest.raises(TypeError, match=r"App\.query clashes with DOStorage\.query"):
 
         class App(layers.DOWorkflow):  # type: ignore[name-defined,misc]
             def query(self, text: str) -> list[str]: ...
