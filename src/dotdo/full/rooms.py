@@ -21,13 +21,13 @@ ROOM_TAG_PREFIX = "room:"
 """A member socket's tag is this prefix and the room's name."""
 MAX_ROOM_LENGTH = MAX_TAG_LENGTH - len(ROOM_TAG_PREFIX)
 """59: a room's name and its prefix fit one socket tag."""
-_ROOM = re.compile(rf"^[A-Za-z0-9_.:-]{{1,{MAX_ROOM_LENGTH}}}$")
+_ROOM = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_ROOM_LENGTH}}}")
 
 
 def room_tag(name: Any) -> str:
     """The socket tag of room `name`; 400 `invalid_room` unless the name is 1-59 of
     A-Z a-z 0-9 _ . : - (a tag's characters)."""
-    if not isinstance(name, str) or not _ROOM.match(name):
+    if not isinstance(name, str) or not _ROOM.fullmatch(name):
         raise BadRequest(
             f"Invalid room {name!r}: 1-{MAX_ROOM_LENGTH} of A-Z a-z 0-9 _ . : -", code="invalid_room"
         )
@@ -36,15 +36,14 @@ def room_tag(name: Any) -> str:
 
 def parse_rooms(raw: Iterable[str]) -> list[str]:
     """The tags of the distinct rooms of `?room=a,b&room=c`, in order; 400 `invalid_room`
-    for a bad name (the socket's tag limit is checked with its other tags)."""
+    for a bad name, an empty one (`?room=`, `?room=a,`) included (the socket's tag limit is
+    checked with its other tags)."""
     tags: list[str] = []
     for chunk in raw:
         for name in chunk.split(","):
-            name = name.strip()
-            if name:
-                tag = room_tag(name)
-                if tag not in tags:
-                    tags.append(tag)
+            tag = room_tag(name.strip())
+            if tag not in tags:
+                tags.append(tag)
     return tags
 
 
