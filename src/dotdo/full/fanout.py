@@ -183,10 +183,15 @@ def check_options(
 
 def describe_error(error: BaseException, timeout: float) -> str:
     """An attempt's error as the outcome records it: `Type: message`; a remote error
-    (pyodide's JsException) by the message the callee's runtime gave."""
+    (pyodide's JsException) by the message the callee's runtime gave, and when that is a
+    Python traceback, by its last line alone (the callee's `Type: message`): a caller is
+    never shown the callee's source lines and file paths."""
     if isinstance(error, TimeoutError):
         return f"TimeoutError: timed out after {timeout} s"
-    message = getattr(error, "message", None) or str(error)
+    message = str(getattr(error, "message", None) or error)
+    if "Traceback (most recent call last):" in message:
+        lines = [line.strip() for line in message.splitlines() if line.strip()]
+        return lines[-1]
     return f"{type(error).__name__}: {message}"
 
 

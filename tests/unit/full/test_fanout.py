@@ -230,3 +230,15 @@ def test_a_replayed_step_with_another_method_fails_the_run(network: Network) -> 
     run(again.tick(LEASE + 1))
     status = again.runs.status("r2")
     assert status["status"] == "failed" and "step_mismatch" in status["error"]
+
+
+def test_a_remote_traceback_is_reported_by_its_last_line_only() -> None:
+    """The callee's traceback (its source lines and file paths) reached the caller's outcome."""
+    from dotdo.full.fanout import describe_error
+
+    remote = RuntimeError(
+        'Traceback (most recent call last):\n  File "/srv/app/_host.py", line 182, in call\n'
+        "    return method(*args)\nTypeError: The RPC receiver does not implement the method 'nope'\n"
+    )
+    assert describe_error(remote, 30) == "TypeError: The RPC receiver does not implement the method 'nope'"
+    assert describe_error(ValueError("bad"), 30) == "ValueError: bad"
