@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sys
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -136,12 +136,18 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
+PORT_CHANNEL_FD = 3
+"""The pipe the runtime (`js/server.mjs`) opens as this process's fd 3: the one line
+`{"port": n}` it waits for. A channel of its own, so stdout and stderr carry only what the
+process logs."""
+
+
 def main() -> None:
-    """Serve on a free port of 127.0.0.1, saying which on stdout's first line."""
+    """Serve on a free port of 127.0.0.1, telling the runtime which on `PORT_CHANNEL_FD`."""
     logging.basicConfig(level=logging.WARNING, format="dotdo local AI: %(message)s")
     server = _Server(("127.0.0.1", 0), _Handler)
-    sys.stdout.write(json.dumps({"port": server.server_address[1]}) + "\n")
-    sys.stdout.flush()
+    with os.fdopen(PORT_CHANNEL_FD, "w") as channel:
+        channel.write(json.dumps({"port": server.server_address[1]}) + "\n")
     # Ctrl-C reaches the whole foreground group: end quietly along with `dotdo dev`.
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

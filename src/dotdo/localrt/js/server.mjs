@@ -114,11 +114,15 @@ let localAi = null;
 let localAiChild = null;
 function startLocalAi() {
   localAi ??= new Promise((resolve, reject) => {
-    const child = (localAiChild = spawn(args.python, [path.join(here, "..", "aihost.py")], { stdio: ["ignore", "pipe", "inherit"] }));
+    // fd 3 carries the one line {"port": n} (aihost.PORT_CHANNEL_FD); its logs go to our stderr.
+    const child = (localAiChild = spawn(args.python, [path.join(here, "..", "aihost.py")], {
+      stdio: ["ignore", "inherit", "inherit", "pipe"],
+    }));
     child.on("error", reject);
-    child.stdout.setEncoding("utf8");
+    const channel = child.stdio[3];
+    channel.setEncoding("utf8");
     let buffered = "";
-    child.stdout.on("data", (chunk) => {
+    channel.on("data", (chunk) => {
       buffered += chunk;
       const line = buffered.split("\n")[0];
       if (buffered.includes("\n")) resolve(`http://127.0.0.1:${JSON.parse(line).port}`);
