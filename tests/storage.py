@@ -49,19 +49,36 @@ class Cursor:
 
 class RuntimeSql:
     """`ctx.storage.sql` over an in-memory SQLite (autocommit, as the runtime's is outside
-    `transactionSync`)."""
+    `transactionSync`). `rowsWritten` is the rows changed; with `index_entries`, each
+    changed row counts once for every b-tree the statement writes (the table and each
+    index it opens for writing, as EXPLAIN shows), as Cloudflare bills: an UPDATE writes
+    the entries of the indexes over the columns it assigns, changed or not."""
 
-    def __init__(self) -> None:
+    def __init__(self, index_entries: bool = False) -> None:
         self.db = sqlite3.connect(":memory:", isolation_level=None)
         self.statements: list[str] = []
+        self.index_entries = index_entries
+        self._btrees: dict[str, int] = {}
 
     def exec(self, query: str, *bindings: Any) -> Cursor:
         self.statements.append(query)
         before = self.db.total_changes
-        cursor = self.db.execute(query, [_to_js(b) for b in bindings])
+        values = [_to_js(b) for b in bindings]
+        cursor = self.db.execute(query, values)
         names = [d[0] for d in cursor.description or []]
         rows = [dict(zip(names, map(_from_js, row), strict=True)) for row in cursor.fetchall()]
-        return Cursor(rows, names, self.db.total_changes - before)
+        changed = self.db.total_changes - before
+        if self.index_entries and changed:
+            changed *= self._btrees_written(query, values)
+        return Cursor(rows, names, changed)
+
+    def _btrees_written(self, query: str, values: list[Any]) -> int:
+        """The b-trees (by root page) `query`'s program opens for writing; an upsert opens
+        those of both of its paths, so it is counted as an insert."""
+        if query not in self._btrees:
+            program = self.db.execute(f"EXPLAIN {query}", values).fetchall()
+            self._btrees[query] = max(1, len({op[3] for op in program if op[1] == "OpenWrite"}))
+        return self._btrees[query]
 
 
 async def _resolved(value: T) -> T:
@@ -70,10 +87,11 @@ async def _resolved(value: T) -> T:
 
 class Storage:
     """`ctx.storage`: SQL, `transactionSync`, and the one alarm (`alarm`, epoch ms or None;
-    `alarm_writes` counts the calls that set or deleted it)."""
+    `alarm_writes` counts the calls that set or deleted it). `index_entries`: rows written
+    count index entries too (`RuntimeSql`)."""
 
-    def __init__(self) -> None:
-        self.sql = RuntimeSql()
+    def __init__(self, index_entries: bool = False) -> None:
+        self.sql = RuntimeSql(index_entries)
         self.alarm: int | None = None
         self.alarm_writes = 0
 

@@ -91,6 +91,18 @@ def test_a_hot_key_update_costs_at_most_1_1_rows_checkpoints_included(runtime: L
         assert written / 150 <= 1.1
 
 
+def test_a_checkpoint_writes_one_row_for_each_updated_thing(runtime: LocalRuntime) -> None:
+    """SQLite's own count: a thing already in `things`, updated, costs the checkpoint its
+    row and no index entry (its `type` and `created_at` are matched, not assigned)."""
+    with runtime.client() as c:
+        c.post("/_storage/Counter", json=[{"$id": f"c{n}", "n": 0} for n in range(40)]).raise_for_status()
+        c.post("/_storage/storage/flush").raise_for_status()
+        for n in range(40):
+            c.patch(f"/_storage/Counter/c{n}", json={"n": 1}).raise_for_status()
+        flushed = c.post("/_storage/storage/flush").json()["rows_written"]
+        assert flushed <= 40 + 2  # each thing's row, the events' segment row, the mark
+
+
 def test_unflushed_writes_and_events_are_replayed_after_a_restart(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     with runtime.client(tenant) as c:

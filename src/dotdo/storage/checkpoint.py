@@ -8,9 +8,9 @@ from dotdo.semantic.store import ThingRecord
 __all__ = ["write_thing"]
 
 _COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"
-_SAME_TYPE_UPDATE = (
-    "UPDATE things SET data = ?, created_at = ?, updated_at = ?, deleted_at = ?, version = ? "
-    "WHERE id = ? AND type = ?"
+_SAME_BIRTH_UPDATE = (
+    "UPDATE things SET data = ?, updated_at = ?, deleted_at = ?, version = ? "
+    "WHERE id = ? AND type = ? AND created_at = ?"
 )
 _UPSERT = (
     f"INSERT INTO things ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
@@ -22,11 +22,15 @@ _UPSERT = (
 def write_thing(sql: Sql, thing_id: str, record: ThingRecord | None) -> None:
     """Put `record` (None: deleted for good) into `things` as the last state of `thing_id`.
 
-    `type` is matched, not assigned: an assigned column's index entries are rewritten and
-    billed, changed or not; only a new or re-typed thing takes the upsert."""
+    `type` and `created_at` are matched, not assigned: SQLite rewrites (and Cloudflare
+    bills) the entry of every index on a column an UPDATE assigns, changed or not, and
+    both are in the type index (`things_by_type`) and in every declared property index
+    (ADR 0020). Only a new thing, or one deleted for good and created again (a new
+    `created_at`) or re-typed since `things` last held it, takes the upsert."""
     if record is None:
         sql.run("DELETE FROM things WHERE id = ?", thing_id)
         return
-    values = (record.data, record.created_at, record.updated_at, record.deleted_at)
-    if not sql.run(_SAME_TYPE_UPDATE, *values, record.version, record.id, record.type):
+    changed = (record.data, record.updated_at, record.deleted_at, record.version)
+    if not sql.run(_SAME_BIRTH_UPDATE, *changed, record.id, record.type, record.created_at):
+        values = (record.data, record.created_at, record.updated_at, record.deleted_at)
         sql.run(_UPSERT, record.id, record.type, *values, record.version)
