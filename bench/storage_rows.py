@@ -2,6 +2,7 @@
 the dollars per million logical writes, through HTTP on the real local runtime.
 
     .venv/bin/python bench/storage_rows.py            # --seed 11, --only <workload>
+    .venv/bin/python bench/storage_rows.py --commit-delay 5 --only "hot keys, 8 connections"
 
 Starts the local runtime on the test harness (tests/harness/wrangler.toml) and runs each
 workload of issue 11 once per system, interleaved, each on a fresh object (a new tenant):
@@ -26,6 +27,12 @@ $1.00/M, rows read $0.001/M, requests $0.15/M, duration $12.50 per million GB-s 
 128 MB per object. Duration is the workload's wall-clock time at the client divided
 among its logical writes (the object is active throughout, so billed for all of it):
 an upper bound from this machine, where a request costs more than on Cloudflare.
+
+Group commit (strict): each DOStorage object's `/stats` figures `l1.groups_logged`,
+`l1.group_writes_logged` and `l1.group_siblings` give the writes a group row carried and
+the siblings (other requests in the object) seen when its groups opened; `--commit-delay`
+sets the strict object's commit delay (ms, `TierOptions.commit_delay_ms`, through the
+harness route `POST /_bench/commit_delay`) instead of the default.
 
 Writes bench-results/<stamp>-storage-rows.md.
 """
@@ -65,6 +72,13 @@ OBJECT_GB = 128 / 1024
 
 TYPE = "Item"
 CONNECTIONS = 8
+GROUP_FIGURES = (
+    "groups_logged",
+    "group_writes_logged",
+    "group_siblings",
+    "groups_delayed",
+    "group_delays_expired",
+)
 
 
 @dataclass
@@ -79,6 +93,7 @@ class Run:
     seconds: float = 0.0
     write_ms: list[float] = field(default_factory=list)
     read_ms: list[float] = field(default_factory=list)
+    groups: dict[str, int] = field(default_factory=dict)
 
 
 class Object:
@@ -92,6 +107,7 @@ class Object:
         self.client = httpx.Client(base_url=runtime.base_url, headers=self.headers, timeout=120)
         self.base_url = runtime.base_url
         self.run = Run()
+        self.l1: dict[str, Any] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -126,6 +142,7 @@ class Object:
 
     def counters(self) -> tuple[int, int]:
         stats = self.call("GET", "/stats")
+        self.l1 = dict((stats.get("tiers") or {}).get("l1") or {})
         return int(stats["rows_written"]), int(stats["rows_read"])
 
     def create(self, ids: list[str]) -> None:
@@ -140,12 +157,18 @@ class Object:
         """Counts what runs inside, the flush after it included."""
         self.flush()
         written, read = self.counters()
+        groups_before = self.l1
         started = time.perf_counter()
         yield self.run
         self.run.seconds = time.perf_counter() - started
         self.flush()
         after_written, after_read = self.counters()
         self.run.rows_written, self.run.rows_read = after_written - written, after_read - read
+        self.run.groups = {
+            name: int(self.l1[name]) - int(groups_before.get(name, 0))
+            for name in GROUP_FIGURES
+            if name in self.l1
+        }
 
     def version(self, thing_id: str) -> int:
         return int(self.call("GET", f"/{TYPE}/{thing_id}")["$version"])
@@ -313,7 +336,7 @@ def report(results: dict[str, dict[str, Run]], systems: list[str], seed: int) ->
     for name, runs in results.items():
         if name == "hot reads (L0)":
             continue
-        base = runs["direct"].rows_written
+        base = runs["direct"].rows_written if "direct" in runs else 0
         for system in systems:
             run = runs[system]
             change = "" if system == "direct" else f"{(run.rows_written - base) / base:+.1%}" if base else ""
@@ -331,6 +354,19 @@ def report(results: dict[str, dict[str, Run]], systems: list[str], seed: int) ->
             lines.append(
                 f"| {system} | {count} | {run.rows_read} | {run.rows_read / count:.2f} | {run.rows_written} |"
             )
+    lines += ["", "Group commit (strict, DOStorage's `/stats` figures over the workload):", ""]
+    lines += ["| workload | groups logged | writes a group | siblings a group | delayed | delays run out |"]
+    lines += ["| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, runs in results.items():
+        groups = runs["strict"].groups if "strict" in runs else {}
+        logged = groups.get("groups_logged", 0)
+        if not logged:
+            continue
+        lines.append(
+            f"| {name} | {logged} | {groups['group_writes_logged'] / logged:.2f} "
+            f"| {groups['group_siblings'] / logged:.2f} | {groups['groups_delayed']} "
+            f"| {groups['group_delays_expired']} |"
+        )
     lines += ["", "Latency at the client, ms (same run, interleaved):", ""]
     lines += ["| system | write p50 | write p99 | write p99 at 8 conns | L0 read p50 | L0 read p99 |"]
     lines += ["| --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -363,13 +399,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11, help="the mixed workload's choices (default 11)")
     parser.add_argument("--scale", type=int, default=1, help="requests times this (default 1)")
     parser.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="just these workloads")
+    parser.add_argument("--commit-delay", type=int, default=None, help="the strict object's commit delay, ms")
+    parser.add_argument("--systems", default=None, help="comma-separated systems (default: every one served)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="dotdo-bench-storage-"))
     runtime = harness_runtime(base / "state", base / "server.log", out=ROOT / ".dotdo" / "bench-storage-host")
     runtime.start()
     results: dict[str, dict[str, Run]] = {}
     try:
-        systems = [system for system in SYSTEMS if served(runtime, system)]
+        wanted = args.systems.split(",") if args.systems else list(SYSTEMS)
+        systems = [system for system in SYSTEMS if system in wanted and served(runtime, system)]
         for name, workload in WORKLOADS.items():
             if args.only and name not in args.only:
                 continue
@@ -378,6 +417,8 @@ def main() -> None:
                 obj = Object(runtime, system)
                 try:
                     obj.call("GET", "/health")  # the object's migrations, not counted
+                    if system == "strict" and args.commit_delay is not None:
+                        obj.call("POST", "/_bench/commit_delay", json={"ms": args.commit_delay})
                     workload(obj, random.Random(f"{args.seed}/{name}"), args.scale)
                 finally:
                     obj.close()
@@ -391,6 +432,8 @@ def main() -> None:
     finally:
         runtime.stop()
     lines = report(results, systems, args.seed)
+    if args.commit_delay is not None:
+        lines[0] += f" Strict commit delay {args.commit_delay} ms."
     print("\n".join(lines))
     write_result("storage-rows", lines)
 

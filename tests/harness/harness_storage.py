@@ -15,8 +15,13 @@ update in one `things.transaction` (one request, one SQLite transaction; on DOSt
 log row), answering `{"versions": [...]}`; with `"state": {"key", "value"}` it also sets
 that state key in the same transaction (a write with another table, which DOStorage logs
 at once instead of in a request group). HarnessTiered also serves `GET /_bench/log`:
-`{"last_seq"}`, the newest log row's sequence number.
+`{"last_seq"}`, the newest log row's sequence number; `POST /_bench/hold`, a request that
+stays in the object (a sibling of every group opened meanwhile) until `POST
+/_bench/release`; and `POST /_bench/commit_delay {"ms"}`, which sets this instance's commit
+delay past `TierOptions`' bound (a test that must not race the delay's timer).
 """
+
+import asyncio
 
 from harness_lifetime import Lifetime
 
@@ -72,6 +77,28 @@ class HarnessTiered(BatchRoute, Lifetime, DOStorage):
     def routes(self, router):
         super().routes(router)
         router.get("/_bench/log", scope="read")(self._bench_log)
+        router.post("/_bench/hold", scope="write")(self._bench_hold)
+        router.post("/_bench/release", scope="write")(self._bench_release)
+        router.post("/_bench/commit_delay", scope="admin")(self._bench_commit_delay)
+
+    async def _bench_hold(self, request):
+        held = self.__dict__.setdefault("_held", [])
+        future = asyncio.get_running_loop().create_future()
+        held.append(future)
+        await future
+        return json_response({"held": True})
+
+    async def _bench_release(self, request):
+        held = self.__dict__.get("_held", [])
+        released = len(held)
+        for future in held:
+            future.set_result(None)
+        held.clear()
+        return json_response({"released": released})
+
+    async def _bench_commit_delay(self, request):
+        self.tiers._groups.delay_ms = int(request.json()["ms"])
+        return json_response({"ms": self.tiers._groups.delay_ms})
 
     async def _bench_log(self, request):
         """`{"last_seq"}`: the sequence number of the newest log row (the next write's is

@@ -145,6 +145,55 @@ def test_concurrent_updates_are_all_acknowledged_durable_at_no_more_rows(runtime
         assert len(events["items"]) == 40
 
 
+def test_concurrent_strict_patches_share_one_log_row_while_a_sibling_is_in_the_object(
+    runtime: LocalRuntime,
+) -> None:
+    """The commit delay with siblings (ADR 0029): a request held in the object keeps the
+    group of 8 concurrent PATCHes open until it answers; then one log row holds them all.
+    The delay is raised for this object only, so the test never races its timer; the
+    figures are read by Workers RPC, which does not wait for the group as a request does."""
+    tenant = new_tenant()
+
+    async def load() -> tuple[dict[str, Any], dict[str, Any], list[int]]:
+        async with runtime.async_client(tenant) as c:
+
+            async def figures() -> dict[str, Any]:
+                body = {"binding": "TIERED", "name": tenant, "method": "stats", "params": []}
+                answer = (await c.post("/_harness/rpc", json=body)).json()
+                return dict(answer["result"]["tiers"]["l1"])
+
+            async def until(condition: str, check: Any) -> dict[str, Any]:
+                deadline = time.monotonic() + 60
+                while not check(current := await figures()):
+                    assert time.monotonic() < deadline, f"never: {condition}"
+                    await asyncio.sleep(0.05)
+                return current
+
+            thing = (await c.post("/_tiered/Counter", json={"n": 0})).json()
+            (await c.post("/_tiered/_bench/commit_delay", json={"ms": 600_000})).raise_for_status()
+            hold = asyncio.create_task(c.post("/_tiered/_bench/hold", timeout=120))
+            before = await until("the held request is in the object", lambda f: f["requests"] == 1)
+            path = f"/_tiered/Counter/{thing['$id']}"
+            patches = [asyncio.create_task(c.patch(path, json={f"k{i}": i}, timeout=120)) for i in range(8)]
+            await until("the 8 writes wait in one group", lambda f: f["group_writes"] == 8)
+            (await c.post("/_tiered/_bench/release")).raise_for_status()
+            answers = await asyncio.gather(*patches, hold)
+            after = await figures()
+            return before, after, [a.status_code for a in answers]
+
+    before, after, statuses = asyncio.run(load())
+    assert statuses == [200] * 9
+    assert after["rows_appended"] - before["rows_appended"] == 1
+    assert after["groups_logged"] - before["groups_logged"] == 1
+    assert after["group_writes_logged"] - before["group_writes_logged"] == 8
+    assert after["groups_delayed"] - before["groups_delayed"] == 1
+    assert after["group_delays_expired"] == before["group_delays_expired"]
+    runtime.restart()
+    with runtime.client(tenant) as c:
+        thing = c.get("/_tiered/Counter", params={"limit": 1}).json()["items"][0]
+        assert {k: thing[k] for k in (f"k{i}" for i in range(8))} == {f"k{i}": i for i in range(8)}
+
+
 def test_relaxed_writes_are_acknowledged_at_once_and_logged_within_the_window(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     with runtime.client(tenant) as c:

@@ -44,7 +44,7 @@ from dotdo.semantic.things import validate_id
 from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
 from dotdo.storage.archive_format import ARCHIVE_TABLES
 from dotdo.storage.buckets import R2Bucket
-from dotdo.storage.commit import STRICT, acknowledging_after_commit
+from dotdo.storage.commit import STRICT
 from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.sources import PackedSegments
@@ -151,13 +151,15 @@ class DOStorage(DOSemantic):
     async def fetch(self, request: Any) -> Any:
         """DOSemantic's `fetch`; in strict mode the response waits until the writes made so
         far (this request's among them) are in the log, so concurrent requests' writes share
-        one row (group commit, ADR 0023)."""
+        one row (group commit, ADR 0023). The request is in the object from here to its
+        answer: a group opened while other requests are in the object waits for them, at
+        most `commit_delay_ms` (ADR 0029)."""
         tiers = self.__dict__.get("tiers")
         if not isinstance(tiers, TieredThingStore) or tiers.options.durability != STRICT:
             return await super().fetch(request)
-        with acknowledging_after_commit():
+        with tiers.serving():
             response = await super().fetch(request)
-        await tiers.durable()
+            await tiers.durable()
         return response
 
     def routes(self, router: Router) -> None:

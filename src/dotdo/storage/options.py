@@ -25,6 +25,9 @@ class TierOptions:
     "relaxed" (acknowledged at once, logged within `relaxed_flush_ms` or every
     `relaxed_max_writes` transactions, whichever comes first: a crash loses at most that
     window, never part of a transaction; `commit.py`, ADR 0023).
+    `commit_delay_ms`: strict mode, when a write opens a group while other requests are
+    in the object, the longest the group waits for them to write or finish before its
+    row is logged (0 to 1,000; 0: never wait; ADR 0029).
     """
 
     cache_size: int = 1024
@@ -39,6 +42,7 @@ class TierOptions:
     durability: str = STRICT
     relaxed_flush_ms: int = 1000
     relaxed_max_writes: int = 1000
+    commit_delay_ms: int = 2
 
     def __post_init__(self) -> None:
         names = ("cache_size", "cache_bytes", "max_dirty", "max_dirty_bytes", "max_row_bytes")
@@ -49,5 +53,8 @@ class TierOptions:
                 raise ValueError(f"{name} is at least 1")
         if self.checkpoint_delay_ms < 0:
             raise ValueError("checkpoint_delay_ms is at least 0")
+        delay = self.commit_delay_ms
+        if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 1000:
+            raise ValueError("commit_delay_ms is from 0 to 1000")
         if self.log_slots < 8:
             raise ValueError("log_slots is at least 8")

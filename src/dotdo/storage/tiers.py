@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,7 +28,7 @@ from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore, ThingRecord
 from dotdo.storage.cache import ABSENT, ThingCache, record_size
 from dotdo.storage.checkpoint import write_thing
-from dotdo.storage.commit import RELAXED, GroupCommit, in_request
+from dotdo.storage.commit import RELAXED, CallLater, GroupCommit, in_request
 from dotdo.storage.log import WriteAheadLog, entry_record, thing_entry
 from dotdo.storage.options import TierOptions
 from dotdo.storage.segments import EventSegments, PendingEvents
@@ -56,8 +57,9 @@ class TieredThingStore:
     """Things in L0, L1 and L2 over the object's SQLite (see the module docstring).
 
     `clock` gives epoch ms (the timer service's `now`); `on_wake_changed` is called when
-    the time of the next checkpoint moves (the owner re-arms the alarm). Construction
-    replays the log rows above the mark into L0, so they are dirty again.
+    the time of the next checkpoint moves (the owner re-arms the alarm); `call_later` runs
+    the commit delay's timer (default: the event loop's). Construction replays the log
+    rows above the mark into L0, so they are dirty again.
     """
 
     def __init__(
@@ -66,9 +68,11 @@ class TieredThingStore:
         clock: Callable[[], int],
         options: TierOptions | None = None,
         on_wake_changed: Callable[[], None] = lambda: None,
+        call_later: CallLater | None = None,
     ) -> None:
         """Tiers over `sql` (epoch-ms `clock`, `options` or the defaults, `on_wake_changed`
-        as in the class docstring); replays the log rows above the mark into L0."""
+        and `call_later` as in the class docstring); replays the log rows above the mark
+        into L0."""
         self.options = options or TierOptions()
         self._sql = sql
         self._inner = SqliteThingStore(sql)
@@ -82,7 +86,15 @@ class TieredThingStore:
         self._dirty_bytes = 0
         self._dirty_since: int | None = None
         self._turn: _Turn | None = None
-        self._groups = GroupCommit(sql, self._events.add, self._events.drop)  # `commit.py`
+        self._groups = GroupCommit(  # `commit.py`
+            sql,
+            self._events.add,
+            self._events.drop,
+            self.commit_group,
+            lambda: self.log.last_seq,
+            self.options.commit_delay_ms,
+            call_later,
+        )
         self.hits = 0
         self.misses = 0
         self.checkpoints = 0
@@ -264,7 +276,7 @@ class TieredThingStore:
         self.log.append(bodies)
 
     def _settle(self) -> None:
-        self._groups.settle(self.log.last_seq)
+        self._groups.settle()
 
     def _defer(self, turn: _Turn) -> None:
         """Hold a committed transaction's writes in the group until a row logs them."""
@@ -275,9 +287,9 @@ class TieredThingStore:
             elif self._groups.open.writes == 1:
                 self._on_wake_changed()
         else:
-            # Runs when the code now running awaits: the writes of every request that got
-            # this far before then share the row.
-            self._groups.schedule(self.commit_group)
+            # Logged when the code now running awaits, or (with other requests in the
+            # object) once they all wait for it or the commit delay runs out.
+            self._groups.schedule()
 
     def commit_group(self) -> None:
         """Log the open group as one row now and wake its waiters (with the error, if the
@@ -294,9 +306,16 @@ class TieredThingStore:
             return
         self._settle()
 
+    def serving(self) -> AbstractContextManager[None]:
+        """A request in the object from its start to its answer (`DOStorage.fetch`): its
+        strict writes may wait in the group, so it awaits `durable()` before it answers;
+        requests in the object are the siblings a group's commit may wait for (ADR 0029)."""
+        return self._groups.serving()
+
     async def durable(self) -> None:
-        """Return once every write made so far is in the log (a strict request's last await)."""
-        await self._groups.wait(self.commit_group, self.log.last_seq)
+        """Return once every write made so far is in the log (a strict request's last
+        await); raises the error of the group's row if it could not be written."""
+        await self._groups.wait()
 
     def _add_events(self, events: list[dict[str, Any]], turn: _Turn | None = None) -> None:
         self._events.add(events)
@@ -438,13 +457,20 @@ class TieredThingStore:
 
     def stats(self) -> dict[str, Any]:
         """The tiers' figures: L0 hits, misses, things and bytes held, dirty things; L1
-        rows and bytes pending; L2 checkpoints, rows they wrote, the last one's time."""
+        rows and bytes pending, the group commit's figures (`GroupCommit`: groups logged,
+        the writes they held, groups delayed for siblings, delays that ran out, siblings
+        seen, requests in the object now); L2 checkpoints, rows they wrote, the last one's
+        time."""
         l0 = dict(hits=self.hits, misses=self.misses, things=len(self._cache), bytes=self._cache.bytes)
         l0.update(dirty=len(self._dirty), dirty_bytes=self._dirty_bytes)
         log = self.log
         l1 = dict(rows_pending=log.pending_rows, bytes_pending=log.pending_bytes, slots=log.slots)
         l1.update(rows_appended=log.rows_appended, events_pending=len(self._events))
-        l1.update(group_writes=self._groups.open.writes, replayed_rows=self.replayed_rows)
+        groups = self._groups
+        l1.update(group_writes=groups.open.writes, replayed_rows=self.replayed_rows)
+        l1.update(groups_logged=groups.groups_logged, group_writes_logged=groups.writes_logged)
+        l1.update(groups_delayed=groups.delayed, group_delays_expired=groups.expired)
+        l1.update(group_siblings=groups.siblings_seen, requests=groups.requests)
         l2 = dict(checkpoints=self.checkpoints, rows_written=self.checkpoint_rows, **self.segments.stats())
         l2.update(last_checkpoint_at=self.last_checkpoint_at, next_checkpoint_at=self.next_wake())
         return {"l0": l0, "l1": l1, "l2": l2}

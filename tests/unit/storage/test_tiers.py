@@ -22,7 +22,6 @@ from dotdo.semantic.graph import GRAPH_TABLES, EventLog
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import THING_TABLES, SqliteThingStore, ThingStore
 from dotdo.semantic.things import Things
-from dotdo.storage.commit import acknowledging_after_commit
 from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.tiers import TieredThingStore, TierOptions
@@ -456,10 +455,10 @@ def _serve(node: Node, acknowledged: list[int], n: int) -> Any:
     """One request as DOStorage.fetch serves it: a write, then the wait for its log row."""
 
     async def request() -> None:
-        with acknowledging_after_commit():
+        with node.tiers.serving():
             node.things.update("Item", "a", {"n": n})
             await asyncio.sleep(0)
-        await node.tiers.durable()
+            await node.tiers.durable()
         acknowledged.append(n)
 
     return request()
@@ -509,9 +508,9 @@ def test_a_crash_before_the_group_row_loses_only_unacknowledged_writes_whole() -
     node.things.create("Item", {"$id": "a", "n": 0})
 
     async def main() -> Node:
-        with acknowledging_after_commit():
+        with node.tiers.serving():
             node.things.update("Item", "a", {"n": 1})
-        return node.restart()  # the runtime died before the loop ran the group's commit
+            return node.restart()  # the runtime died before the loop ran the group's commit
 
     again = asyncio.run(main())
     assert again.things.get("Item", "a")["n"] == 0  # type: ignore[index]
