@@ -42,7 +42,7 @@ class TierOptions:
     durability: str = STRICT
     relaxed_flush_ms: int = 1000
     relaxed_max_writes: int = 1000
-    commit_delay_ms: int = 2
+    commit_delay_ms: int = 5
 
     def __post_init__(self) -> None:
         names = ("cache_size", "cache_bytes", "max_dirty", "max_dirty_bytes", "max_row_bytes")
