@@ -170,3 +170,15 @@ def test_a_plain_string_equality_reads_the_field_once_per_row() -> None:
     assert "json_type" in compile_where({"tier": "[1]"}).sql
     assert "json_type" in compile_where({"age": 30}).sql
     assert "json_type" in compile_where({"tier": {"$gt": "a"}}).sql
+
+
+def test_a_string_equality_is_served_by_an_expression_index() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE things (id TEXT PRIMARY KEY, type TEXT, data TEXT, deleted_at INTEGER)")
+    db.execute("CREATE INDEX things_email ON things (json_extract(data, '$.email'))")
+    for where in ({"email": "a@example.com"}, {"email": "[not a list]"}):
+        pushdown = compile_where(where)
+        plan = db.execute(
+            f"EXPLAIN QUERY PLAN SELECT id FROM things WHERE {pushdown.sql}", {"ops": pushdown.params[0]}
+        ).fetchall()
+        assert any("things_email" in str(row[-1]) for row in plan), plan

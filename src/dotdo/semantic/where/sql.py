@@ -94,9 +94,11 @@ class _SqlBuilder:
                 # array or object as its JSON text, which starts with `[` or `{`; with no
                 # affinity on either side nothing is converted. So only a string can equal
                 # this one, and the kind check (a second JSON lookup on every row a scan
-                # visits) is not needed. `IS 1` keeps the fragment 0 or 1. (A system field's
-                # column has an affinity that would convert the operand: those keep it.)
-                return f"({value_sql} = {self.operand(operand)}) IS 1"
+                # visits) is not needed. `IS NOT NULL` keeps the fragment 0 or 1 (it runs only
+                # on rows where the equality is not false) and leaves `=` a term of its own, so
+                # an expression index on the field still serves it. (A system field's column
+                # has an affinity that would convert the operand: those keep the check.)
+                return f"({value_sql} = {self.operand(operand)} AND {value_sql} IS NOT NULL)"
             return f"({value_sql} = {self.operand(operand)} AND {kind_sql} IS 'text')"
         return f"({value_sql} = {self.operand(operand)} AND ({kind_sql} IN ('integer', 'real')) IS 1)"
 
