@@ -82,6 +82,8 @@ class InProcess:
         self.timers.register("alarm", self.alarms)
         self.event_log = EventLog(self.sql, self.timers.now, new_id)
         self.published: list[Event] = []
+        self.sockets_open = True
+        """What `publishes()` answers: a socket is open, so every event is delivered."""
         engine = WorkflowEngine(self, Marks.of(app), self.policy)
         self.bus, self.scheduler, self.runs = engine.bus, engine.scheduler, engine.runs
         self.timers.rearm()  # what DOCore does once every layer is composed
@@ -106,6 +108,9 @@ class InProcess:
 
     def publish(self, event: Event) -> None:
         self.published.append(event)
+
+    def publishes(self) -> bool:
+        return self.sockets_open
 
     # -- for the tests -------------------------------------------------------------
 

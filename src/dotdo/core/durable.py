@@ -36,6 +36,7 @@ from workers import DurableObject, Response
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
 from dotdo.core.bodies import discard_body, has_body, read_body, request_head
+from dotdo.core.eventloop import install as batch_loop_callbacks
 from dotdo.core.http import (
     HttpRequest,
     HttpResponse,
@@ -137,6 +138,7 @@ class DOCore(DurableObject, metaclass=_Composed):
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         install_default_handler()
+        batch_loop_callbacks()  # once per isolate: one macrotask per batch (core/eventloop.py)
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
         self.timers = TimerService(ctx.storage)

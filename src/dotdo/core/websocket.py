@@ -245,6 +245,12 @@ class WebSockets:
         sockets = self._ctx.getWebSockets(tag) if tag is not None else self._ctx.getWebSockets()
         return [Connection.load(socket) for socket in sockets]
 
+    def any_open(self, tag: str | None = None) -> bool:
+        """Whether any socket (with `tag`, if given) is open: one call into the runtime, no
+        connection loaded."""
+        sockets = self._ctx.getWebSockets(tag) if tag is not None else self._ctx.getWebSockets()
+        return len(sockets) > 0
+
     def count(self, tag: str | None = None) -> int:
         """How many sockets are open (with `tag`, if given)."""
         return len(self.connections(tag))

@@ -90,7 +90,10 @@ class EventBus:
         """Record the event and queue its delivery: if durable handlers listen, one outbox row
         names them in the same transaction (so a crash before delivery is retried); then it
         is delivered after every event queued before it, by the object's one drain task. An
-        event no durable handler listens to writes nothing but itself."""
+        event no durable handler listens to writes nothing but itself; one that no handler
+        of either kind listens to, raised while no socket is open, is not queued at all:
+        its delivery would reach nobody, and queueing it costs the caller a task and two
+        turns of the event loop to wait for."""
         event_id = self._host.record_event(event_type, data, subject, object_id)
         now = self._host.timers.now()
         event = Event(event_id, event_type, data, now, subject, object_id)
@@ -101,6 +104,8 @@ class EventBus:
             self._deliveries.hold(event_id, durable, now + RUN_LEASE_MS)
             self._host.timers.changed()  # re-armed when the outbox runs dry
             self._in_hand.add(event_id)
+        elif not self._listened(event_type) and not self._host.publishes():
+            return event_id
         entry = self._outbox.put((event, durable))
 
         def forget() -> None:
@@ -166,6 +171,10 @@ class EventBus:
             if pattern_matches(pattern, event_type):
                 names.extend(h for h in handlers if h not in names)
         return names
+
+    def _listened(self, event_type: str) -> bool:
+        """Whether a run-time handler listens to events of `event_type` now."""
+        return any(pattern_matches(pattern, event_type) for pattern, _ in self._runtime_handlers)
 
     def observe(self, observer: Callable[[Event], None]) -> None:
         """Call `observer(event)` with every event emitted, at once and in the emitting

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
@@ -96,6 +97,9 @@ class _ObjectHost:
 
     def publish(self, event: Event) -> None:
         self._obj._publish(event)
+
+    def publishes(self) -> bool:
+        return self._obj._publishes()
 
 
 class DOWorkflow(DOStorage):
@@ -223,8 +227,15 @@ class DOWorkflow(DOStorage):
 
     # -- sockets -------------------------------------------------------------
 
+    def _publishes(self) -> bool:
+        """Whether a delivered event could reach anyone: a socket is open (one call into the
+        runtime), or an application's `broadcast` override may send it elsewhere."""
+        return type(self).broadcast is not DOCore.broadcast or self.websockets.any_open()
+
     def _publish(self, event: Event) -> None:
         """A delivered event goes to the `events` sockets and the RPC sockets subscribed to it."""
+        if not self._publishes():  # no socket: nothing to encode, no subscriptions to read
+            return
         try:
             wire = encode(event.to_dict())  # once, in the codec's one encoding, for every socket
         except TypeError as error:  # only data the application emitted past the wire's depth limit
@@ -236,6 +247,8 @@ class DOWorkflow(DOStorage):
     def _push_to_subscribers(self, event_type: str, message: str) -> None:
         """RPC sockets (`/ws/rpc`) that subscribed to a pattern matching `event_type` get
         `message`, the event's push already written as JSON text."""
+        if not self.websockets.any_open(WS_RPC_TAG):  # no RPC socket: no subscriptions to read
+            return
         subscribed = self.socket_state.values(_SUBSCRIPTIONS)
         if not subscribed:
             return

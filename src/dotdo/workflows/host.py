@@ -70,3 +70,8 @@ class BusHost(Host, Protocol):
     def publish(self, event: Event) -> None:
         """Push a delivered event to the object's sockets."""
         ...
+
+    def publishes(self) -> bool:
+        """Whether `publish` could reach anyone now (a socket is open): when not, an event
+        no handler listens to is not queued for delivery at all."""
+        ...

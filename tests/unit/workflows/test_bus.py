@@ -250,3 +250,26 @@ def test_observers_see_every_event_at_once_in_the_emitting_transaction() -> None
     obj.sql.transaction(write)
     run(obj.bus.send("Order.shipped", {"id": "o-1"}))
     assert [event_type for event_type, _ in seen] == ["Order.placed", "Order.shipped"]
+
+
+def test_an_event_nobody_receives_is_not_queued_while_no_socket_is_open() -> None:
+    obj = InProcess(Shop)
+    obj.sockets_open = False
+    event_id = run(obj.bus.send("Invoice.sent", {"n": 1}))  # no handler of either kind
+    assert obj.published == [] and len(obj.bus._outbox) == 0
+    assert obj.rows("SELECT id FROM events") == [{"id": event_id}]  # recorded all the same
+    obj.sockets_open = True
+    second = run(obj.bus.send("Invoice.sent", {"n": 2}))
+    assert [event.id for event in obj.published] == [second]
+
+
+def test_with_no_socket_open_handlers_still_get_every_event_they_listen_to() -> None:
+    obj = InProcess(Shop)
+    obj.sockets_open = False
+    seen: list[str] = []
+    obj.bus.subscribe("Invoice.*", lambda event: seen.append(event.type))
+    run(obj.bus.send("Invoice.sent"))
+    run(obj.bus.send("Order.placed", {"total": 1}))
+    assert seen == ["Invoice.sent"]
+    assert obj.journal == [("confirm", {"total": 1}), ("audit", "Order.placed")]
+    assert [event.type for event in obj.published] == ["Invoice.sent", "Order.placed"]  # the host decides

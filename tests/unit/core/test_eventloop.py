@@ -1,0 +1,136 @@
+"""The batched event loop: every callback handed to the loop runs, in order, one batch per
+macrotask (here: per call of the scheduled `run`), and what a batch adds waits for the next."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from dotdo.core.eventloop import batch_callbacks, install
+
+
+class Macrotasks:
+    """What the runtime's event loop would run: the scheduled batches, one at a time."""
+
+    def __init__(self) -> None:
+        self.queue: list[Callable[[], None]] = []
+        self.ran = 0
+
+    def schedule(self, run: Callable[[], None]) -> None:
+        self.queue.append(run)
+
+    def run_one(self) -> None:
+        self.ran += 1
+        self.queue.pop(0)()
+
+    def run_all(self, limit: int = 100) -> None:
+        while self.queue and limit:
+            self.run_one()
+            limit -= 1
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+def test_callbacks_handed_in_a_row_run_in_order_in_one_macrotask(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = Macrotasks()
+    assert batch_callbacks(loop, tasks.schedule)
+    seen: list[int] = []
+    for n in range(5):
+        loop.call_soon(seen.append, n)
+    assert len(tasks.queue) == 1 and seen == []
+    tasks.run_all()
+    assert seen == [0, 1, 2, 3, 4] and tasks.ran == 1
+
+
+def test_a_callback_added_by_a_batch_waits_for_the_next_macrotask(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = Macrotasks()
+    batch_callbacks(loop, tasks.schedule)
+    seen: list[str] = []
+
+    def first() -> None:
+        seen.append("first")
+        loop.call_soon(seen.append, "added")
+
+    loop.call_soon(first)
+    loop.call_soon(seen.append, "second")
+    tasks.run_one()
+    assert seen == ["first", "second"] and len(tasks.queue) == 1  # the runtime's events come between
+    tasks.run_one()
+    assert seen == ["first", "second", "added"] and not tasks.queue
+
+
+def test_cancelled_callbacks_are_skipped_and_a_failing_one_stops_nothing(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    tasks = Macrotasks()
+    batch_callbacks(loop, tasks.schedule)
+    reported: list[object] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context["exception"]))
+    seen: list[int] = []
+    loop.call_soon(seen.append, 1).cancel()
+    loop.call_soon(lambda: 1 / 0)
+    loop.call_soon(seen.append, 3)
+    tasks.run_all()
+    assert seen == [3]
+    assert [type(error) for error in reported] == [ZeroDivisionError]
+
+
+def test_a_base_exception_leaves_the_rest_for_the_next_macrotask(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = Macrotasks()
+    batch_callbacks(loop, tasks.schedule)
+    seen: list[str] = []
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    loop.call_soon(interrupt)
+    loop.call_soon(seen.append, "after")
+    with pytest.raises(KeyboardInterrupt):
+        tasks.run_one()
+    tasks.run_all()
+    assert seen == ["after"]
+
+
+def test_tasks_and_futures_run_to_the_end_on_a_batched_loop(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = Macrotasks()
+    batch_callbacks(loop, tasks.schedule)
+    asyncio.set_event_loop(loop)
+    try:
+        future = loop.create_future()
+        order: list[str] = []
+
+        async def waiter() -> str:
+            order.append("waiting")
+            value = await future
+            order.append(f"woke with {value}")
+            return str(value)
+
+        async def resolver() -> None:
+            await asyncio.sleep(0)
+            future.set_result(7)
+            order.append("resolved")
+
+        done = loop.create_task(waiter())
+        loop.create_task(resolver())
+        tasks.run_all()
+        assert done.done() and done.result() == "7"
+        assert order == ["waiting", "resolved", "woke with 7"]
+        # Five callbacks (two first steps, the sleep's wake-up, the future's done callback,
+        # the resolver's end); three macrotasks, each running what the one before added.
+        assert tasks.ran == 3
+    finally:
+        asyncio.set_event_loop(None)
+
+
+def test_a_loop_is_batched_once_and_plain_python_is_left_alone(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = Macrotasks()
+    assert batch_callbacks(loop, tasks.schedule)
+    assert not batch_callbacks(loop, tasks.schedule)
+    assert install() is False  # no Pyodide here
