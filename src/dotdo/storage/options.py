@@ -25,6 +25,10 @@ class TierOptions:
     "relaxed" (acknowledged at once, logged within `relaxed_flush_ms` or every
     `relaxed_max_writes` transactions, whichever comes first: a crash loses at most that
     window, never part of a transaction; `commit.py`, ADR 0023).
+    `overlay_bytes`: the most a query carries of its type's dirty things, as the JSON text
+    of its overlay (ADR 0030), from 0 (every query checkpoints them first) to 1,000,000
+    (half SQLite's 2 MB string limit on Cloudflare, as a log row); past it the query
+    checkpoints them first.
     """
 
     cache_size: int = 1024
@@ -39,6 +43,7 @@ class TierOptions:
     durability: str = STRICT
     relaxed_flush_ms: int = 1000
     relaxed_max_writes: int = 1000
+    overlay_bytes: int = MAX_ROW_BYTES
 
     def __post_init__(self) -> None:
         names = ("cache_size", "cache_bytes", "max_dirty", "max_dirty_bytes", "max_row_bytes")
@@ -49,5 +54,7 @@ class TierOptions:
                 raise ValueError(f"{name} is at least 1")
         if self.checkpoint_delay_ms < 0:
             raise ValueError("checkpoint_delay_ms is at least 0")
+        if not 0 <= self.overlay_bytes <= MAX_ROW_BYTES:
+            raise ValueError(f"overlay_bytes is from 0 to {MAX_ROW_BYTES}")
         if self.log_slots < 8:
             raise ValueError("log_slots is at least 8")
