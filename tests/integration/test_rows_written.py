@@ -152,10 +152,14 @@ def test_a_query_over_unflushed_things_reads_the_indexes_of_the_plain_query(
         for statement, params in sql.statements:
             assert ("WITH dirty" in statement) is overlaid
             for line in rpc(runtime, tenant, "explain", statement, params):
+                assert not line.startswith("SCAN things"), line  # never the whole table
                 used.update(word for word in line.replace("(", " ").split() if word.startswith("things_"))
         plans[overlaid] = used
     assert plans[False] == {"things_by_type", "things_Item_g"}
-    assert plans[True] == plans[False]
+    if statement_room:
+        assert plans[True] == plans[False]
+    else:  # the clause over the union: the table's side is read by type, through an index on it
+        assert plans[True]
 
 
 def test_the_keyed_tables_are_one_b_tree_each(runtime: LocalRuntime) -> None:
