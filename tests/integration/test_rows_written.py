@@ -7,7 +7,14 @@ minimum one row per fact would cost (ADR 0020)."""
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
+import pytest
+
+from dotdo.semantic.overlay import Overlay
+from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.registry import index_statement
+from dotdo.semantic.store import SqliteThingStore, ThingRecord
 from tests.rows import OPERATIONS, count_operations
 from tests.runtime import LocalRuntime, new_tenant
 
@@ -105,6 +112,54 @@ def test_every_index_serves_a_query(runtime: LocalRuntime) -> None:
     for name, (statement, params) in QUERIES.items():
         plan = " | ".join(rpc(runtime, tenant, "explain", statement, params))
         assert f"INDEX {name} " in f"{plan} ", (name, plan)
+
+
+class _Capture:
+    """The SQL facade's reading surface, recording each statement instead of running it."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, list[Any]]] = []
+
+    def exec(self, query: str, *params: Any) -> list[Any]:
+        self.statements.append((query, list(params)))
+        return []
+
+    def first(self, query: str, *params: Any) -> None:
+        self.exec(query, *params)
+
+
+@pytest.mark.parametrize("statement_room", [99_000, 0])  # 0: the where clause once, over the union
+def test_a_query_over_unflushed_things_reads_the_indexes_of_the_plain_query(
+    runtime: LocalRuntime, statement_room: int
+) -> None:
+    """DOStorage's queries over dirty things (ADR 0030) read `things` through the indexes the
+    plain query uses, on workerd's SQLite (EXPLAIN QUERY PLAN of the statements built)."""
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        assert c.get("/_rows/health").status_code == 200
+    rpc(runtime, tenant, "raw_rows", index_statement("Item", "g"))
+    record = ThingRecord("x", "Item", '{"g":2}', 1, 1, None, 2)
+    plans: dict[bool, set[str]] = {}
+    for overlaid in (False, True):
+        sql = _Capture()
+        store = SqliteThingStore(sql, (lambda type_name: Overlay({"x": record})) if overlaid else None)  # type: ignore[arg-type]
+        with mock.patch("dotdo.semantic.overlay._STATEMENT_ROOM", statement_room):
+            for where in ({"g": 2}, None):
+                query = ThingQuery.build(where, limit=20)
+                store.page("Item", query)
+                store.count("Item", query)
+        used: set[str] = set()
+        for statement, params in sql.statements:
+            assert ("WITH dirty" in statement) is overlaid
+            for line in rpc(runtime, tenant, "explain", statement, params):
+                assert not line.startswith("SCAN things"), line  # never the whole table
+                used.update(word for word in line.replace("(", " ").split() if word.startswith("things_"))
+        plans[overlaid] = used
+    assert plans[False] == {"things_by_type", "things_Item_g"}
+    if statement_room:
+        assert plans[True] == plans[False]
+    else:  # the clause over the union: the table's side is read by type, through an index on it
+        assert plans[True]
 
 
 def test_the_keyed_tables_are_one_b_tree_each(runtime: LocalRuntime) -> None:

@@ -22,11 +22,12 @@ def test_hot_updates_cost_a_log_row_each_and_one_checkpoint_row(runtime: LocalRu
         after = c.get("/_storage/stats").json()
         assert after["tiers"]["l1"]["rows_pending"] == 20
         assert after["tiers"]["l0"]["dirty"] == 1
-        # A query sees the last acknowledged write before any checkpoint ran on its own.
+        # A query sees the last acknowledged write before any checkpoint ran, and runs none.
         found = c.get("/_storage/Counter", params={"where": '{"n": 20}'}).json()
         assert [t["$id"] for t in found["items"]] == [thing["$id"]]
         flushed = c.post("/_storage/storage/flush").json()
-        assert flushed["rows_written"] <= 2  # the events' segment row and the mark
+        # The thing's row (its type index entry untouched), the events' segment row, the mark.
+        assert flushed["rows_written"] == 3
         stats = c.get("/_storage/stats").json()
         assert stats["tiers"]["l1"]["rows_pending"] == 0
         assert stats["rows_read"] >= before["rows_read"]
@@ -214,3 +215,27 @@ def test_relaxed_writes_are_acknowledged_at_once_and_logged_within_the_window(ru
     runtime.restart()
     with runtime.client(tenant) as c:
         assert c.get(f"/_relaxed/Counter/{thing['$id']}").json()["n"] == 1
+
+
+def test_a_query_reads_unflushed_writes_and_checkpoints_nothing(runtime: LocalRuntime) -> None:
+    for prefix in ("/_storage", "/_relaxed"):
+        with runtime.client() as c:
+            ids = [c.post(f"{prefix}/Counter", json={"n": n, "g": n % 2}).json()["$id"] for n in range(4)]
+            c.post(f"{prefix}/storage/flush").raise_for_status()
+            c.patch(f"{prefix}/Counter/{ids[0]}", json={"n": 10}).raise_for_status()
+            c.patch(f"{prefix}/Counter/{ids[1]}", json={"g": 0}).raise_for_status()
+            c.delete(f"{prefix}/Counter/{ids[2]}", params={"hard": "true"}).raise_for_status()
+            new = c.post(f"{prefix}/Counter", json={"n": 5, "g": 0}).json()["$id"]
+            before = c.get(f"{prefix}/stats").json()
+            assert before["tiers"]["l0"]["dirty"] == 4
+            params = {"where": '{"g": 0}', "order_by": "-n", "limit": 2, "total": "exact"}
+            found = c.get(f"{prefix}/Counter", params=params).json()
+            assert [t["$id"] for t in found["items"]] == [ids[0], new], prefix
+            assert (found["total"], found["has_more"]) == (3, True)
+            after = c.get(f"{prefix}/stats").json()
+            assert after["tiers"]["l2"]["checkpoints"] == before["tiers"]["l2"]["checkpoints"], prefix
+            assert after["tiers"]["l2"]["query_checkpoints"] == 0
+            assert after["tiers"]["l2"]["overlaid_queries"] >= 2  # the page and the count
+            assert after["tiers"]["l0"]["dirty"] == 4
+            if prefix == "/_storage":  # strict: nothing is left to log, so the query wrote nothing
+                assert after["rows_written"] == before["rows_written"]

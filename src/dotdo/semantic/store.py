@@ -4,21 +4,23 @@ The thing service and the query layer only speak this interface, so a different
 persistence (DOStorage's tiers: memory, write-ahead log, SQLite checkpoint,
 archive) can stand behind it without touching them.
 
-`SqliteThingStore` keeps things in the object's `things` table; `CachedThingStore`
-puts a bounded LRU of records in front of any store and drops what a rolled-back
-transaction wrote.
+`SqliteThingStore` keeps things in the object's `things` table, and can answer its
+queries over an `Overlay` of records newer than their rows (DOStorage's unflushed
+writes, ADR 0030); `CachedThingStore` puts a bounded LRU of records in front of any
+store and drops what a rolled-back transaction wrote.
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
+from dotdo.semantic.overlay import THING_COLUMNS, Overlay, OverlaySource, overlay_count, overlay_select
 from dotdo.semantic.query import ThingQuery
 from dotdo.types import Row
 
@@ -72,7 +74,7 @@ THING_TABLES = Component(
     formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
 )
 
-_COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"
+_COLUMNS = THING_COLUMNS
 _SCAN_BATCH = 256
 
 
@@ -160,10 +162,18 @@ class ThingStore(Protocol):
 
 
 class SqliteThingStore:
-    """Things in the object's SQLite database (`sql`), in the `things` table."""
+    """Things in the object's SQLite database (`sql`), in the `things` table.
 
-    def __init__(self, sql: Sql) -> None:
+    `overlay`, when given, is asked for each query (`scan`, `page`, `count`) which records
+    are newer than `things` for the queried type (`OverlaySource`). With one, the query
+    reads the union of the table's other rows and those records, filtered and ordered by
+    the same SQL, so it answers as if they had been written into `things` first; with
+    None, it is exactly the query on the table. Reads by id, and writes, are the table's.
+    """
+
+    def __init__(self, sql: Sql, overlay: OverlaySource | None = None) -> None:
         self._sql = sql
+        self._overlay = overlay
 
     def read(self, thing_id: str) -> ThingRecord | None:
         """As `ThingStore.read`: one primary-key lookup."""
@@ -211,19 +221,28 @@ class SqliteThingStore:
             sql += f" AND {query.where.sql}"
         return sql, [type_name, *query.where.params]
 
-    def _select(self, type_name: str, query: ThingQuery, limit: int, offset: int) -> list[ThingRecord]:
+    def _overlay_for(self, type_name: str) -> Overlay | None:
+        return None if self._overlay is None else self._overlay(type_name)
+
+    def _ordered(
+        self, type_name: str, query: ThingQuery, columns: str, limit: int, offset: int
+    ) -> tuple[str, list[Any]]:
+        """The statement and parameters selecting `columns` of the matches, in the query's
+        order, `limit` (-1: all) from `offset`, over the overlay when there is one."""
         condition, params = self._filter(type_name, query)
-        rows = self._sql.exec(
-            f"SELECT {_COLUMNS} FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?",
-            *params,
-            limit,
-            offset,
-        )
-        return [ThingRecord.from_row(row) for row in rows]
+        overlay = self._overlay_for(type_name)
+        if overlay is not None:
+            return overlay_select(overlay, (condition, params), query.order_sql(), columns, limit, offset)
+        sql = f"SELECT {columns} FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?"
+        return sql, [*params, limit, offset]
+
+    def _select(self, type_name: str, query: ThingQuery, limit: int, offset: int) -> list[ThingRecord]:
+        sql, params = self._ordered(type_name, query, _COLUMNS, limit, offset)
+        return [ThingRecord.from_row(row) for row in self._sql.exec(sql, *params)]
 
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
         """As `ThingStore.scan`, lazily, 256 records a query; a record deleted while the
-        scan runs is skipped."""
+        scan runs is skipped. Over an overlay, each batch reads the records it holds then."""
         # The first batch whole; past it, the ids of every remaining match in order (one
         # sort, a few bytes a thing), then their rows a batch at a time by primary key.
         # Paging on with OFFSET would re-walk every earlier row for each batch.
@@ -231,32 +250,38 @@ class SqliteThingStore:
         yield from first
         if len(first) < _SCAN_BATCH:
             return
-        condition, params = self._filter(type_name, query)
-        rows = self._sql.exec(
-            f"SELECT id FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT -1 OFFSET ?",
-            *params,
-            _SCAN_BATCH,
-        )
-        ids = [str(row["id"]) for row in rows]
+        sql, params = self._ordered(type_name, query, "id", -1, _SCAN_BATCH)
+        ids = [str(row["id"]) for row in self._sql.exec(sql, *params)]
         for start in range(0, len(ids), _SCAN_BATCH):
             batch = ids[start : start + _SCAN_BATCH]
+            overlay = self._overlay_for(type_name)
+            held: Mapping[str, ThingRecord | None] = {} if overlay is None else overlay.records
             found = {
                 str(row["id"]): ThingRecord.from_row(row)
                 for row in self._sql.exec(
                     f"SELECT {_COLUMNS} FROM things WHERE id IN (SELECT value FROM json_each(?))",
-                    json.dumps(batch),
+                    json.dumps([thing_id for thing_id in batch if thing_id not in held]),
                 )
             }
-            yield from (found[thing_id] for thing_id in batch if thing_id in found)
+            for thing_id in batch:
+                record = held[thing_id] if thing_id in held else found.get(thing_id)
+                if record is not None:
+                    yield record
 
     def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
         """As `ThingStore.page`: one `SELECT ... ORDER BY ... LIMIT ? OFFSET ?`."""
         return self._select(type_name, query, query.limit, query.offset)
 
     def count(self, type_name: str, query: ThingQuery) -> int:
-        """As `ThingStore.count`: one `SELECT count(*)`."""
+        """As `ThingStore.count`: one `SELECT count(*)` (over an overlay, the table's rows
+        not in it plus its matching records)."""
         condition, params = self._filter(type_name, query)
-        row = self._sql.first(f"SELECT count(*) AS n FROM things WHERE {condition}", *params)
+        overlay = self._overlay_for(type_name)
+        if overlay is None:
+            row = self._sql.first(f"SELECT count(*) AS n FROM things WHERE {condition}", *params)
+        else:
+            sql, bound = overlay_count(overlay, (condition, params))
+            row = self._sql.first(sql, *bound)
         return int(row["n"]) if row else 0
 
     def atomically(self, work: Callable[[], T]) -> T:

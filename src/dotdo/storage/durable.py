@@ -254,8 +254,10 @@ class DOStorage(DOSemantic):
 
     @rpc(scope="read")
     def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
-        """DOSemantic's read-only query, after a checkpoint: raw SQL reads `things` itself,
-        so every acknowledged write is there first (flush-before-query, ADR 0019)."""
+        """DOSemantic's read-only query, after a full checkpoint: raw SQL may read `things`
+        (and `events`) in any way, where no overlay can follow it, so every acknowledged
+        write is put there first (ADRs 0019, 0030; lists and counts of things use the
+        overlay instead and write nothing)."""
         tiers = self.__dict__.get("tiers")
         if isinstance(tiers, TieredThingStore):
             tiers.flush()

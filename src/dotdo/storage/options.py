@@ -28,6 +28,10 @@ class TierOptions:
     `commit_delay_ms`: strict mode, when a write opens a group while other requests are
     in the object, the longest the group waits for them to write or finish before its
     row is logged (0 to 1,000; 0: never wait; ADR 0029).
+    `overlay_bytes`: the most a query carries of its type's dirty things, as the JSON text
+    of its overlay (ADR 0030), from 0 (every query checkpoints them first) to 1,000,000
+    (half SQLite's 2 MB string limit on Cloudflare, as a log row); past it the query
+    checkpoints them first.
     """
 
     cache_size: int = 1024
@@ -43,6 +47,7 @@ class TierOptions:
     relaxed_flush_ms: int = 1000
     relaxed_max_writes: int = 1000
     commit_delay_ms: int = 5
+    overlay_bytes: int = MAX_ROW_BYTES
 
     def __post_init__(self) -> None:
         names = ("cache_size", "cache_bytes", "max_dirty", "max_dirty_bytes", "max_row_bytes")
@@ -56,5 +61,7 @@ class TierOptions:
         delay = self.commit_delay_ms
         if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 1000:
             raise ValueError("commit_delay_ms is from 0 to 1000")
+        if not 0 <= self.overlay_bytes <= MAX_ROW_BYTES:
+            raise ValueError(f"overlay_bytes is from 0 to {MAX_ROW_BYTES}")
         if self.log_slots < 8:
             raise ValueError("log_slots is at least 8")

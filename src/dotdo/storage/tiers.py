@@ -9,9 +9,9 @@
 - L2: a checkpoint writes each dirty thing into `things` once, however often it changed,
   and the events logged since the last one into the open event segment (`segments.py`,
   one row for all of them), then moves the log's mark. It runs when the oldest dirty
-  write is `checkpoint_delay_ms` old (a timer source), when the dirty set or the log passes a bound, on demand
-  (`flush`), and before a query reads `things` (flush-before-query, for the dirty things
-  of the queried type only).
+  write is `checkpoint_delay_ms` old (a timer source), when the dirty set or the log
+  passes a bound, and on demand (`flush`).
+- Queries lay the queried type's dirty things over `things` and write nothing (`queries.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dotdo.storage.checkpoint import write_thing
 from dotdo.storage.commit import RELAXED, CallLater, GroupCommit, in_request
 from dotdo.storage.log import WriteAheadLog, entry_record, thing_entry
 from dotdo.storage.options import TierOptions
+from dotdo.storage.queries import TierQueries
 from dotdo.storage.segments import EventSegments, PendingEvents
 
 __all__ = ["TierOptions", "TieredThingStore"]
@@ -75,7 +76,6 @@ class TieredThingStore:
         into L0."""
         self.options = options or TierOptions()
         self._sql = sql
-        self._inner = SqliteThingStore(sql)
         self._clock = clock
         self._on_wake_changed = on_wake_changed
         self.log = WriteAheadLog(sql, self.options.log_slots, self.options.max_row_bytes)
@@ -83,6 +83,8 @@ class TieredThingStore:
         self._events = PendingEvents()  # logged, not yet in a segment
         self._cache = ThingCache()
         self._dirty: dict[str, set[str]] = {}
+        self.queries = TierQueries(lambda: self._dirty, self._cache, self.flush, self.options.overlay_bytes)
+        self._inner = SqliteThingStore(sql, self.queries)  # its queries read L0's dirty things too
         self._dirty_bytes = 0
         self._dirty_since: int | None = None
         self._turn: _Turn | None = None
@@ -200,21 +202,18 @@ class TieredThingStore:
             + (self._turn.events if self._turn is not None else [])
         )
 
-    # -- queries: flush-before-query -------------------------------------------
+    # -- queries (`queries.py`) ------------------------------------------------
 
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
-        """Every match of `query` among `type_name`'s things, after checkpointing that type's dirty things."""
-        self.flush(type_name)
+        """Every match of `query` among `type_name`'s things, L0's dirty ones too, lazily."""
         return self._inner.scan(type_name, query)
 
     def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
-        """One page of matches, after checkpointing that type's dirty things."""
-        self.flush(type_name)
+        """One page of matches, L0's dirty things too (`queries.py`)."""
         return self._inner.page(type_name, query)
 
     def count(self, type_name: str, query: ThingQuery) -> int:
-        """How many things match, after checkpointing that type's dirty things."""
-        self.flush(type_name)
+        """How many things match, L0's dirty ones too (`queries.py`)."""
         return self._inner.count(type_name, query)
 
     # -- L1: transactions and the log ------------------------------------------
@@ -460,7 +459,7 @@ class TieredThingStore:
         rows and bytes pending, the group commit's figures (`GroupCommit`: groups logged,
         the writes they held, groups delayed for siblings, delays that ran out, siblings
         seen, requests in the object now); L2 checkpoints, rows they wrote, the last one's
-        time."""
+        time; queries."""
         l0 = dict(hits=self.hits, misses=self.misses, things=len(self._cache), bytes=self._cache.bytes)
         l0.update(dirty=len(self._dirty), dirty_bytes=self._dirty_bytes)
         log = self.log
@@ -472,5 +471,6 @@ class TieredThingStore:
         l1.update(groups_delayed=groups.delayed, group_delays_expired=groups.expired)
         l1.update(group_siblings=groups.siblings_seen, requests=groups.requests)
         l2 = dict(checkpoints=self.checkpoints, rows_written=self.checkpoint_rows, **self.segments.stats())
+        l2.update(self.queries.stats())
         l2.update(last_checkpoint_at=self.last_checkpoint_at, next_checkpoint_at=self.next_wake())
         return {"l0": l0, "l1": l1, "l2": l2}

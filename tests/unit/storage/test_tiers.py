@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import json
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from dotdo.core.sql import Sql
 from dotdo.errors import DotdoError
 from dotdo.semantic.graph import GRAPH_TABLES, EventLog
 from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.registry import index_statement
 from dotdo.semantic.store import THING_TABLES, SqliteThingStore, ThingStore
 from dotdo.semantic.things import Things
 from dotdo.storage.events import TieredEventLog
@@ -160,6 +162,101 @@ def test_a_query_sees_every_acknowledged_write() -> None:
     assert node.things.count("Item", ThingQuery.build(where={"n": 5})) == 1
 
 
+def _half_written(options: TierOptions | None = None) -> Node:
+    """Ten Items in `things`, then four writes not checkpointed: an update, a delete for
+    good, a soft delete and a create."""
+    node = _node(options)
+    node.things.create_many("Item", [{"$id": f"i{n}", "n": n, "name": f"x{n}"} for n in range(10)])
+    node.tiers.flush()
+    node.things.update("Item", "i3", {"n": 30})
+    node.things.delete("Item", "i4")
+    node.things.soft_delete("Item", "i5")
+    node.things.create("Item", {"$id": "new", "n": 5, "name": "x5"})
+    return node
+
+
+def _reads(node: Node) -> list[Any]:
+    """A list, a count, a residual list (the scan) and a soft-deleted-included count."""
+    return [
+        [
+            t["$id"]
+            for t in node.things.list("Item", ThingQuery.build(where={"n": {"$gte": 5}}, order_by="-n"))[
+                "items"
+            ]
+        ],
+        node.things.count("Item", ThingQuery.build(where={"n": {"$lt": 5}})),
+        [
+            t["$id"]
+            for t in node.things.list("Item", ThingQuery.build(where={"name": {"$regex": "^x[3-6]$"}}))[
+                "items"
+            ]
+        ],
+        node.things.count("Item", ThingQuery.build(include_deleted=True)),
+    ]
+
+
+def test_a_query_over_unflushed_writes_writes_no_row() -> None:
+    node = _half_written()
+    before, checkpoints = node.sql.rows_written, node.tiers.checkpoints
+    assert _reads(node) == [["i3", "i9", "i8", "i7", "i6", "new"], 3, ["i3", "i6", "new"], 10]
+    assert node.sql.rows_written == before
+    assert node.tiers.checkpoints == checkpoints
+    assert "i3" in node.table() and node.table()["i3"][1] == '{"n":3,"name":"x3"}'  # still stale
+    stats = node.tiers.stats()
+    assert stats["l0"]["dirty"] == 4
+    assert stats["l2"]["overlaid_queries"] >= 4
+    assert stats["l2"]["query_checkpoints"] == 0
+
+
+def test_past_overlay_bytes_a_query_checkpoints_its_type_first() -> None:
+    node = _half_written(TierOptions(overlay_bytes=100))
+    node.things.create("Other", {"$id": "o", "n": 1})
+    before = node.sql.rows_written
+    assert _reads(node) == [["i3", "i9", "i8", "i7", "i6", "new"], 3, ["i3", "i6", "new"], 10]
+    assert node.sql.rows_written > before
+    stats = node.tiers.stats()
+    assert stats["l0"]["dirty"] == 1  # the Other: only the queried type is checkpointed
+    assert stats["l2"]["query_checkpoints"] == 1
+    assert node.table()["i3"][1] == '{"n":30,"name":"x3"}'
+
+
+def test_a_query_over_the_overlay_uses_the_indexes_the_direct_query_uses() -> None:
+    plans: dict[str, set[str]] = {}
+    for tiered in (False, True):
+        node = Node(Storage(), Clock(T0), tiered)
+        node.sql.run(index_statement("Item", "g"))
+        node.things.create_many("Item", [{"$id": f"i{n}", "g": n % 3} for n in range(30)])
+        if tiered:
+            node.tiers.flush()
+            node.things.update("Item", "i1", {"g": 2})  # dirty: the query reads an overlay
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        runtime_sql = node.storage.sql
+        exec_ = runtime_sql.exec
+
+        def spy(query: str, *bindings: Any, record: Any = statements, real: Any = exec_) -> Any:
+            record.append((query, bindings))
+            return real(query, *bindings)
+
+        runtime_sql.exec = spy  # type: ignore[method-assign]
+        for where in ({"g": 2}, None):
+            node.things.list("Item", ThingQuery.build(where=where, limit=5, with_total=True))
+            node.things.count("Item", ThingQuery.build(where=where))
+        runtime_sql.exec = exec_  # type: ignore[method-assign]
+        used: set[str] = set()
+        for query, bindings in statements:
+            if "things" not in query:
+                continue
+            if tiered:
+                assert "WITH dirty" in query
+            for row in exec_("EXPLAIN QUERY PLAN " + query, *bindings):
+                used.update(
+                    w for w in str(row["detail"]).replace("(", " ").split() if w.startswith("things_")
+                )
+        plans["tiered" if tiered else "direct"] = used
+    assert plans["direct"] == {"things_by_type", "things_Item_g"}
+    assert plans["tiered"] >= plans["direct"]
+
+
 def test_a_rolled_back_transaction_leaves_l0_and_the_log_as_they_were() -> None:
     node = _node()
     node.things.create("Item", {"$id": "a", "n": 1})
@@ -248,21 +345,73 @@ def test_a_crash_at_each_fault_point_keeps_every_acknowledged_write_and_nothing_
     assert again.restart().view() == again.view()
 
 
+VALUES: list[Any] = [
+    -3,
+    -2,
+    -1,
+    0,
+    1,
+    2,
+    3,
+    1.5,
+    -0.5,
+    2**60,
+    "a",
+    "B",
+    "",
+    "x1",
+    True,
+    False,
+    None,
+    [1],
+    {"k": 1},
+]
+"""What `n` takes: every JSON kind, so an order by `n` crosses kinds."""
+
+_VALUE = st.integers(0, len(VALUES) - 1)
 _OPS = st.lists(
     st.one_of(
-        st.tuples(st.just("create"), st.integers(0, 5), st.integers(-3, 3)),
-        st.tuples(st.just("update"), st.integers(0, 5), st.integers(-3, 3)),
+        st.tuples(st.just("create"), st.integers(0, 5), _VALUE),
+        st.tuples(st.just("update"), st.integers(0, 5), _VALUE),
         st.tuples(st.just("delete"), st.integers(0, 5), st.just(0)),
         st.tuples(st.just("soft"), st.integers(0, 5), st.just(0)),
         st.tuples(st.just("restore"), st.integers(0, 5), st.just(0)),
+        st.tuples(st.just("other"), st.integers(0, 5), _VALUE),
         st.tuples(st.just("flush"), st.just(0), st.just(0)),
         st.tuples(st.just("restart"), st.just(0), st.just(0)),
-        st.tuples(st.just("query"), st.just(0), st.integers(-3, 3)),
-        st.tuples(st.just("batch"), st.integers(0, 5), st.integers(-3, 3)),
+        st.tuples(st.just("query"), st.integers(0, 10**6), st.integers(-3, 3)),
+        st.tuples(st.just("batch"), st.integers(0, 5), _VALUE),
         st.tuples(st.just("events"), st.integers(0, 5), st.integers(-3, 3)),
     ),
     max_size=40,
 )
+
+_WHERES: list[Any] = [
+    {"n": {"$gte": 0}},
+    None,
+    {"n": {"$in": [1, "a", True, None]}},
+    {"$or": [{"n": {"$lt": 1}}, {"n": {"$exists": False}}]},
+    {"n": {"$ne": 2}, "$version": {"$gte": 2}},
+]
+_ORDERS: list[Any] = [["-n", "$id"], "n", "-n", None, "-$updated_at", "-$version,n", "$deleted_at"]
+_RESIDUAL = {"n": {"$regex": "^x"}}  # runs in Python: the scan, whole and by batches of ids
+
+
+def _query(shape: int, residual: bool = False) -> ThingQuery:
+    """One of many queries, picked by `shape`: where (or the residual one), order, limit,
+    offset, soft-deleted things or not, total or not."""
+    shape, chosen = divmod(shape, len(_WHERES))
+    shape, order = divmod(shape, len(_ORDERS))
+    shape, limit = divmod(shape, 5)
+    shape, offset = divmod(shape, 4)
+    return ThingQuery.build(
+        where=_RESIDUAL if residual else _WHERES[chosen],
+        order_by=_ORDERS[order],
+        limit=[0, 1, 2, 3, 100][limit],
+        offset=[0, 1, 2, 5][offset],
+        include_deleted=bool(shape % 2),
+        with_total=bool(shape // 2 % 2),
+    )
 
 
 def _apply(node: Node, op: tuple[str, int, int]) -> tuple[Node, Any]:
@@ -270,18 +419,20 @@ def _apply(node: Node, op: tuple[str, int, int]) -> tuple[Node, Any]:
     thing_id = f"t{key}"
     try:
         if kind == "create":
-            return node, node.things.create("Item", {"$id": thing_id, "n": value})
+            return node, node.things.create("Item", {"$id": thing_id, "n": VALUES[value]})
         if kind == "update":
-            return node, node.things.update("Item", thing_id, {"n": value})
+            return node, node.things.update("Item", thing_id, {"n": VALUES[value]})
         if kind == "delete":
             return node, node.things.delete("Item", thing_id)
         if kind == "soft":
             return node, node.things.soft_delete("Item", thing_id)
         if kind == "restore":
             return node, node.things.restore("Item", thing_id)
+        if kind == "other":  # the same id as another type, once its Item is deleted for good
+            return node, node.things.create("Other", {"$id": thing_id, "n": VALUES[value]})
         if kind == "batch":
             ids = [f"b{key}-{n}" for n in range(3)]
-            return node, node.things.create_many("Item", [{"$id": i, "n": value} for i in ids])
+            return node, node.things.create_many("Item", [{"$id": i, "n": VALUES[value]} for i in ids])
         if kind == "flush":
             if node.tiered:
                 node.tiers.flush()
@@ -290,10 +441,13 @@ def _apply(node: Node, op: tuple[str, int, int]) -> tuple[Node, Any]:
             return node.restart(), None
         if kind == "events":
             return node, _events_paged(node, key, value)
-        where = {"n": {"$gte": value}}
-        listed = node.things.list("Item", ThingQuery.build(where=where, order_by=["-n", "$id"]))
-        residual = node.things.list("Item", ThingQuery.build(where={"n": {"$regex": "^x"}}))
-        return node, (listed, node.things.count("Item", ThingQuery.build(where=where)), residual)
+        query = _query(key)
+        answers: list[Any] = [node.things.list(noun, query) for noun in ("Item", "Other")]
+        answers.append(node.things.count("Item", query))
+        answers.append(node.things.find_first("Item", query))
+        answers.append(node.things.list("Item", _query(key, residual=True)))
+        answers.append(node.things.count("Item", ThingQuery.build(where={"$or": [_RESIDUAL, {"n": value}]})))
+        return node, answers
     except DotdoError as error:
         return node, (type(error).__name__, error.code)
 
@@ -313,23 +467,37 @@ def _events_paged(node: Node, key: int, value: int) -> list[Any]:
             return pages
 
 
-@pytest.mark.parametrize("durability", ["strict", "relaxed"])
+@pytest.mark.parametrize(
+    ("durability", "overlay_bytes", "statement_room"),
+    [
+        ("strict", 1_000_000, 99_000),
+        ("relaxed", 1_000_000, 99_000),
+        ("strict", 200, 99_000),  # some queries checkpoint their type first
+        ("strict", 1_000_000, 0),  # the overlay's statements with the where clause once
+    ],
+)
 @settings(max_examples=100, deadline=None)
 @given(ops=_OPS)
 def test_any_interleaving_answers_as_the_direct_path(
-    durability: str, ops: list[tuple[str, int, int]]
+    durability: str, overlay_bytes: int, statement_room: int, ops: list[tuple[str, int, int]]
 ) -> None:
     clock = Clock(T0)
-    options = TierOptions(log_slots=8, max_dirty=4, durability=durability, relaxed_max_writes=3)
+    options = TierOptions(
+        log_slots=8, max_dirty=4, durability=durability, relaxed_max_writes=3, overlay_bytes=overlay_bytes
+    )
     tiered = Node(Storage(), clock, True, options)
     direct = Node(Storage(), clock, False)
-    for op in ops:
-        clock.advance(1)
-        if op[0] == "restart" and durability == "relaxed":
-            tiered.tiers.commit_group()  # a clean stop; a crash's window is tested on its own
-        tiered, got = _apply(tiered, op)
-        direct, expected = _apply(direct, op)
-        assert got == expected, op
+    with (
+        mock.patch("dotdo.semantic.store._SCAN_BATCH", 2),  # scans page on by ids at once
+        mock.patch("dotdo.semantic.overlay._STATEMENT_ROOM", statement_room),
+    ):
+        for op in ops:
+            clock.advance(1)
+            if op[0] == "restart" and durability == "relaxed":
+                tiered.tiers.commit_group()  # a clean stop; a crash's window is tested on its own
+            tiered, got = _apply(tiered, op)
+            direct, expected = _apply(direct, op)
+            assert got == expected, op
     assert tiered.view() == direct.view()
     tiered.tiers.flush()
     assert tiered.table() == direct.table()
