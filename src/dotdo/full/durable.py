@@ -224,9 +224,9 @@ class DOFull(DOWorkflow):
         decision is recorded and emitted (`Approval.approved` / `Approval.rejected`) and
         the waiting run resumes; returns the approval after.
 
-        Needs the `approve` scope. 400 `invalid_decision`, `invalid_comment`; 403
-        `approver_not_allowed` (the approval names its approvers, the subject is not one);
-        404 `approval_not_found`; 409 `approval_decided` or `approval_expired`."""
+        Needs the `approve` scope. 400 `invalid_decision`, `invalid_comment`; 404
+        `approval_not_found`; then 403 `approver_not_allowed` (the approval names its
+        approvers, the subject is not one); then 409 `approval_decided` / `approval_expired`."""
         return await self.hitl.decide(approval_id, decision, comment, caller())
 
     async def _http_approvals(self, request: HttpRequest) -> HttpResponse:
