@@ -22,10 +22,10 @@ from websockets.sync.client import ClientConnection, connect
 from dotdo.client import Client
 from dotdo.wire.tokens import mint
 from tests.conftest import PRODUCTION_SECRET
+from tests.eviction import wait_until_evicted
 from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
 
 FULL = "/_full"
-IDLE_SECONDS = 13  # the runtime evicts an idle object after ~10 s (tests/integration/test_hibernation.py)
 
 
 def bearer(token: str | None) -> dict[str, str]:
@@ -268,11 +268,7 @@ def test_a_waiting_run_survives_eviction_and_kill_9_and_resumes_at_its_step(
         approvals = {
             run_id: pending_for(c, run_id)["id"] for run_id in ("evicted", "killed", "killed-mid-decision")
         }
-        for _ in range(3):  # asking wakes an evicted object
-            time.sleep(IDLE_SECONDS)
-            if rpc(c, "built_at") != built:
-                break
-        assert rpc(c, "built_at") != built, "the runtime did not evict the object"
+        wait_until_evicted(lambda _: rpc(c, "built_at"), {tenant: built})  # asking wakes it
         assert (
             c.post(f"{FULL}/approvals/{approvals['evicted']}", json={"decision": "approve"}).status_code
             == 200
