@@ -8,10 +8,12 @@ The three systems run side by side, each on its own port and empty state folder:
 (the shared kit's JavaScript Durable Object on wrangler's dev stack, `devserver.mjs`),
 `pyfloor` (the kit's bare-Python worker and object: only the `workers` SDK and
 `ctx.storage.sql`) and `dotdo` (this checkout's app, `./scripts/dev`), the two Python ones
-on this project's local runtime. Each is seeded through its own API with the kit's
-`seed.py` (customers `c-00000..` and 1,000 state keys); then for every round, scenario and
-connection count the systems take turns (the order rotates each round), each driven by
-the kit's wrk scenario (`lua/*.lua`). So a drift of the machine hits all three alike.
+on this project's local runtime; `--systems rawjs,pyfloor,dotdo,front` adds `front`: the same
+app behind the opt-in JavaScript front (ADR 0020) in place of the Python passthrough.
+Each is seeded through its own API with the kit's `seed.py` (customers `c-00000..` and
+1,000 state keys); then for every round, scenario and connection count the systems take
+turns (the order rotates each round), each driven by the kit's wrk scenario (`lua/*.lua`).
+So a drift of the machine hits all alike.
 Tables: median req/s over the rounds, the ratio of dotdo to bare Python, and p50 latency;
 every run's raw result goes to bench-results/<stamp>-floor.jsonl.
 
@@ -147,6 +149,38 @@ class System:
         self.process.wait()
 
 
+@dataclass
+class FrontSystem(System):
+    """dotdo behind the opt-in JavaScript front (ADR 0020): the app's local runtime joined
+    to a wrangler dev registry, and `scripts/front.mjs --serve` (the front Worker, bound to
+    the app's class by `script_name`) on this system's port. The objects are the app's own,
+    so this measures only what the Python passthrough costs against the JavaScript one."""
+
+    app: System | None = None
+
+    def start(self, state: Path) -> None:
+        registry = state.parent / "registry"
+        self.app = System(
+            f"{self.name}-app", self.things,
+            [*self.command, "--registry", str(registry)], self.cwd,
+        )  # fmt: skip
+        self.app.start(state)
+        self.app.wait()
+        self.port = free_port()
+        self.log = state.parent / f"{self.name}.log"
+        self.process = subprocess.Popen(
+            ["node", str(ROOT / "scripts" / "front.mjs"), "--serve", "--port", str(self.port),
+             "--registry", str(registry), "--out", str(state.parent / "front"), "--log-level", "warn"],
+            cwd=self.cwd, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env={**os.environ, **ENV},
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        super().stop()
+        if self.app is not None:
+            self.app.stop()
+
+
 def systems(names: list[str]) -> list[System]:
     dev = [sys.executable, "-m", "dotdo", "dev", "--port", "$PORT", "--persist-to", "$STATE", "--no-watch",
            "--log-level", "warn"]  # fmt: skip
@@ -165,6 +199,11 @@ def systems(names: list[str]) -> list[System]:
         "dotdo": System(
             "dotdo", "/Customer",
             # one load generator sends past any caller's budget: measure the framework, not the limiter
+            [*dev, "--var", "RATE_LIMIT_REQUESTS=off", "--var", "RATE_LIMIT_MESSAGES=off"],
+            ROOT,
+        ),
+        "front": FrontSystem(
+            "front", "/Customer",
             [*dev, "--var", "RATE_LIMIT_REQUESTS=off", "--var", "RATE_LIMIT_MESSAGES=off"],
             ROOT,
         ),
@@ -227,7 +266,7 @@ def main() -> None:
     parser.add_argument("--conns", default="1,8")
     parser.add_argument("--things", type=int, default=2000)
     parser.add_argument("--scenarios", default=",".join(LABELS))
-    parser.add_argument("--systems", default="rawjs,pyfloor,dotdo")
+    parser.add_argument("--systems", default="rawjs,pyfloor,dotdo", help="of rawjs,pyfloor,dotdo,front")
     args = parser.parse_args()
     conns = [int(c) for c in args.conns.split(",")]
     scenarios = args.scenarios.split(",")
@@ -276,21 +315,20 @@ def main() -> None:
             for system in chosen:
                 system.stop()
     names = [system.name for system in chosen]
-    ratio = {"dotdo", "pyfloor"} <= set(names)
+    ratios = [n for n in ("dotdo", "front") if "pyfloor" in names and n in names]
     command = f"bench/floor.py --duration {args.duration} --rounds {args.rounds} --things {args.things}"
     lines = [
         f"Run of {stamp} (`{command}`), median req/s over the rounds:",
         "",
-        "| route | conns | " + " | ".join(names) + (" | dotdo / bare Python |" if ratio else ""),
-        "| --- | ---: | " + " | ".join("---:" for _ in names) + (" | ---: |" if ratio else ""),
+        "| route | conns | " + " | ".join(names) + "".join(f" | {n} / bare Python" for n in ratios) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in names) + " | ---:" * len(ratios) + " |",
     ]
     errors = []
     for scenario in scenarios:
         for conn in conns:
             rps = {n: statistics.median(r["rps"] for r in results[(n, scenario, conn)]) for n in names}
             row = f"| {LABELS[scenario]} | {conn} | " + " | ".join(f"{rps[n]:.0f}" for n in names) + " |"
-            if "dotdo" in rps and "pyfloor" in rps:
-                row += f" {rps['dotdo'] / rps['pyfloor']:.2f} |"
+            row += "".join(f" {rps[n] / rps['pyfloor']:.2f} |" for n in ratios)
             lines.append(row)
             for n in names:
                 failed = sum(

@@ -106,3 +106,54 @@ test("tar archive: ustar headers with valid checksums, padded contents, long nam
   }
   assert.deepEqual(seen, [[long, "hello"], ["short", "x".repeat(600)]]);
 });
+
+test("two builds of one project at once both succeed and leave one whole host", async () => {
+  const { spawn } = await import("node:child_process");
+  const { existsSync, readdirSync } = await import("node:fs");
+  const { fileURLToPath } = await import("node:url");
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const project = mkdtempSync(path.join(tmpdir(), "dotdo-build-"));
+  mkdirSync(path.join(project, "src"));
+  mkdirSync(path.join(project, "python_modules", "workers"), { recursive: true });
+  writeFileSync(path.join(project, "src", "entry.py"), "class App:\n    pass\n");
+  writeFileSync(path.join(project, "python_modules", "workers", "__init__.py"), "");
+  writeFileSync(
+    path.join(project, "wrangler.toml"),
+    [
+      'name = "app"',
+      'main = "src/entry.py"',
+      'compatibility_date = "2025-08-01"',
+      'compatibility_flags = ["python_workers"]',
+      "[[durable_objects.bindings]]",
+      'name = "APP"',
+      'class_name = "App"',
+      "[[migrations]]",
+      'tag = "v1"',
+      'new_sqlite_classes = ["App"]',
+      "",
+    ].join("\n"),
+  );
+  const build = () =>
+    new Promise((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
+          "--project",
+          project,
+          "--node-modules",
+          path.join(repo, "node_modules"),
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let err = "";
+      child.stderr.on("data", (chunk) => (err += chunk));
+      child.on("close", (code) => resolve({ code, err }));
+    });
+  const results = await Promise.all(Array.from({ length: 6 }, build));
+  for (const { code, err } of results) assert.equal(code, 0, err);
+  const dotdo = path.join(project, ".dotdo");
+  assert.deepEqual(readdirSync(dotdo).filter((name) => name.startsWith("host")), ["host"]);
+  assert.ok(existsSync(path.join(dotdo, "host", "wrangler.json")));
+  assert.ok(existsSync(path.join(dotdo, "host", "pyodide", "pyodide.asm.wasm")));
+});

@@ -20,7 +20,7 @@
 // the app imports, from the dotdo this runtime belongs to.
 
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,7 +79,10 @@ if (!existsSync(path.join(pythonModulesDir, "workers", "__init__.py"))) {
   fail(`${pythonModulesDir} has no \`workers\` SDK: vendor the project's dependencies (dotdo dev does)`);
 }
 
-const out = path.resolve(project, args.out ?? path.join(".dotdo", "host"));
+const target = path.resolve(project, args.out ?? path.join(".dotdo", "host"));
+// Built in a folder of its own and swapped in whole at the end, so two runtimes started in
+// one project at once (or a build while a runtime starts) never see a half-written host.
+const out = `${target}.build-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -227,4 +230,21 @@ writeFileSync(path.join(out, "wrangler.json"), JSON.stringify(hostConfig, null, 
 // The AI binding is not handed to wrangler (its local dev would reach Cloudflare for it);
 // server.mjs reads this file and serves the binding from the host side instead.
 if (config.ai?.binding) writeFileSync(path.join(out, "ai.json"), JSON.stringify({ binding: config.ai.binding }) + "\n");
-console.log(path.join(out, "wrangler.json"));
+// Each rename is atomic; a build that lands between the two (another runtime's) is moved
+// aside again, so the last build to finish is the one in place.
+const retired = `${target}.old-${process.pid}`;
+for (let attempt = 0; ; attempt++) {
+  try {
+    renameSync(target, retired);
+  } catch (error) {
+    if (error.code !== "ENOENT") throw error;
+  }
+  rmSync(retired, { recursive: true, force: true });
+  try {
+    renameSync(out, target);
+    break;
+  } catch (error) {
+    if (!["ENOTEMPTY", "EEXIST"].includes(error.code) || attempt >= 10) throw error;
+  }
+}
+console.log(path.join(target, "wrangler.json"));
