@@ -147,9 +147,10 @@ class Client:
         return await self.call("ai_generate", prompt, schema, system, model)
 
     async def embed(self, texts: str | Sequence[str], *, model: str | None = None) -> dict[str, Any]:
-        """The object's `ai_embed`: `{"model", "vectors"}`, one vector per text (1-100)."""
+        """The object's `ai_embed`: `{"model", "vectors"}`, one vector per text (1-100); a
+        single string is sent as a list of one (the method takes a list only)."""
         result: dict[str, Any] = await self.call(
-            "ai_embed", texts if isinstance(texts, str) else list(texts), model
+            "ai_embed", [texts] if isinstance(texts, str) else list(texts), model
         )
         return result
 

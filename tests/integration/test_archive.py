@@ -72,7 +72,7 @@ def test_archived_history_answers_as_of_reads_and_event_ranges_after_a_restart(r
             got = c.get(f"/_archive/Counter/{thing_id}", params={"as_of": version["$updated_at"]})
             assert got.status_code == 200, got.text
             assert got.json() == version
-            assert got.headers["etag"] == f'"{version["$version"]}"'
+            assert got.headers["etag"] == f'"{version["$version"]}.{version["$created_at"]}"'
         # RPC answers the same (the Python client's `get(as_of=)` and `events()` call these).
         rpc = c.post(
             "/_archive/rpc",

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import pytest
 
 from dotdo.client import Client, RpcError
+from tests.eviction import wait_until_evicted
 from tests.integration.test_rpc_surfaces import socket_to
 from tests.runtime import LocalRuntime, new_tenant
-
-IDLE_SECONDS = 13  # the runtime evicts an object idle for ~10 s
 
 
 def call(runtime: LocalRuntime, name: str, method: str, *params: Any) -> Any:
@@ -113,13 +111,10 @@ def test_rooms_take_broadcasts_from_other_objects_across_hibernation(runtime: Lo
         assert json.loads(outsider.recv(timeout=10))["data"] == "only ops"  # not the lobby message
         assert json.loads(second.recv(timeout=10))["data"] == "only ops"
 
-        built = call(runtime, tenant, "built_at")
-        for _ in range(3):  # the owner hibernates; its sockets and their rooms stay
-            time.sleep(IDLE_SECONDS)
-            if call(runtime, tenant, "built_at") != built:
-                break
-        else:
-            raise AssertionError("the room's owner never hibernated")
+        # the owner hibernates; its sockets and their rooms stay
+        wait_until_evicted(
+            lambda name: call(runtime, name, "built_at"), {tenant: call(runtime, tenant, "built_at")}
+        )
         assert sorted(call(runtime, tenant, "room_members", "lobby")) == sorted(members)
         assert call(runtime, f"Sender/{tenant}", "broadcast_to_room", "lobby", "after", tenant) == 2
         assert json.loads(first.recv(timeout=10))["data"] == "after"

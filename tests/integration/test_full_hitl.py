@@ -22,10 +22,10 @@ from websockets.sync.client import ClientConnection, connect
 from dotdo.client import Client
 from dotdo.wire.tokens import mint
 from tests.conftest import PRODUCTION_SECRET
+from tests.eviction import wait_until_evicted
 from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
 
 FULL = "/_full"
-IDLE_SECONDS = 13  # the runtime evicts an idle object after ~10 s (tests/integration/test_hibernation.py)
 
 
 def bearer(token: str | None) -> dict[str, str]:
@@ -125,6 +125,15 @@ def test_who_decides_is_the_tokens_subject_on_every_surface(production_runtime: 
         )
         decided = c.post(url, json={"decision": "approve"}, headers=bearer(alice)).json()
         assert decided["decided_by"] == "alice"
+        # who may decide is checked before the state: bob learns nothing of alice's decision
+        assert error_code(c.post(url, json={"decision": "reject"}, headers=bearer(bob))) == (
+            403,
+            "approver_not_allowed",
+        )
+        assert error_code(c.post(url, json={"decision": "reject"}, headers=bearer(alice))) == (
+            409,
+            "approval_decided",
+        )
 
         steps = [{"type": "method", "name": "decide_approval", "args": [approvals[1], "reject", "no"]}]
         piped = c.post(
@@ -177,7 +186,9 @@ def test_a_pending_approval_is_pushed_to_socket_subscribers(runtime: LocalRuntim
 def test_an_approval_escalates_when_its_time_runs_out_then_expires(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     with runtime.client(tenant) as c:
-        start(c, "late", id="o-l", approvers=["clerk"], timeout=60, escalate_to=["boss"])
+        # no approvers: this caller (no token, so no subject) may decide it, and so learns
+        # that it expired; the escalation is for "boss" only
+        start(c, "late", id="o-l", timeout=60, escalate_to=["boss"])
         first = pending_for(c, "late")
         assert first["expires_at"] is not None
 
@@ -194,6 +205,10 @@ def test_an_approval_escalates_when_its_time_runs_out_then_expires(runtime: Loca
         assert error_code(c.post(f"{FULL}/approvals/{first['id']}", json={"decision": "approve"})) == (
             409,
             "approval_expired",
+        )
+        assert error_code(c.post(f"{FULL}/approvals/{escalated['id']}", json={"decision": "approve"})) == (
+            403,
+            "approver_not_allowed",
         )
         assert c.get(f"{FULL}/workflows/late").json()["status"] == "waiting"
         assert tick(escalated["expires_at"])["hitl"] == 1
@@ -253,11 +268,7 @@ def test_a_waiting_run_survives_eviction_and_kill_9_and_resumes_at_its_step(
         approvals = {
             run_id: pending_for(c, run_id)["id"] for run_id in ("evicted", "killed", "killed-mid-decision")
         }
-        for _ in range(3):  # asking wakes an evicted object
-            time.sleep(IDLE_SECONDS)
-            if rpc(c, "built_at") != built:
-                break
-        assert rpc(c, "built_at") != built, "the runtime did not evict the object"
+        wait_until_evicted(lambda _: rpc(c, "built_at"), {tenant: built})  # asking wakes it
         assert (
             c.post(f"{FULL}/approvals/{approvals['evicted']}", json={"decision": "approve"}).status_code
             == 200

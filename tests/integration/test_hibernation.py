@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 from dotdo.wire.tokens import mint
 from tests.conftest import HARNESS_RPC_SECRET
+from tests.eviction import wait_until_evicted
 from tests.integration.test_rpc_surfaces import socket_to
 from tests.runtime import ROOT, LocalRuntime, new_tenant
-
-IDLE_SECONDS = 13  # the runtime evicts after ~10 s without events
 
 
 def built_at(runtime: LocalRuntime, binding: str, tenant: str) -> float:
@@ -48,15 +46,9 @@ def test_sockets_work_the_same_after_the_object_hibernates(runtime: LocalRuntime
                 "SEMANTIC": (semantic, built_at(runtime, "SEMANTIC", semantic)),
                 "WORKFLOW": (workflow, built_at(runtime, "WORKFLOW", workflow)),
             }
-            rebuilt: set[str] = set()
-            for _ in range(3):  # asking wakes an object that was evicted, and keeps one awake that was not
-                time.sleep(IDLE_SECONDS)
-                rebuilt |= {
-                    b for b, (t, at) in first.items() if b not in rebuilt and built_at(runtime, b, t) != at
-                }
-                if len(rebuilt) == len(first):
-                    break
-            assert rebuilt == set(first), "the runtime did not hibernate every object"
+            wait_until_evicted(
+                lambda b: built_at(runtime, b, first[b][0]), {b: at for b, (_, at) in first.items()}
+            )
 
             # the plain socket: same connection, same tags
             plain.send(json.dumps({"type": "ping"}))

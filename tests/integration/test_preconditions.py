@@ -17,6 +17,11 @@ import pytest
 from tests.runtime import LocalRuntime
 
 
+def etag(thing: dict[str, Any], version: int | None = None) -> str:
+    """The thing's entity tag (`"<version>.<created_at>"`), at `version` if given."""
+    return f'"{thing["$version"] if version is None else version}.{thing["$created_at"]}"'
+
+
 def make_thing(c: httpx.Client, thing_id: str) -> dict[str, Any]:
     """`Doc/<id>` at version 2: created, then patched."""
     assert c.post("/Doc", json={"$id": thing_id, "title": "draft"}).status_code == 201
@@ -61,10 +66,20 @@ ROUTES = [
 
 
 @dataclass(frozen=True)
+class Tags:
+    now: str
+    """The thing's current tag, quoted: `"2.1767225600000"`."""
+    stale: str
+    """The tag its previous version had."""
+    unquoted: str
+    """The current tag without its quotes (a malformed header)."""
+
+
+@dataclass(frozen=True)
 class Case:
     name: str
-    headers: Callable[[int], dict[str, str]]
-    """The request's headers, given the thing's current version."""
+    headers: Callable[[Tags], dict[str, str]]
+    """The request's headers, given the thing's current and previous tags."""
     status: int
     """200/201 for "it was done"; else the error status."""
     code: str | None = None
@@ -72,19 +87,20 @@ class Case:
 
 FAILED = "precondition_failed"
 CASES = [
-    Case("matching strong tag", lambda v: {"if-match": f'"{v}"'}, 200),
-    Case("stale tag", lambda v: {"if-match": f'"{v - 1}"'}, 412, FAILED),
-    Case("weak tag", lambda v: {"if-match": f'W/"{v}"'}, 412, FAILED),
-    Case("list with the tag", lambda v: {"if-match": f'"99", W/"98", "{v}"'}, 200),
-    Case("list without it", lambda v: {"if-match": f'"99", W/"{v}", "{v - 1}"'}, 412, FAILED),
-    Case("If-Match *", lambda v: {"if-match": "*"}, 200),
-    Case("If-None-Match *", lambda v: {"if-none-match": "*"}, 412, FAILED),
-    Case("If-None-Match weak match", lambda v: {"if-none-match": f'W/"{v}"'}, 412, FAILED),
-    Case("If-None-Match other tag", lambda v: {"if-none-match": f'"{v - 1}"'}, 200),
-    Case("both, If-Match false", lambda v: {"if-match": '"99"', "if-none-match": '"98"'}, 412, FAILED),
-    Case("malformed: unquoted", lambda v: {"if-match": str(v)}, 400, "invalid_precondition"),
-    Case("malformed: star in a list", lambda v: {"if-match": f'*, "{v}"'}, 400, "invalid_precondition"),
-    Case("malformed If-None-Match", lambda v: {"if-none-match": "W/x"}, 400, "invalid_precondition"),
+    Case("matching strong tag", lambda t: {"if-match": t.now}, 200),
+    Case("stale tag", lambda t: {"if-match": t.stale}, 412, FAILED),
+    Case("the version alone", lambda t: {"if-match": t.now.split(".")[0] + '"'}, 412, FAILED),
+    Case("weak tag", lambda t: {"if-match": f"W/{t.now}"}, 412, FAILED),
+    Case("list with the tag", lambda t: {"if-match": f'"99", W/"98", {t.now}'}, 200),
+    Case("list without it", lambda t: {"if-match": f'"99", W/{t.now}, {t.stale}'}, 412, FAILED),
+    Case("If-Match *", lambda t: {"if-match": "*"}, 200),
+    Case("If-None-Match *", lambda t: {"if-none-match": "*"}, 412, FAILED),
+    Case("If-None-Match weak match", lambda t: {"if-none-match": f"W/{t.now}"}, 412, FAILED),
+    Case("If-None-Match other tag", lambda t: {"if-none-match": t.stale}, 200),
+    Case("both, If-Match false", lambda t: {"if-match": '"99"', "if-none-match": '"98"'}, 412, FAILED),
+    Case("malformed: unquoted", lambda t: {"if-match": t.unquoted}, 400, "invalid_precondition"),
+    Case("malformed: star in a list", lambda t: {"if-match": f"*, {t.now}"}, 400, "invalid_precondition"),
+    Case("malformed If-None-Match", lambda t: {"if-none-match": "W/x"}, 400, "invalid_precondition"),
 ]  # fmt: skip
 
 
@@ -103,8 +119,9 @@ def test_every_write_route_honours_preconditions(runtime: LocalRuntime, route: R
         c.post("/Doc", json={"$id": "other"})
         before = route.setup(c, "d1")
         version = before["$version"]
+        tags = Tags(etag(before), etag(before, version - 1), etag(before).strip('"'))
         state = snapshot(c, "d1")
-        response = route.send(c, "d1", case.headers(version))
+        response = route.send(c, "d1", case.headers(tags))
         if case.status == 200:
             assert response.status_code in (200, 201), response.text
             after = snapshot(c, "d1")
@@ -112,22 +129,22 @@ def test_every_write_route_honours_preconditions(runtime: LocalRuntime, route: R
             if route.bumps_version and after[0] == 200:
                 assert after[1]["$version"] == version + 1
             if "$version" in response.json():
-                assert response.headers["etag"] == f'"{response.json()["$version"]}"'
+                assert response.headers["etag"] == etag(response.json())
             return
         assert response.status_code == case.status, response.text
         error = response.json()["error"]
         assert error["code"] == case.code
         if case.status == 412:
             assert error["current_version"] == version
-            assert response.headers["etag"] == f'"{version}"'
+            assert response.headers["etag"] == tags.now
         assert snapshot(c, "d1") == state  # nothing written: thing, edges, events
 
 
 def test_the_issue_example_a_stale_delete_deletes_nothing(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
-        make_thing(c, "d1")
+        thing = make_thing(c, "d1")
         for params in ({}, {"hard": "true"}):
-            refused = c.delete("/Doc/d1", params=params, headers={"if-match": '"1"'})
+            refused = c.delete("/Doc/d1", params=params, headers={"if-match": etag(thing, 1)})
             assert refused.status_code == 412
             assert refused.json()["error"] == {
                 "code": "precondition_failed",
@@ -138,11 +155,11 @@ def test_the_issue_example_a_stale_delete_deletes_nothing(runtime: LocalRuntime)
             assert (
                 kept.status_code == 200 and kept.json()["title"] == "final" and kept.json()["$version"] == 2
             )
-        deleted = c.delete("/Doc/d1", headers={"if-match": '"2"'})
-        assert deleted.status_code == 200 and deleted.headers["etag"] == '"3"'
-        restored = c.post("/Doc/d1/restore", headers={"if-match": '"3"'})
-        assert restored.status_code == 200 and restored.headers["etag"] == '"4"'
-        gone = c.delete("/Doc/d1", params={"hard": "true"}, headers={"if-match": '"4"'})
+        deleted = c.delete("/Doc/d1", headers={"if-match": etag(thing, 2)})
+        assert deleted.status_code == 200 and deleted.headers["etag"] == etag(thing, 3)
+        restored = c.post("/Doc/d1/restore", headers={"if-match": etag(thing, 3)})
+        assert restored.status_code == 200 and restored.headers["etag"] == etag(thing, 4)
+        gone = c.delete("/Doc/d1", params={"hard": "true"}, headers={"if-match": etag(thing, 4)})
         assert gone.status_code == 200 and gone.json()["deleted"] is True
         assert c.get("/Doc/d1", params={"include_deleted": "true"}).status_code == 404
 
@@ -151,7 +168,7 @@ def test_if_none_match_star_on_create(runtime: LocalRuntime) -> None:
     only_new = {"if-none-match": "*"}
     with runtime.client() as c:
         created = c.post("/Doc", json={"$id": "d1", "title": "a"}, headers=only_new)
-        assert created.status_code == 201 and created.headers["etag"] == '"1"'
+        assert created.status_code == 201 and created.headers["etag"] == etag(created.json(), 1)
         c.patch("/Doc/d1", json={"title": "b"})
         again = c.post("/Doc", json={"$id": "d1", "title": "c"}, headers=only_new)
         assert again.status_code == 412 and again.json()["error"]["current_version"] == 2
@@ -178,22 +195,21 @@ def test_if_none_match_star_on_create(runtime: LocalRuntime) -> None:
 
 def test_get_answers_304_and_412(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
-        make_thing(c, "d1")
-        for value in ('"2"', 'W/"2"', '"1", "2"', "*"):
+        thing = make_thing(c, "d1")
+        now, old = etag(thing), etag(thing, 1)
+        for value in (now, f"W/{now}", f"{old}, {now}", "*"):
             unchanged = c.get("/Doc/d1", headers={"if-none-match": value})
             assert (
-                unchanged.status_code == 304
-                and unchanged.headers["etag"] == '"2"'
-                and unchanged.content == b""
+                unchanged.status_code == 304 and unchanged.headers["etag"] == now and unchanged.content == b""
             )
-        head = c.head("/Doc/d1", headers={"if-none-match": '"2"'})
-        assert head.status_code == 304 and head.headers["etag"] == '"2"'
-        changed = c.get("/Doc/d1", headers={"if-none-match": '"1"'})
+        head = c.head("/Doc/d1", headers={"if-none-match": now})
+        assert head.status_code == 304 and head.headers["etag"] == now
+        changed = c.get("/Doc/d1", headers={"if-none-match": old})
         assert changed.status_code == 200 and changed.json()["title"] == "final"
-        stale = c.get("/Doc/d1", headers={"if-match": '"1"'})
+        stale = c.get("/Doc/d1", headers={"if-match": old})
         assert stale.status_code == 412 and stale.json()["error"]["current_version"] == 2
-        assert c.get("/Doc/d1", headers={"if-match": '"2"'}).status_code == 200
-        assert c.get("/Doc/d1", headers={"if-none-match": "2"}).status_code == 400
+        assert c.get("/Doc/d1", headers={"if-match": now}).status_code == 200
+        assert c.get("/Doc/d1", headers={"if-none-match": now.strip('"')}).status_code == 400
 
 
 def test_a_missing_or_soft_deleted_thing_is_404_whatever_the_preconditions(runtime: LocalRuntime) -> None:
@@ -204,11 +220,11 @@ def test_a_missing_or_soft_deleted_thing_is_404_whatever_the_preconditions(runti
             missing = c.request(method, "/Doc/missing", params=params, json=body, headers={"if-match": "*"})
             assert missing.status_code == 404 and missing.json()["error"]["code"] == "thing_not_found"
         assert c.post("/Doc/missing/restore", headers={"if-match": "*"}).status_code == 404
-        make_deleted_thing(c, "d1")
-        hidden = c.patch("/Doc/d1", json={"title": "x"}, headers={"if-match": '"3"'})
+        tag = etag(make_deleted_thing(c, "d1"))
+        hidden = c.patch("/Doc/d1", json={"title": "x"}, headers={"if-match": tag})
         assert hidden.status_code == 404
-        assert c.get("/Doc/d1", headers={"if-none-match": '"3"'}).status_code == 404
-        shown = c.get("/Doc/d1", params={"include_deleted": "true"}, headers={"if-none-match": '"3"'})
+        assert c.get("/Doc/d1", headers={"if-none-match": tag}).status_code == 404
+        shown = c.get("/Doc/d1", params={"include_deleted": "true"}, headers={"if-none-match": tag})
         assert shown.status_code == 304
 
 
@@ -239,3 +255,37 @@ def test_explicit_expected_versions_stay_409(runtime: LocalRuntime) -> None:
         erased = c.post("/rpc", json={"method": "delete_thing", "params": ["Doc", "d1", True, 4]})
         assert erased.status_code == 200
         assert erased.json()["result"] == {"$id": "d1", "$type": "Doc", "deleted": True}
+
+
+def test_a_thing_erased_and_created_again_never_matches_the_old_ones_tags(runtime: LocalRuntime) -> None:
+    """RFC 9110 §8.8.1: a strong tag names one representation. A thing deleted for good and
+    created again under its id restarts at version 1; its tags were the version alone, so
+    the old life's `"1"` passed `If-Match` on the new thing and got it a 304 it never saw."""
+    with runtime.client() as c:
+        c.post("/Doc", json={"$id": "other"})
+        first = c.post("/Doc", json={"$id": "d1", "title": "old"})
+        old = first.headers["etag"]
+        assert c.get("/Doc/d1", headers={"if-none-match": old}).status_code == 304
+        assert c.delete("/Doc/d1", params={"hard": "true"}).status_code == 200
+        second = c.post("/Doc", json={"$id": "d1", "title": "new"})
+        assert second.status_code == 201 and second.json()["$version"] == 1
+        new = second.headers["etag"]
+        assert new != old and new == etag(second.json())
+        seen = c.get("/Doc/d1", headers={"if-none-match": old})  # not the thing the client has
+        assert seen.status_code == 200 and seen.json()["title"] == "new" and seen.headers["etag"] == new
+        for method, path, body in (
+            ("PATCH", "/Doc/d1", {"title": "x"}),
+            ("PUT", "/Doc/d1", {"title": "x"}),
+            ("DELETE", "/Doc/d1", None),
+            ("POST", "/Doc/d1/cites", {"to": "Doc/other"}),
+            ("GET", "/Doc/d1", None),
+        ):
+            refused = c.request(method, path, json=body, headers={"if-match": old})
+            assert refused.status_code == 412, (method, path, refused.text)
+            assert refused.headers["etag"] == new
+        assert c.get("/Doc/d1").json()["title"] == "new"
+        # as it was: the old life answers its own tag, the new life's matches only itself
+        then = {"as_of": str(first.json()["$updated_at"])}
+        assert c.get("/Doc/d1", params=then, headers={"if-none-match": old}).status_code == 304
+        assert c.get("/Doc/d1", params=then, headers={"if-none-match": new}).status_code == 200
+        assert c.get("/Doc/d1", headers={"if-match": new}).status_code == 200

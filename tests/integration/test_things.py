@@ -28,7 +28,7 @@ def test_create_get_and_wire_form(runtime: LocalRuntime) -> None:
         assert list(thing)[:5] == ["$id", "$type", "$created_at", "$updated_at", "$version"]
         assert thing["$type"] == "Customer" and thing["$version"] == 1
         assert thing["$created_at"] == thing["$updated_at"] and "$deleted_at" not in thing
-        assert created.headers["etag"] == '"1"'
+        assert created.headers["etag"] == f'"1.{thing["$created_at"]}"'
         fetched = c.get(f"/Customer/{thing['$id']}")
         assert fetched.json() == thing
         # the same id under another type is not that thing
@@ -69,19 +69,20 @@ def test_update_merges_and_honours_versions(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         thing = c.post("/Customer", json={"name": "Ada", "address": {"city": "Oslo", "zip": "0150"}}).json()
         url = f"/Customer/{thing['$id']}"
+        first, second = f'"1.{thing["$created_at"]}"', f'"2.{thing["$created_at"]}"'
         patched = c.patch(
-            url, json={"address": {"zip": None, "street": "Main"}, "plan": "pro"}, headers={"if-match": '"1"'}
+            url, json={"address": {"zip": None, "street": "Main"}, "plan": "pro"}, headers={"if-match": first}
         )
         assert patched.status_code == 200
         assert patched.json()["address"] == {"city": "Oslo", "street": "Main"}
-        assert patched.json()["$version"] == 2 and patched.headers["etag"] == '"2"'
-        stale = c.patch(url, json={"plan": "team"}, headers={"if-match": '"1"'})
+        assert patched.json()["$version"] == 2 and patched.headers["etag"] == second
+        stale = c.patch(url, json={"plan": "team"}, headers={"if-match": first})
         assert stale.status_code == 412 and error_code(stale) == "precondition_failed"
         stale_body = c.patch(url, json={"plan": "team", "$version": 1})
         assert stale_body.status_code == 409 and error_code(stale_body) == "version_conflict"
         assert c.get(url).json()["plan"] == "pro"
         assert c.patch(url, json={"plan": "x"}, headers={"if-match": "nonsense"}).status_code == 400
-        replaced = c.put(url, json={"name": "Ada L."}, headers={"if-match": '"2"'}).json()
+        replaced = c.put(url, json={"name": "Ada L."}, headers={"if-match": second}).json()
         assert replaced == {**{k: v for k, v in replaced.items() if k.startswith("$")}, "name": "Ada L."}
         assert replaced["$version"] == 3
         assert c.patch("/Customer/missing", json={"a": 1}).status_code == 404

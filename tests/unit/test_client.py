@@ -61,3 +61,20 @@ def test_as_of_reads_and_event_pages_call_the_objects_rpc_methods_with_every_arg
         ("/rpc", {"method": "get_thing_as_of", "params": ["Customer", "c/1", 5, True]}),
         ("/rpc", {"method": "list_events", "params": ["Customer.*", None, 1, 2, None, 10]}),
     ]
+
+
+def test_embed_sends_a_list_of_texts_even_for_one_string() -> None:
+    """`ai_embed` takes a list only (a string is refused 400 `invalid_params`), so the
+    client's one-string convenience must travel as a list of one."""
+
+    async def calls(client: Client) -> None:
+        await client.embed("a red apple")
+        await client.embed(("a red apple", "a green pear"), model="@cf/baai/bge-small-en-v1.5")
+
+    assert sent(calls) == [
+        ("/rpc", {"method": "ai_embed", "params": [["a red apple"], None]}),
+        (
+            "/rpc",
+            {"method": "ai_embed", "params": [["a red apple", "a green pear"], "@cf/baai/bge-small-en-v1.5"]},
+        ),
+    ]

@@ -30,14 +30,14 @@ from dotdo.full.ai.accessor import SearchableNouns
 from dotdo.full.ai.providers import OpenAICompatible, Provider, WorkersAI
 from dotdo.full.ai.routes import AiRoutes
 from dotdo.full.ai.search import Search, SqliteVectors, VectorizeVectors, VectorStore, check_searchable
-from dotdo.full.ai.service import AI, AiOptions
+from dotdo.full.ai.service import AI, AiOptions, model_names
 from dotdo.full.ai.tables import AI_COMPONENT
 from dotdo.full.cascade import Accept, Cascade, CascadeResult, default_accept, rpc_tool
 from dotdo.full.fanout import DEFAULT_TIMEOUT, FANOUT_COMPONENT, MAX_CONCURRENCY, FanOut, FanOutResult
 from dotdo.full.hitl import HumanLoop
 from dotdo.full.hitl_store import HITL_TABLES
 from dotdo.full.rooms import Room, parse_rooms, room_tag
-from dotdo.remote.calls import body_arguments, invoke
+from dotdo.remote.calls import body_arguments, invoke, listed
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.names import validate_type_name
@@ -224,9 +224,9 @@ class DOFull(DOWorkflow):
         decision is recorded and emitted (`Approval.approved` / `Approval.rejected`) and
         the waiting run resumes; returns the approval after.
 
-        Needs the `approve` scope. 400 `invalid_decision`, `invalid_comment`; 403
-        `approver_not_allowed` (the approval names its approvers, the subject is not one);
-        404 `approval_not_found`; 409 `approval_decided` or `approval_expired`."""
+        Needs the `approve` scope. 400 `invalid_decision`, `invalid_comment`; 404
+        `approval_not_found`; then 403 `approver_not_allowed` (the approval names its
+        approvers, the subject is not one); then 409 `approval_decided` / `approval_expired`."""
         return await self.hitl.decide(approval_id, decision, comment, caller())
 
     async def _http_approvals(self, request: HttpRequest) -> HttpResponse:
@@ -295,7 +295,7 @@ class DOFull(DOWorkflow):
         400 `invalid_fanout` for bad targets or options."""
         try:
             result = await self.fanout.run(
-                targets, method, *(args or []), concurrency=concurrency, timeout=timeout, retries=retries
+                targets, method, *listed(args), concurrency=concurrency, timeout=timeout, retries=retries
             )
         except ValueError as error:
             raise BadRequest(str(error), code="invalid_fanout") from error
@@ -386,8 +386,8 @@ class DOFull(DOWorkflow):
     @classmethod
     def _ai_options(cls) -> AiOptions:
         return AiOptions(
-            generate_models=tuple(cls.ai_generate_models),
-            embed_models=tuple(cls.ai_embed_models),
+            generate_models=model_names(cls.ai_generate_models, "ai_generate_models"),
+            embed_models=model_names(cls.ai_embed_models, "ai_embed_models"),
             cache_ttl=cls.ai_cache_ttl,
             daily_calls=cls.ai_daily_calls,
             daily_tokens=cls.ai_daily_tokens,
@@ -418,9 +418,10 @@ class DOFull(DOWorkflow):
         return await self.ai.generate(prompt, schema=schema, system=system, model=model)
 
     @rpc
-    async def ai_embed(self, texts: Any, model: str | None = None) -> dict[str, Any]:
-        """`{"model", "vectors"}`: one embedding per text (1-100 texts), and the model that made them."""
-        return await self.ai.embed_with_model(texts, model=model)
+    async def ai_embed(self, texts: builtins.list[str], model: str | None = None) -> dict[str, Any]:
+        """`{"model", "vectors"}`: one embedding per text (a list of 1-100 strings; 400
+        `invalid_params` for anything else, one string too), and the model that made them."""
+        return await self.ai.embed_with_model(listed(texts), model=model)
 
     @rpc
     async def ai_run(self, model: str, inputs: Any) -> Any:

@@ -271,9 +271,11 @@ class HumanLoop:
         waiting on it (returns once the run finished or waits again); the approval after.
 
         400 `invalid_decision` (not "approve" or "reject"), `invalid_comment` (not text of
-        at most 4000 characters); 404 `approval_not_found`; 409 `approval_decided` (decided
-        already) or `approval_expired`; 403 `approver_not_allowed` when the approval names
-        its approvers and the token's subject is not one of them."""
+        at most 4000 characters); 404 `approval_not_found`; 403 `approver_not_allowed` when
+        the approval names its approvers and the token's subject is not one of them; 409
+        `approval_decided` (decided already) or `approval_expired`. Checked in that order:
+        who may decide before the approval's state, so that a caller who may not decide it
+        learns nothing of whether or how it was decided."""
         if decision not in DECISIONS:
             raise BadRequest('decision is "approve" or "reject"', code="invalid_decision")
         if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH):
@@ -281,6 +283,13 @@ class HumanLoop:
                 f"comment is text of at most {MAX_COMMENT_LENGTH} characters", code="invalid_comment"
             )
         current = self.approval(approval_id)
+        who = None if by is None else by.sub
+        if current["approvers"] is not None and who not in current["approvers"]:
+            raise Forbidden(
+                f"Approval {approval_id!r} may be decided by {', '.join(current['approvers'])} only; "
+                f"the token's subject is {who!r}",
+                code="approver_not_allowed",
+            )
         if current["status"] == "expired":
             later = f"; it escalated to {current['escalated_to']}" if current["escalated_to"] else ""
             raise Conflict(f"Approval {approval_id!r} expired{later}", code="approval_expired")
@@ -288,13 +297,6 @@ class HumanLoop:
             raise Conflict(
                 f"Approval {approval_id!r} was {current['status']} by {current['decided_by']!r} already",
                 code="approval_decided",
-            )
-        who = None if by is None else by.sub
-        if current["approvers"] is not None and who not in current["approvers"]:
-            raise Forbidden(
-                f"Approval {approval_id!r} may be decided by {', '.join(current['approvers'])} only; "
-                f"the token's subject is {who!r}",
-                code="approver_not_allowed",
             )
         status = DECISIONS[decision]
         run_id = str(current["run_id"])

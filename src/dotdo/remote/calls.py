@@ -14,7 +14,7 @@ from dotdo.remote.argtypes import check_argument_types
 from dotdo.remote.marks import method_options
 from dotdo.remote.targets import snake_case
 
-__all__ = ["bind_arguments", "body_arguments", "invoke", "options_arguments"]
+__all__ = ["bind_arguments", "body_arguments", "invoke", "listed", "options_arguments"]
 
 
 def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], dict[str, Any]]:
@@ -83,6 +83,18 @@ def body_arguments(body: Mapping[str, Any], fields: Mapping[str, str]) -> dict[s
     as null is left to the parameter's default. `invoke` then checks them as it checks
     every remote call, so a route and RPC refuse the same wrong types alike."""
     return {name: body[field] for field, name in fields.items() if body.get(field) is not None}
+
+
+def listed(value: Any) -> list[Any]:
+    """A list-valued argument as a remote caller sent it: the list itself, [] for None. 400
+    `invalid_params` for anything else, a string above all, which Python code would take
+    as a sequence of characters. For a method's own use: Workers RPC calls a Durable
+    Object's method directly, without `invoke` and so without the annotations' check."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRequest(f"An array is expected, not {value!r:.40}", code="invalid_params")
+    return value
 
 
 async def invoke(method: Callable[..., Any], params: Any) -> Any:

@@ -10,10 +10,11 @@
     GET|POST /:Noun/:id/:verb             related things; add an edge
 
 Writes to one thing honour `If-Match` / `If-None-Match` (RFC 9110 §13) and answer
-its version as a strong ETag. The routes reach the object only through
-`SemanticHost`; those that render an RPC method (`query`, `register_noun`,
-`register_verb`, `record_action`) call it through the RPC layer's argument check, so
-a body field of the wrong type is the same 400 `invalid_params`.
+its version and creation time as a strong ETag (`thingdata.version_tag`). The routes
+reach the object only through `SemanticHost`; those that render an RPC method
+(`query`, `register_noun`, `register_verb`, `record_action`) call it through the RPC
+layer's argument check, so a body field of the wrong type is the same 400
+`invalid_params`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from dotdo.semantic.graph import Actions, EventLog, Relationships, as_ref
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import Nouns, Verbs
-from dotdo.semantic.things import Things, validate_id, version_tag
+from dotdo.semantic.thingdata import thing_tag
+from dotdo.semantic.things import Things, validate_id
 from dotdo.types import JSON
 from dotdo.values import int64_error
 
@@ -92,7 +94,7 @@ class SemanticHost(Protocol):
 
 
 def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
-    return {"etag": str(version_tag(thing["$version"]))}
+    return {"etag": str(thing_tag(thing))}
 
 
 def _flag(request: HttpRequest, name: str) -> bool:
@@ -171,7 +173,7 @@ class SemanticRoutes:
             )
         if thing is None:  # RFC 9110 §13.2.1: a 404 is answered whatever the preconditions say
             raise NotFound(f"No {type_name} with id {request.params['id']!r}", code="thing_not_found")
-        verdict = condition.evaluate(version_tag(thing["$version"]), safe=True)
+        verdict = condition.evaluate(thing_tag(thing), safe=True)
         if verdict is Verdict.NOT_MODIFIED:
             return HttpResponse(status=304, headers=_etag(thing))
         if verdict is Verdict.FAILED:

@@ -25,6 +25,7 @@ __all__ = [
     "encode_properties",
     "merge_patch",
     "split_input",
+    "thing_tag",
     "validate_id",
     "version_tag",
 ]
@@ -43,11 +44,20 @@ def validate_id(thing_id: Any) -> str:
     )
 
 
-def version_tag(version: int) -> EntityTag:
-    """A thing's entity tag: its version, strong (`"3"`, RFC 9110 §8.8.3). Every change
-    of a thing's wire form bumps the version, so within one thing's life equal tags
-    mean equal representations (a thing erased and created again restarts at 1)."""
-    return EntityTag(str(version))
+def version_tag(version: int, created_at: int) -> EntityTag:
+    """A thing's entity tag, strong (RFC 9110 §8.8.3): `"<version>.<created_at>"`, its
+    `$version` and `$created_at` (epoch ms), e.g. `"3.1767225600000"`. Every change of a
+    thing's wire form bumps the version, so within one life of a thing equal tags mean
+    equal representations; a thing deleted for good and created again under its id
+    restarts at version 1, and its creation time tells the two lives apart, so that a
+    tag of the old one never matches the new one (`Things` gives a new life a later
+    creation time than an old one born in the same millisecond)."""
+    return EntityTag(f"{version}.{created_at}")
+
+
+def thing_tag(thing: Mapping[str, Any]) -> EntityTag:
+    """`version_tag` of a thing in its wire form (ThingData: `$version`, `$created_at`)."""
+    return version_tag(int(thing["$version"]), int(thing["$created_at"]))
 
 
 def _check_json(value: Any, depth: int = 0) -> None:
@@ -152,7 +162,7 @@ def check_preconditions(
     (None: no current thing), with the current version and, when there is one, its ETag."""
     if not condition:
         return
-    current = None if record is None else version_tag(record.version)
+    current = None if record is None else version_tag(record.version, record.created_at)
     if condition.evaluate(current) is Verdict.PROCEED:
         return
     header = condition.failing_header(current)

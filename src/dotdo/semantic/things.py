@@ -77,6 +77,9 @@ class Things:
         self._ids = ids
         self._nouns = nouns
         """Which nouns and fields exist (strict mode, declared fields); None: any valid name."""
+        self._erased: dict[str, int] = {}
+        """Ids deleted for good, with the creation time of the life that ended, while that
+        time is not past: a life born and erased within the clock's current millisecond."""
 
     # -- input -------------------------------------------------------------
 
@@ -130,6 +133,15 @@ class Things:
 
     # -- writes ------------------------------------------------------------
 
+    def _born(self, thing_id: str, now: int) -> int:
+        """The creation time of a new life of `thing_id`: `now`, or 1 ms after the creation
+        of a life of the same id erased while its creation time was not past, so that the
+        new life's entity tags (`version_tag`: version and creation time) differ from the
+        old one's. workerd's clock stands still while a request computes, so one request
+        can create, erase and create again within a millisecond."""
+        ended = self._erased.get(thing_id)
+        return now if ended is None or ended < now else ended + 1
+
     def _insert(
         self, type_name: str, data: Any, now: int, condition: Preconditions | None = None
     ) -> dict[str, Any]:
@@ -138,12 +150,14 @@ class Things:
             # The thing a create names is the one with its $id; without one there is none yet.
             existing = None if thing_id is None else self._selected(type_name, thing_id, False)
             check_preconditions(condition, type_name, thing_id, existing)
+        record_id = thing_id or self._ids()
+        born = self._born(record_id, now)
         record = ThingRecord(
-            id=thing_id or self._ids(),
+            id=record_id,
             type=type_name,
             data=encode_properties(properties),
-            created_at=now,
-            updated_at=now,
+            created_at=born,
+            updated_at=born,
             deleted_at=None,
             version=1,
         )
@@ -269,6 +283,10 @@ class Things:
             check_preconditions(condition, type_name, thing_id, record)
             check_version(record, expected_version)
             self.store.remove(thing_id)
+            now = self._clock()
+            self._erased = {erased: born for erased, born in self._erased.items() if born >= now}
+            if record.created_at >= now:  # a new life this millisecond must be told apart
+                self._erased[thing_id] = record.created_at
             self.events.emit(
                 f"{type_name}.deleted", {"$id": thing_id, "$type": type_name, "hard": True}, thing_id
             )

@@ -45,6 +45,7 @@ def test_the_project(tmp_path: Path) -> None:
     wrangler = tomllib.loads((target / "wrangler.toml").read_text())
     assert wrangler["name"] == "support-desk"
     assert wrangler["durable_objects"]["bindings"] == [{"name": "SUPPORT_DESK", "class_name": "SupportDesk"}]
+    assert wrangler["ai"] == {"binding": "AI"}  # DOFull's `ai_binding`, for `self.ai` and search
     pyproject = tomllib.loads((target / "pyproject.toml").read_text())
     assert pyproject["project"]["dependencies"][0].startswith("dotdo>=")
     assert "workers-py" in pyproject["dependency-groups"]["dev"]

@@ -369,6 +369,9 @@ def test_search_follows_the_events_of_searchable_nouns() -> None:
         asyncio.run(search.search("Order", "x"))
     with pytest.raises(BadRequest):
         asyncio.run(search.search("Customer", "x", 0))
+    with pytest.raises(BadRequest) as listed:  # one query text, never a list of them
+        asyncio.run(search.search("Customer", ["x", "y"], 5))  # type: ignore[arg-type]
+    assert listed.value.code == "invalid_ai_input"
 
 
 @pytest.fixture
@@ -396,6 +399,13 @@ def test_bad_ai_options_fail_when_the_class_is_created(full_class: type) -> None
         type("Slow", (full_class,), {"ai_timeout": 0})
     with pytest.raises(TypeError, match="ai_generate_models"):
         type("Mute", (full_class,), {"ai_generate_models": ()})
+    # one name, not a tuple of names: it was split into one "model" per character
+    with pytest.raises(TypeError, match="ai_generate_models"):
+        type("Split", (full_class,), {"ai_generate_models": "gpt-4o-mini"})
+    with pytest.raises(TypeError, match="ai_embed_models"):
+        type("Split", (full_class,), {"ai_embed_models": "@cf/baai/bge-small-en-v1.5"})
+    with pytest.raises(TypeError, match="ai_embed_models"):
+        type("Mixed", (full_class,), {"ai_embed_models": ("@cf/baai/bge-small-en-v1.5", 7)})
 
 
 def test_a_dropped_embedding_call_is_tried_once_more() -> None:

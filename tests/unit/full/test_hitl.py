@@ -192,6 +192,31 @@ def test_approvers_restrict_who_decides_and_bad_decisions_are_refused_with_codes
     assert obj.runs.status("r-4")["status"] == "completed"
 
 
+def test_who_may_decide_is_checked_before_the_approvals_state() -> None:
+    """A caller who may not decide an approval is refused 403 `approver_not_allowed` whether
+    it is pending, decided or expired: the 409 `approval_decided` / `approval_expired` it
+    got told it the approval's state. An unknown id is still 404 first."""
+    obj = Desk(Refunds)
+    run(obj.runs.start("refund", {"amount": 1, "approvers": ["carol"]}, "r-8"))
+    run(obj.runs.start("refund", {"amount": 2, "approvers": ["carol"], "timeout": 10}, "r-9"))
+    ids = {a["run_id"]: a["id"] for a in obj.hitl.approvals("pending")}
+    run(obj.hitl.decide(ids["r-8"], "approve", None, person("carol")))
+    assert run(obj.tick(10_000))["hitl"] == 1
+    assert obj.hitl.approval(ids["r-9"])["status"] == "expired"
+    for run_id, state in (("r-8", "approval_decided"), ("r-9", "approval_expired")):
+        for who in ("mallory", None):
+            with pytest.raises(Forbidden) as refused:
+                run(obj.hitl.decide(ids[run_id], "reject", None, person(who)))
+            assert refused.value.code == "approver_not_allowed", run_id
+        with pytest.raises(Conflict) as conflict:
+            run(obj.hitl.decide(ids[run_id], "reject", None, person("carol")))
+        assert conflict.value.code == state
+    with pytest.raises(NotFound) as missing:
+        run(obj.hitl.decide("nope", "approve", None, person("mallory")))
+    assert missing.value.code == "approval_not_found"
+    assert obj.hitl.approval(ids["r-8"])["status"] == "approved"  # nothing refused changed it
+
+
 def test_an_expired_approval_raises_approval_expired_which_the_workflow_may_catch() -> None:
     obj = Desk(Refunds)
     run(obj.runs.start("tolerant", {"timeout": 10}, "t-1"))

@@ -82,11 +82,12 @@ def test_check_version() -> None:
 
 
 def test_check_preconditions_answers_412_with_the_current_version_and_etag() -> None:
-    check_preconditions(Preconditions.from_headers('"3"', None), "Customer", "c-1", RECORD)
-    with pytest.raises(PreconditionFailed) as caught:
-        check_preconditions(Preconditions.from_headers('"2"', None), "Customer", "c-1", RECORD)
-    assert caught.value.current_version == 3
-    assert caught.value.headers == {"etag": '"3"'}
+    check_preconditions(Preconditions.from_headers('"3.1"', None), "Customer", "c-1", RECORD)
+    for stale in ('"2.1"', '"3"', '"3.2"'):  # another version, the version alone, another life
+        with pytest.raises(PreconditionFailed) as caught:
+            check_preconditions(Preconditions.from_headers(stale, None), "Customer", "c-1", RECORD)
+        assert caught.value.current_version == 3
+        assert caught.value.headers == {"etag": '"3.1"'}
     with pytest.raises(PreconditionFailed) as absent:
         check_preconditions(Preconditions.from_headers("*", None), "Customer", "c-9", None)
     assert absent.value.current_version is None

@@ -26,7 +26,7 @@ class AiHost(Protocol):
         """DOFull.ai_generate."""
         ...
 
-    async def ai_embed(self, texts: Any, model: str | None = None) -> dict[str, Any]:
+    async def ai_embed(self, texts: list[str], model: str | None = None) -> dict[str, Any]:
         """DOFull.ai_embed."""
         ...
 

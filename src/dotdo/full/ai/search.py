@@ -338,8 +338,11 @@ class Search:
     async def search(self, type_name: str, text: str, limit: int = 10) -> list[dict[str, Any]]:
         """The live things of `type_name` nearest in meaning to `text`, best first:
         `[{"score": cosine in [-1, 1], "thing": ThingData}]`. 404 `noun_not_searchable`;
-        400 `invalid_limit` outside 1-MAX_SEARCH_LIMIT, `invalid_ai_input` for empty text."""
+        400 `invalid_limit` outside 1-MAX_SEARCH_LIMIT, `invalid_ai_input` for empty text
+        or a `text` that is not a string (a list would be embedded as many queries)."""
         self._noun(type_name)
+        if not isinstance(text, str):
+            raise BadRequest("text is the text to search for, a string", code="invalid_ai_input")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise BadRequest(f"limit is 1 to {MAX_SEARCH_LIMIT}", code="invalid_limit")
         await self.settle()

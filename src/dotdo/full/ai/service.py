@@ -30,7 +30,7 @@ from dotdo.full.ai.providers import Completion, Embeddings, Provider, ProviderEr
 from dotdo.full.ai.schema import InvalidOutput, Validator, compile_schema, parse_output
 from dotdo.workflows.steps import CURRENT_RUN
 
-__all__ = ["AI", "AiOptions", "Step"]
+__all__ = ["AI", "AiOptions", "Step", "model_names"]
 
 logger = logging.getLogger("dotdo.full.ai")
 
@@ -65,6 +65,8 @@ class AiOptions:
     output_retries: int = 2
 
     def __post_init__(self) -> None:
+        model_names(self.generate_models, "ai_generate_models")
+        model_names(self.embed_models, "ai_embed_models")
         if not self.generate_models or not self.embed_models:
             raise ValueError("ai_generate_models and ai_embed_models name at least one model")
         if not self.cache_ttl >= 0 or not self.timeout > 0:
@@ -74,6 +76,19 @@ class AiOptions:
         for limit in (self.daily_calls, self.daily_tokens):
             if limit is not None and limit < 0:
                 raise ValueError("ai_daily_calls and ai_daily_tokens are >= 0 (or None: no limit)")
+
+
+def model_names(value: Any, option: str) -> tuple[str, ...]:
+    """A models option (`option`: `ai_generate_models`, `ai_embed_models`) as a tuple of
+    model names. ValueError unless it is a list or tuple of non-empty strings: a single
+    string too, which `tuple()` would split into one "model" per character."""
+    if (
+        isinstance(value, str)
+        or not isinstance(value, Sequence)
+        or not all(isinstance(name, str) and name for name in value)
+    ):
+        raise ValueError(f'{option} is a tuple of model names, e.g. ("@cf/baai/bge-small-en-v1.5",)')
+    return tuple(value)
 
 
 def _day(now_ms: int) -> str:
