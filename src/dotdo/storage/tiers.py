@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -83,6 +83,7 @@ class TieredThingStore:
         self._events = PendingEvents()  # logged, not yet in a segment
         self._cache = ThingCache()
         self._dirty: dict[str, set[str]] = {}
+        self._checkpointed: set[str] = set()  # made clean in a transaction still open
         self.queries = TierQueries(lambda: self._dirty, self._cache, self.flush, self.options.overlay_bytes)
         self._inner = SqliteThingStore(sql, self.queries)  # its queries read L0's dirty things too
         self._dirty_bytes = 0
@@ -109,7 +110,14 @@ class TieredThingStore:
 
     def _evict(self) -> None:
         """Drop clean things, oldest first, until L0's clean part fits its bounds."""
-        self._cache.evict(self._dirty, self.options.cache_size, self.options.cache_bytes)
+        # Things a checkpoint made clean stay while a transaction is open: if it rolls back
+        # they are dirty again, and L0 holds their only copy.
+        if not self._sql.in_transaction:
+            self._checkpointed.clear()
+        pinned: Collection[str] = (
+            self._dirty.keys() | self._checkpointed if self._checkpointed else self._dirty
+        )
+        self._cache.evict(pinned, self.options.cache_size, self.options.cache_bytes)
 
     def read(self, thing_id: str) -> ThingRecord | None:
         """The thing by id: from L0 when held there (no SQLite read), else from `things` (then kept in L0);
@@ -298,7 +306,9 @@ class TieredThingStore:
             return
         group = self._groups.open
         try:
-            self._sql.transaction(lambda: self._append([]))
+            # A turn of its own: if `_append` checkpoints (the ring is full) and the row then
+            # fails, the checkpointed things are dirty again, as in any rolled-back turn.
+            self.atomically(lambda: self._append([]))
         except Exception as error:  # the group is back in place (rollback): a later commit retries
             logger.exception("group commit failed")
             group.release(error)
@@ -377,11 +387,13 @@ class TieredThingStore:
 
     def flush(self, type_name: str | None = None) -> int:
         """Checkpoint the dirty things (of `type_name` only, if given) into `things`; returns
-        the rows written. A full flush also moves the log's mark past every row."""
+        the rows written. A full flush also moves the log's mark past every row. Inside an
+        enclosing transaction that later rolls back, the things are dirty again (a turn of
+        `atomically` remembers what to put back)."""
         if type_name is None and (self._events or self._groups.open or self.log.pending_rows or self._dirty):
-            written = self._sql.transaction(lambda: self._checkpoint(None))
+            written = self.atomically(lambda: self._checkpoint(None))
         elif type_name is not None and any(type_name in types for types in self._dirty.values()):
-            written = self._sql.transaction(lambda: self._checkpoint(type_name))
+            written = self.atomically(lambda: self._checkpoint(type_name))
         else:
             return 0
         self._settle()
@@ -416,6 +428,7 @@ class TieredThingStore:
         faults.reach_now(faults.STORAGE_CHECKPOINTED, str(len(ids)))
         if type_name is None:
             self.log.mark(self.log.last_seq)
+        self._checkpointed.update(ids)
         for thing_id in ids:
             del self._dirty[thing_id]
         if not self._dirty and not self._events:

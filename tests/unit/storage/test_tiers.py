@@ -772,3 +772,47 @@ def test_durability_is_checked_when_the_options_are_made() -> None:
         TierOptions(durability="eventual")
     with pytest.raises(ValueError, match="relaxed_flush_ms"):
         TierOptions(relaxed_flush_ms=0)
+
+
+def test_a_checkpoint_in_a_transaction_that_rolls_back_keeps_its_things_in_l0() -> None:
+    """A checkpoint inside an enclosing transaction makes its things clean for a moment; L0
+    must not let them go before that transaction ends: if it rolls back they are dirty
+    again, and only L0 holds their last state for the next checkpoint."""
+    node = _node(TierOptions(cache_size=1))
+    for n in range(5):
+        node.things.create("Item", {"$id": f"i{n}", "n": n})
+    node.tiers.flush()
+    for n in range(5):
+        node.things.update("Item", f"i{n}", {"n": n + 10})
+
+    def work() -> None:
+        node.tiers.flush()  # checkpoints the five updates inside this transaction
+        node.tiers.read("other")  # a miss: L0 makes room
+        raise Crash
+
+    with pytest.raises(Crash):
+        node.sql.transaction(work)
+    node.tiers.flush()
+    assert {i: row[1] for i, row in node.table().items()} == {f"i{n}": f'{{"n":{n + 10}}}' for n in range(5)}
+    again = node.restart()
+    assert [again.things.get("Item", f"i{n}")["n"] for n in range(5)] == [10, 11, 12, 13, 14]
+
+
+def test_a_group_row_that_fails_after_its_checkpoint_leaves_every_write_dirty() -> None:
+    """The group's row checkpoints first when the ring has no room; if the row then fails,
+    the checkpoint rolls back with it and its things must be dirty again, or the next
+    checkpoint would skip the writes acknowledged before."""
+    node = _node(TierOptions(durability="relaxed", log_slots=8, cache_size=1, relaxed_max_writes=1000))
+    for n in range(3):
+        node.things.create("Item", {"$id": f"i{n}", "n": n})
+    node.tiers.commit_group()  # the creates: one row
+    for n in range(3):
+        node.things.update("Item", f"i{n}", {"n": n + 10})
+    append = node.tiers.log.append
+    with mock.patch.object(node.tiers.log, "append", side_effect=RuntimeError("disk full")):
+        node.tiers.log.room = lambda: 0  # type: ignore[method-assign]  # the ring is full: checkpoint first
+        node.tiers.commit_group()
+    del node.tiers.log.room
+    node.tiers.log.append = append  # type: ignore[method-assign]
+    node.tiers.flush()
+    assert {i: row[1] for i, row in node.table().items()} == {f"i{n}": f'{{"n":{n + 10}}}' for n in range(3)}
