@@ -127,9 +127,15 @@ async function bootPython() {
       stderr: (line) => console.info(line),
     });
   });
-  for (const [realPath, source] of manifest.pythonFiles) {
+  // A module's bytecode goes where its import looks for it (`__pycache__/` beside the source):
+  // unchecked-hash pycs (build.mjs), loaded without comparing the sources' mtimes.
+  for (const [realPath, source, pycPath, pyc] of manifest.pythonFiles) {
     pyodide.FS.mkdirTree(realPath.slice(0, realPath.lastIndexOf("/")));
     pyodide.FS.writeFile(realPath, source);
+    if (pyc) {
+      pyodide.FS.mkdirTree(pycPath.slice(0, pycPath.lastIndexOf("/")));
+      pyodide.FS.writeFile(pycPath, new Uint8Array(pyc));
+    }
   }
   pyodide.FS.mkdirTree(manifest.pythonModulesDir);
   pyodide.unpackArchive(manifest.pythonModulesData, "tar", { extractDir: manifest.pythonModulesDir });
