@@ -54,8 +54,12 @@ function build(root) {
   assert.equal(result.status, 0, result.stderr);
   const host = path.join(root, ".dotdo", "host");
   const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
+  // What host.mjs writes into Python's file system: path -> content.
+  const index = JSON.parse(/^export const pythonFiles = (.*);$/m.exec(manifest)[1]);
+  const data = readFileSync(path.join(host, "py", "python.bin"));
+  const files = new Map(index.map(([file, offset, length]) => [file, data.subarray(offset, offset + length)]));
   const compiled = /compiling (\d+) Python files/.exec(result.stderr);
-  return { manifest, host, compiled: compiled ? Number(compiled[1]) : 0 };
+  return { files, host, compiled: compiled ? Number(compiled[1]) : 0 };
 }
 
 test("python_modules/ and the host's Python ship as unchecked-hash pycs, the main folder as source", () => {
@@ -63,11 +67,13 @@ test("python_modules/ and the host's Python ship as unchecked-hash pycs, the mai
   const first = build(root);
   assert.ok(first.compiled >= 3, `compiled ${first.compiled}`); // workers, helper, the host's own
   const helperPyc = path.join(root, "python_modules", "__pycache__", "helper.cpython-313.pyc");
-  assert.ok(first.manifest.includes(JSON.stringify(helperPyc)), first.manifest);
-  assert.ok(first.manifest.includes("__pycache__/_dotdo_host.cpython-313.pyc"));
-  assert.ok(!first.manifest.includes("entry.cpython-313.pyc")); // the user's folder stays source
+  assert.ok(first.files.has(helperPyc), [...first.files.keys()].join("\n"));
+  assert.ok(first.files.has(pycPath(path.join(repo, "src", "dotdo", "localrt", "python", "_dotdo_host.py"), "cpython-313")));
+  assert.ok(!first.files.has(path.join(root, "src", "__pycache__", "entry.cpython-313.pyc"))); // the user's folder stays source
+  assert.equal(first.files.get(path.join(root, "src", "entry.py")).toString(), "class App:\n    pass\n");
+  assert.ok(!existsSync(path.join(first.host, "py", "1"))); // one Data module, no file of its own
   const cache = path.join(root, ".dotdo", "pyc", "0.28.2");
-  const pycs = readdirSync(path.join(first.host, "pyc")).map((name) => readFileSync(path.join(first.host, "pyc", name)));
+  const pycs = [...first.files].filter(([file]) => file.endsWith(".pyc")).map(([, content]) => content);
   assert.ok(pycs.length >= 3);
   for (const pyc of pycs) {
     assert.equal(pyc.readUInt16LE(0), 3571); // CPython 3.13's magic number, as Pyodide 0.28's
@@ -88,9 +94,7 @@ test("python_modules/ and the host's Python ship as unchecked-hash pycs, the mai
   writeFileSync(path.join(root, "python_modules", "helper.py"), "def helper():\n    return 3\n");
   const changed = build(root);
   assert.equal(changed.compiled, 1);
-  const index = changed.manifest.split("\n").find((line) => line.includes(JSON.stringify(helperPyc)));
-  const bundled = /pyc(\d+)\]/.exec(index)[1];
-  const pyc = readFileSync(path.join(changed.host, "pyc", `${bundled}.pyc`));
+  const pyc = changed.files.get(helperPyc);
   const helperSource = Buffer.from(path.join(root, "python_modules", "helper.py"));
   const stale = pycs.find((old) => old.includes(helperSource));
   assert.ok(pyc.includes(helperSource));
@@ -103,8 +107,8 @@ test("a vendored file that does not compile ships as source alone, and is not co
   writeFileSync(path.join(root, "python_modules", "helper.py"), "def helper(:\n    return 2\n");
   const broken = build(root);
   assert.equal(broken.compiled, 1);
-  assert.ok(!broken.manifest.includes(path.join(root, "python_modules", "__pycache__", "helper.cpython-313.pyc")));
-  assert.ok(broken.manifest.includes(JSON.stringify(path.join(root, "python_modules", "helper.py"))));
+  assert.ok(!broken.files.has(path.join(root, "python_modules", "__pycache__", "helper.cpython-313.pyc")));
+  assert.ok(broken.files.has(path.join(root, "python_modules", "helper.py")));
   const cache = path.join(root, ".dotdo", "pyc", "0.28.2");
   const failed = readdirSync(cache).filter((name) => name.endsWith(".failed"));
   assert.equal(failed.length, 2); // helper.py and the host's exercise.py

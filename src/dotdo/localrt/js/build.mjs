@@ -196,13 +196,26 @@ function precompile(files) {
   return pycs;
 }
 const pycs = precompile(pythonFiles.filter(([, , compiled]) => compiled));
-if (pycs.size) mkdirSync(path.join(out, "pyc"));
-const pycModules = pythonFiles.map(([real], i) => {
+
+// Every source and its bytecode travel as one Data module (py/python.bin, with an index of
+// [path in Python's file system, offset, length]) rather than a module each: workerd
+// registers every module of the bundle at start-up, and a dotdo app has hundreds of files.
+const blobParts = [];
+const pythonIndex = [];
+let blobLength = 0;
+function addToBlob(target, content) {
+  pythonIndex.push([target, blobLength, content.length]);
+  blobParts.push(content);
+  blobLength += content.length;
+}
+for (const [real, bundled] of pythonFiles) {
+  addToBlob(real, readFileSync(path.join(out, bundled)));
   const pyc = pycs.get(real);
-  if (!pyc) return null;
-  copyFileSync(pyc.cached, path.join(out, "pyc", `${i}.pyc`));
-  return { target: pyc.target, bundled: `pyc/${i}.pyc` };
-});
+  if (pyc) addToBlob(pyc.target, readFileSync(pyc.cached));
+}
+rmSync(path.join(out, "py"), { recursive: true, force: true });
+mkdirSync(path.join(out, "py"));
+writeFileSync(path.join(out, "py", "python.bin"), Buffer.concat(blobParts));
 
 // Package data (non-Python files such as tzdata's zone files) ships with python_modules/ on
 // Cloudflare too. Hundreds of small modules slow workerd's start, so they travel as one tar
@@ -249,19 +262,15 @@ const lines = [
   'import pyodideLock from "./pyodide/pyodide-lock.json";',
 ];
 recorded.modules.forEach(({ file }, i) => lines.push(`import wasm${i} from "./recorded/${file}";`));
-pythonFiles.forEach(([, bundled], i) => lines.push(`import py${i} from "./${bundled}";`));
-pycModules.forEach((pyc, i) => pyc && lines.push(`import pyc${i} from "./${pyc.bundled}";`));
+lines.push('import pythonFilesData from "./py/python.bin";');
 lines.push('import pythonModulesData from "./py/python_modules_data.tar";');
 lines.push(
   "export { pyodideWasm, pythonStdlib, pyodideLock };",
   `export const recordedWasm = {${recorded.modules.map(({ hex }, i) => `\n  "${hex}": wasm${i},`).join("")}\n};`,
-  // [real path, source, and where Python looks for its bytecode with that bytecode, if any]
-  `export const pythonFiles = [${pythonFiles
-    .map(([real], i) => {
-      const pyc = pycModules[i] ? `, ${JSON.stringify(pycModules[i].target)}, pyc${i}` : "";
-      return `\n  [${JSON.stringify(real)}, py${i}${pyc}],`;
-    })
-    .join("")}\n];`,
+  // [path in Python's file system, offset, length] into pythonFilesData: each source, and its
+  // bytecode where Python's import looks for it.
+  `export const pythonFiles = ${JSON.stringify(pythonIndex)};`,
+  "export { pythonFilesData };",
   "export { pythonModulesData };",
   `export const pythonModulesDir = ${JSON.stringify(pythonModulesDir)};`,
   // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
@@ -299,7 +308,7 @@ const hostConfig = {
   // wrangler's default rules already load **/*.wasm as CompiledWasm.
   rules: [
     { type: "ESModule", globs: ["**/*.mjs", "**/*.js"], fallthrough: true },
-    { type: "Data", globs: ["**/*.zip", "**/*.tar", "**/*.pyc"], fallthrough: true },
+    { type: "Data", globs: ["**/*.zip", "**/*.tar", "**/*.bin"], fallthrough: true },
     { type: "Text", globs: ["**/*.py", "**/*.json"], fallthrough: true },
   ],
   durable_objects: config.durable_objects,

@@ -127,15 +127,13 @@ async function bootPython() {
       stderr: (line) => console.info(line),
     });
   });
-  // A module's bytecode goes where its import looks for it (`__pycache__/` beside the source):
-  // unchecked-hash pycs (build.mjs), loaded without comparing the sources' mtimes.
-  for (const [realPath, source, pycPath, pyc] of manifest.pythonFiles) {
-    pyodide.FS.mkdirTree(realPath.slice(0, realPath.lastIndexOf("/")));
-    pyodide.FS.writeFile(realPath, source);
-    if (pyc) {
-      pyodide.FS.mkdirTree(pycPath.slice(0, pycPath.lastIndexOf("/")));
-      pyodide.FS.writeFile(pycPath, new Uint8Array(pyc));
-    }
+  // Each source at its real path (tracebacks name the files the user edits), and the bytecode
+  // of those that rarely change where their import looks for it (`__pycache__/` beside the
+  // source): unchecked-hash pycs (build.mjs), loaded without comparing the sources' mtimes.
+  const files = new Uint8Array(manifest.pythonFilesData);
+  for (const [file, offset, length] of manifest.pythonFiles) {
+    pyodide.FS.mkdirTree(file.slice(0, file.lastIndexOf("/")));
+    pyodide.FS.writeFile(file, files.subarray(offset, offset + length));
   }
   pyodide.FS.mkdirTree(manifest.pythonModulesDir);
   pyodide.unpackArchive(manifest.pythonModulesData, "tar", { extractDir: manifest.pythonModulesDir });
