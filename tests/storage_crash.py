@@ -256,11 +256,23 @@ def _crash_at(runtime: LocalRuntime, c: httpx.Client, prefix: str, point: str) -
     return reached
 
 
+def _read(c: httpx.Client, path: str, params: dict[str, Any]) -> httpx.Response:
+    """GET `path`, asked again after a timeout: the check's reads change nothing, and a
+    runtime just restarted on a loaded machine may take longer than one timeout to boot."""
+    for attempt in range(3):
+        try:
+            return c.get(path, params=params)
+        except httpx.TimeoutException:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _everything(c: httpx.Client, path: str, **params: Any) -> list[Any]:
     items: list[Any] = []
     cursor = None
     while True:
-        r = c.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
+        r = _read(c, path, {**params, **({"cursor": cursor} if cursor else {})})
         r.raise_for_status()
         page = r.json()
         items += page["items"]
@@ -272,7 +284,7 @@ def _everything(c: httpx.Client, path: str, **params: Any) -> list[Any]:
 def _things(c: httpx.Client, path: str) -> list[Any]:
     items: list[Any] = []
     while True:
-        r = c.get(path, params={"limit": 200, "offset": len(items), "total": "false"})
+        r = _read(c, path, {"limit": 200, "offset": len(items), "total": "false"})
         r.raise_for_status()
         page = r.json()
         items += page["items"]

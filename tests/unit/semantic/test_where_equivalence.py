@@ -19,7 +19,7 @@ SCALARS = st.one_of(
     st.integers(min_value=-3, max_value=3),
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.floats(allow_nan=False, allow_infinity=False, min_value=-4, max_value=4),
-    st.sampled_from(["", "a", "b", "B", "ab", "é", "1", "true", "null", "[1]", "ü€"]),
+    st.sampled_from(["", "a", "b", "B", "ab", "é", "1", "true", "null", "[1]", "[]", "{}", '{"b":1}', "ü€"]),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=4),
 )
 LEAVES = st.one_of(
@@ -159,3 +159,14 @@ def assert_pushdown_agrees(rows: list[tuple[dict[str, Any], bool]], where: dict[
     pushed = sorted(i for i in selected if plan.accepts(by_id[i]))
     expected = sorted(t["$id"] for t in things if matches(t, where))
     assert pushed == expected
+
+
+def test_a_plain_string_equality_reads_the_field_once_per_row() -> None:
+    """A full scan pays for every JSON lookup on every row: equality with a string that no
+    array's or object's JSON text can equal needs no kind check (`json_type`)."""
+    assert "json_type" not in compile_where({"tier": "platinum"}).sql
+    assert "json_type" not in compile_where({"tier": {"$eq": "gold"}, "a.b": "x"}).sql
+    # Kept where it decides: text that could be an array's or object's JSON, numbers, ranges.
+    assert "json_type" in compile_where({"tier": "[1]"}).sql
+    assert "json_type" in compile_where({"age": 30}).sql
+    assert "json_type" in compile_where({"tier": {"$gt": "a"}}).sql

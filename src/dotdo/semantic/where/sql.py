@@ -89,6 +89,14 @@ class _SqlBuilder:
         if isinstance(operand, bool):
             return f"{kind_sql} IS '{'true' if operand else 'false'}'"
         if isinstance(operand, str):
+            if value_sql.startswith("json_extract(") and not operand.startswith(("[", "{")):
+                # `json_extract` gives a string as text, a number or boolean as a number and an
+                # array or object as its JSON text, which starts with `[` or `{`; with no
+                # affinity on either side nothing is converted. So only a string can equal
+                # this one, and the kind check (a second JSON lookup on every row a scan
+                # visits) is not needed. `IS 1` keeps the fragment 0 or 1. (A system field's
+                # column has an affinity that would convert the operand: those keep it.)
+                return f"({value_sql} = {self.operand(operand)}) IS 1"
             return f"({value_sql} = {self.operand(operand)} AND {kind_sql} IS 'text')"
         return f"({value_sql} = {self.operand(operand)} AND ({kind_sql} IN ('integer', 'real')) IS 1)"
 
