@@ -1,6 +1,7 @@
 """The local runtime serving a small project of its own (not the harness): what the app prints
 reaches the output, an app that fails to import says so with its real file path instead of
-serving 500s after "Ready", and `dotdo dev` restarts on a saved source."""
+serving 500s after "Ready", `dotdo dev` restarts on a saved source, and vendored modules load
+from the bytecode the build compiled for them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import httpx
 import pytest
 
 from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.project import Project
+from dotdo.localrt.vendoring import vendor
 from dotdo.testing import LocalRuntime, free_port
 from tests.runtime import ROOT
 
@@ -136,3 +139,82 @@ def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path:
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=60)
+
+
+HELPER = """def boom():
+    raise ValueError("raised in a vendored module")
+"""
+
+BYTECODE_ENTRY = """import json
+import sys
+import traceback
+
+import tinyhelper
+import workers
+from workers import DurableObject, Response, WorkerEntrypoint
+
+
+def _from_pyc(module):
+    # What the import did: the module's own loader, asked for its code again, takes it from
+    # the pyc at __cached__ without compiling the source (source_to_code is never called),
+    # and that pyc is an unchecked-hash one (PEP 552 flags 0b01), which only the build makes.
+    loader = module.__spec__.loader
+    compiled = []
+    original = loader.source_to_code
+    loader.source_to_code = lambda *args, **kwargs: compiled.append(1) or original(*args, **kwargs)
+    try:
+        loader.get_code(module.__name__)
+    finally:
+        del loader.source_to_code
+    with open(module.__cached__, "rb") as file:
+        flags = int.from_bytes(file.read(8)[4:], "little")
+    return {"compiled": bool(compiled), "flags": flags, "cached": module.__cached__}
+
+
+class Tiny(DurableObject):
+    async def fetch(self, request):
+        try:
+            tinyhelper.boom()
+        except ValueError:
+            trace = traceback.format_exc()
+        answer = {
+            "tinyhelper": _from_pyc(tinyhelper),
+            "workers": _from_pyc(workers),
+            "entry": sys.modules[__name__].__cached__,
+            "traceback": trace,
+        }
+        return Response(json.dumps(answer), headers={"content-type": "application/json"})
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        return await namespace.get(namespace.idFromName("one")).fetch(request)
+"""
+
+
+def test_vendored_modules_load_from_precompiled_bytecode_and_name_their_sources(tmp_path: Path) -> None:
+    root = _project(tmp_path / "pyc", BYTECODE_ENTRY)
+    vendor(Project.load(root))
+    helper = root / "python_modules" / "tinyhelper.py"
+    helper.write_text(HELPER)
+    runtime = _runtime(root)
+    runtime.start()
+    try:
+        with runtime.client() as client:
+            answer = client.get("/").json()
+    finally:
+        runtime.stop()
+    for name in ("tinyhelper", "workers"):
+        assert answer[name]["compiled"] is False, answer
+        assert answer[name]["flags"] == 0b01, answer
+    assert answer["tinyhelper"]["cached"] == str(
+        root / "python_modules" / "__pycache__" / "tinyhelper.cpython-313.pyc"
+    )
+    # A traceback through a precompiled module names its real file and line, with the line.
+    assert f'File "{helper}", line 2, in boom' in answer["traceback"], answer["traceback"]
+    assert 'raise ValueError("raised in a vendored module")' in answer["traceback"]
+    # The user's own folder ships as source (nothing of it is in the bytecode cache).
+    cached = list((root / ".dotdo" / "pyc").rglob("*.pyc"))
+    entry = str(root / "src" / "entry.py").encode()
+    assert cached and all(entry not in path.read_bytes() for path in cached)

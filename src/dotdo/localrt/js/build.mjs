@@ -20,13 +20,25 @@
 // the app imports, from the dotdo this runtime belongs to.
 
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { durableObjectClasses, filesUnder, isPackageData, missingMigrations, tarArchive } from "./lib.mjs";
+import { durableObjectClasses, filesUnder, isPackageData, missingMigrations, pycPath, tarArchive } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const localrt = path.dirname(here);
@@ -94,7 +106,8 @@ for (const file of ["pyodide.asm.js", "pyodide.mjs", "pyodide.asm.wasm", "python
 
 // Python sources: the main module's folder, the vendored packages, the host's stand-ins.
 // Each lands in Pyodide's file system at its real path, so tracebacks name the files the
-// user edits.
+// user edits. Every file outside the main module's folder (index 0: it changes on every
+// save) is also shipped precompiled (`precompile` below).
 const mainDir = path.dirname(mainPath);
 const extraRoots = args["python-root"].map((dir) => path.resolve(project, dir));
 const pythonRoots = [mainDir, pythonModulesDir, path.join(localrt, "python"), ...extraRoots];
@@ -108,7 +121,7 @@ for (const [index, root] of pythonRoots.entries()) {
     const bundled = `py/${index}/${rel}`;
     mkdirSync(path.dirname(path.join(out, bundled)), { recursive: true });
     copyFileSync(real, path.join(out, bundled));
-    pythonFiles.push([real, bundled]);
+    pythonFiles.push([real, bundled, index > 0]);
   }
 }
 
@@ -123,10 +136,86 @@ if (args["test-control"]) {
       const bundled = `py/control/${file}`;
       mkdirSync(path.dirname(path.join(out, bundled)), { recursive: true });
       copyFileSync(path.join(testing, file), path.join(out, bundled));
-      pythonFiles.push([path.join(dotdoRoot, "dotdo", "testing", file), bundled]);
+      pythonFiles.push([path.join(dotdoRoot, "dotdo", "testing", file), bundled, true]);
     }
   }
 }
+
+// Bytecode for the Python files that rarely change (python_modules/, the host's own Python,
+// the extra roots). Pyodide inside workerd otherwise compiles every one of them under wasm
+// on each boot (dotdo alone is ~21k lines); with a .pyc beside the source it only unmarshals.
+// Compiled by Pyodide's own Python under Node (compile-pyc.mjs: the same interpreter, so the
+// same magic number and code format) as unchecked-hash pycs, and cached under
+// .dotdo/pyc/<Pyodide version>/ by a hash of the real path and the content: a file whose
+// content changed has a new key, so a stale .pyc is never shipped, and a rebuild after a
+// save of the user's own file finds every .pyc cached and boots no Pyodide here. A file
+// that does not compile is shipped as source alone: its import reports the error as before.
+const PYC_CACHE_DAYS = 14; // an entry unused for this long is removed by the next compile
+function precompile(files) {
+  const cache = path.join(project, ".dotdo", "pyc", pyodideVersion);
+  mkdirSync(cache, { recursive: true });
+  const entries = files.map(([real, bundled]) => {
+    const source = path.join(out, bundled);
+    const key = createHash("sha256").update(real).update("\0").update(readFileSync(source)).digest("hex");
+    return { real, source, cached: path.join(cache, `${key.slice(0, 32)}.pyc`) };
+  });
+  const tagFile = path.join(cache, "cache_tag");
+  const missing = entries.filter(({ cached }) => !existsSync(cached) && !existsSync(`${cached}.failed`));
+  if (missing.length || !existsSync(tagFile)) {
+    console.error(`dotdo: compiling ${missing.length} Python files to bytecode with Pyodide ${pyodideVersion} (once per content)`);
+    let result;
+    try {
+      const output = execFileSync(process.execPath, [path.join(here, "compile-pyc.mjs"), "--node-modules", nodeModules], {
+        input: JSON.stringify(missing.map(({ real, source, cached }) => ({ path: real, source, out: cached }))),
+        encoding: "utf8",
+        stdio: ["pipe", "pipe", 2], // stdout carries only the config path
+      });
+      result = JSON.parse(output.trim().split("\n").pop());
+    } catch (error) {
+      // Bytecode only saves time: without it the host runs from the sources, as it always could.
+      console.error(`dotdo: compiling to bytecode failed, the host ships the sources alone (${String(error.message).split("\n")[0]})`);
+      return new Map();
+    }
+    const partial = `${tagFile}.${process.pid}.partial`;
+    writeFileSync(partial, `${result.cacheTag}\n`);
+    renameSync(partial, tagFile);
+    const cutoff = Date.now() - PYC_CACHE_DAYS * 86_400_000;
+    for (const name of readdirSync(cache)) {
+      const file = path.join(cache, name);
+      if (name !== "cache_tag" && statSync(file, { throwIfNoEntry: false })?.mtimeMs < cutoff) rmSync(file, { force: true });
+    }
+  }
+  const cacheTag = readFileSync(tagFile, "utf8").trim();
+  const now = new Date();
+  const pycs = new Map();
+  for (const { real, cached } of entries) {
+    if (!existsSync(cached)) continue; // it failed to compile: the source reports why
+    utimesSync(cached, now, now); // in use: kept by the pruning above
+    pycs.set(real, { cached, target: pycPath(real, cacheTag) });
+  }
+  return pycs;
+}
+const pycs = precompile(pythonFiles.filter(([, , compiled]) => compiled));
+
+// Every source and its bytecode travel as one Data module (py/python.bin, with an index of
+// [path in Python's file system, offset, length]) rather than a module each: workerd
+// registers every module of the bundle at start-up, and a dotdo app has hundreds of files.
+const blobParts = [];
+const pythonIndex = [];
+let blobLength = 0;
+function addToBlob(target, content) {
+  pythonIndex.push([target, blobLength, content.length]);
+  blobParts.push(content);
+  blobLength += content.length;
+}
+for (const [real, bundled] of pythonFiles) {
+  addToBlob(real, readFileSync(path.join(out, bundled)));
+  const pyc = pycs.get(real);
+  if (pyc) addToBlob(pyc.target, readFileSync(pyc.cached));
+}
+rmSync(path.join(out, "py"), { recursive: true, force: true });
+mkdirSync(path.join(out, "py"));
+writeFileSync(path.join(out, "py", "python.bin"), Buffer.concat(blobParts));
 
 // Package data (non-Python files such as tzdata's zone files) ships with python_modules/ on
 // Cloudflare too. Hundreds of small modules slow workerd's start, so they travel as one tar
@@ -173,12 +262,15 @@ const lines = [
   'import pyodideLock from "./pyodide/pyodide-lock.json";',
 ];
 recorded.modules.forEach(({ file }, i) => lines.push(`import wasm${i} from "./recorded/${file}";`));
-pythonFiles.forEach(([, bundled], i) => lines.push(`import py${i} from "./${bundled}";`));
+lines.push('import pythonFilesData from "./py/python.bin";');
 lines.push('import pythonModulesData from "./py/python_modules_data.tar";');
 lines.push(
   "export { pyodideWasm, pythonStdlib, pyodideLock };",
   `export const recordedWasm = {${recorded.modules.map(({ hex }, i) => `\n  "${hex}": wasm${i},`).join("")}\n};`,
-  `export const pythonFiles = [${pythonFiles.map(([real], i) => `\n  [${JSON.stringify(real)}, py${i}],`).join("")}\n];`,
+  // [path in Python's file system, offset, length] into pythonFilesData: each source, and its
+  // bytecode where Python's import looks for it.
+  `export const pythonFiles = ${JSON.stringify(pythonIndex)};`,
+  "export { pythonFilesData };",
   "export { pythonModulesData };",
   `export const pythonModulesDir = ${JSON.stringify(pythonModulesDir)};`,
   // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
@@ -216,7 +308,7 @@ const hostConfig = {
   // wrangler's default rules already load **/*.wasm as CompiledWasm.
   rules: [
     { type: "ESModule", globs: ["**/*.mjs", "**/*.js"], fallthrough: true },
-    { type: "Data", globs: ["**/*.zip", "**/*.tar"], fallthrough: true },
+    { type: "Data", globs: ["**/*.zip", "**/*.tar", "**/*.bin"], fallthrough: true },
     { type: "Text", globs: ["**/*.py", "**/*.json"], fallthrough: true },
   ],
   durable_objects: config.durable_objects,

@@ -127,9 +127,13 @@ async function bootPython() {
       stderr: (line) => console.info(line),
     });
   });
-  for (const [realPath, source] of manifest.pythonFiles) {
-    pyodide.FS.mkdirTree(realPath.slice(0, realPath.lastIndexOf("/")));
-    pyodide.FS.writeFile(realPath, source);
+  // Each source at its real path (tracebacks name the files the user edits), and the bytecode
+  // of those that rarely change where their import looks for it (`__pycache__/` beside the
+  // source): unchecked-hash pycs (build.mjs), loaded without comparing the sources' mtimes.
+  const files = new Uint8Array(manifest.pythonFilesData);
+  for (const [file, offset, length] of manifest.pythonFiles) {
+    pyodide.FS.mkdirTree(file.slice(0, file.lastIndexOf("/")));
+    pyodide.FS.writeFile(file, files.subarray(offset, offset + length));
   }
   pyodide.FS.mkdirTree(manifest.pythonModulesDir);
   pyodide.unpackArchive(manifest.pythonModulesData, "tar", { extractDir: manifest.pythonModulesDir });

@@ -118,6 +118,17 @@ export function* filesUnder(root, keep, rel = "") {
   }
 }
 
+/**
+ * Where Python's import looks for the bytecode of the source at `sourcePath` (PEP 3147, no
+ * `sys.pycache_prefix`): `<dir>/__pycache__/<stem>.<cacheTag>.pyc`, as
+ * `importlib.util.cache_from_source` gives it. `cacheTag` is `sys.implementation.cache_tag`.
+ */
+export function pycPath(sourcePath, cacheTag) {
+  const dir = path.posix.dirname(sourcePath);
+  const stem = path.posix.basename(sourcePath, ".py");
+  return `${dir}/__pycache__/${stem}.${cacheTag}.pyc`;
+}
+
 /** Non-Python files of installed packages that travel as package data (tzdata's zone files). */
 export function isPackageData(name) {
   return !/\.(py|pyc|pyi|pth)$/.test(name) && name !== "py.typed" && !name.startsWith(".");

@@ -1,0 +1,118 @@
+// The host bundle's precompiled Python (build.mjs, compile-pyc.mjs), under node's test runner:
+//   node --test tests/javascript/
+// That Pyodide inside workerd loads the modules from these pycs, and that their tracebacks
+// name the real files, is tested through the runtime (tests/integration/test_local_runtime.py).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { pycPath } from "../../src/dotdo/localrt/js/lib.mjs";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+test("a source's bytecode path is PEP 3147's __pycache__/<stem>.<tag>.pyc", () => {
+  assert.equal(pycPath("/app/python_modules/pkg/mod.py", "cpython-313"), "/app/python_modules/pkg/__pycache__/mod.cpython-313.pyc");
+  assert.equal(pycPath("/a/__init__.py", "cpython-313"), "/a/__pycache__/__init__.cpython-313.pyc");
+});
+
+function project() {
+  const root = mkdtempSync(path.join(tmpdir(), "dotdo-pyc-"));
+  mkdirSync(path.join(root, "src"));
+  mkdirSync(path.join(root, "python_modules", "workers"), { recursive: true });
+  writeFileSync(path.join(root, "src", "entry.py"), "class App:\n    pass\n");
+  writeFileSync(path.join(root, "python_modules", "workers", "__init__.py"), "VALUE = 1\n");
+  writeFileSync(path.join(root, "python_modules", "helper.py"), "def helper():\n    return 2\n");
+  writeFileSync(
+    path.join(root, "wrangler.toml"),
+    [
+      'name = "app"',
+      'main = "src/entry.py"',
+      'compatibility_date = "2025-08-01"',
+      'compatibility_flags = ["python_workers"]',
+      "[[durable_objects.bindings]]",
+      'name = "APP"',
+      'class_name = "App"',
+      "[[migrations]]",
+      'tag = "v1"',
+      'new_sqlite_classes = ["App"]',
+      "",
+    ].join("\n"),
+  );
+  return root;
+}
+
+function build(root) {
+  const result = spawnSync(
+    process.execPath,
+    [path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"), "--project", root, "--node-modules", path.join(repo, "node_modules")],
+    { encoding: "utf8" },
+  );
+  assert.equal(result.status, 0, result.stderr);
+  const host = path.join(root, ".dotdo", "host");
+  const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
+  // What host.mjs writes into Python's file system: path -> content.
+  const index = JSON.parse(/^export const pythonFiles = (.*);$/m.exec(manifest)[1]);
+  const data = readFileSync(path.join(host, "py", "python.bin"));
+  const files = new Map(index.map(([file, offset, length]) => [file, data.subarray(offset, offset + length)]));
+  const compiled = /compiling (\d+) Python files/.exec(result.stderr);
+  return { files, host, compiled: compiled ? Number(compiled[1]) : 0 };
+}
+
+test("python_modules/ and the host's Python ship as unchecked-hash pycs, the main folder as source", () => {
+  const root = project();
+  const first = build(root);
+  assert.ok(first.compiled >= 3, `compiled ${first.compiled}`); // workers, helper, the host's own
+  const helperPyc = path.join(root, "python_modules", "__pycache__", "helper.cpython-313.pyc");
+  assert.ok(first.files.has(helperPyc), [...first.files.keys()].join("\n"));
+  assert.ok(first.files.has(pycPath(path.join(repo, "src", "dotdo", "localrt", "python", "_dotdo_host.py"), "cpython-313")));
+  assert.ok(!first.files.has(path.join(root, "src", "__pycache__", "entry.cpython-313.pyc"))); // the user's folder stays source
+  assert.equal(first.files.get(path.join(root, "src", "entry.py")).toString(), "class App:\n    pass\n");
+  assert.ok(!existsSync(path.join(first.host, "py", "1"))); // one Data module, no file of its own
+  const cache = path.join(root, ".dotdo", "pyc", "0.28.2");
+  const pycs = [...first.files].filter(([file]) => file.endsWith(".pyc")).map(([, content]) => content);
+  assert.ok(pycs.length >= 3);
+  for (const pyc of pycs) {
+    assert.equal(pyc.readUInt16LE(0), 3571); // CPython 3.13's magic number, as Pyodide 0.28's
+    assert.equal(pyc.readUInt32LE(4), 0b01); // PEP 552: hash-based, not checked against the source
+  }
+  assert.ok(pycs.some((pyc) => pyc.includes(Buffer.from(path.join(root, "python_modules", "helper.py")))));
+  // Every compiled file is cached: as a pyc, or as a failure (the host's exercise.py, run only
+  // by record-wasm.mjs, awaits at top level and does not compile as a module).
+  const cached = readdirSync(cache);
+  assert.equal(cached.filter((name) => name.endsWith(".pyc") || name.endsWith(".failed")).length, first.compiled);
+  assert.equal(cached.filter((name) => name.endsWith(".failed")).length, 1);
+
+  // A save of the user's own file: every pyc is cached, Pyodide is not booted again.
+  writeFileSync(path.join(root, "src", "entry.py"), "class App:\n    pass\n# saved\n");
+  assert.equal(build(root).compiled, 0);
+
+  // A changed vendored file gets a new key: only it is compiled, its stale pyc is never used.
+  writeFileSync(path.join(root, "python_modules", "helper.py"), "def helper():\n    return 3\n");
+  const changed = build(root);
+  assert.equal(changed.compiled, 1);
+  const pyc = changed.files.get(helperPyc);
+  const helperSource = Buffer.from(path.join(root, "python_modules", "helper.py"));
+  const stale = pycs.find((old) => old.includes(helperSource));
+  assert.ok(pyc.includes(helperSource));
+  assert.notDeepEqual(pyc.subarray(8, 16), stale.subarray(8, 16)); // the new content's hash
+});
+
+test("a vendored file that does not compile ships as source alone, and is not compiled again", () => {
+  const root = project();
+  build(root);
+  writeFileSync(path.join(root, "python_modules", "helper.py"), "def helper(:\n    return 2\n");
+  const broken = build(root);
+  assert.equal(broken.compiled, 1);
+  assert.ok(!broken.files.has(path.join(root, "python_modules", "__pycache__", "helper.cpython-313.pyc")));
+  assert.ok(broken.files.has(path.join(root, "python_modules", "helper.py")));
+  const cache = path.join(root, ".dotdo", "pyc", "0.28.2");
+  const failed = readdirSync(cache).filter((name) => name.endsWith(".failed"));
+  assert.equal(failed.length, 2); // helper.py and the host's exercise.py
+  for (const name of failed) assert.match(readFileSync(path.join(cache, name), "utf8"), /SyntaxError/);
+  assert.equal(existsSync(path.join(root, "python_modules", "__pycache__")), false); // nothing written into the project
+  assert.equal(build(root).compiled, 0);
+});
