@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -45,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench")]
 
-from floor import ENV, KIT, System, pyfloor_project  # noqa: E402 - a sibling of this script
+from floor import ENV, KIT, System, pyfloor_project, run_wrk  # noqa: E402 - a sibling of this script
 from floor import systems as floor_systems  # noqa: E402
 from results import write_result  # noqa: E402
 
@@ -129,16 +128,15 @@ def wrk(target: Target, scenario: str, conns: int, duration: str, host: str) -> 
         "BENCH_N": "1000", "BENCH_KEYS": "1000", "BENCH_RUN": f"{time.time_ns()}",
         "BENCH_SCRIPT": scenario, "BENCH_PREFIX": target.prefix,
     }  # fmt: skip
-    out = subprocess.run(
-        ["wrk", f"-t{2 if conns > 1 else 1}", f"-c{conns}", f"-d{duration}", "--timeout", "10s",
-         "-H", f"Host: {host}", "-s", str(ROOT / "bench" / "prefixed.lua"), target.system.url],
-        capture_output=True, text=True, env=env, check=True,
-    ).stdout  # fmt: skip
-    match = re.search(r"^RESULT (\{.*\})$", out, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"wrk printed no result for {target.name} {scenario}:\n{out}")
-    result: dict[str, float] = json.loads(match.group(1))
-    return result
+    return run_wrk(
+        target.system.url,
+        ROOT / "bench" / "prefixed.lua",
+        conns,
+        duration,
+        host,
+        env,
+        f"{target.name} {scenario}",
+    )
 
 
 def main() -> None:

@@ -244,14 +244,23 @@ def wrk(system: System, scenario: str, conns: int, duration: str, host: str, thi
         **os.environ, "BENCH_DIR": str(KIT), "BENCH_API": "rest", "BENCH_THINGS": system.things,
         "BENCH_N": str(things), "BENCH_KEYS": "1000", "BENCH_WHERE": where, "BENCH_RUN": f"{time.time_ns()}",
     }  # fmt: skip
+    return run_wrk(
+        system.url, KIT / "lua" / f"{script}.lua", conns, duration, host, env, f"{system.name} {scenario}"
+    )
+
+
+def run_wrk(
+    url: str, script: Path, conns: int, duration: str, host: str, env: dict[str, str], what: str
+) -> dict[str, float]:
+    """One wrk run of `script` (a kit scenario printing `RESULT {json}`) against `url`."""
     out = subprocess.run(
         ["wrk", f"-t{2 if conns > 1 else 1}", f"-c{conns}", f"-d{duration}", "--timeout", "10s",
-         "-H", f"Host: {host}", "-s", str(KIT / "lua" / f"{script}.lua"), system.url],
+         "-H", f"Host: {host}", "-s", str(script), url],
         capture_output=True, text=True, env=env, check=True,
     ).stdout  # fmt: skip
     match = re.search(r"^RESULT (\{.*\})$", out, re.MULTILINE)
     if match is None:
-        raise RuntimeError(f"wrk printed no result for {system.name} {scenario}:\n{out}")
+        raise RuntimeError(f"wrk printed no result for {what}:\n{out}")
     result: dict[str, float] = json.loads(match.group(1))
     return result
 

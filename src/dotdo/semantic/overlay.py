@@ -71,17 +71,7 @@ class Overlay:
 
     def __post_init__(self) -> None:
         rows: list[list[Any]] = [
-            [thing_id]
-            if record is None
-            else [
-                record.id,
-                record.type,
-                record.data,
-                record.created_at,
-                record.updated_at,
-                record.deleted_at,
-                record.version,
-            ]
+            [thing_id] if record is None else list(record.columns())
             for thing_id, record in self.records.items()
         ]
         object.__setattr__(self, "param", json.dumps(rows, separators=(",", ":"), ensure_ascii=False))

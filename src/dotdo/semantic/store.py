@@ -105,6 +105,19 @@ class ThingRecord:
             version=int(row["version"]),
         )
 
+    def columns(self) -> tuple[str, str, str, int, int, int | None, int]:
+        """The record as `things` columns, in `_COLUMNS` order: id, type, data, created_at,
+        updated_at, deleted_at, version."""
+        return (
+            self.id,
+            self.type,
+            self.data,
+            self.created_at,
+            self.updated_at,
+            self.deleted_at,
+            self.version,
+        )
+
     def properties(self) -> dict[str, Any]:
         """The user properties, `data` parsed (a fresh dict every call)."""
         value: dict[str, Any] = json.loads(self.data)
@@ -184,13 +197,7 @@ class SqliteThingStore:
         """As `ThingStore.insert` (`ON CONFLICT(id) DO NOTHING`)."""
         written = self._sql.run(
             f"INSERT INTO things ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-            record.id,
-            record.type,
-            record.data,
-            record.created_at,
-            record.updated_at,
-            record.deleted_at,
-            record.version,
+            *record.columns(),
         )
         return written > 0
 

@@ -59,14 +59,7 @@ def thing_entry(thing_id: str, type_name: str, record: ThingRecord | None) -> di
     return {
         "id": thing_id,
         "t": type_name,
-        "r": [
-            record.type,
-            record.data,
-            record.created_at,
-            record.updated_at,
-            record.deleted_at,
-            record.version,
-        ],
+        "r": list(record.columns()[1:]),  # the id is the entry's own
     }
 
 
