@@ -118,7 +118,7 @@ async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) ->
 
         if has_body({k.lower(): v for k, v in request.headers.items()}):
             await discard_body(request, request.headers.get("content-length"))
-        body = json.dumps(error.to_dict())
+        body = json.dumps(error.to_dict(), separators=(",", ":"))
         return Response(body, status=error.status, headers={"content-type": "application/json"})
     return await get_object(namespace, tenant).fetch(request)
 

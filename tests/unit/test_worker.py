@@ -135,6 +135,8 @@ def test_elsewhere_the_path_prefix_is_refused(env: Any) -> None:
     assert answer.status == 400
     assert json.loads(answer.body)["error"]["code"] == "tenant_prefix_refused"
     assert namespace.fetched == []
+    # Written as every other error body is (compact JSON, as the object's router writes it).
+    assert answer.body == json.dumps(json.loads(answer.body), separators=(",", ":"))
 
 
 @pytest.mark.usefixtures("runtime_modules")

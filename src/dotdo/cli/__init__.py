@@ -66,6 +66,15 @@ def main() -> None:
     _setup_logging()
 
 
+def _add_token_commands() -> None:
+    from dotdo.cli.tokens import token
+
+    main.add_command(token)
+
+
+_add_token_commands()
+
+
 @main.command()
 @click.argument("name")
 def new(name: str) -> None:

@@ -308,7 +308,8 @@ const hostConfig = {
   // wrangler's default rules already load **/*.wasm as CompiledWasm.
   rules: [
     { type: "ESModule", globs: ["**/*.mjs", "**/*.js"], fallthrough: true },
-    { type: "Data", globs: ["**/*.zip", "**/*.tar", "**/*.bin"], fallthrough: true },
+    // wrangler's default rules already load **/*.bin as Data (listing it again warns of a duplicate).
+    { type: "Data", globs: ["**/*.zip", "**/*.tar"], fallthrough: true },
     { type: "Text", globs: ["**/*.py", "**/*.json"], fallthrough: true },
   ],
   durable_objects: config.durable_objects,

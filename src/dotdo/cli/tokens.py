@@ -1,0 +1,93 @@
+"""`dotdo token mint / attenuate / inspect`: capability tokens from the shell, for
+operators and scripts (the functions of `dotdo.wire.tokens`, docs/api.md "Tokens").
+
+The secret is `--secret` or the `DOTDO_SECRET` environment variable, the name the
+deployed Worker reads it by (`wrangler secret put DOTDO_SECRET`). A token is printed on
+stdout alone, so `TOKEN=$(dotdo token mint ...)` works; `inspect` prints JSON.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from dotdo.errors import TokenError
+from dotdo.remote.marks import SCOPES
+from dotdo.wire.tokens import attenuate, inspect, mint
+
+__all__ = ["token"]
+
+
+def _ttl(ttl: int | None, no_expiry: bool) -> int | None:
+    if no_expiry and ttl is not None:
+        raise click.UsageError("--ttl and --no-expiry exclude each other")
+    if ttl is not None and ttl < 1:
+        raise click.BadParameter("is at least 1 second", param_hint="--ttl")
+    return None if no_expiry else ttl
+
+
+@click.group()
+def token() -> None:
+    """Mint, narrow and read capability tokens (docs/api.md, "Tokens")."""
+
+
+@token.command("mint")
+@click.option(
+    "--secret", envvar="DOTDO_SECRET", required=True, help="The app's DOTDO_SECRET (or that variable)."
+)
+@click.option(
+    "--target", default="*", show_default=True, help="The tenant (the object's name), or * for all."
+)
+@click.option("--scope", type=click.Choice(SCOPES), default="read", show_default=True)
+@click.option("--method", "methods", multiple=True, help="Limit to this RPC method (repeatable).")
+@click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default 3600).")
+@click.option("--no-expiry", is_flag=True, help="A token that never expires.")
+@click.option("--sub", default=None, help="The holder's name, for logs and the app.")
+def mint_command(
+    secret: str,
+    target: str,
+    scope: str,
+    methods: tuple[str, ...],
+    ttl: int | None,
+    no_expiry: bool,
+    sub: str | None,
+) -> None:
+    """Print a new token signed with the secret."""
+    lifetime = _ttl(3600 if ttl is None and not no_expiry else ttl, no_expiry)
+    try:
+        click.echo(mint(secret, target, scope, list(methods) or None, lifetime, sub))
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
+@token.command("attenuate")
+@click.argument("token_text", metavar="TOKEN")
+@click.option("--target", default=None, help="Narrow to this tenant.")
+@click.option("--scope", type=click.Choice(SCOPES), default=None, help="Narrow to this scope.")
+@click.option("--method", "methods", multiple=True, help="Narrow to this RPC method (repeatable).")
+@click.option("--ttl", type=int, default=None, help="Expire this many seconds from now.")
+@click.option("--sub", default=None)
+def attenuate_command(
+    token_text: str,
+    target: str | None,
+    scope: str | None,
+    methods: tuple[str, ...],
+    ttl: int | None,
+    sub: str | None,
+) -> None:
+    """Print a narrower token made from TOKEN (no secret needed)."""
+    try:
+        click.echo(attenuate(token_text, target, scope, list(methods) or None, _ttl(ttl, False), sub))
+    except (TokenError, ValueError) as error:
+        raise click.UsageError(str(error)) from error
+
+
+@token.command("inspect")
+@click.argument("token_text", metavar="TOKEN")
+def inspect_command(token_text: str) -> None:
+    """Print what TOKEN says, as JSON, without checking its signature."""
+    try:
+        click.echo(json.dumps(inspect(token_text), indent=2, sort_keys=True))
+    except TokenError as error:
+        raise click.UsageError(str(error)) from error

@@ -1,0 +1,50 @@
+"""`dotdo token`: the shell's way to the token functions (docs/api.md, "Tokens")."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from dotdo.cli import main
+from dotdo.wire.tokens import verify
+
+
+def test_mint_attenuate_inspect_round_trip() -> None:
+    runner = CliRunner()
+    minted = runner.invoke(
+        main,
+        ["token", "mint", "--target", "acme", "--scope", "write", "--sub", "alice"],
+        env={"DOTDO_SECRET": "s"},
+    )
+    assert minted.exit_code == 0, minted.output
+    token = minted.output.strip()
+    assert verify(token, "s").scope == "write"
+    narrowed = runner.invoke(main, ["token", "attenuate", token, "--scope", "read", "--method", "get"])
+    assert narrowed.exit_code == 0, narrowed.output
+    capability = verify(narrowed.output.strip(), "s")
+    assert (capability.target, capability.scope, capability.sub) == ("acme", "read", "alice")
+    shown = runner.invoke(main, ["token", "inspect", narrowed.output.strip()])
+    assert json.loads(shown.output)["methods"] == ["get"]
+
+
+def test_mistakes_are_usage_errors_not_tracebacks() -> None:
+    runner = CliRunner()
+    for args, env in (
+        (["token", "mint"], {}),  # no secret
+        (["token", "mint", "--scope", "root"], {"DOTDO_SECRET": "s"}),
+        (["token", "mint", "--ttl", "0"], {"DOTDO_SECRET": "s"}),
+        (["token", "mint", "--ttl", "5", "--no-expiry"], {"DOTDO_SECRET": "s"}),
+        (["token", "inspect", "not-a-token"], {}),
+        (["token", "attenuate", "not-a-token", "--scope", "read"], {}),
+    ):
+        result = runner.invoke(main, args, env={"DOTDO_SECRET": "", **env})
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_a_token_without_expiry() -> None:
+    result = CliRunner().invoke(
+        main, ["token", "mint", "--no-expiry", "--scope", "admin"], env={"DOTDO_SECRET": "s"}
+    )
+    assert verify(result.output.strip(), "s").exp is None
