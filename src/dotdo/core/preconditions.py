@@ -62,7 +62,9 @@ def parse_tag_list(value: str, header: str = "If-Match") -> TagList:
     tags = _scan_tags(text)
     if not tags:
         raise BadRequest(
-            f'{header} is "*" or a list of entity tags, e.g. "3" or W/"3", "4"', code="invalid_precondition"
+            f'{header} is "*" or a list of entity tags, e.g. "3.1767225600000" or '
+            'W/"3.1767225600000", "4.1767225600000"',
+            code="invalid_precondition",
         )
     return TagList(tuple(tags))
 

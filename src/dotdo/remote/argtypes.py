@@ -100,6 +100,9 @@ def describe_type(annotation: Any) -> str:
     if container in _MAPPINGS:
         return "an object"
     if container in _SEQUENCES:
+        items = {a for a in typing.get_args(annotation) if a is not Ellipsis}
+        if len(items) == 1 and not items & {Any, object}:
+            return f"an array whose items are each {describe_type(items.pop())}"
         return "an array"
     names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", bytes: "bytes"}
     if annotation is None or annotation is type(None):

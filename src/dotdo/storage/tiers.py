@@ -373,7 +373,10 @@ class TieredThingStore:
                 self._dirty_bytes += record_size(record)
         self.replayed_rows = len(rows)
         if self._dirty or self._events:
-            self._dirty_since = self._clock()
+            # Due at once: the log does not say when these were written, and counting the
+            # delay from this start would move it again at every wake, so an object evicted
+            # sooner than the delay (the alarm wakes it, it is evicted again) never checkpoints.
+            self._dirty_since = self._clock() - self.options.checkpoint_delay_ms
             logger.info("replayed %d log rows: %d things to checkpoint", len(rows), len(self._dirty))
 
     # -- L2: checkpoints -------------------------------------------------------

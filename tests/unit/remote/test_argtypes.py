@@ -59,9 +59,9 @@ def test_values_that_fit_pass() -> None:
         ({"reverse": 1}, "is true or false, not an integer"),
         ({"prefix": {}}, "is a string or null, not an object"),
         ({"where": [1]}, "is an object or null, not an array"),
-        ({"select": "abc"}, "is an array or null, not a string"),
-        ({"select": ["a", 1]}, "is an array or null"),
-        ({"operations": [1]}, "is an array or null"),
+        ({"select": "abc"}, "is an array whose items are each a string or null, not a string"),
+        ({"select": ["a", 1]}, "is an array whose items are each a string or null"),
+        ({"operations": [1]}, "is an array whose items are each an object or null"),
         ({"delay": "soon"}, "is a number or null, not a string"),
         ({"when": 5}, "is a datetime or null, not an integer"),
         ({"mode": "c"}, "is one of 'a', 'b'"),
@@ -86,4 +86,6 @@ def test_conforms_and_describe() -> None:
     assert conforms(3, float) and not conforms(True, float)
     assert not conforms(object(), Mapping[str, Any])
     assert describe_type(int | None) == "an integer or null"
-    assert describe_type(Sequence[str]) == "an array"
+    # The element's type is named: "is an array, not an array" told a caller nothing.
+    assert describe_type(Sequence[str]) == "an array whose items are each a string"
+    assert describe_type(Sequence[Any]) == "an array"

@@ -816,3 +816,17 @@ def test_a_group_row_that_fails_after_its_checkpoint_leaves_every_write_dirty() 
     node.tiers.log.append = append  # type: ignore[method-assign]
     node.tiers.flush()
     assert {i: row[1] for i, row in node.table().items()} == {f"i{n}": f'{{"n":{n + 10}}}' for n in range(3)}
+
+
+def test_writes_replayed_at_a_start_are_due_at_once() -> None:
+    """The delay must not start again at every wake: an object evicted sooner than it (the
+    alarm wakes it, it is evicted again before the new delay ends) would never checkpoint."""
+    node = _node()
+    for n in range(3):
+        node.things.create("Item", {"$id": f"i{n}", "n": n})
+    woken = node.restart()
+    now = woken.clock()
+    assert woken.tiers.next_wake() is not None and woken.tiers.next_wake() <= now  # type: ignore[operator]
+    assert asyncio.run(woken.tiers.run_due(now)) == 1
+    assert set(woken.table()) == {"i0", "i1", "i2"}
+    assert woken.tiers.stats()["l1"]["rows_pending"] == 0
