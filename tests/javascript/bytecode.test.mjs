@@ -4,13 +4,13 @@
 // name the real files, is tested through the runtime (tests/integration/test_local_runtime.py).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { pycPath } from "../../src/dotdo/localrt/js/lib.mjs";
+import { tinyProject } from "./fixtures.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -20,29 +20,10 @@ test("a source's bytecode path is PEP 3147's __pycache__/<stem>.<tag>.pyc", () =
 });
 
 function project() {
-  const root = mkdtempSync(path.join(tmpdir(), "dotdo-pyc-"));
-  mkdirSync(path.join(root, "src"));
-  mkdirSync(path.join(root, "python_modules", "workers"), { recursive: true });
-  writeFileSync(path.join(root, "src", "entry.py"), "class App:\n    pass\n");
-  writeFileSync(path.join(root, "python_modules", "workers", "__init__.py"), "VALUE = 1\n");
-  writeFileSync(path.join(root, "python_modules", "helper.py"), "def helper():\n    return 2\n");
-  writeFileSync(
-    path.join(root, "wrangler.toml"),
-    [
-      'name = "app"',
-      'main = "src/entry.py"',
-      'compatibility_date = "2025-08-01"',
-      'compatibility_flags = ["python_workers"]',
-      "[[durable_objects.bindings]]",
-      'name = "APP"',
-      'class_name = "App"',
-      "[[migrations]]",
-      'tag = "v1"',
-      'new_sqlite_classes = ["App"]',
-      "",
-    ].join("\n"),
-  );
-  return root;
+  return tinyProject("dotdo-pyc-", {
+    "python_modules/workers/__init__.py": "VALUE = 1\n",
+    "python_modules/helper.py": "def helper():\n    return 2\n",
+  });
 }
 
 function build(root) {

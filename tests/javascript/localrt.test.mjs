@@ -15,6 +15,7 @@ import {
   parseVars,
   tarArchive,
 } from "../../src/dotdo/localrt/js/lib.mjs";
+import { tinyProject } from "./fixtures.mjs";
 
 const config = (bindings, migrations) => ({
   durable_objects: { bindings: bindings.map(([name, class_name, script_name]) => ({ name, class_name, script_name })) },
@@ -112,27 +113,7 @@ test("two builds of one project at once both succeed and leave one whole host", 
   const { existsSync, readdirSync } = await import("node:fs");
   const { fileURLToPath } = await import("node:url");
   const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-  const project = mkdtempSync(path.join(tmpdir(), "dotdo-build-"));
-  mkdirSync(path.join(project, "src"));
-  mkdirSync(path.join(project, "python_modules", "workers"), { recursive: true });
-  writeFileSync(path.join(project, "src", "entry.py"), "class App:\n    pass\n");
-  writeFileSync(path.join(project, "python_modules", "workers", "__init__.py"), "");
-  writeFileSync(
-    path.join(project, "wrangler.toml"),
-    [
-      'name = "app"',
-      'main = "src/entry.py"',
-      'compatibility_date = "2025-08-01"',
-      'compatibility_flags = ["python_workers"]',
-      "[[durable_objects.bindings]]",
-      'name = "APP"',
-      'class_name = "App"',
-      "[[migrations]]",
-      'tag = "v1"',
-      'new_sqlite_classes = ["App"]',
-      "",
-    ].join("\n"),
-  );
+  const project = tinyProject("dotdo-build-");
   const build = () =>
     new Promise((resolve) => {
       const child = spawn(
