@@ -14,6 +14,7 @@ import contextlib
 import inspect
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from dotdo.core import faults
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.ids import new_id
+from dotdo.semantic.names import checked_name
 from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host, encode_value
 from dotdo.workflows.run_store import RunStore
 from dotdo.workflows.steps import (
@@ -37,6 +39,7 @@ from dotdo.workflows.steps import (
 
 __all__ = ["RunEngine"]
 
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 logger = logging.getLogger("dotdo.workflows")
 
 
@@ -64,10 +67,16 @@ class RunEngine:
 
         A `run_id` makes starting idempotent: an existing run is returned as it is; one of
         another workflow is a 409 `workflow_conflict`. An unknown workflow is a 404
-        `workflow_not_found`."""
+        `workflow_not_found`; a `run_id` that is not 1-128 letters, digits and `_.:-`
+        (starting with a letter or digit, as a thing's id) is a 400 `invalid_run_id`: it is
+        copied into the run's steps, approvals and events."""
         if name not in self._workflows:
             raise NotFound(f"No workflow {name!r}", code="workflow_not_found")
-        run_id = run_id or new_id()
+        if run_id is None:
+            run_id = new_id()
+        else:
+            rule = "1-128 letters, digits and '_.:-', starting with a letter or digit"
+            run_id = checked_name(run_id, _RUN_ID, "run id", rule, "invalid_run_id")
         now = self._host.timers.now()
         if self._store.create(
             run_id, name, encode_value(input, "input", MAX_VALUE_BYTES), now + RUN_LEASE_MS, now
