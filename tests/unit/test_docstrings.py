@@ -42,7 +42,7 @@ branch is rewriting them; remove an entry when that branch has landed."""
 
 TOO_LONG_FOR_NOW: frozenset[str] = frozenset({"dotdo/storage/tiers.py"})
 """Modules (relative to `src/`) allowed past MAX_LINES until they are split. `tiers.py`
-(489 lines) grew past the bound when the commit delay and the query overlay met in it:
+(492 lines) grew past the bound when the commit delay and the query overlay met in it:
 its L0, L1 and L2 share one state (the cache, the dirty set, the turn); moving the L0
 state into a class of its own is the split."""
 
