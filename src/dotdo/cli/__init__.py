@@ -101,7 +101,7 @@ def new(name: str) -> None:
     type=click.Choice(["debug", "log", "info", "warn", "error", "none"]),
     default="info",
     show_default=True,
-    help="wrangler's log level; `info` shows the app's print() and the requests.",
+    help="wrangler's log level; `info` shows what the app writes to stdout and the requests.",
 )
 @click.option(
     "--config", type=click.Path(path_type=Path), help="Another wrangler config [default: wrangler.toml]."
