@@ -61,12 +61,22 @@ class ThingCache:
 
     def evict(self, pinned: Collection[str], max_count: int, max_bytes: int) -> None:
         """Drop records not in `pinned`, least recently used first, until at most
-        `max_count` unpinned ones are left and all of them take at most `max_bytes`."""
+        `max_count` unpinned ones are left and all of them take at most `max_bytes`.
+
+        Costs the records it drops and the pinned ones older than the last of them, not
+        the whole cache: it runs after every write."""
         clean = len(self._records) - len(pinned)
-        for thing_id in list(self._records):
-            if clean <= max_count and self.bytes <= max_bytes:
-                return
+        size = self.bytes
+        if clean <= max_count and size <= max_bytes:
+            return
+        victims = []
+        for thing_id, record in self._records.items():
+            if clean <= max_count and size <= max_bytes:
+                break
             if thing_id in pinned:
                 continue
-            self.drop(thing_id)
+            victims.append(thing_id)
             clean -= 1
+            size -= record_size(record)
+        for thing_id in victims:
+            self.drop(thing_id)

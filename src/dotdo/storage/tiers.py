@@ -114,8 +114,9 @@ class TieredThingStore:
         # they are dirty again, and L0 holds their only copy.
         if not self._sql.in_transaction:
             self._checkpointed.clear()
+        # A view, not a copy: this runs after every write.
         pinned: Collection[str] = (
-            self._dirty.keys() | self._checkpointed if self._checkpointed else self._dirty
+            self._dirty.keys() | self._checkpointed if self._checkpointed else self._dirty.keys()
         )
         self._cache.evict(pinned, self.options.cache_size, self.options.cache_bytes)
 
