@@ -22,6 +22,7 @@ __all__ = [
     "INT64_RANGE",
     "MAX_SAFE_INTEGER",
     "MAX_STORED_DEPTH",
+    "compact_json",
     "int64_error",
     "stored_json",
 ]
@@ -35,6 +36,17 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_STORED_DEPTH = 32
 """How deep stored JSON may nest (as a thing's properties): well below the wire's 64 levels,
 so whatever is stored can be sent inside any answer's envelope."""
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""`json.dumps` with these options builds an encoder like this one on every call."""
+
+
+def compact_json(value: Any) -> str:
+    """The compact JSON text of `value` (no spaces, UTF-8 characters as they are), with no
+    check of its own beyond `json.dumps`'s: ValueError for NaN or Infinity, TypeError for
+    a value JSON has no form for. For values already checked (`stored_json` checks)."""
+    return _ENCODER.encode(value)
 
 
 def int64_error(value: int) -> str | None:
@@ -51,7 +63,7 @@ def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value")
     `what` (an integer out of range names the range).
     """
     _check(value, what, code, 0)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def _check(value: Any, what: str, code: str, depth: int) -> None:
@@ -67,14 +79,35 @@ def _check(value: Any, what: str, code: str, depth: int) -> None:
         if not math.isfinite(value):
             raise BadRequest(f"{what}: numbers are finite (no NaN or Infinity)", code=code)
         return
+    # The common leaves are checked inline: no call per property. A container at the limit
+    # has items past it, so they take the call (and its error).
+    inline = depth < MAX_STORED_DEPTH
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise BadRequest(f"{what}: object keys are strings, not {type(key).__name__}", code=code)
+            kind = type(item)
+            if inline and (
+                kind is str
+                or item is None
+                or kind is bool
+                or (kind is int and INT64_MIN <= item <= INT64_MAX)
+                or (kind is float and math.isfinite(item))
+            ):
+                continue
             _check(item, what, code, depth + 1)
         return
     if isinstance(value, list | tuple):
         for item in value:
+            kind = type(item)
+            if inline and (
+                kind is str
+                or item is None
+                or kind is bool
+                or (kind is int and INT64_MIN <= item <= INT64_MAX)
+                or (kind is float and math.isfinite(item))
+            ):
+                continue
             _check(item, what, code, depth + 1)
         return
     raise BadRequest(f"{what} is not JSON: {type(value).__name__} has no JSON form", code=code)

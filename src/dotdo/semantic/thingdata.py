@@ -6,7 +6,7 @@ Pure functions of their arguments; the thing service (`things.py`) applies them.
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +16,7 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, PayloadTooLarge, PreconditionFailed
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name
 from dotdo.semantic.store import ThingRecord
-from dotdo.values import INT64_RANGE, int64_error
+from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE, compact_json, int64_error
 
 __all__ = [
     "MAX_DEPTH",
@@ -63,13 +63,34 @@ def thing_tag(thing: Mapping[str, Any]) -> EntityTag:
 def _check_json(value: Any, depth: int = 0) -> None:
     if depth > MAX_DEPTH:
         raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
+    # The common leaves of a container are checked inline (no call per property); a container
+    # at the limit has items past it, so they take the call (and its error).
+    inline = depth < MAX_DEPTH
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise BadRequest("Property names are strings", code="invalid_data")
+            kind = type(item)
+            if inline and (
+                kind is str
+                or item is None
+                or kind is bool
+                or (kind is int and INT64_MIN <= item <= INT64_MAX)
+                or (kind is float and math.isfinite(item))
+            ):
+                continue
             _check_json(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
+            kind = type(item)
+            if inline and (
+                kind is str
+                or item is None
+                or kind is bool
+                or (kind is int and INT64_MIN <= item <= INT64_MAX)
+                or (kind is float and math.isfinite(item))
+            ):
+                continue
             _check_json(item, depth + 1)
     elif isinstance(value, bool) or value is None or isinstance(value, str):
         return
@@ -92,8 +113,9 @@ def encode_properties(properties: dict[str, Any]) -> str:
     """
     _check_json(properties)
     try:
-        text = json.dumps(properties, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        size = len(text.encode())
+        text = compact_json(properties)
+        # ASCII text is its own UTF-8 (`isascii` reads a flag): no copy to count its bytes.
+        size = len(text) if text.isascii() else len(text.encode())
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise BadRequest(f"Properties are not valid JSON: {exc}", code="invalid_data") from exc
     if size > MAX_VALUE_BYTES:

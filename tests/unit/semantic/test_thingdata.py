@@ -3,20 +3,28 @@ stored, and the version and precondition checks every write makes."""
 
 from __future__ import annotations
 
+import enum
+import json
+import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dotdo.core.preconditions import Preconditions
-from dotdo.errors import BadRequest, Conflict, PayloadTooLarge, PreconditionFailed
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, Conflict, HttpError, PayloadTooLarge, PreconditionFailed
 from dotdo.semantic.store import ThingRecord
 from dotdo.semantic.thingdata import (
+    MAX_DEPTH,
     check_preconditions,
     check_version,
     encode_properties,
     split_input,
     validate_id,
 )
+from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE, int64_error
 
 RECORD = ThingRecord("c-1", "Customer", "{}", 1, 2, None, 3)
 
@@ -92,3 +100,104 @@ def test_check_preconditions_answers_412_with_the_current_version_and_etag() -> 
         check_preconditions(Preconditions.from_headers("*", None), "Customer", "c-9", None)
     assert absent.value.current_version is None
     assert absent.value.headers == {}
+
+
+# -- encode_properties' inline leaves answer as one call per value -----------------------
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+
+class Name(str):
+    pass
+
+
+def reference_check_json(value: Any, depth: int = 0) -> None:
+    """`thingdata._check_json` as it was: one call per value, leaves included."""
+    if depth > MAX_DEPTH:
+        raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise BadRequest("Property names are strings", code="invalid_data")
+            reference_check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            reference_check_json(item, depth + 1)
+    elif isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    elif isinstance(value, int):
+        if int64_error(value):
+            raise BadRequest(f"Properties: {INT64_RANGE}", code="invalid_data")
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")
+    else:
+        raise BadRequest(f"{type(value).__name__} is not a JSON value", code="invalid_data")
+
+
+def reference_encode_properties(properties: dict[str, Any]) -> str:
+    reference_check_json(properties)
+    try:
+        text = json.dumps(properties, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        size = len(text.encode())
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise BadRequest(f"Properties are not valid JSON: {exc}", code="invalid_data") from exc
+    if size > MAX_VALUE_BYTES:
+        raise PayloadTooLarge(f"A thing is at most {MAX_VALUE_BYTES} bytes as JSON", code="thing_too_large")
+    return text
+
+
+LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.text(max_size=4),  # lone surrogates included: not UTF-8, so refused
+    st.builds(Name, st.text(max_size=3)),
+    st.integers(),
+    st.sampled_from([INT64_MAX, INT64_MAX + 1, INT64_MIN, INT64_MIN - 1]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.just(Level.LOW),
+    st.binary(max_size=2),
+)
+VALUES = st.recursive(
+    LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=3), st.integers(0, 2)), inner, max_size=4),
+    ),
+    max_leaves=30,
+)
+
+
+def encoded(function: Any, value: Any) -> Any:
+    try:
+        return ("text", function(value))
+    except HttpError as error:
+        return ("error", error.status, error.code, error.message)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=3), VALUES, max_size=4))
+def test_encode_properties_answers_as_one_call_per_value(properties: dict[str, Any]) -> None:
+    assert encoded(encode_properties, properties) == encoded(reference_encode_properties, properties)
+
+
+@given(
+    st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2), st.sampled_from(["x", 7, None, 2.5, math.nan, 2**64, [], {}])
+)
+def test_the_depth_bound_counts_leaves_as_before(depth: int, leaf: Any) -> None:
+    for wrap in (lambda v: [v], lambda v: {"k": v}):
+        nested: Any = leaf
+        for _ in range(depth):
+            nested = wrap(nested)
+        properties = {"v": nested}
+        assert encoded(encode_properties, properties) == encoded(reference_encode_properties, properties)
+
+
+def test_the_size_bound_counts_utf8_bytes() -> None:
+    fits = "é" * ((MAX_VALUE_BYTES - len('{"v":""}')) // 2)
+    assert encode_properties({"v": fits}) == reference_encode_properties({"v": fits})
+    for text in (fits + "é", "x" * MAX_VALUE_BYTES):
+        assert encoded(encode_properties, {"v": text})[:3] == ("error", 413, "thing_too_large")
