@@ -172,12 +172,23 @@ def parse_json(text: str | bytes) -> Any:
     8.2, but no Unicode text) is a `json.JSONDecodeError` too: SQLite stores UTF-8 and the
     runtime sends UTF-8, so such a string would be stored as U+FFFD, fail to be stored, or
     break the socket or response it is echoed on."""
+    return _parse(text)[0]
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+"""`json.loads` with `parse_constant` builds a decoder like this one on every call."""
+
+
+def _parse(text: str | bytes) -> tuple[Any, str]:
+    """`parse_json`'s value, and the text it parsed (bytes decoded)."""
     if isinstance(text, bytes | bytearray):
         text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")  # as json.loads does
     if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # only then can it be that deep
         _check_depth(text)
+    if text.startswith("\ufeff"):  # what `json.loads` refuses before it calls the decoder
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = _DECODER.decode(text)
     except RecursionError as exc:
         raise ValueError("JSON is nested too deeply") from exc
     escape = _SURROGATE_ESCAPE.search(text)
@@ -189,7 +200,7 @@ def parse_json(text: str | bytes) -> Any:
                 text,
                 escape.start(),
             )
-    return value
+    return value, text
 
 
 def _unpaired_surrogate(value: Any) -> str | None:
@@ -226,12 +237,21 @@ def loads(text: str | bytes) -> Any:
 
     BadRequest `invalid_json` when it is not JSON, `invalid_value` on a bad tag."""
     try:
-        parsed = parse_json(text)
+        parsed, text = _parse(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc.msg}", code="invalid_json") from exc
     except ValueError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
+    if _MAYBE_TAGGED.search(text) is None and text.count("[") + text.count("{") <= MAX_DEPTH:
+        # No tag can be in it (none is spelled out, no escape could spell one) and no value
+        # is nested past MAX_DEPTH: `decode` would answer an equal copy of `parsed`.
+        return parsed
     return decode(parsed)
+
+
+_MAYBE_TAGGED = re.compile(r'\\|"\$(?:date|bytes|bigint|number|escape)"')
+"""Text in which a key may be a tag: one spelled out, or any backslash escape (`"\\u0024date"`
+is the key `$date` too). Only a key can be a tag; a string matching is merely a false alarm."""
 
 
 def decode(value: Any, depth: int = 0) -> Any:
