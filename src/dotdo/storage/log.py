@@ -72,6 +72,15 @@ def entry_record(entry: dict[str, Any]) -> ThingRecord | None:
     return ThingRecord(str(entry["id"]), kind, data, created, updated, deleted, version)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""The log's JSON (`json.dumps` with these options builds one like it on every call)."""
+
+
+def _utf8_size(text: str) -> int:
+    """Bytes of `text` in UTF-8; ASCII text (`isascii` reads a flag) is not copied to count."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
 @dataclass(frozen=True)
 class LogRow:
     """One log row as replayed: its sequence number and its entries (JSON objects)."""
@@ -112,12 +121,17 @@ class WriteAheadLog:
         """The bodies of the rows that carry `entries`, in order: as many entries a row as
         fit under `max_row_bytes` (an entry never splits; one larger than that, which the
         thing size limit rules out, gets a row to itself)."""
+        # Nearly always they all fit in one row: one encoding of the list is that row's body,
+        # the text the entries' own encodings joined in brackets would give.
+        whole = _ENCODER.encode(entries)
+        if _utf8_size(whole) < self._max_row_bytes or len(entries) < 2:
+            return [whole] if entries else []
         bodies: list[str] = []
         chunk: list[str] = []
         size = 2
         for entry in entries:
-            text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
-            length = len(text.encode()) + 1
+            text = _ENCODER.encode(entry)
+            length = _utf8_size(text) + 1
             if chunk and size + length > self._max_row_bytes:
                 bodies.append("[" + ",".join(chunk) + "]")
                 chunk, size = [], 2
@@ -141,7 +155,7 @@ class WriteAheadLog:
                 self.last_seq,
                 body,
             )
-            self.pending_bytes += len(body.encode())
+            self.pending_bytes += _utf8_size(body)
             self.rows_appended += 1
         return self.last_seq
 
