@@ -1,0 +1,34 @@
+"""Thing ids (`semantic/ids.py`): written two characters a lookup, they are the ULID text
+that writing one character at a time gave, and they sort as they are made."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dotdo.semantic.ids import IdGenerator, _encode, is_ulid
+
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def reference_encode(value: int, length: int) -> str:
+    """One character of Crockford base32 per 5 bits, as ids were written before."""
+    chars = []
+    for _ in range(length):
+        chars.append(ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+@given(
+    st.one_of(st.integers(0, 2**48), st.sampled_from([0, 2**50 - 1, 2**50, 2**60, -1])),
+    st.one_of(st.integers(0, 2**80 - 1), st.sampled_from([0, 2**79, 2**80 - 1])),
+)
+def test_an_id_is_its_time_then_its_random_part_in_base32(ms: int, random_part: int) -> None:
+    assert _encode(ms, random_part) == reference_encode(ms, 10) + reference_encode(random_part, 16)
+
+
+def test_ids_sort_as_they_are_made_within_and_across_milliseconds() -> None:
+    ids = IdGenerator()
+    made = [ids(ms) for ms in (1_767_225_600_000, 1_767_225_600_000, 1_767_225_600_001, 1_767_225_599_000)]
+    assert made == sorted(made) and len(set(made)) == 4 and all(is_ulid(i) for i in made)
