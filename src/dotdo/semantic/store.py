@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from dotdo.core.migrations import Component, Migration, without_rowid
@@ -138,8 +138,10 @@ class ThingRecord:
         return thing
 
     def evolve(self, **changes: Any) -> ThingRecord:
-        """A copy with the fields named in `changes` replaced."""
-        return replace(self, **changes)
+        """A copy with the fields named in `changes` replaced (TypeError for a name that is
+        no field, as `dataclasses.replace` raises)."""
+        # `replace` reads the class's fields on every call; every update makes one of these.
+        return ThingRecord(**{**self.__dict__, **changes})
 
 
 class ThingStore(Protocol):

@@ -4,7 +4,13 @@ is bounded by the bytes it holds as well as by its count."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dotdo.core.migrations import migrate
 from dotdo.core.sql import Sql
@@ -86,3 +92,24 @@ def test_one_thing_larger_than_the_budget_is_still_cached_alone() -> None:
     for number in range(3):
         cache.insert(thing(f"t{number}", 500))
     assert len(cache) == 1 and cache.read("t2") is not None and inner.reads == 0
+
+
+FIELDS = ("id", "type", "data", "created_at", "updated_at", "deleted_at", "version")
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(FIELDS),
+        st.one_of(st.none(), st.integers(), st.text(max_size=4)),
+        max_size=len(FIELDS),
+    )
+)
+def test_evolve_is_dataclasses_replace(changes: dict[str, Any]) -> None:
+    record = ThingRecord("c-1", "Customer", '{"a":1}', 1, 2, None, 3)
+    assert record.evolve(**changes) == dataclasses.replace(record, **changes)
+    assert record == ThingRecord("c-1", "Customer", '{"a":1}', 1, 2, None, 3)
+
+
+def test_evolve_refuses_a_name_that_is_no_field() -> None:
+    with pytest.raises(TypeError):
+        ThingRecord("c-1", "Customer", "{}", 1, 2, None, 3).evolve(colour="red")
