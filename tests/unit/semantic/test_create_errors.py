@@ -1,6 +1,7 @@
-"""Every bad body of a create (`POST /:Noun`: `codec.loads`, then `Things.create`) gets its
-own status, code and message, and a good one is stored as sent; whatever the request path
-leaves out as already known (a decode of a text with no tag, a check the parse made)."""
+"""Every bad body of a create (`POST /:Noun`: `codec.loads`, then `Things.create`), and of
+an update or a replace (`PATCH` / `PUT /:Noun/:id`), gets its own status, code and
+message, and a good one is stored as sent; whatever the request path leaves out as
+already known (a decode of a text with no tag, a check the parse made)."""
 
 from __future__ import annotations
 
@@ -110,6 +111,21 @@ def test_each_bad_body_gets_its_own_error(body: bytes, status: int, code: str, m
         create(body)
     assert (refused.value.status, refused.value.code) == (status, code)
     assert refused.value.message.startswith(message)
+
+
+@pytest.mark.parametrize(("body", "status", "code", "message"), BAD, ids=[repr(b[0][:24]) for b in BAD])
+def test_each_bad_body_of_an_update_or_a_replace_gets_its_own_error(
+    body: bytes, status: int, code: str, message: str
+) -> None:
+    service = things()
+    service.create("Customer", {"$id": "c-1", "name": "Ada"})
+    for write in (service.update, service.replace):
+        with pytest.raises(HttpError) as refused:
+            write("Customer", "c-1", codec.loads(body))
+        assert (refused.value.status, refused.value.code) == (status, code)
+        assert refused.value.message.startswith(message)
+    unchanged = service.get("Customer", "c-1")
+    assert unchanged is not None and unchanged["$version"] == 1 and unchanged["name"] == "Ada"
 
 
 GOOD = [
