@@ -3,13 +3,15 @@
 An id is a ULID in lower-case Crockford base32: 48 bits of milliseconds since
 the epoch, then 80 random bits. Within one millisecond the random part counts
 up from the previous id, so ids made by one object are strictly increasing.
-Randomness is drawn when an id is made, never at import (Pyodide forbids it).
+Randomness is drawn when an id is made, never at import (Pyodide forbids it), from the
+system's source in blocks of `_POOL_BYTES` (each draw is a call out of Pyodide to
+`crypto.getRandomValues`).
 """
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import time
 
 __all__ = ["IdGenerator", "is_ulid", "new_id"]
@@ -17,6 +19,8 @@ __all__ = ["IdGenerator", "is_ulid", "new_id"]
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RANDOM_BITS = 80
 _RANDOM_MAX = (1 << _RANDOM_BITS) - 1
+_POOL_BYTES = 1280
+"""Random bytes drawn at once: 128 ids' random parts (10 bytes each)."""
 _ULID = re.compile(r"[0-9a-hjkmnp-tv-z]{26}")
 
 
@@ -47,6 +51,8 @@ class IdGenerator:
     def __init__(self) -> None:
         self._last_ms = -1
         self._last_random = 0
+        self._pool = b""  # random bytes not used yet: none until the first id
+        self._used = 0
 
     def __call__(self, now_ms: int | None = None) -> str:
         ms = int(time.time() * 1000) if now_ms is None else now_ms
@@ -56,12 +62,21 @@ class IdGenerator:
             random_part = self._last_random + 1
             if random_part > _RANDOM_MAX:
                 ms += 1
-                random_part = secrets.randbits(_RANDOM_BITS - 1)
+                random_part = self._random_bits()
         else:
-            # One bit of headroom keeps the count-up from overflowing in practice.
-            random_part = secrets.randbits(_RANDOM_BITS - 1)
+            random_part = self._random_bits()
         self._last_ms, self._last_random = ms, random_part
         return _encode(ms, random_part)
+
+    def _random_bits(self) -> int:
+        """79 random bits, as `secrets.randbits(79)` draws them (10 bytes of the system's
+        source, the lowest bit dropped). One bit of headroom keeps the count-up from
+        overflowing in practice."""
+        if self._used + 10 > len(self._pool):
+            self._pool, self._used = os.urandom(_POOL_BYTES), 0
+        chunk = self._pool[self._used : self._used + 10]
+        self._used += 10
+        return int.from_bytes(chunk, "big") >> 1
 
 
 new_id = IdGenerator()

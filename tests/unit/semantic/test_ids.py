@@ -1,7 +1,10 @@
 """Thing ids (`semantic/ids.py`): written two characters a lookup, they are the ULID text
-that writing one character at a time gave, and they sort as they are made."""
+that writing one character at a time gave, and they sort as they are made; their random
+parts are read from the system's source a block at a time, never before the first id."""
 
 from __future__ import annotations
+
+from unittest import mock
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,3 +35,22 @@ def test_ids_sort_as_they_are_made_within_and_across_milliseconds() -> None:
     ids = IdGenerator()
     made = [ids(ms) for ms in (1_767_225_600_000, 1_767_225_600_000, 1_767_225_600_001, 1_767_225_599_000)]
     assert made == sorted(made) and len(set(made)) == 4 and all(is_ulid(i) for i in made)
+
+
+def test_random_parts_come_from_the_system_source_in_blocks_and_never_before_the_first_id() -> None:
+    drawn: list[bytes] = []
+
+    def urandom(size: int) -> bytes:
+        block = bytes((len(drawn) * 7 + i) % 256 for i in range(size))
+        drawn.append(block)
+        return block
+
+    with mock.patch("dotdo.semantic.ids.os.urandom", urandom):
+        ids = IdGenerator()
+        assert drawn == []
+        made = [ids(1_767_225_600_000 + n) for n in range(300)]  # a new millisecond each: 300 draws
+    assert len(drawn) == 3  # 128 random parts a block
+    stream = b"".join(drawn)
+    for n, made_id in enumerate(made):
+        chunk = stream[n * 10 : n * 10 + 10]  # as secrets.randbits(79) reads 10 bytes
+        assert made_id[10:] == reference_encode(int.from_bytes(chunk, "big") >> 1, 16)
