@@ -141,7 +141,7 @@ class ThingRecord:
         """A copy with the fields named in `changes` replaced (TypeError for a name that is
         no field, as `dataclasses.replace` raises)."""
         # `replace` reads the class's fields on every call; every update makes one of these.
-        return ThingRecord(**{**self.__dict__, **changes})
+        return type(self)(**{**self.__dict__, **changes})
 
 
 class ThingStore(Protocol):
