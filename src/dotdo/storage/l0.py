@@ -1,0 +1,139 @@
+"""L0 of `TieredThingStore` (ADR 0019): the things held in memory, which of them are dirty
+(written, not yet in `things`), how the clean ones are bounded, and what a transaction
+that rolls back puts back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from dotdo.semantic.store import ThingRecord
+from dotdo.storage.cache import ABSENT, ThingCache, record_size
+
+__all__ = ["L0", "L0Undo"]
+
+
+@dataclass
+class L0Undo:
+    """What one transaction changed in L0 (a turn of `TieredThingStore.atomically`), for
+    `L0.undo`: `records` maps each id it wrote to what L0 held before its first write
+    there (the record or ABSENT, the thing's dirty types or ABSENT); `dirty_before` is the
+    whole dirty set before its first checkpoint (None: it ran none)."""
+
+    records: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    dirty_before: dict[str, set[str]] | None = None
+
+
+class L0:
+    """Things in memory: `cache` holds every thing read or written (None: known absent),
+    `dirty` maps each thing written since the last checkpoint to the types it had since,
+    `dirty_bytes` adds up the `record_size` of every dirty write (the bound
+    `max_dirty_bytes` is checked against it), `hits` and `misses` count reads by id.
+
+    Every dirty thing is in `cache` (L0 holds its only copy until a checkpoint). The clean
+    ones are dropped least recently used first past `max_clean` things or `max_clean_bytes`
+    (`ThingCache.evict`); a thing a checkpoint made clean stays while a transaction is
+    open (`in_transaction()`): if it rolls back, the thing is dirty again.
+    """
+
+    def __init__(self, max_clean: int, max_clean_bytes: int, in_transaction: Callable[[], bool]) -> None:
+        """An empty L0 with its bounds (things, bytes) and the SQL facade's
+        `in_transaction` (see the class docstring)."""
+        self.cache = ThingCache()
+        self.dirty: dict[str, set[str]] = {}
+        self.dirty_bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._max_clean = max_clean
+        self._max_clean_bytes = max_clean_bytes
+        self._in_transaction = in_transaction
+        self._checkpointed: set[str] = set()  # made clean in a transaction still open
+
+    def get(self, thing_id: str) -> Any:
+        """The record held for `thing_id` (None: known absent), now the most recently used,
+        counted as a hit; ABSENT (a miss) when L0 does not hold it."""
+        if thing_id in self.cache:
+            self.hits += 1
+            return self.cache.use(thing_id)
+        self.misses += 1
+        return ABSENT
+
+    def keep(self, thing_id: str, record: ThingRecord | None) -> None:
+        """Hold `record`, read from `things` after a miss, as clean; evicts."""
+        self.cache.put(thing_id, record)
+        self.evict()
+
+    def write(self, thing_id: str, type_name: str, record: ThingRecord | None, undo: L0Undo) -> None:
+        """Hold `record` (None: deleted for good) as the dirty state of `thing_id` of type
+        `type_name`, remembering in `undo` what L0 held before the transaction's first
+        write of it."""
+        if thing_id not in undo.records:
+            before = self.dirty.get(thing_id)
+            undo.records[thing_id] = (self.cache.peek(thing_id), ABSENT if before is None else set(before))
+        self.replayed(thing_id, type_name, record)
+
+    def replayed(self, thing_id: str, type_name: str, record: ThingRecord | None) -> None:
+        """Hold `record` as dirty with nothing to undo (a log row replayed at start-up)."""
+        self.cache.put(thing_id, record)
+        self.dirty.setdefault(thing_id, set()).add(type_name)
+        self.dirty_bytes += record_size(record)
+
+    def dirty_ids(self, type_name: str | None = None) -> list[str]:
+        """The dirty things (those that had `type_name` since the last checkpoint, if given),
+        in the order they first became dirty."""
+        return [i for i, types in self.dirty.items() if type_name is None or type_name in types]
+
+    def checkpointing(self, undo: L0Undo) -> None:
+        """A checkpoint starts in the transaction `undo` belongs to: remember the dirty set
+        as it was before the transaction's first one, for `undo`."""
+        if undo.dirty_before is None:
+            undo.dirty_before = {i: set(t) for i, t in self.dirty.items()}
+
+    def clean(self, ids: list[str]) -> None:
+        """Mark `ids` clean: a checkpoint wrote them into `things`."""
+        self._checkpointed.update(ids)
+        for thing_id in ids:
+            del self.dirty[thing_id]
+
+    def evict(self) -> None:
+        """Drop clean things, oldest first, until L0's clean part fits its bounds."""
+        # Things a checkpoint made clean stay while a transaction is open: if it rolls back
+        # they are dirty again, and L0 holds their only copy.
+        if not self._in_transaction():
+            self._checkpointed.clear()
+        # A view, not a copy: this runs after every write.
+        pinned: Collection[str] = (
+            self.dirty.keys() | self._checkpointed if self._checkpointed else self.dirty.keys()
+        )
+        self.cache.evict(pinned, self._max_clean, self._max_clean_bytes)
+
+    def undo(self, undo: L0Undo) -> None:
+        """Put L0 back as it was before the transaction `undo` belongs to (it rolled back)."""
+        if undo.dirty_before is not None:
+            self.dirty = undo.dirty_before
+            # The checkpoint's writes to `things` rolled back too: what L0 read from them
+            # may be gone, so only dirty things (true in the log) stay.
+            for thing_id in [i for i in self.cache if i not in self.dirty]:
+                self.cache.drop(thing_id)
+        for thing_id, (cached, dirty) in undo.records.items():
+            if cached is ABSENT:
+                self.cache.drop(thing_id)
+            else:
+                self.cache.put(thing_id, cached)
+            if dirty is ABSENT:
+                self.dirty.pop(thing_id, None)
+            else:
+                self.dirty[thing_id] = dirty
+
+    def stats(self) -> dict[str, int]:
+        """`{"hits", "misses", "things", "bytes", "dirty", "dirty_bytes"}`: reads by id that
+        L0 answered or not, things and bytes held, dirty things and their bytes."""
+        return dict(
+            hits=self.hits,
+            misses=self.misses,
+            things=len(self.cache),
+            bytes=self.cache.bytes,
+            dirty=len(self.dirty),
+            dirty_bytes=self.dirty_bytes,
+        )
