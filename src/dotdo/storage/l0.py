@@ -4,7 +4,7 @@ that rolls back puts back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +31,10 @@ class L0:
     `dirty_bytes` adds up the `record_size` of every dirty write (the bound
     `max_dirty_bytes` is checked against it), `hits` and `misses` count reads by id.
 
-    Every dirty thing is in `cache` (L0 holds its only copy until a checkpoint). The clean
-    ones are dropped least recently used first past `max_clean` things or `max_clean_bytes`
-    (`ThingCache.evict`); a thing a checkpoint made clean stays while a transaction is
-    open (`in_transaction()`): if it rolls back, the thing is dirty again.
+    Every dirty thing is in `cache`, pinned (L0 holds its only copy until a checkpoint), and
+    so is a thing a checkpoint made clean while a transaction is open (`in_transaction()`):
+    if it rolls back, the thing is dirty again. The other, clean, ones are dropped least
+    recently used first past `max_clean` things or `max_clean_bytes` (`ThingCache.evict`).
     """
 
     def __init__(self, max_clean: int, max_clean_bytes: int, in_transaction: Callable[[], bool]) -> None:
@@ -75,7 +75,7 @@ class L0:
 
     def replayed(self, thing_id: str, type_name: str, record: ThingRecord | None) -> None:
         """Hold `record` as dirty with nothing to undo (a log row replayed at start-up)."""
-        self.cache.put(thing_id, record)
+        self.cache.put(thing_id, record, pinned=True)
         self.dirty.setdefault(thing_id, set()).add(type_name)
         self.dirty_bytes += record_size(record)
 
@@ -97,16 +97,14 @@ class L0:
             del self.dirty[thing_id]
 
     def evict(self) -> None:
-        """Drop clean things, oldest first, until L0's clean part fits its bounds."""
-        # Things a checkpoint made clean stay while a transaction is open: if it rolls back
-        # they are dirty again, and L0 holds their only copy.
-        if not self._in_transaction():
+        """Drop clean things, least recently used first, until L0's clean part fits its
+        bounds; costs the things it drops (it runs after every write)."""
+        # Things a checkpoint made clean stay pinned while a transaction is open: if it
+        # rolls back they are dirty again, and L0 holds their only copy.
+        if self._checkpointed and not self._in_transaction():
+            self.cache.unpin(i for i in self._checkpointed if i not in self.dirty)
             self._checkpointed.clear()
-        # A view, not a copy: this runs after every write.
-        pinned: Collection[str] = (
-            self.dirty.keys() | self._checkpointed if self._checkpointed else self.dirty.keys()
-        )
-        self.cache.evict(pinned, self._max_clean, self._max_clean_bytes)
+        self.cache.evict(self._max_clean, self._max_clean_bytes)
 
     def undo(self, undo: L0Undo) -> None:
         """Put L0 back as it was before the transaction `undo` belongs to (it rolled back)."""
@@ -116,11 +114,14 @@ class L0:
             # may be gone, so only dirty things (true in the log) stay.
             for thing_id in [i for i in self.cache if i not in self.dirty]:
                 self.cache.drop(thing_id)
+            for thing_id in self.dirty:  # dirty again: only L0 holds them
+                self.cache.pin(thing_id)
         for thing_id, (cached, dirty) in undo.records.items():
             if cached is ABSENT:
                 self.cache.drop(thing_id)
             else:
-                self.cache.put(thing_id, cached)
+                pinned = dirty is not ABSENT or thing_id in self._checkpointed
+                self.cache.put(thing_id, cached, pinned)
             if dirty is ABSENT:
                 self.dirty.pop(thing_id, None)
             else:
