@@ -19,10 +19,12 @@ class L0Undo:
     """What one transaction changed in L0 (a turn of `TieredThingStore.atomically`), for
     `L0.undo`: `records` maps each id it wrote to what L0 held before its first write
     there (the record or ABSENT, the thing's dirty types or ABSENT); `dirty_before` is the
-    whole dirty set before its first checkpoint (None: it ran none)."""
+    whole dirty set before its first checkpoint (None: it ran none); `dirty_bytes` is
+    `L0.dirty_bytes` when it began (`L0.begin`)."""
 
     records: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     dirty_before: dict[str, set[str]] | None = None
+    dirty_bytes: int = 0
 
 
 class L0:
@@ -49,6 +51,10 @@ class L0:
         self._max_clean_bytes = max_clean_bytes
         self._in_transaction = in_transaction
         self._checkpointed: set[str] = set()  # made clean in a transaction still open
+
+    def begin(self) -> L0Undo:
+        """What a transaction beginning now fills in as it changes L0, for `undo`."""
+        return L0Undo(dirty_bytes=self.dirty_bytes)
 
     def get(self, thing_id: str) -> Any:
         """The record held for `thing_id` (None: known absent), now the most recently used,
@@ -107,12 +113,15 @@ class L0:
         self.cache.evict(self._max_clean, self._max_clean_bytes)
 
     def undo(self, undo: L0Undo) -> None:
-        """Put L0 back as it was before the transaction `undo` belongs to (it rolled back)."""
+        """Put L0 back as it was before the transaction `undo` belongs to (it rolled back).
+
+        Transactions joined into one that rolls back are undone last first (`Sql.on_rollback`)."""
         if undo.dirty_before is not None:
             self.dirty = undo.dirty_before
             # The checkpoint's writes to `things` rolled back too: what L0 read from them
-            # may be gone, so only dirty things (true in the log) stay.
-            for thing_id in [i for i in self.cache if i not in self.dirty]:
+            # may be gone, so only dirty things (true in the log) stay, and those an earlier
+            # transaction joined into this one checkpointed (its undo, next, makes them dirty).
+            for thing_id in [i for i in self.cache if i not in self.dirty and i not in self._checkpointed]:
                 self.cache.drop(thing_id)
             for thing_id in self.dirty:  # dirty again: only L0 holds them
                 self.cache.pin(thing_id)
@@ -126,6 +135,7 @@ class L0:
                 self.dirty.pop(thing_id, None)
             else:
                 self.dirty[thing_id] = dirty
+        self.dirty_bytes = undo.dirty_bytes
 
     def stats(self) -> dict[str, int]:
         """`{"hits", "misses", "things", "bytes", "dirty", "dirty_bytes"}`: reads by id that

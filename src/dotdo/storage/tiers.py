@@ -44,7 +44,7 @@ logger = logging.getLogger("dotdo.storage")
 @dataclass
 class _Turn:
     """One outermost transaction: its log entries (one per thing, the last state wins) and
-    what L0, the log and the events were before it, to put back if it rolls back."""
+    what it changed (L0, the log, the events, the timer), to put back if it rolls back."""
 
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -52,6 +52,7 @@ class _Turn:
     checkpointed_before: int | None = None
     events_before: list[dict[str, Any]] | None = None
     deferred: bool = False
+    dirty_since: int | None = None
 
 
 class TieredThingStore:
@@ -106,8 +107,7 @@ class TieredThingStore:
     # -- L0 ------------------------------------------------------------------
 
     def read(self, thing_id: str) -> ThingRecord | None:
-        """The thing by id: from L0 when held there (no SQLite read), else from `things` (then kept in L0);
-        None when absent."""
+        """The thing by id (None: absent): from L0 when held there, else from `things` (then held)."""
         record: ThingRecord | None = self.l0.get(thing_id)
         if record is ABSENT:
             record = self._inner.read(thing_id)
@@ -209,7 +209,7 @@ class TieredThingStore:
         if self._turn is not None:
             return work()
         self._settle()
-        turn = _Turn()
+        turn = _Turn(l0=self.l0.begin(), dirty_since=self._dirty_since)
         owned = not self._sql.in_transaction
         log_state = (self.log.last_seq, self.log.pending_bytes, self.log.rows_appended)
 
@@ -316,6 +316,10 @@ class TieredThingStore:
             self.log.checkpointed = turn.checkpointed_before
         self.l0.undo(turn.l0)
         self.log.undo(*log_state)
+        if self._dirty_since != turn.dirty_since:
+            # Set by writes now gone, or cleared by a checkpoint whose things are dirty again.
+            self._dirty_since = turn.dirty_since
+            self._on_wake_changed()
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
         """Call `hook` if the transaction now running rolls back (the SQL facade's rule)."""
@@ -429,19 +433,13 @@ class TieredThingStore:
     # -- figures -----------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """The tiers' figures: L0 hits, misses, things and bytes held, dirty things; L1
-        rows and bytes pending, the group commit's figures (`GroupCommit`: groups logged,
-        the writes they held, groups delayed for siblings, delays that ran out, siblings
-        seen, requests in the object now); L2 checkpoints, rows they wrote, the last one's
+        """The tiers' figures: L0's (`L0.stats`); L1 rows and bytes pending, the group
+        commit's (`GroupCommit.stats`); L2 checkpoints, rows they wrote, the last one's
         time; queries."""
         log = self.log
         l1 = dict(rows_pending=log.pending_rows, bytes_pending=log.pending_bytes, slots=log.slots)
         l1.update(rows_appended=log.rows_appended, events_pending=len(self._events))
-        groups = self._groups
-        l1.update(group_writes=groups.open.writes, replayed_rows=self.replayed_rows)
-        l1.update(groups_logged=groups.groups_logged, group_writes_logged=groups.writes_logged)
-        l1.update(groups_delayed=groups.delayed, group_delays_expired=groups.expired)
-        l1.update(group_siblings=groups.siblings_seen, requests=groups.requests)
+        l1.update(self._groups.stats(), replayed_rows=self.replayed_rows)
         l2 = dict(checkpoints=self.checkpoints, rows_written=self.checkpoint_rows, **self.segments.stats())
         l2.update(self.queries.stats())
         l2.update(last_checkpoint_at=self.last_checkpoint_at, next_checkpoint_at=self.next_wake())

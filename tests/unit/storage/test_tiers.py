@@ -818,6 +818,82 @@ def test_a_group_row_that_fails_after_its_checkpoint_leaves_every_write_dirty() 
     assert {i: row[1] for i, row in node.table().items()} == {f"i{n}": f'{{"n":{n + 10}}}' for n in range(3)}
 
 
+def test_turns_in_one_enclosing_transaction_roll_back_last_first() -> None:
+    """Each write below is a turn of its own inside one SQLite transaction: a rollback puts
+    each back to what it found, the last one first, so the first one's state wins."""
+    node = _node()
+    node.things.create("Item", {"$id": "a", "n": 1})
+    events = node.events.list()["items"]
+
+    def work() -> None:
+        node.things.update("Item", "a", {"n": 2})
+        node.things.update("Item", "a", {"n": 3})
+        node.things.create("Item", {"$id": "b", "n": 1})
+        node.things.update("Item", "b", {"n": 2})
+        raise DotdoError("no")
+
+    with pytest.raises(DotdoError):
+        node.sql.transaction(work)
+    assert node.things.get("Item", "a")["n"] == 1  # type: ignore[index]
+    assert node.things.get("Item", "b") is None
+    assert node.events.list()["items"] == events
+    node.tiers.flush()
+    assert node.table() == {"a": ("Item", '{"n":1}', 1, None)}
+    assert node.restart().things.get("Item", "b") is None
+
+
+def test_checkpoints_in_two_turns_that_roll_back_leave_every_write_dirty() -> None:
+    """The second turn's undo must not drop what the first turn's checkpoint made clean:
+    the first turn's undo makes it dirty again, and L0 holds its only copy."""
+    node = _node()
+    node.things.create("Item", {"$id": "a", "n": 1})
+
+    def work() -> None:
+        node.tiers.flush()  # a turn: checkpoints "a"
+        node.things.create("Item", {"$id": "b", "n": 1})
+        node.tiers.flush()  # another: checkpoints "b"
+        raise Crash
+
+    with pytest.raises(Crash):
+        node.sql.transaction(work)
+    assert node.tiers.stats()["l0"]["dirty"] == 1
+    assert node.things.get("Item", "b") is None
+    node.tiers.flush()
+    assert node.table() == {"a": ("Item", '{"n":1}', 1, None)}
+
+
+def test_a_rolled_back_checkpoint_leaves_the_dirty_bytes_and_the_next_wake_as_they_were() -> None:
+    node = _node(TierOptions(checkpoint_delay_ms=1_000))
+    node.things.create("Item", {"$id": "a", "n": 1})
+    held = lambda: {k: node.tiers.stats()["l0"][k] for k in ("things", "bytes", "dirty", "dirty_bytes")}  # noqa: E731
+    before = (held(), node.tiers.next_wake())
+
+    def work() -> None:
+        node.things.update("Item", "a", {"n": 2})
+        node.tiers.flush()
+        raise Crash
+
+    with pytest.raises(Crash):
+        node.sql.transaction(work)
+    assert (held(), node.tiers.next_wake()) == before
+    assert asyncio.run(node.tiers.run_due(T0 + 1_000)) == 1
+    assert node.table() == {"a": ("Item", '{"n":1}', 1, None)}
+
+
+def test_a_write_rolled_back_with_its_enclosing_transaction_leaves_no_wake() -> None:
+    """Else the timer source stays due with nothing to checkpoint: every pass a no-op flush,
+    the alarm set again in the past."""
+    node = _node()
+
+    def work() -> None:
+        node.things.create("Item", {"$id": "a"})
+        raise Crash
+
+    with pytest.raises(Crash):
+        node.sql.transaction(work)
+    assert node.tiers.next_wake() is None
+
+
 def test_writes_replayed_at_a_start_are_due_at_once() -> None:
     """The delay must not start again at every wake: an object evicted sooner than it (the
     alarm wakes it, it is evicted again before the new delay ends) would never checkpoint."""
