@@ -6,6 +6,7 @@ and queries answers as the direct path does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from typing import Any
@@ -499,6 +500,51 @@ def test_any_interleaving_answers_as_the_direct_path(
             direct, expected = _apply(direct, op)
             assert got == expected, op
     assert tiered.view() == direct.view()
+    tiered.tiers.flush()
+    assert tiered.table() == direct.table()
+    assert tiered.event_rows() == direct.event_rows()
+
+
+_GROUPS = st.lists(
+    st.tuples(_OPS.map(lambda ops: [op for op in ops if op[0] != "restart"][:8]), st.booleans()),
+    max_size=6,
+)
+
+
+def _in_transaction(node: Node, ops: list[tuple[str, int, int]], rolls_back: bool) -> list[Any]:
+    """The answers of `ops` run in one `sql.transaction`, which then commits or rolls back."""
+    answers: list[Any] = []
+
+    def work() -> None:
+        for op in ops:
+            node.clock.advance(1)
+            answers.append(_apply(node, op)[1])
+        if rolls_back:
+            raise Crash
+
+    with contextlib.suppress(Crash):
+        node.sql.transaction(work)
+    node.clock.advance(-len(ops))  # the other path runs them at the same times
+    return answers
+
+
+@pytest.mark.parametrize("durability", ["strict", "relaxed"])
+@settings(max_examples=100, deadline=None)
+@given(groups=_GROUPS)
+def test_operations_in_enclosing_transactions_answer_as_the_direct_path(
+    durability: str, groups: list[tuple[list[tuple[str, int, int]], bool]]
+) -> None:
+    """Each group of operations runs in one enclosing transaction (each operation a turn of
+    the tiers, checkpoints among them), which then commits or rolls back, on both paths."""
+    clock = Clock(T0)
+    options = TierOptions(log_slots=8, max_dirty=4, durability=durability, relaxed_max_writes=3)
+    tiered, direct = Node(Storage(), clock, True, options), Node(Storage(), clock, False)
+    for ops, rolls_back in groups:
+        assert _in_transaction(tiered, ops, rolls_back) == _in_transaction(direct, ops, rolls_back), ops
+        clock.advance(len(ops))
+    assert tiered.view() == direct.view()
+    tiered.tiers.commit_group()
+    assert tiered.restart().view() == direct.view()
     tiered.tiers.flush()
     assert tiered.table() == direct.table()
     assert tiered.event_rows() == direct.event_rows()
