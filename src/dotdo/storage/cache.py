@@ -23,7 +23,7 @@ def record_size(record: ThingRecord | None) -> int:
 
 class ThingCache:
     """Records by id (None: the thing is known not to exist); `bytes` is the sum of their
-    `record_size`.
+    `record_size`, `clean_bytes` that of the clean ones.
 
     A record is pinned (`evict` never drops it: L0 holds a dirty thing's only copy) or
     clean. The clean ones are kept in an order of their own, by last use, so that `evict`
@@ -39,6 +39,7 @@ class ThingCache:
         self._pinned: dict[str, int] = {}  # id -> its last use
         self._uses = 0  # a clock of uses: each put or use takes the next tick
         self.bytes = 0
+        self.clean_bytes = 0
 
     def __contains__(self, thing_id: object) -> bool:
         return thing_id in self._records
@@ -72,19 +73,23 @@ class ThingCache:
         self._records[thing_id] = record
         (self._pinned if pinned else self._clean)[thing_id] = self._tick()
         self.bytes += record_size(record)
+        if not pinned:
+            self.clean_bytes += record_size(record)
 
     def drop(self, thing_id: str) -> None:
         """Forget `thing_id` (nothing if it is not held)."""
         old = self._records.pop(thing_id, ABSENT)
         if old is not ABSENT:
             self.bytes -= record_size(old)
-            self._clean.pop(thing_id, None)
+            if self._clean.pop(thing_id, None) is not None:
+                self.clean_bytes -= record_size(old)
             self._pinned.pop(thing_id, None)
 
     def pin(self, thing_id: str) -> None:
         """Keep `thing_id` from eviction (nothing if it is not held or already pinned)."""
         if thing_id in self._clean:
             self._pinned[thing_id] = self._clean.pop(thing_id)
+            self.clean_bytes -= record_size(self._records[thing_id])
 
     def unpin(self, ids: Iterable[str]) -> None:
         """Let `ids` be evicted again, each at the place of its last use among the clean
@@ -93,6 +98,7 @@ class ThingCache:
         moved = sorted((self._pinned.pop(i), i) for i in ids if i in self._pinned)
         if not moved:
             return
+        self.clean_bytes += sum(record_size(self._records[i]) for _, i in moved)
         if self._clean and next(reversed(self._clean.values())) > moved[0][0]:
             merged = heapq.merge(((used, i) for i, used in self._clean.items()), moved)
             self._clean = OrderedDict((i, used) for used, i in merged)
@@ -101,9 +107,11 @@ class ThingCache:
 
     def evict(self, max_count: int, max_bytes: int) -> None:
         """Drop clean records, least recently used first, until at most `max_count` of them
-        are left and all records (pinned ones too) take at most `max_bytes`.
+        are left, taking at most `max_bytes` (pinned ones are not counted).
 
         Costs the records it drops: it runs after every write."""
-        while self._clean and (len(self._clean) > max_count or self.bytes > max_bytes):
+        while self._clean and (len(self._clean) > max_count or self.clean_bytes > max_bytes):
             thing_id, _ = self._clean.popitem(last=False)
-            self.bytes -= record_size(self._records.pop(thing_id))
+            size = record_size(self._records.pop(thing_id))
+            self.bytes -= size
+            self.clean_bytes -= size

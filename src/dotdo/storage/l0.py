@@ -36,7 +36,7 @@ class L0:
     Every dirty thing is in `cache`, pinned (L0 holds its only copy until a checkpoint), and
     so is a thing a checkpoint made clean while a transaction is open (`in_transaction()`):
     if it rolls back, the thing is dirty again. The other, clean, ones are dropped least
-    recently used first past `max_clean` things or `max_clean_bytes` (`ThingCache.evict`).
+    recently used first past `max_clean` of them or `max_clean_bytes` (`ThingCache.evict`).
     """
 
     def __init__(self, max_clean: int, max_clean_bytes: int, in_transaction: Callable[[], bool]) -> None:

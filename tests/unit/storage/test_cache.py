@@ -41,7 +41,7 @@ class _Model:
 
     def evict(self, max_count: int, max_bytes: int) -> None:
         clean = len(self.records) - len(self.pinned)
-        size = sum(record_size(r) for r in self.records.values())
+        size = sum(record_size(r) for i, r in self.records.items() if i not in self.pinned)
         for thing_id in list(self.records):
             if clean <= max_count and size <= max_bytes:
                 return
@@ -94,7 +94,21 @@ def test_eviction_drops_what_one_lru_list_would(ops: list[tuple[Any, ...]]) -> N
             model.evict(op[1], op[2])
         assert sorted(cache) == sorted(model.records), op
         assert cache.bytes == sum(record_size(r) for r in model.records.values())
+        assert cache.clean_bytes == sum(
+            record_size(r) for i, r in model.records.items() if i not in model.pinned
+        )
         assert {i: cache.peek(i) for i in cache} == dict(model.records)
+
+
+def test_pinned_records_do_not_count_towards_the_bounds() -> None:
+    """`TierOptions`: `cache_size` / `cache_bytes` bound the clean things; dirty ones are
+    bounded by `max_dirty` / `max_dirty_bytes`."""
+    cache = ThingCache()
+    cache.put("p", _record("p", 1000), pinned=True)
+    for thing_id in ("a", "b"):
+        cache.put(thing_id, _record(thing_id, 10))
+    cache.evict(2, 2 * record_size(_record("a", 10)))
+    assert sorted(cache) == ["a", "b", "p"]
 
 
 def test_pinned_records_stay_past_every_bound() -> None:
