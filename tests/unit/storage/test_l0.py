@@ -136,3 +136,36 @@ def test_replayed_writes_are_dirty() -> None:
     assert l0.dirty == {"a": {"Item"}, "b": {"Item"}}
     assert l0.cache.peek("b") is None
     assert l0.dirty_bytes == record_size(_record("a"))
+
+
+def test_undo_puts_back_the_dirty_bytes() -> None:
+    l0, _ = _l0()
+    l0.write("a", "Item", _record("a"), L0Undo())
+    turn = l0.begin()
+    l0.write("a", "Item", _record("a", 1), turn)
+    l0.checkpointing(turn)
+    l0.clean(l0.dirty_ids())
+    l0.dirty_bytes = 0  # what a full checkpoint does
+    l0.undo(turn)
+    assert l0.dirty_bytes == record_size(_record("a"))
+
+
+def test_undo_keeps_what_an_earlier_joined_transaction_checkpointed() -> None:
+    """Two transactions joined into one that rolls back, each with a checkpoint: undone last
+    first, the second must leave the first's things for the first's undo to make dirty."""
+    l0, tx = _l0(max_clean=0)
+    l0.write("a", "Item", _record("a"), L0Undo())
+    tx.open = True
+    first, second = l0.begin(), l0.begin()
+    l0.checkpointing(first)
+    l0.clean(l0.dirty_ids())
+    l0.write("b", "Item", _record("b"), second)
+    l0.checkpointing(second)
+    l0.clean(l0.dirty_ids())
+    l0.undo(second)
+    l0.undo(first)
+    assert l0.dirty == {"a": {"Item"}}
+    assert l0.cache.peek("a") == _record("a")
+    tx.open = False
+    l0.evict()  # dirty again: pinned
+    assert list(l0.cache) == ["a"]
