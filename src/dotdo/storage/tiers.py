@@ -1,8 +1,8 @@
 """`TieredThingStore`: the `ThingStore` of DOStorage (ADR 0019).
 
-- L0: every thing read or written is kept in memory; the clean ones are bounded by count
-  and bytes (least recently used first out), the dirty ones (written, not yet in
-  `things`) stay until a checkpoint.
+- L0 (`l0.py`): every thing read or written is kept in memory; the clean ones are bounded
+  by count and bytes (least recently used first out), the dirty ones (written, not yet
+  in `things`) stay until a checkpoint.
 - L1: the writes of one transaction (`atomically`, one thing operation or a batch) and
   the events it records are one row of the write-ahead log (`log.py`), so nothing is
   acknowledged before it is durable.
