@@ -353,8 +353,7 @@ class DOFull(DOWorkflow):
 
         `owner` is the name of the object holding the room's sockets in `stub_binding` (the
         tenant the clients joined, `/ws?room=`); None or this object's own name sends here,
-        any other is relayed to that object over Workers RPC. 400 `invalid_room`; 400
-        `invalid_owner` for an `owner` that is no object name (an empty string)."""
+        any other is relayed to that object over Workers RPC. 400 `invalid_room`, `invalid_owner`."""
         room_tag(room)
         if owner is None or owner == self.object_name:
             return self.room(room).broadcast(data)
