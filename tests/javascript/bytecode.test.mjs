@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { pycPath } from "../../src/dotdo/localrt/js/lib.mjs";
+import { openPyc, pycPath, sealPyc } from "../../src/dotdo/localrt/js/lib.mjs";
 import { tinyProject } from "./fixtures.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -96,4 +96,35 @@ test("a vendored file that does not compile ships as source alone, and is not co
   for (const name of failed) assert.match(readFileSync(path.join(cache, name), "utf8"), /SyntaxError/);
   assert.equal(existsSync(path.join(root, "python_modules", "__pycache__")), false); // nothing written into the project
   assert.equal(build(root).compiled, 0);
+});
+
+test("a cache entry holds its pyc's SHA-256: a damaged byte, a cut or an unsealed pyc does not open", () => {
+  const pyc = Buffer.from("\xf3\x0d\x0d\x0a\x01\x00\x00\x00 a code object", "latin1");
+  assert.deepEqual(openPyc(sealPyc(pyc)), pyc);
+  const damaged = sealPyc(pyc);
+  damaged[20] ^= 0x01;
+  assert.equal(openPyc(damaged), null);
+  assert.equal(openPyc(sealPyc(pyc).subarray(0, pyc.length)), null);
+  assert.equal(openPyc(pyc), null); // an entry of the format before the digest: compiled again
+  assert.equal(openPyc(Buffer.alloc(0)), null);
+});
+
+test("a cached pyc whose body was damaged (header intact) is compiled again, never shipped", () => {
+  const root = project();
+  const first = build(root);
+  const helperPyc = path.join(root, "python_modules", "__pycache__", "helper.cpython-313.pyc");
+  const good = first.files.get(helperPyc);
+  const cache = path.join(root, ".dotdo", "pyc", "0.28.2");
+  const helperSource = Buffer.from(path.join(root, "python_modules", "helper.py"));
+  const entry = readdirSync(cache)
+    .map((name) => path.join(cache, name))
+    .find((file) => file.endsWith(".pyc") && readFileSync(file).includes(helperSource));
+  const damaged = readFileSync(entry);
+  damaged[16] ^= 0xff; // the marshalled code object's first byte; the 16-byte header is intact
+  writeFileSync(entry, damaged);
+
+  const rebuilt = build(root);
+  assert.equal(rebuilt.compiled, 1); // the damaged entry alone
+  assert.deepEqual(rebuilt.files.get(helperPyc), good);
+  assert.equal(build(root).compiled, 0); // the entry written again is sound
 });
