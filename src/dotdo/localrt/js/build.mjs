@@ -243,8 +243,6 @@ if (!existsSync(path.join(recordedDir, "index.json"))) {
       recordedDir,
       "--node-modules",
       nodeModules,
-      "--exercise",
-      path.join(localrt, "python", "exercise.py"),
     ],
     { stdio: ["ignore", 2, 2] }, // stdout carries only the config path
   );
