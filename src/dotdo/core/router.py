@@ -23,7 +23,9 @@ segment from the left, a literal beats `:name{regex}`, which beats `:name`,
 which beats the part `*` covers; an exact path beats an empty `*`. Then a route
 for the request's method beats `all()` (and `GET` serving `HEAD`); the last
 registration breaks a remaining tie, and the same method and pattern registered
-again replaces the earlier route.
+again replaces the earlier route. A request walks a tree of the routes' segments
+(`_Node`), so it tries only the routes its path can match; the answer is the one
+trying every route gives.
 
 Access (ADR 0018): every route carries what a caller needs to reach it, declared
 where it is registered (`router.get(path, scope="read")`): `public` (nothing),
