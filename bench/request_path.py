@@ -523,6 +523,9 @@ def measure_worker() -> list[str]:
         def get(self, object_id: str) -> Stub:
             return Stub()
 
+        def getByName(self, name: str) -> Stub:  # noqa: N802 - the runtime's name
+            return Stub()
+
     env = Counted(types.SimpleNamespace(ENVIRONMENT="production"), "env")
     namespace = Counted(Namespace(), "namespace")
     lines = [
