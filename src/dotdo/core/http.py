@@ -47,6 +47,8 @@ def decode_component(text: str) -> str:
     ValueError (a UnicodeError when the octets are not UTF-8) for a `%` that does
     not start a `%XX` escape or for octets that do not decode; never a lossy
     replacement. `+` is left as it is (query strings turn it into a space first)."""
+    if "%" not in text and text.isascii():
+        return text  # no escape to decode, and ASCII text is its own UTF-8: most segments
     if _BAD_ESCAPE.search(text):
         raise ValueError("a '%' that does not start a %XX escape")
     return unquote_to_bytes(text).decode("utf-8")
@@ -142,11 +144,12 @@ class HttpRequest:
             self._segments = split_path(self.raw_path)
         except BadRequest as error:
             self._segments = error
-        self._query: dict[str, list[str]] | BadRequest
-        try:
-            self._query = parse_query(parts.query)
-        except BadRequest as error:
-            self._query = error
+        self._query: dict[str, list[str]] | BadRequest = {}
+        if parts.query:
+            try:
+                self._query = parse_query(parts.query)
+            except BadRequest as error:
+                self._query = error
 
     @property
     def segments(self) -> list[str]:

@@ -24,7 +24,7 @@ which beats the part `*` covers; an exact path beats an empty `*`. Then a route
 for the request's method beats `all()` (and `GET` serving `HEAD`); the last
 registration breaks a remaining tie, and the same method and pattern registered
 again replaces the earlier route. A request walks a tree of the routes' segments
-(`_Node`), so it tries only the routes its path can match; the answer is the one
+(`RouteTree`), so it tries only the routes its path can match; the answer is the one
 trying every route gives.
 
 Access (ADR 0018): every route carries what a caller needs to reach it, declared
@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
+from dotdo.core.routetree import RouteTree
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
 from dotdo.remote.marks import SCOPES
 from dotdo.types import Handler, Middleware
@@ -224,7 +225,7 @@ class Router:
         self.guard = guard
         # Built on the first request, again only when `routes` or `middleware` change: the
         # routes as a tree of their segments, and the middleware chain.
-        self._tree: tuple[list[Route], int, _Node] | None = None
+        self._tree: tuple[list[Route], int, RouteTree] | None = None
         self._chain: tuple[list[Middleware], int, Handler] | None = None
 
     def use(self, middleware: Middleware) -> None:
@@ -337,13 +338,13 @@ class Router:
             )
         raise NotFound(f"No route for {method} {path}", code="route_not_found")
 
-    def _index(self) -> _Node:
-        """The routes as a tree of their segments (`_Node`), built on the first request and
+    def _index(self) -> RouteTree:
+        """The routes as a tree of their segments (`RouteTree`), built on the first request and
         again only when `routes` changed (`register` makes a new list; a list changed in
         place changes its length)."""
         index = self._tree
         if index is None or index[0] is not self.routes or index[1] != len(self.routes):
-            root = _Node()
+            root = RouteTree()
             for position, route in enumerate(self.routes):
                 root.add(position, route)
             index = self._tree = (self.routes, len(self.routes), root)
@@ -382,69 +383,6 @@ class Router:
             return await chain[2](request)
         except Exception as error:
             return await self.error_handler(error, request)
-
-
-@dataclass
-class _Node:
-    """The routes whose fixed segments start with one sequence of pattern segments, as a
-    tree: a request walks only the branches its path can take (a literal child by the
-    path's segment, a dict lookup; each parameter child whose constraint the segment
-    meets), so it meets every route that matches it and none that cannot. Each entry
-    keeps the route's registration position for the tie-break (ADR 0011)."""
-
-    literals: dict[str, _Node] = field(default_factory=dict)
-    params: dict[str, tuple[str, re.Pattern[str] | None, _Node]] = field(default_factory=dict)
-    """By the segment as written (`:id`, `:noun{[A-Z].*}`): its name, its constraint, the child."""
-    ends: list[tuple[int, Route]] = field(default_factory=list)
-    """Routes whose pattern ends here, with no `*`."""
-    rests: list[tuple[int, Route]] = field(default_factory=list)
-    """Routes whose pattern ends here with a `*`: they match any rest of the path."""
-
-    def add(self, position: int, route: Route) -> None:
-        """File `route` (registered `position`th) under its fixed segments."""
-        node = self
-        for index, segment in enumerate(route.segments):
-            name = route.names[index]
-            if name is None:
-                node = node.literals.setdefault(segment, _Node())
-                continue
-            entry = node.params.get(segment)
-            if entry is None:
-                constraint = route.constraints[index] if route.constraints else None
-                entry = node.params[segment] = (name, constraint, _Node())
-            node = entry[2]
-        (node.rests if route.wildcard else node.ends).append((position, route))
-
-    def matches(self, parts: list[str], raw_parts: list[str]) -> list[tuple[int, Route, dict[str, str]]]:
-        """(position, route, parameters) of every route under this node matching the decoded
-        `parts` (`raw_parts`: the same segments as sent, for a `*`), as `Route.match_parts`
-        matches one route; in no particular order."""
-        found: list[tuple[int, Route, dict[str, str]]] = []
-        self._collect(parts, raw_parts, 0, {}, found)
-        return found
-
-    def _collect(
-        self,
-        parts: list[str],
-        raw_parts: list[str],
-        depth: int,
-        params: dict[str, str],
-        found: list[tuple[int, Route, dict[str, str]]],
-    ) -> None:
-        for position, route in self.rests:
-            found.append((position, route, {**params, "*": "/".join(raw_parts[depth:])}))
-        if depth == len(parts):
-            found.extend((position, route, params) for position, route in self.ends)
-            return
-        part = parts[depth]
-        child = self.literals.get(part)
-        if child is not None:
-            child._collect(parts, raw_parts, depth + 1, params, found)
-        if not part:
-            return  # a parameter never takes an empty segment
-        for name, constraint, node in self.params.values():
-            if constraint is None or constraint.fullmatch(part):
-                node._collect(parts, raw_parts, depth + 1, {**params, name: part}, found)
 
 
 def _bind(middleware: Middleware, call_next: Handler) -> Handler:
