@@ -14,6 +14,7 @@ stays inside its segment: only a literal `/` separates segments.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,6 @@ class HttpRequest:
         self.method = self.method.upper()
         parts = urlsplit(self.url)
         self.raw_path = parts.path or "/"
-        self.host = (parts.hostname or "").lower()
         try:
             self.path = decode_component(self.raw_path)
         except ValueError:
@@ -150,6 +150,12 @@ class HttpRequest:
                 self._query = parse_query(parts.query)
             except BadRequest as error:
                 self._query = error
+
+    @functools.cached_property
+    def host(self) -> str:
+        """The URL's host name, lower-case ("" without one): parsed when first read (the
+        object's own routes never read it)."""
+        return (urlsplit(self.url).hostname or "").lower()
 
     @property
     def segments(self) -> list[str]:
