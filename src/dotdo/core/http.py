@@ -14,6 +14,7 @@ stays inside its segment: only a literal `/` separates segments.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,8 @@ def decode_component(text: str) -> str:
     ValueError (a UnicodeError when the octets are not UTF-8) for a `%` that does
     not start a `%XX` escape or for octets that do not decode; never a lossy
     replacement. `+` is left as it is (query strings turn it into a space first)."""
+    if "%" not in text and text.isascii():
+        return text  # no escape to decode, and ASCII text is its own UTF-8: most segments
     if _BAD_ESCAPE.search(text):
         raise ValueError("a '%' that does not start a %XX escape")
     return unquote_to_bytes(text).decode("utf-8")
@@ -133,7 +136,6 @@ class HttpRequest:
         self.method = self.method.upper()
         parts = urlsplit(self.url)
         self.raw_path = parts.path or "/"
-        self.host = (parts.hostname or "").lower()
         try:
             self.path = decode_component(self.raw_path)
         except ValueError:
@@ -143,11 +145,18 @@ class HttpRequest:
             self._segments = split_path(self.raw_path)
         except BadRequest as error:
             self._segments = error
-        self._query: dict[str, list[str]] | BadRequest
-        try:
-            self._query = parse_query(parts.query)
-        except BadRequest as error:
-            self._query = error
+        self._query: dict[str, list[str]] | BadRequest = {}
+        if parts.query:
+            try:
+                self._query = parse_query(parts.query)
+            except BadRequest as error:
+                self._query = error
+
+    @functools.cached_property
+    def host(self) -> str:
+        """The URL's host name, lower-case ("" without one): parsed when first read (the
+        object's own routes never read it)."""
+        return (urlsplit(self.url).hostname or "").lower()
 
     @property
     def segments(self) -> list[str]:
