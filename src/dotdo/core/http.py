@@ -30,6 +30,7 @@ __all__ = [
     "decode_component",
     "error_response",
     "json_response",
+    "json_text_response",
     "parse_query",
     "split_path",
 ]
@@ -238,7 +239,12 @@ def json_response(
     bytes, big integers and non-finite numbers as tags, never a bare NaN. A value with no
     wire form raises BadRequest (`unserializable_result`). `encoded=True`: `data` is
     already in its wire form (`codec.encode`) and is only written out."""
-    body = dump(data) if encoded else dumps(data)
+    return json_text_response(dump(data) if encoded else dumps(data), status, headers)
+
+
+def json_text_response(body: str, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    """A JSON response whose `body` is already JSON text in the codec's one encoding (what
+    `dotdo.wire.codec.dumps` writes), with `json_response`'s headers."""
     merged = {"content-type": "application/json; charset=utf-8"}
     if headers:
         merged.update({k.lower(): v for k, v in headers.items()})

@@ -22,6 +22,7 @@ from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.semantic.overlay import THING_COLUMNS, Overlay, OverlaySource, overlay_count, overlay_select
 from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.wiretext import thing_text
 from dotdo.types import Row
 
 __all__ = [
@@ -136,6 +137,12 @@ class ThingRecord:
         thing["$version"] = self.version
         thing.update(self.properties())
         return thing
+
+    def wire_text(self) -> str:
+        """`wire()` as JSON text, the same as `codec.dumps(self.wire())`, written from the
+        stored `data` without parsing it where that is sure to give the same text
+        (`semantic.wiretext`, ADR 0032). Raises as `codec.dumps` does."""
+        return thing_text(self)
 
     def evolve(self, **changes: Any) -> ThingRecord:
         """A copy with the fields named in `changes` replaced."""

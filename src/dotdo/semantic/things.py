@@ -7,6 +7,7 @@ event it emits land together or not at all.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +29,7 @@ from dotdo.semantic.thingdata import (
     validate_id,
     version_tag,
 )
+from dotdo.wire.codec import dumps
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 
@@ -351,13 +353,14 @@ class Things:
     def get(self, type_name: str, thing_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
         """The thing, or None when there is none of that type (or it is soft-deleted and
         `include_deleted` is False); 400 `invalid_id`."""
+        record = self.get_record(type_name, thing_id, include_deleted)
+        return None if record is None else record.wire()
+
+    def get_record(self, type_name: str, thing_id: str, include_deleted: bool = False) -> ThingRecord | None:
+        """`get`'s thing as its stored record (`ThingRecord.wire_text` writes its answer
+        without building it), or None as `get` answers None; the same 400s."""
         self._type(type_name)
-        record = self.store.read(validate_id(thing_id))
-        if record is None or record.type != type_name:
-            return None
-        if record.deleted_at is not None and not include_deleted:
-            return None
-        return record.wire()
+        return self._selected(type_name, validate_id(thing_id), include_deleted)
 
     def list(self, type_name: str, query: ThingQuery) -> ListResult:
         """`{"items": [...], "total": n, "has_more": bool}`: one page, and how many match in all.
@@ -368,16 +371,8 @@ class Things:
         self._type(type_name)
         self._check_query(type_name, query)
         if query.where.residual is None:
-            probe = dataclasses.replace(query, limit=query.limit + 1)
-            records = self.store.page(type_name, probe)
-            has_more = len(records) > query.limit
-            page = [query.project(r.wire()) for r in records[: query.limit]]
-            total: int | None = None
-            if not has_more and (query.offset == 0 or page):
-                total = query.offset + len(page)  # the page reaches the end: no need to count
-            elif query.with_total:
-                total = self.store.count(type_name, query)
-            return {"items": page, "total": total, "has_more": has_more}
+            records, total, has_more = self._page(type_name, query)
+            return {"items": [query.project(r.wire()) for r in records], "total": total, "has_more": has_more}
         # Part of the clause runs in Python: walk the candidates in order, keep the page, count.
         items = []
         matched = 0
@@ -393,6 +388,34 @@ class Things:
             "total": matched if query.with_total or not has_more else None,
             "has_more": has_more,
         }
+
+    def list_text(self, type_name: str, query: ThingQuery) -> str:
+        """`list`'s answer as JSON text, the same as `codec.dumps(self.list(type_name, query))`.
+
+        A query run wholly in SQL and not projecting (`select`) writes each thing with
+        `ThingRecord.wire_text`, from its stored text (ADR 0032); any other takes `list`."""
+        if query.where.residual is not None or query.select is not None:
+            return dumps(self.list(type_name, query))
+        self._type(type_name)
+        self._check_query(type_name, query)
+        records, total, has_more = self._page(type_name, query)
+        items = ",".join([record.wire_text() for record in records])
+        counted = "null" if total is None else str(total)
+        return f'{{"items":[{items}],"total":{counted},"has_more":{"true" if has_more else "false"}}}'
+
+    def _page(self, type_name: str, query: ThingQuery) -> tuple[builtins.list[ThingRecord], int | None, bool]:
+        """The records of one page of a residual-free query, `total` (None when it was not
+        asked for and would cost a count) and `has_more`."""
+        probe = dataclasses.replace(query, limit=query.limit + 1)
+        records = self.store.page(type_name, probe)
+        has_more = len(records) > query.limit
+        page = records[: query.limit]
+        total: int | None = None
+        if not has_more and (query.offset == 0 or page):
+            total = query.offset + len(page)  # the page reaches the end: no need to count
+        elif query.with_total:
+            total = self.store.count(type_name, query)
+        return page, total, has_more
 
     def _residual_matches(self, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
         for record in self.store.scan(type_name, query):
