@@ -153,8 +153,9 @@ class SemanticRoutes:
             return json_response({"items": items}, status=201)
         if not isinstance(body, dict):
             raise BadRequest("Body is a thing (a JSON object) or an array of things", code="invalid_data")
-        thing = things.create(type_name, body, condition=condition)
-        return json_response(thing, status=201, headers=_etag(thing))
+        record, _ = things.create_record(type_name, body, condition=condition)
+        tag = version_tag(record.version, record.created_at)
+        return json_text_response(record.wire_text(), status=201, headers={"etag": str(tag)})
 
     async def _list(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])

@@ -146,7 +146,8 @@ class Things:
 
     def _insert(
         self, type_name: str, data: Any, now: int, condition: Preconditions | None = None
-    ) -> dict[str, Any]:
+    ) -> tuple[ThingRecord, dict[str, Any]]:
+        """Create one thing: its record and its wire form (the created event's data)."""
         properties, thing_id, _ = self._split(type_name, data)
         if condition:
             # The thing a create names is the one with its $id; without one there is none yet.
@@ -167,10 +168,17 @@ class Things:
             raise Conflict(f"A thing with id {record.id!r} already exists", code="thing_exists")
         thing = record.wire()
         self.events.emit(f"{type_name}.created", thing, record.id)
-        return thing
+        return record, thing
 
     def create(self, type_name: str, data: Any, *, condition: Preconditions | None = None) -> dict[str, Any]:
         """Create a thing; `condition` (e.g. `If-None-Match: *`) applies to the thing its `$id` names."""
+        return self.create_record(type_name, data, condition=condition)[1]
+
+    def create_record(
+        self, type_name: str, data: Any, *, condition: Preconditions | None = None
+    ) -> tuple[ThingRecord, dict[str, Any]]:
+        """`create`: the new thing's record (`ThingRecord.wire_text` writes the answer from
+        its stored text, without encoding the wire form) and the wire form `create` answers."""
         self._type(type_name)
         return self.store.atomically(lambda: self._insert(type_name, data, self._clock(), condition))
 
@@ -185,7 +193,7 @@ class Things:
             raise BadRequest(f"create_many takes at most {MAX_BATCH} things", code="batch_too_large")
         now = self._clock()
         return self.store.atomically(
-            lambda: [self._insert(type_name, item, now, condition) for item in items]
+            lambda: [self._insert(type_name, item, now, condition)[1] for item in items]
         )
 
     def update(
@@ -255,7 +263,7 @@ class Things:
         def work() -> dict[str, Any]:
             existing = self.store.read(thing_id)
             if existing is None:
-                return self._insert(type_name, data, self._clock())
+                return self._insert(type_name, data, self._clock())[1]
             if existing.type != type_name:
                 raise Conflict(f"{thing_id!r} is a {existing.type}, not a {type_name}", code="type_mismatch")
             if existing.deleted_at is not None:

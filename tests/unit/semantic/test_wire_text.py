@@ -74,7 +74,8 @@ def test_lists_and_reads_answer_what_the_general_path_writes(
     for index, properties in enumerate(things):
         if index == flush_after:
             node.tiers.flush()  # the rows before are in `things`, the rest in the overlay
-        node.things.create("Customer", {"$id": f"c{index:02}", **properties})
+        record, thing = node.things.create_record("Customer", {"$id": f"c{index:02}", **properties})
+        assert record.wire_text() == dumps(thing)  # POST's answer
     if data.draw(st.booleans()):
         node.things.update("Customer", "c00", data.draw(_PROPERTIES))
     for index in data.draw(st.sets(st.integers(0, len(things) - 1))):
