@@ -29,6 +29,7 @@ from dotdo.semantic.thingdata import (
     validate_id,
     version_tag,
 )
+from dotdo.semantic.wiretext import page_text
 from dotdo.wire.codec import dumps
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
@@ -147,7 +148,6 @@ class Things:
     def _insert(
         self, type_name: str, data: Any, now: int, condition: Preconditions | None = None
     ) -> tuple[ThingRecord, dict[str, Any]]:
-        """Create one thing: its record and its wire form (the created event's data)."""
         properties, thing_id, _ = self._split(type_name, data)
         if condition:
             # The thing a create names is the one with its $id; without one there is none yet.
@@ -177,8 +177,7 @@ class Things:
     def create_record(
         self, type_name: str, data: Any, *, condition: Preconditions | None = None
     ) -> tuple[ThingRecord, dict[str, Any]]:
-        """`create`: the new thing's record (`ThingRecord.wire_text` writes the answer from
-        its stored text, without encoding the wire form) and the wire form `create` answers."""
+        """`create`: the new thing's record (its answer's text: `wire_text`) and wire form."""
         self._type(type_name)
         return self.store.atomically(lambda: self._insert(type_name, data, self._clock(), condition))
 
@@ -365,8 +364,7 @@ class Things:
         return None if record is None else record.wire()
 
     def get_record(self, type_name: str, thing_id: str, include_deleted: bool = False) -> ThingRecord | None:
-        """`get`'s thing as its stored record (`ThingRecord.wire_text` writes its answer
-        without building it), or None as `get` answers None; the same 400s."""
+        """`get`'s thing as its record (its answer's text: `wire_text`), or None; `get`'s 400s."""
         self._type(type_name)
         return self._selected(type_name, validate_id(thing_id), include_deleted)
 
@@ -398,22 +396,16 @@ class Things:
         }
 
     def list_text(self, type_name: str, query: ThingQuery) -> str:
-        """`list`'s answer as JSON text, the same as `codec.dumps(self.list(type_name, query))`.
-
-        A query run wholly in SQL and not projecting (`select`) writes each thing with
-        `ThingRecord.wire_text`, from its stored text (ADR 0032); any other takes `list`."""
+        """`codec.dumps(self.list(type_name, query))`; a query run wholly in SQL and not
+        projecting (`select`) writes it from the things' stored text (`page_text`, ADR 0032)."""
         if query.where.residual is not None or query.select is not None:
             return dumps(self.list(type_name, query))
         self._type(type_name)
         self._check_query(type_name, query)
-        records, total, has_more = self._page(type_name, query)
-        items = ",".join([record.wire_text() for record in records])
-        counted = "null" if total is None else str(total)
-        return f'{{"items":[{items}],"total":{counted},"has_more":{"true" if has_more else "false"}}}'
+        return page_text(*self._page(type_name, query))
 
     def _page(self, type_name: str, query: ThingQuery) -> tuple[builtins.list[ThingRecord], int | None, bool]:
-        """The records of one page of a residual-free query, `total` (None when it was not
-        asked for and would cost a count) and `has_more`."""
+        """A residual-free query's page: its records, `total` (None: not counted), `has_more`."""
         probe = dataclasses.replace(query, limit=query.limit + 1)
         records = self.store.page(type_name, probe)
         has_more = len(records) > query.limit

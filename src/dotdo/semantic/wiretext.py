@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dotdo.values import MAX_SAFE_INTEGER
@@ -14,7 +15,7 @@ from dotdo.wire.codec import MAX_DEPTH, dumps
 if TYPE_CHECKING:
     from dotdo.semantic.store import ThingRecord
 
-__all__ = ["thing_text"]
+__all__ = ["page_text", "thing_text"]
 
 # `data` is written by `thingdata.encode_properties`: the compact JSON of a dict whose
 # numbers are finite and whose integers fit 64 bits. `codec.encode` rewrites such a value in
@@ -64,3 +65,11 @@ def thing_text(record: ThingRecord) -> str:
             f'"$version":{record.version}{"}" if data == "{}" else "," + data[1:]}'
         )
     return dumps(record.wire())
+
+
+def page_text(records: Sequence[ThingRecord], total: int | None, has_more: bool) -> str:
+    """`codec.dumps` of a list's answer, `{"items": [...], "total": ..., "has_more": ...}`,
+    each item written by `thing_text`."""
+    items = ",".join([thing_text(record) for record in records])
+    counted = "null" if total is None else str(total)
+    return f'{{"items":[{items}],"total":{counted},"has_more":{"true" if has_more else "false"}}}'
