@@ -165,6 +165,8 @@ def _parsed_as_ip(host: str) -> bool:
         st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
         st.text(alphabet="abcdef0123456789.:-[]x", max_size=40),
         st.from_regex(r"[a-z0-9-]{1,10}(\.[a-z0-9-]{1,10}){0,3}", fullmatch=True),
+        # Dotted quads near the edges: octets past 255, leading zeros, too few or many parts.
+        st.lists(st.from_regex(r"0{0,2}[0-9]{1,3}", fullmatch=True), min_size=1, max_size=5).map(".".join),
     )
 )
 def test_the_quick_name_check_agrees_with_parsing_the_address(host: str) -> None:

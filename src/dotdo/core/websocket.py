@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -232,6 +231,8 @@ class WebSockets:
 
         pair = js.WebSocketPair.new()
         client, server = pair.object_values()
+        import uuid  # here, not at import: its import is ~13 ms of a cold start under Pyodide
+
         connection_id = uuid.uuid4().hex
         connection = Connection(server, connection_id, tags, int(time.time() * 1000), dict(data or {}))
         if attachment_bytes(connection.attachment()) > MAX_ATTACHMENT_BYTES:  # before the socket is kept

@@ -9,7 +9,6 @@ with `difflib.get_close_matches` (or one letter away), a noun's plural counting 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -57,6 +56,8 @@ def _closest(name: str, forms: Mapping[str, str]) -> str | None:
     lowered = name.lower()
     if lowered in forms:
         return forms[lowered]
+    import difflib  # here, not at import: only a misspelt name needs it (cold start, item 7)
+
     matches = difflib.get_close_matches(lowered, list(forms), n=1, cutoff=SUGGESTION_CUTOFF)
     if not matches:
         # difflib's matcher is greedy and misses some single typos (`aaa` for `abaa`); one edit

@@ -28,9 +28,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
 
 from dotdo.errors import CronError
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = ["CronError", "CronExpression", "parse_cron", "resolve_zone"]
 
@@ -260,6 +263,10 @@ def resolve_zone(name: str | None) -> ZoneInfo | None:
     """The time zone called `name` (None and "UTC" mean UTC); CronError if unknown."""
     if name is None or name.upper() == "UTC":
         return None
+    # Imported here, not with the module: zoneinfo (and the sysconfig data it reads) is
+    # ~35 ms of a cold start under Pyodide, and only a schedule with a time zone needs it.
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -248,3 +248,17 @@ def test_what_gets_through_never_reads_plumbing(sql: str) -> None:
         return
     seen = repr(rows).lower()
     assert "secret" not in seen and "dotdo" not in seen and "_cf_" not in seen, (sql, rows)
+
+
+def test_the_word_pattern_holds_sqlites_identifier_characters() -> None:
+    """A name starts with an ASCII letter, `_` or any character past ASCII and goes on with
+    those, digits and `$` (sqlite3IsIdChar): every ASCII character and a spread of the rest."""
+    from dotdo.semantic.sqlguard import _WORD
+
+    points = [*range(0x100), *range(0x100, 0x110000, 97), 0xD800, 0xDFFF, 0xFFFF, 0x10FFFF]
+    for point in points:
+        char = chr(point)
+        ascii_start = char.isascii() and (char.isalpha() or char == "_")
+        assert (_WORD.fullmatch(char) is not None) == (ascii_start or point >= 0x80), hex(point)
+        ascii_part = char.isascii() and (char.isalnum() or char in "_$")
+        assert (_WORD.fullmatch("a" + char) is not None) == (ascii_part or point >= 0x80), hex(point)

@@ -3,7 +3,9 @@ against it after.
 
 Validation is `fastjsonschema` (pure Python, no dependencies, so it runs in Pyodide; JSON
 Schema drafts 4, 6 and 7: https://json-schema.org/specification-links). A schema is
-compiled once per object and text.
+compiled once per object and text. It is imported by the first call that needs it, not
+with this module: only structured output uses it, and its import is ~13 ms of every cold
+start under Pyodide.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import fastjsonschema
 
 from dotdo.errors import BadRequest, DotdoError
 
@@ -61,6 +61,8 @@ def compile_schema(schema: Any) -> Validator:
         raise BadRequest(f"schema is not JSON: {error}", code="invalid_schema") from error
     validator = _CACHE.get(key)
     if validator is None:
+        import fastjsonschema
+
         try:
             validator = fastjsonschema.compile(dict(schema), handlers=_NoRemoteReferences())
         except BadRequest:
@@ -82,6 +84,8 @@ def parse_output(text: str, validator: Validator) -> Any:
         value = json.loads(body)
     except ValueError as error:
         raise InvalidOutput(f"the answer is not JSON: {error}") from error
+    import fastjsonschema  # compile_schema imported it: a lookup in sys.modules
+
     try:
         return validator(value)
     except fastjsonschema.JsonSchemaValueException as error:
