@@ -30,6 +30,8 @@ def test_deploy_dry_run_builds(tmp_path: Path) -> None:
     # The command's own tools never reach a Worker: not vendored, no JavaScript or wasm uploaded.
     assert not (out / "python_modules" / "click").exists()
     assert not [p for p in out.rglob("*") if p.suffix in {".mjs", ".wasm"}]
+    # The wasm recorder's exercise (Node only, record-wasm.mjs) was a module of every bundle.
+    assert not list(out.rglob("exercise.py")) and "exercise.py" not in result.stdout
 
 
 def test_front_dry_run_builds(tmp_path: Path) -> None:

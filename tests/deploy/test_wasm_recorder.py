@@ -22,7 +22,7 @@ def test_recording_succeeds_repeatedly_and_matches_the_shipped_set(tmp_path: Pat
         result = subprocess.run(
             [
                 "node", str(LOCALRT / "js" / "record-wasm.mjs"), "--out", str(out),
-                "--node-modules", str(node_modules), "--exercise", str(LOCALRT / "python" / "exercise.py"),
+                "--node-modules", str(node_modules),
             ],
             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip

@@ -17,11 +17,15 @@ that state key in the same transaction (a write with another table, which DOStor
 at once instead of in a request group). HarnessTiered also serves `GET /_bench/log`:
 `{"last_seq"}`, the newest log row's sequence number; `POST /_bench/hold`, a request that
 stays in the object (a sibling of every group opened meanwhile) until `POST
-/_bench/release`; and `POST /_bench/commit_delay {"ms"}`, which sets this instance's commit
-delay past `TierOptions`' bound (a test that must not race the delay's timer).
+/_bench/release`; `POST /_bench/commit_delay {"ms"}`, which sets this instance's commit
+delay past `TierOptions`' bound (a test that must not race the delay's timer); and `POST
+/_bench/rolled_back {"type", "id"}`: two updates of that thing (`n` 2 then 3) and a
+create of `<id>-ghost`, each a transaction of the tiers, joined into one plain SQL
+transaction that then fails, and a full checkpoint after it (`{"flushed"}`, its rows).
 """
 
 import asyncio
+import contextlib
 
 from harness_lifetime import Lifetime
 
@@ -80,6 +84,20 @@ class HarnessTiered(BatchRoute, Lifetime, DOStorage):
         router.post("/_bench/hold", scope="write")(self._bench_hold)
         router.post("/_bench/release", scope="write")(self._bench_release)
         router.post("/_bench/commit_delay", scope="admin")(self._bench_commit_delay)
+        router.post("/_bench/rolled_back", scope="write")(self._bench_rolled_back)
+
+    async def _bench_rolled_back(self, request):
+        type_name, thing_id = request.json()["type"], request.json()["id"]
+
+        def work():
+            self.things.update(type_name, thing_id, {"n": 2})
+            self.things.update(type_name, thing_id, {"n": 3})
+            self.things.create(type_name, {"$id": f"{thing_id}-ghost"})
+            raise KeyError("abort")
+
+        with contextlib.suppress(KeyError):
+            self.sql.transaction(work)
+        return json_response({"flushed": self.tiers.flush()})
 
     async def _bench_hold(self, request):
         held = self.__dict__.setdefault("_held", [])

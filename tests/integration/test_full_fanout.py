@@ -131,6 +131,8 @@ def test_joining_a_room_checks_its_name(runtime: LocalRuntime) -> None:
             assert refused.json()["error"]["code"] in ("invalid_room", "invalid_tag"), query
     answer = runtime.rpc(tenant, "broadcast_to_room", "bad room", "x", binding="FANOUT").json()
     assert "invalid_room" in json.dumps(answer)
+    answer = runtime.rpc(tenant, "broadcast_to_room", "lobby", "x", "", binding="FANOUT").json()
+    assert "invalid_owner" in json.dumps(answer)  # the owner's fault, not the room's
 
 
 def test_the_python_client_fans_out_and_broadcasts(runtime: LocalRuntime) -> None:

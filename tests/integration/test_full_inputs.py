@@ -73,3 +73,49 @@ def test_an_rpc_method_refuses_an_argument_of_the_wrong_json_type(
     # harness as a JsException), never takes the value as another shape
     answer = runtime.rpc(tenant, method, *params, binding="FULL").json()
     assert "error" in answer and "result" not in answer, answer
+
+
+# Every DOFull route whose JSON body is a set of named arguments (its own and the layers'
+# below), with one field it does not take: a misspelt option used to be dropped in silence.
+EXTRA_FIELDS: list[tuple[str, dict[str, Any], str]] = [
+    ("/ai/embed", {"texts": ["a red apple"], "modle": "@cf/x"}, "modle"),
+    ("/ai/generate", {"prompt": "hi", "temperature": 0}, "temperature"),
+    ("/ai/run", {"model": "@cf/x", "inputs": {"text": "a"}, "stream": True}, "stream"),
+    ("/fanout", {"targets": ["Customer/c1"], "method": "counts", "timout": 1}, "timout"),
+    ("/approvals/a-1", {"decision": "approve", "reason": "fine"}, "reason"),
+    ("/events", {"type": "Customer.noted", "dealy": 5}, "dealy"),
+    ("/workflows/anything", {"input": 1, "run_id": "r-1"}, "run_id"),
+    ("/query", {"sql": "SELECT 1", "args": []}, "args"),
+    ("/nouns", {"name": "Widget", "plurals": "Widgets"}, "plurals"),
+    ("/verbs", {"base": "zap", "pst": "zapped"}, "pst"),
+    ("/actions", {"subject": "Customer/c1", "verb": "view", "objet": "Customer/c2"}, "objet"),
+    ("/Customer/c1/owns", {"to": "Customer/c2", "date": {"since": 1}}, "date"),
+    ("/storage/archive", {"before": 1, "after": 2}, "after"),
+    ("/state/transaction", {"operations": [{"op": "set", "key": "k", "value": 1}], "atomic": True}, "atomic"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "extra"), EXTRA_FIELDS, ids=[p for p, _, _ in EXTRA_FIELDS])
+def test_a_route_refuses_a_body_field_it_does_not_take_and_writes_nothing(
+    runtime: LocalRuntime, path: str, body: dict[str, Any], extra: str
+) -> None:
+    with runtime.client(new_tenant()) as c:
+        c.post(f"{FULL}/Customer", json={"$id": "c1"})
+        refused = c.post(f"{FULL}{path}", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == "invalid_params", refused.text
+        assert repr(extra) in refused.json()["error"]["message"]
+        assert c.get(f"{FULL}/state/k").status_code == 404
+        assert c.get(f"{FULL}/events?type=Customer.noted").json()["items"] == []
+        assert c.get(f"{FULL}/actions").json()["items"] == []
+        assert c.get(f"{FULL}/Customer/c1/owns").json()["items"] == []
+        assert "Widget" not in c.get(f"{FULL}/nouns").text
+
+
+def test_http_and_rpc_refuse_an_unknown_field_with_one_code(runtime: LocalRuntime) -> None:
+    with runtime.client(new_tenant()) as c:
+        over_http = c.post(f"{FULL}/ai/embed", json={"texts": ["a"], "modle": "@cf/x"}).json()["error"]
+        params = {"texts": ["a"], "modle": "@cf/x"}
+        over_rpc = c.post(f"{FULL}/rpc", json={"method": "ai_embed", "params": params}).json()["error"]
+    assert over_http["code"] == over_rpc["code"] == "invalid_params"
+    assert "'modle'" in over_http["message"] and "'modle'" in over_rpc["message"]

@@ -239,3 +239,17 @@ def test_a_query_reads_unflushed_writes_and_checkpoints_nothing(runtime: LocalRu
             assert after["tiers"]["l0"]["dirty"] == 4
             if prefix == "/_storage":  # strict: nothing is left to log, so the query wrote nothing
                 assert after["rows_written"] == before["rows_written"]
+
+
+def test_operations_in_a_plain_transaction_that_fails_are_undone_whole(runtime: LocalRuntime) -> None:
+    """Each operation is a transaction of the tiers joined into the plain one: undone last
+    first, the thing is as before all of them, in L0 and in `things` after the checkpoint."""
+    with runtime.client() as c:
+        thing = c.post("/_tiered/Counter", json={"n": 1}).json()
+        answer = c.post("/_tiered/_bench/rolled_back", json={"type": "Counter", "id": thing["$id"]})
+        assert answer.status_code == 200
+        got = c.get(f"/_tiered/Counter/{thing['$id']}").json()
+        assert (got["n"], got["$version"]) == (1, 1)
+        assert c.get(f"/_tiered/Counter/{thing['$id']}-ghost").status_code == 404
+        stats = c.get("/_tiered/stats").json()["tiers"]
+        assert (stats["l0"]["dirty"], stats["l2"]["next_checkpoint_at"]) == (0, None)

@@ -125,3 +125,49 @@ def test_query_integers_are_ascii_digits(runtime: LocalRuntime) -> None:
         assert refused(c.get("/Customer?limit=%D9%A1")) == (400, "invalid_limit")
         assert refused(c.get("/events?limit=%2B5")) == (400, "invalid_limit")
         assert len(c.get("/state?limit=1").json()["items"]) == 1
+
+
+# Every single-value query parameter a route reads, given twice (`query_all` ones, `tags`
+# and `room`, take a list).
+REPEATED_QUERY_ROUTES = [
+    *(f"/state?{name}=a&{name}=b" for name in ("prefix", "start", "end", "cursor", "reverse")),
+    "/state?limit=1&limit=2",
+    *(f"/Customer?{name}=a&{name}=b" for name in ("where", "order_by", "select", "include_deleted", "total")),
+    "/Customer?limit=1&limit=2",
+    "/Customer?offset=0&offset=1",
+    "/Customer/c1?as_of=1&as_of=2",
+    "/Customer/c1?include_deleted=true&include_deleted=false",
+    "/Customer/c1/owns?type=A&type=B",
+    "/Customer/c1/owns?direction=out&direction=in",
+    "/Customer/c1/owns?limit=1&limit=2",
+    *(f"/events?{name}=a&{name}=b" for name in ("type", "subject", "cursor")),
+    *(f"/events?{name}=1&{name}=2" for name in ("since", "until", "limit")),
+    "/actions?thing=a&thing=b",
+    "/actions?limit=1&limit=2",
+    "/events/dead?limit=1&limit=2",
+    "/approvals?status=pending&status=approved",
+    "/approvals?limit=1&limit=2",
+    "/search/Customer?q=a&q=b",
+    "/search/Customer?q=a&limit=1&limit=2",
+]
+
+
+@pytest.mark.parametrize("path", REPEATED_QUERY_ROUTES)
+def test_a_single_value_query_parameter_given_twice_is_invalid_query(
+    runtime: LocalRuntime, path: str
+) -> None:
+    with runtime.client() as c:
+        c.post("/Customer", json={"$id": "c1", "name": "Ada"})
+        response = c.get(path)
+        assert refused(response) == (400, "invalid_query"), response.text
+        names = [pair.split("=")[0] for pair in path.split("?")[1].split("&")]
+        repeated = next(name for name in names if names.count(name) > 1)
+        assert repr(repeated) in response.json()["error"]["message"]
+
+
+def test_a_repeated_flag_on_a_write_is_refused_before_it_writes(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        c.post("/Customer", json={"$id": "c1", "name": "Ada"})
+        assert refused(c.delete("/Customer/c1?hard=false&hard=true")) == (400, "invalid_query")
+        assert c.get("/Customer/c1").json()["name"] == "Ada"  # neither deleted nor soft-deleted
+        assert c.get("/Customer/c1?tags=a&tags=b").status_code == 200  # a list parameter it ignores

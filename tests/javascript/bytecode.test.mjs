@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { pycPath } from "../../src/dotdo/localrt/js/lib.mjs";
+import { openPyc, pycPath, sealPyc } from "../../src/dotdo/localrt/js/lib.mjs";
 import { tinyProject } from "./fixtures.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -61,11 +61,12 @@ test("python_modules/ and the host's Python ship as unchecked-hash pycs, the mai
     assert.equal(pyc.readUInt32LE(4), 0b01); // PEP 552: hash-based, not checked against the source
   }
   assert.ok(pycs.some((pyc) => pyc.includes(Buffer.from(path.join(root, "python_modules", "helper.py")))));
-  // Every compiled file is cached: as a pyc, or as a failure (the host's exercise.py, run only
-  // by record-wasm.mjs, awaits at top level and does not compile as a module).
+  // Every compiled file is cached as a pyc: the host's own Python all compiles.
   const cached = readdirSync(cache);
-  assert.equal(cached.filter((name) => name.endsWith(".pyc") || name.endsWith(".failed")).length, first.compiled);
-  assert.equal(cached.filter((name) => name.endsWith(".failed")).length, 1);
+  assert.equal(cached.filter((name) => name.endsWith(".pyc")).length, first.compiled);
+  assert.equal(cached.filter((name) => name.endsWith(".failed")).length, 0);
+  // The wasm recorder's exercise runs under Node only: no app's host bundle carries it.
+  assert.deepEqual([...first.files.keys()].filter((file) => path.basename(file).startsWith("exercise.")), []);
 
   // A save of the user's own file: every pyc is cached, Pyodide is not booted again.
   writeFileSync(path.join(root, "src", "entry.py"), "class App:\n    pass\n# saved\n");
@@ -92,8 +93,39 @@ test("a vendored file that does not compile ships as source alone, and is not co
   assert.ok(broken.files.has(path.join(root, "python_modules", "helper.py")));
   const cache = path.join(root, ".dotdo", "pyc", "0.28.2");
   const failed = readdirSync(cache).filter((name) => name.endsWith(".failed"));
-  assert.equal(failed.length, 2); // helper.py and the host's exercise.py
+  assert.equal(failed.length, 1); // helper.py
   for (const name of failed) assert.match(readFileSync(path.join(cache, name), "utf8"), /SyntaxError/);
   assert.equal(existsSync(path.join(root, "python_modules", "__pycache__")), false); // nothing written into the project
   assert.equal(build(root).compiled, 0);
+});
+
+test("a cache entry holds its pyc's SHA-256: a damaged byte, a cut or an unsealed pyc does not open", () => {
+  const pyc = Buffer.from("\xf3\x0d\x0d\x0a\x01\x00\x00\x00 a code object", "latin1");
+  assert.deepEqual(openPyc(sealPyc(pyc)), pyc);
+  const damaged = sealPyc(pyc);
+  damaged[20] ^= 0x01;
+  assert.equal(openPyc(damaged), null);
+  assert.equal(openPyc(sealPyc(pyc).subarray(0, pyc.length)), null);
+  assert.equal(openPyc(pyc), null); // an entry of the format before the digest: compiled again
+  assert.equal(openPyc(Buffer.alloc(0)), null);
+});
+
+test("a cached pyc whose body was damaged (header intact) is compiled again, never shipped", () => {
+  const root = project();
+  const first = build(root);
+  const helperPyc = path.join(root, "python_modules", "__pycache__", "helper.cpython-313.pyc");
+  const good = first.files.get(helperPyc);
+  const cache = path.join(root, ".dotdo", "pyc", "0.28.2");
+  const helperSource = Buffer.from(path.join(root, "python_modules", "helper.py"));
+  const entry = readdirSync(cache)
+    .map((name) => path.join(cache, name))
+    .find((file) => file.endsWith(".pyc") && readFileSync(file).includes(helperSource));
+  const damaged = readFileSync(entry);
+  damaged[16] ^= 0xff; // the marshalled code object's first byte; the 16-byte header is intact
+  writeFileSync(entry, damaged);
+
+  const rebuilt = build(root);
+  assert.equal(rebuilt.compiled, 1); // the damaged entry alone
+  assert.deepEqual(rebuilt.files.get(helperPyc), good);
+  assert.equal(build(root).compiled, 0); // the entry written again is sound
 });

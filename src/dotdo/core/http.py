@@ -116,7 +116,8 @@ class HttpRequest:
     does not decode); routing works on `segments`, where a `%2F` stays inside its
     segment. A path or query string that does not decode is refused when it is
     used: `segments` raises 400 `invalid_path`, `query()` 400 `invalid_query`,
-    and the router checks both before any handler runs (`check_url`)."""
+    and the router checks both before any handler runs (`check_url`). A parameter read
+    with `query()` takes one value: given twice, it is a 400 `invalid_query` too."""
 
     method: str
     url: str
@@ -180,14 +181,27 @@ class HttpRequest:
         return self.headers.get(name.lower(), default)
 
     def query(self, name: str, default: str | None = None) -> str | None:
-        """The first value of a query parameter; 400 `invalid_query` when the query
-        string does not decode."""
+        """A query parameter that takes one value: its value, `default` when absent.
+
+        400 `invalid_query` when the query string does not decode, or when it gives `name`
+        more than once (`?limit=1&limit=2`): reading the first or the last would each be a
+        guess, and proxies and frameworks disagree on which one wins (RFC 3986 leaves
+        repeated names to the application). A parameter that takes a list is read with
+        `query_all`."""
         values = self._decoded_query().get(name)
-        return values[0] if values else default
+        if not values:
+            return default
+        if len(values) > 1:
+            raise BadRequest(
+                f"Query parameter {name!r} is given {len(values)} times; it takes one value",
+                code="invalid_query",
+            )
+        return values[0]
 
     def query_int(self, name: str, default: int) -> int:
         """A query parameter written in ASCII decimal digits (an optional `-`), or `default`
-        when absent or empty; 400 `invalid_<name>` otherwise (`?limit=ten`)."""
+        when absent or empty; 400 `invalid_<name>` otherwise (`?limit=ten`), 400
+        `invalid_query` when given more than once (as `query`)."""
         value = self.query(name)
         if value is None or value == "":
             return default

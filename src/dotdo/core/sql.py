@@ -267,7 +267,7 @@ class Sql:
         try:
             self._storage.transactionSync(_once(run_work))
         except BaseException:
-            for hook in self._rollback_hooks:
+            for hook in reversed(self._rollback_hooks):  # an undo log unwinds newest first
                 hook()
             raise
         finally:
@@ -281,7 +281,8 @@ class Sql:
         return self._in_transaction
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
-        """Call `hook` if the transaction now running rolls back (outside one, never).
+        """Call `hook` if the transaction now running rolls back (outside one, never);
+        hooks run last registered first, each seeing the state it was registered on.
 
         Caches above SQLite use it to forget what a failed transaction wrote.
         """

@@ -13,6 +13,7 @@ from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_res
 from dotdo.core.router import Router
 from dotdo.core.state import ListPage, StateStore
 from dotdo.errors import BadRequest, NotFound
+from dotdo.remote.calls import check_fields
 
 __all__ = ["StateRoutes"]
 
@@ -83,5 +84,7 @@ class StateRoutes:
 
     async def _transaction(self, request: HttpRequest) -> HttpResponse:
         body = request.json()
+        if isinstance(body, dict):
+            check_fields(body, ("operations",))
         operations = body.get("operations") if isinstance(body, dict) else None
         return json_response({"applied": self._state.transaction(operations)})

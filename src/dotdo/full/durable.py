@@ -353,12 +353,12 @@ class DOFull(DOWorkflow):
 
         `owner` is the name of the object holding the room's sockets in `stub_binding` (the
         tenant the clients joined, `/ws?room=`); None or this object's own name sends here,
-        any other is relayed to that object over Workers RPC. 400 `invalid_room`."""
+        any other is relayed to that object over Workers RPC. 400 `invalid_room`, `invalid_owner`."""
         room_tag(room)
         if owner is None or owner == self.object_name:
             return self.room(room).broadcast(data)
         if not isinstance(owner, str) or not owner:
-            raise BadRequest("owner is an object name", code="invalid_room")
+            raise BadRequest("owner is an object name", code="invalid_owner")
         namespace = self.stub_namespace()
         stub = namespace.get(namespace.idFromName(owner))
         # The owner is told to send on itself (no owner), never to relay again: an object

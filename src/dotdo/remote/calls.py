@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dotdo.errors import BadRequest
@@ -14,7 +14,7 @@ from dotdo.remote.argtypes import check_argument_types
 from dotdo.remote.marks import method_options
 from dotdo.remote.targets import snake_case
 
-__all__ = ["bind_arguments", "body_arguments", "invoke", "listed", "options_arguments"]
+__all__ = ["bind_arguments", "body_arguments", "check_fields", "invoke", "listed", "options_arguments"]
 
 
 def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], dict[str, Any]]:
@@ -77,12 +77,32 @@ def options_arguments(method: Callable[..., Any], params: Any) -> Any:
     return {snake_case(key): value for key, value in options.items()}
 
 
-def body_arguments(body: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
+def body_arguments(
+    body: Mapping[str, Any], fields: Mapping[str, str], *, also: Iterable[str] = ()
+) -> dict[str, Any]:
     """The keyword arguments an HTTP route's JSON body gives the method it renders:
     `fields` maps body fields to parameter names; a field the body leaves out or sends
     as null is left to the parameter's default. `invoke` then checks them as it checks
-    every remote call, so a route and RPC refuse the same wrong types alike."""
+    every remote call, so a route and RPC refuse the same wrong types alike.
+
+    `also` names the fields the route reads itself. Any other field is a 400
+    `invalid_params` naming it (`check_fields`), as RPC refuses an unknown keyword
+    argument: a misspelt option (`"modle"`) is never dropped in silence."""
+    check_fields(body, [*fields, *also])
     return {name: body[field] for field, name in fields.items() if body.get(field) is not None}
+
+
+def check_fields(body: Mapping[str, Any], known: Iterable[str]) -> None:
+    """400 `invalid_params` naming the first field of a JSON body object that is not one
+    of `known`, with the fields there are; for a route whose body is a set of named
+    arguments (not a route whose body is data, such as a thing or a state value)."""
+    allowed = set(known)
+    unknown = [field for field in body if field not in allowed]
+    if unknown:
+        raise BadRequest(
+            f"Unknown field {unknown[0]!r} in the body; the fields are {', '.join(sorted(allowed))}",
+            code="invalid_params",
+        )
 
 
 def listed(value: Any) -> list[Any]:

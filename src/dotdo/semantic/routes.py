@@ -26,7 +26,7 @@ from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_res
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
-from dotdo.remote.calls import body_arguments, invoke
+from dotdo.remote.calls import body_arguments, check_fields, invoke
 from dotdo.semantic.graph import Actions, EventLog, Relationships, as_ref
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import ThingQuery
@@ -250,6 +250,8 @@ class SemanticRoutes:
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"to": "Type/id" or a thing, "data": ...}', code="invalid_ref")
+        if "to" in body:  # else the body is the target itself: a thing or {"$type", "$id"}
+            check_fields(body, ("to", "data"))
         source = f"{type_name}/{thing_id}"
         target = body.get("to", body)
         condition = Preconditions.from_request(request)
@@ -274,7 +276,7 @@ class SemanticRoutes:
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
-        arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"})}
+        arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"}, also=["sql"])}
         return json_response(await invoke(self._host.query, arguments))
 
     async def _list_nouns(self, request: HttpRequest) -> HttpResponse:
@@ -290,7 +292,7 @@ class SemanticRoutes:
         if indexes is not None and not isinstance(indexes, list):
             raise BadRequest("indexes is an array of property names", code="invalid_noun")
         fields = {"plural": "plural", "indexes": "indexes"}
-        arguments = {"name": body.get("name", ""), **body_arguments(body, fields)}
+        arguments = {"name": body.get("name", ""), **body_arguments(body, fields, also=["name"])}
         return json_response(await invoke(self._host.register_noun, arguments), status=201)
 
     async def _list_verbs(self, request: HttpRequest) -> HttpResponse:
@@ -301,7 +303,7 @@ class SemanticRoutes:
         if not isinstance(body, dict):
             raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
         fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
-        arguments = {"base": body.get("base", ""), **body_arguments(body, fields)}
+        arguments = {"base": body.get("base", ""), **body_arguments(body, fields, also=["base"])}
         return json_response(await invoke(self._host.register_verb, arguments), status=201)
 
     async def _events(self, request: HttpRequest) -> HttpResponse:

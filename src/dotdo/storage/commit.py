@@ -231,6 +231,20 @@ class GroupCommit:
         """Requests in the object now."""
         return len(self._requests)
 
+    def stats(self) -> dict[str, int]:
+        """The figures as the tiers' `stats()` names them: `group_writes` (transactions in
+        the open group), `groups_logged`, `group_writes_logged`, `groups_delayed`,
+        `group_delays_expired`, `group_siblings` (the class docstring's figures), `requests`."""
+        return dict(
+            group_writes=self.open.writes,
+            groups_logged=self.groups_logged,
+            group_writes_logged=self.writes_logged,
+            groups_delayed=self.delayed,
+            group_delays_expired=self.expired,
+            group_siblings=self.siblings_seen,
+            requests=self.requests,
+        )
+
     def _siblings(self, writer: _Request | None) -> int:
         """Requests in the object that a delayed group waits for: not `writer`, not waiting
         for the open group, not idle, and not in the task of one of those (a request

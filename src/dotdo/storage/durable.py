@@ -35,6 +35,7 @@ from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, Conflict
+from dotdo.remote.calls import check_fields
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.graph import EventLog
@@ -273,6 +274,8 @@ class DOStorage(DOSemantic):
 
     async def _http_archive(self, request: HttpRequest) -> HttpResponse:
         body = request.json() if request.body.strip() else {}
+        if isinstance(body, dict):
+            check_fields(body, ("before",))
         before = body.get("before") if isinstance(body, dict) else "not an object"
         if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
             raise BadRequest('Body is {"before": <epoch milliseconds>} or empty', code="invalid_before")

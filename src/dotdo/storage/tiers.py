@@ -1,8 +1,8 @@
 """`TieredThingStore`: the `ThingStore` of DOStorage (ADR 0019).
 
-- L0: every thing read or written is kept in memory; the clean ones are bounded by count
-  and bytes (least recently used first out), the dirty ones (written, not yet in
-  `things`) stay until a checkpoint.
+- L0 (`l0.py`): every thing read or written is kept in memory; the clean ones are bounded
+  by count and bytes (least recently used first out), the dirty ones (written, not yet
+  in `things`) stay until a checkpoint.
 - L1: the writes of one transaction (`atomically`, one thing operation or a batch) and
   the events it records are one row of the write-ahead log (`log.py`), so nothing is
   acknowledged before it is durable.
@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,9 +26,10 @@ from dotdo.core import faults
 from dotdo.core.sql import Sql
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore, ThingRecord
-from dotdo.storage.cache import ABSENT, ThingCache, record_size
+from dotdo.storage.cache import ABSENT
 from dotdo.storage.checkpoint import write_thing
 from dotdo.storage.commit import RELAXED, CallLater, GroupCommit, in_request
+from dotdo.storage.l0 import L0, L0Undo
 from dotdo.storage.log import WriteAheadLog, entry_record, thing_entry
 from dotdo.storage.options import TierOptions
 from dotdo.storage.queries import TierQueries
@@ -43,15 +44,15 @@ logger = logging.getLogger("dotdo.storage")
 @dataclass
 class _Turn:
     """One outermost transaction: its log entries (one per thing, the last state wins) and
-    what L0 held before it, to put back if it rolls back."""
+    what it changed (L0, the log, the events, the timer), to put back if it rolls back."""
 
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
-    undo: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    dirty_before: dict[str, set[str]] | None = None
+    l0: L0Undo = field(default_factory=L0Undo)
     checkpointed_before: int | None = None
     events_before: list[dict[str, Any]] | None = None
     deferred: bool = False
+    dirty_since: int | None = None
 
 
 class TieredThingStore:
@@ -81,12 +82,11 @@ class TieredThingStore:
         self.log = WriteAheadLog(sql, self.options.log_slots, self.options.max_row_bytes)
         self.segments = EventSegments(sql, self.options.segment_events, self.options.segment_bytes)
         self._events = PendingEvents()  # logged, not yet in a segment
-        self._cache = ThingCache()
-        self._dirty: dict[str, set[str]] = {}
-        self._checkpointed: set[str] = set()  # made clean in a transaction still open
-        self.queries = TierQueries(lambda: self._dirty, self._cache, self.flush, self.options.overlay_bytes)
+        self.l0 = L0(self.options.cache_size, self.options.cache_bytes, lambda: sql.in_transaction)
+        self.queries = TierQueries(
+            lambda: self.l0.dirty, self.l0.cache, self.flush, self.options.overlay_bytes
+        )
         self._inner = SqliteThingStore(sql, self.queries)  # its queries read L0's dirty things too
-        self._dirty_bytes = 0
         self._dirty_since: int | None = None
         self._turn: _Turn | None = None
         self._groups = GroupCommit(  # `commit.py`
@@ -98,8 +98,6 @@ class TieredThingStore:
             self.options.commit_delay_ms,
             call_later,
         )
-        self.hits = 0
-        self.misses = 0
         self.checkpoints = 0
         self.checkpoint_rows = 0
         self.last_checkpoint_at: int | None = None
@@ -108,43 +106,19 @@ class TieredThingStore:
 
     # -- L0 ------------------------------------------------------------------
 
-    def _evict(self) -> None:
-        """Drop clean things, oldest first, until L0's clean part fits its bounds."""
-        # Things a checkpoint made clean stay while a transaction is open: if it rolls back
-        # they are dirty again, and L0 holds their only copy.
-        if not self._sql.in_transaction:
-            self._checkpointed.clear()
-        # A view, not a copy: this runs after every write.
-        pinned: Collection[str] = (
-            self._dirty.keys() | self._checkpointed if self._checkpointed else self._dirty.keys()
-        )
-        self._cache.evict(pinned, self.options.cache_size, self.options.cache_bytes)
-
     def read(self, thing_id: str) -> ThingRecord | None:
-        """The thing by id: from L0 when held there (no SQLite read), else from `things` (then kept in L0);
-        None when absent."""
-        if thing_id in self._cache:
-            self.hits += 1
-            return self._cache.use(thing_id)
-        self.misses += 1
-        record = self._inner.read(thing_id)
-        self._cache.put(thing_id, record)
-        self._evict()
+        """The thing by id (None: absent): from L0 when held there, else from `things` (then held)."""
+        record: ThingRecord | None = self.l0.get(thing_id)
+        if record is ABSENT:
+            record = self._inner.read(thing_id)
+            self.l0.keep(thing_id, record)
         return record
 
     def _set(self, thing_id: str, type_name: str, record: ThingRecord | None) -> None:
         turn = self._turn
         if turn is None:  # every write runs in a turn; `atomically` opens one around it
             raise RuntimeError("a tiered store writes only inside atomically()")
-        if thing_id not in turn.undo:
-            before = self._dirty.get(thing_id)
-            turn.undo[thing_id] = (
-                self._cache.peek(thing_id),
-                ABSENT if before is None else set(before),
-            )
-        self._cache.put(thing_id, record)
-        self._dirty.setdefault(thing_id, set()).add(type_name)
-        self._dirty_bytes += record_size(record)
+        self.l0.write(thing_id, type_name, record, turn.l0)
         turn.entries.pop(thing_id, None)  # re-inserted last: entries keep the order of last writes
         turn.entries[thing_id] = thing_entry(thing_id, type_name, record)
 
@@ -235,7 +209,7 @@ class TieredThingStore:
         if self._turn is not None:
             return work()
         self._settle()
-        turn = _Turn()
+        turn = _Turn(l0=self.l0.begin(), dirty_since=self._dirty_since)
         owned = not self._sql.in_transaction
         log_state = (self.log.last_seq, self.log.pending_bytes, self.log.rows_appended)
 
@@ -247,7 +221,7 @@ class TieredThingStore:
             before = self._sql.rows_written
             result = work()
             if turn.entries or turn.events:
-                alone = owned and self._sql.rows_written == before and turn.dirty_before is None
+                alone = owned and self._sql.rows_written == before and turn.checkpointed_before is None
                 if alone and (self.options.durability == RELAXED or in_request()):
                     turn.deferred = True
                 else:
@@ -270,7 +244,7 @@ class TieredThingStore:
             if self._dirty_since is None:
                 self._dirty_since = self._clock()
                 self._on_wake_changed()
-            self._evict()
+            self.l0.evict()
             if self._over_bounds():
                 self.flush()
         return result
@@ -338,24 +312,14 @@ class TieredThingStore:
             # A checkpoint inside the transaction moved events into segments: they went back.
             self._events.reset(turn.events_before)
             self.segments.reload()
-        if turn.dirty_before is not None:
-            self._dirty = turn.dirty_before
-            # The checkpoint's writes to `things` rolled back too: what L0 read from them
-            # may be gone, so only dirty things (true in the log) stay.
-            for thing_id in [i for i in self._cache if i not in self._dirty]:
-                self._cache.drop(thing_id)
         if turn.checkpointed_before is not None:
             self.log.checkpointed = turn.checkpointed_before
-        for thing_id, (cached, dirty) in turn.undo.items():
-            if cached is ABSENT:
-                self._cache.drop(thing_id)
-            else:
-                self._cache.put(thing_id, cached)
-            if dirty is ABSENT:
-                self._dirty.pop(thing_id, None)
-            else:
-                self._dirty[thing_id] = dirty
+        self.l0.undo(turn.l0)
         self.log.undo(*log_state)
+        if self._dirty_since != turn.dirty_since:
+            # Set by writes now gone, or cleared by a checkpoint whose things are dirty again.
+            self._dirty_since = turn.dirty_since
+            self._on_wake_changed()
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
         """Call `hook` if the transaction now running rolls back (the SQL facade's rule)."""
@@ -368,24 +332,21 @@ class TieredThingStore:
                 if "ev" in entry:
                     self._add_events([entry["ev"]])
                     continue
-                record = entry_record(entry)
-                self._cache.put(str(entry["id"]), record)
-                self._dirty.setdefault(str(entry["id"]), set()).add(str(entry["t"]))
-                self._dirty_bytes += record_size(record)
+                self.l0.replayed(str(entry["id"]), str(entry["t"]), entry_record(entry))
         self.replayed_rows = len(rows)
-        if self._dirty or self._events:
+        if self.l0.dirty or self._events:
             # Due at once: the log does not say when these were written, and counting the
             # delay from this start would move it again at every wake, so an object evicted
             # sooner than the delay (the alarm wakes it, it is evicted again) never checkpoints.
             self._dirty_since = self._clock() - self.options.checkpoint_delay_ms
-            logger.info("replayed %d log rows: %d things to checkpoint", len(rows), len(self._dirty))
+            logger.info("replayed %d log rows: %d things to checkpoint", len(rows), len(self.l0.dirty))
 
     # -- L2: checkpoints -------------------------------------------------------
 
     def _over_bounds(self) -> bool:
         return (
-            len(self._dirty) > self.options.max_dirty
-            or self._dirty_bytes + self._events.bytes > self.options.max_dirty_bytes
+            len(self.l0.dirty) > self.options.max_dirty
+            or self.l0.dirty_bytes + self._events.bytes > self.options.max_dirty_bytes
             or self.log.room() < self.log.slots // 4
         )
 
@@ -394,9 +355,11 @@ class TieredThingStore:
         the rows written. A full flush also moves the log's mark past every row. Inside an
         enclosing transaction that later rolls back, the things are dirty again (a turn of
         `atomically` remembers what to put back)."""
-        if type_name is None and (self._events or self._groups.open or self.log.pending_rows or self._dirty):
+        if type_name is None and (
+            self._events or self._groups.open or self.log.pending_rows or self.l0.dirty
+        ):
             written = self.atomically(lambda: self._checkpoint(None))
-        elif type_name is not None and any(type_name in types for types in self._dirty.values()):
+        elif type_name is not None and any(type_name in types for types in self.l0.dirty.values()):
             written = self.atomically(lambda: self._checkpoint(type_name))
         else:
             return 0
@@ -406,8 +369,8 @@ class TieredThingStore:
     def _checkpoint(self, type_name: str | None) -> int:
         """Inside a transaction: write the dirty things into `things`, then move the mark."""
         turn = self._turn
-        if turn is not None and turn.dirty_before is None:
-            turn.dirty_before = {i: set(t) for i, t in self._dirty.items()}
+        if turn is not None and turn.checkpointed_before is None:
+            self.l0.checkpointing(turn.l0)
             turn.checkpointed_before = self.log.checkpointed
             turn.events_before = list(self._events.items)
         before = self._sql.rows_written
@@ -421,9 +384,9 @@ class TieredThingStore:
                 type_name = None
             else:
                 self.log.append(bodies)
-        ids = [i for i, types in self._dirty.items() if type_name is None or type_name in types]
+        ids = self.l0.dirty_ids(type_name)
         for thing_id in ids:
-            write_thing(self._sql, thing_id, self._cache.peek(thing_id))
+            write_thing(self._sql, thing_id, self.l0.cache.peek(thing_id))
             faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id)
         if type_name is None and self._events:
             # Only logged events: the running transaction's are not in the log yet.
@@ -432,11 +395,9 @@ class TieredThingStore:
         faults.reach_now(faults.STORAGE_CHECKPOINTED, str(len(ids)))
         if type_name is None:
             self.log.mark(self.log.last_seq)
-        self._checkpointed.update(ids)
-        for thing_id in ids:
-            del self._dirty[thing_id]
-        if not self._dirty and not self._events:
-            self._dirty_bytes = 0
+        self.l0.clean(ids)
+        if not self.l0.dirty and not self._events:
+            self.l0.dirty_bytes = 0
             if self._dirty_since is not None:
                 self._dirty_since = None
                 self._on_wake_changed()
@@ -444,7 +405,7 @@ class TieredThingStore:
         self.checkpoints += 1
         self.checkpoint_rows += written
         self.last_checkpoint_at = self._clock()
-        self._evict()
+        self.l0.evict()
         return written
 
     # -- the timer source --------------------------------------------------------
@@ -472,22 +433,14 @@ class TieredThingStore:
     # -- figures -----------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """The tiers' figures: L0 hits, misses, things and bytes held, dirty things; L1
-        rows and bytes pending, the group commit's figures (`GroupCommit`: groups logged,
-        the writes they held, groups delayed for siblings, delays that ran out, siblings
-        seen, requests in the object now); L2 checkpoints, rows they wrote, the last one's
+        """The tiers' figures: L0's (`L0.stats`); L1 rows and bytes pending, the group
+        commit's (`GroupCommit.stats`); L2 checkpoints, rows they wrote, the last one's
         time; queries."""
-        l0 = dict(hits=self.hits, misses=self.misses, things=len(self._cache), bytes=self._cache.bytes)
-        l0.update(dirty=len(self._dirty), dirty_bytes=self._dirty_bytes)
         log = self.log
         l1 = dict(rows_pending=log.pending_rows, bytes_pending=log.pending_bytes, slots=log.slots)
         l1.update(rows_appended=log.rows_appended, events_pending=len(self._events))
-        groups = self._groups
-        l1.update(group_writes=groups.open.writes, replayed_rows=self.replayed_rows)
-        l1.update(groups_logged=groups.groups_logged, group_writes_logged=groups.writes_logged)
-        l1.update(groups_delayed=groups.delayed, group_delays_expired=groups.expired)
-        l1.update(group_siblings=groups.siblings_seen, requests=groups.requests)
+        l1.update(self._groups.stats(), replayed_rows=self.replayed_rows)
         l2 = dict(checkpoints=self.checkpoints, rows_written=self.checkpoint_rows, **self.segments.stats())
         l2.update(self.queries.stats())
         l2.update(last_checkpoint_at=self.last_checkpoint_at, next_checkpoint_at=self.next_wake())
-        return {"l0": l0, "l1": l1, "l2": l2}
+        return {"l0": self.l0.stats(), "l1": l1, "l2": l2}

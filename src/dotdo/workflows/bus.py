@@ -131,7 +131,7 @@ class EventBus:
         arrived while one was in progress, since that delivery may be waiting on the
         caller. With `delay` (seconds) or `at` the event is stored and sent by the alarm
         then; the id returned is the scheduled send's. Bad input is a 400
-        (`invalid_event_type`, `invalid_data`, `invalid_delay`); data past `MAX_VALUE_BYTES`
+        (`invalid_event_type`, `invalid_data`, `invalid_delay`, `invalid_at`); data past `MAX_VALUE_BYTES`
         of JSON a 413 `value_too_large`.
         """
         validate_event_type(event_type)

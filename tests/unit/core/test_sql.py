@@ -181,3 +181,26 @@ def test_rows_within_measures_in_sqlite_and_counts_what_fits() -> None:
     assert sql.rows_within(select, limit=4, max_bytes=10**6) == (4, 4, 0)
     assert sql.rows_within(select, limit=10, max_bytes=5) == (0, 5, 0)
     assert sql.rows_within("SELECT x'0102' AS b, 'é' AS t", limit=10, max_bytes=10**6) == (1, 1, 0)
+
+
+def test_rollback_hooks_run_last_registered_first() -> None:
+    """Each hook puts back the state it was registered on: unwound newest first, the
+    oldest one's state is what is left."""
+    sql = facade()
+    state = {"n": 0}
+    undone: list[int] = []
+
+    def step(n: int) -> None:
+        before = state["n"]
+        sql.on_rollback(lambda: (undone.append(n), state.update(n=before)))
+        state["n"] = n
+
+    def work() -> None:
+        step(1)
+        step(2)
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        sql.transaction(work)
+    assert undone == [2, 1]
+    assert state == {"n": 0}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from dotdo.errors import BadRequest
-from dotdo.remote.calls import invoke, options_arguments
+from dotdo.remote.calls import body_arguments, invoke, options_arguments
 from dotdo.remote.marks import rpc
 
 
@@ -43,3 +43,31 @@ def test_invoke_unpacks_options_and_checks_what_it_binds() -> None:
     with pytest.raises(BadRequest) as caught:
         asyncio.run(invoke(accessor.list, [{"limit": "ten"}]))
     assert caught.value.code == "invalid_params"
+
+
+async def embed(texts: list[str], model: str | None = None) -> dict[str, Any]:
+    return {"texts": texts, "model": model}
+
+
+@pytest.mark.parametrize("extra", ["modle", "Model", "$texts", ""])
+def test_a_body_field_the_route_does_not_take_is_refused_as_rpc_refuses_it(extra: str) -> None:
+    """`POST /ai/embed {"texts": [...], "modle": ...}` dropped the misspelt field and ran
+    with the default model; RPC refused the same keyword argument."""
+    body = {"texts": ["a"], extra: "@cf/x"}
+    with pytest.raises(BadRequest) as over_http:
+        body_arguments(body, {"texts": "texts", "model": "model"})
+    with pytest.raises(BadRequest) as over_rpc:
+        asyncio.run(invoke(embed, body))
+    assert over_http.value.code == over_rpc.value.code == "invalid_params"
+    assert repr(extra) in over_http.value.message and repr(extra) in over_rpc.value.message
+
+
+def test_body_arguments_maps_fields_and_leaves_nulls_to_defaults() -> None:
+    fields = {"type": "event_type", "data": "data", "at": "at"}
+    assert body_arguments({"type": "A.b", "data": None, "at": 5}, fields) == {"event_type": "A.b", "at": 5}
+    assert body_arguments({"sql": "SELECT 1", "params": [1]}, {"params": "params"}, also=["sql"]) == {
+        "params": [1]
+    }
+    with pytest.raises(BadRequest) as refused:
+        body_arguments({"sql": "SELECT 1", "parms": [1]}, {"params": "params"}, also=["sql"])
+    assert "'parms'" in refused.value.message and "params, sql" in refused.value.message

@@ -6,6 +6,7 @@ and queries answers as the direct path does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from typing import Any
@@ -504,6 +505,51 @@ def test_any_interleaving_answers_as_the_direct_path(
     assert tiered.event_rows() == direct.event_rows()
 
 
+_GROUPS = st.lists(
+    st.tuples(_OPS.map(lambda ops: [op for op in ops if op[0] != "restart"][:8]), st.booleans()),
+    max_size=6,
+)
+
+
+def _in_transaction(node: Node, ops: list[tuple[str, int, int]], rolls_back: bool) -> list[Any]:
+    """The answers of `ops` run in one `sql.transaction`, which then commits or rolls back."""
+    answers: list[Any] = []
+
+    def work() -> None:
+        for op in ops:
+            node.clock.advance(1)
+            answers.append(_apply(node, op)[1])
+        if rolls_back:
+            raise Crash
+
+    with contextlib.suppress(Crash):
+        node.sql.transaction(work)
+    node.clock.advance(-len(ops))  # the other path runs them at the same times
+    return answers
+
+
+@pytest.mark.parametrize("durability", ["strict", "relaxed"])
+@settings(max_examples=100, deadline=None)
+@given(groups=_GROUPS)
+def test_operations_in_enclosing_transactions_answer_as_the_direct_path(
+    durability: str, groups: list[tuple[list[tuple[str, int, int]], bool]]
+) -> None:
+    """Each group of operations runs in one enclosing transaction (each operation a turn of
+    the tiers, checkpoints among them), which then commits or rolls back, on both paths."""
+    clock = Clock(T0)
+    options = TierOptions(log_slots=8, max_dirty=4, durability=durability, relaxed_max_writes=3)
+    tiered, direct = Node(Storage(), clock, True, options), Node(Storage(), clock, False)
+    for ops, rolls_back in groups:
+        assert _in_transaction(tiered, ops, rolls_back) == _in_transaction(direct, ops, rolls_back), ops
+        clock.advance(len(ops))
+    assert tiered.view() == direct.view()
+    tiered.tiers.commit_group()
+    assert tiered.restart().view() == direct.view()
+    tiered.tiers.flush()
+    assert tiered.table() == direct.table()
+    assert tiered.event_rows() == direct.event_rows()
+
+
 def test_events_travel_in_the_log_row_and_checkpoint_into_one_segment_row() -> None:
     node = _node()
     node.things.create("Item", {"$id": "a", "n": 0})
@@ -816,6 +862,82 @@ def test_a_group_row_that_fails_after_its_checkpoint_leaves_every_write_dirty() 
     node.tiers.log.append = append  # type: ignore[method-assign]
     node.tiers.flush()
     assert {i: row[1] for i, row in node.table().items()} == {f"i{n}": f'{{"n":{n + 10}}}' for n in range(3)}
+
+
+def test_turns_in_one_enclosing_transaction_roll_back_last_first() -> None:
+    """Each write below is a turn of its own inside one SQLite transaction: a rollback puts
+    each back to what it found, the last one first, so the first one's state wins."""
+    node = _node()
+    node.things.create("Item", {"$id": "a", "n": 1})
+    events = node.events.list()["items"]
+
+    def work() -> None:
+        node.things.update("Item", "a", {"n": 2})
+        node.things.update("Item", "a", {"n": 3})
+        node.things.create("Item", {"$id": "b", "n": 1})
+        node.things.update("Item", "b", {"n": 2})
+        raise DotdoError("no")
+
+    with pytest.raises(DotdoError):
+        node.sql.transaction(work)
+    assert node.things.get("Item", "a")["n"] == 1  # type: ignore[index]
+    assert node.things.get("Item", "b") is None
+    assert node.events.list()["items"] == events
+    node.tiers.flush()
+    assert node.table() == {"a": ("Item", '{"n":1}', 1, None)}
+    assert node.restart().things.get("Item", "b") is None
+
+
+def test_checkpoints_in_two_turns_that_roll_back_leave_every_write_dirty() -> None:
+    """The second turn's undo must not drop what the first turn's checkpoint made clean:
+    the first turn's undo makes it dirty again, and L0 holds its only copy."""
+    node = _node()
+    node.things.create("Item", {"$id": "a", "n": 1})
+
+    def work() -> None:
+        node.tiers.flush()  # a turn: checkpoints "a"
+        node.things.create("Item", {"$id": "b", "n": 1})
+        node.tiers.flush()  # another: checkpoints "b"
+        raise Crash
+
+    with pytest.raises(Crash):
+        node.sql.transaction(work)
+    assert node.tiers.stats()["l0"]["dirty"] == 1
+    assert node.things.get("Item", "b") is None
+    node.tiers.flush()
+    assert node.table() == {"a": ("Item", '{"n":1}', 1, None)}
+
+
+def test_a_rolled_back_checkpoint_leaves_the_dirty_bytes_and_the_next_wake_as_they_were() -> None:
+    node = _node(TierOptions(checkpoint_delay_ms=1_000))
+    node.things.create("Item", {"$id": "a", "n": 1})
+    held = lambda: {k: node.tiers.stats()["l0"][k] for k in ("things", "bytes", "dirty", "dirty_bytes")}  # noqa: E731
+    before = (held(), node.tiers.next_wake())
+
+    def work() -> None:
+        node.things.update("Item", "a", {"n": 2})
+        node.tiers.flush()
+        raise Crash
+
+    with pytest.raises(Crash):
+        node.sql.transaction(work)
+    assert (held(), node.tiers.next_wake()) == before
+    assert asyncio.run(node.tiers.run_due(T0 + 1_000)) == 1
+    assert node.table() == {"a": ("Item", '{"n":1}', 1, None)}
+
+
+def test_a_write_rolled_back_with_its_enclosing_transaction_leaves_no_wake() -> None:
+    """Else the timer source stays due with nothing to checkpoint: every pass a no-op flush,
+    the alarm set again in the past."""
+    node = _node()
+
+    def work() -> None:
+        node.things.create("Item", {"$id": "a"})
+        raise Crash
+
+    with pytest.raises(Crash):
+        node.sql.transaction(work)
+    assert node.tiers.next_wake() is None
 
 
 def test_writes_replayed_at_a_start_are_due_at_once() -> None:

@@ -128,6 +128,7 @@ def test_a_delayed_send_waits_for_the_alarm() -> None:
         ({"event_type": "Order.placed", "data": {"n": float("nan")}}, "invalid_data"),
         ({"event_type": "Order.placed", "delay": -1}, "invalid_delay"),
         ({"event_type": "Order.placed", "delay": 1, "at": T0}, "invalid_delay"),
+        ({"event_type": "Order.placed", "at": 0}, "invalid_at"),
     ],
 )
 def test_a_bad_send_is_a_400_and_stores_nothing(arguments: dict[str, object], code: str) -> None:

@@ -25,27 +25,28 @@ def test_due_times() -> None:
 
 
 @pytest.mark.parametrize(
-    ("delay", "at"),
+    ("delay", "at", "code"),
     [
-        (1e308, None),
-        (math.nan, None),
-        (math.inf, None),
-        (-1, None),
-        (True, None),
-        ("5", None),
-        (MAX_DELAY_SECONDS + 1, None),
-        (None, 0),
-        (None, -5),
-        (None, 10**18),
-        (None, datetime(2027, 1, 1)),  # naive
-        (None, "tomorrow"),
-        (1, 5),
+        (1e308, None, "invalid_delay"),
+        (math.nan, None, "invalid_delay"),
+        (math.inf, None, "invalid_delay"),
+        (-1, None, "invalid_delay"),
+        (True, None, "invalid_delay"),
+        ("5", None, "invalid_delay"),
+        (MAX_DELAY_SECONDS + 1, None, "invalid_delay"),
+        (None, 0, "invalid_at"),
+        (None, -5, "invalid_at"),
+        (None, 10**18, "invalid_at"),
+        (None, datetime(2027, 1, 1), "invalid_at"),  # naive
+        (None, "tomorrow", "invalid_at"),
+        (None, True, "invalid_at"),
+        (1, 5, "invalid_delay"),  # both: the delay is the one too many
     ],
 )
-def test_bad_delays_are_invalid_delay(delay: Any, at: Any) -> None:
+def test_a_bad_delay_or_time_is_coded_by_its_own_field(delay: Any, at: Any, code: str) -> None:
     with pytest.raises(BadRequest) as info:
         due_time(delay, at, NOW)
-    assert info.value.code == "invalid_delay"
+    assert info.value.code == code
 
 
 def test_alarm_times_the_runtime_accepts() -> None:

@@ -38,7 +38,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { durableObjectClasses, filesUnder, isPackageData, missingMigrations, pycPath, tarArchive } from "./lib.mjs";
+import { durableObjectClasses, filesUnder, isPackageData, missingMigrations, openPyc, pycPath, tarArchive } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const localrt = path.dirname(here);
@@ -150,6 +150,8 @@ if (args["test-control"]) {
 // content changed has a new key, so a stale .pyc is never shipped, and a rebuild after a
 // save of the user's own file finds every .pyc cached and boots no Pyodide here. A file
 // that does not compile is shipped as source alone: its import reports the error as before.
+// Each entry carries its pyc's SHA-256 (lib.mjs `sealPyc`): one whose bytes no longer match
+// is compiled again, never shipped (Python would trust its body and fail on every boot).
 const PYC_CACHE_DAYS = 14; // an entry unused for this long is removed by the next compile
 function precompile(files) {
   const cache = path.join(project, ".dotdo", "pyc", pyodideVersion);
@@ -160,7 +162,8 @@ function precompile(files) {
     return { real, source, cached: path.join(cache, `${key.slice(0, 32)}.pyc`) };
   });
   const tagFile = path.join(cache, "cache_tag");
-  const missing = entries.filter(({ cached }) => !existsSync(cached) && !existsSync(`${cached}.failed`));
+  const sound = (cached) => existsSync(cached) && openPyc(readFileSync(cached)) !== null;
+  const missing = entries.filter(({ cached }) => !sound(cached) && !existsSync(`${cached}.failed`));
   if (missing.length || !existsSync(tagFile)) {
     console.error(`dotdo: compiling ${missing.length} Python files to bytecode with Pyodide ${pyodideVersion} (once per content)`);
     let result;
@@ -189,9 +192,10 @@ function precompile(files) {
   const now = new Date();
   const pycs = new Map();
   for (const { real, cached } of entries) {
-    if (!existsSync(cached)) continue; // it failed to compile: the source reports why
+    const pyc = existsSync(cached) ? openPyc(readFileSync(cached)) : null;
+    if (pyc === null) continue; // it failed to compile: the source reports why
     utimesSync(cached, now, now); // in use: kept by the pruning above
-    pycs.set(real, { cached, target: pycPath(real, cacheTag) });
+    pycs.set(real, { pyc, target: pycPath(real, cacheTag) });
   }
   return pycs;
 }
@@ -211,7 +215,7 @@ function addToBlob(target, content) {
 for (const [real, bundled] of pythonFiles) {
   addToBlob(real, readFileSync(path.join(out, bundled)));
   const pyc = pycs.get(real);
-  if (pyc) addToBlob(pyc.target, readFileSync(pyc.cached));
+  if (pyc) addToBlob(pyc.target, pyc.pyc);
 }
 rmSync(path.join(out, "py"), { recursive: true, force: true });
 mkdirSync(path.join(out, "py"));
@@ -239,8 +243,6 @@ if (!existsSync(path.join(recordedDir, "index.json"))) {
       recordedDir,
       "--node-modules",
       nodeModules,
-      "--exercise",
-      path.join(localrt, "python", "exercise.py"),
     ],
     { stdio: ["ignore", 2, 2] }, // stdout carries only the config path
   );

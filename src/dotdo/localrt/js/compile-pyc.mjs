@@ -9,6 +9,8 @@
 // tracebacks name the real file), `source` where its text is read from here, `out`
 // where the .pyc goes. Each .pyc is a PEP 552 unchecked-hash pyc: valid without
 // comparing the source's mtime, which workerd's in-memory file system does not keep.
+// It is written sealed with its SHA-256 (lib.mjs `sealPyc`): build.mjs checks the digest
+// when it reads the cache and compiles a damaged entry again.
 // A source that does not compile (a SyntaxError) gets `out + ".failed"` holding the
 // error instead, so that the build ships the source, whose import reports the error
 // as it always did, and does not try again for the same content.
@@ -21,6 +23,8 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
+
+import { sealPyc } from "./lib.mjs";
 
 const { values: args } = parseArgs({
   options: { "node-modules": { type: "string", default: path.join(process.cwd(), "node_modules") } },
@@ -66,7 +70,7 @@ for (const job of jobs) {
     writeAtomically(`${job.out}.failed`, `${error}\n`);
     failed++;
   } else {
-    writeAtomically(job.out, pyodide.FS.readFile(CFILE));
+    writeAtomically(job.out, sealPyc(Buffer.from(pyodide.FS.readFile(CFILE))));
     pyodide.FS.unlink(CFILE);
     compiled++;
   }

@@ -1,6 +1,7 @@
 // Pure helpers of the local runtime's build (build.mjs), kept apart so that
 // they can be tested under node's own test runner without a project on disk.
 
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 
@@ -127,6 +128,26 @@ export function pycPath(sourcePath, cacheTag) {
   const dir = path.posix.dirname(sourcePath);
   const stem = path.posix.basename(sourcePath, ".py");
   return `${dir}/__pycache__/${stem}.${cacheTag}.pyc`;
+}
+
+const PYC_DIGEST_BYTES = 32;
+
+/**
+ * A bytecode cache entry (build.mjs's `.dotdo/pyc/`): the pyc followed by the SHA-256 of
+ * the pyc. The import system reads a pyc's header but trusts its body, so a body damaged
+ * on disk (a torn copy, a bad sector, an edit) would break every boot until its source
+ * changed; the digest lets the build find it and compile the file again.
+ */
+export function sealPyc(pyc) {
+  return Buffer.concat([pyc, createHash("sha256").update(pyc).digest()]);
+}
+
+/** The pyc of a cache entry (`sealPyc`), or null when its digest does not match. */
+export function openPyc(entry) {
+  if (entry.length < PYC_DIGEST_BYTES) return null;
+  const pyc = entry.subarray(0, entry.length - PYC_DIGEST_BYTES);
+  const digest = entry.subarray(entry.length - PYC_DIGEST_BYTES);
+  return createHash("sha256").update(pyc).digest().equals(digest) ? pyc : null;
 }
 
 /** Non-Python files of installed packages that travel as package data (tzdata's zone files). */

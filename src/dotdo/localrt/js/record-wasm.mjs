@@ -5,9 +5,10 @@
 // bundles each of these modules precompiled and hands them back when Pyodide
 // asks for them (see host.mjs). Their bytes depend only on the Pyodide build,
 // so they are recorded once per Pyodide version, here under plain Node, by
-// booting Pyodide and running the same Python start-up the host runs.
+// booting Pyodide and running the same Python start-up the host runs, then
+// EXERCISE (below): the FFI paths the host uses at run time.
 //
-//   node record-wasm.mjs --out DIR [--node-modules DIR] [--exercise FILE.py]
+//   node record-wasm.mjs --out DIR [--node-modules DIR]
 //
 // Writes DIR/<key>.wasm for every distinct module and DIR/index.json listing
 // them (file and bytes in hex) with the Pyodide version they belong to.
@@ -22,11 +23,10 @@ const { values: args } = parseArgs({
   options: {
     out: { type: "string" },
     "node-modules": { type: "string", default: path.join(process.cwd(), "node_modules") },
-    exercise: { type: "string" },
   },
 });
 if (!args.out) {
-  console.error("usage: record-wasm.mjs --out DIR [--node-modules DIR] [--exercise FILE.py]");
+  console.error("usage: record-wasm.mjs --out DIR [--node-modules DIR]");
   process.exit(2);
 }
 
@@ -56,11 +56,41 @@ WebAssembly.instantiate = async function (source, imports) {
   return result;
 };
 
+// The FFI paths the host uses at run time (proxies, JS callbacks, conversions, the event
+// loop), so that the wasm modules Pyodide compiles for them get recorded too. It is kept
+// here, not in a .py file: a file in the package would ship in every app's host bundle (its
+// Python folder is on the host's sys.path) and in a deploy whose main folder holds dotdo,
+// while only this recorder runs it.
+const EXERCISE = `
+import asyncio
+
+import js
+from pyodide.ffi import create_proxy, to_js
+
+
+async def _exercise():
+    fired = asyncio.get_event_loop().create_future()
+
+    def on_timer(*args):
+        if not fired.done():
+            fired.set_result(None)
+
+    callback = create_proxy(on_timer)
+    js.setTimeout(callback, 0)
+    to_js({"a": [1, 2.5, "x", None, True]}, dict_converter=js.Object.fromEntries)
+    await asyncio.sleep(0)
+    # Destroy the proxy only once the timer has called it: destroyed earlier, the timer
+    # would call a dead proxy and take the whole recording process down with it.
+    await fired
+    callback.destroy()
+
+
+await _exercise()
+`;
+
 const { loadPyodide } = require("pyodide");
 const pyodide = await loadPyodide({ indexURL: pyodidePkg + "/" });
-if (args.exercise) {
-  await pyodide.runPythonAsync(readFileSync(args.exercise, "utf8"));
-}
+await pyodide.runPythonAsync(EXERCISE);
 
 mkdirSync(args.out, { recursive: true });
 const index = { pyodide: version, modules: [] };
