@@ -31,6 +31,7 @@ __all__ = [
     "decode_component",
     "error_response",
     "json_response",
+    "json_text_response",
     "parse_query",
     "split_path",
 ]
@@ -254,6 +255,9 @@ class HttpResponse:
         return parse_json(body or "null")
 
 
+_JSON = "application/json; charset=utf-8"
+
+
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None, *, encoded: bool = False
 ) -> HttpResponse:
@@ -262,7 +266,16 @@ def json_response(
     wire form raises BadRequest (`unserializable_result`). `encoded=True`: `data` is
     already in its wire form (`codec.encode`) and is only written out."""
     body = dump(data) if encoded else dumps(data)
-    merged = {"content-type": "application/json; charset=utf-8"}
+    merged = {"content-type": _JSON}
+    if headers:
+        merged.update({k.lower(): v for k, v in headers.items()})
+    return HttpResponse(status=status, body=body, headers=merged)
+
+
+def json_text_response(body: str, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    """A JSON response whose `body` is already JSON text in the codec's one encoding (what
+    `dotdo.wire.codec.dumps` writes), with `json_response`'s headers."""
+    merged = {"content-type": _JSON}
     if headers:
         merged.update({k.lower(): v for k, v in headers.items()})
     return HttpResponse(status=status, body=body, headers=merged)
