@@ -4,7 +4,7 @@ import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import AlarmInfo, DOCore, rpc
+from dotdo import AlarmInfo, DOCore, HttpRequest, HttpResponse, rpc
 
 
 class HarnessCore(Lifetime, DOCore):
@@ -12,6 +12,19 @@ class HarnessCore(Lifetime, DOCore):
     # runtime sets neither, so there this class is closed (auth_not_configured).
     secret_bindings = ("HARNESS_RPC_SECRET",)
     operator_token_binding = "HARNESS_AUTH_TOKEN"
+
+    def routes(self, router):
+        super().routes(router)
+        router.get("/body/:kind", scope="public")(self._body)
+
+    async def _body(self, request: HttpRequest) -> HttpResponse:
+        """One answer with a text body or the same as bytes (the two ways `fetch` builds the
+        runtime's Response), or with none (HEAD, 204)."""
+        kind = request.params["kind"]
+        text = '{"text":"h\u00e9llo \u2603"}'
+        body = {"bytes": text.encode(), "text": text, "none": None}[kind]
+        headers = {"content-type": "application/json; charset=utf-8", "x-harness-body": kind, "etag": '"1"'}
+        return HttpResponse(204 if body is None else 200, body, headers)
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         await super().on_alarm(info)

@@ -98,3 +98,23 @@ def test_bodies_nobody_reads_leave_the_connection_usable(runtime: LocalRuntime) 
             r = c.put("/state/k", json=round_number)
             assert r.status_code == 200, r.text
     assert max(statuses) < 500, statuses
+
+
+def test_text_bytes_and_empty_bodies_answer_alike(runtime: LocalRuntime) -> None:
+    # DOCore.fetch builds a text or empty body's Response in JavaScript itself and leaves a
+    # bytes body to the SDK's Response: the client sees one answer either way.
+    with runtime.client() as c:
+        text, raw = c.get("/_harness/body/text"), c.get("/_harness/body/bytes")
+        assert text.status_code == raw.status_code == 200
+        assert text.content == raw.content == '{"text":"héllo ☃"}'.encode()
+        assert text.headers.pop("x-harness-body") == "text" and raw.headers.pop("x-harness-body") == "bytes"
+        assert dict(text.headers) == dict(raw.headers)
+        assert (text.headers["content-type"], text.headers["etag"]) == (
+            "application/json; charset=utf-8",
+            '"1"',
+        )
+        head = c.head("/_harness/body/text")
+        assert (head.status_code, head.content, head.headers["etag"]) == (200, b"", '"1"')
+        empty = c.get("/_harness/body/none", headers={"origin": "https://app.example.com"})
+        assert (empty.status_code, empty.content, empty.headers["x-harness-body"]) == (204, b"", "none")
+        assert empty.headers["access-control-allow-origin"] == "https://app.example.com"

@@ -81,13 +81,40 @@ class _Namespace:
         return Stub()
 
 
-def test_get_object_by_name() -> None:
-    namespace = _Namespace()
+class _NamespaceByName(_Namespace):
+    """A binding of a runtime with `getByName` (workerd since 2025): one call for a stub."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def idFromName(self, name: str) -> str:  # noqa: N802 - the binding's own name
+        self.calls.append("idFromName")
+        return super().idFromName(name)
+
+    def get(self, object_id: str) -> Any:
+        self.calls.append("get")
+        return super().get(object_id)
+
+    def getByName(self, name: str) -> Any:  # noqa: N802 - the binding's own name
+        self.calls.append("getByName")
+        return _Namespace.get(self, _Namespace.idFromName(self, name))
+
+
+@pytest.mark.parametrize("namespace_class", [_Namespace, _NamespaceByName])
+def test_get_object_by_name(namespace_class: type[_Namespace]) -> None:
+    namespace = namespace_class()
     asyncio.run(get_object(namespace, "Customer/c-1").fetch(SimpleNamespace(url="http://x/")))
     assert namespace.fetched == [("id:Customer/c-1", "http://x/")]
     for bad in ("", None, 3):
         with pytest.raises(ValueError, match="non-empty string"):
             get_object(namespace, bad)  # type: ignore[arg-type]
+
+
+def test_get_object_takes_one_call_where_the_binding_has_get_by_name() -> None:
+    namespace = _NamespaceByName()
+    get_object(namespace, "acme")
+    assert namespace.calls == ["getByName"]
 
 
 @pytest.fixture

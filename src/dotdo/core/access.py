@@ -22,6 +22,7 @@ rather than silently ignored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -117,9 +118,10 @@ class AccessSettings:
         """Is `ENVIRONMENT` `development` (any case, spaces aside)? Nothing else is."""
         return (self.environment or "").strip().lower() == "development"
 
-    @property
+    @functools.cached_property
     def mode(self) -> str:
-        """`token`, `open` or `closed` (the module docstring says when)."""
+        """`token`, `open` or `closed` (the module docstring says when); worked out once, as
+        the settings are frozen, not on every request."""
         if self.secret or self.operator_token:
             return TOKEN
         return OPEN if self.development else CLOSED

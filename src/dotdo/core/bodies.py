@@ -15,12 +15,22 @@ URL and headers at once.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
 from dotdo.core.http import MAX_BODY_BYTES, check_body_bytes, check_body_size
 from dotdo.errors import BadRequest, PayloadTooLarge
 
-__all__ = ["MAX_DRAIN_BYTES", "discard_body", "has_body", "read_body", "request_head", "request_method"]
+__all__ = [
+    "MAX_DRAIN_BYTES",
+    "JsFunctions",
+    "discard_body",
+    "has_body",
+    "js_functions",
+    "read_body",
+    "request_head",
+    "request_method",
+]
 
 MAX_DRAIN_BYTES = 16 * 1024 * 1024
 """A body up to this many bytes is read to its end; a larger one is cancelled."""
@@ -62,6 +72,24 @@ async def _drain_stream(stream: Any) -> None:
             return
 
 
+class JsFunctions(NamedTuple):
+    """The runtime's JavaScript functions used on every request."""
+
+    from_entries: Any
+    """`Object.fromEntries`: a plain object from key/value pairs (or `to_js`'s `dict_converter`)."""
+    new_response: Any
+    """`Response.new`: `new Response(body, init)`."""
+
+
+@functools.cache
+def js_functions() -> JsFunctions:
+    """The runtime's `JsFunctions`, looked up once per isolate: each lookup is a trip into
+    JavaScript. Only under Workers, and never at import time (the start-up snapshot)."""
+    import js
+
+    return JsFunctions(js.Object.fromEntries, js.Response.new)
+
+
 def request_method(request: Any) -> str:
     """The method the runtime's `request` was sent with, upper-case, whatever it is.
 
@@ -87,9 +115,7 @@ def request_head(request: Any) -> tuple[str, str, dict[str, str]]:
     if js_request is None:  # not a runtime request (a test's stand-in): its own headers
         headers = {k.lower(): v for k, v in request.headers.items()}
         return str(request.method).upper(), str(request.url), headers
-    import js
-
-    headers = js.Object.fromEntries(js_request.headers).to_py()
+    headers = js_functions().from_entries(js_request.headers).to_py()
     return str(js_request.method).upper(), str(js_request.url), headers
 
 

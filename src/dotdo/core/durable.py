@@ -30,12 +30,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from pyodide.ffi import JsException
+from pyodide.ffi import JsException, to_js
 from workers import DurableObject, Response
 
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
-from dotdo.core.bodies import discard_body, has_body, read_body, request_head
+from dotdo.core.bodies import discard_body, has_body, js_functions, read_body, request_head
 from dotdo.core.eventloop import install as batch_loop_callbacks
 from dotdo.core.http import (
     HttpRequest,
@@ -426,6 +426,21 @@ def _optional_int(value: Any) -> int | None:
 
 
 def _to_runtime_response(response: HttpResponse) -> Any:
+    """`response` as the runtime's Response.
+
+    A text or empty body becomes a JavaScript `new Response(body, {status, headers})`
+    straight away, which `fetch` may return as it is (the runtime takes a JS Response, and
+    the SDK's `Response` only to hand over its `js_object`; workerd's
+    `python-entrypoint-helper.ts`). The SDK's constructor would cross into JavaScript for
+    every header and read the new response's `url` back, for a wrapper nothing reads
+    (bench/request_path.py counts both). A WebSocket upgrade and a bytes body keep the SDK's
+    Response, which lends it the bytes' buffer without a copy."""
     if response.web_socket is not None:
         return Response(None, status=101, web_socket=response.web_socket)
-    return Response(response.body, status=response.status, headers=response.headers)
+    if isinstance(response.body, bytes):
+        return Response(response.body, status=response.status, headers=response.headers)
+    runtime = js_functions()
+    init = to_js(
+        {"status": response.status, "headers": response.headers}, dict_converter=runtime.from_entries
+    )
+    return runtime.new_response(response.body, init)

@@ -14,6 +14,7 @@ stays inside its segment: only a literal `/` separates segments.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "decode_component",
     "error_response",
     "json_response",
+    "json_text_response",
     "parse_query",
     "split_path",
 ]
@@ -47,6 +49,8 @@ def decode_component(text: str) -> str:
     ValueError (a UnicodeError when the octets are not UTF-8) for a `%` that does
     not start a `%XX` escape or for octets that do not decode; never a lossy
     replacement. `+` is left as it is (query strings turn it into a space first)."""
+    if "%" not in text and text.isascii():
+        return text  # no escape to decode, and ASCII text is its own UTF-8: most segments
     if _BAD_ESCAPE.search(text):
         raise ValueError("a '%' that does not start a %XX escape")
     return unquote_to_bytes(text).decode("utf-8")
@@ -133,7 +137,6 @@ class HttpRequest:
         self.method = self.method.upper()
         parts = urlsplit(self.url)
         self.raw_path = parts.path or "/"
-        self.host = (parts.hostname or "").lower()
         try:
             self.path = decode_component(self.raw_path)
         except ValueError:
@@ -143,11 +146,18 @@ class HttpRequest:
             self._segments = split_path(self.raw_path)
         except BadRequest as error:
             self._segments = error
-        self._query: dict[str, list[str]] | BadRequest
-        try:
-            self._query = parse_query(parts.query)
-        except BadRequest as error:
-            self._query = error
+        self._query: dict[str, list[str]] | BadRequest = {}
+        if parts.query:
+            try:
+                self._query = parse_query(parts.query)
+            except BadRequest as error:
+                self._query = error
+
+    @functools.cached_property
+    def host(self) -> str:
+        """The URL's host name, lower-case ("" without one): parsed when first read (the
+        object's own routes never read it)."""
+        return (urlsplit(self.url).hostname or "").lower()
 
     @property
     def segments(self) -> list[str]:
@@ -245,6 +255,9 @@ class HttpResponse:
         return parse_json(body or "null")
 
 
+_JSON = "application/json; charset=utf-8"
+
+
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None, *, encoded: bool = False
 ) -> HttpResponse:
@@ -253,7 +266,16 @@ def json_response(
     wire form raises BadRequest (`unserializable_result`). `encoded=True`: `data` is
     already in its wire form (`codec.encode`) and is only written out."""
     body = dump(data) if encoded else dumps(data)
-    merged = {"content-type": "application/json; charset=utf-8"}
+    merged = {"content-type": _JSON}
+    if headers:
+        merged.update({k.lower(): v for k, v in headers.items()})
+    return HttpResponse(status=status, body=body, headers=merged)
+
+
+def json_text_response(body: str, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    """A JSON response whose `body` is already JSON text in the codec's one encoding (what
+    `dotdo.wire.codec.dumps` writes), with `json_response`'s headers."""
+    merged = {"content-type": _JSON}
     if headers:
         merged.update({k.lower(): v for k, v in headers.items()})
     return HttpResponse(status=status, body=body, headers=merged)

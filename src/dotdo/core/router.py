@@ -23,7 +23,9 @@ segment from the left, a literal beats `:name{regex}`, which beats `:name`,
 which beats the part `*` covers; an exact path beats an empty `*`. Then a route
 for the request's method beats `all()` (and `GET` serving `HEAD`); the last
 registration breaks a remaining tie, and the same method and pattern registered
-again replaces the earlier route.
+again replaces the earlier route. A request walks a tree of the routes' segments
+(`RouteTree`), so it tries only the routes its path can match; the answer is the one
+trying every route gives.
 
 Access (ADR 0018): every route carries what a caller needs to reach it, declared
 where it is registered (`router.get(path, scope="read")`): `public` (nothing),
@@ -46,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
+from dotdo.core.routetree import RouteTree
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
 from dotdo.remote.marks import SCOPES
 from dotdo.types import Handler, Middleware
@@ -221,8 +224,8 @@ class Router:
         self.error_handler: ErrorHandler = default_error_handler
         self.guard = guard
         # Built on the first request, again only when `routes` or `middleware` change: the
-        # routes that can match a path of n segments, and the middleware chain.
-        self._by_length: tuple[list[Route], int, dict[int, list[tuple[int, Route]]]] | None = None
+        # routes as a tree of their segments, and the middleware chain.
+        self._tree: tuple[list[Route], int, RouteTree] | None = None
         self._chain: tuple[list[Middleware], int, Handler] | None = None
 
     def use(self, middleware: Middleware) -> None:
@@ -316,10 +319,7 @@ class Router:
     ) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
         best: tuple[tuple[tuple[int, ...], int, int], Route, dict[str, str]] | None = None
-        for index, route in self._candidates(len(parts)):
-            params = route.match_parts(parts, raw_parts)
-            if params is None:
-                continue
+        for index, route, params in self._index().matches(parts, raw_parts):
             fit = _method_fit(route.method, method)
             if fit is None:
                 allowed.append(route.method)
@@ -338,24 +338,17 @@ class Router:
             )
         raise NotFound(f"No route for {method} {path}", code="route_not_found")
 
-    def _candidates(self, length: int) -> list[tuple[int, Route]]:
-        """(registration index, route) of every route that can match a path of `length`
-        segments (as many fixed ones, or fewer before a `*`), in registration order."""
-        if (
-            self._by_length is None
-            or self._by_length[0] is not self.routes
-            or self._by_length[1] != len(self.routes)
-        ):
-            self._by_length = (self.routes, len(self.routes), {})  # `register` makes a new list
-        by_length = self._by_length[2]
-        found = by_length.get(length)
-        if found is None:
-            found = by_length[length] = [
-                (index, route)
-                for index, route in enumerate(self.routes)
-                if len(route.segments) == length or (route.wildcard and len(route.segments) <= length)
-            ]
-        return found
+    def _index(self) -> RouteTree:
+        """The routes as a tree of their segments (`RouteTree`), built on the first request and
+        again only when `routes` changed (`register` makes a new list; a list changed in
+        place changes its length)."""
+        index = self._tree
+        if index is None or index[0] is not self.routes or index[1] != len(self.routes):
+            root = RouteTree()
+            for position, route in enumerate(self.routes):
+                root.add(position, route)
+            index = self._tree = (self.routes, len(self.routes), root)
+        return index[2]
 
     async def _dispatch(self, request: HttpRequest) -> HttpResponse:
         request.check_url()

@@ -123,6 +123,14 @@ def _flag(params: Mapping[str, str | None], name: str, default: bool) -> bool:
     return value in ("true", "1")
 
 
+_PARAMS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
+"""The URL query parameters `ThingQuery.from_params` reads."""
+_PARSED: dict[tuple[str | None, ...], ThingQuery] = {}
+_MAX_PARSED = 256
+_MAX_PARSED_CHARS = 2048
+"""Longer parameters are parsed every time: 256 of them stay under 1 MB of text."""
+
+
 @dataclass(frozen=True)
 class ThingQuery:
     """One checked query: `where` compiled, `order` as `(field, descending)` pairs (the
@@ -167,7 +175,22 @@ class ThingQuery:
     def from_params(cls, params: Mapping[str, str | None]) -> ThingQuery:
         """From URL query parameters: `where` is JSON (operands in the codec's encoding, so
         `{"$bigint": "..."}` is an int, as is an exact number of any size), the rest plain text.
-        `total` is counted only when asked for (`total=exact`); see `_total`."""
+        `total` is counted only when asked for (`total=exact`); see `_total`.
+
+        A query is a pure function of these texts and immutable, so the last few hundred
+        short ones are kept: a page asked for again skips parsing and compiling its clause."""
+        key = tuple(params.get(name) for name in _PARAMS)
+        query = _PARSED.get(key)
+        if query is None:
+            query = cls._parse(params)
+            if sum(len(text) for text in key if text) <= _MAX_PARSED_CHARS:
+                if len(_PARSED) >= _MAX_PARSED:
+                    _PARSED.clear()
+                _PARSED[key] = query
+        return query
+
+    @classmethod
+    def _parse(cls, params: Mapping[str, str | None]) -> ThingQuery:
         raw_where = params.get("where")
         where: Any = None
         if raw_where:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
+from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response, json_text_response
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
@@ -31,7 +31,8 @@ from dotdo.semantic.graph import Actions, EventLog, Relationships, as_ref
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import Nouns, Verbs
-from dotdo.semantic.thingdata import thing_tag
+from dotdo.semantic.store import ThingRecord
+from dotdo.semantic.thingdata import thing_tag, version_tag
 from dotdo.semantic.things import Things, validate_id
 from dotdo.types import JSON
 from dotdo.values import int64_error
@@ -152,37 +153,48 @@ class SemanticRoutes:
             return json_response({"items": items}, status=201)
         if not isinstance(body, dict):
             raise BadRequest("Body is a thing (a JSON object) or an array of things", code="invalid_data")
-        thing = things.create(type_name, body, condition=condition)
-        return json_response(thing, status=201, headers=_etag(thing))
+        record, _ = things.create_record(type_name, body, condition=condition)
+        tag = version_tag(record.version, record.created_at)
+        return json_text_response(record.wire_text(), status=201, headers={"etag": str(tag)})
 
     async def _list(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
         names = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
         query = ThingQuery.from_params({name: request.query(name) for name in names})
-        return json_response(self._host.things.list(type_name, query))
+        return json_text_response(self._host.things.list_text(type_name, query))
 
     async def _get(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
         condition = Preconditions.from_request(request)
         as_of = _epoch_ms(request, "as_of", empty_is_absent=False)
-        if as_of is None:
-            thing = self._host.things.get(type_name, request.params["id"], _flag(request, "include_deleted"))
+        found: ThingRecord | dict[str, Any] | None
+        if as_of is None:  # the record: its answer is written from its stored text (ADR 0032)
+            found = self._host.things.get_record(
+                type_name, request.params["id"], _flag(request, "include_deleted")
+            )
         else:  # the thing as it was then, from its write events (ADR 0024)
-            thing = await self._host.get_thing_as_of(
+            found = await self._host.get_thing_as_of(
                 type_name, request.params["id"], as_of, _flag(request, "include_deleted")
             )
-        if thing is None:  # RFC 9110 §13.2.1: a 404 is answered whatever the preconditions say
+        if found is None:  # RFC 9110 §13.2.1: a 404 is answered whatever the preconditions say
             raise NotFound(f"No {type_name} with id {request.params['id']!r}", code="thing_not_found")
-        verdict = condition.evaluate(thing_tag(thing), safe=True)
+        if isinstance(found, ThingRecord):
+            tag, thing_id, version = version_tag(found.version, found.created_at), found.id, found.version
+        else:
+            tag, thing_id, version = thing_tag(found), found["$id"], found["$version"]
+        headers = {"etag": str(tag)}
+        verdict = condition.evaluate(tag, safe=True)
         if verdict is Verdict.NOT_MODIFIED:
-            return HttpResponse(status=304, headers=_etag(thing))
+            return HttpResponse(status=304, headers=headers)
         if verdict is Verdict.FAILED:
             raise PreconditionFailed(
-                f"{type_name} {thing['$id']!r} is at version {thing['$version']}, so If-Match is false",
-                current_version=thing["$version"],
-                headers=_etag(thing),
+                f"{type_name} {thing_id!r} is at version {version}, so If-Match is false",
+                current_version=version,
+                headers=headers,
             )
-        return json_response(thing, headers=_etag(thing))
+        if isinstance(found, ThingRecord):
+            return json_text_response(found.wire_text(), headers=headers)
+        return json_response(found, headers=headers)
 
     async def _update(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])

@@ -22,7 +22,7 @@ from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.semantic.overlay import THING_COLUMNS, Overlay, OverlaySource, overlay_count, overlay_select
 from dotdo.semantic.query import ThingQuery
-from dotdo.types import Row
+from dotdo.semantic.wiretext import thing_text
 
 __all__ = [
     "THING_TABLES",
@@ -75,6 +75,11 @@ THING_TABLES = Component(
 )
 
 _COLUMNS = THING_COLUMNS
+_RECORD = f"json_array({_COLUMNS}) AS record"
+"""A read's row: the seven columns as one JSON array (`ThingRecord.from_json`). The runtime
+converts one value a row into Python instead of seven (each a crossing under Pyodide), and
+SQLite writes the integers exactly, where the runtime's numbers are exact only to 2^53."""
+_DECODER = json.JSONDecoder()
 _SCAN_BATCH = 256
 
 
@@ -92,18 +97,14 @@ class ThingRecord:
     version: int
 
     @classmethod
-    def from_row(cls, row: Row) -> ThingRecord:
-        """The record of one `things` row (all seven columns, by name)."""
-        deleted = row["deleted_at"]
-        return cls(
-            id=str(row["id"]),
-            type=str(row["type"]),
-            data=str(row["data"]),
-            created_at=int(row["created_at"]),
-            updated_at=int(row["updated_at"]),
-            deleted_at=None if deleted is None else int(deleted),
-            version=int(row["version"]),
-        )
+    def from_json(cls, text: str) -> ThingRecord:
+        """The record of a `things` row read as `_RECORD` (`[id, type, data, created_at,
+        updated_at, deleted_at, version]`, `data` a JSON string holding the stored text)."""
+        # `raw_decode`: `json.loads` less its checks for text around the value, which
+        # SQLite's `json_array` never writes; a list page reads twenty of these.
+        values, _ = _DECODER.raw_decode(text)
+        thing_id, type_name, data, created_at, updated_at, deleted_at, version = values
+        return cls(thing_id, type_name, data, created_at, updated_at, deleted_at, version)
 
     def columns(self) -> tuple[str, str, str, int, int, int | None, int]:
         """The record as `things` columns, in `_COLUMNS` order: id, type, data, created_at,
@@ -136,6 +137,12 @@ class ThingRecord:
         thing["$version"] = self.version
         thing.update(self.properties())
         return thing
+
+    def wire_text(self) -> str:
+        """`wire()` as JSON text, the same as `codec.dumps(self.wire())`, written from the
+        stored `data` without parsing it where that is sure to give the same text
+        (`semantic.wiretext`, ADR 0032). Raises as `codec.dumps` does."""
+        return thing_text(self)
 
     def evolve(self, **changes: Any) -> ThingRecord:
         """A copy with the fields named in `changes` replaced (TypeError for a name that is
@@ -192,8 +199,8 @@ class SqliteThingStore:
 
     def read(self, thing_id: str) -> ThingRecord | None:
         """As `ThingStore.read`: one primary-key lookup."""
-        row = self._sql.first(f"SELECT {_COLUMNS} FROM things WHERE id = ?", thing_id)
-        return None if row is None else ThingRecord.from_row(row)
+        row = self._sql.first(f"SELECT {_RECORD} FROM things WHERE id = ?", thing_id)
+        return None if row is None else ThingRecord.from_json(row["record"])
 
     def insert(self, record: ThingRecord) -> bool:
         """As `ThingStore.insert` (`ON CONFLICT(id) DO NOTHING`)."""
@@ -246,8 +253,8 @@ class SqliteThingStore:
         return sql, [*params, limit, offset]
 
     def _select(self, type_name: str, query: ThingQuery, limit: int, offset: int) -> list[ThingRecord]:
-        sql, params = self._ordered(type_name, query, _COLUMNS, limit, offset)
-        return [ThingRecord.from_row(row) for row in self._sql.exec(sql, *params)]
+        sql, params = self._ordered(type_name, query, _RECORD, limit, offset)
+        return [ThingRecord.from_json(row["record"]) for row in self._sql.exec(sql, *params)]
 
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
         """As `ThingStore.scan`, lazily, 256 records a query; a record deleted while the
@@ -265,13 +272,14 @@ class SqliteThingStore:
             batch = ids[start : start + _SCAN_BATCH]
             overlay = self._overlay_for(type_name)
             held: Mapping[str, ThingRecord | None] = {} if overlay is None else overlay.records
-            found = {
-                str(row["id"]): ThingRecord.from_row(row)
+            records = (
+                ThingRecord.from_json(row["record"])
                 for row in self._sql.exec(
-                    f"SELECT {_COLUMNS} FROM things WHERE id IN (SELECT value FROM json_each(?))",
+                    f"SELECT {_RECORD} FROM things WHERE id IN (SELECT value FROM json_each(?))",
                     json.dumps([thing_id for thing_id in batch if thing_id not in held]),
                 )
-            }
+            )
+            found = {record.id: record for record in records}
             for thing_id in batch:
                 record = held[thing_id] if thing_id in held else found.get(thing_id)
                 if record is not None:

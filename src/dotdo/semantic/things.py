@@ -7,6 +7,7 @@ event it emits land together or not at all.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +29,8 @@ from dotdo.semantic.thingdata import (
     validate_id,
     version_tag,
 )
+from dotdo.semantic.wiretext import page_text
+from dotdo.wire.codec import dumps
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 
@@ -144,7 +147,7 @@ class Things:
 
     def _insert(
         self, type_name: str, data: Any, now: int, condition: Preconditions | None = None
-    ) -> dict[str, Any]:
+    ) -> tuple[ThingRecord, dict[str, Any]]:
         properties, thing_id, _ = self._split(type_name, data)
         if condition:
             # The thing a create names is the one with its $id; without one there is none yet.
@@ -165,10 +168,16 @@ class Things:
             raise Conflict(f"A thing with id {record.id!r} already exists", code="thing_exists")
         thing = record.wire()
         self.events.emit(f"{type_name}.created", thing, record.id)
-        return thing
+        return record, thing
 
     def create(self, type_name: str, data: Any, *, condition: Preconditions | None = None) -> dict[str, Any]:
         """Create a thing; `condition` (e.g. `If-None-Match: *`) applies to the thing its `$id` names."""
+        return self.create_record(type_name, data, condition=condition)[1]
+
+    def create_record(
+        self, type_name: str, data: Any, *, condition: Preconditions | None = None
+    ) -> tuple[ThingRecord, dict[str, Any]]:
+        """`create`: the new thing's record (its answer's text: `wire_text`) and wire form."""
         self._type(type_name)
         return self.store.atomically(lambda: self._insert(type_name, data, self._clock(), condition))
 
@@ -183,7 +192,7 @@ class Things:
             raise BadRequest(f"create_many takes at most {MAX_BATCH} things", code="batch_too_large")
         now = self._clock()
         return self.store.atomically(
-            lambda: [self._insert(type_name, item, now, condition) for item in items]
+            lambda: [self._insert(type_name, item, now, condition)[1] for item in items]
         )
 
     def update(
@@ -253,7 +262,7 @@ class Things:
         def work() -> dict[str, Any]:
             existing = self.store.read(thing_id)
             if existing is None:
-                return self._insert(type_name, data, self._clock())
+                return self._insert(type_name, data, self._clock())[1]
             if existing.type != type_name:
                 raise Conflict(f"{thing_id!r} is a {existing.type}, not a {type_name}", code="type_mismatch")
             if existing.deleted_at is not None:
@@ -351,13 +360,13 @@ class Things:
     def get(self, type_name: str, thing_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
         """The thing, or None when there is none of that type (or it is soft-deleted and
         `include_deleted` is False); 400 `invalid_id`."""
+        record = self.get_record(type_name, thing_id, include_deleted)
+        return None if record is None else record.wire()
+
+    def get_record(self, type_name: str, thing_id: str, include_deleted: bool = False) -> ThingRecord | None:
+        """`get`'s thing as its record (its answer's text: `wire_text`), or None; `get`'s 400s."""
         self._type(type_name)
-        record = self.store.read(validate_id(thing_id))
-        if record is None or record.type != type_name:
-            return None
-        if record.deleted_at is not None and not include_deleted:
-            return None
-        return record.wire()
+        return self._selected(type_name, validate_id(thing_id), include_deleted)
 
     def list(self, type_name: str, query: ThingQuery) -> ListResult:
         """`{"items": [...], "total": n, "has_more": bool}`: one page, and how many match in all.
@@ -368,16 +377,8 @@ class Things:
         self._type(type_name)
         self._check_query(type_name, query)
         if query.where.residual is None:
-            probe = dataclasses.replace(query, limit=query.limit + 1)
-            records = self.store.page(type_name, probe)
-            has_more = len(records) > query.limit
-            page = [query.project(r.wire()) for r in records[: query.limit]]
-            total: int | None = None
-            if not has_more and (query.offset == 0 or page):
-                total = query.offset + len(page)  # the page reaches the end: no need to count
-            elif query.with_total:
-                total = self.store.count(type_name, query)
-            return {"items": page, "total": total, "has_more": has_more}
+            records, total, has_more = self._page(type_name, query)
+            return {"items": [query.project(r.wire()) for r in records], "total": total, "has_more": has_more}
         # Part of the clause runs in Python: walk the candidates in order, keep the page, count.
         items = []
         matched = 0
@@ -393,6 +394,28 @@ class Things:
             "total": matched if query.with_total or not has_more else None,
             "has_more": has_more,
         }
+
+    def list_text(self, type_name: str, query: ThingQuery) -> str:
+        """`codec.dumps(self.list(type_name, query))`; a query run wholly in SQL and not
+        projecting (`select`) writes it from the things' stored text (`page_text`, ADR 0032)."""
+        if query.where.residual is not None or query.select is not None:
+            return dumps(self.list(type_name, query))
+        self._type(type_name)
+        self._check_query(type_name, query)
+        return page_text(*self._page(type_name, query))
+
+    def _page(self, type_name: str, query: ThingQuery) -> tuple[builtins.list[ThingRecord], int | None, bool]:
+        """A residual-free query's page: its records, `total` (None: not counted), `has_more`."""
+        probe = dataclasses.replace(query, limit=query.limit + 1)
+        records = self.store.page(type_name, probe)
+        has_more = len(records) > query.limit
+        page = records[: query.limit]
+        total: int | None = None
+        if not has_more and (query.offset == 0 or page):
+            total = query.offset + len(page)  # the page reaches the end: no need to count
+        elif query.with_total:
+            total = self.store.count(type_name, query)
+        return page, total, has_more
 
     def _residual_matches(self, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
         for record in self.store.scan(type_name, query):

@@ -145,9 +145,13 @@ def encode_result(value: Any) -> Any:
         raise BadRequest(str(exc), code="unserializable_result") from exc
 
 
+# `json.dumps` with options builds this encoder anew on every call; it keeps no state.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dump(encoded: Any) -> str:
     """The compact JSON text of a value already in its wire form (what `encode` returned)."""
-    return json.dumps(encoded, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(encoded)
 
 
 def dumps(value: Any) -> str:

@@ -54,3 +54,9 @@ def test_a_body_nested_far_past_the_bound_is_a_400_before_it_is_parsed() -> None
         HttpRequest("PUT", "http://acme.localhost/state/k", body=body).json()
     assert refused.value.code == "invalid_json"
     assert "deeper than" in refused.value.message
+
+
+def test_host_is_the_urls_lower_case_host_name() -> None:
+    assert HttpRequest("GET", "http://Acme.LocalHost:8787/x?y=1").host == "acme.localhost"
+    assert HttpRequest("GET", "http://user@[::1]:8787/x").host == "::1"
+    assert HttpRequest("GET", "/x").host == ""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
 
 import pytest
 from hypothesis import given, settings
@@ -223,3 +226,25 @@ def test_a_repeated_single_value_parameter_is_refused_never_guessed(name: str, v
         assert repr(name) in refused.value.message
     assert request.query("other") == "1" and request.query("absent", "d") == "d"
     request.check_url()  # the query string itself is sound: only the repeated read is refused
+
+
+def _decode_in_full(text: str) -> str:
+    """`decode_component` without its shortcut for text with nothing to decode."""
+    if re.search(r"%(?![0-9A-Fa-f]{2})", text):
+        raise ValueError("a '%' that does not start a %XX escape")
+    return unquote_to_bytes(text).decode("utf-8")
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(["a", "Z", "0", "-", "+", "%", "4", "1", "F", "é", "\ud800", " "])))
+def test_decode_component_shortcut_answers_as_decoding_in_full(text: str) -> None:
+    """Text without a `%` that is all ASCII comes back as it is; every other text is decoded
+    in full: the two give the same value, or both refuse it (a lone surrogate included)."""
+
+    def outcome(decode: Callable[[str], str]) -> object:
+        try:
+            return decode(text)
+        except ValueError as error:
+            return type(error)
+
+    assert outcome(decode_component) == outcome(_decode_in_full)

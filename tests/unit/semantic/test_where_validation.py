@@ -150,3 +150,18 @@ def test_merge_patch_is_rfc_7386() -> None:
     assert merge_patch({"a": [1]}, {"a": [2]}) == {"a": [2]}
     assert merge_patch({"a": 1}, {"b": {"c": None}}) == {"a": 1, "b": {}}
     assert target == {"a": "b", "c": {"d": "e", "f": "g"}}  # the input is not modified
+
+
+def test_the_same_parameters_give_the_same_query_and_a_bad_one_fails_every_time() -> None:
+    """`from_params` keeps the queries it parsed: asked again it answers an equal query,
+    different texts never share one, and an invalid one is refused each time."""
+    params = {"where": '{"age": {"$gt": 30}}', "limit": "20", "order_by": "-age"}
+    first = ThingQuery.from_params(params)
+    assert ThingQuery.from_params(dict(params)) == first
+    assert ThingQuery.from_params({**params, "limit": "21"}).limit == 21
+    assert ThingQuery.from_params({**params, "where": '{"age": {"$gt": 31}}'}).where != first.where
+    for _ in range(2):
+        with pytest.raises(QueryValidationError):
+            ThingQuery.from_params({**params, "limit": "-1"})
+    long_clause = json.dumps({"$or": [{"name": f"n{i}"} for i in range(200)]})
+    assert ThingQuery.from_params({"where": long_clause}) == ThingQuery.from_params({"where": long_clause})

@@ -63,6 +63,9 @@ class CorsPolicy:
 
 
 def _vary(response: HttpResponse) -> None:
+    if "vary" not in response.headers:
+        response.headers["vary"] = "Origin"  # what the general case below gives: most answers
+        return
     existing = [v.strip() for v in response.headers.get("vary", "").split(",") if v.strip()]
     if "origin" not in (v.lower() for v in existing):
         existing.append("Origin")

@@ -1,0 +1,75 @@
+"""A thing's answer as JSON text, written from its stored properties without parsing them
+where that text is sure to be what the general path (`codec.dumps` of `ThingRecord.wire`)
+would write (ADR 0032)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from dotdo.values import MAX_SAFE_INTEGER
+from dotdo.wire.codec import MAX_DEPTH, dumps
+
+if TYPE_CHECKING:
+    from dotdo.semantic.store import ThingRecord
+
+__all__ = ["page_text", "thing_text"]
+
+# `data` is written by `thingdata.encode_properties`: the compact JSON of a dict whose
+# numbers are finite and whose integers fit 64 bits. `codec.encode` rewrites such a value in
+# two places only: a one-key object whose key is a tag (`{"$date": 1}` is sent escaped) and
+# an integer past 2**53 (sent as `$bigint`). The text is sent as it is unless it shows a
+# sign of either, or of anything an older writer might have left: a `"$` (a key, or a
+# string, starting with `$`), a `\u` escape (a `$` or a lone surrogate could hide in one),
+# a NaN or Infinity literal, a run of 16 digits after what can precede an integer literal,
+# more brackets than `codec.encode` may nest (`codec.MAX_DEPTH`; stored data nests 32 at most).
+# A sign inside a string is a false alarm that costs only the general path.
+_FLAGS = ('"$', "\\u", "NaN", "Infinity")
+_LONG_INTEGER = re.compile(r"[-:,\[\s]\d{16}")
+_quoted = json.encoder.encode_basestring
+"""A str as its JSON string literal, as `json.dumps(..., ensure_ascii=False)` writes it."""
+_safe = range(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1).__contains__
+
+
+def _verbatim(data: str) -> bool:
+    """Is `data` (a thing's stored properties) its own wire form, as `codec.dump(codec.encode(
+    json.loads(data)))` would write it, give or take insignificant white space?"""
+    if data[:2] != '{"' or data.count("{") + data.count("[") > MAX_DEPTH:
+        return False
+    for flag in _FLAGS:
+        if flag in data:
+            return False
+    return _LONG_INTEGER.search(data) is None
+
+
+def thing_text(record: ThingRecord) -> str:
+    """`codec.dumps(record.wire())`: the `$` fields (`$deleted_at` only when set), then the
+    properties. When `record.data` is its own wire form (`_verbatim`) and the `$` numbers
+    are within 2**53, its text follows the `$` fields as it is; else the general path.
+    Raises as `codec.dumps` does (BadRequest `unserializable_result`)."""
+    data = record.data
+    deleted = record.deleted_at
+    if (
+        _safe(record.created_at)
+        and _safe(record.updated_at)
+        and (deleted is None or _safe(deleted))
+        and _safe(record.version)
+        and (data == "{}" or _verbatim(data))
+    ):
+        deleted_field = "" if deleted is None else f',"$deleted_at":{deleted}'
+        return (
+            f'{{"$id":{_quoted(record.id)},"$type":{_quoted(record.type)},'
+            f'"$created_at":{record.created_at},"$updated_at":{record.updated_at}{deleted_field},'
+            f'"$version":{record.version}{"}" if data == "{}" else "," + data[1:]}'
+        )
+    return dumps(record.wire())
+
+
+def page_text(records: Sequence[ThingRecord], total: int | None, has_more: bool) -> str:
+    """`codec.dumps` of a list's answer, `{"items": [...], "total": ..., "has_more": ...}`,
+    each item written by `thing_text`."""
+    items = ",".join([thing_text(record) for record in records])
+    counted = "null" if total is None else str(total)
+    return f'{{"items":[{items}],"total":{counted},"has_more":{"true" if has_more else "false"}}}'
