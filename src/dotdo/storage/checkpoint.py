@@ -26,9 +26,19 @@ def write_thing(sql: Sql, thing_id: str, record: ThingRecord | None) -> None:
     bills) the entry of every index on a column an UPDATE assigns, changed or not, and
     both are in the type index (`things_by_type`) and in every declared property index
     (ADR 0020). Only a new thing, or one deleted for good and created again (a new
-    `created_at`) or re-typed since `things` last held it, takes the upsert."""
+    `created_at`) or re-typed since `things` last held it, takes the upsert.
+
+    A record at version 1 is a life created since the last checkpoint, which `things`
+    holds only if a checkpoint of its type wrote it and the object restarted before the
+    log's mark moved past it: it takes the upsert at once, not after an UPDATE that
+    matches nothing (one statement a created thing instead of two, at the same rows; in
+    that rare replay the upsert rewrites the row, correct at its index entries' rows)."""
     if record is None:
         sql.run("DELETE FROM things WHERE id = ?", thing_id)
+        return
+    if record.version == 1:
+        values = (record.data, record.created_at, record.updated_at, record.deleted_at)
+        sql.run(_UPSERT, record.id, record.type, *values, record.version)
         return
     changed = (record.data, record.updated_at, record.deleted_at, record.version)
     if not sql.run(_SAME_BIRTH_UPDATE, *changed, record.id, record.type, record.created_at):
