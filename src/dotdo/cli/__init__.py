@@ -48,6 +48,26 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
+def _check_port_free(ip: str, port: int) -> None:
+    """LocalRuntimeError when something already listens on `ip`:`port`: wrangler would wait
+    on it without a word (a second `dotdo dev` in one project also shares its state
+    folder). SO_REUSEADDR lets a port a server just left (TIME_WAIT) pass."""
+    if port == 0:
+        return
+    import socket
+
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ip, port))
+        except OSError as error:
+            raise LocalRuntimeError(
+                f"port {port} on {ip} is in use ({error.strerror}); is another `dotdo dev` "
+                "running? Stop it, or pass --port"
+            ) from None
+
+
 class _Group(click.Group):
     """Turns LocalRuntimeError into `dotdo: <message>` and exit status 1."""
 
@@ -133,6 +153,7 @@ def dev(
     from dotdo.localrt.server import ServerOptions
 
     project = Project.load(Path.cwd(), config)
+    _check_port_free(ip, port)
     options = ServerOptions(
         port=port,
         ip=ip,

@@ -188,7 +188,7 @@ class SemanticRoutes:
             return HttpResponse(status=304, headers=headers)
         if verdict is Verdict.FAILED:
             raise PreconditionFailed(
-                f"{type_name} {thing_id!r} is at version {version}, so If-Match is false",
+                f"{type_name} {thing_id!r} is at version {version} (entity tag {tag}), so If-Match is false",
                 current_version=version,
                 headers=headers,
             )

@@ -188,7 +188,7 @@ def check_preconditions(
     if condition.evaluate(current) is Verdict.PROCEED:
         return
     header = condition.failing_header(current)
-    state = "does not exist" if record is None else f"is at version {record.version}"
+    state = "does not exist" if record is None else f"is at version {record.version} (entity tag {current})"
     raise PreconditionFailed(
         f"{type_name} {thing_id!r} {state}, so {header} is false; nothing was changed",
         current_version=None if record is None else record.version,

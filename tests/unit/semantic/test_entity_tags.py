@@ -109,3 +109,15 @@ def test_equal_tags_are_equal_representations(ops: list[str]) -> None:
             answered(docs.restore("Doc", "d1"))
         elif op == "erase" and current is not None:
             assert docs.delete("Doc", "d1")
+
+
+def test_a_failed_if_match_names_the_current_entity_tag() -> None:
+    """A client that sent the bare version (`"1"`) learns the tag's form from the 412."""
+    docs = things(Clock())
+    docs.create("Doc", {"$id": "d1", "title": "x"})
+    try:
+        docs.update("Doc", "d1", {"title": "y"}, condition=Preconditions.from_headers('"1"', None))
+    except PreconditionFailed as failed:
+        assert f'is at version 1 (entity tag "1.{T0}"), so If-Match is false' in str(failed)
+    else:
+        raise AssertionError("the update should have failed its precondition")

@@ -1,0 +1,24 @@
+"""`dotdo dev` refuses a port something already listens on, in one line, at once."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dotdo.cli import main
+from dotdo.cli.scaffold import create_project
+
+
+def test_dev_on_a_port_in_use_says_so_and_exits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(create_project("demo", tmp_path))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        result = CliRunner().invoke(main, ["dev", "--port", str(port), "--no-watch"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"dotdo: port {port} on 127.0.0.1 is in use")
+    assert "--port" in result.output
