@@ -50,5 +50,11 @@ def test_http_rpc_errors(runtime: LocalRuntime) -> None:
         assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_key")
         r = c.post("/rpc", json=["not", "an", "object"])
         assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_rpc")
+        # No method, a method that is not a name, a field the envelope does not take (a
+        # misspelt "params" called the method with none and answered 200).
+        for body in ({}, {"params": []}, {"method": 5}, {"method": "list", "parms": {"prefix": "z"}}):
+            r = c.post("/rpc", json=body)
+            assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_rpc"), body
+        assert "'parms'" in r.json()["error"]["message"]
         assert c.post("/rpc", json={"method": "set", "params": ["k", {"v": 1}]}).json() == {"result": None}
         assert c.post("/rpc", json={"method": "get", "params": {"key": "k"}}).json() == {"result": {"v": 1}}

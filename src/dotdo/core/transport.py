@@ -45,6 +45,8 @@ __all__ = ["CAPNWEB_TAG", "RpcHost", "RpcTransport", "socket_key"]
 CAPNWEB_TAG = "capnweb"
 _TOKEN = "token"
 """The `socket_state` name under which an RPC socket's capability token is kept."""
+_RPC_FIELDS = frozenset({"method", "params"})
+"""What a `POST /rpc` body holds (docs/api.md)."""
 logger = logging.getLogger("dotdo.rpc")
 
 
@@ -130,9 +132,15 @@ class RpcTransport:
     async def _rpc(self, request: HttpRequest) -> HttpResponse:
         authorize = request_access(request).authorize
         body = request.json()
-        if not isinstance(body, dict):
-            raise BadRequest('Body is {"method": ..., "params": [...]}', code="invalid_rpc")
-        method = self._method(body.get("method"), authorize)
+        if not isinstance(body, dict) or not isinstance(body.get("method"), str):
+            raise BadRequest('Body is {"method": "<name>", "params": [...] or {...}}', code="invalid_rpc")
+        unknown = sorted(set(body) - _RPC_FIELDS)
+        if unknown:  # a misspelt "params" would otherwise call the method with none
+            raise BadRequest(
+                f"Unknown field {unknown[0]!r} in the call; it takes {', '.join(sorted(_RPC_FIELDS))}",
+                code="invalid_rpc",
+            )
+        method = self._method(body["method"], authorize)
         result = await invoke(method, body.get("params"))  # the body's tags are already decoded
         return json_response({"result": result})
 
