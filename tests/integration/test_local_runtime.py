@@ -111,6 +111,10 @@ def _wait_for(log: Path, text: str, count: int = 1, timeout: float = 180) -> str
         time.sleep(0.2)
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path: Path) -> None:
     root = _project(tmp_path / "dev")
     port = free_port()
@@ -120,6 +124,9 @@ def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path:
             [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"],
             cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
+            # As a shell without job control starts a background command: SIGINT ignored,
+            # and the SIGINT that stops it below must work even so.
+            preexec_fn=_ignore_sigint,
         )  # fmt: skip
     entry = root / "src" / "entry.py"
     try:

@@ -26,6 +26,10 @@ def serve(project: Project, options: ServerOptions, *, watch: bool) -> int:
     """Run the dev server until interrupted; the exit status of the command."""
     # SIGTERM ends the command as Ctrl-C does: through the `finally` that stops the server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # And SIGINT always does: a command started in the background by a shell without job
+    # control inherits SIGINT ignored (POSIX), and Python then leaves it ignored, so an
+    # interrupt sent to it later (a script's `kill -INT`, a test's) was never seen.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     node, node_modules = prepare(project)
     server = Server(project, options, node=node, node_modules=node_modules)
     if not watch:
