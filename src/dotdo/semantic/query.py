@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
 from dotdo.semantic.where import Pushdown, QueryValidationError, compile_where, field_sql
 from dotdo.wire.codec import decode, parse_json
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ThingQuery", "parse_order_by", "parse_select"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "QUERY_PARAMS", "ThingQuery", "parse_order_by", "parse_select"]
 
 DEFAULT_LIMIT = 100
 """Things on a page when `limit` is not given."""
@@ -123,12 +124,10 @@ def _flag(params: Mapping[str, str | None], name: str, default: bool) -> bool:
     return value in ("true", "1")
 
 
-_PARAMS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
-"""The URL query parameters `ThingQuery.from_params` reads."""
-_PARSED: dict[tuple[str | None, ...], ThingQuery] = {}
-_MAX_PARSED = 256
-_MAX_PARSED_CHARS = 2048
-"""Longer parameters are parsed every time: 256 of them stay under 1 MB of text."""
+QUERY_PARAMS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
+"""The URL query parameters `ThingQuery.from_params` reads (`GET /:Noun`)."""
+_MAX_CACHED_CHARS = 2048
+"""Longer parameters are parsed every time: the 256 kept stay under 1 MB of text."""
 
 
 @dataclass(frozen=True)
@@ -179,15 +178,10 @@ class ThingQuery:
 
         A query is a pure function of these texts and immutable, so the last few hundred
         short ones are kept: a page asked for again skips parsing and compiling its clause."""
-        key = tuple(params.get(name) for name in _PARAMS)
-        query = _PARSED.get(key)
-        if query is None:
-            query = cls._parse(params)
-            if sum(len(text) for text in key if text) <= _MAX_PARSED_CHARS:
-                if len(_PARSED) >= _MAX_PARSED:
-                    _PARSED.clear()
-                _PARSED[key] = query
-        return query
+        key = tuple(params.get(name) for name in QUERY_PARAMS)
+        if sum(len(text) for text in key if text) > _MAX_CACHED_CHARS:
+            return cls._parse(params)
+        return _parsed(key)
 
     @classmethod
     def _parse(cls, params: Mapping[str, str | None]) -> ThingQuery:
@@ -220,3 +214,10 @@ class ThingQuery:
         if self.select is None:
             return thing
         return {k: v for k, v in thing.items() if k.startswith("$") or k in self.select}
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(key: tuple[str | None, ...]) -> ThingQuery:
+    """`ThingQuery._parse` of the parameters `key` holds (in QUERY_PARAMS order), kept for
+    the last 256 short ones asked for (an error is raised again, never kept)."""
+    return ThingQuery._parse(dict(zip(QUERY_PARAMS, key, strict=True)))

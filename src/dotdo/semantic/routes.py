@@ -29,7 +29,7 @@ from dotdo.errors import BadRequest, NotFound, PreconditionFailed
 from dotdo.remote.calls import body_arguments, check_fields, invoke
 from dotdo.semantic.graph import Actions, EventLog, Relationships, as_ref
 from dotdo.semantic.names import validate_type_name
-from dotdo.semantic.query import ThingQuery
+from dotdo.semantic.query import QUERY_PARAMS, ThingQuery
 from dotdo.semantic.registry import Nouns, Verbs
 from dotdo.semantic.store import ThingRecord
 from dotdo.semantic.thingdata import thing_tag, version_tag
@@ -159,8 +159,7 @@ class SemanticRoutes:
 
     async def _list(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
-        names = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
-        query = ThingQuery.from_params({name: request.query(name) for name in names})
+        query = ThingQuery.from_params({name: request.query(name) for name in QUERY_PARAMS})
         return json_text_response(self._host.things.list_text(type_name, query))
 
     async def _get(self, request: HttpRequest) -> HttpResponse:
