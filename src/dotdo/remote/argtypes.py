@@ -21,7 +21,7 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["check_argument_types", "conforms", "describe_type"]
+__all__ = ["argument_error", "check_argument_types", "compile_check", "conforms", "describe_type"]
 
 _SEQUENCES = (list, tuple, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection)
 _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
@@ -44,11 +44,17 @@ def check_argument_types(method: Callable[..., Any], bound: inspect.BoundArgumen
             values = [value]
         for item in values:
             if not conforms(item, annotation):
-                raise BadRequest(
-                    f"Argument {name!r} of {getattr(method, '__name__', 'the method')} is "
-                    f"{describe_type(annotation)}, not {_describe_value(item)}",
-                    code="invalid_params",
-                )
+                raise argument_error(method, name, annotation, item)
+
+
+def argument_error(method: Callable[..., Any], name: str, annotation: Any, value: Any) -> BadRequest:
+    """The 400 `invalid_params` for argument `name` of `method`, whose `value` its
+    `annotation` does not accept."""
+    return BadRequest(
+        f"Argument {name!r} of {getattr(method, '__name__', 'the method')} is "
+        f"{describe_type(annotation)}, not {_describe_value(value)}",
+        code="invalid_params",
+    )
 
 
 def conforms(value: Any, annotation: Any) -> bool:
@@ -87,6 +93,66 @@ def conforms(value: Any, annotation: Any) -> bool:
     if isinstance(container, type) and not _is_protocol(container):
         return isinstance(value, container)
     return True
+
+
+def compile_check(annotation: Any) -> Callable[[Any], bool]:
+    """`conforms` for one annotation, worked out once: a predicate `value -> bool` giving
+    the same answer as `conforms(value, annotation)` for every value, without taking the
+    annotation apart again on each call (a method's annotations are compiled once, see
+    `dotdo.remote.calls`). A form it does not compile is checked by `conforms` itself."""
+    if annotation is Any or annotation is object or isinstance(annotation, typing.TypeVar):
+        return _anything
+    if annotation is None or annotation is type(None):
+        return _is_none
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        parts = tuple(compile_check(argument) for argument in arguments)
+        return lambda value: any(part(value) for part in parts)
+    simple = _SIMPLE.get(annotation) if isinstance(annotation, type) else None
+    if simple is not None:
+        return simple
+    container = origin or annotation
+    if container in _MAPPINGS:
+        key_type, value_type = arguments if len(arguments) == 2 else (Any, Any)
+        key_check, value_check = compile_check(key_type), compile_check(value_type)
+        if key_check is _anything and value_check is _anything:
+            return _is_dict
+        return lambda value: isinstance(value, dict) and all(
+            key_check(k) and value_check(v) for k, v in value.items()
+        )
+    if container in _SEQUENCES and not (container is tuple and arguments and arguments[-1] is not Ellipsis):
+        item_check = compile_check(arguments[0] if arguments else Any)
+        if item_check is _anything:
+            return _is_array
+        return lambda value: isinstance(value, list | tuple) and all(item_check(item) for item in value)
+    return lambda value: conforms(value, annotation)
+
+
+def _anything(value: Any) -> bool:
+    return True
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def _is_dict(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, list | tuple)
+
+
+_SIMPLE: dict[type, Callable[[Any], bool]] = {
+    bool: lambda value: isinstance(value, bool),
+    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    float: lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    str: lambda value: isinstance(value, str),
+    bytes: lambda value: isinstance(value, bytes),
+}
+"""The scalar annotations, checked as `conforms` checks them."""
 
 
 def describe_type(annotation: Any) -> str:

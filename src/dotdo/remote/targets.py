@@ -23,6 +23,7 @@ name in camelCase also finds its snake_case Python name (`findFirst` ->
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,22 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 def snake_case(name: str) -> str:
     """A JavaScript caller's camelCase name in Python's spelling: `findFirst` -> `find_first`."""
     return _CAMEL.sub(r"_\1", name).lower()
+
+
+@functools.lru_cache(maxsize=1024)
+def _spellings(name: str) -> tuple[str, ...]:
+    """The names a caller's method name may find, in the order they are tried: itself, then
+    its snake_case spelling when that differs (the regex is most of a lookup's cost; the
+    cache is bounded, as callers choose the names)."""
+    return tuple(dict.fromkeys((name, snake_case(name))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _scope(cls: type, name: str) -> str | None:
+    """`rpc_scope` remembered per (class, name): a class's remote surface is fixed when it
+    is defined (`@rpc` marks, `seal_rpc_surface` at class creation), so the answer never
+    changes, and working it out walks the class's MRO. Bounded: callers choose the names."""
+    return rpc_scope(cls, name)
 
 
 def _noun(main: Any, name: Any) -> Any:
@@ -63,9 +80,11 @@ def resolve_method(target: Any, name: Any, is_root: bool) -> tuple[Callable[...,
     The scope is None for a noun called on the object (`Customer("c-1")`): that only
     names a thing, like a pipeline's target; the thing's own methods are checked."""
     if isinstance(name, str) and name and not name.startswith("_"):
-        for candidate in dict.fromkeys((name, snake_case(name))):
-            if is_root or is_reference(target):
-                scope = rpc_scope(type(target), candidate)
+        callable_here = is_root or is_reference(target)
+        cls: type = type(target)
+        for candidate in _spellings(name):
+            if callable_here:
+                scope = _scope(cls, candidate)
                 if scope is not None:
                     return getattr(target, candidate), scope
             if is_root and candidate == name:
