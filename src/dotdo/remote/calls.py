@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -93,9 +94,9 @@ def _binder(method: Callable[..., Any]) -> _Binder | None:
     where only the general path knows how to bind (`*args`, `**kwargs`, positional-only
     parameters, a callable that is not a function)."""
     function = getattr(method, "__func__", None)
-    if inspect.isfunction(function):
+    if isinstance(function, types.FunctionType):  # inspect.isfunction, without its call
         return _method_binder(function)
-    if inspect.isfunction(method):
+    if isinstance(method, types.FunctionType):
         return _function_binder(method)
     return None
 
@@ -144,10 +145,10 @@ def options_arguments(method: Callable[..., Any], params: Any) -> Any:
     method marked `@rpc(options=...)`, a single positional object whose keys are all
     option names (camelCase or snake_case) becomes keyword arguments; anything else,
     and every call of another method, is left as is."""
+    if not (isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict) and params[0]):
+        return params  # the common call, asked first: no options object to unpack
     names = method_options(method)
     if not names:
-        return params
-    if not (isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict) and params[0]):
         return params
     options = params[0]
     if not all(isinstance(key, str) and snake_case(key) in names for key in options):
@@ -199,6 +200,11 @@ async def invoke(method: Callable[..., Any], params: Any) -> Any:
     """Check `params` against the method's signature (400 `invalid_params`), call it, await it."""
     args, kwargs = bind_arguments(method, options_arguments(method, params))
     result = method(*args, **kwargs)
-    if inspect.isawaitable(result):
+    if type(result) not in _PLAIN and inspect.isawaitable(result):
         result = await result
     return result
+
+
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
+"""Exact types a method's result is never awaitable as (`inspect.isawaitable` asks
+`collections.abc.Awaitable`, an ABC check, of every other value)."""

@@ -117,10 +117,10 @@ def resolve_target(main: Any, target: Any) -> Any:
     """Where a pipeline starts: `[]` is the object, `[Noun]` (or `[Noun, ""]`) the property
     `Noun` of it, `[Noun, id]` that noun called with the id: the same steps as
     `api.Noun` and `api.Noun(id)` in Cap'n Web, refused with the same codes."""
+    if isinstance(target, list) and not target:  # the object itself: most pipelines
+        return main
     if not isinstance(target, list) or len(target) > 2 or not all(isinstance(p, str) for p in target):
         raise BadRequest("target is [], [Noun] or [Noun, id]", code="invalid_pipeline")
-    if not target:
-        return main
     receiver = resolve_property(main, target[0], is_root=True)
     if len(target) == 1 or target[1] == "":
         return receiver

@@ -87,6 +87,8 @@ def encode(value: Any, depth: int = 0) -> Any:
     """A JSON-ready form of `value`; TypeError for values with no wire form."""
     if depth > MAX_DEPTH:
         raise TypeError("value is nested too deeply")
+    if type(value) is dict:  # the commonest value (a call's result, a thing): no walk past
+        return _encode_object(value, depth)  # six type checks to the Mapping ABC's
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
@@ -111,22 +113,28 @@ def encode(value: Any, depth: int = 0) -> Any:
             for item in value
         ]
     if isinstance(value, Mapping):
-        encoded = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"object keys are strings, not {type(key).__name__}")
-            kind = type(item)  # the common leaves inline: no call per property of a page of things
-            if inline and (item is None or kind is str or kind is bool or (kind is int and _safe(item))):
-                encoded[key] = item
-            else:
-                encoded[key] = encode(item, depth + 1)
-        if len(encoded) == 1 and next(iter(encoded)) in _TAGS:
-            return {"$escape": encoded}
-        return encoded
+        return _encode_object(value, depth)
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return encode(to_dict(), depth + 1)
     raise TypeError(f"{type(value).__name__} cannot be sent over RPC")
+
+
+def _encode_object(value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    """`encode` of a mapping at `depth` (not past MAX_DEPTH): a JSON object."""
+    inline = depth < MAX_DEPTH  # one level further down, even a leaf is too deep
+    encoded = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"object keys are strings, not {type(key).__name__}")
+        kind = type(item)  # the common leaves inline: no call per property of a page of things
+        if inline and (item is None or kind is str or kind is bool or (kind is int and _safe(item))):
+            encoded[key] = item
+        else:
+            encoded[key] = encode(item, depth + 1)
+    if len(encoded) == 1 and next(iter(encoded)) in _TAGS:
+        return {"$escape": encoded}
+    return encoded
 
 
 def _digits(value: int) -> str:
