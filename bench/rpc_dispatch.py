@@ -5,8 +5,8 @@ in-process through `DOFull.fetch` with the stand-ins of `bench/request_path.py`.
 
     .venv/bin/python bench/rpc_dispatch.py [--prof]
 
-Prints microseconds a request (the fastest of 5 rounds of 1,000 requests: the machine is
-shared, and the fastest round is the one least disturbed) and the Python
+Prints microseconds a request (CPU time of this process, the fastest of 5 rounds of 1,000
+requests: on a shared machine wall-clock time counts the other processes' turns too) and the Python
 function calls each makes; `--prof` adds a cProfile of the batch of 10, by own time. Inside
 workerd the clock stands still while Python runs: this is the proxy for what a pipelined
 call costs there (Pyodide runs the same bytecode 2-4x slower).
@@ -45,13 +45,13 @@ CASES = [
 
 
 def per_request(obj: Any, path: str, body: bytes) -> float:
-    """Microseconds a request: the fastest of ROUNDS rounds of REQUESTS requests."""
+    """CPU microseconds a request: the fastest of ROUNDS rounds of REQUESTS requests."""
     rounds = []
     for _ in range(ROUNDS):
-        started = time.perf_counter()
+        started = time.process_time()
         for _ in range(REQUESTS):
             rp.drive(obj.fetch(rp.request("POST", path, body)))
-        rounds.append((time.perf_counter() - started) / REQUESTS * 1e6)
+        rounds.append((time.process_time() - started) / REQUESTS * 1e6)
     return min(rounds)
 
 
