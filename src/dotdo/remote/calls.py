@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -16,6 +17,8 @@ from dotdo.remote.marks import method_options
 from dotdo.remote.targets import snake_case
 
 __all__ = ["bind_arguments", "body_arguments", "check_fields", "invoke", "listed", "options_arguments"]
+
+logger = logging.getLogger("dotdo.rpc")
 
 
 def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], dict[str, Any]]:
@@ -105,7 +108,11 @@ def _compiled(function: Callable[..., Any], signature: inspect.Signature) -> _Bi
     plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     if not all(p.kind in plain for p in signature.parameters.values()):
         return None
-    return _Binder(function, signature)
+    try:
+        return _Binder(function, signature)
+    except Exception:  # an annotation only `conforms` can take apart, when a value comes
+        logger.debug("no compiled binder for %r", function, exc_info=True)
+        return None
 
 
 @functools.cache

@@ -188,6 +188,22 @@ def test_only_plain_signatures_are_compiled() -> None:
     assert calls._binder(len) is None
 
 
+def test_a_function_whose_binder_cannot_be_compiled_is_bound_by_the_general_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(annotation: Any) -> Any:
+        raise TypeError("not compiled")
+
+    def late(key: str, limit: int = 1) -> None: ...
+
+    monkeypatch.setattr(calls, "compile_check", refuse)
+    assert calls._binder(late) is None
+    assert calls.bind_arguments(late, ["k"]) == (["k"], {})
+    with pytest.raises(BadRequest) as caught:
+        calls.bind_arguments(late, ["k", "ten"])
+    assert caught.value.message == "Argument 'limit' of late is an integer, not a string"
+
+
 class Base(RpcTarget):
     rpc_read_methods: ClassVar[frozenset[str]] = frozenset({"find_first"})
 
