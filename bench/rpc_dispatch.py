@@ -5,11 +5,14 @@ in-process through `DOFull.fetch` with the stand-ins of `bench/request_path.py`.
 
     .venv/bin/python bench/rpc_dispatch.py [--prof]
 
-Prints microseconds a request (CPU time of this process, the fastest of 5 rounds of 1,000
-requests: on a shared machine wall-clock time counts the other processes' turns too) and the Python
-function calls each makes; `--prof` adds a cProfile of the batch of 10, by own time. Inside
-workerd the clock stands still while Python runs: this is the proxy for what a pipelined
-call costs there (Pyodide runs the same bytecode 2-4x slower).
+Then the dispatch alone (`wire.pipeline`, `remote`): a batch parsed, run and written
+out on an object whose `get` answers without storage (authorizing each call is left out).
+
+Prints microseconds (CPU time of this process, the fastest of 5 rounds of 1,000: on a
+shared machine wall-clock time counts the other processes' turns too) and the Python
+function calls a request makes; `--prof` adds a cProfile of the batch of 10, by own time.
+Inside workerd the clock stands still while Python runs: this is the proxy for what a
+pipelined call costs there (Pyodide runs the same bytecode 2-4x slower).
 """
 
 from __future__ import annotations
@@ -55,6 +58,39 @@ def per_request(obj: Any, path: str, body: bytes) -> float:
     return min(rounds)
 
 
+def dispatch_alone(calls: int) -> float:
+    """CPU microseconds a batch of `calls` pipelines costs in `wire.pipeline` and `remote`
+    alone: parsed, each call resolved, bound, checked and run, the answers written out."""
+    from dotdo.remote.marks import rpc
+    from dotdo.remote.targets import resolve_target
+    from dotdo.wire.codec import dump, loads
+    from dotdo.wire.pipeline import parse_pipelines, run_batch
+
+    class Object:
+        @rpc(scope="read")
+        def get(self, key: str) -> Any:
+            return {"n": 1}
+
+    main = Object()
+    text = batch(calls).decode()
+
+    def authorize(method: str, scope: str) -> None:
+        pass
+
+    async def one() -> None:
+        requests, _ = parse_pipelines(loads(text))
+        answers = await run_batch(requests, lambda target: resolve_target(main, target), authorize)
+        dump([answer for answer, _ in answers])
+
+    rounds = []
+    for _ in range(ROUNDS):
+        started = time.process_time()
+        for _ in range(REQUESTS):
+            rp.drive(one())
+        rounds.append((time.process_time() - started) / REQUESTS * 1e6)
+    return min(rounds)
+
+
 def main() -> None:
     rp.install_runtime()
     logging.disable(logging.WARNING)
@@ -67,6 +103,8 @@ def main() -> None:
             rp.drive(obj.fetch(rp.request("POST", path, body)))
         micros = per_request(obj, path, body)
         lines.append(f"| {name} | {rp.response_status(response)} | {micros:.0f} | {calls.python} |")
+    lines += ["", "| dispatch alone (`wire.pipeline`, `remote`) | us a batch |", "| --- | ---: |"]
+    lines += [f"| a batch of {n} | {dispatch_alone(n):.1f} |" for n in (1, 10)]
     print("\n".join(lines))
     if "--prof" in sys.argv:
         _, path, body = CASES[-1]
