@@ -174,7 +174,7 @@ def general(method: Callable[..., Any], params: Any) -> Any:
     return args, kwargs
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(method=st.sampled_from(METHODS), params=arguments)
 def test_a_compiled_binder_binds_and_refuses_as_inspect_does(method: Callable[..., Any], params: Any) -> None:
     assert outcome(lambda: calls.bind_arguments(method, params)) == outcome(lambda: general(method, params))
@@ -186,6 +186,13 @@ def test_only_plain_signatures_are_compiled() -> None:
     assert calls._binder(Service().variadic) is None
     assert calls._binder(Service().positional) is None
     assert calls._binder(len) is None
+    plain, keywords = Service().plain, Service().keywords
+    # The fast path answers calls that bind (the general path is not asked) ...
+    assert calls._binder(plain).check(plain, ["k", 2], {"flag": True}) is True  # type: ignore[union-attr]
+    assert calls._binder(keywords).check(keywords, [], {"data": {}, "n": 2}) is True  # type: ignore[union-attr]
+    # ... and leaves the ones that do not to it.
+    assert calls._binder(plain).check(plain, [], {"limit": 1}) is False  # type: ignore[union-attr]
+    assert calls._binder(plain).check(plain, ["k"], {"key": "k"}) is False  # type: ignore[union-attr]
 
 
 def test_a_function_whose_binder_cannot_be_compiled_is_bound_by_the_general_path(
