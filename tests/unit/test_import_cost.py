@@ -33,6 +33,8 @@ ON_DEMAND = (
     "gzip",
     "uuid",
     "zoneinfo",
+    "dotdo.semantic.pattern",
+    "dotdo.semantic.where",
     "dotdo.storage.archive",
     "dotdo.storage.buckets",
     "dotdo.storage.sources",
@@ -41,8 +43,9 @@ ON_DEMAND = (
     "dotdo.workflows.cron",
 )
 """Misspelt-name suggestions, structured AI output, archive segments, socket ids, time zones;
-L3 (an object with an `archive_binding`, or an event page), Cap'n Web and the RPC pipelines
-(their first request), the cron parser (the first schedule): ADR 0036."""
+the where-clause engine and its LIKE patterns (the first query), L3 (an object with an
+`archive_binding`, or an event page), Cap'n Web and the RPC pipelines (their first
+request), the cron parser (the first schedule): ADR 0036."""
 
 WITHOUT_TOKENS = ("hashlib", "hmac")
 """Capability and bearer tokens' signatures: loaded with the first token a request carries,
