@@ -13,7 +13,6 @@ import {
   missingMigrations,
   nextMigrationTag,
   parseVars,
-  tarArchive,
 } from "../../src/dotdo/localrt/js/lib.mjs";
 import { tinyProject } from "./fixtures.mjs";
 
@@ -82,30 +81,36 @@ test("package data: everything but Python sources, typing markers and dot files"
   for (const name of ["x.py", "x.pyc", "x.pyi", "x.pth", "py.typed", ".hidden"]) assert.equal(isPackageData(name), false);
 });
 
-test("tar archive: ustar headers with valid checksums, padded contents, long names split", () => {
-  const root = mkdtempSync(path.join(tmpdir(), "dotdo-tar-"));
-  const long = `${"d".repeat(60)}/${"e".repeat(60)}/file.txt`;
-  mkdirSync(path.join(root, path.dirname(long)), { recursive: true });
-  writeFileSync(path.join(root, long), "hello");
-  writeFileSync(path.join(root, "short"), "x".repeat(600));
-  const archive = tarArchive(root, [long, "short"]);
-  assert.equal(archive.length % 512, 0);
-  const field = (header, start, length) => header.subarray(start, start + length).toString().replace(/\0.*$/s, "");
-  let offset = 0;
-  const seen = [];
-  while (archive[offset] !== 0) {
-    const header = archive.subarray(offset, offset + 512);
-    const stored = parseInt(field(header, 148, 8), 8);
-    const copy = Buffer.from(header);
-    copy.fill(" ", 148, 156);
-    assert.equal(copy.reduce((sum, byte) => sum + byte, 0), stored);
-    const size = parseInt(field(header, 124, 12), 8);
-    const prefix = field(header, 345, 155);
-    const name = (prefix ? `${prefix}/` : "") + field(header, 0, 100);
-    seen.push([name, archive.subarray(offset + 512, offset + 512 + size).toString()]);
-    offset += 512 + Math.ceil(size / 512) * 512;
-  }
-  assert.deepEqual(seen, [[long, "hello"], ["short", "x".repeat(600)]]);
+test("package data travels in the Python blob at its real path, with no archive to unpack", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { existsSync, readFileSync } = await import("node:fs");
+  const { fileURLToPath } = await import("node:url");
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const project = tinyProject("dotdo-data-", {
+    "python_modules/tzdata/zoneinfo/Europe/Oslo": "TZif-oslo",
+    "python_modules/tzdata/zones": "Europe/Oslo\n",
+    "python_modules/tzdata/__init__.py": "",
+  });
+  execFileSync(process.execPath, [
+    path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
+    "--project",
+    project,
+    "--node-modules",
+    path.join(repo, "node_modules"),
+  ]);
+  const host = path.join(project, ".dotdo", "host");
+  const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
+  const index = JSON.parse(manifest.match(/^export const pythonFiles = (.*);$/m)[1]);
+  const blob = readFileSync(path.join(host, "py", "python.bin"));
+  const shipped = Object.fromEntries(
+    index.map(([file, offset, length]) => [file, blob.subarray(offset, offset + length).toString()]),
+  );
+  const modules = path.join(project, "python_modules");
+  assert.equal(shipped[path.join(modules, "tzdata", "zoneinfo", "Europe", "Oslo")], "TZif-oslo");
+  assert.equal(shipped[path.join(modules, "tzdata", "zones")], "Europe/Oslo\n");
+  assert.equal(shipped[path.join(modules, "tzdata", "__init__.py")], "");
+  assert.doesNotMatch(manifest, /\.tar/);
+  assert.equal(existsSync(path.join(host, "py", "python_modules_data.tar")), false);
 });
 
 test("two builds of one project at once both succeed and leave one whole host", async () => {

@@ -23,8 +23,6 @@ rather than silently ignored.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import ipaddress
 import logging
 from collections.abc import Callable
@@ -215,6 +213,8 @@ class AccessControl:
         if not token:
             return Access(None, self.target, key="")
         operator = settings.operator_token
+        import hmac  # with the first credential, not with every app (ADR 0036)
+
         if operator and hmac.compare_digest(_octets(token), _octets(operator)):
             return Access(OPERATOR, self.target, key="operator")
         if not settings.secret:
@@ -338,6 +338,8 @@ def client_key(request: HttpRequest) -> str:
     try:
         return f"client:{ipaddress.ip_address(address).compressed}"
     except ValueError:  # not from Cloudflare's edge: keep it, bounded
+        import hashlib  # only here, not with every app (ADR 0036)
+
         return "client:#" + hashlib.sha256(_octets(address)).hexdigest()[:32]
 
 

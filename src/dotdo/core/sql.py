@@ -24,7 +24,10 @@ from dotdo.errors import BadRequest
 from dotdo.types import Row
 from dotdo.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
 
-__all__ = ["Sql", "bind_parameters"]
+__all__ = ["MAX_STATEMENT_BYTES", "Sql", "bind_parameters"]
+
+MAX_STATEMENT_BYTES = 100_000
+"""Cloudflare's cap on one SQL statement (Durable Objects SQLite limits: 100 KB)."""
 
 T = TypeVar("T")
 

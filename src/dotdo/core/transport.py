@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dotdo.core.access import Access, credential, request_access
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
@@ -34,11 +34,15 @@ from dotdo.core.websocket import Connection, SocketState, WebSockets
 from dotdo.errors import BadRequest, HttpError, UpgradeRequired
 from dotdo.remote.calls import invoke
 from dotdo.remote.targets import resolve_method
-from dotdo.wire.capnweb import CapnWebSession, SessionIds
 from dotdo.wire.codec import decode, dumps
-from dotdo.wire.pipeline import Authorize, parse_pipelines, run_batch
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.wire.wsrpc import error_message, parse_message
+
+if TYPE_CHECKING:
+    # Cap'n Web and the pipelines load with their first request, not with every object
+    # (~15 ms of a cold start under Pyodide, ADR 0036).
+    from dotdo.wire.capnweb import CapnWebSession, SessionIds
+    from dotdo.wire.pipeline import Authorize
 
 __all__ = ["CAPNWEB_TAG", "RpcHost", "RpcTransport", "socket_key"]
 
@@ -145,6 +149,8 @@ class RpcTransport:
         return json_response({"result": result})
 
     async def _pipeline(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.wire.pipeline import parse_pipelines, run_batch
+
         authorize = request_access(request).authorize
         requests, is_batch = parse_pipelines(request.json())
         answers = await run_batch(requests, self._host.rpc_root, authorize)
@@ -155,6 +161,8 @@ class RpcTransport:
 
     async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:
         """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
+        from dotdo.wire.capnweb import CapnWebSession
+
         session = CapnWebSession(self._host.rpc_root([]), request_access(request).authorize)
         text = request.text()
         for line in text.split("\n") if text else []:
@@ -220,6 +228,8 @@ class RpcTransport:
 
             def authorize(method: str, scope: str) -> None:
                 self._host.access_for(token).authorize(method, scope)  # verified again: it may expire
+
+            from dotdo.wire.capnweb import CapnWebSession, SessionIds
 
             session = CapnWebSession(
                 self._host.rpc_root([]),

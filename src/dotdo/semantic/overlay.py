@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dotdo.semantic.where import MAX_STATEMENT_BYTES
+from dotdo.core.sql import MAX_STATEMENT_BYTES
 
 if TYPE_CHECKING:
     from dotdo.semantic.store import ThingRecord

@@ -6,12 +6,18 @@ import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotdo.core.http import decimal_integer
+from dotdo.errors import QueryValidationError
 from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
-from dotdo.semantic.where import Pushdown, QueryValidationError, compile_where, field_sql
 from dotdo.wire.codec import decode, parse_json
+
+if TYPE_CHECKING:
+    # The where-clause engine (its parser, SQL compiler, evaluator and the LIKE patterns)
+    # loads with the first query, not with every object (~15 ms of a cold start under
+    # Pyodide, ADR 0036).
+    from dotdo.semantic.where import Pushdown
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "QUERY_PARAMS", "ThingQuery", "parse_order_by", "parse_select"]
 
@@ -160,6 +166,8 @@ class ThingQuery:
         """Validate every option; QueryValidationError (400) names the first bad one."""
         if not isinstance(include_deleted, bool) or not isinstance(with_total, bool):
             raise QueryValidationError("include_deleted and total are true or false", code="invalid_query")
+        from dotdo.semantic.where import compile_where
+
         return cls(
             where=compile_where(where),
             order=parse_order_by(order_by),
@@ -206,6 +214,8 @@ class ThingQuery:
 
     def order_sql(self) -> str:
         """ORDER BY terms; creation order (then id) breaks ties, so paging is stable."""
+        from dotdo.semantic.where import field_sql
+
         terms = [f"{field_sql(name)[0]} {'DESC' if descending else 'ASC'}" for name, descending in self.order]
         return ", ".join([*terms, "created_at ASC", "id ASC"])
 

@@ -28,7 +28,6 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from dotdo.core.sql import Sql
@@ -39,6 +38,7 @@ from dotdo.semantic.history import WRITE_SLACK_MS, thing_at, thing_state, writte
 from dotdo.semantic.ids import is_ulid
 from dotdo.storage.archive_format import FORMAT, SegmentInfo, decode_segment, encode_segment, event_matches
 from dotdo.storage.buckets import Bucket
+from dotdo.storage.options import DAY_MS, ArchiveOptions
 from dotdo.storage.sources import EventSource
 
 __all__ = [
@@ -50,40 +50,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("dotdo.storage")
-
-DAY_MS = 86_400_000
-
-
-@dataclass(frozen=True)
-class ArchiveOptions:
-    """When and how much to archive. Times are milliseconds, sizes bytes.
-
-    `after_ms`: an event older than this moves to the archive at the next pass (default 30
-    days). `interval_ms`: timer passes run at most this often (default a day), so one pass
-    takes a day's events rather than one event at a time. `max_events`: past this many
-    events held in SQLite a timer pass also archives the oldest excess, whatever their age
-    (None: no size bound). `segment_events` / `segment_bytes`: most events and JSON bytes
-    of one segment (1,000 and 4 MB: well under a Worker's 128 MB memory once decoded).
-    `max_segments_per_pass`: most segments one pass writes (the rest waits for the next).
-    """
-
-    after_ms: int = 30 * DAY_MS
-    interval_ms: int = DAY_MS
-    max_events: int | None = None
-    segment_events: int = 1000
-    segment_bytes: int = 4 * 1024 * 1024
-    max_segments_per_pass: int = 16
-
-    def __post_init__(self) -> None:
-        for name in ("after_ms", "interval_ms"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} is at least 0")
-        for name in ("segment_events", "segment_bytes", "max_segments_per_pass"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} is at least 1")
-        if self.max_events is not None and self.max_events < 0:
-            raise ValueError("max_events is at least 0 (or None)")
-
 
 # -- the archive ------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ import builtins
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Component
@@ -42,15 +42,18 @@ from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.store import ThingStore
 from dotdo.semantic.things import validate_id
-from dotdo.storage.archive import Archive, ArchiveOptions, events_page, thing_as_of
 from dotdo.storage.archive_format import ARCHIVE_TABLES
-from dotdo.storage.buckets import R2Bucket
 from dotdo.storage.commit import STRICT
 from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
-from dotdo.storage.sources import PackedSegments
+from dotdo.storage.options import ArchiveOptions
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON
+
+if TYPE_CHECKING:
+    # L3 loads with an object that has an archive_binding, or with its first event page
+    # (~10 ms of a cold start under Pyodide, ADR 0036).
+    from dotdo.storage.archive import Archive
 
 __all__ = ["DOStorage"]
 
@@ -93,6 +96,10 @@ class DOStorage(DOSemantic):
         if bucket is None:
             logger.error("archive_binding %r is not in the env: no archive (L3)", self.archive_binding)
             return None
+        from dotdo.storage.archive import Archive
+        from dotdo.storage.buckets import R2Bucket
+        from dotdo.storage.sources import PackedSegments
+
         timers = self.timers
 
         def wake_changed() -> None:
@@ -108,6 +115,15 @@ class DOStorage(DOSemantic):
             self.archive_options,
             wake_changed,
         )
+
+    def _l3(self) -> Archive | None:
+        """The archive, when this object has one."""
+        archive = self.__dict__.get("archive")
+        if archive is None:
+            return None
+        from dotdo.storage.archive import Archive
+
+        return archive if isinstance(archive, Archive) else None
 
     def _archive_name(self) -> str:
         """The object's folder in the bucket: its name (`idFromName`), else its id."""
@@ -189,8 +205,8 @@ class DOStorage(DOSemantic):
         tiers = self.__dict__.get("tiers")
         figures = tiers.stats() if isinstance(tiers, TieredThingStore) else None
         if figures is not None:
-            archive = self.__dict__.get("archive")
-            figures["l3"] = archive.stats() if isinstance(archive, Archive) else None
+            archive = self._l3()
+            figures["l3"] = archive.stats() if archive is not None else None
         return {
             "started_at": self._started_ms,
             "rows_read": self.sql.rows_read,
@@ -203,8 +219,8 @@ class DOStorage(DOSemantic):
         """Run an archive pass now: every event older than `before` (epoch ms; default the
         class's `archive_options.after_ms` ago) moves to L3. `{"segments", "events",
         "bytes"}` written. 409 `archive_disabled` without an `archive_binding`."""
-        archive = self.__dict__.get("archive")
-        if not isinstance(archive, Archive):
+        archive = self._l3()
+        if archive is None:
             raise Conflict(
                 f"{type(self).__name__} has no archive: set archive_binding to an R2 bucket binding",
                 code="archive_disabled",
@@ -220,9 +236,11 @@ class DOStorage(DOSemantic):
         the thing's birth, when it exists now and was born by then, are skipped)."""
         self.noun(type_name)
         validate_id(thing_id)
-        archive = self.__dict__.get("archive")
-        if not isinstance(archive, Archive):
+        archive = self._l3()
+        if archive is None:
             return await super().get_thing_as_of(type_name, thing_id, as_of, include_deleted)
+        from dotdo.storage.archive import thing_as_of
+
         current = self.things.get(type_name, thing_id, include_deleted=True)
         return await thing_as_of(
             self.event_log, archive, current, type_name, thing_id, as_of, include_deleted
@@ -241,10 +259,11 @@ class DOStorage(DOSemantic):
         """DOSemantic's event pages, the archived events (L3) first: every archived id is
         older than every event in SQLite, so a page runs on from the archive into SQLite
         with the same cursor (an event id)."""
-        archive = self.__dict__.get("archive")
+        from dotdo.storage.archive import events_page
+
         return await events_page(
             self.event_log,
-            archive if isinstance(archive, Archive) else None,
+            self._l3(),
             pattern,
             subject,
             since,

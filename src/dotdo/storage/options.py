@@ -1,5 +1,8 @@
-"""`TierOptions`: the bounds of DOStorage's tiers, with documented defaults, checked when
-they are made (ADRs 0019, 0023)."""
+"""`TierOptions` and `ArchiveOptions`: the bounds of DOStorage's tiers and of its archive
+(L3), with documented defaults, checked when they are made (ADRs 0019, 0023, 0024).
+`ArchiveOptions` lives here, not beside the archive, so that a class can name its options
+without loading the archive, which an object without an `archive_binding` never does
+(ADR 0036)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from dotdo.storage.commit import DURABILITY_MODES, STRICT
 from dotdo.storage.log import MAX_ROW_BYTES
 from dotdo.storage.segments import SEGMENT_BYTES, SEGMENT_EVENTS
 
-__all__ = ["TierOptions"]
+__all__ = ["DAY_MS", "ArchiveOptions", "TierOptions"]
+
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,34 @@ class TierOptions:
             raise ValueError(f"overlay_bytes is from 0 to {MAX_ROW_BYTES}")
         if self.log_slots < 8:
             raise ValueError("log_slots is at least 8")
+
+
+@dataclass(frozen=True)
+class ArchiveOptions:
+    """When and how much to archive. Times are milliseconds, sizes bytes.
+
+    `after_ms`: an event older than this moves to the archive at the next pass (default 30
+    days). `interval_ms`: timer passes run at most this often (default a day), so one pass
+    takes a day's events rather than one event at a time. `max_events`: past this many
+    events held in SQLite a timer pass also archives the oldest excess, whatever their age
+    (None: no size bound). `segment_events` / `segment_bytes`: most events and JSON bytes
+    of one segment (1,000 and 4 MB: well under a Worker's 128 MB memory once decoded).
+    `max_segments_per_pass`: most segments one pass writes (the rest waits for the next).
+    """
+
+    after_ms: int = 30 * DAY_MS
+    interval_ms: int = DAY_MS
+    max_events: int | None = None
+    segment_events: int = 1000
+    segment_bytes: int = 4 * 1024 * 1024
+    max_segments_per_pass: int = 16
+
+    def __post_init__(self) -> None:
+        for name in ("after_ms", "interval_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} is at least 0")
+        for name in ("segment_events", "segment_bytes", "max_segments_per_pass"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} is at least 1")
+        if self.max_events is not None and self.max_events < 0:
+            raise ValueError("max_events is at least 0 (or None)")

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Sequence
@@ -58,6 +56,12 @@ def _canonical(caveat: dict[str, Any]) -> bytes:
 
 
 def _chain(secret: bytes, caveats: Sequence[dict[str, Any]]) -> bytes:
+    # hmac and hashlib load with the first token handled, not with every app: an app whose
+    # requests carry no token never pays for them (~8 ms of a cold start under Pyodide,
+    # ADR 0036); this module's other functions import them likewise.
+    import hashlib
+    import hmac
+
     signature = hmac.new(secret, PREFIX.encode(), hashlib.sha256).digest()
     for caveat in caveats:
         signature = hmac.new(signature, _canonical(caveat), hashlib.sha256).digest()
@@ -128,6 +132,9 @@ def attenuate(
         raise ValueError(f"a token has at most {MAX_CAVEATS} caveats")
     exp = int(time.time()) + ttl_seconds if ttl_seconds is not None else None
     caveat = _caveat(target, scope, methods, exp, sub)
+    import hashlib
+    import hmac
+
     return _encode([*caveats, caveat], hmac.new(signature, _canonical(caveat), hashlib.sha256).digest())
 
 
@@ -215,6 +222,9 @@ def verify(token: Any, secret: str, now: float | None = None) -> Capability:
     `now` is epoch seconds (the clock's when None). TokenError (401) `token_malformed`,
     `token_invalid` (the signature), `token_expired`; Forbidden (403) `token_widened` (a
     caveat asks for more than the ones before it)."""
+    import hashlib
+    import hmac
+
     caveats, signature = _decode(token)
     if not hmac.compare_digest(_chain(secret.encode(), caveats), signature):
         raise TokenError("Capability token signature does not match", code="token_invalid")

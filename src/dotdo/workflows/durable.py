@@ -29,7 +29,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
@@ -47,7 +47,6 @@ from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
 from dotdo.semantic.names import validate_type_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
-from dotdo.wire.pipeline import Authorize
 from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
@@ -59,6 +58,9 @@ from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.scheduler import Scheduler
 from dotdo.workflows.steps import Attempt, RetryPolicy
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
+
+if TYPE_CHECKING:
+    from dotdo.wire.pipeline import Authorize  # a type only: the pipelines load on demand
 
 __all__ = ["DOWorkflow"]
 

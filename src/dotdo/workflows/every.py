@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.workflows.cron import CronError, parse_cron, resolve_zone
+from dotdo.errors import CronError
 
 __all__ = ["SCHEDULES_MARK", "Every", "ScheduleSpec", "every", "parse_time_of_day"]
 
@@ -72,6 +72,9 @@ class ScheduleSpec:
     register: Register | None = None
 
     def __post_init__(self) -> None:
+        # The cron parser loads with the first schedule, not with every app (ADR 0036).
+        from dotdo.workflows.cron import parse_cron, resolve_zone
+
         parse_cron(self.cron)
         resolve_zone(self.tz)
 

@@ -8,13 +8,11 @@ away) collapse into one firing, and the next time is computed from then.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from dotdo.workflows.cron import parse_cron, resolve_zone
 from dotdo.workflows.delivery import HandlerTimeout
 from dotdo.workflows.every import ScheduleSpec
 from dotdo.workflows.host import DUE_BATCH, Host
@@ -28,8 +26,18 @@ logger = logging.getLogger("dotdo.workflows")
 
 def runtime_schedule_id(handler: str, spec: ScheduleSpec) -> str:
     """Stable and URL-safe: one id per (handler, cron, time zone) of a run-time schedule."""
+    import hashlib  # with the first run-time schedule, not with every app (ADR 0036)
+
     digest = hashlib.sha256(f"{spec.cron}|{spec.tz or 'UTC'}".encode()).hexdigest()[:12]
     return f"runtime-{handler}-{digest}"
+
+
+def _next_fire(cron: str, tz: str | None, now: int) -> int:
+    """The first fire time of `cron` in zone `tz` after `now` (epoch ms)."""
+    # The cron parser loads with the first schedule, not with every app (ADR 0036).
+    from dotdo.workflows.cron import parse_cron, resolve_zone
+
+    return parse_cron(cron).next_after(now, resolve_zone(tz))
 
 
 def _class_schedule_id(handler: str, spec: ScheduleSpec) -> str:
@@ -85,7 +93,7 @@ class Scheduler:
         return schedule_id
 
     def _add(self, schedule_id: str, spec: ScheduleSpec, handler: str, source: str, now: int) -> None:
-        next_at = parse_cron(spec.cron).next_after(now, resolve_zone(spec.tz))
+        next_at = _next_fire(spec.cron, spec.tz, now)
         if self._store.add(schedule_id, spec.cron, spec.tz, handler, source, next_at, now):
             self._host.timers.changed()
 
@@ -122,7 +130,7 @@ class Scheduler:
         cron, tz = str(row["cron"]), row["tz"]
         # Fire times missed while the object was away collapse into this one firing;
         # the next is computed from now, so a long absence never causes a burst.
-        next_at = parse_cron(cron).next_after(now, resolve_zone(tz))
+        next_at = _next_fire(cron, tz, now)
         self._store.fired(str(row["id"]), next_at, now)
         self._host.timers.changed()
         method = self._host.handler(str(row["handler"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Collection
 
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
@@ -33,6 +32,8 @@ def bearer_auth(secret: str, *, exempt: Collection[str] = ("/health",)) -> Middl
         if request.method == "OPTIONS" or is_exempt(request):
             return await call_next(request)
         scheme, _, token = (request.header("authorization") or "").partition(" ")
+        import hmac  # with the first request it guards, not with every app (ADR 0036)
+
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
             challenge = {"www-authenticate": 'Bearer realm="dotdo"'}
             return error_response(Unauthorized("A valid bearer token is required", headers=challenge))

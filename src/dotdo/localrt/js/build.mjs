@@ -38,7 +38,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { durableObjectClasses, filesUnder, isPackageData, missingMigrations, openPyc, pycPath, tarArchive } from "./lib.mjs";
+import { durableObjectClasses, filesUnder, isPackageData, missingMigrations, openPyc, pycPath } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const localrt = path.dirname(here);
@@ -217,15 +217,17 @@ for (const [real, bundled] of pythonFiles) {
   const pyc = pycs.get(real);
   if (pyc) addToBlob(pyc.target, pyc.pyc);
 }
+// Package data (non-Python files such as tzdata's ~600 zone files) ships with python_modules/
+// on Cloudflare too, and travels in the same blob: host.mjs writes each file as it writes the
+// sources. (Unpacked from a tar archive, by Pyodide's Python under wasm, it took 250-400 ms
+// of each isolate's boot, twice a start; written from the blob, ~40 ms: ADR 0036.)
+for (const rel of filesUnder(pythonModulesDir, isPackageData)) {
+  const real = path.join(pythonModulesDir, rel);
+  addToBlob(real, readFileSync(real));
+}
 rmSync(path.join(out, "py"), { recursive: true, force: true });
 mkdirSync(path.join(out, "py"));
 writeFileSync(path.join(out, "py", "python.bin"), Buffer.concat(blobParts));
-
-// Package data (non-Python files such as tzdata's zone files) ships with python_modules/ on
-// Cloudflare too. Hundreds of small modules slow workerd's start, so they travel as one tar
-// archive that host.mjs unpacks into Python's file system.
-const dataFiles = [...filesUnder(pythonModulesDir, isPackageData)];
-writeFileSync(path.join(out, "py", "python_modules_data.tar"), tarArchive(pythonModulesDir, dataFiles));
 
 // The wasm modules Pyodide compiles from bytes, recorded once per Pyodide version: shipped
 // with the package for the pinned version, recorded on first use for any other.
@@ -265,15 +267,13 @@ const lines = [
 ];
 recorded.modules.forEach(({ file }, i) => lines.push(`import wasm${i} from "./recorded/${file}";`));
 lines.push('import pythonFilesData from "./py/python.bin";');
-lines.push('import pythonModulesData from "./py/python_modules_data.tar";');
 lines.push(
   "export { pyodideWasm, pythonStdlib, pyodideLock };",
   `export const recordedWasm = {${recorded.modules.map(({ hex }, i) => `\n  "${hex}": wasm${i},`).join("")}\n};`,
-  // [path in Python's file system, offset, length] into pythonFilesData: each source, and its
-  // bytecode where Python's import looks for it.
+  // [path in Python's file system, offset, length] into pythonFilesData: each source, its
+  // bytecode where Python's import looks for it, and the vendored packages' data files.
   `export const pythonFiles = ${JSON.stringify(pythonIndex)};`,
   "export { pythonFilesData };",
-  "export { pythonModulesData };",
   `export const pythonModulesDir = ${JSON.stringify(pythonModulesDir)};`,
   // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
   // host.mjs inserts each at the front, so the main module's folder ends up first.
@@ -311,7 +311,7 @@ const hostConfig = {
   rules: [
     { type: "ESModule", globs: ["**/*.mjs", "**/*.js"], fallthrough: true },
     // wrangler's default rules already load **/*.bin as Data (listing it again warns of a duplicate).
-    { type: "Data", globs: ["**/*.zip", "**/*.tar"], fallthrough: true },
+    { type: "Data", globs: ["**/*.zip"], fallthrough: true },
     { type: "Text", globs: ["**/*.py", "**/*.json"], fallthrough: true },
   ],
   durable_objects: config.durable_objects,

@@ -127,16 +127,22 @@ async function bootPython() {
       stderr: (line) => console.info(line),
     });
   });
-  // Each source at its real path (tracebacks name the files the user edits), and the bytecode
+  // Each source at its real path (tracebacks name the files the user edits), the bytecode
   // of those that rarely change where their import looks for it (`__pycache__/` beside the
-  // source): unchecked-hash pycs (build.mjs), loaded without comparing the sources' mtimes.
+  // source): unchecked-hash pycs (build.mjs), loaded without comparing the sources' mtimes;
+  // and the vendored packages' data files (tzdata's zones). Each folder is made once: a
+  // mkdirTree walks the whole path, and most files share their folder with others.
   const files = new Uint8Array(manifest.pythonFilesData);
+  const folders = new Set();
   for (const [file, offset, length] of manifest.pythonFiles) {
-    pyodide.FS.mkdirTree(file.slice(0, file.lastIndexOf("/")));
+    const folder = file.slice(0, file.lastIndexOf("/"));
+    if (!folders.has(folder)) {
+      pyodide.FS.mkdirTree(folder);
+      folders.add(folder);
+    }
     pyodide.FS.writeFile(file, files.subarray(offset, offset + length));
   }
   pyodide.FS.mkdirTree(manifest.pythonModulesDir);
-  pyodide.unpackArchive(manifest.pythonModulesData, "tar", { extractDir: manifest.pythonModulesDir });
   pyodide.registerJsModule("_dotdo_host_js", {
     cloudflareWorkersModule,
     cloudflareSocketsModule,

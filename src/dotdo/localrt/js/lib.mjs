@@ -2,7 +2,7 @@
 // they can be tested under node's own test runner without a project on disk.
 
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -59,38 +59,6 @@ export function missingMigrations(config, configName = "wrangler.toml") {
         `${configName} binds ${binding} to class ${className}, which no migration creates: add ` +
         `[[migrations]] tag = "${tag}" new_sqlite_classes = ["${className}"]`,
     );
-}
-
-/** A ustar archive of `files` (paths relative to `root`): 512-byte headers, padded contents. */
-export function tarArchive(root, files) {
-  const blocks = [];
-  for (const rel of files) {
-    const content = readFileSync(path.join(root, rel));
-    const header = Buffer.alloc(512);
-    let name = rel;
-    let prefix = "";
-    if (Buffer.byteLength(name) > 100) {
-      const cut = rel.lastIndexOf("/", 155);
-      prefix = rel.slice(0, cut);
-      name = rel.slice(cut + 1);
-    }
-    header.write(name, 0, 100);
-    header.write("0000644\0", 100);
-    header.write("0000000\0", 108);
-    header.write("0000000\0", 116);
-    header.write(content.length.toString(8).padStart(11, "0") + "\0", 124);
-    header.write("00000000000\0", 136);
-    header.write("        ", 148); // the checksum field counts as spaces while summing
-    header.write("0", 156);
-    header.write("ustar\0" + "00", 257);
-    header.write(prefix, 345, 155);
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-    blocks.push(header, content, Buffer.alloc((512 - (content.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
 }
 
 /** Folders never searched for Python sources: caches, metadata, tool and build state. */

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dotdo.core.sql import MAX_STATEMENT_BYTES
 from dotdo.semantic.names import SYSTEM_FIELDS
 from dotdo.semantic.where.clause import All, Condition, Negation, Node, is_number, parse_where
 from dotdo.semantic.where.evaluate import evaluate
@@ -32,8 +33,6 @@ _SQL_COMPARE = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 OPERANDS = ":ops"
 """The one parameter every operand of a clause is read from, as a JSON array."""
-MAX_STATEMENT_BYTES = 100_000
-"""Cloudflare's cap on one SQL statement (Durable Objects SQLite limits: 100 KB)."""
 MAX_WHERE_SQL_BYTES = 80_000
 """The most of a statement a where clause may take; the rest of the longest query
 (columns, the type filter, eight `order_by` terms on 8-level paths) fits in the other 20 KB."""
