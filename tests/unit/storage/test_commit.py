@@ -114,6 +114,74 @@ def test_a_write_with_no_sibling_is_logged_at_once_without_a_timer() -> None:
     assert obj.logged() == {"a"}
 
 
+def test_a_lone_write_is_logged_when_its_request_waits_without_suspending() -> None:
+    """With no sibling, the request's own wait logs its group: it returns without handing
+    the event loop a turn (under Pyodide each is a macrotask, ADR 0031), and only once the
+    row is committed."""
+    obj = Object()
+
+    async def main() -> None:
+        request = obj.request("a", write="a")
+        with pytest.raises(StopIteration):
+            request.send(None)  # it never suspended: the first step ran it to its answer
+        assert obj.answered == ["a"]
+        assert obj.tiers.log.rows_appended == 1
+
+    run(main())
+    figures = obj.figures()
+    assert (figures["groups_logged"], figures["group_writes_logged"]) == (1, 1)
+    assert obj.logged() == {"a"}
+
+
+def test_a_lone_writes_failed_row_fails_its_request_at_once() -> None:
+    obj = Object()
+    append = obj.tiers.log.append
+
+    def broken(bodies: list[str]) -> int:
+        raise RuntimeError("disk full")
+
+    async def main() -> None:
+        obj.tiers.log.append = broken  # type: ignore[method-assign]
+        await obj.request("a", write="a")
+        assert [str(error) for _, error in obj.failed] == ["disk full"]
+        obj.tiers.log.append = append  # type: ignore[method-assign]
+        await obj.request("b", write="b")
+
+    run(main())
+    assert obj.answered == ["b"]
+    assert obj.logged() == {"a", "b"}
+
+
+def test_a_group_logged_before_its_turn_does_not_log_the_next_group_early() -> None:
+    """A group due on the next turn but taken into a row before it (a checkpoint here)
+    calls its turn off: run, it logged whichever group was open by then, ahead of that
+    group's own wait for its siblings."""
+    obj = Object()
+    groups = obj.tiers._groups  # the commit delay is an attribute: set per group below
+
+    async def main() -> None:
+        body = asyncio.get_running_loop().create_future()
+        b = asyncio.create_task(obj.request("b", before=body))
+        await turns()
+        groups.delay_ms = 0
+        with obj.tiers.serving():
+            obj.write("a")  # due on the next turn (no delay)
+            obj.tiers.flush()  # ...but checkpointed, so logged, now
+        groups.delay_ms = 2
+        with obj.tiers.serving():
+            obj.write("c")  # b is a sibling: this group waits for it
+        waiting = asyncio.ensure_future(obj.tiers.durable())
+        await turns()
+        assert not waiting.done(), "c's group waits for b, not for a's turn"
+        body.set_result(None)
+        await asyncio.gather(b, waiting)
+
+    run(main())
+    assert obj.answered == ["b"]
+    assert obj.figures()["group_delays_expired"] == 0
+    assert obj.logged() == {"a", "c"}
+
+
 def test_a_sibling_that_writes_joins_the_group_and_one_row_logs_both() -> None:
     obj = Object()
 
