@@ -149,6 +149,7 @@ class Sql:
         self.rows_read = 0
         """Rows read by every statement run through this facade (the cursors' `rowsRead`)."""
         self._rollback_hooks: list[Callable[[], None]] = []
+        self._statements_left: int | None = None  # inside `one_statement`: 1, then 0
 
     def exec(self, query: str, *params: Any) -> list[Row]:
         """Run one statement and return its rows."""
@@ -246,8 +247,11 @@ class Sql:
         self.rows_read += int(cursor.rowsRead)
         return written
 
-    @staticmethod
-    def _statement(query: str, params: Sequence[Any]) -> list[Any]:
+    def _statement(self, query: str, params: Sequence[Any]) -> list[Any]:
+        if self._statements_left is not None:
+            if self._statements_left == 0:
+                raise RuntimeError("one_statement: the work ran a second statement")
+            self._statements_left -= 1
         statement, bound = bind_parameters(query, params)
         return [statement, *bound]
 
@@ -274,6 +278,35 @@ class Sql:
             self._in_transaction = False
             self._rollback_hooks.clear()
         return outcome[0]
+
+    def one_statement(self, work: Callable[[], T]) -> T:
+        """Run `work`, which runs at most one statement, as `transaction` would, without
+        `transactionSync`; inside a transaction it joins it.
+
+        One statement is all or nothing by itself (SQLite backs out a statement that
+        fails: https://sqlite.org/lang_conflict.html), and it commits when a
+        `transactionSync` would: inside a Durable Object every write outside an explicit
+        transaction joins the object's implicit one, committed after the running code with
+        the output gate held (workerd `src/workerd/io/actor-sqlite.c++`,
+        `ActorSqlite::onWrite`), and `transactionSync` is a savepoint inside that same
+        transaction. So what `transaction` adds here is its rollback hooks: they run if
+        `work` raises. A second statement raises RuntimeError before it runs: the caller
+        promised one, and the first is applied already.
+        """
+        if self._in_transaction:
+            return work()
+        self._in_transaction = True
+        self._statements_left = 1
+        try:
+            return work()
+        except BaseException:
+            for hook in reversed(self._rollback_hooks):
+                hook()
+            raise
+        finally:
+            self._in_transaction = False
+            self._statements_left = None
+            self._rollback_hooks.clear()
 
     @property
     def in_transaction(self) -> bool:

@@ -55,12 +55,12 @@ class Timers:
 class Object:
     """The tiers of one object, in strict mode, with hand-fired timers."""
 
-    def __init__(self, delay_ms: int = 2) -> None:
+    def __init__(self, delay_ms: int = 2, **options: Any) -> None:
         self.storage = Storage()
         self.sql = Sql(self.storage)
         migrate(self.sql, [THING_TABLES, GRAPH_TABLES, STORAGE_TABLES], T0)
         self.timers = Timers()
-        self.options = TierOptions(commit_delay_ms=delay_ms)
+        self.options = TierOptions(commit_delay_ms=delay_ms, **options)
         self.tiers = TieredThingStore(self.sql, Clock(T0), self.options, call_later=self.timers)
         self.answered: list[str] = []
         self.failed: list[tuple[str, BaseException]] = []
@@ -180,6 +180,53 @@ def test_a_group_logged_before_its_turn_does_not_log_the_next_group_early() -> N
     assert obj.answered == ["b"]
     assert obj.figures()["group_delays_expired"] == 0
     assert obj.logged() == {"a", "c"}
+
+
+def counted_transactions(obj: Object) -> list[int]:
+    """The `transactionSync` calls of `obj`'s storage from now on (one item each)."""
+    calls: list[int] = []
+    sync = obj.storage.transactionSync
+
+    def counted(callback: Callable[[], Any]) -> Any:
+        calls.append(1)
+        return sync(callback)
+
+    obj.storage.transactionSync = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_a_group_that_fits_one_row_is_logged_by_its_insert_alone() -> None:
+    """The group's row is one INSERT, all or nothing by itself: no `transactionSync`
+    around it (`Sql.one_statement`, ADR 0034)."""
+    obj = Object()
+    calls = counted_transactions(obj)
+
+    async def main() -> None:
+        with obj.tiers.serving():
+            obj.write("a")
+            assert len(calls) == 1  # the write's own turn
+            await obj.tiers.durable()
+        assert len(calls) == 1
+
+    run(main())
+    assert obj.tiers.log.rows_appended == 1
+    assert obj.logged() == {"a"}
+
+
+def test_a_group_of_more_than_one_row_is_logged_in_a_transaction() -> None:
+    obj = Object(max_row_bytes=60)  # one thing entry a row
+    calls = counted_transactions(obj)
+
+    async def main() -> None:
+        with obj.tiers.serving():
+            obj.write("a")
+            obj.write("b")
+            await obj.tiers.durable()
+
+    run(main())
+    assert len(calls) == 3  # the two writes' turns, then the group's two rows together
+    assert obj.tiers.log.rows_appended == 2
+    assert obj.logged() == {"a", "b"}
 
 
 def test_a_sibling_that_writes_joins_the_group_and_one_row_logs_both() -> None:
