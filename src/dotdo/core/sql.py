@@ -24,7 +24,7 @@ from dotdo.errors import BadRequest
 from dotdo.types import Row
 from dotdo.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
 
-__all__ = ["Sql", "bind_parameters"]
+__all__ = ["Sql", "WritesNeeded", "bind_parameters"]
 
 T = TypeVar("T")
 
@@ -124,6 +124,18 @@ def _exact(value: Any) -> Any:
     return value
 
 
+class WritesNeeded(BaseException):
+    """Raised by `Sql.reads_only` in place of a statement that may write: the work needs a
+    transaction. A `BaseException`, so that no `except Exception` in the work stops it."""
+
+
+def _reads(query: str) -> bool:
+    # A statement that begins with SELECT cannot write (SQLite's grammar: no DML inside a
+    # SELECT, https://sqlite.org/lang_select.html); anything else (WITH ... INSERT, PRAGMA)
+    # is taken as a write.
+    return query.lstrip()[:6].upper() == "SELECT"
+
+
 def _once(work: Callable[[], None]) -> Any:
     """`work` as the runtime's `transactionSync` takes it: a JavaScript function called
     once. Under CPython (unit tests against `sqlite3`) the storage takes the Python callable."""
@@ -150,6 +162,7 @@ class Sql:
         """Rows read by every statement run through this facade (the cursors' `rowsRead`)."""
         self._rollback_hooks: list[Callable[[], None]] = []
         self._statements_left: int | None = None  # inside `one_statement`: 1, then 0
+        self._reads_only = False  # inside `reads_only`
 
     def exec(self, query: str, *params: Any) -> list[Row]:
         """Run one statement and return its rows."""
@@ -252,6 +265,8 @@ class Sql:
             if self._statements_left == 0:
                 raise RuntimeError("one_statement: the work ran a second statement")
             self._statements_left -= 1
+        if self._reads_only and not _reads(query):
+            raise WritesNeeded(query)
         statement, bound = bind_parameters(query, params)
         return [statement, *bound]
 
@@ -306,6 +321,31 @@ class Sql:
         finally:
             self._in_transaction = False
             self._statements_left = None
+            self._rollback_hooks.clear()
+
+    def reads_only(self, work: Callable[[], T]) -> T:
+        """Run `work`, which may read, as `transaction` would, without `transactionSync`, as
+        long as it only reads; inside a transaction it joins it.
+
+        Statements that only read need no transaction: the object's code runs alone, so
+        nothing writes between them. A statement that is not a SELECT is not run: it
+        raises `WritesNeeded`. On that, as on any exception, the rollback hooks run, so
+        everything `work` changed above SQLite is put back, and the caller may run it
+        again, from the start, in `transaction`.
+        """
+        if self._in_transaction:
+            return work()
+        self._in_transaction = True
+        self._reads_only = True
+        try:
+            return work()
+        except BaseException:
+            for hook in reversed(self._rollback_hooks):
+                hook()
+            raise
+        finally:
+            self._in_transaction = False
+            self._reads_only = False
             self._rollback_hooks.clear()
 
     @property

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dotdo import BadRequest
-from dotdo.core.sql import Sql, bind_parameters
+from dotdo.core.sql import Sql, WritesNeeded, bind_parameters
 from dotdo.semantic.where import compile_where, matches
 from tests.storage import Storage
 
@@ -272,3 +272,35 @@ def test_one_statement_refuses_a_second_statement_before_it_runs() -> None:
         sql.one_statement(two)
     assert [r["k"] for r in sql.exec("SELECT k FROM t")] == ["a"]
     sql.run("INSERT INTO t (k) VALUES ('b')")  # the count ended with the call
+
+
+def test_reads_only_runs_reads_without_transaction_sync_and_refuses_a_write_before_it_runs() -> None:
+    storage = CountingStorage()
+    sql = Sql(storage)
+    sql.run("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    sql.run("INSERT INTO t (k) VALUES ('a')")
+    undone: list[str] = []
+
+    def reads() -> list[str]:
+        sql.on_rollback(lambda: undone.append("reads"))
+        rows = sql.exec("  select k FROM t")
+        return [str(r["k"]) for r in rows] + [
+            str(r["k"]) for r in sql.exact_rows("SELECT k FROM t", limit=5)[0]
+        ]
+
+    assert sql.reads_only(reads) == ["a", "a"]
+    assert (storage.transactions, undone) == (0, [])
+
+    def writes() -> None:
+        sql.on_rollback(lambda: undone.append("writes"))
+        sql.exec("SELECT k FROM t")
+        sql.run("WITH n(k) AS (SELECT 'b') INSERT INTO t (k) SELECT k FROM n")
+
+    with pytest.raises(WritesNeeded):
+        sql.reads_only(writes)
+    assert undone == ["writes"]
+    assert not sql.in_transaction
+    assert [r["k"] for r in sql.exec("SELECT k FROM t")] == ["a"]
+    # Inside a transaction it joins it: the transaction guards the writes.
+    assert sql.transaction(lambda: sql.reads_only(lambda: sql.run("INSERT INTO t (k) VALUES ('b')"))) == 1
+    assert storage.transactions == 1
