@@ -158,14 +158,25 @@ class StateStore:
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value under `key`, or `default` when there is none (a stored null is None)."""
+        text = self.get_text(key)
+        return default if text is None else json.loads(text)
+
+    def get_text(self, key: str) -> str | None:
+        """The stored JSON text of the value under `key` (compact, as `encode_value` wrote
+        it), or None when there is none."""
         row = self._sql.first("SELECT value FROM state WHERE key = ?", validate_key(key))
-        return default if row is None else json.loads(row["value"])
+        return None if row is None else str(row["value"])
 
     def set(self, key: str, value: JSON) -> None:
         """Store `value` under `key`, replacing any; 400 `invalid_key` / `invalid_value`,
         413 `value_too_large`."""
+        self.put(key, value)
+
+    def put(self, key: str, value: JSON) -> str:
+        """`set`, answering the JSON text stored (what `get_text` answers next)."""
         encoded = encode_value(value)
         self._sql.run(_UPSERT, validate_key(key), encoded)
+        return encoded
 
     def delete(self, key: str) -> bool:
         """Remove `key`; False when it was not there."""

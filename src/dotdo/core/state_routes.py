@@ -9,15 +9,29 @@ POST /state/transaction                                  several at once, all or
 
 from __future__ import annotations
 
-from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
+import json
+
+from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response, json_text_response
 from dotdo.core.router import Router
 from dotdo.core.state import ListPage, StateStore
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.calls import check_fields
+from dotdo.wire.codec import dumps
+from dotdo.wire.verbatim import is_own_wire_form
 
-__all__ = ["StateRoutes"]
+__all__ = ["StateRoutes", "entry_text"]
 
-_MISSING = object()
+_quoted = json.encoder.encode_basestring
+"""A str as its JSON string literal, as `json.dumps(..., ensure_ascii=False)` writes it."""
+
+
+def entry_text(key: str, text: str) -> str:
+    """`codec.dumps({"key": key, "value": json.loads(text)})` for a value's stored JSON
+    `text`: the stored text itself where it is its own wire form (`is_own_wire_form`,
+    ADR 0032), so a read or write of a value neither parses nor walks it again."""
+    if is_own_wire_form(text):
+        return f'{{"key":{_quoted(key)},"value":{text}}}'
+    return dumps({"key": key, "value": json.loads(text)})
 
 
 def _parse_bool(value: str | None, name: str) -> bool:
@@ -67,16 +81,15 @@ class StateRoutes:
 
     async def _get(self, request: HttpRequest) -> HttpResponse:
         key = request.params["key"]
-        value = self._state.get(key, _MISSING)
-        if value is _MISSING:
+        text = self._state.get_text(key)
+        if text is None:
             raise NotFound(f"No state under key {key!r}")
-        return json_response({"key": key, "value": value})
+        return json_text_response(entry_text(key, text))
 
     async def _put(self, request: HttpRequest) -> HttpResponse:
         key = request.params["key"]
-        value = request.json()
-        self._state.set(key, value)
-        return json_response({"key": key, "value": value})
+        text = self._state.put(key, request.json())
+        return json_text_response(entry_text(key, text))
 
     async def _delete(self, request: HttpRequest) -> HttpResponse:
         key = request.params["key"]

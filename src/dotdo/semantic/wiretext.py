@@ -5,43 +5,29 @@ would write (ADR 0032)."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dotdo.values import MAX_SAFE_INTEGER
-from dotdo.wire.codec import MAX_DEPTH, dumps
+from dotdo.wire.codec import dumps
+from dotdo.wire.verbatim import is_own_wire_form
 
 if TYPE_CHECKING:
     from dotdo.semantic.store import ThingRecord
 
 __all__ = ["page_text", "thing_text"]
 
-# `data` is written by `thingdata.encode_properties`: the compact JSON of a dict whose
-# numbers are finite and whose integers fit 64 bits. `codec.encode` rewrites such a value in
-# two places only: a one-key object whose key is a tag (`{"$date": 1}` is sent escaped) and
-# an integer past 2**53 (sent as `$bigint`). The text is sent as it is unless it shows a
-# sign of either, or of anything an older writer might have left: a `"$` (a key, or a
-# string, starting with `$`), a `\u` escape (a `$` or a lone surrogate could hide in one),
-# a NaN or Infinity literal, a run of 16 digits after what can precede an integer literal,
-# more brackets than `codec.encode` may nest (`codec.MAX_DEPTH`; stored data nests 32 at most).
-# A sign inside a string is a false alarm that costs only the general path.
-_FLAGS = ('"$', "\\u", "NaN", "Infinity")
-_LONG_INTEGER = re.compile(r"[-:,\[\s]\d{16}")
+# `data` is written by `thingdata.encode_properties`; `dotdo.wire.verbatim` says when such a
+# text is its own wire form.
 _quoted = json.encoder.encode_basestring
 """A str as its JSON string literal, as `json.dumps(..., ensure_ascii=False)` writes it."""
 _safe = range(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1).__contains__
 
 
 def _verbatim(data: str) -> bool:
-    """Is `data` (a thing's stored properties) its own wire form, as `codec.dump(codec.encode(
-    json.loads(data)))` would write it, give or take insignificant white space?"""
-    if data[:2] != '{"' or data.count("{") + data.count("[") > MAX_DEPTH:
-        return False
-    for flag in _FLAGS:
-        if flag in data:
-            return False
-    return _LONG_INTEGER.search(data) is None
+    """Is `data` (a thing's stored properties) its own wire form (`is_own_wire_form`), and
+    an object with at least one property?"""
+    return data[:2] == '{"' and is_own_wire_form(data)
 
 
 def thing_text(record: ThingRecord) -> str:
