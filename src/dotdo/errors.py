@@ -38,6 +38,7 @@ Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:
 
     Suspend                             a workflow run waits for its next attempt (workflows/steps.py)
+    WritesNeeded                        work tried without a transaction wrote: run it in one (core/sql.py)
 
 Any other exception that escapes a handler is answered as a 500 `internal_error`
 with no detail; its traceback goes to the log. "(internal)" classes never leave

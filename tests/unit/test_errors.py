@@ -85,7 +85,7 @@ def test_the_docstring_tree_is_parsed() -> None:
     assert tree["DotdoError"] == (None, "base of every error dotdo raises on purpose")
     assert tree["BadRequest"][0] == "HttpError" and tree["InvalidTenant"][0] == "BadRequest"
     assert tree["StepMismatch"][0] == "DotdoError"
-    assert signals == {"Suspend"}
+    assert signals == {"Suspend", "WritesNeeded"}
 
 
 def test_every_exception_class_is_in_the_tree_under_its_base(

@@ -24,7 +24,7 @@ from dotdo.errors import BadRequest
 from dotdo.types import Row
 from dotdo.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
 
-__all__ = ["MAX_STATEMENT_BYTES", "Sql", "bind_parameters"]
+__all__ = ["MAX_STATEMENT_BYTES", "Sql", "WritesNeeded", "bind_parameters"]
 
 MAX_STATEMENT_BYTES = 100_000
 """Cloudflare's cap on one SQL statement (Durable Objects SQLite limits: 100 KB)."""
@@ -127,6 +127,18 @@ def _exact(value: Any) -> Any:
     return value
 
 
+class WritesNeeded(BaseException):
+    """Raised by `Sql.reads_only` in place of a statement that may write: the work needs a
+    transaction. A `BaseException`, so that no `except Exception` in the work stops it."""
+
+
+def _reads(query: str) -> bool:
+    # A statement that begins with SELECT cannot write (SQLite's grammar: no DML inside a
+    # SELECT, https://sqlite.org/lang_select.html); anything else (WITH ... INSERT, PRAGMA)
+    # is taken as a write.
+    return query.lstrip()[:6].upper() == "SELECT"
+
+
 def _once(work: Callable[[], None]) -> Any:
     """`work` as the runtime's `transactionSync` takes it: a JavaScript function called
     once. Under CPython (unit tests against `sqlite3`) the storage takes the Python callable."""
@@ -152,6 +164,8 @@ class Sql:
         self.rows_read = 0
         """Rows read by every statement run through this facade (the cursors' `rowsRead`)."""
         self._rollback_hooks: list[Callable[[], None]] = []
+        self._statements_left: int | None = None  # inside `one_statement`: 1, then 0
+        self._reads_only = False  # inside `reads_only`
 
     def exec(self, query: str, *params: Any) -> list[Row]:
         """Run one statement and return its rows."""
@@ -249,8 +263,13 @@ class Sql:
         self.rows_read += int(cursor.rowsRead)
         return written
 
-    @staticmethod
-    def _statement(query: str, params: Sequence[Any]) -> list[Any]:
+    def _statement(self, query: str, params: Sequence[Any]) -> list[Any]:
+        if self._statements_left is not None:
+            if self._statements_left == 0:
+                raise RuntimeError("one_statement: the work ran a second statement")
+            self._statements_left -= 1
+        if self._reads_only and not _reads(query):
+            raise WritesNeeded(query)
         statement, bound = bind_parameters(query, params)
         return [statement, *bound]
 
@@ -277,6 +296,60 @@ class Sql:
             self._in_transaction = False
             self._rollback_hooks.clear()
         return outcome[0]
+
+    def one_statement(self, work: Callable[[], T]) -> T:
+        """Run `work`, which runs at most one statement, as `transaction` would, without
+        `transactionSync`; inside a transaction it joins it.
+
+        One statement is all or nothing by itself (SQLite backs out a statement that
+        fails: https://sqlite.org/lang_conflict.html), and it commits when a
+        `transactionSync` would: inside a Durable Object every write outside an explicit
+        transaction joins the object's implicit one, committed after the running code with
+        the output gate held (workerd `src/workerd/io/actor-sqlite.c++`,
+        `ActorSqlite::onWrite`), and `transactionSync` is a savepoint inside that same
+        transaction. So what `transaction` adds here is its rollback hooks: they run if
+        `work` raises. A second statement raises RuntimeError before it runs: the caller
+        promised one, and the first is applied already.
+        """
+        if self._in_transaction:
+            return work()
+        self._in_transaction = True
+        self._statements_left = 1
+        try:
+            return work()
+        except BaseException:
+            for hook in reversed(self._rollback_hooks):
+                hook()
+            raise
+        finally:
+            self._in_transaction = False
+            self._statements_left = None
+            self._rollback_hooks.clear()
+
+    def reads_only(self, work: Callable[[], T]) -> T:
+        """Run `work`, which may read, as `transaction` would, without `transactionSync`, as
+        long as it only reads; inside a transaction it joins it.
+
+        Statements that only read need no transaction: the object's code runs alone, so
+        nothing writes between them. A statement that is not a SELECT is not run: it
+        raises `WritesNeeded`. On that, as on any exception, the rollback hooks run, so
+        everything `work` changed above SQLite is put back, and the caller may run it
+        again, from the start, in `transaction`.
+        """
+        if self._in_transaction:
+            return work()
+        self._in_transaction = True
+        self._reads_only = True
+        try:
+            return work()
+        except BaseException:
+            for hook in reversed(self._rollback_hooks):
+                hook()
+            raise
+        finally:
+            self._in_transaction = False
+            self._reads_only = False
+            self._rollback_hooks.clear()
 
     @property
     def in_transaction(self) -> bool:

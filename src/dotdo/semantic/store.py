@@ -16,7 +16,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
@@ -27,12 +27,29 @@ from dotdo.semantic.wiretext import thing_text
 __all__ = [
     "THING_TABLES",
     "CachedThingStore",
+    "Rerunnable",
     "SqliteThingStore",
     "ThingRecord",
     "ThingStore",
 ]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Rerunnable(Generic[T]):
+    """Work for `ThingStore.atomically` that may be run again from the start after it was
+    rolled back: everything it changes above SQLite is put back by the rollback hooks
+    (`Sql.on_rollback`), and it runs no code but the framework's. `name` is its kind: work
+    of one name mostly runs the same statements. A store may try it without a SQL
+    transaction first (DOStorage's tiers, ADR 0034); any other store just calls it."""
+
+    name: str
+    work: Callable[[], T]
+
+    def __call__(self) -> T:
+        return self.work()
+
 
 THING_TABLES = Component(
     "things",

@@ -18,7 +18,7 @@ from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import ThingQuery
-from dotdo.semantic.store import ThingRecord, ThingStore
+from dotdo.semantic.store import Rerunnable, ThingRecord, ThingStore
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.thingdata import (
     check_preconditions,
@@ -179,7 +179,9 @@ class Things:
     ) -> tuple[ThingRecord, dict[str, Any]]:
         """`create`: the new thing's record (its answer's text: `wire_text`) and wire form."""
         self._type(type_name)
-        return self.store.atomically(lambda: self._insert(type_name, data, self._clock(), condition))
+        return self.store.atomically(
+            Rerunnable(f"{type_name}.create", lambda: self._insert(type_name, data, self._clock(), condition))
+        )
 
     def create_many(
         self, type_name: str, items: Any, *, condition: Preconditions | None = None

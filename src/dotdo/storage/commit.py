@@ -9,10 +9,10 @@ a row of its own:
   `DOStorage.fetch` enters): the request's response waits for the row that logs its
   group (`TieredThingStore.durable`). When the first write joins an empty group and no
   other request is in the object, the group is logged as soon as the code now running
-  yields to the event loop; when other requests are in the object (siblings), it is
-  logged once every request in the object waits for it or has finished, or
-  `commit_delay_ms` after it opened, whichever comes first (PostgreSQL's
-  `commit_delay` / `commit_siblings`, ADR 0029). A sibling that let a delay run out
+  yields to the event loop or its request waits for it (ADR 0034); when other requests
+  are in the object (siblings), it is logged once every request in the object waits
+  for it or has finished, or `commit_delay_ms` after it opened, whichever comes first
+  (PostgreSQL's `commit_delay` / `commit_siblings`, ADR 0029). A sibling that let a delay run out
   without writing or waiting is idle: not waited for again until it writes;
 - in `relaxed` mode, always: the write is acknowledged at once, and the group is logged
   when it holds `relaxed_max_writes` writes or its oldest is `relaxed_flush_ms` old (a
@@ -112,6 +112,7 @@ class Group:
         self.writes = 0
         self.scheduled = False
         self.timer: Cancellable | None = None
+        self.soon: Cancellable | None = None
         self.siblings = 0
 
     def __bool__(self) -> bool:
@@ -139,10 +140,16 @@ class Group:
         return self
 
     def unschedule(self) -> None:
-        """Forget the commit scheduled for this group (its delay's timer called off)."""
+        """Forget the commit scheduled for this group (its delay's timer, or its callback on
+        the next turn, called off)."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.soon is not None:
+            # Logged (or put back) before its callback ran: left to run, the callback would
+            # log whichever group is open by then, early, ahead of that group's own schedule.
+            self.soon.cancel()
+            self.soon = None
         self.scheduled = False
 
     def log_entries(self) -> list[dict[str, Any]]:
@@ -332,7 +339,7 @@ class GroupCommit:
             self.delayed += 1
             group.timer = self._call_later(self.delay_ms / 1000, lambda: self._expire(group))
         else:
-            asyncio.get_event_loop().call_soon(self._commit)
+            group.soon = asyncio.get_event_loop().call_soon(self._commit)
 
     async def wait(self) -> None:
         """Return once the open group (if any) is logged (raise its error if its row failed)."""
@@ -347,7 +354,15 @@ class GroupCommit:
             request.idle = False
         if not group.scheduled:  # put back after a failure, or written outside a request
             group.scheduled = True
-            asyncio.get_event_loop().call_soon(self._commit)
+            group.soon = asyncio.get_event_loop().call_soon(self._commit)
+        elif group.soon is not None and not self._sql.in_transaction and self._siblings(request) == 0:
+            # Due on the next turn, and no request in the object could still join it (none
+            # is neither waiting for it nor idle): the callback would log these same writes,
+            # so log them now. The waiter then returns without suspending, which under
+            # Pyodide saves the turns of the loop (macrotasks, ADR 0031) that waking it costs.
+            # Nothing is acknowledged earlier than before: `future` is resolved only by the
+            # row's commit (`settle`), or fails with its error.
+            self._commit()
         else:
             self._commit_if_ready()
         try:

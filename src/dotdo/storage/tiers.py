@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from dotdo.core import faults
@@ -29,30 +28,17 @@ from dotdo.semantic.store import SqliteThingStore, ThingRecord
 from dotdo.storage.cache import ABSENT
 from dotdo.storage.checkpoint import write_thing
 from dotdo.storage.commit import RELAXED, CallLater, GroupCommit, in_request
-from dotdo.storage.l0 import L0, L0Undo
+from dotdo.storage.l0 import L0
 from dotdo.storage.log import WriteAheadLog, entry_record, thing_entry
 from dotdo.storage.options import TierOptions
 from dotdo.storage.queries import TierQueries
 from dotdo.storage.segments import EventSegments, PendingEvents
+from dotdo.storage.turns import ReadsFirst, Turn
 
 __all__ = ["TierOptions", "TieredThingStore"]
 
 T = TypeVar("T")
 logger = logging.getLogger("dotdo.storage")
-
-
-@dataclass
-class _Turn:
-    """One outermost transaction: its log entries (one per thing, the last state wins) and
-    what it changed (L0, the log, the events, the timer), to put back if it rolls back."""
-
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    l0: L0Undo = field(default_factory=L0Undo)
-    checkpointed_before: int | None = None
-    events_before: list[dict[str, Any]] | None = None
-    deferred: bool = False
-    dirty_since: int | None = None
 
 
 class TieredThingStore:
@@ -88,7 +74,7 @@ class TieredThingStore:
         )
         self._inner = SqliteThingStore(sql, self.queries)  # its queries read L0's dirty things too
         self._dirty_since: int | None = None
-        self._turn: _Turn | None = None
+        self._turn: Turn | None = None
         self._groups = GroupCommit(  # `commit.py`
             sql,
             self._events.add,
@@ -98,6 +84,7 @@ class TieredThingStore:
             self.options.commit_delay_ms,
             call_later,
         )
+        self._reads_first = ReadsFirst(sql)  # `turns.py`
         self.checkpoints = 0
         self.checkpoint_rows = 0
         self.last_checkpoint_at: int | None = None
@@ -205,11 +192,19 @@ class TieredThingStore:
         """Run `work` in one SQLite transaction whose thing writes and events become one log
         row (more only past `max_row_bytes`), appended in that transaction, or held in the
         group (`commit.py`) when the transaction wrote nothing else; a rollback (of it or of
-        an enclosing transaction) puts L0 back as it was."""
+        an enclosing transaction) puts L0 back as it was. `Rerunnable` work is tried
+        without a SQL transaction first where that may do (`ReadsFirst`, ADR 0034)."""
+        held = self._turn is None and not self._sql.in_transaction
+        held = held and (self.options.durability == RELAXED or in_request())
+        return self._reads_first.run(work, held, self._atomically)
+
+    def _atomically(self, work: Callable[[], T], transaction: Callable[[Callable[[], T]], T]) -> T:
+        """`atomically`, the SQL transaction run by `transaction` (`Sql.transaction`, or
+        `Sql.one_statement` for work known to run one statement)."""
         if self._turn is not None:
             return work()
         self._settle()
-        turn = _Turn(l0=self.l0.begin(), dirty_since=self._dirty_since)
+        turn = Turn(l0=self.l0.begin(), dirty_since=self._dirty_since)
         owned = not self._sql.in_transaction
         log_state = (self.log.last_seq, self.log.pending_bytes, self.log.rows_appended)
 
@@ -230,7 +225,7 @@ class TieredThingStore:
 
         self._turn = turn
         try:
-            result = self._sql.transaction(run)
+            result = transaction(run)
         finally:
             self._turn = None
         if turn.entries or turn.events:
@@ -249,10 +244,12 @@ class TieredThingStore:
                 self.flush()
         return result
 
-    def _append(self, entries: list[dict[str, Any]]) -> None:
+    def _append(self, entries: list[dict[str, Any]], packed: list[str] | None = None) -> None:
         """Inside a transaction: log the open group's writes, then `entries`, in one row (more
-        past `max_row_bytes`), checkpointing first if the ring has no room."""
-        bodies = self.log.pack([*self._groups.take(), *entries])
+        past `max_row_bytes`; `packed`: those rows, packed already), checkpointing first if
+        the ring has no room."""
+        taken = self._groups.take()
+        bodies = self.log.pack([*taken, *entries]) if packed is None else packed
         if len(bodies) > self.log.room():
             self._checkpoint(None)
         self.log.append(bodies)
@@ -260,7 +257,7 @@ class TieredThingStore:
     def _settle(self) -> None:
         self._groups.settle()
 
-    def _defer(self, turn: _Turn) -> None:
+    def _defer(self, turn: Turn) -> None:
         """Hold a committed transaction's writes in the group until a row logs them."""
         self._groups.open.add(turn.entries, turn.events, self._clock())
         if self.options.durability == RELAXED:
@@ -280,10 +277,16 @@ class TieredThingStore:
         if not self._groups.open:
             return
         group = self._groups.open
+        bodies = self.log.pack(group.log_entries())
         try:
-            # A turn of its own: if `_append` checkpoints (the ring is full) and the row then
-            # fails, the checkpointed things are dirty again, as in any rolled-back turn.
-            self.atomically(lambda: self._append([]))
+            if len(bodies) == 1 and self.log.room() >= 1:
+                # Nearly always. The turn is then one INSERT, all or nothing by itself: no
+                # `transactionSync` needed (`Sql.one_statement`, ADR 0034).
+                self._atomically(lambda: self._append([], bodies), self._sql.one_statement)
+            else:
+                # A turn of its own: if `_append` checkpoints (the ring is full) and the row
+                # then fails, the checkpointed things are dirty again, as in any rolled-back turn.
+                self.atomically(lambda: self._append([]))
         except Exception as error:  # the group is back in place (rollback): a later commit retries
             logger.exception("group commit failed")
             group.release(error)
@@ -301,13 +304,13 @@ class TieredThingStore:
         await); raises the error of the group's row if it could not be written."""
         await self._groups.wait()
 
-    def _add_events(self, events: list[dict[str, Any]], turn: _Turn | None = None) -> None:
+    def _add_events(self, events: list[dict[str, Any]], turn: Turn | None = None) -> None:
         self._events.add(events)
         if turn is not None and self._sql.in_transaction:
             # Logged in a transaction that is still open: gone again if that one rolls back.
             self._sql.on_rollback(lambda: self._events.drop(events))
 
-    def _undo(self, turn: _Turn, log_state: tuple[int, int, int]) -> None:
+    def _undo(self, turn: Turn, log_state: tuple[int, int, int]) -> None:
         if turn.events_before is not None:
             # A checkpoint inside the transaction moved events into segments: they went back.
             self._events.reset(turn.events_before)
@@ -434,11 +437,12 @@ class TieredThingStore:
 
     def stats(self) -> dict[str, Any]:
         """The tiers' figures: L0's (`L0.stats`); L1 rows and bytes pending, the group
-        commit's (`GroupCommit.stats`); L2 checkpoints, rows they wrote, the last one's
-        time; queries."""
+        commit's (`GroupCommit.stats`), `reruns` (`ReadsFirst`); L2 checkpoints, rows they
+        wrote, the last one's time; queries."""
         log = self.log
         l1 = dict(rows_pending=log.pending_rows, bytes_pending=log.pending_bytes, slots=log.slots)
         l1.update(rows_appended=log.rows_appended, events_pending=len(self._events))
+        l1.update(reruns=self._reads_first.reruns)
         l1.update(self._groups.stats(), replayed_rows=self.replayed_rows)
         l2 = dict(checkpoints=self.checkpoints, rows_written=self.checkpoint_rows, **self.segments.stats())
         l2.update(self.queries.stats())

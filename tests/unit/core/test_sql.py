@@ -3,12 +3,15 @@ conversions (`tests/storage.py`)."""
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dotdo import BadRequest
-from dotdo.core.sql import Sql, bind_parameters
+from dotdo.core.sql import Sql, WritesNeeded, bind_parameters
 from dotdo.semantic.where import compile_where, matches
 from tests.storage import Storage
 
@@ -204,3 +207,100 @@ def test_rollback_hooks_run_last_registered_first() -> None:
         sql.transaction(work)
     assert undone == [2, 1]
     assert state == {"n": 0}
+
+
+class CountingStorage(Storage):
+    """`ctx.storage` counting its `transactionSync` calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactions = 0
+
+    def transactionSync(self, callback: Any) -> Any:  # noqa: N802 - the runtime's name
+        self.transactions += 1
+        return super().transactionSync(callback)
+
+
+def test_one_statement_runs_without_transaction_sync_and_joins_an_open_transaction() -> None:
+    storage = CountingStorage()
+    sql = Sql(storage)
+    sql.run("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    seen: list[bool] = []
+
+    def insert(key: str) -> int:
+        seen.append(sql.in_transaction)
+        return sql.run("INSERT INTO t (k) VALUES (?)", key)
+
+    assert sql.one_statement(lambda: insert("a")) == 1
+    assert storage.transactions == 0
+    assert sql.transaction(lambda: [sql.one_statement(lambda: insert("b")), insert("c")]) == [1, 1]
+    assert storage.transactions == 1
+    assert seen == [True, True, True]
+    assert not sql.in_transaction
+    assert [r["k"] for r in sql.exec("SELECT k FROM t ORDER BY k")] == ["a", "b", "c"]
+
+
+def test_one_statement_that_fails_changes_nothing_and_runs_the_rollback_hooks() -> None:
+    sql = facade()
+    sql.run("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    sql.run("INSERT INTO t (k) VALUES ('a'), ('c')")
+    undone: list[str] = []
+
+    def work() -> None:
+        sql.on_rollback(lambda: undone.append("hook"))
+        # Its second row collides: SQLite backs the whole statement out, 'b' included.
+        sql.run("INSERT INTO t (k) VALUES ('b'), ('c')")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        sql.one_statement(work)
+    assert undone == ["hook"]
+    assert [r["k"] for r in sql.exec("SELECT k FROM t ORDER BY k")] == ["a", "c"]
+    sql.on_rollback(lambda: undone.append("outside"))  # no transaction now: never called
+    assert sql.one_statement(lambda: sql.run("INSERT INTO t (k) VALUES ('b')")) == 1
+    assert undone == ["hook"]
+
+
+def test_one_statement_refuses_a_second_statement_before_it_runs() -> None:
+    sql = facade()
+    sql.run("CREATE TABLE t (k TEXT PRIMARY KEY)")
+
+    def two() -> None:
+        sql.run("INSERT INTO t (k) VALUES ('a')")
+        sql.run("INSERT INTO t (k) VALUES ('b')")
+
+    with pytest.raises(RuntimeError, match="second statement"):
+        sql.one_statement(two)
+    assert [r["k"] for r in sql.exec("SELECT k FROM t")] == ["a"]
+    sql.run("INSERT INTO t (k) VALUES ('b')")  # the count ended with the call
+
+
+def test_reads_only_runs_reads_without_transaction_sync_and_refuses_a_write_before_it_runs() -> None:
+    storage = CountingStorage()
+    sql = Sql(storage)
+    sql.run("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    sql.run("INSERT INTO t (k) VALUES ('a')")
+    undone: list[str] = []
+
+    def reads() -> list[str]:
+        sql.on_rollback(lambda: undone.append("reads"))
+        rows = sql.exec("  select k FROM t")
+        return [str(r["k"]) for r in rows] + [
+            str(r["k"]) for r in sql.exact_rows("SELECT k FROM t", limit=5)[0]
+        ]
+
+    assert sql.reads_only(reads) == ["a", "a"]
+    assert (storage.transactions, undone) == (0, [])
+
+    def writes() -> None:
+        sql.on_rollback(lambda: undone.append("writes"))
+        sql.exec("SELECT k FROM t")
+        sql.run("WITH n(k) AS (SELECT 'b') INSERT INTO t (k) SELECT k FROM n")
+
+    with pytest.raises(WritesNeeded):
+        sql.reads_only(writes)
+    assert undone == ["writes"]
+    assert not sql.in_transaction
+    assert [r["k"] for r in sql.exec("SELECT k FROM t")] == ["a"]
+    # Inside a transaction it joins it: the transaction guards the writes.
+    assert sql.transaction(lambda: sql.reads_only(lambda: sql.run("INSERT INTO t (k) VALUES ('b')"))) == 1
+    assert storage.transactions == 1

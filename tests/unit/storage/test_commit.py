@@ -55,12 +55,12 @@ class Timers:
 class Object:
     """The tiers of one object, in strict mode, with hand-fired timers."""
 
-    def __init__(self, delay_ms: int = 2) -> None:
+    def __init__(self, delay_ms: int = 2, **options: Any) -> None:
         self.storage = Storage()
         self.sql = Sql(self.storage)
         migrate(self.sql, [THING_TABLES, GRAPH_TABLES, STORAGE_TABLES], T0)
         self.timers = Timers()
-        self.options = TierOptions(commit_delay_ms=delay_ms)
+        self.options = TierOptions(commit_delay_ms=delay_ms, **options)
         self.tiers = TieredThingStore(self.sql, Clock(T0), self.options, call_later=self.timers)
         self.answered: list[str] = []
         self.failed: list[tuple[str, BaseException]] = []
@@ -112,6 +112,121 @@ def test_a_write_with_no_sibling_is_logged_at_once_without_a_timer() -> None:
     assert obj.timers.made == []
     assert obj.figures()["groups_delayed"] == 0
     assert obj.logged() == {"a"}
+
+
+def test_a_lone_write_is_logged_when_its_request_waits_without_suspending() -> None:
+    """With no sibling, the request's own wait logs its group: it returns without handing
+    the event loop a turn (under Pyodide each is a macrotask, ADR 0031), and only once the
+    row is committed."""
+    obj = Object()
+
+    async def main() -> None:
+        request = obj.request("a", write="a")
+        with pytest.raises(StopIteration):
+            request.send(None)  # it never suspended: the first step ran it to its answer
+        assert obj.answered == ["a"]
+        assert obj.tiers.log.rows_appended == 1
+
+    run(main())
+    figures = obj.figures()
+    assert (figures["groups_logged"], figures["group_writes_logged"]) == (1, 1)
+    assert obj.logged() == {"a"}
+
+
+def test_a_lone_writes_failed_row_fails_its_request_at_once() -> None:
+    obj = Object()
+    append = obj.tiers.log.append
+
+    def broken(bodies: list[str]) -> int:
+        raise RuntimeError("disk full")
+
+    async def main() -> None:
+        obj.tiers.log.append = broken  # type: ignore[method-assign]
+        await obj.request("a", write="a")
+        assert [str(error) for _, error in obj.failed] == ["disk full"]
+        obj.tiers.log.append = append  # type: ignore[method-assign]
+        await obj.request("b", write="b")
+
+    run(main())
+    assert obj.answered == ["b"]
+    assert obj.logged() == {"a", "b"}
+
+
+def test_a_group_logged_before_its_turn_does_not_log_the_next_group_early() -> None:
+    """A group due on the next turn but taken into a row before it (a checkpoint here)
+    calls its turn off: run, it logged whichever group was open by then, ahead of that
+    group's own wait for its siblings."""
+    obj = Object()
+    groups = obj.tiers._groups  # the commit delay is an attribute: set per group below
+
+    async def main() -> None:
+        body = asyncio.get_running_loop().create_future()
+        b = asyncio.create_task(obj.request("b", before=body))
+        await turns()
+        groups.delay_ms = 0
+        with obj.tiers.serving():
+            obj.write("a")  # due on the next turn (no delay)
+            obj.tiers.flush()  # ...but checkpointed, so logged, now
+        groups.delay_ms = 2
+        with obj.tiers.serving():
+            obj.write("c")  # b is a sibling: this group waits for it
+        waiting = asyncio.ensure_future(obj.tiers.durable())
+        await turns()
+        assert not waiting.done(), "c's group waits for b, not for a's turn"
+        body.set_result(None)
+        await asyncio.gather(b, waiting)
+
+    run(main())
+    assert obj.answered == ["b"]
+    assert obj.figures()["group_delays_expired"] == 0
+    assert obj.logged() == {"a", "c"}
+
+
+def counted_transactions(obj: Object) -> list[int]:
+    """The `transactionSync` calls of `obj`'s storage from now on (one item each)."""
+    calls: list[int] = []
+    sync = obj.storage.transactionSync
+
+    def counted(callback: Callable[[], Any]) -> Any:
+        calls.append(1)
+        return sync(callback)
+
+    obj.storage.transactionSync = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_a_group_that_fits_one_row_is_logged_by_its_insert_alone() -> None:
+    """The group's row is one INSERT, all or nothing by itself: no `transactionSync`
+    around it (`Sql.one_statement`, ADR 0034)."""
+    obj = Object()
+    calls = counted_transactions(obj)
+
+    async def main() -> None:
+        with obj.tiers.serving():
+            obj.write("a")
+            assert len(calls) == 1  # the write's own turn
+            await obj.tiers.durable()
+        assert len(calls) == 1
+
+    run(main())
+    assert obj.tiers.log.rows_appended == 1
+    assert obj.logged() == {"a"}
+
+
+def test_a_group_of_more_than_one_row_is_logged_in_a_transaction() -> None:
+    obj = Object(max_row_bytes=60)  # one thing entry a row
+    calls = counted_transactions(obj)
+
+    async def main() -> None:
+        with obj.tiers.serving():
+            obj.write("a")
+            obj.write("b")
+            await obj.tiers.durable()
+
+    run(main())
+    assert len(calls) == 3  # the two writes' turns, then the group's two rows together
+    assert obj.tiers.log.rows_appended == 2
+    assert obj.logged() == {"a", "b"}
 
 
 def test_a_sibling_that_writes_joins_the_group_and_one_row_logs_both() -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from dotdo.core import faults
 from dotdo.core.migrations import migrate
 from dotdo.core.sql import Sql
-from dotdo.errors import DotdoError
+from dotdo.errors import Conflict, DotdoError, HttpError
 from dotdo.semantic.graph import GRAPH_TABLES, EventLog
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import index_statement
@@ -976,3 +976,149 @@ def test_writes_replayed_at_a_start_are_due_at_once() -> None:
     assert asyncio.run(woken.tiers.run_due(now)) == 1
     assert set(woken.table()) == {"i0", "i1", "i2"}
     assert woken.tiers.stats()["l1"]["rows_pending"] == 0
+
+
+class _WritingEvents(_Events):
+    """`_Events`, where a `Note` event also writes a row of its own in its transaction (as a
+    durable handler's outbox row does), and one whose data holds `"fail": true` then fails."""
+
+    def __init__(self, log: EventLog, sql: Sql) -> None:
+        super().__init__(log)
+        self._sql = sql
+
+    def emit(
+        self, event_type: str, data: Any = None, subject: str | None = None, object: str | None = None
+    ) -> str:
+        event_id = super().emit(event_type, data, subject, object)
+        if event_type.startswith("Note."):
+            self._sql.run("INSERT INTO notes (id) VALUES (?)", event_id)
+            if isinstance(data, dict) and data.get("fail"):
+                raise Conflict("the handler refused", code="refused")
+        return event_id
+
+
+class _Everything(set[str]):
+    """A set that holds every name: all work is taken as writing SQL."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+def _noting(node: Node) -> Node:
+    node.sql.run("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY)")
+    node.things = Things(node.store, _WritingEvents(node.events, node.sql), node.clock)
+    return node
+
+
+def _counted_transactions(node: Node) -> list[int]:
+    calls: list[int] = []
+    sync = node.storage.transactionSync
+
+    def counted(callback: Any) -> Any:
+        calls.append(1)
+        return sync(callback)
+
+    node.storage.transactionSync = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_a_create_in_a_strict_request_runs_no_transaction_sync() -> None:
+    """Its turn only reads (is the id free?) and its writes wait in the group, whose row is
+    one INSERT: no Python callable handed to the runtime (ADR 0034)."""
+    node = _node()
+    calls = _counted_transactions(node)
+
+    async def main() -> None:
+        with node.tiers.serving():
+            node.things.create("Item", {"$id": "a", "n": 1})
+            with pytest.raises(DotdoError, match="already exists"):
+                node.things.create("Item", {"$id": "a", "n": 2})
+            await node.tiers.durable()
+
+    asyncio.run(main())
+    assert calls == []
+    assert node.tiers.stats()["l1"]["reruns"] == 0
+    again = node.restart()
+    assert again.things.get("Item", "a")["n"] == 1  # type: ignore[index]
+    assert [e["type"] for e in again.events.list()["items"]] == ["Item.created"]
+
+
+def test_a_create_whose_turn_writes_sql_runs_again_in_a_transaction_and_such_creates_go_there_at_once() -> (
+    None
+):
+    node = _noting(_relaxed(relaxed_max_writes=100))
+    calls = _counted_transactions(node)
+    node.things.create("Note", {"$id": "a"})
+    assert (node.tiers._reads_first.reruns, len(calls)) == (1, 1)
+    node.things.create("Note", {"$id": "b"})
+    assert (node.tiers._reads_first.reruns, len(calls)) == (1, 2)
+    node.things.create("Item", {"$id": "c"})  # another name: tried without a transaction
+    assert (node.tiers._reads_first.reruns, len(calls)) == (1, 2)
+    node.tiers.commit_group()
+    again = node.restart()
+    assert [e["type"] for e in again.events.list()["items"]] == [
+        "Note.created",
+        "Note.created",
+        "Item.created",
+    ]
+    assert len(node.sql.exec("SELECT id FROM notes")) == 2
+    assert {t["$id"] for t in again.things.list("Note", ThingQuery.build())["items"]} == {"a", "b"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Item", "Note"]),
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(["ok", "fail", "bad"]),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(["strict", "relaxed"]),
+)
+def test_a_create_tried_without_a_transaction_answers_and_writes_as_in_one(
+    ops: list[tuple[str, str, str]], durability: str
+) -> None:
+    """Creates tried without a transaction first (falling back to one when their turn
+    writes SQL) against the same creates always in a transaction: the same answers, the
+    same things and events after a restart, the same other rows."""
+
+    def drive(node: Node) -> list[Any]:
+        answers: list[Any] = []
+
+        async def main() -> None:
+            for type_name, thing_id, kind in ops:
+                data: dict[str, Any] = {"$id": thing_id, "n": 1}
+                if kind == "fail":
+                    data["fail"] = True
+                elif kind == "bad":
+                    data["$nope"] = 1
+                with node.tiers.serving():
+                    try:
+                        answers.append(node.things.create(type_name, data))
+                    except HttpError as error:
+                        answers.append(error.code)
+                    await node.tiers.durable()
+
+        asyncio.run(main())
+        return answers
+
+    options = TierOptions(durability=durability, relaxed_max_writes=3, log_slots=8, max_dirty=4)
+    fast, slow = (_noting(_node(options)) for _ in range(2))
+    slow.tiers._reads_first.writing = _Everything()
+    assert drive(fast) == drive(slow)
+    assert fast.tiers._reads_first.reruns <= 1
+    fast.tiers.commit_group()
+    slow.tiers.commit_group()
+
+    def state(node: Node) -> Any:
+        again = node.restart()
+        things = {
+            name: again.things.list(name, ThingQuery.build(order_by="$id", limit=100))["items"]
+            for name in ("Item", "Note")
+        }
+        events = [(e["type"], e["subject"], e["data"]) for e in again.events.list(limit=1000)["items"]]
+        return things, events, len(node.sql.exec("SELECT id FROM notes"))
+
+    assert state(fast) == state(slow)
