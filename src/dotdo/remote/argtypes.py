@@ -21,7 +21,14 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["argument_error", "check_argument_types", "compile_check", "conforms", "describe_type"]
+__all__ = [
+    "argument_error",
+    "callee_name",
+    "check_argument_types",
+    "compile_check",
+    "conforms",
+    "describe_type",
+]
 
 _SEQUENCES = (list, tuple, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection)
 _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
@@ -47,11 +54,22 @@ def check_argument_types(method: Callable[..., Any], bound: inspect.BoundArgumen
                 raise argument_error(method, name, annotation, item)
 
 
+def callee_name(method: Callable[..., Any]) -> str:
+    """How an error names the method a caller called: its name, or, for what calling an
+    object itself runs (a noun accessor's `rpc_call`, `Customer("c-1")`), the call as the
+    caller wrote it (`Customer(id)`), never the private function behind it."""
+    name = str(getattr(method, "__name__", "the method"))
+    owner = getattr(method, "__self__", None)
+    if owner is not None and getattr(type(owner), "rpc_call", None) == name:
+        return f"{getattr(owner, 'type', type(owner).__name__)}(id)"
+    return name
+
+
 def argument_error(method: Callable[..., Any], name: str, annotation: Any, value: Any) -> BadRequest:
     """The 400 `invalid_params` for argument `name` of `method`, whose `value` its
     `annotation` does not accept."""
     return BadRequest(
-        f"Argument {name!r} of {getattr(method, '__name__', 'the method')} is "
+        f"Argument {name!r} of {callee_name(method)} is "
         f"{describe_type(annotation)}, not {_describe_value(value)}",
         code="invalid_params",
     )
