@@ -143,3 +143,30 @@ test("two builds of one project at once both succeed and leave one whole host", 
   assert.ok(existsSync(path.join(dotdo, "host", "wrangler.json")));
   assert.ok(existsSync(path.join(dotdo, "host", "pyodide", "pyodide.asm.wasm")));
 });
+
+test("the project's .dev.vars goes beside the generated config, where wrangler's dev reads it", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { existsSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+  const { fileURLToPath } = await import("node:url");
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const project = tinyProject("dotdo-devvars-");
+  const build = (...extra) =>
+    execFileSync(process.execPath, [
+      path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
+      "--project",
+      project,
+      "--node-modules",
+      path.join(repo, "node_modules"),
+      ...extra,
+    ]);
+  writeFileSync(path.join(project, ".dev.vars"), "DOTDO_SECRET=from-the-file\n");
+  build();
+  const copied = path.join(project, ".dotdo", "host", ".dev.vars");
+  assert.equal(readFileSync(copied, "utf8"), "DOTDO_SECRET=from-the-file\n");
+  build("--test-control"); // dotdo.testing's runtime: a test session's env is its own
+  assert.equal(existsSync(copied), false);
+  build();
+  rmSync(path.join(project, ".dev.vars"));
+  build();
+  assert.equal(existsSync(copied), false);
+});

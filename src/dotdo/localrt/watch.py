@@ -88,8 +88,8 @@ class WatchPlan:
 
     def classify(self, path: Path) -> Kind | None:
         """The kind of change `path` is, or None when it needs no restart."""
-        if path == self.config:
-            return Kind.CONFIG
+        if path == self.config or path == self.config.parent / ".dev.vars":
+            return Kind.CONFIG  # `.dev.vars` (local secrets) is read at each start, as the config
         if path == self.root / "pyproject.toml":
             return Kind.PYPROJECT
         if any(path.is_relative_to(folder) for folder in self.ignored):

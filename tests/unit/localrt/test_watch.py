@@ -26,6 +26,7 @@ PLAN = WatchPlan(
         ("src/app/models.py", Kind.SOURCE),
         ("lib/helpers.py", Kind.SOURCE),
         ("wrangler.toml", Kind.CONFIG),
+        (".dev.vars", Kind.CONFIG),
         ("pyproject.toml", Kind.PYPROJECT),
         ("python_modules", Kind.PYTHON_MODULES),
         ("python_modules/attrs/__init__.py", Kind.PYTHON_MODULES),

@@ -322,6 +322,13 @@ const hostConfig = {
   vars: config.vars,
 };
 writeFileSync(path.join(out, "wrangler.json"), JSON.stringify(hostConfig, null, 2) + "\n");
+// The project's `.dev.vars` (wrangler's file of local secrets, dotenv syntax, beside the
+// config) goes beside the generated config, where wrangler's dev reads it: a secret then
+// reaches the local env without being on any command line (`--var` is, for `ps` to show).
+// Not for dotdo.testing's runtime (`--test-control`): a test session's env is its own
+// (`dotdo_vars`), not whatever secret the developer serves with.
+const devVars = path.join(path.dirname(configFile), ".dev.vars");
+if (!args["test-control"] && existsSync(devVars)) copyFileSync(devVars, path.join(out, ".dev.vars"));
 // The AI binding is not handed to wrangler (its local dev would reach Cloudflare for it);
 // server.mjs reads this file and serves the binding from the host side instead.
 if (config.ai?.binding) writeFileSync(path.join(out, "ai.json"), JSON.stringify({ binding: config.ai.binding }) + "\n");
