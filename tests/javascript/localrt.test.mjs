@@ -1,10 +1,12 @@
 // The local runtime's pure helpers (src/dotdo/localrt/js/lib.mjs), under node's test runner:
 //   node --test tests/javascript/
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 
 import {
   durableObjectClasses,
@@ -15,6 +17,20 @@ import {
   parseVars,
 } from "../../src/dotdo/localrt/js/lib.mjs";
 import { tinyProject } from "./fixtures.mjs";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Runs the local runtime's build (build.mjs) of `project`, with `extra` arguments. */
+function buildHost(project, ...extra) {
+  execFileSync(process.execPath, [
+    path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
+    "--project",
+    project,
+    "--node-modules",
+    path.join(repo, "node_modules"),
+    ...extra,
+  ]);
+}
 
 const config = (bindings, migrations) => ({
   durable_objects: { bindings: bindings.map(([name, class_name, script_name]) => ({ name, class_name, script_name })) },
@@ -82,22 +98,13 @@ test("package data: everything but Python sources, typing markers and dot files"
 });
 
 test("package data travels in the Python blob at its real path, with no archive to unpack", async () => {
-  const { execFileSync } = await import("node:child_process");
   const { existsSync, readFileSync } = await import("node:fs");
-  const { fileURLToPath } = await import("node:url");
-  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
   const project = tinyProject("dotdo-data-", {
     "python_modules/tzdata/zoneinfo/Europe/Oslo": "TZif-oslo",
     "python_modules/tzdata/zones": "Europe/Oslo\n",
     "python_modules/tzdata/__init__.py": "",
   });
-  execFileSync(process.execPath, [
-    path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
-    "--project",
-    project,
-    "--node-modules",
-    path.join(repo, "node_modules"),
-  ]);
+  buildHost(project);
   const host = path.join(project, ".dotdo", "host");
   const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
   const index = JSON.parse(manifest.match(/^export const pythonFiles = (.*);$/m)[1]);
@@ -116,8 +123,6 @@ test("package data travels in the Python blob at its real path, with no archive 
 test("two builds of one project at once both succeed and leave one whole host", async () => {
   const { spawn } = await import("node:child_process");
   const { existsSync, readdirSync } = await import("node:fs");
-  const { fileURLToPath } = await import("node:url");
-  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
   const project = tinyProject("dotdo-build-");
   const build = () =>
     new Promise((resolve) => {
@@ -145,20 +150,9 @@ test("two builds of one project at once both succeed and leave one whole host", 
 });
 
 test("the project's .dev.vars goes beside the generated config, where wrangler's dev reads it", async () => {
-  const { execFileSync } = await import("node:child_process");
-  const { existsSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
-  const { fileURLToPath } = await import("node:url");
-  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const { existsSync, readFileSync, rmSync } = await import("node:fs");
   const project = tinyProject("dotdo-devvars-");
-  const build = (...extra) =>
-    execFileSync(process.execPath, [
-      path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
-      "--project",
-      project,
-      "--node-modules",
-      path.join(repo, "node_modules"),
-      ...extra,
-    ]);
+  const build = (...extra) => buildHost(project, ...extra);
   writeFileSync(path.join(project, ".dev.vars"), "DOTDO_SECRET=from-the-file\n");
   build();
   const copied = path.join(project, ".dotdo", "host", ".dev.vars");

@@ -311,20 +311,7 @@ class Sql:
         `work` raises. A second statement raises RuntimeError before it runs: the caller
         promised one, and the first is applied already.
         """
-        if self._in_transaction:
-            return work()
-        self._in_transaction = True
-        self._statements_left = 1
-        try:
-            return work()
-        except BaseException:
-            for hook in reversed(self._rollback_hooks):
-                hook()
-            raise
-        finally:
-            self._in_transaction = False
-            self._statements_left = None
-            self._rollback_hooks.clear()
+        return self._without_transaction_sync(work, statements=1)
 
     def reads_only(self, work: Callable[[], T]) -> T:
         """Run `work`, which may read, as `transaction` would, without `transactionSync`, as
@@ -336,10 +323,19 @@ class Sql:
         everything `work` changed above SQLite is put back, and the caller may run it
         again, from the start, in `transaction`.
         """
+        return self._without_transaction_sync(work, reads_only=True)
+
+    def _without_transaction_sync(
+        self, work: Callable[[], T], *, statements: int | None = None, reads_only: bool = False
+    ) -> T:
+        """`work` as a transaction of this facade (its rollback hooks run if it raises)
+        without `transactionSync`, held to at most `statements` statements or to reads
+        only; inside a transaction it joins it."""
         if self._in_transaction:
             return work()
         self._in_transaction = True
-        self._reads_only = True
+        self._statements_left = statements
+        self._reads_only = reads_only
         try:
             return work()
         except BaseException:
@@ -348,6 +344,7 @@ class Sql:
             raise
         finally:
             self._in_transaction = False
+            self._statements_left = None
             self._reads_only = False
             self._rollback_hooks.clear()
 
