@@ -58,3 +58,23 @@ def test_http_rpc_errors(runtime: LocalRuntime) -> None:
         assert "'parms'" in r.json()["error"]["message"]
         assert c.post("/rpc", json={"method": "set", "params": ["k", {"v": 1}]}).json() == {"result": None}
         assert c.post("/rpc", json={"method": "get", "params": {"key": "k"}}).json() == {"result": {"v": 1}}
+
+
+def test_a_noun_called_as_a_method_answers_a_400_and_calls_no_other_object(runtime: LocalRuntime) -> None:
+    """`Customer("c-1")` over `/rpc` is a reference, not a value: a 400 naming it. Encoding
+    it once asked the accessor for `to_dict`, which a thing's accessor on DOWorkflow and
+    above turns into a Workers RPC call to another object (the answer was "coroutine cannot
+    be sent over RPC", after the call went out)."""
+    with runtime.client(new_tenant()) as c:
+        r = c.post("/rpc", json={"method": "Customer", "params": ["zz9"]})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"] == {
+            "code": "unserializable_result",
+            "message": "InstanceAccessor cannot be sent over RPC",
+        }
+        r = c.post("/rpc", json={"method": "Customer", "params": {"x": 1}})
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert error["code"] == "invalid_params"
+        assert error["message"].startswith("Wrong arguments for Customer(id): "), error
+        assert "_remote_call" not in error["message"]

@@ -111,7 +111,11 @@ def new(name: str) -> None:
 @main.command()
 @click.option("--port", type=int, default=8787, show_default=True, help="Port to listen on.")
 @click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--persist-to", type=click.Path(path_type=Path), help="State folder [default: .dotdo/state].")
+@click.option(
+    "--persist-to",
+    type=click.Path(path_type=Path),
+    help="State folder [default: .dotdo/state; .dotdo/configs/<config>/state for another --config].",
+)
 @click.option(
     "--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A variable for the worker's env."
 )

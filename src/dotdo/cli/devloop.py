@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
-from dotdo.localrt.server import Server, ServerOptions, prepare
+from dotdo.localrt.server import Server, ServerOptions, claim_host, generated_dirs, prepare
 from dotdo.localrt.vendoring import tree_fingerprint, vendor
 from dotdo.localrt.watch import Kind, Watcher, WatchPlan
 
@@ -30,6 +31,14 @@ def serve(project: Project, options: ServerOptions, *, watch: bool) -> int:
     # control inherits SIGINT ignored (POSIX), and Python then leaves it ignored, so an
     # interrupt sent to it later (a script's `kill -INT`, a test's) was never seen.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    host, state = generated_dirs(project)
+    with claim_host(options.out or host):
+        return _serve(
+            project, options, watch=watch, ignored=[options.persist_to or state, options.out or host]
+        )
+
+
+def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: list[Path]) -> int:
     node, node_modules = prepare(project)
     server = Server(project, options, node=node, node_modules=node_modules)
     if not watch:
@@ -41,9 +50,7 @@ def serve(project: Project, options: ServerOptions, *, watch: bool) -> int:
             return 0
         finally:
             server.stop()
-    state = options.persist_to or project.root / ".dotdo" / "state"
-    out = options.out or project.root / ".dotdo" / "host"
-    plan = WatchPlan.for_project(project, extra_sources=options.python_roots, ignored=[state, out])
+    plan = WatchPlan.for_project(project, extra_sources=options.python_roots, ignored=ignored)
     watcher = Watcher(plan)
     watcher.start()
     server.start(control=True)

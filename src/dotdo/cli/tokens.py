@@ -78,9 +78,16 @@ def attenuate_command(
 ) -> None:
     """Print a narrower token made from TOKEN (no secret needed)."""
     try:
-        click.echo(attenuate(token_text, target, scope, list(methods) or None, _ttl(ttl, False), sub))
+        narrower = attenuate(token_text, target, scope, list(methods) or None, _ttl(ttl, False), sub)
     except (TokenError, ValueError) as error:
         raise click.UsageError(str(error)) from error
+    # A caveat asking for more than the token gives makes a token every object refuses;
+    # printing it would hand the caller a token that fails only when it is used.
+    widened = inspect(narrower)["widened"]
+    if widened is not None:
+        refused = "a token only narrows, and this one would be refused (token_widened)"
+        raise click.UsageError(f"{widened}: {refused}")
+    click.echo(narrower)
 
 
 @token.command("inspect")

@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -24,15 +24,16 @@ from dotdo.localrt.node import check_node, npm_packages
 from dotdo.localrt.project import Project
 from dotdo.localrt.vendoring import vendor
 
-__all__ = ["JS_DIR", "Server", "ServerOptions", "prepare"]
+__all__ = ["JS_DIR", "Server", "ServerOptions", "claim_host", "generated_dirs", "prepare"]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 
 
 @dataclass(frozen=True)
 class ServerOptions:
-    """How to serve a project. `persist_to` defaults to `.dotdo/state` in the project
-    (outside every watched folder); `out` (the generated host) to `.dotdo/host`.
+    """How to serve a project. `persist_to` (Durable Object state) and `out` (the
+    generated host) default to the config's folders (`generated_dirs`: `.dotdo/state` and
+    `.dotdo/host` for the project's own wrangler.toml, outside every watched folder).
     `test_control` serves the project's dotdo objects with the test routes of
     `dotdo.testing.control` (time travel, fault points): for `dotdo.testing` only.
     `registry` joins wrangler's dev registry in that folder, where another local worker
@@ -47,6 +48,61 @@ class ServerOptions:
     python_roots: Sequence[Path] = ()
     test_control: bool = False
     registry: Path | None = None
+
+
+def generated_dirs(project: Project) -> tuple[Path, Path]:
+    """(host, state): where the local runtime writes `project`'s generated host and keeps
+    its Durable Object state by default. The project's own `wrangler.toml` uses
+    `.dotdo/host` and `.dotdo/state`; another config (`--config tests/harness/wrangler.toml`)
+    has folders of its own, `.dotdo/configs/<its path, "/" as "-">/host` and `/state`, so
+    two configs served from one checkout never build into, nor keep state in, each
+    other's folders."""
+    base = project.root / ".dotdo"
+    if project.config != (project.root / "wrangler.toml").resolve():
+        try:
+            name = project.config.relative_to(project.root).as_posix()
+        except ValueError:  # a config outside the project: named by its absolute path
+            name = project.config.as_posix().lstrip("/")
+        base = base / "configs" / name.replace("/", "-")
+    return base / "host", base / "state"
+
+
+@contextlib.contextmanager
+def claim_host(host: Path) -> Iterator[None]:
+    """Hold `host` (a generated host folder) for this process while the block runs: a
+    `<host>.lock` file beside it holds our pid (beside, since a build replaces the folder).
+    LocalRuntimeError when a live process holds it already (a second `dotdo dev` of one
+    config would rebuild the first one's host under it and share its state); the lock of
+    a process that is gone (killed) is taken over."""
+    lock = host.with_name(host.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = _lock_holder(lock)
+    if holder is not None and holder != os.getpid():
+        raise LocalRuntimeError(
+            f"another `dotdo dev` (pid {holder}) serves this config from {host}; stop it first "
+            "(one server per config and project: they would share the generated host and the state)"
+        )
+    lock.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        if _lock_holder(lock) == os.getpid():
+            lock.unlink(missing_ok=True)
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """The live process `lock` names, or None (no lock, an unreadable one, a process gone)."""
+    try:
+        pid = int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        return pid
+    return pid
 
 
 def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str, Path]:
@@ -74,7 +130,8 @@ class Server:
     def command(self, *, control: bool) -> list[str]:
         """The `node server.mjs ...` command line for these options (`control`: `--control`)."""
         options = self.options
-        persist = options.persist_to or self.project.root / ".dotdo" / "state"
+        host, state = generated_dirs(self.project)
+        persist = options.persist_to or state
         command = [
             self.node, str(JS_DIR / "server.mjs"),
             "--project", str(self.project.root), "--config", str(self.project.config),
@@ -82,8 +139,7 @@ class Server:
             "--port", str(options.port), "--ip", options.ip,
             "--persist-to", str(persist), "--log-level", options.log_level,
         ]  # fmt: skip
-        if options.out is not None:
-            command += ["--out", str(options.out)]
+        command += ["--out", str(options.out or host)]
         for root in options.python_roots:
             command += ["--python-root", str(root)]
         for name, value in options.vars.items():

@@ -30,6 +30,7 @@ from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE
 
 __all__ = [
     "argument_error",
+    "callee_name",
     "check_argument_types",
     "compile_check",
     "conforms",
@@ -64,16 +65,27 @@ def check_argument_types(method: Callable[..., Any], bound: inspect.BoundArgumen
                 raise argument_error(method, name, annotation, item)
 
 
+def callee_name(method: Callable[..., Any]) -> str:
+    """How an error names the method a caller called: its name, or, for what calling an
+    object itself runs (a noun accessor's `rpc_call`, `Customer("c-1")`), the call as the
+    caller wrote it (`Customer(id)`), never the private function behind it."""
+    name = str(getattr(method, "__name__", "the method"))
+    owner = getattr(method, "__self__", None)
+    if owner is not None and getattr(type(owner), "rpc_call", None) == name:
+        return f"{getattr(owner, 'type', type(owner).__name__)}(id)"
+    return name
+
+
 def argument_error(method: Callable[..., Any], name: str, annotation: Any, value: Any) -> BadRequest:
     """The 400 `invalid_params` for argument `name` of `method`, whose `value` its
     `annotation` does not accept."""
     if _is_integer(value) and not INT64_MIN <= value <= INT64_MAX:
         return BadRequest(
-            f"Argument {name!r} of {getattr(method, '__name__', 'the method')}: {INT64_RANGE}",
+            f"Argument {name!r} of {callee_name(method)}: {INT64_RANGE}",
             code="invalid_params",
         )
     return BadRequest(
-        f"Argument {name!r} of {getattr(method, '__name__', 'the method')} is "
+        f"Argument {name!r} of {callee_name(method)} is "
         f"{describe_type(annotation)}, not {_describe_value(value)}",
         code="invalid_params",
     )

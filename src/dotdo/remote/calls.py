@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dotdo.errors import BadRequest
-from dotdo.remote.argtypes import _hints, argument_error, check_argument_types, compile_check, is_framework
+from dotdo.remote.argtypes import (
+    _hints,
+    argument_error,
+    callee_name,
+    check_argument_types,
+    compile_check,
+    is_framework,
+)
 from dotdo.remote.marks import method_options
 from dotdo.remote.targets import snake_case
 
@@ -40,7 +47,8 @@ def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], 
         try:
             bound = _signature(method).bind(*args, **kwargs)
         except TypeError as exc:
-            raise BadRequest(f"Wrong arguments for {method.__name__}: {exc}", code="invalid_params") from exc
+            message = f"Wrong arguments for {callee_name(method)}: {exc}"
+            raise BadRequest(message, code="invalid_params") from exc
         check_argument_types(method, bound)
     return args, kwargs
 

@@ -382,9 +382,9 @@ class CapnWebSession:
             future.set_result(value)
             self._exports[export_id] = future
             return ["export", export_id]
-        to_dict = getattr(value, "to_dict", None)
+        to_dict = getattr(type(value), "to_dict", None)  # on the class, as `codec.encode` asks
         if callable(to_dict):
-            return self._serialize(to_dict(), depth + 1)
+            return self._serialize(to_dict(value), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
 
 

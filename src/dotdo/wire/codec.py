@@ -114,9 +114,11 @@ def encode(value: Any, depth: int = 0) -> Any:
         ]
     if isinstance(value, Mapping):
         return _encode_object(value, depth)
-    to_dict = getattr(value, "to_dict", None)
+    # Looked up on the class: an instance's `__getattr__` may answer any name (a thing's
+    # accessor turns one into a call to another object), and a probe must not run it.
+    to_dict = getattr(type(value), "to_dict", None)
     if callable(to_dict):
-        return encode(to_dict(), depth + 1)
+        return encode(to_dict(value), depth + 1)
     raise TypeError(f"{type(value).__name__} cannot be sent over RPC")
 
 

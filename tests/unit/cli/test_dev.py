@@ -22,3 +22,29 @@ def test_dev_on_a_port_in_use_says_so_and_exits(tmp_path: Path, monkeypatch: pyt
     assert result.exit_code == 1
     assert result.output.startswith(f"dotdo: port {port} on 127.0.0.1 is in use")
     assert "--port" in result.output
+
+
+def test_a_second_dev_server_of_one_config_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two servers of one config would rebuild each other's generated host and share the
+    state folder: the second is refused in one line while the first (here: a live process
+    holding the lock) runs."""
+    import subprocess
+    import sys
+
+    root = create_project("demo", tmp_path)
+    monkeypatch.chdir(root)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (root / ".dotdo").mkdir(exist_ok=True)
+        (root / ".dotdo" / "host.lock").write_text(f"{holder.pid}\n")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        result = CliRunner().invoke(main, ["dev", "--port", str(port), "--no-watch"])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"dotdo: another `dotdo dev` (pid {holder.pid}) serves this config")

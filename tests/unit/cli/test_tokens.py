@@ -48,3 +48,14 @@ def test_a_token_without_expiry() -> None:
         main, ["token", "mint", "--no-expiry", "--scope", "admin"], env={"DOTDO_SECRET": "s"}
     )
     assert verify(result.output.strip(), "s").exp is None
+
+
+def test_attenuating_to_more_rights_is_refused_instead_of_printed() -> None:
+    """A widened token is refused by every object (403 `token_widened`); the command says so
+    at once rather than print it (it printed one, exit 0)."""
+    runner = CliRunner()
+    minted = runner.invoke(main, ["token", "mint", "--scope", "read"], env={"DOTDO_SECRET": "s"})
+    widened = runner.invoke(main, ["token", "attenuate", minted.output.strip(), "--scope", "admin"])
+    assert widened.exit_code == 2, widened.output
+    assert "caveat 1 widens the scope: a token only narrows" in widened.output
+    assert "dotdo1." not in widened.output

@@ -1,0 +1,66 @@
+"""Where `dotdo dev` builds and keeps state by default, per config, and its hold on the host
+folder: two configs served from one checkout never share a generated host nor a state
+folder (one rebuilt the other's host under it), and a second server of one config is
+refused instead of sharing them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.project import Project
+from dotdo.localrt.server import Server, ServerOptions, claim_host, generated_dirs
+
+WRANGLER = 'name = "app"\nmain = "src/entry.py"\ncompatibility_flags = ["python_workers"]\n'
+
+
+def _root(tmp_path: Path) -> Path:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "entry.py").write_text("")
+    (tmp_path / "wrangler.toml").write_text(WRANGLER)
+    (tmp_path / "tests" / "harness").mkdir(parents=True)
+    (tmp_path / "tests" / "harness" / "wrangler.toml").write_text(WRANGLER.replace("src/", "../../src/"))
+    return tmp_path
+
+
+def test_the_project_config_keeps_its_folders_and_another_config_gets_its_own(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    own = generated_dirs(Project.load(root))
+    assert own == (root / ".dotdo" / "host", root / ".dotdo" / "state")
+    other = generated_dirs(Project.load(root, Path("tests/harness/wrangler.toml")))
+    base = root / ".dotdo" / "configs" / "tests-harness-wrangler.toml"
+    assert other == (base / "host", base / "state")
+
+
+def test_the_server_command_names_the_config_folders(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    project = Project.load(root, Path("tests/harness/wrangler.toml"))
+    command = Server(project, ServerOptions(), node="node", node_modules=root).command(control=False)
+    host, state = generated_dirs(project)
+    assert command[command.index("--out") + 1] == str(host)
+    assert command[command.index("--persist-to") + 1] == str(state)
+
+
+def test_a_live_holder_is_refused_and_a_dead_one_taken_over(tmp_path: Path) -> None:
+    host = tmp_path / ".dotdo" / "host"
+    lock = host.with_name("host.lock")
+    with claim_host(host):
+        assert lock.read_text().strip() == str(os.getpid())
+    assert not lock.exists()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(f"{holder.pid}\n")
+        refused = pytest.raises(LocalRuntimeError, match=f"another `dotdo dev` \\(pid {holder.pid}\\)")
+        with refused, claim_host(host):
+            pass
+        assert lock.read_text().strip() == str(holder.pid)  # left to its holder
+    finally:
+        holder.kill()
+        holder.wait()
+    with claim_host(host):  # its holder is gone: taken over
+        assert lock.read_text().strip() == str(os.getpid())
