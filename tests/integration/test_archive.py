@@ -100,8 +100,9 @@ def test_as_of_and_event_ranges_refuse_bad_values(runtime: LocalRuntime) -> None
             assert got.status_code == 400 and got.json()["error"]["code"] == "invalid_as_of", value
         got = c.get("/_archive/events", params={"until": "tomorrow"})
         assert got.status_code == 400 and got.json()["error"]["code"] == "invalid_until"
-        got = c.post("/_archive/storage/archive", json={"before": "now"})
-        assert got.status_code == 400 and got.json()["error"]["code"] == "invalid_before"
+        for before in ("now", 2**63, -(2**63) - 1):  # a 64-bit integer, as on RPC (ADR 0037)
+            got = c.post("/_archive/storage/archive", json={"before": before})
+            assert got.status_code == 400 and got.json()["error"]["code"] == "invalid_before", before
         got = c.post("/_storage/storage/archive")
         assert got.status_code == 409 and got.json()["error"]["code"] == "archive_disabled"
         # Before the archive and without one, as-of reads come from SQLite's events.

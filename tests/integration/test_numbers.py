@@ -247,3 +247,46 @@ def test_any_integer_is_kept_exactly_or_refused_naming_the_limit(runtime: LocalR
         assert strict(thing.text)["n"] == wire(number)
         found = c.get("/Ledger", params={"where": json.dumps({"n": number})})
         assert [t["$id"] for t in strict(found.text)["items"]] == ["n"]
+
+
+FRAMEWORK_INTEGERS = [
+    ("get_thing_as_of", lambda n: ["Widget", "w1", n], "as_of"),
+    ("list_events", lambda n: [None, None, n], "since"),
+    ("list_events", lambda n: [None, None, None, n], "until"),
+    ("list_events", lambda n: [None, None, None, None, None, n], "limit"),
+    ("update_thing", lambda n: ["Widget", "w1", {"a": 2}, n], "expected_version"),
+]
+"""Framework methods whose integers end up in SQL or a timestamp: (method, params, name)."""
+
+
+def _capnweb_arguments(params: list[Any]) -> list[Any]:
+    return [["bigint", str(v)] if isinstance(v, int) and abs(v) > SAFE else v for v in params]
+
+
+@pytest.mark.parametrize("number", [*BEYOND, 2**70])
+def test_a_framework_methods_integers_past_64_bits_are_a_400_on_every_surface(
+    runtime: LocalRuntime, number: int
+) -> None:
+    tenant = new_tenant()
+    with runtime.client(tenant) as c, socket_to(runtime, tenant, "/ws/rpc") as ws:
+        assert c.post("/Widget", json={"$id": "w1", "a": 1}).status_code == 201
+        # the HTTP route's own refusal of the same value
+        assert "64-bit" in refused(c.get("/Widget/w1", params={"as_of": str(number)}), 400, "invalid_as_of")
+        for method, params, name in FRAMEWORK_INTEGERS:
+            expected = f"Argument {name!r} of {method}: integers are limited to 64 bits ({LIMIT})"
+            rpc = c.post("/rpc", json={"method": method, "params": params(number)})
+            assert refused(rpc, 400, "invalid_params") == expected, method
+            piped = c.post("/rpc/pipeline", json=pipeline([], call(method, *params(number))))
+            assert piped.status_code == 400 and piped.json()["error"]["message"] == expected, method
+            ws.send(json.dumps({"id": 1, "method": method, "params": params(number)}))
+            error = strict(ws.recv(timeout=10))["error"]
+            assert (error["code"], error["message"]) == ("invalid_params", expected), method
+            line = json.dumps(["push", ["pipeline", 0, [method], _capnweb_arguments(params(number))]])
+            answer = c_batch(runtime, tenant, "/capnweb", None, [line, '["pull",1]'])
+            assert answer[0][:2] == ["reject", 1] and expected in json.dumps(answer[0][2]), (method, answer)
+        # the noun accessors a pipeline reaches are the framework's too
+        accessor = c.post("/rpc/pipeline", json=pipeline(["Widget", "w1"], call("update", {"a": 3}, number)))
+        assert accessor.json()["error"]["message"] == (
+            f"Argument 'expected_version' of update: integers are limited to 64 bits ({LIMIT})"
+        )
+        assert c.get("/Widget/w1").json()["a"] == 1  # nothing was written

@@ -95,6 +95,17 @@ def test_pipeline_limits_and_bad_input(runtime: LocalRuntime) -> None:
             assert response.status_code == 400 and response.json()["error"]["code"] in ("invalid_pipeline",)
         bad_args = c.post("/rpc/pipeline", json=pipeline([], call("get", "a", "b", "c", "d")))
         assert bad_args.status_code == 400 and bad_args.json()["error"]["code"] == "invalid_params"
+        # a field an envelope does not take is refused, as POST /rpc refuses one (never ignored)
+        misspelt = {"type": "method", "name": "get", "arg": ["k"]}
+        for body in [
+            {**pipeline([], call("get", "k")), "extra": 1},
+            {"pipeline": {"target": [], "pipeline": [call("get", "k")], "extra": 1}},
+            pipeline([], misspelt),
+            [pipeline([], call("get", "k")), pipeline(["Customer"], {**prop("count"), "args": []})],
+        ]:
+            response = c.post("/rpc/pipeline", json=body)
+            assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_pipeline"), body
+            assert "Unknown field" in response.json()["error"]["message"]
 
 
 def test_rpc_targets_and_tagged_values(runtime: LocalRuntime) -> None:
@@ -212,6 +223,12 @@ def test_websocket_rpc_calls_subscriptions_and_limits(runtime: LocalRuntime) -> 
         assert stored_date["error"]["code"] == "invalid_value"
         assert ask("not json")["error"]["code"] == "invalid_json"
         assert ask({"id": 3, "method": "__class__"})["error"]["code"] == "method_not_found"
+        for unknown in ({"extra": 1}, {"param": ["k"]}):  # refused as POST /rpc refuses them
+            refused = ask({"id": 6, "method": "get", "params": ["k"], **unknown})
+            assert (
+                refused["error"]["code"] == "invalid_message"
+                and "Unknown field" in refused["error"]["message"]
+            )
         assert ask({"id": 4, "method": "subscribe", "params": ["Customer.*"]})["result"] == {
             "subscriptions": ["Customer.*"]
         }

@@ -6,6 +6,12 @@ caller's mistake. The annotation forms RPC methods use are checked (`str`,
 `int`, `float`, `bool`, `None`, unions, `Literal`, `list`/`Sequence`/`tuple`,
 `dict`/`Mapping`, and classes by `isinstance`); anything else (`Any`, type
 variables, protocols, an annotation that does not resolve) accepts every value.
+
+A framework method's integers are bounded (ADR 0037): checked with `bounded=True`, an
+`int` or `float` annotation refuses an integer outside SQLite's 64 bits
+(`dotdo.values.INT64_RANGE`), the 400 an HTTP route gives for the same value, since
+every such integer the framework takes (an `as_of`, a `limit`, a version, a time)
+ends up in SQL or in a timestamp. An app's own `int` stays Python's.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dotdo.errors import BadRequest
+from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE
 
 __all__ = [
     "argument_error",
@@ -28,6 +35,7 @@ __all__ = [
     "compile_check",
     "conforms",
     "describe_type",
+    "is_framework",
 ]
 
 _SEQUENCES = (list, tuple, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection)
@@ -35,8 +43,11 @@ _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
 
 
 def check_argument_types(method: Callable[..., Any], bound: inspect.BoundArguments) -> None:
-    """Raise 400 `invalid_params` for the first argument its annotation does not accept."""
-    hints = _hints(getattr(method, "__func__", method))
+    """Raise 400 `invalid_params` for the first argument its annotation does not accept
+    (a framework method's integers bounded to 64 bits, see `is_framework`)."""
+    function = getattr(method, "__func__", method)
+    hints = _hints(function)
+    bounded = is_framework(function)
     parameters = bound.signature.parameters
     for name, value in bound.arguments.items():
         annotation = hints.get(name)
@@ -50,7 +61,7 @@ def check_argument_types(method: Callable[..., Any], bound: inspect.BoundArgumen
         else:
             values = [value]
         for item in values:
-            if not conforms(item, annotation):
+            if not conforms(item, annotation, bounded=bounded):
                 raise argument_error(method, name, annotation, item)
 
 
@@ -68,6 +79,11 @@ def callee_name(method: Callable[..., Any]) -> str:
 def argument_error(method: Callable[..., Any], name: str, annotation: Any, value: Any) -> BadRequest:
     """The 400 `invalid_params` for argument `name` of `method`, whose `value` its
     `annotation` does not accept."""
+    if _is_integer(value) and not INT64_MIN <= value <= INT64_MAX:
+        return BadRequest(
+            f"Argument {name!r} of {callee_name(method)}: {INT64_RANGE}",
+            code="invalid_params",
+        )
     return BadRequest(
         f"Argument {name!r} of {callee_name(method)} is "
         f"{describe_type(annotation)}, not {_describe_value(value)}",
@@ -75,8 +91,15 @@ def argument_error(method: Callable[..., Any], name: str, annotation: Any, value
     )
 
 
-def conforms(value: Any, annotation: Any) -> bool:
-    """Does `value` (as decoded from the wire) fit `annotation`?"""
+def is_framework(function: Any) -> bool:
+    """Is `function` one of dotdo's own (defined in a `dotdo.` module)? Its `int` and
+    `float` parameters take only integers within 64 bits (ADR 0037)."""
+    return str(getattr(function, "__module__", "")).startswith("dotdo.")
+
+
+def conforms(value: Any, annotation: Any, *, bounded: bool = False) -> bool:
+    """Does `value` (as decoded from the wire) fit `annotation`? With `bounded`, an `int`
+    or `float` annotation takes an integer only within 64 bits (`INT64_RANGE`)."""
     if annotation is Any or annotation is object or isinstance(annotation, typing.TypeVar):
         return True
     if annotation is None or annotation is type(None):
@@ -84,15 +107,17 @@ def conforms(value: Any, annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     arguments = typing.get_args(annotation)
     if origin is typing.Union or origin is types.UnionType:
-        return any(conforms(value, argument) for argument in arguments)
+        return any(conforms(value, argument, bounded=bounded) for argument in arguments)
     if origin is typing.Literal:
         return any(value == choice and type(value) is type(choice) for choice in arguments)
     if annotation is bool:
         return isinstance(value, bool)
     if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return _is_integer(value) and (not bounded or INT64_MIN <= value <= INT64_MAX)
     if annotation is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        if _is_integer(value):
+            return not bounded or INT64_MIN <= value <= INT64_MAX
+        return isinstance(value, float)
     if annotation is str or annotation is bytes:
         return isinstance(value, annotation)
     container = origin or annotation
@@ -100,22 +125,28 @@ def conforms(value: Any, annotation: Any) -> bool:
         if not isinstance(value, dict):
             return False
         key_type, value_type = arguments if len(arguments) == 2 else (Any, Any)
-        return all(conforms(k, key_type) and conforms(v, value_type) for k, v in value.items())
+        return all(
+            conforms(k, key_type, bounded=bounded) and conforms(v, value_type, bounded=bounded)
+            for k, v in value.items()
+        )
     if container in _SEQUENCES:
         if not isinstance(value, list | tuple):
             return False
         if container is tuple and arguments and arguments[-1] is not Ellipsis:
-            return len(value) == len(arguments) and all(map(conforms, value, arguments))
+            return len(value) == len(arguments) and all(
+                conforms(item, argument, bounded=bounded)
+                for item, argument in zip(value, arguments, strict=True)
+            )
         item_type = arguments[0] if arguments else Any
-        return all(conforms(item, item_type) for item in value)
+        return all(conforms(item, item_type, bounded=bounded) for item in value)
     if isinstance(container, type) and not _is_protocol(container):
         return isinstance(value, container)
     return True
 
 
-def compile_check(annotation: Any) -> Callable[[Any], bool]:
+def compile_check(annotation: Any, *, bounded: bool = False) -> Callable[[Any], bool]:
     """`conforms` for one annotation, worked out once: a predicate `value -> bool` giving
-    the same answer as `conforms(value, annotation)` for every value, without taking the
+    the same answer as `conforms(value, annotation, bounded=bounded)` for every value, without taking the
     annotation apart again on each call (a method's annotations are compiled once, see
     `dotdo.remote.calls`). A form it does not compile is checked by `conforms` itself."""
     if annotation is Any or annotation is object or isinstance(annotation, typing.TypeVar):
@@ -125,26 +156,27 @@ def compile_check(annotation: Any) -> Callable[[Any], bool]:
     origin = typing.get_origin(annotation)
     arguments = typing.get_args(annotation)
     if origin is typing.Union or origin is types.UnionType:
-        parts = tuple(compile_check(argument) for argument in arguments)
+        parts = tuple(compile_check(argument, bounded=bounded) for argument in arguments)
         return lambda value: any(part(value) for part in parts)
-    simple = _SIMPLE.get(annotation) if isinstance(annotation, type) else None
+    simple = (_BOUNDED if bounded else _SIMPLE).get(annotation) if isinstance(annotation, type) else None
     if simple is not None:
         return simple
     container = origin or annotation
     if container in _MAPPINGS:
         key_type, value_type = arguments if len(arguments) == 2 else (Any, Any)
-        key_check, value_check = compile_check(key_type), compile_check(value_type)
+        key_check = compile_check(key_type, bounded=bounded)
+        value_check = compile_check(value_type, bounded=bounded)
         if key_check is _anything and value_check is _anything:
             return _is_dict
         return lambda value: isinstance(value, dict) and all(
             key_check(k) and value_check(v) for k, v in value.items()
         )
     if container in _SEQUENCES and not (container is tuple and arguments and arguments[-1] is not Ellipsis):
-        item_check = compile_check(arguments[0] if arguments else Any)
+        item_check = compile_check(arguments[0] if arguments else Any, bounded=bounded)
         if item_check is _anything:
             return _is_array
         return lambda value: isinstance(value, list | tuple) and all(item_check(item) for item in value)
-    return lambda value: conforms(value, annotation)
+    return lambda value: conforms(value, annotation, bounded=bounded)
 
 
 def _anything(value: Any) -> bool:
@@ -171,6 +203,16 @@ _SIMPLE: dict[type, Callable[[Any], bool]] = {
     bytes: lambda value: isinstance(value, bytes),
 }
 """The scalar annotations, checked as `conforms` checks them."""
+_BOUNDED: dict[type, Callable[[Any], bool]] = {
+    **_SIMPLE,
+    int: lambda value: _is_integer(value) and INT64_MIN <= value <= INT64_MAX,
+    float: lambda value: isinstance(value, float) or (_is_integer(value) and INT64_MIN <= value <= INT64_MAX),
+}
+"""The same, as `conforms(..., bounded=True)` checks them: integers within 64 bits."""
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def describe_type(annotation: Any) -> str:

@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dotdo.errors import BadRequest
-from dotdo.remote.argtypes import _hints, argument_error, callee_name, check_argument_types, compile_check
+from dotdo.remote.argtypes import (
+    _hints,
+    argument_error,
+    callee_name,
+    check_argument_types,
+    compile_check,
+    is_framework,
+)
 from dotdo.remote.marks import method_options
 from dotdo.remote.targets import snake_case
 
@@ -68,8 +75,9 @@ class _Binder:
         """Each parameter's position: below `positional` it may be passed positionally."""
         self.required = tuple((n, p.name) for n, p in enumerate(parameters) if p.default is p.empty)
         hints = _hints(function)
+        bounded = is_framework(function)  # a framework method's integers fit 64 bits (ADR 0037)
         self.checks = tuple(
-            (n, p.name, compile_check(hints[p.name]), hints[p.name])
+            (n, p.name, compile_check(hints[p.name], bounded=bounded), hints[p.name])
             for n, p in enumerate(parameters)
             if hints.get(p.name) is not None
         )

@@ -142,7 +142,7 @@ def split_input(type_name: str, data: Any) -> tuple[dict[str, Any], str | None, 
     The read-only `$` fields (`$created_at`, ...) are ignored, so a thing read can be
     sent back. 400: `invalid_data` (not an object, a `$` name of no field, a non-string
     key), `invalid_id`, `type_mismatch` (`$type` other than `type_name`),
-    `invalid_version` (`$version` not a positive integer).
+    `invalid_version` (`$version` not a positive integer within 64 bits).
     """
     if not isinstance(data, Mapping):
         raise BadRequest("A thing is a JSON object", code="invalid_data")
@@ -160,8 +160,8 @@ def split_input(type_name: str, data: Any) -> tuple[dict[str, Any], str | None, 
             if value != type_name:
                 raise BadRequest(f"$type is {value!r} but the thing is a {type_name}", code="type_mismatch")
         elif key == "$version":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise BadRequest("$version is a positive integer", code="invalid_version")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= INT64_MAX:
+                raise BadRequest("$version is a positive integer of at most 64 bits", code="invalid_version")
             version = value
         elif key not in _READ_ONLY_FIELDS:
             raise BadRequest(f"Property names may not start with '$' ({key!r})", code="invalid_data")

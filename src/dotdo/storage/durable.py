@@ -49,6 +49,7 @@ from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.options import ArchiveOptions
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON
+from dotdo.values import int64_error
 
 if TYPE_CHECKING:
     # L3 loads with an object that has an archive_binding, or with its first event page
@@ -296,8 +297,12 @@ class DOStorage(DOSemantic):
         if isinstance(body, dict):
             check_fields(body, ("before",))
         before = body.get("before") if isinstance(body, dict) else "not an object"
-        if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
-            raise BadRequest('Body is {"before": <epoch milliseconds>} or empty', code="invalid_before")
+        if before is not None and (
+            isinstance(before, bool) or not isinstance(before, int) or int64_error(before)
+        ):  # a 64-bit integer, as archive_now's argument on RPC (ADR 0037)
+            raise BadRequest(
+                'Body is {"before": <epoch milliseconds, a 64-bit integer>} or empty', code="invalid_before"
+            )
         return json_response(await self.archive_now(before))
 
 

@@ -38,6 +38,7 @@ from dotdo.core import faults
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest
+from dotdo.values import INT64_MAX, INT64_MIN
 
 if TYPE_CHECKING:
     from dotdo.core.durable import DOCore
@@ -87,8 +88,13 @@ def _pass_time(request: HttpRequest) -> int | None:
     now = body.get("now") if isinstance(body, dict) else "not an object"
     if now is None:
         return None
-    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-        raise BadRequest('Body is {"now": <epoch milliseconds>} or empty', code="invalid_now")
+    if (
+        isinstance(now, bool)
+        or not isinstance(now, int | float)
+        or not math.isfinite(now)
+        or not INT64_MIN <= now <= INT64_MAX  # a time SQLite's INTEGER holds (ADR 0037)
+    ):
+        raise BadRequest('Body is {"now": <epoch milliseconds, within 64 bits>} or empty', code="invalid_now")
     return int(now)
 
 

@@ -296,8 +296,8 @@ class CapnWebSession:
         return await self._exports[import_id]
 
     async def _call(self, args: list[Any], depth: int, scope: dict[int, Any] | None = None) -> Any:
-        if not args:
-            raise ProtocolError("a reference names an import")
+        if not args or len(args) > 3:  # nothing past the call arguments: not ignored in silence
+            raise ProtocolError("a reference is an import, then a property path and call arguments")
         target = await self._reference(args[0], scope)
         path = args[1] if len(args) > 1 and args[1] is not None else []
         call_args = args[2] if len(args) > 2 else None

@@ -58,13 +58,31 @@ class PipelineRequest:
     steps: tuple[Step, ...]
 
 
+_REQUEST_FIELDS = frozenset({"id", "pipeline"})
+_SPEC_FIELDS = frozenset({"target", "pipeline"})
+_STEP_FIELDS = {"method": frozenset({"type", "name", "args"}), "property": frozenset({"type", "name"})}
+"""The fields of each envelope; any other is a 400 `invalid_pipeline`, as `POST /rpc`
+refuses a field besides `method` and `params`: a misspelt `args` is never dropped."""
+
+
+def _check_fields(envelope: dict[str, Any], known: frozenset[str], what: str) -> None:
+    unknown = sorted(set(envelope) - known)
+    if unknown:
+        raise BadRequest(
+            f"Unknown field {unknown[0]!r} in {what}; it takes {', '.join(sorted(known))}",
+            code="invalid_pipeline",
+        )
+
+
 def _parse_one(item: Any) -> PipelineRequest:
     if not isinstance(item, dict) or not isinstance(item.get("pipeline"), dict):
         raise BadRequest(
             'A pipeline is {"id", "pipeline": {"target": [...], "pipeline": [steps]}}',
             code="invalid_pipeline",
         )
+    _check_fields(item, _REQUEST_FIELDS, "a pipeline request")
     spec = item["pipeline"]
+    _check_fields(spec, _SPEC_FIELDS, "a pipeline")
     target = spec.get("target", [])
     raw_steps = spec.get("pipeline", [])
     if not isinstance(target, list) or len(target) > 2:
@@ -81,6 +99,7 @@ def _parse_one(item: Any) -> PipelineRequest:
                 code="invalid_pipeline",
             )
         kind = "method" if raw["type"] == "method" else "property"
+        _check_fields(raw, _STEP_FIELDS[kind], f"a {kind} step")
         steps.append(Step(kind, raw.get("name"), raw.get("args", [])))
     return PipelineRequest(item.get("id"), target, tuple(steps))
 

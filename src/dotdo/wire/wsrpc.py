@@ -34,6 +34,8 @@ MAX_SUBSCRIPTIONS = 32
 """Most event patterns one socket subscribes to."""
 SOCKET_TAG = "rpc"
 """The hibernation tag of `/ws/rpc` sockets."""
+MESSAGE_FIELDS = frozenset({"id", "method", "params"})
+"""The fields of a call; any other is refused, as `POST /rpc` refuses it."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,8 @@ class WsRequest:
 
 def parse_message(message: str | bytes) -> WsRequest:
     """The call a text message holds. 400 `invalid_message` (binary, not
-    `{"id", "method", "params"}`, a bad id), `message_too_large` past MAX_MESSAGE_BYTES,
-    `invalid_json`."""
+    `{"id", "method", "params"}`, a field besides those, a bad id), `message_too_large`
+    past MAX_MESSAGE_BYTES, `invalid_json`."""
     if isinstance(message, bytes):
         raise BadRequest("RPC messages are JSON text", code="invalid_message")
     if len(message.encode()) > MAX_MESSAGE_BYTES:
@@ -62,6 +64,12 @@ def parse_message(message: str | bytes) -> WsRequest:
         raise BadRequest(f"message is not JSON: {exc}", code="invalid_json") from exc
     if not isinstance(body, dict) or not isinstance(body.get("method"), str):
         raise BadRequest('a message is {"id", "method", "params"}', code="invalid_message")
+    unknown = sorted(set(body) - MESSAGE_FIELDS)
+    if unknown:  # a misspelt "params" would otherwise call the method with none
+        raise BadRequest(
+            f"Unknown field {unknown[0]!r} in the message; it takes {', '.join(sorted(MESSAGE_FIELDS))}",
+            code="invalid_message",
+        )
     request_id = body.get("id")
     if request_id is not None and not isinstance(request_id, str | int):
         raise BadRequest("id is a string or an integer", code="invalid_message")

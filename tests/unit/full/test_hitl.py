@@ -333,7 +333,7 @@ def test_fields_match_finds_every_value_at_its_path_and_nothing_else(data: dict[
         assert not fields_match({path: int(value)}, data)  # True is no 1, as in JSON
 
 
-@pytest.mark.parametrize("run_id", ["", "a\x00b", "../x", "r" * 129, 7])
+@pytest.mark.parametrize("run_id", ["", "a\x00b", "../x", ".", "..", "r" * 129, 7])
 def test_a_run_id_is_checked_like_a_things_id(run_id: Any) -> None:
     """It is copied into the run's steps, its approvals and their events: a 1 MB id made
     every approvals page megabytes long."""

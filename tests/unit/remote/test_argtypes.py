@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import builtins
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dotdo import BadRequest
-from dotdo.remote.argtypes import check_argument_types, conforms, describe_type
+from dotdo.remote.argtypes import check_argument_types, compile_check, conforms, describe_type
+from dotdo.remote.calls import bind_arguments
 from dotdo.types import JSON
+from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE
 
 if TYPE_CHECKING:
     from decimal import Decimal  # not importable from the annotations at run time
@@ -89,3 +93,75 @@ def test_conforms_and_describe() -> None:
     # The element's type is named: "is an array, not an array" told a caller nothing.
     assert describe_type(Sequence[str]) == "an array whose items are each a string"
     assert describe_type(Sequence[Any]) == "an array"
+
+
+def _framework_list(
+    limit: int = 100, as_of: int | None = None, delay: float | None = None, *ids: int
+) -> None:
+    """A framework method's signature with `*args`: bound by `inspect` (the general path)."""
+
+
+def _framework_page(limit: int = 100, as_of: int | None = None, delay: float | None = None) -> None:
+    """A plain one: bound by its compiled binder (`dotdo.remote.calls._Binder`)."""
+
+
+for _function in (_framework_list, _framework_page):
+    _function.__module__ = "dotdo.semantic.example"  # defined by the framework (ADR 0037)
+
+
+def _app_total(count: int, *more: int) -> int:
+    """An app's method: its integers stay Python's."""
+    return count + sum(more)
+
+
+BEYOND_64_BITS = [2**63, -(2**63) - 1, 2**70, -(2**200)]
+
+
+@pytest.mark.parametrize("number", BEYOND_64_BITS)
+@pytest.mark.parametrize(
+    ("method", "params", "name"),
+    [
+        (method, params, name)
+        for method in (_framework_list, _framework_page)
+        for params, name in [
+            (lambda n: [n], "limit"),
+            (lambda n: {"as_of": n}, "as_of"),
+            (lambda n: [100, None, n], "delay"),  # a float annotation takes integers: bounded too
+        ]
+    ]
+    + [(_framework_list, lambda n: [100, None, None, 1, n], "ids")],
+)
+def test_a_framework_methods_integers_past_64_bits_are_invalid_params(
+    method: Callable[..., Any], params: Callable[[int], Any], name: str, number: int
+) -> None:
+    with pytest.raises(BadRequest) as info:
+        bind_arguments(method, params(number))
+    assert info.value.code == "invalid_params" and info.value.status == 400
+    assert info.value.message == f"Argument {name!r} of {method.__name__}: {INT64_RANGE}"
+
+
+@pytest.mark.parametrize("number", [INT64_MIN, INT64_MAX, 0, -1])
+def test_a_framework_methods_integers_within_64_bits_pass(number: int) -> None:
+    assert bind_arguments(_framework_list, [number, number, number, number]) == (
+        [number, number, number, number],
+        {},
+    )
+    assert bind_arguments(_framework_list, {"delay": 1e300}) == (
+        [],
+        {"delay": 1e300},
+    )  # a float is no integer
+
+
+@pytest.mark.parametrize("number", BEYOND_64_BITS)
+def test_an_apps_integers_are_pythons(number: int) -> None:
+    assert bind_arguments(_app_total, [number]) == ([number], {})
+    assert bind_arguments(_app_total, [1, number]) == ([1, number], {})
+
+
+@given(st.integers(min_value=-(2**80), max_value=2**80), st.sampled_from([int, float, int | None, list[int]]))
+def test_bounded_checks_answer_as_conforms_does(number: int, annotation: Any) -> None:
+    value = [number] if annotation == list[int] else number
+    fits = INT64_MIN <= number <= INT64_MAX
+    assert conforms(value, annotation, bounded=True) is fits
+    assert compile_check(annotation, bounded=True)(value) is fits
+    assert conforms(value, annotation) is compile_check(annotation)(value) is True

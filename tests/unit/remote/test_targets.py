@@ -182,3 +182,31 @@ def test_capnweb_reaches_nouns_as_a_javascript_client_writes_them() -> None:
         "method_not_found",
     ]
     assert asked == ["count", "get", "get"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"id": 1, "pipeline": {"pipeline": [{"type": "method", "name": "count"}]}, "ids": 2},
+            "'ids' in a pipeline request",
+        ),
+        (
+            {"pipeline": {"pipeline": [{"type": "method", "name": "count"}], "targets": []}},
+            "'targets' in a pipeline",
+        ),
+        (
+            {"pipeline": {"pipeline": [{"type": "method", "name": "count", "arg": [1]}]}},
+            "'arg' in a method step",
+        ),
+        (
+            {"pipeline": {"pipeline": [{"type": "property", "name": "Ticket", "args": []}]}},
+            "'args' in a property step",
+        ),
+        ([{"pipeline": {"pipeline": [{"type": "get", "name": "Ticket", "x": 1}]}}], "'x' in a property step"),
+    ],
+)
+def test_every_envelope_of_a_pipeline_refuses_a_field_it_does_not_take(body: Any, message: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        parse_pipelines(body)
+    assert refused.value.code == "invalid_pipeline" and f"Unknown field {message}" in refused.value.message

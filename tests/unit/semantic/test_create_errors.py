@@ -93,9 +93,19 @@ BAD = [
     ),
     (b'{"$type": "Order"}', 400, "type_mismatch", "$type is 'Order' but the thing is a Customer"),
     (b'{"$version": 1.5}', 400, "invalid_version", "$version is a positive integer"),
+    (
+        b'{"$version": 9223372036854775808}',
+        400,
+        "invalid_version",
+        "$version is a positive integer of at most 64",
+    ),
+    (b'{"$version": {"$bigint": "9223372036854775808"}}', 400, "invalid_version", "$version is a positive"),
     (b'{"$secret": 1}', 400, "invalid_data", "Property names may not start with '$' ('$secret')"),
     (b'{"$id": "-dash"}', 400, "invalid_id", f"Invalid id '-dash': {ID_RULE}"),
     (b'{"$id": 7}', 400, "invalid_id", f"Invalid id 7: {ID_RULE}"),
+    # URL dot segments (RFC 3986 §5.2.4): an id no HTTP route could reach.
+    (b'{"$id": "."}', 400, "invalid_id", f"Invalid id '.': {ID_RULE}"),
+    (b'{"$id": ".."}', 400, "invalid_id", f"Invalid id '..': {ID_RULE}"),
     (
         b'{"v": "' + b"x" * (1024 * 1024) + b'"}',
         413,

@@ -95,7 +95,9 @@ def test_without_a_time_the_pass_runs_at_the_objects_clock() -> None:
     assert source.ran_at == [T0]
 
 
-@pytest.mark.parametrize("body", [{"now": "soon"}, {"now": True}, {"now": [1]}, "tomorrow", 5000])
+@pytest.mark.parametrize(
+    "body", [{"now": "soon"}, {"now": True}, {"now": [1]}, "tomorrow", 5000, {"now": 2**63}, {"now": 1e300}]
+)
 def test_a_time_that_is_not_a_number_is_refused(body: Any) -> None:
     answer = _call(Served(Due()), ALARM_PATH, body)
     assert answer.status == 400

@@ -239,6 +239,14 @@ def test_socket_sessions_are_rate_limited_not_capped() -> None:
     assert batch[-1][0] == "abort"
 
 
+def test_a_reference_with_elements_past_its_call_arguments_aborts() -> None:
+    for tag in ("pipeline", "import"):
+        assert run([["push", [tag, 0, ["hello"], ["a"], "extra"]], ["pull", 1]]) == [
+            ["abort", ["error", "Error", "a reference is an import, then a property path and call arguments"]]
+        ]
+    assert run([["push", ["pipeline", 0, ["hello"], ["a"]]], ["pull", 1]])[0][:2] == ["resolve", 1]
+
+
 def test_a_malformed_push_aborts_even_when_never_pulled() -> None:
     assert run([["push", ["pipeline", 0, "not a path", []]]]) == [
         ["abort", ["error", "Error", "a property path and call arguments are arrays"]]

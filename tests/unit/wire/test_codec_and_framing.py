@@ -88,10 +88,19 @@ def test_framing() -> None:
         ('{"id": [1], "method": "x"}', "invalid_message"),
         (b"binary", "invalid_message"),
         ("x" * (MAX_MESSAGE_BYTES + 1), "message_too_large"),
+        # a field besides id, method and params, refused as POST /rpc refuses it
+        ('{"id": 6, "method": "get", "params": ["a"], "extra": 1}', "invalid_message"),
+        ('{"id": 6, "method": "get", "param": ["a"]}', "invalid_message"),
     ]:
         with pytest.raises(BadRequest) as caught:
             parse_message(bad)
         assert caught.value.code == code
+
+
+def test_an_unknown_field_is_named() -> None:
+    with pytest.raises(BadRequest) as caught:
+        parse_message('{"id": 6, "method": "get", "param": ["a"]}')
+    assert caught.value.message == "Unknown field 'param' in the message; it takes id, method, params"
 
 
 EDGES = [-(2**63), -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**63 - 1, 2**63]
