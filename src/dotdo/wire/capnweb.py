@@ -35,7 +35,7 @@ from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, T
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import is_reference
 from dotdo.remote.targets import resolve_call, resolve_method, resolve_property
-from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, from_epoch_ms, parse_json
+from dotdo.wire.codec import MAX_SAFE_INTEGER, bigint, epoch_ms, from_epoch_ms, parse_json
 from dotdo.wire.pipeline import Authorize
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
@@ -417,7 +417,7 @@ def _literal(tag: str, args: list[Any]) -> Any:
         if tag == "bytes" and len(args) == 1 and isinstance(args[0], str):
             return base64.b64decode(args[0], validate=True)
         if tag == "bigint" and len(args) == 1 and isinstance(args[0], str):
-            return int(args[0])
+            return bigint(args[0])
     except (ValueError, OverflowError, OSError, binascii.Error) as exc:
         raise ProtocolError(f"invalid {tag} value") from exc
     if tag in ("inf", "-inf", "nan") and not args:

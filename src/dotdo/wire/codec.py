@@ -36,6 +36,7 @@ from dotdo.values import MAX_SAFE_INTEGER
 __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_SAFE_INTEGER",
+    "bigint",
     "decode",
     "dump",
     "dumps",
@@ -300,6 +301,20 @@ def decode(value: Any, depth: int = 0) -> Any:
     return {key: decode(item, depth + 1) for key, item in value.items()}
 
 
+_INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def bigint(text: str) -> int:
+    """The int a `$bigint` (or Cap'n Web `["bigint", ...]`) text writes: a JSON integer's
+    digits (RFC 8259 section 6: an optional `-`, no `+`, no leading zero, ASCII digits
+    only), as `BigInt.prototype.toString` writes them. ValueError for anything else,
+    which `int()` alone would take (`"+7"`, `" 7 "`, `"1_000"`, `"٣"`), and past
+    Python's int-to-text limit (4,300 digits)."""
+    if _INTEGER_TEXT.fullmatch(text) is None:
+        raise ValueError("not an integer's decimal digits")
+    return int(text)
+
+
 def _untag(tag: str, inner: Any, depth: int) -> Any:
     try:
         if tag == "$escape" and isinstance(inner, dict):
@@ -309,7 +324,7 @@ def _untag(tag: str, inner: Any, depth: int) -> Any:
         if tag == "$bytes" and isinstance(inner, str):
             return base64.b64decode(inner, validate=True)
         if tag == "$bigint" and isinstance(inner, str):
-            return int(inner)
+            return bigint(inner)
         if tag == "$number" and isinstance(inner, str) and inner in _NUMBERS:
             return _NUMBERS[inner]
     except (ValueError, OverflowError, OSError, binascii.Error) as exc:

@@ -1,0 +1,33 @@
+"""A `$bigint` (and Cap'n Web `["bigint", ...]`) is a JSON integer's digits and nothing else:
+`int()` alone took `"+7"`, `" 7 "`, `"1_000"` and other scripts' digits, so a value the
+client never wrote was stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dotdo.errors import BadRequest, ProtocolError
+from dotdo.wire.capnweb import _literal
+from dotdo.wire.codec import bigint, loads
+
+LENIENT = ["+7", " 7", "7 ", "1_000", "\u0663", "007", "-", "", "0x10", "1e3", "--1"]
+
+
+@pytest.mark.parametrize("text", LENIENT)
+def test_text_int_alone_would_take_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        bigint(text)
+    with pytest.raises(BadRequest) as refused:
+        loads(json.dumps({"n": {"$bigint": text}}))
+    assert refused.value.code == "invalid_value"
+    with pytest.raises(ProtocolError, match="invalid bigint value"):
+        _literal("bigint", [text])
+
+
+@pytest.mark.parametrize("text", ["0", "-0", "7", "-12345678901234567890", "9" * 100])
+def test_a_json_integers_digits_are_read(text: str) -> None:
+    assert bigint(text) == int(text)
+    assert loads(json.dumps({"n": {"$bigint": text}})) == {"n": int(text)}
+    assert _literal("bigint", [text]) == int(text)
