@@ -61,7 +61,7 @@ def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
     upper = text.upper()
     if upper in names:
         return names[upper]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # `isdigit` alone passes "²" and "٣"
         raise CronError(f"{name}: {text!r} is not a number" + (" or a name" if names else ""))
     value = int(text)
     if not low <= value <= high:
@@ -77,7 +77,7 @@ def _field(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
         base, slash, step_text = part.partition("/")
         step = 1
         if slash:
-            if not step_text.isdigit() or int(step_text) < 1:
+            if not (step_text.isascii() and step_text.isdigit()) or int(step_text) < 1:
                 raise CronError(f"{name}: step {step_text!r} is not a positive number")
             step = int(step_text)
         if base == "*":

@@ -308,3 +308,13 @@ def test_fixed_time_jobs_fire_once_per_day_at_the_first_occurrence_or_the_gap_en
         else:  # skipped by a spring-forward: the instant the gap ends
             assert wall_at(instant - 60, zone) < wall < wall_at(instant, zone)
             assert offset_at(instant - 1, zone) != offset_at(instant, zone)
+
+
+@pytest.mark.parametrize(
+    "expression", ["\u00b2 * * * *", "*/\u00b2 * * * *", "1-\u00b2 * * * *", "\u0663 * * * *"]
+)
+def test_only_ascii_digits_are_numbers(expression: str) -> None:
+    """`str.isdigit` passes a superscript two (which `int()` then refuses, a ValueError)
+    and other scripts' digits (which `int()` reads): a cron number is ASCII digits."""
+    with pytest.raises(CronError, match="is not a"):
+        parse_cron(expression)
