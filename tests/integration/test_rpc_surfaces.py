@@ -226,7 +226,8 @@ def test_websocket_rpc_calls_subscriptions_and_limits(runtime: LocalRuntime) -> 
         for unknown in ({"extra": 1}, {"param": ["k"]}):  # refused as POST /rpc refuses them
             refused = ask({"id": 6, "method": "get", "params": ["k"], **unknown})
             assert (
-                refused["error"]["code"] == "invalid_message"
+                refused["id"] == 6  # answered with the caller's id, so a client can match it
+                and refused["error"]["code"] == "invalid_message"
                 and "Unknown field" in refused["error"]["message"]
             )
         assert ask({"id": 4, "method": "subscribe", "params": ["Customer.*"]})["result"] == {

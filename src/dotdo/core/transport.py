@@ -36,7 +36,7 @@ from dotdo.remote.calls import invoke
 from dotdo.remote.targets import resolve_method
 from dotdo.wire.codec import decode, dumps
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
-from dotdo.wire.wsrpc import error_message, parse_message
+from dotdo.wire.wsrpc import InvalidMessage, error_message, parse_message
 
 if TYPE_CHECKING:
     # Cap'n Web and the pipelines load with their first request, not with every object
@@ -211,6 +211,8 @@ class RpcTransport:
             )
             connection.send(dumps({"id": request_id, "result": result}))
         except HttpError as error:
+            if isinstance(error, InvalidMessage):
+                request_id = error.request_id
             connection.send(error_message(request_id, error))
         except Exception:
             logger.exception("RPC over WebSocket failed")

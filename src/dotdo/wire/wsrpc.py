@@ -23,6 +23,7 @@ from dotdo.wire.codec import parse_json
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_SUBSCRIPTIONS",
+    "InvalidMessage",
     "WsRequest",
     "error_message",
     "parse_message",
@@ -62,18 +63,31 @@ def parse_message(message: str | bytes) -> WsRequest:
         raise BadRequest(f"message is not JSON: {exc.msg}", code="invalid_json") from exc
     except ValueError as exc:  # a bare NaN or Infinity: not JSON (RFC 8259)
         raise BadRequest(f"message is not JSON: {exc}", code="invalid_json") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("method"), str):
+    if not isinstance(body, dict):
         raise BadRequest('a message is {"id", "method", "params"}', code="invalid_message")
-    unknown = sorted(set(body) - MESSAGE_FIELDS)
-    if unknown:  # a misspelt "params" would otherwise call the method with none
-        raise BadRequest(
-            f"Unknown field {unknown[0]!r} in the message; it takes {', '.join(sorted(MESSAGE_FIELDS))}",
-            code="invalid_message",
-        )
     request_id = body.get("id")
     if request_id is not None and not isinstance(request_id, str | int):
         raise BadRequest("id is a string or an integer", code="invalid_message")
+    # From here the caller's id is known: its error answer carries it, so a client that
+    # matches answers by id hears about this call.
+    if not isinstance(body.get("method"), str):
+        raise InvalidMessage('a message is {"id", "method", "params"}', request_id)
+    unknown = sorted(set(body) - MESSAGE_FIELDS)
+    if unknown:  # a misspelt "params" would otherwise call the method with none
+        raise InvalidMessage(
+            f"Unknown field {unknown[0]!r} in the message; it takes {', '.join(sorted(MESSAGE_FIELDS))}",
+            request_id,
+        )
     return WsRequest(request_id, body["method"], body.get("params"))
+
+
+class InvalidMessage(BadRequest):
+    """400 `invalid_message` for a message whose `id` could be read (`request_id`): its
+    answer carries that id."""
+
+    def __init__(self, message: str, request_id: Any) -> None:
+        super().__init__(message, code="invalid_message")
+        self.request_id = request_id
 
 
 def error_message(request_id: Any, error: HttpError) -> dict[str, Any]:

@@ -257,3 +257,18 @@ def test_strings_in_are_unicode_text(parts: list[str], as_key: bool) -> None:
     else:
         assert loads(text) == meant
         assert dumps(loads(text)).encode("utf-8")
+
+
+def test_a_refused_message_whose_id_could_be_read_is_answered_with_it() -> None:
+    """A client matching answers by id must hear about its call: an unknown field or a
+    missing method is refused with the caller's id (it was answered with `null`)."""
+    from dotdo.wire.wsrpc import InvalidMessage
+
+    for text, request_id in (
+        ('{"id": 20, "method": "get", "params": ["k"], "param": 1}', 20),
+        ('{"id": "a", "params": []}', "a"),
+        ('{"method": "get", "extra": 1}', None),
+    ):
+        with pytest.raises(InvalidMessage) as refused:
+            parse_message(text)
+        assert (refused.value.code, refused.value.request_id) == ("invalid_message", request_id)
