@@ -114,7 +114,7 @@ def new(name: str) -> None:
 @click.option(
     "--persist-to",
     type=click.Path(path_type=Path),
-    help="State folder [default: .dotdo/state; .dotdo/configs/<config>/state for another --config].",
+    help="State folder [default: .dotdo/state; .dotdo/configs/<config>-<hash>/state for another --config].",
 )
 @click.option(
     "--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A variable for the worker's env."

@@ -10,6 +10,7 @@ every bound class migrated.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import subprocess
@@ -54,16 +55,18 @@ def generated_dirs(project: Project) -> tuple[Path, Path]:
     """(host, state): where the local runtime writes `project`'s generated host and keeps
     its Durable Object state by default. The project's own `wrangler.toml` uses
     `.dotdo/host` and `.dotdo/state`; another config (`--config tests/harness/wrangler.toml`)
-    has folders of its own, `.dotdo/configs/<its path, "/" as "-">/host` and `/state`, so
-    two configs served from one checkout never build into, nor keep state in, each
-    other's folders."""
+    has folders of its own, `.dotdo/configs/<its file name>-<hash of its path>/host` and
+    `/state` (`wrangler.toml-3f2a9c1e`), so two configs served from one checkout never
+    build into, nor keep state in, each other's folders (the hash tells `cfg/x.toml` from
+    `cfg-x.toml`)."""
     base = project.root / ".dotdo"
     if project.config != (project.root / "wrangler.toml").resolve():
         try:
             name = project.config.relative_to(project.root).as_posix()
         except ValueError:  # a config outside the project: named by its absolute path
-            name = project.config.as_posix().lstrip("/")
-        base = base / "configs" / name.replace("/", "-")
+            name = project.config.as_posix()
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        base = base / "configs" / f"{project.config.name}-{digest}"
     return base / "host", base / "state"
 
 
@@ -80,18 +83,22 @@ def claim_host(host: Path) -> Iterator[None]:
     if holder is not None and holder != os.getpid():
         raise LocalRuntimeError(
             f"another `dotdo dev` (pid {holder}) serves this config from {host}; stop it first "
-            "(one server per config and project: they would share the generated host and the state)"
+            "(one server per config and project: they would share the generated host and the "
+            f"state), or, if no `dotdo dev` runs, delete {lock}"
         )
     lock.write_text(f"{os.getpid()}\n")
     try:
         yield
     finally:
-        if _lock_holder(lock) == os.getpid():
-            lock.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            if lock.read_text().strip() == str(os.getpid()):  # still ours
+                lock.unlink()
 
 
 def _lock_holder(lock: Path) -> int | None:
-    """The live process `lock` names, or None (no lock, an unreadable one, a process gone)."""
+    """The live process `lock` names, or None (no lock, an unreadable one, a process gone,
+    or, where `/proc` tells, a process that is no `dotdo`: the pid was reused after a
+    `kill -9` or a reboot left the lock behind)."""
     try:
         pid = int(lock.read_text().strip())
     except (OSError, ValueError):
@@ -102,7 +109,11 @@ def _lock_holder(lock: Path) -> int | None:
         return None
     except PermissionError:  # alive, another user's
         return pid
-    return pid
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # no /proc (macOS): the live pid is taken at its word
+        return pid
+    return pid if b"dotdo" in command else None
 
 
 def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str, Path]:

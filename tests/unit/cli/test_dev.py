@@ -35,7 +35,7 @@ def test_a_second_dev_server_of_one_config_is_refused(
 
     root = create_project("demo", tmp_path)
     monkeypatch.chdir(root)
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "dotdo", "dev"])
     try:
         (root / ".dotdo").mkdir(exist_ok=True)
         (root / ".dotdo" / "host.lock").write_text(f"{holder.pid}\n")

@@ -33,8 +33,20 @@ def test_the_project_config_keeps_its_folders_and_another_config_gets_its_own(tm
     own = generated_dirs(Project.load(root))
     assert own == (root / ".dotdo" / "host", root / ".dotdo" / "state")
     other = generated_dirs(Project.load(root, Path("tests/harness/wrangler.toml")))
-    base = root / ".dotdo" / "configs" / "tests-harness-wrangler.toml"
-    assert other == (base / "host", base / "state")
+    assert other[0].parent.parent == root / ".dotdo" / "configs"
+    assert other[0].parent.name.startswith("wrangler.toml-")
+    assert other == (other[0].parent / "host", other[0].parent / "state")
+    assert own[0] not in other
+
+
+def test_configs_whose_paths_differ_only_by_a_slash_get_folders_of_their_own(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / "cfg").mkdir()
+    for config in (root / "cfg" / "x.toml", root / "cfg-x.toml"):
+        config.write_text(WRANGLER.replace("src/", "../src/" if config.parent.name == "cfg" else "src/"))
+    first = generated_dirs(Project.load(root, Path("cfg/x.toml")))
+    second = generated_dirs(Project.load(root, Path("cfg-x.toml")))
+    assert first[0] != second[0] and first[1] != second[1]
 
 
 def test_the_server_command_names_the_config_folders(tmp_path: Path) -> None:
@@ -52,7 +64,7 @@ def test_a_live_holder_is_refused_and_a_dead_one_taken_over(tmp_path: Path) -> N
     with claim_host(host):
         assert lock.read_text().strip() == str(os.getpid())
     assert not lock.exists()
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "dotdo"])
     try:
         lock.write_text(f"{holder.pid}\n")
         refused = pytest.raises(LocalRuntimeError, match=f"another `dotdo dev` \\(pid {holder.pid}\\)")
@@ -64,3 +76,19 @@ def test_a_live_holder_is_refused_and_a_dead_one_taken_over(tmp_path: Path) -> N
         holder.wait()
     with claim_host(host):  # its holder is gone: taken over
         assert lock.read_text().strip() == str(os.getpid())
+
+
+def test_a_lock_naming_a_live_process_that_is_no_dotdo_is_taken_over(tmp_path: Path) -> None:
+    """After a `kill -9` the lock stays; its pid may later name another program."""
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("no /proc: a live pid is taken at its word")
+    host = tmp_path / ".dotdo" / "host"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        host.parent.mkdir(parents=True)
+        host.with_name("host.lock").write_text(f"{other.pid}\n")
+        with claim_host(host):
+            assert host.with_name("host.lock").read_text().strip() == str(os.getpid())
+    finally:
+        other.kill()
+        other.wait()
