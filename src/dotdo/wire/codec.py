@@ -34,6 +34,7 @@ from dotdo.errors import BadRequest
 from dotdo.values import MAX_SAFE_INTEGER
 
 __all__ = [
+    "MAX_INTEGER_DIGITS",
     "MAX_JSON_DEPTH",
     "MAX_SAFE_INTEGER",
     "bigint",
@@ -265,6 +266,9 @@ def loads(text: str | bytes) -> Any:
     except json.JSONDecodeError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc.msg}", code="invalid_json") from exc
     except ValueError as exc:
+        if str(exc).startswith("Exceeds the limit"):  # the int conversion's own limit
+            message = f"Request body holds an integer of more than {MAX_INTEGER_DIGITS:,} digits"
+            raise BadRequest(message, code="invalid_json") from exc
         raise BadRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
     if not _may_be_tagged(text) and text.count("[") + text.count("{") <= MAX_DEPTH:
         # No tag can be in it (none is spelled out, no escape could spell one) and no value
@@ -302,6 +306,9 @@ def decode(value: Any, depth: int = 0) -> Any:
 
 
 _INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+MAX_INTEGER_DIGITS = 4300
+"""Most digits of an integer a client may write (Python's int-to-text conversion limit,
+`sys.get_int_max_str_digits()`'s default, which bounds the parse's work too)."""
 
 
 def bigint(text: str) -> int:
@@ -312,6 +319,8 @@ def bigint(text: str) -> int:
     Python's int-to-text limit (4,300 digits)."""
     if _INTEGER_TEXT.fullmatch(text) is None:
         raise ValueError("not an integer's decimal digits")
+    if len(text) - text.startswith("-") > MAX_INTEGER_DIGITS:
+        raise ValueError(f"more than {MAX_INTEGER_DIGITS:,} digits")
     return int(text)
 
 
@@ -328,5 +337,5 @@ def _untag(tag: str, inner: Any, depth: int) -> Any:
         if tag == "$number" and isinstance(inner, str) and inner in _NUMBERS:
             return _NUMBERS[inner]
     except (ValueError, OverflowError, OSError, binascii.Error) as exc:
-        raise BadRequest(f"{tag} value {inner!r} is invalid: {exc}", code="invalid_value") from exc
-    raise BadRequest(f"{tag} value {inner!r} is invalid", code="invalid_value")
+        raise BadRequest(f"{tag} value {inner!r:.40} is invalid: {exc}", code="invalid_value") from exc
+    raise BadRequest(f"{tag} value {inner!r:.40} is invalid", code="invalid_value")

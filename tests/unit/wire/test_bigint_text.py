@@ -31,3 +31,20 @@ def test_a_json_integers_digits_are_read(text: str) -> None:
     assert bigint(text) == int(text)
     assert loads(json.dumps({"n": {"$bigint": text}})) == {"n": int(text)}
     assert _literal("bigint", [text]) == int(text)
+
+
+def test_an_integer_past_the_digit_limit_is_named_and_never_echoed() -> None:
+    """A 900,000-digit `$bigint` was echoed whole in its 400, with Python's advice on
+    `sys.set_int_max_str_digits`; a 5,000-digit JSON number was "not valid JSON"."""
+    with pytest.raises(BadRequest) as refused:
+        loads(json.dumps({"n": {"$bigint": "9" * 900_000}}))
+    assert refused.value.code == "invalid_value"
+    assert "more than 4,300 digits" in refused.value.message
+    assert len(refused.value.message) < 200 and "sys." not in refused.value.message
+    with pytest.raises(BadRequest) as refused:
+        loads('{"n": ' + "9" * 5000 + "}")
+    assert (refused.value.code, refused.value.message) == (
+        "invalid_json",
+        "Request body holds an integer of more than 4,300 digits",
+    )
+    assert bigint("9" * 4300) == int("9" * 4300)
