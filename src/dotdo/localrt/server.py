@@ -113,7 +113,8 @@ def _lock_holder(lock: Path) -> int | None:
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # no /proc (macOS): the live pid is taken at its word
         return pid
-    return pid if b"dotdo" in command else None
+    # Empty while a process is being started (or a zombie): not known to be another program.
+    return pid if not command or b"dotdo" in command else None
 
 
 def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str, Path]:

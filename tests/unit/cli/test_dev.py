@@ -35,6 +35,8 @@ def test_a_second_dev_server_of_one_config_is_refused(
 
     root = create_project("demo", tmp_path)
     monkeypatch.chdir(root)
+    # Were the lock not seen, the command would serve until interrupted: fail instead.
+    monkeypatch.setattr("dotdo.cli.devloop._serve", lambda *_, **__: pytest.fail("served despite the lock"))
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "dotdo", "dev"])
     try:
         (root / ".dotdo").mkdir(exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,8 @@ def test_a_lock_naming_a_live_process_that_is_no_dotdo_is_taken_over(tmp_path: P
     host = tmp_path / ".dotdo" / "host"
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
+        while not Path(f"/proc/{other.pid}/cmdline").read_bytes():  # until it has started
+            time.sleep(0.01)
         host.parent.mkdir(parents=True)
         host.with_name("host.lock").write_text(f"{other.pid}\n")
         with claim_host(host):
