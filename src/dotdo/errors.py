@@ -7,6 +7,7 @@ a message and a status.
     |   |   +-- InvalidTenant           400 invalid_tenant, tenant_prefix_refused; a ValueError too
     |   |   +-- CronError               400 invalid_schedule, and a ValueError (cron, every, time zones)
     |   |   +-- QueryValidationError    400 invalid_where (where clauses, order, projection)
+    |   |   +-- InvalidMessage          (internal) 400 invalid_message on /ws/rpc, with the caller's id
     |   |   +-- SqlSecurityError        400 invalid_sql (the read-only query API)
     |   +-- Unauthorized                401: unauthorized, token_required (with WWW-Authenticate)
     |   |   +-- TokenError              401 token_malformed, token_invalid, token_expired
