@@ -34,6 +34,7 @@ a message and a status.
     +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
     +-- ProviderError                   (internal) an AI provider did not answer: the next model is tried
     +-- InvalidOutput                   (internal) a model's answer is not the JSON its schema asks for
+    +-- IntegerTooLong                  (internal) JSON with an integer past 4,300 digits (a ValueError too)
 
 Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:

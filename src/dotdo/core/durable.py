@@ -28,7 +28,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pyodide.ffi import JsException, to_js
 from workers import DurableObject, Response
@@ -65,13 +65,10 @@ from dotdo.core.timers import TimerService
 from dotdo.core.transport import RpcTransport, socket_key
 from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import HttpError, TooManyRequests, UpgradeRequired
-from dotdo.remote.marks import rpc, rpc_methods, seal_rpc_surface
+from dotdo.remote.marks import Authorize, rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
 from dotdo.wire.codec import parse_json
-
-if TYPE_CHECKING:
-    from dotdo.wire.pipeline import Authorize  # a type only: the pipelines load on demand
 
 __all__ = ["AlarmInfo", "DOCore"]
 

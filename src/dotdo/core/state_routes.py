@@ -17,12 +17,9 @@ from dotdo.core.state import ListPage, StateStore
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.calls import check_fields
 from dotdo.wire.codec import dumps
-from dotdo.wire.verbatim import is_own_wire_form
+from dotdo.wire.verbatim import is_own_wire_form, json_string
 
 __all__ = ["StateRoutes", "entry_text"]
-
-_quoted = json.encoder.encode_basestring
-"""A str as its JSON string literal, as `json.dumps(..., ensure_ascii=False)` writes it."""
 
 
 def entry_text(key: str, text: str) -> str:
@@ -30,7 +27,7 @@ def entry_text(key: str, text: str) -> str:
     `text`: the stored text itself where it is its own wire form (`is_own_wire_form`,
     ADR 0032), so a read or write of a value neither parses nor walks it again."""
     if is_own_wire_form(text):
-        return f'{{"key":{_quoted(key)},"value":{text}}}'
+        return f'{{"key":{json_string(key)},"value":{text}}}'
     return dumps({"key": key, "value": json.loads(text)})
 
 

@@ -32,7 +32,8 @@ from dotdo.core.limits import Limits
 from dotdo.core.router import RPC_CALLS, Router
 from dotdo.core.websocket import Connection, SocketState, WebSockets
 from dotdo.errors import BadRequest, HttpError, UpgradeRequired
-from dotdo.remote.calls import invoke
+from dotdo.remote.calls import check_fields, invoke
+from dotdo.remote.marks import Authorize
 from dotdo.remote.targets import resolve_method
 from dotdo.wire.codec import decode, dumps
 from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     # Cap'n Web and the pipelines load with their first request, not with every object
     # (~15 ms of a cold start under Pyodide, ADR 0036).
     from dotdo.wire.capnweb import CapnWebSession, SessionIds
-    from dotdo.wire.pipeline import Authorize
 
 __all__ = ["CAPNWEB_TAG", "RpcHost", "RpcTransport", "socket_key"]
 
@@ -138,12 +138,7 @@ class RpcTransport:
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("method"), str):
             raise BadRequest('Body is {"method": "<name>", "params": [...] or {...}}', code="invalid_rpc")
-        unknown = sorted(set(body) - _RPC_FIELDS)
-        if unknown:  # a misspelt "params" would otherwise call the method with none
-            raise BadRequest(
-                f"Unknown field {unknown[0]!r} in the call; it takes {', '.join(sorted(_RPC_FIELDS))}",
-                code="invalid_rpc",
-            )
+        check_fields(body, _RPC_FIELDS, what="the call", code="invalid_rpc")
         method = self._method(body["method"], authorize)
         result = await invoke(method, body.get("params"))  # the body's tags are already decoded
         return json_response({"result": result})

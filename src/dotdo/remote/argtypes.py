@@ -36,6 +36,7 @@ __all__ = [
     "conforms",
     "describe_type",
     "is_framework",
+    "parameter_hints",
 ]
 
 _SEQUENCES = (list, tuple, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection)
@@ -46,7 +47,7 @@ def check_argument_types(method: Callable[..., Any], bound: inspect.BoundArgumen
     """Raise 400 `invalid_params` for the first argument its annotation does not accept
     (a framework method's integers bounded to 64 bits, see `is_framework`)."""
     function = getattr(method, "__func__", method)
-    hints = _hints(function)
+    hints = parameter_hints(function)
     bounded = is_framework(function)
     parameters = bound.signature.parameters
     for name, value in bound.arguments.items():
@@ -78,8 +79,9 @@ def callee_name(method: Callable[..., Any]) -> str:
 
 def argument_error(method: Callable[..., Any], name: str, annotation: Any, value: Any) -> BadRequest:
     """The 400 `invalid_params` for argument `name` of `method`, whose `value` its
-    `annotation` does not accept."""
-    if _is_integer(value) and not INT64_MIN <= value <= INT64_MAX:
+    `annotation` does not accept: the 64-bit range when only that bound refused it (ADR
+    0037), else the type the annotation asks for."""
+    if _is_integer(value) and not INT64_MIN <= value <= INT64_MAX and conforms(value, annotation):
         return BadRequest(
             f"Argument {name!r} of {callee_name(method)}: {INT64_RANGE}",
             code="invalid_params",
@@ -261,7 +263,7 @@ def _is_protocol(cls: type) -> bool:
 
 
 @functools.cache
-def _hints(function: Callable[..., Any]) -> dict[str, Any]:
+def parameter_hints(function: Callable[..., Any]) -> dict[str, Any]:
     """The function's parameter annotations, resolved; one that cannot be is left out."""
     try:
         hints = typing.get_type_hints(function)

@@ -13,17 +13,25 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 from dotdo.remote.argtypes import (
-    _hints,
     argument_error,
     callee_name,
     check_argument_types,
     compile_check,
     is_framework,
+    parameter_hints,
 )
 from dotdo.remote.marks import method_options
 from dotdo.remote.targets import snake_case
 
-__all__ = ["bind_arguments", "body_arguments", "check_fields", "invoke", "listed", "options_arguments"]
+__all__ = [
+    "bind_arguments",
+    "body_arguments",
+    "check_fields",
+    "invoke",
+    "listed",
+    "options_arguments",
+    "unknown_field",
+]
 
 logger = logging.getLogger("dotdo.rpc")
 
@@ -74,7 +82,7 @@ class _Binder:
         self.index = {p.name: position for position, p in enumerate(parameters)}
         """Each parameter's position: below `positional` it may be passed positionally."""
         self.required = tuple((n, p.name) for n, p in enumerate(parameters) if p.default is p.empty)
-        hints = _hints(function)
+        hints = parameter_hints(function)
         bounded = is_framework(function)  # a framework method's integers fit 64 bits (ADR 0037)
         self.checks = tuple(
             (n, p.name, compile_check(hints[p.name], bounded=bounded), hints[p.name])
@@ -187,17 +195,26 @@ def body_arguments(
     return {name: body[field] for field, name in fields.items() if body.get(field) is not None}
 
 
-def check_fields(body: Mapping[str, Any], known: Iterable[str]) -> None:
-    """400 `invalid_params` naming the first field of a JSON body object that is not one
-    of `known`, with the fields there are; for a route whose body is a set of named
-    arguments (not a route whose body is data, such as a thing or a state value)."""
+def unknown_field(envelope: Mapping[str, Any], known: Iterable[str], what: str) -> str | None:
+    """The message naming the first field of `envelope` (a JSON object: a call, a body of
+    named arguments, a pipeline) that is not one of `known`, or None. Every surface refuses
+    such a field rather than drop it: a misspelt `params` would call the method with none."""
     allowed = set(known)
-    unknown = [field for field in body if field not in allowed]
-    if unknown:
-        raise BadRequest(
-            f"Unknown field {unknown[0]!r} in the body; the fields are {', '.join(sorted(allowed))}",
-            code="invalid_params",
-        )
+    for field in envelope:
+        if field not in allowed:
+            return f"Unknown field {field!r} in {what}; it takes {', '.join(sorted(allowed))}"
+    return None
+
+
+def check_fields(
+    body: Mapping[str, Any], known: Iterable[str], *, what: str = "the body", code: str = "invalid_params"
+) -> None:
+    """400 `code` (`invalid_params`) naming the first field of a JSON object that is not one
+    of `known` (`unknown_field`); for a route whose body is a set of named arguments (not a
+    route whose body is data, such as a thing or a state value), and for the RPC envelopes."""
+    message = unknown_field(body, known, what)
+    if message is not None:
+        raise BadRequest(message, code=code)
 
 
 def listed(value: Any) -> list[Any]:

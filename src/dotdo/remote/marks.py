@@ -30,6 +30,7 @@ from typing import Any, ClassVar, TypeVar, overload
 __all__ = [
     "RUNTIME_HANDLERS",
     "SCOPES",
+    "Authorize",
     "LocalMethod",
     "RpcTarget",
     "is_reference",
@@ -41,6 +42,10 @@ __all__ = [
     "rpc_scope",
     "seal_rpc_surface",
 ]
+
+Authorize = Callable[[str, str], None]
+"""How a surface asks whether its caller may call a method: (method name, scope needed) ->
+None, or raises Forbidden (`Access.authorize`)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -4,13 +4,12 @@ would write (ADR 0032)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dotdo.values import MAX_SAFE_INTEGER
 from dotdo.wire.codec import dumps
-from dotdo.wire.verbatim import is_own_wire_form
+from dotdo.wire.verbatim import is_own_wire_form, json_string
 
 if TYPE_CHECKING:
     from dotdo.semantic.store import ThingRecord
@@ -19,8 +18,6 @@ __all__ = ["page_text", "thing_text"]
 
 # `data` is written by `thingdata.encode_properties`; `dotdo.wire.verbatim` says when such a
 # text is its own wire form.
-_quoted = json.encoder.encode_basestring
-"""A str as its JSON string literal, as `json.dumps(..., ensure_ascii=False)` writes it."""
 _safe = range(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1).__contains__
 
 
@@ -46,7 +43,7 @@ def thing_text(record: ThingRecord) -> str:
     ):
         deleted_field = "" if deleted is None else f',"$deleted_at":{deleted}'
         return (
-            f'{{"$id":{_quoted(record.id)},"$type":{_quoted(record.type)},'
+            f'{{"$id":{json_string(record.id)},"$type":{json_string(record.type)},'
             f'"$created_at":{record.created_at},"$updated_at":{record.updated_at}{deleted_field},'
             f'"$version":{record.version}{"}" if data == "{}" else "," + data[1:]}'
         )

@@ -33,10 +33,9 @@ from typing import Any
 
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.remote.calls import invoke
-from dotdo.remote.marks import is_reference
+from dotdo.remote.marks import Authorize, is_reference
 from dotdo.remote.targets import resolve_call, resolve_method, resolve_property
 from dotdo.wire.codec import MAX_SAFE_INTEGER, bigint, epoch_ms, from_epoch_ms, parse_json
-from dotdo.wire.pipeline import Authorize
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 

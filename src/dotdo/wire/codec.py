@@ -30,13 +30,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dotdo.errors import BadRequest
+from dotdo.errors import BadRequest, DotdoError
 from dotdo.values import MAX_SAFE_INTEGER
 
 __all__ = [
     "MAX_INTEGER_DIGITS",
     "MAX_JSON_DEPTH",
     "MAX_SAFE_INTEGER",
+    "IntegerTooLong",
     "bigint",
     "decode",
     "dump",
@@ -48,6 +49,16 @@ __all__ = [
     "loads",
     "parse_json",
 ]
+
+MAX_INTEGER_DIGITS = 4300
+"""Most digits of an integer a client may write (Python's int-to-text conversion limit,
+`sys.get_int_max_str_digits()`'s default, which bounds the parse's work too)."""
+
+
+class IntegerTooLong(DotdoError, ValueError):
+    """`parse_json` of a text holding an integer of more than MAX_INTEGER_DIGITS digits: its
+    message says so, wherever the text came from (a body, a socket message, a where clause)."""
+
 
 _TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
 _NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -207,6 +218,10 @@ def _parse(text: str | bytes) -> tuple[Any, str]:
         value = _DECODER.decode(text)
     except RecursionError as exc:
         raise ValueError("JSON is nested too deeply") from exc
+    except ValueError as exc:
+        if str(exc).startswith("Exceeds the limit"):  # Python's int conversion (sys.int_info)
+            raise IntegerTooLong(f"an integer of more than {MAX_INTEGER_DIGITS:,} digits") from exc
+        raise
     escape = _surrogate_escape(text)
     if escape is not None:
         found = _unpaired_surrogate(value)
@@ -265,10 +280,9 @@ def loads(text: str | bytes) -> Any:
         parsed, text = _parse(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc.msg}", code="invalid_json") from exc
+    except IntegerTooLong as exc:
+        raise BadRequest(f"Request body holds {exc}", code="invalid_json") from exc
     except ValueError as exc:
-        if str(exc).startswith("Exceeds the limit"):  # the int conversion's own limit
-            message = f"Request body holds an integer of more than {MAX_INTEGER_DIGITS:,} digits"
-            raise BadRequest(message, code="invalid_json") from exc
         raise BadRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
     if not _may_be_tagged(text) and text.count("[") + text.count("{") <= MAX_DEPTH:
         # No tag can be in it (none is spelled out, no escape could spell one) and no value
@@ -306,9 +320,6 @@ def decode(value: Any, depth: int = 0) -> Any:
 
 
 _INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
-MAX_INTEGER_DIGITS = 4300
-"""Most digits of an integer a client may write (Python's int-to-text conversion limit,
-`sys.get_int_max_str_digits()`'s default, which bounds the parse's work too)."""
 
 
 def bigint(text: str) -> int:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
-from dotdo.remote.calls import invoke
+from dotdo.remote.calls import check_fields, invoke
+from dotdo.remote.marks import Authorize
 from dotdo.remote.targets import resolve_method, resolve_property
 from dotdo.wire.codec import encode_result
 
@@ -33,8 +34,6 @@ MAX_PIPELINES = 32
 """Most pipelines in one batch."""
 logger = logging.getLogger("dotdo.rpc")
 
-Authorize = Callable[[str, str], None]
-"""(method name, scope needed) -> None, or raises Forbidden."""
 RootResolver = Callable[[list[Any]], Any]
 
 
@@ -66,12 +65,7 @@ refuses a field besides `method` and `params`: a misspelt `args` is never droppe
 
 
 def _check_fields(envelope: dict[str, Any], known: frozenset[str], what: str) -> None:
-    unknown = sorted(set(envelope) - known)
-    if unknown:
-        raise BadRequest(
-            f"Unknown field {unknown[0]!r} in {what}; it takes {', '.join(sorted(known))}",
-            code="invalid_pipeline",
-        )
+    check_fields(envelope, known, what=what, code="invalid_pipeline")
 
 
 def _parse_one(item: Any) -> PipelineRequest:

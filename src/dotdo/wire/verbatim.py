@@ -15,11 +15,16 @@ alarm that costs only the general path, never a different answer.
 
 from __future__ import annotations
 
+import json
 import re
 
 from dotdo.wire.codec import MAX_DEPTH
 
-__all__ = ["is_own_wire_form"]
+__all__ = ["is_own_wire_form", "json_string"]
+
+json_string = json.encoder.encode_basestring
+"""A str as its JSON string literal, as `codec.dump` (`ensure_ascii=False`) writes it: the
+quoting of a key or an id spliced around a stored text."""
 
 _FLAGS = ('"$', "\\u", "NaN", "Infinity")
 _LONG_INTEGER = re.compile(r"(?:^|[-:,\[\s])\d{16}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError
+from dotdo.remote.calls import unknown_field
 from dotdo.wire.codec import parse_json
 
 __all__ = [
@@ -72,12 +73,9 @@ def parse_message(message: str | bytes) -> WsRequest:
     # matches answers by id hears about this call.
     if not isinstance(body.get("method"), str):
         raise InvalidMessage('a message is {"id", "method", "params"}', request_id)
-    unknown = sorted(set(body) - MESSAGE_FIELDS)
-    if unknown:  # a misspelt "params" would otherwise call the method with none
-        raise InvalidMessage(
-            f"Unknown field {unknown[0]!r} in the message; it takes {', '.join(sorted(MESSAGE_FIELDS))}",
-            request_id,
-        )
+    unknown = unknown_field(body, MESSAGE_FIELDS, "the message")
+    if unknown is not None:
+        raise InvalidMessage(unknown, request_id)
     return WsRequest(request_id, body["method"], body.get("params"))
 
 

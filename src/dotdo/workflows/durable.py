@@ -29,7 +29,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
@@ -41,7 +41,7 @@ from dotdo.core.timers import TimerService
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.calls import body_arguments, invoke
-from dotdo.remote.marks import rpc, seal_rpc_surface
+from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
 from dotdo.semantic.names import validate_type_name
@@ -58,9 +58,6 @@ from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.scheduler import Scheduler
 from dotdo.workflows.steps import Attempt, RetryPolicy
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
-
-if TYPE_CHECKING:
-    from dotdo.wire.pipeline import Authorize  # a type only: the pipelines load on demand
 
 __all__ = ["DOWorkflow"]
 

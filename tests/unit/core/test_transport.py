@@ -21,9 +21,8 @@ from dotdo.core.limits import Limits, Rate
 from dotdo.core.sql import Sql
 from dotdo.core.transport import RpcTransport
 from dotdo.core.websocket import MAX_ATTACHMENT_BYTES, SOCKET_MIGRATIONS, Connection, SocketState
-from dotdo.remote.marks import seal_rpc_surface
+from dotdo.remote.marks import Authorize, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
-from dotdo.wire.pipeline import Authorize
 from dotdo.wire.tokens import MAX_TOKEN_LENGTH, mint
 from tests.unit.cloudflare_sqlite import CloudflareStorage
 

@@ -165,3 +165,17 @@ def test_bounded_checks_answer_as_conforms_does(number: int, annotation: Any) ->
     assert conforms(value, annotation, bounded=True) is fits
     assert compile_check(annotation, bounded=True)(value) is fits
     assert conforms(value, annotation) is compile_check(annotation)(value) is True
+
+
+def test_an_integer_past_64_bits_for_a_non_integer_parameter_names_the_type() -> None:
+    """The 64-bit message is for a framework method's `int` that only the bound refused; a
+    `str` parameter given a huge integer was told "integers are limited to 64 bits"."""
+    from dotdo.remote.argtypes import argument_error
+
+    def get(key: str, n: int) -> None: ...
+
+    get.__module__ = "dotdo.example"  # a framework method: its integers are bounded
+    assert (
+        argument_error(get, "key", str, 2**70).message == "Argument 'key' of get is a string, not an integer"
+    )
+    assert "limited to 64 bits" in argument_error(get, "n", int, 2**70).message

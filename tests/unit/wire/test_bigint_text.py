@@ -48,3 +48,19 @@ def test_an_integer_past_the_digit_limit_is_named_and_never_echoed() -> None:
         "Request body holds an integer of more than 4,300 digits",
     )
     assert bigint("9" * 4300) == int("9" * 4300)
+
+
+def test_every_json_entry_point_names_an_integer_past_the_digit_limit() -> None:
+    """Python's own message (its advice on `sys.set_int_max_str_digits`) reached the socket
+    and the where clause; `parse_json` names the limit for every caller."""
+    from dotdo.semantic.query import ThingQuery
+    from dotdo.wire.wsrpc import parse_message
+
+    text = '{"n": ' + "9" * 5000 + "}"
+    with pytest.raises(BadRequest) as refused:
+        parse_message(text)
+    assert refused.value.message == "message is not JSON: an integer of more than 4,300 digits"
+    with pytest.raises(BadRequest) as refused:
+        ThingQuery.from_params({"where": text})
+    assert "an integer of more than 4,300 digits" in refused.value.message
+    assert "sys." not in refused.value.message
