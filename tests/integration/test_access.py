@@ -552,3 +552,25 @@ def test_tenant_tokens_work_on_an_object_its_alarm_woke(production_runtime: Loca
         kept = c.get("/state/kept", headers=reader)
         assert kept.status_code == 200, kept.text
         assert c.get("/events", params={"type": "Customer.noted"}, headers=reader).json()["items"]
+
+
+def test_the_test_clients_sockets_carry_their_authorization_header(production_runtime: LocalRuntime) -> None:
+    """`dotdo.testing`'s clients sign their sockets with the token set on `client.headers`
+    (the documented conftest fixture), as their HTTP requests: `subscribe` was a 401
+    `token_required` with a secret set."""
+    tenant = new_tenant()
+    token = mint(SECRET, target=tenant, scope="write")
+    with production_runtime.client(tenant) as client:
+        client.headers["authorization"] = f"Bearer {token}"
+        with client.subscribe("Customer.*") as events:
+            client.post("/Customer", json={"$id": "ada"}).raise_for_status()
+            assert events.next(timeout=10)["type"] == "Customer.created"
+
+    async def scenario() -> None:
+        async with production_runtime.async_client(tenant) as client:
+            client.headers["authorization"] = f"Bearer {token}"
+            async with client.ws("/ws/rpc") as socket:
+                await socket.send(json.dumps({"id": 1, "method": "get", "params": ["k"]}))
+                assert json.loads(await socket.recv()) == {"id": 1, "result": None}
+
+    asyncio.run(scenario())

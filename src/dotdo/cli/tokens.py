@@ -34,7 +34,7 @@ def token() -> None:
 
 @token.command("mint")
 @click.option(
-    "--secret", envvar="DOTDO_SECRET", required=True, help="The app's DOTDO_SECRET (or that variable)."
+    "--secret", envvar="DOTDO_SECRET", help="The app's DOTDO_SECRET (or that environment variable)."
 )
 @click.option(
     "--target", default="*", show_default=True, help="The tenant (the object's name), or * for all."
@@ -45,7 +45,7 @@ def token() -> None:
 @click.option("--no-expiry", is_flag=True, help="A token that never expires.")
 @click.option("--sub", default=None, help="The holder's name, for logs and the app.")
 def mint_command(
-    secret: str,
+    secret: str | None,
     target: str,
     scope: str,
     methods: tuple[str, ...],
@@ -54,6 +54,8 @@ def mint_command(
     sub: str | None,
 ) -> None:
     """Print a new token signed with the secret."""
+    if not secret:  # click's "Missing option '--secret'" would not name the variable
+        raise click.UsageError("no secret: pass --secret or set DOTDO_SECRET (the app's secret)")
     lifetime = _ttl(3600 if ttl is None and not no_expiry else ttl, no_expiry)
     try:
         click.echo(mint(secret, target, scope, list(methods) or None, lifetime, sub))

@@ -77,6 +77,12 @@ class Subscription:
         self._connection.close()
 
 
+def _socket_headers(headers: httpx.Headers) -> dict[str, str]:
+    """What a socket's handshake carries of an httpx client's headers: its credential."""
+    authorization = headers.get("authorization")
+    return {} if authorization is None else {"authorization": authorization}
+
+
 class TenantClient(httpx.Client):
     """An httpx.Client for one tenant of a local runtime (see the module docstring): requests
     go to 127.0.0.1:`port` with the host name `<tenant>.localhost`, under the path `prefix`,
@@ -100,12 +106,15 @@ class TenantClient(httpx.Client):
 
     @contextmanager
     def ws(self, path: str = "/ws") -> Iterator[Any]:
-        """A WebSocket to `path` of the tenant's object (websockets' sync client)."""
+        """A WebSocket to `path` of the tenant's object (websockets' sync client), opened
+        with the client's `Authorization` header when it has one (a token set on
+        `client.headers` signs its sockets too)."""
         from websockets.sync.client import connect
 
         loopback = socket.create_connection(("127.0.0.1", self.port))
         url = f"ws://{self.tenant}.localhost:{self.port}{self.prefix}{path}"
-        with connect(url, sock=loopback, open_timeout=30) as connection:
+        headers = _socket_headers(self.headers)
+        with connect(url, sock=loopback, open_timeout=30, additional_headers=headers) as connection:
             yield connection
 
     @contextmanager
@@ -163,11 +172,15 @@ class AsyncTenantClient(httpx.AsyncClient):
 
     @asynccontextmanager
     async def ws(self, path: str = "/ws") -> AsyncIterator[Any]:
-        """A WebSocket to `path` of the tenant's object (websockets' asyncio client)."""
+        """A WebSocket to `path` of the tenant's object (websockets' asyncio client), with
+        the client's `Authorization` header as `TenantClient.ws`."""
         from websockets.asyncio.client import connect
 
         url = f"ws://{self.tenant}.localhost:{self.port}{self.prefix}{path}"
-        async with connect(url, host="127.0.0.1", port=self.port, open_timeout=30) as connection:
+        headers = _socket_headers(self.headers)
+        async with connect(
+            url, host="127.0.0.1", port=self.port, open_timeout=30, additional_headers=headers
+        ) as connection:
             yield connection
 
     async def subscribe(self, *patterns: str) -> AsyncIterator[dict[str, Any]]:

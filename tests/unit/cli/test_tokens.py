@@ -59,3 +59,9 @@ def test_attenuating_to_more_rights_is_refused_instead_of_printed() -> None:
     assert widened.exit_code == 2, widened.output
     assert "caveat 1 widens the scope: a token only narrows" in widened.output
     assert "dotdo1." not in widened.output
+
+
+def test_mint_without_a_secret_names_both_ways_to_give_one() -> None:
+    refused = CliRunner().invoke(main, ["token", "mint"], env={"DOTDO_SECRET": None})
+    assert refused.exit_code == 2
+    assert "pass --secret or set DOTDO_SECRET" in refused.output
