@@ -546,3 +546,16 @@ def test_a_socket_message_that_is_not_strict_json_is_answered_invalid_json(runti
     for message in ("NaN", '{"type": "ping", "n": Infinity}', "{"):
         assert upgrade(runtime, tenant, "/ws", message) == (None, "invalid_json")
     assert upgrade(runtime, tenant, "/ws", '{"type": "ping"}') == (None, None)
+
+
+def test_a_query_of_100_columns_is_answered_with_the_names_it_wrote(runtime: LocalRuntime) -> None:
+    """Measuring a row summed one `+` per column: 98 to 100 columns passed SQLite's
+    expression depth (100 on Cloudflare). A bare integer parameter named its column by the
+    binding's rewrite, `(+CAST(? AS INTEGER))`."""
+    with runtime.client() as c:
+        sql = "SELECT " + ", ".join(f"{n} AS c{n}" for n in range(100))
+        answer = c.post("/query", json={"sql": sql})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["rows"] == [{f"c{n}": n for n in range(100)}]
+        answer = c.post("/query", json={"sql": "SELECT ?", "params": [1]})
+        assert answer.json()["rows"] == [{"?": 1}], answer.text

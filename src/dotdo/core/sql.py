@@ -16,6 +16,7 @@ within 2^53); `exact_rows` gives SELECT results whose integers are exact.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -47,10 +48,9 @@ _TOKENS = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-_REWRITES: dict[tuple[str, tuple[int, ...]], str] = {}
-_MAX_REWRITES = 512
 
 
+@functools.lru_cache(maxsize=512)
 def _integer_sql(query: str, positions: tuple[int, ...]) -> str:
     """`query` with the placeholders of the 0-based parameter `positions` wrapped in
     `(+CAST(... AS INTEGER))`. Parameters are numbered as SQLite numbers them: `?` is one
@@ -104,13 +104,7 @@ def bind_parameters(query: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
             bound.append(value)
     if not positions:
         return query, bound
-    key = (query, tuple(positions))
-    rewritten = _REWRITES.get(key)
-    if rewritten is None:
-        if len(_REWRITES) >= _MAX_REWRITES:
-            _REWRITES.clear()
-        rewritten = _REWRITES[key] = _integer_sql(query, key[1])
-    return rewritten, bound
+    return _integer_sql(query, tuple(positions)), bound
 
 
 def _lossy(value: Any) -> bool:
@@ -137,6 +131,26 @@ def _reads(query: str) -> bool:
     # SELECT, https://sqlite.org/lang_select.html); anything else (WITH ... INSERT, PRAGMA)
     # is taken as a write.
     return query.lstrip()[:6].upper() == "SELECT"
+
+
+_REWRITTEN = re.compile(r"\(\+CAST\(((?:\?[0-9]*|[:@$][^ ]+)) AS INTEGER\)\)")
+
+
+def _unrewritten(name: str) -> str:
+    """A column name as the caller's statement spelt it, before `bind_parameters`."""
+    return _REWRITTEN.sub(r"\1", name)
+
+
+def _sum(terms: list[str]) -> str:
+    """SQL adding `terms` as a balanced tree of `+`: SQLite refuses an expression nested
+    more than 100 deep (SQLITE_MAX_EXPR_DEPTH), which a flat `a + b + ...` of 98 or more
+    terms is, and a result may have up to 100 columns."""
+    if not terms:
+        return "0"
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return f"({_sum(terms[:middle])} + {_sum(terms[middle:])})"
 
 
 def _once(work: Callable[[], None]) -> Any:
@@ -219,6 +233,10 @@ class Sql:
                 for row in rows
             ]
         self.rows_written += written
+        if rows and "AS INTEGER))" not in select and any("AS INTEGER))" in name for name in rows[0]):
+            # A bare integer parameter names its column by its text, which the binding
+            # rewrote (`?` -> `(+CAST(? AS INTEGER))`): the caller wrote `?`.
+            rows = [{_unrewritten(name): value for name, value in row.items()} for row in rows]
         return rows, written
 
     def rows_within(self, select: str, *params: Any, limit: int, max_bytes: int) -> tuple[int, int, int]:
@@ -234,7 +252,7 @@ class Sql:
         cursor = self._sql.exec(*self._statement(f"SELECT * FROM ({select}) LIMIT 0", params))
         columns = [f"c{i}" for i in range(len(list(cursor.columnNames)))]
         written = int(cursor.rowsWritten)
-        size = " + ".join(f"ifnull(length(CAST({c} AS BLOB)), 0)" for c in columns) or "0"
+        size = _sum([f"ifnull(length(CAST({c} AS BLOB)), 0)" for c in columns])
         query = f"WITH _dotdo_rows({', '.join(columns)}) AS ({select}) SELECT {size} AS s FROM _dotdo_rows"
         cursor = self._sql.exec(*self._statement(f"{query} LIMIT {int(limit)}", params))
         sizes = [row["s"] for row in cursor.toArray()]

@@ -111,9 +111,12 @@ def _lock_holder(lock: Path) -> int | None:
         return pid
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:  # no /proc (macOS): the live pid is taken at its word
         return pid
-    # Empty while a process is being started (or a zombie): not known to be another program.
+    if stat[stat.rfind(")") + 2 :].startswith("Z"):  # a zombie: killed, not yet reaped
+        return None
+    # Empty while a process is being started: not known to be another program.
     return pid if not command or b"dotdo" in command else None
 
 

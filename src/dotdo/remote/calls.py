@@ -28,6 +28,7 @@ __all__ = [
     "body_arguments",
     "check_fields",
     "invoke",
+    "is_call_id",
     "listed",
     "options_arguments",
     "unknown_field",
@@ -204,6 +205,13 @@ def unknown_field(envelope: Mapping[str, Any], known: Iterable[str], what: str) 
         if field not in allowed:
             return f"Unknown field {field!r} in {what}; it takes {', '.join(sorted(allowed))}"
     return None
+
+
+def is_call_id(value: Any) -> bool:
+    """Is `value` a caller's id for matching answers to calls (`/ws/rpc` messages,
+    pipelines): absent (None), a string or an integer, never a boolean? Any other value
+    is refused before the call runs, so an answer always carries the id back."""
+    return value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def check_fields(

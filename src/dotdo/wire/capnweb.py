@@ -423,7 +423,9 @@ def _literal(tag: str, args: list[Any]) -> Any:
         return {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}[tag]
     if tag == "undefined" and not args:
         return None
-    if tag == "error" and len(args) >= 2:
+    if tag == "error":  # ["error", type, message, stack?, properties?], as _reject writes one
+        if not 2 <= len(args) <= 4 or not all(isinstance(part, str) for part in args[:2]):
+            raise ProtocolError('an error is ["error", type, message, stack?, properties?]')
         return RuntimeError(f"{args[0]}: {args[1]}")
     if tag in ("export", "promise", "writable", "readable", "headers", "request", "response"):
         raise ProtocolError(f"{tag!r} expressions are not supported by this server")

@@ -87,7 +87,10 @@ def epoch_ms(moment: datetime) -> int:
 def from_epoch_ms(value: float) -> datetime:
     """The UTC datetime `value` milliseconds after the epoch (as `$date` and Cap'n Web's
     `date` carry it); OverflowError past datetime's years 1-9999."""
-    return _EPOCH + timedelta(milliseconds=value)
+    try:
+        return _EPOCH + timedelta(milliseconds=value)
+    except OverflowError as exc:  # Python's words name C types ("too large to convert to C int")
+        raise OverflowError("a date is within the years 1 to 9999") from exc
 
 
 _LEAVES = frozenset({str, bool, int})
@@ -319,13 +322,13 @@ def decode(value: Any, depth: int = 0) -> Any:
     return {key: decode(item, depth + 1) for key, item in value.items()}
 
 
-_INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_INTEGER_TEXT = re.compile(r"0|-?[1-9][0-9]*")  # BigInt's toString never writes "-0"
 
 
 def bigint(text: str) -> int:
     """The int a `$bigint` (or Cap'n Web `["bigint", ...]`) text writes: a JSON integer's
     digits (RFC 8259 section 6: an optional `-`, no `+`, no leading zero, ASCII digits
-    only), as `BigInt.prototype.toString` writes them. ValueError for anything else,
+    only) as `BigInt.prototype.toString` writes them (so never `-0`). ValueError for anything else,
     which `int()` alone would take (`"+7"`, `" 7 "`, `"1_000"`, `"٣"`), and past
     Python's int-to-text limit (4,300 digits)."""
     if _INTEGER_TEXT.fullmatch(text) is None:
@@ -348,5 +351,12 @@ def _untag(tag: str, inner: Any, depth: int) -> Any:
         if tag == "$number" and isinstance(inner, str) and inner in _NUMBERS:
             return _NUMBERS[inner]
     except (ValueError, OverflowError, OSError, binascii.Error) as exc:
-        raise BadRequest(f"{tag} value {inner!r:.40} is invalid: {exc}", code="invalid_value") from exc
-    raise BadRequest(f"{tag} value {inner!r:.40} is invalid", code="invalid_value")
+        raise BadRequest(f"{tag} value {_shown(inner)} is invalid: {exc}", code="invalid_value") from exc
+    raise BadRequest(f"{tag} value {_shown(inner)} is invalid", code="invalid_value")
+
+
+def _shown(value: Any) -> str:
+    """A tag's JSON value as the client wrote it (`null`, not Python's `None`), cut at 40
+    characters: a 900 KB value is not echoed back."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:40] + "..."

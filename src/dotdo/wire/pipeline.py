@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
-from dotdo.remote.calls import check_fields, invoke
+from dotdo.remote.calls import check_fields, invoke, is_call_id
 from dotdo.remote.marks import Authorize
 from dotdo.remote.targets import resolve_method, resolve_property
 from dotdo.wire.codec import encode_result
@@ -95,7 +95,10 @@ def _parse_one(item: Any) -> PipelineRequest:
         kind = "method" if raw["type"] == "method" else "property"
         _check_fields(raw, _STEP_FIELDS[kind], f"a {kind} step")
         steps.append(Step(kind, raw.get("name"), raw.get("args", [])))
-    return PipelineRequest(item.get("id"), target, tuple(steps))
+    request_id = item.get("id")
+    if not is_call_id(request_id):  # refused before anything runs: its answer carries it back
+        raise BadRequest("A pipeline's id is a string or an integer", code="invalid_pipeline")
+    return PipelineRequest(request_id, target, tuple(steps))
 
 
 def parse_pipelines(body: Any) -> tuple[list[PipelineRequest], bool]:
@@ -146,7 +149,7 @@ async def run_batch(
     """Each pipeline's answer and its HTTP status, in order; one failing leaves the others."""
     answers = []
     for request in requests:
-        answer: dict[str, Any] = {} if request.id is None else {"id": request.id}
+        answer: dict[str, Any] = {} if request.id is None else {"id": encode_result(request.id)}
         status = 200
         try:
             answer["result"] = await run_pipeline(request, root, authorize)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError
-from dotdo.remote.calls import unknown_field
+from dotdo.remote.calls import is_call_id, unknown_field
 from dotdo.wire.codec import parse_json
 
 __all__ = [
@@ -67,7 +67,7 @@ def parse_message(message: str | bytes) -> WsRequest:
     if not isinstance(body, dict):
         raise BadRequest('a message is {"id", "method", "params"}', code="invalid_message")
     request_id = body.get("id")
-    if request_id is not None and not isinstance(request_id, str | int):
+    if not is_call_id(request_id):
         raise BadRequest("id is a string or an integer", code="invalid_message")
     # From here the caller's id is known: its error answer carries it, so a client that
     # matches answers by id hears about this call.

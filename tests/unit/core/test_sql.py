@@ -304,3 +304,25 @@ def test_reads_only_runs_reads_without_transaction_sync_and_refuses_a_write_befo
     # Inside a transaction it joins it: the transaction guards the writes.
     assert sql.transaction(lambda: sql.reads_only(lambda: sql.run("INSERT INTO t (k) VALUES ('b')"))) == 1
     assert storage.transactions == 1
+
+
+def test_a_bare_integer_parameter_keeps_the_column_name_the_caller_wrote() -> None:
+    """The binding rewrites `?` for an int to `(+CAST(? AS INTEGER))`; a column named by a
+    bare parameter showed the rewrite (`POST /query {"sql": "SELECT ?", "params": [1]}`)."""
+    sql = Sql(Storage())
+    rows, _ = sql.exact_rows("SELECT ?, ?2 AS named, 'x' AS s", 1, 2, limit=10)
+    assert rows == [{"?": 1, "named": 2, "s": "x"}]
+    rows, _ = sql.exact_rows("SELECT :n", 3, limit=10)
+    assert rows == [{":n": 3}]
+
+
+def test_measuring_a_result_of_100_columns_stays_within_sqlites_expression_depth() -> None:
+    """workerd's SQLite refuses an expression nested past 100 (SQLITE_MAX_EXPR_DEPTH): the
+    size of a row of 98 to 100 columns, summed as one `+` chain, was "Expression tree is
+    too large"."""
+    storage = Storage()
+    storage.sql.db.setlimit(sqlite3.SQLITE_LIMIT_EXPR_DEPTH, 100)
+    sql = Sql(storage)
+    select = "SELECT " + ", ".join(f"{n} AS c{n}" for n in range(100))
+    fitting, seen, _ = sql.rows_within(select, limit=5, max_bytes=10_000)
+    assert (fitting, seen) == (1, 1)

@@ -95,3 +95,22 @@ def test_a_lock_naming_a_live_process_that_is_no_dotdo_is_taken_over(tmp_path: P
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_lock_naming_a_zombie_is_taken_over(tmp_path: Path) -> None:
+    """A server killed with kill -9 whose parent has not reaped it yet is a zombie: its pid
+    is still there, its command line empty; it serves nothing."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("no /proc")
+    host = tmp_path / ".dotdo" / "host"
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        stat = Path(f"/proc/{zombie.pid}/stat")
+        while not stat.read_text()[stat.read_text().rfind(")") + 2 :].startswith("Z"):  # exited, unreaped
+            time.sleep(0.01)
+        host.parent.mkdir(parents=True)
+        host.with_name("host.lock").write_text(f"{zombie.pid}\n")
+        with claim_host(host):
+            assert host.with_name("host.lock").read_text().strip() == str(os.getpid())
+    finally:
+        zombie.wait()

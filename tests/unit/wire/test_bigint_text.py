@@ -12,7 +12,7 @@ from dotdo.errors import BadRequest, ProtocolError
 from dotdo.wire.capnweb import _literal
 from dotdo.wire.codec import bigint, loads
 
-LENIENT = ["+7", " 7", "7 ", "1_000", "\u0663", "007", "-", "", "0x10", "1e3", "--1"]
+LENIENT = ["-0", "+7", " 7", "7 ", "1_000", "\u0663", "007", "-", "", "0x10", "1e3", "--1"]
 
 
 @pytest.mark.parametrize("text", LENIENT)
@@ -26,7 +26,7 @@ def test_text_int_alone_would_take_is_refused(text: str) -> None:
         _literal("bigint", [text])
 
 
-@pytest.mark.parametrize("text", ["0", "-0", "7", "-12345678901234567890", "9" * 100])
+@pytest.mark.parametrize("text", ["0", "7", "-12345678901234567890", "9" * 100])
 def test_a_json_integers_digits_are_read(text: str) -> None:
     assert bigint(text) == int(text)
     assert loads(json.dumps({"n": {"$bigint": text}})) == {"n": int(text)}
@@ -64,3 +64,21 @@ def test_every_json_entry_point_names_an_integer_past_the_digit_limit() -> None:
         ThingQuery.from_params({"where": text})
     assert "an integer of more than 4,300 digits" in refused.value.message
     assert "sys." not in refused.value.message
+
+
+def test_a_bad_tag_is_quoted_as_json_and_a_date_out_of_range_says_which_years() -> None:
+    """The messages named Python's values and types: `None`, "too large to convert to C int"."""
+    with pytest.raises(BadRequest) as refused:
+        loads('{"n": {"$bigint": null}}')
+    assert refused.value.message == "$bigint value null is invalid"
+    with pytest.raises(BadRequest) as refused:
+        loads('{"n": {"$date": 1e30}}')
+    assert refused.value.message == "$date value 1e+30 is invalid: a date is within the years 1 to 9999"
+
+
+@pytest.mark.parametrize(
+    "args", [["E"], ["E", "m", None, {}, 5], [{"a": 1}, "m"], ["E", [1]], ["E", "m", None, {}, 6, 7, 8]]
+)
+def test_a_capnweb_error_expression_of_another_shape_ends_the_session(args: list[object]) -> None:
+    with pytest.raises(ProtocolError, match="an error is"):
+        _literal("error", args)
