@@ -121,3 +121,17 @@ def test_a_hop_of_the_wrong_shape_is_refused_naming_its_keys(runtime: LocalRunti
             assert "hops[0]" in message and all(key in message for key in ("verb", "direction", "type"))
         over_workers_rpc = runtime.rpc(tenant(c), "traverse", "Customer/ada", [["placed"]]).json()
         assert "hops[0] is an object" in over_workers_rpc["error"]["message"]  # Workers RPC calls it directly
+
+
+def test_an_edge_read_or_removed_by_reference_matches_its_type(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        c.post("/Task", json={"$id": "t4"})
+        c.post("/Task/t4/partOf", json={"to": "Project/p1"})
+        project = [{"$type": "Project", "$id": "p1"}]
+        assert rpc(c, "related", "Task/t4", "partOf").json()["result"] == project
+        assert rpc(c, "related", "t4", "partOf").json()["result"] == project  # a bare id, as ?thing= takes
+        assert rpc(c, "related", "Order/t4", "partOf").json()["result"] == []  # answered Task t4's edges
+        assert rpc(c, "traverse", "Order/t4", [{"verb": "partOf"}]).json()["result"] == []
+        assert rpc(c, "unrelate", "Task/t4", "partOf", "Order/p1").json()["result"] is False  # removed it
+        assert c.delete("/Task/t4/partOf", params={"to": "Order/p1"}).json()["deleted"] is False
+        assert c.get("/Task/t4/partOf").json()["items"] == project

@@ -239,15 +239,19 @@ class Relationships:
         )
 
     def unrelate(self, source: Any, verb: str, target: Any) -> bool:
-        """Remove the edge source -verb-> target; False when there was none."""
+        """Remove the edge source -verb-> target; False when there was none (an edge between
+        the same ids under other types is another edge: it stays)."""
         src, dst = self.ref(source, "source"), self.ref(target, "target")
         validate_verb(verb)
         return (
             self._sql.run(
-                "DELETE FROM dotdo_relationships WHERE from_id = ? AND verb = ? AND to_id = ?",
+                "DELETE FROM dotdo_relationships WHERE from_id = ? AND verb = ? AND to_id = ? "
+                "AND from_type = ? AND to_type = ?",
                 src.id,
                 verb,
                 dst.id,
+                src.type,
+                dst.type,
             )
             > 0
         )
@@ -255,14 +259,20 @@ class Relationships:
     def related(
         self, thing: Any, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
     ) -> list[Ref]:
-        """Things one `verb` edge away: targets (`out`) or sources (`in`), oldest edge first."""
+        """Things one `verb` edge away: targets (`out`) or sources (`in`), oldest edge first;
+        `thing` as `traverse` takes its start."""
         return self.traverse(thing, [Hop(verb, direction, type_name)], limit)
 
     def traverse(self, start: Any, hops: Sequence[Hop | Mapping[str, Any]], limit: int = 100) -> list[Ref]:
         """Follow 1 to MAX_HOPS hops (each a Hop or its JSON form, `Hop.from_json`)
         breadth-first; each hop's frontier is capped at `limit` (1 to MAX_RELATED) things,
-        oldest edge first. 400 `invalid_traversal`, `invalid_limit`."""
-        origin = self.ref(start, "start")
+        oldest edge first. `start` is named as `thing_filter` takes it: `"Type/id"` (a
+        thing, `{"$type", "$id"}`, a Ref) follows the edges of that type and id only, so a
+        type that is not the thing's reaches nothing; a bare id those of the thing of any
+        type. Each later hop follows the edges of the things reached, by type and id.
+        400 `invalid_traversal`, `invalid_limit`, `invalid_ref`, `invalid_type`, `invalid_id`."""
+        named = thing_filter(start, "start")
+        origin = (named, None) if isinstance(named, str) else (named.id, self.ref(named).type)
         if not hops or len(hops) > MAX_HOPS:
             raise BadRequest(f"A traversal has 1 to {MAX_HOPS} hops", code="invalid_traversal")
         checked = [
@@ -273,29 +283,37 @@ class Relationships:
                 if hop.type is not None:
                     self._nouns.check(hop.type)
         limit = _limit(limit, MAX_RELATED)
-        frontier = [origin.id]
+        frontier: list[tuple[str, str | None]] = [origin]
         result: list[Ref] = []
         for hop in checked:
-            near, far, far_type = (
-                ("from_id", "to_id", "to_type")
+            near, near_type, far, far_type = (
+                ("from_id", "from_type", "to_id", "to_type")
                 if hop.direction == "out"
-                else ("to_id", "from_id", "from_type")
+                else ("to_id", "to_type", "from_id", "from_type")
             )
-            type_filter = f" AND {far_type} = ?" if hop.type else ""
-            # The frontier (up to `limit` ids) is one JSON parameter: Cloudflare's SQLite
-            # takes at most 100 bound parameters a statement.
-            params: list[Any] = [hop.verb, json.dumps(frontier)]
+            # The frontier (up to `limit` [id, type] pairs) is one JSON parameter: Cloudflare's
+            # SQLite takes at most 100 bound parameters a statement. The ids alone select by
+            # the index; the pairs keep the edges of those types (all of them for a bare id).
+            pairs = json.dumps(frontier)
+            params: list[Any] = [hop.verb, pairs]
+            conditions = f"verb = ? AND {near} IN (SELECT json_extract(value, '$[0]') FROM json_each(?))"
+            if frontier[0][1] is not None:
+                conditions += (
+                    f" AND ({near}, {near_type}) IN "
+                    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+                )
+                params.append(pairs)
             if hop.type:
+                conditions += f" AND {far_type} = ?"
                 params.append(hop.type)
             rows = self._sql.exec(
                 f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM dotdo_relationships "
-                f"WHERE verb = ? AND {near} IN (SELECT value FROM json_each(?)){type_filter} "
-                f"GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
+                f"WHERE {conditions} GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
                 *params,
                 limit,
             )
             result = [Ref(str(r["type"]), str(r["id"])) for r in rows]
-            frontier = [ref.id for ref in result]
+            frontier = [(ref.id, ref.type) for ref in result]
             if not frontier:
                 break
         return result

@@ -104,3 +104,28 @@ def test_traverse_takes_hops_as_json_objects_or_hops() -> None:
     with pytest.raises(BadRequest) as raised:
         relationships.traverse("Customer/ada", [["placed"]])  # type: ignore[list-item]
     assert raised.value.code == "invalid_traversal"
+
+
+def test_related_and_traverse_start_from_type_and_id_or_a_bare_id() -> None:
+    _, relationships = graph()
+    relationships.relate("Task/t4", "partOf", "Project/p1")
+    relationships.relate("Project/p1", "ownedBy", "Team/core")
+    assert relationships.related("Task/t4", "partOf") == [Ref("Project", "p1")]
+    assert relationships.related("t4", "partOf") == [Ref("Project", "p1")]  # was 400 invalid_ref
+    assert relationships.related("Order/t4", "partOf") == []  # was Task t4's edges: the type was ignored
+    assert relationships.related("Project/p1", "partOf", "in") == [Ref("Task", "t4")]
+    assert relationships.related("Team/p1", "partOf", "in") == []
+    hops = [{"verb": "partOf"}, {"verb": "ownedBy"}]
+    assert relationships.traverse("Task/t4", hops) == [Ref("Team", "core")]
+    assert relationships.traverse("t4", hops) == [Ref("Team", "core")]
+    assert relationships.traverse("Order/t4", hops) == []
+
+
+def test_unrelate_removes_only_the_edge_between_those_types() -> None:
+    _, relationships = graph()
+    relationships.relate("Task/t4", "partOf", "Project/p1")
+    assert relationships.unrelate("Task/t4", "partOf", "Order/p1") is False  # was True: removed Project/p1's
+    assert relationships.unrelate("Order/t4", "partOf", "Project/p1") is False
+    assert relationships.related("Task/t4", "partOf") == [Ref("Project", "p1")]
+    assert relationships.unrelate("Task/t4", "partOf", "Project/p1") is True
+    assert relationships.related("Task/t4", "partOf") == []
