@@ -4,10 +4,13 @@ an edge, and a traversal's hop of the wrong shape is refused naming its keys."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
+from dotdo import Hop
+from dotdo.client import Client, RpcError
 from tests.runtime import LocalRuntime
 
 
@@ -135,3 +138,25 @@ def test_an_edge_read_or_removed_by_reference_matches_its_type(runtime: LocalRun
         assert rpc(c, "unrelate", "Task/t4", "partOf", "Order/p1").json()["result"] is False  # removed it
         assert c.delete("/Task/t4/partOf", params={"to": "Order/p1"}).json()["deleted"] is False
         assert c.get("/Task/t4/partOf").json()["items"] == project
+
+
+def test_the_python_client_traverses_with_json_hops_or_hops(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        c.post("/Customer/ada/placed", json={"to": "Order/o1"})
+        c.post("/Order/o1/contains", json={"to": "Product/p1"})
+        host = str(c.headers["host"])
+
+    async def run() -> tuple[Any, Any, str]:
+        async with Client(f"http://{host}:{runtime.port}") as client:
+            ada = client.Customer("ada")
+            by_json = await ada.traverse([{"verb": "placed"}, {"verb": "contains", "type": "Product"}])
+            by_hop = await ada.traverse([Hop("placed"), Hop("contains", "out", "Product")])
+            try:
+                await ada.traverse([{"verb": "placed", "kind": "x"}])
+            except RpcError as error:
+                return by_json, by_hop, error.code
+            return by_json, by_hop, "no error"
+
+    by_json, by_hop, code = asyncio.run(run())
+    assert by_json == by_hop == [{"$type": "Product", "$id": "p1"}]
+    assert code == "invalid_traversal"
