@@ -99,7 +99,9 @@ class DOSemantic(DOCore):
         self.verbs = Verbs(self.sql, _now_ms)
         self.noun_policy = NounPolicy(self.nouns, self.strict_nouns, self._declared_fields)
         self.relationships = Relationships(self.sql, _now_ms, self.noun_policy)
-        self.things = Things(self.thing_store(), self, _now_ms, new_id, self.noun_policy)
+        self.things = Things(
+            self.thing_store(), self, _now_ms, new_id, self.noun_policy, on_erase=self.relationships.forget
+        )
         self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
         for noun in self.declared_nouns:
             self.nouns.register(noun.name, noun.plural, noun.indexes)

@@ -256,6 +256,19 @@ class Relationships:
             > 0
         )
 
+    def forget(self, type_name: str, thing_id: str) -> None:
+        """Remove every edge from or to the thing `type_name`/`thing_id`, whatever the verb.
+        `Things.delete` calls it in a hard delete's transaction, so a thing created again
+        under the id starts with no edges of the old one. Edges between the same id under
+        another type name another thing and stay. Each edge removed writes 1 row (as
+        the runtime counts a DELETE)."""
+        # Two statements, each a prefix of an index: (from_id, ...) is the primary key,
+        # (to_id, ...) the backward index.
+        self._sql.run(
+            "DELETE FROM dotdo_relationships WHERE from_id = ? AND from_type = ?", thing_id, type_name
+        )
+        self._sql.run("DELETE FROM dotdo_relationships WHERE to_id = ? AND to_type = ?", thing_id, type_name)
+
     def related(
         self, thing: Any, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
     ) -> list[Ref]:

@@ -20,6 +20,7 @@ from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE, compact_json, int64_
 
 __all__ = [
     "MAX_DEPTH",
+    "check_body_id",
     "check_preconditions",
     "check_version",
     "encode_properties",
@@ -166,6 +167,13 @@ def split_input(type_name: str, data: Any) -> tuple[dict[str, Any], str | None, 
         elif key not in _READ_ONLY_FIELDS:
             raise BadRequest(f"Property names may not start with '$' ({key!r})", code="invalid_data")
     return properties, thing_id, version
+
+
+def check_body_id(body_id: str | None, thing_id: str) -> None:
+    """400 `id_mismatch` when a body's `$id` (`body_id`, None when absent) is not the
+    `thing_id` its path (or call) names: a write never changes a thing's id."""
+    if body_id is not None and body_id != thing_id:
+        raise BadRequest(f"$id is {body_id!r} but the path names {thing_id!r}", code="id_mismatch")
 
 
 def check_version(record: ThingRecord, expected: int | None) -> None:

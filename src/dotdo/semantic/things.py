@@ -21,6 +21,7 @@ from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import Rerunnable, ThingRecord, ThingStore
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.thingdata import (
+    check_body_id,
     check_preconditions,
     check_version,
     encode_properties,
@@ -41,11 +42,6 @@ MAX_BATCH = 500
 """How many things one `create_many` (or `POST /:Noun` with an array) creates."""
 
 
-def _check_body_id(body_id: str | None, thing_id: str) -> None:
-    if body_id is not None and body_id != thing_id:
-        raise BadRequest(f"$id is {body_id!r} but the path names {thing_id!r}", code="id_mismatch")
-
-
 class EventSink(Protocol):
     """Where write events go (`Customer.created`, ...); the workflow layer dispatches them."""
 
@@ -58,9 +54,9 @@ class EventSink(Protocol):
 class Things:
     """Things of every type, on a store, with write events to a sink.
 
-    `store` holds the records; `events` gets one event per write, in the write's
-    transaction; `clock` gives epoch milliseconds, `ids` new ids (ULIDs); `nouns`
-    is the noun policy (strict nouns, declared fields), None for any valid name.
+    `store` holds the records; `events` gets one event per write, in the write's transaction; `clock` gives
+    epoch milliseconds, `ids` new ids (ULIDs); `nouns` is the noun policy (strict nouns, declared fields),
+    None for any valid name; `on_erase(type, id)` runs in each hard delete's transaction.
     Every operation answers things in their wire form (ThingData: the `$` fields,
     then the properties) and raises 400 `invalid_type` (404 `unknown_noun` under a
     strict policy) for a type it cannot use.
@@ -73,6 +69,7 @@ class Things:
         clock: Callable[[], int] = lambda: int(time.time() * 1000),
         ids: Callable[[], str] = new_id,
         nouns: NounPolicy | None = None,
+        on_erase: Callable[[str, str], None] = lambda type_name, thing_id: None,
     ) -> None:
         self.store = store
         self.events = events
@@ -80,6 +77,7 @@ class Things:
         self._ids = ids
         self._nouns = nouns
         """Which nouns and fields exist (strict mode, declared fields); None: any valid name."""
+        self._on_erase = on_erase  # what goes with a thing deleted for good: DOSemantic's edges
         self._erased: dict[str, int] = {}
         """Ids deleted for good, with the creation time of the life that ended, while that
         time is not past: a life born and erased within the clock's current millisecond."""
@@ -217,7 +215,7 @@ class Things:
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, patch)
-            _check_body_id(body_id, thing_id)
+            check_body_id(body_id, thing_id)
             record = self._current(type_name, thing_id)
             check_preconditions(condition, type_name, thing_id, record)
             check_version(record, expected_version if expected_version is not None else body_version)
@@ -243,7 +241,7 @@ class Things:
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, data)
-            _check_body_id(body_id, thing_id)
+            check_body_id(body_id, thing_id)
             record = self._current(type_name, thing_id)
             check_preconditions(condition, type_name, thing_id, record)
             check_version(record, expected_version if expected_version is not None else body_version)
@@ -283,7 +281,8 @@ class Things:
     ) -> bool:
         """Delete the thing for good (soft-deleted ones too); False when there was none.
 
-        `expected_version` and `condition` guard it as they guard `update`.
+        `expected_version` and `condition` guard it as they guard `update`; `on_erase` runs
+        in its transaction (DOSemantic's edges go: a new life of the id inherits none).
         """
         self._type(type_name)
 
@@ -294,6 +293,7 @@ class Things:
             check_preconditions(condition, type_name, thing_id, record)
             check_version(record, expected_version)
             self.store.remove(thing_id)
+            self._on_erase(type_name, thing_id)
             now = self._clock()
             self._erased = {erased: born for erased, born in self._erased.items() if born >= now}
             if record.created_at >= now:  # a new life this millisecond must be told apart
