@@ -405,6 +405,18 @@ class ThingResource:
         result: list[dict[str, str]] = await self._call("related", [verb, direction, type_name, limit])
         return result
 
+    async def related_page(
+        self,
+        verb: str,
+        direction: str = "out",
+        type_name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """`related` a page at a time: `{"items", "total", "has_more", "cursor"}` (the next page's)."""
+        result: dict[str, Any] = await self._call("related_page", [verb, direction, type_name, limit, cursor])
+        return result
+
     async def traverse(self, hops: Sequence[Any], limit: int = 100) -> list[dict[str, str]]:
         """References `{"$type", "$id"}` of the things reached from this one by following
         1-5 `hops` (the object's `traverse`): each `{"verb", "direction": "out"|"in",

@@ -48,6 +48,7 @@ class Case:
 THING = "thing"
 DELETED = "thing (deleted)"
 PAGE = {"items": [THING] * 2, "total": 3, "has_more": True}
+NO_EDGES = {"items": [], "total": 0, "has_more": False, "cursor": None}
 
 CASES = [
     Case("create", None, "create", ({"$id": "t1", "title": "first", "n": 1},), THING),
@@ -87,6 +88,21 @@ CASES = [
     Case("related", "t1", "related", ("blocks",), [{"$type": T, "$id": "t2"}]),
     Case("related, missing", "nobody", "related", ("blocks",), []),
     Case("related, bad id", "bad*id", "related", ("blocks",), Error("invalid_id", 400)),
+    Case(
+        "related_page",
+        "t1",
+        "related_page",
+        ("blocks",),
+        {"items": [{"$type": T, "$id": "t2"}], "total": 1, "has_more": False, "cursor": None},
+    ),
+    Case("related_page, missing", "nobody", "related_page", ("blocks",), NO_EDGES),
+    Case(
+        "related_page, bad cursor",
+        "t1",
+        "related_page",
+        ("blocks", "out", None, 10, "x"),
+        Error("invalid_cursor", 400),
+    ),
     Case("unrelate", "t1", "unrelate", ("blocks", f"{T}/t2"), True),
     Case("list, at the end", None, "list", (), [THING] * 3),
 ]
@@ -198,10 +214,18 @@ def http_request(c: httpx.Client, case: Case) -> tuple[httpx.Response, Callable[
     if case.op == "related":  # the route answers the things themselves
         response = c.get(f"{path}/{args[0]}")
         return response, lambda body: [{"$type": t["$type"], "$id": t["$id"]} for t in body["items"]]
+    if case.op == "related_page":  # RPC counts by default: the route when asked to
+        names = ("direction", "type", "limit", "cursor")
+        params = {name: value for name, value in zip(names, args[1:], strict=False) if value is not None}
+        response = c.get(f"{path}/{args[0]}", params={**params, "total": "exact"})
+        return response, lambda body: {
+            **body,
+            "items": [{"$type": t["$type"], "$id": t["$id"]} for t in body["items"]],
+        }
     return None  # upsert, unrelate: no route
 
 
-ABSENT = {"get": None, "related": []}
+ABSENT = {"get": None, "related": [], "related_page": NO_EDGES}
 """What a read answers for a thing that is not there, where its route answers 404."""
 
 
@@ -245,13 +269,14 @@ FLAT = {
     "restore": "restore_thing",
     "relate": "relate",
     "related": "related",
+    "related_page": "related_page",
     "unrelate": "unrelate",
 }
 """The object's own RPC method for each operation (`/rpc`, `/ws/rpc`, Workers RPC)."""
 
 
 def flat_call(case: Case) -> dict[str, Any]:
-    if case.op in ("relate", "related", "unrelate"):
+    if case.op in ("relate", "related", "related_page", "unrelate"):
         params = [f"{T}/{case.thing_id}", *case.args]
     elif case.thing_id is None:
         params = [T, *case.args]

@@ -232,8 +232,23 @@ class InstanceAccessor:
     ) -> builtins.list[Ref]:
         """The things one `verb` edge away: targets (`direction="out"`) or sources (`"in"`),
         of `type_name` only when given, oldest edge first, at most `limit` (1-1000, else 400
-        `invalid_limit`)."""
+        `invalid_limit`): the first page (`related_page` for the next)."""
         return self._relationships.related(self.ref, verb, direction, type_name, limit)
+
+    @rpc(scope="read")
+    def related_page(
+        self,
+        verb: str,
+        direction: str = "out",
+        type_name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        with_total: bool = True,
+    ) -> dict[str, Any]:
+        """`related` a page at a time: `{"items": [Ref], "total", "has_more", "cursor"}`; pass
+        `cursor` back for the next page (None on the last). `total` counts every edge unless
+        `with_total=False`. `related`'s errors, and 400 `invalid_cursor`."""
+        return self._relationships.page(self.ref, verb, direction, type_name, limit, cursor, with_total)
 
     def traverse(self, hops: Sequence[Hop | Mapping[str, Any]], limit: int = 100) -> builtins.list[Ref]:
         """Follow 1-5 `hops` (each a Hop or its JSON form, `Hop.from_json`) breadth-first from

@@ -367,8 +367,27 @@ class DOSemantic(DOCore):
     ) -> builtins.list[dict[str, str]]:
         """`{"$type", "$id"}` of the things one `verb` edge away: targets (`direction="out"`)
         or sources (`"in"`), of `type_name` only when given, oldest edge first, at most
-        `limit` (1-1000, else 400 `invalid_limit`)."""
+        `limit` (1-1000, else 400 `invalid_limit`): the first page (`related_page` for the next)."""
         return [ref.to_dict() for ref in self.relationships.related(thing, verb, direction, type_name, limit)]
+
+    @rpc(scope="read")
+    def related_page(
+        self,
+        thing: Any,
+        verb: str,
+        direction: str = "out",
+        type_name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        with_total: bool = True,
+    ) -> dict[str, Any]:
+        """`related` a page at a time (`EdgePages.page`): `{"items": [{"$type", "$id"}],
+        "total", "has_more", "cursor"}`, oldest edge first; pass `cursor` back for the next
+        page (None on the last). `total` counts every edge unless `with_total=False` (then
+        null unless this first page holds them all). `related`'s errors, and 400
+        `invalid_cursor` for a cursor no page answered."""
+        page = self.relationships.page(thing, verb, direction, type_name, limit, cursor, with_total)
+        return {**page, "items": [ref.to_dict() for ref in page["items"]]}
 
     @rpc(scope="read")
     def traverse(self, start: Any, hops: Sequence[Any], limit: int = 100) -> builtins.list[dict[str, str]]:

@@ -21,6 +21,7 @@ from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.remote.calls import unknown_field
+from dotdo.semantic.edge_pages import MAX_RELATED, EdgePages
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.ids import is_ulid
@@ -32,8 +33,6 @@ from dotdo.values import stored_json
 
 __all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref", "thing_filter"]
 
-MAX_RELATED = 1000
-"""Most things one traversal hop (or `related`) answers."""
 MAX_HOPS = 5
 """Most hops in one traversal."""
 MAX_EVENTS = 1000
@@ -199,10 +198,11 @@ class Hop:
         return self
 
 
-class Relationships:
+class Relationships(EdgePages):
     """The `dotdo_relationships` table: directed edges (from, verb, to), at most one per
-    triple, with optional JSON data. `sql` is the object's database, `clock` gives epoch
-    milliseconds; `nouns` checks the nouns at either end (None: any valid name)."""
+    triple, with optional JSON data, read a page at a time (`EdgePages.page`). `sql` is the
+    object's database, `clock` gives epoch milliseconds; `nouns` checks the nouns at either
+    end (None: any valid name)."""
 
     def __init__(self, sql: Sql, clock: Callable[[], int], nouns: NounPolicy | None = None) -> None:
         self._sql = sql
@@ -257,24 +257,20 @@ class Relationships:
         )
 
     def forget(self, type_name: str, thing_id: str) -> None:
-        """Remove every edge from or to the thing `type_name`/`thing_id`, whatever the verb.
-        `Things.delete` calls it in a hard delete's transaction, so a thing created again
-        under the id starts with no edges of the old one. Edges between the same id under
-        another type name another thing and stay. Each edge removed writes 1 row (as
-        the runtime counts a DELETE)."""
-        # Two statements, each a prefix of an index: (from_id, ...) is the primary key,
-        # (to_id, ...) the backward index.
-        self._sql.run(
-            "DELETE FROM dotdo_relationships WHERE from_id = ? AND from_type = ?", thing_id, type_name
-        )
-        self._sql.run("DELETE FROM dotdo_relationships WHERE to_id = ? AND to_type = ?", thing_id, type_name)
+        """Remove every edge from or to the thing `type_name`/`thing_id`, of any verb (a hard
+        delete's, `Things.delete`: a new life of the id starts with none); the same id under
+        another type is another thing's. One row written an edge, as the runtime counts a DELETE."""
+        for end in ("from", "to"):  # each a prefix of an index: the primary key, the backward one
+            where = f"{end}_id = ? AND {end}_type = ?"
+            self._sql.run(f"DELETE FROM dotdo_relationships WHERE {where}", thing_id, type_name)
 
     def related(
         self, thing: Any, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
     ) -> list[Ref]:
-        """Things one `verb` edge away: targets (`out`) or sources (`in`), oldest edge first;
-        `thing` as `traverse` takes its start."""
-        return self.traverse(thing, [Hop(verb, direction, type_name)], limit)
+        """Things one `verb` edge away: targets (`out`) or sources (`in`), oldest edge first,
+        at most `limit`: the items of `page`'s first page (its errors too)."""
+        items: list[Ref] = self.page(thing, verb, direction, type_name, limit)["items"]
+        return items
 
     def traverse(self, start: Any, hops: Sequence[Hop | Mapping[str, Any]], limit: int = 100) -> list[Ref]:
         """Follow 1 to MAX_HOPS hops (each a Hop or its JSON form, `Hop.from_json`)

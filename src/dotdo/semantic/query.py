@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     # Pyodide, ADR 0036).
     from dotdo.semantic.where import Pushdown
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "QUERY_PARAMS", "ThingQuery", "parse_order_by", "parse_select"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "QUERY_PARAMS",
+    "ThingQuery",
+    "parse_order_by",
+    "parse_select",
+    "parse_total",
+]
 
 DEFAULT_LIMIT = 100
 """Things on a page when `limit` is not given."""
@@ -109,7 +117,7 @@ def _bounded_int(value: Any, name: str, default: int, low: int, high: int) -> in
     return value
 
 
-def _total(value: str | None) -> bool:
+def parse_total(value: str | None) -> bool:
     """`total=exact` (also `true`, `1`) asks for an exact count of every match; absent,
     empty, `false` or `0` does not, and a page that reaches the end still knows its
     `total` without one (issue 14: counting every match cost a list most of its time)."""
@@ -182,7 +190,7 @@ class ThingQuery:
     def from_params(cls, params: Mapping[str, str | None]) -> ThingQuery:
         """From URL query parameters: `where` is JSON (operands in the codec's encoding, so
         `{"$bigint": "..."}` is an int, as is an exact number of any size), the rest plain text.
-        `total` is counted only when asked for (`total=exact`); see `_total`.
+        `total` is counted only when asked for (`total=exact`); see `parse_total`.
 
         A query is a pure function of these texts and immutable, so the last few hundred
         short ones are kept: a page asked for again skips parsing and compiling its clause."""
@@ -209,7 +217,7 @@ class ThingQuery:
             offset=params.get("offset"),
             select=params.get("select"),
             include_deleted=_flag(params, "include_deleted", False),
-            with_total=_total(params.get("total")),
+            with_total=parse_total(params.get("total")),
         )
 
     def order_sql(self) -> str:

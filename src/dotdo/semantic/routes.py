@@ -7,7 +7,7 @@
     POST|GET /:Noun                       create (one, or an array), list a page
     GET|PATCH|PUT|DELETE /:Noun/:id       read (ETag, 304; `?as_of=` ms: as it was), merge, replace, delete
     POST /:Noun/:id/restore               undo a soft delete
-    GET|POST|DELETE /:Noun/:id/:verb      the edge's other ends; add an edge; remove one
+    GET|POST|DELETE /:Noun/:id/:verb      a page of the edges' other ends; add an edge; remove one
 
 Writes to one thing honour `If-Match` / `If-None-Match` (RFC 9110 §13) and answer
 its version and creation time as a strong ETag (`thingdata.version_tag`). The routes
@@ -29,7 +29,7 @@ from dotdo.errors import BadRequest, NotFound, PreconditionFailed
 from dotdo.remote.calls import body_arguments, check_fields, invoke
 from dotdo.semantic.graph import Actions, EventLog, Ref, Relationships, as_ref
 from dotdo.semantic.names import validate_type_name
-from dotdo.semantic.query import QUERY_PARAMS, ThingQuery
+from dotdo.semantic.query import QUERY_PARAMS, ThingQuery, parse_total
 from dotdo.semantic.registry import Nouns, Verbs
 from dotdo.semantic.store import ThingRecord
 from dotdo.semantic.thingdata import thing_tag, version_tag
@@ -240,18 +240,22 @@ class SemanticRoutes:
         things = self._host.things
         if things.get(type_name, thing_id) is None:
             raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
-        target_type = request.query("type") or None
-        refs = self._host.relationships.related(
+        if request.query("offset") is not None:  # it was ignored: every page was the first
+            raise BadRequest(
+                "A thing's edges page by cursor: pass the `cursor` a page answered", code="invalid_query"
+            )
+        page = self._host.relationships.page(
             (type_name + "/" + thing_id),
             request.params["verb"],
             request.query("direction") or "out",
-            target_type,
+            request.query("type") or None,
             request.query_int("limit", 100),
+            request.query("cursor") or None,
+            parse_total(request.query("total")),
         )
         # Every edge is answered, as `related` answers it: an end this object does not hold
         # (a thing of another object, one not yet created, one deleted) as its reference.
-        items = [_end(things, ref) for ref in refs]
-        return json_response({"items": items, "total": len(items)})
+        return json_response({**page, "items": [_end(things, ref) for ref in page["items"]]})
 
     async def _relate(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])

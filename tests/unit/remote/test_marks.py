@@ -139,13 +139,14 @@ def test_the_noun_accessors_are_reached_through_their_marks() -> None:
         "get",
         "relate",
         "related",
+        "related_page",
         "replace",
         "restore",
         "soft_delete",
         "unrelate",
         "update",
     ]
-    reads = {"count", "find_first", "list", "page", "get", "related"}
+    reads = {"count", "find_first", "list", "page", "get", "related", "related_page"}
     for cls in (NounAccessor, InstanceAccessor):
         for name in rpc_methods(cls):
             assert rpc_scope(cls, name) == ("read" if name in reads else "write"), name

@@ -1,0 +1,121 @@
+"""Pages of one thing's edges of one verb, oldest edge first, by cursor: what `related`,
+`related_page` and `GET /:Noun/:id/:verb` answer. `Relationships` (`graph.py`) takes
+`page` from `EdgePages`.
+
+Edges are ordered by (`created_at`, the other end's id), unique for one thing and verb
+(an edge is keyed by `(from_id, verb, to_id)`), so a cursor naming the last edge of a page
+continues after it whatever was added or removed meanwhile. `total` is counted only when
+asked, as a list of things counts it (ADR 0028).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dotdo.core.sql import Sql
+from dotdo.errors import BadRequest
+from dotdo.semantic.names import validate_type_name, validate_verb
+from dotdo.semantic.refs import Ref, thing_filter
+from dotdo.semantic.strict import NounPolicy
+from dotdo.semantic.thingdata import validate_id
+
+__all__ = ["MAX_RELATED", "EdgePages", "edge_cursor"]
+
+MAX_RELATED = 1000
+"""Most things one traversal hop, or one page of `related`, answers."""
+
+_CURSOR = re.compile(r"(-?[0-9]{1,19})\.(.+)", re.DOTALL)
+
+
+def edge_cursor(cursor: Any) -> tuple[int, str]:
+    """A page's `cursor` (`"<created_at>.<id>"`: the last edge's creation time in epoch ms,
+    the other end's id) as (created_at, id); 400 `invalid_cursor` for anything a page
+    cannot have answered (a made-up cursor would answer a wrong page, silently)."""
+    match = _CURSOR.fullmatch(cursor) if isinstance(cursor, str) else None
+    if match is not None:
+        try:
+            return int(match[1]), validate_id(match[2])
+        except BadRequest:
+            pass
+    raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
+
+
+class EdgePages:
+    """`page`, for `Relationships`: `_sql` is the object's database (`dotdo_relationships`),
+    `_nouns` the noun policy (None: any valid name)."""
+
+    _sql: Sql
+    _nouns: NounPolicy | None
+
+    def page(
+        self,
+        thing: Any,
+        verb: str,
+        direction: str = "out",
+        type_name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        with_total: bool = False,
+    ) -> dict[str, Any]:
+        """The things one `verb` edge away from `thing`: targets (`direction="out"`) or sources
+        (`"in"`), of `type_name` only when given, oldest edge first, `limit` (1 to
+        MAX_RELATED) a page, after `cursor` (the previous page's). `thing` is named as
+        `traverse` takes its start: `"Type/id"` (a thing, `{"$type", "$id"}`, a Ref) follows
+        the edges of that type and id, a bare id those of the thing of any type.
+
+        Answers `{"items": [Ref], "total": int | None, "has_more": bool, "cursor": str |
+        None}`: `cursor` continues after this page (None when it is the last); `total`
+        counts every edge when `with_total`, else only when this first page holds them all
+        (None otherwise). 400 `invalid_ref`, `invalid_type`, `invalid_id`, `invalid_verb`,
+        `invalid_direction` (`out` or `in`), `invalid_limit`, `invalid_cursor`; 404
+        `unknown_noun` for a type not registered, in strict mode."""
+        named = thing_filter(thing, "thing")
+        validate_verb(verb)
+        if direction not in ("out", "in"):
+            raise BadRequest("direction is 'out' or 'in'", code="invalid_direction")
+        for noun in (None if isinstance(named, str) else named.type, type_name):
+            if noun is not None:
+                validate_type_name(noun)
+                if self._nouns is not None:
+                    self._nouns.check(noun)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_RELATED:
+            raise BadRequest(f"limit is an integer from 1 to {MAX_RELATED}", code="invalid_limit")
+        after = None if cursor is None else edge_cursor(cursor)
+        near, far = ("from", "to") if direction == "out" else ("to", "from")
+        # Each a prefix of an index: (from_id, verb, to_id) is the key, (to_id, verb, from_id) the
+        # backward index. The order needs every edge of the thing and verb read (no index has
+        # created_at), as `related` always did.
+        conditions = f"{near}_id = ? AND verb = ?"
+        params: list[Any] = [named if isinstance(named, str) else named.id, verb]
+        if not isinstance(named, str):
+            conditions += f" AND {near}_type = ?"
+            params.append(named.type)
+        if type_name is not None:
+            conditions += f" AND {far}_type = ?"
+            params.append(type_name)
+        seek = "" if after is None else f" AND (created_at, {far}_id) > (?, ?)"
+        rows = self._sql.exec(
+            f"SELECT {far}_id AS id, {far}_type AS type, created_at FROM dotdo_relationships "
+            f"WHERE {conditions}{seek} ORDER BY created_at, {far}_id LIMIT ?",
+            *params,
+            *(after or ()),
+            limit + 1,  # one more: whether there is a next page
+        )
+        has_more = len(rows) > limit
+        kept = rows[:limit]
+        total: int | None = None
+        if with_total:
+            found = self._sql.first(
+                f"SELECT count(*) AS n FROM dotdo_relationships WHERE {conditions}", *params
+            )
+            total = 0 if found is None else int(found["n"])
+        elif after is None and not has_more:
+            total = len(kept)  # the first page holds every edge: it counts itself
+        last = kept[-1] if has_more else None
+        return {
+            "items": [Ref(str(r["type"]), str(r["id"])) for r in kept],
+            "total": total,
+            "has_more": has_more,
+            "cursor": None if last is None else f"{int(last['created_at'])}.{last['id']}",
+        }
