@@ -194,7 +194,11 @@ class TieredThingStore:
         group (`commit.py`) when the transaction wrote nothing else; a rollback (of it or of
         an enclosing transaction) puts L0 back as it was. `Rerunnable` work is tried
         without a SQL transaction first where that may do (`ReadsFirst`, ADR 0034)."""
-        held = self._turn is None and not self._sql.in_transaction
+        if self._turn is not None:
+            # Inside a turn (a create's insert and its event): it joins it, as `_atomically`
+            # would after `ReadsFirst` had sent it there (not held, so no reads-only try).
+            return work()
+        held = not self._sql.in_transaction
         held = held and (self.options.durability == RELAXED or in_request())
         return self._reads_first.run(work, held, self._atomically)
 
@@ -282,7 +286,7 @@ class TieredThingStore:
             if len(bodies) == 1 and self.log.room() >= 1:
                 # Nearly always. The turn is then one INSERT, all or nothing by itself: no
                 # `transactionSync` needed (`Sql.one_statement`, ADR 0034).
-                self._atomically(lambda: self._append([], bodies), self._sql.one_statement)
+                self._log_row(bodies[0])
             else:
                 # A turn of its own: if `_append` checkpoints (the ring is full) and the row
                 # then fails, the checkpointed things are dirty again, as in any rolled-back turn.
@@ -292,6 +296,26 @@ class TieredThingStore:
             group.release(error)
             return
         self._settle()
+
+    def _log_row(self, body: str) -> None:
+        """Log the open group as the one row `body` (packed from it), in one statement.
+
+        What `_atomically(lambda: self._append([], [body]), self._sql.one_statement)` did,
+        less the turn it opened: that turn writes no thing and no event and, the ring
+        having room, runs no checkpoint, so all its rollback had to put back is the log's
+        counters (and the group, which `GroupCommit.take` puts back itself). Inside a
+        running turn the row joins it, whose own rollback covers the counters."""
+        if self._turn is not None:
+            self._append([], [body])
+            return
+        log = self.log
+        counters = (log.last_seq, log.pending_bytes, log.rows_appended)
+
+        def append() -> None:
+            self._sql.on_rollback(lambda: log.undo(*counters))
+            self._append([], [body])
+
+        self._sql.one_statement(append)
 
     def serving(self) -> AbstractContextManager[None]:
         """A request in the object from its start to its answer (`DOStorage.fetch`): its
