@@ -26,7 +26,7 @@ from dotdo.core.sql import Sql
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore, ThingRecord
 from dotdo.storage.cache import ABSENT
-from dotdo.storage.checkpoint import write_thing
+from dotdo.storage.checkpoint import write_things
 from dotdo.storage.commit import RELAXED, CallLater, GroupCommit, in_request
 from dotdo.storage.l0 import L0
 from dotdo.storage.log import WriteAheadLog, entry_record, thing_entry
@@ -412,9 +412,12 @@ class TieredThingStore:
             else:
                 self.log.append(bodies)
         ids = self.l0.dirty_ids(type_name)
-        for thing_id in ids:
-            write_thing(self._sql, thing_id, self.l0.cache.peek(thing_id))
-            faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id)
+        peek = self.l0.cache.peek
+        write_things(
+            self._sql,
+            [(thing_id, peek(thing_id)) for thing_id in ids],
+            lambda thing_id: faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id),
+        )
         if type_name is None and self._events:
             # Only logged events: the running transaction's are not in the log yet.
             self.segments.append(self._events.items)
