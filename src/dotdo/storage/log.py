@@ -17,7 +17,7 @@ from typing import Any
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.semantic.store import ThingRecord
-from dotdo.storage.segments import events_into_segments
+from dotdo.storage.segments import events_into_segments, utf8_size
 
 __all__ = ["MAX_ROW_BYTES", "STORAGE_TABLES", "LogRow", "WriteAheadLog", "entry_record", "thing_entry"]
 
@@ -76,11 +76,6 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 """The log's JSON (`json.dumps` with these options builds one like it on every call)."""
 
 
-def _utf8_size(text: str) -> int:
-    """Bytes of `text` in UTF-8; ASCII text (`isascii` reads a flag) is not copied to count."""
-    return len(text) if text.isascii() else len(text.encode())
-
-
 @dataclass(frozen=True)
 class LogRow:
     """One log row as replayed: its sequence number and its entries (JSON objects)."""
@@ -124,14 +119,14 @@ class WriteAheadLog:
         # Nearly always they all fit in one row: one encoding of the list is that row's body,
         # the text the entries' own encodings joined in brackets would give.
         whole = _ENCODER.encode(entries)
-        if _utf8_size(whole) < self._max_row_bytes or len(entries) < 2:
+        if utf8_size(whole) < self._max_row_bytes or len(entries) < 2:
             return [whole] if entries else []
         bodies: list[str] = []
         chunk: list[str] = []
         size = 2
         for entry in entries:
             text = _ENCODER.encode(entry)
-            length = _utf8_size(text) + 1
+            length = utf8_size(text) + 1
             if chunk and size + length > self._max_row_bytes:
                 bodies.append("[" + ",".join(chunk) + "]")
                 chunk, size = [], 2
@@ -155,7 +150,7 @@ class WriteAheadLog:
                 self.last_seq,
                 body,
             )
-            self.pending_bytes += _utf8_size(body)
+            self.pending_bytes += utf8_size(body)
             self.rows_appended += 1
         return self.last_seq
 
