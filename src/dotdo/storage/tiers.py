@@ -253,7 +253,9 @@ class TieredThingStore:
         past `max_row_bytes`; `packed`: those rows, packed already), checkpointing first if
         the ring has no room."""
         taken = self._groups.take()
-        bodies = self.log.pack([*taken, *entries]) if packed is None else packed
+        bodies = packed
+        if bodies is None:
+            bodies = self.log.pack([*taken.log_entries(), *entries] if taken else entries)
         if len(bodies) > self.log.room():
             self._checkpoint(None)
         self.log.append(bodies)
@@ -406,7 +408,8 @@ class TieredThingStore:
         elif self._groups.open:
             # Writes of the group reach `things` now: log them first, so none is there without
             # its event and its transaction's other writes.
-            bodies = self.log.pack(self._groups.take())
+            taken = self._groups.take()
+            bodies = self.log.pack(taken.log_entries() if taken else [])
             if len(bodies) > self.log.room():
                 type_name = None
             else:
