@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 
+from dotdo.core import faults
 from dotdo.core.sql import Sql
 from dotdo.semantic.store import ThingRecord
 
@@ -70,13 +71,15 @@ MAX_BATCH_BYTES = 256 * 1024
 
 def write_things(
     sql: Sql,
-    records: Iterable[tuple[str, ThingRecord | None]],
-    written: Callable[[str], None] = lambda thing_id: None,
+    ids: Iterable[str],
+    record_of: Callable[[str], ThingRecord | None],
 ) -> None:
-    """`write_thing` for each `(thing_id, record)` in order, the things created since the
-    last checkpoint (version 1, `data` within MAX_BATCH_DATA) together: one statement a
-    batch of up to MAX_BATCH_BYTES of JSON instead of one a thing, the same rows written.
-    `written(thing_id)` is called once a thing's statement has run, in the records' order.
+    """`write_thing` for each of `ids` in order (its record: `record_of(id)`, None when
+    deleted for good), the things created since the last checkpoint (version 1, `data`
+    within MAX_BATCH_DATA) together: one statement a batch of up to MAX_BATCH_BYTES of
+    JSON instead of one a thing, the same rows written. The fault point
+    `storage_in_checkpoint` is reached for each thing once its statement has run, in the
+    order of `ids`.
 
     A batch is `_UPSERT`, the statement `write_thing` runs for such a record, over the rows
     of one JSON parameter (`json_each`): SQLite inserts (or, in the rare replay, updates)
@@ -86,28 +89,29 @@ def write_things(
     null as NULL, https://sqlite.org/json1.html). Distinct ids (a checkpoint writes each
     dirty thing once) make the order of the statements immaterial to the table."""
     batch: list[list[object]] = []
-    ids: list[str] = []
+    in_batch: list[str] = []
     size = 0
 
     def flush() -> None:
         nonlocal size
         if batch:
             sql.run(_UPSERT_MANY, _ENCODER.encode(batch))
-            for done in ids:
-                written(done)
+            for done in in_batch:
+                faults.reach_now(faults.STORAGE_IN_CHECKPOINT, done)
             batch.clear()
-            ids.clear()
+            in_batch.clear()
             size = 0
 
-    for thing_id, record in records:
+    for thing_id in ids:
+        record = record_of(thing_id)
         if record is not None and record.version == 1 and len(record.data) <= MAX_BATCH_DATA:
             batch.append([record.id, *record.columns()[1:]])
-            ids.append(thing_id)
+            in_batch.append(thing_id)
             size += len(record.data) + 100
             if size >= MAX_BATCH_BYTES:
                 flush()
             continue
         flush()
         write_thing(sql, thing_id, record)
-        written(thing_id)
+        faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id)
     flush()

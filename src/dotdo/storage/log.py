@@ -11,6 +11,7 @@ DELETE per trimmed row would cost a second written row per log row.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +154,20 @@ class WriteAheadLog:
             self.pending_bytes += utf8_size(body)
             self.rows_appended += 1
         return self.last_seq
+
+    def append_alone(self, body: str, first: Callable[[], object]) -> None:
+        """Append the one row `body` as a transaction of its own of one statement
+        (`Sql.one_statement`, ADR 0034), `first()` run inside it before (the rest of that
+        transaction, above SQLite, with its own rollback hooks); the counters are put back
+        if it fails. The caller checked `room`."""
+        counters = (self.last_seq, self.pending_bytes, self.rows_appended)
+
+        def run() -> None:
+            self._sql.on_rollback(lambda: self.undo(*counters))
+            first()
+            self.append([body])
+
+        self._sql.one_statement(run)
 
     def undo(self, last_seq: int, pending_bytes: int, rows_appended: int) -> None:
         """Forget appends a rolled-back transaction made (the rows went with it)."""

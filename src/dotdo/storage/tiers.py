@@ -194,12 +194,9 @@ class TieredThingStore:
         group (`commit.py`) when the transaction wrote nothing else; a rollback (of it or of
         an enclosing transaction) puts L0 back as it was. `Rerunnable` work is tried
         without a SQL transaction first where that may do (`ReadsFirst`, ADR 0034)."""
-        if self._turn is not None:
-            # Inside a turn (a create's insert and its event): it joins it, as `_atomically`
-            # would after `ReadsFirst` had sent it there (not held, so no reads-only try).
+        if self._turn is not None:  # joins it, as `_atomically` would (ADR 0038)
             return work()
-        held = not self._sql.in_transaction
-        held = held and (self.options.durability == RELAXED or in_request())
+        held = not self._sql.in_transaction and (self.options.durability == RELAXED or in_request())
         return self._reads_first.run(work, held, self._atomically)
 
     def _atomically(self, work: Callable[[], T], transaction: Callable[[Callable[[], T]], T]) -> T:
@@ -253,12 +250,11 @@ class TieredThingStore:
         past `max_row_bytes`; `packed`: those rows, packed already), checkpointing first if
         the ring has no room."""
         taken = self._groups.take()
-        bodies = packed
-        if bodies is None:
-            bodies = self.log.pack([*taken.log_entries(), *entries] if taken else entries)
-        if len(bodies) > self.log.room():
+        if packed is None:
+            packed = self.log.pack([*taken.log_entries(), *entries] if taken else entries)
+        if len(packed) > self.log.room():
             self._checkpoint(None)
-        self.log.append(bodies)
+        self.log.append(packed)
 
     def _settle(self) -> None:
         self._groups.settle()
@@ -285,10 +281,9 @@ class TieredThingStore:
         group = self._groups.open
         bodies = self.log.pack(group.log_entries())
         try:
-            if len(bodies) == 1 and self.log.room() >= 1:
-                # Nearly always. The turn is then one INSERT, all or nothing by itself: no
-                # `transactionSync` needed (`Sql.one_statement`, ADR 0034).
-                self._log_row(bodies[0])
+            if len(bodies) == 1 and self.log.room() >= 1 and self._turn is None:
+                # Nearly always: one INSERT, no `transactionSync` nor turn (ADRs 0034, 0038).
+                self.log.append_alone(bodies[0], self._groups.take)
             else:
                 # A turn of its own: if `_append` checkpoints (the ring is full) and the row
                 # then fails, the checkpointed things are dirty again, as in any rolled-back turn.
@@ -298,26 +293,6 @@ class TieredThingStore:
             group.release(error)
             return
         self._settle()
-
-    def _log_row(self, body: str) -> None:
-        """Log the open group as the one row `body` (packed from it), in one statement.
-
-        What `_atomically(lambda: self._append([], [body]), self._sql.one_statement)` did,
-        less the turn it opened: that turn writes no thing and no event and, the ring
-        having room, runs no checkpoint, so all its rollback had to put back is the log's
-        counters (and the group, which `GroupCommit.take` puts back itself). Inside a
-        running turn the row joins it, whose own rollback covers the counters."""
-        if self._turn is not None:
-            self._append([], [body])
-            return
-        log = self.log
-        counters = (log.last_seq, log.pending_bytes, log.rows_appended)
-
-        def append() -> None:
-            self._sql.on_rollback(lambda: log.undo(*counters))
-            self._append([], [body])
-
-        self._sql.one_statement(append)
 
     def serving(self) -> AbstractContextManager[None]:
         """A request in the object from its start to its answer (`DOStorage.fetch`): its
@@ -415,12 +390,7 @@ class TieredThingStore:
             else:
                 self.log.append(bodies)
         ids = self.l0.dirty_ids(type_name)
-        peek = self.l0.cache.peek
-        write_things(
-            self._sql,
-            [(thing_id, peek(thing_id)) for thing_id in ids],
-            lambda thing_id: faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id),
-        )
+        write_things(self._sql, ids, self.l0.cache.peek)  # the fault point after each thing
         if type_name is None and self._events:
             # Only logged events: the running transaction's are not in the log yet.
             self.segments.append(self._events.items)

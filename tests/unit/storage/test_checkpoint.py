@@ -98,8 +98,11 @@ def test_batched_writes_leave_the_table_and_the_rows_written_of_one_statement_a_
     for thing_id, record in dirty:
         write_thing(one_by_one, thing_id, record)
     reached: list[str] = []
-    with mock.patch.object(checkpoint, "MAX_BATCH_BYTES", batch_bytes):
-        write_things(batched, dirty, reached.append)
+    with (
+        mock.patch.object(checkpoint, "MAX_BATCH_BYTES", batch_bytes),
+        mock.patch.object(checkpoint.faults, "reach_now", lambda point, detail: reached.append(detail)),
+    ):
+        write_things(batched, [thing_id for thing_id, _ in dirty], dict(dirty).get)
     assert _table(batched) == _table(one_by_one)
     assert batched.rows_written - before[1] == one_by_one.rows_written - before[0]
     assert reached == [thing_id for thing_id, _ in dirty]  # each once, in order, after its write
@@ -110,6 +113,6 @@ def test_created_things_share_one_statement() -> None:
     statements = sql._sql.statements  # the stand-in's record of what ran
     records = [ThingRecord(f"c{n}", "Item", '{"g":1}', _T0, _T0, None, 1) for n in range(50)]
     start = len(statements)
-    write_things(sql, [(r.id, r) for r in records])
+    write_things(sql, [r.id for r in records], {r.id: r for r in records}.get)
     assert len(statements) - start == 1
     assert [row["id"] for row in _table(sql)] == sorted(r.id for r in records)
