@@ -16,13 +16,15 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.semantic.overlay import THING_COLUMNS, Overlay, OverlaySource, overlay_count, overlay_select
-from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.wiretext import thing_text
+
+if TYPE_CHECKING:  # the query model loads with the first list or count (ADR 0036)
+    from dotdo.semantic.query import ThingQuery
 
 __all__ = [
     "THING_TABLES",

@@ -35,7 +35,7 @@ from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, Conflict
-from dotdo.remote.calls import check_fields
+from dotdo.remote.fields import check_fields
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.graph import EventLog
