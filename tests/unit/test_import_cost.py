@@ -61,6 +61,7 @@ NOT_AT_START = (
     "dotdo.semantic.history",
     "dotdo.semantic.query",
     "dotdo.semantic.sqlguard",
+    "dotdo.storage.archive_format",
     "dotdo.wire.wsrpc",
 )
 """What a DOWorkflow app's first answer does not run, so neither its import nor its first
@@ -68,7 +69,8 @@ NOT_AT_START = (
 and checking of a call's arguments and the resolution of its target (the first RPC call or
 body-of-arguments route), the `/ws/rpc` protocol (its first socket message), the noun
 accessors (`self.Note`), as-of history, the query model (the first list or count) and the
-SQL guard (`/query`): ADR 0036. DOFull still loads the RPC modules (its own routes)."""
+SQL guard (`/query`), L3's segment format (its index table is made by every object, but
+defined beside the log's): ADR 0036. DOFull still loads the RPC modules (its own routes)."""
 
 FULL_APP = "from dotdo import DOFull\nimport dotdo.worker"
 SCAFFOLD_APP = (

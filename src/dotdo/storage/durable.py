@@ -42,10 +42,9 @@ from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.store import ThingStore
 from dotdo.semantic.things import validate_id
-from dotdo.storage.archive_format import ARCHIVE_TABLES
 from dotdo.storage.commit import STRICT
 from dotdo.storage.events import TieredEventLog
-from dotdo.storage.log import STORAGE_TABLES
+from dotdo.storage.log import ARCHIVE_TABLES, STORAGE_TABLES
 from dotdo.storage.options import ArchiveOptions
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON
