@@ -62,6 +62,7 @@ NOT_AT_START = (
     "dotdo.semantic.query",
     "dotdo.semantic.sqlguard",
     "dotdo.storage.archive_format",
+    "dotdo.wire.tokens",
     "dotdo.wire.wsrpc",
 )
 """What a DOWorkflow app's first answer does not run, so neither its import nor its first
@@ -69,7 +70,8 @@ NOT_AT_START = (
 and checking of a call's arguments and the resolution of its target (the first RPC call or
 body-of-arguments route), the `/ws/rpc` protocol (its first socket message), the noun
 accessors (`self.Note`), as-of history, the query model (the first list or count) and the
-SQL guard (`/query`), L3's segment format (its index table is made by every object, but
+SQL guard (`/query`), a token's signature checks (the first request carrying a token:
+the access layer names `Capability`, from `dotdo.wire.capability`), L3's segment format (its index table is made by every object, but
 defined beside the log's): ADR 0036. DOFull still loads the RPC modules (its own routes)."""
 
 FULL_APP = "from dotdo import DOFull\nimport dotdo.worker"
@@ -180,6 +182,8 @@ def test_deferred_names_still_resolve_where_they_did() -> None:
         "assert 'bearer_auth' in dir(middleware)\n"
         "from dotdo.remote import calls, fields\n"
         "assert all(getattr(calls, n) is getattr(fields, n) for n in fields.__all__)\n"
+        "from dotdo.wire import capability, tokens\n"
+        "assert tokens.Capability is capability.Capability\n"
         "from dotdo.core.transport import WS_RPC_TAG\n"
         "from dotdo.wire.wsrpc import SOCKET_TAG\n"
         "assert WS_RPC_TAG == SOCKET_TAG"
