@@ -59,6 +59,7 @@ NOT_AT_START = (
     "dotdo.remote.targets",
     "dotdo.semantic.accessors",
     "dotdo.semantic.history",
+    "dotdo.semantic.overlay",
     "dotdo.semantic.query",
     "dotdo.semantic.sqlguard",
     "dotdo.storage.archive_format",
@@ -66,13 +67,14 @@ NOT_AT_START = (
     "dotdo.wire.wsrpc",
 )
 """What a DOWorkflow app's first answer does not run, so neither its import nor its first
-`/health` loads it: bearer auth and request logging (installed on request), the binding
-and checking of a call's arguments and the resolution of its target (the first RPC call or
-body-of-arguments route), the `/ws/rpc` protocol (its first socket message), the noun
-accessors (`self.Note`), as-of history, the query model (the first list or count) and the
-SQL guard (`/query`), a token's signature checks (the first request carrying a token:
-the access layer names `Capability`, from `dotdo.wire.capability`), L3's segment format (its index table is made by every object, but
-defined beside the log's): ADR 0036. DOFull still loads the RPC modules (its own routes)."""
+`/health` loads it: bearer auth and request logging (installed on request); the binding
+and checking of a call's arguments and the resolution of its target (the first RPC call
+or route with a body of named arguments); the `/ws/rpc` protocol (its first socket
+message); the noun accessors (`self.Note`); as-of history; the query model and the overlay
+of unflushed things (the first list or count); the SQL guard (`/query`); a token's
+signature checks (the first request carrying a token: the access layer names
+`Capability`, from `dotdo.wire.capability`); L3's segment format (every object makes its
+index table, defined beside the log's). ADR 0036. DOFull still loads the RPC modules."""
 
 FULL_APP = "from dotdo import DOFull\nimport dotdo.worker"
 SCAFFOLD_APP = (
