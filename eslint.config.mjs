@@ -1,5 +1,6 @@
-// eslint for the local runtime's JavaScript (src/dotdo/localrt/js) and the JavaScript tests.
-// build.mjs, server.mjs and record-wasm.mjs run under Node; host.mjs runs inside workerd
+// eslint for the local runtime's JavaScript (src/dotdo/localrt/js), the JavaScript front
+// (front/worker.js), the scripts and the JavaScript tests. build.mjs, server.mjs,
+// record-wasm.mjs and the scripts run under Node; host.mjs and the front run inside workerd
 // (web platform globals plus the `cloudflare:*` modules).
 import js from "@eslint/js";
 import globals from "globals";
@@ -8,7 +9,14 @@ export default [
   { ignores: ["**/.dotdo/**", "**/.wrangler/**", "**/node_modules/**", "**/python_modules/**", "site/**"] },
   js.configs.recommended,
   {
-    files: ["src/dotdo/localrt/js/**/*.mjs", "tests/javascript/**/*.mjs", "tests/node/**/*.mjs", "examples/**/*.mjs"],
+    files: [
+      "src/dotdo/localrt/js/**/*.mjs",
+      "tests/javascript/**/*.mjs",
+      "tests/node/**/*.mjs",
+      "examples/**/*.mjs",
+      "scripts/**/*.mjs",
+      "front/**/*.js",
+    ],
     languageOptions: {
       ecmaVersion: 2024,
       sourceType: "module",
@@ -19,7 +27,7 @@ export default [
     },
   },
   {
-    files: ["src/dotdo/localrt/js/host.mjs"],
+    files: ["src/dotdo/localrt/js/host.mjs", "front/**/*.js"],
     languageOptions: { globals: { ...globals.serviceworker } },
   },
 ];

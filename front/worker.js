@@ -5,10 +5,11 @@
 // `forward_to_tenant`, and tests/unit/test_front.py holds the two to the same answers:
 //
 //   acme.api.example.com -> acme, acme.localhost -> acme; a bare name or an IP -> default;
-//   a first label that is not 1-63 of a-z 0-9 - -> 400 invalid_tenant.
+//   a first label that is not a host name label (1-63 of a-z 0-9 -, starting and ending with
+//   a letter or digit; RFC 1123) -> 400 invalid_tenant.
 
 const DEFAULT_TENANT = "default";
-const TENANT = /^[a-z0-9-]{1,63}$/;
+const TENANT = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const IPV4 = /^[0-9]+(\.[0-9]+){3}$/;
 const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 
@@ -35,7 +36,9 @@ export function tenantFromHost(hostname) {
 
 /** The 400 answer to an invalid tenant, as `dotdo.errors.InvalidTenant.to_dict()` words it. */
 export function invalidTenantBody(label) {
-  const message = `Invalid tenant ${pythonRepr(label)}: use 1-63 lowercase letters, digits and hyphens`;
+  const message =
+    `Invalid tenant ${pythonRepr(label)}: ` +
+    "use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit";
   return { error: { code: "invalid_tenant", message } };
 }
 

@@ -132,7 +132,8 @@ class BadRequest(HttpError):
 
 
 class InvalidTenant(BadRequest, ValueError):
-    """A host whose tenant label is not 1-63 of a-z, 0-9 and `-` (400 `invalid_tenant`)."""
+    """A host whose tenant label is not a host name label, 1-63 of a-z, 0-9 and `-` starting and
+    ending with a letter or digit (400 `invalid_tenant`)."""
 
     default_code: ClassVar[str] = "invalid_tenant"
 

@@ -1,7 +1,8 @@
 """The passthrough worker: each tenant subdomain goes to its own Durable Object.
 
 `acme.api.example.com` -> `acme`, `acme.localhost` -> `acme`; a bare host name
-or an IP address -> `default`. Tenant names are 1-63 of a-z, 0-9 and `-`.
+or an IP address -> `default`. Tenant names are host name labels (RFC 1123, section 2.1):
+1-63 of a-z, 0-9 and `-`, starting and ending with a letter or digit.
 
 In development only (`ENVIRONMENT=development`, as the local runtime sets it), a
 path prefix names the tenant for clients that cannot resolve `*.localhost` (Node,
@@ -36,7 +37,10 @@ __all__ = [
 DEFAULT_TENANT = "default"
 DEV_TENANT_PREFIX = "/@"
 """A path starting with `/@<tenant>` names the tenant in development."""
-_TENANT = re.compile(r"^[a-z0-9-]{1,63}$")
+_TENANT = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+"""A host name label (RFC 1123, section 2.1): the `/@<tenant>` prefix takes only names a host
+could also carry, so every tenant is reachable by its subdomain once deployed."""
+_TENANT_RULE = "use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 
 
 def _is_ip(host: str) -> bool:
@@ -63,7 +67,7 @@ def tenant_from_host(host: str) -> str:
         return DEFAULT_TENANT
     tenant = labels[0]
     if not _TENANT.match(tenant):
-        raise InvalidTenant(f"Invalid tenant {tenant!r}: use 1-63 lowercase letters, digits and hyphens")
+        raise InvalidTenant(f"Invalid tenant {tenant!r}: {_TENANT_RULE}")
     return tenant
 
 
@@ -74,7 +78,7 @@ def dev_tenant_path(path: str) -> tuple[str, str] | None:
         return None
     tenant, slash, rest = path[len(DEV_TENANT_PREFIX) :].partition("/")
     if not _TENANT.match(tenant):
-        raise InvalidTenant(f"Invalid tenant {tenant!r}: use 1-63 lowercase letters, digits and hyphens")
+        raise InvalidTenant(f"Invalid tenant {tenant!r}: {_TENANT_RULE}")
     return tenant, slash + rest if slash else "/"
 
 

@@ -49,6 +49,9 @@ FIXED = [
     "a'b.example.com",
     "a\"b'c.example.com",
     "xn--bcher-kva.example.com",
+    "-a.example.com",
+    "a-.example.com",
+    "-.example.com",
 ]
 ALPHABET = "abcxyz019-_ABCZ'\"!$&()*+,;=~`\u00e9\u00fc\u4e2d"
 

@@ -34,7 +34,9 @@ def test_tenant_from_host(host: str, tenant: str) -> None:
     assert tenant_from_host(host) == tenant
 
 
-@pytest.mark.parametrize("host", ["a_b.example.com", "x" * 64 + ".example.com", ".example.com"])
+@pytest.mark.parametrize(
+    "host", ["a_b.example.com", "x" * 64 + ".example.com", ".example.com", "-a.example.com", "a-.example.com"]
+)
 def test_invalid_tenants(host: str) -> None:
     with pytest.raises(InvalidTenant):
         tenant_from_host(host)
@@ -47,6 +49,8 @@ def test_invalid_tenants(host: str) -> None:
         ("/@acme", ("acme", "/")),
         ("/@acme/", ("acme", "/")),
         ("/@a-1/Customer/c-1", ("a-1", "/Customer/c-1")),
+        ("/@x--y/", ("x--y", "/")),
+        ("/@7", ("7", "/")),
         ("/health", None),
         ("/Customer/@x", None),
     ],
@@ -55,7 +59,9 @@ def test_dev_tenant_path(path: str, found: tuple[str, str] | None) -> None:
     assert dev_tenant_path(path) == found
 
 
-@pytest.mark.parametrize("path", ["/@/health", "/@Acme/x", "/@a_b", "/@" + "x" * 64])
+@pytest.mark.parametrize(
+    "path", ["/@/health", "/@Acme/x", "/@a_b", "/@" + "x" * 64, "/@-a/health", "/@a-/x", "/@-"]
+)
 def test_dev_tenant_path_refuses_invalid_tenants(path: str) -> None:
     with pytest.raises(InvalidTenant):
         dev_tenant_path(path)
