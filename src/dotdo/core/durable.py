@@ -54,7 +54,7 @@ from dotdo.core.limits import (
     rate_from_env,
 )
 from dotdo.core.logs import install_default_handler
-from dotdo.core.middleware import CorsPolicy, cors, request_logger
+from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
 from dotdo.core.router import PUBLIC, Route, Router
@@ -66,7 +66,6 @@ from dotdo.core.transport import RpcTransport, socket_key
 from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import HttpError, TooManyRequests, UpgradeRequired
 from dotdo.remote.marks import Authorize, rpc, rpc_methods, seal_rpc_surface
-from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
 from dotdo.wire.codec import parse_json
 
@@ -192,6 +191,8 @@ class DOCore(DurableObject, metaclass=_Composed):
         the router's guard checks every route against its scope (`access_for`)."""
         env = self.env
         if _truthy(_env_var(env, "LOG_REQUESTS")):
+            from dotdo.core.middleware import request_logger  # only when asked (ADR 0036)
+
             router.use(request_logger())
         router.use(cors(CorsPolicy.from_env(_env_var(env, "ALLOWED_ORIGINS"), _env_var(env, "ENVIRONMENT"))))
 
@@ -378,6 +379,8 @@ class DOCore(DurableObject, metaclass=_Composed):
     def rpc_root(self, target: builtins.list[Any]) -> Any:
         """Where a pipeline starts: `[]` is this object, `[Noun]` / `[Noun, id]` a noun of it
         (`rpc_noun`), by the rule every RPC surface shares (`dotdo.remote.targets`)."""
+        from dotdo.remote.targets import resolve_target  # with the first call (ADR 0036)
+
         return resolve_target(self, target)
 
     def rpc_noun(self, name: str) -> Any:

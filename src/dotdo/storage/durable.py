@@ -35,17 +35,16 @@ from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, Conflict
-from dotdo.remote.calls import check_fields
+from dotdo.remote.fields import check_fields
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.store import ThingStore
 from dotdo.semantic.things import validate_id
-from dotdo.storage.archive_format import ARCHIVE_TABLES
 from dotdo.storage.commit import STRICT
 from dotdo.storage.events import TieredEventLog
-from dotdo.storage.log import STORAGE_TABLES
+from dotdo.storage.log import ARCHIVE_TABLES, STORAGE_TABLES
 from dotdo.storage.options import ArchiveOptions
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON

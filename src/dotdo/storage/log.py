@@ -20,7 +20,15 @@ from dotdo.core.sql import Sql
 from dotdo.semantic.store import ThingRecord
 from dotdo.storage.segments import events_into_segments, utf8_size
 
-__all__ = ["MAX_ROW_BYTES", "STORAGE_TABLES", "LogRow", "WriteAheadLog", "entry_record", "thing_entry"]
+__all__ = [
+    "ARCHIVE_TABLES",
+    "MAX_ROW_BYTES",
+    "STORAGE_TABLES",
+    "LogRow",
+    "WriteAheadLog",
+    "entry_record",
+    "thing_entry",
+]
 
 MAX_ROW_BYTES = 1_000_000
 """Bytes of one log row's body: half of Cloudflare's 2 MB limit on a string or BLOB
@@ -47,6 +55,31 @@ STORAGE_TABLES = Component(
         # Events move into packed segments, `events` becomes a view over them (ADR 0023).
         # Runs after the `graph` component made (and perhaps filled) the `events` table.
         Migration(2, (events_into_segments,)),
+    ),
+)
+
+# L3's index (`archive_format.py`): every object makes it, so it is here and an object
+# without an `archive_binding` never loads the archive's modules (ADR 0036).
+ARCHIVE_TABLES = Component(
+    "archive",
+    (
+        Migration(
+            1,
+            (
+                # One row a segment, keyed by its first event id: WITHOUT ROWID keeps one
+                # b-tree, so adding a segment is one row written (ADR 0020).
+                """CREATE TABLE IF NOT EXISTS dotdo_archive_segments (
+  first_id TEXT PRIMARY KEY,
+  last_id TEXT NOT NULL,
+  first_ts INTEGER NOT NULL,
+  last_ts INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  archived_at INTEGER NOT NULL
+) WITHOUT ROWID""",
+            ),
+        ),
     ),
 )
 

@@ -1,8 +1,7 @@
 """`TieredThingStore`: the `ThingStore` of DOStorage (ADR 0019).
 
-- L0 (`l0.py`): every thing read or written is kept in memory; the clean ones are bounded
-  by count and bytes (least recently used first out), the dirty ones (written, not yet
-  in `things`) stay until a checkpoint.
+- L0 (`l0.py`): every thing read or written is kept in memory; the clean ones are bounded by
+  count and bytes (least recently used first out), the dirty ones (not yet in `things`) until a checkpoint.
 - L1: the writes of one transaction (`atomically`, one thing operation or a batch) and
   the events it records are one row of the write-ahead log (`log.py`), so nothing is
   acknowledged before it is durable.
@@ -11,19 +10,17 @@
   one row for all of them), then moves the log's mark. It runs when the oldest dirty
   write is `checkpoint_delay_ms` old (a timer source), when the dirty set or the log
   passes a bound, and on demand (`flush`).
-- Queries lay the queried type's dirty things over `things` and write nothing (`queries.py`).
-"""
+- Queries lay the queried type's dirty things over `things` and write nothing (`queries.py`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dotdo.core import faults
 from dotdo.core.sql import Sql
-from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore, ThingRecord
 from dotdo.storage.cache import ABSENT
 from dotdo.storage.checkpoint import write_things
@@ -34,6 +31,9 @@ from dotdo.storage.options import TierOptions
 from dotdo.storage.queries import TierQueries
 from dotdo.storage.segments import EventSegments, PendingEvents
 from dotdo.storage.turns import ReadsFirst, Turn
+
+if TYPE_CHECKING:  # the query model loads with the first list or count (ADR 0036)
+    from dotdo.semantic.query import ThingQuery
 
 __all__ = ["TierOptions", "TieredThingStore"]
 
