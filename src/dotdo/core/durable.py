@@ -28,10 +28,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
-
-from pyodide.ffi import JsException, to_js
-from workers import DurableObject, Response
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
@@ -69,6 +66,23 @@ from dotdo.remote.marks import Authorize, rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
 from dotdo.wire.codec import parse_json
+
+if TYPE_CHECKING:
+    from workers import DurableObject
+else:
+    try:
+        from workers import DurableObject
+    except ImportError:  # CPython outside the runtime: the SDK imports `js` on import
+
+        class DurableObject:
+            """The SDK's base class as CPython sees it (it keeps `ctx` and `env`), so that
+            every layer imports for type checking and unit tests of pure code; only the
+            Workers runtime makes and runs the object."""
+
+            def __init__(self, ctx: Any, env: Any) -> None:
+                self.ctx = ctx
+                self.env = env
+
 
 __all__ = ["AlarmInfo", "DOCore"]
 
@@ -340,6 +354,8 @@ class DOCore(DurableObject, metaclass=_Composed):
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
         """The runtime's socket close: `on_close`, then the close answered."""
         await self.on_close(Connection.load(ws), int(code), str(reason or ""))
+        from pyodide.ffi import JsException  # the runtime's only: the module imports under CPython
+
         with contextlib.suppress(JsException):  # already closed by the peer: nothing to answer
             ws.close(1000 if code in (1005, 1006, 1015) else code, reason or "")
 
@@ -434,6 +450,9 @@ def _to_runtime_response(response: HttpResponse) -> Any:
     every header and read the new response's `url` back, for a wrapper nothing reads
     (bench/request_path.py counts both). A WebSocket upgrade and a bytes body keep the SDK's
     Response, which lends it the bytes' buffer without a copy."""
+    from pyodide.ffi import to_js  # the runtime's only: the module imports under CPython
+    from workers import Response
+
     if response.web_socket is not None:
         return Response(None, status=101, web_socket=response.web_socket)
     if isinstance(response.body, bytes):
