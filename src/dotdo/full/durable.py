@@ -72,7 +72,8 @@ class DOFull(DOWorkflow):
     ai_cache_ttl: ClassVar[float] = AiOptions.cache_ttl
     """Seconds an answer is reused for the same model and input (0: no cache)."""
     ai_daily_calls: ClassVar[int | None] = AiOptions.daily_calls
-    """Provider calls per UTC day before 429 `ai_budget_exhausted` (None: no limit)."""
+    """Calls per UTC day before 429 `ai_budget_exhausted` (None: no limit): one a `generate`,
+    `embed` or `run` that reached a provider, its fallbacks and output retries included."""
     ai_daily_tokens: ClassVar[int | None] = AiOptions.daily_tokens
     """Tokens per UTC day (as the providers report them) before 429 `ai_budget_exhausted`."""
     ai_timeout: ClassVar[float] = AiOptions.timeout
