@@ -170,7 +170,8 @@ class DOFull(DOWorkflow):
         `Approval.requested` and suspends the run: no process waits, the run is `waiting`
         with no timer. Deciding it (`POST /approvals/:id`, `decide_approval`) resumes the
         run at this step, which returns `{"id", "decision": "approve"|"reject", "by",
-        "at", "comment"}` (`by` the decider's token subject, `at` epoch ms); the steps
+        "at", "comment", "value"}` (`by` the decider's token subject, `at` epoch ms, `value`
+        the JSON value the decision gave, or None); the steps
         before it are not run again. `approvers` (token subjects) restricts who may
         decide. After `timeout` seconds undecided it raises ApprovalExpired (the workflow
         may catch it), or with `escalate_to` a new approval for those subjects replaces
@@ -206,7 +207,7 @@ class DOFull(DOWorkflow):
         """Approvals, oldest request first: those with `status` ("pending", "approved",
         "rejected", "expired"; None: all), at most `limit` (1 to 1000). Each is `{"id",
         "name", "payload", "status", "approvers", "escalate_to", "run_id", "step",
-        "requested_at", "expires_at", "decided_by", "decided_at", "comment",
+        "requested_at", "expires_at", "decided_by", "decided_at", "comment", "value",
         "escalated_from", "escalated_to"}`. 400 `invalid_status`, `invalid_limit`."""
         return self.hitl.approvals(status, limit)
 
@@ -217,18 +218,22 @@ class DOFull(DOWorkflow):
 
     @rpc(scope="approve")
     async def decide_approval(
-        self, approval_id: str, decision: str, comment: str | None = None
+        self, approval_id: str, decision: str, comment: str | None = None, value: Any = None
     ) -> dict[str, Any]:
         """Decide a pending approval: `decision` "approve" or "reject", with an optional
-        `comment`. Who decided is the subject of the capability token the call came
+        `comment` and an optional `value` (any JSON value, within event data's limits: the
+        answer the decision gives, which the waiting step returns and the cascade's human
+        tier takes; None: none). Who decided is the subject of the capability token the call came
         with (None for a token without one, or a call no surface authorized). The
         decision is recorded and emitted (`Approval.approved` / `Approval.rejected`) and
         the waiting run resumes; returns the approval after.
 
-        Needs the `approve` scope. 400 `invalid_decision`, `invalid_comment`; 404
-        `approval_not_found`; then 403 `approver_not_allowed` (the approval names its
-        approvers, the subject is not one); then 409 `approval_decided` / `approval_expired`."""
-        return await self.hitl.decide(approval_id, decision, comment, caller())
+        Needs the `approve` scope. 400 `invalid_decision`, `invalid_comment`,
+        `invalid_data`, 413 `value_too_large` (past 1 MiB); 404 `approval_not_found`; then
+        403 `approver_not_allowed` (the approval names its approvers, the subject is not
+        one); then 409 `approval_decided` / `approval_expired`; then 413 `value_too_large`
+        (the value and the approval's payload past 1 MiB together)."""
+        return await self.hitl.decide(approval_id, decision, comment, caller(), value=value)
 
     async def _http_approvals(self, request: HttpRequest) -> HttpResponse:
         limit = request.query_int("limit", 100)
@@ -241,12 +246,13 @@ class DOFull(DOWorkflow):
         body = request.json()
         if not isinstance(body, dict) or "decision" not in body:
             raise BadRequest(
-                'Body is {"decision": "approve" | "reject", "comment": optional text}',
+                'Body is {"decision": "approve" | "reject", "comment": optional text, '
+                '"value": optional JSON}',
                 code="invalid_decision",
             )
         arguments = {
             "approval_id": request.params["id"],
-            **body_arguments(body, {"decision": "decision", "comment": "comment"}),
+            **body_arguments(body, {"decision": "decision", "comment": "comment", "value": "value"}),
         }
         return json_response(await invoke(self.decide_approval, arguments))
 
