@@ -28,7 +28,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
@@ -55,6 +55,7 @@ from dotdo.core.middleware import CorsPolicy, cors, request_logger
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
 from dotdo.core.router import PUBLIC, Route, Router
+from dotdo.core.sdk import DurableObject
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, StateStore
 from dotdo.core.state_routes import StateRoutes
@@ -66,23 +67,6 @@ from dotdo.remote.marks import Authorize, rpc, rpc_methods, seal_rpc_surface
 from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
 from dotdo.wire.codec import parse_json
-
-if TYPE_CHECKING:
-    from workers import DurableObject
-else:
-    try:
-        from workers import DurableObject
-    except ImportError:  # CPython outside the runtime: the SDK imports `js` on import
-
-        class DurableObject:
-            """The SDK's base class as CPython sees it (it keeps `ctx` and `env`), so that
-            every layer imports for type checking and unit tests of pure code; only the
-            Workers runtime makes and runs the object."""
-
-            def __init__(self, ctx: Any, env: Any) -> None:
-                self.ctx = ctx
-                self.env = env
-
 
 __all__ = ["AlarmInfo", "DOCore"]
 

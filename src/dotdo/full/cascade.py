@@ -113,10 +113,6 @@ _ACTION_SCHEMA: dict[str, Any] = {
 """What an agentic turn answers: a tool call `{"tool", "args"}` or the final `{"answer"}`."""
 
 
-class _Skipped(Exception):
-    """A tier this object cannot run (no AI): its attempt is `skipped: <why>`."""
-
-
 def _error_text(error: BaseException) -> str:
     """`Type: message`, or `Type` with no message (never a dangling colon)."""
     message = str(error)
@@ -258,10 +254,14 @@ class Cascade:
     ) -> dict[str, Any]:
         async def attempt(task: str, input: Any) -> dict[str, Any]:
             with self._runs.detached():  # the tier's own AI and tool calls are this step's
+                if tier in ("generative", "agentic") and self._ai is None:  # inside the step: replays agree
+                    return {
+                        "accepted": False,
+                        "answer": None,
+                        "reason": "skipped: this object has no AI (self.ai)",
+                    }
                 try:
                     answer = await action(task, input, spec)
-                except _Skipped as skipped:
-                    return {"accepted": False, "answer": None, "reason": f"skipped: {skipped}"}
                 except Exception as error:
                     logger.warning("cascade %s: tier %s failed: %s", task, action.__name__, error)
                     return {"accepted": False, "answer": None, "reason": f"error: {_error_text(error)}"}
@@ -284,7 +284,7 @@ class Cascade:
 
     def _generator(self) -> Generator:
         if self._ai is None:
-            raise _Skipped("this object has no AI (self.ai)")
+            raise LookupError("this object has no AI (self.ai)")
         return self._ai
 
     async def _generative_tier(self, task: str, input: Any, spec: str | Mapping[str, Any]) -> Any:

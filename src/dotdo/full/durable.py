@@ -72,8 +72,7 @@ class DOFull(DOWorkflow):
     ai_cache_ttl: ClassVar[float] = AiOptions.cache_ttl
     """Seconds an answer is reused for the same model and input (0: no cache)."""
     ai_daily_calls: ClassVar[int | None] = AiOptions.daily_calls
-    """Calls per UTC day before 429 `ai_budget_exhausted` (None: no limit): one a `generate`,
-    `embed` or `run` that reached a provider, its fallbacks and output retries included."""
+    """Calls (`generate`, `embed`, `run`, fallbacks and retries included) per UTC day before 429."""
     ai_daily_tokens: ClassVar[int | None] = AiOptions.daily_tokens
     """Tokens per UTC day (as the providers report them) before 429 `ai_budget_exhausted`."""
     ai_timeout: ClassVar[float] = AiOptions.timeout
@@ -220,19 +219,15 @@ class DOFull(DOWorkflow):
     async def decide_approval(
         self, approval_id: str, decision: str, comment: str | None = None, value: Any = None
     ) -> dict[str, Any]:
-        """Decide a pending approval: `decision` "approve" or "reject", with an optional
-        `comment` and an optional `value` (any JSON value, within event data's limits: the
-        answer the decision gives, which the waiting step returns and the cascade's human
-        tier takes; None: none). Who decided is the subject of the capability token the call came
-        with (None for a token without one, or a call no surface authorized). The
-        decision is recorded and emitted (`Approval.approved` / `Approval.rejected`) and
-        the waiting run resumes; returns the approval after.
-
-        Needs the `approve` scope. 400 `invalid_decision`, `invalid_comment`,
-        `invalid_data`, 413 `value_too_large` (past 1 MiB); 404 `approval_not_found`; then
-        403 `approver_not_allowed` (the approval names its approvers, the subject is not
-        one); then 409 `approval_decided` / `approval_expired`; then 413 `value_too_large`
-        (the value and the approval's payload past 1 MiB together)."""
+        """Decide a pending approval: `decision` "approve" or "reject", an optional
+        `comment`, an optional `value` (JSON: the answer the waiting step returns and the
+        cascade's human tier takes). Who decided is the subject of the capability token
+        the call came with (None without one). The decision is recorded and emitted
+        (`Approval.approved` / `Approval.rejected`) and the waiting run resumes; returns
+        the approval after. Needs the `approve` scope; errors as `HumanLoop.decide`'s
+        (400 `invalid_decision`, `invalid_comment`, `invalid_data`; 413 `value_too_large`;
+        404 `approval_not_found`; 403 `approver_not_allowed`; 409 `approval_decided`,
+        `approval_expired`)."""
         return await self.hitl.decide(approval_id, decision, comment, caller(), value=value)
 
     async def _http_approvals(self, request: HttpRequest) -> HttpResponse:
@@ -246,8 +241,7 @@ class DOFull(DOWorkflow):
         body = request.json()
         if not isinstance(body, dict) or "decision" not in body:
             raise BadRequest(
-                'Body is {"decision": "approve" | "reject", "comment": optional text, '
-                '"value": optional JSON}',
+                'Body is {"decision": "approve" | "reject", "comment": text, "value": JSON}',
                 code="invalid_decision",
             )
         arguments = {
@@ -437,8 +431,7 @@ class DOFull(DOWorkflow):
 
     @rpc(scope="read")
     def ai_usage(self) -> dict[str, Any]:
-        """Today's provider calls and tokens and the daily limits: `{"day", "calls", "tokens",
-        "daily_calls", "daily_tokens"}`."""
+        """Today's calls, tokens and limits: `{"day", "calls", "tokens", "daily_calls", "daily_tokens"}`."""
         return self.ai.usage()
 
     @rpc(scope="read")

@@ -8,10 +8,8 @@ timeouts, fallbacks across models, and durable steps inside workflows.
 
 Order of work for one call: the cache (a hit costs nothing and counts nothing), then each
 model of the fallbacks in order; a provider error or a timeout moves on to the next model.
-The budget's unit is the call (`generate`, `embed`, `run`), not the provider request: the
-call is checked and counted once, before its first request, and its fallbacks and output
-retries (at most `len(models) * (1 + output_retries)` requests) are part of it; every
-request's tokens count, and each request is checked against the token budget. Inside a `@workflow` run
+The budget counts the call (`generate`, `embed`, `run`) once, before its first provider
+request, fallbacks and output retries included; tokens are counted for every request. Inside a `@workflow` run
 the whole call is one durable step (the run engine's `do`): its answer is recorded, and a
 replay returns the record without calling, counting or billing again. See ADR 0026.
 """
@@ -364,8 +362,7 @@ class AI:
         )
 
     async def _call(self, model: str, call: Awaitable[Any], spend: _Spend) -> Any:
-        """One provider request of the call `spend` follows: checked against the budget (the
-        first request counts the call), cut off at `timeout`."""
+        """One provider request of the call `spend` follows: budgeted, cut off at `timeout`."""
         try:
             self._spend_call(spend)
         except TooManyRequests:
@@ -380,9 +377,8 @@ class AI:
     # -- the budget ----------------------------------------------------------------
 
     def _spend_call(self, spend: _Spend) -> None:
-        """Before a provider request: raise 429 `ai_budget_exhausted` (Retry-After: the
-        seconds to the next UTC midnight) when today's tokens are spent, or, for the call's
-        first request, today's calls; else count the call at its first request (ADR 0026)."""
+        """Before a provider request: 429 `ai_budget_exhausted` (Retry-After: to the next UTC
+        midnight) when today's tokens, or (first request) calls, are spent; else count the call."""
         now = self._clock()
         day = _day(now)
         row = self._sql.first("SELECT calls, tokens FROM dotdo_ai_usage WHERE day = ?", day)
