@@ -74,10 +74,10 @@ BAD = [
     (b'{"n": {"m": -9223372036854775809}}', 400, "invalid_data", f"Properties: {RANGE}"),
     (b'{"n": {"$bigint": "9223372036854775808"}}', 400, "invalid_data", f"Properties: {RANGE}"),
     (b'{"n": {"$number": "NaN"}}', 400, "invalid_data", "Numbers are finite (no NaN or Infinity)"),
-    (b'{"n": {"$number": "nope"}}', 400, "invalid_value", "$number value 'nope' is invalid"),
+    (b'{"n": {"$number": "nope"}}', 400, "invalid_value", '$number value "nope" is invalid'),
     (b'{"when": {"$date": 0}}', 400, "invalid_data", "datetime is not a JSON value"),
     (b'{"when": {"\\u0024date": 0}}', 400, "invalid_data", "datetime is not a JSON value"),
-    (b'{"when": {"$date": "soon"}}', 400, "invalid_value", "$date value 'soon' is invalid"),
+    (b'{"when": {"$date": "soon"}}', 400, "invalid_value", '$date value "soon" is invalid'),
     (b'{"blob": {"$bytes": "aGk="}}', 400, "invalid_data", "bytes is not a JSON value"),
     (
         b'{"a": ' + b"[" * 32 + b"1" + b"]" * 32 + b"}",
