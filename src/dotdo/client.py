@@ -406,6 +406,22 @@ class ThingResource:
         result: list[dict[str, str]] = await self._call("related", [verb, direction, type_name, limit])
         return result
 
+    async def traverse(self, hops: Sequence[Any], limit: int = 100) -> list[dict[str, str]]:
+        """References `{"$type", "$id"}` of the things reached from this one by following
+        1-5 `hops` (the object's `traverse`): each `{"verb", "direction": "out"|"in",
+        "type": noun or None}` (docs/api.md, "Actions and relationships") or a `Hop`. 400
+        `invalid_traversal` for a hop of another shape."""
+        type_name, thing_id = self._target
+        start = {"$type": type_name, "$id": thing_id}  # a value, never spliced into a string
+        steps = [hop if isinstance(hop, Mapping) else _hop_json(hop) for hop in hops]
+        result: list[dict[str, str]] = await self._client.call("traverse", start, steps, limit)
+        return result
+
+
+def _hop_json(hop: Any) -> dict[str, Any]:
+    """A `Hop` (anything with `verb`, `direction`, `type`) as the JSON object a hop is."""
+    return {"verb": hop.verb, "direction": hop.direction, "type": hop.type}
+
 
 def _options(options: dict[str, Any], include_deleted: bool) -> dict[str, Any]:
     """Keyword arguments for a query method: the ones given (the server has the defaults)."""

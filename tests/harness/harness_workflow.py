@@ -58,6 +58,11 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     async def on_customer_created(self, event: Event) -> None:
         self._log("seen:customer_created", event.subject)
 
+    @on.Stamp.created
+    def on_stamp_created(self, event: Event) -> None:
+        """Writes the thing its create wrote, so the create's answer is a version behind."""
+        self.Stamp(str(event.subject)).update({"stamped": True})
+
     @on["*"].created
     def on_anything_created(self, event: Event) -> None:
         self._log("seen:any_created", event.type)

@@ -74,6 +74,7 @@ ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("POST", f"/{NOUN}/:id/restore", "/Customer/c1/restore", None, "write"),
     ("GET", f"/{NOUN}/:id/{VERB}", "/Customer/c1/owns", None, "read"),
     ("POST", f"/{NOUN}/:id/{VERB}", "/Customer/c1/owns", {"to": "Order/o1"}, "write"),
+    ("DELETE", f"/{NOUN}/:id/{VERB}", "/Customer/c1/owns?to=Order/o1", None, "write"),
     ("GET", "/stats", "/stats", None, "read"),
     ("POST", "/storage/flush", "/storage/flush", None, "admin"),
     ("POST", "/storage/archive", "/storage/archive", None, "admin"),

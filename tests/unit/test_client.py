@@ -78,3 +78,26 @@ def test_embed_sends_a_list_of_texts_even_for_one_string() -> None:
             {"method": "ai_embed", "params": [["a red apple", "a green pear"], "@cf/baai/bge-small-en-v1.5"]},
         ),
     ]
+
+
+def test_traverse_sends_its_start_and_hops_as_json_objects() -> None:
+    from dotdo import Hop
+
+    async def calls(client: Client) -> None:
+        await client.Customer("c/1").traverse(
+            [{"verb": "placed"}, Hop("contains", "out", "Product")], limit=5
+        )
+
+    assert sent(calls) == [
+        (
+            "/rpc",
+            {
+                "method": "traverse",
+                "params": [
+                    {"$type": "Customer", "$id": "c/1"},
+                    [{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}],
+                    5,
+                ],
+            },
+        )
+    ]

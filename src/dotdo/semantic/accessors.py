@@ -235,9 +235,9 @@ class InstanceAccessor:
         `invalid_limit`)."""
         return self._relationships.related(self.ref, verb, direction, type_name, limit)
 
-    def traverse(self, hops: Sequence[Hop], limit: int = 100) -> builtins.list[Ref]:
-        """Follow 1-5 `hops` breadth-first from this thing; each hop's frontier is capped at
-        `limit` things. 400 `invalid_traversal`."""
+    def traverse(self, hops: Sequence[Hop | Mapping[str, Any]], limit: int = 100) -> builtins.list[Ref]:
+        """Follow 1-5 `hops` (each a Hop or its JSON form, `Hop.from_json`) breadth-first from
+        this thing; each hop's frontier is capped at `limit` things. 400 `invalid_traversal`."""
         return self._relationships.traverse(self.ref, hops, limit)
 
 

@@ -30,7 +30,7 @@ from dotdo.core.router import Router
 from dotdo.errors import BadRequest
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
-from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Hop, Relationships
+from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Relationships
 from dotdo.semantic.history import thing_at
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
@@ -369,15 +369,17 @@ class DOSemantic(DOCore):
         return [ref.to_dict() for ref in self.relationships.related(thing, verb, direction, type_name, limit)]
 
     @rpc(scope="read")
-    def traverse(
-        self, start: Any, hops: Sequence[Mapping[str, Any]], limit: int = 100
-    ) -> builtins.list[dict[str, str]]:
+    def traverse(self, start: Any, hops: Sequence[Any], limit: int = 100) -> builtins.list[dict[str, str]]:
         """`{"$type", "$id"}` of the things reached from `start` by following 1-5 `hops`
-        breadth-first, each frontier capped at `limit` (1-1000):
-        `[{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]`.
-        400 `invalid_traversal`, `invalid_limit`."""
-        steps = [_hop(h) for h in hops] if isinstance(hops, Sequence) else []
-        return [ref.to_dict() for ref in self.relationships.traverse(start, steps, limit)]
+        breadth-first, each frontier capped at `limit` (1-1000). A hop is an object
+        (`Hop.from_json`): `{"verb": "placed"}` (`direction` `"out"` by default, or `"in"`;
+        `type` a noun, or null for any), e.g. `[{"verb": "placed"}, {"verb": "contains",
+        "direction": "out", "type": "Product"}]`. 400 `invalid_traversal` (a hop that is not
+        such an object names its keys), `invalid_verb`, `invalid_direction`,
+        `invalid_type`, `invalid_limit`."""
+        if not isinstance(hops, list | tuple):
+            raise BadRequest("hops is an array of hop objects", code="invalid_traversal")
+        return [ref.to_dict() for ref in self.relationships.traverse(start, hops, limit)]
 
     @rpc(scope="admin")
     def register_noun(
@@ -412,11 +414,3 @@ def _param_error(value: Any) -> str | None:
     if isinstance(value, float):
         return "NaN has no SQLite value" if math.isnan(value) else None
     return "params are strings, numbers, booleans, null or bytes"
-
-
-def _hop(value: Any) -> Hop:
-    if not isinstance(value, Mapping) or "verb" not in value:
-        raise BadRequest(
-            'A hop is {"verb": ..., "direction": "out"|"in", "type": ...}', code="invalid_traversal"
-        )
-    return Hop(value["verb"], value.get("direction", "out"), value.get("type"))

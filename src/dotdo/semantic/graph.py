@@ -15,21 +15,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
+from dotdo.remote.calls import unknown_field
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.ids import is_ulid
 from dotdo.semantic.names import validate_type_name, validate_verb
+from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
-from dotdo.semantic.things import validate_id
 from dotdo.values import stored_json
 
-__all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref"]
+__all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref", "thing_filter"]
 
 MAX_RELATED = 1000
 """Most things one traversal hop (or `related`) answers."""
@@ -37,33 +38,6 @@ MAX_HOPS = 5
 """Most hops in one traversal."""
 MAX_EVENTS = 1000
 """Most events (or audit entries) one page holds."""
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A reference to a thing: its type and id."""
-
-    type: str
-    id: str
-
-    def to_dict(self) -> dict[str, str]:
-        """`{"$type", "$id"}`, as edges and actions answer their ends."""
-        return {"$type": self.type, "$id": self.id}
-
-
-def as_ref(value: Any, role: str = "thing") -> Ref:
-    """A Ref from a thing (`{"$type", "$id", ...}`), a Ref, or a `"Type/id"` string; 400
-    `invalid_ref` for anything else (`role` names it in the message), `invalid_type`,
-    `invalid_id`."""
-    if isinstance(value, Ref):
-        return value
-    if isinstance(value, Mapping):
-        type_name, thing_id = value.get("$type"), value.get("$id")
-    elif isinstance(value, str) and "/" in value:
-        type_name, _, thing_id = value.partition("/")
-    else:
-        raise BadRequest(f"The {role} is a thing, {{'$type', '$id'}} or 'Type/id'", code="invalid_ref")
-    return Ref(validate_type_name(type_name), validate_id(thing_id))
 
 
 def _encode(data: Any, limit: int | None = None) -> str:
@@ -194,6 +168,26 @@ class Hop:
     direction: str = "out"
     type: str | None = None
 
+    KEYS: ClassVar[tuple[str, ...]] = ("verb", "direction", "type")
+    """The keys of a hop's JSON form."""
+
+    @classmethod
+    def from_json(cls, value: Any, index: int = 0) -> Hop:
+        """A hop from its JSON form, `{"verb": "placed", "direction": "out", "type": "Order"}`
+        (`verb` required; `direction` `"out"` (the default) or `"in"`; `type` a noun, or
+        null for any), checked (`checked`). `index` is its place in the traversal, named in
+        errors: 400 `invalid_traversal` for a value that is not such an object (an array
+        `["placed", "out"]` included) or has another key; `invalid_verb`,
+        `invalid_direction`, `invalid_type`."""
+        shape = '{"verb": <verb>, "direction": "out" (default) or "in", "type": <noun> or null (any)}'
+        if not isinstance(value, Mapping) or "verb" not in value:
+            got = "an array" if isinstance(value, list | tuple) else f"{value!r:.60}"
+            raise BadRequest(f"hops[{index}] is an object {shape}; got {got}", code="invalid_traversal")
+        extra = unknown_field(value, cls.KEYS, f"hops[{index}]")
+        if extra is not None:
+            raise BadRequest(extra, code="invalid_traversal")
+        return cls(value["verb"], value.get("direction", "out"), value.get("type")).checked()
+
     def checked(self) -> Hop:
         """This hop, when its parts are valid; 400 `invalid_verb`, `invalid_direction`
         (`out` or `in`), `invalid_type`."""
@@ -245,15 +239,19 @@ class Relationships:
         )
 
     def unrelate(self, source: Any, verb: str, target: Any) -> bool:
-        """Remove the edge source -verb-> target; False when there was none."""
+        """Remove the edge source -verb-> target; False when there was none (an edge between
+        the same ids under other types is another edge: it stays)."""
         src, dst = self.ref(source, "source"), self.ref(target, "target")
         validate_verb(verb)
         return (
             self._sql.run(
-                "DELETE FROM dotdo_relationships WHERE from_id = ? AND verb = ? AND to_id = ?",
+                "DELETE FROM dotdo_relationships WHERE from_id = ? AND verb = ? AND to_id = ? "
+                "AND from_type = ? AND to_type = ?",
                 src.id,
                 verb,
                 dst.id,
+                src.type,
+                dst.type,
             )
             > 0
         )
@@ -261,44 +259,61 @@ class Relationships:
     def related(
         self, thing: Any, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100
     ) -> list[Ref]:
-        """Things one `verb` edge away: targets (`out`) or sources (`in`), oldest edge first."""
+        """Things one `verb` edge away: targets (`out`) or sources (`in`), oldest edge first;
+        `thing` as `traverse` takes its start."""
         return self.traverse(thing, [Hop(verb, direction, type_name)], limit)
 
-    def traverse(self, start: Any, hops: Sequence[Hop], limit: int = 100) -> list[Ref]:
-        """Follow 1 to MAX_HOPS hops breadth-first; each hop's frontier is capped at `limit`
-        (1 to MAX_RELATED) things, oldest edge first. 400 `invalid_traversal`, `invalid_limit`."""
-        origin = self.ref(start, "start")
+    def traverse(self, start: Any, hops: Sequence[Hop | Mapping[str, Any]], limit: int = 100) -> list[Ref]:
+        """Follow 1 to MAX_HOPS hops (each a Hop or its JSON form, `Hop.from_json`)
+        breadth-first; each hop's frontier is capped at `limit` (1 to MAX_RELATED) things,
+        oldest edge first. `start` is named as `thing_filter` takes it: `"Type/id"` (a
+        thing, `{"$type", "$id"}`, a Ref) follows the edges of that type and id only, so a
+        type that is not the thing's reaches nothing; a bare id those of the thing of any
+        type. Each later hop follows the edges of the things reached, by type and id.
+        400 `invalid_traversal`, `invalid_limit`, `invalid_ref`, `invalid_type`, `invalid_id`."""
+        named = thing_filter(start, "start")
+        origin = (named, None) if isinstance(named, str) else (named.id, self.ref(named).type)
         if not hops or len(hops) > MAX_HOPS:
             raise BadRequest(f"A traversal has 1 to {MAX_HOPS} hops", code="invalid_traversal")
-        checked = [hop.checked() for hop in hops]
+        checked = [
+            hop.checked() if isinstance(hop, Hop) else Hop.from_json(hop, i) for i, hop in enumerate(hops)
+        ]
         if self._nouns is not None:
             for hop in checked:
                 if hop.type is not None:
                     self._nouns.check(hop.type)
         limit = _limit(limit, MAX_RELATED)
-        frontier = [origin.id]
+        frontier: list[tuple[str, str | None]] = [origin]
         result: list[Ref] = []
         for hop in checked:
-            near, far, far_type = (
-                ("from_id", "to_id", "to_type")
+            near, near_type, far, far_type = (
+                ("from_id", "from_type", "to_id", "to_type")
                 if hop.direction == "out"
-                else ("to_id", "from_id", "from_type")
+                else ("to_id", "to_type", "from_id", "from_type")
             )
-            type_filter = f" AND {far_type} = ?" if hop.type else ""
-            # The frontier (up to `limit` ids) is one JSON parameter: Cloudflare's SQLite
-            # takes at most 100 bound parameters a statement.
-            params: list[Any] = [hop.verb, json.dumps(frontier)]
+            # The frontier (up to `limit` [id, type] pairs) is one JSON parameter: Cloudflare's
+            # SQLite takes at most 100 bound parameters a statement. The ids alone select by
+            # the index; the pairs keep the edges of those types (all of them for a bare id).
+            pairs = json.dumps(frontier)
+            params: list[Any] = [hop.verb, pairs]
+            conditions = f"verb = ? AND {near} IN (SELECT json_extract(value, '$[0]') FROM json_each(?))"
+            if frontier[0][1] is not None:
+                conditions += (
+                    f" AND ({near}, {near_type}) IN "
+                    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+                )
+                params.append(pairs)
             if hop.type:
+                conditions += f" AND {far_type} = ?"
                 params.append(hop.type)
             rows = self._sql.exec(
                 f"SELECT {far} AS id, {far_type} AS type, min(created_at) AS first FROM dotdo_relationships "
-                f"WHERE verb = ? AND {near} IN (SELECT value FROM json_each(?)){type_filter} "
-                f"GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
+                f"WHERE {conditions} GROUP BY {far}, {far_type} ORDER BY first, {far} LIMIT ?",
                 *params,
                 limit,
             )
             result = [Ref(str(r["type"]), str(r["id"])) for r in rows]
-            frontier = [ref.id for ref in result]
+            frontier = [(ref.id, ref.type) for ref in result]
             if not frontier:
                 break
         return result
@@ -374,20 +389,37 @@ class Actions:
 
         return self._sql.transaction(work)
 
-    def list(self, thing_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Audit entries, oldest first; with `thing_id`, those where it is the subject or the object."""
+    def list(self, thing: Any = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Audit entries, oldest first, at most `limit` (1 to MAX_EVENTS); with `thing`, those
+        where it is the subject or the object. `thing` is named as `thing_filter` takes it:
+        `"Type/id"` (or a thing, `{"$type", "$id"}`, a Ref) matches that type and id, so a
+        type that is not the thing's matches nothing (an action's ends may be things of other
+        objects, which this one cannot look up); a bare id matches the thing of any type.
+        400 `invalid_ref`, `invalid_type`, `invalid_id`, `invalid_limit`; 404
+        `unknown_noun` for a type not registered, in strict mode."""
         columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
-        if thing_id is None:
-            rows = self._sql.exec(
-                f"SELECT {columns} FROM dotdo_actions ORDER BY id LIMIT ?", _limit(limit, MAX_EVENTS)
-            )
-        else:
+        limit = _limit(limit, MAX_EVENTS)
+        named = None if thing is None else thing_filter(thing)
+        if named is None:
+            rows = self._sql.exec(f"SELECT {columns} FROM dotdo_actions ORDER BY id LIMIT ?", limit)
+        elif isinstance(named, str):
             rows = self._sql.exec(
                 f"SELECT {columns} FROM dotdo_actions WHERE subject_id = ? OR object_id = ? "
                 "ORDER BY id LIMIT ?",
-                thing_id,
-                thing_id,
-                _limit(limit, MAX_EVENTS),
+                named,
+                named,
+                limit,
+            )
+        else:
+            self._relationships.ref(named)  # the noun, checked in strict mode
+            rows = self._sql.exec(
+                f"SELECT {columns} FROM dotdo_actions WHERE (subject_id = ? AND subject_type = ?) "
+                "OR (object_id = ? AND object_type = ?) ORDER BY id LIMIT ?",
+                named.id,
+                named.type,
+                named.id,
+                named.type,
+                limit,
             )
         return [
             {

@@ -7,7 +7,7 @@
     POST|GET /:Noun                       create (one, or an array), list a page
     GET|PATCH|PUT|DELETE /:Noun/:id       read (ETag, 304; `?as_of=` ms: as it was), merge, replace, delete
     POST /:Noun/:id/restore               undo a soft delete
-    GET|POST /:Noun/:id/:verb             related things; add an edge
+    GET|POST|DELETE /:Noun/:id/:verb      the edge's other ends; add an edge; remove one
 
 Writes to one thing honour `If-Match` / `If-None-Match` (RFC 9110 §13) and answer
 its version and creation time as a strong ETag (`thingdata.version_tag`). The routes
@@ -27,7 +27,7 @@ from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
 from dotdo.remote.calls import body_arguments, check_fields, invoke
-from dotdo.semantic.graph import Actions, EventLog, Relationships, as_ref
+from dotdo.semantic.graph import Actions, EventLog, Ref, Relationships, as_ref
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import QUERY_PARAMS, ThingQuery
 from dotdo.semantic.registry import Nouns, Verbs
@@ -98,6 +98,13 @@ def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
     return {"etag": str(thing_tag(thing))}
 
 
+def _end(things: Things, ref: Ref) -> dict[str, Any]:
+    """An edge's end as `GET /:Noun/:id/:verb` answers it: the thing when this object holds
+    it (and it is not deleted), else its reference `{"$type", "$id"}`."""
+    thing = things.get(ref.type, ref.id)
+    return ref.to_dict() if thing is None else thing
+
+
 def _flag(request: HttpRequest, name: str) -> bool:
     value = (request.query(name) or "false").lower()
     if value not in ("true", "false", "1", "0"):
@@ -142,6 +149,7 @@ class SemanticRoutes:
         router.post(f"/{_NOUN}/:id/restore", scope="write")(self._restore)
         router.get(f"/{_NOUN}/:id/{_VERB}", scope="read")(self._related)
         router.post(f"/{_NOUN}/:id/{_VERB}", scope="write")(self._relate)
+        router.delete(f"/{_NOUN}/:id/{_VERB}", scope="write")(self._unrelate)
 
     async def _create(self, request: HttpRequest) -> HttpResponse:
         type_name: str = self._host.noun(request.params["noun"]).type
@@ -240,7 +248,9 @@ class SemanticRoutes:
             target_type,
             request.query_int("limit", 100),
         )
-        items = [t for t in (things.get(ref.type, ref.id) for ref in refs) if t is not None]
+        # Every edge is answered, as `related` answers it: an end this object does not hold
+        # (a thing of another object, one not yet created, one deleted) as its reference.
+        items = [_end(things, ref) for ref in refs]
         return json_response({"items": items, "total": len(items)})
 
     async def _relate(self, request: HttpRequest) -> HttpResponse:
@@ -266,6 +276,36 @@ class SemanticRoutes:
             {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
              "created": created},
             status=201 if created else 200,
+        )  # fmt: skip
+
+    async def _unrelate(self, request: HttpRequest) -> HttpResponse:
+        type_name = validate_type_name(request.params["noun"])
+        thing_id = validate_id(request.params["id"])
+        target: Any = request.query("to")
+        if target is None:  # else a body, as `POST` takes it
+            body = request.json() if request.body else None
+            if not isinstance(body, dict):
+                raise BadRequest(
+                    'The edge\'s end is ?to=Type/id or a body {"to": "Type/id"}', code="invalid_ref"
+                )
+            if "to" in body:
+                check_fields(body, ("to",))
+            target = body.get("to", body)
+        elif request.body:
+            raise BadRequest("The edge's end is ?to= or a body, not both", code="invalid_ref")
+        source = f"{type_name}/{thing_id}"
+        condition = Preconditions.from_request(request)
+        things = self._host.things
+
+        def work() -> bool:
+            if condition:  # as for `POST`: the thing's preconditions guard its edges
+                things.check_condition(type_name, thing_id, condition)
+            return self._host.relationships.unrelate(source, request.params["verb"], target)
+
+        deleted = things.transaction(work)
+        return json_response(
+            {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
+             "deleted": deleted},
         )  # fmt: skip
 
     async def _query(self, request: HttpRequest) -> HttpResponse:
