@@ -169,13 +169,14 @@ class Client:
         return result
 
     async def decide_approval(
-        self, approval_id: str, decision: str, comment: str | None = None
+        self, approval_id: str, decision: str, comment: str | None = None, value: Any = None
     ) -> dict[str, Any]:
-        """Decide a pending approval ("approve" or "reject") as the token's subject; the
+        """Decide a pending approval ("approve" or "reject") as the token's subject, with an
+        optional `comment` and `value` (any JSON value: the answer the decision gives); the
         waiting workflow resumes before this returns the approval. Needs the `approve`
         scope; RpcError `approval_decided`, `approval_expired`, `approver_not_allowed`,
-        `approval_not_found`, `invalid_decision`."""
-        result: dict[str, Any] = await self.call("decide_approval", approval_id, decision, comment)
+        `approval_not_found`, `invalid_decision`, `invalid_data`, `value_too_large`."""
+        result: dict[str, Any] = await self.call("decide_approval", approval_id, decision, comment, value)
         return result
 
     # -- events ---------------------------------------------------------------
@@ -406,15 +407,12 @@ class ThingResource:
         return result
 
     async def related_page(
-        self,
-        verb: str,
-        direction: str = "out",
-        type_name: str | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
-    ) -> dict[str, Any]:
+        self, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100,
+        cursor: str | None = None, with_total: bool = True,
+    ) -> dict[str, Any]:  # fmt: skip
         """`related` a page at a time: `{"items", "total", "has_more", "cursor"}` (the next page's)."""
-        result: dict[str, Any] = await self._call("related_page", [verb, direction, type_name, limit, cursor])
+        args = [verb, direction, type_name, limit, cursor, with_total]
+        result: dict[str, Any] = await self._call("related_page", args)
         return result
 
     async def traverse(self, hops: Sequence[Any], limit: int = 100) -> list[dict[str, str]]:

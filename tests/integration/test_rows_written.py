@@ -230,3 +230,21 @@ def test_the_default_app_acknowledges_a_write_at_one_log_row(runtime: LocalRunti
         # Ada once (her three writes coalesced), Bob's removal, the events' segment, the mark
         assert 0 < flushed <= 8, flushed
         assert c.get(f"/Customer/{ada['$id']}", params={"include_deleted": "true"}).json()["age"] == 37
+
+
+def test_a_checkpoint_writes_each_created_thing_at_its_two_rows(runtime: LocalRuntime) -> None:
+    """A checkpoint writes the things created since the last one in one statement (ADR
+    0038); SQLite counts, as for one statement a thing, each thing's row and its type index
+    entry, and nothing else grows with their number (one segment row, the mark)."""
+    flushed: dict[int, int] = {}
+    for n in (1, 6):
+        with runtime.client(new_tenant()) as c:
+            c.get("/health").raise_for_status()
+            for i in range(n):
+                c.post("/Customer", json={"$id": f"c{i}", "name": f"C {i}", "age": i}).raise_for_status()
+            flushed[n] = c.post("/storage/flush").json()["rows_written"]
+            listed = c.get("/Customer", params={"limit": 10}).json()["items"]
+            assert [(t["$id"], t["age"], t["$version"]) for t in listed] == [
+                (f"c{i}", i, 1) for i in range(n)
+            ]
+    assert flushed[6] - flushed[1] == 5 * 2, flushed

@@ -33,7 +33,7 @@ from dotdo.core.http import HttpRequest
 from dotdo.core.limits import Limits
 from dotdo.core.router import PUBLIC, RPC_CALLS, Route
 from dotdo.errors import Forbidden, HttpError, ServiceUnavailable, Unauthorized
-from dotdo.wire.tokens import Capability, verify
+from dotdo.wire.capability import Capability
 
 __all__ = [
     "CLOSED",
@@ -223,6 +223,8 @@ class AccessControl:
                 f"only the operator token ({settings.operator_binding}) is configured",
                 code="auth_not_configured",
             )
+        from dotdo.wire.tokens import verify  # with the first token a request carries (ADR 0036)
+
         capability = verify(token, settings.secret)
         return Access(capability, self.target, key=f"token:{capability.root}")
 

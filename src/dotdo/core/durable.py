@@ -30,9 +30,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from pyodide.ffi import JsException, to_js
-from workers import DurableObject, Response
-
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
 from dotdo.core.bodies import discard_body, has_body, js_functions, read_body, request_head
@@ -54,10 +51,11 @@ from dotdo.core.limits import (
     rate_from_env,
 )
 from dotdo.core.logs import install_default_handler
-from dotdo.core.middleware import CorsPolicy, cors, request_logger
+from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
 from dotdo.core.router import PUBLIC, Route, Router
+from dotdo.core.sdk import DurableObject
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, StateStore
 from dotdo.core.state_routes import StateRoutes
@@ -66,7 +64,6 @@ from dotdo.core.transport import RpcTransport, socket_key
 from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import HttpError, TooManyRequests, UpgradeRequired
 from dotdo.remote.marks import Authorize, rpc, rpc_methods, seal_rpc_surface
-from dotdo.remote.targets import resolve_target
 from dotdo.types import JSON
 from dotdo.wire.codec import parse_json
 
@@ -192,6 +189,8 @@ class DOCore(DurableObject, metaclass=_Composed):
         the router's guard checks every route against its scope (`access_for`)."""
         env = self.env
         if _truthy(_env_var(env, "LOG_REQUESTS")):
+            from dotdo.core.middleware import request_logger  # only when asked (ADR 0036)
+
             router.use(request_logger())
         router.use(cors(CorsPolicy.from_env(_env_var(env, "ALLOWED_ORIGINS"), _env_var(env, "ENVIRONMENT"))))
 
@@ -340,6 +339,8 @@ class DOCore(DurableObject, metaclass=_Composed):
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
         """The runtime's socket close: `on_close`, then the close answered."""
         await self.on_close(Connection.load(ws), int(code), str(reason or ""))
+        from pyodide.ffi import JsException  # the runtime's only: the module imports under CPython
+
         with contextlib.suppress(JsException):  # already closed by the peer: nothing to answer
             ws.close(1000 if code in (1005, 1006, 1015) else code, reason or "")
 
@@ -378,6 +379,8 @@ class DOCore(DurableObject, metaclass=_Composed):
     def rpc_root(self, target: builtins.list[Any]) -> Any:
         """Where a pipeline starts: `[]` is this object, `[Noun]` / `[Noun, id]` a noun of it
         (`rpc_noun`), by the rule every RPC surface shares (`dotdo.remote.targets`)."""
+        from dotdo.remote.targets import resolve_target  # with the first call (ADR 0036)
+
         return resolve_target(self, target)
 
     def rpc_noun(self, name: str) -> Any:
@@ -425,18 +428,20 @@ def _optional_int(value: Any) -> int | None:
 
 
 def _to_runtime_response(response: HttpResponse) -> Any:
-    """`response` as the runtime's Response.
-
-    A text or empty body becomes a JavaScript `new Response(body, {status, headers})`
-    straight away, which `fetch` may return as it is (the runtime takes a JS Response, and
-    the SDK's `Response` only to hand over its `js_object`; workerd's
-    `python-entrypoint-helper.ts`). The SDK's constructor would cross into JavaScript for
-    every header and read the new response's `url` back, for a wrapper nothing reads
+    """`response` as the runtime's Response: for a text or empty body a JavaScript `new
+    Response(body, {status, headers})`, which `fetch` may return as it is (the SDK's `Response`
+    is taken only for its `js_object`: workerd's `python-entrypoint-helper.ts`), since the
+    SDK's constructor crosses into JavaScript for every header and reads the `url` back
     (bench/request_path.py counts both). A WebSocket upgrade and a bytes body keep the SDK's
-    Response, which lends it the bytes' buffer without a copy."""
-    if response.web_socket is not None:
-        return Response(None, status=101, web_socket=response.web_socket)
-    if isinstance(response.body, bytes):
+    Response, which lends it the bytes' buffer without a copy. (The runtime's modules are
+    imported here so that the module imports under CPython.)"""
+    from pyodide.ffi import to_js
+
+    if response.web_socket is not None or isinstance(response.body, bytes):
+        from workers import Response
+
+        if response.web_socket is not None:
+            return Response(None, status=101, web_socket=response.web_socket)
         return Response(response.body, status=response.status, headers=response.headers)
     runtime = js_functions()
     init = to_js(

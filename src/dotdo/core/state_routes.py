@@ -15,7 +15,7 @@ from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_res
 from dotdo.core.router import Router
 from dotdo.core.state import ListPage, StateStore
 from dotdo.errors import BadRequest, NotFound
-from dotdo.remote.calls import check_fields
+from dotdo.remote.fields import check_fields
 from dotdo.wire.codec import dumps
 from dotdo.wire.verbatim import is_own_wire_form, json_string
 

@@ -32,21 +32,22 @@ from dotdo.core.limits import Limits
 from dotdo.core.router import RPC_CALLS, Router
 from dotdo.core.websocket import Connection, SocketState, WebSockets
 from dotdo.errors import BadRequest, HttpError, UpgradeRequired
-from dotdo.remote.calls import check_fields, invoke
+from dotdo.remote.fields import check_fields
 from dotdo.remote.marks import Authorize
-from dotdo.remote.targets import resolve_method
 from dotdo.wire.codec import decode, dumps
-from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
-from dotdo.wire.wsrpc import InvalidMessage, error_message, parse_message
 
 if TYPE_CHECKING:
-    # Cap'n Web and the pipelines load with their first request, not with every object
-    # (~15 ms of a cold start under Pyodide, ADR 0036).
+    # Cap'n Web, the pipelines, the `/ws/rpc` protocol and the binding of a call's
+    # arguments (`dotdo.remote.calls`, `.targets`) load with the first request that uses
+    # them, not with every object: its first answer is seldom an RPC call (ADR 0036).
     from dotdo.wire.capnweb import CapnWebSession, SessionIds
 
-__all__ = ["CAPNWEB_TAG", "RpcHost", "RpcTransport", "socket_key"]
+__all__ = ["CAPNWEB_TAG", "WS_RPC_TAG", "RpcHost", "RpcTransport", "socket_key"]
 
 CAPNWEB_TAG = "capnweb"
+WS_RPC_TAG = "rpc"
+"""The tag of `/ws/rpc` sockets: `dotdo.wire.wsrpc.SOCKET_TAG`, spelt here too so that
+what looks for such sockets (every event's push to subscribers) need not load the protocol."""
 _TOKEN = "token"
 """The `socket_state` name under which an RPC socket's capability token is kept."""
 _RPC_FIELDS = frozenset({"method", "params"})
@@ -123,9 +124,13 @@ class RpcTransport:
     async def call(self, method_name: Any, params: Any, authorize: Authorize) -> Any:
         """One call of a method (or a noun) on the object, as `/rpc` and `/ws/rpc` make it;
         `params` are decoded values. NotFound `method_not_found`, Forbidden, BadRequest."""
+        from dotdo.remote.calls import invoke
+
         return await invoke(self._method(method_name, authorize), params)
 
     def _method(self, method_name: Any, authorize: Authorize) -> Callable[..., Any]:
+        from dotdo.remote.targets import resolve_method
+
         method, scope = resolve_method(self._host.rpc_root([]), method_name, is_root=True)
         if scope is not None:
             authorize(str(method_name), scope)
@@ -134,6 +139,8 @@ class RpcTransport:
     # -- HTTP --------------------------------------------------------------
 
     async def _rpc(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.remote.calls import invoke
+
         authorize = request_access(request).authorize
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("method"), str):
@@ -195,6 +202,8 @@ class RpcTransport:
         return self._accept(request, CAPNWEB_TAG, {"capnweb": True})
 
     async def _on_rpc_message(self, connection: Connection, message: str | bytes) -> None:
+        from dotdo.wire.wsrpc import InvalidMessage, error_message, parse_message
+
         request_id = None
         try:
             self._limits.admit_message(socket_key(connection))

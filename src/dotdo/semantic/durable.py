@@ -21,30 +21,29 @@ import builtins
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
-
-from pyodide.ffi import JsException
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.durable import DOCore
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
-from dotdo.errors import BadRequest
+from dotdo.errors import BadRequest, SqlSecurityError
 from dotdo.remote.marks import rpc, seal_rpc_surface
-from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Relationships
-from dotdo.semantic.history import thing_at
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
-from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.routes import SemanticRoutes
-from dotdo.semantic.sqlguard import SqlSecurityError, validate_sql_query
 from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id
 from dotdo.types import JSON
 from dotdo.values import int64_error
+
+if TYPE_CHECKING:
+    # The noun accessors, an as-of read's history and the SQL guard of `query` load with
+    # their first use: a first answer seldom needs them (ADR 0036).
+    from dotdo.semantic.accessors import InstanceAccessor, NounAccessor, NounFactory
 
 __all__ = ["MAX_QUERY_BYTES", "MAX_QUERY_PARAMS", "MAX_QUERY_ROWS", "DOSemantic"]
 
@@ -146,6 +145,8 @@ class DOSemantic(DOCore):
 
     def noun_factory(self, type_name: str) -> NounFactory:
         """What `self.<TypeName>` returns; the workflow layer adds cross-object calls."""
+        from dotdo.semantic.accessors import NounFactory
+
         return NounFactory(self.things, self.relationships, validate_type_name(type_name))
 
     def rpc_noun(self, name: str) -> NounAccessor | None:
@@ -175,6 +176,8 @@ class DOSemantic(DOCore):
         `invalid_params`. Rows keep SQLite's values (`Sql.exact_rows`): INTEGER as an exact
         int, REAL as a number, TEXT as str, BLOB as bytes, NULL as None.
         """
+        from dotdo.semantic.sqlguard import validate_sql_query
+
         validate_sql_query(sql)
         values = list(params or [])
         if len(values) > MAX_QUERY_PARAMS:
@@ -197,6 +200,8 @@ class DOSemantic(DOCore):
             if written or measured:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")
             return rows, kept < seen
+
+        from pyodide.ffi import JsException  # the runtime's only: the module imports under CPython
 
         try:
             rows, truncated = self.sql.transaction(work)
@@ -238,6 +243,8 @@ class DOSemantic(DOCore):
         also reads the events its archive (L3) moved out of SQLite."""
         self.noun(type_name)
         validate_id(thing_id)
+        from dotdo.semantic.history import thing_at
+
         _, thing = thing_at(self.event_log, type_name, thing_id, as_of)
         if thing is None or (thing.get("$deleted_at") is not None and not include_deleted):
             return None
@@ -347,6 +354,8 @@ class DOSemantic(DOCore):
         self, type_name: str, where: Mapping[str, JSON] | None = None, include_deleted: bool = False
     ) -> int:
         """`self.noun(type_name).count(where, include_deleted)`: how many match."""
+        from dotdo.semantic.query import ThingQuery
+
         return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
 
     @rpc

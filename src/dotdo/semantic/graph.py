@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
-from dotdo.remote.calls import unknown_field
+from dotdo.remote.fields import unknown_field
 from dotdo.semantic.edge_pages import MAX_RELATED, EdgePages
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES

@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dotdo.core.sql import MAX_STATEMENT_BYTES
+from dotdo.semantic.store import THING_COLUMNS
 
 if TYPE_CHECKING:
     from dotdo.semantic.store import ThingRecord
 
 __all__ = ["THING_COLUMNS", "Overlay", "OverlaySource", "overlay_count", "overlay_select"]
-
-THING_COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"
-"""The columns of `things`, in their order."""
 
 # An overlay's records as rows with the columns and affinities of `things` (a CAST gives an
 # expression the affinity of that declared type), so every condition, order and collation

@@ -26,10 +26,9 @@ from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_res
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
-from dotdo.remote.calls import body_arguments, check_fields, invoke
+from dotdo.remote.fields import body_arguments, check_fields
 from dotdo.semantic.graph import Actions, EventLog, Ref, Relationships, as_ref
 from dotdo.semantic.names import validate_type_name
-from dotdo.semantic.query import QUERY_PARAMS, ThingQuery, parse_total
 from dotdo.semantic.registry import Nouns, Verbs
 from dotdo.semantic.store import ThingRecord
 from dotdo.semantic.thingdata import thing_tag, version_tag
@@ -166,6 +165,8 @@ class SemanticRoutes:
         return json_text_response(record.wire_text(), status=201, headers={"etag": str(tag)})
 
     async def _list(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.semantic.query import QUERY_PARAMS, ThingQuery  # with the first list (ADR 0036)
+
         type_name = validate_type_name(request.params["noun"])
         query = ThingQuery.from_params({name: request.query(name) for name in QUERY_PARAMS})
         return json_text_response(self._host.things.list_text(type_name, query))
@@ -240,6 +241,8 @@ class SemanticRoutes:
         things = self._host.things
         if things.get(type_name, thing_id) is None:
             raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+        from dotdo.semantic.query import parse_total  # with the first list (ADR 0036)
+
         if request.query("offset") is not None:  # it was ignored: every page was the first
             raise BadRequest(
                 "A thing's edges page by cursor: pass the `cursor` a page answered", code="invalid_query"
@@ -313,6 +316,8 @@ class SemanticRoutes:
         )  # fmt: skip
 
     async def _query(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
+
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"sql": "SELECT ...", "params": [...]}', code="invalid_sql")
@@ -326,6 +331,8 @@ class SemanticRoutes:
         return json_response({"items": [noun.to_dict() for noun in self._host.nouns.all()]})
 
     async def _register_noun(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
+
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest(
@@ -342,6 +349,8 @@ class SemanticRoutes:
         return json_response({"items": [forms.to_dict() for forms in self._host.verbs.all()]})
 
     async def _register_verb(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
+
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
@@ -365,6 +374,8 @@ class SemanticRoutes:
         return json_response({"items": self._host.actions.list(thing, request.query_int("limit", 100))})
 
     async def _action(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
+
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest(

@@ -16,15 +16,18 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
-from dotdo.semantic.overlay import THING_COLUMNS, Overlay, OverlaySource, overlay_count, overlay_select
-from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.wiretext import thing_text
 
+if TYPE_CHECKING:  # the query model and overlays load with the first list or count (ADR 0036)
+    from dotdo.semantic.overlay import Overlay, OverlaySource
+    from dotdo.semantic.query import ThingQuery
+
 __all__ = [
+    "THING_COLUMNS",
     "THING_TABLES",
     "CachedThingStore",
     "Rerunnable",
@@ -91,6 +94,8 @@ THING_TABLES = Component(
     formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
 )
 
+THING_COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"
+"""The columns of `things`, in their order."""
 _COLUMNS = THING_COLUMNS
 _RECORD = f"json_array({_COLUMNS}) AS record"
 """A read's row: the seven columns as one JSON array (`ThingRecord.from_json`). The runtime
@@ -265,6 +270,8 @@ class SqliteThingStore:
         condition, params = self._filter(type_name, query)
         overlay = self._overlay_for(type_name)
         if overlay is not None:
+            from dotdo.semantic.overlay import overlay_select
+
             return overlay_select(overlay, (condition, params), query.order_sql(), columns, limit, offset)
         sql = f"SELECT {columns} FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?"
         return sql, [*params, limit, offset]
@@ -314,6 +321,8 @@ class SqliteThingStore:
         if overlay is None:
             row = self._sql.first(f"SELECT count(*) AS n FROM things WHERE {condition}", *params)
         else:
+            from dotdo.semantic.overlay import overlay_count
+
             sql, bound = overlay_count(overlay, (condition, params))
             row = self._sql.first(sql, *bound)
         return int(row["n"]) if row else 0

@@ -1,9 +1,7 @@
 """The thing service: create, read, update, delete and query things of any type.
 
-It owns the rules (ids, timestamps, versions, merge semantics, validation, the
-write events) and leaves persistence to a `ThingStore`. Every write and the
-event it emits land together or not at all.
-"""
+It owns the rules (ids, timestamps, versions, merge semantics, validation, the write events) and
+leaves persistence to a `ThingStore`. Every write and the event it emits land together or not at all."""
 
 from __future__ import annotations
 
@@ -11,13 +9,12 @@ import builtins
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dotdo.core.preconditions import Preconditions
 from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
-from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import Rerunnable, ThingRecord, ThingStore
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.thingdata import (
@@ -32,6 +29,9 @@ from dotdo.semantic.thingdata import (
 )
 from dotdo.semantic.wiretext import page_text
 from dotdo.wire.codec import dumps
+
+if TYPE_CHECKING:  # the query model loads with the first list or count (ADR 0036)
+    from dotdo.semantic.query import ThingQuery
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
 

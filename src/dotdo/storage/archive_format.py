@@ -12,36 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from dotdo.core.migrations import Component, Migration
 from dotdo.semantic.eventtypes import validate_pattern
+from dotdo.storage.log import ARCHIVE_TABLES
 
 __all__ = ["ARCHIVE_TABLES", "FORMAT", "SegmentInfo", "decode_segment", "encode_segment", "event_matches"]
 
 FORMAT = "dotdo.events.ndjson.gz/1"
 """The manifest's `format`: a segment is gzip (RFC 1952) over NDJSON, one event a line."""
-
-ARCHIVE_TABLES = Component(
-    "archive",
-    (
-        Migration(
-            1,
-            (
-                # One row a segment, keyed by its first event id: WITHOUT ROWID keeps one
-                # b-tree, so adding a segment is one row written (ADR 0020).
-                """CREATE TABLE IF NOT EXISTS dotdo_archive_segments (
-  first_id TEXT PRIMARY KEY,
-  last_id TEXT NOT NULL,
-  first_ts INTEGER NOT NULL,
-  last_ts INTEGER NOT NULL,
-  events INTEGER NOT NULL,
-  bytes INTEGER NOT NULL,
-  key TEXT NOT NULL,
-  archived_at INTEGER NOT NULL
-) WITHOUT ROWID""",
-            ),
-        ),
-    ),
-)
 
 
 @dataclass(frozen=True)

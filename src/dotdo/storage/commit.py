@@ -283,13 +283,14 @@ class GroupCommit:
 
     # -- the group -----------------------------------------------------------
 
-    def take(self) -> list[dict[str, Any]]:
-        """Inside a transaction: the open group's log entries, and a new open group. The
-        taken one is put back if the transaction rolls back; its waiters are woken by
-        `settle` once it has committed."""
+    def take(self) -> Group | None:
+        """Inside a transaction: the open group (None when it holds no write), and a new
+        open group. The taken one is put back if the transaction rolls back; its waiters
+        are woken by `settle` once it has committed. Its row's entries are its
+        `log_entries()` (a caller that packed them already does not ask again)."""
         taken = self.open
         if not taken:
-            return []
+            return None
         self.open = Group()
         self._taken.append(taken)
         self._logged(taken.events)
@@ -304,7 +305,7 @@ class GroupCommit:
                 asyncio.get_event_loop().call_soon(self._retry)
 
         self._sql.on_rollback(put_back)
-        return taken.log_entries()
+        return taken
 
     def _retry(self) -> None:
         if self.open.waiters and not self.open.scheduled:

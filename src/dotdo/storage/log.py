@@ -11,15 +11,24 @@ DELETE per trimmed row would cost a second written row per log row.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.semantic.store import ThingRecord
-from dotdo.storage.segments import events_into_segments
+from dotdo.storage.segments import events_into_segments, utf8_size
 
-__all__ = ["MAX_ROW_BYTES", "STORAGE_TABLES", "LogRow", "WriteAheadLog", "entry_record", "thing_entry"]
+__all__ = [
+    "ARCHIVE_TABLES",
+    "MAX_ROW_BYTES",
+    "STORAGE_TABLES",
+    "LogRow",
+    "WriteAheadLog",
+    "entry_record",
+    "thing_entry",
+]
 
 MAX_ROW_BYTES = 1_000_000
 """Bytes of one log row's body: half of Cloudflare's 2 MB limit on a string or BLOB
@@ -49,6 +58,31 @@ STORAGE_TABLES = Component(
     ),
 )
 
+# L3's index (`archive_format.py`): every object makes it, so it is here and an object
+# without an `archive_binding` never loads the archive's modules (ADR 0036).
+ARCHIVE_TABLES = Component(
+    "archive",
+    (
+        Migration(
+            1,
+            (
+                # One row a segment, keyed by its first event id: WITHOUT ROWID keeps one
+                # b-tree, so adding a segment is one row written (ADR 0020).
+                """CREATE TABLE IF NOT EXISTS dotdo_archive_segments (
+  first_id TEXT PRIMARY KEY,
+  last_id TEXT NOT NULL,
+  first_ts INTEGER NOT NULL,
+  last_ts INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  archived_at INTEGER NOT NULL
+) WITHOUT ROWID""",
+            ),
+        ),
+    ),
+)
+
 
 def thing_entry(thing_id: str, type_name: str, record: ThingRecord | None) -> dict[str, Any]:
     """The log entry of a thing's last state in a transaction: `{"id", "t": type, "r":
@@ -74,11 +108,6 @@ def entry_record(entry: dict[str, Any]) -> ThingRecord | None:
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 """The log's JSON (`json.dumps` with these options builds one like it on every call)."""
-
-
-def _utf8_size(text: str) -> int:
-    """Bytes of `text` in UTF-8; ASCII text (`isascii` reads a flag) is not copied to count."""
-    return len(text) if text.isascii() else len(text.encode())
 
 
 @dataclass(frozen=True)
@@ -124,14 +153,14 @@ class WriteAheadLog:
         # Nearly always they all fit in one row: one encoding of the list is that row's body,
         # the text the entries' own encodings joined in brackets would give.
         whole = _ENCODER.encode(entries)
-        if _utf8_size(whole) < self._max_row_bytes or len(entries) < 2:
+        if utf8_size(whole) < self._max_row_bytes or len(entries) < 2:
             return [whole] if entries else []
         bodies: list[str] = []
         chunk: list[str] = []
         size = 2
         for entry in entries:
             text = _ENCODER.encode(entry)
-            length = _utf8_size(text) + 1
+            length = utf8_size(text) + 1
             if chunk and size + length > self._max_row_bytes:
                 bodies.append("[" + ",".join(chunk) + "]")
                 chunk, size = [], 2
@@ -155,9 +184,23 @@ class WriteAheadLog:
                 self.last_seq,
                 body,
             )
-            self.pending_bytes += _utf8_size(body)
+            self.pending_bytes += utf8_size(body)
             self.rows_appended += 1
         return self.last_seq
+
+    def append_alone(self, body: str, first: Callable[[], object]) -> None:
+        """Append the one row `body` as a transaction of its own of one statement
+        (`Sql.one_statement`, ADR 0034), `first()` run inside it before (the rest of that
+        transaction, above SQLite, with its own rollback hooks); the counters are put back
+        if it fails. The caller checked `room`."""
+        counters = (self.last_seq, self.pending_bytes, self.rows_appended)
+
+        def run() -> None:
+            self._sql.on_rollback(lambda: self.undo(*counters))
+            first()
+            self.append([body])
+
+        self._sql.one_statement(run)
 
     def undo(self, last_seq: int, pending_bytes: int, rows_appended: int) -> None:
         """Forget appends a rolled-back transaction made (the rows went with it)."""

@@ -5,10 +5,13 @@ type's dirty things laid over it (`semantic/overlay.py`) and writes nothing; pas
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from dotdo.semantic.overlay import Overlay
 from dotdo.semantic.store import ThingRecord
 from dotdo.storage.cache import ThingCache
+
+if TYPE_CHECKING:
+    from dotdo.semantic.overlay import Overlay
 
 __all__ = ["TierQueries"]
 
@@ -48,6 +51,8 @@ class TierQueries:
         records: dict[str, ThingRecord | None] = {thing_id: self._cache.peek(thing_id) for thing_id in ids}
         if not records:
             return None
+        from dotdo.semantic.overlay import Overlay  # with the first query over dirty things (ADR 0036)
+
         overlay = Overlay(records)
         if overlay.size > self._max_bytes:
             self.checkpointed += 1

@@ -41,6 +41,7 @@ __all__ = [
     "EventSegments",
     "event_json",
     "events_into_segments",
+    "utf8_size",
 ]
 
 SEGMENT_EVENTS = 256
@@ -81,13 +82,18 @@ _UPSERT = (
 )
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""`json.dumps` with these options builds an encoder like this one on every call."""
+
+
 def event_json(event: dict[str, Any]) -> str:
     """One event as a segment stores it (compact JSON, keys in the documented order)."""
-    return json.dumps(
-        {k: event[k] for k in ("id", "type", "data", "timestamp", "subject", "object")},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    return _ENCODER.encode({k: event[k] for k in ("id", "type", "data", "timestamp", "subject", "object")})
+
+
+def utf8_size(text: str) -> int:
+    """Bytes of `text` in UTF-8; ASCII text (`isascii` reads a flag) is not copied to count."""
+    return len(text) if text.isascii() else len(text.encode())
 
 
 class _Segment:
@@ -98,18 +104,17 @@ class _Segment:
         self.texts = texts
         self.ids = [str(e["id"]) for e in events]
         self.times = [int(e["timestamp"]) for e in events]
-        self.bytes = 2 + sum(len(t.encode()) + 1 for t in texts)
+        self.bytes = 2 + sum(utf8_size(t) + 1 for t in texts)
 
-    def fits(self, text: str, max_events: int, max_bytes: int) -> bool:
-        return not self.texts or (
-            len(self.texts) < max_events and self.bytes + len(text.encode()) + 1 <= max_bytes
-        )
+    def fits(self, size: int, max_events: int, max_bytes: int) -> bool:
+        """Does an event of `size` bytes (`utf8_size` of its text) fit?"""
+        return not self.texts or (len(self.texts) < max_events and self.bytes + size + 1 <= max_bytes)
 
-    def add(self, text: str, event: dict[str, Any]) -> None:
+    def add(self, text: str, size: int, event: dict[str, Any]) -> None:
         self.texts.append(text)
         self.ids.append(str(event["id"]))
         self.times.append(int(event["timestamp"]))
-        self.bytes += len(text.encode()) + 1
+        self.bytes += size + 1
 
     def write(self, sql: Sql, sealed: bool) -> None:
         sql.run(
@@ -158,13 +163,14 @@ class EventSegments:
         changed = False
         for event in events:
             text = event_json(event)
-            if segment is None or not segment.fits(text, self.max_events, self.max_bytes):
+            size = utf8_size(text)
+            if segment is None or not segment.fits(size, self.max_events, self.max_bytes):
                 if segment is not None:  # seal it: its row is rewritten once, with the flag
                     segment.write(self._sql, sealed=True)
                     written += 1
                 self.last_seq += 1
                 segment = _Segment(self.last_seq, [], [])
-            segment.add(text, event)
+            segment.add(text, size, event)
             changed = True
         if changed and segment is not None:
             full = len(segment.texts) >= self.max_events

@@ -1,8 +1,7 @@
 """`TieredThingStore`: the `ThingStore` of DOStorage (ADR 0019).
 
-- L0 (`l0.py`): every thing read or written is kept in memory; the clean ones are bounded
-  by count and bytes (least recently used first out), the dirty ones (written, not yet
-  in `things`) stay until a checkpoint.
+- L0 (`l0.py`): every thing read or written is kept in memory; the clean ones are bounded by
+  count and bytes (least recently used first out), the dirty ones (not yet in `things`) until a checkpoint.
 - L1: the writes of one transaction (`atomically`, one thing operation or a batch) and
   the events it records are one row of the write-ahead log (`log.py`), so nothing is
   acknowledged before it is durable.
@@ -11,22 +10,20 @@
   one row for all of them), then moves the log's mark. It runs when the oldest dirty
   write is `checkpoint_delay_ms` old (a timer source), when the dirty set or the log
   passes a bound, and on demand (`flush`).
-- Queries lay the queried type's dirty things over `things` and write nothing (`queries.py`).
-"""
+- Queries lay the queried type's dirty things over `things` and write nothing (`queries.py`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dotdo.core import faults
 from dotdo.core.sql import Sql
-from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore, ThingRecord
 from dotdo.storage.cache import ABSENT
-from dotdo.storage.checkpoint import write_thing
+from dotdo.storage.checkpoint import write_things
 from dotdo.storage.commit import RELAXED, CallLater, GroupCommit, in_request
 from dotdo.storage.l0 import L0
 from dotdo.storage.log import WriteAheadLog, entry_record, thing_entry
@@ -34,6 +31,9 @@ from dotdo.storage.options import TierOptions
 from dotdo.storage.queries import TierQueries
 from dotdo.storage.segments import EventSegments, PendingEvents
 from dotdo.storage.turns import ReadsFirst, Turn
+
+if TYPE_CHECKING:  # the query model loads with the first list or count (ADR 0036)
+    from dotdo.semantic.query import ThingQuery
 
 __all__ = ["TierOptions", "TieredThingStore"]
 
@@ -194,8 +194,9 @@ class TieredThingStore:
         group (`commit.py`) when the transaction wrote nothing else; a rollback (of it or of
         an enclosing transaction) puts L0 back as it was. `Rerunnable` work is tried
         without a SQL transaction first where that may do (`ReadsFirst`, ADR 0034)."""
-        held = self._turn is None and not self._sql.in_transaction
-        held = held and (self.options.durability == RELAXED or in_request())
+        if self._turn is not None:  # joins it, as `_atomically` would (ADR 0038)
+            return work()
+        held = not self._sql.in_transaction and (self.options.durability == RELAXED or in_request())
         return self._reads_first.run(work, held, self._atomically)
 
     def _atomically(self, work: Callable[[], T], transaction: Callable[[Callable[[], T]], T]) -> T:
@@ -249,10 +250,11 @@ class TieredThingStore:
         past `max_row_bytes`; `packed`: those rows, packed already), checkpointing first if
         the ring has no room."""
         taken = self._groups.take()
-        bodies = self.log.pack([*taken, *entries]) if packed is None else packed
-        if len(bodies) > self.log.room():
+        if packed is None:
+            packed = self.log.pack([*taken.log_entries(), *entries] if taken else entries)
+        if len(packed) > self.log.room():
             self._checkpoint(None)
-        self.log.append(bodies)
+        self.log.append(packed)
 
     def _settle(self) -> None:
         self._groups.settle()
@@ -279,10 +281,9 @@ class TieredThingStore:
         group = self._groups.open
         bodies = self.log.pack(group.log_entries())
         try:
-            if len(bodies) == 1 and self.log.room() >= 1:
-                # Nearly always. The turn is then one INSERT, all or nothing by itself: no
-                # `transactionSync` needed (`Sql.one_statement`, ADR 0034).
-                self._atomically(lambda: self._append([], bodies), self._sql.one_statement)
+            if len(bodies) == 1 and self.log.room() >= 1 and self._turn is None:
+                # Nearly always: one INSERT, no `transactionSync` nor turn (ADRs 0034, 0038).
+                self.log.append_alone(bodies[0], self._groups.take)
             else:
                 # A turn of its own: if `_append` checkpoints (the ring is full) and the row
                 # then fails, the checkpointed things are dirty again, as in any rolled-back turn.
@@ -382,15 +383,14 @@ class TieredThingStore:
         elif self._groups.open:
             # Writes of the group reach `things` now: log them first, so none is there without
             # its event and its transaction's other writes.
-            bodies = self.log.pack(self._groups.take())
+            taken = self._groups.take()
+            bodies = self.log.pack(taken.log_entries() if taken else [])
             if len(bodies) > self.log.room():
                 type_name = None
             else:
                 self.log.append(bodies)
         ids = self.l0.dirty_ids(type_name)
-        for thing_id in ids:
-            write_thing(self._sql, thing_id, self.l0.cache.peek(thing_id))
-            faults.reach_now(faults.STORAGE_IN_CHECKPOINT, thing_id)
+        write_things(self._sql, ids, self.l0.cache.peek)  # the fault point after each thing
         if type_name is None and self._events:
             # Only logged events: the running transaction's are not in the log yet.
             self.segments.append(self._events.items)

@@ -27,11 +27,12 @@ import binascii
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import Forbidden, TokenError
 from dotdo.remote.marks import SCOPES
+from dotdo.wire.capability import SCOPE_RANK as _RANK
+from dotdo.wire.capability import Capability
 from dotdo.wire.codec import parse_json
 
 __all__ = ["Capability", "TokenError", "attenuate", "inspect", "mint", "verify"]
@@ -39,7 +40,6 @@ __all__ = ["Capability", "TokenError", "attenuate", "inspect", "mint", "verify"]
 PREFIX = "dotdo1"
 MAX_TOKEN_LENGTH = 8192
 MAX_CAVEATS = 16
-_RANK = {scope: i for i, scope in enumerate(SCOPES)}
 _KEYS = frozenset({"target", "scope", "methods", "exp", "sub"})
 
 
@@ -175,45 +175,6 @@ def _well_typed(caveat: dict[str, Any]) -> bool:
         and isinstance(exp, int)
         and not isinstance(exp, bool)
     )
-
-
-@dataclass(frozen=True)
-class Capability:
-    """What a verified token allows: the rights every caveat grants at once.
-
-    `root` names the minted token the capability descends from (a digest of its first
-    signature link, which no attenuation changes and which reveals nothing of the
-    token): tokens attenuated from one token share it, so they share its rate budget."""
-
-    target: str
-    scope: str
-    methods: frozenset[str] | None
-    exp: int | None
-    sub: str | None
-    root: str = ""
-
-    def grants(self, target: str | None, scope: str) -> bool:
-        """Does this capability allow `scope` on the object named `target` (methods aside)?"""
-        return self.target in ("*", target or "") and _RANK[scope] <= _RANK[self.scope]
-
-    def check_target(self, target: str | None) -> None:
-        """Forbidden `token_wrong_target` unless this capability is for the object `target`."""
-        if self.target != "*" and self.target != (target or ""):
-            raise Forbidden("Capability token is for another object", code="token_wrong_target")
-
-    def check_scope(self, scope: str, what: str) -> None:
-        """Forbidden `token_scope` unless this capability grants `scope`, which `what` needs."""
-        if _RANK[scope] > _RANK[self.scope]:
-            raise Forbidden(
-                f"{what} needs the {scope} scope; the token grants {self.scope}", code="token_scope"
-            )
-
-    def check(self, target: str | None, method: str, scope: str) -> None:
-        """Forbidden (403) unless this capability allows `method` (needing `scope`) on `target`."""
-        self.check_target(target)
-        self.check_scope(scope, method)
-        if self.methods is not None and method not in self.methods:
-            raise Forbidden(f"Capability token does not grant {method}", code="token_method")
 
 
 def verify(token: Any, secret: str, now: float | None = None) -> Capability:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError
-from dotdo.remote.calls import is_call_id, unknown_field
+from dotdo.remote.fields import is_call_id, unknown_field
 from dotdo.wire.codec import parse_json
 
 __all__ = [

@@ -29,7 +29,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.durable import DOCore
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
@@ -38,17 +38,15 @@ from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
+from dotdo.core.transport import WS_RPC_TAG
 from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
-from dotdo.remote.calls import body_arguments, invoke
+from dotdo.remote.fields import body_arguments
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
-from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
 from dotdo.semantic.names import validate_type_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
-from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS
-from dotdo.wire.wsrpc import SOCKET_TAG as WS_RPC_TAG
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, validate_handler_timeout
 from dotdo.workflows.engine import Marks, WorkflowEngine
@@ -58,6 +56,9 @@ from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.scheduler import Scheduler
 from dotdo.workflows.steps import Attempt, RetryPolicy
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
+
+if TYPE_CHECKING:
+    from dotdo.semantic.accessors import NounFactory
 
 __all__ = ["DOWorkflow"]
 
@@ -158,6 +159,8 @@ class DOWorkflow(DOStorage):
     def noun_factory(self, type_name: str) -> NounFactory:
         """DOStorage's accessors, plus cross-object calls: any other method name on
         `self.Customer("id")` is called on the object named "Customer/id" (`stub`)."""
+        from dotdo.semantic.accessors import NounFactory  # with the first noun used (ADR 0036)
+
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
 
     def routes(self, router: Router) -> None:
@@ -265,6 +268,8 @@ class DOWorkflow(DOStorage):
         what a socket is told it holds is what it holds after hibernation."""
         if method_name not in ("subscribe", "unsubscribe"):
             return await super().rpc_socket_call(connection, method_name, params, authorize)
+        from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS  # the protocol's module: with its first call
+
         authorize(method_name, "read")
         pattern = params[0] if isinstance(params, list) and len(params) == 1 else params
         if isinstance(params, dict):
@@ -380,6 +385,8 @@ class DOWorkflow(DOStorage):
     # -- HTTP --------------------------------------------------------------------
 
     async def _http_send(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
+
         body = request.json()
         if not isinstance(body, dict) or "type" not in body:
             raise BadRequest(
@@ -407,6 +414,8 @@ class DOWorkflow(DOStorage):
         return json_response({"id": request.params["id"], "removed": True})
 
     async def _http_start_workflow(self, request: HttpRequest) -> HttpResponse:
+        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
+
         body = request.json() if request.body.strip() else {}
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
