@@ -56,6 +56,11 @@ class ScheduleStore:
         """The ids of the schedules from one `source` ("class" or "runtime")."""
         return {str(r["id"]) for r in self._sql.exec("SELECT id FROM schedules WHERE source = ?", source)}
 
+    def source(self, schedule_id: str) -> str | None:
+        """The `source` of a schedule ("class" or "runtime"), or None when there is none."""
+        row = self._sql.first("SELECT source FROM schedules WHERE id = ?", schedule_id)
+        return None if row is None else str(row["source"])
+
     def delete(self, schedule_id: str) -> bool:
         """Remove a schedule; False when there was none."""
         return self._sql.run("DELETE FROM schedules WHERE id = ?", schedule_id) > 0

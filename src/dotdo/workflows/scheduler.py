@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from dotdo.errors import Conflict
 from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.delivery import HandlerTimeout
 from dotdo.workflows.every import ScheduleSpec
@@ -120,8 +121,15 @@ class Scheduler:
         return self._store.all()
 
     def remove(self, schedule_id: str) -> bool:
-        """Remove a schedule; False when there is none. A class-declared one comes back on
-        the next start unless its decorator is removed too."""
+        """Remove a run-time schedule; False when there is none. A schedule the class
+        declares (`@every` on a method) is a 409 `schedule_declared`: the class registers
+        it again whenever the object starts, so only removing its decorator removes it."""
+        if self._store.source(schedule_id) == "class":
+            raise Conflict(
+                f"schedule {schedule_id!r} is declared in the class (@every on a method) and is "
+                "registered again whenever the object starts: remove its decorator instead",
+                code="schedule_declared",
+            )
         removed = self._store.delete(schedule_id)
         if removed:
             self._host.timers.changed()

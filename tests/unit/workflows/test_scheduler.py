@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dotdo.errors import Conflict
 from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.every import every
 from dotdo.workflows.steps import ScheduleInfo
@@ -211,3 +212,12 @@ def test_the_next_fire_time_replaces_a_firing_still_to_be_retried() -> None:
     assert run(obj.tick(HOUR))["schedules"] == 1  # the next fire time: one firing, not two
     assert [entry[0] for entry in fired(obj, "hourly")] == [T0 + HOUR, T0 + 2 * HOUR]
     assert schedules(obj)["hourly"]["firing_at"] == T0 + 2 * HOUR
+
+
+def test_a_class_schedule_cannot_be_removed_at_run_time() -> None:
+    obj = InProcess(Reports)
+    hourly = str(schedules(obj)["hourly"]["id"])
+    with pytest.raises(Conflict) as refused:
+        obj.scheduler.remove(hourly)
+    assert refused.value.code == "schedule_declared" and "decorator" in str(refused.value)
+    assert hourly in {s["id"] for s in obj.restart().scheduler.list()}  # and stays, as answered
