@@ -1,5 +1,7 @@
-"""Timers across a kill -9 of the runtime, on a runtime of its own (as test_crash.py): a
-schedule's firing the runtime died in runs again after the restart, once."""
+"""Timers across a kill -9 or a restart of the runtime, on a runtime of its own (as
+test_crash.py): a schedule's firing the runtime died in runs again after the restart,
+once; an approval whose time ran out while the runtime was down is refused to a decision
+that arrives before the alarm ran, as after it."""
 
 from __future__ import annotations
 
@@ -69,3 +71,28 @@ def test_a_schedule_firing_killed_mid_handler_runs_again_once_after_the_restart(
     assert [scheduled for scheduled, _ in log] == [due, due] and due < log[1][1] <= later, log
     (stored,) = [s for s in rpc(own_runtime, tenant, "list_schedules") if s["handler"] == "dying"]
     assert stored["firing_at"] is None and stored["last_error"] is None
+
+
+def test_a_decision_on_an_approval_that_expired_while_the_runtime_was_down_is_refused(
+    own_runtime: LocalRuntime,
+) -> None:
+    tenant = new_tenant()
+    with own_runtime.client(tenant) as c:
+        started = c.post(
+            "/_full/workflows/refund", json={"input": {"id": "late", "timeout": 3}, "id": "late"}
+        )
+        assert started.status_code == 201 and started.json()["status"] == "waiting", started.text
+        (approval,) = c.get("/_full/approvals", params={"status": "pending"}).json()["items"]
+    own_runtime.stop()  # before it expires (3 s); starting again takes longer than that
+    own_runtime.start()
+    assert approval["expires_at"] < time.time() * 1000
+    with own_runtime.client(tenant) as c:  # the approver's decision is the first request
+        late = c.post(f"/_full/approvals/{approval['id']}", json={"decision": "approve"})
+        assert late.status_code == 409 and late.json()["error"]["code"] == "approval_expired", late.text
+        assert c.get(f"/_full/approvals/{approval['id']}").json()["status"] == "expired"
+        deadline = time.monotonic() + 60
+        while (status := c.get("/_full/workflows/late").json())["status"] != "completed":
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+        assert status["result"] == {"expired": "approval_expired"}
+        assert rpc(own_runtime, tenant, "counts", "late", binding="FULL") == {"prepare": 1, "pay": 0}

@@ -233,6 +233,12 @@ class HumanLoop:
         if self._waits is None:
             self._waits = self._store.waiting()
         for wait in self._waits:
+            if wait["expires_at"] is not None and int(wait["expires_at"]) <= event.timestamp:
+                # Its time ran out before this event and the alarm has not ended it yet:
+                # it ends as expired, as the alarm would have, and matches nothing.
+                self._expire_wait(wait)
+                self._host.timers.changed()
+                continue
             match = None if wait["match"] is None else json.loads(str(wait["match"]))
             if not pattern_matches(str(wait["pattern"]), event.type) or not fields_match(match, event.data):
                 continue
@@ -273,7 +279,9 @@ class HumanLoop:
         400 `invalid_decision` (not "approve" or "reject"), `invalid_comment` (not text of
         at most 4000 characters); 404 `approval_not_found`; 403 `approver_not_allowed` when
         the approval names its approvers and the token's subject is not one of them; 409
-        `approval_decided` (decided already) or `approval_expired`. Checked in that order:
+        `approval_decided` (decided already) or `approval_expired` (also when its time ran
+        out and the alarm has not ended it yet: it times out first, escalating if it names
+        `escalate_to`, exactly as the alarm would have). Checked in that order:
         who may decide before the approval's state, so that a caller who may not decide it
         learns nothing of whether or how it was decided."""
         if decision not in DECISIONS:
@@ -290,6 +298,18 @@ class HumanLoop:
                 f"the token's subject is {who!r}",
                 code="approver_not_allowed",
             )
+        now = self._host.timers.now()
+        if (
+            current["status"] == "pending"
+            and current["expires_at"] is not None
+            and current["expires_at"] <= now
+        ):
+            # Its time ran out and the alarm that ends it has not run yet (the object was
+            # away, or the alarm is late): it times out now, as the alarm would have.
+            row = self._store.approval(approval_id)
+            if row is not None:
+                await self._time_out(row, now)
+            current = self.approval(approval_id)
         if current["status"] == "expired":
             later = f"; it escalated to {current['escalated_to']}" if current["escalated_to"] else ""
             raise Conflict(f"Approval {approval_id!r} expired{later}", code="approval_expired")
@@ -323,14 +343,7 @@ class HumanLoop:
         `escalate_to`, else it and every wait expire and their runs resume."""
         done = 0
         for row in self._store.due_approvals(now, DUE_BATCH):
-            escalate = row["escalate_to"]
-            if escalate is not None and row["escalated_from"] is None:
-                self._host.sql.transaction(
-                    functools.partial(self._escalate, row, json.loads(str(escalate)), now)
-                )
-            else:
-                self._host.sql.transaction(functools.partial(self._expire_approval, row, now))
-                await self._host.runs.resume(str(row["run_id"]))
+            await self._time_out(row, now)
             done += 1
         for row in self._store.due_waits(now, DUE_BATCH):
             self._host.sql.transaction(functools.partial(self._expire_wait, row))
@@ -339,6 +352,17 @@ class HumanLoop:
         if done:
             self._host.timers.changed()
         return done
+
+    async def _time_out(self, row: Row, now: int) -> None:
+        """A pending approval whose time ran out by `now`: it escalates (once) when it names
+        `escalate_to`, else it expires and its run resumes."""
+        escalate = row["escalate_to"]
+        if escalate is not None and row["escalated_from"] is None:
+            self._host.sql.transaction(functools.partial(self._escalate, row, json.loads(str(escalate)), now))
+        else:
+            self._host.sql.transaction(functools.partial(self._expire_approval, row, now))
+            await self._host.runs.resume(str(row["run_id"]))
+        self._host.timers.changed()
 
     def _escalate(self, row: Row, escalate_to: builtins.list[str], now: int) -> None:
         successor = new_id()
