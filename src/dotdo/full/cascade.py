@@ -16,8 +16,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import HttpError
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import is_rpc_method
+from dotdo.workflows.host import encode_value
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import CURRENT_RUN
 
@@ -125,6 +128,18 @@ def _verdict(accept: Accept, answer: Any) -> tuple[bool, str | None]:
     return False, "rejected"
 
 
+def _unrecordable(answer: Any) -> str | None:
+    """Why `answer` cannot be an attempt's answer, or None: it is recorded (a step's result,
+    the approval's payload, the run's result) and answered to remote callers, so it is
+    stored JSON (`values.stored_json`: integers within 64 bits, finite floats, at most 32
+    levels deep) of at most `MAX_VALUE_BYTES`."""
+    try:
+        encode_value(answer, "the answer", MAX_VALUE_BYTES)
+    except HttpError as error:
+        return f"the answer cannot be recorded: {error.message}"
+    return None
+
+
 def default_accept(answer: Any) -> bool:
     """The check when none is given: any answer but None and the empty string."""
     return answer is not None and answer != ""
@@ -174,7 +189,9 @@ class Cascade:
 
         Inside a `@workflow` run each machine tier's attempt is a durable step (its AI
         calls and tool calls inside it, never repeated on replay) and the human tier waits
-        durably; a tier that raises is an attempt with the error as its reason. ValueError
+        durably; a tier that raises, or answers what cannot be recorded (not JSON, an
+        integer past 64 bits, past `MAX_VALUE_BYTES`), is an attempt with the error as its
+        reason, and the next tier is tried. ValueError
         for options that are not what is listed above (before any tier runs)."""
         if not isinstance(task, str) or not task:
             raise ValueError("a cascade's task is a non-empty string")
@@ -248,6 +265,10 @@ class Cascade:
                         "answer": None,
                         "reason": f"error: {type(error).__name__}: {error}",
                     }
+            unrecordable = _unrecordable(answer)
+            if unrecordable is not None:  # the tier's failure, never the run's (a step records it)
+                logger.warning("cascade %s: tier %s answered %s", task, action.__name__, unrecordable)
+                return {"accepted": False, "answer": None, "reason": f"error: {unrecordable}"}
             accepted, reason = _verdict(accept, answer)
             return {"accepted": accepted, "answer": answer, "reason": reason}
 
