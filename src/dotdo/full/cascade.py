@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.errors import HttpError
+from dotdo.errors import BadRequest, HttpError
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import is_rpc_method
 from dotdo.workflows.host import encode_value
@@ -225,6 +225,13 @@ class Cascade:
             raise ValueError('generative is instructions or {"prompt", "schema", "system", "model"}')
         if isinstance(generative, Mapping) and set(generative) - {"prompt", "schema", "system", "model"}:
             raise ValueError(f"generative takes prompt, schema, system and model, not {sorted(generative)}")
+        if isinstance(generative, Mapping) and generative.get("schema") is not None:
+            from dotdo.full.ai.schema import compile_schema
+
+            try:  # a bad schema (a pattern with no linear matcher too) is refused before any tier
+                compile_schema(generative["schema"])
+            except BadRequest as error:
+                raise ValueError(f"generative schema: {error.message}") from None
         if agentic is not None:
             if not isinstance(agentic, Mapping) or set(agentic) - {
                 "tools",
