@@ -114,6 +114,10 @@ class ScheduleStore:
             "UPDATE schedules SET firing_until = ?, last_error = ? WHERE id = ?", at, error, schedule_id
         )
 
+    def extend(self, schedule_id: str, until: int) -> None:
+        """The firing in progress is still running here: its lease moves on to `until`."""
+        self._sql.run("UPDATE schedules SET firing_until = ? WHERE id = ?", until, schedule_id)
+
     def next_at(self) -> int | None:
         """The earliest time any schedule is due (see `due`), or None."""
         row = self._sql.first(f"SELECT min({_WAKE}) AS t FROM schedules")

@@ -152,7 +152,7 @@ class Scheduler:
             schedule_id = str(row["id"])
             if int(row["next_at"]) > now and schedule_id in self._firing:
                 # Its lease ran out while its handler still runs here: not lost.
-                self._store.retry(schedule_id, now + self._lease_ms(), str(row["last_error"] or ""))
+                self._store.extend(schedule_id, now + self._lease_ms())
                 self._host.timers.changed()
                 continue
             await self._fire(row, now)
