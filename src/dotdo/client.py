@@ -169,13 +169,14 @@ class Client:
         return result
 
     async def decide_approval(
-        self, approval_id: str, decision: str, comment: str | None = None
+        self, approval_id: str, decision: str, comment: str | None = None, value: Any = None
     ) -> dict[str, Any]:
-        """Decide a pending approval ("approve" or "reject") as the token's subject; the
+        """Decide a pending approval ("approve" or "reject") as the token's subject, with an
+        optional `comment` and `value` (any JSON value: the answer the decision gives); the
         waiting workflow resumes before this returns the approval. Needs the `approve`
         scope; RpcError `approval_decided`, `approval_expired`, `approver_not_allowed`,
-        `approval_not_found`, `invalid_decision`."""
-        result: dict[str, Any] = await self.call("decide_approval", approval_id, decision, comment)
+        `approval_not_found`, `invalid_decision`, `invalid_data`, `value_too_large`."""
+        result: dict[str, Any] = await self.call("decide_approval", approval_id, decision, comment, value)
         return result
 
     # -- events ---------------------------------------------------------------

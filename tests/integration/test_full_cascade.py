@@ -28,7 +28,7 @@ def test_the_ai_tier_answers_once_and_a_replay_takes_its_record(
     result = done["result"]
     assert result["tier"] == "generative"
     assert [(a["tier"], a["reason"]) for a in result["attempts"]] == [
-        ("code", "rejected"),
+        ("code", "rejected: the check returned False (True accepts, a string says why not)"),
         ("generative", None),
     ]
     prompt = f"Pick a queue\n\nTask: triage\nInput: {json.dumps(ticket)}"

@@ -191,3 +191,14 @@ def test_the_cascade_goes_from_code_to_a_person_in_a_workflow(runtime: LocalRunt
     assert (done["result"]["tier"], done["result"]["answer"]) == ("human", "tech")
     assert [attempt["tier"] for attempt in done["result"]["attempts"]] == ["code", "human"]
     assert done["result"]["rule_calls"] == 2  # once per run: the replay took the code tier's record
+
+    with runtime.client(tenant) as c:  # a decision's value is the answer, before its comment
+        assert (
+            c.post("/_fanout/workflows/triage", json={"input": {"text": "?"}, "id": "t3"}).json()["status"]
+            == "waiting"
+        )
+        pending = c.get("/_fanout/approvals", params={"status": "pending"}).json()["items"]
+        body = {"decision": "approve", "value": "billing", "comment": "see the notes"}
+        assert c.post(f"/_fanout/approvals/{pending[0]['id']}", json=body).status_code == 200
+        valued = c.get("/_fanout/workflows/t3").json()
+    assert (valued["result"]["tier"], valued["result"]["answer"]) == ("human", "billing")

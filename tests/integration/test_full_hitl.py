@@ -77,6 +77,7 @@ def test_an_approved_run_resumes_at_its_step_and_the_decision_is_recorded(runtim
             ({"comment": "no decision"}, "invalid_decision"),
             ({"decision": "approve", "comment": "x" * 4001}, "invalid_comment"),
             ({"decision": "approve", "comment": 5}, "invalid_params"),
+            ({"decision": "approve", "value": deeper_than(32)}, "invalid_data"),  # as event data
         ):
             assert error_code(c.post(url, json=body)) == (400, code), body
         assert error_code(c.post(url, content=b"{not json")) == (400, "invalid_json")
@@ -89,13 +90,18 @@ def test_an_approved_run_resumes_at_its_step_and_the_decision_is_recorded(runtim
         )
         assert c.get(f"{FULL}/workflows/r-1").json()["status"] == "waiting"  # nothing refused moved it
 
-        decided = c.post(url, json={"decision": "approve", "comment": "fine"})
+        value = {"queue": "tech", "n": [1, 2.5, None]}
+        decided = c.post(url, json={"decision": "approve", "comment": "fine", "value": value})
         assert decided.status_code == 200, decided.text
         assert decided.json()["status"] == "approved" and decided.json()["comment"] == "fine"
+        assert decided.json()["value"] == value == c.get(url).json()["value"]  # shown in the approval
         done = c.get(f"{FULL}/workflows/r-1").json()
         assert done["status"] == "completed"
         assert done["result"]["decision"]["decision"] == "approve"
         assert done["result"]["decision"]["comment"] == "fine"
+        assert done["result"]["decision"]["value"] == value  # what wait_for_approval returned
+        approved = c.get(f"{FULL}/events", params={"type": "Approval.approved"}).json()["items"]
+        assert [event["data"]["value"] for event in approved] == [value]  # carried by the event
         assert rpc(c, "counts", "o-1") == {"prepare": 1, "pay": 1}
         assert error_code(c.post(url, json={"decision": "reject"})) == (409, "approval_decided")
         types = [e["type"] for e in c.get(f"{FULL}/events", params={"limit": 100}).json()["items"]]
@@ -103,6 +109,29 @@ def test_an_approved_run_resumes_at_its_step_and_the_decision_is_recorded(runtim
         assert [
             a["id"] for a in c.get(f"{FULL}/approvals", params={"status": "approved"}).json()["items"]
         ] == [approval["id"]]
+
+
+def deeper_than(levels: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(levels + 1):
+        value = [value]
+    return value
+
+
+def test_a_decisions_value_with_the_payload_stays_within_event_datas_limit(runtime: LocalRuntime) -> None:
+    """Approval.approved carries the payload and the value: together at most 1 MiB of JSON."""
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        start(c, "big", id="o-big", blob="p" * 600_000)
+        approval = pending_for(c, "big")
+        url = f"{FULL}/approvals/{approval['id']}"
+        assert error_code(c.post(url, json={"decision": "approve", "value": "v" * 500_000})) == (
+            413,
+            "value_too_large",
+        )
+        assert c.get(url).json()["status"] == "pending"  # refused whole
+        decided = c.post(url, json={"decision": "approve", "value": "v" * 400_000})
+        assert decided.status_code == 200 and len(decided.json()["value"]) == 400_000, decided.text
 
 
 def test_who_decides_is_the_tokens_subject_on_every_surface(production_runtime: LocalRuntime) -> None:
@@ -123,7 +152,7 @@ def test_who_decides_is_the_tokens_subject_on_every_surface(production_runtime: 
             403,
             "approver_not_allowed",
         )
-        decided = c.post(url, json={"decision": "approve"}, headers=bearer(alice)).json()
+        decided = c.post(url, json={"decision": "approve", "value": "http"}, headers=bearer(alice)).json()
         assert decided["decided_by"] == "alice"
         # who may decide is checked before the state: bob learns nothing of alice's decision
         assert error_code(c.post(url, json={"decision": "reject"}, headers=bearer(bob))) == (
@@ -135,7 +164,9 @@ def test_who_decides_is_the_tokens_subject_on_every_surface(production_runtime: 
             "approval_decided",
         )
 
-        steps = [{"type": "method", "name": "decide_approval", "args": [approvals[1], "reject", "no"]}]
+        steps = [
+            {"type": "method", "name": "decide_approval", "args": [approvals[1], "reject", "no", ["pipe"]]}
+        ]
         piped = c.post(
             f"{FULL}/rpc/pipeline",
             json={"pipeline": {"target": [], "pipeline": steps}},
@@ -147,13 +178,13 @@ def test_who_decides_is_the_tokens_subject_on_every_surface(production_runtime: 
         base = f"http://{tenant}.localhost:{production_runtime.port}{FULL}"
         async with Client(base, alice) as client:
             assert approvals[2] in [a["id"] for a in await client.approvals("pending")]
-            return await client.decide_approval(approvals[2], "approve", "via the client")
+            return await client.decide_approval(approvals[2], "approve", "via the client", value={"n": 3})
 
     assert asyncio.run(by_client())["decided_by"] == "alice"
 
     with open_socket(production_runtime, tenant, alice) as rpc_socket:
         rpc_socket.send(
-            json.dumps({"id": 1, "method": "decide_approval", "params": [approvals[3], "approve"]})
+            json.dumps({"id": 1, "method": "decide_approval", "params": [approvals[3], "approve", None, 4]})
         )
         answer = json.loads(rpc_socket.recv(timeout=30))
     assert answer["result"]["decided_by"] == "alice", answer
@@ -168,6 +199,8 @@ def test_who_decides_is_the_tokens_subject_on_every_surface(production_runtime: 
             "approve",
         ]
         assert {r["result"]["decision"]["by"] for r in runs} == {"alice"}
+        # a decision's value on every surface: HTTP, a pipeline, the Python client, /ws/rpc
+        assert [r["result"]["decision"]["value"] for r in runs] == ["http", ["pipe"], {"n": 3}, 4]
         assert [rpc(c, "counts", f"o-{n}", token=app)["pay"] for n in range(4)] == [1, 0, 1, 1]
 
 
@@ -291,7 +324,7 @@ def test_a_waiting_run_survives_eviction_and_kill_9_and_resumes_at_its_step(
             with own_runtime.client(tenant) as client:
                 client.post(
                     f"{FULL}/approvals/{approvals['killed-mid-decision']}",
-                    json={"decision": "approve"},
+                    json={"decision": "approve", "value": {"queue": "tech"}},
                     timeout=60,
                 )
         except httpx.HTTPError:
@@ -310,7 +343,9 @@ def test_a_waiting_run_survives_eviction_and_kill_9_and_resumes_at_its_step(
     own_runtime.crash()
     caller.join(timeout=30)
     own_runtime.start()
-    assert wait_until_completed(own_runtime, tenant, "killed-mid-decision")["status"] == "completed"
+    finished = wait_until_completed(own_runtime, tenant, "killed-mid-decision")
+    assert finished["status"] == "completed"
+    assert finished["result"]["decision"]["value"] == {"queue": "tech"}  # kept through kill -9
     with own_runtime.client(tenant) as c:
         for run_id in ("evicted", "killed", "killed-mid-decision"):
             assert rpc(c, "counts", run_id) == {"prepare": 1, "pay": 1}, run_id

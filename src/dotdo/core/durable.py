@@ -30,9 +30,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from pyodide.ffi import JsException, to_js
-from workers import DurableObject, Response
-
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
 from dotdo.core.bodies import discard_body, has_body, js_functions, read_body, request_head
@@ -58,6 +55,7 @@ from dotdo.core.middleware import CorsPolicy, cors, request_logger
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
 from dotdo.core.router import PUBLIC, Route, Router
+from dotdo.core.sdk import DurableObject
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, StateStore
 from dotdo.core.state_routes import StateRoutes
@@ -340,6 +338,8 @@ class DOCore(DurableObject, metaclass=_Composed):
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
         """The runtime's socket close: `on_close`, then the close answered."""
         await self.on_close(Connection.load(ws), int(code), str(reason or ""))
+        from pyodide.ffi import JsException  # the runtime's only: the module imports under CPython
+
         with contextlib.suppress(JsException):  # already closed by the peer: nothing to answer
             ws.close(1000 if code in (1005, 1006, 1015) else code, reason or "")
 
@@ -434,6 +434,9 @@ def _to_runtime_response(response: HttpResponse) -> Any:
     every header and read the new response's `url` back, for a wrapper nothing reads
     (bench/request_path.py counts both). A WebSocket upgrade and a bytes body keep the SDK's
     Response, which lends it the bytes' buffer without a copy."""
+    from pyodide.ffi import to_js  # the runtime's only: the module imports under CPython
+    from workers import Response
+
     if response.web_socket is not None:
         return Response(None, status=101, web_socket=response.web_socket)
     if isinstance(response.body, bytes):

@@ -116,16 +116,30 @@ _ACTION_SCHEMA: dict[str, Any] = {
 """What an agentic turn answers: a tool call `{"tool", "args"}` or the final `{"answer"}`."""
 
 
-def _verdict(accept: Accept, answer: Any) -> tuple[bool, str | None]:
+def _error_text(error: BaseException) -> str:
+    """`Type: message`, or `Type` with no message (never a dangling colon)."""
+    message = str(error)
+    return f"{type(error).__name__}: {message}" if message else f"{type(error).__name__} (no message)"
+
+
+def _verdict(accept: Accept, answer: Any, tier: str) -> tuple[bool, str | None]:
+    """(accepted, reason) of `accept` on `tier`'s answer; every rejection says why: the
+    check's own reason, what the check raised or returned, or, under the default check,
+    what the tier gave."""
     try:
         verdict = accept(answer)
     except Exception as error:  # a check that raises rejects, and says why
-        return False, f"rejected: the check raised {type(error).__name__}: {error}"
+        return False, f"rejected: the check raised {_error_text(error)}"
     if verdict is True:
         return True, None
     if isinstance(verdict, str) and verdict:
         return False, f"rejected: {verdict}"
-    return False, "rejected"
+    if accept is default_accept:
+        given = "None" if answer is None else "an empty string"
+        if tier == "human":
+            return False, f"rejected: the approval gave {given} (no value, and no comment)"
+        return False, f"rejected: the {tier} tier returned {given}"
+    return False, f"rejected: the check returned {verdict!r} (True accepts, a string says why not)"
 
 
 def _unrecordable(answer: Any) -> str | None:
@@ -205,7 +219,7 @@ class Cascade:
         if agentic is not None:
             tiers.append(("agentic", self._agentic_tier, agentic))
         for name, action, spec in tiers:
-            record = await self._attempt(action, task, input, spec, accept)
+            record = await self._attempt(name, action, task, input, spec, accept)
             attempt = Attempt(name, bool(record["accepted"]), record.get("answer"), record.get("reason"))
             attempts.append(attempt)
             if attempt.accepted:
@@ -255,6 +269,7 @@ class Cascade:
 
     async def _attempt(
         self,
+        tier: str,
         action: Callable[..., Awaitable[dict[str, Any]]],
         task: str,
         input: Any,
@@ -263,20 +278,22 @@ class Cascade:
     ) -> dict[str, Any]:
         async def attempt(task: str, input: Any) -> dict[str, Any]:
             with self._runs.detached():  # the tier's own AI and tool calls are this step's
+                if tier in ("generative", "agentic") and self._ai is None:  # inside the step: replays agree
+                    return {
+                        "accepted": False,
+                        "answer": None,
+                        "reason": "skipped: this object has no AI (self.ai)",
+                    }
                 try:
                     answer = await action(task, input, spec)
                 except Exception as error:
                     logger.warning("cascade %s: tier %s failed: %s", task, action.__name__, error)
-                    return {
-                        "accepted": False,
-                        "answer": None,
-                        "reason": f"error: {type(error).__name__}: {error}",
-                    }
+                    return {"accepted": False, "answer": None, "reason": f"error: {_error_text(error)}"}
             unrecordable = _unrecordable(answer)
             if unrecordable is not None:  # the tier's failure, never the run's (a step records it)
                 logger.warning("cascade %s: tier %s answered %s", task, action.__name__, unrecordable)
                 return {"accepted": False, "answer": None, "reason": f"error: {unrecordable}"}
-            accepted, reason = _verdict(accept, answer)
+            accepted, reason = _verdict(accept, answer, tier)
             return {"accepted": accepted, "answer": answer, "reason": reason}
 
         attempt.__qualname__ = f"Cascade.{action.__name__}"  # the step's recorded name: its tier
@@ -329,7 +346,7 @@ class Cascade:
             transcript.append(
                 f"called {json.dumps(name)} with {json.dumps(args)}: {await self._use(name, args, tools)}"
             )
-        raise TimeoutError(f"no answer in {steps} steps")
+        raise TimeoutError(f"no answer in {steps} step{'' if steps == 1 else 's'} (max_steps)")
 
     async def _use(self, name: Any, args: Any, tools: list[str]) -> str:
         """A tool's answer as the model reads it (an error too: the model may mend its call)."""
@@ -352,24 +369,35 @@ class Cascade:
         try:
             decision = await self._approve(f"cascade:{task}", payload, **options)
         except Exception as error:
-            return Attempt("human", False, reason=f"error: {type(error).__name__}: {error}")
+            return Attempt("human", False, reason=f"error: {_error_text(error)}")
         answer, approved = _decision_answer(decision)
         if not approved:
-            return Attempt("human", False, answer, reason="rejected: the approver rejected it")
-        accepted, reason = _verdict(accept, answer)
+            return Attempt("human", False, answer, reason=f"rejected: {_rejection(decision)}")
+        accepted, reason = _verdict(accept, answer, "human")
         return Attempt("human", accepted, answer, reason)
 
 
 def _decision_answer(decision: Any) -> tuple[Any, bool]:
-    """(answer, approved) of an approval's decision: a mapping's `value` (else `comment`)
-    and whether its `decision`/`status` is an approval; a bare value is approved as is."""
+    """(answer, approved) of an approval's decision: a mapping's `value` (else, when it
+    gave none, its `comment`) and whether its `decision`/`status` is an approval; a bare
+    value is approved as is."""
     if isinstance(decision, Mapping):
         verdict = decision.get("decision", decision.get("status"))
         approved = verdict in ("approve", "approved", True, None)
-        return decision.get("value", decision.get("comment")), approved
+        value = decision.get("value")
+        return (decision.get("comment") if value is None else value), approved
     if isinstance(decision, bool):
         return decision, decision
     return decision, True
+
+
+def _rejection(decision: Any) -> str:
+    """Why a rejected decision was not taken: who rejected it, and their comment."""
+    if not isinstance(decision, Mapping):
+        return "the approver rejected it"
+    by, comment = decision.get("by"), decision.get("comment")
+    who = f"the approver ({by})" if by else "the approver"
+    return f"{who} rejected it" + (f": {comment}" if comment else "")
 
 
 def _task_prompt(instructions: Any, task: str, input: Any) -> str:

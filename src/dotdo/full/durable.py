@@ -72,7 +72,7 @@ class DOFull(DOWorkflow):
     ai_cache_ttl: ClassVar[float] = AiOptions.cache_ttl
     """Seconds an answer is reused for the same model and input (0: no cache)."""
     ai_daily_calls: ClassVar[int | None] = AiOptions.daily_calls
-    """Provider calls per UTC day before 429 `ai_budget_exhausted` (None: no limit)."""
+    """Calls (`generate`, `embed`, `run`, fallbacks and retries included) per UTC day before 429."""
     ai_daily_tokens: ClassVar[int | None] = AiOptions.daily_tokens
     """Tokens per UTC day (as the providers report them) before 429 `ai_budget_exhausted`."""
     ai_timeout: ClassVar[float] = AiOptions.timeout
@@ -169,7 +169,8 @@ class DOFull(DOWorkflow):
         `Approval.requested` and suspends the run: no process waits, the run is `waiting`
         with no timer. Deciding it (`POST /approvals/:id`, `decide_approval`) resumes the
         run at this step, which returns `{"id", "decision": "approve"|"reject", "by",
-        "at", "comment"}` (`by` the decider's token subject, `at` epoch ms); the steps
+        "at", "comment", "value"}` (`by` the decider's token subject, `at` epoch ms, `value`
+        the JSON value the decision gave, or None); the steps
         before it are not run again. `approvers` (token subjects) restricts who may
         decide. After `timeout` seconds undecided it raises ApprovalExpired (the workflow
         may catch it), or with `escalate_to` a new approval for those subjects replaces
@@ -205,7 +206,7 @@ class DOFull(DOWorkflow):
         """Approvals, oldest request first: those with `status` ("pending", "approved",
         "rejected", "expired"; None: all), at most `limit` (1 to 1000). Each is `{"id",
         "name", "payload", "status", "approvers", "escalate_to", "run_id", "step",
-        "requested_at", "expires_at", "decided_by", "decided_at", "comment",
+        "requested_at", "expires_at", "decided_by", "decided_at", "comment", "value",
         "escalated_from", "escalated_to"}`. 400 `invalid_status`, `invalid_limit`."""
         return self.hitl.approvals(status, limit)
 
@@ -216,18 +217,18 @@ class DOFull(DOWorkflow):
 
     @rpc(scope="approve")
     async def decide_approval(
-        self, approval_id: str, decision: str, comment: str | None = None
+        self, approval_id: str, decision: str, comment: str | None = None, value: Any = None
     ) -> dict[str, Any]:
-        """Decide a pending approval: `decision` "approve" or "reject", with an optional
-        `comment`. Who decided is the subject of the capability token the call came
-        with (None for a token without one, or a call no surface authorized). The
-        decision is recorded and emitted (`Approval.approved` / `Approval.rejected`) and
-        the waiting run resumes; returns the approval after.
-
-        Needs the `approve` scope. 400 `invalid_decision`, `invalid_comment`; 404
-        `approval_not_found`; then 403 `approver_not_allowed` (the approval names its
-        approvers, the subject is not one); then 409 `approval_decided` / `approval_expired`."""
-        return await self.hitl.decide(approval_id, decision, comment, caller())
+        """Decide a pending approval: `decision` "approve" or "reject", an optional
+        `comment`, an optional `value` (JSON: the answer the waiting step returns and the
+        cascade's human tier takes). Who decided is the subject of the capability token
+        the call came with (None without one). The decision is recorded and emitted
+        (`Approval.approved` / `Approval.rejected`) and the waiting run resumes; returns
+        the approval after. Needs the `approve` scope; errors as `HumanLoop.decide`'s
+        (400 `invalid_decision`, `invalid_comment`, `invalid_data`; 413 `value_too_large`;
+        404 `approval_not_found`; 403 `approver_not_allowed`; 409 `approval_decided`,
+        `approval_expired`)."""
+        return await self.hitl.decide(approval_id, decision, comment, caller(), value=value)
 
     async def _http_approvals(self, request: HttpRequest) -> HttpResponse:
         limit = request.query_int("limit", 100)
@@ -240,12 +241,12 @@ class DOFull(DOWorkflow):
         body = request.json()
         if not isinstance(body, dict) or "decision" not in body:
             raise BadRequest(
-                'Body is {"decision": "approve" | "reject", "comment": optional text}',
+                'Body is {"decision": "approve" | "reject", "comment": text, "value": JSON}',
                 code="invalid_decision",
             )
         arguments = {
             "approval_id": request.params["id"],
-            **body_arguments(body, {"decision": "decision", "comment": "comment"}),
+            **body_arguments(body, {"decision": "decision", "comment": "comment", "value": "value"}),
         }
         return json_response(await invoke(self.decide_approval, arguments))
 
@@ -430,8 +431,7 @@ class DOFull(DOWorkflow):
 
     @rpc(scope="read")
     def ai_usage(self) -> dict[str, Any]:
-        """Today's provider calls and tokens and the daily limits: `{"day", "calls", "tokens",
-        "daily_calls", "daily_tokens"}`."""
+        """Today's calls, tokens and limits: `{"day", "calls", "tokens", "daily_calls", "daily_tokens"}`."""
         return self.ai.usage()
 
     @rpc(scope="read")

@@ -22,8 +22,17 @@ from typing import Any, Protocol
 
 from dotdo.core import faults
 from dotdo.core.sql import Sql
+from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import TimerService
-from dotdo.errors import ApprovalExpired, BadRequest, Conflict, EventWaitExpired, Forbidden, NotFound
+from dotdo.errors import (
+    ApprovalExpired,
+    BadRequest,
+    Conflict,
+    EventWaitExpired,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+)
 from dotdo.full.hitl_store import HitlStore
 from dotdo.full.hitl_values import (
     DECIDED,
@@ -33,6 +42,7 @@ from dotdo.full.hitl_values import (
     STATUSES,
     ApprovalRequest,
     EventWait,
+    decision_value,
     fields_match,
     public,
 )
@@ -109,8 +119,9 @@ class HumanLoop:
         step_id: str | None = None,
     ) -> dict[str, Any]:
         """Wait, durably, for a person to approve or reject; the decision
-        `{"id", "decision": "approve"|"reject", "by", "at", "comment"}` (`by` the decider's
-        token subject, `at` epoch ms). ApprovalExpired when it timed out for good."""
+        `{"id", "decision": "approve"|"reject", "by", "at", "comment", "value"}` (`by` the
+        decider's token subject, `at` epoch ms, `value` the JSON value the decision gave or
+        None). ApprovalExpired when it timed out for good."""
         run = self._current_run("wait_for_approval")
         request = ApprovalRequest.of(name, payload, approvers, timeout, escalate_to)
         local = step_id or run.next_step_id()
@@ -178,6 +189,7 @@ class HumanLoop:
             "by": row["decided_by"],
             "at": None if row["decided_at"] is None else int(row["decided_at"]),
             "comment": row["comment"],
+            "value": decision_value(row),
         }
 
     def _request(
@@ -270,26 +282,40 @@ class HumanLoop:
         return [public(row) for row in self._store.approvals(status, limit)]
 
     async def decide(
-        self, approval_id: str, decision: str, comment: str | None, by: Capability | None
+        self,
+        approval_id: str,
+        decision: str,
+        comment: str | None,
+        by: Capability | None,
+        *,
+        value: Any = None,
     ) -> dict[str, Any]:
         """Record a decision on a pending approval by the holder of `by` (its subject is
-        who decided), emit `Approval.approved` / `Approval.rejected`, and resume the run
-        waiting on it (returns once the run finished or waits again); the approval after.
+        who decided), with an optional `value` (any JSON value: the answer the decision
+        gives, e.g. the cascade's human tier's; None: none), emit `Approval.approved` /
+        `Approval.rejected`, and resume the run waiting on it (returns once the run
+        finished or waits again); the approval after.
 
         400 `invalid_decision` (not "approve" or "reject"), `invalid_comment` (not text of
-        at most 4000 characters); 404 `approval_not_found`; 403 `approver_not_allowed` when
-        the approval names its approvers and the token's subject is not one of them; 409
+        at most 4000 characters), `invalid_data` (a value that is not JSON or is nested
+        deeper than 32 levels, as event data); 413 `value_too_large` (a value past 1 MiB
+        of JSON); 404 `approval_not_found`; 403 `approver_not_allowed` when the approval
+        names its approvers and the token's subject is not one of them; 409
         `approval_decided` (decided already) or `approval_expired` (also when its time ran
         out and the alarm has not ended it yet: it times out first, escalating if it names
-        `escalate_to`, exactly as the alarm would have). Checked in that order:
-        who may decide before the approval's state, so that a caller who may not decide it
-        learns nothing of whether or how it was decided."""
+        `escalate_to`, exactly as the alarm would have); then 413
+        `value_too_large` when the value and the approval's payload together pass 1 MiB
+        (`Approval.approved` carries both as its data: ADR 0014 keeps an event's row far
+        from SQLite's 2 MB). Checked in that order: who may decide before the approval's
+        state, so that a caller who may not decide it learns nothing of whether or how it
+        was decided."""
         if decision not in DECISIONS:
             raise BadRequest('decision is "approve" or "reject"', code="invalid_decision")
         if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH):
             raise BadRequest(
                 f"comment is text of at most {MAX_COMMENT_LENGTH} characters", code="invalid_comment"
             )
+        stored = None if value is None else encode_value(value, "a decision's value", MAX_VALUE_BYTES)
         current = self.approval(approval_id)
         who = None if by is None else by.sub
         if current["approvers"] is not None and who not in current["approvers"]:
@@ -318,11 +344,20 @@ class HumanLoop:
                 f"Approval {approval_id!r} was {current['status']} by {current['decided_by']!r} already",
                 code="approval_decided",
             )
+        if stored is not None:
+            room = MAX_VALUE_BYTES - len(encode_value(current["payload"], "payload").encode())
+            if len(stored.encode()) > room:
+                raise PayloadTooLarge(
+                    f"a decision's value is at most {room} bytes as JSON on approval {approval_id!r}: "
+                    f"with its payload, at most {MAX_VALUE_BYTES} (Approval.{DECISIONS[decision]} "
+                    "carries both)",
+                    code="value_too_large",
+                )
         status = DECISIONS[decision]
         run_id = str(current["run_id"])
 
         def record() -> None:
-            if not self._store.decide(approval_id, status, who, comment, self._host.timers.now()):
+            if not self._store.decide(approval_id, status, who, comment, stored, self._host.timers.now()):
                 raise Conflict(f"Approval {approval_id!r} was decided already", code="approval_decided")
             self._host.runs.wake(run_id)
             self._host.bus.emit(f"Approval.{status}", self.approval(approval_id))

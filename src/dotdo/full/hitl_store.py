@@ -58,13 +58,15 @@ HITL_TABLES = Component(
                 "WHERE status = 'waiting'",
             ),
         ),
+        # A decision's value (stored JSON text; NULL: none), the human tier's answer.
+        Migration(2, ("ALTER TABLE dotdo_approvals ADD COLUMN value TEXT",)),
     ),
 )
 """The `hitl` component's migrations."""
 
 _APPROVAL = (
     "SELECT id, name, payload, status, approvers, escalate_to, timeout_ms, run_id, step, requested_at, "
-    "expires_at, decided_by, decided_at, comment, escalated_from, escalated_to FROM dotdo_approvals"
+    "expires_at, decided_by, decided_at, comment, value, escalated_from, escalated_to FROM dotdo_approvals"
 )
 
 
@@ -124,15 +126,19 @@ class HitlStore:
             f"{_APPROVAL} WHERE status = ? ORDER BY requested_at, id LIMIT ?", status, limit
         )
 
-    def decide(self, approval_id: str, status: str, by: str | None, comment: str | None, now: int) -> bool:
-        """A pending approval becomes `status` (approved, rejected); True when it was pending."""
+    def decide(
+        self, approval_id: str, status: str, by: str | None, comment: str | None, value: str | None, now: int
+    ) -> bool:
+        """A pending approval becomes `status` (approved, rejected), with the decision's
+        `value` (stored JSON text, or None); True when it was pending."""
         written = self._sql.run(
-            "UPDATE dotdo_approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ? "
+            "UPDATE dotdo_approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ?, value = ? "
             "WHERE id = ? AND status = 'pending'",
             status,
             by,
             now,
             comment,
+            value,
             approval_id,
         )
         return written > 0

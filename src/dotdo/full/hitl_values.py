@@ -24,6 +24,7 @@ __all__ = [
     "STATUSES",
     "ApprovalRequest",
     "EventWait",
+    "decision_value",
     "fields_match",
     "public",
 ]
@@ -143,11 +144,17 @@ def fields_match(match: Mapping[str, Any] | None, data: Any) -> bool:
     return True
 
 
+def decision_value(row: Row) -> Any:
+    """The JSON value an approval's decision gave (None: none, or not decided yet)."""
+    return None if row["value"] is None else json.loads(str(row["value"]))
+
+
 def public(row: Row) -> dict[str, Any]:
     """An approval as answered and emitted: `{"id", "name", "payload", "status",
     "approvers", "escalate_to", "run_id", "step", "requested_at", "expires_at",
-    "decided_by", "decided_at", "comment", "escalated_from", "escalated_to"}` (times epoch
-    ms; `approvers` / `escalate_to` lists of token subjects or None)."""
+    "decided_by", "decided_at", "comment", "value", "escalated_from", "escalated_to"}` (times
+    epoch ms; `approvers` / `escalate_to` lists of token subjects or None; `value` the
+    decision's JSON value, None when it gave none)."""
     return {
         "id": row["id"],
         "name": row["name"],
@@ -162,6 +169,7 @@ def public(row: Row) -> dict[str, Any]:
         "decided_by": row["decided_by"],
         "decided_at": None if row["decided_at"] is None else int(row["decided_at"]),
         "comment": row["comment"],
+        "value": decision_value(row),
         "escalated_from": row["escalated_from"],
         "escalated_to": row["escalated_to"],
     }

@@ -23,8 +23,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from pyodide.ffi import JsException
-
 from dotdo.core.durable import DOCore
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
@@ -195,6 +193,8 @@ class DOSemantic(DOCore):
             if written or measured:  # rolls the transaction back
                 raise SqlSecurityError("The query wrote to the database")
             return rows, kept < seen
+
+        from pyodide.ffi import JsException  # the runtime's only: the module imports under CPython
 
         try:
             rows, truncated = self.sql.transaction(work)

@@ -46,7 +46,7 @@ from dotdo.storage.archive_format import ARCHIVE_TABLES
 from dotdo.storage.commit import STRICT
 from dotdo.storage.events import TieredEventLog
 from dotdo.storage.log import STORAGE_TABLES
-from dotdo.storage.options import ArchiveOptions
+from dotdo.storage.options import ArchiveOptions, check_archive_options
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from dotdo.types import JSON
 from dotdo.values import int64_error
@@ -74,6 +74,14 @@ class DOStorage(DOSemantic):
     """When and how much L3 archives (`ArchiveOptions`, documented defaults)."""
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(attributes=("tiers", "archive"))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A bound the archive cannot keep fails when the class is created, not silently.
+        try:
+            check_archive_options(cls.storage_options, cls.archive_options)
+        except ValueError as error:
+            raise TypeError(f"{cls.__name__}: {error}") from error
 
     def __init__(self, ctx: Any, env: Any) -> None:
         """Made by the runtime with `ctx` (the DurableObjectState) and `env` (the bindings); registers the

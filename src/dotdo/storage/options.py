@@ -12,7 +12,7 @@ from dotdo.storage.commit import DURABILITY_MODES, STRICT
 from dotdo.storage.log import MAX_ROW_BYTES
 from dotdo.storage.segments import SEGMENT_BYTES, SEGMENT_EVENTS
 
-__all__ = ["DAY_MS", "ArchiveOptions", "TierOptions"]
+__all__ = ["DAY_MS", "ArchiveOptions", "TierOptions", "check_archive_options"]
 
 DAY_MS = 86_400_000
 
@@ -81,7 +81,12 @@ class ArchiveOptions:
     takes a day's events rather than one event at a time. `max_events`: past this many
     events held in SQLite a timer pass also archives the oldest excess, whatever their age
     (None: no size bound). `segment_events` / `segment_bytes`: most events and JSON bytes
-    of one segment (1,000 and 4 MB: well under a Worker's 128 MB memory once decoded).
+    of one archived segment (1,000 and 4 MB: well under a Worker's 128 MB memory once
+    decoded). They do not seal anything: `TierOptions.segment_events` / `segment_bytes`
+    seal event segments (256 events, 256 KiB), only sealed segments are archived, and an
+    archived segment joins whole sealed ones while they total at most these (the default
+    joins three of 256 events); so neither may be below its `TierOptions` counterpart
+    (`check_archive_options`, when a DOStorage class is created).
     `max_segments_per_pass`: most segments one pass writes (the rest waits for the next).
     """
 
@@ -101,3 +106,18 @@ class ArchiveOptions:
                 raise ValueError(f"{name} is at least 1")
         if self.max_events is not None and self.max_events < 0:
             raise ValueError("max_events is at least 0 (or None)")
+
+
+def check_archive_options(tiers: TierOptions, archive: ArchiveOptions) -> None:
+    """ValueError when `archive` bounds an archived segment below what `tiers` seals at
+    (`segment_events`, `segment_bytes`): an archived segment is whole sealed segments
+    (`PackedSegments`, ADR 0024), so such a bound could never hold; it would be ignored."""
+    for name in ("segment_events", "segment_bytes"):
+        bound, sealed_at = getattr(archive, name), getattr(tiers, name)
+        if bound < sealed_at:
+            raise ValueError(
+                f"ArchiveOptions.{name} ({bound}) is below TierOptions.{name} ({sealed_at}): "
+                f"event segments are sealed at TierOptions.{name} and archived whole, at least "
+                f"one to an archived segment; to archive smaller segments, seal them smaller "
+                f"with storage_options = TierOptions({name}={bound})"
+            )

@@ -169,6 +169,40 @@ def test_the_daily_budget_refuses_with_429_until_the_next_utc_day() -> None:
     assert asyncio.run(ai.generate("c")) == "ok"  # a new day, a new budget
 
 
+def test_a_call_is_counted_once_with_its_fallbacks_and_output_retries() -> None:
+    # The user's case: the first model always fails (offline), the second answers, with
+    # one output retry; three provider requests, one call of a budget of one.
+    offline = FakeProvider(prefix="@cf/", replies=[ProviderError("no generative model offline")])
+    local = FakeProvider(prefix="local", replies=["nope", '{"n": 1}'], tokens=5)
+    ai, _ = make_ai(
+        offline, local, generate_models=("@cf/meta/llama-3.1-8b-instruct", "local-model"), daily_calls=1
+    )
+    schema = {"type": "object", "required": ["n"]}
+    assert asyncio.run(ai.generate("count", schema=schema)) == {"n": 1}
+    assert [len(offline.calls), len(local.calls)] == [1, 2]
+    assert ai.usage()["calls"] == 1 and ai.usage()["tokens"] == 10  # every request's tokens
+    with pytest.raises(TooManyRequests) as refused:
+        asyncio.run(ai.generate("again"))
+    assert refused.value.code == "ai_budget_exhausted"
+    assert [len(offline.calls), len(local.calls)] == [1, 2]  # refused before any request
+    # embed and run are one call each too; a call no provider serves reaches none: not counted
+    ai, _ = make_ai(offline, FakeProvider(prefix="m"), embed_models=("@cf/e", "m-embed"), daily_calls=2)
+    assert len(asyncio.run(ai.embed(["a", "b"]))) == 2
+    with pytest.raises(ServiceUnavailable):
+        asyncio.run(ai.generate("x", model="zzz"))
+    assert asyncio.run(ai.run("m-1", {"prompt": "p"}))["response"] == "ok"
+    assert ai.usage()["calls"] == 2
+
+
+def test_the_token_budget_stops_a_call_between_its_requests() -> None:
+    # The first answer spends the day's tokens and does not match: its retry is refused.
+    provider = FakeProvider(replies=["nope", '{"n": 1}'], tokens=100)
+    ai, _ = make_ai(provider, daily_calls=None, daily_tokens=100)
+    with pytest.raises(TooManyRequests):
+        asyncio.run(ai.generate("count", schema={"type": "object", "required": ["n"]}))
+    assert len(provider.calls) == 1 and ai.usage()["calls"] == 1
+
+
 def test_the_token_budget_counts_what_the_provider_reports() -> None:
     ai, _ = make_ai(FakeProvider(tokens=40), cache_ttl=0, daily_calls=None, daily_tokens=100)
     for prompt in "abc":
@@ -185,7 +219,7 @@ def test_fallbacks_move_on_after_an_error_or_a_timeout() -> None:
     ai, _ = make_ai(failing, slow, good, generate_models=("a-1", "b-1", "c-1"), timeout=0.05)
     assert asyncio.run(ai.generate("hi")) == "from c"
     assert [len(p.calls) for p in (failing, slow, good)] == [1, 1, 1]
-    assert ai.usage()["calls"] == 3  # every try is a provider call
+    assert ai.usage()["calls"] == 1  # one call, whatever its fallbacks (ADR 0026)
 
     with pytest.raises(ServiceUnavailable) as none:
         asyncio.run(ai.generate("hi", model="zzz"))  # no provider serves it

@@ -96,7 +96,10 @@ def test_each_earlier_tier_says_why_it_did_not_answer() -> None:
     reasons = [(a.tier, a.reason) for a in result.attempts]
     assert reasons[0] == ("code", "error: KeyError: 'no rule'")
     assert reasons[1] == ("generative", "rejected: 'maybe' is not a queue")
-    assert reasons[2] == ("agentic", "error: TimeoutError: no answer in 1 steps")  # "refund" is no action
+    assert reasons[2] == (
+        "agentic",
+        "error: TimeoutError: no answer in 1 step (max_steps)",
+    )  # "refund" is no action
     assert 'Task: route\nInput: {"ticket": 7}' in ai.prompts[0] and ai.prompts[0].startswith("Pick a queue")
 
 
@@ -113,7 +116,9 @@ def test_the_agentic_tier_calls_the_objects_rpc_methods() -> None:
 def test_the_agentic_tier_is_bounded_in_steps() -> None:
     ai = ScriptedAI([{"tool": "lookup", "args": ["o"]}] * 2)
     result = run(cascade(ai).run("status", "o", agentic={"tools": ["lookup"], "max_steps": 2}))
-    assert not result.ok and result.attempts[0].reason == "error: TimeoutError: no answer in 2 steps"
+    assert (
+        not result.ok and result.attempts[0].reason == "error: TimeoutError: no answer in 2 steps (max_steps)"
+    )
     assert ai.answers == []  # two turns, no third
 
 
@@ -128,18 +133,73 @@ def test_the_human_tier_gets_the_earlier_attempts() -> None:
     assert (result.tier, result.answer) == ("human", 42)
     name, payload, options = asked[0]
     assert name == "cascade:count" and options == {"timeout": 3600}
-    assert payload["attempts"] == [{"tier": "code", "accepted": False, "answer": None, "reason": "rejected"}]
+    assert payload["attempts"] == [
+        {"tier": "code", "accepted": False, "answer": None, "reason": "rejected: the code tier returned None"}
+    ]
 
     async def reject(name: str, payload: Any, **options: Any) -> dict[str, Any]:
         return {"decision": "reject", "comment": "no"}
 
     refused = run(cascade(approve=reject).run("count", [1], human=True))
-    assert not refused.ok and refused.attempts[0].reason == "rejected: the approver rejected it"
+    assert not refused.ok and refused.attempts[0].reason == "rejected: the approver rejected it: no"
     skipped = run(cascade().run("count", [1], human=True, generative="x"))
     assert [a.reason for a in skipped.attempts] == [
-        "error: LookupError: this object has no AI (self.ai)",
+        "skipped: this object has no AI (self.ai)",
         "skipped: this object has no approvals (wait_for_approval)",
     ]
+
+
+def test_every_reason_says_why() -> None:
+    """Each way a tier is not taken names its cause: under the default check what the tier
+    gave, under the caller's what the check returned or raised, and errors without a
+    message their type alone."""
+
+    def silent(_: Any) -> Any:
+        raise ValueError()
+
+    def picky(answer: Any) -> Any:
+        if answer == "raise":
+            raise RuntimeError()
+        return None if answer == "none" else answer == "yes"
+
+    reasons = [
+        run(cascade().run("t", 1, code=lambda _: None)).attempts[0].reason,
+        run(cascade().run("t", 1, code=lambda _: "")).attempts[0].reason,
+        run(cascade(ScriptedAI([None])).run("t", 1, generative="x")).attempts[0].reason,
+        run(cascade().run("t", 1, code=silent)).attempts[0].reason,
+        run(cascade().run("t", 1, code=lambda _: "no", accept=picky)).attempts[0].reason,
+        run(cascade().run("t", 1, code=lambda _: "none", accept=picky)).attempts[0].reason,
+        run(cascade().run("t", 1, code=lambda _: "raise", accept=picky)).attempts[0].reason,
+    ]
+    assert reasons == [
+        "rejected: the code tier returned None",
+        "rejected: the code tier returned an empty string",
+        "rejected: the generative tier returned None",
+        "error: ValueError (no message)",
+        "rejected: the check returned False (True accepts, a string says why not)",
+        "rejected: the check returned None (True accepts, a string says why not)",
+        "rejected: the check raised RuntimeError (no message)",
+    ]
+    assert all(reason and reason != "rejected" and not reason.endswith(": ") for reason in reasons)
+
+
+def test_the_human_tier_takes_the_value_else_the_comment() -> None:
+    """A decision as `wait_for_approval` returns it carries `value` always (None when the
+    decision gave none): the comment is the answer then."""
+
+    def decided(**decision: Any) -> Any:
+        async def approve(name: str, payload: Any, **options: Any) -> dict[str, Any]:
+            return {"id": "a", "decision": "approve", "by": "ann", "at": 1, **decision}
+
+        return approve
+
+    valued = run(cascade(approve=decided(value={"queue": "tech"}, comment="x")).run("t", 1, human=True))
+    assert (valued.tier, valued.answer) == ("human", {"queue": "tech"})
+    commented = run(cascade(approve=decided(value=None, comment="tech")).run("t", 1, human=True))
+    assert (commented.tier, commented.answer) == ("human", "tech")
+    empty = run(cascade(approve=decided(value=None, comment=None)).run("t", 1, human=True))
+    assert not empty.ok
+    assert empty.attempts[0].reason == "rejected: the approval gave None (no value, and no comment)"
 
 
 @pytest.mark.parametrize(

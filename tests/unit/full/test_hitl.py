@@ -5,6 +5,7 @@ ApprovalExpired or an escalation, and refuses bad decisions with stable codes.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,15 @@ from hypothesis import strategies as st
 
 from dotdo.core import faults
 from dotdo.core.migrations import migrate
-from dotdo.errors import ApprovalExpired, BadRequest, Conflict, EventWaitExpired, Forbidden, NotFound
+from dotdo.errors import (
+    ApprovalExpired,
+    BadRequest,
+    Conflict,
+    EventWaitExpired,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+)
 from dotdo.full.hitl import HumanLoop
 from dotdo.full.hitl_store import HITL_TABLES
 from dotdo.full.hitl_values import fields_match
@@ -125,6 +134,7 @@ def test_a_run_waits_for_an_approval_with_no_timer_and_resumes_at_its_step_when_
         "by": "alice",
         "at": T0 + 3_600_000,
         "comment": "fine",
+        "value": None,  # the decision gave none
     }
     assert (ran(again, "prepare"), ran(again, "pay")) == (1, 1)  # the step before ran exactly once
     assert [e["type"] for e in events(again, "Approval.")] == ["Approval.requested", "Approval.approved"]
@@ -132,6 +142,47 @@ def test_a_run_waits_for_an_approval_with_no_timer_and_resumes_at_its_step_when_
         run(again.hitl.decide(pending["id"], "reject", None, person("alice")))
     assert twice.value.code == "approval_decided"
     assert again.hitl.approvals("approved") == [again.hitl.approval(pending["id"])]
+
+
+def test_a_decisions_value_is_stored_shown_emitted_and_returned_across_a_restart() -> None:
+    obj = Desk(Refunds)
+    run(obj.runs.start("refund", {"amount": 30}, "r-v"))
+    [pending] = obj.hitl.approvals("pending")
+    value = {"queue": "tech", "ids": [1, 2], "ok": True, "none": None}
+    with pytest.raises(BadRequest) as not_json:
+        run(obj.hitl.decide(pending["id"], "approve", None, person("ann"), value=float("nan")))
+    assert not_json.value.code == "invalid_data"
+    deep: Any = "x"
+    for _ in range(40):
+        deep = [deep]
+    with pytest.raises(BadRequest) as nested:
+        run(obj.hitl.decide(pending["id"], "approve", None, person("ann"), value=deep))
+    assert nested.value.code == "invalid_data"
+    with pytest.raises(PayloadTooLarge) as large:
+        run(obj.hitl.decide(pending["id"], "approve", None, person("ann"), value="v" * (1 << 20)))
+    assert large.value.code == "value_too_large"
+    assert obj.hitl.approval(pending["id"])["status"] == "pending"  # nothing refused was kept
+
+    again = obj.restart()
+    decided = run(again.hitl.decide(pending["id"], "approve", "ok", person("ann"), value=value))
+    assert decided["value"] == value and decided["comment"] == "ok"
+    assert again.runs.status("r-v")["result"]["decision"]["value"] == value
+    [approved] = [e for e in events(again, "Approval.approved")]
+    assert json.loads(str(approved["data"]))["value"] == value
+    assert obj.restart().hitl.approval(pending["id"])["value"] == value  # read back from its row
+
+
+def test_a_value_and_the_payload_together_stay_within_event_datas_limit() -> None:
+    obj = Desk(Refunds)
+    run(obj.runs.start("refund", {"blob": "p" * 600_000}, "r-big"))
+    [pending] = obj.hitl.approvals("pending")
+    payload_bytes = len(json.dumps(pending["payload"], separators=(",", ":")).encode())
+    room = (1 << 20) - payload_bytes
+    with pytest.raises(PayloadTooLarge) as large:  # its JSON is the string and two quotes
+        run(obj.hitl.decide(pending["id"], "approve", None, person("ann"), value="v" * (room - 1)))
+    assert large.value.code == "value_too_large" and f"at most {room} bytes" in str(large.value)
+    decided = run(obj.hitl.decide(pending["id"], "approve", None, person("ann"), value="v" * (room - 2)))
+    assert len(decided["value"]) == room - 2
 
 
 def test_a_rejection_is_the_steps_answer_and_the_workflow_decides_what_it_means() -> None:

@@ -7,8 +7,9 @@ timeouts, fallbacks across models, and durable steps inside workflows.
     raw = await self.ai.run("@cf/baai/bge-small-en-v1.5", {"text": ["hello"]})
 
 Order of work for one call: the cache (a hit costs nothing and counts nothing), then each
-model of the fallbacks in order, each try checked against the budget first and counted
-after; a provider error or a timeout moves on to the next model. Inside a `@workflow` run
+model of the fallbacks in order; a provider error or a timeout moves on to the next model.
+The budget counts the call (`generate`, `embed`, `run`) once, before its first provider
+request, fallbacks and output retries included; tokens are counted for every request. Inside a `@workflow` run
 the whole call is one durable step (the run engine's `do`): its answer is recorded, and a
 replay returns the record without calling, counting or billing again. See ADR 0026.
 """
@@ -51,9 +52,11 @@ class AiOptions:
     """An object's AI settings (DOFull's `ai_*` class options).
 
     `generate_models` / `embed_models`: the models tried in order (fallbacks); `cache_ttl`:
-    seconds an answer is reused (0: no cache); `daily_calls` / `daily_tokens`: provider
-    calls and tokens per UTC day (None: no limit); `timeout`: seconds one provider call
-    may take; `output_retries`: further tries of a model whose structured output is invalid.
+    seconds an answer is reused (0: no cache); `daily_calls` / `daily_tokens`: calls
+    (one a `generate`, `embed` or `run` that reached a provider, its fallbacks and output
+    retries included) and the tokens providers report, per UTC day (None: no limit);
+    `timeout`: seconds one provider request may take; `output_retries`: further tries of a
+    model whose structured output is invalid.
     """
 
     generate_models: tuple[str, ...] = ("@cf/meta/llama-3.1-8b-instruct",)
@@ -256,7 +259,7 @@ class AI:
             return cached
         try:
             provider = self._provider(model)
-            answer = await self._call(model, provider.run(model, payload["inputs"]))
+            answer = await self._call(model, provider.run(model, payload["inputs"]), _Spend())
         except ProviderError as error:
             raise ServiceUnavailable(f"{model}: {error}", code="ai_unavailable") from error
         self._count(_usage_tokens(answer))
@@ -274,9 +277,10 @@ class AI:
             messages.insert(0, {"role": "system", "content": payload["system"]})
         failures: list[str] = []
         invalid = False
+        spend = _Spend()
         for model in payload["models"]:
             try:
-                result = await self._generate_with(model, messages, schema, validator)
+                result = await self._generate_with(model, messages, schema, validator, spend)
             except ProviderError as error:
                 logger.warning("AI model %s failed: %s; trying the next", model, error)
                 failures.append(f"{model}: {error}")
@@ -295,12 +299,17 @@ class AI:
         raise ServiceUnavailable("No model answered: " + "; ".join(failures), code="ai_unavailable")
 
     async def _generate_with(
-        self, model: str, messages: list[dict[str, str]], schema: Any, validator: Validator | None
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        schema: Any,
+        validator: Validator | None,
+        spend: _Spend,
     ) -> Any:
         provider = self._provider(model)
         asked = list(messages)
         for attempt in range(self.options.output_retries + 1):
-            completion: Completion = await self._call(model, provider.chat(model, asked, schema))
+            completion: Completion = await self._call(model, provider.chat(model, asked, schema), spend)
             self._count(completion.tokens)
             if validator is None:
                 return completion.text
@@ -325,10 +334,13 @@ class AI:
         if key is None:
             return cached  # type: ignore[no-any-return]
         failures: list[str] = []
+        spend = _Spend()
         for model in payload["models"]:
             try:
                 provider = self._provider(model)
-                embeddings: Embeddings = await self._call(model, provider.embed(model, payload["texts"]))
+                embeddings: Embeddings = await self._call(
+                    model, provider.embed(model, payload["texts"]), spend
+                )
             except ProviderError as error:
                 logger.warning("AI model %s failed: %s; trying the next", model, error)
                 failures.append(f"{model}: {error}")
@@ -349,10 +361,10 @@ class AI:
             retryable=False,
         )
 
-    async def _call(self, model: str, call: Awaitable[Any]) -> Any:
-        """One provider call: checked against the budget, counted, cut off at `timeout`."""
+    async def _call(self, model: str, call: Awaitable[Any], spend: _Spend) -> Any:
+        """One provider request of the call `spend` follows: budgeted, cut off at `timeout`."""
         try:
-            self._spend_call()
+            self._spend_call(spend)
         except TooManyRequests:
             if asyncio.iscoroutine(call):
                 call.close()  # never started: no "never awaited" warning
@@ -364,16 +376,16 @@ class AI:
 
     # -- the budget ----------------------------------------------------------------
 
-    def _spend_call(self) -> None:
-        """Count one provider call against today's budget, or raise 429 `ai_budget_exhausted`
-        (Retry-After: the seconds to the next UTC midnight) when it is spent."""
+    def _spend_call(self, spend: _Spend) -> None:
+        """Before a provider request: 429 `ai_budget_exhausted` (Retry-After: to the next UTC
+        midnight) when today's tokens, or (first request) calls, are spent; else count the call."""
         now = self._clock()
         day = _day(now)
         row = self._sql.first("SELECT calls, tokens FROM dotdo_ai_usage WHERE day = ?", day)
         calls = int(row["calls"]) if row else 0
         tokens = int(row["tokens"]) if row else 0
         limits = self.options
-        if (limits.daily_calls is not None and calls >= limits.daily_calls) or (
+        if (not spend.counted and limits.daily_calls is not None and calls >= limits.daily_calls) or (
             limits.daily_tokens is not None and tokens >= limits.daily_tokens
         ):
             retry_after = (DAY_MS - now % DAY_MS) / 1000
@@ -382,11 +394,14 @@ class AI:
                 retry_after=retry_after,
                 code="ai_budget_exhausted",
             )
+        if spend.counted:  # a fallback or an output retry: part of a call counted already
+            return
         self._sql.run(
             "INSERT INTO dotdo_ai_usage (day, calls, tokens) VALUES (?, 1, 0) "
             "ON CONFLICT (day) DO UPDATE SET calls = calls + 1",
             day,
         )
+        spend.counted = True
 
     def _count(self, tokens: int) -> None:
         if tokens > 0:
@@ -420,6 +435,13 @@ class AI:
             text,
             now + int(self.options.cache_ttl * 1000),
         )
+
+
+@dataclass
+class _Spend:
+    """One call's place in the budget: `counted` once its first provider request was."""
+
+    counted: bool = False
 
 
 def _usage_tokens(answer: Any) -> int:
