@@ -187,6 +187,11 @@ def test_generation_through_an_openai_compatible_endpoint(
 
         bad = _post(c, "/ai/generate", {"prompt": "x", "schema": {"type": "no-such-type"}})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_schema"
+        usage = c.get("/_ai/ai/usage").json()
+        # Four calls (one a generate, its output retries included) of seven requests, each
+        # reporting 7 tokens: a call is counted once, tokens for every request.
+        assert usage["calls"] == 4 and usage["tokens"] == 7 * 7
+
         # A client's pattern is matched in linear time (ADR 0022), or refused before any call.
         catastrophic = {"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a+)+$"}}}
         redos = _post(c, "/ai/generate", {"prompt": f"REDOS {c.tenant}", "schema": catastrophic})
@@ -195,10 +200,6 @@ def test_generation_through_an_openai_compatible_endpoint(
         refused = _post(c, "/ai/generate", {"prompt": f"never asked {c.tenant}", "schema": backreference})
         assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_schema"
         assert openai_server[1].prompts[f"never asked {c.tenant}"] == 0
-        usage = c.get("/_ai/ai/usage").json()
-        # Four calls (one a generate, its output retries included) of seven requests, each
-        # reporting 7 tokens: a call is counted once, tokens for every request.
-        assert usage["calls"] == 4 and usage["tokens"] == 7 * 7
 
 
 def test_an_ai_step_is_not_repeated_when_a_run_is_replayed_after_kill_9(
