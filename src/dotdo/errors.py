@@ -15,7 +15,8 @@ a message and a status.
     |   |                                    token_scope, token_method, token_widened
     |   +-- NotFound                    404: not_found, route_not_found, method_not_found, unknown_noun
     |   +-- MethodNotAllowed            405: method_not_allowed (carries the allowed methods)
-    |   +-- Conflict                    409: conflict, version_conflict, workflow_conflict
+    |   +-- Conflict                    409: conflict, version_conflict, workflow_conflict,
+    |   |                                    schedule_declared
     |   +-- Gone                        410: reference_lost
     |   +-- PreconditionFailed          412: precondition_failed (carries the current version)
     |   +-- PayloadTooLarge             413: payload_too_large, value_too_large

@@ -368,6 +368,17 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         finally:
             unsubscribe()
 
+    async def dying(self, info: ScheduleInfo) -> None:
+        """Its first firing outlives the handler bound (the test kills the runtime in it)."""
+        self._log("fired:dying", [info.scheduled_at, info.fired_at])
+        if len(self.state.get("fired:dying")) == 1:
+            await asyncio.sleep(30)
+
+    @rpc
+    def schedule_dying(self) -> dict:
+        schedule_id = self.every(5).minutes(self.dying)
+        return next(s for s in self.list_schedules() if s["id"] == schedule_id)
+
     @rpc
     def schedule_stuck(self) -> dict:
         schedule_id = self.every.hour(self._never)

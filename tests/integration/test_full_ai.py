@@ -30,7 +30,8 @@ EMBED_MODEL = "@cf/baai/bge-small-en-v1.5"
 class OpenAiTestServer:
     """The loopback OpenAI-compatible server's answers: `/v1/chat/completions` (a summary of
     the prompt, or JSON for a schema; prompts with INVALID_ONCE answer non-JSON until told
-    so, with ALWAYS_INVALID never match) and `/v1/embeddings` (unused by these tests)."""
+    so, with ALWAYS_INVALID never match, with REDOS answer 34 `a`s and a `!`) and
+    `/v1/embeddings` (unused by these tests)."""
 
     def __init__(self) -> None:
         self.prompts: Counter[str] = Counter()
@@ -43,7 +44,9 @@ class OpenAiTestServer:
         with self.lock:
             self.prompts[prompt] += 1
         told = any(m["role"] == "assistant" for m in messages)
-        if "ALWAYS_INVALID" in prompt:
+        if "REDOS" in prompt:  # what `^(a+)+$` backtracks on for hours in Python's `re`
+            content = json.dumps({"a": "a" * 34 + "!"})
+        elif "ALWAYS_INVALID" in prompt:
             content = '{"age": "old"}'
         elif "INVALID_ONCE" in prompt and not told:
             content = "Sure! Here is the person you asked for."
@@ -188,6 +191,15 @@ def test_generation_through_an_openai_compatible_endpoint(
         # Four calls (one a generate, its output retries included) of seven requests, each
         # reporting 7 tokens: a call is counted once, tokens for every request.
         assert usage["calls"] == 4 and usage["tokens"] == 7 * 7
+
+        # A client's pattern is matched in linear time (ADR 0022), or refused before any call.
+        catastrophic = {"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a+)+$"}}}
+        redos = _post(c, "/ai/generate", {"prompt": f"REDOS {c.tenant}", "schema": catastrophic})
+        assert redos.status_code == 503 and redos.json()["error"]["code"] == "ai_invalid_output", redos.text
+        backreference = {"type": "object", "patternProperties": {"(a)\\1": {}}}
+        refused = _post(c, "/ai/generate", {"prompt": f"never asked {c.tenant}", "schema": backreference})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_schema"
+        assert openai_server[1].prompts[f"never asked {c.tenant}"] == 0
 
 
 def test_an_ai_step_is_not_repeated_when_a_run_is_replayed_after_kill_9(

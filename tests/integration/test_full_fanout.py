@@ -80,6 +80,18 @@ def test_the_fan_out_route_is_admin_and_checks_its_input(runtime: LocalRuntime) 
             c.post("/_fanout/fanout", json=["not", "an", "object"]).json()["error"]["code"]
             == "invalid_fanout"
         )
+        # A name no thing can have wakes no object: refused before any call, naming the target.
+        for target in ("T/a/b", "T/a\u0000", "T/" + "a" * 200, "t/a"):
+            body = {"targets": [f"Counter/{tenant}", target], "method": "tally", "args": ["bad"]}
+            refused = c.post("/_fanout/fanout", json=body)
+            assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_fanout", target
+            assert repr(target) in refused.json()["error"]["message"]
+            by_rpc = c.post("/_fanout/rpc", json={"method": "fan_out_call", "params": [[target], "tally"]})
+            assert by_rpc.status_code == 400 and by_rpc.json()["error"]["code"] == "invalid_fanout", target
+        tallied = c.post(
+            "/_fanout/fanout", json={"targets": [f"Counter/{tenant}"], "method": "tally", "args": ["after"]}
+        )
+        assert tallied.json()["outcomes"][0]["value"]["calls"] == 2  # "http" and "after" only
 
 
 def test_a_workflow_fan_out_is_a_durable_step(runtime: LocalRuntime) -> None:

@@ -35,7 +35,7 @@ ROWS = {
     "workflow run, 1 step": 4,  # the run and its due index, the step, the run's end
     "workflow run, 3 steps": 6,
     "workflow run, 10 steps": 13,
-    "schedule firing": 1,  # its next time
+    "schedule firing": 2,  # its next time with the firing's mark (at least once), then the mark cleared
 }
 
 

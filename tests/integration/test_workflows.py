@@ -147,6 +147,13 @@ def test_schedules_are_listed_fire_once_after_absence_and_can_be_removed(runtime
         assert "persisted by name" in rpc(runtime, tenant, "schedule_closure")
         assert c.delete(f"/_workflow/schedules/{ticker}").json()["removed"] is True
         assert c.delete(f"/_workflow/schedules/{ticker}").status_code == 404
+        # A class schedule is registered again at every start: its removal is refused, not lost.
+        hourly = schedules["hourly"]["id"]
+        refused = c.delete(f"/_workflow/schedules/{hourly}")
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "schedule_declared"
+        by_rpc = c.post("/_workflow/rpc", json={"method": "remove_schedule", "params": [hourly]})
+        assert by_rpc.status_code == 409 and by_rpc.json()["error"]["code"] == "schedule_declared"
+        assert hourly in {s["id"] for s in c.get("/_workflow/schedules").json()["items"]}
 
 
 def test_schedules_fire_after_a_restart_with_nothing_registered_again(runtime: LocalRuntime) -> None:

@@ -16,8 +16,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dotdo.core.state import MAX_VALUE_BYTES
+from dotdo.errors import BadRequest, HttpError
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import is_rpc_method
+from dotdo.workflows.host import encode_value
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import CURRENT_RUN
 
@@ -139,6 +142,18 @@ def _verdict(accept: Accept, answer: Any, tier: str) -> tuple[bool, str | None]:
     return False, f"rejected: the check returned {verdict!r} (True accepts, a string says why not)"
 
 
+def _unrecordable(answer: Any) -> str | None:
+    """Why `answer` cannot be an attempt's answer, or None: it is recorded (a step's result,
+    the approval's payload, the run's result) and answered to remote callers, so it is
+    stored JSON (`values.stored_json`: integers within 64 bits, finite floats, at most 32
+    levels deep) of at most `MAX_VALUE_BYTES`."""
+    try:
+        encode_value(answer, "the answer", MAX_VALUE_BYTES)
+    except HttpError as error:
+        return f"the answer cannot be recorded: {error.message}"
+    return None
+
+
 def default_accept(answer: Any) -> bool:
     """The check when none is given: any answer but None and the empty string."""
     return answer is not None and answer != ""
@@ -188,7 +203,9 @@ class Cascade:
 
         Inside a `@workflow` run each machine tier's attempt is a durable step (its AI
         calls and tool calls inside it, never repeated on replay) and the human tier waits
-        durably; a tier that raises is an attempt with the error as its reason. ValueError
+        durably; a tier that raises, or answers what cannot be recorded (not JSON, an
+        integer past 64 bits, past `MAX_VALUE_BYTES`), is an attempt with the error as its
+        reason, and the next tier is tried. ValueError
         for options that are not what is listed above (before any tier runs)."""
         if not isinstance(task, str) or not task:
             raise ValueError("a cascade's task is a non-empty string")
@@ -222,6 +239,13 @@ class Cascade:
             raise ValueError('generative is instructions or {"prompt", "schema", "system", "model"}')
         if isinstance(generative, Mapping) and set(generative) - {"prompt", "schema", "system", "model"}:
             raise ValueError(f"generative takes prompt, schema, system and model, not {sorted(generative)}")
+        if isinstance(generative, Mapping) and generative.get("schema") is not None:
+            from dotdo.full.ai.schema import compile_schema
+
+            try:  # a bad schema (a pattern with no linear matcher too) is refused before any tier
+                compile_schema(generative["schema"])
+            except BadRequest as error:
+                raise ValueError(f"generative schema: {error.message}") from None
         if agentic is not None:
             if not isinstance(agentic, Mapping) or set(agentic) - {
                 "tools",
@@ -265,6 +289,10 @@ class Cascade:
                 except Exception as error:
                     logger.warning("cascade %s: tier %s failed: %s", task, action.__name__, error)
                     return {"accepted": False, "answer": None, "reason": f"error: {_error_text(error)}"}
+            unrecordable = _unrecordable(answer)
+            if unrecordable is not None:  # the tier's failure, never the run's (a step records it)
+                logger.warning("cascade %s: tier %s answered %s", task, action.__name__, unrecordable)
+                return {"accepted": False, "answer": None, "reason": f"error: {unrecordable}"}
             accepted, reason = _verdict(accept, answer, tier)
             return {"accepted": accepted, "answer": answer, "reason": reason}
 

@@ -26,6 +26,8 @@ from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, FanOutFailed, StepMismatch
 from dotdo.full.outcomes import FanOutResult, Outcome
 from dotdo.semantic.accessors import InstanceAccessor
+from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.thingdata import validate_id
 from dotdo.values import stored_json
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import RetryPolicy
@@ -101,6 +103,8 @@ def parse_targets(targets: Iterable[Any] | Mapping[str, Any]) -> list[Target]:
     noun accessor (`self.Customer("c1")`) or a stub; a mapping gives each stub (or any of
     those forms) the label it has in the result. A stub in a list is labelled by its
     position (`#0`, `#1`, ...), so a durable fan-out must be given the same list on replay.
+    A noun and id are checked as a thing's are (a PascalCase noun of at most 64
+    characters, an id of 1-128 letters, digits and `_.:-`), before anything is called.
     ValueError for an empty list, a malformed target or a label used twice."""
     items: list[tuple[str | None, Any]]
     if isinstance(targets, Mapping):
@@ -124,18 +128,28 @@ def parse_targets(targets: Iterable[Any] | Mapping[str, Any]) -> list[Target]:
     return parsed
 
 
+def _reference(value: Any, type_name: str, thing_id: str) -> Target:
+    """A target addressed by noun and id, both checked as a thing's are (`validate_type_name`,
+    `validate_id`): an object is woken under the name "Noun/id", which no thing may have
+    unless both pass. ValueError naming the target otherwise."""
+    try:
+        return Target(f"{validate_type_name(type_name)}/{validate_id(thing_id)}", type_name, thing_id)
+    except BadRequest as error:
+        raise ValueError(f"target {value!r} names no thing: {error.message}") from None
+
+
 def _target(value: Any, index: int) -> Target:
     if isinstance(value, str):
         type_name, slash, thing_id = value.partition("/")
         if not slash or not type_name or not thing_id:
             raise ValueError(f'a target is "Noun/id", not {value!r}')
-        return Target(value, type_name, thing_id)
+        return _reference(value, type_name, thing_id)
     if isinstance(value, tuple):
         if len(value) != 2 or not all(isinstance(part, str) and part for part in value):
             raise ValueError(f'a target tuple is ("Noun", "id"), not {value!r}')
-        return Target(f"{value[0]}/{value[1]}", value[0], value[1])
+        return _reference(value, value[0], value[1])
     if isinstance(value, InstanceAccessor):
-        return Target(f"{value.type}/{value.id}", value.type, value.id)
+        return _reference(value, value.type, value.id)
     if value is None or isinstance(value, int | float | bool | list | dict):
         raise ValueError(f"a target is a (noun, id) pair, 'Noun/id' or a stub, not {value!r}")
     return Target(f"#{index}", stub=value)

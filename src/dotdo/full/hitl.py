@@ -245,6 +245,12 @@ class HumanLoop:
         if self._waits is None:
             self._waits = self._store.waiting()
         for wait in self._waits:
+            if wait["expires_at"] is not None and int(wait["expires_at"]) <= event.timestamp:
+                # Its time ran out before this event and the alarm has not ended it yet:
+                # it ends as expired, as the alarm would have, and matches nothing.
+                self._expire_wait(wait)
+                self._host.timers.changed()
+                continue
             match = None if wait["match"] is None else json.loads(str(wait["match"]))
             if not pattern_matches(str(wait["pattern"]), event.type) or not fields_match(match, event.data):
                 continue
@@ -295,7 +301,9 @@ class HumanLoop:
         deeper than 32 levels, as event data); 413 `value_too_large` (a value past 1 MiB
         of JSON); 404 `approval_not_found`; 403 `approver_not_allowed` when the approval
         names its approvers and the token's subject is not one of them; 409
-        `approval_decided` (decided already) or `approval_expired`; then 413
+        `approval_decided` (decided already) or `approval_expired` (also when its time ran
+        out and the alarm has not ended it yet: it times out first, escalating if it names
+        `escalate_to`, exactly as the alarm would have); then 413
         `value_too_large` when the value and the approval's payload together pass 1 MiB
         (`Approval.approved` carries both as its data: ADR 0014 keeps an event's row far
         from SQLite's 2 MB). Checked in that order: who may decide before the approval's
@@ -316,6 +324,18 @@ class HumanLoop:
                 f"the token's subject is {who!r}",
                 code="approver_not_allowed",
             )
+        now = self._host.timers.now()
+        if (
+            current["status"] == "pending"
+            and current["expires_at"] is not None
+            and current["expires_at"] <= now
+        ):
+            # Its time ran out and the alarm that ends it has not run yet (the object was
+            # away, or the alarm is late): it times out now, as the alarm would have.
+            row = self._store.approval(approval_id)
+            if row is not None:
+                await self._time_out(row, now)
+            current = self.approval(approval_id)
         if current["status"] == "expired":
             later = f"; it escalated to {current['escalated_to']}" if current["escalated_to"] else ""
             raise Conflict(f"Approval {approval_id!r} expired{later}", code="approval_expired")
@@ -358,14 +378,7 @@ class HumanLoop:
         `escalate_to`, else it and every wait expire and their runs resume."""
         done = 0
         for row in self._store.due_approvals(now, DUE_BATCH):
-            escalate = row["escalate_to"]
-            if escalate is not None and row["escalated_from"] is None:
-                self._host.sql.transaction(
-                    functools.partial(self._escalate, row, json.loads(str(escalate)), now)
-                )
-            else:
-                self._host.sql.transaction(functools.partial(self._expire_approval, row, now))
-                await self._host.runs.resume(str(row["run_id"]))
+            await self._time_out(row, now)
             done += 1
         for row in self._store.due_waits(now, DUE_BATCH):
             self._host.sql.transaction(functools.partial(self._expire_wait, row))
@@ -374,6 +387,17 @@ class HumanLoop:
         if done:
             self._host.timers.changed()
         return done
+
+    async def _time_out(self, row: Row, now: int) -> None:
+        """A pending approval whose time ran out by `now`: it escalates (once) when it names
+        `escalate_to`, else it expires and its run resumes."""
+        escalate = row["escalate_to"]
+        if escalate is not None and row["escalated_from"] is None:
+            self._host.sql.transaction(functools.partial(self._escalate, row, json.loads(str(escalate)), now))
+        else:
+            self._host.sql.transaction(functools.partial(self._expire_approval, row, now))
+            await self._host.runs.resume(str(row["run_id"]))
+        self._host.timers.changed()
 
     def _escalate(self, row: Row, escalate_to: builtins.list[str], now: int) -> None:
         successor = new_id()

@@ -187,9 +187,9 @@ class HitlStore:
         )
 
     def waiting(self) -> list[Row]:
-        """Every wait still waiting: `step, run_id, pattern, match`."""
+        """Every wait still waiting: `step, run_id, pattern, match, expires_at`."""
         return self._sql.exec(
-            "SELECT step, run_id, pattern, match FROM dotdo_event_waits WHERE status = 'waiting'"
+            "SELECT step, run_id, pattern, match, expires_at FROM dotdo_event_waits WHERE status = 'waiting'"
         )
 
     def end_wait(self, step: str, status: str, event: str | None) -> bool:

@@ -325,8 +325,8 @@ class DOWorkflow(DOStorage):
 
     @rpc(scope="admin")
     def remove_schedule(self, schedule_id: str) -> bool:
-        """Remove a schedule. A class-declared one comes back on the next start unless its
-        decorator is removed too."""
+        """Remove a run-time schedule; False when there is none. One the class declares is a
+        409 `schedule_declared` (registered again at every start: remove its decorator)."""
         return self.scheduler.remove(schedule_id)
 
     # -- durable execution -------------------------------------------------------

@@ -72,7 +72,9 @@ class WorkflowEngine:
     def __init__(self, host: BusHost, marks: Marks, policy: DeliveryPolicy) -> None:
         deliveries = DeliveryStore(host.sql, host.find_event)
         self.bus = EventBus(host, deliveries, SendStore(host.sql), marks.handlers, policy)
-        self.scheduler = Scheduler(host, ScheduleStore(host.sql), marks.schedules, self.bus.run_handler)
+        self.scheduler = Scheduler(
+            host, ScheduleStore(host.sql), marks.schedules, self.bus.run_handler, policy
+        )
         self.runs = RunEngine(host, RunStore(host.sql), marks.workflows)
         timers = host.timers
         timers.register("sends", self.bus.sends_source)

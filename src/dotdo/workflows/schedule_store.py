@@ -10,9 +10,20 @@ from dotdo.types import Row
 __all__ = ["ScheduleStore"]
 
 
+_COLUMNS = (
+    "id, cron, tz, handler, source, next_at, last_fired_at, registered_at, firing_at, "
+    "firing_attempts, firing_until, last_error"
+)
+_WAKE = "min(next_at, coalesce(firing_until, next_at))"
+"""When a schedule is next due: its next fire time, or sooner the retry (or lease) of a
+firing that has not finished."""
+
+
 class ScheduleStore:
     """Rows of `schedules` in `sql`: `source` is "class" (a decorator) or "runtime"
-    (`self.every`); times are epoch ms."""
+    (`self.every`); times are epoch ms. A firing not finished yet is `firing_at` (the fire
+    time it is for), its `firing_attempts` so far and `firing_until` (its lease while the
+    handler runs, or the time of its retry after a failure); all NULL/0 when none is."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -45,35 +56,69 @@ class ScheduleStore:
         """The ids of the schedules from one `source` ("class" or "runtime")."""
         return {str(r["id"]) for r in self._sql.exec("SELECT id FROM schedules WHERE source = ?", source)}
 
+    def source(self, schedule_id: str) -> str | None:
+        """The `source` of a schedule ("class" or "runtime"), or None when there is none."""
+        row = self._sql.first("SELECT source FROM schedules WHERE id = ?", schedule_id)
+        return None if row is None else str(row["source"])
+
     def delete(self, schedule_id: str) -> bool:
         """Remove a schedule; False when there was none."""
         return self._sql.run("DELETE FROM schedules WHERE id = ?", schedule_id) > 0
 
     def all(self) -> list[dict[str, Any]]:
         """Every schedule by id: `id, cron, tz, handler, source, next_at, last_fired_at,
-        registered_at`."""
-        rows = self._sql.exec(
-            "SELECT id, cron, tz, handler, source, next_at, last_fired_at, registered_at "
-            "FROM schedules ORDER BY id"
-        )
+        registered_at, firing_at, firing_attempts, firing_until, last_error`."""
+        rows = self._sql.exec(f"SELECT {_COLUMNS} FROM schedules ORDER BY id")
         return [dict(row) for row in rows]
 
     def due(self, now: int, limit: int) -> list[Row]:
-        """Schedules due at `now`, earliest first: `id, cron, tz, handler, next_at`."""
+        """Schedules due at `now` (their fire time, or the lease or retry of an unfinished
+        firing), earliest first: every column."""
         return self._sql.exec(
-            "SELECT id, cron, tz, handler, next_at FROM schedules WHERE next_at <= ? "
-            "ORDER BY next_at LIMIT ?",
+            f"SELECT {_COLUMNS} FROM schedules WHERE next_at <= ? OR firing_until <= ? "
+            f"ORDER BY {_WAKE} LIMIT ?",
+            now,
             now,
             limit,
         )
 
-    def fired(self, schedule_id: str, next_at: int, fired_at: int) -> None:
-        """A schedule fired at `fired_at`; it is due next at `next_at`."""
+    def firing(
+        self, schedule_id: str, next_at: int, fired_at: int, firing_at: int, attempts: int, until: int
+    ) -> None:
+        """The `attempts`-th attempt of the firing for `firing_at` starts at `fired_at`,
+        written before its handler runs: run again at `until` unless it ends first; the
+        schedule is due next at `next_at`."""
         self._sql.run(
-            "UPDATE schedules SET next_at = ?, last_fired_at = ? WHERE id = ?", next_at, fired_at, schedule_id
+            "UPDATE schedules SET next_at = ?, last_fired_at = ?, firing_at = ?, firing_attempts = ?, "
+            "firing_until = ? WHERE id = ?",
+            next_at,
+            fired_at,
+            firing_at,
+            attempts,
+            until,
+            schedule_id,
         )
 
+    def fired(self, schedule_id: str, error: str | None) -> None:
+        """The firing in progress ended: it succeeded (`error` None) or was given up on."""
+        self._sql.run(
+            "UPDATE schedules SET firing_at = NULL, firing_attempts = 0, firing_until = NULL, "
+            "last_error = ? WHERE id = ?",
+            error,
+            schedule_id,
+        )
+
+    def retry(self, schedule_id: str, at: int, error: str) -> None:
+        """The firing in progress failed: it is tried again at `at` (epoch ms)."""
+        self._sql.run(
+            "UPDATE schedules SET firing_until = ?, last_error = ? WHERE id = ?", at, error, schedule_id
+        )
+
+    def extend(self, schedule_id: str, until: int) -> None:
+        """The firing in progress is still running here: its lease moves on to `until`."""
+        self._sql.run("UPDATE schedules SET firing_until = ? WHERE id = ?", until, schedule_id)
+
     def next_at(self) -> int | None:
-        """The earliest `next_at` of any schedule, or None."""
-        row = self._sql.first("SELECT min(next_at) AS t FROM schedules")
+        """The earliest time any schedule is due (see `due`), or None."""
+        row = self._sql.first(f"SELECT min({_WAKE}) AS t FROM schedules")
         return None if row is None or row["t"] is None else int(row["t"])

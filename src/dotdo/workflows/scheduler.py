@@ -4,6 +4,13 @@ Class schedules (`@every...` on a method) are kept in step with the class's deco
 every time the object starts; run-time ones (`self.every...(self.method)`) stay until
 removed. A schedule is a timer source (`schedules`): missed fire times (the object was
 away) collapse into one firing, and the next time is computed from then.
+
+A firing is at least once, as an event's delivery to a durable handler is: it is written
+down (with a lease: the handler time bound and a margin) before its handler runs and
+cleared after, so a firing the object died in runs again when its lease runs out; a
+handler that fails or times out is retried with the bus's policy (doubling waits, at most
+`retry_limit` attempts), then given up on, its error kept in `last_error`. The next fire
+time coming due first replaces a firing still to be retried (missed firings collapse).
 """
 
 from __future__ import annotations
@@ -13,15 +20,21 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from dotdo.errors import Conflict
+from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.delivery import HandlerTimeout
 from dotdo.workflows.every import ScheduleSpec
 from dotdo.workflows.host import DUE_BATCH, Host
 from dotdo.workflows.schedule_store import ScheduleStore
 from dotdo.workflows.steps import ScheduleInfo
 
-__all__ = ["Scheduler", "runtime_schedule_id"]
+__all__ = ["LEASE_MARGIN_MS", "Scheduler", "runtime_schedule_id"]
 
 logger = logging.getLogger("dotdo.workflows")
+
+LEASE_MARGIN_MS = 5_000
+"""A firing's lease is the handler time bound plus this: once it runs out, the handler was
+cut off or the object died, and the alarm runs the firing again."""
 
 
 def runtime_schedule_id(handler: str, spec: ScheduleSpec) -> str:
@@ -55,7 +68,8 @@ def _takes_argument(method: Callable[..., Any]) -> bool:
 class Scheduler:
     """One object's schedules. `class_schedules` are the (method name, spec) pairs its
     class declares; `run_handler` runs a handler under the bus's time bound; `host` is the
-    object (its timers and methods by name), `store` the `schedules` table."""
+    object (its timers and methods by name), `store` the `schedules` table; `policy` the
+    retries of a failed firing and the time bound its lease covers."""
 
     def __init__(
         self,
@@ -63,11 +77,14 @@ class Scheduler:
         store: ScheduleStore,
         class_schedules: Sequence[tuple[str, ScheduleSpec]],
         run_handler: Callable[..., Awaitable[Any]],
+        policy: DeliveryPolicy | None = None,
     ) -> None:
         self._host = host
         self._store = store
         self._class_schedules = tuple(class_schedules)
         self._run_handler = run_handler
+        self._policy = policy or DeliveryPolicy()
+        self._firing: set[str] = set()  # schedules whose handler runs here now: not lost
 
     def sync_class_schedules(self) -> None:
         """Add the class's schedules that are not stored, remove those it no longer has."""
@@ -98,12 +115,21 @@ class Scheduler:
             self._host.timers.changed()
 
     def list(self) -> list[dict[str, Any]]:
-        """Every schedule: `id, cron, tz, handler, source, next_at, last_fired_at, registered_at`."""
+        """Every schedule: `id, cron, tz, handler, source, next_at, last_fired_at,
+        registered_at, firing_at, firing_attempts, firing_until, last_error` (see
+        `ScheduleStore`)."""
         return self._store.all()
 
     def remove(self, schedule_id: str) -> bool:
-        """Remove a schedule; False when there is none. A class-declared one comes back on
-        the next start unless its decorator is removed too."""
+        """Remove a run-time schedule; False when there is none. A schedule the class
+        declares (`@every` on a method) is a 409 `schedule_declared`: the class registers
+        it again whenever the object starts, so only removing its decorator removes it."""
+        if self._store.source(schedule_id) == "class":
+            raise Conflict(
+                f"schedule {schedule_id!r} is declared in the class (@every on a method) and is "
+                "registered again whenever the object starts: remove its decorator instead",
+                code="schedule_declared",
+            )
         removed = self._store.delete(schedule_id)
         if removed:
             self._host.timers.changed()
@@ -118,30 +144,79 @@ class Scheduler:
 
     async def run_due(self, now: int) -> int:
         """Fire the schedules due at `now` (epoch ms), at most DUE_BATCH; how many fired.
-        Firings missed while the object was away collapse into one; a handler's failure
-        or timeout is logged, never raised."""
+        Firings missed while the object was away collapse into one; a firing whose lease
+        ran out or whose retry is due runs again; a handler's failure or timeout is logged
+        and retried, never raised."""
         fired = 0
         for row in self._store.due(now, DUE_BATCH):
+            schedule_id = str(row["id"])
+            if int(row["next_at"]) > now and schedule_id in self._firing:
+                # Its lease ran out while its handler still runs here: not lost.
+                self._store.extend(schedule_id, now + self._lease_ms())
+                self._host.timers.changed()
+                continue
             await self._fire(row, now)
             fired += 1
         return fired
 
+    def _lease_ms(self) -> int:
+        return int(self._policy.handler_timeout * 1000) + LEASE_MARGIN_MS
+
     async def _fire(self, row: dict[str, Any], now: int) -> None:
+        schedule_id, handler = str(row["id"]), str(row["handler"])
         cron, tz = str(row["cron"]), row["tz"]
-        # Fire times missed while the object was away collapse into this one firing;
-        # the next is computed from now, so a long absence never causes a burst.
-        next_at = _next_fire(cron, tz, now)
-        self._store.fired(str(row["id"]), next_at, now)
-        self._host.timers.changed()
-        method = self._host.handler(str(row["handler"]))
-        if method is None:
-            logger.error("schedule %s names no method %r; skipped", row["id"], row["handler"])
+        if int(row["next_at"]) <= now:
+            # A fire time: times missed while the object was away collapse into this one
+            # firing (and replace a firing still to be retried); the next is computed from
+            # now, so a long absence never causes a burst.
+            scheduled, attempts, next_at = int(row["next_at"]), 1, _next_fire(cron, tz, now)
+        else:  # the lease or the retry of an unfinished firing
+            scheduled, attempts, next_at = (
+                int(row["firing_at"]),
+                int(row["firing_attempts"]) + 1,
+                int(row["next_at"]),
+            )
+        method = self._host.handler(handler)
+        if method is None:  # no attempt can succeed until the code has the method again
+            logger.error("schedule %s names no method %r; skipped", schedule_id, handler)
+            self._store.firing(schedule_id, next_at, now, scheduled, attempts, now)
+            self._store.fired(schedule_id, f"no method {handler!r}")
+            self._host.timers.changed()
             return
-        info = ScheduleInfo(str(row["id"]), cron, tz, int(row["next_at"]), now)
+        # Written before the handler runs: if the object dies in it, the alarm runs it again.
+        self._store.firing(schedule_id, next_at, now, scheduled, attempts, now + self._lease_ms())
+        self._host.timers.changed()
+        error = await self._call(schedule_id, method, ScheduleInfo(schedule_id, cron, tz, scheduled, now))
+        if error is None:
+            self._store.fired(schedule_id, None)
+        elif attempts >= self._policy.retry_limit:
+            logger.error(
+                "schedule %s (handler %s) firing for %d given up after %d attempts (last: %s)",
+                schedule_id,
+                handler,
+                scheduled,
+                attempts,
+                error,
+            )
+            self._store.fired(schedule_id, error)
+        else:
+            self._store.retry(schedule_id, self._host.timers.now() + self._policy.wait_ms(attempts), error)
+        self._host.timers.changed()
+
+    async def _call(self, schedule_id: str, method: Callable[..., Any], info: ScheduleInfo) -> str | None:
+        """Run the schedule's handler under the time bound; its error as text, or None."""
+        self._firing.add(schedule_id)
         try:
             arguments = (info,) if _takes_argument(method) else ()
             await self._run_handler(method, *arguments)
         except HandlerTimeout as timeout:
-            logger.error("schedule %s (handler %s) %s; it was cancelled", row["id"], row["handler"], timeout)
-        except Exception:
-            logger.exception("schedule %s (handler %s) failed", row["id"], row["handler"])
+            logger.error(
+                "schedule %s (method %s) %s; it was cancelled", schedule_id, method.__name__, timeout
+            )
+            return str(timeout)
+        except Exception as error:
+            logger.exception("schedule %s (method %s) failed", schedule_id, method.__name__)
+            return f"{type(error).__name__}: {error}"
+        finally:
+            self._firing.discard(schedule_id)
+        return None

@@ -178,4 +178,16 @@ WORKFLOW_MIGRATIONS = (
 ) WITHOUT ROWID""",
         ),
     ),
+    # A schedule's firing is at least once: marked (with its lease) before the handler runs
+    # and cleared after it, so a firing the object died in, or whose handler failed, runs
+    # again at `firing_until`; `last_error` is the last failed attempt's error.
+    Migration(
+        5,
+        (
+            "ALTER TABLE schedules ADD COLUMN firing_at INTEGER",
+            "ALTER TABLE schedules ADD COLUMN firing_attempts INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE schedules ADD COLUMN firing_until INTEGER",
+            "ALTER TABLE schedules ADD COLUMN last_error TEXT",
+        ),
+    ),
 )

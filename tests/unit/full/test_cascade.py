@@ -252,3 +252,39 @@ def test_in_a_workflow_each_tier_is_a_step_and_its_ai_call_is_not_repeated() -> 
     assert len(Flow.ai.prompts) == 1  # the replay took the recorded attempt
     names = [row["name"] for row in obj.rows("SELECT name FROM action_log ORDER BY step_id")]
     assert names == ["Cascade._code_tier", "Cascade._generative_tier", "Flow.flaky"]
+
+
+class Answers(App):
+    """A workflow whose code, generative and agentic tiers answer what `answers` scripts."""
+
+    answers: list[Any]
+
+    @workflow
+    async def ask(self, _: Any) -> dict[str, Any]:
+        code_answer, generated, agent_answer = Answers.answers
+        desk = Cascade(
+            self.obj.runs, ScriptedAI([generated, {"answer": agent_answer}], self.obj), None, rpc_tool(Desk())
+        )
+        result = await desk.run(
+            "ask", None, code=lambda _: code_answer, generative="Answer", agentic={"tools": ["lookup"]}
+        )
+        return result.to_dict()
+
+
+@pytest.mark.parametrize("bad", [2**70, -(2**63) - 1, float("inf"), {1: "key"}, b"bytes", {"a": "x" * 2**20}])
+def test_an_answer_that_cannot_be_recorded_is_that_tiers_failed_attempt(bad: Any) -> None:
+    obj = InProcess(Answers)
+    Answers.answers = [bad, bad, 42]  # code and generative cannot be recorded; agentic can
+    status = run(obj.runs.start("ask", None, "a1"))
+    assert status["status"] == "completed", status  # not failed with StepFailed
+    result = status["result"]
+    assert (result["tier"], result["answer"]) == ("agentic", 42)
+    for attempt in result["attempts"][:2]:
+        assert attempt["accepted"] is False and attempt["answer"] is None
+        assert attempt["reason"].startswith("error: the answer cannot be recorded: "), attempt
+    Answers.answers = [None, None, bad]  # the agentic tier's answer, as a model gave 2**70
+    status = run(obj.runs.start("ask", None, "a2"))
+    assert status["status"] == "completed" and status["result"]["tier"] is None, status
+    assert status["result"]["attempts"][2]["reason"].startswith("error: the answer cannot be recorded: ")
+    outside = run(cascade(ScriptedAI([bad])).run("ask", None, code=lambda _: bad, generative="Answer"))
+    assert outside.tier is None and all("cannot be recorded" in str(a.reason) for a in outside.attempts)

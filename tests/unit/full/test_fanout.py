@@ -93,10 +93,10 @@ def network() -> Network:
 
 def test_targets_by_noun_and_id_by_name_and_as_labelled_stubs() -> None:
     stub = object()
-    parsed = parse_targets([("Customer", "c1"), "Order/o/2", stub])
+    parsed = parse_targets([("Customer", "c1"), "Order/o:2", stub])
     assert [(t.label, t.type_name, t.thing_id) for t in parsed] == [
         ("Customer/c1", "Customer", "c1"),
-        ("Order/o/2", "Order", "o/2"),  # the first slash splits
+        ("Order/o:2", "Order", "o:2"),
         ("#2", None, None),
     ]
     assert parsed[2].stub is stub
@@ -104,6 +104,30 @@ def test_targets_by_noun_and_id_by_name_and_as_labelled_stubs() -> None:
     for bad in ([], "Customer/c1", ["no-slash"], ["/c1"], [("Customer",)], [None], [3], ["A/1", ("A", "1")]):
         with pytest.raises(ValueError):
             parse_targets(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "T/a/b",  # an id has no slash: no thing is called "a/b"
+        "T/a\u0000",
+        "T/" + "a" * 200,  # an id is at most 128 characters
+        "t/a",  # a noun is PascalCase
+        "T/-a",
+        "T" * 65 + "/a",  # a noun is at most 64 characters
+        ("T", "a b"),
+        ("t", "a"),
+    ],
+)
+def test_a_target_is_checked_as_a_things_reference_before_any_call(network: Network, target: Any) -> None:
+    with pytest.raises(ValueError, match="names no thing") as refused:
+        parse_targets(["Fine/ok", target])
+    assert repr(target) in str(refused.value)  # the message names the target
+    obj = InProcess(Caller)  # a workflow step: the input is JSON, a pair its "Noun/id" text
+    named = "/".join(target) if isinstance(target, tuple) else target
+    started = run(obj.runs.start("spread", {"targets": ["Fine/ok", named], "concurrency": 2}, "bad"))
+    assert started["status"] == "failed" and "names no thing" in started["error"]
+    assert network.calls == {}  # refused before the first call, not at the remote end
 
 
 @pytest.mark.parametrize(

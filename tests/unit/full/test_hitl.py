@@ -393,3 +393,41 @@ def test_a_run_id_is_checked_like_a_things_id(run_id: Any) -> None:
         run(obj.runs.start("refund", {"amount": 30}, run_id))
     assert info.value.code == "invalid_run_id"
     assert obj.hitl.approvals("pending") == []
+
+
+def test_a_decision_after_the_timeout_is_refused_before_the_alarm_ran() -> None:
+    """The object was away when the approval's time ran out: the approver's decision is the
+    first thing to arrive. It is a 409 `approval_expired`, and the approval times out then,
+    as the alarm would have (its run resumes; one naming `escalate_to` escalates)."""
+    obj = Desk(Refunds)
+    run(obj.runs.start("refund", {"amount": 2, "timeout": 3}, "late-1"))
+    request = {"amount": 7, "approvers": ["clerk"], "timeout": 3, "escalate_to": ["boss"]}
+    run(obj.runs.start("refund", request, "late-2"))
+    ids = {a["run_id"]: a["id"] for a in obj.hitl.approvals("pending")}
+    back = obj.restart()
+    back.clock.advance(18_000)  # past expires_at; the alarm has not run
+    with pytest.raises(Conflict) as late:
+        run(back.hitl.decide(ids["late-1"], "approve", None, person("x")))
+    assert late.value.code == "approval_expired"
+    assert back.hitl.approval(ids["late-1"])["status"] == "expired"
+    failed = back.runs.status("late-1")
+    assert failed["status"] == "failed" and "approval_expired" in failed["error"]
+    with pytest.raises(Conflict) as escalated:
+        run(back.hitl.decide(ids["late-2"], "approve", None, person("clerk")))
+    assert escalated.value.code == "approval_expired" and "escalated to" in str(escalated.value)
+    successor = back.hitl.approval(str(back.hitl.approval(ids["late-2"])["escalated_to"]))
+    assert successor["status"] == "pending" and successor["approvers"] == ["boss"]
+    assert back.runs.status("late-2")["status"] == "waiting"
+    assert ran(back, "pay") == 0
+    assert run(back.tick(0))["hitl"] == 0  # nothing left for the alarm to do twice
+    types = [e["type"] for e in events(back, "Approval.")]
+    assert types.count("Approval.expired") == 1 and types.count("Approval.escalated") == 1
+
+
+def test_an_event_after_the_waits_timeout_does_not_match_before_the_alarm_ran() -> None:
+    obj = Desk(Refunds)
+    run(obj.runs.start("shipping", "o-9", "s-9"))  # waits 60 s
+    obj.clock.advance(61_000)  # the alarm has not run
+    run(obj.bus.send("Order.shipped", {"order": {"id": "o-9"}}))
+    run(obj.tick(0))
+    assert obj.runs.status("s-9")["result"] == "event_wait_expired"

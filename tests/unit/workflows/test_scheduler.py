@@ -4,11 +4,15 @@ schedules across daylight-saving changes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from dotdo.errors import Conflict
+from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.every import every
 from dotdo.workflows.steps import ScheduleInfo
 from tests.inprocess import T0, App, InProcess, run
@@ -125,3 +129,95 @@ def test_a_schedule_whose_method_is_gone_is_skipped_not_fatal(caplog: pytest.Log
     assert run(gone.tick(1_800_000))["schedules"] == 1
     assert "names no method 'report'" in caplog.text
     assert gone.journal == []
+
+
+class Dies(App):
+    """An hourly handler whose first attempt never ends (the object dies in it)."""
+
+    @every.hour
+    async def hourly(self, info: ScheduleInfo) -> None:
+        self.log.append(("hourly", info.scheduled_at, info.fired_at))
+        if len(fired(self.obj, "hourly")) == 1:
+            await asyncio.Event().wait()
+
+
+class Flaky(App):
+    """An hourly handler that fails its first `FAILURES` attempts of every firing."""
+
+    FAILURES = 2
+
+    @every.hour
+    async def hourly(self, info: ScheduleInfo) -> None:
+        self.log.append(("hourly", info.scheduled_at, info.fired_at))
+        if sum(1 for entry in fired(self.obj, "hourly") if entry[0] == info.scheduled_at) <= self.FAILURES:
+            raise RuntimeError(f"attempt for {info.scheduled_at} fails")
+
+
+def test_a_firing_the_object_died_in_runs_again_once_after_a_restart() -> None:
+    obj = InProcess(Dies)
+
+    async def die_in_the_handler() -> None:
+        firing = asyncio.create_task(obj.timers.run_due(T0 + HOUR))
+        while not obj.journal:
+            await asyncio.sleep(0)
+        firing.cancel()  # the object is gone with its handler: nothing after it runs
+        with contextlib.suppress(asyncio.CancelledError):
+            await firing
+
+    run(die_in_the_handler())
+    again = obj.restart()
+    lease = 7_000  # the handler bound (2 s) and the lease's margin (5 s)
+    assert again.storage.alarm == T0 + HOUR + lease  # armed for the lease, not the next hour
+    assert run(again.timers.run_due(T0 + HOUR + lease))["schedules"] == 1
+    assert fired(again, "hourly") == [(T0 + HOUR, T0 + HOUR), (T0 + HOUR, T0 + HOUR + lease)]
+    stored = schedules(again)["hourly"]
+    assert stored["firing_at"] is None and stored["last_error"] is None
+    assert stored["next_at"] == T0 + 2 * HOUR and again.storage.alarm == T0 + 2 * HOUR
+    assert run(again.timers.run_due(T0 + HOUR + 2 * lease))["schedules"] == 0  # once, not again
+
+
+def test_a_failing_firing_is_retried_with_the_delivery_policy_then_given_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    obj = InProcess(Flaky)  # retry_limit 3, first wait 1 s, doubled
+    assert run(obj.tick(HOUR))["schedules"] == 1
+    stored = schedules(obj)["hourly"]
+    assert stored["firing_at"] == T0 + HOUR and stored["firing_attempts"] == 1
+    assert stored["firing_until"] == T0 + HOUR + 1_000 and "fails" in str(stored["last_error"])
+    assert obj.storage.alarm == T0 + HOUR + 1_000
+    assert run(obj.tick(1_000))["schedules"] == 1  # the second attempt fails: 2 s more
+    assert schedules(obj)["hourly"]["firing_until"] == T0 + HOUR + 3_000
+    assert run(obj.tick(2_000))["schedules"] == 1  # the third succeeds
+    assert [entry[0] for entry in fired(obj, "hourly")] == [T0 + HOUR] * 3
+    stored = schedules(obj)["hourly"]
+    assert stored["firing_at"] is None and stored["last_error"] is None and stored["firing_attempts"] == 0
+
+    Flaky.FAILURES = 5  # more failures than attempts: given up after the third
+    try:
+        assert run(obj.tick(HOUR - 3_000))["schedules"] == 1
+        run(obj.tick(1_000))
+        run(obj.tick(2_000))
+        assert run(obj.tick(60_000))["schedules"] == 0
+    finally:
+        Flaky.FAILURES = 2
+    assert [entry[0] for entry in fired(obj, "hourly")].count(T0 + 2 * HOUR) == 3
+    stored = schedules(obj)["hourly"]
+    assert stored["firing_at"] is None and "fails" in str(stored["last_error"])
+    assert stored["next_at"] == T0 + 3 * HOUR and "given up after 3 attempts" in caplog.text
+
+
+def test_the_next_fire_time_replaces_a_firing_still_to_be_retried() -> None:
+    obj = InProcess(Flaky, policy=DeliveryPolicy(retry_limit=3, retry_delay_ms=HOUR, handler_timeout=2.0))
+    assert run(obj.tick(HOUR))["schedules"] == 1  # fails; its retry would be in an hour
+    assert run(obj.tick(HOUR))["schedules"] == 1  # the next fire time: one firing, not two
+    assert [entry[0] for entry in fired(obj, "hourly")] == [T0 + HOUR, T0 + 2 * HOUR]
+    assert schedules(obj)["hourly"]["firing_at"] == T0 + 2 * HOUR
+
+
+def test_a_class_schedule_cannot_be_removed_at_run_time() -> None:
+    obj = InProcess(Reports)
+    hourly = str(schedules(obj)["hourly"]["id"])
+    with pytest.raises(Conflict) as refused:
+        obj.scheduler.remove(hourly)
+    assert refused.value.code == "schedule_declared" and "decorator" in str(refused.value)
+    assert hourly in {s["id"] for s in obj.restart().scheduler.list()}  # and stays, as answered

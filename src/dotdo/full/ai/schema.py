@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dotdo.errors import BadRequest, DotdoError
+from dotdo.errors import BadRequest, DotdoError, QueryValidationError
 
 __all__ = ["InvalidOutput", "compile_schema", "parse_output"]
 
@@ -45,6 +45,78 @@ def _refuse_remote(uri: str) -> Any:
     )
 
 
+class _LinearRegex:
+    """A schema's regular expression as fastjsonschema's generated code uses a compiled one
+    (`search`), matched by `dotdo.semantic.pattern` in time linear in the subject (ADR 0022):
+    Python's `re` backtracks, and `^(a+)+$` held the object at full CPU for good on a
+    model's answer of 34 `a`s and a `!`."""
+
+    def __init__(self, source: str, flags: int) -> None:
+        from dotdo.semantic.pattern import compiled_pattern
+
+        self.pattern, self.flags = source, flags
+        try:
+            self._linear = compiled_pattern(source, flags)
+        except QueryValidationError as error:  # a construct with no linear matcher
+            reason = error.message.replace("$regex", "a pattern")
+            raise BadRequest(
+                f"schema pattern {source!r} is refused: {reason}", code="invalid_schema"
+            ) from None
+
+    def search(self, text: str) -> bool | None:
+        """True when the pattern matches somewhere in `text`, else None (as `re` answers)."""
+        return True if self._linear.search(text) else None
+
+
+class _LinearRe:
+    """Stands in for the `re` module of fastjsonschema's draft-4 generator (which the draft 6
+    and 7 ones extend) while a schema compiles: every pattern a schema gives (`pattern`,
+    `patternProperties`, and the generator's own check of `required` names against them) is
+    a `_LinearRegex`; fastjsonschema's own format expressions (`trusted`) stay `re`'s."""
+
+    def __init__(self, trusted: frozenset[str]) -> None:
+        self._trusted = trusted
+
+    def compile(self, source: str, flags: int = 0) -> Any:
+        """`re.compile`, linear for any pattern but fastjsonschema's own."""
+        if source in self._trusted:
+            return re.compile(source, flags)
+        return _LinearRegex(source, flags)
+
+    def search(self, source: str, text: str, flags: int = 0) -> bool | None:
+        """`re.search`, linear."""
+        found: bool | None = self.compile(source, flags).search(text)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(re, name)
+
+
+def _compile_linear(schema: dict[str, Any], handlers: Any) -> Validator:
+    """`fastjsonschema.compile` with every pattern of `schema` matched in linear time, each
+    refused (400 `invalid_schema`) before any call when it needs what no automaton runs
+    (backreferences, lookaround: `semantic.pattern`)."""
+    import fastjsonschema
+    from fastjsonschema import draft04, draft06, draft07
+
+    trusted = frozenset(
+        str(regex)
+        for generator in (
+            draft04.CodeGeneratorDraft04,
+            draft06.CodeGeneratorDraft06,
+            draft07.CodeGeneratorDraft07,
+        )
+        for regex in generator.FORMAT_REGEXS.values()
+    )
+    module: Any = draft04
+    real = module.re
+    module.re = _LinearRe(trusted)  # compiling is synchronous: nothing else runs meanwhile
+    try:
+        return fastjsonschema.compile(schema, handlers=handlers)
+    finally:
+        module.re = real
+
+
 class InvalidOutput(DotdoError):
     """A model's answer that is not JSON, or not valid against the schema (`message` says where)."""
 
@@ -52,7 +124,9 @@ class InvalidOutput(DotdoError):
 def compile_schema(schema: Any) -> Validator:
     """A validator for the JSON Schema `schema` (a JSON object). 400 `invalid_schema` when it
     is not one, names an unknown type or keyword form, holds a pattern that is no regular
-    expression, or refers (`$ref`) to anything outside itself: nothing is fetched or read."""
+    expression or one with no linear-time matcher (a backreference, a lookaround: every
+    pattern is matched in time linear in the subject, ADR 0022), or refers (`$ref`) to
+    anything outside itself: nothing is fetched or read."""
     if not isinstance(schema, Mapping):
         raise BadRequest("schema is a JSON Schema: a JSON object", code="invalid_schema")
     try:
@@ -64,7 +138,7 @@ def compile_schema(schema: Any) -> Validator:
         import fastjsonschema
 
         try:
-            validator = fastjsonschema.compile(dict(schema), handlers=_NoRemoteReferences())
+            validator = _compile_linear(dict(schema), _NoRemoteReferences())
         except BadRequest:
             raise
         except (fastjsonschema.JsonSchemaDefinitionException, TypeError, ValueError, re.error) as error:
