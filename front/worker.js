@@ -34,6 +34,23 @@ export function tenantFromHost(hostname) {
   return { tenant };
 }
 
+/**
+ * The host name of a request's URL, as Python's `urlsplit(url).hostname` gives it (the
+ * passthrough's reading). `new URL` refuses some host names a request can carry, such as an
+ * `xn--` label that is not valid punycode (`xn--acme`): read from the authority as written
+ * then (without user info and port, lowercased), never a 500 for the client's host name.
+ */
+export function hostnameOf(url) {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url)?.[1] ?? "";
+    const host = authority.slice(authority.lastIndexOf("@") + 1);
+    const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
+    return name.toLowerCase();
+  }
+}
+
 /** The 400 answer to an invalid tenant, as `dotdo.errors.InvalidTenant.to_dict()` words it. */
 export function invalidTenantBody(label) {
   const message =
@@ -65,7 +82,7 @@ async function discardBody(request) {
 
 export default {
   async fetch(request, env) {
-    const found = tenantFromHost(new URL(request.url).hostname);
+    const found = tenantFromHost(hostnameOf(request.url));
     if (found.invalid !== undefined) {
       await discardBody(request).catch(() => {});
       return Response.json(invalidTenantBody(found.invalid), { status: 400 });
