@@ -2,7 +2,7 @@
 // no Python started per request. An opt-in (ADR 0020): deployed as its own Worker, bound to
 // the Python Worker's classes by `script_name` (scripts/front.mjs generates its wrangler
 // config from wrangler.toml). The rules are those of `dotdo.worker.tenant_from_host` and
-// `forward_to_tenant`, and tests/unit/test_front.py holds the two to the same answers:
+// `forward_to_tenant`, and tests/unit/test_front_worker.py holds the two to the same answers:
 //
 //   acme.api.example.com -> acme, acme.localhost -> acme; a bare name or an IP -> default;
 //   a first label that is not a host name label (1-63 of a-z 0-9 -, starting and ending with
