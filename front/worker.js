@@ -2,7 +2,7 @@
 // no Python started per request. An opt-in (ADR 0020): deployed as its own Worker, bound to
 // the Python Worker's classes by `script_name` (scripts/front.mjs generates its wrangler
 // config from wrangler.toml). The rules are those of `dotdo.worker.tenant_from_host` and
-// `forward_to_tenant`, and tests/unit/test_front.py holds the two to the same answers:
+// `forward_to_tenant`, and tests/unit/test_front_worker.py holds the two to the same answers:
 //
 //   acme.api.example.com -> acme, acme.localhost -> acme; a bare name or an IP -> default;
 //   a first label that is not a host name label (1-63 of a-z 0-9 -, starting and ending with
@@ -32,6 +32,23 @@ export function tenantFromHost(hostname) {
   const tenant = labels[0];
   if (!TENANT.test(tenant)) return { invalid: tenant };
   return { tenant };
+}
+
+/**
+ * The host name of a request's URL, as Python's `urlsplit(url).hostname` gives it (the
+ * passthrough's reading). `new URL` refuses some host names a request can carry, such as an
+ * `xn--` label that is not valid punycode (`xn--acme`): read from the authority as written
+ * then (without user info and port, lowercased), never a 500 for the client's host name.
+ */
+export function hostnameOf(url) {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url)?.[1] ?? "";
+    const host = authority.slice(authority.lastIndexOf("@") + 1);
+    const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
+    return name.toLowerCase();
+  }
 }
 
 /** The 400 answer to an invalid tenant, as `dotdo.errors.InvalidTenant.to_dict()` words it. */
@@ -65,7 +82,7 @@ async function discardBody(request) {
 
 export default {
   async fetch(request, env) {
-    const found = tenantFromHost(new URL(request.url).hostname);
+    const found = tenantFromHost(hostnameOf(request.url));
     if (found.invalid !== undefined) {
       await discardBody(request).catch(() => {});
       return Response.json(invalidTenantBody(found.invalid), { status: 400 });

@@ -13,9 +13,10 @@
 //
 //   node scripts/front.mjs --serve [--port 8788] [--ip 127.0.0.1] [--registry DIR]
 //       also serves the front locally, reaching the objects of a local runtime started with
-//       the same --registry (./scripts/dev --registry DIR), through wrangler's dev registry.
+//       the same --registry (./scripts/dev --registry DIR), through wrangler's dev registry;
+//       with stdin a pipe, it stops when the pipe closes (its parent is gone).
 
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, fstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,7 +87,10 @@ if (args.serve) {
   });
   await worker.ready;
   console.log(`Front ready on http://${args.ip}:${args.port} (forwards to ${config.name}'s ${target.class_name})`);
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     try {
       await worker.dispose();
     } finally {
@@ -95,4 +99,11 @@ if (args.serve) {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // As server.mjs: with stdin a pipe from the process that started it (the test harness), the
+  // front ends when that process does, even killed with SIGKILL, rather than hold the port.
+  if (fstatSync(0).isFIFO()) {
+    process.stdin.on("end", stop);
+    process.stdin.on("close", stop);
+    process.stdin.resume();
+  }
 }

@@ -32,7 +32,7 @@ def front(runtime: LocalRuntime, tmp_path_factory: pytest.TempPathFactory) -> It
         ["node", "scripts/front.mjs", "--serve", "--config", "tests/harness/wrangler.toml",
          "--out", str(base / "config"), "--port", str(port), "--registry", str(runtime.registry),
          "--log-level", "warn"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         env={**os.environ, "WRANGLER_SEND_METRICS": "false"},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -50,6 +50,8 @@ def front(runtime: LocalRuntime, tmp_path_factory: pytest.TempPathFactory) -> It
                 time.sleep(0.2)
         yield url
     finally:
+        assert process.stdin is not None  # a pipe: the front ends with this process, even killed
+        process.stdin.close()
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)

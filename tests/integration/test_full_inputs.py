@@ -119,3 +119,34 @@ def test_http_and_rpc_refuse_an_unknown_field_with_one_code(runtime: LocalRuntim
         over_rpc = c.post(f"{FULL}/rpc", json={"method": "ai_embed", "params": params}).json()["error"]
     assert over_http["code"] == over_rpc["code"] == "invalid_params"
     assert "'modle'" in over_http["message"] and "'modle'" in over_rpc["message"]
+
+
+# An item of the wrong type inside a list is named by its path and its own type: the
+# message described the whole argument ("...items are each a string, not an array").
+ITEM_MESSAGES: list[tuple[str, dict[str, Any], str]] = [
+    ("/rpc", {"method": "delete_many", "params": [["a", 5]]}, "keys[1] is an integer, not a string"),
+    ("/rpc", {"method": "delete_many", "params": ["a"]}, "is an array of strings, not a string"),
+    (
+        "/rpc",
+        {"method": "fan_out_call", "params": [["Customer/c1", 2], "counts"]},
+        "targets[1] is an integer",
+    ),
+    ("/rpc", {"method": "ai_embed", "params": [["a", None]]}, "texts[1] is null, not a string"),
+    (
+        "/fanout",
+        {"targets": ["Customer/c1", ["x"]], "method": "counts"},
+        "targets[1] is an array, not a string",
+    ),
+    ("/ai/embed", {"texts": ["a", {"t": "b"}]}, "texts[1] is an object, not a string"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "message"), ITEM_MESSAGES, ids=[m for _, _, m in ITEM_MESSAGES])
+def test_a_list_item_of_the_wrong_type_is_named(
+    runtime: LocalRuntime, path: str, body: dict[str, Any], message: str
+) -> None:
+    with runtime.client(new_tenant()) as c:
+        refused = c.post(f"{FULL}{path}", json=body)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_params" and message in error["message"], error

@@ -1,12 +1,15 @@
 """The local runtime serving a small project of its own (not the harness): what the app prints
 reaches the output, an app that fails to import says so with its real file path instead of
-serving 500s after "Ready", `dotdo dev` restarts on a saved source, and vendored modules load
-from the bytecode the build compiled for them."""
+serving 500s after "Ready", `dotdo dev` restarts on a saved source, vendored modules load
+from the bytecode the build compiled for them, and the runtime ends with the process that
+started it, even one killed with SIGKILL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -146,6 +149,87 @@ def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path:
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=60)
+
+
+def _serving(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+def _kill_and_see_the_port_freed(parent: subprocess.Popen[bytes], port: int) -> None:
+    """SIGKILL `parent` (no `finally`, no signal handler runs) and wait for its runtime to
+    let go of `port`: node/workerd run in a session of their own, which no signal to the
+    parent's reaches; they end because the pipe that is their stdin closed. Whatever the
+    outcome, the runtime's session is killed after, so a failure leaves nothing behind."""
+    assert _serving(port)
+    children = subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "the runtime is a child of the killed process"
+    try:
+        parent.kill()
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 90
+        while _serving(port):
+            assert time.monotonic() < deadline, f"port {port} still served after its dotdo was killed"
+            time.sleep(0.2)
+    finally:
+        for child in children:  # each runtime leads a session of its own (Server.start)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(int(child), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("watch", [False, True], ids=["--no-watch", "watching"])
+def test_the_runtime_of_a_killed_dotdo_dev_ends_with_it(tmp_path: Path, watch: bool) -> None:
+    root = _project(tmp_path / "killed")
+    port = free_port()
+    log = tmp_path / "dev.log"
+    command = [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"]
+    with log.open("wb") as out:
+        parent = subprocess.Popen(
+            command + ([] if watch else ["--no-watch"]),
+            cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
+        )  # fmt: skip
+    try:
+        _wait_for(log, "Ready on")
+        _kill_and_see_the_port_freed(parent, port)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=30)
+
+
+TEST_RUNTIME = """import sys
+from pathlib import Path
+
+from dotdo.testing import LocalRuntime
+
+root = Path(sys.argv[1])
+runtime = LocalRuntime(root, state_dir=root / "state", log_path=root / "server.log")
+runtime.start()
+print(runtime.port, flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_the_runtime_of_a_killed_test_process_ends_with_it(tmp_path: Path) -> None:
+    """`dotdo.testing`'s runtime (the plugin's, `dotdo test`'s and this suite's harness)."""
+    root = _project(tmp_path / "tested")
+    with subprocess.Popen(
+        [sys.executable, "-c", TEST_RUNTIME, str(root)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+        env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
+    ) as parent:  # fmt: skip
+        try:
+            assert parent.stdout is not None
+            port = int(parent.stdout.readline() or b"0")
+            assert port, (root / "server.log").read_text(errors="replace")
+            _kill_and_see_the_port_freed(parent, port)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(parent.pid, signal.SIGKILL)
 
 
 HELPER = """def boom():

@@ -196,9 +196,9 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     def routes(self, router: Router) -> None:
         """`/health` (public), the state routes, `/ws` and the RPC transports, each with its scope."""
-        router.get("/health", scope=PUBLIC)(self._health)
+        router.get("/health", scope=PUBLIC, query=())(self._health)
         StateRoutes(self.state).routes(router)  # /state, /state/:key, /state/transaction
-        router.get("/ws", scope="read")(self._upgrade)
+        router.get("/ws", scope="read", query=("tags", "token"))(self._upgrade)
         self._rpc_transport.routes(router)  # /rpc, /rpc/pipeline, /ws/rpc, /capnweb
 
     async def on_alarm(self, info: AlarmInfo) -> None:

@@ -132,6 +132,9 @@ class HttpRequest:
     """Per-request values that middleware passes down (e.g. the authenticated subject)."""
     raw: Any = None
     """The runtime's own request object, when there is one (needed for WebSocket upgrades)."""
+    accepted_query: frozenset[str] | None = None
+    """The query parameters the route serving the request takes, set by the router when the
+    route says (`Router.route(query=...)`); reading another is a programming error."""
 
     def __post_init__(self) -> None:
         self.method = self.method.upper()
@@ -197,7 +200,7 @@ class HttpRequest:
         guess, and proxies and frameworks disagree on which one wins (RFC 3986 leaves
         repeated names to the application). A parameter that takes a list is read with
         `query_all`."""
-        values = self._decoded_query().get(name)
+        values = self._read(name)
         if not values:
             return default
         if len(values) > 1:
@@ -221,7 +224,20 @@ class HttpRequest:
 
     def query_all(self, name: str) -> list[str]:
         """Every value of a query parameter, in order; 400 `invalid_query` as `query`."""
-        return list(self._decoded_query().get(name, []))
+        return list(self._read(name) or [])
+
+    def query_names(self) -> list[str]:
+        """The query parameters given, each once, in order; 400 `invalid_query` when the
+        query string does not decode."""
+        return list(self._decoded_query())
+
+    def _read(self, name: str) -> list[str] | None:
+        accepted = self.accepted_query
+        if accepted is not None and name not in accepted:
+            # The route's declaration is what the router let through: reading another name
+            # would read a value it never checked (always None), a bug in the route.
+            raise LookupError(f"{self.method} {self.path} reads ?{name}=, which its route does not declare")
+        return self._decoded_query().get(name)
 
     def text(self) -> str:
         """The body as text; 400 `invalid_body` when it is not UTF-8."""

@@ -36,6 +36,14 @@ RFC 9110 §9.2.1) and `write` for every other method, `all()` included: closed b
 default, public only when asked for. The router's `guard` sees the route chosen
 for a request before its handler runs (and `None` before a 404 or 405 is
 answered, which then needs `read`), so a refused request never reaches a handler.
+
+Query parameters: a route may say which it takes, where it is registered
+(`router.get("/approvals", query=("status", "limit"))`); a request giving any other is
+then a 400 `invalid_query` naming it (and the closest name it takes), after the guard and
+before the handler, as a body field a route does not take is refused; and the handler
+can read only those (`HttpRequest.query` of another name is a programming error). Every
+framework route says (`?token=` counts where `query_token` lets the credential come
+so); a route that does not say, as an app's may not, takes anything.
 """
 
 from __future__ import annotations
@@ -43,11 +51,12 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
+from dotdo.core.queryparams import check_query
 from dotdo.core.routetree import RouteTree
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
 from dotdo.remote.marks import SCOPES
@@ -84,6 +93,9 @@ class Route:
     """What a caller needs (`ROUTE_SCOPES`); see the module docstring."""
     query_token: bool = False
     """May the credential travel as `?token=` (Cap'n Web's HTTP batch; WebSocket upgrades always may)?"""
+    query: frozenset[str] | None = None
+    """The query parameters the route takes (`token` included when `query_token`); None:
+    not declared, any is let through (see the module docstring)."""
     specificity: tuple[int, ...] = field(init=False, repr=False, compare=False)
     """Orders the routes matching one path, the greatest first (ADR 0011): the rank of
     each fixed segment, then 0 for a trailing `*` or 1 without one. Routes matching
@@ -245,22 +257,33 @@ class Router:
         *,
         scope: str | None = None,
         query_token: bool = False,
+        query: Iterable[str] | None = None,
     ) -> None:
-        """`route(method, pattern, scope=..., query_token=...)(handler)`, not as a decorator."""
-        self.route(method, pattern, scope=scope, query_token=query_token)(handler)
+        """`route(method, pattern, scope=..., query_token=..., query=...)(handler)`, not as a decorator."""
+        self.route(method, pattern, scope=scope, query_token=query_token, query=query)(handler)
 
     def route(
-        self, method: str, pattern: str, *, scope: str | None = None, query_token: bool = False
+        self,
+        method: str,
+        pattern: str,
+        *,
+        scope: str | None = None,
+        query_token: bool = False,
+        query: Iterable[str] | None = None,
     ) -> Callable[[H], H]:
         """A decorator registering a handler; method, pattern and scope are checked right
         away (ValueError). A route with the same method and pattern (`/a/` is `/a`) is
         replaced. `scope` is one of `ROUTE_SCOPES` (default: `default_scope(method)`);
-        `query_token` lets the credential come as `?token=`."""
+        `query_token` lets the credential come as `?token=`; `query` names the query
+        parameters the route takes (any other is a 400 `invalid_query`; None: not checked)."""
         method = _check_method(method)
         segments, wildcard, constraints = _parse(pattern)
         needs = default_scope(method) if scope is None else scope
         if needs not in ROUTE_SCOPES:
             raise ValueError(f"A route's scope is one of {', '.join(ROUTE_SCOPES)}, not {scope!r}")
+        if isinstance(query, str):
+            raise ValueError(f"A route's query is a list of parameter names, not the string {query!r}")
+        takes = None if query is None else frozenset(query) | ({"token"} if query_token else frozenset())
 
         def register(handler: H) -> H:
             # The same method and pattern again is an override (an app replacing a
@@ -271,36 +294,63 @@ class Router:
                 if (route.method, route.segments, route.wildcard) != (method, segments, wildcard)
             ]
             self.routes.append(
-                Route(method, pattern, handler, segments, wildcard, constraints, needs, query_token)
+                Route(method, pattern, handler, segments, wildcard, constraints, needs, query_token, takes)
             )
             return handler
 
         return register
 
-    def get(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+    def get(
+        self,
+        pattern: str,
+        *,
+        scope: str | None = None,
+        query_token: bool = False,
+        query: Iterable[str] | None = None,
+    ) -> Callable[[H], H]:
         """`route("GET", pattern, ...)`: needs `read` unless `scope` says otherwise."""
-        return self.route("GET", pattern, scope=scope, query_token=query_token)
+        return self.route("GET", pattern, scope=scope, query_token=query_token, query=query)
 
-    def post(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+    def post(
+        self,
+        pattern: str,
+        *,
+        scope: str | None = None,
+        query_token: bool = False,
+        query: Iterable[str] | None = None,
+    ) -> Callable[[H], H]:
         """`route("POST", pattern, ...)`: needs `write` unless `scope` says otherwise."""
-        return self.route("POST", pattern, scope=scope, query_token=query_token)
+        return self.route("POST", pattern, scope=scope, query_token=query_token, query=query)
 
-    def put(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+    def put(
+        self, pattern: str, *, scope: str | None = None, query: Iterable[str] | None = None
+    ) -> Callable[[H], H]:
         """`route("PUT", pattern, ...)`: needs `write` unless `scope` says otherwise."""
-        return self.route("PUT", pattern, scope=scope)
+        return self.route("PUT", pattern, scope=scope, query=query)
 
-    def patch(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+    def patch(
+        self, pattern: str, *, scope: str | None = None, query: Iterable[str] | None = None
+    ) -> Callable[[H], H]:
         """`route("PATCH", pattern, ...)`: needs `write` unless `scope` says otherwise."""
-        return self.route("PATCH", pattern, scope=scope)
+        return self.route("PATCH", pattern, scope=scope, query=query)
 
-    def delete(self, pattern: str, *, scope: str | None = None) -> Callable[[H], H]:
+    def delete(
+        self, pattern: str, *, scope: str | None = None, query: Iterable[str] | None = None
+    ) -> Callable[[H], H]:
         """`route("DELETE", pattern, ...)`: needs `write` unless `scope` says otherwise."""
-        return self.route("DELETE", pattern, scope=scope)
+        return self.route("DELETE", pattern, scope=scope, query=query)
 
-    def all(self, pattern: str, *, scope: str | None = None, query_token: bool = False) -> Callable[[H], H]:
+    def all(
+        self,
+        pattern: str,
+        *,
+        scope: str | None = None,
+        query_token: bool = False,
+        query: Iterable[str] | None = None,
+    ) -> Callable[[H], H]:
         """`route("*", pattern, ...)`: any method (a specific method's route on the same path
         wins); needs `write` unless `scope` says otherwise, even for a GET."""
-        return self.route("*", pattern, scope=scope, query_token=query_token)
+        return self.route("*", pattern, scope=scope, query_token=query_token, query=query)
 
     def resolve(self, method: str, raw_path: str) -> tuple[Handler, dict[str, str]]:
         """The handler for a request (by its percent-encoded path) and its parameters.
@@ -362,6 +412,8 @@ class Router:
             raise
         if self.guard is not None:
             self.guard(request, route)
+        if route.query is not None:
+            check_query(request, route.query)
         request.params = params
         return await route.handler(request)
 

@@ -59,11 +59,13 @@ class StateRoutes:
 
     def routes(self, router: Router) -> None:
         """Register every route in the module's table on `router`, with its scope."""
-        router.get("/state", scope="read")(self._list)
-        router.post("/state/transaction", scope="write")(self._transaction)
-        router.get("/state/:key", scope="read")(self._get)
-        router.put("/state/:key", scope="write")(self._put)
-        router.delete("/state/:key", scope="write")(self._delete)
+        router.get("/state", scope="read", query=("prefix", "start", "end", "limit", "reverse", "cursor"))(
+            self._list
+        )
+        router.post("/state/transaction", scope="write", query=())(self._transaction)
+        router.get("/state/:key", scope="read", query=())(self._get)
+        router.put("/state/:key", scope="write", query=())(self._put)
+        router.delete("/state/:key", scope="write", query=())(self._delete)
 
     async def _list(self, request: HttpRequest) -> HttpResponse:
         page: ListPage = self._state.list(

@@ -99,11 +99,11 @@ class RpcTransport:
     def routes(self, router: Router) -> None:
         """Register `POST /rpc`, `POST /rpc/pipeline`, `GET /ws/rpc`, `POST /capnweb` and
         `GET /capnweb`, each needing a credential whose calls it checks one by one."""
-        router.post("/rpc", scope=RPC_CALLS)(self._rpc)
-        router.post("/rpc/pipeline", scope=RPC_CALLS)(self._pipeline)
-        router.get("/ws/rpc", scope=RPC_CALLS)(self._upgrade_rpc)
-        router.post("/capnweb", scope=RPC_CALLS, query_token=True)(self._capnweb_batch)
-        router.get("/capnweb", scope=RPC_CALLS, query_token=True)(self._upgrade_capnweb)
+        router.post("/rpc", scope=RPC_CALLS, query=())(self._rpc)
+        router.post("/rpc/pipeline", scope=RPC_CALLS, query=())(self._pipeline)
+        router.get("/ws/rpc", scope=RPC_CALLS, query=("token",))(self._upgrade_rpc)
+        router.post("/capnweb", scope=RPC_CALLS, query_token=True, query=())(self._capnweb_batch)
+        router.get("/capnweb", scope=RPC_CALLS, query_token=True, query=())(self._upgrade_capnweb)
 
     def serves(self, connection: Connection) -> bool:
         """Is `connection` one of the transport's sockets (`/ws/rpc` or Cap'n Web)?"""

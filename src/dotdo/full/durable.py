@@ -134,13 +134,13 @@ class DOFull(DOWorkflow):
         `POST /fanout` (fan-out); the AI's (`AiRoutes`)."""
         super().routes(router)
         # -- human in the loop --
-        router.get("/approvals", scope="read")(self._http_approvals)
-        router.get("/approvals/:id", scope="read")(self._http_approval)
-        router.post("/approvals/:id", scope="approve")(self._http_decide)
+        router.get("/approvals", scope="read", query=("status", "limit"))(self._http_approvals)
+        router.get("/approvals/:id", scope="read", query=())(self._http_approval)
+        router.post("/approvals/:id", scope="approve", query=())(self._http_decide)
         # -- rooms: `/ws` again, replacing DOCore's, so that it also takes `?room=` --
-        router.get("/ws", scope="read")(self._http_join_rooms)
+        router.get("/ws", scope="read", query=("tags", "room", "token"))(self._http_join_rooms)
         # -- fan-out --
-        router.post("/fanout", scope="admin")(self._http_fan_out)
+        router.post("/fanout", scope="admin", query=())(self._http_fan_out)
         # -- AI --
         AiRoutes(self).routes(router)
 

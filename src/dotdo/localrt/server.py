@@ -141,6 +141,7 @@ class Server:
         self.node = node
         self.node_modules = node_modules
         self.process: subprocess.Popen[bytes] | None = None
+        self._control = False
 
     def command(self, *, control: bool) -> list[str]:
         """The `node server.mjs ...` command line for these options (`control`: `--control`)."""
@@ -171,13 +172,19 @@ class Server:
 
     def start(self, *, control: bool = False, output: IO[bytes] | None = None) -> None:
         """Start in a session of its own (so that `stop()` ends wrangler's workerd children
-        too); `output` receives stdout and stderr, else they go to the terminal."""
+        too); `output` receives stdout and stderr, else they go to the terminal.
+
+        Its stdin is a pipe whose other end only this process holds (Python opens it
+        close-on-exec): when this process exits, however it does (`kill -9` included, where
+        no `finally` runs), the pipe closes and `server.mjs` stops with its workerd, rather
+        than keep serving the port from a session no one will signal."""
         if self.process is not None:
             raise LocalRuntimeError("the local runtime is already running")
+        self._control = control
         self.process = subprocess.Popen(
             self.command(control=control),
             cwd=self.project.root,
-            stdin=subprocess.PIPE if control else subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=output,
             stderr=subprocess.STDOUT if output is not None else None,
             start_new_session=True,
@@ -186,7 +193,7 @@ class Server:
 
     def restart(self) -> None:
         """Ask a `control=True` server to rebuild its host and restart (state is kept)."""
-        if self.process is None or self.process.stdin is None:
+        if self.process is None or self.process.stdin is None or not self._control:
             raise LocalRuntimeError("the local runtime is not running under control")
         self.process.stdin.write(b"restart\n")
         self.process.stdin.flush()

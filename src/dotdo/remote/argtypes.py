@@ -20,6 +20,7 @@ import builtins
 import collections.abc
 import functools
 import inspect
+import json
 import types
 import typing
 from collections.abc import Callable
@@ -79,18 +80,64 @@ def callee_name(method: Callable[..., Any]) -> str:
 
 def argument_error(method: Callable[..., Any], name: str, annotation: Any, value: Any) -> BadRequest:
     """The 400 `invalid_params` for argument `name` of `method`, whose `value` its
-    `annotation` does not accept: the 64-bit range when only that bound refused it (ADR
-    0037), else the type the annotation asks for."""
-    if _is_integer(value) and not INT64_MIN <= value <= INT64_MAX and conforms(value, annotation):
+    `annotation` does not accept: the type the annotation asks for, and, where the argument
+    has the right shape but an item inside it does not fit, that item by its path and its
+    type (`"Argument 'keys' of delete_many is an array of strings; keys[1] is an integer,
+    not a string"`); the 64-bit range when only that bound refused an integer (ADR 0037)."""
+    bounded = is_framework(getattr(method, "__func__", method))
+    path, inner, part = _offending_part(name, annotation, value, bounded)
+    head = f"Argument {name!r} of {callee_name(method)}"
+    if _is_integer(part) and not INT64_MIN <= part <= INT64_MAX and conforms(part, inner):
+        where = "" if path == name else f" {path}"
+        return BadRequest(f"{head}:{where} {INT64_RANGE}", code="invalid_params")
+    if path == name:
         return BadRequest(
-            f"Argument {name!r} of {callee_name(method)}: {INT64_RANGE}",
-            code="invalid_params",
+            f"{head} is {describe_type(annotation)}, not {_describe_value(value)}", code="invalid_params"
         )
-    return BadRequest(
-        f"Argument {name!r} of {callee_name(method)} is "
-        f"{describe_type(annotation)}, not {_describe_value(value)}",
-        code="invalid_params",
-    )
+    item = f"{path} is {_describe_value(part)}, not {describe_type(inner)}"
+    return BadRequest(f"{head} is {describe_type(annotation)}; {item}", code="invalid_params")
+
+
+def _offending_part(path: str, annotation: Any, value: Any, bounded: bool) -> tuple[str, Any, Any]:
+    """The innermost part of `value` that `annotation` refuses, as `(path, annotation,
+    value)`: an array's first item that does not fit (`keys[1]`), an object's first member
+    (`where["a"]`), recursively; `value` itself where its own shape is wrong, or where a
+    union leaves more than one reading of it."""
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        shaped = [argument for argument in arguments if _same_shape(value, argument)]
+        if len(shaped) != 1:
+            return path, annotation, value
+        return _offending_part(path, shaped[0], value, bounded)
+    if not _same_shape(value, annotation):
+        return path, annotation, value
+    container = origin or annotation
+    if container in _MAPPINGS:
+        key_type, value_type = arguments if len(arguments) == 2 else (Any, Any)
+        for key, member in value.items():
+            if not conforms(key, key_type, bounded=bounded):
+                return path, annotation, value
+            if not conforms(member, value_type, bounded=bounded):
+                label = json.dumps(key, ensure_ascii=False) if isinstance(key, str) else repr(key)
+                return _offending_part(f"{path}[{label}]", value_type, member, bounded)
+    elif container in _SEQUENCES:
+        fixed = container is tuple and arguments and arguments[-1] is not Ellipsis
+        if fixed and len(value) != len(arguments):
+            return path, annotation, value
+        item_types = arguments if fixed else [arguments[0] if arguments else Any] * len(value)
+        for index, (item, item_type) in enumerate(zip(value, item_types, strict=True)):
+            if not conforms(item, item_type, bounded=bounded):
+                return _offending_part(f"{path}[{index}]", item_type, item, bounded)
+    return path, annotation, value
+
+
+def _same_shape(value: Any, annotation: Any) -> bool:
+    """Is `annotation` a container (array or object) of `value`'s own JSON kind?"""
+    container = typing.get_origin(annotation) or annotation
+    if container in _MAPPINGS:
+        return isinstance(value, dict)
+    return container in _SEQUENCES and isinstance(value, list | tuple)
 
 
 def is_framework(function: Any) -> bool:
@@ -218,26 +265,47 @@ def _is_integer(value: Any) -> bool:
 
 
 def describe_type(annotation: Any) -> str:
-    """`int | None` -> "an integer or null"."""
+    """`int | None` -> "an integer or null"; `list[str]` -> "an array of strings"."""
+    return _describe(annotation, plural=False)
+
+
+def _describe(annotation: Any, *, plural: bool) -> str:
+    """The words for `annotation`: one such value ("a string"), or, with `plural`, the items
+    of an array of them ("strings")."""
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
-        return " or ".join(dict.fromkeys(describe_type(a) for a in typing.get_args(annotation)))
+        parts = list(dict.fromkeys(_describe(a, plural=plural) for a in typing.get_args(annotation)))
+        # "an array of strings, or null": without the comma, null reads as an item's type
+        return (", or " if any(" of " in part for part in parts) else " or ").join(parts)
     if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
+        choices = ", ".join(repr(a) for a in typing.get_args(annotation))
+        return f"items each one of {choices}" if plural else f"one of {choices}"
     container = origin or annotation
     if container in _MAPPINGS:
-        return "an object"
+        return "objects" if plural else "an object"
     if container in _SEQUENCES:
+        arrays = "arrays" if plural else "an array"
         items = {a for a in typing.get_args(annotation) if a is not Ellipsis}
-        if len(items) == 1 and not items & {Any, object}:
-            return f"an array whose items are each {describe_type(items.pop())}"
-        return "an array"
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", bytes: "bytes"}
+        if container is not tuple and len(items) == 1 and not items & {Any, object}:
+            return f"{arrays} of {_describe(items.pop(), plural=True)}"
+        return arrays
     if annotation is None or annotation is type(None):
-        return "null"
+        return "nulls" if plural else "null"
     if isinstance(annotation, type):
-        return names.get(annotation, f"a {annotation.__name__}")
-    return "a value of another type"
+        if annotation in _NAMES:
+            return _NAMES[annotation][plural]
+        return f"{annotation.__name__} values" if plural else f"a {annotation.__name__}"
+    return "values of other types" if plural else "a value of another type"
+
+
+_NAMES: dict[type, tuple[str, str]] = {
+    bool: ("true or false", "booleans"),
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    str: ("a string", "strings"),
+    bytes: ("bytes", "bytes"),
+}
+"""The scalar annotations' words: (one value, the items of an array)."""
 
 
 def _describe_value(value: Any) -> str:

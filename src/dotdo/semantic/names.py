@@ -15,6 +15,7 @@ __all__ = [
     "MAX_DERIVED_VERB_LENGTH",
     "MAX_FIELD_DEPTH",
     "PLURAL_NAME",
+    "QUERY_PARAMS",
     "SYSTEM_FIELDS",
     "TYPE_NAME",
     "checked_name",
@@ -22,6 +23,11 @@ __all__ = [
     "validate_type_name",
     "validate_verb",
 ]
+
+QUERY_PARAMS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
+"""The URL query parameters of a thing list (`GET /:Noun`, `ThingQuery.from_params`): here,
+not in `semantic.query`, because the route declares them when it is registered, before the
+first list loads the query model (ADR 0036)."""
 
 TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 """PascalCase: an upper-case letter, then letters and digits; at most 64 characters."""

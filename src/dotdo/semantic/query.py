@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dotdo.core.http import decimal_integer
 from dotdo.errors import QueryValidationError
-from dotdo.semantic.names import SYSTEM_FIELDS, field_path_error
+from dotdo.semantic.names import QUERY_PARAMS, SYSTEM_FIELDS, field_path_error
 from dotdo.wire.codec import decode, parse_json
 
 if TYPE_CHECKING:
@@ -138,8 +138,6 @@ def _flag(params: Mapping[str, str | None], name: str, default: bool) -> bool:
     return value in ("true", "1")
 
 
-QUERY_PARAMS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
-"""The URL query parameters `ThingQuery.from_params` reads (`GET /:Noun`)."""
 _MAX_CACHED_CHARS = 2048
 """Longer parameters are parsed every time: the 256 kept stay under 1 MB of text."""
 

@@ -28,7 +28,7 @@ from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
 from dotdo.remote.fields import body_arguments, check_fields
 from dotdo.semantic.graph import Actions, EventLog, Ref, Relationships, as_ref
-from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.names import QUERY_PARAMS, validate_type_name
 from dotdo.semantic.registry import Nouns, Verbs
 from dotdo.semantic.store import ThingRecord
 from dotdo.semantic.thingdata import thing_tag, version_tag
@@ -131,24 +131,30 @@ class SemanticRoutes:
 
     def routes(self, router: Router) -> None:
         """Register every route in the module's table on `router`."""
-        router.post("/query", scope="read")(self._query)  # read-only SQL: a read
-        router.get("/nouns", scope="read")(self._list_nouns)
-        router.post("/nouns", scope="admin")(self._register_noun)
-        router.get("/verbs", scope="read")(self._list_verbs)
-        router.post("/verbs", scope="admin")(self._register_verb)
-        router.get("/events", scope="read")(self._events)
-        router.get("/actions", scope="read")(self._list_actions)
-        router.post("/actions", scope="write")(self._action)
-        router.post(f"/{_NOUN}", scope="write")(self._create)
-        router.get(f"/{_NOUN}", scope="read")(self._list)
-        router.get(f"/{_NOUN}/:id", scope="read")(self._get)
-        router.patch(f"/{_NOUN}/:id", scope="write")(self._update)
-        router.put(f"/{_NOUN}/:id", scope="write")(self._replace)
-        router.delete(f"/{_NOUN}/:id", scope="write")(self._delete)
-        router.post(f"/{_NOUN}/:id/restore", scope="write")(self._restore)
-        router.get(f"/{_NOUN}/:id/{_VERB}", scope="read")(self._related)
-        router.post(f"/{_NOUN}/:id/{_VERB}", scope="write")(self._relate)
-        router.delete(f"/{_NOUN}/:id/{_VERB}", scope="write")(self._unrelate)
+        router.post("/query", scope="read", query=())(self._query)  # read-only SQL: a read
+        router.get("/nouns", scope="read", query=())(self._list_nouns)
+        router.post("/nouns", scope="admin", query=())(self._register_noun)
+        router.get("/verbs", scope="read", query=())(self._list_verbs)
+        router.post("/verbs", scope="admin", query=())(self._register_verb)
+        router.get("/events", scope="read", query=("type", "subject", "since", "until", "cursor", "limit"))(
+            self._events
+        )
+        router.get("/actions", scope="read", query=("thing", "limit"))(self._list_actions)
+        router.post("/actions", scope="write", query=())(self._action)
+        router.post(f"/{_NOUN}", scope="write", query=())(self._create)
+        router.get(f"/{_NOUN}", scope="read", query=QUERY_PARAMS)(self._list)
+        router.get(f"/{_NOUN}/:id", scope="read", query=("as_of", "include_deleted"))(self._get)
+        router.patch(f"/{_NOUN}/:id", scope="write", query=())(self._update)
+        router.put(f"/{_NOUN}/:id", scope="write", query=())(self._replace)
+        router.delete(f"/{_NOUN}/:id", scope="write", query=("hard",))(self._delete)
+        router.post(f"/{_NOUN}/:id/restore", scope="write", query=())(self._restore)
+        router.get(
+            f"/{_NOUN}/:id/{_VERB}",
+            scope="read",
+            query=("type", "direction", "limit", "cursor", "total", "offset"),  # offset: its own 400
+        )(self._related)
+        router.post(f"/{_NOUN}/:id/{_VERB}", scope="write", query=())(self._relate)
+        router.delete(f"/{_NOUN}/:id/{_VERB}", scope="write", query=("to",))(self._unrelate)
 
     async def _create(self, request: HttpRequest) -> HttpResponse:
         type_name: str = self._host.noun(request.params["noun"]).type
@@ -165,7 +171,7 @@ class SemanticRoutes:
         return json_text_response(record.wire_text(), status=201, headers={"etag": str(tag)})
 
     async def _list(self, request: HttpRequest) -> HttpResponse:
-        from dotdo.semantic.query import QUERY_PARAMS, ThingQuery  # with the first list (ADR 0036)
+        from dotdo.semantic.query import ThingQuery  # with the first list (ADR 0036)
 
         type_name = validate_type_name(request.params["noun"])
         query = ThingQuery.from_params({name: request.query(name) for name in QUERY_PARAMS})

@@ -190,9 +190,9 @@ class DOStorage(DOSemantic):
     def routes(self, router: Router) -> None:
         """DOSemantic's routes plus `GET /stats` and `POST /storage/flush`."""
         super().routes(router)
-        router.get("/stats", scope="read")(self._http_stats)
-        router.post("/storage/flush", scope="admin")(self._http_flush)  # an operator's lever
-        router.post("/storage/archive", scope="admin")(self._http_archive)
+        router.get("/stats", scope="read", query=())(self._http_stats)
+        router.post("/storage/flush", scope="admin", query=())(self._http_flush)  # an operator's lever
+        router.post("/storage/archive", scope="admin", query=())(self._http_archive)
 
     # -- RPC ---------------------------------------------------------------
 

@@ -133,8 +133,8 @@ class ControlRoutes:
 
         # admin: moving an object's clock and hanging it are an operator's acts (ADR 0018);
         # the plugin's runtime is development without a secret, where access is open.
-        router.post(ALARM_PATH, scope="admin")(run_due)
-        router.post(FAULT_PATH, scope="admin")(arm_fault)
+        router.post(ALARM_PATH, scope="admin", query=())(run_due)
+        router.post(FAULT_PATH, scope="admin", query=())(arm_fault)
 
 
 def with_control_routes(cls: type[DOCore]) -> type[DOCore]:

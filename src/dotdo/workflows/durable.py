@@ -168,13 +168,13 @@ class DOWorkflow(DOStorage):
         /events/dead/:id/replay`, `GET /schedules`, `DELETE /schedules/:id`, `POST
         /workflows/:name` and `GET /workflows/:id`."""
         super().routes(router)
-        router.post("/events", scope="write")(self._http_send)
-        router.get("/events/dead", scope="read")(self._http_dead_letters)
-        router.post("/events/dead/:id/replay", scope="admin")(self._http_replay)
-        router.get("/schedules", scope="read")(self._http_schedules)
-        router.delete("/schedules/:id", scope="admin")(self._http_remove_schedule)
-        router.post("/workflows/:name", scope="write")(self._http_start_workflow)
-        router.get("/workflows/:id", scope="read")(self._http_workflow_status)
+        router.post("/events", scope="write", query=())(self._http_send)
+        router.get("/events/dead", scope="read", query=("limit",))(self._http_dead_letters)
+        router.post("/events/dead/:id/replay", scope="admin", query=())(self._http_replay)
+        router.get("/schedules", scope="read", query=())(self._http_schedules)
+        router.delete("/schedules/:id", scope="admin", query=())(self._http_remove_schedule)
+        router.post("/workflows/:name", scope="write", query=())(self._http_start_workflow)
+        router.get("/workflows/:id", scope="read", query=())(self._http_workflow_status)
 
     async def fetch(self, request: Any) -> Any:
         """DOCore's `fetch`, answered once the handlers of the events it raised have run."""

@@ -523,3 +523,84 @@ def test_the_route_index_resolves_as_the_plain_scan(
             router.add(late, pattern_of(segments, wildcard), named("late"))
         elif change == "remove" and router.routes:
             router.routes.pop(data.draw(st.integers(0, len(router.routes) - 1)))
+
+
+def make_declared_router() -> tuple[Router, list[str]]:
+    """Routes that say which query parameters they take, and one that does not."""
+    router = Router()
+    ran: list[str] = []
+
+    @router.get("/approvals", query=("status", "limit"))
+    async def approvals(request: HttpRequest) -> HttpResponse:
+        ran.append("approvals")
+        return json_response({"status": request.query("status"), "limit": request.query("limit")})
+
+    @router.post("/things", query=())
+    async def create(request: HttpRequest) -> HttpResponse:
+        ran.append("create")
+        return json_response({}, status=201)
+
+    @router.post("/capnweb", query_token=True, query=())
+    async def batch(request: HttpRequest) -> HttpResponse:
+        return json_response({"token": request.query("token")})
+
+    @router.get("/sloppy", query=("limit",))
+    async def sloppy(request: HttpRequest) -> HttpResponse:
+        return json_response({"cursor": request.query("cursor")})  # not declared: a bug
+
+    @router.get("/app")  # an app's route, not declared: takes anything
+    async def app(request: HttpRequest) -> HttpResponse:
+        return json_response({"bogus": request.query("bogus")})
+
+    return router, ran
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "message", "suggestion"),
+    [
+        ("GET", "/approvals?bogus=1", "Query parameter 'bogus' is not taken by GET /approvals", None),
+        (
+            "GET",
+            "/approvals?limit=2&stauts=open",
+            "'stauts' is not taken by GET /approvals; did you mean 'status'?",
+            "status",
+        ),
+        ("GET", "/approvals?Limit=2", "did you mean 'limit'? (it takes limit, status)", "limit"),
+        ("POST", "/things?as_of=1", "'as_of' is not taken by POST /things (it takes none)", None),
+        ("GET", "/approvals?token=t", "?token= is accepted only on WebSocket upgrades and /capnweb", None),
+        ("HEAD", "/approvals?x=", "'x' is not taken by HEAD /approvals", None),
+    ],
+)
+def test_a_query_parameter_the_route_does_not_take_is_refused_before_its_handler(
+    method: str, path: str, message: str, suggestion: str | None
+) -> None:
+    router, ran = make_declared_router()
+    answer = run(router, method, path, body=b"{}")
+    assert answer.status == 400 and ran == []
+    if method != "HEAD":
+        error = answer.json()["error"]
+        assert error["code"] == "invalid_query" and message in error["message"], error
+        assert error["suggestion"] == suggestion
+
+
+def test_the_parameters_a_route_takes_pass_and_an_undeclared_route_takes_any() -> None:
+    router, ran = make_declared_router()
+    assert run(router, "GET", "/approvals?status=open&limit=2").json() == {"status": "open", "limit": "2"}
+    assert run(router, "GET", "/approvals").json() == {"status": None, "limit": None}
+    assert run(router, "POST", "/capnweb?token=t", body=b"").json() == {"token": "t"}  # query_token takes it
+    assert run(router, "GET", "/app?bogus=1").json() == {"bogus": "1"}
+    assert ran == ["approvals", "approvals"]
+
+
+def test_a_handler_reading_a_parameter_its_route_does_not_declare_is_a_bug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    router, _ = make_declared_router()
+    caplog.set_level("CRITICAL", logger="dotdo.http")
+    answer = run(router, "GET", "/sloppy?limit=1")
+    assert answer.status == 500 and answer.json()["error"]["code"] == "internal_error"
+
+
+def test_a_routes_query_is_a_list_of_names() -> None:
+    with pytest.raises(ValueError, match="list of parameter names"):
+        Router().get("/a", query="limit")

@@ -63,13 +63,15 @@ def test_values_that_fit_pass() -> None:
         ({"reverse": 1}, "is true or false, not an integer"),
         ({"prefix": {}}, "is a string or null, not an object"),
         ({"where": [1]}, "is an object or null, not an array"),
-        ({"select": "abc"}, "is an array whose items are each a string or null, not a string"),
-        ({"select": ["a", 1]}, "is an array whose items are each a string or null"),
-        ({"operations": [1]}, "is an array whose items are each an object or null"),
+        ({"select": "abc"}, "Argument 'select' of list is an array of strings, or null, not a string"),
+        ({"select": ["a", 1]}, "is an array of strings, or null; select[1] is an integer, not a string"),
+        ({"operations": [{}, 1]}, "of objects, or null; operations[1] is an integer, not an object"),
+        ({"operations": [{}, []]}, "operations[1] is an array, not an object"),
+        ({"pair": [1, 2]}, "is an array or null; pair[1] is an integer, not a string"),
+        ({"pair": ["1", "x"]}, "pair[0] is a string, not an integer"),
         ({"delay": "soon"}, "is a number or null, not a string"),
         ({"when": 5}, "is a datetime or null, not an integer"),
         ({"mode": "c"}, "is one of 'a', 'b'"),
-        ({"pair": [1, 2]}, "is an array or null"),
         ({"pair": [1]}, "is an array or null"),
         ({"flag": 1}, "Argument 'options' of list is a string, not an integer"),
     ],
@@ -91,7 +93,10 @@ def test_conforms_and_describe() -> None:
     assert not conforms(object(), Mapping[str, Any])
     assert describe_type(int | None) == "an integer or null"
     # The element's type is named: "is an array, not an array" told a caller nothing.
-    assert describe_type(Sequence[str]) == "an array whose items are each a string"
+    assert describe_type(Sequence[str]) == "an array of strings"
+    assert describe_type(list[list[int | None]]) == "an array of arrays of integers or nulls"
+    assert describe_type(list[Literal["a", "b"]]) == "an array of items each one of 'a', 'b'"
+    assert describe_type(list[bool] | None) == "an array of booleans, or null"
     assert describe_type(Sequence[Any]) == "an array"
 
 
@@ -179,3 +184,67 @@ def test_an_integer_past_64_bits_for_a_non_integer_parameter_names_the_type() ->
         argument_error(get, "key", str, 2**70).message == "Argument 'key' of get is a string, not an integer"
     )
     assert "limited to 64 bits" in argument_error(get, "n", int, 2**70).message
+
+
+def _delete_many(keys: Sequence[str]) -> int:
+    """`delete_many`'s signature: a list of strings."""
+    return len(keys)
+
+
+def _nested(rows: list[list[int]], labels: dict[str, int] | None = None) -> None:
+    """Arrays in arrays, and an object's members."""
+
+
+for _function in (_delete_many, _nested):
+    _function.__module__ = "dotdo.core.example"
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "message"),
+    [
+        # The item was described as the whole argument ("...items are each a string, not an array")
+        (_delete_many, [["a", 5]], "is an array of strings; keys[1] is an integer, not a string"),
+        (_delete_many, [["a", ["b"]]], "keys[1] is an array, not a string"),
+        (_delete_many, [["a", "b", None]], "keys[2] is null, not a string"),
+        (_delete_many, ["a"], "Argument 'keys' of _delete_many is an array of strings, not a string"),
+        (
+            _nested,
+            [[[1], [2, "x"]]],
+            "is an array of arrays of integers; rows[1][1] is a string, not an integer",
+        ),
+        (_nested, [[[1], 2]], "rows[1] is an integer, not an array of integers"),
+        (_nested, [[], {"a": 1, "b c": True}], 'labels["b c"] is a boolean, not an integer'),
+        (_nested, [[[1, 2**64]]], f"Argument 'rows' of _nested: rows[0][1] {INT64_RANGE}"),
+    ],
+)
+def test_an_item_that_does_not_fit_is_named_by_its_path_and_type(
+    method: Callable[..., Any], params: Any, message: str
+) -> None:
+    with pytest.raises(BadRequest) as info:
+        bind_arguments(method, params)
+    assert info.value.code == "invalid_params" and message in info.value.message
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    _JSON,
+    st.sampled_from(
+        [list[str], list[list[int]], dict[str, int], list[dict[str, str]] | None, tuple[int, str]]
+    ),
+)
+def test_the_named_part_is_in_the_value_and_does_not_fit(value: Any, annotation: Any) -> None:
+    """Whatever the value, the part a message names is reached by its path and is refused
+    by the annotation named for it."""
+    from dotdo.remote.argtypes import _offending_part
+
+    if conforms(value, annotation, bounded=True):
+        return
+    path, inner, part = _offending_part("arg", annotation, value, True)
+    reached = eval(path, {"arg": value})  # the path is Python's (and JavaScript's) index syntax
+    assert reached is part and not conforms(part, inner, bounded=True)

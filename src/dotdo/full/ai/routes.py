@@ -62,12 +62,12 @@ class AiRoutes:
 
     def routes(self, router: Router) -> None:
         """Register them; generating spends the budget, so it needs `write`."""
-        router.post("/ai/generate", scope="write")(self._generate)
-        router.post("/ai/embed", scope="write")(self._embed)
-        router.post("/ai/run", scope="write")(self._run)
-        router.get("/ai/usage", scope="read")(self._usage)
-        router.get(f"/search/{_NOUN}", scope="read")(self._search)
-        router.post(f"/search/{_NOUN}/reindex", scope="admin")(self._reindex)
+        router.post("/ai/generate", scope="write", query=())(self._generate)
+        router.post("/ai/embed", scope="write", query=())(self._embed)
+        router.post("/ai/run", scope="write", query=())(self._run)
+        router.get("/ai/usage", scope="read", query=())(self._usage)
+        router.get(f"/search/{_NOUN}", scope="read", query=("q", "limit"))(self._search)
+        router.post(f"/search/{_NOUN}/reindex", scope="admin", query=())(self._reindex)
 
     async def _generate(self, request: HttpRequest) -> HttpResponse:
         body = _body(request, '{"prompt": text, "schema": JSON Schema, "system": text, "model": name}')

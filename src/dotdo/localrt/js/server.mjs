@@ -16,15 +16,17 @@
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
 // commands from stdin, one a line: `restart` rebuilds and restarts the host (the
-// command watches the files); stdin closing stops the server. Without it, the
-// server runs until SIGINT/SIGTERM. --test-control (dotdo.testing's runtime) serves the
+// command watches the files). Whenever stdin is a pipe (the `dotdo` process that started
+// it holds the other end), stdin closing stops the server: the parent exited, however it
+// did (kill -9 included), and the runtime must not outlive it holding the port. Else
+// (stdin a terminal or /dev/null) the server runs until SIGINT/SIGTERM. --test-control (dotdo.testing's runtime) serves the
 // project's dotdo objects with the test routes of dotdo.testing.control (build.mjs).
 // --registry registers the worker in wrangler's dev registry at DIR, where another local
 // worker binding its classes by `script_name` finds them (the JavaScript front, ADR 0020).
 // --python is the Python that serves a project's `[ai]` binding offline (aihost.py).
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, fstatSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -223,15 +225,20 @@ async function restart() {
   if (!(await start(true))) console.error("dotdo: waiting for a change to restart");
 }
 
-if (!(await start(false))) {
-  if (!args.control) await stop(1);
-  console.error("dotdo: waiting for a change to restart");
-}
-
-if (args.control) {
+// Listened to before the first start, so that a parent gone while it runs is seen too; the
+// stop waits for the start (and any restart) in flight, then disposes of the workerd it made.
+const started = start(false);
+queue = started;
+const fromParent = fstatSync(0).isFIFO();
+if (args.control || fromParent) {
   const lines = createInterface({ input: process.stdin });
   lines.on("line", (line) => {
-    if (line.trim() === "restart") queue = queue.then(restart);
+    if (args.control && line.trim() === "restart") queue = queue.then(restart);
   });
-  lines.on("close", () => queue.then(() => stop()));
+  if (fromParent) lines.on("close", () => queue.then(() => stop()));
+}
+
+if (!(await started)) {
+  if (!args.control) await stop(1);
+  console.error("dotdo: waiting for a change to restart");
 }
