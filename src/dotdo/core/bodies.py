@@ -79,15 +79,19 @@ class JsFunctions(NamedTuple):
     """`Object.fromEntries`: a plain object from key/value pairs (or `to_js`'s `dict_converter`)."""
     new_response: Any
     """`Response.new`: `new Response(body, init)`."""
+    to_js: Any
+    """`pyodide.ffi.to_js`: a Python value as a JavaScript one."""
 
 
 @functools.cache
 def js_functions() -> JsFunctions:
     """The runtime's `JsFunctions`, looked up once per isolate: each lookup is a trip into
-    JavaScript. Only under Workers, and never at import time (the start-up snapshot)."""
+    JavaScript (and `to_js` an import a request would otherwise repeat). Only under
+    Workers, and never at import time (the start-up snapshot)."""
     import js
+    from pyodide.ffi import to_js
 
-    return JsFunctions(js.Object.fromEntries, js.Response.new)
+    return JsFunctions(js.Object.fromEntries, js.Response.new, to_js)
 
 
 def request_method(request: Any) -> str:

@@ -433,10 +433,8 @@ def _to_runtime_response(response: HttpResponse) -> Any:
     is taken only for its `js_object`: workerd's `python-entrypoint-helper.ts`), since the
     SDK's constructor crosses into JavaScript for every header and reads the `url` back
     (bench/request_path.py counts both). A WebSocket upgrade and a bytes body keep the SDK's
-    Response, which lends it the bytes' buffer without a copy. (The runtime's modules are
-    imported here so that the module imports under CPython.)"""
-    from pyodide.ffi import to_js
-
+    Response, which lends it the bytes' buffer without a copy. (The SDK is imported here so
+    that the module imports under CPython.)"""
     if response.web_socket is not None or isinstance(response.body, bytes):
         from workers import Response
 
@@ -444,7 +442,7 @@ def _to_runtime_response(response: HttpResponse) -> Any:
             return Response(None, status=101, web_socket=response.web_socket)
         return Response(response.body, status=response.status, headers=response.headers)
     runtime = js_functions()
-    init = to_js(
+    init = runtime.to_js(
         {"status": response.status, "headers": response.headers}, dict_converter=runtime.from_entries
     )
     return runtime.new_response(response.body, init)
