@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dotdo.core.migrations import Component, Migration
     from dotdo.core.namespace import override
     from dotdo.core.router import Router
+    from dotdo.core.sdk import WorkerEntrypoint
     from dotdo.errors import (
         ApprovalExpired,
         BadRequest,
@@ -122,6 +123,7 @@ __all__ = [
     "UpgradeRequired",
     "Verb",
     "VerbForms",
+    "WorkerEntrypoint",
     "attenuate_token",
     "bearer_auth",
     "conjugate",
@@ -199,6 +201,7 @@ _LAZY: dict[str, str] = {
     "UpgradeRequired": "dotdo.errors",
     "Verb": "dotdo.semantic.registry",
     "VerbForms": "dotdo.semantic.inflection",
+    "WorkerEntrypoint": "dotdo.core.sdk",
     "attenuate_token": "dotdo.wire.tokens",
     "bearer_auth": "dotdo.core.middleware",
     "conjugate": "dotdo.semantic.inflection",

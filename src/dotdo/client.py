@@ -422,13 +422,15 @@ class ThingResource:
         `invalid_traversal` for a hop of another shape."""
         type_name, thing_id = self._target
         start = {"$type": type_name, "$id": thing_id}  # a value, never spliced into a string
-        steps = [hop if isinstance(hop, Mapping) else _hop_json(hop) for hop in hops]
+        steps = hops if isinstance(hops, str) else [_hop_json(hop) for hop in hops]
         result: list[dict[str, str]] = await self._client.call("traverse", start, steps, limit)
         return result
 
 
-def _hop_json(hop: Any) -> dict[str, Any]:
-    """A `Hop` (anything with `verb`, `direction`, `type`) as the JSON object a hop is."""
+def _hop_json(hop: Any) -> Any:
+    """A `Hop` as the JSON object a hop is; anything else as given (the object refuses it)."""
+    if isinstance(hop, Mapping) or not all(hasattr(hop, name) for name in ("verb", "direction", "type")):
+        return hop
     return {"verb": hop.verb, "direction": hop.direction, "type": hop.type}
 
 

@@ -47,7 +47,13 @@ def test_the_audit_log_takes_a_thing_as_type_and_id(runtime: LocalRuntime) -> No
         assert verbs("t1") == ["start", "assign"]
         assert verbs("Person/ada") == ["assign"]
         assert verbs("Project/t1") == []  # another type: another thing, which did nothing
-        for bad, code in (("Task/", "invalid_id"), ("task/t1", "invalid_type"), ("t 1", "invalid_id")):
+        # an empty `?thing=` names no thing: it answered the whole log
+        for bad, code in (
+            ("Task/", "invalid_id"),
+            ("task/t1", "invalid_type"),
+            ("t 1", "invalid_id"),
+            ("", "invalid_id"),
+        ):
             assert error(c.get("/actions", params={"thing": bad})) == (400, code)
 
 

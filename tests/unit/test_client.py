@@ -101,3 +101,15 @@ def test_traverse_sends_its_start_and_hops_as_json_objects() -> None:
             },
         )
     ]
+
+
+def test_traverse_sends_a_hop_of_another_shape_as_it_is() -> None:
+    """The object answers a malformed hop (400 `invalid_traversal` naming it); the client
+    neither converts nor crashes on it (it raised AttributeError: no attribute 'verb')."""
+
+    async def calls(client: Client) -> None:
+        await client.Hub("h1").traverse([["links", "out"]])
+        await client.Hub("h1").traverse("links")
+
+    params = [body["params"][1] for _, body in sent(calls)]
+    assert params == [[["links", "out"]], "links"]

@@ -72,3 +72,27 @@ def test_an_app_class_is_made_under_cpython() -> None:
         [sys.executable, "-c", _APP], env={"PYTHONPATH": str(SRC)}, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+_ENTRY = """
+import sys
+import src.entry as entry
+from dotdo import WorkerEntrypoint
+
+assert issubclass(entry.Default, WorkerEntrypoint)
+assert not {"pyodide", "js"} & set(sys.modules), sorted(sys.modules)
+"""
+
+
+def test_a_new_projects_entry_imports_under_cpython(tmp_path: Path) -> None:
+    """`dotdo new`'s entry module (its class and its passthrough worker) imports in a plain
+    CPython whose path holds the Workers SDK (as a user's venv does, where the SDK itself
+    cannot be imported: it imports `js`): the worker's base comes from `dotdo`."""
+    from dotdo.cli.scaffold import create_project
+
+    project = create_project("desk", tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", _ENTRY], cwd=project, env={"PYTHONPATH": f"{SRC}:{project}"},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr

@@ -77,10 +77,20 @@ signature checks (the first request carrying a token: the access layer names
 index table, defined beside the log's). ADR 0036. DOFull still loads the RPC modules."""
 
 FULL_APP = "from dotdo import DOFull\nimport dotdo.worker"
-SCAFFOLD_APP = (
-    "from dotdo import DOWorkflow, Event, HttpRequest, HttpResponse, Noun, Router, json_response, on, rpc\n"
-    "from dotdo.worker import forward_to_tenant"
+SCAFFOLD_APP = """from dotdo import (
+    DOWorkflow,
+    Event,
+    HttpRequest,
+    HttpResponse,
+    Noun,
+    Router,
+    WorkerEntrypoint,
+    json_response,
+    on,
+    rpc,
 )
+from dotdo.worker import forward_to_tenant
+"""
 """The imports of the entry module `dotdo new` writes (src/dotdo/cli/template/src/entry.py.tmpl)."""
 
 
@@ -107,8 +117,7 @@ def test_a_new_projects_entry_imports_neither_on_demand_modules_nor_token_signin
     """The entry `dotdo new` writes (a DOWorkflow app and the passthrough) imports none of
     ON_DEMAND or WITHOUT_TOKENS, nor DOFull's own modules."""
     template = (SRC / "dotdo" / "cli" / "template" / "src" / "entry.py.tmpl").read_text()
-    for line in SCAFFOLD_APP.splitlines():
-        assert line in template  # the probe imports what a new project's entry does
+    assert SCAFFOLD_APP in template  # the probe imports what a new project's entry does
     modules = _loaded(SCAFFOLD_APP)
     assert "dotdo.workflows.durable" in modules
     assert [name for name in (*ON_DEMAND, *WITHOUT_TOKENS, *NOT_AT_START) if name in modules] == []

@@ -10,8 +10,6 @@ http://127.0.0.1:8787/@acme/) is its own SupportDesk Durable Object holding its 
 
 from typing import Any
 
-from workers import WorkerEntrypoint
-
 from dotdo import (
     DOWorkflow,
     Event,
@@ -19,6 +17,7 @@ from dotdo import (
     HttpResponse,
     Noun,
     Router,
+    WorkerEntrypoint,
     every,
     json_response,
     on,

@@ -151,7 +151,7 @@ class SemanticRoutes:
         router.get(
             f"/{_NOUN}/:id/{_VERB}",
             scope="read",
-            query=("type", "direction", "limit", "cursor", "total", "offset"),  # offset: its own 400
+            query=("type", "direction", "limit", "cursor", "total"),  # `offset` refused: pages by cursor
         )(self._related)
         router.post(f"/{_NOUN}/:id/{_VERB}", scope="write", query=())(self._relate)
         router.delete(f"/{_NOUN}/:id/{_VERB}", scope="write", query=("to",))(self._unrelate)
@@ -249,10 +249,6 @@ class SemanticRoutes:
             raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
         from dotdo.semantic.query import parse_total  # with the first list (ADR 0036)
 
-        if request.query("offset") is not None:  # it was ignored: every page was the first
-            raise BadRequest(
-                "A thing's edges page by cursor: pass the `cursor` a page answered", code="invalid_query"
-            )
         page = self._host.relationships.page(
             (type_name + "/" + thing_id),
             request.params["verb"],
@@ -376,7 +372,7 @@ class SemanticRoutes:
         return json_response(page)
 
     async def _list_actions(self, request: HttpRequest) -> HttpResponse:
-        thing = request.query("thing") or None
+        thing = request.query("thing")  # `?thing=` (empty) is no thing: refused, not "all"
         return json_response({"items": self._host.actions.list(thing, request.query_int("limit", 100))})
 
     async def _action(self, request: HttpRequest) -> HttpResponse:
