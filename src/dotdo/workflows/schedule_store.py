@@ -114,9 +114,15 @@ class ScheduleStore:
             "UPDATE schedules SET firing_until = ?, last_error = ? WHERE id = ?", at, error, schedule_id
         )
 
-    def extend(self, schedule_id: str, until: int) -> None:
-        """The firing in progress is still running here: its lease moves on to `until`."""
-        self._sql.run("UPDATE schedules SET firing_until = ? WHERE id = ?", until, schedule_id)
+    def hold(self, schedule_id: str, until: int) -> None:
+        """The firing in progress is still running here: its lease moves on to `until`, and a
+        fire time due before then waits until then (one handler at a time, none lost)."""
+        self._sql.run(
+            "UPDATE schedules SET firing_until = ?, next_at = max(next_at, ?) WHERE id = ?",
+            until,
+            until,
+            schedule_id,
+        )
 
     def next_at(self) -> int | None:
         """The earliest time any schedule is due (see `due`), or None."""

@@ -150,9 +150,10 @@ class Scheduler:
         fired = 0
         for row in self._store.due(now, DUE_BATCH):
             schedule_id = str(row["id"])
-            if int(row["next_at"]) > now and schedule_id in self._firing:
-                # Its lease ran out while its handler still runs here: not lost.
-                self._store.extend(schedule_id, now + self._lease_ms())
+            if schedule_id in self._firing:
+                # Its handler still runs here (its lease ran out, or its next fire time came,
+                # meanwhile): never a second handler at once; due again when the lease ends.
+                self._store.hold(schedule_id, now + self._lease_ms())
                 self._host.timers.changed()
                 continue
             await self._fire(row, now)

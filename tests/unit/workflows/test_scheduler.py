@@ -221,3 +221,24 @@ def test_a_class_schedule_cannot_be_removed_at_run_time() -> None:
         obj.scheduler.remove(hourly)
     assert refused.value.code == "schedule_declared" and "decorator" in str(refused.value)
     assert hourly in {s["id"] for s in obj.restart().scheduler.list()}  # and stays, as answered
+
+
+def test_a_fire_time_due_while_its_handler_still_runs_waits_for_it() -> None:
+    """One handler of a schedule at a time: the next fire time coming due while the last
+    firing's handler still runs here started a second handler beside it (which then cleared
+    the first one's mark); it is held until the running firing's lease, then fires once."""
+    obj = InProcess(Dies)
+    lease = 7_000  # the handler bound (2 s) and the lease's margin (5 s)
+
+    async def next_hour_while_the_first_runs() -> None:
+        first = asyncio.create_task(obj.timers.run_due(T0 + HOUR))
+        while not obj.journal:
+            await asyncio.sleep(0)
+        assert (await obj.timers.run_due(T0 + 2 * HOUR))["schedules"] == 0
+        assert len(fired(obj, "hourly")) == 1  # no second handler
+        assert schedules(obj)["hourly"]["next_at"] == T0 + 2 * HOUR + lease
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+
+    run(next_hour_while_the_first_runs())
