@@ -3,12 +3,12 @@ the things created since the last one at the fewest statements (ADR 0038)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 
 from dotdo.core import faults
 from dotdo.core.sql import Sql
 from dotdo.semantic.store import ThingRecord
+from dotdo.values import compact_json
 
 __all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_DATA", "write_thing", "write_things"]
 
@@ -60,7 +60,6 @@ _UPSERT_MANY = (
     "type = excluded.type, data = excluded.data, created_at = excluded.created_at, "
     "updated_at = excluded.updated_at, deleted_at = excluded.deleted_at, version = excluded.version"
 )
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 MAX_BATCH_DATA = 16 * 1024
 """A created thing whose `data` is longer than this (characters) is written by a statement
 of its own (`write_thing`), so that no batch parameter nears Cloudflare's 2 MB cap on a
@@ -95,7 +94,7 @@ def write_things(
     def flush() -> None:
         nonlocal size
         if batch:
-            sql.run(_UPSERT_MANY, _ENCODER.encode(batch))
+            sql.run(_UPSERT_MANY, compact_json(batch))
             for done in in_batch:
                 faults.reach_now(faults.STORAGE_IN_CHECKPOINT, done)
             batch.clear()

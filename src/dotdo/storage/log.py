@@ -19,6 +19,7 @@ from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.semantic.store import ThingRecord
 from dotdo.storage.segments import events_into_segments, utf8_size
+from dotdo.values import compact_json
 
 __all__ = [
     "ARCHIVE_TABLES",
@@ -106,10 +107,6 @@ def entry_record(entry: dict[str, Any]) -> ThingRecord | None:
     return ThingRecord(str(entry["id"]), kind, data, created, updated, deleted, version)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-"""The log's JSON (`json.dumps` with these options builds one like it on every call)."""
-
-
 @dataclass(frozen=True)
 class LogRow:
     """One log row as replayed: its sequence number and its entries (JSON objects)."""
@@ -152,14 +149,14 @@ class WriteAheadLog:
         thing size limit rules out, gets a row to itself)."""
         # Nearly always they all fit in one row: one encoding of the list is that row's body,
         # the text the entries' own encodings joined in brackets would give.
-        whole = _ENCODER.encode(entries)
+        whole = compact_json(entries)
         if utf8_size(whole) < self._max_row_bytes or len(entries) < 2:
             return [whole] if entries else []
         bodies: list[str] = []
         chunk: list[str] = []
         size = 2
         for entry in entries:
-            text = _ENCODER.encode(entry)
+            text = compact_json(entry)
             length = utf8_size(text) + 1
             if chunk and size + length > self._max_row_bytes:
                 bodies.append("[" + ",".join(chunk) + "]")

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dotdo.core.sql import Sql
+from dotdo.values import compact_json
 
 __all__ = [
     "EVENTS_VIEW",
@@ -82,13 +83,9 @@ _UPSERT = (
 )
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-"""`json.dumps` with these options builds an encoder like this one on every call."""
-
-
 def event_json(event: dict[str, Any]) -> str:
     """One event as a segment stores it (compact JSON, keys in the documented order)."""
-    return _ENCODER.encode({k: event[k] for k in ("id", "type", "data", "timestamp", "subject", "object")})
+    return compact_json({k: event[k] for k in ("id", "type", "data", "timestamp", "subject", "object")})
 
 
 def utf8_size(text: str) -> int:

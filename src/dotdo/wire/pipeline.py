@@ -64,19 +64,15 @@ _STEP_FIELDS = {"method": frozenset({"type", "name", "args"}), "property": froze
 refuses a field besides `method` and `params`: a misspelt `args` is never dropped."""
 
 
-def _check_fields(envelope: dict[str, Any], known: frozenset[str], what: str) -> None:
-    check_fields(envelope, known, what=what, code="invalid_pipeline")
-
-
 def _parse_one(item: Any) -> PipelineRequest:
     if not isinstance(item, dict) or not isinstance(item.get("pipeline"), dict):
         raise BadRequest(
             'A pipeline is {"id", "pipeline": {"target": [...], "pipeline": [steps]}}',
             code="invalid_pipeline",
         )
-    _check_fields(item, _REQUEST_FIELDS, "a pipeline request")
+    check_fields(item, _REQUEST_FIELDS, what="a pipeline request", code="invalid_pipeline")
     spec = item["pipeline"]
-    _check_fields(spec, _SPEC_FIELDS, "a pipeline")
+    check_fields(spec, _SPEC_FIELDS, what="a pipeline", code="invalid_pipeline")
     target = spec.get("target", [])
     raw_steps = spec.get("pipeline", [])
     if not isinstance(target, list) or len(target) > 2:
@@ -93,7 +89,7 @@ def _parse_one(item: Any) -> PipelineRequest:
                 code="invalid_pipeline",
             )
         kind = "method" if raw["type"] == "method" else "property"
-        _check_fields(raw, _STEP_FIELDS[kind], f"a {kind} step")
+        check_fields(raw, _STEP_FIELDS[kind], what=f"a {kind} step", code="invalid_pipeline")
         steps.append(Step(kind, raw.get("name"), raw.get("args", [])))
     request_id = item.get("id")
     if not is_call_id(request_id):  # refused before anything runs: its answer carries it back
