@@ -73,12 +73,20 @@ class RuntimeSql:
         return Cursor(rows, names, changed)
 
     def _btrees_written(self, query: str, values: list[Any]) -> int:
-        """The b-trees (by root page) `query`'s program opens for writing; an upsert opens
-        those of both of its paths, so it is counted as an insert."""
+        """The b-trees (by root page) `query`'s program writes: opened for writing and the
+        target of an insert or delete (a cursor opened for writing only to find the rows,
+        as an UPDATE's by a WITHOUT ROWID table's index, writes nothing there). An upsert
+        writes those of both of its paths, so it is counted as an insert."""
         if query not in self._btrees:
             program = self.db.execute(f"EXPLAIN {query}", values).fetchall()
-            self._btrees[query] = max(1, len({op[3] for op in program if op[1] == "OpenWrite"}))
+            roots = {op[2]: op[3] for op in program if op[1] == "OpenWrite"}  # cursor -> root page
+            written = {roots[op[2]] for op in program if op[1] in _WRITES and op[2] in roots}
+            self._btrees[query] = max(1, len(written))
         return self._btrees[query]
+
+
+_WRITES = frozenset({"Insert", "IdxInsert", "Delete", "IdxDelete"})
+"""The VDBE opcodes that write an entry of a b-tree (https://sqlite.org/opcode.html)."""
 
 
 async def _resolved(value: T) -> T:

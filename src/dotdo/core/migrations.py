@@ -134,7 +134,14 @@ def _apply(sql: Sql, component: str, migration: Migration, now_ms: int) -> None:
     _record(sql, component, migration.version, now_ms)
 
 
-def without_rowid(table: str, columns: str, indexes: Sequence[str] = ()) -> Callable[[Sql], None]:
+def without_rowid(
+    table: str,
+    columns: str,
+    indexes: Sequence[str] = (),
+    *,
+    key: Sequence[str] | None = None,
+    dropped: Sequence[str] = (),
+) -> Callable[[Sql], None]:
     """A migration step that rebuilds `table` as a WITHOUT ROWID table keyed by its primary
     key, keeping its rows and indexes.
 
@@ -143,30 +150,36 @@ def without_rowid(table: str, columns: str, indexes: Sequence[str] = ()) -> Call
     insert; WITHOUT ROWID keeps one b-tree ordered by the key
     (https://sqlite.org/withoutrowid.html). `columns` is the column list of the new
     table as in CREATE TABLE (the key included); the rows are copied column by column.
-    `indexes` are the CREATE INDEX statements of the indexes dotdo owns on the table,
-    run on the new one; any other index the old table had (a noun's indexed property)
-    is created again as it was. Nothing is done for a table already without rowid, and a
-    table of more than MAX_REBUILD_ROWS rows keeps its layout (logged): queries read both
-    the same way, but its inserts still write the key's index.
+    `indexes` are the CREATE [UNIQUE] INDEX statements of the indexes dotdo owns on the
+    table, run on the new one; `dropped` names indexes of the old table dotdo no longer
+    keeps; any other index the old table had (a noun's indexed property) is created again
+    as it was.
+
+    `key` is the new primary key's columns in order, given when it differs from the old
+    table's (a table keyed anew, e.g. `things` by its list order, ADR 0039); without it
+    the key stays the table's own. Nothing is done for a table already without rowid and
+    keyed by `key`, and a table of more than MAX_REBUILD_ROWS rows keeps its layout
+    (logged): every statement dotdo runs on it is valid on both layouts and answers the
+    same, only its plans and its writes' index entries differ.
     """
 
     def step(sql: Sql) -> None:
         found = sql.first("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table)
         if found is None:
             raise ValueError(f"without_rowid: no table {table!r}")
-        if "WITHOUT ROWID" in " ".join(str(found["sql"]).upper().split()):
+        has_rowid = "WITHOUT ROWID" not in " ".join(str(found["sql"]).upper().split())
+        if not has_rowid and (key is None or _primary_key(sql, table) == tuple(key)):
             return
-        top = sql.first(f"SELECT max(rowid) AS n FROM {table}")  # the rowid b-tree's last key: no scan
-        if top is not None and top["n"] is not None and int(top["n"]) > MAX_REBUILD_ROWS:
+        if _more_rows_than(sql, table, MAX_REBUILD_ROWS, has_rowid):
             logger.warning(
-                "table %s has more than %d rows: kept with its rowid (every insert writes its key's "
-                "index too); everything else works the same",
+                "table %s has more than %d rows: kept as it is (its inserts may write an index more, "
+                "its reads take other plans); everything else works the same",
                 table,
                 MAX_REBUILD_ROWS,
             )
             return
         names = [str(r["name"]) for r in sql.exec("SELECT name FROM pragma_table_info(?)", table)]
-        ours = {_index_name(statement) for statement in indexes}
+        ours = {_index_name(statement) for statement in indexes} | set(dropped)
         kept = [
             str(r["sql"])
             for r in sql.exec(
@@ -188,9 +201,27 @@ def without_rowid(table: str, columns: str, indexes: Sequence[str] = ()) -> Call
     return step
 
 
+def _primary_key(sql: Sql, table: str) -> tuple[str, ...]:
+    """The columns of `table`'s primary key, in the key's order."""
+    rows = sql.exec("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", table)
+    return tuple(str(r["name"]) for r in rows)
+
+
+def _more_rows_than(sql: Sql, table: str, bound: int, has_rowid: bool) -> bool:
+    """Does `table` hold more than `bound` rows? Reads one row (a rowid table's last key) or
+    at most `bound + 1`."""
+    if has_rowid:  # the rowid b-tree's last key: no scan
+        top = sql.first(f"SELECT max(rowid) AS n FROM {table}")
+        return top is not None and top["n"] is not None and int(top["n"]) > bound
+    counted = sql.first(f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} LIMIT ?)", bound + 1)
+    return counted is not None and int(counted["n"]) > bound
+
+
 def _index_name(statement: str) -> str:
-    """The name a `CREATE INDEX [IF NOT EXISTS] name ON ...` statement gives its index."""
+    """The name a `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON ...` statement gives its index."""
     words = statement.split()
+    if words[1].upper() == "UNIQUE":
+        del words[1]
     at = 5 if [w.upper() for w in words[2:5]] == ["IF", "NOT", "EXISTS"] else 2
     return words[at].strip('"')
 

@@ -92,19 +92,22 @@ def overlay_select(
     columns: str,
     limit: int,
     offset: int,
+    table: str = "things",
 ) -> tuple[str, list[Any]]:
     """The statement and parameters selecting `columns` of the rows matching `condition`
     (the plain query's SQL over `things` columns, and its parameters: the type first, then
-    at most the named `:ops`), in `order`, `limit` (-1: all) from `offset`, over `overlay`."""
+    at most the named `:ops`), in `order`, `limit` (-1: all) from `offset`, over `overlay`;
+    `table` is how the table's side names `things` (`things INDEXED BY ...` to read it by
+    a declared index, as the plain query does)."""
     where, params = condition
     tail = f"ORDER BY {order} LIMIT ? OFFSET ?"
     # The table's side takes its first `limit + offset` matches in the query's order (the
-    # type index, or a declared property's, serves it as it serves the plain query): the
+    # table's key, or a declared property's index, serves it as for the plain query): the
     # order is total (ids break ties), so no later one can reach the page. The overlay's
     # rows are few; one sort merges both.
     sql = (
         f"WITH {_DIRTY} SELECT {columns} FROM ("
-        f"SELECT * FROM (SELECT {THING_COLUMNS} FROM things WHERE {_CLEAN} AND {where} "
+        f"SELECT * FROM (SELECT {THING_COLUMNS} FROM {table} WHERE {_CLEAN} AND {where} "
         f"ORDER BY {order} LIMIT ?) UNION ALL SELECT {THING_COLUMNS} FROM dirty WHERE {where}) {tail}"
     )
     if _fits(sql):
@@ -116,13 +119,15 @@ def overlay_select(
     return sql, [overlay.param, params[0], *params, limit, offset]
 
 
-def overlay_count(overlay: Overlay, condition: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
+def overlay_count(
+    overlay: Overlay, condition: tuple[str, list[Any]], table: str = "things"
+) -> tuple[str, list[Any]]:
     """The statement and parameters counting the rows matching `condition` (as in
-    `overlay_select`) over `overlay`, as `n`."""
+    `overlay_select`, `table` too) over `overlay`, as `n`."""
     where, params = condition
     # Subqueries in FROM, not scalar ones: those count towards the expression depth.
     sql = (
-        f"WITH {_DIRTY} SELECT count(*) AS n FROM (SELECT 1 FROM things WHERE {_CLEAN} AND {where} "
+        f"WITH {_DIRTY} SELECT count(*) AS n FROM (SELECT 1 FROM {table} WHERE {_CLEAN} AND {where} "
         f"UNION ALL SELECT 1 FROM dirty WHERE {where})"
     )
     if _fits(sql):

@@ -157,6 +157,10 @@ class ThingQuery:
     include_deleted: bool = False
     with_total: bool = True
     """Count every match for `total` (a second query); without it `total` is None."""
+    index: str | None = None
+    """The quoted name of the declared property index the statement reads by (`INDEXED BY`),
+    set by the thing service where the clause seeks by an indexed field (`Pushdown.seeks`);
+    None: SQLite's choice, the table's key for a list (ADR 0039)."""
 
     @classmethod
     def build(

@@ -217,6 +217,12 @@ class Nouns:
         """Was `name` registered (declared, or by `register` at run time)?"""
         return name in self._load()
 
+    def indexes(self, name: str) -> tuple[str, ...]:
+        """The property paths of the registered noun `name` that have an index
+        (`index_statement`, created with the noun's row); () for a noun not registered."""
+        noun = self._load().get(name)
+        return () if noun is None else noun.indexes
+
     def all(self) -> list[Noun]:
         """The registered nouns, sorted by name."""
         return sorted(self._load().values(), key=lambda n: n.name)

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from dotdo.core.migrations import Component, Migration, without_rowid
 from dotdo.core.sql import Sql
+from dotdo.semantic.thing_tables import THING_TABLES
 from dotdo.semantic.wiretext import thing_text
 
 if TYPE_CHECKING:  # the query model and overlays load with the first list or count (ADR 0036)
@@ -53,46 +53,6 @@ class Rerunnable(Generic[T]):
     def __call__(self) -> T:
         return self.work()
 
-
-THING_TABLES = Component(
-    "things",
-    (
-        Migration(
-            1,
-            (
-                """CREATE TABLE IF NOT EXISTS things (
-  id TEXT PRIMARY KEY,
-  type TEXT NOT NULL,
-  data TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  deleted_at INTEGER,
-  version INTEGER NOT NULL DEFAULT 1
-)""",
-                "CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",
-            ),
-        ),
-        # One b-tree keyed by id: a create writes the thing and its type index, not also an
-        # index of ids (ADR 0020).
-        Migration(
-            2,
-            (
-                without_rowid(
-                    "things",
-                    """id TEXT PRIMARY KEY,
-  type TEXT NOT NULL,
-  data TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  deleted_at INTEGER,
-  version INTEGER NOT NULL DEFAULT 1""",
-                    ("CREATE INDEX IF NOT EXISTS things_by_type ON things (type, created_at, id)",),
-                ),
-            ),
-        ),
-    ),
-    formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
-)
 
 THING_COLUMNS = "id, type, data, created_at, updated_at, deleted_at, version"
 """The columns of `things`, in their order."""
@@ -234,8 +194,9 @@ class SqliteThingStore:
 
     def write(self, record: ThingRecord, expected_version: int) -> bool:
         """As `ThingStore.write`: one `UPDATE ... WHERE id = ? AND version = ? AND type = ?`."""
-        # `type` is matched, never assigned: SQLite rewrites (and counts) the entry of every
-        # index on a column an UPDATE assigns, changed or not, and the type index is one.
+        # `type` is matched, never assigned: it leads the table's key (ADR 0039), and SQLite
+        # rewrites (and counts) the entry of every index on a column an UPDATE assigns,
+        # changed or not: the id index and every declared property index carry it.
         written = self._sql.run(
             "UPDATE things SET data = ?, updated_at = ?, deleted_at = ?, version = ? "
             "WHERE id = ? AND version = ? AND type = ?",
@@ -252,6 +213,11 @@ class SqliteThingStore:
     def remove(self, thing_id: str) -> bool:
         """As `ThingStore.remove`."""
         return self._sql.run("DELETE FROM things WHERE id = ?", thing_id) > 0
+
+    @staticmethod
+    def _table(query: ThingQuery) -> str:
+        """`things`, read by the declared index the query names (`ThingQuery.index`) if any."""
+        return "things" if query.index is None else f"things INDEXED BY {query.index}"
 
     def _filter(self, type_name: str, query: ThingQuery) -> tuple[str, list[Any]]:
         sql = "type = ?" if query.include_deleted else "type = ? AND deleted_at IS NULL"
@@ -272,8 +238,11 @@ class SqliteThingStore:
         if overlay is not None:
             from dotdo.semantic.overlay import overlay_select
 
-            return overlay_select(overlay, (condition, params), query.order_sql(), columns, limit, offset)
-        sql = f"SELECT {columns} FROM things WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?"
+            return overlay_select(
+                overlay, (condition, params), query.order_sql(), columns, limit, offset, self._table(query)
+            )
+        table = self._table(query)
+        sql = f"SELECT {columns} FROM {table} WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?"
         return sql, [*params, limit, offset]
 
     def _select(self, type_name: str, query: ThingQuery, limit: int, offset: int) -> list[ThingRecord]:
@@ -319,11 +288,12 @@ class SqliteThingStore:
         condition, params = self._filter(type_name, query)
         overlay = self._overlay_for(type_name)
         if overlay is None:
-            row = self._sql.first(f"SELECT count(*) AS n FROM things WHERE {condition}", *params)
+            table = self._table(query)
+            row = self._sql.first(f"SELECT count(*) AS n FROM {table} WHERE {condition}", *params)
         else:
             from dotdo.semantic.overlay import overlay_count
 
-            sql, bound = overlay_count(overlay, (condition, params))
+            sql, bound = overlay_count(overlay, (condition, params), self._table(query))
             row = self._sql.first(sql, *bound)
         return int(row["n"]) if row else 0
 

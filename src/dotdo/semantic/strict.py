@@ -9,13 +9,17 @@ with `difflib.get_close_matches` (or one letter away), a noun's plural counting 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.inflection import pluralize
 from dotdo.semantic.names import SYSTEM_FIELDS, validate_type_name
-from dotdo.semantic.registry import Noun
+from dotdo.semantic.registry import Noun, index_name
+
+if TYPE_CHECKING:
+    from dotdo.semantic.query import ThingQuery
 
 __all__ = [
     "SUGGESTION_CUTOFF",
@@ -145,6 +149,9 @@ class NounRegistry(Protocol):
     def all(self) -> list[Noun]:
         """Every registered noun (for the closest-name suggestion)."""
 
+    def indexes(self, name: str) -> tuple[str, ...]:
+        """The indexed property paths of the registered noun `name`; () when not registered."""
+
 
 class NounPolicy:
     """The check every thing, relationship and action operation makes on the nouns it names.
@@ -182,3 +189,24 @@ class NounPolicy:
             top = path.split(".")[0]
             if top not in fields:
                 raise unknown_field(type_name, top, fields)
+
+    def check_query(self, type_name: str, query: ThingQuery) -> ThingQuery:
+        """400 `unknown_field` (`check_fields`) for a path `query` names (where, order_by,
+        select) outside the declared fields; else `query`, read by the index of the noun on
+        the first property its clause seeks by (`seek_index`, `ThingQuery.index`)."""
+        order = [name for name, _ in query.order]
+        self.check_fields(type_name, [*sorted(query.where.paths), *order, *(query.select or ())])
+        index = self.seek_index(type_name, query.where.seeks)
+        return query if index is None else dataclasses.replace(query, index=index)
+
+    def seek_index(self, type_name: str, seeks: Sequence[str]) -> str | None:
+        """The quoted name (`registry.index_name`) of the index of the registered noun
+        `type_name` on the first of `seeks` (`Pushdown.seeks`) that has one; None when none
+        does. SQLite, without statistics, would read such a query's type in list order by
+        the table's key rather than seek through the index (ADR 0039)."""
+        indexed = self.registry.indexes(type_name) if seeks else ()
+        if indexed:
+            for path in seeks:
+                if path in indexed:
+                    return index_name(type_name, path)
+        return None

@@ -88,10 +88,8 @@ class Things:
         """The one place every operation checks the noun it names."""
         return validate_type_name(type_name) if self._nouns is None else self._nouns.check(type_name)
 
-    def _check_query(self, type_name: str, query: ThingQuery) -> None:
-        if self._nouns is not None:
-            order = [name for name, _ in query.order]
-            self._nouns.check_fields(type_name, [*sorted(query.where.paths), *order, *(query.select or ())])
+    def _check_query(self, type_name: str, query: ThingQuery) -> ThingQuery:
+        return query if self._nouns is None else self._nouns.check_query(type_name, query)
 
     def _selected(self, type_name: str, thing_id: str, include_deleted: bool) -> ThingRecord | None:
         """The thing of that type and id (a soft-deleted one only if `include_deleted`), or None."""
@@ -377,7 +375,7 @@ class Things:
         skips it and answers `total: None`.
         """
         self._type(type_name)
-        self._check_query(type_name, query)
+        query = self._check_query(type_name, query)
         if query.where.residual is None:
             records, total, has_more = self._page(type_name, query)
             return {"items": [query.project(r.wire()) for r in records], "total": total, "has_more": has_more}
@@ -403,7 +401,7 @@ class Things:
         if query.where.residual is not None or query.select is not None:
             return dumps(self.list(type_name, query))
         self._type(type_name)
-        self._check_query(type_name, query)
+        query = self._check_query(type_name, query)
         return page_text(*self._page(type_name, query))
 
     def _page(self, type_name: str, query: ThingQuery) -> tuple[builtins.list[ThingRecord], int | None, bool]:
@@ -429,7 +427,7 @@ class Things:
         """How many things of the type match `query` (its paging ignored); 400
         `unknown_field` for a path outside the declared fields."""
         self._type(type_name)
-        self._check_query(type_name, query)
+        query = self._check_query(type_name, query)
         if query.where.residual is None:
             return self.store.count(type_name, query)
         return sum(1 for _ in self._residual_matches(type_name, query))
@@ -437,7 +435,7 @@ class Things:
     def find_first(self, type_name: str, query: ThingQuery) -> dict[str, Any] | None:
         """The first match in the query's order (projected by its `select`), or None."""
         self._type(type_name)
-        self._check_query(type_name, query)
+        query = self._check_query(type_name, query)
         if query.where.residual is None:
             records = self.store.page(type_name, dataclasses.replace(query, limit=1))
             return query.project(records[0].wire()) if records else None

@@ -29,9 +29,11 @@ def write_thing(sql: Sql, thing_id: str, record: ThingRecord | None) -> None:
 
     `type` and `created_at` are matched, not assigned: SQLite rewrites (and Cloudflare
     bills) the entry of every index on a column an UPDATE assigns, changed or not, and
-    both are in the type index (`things_by_type`) and in every declared property index
-    (ADR 0020). Only a new thing, or one deleted for good and created again (a new
-    `created_at`) or re-typed since `things` last held it, takes the upsert.
+    both are in the table's key (`(type, created_at, id)`, ADR 0039), so in the id index
+    and every declared property index (ADR 0020); a rowid-era table too big to rebuild
+    keeps them in its type index `things_by_type`. Only a new thing, or one deleted for
+    good and created again (a new `created_at`) or re-typed since `things` last held it,
+    takes the upsert.
 
     A record at version 1 is a life created since the last checkpoint, which `things`
     holds only if a checkpoint of its type wrote it and the object restarted before the

@@ -231,7 +231,7 @@ def test_a_released_object_keeps_its_data_under_the_prefixed_names(sql: SqliteSq
     reached = migrate(sql, LAYERS, 200)
     assert {name: reached[name] for name in ("core", "things", "registry", "graph", "semantic")} == {
         "core": 2,
-        "things": 2,
+        "things": 3,
         "registry": 2,
         "graph": 3,
         "semantic": 1,  # the former track's row stays: the record of what ran
@@ -252,7 +252,8 @@ def test_a_released_object_keeps_its_data_under_the_prefixed_names(sql: SqliteSq
     assert found["dotdo_relationships_backward"] == "dotdo_relationships"
     assert found["dotdo_actions_by_subject"] == found["dotdo_actions_by_object"] == "dotdo_actions"
     assert not {"relationships_backward", "actions_by_subject", "actions_by_object"} & set(found)
-    assert found["things_by_type"] == "things" and found["events_by_type"] == "events"
+    assert found["things_by_id"] == "things" and found["events_by_type"] == "events"
+    assert "things_by_type" not in found  # the table's key took its place (ADR 0039)
 
 
 def test_each_migration_runs_once_on_a_released_object(sql: SqliteSql) -> None:
@@ -403,3 +404,70 @@ def test_a_released_object_ends_with_one_b_tree_per_keyed_table(sql: SqliteSql) 
     assert sql.exec("SELECT id, subject FROM events") == [{"id": "e-1", "subject": "Customer/c-1"}]
     assert sql.exec("SELECT id, object_id FROM dotdo_actions") == [{"id": "a-1", "object_id": "p-1"}]
     assert "schedules_due" not in index_sql(sql, "schedules")
+
+
+def primary_key(sql: SqliteSql, table: str) -> list[str]:
+    rows = sql.exec("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", table)
+    return [str(r["name"]) for r in rows]
+
+
+THINGS_V2 = Component("things", THING_TABLES.migrations[:2])
+"""`things` as the release before ADR 0039 left it: keyed by id, with the type index."""
+ROWS = [  # two types, a tie on created_at, a soft-deleted thing, an integer past 2^53
+    ("b", "Customer", '{"tier":"gold"}', 5, 6, None, 2),
+    ("a", "Customer", '{"tier":"platinum"}', 5, 5, None, 1),
+    ("c", "Order", '{"n":9007199254740993}', 1, 1, None, 1),
+    ("d", "Customer", "{}", 3, 4, 4, 2),
+]
+
+
+def test_things_are_keyed_by_the_list_order_keeping_rows_and_declared_indexes(sql: SqliteSql) -> None:
+    migrate(sql, [THINGS_V2], 1)
+    declared = (
+        "CREATE INDEX \"things_Customer_tier\" ON things (type, json_extract(data, '$.tier'), created_at, id)"
+    )
+    sql.run(declared)
+    for row in ROWS:
+        sql.run("INSERT INTO things VALUES (?, ?, ?, ?, ?, ?, ?)", *row)
+    before = sql.exec("SELECT * FROM things ORDER BY id")
+    assert primary_key(sql, "things") == ["id"]
+    assert migrate(sql, [THING_TABLES], 2) == {"things": 3}
+    assert layout(sql, "things") == "without rowid"
+    assert primary_key(sql, "things") == ["type", "created_at", "id"]
+    assert sql.exec("SELECT * FROM things ORDER BY id") == before
+    in_order = "SELECT id FROM things ORDER BY type, created_at, id"
+    assert sql.exec(in_order) == [{"id": i} for i in ("d", "a", "b", "c")]
+    plan = [str(r["detail"]) for r in sql.exec(f"EXPLAIN QUERY PLAN {in_order}")]
+    assert plan == ["SCAN things"]  # the table is in that order: no index, no sort
+    found = index_sql(sql, "things")
+    assert set(found) == {"things_by_id", "things_Customer_tier"}
+    assert found["things_Customer_tier"] == declared
+    assert found["things_by_id"].startswith("CREATE UNIQUE INDEX")
+    with pytest.raises(sqlite3.IntegrityError):  # ids stay unique across types and times
+        sql.run("INSERT INTO things VALUES ('a', 'Order', '{}', 9, 9, NULL, 1)")
+
+
+def test_a_new_object_s_things_are_keyed_by_the_list_order(sql: SqliteSql) -> None:
+    migrate(sql, [THING_TABLES], 1)
+    assert primary_key(sql, "things") == ["type", "created_at", "id"]
+    assert set(index_sql(sql, "things")) == {"things_by_id"}
+    rebuild = THING_TABLES.migrations[-1].statements[0]
+    assert callable(rebuild)
+    rebuild(sql)  # keyed so already: nothing to do
+    assert primary_key(sql, "things") == ["type", "created_at", "id"]
+
+
+def test_a_keyed_table_past_the_rebuild_bound_keeps_its_key(
+    sql: SqliteSql, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A table already without rowid is counted (at most the bound and one rows read), not
+    measured by a rowid it does not have."""
+    migrate(sql, [THINGS_V2], 1)
+    for row in ROWS:
+        sql.run("INSERT INTO things VALUES (?, ?, ?, ?, ?, ?, ?)", *row)
+    monkeypatch.setattr("dotdo.core.migrations.MAX_REBUILD_ROWS", 3)
+    with caplog.at_level("WARNING", logger="dotdo.migrations"):
+        assert migrate(sql, [THING_TABLES], 2) == {"things": 3}
+    assert "more than 3 rows" in caplog.text
+    assert primary_key(sql, "things") == ["id"] and "things_by_type" in index_sql(sql, "things")
+    assert len(sql.exec("SELECT id FROM things")) == 4

@@ -168,6 +168,10 @@ class Registry:
     def all(self) -> list[Noun]:
         return list(self.nouns.values())
 
+    def indexes(self, name: str) -> tuple[str, ...]:
+        noun = self.nouns.get(name)
+        return () if noun is None else noun.indexes
+
 
 class Events:
     def __init__(self) -> None:

@@ -194,6 +194,10 @@ class Pushdown:
     residual: Node | None
     paths: frozenset[str] = frozenset()
     """Every field path the clause names (for checks against declared fields)."""
+    seeks: tuple[str, ...] = ()
+    """The property paths an index on the field (`registry.index_statement`) can seek by:
+    those of the top-level conjuncts in `sql` that compare the field's value to a string
+    or a number (`$eq`, `$gt`, `$gte`, `$lt`, `$lte`), equalities first, then by path."""
 
     def accepts(self, thing: Mapping[str, Any]) -> bool:
         """Does `thing` (wire form), already selected by `sql`, satisfy the residual too?"""
@@ -206,6 +210,24 @@ def _paths(node: Node) -> set[str]:
     if isinstance(node, Negation):
         return _paths(node.part)
     return {path for part in node.parts for path in _paths(part)}
+
+
+_RANGES = frozenset({"$gt", "$gte", "$lt", "$lte"})
+
+
+def _seek(node: Node) -> tuple[int, str] | None:
+    """`(0, path)` for an equality, `(1, path)` for a range, whose SQL holds the term
+    `json_extract(data, '$.path') <op> <operand>` an expression index on the field serves
+    (`_SqlBuilder.equal` and `.condition`); None for any other conjunct."""
+    if not isinstance(node, Condition) or node.path in SYSTEM_FIELDS:
+        return None
+    value = node.value
+    number = is_number(value)
+    if node.op == "$eq" and (number or (isinstance(value, str) and not value.startswith(("[", "{")))):
+        return 0, node.path
+    if node.op in _RANGES and (number or isinstance(value, str)):
+        return 1, node.path
+    return None
 
 
 def _conjuncts(node: Node) -> list[Node]:
@@ -228,6 +250,7 @@ def compile_where(where: Any) -> Pushdown:
         return Pushdown("1", (), None)
     builder = _SqlBuilder()
     pushed: list[str] = []
+    seeks: set[tuple[int, str]] = set()
     left: list[Node] = []
     sql_bytes = operand_bytes = 2  # the parentheses / brackets around them all
     for part in _conjuncts(node):
@@ -243,11 +266,17 @@ def compile_where(where: Any) -> Pushdown:
             left.append(part)
             continue
         pushed.append(sql)
+        if (seek := _seek(part)) is not None:
+            seeks.add(seek)
         sql_bytes += more_sql
         operand_bytes += more_operands
     residual: Node | None = None
     if left:
         residual = left[0] if len(left) == 1 else All(tuple(left))
     return Pushdown(
-        balanced(pushed, "AND") if pushed else "1", builder.params(), residual, frozenset(_paths(node))
+        balanced(pushed, "AND") if pushed else "1",
+        builder.params(),
+        residual,
+        frozenset(_paths(node)),
+        tuple(dict.fromkeys(path for _, path in sorted(seeks))),
     )
