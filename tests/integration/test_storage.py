@@ -26,7 +26,7 @@ def test_hot_updates_cost_a_log_row_each_and_one_checkpoint_row(runtime: LocalRu
         found = c.get("/_storage/Counter", params={"where": '{"n": 20}'}).json()
         assert [t["$id"] for t in found["items"]] == [thing["$id"]]
         flushed = c.post("/_storage/storage/flush").json()
-        # The thing's row (its type index entry untouched), the events' segment row, the mark.
+        # The thing's row (its index entries untouched), the events' segment row, the mark.
         assert flushed["rows_written"] == 3
         stats = c.get("/_storage/stats").json()
         assert stats["tiers"]["l1"]["rows_pending"] == 0
