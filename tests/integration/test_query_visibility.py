@@ -67,7 +67,7 @@ def test_an_apps_own_table_is_read_and_every_component_has_its_track(runtime: Lo
             "alarm": 1,
             "sockets": 1,
             "identity": 1,
-            "things": 2,
+            "things": 3,
             "registry": 2,
             "graph": 3,
             "harness_notes": 2,
