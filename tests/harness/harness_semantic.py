@@ -176,12 +176,14 @@ class HarnessSemantic(Lifetime, DOSemantic):
 
     @rpc
     def plan(self, where: dict, order_by: str | None = None) -> list:
-        query = ThingQuery.build(where, order_by)
+        # As the thing service sends it: naming the declared index its clause seeks by (ADR 0039).
+        query = self.noun_policy.check_query("Customer", ThingQuery.build(where, order_by))
+        table = "things" if query.index is None else f"things INDEXED BY {query.index}"
         condition = "type = ? AND deleted_at IS NULL"
         if query.where.sql != "1":
             condition += f" AND {query.where.sql}"
         rows = self.sql.exec(
-            f"EXPLAIN QUERY PLAN SELECT id FROM things WHERE {condition} ORDER BY {query.order_sql()}",
+            f"EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE {condition} ORDER BY {query.order_sql()}",
             "Customer",
             *query.where.params,
         )
