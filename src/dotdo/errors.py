@@ -36,6 +36,7 @@ a message and a status.
     +-- ProviderError                   (internal) an AI provider did not answer: the next model is tried
     +-- InvalidOutput                   (internal) a model's answer is not the JSON its schema asks for
     +-- IntegerTooLong                  (internal) JSON with an integer past 4,300 digits (a ValueError too)
+    +-- ConstantNotJson                 (internal) JSON with NaN or Infinity (a ValueError too)
 
 Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:
