@@ -27,15 +27,7 @@ from typing import Any
 
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, ServiceUnavailable, TooManyRequests
-from dotdo.full.ai.providers import (
-    WORKERS_AI_PREFIXES,
-    Completion,
-    Embeddings,
-    OpenAICompatible,
-    Provider,
-    ProviderError,
-    WorkersAI,
-)
+from dotdo.full.ai.providers import Completion, Embeddings, Provider, ProviderError, no_provider, unavailable
 from dotdo.full.ai.schema import InvalidOutput, Validator, compile_schema, parse_output
 from dotdo.workflows.steps import CURRENT_RUN
 
@@ -269,7 +261,7 @@ class AI:
             provider = self._provider(model)
             answer = await self._call(model, provider.run(model, payload["inputs"]), _Spend())
         except ProviderError as error:
-            raise self._unavailable(f"{model}: {error}", [model], None) from error
+            raise unavailable(f"{model}: {error}", self._providers, [model], None) from error
         self._count(_usage_tokens(answer))
         self._remember(key, answer)
         return answer
@@ -304,9 +296,8 @@ class AI:
             raise ServiceUnavailable(
                 "No model's answer matched the schema: " + "; ".join(failures), code="ai_invalid_output"
             )
-        raise self._unavailable(
-            "No model answered: " + "; ".join(failures), payload["models"], "ai_generate_models"
-        )
+        failed = "No model answered: " + "; ".join(failures)
+        raise unavailable(failed, self._providers, payload["models"], "ai_generate_models")
 
     async def _generate_with(
         self,
@@ -359,44 +350,14 @@ class AI:
             result = {"model": model, "vectors": embeddings.vectors}
             self._remember(key, result)
             return result
-        raise self._unavailable(
-            "No embedding model answered: " + "; ".join(failures), payload["models"], "ai_embed_models"
-        )
+        failed = "No embedding model answered: " + "; ".join(failures)
+        raise unavailable(failed, self._providers, payload["models"], "ai_embed_models")
 
     def _provider(self, model: str) -> Provider:
         for provider in self._providers:
             if provider.serves(model):
                 return provider
-        if model.startswith(WORKERS_AI_PREFIXES):
-            missing = "no Workers AI binding is bound (`[ai] binding` in wrangler.toml)"
-        else:
-            missing = "AI_BASE_URL is not set"
-        raise ProviderError(f"no provider serves {model!r}: {missing}", retryable=False)
-
-    def _unavailable(self, failed: str, models: Sequence[str], option: str | None) -> ServiceUnavailable:
-        """503 `ai_unavailable`: `failed` (each model's error), then what the app has to
-        change, by the providers it has: without `AI_BASE_URL`, set it and name a model its
-        server serves; with it, name such a model when every one tried is a Workers AI name
-        (`@cf/`, `@hf/`), which only the binding runs (providers.py). `option`: the class
-        attribute listing the fallbacks (`ai_generate_models`), None for `run`, which has none."""
-        where = f"in `{option}` or as the call's `model`" if option else "as the call's `model`"
-        hint = ""
-        if not any(isinstance(provider, OpenAICompatible) for provider in self._providers):
-            hint = (
-                "For a model of an OpenAI-compatible server, set the AI_BASE_URL var to its base URL "
-                "(the one `/chat/completions` is appended to, e.g. http://127.0.0.1:11434/v1 for "
-                f"Ollama) and name a model it serves {where}"
-            )
-        elif all(model.startswith(WORKERS_AI_PREFIXES) for model in models):
-            bound = any(isinstance(provider, WorkersAI) for provider in self._providers)
-            names = ", ".join(repr(model) for model in models)
-            kind = "is a Workers AI name" if len(models) == 1 else "are Workers AI names"
-            runs = "it could not" if bound else "none is bound"
-            hint = (
-                f"AI_BASE_URL is set, but {names} {kind} (@cf/, @hf/), which only the AI binding "
-                f"runs ({runs}), never the server at AI_BASE_URL: name a model that server serves {where}"
-            )
-        return ServiceUnavailable(f"{failed}. {hint}" if hint else failed, code="ai_unavailable")
+        raise no_provider(model)
 
     async def _call(self, model: str, call: Awaitable[Any], spend: _Spend) -> Any:
         """One provider request of the call `spend` follows: budgeted, cut off at `timeout`."""
