@@ -22,6 +22,7 @@ from dotdo.semantic.thingdata import (
     check_preconditions,
     check_version,
     encode_properties,
+    insert_new,
     merge_patch,
     split_input,
     validate_id,
@@ -162,24 +163,10 @@ class Things:
             deleted_at=None,
             version=1,
         )
-        if not self.store.insert(record):
-            raise Conflict(self._taken(record.id, type_name), code="thing_exists")
+        insert_new(self.store, record)
         thing = record.wire()
         self.events.emit(f"{type_name}.created", thing, record.id)
         return record, thing
-
-    def _taken(self, thing_id: str, type_name: str) -> str:
-        """409 `thing_exists`'s message: the thing that holds `thing_id`, by its type (an id
-        names one thing of the object, whatever its type), and whether it is soft-deleted."""
-        holder = self.store.read(thing_id)
-        if holder is None:  # a store that refused the id holds it; say what is known
-            return f"{type_name} {thing_id!r} already exists"
-        message = f"{holder.type} {thing_id!r} already exists"
-        if holder.deleted_at is not None:
-            return f"{message}, soft-deleted: restore it, or delete it for good first"
-        if holder.type != type_name:
-            return f"{message} (an id names one thing of an object, whatever its type)"
-        return message
 
     def create(self, type_name: str, data: Any, *, condition: Preconditions | None = None) -> dict[str, Any]:
         """Create a thing; `condition` (e.g. `If-None-Match: *`) applies to the thing its `$id` names."""
