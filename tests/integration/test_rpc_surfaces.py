@@ -106,6 +106,13 @@ def test_pipeline_limits_and_bad_input(runtime: LocalRuntime) -> None:
             response = c.post("/rpc/pipeline", json=body)
             assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_pipeline"), body
             assert "Unknown field" in response.json()["error"]["message"]
+        # getting-started's pipeline on a missing thing: the message names the null's source
+        missing = c.post("/rpc/pipeline", json=pipeline(["Customer", "nobody"], call("get"), prop("name")))
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "property_not_found"
+        assert missing.json()["error"]["message"] == (
+            "No readable property 'name' on null: Customer('nobody').get() answered null "
+            "(get answers null when no thing has that id)"
+        )
 
 
 def test_rpc_targets_and_tagged_values(runtime: LocalRuntime) -> None:
