@@ -146,6 +146,24 @@ def test_an_edge_read_or_removed_by_reference_matches_its_type(runtime: LocalRun
         assert c.get("/Task/t4/partOf").json()["items"] == project
 
 
+def test_ends_whose_ids_repeat_across_types_are_two_edges_on_every_surface(runtime: LocalRuntime) -> None:
+    """ADR 0041: an edge is keyed by its ends' types and ids, as every surface reads it."""
+    with runtime.client() as c:
+        c.post("/Customer", json={"$id": "a"})
+        assert c.post("/Customer/a/owns", json={"to": "Order/p1"}).status_code == 201
+        assert c.post("/Customer/a/owns", json={"to": "Project/p1"}).status_code == 201  # was 200: "there"
+        both = [{"$type": "Order", "$id": "p1"}, {"$type": "Project", "$id": "p1"}]
+        assert c.get("/Customer/a/owns").json()["items"] == both
+        assert rpc(c, "related", "Customer/a", "owns").json()["result"] == both
+        assert rpc(c, "traverse", "Customer/a", [{"verb": "owns", "type": "Project"}]).json()["result"] == [
+            both[1]
+        ]
+        assert rpc(c, "unrelate", "Customer/a", "owns", "Project/p1").json()["result"] is True  # was False
+        assert c.get("/Customer/a/owns").json()["items"] == both[:1]
+        assert c.delete("/Customer/a/owns", params={"to": "Order/p1"}).json()["deleted"] is True
+        assert c.get("/Customer/a/owns").json()["items"] == []
+
+
 def test_the_python_client_traverses_with_json_hops_or_hops(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         c.post("/Customer/ada/placed", json={"to": "Order/o1"})

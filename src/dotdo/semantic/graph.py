@@ -200,9 +200,10 @@ class Hop:
 
 class Relationships(EdgePages):
     """The `dotdo_relationships` table: directed edges (from, verb, to), at most one per
-    triple, with optional JSON data, read a page at a time (`EdgePages.page`). `sql` is the
-    object's database, `clock` gives epoch milliseconds; `nouns` checks the nouns at either
-    end (None: any valid name)."""
+    triple, each end a reference (type and id: `Customer/a -owns-> Order/p1` and `-owns->
+    Project/p1` are two edges, ADR 0041), with optional JSON data, read a page at a time
+    (`EdgePages.page`). `sql` is the object's database, `clock` gives epoch milliseconds;
+    `nouns` checks the nouns at either end (None: any valid name)."""
 
     def __init__(self, sql: Sql, clock: Callable[[], int], nouns: NounPolicy | None = None) -> None:
         self._sql = sql
@@ -226,7 +227,8 @@ class Relationships(EdgePages):
         return (
             self._sql.run(
                 "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(from_id, verb, to_id) DO NOTHING",
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(from_id, verb, to_id, from_type, to_type) DO NOTHING",
                 src.id,
                 src.type,
                 verb,
