@@ -45,6 +45,7 @@ from dotdo.remote.fields import body_arguments
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
 from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.object_names import thing_object_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
@@ -365,9 +366,12 @@ class DOWorkflow(DOStorage):
 
     def stub(self, type_name: str, thing_id: str) -> Any:
         """The Workers RPC stub of the object that owns `type_name`/`thing_id`: in the
-        `stub_binding` namespace, by the name "Type/id"."""
+        `stub_binding` namespace, by the name "Type/id" (`self.Customer(id).notify()` calls
+        through it). 400 `invalid_type` / `invalid_id` for a name no thing can have, before
+        any object is woken (`thing_object_name`)."""
+        name = thing_object_name(type_name, thing_id)
         namespace = self.stub_namespace()
-        return namespace.get(namespace.idFromName(f"{validate_type_name(type_name)}/{thing_id}"))
+        return namespace.get(namespace.idFromName(name))
 
     def stub_namespace(self) -> Any:
         """The Durable Object namespace binding named by `stub_binding`. LookupError naming
