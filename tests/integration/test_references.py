@@ -117,6 +117,8 @@ def test_delete_removes_an_edge(runtime: LocalRuntime) -> None:
 
 def test_a_hop_of_the_wrong_shape_is_refused_naming_its_keys(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
+        c.post("/Customer", json={"$id": "ada"})  # an edge route names a thing this object holds
+        c.post("/Order", json={"$id": "o1"})
         c.post("/Customer/ada/placed", json={"to": "Order/o1"})
         c.post("/Order/o1/contains", json={"to": "Product/p1"})
         hops = [{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]
@@ -164,8 +166,33 @@ def test_ends_whose_ids_repeat_across_types_are_two_edges_on_every_surface(runti
         assert c.get("/Customer/a/owns").json()["items"] == []
 
 
+def test_every_edge_route_answers_a_missing_thing_404_where_rpc_takes_any_reference(
+    runtime: LocalRuntime,
+) -> None:
+    """docs/api.md, "A missing target": the path names a thing; GET of its edges was a 404
+    while DELETE answered `deleted: false` and POST added the edge."""
+    with runtime.client() as c:
+        c.post("/Task", json={"$id": "gone"})
+        c.delete("/Task/gone")  # soft-deleted: not here for the routes, as for GET
+        for thing in ("nobody", "gone"):
+            path = f"/Task/{thing}/partOf"
+            assert error(c.get(path)) == (404, "thing_not_found")
+            assert error(c.post(path, json={"to": "Project/p1"})) == (404, "thing_not_found")  # was 201
+            assert error(c.delete(path, params={"to": "Project/p1"})) == (404, "thing_not_found")  # was 200
+            assert rpc(c, "related", f"Task/{thing}", "partOf").json()["result"] == []
+        assert rpc(c, "relate", "Task/nobody", "partOf", "Project/p1").json()["result"] is True
+        assert rpc(c, "unrelate", "Task/nobody", "partOf", "Project/p1").json()["result"] is True
+        assert rpc(c, "unrelate", "Task/nobody", "partOf", "Project/p1").json()["result"] is False
+        c.put("/state/k", json=1)
+        assert c.delete("/state/k").json() == {"key": "k", "deleted": True}
+        assert c.delete("/state/k").status_code == 404  # was 200 {"deleted": false}; GET was a 404
+        assert rpc(c, "delete", "k").json()["result"] is False
+
+
 def test_the_python_client_traverses_with_json_hops_or_hops(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
+        c.post("/Customer", json={"$id": "ada"})  # an edge route names a thing this object holds
+        c.post("/Order", json={"$id": "o1"})
         c.post("/Customer/ada/placed", json={"to": "Order/o1"})
         c.post("/Order/o1/contains", json={"to": "Product/p1"})
         host = str(c.headers["host"])

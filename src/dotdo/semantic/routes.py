@@ -97,6 +97,14 @@ def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
     return {"etag": str(thing_tag(thing))}
 
 
+def _held(things: Things, type_name: str, thing_id: str) -> None:
+    """404 `thing_not_found` unless this object holds the live thing the path names: an edge
+    route answers a missing thing as every route naming one does (docs/api.md, "A missing
+    target"), where RPC's `related`, `relate`, `unrelate` take any reference."""
+    if things.get(type_name, thing_id) is None:
+        raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+
+
 def _end(things: Things, ref: Ref) -> dict[str, Any]:
     """An edge's end as `GET /:Noun/:id/:verb` answers it: the thing when this object holds
     it (and it is not deleted), else its reference `{"$type", "$id"}`."""
@@ -245,8 +253,7 @@ class SemanticRoutes:
         type_name = validate_type_name(request.params["noun"])
         thing_id = validate_id(request.params["id"])
         things = self._host.things
-        if things.get(type_name, thing_id) is None:
-            raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+        _held(things, type_name, thing_id)
         from dotdo.semantic.query import parse_total  # with the first list (ADR 0036)
 
         page = self._host.relationships.page(
@@ -276,6 +283,7 @@ class SemanticRoutes:
         things = self._host.things
 
         def work() -> bool:
+            _held(things, type_name, thing_id)
             if condition:  # the path names the thing: its preconditions guard its new edge
                 things.check_condition(type_name, thing_id, condition)
             return self._host.relationships.relate(source, request.params["verb"], target, body.get("data"))
@@ -307,6 +315,7 @@ class SemanticRoutes:
         things = self._host.things
 
         def work() -> bool:
+            _held(things, type_name, thing_id)
             if condition:  # as for `POST`: the thing's preconditions guard its edges
                 things.check_condition(type_name, thing_id, condition)
             return self._host.relationships.unrelate(source, request.params["verb"], target)
