@@ -283,9 +283,8 @@ class HumanLoop:
 
     def approvals(self, status: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Approvals with `status` (one of STATUSES; None: all), oldest request first, at
-        most `limit` (1 to 1000), as a decision would find them: those whose time ran out
-        before the alarm ended them time out first (`_settle`), so an overdue approval is
-        never listed as pending. 400 `invalid_status` / `invalid_limit` otherwise."""
+        most `limit` (1 to 1000), as a decision would find them: overdue ones time out first
+        (`_settle`), never listed as pending. 400 `invalid_status` / `invalid_limit`."""
         if status is not None and status not in STATUSES:
             raise BadRequest(f"status is one of {', '.join(STATUSES)}", code="invalid_status")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
@@ -410,10 +409,9 @@ class HumanLoop:
             await self._host.runs.resume(str(row["run_id"]))
 
     def _settle(self, row: Row, now: int) -> bool:
-        """A pending approval whose time ran out by `now` times out, in one transaction: it
-        escalates (once) when it names `escalate_to`, else it expires and its run is woken
-        (`RunEngine.wake`: the alarm replays it, unless the caller resumes it now). True
-        when it expired for good (its run is to resume)."""
+        """An overdue approval times out in one transaction: it escalates (once) when it names
+        `escalate_to`, else it expires and its run is woken (the alarm replays it unless the
+        caller resumes it now: True)."""
         escalate = row["escalate_to"]
         final = escalate is None or row["escalated_from"] is not None
         if final:
