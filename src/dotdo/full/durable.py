@@ -245,11 +245,9 @@ class DOFull(DOWorkflow):
                 'Body is {"decision": "approve" | "reject", "comment": text, "value": JSON}',
                 code="invalid_decision",
             )
-        arguments = {
-            "approval_id": request.params["id"],
-            **body_arguments(body, {"decision": "decision", "comment": "comment", "value": "value"}),
-        }
-        return json_response(await invoke(self.decide_approval, arguments))
+        fields = {"decision": "decision", "comment": "comment", "value": "value"}
+        arguments = {"approval_id": request.params["id"], **body_arguments(body, fields)}
+        return json_response(await invoke(self.decide_approval, arguments, fields))
 
     # -- fan-out -------------------------------------------------------------
 
@@ -310,9 +308,8 @@ class DOFull(DOWorkflow):
                 'Body is {"targets": ["Noun/id", ...], "method": "name", "args": [...]}',
                 code="invalid_fanout",
             )
-        fields = ("targets", "method", "args", "concurrency", "timeout", "retries")
-        arguments = body_arguments(body, {name: name for name in fields})
-        return json_response(await invoke(self.fan_out_call, arguments))
+        fields = {name: name for name in ("targets", "method", "args", "concurrency", "timeout", "retries")}
+        return json_response(await invoke(self.fan_out_call, body_arguments(body, fields), fields))
 
     # -- the cascade -------------------------------------------------------------
 

@@ -335,8 +335,9 @@ class SemanticRoutes:
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
+        fields = {"sql": "sql", "params": "params"}
         arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"}, also=["sql"])}
-        return json_response(await invoke(self._host.query, arguments))
+        return json_response(await invoke(self._host.query, arguments, fields))
 
     async def _list_nouns(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [noun.to_dict() for noun in self._host.nouns.all()]})
@@ -354,7 +355,9 @@ class SemanticRoutes:
             raise BadRequest("indexes is an array of property names", code="invalid_noun")
         fields = {"plural": "plural", "indexes": "indexes"}
         arguments = {"name": body.get("name", ""), **body_arguments(body, fields, also=["name"])}
-        return json_response(await invoke(self._host.register_noun, arguments), status=201)
+        return json_response(
+            await invoke(self._host.register_noun, arguments, {**fields, "name": "name"}), status=201
+        )
 
     async def _list_verbs(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [forms.to_dict() for forms in self._host.verbs.all()]})
@@ -367,7 +370,9 @@ class SemanticRoutes:
             raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
         fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
         arguments = {"base": body.get("base", ""), **body_arguments(body, fields, also=["base"])}
-        return json_response(await invoke(self._host.register_verb, arguments), status=201)
+        return json_response(
+            await invoke(self._host.register_verb, arguments, {**fields, "base": "base"}), status=201
+        )
 
     async def _events(self, request: HttpRequest) -> HttpResponse:
         page = await self._host.list_events(
@@ -395,4 +400,6 @@ class SemanticRoutes:
         if "subject" not in body or "verb" not in body:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
         fields = {"subject": "subject", "verb": "verb", "object": "object", "data": "data"}
-        return json_response(await invoke(self._host.record_action, body_arguments(body, fields)), status=201)
+        return json_response(
+            await invoke(self._host.record_action, body_arguments(body, fields), fields), status=201
+        )

@@ -397,8 +397,9 @@ class DOWorkflow(DOStorage):
                 'Body is {"type": "Noun.verb", "data": ..., "delay": seconds}', code="invalid_event"
             )
         fields = {"type": "event_type", "data": "data", "subject": "subject", "object": "object"}
-        arguments = body_arguments(body, {**fields, "delay": "delay", "at": "at"})
-        event_id = await invoke(self.send_event, arguments)
+        fields = {**fields, "delay": "delay", "at": "at"}
+        arguments = body_arguments(body, fields)
+        event_id = await invoke(self.send_event, arguments, fields)
         return json_response(
             {"id": event_id, "scheduled": "delay" in arguments or "at" in arguments}, status=201
         )
@@ -423,11 +424,9 @@ class DOWorkflow(DOStorage):
         body = request.json() if request.body.strip() else {}
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
-        arguments = {
-            "name": request.params["name"],
-            **body_arguments(body, {"input": "input", "id": "run_id"}),
-        }
-        status = await invoke(self.start_workflow, arguments)
+        fields = {"input": "input", "id": "run_id"}
+        arguments = {"name": request.params["name"], **body_arguments(body, fields)}
+        status = await invoke(self.start_workflow, arguments, fields)
         return json_response(status, status=201)
 
     async def _http_workflow_status(self, request: HttpRequest) -> HttpResponse:
