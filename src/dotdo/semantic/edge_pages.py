@@ -17,7 +17,8 @@ from typing import Any
 
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
-from dotdo.semantic.names import validate_type_name, validate_verb
+from dotdo.semantic.hops import Hop, checked_limit
+from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.thingdata import validate_id
@@ -78,16 +79,13 @@ class EdgePages:
         `invalid_direction` (`out` or `in`), `invalid_limit`, `invalid_cursor`; 404
         `unknown_noun` for a type not registered, in strict mode."""
         named = thing_filter(thing, "thing")
-        validate_verb(verb)
-        if direction not in ("out", "in"):
-            raise BadRequest("direction is 'out' or 'in'", code="invalid_direction")
+        Hop(verb, direction).checked()  # a page is one hop's edges of one thing
         for noun in (None if isinstance(named, str) else named.type, type_name):
             if noun is not None:
                 validate_type_name(noun)
                 if self._nouns is not None:
                     self._nouns.check(noun)
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_RELATED:
-            raise BadRequest(f"limit is an integer from 1 to {MAX_RELATED}", code="invalid_limit")
+        checked_limit(limit, MAX_RELATED)
         after = None if cursor is None else edge_cursor(cursor)
         near, far = ("from", "to") if direction == "out" else ("to", "from")
         # Each a prefix of an index: (from_id, verb, to_id, from_type, to_type) is the key,

@@ -19,7 +19,7 @@ layer's argument check, so a body field of the wrong type is the same 400
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response, json_text_response
@@ -103,6 +103,26 @@ def _held(things: Things, type_name: str, thing_id: str) -> None:
     target"), where RPC's `related`, `relate`, `unrelate` take any reference."""
     if things.get(type_name, thing_id) is None:
         raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+
+
+def _body_end(body: Mapping[str, Any], fields: Sequence[str]) -> Any:
+    """The edge's other end a body names: its `to` (then the body holds only `fields`), else
+    the body itself, a thing or `{"$type", "$id"}`."""
+    if "to" in body:
+        check_fields(body, fields)
+    return body.get("to", body)
+
+
+def _edge_answer(
+    request: HttpRequest, type_name: str, thing_id: str, target: Any, key: str, value: bool
+) -> dict[str, Any]:
+    """`{"from", "verb", "to", <key>: value}`: an edge route's answer (`created`, `deleted`)."""
+    return {
+        "from": Ref(type_name, thing_id).to_dict(),
+        "verb": request.params["verb"],
+        "to": as_ref(target).to_dict(),
+        key: value,
+    }
 
 
 def _end(things: Things, ref: Ref) -> dict[str, Any]:
@@ -275,25 +295,16 @@ class SemanticRoutes:
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"to": "Type/id" or a thing, "data": ...}', code="invalid_ref")
-        if "to" in body:  # else the body is the target itself: a thing or {"$type", "$id"}
-            check_fields(body, ("to", "data"))
-        source = f"{type_name}/{thing_id}"
-        target = body.get("to", body)
-        condition = Preconditions.from_request(request)
-        things = self._host.things
-
-        def work() -> bool:
-            _held(things, type_name, thing_id)
-            if condition:  # the path names the thing: its preconditions guard its new edge
-                things.check_condition(type_name, thing_id, condition)
-            return self._host.relationships.relate(source, request.params["verb"], target, body.get("data"))
-
-        created = things.transaction(work)
-        return json_response(
-            {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
-             "created": created},
-            status=201 if created else 200,
-        )  # fmt: skip
+        target = _body_end(body, ("to", "data"))
+        relationships = self._host.relationships
+        created = self._change_edge(
+            request,
+            type_name,
+            thing_id,
+            lambda source, verb: relationships.relate(source, verb, target, body.get("data")),
+        )
+        answer = _edge_answer(request, type_name, thing_id, target, "created", created)
+        return json_response(answer, status=201 if created else 200)
 
     async def _unrelate(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
@@ -305,26 +316,31 @@ class SemanticRoutes:
                 raise BadRequest(
                     'The edge\'s end is ?to=Type/id or a body {"to": "Type/id"}', code="invalid_ref"
                 )
-            if "to" in body:
-                check_fields(body, ("to",))
-            target = body.get("to", body)
+            target = _body_end(body, ("to",))
         elif request.body:
             raise BadRequest("The edge's end is ?to= or a body, not both", code="invalid_ref")
-        source = f"{type_name}/{thing_id}"
+        relationships = self._host.relationships
+        deleted = self._change_edge(
+            request, type_name, thing_id, lambda source, verb: relationships.unrelate(source, verb, target)
+        )
+        return json_response(_edge_answer(request, type_name, thing_id, target, "deleted", deleted))
+
+    def _change_edge(
+        self, request: HttpRequest, type_name: str, thing_id: str, change: Callable[[str, str], bool]
+    ) -> bool:
+        """`change(source, verb)` (relate or unrelate) in one transaction with the checks of
+        the path's thing: held here (`_held`), and its preconditions, which guard its edges."""
         condition = Preconditions.from_request(request)
         things = self._host.things
 
         def work() -> bool:
             _held(things, type_name, thing_id)
-            if condition:  # as for `POST`: the thing's preconditions guard its edges
+            if condition:
                 things.check_condition(type_name, thing_id, condition)
-            return self._host.relationships.unrelate(source, request.params["verb"], target)
+            return change(f"{type_name}/{thing_id}", request.params["verb"])
 
-        deleted = things.transaction(work)
-        return json_response(
-            {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
-             "deleted": deleted},
-        )  # fmt: skip
+        changed: bool = things.transaction(work)
+        return changed
 
     async def _query(self, request: HttpRequest) -> HttpResponse:
         from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
