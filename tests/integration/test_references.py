@@ -57,6 +57,22 @@ def test_the_audit_log_takes_a_thing_as_type_and_id(runtime: LocalRuntime) -> No
             assert error(c.get("/actions", params={"thing": bad})) == (400, code)
 
 
+def test_the_audit_log_comes_a_page_at_a_time(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        for n in range(5):
+            c.post("/actions", json={"subject": f"Task/t{n % 2}", "verb": "start"})
+        pages = [c.get("/actions", params={"limit": 2}).json()]
+        while pages[-1]["has_more"]:  # was {"items"} only: past the limit, nothing reachable
+            pages.append(c.get("/actions", params={"limit": 2, "cursor": pages[-1]["cursor"]}).json())
+        assert [len(page["items"]) for page in pages] == [2, 2, 1] and pages[-1]["cursor"] is None
+        every = [entry["id"] for page in pages for entry in page["items"]]
+        assert every == [entry["id"] for entry in c.get("/actions").json()["items"]]
+        first = c.get("/actions", params={"thing": "Task/t0", "limit": 2}).json()
+        rest = c.get("/actions", params={"thing": "Task/t0", "cursor": first["cursor"]}).json()
+        assert len(first["items"]) == 2 and [len(rest["items"]), rest["has_more"]] == [1, False]
+        assert error(c.get("/actions", params={"cursor": "nope"})) == (400, "invalid_cursor")
+
+
 def test_an_edge_to_a_thing_not_here_is_answered_alike_by_http_and_rpc(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         c.post("/Task", json={"$id": "t4"})

@@ -355,38 +355,44 @@ class Actions:
         return self._sql.transaction(work)
 
     def list(self, thing: Any = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Audit entries, oldest first, at most `limit` (1 to MAX_EVENTS); with `thing`, those
+        """Audit entries, oldest first, at most `limit` (1 to MAX_EVENTS): the items of
+        `page`'s first page (its errors too)."""
+        items: list[dict[str, Any]] = self.page(thing, limit)["items"]
+        return items
+
+    def page(self, thing: Any = None, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """A page of audit entries, oldest first: `{"items", "has_more", "cursor"}`, at most
+        `limit` (1 to MAX_EVENTS) entries after `cursor` (the previous page's: the last
+        entry's id, a ULID; None on the last page, and `has_more` false). With `thing`, those
         where it is the subject or the object. `thing` is named as `thing_filter` takes it:
         `"Type/id"` (or a thing, `{"$type", "$id"}`, a Ref) matches that type and id, so a
         type that is not the thing's matches nothing (an action's ends may be things of other
         objects, which this one cannot look up); a bare id matches the thing of any type.
-        400 `invalid_ref`, `invalid_type`, `invalid_id`, `invalid_limit`; 404
-        `unknown_noun` for a type not registered, in strict mode."""
+        400 `invalid_ref`, `invalid_type`, `invalid_id`, `invalid_limit`, `invalid_cursor`;
+        404 `unknown_noun` for a type not registered, in strict mode."""
         columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
         limit = checked_limit(limit, MAX_EVENTS)
+        if cursor is not None and not is_ulid(cursor):
+            raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
         named = None if thing is None else thing_filter(thing)
-        if named is None:
-            rows = self._sql.exec(f"SELECT {columns} FROM dotdo_actions ORDER BY id LIMIT ?", limit)
-        elif isinstance(named, str):
-            rows = self._sql.exec(
-                f"SELECT {columns} FROM dotdo_actions WHERE subject_id = ? OR object_id = ? "
-                "ORDER BY id LIMIT ?",
-                named,
-                named,
-                limit,
-            )
-        else:
+        conditions = "1"
+        params: list[Any] = []
+        if isinstance(named, str):
+            conditions, params = "(subject_id = ? OR object_id = ?)", [named, named]
+        elif named is not None:
             self._relationships.ref(named)  # the noun, checked in strict mode
-            rows = self._sql.exec(
-                f"SELECT {columns} FROM dotdo_actions WHERE (subject_id = ? AND subject_type = ?) "
-                "OR (object_id = ? AND object_type = ?) ORDER BY id LIMIT ?",
-                named.id,
-                named.type,
-                named.id,
-                named.type,
-                limit,
-            )
-        return [
+            conditions = "((subject_id = ? AND subject_type = ?) OR (object_id = ? AND object_type = ?))"
+            params = [named.id, named.type, named.id, named.type]
+        if cursor is not None:
+            conditions += " AND id > ?"
+            params.append(cursor)
+        rows = self._sql.exec(
+            f"SELECT {columns} FROM dotdo_actions WHERE {conditions} ORDER BY id LIMIT ?",
+            *params,
+            limit + 1,  # one more: whether there is a next page
+        )
+        has_more = len(rows) > limit
+        items = [
             {
                 "id": r["id"],
                 "verb": r["verb"],
@@ -398,5 +404,6 @@ class Actions:
                 "event_id": r["event_id"],
                 "created_at": r["created_at"],
             }
-            for r in rows
+            for r in rows[:limit]
         ]
+        return {"items": items, "has_more": has_more, "cursor": items[-1]["id"] if has_more else None}

@@ -167,7 +167,7 @@ class SemanticRoutes:
         router.get("/events", scope="read", query=("type", "subject", "since", "until", "cursor", "limit"))(
             self._events
         )
-        router.get("/actions", scope="read", query=("thing", "limit"))(self._list_actions)
+        router.get("/actions", scope="read", query=("thing", "limit", "cursor"))(self._list_actions)
         router.post("/actions", scope="write", query=())(self._action)
         router.post(f"/{_NOUN}", scope="write", query=())(self._create)
         router.get(f"/{_NOUN}", scope="read", query=QUERY_PARAMS)(self._list)
@@ -403,7 +403,8 @@ class SemanticRoutes:
 
     async def _list_actions(self, request: HttpRequest) -> HttpResponse:
         thing = request.query("thing")  # `?thing=` (empty) is no thing: refused, not "all"
-        return json_response({"items": self._host.actions.list(thing, request.query_int("limit", 100))})
+        limit = request.query_int("limit", 100)
+        return json_response(self._host.actions.page(thing, limit, request.query("cursor") or None))
 
     async def _action(self, request: HttpRequest) -> HttpResponse:
         from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
