@@ -9,6 +9,7 @@ a message and a status.
     |   |   +-- QueryValidationError    400 invalid_where (where clauses, order, projection)
     |   |   +-- InvalidMessage          (internal) 400 invalid_message on /ws/rpc, with the caller's id
     |   |   +-- SqlSecurityError        400 invalid_sql (the read-only query API)
+    |   |   +-- ArgumentError           (internal) 400 invalid_params of one argument, renamed by a route
     |   +-- Unauthorized                401: unauthorized, token_required (with WWW-Authenticate)
     |   |   +-- TokenError              401 token_malformed, token_invalid, token_expired
     |   +-- Forbidden                   403: forbidden, cors_origin_denied, token_wrong_target,

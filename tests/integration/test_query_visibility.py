@@ -69,7 +69,7 @@ def test_an_apps_own_table_is_read_and_every_component_has_its_track(runtime: Lo
             "identity": 1,
             "things": 2,
             "registry": 2,
-            "graph": 3,
+            "graph": 4,  # the edges keyed by their ends' types (ADR 0041)
             "harness_notes": 2,
         }
         names = {row["name"] for row in raw("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -26,8 +26,7 @@ from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, FanOutFailed, StepMismatch
 from dotdo.full.outcomes import FanOutResult, Outcome
 from dotdo.semantic.accessors import InstanceAccessor
-from dotdo.semantic.names import validate_type_name
-from dotdo.semantic.thingdata import validate_id
+from dotdo.semantic.object_names import thing_object_name
 from dotdo.values import stored_json
 from dotdo.workflows.failures import storable_text
 from dotdo.workflows.runs import RunEngine
@@ -130,11 +129,11 @@ def parse_targets(targets: Iterable[Any] | Mapping[str, Any]) -> list[Target]:
 
 
 def _reference(value: Any, type_name: str, thing_id: str) -> Target:
-    """A target addressed by noun and id, both checked as a thing's are (`validate_type_name`,
-    `validate_id`): an object is woken under the name "Noun/id", which no thing may have
-    unless both pass. ValueError naming the target otherwise."""
+    """A target addressed by noun and id, both checked as a thing's are (`thing_object_name`,
+    as every object name derived from an id): an object is woken under the name "Noun/id",
+    which no thing may have unless both pass. ValueError naming the target otherwise."""
     try:
-        return Target(f"{validate_type_name(type_name)}/{validate_id(thing_id)}", type_name, thing_id)
+        return Target(thing_object_name(type_name, thing_id), type_name, thing_id)
     except BadRequest as error:
         raise ValueError(f"target {value!r} names no thing: {error.message}") from None
 

@@ -45,6 +45,7 @@ from dotdo.remote.fields import body_arguments
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_ref, validate_pattern
 from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.object_names import thing_object_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
@@ -369,9 +370,12 @@ class DOWorkflow(DOStorage):
 
     def stub(self, type_name: str, thing_id: str) -> Any:
         """The Workers RPC stub of the object that owns `type_name`/`thing_id`: in the
-        `stub_binding` namespace, by the name "Type/id"."""
+        `stub_binding` namespace, by the name "Type/id" (`self.Customer(id).notify()` calls
+        through it). 400 `invalid_type` / `invalid_id` for a name no thing can have, before
+        any object is woken (`thing_object_name`)."""
+        name = thing_object_name(type_name, thing_id)
         namespace = self.stub_namespace()
-        return namespace.get(namespace.idFromName(f"{validate_type_name(type_name)}/{thing_id}"))
+        return namespace.get(namespace.idFromName(name))
 
     def stub_namespace(self) -> Any:
         """The Durable Object namespace binding named by `stub_binding`. LookupError naming
@@ -397,8 +401,9 @@ class DOWorkflow(DOStorage):
                 'Body is {"type": "Noun.verb", "data": ..., "delay": seconds}', code="invalid_event"
             )
         fields = {"type": "event_type", "data": "data", "subject": "subject", "object": "object"}
-        arguments = body_arguments(body, {**fields, "delay": "delay", "at": "at"})
-        event_id = await invoke(self.send_event, arguments)
+        fields = {**fields, "delay": "delay", "at": "at"}
+        arguments = body_arguments(body, fields)
+        event_id = await invoke(self.send_event, arguments, fields)
         return json_response(
             {"id": event_id, "scheduled": "delay" in arguments or "at" in arguments}, status=201
         )
@@ -423,11 +428,9 @@ class DOWorkflow(DOStorage):
         body = request.json() if request.body.strip() else {}
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
-        arguments = {
-            "name": request.params["name"],
-            **body_arguments(body, {"input": "input", "id": "run_id"}),
-        }
-        status = await invoke(self.start_workflow, arguments)
+        fields = {"input": "input", "id": "run_id"}
+        arguments = {"name": request.params["name"], **body_arguments(body, fields)}
+        status = await invoke(self.start_workflow, arguments, fields)
         return json_response(status, status=201)
 
     async def _http_workflow_status(self, request: HttpRequest) -> HttpResponse:
