@@ -22,7 +22,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from dotdo.errors import InvalidTenant
+from dotdo.errors import BadRequest, InvalidTenant
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -87,12 +87,21 @@ def get_object(namespace: Any, name: str) -> Any:
     `env.DOTDO`): the same object for the same name, created on first use. Calls on the
     stub are Workers RPC (`await stub.greet("Ada")`) or `await stub.fetch(request)`.
 
-    `name` is any non-empty string (a tenant, `"Customer/c-1"`); ValueError otherwise.
-    The namespace's `getByName(name)` when it has one (one call into the runtime instead of
-    `get(idFromName(name))`'s two; the same stub, named the same way:
+    `name` is a tenant or a thing's owner, `"Customer/c-1"` (the names dotdo addresses
+    objects by, `dotdo.semantic.object_names`); ValueError otherwise, before any object is
+    woken under a name no route reaches again. The namespace's `getByName(name)` when it has
+    one (one call into the runtime instead of `get(idFromName(name))`'s two; the same stub,
+    named the same way:
     https://developers.cloudflare.com/durable-objects/api/namespace/#getbyname)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"An object name is a non-empty string, not {name!r}")
+    if not _TENANT.fullmatch(name):  # a tenant (each request's) costs no import; the rest is checked
+        from dotdo.semantic.object_names import object_name
+
+        try:
+            object_name(name, "An object name", "invalid_object_name")
+        except BadRequest as error:
+            raise ValueError(error.message) from None
     by_name = getattr(namespace, "getByName", None)
     if by_name is not None:
         return by_name(name)

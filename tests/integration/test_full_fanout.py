@@ -145,6 +145,9 @@ def test_joining_a_room_checks_its_name(runtime: LocalRuntime) -> None:
     assert "invalid_room" in json.dumps(answer)
     answer = runtime.rpc(tenant, "broadcast_to_room", "lobby", "x", "", binding="FANOUT").json()
     assert "invalid_owner" in json.dumps(answer)  # the owner's fault, not the room's
+    for owner in ("Sender/a/b", "acme\u0000", "Sender/" + "x" * 129, "no such name"):  # each woke an object
+        answer = runtime.rpc(tenant, "broadcast_to_room", "lobby", "x", owner, binding="FANOUT").json()
+        assert "invalid_owner" in json.dumps(answer), (owner, answer)
 
 
 def test_the_python_client_fans_out_and_broadcasts(runtime: LocalRuntime) -> None:

@@ -34,6 +34,11 @@ ROUTES: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("/approvals/a-1", {"decision": ["approve"]}, "invalid_params"),
     ("/approvals/a-1", {"decision": "approve", "comment": {"text": "fine"}}, "invalid_params"),
+    ("/events", {"type": "Order.placed", "delay": "soon"}, "invalid_params"),
+    ("/workflows/anything", {"id": 5}, "invalid_params"),
+    ("/query", {"sql": 5}, "invalid_params"),
+    ("/nouns", {"name": "Thing", "plural": 5}, "invalid_params"),
+    ("/verbs", {"base": "run", "past": ["ran"]}, "invalid_params"),
 ]
 
 CALLS: list[tuple[str, list[Any], str]] = [
@@ -58,6 +63,9 @@ def test_a_route_refuses_an_input_of_the_wrong_json_type(
         refused = c.post(f"{FULL}{path}", json=body)
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["code"] == code, refused.text
+    if code == "invalid_params":  # named the RPC argument: "Argument 'targets' of fan_out_call"
+        message = refused.json()["error"]["message"]
+        assert message.startswith("Body field ") and "Argument" not in message, message
 
 
 @pytest.mark.parametrize(("method", "params", "code"), CALLS, ids=[f"{m} {p}" for m, p, _ in CALLS])

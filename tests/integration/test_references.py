@@ -57,6 +57,22 @@ def test_the_audit_log_takes_a_thing_as_type_and_id(runtime: LocalRuntime) -> No
             assert error(c.get("/actions", params={"thing": bad})) == (400, code)
 
 
+def test_the_audit_log_comes_a_page_at_a_time(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        for n in range(5):
+            c.post("/actions", json={"subject": f"Task/t{n % 2}", "verb": "start"})
+        pages = [c.get("/actions", params={"limit": 2}).json()]
+        while pages[-1]["has_more"]:  # was {"items"} only: past the limit, nothing reachable
+            pages.append(c.get("/actions", params={"limit": 2, "cursor": pages[-1]["cursor"]}).json())
+        assert [len(page["items"]) for page in pages] == [2, 2, 1] and pages[-1]["cursor"] is None
+        every = [entry["id"] for page in pages for entry in page["items"]]
+        assert every == [entry["id"] for entry in c.get("/actions").json()["items"]]
+        first = c.get("/actions", params={"thing": "Task/t0", "limit": 2}).json()
+        rest = c.get("/actions", params={"thing": "Task/t0", "cursor": first["cursor"]}).json()
+        assert len(first["items"]) == 2 and [len(rest["items"]), rest["has_more"]] == [1, False]
+        assert error(c.get("/actions", params={"cursor": "nope"})) == (400, "invalid_cursor")
+
+
 def test_an_edge_to_a_thing_not_here_is_answered_alike_by_http_and_rpc(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         c.post("/Task", json={"$id": "t4"})
@@ -117,6 +133,8 @@ def test_delete_removes_an_edge(runtime: LocalRuntime) -> None:
 
 def test_a_hop_of_the_wrong_shape_is_refused_naming_its_keys(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
+        c.post("/Customer", json={"$id": "ada"})  # an edge route names a thing this object holds
+        c.post("/Order", json={"$id": "o1"})
         c.post("/Customer/ada/placed", json={"to": "Order/o1"})
         c.post("/Order/o1/contains", json={"to": "Product/p1"})
         hops = [{"verb": "placed"}, {"verb": "contains", "direction": "out", "type": "Product"}]
@@ -146,8 +164,51 @@ def test_an_edge_read_or_removed_by_reference_matches_its_type(runtime: LocalRun
         assert c.get("/Task/t4/partOf").json()["items"] == project
 
 
+def test_ends_whose_ids_repeat_across_types_are_two_edges_on_every_surface(runtime: LocalRuntime) -> None:
+    """ADR 0041: an edge is keyed by its ends' types and ids, as every surface reads it."""
+    with runtime.client() as c:
+        c.post("/Customer", json={"$id": "a"})
+        assert c.post("/Customer/a/owns", json={"to": "Order/p1"}).status_code == 201
+        assert c.post("/Customer/a/owns", json={"to": "Project/p1"}).status_code == 201  # was 200: "there"
+        both = [{"$type": "Order", "$id": "p1"}, {"$type": "Project", "$id": "p1"}]
+        assert c.get("/Customer/a/owns").json()["items"] == both
+        assert rpc(c, "related", "Customer/a", "owns").json()["result"] == both
+        assert rpc(c, "traverse", "Customer/a", [{"verb": "owns", "type": "Project"}]).json()["result"] == [
+            both[1]
+        ]
+        assert rpc(c, "unrelate", "Customer/a", "owns", "Project/p1").json()["result"] is True  # was False
+        assert c.get("/Customer/a/owns").json()["items"] == both[:1]
+        assert c.delete("/Customer/a/owns", params={"to": "Order/p1"}).json()["deleted"] is True
+        assert c.get("/Customer/a/owns").json()["items"] == []
+
+
+def test_every_edge_route_answers_a_missing_thing_404_where_rpc_takes_any_reference(
+    runtime: LocalRuntime,
+) -> None:
+    """docs/api.md, "A missing target": the path names a thing; GET of its edges was a 404
+    while DELETE answered `deleted: false` and POST added the edge."""
+    with runtime.client() as c:
+        c.post("/Task", json={"$id": "gone"})
+        c.delete("/Task/gone")  # soft-deleted: not here for the routes, as for GET
+        for thing in ("nobody", "gone"):
+            path = f"/Task/{thing}/partOf"
+            assert error(c.get(path)) == (404, "thing_not_found")
+            assert error(c.post(path, json={"to": "Project/p1"})) == (404, "thing_not_found")  # was 201
+            assert error(c.delete(path, params={"to": "Project/p1"})) == (404, "thing_not_found")  # was 200
+            assert rpc(c, "related", f"Task/{thing}", "partOf").json()["result"] == []
+        assert rpc(c, "relate", "Task/nobody", "partOf", "Project/p1").json()["result"] is True
+        assert rpc(c, "unrelate", "Task/nobody", "partOf", "Project/p1").json()["result"] is True
+        assert rpc(c, "unrelate", "Task/nobody", "partOf", "Project/p1").json()["result"] is False
+        c.put("/state/k", json=1)
+        assert c.delete("/state/k").json() == {"key": "k", "deleted": True}
+        assert c.delete("/state/k").status_code == 404  # was 200 {"deleted": false}; GET was a 404
+        assert rpc(c, "delete", "k").json()["result"] is False
+
+
 def test_the_python_client_traverses_with_json_hops_or_hops(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
+        c.post("/Customer", json={"$id": "ada"})  # an edge route names a thing this object holds
+        c.post("/Order", json={"$id": "o1"})
         c.post("/Customer/ada/placed", json={"to": "Order/o1"})
         c.post("/Order/o1/contains", json={"to": "Product/p1"})
         host = str(c.headers["host"])

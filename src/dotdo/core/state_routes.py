@@ -91,8 +91,12 @@ class StateRoutes:
         return json_text_response(entry_text(key, text))
 
     async def _delete(self, request: HttpRequest) -> HttpResponse:
+        # A missing key is a 404, as its GET is (docs/api.md, "A missing target"); RPC
+        # `delete` answers False for it.
         key = request.params["key"]
-        return json_response({"key": key, "deleted": self._state.delete(key)})
+        if not self._state.delete(key):
+            raise NotFound(f"No state under key {key!r}")
+        return json_response({"key": key, "deleted": True})
 
     async def _transaction(self, request: HttpRequest) -> HttpResponse:
         body = request.json()

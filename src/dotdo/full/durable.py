@@ -41,6 +41,7 @@ from dotdo.remote.calls import body_arguments, invoke, listed
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.object_names import object_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.workflows.durable import DOWorkflow
 from dotdo.workflows.steps import RetryPolicy
@@ -244,11 +245,9 @@ class DOFull(DOWorkflow):
                 'Body is {"decision": "approve" | "reject", "comment": text, "value": JSON}',
                 code="invalid_decision",
             )
-        arguments = {
-            "approval_id": request.params["id"],
-            **body_arguments(body, {"decision": "decision", "comment": "comment", "value": "value"}),
-        }
-        return json_response(await invoke(self.decide_approval, arguments))
+        fields = {"decision": "decision", "comment": "comment", "value": "value"}
+        arguments = {"approval_id": request.params["id"], **body_arguments(body, fields)}
+        return json_response(await invoke(self.decide_approval, arguments, fields))
 
     # -- fan-out -------------------------------------------------------------
 
@@ -309,9 +308,8 @@ class DOFull(DOWorkflow):
                 'Body is {"targets": ["Noun/id", ...], "method": "name", "args": [...]}',
                 code="invalid_fanout",
             )
-        fields = ("targets", "method", "args", "concurrency", "timeout", "retries")
-        arguments = body_arguments(body, {name: name for name in fields})
-        return json_response(await invoke(self.fan_out_call, arguments))
+        fields = {name: name for name in ("targets", "method", "args", "concurrency", "timeout", "retries")}
+        return json_response(await invoke(self.fan_out_call, body_arguments(body, fields), fields))
 
     # -- the cascade -------------------------------------------------------------
 
@@ -354,12 +352,13 @@ class DOFull(DOWorkflow):
 
         `owner` is the name of the object holding the room's sockets in `stub_binding` (the
         tenant the clients joined, `/ws?room=`); None or this object's own name sends here,
-        any other is relayed to that object over Workers RPC. 400 `invalid_room`, `invalid_owner`."""
+        any other is relayed to that object over Workers RPC. 400 `invalid_room`;
+        `invalid_owner` for a name no object is addressed by (a tenant or a thing's
+        "Type/id", `object_name`), before any object is woken."""
         room_tag(room)
         if owner is None or owner == self.object_name:
             return self.room(room).broadcast(data)
-        if not isinstance(owner, str) or not owner:
-            raise BadRequest("owner is an object name", code="invalid_owner")
+        owner = object_name(owner, "owner", "invalid_owner")
         namespace = self.stub_namespace()
         stub = namespace.get(namespace.idFromName(owner))
         # The owner is told to send on itself (no owner), never to relay again: an object

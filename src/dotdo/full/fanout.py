@@ -26,9 +26,9 @@ from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, FanOutFailed, StepMismatch
 from dotdo.full.outcomes import FanOutResult, Outcome
 from dotdo.semantic.accessors import InstanceAccessor
-from dotdo.semantic.names import validate_type_name
-from dotdo.semantic.thingdata import validate_id
+from dotdo.semantic.object_names import thing_object_name
 from dotdo.values import stored_json
+from dotdo.workflows.failures import storable_text
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import RetryPolicy
 
@@ -129,11 +129,11 @@ def parse_targets(targets: Iterable[Any] | Mapping[str, Any]) -> list[Target]:
 
 
 def _reference(value: Any, type_name: str, thing_id: str) -> Target:
-    """A target addressed by noun and id, both checked as a thing's are (`validate_type_name`,
-    `validate_id`): an object is woken under the name "Noun/id", which no thing may have
-    unless both pass. ValueError naming the target otherwise."""
+    """A target addressed by noun and id, both checked as a thing's are (`thing_object_name`,
+    as every object name derived from an id): an object is woken under the name "Noun/id",
+    which no thing may have unless both pass. ValueError naming the target otherwise."""
     try:
-        return Target(f"{validate_type_name(type_name)}/{validate_id(thing_id)}", type_name, thing_id)
+        return Target(thing_object_name(type_name, thing_id), type_name, thing_id)
     except BadRequest as error:
         raise ValueError(f"target {value!r} names no thing: {error.message}") from None
 
@@ -202,11 +202,14 @@ def describe_error(error: BaseException, timeout: float) -> str:
     never shown the callee's source lines and file paths."""
     if isinstance(error, TimeoutError):
         return f"TimeoutError: timed out after {timeout} s"
-    message = str(getattr(error, "message", None) or error)
+    try:
+        message = str(getattr(error, "message", None) or error)
+    except Exception:  # the error's own __str__ failed: it is named by its type
+        return type(error).__name__
     if "Traceback (most recent call last):" in message:
         lines = [line.strip() for line in message.splitlines() if line.strip()]
-        return lines[-1]
-    return f"{type(error).__name__}: {message}"
+        return storable_text(lines[-1])
+    return storable_text(f"{type(error).__name__}: {message}")
 
 
 class FanOutStore:

@@ -217,7 +217,7 @@ class HumanLoop:
             now,
             escalated_from,
         )
-        approval = self.approval(approval_id)
+        approval = self._public(approval_id)
         self._host.bus.emit("Approval.requested", approval)
         if timeout_ms is not None:
             self._host.timers.changed()
@@ -266,7 +266,16 @@ class HumanLoop:
     # -- approvals -------------------------------------------------------------
 
     def approval(self, approval_id: str) -> dict[str, Any]:
-        """One approval (`public`); 404 `approval_not_found` when there is none."""
+        """One approval (`public`), as a decision would find it: one whose time ran out
+        before the alarm ended it times out first (`_settle`); 404 `approval_not_found`
+        when there is none."""
+        row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
+        if row is not None and self._overdue(row, self._host.timers.now()):
+            self._settle(row, self._host.timers.now())
+        return self._public(approval_id)
+
+    def _public(self, approval_id: str) -> dict[str, Any]:
+        """One approval as stored (`public`); 404 `approval_not_found` when there is none."""
         row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
         if row is None:
             raise NotFound(f"No approval {approval_id!r}", code="approval_not_found")
@@ -274,12 +283,22 @@ class HumanLoop:
 
     def approvals(self, status: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Approvals with `status` (one of STATUSES; None: all), oldest request first, at
-        most `limit` (1 to 1000). 400 `invalid_status` / `invalid_limit` otherwise."""
+        most `limit` (1 to 1000), as a decision would find them: overdue ones time out first
+        (`_settle`), never listed as pending. 400 `invalid_status` / `invalid_limit`."""
         if status is not None and status not in STATUSES:
             raise BadRequest(f"status is one of {', '.join(STATUSES)}", code="invalid_status")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
             raise BadRequest(f"limit is 1 to {MAX_LIST}", code="invalid_limit")
+        now = self._host.timers.now()
+        while due := self._store.due_approvals(now, DUE_BATCH):  # an escalation is due later
+            for row in due:
+                self._settle(row, now)
         return [public(row) for row in self._store.approvals(status, limit)]
+
+    @staticmethod
+    def _overdue(row: Row, now: int) -> bool:
+        """Whether `row` is a pending approval whose time ran out by `now`."""
+        return row["status"] == "pending" and row["expires_at"] is not None and int(row["expires_at"]) <= now
 
     async def decide(
         self,
@@ -316,7 +335,7 @@ class HumanLoop:
                 f"comment is text of at most {MAX_COMMENT_LENGTH} characters", code="invalid_comment"
             )
         stored = None if value is None else encode_value(value, "a decision's value", MAX_VALUE_BYTES)
-        current = self.approval(approval_id)
+        current = self._public(approval_id)
         who = None if by is None else by.sub
         if current["approvers"] is not None and who not in current["approvers"]:
             raise Forbidden(
@@ -325,17 +344,12 @@ class HumanLoop:
                 code="approver_not_allowed",
             )
         now = self._host.timers.now()
-        if (
-            current["status"] == "pending"
-            and current["expires_at"] is not None
-            and current["expires_at"] <= now
-        ):
+        row = self._store.approval(approval_id)
+        if row is not None and self._overdue(row, now):
             # Its time ran out and the alarm that ends it has not run yet (the object was
             # away, or the alarm is late): it times out now, as the alarm would have.
-            row = self._store.approval(approval_id)
-            if row is not None:
-                await self._time_out(row, now)
-            current = self.approval(approval_id)
+            await self._time_out(row, now)
+            current = self._public(approval_id)
         if current["status"] == "expired":
             later = f"; it escalated to {current['escalated_to']}" if current["escalated_to"] else ""
             raise Conflict(f"Approval {approval_id!r} expired{later}", code="approval_expired")
@@ -360,12 +374,12 @@ class HumanLoop:
             if not self._store.decide(approval_id, status, who, comment, stored, self._host.timers.now()):
                 raise Conflict(f"Approval {approval_id!r} was decided already", code="approval_decided")
             self._host.runs.wake(run_id)
-            self._host.bus.emit(f"Approval.{status}", self.approval(approval_id))
+            self._host.bus.emit(f"Approval.{status}", self._public(approval_id))
 
         self._host.sql.transaction(record)
         await faults.reach(faults.APPROVAL_DECIDED, approval_id)
         await self._host.runs.resume(run_id)
-        return self.approval(approval_id)
+        return self._public(approval_id)
 
     # -- the timer source --------------------------------------------------------
 
@@ -391,13 +405,21 @@ class HumanLoop:
     async def _time_out(self, row: Row, now: int) -> None:
         """A pending approval whose time ran out by `now`: it escalates (once) when it names
         `escalate_to`, else it expires and its run resumes."""
-        escalate = row["escalate_to"]
-        if escalate is not None and row["escalated_from"] is None:
-            self._host.sql.transaction(functools.partial(self._escalate, row, json.loads(str(escalate)), now))
-        else:
-            self._host.sql.transaction(functools.partial(self._expire_approval, row, now))
+        if self._settle(row, now):
             await self._host.runs.resume(str(row["run_id"]))
+
+    def _settle(self, row: Row, now: int) -> bool:
+        """An overdue approval times out in one transaction: it escalates (once) when it names
+        `escalate_to`, else it expires and its run is woken (the alarm replays it unless the
+        caller resumes it now: True)."""
+        escalate = row["escalate_to"]
+        final = escalate is None or row["escalated_from"] is not None
+        if final:
+            self._host.sql.transaction(functools.partial(self._expire_approval, row, now))
+        else:
+            self._host.sql.transaction(functools.partial(self._escalate, row, json.loads(str(escalate)), now))
         self._host.timers.changed()
+        return final
 
     def _escalate(self, row: Row, escalate_to: builtins.list[str], now: int) -> None:
         successor = new_id()
@@ -414,13 +436,13 @@ class HumanLoop:
             str(row["step"]),
             str(row["id"]),
         )
-        self._host.bus.emit("Approval.escalated", {"from": self.approval(str(row["id"])), "to": escalated})
+        self._host.bus.emit("Approval.escalated", {"from": self._public(str(row["id"])), "to": escalated})
         logger.info("approval %s (%s) escalated to %s as %s", row["id"], row["name"], escalate_to, successor)
 
     def _expire_approval(self, row: Row, now: int) -> None:
         self._store.expire(str(row["id"]), now, None)
         self._host.runs.wake(str(row["run_id"]))
-        self._host.bus.emit("Approval.expired", self.approval(str(row["id"])))
+        self._host.bus.emit("Approval.expired", self._public(str(row["id"])))
 
     def _expire_wait(self, row: Row) -> None:
         if self._store.end_wait(str(row["step"]), "expired", None):

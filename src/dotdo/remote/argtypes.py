@@ -30,6 +30,7 @@ from dotdo.errors import BadRequest
 from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE
 
 __all__ = [
+    "ArgumentError",
     "argument_error",
     "callee_name",
     "check_argument_types",
@@ -78,24 +79,51 @@ def callee_name(method: Callable[..., Any]) -> str:
     return name
 
 
-def argument_error(method: Callable[..., Any], name: str, annotation: Any, value: Any) -> BadRequest:
+class ArgumentError(BadRequest):
+    """(internal) The 400 `invalid_params` of one argument its annotation refused
+    (`argument_error`), which keeps what it was built from, so that a surface that named the
+    argument otherwise (an HTTP route's body field) can say it in its own words (`renamed`)."""
+
+    def __init__(self, method: Callable[..., Any], name: str, annotation: Any, value: Any) -> None:
+        """Argument `name` of `method` (its parameter's name), whose `value` its `annotation`
+        refused."""
+        self.argument = name
+        self._parts = (method, annotation, value)
+        super().__init__(_argument_message(method, name, annotation, value), code="invalid_params")
+
+    def renamed(self, field: str) -> BadRequest:
+        """The same 400, naming the argument as the body field `field` it came from
+        (`"Body field 'targets' is an array ...; targets[1] is ..."`), never the method."""
+        method, annotation, value = self._parts
+        return BadRequest(
+            _argument_message(method, self.argument, annotation, value, field), code="invalid_params"
+        )
+
+
+def argument_error(method: Callable[..., Any], name: str, annotation: Any, value: Any) -> ArgumentError:
     """The 400 `invalid_params` for argument `name` of `method`, whose `value` its
     `annotation` does not accept: the type the annotation asks for, and, where the argument
     has the right shape but an item inside it does not fit, that item by its path and its
     type (`"Argument 'keys' of delete_many is an array of strings; keys[1] is an integer,
     not a string"`); the 64-bit range when only that bound refused an integer (ADR 0037)."""
+    return ArgumentError(method, name, annotation, value)
+
+
+def _argument_message(
+    method: Callable[..., Any], name: str, annotation: Any, value: Any, field: str | None = None
+) -> str:
+    """`argument_error`'s message; with `field`, the argument named as that body field."""
     bounded = is_framework(getattr(method, "__func__", method))
-    path, inner, part = _offending_part(name, annotation, value, bounded)
-    head = f"Argument {name!r} of {callee_name(method)}"
+    root = name if field is None else field
+    path, inner, part = _offending_part(root, annotation, value, bounded)
+    head = f"Argument {name!r} of {callee_name(method)}" if field is None else f"Body field {field!r}"
     if _is_integer(part) and not INT64_MIN <= part <= INT64_MAX and conforms(part, inner):
-        where = "" if path == name else f" {path}"
-        return BadRequest(f"{head}:{where} {INT64_RANGE}", code="invalid_params")
-    if path == name:
-        return BadRequest(
-            f"{head} is {describe_type(annotation)}, not {_describe_value(value)}", code="invalid_params"
-        )
+        where = "" if path == root else f" {path}"
+        return f"{head}:{where} {INT64_RANGE}"
+    if path == root:
+        return f"{head} is {describe_type(annotation)}, not {_describe_value(value)}"
     item = f"{path} is {_describe_value(part)}, not {describe_type(inner)}"
-    return BadRequest(f"{head} is {describe_type(annotation)}; {item}", code="invalid_params")
+    return f"{head} is {describe_type(annotation)}; {item}"
 
 
 def _offending_part(path: str, annotation: Any, value: Any, bounded: bool) -> tuple[str, Any, Any]:

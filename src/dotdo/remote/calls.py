@@ -7,12 +7,14 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dotdo.errors import BadRequest
 from dotdo.remote.argtypes import (
+    ArgumentError,
     argument_error,
     callee_name,
     check_argument_types,
@@ -182,13 +184,40 @@ def options_arguments(method: Callable[..., Any], params: Any) -> Any:
     return {snake_case(key): value for key, value in options.items()}
 
 
-async def invoke(method: Callable[..., Any], params: Any) -> Any:
-    """Check `params` against the method's signature (400 `invalid_params`), call it, await it."""
-    args, kwargs = bind_arguments(method, options_arguments(method, params))
+async def invoke(method: Callable[..., Any], params: Any, fields: Mapping[str, str] | None = None) -> Any:
+    """Check `params` against the method's signature (400 `invalid_params`), call it, await it.
+
+    `fields` is an HTTP route's map of body fields to parameters (`body_arguments`'): an
+    argument the body gave is named in errors as the field the client sent (`"Body field
+    'texts' ..."`), not as the method's argument it became."""
+    try:
+        args, kwargs = bind_arguments(method, options_arguments(method, params))
+    except ArgumentError as error:
+        field = _field(fields, error.argument)
+        if field is None:
+            raise
+        raise error.renamed(field) from None
+    except BadRequest as error:  # the arguments did not bind: one the method needs is missing
+        missing = _MISSING_ARGUMENT.search(str(error.__cause__)) if fields is not None else None
+        field = None if missing is None else _field(fields, missing[1])
+        if field is None:
+            raise
+        raise BadRequest(f"Body field {field!r} is required", code="invalid_params") from None
     result = method(*args, **kwargs)
     if type(result) not in _PLAIN and inspect.isawaitable(result):
         result = await result
     return result
+
+
+_MISSING_ARGUMENT = re.compile(r"missing a required argument: '(\w+)'")
+"""`inspect.Signature.bind`'s TypeError for a parameter without a default that was not given."""
+
+
+def _field(fields: Mapping[str, str] | None, parameter: str) -> str | None:
+    """The body field `fields` (a route's body field -> parameter) gives `parameter` from."""
+    if fields is None:
+        return None
+    return next((field for field, name in fields.items() if name == parameter), None)
 
 
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})

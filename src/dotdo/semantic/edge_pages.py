@@ -2,9 +2,11 @@
 `related_page` and `GET /:Noun/:id/:verb` answer. `Relationships` (`graph.py`) takes
 `page` from `EdgePages`.
 
-Edges are ordered by (`created_at`, the other end's id), unique for one thing and verb
-(an edge is keyed by `(from_id, verb, to_id)`), so a cursor naming the last edge of a page
-continues after it whatever was added or removed meanwhile. `total` is counted only when
+Edges are ordered by (`created_at`, the other end's id, its type), unique for one thing
+and verb (an edge is keyed by both ends' types and ids and its verb, ADR 0041), so a cursor
+naming the last edge of a page continues after it whatever was added or removed meanwhile.
+A thing named by a bare id may be either end of edges under several types: each other end
+is answered once, at its oldest edge. `total` is counted only when
 asked, as a list of things counts it (ADR 0028).
 """
 
@@ -15,8 +17,9 @@ from typing import Any
 
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
-from dotdo.semantic.names import validate_type_name, validate_verb
-from dotdo.semantic.refs import Ref, thing_filter
+from dotdo.semantic.hops import Hop, checked_limit
+from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.thingdata import validate_id
 
@@ -28,14 +31,19 @@ MAX_RELATED = 1000
 _CURSOR = re.compile(r"(-?[0-9]{1,19})\.(.+)", re.DOTALL)
 
 
-def edge_cursor(cursor: Any) -> tuple[int, str]:
-    """A page's `cursor` (`"<created_at>.<id>"`: the last edge's creation time in epoch ms,
-    the other end's id) as (created_at, id); 400 `invalid_cursor` for anything a page
-    cannot have answered (a made-up cursor would answer a wrong page, silently)."""
+def edge_cursor(cursor: Any) -> tuple[int, str, str | None]:
+    """A page's `cursor` (`"<created_at>.<Type>/<id>"`: the last edge's creation time in
+    epoch ms, the other end's type and id) as (created_at, id, type); the form before ends
+    had types in the edge's key, `"<created_at>.<id>"`, as (created_at, id, None), so that a
+    listing paged across an upgrade goes on. 400 `invalid_cursor` for anything a page cannot
+    have answered (a made-up cursor would answer a wrong page, silently)."""
     match = _CURSOR.fullmatch(cursor) if isinstance(cursor, str) else None
     if match is not None:
         try:
-            return int(match[1]), validate_id(match[2])
+            if "/" not in match[2]:
+                return int(match[1]), validate_id(match[2]), None
+            end = as_ref(match[2])
+            return int(match[1]), end.id, end.type
         except BadRequest:
             pass
     raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
@@ -71,35 +79,46 @@ class EdgePages:
         `invalid_direction` (`out` or `in`), `invalid_limit`, `invalid_cursor`; 404
         `unknown_noun` for a type not registered, in strict mode."""
         named = thing_filter(thing, "thing")
-        validate_verb(verb)
-        if direction not in ("out", "in"):
-            raise BadRequest("direction is 'out' or 'in'", code="invalid_direction")
+        Hop(verb, direction).checked()  # a page is one hop's edges of one thing
         for noun in (None if isinstance(named, str) else named.type, type_name):
             if noun is not None:
                 validate_type_name(noun)
                 if self._nouns is not None:
                     self._nouns.check(noun)
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_RELATED:
-            raise BadRequest(f"limit is an integer from 1 to {MAX_RELATED}", code="invalid_limit")
+        checked_limit(limit, MAX_RELATED)
         after = None if cursor is None else edge_cursor(cursor)
         near, far = ("from", "to") if direction == "out" else ("to", "from")
-        # Each a prefix of an index: (from_id, verb, to_id) is the key, (to_id, verb, from_id) the
-        # backward index. The order needs every edge of the thing and verb read (no index has
-        # created_at), as `related` always did.
+        # Each a prefix of an index: (from_id, verb, to_id, from_type, to_type) is the key,
+        # (to_id, verb, from_id) the backward index. The order needs every edge of the thing
+        # and verb read (no index has created_at), as `related` always did.
         conditions = f"{near}_id = ? AND verb = ?"
         params: list[Any] = [named if isinstance(named, str) else named.id, verb]
+        bare = isinstance(named, str)
         if not isinstance(named, str):
             conditions += f" AND {near}_type = ?"
             params.append(named.type)
         if type_name is not None:
             conditions += f" AND {far}_type = ?"
             params.append(type_name)
-        seek = "" if after is None else f" AND (created_at, {far}_id) > (?, ?)"
+        # A bare id may name this end under several types, so one other end may have more
+        # than one edge here: grouped, it is answered once, at its oldest edge.
+        first = "min(created_at)" if bare else "created_at"
+        grouped = f" GROUP BY {far}_id, {far}_type" if bare else ""
+        seek = ""
+        position: tuple[Any, ...] = ()
+        if after is not None:
+            seek = (
+                f"({first}, {far}_id) > (?, ?)"
+                if after[2] is None
+                else f"({first}, {far}_id, {far}_type) > (?, ?, ?)"
+            )
+            seek = f" HAVING {seek}" if bare else f" AND {seek}"
+            position = after if after[2] is not None else after[:2]
         rows = self._sql.exec(
-            f"SELECT {far}_id AS id, {far}_type AS type, created_at FROM dotdo_relationships "
-            f"WHERE {conditions}{seek} ORDER BY created_at, {far}_id LIMIT ?",
+            f"SELECT {far}_id AS id, {far}_type AS type, {first} AS first FROM dotdo_relationships "
+            f"WHERE {conditions}{grouped}{seek} ORDER BY first, {far}_id, {far}_type LIMIT ?",
             *params,
-            *(after or ()),
+            *position,
             limit + 1,  # one more: whether there is a next page
         )
         has_more = len(rows) > limit
@@ -107,7 +126,8 @@ class EdgePages:
         total: int | None = None
         if with_total:
             found = self._sql.first(
-                f"SELECT count(*) AS n FROM dotdo_relationships WHERE {conditions}", *params
+                f"SELECT count(*) AS n FROM (SELECT 1 FROM dotdo_relationships WHERE {conditions}{grouped})",
+                *params,
             )
             total = 0 if found is None else int(found["n"])
         elif after is None and not has_more:
@@ -117,5 +137,5 @@ class EdgePages:
             "items": [Ref(str(r["type"]), str(r["id"])) for r in kept],
             "total": total,
             "has_more": has_more,
-            "cursor": None if last is None else f"{int(last['created_at'])}.{last['id']}",
+            "cursor": None if last is None else f"{int(last['first'])}.{last['type']}/{last['id']}",
         }

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
-from dotdo.remote.fields import unknown_field
 from dotdo.semantic.edge_pages import MAX_RELATED, EdgePages
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
+from dotdo.semantic.hops import Hop, checked_limit
 from dotdo.semantic.ids import is_ulid
-from dotdo.semantic.names import validate_type_name, validate_verb
+from dotdo.semantic.names import validate_verb
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
@@ -47,12 +46,6 @@ def _encode(data: Any, limit: int | None = None) -> str:
     if limit is not None and len(text.encode()) > limit:
         raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
     return text
-
-
-def _limit(limit: Any, high: int) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= high:
-        raise BadRequest(f"limit is an integer from 1 to {high}", code="invalid_limit")
-    return limit
 
 
 class EventLog:
@@ -136,7 +129,7 @@ class EventLog:
                 raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
             conditions.append("id > ?")
             params.append(cursor)
-        limit = _limit(limit, MAX_EVENTS)
+        limit = checked_limit(limit, MAX_EVENTS)
         rows = self._sql.exec(
             f"SELECT id, type, data, timestamp, subject, object FROM events WHERE {' AND '.join(conditions)} "
             "ORDER BY id LIMIT ?",
@@ -159,50 +152,12 @@ def _item(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Hop:
-    """One step of a traversal: follow `verb` edges out of (or into) the current things."""
-
-    verb: str
-    direction: str = "out"
-    type: str | None = None
-
-    KEYS: ClassVar[tuple[str, ...]] = ("verb", "direction", "type")
-    """The keys of a hop's JSON form."""
-
-    @classmethod
-    def from_json(cls, value: Any, index: int = 0) -> Hop:
-        """A hop from its JSON form, `{"verb": "placed", "direction": "out", "type": "Order"}`
-        (`verb` required; `direction` `"out"` (the default) or `"in"`; `type` a noun, or
-        null for any), checked (`checked`). `index` is its place in the traversal, named in
-        errors: 400 `invalid_traversal` for a value that is not such an object (an array
-        `["placed", "out"]` included) or has another key; `invalid_verb`,
-        `invalid_direction`, `invalid_type`."""
-        shape = '{"verb": <verb>, "direction": "out" (default) or "in", "type": <noun> or null (any)}'
-        if not isinstance(value, Mapping) or "verb" not in value:
-            got = "an array" if isinstance(value, list | tuple) else f"{value!r:.60}"
-            raise BadRequest(f"hops[{index}] is an object {shape}; got {got}", code="invalid_traversal")
-        extra = unknown_field(value, cls.KEYS, f"hops[{index}]")
-        if extra is not None:
-            raise BadRequest(extra, code="invalid_traversal")
-        return cls(value["verb"], value.get("direction", "out"), value.get("type")).checked()
-
-    def checked(self) -> Hop:
-        """This hop, when its parts are valid; 400 `invalid_verb`, `invalid_direction`
-        (`out` or `in`), `invalid_type`."""
-        validate_verb(self.verb)
-        if self.direction not in ("out", "in"):
-            raise BadRequest("direction is 'out' or 'in'", code="invalid_direction")
-        if self.type is not None:
-            validate_type_name(self.type)
-        return self
-
-
 class Relationships(EdgePages):
     """The `dotdo_relationships` table: directed edges (from, verb, to), at most one per
-    triple, with optional JSON data, read a page at a time (`EdgePages.page`). `sql` is the
-    object's database, `clock` gives epoch milliseconds; `nouns` checks the nouns at either
-    end (None: any valid name)."""
+    triple, each end a reference (type and id: `Customer/a -owns-> Order/p1` and `-owns->
+    Project/p1` are two edges, ADR 0041), with optional JSON data, read a page at a time
+    (`EdgePages.page`). `sql` is the object's database, `clock` gives epoch milliseconds;
+    `nouns` checks the nouns at either end (None: any valid name)."""
 
     def __init__(self, sql: Sql, clock: Callable[[], int], nouns: NounPolicy | None = None) -> None:
         self._sql = sql
@@ -226,7 +181,8 @@ class Relationships(EdgePages):
         return (
             self._sql.run(
                 "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(from_id, verb, to_id) DO NOTHING",
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(from_id, verb, to_id, from_type, to_type) DO NOTHING",
                 src.id,
                 src.type,
                 verb,
@@ -291,7 +247,7 @@ class Relationships(EdgePages):
             for hop in checked:
                 if hop.type is not None:
                     self._nouns.check(hop.type)
-        limit = _limit(limit, MAX_RELATED)
+        limit = checked_limit(limit, MAX_RELATED)
         frontier: list[tuple[str, str | None]] = [origin]
         result: list[Ref] = []
         for hop in checked:
@@ -399,38 +355,44 @@ class Actions:
         return self._sql.transaction(work)
 
     def list(self, thing: Any = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Audit entries, oldest first, at most `limit` (1 to MAX_EVENTS); with `thing`, those
+        """Audit entries, oldest first, at most `limit` (1 to MAX_EVENTS): the items of
+        `page`'s first page (its errors too)."""
+        items: list[dict[str, Any]] = self.page(thing, limit)["items"]
+        return items
+
+    def page(self, thing: Any = None, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """A page of audit entries, oldest first: `{"items", "has_more", "cursor"}`, at most
+        `limit` (1 to MAX_EVENTS) entries after `cursor` (the previous page's: the last
+        entry's id, a ULID; None on the last page, and `has_more` false). With `thing`, those
         where it is the subject or the object. `thing` is named as `thing_filter` takes it:
         `"Type/id"` (or a thing, `{"$type", "$id"}`, a Ref) matches that type and id, so a
         type that is not the thing's matches nothing (an action's ends may be things of other
         objects, which this one cannot look up); a bare id matches the thing of any type.
-        400 `invalid_ref`, `invalid_type`, `invalid_id`, `invalid_limit`; 404
-        `unknown_noun` for a type not registered, in strict mode."""
+        400 `invalid_ref`, `invalid_type`, `invalid_id`, `invalid_limit`, `invalid_cursor`;
+        404 `unknown_noun` for a type not registered, in strict mode."""
         columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
-        limit = _limit(limit, MAX_EVENTS)
+        limit = checked_limit(limit, MAX_EVENTS)
+        if cursor is not None and not is_ulid(cursor):
+            raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
         named = None if thing is None else thing_filter(thing)
-        if named is None:
-            rows = self._sql.exec(f"SELECT {columns} FROM dotdo_actions ORDER BY id LIMIT ?", limit)
-        elif isinstance(named, str):
-            rows = self._sql.exec(
-                f"SELECT {columns} FROM dotdo_actions WHERE subject_id = ? OR object_id = ? "
-                "ORDER BY id LIMIT ?",
-                named,
-                named,
-                limit,
-            )
-        else:
+        conditions = "1"
+        params: list[Any] = []
+        if isinstance(named, str):
+            conditions, params = "(subject_id = ? OR object_id = ?)", [named, named]
+        elif named is not None:
             self._relationships.ref(named)  # the noun, checked in strict mode
-            rows = self._sql.exec(
-                f"SELECT {columns} FROM dotdo_actions WHERE (subject_id = ? AND subject_type = ?) "
-                "OR (object_id = ? AND object_type = ?) ORDER BY id LIMIT ?",
-                named.id,
-                named.type,
-                named.id,
-                named.type,
-                limit,
-            )
-        return [
+            conditions = "((subject_id = ? AND subject_type = ?) OR (object_id = ? AND object_type = ?))"
+            params = [named.id, named.type, named.id, named.type]
+        if cursor is not None:
+            conditions += " AND id > ?"
+            params.append(cursor)
+        rows = self._sql.exec(
+            f"SELECT {columns} FROM dotdo_actions WHERE {conditions} ORDER BY id LIMIT ?",
+            *params,
+            limit + 1,  # one more: whether there is a next page
+        )
+        has_more = len(rows) > limit
+        items = [
             {
                 "id": r["id"],
                 "verb": r["verb"],
@@ -442,5 +404,6 @@ class Actions:
                 "event_id": r["event_id"],
                 "created_at": r["created_at"],
             }
-            for r in rows
+            for r in rows[:limit]
         ]
+        return {"items": items, "has_more": has_more, "cursor": items[-1]["id"] if has_more else None}

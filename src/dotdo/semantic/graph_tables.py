@@ -105,6 +105,32 @@ GRAPH_TABLES = Component(
                 ),
             ),
         ),
+        # An edge's ends are references, type and id (an end may be another object's thing, whose
+        # ids repeat across types): the types join the key, after the columns every lookup
+        # names, so each index prefix read before is read the same way and a relate still
+        # writes one row of the table and one of the backward index (ADR 0041). Every edge is
+        # kept: the old key was stricter than the new one.
+        Migration(
+            4,
+            (
+                """CREATE TABLE dotdo_relationships_typed (
+  from_id TEXT NOT NULL,
+  from_type TEXT NOT NULL,
+  verb TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  to_type TEXT NOT NULL,
+  data TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (from_id, verb, to_id, from_type, to_type)
+) WITHOUT ROWID""",
+                "INSERT INTO dotdo_relationships_typed (from_id, from_type, verb, to_id, to_type, data, "
+                "created_at) SELECT from_id, from_type, verb, to_id, to_type, data, created_at "
+                "FROM dotdo_relationships",
+                "DROP TABLE dotdo_relationships",
+                "ALTER TABLE dotdo_relationships_typed RENAME TO dotdo_relationships",
+                "CREATE INDEX dotdo_relationships_backward ON dotdo_relationships (to_id, verb, from_id)",
+            ),
+        ),
     ),
     formerly=(("semantic", 1),),  # one `semantic` track created these tables with the others
 )

@@ -19,7 +19,7 @@ layer's argument check, so a body field of the wrong type is the same 400
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response, json_text_response
@@ -97,6 +97,34 @@ def _etag(thing: Mapping[str, Any]) -> dict[str, str]:
     return {"etag": str(thing_tag(thing))}
 
 
+def _held(things: Things, type_name: str, thing_id: str) -> None:
+    """404 `thing_not_found` unless this object holds the live thing the path names: an edge
+    route answers a missing thing as every route naming one does (docs/api.md, "A missing
+    target"), where RPC's `related`, `relate`, `unrelate` take any reference."""
+    if things.get(type_name, thing_id) is None:
+        raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+
+
+def _body_end(body: Mapping[str, Any], fields: Sequence[str]) -> Any:
+    """The edge's other end a body names: its `to` (then the body holds only `fields`), else
+    the body itself, a thing or `{"$type", "$id"}`."""
+    if "to" in body:
+        check_fields(body, fields)
+    return body.get("to", body)
+
+
+def _edge_answer(
+    request: HttpRequest, type_name: str, thing_id: str, target: Any, key: str, value: bool
+) -> dict[str, Any]:
+    """`{"from", "verb", "to", <key>: value}`: an edge route's answer (`created`, `deleted`)."""
+    return {
+        "from": Ref(type_name, thing_id).to_dict(),
+        "verb": request.params["verb"],
+        "to": as_ref(target).to_dict(),
+        key: value,
+    }
+
+
 def _end(things: Things, ref: Ref) -> dict[str, Any]:
     """An edge's end as `GET /:Noun/:id/:verb` answers it: the thing when this object holds
     it (and it is not deleted), else its reference `{"$type", "$id"}`."""
@@ -139,7 +167,7 @@ class SemanticRoutes:
         router.get("/events", scope="read", query=("type", "subject", "since", "until", "cursor", "limit"))(
             self._events
         )
-        router.get("/actions", scope="read", query=("thing", "limit"))(self._list_actions)
+        router.get("/actions", scope="read", query=("thing", "limit", "cursor"))(self._list_actions)
         router.post("/actions", scope="write", query=())(self._action)
         router.post(f"/{_NOUN}", scope="write", query=())(self._create)
         router.get(f"/{_NOUN}", scope="read", query=QUERY_PARAMS)(self._list)
@@ -245,8 +273,7 @@ class SemanticRoutes:
         type_name = validate_type_name(request.params["noun"])
         thing_id = validate_id(request.params["id"])
         things = self._host.things
-        if things.get(type_name, thing_id) is None:
-            raise NotFound(f"No {type_name} with id {thing_id!r}", code="thing_not_found")
+        _held(things, type_name, thing_id)
         from dotdo.semantic.query import parse_total  # with the first list (ADR 0036)
 
         page = self._host.relationships.page(
@@ -268,24 +295,16 @@ class SemanticRoutes:
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"to": "Type/id" or a thing, "data": ...}', code="invalid_ref")
-        if "to" in body:  # else the body is the target itself: a thing or {"$type", "$id"}
-            check_fields(body, ("to", "data"))
-        source = f"{type_name}/{thing_id}"
-        target = body.get("to", body)
-        condition = Preconditions.from_request(request)
-        things = self._host.things
-
-        def work() -> bool:
-            if condition:  # the path names the thing: its preconditions guard its new edge
-                things.check_condition(type_name, thing_id, condition)
-            return self._host.relationships.relate(source, request.params["verb"], target, body.get("data"))
-
-        created = things.transaction(work)
-        return json_response(
-            {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
-             "created": created},
-            status=201 if created else 200,
-        )  # fmt: skip
+        target = _body_end(body, ("to", "data"))
+        relationships = self._host.relationships
+        created = self._change_edge(
+            request,
+            type_name,
+            thing_id,
+            lambda source, verb: relationships.relate(source, verb, target, body.get("data")),
+        )
+        answer = _edge_answer(request, type_name, thing_id, target, "created", created)
+        return json_response(answer, status=201 if created else 200)
 
     async def _unrelate(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])
@@ -297,25 +316,31 @@ class SemanticRoutes:
                 raise BadRequest(
                     'The edge\'s end is ?to=Type/id or a body {"to": "Type/id"}', code="invalid_ref"
                 )
-            if "to" in body:
-                check_fields(body, ("to",))
-            target = body.get("to", body)
+            target = _body_end(body, ("to",))
         elif request.body:
             raise BadRequest("The edge's end is ?to= or a body, not both", code="invalid_ref")
-        source = f"{type_name}/{thing_id}"
+        relationships = self._host.relationships
+        deleted = self._change_edge(
+            request, type_name, thing_id, lambda source, verb: relationships.unrelate(source, verb, target)
+        )
+        return json_response(_edge_answer(request, type_name, thing_id, target, "deleted", deleted))
+
+    def _change_edge(
+        self, request: HttpRequest, type_name: str, thing_id: str, change: Callable[[str, str], bool]
+    ) -> bool:
+        """`change(source, verb)` (relate or unrelate) in one transaction with the checks of
+        the path's thing: held here (`_held`), and its preconditions, which guard its edges."""
         condition = Preconditions.from_request(request)
         things = self._host.things
 
         def work() -> bool:
-            if condition:  # as for `POST`: the thing's preconditions guard its edges
+            _held(things, type_name, thing_id)
+            if condition:
                 things.check_condition(type_name, thing_id, condition)
-            return self._host.relationships.unrelate(source, request.params["verb"], target)
+            return change(f"{type_name}/{thing_id}", request.params["verb"])
 
-        deleted = things.transaction(work)
-        return json_response(
-            {"from": as_ref(source).to_dict(), "verb": request.params["verb"], "to": as_ref(target).to_dict(),
-             "deleted": deleted},
-        )  # fmt: skip
+        changed: bool = things.transaction(work)
+        return changed
 
     async def _query(self, request: HttpRequest) -> HttpResponse:
         from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
@@ -326,8 +351,9 @@ class SemanticRoutes:
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
+        fields = {"sql": "sql", "params": "params"}
         arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"}, also=["sql"])}
-        return json_response(await invoke(self._host.query, arguments))
+        return json_response(await invoke(self._host.query, arguments, fields))
 
     async def _list_nouns(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [noun.to_dict() for noun in self._host.nouns.all()]})
@@ -345,7 +371,9 @@ class SemanticRoutes:
             raise BadRequest("indexes is an array of property names", code="invalid_noun")
         fields = {"plural": "plural", "indexes": "indexes"}
         arguments = {"name": body.get("name", ""), **body_arguments(body, fields, also=["name"])}
-        return json_response(await invoke(self._host.register_noun, arguments), status=201)
+        return json_response(
+            await invoke(self._host.register_noun, arguments, {**fields, "name": "name"}), status=201
+        )
 
     async def _list_verbs(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [forms.to_dict() for forms in self._host.verbs.all()]})
@@ -358,7 +386,9 @@ class SemanticRoutes:
             raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
         fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
         arguments = {"base": body.get("base", ""), **body_arguments(body, fields, also=["base"])}
-        return json_response(await invoke(self._host.register_verb, arguments), status=201)
+        return json_response(
+            await invoke(self._host.register_verb, arguments, {**fields, "base": "base"}), status=201
+        )
 
     async def _events(self, request: HttpRequest) -> HttpResponse:
         page = await self._host.list_events(
@@ -373,7 +403,8 @@ class SemanticRoutes:
 
     async def _list_actions(self, request: HttpRequest) -> HttpResponse:
         thing = request.query("thing")  # `?thing=` (empty) is no thing: refused, not "all"
-        return json_response({"items": self._host.actions.list(thing, request.query_int("limit", 100))})
+        limit = request.query_int("limit", 100)
+        return json_response(self._host.actions.page(thing, limit, request.query("cursor") or None))
 
     async def _action(self, request: HttpRequest) -> HttpResponse:
         from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
@@ -386,4 +417,6 @@ class SemanticRoutes:
         if "subject" not in body or "verb" not in body:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
         fields = {"subject": "subject", "verb": "verb", "object": "object", "data": "data"}
-        return json_response(await invoke(self._host.record_action, body_arguments(body, fields)), status=201)
+        return json_response(
+            await invoke(self._host.record_action, body_arguments(body, fields), fields), status=201
+        )

@@ -43,8 +43,9 @@ from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.fields import body_arguments
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
-from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
+from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_ref, validate_pattern
 from dotdo.semantic.names import validate_type_name
+from dotdo.semantic.object_names import thing_object_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
@@ -210,7 +211,9 @@ class DOWorkflow(DOStorage):
         since that delivery may be waiting on the caller. With `delay` (seconds, or a
         `timedelta` from Python) or `at` (an aware `datetime`, `{"$date": ms}` on the wire,
         or epoch ms) the event is stored and sent by the alarm then; the id returned is the
-        scheduled send's. The same method serves RPC callers.
+        scheduled send's. `subject` and `object` are at most 256 characters each (a thing's
+        id or `Type/id` reference; 400 `invalid_subject`, `invalid_object`). The same method
+        serves RPC callers.
         """
         noun = event_type.partition(".")[0] if isinstance(event_type, str) else None
         if noun in self.reserved_event_nouns:
@@ -218,6 +221,8 @@ class DOWorkflow(DOStorage):
                 f"{noun} events are raised by {type(self).__name__} itself, never sent",
                 code="reserved_event_type",
             )
+        validate_event_ref(subject, "subject")
+        validate_event_ref(object, "object")
         return await self.bus.send(event_type, data, subject, object, delay=delay, at=at)
 
     def _subscribe(self, pattern: str, handler: Callable[..., Any]) -> Callable[[], None]:
@@ -365,9 +370,12 @@ class DOWorkflow(DOStorage):
 
     def stub(self, type_name: str, thing_id: str) -> Any:
         """The Workers RPC stub of the object that owns `type_name`/`thing_id`: in the
-        `stub_binding` namespace, by the name "Type/id"."""
+        `stub_binding` namespace, by the name "Type/id" (`self.Customer(id).notify()` calls
+        through it). 400 `invalid_type` / `invalid_id` for a name no thing can have, before
+        any object is woken (`thing_object_name`)."""
+        name = thing_object_name(type_name, thing_id)
         namespace = self.stub_namespace()
-        return namespace.get(namespace.idFromName(f"{validate_type_name(type_name)}/{thing_id}"))
+        return namespace.get(namespace.idFromName(name))
 
     def stub_namespace(self) -> Any:
         """The Durable Object namespace binding named by `stub_binding`. LookupError naming
@@ -393,8 +401,9 @@ class DOWorkflow(DOStorage):
                 'Body is {"type": "Noun.verb", "data": ..., "delay": seconds}', code="invalid_event"
             )
         fields = {"type": "event_type", "data": "data", "subject": "subject", "object": "object"}
-        arguments = body_arguments(body, {**fields, "delay": "delay", "at": "at"})
-        event_id = await invoke(self.send_event, arguments)
+        fields = {**fields, "delay": "delay", "at": "at"}
+        arguments = body_arguments(body, fields)
+        event_id = await invoke(self.send_event, arguments, fields)
         return json_response(
             {"id": event_id, "scheduled": "delay" in arguments or "at" in arguments}, status=201
         )
@@ -419,11 +428,9 @@ class DOWorkflow(DOStorage):
         body = request.json() if request.body.strip() else {}
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
-        arguments = {
-            "name": request.params["name"],
-            **body_arguments(body, {"input": "input", "id": "run_id"}),
-        }
-        status = await invoke(self.start_workflow, arguments)
+        fields = {"input": "input", "id": "run_id"}
+        arguments = {"name": request.params["name"], **body_arguments(body, fields)}
+        status = await invoke(self.start_workflow, arguments, fields)
         return json_response(status, status=201)
 
     async def _http_workflow_status(self, request: HttpRequest) -> HttpResponse:

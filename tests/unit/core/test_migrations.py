@@ -233,7 +233,7 @@ def test_a_released_object_keeps_its_data_under_the_prefixed_names(sql: SqliteSq
         "core": 2,
         "things": 3,
         "registry": 2,
-        "graph": 3,
+        "graph": 4,
         "semantic": 1,  # the former track's row stays: the record of what ran
     }
     assert set(PREFIXED) <= tables(sql) and not set(UNPREFIXED) & tables(sql)
@@ -471,3 +471,26 @@ def test_a_keyed_table_past_the_rebuild_bound_keeps_its_key(
     assert "more than 3 rows" in caplog.text
     assert primary_key(sql, "things") == ["id"] and "things_by_type" in index_sql(sql, "things")
     assert len(sql.exec("SELECT id FROM things")) == 4
+
+
+def test_the_edges_key_gains_the_types_and_keeps_every_edge(sql: SqliteSql) -> None:
+    """Graph version 4 (ADR 0041): an edge is keyed by its ends' types and ids, so the
+    same ids under other types make another edge; every edge of version 3 is kept."""
+    three = Component("graph", GRAPH_TABLES.migrations[:3], formerly=GRAPH_TABLES.formerly)
+    migrate(sql, [THING_TABLES, REGISTRY_TABLES, three], 1)
+    edges = [
+        ("c-1", "Customer", "owns", "p-1", "Order", '{"n": 1}', 5),
+        ("c-1", "Customer", "likes", "p-1", "Order", None, 6),
+        ("p-1", "Order", "for", "c-1", "Customer", None, 7),
+    ]
+    for edge in edges:
+        sql.run("INSERT INTO dotdo_relationships VALUES (?, ?, ?, ?, ?, ?, ?)", *edge)
+    assert migrate(sql, [THING_TABLES, REGISTRY_TABLES, GRAPH_TABLES], 2)["graph"] == 4
+    columns = "from_id, from_type, verb, to_id, to_type, data, created_at"
+    kept = sql.exec(f"SELECT {columns} FROM dotdo_relationships ORDER BY created_at")
+    assert [tuple(row.values()) for row in kept] == edges
+    assert layout(sql, "dotdo_relationships") == "without rowid"
+    assert indexes(sql)["dotdo_relationships_backward"] == "dotdo_relationships"
+    sql.run("INSERT INTO dotdo_relationships VALUES ('c-1', 'Customer', 'owns', 'p-1', 'Project', NULL, 8)")
+    with pytest.raises(sqlite3.IntegrityError):  # the same ends and verb: still one edge
+        sql.run("INSERT INTO dotdo_relationships VALUES ('c-1', 'Customer', 'owns', 'p-1', 'Order', NULL, 9)")

@@ -80,6 +80,22 @@ def test_a_pattern_with_no_linear_matcher_is_refused_before_any_call(schema: dic
     assert refused.value.code == "invalid_schema" and "pattern" in refused.value.message
 
 
+@pytest.mark.parametrize(
+    ("schema", "sent"),
+    [
+        ({"type": "string", "pattern": "^(a)\\1$"}, "^(a)\\1$"),
+        ({"type": "object", "patternProperties": {"^(?=x)y$": {}}}, "^(?=x)y$"),
+        ({"type": "object", "properties": {"a": {"pattern": "[$](?!b)$"}}}, "[$](?!b)$"),
+    ],
+    ids=["pattern", "patternProperties", "in a set"],
+)
+def test_a_refused_pattern_is_quoted_as_the_schema_gave_it(schema: dict[str, Any], sent: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        compile_schema(schema)
+    assert f"schema pattern {sent!r} is refused" in refused.value.message  # was quoted with \\Z
+    assert "\\Z" not in refused.value.message
+
+
 class Nothing(App):
     pass
 

@@ -424,6 +424,44 @@ def test_a_decision_after_the_timeout_is_refused_before_the_alarm_ran() -> None:
     assert types.count("Approval.expired") == 1 and types.count("Approval.escalated") == 1
 
 
+def test_a_read_after_the_timeout_finds_what_a_decision_would_before_the_alarm_ran() -> None:
+    """Listing or reading an overdue approval the alarm has not ended yet answers it as a
+    decision would find it: timed out (expired, or escalated to its successor), never
+    pending; the run of one expired for good is woken for the alarm to resume."""
+    obj = Desk(Refunds)
+    run(obj.runs.start("refund", {"amount": 2, "timeout": 3}, "late-1"))
+    request = {"amount": 7, "approvers": ["clerk"], "timeout": 3, "escalate_to": ["boss"]}
+    run(obj.runs.start("refund", request, "late-2"))
+    run(obj.runs.start("refund", {"amount": 9}, "never"))  # no timeout: stays pending
+    ids = {a["run_id"]: a["id"] for a in obj.hitl.approvals("pending")}
+    back = obj.restart()
+    back.clock.advance(18_000)  # past expires_at; the alarm has not run
+    pending = back.hitl.approvals("pending")  # listed the two overdue ones as pending
+    successor = back.hitl.approval(ids["late-2"])["escalated_to"]
+    assert [(a["run_id"], a["id"]) for a in pending] == [("never", ids["never"]), ("late-2", successor)]
+    assert back.hitl.approval(ids["late-1"])["status"] == "expired"
+    assert {a["id"] for a in back.hitl.approvals("expired")} == {ids["late-1"], ids["late-2"]}
+    with pytest.raises(Conflict) as late:
+        run(back.hitl.decide(ids["late-2"], "approve", None, person("clerk")))
+    assert late.value.code == "approval_expired" and str(successor) in str(late.value)
+    run(back.tick(0))
+    failed = back.runs.status("late-1")
+    assert failed["status"] == "failed" and "approval_expired" in failed["error"]
+    types = [e["type"] for e in events(back, "Approval.")]
+    assert types.count("Approval.expired") == 1 and types.count("Approval.escalated") == 1
+
+
+def test_reading_one_overdue_approval_times_it_out_as_a_decision_would() -> None:
+    obj = Desk(Refunds)
+    run(obj.runs.start("refund", {"amount": 2, "timeout": 3}, "late-1"))
+    (approval,) = obj.hitl.approvals("pending")
+    obj.clock.advance(4_000)
+    assert obj.hitl.approval(approval["id"])["status"] == "expired"  # was "pending"
+    assert obj.hitl.approvals("pending") == []
+    run(obj.tick(0))
+    assert obj.runs.status("late-1")["status"] == "failed"
+
+
 def test_an_event_after_the_waits_timeout_does_not_match_before_the_alarm_ran() -> None:
     obj = Desk(Refunds)
     run(obj.runs.start("shipping", "o-9", "s-9"))  # waits 60 s

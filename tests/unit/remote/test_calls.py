@@ -71,3 +71,45 @@ def test_body_arguments_maps_fields_and_leaves_nulls_to_defaults() -> None:
     with pytest.raises(BadRequest) as refused:
         body_arguments({"sql": "SELECT 1", "parms": [1]}, {"params": "params"}, also=["sql"])
     assert "'parms'" in refused.value.message and "params, sql" in refused.value.message
+
+
+class Embedder:
+    async def ai_embed(self, texts: list[str], model: str | None = None) -> list[str]:
+        return texts
+
+    async def send_event(self, event_type: str, delay: float | None = None) -> str:
+        return event_type
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "fields", "message"),
+    [
+        ("ai_embed", {"texts": "abc"}, {"texts": "texts"}, "Body field 'texts' is an array of strings"),
+        ("ai_embed", {"texts": ["a", 1]}, {"texts": "texts"}, "; texts[1] is an integer, not a string"),
+        (
+            "send_event",
+            {"type": "A.b", "delay": "soon"},
+            {"type": "event_type", "delay": "delay"},
+            "Body field 'delay' is",
+        ),
+        ("send_event", {"type": ["A.b"]}, {"type": "event_type"}, "Body field 'type' is a string"),
+        (
+            "send_event",
+            {"delay": 1},
+            {"type": "event_type", "delay": "delay"},
+            "Body field 'type' is required",
+        ),
+    ],
+)
+def test_a_routes_argument_errors_name_the_body_field(
+    method: str, body: dict[str, Any], fields: dict[str, str], message: str
+) -> None:
+    """An HTTP route's errors named the RPC argument (`Argument 'targets' of fan_out_call`)
+    where the client sent a body field."""
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(invoke(getattr(Embedder(), method), body_arguments(body, fields), fields))
+    assert refused.value.code == "invalid_params" and message in refused.value.message
+    assert method not in refused.value.message and "Argument" not in refused.value.message
+    with pytest.raises(BadRequest) as rpc:  # RPC names its own arguments, as before
+        asyncio.run(invoke(getattr(Embedder(), method), body_arguments(body, fields)))
+    assert method in rpc.value.message

@@ -20,7 +20,7 @@ def graph() -> tuple[Actions, Relationships]:
     sql = Sql(Storage())
     migrate(sql, [REGISTRY_TABLES, GRAPH_TABLES], 1)
     relationships = Relationships(sql, lambda: 1)
-    ids = iter(f"01j{n:023d}" for n in range(1, 1000))
+    ids = iter(f"01j{n:023d}" for n in range(1, 10_000))
     actions = Actions(
         sql, Verbs(sql, lambda: 1), lambda *event: next(ids), relationships, lambda: 1, lambda: next(ids)
     )
@@ -129,3 +129,45 @@ def test_unrelate_removes_only_the_edge_between_those_types() -> None:
     assert relationships.related("Task/t4", "partOf") == [Ref("Project", "p1")]
     assert relationships.unrelate("Task/t4", "partOf", "Project/p1") is True
     assert relationships.related("Task/t4", "partOf") == []
+
+
+def test_every_action_is_reached_a_page_at_a_time() -> None:
+    """`GET /actions` was capped at 1,000 with no cursor: the entries past it were unreachable."""
+    actions, _ = graph()
+    for n in range(1200):
+        actions.record(f"Task/t{n % 3}", "start")
+    first = actions.page(limit=1000)
+    assert len(first["items"]) == 1000 and first["has_more"] and first["cursor"] == first["items"][-1]["id"]
+    rest = actions.page(limit=1000, cursor=first["cursor"])
+    assert len(rest["items"]) == 200 and not rest["has_more"] and rest["cursor"] is None
+    ids = [entry["id"] for entry in first["items"] + rest["items"]]
+    assert ids == sorted(set(ids)) and len(ids) == 1200
+    assert actions.list(limit=1000) == first["items"]
+
+
+@pytest.mark.parametrize("thing", ["Task/t1", "t1", None])
+@pytest.mark.parametrize("limit", [1, 2, 5])
+def test_the_pages_of_a_filtered_log_are_the_whole_filtered_log(thing: str | None, limit: int) -> None:
+    actions, _ = graph()
+    for n in range(7):
+        actions.record(f"Task/t{n % 2}", "start")
+        actions.record("Person/ada", "assign", f"Task/t{n % 2}")
+    whole = actions.page(thing, limit=1000)["items"]
+    reached: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = actions.page(thing, limit=limit, cursor=cursor)
+        assert len(page["items"]) <= limit
+        reached.extend(page["items"])
+        if not page["has_more"]:
+            break
+        cursor = page["cursor"]
+    assert reached == whole and len(whole) == (14 if thing is None else 6)
+
+
+@pytest.mark.parametrize("cursor", ["x", "12", "01j", 7])
+def test_an_action_cursor_no_page_answered_is_refused(cursor: Any) -> None:
+    actions, _ = graph()
+    with pytest.raises(BadRequest) as raised:
+        actions.page(cursor=cursor)
+    assert (raised.value.status, raised.value.code) == (400, "invalid_cursor")

@@ -51,7 +51,7 @@ class _LinearRegex:
     Python's `re` backtracks, and `^(a+)+$` held the object at full CPU for good on a
     model's answer of 34 `a`s and a `!`."""
 
-    def __init__(self, source: str, flags: int) -> None:
+    def __init__(self, source: str, flags: int, sent: str | None = None) -> None:
         from dotdo.semantic.pattern import compiled_pattern
 
         self.pattern, self.flags = source, flags
@@ -59,8 +59,19 @@ class _LinearRegex:
             self._linear = compiled_pattern(source, flags)
         except QueryValidationError as error:  # a construct with no linear matcher
             reason = error.message.replace("$regex", "a pattern")
+            shown = source if sent is None else sent  # as the client wrote it, not as rewritten
+            message = f"schema pattern {shown!r} is refused: {reason}"
+            raise BadRequest(message, code="invalid_schema") from None
+        except re.error as error:
+            if sent is None or sent == source:
+                raise BadRequest(
+                    f"schema pattern {source!r} is not a regular expression: {error}", code="invalid_schema"
+                ) from None
+            # Valid as sent, broken by the rewrite of every `$` (inside a set too): say so.
             raise BadRequest(
-                f"schema pattern {source!r} is refused: {reason}", code="invalid_schema"
+                f"schema pattern {sent!r} is refused: fastjsonschema reads every unescaped $ as the "
+                "end of the text, inside [...] too; write \\$ for a dollar sign",
+                code="invalid_schema",
             ) from None
 
     def search(self, text: str) -> bool | None:
@@ -74,14 +85,15 @@ class _LinearRe:
     `patternProperties`, and the generator's own check of `required` names against them) is
     a `_LinearRegex`; fastjsonschema's own format expressions (`trusted`) stay `re`'s."""
 
-    def __init__(self, trusted: frozenset[str]) -> None:
+    def __init__(self, trusted: frozenset[str], sent: Mapping[str, str]) -> None:
         self._trusted = trusted
+        self._sent = sent
 
     def compile(self, source: str, flags: int = 0) -> Any:
         """`re.compile`, linear for any pattern but fastjsonschema's own."""
         if source in self._trusted:
             return re.compile(source, flags)
-        return _LinearRegex(source, flags)
+        return _LinearRegex(source, flags, self._sent.get(source))
 
     def search(self, source: str, text: str, flags: int = 0) -> bool | None:
         """`re.search`, linear."""
@@ -90,6 +102,25 @@ class _LinearRe:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(re, name)
+
+
+def _patterns(schema: Any) -> list[str]:
+    """Every string a schema may give as a regular expression: the values of `pattern`
+    keywords and the names of `patternProperties`, at any depth (some may be a property
+    named `pattern`: only the ones fastjsonschema compiles are ever looked up)."""
+    found: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if isinstance(node.get("pattern"), str):
+                found.append(node["pattern"])
+            if isinstance(node.get("patternProperties"), Mapping):
+                found.extend(key for key in node["patternProperties"] if isinstance(key, str))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def _compile_linear(schema: dict[str, Any], handlers: Any) -> Validator:
@@ -108,9 +139,12 @@ def _compile_linear(schema: dict[str, Any], handlers: Any) -> Validator:
         )
         for regex in generator.FORMAT_REGEXS.values()
     )
+    # fastjsonschema compiles a `pattern` with each unescaped `$` rewritten to `\Z` (its
+    # DOLLAR_FINDER): an error names the pattern as the schema gave it, found by that rewrite.
+    sent = {draft04.DOLLAR_FINDER.sub(r"\\Z", pattern): pattern for pattern in _patterns(schema)}
     module: Any = draft04
     real = module.re
-    module.re = _LinearRe(trusted)  # compiling is synchronous: nothing else runs meanwhile
+    module.re = _LinearRe(trusted, sent)  # compiling is synchronous: nothing else runs meanwhile
     try:
         return fastjsonschema.compile(schema, handlers=handlers)
     finally:

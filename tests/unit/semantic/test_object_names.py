@@ -1,0 +1,104 @@
+"""Object names derived from ids: a tenant or a thing's "Type/id", checked before any object
+is woken (`thing_object_name`, `object_name`), by every path that addresses an object by
+name: `self.stub` (and so `self.Noun(id).method()`), `get_object`, `broadcast_to_room`'s
+owner, a fan-out's targets."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dotdo.errors import BadRequest
+from dotdo.semantic.accessors import InstanceAccessor
+from dotdo.semantic.object_names import object_name, thing_object_name
+from dotdo.worker import get_object
+from dotdo.workflows.durable import DOWorkflow
+
+BAD_IDS = ["a/b", "a\x00", "x" * 129, "", "-a", "a b", "a\n"]
+
+
+class Namespace:
+    """A Durable Object namespace binding that records the names it was asked for."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def idFromName(self, name: str) -> str:  # noqa: N802 (the binding's own name)
+        self.names.append(name)
+        return f"id:{name}"
+
+    def get(self, object_id: str) -> Any:
+        return SimpleNamespace(id=object_id, notify=lambda *args: args)
+
+
+def stub_of(namespace: Namespace, type_name: str, thing_id: str) -> Any:
+    return DOWorkflow.stub(SimpleNamespace(stub_namespace=lambda: namespace), type_name, thing_id)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("thing_id", BAD_IDS)
+def test_a_stub_of_an_id_no_thing_can_have_wakes_nothing(thing_id: str) -> None:
+    namespace = Namespace()
+    with pytest.raises(BadRequest) as raised:
+        stub_of(namespace, "Customer", thing_id)
+    assert (raised.value.status, raised.value.code) == (400, "invalid_id")
+    assert namespace.names == []  # "Customer/a/b" was woken
+    with pytest.raises(BadRequest) as raised:
+        stub_of(namespace, "customer", "c1")
+    assert raised.value.code == "invalid_type"
+    assert stub_of(namespace, "Customer", "c-1").id == "id:Customer/c-1"
+
+
+@pytest.mark.parametrize("thing_id", BAD_IDS)
+def test_a_call_on_another_objects_thing_checks_its_id(thing_id: str) -> None:
+    namespace = Namespace()
+    accessor = InstanceAccessor(None, None, "Customer", thing_id, lambda t, i: stub_of(namespace, t, i))  # type: ignore[arg-type]
+    with pytest.raises(BadRequest) as raised:
+        accessor.notify("hi")
+    assert raised.value.code == "invalid_id" and namespace.names == []
+
+
+@pytest.mark.parametrize(
+    "name", ["Customer/a/b", "acme\x00", "Customer/" + "x" * 129, "a b", "Acme", "acme\n"]
+)
+def test_get_object_refuses_a_name_no_tenant_or_thing_has(name: str) -> None:
+    namespace = Namespace()
+    with pytest.raises(ValueError, match="An object name"):
+        get_object(namespace, name)
+    assert namespace.names == []
+
+
+@pytest.mark.parametrize(
+    ("name", "what"), [("acme", "acme"), ("t-1", "t-1"), ("Customer/c-1", "Customer/c-1")]
+)
+def test_tenants_and_thing_owners_are_object_names(name: str, what: str) -> None:
+    assert object_name(name, "owner", "invalid_owner") == what
+    assert thing_object_name("Customer", "c.1:x") == "Customer/c.1:x"
+
+
+_TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_THING = re.compile(r"[A-Z][A-Za-z0-9]{0,63}/[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.one_of(
+        st.text(max_size=12),
+        st.from_regex(_TENANT, fullmatch=True),
+        st.from_regex(_THING, fullmatch=True),
+        st.builds(lambda a, b: f"{a}/{b}", st.from_regex(_THING, fullmatch=True), st.text(max_size=3)),
+    )
+)
+def test_an_object_name_is_a_tenant_or_a_things_owner_and_nothing_else(name: str) -> None:
+    valid = bool(_TENANT.fullmatch(name) or _THING.fullmatch(name))
+    try:
+        assert object_name(name, "owner", "invalid_owner") == name
+        accepted = True
+    except BadRequest as error:
+        assert (error.status, error.code) == (400, "invalid_owner") and "owner" in error.message
+        accepted = False
+    assert accepted == valid
