@@ -8,7 +8,8 @@
   `http.client.HTTPMessage`; `Response(...)` converts its headers, body and options).
   On Pyodide each one is a trip through the FFI: a proxy lookup and a conversion;
 - Python function calls and builtin (C) calls per request (`sys.setprofile` events);
-- SQL statements per request;
+- SQL statements per request: `exec` calls, each one crossing (a text of several statements,
+  such as a new object's baseline, is one call: the runtime runs them all);
 - loop callbacks: what the request hands the event loop (`call_soon`: a task's next step, a
   future's done callback). Under Pyodide each is a macrotask of its own, a trip out of
   Python and back through the runtime's event loop (a task the runtime makes for `fetch`

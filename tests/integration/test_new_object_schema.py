@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from dotdo import DOSemantic, DOWorkflow
-from dotdo.cli.squash import new_database
 from dotdo.core.migrations import SCHEMA_TABLE_SQL, Component, Migration, migrate
+from dotdo.core.sql import Sql
 from tests.runtime import LocalRuntime, new_tenant
+from tests.storage import Storage
 
 Rows = list[dict[str, Any]]
 
@@ -56,7 +57,7 @@ def described(run: Callable[[str], Rows]) -> dict[str, Any]:
 
 
 def replayed(components: list[Component]) -> dict[str, Any]:
-    sql, _ = new_database()
+    sql = Sql(Storage())
     sql.run(SCHEMA_TABLE_SQL)  # not a new object: every migration replays
     migrate(sql, components, 1)
     return described(lambda query: [dict(row) for row in sql.exec(query)])

@@ -103,8 +103,9 @@ class _Storage:
         return result
 
 
-def new_database() -> tuple[Sql, sqlite3.Connection]:
-    """An empty database as an object sees it: the `Sql` facade and the connection under it."""
+def _new_database() -> tuple[Sql, sqlite3.Connection]:
+    """An empty database as an object sees it (one statement an `exec`): the `Sql` facade and
+    the connection under it."""
     storage = _Storage()
     return Sql(storage), storage.db
 
@@ -219,7 +220,7 @@ def squash(components: Sequence[Component]) -> list[Squashed]:
     (as `migrate` replays them on an object that has history), and the difference each
     made written as statements. ValueError where a migration rewrote rows it did not
     create (a baseline cannot hold that)."""
-    sql, db = new_database()
+    sql, db = _new_database()
     sql.run(SCHEMA_TABLE_SQL)  # not a new object any more: from here on, every migration replays
     squashed: list[Squashed] = []
     before = _catalog(db)

@@ -173,9 +173,7 @@ def _create_new(sql: Sql, components: Sequence[Component], now_ms: int) -> dict[
         statements.extend(steps)
 
     def create() -> None:
-        sql.run(SCHEMA_TABLE_SQL)
-        for statement in statements:
-            sql.run(statement)
+        sql.script([SCHEMA_TABLE_SQL, *statements])
         if taken:  # one statement for them all: `[[component, version], ...]` as one parameter
             sql.run(
                 f"INSERT INTO {SCHEMA_TABLE} (component, version, migrated_at) "

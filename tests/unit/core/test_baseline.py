@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from dotdo import DOCore, DOFull, DOSemantic, DOStorage, DOWorkflow
-from dotdo.cli.squash import as_data, framework_components, new_database, schema_of, squash, written_baseline
+from dotdo.cli.squash import as_data, framework_components, schema_of, squash, written_baseline
 from dotdo.core.baseline import BASELINE
 from dotdo.core.migrations import SCHEMA_TABLE_SQL, Component, Migration, migrate
+from dotdo.core.sql import Sql
 from dotdo.semantic.store import THING_TABLES
+from tests.storage import Storage
 
 
 def components_of(cls: type[DOCore]) -> list[Component]:
@@ -43,6 +45,13 @@ LISTS = {
     "an app's own first": [APP, *components_of(DOSemantic)],
     "without the tiers": WITHOUT_TIERS,
 }
+
+
+def new_database() -> tuple[Sql, sqlite3.Connection]:
+    """An empty database as an object sees it (tests/storage.py: a text of several statements
+    runs whole, as on the runtime): the facade and the connection under it."""
+    storage = Storage()
+    return Sql(storage), storage.sql.db
 
 
 def replayed(components: list[Component]) -> tuple[dict[str, int], sqlite3.Connection]:
@@ -81,15 +90,17 @@ def test_a_new_object_ends_where_replaying_every_migration_does(name: str) -> No
     assert migrate(sql, components, 2) == reached  # and a later wake migrates nothing
 
 
-def test_a_new_object_creates_the_framework_in_one_transaction() -> None:
-    sql, db = new_database()
-    with counted(db) as statements:
+def test_a_new_object_creates_the_framework_in_one_transaction_of_three_calls() -> None:
+    storage = Storage()
+    sql = Sql(storage)
+    with counted(storage.sql.db) as statements:
         reached = migrate(sql, components_of(DOFull), 1)
-    savepoints = [s for s in statements if s.startswith("SAVEPOINT")]
+    assert len([s for s in statements if s.startswith("SAVEPOINT")]) == 1
     run = [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(savepoints) == 1
-    # The check that it is new, `dotdo_schema`, the baseline, the versions in one INSERT.
+    # The check that it is new, `dotdo_schema`, the baseline, the versions in one INSERT;
+    # `dotdo_schema` and the baseline in one call (each call is a crossing under Pyodide).
     assert len(run) == 1 + 1 + sum(len(entry[3]) for entry in BASELINE) + 1
+    assert len(storage.sql.statements) == 3
     assert reached == {entry[0]: entry[1] for entry in BASELINE}
     assert sql.exec("SELECT DISTINCT migrated_at FROM dotdo_schema") == [{"migrated_at": 1}]
 
