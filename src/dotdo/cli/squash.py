@@ -180,9 +180,9 @@ def _diff(
 
 
 def _source(component: Component) -> str:
-    """`module:attribute` of the dotdo module that defines the component's migrations (or
-    the component): the one assigning the name at its top level, not one importing it, so
-    that the module is loaded wherever the component is."""
+    """`module:attribute` of a dotdo module that defines the component's migrations (or the
+    component): one assigning the name at its top level, not one importing it, so that the
+    module is loaded wherever the component is."""
     found: list[str] = []
     for module_name, module in sorted(sys.modules.items()):
         if module is None or not (module_name == "dotdo" or module_name.startswith("dotdo.")):
@@ -191,9 +191,9 @@ def _source(component: Component) -> str:
             held = value.migrations if isinstance(value, Component) else value
             if held is component.migrations and _assigns(module, attribute):
                 found.append(f"{module_name}:{attribute}")
-    if len(found) != 1:
-        raise ValueError(f"{component.name}: its migrations are defined in {len(found)} dotdo modules, not 1")
-    return found[0]
+    if not found:
+        raise ValueError(f"{component.name}: its migrations are defined at the top of no dotdo module")
+    return min(found)  # a module may define both the tuple and the component holding it
 
 
 def _assigns(module: Any, attribute: str) -> bool:
