@@ -187,8 +187,12 @@ def dumps(value: Any) -> str:
     return dump(encode_result(value))
 
 
+class _ConstantNotJson(ValueError):
+    """`NaN`, `Infinity` or `-Infinity` in a text: JavaScript's literals, not JSON's."""
+
+
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise _ConstantNotJson(f"{name} is not JSON")
 
 
 def parse_json(text: str | bytes) -> Any:
@@ -221,10 +225,12 @@ def _parse(text: str | bytes) -> tuple[Any, str]:
         value = _DECODER.decode(text)
     except RecursionError as exc:
         raise ValueError("JSON is nested too deeply") from exc
-    except ValueError as exc:
-        if str(exc).startswith("Exceeds the limit"):  # Python's int conversion (sys.int_info)
-            raise IntegerTooLong(f"an integer of more than {MAX_INTEGER_DIGITS:,} digits") from exc
+    except (json.JSONDecodeError, _ConstantNotJson):
         raise
+    except ValueError as exc:
+        # The decoder's one other ValueError: an integer past Python's int-from-text limit
+        # (`sys.get_int_max_str_digits()`), raised by `int()` inside the scanner.
+        raise IntegerTooLong(f"an integer of more than {MAX_INTEGER_DIGITS:,} digits") from exc
     escape = _surrogate_escape(text)
     if escape is not None:
         found = _unpaired_surrogate(value)
