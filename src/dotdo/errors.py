@@ -33,9 +33,11 @@ a message and a status.
     +-- PipelineFailure                 (internal) a pipeline's HttpError and the step that raised it
     +-- ProtocolError                   (internal) a Cap'n Web message the protocol forbids: session aborted
     +-- HandlerTimeout                  (internal) a handler ran past handler_timeout (also a TimeoutError)
+    +-- AppRaised                       (internal) app code raised SystemExit or the like: its failure
     +-- ProviderError                   (internal) an AI provider did not answer: the next model is tried
     +-- InvalidOutput                   (internal) a model's answer is not the JSON its schema asks for
     +-- IntegerTooLong                  (internal) JSON with an integer past 4,300 digits (a ValueError too)
+    +-- ConstantNotJson                 (internal) JSON with NaN or Infinity (a ValueError too)
 
 Control-flow signals derive from BaseException, so that `except Exception` in
 application code cannot swallow them; they never reach a caller:
@@ -55,6 +57,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 __all__ = [
+    "AppRaised",
     "ApprovalExpired",
     "BadRequest",
     "Conflict",
@@ -385,6 +388,16 @@ class PipelineFailure(DotdoError):
 
 class ProtocolError(DotdoError):
     """A Cap'n Web message the protocol does not allow: the session is aborted."""
+
+
+class AppRaised(DotdoError):
+    """(internal) An application's handler, step or workflow raised `original`, a
+    `SystemExit`, `KeyboardInterrupt` or `GeneratorExit`: its failure, as an `Exception`
+    the workflow components count (`dotdo.workflows.failures.call_app`)."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(original)
+        self.original = original
 
 
 class HandlerTimeout(DotdoError, TimeoutError):

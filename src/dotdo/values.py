@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from dotdo.errors import BadRequest
@@ -38,6 +39,8 @@ MAX_STORED_DEPTH = 32
 so whatever is stored can be sent inside any answer's envelope."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 """`json.dumps` with these options builds an encoder like this one on every call."""
 
@@ -59,11 +62,22 @@ def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value")
 
     `value` is JSON: objects with string keys, lists (or tuples), strings, booleans,
     None, integers within 64 bits and finite floats, nested at most MAX_STORED_DEPTH
-    levels. Anything else raises BadRequest with `code` and a message starting with
-    `what` (an integer out of range names the range).
+    levels, and Unicode text in every string and key (no lone surrogate: no UTF-8 text
+    holds one, so SQLite could not store it; a Workers RPC caller's JavaScript string
+    can carry one, where a JSON body cannot). Anything else raises BadRequest with
+    `code` and a message starting with `what` (an integer out of range names the range).
     """
     _check(value, what, code, 0)
-    return _ENCODER.encode(value)
+    text = _ENCODER.encode(value)
+    if not text.isascii():  # a flag CPython keeps: the common ASCII text is never scanned
+        found = _SURROGATE.search(text)
+        if found is not None:
+            raise BadRequest(
+                f"{what}: a string holds the unpaired surrogate U+{ord(found.group()):04X}, "
+                "which is not Unicode text",
+                code=code,
+            )
+    return text
 
 
 def _check(value: Any, what: str, code: str, depth: int) -> None:

@@ -209,6 +209,57 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
             return {"first": first, "error": str(error), "code": getattr(error, "code", None)}
         return {"first": first, "error": None, "code": None}
 
+    # -- code that fails in odd ways (tests/integration/test_odd_failures.py) ---
+
+    @staticmethod
+    def _odd(kind: str) -> BaseException | None:
+        """The odd failure `kind` names (None for any other): an error whose text cannot be
+        made, holds a lone surrogate or runs past SQLite's 2 MB, or an exception of the
+        standard library's that is not an Exception."""
+
+        class Unprintable(Exception):
+            def __str__(self) -> str:
+                raise ValueError("no text for this error")
+
+        makers = {
+            "unprintable": Unprintable,
+            "surrogate": lambda: RuntimeError("bad \ud800 text"),
+            "huge": lambda: RuntimeError("x" * 3_000_000),
+            "exit": lambda: SystemExit(3),
+            "keyboard": KeyboardInterrupt,
+            "generator_exit": GeneratorExit,
+        }
+        make = makers.get(kind)
+        return None if make is None else make()
+
+    @on.Odd.raised
+    async def odd_handler(self, event: Event) -> None:
+        self._bump("ran:odd_handler")
+        error = self._odd(str((event.data or {}).get("kind")))
+        if error is not None:
+            raise error
+
+    @on.Odd.raised
+    def odd_handler_after(self, event: Event) -> None:
+        self._bump("ran:odd_handler_after")
+
+    async def _odd_step(self, kind: str) -> object:
+        self._bump(f"ran:odd_step:{kind}")
+        error = self._odd(kind)
+        if error is not None:
+            raise error
+        return "y" * 3_000_000 if kind == "huge_result" else None
+
+    @workflow
+    async def odd_flow(self, spec: dict) -> object:
+        retries = {"limit": spec.get("limit", 0), "delay": 1}
+        value = await self.do(self._odd_step, spec["kind"], retries=retries)
+        if spec.get("raise"):
+            error = self._odd(spec["raise"])
+            if error is not None:
+                raise error
+        return "z" * 3_000_000 if spec.get("huge_result") else value
+
     # -- the app's namespace -------------------------------------------------
 
     @rpc

@@ -332,6 +332,11 @@ def event_type_length(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
         return of_http(c.post("/events", json={"type": pattern(0, n)}))
 
 
+def event_subject_length(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    with runtime.client(tenant) as c:
+        return of_http(c.post("/events", json={"type": "Customer.noted", "subject": "s" * n}))
+
+
 def event_data_bytes(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
     body = inflating(n, lambda data: '{"type":"Customer.noted","data":' + data + "}")
     assert encoded_size(json.loads(body)["data"]) == n
@@ -431,6 +436,7 @@ BOUNDS = [
     Bound("`/ws/rpc` subscriptions", 32, (None, "too_many_subscriptions"), subscriptions),
     Bound("event pattern", 129, (None, "invalid_event_pattern"), pattern_length),
     Bound("event type", 129, (400, "invalid_event_type"), event_type_length),
+    Bound("event subject", 256, (400, "invalid_subject"), event_subject_length),
     Bound("capability token", 8192, (401, "token_malformed"), token_length),
     Bound("pipeline steps", 16, (400, "pipeline_too_long"), pipeline_steps),
     Bound("pipelines per batch", 32, (400, "batch_too_large"), batch_pipelines),

@@ -112,7 +112,10 @@ def test_the_local_ai_binding_embeds_offline_as_workers_ai_answers(ai_runtime: L
         refused = _post(c, "/ai/generate", {"prompt": "hi", "model": "@cf/meta/llama-3.1-8b-instruct"})
         assert refused.status_code == 503, refused.text
         assert refused.json()["error"]["code"] == "ai_unavailable"
-        assert "AI_BASE_URL" in refused.json()["error"]["message"]
+        # AI_BASE_URL is set here: the way out is a model its server serves, not setting it.
+        message = refused.json()["error"]["message"]
+        assert "AI_BASE_URL is set, but '@cf/meta/llama-3.1-8b-instruct' is a Workers AI name" in message
+        assert "`model`" in message and "set AI_BASE_URL" not in message
 
         for bad in ({"texts": []}, {"texts": [""]}, {"texts": "x" * 40_000}, [1]):
             answer = _post(c, "/ai/embed", bad)

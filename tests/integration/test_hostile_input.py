@@ -160,6 +160,37 @@ def test_an_unpaired_surrogate_on_the_sockets_and_in_a_where_is_refused(runtime:
         assert json.loads(ws.recv(timeout=10)) == {"id": 2, "result": None}
 
 
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("set", ["k", "v\ud800"]),
+        ("set", ["k", {"n\udfff": 1}]),
+        ("send_event", ["Customer.noted", {"v": "\ud800"}]),
+        ("send_event", ["Customer.noted", {"v": "\ud800"}, None, None, 30]),
+        ("record_action", ["Customer/c-1", "ship", "Order/o-1", {"v": "\ud800"}]),
+        ("relate", ["Customer/c-1", "owns", "Order/o-1", {"v": "\ud800"}]),
+    ],
+)
+def test_an_unpaired_surrogate_from_a_workers_rpc_caller_is_refused_and_writes_nothing(
+    runtime: LocalRuntime, method: str, params: list[object]
+) -> None:
+    """A JavaScript caller's string can hold a lone surrogate, which no JSON body can: every
+    stored value refuses it as a BadRequest saying so (it was a UnicodeEncodeError from
+    SQLite's binding), before anything is written."""
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        assert c.post("/Customer", json={"$id": "c-1"}).status_code == 201
+        call = {"binding": "DOTDO", "name": tenant, "method": method, "params": params}
+        # json.dumps escapes the surrogate; the harness worker parses it back into a string
+        answer = httpx.post(f"{runtime.base_url}/_harness/rpc", content=json.dumps(call), timeout=30)
+        refused = answer.json()["error"]["message"]
+        assert "BadRequest" in refused and "unpaired surrogate U+D" in refused, refused
+        assert c.get("/state/k").status_code == 404
+        assert [e["type"] for e in c.get("/events").json()["items"]] == ["Customer.created"]
+        assert c.get("/actions").json()["items"] == []
+        assert c.get("/Customer/c-1/owns").json()["items"] == []
+
+
 def test_a_regex_that_backtracks_forever_answers_at_once(runtime: LocalRuntime) -> None:
     # A backtracking matcher takes 2**30 steps per row on these: the object (and, locally,
     # every object of the runtime) would hang for hours. The answers are re.search's.

@@ -83,3 +83,20 @@ def test_an_apps_own_table_is_read_and_every_component_has_its_track(runtime: Lo
             "notes",
         } <= names
         assert not {"nouns", "verbs", "relationships", "actions", "_dotdo_schema"} & names
+
+
+def test_explain_query_plan_shows_the_index_a_select_uses(runtime: LocalRuntime) -> None:
+    # A user could not see that a declared index serves a query: EXPLAIN was refused.
+    with runtime.client() as c:
+        registered = c.post("/nouns", json={"name": "Widget", "indexes": ["sku"]})
+        assert registered.status_code == 201, registered.text
+        assert c.post("/Widget", json={"$id": "w1", "sku": "A-1"}).status_code == 201
+        select = "SELECT id FROM things WHERE type = ? AND json_extract(data, '$.sku') = ?"
+        plan = c.post("/query", json={"sql": f"EXPLAIN QUERY PLAN {select}", "params": ["Widget", "A-1"]})
+        assert plan.status_code == 200, plan.text
+        assert any("things_Widget_sku" in row["detail"] for row in plan.json()["rows"]), plan.json()
+        assert c.post("/query", json={"sql": select, "params": ["Widget", "A-1"]}).json()["rows"] == [
+            {"id": "w1"}
+        ]
+        bytecode = c.post("/query", json={"sql": "EXPLAIN SELECT 1"})
+        assert (bytecode.status_code, error(bytecode)["code"]) == (400, "invalid_sql")

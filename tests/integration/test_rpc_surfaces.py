@@ -106,6 +106,13 @@ def test_pipeline_limits_and_bad_input(runtime: LocalRuntime) -> None:
             response = c.post("/rpc/pipeline", json=body)
             assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_pipeline"), body
             assert "Unknown field" in response.json()["error"]["message"]
+        # getting-started's pipeline on a missing thing: the message names the null's source
+        missing = c.post("/rpc/pipeline", json=pipeline(["Customer", "nobody"], call("get"), prop("name")))
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "property_not_found"
+        assert missing.json()["error"]["message"] == (
+            "No readable property 'name' on null: Customer('nobody').get() answered null "
+            "(get answers null when no thing has that id)"
+        )
 
 
 def test_rpc_targets_and_tagged_values(runtime: LocalRuntime) -> None:
@@ -346,3 +353,37 @@ def test_subscriptions_are_stored_with_the_socket(runtime: LocalRuntime) -> None
             ws.recv(timeout=10)
         stored = runtime.rpc(tenant, "socket_subscriptions", binding="WORKFLOW").json()["result"]
         assert stored == [["Customer.*", "*.shipped"]]  # read back from storage, not from memory
+
+
+def js_examples(document: Path) -> list[str]:
+    """The ```js blocks of a Markdown document, in order."""
+    text = document.read_text(encoding="utf-8")
+    return [block.split("```", 1)[0] for block in text.split("```js\n")[1:]]
+
+
+def test_the_documented_capnweb_examples_run(runtime: LocalRuntime) -> None:
+    # Each JavaScript example of the docs runs as written, against this runtime's object
+    # in place of the example's host: a rejection (an HTTP batch awaited call by call
+    # ends with 'Batch RPC request ended.') fails the script.
+    documents = [Path(ROOT) / "README.md", *sorted((Path(ROOT) / "docs").rglob("*.md"))]
+    examples = [(doc, code) for doc in documents for code in js_examples(doc)]
+    assert examples, "the docs show the capnweb client"
+    setup = (Path(ROOT) / "tests" / "node" / "capnweb_setup.mjs").as_uri()
+    for document, code in examples:
+        tenant = new_tenant()
+        host = f"{tenant}.localhost:{runtime.port}/_semantic"
+        script = (
+            code.replace("https://acme.api.example.com", f"http://{host}")
+            .replace("wss://acme.api.example.com", f"ws://{host}")
+            .replace("?token=...", "")
+        )
+        done = subprocess.run(
+            ["node", "--input-type=module"],
+            input=f'import "{setup}";\n{script}\nprocess.exit(0);\n',
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"{document.name}:\n{script}\n{done.stderr}"

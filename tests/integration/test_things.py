@@ -51,6 +51,11 @@ def test_caller_supplied_id_and_duplicates(runtime: LocalRuntime) -> None:
         duplicate = c.post("/Customer", json={"$id": "cust-1", "name": "B"})
         assert duplicate.status_code == 409 and error_code(duplicate) == "thing_exists"
         assert c.get("/Customer/cust-1").json()["name"] == "A"
+        elsewhere = c.post("/Order", json=[{"$id": "o-1"}, {"$id": "cust-1"}])  # a batch, another type
+        assert elsewhere.status_code == 409
+        assert elsewhere.json()["error"]["message"].startswith("Customer 'cust-1' already exists")
+        rpc = c.post("/rpc", json={"method": "create_thing", "params": ["Customer", {"$id": "cust-1"}]})
+        assert rpc.json()["error"]["message"] == "Customer 'cust-1' already exists"
         bad = c.post("/Customer", json={"$id": "bad id!", "name": "C"})
         assert bad.status_code == 400 and error_code(bad) == "invalid_id"
 

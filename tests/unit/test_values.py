@@ -149,3 +149,19 @@ def test_the_depth_bound_counts_leaves_as_before(depth: int, leaf: Any) -> None:
         assert outcome(lambda v: stored_json(v, what="data", code="invalid_data"), nested) == outcome(
             reference_stored_json, nested
         )
+
+
+@given(st.text(), st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"]), st.booleans())
+def test_a_lone_surrogate_in_a_string_or_key_is_refused(text: str, surrogate: str, as_key: bool) -> None:
+    """No UTF-8 text holds one, so SQLite cannot store it: the 400 says so, whatever the
+    value around it (a Workers RPC caller's JavaScript string can carry one)."""
+    lone = text + surrogate
+    value = {lone: 1} if as_key else {"v": [lone]}
+    with pytest.raises(BadRequest) as refused:
+        stored_json(value, what="Data", code="invalid_data")
+    assert refused.value.code == "invalid_data"
+    assert f"unpaired surrogate U+{ord(surrogate):04X}" in str(refused.value)
+
+
+def test_a_surrogate_pair_is_the_character_it_encodes() -> None:
+    assert stored_json({"v": "\U0001f600"}) == '{"v":"\U0001f600"}'

@@ -37,7 +37,9 @@ def token() -> None:
     "--secret", envvar="DOTDO_SECRET", help="The app's DOTDO_SECRET (or that environment variable)."
 )
 @click.option(
-    "--target", default="*", show_default=True, help="The tenant (the object's name), or * for all."
+    "--target",
+    default=None,
+    help="The tenant (the object's name), or '*' spelled out for every tenant. Required.",
 )
 @click.option("--scope", type=click.Choice(SCOPES), default="read", show_default=True)
 @click.option("--method", "methods", multiple=True, help="Limit to this RPC method (repeatable).")
@@ -46,16 +48,21 @@ def token() -> None:
 @click.option("--sub", default=None, help="The holder's name, for logs and the app.")
 def mint_command(
     secret: str | None,
-    target: str,
+    target: str | None,
     scope: str,
     methods: tuple[str, ...],
     ttl: int | None,
     no_expiry: bool,
     sub: str | None,
 ) -> None:
-    """Print a new token signed with the secret."""
+    """Print a new token signed with the secret, for the tenant `--target` names."""
     if not secret:  # click's "Missing option '--secret'" would not name the variable
         raise click.UsageError("no secret: pass --secret or set DOTDO_SECRET (the app's secret)")
+    if target is None:  # every tenant is a choice to make, never a default to fall into
+        raise click.UsageError(
+            "no --target: name the tenant the token is for (--target acme), "
+            "or spell out --target '*' for a token good for every tenant"
+        )
     lifetime = _ttl(3600 if ttl is None and not no_expiry else ttl, no_expiry)
     try:
         click.echo(mint(secret, target, scope, list(methods) or None, lifetime, sub))

@@ -248,7 +248,8 @@ class AccessControl:
         if not access.key:
             access = Access(access.capability, access.target, client_key(request), access.missing)
         scope = route.scope if route is not None else "read"
-        what = f"{request.method} {route.pattern if route is not None else request.path}"
+        # The request as sent, never the route pattern that matched it (the client sent no pattern).
+        what = f"{request.method} {request.raw_path}"
         try:
             access.require(scope, what)
         except Unauthorized as refusal:

@@ -20,6 +20,7 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, HttpError
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import is_rpc_method
+from dotdo.workflows.failures import storable_text
 from dotdo.workflows.host import encode_value
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import CURRENT_RUN
@@ -117,9 +118,15 @@ _ACTION_SCHEMA: dict[str, Any] = {
 
 
 def _error_text(error: BaseException) -> str:
-    """`Type: message`, or `Type` with no message (never a dangling colon)."""
-    message = str(error)
-    return f"{type(error).__name__}: {message}" if message else f"{type(error).__name__} (no message)"
+    """`Type: message`, or `Type (no message)` when it has none or its `__str__` raises
+    (never a dangling colon); storable as a failure's text is (ADR 0042: no lone surrogate,
+    at most `ERROR_TEXT_CHARS`), since a tier's reason is recorded with its step."""
+    try:
+        message = str(error)
+    except Exception:  # the error's own __str__ failed: it is named by its type
+        message = ""
+    name = type(error).__name__
+    return storable_text(f"{name}: {message}" if message else f"{name} (no message)")
 
 
 def _verdict(accept: Accept, answer: Any, tier: str) -> tuple[bool, str | None]:
@@ -287,8 +294,9 @@ class Cascade:
                 try:
                     answer = await action(task, input, spec)
                 except Exception as error:
-                    logger.warning("cascade %s: tier %s failed: %s", task, action.__name__, error)
-                    return {"accepted": False, "answer": None, "reason": f"error: {_error_text(error)}"}
+                    text = _error_text(error)
+                    logger.warning("cascade %s: tier %s failed: %s", task, action.__name__, text)
+                    return {"accepted": False, "answer": None, "reason": f"error: {text}"}
             unrecordable = _unrecordable(answer)
             if unrecordable is not None:  # the tier's failure, never the run's (a step records it)
                 logger.warning("cascade %s: tier %s answered %s", task, action.__name__, unrecordable)
@@ -356,7 +364,7 @@ class Cascade:
         try:
             result = await invoke(method, args if isinstance(args, list) else [args])
         except Exception as error:
-            return f"error: {type(error).__name__}: {error}"
+            return f"error: {_error_text(error)}"
         return json.dumps(result, default=repr)[:_TOOL_RESULT_CHARS]
 
     async def _human_tier(

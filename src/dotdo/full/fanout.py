@@ -29,6 +29,7 @@ from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.thingdata import validate_id
 from dotdo.values import stored_json
+from dotdo.workflows.failures import storable_text
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import RetryPolicy
 
@@ -202,11 +203,14 @@ def describe_error(error: BaseException, timeout: float) -> str:
     never shown the callee's source lines and file paths."""
     if isinstance(error, TimeoutError):
         return f"TimeoutError: timed out after {timeout} s"
-    message = str(getattr(error, "message", None) or error)
+    try:
+        message = str(getattr(error, "message", None) or error)
+    except Exception:  # the error's own __str__ failed: it is named by its type
+        return type(error).__name__
     if "Traceback (most recent call last):" in message:
         lines = [line.strip() for line in message.splitlines() if line.strip()]
-        return lines[-1]
-    return f"{type(error).__name__}: {message}"
+        return storable_text(lines[-1])
+    return storable_text(f"{type(error).__name__}: {message}")
 
 
 class FanOutStore:

@@ -9,8 +9,8 @@ weights and tokenizer: a real model, no download) and answered as Workers AI's e
 models answer, `{"shape": [n, 256], "data": [[...], ...]}`, unit length (as BGE's are).
 Every model name is served by that one model; the dimensions differ from the real
 model's, which is why vectors record their model. Generation has no offline model: the
-answer is a 400 saying so (set `AI_BASE_URL` to an OpenAI-compatible server such as
-Ollama). Errors are `{"error": message}`.
+answer is a 400 saying so (the object's 503 then says what to set: `AI_BASE_URL` and a
+model its server serves). Errors are `{"error": message}`.
 
 Standalone on purpose (no dotdo import): `server.mjs` starts it with the Python that runs
 the dotdo command, as a child in its process group, so it ends with the runtime.
@@ -78,8 +78,9 @@ def answer(model: Any, inputs: Any) -> dict[str, Any]:
         raise ValueError("inputs is an object")
     if "text" not in inputs:
         raise ValueError(
-            f"{model}: the local AI binding has no generative model offline; it embeds `text` only "
-            "(set AI_BASE_URL to an OpenAI-compatible server, e.g. Ollama, for generation)"
+            # What to change instead (AI_BASE_URL, a model of its server) is the object's to
+            # say: only it knows whether AI_BASE_URL is set (dotdo/full/ai/service.py).
+            f"{model}: the local AI binding has no generative model offline; it embeds `text` only"
         )
     texts = inputs["text"]
     texts = [texts] if isinstance(texts, str) else texts

@@ -19,6 +19,10 @@ Private names, dunder names and framework internals never resolve: a call is 404
 name in camelCase also finds its snake_case Python name (`findFirst` ->
 `find_first`), for JavaScript callers. A pipeline's `target` (`["Customer"]`,
 `["Customer", id]`) is the same steps written up front (`resolve_target`).
+
+A step taken on null (`get()` of a missing thing, then `.name`) is refused with the
+same codes, its message naming the call that answered null (`step_text`, `null_step`),
+so the caller knows which step to fix.
 """
 
 from __future__ import annotations
@@ -31,7 +35,17 @@ from typing import Any
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.marks import RpcTarget, is_reference, rpc_scope
 
-__all__ = ["resolve_call", "resolve_method", "resolve_property", "resolve_target", "snake_case"]
+__all__ = [
+    "null_step",
+    "path_text",
+    "resolve_call",
+    "resolve_method",
+    "resolve_property",
+    "resolve_target",
+    "snake_case",
+    "step_text",
+    "target_text",
+]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
@@ -74,11 +88,16 @@ def resolve_call(target: Any) -> Callable[..., Any] | None:
     return method
 
 
-def resolve_method(target: Any, name: Any, is_root: bool) -> tuple[Callable[..., Any], str | None]:
-    """The bound method `name` of `target` and the scope it needs; NotFound otherwise.
+def resolve_method(
+    target: Any, name: Any, is_root: bool, answered_by: str = "the call"
+) -> tuple[Callable[..., Any], str | None]:
+    """The bound method `name` of `target` and the scope it needs; NotFound otherwise
+    (on a `target` of None, naming `answered_by`, the step that answered it: `null_step`).
 
     The scope is None for a noun called on the object (`Customer("c-1")`): that only
     names a thing, like a pipeline's target; the thing's own methods are checked."""
+    if target is None:
+        raise null_step("method", name, answered_by)
     if isinstance(name, str) and name and not name.startswith("_"):
         callable_here = is_root or is_reference(target)
         cls: type = type(target)
@@ -95,9 +114,12 @@ def resolve_method(target: Any, name: Any, is_root: bool) -> tuple[Callable[...,
     raise NotFound(f"No callable method {name!r} on {_describe(target)}", code="method_not_found")
 
 
-def resolve_property(target: Any, name: Any, is_root: bool = False) -> Any:
+def resolve_property(target: Any, name: Any, is_root: bool = False, answered_by: str = "the call") -> Any:
     """A property read: a noun of the object, a dict key, a list index, or a listed
-    property of a target; 404 `property_not_found` otherwise."""
+    property of a target; 404 `property_not_found` otherwise (on a `target` of None,
+    naming `answered_by`, the step that answered it: `null_step`)."""
+    if target is None:
+        raise null_step("property", name, answered_by)
     if is_root:
         noun = _noun(target, name)
         if noun is not None:
@@ -111,6 +133,64 @@ def resolve_property(target: Any, name: Any, is_root: bool = False) -> Any:
     elif isinstance(target, RpcTarget) and isinstance(name, str) and name in type(target).rpc_properties:
         return getattr(target, name)
     raise NotFound(f"No readable property {name!r} on {_describe(target)}", code="property_not_found")
+
+
+# Methods of the noun accessors that answer null for "no such thing" rather than a 404.
+_NULL_ANSWERS = {"get": "no thing has that id", "find_first": "no thing matched"}
+
+
+def step_text(receiver: str, name: Any, args: Any = None) -> str:
+    """A step as a caller would write it, for messages: `receiver` (the text of what it was
+    taken on, "" for the object), then `.name` for a read or `.name(...)` for a call with
+    `args` (a list; strings and numbers shown, anything else as `...`)."""
+    if args is None:
+        shown = ""
+    else:
+        items = args if isinstance(args, list | tuple) else [args]
+        shown = "(" + ", ".join(_shown(a) for a in items) + ")"
+    text = f"{receiver}.{name}{shown}" if receiver else f"{name}{shown}"
+    # A caller chooses the chain's length: a message keeps its last steps only.
+    return text if len(text) <= _MAX_TEXT else "..." + text[-_MAX_TEXT:]
+
+
+_MAX_TEXT = 200
+
+
+def _shown(value: Any) -> str:
+    """An argument in a message: a short string or number as written, anything else `...`."""
+    if isinstance(value, str | int | float | bool) and not (isinstance(value, str) and len(value) > 40):
+        text = repr(value)
+        if len(text) <= 42:
+            return text
+    return "..."
+
+
+def null_step(kind: str, name: Any, answered_by: str) -> NotFound:
+    """404 for a step taken on null: `kind` "property" (`property_not_found`) or "method"
+    (`method_not_found`, as on any receiver without the name); `answered_by` is the step
+    that answered null (`step_text`). `get` and `find_first` answer null for a missing
+    thing, which the message says: the caller fixes the id or the where, not the read."""
+    what = "readable property" if kind == "property" else "callable method"
+    last = answered_by.rsplit(".", 1)[-1].split("(", 1)[0]
+    reason = _NULL_ANSWERS.get(snake_case(last))
+    why = f" ({last} answers null when {reason})" if reason else ""
+    code = "property_not_found" if kind == "property" else "method_not_found"
+    return NotFound(f"No {what} {name!r} on null: {answered_by} answered null{why}", code=code)
+
+
+def path_text(receiver: str, path: list[Any], args: list[Any] | None) -> str:
+    """A reference's property `path`, then a call with `args` (None: no call), taken on
+    `receiver` (`step_text`): Cap'n Web's `["pipeline", import, path, args]`."""
+    for position, name in enumerate(path):
+        receiver = step_text(receiver, name, args if position == len(path) - 1 else None)
+    return receiver if path or args is None else step_text("", receiver or "the call", args)
+
+
+def target_text(target: list[str]) -> str:
+    """A pipeline's `target` as the steps it stands for: `Customer('ada')`, `Customer`, ""."""
+    if not target:
+        return ""
+    return target[0] if len(target) == 1 or target[1] == "" else step_text("", target[0], [target[1]])
 
 
 def resolve_target(main: Any, target: Any) -> Any:

@@ -176,7 +176,7 @@ class DOSemantic(DOCore):
         `invalid_params`. Rows keep SQLite's values (`Sql.exact_rows`): INTEGER as an exact
         int, REAL as a number, TEXT as str, BLOB as bytes, NULL as None.
         """
-        from dotdo.semantic.sqlguard import validate_sql_query
+        from dotdo.semantic.sqlguard import is_query_plan, validate_sql_query
 
         validate_sql_query(sql)
         values = list(params or [])
@@ -189,6 +189,9 @@ class DOSemantic(DOCore):
         statement = sql.strip().rstrip(";")
 
         def work() -> tuple[builtins.list[dict[str, Any]], bool]:
+            if is_query_plan(statement):  # a few short rows; EXPLAIN cannot be a subquery
+                plan = self.sql.exec(statement, *values)
+                return plan[:MAX_QUERY_ROWS], len(plan) > MAX_QUERY_ROWS
             # The limit is written in, not bound: every one of SQLite's parameters is the caller's.
             # Measured in SQLite first, so the rows read are those that fit: `SELECT data FROM
             # things` over a thousand 1 MiB things would not fit in the object's memory.

@@ -7,14 +7,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dotdo.errors import BadRequest
 from dotdo.semantic.names import checked_name
 
-__all__ = ["Event", "pattern_matches", "validate_event_type", "validate_pattern"]
+__all__ = [
+    "MAX_EVENT_REF_CHARS",
+    "Event",
+    "pattern_matches",
+    "validate_event_ref",
+    "validate_event_type",
+    "validate_pattern",
+]
 
 _NOUN = r"[A-Z][A-Za-z0-9]{0,63}"
 _VERB = r"[a-z][A-Za-z0-9]{0,63}"
 _TYPE = re.compile(rf"({_NOUN})\.({_VERB})")
 _PATTERN = re.compile(rf"({_NOUN}|\*)\.({_VERB}|\*)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+MAX_EVENT_REF_CHARS = 256
+"""The most characters of a sent event's `subject` or `object`: a thing's id (128) or its
+`Type/id` reference (64 + 1 + 128) with room to spare. Unbounded, a subject of megabytes
+made the event's log row pass SQLite's 2 MB string (an internal error, not a 400)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,26 @@ def validate_event_type(event_type: Any) -> str:
     return checked_name(
         event_type, _TYPE, "event type", "use Noun.verb, e.g. 'Customer.signedUp'", "invalid_event_type"
     )
+
+
+def validate_event_ref(value: Any, role: str) -> str | None:
+    """`value` itself when it is None or a string of at most `MAX_EVENT_REF_CHARS`
+    characters with no lone surrogate: a sent event's `subject` or `object` (`role`), the
+    id or `Type/id` reference of a thing the event is about. Else 400 `invalid_subject` or
+    `invalid_object`."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_EVENT_REF_CHARS or _SURROGATE.search(value):
+        if isinstance(value, str):
+            shown = repr(value) if len(value) <= 64 else f"a string of {len(value)} characters"
+        else:
+            shown = type(value).__name__
+        raise BadRequest(
+            f"An event's {role} is a string of at most {MAX_EVENT_REF_CHARS} characters (a thing's id "
+            f"or Type/id reference) with no lone surrogate, not {shown}",
+            code=f"invalid_{role}",
+        )
+    return value
 
 
 def validate_pattern(pattern: Any) -> str:

@@ -20,7 +20,14 @@ import re
 
 from dotdo.errors import SqlSecurityError
 
-__all__ = ["HIDDEN_PREFIXES", "MAX_SQL_LENGTH", "SqlSecurityError", "is_hidden_name", "validate_sql_query"]
+__all__ = [
+    "HIDDEN_PREFIXES",
+    "MAX_SQL_LENGTH",
+    "SqlSecurityError",
+    "is_hidden_name",
+    "is_query_plan",
+    "validate_sql_query",
+]
 
 MAX_SQL_LENGTH = 10_000
 
@@ -29,7 +36,7 @@ _FORBIDDEN = frozenset(
         "INSERT", "UPDATE", "DELETE", "UPSERT", "MERGE", "DROP", "CREATE", "ALTER",
         "TRUNCATE", "ATTACH", "DETACH", "PRAGMA", "VACUUM", "REINDEX", "ANALYZE", "BEGIN",
         "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "TRANSACTION", "GRANT", "REVOKE",
-        "LOAD_EXTENSION", "RETURNING",
+        "LOAD_EXTENSION", "RETURNING", "EXPLAIN",
     }
 )  # fmt: skip
 # Not listed: REPLACE and END, which are also the replace() function and CASE ... END;
@@ -115,9 +122,18 @@ def _tokens(sql: str) -> tuple[list[str], list[str]]:
     return words, names
 
 
+_PLAN = ["EXPLAIN", "QUERY", "PLAN"]
+
+
+def is_query_plan(sql: str) -> bool:
+    """Whether `sql`, which `validate_sql_query` admitted, is `EXPLAIN QUERY PLAN SELECT ...`."""
+    return _tokens(sql)[0][:3] == _PLAN
+
+
 def validate_sql_query(sql: object) -> str:
-    """Return `sql` if it is one read-only SELECT naming no hidden table; raise
-    SqlSecurityError (400 `invalid_sql`) saying why not.
+    """Return `sql` if it is one read-only SELECT naming no hidden table, or such a SELECT
+    after `EXPLAIN QUERY PLAN` (SQLite's plan of it: which index serves it,
+    https://sqlite.org/eqp.html); raise SqlSecurityError (400 `invalid_sql`) saying why not.
 
     A name is hidden when `is_hidden_name` says so, wherever it stands in the text: a
     string literal that looks like one is refused too (bind such a value as a parameter).
@@ -127,6 +143,10 @@ def validate_sql_query(sql: object) -> str:
     if len(sql) > MAX_SQL_LENGTH:
         raise SqlSecurityError(f"Query is longer than {MAX_SQL_LENGTH} characters")
     words, names = _tokens(sql)
+    if words[:3] == _PLAN:
+        words = words[3:]
+    elif words[:1] == ["EXPLAIN"]:  # EXPLAIN alone lists the bytecode, every table it opens
+        raise SqlSecurityError("EXPLAIN is allowed only as EXPLAIN QUERY PLAN SELECT ...")
     if not words or words[0] != "SELECT":
         raise SqlSecurityError("Only SELECT statements are allowed")
     for word in words:

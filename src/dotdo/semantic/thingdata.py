@@ -15,7 +15,7 @@ from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, PayloadTooLarge, PreconditionFailed
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name
-from dotdo.semantic.store import ThingRecord
+from dotdo.semantic.store import ThingRecord, ThingStore
 from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE, compact_json, int64_error
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "check_preconditions",
     "check_version",
     "encode_properties",
+    "insert_new",
     "merge_patch",
     "split_input",
     "thing_tag",
@@ -174,6 +175,21 @@ def check_body_id(body_id: str | None, thing_id: str) -> None:
     `thing_id` its path (or call) names: a write never changes a thing's id."""
     if body_id is not None and body_id != thing_id:
         raise BadRequest(f"$id is {body_id!r} but the path names {thing_id!r}", code="id_mismatch")
+
+
+def insert_new(store: ThingStore, record: ThingRecord) -> None:
+    """Insert `record`, a new thing, into `store`; 409 `thing_exists` when its id is taken,
+    the message naming the thing holding it by its type (an id names one thing of the
+    object, whatever its type) and saying when that one is soft-deleted."""
+    if store.insert(record):
+        return
+    holder = store.read(record.id)
+    message = f"{holder.type if holder else record.type} {record.id!r} already exists"
+    if holder is not None and holder.deleted_at is not None:
+        message += ", soft-deleted: restore it, or delete it for good first"
+    elif holder is not None and holder.type != record.type:
+        message += " (an id names one thing of an object, whatever its type)"
+    raise Conflict(message, code="thing_exists")
 
 
 def check_version(record: ThingRecord, expected: int | None) -> None:

@@ -22,6 +22,7 @@ from dotdo.semantic.thingdata import (
     check_preconditions,
     check_version,
     encode_properties,
+    insert_new,
     merge_patch,
     split_input,
     validate_id,
@@ -162,8 +163,7 @@ class Things:
             deleted_at=None,
             version=1,
         )
-        if not self.store.insert(record):
-            raise Conflict(f"A thing with id {record.id!r} already exists", code="thing_exists")
+        insert_new(self.store, record)
         thing = record.wire()
         self.events.emit(f"{type_name}.created", thing, record.id)
         return record, thing

@@ -61,7 +61,9 @@ def decode_segment(blob: bytes) -> list[dict[str, Any]]:
         import gzip
 
         text = gzip.decompress(blob).decode()
-        events = [json.loads(line) for line in text.splitlines() if line]
+        # Lines end at "\n" only: `splitlines` also breaks at U+2028, U+0085, U+001C and the
+        # like, which a JSON string written with ensure_ascii=False holds as they are.
+        events = [json.loads(line) for line in text.split("\n") if line]
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"not an archive segment: {error}") from error
     if not events or not all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in events):

@@ -34,8 +34,9 @@ from typing import Any
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import Authorize, is_reference
-from dotdo.remote.targets import resolve_call, resolve_method, resolve_property
+from dotdo.remote.targets import resolve_call, resolve_method, resolve_property, step_text
 from dotdo.wire.codec import MAX_SAFE_INTEGER, bigint, epoch_ms, from_epoch_ms, parse_json
+from dotdo.wire.pushtexts import PushTexts
 
 __all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
 
@@ -102,6 +103,7 @@ class CapnWebSession:
         self._remember = remember
         self._admit = admit
         self._exports: dict[int, asyncio.Future[Any]] = {}
+        self._texts = PushTexts()  # each push as written, for a step on its null answer
         start = resume or SessionIds()
         self._next_push = self._first_push = start.next_push
         self._next_export = self._first_export = start.next_export
@@ -148,6 +150,7 @@ class CapnWebSession:
             except TooManyRequests as refusal:
                 self._exports[export_id] = _failed(refusal)
             else:
+                self._texts.add(export_id, message[1])
                 call = asyncio.ensure_future(self._evaluate(message[1], 0))
                 call.add_done_callback(self._settled)
                 self._exports[export_id] = call
@@ -160,6 +163,7 @@ class CapnWebSession:
         elif kind == "release" and len(message) == 3 and isinstance(message[1], int):
             if message[1] != 0:
                 self._exports.pop(message[1], None)
+                self._texts.release(message[1])
         elif kind == "abort":
             self.aborted = True
         elif kind in ("resolve", "reject"):
@@ -303,16 +307,17 @@ class CapnWebSession:
         if not isinstance(path, list) or (call_args is not None and not isinstance(call_args, list)):
             raise ProtocolError("a property path and call arguments are arrays")
         is_root = target is self._main
+        taken = self._texts.text(args[0]) if scope is None else "the call"
         if call_args is None:
             for name in path:
-                target = resolve_property(target, name, is_root)
-                is_root = False
+                target = resolve_property(target, name, is_root, taken)
+                is_root, taken = False, step_text(taken, name)
             return target
         for name in path[:-1]:
-            target = resolve_property(target, name, is_root)
-            is_root = False
+            target = resolve_property(target, name, is_root, taken)
+            is_root, taken = False, step_text(taken, name)
         if path:
-            method, needed = resolve_method(target, path[-1], is_root)
+            method, needed = resolve_method(target, path[-1], is_root, taken)
             if needed is not None:
                 self._authorize(str(path[-1]), needed)
         else:  # a reference called itself: a noun accessor called with an id

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_INTEGER_DIGITS",
     "MAX_JSON_DEPTH",
     "MAX_SAFE_INTEGER",
+    "ConstantNotJson",
     "IntegerTooLong",
     "bigint",
     "decode",
@@ -187,12 +188,13 @@ def dumps(value: Any) -> str:
     return dump(encode_result(value))
 
 
-class _ConstantNotJson(ValueError):
-    """`NaN`, `Infinity` or `-Infinity` in a text: JavaScript's literals, not JSON's."""
+class ConstantNotJson(DotdoError, ValueError):
+    """`parse_json` of a text holding `NaN`, `Infinity` or `-Infinity`: JavaScript's
+    literals, not JSON's (RFC 8259 section 6)."""
 
 
 def _no_constant(name: str) -> Any:
-    raise _ConstantNotJson(f"{name} is not JSON")
+    raise ConstantNotJson(f"{name} is not JSON")
 
 
 def parse_json(text: str | bytes) -> Any:
@@ -225,7 +227,7 @@ def _parse(text: str | bytes) -> tuple[Any, str]:
         value = _DECODER.decode(text)
     except RecursionError as exc:
         raise ValueError("JSON is nested too deeply") from exc
-    except (json.JSONDecodeError, _ConstantNotJson):
+    except (json.JSONDecodeError, ConstantNotJson):
         raise
     except ValueError as exc:
         # The decoder's one other ValueError: an integer past Python's int-from-text limit

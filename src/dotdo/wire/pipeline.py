@@ -23,7 +23,7 @@ from typing import Any
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
 from dotdo.remote.calls import check_fields, invoke, is_call_id
 from dotdo.remote.marks import Authorize
-from dotdo.remote.targets import resolve_method, resolve_property
+from dotdo.remote.targets import resolve_method, resolve_property, step_text, target_text
 from dotdo.wire.codec import encode_result
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
@@ -116,24 +116,29 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
     except HttpError as error:
         raise PipelineFailure(error, None) from error
     is_root = not request.target
+    taken = target_text(request.target)  # the steps so far, as a caller writes them
     for index, step in enumerate(request.steps):
         try:
-            receiver = await _take(receiver, step, is_root and index == 0, authorize)
+            receiver = await _take(receiver, step, is_root and index == 0, authorize, taken)
         except HttpError as error:
             raise PipelineFailure(error, index) from error
         except Exception as error:  # the application's own failure: no detail leaks
             logger.exception("pipeline step %d (%r) failed", index, step.name)
             raise PipelineFailure(HttpError("Internal error"), index) from error
+        if step.kind == "method":
+            taken = step_text(taken, step.name, [] if step.args is None else step.args)
+        else:
+            taken = step_text(taken, step.name)
     try:
         return encode_result(receiver)
     except BadRequest as error:
         raise PipelineFailure(error, len(request.steps) - 1) from error
 
 
-async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize) -> Any:
+async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize, taken: str) -> Any:
     if step.kind == "property":
-        return resolve_property(receiver, step.name, is_root)
-    method, scope = resolve_method(receiver, step.name, is_root)
+        return resolve_property(receiver, step.name, is_root, taken)
+    method, scope = resolve_method(receiver, step.name, is_root, taken)
     if scope is not None:
         authorize(str(step.name), scope)
     return await invoke(method, step.args)

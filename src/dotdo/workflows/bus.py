@@ -29,6 +29,7 @@ from dotdo.semantic.ids import new_id
 from dotdo.types import Row
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
+from dotdo.workflows.failures import error_text
 from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, BusHost, encode_value
 from dotdo.workflows.timing import due_time
 
@@ -255,7 +256,7 @@ class EventBus:
             return str(timeout)
         except Exception as error:
             logger.exception("handler %s failed on %s %s", name, event.type, event.id)
-            return f"{type(error).__name__}: {error}"
+            return error_text(error)
         return None
 
     def _failed(self, delivery_id: str | None, attempts: int, error: str, handler: str, event: Event) -> None:

@@ -22,7 +22,6 @@ Who waits for delivery, and why nothing can wait on a drain it blocks:
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import math
 from collections import deque
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from dotdo.errors import HandlerTimeout
+from dotdo.workflows.failures import call_app
 from dotdo.workflows.steps import CURRENT_RUN
 
 __all__ = [
@@ -119,13 +119,6 @@ _SCOPE: ContextVar[Scope | None] = ContextVar("dotdo_delivery_scope", default=No
 class _Entry(Generic[T]):
     item: T
     batch: Batch | None
-
-
-async def _call(function: Callable[..., Any], *args: Any) -> Any:
-    result = function(*args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
 
 
 def _abandoned(task: asyncio.Task[Any]) -> None:
@@ -226,7 +219,7 @@ class Outbox(Generic[T]):
         token = _SCOPE.set(Scope(self, scope.batch if scope is not None else None, may_wait=False))
         run_token = CURRENT_RUN.set(None)
         try:
-            task = asyncio.get_running_loop().create_task(_call(function, *args))  # copies the context
+            task = asyncio.get_running_loop().create_task(call_app(function, *args))  # copies the context
         finally:
             CURRENT_RUN.reset(run_token)
             _SCOPE.reset(token)

@@ -43,7 +43,7 @@ from dotdo.core.websocket import Connection
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.fields import body_arguments
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
-from dotdo.semantic.eventtypes import Event, pattern_matches, validate_pattern
+from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_ref, validate_pattern
 from dotdo.semantic.names import validate_type_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
@@ -210,7 +210,9 @@ class DOWorkflow(DOStorage):
         since that delivery may be waiting on the caller. With `delay` (seconds, or a
         `timedelta` from Python) or `at` (an aware `datetime`, `{"$date": ms}` on the wire,
         or epoch ms) the event is stored and sent by the alarm then; the id returned is the
-        scheduled send's. The same method serves RPC callers.
+        scheduled send's. `subject` and `object` are at most 256 characters each (a thing's
+        id or `Type/id` reference; 400 `invalid_subject`, `invalid_object`). The same method
+        serves RPC callers.
         """
         noun = event_type.partition(".")[0] if isinstance(event_type, str) else None
         if noun in self.reserved_event_nouns:
@@ -218,6 +220,8 @@ class DOWorkflow(DOStorage):
                 f"{noun} events are raised by {type(self).__name__} itself, never sent",
                 code="reserved_event_type",
             )
+        validate_event_ref(subject, "subject")
+        validate_event_ref(object, "object")
         return await self.bus.send(event_type, data, subject, object, delay=delay, at=at)
 
     def _subscribe(self, pattern: str, handler: Callable[..., Any]) -> Callable[[], None]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 import re
@@ -20,9 +19,10 @@ from typing import Any
 
 from dotdo.core import faults
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.errors import BadRequest, Conflict, NotFound
+from dotdo.errors import Conflict, HttpError, NotFound
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import checked_name
+from dotdo.workflows.failures import call_app, error_text, storable_text
 from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host, encode_value
 from dotdo.workflows.run_store import RunStore
 from dotdo.workflows.steps import (
@@ -41,13 +41,6 @@ __all__ = ["RunEngine"]
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 logger = logging.getLogger("dotdo.workflows")
-
-
-async def _call(method: Callable[..., Any], *args: Any) -> Any:
-    result = method(*args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
 
 
 class RunEngine:
@@ -137,7 +130,7 @@ class RunEngine:
         try:
             if method is None:
                 raise NotFound(f"No workflow method {row['name']!r}", code="workflow_not_found")
-            result = await method(json.loads(str(row["input"])))
+            result = await call_app(method, json.loads(str(row["input"])))
             if run.mismatch is not None:
                 raise run.mismatch  # caught by the workflow's own code: the run fails all the same
         except Suspend as suspend:
@@ -148,14 +141,16 @@ class RunEngine:
         except Exception as error:
             # a failed step was logged with its traceback when it failed; a mismatch's message says it all
             step_error = isinstance(error, (StepFailed, StepMismatch))
-            logger.error("workflow %s %s failed: %s", row["name"], run_id, error, exc_info=not step_error)
-            message = f"{type(error).__name__}: {error}" if run.mismatch is None else str(run.mismatch)
+            message = error_text(error) if run.mismatch is None else storable_text(str(run.mismatch))
+            logger.error("workflow %s %s failed: %s", row["name"], run_id, message, exc_info=not step_error)
             self._finish(run_id, "failed", error=message)
         else:
             try:
-                self._finish(run_id, "completed", result=encode_value(result, "a workflow's result"))
-            except BadRequest as error:
-                self._finish(run_id, "failed", error=str(error))
+                encoded = encode_value(result, "a workflow's result", MAX_VALUE_BYTES)
+            except HttpError as error:  # not JSON, or past the bound a run's row holds
+                self._finish(run_id, "failed", error=storable_text(str(error)))
+            else:
+                self._finish(run_id, "completed", result=encoded)
         finally:
             CURRENT_RUN.reset(token)
             self._active.discard(run_id)
@@ -229,13 +224,14 @@ class RunEngine:
         if run is not None and row is not None and row["next_at"] is not None and int(row["next_at"]) > now:
             raise Suspend(int(row["next_at"]))  # woken early (another timer): keep waiting
         try:
-            value = _call(action, *args)
+            value = call_app(action, *args)
             result = await (asyncio.wait_for(value, timeout) if timeout else value)
-            encoded = None if result is None else encode_value(result, f"step {key!r}'s result")
+            what = f"step {key!r}'s result"
+            encoded = None if result is None else encode_value(result, what, MAX_VALUE_BYTES)
         except (Suspend, StepFailed, StepMismatch):
             raise
         except Exception as error:
-            message = f"{type(error).__name__}: {error}"
+            message = error_text(error)
             if isinstance(error, TimeoutError):
                 message = f"timed out after {timeout} s"
             if run is None:
@@ -300,7 +296,7 @@ class RunEngine:
     async def try_(self, action: Callable[..., Any], *args: Any) -> Attempt:
         """One attempt of `action(*args)`, nothing recorded: its failure is returned, never raised."""
         try:
-            return Attempt(True, await _call(action, *args))
+            return Attempt(True, await call_app(action, *args))
         except Exception as error:
             return Attempt(False, error=error)
 

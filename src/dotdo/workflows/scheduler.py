@@ -24,6 +24,7 @@ from dotdo.errors import Conflict
 from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.delivery import HandlerTimeout
 from dotdo.workflows.every import ScheduleSpec
+from dotdo.workflows.failures import error_text
 from dotdo.workflows.host import DUE_BATCH, Host
 from dotdo.workflows.schedule_store import ScheduleStore
 from dotdo.workflows.steps import ScheduleInfo
@@ -217,7 +218,7 @@ class Scheduler:
             return str(timeout)
         except Exception as error:
             logger.exception("schedule %s (method %s) failed", schedule_id, method.__name__)
-            return f"{type(error).__name__}: {error}"
+            return error_text(error)
         finally:
             self._firing.discard(schedule_id)
         return None

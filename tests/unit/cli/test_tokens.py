@@ -32,9 +32,9 @@ def test_mistakes_are_usage_errors_not_tracebacks() -> None:
     runner = CliRunner()
     for args, env in (
         (["token", "mint"], {}),  # no secret
-        (["token", "mint", "--scope", "root"], {"DOTDO_SECRET": "s"}),
-        (["token", "mint", "--ttl", "0"], {"DOTDO_SECRET": "s"}),
-        (["token", "mint", "--ttl", "5", "--no-expiry"], {"DOTDO_SECRET": "s"}),
+        (["token", "mint", "--target", "a", "--scope", "root"], {"DOTDO_SECRET": "s"}),
+        (["token", "mint", "--target", "a", "--ttl", "0"], {"DOTDO_SECRET": "s"}),
+        (["token", "mint", "--target", "a", "--ttl", "5", "--no-expiry"], {"DOTDO_SECRET": "s"}),
         (["token", "inspect", "not-a-token"], {}),
         (["token", "attenuate", "not-a-token", "--scope", "read"], {}),
     ):
@@ -45,7 +45,7 @@ def test_mistakes_are_usage_errors_not_tracebacks() -> None:
 
 def test_a_token_without_expiry() -> None:
     result = CliRunner().invoke(
-        main, ["token", "mint", "--no-expiry", "--scope", "admin"], env={"DOTDO_SECRET": "s"}
+        main, ["token", "mint", "--target", "*", "--no-expiry", "--scope", "admin"], env={"DOTDO_SECRET": "s"}
     )
     assert verify(result.output.strip(), "s").exp is None
 
@@ -54,7 +54,9 @@ def test_attenuating_to_more_rights_is_refused_instead_of_printed() -> None:
     """A widened token is refused by every object (403 `token_widened`); the command says so
     at once rather than print it (it printed one, exit 0)."""
     runner = CliRunner()
-    minted = runner.invoke(main, ["token", "mint", "--scope", "read"], env={"DOTDO_SECRET": "s"})
+    minted = runner.invoke(
+        main, ["token", "mint", "--target", "a", "--scope", "read"], env={"DOTDO_SECRET": "s"}
+    )
     widened = runner.invoke(main, ["token", "attenuate", minted.output.strip(), "--scope", "admin"])
     assert widened.exit_code == 2, widened.output
     assert "caveat 1 widens the scope: a token only narrows" in widened.output
@@ -65,3 +67,18 @@ def test_mint_without_a_secret_names_both_ways_to_give_one() -> None:
     refused = CliRunner().invoke(main, ["token", "mint"], env={"DOTDO_SECRET": None})
     assert refused.exit_code == 2
     assert "pass --secret or set DOTDO_SECRET" in refused.output
+
+
+def test_mint_needs_a_target_and_every_tenant_is_spelled_out() -> None:
+    # A token for every tenant was what a forgotten --target made.
+    runner = CliRunner()
+    refused = runner.invoke(main, ["token", "mint", "--scope", "admin"], env={"DOTDO_SECRET": "s"})
+    assert refused.exit_code == 2 and "dotdo1." not in refused.output
+    assert "no --target" in refused.output and "--target '*'" in refused.output
+    everywhere = runner.invoke(main, ["token", "mint", "--target", "*"], env={"DOTDO_SECRET": "s"})
+    assert everywhere.exit_code == 0, everywhere.output
+    assert verify(everywhere.output.strip(), "s").target == "*"
+    one = runner.invoke(main, ["token", "mint", "--target", "acme"], env={"DOTDO_SECRET": "s"})
+    capability = verify(one.output.strip(), "s")
+    assert (capability.target, capability.scope) == ("acme", "read")
+    assert capability.exp is not None  # an hour, by default

@@ -92,6 +92,22 @@ def bearer(token: str) -> dict[str, str]:
 
 TOKEN_MODE = AccessSettings(secret=SECRET, environment="production")
 
+
+def test_a_refusal_names_the_request_not_the_route_pattern() -> None:
+    # The user's case: "PATCH /:noun{[A-Z].*}/:id needs the write scope" named the
+    # router's pattern, which the client never sent.
+    router = app(TOKEN_MODE)
+    router.patch("/:noun{[A-Z].*}/:id")(_ok)
+    reader = bearer(mint(SECRET, target="acme", scope="read"))
+    _, code, response = send(router, "PATCH", "/Person/ada%20b", reader)
+    assert code == "token_scope"
+    assert response.json()["error"]["message"].startswith("PATCH /Person/ada%20b needs the write scope")
+    methods_only = bearer(mint(SECRET, target="acme", scope="write", methods=["poke"]))
+    _, code, response = send(router, "PATCH", "/Person/ada", methods_only)
+    assert code == "token_method"
+    assert response.json()["error"]["message"].startswith("PATCH /Person/ada is no RPC method")
+
+
 ROUTES = [
     ("GET", "/health", "public"),
     ("GET", "/items", "read"),

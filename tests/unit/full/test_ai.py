@@ -226,6 +226,52 @@ def test_fallbacks_move_on_after_an_error_or_a_timeout() -> None:
     assert none.value.code == "ai_unavailable" and "AI_BASE_URL" in str(none.value)
 
 
+class OfflineBinding:
+    """The local AI binding's answer to a generative model: an error (localrt/aihost.py)."""
+
+    async def run(self, model: str, inputs: Any) -> Any:
+        raise RuntimeError(f"{model}: the local AI binding has no generative model offline")
+
+
+async def _unreachable(url: str, headers: Mapping[str, str], body: str) -> tuple[int, str]:
+    raise AssertionError("a Workers AI name never goes to AI_BASE_URL")
+
+
+def _refusal(ai: AI, call: str) -> str:
+    with pytest.raises(ServiceUnavailable) as refused:
+        if call == "generate":
+            asyncio.run(ai.generate("hi"))
+        elif call == "embed":
+            asyncio.run(ai.embed(["hi"]))
+        else:
+            asyncio.run(ai.run("@cf/meta/llama-3.1-8b-instruct", {"prompt": "hi"}))
+    assert refused.value.code == "ai_unavailable"
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("call", ["generate", "embed", "run"])
+def test_ai_unavailable_says_what_the_app_is_missing(call: str) -> None:
+    # The user's case: AI_BASE_URL set, the default model a @cf/ name, which only the
+    # binding runs: the 503 told them to set AI_BASE_URL, which they had.
+    option = {"generate": "`ai_generate_models`", "embed": "`ai_embed_models`", "run": "`model`"}[call]
+    defaults = {"generate_models": AiOptions.generate_models, "embed_models": AiOptions.embed_models}
+    remote = OpenAICompatible("http://127.0.0.1:11434/v1", None, _unreachable)
+
+    ai, _ = make_ai(WorkersAI(OfflineBinding()), remote, **defaults)
+    message = _refusal(ai, call)
+    assert "AI_BASE_URL is set, but '@cf/" in message and "only the AI binding runs" in message
+    assert option in message and "set the AI_BASE_URL" not in message
+
+    ai, _ = make_ai(remote, **defaults)  # no binding at all
+    message = _refusal(ai, call)
+    assert "no Workers AI binding is bound" in message and "(none is bound)" in message
+
+    ai, _ = make_ai(WorkersAI(OfflineBinding()), **defaults)  # no AI_BASE_URL
+    message = _refusal(ai, call)
+    assert "set the AI_BASE_URL var" in message and "/chat/completions` is appended" in message
+    assert option in message and "AI_BASE_URL is set" not in message
+
+
 def test_invalid_structured_output_is_asked_again_then_refused() -> None:
     schema = {"type": "object", "required": ["n"]}
     provider = FakeProvider(replies=["nope", '{"n": 1}'])

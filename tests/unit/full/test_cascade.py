@@ -12,6 +12,7 @@ import pytest
 
 from dotdo.full.cascade import Cascade, rpc_tool
 from dotdo.remote.marks import rpc
+from dotdo.workflows.failures import ERROR_TEXT_CHARS
 from dotdo.workflows.steps import CURRENT_RUN, workflow
 from tests.inprocess import App, InProcess, run
 
@@ -181,6 +182,29 @@ def test_every_reason_says_why() -> None:
         "rejected: the check raised RuntimeError (no message)",
     ]
     assert all(reason and reason != "rejected" and not reason.endswith(": ") for reason in reasons)
+
+
+def test_a_tier_failing_with_odd_text_is_rejected_with_storable_text() -> None:
+    """An error whose __str__ raises is named by its type; a message with a lone surrogate or
+    of megabytes is stored as a failure's text is (ADR 0042), so the step records it."""
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no text")
+
+    def raising(error: Exception) -> Any:
+        def code(_: Any) -> Any:
+            raise error
+
+        return code
+
+    unprintable = run(cascade().run("t", 1, code=raising(Unprintable()))).attempts[0].reason
+    assert unprintable == "error: Unprintable (no message)"
+    surrogate = run(cascade().run("t", 1, code=raising(RuntimeError("a \ud800")))).attempts[0].reason
+    assert surrogate == "error: RuntimeError: a \ufffd"
+    huge = run(cascade().run("t", 1, code=raising(RuntimeError("x" * 3_000_000)))).attempts[0].reason
+    assert huge is not None and huge.endswith("more characters)")
+    assert len(huge) <= len("error: ") + ERROR_TEXT_CHARS
 
 
 def test_the_human_tier_takes_the_value_else_the_comment() -> None:

@@ -266,3 +266,21 @@ def test_a_remote_traceback_is_reported_by_its_last_line_only() -> None:
     )
     assert describe_error(remote, 30) == "TypeError: The RPC receiver does not implement the method 'nope'"
     assert describe_error(ValueError("bad"), 30) == "ValueError: bad"
+
+
+def test_an_attempts_error_is_stored_as_a_failures_text_is() -> None:
+    """An error whose __str__ raises is named by its type, a lone surrogate is U+FFFD and a
+    message of megabytes is cut (ADR 0042): the outcome is recorded with its step."""
+    from dotdo.full.fanout import describe_error
+    from dotdo.workflows.failures import ERROR_TEXT_CHARS
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no text")
+
+    assert describe_error(Unprintable(), 30) == "Unprintable"
+    assert describe_error(RuntimeError("a \ud800"), 30) == "RuntimeError: a \ufffd"
+    huge = describe_error(RuntimeError("x" * 3_000_000), 30)
+    assert len(huge) <= ERROR_TEXT_CHARS and huge.endswith("more characters)")
+    last_line = describe_error(RuntimeError("Traceback (most recent call last):\nE: " + "y" * 5000), 30)
+    assert len(last_line) <= ERROR_TEXT_CHARS

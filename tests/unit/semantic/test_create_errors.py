@@ -158,3 +158,28 @@ def test_a_good_body_is_stored_and_answered_as_sent(body: bytes) -> None:
     assert {k: v for k, v in thing.items() if not k.startswith("$")} == properties
     assert service.get("Customer", thing["$id"]) == thing
     assert events.emitted == [("Customer.created", thing)]
+
+
+def test_a_taken_id_names_the_thing_that_holds_it() -> None:
+    # The user's case: "A thing with id 'ada' already exists" where it is a Person.
+    store = things()
+    store.create("Person", {"$id": "ada"})
+
+    def refusal(work: Any) -> str:
+        with pytest.raises(HttpError) as refused:
+            work()
+        assert (refused.value.status, refused.value.code) == (409, "thing_exists")
+        return str(refused.value.message)
+
+    assert refusal(lambda: store.create("Person", {"$id": "ada"})) == "Person 'ada' already exists"
+    assert refusal(lambda: store.create_many("Person", [{"$id": "bob"}, {"$id": "ada"}])) == (
+        "Person 'ada' already exists"
+    )
+    assert store.get("Person", "bob") is None  # all of a create_many or none
+    assert refusal(lambda: store.create("Customer", {"$id": "ada"})) == (
+        "Person 'ada' already exists (an id names one thing of an object, whatever its type)"
+    )
+    store.soft_delete("Person", "ada")
+    assert refusal(lambda: store.create("Person", {"$id": "ada"})) == (
+        "Person 'ada' already exists, soft-deleted: restore it, or delete it for good first"
+    )

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dotdo import SqlSecurityError, validate_sql_query
+from dotdo.semantic.sqlguard import is_query_plan
 
 
 @pytest.mark.parametrize(
@@ -262,3 +263,37 @@ def test_the_word_pattern_holds_sqlites_identifier_characters() -> None:
         assert (_WORD.fullmatch(char) is not None) == (ascii_start or point >= 0x80), hex(point)
         ascii_part = char.isascii() and (char.isalnum() or char in "_$")
         assert (_WORD.fullmatch("a" + char) is not None) == (ascii_part or point >= 0x80), hex(point)
+
+
+# -- EXPLAIN QUERY PLAN: how a caller sees which index serves a SELECT ---------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "EXPLAIN QUERY PLAN SELECT * FROM things WHERE type = ?",
+        "explain  query\nplan select id from things;",
+    ],
+)
+def test_the_plan_of_an_admitted_select_passes(sql: str) -> None:
+    assert validate_sql_query(sql) == sql and is_query_plan(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("EXPLAIN SELECT 1", "only as EXPLAIN QUERY PLAN"),
+        ("EXPLAIN QUERY PLAN DELETE FROM things", "Only SELECT statements are allowed"),
+        ("EXPLAIN QUERY PLAN SELECT * FROM dotdo_nouns", "internal and not readable"),
+        ("EXPLAIN QUERY PLAN SELECT 1; SELECT 2", "Multiple statements not allowed"),
+        ("EXPLAIN QUERY PLAN", "Only SELECT statements are allowed"),
+        ("SELECT 1 FROM t WHERE x IN (EXPLAIN QUERY PLAN SELECT 1)", "EXPLAIN"),
+    ],
+)
+def test_a_plan_of_anything_else_is_refused(sql: str, message: str) -> None:
+    with pytest.raises(SqlSecurityError, match=message):
+        validate_sql_query(sql)
+
+
+def test_a_plain_select_is_no_plan() -> None:
+    assert not is_query_plan("SELECT 'EXPLAIN QUERY PLAN' AS s")

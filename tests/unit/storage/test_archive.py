@@ -110,6 +110,44 @@ def test_a_segment_is_gzip_over_one_json_event_a_line_and_the_same_events_give_t
     assert decode_segment(blob) == events
 
 
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "id": st.text(min_size=1),
+                "type": st.just("A.b"),
+                "data": st.recursive(
+                    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+                    max_leaves=8,
+                ),
+                "timestamp": st.integers(0, 2**53),
+                "subject": st.none() | st.text(),
+                "object": st.none() | st.text(),
+            }
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_any_events_come_back_from_their_segment_as_they_went_in(events: list[dict[str, object]]) -> None:
+    """Every text (U+2028, U+0085, U+001C: characters `str.splitlines` breaks at; NUL; line
+    breaks) in data, subjects and ids: a segment is split at its own newlines only."""
+    assert decode_segment(encode_segment(events)) == events
+
+
+def test_line_separators_inside_strings_do_not_end_a_line() -> None:
+    events = [
+        {
+            "id": "e1",
+            "type": "A.b",
+            "data": "a\u2028b\u2029c\x85d\x1ce\x1df\x1eg\x0bh\x0ci\rj",
+            "timestamp": T0,
+        }
+    ]
+    assert decode_segment(encode_segment(events)) == events
+
+
 @pytest.mark.parametrize("blob", [b"", b"not gzip", gzip.compress(b"[1]\n"), gzip.compress(b"{\n")])
 def test_decode_refuses_what_is_not_a_segment(blob: bytes) -> None:
     with pytest.raises(ValueError, match="not an archive segment"):

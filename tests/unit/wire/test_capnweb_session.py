@@ -45,6 +45,10 @@ class Main:
         await asyncio.sleep(0)
         return [1, [2], 2**60]
 
+    @rpc(scope="read")
+    def get(self, thing_id: str) -> dict[str, Any] | None:
+        return {"name": "Ada", "address": None} if thing_id == "ada" else None
+
     def hidden(self) -> str:
         return "no"
 
@@ -336,3 +340,30 @@ def test_a_release_after_a_pull_still_gets_the_answer() -> None:
     expected = [["resolve", 1, [[1, [[2]], ["bigint", str(2**60)]]]], ["resolve", 2, "hi after"]]
     assert run(released) == expected
     assert sorted(converse(released), key=lambda answer: answer[1]) == expected  # sent as each settles
+
+
+def test_a_step_on_null_names_the_call_that_answered_null() -> None:
+    # `api.get("bob").name`: pipelined on a call that answered null (a missing thing).
+    answers = run(
+        [
+            ["push", ["pipeline", 0, ["get"], ["bob"]]],
+            ["push", ["pipeline", 1, ["name"]]],
+            ["push", ["pipeline", 1, ["update"], [{}]]],
+            ["push", ["pipeline", 0, ["get"], ["ada"]]],
+            ["push", ["pipeline", 4, ["address", "city"]]],
+            ["pull", 2],
+            ["pull", 3],
+            ["pull", 5],
+        ]
+    )
+    assert [(a[0], a[2][4]["code"]) for a in answers] == [
+        ("reject", "property_not_found"),
+        ("reject", "method_not_found"),
+        ("reject", "property_not_found"),
+    ]
+    assert answers[0][2][2] == (
+        "No readable property 'name' on null: get('bob') answered null "
+        "(get answers null when no thing has that id)"
+    )
+    assert answers[1][2][2].startswith("No callable method 'update' on null: get('bob') answered null")
+    assert answers[2][2][2] == "No readable property 'city' on null: get('ada').address answered null"

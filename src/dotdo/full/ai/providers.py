@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dotdo.errors import DotdoError
+from dotdo.errors import DotdoError, ServiceUnavailable
 
 __all__ = [
     "WORKERS_AI_PREFIXES",
@@ -28,6 +28,8 @@ __all__ = [
     "Provider",
     "ProviderError",
     "WorkersAI",
+    "no_provider",
+    "unavailable",
     "workers_fetch",
 ]
 
@@ -48,6 +50,43 @@ class ProviderError(DotdoError):
         """`message` says what failed; `retryable` as the class says."""
         super().__init__(message)
         self.retryable = retryable
+
+
+def no_provider(model: str) -> ProviderError:
+    """No provider serves `model`: say which one is missing, by the model's name."""
+    if model.startswith(WORKERS_AI_PREFIXES):
+        missing = "no Workers AI binding is bound (`[ai] binding` in wrangler.toml)"
+    else:
+        missing = "AI_BASE_URL is not set"
+    return ProviderError(f"no provider serves {model!r}: {missing}", retryable=False)
+
+
+def unavailable(
+    failed: str, providers: Sequence[Provider], models: Sequence[str], option: str | None
+) -> ServiceUnavailable:
+    """503 `ai_unavailable` when none of `models` answered: `failed` (each model's error),
+    then what the app has to change, by the `providers` it has: without `AI_BASE_URL`, set
+    it and name a model its server serves; with it, name such a model when every one
+    tried is a Workers AI name, which only the binding runs (module docstring). `option`:
+    the class attribute listing the fallbacks (`ai_generate_models`), None for `run`."""
+    where = f"in `{option}` or as the call's `model`" if option else "as the call's `model`"
+    hint = ""
+    if not any(isinstance(provider, OpenAICompatible) for provider in providers):
+        hint = (
+            "For a model of an OpenAI-compatible server, set the AI_BASE_URL var to its base URL "
+            "(the one `/chat/completions` is appended to, e.g. http://127.0.0.1:11434/v1 for "
+            f"Ollama) and name a model it serves {where}"
+        )
+    elif all(model.startswith(WORKERS_AI_PREFIXES) for model in models):
+        bound = any(isinstance(provider, WorkersAI) for provider in providers)
+        names = ", ".join(repr(model) for model in models)
+        kind = "is a Workers AI name" if len(models) == 1 else "are Workers AI names"
+        runs = "it could not" if bound else "none is bound"
+        hint = (
+            f"AI_BASE_URL is set, but {names} {kind} (@cf/, @hf/), which only the AI binding "
+            f"runs ({runs}), never the server at AI_BASE_URL: name a model that server serves {where}"
+        )
+    return ServiceUnavailable(f"{failed}. {hint}" if hint else failed, code="ai_unavailable")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, ServiceUnavailable, TooManyRequests
-from dotdo.full.ai.providers import Completion, Embeddings, Provider, ProviderError
+from dotdo.full.ai.providers import Completion, Embeddings, Provider, ProviderError, no_provider, unavailable
 from dotdo.full.ai.schema import InvalidOutput, Validator, compile_schema, parse_output
 from dotdo.workflows.steps import CURRENT_RUN
 
@@ -261,7 +261,7 @@ class AI:
             provider = self._provider(model)
             answer = await self._call(model, provider.run(model, payload["inputs"]), _Spend())
         except ProviderError as error:
-            raise ServiceUnavailable(f"{model}: {error}", code="ai_unavailable") from error
+            raise unavailable(f"{model}: {error}", self._providers, [model], None) from error
         self._count(_usage_tokens(answer))
         self._remember(key, answer)
         return answer
@@ -296,7 +296,8 @@ class AI:
             raise ServiceUnavailable(
                 "No model's answer matched the schema: " + "; ".join(failures), code="ai_invalid_output"
             )
-        raise ServiceUnavailable("No model answered: " + "; ".join(failures), code="ai_unavailable")
+        failed = "No model answered: " + "; ".join(failures)
+        raise unavailable(failed, self._providers, payload["models"], "ai_generate_models")
 
     async def _generate_with(
         self,
@@ -349,17 +350,14 @@ class AI:
             result = {"model": model, "vectors": embeddings.vectors}
             self._remember(key, result)
             return result
-        raise ServiceUnavailable("No embedding model answered: " + "; ".join(failures), code="ai_unavailable")
+        failed = "No embedding model answered: " + "; ".join(failures)
+        raise unavailable(failed, self._providers, payload["models"], "ai_embed_models")
 
     def _provider(self, model: str) -> Provider:
         for provider in self._providers:
             if provider.serves(model):
                 return provider
-        raise ProviderError(
-            f"no provider serves {model!r}: bind Workers AI (`[ai] binding`) for @cf/ models, "
-            "set AI_BASE_URL for others",
-            retryable=False,
-        )
+        raise no_provider(model)
 
     async def _call(self, model: str, call: Awaitable[Any], spend: _Spend) -> Any:
         """One provider request of the call `spend` follows: budgeted, cut off at `timeout`."""
