@@ -8,7 +8,8 @@
   `http.client.HTTPMessage`; `Response(...)` converts its headers, body and options).
   On Pyodide each one is a trip through the FFI: a proxy lookup and a conversion;
 - Python function calls and builtin (C) calls per request (`sys.setprofile` events);
-- SQL statements per request;
+- SQL statements per request: `exec` calls, each one crossing (a text of several statements,
+  such as a new object's baseline, is one call: the runtime runs them all);
 - loop callbacks: what the request hands the event loop (`call_soon`: a task's next step, a
   future's done callback). Under Pyodide each is a macrotask of its own, a trip out of
   Python and back through the runtime's event loop (a task the runtime makes for `fetch`
@@ -553,6 +554,7 @@ def measure_constructor() -> list[str]:
     with Calls() as first:
         obj = new_object(ctx)
     first_crossings, first_statements = sum(CROSSINGS.values()), ctx.storage.sql.statements
+    first_transactions = CROSSINGS.get("storage.transactionSync()", 0)
     drive(obj.fetch(request("GET", "/state/k-0001", b"")))
     seed(obj, 10)
     del obj
@@ -561,6 +563,7 @@ def measure_constructor() -> list[str]:
     with Calls() as wake:
         obj = new_object(ctx)
     wake_crossings, wake_statements = sum(CROSSINGS.values()), ctx.storage.sql.statements - before
+    wake_transactions = CROSSINGS.get("storage.transactionSync()", 0)
     wake_kinds = dict(CROSSINGS)
     del obj
     tracemalloc.start()
@@ -570,12 +573,13 @@ def measure_constructor() -> list[str]:
     tracemalloc.stop()
     per_object = sum(stat.size_diff for stat in grown) / len(objects)
     lines = [
-        "| constructor | crossings | SQL statements | dotdo calls | Python calls | builtin calls |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-        f"| first start (empty storage: migrations) | {first_crossings} | {first_statements} | "
-        f"{first.dotdo} | {first.python} | {first.builtin} |",
+        "| constructor | crossings | SQL statements | transactions | dotdo calls | Python calls "
+        "| builtin calls |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| first start (empty storage: the baseline) | {first_crossings} | {first_statements} | "
+        f"{first_transactions} | {first.dotdo} | {first.python} | {first.builtin} |",
         f"| every later wake (migrated storage) | {wake_crossings} | {wake_statements} | "
-        f"{wake.dotdo} | {wake.python} | {wake.builtin} |",
+        f"{wake_transactions} | {wake.dotdo} | {wake.python} | {wake.builtin} |",
         "",
         "Crossings of a wake: " + ", ".join(f"{k} {v}" for k, v in sorted(wake_kinds.items())) + ".",
         "",

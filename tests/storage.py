@@ -47,6 +47,24 @@ class Cursor:
         return iter(self._rows)
 
 
+def split_statements(text: str) -> list[str]:
+    """The statements of an SQL text, in order (a `;` inside a literal or a trigger's body
+    does not split), as workerd's `sql.exec` runs a text of several: each in turn."""
+    found: list[str] = []
+    current = ""
+    for piece in text.split(";"):
+        current += piece
+        if sqlite3.complete_statement(current + ";"):
+            if current.strip():
+                found.append(current)
+            current = ""
+        else:
+            current += ";"
+    if current.strip():
+        found.append(current)
+    return found
+
+
 class RuntimeSql:
     """`ctx.storage.sql` over an in-memory SQLite (autocommit, as the runtime's is outside
     `transactionSync`). `rowsWritten` is the rows changed; with `index_entries`, each
@@ -61,7 +79,16 @@ class RuntimeSql:
         self._btrees: dict[str, int] = {}
 
     def exec(self, query: str, *bindings: Any) -> Cursor:
+        """Every statement of `query`, as the runtime runs a text of several; the cursor is
+        the last one's, `bindings` are its (the rows written are all of theirs)."""
         self.statements.append(query)
+        *leading, last = split_statements(query) or [query]
+        written = sum(self._exec_one(statement).rowsWritten for statement in leading)
+        cursor = self._exec_one(last, *bindings)
+        cursor.rowsWritten += written
+        return cursor
+
+    def _exec_one(self, query: str, *bindings: Any) -> Cursor:
         before = self.db.total_changes
         values = [_to_js(b) for b in bindings]
         cursor = self.db.execute(query, values)

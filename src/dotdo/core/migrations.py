@@ -6,18 +6,34 @@ and the version reached is stored per component in `dotdo_schema`. Each migratio
 runs in its own transaction together with its version bump, so a version runs once.
 A step is an SQL statement or, where the statements depend on what the database
 holds, a Python function of the `Sql` facade (`without_rowid`).
+
+A new object (nothing stored yet) does not replay the framework's history: it creates
+each framework component's current tables from the squashed baseline
+(`dotdo.core.baseline`, generated from these migrations by `scripts/squash-schema`) in
+one transaction, and records each at its newest version (ADR 0040).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from dotdo.core.sql import Sql
 
-__all__ = ["MAX_REBUILD_ROWS", "SCHEMA_TABLE", "Component", "Migration", "Step", "migrate", "without_rowid"]
+__all__ = [
+    "MAX_REBUILD_ROWS",
+    "SCHEMA_TABLE",
+    "SCHEMA_TABLE_SQL",
+    "Component",
+    "Migration",
+    "Step",
+    "migrate",
+    "without_rowid",
+]
 
 logger = logging.getLogger("dotdo.migrations")
 
@@ -32,11 +48,19 @@ table keeps its layout, which every query reads the same way."""
 SCHEMA_TABLE = "dotdo_schema"
 _FORMER_SCHEMA_TABLE = "_dotdo_schema"  # its name until the dotdo_ prefix (ADR 0013)
 
-_CREATE_SCHEMA_TABLE = f"""CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (
+_RUNTIME_PREFIXES = ("_cf_", "sqlite_", "__miniflare_")
+"""Names of what the runtime keeps in an object's database before dotdo runs, which leave it
+new: Cloudflare's own tables (`_cf_KV`, the storage API's), SQLite's, and the name the local
+runtime (miniflare) records for an object addressed by name (`__miniflare_do_name`)."""
+_NOT_RUNTIMES = " AND ".join(f"substr(name, 1, {len(p)}) <> '{p}'" for p in _RUNTIME_PREFIXES)
+
+SCHEMA_TABLE_SQL = f"""CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (
   component TEXT PRIMARY KEY,
   version INTEGER NOT NULL,
   migrated_at INTEGER NOT NULL
 )"""
+"""The statement creating `dotdo_schema`, one row a component: the version it reached and when
+(epoch ms)."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +112,13 @@ def migrate(
     if len(names) != len(set(names)):
         twice = sorted(n for n in set(names) if names.count(n) > 1)
         raise ValueError(f"Two components share a name: {twice}")
-    _schema_table(sql)
-    reached = {
-        str(r["component"]): int(r["version"])
-        for r in sql.exec(f"SELECT component, version FROM {SCHEMA_TABLE}")
-    }
+    if _schema_table(sql):
+        reached = _create_new(sql, checked, now_ms)
+    else:
+        reached = {
+            str(r["component"]): int(r["version"])
+            for r in sql.exec(f"SELECT component, version FROM {SCHEMA_TABLE}")
+        }
     for component in checked:
         if component.name not in reached:
             adopted = max((v for old, v in component.formerly if reached.get(old, 0) >= v), default=0)
@@ -106,23 +132,74 @@ def migrate(
     return reached
 
 
-def _schema_table(sql: Sql) -> None:
-    """Create `dotdo_schema`, or rename `_dotdo_schema` to it (with its rows) on an object
-    migrated before the prefix."""
-    found = {
-        str(r["name"])
-        for r in sql.exec(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
-            SCHEMA_TABLE,
-            _FORMER_SCHEMA_TABLE,
-        )
-    }
-    if SCHEMA_TABLE in found:
-        return
-    if _FORMER_SCHEMA_TABLE in found:
+def _schema_table(sql: Sql) -> bool:
+    """Whether the object is new (nothing stored: no table, index or view but the runtime's
+    own, `_RUNTIME_PREFIXES`), in which case nothing is created here. Otherwise make sure
+    `dotdo_schema` exists: create it, or rename `_dotdo_schema` to it (with its rows) on an
+    object migrated before the prefix. One statement on every wake, as before the baseline."""
+    (found,) = sql.exec(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?) AS current, "
+        "EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?) AS former, "
+        f"EXISTS (SELECT 1 FROM sqlite_master WHERE {_NOT_RUNTIMES}) AS stored",
+        SCHEMA_TABLE,
+        _FORMER_SCHEMA_TABLE,
+    )
+    if found["current"]:
+        return False
+    if found["former"]:
         sql.run(f"ALTER TABLE {_FORMER_SCHEMA_TABLE} RENAME TO {SCHEMA_TABLE}")
-    else:
-        sql.run(_CREATE_SCHEMA_TABLE)
+        return False
+    if found["stored"]:
+        sql.run(SCHEMA_TABLE_SQL)
+        return False
+    return True
+
+
+def _create_new(sql: Sql, components: Sequence[Component], now_ms: int) -> dict[str, int]:
+    """On a new object: create `dotdo_schema` and the current tables of the leading
+    components the baseline holds at their newest version, in one transaction, and record
+    each at that version; `{component: version}` of those. The components after the first
+    one it does not hold (an app's own, or a framework component changed since the
+    baseline was generated) are left to replay, on the same tables their history would
+    have built."""
+    from dotdo.core.baseline import BASELINE  # only a new object reads it
+
+    taken: list[tuple[str, int]] = []
+    statements: list[str] = []
+    for component, (name, version, source, steps) in zip(components, BASELINE, strict=False):
+        if component.name != name or _newest(component) != version or not _same_history(component, source):
+            break
+        taken.append((name, version))
+        statements.extend(steps)
+
+    def create() -> None:
+        sql.script([SCHEMA_TABLE_SQL, *statements])
+        if taken:  # one statement for them all: `[[component, version], ...]` as one parameter
+            sql.run(
+                f"INSERT INTO {SCHEMA_TABLE} (component, version, migrated_at) "
+                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?)",
+                now_ms,
+                json.dumps(taken),
+            )
+
+    sql.transaction(create)
+    return dict(taken)
+
+
+def _newest(component: Component) -> int:
+    """The version a component's history ends at (0: it has none)."""
+    return component.migrations[-1].version if component.migrations else 0
+
+
+def _same_history(component: Component, source: str) -> bool:
+    """Whether `component`'s migrations are the ones the baseline was generated from:
+    `source` names them, `module:attribute` (a tuple of migrations, or a `Component`).
+    The module is looked up, not imported: a component built from it has imported it."""
+    module_name, _, attribute = source.partition(":")
+    found = getattr(sys.modules.get(module_name), attribute, None)
+    if isinstance(found, Component):
+        found = found.migrations
+    return found is not None and tuple(found) == tuple(component.migrations)
 
 
 def _apply(sql: Sql, component: str, migration: Migration, now_ms: int) -> None:

@@ -281,6 +281,25 @@ class Sql:
         self.rows_read += int(cursor.rowsRead)
         return written
 
+    def script(self, statements: Sequence[str]) -> int:
+        """Run `statements` (none with parameters), in order, in as few calls as fit: joined
+        by `;` (on a line of its own) into texts of at most MAX_STATEMENT_BYTES, each one
+        `exec`, which runs every statement of its text and gives the last one's cursor
+        (workerd's `SqlStorage::exec`). Under Pyodide each call is a crossing; a new
+        object's tables are some fifty statements (ADR 0040). Returns the rows written."""
+        written = 0
+        chunk: list[str] = []
+        size = 0
+        for statement in [*statements, ""]:  # the empty one ends the last chunk
+            length = len(statement.encode()) + 2
+            if chunk and (not statement or size + length > MAX_STATEMENT_BYTES):
+                written += self.run("\n;\n".join(chunk))  # a `--` comment ends at its line
+                chunk, size = [], 0
+            if statement:
+                chunk.append(statement)
+                size += length
+        return written
+
     def _statement(self, query: str, params: Sequence[Any]) -> list[Any]:
         if self._statements_left is not None:
             if self._statements_left == 0:

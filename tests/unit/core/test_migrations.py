@@ -17,6 +17,7 @@ from dotdo.semantic.graph import GRAPH_TABLES
 from dotdo.semantic.registry import REGISTRY_TABLES
 from dotdo.semantic.store import THING_TABLES
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
+from tests.storage import split_statements
 
 T = TypeVar("T")
 
@@ -43,7 +44,10 @@ class _Storage:
         self.sql = self
 
     def exec(self, query: str, *params: Any) -> _Cursor:
-        cursor = self.db.execute(query, params)
+        *leading, last = split_statements(query) or [query]
+        for statement in leading:  # a text of several runs whole, as on the runtime
+            self.db.execute(statement)
+        cursor = self.db.execute(last, params)
         return _Cursor([dict(row) for row in cursor.fetchall()], max(cursor.rowcount, 0))
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from dotdo import BadRequest
 from dotdo.core.sql import Sql, WritesNeeded, bind_parameters
 from dotdo.semantic.where import compile_where, matches
-from tests.storage import Storage
+from tests.storage import Storage, split_statements
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 BOUNDARIES = [INT64_MIN, -(2**53) - 1, -(2**53), 2**53 - 1, 2**53, 2**53 + 1, INT64_MAX]
@@ -326,3 +326,40 @@ def test_measuring_a_result_of_100_columns_stays_within_sqlites_expression_depth
     select = "SELECT " + ", ".join(f"{n} AS c{n}" for n in range(100))
     fitting, seen, _ = sql.rows_within(select, limit=5, max_bytes=10_000)
     assert (fitting, seen) == (1, 1)
+
+
+def test_a_script_runs_its_statements_in_as_few_calls_as_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = Storage()
+    sql = Sql(storage)
+    script = [
+        "CREATE TABLE t (a TEXT, b TEXT) -- a comment to the end of its line",
+        "INSERT INTO t VALUES ('x;y', 'z')",  # a `;` in a literal
+        "CREATE TRIGGER t_copy AFTER INSERT ON t BEGIN INSERT INTO u VALUES (new.a); END",
+        "CREATE TABLE u (a TEXT)",
+        "INSERT INTO t VALUES ('w', 'v')",
+    ]
+    assert sql.script(script) == 3  # two rows into t, one into u by the trigger
+    assert len(storage.sql.statements) == 1
+    assert sql.exec("SELECT a FROM t ORDER BY a") == [{"a": "w"}, {"a": "x;y"}]
+    assert sql.exec("SELECT a FROM u") == [{"a": "w"}]
+    monkeypatch.setattr("dotdo.core.sql.MAX_STATEMENT_BYTES", 60)
+    sql.script([f"CREATE TABLE t{n} (a_long_column_name TEXT)" for n in range(5)])  # 42 bytes each
+    assert len(storage.sql.statements) == 1 + 5 + 2  # and the two SELECTs
+    assert sql.script([]) == 0 and len(storage.sql.statements) == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "statements"),
+    [
+        ("SELECT 1", ["SELECT 1"]),
+        ("SELECT 1;", ["SELECT 1"]),
+        ("SELECT 1\n;\nSELECT ';'; ; SELECT 2", ["SELECT 1\n", "\nSELECT ';'", " SELECT 2"]),
+        (
+            "CREATE TRIGGER g AFTER INSERT ON t BEGIN SELECT 1; SELECT 2; END; SELECT 3",
+            ["CREATE TRIGGER g AFTER INSERT ON t BEGIN SELECT 1; SELECT 2; END", " SELECT 3"],
+        ),
+        ("", []),
+    ],
+)
+def test_a_text_splits_into_its_statements(text: str, statements: list[str]) -> None:
+    assert split_statements(text) == statements
