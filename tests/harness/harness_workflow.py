@@ -86,6 +86,12 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     async def daily(self, info) -> None:
         self._log("fired:daily", info.scheduled_at)
 
+    # A `/` in its id (`class:leapday:0 0 29 2/12 *:UTC`); due on February 29 only, so the
+    # tests' alarms and `run_due` within a day of now do not fire it.
+    @every.cron("0 0 29 2/12 *")
+    async def leapday(self) -> None:
+        self._bump("fired:leapday")
+
     async def ticker(self) -> None:
         self._bump("fired:ticker")
 

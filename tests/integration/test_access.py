@@ -82,7 +82,7 @@ ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("GET", "/events/dead", "/events/dead", None, "read"),
     ("POST", "/events/dead/:id/replay", "/events/dead/nothing/replay", None, "admin"),
     ("GET", "/schedules", "/schedules", None, "read"),
-    ("DELETE", "/schedules/:id", "/schedules/nothing", None, "admin"),
+    ("DELETE", "/schedules/:id/*", "/schedules/nothing", None, "admin"),
     ("POST", "/workflows/:name", "/workflows/nothing", {}, "write"),
     ("GET", "/workflows/:id", "/workflows/nothing", None, "read"),
     # DOFull's AI: bodies its handlers refuse (400) or nouns it does not search (404), so

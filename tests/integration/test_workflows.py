@@ -154,6 +154,14 @@ def test_schedules_are_listed_fire_once_after_absence_and_can_be_removed(runtime
         by_rpc = c.post("/_workflow/rpc", json={"method": "remove_schedule", "params": [hourly]})
         assert by_rpc.status_code == 409 and by_rpc.json()["error"]["code"] == "schedule_declared"
         assert hourly in {s["id"] for s in c.get("/_workflow/schedules").json()["items"]}
+        # A declared id holds its cron's `/`: the path takes it raw (spaces encoded, as in any URL).
+        leapday = schedules["leapday"]["id"]
+        assert leapday == "class:leapday:0 0 29 2/12 *:UTC"
+        refused = c.delete(f"/_workflow/schedules/{leapday}")
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "schedule_declared"
+        missing = c.delete("/_workflow/schedules/class:gone:*/5 * * * *:UTC")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "schedule_not_found"
+        assert "'class:gone:*/5 * * * *:UTC'" in missing.json()["error"]["message"]
 
 
 def test_schedules_fire_after_a_restart_with_nothing_registered_again(runtime: LocalRuntime) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "json_response",
     "json_text_response",
     "parse_query",
+    "rest_of_path",
     "split_path",
 ]
 
@@ -72,6 +73,18 @@ def split_path(raw_path: str) -> tuple[list[str], list[str]]:
     if "." in decoded or ".." in decoded:
         raise BadRequest("A path segment cannot be '.' or '..'", code="invalid_path")
     return raw, decoded
+
+
+def rest_of_path(first: str, rest: str) -> str:
+    """An id that may hold `/`, from a `/:id/*` route: `first` (the `:id` segment, already
+    decoded) and `rest` (`params["*"]`, still percent-encoded), each part decoded and the
+    parts joined by `/`. So `/schedules/a/b%20c` and `/schedules/a%2Fb%20c` both name `a/b c`.
+
+    The router already decoded every segment of the path (a bad escape was its 400
+    `invalid_path`), so this does not fail."""
+    if not rest:
+        return first
+    return "/".join([first, *(decode_component(part) for part in rest.split("/"))])
 
 
 def parse_query(query: str) -> dict[str, list[str]]:

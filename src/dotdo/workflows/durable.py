@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.durable import DOCore
-from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.http import HttpRequest, HttpResponse, json_response, rest_of_path
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
@@ -166,14 +166,16 @@ class DOWorkflow(DOStorage):
 
     def routes(self, router: Router) -> None:
         """DOStorage's routes, then `POST /events`, `GET /events/dead`, `POST
-        /events/dead/:id/replay`, `GET /schedules`, `DELETE /schedules/:id`, `POST
+        /events/dead/:id/replay`, `GET /schedules`, `DELETE /schedules/:id/*`, `POST
         /workflows/:name` and `GET /workflows/:id`."""
         super().routes(router)
         router.post("/events", scope="write", query=())(self._http_send)
         router.get("/events/dead", scope="read", query=("limit",))(self._http_dead_letters)
         router.post("/events/dead/:id/replay", scope="admin", query=())(self._http_replay)
         router.get("/schedules", scope="read", query=())(self._http_schedules)
-        router.delete("/schedules/:id", scope="admin", query=())(self._http_remove_schedule)
+        # A declared schedule's id holds its cron, `/` included (`class:sweep:*/5 * * * *:UTC`):
+        # the id is the rest of the path, so a `/` may go in raw as well as `%2F`.
+        router.delete("/schedules/:id/*", scope="admin", query=())(self._http_remove_schedule)
         router.post("/workflows/:name", scope="write", query=())(self._http_start_workflow)
         router.get("/workflows/:id", scope="read", query=())(self._http_workflow_status)
 
@@ -418,9 +420,10 @@ class DOWorkflow(DOStorage):
         return json_response({"items": self.list_schedules()})
 
     async def _http_remove_schedule(self, request: HttpRequest) -> HttpResponse:
-        if not self.remove_schedule(request.params["id"]):
-            raise NotFound(f"No schedule {request.params['id']!r}", code="schedule_not_found")
-        return json_response({"id": request.params["id"], "removed": True})
+        schedule_id = rest_of_path(request.params["id"], request.params["*"])
+        if not self.remove_schedule(schedule_id):
+            raise NotFound(f"No schedule {schedule_id!r}", code="schedule_not_found")
+        return json_response({"id": schedule_id, "removed": True})
 
     async def _http_start_workflow(self, request: HttpRequest) -> HttpResponse:
         from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)

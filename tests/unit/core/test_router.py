@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dotdo import HttpRequest, HttpResponse, NotFound, Router, json_response
-from dotdo.core.http import decode_component, split_path
+from dotdo.core.http import decode_component, rest_of_path, split_path
 from dotdo.core.router import Route, _method_fit
 from dotdo.errors import BadRequest, HttpError, MethodNotAllowed
 from dotdo.types import Handler
@@ -604,3 +606,47 @@ def test_a_handler_reading_a_parameter_its_route_does_not_declare_is_a_bug(
 def test_a_routes_query_is_a_list_of_names() -> None:
     with pytest.raises(ValueError, match="list of parameter names"):
         Router().get("/a", query="limit")
+
+
+def _id_router() -> Router:
+    router = Router()
+
+    @router.delete("/schedules/:id/*")
+    async def remove(request: HttpRequest) -> HttpResponse:
+        return json_response({"id": rest_of_path(request.params["id"], request.params["*"])})
+
+    @router.get("/schedules")
+    async def listing(request: HttpRequest) -> HttpResponse:
+        return json_response([])
+
+    return router
+
+
+def test_an_id_holding_a_slash_is_the_rest_of_the_path_raw_or_encoded() -> None:
+    router = _id_router()
+    declared = "class:low_stock_sweep:*/5 * * * *:UTC"  # a declared schedule's id
+    for path in (
+        "/schedules/class:low_stock_sweep:*/5%20*%20*%20*%20*:UTC",
+        "/schedules/class%3Alow_stock_sweep%3A%2A%2F5%20%2A%20%2A%20%2A%20%2A%3AUTC",
+    ):
+        response = run(router, "DELETE", path)
+        assert response.status == 200 and json.loads(response.body)["id"] == declared  # type: ignore[arg-type]
+    assert json.loads(run(router, "DELETE", "/schedules/s1").body)["id"] == "s1"  # type: ignore[arg-type]
+    assert run(router, "DELETE", "/schedules").status == 405  # an id is one segment at least
+
+
+_ID_SEGMENT = st.text(min_size=1, max_size=8).filter(lambda s: s not in (".", ".."))
+
+
+@given(st.lists(_ID_SEGMENT, min_size=1, max_size=4))
+@settings(max_examples=200)
+def test_any_id_reaches_a_rest_route_whole(parts: list[str]) -> None:
+    router = _id_router()
+    wanted = "/".join(parts)
+    # a `/` at either end of a path is ignored (`split_path`): such an id needs `%2F` there
+    if not wanted.startswith("/") and not wanted.endswith("/"):
+        raw_slashes = "/".join(quote(part, safe="") for part in parts)
+        response = run(router, "DELETE", f"/schedules/{raw_slashes}")
+        assert json.loads(response.body)["id"] == wanted  # type: ignore[arg-type]
+    response = run(router, "DELETE", f"/schedules/{quote(wanted, safe='')}")
+    assert json.loads(response.body)["id"] == wanted  # type: ignore[arg-type]
