@@ -351,12 +351,17 @@ def test_the_operator_token_and_capability_tokens_do_not_collide(production_runt
     with opened:
         opened.send(json.dumps({"id": 1, "method": "register_noun", "params": ["Thing"]}))
         assert json.loads(opened.recv(timeout=10))["result"]["name"] == "Thing"
-    with production_runtime.client(new_tenant()) as elsewhere:  # the operator is admin of every tenant
+    other_tenant = new_tenant()
+    with production_runtime.client(other_tenant) as elsewhere:  # the operator is admin of every tenant
         assert (
             elsewhere.post("/nouns", json={"name": "Widget"}, headers=bearer(OPERATOR_TOKEN)).status_code
             == 201
         )
-        assert http_outcome(elsewhere.get("/state", headers=bearer(writer))) == "token_wrong_target"
+        wrong = elsewhere.get("/state", headers=bearer(writer))
+        assert http_outcome(wrong) == "token_wrong_target"
+        # the message names the token's target and the tenant reached, as the holder knows both
+        assert f"{tenant!r}" in wrong.json()["error"]["message"]
+        assert f"{other_tenant!r}" in wrong.json()["error"]["message"]
 
 
 def test_a_token_limited_to_methods_calls_only_those(production_runtime: LocalRuntime) -> None:
@@ -458,12 +463,14 @@ def test_the_python_client_with_a_token(production_runtime: LocalRuntime) -> Non
             assert (missing.value.code, missing.value.status) == ("token_required", 401)
         async with Client(url, token=OPERATOR_TOKEN) as operator:
             assert (await operator.call("register_noun", "Widget"))["name"] == "Widget"
+        other_tenant = new_tenant()
         async with Client(
-            f"http://{new_tenant()}.localhost:{production_runtime.port}", token=writer
+            f"http://{other_tenant}.localhost:{production_runtime.port}", token=writer
         ) as other:
             with pytest.raises(RpcError) as elsewhere:
                 await other.Customer.list()
             assert elsewhere.value.code == "token_wrong_target"
+            assert f"{tenant!r}" in str(elsewhere.value) and f"{other_tenant!r}" in str(elsewhere.value)
 
     asyncio.run(scenario())
 

@@ -37,9 +37,18 @@ class Capability:
         return self.target in ("*", target or "") and SCOPE_RANK[scope] <= SCOPE_RANK[self.scope]
 
     def check_target(self, target: str | None) -> None:
-        """Forbidden `token_wrong_target` unless this capability is for the object `target`."""
+        """Forbidden `token_wrong_target` unless this capability is for the object `target`
+        (the tenant the request reached; None for an object whose name is not known).
+
+        The message names both: the holder can read its own token's target, and the tenant
+        is in the request, so neither is news to the caller."""
         if self.target != "*" and self.target != (target or ""):
-            raise Forbidden("Capability token is for another object", code="token_wrong_target")
+            reached = repr(target) if target else "an object with no name"
+            raise Forbidden(
+                f"Capability token is for {self.target!r}, not {reached}: mint or attenuate "
+                f"one for {reached}, or send this one to {self.target!r}",
+                code="token_wrong_target",
+            )
 
     def check_scope(self, scope: str, what: str) -> None:
         """Forbidden `token_scope` unless this capability grants `scope`, which `what` needs."""

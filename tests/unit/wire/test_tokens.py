@@ -28,6 +28,8 @@ def test_mint_and_verify() -> None:
     with pytest.raises(Forbidden) as target:
         capability.check("other", "get", "read")
     assert target.value.code == "token_wrong_target"
+    # both names: the token's own target and the tenant the request reached
+    assert "'acme'" in str(target.value) and "'other'" in str(target.value)
 
 
 def test_attenuation_narrows_without_the_secret() -> None:
