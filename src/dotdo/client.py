@@ -22,15 +22,14 @@ the Host header, as the local runtime expects.
 from __future__ import annotations
 
 import builtins
-import json
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import websockets
 
+from dotdo.client_events import subscription
 from dotdo.errors import RpcError
 from dotdo.wire.codec import decode, encode
 
@@ -181,11 +180,12 @@ class Client:
 
     # -- events ---------------------------------------------------------------
 
-    async def subscribe(self, *patterns: str) -> AsyncIterator[dict[str, Any]]:
+    def subscribe(self, *patterns: str) -> AsyncGenerator[dict[str, Any], None]:
         """Events matching any of `patterns` (`Customer.*`, `*.created`), as they are sent,
         over one `/ws/rpc` socket: `{"id", "type", "data", "subject", "object", "timestamp"}`
-        dicts. RpcError when the server refuses a pattern (`invalid_event_pattern`,
-        `too_many_subscriptions`)."""
+        dicts, from an async generator. RpcError when the server refuses a pattern
+        (`invalid_event_pattern`, `too_many_subscriptions`), and `subscription_closed` when
+        the socket closes (`dotdo.client_events.subscription`: it does not reconnect)."""
         scheme = "wss" if self._base.startswith("https") else "ws"
         url = f"{scheme}://{self._host}/ws/rpc"
         connect_to = urlsplit(self._base)
@@ -194,16 +194,7 @@ class Client:
             options["additional_headers"] = {"authorization": f"Bearer {self._token}"}
         if connect_to.netloc != self._host:  # a .localhost tenant: the socket goes to loopback
             options.update(host=connect_to.hostname, port=connect_to.port)
-        async with websockets.connect(url, **options) as socket:
-            for index, pattern in enumerate(patterns):
-                await socket.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
-                answer = json.loads(await socket.recv())
-                if "error" in answer:
-                    raise RpcError(answer["error"]["code"], answer["error"]["message"])
-            async for message in socket:
-                payload = json.loads(message)
-                if payload.get("method") == "event":
-                    yield decode(payload["params"])
+        return subscription(url, options, patterns)
 
     # -- fan-out and rooms (DOFull) -----------------------------------------------
 

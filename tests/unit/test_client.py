@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from dotdo.client import Client
+from dotdo.client import Client, RpcError
 
 
 def sent(calls: Callable[[Client], Awaitable[None]]) -> list[tuple[str, Any]]:
@@ -113,3 +113,48 @@ def test_traverse_sends_a_hop_of_another_shape_as_it_is() -> None:
 
     params = [body["params"][1] for _, body in sent(calls)]
     assert params == [[["links", "out"]], "links"]
+
+
+def _subscribe_until_closed(close: Callable[[Any], Awaitable[None]]) -> tuple[list[dict[str, Any]], RpcError]:
+    """The events a subscription yields from a server that answers the subscribe, sends one
+    event and then `close(socket)`s, and the error that ends the loop."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def server(socket: ServerConnection) -> None:
+        request = json.loads(await socket.recv())
+        await socket.send(json.dumps({"id": request["id"], "result": True}))
+        event = {"id": "e1", "type": "Customer.created", "data": None, "subject": "c1"}
+        await socket.send(json.dumps({"method": "event", "params": event}))
+        await close(socket)
+
+    async def run() -> tuple[list[dict[str, Any]], RpcError]:
+        got: list[dict[str, Any]] = []
+        async with serve(server, "127.0.0.1", 0) as listening:
+            port = listening.sockets[0].getsockname()[1]
+            async with Client(f"http://127.0.0.1:{port}") as client:
+                try:
+                    async for event in client.subscribe("Customer.*"):
+                        got.append(event)
+                except RpcError as error:
+                    return got, error
+        raise AssertionError(f"the subscription ended quietly after {got}")
+
+    return asyncio.run(run())
+
+
+def test_a_subscription_whose_socket_drops_raises_subscription_closed() -> None:
+    async def drop(socket: Any) -> None:
+        socket.transport.abort()  # a server restart: no close frame
+
+    got, error = _subscribe_until_closed(drop)
+    assert [event["id"] for event in got] == ["e1"]
+    assert error.code == "subscription_closed" and "1006" in error.message
+
+
+def test_a_subscription_closed_by_the_server_raises_rather_than_ending_quietly() -> None:
+    async def going_away(socket: Any) -> None:
+        await socket.close(1001, "deploy")
+
+    got, error = _subscribe_until_closed(going_away)
+    assert [event["id"] for event in got] == ["e1"]
+    assert error.code == "subscription_closed" and "1001: deploy" in error.message

@@ -23,6 +23,7 @@ def test_all_is_sorted_and_complete() -> None:
         "wire",
         "remote",
         "client",
+        "client_events",  # the client's subscription, imported with `dotdo.client`
         "types",
         "values",
         "worker",
