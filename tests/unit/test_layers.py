@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dotdo.storage",),
     ("dotdo.workflows",),
     ("dotdo.full",),
-    ("dotdo", "dotdo.worker", "dotdo.client"),
+    ("dotdo", "dotdo.worker", "dotdo.client", "dotdo.client_events"),
     ("dotdo.__main__", "dotdo.cli", "dotdo.localrt", "dotdo.testing"),
 )
 """Bottom first. A name stands for a module and, for a package, everything in it;
