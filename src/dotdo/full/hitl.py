@@ -403,27 +403,24 @@ class HumanLoop:
         return done
 
     async def _time_out(self, row: Row, now: int) -> None:
-        """A pending approval whose time ran out by `now`: it escalates (once) when it names
-        `escalate_to`, else it expires and its run resumes."""
+        """An overdue approval times out (`_settle`); the run of one that expired for good resumes."""
         if self._settle(row, now):
             await self._host.runs.resume(str(row["run_id"]))
 
     def _settle(self, row: Row, now: int) -> bool:
         """An overdue approval times out in one transaction: it escalates (once) when it names
         `escalate_to`, else it expires and its run is woken (the alarm replays it unless the
-        caller resumes it now: True)."""
-        escalate = row["escalate_to"]
-        final = escalate is None or row["escalated_from"] is not None
-        if final:
-            self._host.sql.transaction(functools.partial(self._expire_approval, row, now))
-        else:
-            self._host.sql.transaction(functools.partial(self._escalate, row, json.loads(str(escalate)), now))
+        caller resumes it now: True); one no longer pending (`row` read before an await) stays."""
+        final = row["escalate_to"] is None or row["escalated_from"] is not None
+        settle = self._expire_approval if final else self._escalate
+        done = self._host.sql.transaction(functools.partial(settle, row, now))
         self._host.timers.changed()
-        return final
+        return final and done
 
-    def _escalate(self, row: Row, escalate_to: builtins.list[str], now: int) -> None:
-        successor = new_id()
-        self._store.expire(str(row["id"]), now, successor)
+    def _escalate(self, row: Row, now: int) -> bool:
+        successor, escalate_to = new_id(), json.loads(str(row["escalate_to"]))
+        if not self._store.expire(str(row["id"]), now, successor):
+            return False  # timed out (or decided) since `row` was read: it escalated once
         timeout = None if row["timeout_ms"] is None else int(row["timeout_ms"])
         escalated = self._request(
             successor,
@@ -438,11 +435,14 @@ class HumanLoop:
         )
         self._host.bus.emit("Approval.escalated", {"from": self._public(str(row["id"])), "to": escalated})
         logger.info("approval %s (%s) escalated to %s as %s", row["id"], row["name"], escalate_to, successor)
+        return True
 
-    def _expire_approval(self, row: Row, now: int) -> None:
-        self._store.expire(str(row["id"]), now, None)
+    def _expire_approval(self, row: Row, now: int) -> bool:
+        if not self._store.expire(str(row["id"]), now, None):  # not pending since `row` was read
+            return False
         self._host.runs.wake(str(row["run_id"]))
         self._host.bus.emit("Approval.expired", self._public(str(row["id"])))
+        return True
 
     def _expire_wait(self, row: Row) -> None:
         if self._store.end_wait(str(row["step"]), "expired", None):

@@ -143,14 +143,18 @@ class HitlStore:
         )
         return written > 0
 
-    def expire(self, approval_id: str, now: int, escalated_to: str | None) -> None:
-        """A pending approval expired at `now`, replaced by `escalated_to` (None: for good)."""
-        self._sql.run(
-            "UPDATE dotdo_approvals SET status = 'expired', decided_at = ?, escalated_to = ? "
-            "WHERE id = ? AND status = 'pending'",
-            now,
-            escalated_to,
-            approval_id,
+    def expire(self, approval_id: str, now: int, escalated_to: str | None) -> bool:
+        """A pending approval expired at `now`, replaced by `escalated_to` (None: for good);
+        False when it was not pending (another caller timed it out or decided it first)."""
+        return (
+            self._sql.run(
+                "UPDATE dotdo_approvals SET status = 'expired', decided_at = ?, escalated_to = ? "
+                "WHERE id = ? AND status = 'pending'",
+                now,
+                escalated_to,
+                approval_id,
+            )
+            > 0
         )
 
     def due_approvals(self, now: int, limit: int) -> list[Row]:

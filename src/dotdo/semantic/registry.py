@@ -174,6 +174,8 @@ class Nouns:
         self._sql = sql
         self._clock = clock
         self._registered: dict[str, Noun] | None = None
+        self._index_sql: dict[str, str] | None = None
+        """Each index of `things` as SQLite holds it: its name in lower case, its CREATE text."""
 
     def _load(self) -> dict[str, Noun]:
         if self._registered is None:
@@ -182,6 +184,30 @@ class Nouns:
                 for r in self._sql.exec("SELECT name, plural, indexes FROM dotdo_nouns")
             }
         return self._registered
+
+    def _forget(self) -> None:
+        """Read both caches from SQLite again (a transaction that registered rolled back)."""
+        self._registered = None
+        self._index_sql = None
+
+    def has_index(self, name: str, path: str) -> bool:
+        """Whether SQLite holds the index `index_statement(name, path)` names, on that path.
+
+        Not always so for a path `indexes(name)` lists: SQLite's names ignore case
+        (https://sqlite.org/lang_createindex.html: an index's name is unique regardless of
+        case), so `things_Item_G` is `things_Item_g` and indexing `G` beside `g` created
+        nothing; such a path is read without an index rather than through another path's.
+        The indexes of `things` are read once, on the first call."""
+        if self._index_sql is None:
+            self._index_sql = {
+                str(r["name"]).lower(): str(r["sql"])
+                for r in self._sql.exec(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'things' "
+                    "AND sql IS NOT NULL"
+                )
+            }
+        found = self._index_sql.get(index_name(name, path).strip('"').lower())
+        return found is not None and f"'$.{path}')" in found
 
     def register(self, name: str, plural: str | None = None, indexes: Sequence[str] = ()) -> Noun:
         """Register (or re-register) a noun and create an index for each of `indexes`
@@ -193,6 +219,9 @@ class Nouns:
             return noun
 
         def work() -> None:
+            # An enclosing transaction that fails takes the indexes and the row back: so do
+            # the caches (a query would name an index SQLite no longer has).
+            self._sql.on_rollback(self._forget)
             for path in noun.indexes:
                 self._sql.run(index_statement(noun.name, path))
             self._sql.run(
@@ -206,6 +235,7 @@ class Nouns:
 
         self._sql.transaction(work)
         self._load()[noun.name] = noun
+        self._index_sql = None  # read again: IF NOT EXISTS may have created nothing
         return noun
 
     def get(self, name: str) -> Noun:

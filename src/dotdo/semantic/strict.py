@@ -152,6 +152,9 @@ class NounRegistry(Protocol):
     def indexes(self, name: str) -> tuple[str, ...]:
         """The indexed property paths of the registered noun `name`; () when not registered."""
 
+    def has_index(self, name: str, path: str) -> bool:
+        """Does SQLite hold the index of `name` on `path` (`Nouns.has_index`)?"""
+
 
 class NounPolicy:
     """The check every thing, relationship and action operation makes on the nouns it names.
@@ -207,6 +210,6 @@ class NounPolicy:
         indexed = self.registry.indexes(type_name) if seeks else ()
         if indexed:
             for path in seeks:
-                if path in indexed:
+                if path in indexed and self.registry.has_index(type_name, path):
                     return index_name(type_name, path)
         return None

@@ -82,6 +82,15 @@ class ScheduleStore:
             limit,
         )
 
+    def due_now(self, schedule_id: str, now: int) -> Row | None:
+        """The schedule `schedule_id` if it is still due at `now` (as `due` finds it), else None."""
+        return self._sql.first(
+            f"SELECT {_COLUMNS} FROM schedules WHERE id = ? AND (next_at <= ? OR firing_until <= ?)",
+            schedule_id,
+            now,
+            now,
+        )
+
     def firing(
         self, schedule_id: str, next_at: int, fired_at: int, firing_at: int, attempts: int, until: int
     ) -> None:

@@ -149,8 +149,13 @@ class Scheduler:
         ran out or whose retry is due runs again; a handler's failure or timeout is logged
         and retried, never raised."""
         fired = 0
-        for row in self._store.due(now, DUE_BATCH):
-            schedule_id = str(row["id"])
+        for listed in self._store.due(now, DUE_BATCH):
+            schedule_id = str(listed["id"])
+            # Read again after an earlier handler of this pass ran: it may have removed this
+            # schedule, or another pass fired it meanwhile (the batch's row would fire it anyway).
+            row = listed if not fired else self._store.due_now(schedule_id, now)
+            if row is None:
+                continue
             if schedule_id in self._firing:
                 # Its handler still runs here (its lease ran out, or its next fire time came,
                 # meanwhile): never a second handler at once; due again when the lease ends.

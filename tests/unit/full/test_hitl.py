@@ -469,3 +469,38 @@ def test_an_event_after_the_waits_timeout_does_not_match_before_the_alarm_ran() 
     run(obj.bus.send("Order.shipped", {"order": {"id": "o-9"}}))
     run(obj.tick(0))
     assert obj.runs.status("s-9")["result"] == "event_wait_expired"
+
+
+class Watchful(Refunds):
+    """A workflow that, told its approval ran out, reads the approvals (as an app's code
+    may, e.g. to report what is still pending): the read runs while the alarm's pass is
+    resuming this run, between two overdue approvals of that pass."""
+
+    @workflow
+    async def watchful(self, request: dict[str, Any]) -> Any:
+        try:
+            await self.hitl.wait_for_approval("refund", request, timeout=request["timeout"])
+        except ApprovalExpired:
+            return [a["id"] for a in self.hitl.approvals("pending")]
+        return "decided"
+
+
+def test_an_approval_read_out_while_the_alarm_resumes_another_times_out_once() -> None:
+    """The alarm's pass read its overdue approvals at once and timed them out one by one,
+    resuming a run after each that expired for good. A read of the approvals while that
+    run resumed (from its own code here; over HTTP, any request arriving in the await)
+    timed the next one out first; the pass then timed it out again from its stale row:
+    a second escalation (two pending successors, `Approval.escalated` twice)."""
+    obj = Desk(Watchful)
+    run(obj.runs.start("watchful", {"timeout": 3}, "first"))
+    obj.clock.advance(1)
+    request = {"amount": 7, "approvers": ["clerk"], "timeout": 3, "escalate_to": ["boss"]}
+    run(obj.runs.start("refund", request, "second"))
+    assert run(obj.tick(5_000))["hitl"] >= 1
+    pending = obj.hitl.approvals("pending")
+    assert [a["run_id"] for a in pending] == ["second"]  # one successor, not two
+    assert obj.runs.status("first")["result"] == [pending[0]["id"]]
+    types = [e["type"] for e in events(obj, "Approval.")]
+    assert types.count("Approval.escalated") == 1 and types.count("Approval.expired") == 1
+    run(obj.tick(0))
+    assert [a["id"] for a in obj.hitl.approvals("pending")] == [pending[0]["id"]]

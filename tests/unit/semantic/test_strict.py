@@ -172,6 +172,9 @@ class Registry:
         noun = self.nouns.get(name)
         return () if noun is None else noun.indexes
 
+    def has_index(self, name: str, path: str) -> bool:
+        return path in self.indexes(name)
+
 
 class Events:
     def __init__(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -202,3 +203,46 @@ def test_every_layout_answers_alike(operations: list[tuple[Any, ...]], rekeyed_a
     expected = _answers(by_id)
     for service in services[1:]:
         assert _answers(service) == expected
+
+
+def _service_with_nouns() -> tuple[Service, Nouns]:
+    service = customers()
+    nouns = Nouns(service.sql, Clock(1_000))
+    service.things = Things(service.things.store, _Events(), Clock(1_000), nouns=NounPolicy(nouns))
+    return service, nouns
+
+
+def test_a_noun_registered_in_a_rolled_back_transaction_is_not_read_by_its_index() -> None:
+    """Registering inside an enclosing transaction that then failed (app code in
+    `things.transaction`) rolled the index back while the registry kept it: every later
+    clause on that property named an index SQLite no longer had (`no such index`)."""
+    service, nouns = _service_with_nouns()
+
+    def register_then_fail() -> None:
+        nouns.register("Item", indexes=("g", "tier"))
+        raise RuntimeError("the app's work failed after registering")
+
+    with pytest.raises(RuntimeError):
+        service.sql.transaction(register_then_fail)
+    assert nouns.indexes("Item") == ("g",)
+    found = service.things.list("Item", query(where={"tier": "gold"}, limit=3))
+    assert [t["$id"] for t in found["items"]] == ["i0", "i1", "i10"]
+    nouns.register("Item", indexes=("g", "tier"))  # registered again: now it is there
+    plans = list(service.plans(lambda: service.things.list("Item", query(where={"tier": "gold"}, limit=3))))
+    assert plans and all(p.startswith("SEARCH things USING INDEX things_Item_tier") for p in plans)
+
+
+def test_a_property_whose_index_name_another_index_holds_is_not_read_by_that_index() -> None:
+    """SQLite's names ignore case: `things_Item_G` is `things_Item_g`, so indexing `G` beside
+    `g` created nothing, and a clause on `G` was read through the index of `g` (every row
+    of the type, in that index's order) where the table's key serves it better."""
+    service, nouns = _service_with_nouns()
+    nouns.register("Item", indexes=("g", "G"))
+    service.things.create_many("Item", [{"$id": f"u{n}", "G": n} for n in range(3)])
+    plans = list(service.plans(lambda: service.things.list("Item", query(where={"G": 1}, limit=5))))
+    assert plans and not any("things_Item_g" in p for p in plans), plans
+    assert [t["$id"] for t in service.things.list("Item", query(where={"G": 1}))["items"]] == ["u1"]
+    plans = list(service.plans(lambda: service.things.list("Item", query(where={"g": 1}, limit=5))))
+    assert plans and all(
+        p.startswith("SEARCH things USING INDEX things_Item_g (type=? AND <expr>=?)") for p in plans
+    )

@@ -273,7 +273,7 @@ def test_a_query_over_the_overlay_uses_the_indexes_the_direct_query_uses() -> No
         runtime_sql.exec = exec_  # type: ignore[method-assign]
         used: set[str] = set()
         for query, bindings in statements:
-            if "things" not in query:
+            if "things" not in query or "sqlite_master" in query:  # the registry reads which indexes exist
                 continue
             if tiered:
                 assert "WITH dirty" in query

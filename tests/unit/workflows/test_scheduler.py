@@ -242,3 +242,29 @@ def test_a_fire_time_due_while_its_handler_still_runs_waits_for_it() -> None:
             await first
 
     run(next_hour_while_the_first_runs())
+
+
+class Pair(App):
+    """Two run-time schedules due together; the first one's handler removes the second."""
+
+    second_id = ""
+
+    def first(self) -> None:
+        self.log.append(("first", self.obj.timers.now()))
+        self.obj.scheduler.remove(Pair.second_id)
+
+    def second(self) -> None:
+        self.log.append(("second", self.obj.timers.now()))
+
+
+def test_a_schedule_removed_by_an_earlier_handler_of_the_same_pass_does_not_fire() -> None:
+    """A timer pass read its due schedules at once and fired them one by one, each from the
+    row it had read: a schedule removed while an earlier handler ran (by that handler here)
+    fired all the same."""
+    obj = InProcess(Pair)
+    first = obj.scheduler.add(every(15).minutes, "first")
+    Pair.second_id = obj.scheduler.add(every(15).minutes, "second")
+    assert first < Pair.second_id  # the pass fires `first` first
+    assert run(obj.tick(900_000))["schedules"] == 1
+    assert fired(obj, "first") == [(T0 + 900_000,)] and fired(obj, "second") == []
+    assert list(schedules(obj)) == ["first"]
