@@ -21,6 +21,7 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "INT64_RANGE",
+    "LONE_SURROGATE",
     "MAX_SAFE_INTEGER",
     "MAX_STORED_DEPTH",
     "compact_json",
@@ -39,7 +40,10 @@ MAX_STORED_DEPTH = 32
 so whatever is stored can be sent inside any answer's envelope."""
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A surrogate code point in a Python string: no UTF-8 text holds one (RFC 3629, section 3),
+so SQLite cannot store it and a response cannot carry it. A JSON `\\ud800` escape or a
+JavaScript string over Workers RPC can hand one to Python."""
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 """`json.dumps` with these options builds an encoder like this one on every call."""
@@ -70,7 +74,7 @@ def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value")
     _check(value, what, code, 0)
     text = _ENCODER.encode(value)
     if not text.isascii():  # a flag CPython keeps: the common ASCII text is never scanned
-        found = _SURROGATE.search(text)
+        found = LONE_SURROGATE.search(text)
         if found is not None:
             raise BadRequest(
                 f"{what}: a string holds the unpaired surrogate U+{ord(found.group()):04X}, "

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from dotdo.core.tenants import TENANT_RULE, is_tenant
 from dotdo.errors import BadRequest, InvalidTenant
 
 __all__ = [
@@ -37,10 +37,6 @@ __all__ = [
 DEFAULT_TENANT = "default"
 DEV_TENANT_PREFIX = "/@"
 """A path starting with `/@<tenant>` names the tenant in development."""
-_TENANT = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-"""A host name label (RFC 1123, section 2.1): the `/@<tenant>` prefix takes only names a host
-could also carry, so every tenant is reachable by its subdomain once deployed."""
-_TENANT_RULE = "use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 
 
 def _is_ip(host: str) -> bool:
@@ -66,8 +62,8 @@ def tenant_from_host(host: str) -> str:
     if len(labels) < 2:
         return DEFAULT_TENANT
     tenant = labels[0]
-    if not _TENANT.match(tenant):
-        raise InvalidTenant(f"Invalid tenant {tenant!r}: {_TENANT_RULE}")
+    if not is_tenant(tenant):
+        raise InvalidTenant(f"Invalid tenant {tenant!r}: {TENANT_RULE}")
     return tenant
 
 
@@ -77,8 +73,8 @@ def dev_tenant_path(path: str) -> tuple[str, str] | None:
     if not path.startswith(DEV_TENANT_PREFIX):
         return None
     tenant, slash, rest = path[len(DEV_TENANT_PREFIX) :].partition("/")
-    if not _TENANT.match(tenant):
-        raise InvalidTenant(f"Invalid tenant {tenant!r}: {_TENANT_RULE}")
+    if not is_tenant(tenant):
+        raise InvalidTenant(f"Invalid tenant {tenant!r}: {TENANT_RULE}")
     return tenant, slash + rest if slash else "/"
 
 
@@ -95,7 +91,7 @@ def get_object(namespace: Any, name: str) -> Any:
     https://developers.cloudflare.com/durable-objects/api/namespace/#getbyname)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"An object name is a non-empty string, not {name!r}")
-    if not _TENANT.fullmatch(name):  # a tenant (each request's) costs no import; the rest is checked
+    if not is_tenant(name):  # a tenant (each request's) costs no import; the rest is checked
         from dotdo.semantic.object_names import object_name
 
         try:

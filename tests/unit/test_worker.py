@@ -35,7 +35,15 @@ def test_tenant_from_host(host: str, tenant: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["a_b.example.com", "x" * 64 + ".example.com", ".example.com", "-a.example.com", "a-.example.com"]
+    "host",
+    [
+        "a_b.example.com",
+        "x" * 64 + ".example.com",
+        ".example.com",
+        "-a.example.com",
+        "a-.example.com",
+        "acme\n.example.com",  # `$` matches before a final newline: the whole label is checked
+    ],
 )
 def test_invalid_tenants(host: str) -> None:
     with pytest.raises(InvalidTenant):
@@ -60,7 +68,7 @@ def test_dev_tenant_path(path: str, found: tuple[str, str] | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/@/health", "/@Acme/x", "/@a_b", "/@" + "x" * 64, "/@-a/health", "/@a-/x", "/@-"]
+    "path", ["/@/health", "/@Acme/x", "/@a_b", "/@" + "x" * 64, "/@-a/health", "/@a-/x", "/@-", "/@acme\n/x"]
 )
 def test_dev_tenant_path_refuses_invalid_tenants(path: str) -> None:
     with pytest.raises(InvalidTenant):

@@ -19,13 +19,14 @@ import logging
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from dotdo.core.migrations import SCHEMA_TABLE, SCHEMA_TABLE_SQL, Component, migrate
 from dotdo.core.sql import Sql
+from dotdo.testing.sqlite import Storage
 
 __all__ = [
     "BASELINE_PATH",
@@ -38,8 +39,6 @@ __all__ = [
     "squash",
     "written_baseline",
 ]
-
-T = TypeVar("T")
 
 logger = logging.getLogger("dotdo.cli")
 
@@ -63,51 +62,11 @@ class Squashed:
     statements: tuple[str, ...]
 
 
-class _Cursor:
-    def __init__(self, rows: list[dict[str, Any]], written: int) -> None:
-        self._rows = rows
-        self.rowsWritten = written
-        self.rowsRead = len(rows)
-        self.columnNames = list(rows[0]) if rows else []
-
-    def toArray(self) -> list[dict[str, Any]]:  # noqa: N802 - the runtime's name
-        return self._rows
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self._rows)
-
-
-class _Storage:
-    """`ctx.storage` over an in-memory sqlite3 database: `sql.exec` and `transactionSync`."""
-
-    def __init__(self) -> None:
-        self.db = sqlite3.connect(":memory:", isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.sql = self
-
-    def exec(self, query: str, *params: Any) -> _Cursor:
-        before = self.db.total_changes
-        cursor = self.db.execute(query, params)
-        rows = [dict(row) for row in cursor.fetchall()]
-        return _Cursor(rows, self.db.total_changes - before)
-
-    def transactionSync(self, work: Callable[[], T]) -> T:  # noqa: N802 - the runtime's name
-        self.db.execute("SAVEPOINT squash")
-        try:
-            result = work()
-        except BaseException:
-            self.db.execute("ROLLBACK TO squash")
-            self.db.execute("RELEASE squash")
-            raise
-        self.db.execute("RELEASE squash")
-        return result
-
-
 def _new_database() -> tuple[Sql, sqlite3.Connection]:
-    """An empty database as an object sees it (one statement an `exec`): the `Sql` facade and
+    """An empty database as an object sees it (`dotdo.testing.sqlite`): the `Sql` facade and
     the connection under it."""
-    storage = _Storage()
-    return Sql(storage), storage.db
+    storage = Storage()
+    return Sql(storage), storage.sql.db
 
 
 def framework_components() -> list[Component]:

@@ -17,7 +17,7 @@ from dotdo.core.migrations import Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.types import JSON
-from dotdo.values import stored_json
+from dotdo.values import LONE_SURROGATE, stored_json
 from dotdo.wire.codec import parse_json
 
 __all__ = [
@@ -62,7 +62,7 @@ def validate_key(key: Any) -> str:
     without NUL or unpaired surrogates; else 400 `invalid_key`."""
     if not isinstance(key, str) or not key:
         raise BadRequest("A key is a non-empty string", code="invalid_key")
-    if "\x00" in key or any(0xD800 <= ord(c) <= 0xDFFF for c in key):
+    if "\x00" in key or LONE_SURROGATE.search(key):
         raise BadRequest("A key may not contain NUL or unpaired surrogates", code="invalid_key")
     if len(key.encode()) > MAX_KEY_BYTES:
         raise BadRequest(f"A key is at most {MAX_KEY_BYTES} bytes", code="invalid_key")

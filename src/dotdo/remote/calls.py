@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import re
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -190,16 +189,16 @@ async def invoke(method: Callable[..., Any], params: Any, fields: Mapping[str, s
     `fields` is an HTTP route's map of body fields to parameters (`body_arguments`'): an
     argument the body gave is named in errors as the field the client sent (`"Body field
     'texts' ..."`), not as the method's argument it became."""
+    arguments = options_arguments(method, params)
     try:
-        args, kwargs = bind_arguments(method, options_arguments(method, params))
+        args, kwargs = bind_arguments(method, arguments)
     except ArgumentError as error:
         field = _field(fields, error.argument)
         if field is None:
             raise
         raise error.renamed(field) from None
-    except BadRequest as error:  # the arguments did not bind: one the method needs is missing
-        missing = _MISSING_ARGUMENT.search(str(error.__cause__)) if fields is not None else None
-        field = None if missing is None else _field(fields, missing[1])
+    except BadRequest:  # the arguments did not bind
+        field = None if fields is None else _field(fields, _first_missing(method, arguments))
         if field is None:
             raise
         raise BadRequest(f"Body field {field!r} is required", code="invalid_params") from None
@@ -209,13 +208,23 @@ async def invoke(method: Callable[..., Any], params: Any, fields: Mapping[str, s
     return result
 
 
-_MISSING_ARGUMENT = re.compile(r"missing a required argument: '(\w+)'")
-"""`inspect.Signature.bind`'s TypeError for a parameter without a default that was not given."""
+def _first_missing(method: Callable[..., Any], arguments: Any) -> str | None:
+    """The first parameter of `method` (in its signature's order, as `inspect` reports
+    one) that has no default and that `arguments`, keyword arguments, do not give; None
+    when there is none or `arguments` are not keywords."""
+    if not isinstance(arguments, dict):
+        return None
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    for parameter in _signature(method).parameters.values():
+        required = parameter.kind in named and parameter.default is parameter.empty
+        if required and parameter.name not in arguments:
+            return parameter.name
+    return None
 
 
-def _field(fields: Mapping[str, str] | None, parameter: str) -> str | None:
+def _field(fields: Mapping[str, str] | None, parameter: str | None) -> str | None:
     """The body field `fields` (a route's body field -> parameter) gives `parameter` from."""
-    if fields is None:
+    if fields is None or parameter is None:
         return None
     return next((field for field, name in fields.items() if name == parameter), None)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 from dotdo.semantic.names import checked_name
+from dotdo.values import LONE_SURROGATE
 
 __all__ = [
     "MAX_EVENT_REF_CHARS",
@@ -23,7 +24,6 @@ _NOUN = r"[A-Z][A-Za-z0-9]{0,63}"
 _VERB = r"[a-z][A-Za-z0-9]{0,63}"
 _TYPE = re.compile(rf"({_NOUN})\.({_VERB})")
 _PATTERN = re.compile(rf"({_NOUN}|\*)\.({_VERB}|\*)")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_EVENT_REF_CHARS = 256
 """The most characters of a sent event's `subject` or `object`: a thing's id (128) or its
@@ -92,7 +92,7 @@ def validate_event_ref(value: Any, role: str) -> str | None:
     `invalid_object`."""
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > MAX_EVENT_REF_CHARS or _SURROGATE.search(value):
+    if not isinstance(value, str) or len(value) > MAX_EVENT_REF_CHARS or LONE_SURROGATE.search(value):
         if isinstance(value, str):
             shown = repr(value) if len(value) <= 64 else f"a string of {len(value)} characters"
         else:

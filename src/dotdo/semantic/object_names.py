@@ -7,17 +7,14 @@ would wake an object no route reaches again."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from dotdo.core.tenants import is_tenant
 from dotdo.errors import BadRequest
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.thingdata import validate_id
 
 __all__ = ["object_name", "thing_object_name"]
-
-_TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-"""A tenant: a host name label (RFC 1123, section 2.1), as `dotdo.worker` takes one."""
 
 
 def thing_object_name(type_name: Any, thing_id: Any) -> str:
@@ -33,7 +30,7 @@ def object_name(name: Any, what: str, code: str) -> str:
     (`thing_object_name`). Else 400 `code`, the message naming `what` (the surface's own
     name for it: `owner` for `broadcast_to_room`)."""
     if isinstance(name, str):
-        if _TENANT.fullmatch(name):
+        if is_tenant(name):
             return name
         type_name, slash, thing_id = name.partition("/")
         if slash:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dotdo.errors import BadRequest, DotdoError
-from dotdo.values import MAX_SAFE_INTEGER
+from dotdo.values import LONE_SURROGATE, MAX_SAFE_INTEGER
 
 __all__ = [
     "MAX_INTEGER_DIGITS",
@@ -74,7 +74,6 @@ _NESTING_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 # JSON may escape a lone UTF-16 surrogate ("\ud800", RFC 8259 section 8.2); only text that
 # holds such an escape (or a raw surrogate) can parse to a string holding one.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -260,7 +259,7 @@ def _unpaired_surrogate(value: Any) -> str | None:
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            found = _SURROGATE.search(item)
+            found = LONE_SURROGATE.search(item)
             if found is not None:
                 return found.group()
         elif isinstance(item, list):

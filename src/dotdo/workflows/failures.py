@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import re
 from collections.abc import Callable
 from typing import Any
 
 from dotdo.errors import AppRaised
+from dotdo.values import LONE_SURROGATE
 
 __all__ = ["ERROR_TEXT_CHARS", "AppRaised", "call_app", "error_text", "storable_text"]
 
@@ -35,7 +35,6 @@ ERROR_TEXT_CHARS = 4096
 schedule's `last_error`, a step's or run's `error`); more is cut, saying how much."""
 
 _CONTAINED = (SystemExit, KeyboardInterrupt, GeneratorExit)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _MARKER_ROOM = 48  # "... (<up to 20 digits> more characters)"
 
 
@@ -72,7 +71,7 @@ def error_text(error: BaseException) -> str:
 def storable_text(text: str, limit: int = ERROR_TEXT_CHARS) -> str:
     """`text` with each lone surrogate replaced by U+FFFD and cut to `limit` characters
     (the cut ends with `... (<n> more characters)`, within the limit)."""
-    text = _SURROGATE.sub("\ufffd", text)
+    text = LONE_SURROGATE.sub("\ufffd", text)
     if len(text) <= limit:
         return text
     kept = limit - _MARKER_ROOM

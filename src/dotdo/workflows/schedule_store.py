@@ -17,6 +17,8 @@ _COLUMNS = (
 _WAKE = "min(next_at, coalesce(firing_until, next_at))"
 """When a schedule is next due: its next fire time, or sooner the retry (or lease) of a
 firing that has not finished."""
+_DUE = "(next_at <= ? OR firing_until <= ?)"
+"""A schedule due at a time (bound twice): its fire time came, or an unfinished firing's."""
 
 
 class ScheduleStore:
@@ -75,8 +77,7 @@ class ScheduleStore:
         """Schedules due at `now` (their fire time, or the lease or retry of an unfinished
         firing), earliest first: every column."""
         return self._sql.exec(
-            f"SELECT {_COLUMNS} FROM schedules WHERE next_at <= ? OR firing_until <= ? "
-            f"ORDER BY {_WAKE} LIMIT ?",
+            f"SELECT {_COLUMNS} FROM schedules WHERE {_DUE} ORDER BY {_WAKE} LIMIT ?",
             now,
             now,
             limit,
@@ -85,7 +86,7 @@ class ScheduleStore:
     def due_now(self, schedule_id: str, now: int) -> Row | None:
         """The schedule `schedule_id` if it is still due at `now` (as `due` finds it), else None."""
         return self._sql.first(
-            f"SELECT {_COLUMNS} FROM schedules WHERE id = ? AND (next_at <= ? OR firing_until <= ?)",
+            f"SELECT {_COLUMNS} FROM schedules WHERE id = ? AND {_DUE}",
             schedule_id,
             now,
             now,
