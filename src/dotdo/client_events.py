@@ -25,9 +25,15 @@ async def subscription(
     RpcError with the server's code when it refuses a pattern (`invalid_event_pattern`,
     `too_many_subscriptions`); RpcError `subscription_closed` when the socket closes under
     the loop (a server restart, 1006 without a close frame; a deploy, 1001), naming the
-    close code and reason. It does not reconnect: events sent while no socket is open are
+    close code and reason. An upgrade answered with an HTTP status instead is RpcError with
+    the code of the server's JSON error (a 401 `token_invalid`), else `subscription_refused`
+    (a server failing to start). It does not reconnect: events sent while no socket is open are
     not pushed later (read them with `Client.events(since=...)`, then subscribe again)."""
-    async with websockets.connect(url, **options) as socket:
+    try:
+        connection = await websockets.connect(url, **options)
+    except websockets.InvalidStatus as refused:  # the upgrade answered with a status, not a socket
+        raise _refusal(refused.response.status_code, refused.response.body) from refused
+    async with connection as socket:
         try:
             for index, pattern in enumerate(patterns):
                 await socket.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
@@ -47,3 +53,15 @@ async def subscription(
                 f"The event socket closed ({code}{': ' + reason if reason else ''}); subscribe "
                 "again to go on, after reading what was missed with events(since=...)",
             ) from closed
+
+
+def _refusal(status: int, body: bytes | None) -> RpcError:
+    """The RpcError of an upgrade answered with `status`: the server's own code and message
+    when `body` is dotdo's JSON error, else `subscription_refused` naming the status."""
+    try:
+        error = json.loads(body or b"")["error"]
+        return RpcError(str(error["code"]), str(error["message"]))
+    except (ValueError, KeyError, TypeError):
+        return RpcError(
+            "subscription_refused", f"The event socket was refused (HTTP {status}); subscribe again later"
+        )

@@ -118,6 +118,14 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def test_a_bound_class_left_out_of_all_is_named_with_the_fix(tmp_path: Path) -> None:
+    root = _project(tmp_path / "unlisted", ENTRY + '\n__all__ = ["Default"]\n')
+    runtime = _runtime(root)
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start()
+    assert "defines 'Tiny'" in str(raised.value) and "add 'Tiny' to __all__" in str(raised.value)
+
+
 def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path: Path) -> None:
     root = _project(tmp_path / "dev")
     port = free_port()

@@ -158,3 +158,40 @@ def test_a_subscription_closed_by_the_server_raises_rather_than_ending_quietly()
     got, error = _subscribe_until_closed(going_away)
     assert [event["id"] for event in got] == ["e1"]
     assert error.code == "subscription_closed" and "1001: deploy" in error.message
+
+
+def _subscribe_refused(status: int, body: bytes) -> RpcError:
+    """The error of a subscription whose upgrade the server answers with `status` and `body`."""
+    from websockets.asyncio.server import ServerConnection, serve
+    from websockets.datastructures import Headers
+    from websockets.http11 import Request, Response
+
+    def refuse(connection: ServerConnection, request: Request) -> Response:
+        return Response(status, "Refused", Headers({"content-type": "application/json"}), body)
+
+    async def never(socket: ServerConnection) -> None:
+        raise AssertionError("no socket is opened")
+
+    async def run() -> RpcError:
+        async with serve(never, "127.0.0.1", 0, process_request=refuse) as listening:
+            port = listening.sockets[0].getsockname()[1]
+            async with Client(f"http://127.0.0.1:{port}") as client:
+                try:
+                    async for _ in client.subscribe("Customer.*"):
+                        pass
+                except RpcError as error:
+                    return error
+        raise AssertionError("the subscription was not refused")
+
+    return asyncio.run(run())
+
+
+def test_an_upgrade_answered_with_a_json_error_raises_the_servers_code() -> None:
+    body = json.dumps({"error": {"code": "token_invalid", "message": "Capability token is expired"}})
+    error = _subscribe_refused(401, body.encode())
+    assert (error.code, error.message) == ("token_invalid", "Capability token is expired")
+
+
+def test_an_upgrade_answered_with_another_status_raises_subscription_refused() -> None:
+    error = _subscribe_refused(500, b"Internal Server Error")
+    assert error.code == "subscription_refused" and "HTTP 500" in error.message

@@ -338,11 +338,9 @@ class HumanLoop:
         current = self._public(approval_id)
         who = None if by is None else by.sub
         if current["approvers"] is not None and who not in current["approvers"]:
-            raise Forbidden(
-                f"Approval {approval_id!r} may be decided by {', '.join(current['approvers'])} only; "
-                f"the token's subject is {who!r}",
-                code="approver_not_allowed",
-            )
+            held = "no token was read (open access)" if by is None else f"the token's subject is {who!r}"
+            only = f"Approval {approval_id!r} may be decided by {', '.join(current['approvers'])} only"
+            raise Forbidden(f"{only}; {held}", code="approver_not_allowed")
         now = self._host.timers.now()
         row = self._store.approval(approval_id)
         if row is not None and self._overdue(row, now):

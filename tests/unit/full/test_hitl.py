@@ -222,8 +222,9 @@ def test_approvers_restrict_who_decides_and_bad_decisions_are_refused_with_codes
         with pytest.raises(Forbidden) as refused:
             run(obj.hitl.decide(pending["id"], "approve", None, person(who)))
         assert refused.value.code == "approver_not_allowed"
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden) as refused:
         run(obj.hitl.decide(pending["id"], "approve", None, None))
+    assert "no token was read (open access)" in refused.value.message  # not "subject is None"
     for decision, comment, code in (
         ("yes", None, "invalid_decision"),
         ("approve", "x" * 4001, "invalid_comment"),

@@ -54,10 +54,17 @@ def load_main(module_name: str, main_file: str, class_names: Any, control: bool 
         try:
             _exported_class(str(name), DurableObject)
         except TypeError:
-            problems.append(
-                f"{main_file} does not export a Durable Object class named {name!r}, "
-                "which wrangler.toml binds or a migration creates"
-            )
+            listed = getattr(_main, "__all__", None)
+            if listed and name not in listed and isinstance(getattr(_main, name, None), type):
+                problems.append(
+                    f"{main_file} defines {name!r}, which wrangler.toml binds or a migration creates, "
+                    f"but its __all__ leaves it out: add {name!r} to __all__"
+                )
+            else:
+                problems.append(
+                    f"{main_file} does not export a Durable Object class named {name!r}, "
+                    "which wrangler.toml binds or a migration creates"
+                )
     if problems:
         return "\n".join(problems)
     if control:
