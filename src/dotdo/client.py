@@ -187,8 +187,9 @@ class Client:
         (`invalid_event_pattern`, `too_many_subscriptions`), and `subscription_closed` when
         the socket closes (`dotdo.client_events.subscription`: it does not reconnect)."""
         scheme = "wss" if self._base.startswith("https") else "ws"
-        url = f"{scheme}://{self._host}/ws/rpc"
         connect_to = urlsplit(self._base)
+        # The base URL's path stays in front (`http://127.0.0.1:8787/@acme`: the tenant).
+        url = f"{scheme}://{self._host}{connect_to.path}/ws/rpc"
         options: dict[str, Any] = {}
         if self._token:  # a header: a URL's query string ends up in logs
             options["additional_headers"] = {"authorization": f"Bearer {self._token}"}

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from dotdo.client import Client, RpcError
 
@@ -195,3 +196,27 @@ def test_an_upgrade_answered_with_a_json_error_raises_the_servers_code() -> None
 def test_an_upgrade_answered_with_another_status_raises_subscription_refused() -> None:
     error = _subscribe_refused(500, b"Internal Server Error")
     assert error.code == "subscription_refused" and "HTTP 500" in error.message
+
+
+def test_a_subscription_keeps_the_base_urls_path() -> None:
+    """`Client("http://127.0.0.1:8787/@acme")` names the tenant in its path: the event socket
+    goes there too, not to `/ws/rpc` of the default tenant."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    paths: list[str] = []
+
+    async def server(socket: ServerConnection) -> None:
+        assert socket.request is not None
+        paths.append(socket.request.path)
+        await socket.close(1001, "done")
+
+    async def run() -> None:
+        async with serve(server, "127.0.0.1", 0) as listening:
+            port = listening.sockets[0].getsockname()[1]
+            async with Client(f"http://127.0.0.1:{port}/@acme") as client:
+                with pytest.raises(RpcError):
+                    async for _ in client.subscribe("Customer.*"):
+                        pass
+
+    asyncio.run(run())
+    assert paths == ["/@acme/ws/rpc"]

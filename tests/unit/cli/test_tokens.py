@@ -82,3 +82,17 @@ def test_mint_needs_a_target_and_every_tenant_is_spelled_out() -> None:
     capability = verify(one.output.strip(), "s")
     assert (capability.target, capability.scope) == ("acme", "read")
     assert capability.exp is not None  # an hour, by default
+
+
+def test_a_target_no_object_can_have_is_a_usage_error() -> None:
+    # Each was printed as a token every object then refused (token_wrong_target).
+    runner = CliRunner()
+    minted = runner.invoke(main, ["token", "mint", "--target", "acme"], env={"DOTDO_SECRET": "s"})
+    for target in ("ACME", "acme.", "a*", "é", " acme", "acme/x", "@acme", "Order/a/b"):
+        refused = runner.invoke(main, ["token", "mint", "--target", target], env={"DOTDO_SECRET": "s"})
+        assert refused.exit_code == 2 and "dotdo1." not in refused.output, target
+        narrowed = runner.invoke(main, ["token", "attenuate", minted.output.strip(), "--target", target])
+        assert narrowed.exit_code == 2 and "dotdo1." not in narrowed.output, target
+    for target in ("acme", "Order/o-1"):
+        allowed = runner.invoke(main, ["token", "mint", "--target", target], env={"DOTDO_SECRET": "s"})
+        assert allowed.exit_code == 0 and verify(allowed.output.strip(), "s").target == target

@@ -550,3 +550,13 @@ def test_vectorize_keeps_the_same_contract_through_its_client_api() -> None:
         assert [thing_id for thing_id, _ in await store.nearest("Customer", "m", [1.0, 0.0], 5)] == ["b"]
 
     asyncio.run(scenario())
+
+
+def test_a_binding_failure_names_its_model_once_and_the_binding_first() -> None:
+    # It read "@cf/x: Workers AI @cf/x: @cf/x: ...", and for a @cf/ model without
+    # AI_BASE_URL it advised only setting AI_BASE_URL, which never runs such a name.
+    ai, _ = make_ai(WorkersAI(OfflineBinding()))
+    message = _refusal(ai, "run")
+    assert "Workers AI @cf/" not in message and "Workers AI: @cf/meta" in message
+    binding = message.index("which only the AI binding runs (it could not)")
+    assert binding < message.index("set the AI_BASE_URL var")

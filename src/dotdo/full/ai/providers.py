@@ -70,6 +70,10 @@ def unavailable(
     tried is a Workers AI name, which only the binding runs (module docstring). `option`:
     the class attribute listing the fallbacks (`ai_generate_models`), None for `run`."""
     where = f"in `{option}` or as the call's `model`" if option else "as the call's `model`"
+    names = ", ".join(repr(model) for model in models)
+    kind = "is a Workers AI name" if len(models) == 1 else "are Workers AI names"
+    runs = "it could not" if any(isinstance(p, WorkersAI) for p in providers) else "none is bound"
+    workers_only = all(model.startswith(WORKERS_AI_PREFIXES) for model in models)
     hint = ""
     if not any(isinstance(provider, OpenAICompatible) for provider in providers):
         hint = (
@@ -77,11 +81,9 @@ def unavailable(
             "(the one `/chat/completions` is appended to, e.g. http://127.0.0.1:11434/v1 for "
             f"Ollama) and name a model it serves {where}"
         )
-    elif all(model.startswith(WORKERS_AI_PREFIXES) for model in models):
-        bound = any(isinstance(provider, WorkersAI) for provider in providers)
-        names = ", ".join(repr(model) for model in models)
-        kind = "is a Workers AI name" if len(models) == 1 else "are Workers AI names"
-        runs = "it could not" if bound else "none is bound"
+        if workers_only:  # what failed first: the binding, the only runner of these names
+            hint = f"{names} {kind} (@cf/, @hf/), which only the AI binding runs ({runs}). {hint}"
+    elif workers_only:
         hint = (
             f"AI_BASE_URL is set, but {names} {kind} (@cf/, @hf/), which only the AI binding "
             f"runs ({runs}), never the server at AI_BASE_URL: name a model that server serves {where}"
@@ -181,7 +183,7 @@ class WorkersAI:
         try:
             answer = await self._binding.run(model, _to_js(dict(inputs)))
         except Exception as error:  # a JsException from the binding: its message says what
-            raise ProviderError(f"Workers AI {model}: {error}") from error
+            raise ProviderError(f"Workers AI: {error}") from error  # the caller names the model
         return _to_py(answer)
 
     async def chat(self, model: str, messages: Sequence[Mapping[str, str]], schema: Any = None) -> Completion:
@@ -194,7 +196,7 @@ class WorkersAI:
         answer = await self.run(model, inputs)
         response = answer.get("response") if isinstance(answer, Mapping) else None
         if response is None:
-            raise ProviderError(f"Workers AI {model} answered no `response`", retryable=False)
+            raise ProviderError("Workers AI answered no `response`", retryable=False)
         text = response if isinstance(response, str) else json.dumps(response)
         return Completion(text, _tokens(answer.get("usage")))
 
