@@ -34,6 +34,7 @@ __all__ = [
     "Nouns",
     "Verb",
     "Verbs",
+    "check_declared_indexes",
     "index_name",
 ]
 
@@ -169,6 +170,17 @@ class Verb:
         return forms
 
 
+def check_declared_indexes(owner: str, nouns: Sequence[Noun]) -> None:
+    """Refuse a class whose `declared_nouns` index more than MAX_OBJECT_INDEXES distinct
+    paths together: a `TypeError` naming the class (`owner`), raised when it is defined."""
+    declared = sum(len(dict.fromkeys(noun.indexes)) for noun in nouns)
+    if declared > MAX_OBJECT_INDEXES:
+        raise TypeError(
+            f"{owner}.declared_nouns index {declared} properties together: an object's nouns "
+            f"hold at most {MAX_OBJECT_INDEXES} indexes (each costs a row on every write of every type)"
+        )
+
+
 def index_name(type_name: str, path: str) -> str:
     """The quoted SQL name of the index on one property path of one type
     (`"things_Customer_email"`). Both parts are validated identifiers (dots aside),
@@ -230,6 +242,13 @@ class Nouns:
                 )
             }
         return self._index_sql
+
+    def register_declared(self, nouns: Sequence[Noun]) -> None:
+        """Register a class's declared nouns. They were held to MAX_OBJECT_INDEXES with the
+        class (`check_declared_indexes`), so not again here: nouns registered at run time
+        before a deploy declared more may take an object past the bound, never twice past."""
+        for noun in nouns:
+            self.register(noun.name, noun.plural, noun.indexes, bounded=False)
 
     def register(
         self, name: str, plural: str | None = None, indexes: Sequence[str] = (), *, bounded: bool = True
