@@ -21,6 +21,7 @@ from dotdo.semantic.inflection import VerbForms, conjugate, pluralize
 from dotdo.semantic.names import (
     MAX_DERIVED_VERB_LENGTH,
     PLURAL_NAME,
+    check_unreserved_verb,
     validate_field_path,
     validate_type_name,
     validate_verb,
@@ -37,10 +38,6 @@ __all__ = [
     "check_declared_indexes",
     "index_name",
 ]
-
-_LIFECYCLE_VERBS = tuple(conjugate(base) for base in ("create", "update", "delete", "restore"))
-"""The verbs of the thing store's own write events (`semantic/things.py`)."""
-_LIFECYCLE_PASTS = frozenset(forms.past for forms in _LIFECYCLE_VERBS)
 
 REGISTRY_TABLES = Component(
     "registry",
@@ -383,19 +380,16 @@ class Verbs:
         """The forms of `verb` as an action's verb (`record_action`), whose past tense names
         the event (`Customer.<past>`) and the edge.
 
-        400 `reserved_verb` for a verb whose past tense is one the thing store's own
-        events use (`create`, `update`, `delete`, `restore`: an action `Customer.updated`
-        would reach `on.Customer.updated` handlers for a write that never happened);
-        400 `invalid_verb` for an inflected form of a registered or reserved verb
-        (`created`, `ships`), which would be conjugated again (`Customer.createded`)."""
+        400 `reserved_verb` for a verb, or a past tense, that is a form of one the thing
+        store's own events use (`create`, `created`, `update`, ...: `check_unreserved_verb`,
+        the rule an edge's verb follows too; an action `Customer.updated` would reach
+        `on.Customer.updated` handlers for a write that never happened); 400 `invalid_verb`
+        for an inflected form of a registered verb (`ships`), which would be conjugated
+        again (`Customer.shippeded`)."""
         forms = self.get(verb)
-        if forms.past in _LIFECYCLE_PASTS:
-            raise BadRequest(
-                f"{verb!r} names the thing store's own events (<Noun>.{forms.past}); "
-                "an action needs another verb",
-                code="reserved_verb",
-            )
-        for known in (*self._load().values(), *_LIFECYCLE_VERBS):
+        check_unreserved_verb(verb, "an action")
+        check_unreserved_verb(forms.past, "an action")
+        for known in self._load().values():
             if verb != known.base and verb in (known.past, known.participle, known.third_person):
                 raise BadRequest(
                     f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",
