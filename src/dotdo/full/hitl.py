@@ -52,7 +52,7 @@ from dotdo.semantic.ids import new_id
 from dotdo.types import Row
 from dotdo.wire.tokens import Capability
 from dotdo.workflows.bus import EventBus
-from dotdo.workflows.host import DUE_BATCH, encode_value
+from dotdo.workflows.host import DUE_BATCH, FRAMEWORK_DEPTH, encode_value
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import CURRENT_RUN, RunContext, Suspend
 
@@ -255,7 +255,8 @@ class HumanLoop:
             match = None if wait["match"] is None else json.loads(str(wait["match"]))
             if not pattern_matches(str(wait["pattern"]), event.type) or not fields_match(match, event.data):
                 continue
-            if self._store.end_wait(str(wait["step"]), "matched", encode_value(event.to_dict(), "event")):
+            matched = encode_value(event.to_dict(), "event", wrapped=FRAMEWORK_DEPTH)  # data one level down
+            if self._store.end_wait(str(wait["step"]), "matched", matched):
                 self._host.runs.wake(str(wait["run_id"]))
             self._waits = None
         if self._waits is None:
