@@ -272,8 +272,9 @@ class FanOut:
         step_id: str | None = None,
     ) -> FanOutResult:
         """Call `method(*args)` on every target, at most `concurrency` at once; each attempt
-        may take `timeout` seconds, and a failed one is retried `retries` times (a count,
-        0.1 s apart doubling, or a `RetryPolicy`), within this call.
+        may take `timeout` seconds, and a failed one is retried `retries` times (a count
+        of retries, 0.1 s apart doubling, or a `RetryPolicy` whose `limit` counts retries
+        and whose waits are at most 10 s), within this call.
 
         Inside a `@workflow` run (or outside one with a `step_id`) the fan-out is a durable
         step: each target's outcome is recorded as it finishes, and a replay of the run
