@@ -142,7 +142,10 @@ def _target(value: Any, index: int) -> Target:
     if isinstance(value, str):
         type_name, slash, thing_id = value.partition("/")
         if not slash or not type_name or not thing_id:
-            raise ValueError(f'a target is "Noun/id", not {value!r}')
+            raise ValueError(
+                f'a target is "Noun/id", not {value!r} (a tenant\'s object is a target only as a '
+                "stub, get_object(env.BINDING, name), from the object's own Python code)"
+            )
         return _reference(value, type_name, thing_id)
     if isinstance(value, tuple):
         if len(value) != 2 or not all(isinstance(part, str) and part for part in value):
