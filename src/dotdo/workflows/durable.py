@@ -116,12 +116,10 @@ class DOWorkflow(DOStorage):
     """
 
     delivery_retry_limit: ClassVar[int] = 5
-    """Attempts in all (the first included, unlike a `RetryPolicy`'s `limit`) of a durable
-    handler before its delivery becomes a dead letter, and of a schedule's firing before it
-    is given up; 1 to 21, checked when the class is created (docs/api.md, "Retry policies")."""
+    """Attempts in all (1-21; a `RetryPolicy`'s `limit` counts retries) of a durable handler
+    or a schedule's firing, then a dead letter or given up (docs/api.md, "Retry policies")."""
     delivery_retry_delay_ms: ClassVar[int] = 1000
-    """Milliseconds before the first retry, doubled each time after (at most 24 hours); 0 to
-    24 hours, checked when the class is created."""
+    """Milliseconds (0 to 24 h) before the first retry, doubled after each, at most 24 h."""
     handler_timeout: ClassVar[float] = DEFAULT_HANDLER_TIMEOUT
     """Seconds an event handler (durable or run-time) or a schedule's handler may run; after
     that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
