@@ -5,8 +5,9 @@
         summary = await client.pipeline().get_user("alice").get_orders().summarize()
         ada = await client.Customer.create({"name": "Ada"})
         await client.Customer(ada["$id"]).update({"plan": "pro"}, expected_version=ada["$version"])
-        async for event in client.subscribe("Customer.*"):
-            ...
+        async with client.subscribe("Customer.*") as events:  # subscribed when entered
+            async for event in events:
+                ...
 
 `client.Customer` and `client.Customer("id")` have the methods of `self.Customer()`
 and `self.Customer("id")` in the object, with the same answers: each is one
@@ -23,17 +24,17 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from dotdo.client_events import subscription
+from dotdo.client_events import EventSubscription, subscription
 from dotdo.errors import RpcError
 from dotdo.wire.codec import decode, encode
 
-__all__ = ["Client", "NounResource", "Pipeline", "RpcError", "ThingResource"]
+__all__ = ["Client", "EventSubscription", "NounResource", "Pipeline", "RpcError", "ThingResource"]
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 
@@ -180,12 +181,15 @@ class Client:
 
     # -- events ---------------------------------------------------------------
 
-    def subscribe(self, *patterns: str) -> AsyncGenerator[dict[str, Any], None]:
+    def subscribe(self, *patterns: str) -> EventSubscription:
         """Events matching any of `patterns` (`Customer.*`, `*.created`), as they are sent,
         over one `/ws/rpc` socket: `{"id", "type", "data", "subject", "object", "timestamp"}`
-        dicts, from an async generator. RpcError when the server refuses a pattern
+        dicts. `async with client.subscribe(...) as events:` returns once the server has
+        acknowledged every pattern (an event sent after that is received), then `async for
+        event in events` or `await events.next(timeout)`; a bare `async for` subscribes when
+        the loop starts. RpcError when the server refuses a pattern
         (`invalid_event_pattern`, `too_many_subscriptions`), and `subscription_closed` when
-        the socket closes (`dotdo.client_events.subscription`: it does not reconnect)."""
+        the socket closes (`dotdo.client_events.EventSubscription`: it does not reconnect)."""
         scheme = "wss" if self._base.startswith("https") else "ws"
         connect_to = urlsplit(self._base)
         # The base URL's path stays in front (`http://127.0.0.1:8787/@acme`: the tenant).

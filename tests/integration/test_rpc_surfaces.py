@@ -345,6 +345,42 @@ def test_the_python_client(runtime: LocalRuntime) -> None:
     asyncio.run(scenario())
 
 
+def test_an_async_subscription_entered_receives_an_event_created_right_after(runtime: LocalRuntime) -> None:
+    """`async with client.subscribe(...)` returns once the server acknowledged the patterns,
+    so an event sent at once after it is received, with no sleep and no retry: on the
+    public Client and on the testing plugin's async client alike."""
+    import asyncio
+
+    from dotdo.client import Client
+
+    tenant = new_tenant()
+
+    async def scenario() -> list[str]:
+        got = []
+        client = Client(f"http://{tenant}.localhost:{runtime.port}")
+        async with client, client.subscribe("Customer.*", "Order.created") as events:
+            await client.Customer.create({"$id": "first"})
+            event = await events.next(timeout=10)
+            got.append(f"{event['type']} {event['subject']}")
+            await client.Customer.create({"$id": "second"})
+            async for event in events:
+                got.append(f"{event['type']} {event['subject']}")
+                break
+        testing = runtime.async_client(tenant)
+        async with testing.subscribe("Customer.*") as events:
+            created = await testing.post("/Customer", json={"$id": "third"})
+            assert created.status_code == 201
+            event = await events.next(timeout=10)
+            got.append(f"{event['type']} {event['subject']}")
+        return got
+
+    assert asyncio.run(scenario()) == [
+        "Customer.created first",
+        "Customer.created second",
+        "Customer.created third",
+    ]
+
+
 def test_subscriptions_are_stored_with_the_socket(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     with socket_to(runtime, tenant, "/_workflow/ws/rpc") as ws:

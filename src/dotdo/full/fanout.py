@@ -142,7 +142,10 @@ def _target(value: Any, index: int) -> Target:
     if isinstance(value, str):
         type_name, slash, thing_id = value.partition("/")
         if not slash or not type_name or not thing_id:
-            raise ValueError(f'a target is "Noun/id", not {value!r}')
+            raise ValueError(
+                f'a target is "Noun/id", not {value!r} (a tenant\'s object is a target only as a '
+                "stub, get_object(env.BINDING, name), from the object's own Python code)"
+            )
         return _reference(value, type_name, thing_id)
     if isinstance(value, tuple):
         if len(value) != 2 or not all(isinstance(part, str) and part for part in value):
@@ -274,8 +277,9 @@ class FanOut:
         step_id: str | None = None,
     ) -> FanOutResult:
         """Call `method(*args)` on every target, at most `concurrency` at once; each attempt
-        may take `timeout` seconds, and a failed one is retried `retries` times (a count,
-        0.1 s apart doubling, or a `RetryPolicy`), within this call.
+        may take `timeout` seconds, and a failed one is retried `retries` times (a count
+        of retries, 0.1 s apart doubling, or a `RetryPolicy` whose `limit` counts retries
+        and whose waits are at most 10 s), within this call.
 
         Inside a `@workflow` run (or outside one with a `step_id`) the fan-out is a durable
         step: each target's outcome is recorded as it finishes, and a replay of the run

@@ -18,12 +18,15 @@ import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from dotdo.errors import RpcError
 from dotdo.wire.codec import decode, encode
+
+if TYPE_CHECKING:
+    from dotdo.client_events import EventSubscription
 
 __all__ = ["AsyncTenantClient", "Subscription", "TenantClient"]
 
@@ -183,18 +186,22 @@ class AsyncTenantClient(httpx.AsyncClient):
         ) as connection:
             yield connection
 
-    async def subscribe(self, *patterns: str) -> AsyncIterator[dict[str, Any]]:
-        """Events matching any of `patterns`, as they are sent."""
-        async with self.ws("/ws/rpc") as connection:
-            for index, pattern in enumerate(patterns):
-                await connection.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
-                answer = json.loads(await connection.recv())
-                if "error" in answer:
-                    raise RpcError(answer["error"]["code"], answer["error"]["message"])
-            async for message in connection:
-                payload = json.loads(message)
-                if payload.get("method") == "event":
-                    yield decode(payload["params"])
+    def subscribe(self, *patterns: str) -> EventSubscription:
+        """Events matching any of `patterns`, as they are sent: as `TenantClient.subscribe`,
+        `async with client.subscribe("Ticket.*") as events:` is subscribed (the server
+        acknowledged every pattern) before the block runs, and `await events.next(timeout)`
+        returns the next event; `async for` over it works too, subscribing when the loop
+        starts (see `dotdo.client_events.EventSubscription`)."""
+        from dotdo.client_events import EventSubscription  # websockets, loaded when a test subscribes
+
+        url = f"ws://{self.tenant}.localhost:{self.port}{self.prefix}/ws/rpc"
+        options = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "open_timeout": 30,
+            "additional_headers": _socket_headers(self.headers),
+        }
+        return EventSubscription(url, options, patterns)
 
     async def run_due(self, now: float | None = None) -> dict[str, int]:
         """TenantClient.run_due, awaited."""

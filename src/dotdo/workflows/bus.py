@@ -31,6 +31,7 @@ from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
 from dotdo.workflows.failures import error_text
 from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, BusHost, encode_value
+from dotdo.workflows.steps import MAX_DELAY_MS
 from dotdo.workflows.timing import due_time
 
 __all__ = ["DeliveryPolicy", "EventBus"]
@@ -54,7 +55,7 @@ class DeliveryPolicy:
 
     def wait_ms(self, attempts: int) -> int:
         """The wait after the `attempts`-th failed attempt."""
-        return int(self.retry_delay_ms * 2 ** (attempts - 1))
+        return int(min(MAX_DELAY_MS, self.retry_delay_ms * 2 ** (attempts - 1)))
 
 
 class EventBus:

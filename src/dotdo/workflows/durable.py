@@ -49,7 +49,11 @@ from dotdo.semantic.object_names import thing_object_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
-from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, validate_handler_timeout
+from dotdo.workflows.delivery import (
+    DEFAULT_HANDLER_TIMEOUT,
+    validate_delivery_retries,
+    validate_handler_timeout,
+)
 from dotdo.workflows.engine import Marks, WorkflowEngine
 from dotdo.workflows.every import Every, ScheduleSpec
 from dotdo.workflows.handlers import On, check_handler_nouns
@@ -112,9 +116,10 @@ class DOWorkflow(DOStorage):
     """
 
     delivery_retry_limit: ClassVar[int] = 5
-    """Attempts of a durable handler before its delivery becomes a dead letter."""
+    """Attempts in all (1-21; a `RetryPolicy`'s `limit` counts retries) of a durable handler
+    or a schedule's firing, then a dead letter or given up (docs/api.md, "Retry policies")."""
     delivery_retry_delay_ms: ClassVar[int] = 1000
-    """Wait before the first retry; doubled each time after."""
+    """Milliseconds (0 to 24 h) before the first retry, doubled after each, at most 24 h."""
     handler_timeout: ClassVar[float] = DEFAULT_HANDLER_TIMEOUT
     """Seconds an event handler (durable or run-time) or a schedule's handler may run; after
     that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
@@ -134,6 +139,7 @@ class DOWorkflow(DOStorage):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         validate_handler_timeout(cls.handler_timeout, cls.__name__)
+        validate_delivery_retries(cls.delivery_retry_limit, cls.delivery_retry_delay_ms, cls.__name__)
         cls._marks = Marks.of(cls)
         # Schedules and workflows are found by method name and name no noun; handlers do.
         check_handler_nouns(cls.__qualname__, cls._marks.handlers, cls.declared_nouns)

@@ -187,9 +187,16 @@ class RunEngine:
 
         Inside a `@workflow` run, a failure with retries left suspends the run and the
         alarm replays it after the back-off; the step id defaults to the step's position.
+        `retries` is a `RetryPolicy` or a `{"limit", "delay", "backoff"}` mapping: `limit`
+        retries after the first attempt (0-20), `delay` seconds before the first, each
+        later wait times `backoff` (ValueError or TypeError from `RetryPolicy.of`).
         Outside a run, `step_id` is required and there are no retries (nothing could
         resume the caller): a failure is raised and not recorded (ValueError for a
         missing `step_id` or retries outside a run).
+
+        A step is not a transaction: what the action wrote (things, SQL, events) before
+        it raised stays written, and a retry runs it again on top (docs/api.md, "What a
+        failed step keeps").
         """
         policy = RetryPolicy.of(retries)
         name = step_name(action)
