@@ -328,10 +328,11 @@ class DOSemantic(DOCore):
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+        cursor: str | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """`self.noun(type_name).list(...)`: the matching things, a list."""
         accessor: NounAccessor = self.noun(type_name)
-        return accessor.list(where, order_by, limit, offset, select, include_deleted)
+        return accessor.list(where, order_by, limit, offset, select, include_deleted, cursor)
 
     @rpc(scope="read")
     def page_things(
@@ -344,10 +345,11 @@ class DOSemantic(DOCore):
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
-        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more"}`."""
+        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more", "cursor"}`."""
         accessor: NounAccessor = self.noun(type_name)
-        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total)
+        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total, cursor)
 
     @rpc(scope="read")
     def find_first_thing(
