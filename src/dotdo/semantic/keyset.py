@@ -70,14 +70,20 @@ def fingerprint(type_name: str, query: ThingQuery) -> str:
     clause as compiled (its SQL, operands and the part left to Python), the order and
     whether soft-deleted things match; not `limit`, `select` or `total`, which may change
     from page to page."""
-    import hashlib  # with the first page that has more, not with every app (ADR 0036)
+    known = query.fingerprints
+    mark = known.get(type_name)
+    if mark is None:
+        import hashlib  # with the first page that has more, not with every app (ADR 0036)
 
-    where = query.where
-    key = (
-        f"{type_name}\x00{query.order!r}\x00{query.include_deleted}\x00"
-        f"{where.sql}\x00{where.params!r}\x00{where.residual!r}"
-    )
-    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+        where = query.where
+        key = (
+            f"{type_name}\x00{query.order!r}\x00{query.include_deleted}\x00"
+            f"{where.sql}\x00{where.params!r}\x00{where.residual!r}"
+        )
+        mark = known[type_name] = hashlib.blake2b(
+            key.encode("utf-8", "surrogatepass"), digest_size=6
+        ).hexdigest()
+    return mark
 
 
 def decode_cursor(text: Any, order: Sequence[tuple[str, bool]]) -> Cursor:

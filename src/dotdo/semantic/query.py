@@ -227,7 +227,8 @@ class ThingQuery:
         else:
             query = _parsed(key)
         # Each page has its own cursor: kept apart, the query of every page is the cached one.
-        return query.after(params.get("cursor"), params.get("offset"))
+        cursor = params.get("cursor")
+        return query.after(cursor, params.get("offset")) if cursor else query
 
     @classmethod
     def _parse(cls, params: Mapping[str, str | None]) -> ThingQuery:
@@ -249,6 +250,12 @@ class ThingQuery:
             include_deleted=_flag(params, "include_deleted", False),
             with_total=parse_total(params.get("total")),
         )
+
+    @functools.cached_property
+    def fingerprints(self) -> dict[str, str]:
+        """`keyset.fingerprint` of this query's list, by type name, as computed: a query a
+        URL asks for again (`from_params` keeps it) names its cursors without hashing."""
+        return {}
 
     def order_sql(self) -> str:
         """ORDER BY terms; creation order (then id) breaks ties, so paging is stable."""

@@ -377,12 +377,12 @@ class Things:
 
         self._type(type_name)
         mark = checked_cursor(type_name, query)
-        query = self._check_query(type_name, query)
-        if query.where.residual is None:
-            records, total, has_more = sql_page(self.store, type_name, query)
-            items = [query.project(r.wire()) for r in records]
+        checked = self._check_query(type_name, query)
+        if checked.where.residual is None:
+            records, total, has_more = sql_page(self.store, type_name, checked)
+            items = [checked.project(r.wire()) for r in records]
         else:
-            items, records, total, has_more = residual_page(self.store, type_name, query)
+            items, records, total, has_more = residual_page(self.store, type_name, checked)
         cursor = page_cursor(type_name, mark, query, records, has_more)
         return {"items": items, "total": total, "has_more": has_more, "cursor": cursor}
 
@@ -395,10 +395,10 @@ class Things:
         from dotdo.semantic.list_pages import sql_page
 
         self._type(type_name)
-        mark = checked_cursor(type_name, query)
-        query = self._check_query(type_name, query)
-        records, total, has_more = sql_page(self.store, type_name, query)
-        return page_text(records, total, has_more, page_cursor(type_name, mark, query, records, has_more))
+        mark = None if query.cursor is None else checked_cursor(type_name, query)
+        records, total, has_more = sql_page(self.store, type_name, self._check_query(type_name, query))
+        cursor = page_cursor(type_name, mark, query, records, has_more) if has_more else None
+        return page_text(records, total, has_more, cursor)
 
     def _residual_matches(self, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
         for record in self.store.scan(type_name, query):
