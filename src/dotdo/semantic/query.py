@@ -273,6 +273,6 @@ class ThingQuery:
 
 @functools.lru_cache(maxsize=256)
 def _parsed(key: tuple[str | None, ...]) -> ThingQuery:
-    """`ThingQuery._parse` of the parameters `key` holds (in QUERY_PARAMS order), kept for
+    """`ThingQuery._parse` of the parameters `key` holds (in `_CACHED_PARAMS` order), kept for
     the last 256 short ones asked for (an error is raised again, never kept)."""
     return ThingQuery._parse(dict(zip(_CACHED_PARAMS, key, strict=True)))
