@@ -24,7 +24,7 @@ from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.hops import Hop, checked_limit
 from dotdo.semantic.ids import is_ulid
-from dotdo.semantic.names import validate_verb
+from dotdo.semantic.names import check_unreserved_verb, validate_verb
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
@@ -174,10 +174,11 @@ class Relationships(EdgePages):
 
     def relate(self, source: Any, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge source -verb-> target (each as `as_ref` takes it); False when it was
-        there already. 400 `invalid_verb`, `invalid_data`; 413 `value_too_large` when
-        `data` is past 1 MiB of JSON."""
+        there already. 400 `invalid_verb`, `reserved_verb` (a form of a verb of the thing
+        store's own events, as an action's verb: `check_unreserved_verb`), `invalid_data`;
+        413 `value_too_large` when `data` is past 1 MiB of JSON."""
         src, dst = self.ref(source, "source"), self.ref(target, "target")
-        validate_verb(verb)
+        check_unreserved_verb(validate_verb(verb), "an edge")
         return (
             self._sql.run(
                 "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "
