@@ -359,9 +359,8 @@ class DOSemantic(DOCore):
         self, type_name: str, where: Mapping[str, JSON] | None = None, include_deleted: bool = False
     ) -> int:
         """`self.noun(type_name).count(where, include_deleted)`: how many match."""
-        from dotdo.semantic.query import ThingQuery
-
-        return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.count(where, include_deleted)
 
     @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:
