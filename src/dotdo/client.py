@@ -293,9 +293,13 @@ class NounResource:
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+        cursor: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The matching things, a list (`page` for `total` and `has_more`)."""
+        """The matching things, a list (`page` for `total`, `has_more` and `cursor`), after
+        `cursor` when given."""
         options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
+        if cursor is not None:
+            options["cursor"] = cursor
         result: list[dict[str, Any]] = await self._call("list", [], _options(options, include_deleted))
         return result
 
@@ -308,11 +312,15 @@ class NounResource:
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
-        """`{"items", "total", "has_more"}`; `with_total=False` skips the count (`total` null)."""
+        """`{"items", "total", "has_more", "cursor"}`; `with_total=False` skips the count
+        (`total` null); `cursor`, a page's `cursor` of the same query, gives the next page."""
         options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
         if not with_total:
             options["with_total"] = False
+        if cursor is not None:
+            options["cursor"] = cursor
         result: dict[str, Any] = await self._call("page", [], _options(options, include_deleted))
         return result
 

@@ -430,3 +430,42 @@ def test_total_and_has_more(runtime: LocalRuntime) -> None:
         ).json()
         assert (regex["total"], regex["has_more"], len(regex["items"])) == (None, True, 2)
         assert c.get("/Customer", params={"total": "maybe"}).status_code == 400
+
+
+def test_a_list_pages_by_cursor(runtime: LocalRuntime) -> None:
+    """`GET /:Noun?cursor=` and RPC `page_things(..., cursor=)` walk the whole list, a page
+    after the last thing of the one before, on the runtime's SQLite and over things not yet
+    flushed; a cursor of another list, a garbled one or one with an offset is a 400."""
+    with runtime.client() as c:
+        values = [None, True, 2, 0.5, "b", "a", [1], {"a": 1}, -3, "é"]
+        c.post("/Customer", json=[{"$id": f"c{i:02}", "v": values[i % 10], "n": i % 3} for i in range(25)])
+        c.post("/Customer", json={"$id": "c99"})  # no `v` at all
+        for params in ({}, {"order_by": "v"}, {"order_by": "-v,n"}, where({"n": {"$gte": 1}})):
+            whole = c.get("/Customer", params={**params, "limit": "1000"}).json()["items"]
+            walked: list[str] = []
+            page = c.get("/Customer", params={**params, "limit": "4"}).json()
+            while True:
+                walked += [thing["$id"] for thing in page["items"]]
+                if page["cursor"] is None:
+                    break
+                page = c.get("/Customer", params={**params, "limit": "4", "cursor": page["cursor"]}).json()
+            assert walked == [thing["$id"] for thing in whole] and len(walked) > 4
+        first = c.get("/Customer", params={"order_by": "v", "limit": "2"}).json()
+        host = c.headers["host"].split(".")[0]
+        rpc = runtime.rpc(
+            host, "page_things", "Customer", None, "v", 2, None, None, False, False, first["cursor"]
+        )
+        second = c.get("/Customer", params={"order_by": "v", "limit": "2", "cursor": first["cursor"]}).json()
+        assert rpc.json()["result"]["items"] == second["items"] and second["total"] is None
+        for params, code in (
+            ({"order_by": "-v", "cursor": first["cursor"]}, "invalid_cursor"),
+            ({"order_by": "v", **where({"n": 1}), "cursor": first["cursor"]}, "invalid_cursor"),
+            ({"order_by": "v", "cursor": "garbled"}, "invalid_cursor"),
+            ({"order_by": "v", "cursor": first["cursor"], "offset": "2"}, "invalid_query"),
+        ):
+            refused = c.get("/Customer", params=params)
+            assert (refused.status_code, error_code(refused)) == (400, code)
+        assert (
+            error_code(c.get("/Order", params={"order_by": "v", "cursor": first["cursor"]}))
+            == "invalid_cursor"
+        )

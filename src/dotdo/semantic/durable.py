@@ -319,10 +319,11 @@ class DOSemantic(DOCore):
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+        cursor: str | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """`self.noun(type_name).list(...)`: the matching things, a list."""
         accessor: NounAccessor = self.noun(type_name)
-        return accessor.list(where, order_by, limit, offset, select, include_deleted)
+        return accessor.list(where, order_by, limit, offset, select, include_deleted, cursor)
 
     @rpc(scope="read")
     def page_things(
@@ -335,10 +336,11 @@ class DOSemantic(DOCore):
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
-        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more"}`."""
+        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more", "cursor"}`."""
         accessor: NounAccessor = self.noun(type_name)
-        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total)
+        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total, cursor)
 
     @rpc(scope="read")
     def find_first_thing(
@@ -357,9 +359,8 @@ class DOSemantic(DOCore):
         self, type_name: str, where: Mapping[str, JSON] | None = None, include_deleted: bool = False
     ) -> int:
         """`self.noun(type_name).count(where, include_deleted)`: how many match."""
-        from dotdo.semantic.query import ThingQuery
-
-        return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.count(where, include_deleted)
 
     @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:

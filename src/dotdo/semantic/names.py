@@ -27,7 +27,7 @@ __all__ = [
     "validate_verb",
 ]
 
-QUERY_PARAMS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
+QUERY_PARAMS = ("where", "order_by", "limit", "offset", "cursor", "select", "include_deleted", "total")
 """The URL query parameters of a thing list (`GET /:Noun`, `ThingQuery.from_params`): here,
 not in `semantic.query`, because the route declares them when it is registered, before the
 first list loads the query model (ADR 0036)."""
