@@ -26,7 +26,7 @@
 // --python is the Python that serves a project's `[ai]` binding offline (aihost.py).
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, fstatSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -134,7 +134,40 @@ function startLocalAi() {
   return localAi;
 }
 
+// The project's lock (dotdo/localrt/locking.py: an flock on .dotdo/localrt.lock), held while
+// the host is built and wrangler reads it: vendoring (which replaces python_modules/) and
+// another runtime's build of the same host folder wait, so neither is read half-written.
+// Node cannot flock; a Python child locks a descriptor of ours, and the lock, which belongs
+// to the open file, stays held after it exits, until we close the descriptor (or die).
+async function lockProject() {
+  const file = path.join(project, ".dotdo", "localrt.lock");
+  mkdirSync(path.dirname(file), { recursive: true });
+  const fd = openSync(file, "a");
+  try {
+    await new Promise((resolve, reject) => {
+      const child = spawn(args.python, ["-c", "import fcntl; fcntl.flock(3, fcntl.LOCK_EX)"], {
+        stdio: ["ignore", "inherit", "inherit", fd],
+      });
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`locking ${file} failed (${code})`))));
+    });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return () => closeSync(fd);
+}
+
 async function startWorker() {
+  const unlock = await lockProject();
+  try {
+    return await startWorkerLocked();
+  } finally {
+    unlock();
+  }
+}
+
+async function startWorkerLocked() {
   const configPath = build();
   const hostVars = { ...vars };
   if (existsSync(path.join(path.dirname(configPath), "ai.json"))) {
