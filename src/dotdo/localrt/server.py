@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +28,12 @@ from dotdo.localrt.node import check_node, npm_packages
 from dotdo.localrt.project import Project
 from dotdo.localrt.vendoring import vendor
 
-__all__ = ["JS_DIR", "Server", "ServerOptions", "claim_host", "generated_dirs", "prepare"]
+__all__ = ["JS_DIR", "RUNTIME_DIED", "Server", "ServerOptions", "claim_host", "generated_dirs", "prepare"]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
+RUNTIME_DIED = 3
+"""`server.mjs`'s exit status when a workerd of its runtime exited without being stopped
+(`kill -9`, a crash); what died is in its status file (`Server.exit_cause`)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,10 @@ class Server:
         self.node = node
         self.node_modules = node_modules
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_at: float | None = None
+        """`time.monotonic()` at the last `start()`."""
         self._control = False
+        self._status_file: Path | None = None
 
     def command(self, *, control: bool) -> list[str]:
         """The `node server.mjs ...` command line for these options (`control`: `--control`)."""
@@ -166,6 +175,8 @@ class Server:
             command.append("--test-control")
         if options.registry is not None:
             command += ["--registry", str(options.registry)]
+        if self._status_file is not None:
+            command += ["--status-file", str(self._status_file)]
         # The Python that serves a project's `[ai]` binding offline (localrt/aihost.py).
         command += ["--python", sys.executable]
         return command
@@ -181,6 +192,11 @@ class Server:
         if self.process is not None:
             raise LocalRuntimeError("the local runtime is already running")
         self._control = control
+        self._forget_status()
+        fd, name = tempfile.mkstemp(prefix="dotdo-runtime-", suffix=".json")
+        os.close(fd)
+        self._status_file = Path(name)
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             self.command(control=control),
             cwd=self.project.root,
@@ -202,6 +218,37 @@ class Server:
         """Whether the process was started and has not exited."""
         return self.process is not None and self.process.poll() is None
 
+    def uptime(self) -> float:
+        """Seconds since the last `start()` (0.0 before any)."""
+        return 0.0 if self.started_at is None else time.monotonic() - self.started_at
+
+    def exit_cause(self) -> str | None:
+        """What made the exited runtime die on its own, in words, or None when it stopped
+        by itself (a failed start, a stop asked for) or still runs: a workerd of it that
+        exited unasked (`server.mjs` then stops with `RUNTIME_DIED` and writes the details
+        to its status file), or `node server.mjs` itself killed by a signal."""
+        process = self.process
+        if process is None or (code := process.poll()) is None:
+            return None
+        if code < 0:
+            return f"the local runtime's node process (pid {process.pid}) was killed by {_signal_name(-code)}"
+        if code != RUNTIME_DIED:
+            return None
+        try:
+            report = json.loads(self._status_file.read_text()) if self._status_file else {}
+        except (OSError, ValueError):
+            report = {}
+        if not isinstance(report, dict) or "what" not in report:
+            return f"a workerd of the local runtime exited on its own (node exit status {code})"
+        how = _signal_name(report["signal"]) if report.get("signal") else f"exit status {report.get('code')}"
+        return f"{report['what']} (pid {report.get('pid')}) exited on its own, with {how}"
+
+    def _forget_status(self) -> None:
+        if self._status_file is not None:
+            with contextlib.suppress(OSError):
+                self._status_file.unlink()
+            self._status_file = None
+
     def kill(self) -> None:
         """SIGKILL to the server's process group at once (node, wrangler, workerd), as a power
         cut would: no shutdown, whatever was in flight is lost."""
@@ -214,6 +261,7 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        self._forget_status()
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM to the server's process group, SIGKILL after `timeout` seconds."""
@@ -234,3 +282,14 @@ class Server:
         # wrangler's workerd children outlive a node killed hard; the group goes with it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        self._forget_status()  # after node is gone: it may write it while stopping
+
+
+def _signal_name(number: int | str) -> str:
+    """`signal SIGKILL` for 9 or "SIGKILL" (node reports names, Popen negative numbers)."""
+    if isinstance(number, str):
+        return f"signal {number}"
+    try:
+        return f"signal {signal.Signals(number).name}"
+    except ValueError:
+        return f"signal {number}"
