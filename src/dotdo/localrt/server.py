@@ -10,6 +10,7 @@ every bound class migrated.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -79,26 +80,51 @@ def generated_dirs(project: Project) -> tuple[Path, Path]:
 @contextlib.contextmanager
 def claim_host(host: Path) -> Iterator[None]:
     """Hold `host` (a generated host folder) for this process while the block runs: a
-    `<host>.lock` file beside it holds our pid (beside, since a build replaces the folder).
-    LocalRuntimeError when a live process holds it already (a second `dotdo dev` of one
+    `<host>.lock` file beside it holds our pid (beside, since a build replaces the folder)
+    and our `flock`, so that of two servers started at once only one gets it.
+    LocalRuntimeError when another process holds it already (a second `dotdo dev` of one
     config would rebuild the first one's host under it and share its state); the lock of
-    a process that is gone (killed) is taken over."""
+    a process that is gone (killed) is taken over: the `flock` ends with its holder."""
     lock = host.with_name(host.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = _claim(lock)
     holder = _lock_holder(lock)
-    if holder is not None and holder != os.getpid():
+    if fd is None or (holder is not None and holder != os.getpid()):
+        if fd is not None:
+            os.close(fd)
+        who = f" (pid {holder})" if holder is not None else ""
         raise LocalRuntimeError(
-            f"another `dotdo dev` (pid {holder}) serves this config from {host}; stop it first "
+            f"another `dotdo dev`{who} serves this config from {host}; stop it first "
             "(one server per config and project: they would share the generated host and the "
             f"state), or, if no `dotdo dev` runs, delete {lock}"
         )
-    lock.write_text(f"{os.getpid()}\n")
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
     try:
         yield
     finally:
         with contextlib.suppress(OSError):
             if lock.read_text().strip() == str(os.getpid()):  # still ours
-                lock.unlink()
+                lock.unlink()  # before the flock ends: a waiter then sees a removed file
+        os.close(fd)
+
+
+def _claim(lock: Path) -> int | None:
+    """A descriptor of `lock` holding its exclusive `flock`, or None when another process
+    holds it."""
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its last holder removed it after we opened it: claim the new file
 
 
 def _lock_holder(lock: Path) -> int | None:
