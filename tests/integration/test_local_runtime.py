@@ -196,12 +196,14 @@ def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) 
         _wait_for(log, "Ready on")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             assert client.get("/").text == "tiny"
-            for round, pick in enumerate((min, max), start=1):  # one workerd, then the other
+            # One workerd, then the other (wrangler's proxy and the worker's), then node.
+            for round, pick in enumerate(("first", "last", "node"), start=1):
                 node = _children(dev.pid)
                 assert len(node) == 1, node
                 workerds = _children(node[0], "workerd")
-                assert len(workerds) == 2, workerds  # wrangler's proxy and the worker's
-                os.kill(pick(workerds), signal.SIGKILL)
+                assert len(workerds) == 2, workerds
+                victim = {"first": workerds[0], "last": workerds[-1], "node": node[0]}[pick]
+                os.kill(victim, signal.SIGKILL)
                 _wait_for(log, "starting the local runtime again", count=round)
                 answer = _answered(client, time.monotonic() + 180)
                 assert (answer.status_code, answer.text) == (200, "tiny")
@@ -209,6 +211,7 @@ def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) 
         assert "the workerd that runs the objects (pid" in content
         assert "wrangler's proxy workerd (it serves the port) (pid" in content
         assert content.count("exited on its own, with signal SIGKILL") == 2
+        assert f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL" in content
         assert dev.poll() is None
     finally:
         with contextlib.suppress(ProcessLookupError):
