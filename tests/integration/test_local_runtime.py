@@ -180,8 +180,8 @@ def _answered(client: httpx.Client, deadline: float) -> httpx.Response:
 def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) -> None:
     """`kill -9` of the workerd that runs the objects left a port answering plain-text 503s
     and holding GETs until a source was saved; of wrangler's proxy workerd, a closed port
-    while `dotdo dev` ran on silently. Each is now named in the log with its signal, the
-    runtime starts again, and the next request is answered."""
+    while `dotdo dev` ran on silently. Each, and node killed too, is now named in the log
+    with its signal, the runtime starts again, and the next request is answered."""
     root = _project(tmp_path / "revived")
     port = free_port()
     log = tmp_path / "dev.log"
