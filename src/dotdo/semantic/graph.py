@@ -23,7 +23,7 @@ from dotdo.semantic.edge_pages import MAX_RELATED, EdgePages
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.hops import Hop, checked_limit
-from dotdo.semantic.ids import is_ulid
+from dotdo.semantic.ids import id_cursor
 from dotdo.semantic.names import validate_verb
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
@@ -125,10 +125,8 @@ class EventLog:
             conditions.append("timestamp < ?")
             params.append(until)
         if cursor:
-            if not is_ulid(cursor):
-                raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
             conditions.append("id > ?")
-            params.append(cursor)
+            params.append(id_cursor(cursor))
         limit = checked_limit(limit, MAX_EVENTS)
         rows = self._sql.exec(
             f"SELECT id, type, data, timestamp, subject, object FROM events WHERE {' AND '.join(conditions)} "
@@ -372,8 +370,8 @@ class Actions:
         404 `unknown_noun` for a type not registered, in strict mode."""
         columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
         limit = checked_limit(limit, MAX_EVENTS)
-        if cursor is not None and not is_ulid(cursor):
-            raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
+        if cursor is not None:
+            cursor = id_cursor(cursor)
         named = None if thing is None else thing_filter(thing)
         conditions = "1"
         params: list[Any] = []

@@ -35,7 +35,7 @@ from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph import MAX_EVENTS, EventLog
 from dotdo.semantic.history import WRITE_SLACK_MS, thing_at, thing_state, written_at
-from dotdo.semantic.ids import is_ulid
+from dotdo.semantic.ids import id_cursor
 from dotdo.storage.archive_format import FORMAT, SegmentInfo, decode_segment, encode_segment, event_matches
 from dotdo.storage.buckets import Bucket
 from dotdo.storage.options import DAY_MS, ArchiveOptions
@@ -319,10 +319,10 @@ async def events_page(
     every id in SQLite, so a page runs on from one into the other with the same cursor, an
     event id): `{"items", "cursor"}`, the cursor the last id when the page is full.
     400 `invalid_limit`, `invalid_event_pattern`, `invalid_cursor` as `EventLog.list`."""
+    if cursor:
+        cursor = id_cursor(cursor)  # before it is compared with the archive's ids
     if archive is None or not archive.segments or (cursor and cursor >= archive.segments[-1].last_id):
         return log.list(pattern, subject, since, cursor, limit, until)
-    if cursor and not is_ulid(cursor):
-        raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_EVENTS:
         raise BadRequest(f"limit is an integer from 1 to {MAX_EVENTS}", code="invalid_limit")
     if pattern:

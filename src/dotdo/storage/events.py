@@ -12,6 +12,7 @@ from typing import Any
 
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph import EventLog
+from dotdo.semantic.ids import id_cursor
 from dotdo.storage.tiers import TieredThingStore
 
 __all__ = ["TieredEventLog"]
@@ -56,6 +57,7 @@ class TieredEventLog(EventLog):
         """`EventLog.list` over the segments, with the events not in one yet merged in by
         id: the same page, cursor and errors as the direct path."""
         stored = super().list(pattern, subject, since, cursor, limit, until)
+        cursor = id_cursor(cursor) if cursor else None  # compared below as the ids are stored
         noun = verb = "*"
         if pattern:
             noun, _, verb = validate_pattern(pattern).partition(".")

@@ -30,12 +30,31 @@ def test_pages_follow_their_cursors() -> None:
     assert [e["id"] for e in second["items"]] == made[2:4]
 
 
+def test_a_cursor_in_upper_case_gives_the_same_next_page() -> None:
+    """Crockford base32 is case-insensitive on input (the ULID spec): `01J...` is the id
+    `01j...`, so its page is the same, not a 400."""
+    log = event_log()
+    made = [log.record("Customer.created", f"c{n}", {"n": n}) for n in range(5)]
+    first = log.list(limit=2)
+    second = log.list(cursor=first["cursor"].upper(), limit=2)
+    assert [e["id"] for e in second["items"]] == made[2:4]
+    assert second == log.list(cursor=first["cursor"], limit=2)
+
+
 @pytest.mark.parametrize(
-    "cursor", ["x", "zzzzzzzzzzzzzzzzzzzzzzzzzz!", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "0" * 25, " " * 26]
+    "cursor",
+    [
+        "x",
+        "zzzzzzzzzzzzzzzzzzzzzzzzzz!",
+        "01ARZ3NDEKTSV4RRFFQ69G5FAU",
+        "01arz3ndektsv4rrffq69g5fai",
+        "0" * 25,
+        " " * 26,
+    ],
 )
 def test_a_cursor_no_page_returned_is_refused(cursor: str) -> None:
     log = event_log()
     log.record("Customer.created", "c1", {})
     with pytest.raises(BadRequest) as raised:
         log.list(cursor=cursor)
-    assert raised.value.code == "invalid_cursor"
+    assert raised.value.code == "invalid_cursor" and "26 Crockford base32 characters" in str(raised.value)
