@@ -212,8 +212,8 @@ class Nouns:
     def register(self, name: str, plural: str | None = None, indexes: Sequence[str] = ()) -> Noun:
         """Register (or re-register) a noun and create an index for each of `indexes`
         (property paths), in one transaction; the noun as stored. 400 as `Noun.resolved`."""
-        if isinstance(indexes, str):
-            raise BadRequest("indexes is an array of property names", code="invalid_noun")
+        if isinstance(indexes, str) or indexes is None:
+            raise BadRequest("indexes is an array of property names ([] for none)", code="invalid_noun")
         noun = Noun(name, plural, tuple(indexes)).resolved()
         if self._load().get(noun.name) == noun:
             return noun
