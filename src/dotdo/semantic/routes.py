@@ -81,7 +81,7 @@ class SemanticHost(Protocol):
         cursor: str | None = None,
         limit: int = 100,
     ) -> dict[str, Any]:
-        """A page of events: `{"items", "cursor"}`."""
+        """A page of events: `{"items", "has_more", "cursor"}`."""
 
     def register_verb(
         self,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dotdo.semantic.eventtypes import validate_pattern
-from dotdo.semantic.graph import EventLog
+from dotdo.semantic.graph import EventLog, event_page
 from dotdo.semantic.ids import id_cursor
 from dotdo.storage.tiers import TieredThingStore
 
@@ -73,8 +73,9 @@ class TieredEventLog(EventLog):
         ]
         if not pending:
             return stored
-        items = sorted([*stored["items"], *pending], key=lambda e: str(e["id"]))[:limit]
-        return {"items": items, "cursor": items[-1]["id"] if len(items) == limit else None}
+        # Stored rows past the page (`has_more`) mean a full page of them: the merge is longer
+        # than `limit` then, so its own count says whether more follow.
+        return event_page(sorted([*stored["items"], *pending], key=lambda e: str(e["id"])), limit)
 
 
 def _verb(event_type: str) -> str:

@@ -323,6 +323,8 @@ def pages(n: Node, upper: bool = False, **filters: Any) -> list[dict[str, Any]]:
         )
         got.extend(page["items"])
         assert len(page["items"]) <= limit
+        assert page["has_more"] is (page["cursor"] is not None)  # as the other pages say it
+        assert page["items"] or cursor is None  # a page said more followed: they do
         if page["cursor"] is None:
             return got
         cursor = page["cursor"].upper() if upper else page["cursor"]
