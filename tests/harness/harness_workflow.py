@@ -104,6 +104,11 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         return self.every.day.at(time_of_day)(self.ticker)
 
     @rpc
+    def schedule_tickers(self, count: int) -> list:
+        """`count` run-time schedules of `ticker`, one a minute of the day from midnight."""
+        return [self.every.cron(f"{i % 60} {i // 60} * * *")(self.ticker) for i in range(count)]
+
+    @rpc
     def schedule_in_zone(self, tz: str) -> dict:
         schedule_id = self.every.day.at("9am", tz=tz)(self.ticker)
         return next(s for s in self.list_schedules() if s["id"] == schedule_id)

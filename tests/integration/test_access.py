@@ -19,6 +19,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from dotdo.client import Client, RpcError
+from dotdo.remote.targets import snake_case
 from dotdo.wire.tokens import attenuate, mint
 from tests.conftest import OPERATOR_TOKEN, PRODUCTION_MESSAGE_RATE, PRODUCTION_REQUEST_RATE, PRODUCTION_SECRET
 from tests.runtime import ROOT, LocalRuntime, new_tenant
@@ -582,3 +583,88 @@ def test_the_test_clients_sockets_carry_their_authorization_header(production_ru
                 assert json.loads(await socket.recv()) == {"id": 1, "result": None}
 
     asyncio.run(scenario())
+
+
+# A noun accessor's operations and the flat RPC method each is (docs/api.md, "One operation,
+# one answer"): (flat method, its params, "noun" or "thing", the path method, its args).
+OPERATIONS: list[tuple[str, list[Any], str, str, list[Any]]] = [
+    ("create_thing", ["Customer", {"name": "x"}], "noun", "create", [{"name": "x"}]),
+    ("create_things", ["Customer", [{"name": "y"}]], "noun", "createMany", [[{"name": "y"}]]),
+    ("upsert_thing", ["Customer", {"$id": "u1"}], "noun", "upsert", [{"$id": "u1"}]),
+    ("list_things", ["Customer"], "noun", "list", []),
+    ("page_things", ["Customer"], "noun", "page", []),
+    ("count_things", ["Customer"], "noun", "count", []),
+    ("find_first_thing", ["Customer"], "noun", "findFirst", []),
+    ("get_thing", ["Customer", "c9"], "thing", "get", []),
+    ("update_thing", ["Customer", "c9", {"a": 1}], "thing", "update", [{"a": 1}]),
+    ("replace_thing", ["Customer", "c9", {"a": 2}], "thing", "replace", [{"a": 2}]),
+    ("relate", ["Customer/c9", "knows", "Customer/c8"], "thing", "relate", ["knows", "Customer/c8"]),
+    ("related", ["Customer/c9", "knows"], "thing", "related", ["knows"]),
+    ("related_page", ["Customer/c9", "knows"], "thing", "relatedPage", ["knows"]),
+    ("unrelate", ["Customer/c9", "knows", "Customer/c8"], "thing", "unrelate", ["knows", "Customer/c8"]),
+    ("delete_thing", ["Customer", "c9"], "thing", "softDelete", []),
+    ("restore_thing", ["Customer", "c9"], "thing", "restore", []),
+    ("delete_thing", ["Customer", "c9"], "thing", "delete", []),
+]
+
+
+def test_a_token_grants_an_operation_by_one_name_on_every_surface(production_runtime: LocalRuntime) -> None:
+    """`methods` lists flat RPC names; a path call (`["Customer", "c9"].get()`) is checked as the
+    flat method it is (`get_thing`), and a camelCase call by its Python name."""
+    tenant = new_tenant()
+    failures = []
+    with production_runtime.client(tenant) as c:
+        admin = bearer(mint(SECRET, target=tenant, scope="admin"))
+        for kept in ("c9", "c7"):  # c9 is deleted by the last operation
+            assert c.post("/Customer", json={"$id": kept, "name": "Ada"}, headers=admin).status_code == 201
+        for flat, params, on, path_method, args in OPERATIONS:
+            target = ["Customer"] if on == "noun" else ["Customer", "c9"]
+            python_name = snake_case(path_method)
+            refused = None if python_name == flat else "token_method"
+            for methods, want_flat, want_path in (
+                ([flat], None, None),  # the flat name grants the operation everywhere
+                ([python_name], refused, refused),  # the path's own name grants it nowhere
+            ):
+                token = attenuate(mint(SECRET, target=tenant, scope="write"), methods=methods)
+                got = http_outcome(
+                    c.post("/rpc", json={"method": flat, "params": params}, headers=bearer(token))
+                )
+                if got != want_flat:
+                    failures.append(f"{methods} /rpc {flat}: {got}")
+                steps = [{"type": "method", "name": path_method, "args": args}]
+                piped = c.post(
+                    "/rpc/pipeline",
+                    json={"pipeline": {"target": target, "pipeline": steps}},
+                    headers=bearer(token),
+                )
+                if http_outcome(piped) != want_path:
+                    failures.append(f"{methods} pipeline {target}.{path_method}: {http_outcome(piped)}")
+                lines = [
+                    json.dumps(["push", ["pipeline", 0, [target[0]], target[1:]]]),
+                    # Cap'n Web escapes an array value by wrapping it in a second array
+                    json.dumps(
+                        [
+                            "push",
+                            ["pipeline", 1, [path_method], [[a] if isinstance(a, list) else a for a in args]],
+                        ]
+                    ),
+                    json.dumps(["pull", 2]),
+                ]
+                batch = c.post("/capnweb", content="\n".join(lines), params={"token": token})
+                got = capnweb_outcome(json.loads(batch.text.splitlines()[-1]))
+                if got != want_path:
+                    failures.append(f"{methods} capnweb {target}.{path_method}: {got}")
+    assert not failures, "\n".join(failures)
+    camel = attenuate(mint(SECRET, target=tenant, scope="read"), methods=["get_thing"])
+    with production_runtime.client(tenant) as c:
+        answer = c.post(
+            "/rpc", json={"method": "getThing", "params": ["Customer", "c7"]}, headers=bearer(camel)
+        )
+        assert answer.status_code == 200 and answer.json()["result"]["$id"] == "c7"
+    opened = upgrade(production_runtime, tenant, f"/ws/rpc?token={camel}")
+    assert isinstance(opened, ClientConnection)
+    with opened:
+        opened.send(json.dumps({"id": 1, "method": "getThing", "params": ["Customer", "c7"]}))
+        assert json.loads(opened.recv(timeout=10))["result"]["$id"] == "c7"
+        opened.send(json.dumps({"id": 2, "method": "get", "params": ["k"]}))
+        assert json.loads(opened.recv(timeout=10))["error"]["code"] == "token_method"

@@ -405,11 +405,36 @@ def noun_indexes(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
         )
 
 
+def object_indexes(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    """Nouns of 16 indexes each, then one noun with the rest: the last registration's answer."""
+    with runtime.client(tenant) as c:
+        answer: Outcome = (200, None)
+        for start in range(0, n, 16):
+            paths = [f"p{i}" for i in range(min(16, n - start))]
+            answer = of_http(c.post("/nouns", json={"name": f"Noun{start // 16}", "indexes": paths}))
+        return answer
+
+
 def derived_verb_length(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
     """An action with a verb whose forms grow by 4 (ship -> shipping)."""
     verb = "ship" + "Z" * (n - 4)
     with runtime.client(tenant) as c:
         return of_http(c.post("/actions", json={"subject": "Person/p", "verb": verb, "object": "Order/o"}))
+
+
+def run_time_schedules(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    """`n - 1` run-time schedules in one call, then the `n`th (at 23:59, none of theirs)."""
+    with runtime.client(tenant) as c:
+        added = c.post("/_workflow/rpc", json={"method": "schedule_tickers", "params": [n - 1]})
+        assert added.status_code == 200, added.text
+        return of_http(
+            c.post("/_workflow/rpc", json={"method": "schedule_ticker_daily_at", "params": ["23:59"]})
+        )
+
+
+def schedule_list_limit(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    with runtime.client(tenant) as c:
+        return of_http(c.get("/_workflow/schedules", params={"limit": n}))
 
 
 @dataclass(frozen=True)
@@ -460,6 +485,8 @@ BOUNDS = [
     Bound("event data", 1_048_576, (413, "value_too_large"), event_data_bytes),
     Bound("event data nesting", 32, (400, "invalid_data"), event_data_depth),
     Bound("event `delay`", 3_153_600_000, (400, "invalid_delay"), event_delay),
+    Bound("run-time schedules", 100, (409, "too_many_schedules"), run_time_schedules),
+    Bound("schedule list `limit`", 1000, (400, "invalid_limit"), schedule_list_limit),
     Bound("traversal `limit`", 1000, (400, "invalid_limit"), traverse_limit),
     Bound("traversal hops", 5, (400, "invalid_traversal"), traverse_hops),
     Bound("`/query` params", 100, (400, "invalid_params"), query_params),
@@ -467,6 +494,7 @@ BOUNDS = [
     Bound("noun (with a derived plural)", 64, (400, "invalid_type"), noun_length),
     Bound("noun plural", 72, (400, "invalid_noun"), plural_length),
     Bound("indexes per noun", 16, (400, "invalid_noun"), noun_indexes),
+    Bound("indexes per object", 64, (400, "invalid_noun"), object_indexes),
     Bound("verb with derived forms", 60, (400, "invalid_verb"), derived_verb_length),
 ]
 

@@ -284,10 +284,55 @@ def test_relationships_and_actions(runtime: LocalRuntime) -> None:
         assert c.get("/Customer/nobody/placed").status_code == 404
         assert c.post("/actions", json={"subject": "nobody", "verb": "x"}).status_code == 400
         # a verb of the thing store's own events, or an inflected one, would fake or garble them
-        for verb, code in (("update", "reserved_verb"), ("created", "invalid_verb")):
+        for verb, code in (("update", "reserved_verb"), ("created", "reserved_verb")):
             refused = c.post("/actions", json={"subject": "Customer/ada", "verb": verb})
             assert (refused.status_code, refused.json()["error"]["code"]) == (400, code)
         assert not c.get("/events", params={"type": "Customer.updated"}).json()["items"]
+
+
+def test_an_edge_takes_the_verbs_an_action_takes_and_old_edges_stay_readable(runtime: LocalRuntime) -> None:
+    """`POST /Note/n1/created` made an edge while `POST /actions` refused the verb: one rule,
+    every surface that writes an edge. Relating emits no event, so it never raised a
+    `Note.created`; an edge stored under such a verb before still reads and deletes."""
+    with runtime.client() as c:
+        tenant = c.headers["host"].split(".")[0]
+        for n in ("n1", "n2"):
+            assert c.post("/_semantic/Note", json={"$id": n, "title": n}).status_code == 201
+        for verb in ("create", "created", "updated", "deleting", "restores"):
+            refused = c.post(f"/_semantic/Note/n1/{verb}", json={"to": "Note/n2"})
+            assert (refused.status_code, error_code(refused)) == (400, "reserved_verb"), refused.text
+            by_rpc = c.post(
+                "/_semantic/rpc", json={"method": "relate", "params": ["Note/n1", verb, "Note/n2"]}
+            )
+            assert (by_rpc.status_code, error_code(by_rpc)) == (400, "reserved_verb")
+            by_action = c.post(
+                "/_semantic/actions", json={"subject": "Note/n1", "verb": verb, "object": "Note/n2"}
+            )
+            assert (by_action.status_code, error_code(by_action)) == (400, "reserved_verb")
+            workers_rpc = runtime.rpc(tenant, "relate", "Note/n1", verb, "Note/n2", binding="SEMANTIC")
+            assert "names the thing store's own events" in workers_rpc.json()["error"]["message"]
+        assert c.get("/_semantic/Note/n1/created").json()["items"] == []
+        created = c.get("/_semantic/events", params={"type": "Note.created"}).json()["items"]
+        assert [e["subject"] for e in created] == ["n1", "n2"]  # the two creates, no more
+        assert c.post("/_semantic/Note/n1/cites", json={"to": "Note/n2"}).status_code == 201
+        # An edge written before the rule, under a reserved verb: read, then removed.
+        inserted = c.post(
+            "/_semantic/rpc",
+            json={
+                "method": "raw_rows",
+                "params": [
+                    "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "
+                    "created_at) VALUES ('n1', 'Note', 'created', 'n2', 'Note', NULL, 1)"
+                ],
+            },
+        )
+        assert inserted.status_code == 200, inserted.text
+        assert [e["$id"] for e in c.get("/_semantic/Note/n1/created").json()["items"]] == ["n2"]
+        related = c.post("/_semantic/rpc", json={"method": "related", "params": ["Note/n1", "created"]})
+        assert related.json()["result"] == [{"$type": "Note", "$id": "n2"}]
+        removed = c.delete("/_semantic/Note/n1/created", params={"to": "Note/n2"})
+        assert removed.status_code == 200 and removed.json()["deleted"] is True
+        assert c.get("/_semantic/Note/n1/created").json()["items"] == []
 
 
 def test_write_events_are_recorded(runtime: LocalRuntime) -> None:

@@ -129,11 +129,11 @@ class RpcTransport:
         return await invoke(self._method(method_name, authorize), params)
 
     def _method(self, method_name: Any, authorize: Authorize) -> Callable[..., Any]:
-        from dotdo.remote.targets import resolve_method
+        from dotdo.remote.targets import resolve_operation
 
-        method, scope = resolve_method(self._host.rpc_root([]), method_name, is_root=True)
+        method, scope, operation = resolve_operation(self._host.rpc_root([]), method_name, is_root=True)
         if scope is not None:
-            authorize(str(method_name), scope)
+            authorize(operation, scope)  # the Python name: `getThing` is `get_thing`
         return method
 
     # -- HTTP --------------------------------------------------------------

@@ -27,7 +27,7 @@ from dotdo.errors import BadRequest, FanOutFailed, StepMismatch
 from dotdo.full.outcomes import FanOutResult, Outcome
 from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.object_names import thing_object_name
-from dotdo.values import stored_json
+from dotdo.values import FRAMEWORK_DEPTH, stored_json
 from dotdo.workflows.failures import storable_text
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import RetryPolicy
@@ -237,7 +237,9 @@ class FanOutStore:
             outcome.target,
             method,
             1 if outcome.ok else 0,
-            None if not outcome.ok else stored_json(outcome.value),
+            None
+            if not outcome.ok
+            else stored_json(outcome.value, wrapped=FRAMEWORK_DEPTH),  # a page, a thing
             outcome.error,
             outcome.attempts,
             now,
@@ -384,4 +386,6 @@ def _plain(value: Any, label: str) -> Any:
     to_py = getattr(value, "to_py", None)
     if callable(to_py):
         value = to_py()
-    return json.loads(stored_json(value, what=f"{label}'s answer", code="invalid_data"))
+    return json.loads(
+        stored_json(value, what=f"{label}'s answer", code="invalid_data", wrapped=FRAMEWORK_DEPTH)
+    )

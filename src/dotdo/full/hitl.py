@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from dotdo.core import faults
+from dotdo.core.access import described
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import TimerService
@@ -51,7 +52,7 @@ from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.types import Row
 from dotdo.wire.tokens import Capability
 from dotdo.workflows.bus import EventBus
-from dotdo.workflows.host import DUE_BATCH, encode_value
+from dotdo.workflows.host import DUE_BATCH, FRAMEWORK_DEPTH, encode_value
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import CURRENT_RUN, RunContext, Suspend
 
@@ -254,7 +255,8 @@ class HumanLoop:
             match = None if wait["match"] is None else json.loads(str(wait["match"]))
             if not pattern_matches(str(wait["pattern"]), event.type) or not fields_match(match, event.data):
                 continue
-            if self._store.end_wait(str(wait["step"]), "matched", encode_value(event.to_dict(), "event")):
+            matched = encode_value(event.to_dict(), "event", wrapped=FRAMEWORK_DEPTH)  # data one level down
+            if self._store.end_wait(str(wait["step"]), "matched", matched):
                 self._host.runs.wake(str(wait["run_id"]))
             self._waits = None
         if self._waits is None:
@@ -266,9 +268,8 @@ class HumanLoop:
     # -- approvals -------------------------------------------------------------
 
     def approval(self, approval_id: str) -> dict[str, Any]:
-        """One approval (`public`), as a decision would find it: one whose time ran out
-        before the alarm ended it times out first (`_settle`); 404 `approval_not_found`
-        when there is none. The id in any case (`canonical_id`: `new_id` made it)."""
+        """One approval (`public`), as a decision would find it: one whose time ran out before the alarm
+        ended it times out first (`_settle`); 404 `approval_not_found` when none; the id in any case."""
         approval_id = canonical_id(approval_id) or approval_id
         row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
         if row is not None and self._overdue(row, self._host.timers.now()):
@@ -340,9 +341,8 @@ class HumanLoop:
         current = self._public(approval_id)
         who = None if by is None else by.sub
         if current["approvers"] is not None and who not in current["approvers"]:
-            held = "no token was read (open access)" if by is None else f"the token's subject is {who!r}"
             only = f"Approval {approval_id!r} may be decided by {', '.join(current['approvers'])} only"
-            raise Forbidden(f"{only}; {held}", code="approver_not_allowed")
+            raise Forbidden(f"{only}; {described(by)}", code="approver_not_allowed")
         now = self._host.timers.now()
         row = self._store.approval(approval_id)
         if row is not None and self._overdue(row, now):

@@ -43,6 +43,19 @@ class NounAccessor:
     rpc_call: ClassVar[str] = "_remote_call"
     """What a remote caller calling the accessor itself runs: `api.Customer("c-1")`."""
 
+    rpc_operations: ClassVar[Mapping[str, str]] = {
+        "create": "create_thing",
+        "create_many": "create_things",
+        "upsert": "upsert_thing",
+        "list": "list_things",
+        "page": "page_things",
+        "count": "count_things",
+        "find_first": "find_first_thing",
+    }
+    """Each `@rpc` method's one name, the flat RPC method it is (docs/api.md, "One
+    operation, one answer"): what a token's `methods` caveat lists to grant it, on every
+    surface (`remote.targets.resolve_operation`)."""
+
     def __init__(
         self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None
     ) -> None:
@@ -155,6 +168,20 @@ class InstanceAccessor:
         self._things = things
         self._relationships = relationships
         self._remote = remote
+
+    rpc_operations: ClassVar[Mapping[str, str]] = {
+        "get": "get_thing",
+        "update": "update_thing",
+        "replace": "replace_thing",
+        "delete": "delete_thing",
+        "soft_delete": "delete_thing",
+        "restore": "restore_thing",
+        "relate": "relate",
+        "unrelate": "unrelate",
+        "related": "related",
+        "related_page": "related_page",
+    }
+    """Each `@rpc` method's one name, the flat RPC method it is (as `NounAccessor`'s)."""
 
     def __getattr__(self, name: str) -> Any:
         remote = self.__dict__.get("_remote")

@@ -32,7 +32,7 @@ from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Relationships
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
-from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
+from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs, check_declared_indexes
 from dotdo.semantic.routes import SemanticRoutes
 from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
@@ -85,6 +85,7 @@ class DOSemantic(DOCore):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
+        check_declared_indexes(cls.__name__, cls.declared_nouns)
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=("thing_store", "event_store", "noun_factory"),
@@ -102,8 +103,7 @@ class DOSemantic(DOCore):
             self.thing_store(), self, _now_ms, new_id, self.noun_policy, on_erase=self.relationships.forget
         )
         self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
-        for noun in self.declared_nouns:
-            self.nouns.register(noun.name, noun.plural, noun.indexes)
+        self.nouns.register_declared(self.declared_nouns)
         for verb in self.declared_verbs:
             self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person)
 

@@ -24,11 +24,11 @@ from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.hops import Hop, checked_limit
 from dotdo.semantic.ids import id_cursor
-from dotdo.semantic.names import validate_verb
+from dotdo.semantic.names import check_unreserved_verb, validate_verb
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
-from dotdo.values import stored_json
+from dotdo.values import FRAMEWORK_DEPTH, stored_json
 
 __all__ = [
     "GRAPH_TABLES",
@@ -48,11 +48,11 @@ MAX_EVENTS = 1000
 """Most events (or audit entries) one page holds."""
 
 
-def _encode(data: Any, limit: int | None = None) -> str:
+def _encode(data: Any, limit: int | None = None, wrapped: int = 0) -> str:
     """`data` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
     `value_too_large` past `limit` bytes (checked on what a caller sends, not on events
-    the layer records)."""
-    text = stored_json(data, what="data", code="invalid_data")
+    the layer records); `wrapped` as `stored_json`'s."""
+    text = stored_json(data, what="data", code="invalid_data", wrapped=wrapped)
     if limit is not None and len(text.encode()) > limit:
         raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
     return text
@@ -93,7 +93,10 @@ class EventLog:
         return {
             "id": self._ids(),
             "type": event_type,
-            "data": _encode(data),
+            # An event's data may be the framework's record around a value checked where it
+            # came in (an action's `{"data": ...}`, an approval's payload): the allowance keeps
+            # the wrapper from failing it; a caller's `send` checks its data at the bound itself.
+            "data": _encode(data, wrapped=FRAMEWORK_DEPTH),
             "timestamp": self._clock(),
             "subject": subject,
             "object": object_id,
@@ -191,10 +194,11 @@ class Relationships(EdgePages):
 
     def relate(self, source: Any, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge source -verb-> target (each as `as_ref` takes it); False when it was
-        there already. 400 `invalid_verb`, `invalid_data`; 413 `value_too_large` when
-        `data` is past 1 MiB of JSON."""
+        there already. 400 `invalid_verb`, `reserved_verb` (a form of a verb of the thing
+        store's own events, as an action's verb: `check_unreserved_verb`), `invalid_data`;
+        413 `value_too_large` when `data` is past 1 MiB of JSON."""
         src, dst = self.ref(source, "source"), self.ref(target, "target")
-        validate_verb(verb)
+        check_unreserved_verb(validate_verb(verb), "an edge")
         return (
             self._sql.run(
                 "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "

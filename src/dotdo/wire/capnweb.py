@@ -34,7 +34,7 @@ from typing import Any
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import Authorize, is_reference
-from dotdo.remote.targets import resolve_call, resolve_method, resolve_property, step_text
+from dotdo.remote.targets import resolve_call, resolve_operation, resolve_property, step_text
 from dotdo.wire.codec import MAX_SAFE_INTEGER, bigint, epoch_ms, from_epoch_ms, parse_json
 from dotdo.wire.pushtexts import PushTexts
 
@@ -317,9 +317,9 @@ class CapnWebSession:
             target = resolve_property(target, name, is_root, taken)
             is_root, taken = False, step_text(taken, name)
         if path:
-            method, needed = resolve_method(target, path[-1], is_root, taken)
+            method, needed, operation = resolve_operation(target, path[-1], is_root, taken)
             if needed is not None:
-                self._authorize(str(path[-1]), needed)
+                self._authorize(operation, needed)
         else:  # a reference called itself: a noun accessor called with an id
             called = None if is_root else resolve_call(target)
             if called is None:

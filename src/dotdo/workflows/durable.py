@@ -172,7 +172,7 @@ class DOWorkflow(DOStorage):
         router.post("/events", scope="write", query=())(self._http_send)
         router.get("/events/dead", scope="read", query=("limit",))(self._http_dead_letters)
         router.post("/events/dead/:id/replay", scope="admin", query=())(self._http_replay)
-        router.get("/schedules", scope="read", query=())(self._http_schedules)
+        router.get("/schedules", scope="read", query=("limit", "cursor"))(self._http_schedules)
         # A declared schedule's id holds its cron, `/` included (`class:sweep:*/5 * * * *:UTC`):
         # the id is the rest of the path, so a `/` may go in raw as well as `%2F`.
         router.delete("/schedules/:id/*", scope="admin", query=())(self._http_remove_schedule)
@@ -327,7 +327,9 @@ class DOWorkflow(DOStorage):
     @rpc(scope="read")
     def list_schedules(self) -> builtins.list[dict[str, Any]]:
         """Every schedule: `{"id", "cron", "tz", "handler", "source", "next_at",
-        "last_fired_at", "registered_at"}`."""
+        "last_fired_at", "registered_at", "firing_at", "firing_attempts", "firing_until",
+        "last_error"}`: the class's and at most 100 run-time ones (`GET /schedules` pages
+        them)."""
         return self.scheduler.list()
 
     @rpc(scope="admin")
@@ -418,7 +420,8 @@ class DOWorkflow(DOStorage):
         return json_response(await self.replay_dead_letter(request.params["id"]))
 
     async def _http_schedules(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"items": self.list_schedules()})
+        limit = request.query_int("limit", 100)
+        return json_response(self.scheduler.page(limit, request.query("cursor") or None))
 
     async def _http_remove_schedule(self, request: HttpRequest) -> HttpResponse:
         schedule_id = rest_of_path(request.params["id"], request.params["*"])

@@ -23,7 +23,7 @@ from dotdo.errors import Conflict, HttpError, NotFound
 from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.semantic.names import checked_name
 from dotdo.workflows.failures import call_app, error_text, storable_text
-from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host, encode_value
+from dotdo.workflows.host import DUE_BATCH, FRAMEWORK_DEPTH, RUN_LEASE_MS, Host, encode_value
 from dotdo.workflows.run_store import RunStore
 from dotdo.workflows.steps import (
     CURRENT_RUN,
@@ -151,7 +151,8 @@ class RunEngine:
             self._finish(run_id, "failed", error=message)
         else:
             try:
-                encoded = encode_value(result, "a workflow's result", MAX_VALUE_BYTES)
+                # a result may be a framework record (an approval's decision around its value)
+                encoded = encode_value(result, "a workflow's result", MAX_VALUE_BYTES, FRAMEWORK_DEPTH)
             except HttpError as error:  # not JSON, or past the bound a run's row holds
                 self._finish(run_id, "failed", error=storable_text(str(error)))
             else:
@@ -232,7 +233,7 @@ class RunEngine:
             value = call_app(action, *args)
             result = await (asyncio.wait_for(value, timeout) if timeout else value)
             what = f"step {key!r}'s result"
-            encoded = None if result is None else encode_value(result, what, MAX_VALUE_BYTES)
+            encoded = None if result is None else encode_value(result, what, MAX_VALUE_BYTES, FRAMEWORK_DEPTH)
         except (Suspend, StepFailed, StepMismatch):
             raise
         except Exception as error:
