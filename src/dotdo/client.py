@@ -105,7 +105,7 @@ class Client:
         limit: int = 100,
     ) -> dict[str, Any]:
         """One page of the object's events, oldest first, archived ones included:
-        `{"items", "cursor"}` (`list_events`; `since <= timestamp < until`, epoch ms; pass
+        `{"items", "has_more", "cursor"}` (`list_events`; `since <= timestamp < until`, epoch ms; pass
         the answer's `cursor` for the next page, None on the last)."""
         page: dict[str, Any] = await self.call("list_events", type, subject, since, until, cursor, limit)
         return page

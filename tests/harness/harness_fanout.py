@@ -50,6 +50,12 @@ class HarnessFanout(Lifetime, DOFull):
         """Per-target records of fan-outs still in progress."""
         return int(self.sql.first("SELECT COUNT(*) AS n FROM dotdo_fanout_calls")["n"])
 
+    @rpc
+    def go_strict(self) -> None:
+        """`strict_nouns` on this instance from now on (in memory: until it is evicted), so
+        a test can fan out under the noun policy without a class of its own."""
+        self.noun_policy.strict = True
+
     # -- as the caller -------------------------------------------------------------
 
     @rpc

@@ -494,6 +494,17 @@ class HarnessStrict(Lifetime, DOWorkflow):
         return getattr(self, noun)().create(title="from Python")
 
     @rpc
+    async def notify(self, message: str) -> str:
+        """A cross-object call's target: logs what it was told."""
+        self._log("inbox", message)
+        return self.object_name
+
+    @rpc
+    async def call_noun(self, noun: str, thing_id: str, message: str) -> str:
+        """`self.<noun>(id).notify(message)`: a call to the object owning that thing."""
+        return await getattr(self, noun)(thing_id).notify(message)
+
+    @rpc
     def counters(self, *keys: str) -> dict:
         return {key: self.state.get(key) for key in keys}
 

@@ -256,15 +256,23 @@ class FanOutStore:
 class FanOut:
     """The fan-out component of one object. `sql` is its database, `runs` its run engine
     (durable steps), `resolve(type, id)` the stub of the object owning a thing (the
-    workflow layer's `stub`), `now()` the clock in epoch ms."""
+    workflow layer's `stub`), `now()` the clock in epoch ms, `check_noun(type)` the noun
+    policy's check (`NounPolicy.check`: 404 `unknown_noun` with `strict_nouns`; None: any
+    valid name)."""
 
     def __init__(
-        self, sql: Sql, runs: RunEngine, resolve: Callable[[str, str], Any], now: Callable[[], int]
+        self,
+        sql: Sql,
+        runs: RunEngine,
+        resolve: Callable[[str, str], Any],
+        now: Callable[[], int],
+        check_noun: Callable[[str], object] | None = None,
     ) -> None:
         self._store = FanOutStore(sql)
         self._runs = runs
         self._resolve = resolve
         self._now = now
+        self._check_noun = check_noun
 
     async def run(
         self,
@@ -285,9 +293,15 @@ class FanOut:
         step: each target's outcome is recorded as it finishes, and a replay of the run
         calls only the targets with no record; once all are in, the step's record is the
         result. ValueError for bad targets or options (see `parse_targets`, `check_options`);
-        StepMismatch when the replayed step recorded another method."""
+        the noun of every target addressed by noun and id checked by `check_noun` (404
+        `unknown_noun` with `strict_nouns`), all before any target is called; StepMismatch
+        when the replayed step recorded another method."""
         parsed = parse_targets(targets)
         options = check_options(parsed, method, concurrency, timeout, retries)
+        if self._check_noun is not None:
+            for target in parsed:
+                if target.type_name is not None:
+                    self._check_noun(target.type_name)
         reserved = self._runs.reserve_step(step_id)
         if reserved is None:
             return FanOutResult(method, await self._call_all(parsed, method, args, options, None))

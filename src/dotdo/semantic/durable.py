@@ -263,7 +263,7 @@ class DOSemantic(DOCore):
         cursor: str | None = None,
         limit: int = 100,
     ) -> dict[str, Any]:
-        """`GET /events`: `{"items": [...], "cursor"}`, oldest first, `since <= timestamp <
+        """`GET /events`: `{"items": [...], "has_more", "cursor"}`, oldest first, `since <= timestamp <
         until` (epoch ms), `pattern` `Noun.verb` (`*` for either part; `?type=` on HTTP),
         `cursor` from the previous page (`EventLog.list`). 400 `invalid_event_pattern`,
         `invalid_limit`. DOStorage also reaches the archive (L3)."""

@@ -255,8 +255,8 @@ class Nouns:
         lists; the noun as stored. 400 as `Noun.resolved`, and `invalid_noun` when the
         object's nouns would hold more than MAX_OBJECT_INDEXES indexes together (unless
         not `bounded`: a class's declared nouns, checked with the class)."""
-        if isinstance(indexes, str):
-            raise BadRequest("indexes is an array of property names", code="invalid_noun")
+        if isinstance(indexes, str) or indexes is None:
+            raise BadRequest("indexes is an array of property names ([] for none)", code="invalid_noun")
         noun = Noun(name, plural, tuple(indexes)).resolved()
         registered = self._load()
         before = registered.get(noun.name)

@@ -381,9 +381,10 @@ class DOWorkflow(DOStorage):
     def stub(self, type_name: str, thing_id: str) -> Any:
         """The Workers RPC stub of the object that owns `type_name`/`thing_id`: in the
         `stub_binding` namespace, by the name "Type/id" (`self.Customer(id).notify()` calls
-        through it). 400 `invalid_type` / `invalid_id` for a name no thing can have, before
-        any object is woken (`thing_object_name`)."""
-        name = thing_object_name(type_name, thing_id)
+        through it). 400 `invalid_type` / `invalid_id` for a name no thing can have
+        (`thing_object_name`), and with `strict_nouns` 404 `unknown_noun` for a noun not
+        registered, as the thing routes answer it: both before any object is woken."""
+        name = thing_object_name(self.noun_policy.check(type_name), thing_id)
         namespace = self.stub_namespace()
         return namespace.get(namespace.idFromName(name))
 
@@ -412,7 +413,7 @@ class DOWorkflow(DOStorage):
             )
         fields = {"type": "event_type", "data": "data", "subject": "subject", "object": "object"}
         fields = {**fields, "delay": "delay", "at": "at"}
-        arguments = body_arguments(body, fields)
+        arguments = body_arguments(body, fields, method=self.send_event)
         event_id = await invoke(self.send_event, arguments, fields)
         return json_response(
             {"id": event_id, "scheduled": "delay" in arguments or "at" in arguments}, status=201
@@ -441,7 +442,10 @@ class DOWorkflow(DOStorage):
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
         fields = {"input": "input", "id": "run_id"}
-        arguments = {"name": request.params["name"], **body_arguments(body, fields)}
+        arguments = {
+            "name": request.params["name"],
+            **body_arguments(body, fields, method=self.start_workflow),
+        }
         status = await invoke(self.start_workflow, arguments, fields)
         return json_response(status, status=201)
 

@@ -20,7 +20,7 @@ from typing import Any
 from dotdo.core import faults
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import Conflict, HttpError, NotFound
-from dotdo.semantic.ids import new_id
+from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.semantic.names import checked_name
 from dotdo.workflows.failures import call_app, error_text, storable_text
 from dotdo.workflows.host import DUE_BATCH, FRAMEWORK_DEPTH, RUN_LEASE_MS, Host, encode_value
@@ -87,8 +87,13 @@ class RunEngine:
 
     def status(self, run_id: str) -> dict[str, Any]:
         """`id, name, status, result, error, next_at, created_at, updated_at` of a run; 404
-        `workflow_run_not_found` when there is none."""
+        `workflow_run_not_found` when there is none. A run id `new_id` made is found in any
+        case (`canonical_id`); one the caller chose is matched exactly first, so that a
+        chosen id that only looks like a ULID still names its own run."""
         row = self._store.status(run_id)
+        canonical = canonical_id(run_id)
+        if row is None and canonical is not None and canonical != run_id:
+            row = self._store.status(canonical)
         if row is None:
             raise NotFound(f"No workflow run {run_id!r}", code="workflow_run_not_found")
         status = dict(row)
