@@ -163,11 +163,10 @@ class RpcTransport:
 
     async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:
         """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
-        from dotdo.wire.capnweb import CapnWebSession
+        from dotdo.wire.capnweb import CapnWebSession, batch_messages
 
         session = CapnWebSession(self._host.rpc_root([]), request_access(request).authorize)
-        text = request.text()
-        for line in text.split("\n") if text else []:
+        for line in batch_messages(request.text()):
             await session.receive(line)
         body = await session.drain()
         return HttpResponse(200, body, {"content-type": "text/plain; charset=utf-8"})
@@ -244,6 +243,7 @@ class RpcTransport:
                 resume=SessionIds.from_json(connection.data.get("ids")),
                 remember=lambda ids: _remember_ids(connection, ids),
                 admit=lambda: self._limits.admit_message(socket_key(connection)),
+                close=connection.close,
             )
             self._sessions[connection.id] = session
         await session.receive(message if isinstance(message, str) else message.decode("utf-8", "replace"))

@@ -10,6 +10,7 @@ instead (`SocketState`), so no valid input can outgrow the attachment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -132,6 +133,14 @@ class Connection:
         except JsException:  # closed or closing: the caller counts it as not delivered
             return False
         return True
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket with `code` and `reason` (cut to the 123 bytes a close frame
+        holds, RFC 6455 section 5.5); nothing when it is already closed or closing."""
+        from pyodide.ffi import JsException
+
+        with contextlib.suppress(JsException):
+            self.socket.close(code, reason.encode()[:123].decode("utf-8", "ignore"))
 
     @classmethod
     def load(cls, socket: Any) -> Connection:
