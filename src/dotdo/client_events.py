@@ -1,6 +1,7 @@
 """The Python client's event subscription (`dotdo.client.Client.subscribe`): one `/ws/rpc`
-socket, subscribed to each pattern in turn, whose pushed events are yielded as they come
-and whose close, however it happens, is raised as RpcError `subscription_closed`."""
+socket, subscribed to each pattern in turn (each answer matched by its id), whose pushed
+events are yielded as they come and whose close, however it happens, is raised as
+RpcError `subscription_closed`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import websockets
 
 from dotdo.errors import RpcError
 from dotdo.wire.codec import decode
+from dotdo.wire.wsrpc import answer_to
 
 __all__ = ["subscription"]
 
@@ -35,11 +37,15 @@ async def subscription(
         raise _refusal(refused.response.status_code, refused.response.body) from refused
     async with connection as socket:
         try:
+            events: list[Any] = []  # pushed while a later pattern's answer is awaited: not lost
             for index, pattern in enumerate(patterns):
                 await socket.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
-                answer = json.loads(await socket.recv())
+                while (answer := answer_to(await socket.recv(), index, events)) is None:
+                    pass
                 if "error" in answer:
                     raise RpcError(answer["error"]["code"], answer["error"]["message"])
+            for params in events:
+                yield decode(params)
             # `recv`, not `async for`, which ends quietly on a normal close: a subscription
             # that stops must say so, however its socket closed.
             while True:
