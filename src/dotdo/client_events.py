@@ -25,7 +25,9 @@ async def subscription(
     `options`: headers, host and port), decoded from the wire's tagged encoding.
 
     RpcError with the server's code when it refuses a pattern (`invalid_event_pattern`,
-    `too_many_subscriptions`); RpcError `subscription_closed` when the socket closes under
+    `too_many_subscriptions`); RpcError `token_expired` when the server closes the socket
+    because its token expired (1008, reason `token_expired`); RpcError `subscription_closed`
+    when the socket closes otherwise under
     the loop (a server restart, 1006 without a close frame; a deploy, 1001), naming the
     close code and reason. An upgrade answered with an HTTP status instead is RpcError with
     the code of the server's JSON error (a 401 `token_invalid`), else `subscription_refused`
@@ -54,6 +56,12 @@ async def subscription(
                     yield decode(payload["params"])
         except websockets.ConnectionClosed as closed:
             code, reason = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (1006, "")
+            if reason == "token_expired":  # the server's close of a socket whose token expired
+                raise RpcError(
+                    "token_expired",
+                    f"The event socket closed ({code}: token_expired): the token expired; read what "
+                    "was missed with events(since=...), then subscribe again with a new token",
+                ) from closed
             raise RpcError(
                 "subscription_closed",
                 f"The event socket closed ({code}{': ' + reason if reason else ''}); subscribe "

@@ -582,3 +582,74 @@ def test_the_test_clients_sockets_carry_their_authorization_header(production_ru
                 assert json.loads(await socket.recv()) == {"id": 1, "result": None}
 
     asyncio.run(scenario())
+
+
+def test_nothing_is_pushed_to_a_socket_whose_token_expired(production_runtime: LocalRuntime) -> None:
+    """A `/ws/rpc` subscription and a `/ws?tags=events` socket opened with a token that
+    expires are closed (1008, `token_expired`) at the first push after it expired."""
+    from websockets.exceptions import ConnectionClosed
+
+    tenant = new_tenant()
+    with production_runtime.client(tenant) as warm:  # the app loaded before the 2 s start
+        assert warm.get("/health").status_code == 200
+    token = mint(SECRET, target=tenant, scope="read", ttl_seconds=2)
+    subscribed = upgrade(production_runtime, tenant, f"/ws/rpc?token={token}")
+    events = upgrade(production_runtime, tenant, f"/ws?tags=events&token={token}")
+    assert isinstance(subscribed, ClientConnection) and isinstance(events, ClientConnection)
+    with subscribed, events, production_runtime.client(tenant) as c:
+        subscribed.send(json.dumps({"id": 1, "method": "subscribe", "params": ["Customer.*"]}))
+        assert "result" in json.loads(subscribed.recv(timeout=10))
+        closes: dict[str, Any] = {}
+        for number in range(60):  # each pass waits up to 0.5 s for a push: the token lasts 2 s
+            created = c.post("/Customer", json={"name": f"c{number}"}, headers=bearer(OPERATOR_TOKEN))
+            assert created.status_code == 201, created.text
+            for name, ws in (("rpc", subscribed), ("events", events)):
+                if name in closes:
+                    continue
+                try:
+                    pushed = json.loads(ws.recv(timeout=0.5))
+                except TimeoutError:
+                    continue
+                except ConnectionClosed as closed:
+                    closes[name] = closed.rcvd
+                    continue
+                assert "event" in (pushed.get("method"), pushed.get("type")), pushed  # before the expiry
+            if len(closes) == 2:
+                break
+        assert set(closes) == {"rpc", "events"}, closes
+        for frame in closes.values():
+            assert frame is not None and (frame.code, frame.reason) == (1008, "token_expired")
+
+
+def test_the_client_says_its_subscription_token_expired(production_runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with production_runtime.client(tenant) as warm:  # the app loaded before the 2 s start
+        assert warm.get("/health").status_code == 200
+    token = mint(SECRET, target=tenant, scope="read", ttl_seconds=2)
+    base = f"http://{tenant}.localhost:{production_runtime.port}"
+
+    async def follow() -> RpcError:
+        async with Client(base, token=token) as client:
+            try:
+                async for _ in client.subscribe("Customer.*"):
+                    pass
+            except RpcError as error:
+                return error
+        raise AssertionError("the subscription ended quietly")
+
+    async def run() -> RpcError:
+        following = asyncio.ensure_future(follow())
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{production_runtime.port}") as writer:
+            for number in range(60):
+                if following.done():
+                    break
+                await writer.post(
+                    "/Customer",
+                    json={"name": f"c{number}"},
+                    headers={"host": f"{tenant}.localhost", **bearer(OPERATOR_TOKEN)},
+                )
+                await asyncio.wait({following}, timeout=0.5)
+        return await asyncio.wait_for(following, 10)
+
+    error = asyncio.run(run())
+    assert error.code == "token_expired", error
