@@ -592,6 +592,7 @@ def test_nothing_is_pushed_to_a_socket_whose_token_expired(production_runtime: L
     tenant = new_tenant()
     with production_runtime.client(tenant) as warm:  # the app loaded before the 2 s start
         assert warm.get("/health").status_code == 200
+    writer = mint(SECRET, target=tenant, scope="write", sub="writer")  # a request budget of its own
     token = mint(SECRET, target=tenant, scope="read", ttl_seconds=2)
     subscribed = upgrade(production_runtime, tenant, f"/ws/rpc?token={token}")
     events = upgrade(production_runtime, tenant, f"/ws?tags=events&token={token}")
@@ -601,7 +602,7 @@ def test_nothing_is_pushed_to_a_socket_whose_token_expired(production_runtime: L
         assert "result" in json.loads(subscribed.recv(timeout=10))
         closes: dict[str, Any] = {}
         for number in range(60):  # each pass waits up to 0.5 s for a push: the token lasts 2 s
-            created = c.post("/Customer", json={"name": f"c{number}"}, headers=bearer(OPERATOR_TOKEN))
+            created = c.post("/Customer", json={"name": f"c{number}"}, headers=bearer(writer))
             assert created.status_code == 201, created.text
             for name, ws in (("rpc", subscribed), ("events", events)):
                 if name in closes:
@@ -625,6 +626,7 @@ def test_the_client_says_its_subscription_token_expired(production_runtime: Loca
     tenant = new_tenant()
     with production_runtime.client(tenant) as warm:  # the app loaded before the 2 s start
         assert warm.get("/health").status_code == 200
+    writer = mint(SECRET, target=tenant, scope="write", sub="writer")  # a request budget of its own
     token = mint(SECRET, target=tenant, scope="read", ttl_seconds=2)
     base = f"http://{tenant}.localhost:{production_runtime.port}"
 
@@ -639,14 +641,14 @@ def test_the_client_says_its_subscription_token_expired(production_runtime: Loca
 
     async def run() -> RpcError:
         following = asyncio.ensure_future(follow())
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{production_runtime.port}") as writer:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{production_runtime.port}") as http:
             for number in range(60):
                 if following.done():
                     break
-                await writer.post(
+                await http.post(
                     "/Customer",
                     json={"name": f"c{number}"},
-                    headers={"host": f"{tenant}.localhost", **bearer(OPERATOR_TOKEN)},
+                    headers={"host": f"{tenant}.localhost", **bearer(writer)},
                 )
                 await asyncio.wait({following}, timeout=0.5)
         return await asyncio.wait_for(following, 10)
