@@ -1,6 +1,7 @@
 """The Python client's event subscription (`dotdo.client.Client.subscribe`): one `/ws/rpc`
-socket, subscribed to each pattern in turn, whose pushed events are read as they come
-and whose close, however it happens, is raised as RpcError `subscription_closed`."""
+socket, subscribed to each pattern in turn (each answer matched by its id), whose pushed
+events are yielded as they come and whose close, however it happens, is raised as
+RpcError `subscription_closed`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import websockets
 
 from dotdo.errors import RpcError
 from dotdo.wire.codec import decode
+from dotdo.wire.wsrpc import answer_to
 
 __all__ = ["EventSubscription", "subscription"]
 
@@ -32,18 +34,22 @@ class EventSubscription:
     socket open until `aclose()` (`contextlib.aclosing` does that).
 
     RpcError with the server's code when it refuses a pattern (`invalid_event_pattern`,
-    `too_many_subscriptions`); RpcError `subscription_closed` when the socket closes (a
-    server restart, 1006 without a close frame; a deploy, 1001), naming the close code and
-    reason. An upgrade answered with an HTTP status instead is RpcError with the code of the
-    server's JSON error (a 401 `token_invalid`), else `subscription_refused` (a server
-    failing to start). It does not reconnect: events sent while no socket is open are not
-    pushed later (read them with `Client.events(since=...)`, then subscribe again)."""
+    `too_many_subscriptions`); RpcError `token_expired` when the server closes the socket
+    because its token expired (1008, reason `token_expired`); RpcError `subscription_closed`
+    when the socket closes otherwise (a server restart, 1006 without a close frame; a
+    deploy, 1001), naming the close code and reason. An upgrade answered with an HTTP
+    status instead is RpcError with the code of the server's JSON error (a 401
+    `token_invalid`), else `subscription_refused` (a server failing to start). It does not
+    reconnect: events sent while no socket is open are not pushed later (read them with
+    `Client.events(since=...)`, then subscribe again)."""
 
     def __init__(self, url: str, options: Mapping[str, Any], patterns: Sequence[str]) -> None:
         self._url = url
         self._options = dict(options)
         self._patterns = tuple(patterns)
         self._socket: Any = None
+        self._pending: list[Any] = []
+        """Events pushed while a later pattern's answer was awaited: yielded first, not lost."""
         self._opening: asyncio.Future[None] | None = None
         self._closed = False
 
@@ -64,7 +70,8 @@ class EventSubscription:
         try:
             for index, pattern in enumerate(self._patterns):
                 await socket.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
-                answer = json.loads(await socket.recv())
+                while (answer := answer_to(await socket.recv(), index, self._pending)) is None:
+                    pass
                 if "error" in answer:
                     raise RpcError(answer["error"]["code"], answer["error"]["message"])
         except BaseException as error:
@@ -82,6 +89,9 @@ class EventSubscription:
 
     async def _next(self) -> dict[str, Any]:
         await self.open()
+        if self._pending:
+            pushed: dict[str, Any] = decode(self._pending.pop(0))
+            return pushed
         try:
             # `recv`, not `async for`, which ends quietly on a normal close: a subscription
             # that stops must say so, however its socket closed.
@@ -125,8 +135,15 @@ def subscription(url: str, options: Mapping[str, Any], patterns: Sequence[str]) 
 
 
 def _closed(closed: websockets.ConnectionClosed) -> RpcError:
-    """The RpcError `subscription_closed` of a socket that closed, naming its code and reason."""
+    """The RpcError of a socket that closed: `token_expired` when the server closed it for
+    its token's expiry, else `subscription_closed` naming its code and reason."""
     code, reason = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (1006, "")
+    if reason == "token_expired":  # the server's close of a socket whose token expired (ADR 0049)
+        return RpcError(
+            "token_expired",
+            f"The event socket closed ({code}: token_expired): the token expired; read what "
+            "was missed with events(since=...), then subscribe again with a new token",
+        )
     return RpcError(
         "subscription_closed",
         f"The event socket closed ({code}{': ' + reason if reason else ''}); subscribe "

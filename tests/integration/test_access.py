@@ -668,3 +668,81 @@ def test_a_token_grants_an_operation_by_one_name_on_every_surface(production_run
         assert json.loads(opened.recv(timeout=10))["result"]["$id"] == "c7"
         opened.send(json.dumps({"id": 2, "method": "get", "params": ["k"]}))
         assert json.loads(opened.recv(timeout=10))["error"]["code"] == "token_method"
+
+
+def test_nothing_is_pushed_to_a_socket_whose_token_expired(production_runtime: LocalRuntime) -> None:
+    """A `/ws/rpc` subscription and a `/ws?tags=events` socket opened with a token that
+    expires are closed (1008, `token_expired`) at the first push after it expired."""
+    from websockets.exceptions import ConnectionClosed
+
+    tenant = new_tenant()
+    with production_runtime.client(tenant) as warm:  # the app loaded before the 2 s start
+        assert warm.get("/health").status_code == 200
+    writer = mint(SECRET, target=tenant, scope="write", sub="writer")  # a request budget of its own
+    token = mint(SECRET, target=tenant, scope="read", ttl_seconds=2)
+    subscribed = upgrade(production_runtime, tenant, f"/ws/rpc?token={token}")
+    events = upgrade(production_runtime, tenant, f"/ws?tags=events&token={token}")
+    assert isinstance(subscribed, ClientConnection) and isinstance(events, ClientConnection)
+    with subscribed, events, production_runtime.client(tenant) as c:
+        subscribed.send(json.dumps({"id": 1, "method": "subscribe", "params": ["Customer.*"]}))
+        assert "result" in json.loads(subscribed.recv(timeout=10))
+        closes: dict[str, Any] = {}
+        deadline = time.monotonic() + 60  # a bound, not a speed: the token lasts 2 s
+        for number in range(10**6):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)  # paced: the writer's request budget is 150 a minute
+            created = c.post("/Customer", json={"name": f"c{number}"}, headers=bearer(writer))
+            assert created.status_code == 201, created.text
+            for name, ws in (("rpc", subscribed), ("events", events)):
+                if name in closes:
+                    continue
+                try:
+                    pushed = json.loads(ws.recv(timeout=0.5))
+                except TimeoutError:
+                    continue
+                except ConnectionClosed as closed:
+                    closes[name] = closed.rcvd
+                    continue
+                assert "event" in (pushed.get("method"), pushed.get("type")), pushed  # before the expiry
+            if len(closes) == 2:
+                break
+        assert set(closes) == {"rpc", "events"}, closes
+        for frame in closes.values():
+            assert frame is not None and (frame.code, frame.reason) == (1008, "token_expired")
+
+
+def test_the_client_says_its_subscription_token_expired(production_runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with production_runtime.client(tenant) as warm:  # the app loaded before the 2 s start
+        assert warm.get("/health").status_code == 200
+    writer = mint(SECRET, target=tenant, scope="write", sub="writer")  # a request budget of its own
+    token = mint(SECRET, target=tenant, scope="read", ttl_seconds=2)
+    base = f"http://{tenant}.localhost:{production_runtime.port}"
+
+    async def follow() -> RpcError:
+        async with Client(base, token=token) as client:
+            try:
+                async for _ in client.subscribe("Customer.*"):
+                    pass
+            except RpcError as error:
+                return error
+        raise AssertionError("the subscription ended quietly")
+
+    async def run() -> RpcError:
+        following = asyncio.ensure_future(follow())
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{production_runtime.port}") as http:
+            deadline = time.monotonic() + 60  # a bound, not a speed: the token lasts 2 s
+            for number in range(10**6):
+                if following.done() or time.monotonic() > deadline:
+                    break
+                await http.post(
+                    "/Customer",
+                    json={"name": f"c{number}"},
+                    headers={"host": f"{tenant}.localhost", **bearer(writer)},
+                )
+                await asyncio.wait({following}, timeout=0.5)
+        return await asyncio.wait_for(following, 10)
+
+    error = asyncio.run(run())
+    assert error.code == "token_expired", error

@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from dotdo.core.access import caller, request_access
+from dotdo.core.access import caller
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
+from dotdo.core.transport import socket_data
 from dotdo.core.websocket import MAX_TAGS, parse_tags
 from dotdo.errors import BadRequest, UpgradeRequired
 from dotdo.full.ai.accessor import SearchableNouns
@@ -379,7 +380,7 @@ class DOFull(DOWorkflow):
         tags += [tag for tag in parse_rooms(request.query_all("room")) if tag not in tags]
         if len(tags) > MAX_TAGS:
             raise BadRequest(f"At most {MAX_TAGS} tags and rooms per connection", code="invalid_tag")
-        client, _ = self.websockets.accept(tags, {"key": request_access(request).key})
+        client, _ = self.websockets.accept(tags, socket_data(request))
         return HttpResponse(status=101, web_socket=client)
 
     # -- AI (issue 12, part 3) -------------------------------------------------------

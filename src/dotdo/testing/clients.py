@@ -58,13 +58,18 @@ def _checked_json(response: httpx.Response) -> Any:
 class Subscription:
     """Events pushed over one `/ws/rpc` socket: `next(timeout)` returns the next one (the
     `Event` fields as a dict: `id`, `type`, `data`, `timestamp`, `subject`, `object`).
-    `connection` is the subscribed websockets (sync) connection."""
+    `connection` is the subscribed websockets (sync) connection; `events` the tagged
+    params of events it pushed while the subscribe calls were answered (returned first)."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, events: list[Any] | None = None) -> None:
         self._connection = connection
+        self._held = list(events or [])
 
     def next(self, timeout: float = 10.0) -> dict[str, Any]:
         """The next event; TimeoutError when none arrives within `timeout` seconds."""
+        if self._held:
+            held: dict[str, Any] = decode(self._held.pop(0))
+            return held
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -123,13 +128,17 @@ class TenantClient(httpx.Client):
     @contextmanager
     def subscribe(self, *patterns: str) -> Iterator[Subscription]:
         """Follow events matching any of `patterns` (`Note.*`, `*.created`)."""
+        from dotdo.wire.wsrpc import answer_to
+
         with self.ws("/ws/rpc") as connection:
+            events: list[Any] = []  # pushed while a later pattern's answer is awaited
             for index, pattern in enumerate(patterns):
                 connection.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
-                answer = json.loads(connection.recv(timeout=30))
+                while (answer := answer_to(connection.recv(timeout=30), index, events)) is None:
+                    pass
                 if "error" in answer:
                     raise RpcError(answer["error"]["code"], answer["error"]["message"])
-            yield Subscription(connection)
+            yield Subscription(connection, events)
 
     def run_due(self, now: float | None = None) -> dict[str, int]:
         """Do everything due at `now` (epoch ms; default: now plus `advance_time`'s total), as

@@ -39,7 +39,7 @@ from dotdo.core.router import Router
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
 from dotdo.core.transport import WS_RPC_TAG
-from dotdo.core.websocket import Connection
+from dotdo.core.websocket import Connection, live
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.fields import body_arguments
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
@@ -267,7 +267,7 @@ class DOWorkflow(DOStorage):
         subscribed = self.socket_state.values(_SUBSCRIPTIONS)
         if not subscribed:
             return
-        for connection in self.websockets.connections(WS_RPC_TAG):
+        for connection in live(self.websockets.connections(WS_RPC_TAG)):
             patterns = subscribed.get(connection.id) or []
             if any(pattern_matches(pattern, event_type) for pattern in patterns):
                 connection.send(message)
