@@ -183,13 +183,9 @@ class Client:
 
     def subscribe(self, *patterns: str) -> EventSubscription:
         """Events matching any of `patterns` (`Customer.*`, `*.created`), as they are sent,
-        over one `/ws/rpc` socket: `{"id", "type", "data", "subject", "object", "timestamp"}`
-        dicts. `async with client.subscribe(...) as events:` returns once the server has
-        acknowledged every pattern (an event sent after that is received), then `async for
-        event in events` or `await events.next(timeout)`; a bare `async for` subscribes when
-        the loop starts. RpcError when the server refuses a pattern
-        (`invalid_event_pattern`, `too_many_subscriptions`), and `subscription_closed` when
-        the socket closes (`dotdo.client_events.EventSubscription`: it does not reconnect)."""
+        over one `/ws/rpc` socket, as an `EventSubscription` (`dotdo.client_events`: `async
+        with client.subscribe(...) as events:` is subscribed when entered; its refusals and
+        closes are RpcError; it does not reconnect)."""
         scheme = "wss" if self._base.startswith("https") else "ws"
         connect_to = urlsplit(self._base)
         # The base URL's path stays in front (`http://127.0.0.1:8787/@acme`: the tenant).

@@ -48,12 +48,8 @@ from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.object_names import thing_object_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
+from dotdo.workflows import delivery
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
-from dotdo.workflows.delivery import (
-    DEFAULT_HANDLER_TIMEOUT,
-    validate_delivery_retries,
-    validate_handler_timeout,
-)
 from dotdo.workflows.engine import Marks, WorkflowEngine
 from dotdo.workflows.every import Every, ScheduleSpec
 from dotdo.workflows.handlers import On, check_handler_nouns
@@ -120,7 +116,7 @@ class DOWorkflow(DOStorage):
     or a schedule's firing, then a dead letter or given up (docs/api.md, "Retry policies")."""
     delivery_retry_delay_ms: ClassVar[int] = 1000
     """Milliseconds (0 to 24 h) before the first retry, doubled after each, at most 24 h."""
-    handler_timeout: ClassVar[float] = DEFAULT_HANDLER_TIMEOUT
+    handler_timeout: ClassVar[float] = delivery.DEFAULT_HANDLER_TIMEOUT
     """Seconds an event handler (durable or run-time) or a schedule's handler may run; after
     that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
     at most 60 (the delivery lease); checked when the class is created."""
@@ -138,8 +134,10 @@ class DOWorkflow(DOStorage):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        validate_handler_timeout(cls.handler_timeout, cls.__name__)
-        validate_delivery_retries(cls.delivery_retry_limit, cls.delivery_retry_delay_ms, cls.__name__)
+        delivery.validate_handler_timeout(cls.handler_timeout, cls.__name__)
+        delivery.validate_delivery_retries(
+            cls.delivery_retry_limit, cls.delivery_retry_delay_ms, cls.__name__
+        )
         cls._marks = Marks.of(cls)
         # Schedules and workflows are found by method name and name no noun; handlers do.
         check_handler_nouns(cls.__qualname__, cls._marks.handlers, cls.declared_nouns)
@@ -332,10 +330,8 @@ class DOWorkflow(DOStorage):
 
     @rpc(scope="read")
     def list_schedules(self) -> builtins.list[dict[str, Any]]:
-        """Every schedule: `{"id", "cron", "tz", "handler", "source", "next_at",
-        "last_fired_at", "registered_at", "firing_at", "firing_attempts", "firing_until",
-        "last_error"}`: the class's and at most 100 run-time ones (`GET /schedules` pages
-        them)."""
+        """Every schedule, the class's and at most 100 run-time ones, each as `GET /schedules`
+        answers it (docs/api.md, "Schedules"), which pages them."""
         return self.scheduler.list()
 
     @rpc(scope="admin")
@@ -442,10 +438,8 @@ class DOWorkflow(DOStorage):
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
         fields = {"input": "input", "id": "run_id"}
-        arguments = {
-            "name": request.params["name"],
-            **body_arguments(body, fields, method=self.start_workflow),
-        }
+        named = body_arguments(body, fields, method=self.start_workflow)
+        arguments = {"name": request.params["name"], **named}
         status = await invoke(self.start_workflow, arguments, fields)
         return json_response(status, status=201)
 

@@ -73,8 +73,8 @@ def server(patterns: int) -> Iterator[int]:
 
 async def _client_events(port: int, *patterns: str) -> list[str]:
     got: list[str] = []
-    async with Client(f"http://127.0.0.1:{port}") as client:
-        async for event in client.subscribe(*patterns):
+    async with Client(f"http://127.0.0.1:{port}") as client, client.subscribe(*patterns) as events:
+        async for event in events:
             got.append(event["id"])
             if event["id"] == "e99":
                 return got
@@ -84,10 +84,11 @@ async def _client_events(port: int, *patterns: str) -> list[str]:
 async def _async_tenant_events(port: int, *patterns: str) -> list[str]:
     got: list[str] = []
     client = AsyncTenantClient(port, "acme")
-    async for event in client.subscribe(*patterns):
-        got.append(event["id"])
-        if event["id"] == "e99":
-            return got
+    async with client.subscribe(*patterns) as events:
+        async for event in events:
+            got.append(event["id"])
+            if event["id"] == "e99":
+                return got
     raise AssertionError(f"ended after {got}")
 
 
