@@ -14,7 +14,9 @@ Each is seeded through its own API with the kit's `seed.py` (customers `c-00000.
 1,000 state keys); then for every round, scenario and connection count the systems take
 turns (the order rotates each round), each driven by the kit's wrk scenario (`lua/*.lua`).
 So a drift of the machine hits all alike.
-Tables: median req/s over the rounds, the ratio of dotdo to bare Python, and p50 latency;
+Tables: median req/s over the rounds, the ratio of dotdo to bare Python, p50 latency and the
+server's CPU a request (every process of the system, from /proc: what a request costs the
+machine apart from waiting, which at one connection is the disk's flush of each commit);
 every run's raw result goes to bench-results/<stamp>-floor.jsonl.
 
 `list` is `{"age":{"$gt":30}}` limit 20 (~81% match), `list_scan` `{"tier":"platinum"}`
@@ -95,6 +97,22 @@ def process_tree(root: int) -> list[int]:
     return sorted(tree)
 
 
+def cpu_ticks(pids: list[int]) -> int:
+    """CPU time the processes `pids` have used, user and system, in clock ticks (every thread,
+    ended ones included: `/proc/<pid>/stat`'s utime and stime)."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(stat[11]) + int(stat[12])  # fields 14 and 15 of proc(5), counted after the name
+    return total
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class System:
     name: str
@@ -140,6 +158,10 @@ class System:
         log = Path(str(self.log)).read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{self.name} did not start:\n{log}")
 
+    def processes(self) -> list[int]:
+        """Every process serving this system (the runtime's node and workerd processes)."""
+        return process_tree(self.process.pid) if self.process is not None else []
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -174,6 +196,9 @@ class FrontSystem(System):
             cwd=self.cwd, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env={**os.environ, **ENV},
         )  # fmt: skip
+
+    def processes(self) -> list[int]:
+        return [*super().processes(), *(self.app.processes() if self.app is not None else [])]
 
     def stop(self) -> None:
         super().stop()
@@ -308,7 +333,14 @@ def main() -> None:
                         for system in turn:
                             if round_ == 0 and conn == conns[0]:
                                 wrk(system, scenario, 8, args.warmup, host, args.things)  # warm-up, not kept
+                            serving = system.processes()
+                            ticks = cpu_ticks(serving)
                             result = wrk(system, scenario, conn, args.duration, host, args.things)
+                            # The server's CPU a request (every process of the system): where the
+                            # time of a request goes when it is not spent waiting (for the disk, the
+                            # client), comparable between systems whatever the run's rate.
+                            used = (cpu_ticks(serving) - ticks) / TICKS_PER_SECOND
+                            result["server_cpu_us"] = used / max(1, int(result["requests"])) * 1e6
                             results.setdefault((system.name, scenario, conn), []).append(result)
                             line = {
                                 "system": system.name,
@@ -357,6 +389,21 @@ def main() -> None:
             p50 = {n: statistics.median(r["p50_ms"] for r in results[(n, scenario, conn)]) for n in names}
             lines.append(
                 f"| {LABELS[scenario]} | {conn} | " + " | ".join(f"{p50[n]:.2f}" for n in names) + " |"
+            )
+    lines += [
+        "",
+        "Server CPU us a request (every process of the system, median over the rounds):",
+        "",
+        "| route | conns | " + " | ".join(names) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in names) + " |",
+    ]
+    for scenario in scenarios:
+        for conn in conns:
+            cpu = {
+                n: statistics.median(r["server_cpu_us"] for r in results[(n, scenario, conn)]) for n in names
+            }
+            lines.append(
+                f"| {LABELS[scenario]} | {conn} | " + " | ".join(f"{cpu[n]:.0f}" for n in names) + " |"
             )
     lines += ["", "Errors: " + ("; ".join(errors) if errors else "none") + "."]
     print("\n".join(lines))
