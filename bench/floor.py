@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/floor.py [--duration 8s] [--rounds 2] [--conns 1,8] [--things 2000]
         [--scenarios state_get,state_put,create,get,list,list_scan] [--systems rawjs,pyfloor,dotdo]
+        [--variant NAME=PATCH ...]
 
 The three systems run side by side, each on its own port and empty state folder: `rawjs`
 (the shared kit's JavaScript Durable Object on wrangler's dev stack, `devserver.mjs`),
@@ -13,7 +14,10 @@ app behind the opt-in JavaScript front (ADR 0020) in place of the Python passthr
 Each is seeded through its own API with the kit's `seed.py` (customers `c-00000..` and
 1,000 state keys); then for every round, scenario and connection count the systems take
 turns (the order rotates each round), each driven by the kit's wrk scenario (`lua/*.lua`).
-So a drift of the machine hits all alike.
+So a drift of the machine hits all alike. `--variant NAME=PATCH` adds a system NAME beside
+them: this checkout's app with PATCH applied (`patch -p1`, e.g. one suspect of
+`bench/create_path_patches/` removed), `NAME=@REV[:PATCH]` git revision REV's sources, as
+`bench/create_path.py` makes them; its ratio to bare Python is printed as dotdo's is.
 Tables: median req/s over the rounds, the ratio of dotdo to bare Python, p50 latency and the
 server's CPU a request (every process of the system, from /proc: what a request costs the
 machine apart from waiting, which at one connection is the disk's flush of each commit);
@@ -120,6 +124,8 @@ class System:
     """Where the system serves customers: `/things/Customer` or `/Customer`."""
     command: list[str]
     cwd: Path
+    pythonpath: Path | None = None
+    """The dotdo the runtime serves (a variant's copy); None: this checkout's `src`."""
     port: int = 0
     log: Path | None = None
     process: subprocess.Popen[bytes] | None = None
@@ -135,9 +141,12 @@ class System:
         ]
         self.log = state.parent / f"{self.name}.log"
         log = self.log.open("wb")
+        env = {**os.environ, **ENV}
+        if self.pythonpath is not None:
+            env["PYTHONPATH"] = str(self.pythonpath)
         self.process = subprocess.Popen(
             command, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, **ENV},
+            start_new_session=True, env=env,
         )  # fmt: skip
 
     def wait(self, timeout: float = 600) -> float:
@@ -204,6 +213,19 @@ class FrontSystem(System):
         super().stop()
         if self.app is not None:
             self.app.stop()
+
+
+def variant(base: Path, spec: str) -> System:
+    """A system from `--variant NAME=PATCH` (or `NAME=@REV[:PATCH]`): dotdo's app served from a
+    copy of this checkout under `base` with PATCH applied (`create_path.checkout_copy`)."""
+    from create_path import checkout_copy  # a sibling; it imports this module itself
+
+    name, _, source = spec.partition("=")
+    if not name or name in ("rawjs", "pyfloor", "dotdo", "front"):
+        raise SystemExit(f"--variant {spec!r}: name it NAME=PATCH, with a name of its own")
+    copy = checkout_copy(base, name, source)
+    dotdo = systems(["dotdo"])[0]
+    return System(name, dotdo.things, dotdo.command, copy, pythonpath=copy / "src")
 
 
 def systems(names: list[str]) -> list[System]:
@@ -301,6 +323,7 @@ def main() -> None:
     parser.add_argument("--things", type=int, default=2000)
     parser.add_argument("--scenarios", default=",".join(LABELS))
     parser.add_argument("--systems", default="rawjs,pyfloor,dotdo", help="of rawjs,pyfloor,dotdo,front")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=PATCH|@REV[:PATCH]")
     args = parser.parse_args()
     conns = [int(c) for c in args.conns.split(",")]
     scenarios = args.scenarios.split(",")
@@ -311,6 +334,7 @@ def main() -> None:
     raw.parent.mkdir(exist_ok=True)
     results: dict[tuple[str, str, int], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        chosen += [variant(Path(tmp) / "variants", spec) for spec in args.variant]
         try:
             for system in chosen:  # all three up at once; an idle one costs no CPU
                 (Path(tmp) / system.name).mkdir()
@@ -356,8 +380,9 @@ def main() -> None:
             for system in chosen:
                 system.stop()
     names = [system.name for system in chosen]
-    ratios = [n for n in ("dotdo", "front") if "pyfloor" in names and n in names]
+    ratios = [n for n in names if n not in ("rawjs", "pyfloor") and "pyfloor" in names]
     command = f"bench/floor.py --duration {args.duration} --rounds {args.rounds} --things {args.things}"
+    command += "".join(f" --variant {spec}" for spec in args.variant)
     lines = [
         f"Run of {stamp} (`{command}`), median req/s over the rounds:",
         "",
