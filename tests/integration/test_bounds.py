@@ -405,6 +405,16 @@ def noun_indexes(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
         )
 
 
+def object_indexes(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    """Nouns of 16 indexes each, then one noun with the rest: the last registration's answer."""
+    with runtime.client(tenant) as c:
+        answer: Outcome = (200, None)
+        for start in range(0, n, 16):
+            paths = [f"p{i}" for i in range(min(16, n - start))]
+            answer = of_http(c.post("/nouns", json={"name": f"Noun{start // 16}", "indexes": paths}))
+        return answer
+
+
 def derived_verb_length(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
     """An action with a verb whose forms grow by 4 (ship -> shipping)."""
     verb = "ship" + "Z" * (n - 4)
@@ -467,6 +477,7 @@ BOUNDS = [
     Bound("noun (with a derived plural)", 64, (400, "invalid_type"), noun_length),
     Bound("noun plural", 72, (400, "invalid_noun"), plural_length),
     Bound("indexes per noun", 16, (400, "invalid_noun"), noun_indexes),
+    Bound("indexes per object", 64, (400, "invalid_noun"), object_indexes),
     Bound("verb with derived forms", 60, (400, "invalid_verb"), derived_verb_length),
 ]
 

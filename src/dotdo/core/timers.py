@@ -23,7 +23,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Around", "Clock", "Source", "TimerService", "TimerSource", "wall_clock"]
+__all__ = [
+    "RETRY_BASE_MS",
+    "RETRY_MAX_MS",
+    "Around",
+    "Clock",
+    "Source",
+    "TimerService",
+    "TimerSource",
+    "retry_delay",
+    "wall_clock",
+]
 
 logger = logging.getLogger("dotdo.timers")
 
@@ -34,6 +44,18 @@ Around = Callable[[Callable[[], Awaitable[dict[str, int]]]], Awaitable[dict[str,
 """Runs a pass of due work (the callable) inside whatever a layer needs around it."""
 
 _UNKNOWN: Any = object()
+
+
+RETRY_BASE_MS = 1_000
+"""How long a source that failed waits before its next run (ms), doubled each failure."""
+RETRY_MAX_MS = 300_000
+"""The longest wait between two runs of a source that keeps failing (ms)."""
+
+
+def retry_delay(failures: int) -> int:
+    """The wait (ms) before a source that failed `failures` times in a row runs again:
+    1 s, 2 s, 4 s, ... up to RETRY_MAX_MS."""
+    return min(RETRY_MAX_MS, RETRY_BASE_MS << min(max(failures, 1) - 1, 20))
 
 
 def wall_clock() -> int:
@@ -76,6 +98,8 @@ class TimerService:
         self._sources: dict[str, TimerSource] = {}
         self._around: list[Around] = []
         self._armed: int | None = _UNKNOWN
+        self._failures: dict[str, tuple[int, int]] = {}
+        """Sources failing in a row: name -> (failures, epoch ms before which it is not run)."""
         self._dirty = True
         self._skew = 0
         self.alarm_writes = 0
@@ -103,7 +127,12 @@ class TimerService:
 
     def next_wake(self) -> int | None:
         """The earliest wake across every source, or None."""
-        wakes = [wake for source in self._sources.values() if (wake := source.next_wake()) is not None]
+        wakes = []
+        for name, source in self._sources.items():
+            wake = source.next_wake()
+            if wake is not None:
+                held = self._failures.get(name)
+                wakes.append(wake if held is None else max(wake, held[1]))
         return min(wakes) if wakes else None
 
     def rearm(self) -> None:
@@ -133,8 +162,11 @@ class TimerService:
         """Run every source's work due at `now`, as if the clock said `now`; then re-arm.
 
         Returns how many items each source ran, by source name. A source that raises is
-        logged and the others still run; the first such error is raised after the re-arm
-        (so the runtime retries the alarm).
+        logged and the others still run; the first such error is raised after the re-arm.
+        A source that failed is not run again before `retry_delay` of its failures in a row
+        has passed (the alarm is re-armed for then, not for its wake, which is already
+        past): a source failing for good would otherwise wake the object at once, again
+        and again. The count lives in memory: a new instance tries at once.
         """
         self._skew = now - self._clock()
         errors: list[Exception] = []
@@ -142,12 +174,25 @@ class TimerService:
         async def one_pass() -> dict[str, int]:
             done: dict[str, int] = {}
             for name, source in list(self._sources.items()):
+                held = self._failures.get(name)
+                if held is not None and now < held[1]:
+                    done[name] = 0
+                    continue
                 try:
                     done[name] = await source.run_due(now)
                 except Exception as error:
-                    logger.exception("timer source %s failed", name)
+                    failures = 1 if held is None else held[0] + 1
+                    self._failures[name] = (failures, now + retry_delay(failures))
+                    logger.exception(
+                        "timer source %s failed (%d in a row; next try in %d ms)",
+                        name,
+                        failures,
+                        retry_delay(failures),
+                    )
                     done[name] = 0
                     errors.append(error)
+                else:
+                    self._failures.pop(name, None)
             return done
 
         run: Callable[[], Awaitable[dict[str, int]]] = one_pass

@@ -338,7 +338,15 @@ class HumanLoop:
         current = self._public(approval_id)
         who = None if by is None else by.sub
         if current["approvers"] is not None and who not in current["approvers"]:
-            held = "no token was read (open access)" if by is None else f"the token's subject is {who!r}"
+            if who is not None:
+                held = f"the token's subject is {who!r}"
+            elif by is None or not by.root:  # open access lets every request in as no one
+                held = (
+                    "no token was read (open access: set DOTDO_SECRET and decide with a token "
+                    "whose subject is one of them)"
+                )
+            else:
+                held = "the token names no subject (mint it with one: `dotdo token mint --sub`)"
             only = f"Approval {approval_id!r} may be decided by {', '.join(current['approvers'])} only"
             raise Forbidden(f"{only}; {held}", code="approver_not_allowed")
         now = self._host.timers.now()

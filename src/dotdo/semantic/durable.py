@@ -32,7 +32,7 @@ from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Relationships
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
-from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
+from dotdo.semantic.registry import MAX_OBJECT_INDEXES, REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
 from dotdo.semantic.routes import SemanticRoutes
 from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
@@ -85,6 +85,13 @@ class DOSemantic(DOCore):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
+        declared = sum(len(dict.fromkeys(noun.indexes)) for noun in cls.declared_nouns)
+        if declared > MAX_OBJECT_INDEXES:
+            raise TypeError(
+                f"{cls.__name__}.declared_nouns index {declared} properties together: an object's "
+                f"nouns hold at most {MAX_OBJECT_INDEXES} indexes (each costs a row on every write "
+                "of every type)"
+            )
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=("thing_store", "event_store", "noun_factory"),
@@ -103,7 +110,9 @@ class DOSemantic(DOCore):
         )
         self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
         for noun in self.declared_nouns:
-            self.nouns.register(noun.name, noun.plural, noun.indexes)
+            # Checked with the class (`__init_subclass__`); nouns registered at run time
+            # before a deploy declared more may take an object past the bound, never twice past.
+            self.nouns.register(noun.name, noun.plural, noun.indexes, bounded=False)
         for verb in self.declared_verbs:
             self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person)
 

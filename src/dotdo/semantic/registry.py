@@ -26,7 +26,16 @@ from dotdo.semantic.names import (
     validate_verb,
 )
 
-__all__ = ["REGISTRY_TABLES", "Noun", "Nouns", "Verb", "Verbs", "index_name"]
+__all__ = [
+    "MAX_INDEXES",
+    "MAX_OBJECT_INDEXES",
+    "REGISTRY_TABLES",
+    "Noun",
+    "Nouns",
+    "Verb",
+    "Verbs",
+    "index_name",
+]
 
 _LIFECYCLE_VERBS = tuple(conjugate(base) for base in ("create", "update", "delete", "restore"))
 """The verbs of the thing store's own write events (`semantic/things.py`)."""
@@ -60,7 +69,17 @@ REGISTRY_TABLES = Component(
 )
 
 MAX_INDEXES = 16
-"""How many properties one noun may index (each index costs every write of that type)."""
+"""How many distinct properties one noun may index."""
+MAX_OBJECT_INDEXES = 64
+"""How many indexes the registered nouns of one object hold together (distinct paths a
+noun, summed over its nouns).
+
+Every index is on the whole `things` table, so each costs a row written on every write of
+every type: a thing's create checkpoints as 4 rows plus one a declared index, 68 at this
+bound (`bench/index_cost.py`, measured on the local runtime). The same measurement finds
+the checkpoint's upsert failing with `SQLITE_NOMEM` on workerd between 960 and 1,024
+indexes, for good (every flush and query after it answers 500), so the bound keeps an
+object far from that too."""
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
@@ -89,9 +108,9 @@ class Noun:
                 f"Invalid plural {plural!r}: plurals are PascalCase too, at most 72 characters",
                 code="invalid_noun",
             )
-        if len(self.indexes) > MAX_INDEXES:
-            raise BadRequest(f"A noun indexes at most {MAX_INDEXES} properties", code="invalid_noun")
         indexes = tuple(dict.fromkeys(validate_field_path(f, code="invalid_noun") for f in self.indexes))
+        if len(indexes) > MAX_INDEXES:  # counted once duplicates are gone: `["a"] * 17` is one index
+            raise BadRequest(f"A noun indexes at most {MAX_INDEXES} distinct properties", code="invalid_noun")
         if any(f.startswith("$") for f in indexes):
             raise BadRequest("The $ fields are indexed already", code="invalid_noun")
         return Noun(self.name, plural, indexes)
@@ -198,6 +217,10 @@ class Nouns:
         case), so `things_Item_G` is `things_Item_g` and indexing `G` beside `g` created
         nothing; such a path is read without an index rather than through another path's.
         The indexes of `things` are read once, on the first call."""
+        found = self._held_indexes().get(index_name(name, path).strip('"').lower())
+        return found is not None and f"'$.{path}')" in found
+
+    def _held_indexes(self) -> dict[str, str]:
         if self._index_sql is None:
             self._index_sql = {
                 str(r["name"]).lower(): str(r["sql"])
@@ -206,22 +229,51 @@ class Nouns:
                     "AND sql IS NOT NULL"
                 )
             }
-        found = self._index_sql.get(index_name(name, path).strip('"').lower())
-        return found is not None and f"'$.{path}')" in found
+        return self._index_sql
 
-    def register(self, name: str, plural: str | None = None, indexes: Sequence[str] = ()) -> Noun:
+    def register(
+        self, name: str, plural: str | None = None, indexes: Sequence[str] = (), *, bounded: bool = True
+    ) -> Noun:
         """Register (or re-register) a noun and create an index for each of `indexes`
-        (property paths), in one transaction; the noun as stored. 400 as `Noun.resolved`."""
+        (property paths), in one transaction, dropping those a re-registration no longer
+        lists; the noun as stored. 400 as `Noun.resolved`, and `invalid_noun` when the
+        object's nouns would hold more than MAX_OBJECT_INDEXES indexes together (unless
+        not `bounded`: a class's declared nouns, checked with the class)."""
         if isinstance(indexes, str):
             raise BadRequest("indexes is an array of property names", code="invalid_noun")
         noun = Noun(name, plural, tuple(indexes)).resolved()
-        if self._load().get(noun.name) == noun:
+        registered = self._load()
+        before = registered.get(noun.name)
+        if before == noun:
             return noun
+        held = sum(len(n.indexes) for n in registered.values() if n.name != noun.name)
+        if (
+            bounded
+            and held + len(noun.indexes) > MAX_OBJECT_INDEXES
+            and len(noun.indexes) > (0 if before is None else len(before.indexes))
+        ):
+            raise BadRequest(
+                f"An object's nouns hold at most {MAX_OBJECT_INDEXES} indexes together (each costs a "
+                f"row on every write of every type): {held} are held by other nouns, {noun.name} asks "
+                f"for {len(noun.indexes)}",
+                code="invalid_noun",
+            )
+        dropped = [] if before is None else [path for path in before.indexes if path not in noun.indexes]
+        held_sql = self._held_indexes() if dropped else {}
 
         def work() -> None:
             # An enclosing transaction that fails takes the indexes and the row back: so do
             # the caches (a query would name an index SQLite no longer has).
             self._sql.on_rollback(self._forget)
+            for path in dropped:
+                # Only the index this noun's path created: another name differing in case only
+                # is the same name to SQLite, and may be another noun's or path's index.
+                found = held_sql.get(index_name(noun.name, path).strip('"').lower(), "")
+                if (
+                    found.startswith(f"CREATE INDEX {index_name(noun.name, path)} ")
+                    and f"'$.{path}')" in found
+                ):
+                    self._sql.run(f"DROP INDEX IF EXISTS {index_name(noun.name, path)}")
             for path in noun.indexes:
                 self._sql.run(index_statement(noun.name, path))
             self._sql.run(

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from dotdo.core.timers import Source, TimerService
+from dotdo.core.timers import RETRY_BASE_MS, RETRY_MAX_MS, Source, TimerService, retry_delay
 from tests.inprocess import T0, run
 from tests.storage import Clock, Storage
 
@@ -103,7 +103,42 @@ def test_a_failing_source_stops_neither_the_others_nor_the_rearm_and_is_raised_a
     with pytest.raises(RuntimeError, match="source bug"):
         run(timers.run_due(T0 + 10))
     assert after.ran == [(T0 + 1, T0 + 10)]
-    assert storage.alarm == T0  # the broken source still wants to wake: the runtime retries too
+    assert storage.alarm == T0 + 10 + RETRY_BASE_MS  # the broken source still wants to wake, after a backoff
+
+
+def test_a_source_that_keeps_failing_is_retried_after_a_doubling_wait_not_at_once() -> None:
+    """A checkpoint failing for good woke the object ~38 times a second: the alarm went
+    back to the source's wake, already past, after every failing pass."""
+    calls: list[int] = []
+    healed = False
+
+    async def broken(now: int) -> int:
+        calls.append(now)
+        if not healed:
+            raise RuntimeError("fails every time")
+        return 1
+
+    timers, storage, _clock = service()
+    timers.register("broken", Source(lambda: T0, broken))
+    at = T0
+    for failures in range(1, 12):
+        with pytest.raises(RuntimeError):
+            run(timers.run_due(at))
+        assert storage.alarm == at + retry_delay(failures)
+        assert run(timers.run_due(storage.alarm - 1)) == {"broken": 0}  # not yet: not run
+        at = storage.alarm
+    assert len(calls) == 11
+    assert [retry_delay(n) for n in (1, 2, 3, 9, 10, 11)] == [
+        1_000,
+        2_000,
+        4_000,
+        256_000,
+        RETRY_MAX_MS,
+        RETRY_MAX_MS,
+    ]
+    healed = True
+    assert run(timers.run_due(at)) == {"broken": 1}
+    assert storage.alarm == T0  # back to the source's own wake: no backoff left
 
 
 def test_every_pass_runs_inside_what_the_layers_wrap_around_it() -> None:

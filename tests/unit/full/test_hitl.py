@@ -224,7 +224,18 @@ def test_approvers_restrict_who_decides_and_bad_decisions_are_refused_with_codes
         assert refused.value.code == "approver_not_allowed"
     with pytest.raises(Forbidden) as refused:
         run(obj.hitl.decide(pending["id"], "approve", None, None))
-    assert "no token was read (open access)" in refused.value.message  # not "subject is None"
+    assert "no token was read (open access" in refused.value.message  # not "subject is None"
+    # Open access lets a request in with a capability that names no one: the same words,
+    # not "the token's subject is None" (no token was read).
+    open_access = Capability(target="*", scope="admin", methods=None, exp=None, sub=None, root="")
+    with pytest.raises(Forbidden) as refused:
+        run(obj.hitl.decide(pending["id"], "approve", None, open_access))
+    assert "no token was read (open access" in refused.value.message
+    assert "DOTDO_SECRET" in refused.value.message
+    unnamed = Capability(target="*", scope="approve", methods=None, exp=None, sub=None, root="t1")
+    with pytest.raises(Forbidden) as refused:
+        run(obj.hitl.decide(pending["id"], "approve", None, unnamed))
+    assert "the token names no subject" in refused.value.message
     for decision, comment, code in (
         ("yes", None, "invalid_decision"),
         ("approve", "x" * 4001, "invalid_comment"),
