@@ -19,8 +19,9 @@ them: this checkout's app with PATCH applied (`patch -p1`, e.g. one suspect of
 `bench/create_path_patches/` removed), `NAME=@REV[:PATCH]` git revision REV's sources, as
 `bench/create_path.py` makes them; its ratio to bare Python is printed as dotdo's is.
 Tables: median req/s over the rounds, the ratio of dotdo to bare Python, p50 latency and the
-server's CPU a request (every process of the system, from /proc: what a request costs the
-machine apart from waiting, which at one connection is the disk's flush of each commit);
+server's CPU a request (every process of the system, from /proc, background threads
+included): when two systems' latencies differ by what their CPU a request differs by, the
+difference is work, not waiting (for the disk's flush of a commit, a timer, the client);
 every run's raw result goes to bench-results/<stamp>-floor.jsonl.
 
 `list` is `{"age":{"$gt":30}}` limit 20 (~81% match), `list_scan` `{"tier":"platinum"}`
