@@ -5,8 +5,9 @@
         summary = await client.pipeline().get_user("alice").get_orders().summarize()
         ada = await client.Customer.create({"name": "Ada"})
         await client.Customer(ada["$id"]).update({"plan": "pro"}, expected_version=ada["$version"])
-        async for event in client.subscribe("Customer.*"):
-            ...
+        async with client.subscribe("Customer.*") as events:  # subscribed when entered
+            async for event in events:
+                ...
 
 `client.Customer` and `client.Customer("id")` have the methods of `self.Customer()`
 and `self.Customer("id")` in the object, with the same answers: each is one
@@ -23,17 +24,17 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from dotdo.client_events import subscription
+from dotdo.client_events import EventSubscription, subscription
 from dotdo.errors import RpcError
 from dotdo.wire.codec import decode, encode
 
-__all__ = ["Client", "NounResource", "Pipeline", "RpcError", "ThingResource"]
+__all__ = ["Client", "EventSubscription", "NounResource", "Pipeline", "RpcError", "ThingResource"]
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 
@@ -104,7 +105,7 @@ class Client:
         limit: int = 100,
     ) -> dict[str, Any]:
         """One page of the object's events, oldest first, archived ones included:
-        `{"items", "cursor"}` (`list_events`; `since <= timestamp < until`, epoch ms; pass
+        `{"items", "has_more", "cursor"}` (`list_events`; `since <= timestamp < until`, epoch ms; pass
         the answer's `cursor` for the next page, None on the last)."""
         page: dict[str, Any] = await self.call("list_events", type, subject, since, until, cursor, limit)
         return page
@@ -180,12 +181,11 @@ class Client:
 
     # -- events ---------------------------------------------------------------
 
-    def subscribe(self, *patterns: str) -> AsyncGenerator[dict[str, Any], None]:
+    def subscribe(self, *patterns: str) -> EventSubscription:
         """Events matching any of `patterns` (`Customer.*`, `*.created`), as they are sent,
-        over one `/ws/rpc` socket: `{"id", "type", "data", "subject", "object", "timestamp"}`
-        dicts, from an async generator. RpcError when the server refuses a pattern
-        (`invalid_event_pattern`, `too_many_subscriptions`), and `subscription_closed` when
-        the socket closes (`dotdo.client_events.subscription`: it does not reconnect)."""
+        over one `/ws/rpc` socket, as an `EventSubscription` (`dotdo.client_events`: `async
+        with client.subscribe(...) as events:` is subscribed when entered; its refusals and
+        closes are RpcError; it does not reconnect)."""
         scheme = "wss" if self._base.startswith("https") else "ws"
         connect_to = urlsplit(self._base)
         # The base URL's path stays in front (`http://127.0.0.1:8787/@acme`: the tenant).
@@ -289,9 +289,13 @@ class NounResource:
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+        cursor: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The matching things, a list (`page` for `total` and `has_more`)."""
+        """The matching things, a list (`page` for `total`, `has_more` and `cursor`), after
+        `cursor` when given."""
         options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
+        if cursor is not None:
+            options["cursor"] = cursor
         result: list[dict[str, Any]] = await self._call("list", [], _options(options, include_deleted))
         return result
 
@@ -304,11 +308,15 @@ class NounResource:
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
-        """`{"items", "total", "has_more"}`; `with_total=False` skips the count (`total` null)."""
+        """`{"items", "total", "has_more", "cursor"}`; `with_total=False` skips the count
+        (`total` null); `cursor`, a page's `cursor` of the same query, gives the next page."""
         options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
         if not with_total:
             options["with_total"] = False
+        if cursor is not None:
+            options["cursor"] = cursor
         result: dict[str, Any] = await self._call("page", [], _options(options, include_deleted))
         return result
 

@@ -18,6 +18,7 @@ from typing import Any
 from dotdo.errors import BadRequest
 
 __all__ = [
+    "FRAMEWORK_DEPTH",
     "INT64_MAX",
     "INT64_MIN",
     "INT64_RANGE",
@@ -37,7 +38,14 @@ MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer a JavaScript number holds exactly (ECMA-262, Number.MAX_SAFE_INTEGER)."""
 MAX_STORED_DEPTH = 32
 """How deep stored JSON may nest (as a thing's properties): well below the wire's 64 levels,
-so whatever is stored can be sent inside any answer's envelope."""
+so whatever is stored can be sent inside any answer's envelope. A value's depth is the number
+of arrays and objects on its deepest path (`1` is 0 levels, `[]` and `{"a": 1}` 1, `[[1]]`
+2), counted from the value the caller hands in (a state value, event data, a thing's
+properties object): every nesting bound of docs/api.md counts this way."""
+FRAMEWORK_DEPTH = 2
+"""Levels a record the framework makes may add around a caller's value (an action's event
+`{"data": ...}`, an approval's `payload` and `value` in its events): such records are checked
+against MAX_STORED_DEPTH plus these, so a wrapper never fails a value its own bound admitted."""
 
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -61,7 +69,7 @@ def int64_error(value: int) -> str | None:
     return None if INT64_MIN <= value <= INT64_MAX else INT64_RANGE
 
 
-def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value") -> str:
+def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value", wrapped: int = 0) -> str:
     """The compact JSON text of `value` to store.
 
     `value` is JSON: objects with string keys, lists (or tuples), strings, booleans,
@@ -70,8 +78,10 @@ def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value")
     holds one, so SQLite could not store it; a Workers RPC caller's JavaScript string
     can carry one, where a JSON body cannot). Anything else raises BadRequest with
     `code` and a message starting with `what` (an integer out of range names the range).
+    `wrapped` (at most FRAMEWORK_DEPTH) is for a record the framework builds around
+    values checked on their own: it may nest that many levels deeper.
     """
-    _check(value, what, code, 0)
+    _check(value, what, code, MAX_STORED_DEPTH + wrapped - 1)
     text = _ENCODER.encode(value)
     if not text.isascii():  # a flag CPython keeps: the common ASCII text is never scanned
         found = LONE_SURROGATE.search(text)
@@ -84,9 +94,8 @@ def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value")
     return text
 
 
-def _check(value: Any, what: str, code: str, depth: int) -> None:
-    if depth > MAX_STORED_DEPTH:
-        raise BadRequest(f"{what} is nested deeper than {MAX_STORED_DEPTH} levels", code=code)
+def _check(value: Any, what: str, code: str, room: int) -> None:
+    # `room`: how many more arrays or objects may nest inside `value`; leaves add no level
     if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, int):
@@ -97,15 +106,15 @@ def _check(value: Any, what: str, code: str, depth: int) -> None:
         if not math.isfinite(value):
             raise BadRequest(f"{what}: numbers are finite (no NaN or Infinity)", code=code)
         return
-    # The common leaves are checked inline: no call per property. A container at the limit
-    # has items past it, so they take the call (and its error).
-    inline = depth < MAX_STORED_DEPTH
+    if room < 0 and isinstance(value, dict | list | tuple):
+        raise BadRequest(f"{what} is nested deeper than {MAX_STORED_DEPTH} levels", code=code)
+    # The common leaves are checked inline: no call per property.
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise BadRequest(f"{what}: object keys are strings, not {type(key).__name__}", code=code)
             kind = type(item)
-            if inline and (
+            if (
                 kind is str
                 or item is None
                 or kind is bool
@@ -113,12 +122,12 @@ def _check(value: Any, what: str, code: str, depth: int) -> None:
                 or (kind is float and math.isfinite(item))
             ):
                 continue
-            _check(item, what, code, depth + 1)
+            _check(item, what, code, room - 1)
         return
     if isinstance(value, list | tuple):
         for item in value:
             kind = type(item)
-            if inline and (
+            if (
                 kind is str
                 or item is None
                 or kind is bool
@@ -126,6 +135,6 @@ def _check(value: Any, what: str, code: str, depth: int) -> None:
                 or (kind is float and math.isfinite(item))
             ):
                 continue
-            _check(item, what, code, depth + 1)
+            _check(item, what, code, room - 1)
         return
     raise BadRequest(f"{what} is not JSON: {type(value).__name__} has no JSON form", code=code)

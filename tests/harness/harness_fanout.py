@@ -8,6 +8,7 @@ import time
 from harness_lifetime import Lifetime
 
 from dotdo import DOFull, rpc, workflow
+from dotdo.worker import get_object
 
 
 class HarnessFanout(Lifetime, DOFull):
@@ -49,6 +50,12 @@ class HarnessFanout(Lifetime, DOFull):
         """Per-target records of fan-outs still in progress."""
         return int(self.sql.first("SELECT COUNT(*) AS n FROM dotdo_fanout_calls")["n"])
 
+    @rpc
+    def go_strict(self) -> None:
+        """`strict_nouns` on this instance from now on (in memory: until it is evicted), so
+        a test can fan out under the noun policy without a class of its own."""
+        self.noun_policy.strict = True
+
     # -- as the caller -------------------------------------------------------------
 
     @rpc
@@ -62,6 +69,14 @@ class HarnessFanout(Lifetime, DOFull):
             except Exception as error:
                 merged[name] = f"{type(error).__name__}: {error}"
         return {**result.to_dict(), **merged, "gathered": result.gather()}
+
+    @rpc(scope="admin")
+    async def fan_tenants(self, tenants: list) -> dict:
+        """The docs' fan-out over tenants: each tenant's object (in this class's binding) by
+        its stub, labelled by the tenant's name."""
+        stubs = {name: get_object(self.env.FANOUT, name) for name in tenants}
+        result = await self.fan_out(stubs, "tally", "tenants", concurrency=6, timeout=10)
+        return result.to_dict()
 
     @rpc
     async def measure_fan_out(

@@ -104,6 +104,11 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         return self.every.day.at(time_of_day)(self.ticker)
 
     @rpc
+    def schedule_tickers(self, count: int) -> list:
+        """`count` run-time schedules of `ticker`, one a minute of the day from midnight."""
+        return [self.every.cron(f"{i % 60} {i // 60} * * *")(self.ticker) for i in range(count)]
+
+    @rpc
     def schedule_in_zone(self, tz: str) -> dict:
         schedule_id = self.every.day.at("9am", tz=tz)(self.ticker)
         return next(s for s in self.list_schedules() if s["id"] == schedule_id)
@@ -487,6 +492,17 @@ class HarnessStrict(Lifetime, DOWorkflow):
     def create_from_python(self, noun: str) -> dict:
         """`self.<noun>().create(...)`, as application code writes it."""
         return getattr(self, noun)().create(title="from Python")
+
+    @rpc
+    async def notify(self, message: str) -> str:
+        """A cross-object call's target: logs what it was told."""
+        self._log("inbox", message)
+        return self.object_name
+
+    @rpc
+    async def call_noun(self, noun: str, thing_id: str, message: str) -> str:
+        """`self.<noun>(id).notify(message)`: a call to the object owning that thing."""
+        return await getattr(self, noun)(thing_id).notify(message)
 
     @rpc
     def counters(self, *keys: str) -> dict:

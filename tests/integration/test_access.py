@@ -19,6 +19,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from dotdo.client import Client, RpcError
+from dotdo.remote.targets import snake_case
 from dotdo.wire.tokens import attenuate, mint
 from tests.conftest import OPERATOR_TOKEN, PRODUCTION_MESSAGE_RATE, PRODUCTION_REQUEST_RATE, PRODUCTION_SECRET
 from tests.runtime import ROOT, LocalRuntime, new_tenant
@@ -582,3 +583,166 @@ def test_the_test_clients_sockets_carry_their_authorization_header(production_ru
                 assert json.loads(await socket.recv()) == {"id": 1, "result": None}
 
     asyncio.run(scenario())
+
+
+# A noun accessor's operations and the flat RPC method each is (docs/api.md, "One operation,
+# one answer"): (flat method, its params, "noun" or "thing", the path method, its args).
+OPERATIONS: list[tuple[str, list[Any], str, str, list[Any]]] = [
+    ("create_thing", ["Customer", {"name": "x"}], "noun", "create", [{"name": "x"}]),
+    ("create_things", ["Customer", [{"name": "y"}]], "noun", "createMany", [[{"name": "y"}]]),
+    ("upsert_thing", ["Customer", {"$id": "u1"}], "noun", "upsert", [{"$id": "u1"}]),
+    ("list_things", ["Customer"], "noun", "list", []),
+    ("page_things", ["Customer"], "noun", "page", []),
+    ("count_things", ["Customer"], "noun", "count", []),
+    ("find_first_thing", ["Customer"], "noun", "findFirst", []),
+    ("get_thing", ["Customer", "c9"], "thing", "get", []),
+    ("update_thing", ["Customer", "c9", {"a": 1}], "thing", "update", [{"a": 1}]),
+    ("replace_thing", ["Customer", "c9", {"a": 2}], "thing", "replace", [{"a": 2}]),
+    ("relate", ["Customer/c9", "knows", "Customer/c8"], "thing", "relate", ["knows", "Customer/c8"]),
+    ("related", ["Customer/c9", "knows"], "thing", "related", ["knows"]),
+    ("related_page", ["Customer/c9", "knows"], "thing", "relatedPage", ["knows"]),
+    ("unrelate", ["Customer/c9", "knows", "Customer/c8"], "thing", "unrelate", ["knows", "Customer/c8"]),
+    ("delete_thing", ["Customer", "c9"], "thing", "softDelete", []),
+    ("restore_thing", ["Customer", "c9"], "thing", "restore", []),
+    ("delete_thing", ["Customer", "c9"], "thing", "delete", []),
+]
+
+
+def test_a_token_grants_an_operation_by_one_name_on_every_surface(production_runtime: LocalRuntime) -> None:
+    """`methods` lists flat RPC names; a path call (`["Customer", "c9"].get()`) is checked as the
+    flat method it is (`get_thing`), and a camelCase call by its Python name."""
+    tenant = new_tenant()
+    failures = []
+    with production_runtime.client(tenant) as c:
+        admin = bearer(mint(SECRET, target=tenant, scope="admin"))
+        for kept in ("c9", "c7"):  # c9 is deleted by the last operation
+            assert c.post("/Customer", json={"$id": kept, "name": "Ada"}, headers=admin).status_code == 201
+        for flat, params, on, path_method, args in OPERATIONS:
+            target = ["Customer"] if on == "noun" else ["Customer", "c9"]
+            python_name = snake_case(path_method)
+            refused = None if python_name == flat else "token_method"
+            for methods, want_flat, want_path in (
+                ([flat], None, None),  # the flat name grants the operation everywhere
+                ([python_name], refused, refused),  # the path's own name grants it nowhere
+            ):
+                token = attenuate(mint(SECRET, target=tenant, scope="write"), methods=methods)
+                got = http_outcome(
+                    c.post("/rpc", json={"method": flat, "params": params}, headers=bearer(token))
+                )
+                if got != want_flat:
+                    failures.append(f"{methods} /rpc {flat}: {got}")
+                steps = [{"type": "method", "name": path_method, "args": args}]
+                piped = c.post(
+                    "/rpc/pipeline",
+                    json={"pipeline": {"target": target, "pipeline": steps}},
+                    headers=bearer(token),
+                )
+                if http_outcome(piped) != want_path:
+                    failures.append(f"{methods} pipeline {target}.{path_method}: {http_outcome(piped)}")
+                lines = [
+                    json.dumps(["push", ["pipeline", 0, [target[0]], target[1:]]]),
+                    # Cap'n Web escapes an array value by wrapping it in a second array
+                    json.dumps(
+                        [
+                            "push",
+                            ["pipeline", 1, [path_method], [[a] if isinstance(a, list) else a for a in args]],
+                        ]
+                    ),
+                    json.dumps(["pull", 2]),
+                ]
+                batch = c.post("/capnweb", content="\n".join(lines), params={"token": token})
+                got = capnweb_outcome(json.loads(batch.text.splitlines()[-1]))
+                if got != want_path:
+                    failures.append(f"{methods} capnweb {target}.{path_method}: {got}")
+    assert not failures, "\n".join(failures)
+    camel = attenuate(mint(SECRET, target=tenant, scope="read"), methods=["get_thing"])
+    with production_runtime.client(tenant) as c:
+        answer = c.post(
+            "/rpc", json={"method": "getThing", "params": ["Customer", "c7"]}, headers=bearer(camel)
+        )
+        assert answer.status_code == 200 and answer.json()["result"]["$id"] == "c7"
+    opened = upgrade(production_runtime, tenant, f"/ws/rpc?token={camel}")
+    assert isinstance(opened, ClientConnection)
+    with opened:
+        opened.send(json.dumps({"id": 1, "method": "getThing", "params": ["Customer", "c7"]}))
+        assert json.loads(opened.recv(timeout=10))["result"]["$id"] == "c7"
+        opened.send(json.dumps({"id": 2, "method": "get", "params": ["k"]}))
+        assert json.loads(opened.recv(timeout=10))["error"]["code"] == "token_method"
+
+
+def test_nothing_is_pushed_to_a_socket_whose_token_expired(production_runtime: LocalRuntime) -> None:
+    """A `/ws/rpc` subscription and a `/ws?tags=events` socket opened with a token that
+    expires are closed (1008, `token_expired`) at the first push after it expired."""
+    from websockets.exceptions import ConnectionClosed
+
+    tenant = new_tenant()
+    with production_runtime.client(tenant) as warm:  # the app loaded before the 2 s start
+        assert warm.get("/health").status_code == 200
+    writer = mint(SECRET, target=tenant, scope="write", sub="writer")  # a request budget of its own
+    token = mint(SECRET, target=tenant, scope="read", ttl_seconds=2)
+    subscribed = upgrade(production_runtime, tenant, f"/ws/rpc?token={token}")
+    events = upgrade(production_runtime, tenant, f"/ws?tags=events&token={token}")
+    assert isinstance(subscribed, ClientConnection) and isinstance(events, ClientConnection)
+    with subscribed, events, production_runtime.client(tenant) as c:
+        subscribed.send(json.dumps({"id": 1, "method": "subscribe", "params": ["Customer.*"]}))
+        assert "result" in json.loads(subscribed.recv(timeout=10))
+        closes: dict[str, Any] = {}
+        deadline = time.monotonic() + 60  # a bound, not a speed: the token lasts 2 s
+        for number in range(10**6):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)  # paced: the writer's request budget is 150 a minute
+            created = c.post("/Customer", json={"name": f"c{number}"}, headers=bearer(writer))
+            assert created.status_code == 201, created.text
+            for name, ws in (("rpc", subscribed), ("events", events)):
+                if name in closes:
+                    continue
+                try:
+                    pushed = json.loads(ws.recv(timeout=0.5))
+                except TimeoutError:
+                    continue
+                except ConnectionClosed as closed:
+                    closes[name] = closed.rcvd
+                    continue
+                assert "event" in (pushed.get("method"), pushed.get("type")), pushed  # before the expiry
+            if len(closes) == 2:
+                break
+        assert set(closes) == {"rpc", "events"}, closes
+        for frame in closes.values():
+            assert frame is not None and (frame.code, frame.reason) == (1008, "token_expired")
+
+
+def test_the_client_says_its_subscription_token_expired(production_runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    with production_runtime.client(tenant) as warm:  # the app loaded before the 2 s start
+        assert warm.get("/health").status_code == 200
+    writer = mint(SECRET, target=tenant, scope="write", sub="writer")  # a request budget of its own
+    token = mint(SECRET, target=tenant, scope="read", ttl_seconds=2)
+    base = f"http://{tenant}.localhost:{production_runtime.port}"
+
+    async def follow() -> RpcError:
+        async with Client(base, token=token) as client:
+            try:
+                async for _ in client.subscribe("Customer.*"):
+                    pass
+            except RpcError as error:
+                return error
+        raise AssertionError("the subscription ended quietly")
+
+    async def run() -> RpcError:
+        following = asyncio.ensure_future(follow())
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{production_runtime.port}") as http:
+            deadline = time.monotonic() + 60  # a bound, not a speed: the token lasts 2 s
+            for number in range(10**6):
+                if following.done() or time.monotonic() > deadline:
+                    break
+                await http.post(
+                    "/Customer",
+                    json={"name": f"c{number}"},
+                    headers={"host": f"{tenant}.localhost", **bearer(writer)},
+                )
+                await asyncio.wait({following}, timeout=0.5)
+        return await asyncio.wait_for(following, 10)
+
+    error = asyncio.run(run())
+    assert error.code == "token_expired", error

@@ -422,6 +422,21 @@ def derived_verb_length(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
         return of_http(c.post("/actions", json={"subject": "Person/p", "verb": verb, "object": "Order/o"}))
 
 
+def run_time_schedules(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    """`n - 1` run-time schedules in one call, then the `n`th (at 23:59, none of theirs)."""
+    with runtime.client(tenant) as c:
+        added = c.post("/_workflow/rpc", json={"method": "schedule_tickers", "params": [n - 1]})
+        assert added.status_code == 200, added.text
+        return of_http(
+            c.post("/_workflow/rpc", json={"method": "schedule_ticker_daily_at", "params": ["23:59"]})
+        )
+
+
+def schedule_list_limit(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    with runtime.client(tenant) as c:
+        return of_http(c.get("/_workflow/schedules", params={"limit": n}))
+
+
 @dataclass(frozen=True)
 class Bound:
     name: str
@@ -470,6 +485,8 @@ BOUNDS = [
     Bound("event data", 1_048_576, (413, "value_too_large"), event_data_bytes),
     Bound("event data nesting", 32, (400, "invalid_data"), event_data_depth),
     Bound("event `delay`", 3_153_600_000, (400, "invalid_delay"), event_delay),
+    Bound("run-time schedules", 100, (409, "too_many_schedules"), run_time_schedules),
+    Bound("schedule list `limit`", 1000, (400, "invalid_limit"), schedule_list_limit),
     Bound("traversal `limit`", 1000, (400, "invalid_limit"), traverse_limit),
     Bound("traversal hops", 5, (400, "invalid_traversal"), traverse_hops),
     Bound("`/query` params", 100, (400, "invalid_params"), query_params),

@@ -94,6 +94,25 @@ def test_the_fan_out_route_is_admin_and_checks_its_input(runtime: LocalRuntime) 
         assert tallied.json()["outcomes"][0]["value"]["calls"] == 2  # "http" and "after" only
 
 
+def test_a_fan_out_over_tenants_calls_each_tenants_object(runtime: LocalRuntime) -> None:
+    """The docs' example: tenants' objects are targets as stubs, labelled by tenant."""
+    caller = new_tenant()
+    tenants = [new_tenant() for _ in range(3)]
+    call(runtime, tenants[1], "behave", "fail")
+    answer = call(runtime, caller, "fan_tenants", tenants)
+    outcomes = {item["target"]: item for item in answer["outcomes"]}
+    assert list(outcomes) == tenants and (answer["succeeded"], answer["failed"]) == (2, 1)
+    assert outcomes[tenants[0]]["value"] == {"name": tenants[0], "tag": "tenants", "calls": 1}
+    assert "refuses" in outcomes[tenants[1]]["error"]
+    assert [call(runtime, name, "calls") for name in tenants] == [1, 1, 1]
+    # Over HTTP a tenant is no target: a caller's admin may not reach other tenants.
+    with runtime.client(caller) as c:
+        refused = c.post("/_fanout/fanout", json={"targets": [tenants[0]], "method": "tally"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_fanout"
+    assert "tenant" in refused.json()["error"]["message"]
+    assert call(runtime, tenants[0], "calls") == 1
+
+
 def test_a_workflow_fan_out_is_a_durable_step(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     targets = [f"Counter/{tenant}-{n}" for n in range(8)]

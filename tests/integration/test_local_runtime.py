@@ -159,6 +159,69 @@ def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path:
         server.wait(timeout=60)
 
 
+def _children(pid: int, name: str | None = None) -> list[int]:
+    """The pids of `pid`'s children (those whose command is `name`), lowest first."""
+    command = ["pgrep", "-P", str(pid), *([] if name is None else ["-x", name])]
+    found = subprocess.run(command, capture_output=True, text=True).stdout.split()
+    return sorted(int(child) for child in found)
+
+
+def _answered(client: httpx.Client, deadline: float) -> httpx.Response:
+    """The first answer to `GET /` (a refused or reset connection, while the runtime starts
+    again, is retried; a request that hangs fails the test through the client's timeout)."""
+    while True:
+        try:
+            return client.get("/")
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError):
+            assert time.monotonic() < deadline, "nothing answered after the runtime died"
+            time.sleep(0.2)
+
+
+def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) -> None:
+    """`kill -9` of the workerd that runs the objects left a port answering plain-text 503s
+    and holding GETs until a source was saved; of wrangler's proxy workerd, a closed port
+    while `dotdo dev` ran on silently. Each, and node killed too, is now named in the log
+    with its signal, the runtime starts again, and the next request is answered."""
+    root = _project(tmp_path / "revived")
+    port = free_port()
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"],
+            cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
+        )  # fmt: skip
+    node: list[int] = []
+    try:
+        _wait_for(log, "Ready on")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            assert client.get("/").text == "tiny"
+            # One workerd, then the other (wrangler's proxy and the worker's), then node.
+            for round, pick in enumerate(("first", "last", "node"), start=1):
+                node = _children(dev.pid)
+                assert len(node) == 1, node
+                workerds = _children(node[0], "workerd")
+                assert len(workerds) == 2, workerds
+                victim = {"first": workerds[0], "last": workerds[-1], "node": node[0]}[pick]
+                os.kill(victim, signal.SIGKILL)
+                _wait_for(log, "starting the local runtime again", count=round)
+                answer = _answered(client, time.monotonic() + 180)
+                assert (answer.status_code, answer.text) == (200, "tiny")
+        content = log.read_text()
+        assert "the workerd that runs the objects (pid" in content
+        assert "wrangler's proxy workerd (it serves the port) (pid" in content
+        assert content.count("exited on its own, with signal SIGKILL") == 2
+        assert f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL" in content
+        assert dev.poll() is None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(dev.pid, signal.SIGINT)
+        dev.wait(timeout=60)
+        for child in node:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child, signal.SIGKILL)
+
+
 def _serving(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5):

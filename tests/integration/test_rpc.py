@@ -18,7 +18,7 @@ def test_rpc_and_http_see_the_same_state(runtime: LocalRuntime) -> None:
     with runtime.client(name) as c:
         assert c.get("/state/b").json()["value"] == [1, 2]
         assert c.post("/rpc", json={"method": "list", "params": {"prefix": "a"}}).json() == {
-            "result": {"items": [{"key": "a", "value": 1}], "cursor": None}
+            "result": {"items": [{"key": "a", "value": 1}], "has_more": False, "cursor": None}
         }
     assert runtime.rpc(name, "delete_many", ["a", "b", "c"]).json() == {"result": 2}
 

@@ -345,6 +345,42 @@ def test_the_python_client(runtime: LocalRuntime) -> None:
     asyncio.run(scenario())
 
 
+def test_an_async_subscription_entered_receives_an_event_created_right_after(runtime: LocalRuntime) -> None:
+    """`async with client.subscribe(...)` returns once the server acknowledged the patterns,
+    so an event sent at once after it is received, with no sleep and no retry: on the
+    public Client and on the testing plugin's async client alike."""
+    import asyncio
+
+    from dotdo.client import Client
+
+    tenant = new_tenant()
+
+    async def scenario() -> list[str]:
+        got = []
+        client = Client(f"http://{tenant}.localhost:{runtime.port}")
+        async with client, client.subscribe("Customer.*", "Order.created") as events:
+            await client.Customer.create({"$id": "first"})
+            event = await events.next(timeout=10)
+            got.append(f"{event['type']} {event['subject']}")
+            await client.Customer.create({"$id": "second"})
+            async for event in events:
+                got.append(f"{event['type']} {event['subject']}")
+                break
+        testing = runtime.async_client(tenant)
+        async with testing.subscribe("Customer.*") as events:
+            created = await testing.post("/Customer", json={"$id": "third"})
+            assert created.status_code == 201
+            event = await events.next(timeout=10)
+            got.append(f"{event['type']} {event['subject']}")
+        return got
+
+    assert asyncio.run(scenario()) == [
+        "Customer.created first",
+        "Customer.created second",
+        "Customer.created third",
+    ]
+
+
 def test_subscriptions_are_stored_with_the_socket(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     with socket_to(runtime, tenant, "/_workflow/ws/rpc") as ws:
@@ -387,3 +423,25 @@ def test_the_documented_capnweb_examples_run(runtime: LocalRuntime) -> None:
             check=False,
         )
         assert done.returncode == 0, f"{document.name}:\n{script}\n{done.stderr}"
+
+
+def test_capnweb_references_to_later_pushes_and_aborted_sockets(runtime: LocalRuntime) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    tenant = new_tenant()
+    forward = ['["push",["pipeline",2,[]]]', '["push",["pipeline",1,[]]]', '["pull",1]']
+    with runtime.client(tenant) as c:
+        answered = c.post("/_semantic/capnweb", content="\n".join(forward), timeout=30)
+        assert answered.status_code == 200
+        assert "push 1 refers to import 2, a later push" in json.loads(answered.text)[1][2]
+        # a body ending with a newline is the same batch
+        ended = c.post("/_semantic/capnweb", content='["push",["pipeline",0,["echo"],["hi"]]]\n["pull",1]\n')
+        assert [json.loads(line)[0] for line in ended.text.split("\n")] == ["resolve"], ended.text
+    with socket_to(runtime, tenant, "/_semantic/capnweb") as ws:
+        ws.send('["push",["pipeline",1,[]]]')
+        abort = json.loads(ws.recv(timeout=10))
+        assert abort[0] == "abort" and "push 1 refers to itself" in abort[1][2]
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1002
+        assert "push 1 refers to itself" in closed.value.rcvd.reason

@@ -284,10 +284,55 @@ def test_relationships_and_actions(runtime: LocalRuntime) -> None:
         assert c.get("/Customer/nobody/placed").status_code == 404
         assert c.post("/actions", json={"subject": "nobody", "verb": "x"}).status_code == 400
         # a verb of the thing store's own events, or an inflected one, would fake or garble them
-        for verb, code in (("update", "reserved_verb"), ("created", "invalid_verb")):
+        for verb, code in (("update", "reserved_verb"), ("created", "reserved_verb")):
             refused = c.post("/actions", json={"subject": "Customer/ada", "verb": verb})
             assert (refused.status_code, refused.json()["error"]["code"]) == (400, code)
         assert not c.get("/events", params={"type": "Customer.updated"}).json()["items"]
+
+
+def test_an_edge_takes_the_verbs_an_action_takes_and_old_edges_stay_readable(runtime: LocalRuntime) -> None:
+    """`POST /Note/n1/created` made an edge while `POST /actions` refused the verb: one rule,
+    every surface that writes an edge. Relating emits no event, so it never raised a
+    `Note.created`; an edge stored under such a verb before still reads and deletes."""
+    with runtime.client() as c:
+        tenant = c.headers["host"].split(".")[0]
+        for n in ("n1", "n2"):
+            assert c.post("/_semantic/Note", json={"$id": n, "title": n}).status_code == 201
+        for verb in ("create", "created", "updated", "deleting", "restores"):
+            refused = c.post(f"/_semantic/Note/n1/{verb}", json={"to": "Note/n2"})
+            assert (refused.status_code, error_code(refused)) == (400, "reserved_verb"), refused.text
+            by_rpc = c.post(
+                "/_semantic/rpc", json={"method": "relate", "params": ["Note/n1", verb, "Note/n2"]}
+            )
+            assert (by_rpc.status_code, error_code(by_rpc)) == (400, "reserved_verb")
+            by_action = c.post(
+                "/_semantic/actions", json={"subject": "Note/n1", "verb": verb, "object": "Note/n2"}
+            )
+            assert (by_action.status_code, error_code(by_action)) == (400, "reserved_verb")
+            workers_rpc = runtime.rpc(tenant, "relate", "Note/n1", verb, "Note/n2", binding="SEMANTIC")
+            assert "names the thing store's own events" in workers_rpc.json()["error"]["message"]
+        assert c.get("/_semantic/Note/n1/created").json()["items"] == []
+        created = c.get("/_semantic/events", params={"type": "Note.created"}).json()["items"]
+        assert [e["subject"] for e in created] == ["n1", "n2"]  # the two creates, no more
+        assert c.post("/_semantic/Note/n1/cites", json={"to": "Note/n2"}).status_code == 201
+        # An edge written before the rule, under a reserved verb: read, then removed.
+        inserted = c.post(
+            "/_semantic/rpc",
+            json={
+                "method": "raw_rows",
+                "params": [
+                    "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "
+                    "created_at) VALUES ('n1', 'Note', 'created', 'n2', 'Note', NULL, 1)"
+                ],
+            },
+        )
+        assert inserted.status_code == 200, inserted.text
+        assert [e["$id"] for e in c.get("/_semantic/Note/n1/created").json()["items"]] == ["n2"]
+        related = c.post("/_semantic/rpc", json={"method": "related", "params": ["Note/n1", "created"]})
+        assert related.json()["result"] == [{"$type": "Note", "$id": "n2"}]
+        removed = c.delete("/_semantic/Note/n1/created", params={"to": "Note/n2"})
+        assert removed.status_code == 200 and removed.json()["deleted"] is True
+        assert c.get("/_semantic/Note/n1/created").json()["items"] == []
 
 
 def test_write_events_are_recorded(runtime: LocalRuntime) -> None:
@@ -385,3 +430,42 @@ def test_total_and_has_more(runtime: LocalRuntime) -> None:
         ).json()
         assert (regex["total"], regex["has_more"], len(regex["items"])) == (None, True, 2)
         assert c.get("/Customer", params={"total": "maybe"}).status_code == 400
+
+
+def test_a_list_pages_by_cursor(runtime: LocalRuntime) -> None:
+    """`GET /:Noun?cursor=` and RPC `page_things(..., cursor=)` walk the whole list, a page
+    after the last thing of the one before, on the runtime's SQLite and over things not yet
+    flushed; a cursor of another list, a garbled one or one with an offset is a 400."""
+    with runtime.client() as c:
+        values = [None, True, 2, 0.5, "b", "a", [1], {"a": 1}, -3, "é"]
+        c.post("/Customer", json=[{"$id": f"c{i:02}", "v": values[i % 10], "n": i % 3} for i in range(25)])
+        c.post("/Customer", json={"$id": "c99"})  # no `v` at all
+        for params in ({}, {"order_by": "v"}, {"order_by": "-v,n"}, where({"n": {"$gte": 1}})):
+            whole = c.get("/Customer", params={**params, "limit": "1000"}).json()["items"]
+            walked: list[str] = []
+            page = c.get("/Customer", params={**params, "limit": "4"}).json()
+            while True:
+                walked += [thing["$id"] for thing in page["items"]]
+                if page["cursor"] is None:
+                    break
+                page = c.get("/Customer", params={**params, "limit": "4", "cursor": page["cursor"]}).json()
+            assert walked == [thing["$id"] for thing in whole] and len(walked) > 4
+        first = c.get("/Customer", params={"order_by": "v", "limit": "2"}).json()
+        host = c.headers["host"].split(".")[0]
+        rpc = runtime.rpc(
+            host, "page_things", "Customer", None, "v", 2, None, None, False, False, first["cursor"]
+        )
+        second = c.get("/Customer", params={"order_by": "v", "limit": "2", "cursor": first["cursor"]}).json()
+        assert rpc.json()["result"]["items"] == second["items"] and second["total"] is None
+        for params, code in (
+            ({"order_by": "-v", "cursor": first["cursor"]}, "invalid_cursor"),
+            ({"order_by": "v", **where({"n": 1}), "cursor": first["cursor"]}, "invalid_cursor"),
+            ({"order_by": "v", "cursor": "garbled"}, "invalid_cursor"),
+            ({"order_by": "v", "cursor": first["cursor"], "offset": "2"}, "invalid_query"),
+        ):
+            refused = c.get("/Customer", params=params)
+            assert (refused.status_code, error_code(refused)) == (400, code)
+        assert (
+            error_code(c.get("/Order", params={"order_by": "v", "cursor": first["cursor"]}))
+            == "invalid_cursor"
+        )

@@ -164,6 +164,37 @@ def test_schedules_are_listed_fire_once_after_absence_and_can_be_removed(runtime
         assert "'class:gone:*/5 * * * *:UTC'" in missing.json()["error"]["message"]
 
 
+def test_run_time_schedules_stop_at_their_bound_and_are_listed_a_page_at_a_time(
+    runtime: LocalRuntime,
+) -> None:
+    tenant = new_tenant()
+    ids = rpc(runtime, tenant, "schedule_tickers", 100)
+    assert len(set(ids)) == 100
+    # At the bound, one held already is answered with its id; a new one is refused.
+    assert rpc(runtime, tenant, "schedule_ticker_daily_at", "00:07") == ids[7]
+    with runtime.client(tenant) as c:
+        refused = c.post("/_workflow/rpc", json={"method": "schedule_ticker_daily_at", "params": ["23:59"]})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "too_many_schedules"
+        listed: list[str] = []
+        cursor = None
+        while True:
+            page = c.get(
+                "/_workflow/schedules", params={"limit": 40, **({"cursor": cursor} if cursor else {})}
+            )
+            assert page.status_code == 200, page.text
+            listed += [s["id"] for s in page.json()["items"]]
+            if (cursor := page.json()["cursor"]) is None:
+                assert page.json()["has_more"] is False
+                break
+        held = [s["id"] for s in rpc(runtime, tenant, "list_schedules")]
+        assert listed == held and len(held) == 103  # and the class's three; nothing of the refused one
+        assert set(ids) <= set(held)
+        bad = c.get("/_workflow/schedules", params={"cursor": "made-up"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
+        assert c.delete(f"/_workflow/schedules/{ids[0]}").status_code == 200
+    assert rpc(runtime, tenant, "schedule_ticker_daily_at", "23:59") not in ids  # room for one again
+
+
 def test_schedules_fire_after_a_restart_with_nothing_registered_again(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     # twelve hours away, so the real alarm cannot fire it while the runtime restarts

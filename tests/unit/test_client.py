@@ -161,6 +161,15 @@ def test_a_subscription_closed_by_the_server_raises_rather_than_ending_quietly()
     assert error.code == "subscription_closed" and "1001: deploy" in error.message
 
 
+def test_a_subscription_closed_because_its_token_expired_says_so() -> None:
+    async def expire(socket: Any) -> None:
+        await socket.close(1008, "token_expired")
+
+    got, error = _subscribe_until_closed(expire)
+    assert [event["id"] for event in got] == ["e1"]
+    assert error.code == "token_expired" and "new token" in error.message
+
+
 def _subscribe_refused(status: int, body: bytes) -> RpcError:
     """The error of a subscription whose upgrade the server answers with `status` and `body`."""
     from websockets.asyncio.server import ServerConnection, serve

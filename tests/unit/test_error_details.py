@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dotdo.errors import HttpError, NotFound, PipelineFailure
-from dotdo.wire.capnweb import _reject
+from dotdo.wire.capnweb_parts import reject as _reject
 from dotdo.wire.wsrpc import error_message
 
 

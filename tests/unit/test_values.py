@@ -68,8 +68,10 @@ class Ratio(float):
 
 
 def reference_check(value: Any, what: str, code: str, depth: int) -> None:
-    """`values._check` as it was: one call per value, leaves included."""
-    if depth > MAX_STORED_DEPTH:
+    """`values._check` in its plainest form: one call per value, leaves included; `depth` is
+    how many arrays and objects hold `value`, and one more than MAX_STORED_DEPTH of them on
+    a path is too deep (a leaf adds no level)."""
+    if depth >= MAX_STORED_DEPTH and isinstance(value, dict | list | tuple):
         raise BadRequest(f"{what} is nested deeper than {MAX_STORED_DEPTH} levels", code=code)
     if value is None or isinstance(value, bool | str):
         return

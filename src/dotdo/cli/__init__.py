@@ -200,6 +200,7 @@ def test(pytest_args: tuple[str, ...]) -> None:
 def deploy(wrangler_args: tuple[str, ...]) -> None:
     """Vendor, then run `wrangler deploy` with the given arguments
     (`dotdo deploy --dry-run --outdir dist` builds offline)."""
+    from dotdo.localrt.locking import locked, project_lock
     from dotdo.localrt.node import check_node, npm_packages
     from dotdo.localrt.project import Project
     from dotdo.localrt.vendoring import vendor as vendor_project
@@ -212,4 +213,6 @@ def deploy(wrangler_args: tuple[str, ...]) -> None:
     wrangler = node_modules / "wrangler" / "bin" / "wrangler.js"
     command = [node, str(wrangler), "deploy", *wrangler_args]
     env = {**os.environ, "WRANGLER_SEND_METRICS": os.environ.get("WRANGLER_SEND_METRICS", "false")}
-    sys.exit(subprocess.call(command, cwd=project.root, env=env))
+    # wrangler reads python_modules/ whole: not while a `dotdo dev` of the project re-vendors.
+    with locked(project_lock(project.root)):
+        sys.exit(subprocess.call(command, cwd=project.root, env=env))

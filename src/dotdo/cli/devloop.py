@@ -1,4 +1,5 @@
-"""`dotdo dev`: serve the project, restart on change, re-vendor when `pyproject.toml` changes.
+"""`dotdo dev`: serve the project, restart on change, re-vendor when `pyproject.toml` changes,
+and start the runtime again when it dies on its own.
 
 The server (`dotdo/localrt/js/server.mjs`) prints its own state: "Ready on ..." once
 Python and the app are loaded, or the app's traceback. This loop only decides when
@@ -10,6 +11,9 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from dotdo.errors import LocalRuntimeError
@@ -18,9 +22,66 @@ from dotdo.localrt.server import Server, ServerOptions, claim_host, generated_di
 from dotdo.localrt.vendoring import tree_fingerprint, vendor
 from dotdo.localrt.watch import Kind, Watcher, WatchPlan
 
-__all__ = ["serve"]
+__all__ = ["RestartPolicy", "serve"]
 
 logger = logging.getLogger("dotdo.cli")
+
+
+@dataclass
+class RestartPolicy:
+    """When `dotdo dev` starts again a runtime that died on its own (a workerd killed, node
+    crashed): after `delay` seconds, doubled for each death in a row (0.5, 1, 2, 4, 8 s by
+    default), giving up after `limit` deaths in a row; a runtime that served for
+    `stable_after` seconds before it died starts a new row."""
+
+    limit: int = 5
+    delay: float = 0.5
+    stable_after: float = 60.0
+    streak: int = 0
+    """Deaths in the current row."""
+
+    def next_delay(self, uptime: float) -> float | None:
+        """Seconds to wait before the next start of a runtime that died after `uptime`
+        seconds up, or None to give up."""
+        if uptime >= self.stable_after:
+            self.streak = 0
+        self.streak += 1
+        if self.streak > self.limit:
+            return None
+        return float(self.delay * 2 ** (self.streak - 1))
+
+
+def revive(
+    server: Server, policy: RestartPolicy, *, control: bool, sleep: Callable[[float], None] = time.sleep
+) -> int | None:
+    """Start `server`, whose process has exited, again if it died on its own; None when
+    it did, else the command's exit status: the runtime's own for an exit it chose (a
+    failed start), 1 once `policy` gives up. Says which in the `dotdo.cli` log."""
+    cause = server.exit_cause()
+    code = server.process.poll() if server.process is not None else None
+    if cause is None:
+        logger.error("the local runtime stopped (exit status %s)", code)
+        return 1 if code is None else code
+    delay = policy.next_delay(server.uptime())
+    if delay is None:
+        logger.error(
+            "%s; the local runtime died %d times in a row, giving up (its output above says why)",
+            cause,
+            policy.limit,
+        )
+        server.stop()
+        return 1
+    logger.warning(
+        "%s; starting the local runtime again in %s s (%d of %d in a row)",
+        cause,
+        f"{delay:g}",
+        policy.streak,
+        policy.limit,
+    )
+    server.stop()  # what is left of its process group (a workerd still holding the port)
+    sleep(delay)
+    server.start(control=control)
+    return None
 
 
 def serve(project: Project, options: ServerOptions, *, watch: bool) -> int:
@@ -41,11 +102,15 @@ def serve(project: Project, options: ServerOptions, *, watch: bool) -> int:
 def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: list[Path]) -> int:
     node, node_modules = prepare(project)
     server = Server(project, options, node=node, node_modules=node_modules)
+    restarts = RestartPolicy()
     if not watch:
         server.start()
         try:
-            assert server.process is not None
-            return server.process.wait()
+            while True:
+                assert server.process is not None
+                server.process.wait()
+                if (status := revive(server, restarts, control=False)) is not None:
+                    return status
         except KeyboardInterrupt:
             return 0
         finally:
@@ -59,8 +124,9 @@ def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: li
         while True:
             batch = watcher.next_batch(timeout=1.0)
             if not server.running():
-                logger.error("the local runtime stopped")
-                return 1
+                if (status := revive(server, restarts, control=True)) is not None:
+                    return status or 1  # a watching server never ends by itself
+                continue
             if batch is None:
                 continue
             kinds = {kind for kind, _ in batch}

@@ -12,7 +12,7 @@ import json
 
 import click
 
-from dotdo.errors import TokenError
+from dotdo.errors import Forbidden, TokenError
 from dotdo.remote.marks import SCOPES
 from dotdo.wire.tokens import attenuate, inspect, mint
 
@@ -77,7 +77,7 @@ def mint_command(
 @click.option("--scope", type=click.Choice(SCOPES), default=None, help="Narrow to this scope.")
 @click.option("--method", "methods", multiple=True, help="Narrow to this RPC method (repeatable).")
 @click.option("--ttl", type=int, default=None, help="Expire this many seconds from now.")
-@click.option("--sub", default=None)
+@click.option("--sub", default=None, help="Only the token's own subject (attenuation keeps it).")
 def attenuate_command(
     token_text: str,
     target: str | None,
@@ -91,6 +91,8 @@ def attenuate_command(
         _check_target(target)
     try:
         narrower = attenuate(token_text, target, scope, list(methods) or None, _ttl(ttl, False), sub)
+    except Forbidden as error:
+        raise click.UsageError(f"{error.message} ({error.code})") from error
     except (TokenError, ValueError) as error:
         raise click.UsageError(str(error)) from error
     # A caveat asking for more than the token gives makes a token every object refuses;

@@ -48,6 +48,7 @@ __all__ = [
     "caller",
     "client_key",
     "credential",
+    "described",
     "is_upgrade",
     "request_access",
 ]
@@ -66,6 +67,17 @@ _EVERYTHING = Capability(target="*", scope="admin", methods=None, exp=None, sub=
 logger = logging.getLogger("dotdo.access")
 _announced: set[tuple[str, str]] = set()
 _CALLER: ContextVar[Capability | None] = ContextVar("dotdo_caller", default=None)
+
+
+def described(capability: Capability | None) -> str:
+    """Who `capability` lets in, in words for an error message: the token's subject, a
+    token without one, or no token at all (open access lets every request in as no one,
+    with a capability of no root)."""
+    if capability is not None and capability.sub is not None:
+        return f"the token's subject is {capability.sub!r}"
+    if capability is None or not capability.root:
+        return "no token was read (open access: set DOTDO_SECRET and use a token whose subject is named)"
+    return "the token names no subject (mint it with one: `dotdo token mint --sub`)"
 
 
 def caller() -> Capability | None:

@@ -60,7 +60,7 @@ from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, StateStore
 from dotdo.core.state_routes import StateRoutes
 from dotdo.core.timers import TimerService
-from dotdo.core.transport import RpcTransport, socket_key
+from dotdo.core.transport import RpcTransport, socket_data, socket_key
 from dotdo.core.websocket import SOCKET_MIGRATIONS, Connection, SocketState, WebSockets, parse_tags
 from dotdo.errors import HttpError, TooManyRequests, UpgradeRequired
 from dotdo.remote.marks import Authorize, rpc, rpc_methods, seal_rpc_surface
@@ -413,7 +413,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         if (request.header("upgrade") or "").lower() != "websocket":
             raise UpgradeRequired("GET /ws expects a WebSocket upgrade")
         tags = parse_tags(request.query_all("tags"))
-        client, _ = self.websockets.accept(tags, {"key": request_access(request).key})
+        client, _ = self.websockets.accept(tags, socket_data(request))
         return HttpResponse(status=101, web_socket=client)
 
 

@@ -145,8 +145,10 @@ class ListPage:
     cursor: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        """`{"items": [{"key", "value"}, ...], "cursor": str | None}`, as `GET /state` answers."""
-        return {"items": [{"key": k, "value": v} for k, v in self.items], "cursor": self.cursor}
+        """`{"items": [{"key", "value"}, ...], "has_more": bool, "cursor": str | None}`, as
+        `GET /state` answers (`has_more` as every page with a cursor has it)."""
+        items = [{"key": k, "value": v} for k, v in self.items]
+        return {"items": items, "has_more": self.cursor is not None, "cursor": self.cursor}
 
 
 class StateStore:

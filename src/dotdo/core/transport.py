@@ -30,7 +30,7 @@ from dotdo.core.access import Access, credential, request_access
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.limits import Limits
 from dotdo.core.router import RPC_CALLS, Router
-from dotdo.core.websocket import Connection, SocketState, WebSockets
+from dotdo.core.websocket import TOKEN_EXPIRED_CLOSE, Connection, SocketState, WebSockets
 from dotdo.errors import BadRequest, HttpError, UpgradeRequired
 from dotdo.remote.fields import check_fields
 from dotdo.remote.marks import Authorize
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     # them, not with every object: its first answer is seldom an RPC call (ADR 0036).
     from dotdo.wire.capnweb import CapnWebSession, SessionIds
 
-__all__ = ["CAPNWEB_TAG", "WS_RPC_TAG", "RpcHost", "RpcTransport", "socket_key"]
+__all__ = ["CAPNWEB_TAG", "WS_RPC_TAG", "RpcHost", "RpcTransport", "socket_data", "socket_key"]
 
 CAPNWEB_TAG = "capnweb"
 WS_RPC_TAG = "rpc"
@@ -129,11 +129,11 @@ class RpcTransport:
         return await invoke(self._method(method_name, authorize), params)
 
     def _method(self, method_name: Any, authorize: Authorize) -> Callable[..., Any]:
-        from dotdo.remote.targets import resolve_method
+        from dotdo.remote.targets import resolve_operation
 
-        method, scope = resolve_method(self._host.rpc_root([]), method_name, is_root=True)
+        method, scope, operation = resolve_operation(self._host.rpc_root([]), method_name, is_root=True)
         if scope is not None:
-            authorize(str(method_name), scope)
+            authorize(operation, scope)  # the Python name: `getThing` is `get_thing`
         return method
 
     # -- HTTP --------------------------------------------------------------
@@ -163,11 +163,10 @@ class RpcTransport:
 
     async def _capnweb_batch(self, request: HttpRequest) -> HttpResponse:
         """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
-        from dotdo.wire.capnweb import CapnWebSession
+        from dotdo.wire.capnweb import CapnWebSession, batch_messages
 
         session = CapnWebSession(self._host.rpc_root([]), request_access(request).authorize)
-        text = request.text()
-        for line in text.split("\n") if text else []:
+        for line in batch_messages(request.text()):
             await session.receive(line)
         body = await session.drain()
         return HttpResponse(200, body, {"content-type": "text/plain; charset=utf-8"})
@@ -180,7 +179,7 @@ class RpcTransport:
         checked again on every call; the caller's rate key goes in the attachment."""
         if (request.header("upgrade") or "").lower() != "websocket":
             raise UpgradeRequired(f"GET {request.path} expects a WebSocket upgrade")
-        data["key"] = request_access(request).key
+        data.update(socket_data(request))
         token = credential(request, allow_query=True)
         client, connection = self._host.websockets.accept([tag], data)
         state = self._host.socket_state
@@ -230,6 +229,7 @@ class RpcTransport:
                 self._host.access_for(token)
             except HttpError as error:
                 connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
+                connection.close(TOKEN_EXPIRED_CLOSE if error.code == "token_expired" else 1008, error.code)
                 return
 
             def authorize(method: str, scope: str) -> None:
@@ -244,9 +244,19 @@ class RpcTransport:
                 resume=SessionIds.from_json(connection.data.get("ids")),
                 remember=lambda ids: _remember_ids(connection, ids),
                 admit=lambda: self._limits.admit_message(socket_key(connection)),
+                close=connection.close,
             )
             self._sessions[connection.id] = session
         await session.receive(message if isinstance(message, str) else message.decode("utf-8", "replace"))
+
+
+def socket_data(request: HttpRequest) -> dict[str, Any]:
+    """What a socket's attachment keeps of its upgrade (the guard has checked it): `key`, whose
+    message budget it spends, and `exp` (epoch seconds) when its token expires, after which
+    nothing is pushed to it (`dotdo.core.websocket.live`)."""
+    access = request_access(request)
+    exp = access.capability.exp if access.capability is not None else None
+    return {"key": access.key} if exp is None else {"key": access.key, "exp": exp}
 
 
 def socket_key(connection: Connection) -> str:

@@ -10,6 +10,7 @@ instead (`SocketState`), so no valid input can outgrow the attachment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -27,10 +28,12 @@ __all__ = [
     "MAX_TAGS",
     "MAX_TAG_LENGTH",
     "SOCKET_MIGRATIONS",
+    "TOKEN_EXPIRED_CLOSE",
     "Connection",
     "SocketState",
     "WebSockets",
     "attachment_bytes",
+    "live",
     "parse_tags",
 ]
 
@@ -42,6 +45,9 @@ RUNTIME_MAX_TAGS = 10
 MAX_TAGS = RUNTIME_MAX_TAGS - 1
 """Tags a client may ask for (`/ws?tags=`): one of the runtime's ten is the connection id."""
 MAX_TAG_LENGTH = 64
+TOKEN_EXPIRED_CLOSE = 1008
+"""The close code of a socket whose capability token expired (policy violation, RFC 6455
+section 7.4.1), with the reason `token_expired`: nothing is pushed to it after."""
 _TAG = re.compile(rf"^[A-Za-z0-9_.:-]{{1,{MAX_TAG_LENGTH}}}$")
 
 SOCKET_MIGRATIONS = (
@@ -132,6 +138,23 @@ class Connection:
         except JsException:  # closed or closing: the caller counts it as not delivered
             return False
         return True
+
+    def lapsed(self, now: float | None = None) -> bool:
+        """Has the token this socket was opened with expired by `now` (epoch seconds; the
+        clock when None)? Its expiry is `data["exp"]`, kept at the upgrade; a socket opened
+        without an expiring token never lapses."""
+        exp = self.data.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return False
+        return (time.time() if now is None else now) >= exp
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket with `code` and `reason` (cut to the 123 bytes a close frame
+        holds, RFC 6455 section 5.5); nothing when it is already closed or closing."""
+        from pyodide.ffi import JsException
+
+        with contextlib.suppress(JsException):
+            self.socket.close(code, reason.encode()[:123].decode("utf-8", "ignore"))
 
     @classmethod
     def load(cls, socket: Any) -> Connection:
@@ -263,7 +286,21 @@ class WebSockets:
         if not isinstance(message, str | bytes):
             message = dumps(message)
         sent = 0
-        for connection in self.connections(tag):
+        for connection in live(self.connections(tag)):
             if connection.id not in skip and connection.send(message):
                 sent += 1
         return sent
+
+
+def live(connections: Iterable[Connection], now: float | None = None) -> list[Connection]:
+    """The `connections` that may still be pushed to at `now` (epoch seconds; the clock when
+    None): one whose token has expired is closed (`TOKEN_EXPIRED_CLOSE`, `token_expired`)
+    and left out, as a call on it would be refused `token_expired`."""
+    moment = time.time() if now is None else now
+    kept = []
+    for connection in connections:
+        if connection.lapsed(moment):
+            connection.close(TOKEN_EXPIRED_CLOSE, "token_expired")
+        else:
+            kept.append(connection)
+    return kept

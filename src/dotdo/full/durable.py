@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from dotdo.core.access import caller, request_access
+from dotdo.core.access import caller
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
+from dotdo.core.transport import socket_data
 from dotdo.core.websocket import MAX_TAGS, parse_tags
 from dotdo.errors import BadRequest, UpgradeRequired
 from dotdo.full.ai.accessor import SearchableNouns
@@ -103,8 +104,7 @@ class DOFull(DOWorkflow):
         super().__init__(ctx, env)
         # -- human in the loop --
         self.hitl: HumanLoop = HumanLoop(self)
-        # -- fan-out --
-        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now)
+        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now, self.noun_policy.check)
         # -- AI (issue 12, part 3) ----------------------------------------------------
         self.ai: AI = AI(self.sql, self.timers.now, self._ai_providers(), self._ai_options(), self.runs.do)
         store: VectorStore = (
@@ -245,9 +245,9 @@ class DOFull(DOWorkflow):
                 'Body is {"decision": "approve" | "reject", "comment": text, "value": JSON}',
                 code="invalid_decision",
             )
-        fields = {"decision": "decision", "comment": "comment", "value": "value"}
-        arguments = {"approval_id": request.params["id"], **body_arguments(body, fields)}
-        return json_response(await invoke(self.decide_approval, arguments, fields))
+        call, fields = self.decide_approval, {"decision": "decision", "comment": "comment", "value": "value"}
+        arguments = {"approval_id": request.params["id"], **body_arguments(body, fields, method=call)}
+        return json_response(await invoke(call, arguments, fields))
 
     # -- fan-out -------------------------------------------------------------
 
@@ -309,7 +309,8 @@ class DOFull(DOWorkflow):
                 code="invalid_fanout",
             )
         fields = {name: name for name in ("targets", "method", "args", "concurrency", "timeout", "retries")}
-        return json_response(await invoke(self.fan_out_call, body_arguments(body, fields), fields))
+        arguments = body_arguments(body, fields, method=self.fan_out_call)
+        return json_response(await invoke(self.fan_out_call, arguments, fields))
 
     # -- the cascade -------------------------------------------------------------
 
@@ -352,13 +353,13 @@ class DOFull(DOWorkflow):
 
         `owner` is the name of the object holding the room's sockets in `stub_binding` (the
         tenant the clients joined, `/ws?room=`); None or this object's own name sends here,
-        any other is relayed to that object over Workers RPC. 400 `invalid_room`;
-        `invalid_owner` for a name no object is addressed by (a tenant or a thing's
-        "Type/id", `object_name`), before any object is woken."""
+        any other is relayed to that object over Workers RPC. 400 `invalid_room`; `invalid_owner`
+        for a name no object is addressed by (a tenant or a thing's "Type/id", `object_name`;
+        404 `unknown_noun` for its noun in strict mode), before any object is woken."""
         room_tag(room)
         if owner is None or owner == self.object_name:
             return self.room(room).broadcast(data)
-        owner = object_name(owner, "owner", "invalid_owner")
+        owner = object_name(owner, "owner", "invalid_owner", self.noun_policy.check)
         namespace = self.stub_namespace()
         stub = namespace.get(namespace.idFromName(owner))
         # The owner is told to send on itself (no owner), never to relay again: an object
@@ -378,7 +379,7 @@ class DOFull(DOWorkflow):
         tags += [tag for tag in parse_rooms(request.query_all("room")) if tag not in tags]
         if len(tags) > MAX_TAGS:
             raise BadRequest(f"At most {MAX_TAGS} tags and rooms per connection", code="invalid_tag")
-        client, _ = self.websockets.accept(tags, {"key": request_access(request).key})
+        client, _ = self.websockets.accept(tags, socket_data(request))
         return HttpResponse(status=101, web_socket=client)
 
     # -- AI (issue 12, part 3) -------------------------------------------------------

@@ -27,7 +27,7 @@ from dotdo.errors import BadRequest, FanOutFailed, StepMismatch
 from dotdo.full.outcomes import FanOutResult, Outcome
 from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.object_names import thing_object_name
-from dotdo.values import stored_json
+from dotdo.values import FRAMEWORK_DEPTH, stored_json
 from dotdo.workflows.failures import storable_text
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import RetryPolicy
@@ -142,7 +142,10 @@ def _target(value: Any, index: int) -> Target:
     if isinstance(value, str):
         type_name, slash, thing_id = value.partition("/")
         if not slash or not type_name or not thing_id:
-            raise ValueError(f'a target is "Noun/id", not {value!r}')
+            raise ValueError(
+                f'a target is "Noun/id", not {value!r} (a tenant\'s object is a target only as a '
+                "stub, get_object(env.BINDING, name), from the object's own Python code)"
+            )
         return _reference(value, type_name, thing_id)
     if isinstance(value, tuple):
         if len(value) != 2 or not all(isinstance(part, str) and part for part in value):
@@ -237,7 +240,9 @@ class FanOutStore:
             outcome.target,
             method,
             1 if outcome.ok else 0,
-            None if not outcome.ok else stored_json(outcome.value),
+            None
+            if not outcome.ok
+            else stored_json(outcome.value, wrapped=FRAMEWORK_DEPTH),  # a page, a thing
             outcome.error,
             outcome.attempts,
             now,
@@ -251,15 +256,23 @@ class FanOutStore:
 class FanOut:
     """The fan-out component of one object. `sql` is its database, `runs` its run engine
     (durable steps), `resolve(type, id)` the stub of the object owning a thing (the
-    workflow layer's `stub`), `now()` the clock in epoch ms."""
+    workflow layer's `stub`), `now()` the clock in epoch ms, `check_noun(type)` the noun
+    policy's check (`NounPolicy.check`: 404 `unknown_noun` with `strict_nouns`; None: any
+    valid name)."""
 
     def __init__(
-        self, sql: Sql, runs: RunEngine, resolve: Callable[[str, str], Any], now: Callable[[], int]
+        self,
+        sql: Sql,
+        runs: RunEngine,
+        resolve: Callable[[str, str], Any],
+        now: Callable[[], int],
+        check_noun: Callable[[str], object] | None = None,
     ) -> None:
         self._store = FanOutStore(sql)
         self._runs = runs
         self._resolve = resolve
         self._now = now
+        self._check_noun = check_noun
 
     async def run(
         self,
@@ -272,16 +285,23 @@ class FanOut:
         step_id: str | None = None,
     ) -> FanOutResult:
         """Call `method(*args)` on every target, at most `concurrency` at once; each attempt
-        may take `timeout` seconds, and a failed one is retried `retries` times (a count,
-        0.1 s apart doubling, or a `RetryPolicy`), within this call.
+        may take `timeout` seconds, and a failed one is retried `retries` times (a count
+        of retries, 0.1 s apart doubling, or a `RetryPolicy` whose `limit` counts retries
+        and whose waits are at most 10 s), within this call.
 
         Inside a `@workflow` run (or outside one with a `step_id`) the fan-out is a durable
         step: each target's outcome is recorded as it finishes, and a replay of the run
         calls only the targets with no record; once all are in, the step's record is the
         result. ValueError for bad targets or options (see `parse_targets`, `check_options`);
-        StepMismatch when the replayed step recorded another method."""
+        the noun of every target addressed by noun and id checked by `check_noun` (404
+        `unknown_noun` with `strict_nouns`), all before any target is called; StepMismatch
+        when the replayed step recorded another method."""
         parsed = parse_targets(targets)
         options = check_options(parsed, method, concurrency, timeout, retries)
+        if self._check_noun is not None:
+            for target in parsed:
+                if target.type_name is not None:
+                    self._check_noun(target.type_name)
         reserved = self._runs.reserve_step(step_id)
         if reserved is None:
             return FanOutResult(method, await self._call_all(parsed, method, args, options, None))
@@ -370,4 +390,6 @@ def _plain(value: Any, label: str) -> Any:
     to_py = getattr(value, "to_py", None)
     if callable(to_py):
         value = to_py()
-    return json.loads(stored_json(value, what=f"{label}'s answer", code="invalid_data"))
+    return json.loads(
+        stored_json(value, what=f"{label}'s answer", code="invalid_data", wrapped=FRAMEWORK_DEPTH)
+    )

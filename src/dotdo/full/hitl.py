@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from dotdo.core import faults
+from dotdo.core.access import described
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import TimerService
@@ -47,11 +48,11 @@ from dotdo.full.hitl_values import (
     public,
 )
 from dotdo.semantic.eventtypes import Event, pattern_matches
-from dotdo.semantic.ids import new_id
+from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.types import Row
 from dotdo.wire.tokens import Capability
 from dotdo.workflows.bus import EventBus
-from dotdo.workflows.host import DUE_BATCH, encode_value
+from dotdo.workflows.host import DUE_BATCH, FRAMEWORK_DEPTH, encode_value
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import CURRENT_RUN, RunContext, Suspend
 
@@ -254,7 +255,8 @@ class HumanLoop:
             match = None if wait["match"] is None else json.loads(str(wait["match"]))
             if not pattern_matches(str(wait["pattern"]), event.type) or not fields_match(match, event.data):
                 continue
-            if self._store.end_wait(str(wait["step"]), "matched", encode_value(event.to_dict(), "event")):
+            matched = encode_value(event.to_dict(), "event", wrapped=FRAMEWORK_DEPTH)  # data one level down
+            if self._store.end_wait(str(wait["step"]), "matched", matched):
                 self._host.runs.wake(str(wait["run_id"]))
             self._waits = None
         if self._waits is None:
@@ -266,9 +268,9 @@ class HumanLoop:
     # -- approvals -------------------------------------------------------------
 
     def approval(self, approval_id: str) -> dict[str, Any]:
-        """One approval (`public`), as a decision would find it: one whose time ran out
-        before the alarm ended it times out first (`_settle`); 404 `approval_not_found`
-        when there is none."""
+        """One approval (`public`), as a decision would find it: one whose time ran out before the alarm
+        ended it times out first (`_settle`); 404 `approval_not_found` when none; the id in any case."""
+        approval_id = canonical_id(approval_id) or approval_id
         row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
         if row is not None and self._overdue(row, self._host.timers.now()):
             self._settle(row, self._host.timers.now())
@@ -327,7 +329,8 @@ class HumanLoop:
         (`Approval.approved` carries both as its data: ADR 0014 keeps an event's row far
         from SQLite's 2 MB). Checked in that order: who may decide before the approval's
         state, so that a caller who may not decide it learns nothing of whether or how it
-        was decided."""
+        was decided. The id in any case, as `approval` takes it."""
+        approval_id = canonical_id(approval_id) or approval_id
         if decision not in DECISIONS:
             raise BadRequest('decision is "approve" or "reject"', code="invalid_decision")
         if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH):
@@ -338,17 +341,8 @@ class HumanLoop:
         current = self._public(approval_id)
         who = None if by is None else by.sub
         if current["approvers"] is not None and who not in current["approvers"]:
-            if who is not None:
-                held = f"the token's subject is {who!r}"
-            elif by is None or not by.root:  # open access lets every request in as no one
-                held = (
-                    "no token was read (open access: set DOTDO_SECRET and decide with a token "
-                    "whose subject is one of them)"
-                )
-            else:
-                held = "the token names no subject (mint it with one: `dotdo token mint --sub`)"
             only = f"Approval {approval_id!r} may be decided by {', '.join(current['approvers'])} only"
-            raise Forbidden(f"{only}; {held}", code="approver_not_allowed")
+            raise Forbidden(f"{only}; {described(by)}", code="approver_not_allowed")
         now = self._host.timers.now()
         row = self._store.approval(approval_id)
         if row is not None and self._overdue(row, now):

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.locking import locked, replace_dir
 
 __all__ = ["MIN_NODE", "cache_dir", "check_node", "npm_packages", "pinned_packages"]
 
@@ -98,6 +99,17 @@ def npm_packages(project_root: Path | None = None) -> Path:
     target = cache_dir() / "npm" / key
     if _has_pinned(target / "node_modules", pinned) and (target / ".complete").is_file():
         return target / "node_modules"
+    # Two first runs at once (`dotdo dev` and `dotdo test`): one installs, the other waits
+    # for it and finds the packages there.
+    with locked(target.parent / f"{key}.lock"):
+        if _has_pinned(target / "node_modules", pinned) and (target / ".complete").is_file():
+            return target / "node_modules"
+        _install(target, key, pinned)
+    return target / "node_modules"
+
+
+def _install(target: Path, key: str, pinned: dict[str, str]) -> None:
+    """`npm ci` of the pinned packages into `target`, holding its lock."""
     npm = shutil.which("npm")
     if npm is None:
         raise LocalRuntimeError("npm is missing: install npm alongside Node.js (apt-get install npm)")
@@ -118,12 +130,6 @@ def npm_packages(project_root: Path | None = None) -> Path:
                 f"npm ci of the local runtime's packages failed (exit {result.returncode}): see above"
             )
         (staging / ".complete").write_text(versions + "\n")
-        try:
-            staging.rename(target)
-        except OSError:  # another process finished first, or a stale copy is in the way
-            if not (target / ".complete").is_file():
-                shutil.rmtree(target, ignore_errors=True)
-                staging.rename(target)
+        replace_dir(staging, target)  # a stale, incomplete copy in the way is replaced
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target / "node_modules"

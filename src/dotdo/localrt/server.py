@@ -10,11 +10,15 @@ every bound class migrated.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +29,12 @@ from dotdo.localrt.node import check_node, npm_packages
 from dotdo.localrt.project import Project
 from dotdo.localrt.vendoring import vendor
 
-__all__ = ["JS_DIR", "Server", "ServerOptions", "claim_host", "generated_dirs", "prepare"]
+__all__ = ["JS_DIR", "RUNTIME_DIED", "Server", "ServerOptions", "claim_host", "generated_dirs", "prepare"]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
+RUNTIME_DIED = 3
+"""`server.mjs`'s exit status when a workerd of its runtime exited without being stopped
+(`kill -9`, a crash); what died is in its status file (`Server.exit_cause`)."""
 
 
 @dataclass(frozen=True)
@@ -73,26 +80,51 @@ def generated_dirs(project: Project) -> tuple[Path, Path]:
 @contextlib.contextmanager
 def claim_host(host: Path) -> Iterator[None]:
     """Hold `host` (a generated host folder) for this process while the block runs: a
-    `<host>.lock` file beside it holds our pid (beside, since a build replaces the folder).
-    LocalRuntimeError when a live process holds it already (a second `dotdo dev` of one
+    `<host>.lock` file beside it holds our pid (beside, since a build replaces the folder)
+    and our `flock`, so that of two servers started at once only one gets it.
+    LocalRuntimeError when another process holds it already (a second `dotdo dev` of one
     config would rebuild the first one's host under it and share its state); the lock of
-    a process that is gone (killed) is taken over."""
+    a process that is gone (killed) is taken over: the `flock` ends with its holder."""
     lock = host.with_name(host.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = _claim(lock)
     holder = _lock_holder(lock)
-    if holder is not None and holder != os.getpid():
+    if fd is None or (holder is not None and holder != os.getpid()):
+        if fd is not None:
+            os.close(fd)
+        who = f" (pid {holder})" if holder is not None else ""
         raise LocalRuntimeError(
-            f"another `dotdo dev` (pid {holder}) serves this config from {host}; stop it first "
+            f"another `dotdo dev`{who} serves this config from {host}; stop it first "
             "(one server per config and project: they would share the generated host and the "
             f"state), or, if no `dotdo dev` runs, delete {lock}"
         )
-    lock.write_text(f"{os.getpid()}\n")
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
     try:
         yield
     finally:
         with contextlib.suppress(OSError):
             if lock.read_text().strip() == str(os.getpid()):  # still ours
-                lock.unlink()
+                lock.unlink()  # before the flock ends: a waiter then sees a removed file
+        os.close(fd)
+
+
+def _claim(lock: Path) -> int | None:
+    """A descriptor of `lock` holding its exclusive `flock`, or None when another process
+    holds it."""
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its last holder removed it after we opened it: claim the new file
 
 
 def _lock_holder(lock: Path) -> int | None:
@@ -141,7 +173,10 @@ class Server:
         self.node = node
         self.node_modules = node_modules
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_at: float | None = None
+        """`time.monotonic()` at the last `start()`."""
         self._control = False
+        self._status_file: Path | None = None
 
     def command(self, *, control: bool) -> list[str]:
         """The `node server.mjs ...` command line for these options (`control`: `--control`)."""
@@ -166,6 +201,8 @@ class Server:
             command.append("--test-control")
         if options.registry is not None:
             command += ["--registry", str(options.registry)]
+        if self._status_file is not None:
+            command += ["--status-file", str(self._status_file)]
         # The Python that serves a project's `[ai]` binding offline (localrt/aihost.py).
         command += ["--python", sys.executable]
         return command
@@ -181,6 +218,11 @@ class Server:
         if self.process is not None:
             raise LocalRuntimeError("the local runtime is already running")
         self._control = control
+        self._forget_status()
+        fd, name = tempfile.mkstemp(prefix="dotdo-runtime-", suffix=".json")
+        os.close(fd)
+        self._status_file = Path(name)
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             self.command(control=control),
             cwd=self.project.root,
@@ -202,6 +244,37 @@ class Server:
         """Whether the process was started and has not exited."""
         return self.process is not None and self.process.poll() is None
 
+    def uptime(self) -> float:
+        """Seconds since the last `start()` (0.0 before any)."""
+        return 0.0 if self.started_at is None else time.monotonic() - self.started_at
+
+    def exit_cause(self) -> str | None:
+        """What made the exited runtime die on its own, in words, or None when it stopped
+        by itself (a failed start, a stop asked for) or still runs: a workerd of it that
+        exited unasked (`server.mjs` then stops with `RUNTIME_DIED` and writes the details
+        to its status file), or `node server.mjs` itself killed by a signal."""
+        process = self.process
+        if process is None or (code := process.poll()) is None:
+            return None
+        if code < 0:
+            return f"the local runtime's node process (pid {process.pid}) was killed by {_signal_name(-code)}"
+        if code != RUNTIME_DIED:
+            return None
+        try:
+            report = json.loads(self._status_file.read_text()) if self._status_file else {}
+        except (OSError, ValueError):
+            report = {}
+        if not isinstance(report, dict) or "what" not in report:
+            return f"a workerd of the local runtime exited on its own (node exit status {code})"
+        how = _signal_name(report["signal"]) if report.get("signal") else f"exit status {report.get('code')}"
+        return f"{report['what']} (pid {report.get('pid')}) exited on its own, with {how}"
+
+    def _forget_status(self) -> None:
+        if self._status_file is not None:
+            with contextlib.suppress(OSError):
+                self._status_file.unlink()
+            self._status_file = None
+
     def kill(self) -> None:
         """SIGKILL to the server's process group at once (node, wrangler, workerd), as a power
         cut would: no shutdown, whatever was in flight is lost."""
@@ -214,6 +287,7 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        self._forget_status()
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM to the server's process group, SIGKILL after `timeout` seconds."""
@@ -234,3 +308,14 @@ class Server:
         # wrangler's workerd children outlive a node killed hard; the group goes with it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        self._forget_status()  # after node is gone: it may write it while stopping
+
+
+def _signal_name(number: int | str) -> str:
+    """`signal SIGKILL` for 9 or "SIGKILL" (node reports names, Popen negative numbers)."""
+    if isinstance(number, str):
+        return f"signal {number}"
+    try:
+        return f"signal {signal.Signals(number).name}"
+    except ValueError:
+        return f"signal {number}"

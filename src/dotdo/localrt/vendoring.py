@@ -32,6 +32,7 @@ from packaging.utils import canonicalize_name
 import dotdo
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt import distribution
+from dotdo.localrt.locking import locked, project_lock, replace_dir
 from dotdo.localrt.project import Project
 
 __all__ = ["PYODIDE_ENVIRONMENT", "TOOLING", "tree_fingerprint", "vendor"]
@@ -60,6 +61,8 @@ PYODIDE_ENVIRONMENT: dict[str, str] = {
 TOOLING = frozenset({"cli", "localrt", "testing", "__main__.py"})
 """Parts of the dotdo package that run on the developer's machine, never in a Worker."""
 STAMP = ".dotdo-vendor.json"
+STAGING_PREFIX = ".python_modules."
+"""Staging folders beside `python_modules/` (the watcher ignores them)."""
 
 
 def _dotdo_source() -> Path:
@@ -143,19 +146,6 @@ def _uv() -> str:
     return str(find_uv_bin())
 
 
-def _replace_contents(target: Path, staging: Path) -> None:
-    """Move `staging`'s entries into `target`, emptied first; `target` itself stays (a watch on
-    it stays valid)."""
-    target.mkdir(exist_ok=True)
-    for entry in target.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-    for entry in staging.iterdir():
-        entry.rename(target / entry.name)
-
-
 def tree_fingerprint(folder: Path) -> str:
     """Changes whenever a file under `folder` is added, removed or rewritten."""
     digest = hashlib.sha256()
@@ -175,14 +165,34 @@ def vendor(project: Project, *, force: bool = False) -> bool:
     shown) or a dotdo requirement does not match the installed version."""
     requirements, with_dotdo = _requirements(project)
     fingerprint = _fingerprint(requirements, with_dotdo)
-    target = project.python_modules
-    stamp = target / STAMP
-    try:
-        if not force and json.loads(stamp.read_text())["fingerprint"] == fingerprint:
+    # Another `dotdo` process of this project may be vendoring, or reading the tree whole
+    # (building its host), right now: one at a time, and a run that waited finds the tree
+    # the other one just made up to date.
+    with locked(project_lock(project.root)):
+        if not force and _stamped(project.python_modules) == fingerprint:
             return False
+        _vendor(project, requirements, with_dotdo, fingerprint)
+    what = ", ".join(requirements + (["dotdo " + _dotdo_version()] if with_dotdo else []))
+    logger.info("vendored into %s: %s", project.python_modules.relative_to(project.root), what or "nothing")
+    return True
+
+
+def _stamped(target: Path) -> str | None:
+    """The fingerprint `target`'s stamp records, or None."""
+    try:
+        return str(json.loads((target / STAMP).read_text())["fingerprint"])
     except (OSError, ValueError, KeyError, TypeError):
-        pass
-    staging = Path(tempfile.mkdtemp(prefix=".python_modules.", dir=project.root))
+        return None
+
+
+def _vendor(project: Project, requirements: list[str], with_dotdo: bool, fingerprint: str) -> None:
+    """Build the tree in a staging folder beside `python_modules/` and swap it in whole, so
+    that a reader never sees it half-written and a crash midway leaves the old one."""
+    target = project.python_modules
+    for stale in project.root.glob(f"{STAGING_PREFIX}*"):  # left by a crash: no one else builds now
+        if stale.is_dir() and stale.name != f".{target.name}.old":  # replace_dir's, restored there
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=project.root))
     try:
         if requirements:
             with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as file:
@@ -210,9 +220,6 @@ def vendor(project: Project, *, force: bool = False) -> bool:
                 shutil.copy2(path, dest)
         record = {"fingerprint": fingerprint, "requirements": requirements, "dotdo": with_dotdo}
         (staging / STAMP).write_text(json.dumps(record, indent=2) + "\n")
-        _replace_contents(target, staging)
+        replace_dir(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    what = ", ".join(requirements + (["dotdo " + _dotdo_version()] if with_dotdo else []))
-    logger.info("vendored into %s: %s", target.relative_to(project.root), what or "nothing")
-    return True

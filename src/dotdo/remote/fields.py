@@ -8,7 +8,7 @@ and the binding machinery is needed only with the first call (ADR 0036);
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dotdo.errors import BadRequest
@@ -17,18 +17,41 @@ __all__ = ["body_arguments", "check_fields", "is_call_id", "listed", "unknown_fi
 
 
 def body_arguments(
-    body: Mapping[str, Any], fields: Mapping[str, str], *, also: Iterable[str] = ()
+    body: Mapping[str, Any],
+    fields: Mapping[str, str],
+    *,
+    also: Iterable[str] = (),
+    method: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments an HTTP route's JSON body gives the method it renders:
-    `fields` maps body fields to parameter names; a field the body leaves out or sends
-    as null is left to the parameter's default. `invoke` then checks them as it checks
-    every remote call, so a route and RPC refuse the same wrong types alike.
+    """The keyword arguments an HTTP route's JSON body gives `method`, the method it
+    renders: `fields` maps body fields to parameter names; a field the body leaves out is
+    left to the parameter's default. `invoke` then checks them as it checks every remote
+    call, so a route and RPC refuse the same wrong types alike.
+
+    A null is what None is over RPC: absent where the parameter's default is None (or it
+    has none: then it is missing); passed on as None where the default is something else
+    (`indexes=()`, `retries=0`), so that the check refuses it as RPC does instead of the
+    default standing in for it, which re-registering a noun with `"indexes": null` made a
+    silent loss of its indexes. Without `method`, every null is absent.
 
     `also` names the fields the route reads itself. Any other field is a 400
     `invalid_params` naming it (`check_fields`), as RPC refuses an unknown keyword
     argument: a misspelt option (`"modle"`) is never dropped in silence."""
     check_fields(body, [*fields, *also])
-    return {name: body[field] for field, name in fields.items() if body.get(field) is not None}
+    passed = _defaulted_otherwise(method) if method is not None else frozenset()
+    return {
+        name: body[field]
+        for field, name in fields.items()
+        if body.get(field) is not None or (field in body and name in passed)
+    }
+
+
+def _defaulted_otherwise(method: Callable[..., Any]) -> frozenset[str]:
+    """The parameters of `method` whose default is there and is not None."""
+    import inspect  # with the first call, as the binding (ADR 0036)
+
+    parameters = inspect.signature(method).parameters.values()
+    return frozenset(p.name for p in parameters if p.default is not p.empty and p.default is not None)
 
 
 def unknown_field(envelope: Mapping[str, Any], known: Iterable[str], what: str) -> str | None:

@@ -40,6 +40,7 @@ __all__ = [
     "path_text",
     "resolve_call",
     "resolve_method",
+    "resolve_operation",
     "resolve_property",
     "resolve_target",
     "snake_case",
@@ -96,6 +97,18 @@ def resolve_method(
 
     The scope is None for a noun called on the object (`Customer("c-1")`): that only
     names a thing, like a pipeline's target; the thing's own methods are checked."""
+    method, scope, _ = resolve_operation(target, name, is_root, answered_by)
+    return method, scope
+
+
+def resolve_operation(
+    target: Any, name: Any, is_root: bool, answered_by: str = "the call"
+) -> tuple[Callable[..., Any], str | None, str]:
+    """`resolve_method`, and the operation's one name, which a token's `methods` caveat
+    lists (ADR 0016, one name per operation): the method's Python name (`getThing` on the
+    object is `get_thing`), and for a noun accessor's method the flat RPC method it is
+    (`Customer("c-1").get()` is `get_thing`: the accessor's `rpc_operations`), so a token
+    grants an operation by the same name on `/rpc`, `/ws/rpc`, pipelines and Cap'n Web."""
     if target is None:
         raise null_step("method", name, answered_by)
     if isinstance(name, str) and name and not name.startswith("_"):
@@ -105,12 +118,14 @@ def resolve_method(
             if callable_here:
                 scope = _scope(cls, candidate)
                 if scope is not None:
-                    return getattr(target, candidate), scope
+                    operations = getattr(cls, "rpc_operations", None)
+                    operation = operations.get(candidate, candidate) if operations else candidate
+                    return getattr(target, candidate), scope, operation
             if is_root and candidate == name:
                 noun = _noun(target, candidate)
                 call = resolve_call(noun) if noun is not None else None
                 if call is not None:
-                    return call, None
+                    return call, None, candidate
     raise NotFound(f"No callable method {name!r} on {_describe(target)}", code="method_not_found")
 
 

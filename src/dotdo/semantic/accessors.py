@@ -27,7 +27,7 @@ Where = Mapping[str, Any] | None
 Remote = Callable[[str, str], Any]
 """(type, id) -> a Workers RPC stub of the object that owns that thing."""
 
-QUERY_OPTIONS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "with_total")
+QUERY_OPTIONS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "with_total", "cursor")
 """What a remote caller may pass to a query as one options object, as JavaScript
 clients write it: `list({"where": ..., "limit": 20})`."""
 
@@ -42,6 +42,19 @@ class NounAccessor:
 
     rpc_call: ClassVar[str] = "_remote_call"
     """What a remote caller calling the accessor itself runs: `api.Customer("c-1")`."""
+
+    rpc_operations: ClassVar[Mapping[str, str]] = {
+        "create": "create_thing",
+        "create_many": "create_things",
+        "upsert": "upsert_thing",
+        "list": "list_things",
+        "page": "page_things",
+        "count": "count_things",
+        "find_first": "find_first_thing",
+    }
+    """Each `@rpc` method's one name, the flat RPC method it is (docs/api.md, "One
+    operation, one answer"): what a token's `methods` caveat lists to grant it, on every
+    surface (`remote.targets.resolve_operation`)."""
 
     def __init__(
         self, things: Things, relationships: Relationships, type_name: str, remote: Remote | None = None
@@ -92,9 +105,13 @@ class NounAccessor:
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+        cursor: str | None = None,
     ) -> builtins.list[dict[str, Any]]:
-        """The matching things, a list (`page` adds `total` and `has_more`)."""
-        page = self.page(where, order_by, limit, offset, select, include_deleted, with_total=False)
+        """The matching things, a list (`page` adds `total`, `has_more` and `cursor`), after
+        `cursor` when given (a page's `cursor` of this query)."""
+        page = self.page(
+            where, order_by, limit, offset, select, include_deleted, with_total=False, cursor=cursor
+        )
         items: builtins.list[dict[str, Any]] = page["items"]
         return items
 
@@ -108,11 +125,16 @@ class NounAccessor:
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
-        """`{"items": [...], "total": n, "has_more": bool}`, as `GET /:Noun` answers;
-        `with_total=False` skips the count (`total` None unless the page reaches the end).
-        400 `invalid_where` (and the other query codes) for a query that cannot run."""
-        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total)
+        """`{"items": [...], "total": n, "has_more": bool, "cursor": str | None}`, as `GET
+        /:Noun` answers; `with_total=False` skips the count (`total` None unless the first
+        page reaches the end). `cursor` (opaque text, None on the last page) passed back with
+        the same `where`, `order_by` and `include_deleted` gives the page after this one.
+        400 `invalid_where` (and the other query codes) for a query that cannot run,
+        `invalid_cursor` for a cursor of another list, `invalid_query` for a cursor with an
+        `offset`."""
+        query = ThingQuery.build(where, order_by, limit, offset, select, include_deleted, with_total, cursor)
         return self._things.list(self.type, query)
 
     @rpc(scope="read", options=QUERY_OPTIONS)
@@ -155,6 +177,20 @@ class InstanceAccessor:
         self._things = things
         self._relationships = relationships
         self._remote = remote
+
+    rpc_operations: ClassVar[Mapping[str, str]] = {
+        "get": "get_thing",
+        "update": "update_thing",
+        "replace": "replace_thing",
+        "delete": "delete_thing",
+        "soft_delete": "delete_thing",
+        "restore": "restore_thing",
+        "relate": "relate",
+        "unrelate": "unrelate",
+        "related": "related",
+        "related_page": "related_page",
+    }
+    """Each `@rpc` method's one name, the flat RPC method it is (as `NounAccessor`'s)."""
 
     def __getattr__(self, name: str) -> Any:
         remote = self.__dict__.get("_remote")

@@ -32,7 +32,7 @@ from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Relationships
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
-from dotdo.semantic.registry import MAX_OBJECT_INDEXES, REGISTRY_TABLES, Noun, Nouns, Verb, Verbs
+from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs, check_declared_indexes
 from dotdo.semantic.routes import SemanticRoutes
 from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
@@ -85,13 +85,7 @@ class DOSemantic(DOCore):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
-        declared = sum(len(dict.fromkeys(noun.indexes)) for noun in cls.declared_nouns)
-        if declared > MAX_OBJECT_INDEXES:
-            raise TypeError(
-                f"{cls.__name__}.declared_nouns index {declared} properties together: an object's "
-                f"nouns hold at most {MAX_OBJECT_INDEXES} indexes (each costs a row on every write "
-                "of every type)"
-            )
+        check_declared_indexes(cls.__name__, cls.declared_nouns)
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=("thing_store", "event_store", "noun_factory"),
@@ -109,10 +103,7 @@ class DOSemantic(DOCore):
             self.thing_store(), self, _now_ms, new_id, self.noun_policy, on_erase=self.relationships.forget
         )
         self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
-        for noun in self.declared_nouns:
-            # Checked with the class (`__init_subclass__`); nouns registered at run time
-            # before a deploy declared more may take an object past the bound, never twice past.
-            self.nouns.register(noun.name, noun.plural, noun.indexes, bounded=False)
+        self.nouns.register_declared(self.declared_nouns)
         for verb in self.declared_verbs:
             self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person)
 
@@ -272,7 +263,7 @@ class DOSemantic(DOCore):
         cursor: str | None = None,
         limit: int = 100,
     ) -> dict[str, Any]:
-        """`GET /events`: `{"items": [...], "cursor"}`, oldest first, `since <= timestamp <
+        """`GET /events`: `{"items": [...], "has_more", "cursor"}`, oldest first, `since <= timestamp <
         until` (epoch ms), `pattern` `Noun.verb` (`*` for either part; `?type=` on HTTP),
         `cursor` from the previous page (`EventLog.list`). 400 `invalid_event_pattern`,
         `invalid_limit`. DOStorage also reaches the archive (L3)."""
@@ -328,10 +319,11 @@ class DOSemantic(DOCore):
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
+        cursor: str | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """`self.noun(type_name).list(...)`: the matching things, a list."""
         accessor: NounAccessor = self.noun(type_name)
-        return accessor.list(where, order_by, limit, offset, select, include_deleted)
+        return accessor.list(where, order_by, limit, offset, select, include_deleted, cursor)
 
     @rpc(scope="read")
     def page_things(
@@ -344,10 +336,11 @@ class DOSemantic(DOCore):
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
-        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more"}`."""
+        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more", "cursor"}`."""
         accessor: NounAccessor = self.noun(type_name)
-        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total)
+        return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total, cursor)
 
     @rpc(scope="read")
     def find_first_thing(
@@ -366,9 +359,8 @@ class DOSemantic(DOCore):
         self, type_name: str, where: Mapping[str, JSON] | None = None, include_deleted: bool = False
     ) -> int:
         """`self.noun(type_name).count(where, include_deleted)`: how many match."""
-        from dotdo.semantic.query import ThingQuery
-
-        return self.things.count(type_name, ThingQuery.build(where, include_deleted=include_deleted))
+        accessor: NounAccessor = self.noun(type_name)
+        return accessor.count(where, include_deleted)
 
     @rpc
     def relate(self, source: Any, verb: str, target: Any, data: JSON = None) -> bool:

@@ -23,14 +23,24 @@ from dotdo.semantic.edge_pages import MAX_RELATED, EdgePages
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.hops import Hop, checked_limit
-from dotdo.semantic.ids import is_ulid
-from dotdo.semantic.names import validate_verb
+from dotdo.semantic.ids import id_cursor
+from dotdo.semantic.names import check_unreserved_verb, validate_verb
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
-from dotdo.values import stored_json
+from dotdo.values import FRAMEWORK_DEPTH, stored_json
 
-__all__ = ["GRAPH_TABLES", "Actions", "EventLog", "Hop", "Ref", "Relationships", "as_ref", "thing_filter"]
+__all__ = [
+    "GRAPH_TABLES",
+    "Actions",
+    "EventLog",
+    "Hop",
+    "Ref",
+    "Relationships",
+    "as_ref",
+    "event_page",
+    "thing_filter",
+]
 
 MAX_HOPS = 5
 """Most hops in one traversal."""
@@ -38,14 +48,22 @@ MAX_EVENTS = 1000
 """Most events (or audit entries) one page holds."""
 
 
-def _encode(data: Any, limit: int | None = None) -> str:
+def _encode(data: Any, limit: int | None = None, wrapped: int = 0) -> str:
     """`data` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
     `value_too_large` past `limit` bytes (checked on what a caller sends, not on events
-    the layer records)."""
-    text = stored_json(data, what="data", code="invalid_data")
+    the layer records); `wrapped` as `stored_json`'s."""
+    text = stored_json(data, what="data", code="invalid_data", wrapped=wrapped)
     if limit is not None and len(text.encode()) > limit:
         raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
     return text
+
+
+def event_page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """A page of events from up to `limit + 1` of them in id order: the first `limit`,
+    `has_more` when there were more, `cursor` the last one's id then (else None)."""
+    has_more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "has_more": has_more, "cursor": items[-1]["id"] if has_more else None}
 
 
 class EventLog:
@@ -75,7 +93,10 @@ class EventLog:
         return {
             "id": self._ids(),
             "type": event_type,
-            "data": _encode(data),
+            # An event's data may be the framework's record around a value checked where it
+            # came in (an action's `{"data": ...}`, an approval's payload): the allowance keeps
+            # the wrapper from failing it; a caller's `send` checks its data at the bound itself.
+            "data": _encode(data, wrapped=FRAMEWORK_DEPTH),
             "timestamp": self._clock(),
             "subject": subject,
             "object": object_id,
@@ -97,7 +118,9 @@ class EventLog:
         limit: int = 100,
         until: int | None = None,
     ) -> dict[str, Any]:
-        """Events oldest first: `{"items": [...], "cursor": <id of the last> or None}`.
+        """Events oldest first: `{"items": [...], "has_more", "cursor"}`, `cursor` the id of
+        the last item when more follow (`has_more`, exact: one more row is read), else None,
+        as the other pages (actions, edges) answer.
 
         `pattern` is `Noun.verb` with `*` for either part; `since` and `until` are epoch ms
         (`since <= timestamp < until`); `cursor` continues after the page that returned it;
@@ -125,19 +148,16 @@ class EventLog:
             conditions.append("timestamp < ?")
             params.append(until)
         if cursor:
-            if not is_ulid(cursor):
-                raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
             conditions.append("id > ?")
-            params.append(cursor)
+            params.append(id_cursor(cursor))
         limit = checked_limit(limit, MAX_EVENTS)
         rows = self._sql.exec(
             f"SELECT id, type, data, timestamp, subject, object FROM events WHERE {' AND '.join(conditions)} "
             "ORDER BY id LIMIT ?",
             *params,
-            limit,
+            limit + 1,  # one more: whether there is a next page
         )
-        items = [_item(r) for r in rows]
-        return {"items": items, "cursor": items[-1]["id"] if len(items) == limit else None}
+        return event_page([_item(r) for r in rows], limit)
 
 
 def _item(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,10 +194,11 @@ class Relationships(EdgePages):
 
     def relate(self, source: Any, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge source -verb-> target (each as `as_ref` takes it); False when it was
-        there already. 400 `invalid_verb`, `invalid_data`; 413 `value_too_large` when
-        `data` is past 1 MiB of JSON."""
+        there already. 400 `invalid_verb`, `reserved_verb` (a form of a verb of the thing
+        store's own events, as an action's verb: `check_unreserved_verb`), `invalid_data`;
+        413 `value_too_large` when `data` is past 1 MiB of JSON."""
         src, dst = self.ref(source, "source"), self.ref(target, "target")
-        validate_verb(verb)
+        check_unreserved_verb(validate_verb(verb), "an edge")
         return (
             self._sql.run(
                 "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, "
@@ -372,8 +393,8 @@ class Actions:
         404 `unknown_noun` for a type not registered, in strict mode."""
         columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
         limit = checked_limit(limit, MAX_EVENTS)
-        if cursor is not None and not is_ulid(cursor):
-            raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
+        if cursor is not None:
+            cursor = id_cursor(cursor)
         named = None if thing is None else thing_filter(thing)
         conditions = "1"
         params: list[Any] = []

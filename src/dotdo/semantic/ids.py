@@ -14,7 +14,9 @@ import os
 import re
 import time
 
-__all__ = ["IdGenerator", "is_ulid", "new_id"]
+from dotdo.errors import BadRequest
+
+__all__ = ["IdGenerator", "canonical_id", "id_cursor", "is_ulid", "new_id"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RANDOM_BITS = 80
@@ -28,6 +30,33 @@ def is_ulid(text: object) -> bool:
     """Whether `text` has the shape of an id this module makes (26 characters of
     lower-case Crockford base32), as a cursor naming one must."""
     return isinstance(text, str) and _ULID.fullmatch(text) is not None
+
+
+def canonical_id(text: object) -> str | None:
+    """`text` as this module writes it (lower case) when it is an id in any case, else None.
+
+    Crockford's base32, the ULID's alphabet, is case-insensitive on input (the ULID spec,
+    https://github.com/ulid/spec, "Case insensitive"; https://www.crockford.com/base32.html):
+    `01JB...` and `01jb...` are one id. Only the case is folded: `I`, `L`, `O` and `U` are
+    not in the alphabet, and an id holding them is not one this module made."""
+    if not isinstance(text, str) or len(text) != 26:
+        return None
+    lowered = text.lower()
+    return lowered if _ULID.fullmatch(lowered) is not None else None
+
+
+def id_cursor(cursor: object) -> str:
+    """A page's cursor that names an id (the last item's: events, actions) in the form the
+    ids are stored and compared in, so that a cursor in upper case answers the same next page
+    (`canonical_id`). 400 `invalid_cursor` for anything else: a made-up cursor would answer
+    an empty or a wrong page, silently."""
+    canonical = canonical_id(cursor)
+    if canonical is None:
+        raise BadRequest(
+            "cursor is the `cursor` of a previous page: an id of 26 Crockford base32 characters",
+            code="invalid_cursor",
+        )
+    return canonical
 
 
 _PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]

@@ -10,21 +10,24 @@ import re
 from typing import Any
 
 from dotdo.errors import BadRequest
+from dotdo.semantic.inflection import conjugate
 
 __all__ = [
     "MAX_DERIVED_VERB_LENGTH",
     "MAX_FIELD_DEPTH",
     "PLURAL_NAME",
     "QUERY_PARAMS",
+    "RESERVED_VERBS",
     "SYSTEM_FIELDS",
     "TYPE_NAME",
+    "check_unreserved_verb",
     "checked_name",
     "validate_field_path",
     "validate_type_name",
     "validate_verb",
 ]
 
-QUERY_PARAMS = ("where", "order_by", "limit", "offset", "select", "include_deleted", "total")
+QUERY_PARAMS = ("where", "order_by", "limit", "offset", "cursor", "select", "include_deleted", "total")
 """The URL query parameters of a thing list (`GET /:Noun`, `ThingQuery.from_params`): here,
 not in `semantic.query`, because the route declares them when it is registered, before the
 first list loads the query model (ADR 0036)."""
@@ -41,6 +44,14 @@ form must stay a verb (at most 64 characters, as in an event type's `Noun.verb`)
 
 _FIELD_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _VERB = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+RESERVED_VERBS = ("create", "update", "delete", "restore")
+"""The verbs of the thing store's own write events (`semantic/things.py`: `<Noun>.created`,
+`.updated`, `.deleted`, `.restored`)."""
+_RESERVED_FORMS = {
+    form: forms.base
+    for forms in map(conjugate, RESERVED_VERBS)
+    for form in (forms.base, forms.past, forms.participle, forms.third_person)
+}
 MAX_FIELD_DEPTH = 8
 """How many dotted names a field path may have (`a.b.c` has 3)."""
 
@@ -106,3 +117,22 @@ def validate_verb(verb: Any) -> str:
     return checked_name(
         verb, _VERB, "verb", "verbs are camelCase identifiers such as 'ship' or 'signUp'", "invalid_verb"
     )
+
+
+def check_unreserved_verb(verb: str, what: str = "a verb") -> str:
+    """`verb` itself unless it is a form of a verb the thing store's own events use
+    (RESERVED_VERBS, in any form: `create`, `created`, `creating`, `creates`); else 400
+    `reserved_verb`, `what` naming where it was given ("an edge's verb"). The one rule for
+    a name that a caller's verb becomes: an edge's verb (`relate`, `POST /:Noun/:id/:verb`)
+    and an action's verb and past tense (`record_action`, whose event `<Noun>.<past>` would
+    otherwise reach `on.<Noun>.updated` handlers for a write that never happened). Edges
+    stored under such a verb before still read and delete: only writing is refused."""
+    base = _RESERVED_FORMS.get(verb)
+    if base is not None:
+        named = repr(verb) if verb == base else f"{verb!r} is a form of {base!r}, which"
+        raise BadRequest(
+            f"{named} names the thing store's own events (<Noun>.{conjugate(base).past}): "
+            f"{what} needs another verb",
+            code="reserved_verb",
+        )
+    return verb

@@ -7,6 +7,7 @@ would wake an object no route reaches again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dotdo.core.tenants import is_tenant
@@ -24,20 +25,24 @@ def thing_object_name(type_name: Any, thing_id: Any) -> str:
     return f"{validate_type_name(type_name)}/{validate_id(thing_id)}"
 
 
-def object_name(name: Any, what: str, code: str) -> str:
+def object_name(name: Any, what: str, code: str, check_noun: Callable[[str], object] | None = None) -> str:
     """`name` itself when it names an object: a tenant (1-63 lowercase letters, digits and
     hyphens, starting and ending with a letter or digit) or a thing's owner, `"Type/id"`
     (`thing_object_name`). Else 400 `code`, the message naming `what` (the surface's own
-    name for it: `owner` for `broadcast_to_room`)."""
+    name for it: `owner` for `broadcast_to_room`). A thing owner's noun is then passed to
+    `check_noun` (the noun policy's check: 404 `unknown_noun` with `strict_nouns`)."""
     if isinstance(name, str):
         if is_tenant(name):
             return name
         type_name, slash, thing_id = name.partition("/")
         if slash:
             try:
-                return thing_object_name(type_name, thing_id)
+                owner = thing_object_name(type_name, thing_id)
             except BadRequest as error:
                 raise BadRequest(f"{what} {name!r} names no thing: {error.message}", code=code) from None
+            if check_noun is not None:
+                check_noun(type_name)
+            return owner
     raise BadRequest(
         f"{what} is a tenant (a host name label: lowercase letters, digits and hyphens) or a "
         f"thing's 'Type/id', not {name!r:.80}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     # The where-clause engine (its parser, SQL compiler, evaluator and the LIKE patterns)
     # loads with the first query, not with every object (~15 ms of a cold start under
     # Pyodide, ADR 0036).
+    from dotdo.semantic.keyset import Cursor
     from dotdo.semantic.where import Pushdown
 
 __all__ = [
@@ -138,6 +140,8 @@ def _flag(params: Mapping[str, str | None], name: str, default: bool) -> bool:
     return value in ("true", "1")
 
 
+_CACHED_PARAMS = tuple(name for name in QUERY_PARAMS if name != "cursor")
+"""The parameters `from_params` keeps a parsed query by: all but the page's own cursor."""
 _MAX_CACHED_CHARS = 2048
 """Longer parameters are parsed every time: the 256 kept stay under 1 MB of text."""
 
@@ -146,8 +150,10 @@ _MAX_CACHED_CHARS = 2048
 class ThingQuery:
     """One checked query: `where` compiled, `order` as `(field, descending)` pairs (the
     creation order, then the id, break ties), `limit` and `offset` counted in things,
-    `select` the property names kept (None: all; `$` fields always), `include_deleted`
-    whether soft-deleted things match. Build it with `build` or `from_params`."""
+    `cursor` the position a page starts after (`keyset.Cursor`, None: the start; never with
+    an `offset`), `select` the property names kept (None: all; `$` fields always),
+    `include_deleted` whether soft-deleted things match. Build it with `build` or
+    `from_params`."""
 
     where: Pushdown
     order: tuple[tuple[str, bool], ...] = ()
@@ -161,6 +167,7 @@ class ThingQuery:
     """The quoted name of the declared property index the statement reads by (`INDEXED BY`),
     set by the thing service where the clause seeks by an indexed field (`Pushdown.seeks`);
     None: SQLite's choice, the table's key for a list (ADR 0039)."""
+    cursor: Cursor | None = None
 
     @classmethod
     def build(
@@ -172,13 +179,16 @@ class ThingQuery:
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
         with_total: bool = True,
+        cursor: str | None = None,
     ) -> ThingQuery:
-        """Validate every option; QueryValidationError (400) names the first bad one."""
+        """Validate every option; QueryValidationError (400) names the first bad one, 400
+        `invalid_cursor` a `cursor` that no page of a list so ordered answered, and
+        `invalid_query` a `cursor` with an `offset` (two starts)."""
         if not isinstance(include_deleted, bool) or not isinstance(with_total, bool):
             raise QueryValidationError("include_deleted and total are true or false", code="invalid_query")
         from dotdo.semantic.where import compile_where
 
-        return cls(
+        query = cls(
             where=compile_where(where),
             order=parse_order_by(order_by),
             limit=_bounded_int(limit, "limit", DEFAULT_LIMIT, 0, MAX_LIMIT),
@@ -187,6 +197,21 @@ class ThingQuery:
             include_deleted=include_deleted,
             with_total=with_total,
         )
+        return query.after(cursor, offset)
+
+    def after(self, cursor: str | None, offset: Any = None) -> ThingQuery:
+        """This query starting after `cursor` (a page's `cursor`; None or empty: itself).
+        400 `invalid_cursor` for a text no page of a list in this order answered;
+        `invalid_query` when an `offset` was given too."""
+        if cursor is None or cursor == "":
+            return self
+        if offset is not None and offset != "":
+            raise QueryValidationError(
+                "cursor and offset are two starts of a page: give one", code="invalid_query"
+            )
+        from dotdo.semantic.keyset import decode_cursor
+
+        return dataclasses.replace(self, cursor=decode_cursor(cursor, self.order))
 
     @classmethod
     def from_params(cls, params: Mapping[str, str | None]) -> ThingQuery:
@@ -196,10 +221,14 @@ class ThingQuery:
 
         A query is a pure function of these texts and immutable, so the last few hundred
         short ones are kept: a page asked for again skips parsing and compiling its clause."""
-        key = tuple(params.get(name) for name in QUERY_PARAMS)
+        key = tuple(params.get(name) for name in _CACHED_PARAMS)
         if sum(len(text) for text in key if text) > _MAX_CACHED_CHARS:
-            return cls._parse(params)
-        return _parsed(key)
+            query = cls._parse(params)
+        else:
+            query = _parsed(key)
+        # Each page has its own cursor: kept apart, the query of every page is the cached one.
+        cursor = params.get("cursor")
+        return query.after(cursor, params.get("offset")) if cursor else query
 
     @classmethod
     def _parse(cls, params: Mapping[str, str | None]) -> ThingQuery:
@@ -222,6 +251,12 @@ class ThingQuery:
             with_total=parse_total(params.get("total")),
         )
 
+    @functools.cached_property
+    def fingerprints(self) -> dict[str, str]:
+        """`keyset.fingerprint` of this query's list, by type name, as computed: a query a
+        URL asks for again (`from_params` keeps it) names its cursors without hashing."""
+        return {}
+
     def order_sql(self) -> str:
         """ORDER BY terms; creation order (then id) breaks ties, so paging is stable."""
         from dotdo.semantic.where import field_sql
@@ -238,6 +273,6 @@ class ThingQuery:
 
 @functools.lru_cache(maxsize=256)
 def _parsed(key: tuple[str | None, ...]) -> ThingQuery:
-    """`ThingQuery._parse` of the parameters `key` holds (in QUERY_PARAMS order), kept for
+    """`ThingQuery._parse` of the parameters `key` holds (in `_CACHED_PARAMS` order), kept for
     the last 256 short ones asked for (an error is raised again, never kept)."""
-    return ThingQuery._parse(dict(zip(QUERY_PARAMS, key, strict=True)))
+    return ThingQuery._parse(dict(zip(_CACHED_PARAMS, key, strict=True)))

@@ -21,6 +21,7 @@ from dotdo.semantic.inflection import VerbForms, conjugate, pluralize
 from dotdo.semantic.names import (
     MAX_DERIVED_VERB_LENGTH,
     PLURAL_NAME,
+    check_unreserved_verb,
     validate_field_path,
     validate_type_name,
     validate_verb,
@@ -34,12 +35,9 @@ __all__ = [
     "Nouns",
     "Verb",
     "Verbs",
+    "check_declared_indexes",
     "index_name",
 ]
-
-_LIFECYCLE_VERBS = tuple(conjugate(base) for base in ("create", "update", "delete", "restore"))
-"""The verbs of the thing store's own write events (`semantic/things.py`)."""
-_LIFECYCLE_PASTS = frozenset(forms.past for forms in _LIFECYCLE_VERBS)
 
 REGISTRY_TABLES = Component(
     "registry",
@@ -169,6 +167,17 @@ class Verb:
         return forms
 
 
+def check_declared_indexes(owner: str, nouns: Sequence[Noun]) -> None:
+    """Refuse a class whose `declared_nouns` index more than MAX_OBJECT_INDEXES distinct
+    paths together: a `TypeError` naming the class (`owner`), raised when it is defined."""
+    declared = sum(len(dict.fromkeys(noun.indexes)) for noun in nouns)
+    if declared > MAX_OBJECT_INDEXES:
+        raise TypeError(
+            f"{owner}.declared_nouns index {declared} properties together: an object's nouns "
+            f"hold at most {MAX_OBJECT_INDEXES} indexes (each costs a row on every write of every type)"
+        )
+
+
 def index_name(type_name: str, path: str) -> str:
     """The quoted SQL name of the index on one property path of one type
     (`"things_Customer_email"`). Both parts are validated identifiers (dots aside),
@@ -231,6 +240,13 @@ class Nouns:
             }
         return self._index_sql
 
+    def register_declared(self, nouns: Sequence[Noun]) -> None:
+        """Register a class's declared nouns. They were held to MAX_OBJECT_INDEXES with the
+        class (`check_declared_indexes`), so not again here: nouns registered at run time
+        before a deploy declared more may take an object past the bound, never twice past."""
+        for noun in nouns:
+            self.register(noun.name, noun.plural, noun.indexes, bounded=False)
+
     def register(
         self, name: str, plural: str | None = None, indexes: Sequence[str] = (), *, bounded: bool = True
     ) -> Noun:
@@ -239,8 +255,8 @@ class Nouns:
         lists; the noun as stored. 400 as `Noun.resolved`, and `invalid_noun` when the
         object's nouns would hold more than MAX_OBJECT_INDEXES indexes together (unless
         not `bounded`: a class's declared nouns, checked with the class)."""
-        if isinstance(indexes, str):
-            raise BadRequest("indexes is an array of property names", code="invalid_noun")
+        if isinstance(indexes, str) or indexes is None:
+            raise BadRequest("indexes is an array of property names ([] for none)", code="invalid_noun")
         noun = Noun(name, plural, tuple(indexes)).resolved()
         registered = self._load()
         before = registered.get(noun.name)
@@ -364,19 +380,16 @@ class Verbs:
         """The forms of `verb` as an action's verb (`record_action`), whose past tense names
         the event (`Customer.<past>`) and the edge.
 
-        400 `reserved_verb` for a verb whose past tense is one the thing store's own
-        events use (`create`, `update`, `delete`, `restore`: an action `Customer.updated`
-        would reach `on.Customer.updated` handlers for a write that never happened);
-        400 `invalid_verb` for an inflected form of a registered or reserved verb
-        (`created`, `ships`), which would be conjugated again (`Customer.createded`)."""
+        400 `reserved_verb` for a verb, or a past tense, that is a form of one the thing
+        store's own events use (`create`, `created`, `update`, ...: `check_unreserved_verb`,
+        the rule an edge's verb follows too; an action `Customer.updated` would reach
+        `on.Customer.updated` handlers for a write that never happened); 400 `invalid_verb`
+        for an inflected form of a registered verb (`ships`), which would be conjugated
+        again (`Customer.shippeded`)."""
         forms = self.get(verb)
-        if forms.past in _LIFECYCLE_PASTS:
-            raise BadRequest(
-                f"{verb!r} names the thing store's own events (<Noun>.{forms.past}); "
-                "an action needs another verb",
-                code="reserved_verb",
-            )
-        for known in (*self._load().values(), *_LIFECYCLE_VERBS):
+        check_unreserved_verb(verb, "an action")
+        check_unreserved_verb(forms.past, "an action")
+        for known in self._load().values():
             if verb != known.base and verb in (known.past, known.participle, known.third_person):
                 raise BadRequest(
                     f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",

@@ -81,7 +81,7 @@ class SemanticHost(Protocol):
         cursor: str | None = None,
         limit: int = 100,
     ) -> dict[str, Any]:
-        """A page of events: `{"items", "cursor"}`."""
+        """A page of events: `{"items", "has_more", "cursor"}`."""
 
     def register_verb(
         self,
@@ -352,7 +352,10 @@ class SemanticRoutes:
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
         fields = {"sql": "sql", "params": "params"}
-        arguments = {"sql": body.get("sql", ""), **body_arguments(body, {"params": "params"}, also=["sql"])}
+        arguments = {
+            "sql": body.get("sql", ""),
+            **body_arguments(body, {"params": "params"}, also=["sql"], method=self._host.query),
+        }
         return json_response(await invoke(self._host.query, arguments, fields))
 
     async def _list_nouns(self, request: HttpRequest) -> HttpResponse:
@@ -366,11 +369,15 @@ class SemanticRoutes:
             raise BadRequest(
                 'Body is {"name": "Person", "plural": "People", "indexes": [...]}', code="invalid_noun"
             )
-        indexes = body.get("indexes")
-        if indexes is not None and not isinstance(indexes, list):
-            raise BadRequest("indexes is an array of property names", code="invalid_noun")
+        if "indexes" in body and not isinstance(body["indexes"], list):
+            # A null too: a registration states the noun's indexes, and null is not "none"
+            # (it cleared them); leave the field out or send [] for none.
+            raise BadRequest("indexes is an array of property names ([] for none)", code="invalid_noun")
         fields = {"plural": "plural", "indexes": "indexes"}
-        arguments = {"name": body.get("name", ""), **body_arguments(body, fields, also=["name"])}
+        arguments = {
+            "name": body.get("name", ""),
+            **body_arguments(body, fields, also=["name"], method=self._host.register_noun),
+        }
         return json_response(
             await invoke(self._host.register_noun, arguments, {**fields, "name": "name"}), status=201
         )
@@ -385,7 +392,10 @@ class SemanticRoutes:
         if not isinstance(body, dict):
             raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
         fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
-        arguments = {"base": body.get("base", ""), **body_arguments(body, fields, also=["base"])}
+        arguments = {
+            "base": body.get("base", ""),
+            **body_arguments(body, fields, also=["base"], method=self._host.register_verb),
+        }
         return json_response(
             await invoke(self._host.register_verb, arguments, {**fields, "base": "base"}), status=201
         )
@@ -418,5 +428,10 @@ class SemanticRoutes:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
         fields = {"subject": "subject", "verb": "verb", "object": "object", "data": "data"}
         return json_response(
-            await invoke(self._host.record_action, body_arguments(body, fields), fields), status=201
+            await invoke(
+                self._host.record_action,
+                body_arguments(body, fields, method=self._host.record_action),
+                fields,
+            ),
+            status=201,
         )

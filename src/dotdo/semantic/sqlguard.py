@@ -123,6 +123,15 @@ def _tokens(sql: str) -> tuple[list[str], list[str]]:
 
 
 _PLAN = ["EXPLAIN", "QUERY", "PLAN"]
+# A common table expression is recursive as soon as it names itself, RECURSIVE or not
+# (https://sqlite.org/lang_with.html), and a recursive one can run for ever: one nested in a
+# SELECT froze the object (every tenant of a local runtime). Without WITH, a read's work is
+# bounded by the data it reads.
+_WITH_RULE = (
+    "WITH not allowed in a read-only query, nested or not: a common table expression "
+    "can recurse without end (SQLite makes one recursive by naming itself), and a "
+    "query's work must stay bounded by the data it reads"
+)
 
 
 def is_query_plan(sql: str) -> bool:
@@ -137,6 +146,8 @@ def validate_sql_query(sql: object) -> str:
 
     A name is hidden when `is_hidden_name` says so, wherever it stands in the text: a
     string literal that looks like one is refused too (bind such a value as a parameter).
+    `WITH` is refused wherever it stands outside a literal (a common table expression
+    can recurse without end).
     """
     if not isinstance(sql, str) or not sql.strip():
         raise SqlSecurityError("Query is empty")
@@ -152,6 +163,8 @@ def validate_sql_query(sql: object) -> str:
     for word in words:
         if word in _FORBIDDEN:
             raise SqlSecurityError(f"{word} not allowed in a read-only query")
+        if word == "WITH":
+            raise SqlSecurityError(_WITH_RULE)
     for name in names:
         if is_hidden_name(name):
             raise SqlSecurityError(f"{name!r} is internal and not readable through query ({_HIDDEN_RULE})")

@@ -221,9 +221,17 @@ class SqliteThingStore:
 
     def _filter(self, type_name: str, query: ThingQuery) -> tuple[str, list[Any]]:
         sql = "type = ?" if query.include_deleted else "type = ? AND deleted_at IS NULL"
+        params = [type_name]
+        if query.cursor is not None:
+            from dotdo.semantic.keyset import after_sql
+
+            # Before the clause (so it nests no deeper); a named parameter, as the clause's
+            # operands are, so a statement using the condition twice binds it once.
+            sql += f" AND {after_sql(query.order, query.cursor)}"
+            params.append(query.cursor.param)
         if query.where.sql != "1":
             sql += f" AND {query.where.sql}"
-        return sql, [type_name, *query.where.params]
+        return sql, [*params, *query.where.params]
 
     def _overlay_for(self, type_name: str) -> Overlay | None:
         return None if self._overlay is None else self._overlay(type_name)

@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 MAX_DEPTH = 32
-"""How deep a thing's properties may nest (as `values.MAX_STORED_DEPTH`)."""
+"""How deep a thing's properties may nest, the properties object counted as the first level
+(as `values.MAX_STORED_DEPTH` counts: arrays and objects on the deepest path)."""
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 _READ_ONLY_FIELDS = frozenset(SYSTEM_FIELDS) - {"$id", "$type", "$version"}
 
@@ -62,18 +63,18 @@ def thing_tag(thing: Mapping[str, Any]) -> EntityTag:
     return version_tag(int(thing["$version"]), int(thing["$created_at"]))
 
 
-def _check_json(value: Any, depth: int = 0) -> None:
-    if depth > MAX_DEPTH:
+def _check_json(value: Any, room: int = MAX_DEPTH - 1) -> None:
+    # `room`: how many more arrays or objects may nest inside `value` (the properties object
+    # is the first level, as `values.MAX_STORED_DEPTH` counts); leaves add no level
+    if room < 0 and isinstance(value, dict | list):
         raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
-    # The common leaves of a container are checked inline (no call per property); a container
-    # at the limit has items past it, so they take the call (and its error).
-    inline = depth < MAX_DEPTH
+    # The common leaves of a container are checked inline (no call per property)
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise BadRequest("Property names are strings", code="invalid_data")
             kind = type(item)
-            if inline and (
+            if (
                 kind is str
                 or item is None
                 or kind is bool
@@ -81,11 +82,11 @@ def _check_json(value: Any, depth: int = 0) -> None:
                 or (kind is float and math.isfinite(item))
             ):
                 continue
-            _check_json(item, depth + 1)
+            _check_json(item, room - 1)
     elif isinstance(value, list):
         for item in value:
             kind = type(item)
-            if inline and (
+            if (
                 kind is str
                 or item is None
                 or kind is bool
@@ -93,7 +94,7 @@ def _check_json(value: Any, depth: int = 0) -> None:
                 or (kind is float and math.isfinite(item))
             ):
                 continue
-            _check_json(item, depth + 1)
+            _check_json(item, room - 1)
     elif isinstance(value, bool) or value is None or isinstance(value, str):
         return
     elif isinstance(value, int):

@@ -5,7 +5,6 @@ leaves persistence to a `ThingStore`. Every write and the event it emits land to
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,7 +37,7 @@ __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "val
 
 T = TypeVar("T")
 ListResult = dict[str, Any]
-"""A page of things: `{"items": [...], "total": int | None, "has_more": bool}`."""
+"""A page of things: `{"items": [...], "total": int | None, "has_more": bool, "cursor": str | None}`."""
 MAX_BATCH = 500
 """How many things one `create_many` (or `POST /:Noun` with an array) creates."""
 
@@ -369,53 +368,37 @@ class Things:
         return self._selected(type_name, validate_id(thing_id), include_deleted)
 
     def list(self, type_name: str, query: ThingQuery) -> ListResult:
-        """`{"items": [...], "total": n, "has_more": bool}`: one page, and how many match in all.
+        """`{"items": [...], "total": n, "has_more": bool, "cursor": str | None}`: one page,
+        how many match in all (`total`, counted only `with_total`: else None unless the
+        first page shows the end), where the next page starts (`cursor`, `keyset`); 400
+        `invalid_cursor` for a cursor of another list."""
+        from dotdo.semantic.keyset import checked_cursor, page_cursor  # with the first list
+        from dotdo.semantic.list_pages import residual_page, sql_page
 
-        `total` costs a count over every match; a query built with `with_total=False`
-        skips it and answers `total: None`.
-        """
         self._type(type_name)
-        query = self._check_query(type_name, query)
-        if query.where.residual is None:
-            records, total, has_more = self._page(type_name, query)
-            return {"items": [query.project(r.wire()) for r in records], "total": total, "has_more": has_more}
-        # Part of the clause runs in Python: walk the candidates in order, keep the page, count.
-        items = []
-        matched = 0
-        for thing in self._residual_matches(type_name, query):
-            if query.offset <= matched < query.offset + query.limit:
-                items.append(query.project(thing))
-            matched += 1
-            if not query.with_total and matched > query.offset + query.limit:
-                break
-        has_more = matched > query.offset + query.limit
-        return {
-            "items": items,
-            "total": matched if query.with_total or not has_more else None,
-            "has_more": has_more,
-        }
+        mark = checked_cursor(type_name, query)
+        checked = self._check_query(type_name, query)
+        if checked.where.residual is None:
+            records, total, has_more = sql_page(self.store, type_name, checked)
+            items = [checked.project(r.wire()) for r in records]
+        else:
+            items, records, total, has_more = residual_page(self.store, type_name, checked)
+        cursor = page_cursor(type_name, mark, query, records, has_more)
+        return {"items": items, "total": total, "has_more": has_more, "cursor": cursor}
 
     def list_text(self, type_name: str, query: ThingQuery) -> str:
         """`codec.dumps(self.list(type_name, query))`; a query run wholly in SQL and not
         projecting (`select`) writes it from the things' stored text (`page_text`, ADR 0032)."""
         if query.where.residual is not None or query.select is not None:
             return dumps(self.list(type_name, query))
-        self._type(type_name)
-        query = self._check_query(type_name, query)
-        return page_text(*self._page(type_name, query))
+        from dotdo.semantic.keyset import checked_cursor, page_cursor
+        from dotdo.semantic.list_pages import sql_page
 
-    def _page(self, type_name: str, query: ThingQuery) -> tuple[builtins.list[ThingRecord], int | None, bool]:
-        """A residual-free query's page: its records, `total` (None: not counted), `has_more`."""
-        probe = dataclasses.replace(query, limit=query.limit + 1)
-        records = self.store.page(type_name, probe)
-        has_more = len(records) > query.limit
-        page = records[: query.limit]
-        total: int | None = None
-        if not has_more and (query.offset == 0 or page):
-            total = query.offset + len(page)  # the page reaches the end: no need to count
-        elif query.with_total:
-            total = self.store.count(type_name, query)
-        return page, total, has_more
+        self._type(type_name)
+        mark = None if query.cursor is None else checked_cursor(type_name, query)
+        records, total, has_more = sql_page(self.store, type_name, self._check_query(type_name, query))
+        cursor = page_cursor(type_name, mark, query, records, has_more) if has_more else None
+        return page_text(records, total, has_more, cursor)
 
     def _residual_matches(self, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
         for record in self.store.scan(type_name, query):

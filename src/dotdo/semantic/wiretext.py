@@ -50,9 +50,14 @@ def thing_text(record: ThingRecord) -> str:
     return dumps(record.wire())
 
 
-def page_text(records: Sequence[ThingRecord], total: int | None, has_more: bool) -> str:
-    """`codec.dumps` of a list's answer, `{"items": [...], "total": ..., "has_more": ...}`,
-    each item written by `thing_text`."""
+def page_text(
+    records: Sequence[ThingRecord], total: int | None, has_more: bool, cursor: str | None = None
+) -> str:
+    """`codec.dumps` of a list's answer, `{"items": [...], "total": ..., "has_more": ...,
+    "cursor": ...}`, each item written by `thing_text`; `cursor` is a `keyset` cursor (its
+    characters need no escape in JSON) or None."""
     items = ",".join([thing_text(record) for record in records])
     counted = "null" if total is None else str(total)
-    return f'{{"items":[{items}],"total":{counted},"has_more":{"true" if has_more else "false"}}}'
+    more = "true" if has_more else "false"
+    after = "null" if cursor is None else f'"{cursor}"'
+    return f'{{"items":[{items}],"total":{counted},"has_more":{more},"cursor":{after}}}'

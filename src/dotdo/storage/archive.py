@@ -33,9 +33,9 @@ from typing import Any
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
-from dotdo.semantic.graph import MAX_EVENTS, EventLog
+from dotdo.semantic.graph import MAX_EVENTS, EventLog, event_page
 from dotdo.semantic.history import WRITE_SLACK_MS, thing_at, thing_state, written_at
-from dotdo.semantic.ids import is_ulid
+from dotdo.semantic.ids import id_cursor
 from dotdo.storage.archive_format import FORMAT, SegmentInfo, decode_segment, encode_segment, event_matches
 from dotdo.storage.buckets import Bucket
 from dotdo.storage.options import DAY_MS, ArchiveOptions
@@ -317,22 +317,25 @@ async def events_page(
 ) -> dict[str, Any]:
     """One `GET /events` page over the archive then `log` (every archived id is older than
     every id in SQLite, so a page runs on from one into the other with the same cursor, an
-    event id): `{"items", "cursor"}`, the cursor the last id when the page is full.
+    event id): `{"items", "has_more", "cursor"}` (`event_page`).
     400 `invalid_limit`, `invalid_event_pattern`, `invalid_cursor` as `EventLog.list`."""
+    if cursor:
+        cursor = id_cursor(cursor)  # before it is compared with the archive's ids
     if archive is None or not archive.segments or (cursor and cursor >= archive.segments[-1].last_id):
         return log.list(pattern, subject, since, cursor, limit, until)
-    if cursor and not is_ulid(cursor):
-        raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_EVENTS:
         raise BadRequest(f"limit is an integer from 1 to {MAX_EVENTS}", code="invalid_limit")
     if pattern:
         validate_pattern(pattern)
-    archived = await archive.events(pattern, subject, since, until, cursor, limit)
-    if len(archived) == limit:
-        return {"items": archived, "cursor": archived[-1]["id"]}
-    live = log.list(pattern, subject, since, cursor, limit - len(archived), until)
-    items = archived + live["items"]
-    return {"items": items, "cursor": items[-1]["id"] if len(items) == limit else None}
+    archived = await archive.events(pattern, subject, since, until, cursor, limit + 1)
+    if len(archived) > limit:
+        return event_page(archived, limit)
+    # The live events follow every archived one; with the page full of archived ones, one
+    # live event says whether it is the last.
+    live = log.list(pattern, subject, since, cursor, max(limit - len(archived), 1), until)
+    items = (archived + live["items"])[:limit]
+    has_more = live["has_more"] or len(archived) + len(live["items"]) > limit
+    return {"items": items, "has_more": has_more, "cursor": items[-1]["id"] if has_more else None}
 
 
 async def thing_as_of(

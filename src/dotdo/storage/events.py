@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dotdo.semantic.eventtypes import validate_pattern
-from dotdo.semantic.graph import EventLog
+from dotdo.semantic.graph import EventLog, event_page
+from dotdo.semantic.ids import id_cursor
 from dotdo.storage.tiers import TieredThingStore
 
 __all__ = ["TieredEventLog"]
@@ -56,6 +57,7 @@ class TieredEventLog(EventLog):
         """`EventLog.list` over the segments, with the events not in one yet merged in by
         id: the same page, cursor and errors as the direct path."""
         stored = super().list(pattern, subject, since, cursor, limit, until)
+        cursor = id_cursor(cursor) if cursor else None  # compared below as the ids are stored
         noun = verb = "*"
         if pattern:
             noun, _, verb = validate_pattern(pattern).partition(".")
@@ -71,8 +73,9 @@ class TieredEventLog(EventLog):
         ]
         if not pending:
             return stored
-        items = sorted([*stored["items"], *pending], key=lambda e: str(e["id"]))[:limit]
-        return {"items": items, "cursor": items[-1]["id"] if len(items) == limit else None}
+        # Stored rows past the page (`has_more`) mean a full page of them: the merge is longer
+        # than `limit` then, so its own count says whether more follow.
+        return event_page(sorted([*stored["items"], *pending], key=lambda e: str(e["id"])), limit)
 
 
 def _verb(event_type: str) -> str:

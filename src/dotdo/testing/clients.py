@@ -18,12 +18,15 @@ import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from dotdo.errors import RpcError
 from dotdo.wire.codec import decode, encode
+
+if TYPE_CHECKING:
+    from dotdo.client_events import EventSubscription
 
 __all__ = ["AsyncTenantClient", "Subscription", "TenantClient"]
 
@@ -55,13 +58,18 @@ def _checked_json(response: httpx.Response) -> Any:
 class Subscription:
     """Events pushed over one `/ws/rpc` socket: `next(timeout)` returns the next one (the
     `Event` fields as a dict: `id`, `type`, `data`, `timestamp`, `subject`, `object`).
-    `connection` is the subscribed websockets (sync) connection."""
+    `connection` is the subscribed websockets (sync) connection; `events` the tagged
+    params of events it pushed while the subscribe calls were answered (returned first)."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, events: list[Any] | None = None) -> None:
         self._connection = connection
+        self._held = list(events or [])
 
     def next(self, timeout: float = 10.0) -> dict[str, Any]:
         """The next event; TimeoutError when none arrives within `timeout` seconds."""
+        if self._held:
+            held: dict[str, Any] = decode(self._held.pop(0))
+            return held
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -120,13 +128,17 @@ class TenantClient(httpx.Client):
     @contextmanager
     def subscribe(self, *patterns: str) -> Iterator[Subscription]:
         """Follow events matching any of `patterns` (`Note.*`, `*.created`)."""
+        from dotdo.wire.wsrpc import answer_to
+
         with self.ws("/ws/rpc") as connection:
+            events: list[Any] = []  # pushed while a later pattern's answer is awaited
             for index, pattern in enumerate(patterns):
                 connection.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
-                answer = json.loads(connection.recv(timeout=30))
+                while (answer := answer_to(connection.recv(timeout=30), index, events)) is None:
+                    pass
                 if "error" in answer:
                     raise RpcError(answer["error"]["code"], answer["error"]["message"])
-            yield Subscription(connection)
+            yield Subscription(connection, events)
 
     def run_due(self, now: float | None = None) -> dict[str, int]:
         """Do everything due at `now` (epoch ms; default: now plus `advance_time`'s total), as
@@ -183,18 +195,22 @@ class AsyncTenantClient(httpx.AsyncClient):
         ) as connection:
             yield connection
 
-    async def subscribe(self, *patterns: str) -> AsyncIterator[dict[str, Any]]:
-        """Events matching any of `patterns`, as they are sent."""
-        async with self.ws("/ws/rpc") as connection:
-            for index, pattern in enumerate(patterns):
-                await connection.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
-                answer = json.loads(await connection.recv())
-                if "error" in answer:
-                    raise RpcError(answer["error"]["code"], answer["error"]["message"])
-            async for message in connection:
-                payload = json.loads(message)
-                if payload.get("method") == "event":
-                    yield decode(payload["params"])
+    def subscribe(self, *patterns: str) -> EventSubscription:
+        """Events matching any of `patterns`, as they are sent: as `TenantClient.subscribe`,
+        `async with client.subscribe("Ticket.*") as events:` is subscribed (the server
+        acknowledged every pattern) before the block runs, and `await events.next(timeout)`
+        returns the next event; `async for` over it works too, subscribing when the loop
+        starts (see `dotdo.client_events.EventSubscription`)."""
+        from dotdo.client_events import EventSubscription  # websockets, loaded when a test subscribes
+
+        url = f"ws://{self.tenant}.localhost:{self.port}{self.prefix}/ws/rpc"
+        options = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "open_timeout": 30,
+            "additional_headers": _socket_headers(self.headers),
+        }
+        return EventSubscription(url, options, patterns)
 
     async def run_due(self, now: float | None = None) -> dict[str, int]:
         """TenantClient.run_due, awaited."""

@@ -22,56 +22,46 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import Authorize, is_reference
-from dotdo.remote.targets import resolve_call, resolve_method, resolve_property, step_text
-from dotdo.wire.codec import MAX_SAFE_INTEGER, bigint, epoch_ms, from_epoch_ms, parse_json
+from dotdo.remote.targets import resolve_call, resolve_operation, resolve_property, step_text
+from dotdo.wire.capnweb_parts import (
+    MAX_DEPTH,
+    SessionIds,
+    batch_messages,
+    digits,
+    literal,
+    reject,
+    take_imports,
+)
+from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, parse_json
 from dotdo.wire.pushtexts import PushTexts
 
-__all__ = ["MAX_MESSAGES", "CapnWebSession", "ProtocolError", "SessionIds"]
+__all__ = [
+    "ABORT_CLOSE_CODE",
+    "MAX_MESSAGES",
+    "CapnWebSession",
+    "ProtocolError",
+    "SessionIds",
+    "batch_messages",
+]
 
 MAX_MESSAGES = 1000
 """Most messages in one HTTP batch session."""
 MAX_MESSAGE_BYTES = 1024 * 1024
 """Largest message (1 MiB); past it, the session is aborted."""
-MAX_DEPTH = 64
+ABORT_CLOSE_CODE = 1002
+"""The close code of a WebSocket session the server aborted: a protocol error (RFC 6455
+section 7.4.1); the reason is the abort's message."""
 logger = logging.getLogger("dotdo.rpc")
-
-
-@dataclass(frozen=True)
-class SessionIds:
-    """The next id for the client's next push (counting up from 1) and for our next
-    export (counting down from -1), as the protocol numbers them."""
-
-    next_push: int = 1
-    next_export: int = -1
-
-    def to_json(self) -> list[int]:
-        """`[next_push, next_export]`, as a socket's attachment keeps it."""
-        return [self.next_push, self.next_export]
-
-    @classmethod
-    def from_json(cls, value: Any) -> SessionIds:
-        """The ids `to_json` wrote; a fresh session's for anything else (never raises)."""
-        if (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            and value[0] >= 1
-            and value[1] <= -1
-        ):
-            return cls(value[0], value[1])
-        return cls()
 
 
 class CapnWebSession:
@@ -82,6 +72,8 @@ class CapnWebSession:
     `admit` is asked before each call (it raises TooManyRequests to refuse it: the call
     is rejected `rate_limited`, with the seconds to wait as `retry_after`).
     Over HTTP batch a session carries at most `MAX_MESSAGES` messages.
+
+    `close(code, reason)` ends the socket after the session is aborted.
 
     `main` is export 0, what the client's first calls reach (the object);
     `authorize(method name, scope)` raises Forbidden for a call the caller's token
@@ -96,12 +88,14 @@ class CapnWebSession:
         resume: SessionIds | None = None,
         remember: Callable[[SessionIds], None] | None = None,
         admit: Callable[[], None] | None = None,
+        close: Callable[[int, str], object] | None = None,
     ) -> None:
         self._main = main
         self._authorize = authorize
         self._send = send  # WebSocket: send each answer as it is ready; HTTP batch: None
         self._remember = remember
         self._admit = admit
+        self._close = close  # WebSocket: ends the socket after an abort
         self._exports: dict[int, asyncio.Future[Any]] = {}
         self._texts = PushTexts()  # each push as written, for a step on its null answer
         start = resume or SessionIds()
@@ -141,8 +135,16 @@ class CapnWebSession:
 
     async def _dispatch(self, message: list[Any]) -> None:
         kind = message[0]
-        if kind in ("push", "stream") and len(message) == 2:
+        if kind == "stream":
+            raise ProtocolError("streams are not supported by this server")
+        if kind == "push" and len(message) == 2:
             export_id = self._next_push
+            # What the push refers to is taken now, in message order: an id must name an
+            # earlier push or an export (capnweb's protocol), so a push never waits on itself
+            # or on a later one (a cycle that would never answer), and a release sent after
+            # it does not take away what it refers to.
+            imports: dict[int, asyncio.Future[Any]] = {}
+            take_imports(message[1], export_id, self._exports, imports)
             self._advance(pushes=1)
             try:
                 if self._admit is not None:
@@ -151,16 +153,18 @@ class CapnWebSession:
                 self._exports[export_id] = _failed(refusal)
             else:
                 self._texts.add(export_id, message[1])
-                call = asyncio.ensure_future(self._evaluate(message[1], 0))
+                call = asyncio.ensure_future(self._evaluate(message[1], 0, imports=imports))
                 call.add_done_callback(self._settled)
                 self._exports[export_id] = call
                 if self._send is None:
                     self._calls.append(call)
-            if kind == "stream":
-                self._pull(export_id, release=True)
         elif kind == "pull" and len(message) == 2 and isinstance(message[1], int):
             self._pull(message[1])
         elif kind == "release" and len(message) == 3 and isinstance(message[1], int):
+            if not (self._next_export < message[1] < self._next_push):
+                raise ProtocolError(
+                    f"release of unknown import {message[1]}: no push or export has that id yet"
+                )
             if message[1] != 0:
                 self._exports.pop(message[1], None)
                 self._texts.release(message[1])
@@ -223,7 +227,7 @@ class CapnWebSession:
             self.abort(str(error))
             return ""
         except Exception as error:  # logged by _settled if it is the server's own
-            line = _reject(export_id, error)
+            line = reject(export_id, error)
         else:
             try:
                 line = json.dumps(
@@ -235,7 +239,7 @@ class CapnWebSession:
             except Exception as error:
                 if not isinstance(error, HttpError):
                     logger.exception("Cap'n Web result could not be sent")
-                line = _reject(export_id, error)
+                line = reject(export_id, error)
         if release:
             self._exports.pop(export_id, None)
         if self._send is not None and not self.aborted:
@@ -261,47 +265,68 @@ class CapnWebSession:
         self._abort_line = json.dumps(["abort", ["error", "Error", reason]], separators=(",", ":"))
         if self._send is not None:
             self._send(self._abort_line)
+        if self._close is not None:  # nothing more is read: the client learns it at once
+            self._close(ABORT_CLOSE_CODE, reason)
 
     # -- expressions ------------------------------------------------------------
 
-    async def _evaluate(self, expression: Any, depth: int, scope: dict[int, Any] | None = None) -> Any:
-        """Evaluate an expression; `scope` is a mapper function's own import table (remap)."""
+    async def _evaluate(
+        self,
+        expression: Any,
+        depth: int,
+        scope: dict[int, Any] | None = None,
+        imports: dict[int, asyncio.Future[Any]] | None = None,
+    ) -> Any:
+        """Evaluate an expression; `scope` is a mapper function's own import table (remap),
+        `imports` the session's exports the push refers to, taken when it arrived."""
+        imports = imports or {}
         if depth > MAX_DEPTH:
             raise ProtocolError("expression nested too deeply")
         if isinstance(expression, dict):
-            return {key: await self._evaluate(value, depth + 1, scope) for key, value in expression.items()}
+            return {
+                key: await self._evaluate(value, depth + 1, scope, imports)
+                for key, value in expression.items()
+            }
         if not isinstance(expression, list):
             return expression
         if len(expression) == 1 and isinstance(expression[0], list):
-            return [await self._evaluate(item, depth + 1, scope) for item in expression[0]]
+            return [await self._evaluate(item, depth + 1, scope, imports) for item in expression[0]]
         if not expression or not isinstance(expression[0], str):
             raise ProtocolError("an array expression is wrapped in a second array")
         tag, args = expression[0], expression[1:]
         if tag in ("pipeline", "import"):
-            return await self._call(args, depth, scope)
+            return await self._call(args, depth, scope, imports)
         if tag == "remap":
             if len(args) != 4:
                 raise ProtocolError("remap takes an import, a path, captures and instructions")
-            return await self._remap(args, depth, scope)
-        return _literal(tag, args)
+            return await self._remap(args, depth, scope, imports)
+        return literal(tag, args)
 
-    async def _reference(self, import_id: Any, scope: dict[int, Any] | None) -> Any:
+    async def _reference(
+        self, import_id: Any, scope: dict[int, Any] | None, imports: dict[int, asyncio.Future[Any]]
+    ) -> Any:
         if scope is not None:
             if import_id not in scope:
                 raise ProtocolError(f"mapper reference to unknown import {import_id!r}")
             return scope[import_id]
         if not isinstance(import_id, int) or isinstance(import_id, bool):
             raise ProtocolError(f"reference to unknown import {import_id!r}")
-        if import_id not in self._exports:
+        if import_id not in imports:
             if self._lost(import_id):
                 raise _lost_reference()
             raise ProtocolError(f"reference to unknown import {import_id!r}")
-        return await self._exports[import_id]
+        return await imports[import_id]
 
-    async def _call(self, args: list[Any], depth: int, scope: dict[int, Any] | None = None) -> Any:
+    async def _call(
+        self,
+        args: list[Any],
+        depth: int,
+        scope: dict[int, Any] | None,
+        imports: dict[int, asyncio.Future[Any]],
+    ) -> Any:
         if not args or len(args) > 3:  # nothing past the call arguments: not ignored in silence
             raise ProtocolError("a reference is an import, then a property path and call arguments")
-        target = await self._reference(args[0], scope)
+        target = await self._reference(args[0], scope, imports)
         path = args[1] if len(args) > 1 and args[1] is not None else []
         call_args = args[2] if len(args) > 2 else None
         if not isinstance(path, list) or (call_args is not None and not isinstance(call_args, list)):
@@ -317,18 +342,24 @@ class CapnWebSession:
             target = resolve_property(target, name, is_root, taken)
             is_root, taken = False, step_text(taken, name)
         if path:
-            method, needed = resolve_method(target, path[-1], is_root, taken)
+            method, needed, operation = resolve_operation(target, path[-1], is_root, taken)
             if needed is not None:
-                self._authorize(str(path[-1]), needed)
+                self._authorize(operation, needed)
         else:  # a reference called itself: a noun accessor called with an id
             called = None if is_root else resolve_call(target)
             if called is None:
                 raise NotFound("The target is not callable", code="method_not_found")
             method = called
-        values = [await self._evaluate(item, depth + 1, scope) for item in call_args]
+        values = [await self._evaluate(item, depth + 1, scope, imports) for item in call_args]
         return await invoke(method, values)
 
-    async def _remap(self, args: list[Any], depth: int, scope: dict[int, Any] | None) -> Any:
+    async def _remap(
+        self,
+        args: list[Any],
+        depth: int,
+        scope: dict[int, Any] | None,
+        imports: dict[int, asyncio.Future[Any]],
+    ) -> Any:
         """`.map(fn)`: run the mapper's instructions on the value, or on each element of a list.
 
         In a mapper, import 0 is the input, -1, -2, ... the captures, 1, 2, ... the
@@ -336,18 +367,18 @@ class CapnWebSession:
         import_id, path, captures, instructions = args
         if not isinstance(captures, list) or not isinstance(instructions, list) or not instructions:
             raise ProtocolError("remap takes captures and a non-empty list of instructions")
-        target = await self._call([import_id, path], depth, scope)
+        target = await self._call([import_id, path], depth, scope, imports)
         captured: dict[int, Any] = {}
         for index, capture in enumerate(captures):
             if not (isinstance(capture, list) and len(capture) == 2 and capture[0] == "import"):
                 raise ProtocolError("a mapper may capture only the server's own objects")
-            captured[-1 - index] = await self._reference(capture[1], scope)
+            captured[-1 - index] = await self._reference(capture[1], scope, imports)
 
         async def apply(value: Any) -> Any:
             table = {**captured, 0: value}
             result = None
             for position, instruction in enumerate(instructions, start=1):
-                result = await self._evaluate(instruction, depth + 1, table)
+                result = await self._evaluate(instruction, depth + 1, table, imports)
                 table[position] = result
             return result
 
@@ -363,7 +394,7 @@ class CapnWebSession:
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, int):
-            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", _digits(value)]
+            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", digits(value)]
         if isinstance(value, float):
             if math.isnan(value):
                 return ["nan"]
@@ -392,13 +423,6 @@ class CapnWebSession:
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
 
 
-def _digits(value: int) -> str:
-    try:
-        return str(value)
-    except ValueError as exc:  # past Python's int-to-text limit
-        raise BadRequest("an integer too long to write", code="unserializable_result") from exc
-
-
 def _failed(error: BaseException) -> asyncio.Future[Any]:
     """A call refused before it ran; answered only if pulled, never logged as unhandled."""
     future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
@@ -412,37 +436,3 @@ def _lost_reference() -> HttpError:
         "This reference was made before the object hibernated and is gone; get it again",
         code="reference_lost",
     )
-
-
-def _literal(tag: str, args: list[Any]) -> Any:
-    try:
-        if tag == "date" and len(args) == 1 and isinstance(args[0], int | float):
-            return from_epoch_ms(args[0])
-        if tag == "bytes" and len(args) == 1 and isinstance(args[0], str):
-            return base64.b64decode(args[0], validate=True)
-        if tag == "bigint" and len(args) == 1 and isinstance(args[0], str):
-            return bigint(args[0])
-    except (ValueError, OverflowError, OSError, binascii.Error) as exc:
-        raise ProtocolError(f"invalid {tag} value") from exc
-    if tag in ("inf", "-inf", "nan") and not args:
-        return {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}[tag]
-    if tag == "undefined" and not args:
-        return None
-    if tag == "error":  # ["error", type, message, stack?, properties?], as _reject writes one
-        if not 2 <= len(args) <= 4 or not all(isinstance(part, str) for part in args[:2]):
-            raise ProtocolError('an error is ["error", type, message, stack?, properties?]')
-        return RuntimeError(f"{args[0]}: {args[1]}")
-    if tag in ("export", "promise", "writable", "readable", "headers", "request", "response"):
-        raise ProtocolError(f"{tag!r} expressions are not supported by this server")
-    raise ProtocolError(f"unknown expression type {tag!r}")
-
-
-def _reject(export_id: int, error: BaseException) -> str:
-    """The rejection of one call: the error's message and code when it is the client's
-    to see (an HttpError), nothing of the server's own failures."""
-    if isinstance(error, HttpError):
-        kind = "TypeError" if error.code in ("invalid_params",) else "Error"
-        expression = ["error", kind, error.message, None, {**error.details, "code": error.code}]
-    else:
-        expression = ["error", "Error", "Internal error", None, {"code": "internal_error"}]
-    return json.dumps(["reject", export_id, expression], separators=(",", ":"))

@@ -23,7 +23,7 @@ from typing import Any
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
 from dotdo.remote.calls import check_fields, invoke, is_call_id
 from dotdo.remote.marks import Authorize
-from dotdo.remote.targets import resolve_method, resolve_property, step_text, target_text
+from dotdo.remote.targets import resolve_operation, resolve_property, step_text, target_text
 from dotdo.wire.codec import encode_result
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]
@@ -138,9 +138,9 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
 async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize, taken: str) -> Any:
     if step.kind == "property":
         return resolve_property(receiver, step.name, is_root, taken)
-    method, scope = resolve_method(receiver, step.name, is_root, taken)
+    method, scope, operation = resolve_operation(receiver, step.name, is_root, taken)
     if scope is not None:
-        authorize(str(step.name), scope)
+        authorize(operation, scope)
     return await invoke(method, step.args)
 
 

@@ -11,7 +11,10 @@ than the ones before it makes the token invalid (`token_widened`).
 
 A caveat may name: `target` (the object's name, or "*"), `scope` ("read" <
 "write" < "approve" < "admin"), `methods` (allowed method names), `exp` (epoch seconds),
-`sub` (the subject, for logs and for the application).
+`sub` (the subject, for logs, approvals and the application). A subject is an identity,
+not a right: only the minted (first) caveat sets it, and a later caveat that names
+another subject, or one where the token had none, widens the token (`token_widened`):
+otherwise a token without a subject could be attenuated into any approver.
 
 Whoever holds a token can also try secrets offline against it, so the secret must
 be long and random (at least 32 bytes: `openssl rand -base64 32`). The access
@@ -124,12 +127,23 @@ def attenuate(
     """A narrower token from `token`, without the secret: one more caveat, chained.
 
     Each argument given narrows one right (None leaves it as it is); asking for more
-    than the token has makes it invalid when it is used (403 `token_widened`).
-    TokenError `token_malformed` for a string that is no token; ValueError past
-    MAX_CAVEATS caveats, for an empty target or an unknown scope."""
+    than the token has makes it invalid when it is used (403 `token_widened`). `sub`
+    may only repeat the token's own subject: a subject is an identity, not a right, so
+    attenuation never sets or changes it; Forbidden (403) `token_widened` at once for
+    another one. TokenError `token_malformed` for a string that is no token; ValueError
+    past MAX_CAVEATS caveats, for an empty target or an unknown scope."""
     caveats, signature = _decode(token)
     if len(caveats) >= MAX_CAVEATS:
         raise ValueError(f"a token has at most {MAX_CAVEATS} caveats")
+    if sub is not None:
+        held = _fold(caveats)[0].sub
+        if sub != held:
+            named = "has no subject" if held is None else f"is for {held!r}"
+            raise Forbidden(
+                f"Capability token {named}: attenuation keeps a token's subject (an identity, "
+                f"not a right), so it cannot name {sub!r}",
+                code="token_widened",
+            )
     exp = int(time.time()) + ttl_seconds if ttl_seconds is not None else None
     caveat = _caveat(target, scope, methods, exp, sub)
     import hashlib
@@ -254,6 +268,8 @@ def _widens(
         return "the methods"
     if "exp" in caveat and exp is not None and caveat["exp"] > exp:
         return "the expiry"
-    if "sub" in caveat and sub is not None and caveat["sub"] != sub:
+    # The subject is no right to narrow: a later caveat may only repeat it (None included,
+    # so a token minted for no one cannot be made into an approver's token).
+    if "sub" in caveat and caveat["sub"] != sub:
         return "the subject"
     return None

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_SUBSCRIPTIONS",
     "InvalidMessage",
     "WsRequest",
+    "answer_to",
     "error_message",
     "parse_message",
 ]
@@ -94,3 +95,24 @@ def error_message(request_id: Any, error: HttpError) -> dict[str, Any]:
 
 
 """Most event patterns one socket subscribes to."""
+
+
+def answer_to(message: str | bytes, request_id: Any, events: list[Any]) -> dict[str, Any] | None:
+    """A client's reading of one message while it waits for the answer to its call
+    `request_id`: that answer (`{"id", "result"}` or `{"id", "error"}`; an error with id
+    null too, the server's word on a message whose id it could not read, as `rate_limited`),
+    else None. A pushed event may come first (the socket's earlier subscriptions): its
+    `params`, still tagged, are appended to `events`, to be handed on in order once the wait
+    is over. Answers to other calls are dropped."""
+    payload = json.loads(message)
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("method") == "event":
+        events.append(payload.get("params"))
+        return None
+    answer_id = payload.get("id")
+    if "result" in payload and answer_id == request_id:
+        return payload
+    if "error" in payload and answer_id in (request_id, None):
+        return payload
+    return None

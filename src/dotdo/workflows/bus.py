@@ -25,12 +25,13 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source
 from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
-from dotdo.semantic.ids import new_id
+from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.types import Row
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
 from dotdo.workflows.failures import error_text
 from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, BusHost, encode_value
+from dotdo.workflows.steps import MAX_DELAY_MS
 from dotdo.workflows.timing import due_time
 
 __all__ = ["DeliveryPolicy", "EventBus"]
@@ -54,7 +55,7 @@ class DeliveryPolicy:
 
     def wait_ms(self, attempts: int) -> int:
         """The wait after the `attempts`-th failed attempt."""
-        return int(self.retry_delay_ms * 2 ** (attempts - 1))
+        return int(min(MAX_DELAY_MS, self.retry_delay_ms * 2 ** (attempts - 1)))
 
 
 class EventBus:
@@ -311,7 +312,9 @@ class EventBus:
 
     async def replay(self, delivery_id: str) -> dict[str, Any]:
         """Deliver a dead letter again now; on failure it goes back to the retry cycle.
-        404 `dead_letter_not_found` when there is no such dead letter."""
+        404 `dead_letter_not_found` when there is no such dead letter. The id in any case
+        (`canonical_id`: a delivery's id is always one `new_id` made)."""
+        delivery_id = canonical_id(delivery_id) or delivery_id
         row = self._deliveries.revive(delivery_id)
         if row is None:
             raise NotFound(f"No dead letter {delivery_id!r}", code="dead_letter_not_found")

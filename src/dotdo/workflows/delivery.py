@@ -33,7 +33,7 @@ from typing import Any, Generic, TypeVar
 
 from dotdo.errors import HandlerTimeout
 from dotdo.workflows.failures import call_app
-from dotdo.workflows.steps import CURRENT_RUN
+from dotdo.workflows.steps import CURRENT_RUN, MAX_DELAY_MS, MAX_RETRIES
 
 __all__ = [
     "DEFAULT_HANDLER_TIMEOUT",
@@ -42,6 +42,7 @@ __all__ = [
     "HandlerTimeout",
     "Outbox",
     "Scope",
+    "validate_delivery_retries",
     "validate_handler_timeout",
 ]
 
@@ -68,6 +69,27 @@ def validate_handler_timeout(value: object, owner: str) -> float:
             f"(the delivery lease), not {value!r}"
         )
     return float(value)
+
+
+MAX_DELIVERY_ATTEMPTS = MAX_RETRIES + 1
+"""`delivery_retry_limit`'s bound: attempts in all, as a step's 20 retries make 21."""
+
+
+def validate_delivery_retries(limit: object, delay_ms: object, owner: str) -> None:
+    """Check a class's `delivery_retry_limit` (attempts in all, the first included: an
+    integer from 1, no retry, to MAX_DELIVERY_ATTEMPTS) and `delivery_retry_delay_ms`
+    (milliseconds before the first retry, doubled after each: an integer from 0 to 24 hours).
+
+    Raises TypeError (not an integer; a bool is not one) or ValueError (out of range),
+    naming `owner`, when the class is created rather than when a delivery fails."""
+    for name, value, low, high in (
+        ("delivery_retry_limit", limit, 1, MAX_DELIVERY_ATTEMPTS),
+        ("delivery_retry_delay_ms", delay_ms, 0, MAX_DELAY_MS),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{owner}.{name} is an integer, not {value!r}")
+        if not low <= value <= high:
+            raise ValueError(f"{owner}.{name} is {low} to {high}, not {value!r}")
 
 
 class Batch:

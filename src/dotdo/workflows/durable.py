@@ -39,7 +39,7 @@ from dotdo.core.router import Router
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
 from dotdo.core.transport import WS_RPC_TAG
-from dotdo.core.websocket import Connection
+from dotdo.core.websocket import Connection, live
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.fields import body_arguments
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
@@ -48,8 +48,8 @@ from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.object_names import thing_object_name
 from dotdo.storage.durable import DOStorage
 from dotdo.wire.codec import dump, encode
+from dotdo.workflows import delivery
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
-from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, validate_handler_timeout
 from dotdo.workflows.engine import Marks, WorkflowEngine
 from dotdo.workflows.every import Every, ScheduleSpec
 from dotdo.workflows.handlers import On, check_handler_nouns
@@ -112,10 +112,11 @@ class DOWorkflow(DOStorage):
     """
 
     delivery_retry_limit: ClassVar[int] = 5
-    """Attempts of a durable handler before its delivery becomes a dead letter."""
+    """Attempts in all (1-21; a `RetryPolicy`'s `limit` counts retries) of a durable handler
+    or a schedule's firing, then a dead letter or given up (docs/api.md, "Retry policies")."""
     delivery_retry_delay_ms: ClassVar[int] = 1000
-    """Wait before the first retry; doubled each time after."""
-    handler_timeout: ClassVar[float] = DEFAULT_HANDLER_TIMEOUT
+    """Milliseconds (0 to 24 h) before the first retry, doubled after each, at most 24 h."""
+    handler_timeout: ClassVar[float] = delivery.DEFAULT_HANDLER_TIMEOUT
     """Seconds an event handler (durable or run-time) or a schedule's handler may run; after
     that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
     at most 60 (the delivery lease); checked when the class is created."""
@@ -133,7 +134,10 @@ class DOWorkflow(DOStorage):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        validate_handler_timeout(cls.handler_timeout, cls.__name__)
+        delivery.validate_handler_timeout(cls.handler_timeout, cls.__name__)
+        delivery.validate_delivery_retries(
+            cls.delivery_retry_limit, cls.delivery_retry_delay_ms, cls.__name__
+        )
         cls._marks = Marks.of(cls)
         # Schedules and workflows are found by method name and name no noun; handlers do.
         check_handler_nouns(cls.__qualname__, cls._marks.handlers, cls.declared_nouns)
@@ -172,7 +176,7 @@ class DOWorkflow(DOStorage):
         router.post("/events", scope="write", query=())(self._http_send)
         router.get("/events/dead", scope="read", query=("limit",))(self._http_dead_letters)
         router.post("/events/dead/:id/replay", scope="admin", query=())(self._http_replay)
-        router.get("/schedules", scope="read", query=())(self._http_schedules)
+        router.get("/schedules", scope="read", query=("limit", "cursor"))(self._http_schedules)
         # A declared schedule's id holds its cron, `/` included (`class:sweep:*/5 * * * *:UTC`):
         # the id is the rest of the path, so a `/` may go in raw as well as `%2F`.
         router.delete("/schedules/:id/*", scope="admin", query=())(self._http_remove_schedule)
@@ -261,7 +265,7 @@ class DOWorkflow(DOStorage):
         subscribed = self.socket_state.values(_SUBSCRIPTIONS)
         if not subscribed:
             return
-        for connection in self.websockets.connections(WS_RPC_TAG):
+        for connection in live(self.websockets.connections(WS_RPC_TAG)):
             patterns = subscribed.get(connection.id) or []
             if any(pattern_matches(pattern, event_type) for pattern in patterns):
                 connection.send(message)
@@ -326,8 +330,8 @@ class DOWorkflow(DOStorage):
 
     @rpc(scope="read")
     def list_schedules(self) -> builtins.list[dict[str, Any]]:
-        """Every schedule: `{"id", "cron", "tz", "handler", "source", "next_at",
-        "last_fired_at", "registered_at"}`."""
+        """Every schedule, the class's and at most 100 run-time ones, each as `GET /schedules`
+        answers it (docs/api.md, "Schedules"), which pages them."""
         return self.scheduler.list()
 
     @rpc(scope="admin")
@@ -373,9 +377,10 @@ class DOWorkflow(DOStorage):
     def stub(self, type_name: str, thing_id: str) -> Any:
         """The Workers RPC stub of the object that owns `type_name`/`thing_id`: in the
         `stub_binding` namespace, by the name "Type/id" (`self.Customer(id).notify()` calls
-        through it). 400 `invalid_type` / `invalid_id` for a name no thing can have, before
-        any object is woken (`thing_object_name`)."""
-        name = thing_object_name(type_name, thing_id)
+        through it). 400 `invalid_type` / `invalid_id` for a name no thing can have
+        (`thing_object_name`), and with `strict_nouns` 404 `unknown_noun` for a noun not
+        registered, as the thing routes answer it: both before any object is woken."""
+        name = thing_object_name(self.noun_policy.check(type_name), thing_id)
         namespace = self.stub_namespace()
         return namespace.get(namespace.idFromName(name))
 
@@ -404,7 +409,7 @@ class DOWorkflow(DOStorage):
             )
         fields = {"type": "event_type", "data": "data", "subject": "subject", "object": "object"}
         fields = {**fields, "delay": "delay", "at": "at"}
-        arguments = body_arguments(body, fields)
+        arguments = body_arguments(body, fields, method=self.send_event)
         event_id = await invoke(self.send_event, arguments, fields)
         return json_response(
             {"id": event_id, "scheduled": "delay" in arguments or "at" in arguments}, status=201
@@ -417,7 +422,8 @@ class DOWorkflow(DOStorage):
         return json_response(await self.replay_dead_letter(request.params["id"]))
 
     async def _http_schedules(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"items": self.list_schedules()})
+        limit = request.query_int("limit", 100)
+        return json_response(self.scheduler.page(limit, request.query("cursor") or None))
 
     async def _http_remove_schedule(self, request: HttpRequest) -> HttpResponse:
         schedule_id = rest_of_path(request.params["id"], request.params["*"])
@@ -432,7 +438,8 @@ class DOWorkflow(DOStorage):
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
         fields = {"input": "input", "id": "run_id"}
-        arguments = {"name": request.params["name"], **body_arguments(body, fields)}
+        named = body_arguments(body, fields, method=self.start_workflow)
+        arguments = {"name": request.params["name"], **named}
         status = await invoke(self.start_workflow, arguments, fields)
         return json_response(status, status=201)
 

@@ -20,10 +20,10 @@ from typing import Any
 from dotdo.core import faults
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import Conflict, HttpError, NotFound
-from dotdo.semantic.ids import new_id
+from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.semantic.names import checked_name
 from dotdo.workflows.failures import call_app, error_text, storable_text
-from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host, encode_value
+from dotdo.workflows.host import DUE_BATCH, FRAMEWORK_DEPTH, RUN_LEASE_MS, Host, encode_value
 from dotdo.workflows.run_store import RunStore
 from dotdo.workflows.steps import (
     CURRENT_RUN,
@@ -87,8 +87,13 @@ class RunEngine:
 
     def status(self, run_id: str) -> dict[str, Any]:
         """`id, name, status, result, error, next_at, created_at, updated_at` of a run; 404
-        `workflow_run_not_found` when there is none."""
+        `workflow_run_not_found` when there is none. A run id `new_id` made is found in any
+        case (`canonical_id`); one the caller chose is matched exactly first, so that a
+        chosen id that only looks like a ULID still names its own run."""
         row = self._store.status(run_id)
+        canonical = canonical_id(run_id)
+        if row is None and canonical is not None and canonical != run_id:
+            row = self._store.status(canonical)
         if row is None:
             raise NotFound(f"No workflow run {run_id!r}", code="workflow_run_not_found")
         status = dict(row)
@@ -146,7 +151,8 @@ class RunEngine:
             self._finish(run_id, "failed", error=message)
         else:
             try:
-                encoded = encode_value(result, "a workflow's result", MAX_VALUE_BYTES)
+                # a result may be a framework record (an approval's decision around its value)
+                encoded = encode_value(result, "a workflow's result", MAX_VALUE_BYTES, FRAMEWORK_DEPTH)
             except HttpError as error:  # not JSON, or past the bound a run's row holds
                 self._finish(run_id, "failed", error=storable_text(str(error)))
             else:
@@ -186,9 +192,16 @@ class RunEngine:
 
         Inside a `@workflow` run, a failure with retries left suspends the run and the
         alarm replays it after the back-off; the step id defaults to the step's position.
+        `retries` is a `RetryPolicy` or a `{"limit", "delay", "backoff"}` mapping: `limit`
+        retries after the first attempt (0-20), `delay` seconds before the first, each
+        later wait times `backoff` (ValueError or TypeError from `RetryPolicy.of`).
         Outside a run, `step_id` is required and there are no retries (nothing could
         resume the caller): a failure is raised and not recorded (ValueError for a
         missing `step_id` or retries outside a run).
+
+        A step is not a transaction: what the action wrote (things, SQL, events) before
+        it raised stays written, and a retry runs it again on top (docs/api.md, "What a
+        failed step keeps").
         """
         policy = RetryPolicy.of(retries)
         name = step_name(action)
@@ -227,7 +240,7 @@ class RunEngine:
             value = call_app(action, *args)
             result = await (asyncio.wait_for(value, timeout) if timeout else value)
             what = f"step {key!r}'s result"
-            encoded = None if result is None else encode_value(result, what, MAX_VALUE_BYTES)
+            encoded = None if result is None else encode_value(result, what, MAX_VALUE_BYTES, FRAMEWORK_DEPTH)
         except (Suspend, StepFailed, StepMismatch):
             raise
         except Exception as error:

@@ -58,6 +58,11 @@ class ScheduleStore:
         """The ids of the schedules from one `source` ("class" or "runtime")."""
         return {str(r["id"]) for r in self._sql.exec("SELECT id FROM schedules WHERE source = ?", source)}
 
+    def count(self, source: str) -> int:
+        """How many schedules come from one `source` ("class" or "runtime")."""
+        row = self._sql.first("SELECT count(*) AS n FROM schedules WHERE source = ?", source)
+        return 0 if row is None else int(row["n"])
+
     def source(self, schedule_id: str) -> str | None:
         """The `source` of a schedule ("class" or "runtime"), or None when there is none."""
         row = self._sql.first("SELECT source FROM schedules WHERE id = ?", schedule_id)
@@ -71,6 +76,17 @@ class ScheduleStore:
         """Every schedule by id: `id, cron, tz, handler, source, next_at, last_fired_at,
         registered_at, firing_at, firing_attempts, firing_until, last_error`."""
         rows = self._sql.exec(f"SELECT {_COLUMNS} FROM schedules ORDER BY id")
+        return [dict(row) for row in rows]
+
+    def page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """At most `limit` schedules by id, those after `after` when given (the columns of
+        `all`)."""
+        if after is None:
+            rows = self._sql.exec(f"SELECT {_COLUMNS} FROM schedules ORDER BY id LIMIT ?", limit)
+        else:
+            rows = self._sql.exec(
+                f"SELECT {_COLUMNS} FROM schedules WHERE id > ? ORDER BY id LIMIT ?", after, limit
+            )
         return [dict(row) for row in rows]
 
     def due(self, now: int, limit: int) -> list[Row]:

@@ -20,7 +20,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from dotdo.errors import Conflict
+from dotdo.errors import BadRequest, Conflict
+from dotdo.semantic.hops import checked_limit
 from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.delivery import HandlerTimeout
 from dotdo.workflows.every import ScheduleSpec
@@ -29,13 +30,31 @@ from dotdo.workflows.host import DUE_BATCH, Host
 from dotdo.workflows.schedule_store import ScheduleStore
 from dotdo.workflows.steps import ScheduleInfo
 
-__all__ = ["LEASE_MARGIN_MS", "Scheduler", "runtime_schedule_id"]
+__all__ = [
+    "LEASE_MARGIN_MS",
+    "MAX_RUNTIME_SCHEDULES",
+    "MAX_SCHEDULE_PAGE",
+    "Scheduler",
+    "runtime_schedule_id",
+]
 
 logger = logging.getLogger("dotdo.workflows")
 
 LEASE_MARGIN_MS = 5_000
 """A firing's lease is the handler time bound plus this: once it runs out, the handler was
 cut off or the object died, and the alarm runs the firing again."""
+
+MAX_RUNTIME_SCHEDULES = 100
+"""Most run-time schedules (`self.every...` at run time) one object holds; the one past it
+is a 409 `too_many_schedules`. A run-time schedule is one per (method, cron, time zone), so
+an app needs a few; one per user or per thing is a delayed send's work (`send_event(...,
+delay=)`). The table has no index (migration 4: a few rows read whole cost less than an
+index row per firing), so every pass of the timer service reads every row: the bound keeps
+that a few rows, and puts every run-time schedule due at one instant in one pass
+(`DUE_BATCH`, 100). Class schedules are not counted: the code bounds them."""
+
+MAX_SCHEDULE_PAGE = 1000
+"""Most schedules one page of the listing answers (`GET /schedules?limit=`)."""
 
 
 def runtime_schedule_id(handler: str, spec: ScheduleSpec) -> str:
@@ -100,12 +119,20 @@ class Scheduler:
             self._add(schedule_id, spec, name, "class", now)
 
     def add(self, spec: ScheduleSpec, handler: str) -> str:
-        """A run-time schedule of the method `handler`; its id. Adding it again is a no-op.
+        """A run-time schedule of the method `handler`; its id. Adding it again is a no-op
+        (at the bound too: it is already counted).
 
-        Raises TypeError when the object has no such method."""
+        Raises TypeError when the object has no such method; 409 `too_many_schedules`, with
+        nothing written, when the object holds MAX_RUNTIME_SCHEDULES run-time schedules."""
         if self._host.handler(handler) is None:
             raise TypeError(f"the object has no method {handler!r}")
         schedule_id = runtime_schedule_id(handler, spec)
+        if self._store.source(schedule_id) is None and self._store.count("runtime") >= MAX_RUNTIME_SCHEDULES:
+            raise Conflict(
+                f"an object holds at most {MAX_RUNTIME_SCHEDULES} run-time schedules: remove one "
+                "(remove_schedule, DELETE /schedules/:id) before adding another",
+                code="too_many_schedules",
+            )
         self._add(schedule_id, spec, handler, "runtime", self._host.timers.now())
         self._host.timers.rearm()
         return schedule_id
@@ -120,6 +147,18 @@ class Scheduler:
         registered_at, firing_at, firing_attempts, firing_until, last_error` (see
         `ScheduleStore`)."""
         return self._store.all()
+
+    def page(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """A page of schedules by id: `{"items", "has_more", "cursor"}`, at most `limit` (1
+        to MAX_SCHEDULE_PAGE) after `cursor` (the previous page's: its last schedule's id;
+        None on the last page). Items are `list`'s. 400 `invalid_limit`, `invalid_cursor`
+        (not an id a schedule can have)."""
+        limit = checked_limit(limit, MAX_SCHEDULE_PAGE)
+        if cursor is not None and not (isinstance(cursor, str) and cursor.startswith(("class:", "runtime-"))):
+            raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
+        rows = self._store.page(cursor, limit + 1)  # one more: whether there is a next page
+        items, has_more = rows[:limit], len(rows) > limit
+        return {"items": items, "has_more": has_more, "cursor": str(items[-1]["id"]) if has_more else None}
 
     def remove(self, schedule_id: str) -> bool:
         """Remove a run-time schedule; False when there is none. A schedule the class

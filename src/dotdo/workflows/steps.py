@@ -4,6 +4,7 @@ errors of `do`."""
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -44,7 +45,15 @@ class Suspend(BaseException):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Up to `limit` retries after the first attempt, waiting `delay` seconds times `backoff`^n."""
+    """How a failed durable step (`do`) or fan-out call is tried again.
+
+    `limit`: retries after the first attempt, 0 to MAX_RETRIES (20), so `limit=4` makes at
+    most 5 attempts; default 0 (no retry). `delay`: seconds (int or float, >= 0) before the
+    first retry; default 1.0. `backoff`: the factor each later wait is multiplied by (>= 1;
+    1 keeps the wait constant); default 2.0. The n-th retry waits `delay * backoff ** (n-1)`
+    seconds, at most 24 hours. Given as a `RetryPolicy` or a mapping with those keys (any
+    may be left out); `RetryPolicy.of` checks it. See docs/api.md, "Retry policies".
+    """
 
     limit: int = 0
     delay: float = 1.0
@@ -53,20 +62,37 @@ class RetryPolicy:
     @classmethod
     def of(cls, value: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy:
         """A checked policy from a policy, a `{"limit", "delay", "backoff"}` mapping or None
-        (no retries). ValueError for a limit outside 0 to MAX_RETRIES, a negative delay or
-        a backoff below 1; TypeError for another key."""
+        (no retries). ValueError for a limit that is not an integer from 0 to MAX_RETRIES
+        (a bool is not one), a delay or backoff that is not a finite number, a negative
+        delay or a backoff below 1; TypeError for another key or a value that is neither
+        a policy, a mapping nor None."""
         if value is None:
             return cls()
-        policy = value if isinstance(value, RetryPolicy) else cls(**dict(value))
-        if not isinstance(policy.limit, int) or not 0 <= policy.limit <= MAX_RETRIES:
-            raise ValueError(f"retries limit is 0 to {MAX_RETRIES}")
+        if isinstance(value, RetryPolicy):
+            policy = value
+        elif isinstance(value, Mapping):
+            unknown = sorted(str(key) for key in value if key not in ("limit", "delay", "backoff"))
+            if unknown:
+                raise TypeError(f"retries takes limit, delay and backoff, not {', '.join(unknown)}")
+            policy = cls(**dict(value))
+        else:
+            raise TypeError(f"retries is a RetryPolicy or a mapping, not {type(value).__name__}")
+        limit = policy.limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_RETRIES:
+            raise ValueError(f"retries limit is an integer from 0 to {MAX_RETRIES} (retries, not attempts)")
+        for name, number in (("delay", policy.delay), ("backoff", policy.backoff)):
+            if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+                raise ValueError(f"retries {name} is a finite number, not {number!r}")
         if not policy.delay >= 0 or not policy.backoff >= 1:
             raise ValueError("retries delay is >= 0 seconds and backoff >= 1")
         return policy
 
     def wait_ms(self, failures: int) -> int:
-        """How long to wait after the `failures`-th failed attempt."""
-        return int(min(MAX_DELAY_MS, self.delay * 1000 * self.backoff ** max(0, failures - 1)))
+        """Milliseconds to wait after the `failures`-th failed attempt, at most 24 hours."""
+        wait = min(MAX_DELAY_MS, self.delay * 1000)
+        for _ in range(max(0, failures - 1)):  # multiplied step by step: a large backoff ** n overflows
+            wait = min(MAX_DELAY_MS, wait * self.backoff)
+        return int(wait)
 
 
 @dataclass(frozen=True)

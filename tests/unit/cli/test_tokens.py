@@ -96,3 +96,14 @@ def test_a_target_no_object_can_have_is_a_usage_error() -> None:
     for target in ("acme", "Order/o-1"):
         allowed = runner.invoke(main, ["token", "mint", "--target", target], env={"DOTDO_SECRET": "s"})
         assert allowed.exit_code == 0 and verify(allowed.output.strip(), "s").target == target
+
+
+def test_attenuate_never_names_a_subject_the_token_does_not_have() -> None:
+    runner = CliRunner()
+    for minted_sub in ([], ["--sub", "bob"]):
+        mint_args = ["token", "mint", "--target", "tok", "--scope", "approve", *minted_sub]
+        minted = runner.invoke(main, mint_args, env={"DOTDO_SECRET": "s"})
+        refused = runner.invoke(main, ["token", "attenuate", minted.output.strip(), "--sub", "alice"])
+        assert refused.exit_code == 2 and "token_widened" in refused.output and "alice" in refused.output
+    kept = runner.invoke(main, ["token", "attenuate", minted.output.strip(), "--sub", "bob"])
+    assert kept.exit_code == 0 and verify(kept.output.strip(), "s").sub == "bob"

@@ -34,3 +34,15 @@ def test_keys_list_in_byte_order() -> None:
     keys = ["b", "a", "\u00e9", "A", "ab", "\U0001f600"]
     state.set_many({key: key for key in keys})
     assert [key for key, _ in state.list().items] == sorted(keys, key=str.encode)
+
+
+def test_a_state_page_says_whether_more_follow_as_every_cursor_page_does() -> None:
+    """`GET /state`'s page had no `has_more` where the action, edge and event pages do."""
+    state, _ = store()
+    for key in "abcde":
+        state.set(key, 1)
+    first = state.list(limit=2).to_dict()
+    assert first["has_more"] is True and first["cursor"] is not None
+    last = state.list(limit=3, cursor=first["cursor"]).to_dict()
+    assert [item["key"] for item in last["items"]] == ["c", "d", "e"]
+    assert last["has_more"] is False and last["cursor"] is None

@@ -35,10 +35,14 @@ class FakeConnection(Connection):
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(socket=None, id=f"c{id(self)}", tags=[], connected_at=0, data=data)
         self.sent: list[Any] = []
+        self.closed: list[tuple[int, str]] = []
 
     def send(self, message: Any) -> bool:
         self.sent.append(json.loads(message) if isinstance(message, str) else message)
         return True
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
 
     def _serialize(self, payload: dict[str, Any]) -> None:
         pass
@@ -204,12 +208,14 @@ def test_a_socket_is_refused_before_the_upgrade() -> None:
 def test_sockets_keep_their_token_and_are_tagged_by_protocol() -> None:
     host = Host()
     upgrade = {"upgrade": "websocket", "x-capability": token()}
-    key = host.access_for(upgrade["x-capability"]).key
+    access = host.access_for(upgrade["x-capability"])
+    key, exp = access.key, access.capability.exp if access.capability else None
     assert request(host, "GET", "/ws/rpc", headers=upgrade).status == 101
     assert request(host, "GET", "/capnweb", headers=upgrade).status == 101
     (rpc_tags, rpc_data), (capnweb_tags, capnweb_data) = host.websockets.accepted
-    assert rpc_tags == ["rpc"] and rpc_data == {"rpc": True, "key": key}  # the token is kept in SQLite
-    assert capnweb_tags == ["capnweb"] and capnweb_data == {"capnweb": True, "key": key}
+    # the token is kept in SQLite; its expiry, which stops pushes, in the attachment
+    assert isinstance(exp, int) and rpc_tags == ["rpc"] and rpc_data == {"rpc": True, "key": key, "exp": exp}
+    assert capnweb_tags == ["capnweb"] and capnweb_data == {"capnweb": True, "key": key, "exp": exp}
     assert [host.socket_state.get(c.id, "token") for c in host.websockets.open] == [
         upgrade["x-capability"]
     ] * 2
@@ -310,6 +316,7 @@ def test_a_capnweb_socket_keeps_one_session_until_it_closes() -> None:
     host.socket_state.put(connection.id, "token", "dotdo1.forged.token")
     asyncio.run(go(["push", ["pipeline", 0, ["greet"], ["eve"]]]))
     assert connection.sent[-1] == ["abort", ["error", "Error", "Capability token is malformed"]]
+    assert connection.closed == [(1008, "token_malformed")]  # and nothing more is read
 
 
 def test_a_socket_keeps_a_token_longer_than_its_whole_attachment() -> None:

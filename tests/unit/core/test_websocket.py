@@ -18,9 +18,11 @@ from dotdo.core.websocket import (
     MAX_TAGS,
     RUNTIME_MAX_TAGS,
     SOCKET_MIGRATIONS,
+    TOKEN_EXPIRED_CLOSE,
     Connection,
     SocketState,
     attachment_bytes,
+    live,
     parse_tags,
 )
 from dotdo.wire.codec import MAX_SAFE_INTEGER
@@ -123,3 +125,29 @@ def test_a_change_the_socket_refuses_leaves_the_connection_as_it_was() -> None:
     with pytest.raises(ValueError, match="at most 2048 bytes"):
         connection.update(extra="x" * MAX_ATTACHMENT_BYTES)
     assert connection.data == {"capnweb": True, "ids": [2, -1]} == socket.stored[-1]["data"]
+
+
+class ClosingSocket:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.closed: list[tuple[int, str]] = []
+
+    def send(self, message: Any) -> None:
+        self.sent.append(message)
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed.append((code, reason))
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_a_socket_whose_token_expired_is_closed_and_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules["pyodide.ffi"], "JsException", RuntimeError, raising=False)
+    sockets = {name: ClosingSocket() for name in ("lasting", "expired", "at_expiry", "untimed")}
+    data = {"lasting": {"exp": 2000}, "expired": {"exp": 999}, "at_expiry": {"exp": 1000}, "untimed": {}}
+    connections = [Connection(sockets[name], name, [], 0, {"key": "k", **data[name]}) for name in sockets]
+    kept = live(connections, now=1000)
+    assert [connection.id for connection in kept] == ["lasting", "untimed"]
+    expected = [(TOKEN_EXPIRED_CLOSE, "token_expired")]
+    assert sockets["expired"].closed == sockets["at_expiry"].closed == expected
+    assert TOKEN_EXPIRED_CLOSE == 1008 and not sockets["lasting"].closed and not sockets["untimed"].closed
+    assert connections[0].lapsed(2000) and not connections[0].lapsed(1999.5)

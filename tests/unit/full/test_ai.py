@@ -21,7 +21,7 @@ from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, NotFound, ServiceUnavailable, TooManyRequests
 from dotdo.full.ai.providers import Completion, Embeddings, OpenAICompatible, ProviderError, WorkersAI
 from dotdo.full.ai.schema import InvalidOutput, compile_schema, parse_output
-from dotdo.full.ai.search import Search, SqliteVectors, VectorizeVectors
+from dotdo.full.ai.search import Search, SqliteVectors, VectorizeVectors, value_text
 from dotdo.full.ai.service import AI, AiOptions
 from dotdo.full.ai.tables import AI_COMPONENT
 from dotdo.full.ai.vectors import cosine, normalized, pack, top_k, unpack
@@ -452,6 +452,58 @@ def test_search_follows_the_events_of_searchable_nouns() -> None:
     with pytest.raises(BadRequest) as listed:  # one query text, never a list of them
         asyncio.run(search.search("Customer", ["x", "y"], 5))  # type: ignore[arg-type]
     assert listed.value.code == "invalid_ai_input"
+
+
+def test_a_thing_embeds_the_text_in_its_lists_and_nested_objects() -> None:
+    clock = Clock()
+    provider = FakeProvider()
+    ai, sql = make_ai(provider, clock=clock, cache_ttl=0)
+    patient = {
+        "$id": "p-1",
+        "$type": "Patient",
+        "$version": 1,
+        "name": " Ada ",
+        "tags": ["diabetes", "", None, "insulin", 2, True, ["type 1"]],
+        "address": {"city": "Lyon", "zip": 69001, "note": None},
+        "notes": None,
+        "flag": False,
+    }
+    only_tags = {"$id": "p-2", "$type": "Patient", "$version": 1, "tags": ["diabetes"]}
+    things = {"p-1": patient, "p-2": only_tags}
+    search = Search(
+        {"Patient": ("name", "tags", "address", "notes", "flag", "missing")},
+        ai,
+        SqliteVectors(sql, clock),
+        lambda _type, thing_id: things.get(thing_id),
+        lambda *_: list(things.values()),
+    )
+    assert search.text_of("Patient", patient) == "Ada\ndiabetes, insulin, 2, type 1\nLyon, 69001"
+    assert search.text_of("Patient", only_tags) == "diabetes"  # a thing with only a list is embedded
+
+    async def scenario() -> list[str]:
+        await search.on_event(Event("e", "Patient.created", only_tags, clock.now))
+        return [hit["thing"]["$id"] for hit in await search.search("Patient", "diabetes")]
+
+    assert asyncio.run(scenario()) == ["p-2"]  # embedded: the old text had nothing to embed
+    assert ["diabetes"] in [texts for _, texts in provider.calls]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("  x ", "x"),
+        (3, "3"),
+        (2.5, "2.5"),
+        (None, ""),
+        (False, ""),
+        ([], ""),
+        ({}, ""),
+        ([" ", None], ""),
+        ([["a", ["b"]], {"k": "c"}], "a, b, c"),
+    ],
+)
+def test_each_kind_of_value_gives_its_text(value: Any, text: str) -> None:
+    assert value_text(value) == text
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dotdo.core.migrations import migrate
+from dotdo.errors import NotFound
 from dotdo.full.fanout import (
     FANOUT_COMPONENT,
     MAX_CALLS,
@@ -21,6 +22,8 @@ from dotdo.full.fanout import (
     Outcome,
     parse_targets,
 )
+from dotdo.semantic.registry import Noun
+from dotdo.semantic.strict import NounPolicy
 from dotdo.workflows.steps import workflow
 from tests.inprocess import App, InProcess, run
 
@@ -147,6 +150,35 @@ def test_options_are_checked_before_any_call(network: Network, options: dict[str
     with pytest.raises(ValueError, match=message):
         run(obj.app.fanout.run(["A/1"], "ping", "x", **options))
     assert network.calls == {}
+
+
+class Known:
+    """The nouns a strict class knows (`NounRegistry`): `Customer` only."""
+
+    def is_registered(self, name: str) -> bool:
+        return name == "Customer"
+
+    def all(self) -> list[Noun]:
+        return [Noun("Customer").resolved()]
+
+
+def test_a_target_of_a_noun_the_policy_refuses_is_refused_before_any_call(network: Network) -> None:
+    """A target `Branch/globex` reached an object whose noun a `strict_nouns` class does not
+    know; it is the thing routes' 404 `unknown_noun`, before the first target is called."""
+    obj = InProcess(Caller)
+    policy = NounPolicy(Known(), strict=True)  # type: ignore[arg-type]
+    fanout = FanOut(obj.sql, obj.runs, NETWORK.stub, obj.timers.now, policy.check)
+    with pytest.raises(NotFound) as refused:
+        run(fanout.run(["Customer/c1", "Branch/globex", stub_of("Anything/x")], "ping", "x"))
+    assert refused.value.code == "unknown_noun" and "'Branch'" in refused.value.message
+    assert network.calls == {}
+    run(fanout.run(["Customer/c1", stub_of("Anything/x")], "ping", "x"))  # a stub names no noun
+    assert network.calls == {"Customer/c1": 1, "Anything/x": 1}
+
+
+def stub_of(name: str) -> Any:
+    type_name, _, thing_id = name.partition("/")
+    return NETWORK.stub(type_name, thing_id)
 
 
 def test_calls_retries_included_stay_under_the_subrequest_limit(network: Network) -> None:

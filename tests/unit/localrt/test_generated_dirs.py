@@ -114,3 +114,31 @@ def test_a_lock_naming_a_zombie_is_taken_over(tmp_path: Path) -> None:
             assert host.with_name("host.lock").read_text().strip() == str(os.getpid())
     finally:
         zombie.wait()
+
+
+def test_of_two_servers_claiming_one_host_at_once_one_is_refused(tmp_path: Path) -> None:
+    """Both read the lock before either wrote it: the old claim let both through (two
+    servers rebuilding one host and sharing its state). The `flock` lets one."""
+    import threading
+
+    host = tmp_path / ".dotdo" / "host"
+    outcomes: list[str] = []
+    attempted = threading.Barrier(2)
+
+    def claim() -> None:
+        try:
+            with claim_host(host):
+                outcomes.append("claimed")
+                attempted.wait(timeout=30)  # held until the other has tried
+        except LocalRuntimeError as error:
+            assert "another `dotdo dev`" in str(error)
+            outcomes.append("refused")
+            attempted.wait(timeout=30)
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["claimed", "refused"]
+    assert not host.with_name("host.lock").exists()

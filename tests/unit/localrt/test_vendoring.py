@@ -65,3 +65,107 @@ def test_the_copied_dotdo_leaves_the_tooling_out() -> None:
 def test_an_invalid_requirement_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(LocalRuntimeError, match="invalid dependency 'not a requirement!'"):
         vendoring._requirements(_project(tmp_path, ["not a requirement!"]))
+
+
+def _vendoring_dotdo_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A project whose vendoring copies dotdo alone (no uv, no index): hundreds of files, so
+    that two runs at once overlap."""
+    monkeypatch.setattr(vendoring, "_requirements", lambda project: ([], True))
+    return _project(tmp_path, [])
+
+
+def _whole(target: Path) -> bool:
+    """Whether `target` holds a complete vendoring of dotdo and its stamp."""
+    source = vendoring._dotdo_source()
+    wanted = {path.relative_to(source) for path in vendoring._dotdo_files()}
+    found = {path.relative_to(target / "dotdo") for path in (target / "dotdo").rglob("*") if path.is_file()}
+    return found == wanted and (target / vendoring.STAMP).is_file()
+
+
+def test_concurrent_vendorings_of_one_project_both_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dotdo test` vendoring while `dotdo dev` re-vendors the same project: neither fails
+    (the old code emptied python_modules/ in place, and one run's rmtree met the other's
+    deletions: FileNotFoundError), and the tree left is whole, with no staging folder."""
+    import threading
+
+    project = _vendoring_dotdo_only(tmp_path, monkeypatch)
+    vendoring.vendor(project)
+    rounds = 8
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        for _ in range(rounds):
+            start.wait()
+            try:
+                vendoring.vendor(project, force=True)
+            except BaseException as error:  # reported by the assertion below
+                errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _whole(project.python_modules)
+    assert not [path.name for path in tmp_path.iterdir() if path.name.startswith(".python_modules.")]
+
+
+def test_a_reader_never_sees_python_modules_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While vendorings replace python_modules/ again and again, a reader looking at it
+    always finds the stamp and dotdo's package (the old code emptied the folder, then
+    moved the new entries in one by one)."""
+    import sys
+    import threading
+
+    if sys.platform != "linux":
+        pytest.skip("an atomic exchange of two folders is Linux's renameat2")
+    project = _vendoring_dotdo_only(tmp_path, monkeypatch)
+    vendoring.vendor(project)
+    done = threading.Event()
+    seen_missing: list[str] = []
+
+    def read() -> None:
+        while not done.is_set():
+            for name in (vendoring.STAMP, "dotdo/__init__.py"):
+                if not (project.python_modules / name).is_file():
+                    seen_missing.append(name)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(6):
+            vendoring.vendor(project, force=True)
+    finally:
+        done.set()
+        reader.join()
+    assert seen_missing == []
+
+
+def test_a_vendoring_that_fails_midway_leaves_the_old_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _vendoring_dotdo_only(tmp_path, monkeypatch)
+    vendoring.vendor(project)
+    stamp = (project.python_modules / vendoring.STAMP).read_text()
+    copied = 0
+    real_copy = vendoring.shutil.copy2
+
+    def copy_then_fail(source: Path, dest: Path) -> object:
+        nonlocal copied
+        copied += 1
+        if copied > 20:
+            raise OSError(28, "No space left on device")
+        return real_copy(source, dest)
+
+    monkeypatch.setattr(vendoring.shutil, "copy2", copy_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        vendoring.vendor(project, force=True)
+    assert _whole(project.python_modules)
+    assert (project.python_modules / vendoring.STAMP).read_text() == stamp
+    assert not [path.name for path in tmp_path.iterdir() if path.name.startswith(".python_modules.")]

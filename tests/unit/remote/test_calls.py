@@ -113,3 +113,29 @@ def test_a_routes_argument_errors_name_the_body_field(
     with pytest.raises(BadRequest) as rpc:  # RPC names its own arguments, as before
         asyncio.run(invoke(getattr(Embedder(), method), body_arguments(body, fields)))
     assert method in rpc.value.message
+
+
+class Registry:
+    def register_noun(self, name: str, plural: str | None = None, indexes: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+        return {"name": name, "plural": plural, "indexes": list(indexes)}
+
+
+def test_a_null_is_absent_only_where_the_default_is_none() -> None:
+    """`{"indexes": null}` was left to the default `()`: a re-registration that cleared the
+    noun's indexes. A null where the default is None is absent; elsewhere it is passed on
+    as None and refused, as RPC refuses None."""
+    method = Registry().register_noun
+    fields = {"name": "name", "plural": "plural", "indexes": "indexes"}
+    body: dict[str, Any] = {"name": "Lead", "plural": None, "indexes": None}
+    assert body_arguments(body, fields, method=method) == {"name": "Lead", "indexes": None}
+    assert body_arguments(body, fields) == {"name": "Lead"}  # without the method, as before
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(invoke(method, body_arguments(body, fields, method=method), fields))
+    assert refused.value.code == "invalid_params" and "Body field 'indexes'" in refused.value.message
+    with pytest.raises(BadRequest) as by_rpc:
+        asyncio.run(invoke(method, {"name": "Lead", "indexes": None}))
+    assert by_rpc.value.code == "invalid_params"
+    answered = asyncio.run(
+        invoke(method, body_arguments({"name": "Lead", "plural": None}, fields, method=method))
+    )
+    assert answered == {"name": "Lead", "plural": None, "indexes": []}

@@ -1,7 +1,9 @@
 """An action's verb is a base form that names no thing-store event: its past tense names
 the event (`Customer.<past>`), so an inflected form would be conjugated again
-(`created` -> `Customer.createded`) and a lifecycle verb would raise `Customer.updated`
-for a write that never happened."""
+(`shipped` -> `Customer.shippeded`) and a lifecycle verb would raise `Customer.updated`
+for a write that never happened. An edge's verb follows the same rule for the lifecycle
+verbs (one check, `check_unreserved_verb`), and edges stored under one before still read
+and delete."""
 
 from __future__ import annotations
 
@@ -10,8 +12,16 @@ import pytest
 from dotdo.core.migrations import migrate
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
+from dotdo.semantic.graph import GRAPH_TABLES, Actions, Ref, Relationships
 from dotdo.semantic.registry import REGISTRY_TABLES, Verbs
 from tests.storage import Storage
+
+EVERY_RESERVED_FORM = [
+    *("create", "created", "creating", "creates"),
+    *("update", "updated", "updating", "updates"),
+    *("delete", "deleted", "deleting", "deletes"),
+    *("restore", "restored", "restoring", "restores"),
+]
 
 
 def verbs() -> Verbs:
@@ -31,7 +41,7 @@ def test_lifecycle_verbs_are_reserved(verb: str) -> None:
 def test_inflected_lifecycle_verbs_are_refused(verb: str) -> None:
     with pytest.raises(BadRequest) as raised:
         verbs().for_action(verb)
-    assert raised.value.code in ("invalid_verb", "reserved_verb")
+    assert raised.value.code == "reserved_verb"
     assert "createded" not in str(raised.value)
 
 
@@ -48,3 +58,59 @@ def test_an_inflected_registered_verb_names_its_base() -> None:
 @pytest.mark.parametrize(("verb", "past"), [("place", "placed"), ("embed", "embedded"), ("need", "needed")])
 def test_other_verbs_keep_their_forms(verb: str, past: str) -> None:
     assert verbs().for_action(verb).past == past
+
+
+def graph() -> tuple[Sql, Verbs, Actions, Relationships]:
+    sql = Sql(Storage())
+    migrate(sql, [REGISTRY_TABLES, GRAPH_TABLES], 1)
+    relationships = Relationships(sql, lambda: 1)
+    ids = iter(f"01j{n:023d}" for n in range(1, 10_000))
+    registry = Verbs(sql, lambda: 1)
+    actions = Actions(sql, registry, lambda *event: next(ids), relationships, lambda: 1, lambda: next(ids))
+    return sql, registry, actions, relationships
+
+
+@pytest.mark.parametrize("verb", EVERY_RESERVED_FORM)
+def test_an_edge_and_an_action_refuse_every_form_of_a_lifecycle_verb_alike(verb: str) -> None:
+    _, _, actions, relationships = graph()
+    for write in (
+        lambda: relationships.relate("Note/n1", verb, "Note/n2"),
+        lambda: actions.record("Note/n1", verb, "Note/n2"),
+    ):
+        with pytest.raises(BadRequest) as raised:
+            write()
+        assert raised.value.code == "reserved_verb" and repr(verb) in raised.value.message
+    assert relationships.related("Note/n1", verb) == [] and actions.list() == []
+
+
+def test_an_edge_takes_the_past_tense_an_action_writes_and_other_verbs() -> None:
+    _, registry, actions, relationships = graph()
+    registry.register("ship")
+    assert relationships.relate("Order/o1", "shipped", "Parcel/p1") is True  # the action's edge name
+    actions.record("Order/o1", "ship", "Parcel/p2")
+    assert relationships.related("Order/o1", "shipped") == [Ref("Parcel", "p1"), Ref("Parcel", "p2")]
+    for verb in ("cites", "partOf", "creator", "updater", "recreate"):  # not forms of the four
+        assert relationships.relate("Note/n1", verb, "Note/n2") is True
+
+
+def test_a_verb_whose_registered_past_is_reserved_is_refused_as_an_action() -> None:
+    _, registry, actions, _ = graph()
+    registry.register("make", past="created")
+    registry.register("create", past="made")  # the base itself is reserved, whatever its past
+    for verb in ("make", "create"):
+        with pytest.raises(BadRequest) as raised:
+            actions.record("Note/n1", verb)
+        assert raised.value.code == "reserved_verb"
+
+
+def test_an_edge_stored_under_a_reserved_verb_before_still_reads_and_deletes() -> None:
+    sql, _, _, relationships = graph()
+    sql.run(
+        "INSERT INTO dotdo_relationships (from_id, from_type, verb, to_id, to_type, data, created_at) "
+        "VALUES ('n1', 'Note', 'created', 'n2', 'Note', NULL, 1)"
+    )
+    assert relationships.related("Note/n1", "created") == [Ref("Note", "n2")]
+    assert relationships.page("Note/n2", "created", "in")["items"] == [Ref("Note", "n1")]
+    assert relationships.traverse("Note/n1", [{"verb": "created"}]) == [Ref("Note", "n2")]
+    assert relationships.unrelate("Note/n1", "created", "Note/n2") is True
+    assert relationships.related("Note/n1", "created") == []

@@ -165,7 +165,19 @@ def test_the_pages_of_a_filtered_log_are_the_whole_filtered_log(thing: str | Non
     assert reached == whole and len(whole) == (14 if thing is None else 6)
 
 
-@pytest.mark.parametrize("cursor", ["x", "12", "01j", 7])
+def test_an_action_cursor_in_upper_case_gives_the_same_next_page() -> None:
+    """`GET /actions?cursor=` with the ULID upper-cased was a 400: Crockford base32 is
+    case-insensitive on input (the ULID spec), so it is the same cursor."""
+    actions, _ = graph()
+    for n in range(5):
+        actions.record(f"Task/t{n}", "start")
+    first = actions.page(limit=2)
+    assert actions.page(limit=2, cursor=first["cursor"].upper()) == actions.page(
+        limit=2, cursor=first["cursor"]
+    )
+
+
+@pytest.mark.parametrize("cursor", ["x", "12", "01j", 7, "01J" + "U" * 23])
 def test_an_action_cursor_no_page_answered_is_refused(cursor: Any) -> None:
     actions, _ = graph()
     with pytest.raises(BadRequest) as raised:

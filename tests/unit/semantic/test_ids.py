@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from unittest import mock
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dotdo.semantic.ids import IdGenerator, _encode, is_ulid
+from dotdo.errors import BadRequest
+from dotdo.semantic.ids import IdGenerator, _encode, canonical_id, id_cursor, is_ulid
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -54,3 +56,25 @@ def test_random_parts_come_from_the_system_source_in_blocks_and_never_before_the
     for n, made_id in enumerate(made):
         chunk = stream[n * 10 : n * 10 + 10]  # as secrets.randbits(79) reads 10 bytes
         assert made_id[10:] == reference_encode(int.from_bytes(chunk, "big") >> 1, 16)
+
+
+@given(
+    st.integers(0, 2**48 - 1), st.integers(0, 2**80 - 1), st.lists(st.booleans(), min_size=26, max_size=26)
+)
+def test_an_id_in_any_case_is_the_same_id(ms: int, random_part: int, upper: list[bool]) -> None:
+    """Crockford base32 is case-insensitive on input (the ULID spec): any mix of cases
+    names the id as it was made, and a cursor of it is that id."""
+    made = _encode(ms, random_part)
+    mixed = "".join(c.upper() if u else c for c, u in zip(made, upper, strict=True))
+    assert canonical_id(mixed) == made == id_cursor(mixed)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "01j", "01J" + "I" * 23, "01j" + "l" * 23, "01J" + "O" * 23, "01J" + "U" * 23, " " * 26, 7, None],
+)
+def test_what_is_no_id_in_any_case_is_no_cursor(text: object) -> None:
+    assert canonical_id(text) is None
+    with pytest.raises(BadRequest) as raised:
+        id_cursor(text)
+    assert raised.value.code == "invalid_cursor" and "26 Crockford base32 characters" in str(raised.value)

@@ -13,9 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dotdo.errors import BadRequest
+from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.object_names import object_name, thing_object_name
+from dotdo.semantic.registry import Noun
+from dotdo.semantic.strict import NounPolicy
 from dotdo.worker import get_object
 from dotdo.workflows.durable import DOWorkflow
 
@@ -36,8 +38,38 @@ class Namespace:
         return SimpleNamespace(id=object_id, notify=lambda *args: args)
 
 
-def stub_of(namespace: Namespace, type_name: str, thing_id: str) -> Any:
-    return DOWorkflow.stub(SimpleNamespace(stub_namespace=lambda: namespace), type_name, thing_id)  # type: ignore[arg-type]
+class Known:
+    """The nouns a class knows (`NounRegistry`): `Customer` only."""
+
+    def is_registered(self, name: str) -> bool:
+        return name == "Customer"
+
+    def all(self) -> list[Noun]:
+        return [Noun("Customer").resolved()]
+
+
+def stub_of(namespace: Namespace, type_name: str, thing_id: str, *, strict: bool = False) -> Any:
+    host = SimpleNamespace(stub_namespace=lambda: namespace, noun_policy=NounPolicy(Known(), strict))  # type: ignore[arg-type]
+    return DOWorkflow.stub(host, type_name, thing_id)  # type: ignore[arg-type]
+
+
+def test_a_stub_of_a_noun_a_strict_class_does_not_know_wakes_nothing() -> None:
+    """`self.Branch("globex").notify()` in a `strict_nouns` class woke "Branch/globex"."""
+    namespace = Namespace()
+    with pytest.raises(NotFound) as raised:
+        stub_of(namespace, "Branch", "globex", strict=True)
+    assert (raised.value.status, raised.value.code) == (404, "unknown_noun") and namespace.names == []
+    assert stub_of(namespace, "Customer", "c-1", strict=True).id == "id:Customer/c-1"
+    assert stub_of(namespace, "Branch", "globex").id == "id:Branch/globex"  # not strict: any noun
+
+
+@pytest.mark.parametrize("owner", ["Branch/globex", "acme"])
+def test_an_owner_names_its_noun_to_the_policy(owner: str) -> None:
+    checked: list[str] = []
+    assert object_name(owner, "owner", "invalid_owner", checked.append) == owner
+    assert checked == owner.split("/")[:-1]  # a tenant names no noun
+    with pytest.raises(NotFound):
+        object_name("Branch/globex", "owner", "invalid_owner", NounPolicy(Known(), True).check)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("thing_id", BAD_IDS)

@@ -5,6 +5,8 @@ SQLite holding the indexes the noun lists, not the ones it listed before."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from dotdo.core.migrations import migrate
@@ -86,3 +88,16 @@ def test_a_class_whose_nouns_index_past_the_bound_fails_when_defined() -> None:
         type("TooMany", (DOSemantic,), {"declared_nouns": nouns})
     fits = type("Fits", (DOSemantic,), {"declared_nouns": (*nouns[:3], Noun("Dup", indexes=("a",) * 20))})
     assert len(fits.declared_nouns) == 4
+
+
+@pytest.mark.parametrize("indexes", [None, "status"])
+def test_indexes_that_are_no_array_are_refused_and_keep_the_nouns(indexes: Any) -> None:
+    """A registration states the noun's indexes: what is not an array of property names (a
+    null included) is refused and changes nothing; an empty array is "none" on purpose."""
+    nouns, _ = registry()
+    nouns.register("Lead", indexes=["status"])
+    with pytest.raises(BadRequest) as refused:
+        nouns.register("Lead", indexes=indexes)
+    assert refused.value.code == "invalid_noun" and "[] for none" in refused.value.message
+    assert nouns.indexes("Lead") == ("status",)
+    assert nouns.register("Lead", indexes=[]).indexes == ()

@@ -46,6 +46,15 @@ def test_read_only_selects_pass(sql: str) -> None:
         ("BEGIN", "Only SELECT statements are allowed"),
         ("WITH x AS (SELECT 1) DELETE FROM t", "Only SELECT statements are allowed"),
         ("SELECT * FROM t WHERE id IN (DELETE FROM t RETURNING id)", "DELETE not allowed"),
+        # a CTE nested anywhere in a SELECT: recursive by self-reference, RECURSIVE or not
+        (
+            "SELECT (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c)",
+            "WITH not allowed",
+        ),
+        ("SELECT (with c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c)", "WITH not"),
+        ("SELECT * FROM t WHERE a IN (WITH c AS (SELECT 1) SELECT * FROM c)", "WITH not allowed"),
+        ("SELECT * FROM (WITH c AS (SELECT 1) SELECT * FROM c)", "WITH not allowed"),
+        ("EXPLAIN QUERY PLAN SELECT (WITH c AS (SELECT 1) SELECT 1)", "WITH not allowed"),
         ("SELECT 'unterminated", "Unterminated"),
         ("", "Query is empty"),
         ("   ", "Query is empty"),
@@ -57,6 +66,11 @@ def test_everything_else_is_refused(sql: str, message: str) -> None:
     with pytest.raises(SqlSecurityError, match=message) as caught:
         validate_sql_query(sql)
     assert caught.value.code == "invalid_sql" and caught.value.status == 400
+
+
+def test_with_inside_a_literal_or_a_quoted_identifier_is_data() -> None:
+    for sql in ("SELECT 'WITH x AS (SELECT 1)' AS a", 'SELECT 1 AS "with"', "SELECT 1 AS [with]"):
+        assert validate_sql_query(sql) == sql
 
 
 def test_non_strings_are_refused() -> None:

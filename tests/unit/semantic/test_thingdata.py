@@ -114,8 +114,9 @@ class Name(str):
 
 
 def reference_check_json(value: Any, depth: int = 0) -> None:
-    """`thingdata._check_json` as it was: one call per value, leaves included."""
-    if depth > MAX_DEPTH:
+    """`thingdata._check_json` in its plainest form: one call per value, leaves included;
+    the properties object is the first of at most MAX_DEPTH levels of arrays and objects."""
+    if depth >= MAX_DEPTH and isinstance(value, dict | list):
         raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
     if isinstance(value, dict):
         for key, item in value.items():

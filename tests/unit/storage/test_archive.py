@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dotdo.core.migrations import migrate
@@ -302,7 +302,9 @@ def test_the_timer_wakes_when_the_oldest_event_is_due_and_not_again_before_the_i
 # -- reads answer as if nothing were archived -------------------------------------------------
 
 
-def pages(n: Node, **filters: Any) -> list[dict[str, Any]]:
+def pages(n: Node, upper: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    """Every page, each next one asked for with the previous page's cursor (in upper case
+    with `upper`: an id is one in any case)."""
     got: list[dict[str, Any]] = []
     cursor = None
     limit = filters.pop("limit")
@@ -321,9 +323,11 @@ def pages(n: Node, **filters: Any) -> list[dict[str, Any]]:
         )
         got.extend(page["items"])
         assert len(page["items"]) <= limit
+        assert page["has_more"] is (page["cursor"] is not None)  # as the other pages say it
+        assert page["items"] or cursor is None  # a page said more followed: they do
         if page["cursor"] is None:
             return got
-        cursor = page["cursor"]
+        cursor = page["cursor"].upper() if upper else page["cursor"]
 
 
 @settings(max_examples=40, deadline=None)
@@ -336,6 +340,10 @@ def pages(n: Node, **filters: Any) -> list[dict[str, Any]]:
     until=st.none() | st.integers(-2, 42),
     pattern=st.sampled_from([None, "Order.*", "*.placed", "Order.paid", "Cart.*"]),
     subject=st.sampled_from([None, "o1", "o5"]),
+    upper=st.booleans(),
+)
+@example(
+    count=20, archived=10, segment=3, limit=4, since=None, until=None, pattern=None, subject=None, upper=True
 )
 def test_event_pages_across_the_archive_equal_the_unarchived_log(
     count: int,
@@ -346,6 +354,7 @@ def test_event_pages_across_the_archive_equal_the_unarchived_log(
     until: int | None,
     pattern: str | None,
     subject: str | None,
+    upper: bool,
 ) -> None:
     n = node(ArchiveOptions(segment_events=segment, max_segments_per_pass=100))
     for i in range(count):
@@ -360,8 +369,8 @@ def test_event_pages_across_the_archive_equal_the_unarchived_log(
     expected = [e for e in n.all_events() if event_matches(e, **filters)]
     run(n.archive.run(before=T0 + archived * 1000))
     assert len(n.all_events()) == max(0, count - archived)
-    assert pages(n, limit=limit, **filters) == expected
-    assert pages(n.restart(), limit=limit, **filters) == expected
+    assert pages(n, upper, limit=limit, **filters) == expected
+    assert pages(n.restart(), upper, limit=limit, **filters) == expected
 
 
 @settings(max_examples=40, deadline=None)

@@ -598,6 +598,48 @@ def test_events_travel_in_the_log_row_and_checkpoint_into_one_segment_row() -> N
     assert again.events.get(node.events.list()["items"][0]["id"]) is not None
 
 
+def test_an_upper_case_cursor_pages_through_logged_and_pending_events_alike() -> None:
+    """A cursor is an id, and an id is one in any case (Crockford base32): the events not
+    in a segment yet were compared with the cursor as sent, so `01J...` matched them all."""
+    node = _node()
+    ids = itertools.count()
+    events = TieredEventLog(node.tiers, node.clock, lambda: f"01j{next(ids):023d}")  # letters in it
+    for n in range(3):
+        events.record("Item.pinged", f"i{n}", {"n": n})
+    node.tiers.flush()
+    for n in range(3, 6):
+        events.record("Item.pinged", f"i{n}", {"n": n})
+    whole = events.list(limit=1000)["items"]
+    assert len(whole) == 6 and node.tiers.pending_events()
+    for at in range(1, 6):
+        cursor = whole[at - 1]["id"].upper()
+        assert events.list(cursor=cursor, limit=1000)["items"] == whole[at:]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 6, 7])
+def test_has_more_is_exact_across_logged_and_pending_events(limit: int) -> None:
+    """A page that merges the events not in a segment yet says whether more follow, exactly:
+    its cursor is None only on the last page, and no page after a `has_more` is empty."""
+    node = _node()
+    ids = itertools.count()
+    events = TieredEventLog(node.tiers, node.clock, lambda: f"01j{next(ids):023d}")
+    for n in range(3):
+        events.record("Item.pinged", f"i{n}", {"n": n})
+    node.tiers.flush()
+    for n in range(3, 6):
+        events.record("Item.pinged", f"i{n}", {"n": n})
+    got: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = events.list(cursor=cursor, limit=limit)
+        assert page["items"] and page["has_more"] is (page["cursor"] is not None)
+        got.extend(page["items"])
+        if not page["has_more"]:
+            break
+        cursor = page["cursor"]
+    assert [e["data"]["n"] for e in got] == list(range(6))
+
+
 def test_segments_seal_at_their_bounds_and_reads_cross_them() -> None:
     node = _node(TierOptions(segment_events=4, segment_bytes=600))
     for n in range(10):

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from dotdo.errors import BadRequest, ProtocolError
-from dotdo.wire.capnweb import _literal
+from dotdo.wire.capnweb_parts import literal as _literal
 from dotdo.wire.codec import bigint, loads
 
 LENIENT = ["-0", "+7", " 7", "7 ", "1_000", "\u0663", "007", "-", "", "0x10", "1e3", "--1"]

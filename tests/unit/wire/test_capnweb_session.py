@@ -9,7 +9,7 @@ from typing import Any
 
 from dotdo import Forbidden, RpcTarget, TooManyRequests, rpc
 from dotdo.remote.marks import seal_rpc_surface
-from dotdo.wire.capnweb import MAX_MESSAGES, CapnWebSession, SessionIds
+from dotdo.wire.capnweb import ABORT_CLOSE_CODE, MAX_MESSAGES, CapnWebSession, SessionIds, batch_messages
 
 
 class Counter(RpcTarget):
@@ -367,3 +367,74 @@ def test_a_step_on_null_names_the_call_that_answered_null() -> None:
     )
     assert answers[1][2][2].startswith("No callable method 'update' on null: get('bob') answered null")
     assert answers[2][2][2] == "No readable property 'city' on null: get('ada').address answered null"
+
+
+def test_a_reference_to_the_push_itself_or_a_later_one_aborts() -> None:
+    # capnweb's rule: an import id names an earlier push or an export. A batch whose push 1
+    # refers to push 2 and push 2 to push 1 never answered; a push on itself was an
+    # internal error ("Task cannot await on itself").
+    forward = [["push", ["pipeline", 2, []]], ["push", ["pipeline", 1, []]], ["pull", 1]]
+    itself = [["push", ["pipeline", 1, []]], ["pull", 1]]
+    in_arguments = [["push", ["pipeline", 0, ["show"], [["pipeline", 1, []]]]], ["pull", 1]]
+    captured = [["push", ["remap", 0, [], [["import", 1]], [["pipeline", -1]]]], ["pull", 1]]
+    for lines, words in [
+        (forward, "push 1 refers to import 2, a later push"),
+        (itself, "push 1 refers to itself"),
+        (in_arguments, "push 1 refers to itself"),
+        (captured, "push 1 refers to itself"),
+    ]:
+        for answers in (asyncio.run(asyncio.wait_for(_batch(lines), 5)), converse(lines)):
+            assert answers[-1][0] == "abort" and words in answers[-1][1][2], (lines, answers)
+            assert [a[0] for a in answers].count("abort") == 1
+    # an earlier push is still fine, and a release after it does not take its reference away
+    answers = run(
+        [
+            ["push", ["pipeline", 0, ["counter"], []]],
+            ["push", ["pipeline", 1, ["bump"], [2]]],
+            ["release", 1, 1],
+            ["pull", 2],
+        ]
+    )
+    assert answers == [["resolve", 2, 2]]
+
+
+async def _batch(lines: list[Any]) -> list[Any]:
+    session = CapnWebSession(Main(), lambda method, scope: None)
+    for line in lines:
+        await session.receive(json.dumps(line))
+    return [json.loads(line) for line in (await session.drain()).split("\n") if line]
+
+
+def test_a_release_or_pull_of_an_id_never_given_out_aborts() -> None:
+    for lines in ([["release", 1, 1]], [["release", -1, 1]], [["pull", 1]]):
+        assert run(lines)[-1][0] == "abort", lines
+    # ids given out are released quietly, the main object's too
+    assert run([["push", ["pipeline", 0, ["hello"], ["a"]]], ["release", 1, 1], ["release", 0, 1]]) == []
+
+
+def test_streams_are_refused() -> None:
+    answers = run([["stream", ["pipeline", 0, ["hello"], ["a"]]], ["pull", 1]])
+    assert answers == [["abort", ["error", "Error", "streams are not supported by this server"]]]
+
+
+def test_a_batch_body_may_end_with_a_newline() -> None:
+    assert batch_messages('["pull",1]\n["pull",2]\n') == ['["pull",1]', '["pull",2]']
+    assert batch_messages('["pull",1]') == ['["pull",1]']
+    assert batch_messages("") == [] and batch_messages("\n") == []
+    assert batch_messages('["pull",1]\n\n') == ['["pull",1]', ""]  # a blank line is still no message
+
+
+def test_an_aborted_socket_session_is_closed_with_a_protocol_error() -> None:
+    sent: list[str] = []
+    closed: list[tuple[int, str]] = []
+
+    async def go() -> None:
+        session = CapnWebSession(
+            Main(), lambda method, scope: None, send=sent.append, close=lambda c, r: closed.append((c, r))
+        )
+        await session.receive('["pull", 7]')
+        await session.receive('["push", ["pipeline", 0, ["hello"], ["late"]]]')
+
+    asyncio.run(go())
+    assert [json.loads(line)[0] for line in sent] == ["abort"]
+    assert closed == [(ABORT_CLOSE_CODE, "pull of unknown import 7")] and ABORT_CLOSE_CODE == 1002

@@ -143,3 +143,23 @@ def test_a_caveat_chained_by_a_token_holder_is_refused_cleanly_or_well_formed(ca
     assert capability.target == "acme" and capability.scope in ("read", "write")
     assert capability.sub is None or isinstance(capability.sub, str)
     assert capability.methods is None or all(isinstance(m, str) for m in capability.methods)
+
+
+def test_a_subject_is_never_set_or_changed_by_attenuation() -> None:
+    nobody = mint(SECRET, target="acme", scope="approve", ttl_seconds=60)
+    alice = mint(SECRET, target="acme", scope="approve", ttl_seconds=60, sub="alice")
+    for held, named in ((nobody, "alice"), (alice, "mallory")):
+        with pytest.raises(Forbidden) as made:
+            attenuate(held, sub=named)
+        assert made.value.code == "token_widened"
+        # chained by hand (no secret needed): refused when the token is read
+        caveats, signature = _decode(held)
+        caveat = {"sub": named}
+        link = hmac.new(signature, _canonical(caveat), hashlib.sha256).digest()
+        crafted = _encode([*caveats, caveat], link)
+        with pytest.raises(Forbidden) as read:
+            verify(crafted, SECRET)
+        assert read.value.code == "token_widened"
+        assert inspect(crafted)["widened"] == "caveat 1 widens the subject"
+    assert verify(attenuate(alice, sub="alice", scope="read"), SECRET).sub == "alice"
+    assert verify(attenuate(nobody, scope="read"), SECRET).sub is None

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dotdo.errors import Conflict
+from dotdo.errors import BadRequest, Conflict
 from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.every import every
+from dotdo.workflows.scheduler import MAX_RUNTIME_SCHEDULES
 from dotdo.workflows.steps import ScheduleInfo
 from tests.inprocess import T0, App, InProcess, run
 from tests.storage import Clock
@@ -268,3 +269,61 @@ def test_a_schedule_removed_by_an_earlier_handler_of_the_same_pass_does_not_fire
     assert run(obj.tick(900_000))["schedules"] == 1
     assert fired(obj, "first") == [(T0 + 900_000,)] and fired(obj, "second") == []
     assert list(schedules(obj)) == ["first"]
+
+
+class Evening(Reports):
+    """Reports with one more class schedule: added at start whatever run-time ones exist."""
+
+    @every.day.at("6pm")
+    async def evening(self) -> None:
+        self.log.append(("evening", self.obj.timers.now()))
+
+
+def test_run_time_schedules_are_bounded_and_the_one_past_the_bound_writes_nothing() -> None:
+    obj = InProcess(Reports)
+    ids = [
+        obj.scheduler.add(every.cron(f"{i % 60} {i // 60} * * *"), "report")
+        for i in range(MAX_RUNTIME_SCHEDULES)
+    ]
+    assert len(set(ids)) == MAX_RUNTIME_SCHEDULES
+    before, alarm = obj.scheduler.list(), obj.storage.alarm
+    # The same schedule again, at the bound: already counted, so answered with its id.
+    assert obj.scheduler.add(every.cron("7 0 * * *"), "report") == ids[7]
+    with pytest.raises(Conflict) as refused:
+        obj.scheduler.add(every.cron("0 23 * * *"), "report")
+    assert refused.value.code == "too_many_schedules" and str(MAX_RUNTIME_SCHEDULES) in refused.value.message
+    assert obj.scheduler.list() == before and obj.storage.alarm == alarm  # nothing written
+    # The class's own schedules are bounded by the code, not refused at start.
+    evening = obj.restart(Evening)
+    assert {"hourly", "morning", "evening"} <= {str(s["handler"]) for s in evening.scheduler.list()}
+    assert evening.scheduler.remove(ids[0]) is True  # one removed: room for one more
+    evening.scheduler.add(every.cron("0 23 * * *"), "report")
+    with pytest.raises(Conflict):
+        evening.scheduler.add(every.cron("1 23 * * *"), "report")
+
+
+def test_the_schedules_come_a_page_at_a_time_by_id() -> None:
+    obj = InProcess(Reports)
+    for i in range(70):
+        obj.scheduler.add(every.cron(f"{i % 60} {i // 60} * * *"), "report")
+    everything = [s["id"] for s in obj.scheduler.list()]
+    assert len(everything) == 72  # and the class's two
+    seen: list[object] = []
+    cursor = None
+    while True:
+        page = obj.scheduler.page(limit=30, cursor=cursor)
+        seen += [s["id"] for s in page["items"]]
+        assert page["has_more"] is (page["cursor"] is not None)
+        if (cursor := page["cursor"]) is None:
+            break
+        obj.scheduler.remove(cursor)  # removed meanwhile: the next page goes on after it
+    assert seen == everything
+    assert obj.scheduler.page()["items"] == obj.scheduler.list()[:100]
+    for limit in (0, 1001, True, "10"):
+        with pytest.raises(BadRequest) as bad:
+            obj.scheduler.page(limit=limit)  # type: ignore[arg-type]
+        assert bad.value.code == "invalid_limit"
+    for cursor in ("nonsense", "", 5):
+        with pytest.raises(BadRequest) as bad:
+            obj.scheduler.page(cursor=cursor)  # type: ignore[arg-type]
+        assert bad.value.code == "invalid_cursor"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from dotdo.full.ai.search import Search
 from dotdo.remote.marks import rpc
@@ -16,6 +17,9 @@ __all__ = ["SearchableNouns"]
 
 class SearchableNouns(NounAccessor):
     """NounAccessor plus `search` over the object's semantic search (`search`)."""
+
+    rpc_operations: ClassVar[Mapping[str, str]] = {**NounAccessor.rpc_operations, "search": "search_things"}
+    """NounAccessor's, and `search`, which is `search_things`."""
 
     def __init__(
         self,

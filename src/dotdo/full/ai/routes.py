@@ -72,19 +72,25 @@ class AiRoutes:
     async def _generate(self, request: HttpRequest) -> HttpResponse:
         body = _body(request, '{"prompt": text, "schema": JSON Schema, "system": text, "model": name}')
         fields = {"prompt": "prompt", "schema": "schema", "system": "system", "model": "model"}
-        result = await invoke(self._host.ai_generate, body_arguments(body, fields), fields)
+        result = await invoke(
+            self._host.ai_generate, body_arguments(body, fields, method=self._host.ai_generate), fields
+        )
         return json_response({"result": result})
 
     async def _embed(self, request: HttpRequest) -> HttpResponse:
         body = _body(request, '{"texts": [text, ...], "model": name}')
         fields = {"texts": "texts", "model": "model"}
-        result = await invoke(self._host.ai_embed, body_arguments(body, fields), fields)
+        result = await invoke(
+            self._host.ai_embed, body_arguments(body, fields, method=self._host.ai_embed), fields
+        )
         return json_response(result)
 
     async def _run(self, request: HttpRequest) -> HttpResponse:
         body = _body(request, '{"model": name, "inputs": {...}}')
         fields = {"model": "model", "inputs": "inputs"}
-        result = await invoke(self._host.ai_run, body_arguments(body, fields), fields)
+        result = await invoke(
+            self._host.ai_run, body_arguments(body, fields, method=self._host.ai_run), fields
+        )
         return json_response({"result": result})
 
     async def _usage(self, request: HttpRequest) -> HttpResponse:

@@ -36,6 +36,7 @@ __all__ = [
     "VectorStore",
     "VectorizeVectors",
     "check_searchable",
+    "value_text",
 ]
 
 logger = logging.getLogger("dotdo.full.ai")
@@ -203,6 +204,29 @@ class VectorizeVectors:
         return hits
 
 
+def value_text(value: Any) -> str:
+    """The text one property contributes to a thing's embedding ("" for none).
+
+    A string, stripped; a number (int or float, not a bool) as Python writes it; a list
+    (`["diabetes", "insulin"]`) its items' texts joined by ", ", in order; a nested object
+    its values' texts joined the same way, in key order, keys left out. Empty strings,
+    null, booleans and empty lists or objects give nothing. Lists and objects are walked
+    to any depth (a stored value nests at most `dotdo.values.MAX_STORED_DEPTH` levels)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, Mapping):
+        items: Sequence[Any] = list(value.values())
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return ""
+    return ", ".join(text for text in (value_text(item) for item in items) if text)
+
+
 class Search:
     """The object's semantic search: `searchable` (type -> embedded properties, see
     `check_searchable`), `ai` for the embeddings, `store` for the vectors, `get_thing` and
@@ -225,16 +249,10 @@ class Search:
         self._flushing: asyncio.Future[None] | None = None
 
     def text_of(self, type_name: str, thing: Mapping[str, Any]) -> str:
-        """The text embedded for a thing: its searchable properties' values that are text or
-        numbers, one a line ("" when it has none)."""
-        lines = []
-        for name in self.searchable.get(type_name, ()):
-            value = thing.get(name)
-            if isinstance(value, str) and value.strip():
-                lines.append(value.strip())
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                lines.append(str(value))
-        return "\n".join(lines)
+        """The text embedded for a thing: one line per searchable property that holds any
+        text, in the order the class lists them ("" when none does). See `value_text`."""
+        lines = [value_text(thing.get(name)) for name in self.searchable.get(type_name, ())]
+        return "\n".join(line for line in lines if line)
 
     def _noun(self, type_name: str) -> tuple[str, ...]:
         fields = self.searchable.get(type_name)

@@ -13,6 +13,7 @@
 //                   [--python-root DIR ...] [--port 8787] [--ip 127.0.0.1]
 //                   [--persist-to DIR] [--var NAME=VALUE ...] [--log-level info]
 //                   [--control] [--test-control] [--registry DIR] [--python EXE]
+//                   [--status-file FILE]
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
 // commands from stdin, one a line: `restart` rebuilds and restarts the host (the
@@ -24,9 +25,11 @@
 // --registry registers the worker in wrangler's dev registry at DIR, where another local
 // worker binding its classes by `script_name` finds them (the JavaScript front, ADR 0020).
 // --python is the Python that serves a project's `[ai]` binding offline (aihost.py).
+// A workerd of the runtime that exits on its own stops the server with exit status 3, after
+// writing what died as one JSON line to --status-file (devloop.py restarts it).
 
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, fstatSync } from "node:fs";
+import childProcess, { execFileSync, spawn } from "node:child_process";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -53,6 +56,7 @@ const { values: args } = parseArgs({
     "test-control": { type: "boolean", default: false },
     registry: { type: "string" },
     python: { type: "string", default: "python3" },
+    "status-file": { type: "string" },
   },
 });
 const project = path.resolve(args.project);
@@ -63,6 +67,48 @@ const persistTo = path.resolve(project, args["persist-to"] ?? path.join(".dotdo"
 // without its cache; offline that is a failed lookup and a warning, so use the placeholder.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
+// Every workerd that wrangler's dev stack starts (miniflare spawns one for wrangler's proxy,
+// which holds the port, and one for the worker, which runs the objects) is watched: one
+// that exits when nothing here stopped it (`kill -9`, a crash) leaves a port that is closed
+// or answers 503s and holds GETs forever, so the whole runtime stops, saying what died, and
+// the `dotdo` process that started it (devloop.py) starts it again. Patched before wrangler
+// loads: miniflare calls `child_process.spawn` through the module object.
+const RUNTIME_DIED = 3; // exit status for that; devloop.py reads the details from --status-file
+const originalSpawn = childProcess.spawn;
+childProcess.spawn = function spawnWatched(command, ...rest) {
+  const child = originalSpawn.call(this, command, ...rest);
+  if (path.basename(String(command)).startsWith("workerd")) watchWorkerd(child);
+  return child;
+};
+
+function watchWorkerd(child) {
+  let role = "worker";
+  let expected = false;
+  const kill = child.kill.bind(child);
+  child.kill = (...killArgs) => {
+    expected = true; // miniflare disposing of it: a restart or a stop of ours
+    return kill(...killArgs);
+  };
+  const write = child.stdin.write.bind(child.stdin);
+  child.stdin.write = (chunk, ...writeArgs) => {
+    // miniflare's first write is the whole config: the proxy's names wrangler's ProxyWorker.
+    if (Buffer.isBuffer(chunk) && chunk.includes("ProxyWorker")) role = "proxy";
+    return write(chunk, ...writeArgs);
+  };
+  child.on("exit", (code, signal) => {
+    if (expected || stopping) return;
+    const what =
+      role === "proxy" ? "wrangler's proxy workerd (it serves the port)" : "the workerd that runs the objects";
+    const status = signal ? `signal ${signal}` : `exit status ${code}`;
+    console.error(`dotdo: ${what} (pid ${child.pid}) exited on its own (${status}); stopping the runtime`);
+    if (args["status-file"]) {
+      const report = { died: role, what, pid: child.pid, code, signal };
+      writeFileSync(args["status-file"], JSON.stringify(report) + "\n");
+    }
+    stop(RUNTIME_DIED);
+  });
+}
+
 const require = createRequire(path.join(nodeModules, "..", "package.json"));
 const wrangler = require("wrangler");
 
@@ -134,7 +180,40 @@ function startLocalAi() {
   return localAi;
 }
 
+// The project's lock (dotdo/localrt/locking.py: an flock on .dotdo/localrt.lock), held while
+// the host is built and wrangler reads it: vendoring (which replaces python_modules/) and
+// another runtime's build of the same host folder wait, so neither is read half-written.
+// Node cannot flock; a Python child locks a descriptor of ours, and the lock, which belongs
+// to the open file, stays held after it exits, until we close the descriptor (or die).
+async function lockProject() {
+  const file = path.join(project, ".dotdo", "localrt.lock");
+  mkdirSync(path.dirname(file), { recursive: true });
+  const fd = openSync(file, "a");
+  try {
+    await new Promise((resolve, reject) => {
+      const child = spawn(args.python, ["-c", "import fcntl; fcntl.flock(3, fcntl.LOCK_EX)"], {
+        stdio: ["ignore", "inherit", "inherit", fd],
+      });
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`locking ${file} failed (${code})`))));
+    });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return () => closeSync(fd);
+}
+
 async function startWorker() {
+  const unlock = await lockProject();
+  try {
+    return await startWorkerLocked();
+  } finally {
+    unlock();
+  }
+}
+
+async function startWorkerLocked() {
   const configPath = build();
   const hostVars = { ...vars };
   if (existsSync(path.join(path.dirname(configPath), "ai.json"))) {
@@ -205,7 +284,8 @@ async function stop(code = 0) {
   stopping = true;
   try {
     localAiChild?.kill();
-    await worker?.dispose();
+    // A stack whose workerd died may never finish disposing: the process group goes anyway.
+    await Promise.race([worker?.dispose(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   } finally {
     process.exit(code);
   }

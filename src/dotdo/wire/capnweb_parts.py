@@ -1,0 +1,147 @@
+"""The parts of Cap'n Web that need no running session: the numbering of pushes and
+exports (`SessionIds`), the messages of an HTTP batch body, the session's exports a push
+refers to (checked against capnweb's rule that an import id names an earlier push or an
+export), literal values, and a call's rejection."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from dotdo.errors import BadRequest, HttpError, ProtocolError
+from dotdo.wire.codec import bigint, from_epoch_ms
+
+__all__ = ["MAX_DEPTH", "SessionIds", "batch_messages", "digits", "literal", "reject", "take_imports"]
+
+MAX_DEPTH = 64
+"""Deepest nesting of an expression or a result."""
+
+
+@dataclass(frozen=True)
+class SessionIds:
+    """The next id for the client's next push (counting up from 1) and for our next
+    export (counting down from -1), as the protocol numbers them."""
+
+    next_push: int = 1
+    next_export: int = -1
+
+    def to_json(self) -> list[int]:
+        """`[next_push, next_export]`, as a socket's attachment keeps it."""
+        return [self.next_push, self.next_export]
+
+    @classmethod
+    def from_json(cls, value: Any) -> SessionIds:
+        """The ids `to_json` wrote; a fresh session's for anything else (never raises)."""
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and value[0] >= 1
+            and value[1] <= -1
+        ):
+            return cls(value[0], value[1])
+        return cls()
+
+
+def batch_messages(body: str) -> list[str]:
+    """The messages of an HTTP batch body: one a line, a newline after the last one
+    allowed (as after every other); an empty body is none."""
+    body = body.removesuffix("\n")
+    return body.split("\n") if body else []
+
+
+def take_imports(
+    expression: Any,
+    push_id: int,
+    exports: dict[int, asyncio.Future[Any]],
+    imports: dict[int, asyncio.Future[Any]],
+    depth: int = 0,
+) -> None:
+    """Collect into `imports` the `exports` that `expression` (push `push_id`) refers to,
+    walking it as the session evaluates it (a mapper's instructions have their own table).
+
+    ProtocolError for a reference to the push itself or a later one (it would wait on
+    itself: capnweb's protocol numbers imports so that each names an earlier push or an
+    export); an id unknown otherwise is left for the evaluation to report."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError("expression nested too deeply")
+    if isinstance(expression, dict):
+        for value in expression.values():
+            take_imports(value, push_id, exports, imports, depth + 1)
+        return
+    if not isinstance(expression, list) or not expression:
+        return
+    if len(expression) == 1 and isinstance(expression[0], list):
+        for item in expression[0]:
+            take_imports(item, push_id, exports, imports, depth + 1)
+        return
+    tag, args = expression[0], expression[1:]
+    references: list[Any] = []
+    if tag in ("pipeline", "import") and args:
+        references.append(args[0])
+        if len(args) > 2 and isinstance(args[2], list):
+            for item in args[2]:
+                take_imports(item, push_id, exports, imports, depth + 1)
+    elif tag == "remap" and len(args) == 4:
+        references.append(args[0])
+        if isinstance(args[2], list):
+            references += [c[1] for c in args[2] if isinstance(c, list) and len(c) == 2 and c[0] == "import"]
+    for import_id in references:
+        if not isinstance(import_id, int) or isinstance(import_id, bool):
+            continue
+        if import_id >= push_id:
+            which = "itself" if import_id == push_id else f"import {import_id}, a later push"
+            raise ProtocolError(
+                f"push {push_id} refers to {which}: an import id names an earlier push or an export"
+            )
+        if import_id in exports:
+            imports[import_id] = exports[import_id]
+
+
+def digits(value: int) -> str:
+    """`value` in decimal; BadRequest `unserializable_result` past Python's int-to-text limit."""
+    try:
+        return str(value)
+    except ValueError as exc:  # past Python's int-to-text limit
+        raise BadRequest("an integer too long to write", code="unserializable_result") from exc
+
+
+def literal(tag: str, args: list[Any]) -> Any:
+    """The value of a literal expression `[tag, *args]` (date, bytes, bigint, inf/-inf/nan,
+    undefined, error); ProtocolError for a malformed or unsupported one."""
+    try:
+        if tag == "date" and len(args) == 1 and isinstance(args[0], int | float):
+            return from_epoch_ms(args[0])
+        if tag == "bytes" and len(args) == 1 and isinstance(args[0], str):
+            return base64.b64decode(args[0], validate=True)
+        if tag == "bigint" and len(args) == 1 and isinstance(args[0], str):
+            return bigint(args[0])
+    except (ValueError, OverflowError, OSError, binascii.Error) as exc:
+        raise ProtocolError(f"invalid {tag} value") from exc
+    if tag in ("inf", "-inf", "nan") and not args:
+        return {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}[tag]
+    if tag == "undefined" and not args:
+        return None
+    if tag == "error":  # ["error", type, message, stack?, properties?], as _reject writes one
+        if not 2 <= len(args) <= 4 or not all(isinstance(part, str) for part in args[:2]):
+            raise ProtocolError('an error is ["error", type, message, stack?, properties?]')
+        return RuntimeError(f"{args[0]}: {args[1]}")
+    if tag in ("export", "promise", "writable", "readable", "headers", "request", "response"):
+        raise ProtocolError(f"{tag!r} expressions are not supported by this server")
+    raise ProtocolError(f"unknown expression type {tag!r}")
+
+
+def reject(export_id: int, error: BaseException) -> str:
+    """The rejection of one call: the error's message and code when it is the client's
+    to see (an HttpError), nothing of the server's own failures."""
+    if isinstance(error, HttpError):
+        kind = "TypeError" if error.code in ("invalid_params",) else "Error"
+        expression = ["error", kind, error.message, None, {**error.details, "code": error.code}]
+    else:
+        expression = ["error", "Error", "Internal error", None, {"code": "internal_error"}]
+    return json.dumps(["reject", export_id, expression], separators=(",", ":"))
