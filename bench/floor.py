@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/floor.py [--duration 8s] [--rounds 2] [--conns 1,8] [--things 2000]
         [--scenarios state_get,state_put,create,get,list,list_scan] [--systems rawjs,pyfloor,dotdo]
+        [--variant NAME=PATCH ...]
 
 The three systems run side by side, each on its own port and empty state folder: `rawjs`
 (the shared kit's JavaScript Durable Object on wrangler's dev stack, `devserver.mjs`),
@@ -13,8 +14,14 @@ app behind the opt-in JavaScript front (ADR 0020) in place of the Python passthr
 Each is seeded through its own API with the kit's `seed.py` (customers `c-00000..` and
 1,000 state keys); then for every round, scenario and connection count the systems take
 turns (the order rotates each round), each driven by the kit's wrk scenario (`lua/*.lua`).
-So a drift of the machine hits all alike.
-Tables: median req/s over the rounds, the ratio of dotdo to bare Python, and p50 latency;
+So a drift of the machine hits all alike. `--variant NAME=PATCH` adds a system NAME beside
+them: this checkout's app with PATCH applied (`patch -p1`, e.g. one suspect of
+`bench/create_path_patches/` removed), `NAME=@REV[:PATCH]` git revision REV's sources, as
+`bench/create_path.py` makes them; its ratio to bare Python is printed as dotdo's is.
+Tables: median req/s over the rounds, the ratio of dotdo to bare Python, p50 latency and the
+server's CPU a request (every process of the system, from /proc, background threads
+included): when two systems' latencies differ by what their CPU a request differs by, the
+difference is work, not waiting (for the disk's flush of a commit, a timer, the client);
 every run's raw result goes to bench-results/<stamp>-floor.jsonl.
 
 `list` is `{"age":{"$gt":30}}` limit 20 (~81% match), `list_scan` `{"tier":"platinum"}`
@@ -95,6 +102,22 @@ def process_tree(root: int) -> list[int]:
     return sorted(tree)
 
 
+def cpu_ticks(pids: list[int]) -> int:
+    """CPU time the processes `pids` have used, user and system, in clock ticks (every thread,
+    ended ones included: `/proc/<pid>/stat`'s utime and stime)."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(stat[11]) + int(stat[12])  # fields 14 and 15 of proc(5), counted after the name
+    return total
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class System:
     name: str
@@ -102,6 +125,8 @@ class System:
     """Where the system serves customers: `/things/Customer` or `/Customer`."""
     command: list[str]
     cwd: Path
+    pythonpath: Path | None = None
+    """The dotdo the runtime serves (a variant's copy); None: this checkout's `src`."""
     port: int = 0
     log: Path | None = None
     process: subprocess.Popen[bytes] | None = None
@@ -117,9 +142,12 @@ class System:
         ]
         self.log = state.parent / f"{self.name}.log"
         log = self.log.open("wb")
+        env = {**os.environ, **ENV}
+        if self.pythonpath is not None:
+            env["PYTHONPATH"] = str(self.pythonpath)
         self.process = subprocess.Popen(
             command, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, **ENV},
+            start_new_session=True, env=env,
         )  # fmt: skip
 
     def wait(self, timeout: float = 600) -> float:
@@ -139,6 +167,10 @@ class System:
                 time.sleep(0.05)
         log = Path(str(self.log)).read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{self.name} did not start:\n{log}")
+
+    def processes(self) -> list[int]:
+        """Every process serving this system (the runtime's node and workerd processes)."""
+        return process_tree(self.process.pid) if self.process is not None else []
 
     def stop(self) -> None:
         if self.process is None:
@@ -175,10 +207,26 @@ class FrontSystem(System):
             start_new_session=True, env={**os.environ, **ENV},
         )  # fmt: skip
 
+    def processes(self) -> list[int]:
+        return [*super().processes(), *(self.app.processes() if self.app is not None else [])]
+
     def stop(self) -> None:
         super().stop()
         if self.app is not None:
             self.app.stop()
+
+
+def variant(base: Path, spec: str) -> System:
+    """A system from `--variant NAME=PATCH` (or `NAME=@REV[:PATCH]`): dotdo's app served from a
+    copy of this checkout under `base` with PATCH applied (`create_path.checkout_copy`)."""
+    from create_path import checkout_copy  # a sibling; it imports this module itself
+
+    name, _, source = spec.partition("=")
+    if not name or name in ("rawjs", "pyfloor", "dotdo", "front"):
+        raise SystemExit(f"--variant {spec!r}: name it NAME=PATCH, with a name of its own")
+    copy = checkout_copy(base, name, source)
+    dotdo = systems(["dotdo"])[0]
+    return System(name, dotdo.things, dotdo.command, copy, pythonpath=copy / "src")
 
 
 def systems(names: list[str]) -> list[System]:
@@ -276,6 +324,7 @@ def main() -> None:
     parser.add_argument("--things", type=int, default=2000)
     parser.add_argument("--scenarios", default=",".join(LABELS))
     parser.add_argument("--systems", default="rawjs,pyfloor,dotdo", help="of rawjs,pyfloor,dotdo,front")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=PATCH|@REV[:PATCH]")
     args = parser.parse_args()
     conns = [int(c) for c in args.conns.split(",")]
     scenarios = args.scenarios.split(",")
@@ -286,6 +335,7 @@ def main() -> None:
     raw.parent.mkdir(exist_ok=True)
     results: dict[tuple[str, str, int], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        chosen += [variant(Path(tmp) / "variants", spec) for spec in args.variant]
         try:
             for system in chosen:  # all three up at once; an idle one costs no CPU
                 (Path(tmp) / system.name).mkdir()
@@ -308,7 +358,14 @@ def main() -> None:
                         for system in turn:
                             if round_ == 0 and conn == conns[0]:
                                 wrk(system, scenario, 8, args.warmup, host, args.things)  # warm-up, not kept
+                            serving = system.processes()
+                            ticks = cpu_ticks(serving)
                             result = wrk(system, scenario, conn, args.duration, host, args.things)
+                            # The server's CPU a request (every process of the system): where the
+                            # time of a request goes when it is not spent waiting (for the disk, the
+                            # client), comparable between systems whatever the run's rate.
+                            used = (cpu_ticks(serving) - ticks) / TICKS_PER_SECOND
+                            result["server_cpu_us"] = used / max(1, int(result["requests"])) * 1e6
                             results.setdefault((system.name, scenario, conn), []).append(result)
                             line = {
                                 "system": system.name,
@@ -324,8 +381,9 @@ def main() -> None:
             for system in chosen:
                 system.stop()
     names = [system.name for system in chosen]
-    ratios = [n for n in ("dotdo", "front") if "pyfloor" in names and n in names]
+    ratios = [n for n in names if n not in ("rawjs", "pyfloor") and "pyfloor" in names]
     command = f"bench/floor.py --duration {args.duration} --rounds {args.rounds} --things {args.things}"
+    command += "".join(f" --variant {spec}" for spec in args.variant)
     lines = [
         f"Run of {stamp} (`{command}`), median req/s over the rounds:",
         "",
@@ -357,6 +415,21 @@ def main() -> None:
             p50 = {n: statistics.median(r["p50_ms"] for r in results[(n, scenario, conn)]) for n in names}
             lines.append(
                 f"| {LABELS[scenario]} | {conn} | " + " | ".join(f"{p50[n]:.2f}" for n in names) + " |"
+            )
+    lines += [
+        "",
+        "Server CPU us a request (every process of the system, median over the rounds):",
+        "",
+        "| route | conns | " + " | ".join(names) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in names) + " |",
+    ]
+    for scenario in scenarios:
+        for conn in conns:
+            cpu = {
+                n: statistics.median(r["server_cpu_us"] for r in results[(n, scenario, conn)]) for n in names
+            }
+            lines.append(
+                f"| {LABELS[scenario]} | {conn} | " + " | ".join(f"{cpu[n]:.0f}" for n in names) + " |"
             )
     lines += ["", "Errors: " + ("; ".join(errors) if errors else "none") + "."]
     print("\n".join(lines))
