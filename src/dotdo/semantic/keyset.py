@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dotdo.errors import BadRequest
-from dotdo.semantic.names import SYSTEM_FIELDS
+from dotdo.semantic.where.evaluate import MISSING, lookup
 from dotdo.values import compact_json
 from dotdo.wire.codec import parse_json
 
@@ -114,14 +114,8 @@ def decode_cursor(text: Any, order: Sequence[tuple[str, bool]]) -> Cursor:
 def _value(thing: Mapping[str, Any], name: str) -> Any:
     """The value `json_extract(data, '$.<name>')` gives (or the column, for a `$` field),
     as JSON: None when missing or null, else the value itself."""
-    if name in SYSTEM_FIELDS:
-        return thing.get(name)
-    value: Any = thing
-    for part in name.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
+    value = lookup(thing, name)
+    return None if value is MISSING else value
 
 
 def next_cursor(fingerprint_: str, order: Sequence[tuple[str, bool]], record: ThingRecord) -> str:

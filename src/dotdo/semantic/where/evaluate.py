@@ -10,25 +10,28 @@ from dotdo.semantic.names import SYSTEM_FIELDS
 from dotdo.semantic.pattern import compiled_pattern
 from dotdo.semantic.where.clause import All, AnyOf, Negation, Node, is_number, parse_where
 
-__all__ = ["evaluate", "matches"]
+__all__ = ["MISSING", "evaluate", "lookup", "matches"]
 
-_MISSING = object()
+MISSING = object()
+"""What `lookup` answers for a path the thing does not have (a null is None)."""
 
 
-def _lookup(thing: Mapping[str, Any], path: str) -> Any:
+def lookup(thing: Mapping[str, Any], path: str) -> Any:
+    """The value at `path` (dotted property names, or a `$` field's column) of `thing`, as
+    `json_extract(data, '$.<path>')` reads it; MISSING when a name on the way is absent."""
     if path in SYSTEM_FIELDS:
-        return thing.get(path, _MISSING)
+        return thing.get(path, MISSING)
     current: Any = thing
     for segment in path.split("."):
         if not isinstance(current, Mapping) or segment not in current:
-            return _MISSING
+            return MISSING
         current = current[segment]
     return current
 
 
 def _equal(value: Any, operand: Any) -> bool:
     if operand is None:
-        return value is _MISSING or value is None
+        return value is MISSING or value is None
     if isinstance(operand, bool):
         return isinstance(value, bool) and value is operand
     if isinstance(operand, str):
@@ -61,9 +64,9 @@ def evaluate(node: Node, thing: Mapping[str, Any]) -> bool:
         return any(evaluate(part, thing) for part in node.parts)
     if isinstance(node, Negation):
         return not evaluate(node.part, thing)
-    value = _lookup(thing, node.path)
+    value = lookup(thing, node.path)
     if node.op == "$exists":
-        return (value is not _MISSING) is node.value
+        return (value is not MISSING) is node.value
     if node.op == "$in":
         return any(_equal(value, operand) for operand in node.value)
     if node.op == "$regex":
