@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from dotdo.client_events import EventSubscription, subscription
+from dotdo.client_events import EventSubscription
 from dotdo.errors import RpcError
 from dotdo.wire.codec import decode, encode
 
@@ -195,7 +195,7 @@ class Client:
             options["additional_headers"] = {"authorization": f"Bearer {self._token}"}
         if connect_to.netloc != self._host:  # a .localhost tenant: the socket goes to loopback
             options.update(host=connect_to.hostname, port=connect_to.port)
-        return subscription(url, options, patterns)
+        return EventSubscription(url, options, patterns)
 
     # -- fan-out and rooms (DOFull) -----------------------------------------------
 

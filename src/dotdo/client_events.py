@@ -17,7 +17,7 @@ from dotdo.errors import RpcError
 from dotdo.wire.codec import decode
 from dotdo.wire.wsrpc import answer_to
 
-__all__ = ["EventSubscription", "subscription"]
+__all__ = ["EventSubscription"]
 
 
 class EventSubscription:
@@ -127,11 +127,6 @@ class EventSubscription:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         await self.aclose()
-
-
-def subscription(url: str, options: Mapping[str, Any], patterns: Sequence[str]) -> EventSubscription:
-    """An `EventSubscription` to `url`, not yet connected (see the class)."""
-    return EventSubscription(url, options, patterns)
 
 
 def _closed(closed: websockets.ConnectionClosed) -> RpcError:

@@ -123,10 +123,10 @@ def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: li
     try:
         while True:
             batch = watcher.next_batch(timeout=1.0)
-            if not server.running():
-                if (status := revive(server, restarts, control=True)) is not None:
-                    return status or 1  # a watching server never ends by itself
-                continue
+            # A runtime started again still has the batch handled: a pyproject change
+            # vendors, and it restarts on the new tree rather than running the stale one.
+            if not server.running() and (status := revive(server, restarts, control=True)) is not None:
+                return status or 1  # a watching server never ends by itself
             if batch is None:
                 continue
             kinds = {kind for kind, _ in batch}

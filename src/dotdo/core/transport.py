@@ -229,7 +229,9 @@ class RpcTransport:
                 self._host.access_for(token)
             except HttpError as error:
                 connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
-                connection.close(TOKEN_EXPIRED_CLOSE if error.code == "token_expired" else 1008, error.code)
+                connection.close(
+                    TOKEN_EXPIRED_CLOSE, error.code
+                )  # 1008, policy violation: the reason says which
                 return
 
             def authorize(method: str, scope: str) -> None:

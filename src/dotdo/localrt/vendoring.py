@@ -165,6 +165,8 @@ def vendor(project: Project, *, force: bool = False) -> bool:
     shown) or a dotdo requirement does not match the installed version."""
     requirements, with_dotdo = _requirements(project)
     fingerprint = _fingerprint(requirements, with_dotdo)
+    if not force and _stamped(project.python_modules) == fingerprint:
+        return False  # up to date: no wait behind another runtime's start (the tree is swapped whole)
     # Another `dotdo` process of this project may be vendoring, or reading the tree whole
     # (building its host), right now: one at a time, and a run that waited finds the tree
     # the other one just made up to date.

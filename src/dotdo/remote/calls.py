@@ -33,6 +33,7 @@ __all__ = [
     "is_call_id",
     "listed",
     "options_arguments",
+    "signature_of",
     "unknown_field",
 ]
 
@@ -56,7 +57,7 @@ def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], 
     binder = _binder(method)
     if binder is None or not binder.check(method, args, kwargs):
         try:
-            bound = _signature(method).bind(*args, **kwargs)
+            bound = signature_of(method).bind(*args, **kwargs)
         except TypeError as exc:
             message = f"Wrong arguments for {callee_name(method)}: {exc}"
             raise BadRequest(message, code="invalid_params") from exc
@@ -145,7 +146,7 @@ def _method_binder(function: Callable[..., Any]) -> _Binder | None:
     return _compiled(function, _signature_without_self(function))
 
 
-def _signature(method: Callable[..., Any]) -> inspect.Signature:
+def signature_of(method: Callable[..., Any]) -> inspect.Signature:
     """The signature a call binds against: computed once per function (it is most of the
     cost of binding), without `self` for a bound method."""
     function = getattr(method, "__func__", None)
@@ -215,7 +216,7 @@ def _first_missing(method: Callable[..., Any], arguments: Any) -> str | None:
     if not isinstance(arguments, dict):
         return None
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    for parameter in _signature(method).parameters.values():
+    for parameter in signature_of(method).parameters.values():
         required = parameter.kind in named and parameter.default is parameter.empty
         if required and parameter.name not in arguments:
             return parameter.name

@@ -48,9 +48,9 @@ def body_arguments(
 
 def _defaulted_otherwise(method: Callable[..., Any]) -> frozenset[str]:
     """The parameters of `method` whose default is there and is not None."""
-    import inspect  # with the first call, as the binding (ADR 0036)
+    from dotdo.remote.calls import signature_of  # computed once per function; imports this module
 
-    parameters = inspect.signature(method).parameters.values()
+    parameters = signature_of(method).parameters.values()
     return frozenset(p.name for p in parameters if p.default is not p.empty and p.default is not None)
 
 

@@ -395,10 +395,9 @@ class Things:
         from dotdo.semantic.list_pages import sql_page
 
         self._type(type_name)
-        mark = None if query.cursor is None else checked_cursor(type_name, query)
+        mark = checked_cursor(type_name, query)
         records, total, has_more = sql_page(self.store, type_name, self._check_query(type_name, query))
-        cursor = page_cursor(type_name, mark, query, records, has_more) if has_more else None
-        return page_text(records, total, has_more, cursor)
+        return page_text(records, total, has_more, page_cursor(type_name, mark, query, records, has_more))
 
     def _residual_matches(self, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
         for record in self.store.scan(type_name, query):

@@ -167,7 +167,7 @@ def general(method: Callable[..., Any], params: Any) -> Any:
             "params is a list of arguments or an object of keyword arguments", code="invalid_params"
         )
     try:
-        bound = calls._signature(method).bind(*args, **kwargs)
+        bound = calls.signature_of(method).bind(*args, **kwargs)
     except TypeError as exc:
         raise BadRequest(f"Wrong arguments for {method.__name__}: {exc}", code="invalid_params") from exc
     check_argument_types(method, bound)
