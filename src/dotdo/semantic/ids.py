@@ -16,7 +16,7 @@ import time
 
 from dotdo.errors import BadRequest
 
-__all__ = ["IdGenerator", "canonical_id", "id_cursor", "is_ulid", "new_id"]
+__all__ = ["IdGenerator", "canonical_id", "id_cursor", "new_id"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RANDOM_BITS = 80
@@ -24,12 +24,6 @@ _RANDOM_MAX = (1 << _RANDOM_BITS) - 1
 _POOL_BYTES = 1280
 """Random bytes drawn at once: 128 ids' random parts (10 bytes each)."""
 _ULID = re.compile(r"[0-9a-hjkmnp-tv-z]{26}")
-
-
-def is_ulid(text: object) -> bool:
-    """Whether `text` has the shape of an id this module makes (26 characters of
-    lower-case Crockford base32), as a cursor naming one must."""
-    return isinstance(text, str) and _ULID.fullmatch(text) is not None
 
 
 def canonical_id(text: object) -> str | None:
