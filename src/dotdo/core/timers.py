@@ -172,14 +172,16 @@ class TimerService:
         """Run every source's work due at `now`, as if the clock said `now`; then re-arm.
 
         Returns how many items each source ran, by source name. A source that raises is
-        logged and the others still run; the first such error is raised after the re-arm.
-        A source that failed is not run again before the `backoff` of its failures in a row
-        has passed (the alarm is re-armed for then, not for its wake, which is already
-        past): a source failing for good would otherwise wake the object at once, again
-        and again. The count lives in memory: a new instance tries at once.
+        logged, counts 0 and the others still run; the pass does not raise. A source that
+        failed is not run again before the `backoff` of its failures in a row has passed
+        (the alarm is re-armed for then, not for its wake, which is already past): a
+        source failing for good would otherwise wake the object at once, again and again.
+        That is the one retry of a failing source: raised to the alarm handler, the error
+        would make the runtime retry the alarm on its own back-off as well, re-running
+        every source's pass for a source that is held back. The count lives in memory: a
+        new instance tries at once.
         """
         self._skew = now - self._clock()
-        errors: list[Exception] = []
 
         async def one_pass() -> dict[str, int]:
             done: dict[str, int] = {}
@@ -190,7 +192,7 @@ class TimerService:
                     continue
                 try:
                     done[name] = await source.run_due(now)
-                except Exception as error:
+                except Exception:
                     failures = 1 if held is None else held[0] + 1
                     wait = int(backoff(RETRY_BASE_MS, failures, most=RETRY_MAX_MS))
                     self._failures[name] = (failures, now + wait)
@@ -198,7 +200,6 @@ class TimerService:
                         "timer source %s failed (%d in a row; next try in %d ms)", name, failures, wait
                     )
                     done[name] = 0
-                    errors.append(error)
                 else:
                     self._failures.pop(name, None)
             return done
@@ -212,8 +213,6 @@ class TimerService:
             self._skew = 0
             self._dirty = True
             self.rearm()
-        if errors:
-            raise errors[0]
         return done
 
     async def fire(self, scheduled_time: int | None = None) -> dict[str, int]:

@@ -91,7 +91,7 @@ def test_the_alarm_counts_work_due_at_its_scheduled_time_even_if_the_clock_lags(
     assert run(timers.fire(scheduled_time=T0 + 10)) == {"q": 1}
 
 
-def test_a_failing_source_stops_neither_the_others_nor_the_rearm_and_is_raised_after() -> None:
+def test_a_failing_source_stops_neither_the_others_nor_the_rearm_and_is_not_raised() -> None:
     after = Queue(T0 + 1, T0 + 99_000)
 
     async def broken(now: int) -> int:
@@ -100,8 +100,9 @@ def test_a_failing_source_stops_neither_the_others_nor_the_rearm_and_is_raised_a
     timers, storage, _ = service()
     timers.register("broken", Source(lambda: T0, broken))
     timers.register("after", after)
-    with pytest.raises(RuntimeError, match="source bug"):
-        run(timers.run_due(T0 + 10))
+    # The failing source is logged and held back; the pass (the runtime's alarm handler)
+    # does not raise, which would have the runtime retry the alarm on top of the back-off.
+    assert run(timers.run_due(T0 + 10)) == {"broken": 0, "after": 1}
     assert after.ran == [(T0 + 1, T0 + 10)]
     assert storage.alarm == T0 + 10 + RETRY_BASE_MS  # the broken source still wants to wake, after a backoff
 
@@ -122,8 +123,7 @@ def test_a_source_that_keeps_failing_is_retried_after_a_doubling_wait_not_at_onc
     timers.register("broken", Source(lambda: T0, broken))
     at = T0
     for failures in range(1, 12):
-        with pytest.raises(RuntimeError):
-            run(timers.run_due(at))
+        assert run(timers.run_due(at)) == {"broken": 0}
         assert storage.alarm == at + backoff(RETRY_BASE_MS, failures, most=RETRY_MAX_MS)
         assert run(timers.run_due(storage.alarm - 1)) == {"broken": 0}  # not yet: not run
         at = storage.alarm
