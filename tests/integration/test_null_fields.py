@@ -26,10 +26,10 @@ def test_a_null_indexes_is_refused_and_the_nouns_indexes_stay(runtime: LocalRunt
         registered = c.post("/nouns", json={"name": "Lead", "plural": "Leads", "indexes": ["status"]})
         assert registered.status_code == 201, registered.text
         refused = c.post("/nouns", json={"name": "Lead", "indexes": None})
-        assert error_code(refused) == (400, "invalid_noun")
-        assert "[] for none" in refused.json()["error"]["message"]
+        assert error_code(refused) == (400, "invalid_params")
+        assert "Body field 'indexes' is an array of strings, not null" in refused.json()["error"]["message"]
         by_rpc = c.post("/rpc", json={"method": "register_noun", "params": {"name": "Lead", "indexes": None}})
-        assert by_rpc.status_code == 400, by_rpc.text
+        assert error_code(by_rpc) == (400, "invalid_params")
         assert noun(c, "Lead")["indexes"] == ["status"]
         # An empty array is "no indexes", said on purpose.
         assert c.post("/nouns", json={"name": "Lead", "indexes": []}).json()["indexes"] == []

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dotdo.core.timers import backoff
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
 from dotdo.localrt.server import Server, ServerOptions, claim_host, generated_dirs, prepare
@@ -48,7 +49,7 @@ class RestartPolicy:
         self.streak += 1
         if self.streak > self.limit:
             return None
-        return float(self.delay * 2 ** (self.streak - 1))
+        return float(backoff(self.delay, self.streak))
 
 
 def revive(

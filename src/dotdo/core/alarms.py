@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
-from dotdo.core.timers import TimerService
+from dotdo.core.timers import TimerService, backoff
 
 __all__ = ["ALARM_MIGRATIONS", "MAX_RETRIES", "AlarmInfo", "Alarms", "to_epoch_ms"]
 
@@ -147,7 +147,7 @@ class Alarms:
                     "on_alarm failed %d times; the alarm set for %d is given up", retries + 1, scheduled
                 )
             elif await self.get() is None:
-                wait = FIRST_RETRY_MS * 2**retries
+                wait = int(backoff(FIRST_RETRY_MS, retries + 1))
                 logger.exception("on_alarm failed (attempt %d); retried in %d ms", retries + 1, wait)
                 self._store(scheduled, self._timers.now() + wait, retries + 1)
             else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ __all__ = [
     "Source",
     "TimerService",
     "TimerSource",
-    "retry_delay",
+    "backoff",
     "wall_clock",
 ]
 
@@ -52,10 +53,19 @@ RETRY_MAX_MS = 300_000
 """The longest wait between two runs of a source that keeps failing (ms)."""
 
 
-def retry_delay(failures: int) -> int:
-    """The wait (ms) before a source that failed `failures` times in a row runs again:
-    1 s, 2 s, 4 s, ... up to RETRY_MAX_MS."""
-    return min(RETRY_MAX_MS, RETRY_BASE_MS << min(max(failures, 1) - 1, 20))
+def backoff(first: float, failures: int, *, factor: float = 2.0, most: float = math.inf) -> float:
+    """The one back-off of every retry (timer sources, the application's alarm, deliveries,
+    steps, a dying runtime): the wait after the `failures`-th failure in a row (1 for the
+    first), in the unit of `first`: `first`, times `factor` (>= 1) for each failure after
+    the first, at most `most`. Multiplied step by step, and no further once at `most`:
+    `factor ** n` of a large factor or count overflows a float."""
+    wait = min(most, first)
+    if factor > 1:
+        for _ in range(failures - 1):
+            if wait >= most:
+                break
+            wait = min(most, wait * factor)
+    return wait
 
 
 def wall_clock() -> int:
@@ -162,14 +172,16 @@ class TimerService:
         """Run every source's work due at `now`, as if the clock said `now`; then re-arm.
 
         Returns how many items each source ran, by source name. A source that raises is
-        logged and the others still run; the first such error is raised after the re-arm.
-        A source that failed is not run again before `retry_delay` of its failures in a row
-        has passed (the alarm is re-armed for then, not for its wake, which is already
-        past): a source failing for good would otherwise wake the object at once, again
-        and again. The count lives in memory: a new instance tries at once.
+        logged, counts 0 and the others still run; the pass does not raise. A source that
+        failed is not run again before the `backoff` of its failures in a row has passed
+        (the alarm is re-armed for then, not for its wake, which is already past): a
+        source failing for good would otherwise wake the object at once, again and again.
+        That is the one retry of a failing source: raised to the alarm handler, the error
+        would make the runtime retry the alarm on its own back-off as well, re-running
+        every source's pass for a source that is held back. The count lives in memory: a
+        new instance tries at once.
         """
         self._skew = now - self._clock()
-        errors: list[Exception] = []
 
         async def one_pass() -> dict[str, int]:
             done: dict[str, int] = {}
@@ -180,17 +192,14 @@ class TimerService:
                     continue
                 try:
                     done[name] = await source.run_due(now)
-                except Exception as error:
+                except Exception:
                     failures = 1 if held is None else held[0] + 1
-                    self._failures[name] = (failures, now + retry_delay(failures))
+                    wait = int(backoff(RETRY_BASE_MS, failures, most=RETRY_MAX_MS))
+                    self._failures[name] = (failures, now + wait)
                     logger.exception(
-                        "timer source %s failed (%d in a row; next try in %d ms)",
-                        name,
-                        failures,
-                        retry_delay(failures),
+                        "timer source %s failed (%d in a row; next try in %d ms)", name, failures, wait
                     )
                     done[name] = 0
-                    errors.append(error)
                 else:
                     self._failures.pop(name, None)
             return done
@@ -204,8 +213,6 @@ class TimerService:
             self._skew = 0
             self._dirty = True
             self.rearm()
-        if errors:
-            raise errors[0]
         return done
 
     async def fire(self, scheduled_time: int | None = None) -> dict[str, int]:

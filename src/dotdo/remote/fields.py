@@ -21,7 +21,7 @@ def body_arguments(
     fields: Mapping[str, str],
     *,
     also: Iterable[str] = (),
-    method: Callable[..., Any] | None = None,
+    method: Callable[..., Any],
 ) -> dict[str, Any]:
     """The keyword arguments an HTTP route's JSON body gives `method`, the method it
     renders: `fields` maps body fields to parameter names; a field the body leaves out is
@@ -32,13 +32,13 @@ def body_arguments(
     has none: then it is missing); passed on as None where the default is something else
     (`indexes=()`, `retries=0`), so that the check refuses it as RPC does instead of the
     default standing in for it, which re-registering a noun with `"indexes": null` made a
-    silent loss of its indexes. Without `method`, every null is absent.
+    silent loss of its indexes.
 
     `also` names the fields the route reads itself. Any other field is a 400
     `invalid_params` naming it (`check_fields`), as RPC refuses an unknown keyword
     argument: a misspelt option (`"modle"`) is never dropped in silence."""
     check_fields(body, [*fields, *also])
-    passed = _defaulted_otherwise(method) if method is not None else frozenset()
+    passed = _defaulted_otherwise(method)
     return {
         name: body[field]
         for field, name in fields.items()

@@ -39,7 +39,6 @@ __all__ = [
     "null_step",
     "path_text",
     "resolve_call",
-    "resolve_method",
     "resolve_operation",
     "resolve_property",
     "resolve_target",
@@ -89,26 +88,20 @@ def resolve_call(target: Any) -> Callable[..., Any] | None:
     return method
 
 
-def resolve_method(
-    target: Any, name: Any, is_root: bool, answered_by: str = "the call"
-) -> tuple[Callable[..., Any], str | None]:
-    """The bound method `name` of `target` and the scope it needs; NotFound otherwise
-    (on a `target` of None, naming `answered_by`, the step that answered it: `null_step`).
-
-    The scope is None for a noun called on the object (`Customer("c-1")`): that only
-    names a thing, like a pipeline's target; the thing's own methods are checked."""
-    method, scope, _ = resolve_operation(target, name, is_root, answered_by)
-    return method, scope
-
-
 def resolve_operation(
     target: Any, name: Any, is_root: bool, answered_by: str = "the call"
 ) -> tuple[Callable[..., Any], str | None, str]:
-    """`resolve_method`, and the operation's one name, which a token's `methods` caveat
-    lists (ADR 0016, one name per operation): the method's Python name (`getThing` on the
-    object is `get_thing`), and for a noun accessor's method the flat RPC method it is
-    (`Customer("c-1").get()` is `get_thing`: the accessor's `rpc_operations`), so a token
-    grants an operation by the same name on `/rpc`, `/ws/rpc`, pipelines and Cap'n Web."""
+    """The bound method `name` of `target`, the scope it needs and the operation's one
+    name; NotFound otherwise (on a `target` of None, naming `answered_by`, the step that
+    answered it: `null_step`).
+
+    The scope is None for a noun called on the object (`Customer("c-1")`): that only
+    names a thing, like a pipeline's target; the thing's own methods are checked. The
+    operation's name is the one a token's `methods` caveat lists (ADR 0016, one name per
+    operation): the method's Python name (`getThing` on the object is `get_thing`), and
+    for a noun accessor's method the flat RPC method it is (`Customer("c-1").get()` is
+    `get_thing`: the accessor's `rpc_operations`), so a token grants an operation by the
+    same name on `/rpc`, `/ws/rpc`, pipelines and Cap'n Web."""
     if target is None:
         raise null_step("method", name, answered_by)
     if isinstance(name, str) and name and not name.startswith("_"):

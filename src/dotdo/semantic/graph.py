@@ -23,7 +23,7 @@ from dotdo.semantic.edge_pages import MAX_RELATED, EdgePages
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.hops import Hop, checked_limit
-from dotdo.semantic.ids import id_cursor
+from dotdo.semantic.ids import id_cursor, id_page
 from dotdo.semantic.names import check_unreserved_verb, validate_verb
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
@@ -38,7 +38,6 @@ __all__ = [
     "Ref",
     "Relationships",
     "as_ref",
-    "event_page",
     "thing_filter",
 ]
 
@@ -56,14 +55,6 @@ def _encode(data: Any, limit: int | None = None, wrapped: int = 0) -> str:
     if limit is not None and len(text.encode()) > limit:
         raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
     return text
-
-
-def event_page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    """A page of events from up to `limit + 1` of them in id order: the first `limit`,
-    `has_more` when there were more, `cursor` the last one's id then (else None)."""
-    has_more = len(items) > limit
-    items = items[:limit]
-    return {"items": items, "has_more": has_more, "cursor": items[-1]["id"] if has_more else None}
 
 
 class EventLog:
@@ -157,7 +148,7 @@ class EventLog:
             *params,
             limit + 1,  # one more: whether there is a next page
         )
-        return event_page([_item(r) for r in rows], limit)
+        return id_page([_item(r) for r in rows], limit)
 
 
 def _item(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -412,7 +403,6 @@ class Actions:
             *params,
             limit + 1,  # one more: whether there is a next page
         )
-        has_more = len(rows) > limit
         items = [
             {
                 "id": r["id"],
@@ -425,6 +415,6 @@ class Actions:
                 "event_id": r["event_id"],
                 "created_at": r["created_at"],
             }
-            for r in rows[:limit]
+            for r in rows  # one more than `limit`, when there is a next page: `id_page` drops it
         ]
-        return {"items": items, "has_more": has_more, "cursor": items[-1]["id"] if has_more else None}
+        return id_page(items, limit)

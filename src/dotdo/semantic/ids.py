@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import re
 import time
+from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["IdGenerator", "canonical_id", "id_cursor", "is_ulid", "new_id"]
+__all__ = ["IdGenerator", "canonical_id", "id_cursor", "id_page", "new_id"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RANDOM_BITS = 80
@@ -24,12 +25,6 @@ _RANDOM_MAX = (1 << _RANDOM_BITS) - 1
 _POOL_BYTES = 1280
 """Random bytes drawn at once: 128 ids' random parts (10 bytes each)."""
 _ULID = re.compile(r"[0-9a-hjkmnp-tv-z]{26}")
-
-
-def is_ulid(text: object) -> bool:
-    """Whether `text` has the shape of an id this module makes (26 characters of
-    lower-case Crockford base32), as a cursor naming one must."""
-    return isinstance(text, str) and _ULID.fullmatch(text) is not None
 
 
 def canonical_id(text: object) -> str | None:
@@ -57,6 +52,16 @@ def id_cursor(cursor: object) -> str:
             code="invalid_cursor",
         )
     return canonical
+
+
+def id_page(items: list[dict[str, Any]], limit: int, *, more: bool = False) -> dict[str, Any]:
+    """The one builder of a page keyed by its items' ids (events, actions, schedules):
+    `{"items", "has_more", "cursor"}` from up to `limit + 1` items in id order: the first
+    `limit`, `has_more` when there were more (or `more` says so: items read from two places),
+    `cursor` the last one's id as text then, None on the last page."""
+    has_more = more or len(items) > limit
+    items = items[:limit]
+    return {"items": items, "has_more": has_more, "cursor": str(items[-1]["id"]) if has_more else None}
 
 
 _PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]

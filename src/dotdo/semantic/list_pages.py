@@ -1,22 +1,87 @@
 """One page of a thing list, from the store: wholly in SQL, or with the part of the where
-clause SQLite cannot run checked in Python on the candidates; with its `total` and
-`has_more`. `Things.list` adds the page's `cursor` (`keyset`)."""
+clause SQLite cannot run checked in Python on the candidates; with its `total`,
+`has_more` and `cursor` (`keyset`), as `Things.list` and `Things.list_text` answer it;
+and how many things match a query (`count`: `Things.count`'s and every `total`'s one
+path)."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from dotdo.semantic.keyset import page_cursor
+from dotdo.semantic.wiretext import page_text
+from dotdo.wire.codec import dumps
 
 if TYPE_CHECKING:
     from dotdo.semantic.query import ThingQuery
     from dotdo.semantic.store import ThingRecord, ThingStore
 
-__all__ = ["residual_page", "sql_page"]
+__all__ = ["ListPage", "count", "list_page", "matches", "residual_page", "sql_page"]
 
 
-def _uncursored(query: ThingQuery) -> ThingQuery:
-    """`query` from the start: what a `total` counts, before a cursor as after it."""
-    return query if query.cursor is None else dataclasses.replace(query, cursor=None)
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of a thing list: `query` as checked (the noun policy's); `records`, the
+    page's records (with a residual, its last one only, for the cursor); `things`, the
+    page's things (projected) when the residual was checked in Python, None when the
+    records are the page; `total` (None: not counted), `has_more`, `cursor`."""
+
+    query: ThingQuery
+    records: list[ThingRecord]
+    things: list[dict[str, Any]] | None
+    total: int | None
+    has_more: bool
+    cursor: str | None
+
+    def answer(self) -> dict[str, Any]:
+        """`{"items": [...], "total": int | None, "has_more": bool, "cursor": str | None}`."""
+        things = self.things
+        if things is None:
+            things = [self.query.project(record.wire()) for record in self.records]
+        return {"items": things, "total": self.total, "has_more": self.has_more, "cursor": self.cursor}
+
+    def text(self) -> str:
+        """`codec.dumps(self.answer())`; a page read wholly in SQL and not projecting
+        (`select`) is written from the things' stored text (`page_text`, ADR 0032)."""
+        if self.things is None and self.query.select is None:
+            return page_text(self.records, self.total, self.has_more, self.cursor)
+        return dumps(self.answer())
+
+
+def list_page(
+    store: ThingStore, type_name: str, query: ThingQuery, checked: ThingQuery, mark: str | None
+) -> ListPage:
+    """The page `query` asks for, read by `checked` (`query` as the noun policy checked
+    it); `mark` is the list's fingerprint when the query starts after a cursor
+    (`keyset.checked_cursor`), for the next page's cursor."""
+    things: list[dict[str, Any]] | None = None
+    if checked.where.residual is None:
+        records, total, has_more = sql_page(store, type_name, checked)
+    else:
+        things, records, total, has_more = residual_page(store, type_name, checked)
+    cursor = page_cursor(type_name, mark, query, records, has_more)
+    return ListPage(checked, records, things, total, has_more, cursor)
+
+
+def matches(store: ThingStore, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
+    """The things (wire form) of a query with a residual, in its order: its SQL part's
+    candidates, the residual checked in Python."""
+    for record in store.scan(type_name, query):
+        thing = record.wire()
+        if query.where.accepts(thing):
+            yield thing
+
+
+def count(store: ThingStore, type_name: str, query: ThingQuery) -> int:
+    """How many things match `query` from the start: its cursor and paging ignored, so a
+    page after a cursor counts what came before it too (its `total`)."""
+    if query.cursor is not None:
+        query = dataclasses.replace(query, cursor=None)
+    if query.where.residual is None:
+        return store.count(type_name, query)
+    return sum(1 for _ in matches(store, type_name, query))
 
 
 def sql_page(
@@ -33,7 +98,7 @@ def sql_page(
     if not has_more and query.cursor is None and (query.offset == 0 or page):
         total = query.offset + len(page)  # the page reaches the end: no need to count
     elif query.with_total:
-        total = store.count(type_name, _uncursored(query))
+        total = count(store, type_name, query)
     return page, total, has_more
 
 
@@ -61,8 +126,5 @@ def residual_page(
     has_more = matched > end
     total = matched if counting or (not has_more and query.cursor is None) else None
     if total is None and query.with_total:  # after a cursor: what came before counts too
-        everything = _uncursored(query)
-        total = sum(
-            1 for record in store.scan(type_name, everything) if everything.where.accepts(record.wire())
-        )
+        total = count(store, type_name, query)
     return items, last, total, has_more

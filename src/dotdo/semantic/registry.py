@@ -255,6 +255,8 @@ class Nouns:
         lists; the noun as stored. 400 as `Noun.resolved`, and `invalid_noun` when the
         object's nouns would hold more than MAX_OBJECT_INDEXES indexes together (unless
         not `bounded`: a class's declared nouns, checked with the class)."""
+        # RPC and HTTP refuse these in the argument check; a Python caller (or a Workers
+        # RPC one, which calls the method directly) reaches this one.
         if isinstance(indexes, str) or indexes is None:
             raise BadRequest("indexes is an array of property names ([] for none)", code="invalid_noun")
         noun = Noun(name, plural, tuple(indexes)).resolved()

@@ -6,7 +6,6 @@ Pure functions of their arguments; the thing service (`things.py`) applies them.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +15,7 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, PayloadTooLarge, PreconditionFailed
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name
 from dotdo.semantic.store import ThingRecord, ThingStore
-from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE, compact_json, int64_error
+from dotdo.values import INT64_MAX, MAX_STORED_DEPTH, stored_json
 
 __all__ = [
     "MAX_DEPTH",
@@ -32,7 +31,7 @@ __all__ = [
     "version_tag",
 ]
 
-MAX_DEPTH = 32
+MAX_DEPTH = MAX_STORED_DEPTH
 """How deep a thing's properties may nest, the properties object counted as the first level
 (as `values.MAX_STORED_DEPTH` counts: arrays and objects on the deepest path)."""
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
@@ -63,64 +62,18 @@ def thing_tag(thing: Mapping[str, Any]) -> EntityTag:
     return version_tag(int(thing["$version"]), int(thing["$created_at"]))
 
 
-def _check_json(value: Any, room: int = MAX_DEPTH - 1) -> None:
-    # `room`: how many more arrays or objects may nest inside `value` (the properties object
-    # is the first level, as `values.MAX_STORED_DEPTH` counts); leaves add no level
-    if room < 0 and isinstance(value, dict | list):
-        raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
-    # The common leaves of a container are checked inline (no call per property)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise BadRequest("Property names are strings", code="invalid_data")
-            kind = type(item)
-            if (
-                kind is str
-                or item is None
-                or kind is bool
-                or (kind is int and INT64_MIN <= item <= INT64_MAX)
-                or (kind is float and math.isfinite(item))
-            ):
-                continue
-            _check_json(item, room - 1)
-    elif isinstance(value, list):
-        for item in value:
-            kind = type(item)
-            if (
-                kind is str
-                or item is None
-                or kind is bool
-                or (kind is int and INT64_MIN <= item <= INT64_MAX)
-                or (kind is float and math.isfinite(item))
-            ):
-                continue
-            _check_json(item, room - 1)
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
-        return
-    elif isinstance(value, int):
-        if int64_error(value):
-            raise BadRequest(f"Properties: {INT64_RANGE}", code="invalid_data")
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")
-    else:
-        raise BadRequest(f"{type(value).__name__} is not a JSON value", code="invalid_data")
-
-
 def encode_properties(properties: dict[str, Any]) -> str:
     """The compact JSON text to store for a thing's `properties`.
 
     400 `invalid_data` for what JSON cannot hold exactly (a non-string key, NaN or
-    Infinity, an integer past 64 bits, nesting past MAX_DEPTH, a non-JSON value);
-    413 `thing_too_large` past MAX_VALUE_BYTES (1 MiB) of UTF-8.
+    Infinity, an integer past 64 bits, nesting past MAX_DEPTH, a lone surrogate, a
+    non-JSON value), the message starting "Thing data" (`values.stored_json`, the one
+    check of every stored value); 413 `thing_too_large` past MAX_VALUE_BYTES (1 MiB) of
+    UTF-8.
     """
-    _check_json(properties)
-    try:
-        text = compact_json(properties)
-        # ASCII text is its own UTF-8 (`isascii` reads a flag): no copy to count its bytes.
-        size = len(text) if text.isascii() else len(text.encode())
-    except (TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise BadRequest(f"Properties are not valid JSON: {exc}", code="invalid_data") from exc
+    text = stored_json(properties, what="Thing data", code="invalid_data")
+    # ASCII text is its own UTF-8 (`isascii` reads a flag): no copy to count its bytes.
+    size = len(text) if text.isascii() else len(text.encode())
     if size > MAX_VALUE_BYTES:
         raise PayloadTooLarge(f"A thing is at most {MAX_VALUE_BYTES} bytes as JSON", code="thing_too_large")
     return text

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dotdo.core.preconditions import Preconditions
@@ -27,10 +27,9 @@ from dotdo.semantic.thingdata import (
     validate_id,
     version_tag,
 )
-from dotdo.semantic.wiretext import page_text
-from dotdo.wire.codec import dumps
 
 if TYPE_CHECKING:  # the query model loads with the first list or count (ADR 0036)
+    from dotdo.semantic.list_pages import ListPage
     from dotdo.semantic.query import ThingQuery
 
 __all__ = ["MAX_BATCH", "EventSink", "ListResult", "Things", "merge_patch", "validate_id", "version_tag"]
@@ -372,47 +371,28 @@ class Things:
         how many match in all (`total`, counted only `with_total`: else None unless the
         first page shows the end), where the next page starts (`cursor`, `keyset`); 400
         `invalid_cursor` for a cursor of another list."""
-        from dotdo.semantic.keyset import checked_cursor, page_cursor  # with the first list
-        from dotdo.semantic.list_pages import residual_page, sql_page
-
-        self._type(type_name)
-        mark = checked_cursor(type_name, query)
-        checked = self._check_query(type_name, query)
-        if checked.where.residual is None:
-            records, total, has_more = sql_page(self.store, type_name, checked)
-            items = [checked.project(r.wire()) for r in records]
-        else:
-            items, records, total, has_more = residual_page(self.store, type_name, checked)
-        cursor = page_cursor(type_name, mark, query, records, has_more)
-        return {"items": items, "total": total, "has_more": has_more, "cursor": cursor}
+        return self._page(type_name, query).answer()
 
     def list_text(self, type_name: str, query: ThingQuery) -> str:
         """`codec.dumps(self.list(type_name, query))`; a query run wholly in SQL and not
         projecting (`select`) writes it from the things' stored text (`page_text`, ADR 0032)."""
-        if query.where.residual is not None or query.select is not None:
-            return dumps(self.list(type_name, query))
-        from dotdo.semantic.keyset import checked_cursor, page_cursor
-        from dotdo.semantic.list_pages import sql_page
+        return self._page(type_name, query).text()
+
+    def _page(self, type_name: str, query: ThingQuery) -> ListPage:
+        from dotdo.semantic.keyset import checked_cursor  # with the first list
+        from dotdo.semantic.list_pages import list_page
 
         self._type(type_name)
         mark = checked_cursor(type_name, query)
-        records, total, has_more = sql_page(self.store, type_name, self._check_query(type_name, query))
-        return page_text(records, total, has_more, page_cursor(type_name, mark, query, records, has_more))
-
-    def _residual_matches(self, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
-        for record in self.store.scan(type_name, query):
-            thing = record.wire()
-            if query.where.accepts(thing):
-                yield thing
+        return list_page(self.store, type_name, query, self._check_query(type_name, query), mark)
 
     def count(self, type_name: str, query: ThingQuery) -> int:
         """How many things of the type match `query` (its paging ignored); 400
         `unknown_field` for a path outside the declared fields."""
+        from dotdo.semantic.list_pages import count  # with the first list or count
+
         self._type(type_name)
-        query = self._check_query(type_name, query)
-        if query.where.residual is None:
-            return self.store.count(type_name, query)
-        return sum(1 for _ in self._residual_matches(type_name, query))
+        return count(self.store, type_name, self._check_query(type_name, query))
 
     def find_first(self, type_name: str, query: ThingQuery) -> dict[str, Any] | None:
         """The first match in the query's order (projected by its `select`), or None."""
@@ -421,7 +401,9 @@ class Things:
         if query.where.residual is None:
             records = self.store.page(type_name, dataclasses.replace(query, limit=1))
             return query.project(records[0].wire()) if records else None
-        for thing in self._residual_matches(type_name, query):
+        from dotdo.semantic.list_pages import matches
+
+        for thing in matches(self.store, type_name, query):
             return query.project(thing)
         return None
 

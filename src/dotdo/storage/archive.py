@@ -33,9 +33,9 @@ from typing import Any
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
-from dotdo.semantic.graph import MAX_EVENTS, EventLog, event_page
+from dotdo.semantic.graph import MAX_EVENTS, EventLog
 from dotdo.semantic.history import WRITE_SLACK_MS, thing_at, thing_state, written_at
-from dotdo.semantic.ids import id_cursor
+from dotdo.semantic.ids import id_cursor, id_page
 from dotdo.storage.archive_format import FORMAT, SegmentInfo, decode_segment, encode_segment, event_matches
 from dotdo.storage.buckets import Bucket
 from dotdo.storage.options import DAY_MS, ArchiveOptions
@@ -317,7 +317,7 @@ async def events_page(
 ) -> dict[str, Any]:
     """One `GET /events` page over the archive then `log` (every archived id is older than
     every id in SQLite, so a page runs on from one into the other with the same cursor, an
-    event id): `{"items", "has_more", "cursor"}` (`event_page`).
+    event id): `{"items", "has_more", "cursor"}` (`id_page`).
     400 `invalid_limit`, `invalid_event_pattern`, `invalid_cursor` as `EventLog.list`."""
     if cursor:
         cursor = id_cursor(cursor)  # before it is compared with the archive's ids
@@ -329,13 +329,11 @@ async def events_page(
         validate_pattern(pattern)
     archived = await archive.events(pattern, subject, since, until, cursor, limit + 1)
     if len(archived) > limit:
-        return event_page(archived, limit)
+        return id_page(archived, limit)
     # The live events follow every archived one; with the page full of archived ones, one
     # live event says whether it is the last.
     live = log.list(pattern, subject, since, cursor, max(limit - len(archived), 1), until)
-    items = (archived + live["items"])[:limit]
-    has_more = live["has_more"] or len(archived) + len(live["items"]) > limit
-    return {"items": items, "has_more": has_more, "cursor": items[-1]["id"] if has_more else None}
+    return id_page(archived + live["items"], limit, more=live["has_more"])
 
 
 async def thing_as_of(

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dotdo.semantic.eventtypes import validate_pattern
-from dotdo.semantic.graph import EventLog, event_page
-from dotdo.semantic.ids import id_cursor
+from dotdo.semantic.graph import EventLog
+from dotdo.semantic.ids import id_cursor, id_page
 from dotdo.storage.tiers import TieredThingStore
 
 __all__ = ["TieredEventLog"]
@@ -75,7 +75,7 @@ class TieredEventLog(EventLog):
             return stored
         # Stored rows past the page (`has_more`) mean a full page of them: the merge is longer
         # than `limit` then, so its own count says whether more follow.
-        return event_page(sorted([*stored["items"], *pending], key=lambda e: str(e["id"])), limit)
+        return id_page(sorted([*stored["items"], *pending], key=lambda e: str(e["id"])), limit)
 
 
 def _verb(event_type: str) -> str:

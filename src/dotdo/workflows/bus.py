@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.core.timers import Source
+from dotdo.core.timers import Source, backoff
 from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
 from dotdo.semantic.ids import canonical_id, new_id
@@ -55,7 +55,7 @@ class DeliveryPolicy:
 
     def wait_ms(self, attempts: int) -> int:
         """The wait after the `attempts`-th failed attempt."""
-        return int(min(MAX_DELAY_MS, self.retry_delay_ms * 2 ** (attempts - 1)))
+        return int(backoff(self.retry_delay_ms, attempts, most=MAX_DELAY_MS))
 
 
 class EventBus:

@@ -81,12 +81,10 @@ class ScheduleStore:
     def page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         """At most `limit` schedules by id, those after `after` when given (the columns of
         `all`)."""
-        if after is None:
-            rows = self._sql.exec(f"SELECT {_COLUMNS} FROM schedules ORDER BY id LIMIT ?", limit)
-        else:
-            rows = self._sql.exec(
-                f"SELECT {_COLUMNS} FROM schedules WHERE id > ? ORDER BY id LIMIT ?", after, limit
-            )
+        # Every schedule id is a non-empty text (`class:...`, `runtime-...`): all are after "".
+        rows = self._sql.exec(
+            f"SELECT {_COLUMNS} FROM schedules WHERE id > ? ORDER BY id LIMIT ?", after or "", limit
+        )
         return [dict(row) for row in rows]
 
     def due(self, now: int, limit: int) -> list[Row]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from dotdo.errors import BadRequest, Conflict
 from dotdo.semantic.hops import checked_limit
+from dotdo.semantic.ids import id_page
 from dotdo.workflows.bus import DeliveryPolicy
 from dotdo.workflows.delivery import HandlerTimeout
 from dotdo.workflows.every import ScheduleSpec
@@ -156,9 +157,7 @@ class Scheduler:
         limit = checked_limit(limit, MAX_SCHEDULE_PAGE)
         if cursor is not None and not (isinstance(cursor, str) and cursor.startswith(("class:", "runtime-"))):
             raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
-        rows = self._store.page(cursor, limit + 1)  # one more: whether there is a next page
-        items, has_more = rows[:limit], len(rows) > limit
-        return {"items": items, "has_more": has_more, "cursor": str(items[-1]["id"]) if has_more else None}
+        return id_page(self._store.page(cursor, limit + 1), limit)  # one more: whether there is a next page
 
     def remove(self, schedule_id: str) -> bool:
         """Remove a run-time schedule; False when there is none. A schedule the class

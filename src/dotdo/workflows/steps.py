@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from dotdo.core.timers import backoff
 from dotdo.errors import StepFailed, StepMismatch
 
 __all__ = [
@@ -89,10 +90,7 @@ class RetryPolicy:
 
     def wait_ms(self, failures: int) -> int:
         """Milliseconds to wait after the `failures`-th failed attempt, at most 24 hours."""
-        wait = min(MAX_DELAY_MS, self.delay * 1000)
-        for _ in range(max(0, failures - 1)):  # multiplied step by step: a large backoff ** n overflows
-            wait = min(MAX_DELAY_MS, wait * self.backoff)
-        return int(wait)
+        return int(backoff(self.delay * 1000, failures, factor=self.backoff, most=MAX_DELAY_MS))
 
 
 @dataclass(frozen=True)

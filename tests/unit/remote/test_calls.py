@@ -55,21 +55,30 @@ def test_a_body_field_the_route_does_not_take_is_refused_as_rpc_refuses_it(extra
     with the default model; RPC refused the same keyword argument."""
     body = {"texts": ["a"], extra: "@cf/x"}
     with pytest.raises(BadRequest) as over_http:
-        body_arguments(body, {"texts": "texts", "model": "model"})
+        body_arguments(body, {"texts": "texts", "model": "model"}, method=embed)
     with pytest.raises(BadRequest) as over_rpc:
         asyncio.run(invoke(embed, body))
     assert over_http.value.code == over_rpc.value.code == "invalid_params"
     assert repr(extra) in over_http.value.message and repr(extra) in over_rpc.value.message
 
 
+def send(event_type: str, data: Any = None, at: int | None = None) -> None: ...
+
+
+def query(sql: str, params: list[Any] | None = None) -> None: ...
+
+
 def test_body_arguments_maps_fields_and_leaves_nulls_to_defaults() -> None:
     fields = {"type": "event_type", "data": "data", "at": "at"}
-    assert body_arguments({"type": "A.b", "data": None, "at": 5}, fields) == {"event_type": "A.b", "at": 5}
-    assert body_arguments({"sql": "SELECT 1", "params": [1]}, {"params": "params"}, also=["sql"]) == {
-        "params": [1]
+    assert body_arguments({"type": "A.b", "data": None, "at": 5}, fields, method=send) == {
+        "event_type": "A.b",
+        "at": 5,
     }
+    assert body_arguments(
+        {"sql": "SELECT 1", "params": [1]}, {"params": "params"}, also=["sql"], method=query
+    ) == {"params": [1]}
     with pytest.raises(BadRequest) as refused:
-        body_arguments({"sql": "SELECT 1", "parms": [1]}, {"params": "params"}, also=["sql"])
+        body_arguments({"sql": "SELECT 1", "parms": [1]}, {"params": "params"}, also=["sql"], method=query)
     assert "'parms'" in refused.value.message and "params, sql" in refused.value.message
 
 
@@ -106,12 +115,13 @@ def test_a_routes_argument_errors_name_the_body_field(
 ) -> None:
     """An HTTP route's errors named the RPC argument (`Argument 'targets' of fan_out_call`)
     where the client sent a body field."""
+    called = getattr(Embedder(), method)
     with pytest.raises(BadRequest) as refused:
-        asyncio.run(invoke(getattr(Embedder(), method), body_arguments(body, fields), fields))
+        asyncio.run(invoke(called, body_arguments(body, fields, method=called), fields))
     assert refused.value.code == "invalid_params" and message in refused.value.message
     assert method not in refused.value.message and "Argument" not in refused.value.message
     with pytest.raises(BadRequest) as rpc:  # RPC names its own arguments, as before
-        asyncio.run(invoke(getattr(Embedder(), method), body_arguments(body, fields)))
+        asyncio.run(invoke(called, body_arguments(body, fields, method=called)))
     assert method in rpc.value.message
 
 
@@ -128,7 +138,8 @@ def test_a_null_is_absent_only_where_the_default_is_none() -> None:
     fields = {"name": "name", "plural": "plural", "indexes": "indexes"}
     body: dict[str, Any] = {"name": "Lead", "plural": None, "indexes": None}
     assert body_arguments(body, fields, method=method) == {"name": "Lead", "indexes": None}
-    assert body_arguments(body, fields) == {"name": "Lead"}  # without the method, as before
+    with pytest.raises(TypeError):  # one rule: the method's signature says what a null is
+        body_arguments(body, fields)  # type: ignore[call-arg]
     with pytest.raises(BadRequest) as refused:
         asyncio.run(invoke(method, body_arguments(body, fields, method=method), fields))
     assert refused.value.code == "invalid_params" and "Body field 'indexes'" in refused.value.message

@@ -19,7 +19,7 @@ from dotdo.errors import BadRequest
 from dotdo.remote import calls
 from dotdo.remote.argtypes import check_argument_types, compile_check, conforms
 from dotdo.remote.marks import is_reference, rpc_scope, seal_rpc_surface
-from dotdo.remote.targets import resolve_method, snake_case
+from dotdo.remote.targets import resolve_operation, snake_case
 from dotdo.types import JSON
 
 T = TypeVar("T")
@@ -239,7 +239,7 @@ class Plain:
 
 
 def reference(target: Any, name: Any, is_root: bool) -> Any:
-    """`resolve_method`'s lookup, worked out afresh on every call."""
+    """`resolve_operation`'s lookup, worked out afresh on every call."""
     if isinstance(name, str) and name and not name.startswith("_"):
         for candidate in dict.fromkeys((name, snake_case(name))):
             if is_root or is_reference(target):
@@ -325,7 +325,7 @@ def test_resolution_remembered_per_class_answers_as_a_fresh_lookup(
         target.rpc_noun = lambda noun: None  # no nouns here
     expected = reference(target, name, is_root)
     try:
-        method, scope = resolve_method(target, name, is_root)
+        method, scope, _ = resolve_operation(target, name, is_root)
     except HttpError as error:
         assert expected is None
         assert (error.status, error.code) == (404, "method_not_found")
@@ -336,18 +336,19 @@ def test_resolution_remembered_per_class_answers_as_a_fresh_lookup(
 
 def test_an_override_resolves_to_its_own_scope_and_method() -> None:
     for _ in range(2):  # the second time from what the first remembered
-        assert resolve_method(Base(), "writeIt", False)[1] == "write"
-        assert resolve_method(Override(), "writeIt", False)[1] == "admin"
-        assert asyncio.run(calls.invoke(resolve_method(Override(), "write_it", False)[0], [])) == "override"
-        assert resolve_method(Base(), "findFirst", False)[1] == "read"
+        assert resolve_operation(Base(), "writeIt", False)[1] == "write"
+        assert resolve_operation(Override(), "writeIt", False)[1] == "admin"
+        method = resolve_operation(Override(), "write_it", False)[0]
+        assert asyncio.run(calls.invoke(method, [])) == "override"
+        assert resolve_operation(Base(), "findFirst", False)[1] == "read"
 
 
 def test_the_app_class_and_its_parent_keep_their_own_surfaces() -> None:
     for _ in range(2):
-        assert resolve_method(App(), "get", True)[1] == "admin"
-        assert resolve_method(Root(), "get", True)[1] == "read"
-        assert resolve_method(App(), "getThings", True)[1] == "read"
+        assert resolve_operation(App(), "get", True)[1] == "admin"
+        assert resolve_operation(Root(), "get", True)[1] == "read"
+        assert resolve_operation(App(), "getThings", True)[1] == "read"
         with pytest.raises(HttpError):
-            resolve_method(Root(), "getThings", True)
+            resolve_operation(Root(), "getThings", True)
         with pytest.raises(HttpError):
-            resolve_method(App(), "set", True)
+            resolve_operation(App(), "set", True)

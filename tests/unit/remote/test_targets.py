@@ -10,7 +10,7 @@ import pytest
 
 from dotdo import BadRequest, HttpError, rpc
 from dotdo.remote.marks import seal_rpc_surface
-from dotdo.remote.targets import resolve_method, resolve_property, resolve_target
+from dotdo.remote.targets import resolve_operation, resolve_property, resolve_target
 from dotdo.wire.capnweb import CapnWebSession
 from dotdo.wire.pipeline import PipelineFailure, parse_pipelines, run_pipeline
 
@@ -77,14 +77,14 @@ def code_of(call: Any) -> str:
 def test_a_noun_is_a_property_of_the_object_and_callable_with_an_id() -> None:
     main = Main()
     assert isinstance(resolve_property(main, "Ticket", is_root=True), Accessor)
-    method, scope = resolve_method(main, "Ticket", is_root=True)
+    method, scope, _ = resolve_operation(main, "Ticket", is_root=True)
     assert scope is None  # naming a thing needs no capability; its methods do
     assert method("t1").thing_id == "t1" and isinstance(method(), Accessor)
-    assert resolve_method(main, "countThings", is_root=True)[1] == "read"
+    assert resolve_operation(main, "countThings", is_root=True)[1] == "read"
     # a noun wins over the camelCase fallback (`Ticket` -> `ticket`) ...
-    assert resolve_method(main, "Ticket", is_root=True)[0] != main.ticket
+    assert resolve_operation(main, "Ticket", is_root=True)[0] != main.ticket
     # ... which still finds the method on an object without nouns
-    assert resolve_method(NoNouns(), "Ticket", is_root=True)[0]() == "the method"
+    assert resolve_operation(NoNouns(), "Ticket", is_root=True)[0]() == "the method"
 
 
 def test_what_is_not_reachable_is_refused_with_the_same_codes() -> None:
@@ -94,9 +94,10 @@ def test_what_is_not_reachable_is_refused_with_the_same_codes() -> None:
     assert code_of(lambda: resolve_property(NoNouns(), "Ticket", is_root=True)) == "property_not_found"
     assert code_of(lambda: resolve_property(main, "Ticket")) == "property_not_found"  # only on the object
     for name in ("rpc_noun", "_secret", "__init__", "nope"):
-        assert code_of(lambda name=name: resolve_method(main, name, is_root=True)) == "method_not_found"
+        assert code_of(lambda name=name: resolve_operation(main, name, is_root=True)) == "method_not_found"
     for name in ("_secret", "_open", "rpc_call", "helper", "__init__", "nope"):
-        assert code_of(lambda name=name: resolve_method(accessor, name, is_root=False)) == "method_not_found"
+        refused = code_of(lambda name=name: resolve_operation(accessor, name, is_root=False))
+        assert refused == "method_not_found"
     assert code_of(lambda: resolve_property(accessor, "count")) == "property_not_found"
 
 

@@ -4,6 +4,7 @@ parts are read from the system's source a block at a time, never before the firs
 
 from __future__ import annotations
 
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dotdo.errors import BadRequest
-from dotdo.semantic.ids import IdGenerator, _encode, canonical_id, id_cursor, is_ulid
+from dotdo.semantic.ids import IdGenerator, _encode, canonical_id, id_cursor, id_page
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -36,7 +37,7 @@ def test_an_id_is_its_time_then_its_random_part_in_base32(ms: int, random_part: 
 def test_ids_sort_as_they_are_made_within_and_across_milliseconds() -> None:
     ids = IdGenerator()
     made = [ids(ms) for ms in (1_767_225_600_000, 1_767_225_600_000, 1_767_225_600_001, 1_767_225_599_000)]
-    assert made == sorted(made) and len(set(made)) == 4 and all(is_ulid(i) for i in made)
+    assert made == sorted(made) and len(set(made)) == 4 and all(canonical_id(i) == i for i in made)
 
 
 def test_random_parts_come_from_the_system_source_in_blocks_and_never_before_the_first_id() -> None:
@@ -78,3 +79,14 @@ def test_what_is_no_id_in_any_case_is_no_cursor(text: object) -> None:
     with pytest.raises(BadRequest) as raised:
         id_cursor(text)
     assert raised.value.code == "invalid_cursor" and "26 Crockford base32 characters" in str(raised.value)
+
+
+def test_a_page_keyed_by_ids_says_whether_more_follow_and_where_the_next_starts() -> None:
+    """Events, actions and schedules page alike: `id_page` builds each of their pages."""
+    items: list[dict[str, Any]] = [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    assert id_page(items, 2) == {"items": items[:2], "has_more": True, "cursor": "b"}
+    assert id_page(items, 3) == {"items": items, "has_more": False, "cursor": None}
+    assert id_page([], 3) == {"items": [], "has_more": False, "cursor": None}
+    # Read from two places (the archive, then SQLite): the second says more follow.
+    assert id_page(items[:1], 2, more=True) == {"items": items[:1], "has_more": True, "cursor": "a"}
+    assert id_page([{"id": 7}, {"id": 8}], 1)["cursor"] == "7"  # the cursor is text

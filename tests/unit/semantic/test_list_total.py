@@ -95,3 +95,16 @@ def test_total_is_exact_or_absent_never_wrong(n: int, limit: int, offset: int, e
         assert page["total"] == n
     else:
         assert page["total"] is None
+
+
+@pytest.mark.parametrize("where", [None, {"name": "ann"}, {"name": {"$regex": "^ann"}}])
+def test_count_and_every_total_count_from_the_start_alike(where: dict[str, object] | None) -> None:
+    """`Things.count` and a page's `total` (in SQL or with a residual) are one count: from
+    the start, whatever cursor the query starts after."""
+    things, _ = things_with(30)
+    params = {"limit": "2", "total": "exact", **({"where": json.dumps(where)} if where else {})}
+    first = things.list("Customer", ThingQuery.from_params(params))
+    after = ThingQuery.from_params({**params, "cursor": first["cursor"]})
+    second = things.list("Customer", after)
+    expected = 30 if where is None else 10
+    assert first["total"] == second["total"] == things.count("Customer", after) == expected

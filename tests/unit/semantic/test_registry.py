@@ -5,15 +5,22 @@ SQLite holding the indexes the noun lists, not the ones it listed before."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from dotdo.core.http import HttpRequest
 from dotdo.core.migrations import migrate
+from dotdo.core.router import Router
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
+from dotdo.remote.calls import invoke
 from dotdo.semantic.durable import DOSemantic
 from dotdo.semantic.registry import MAX_INDEXES, MAX_OBJECT_INDEXES, REGISTRY_TABLES, Noun, Nouns
+from dotdo.semantic.routes import SemanticRoutes
 from dotdo.semantic.store import THING_TABLES
 from tests.storage import Clock, Storage
 
@@ -101,3 +108,36 @@ def test_indexes_that_are_no_array_are_refused_and_keep_the_nouns(indexes: Any) 
     assert refused.value.code == "invalid_noun" and "[] for none" in refused.value.message
     assert nouns.indexes("Lead") == ("status",)
     assert nouns.register("Lead", indexes=[]).indexes == ()
+
+
+class NounHost:
+    """The one method `POST /nouns` calls on its object, over a registry."""
+
+    def __init__(self, nouns: Nouns) -> None:
+        self.nouns = nouns
+
+    def register_noun(
+        self, name: str, plural: str | None = None, indexes: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        return self.nouns.register(name, plural, indexes).to_dict()
+
+
+@pytest.mark.parametrize("indexes", [None, "status", 5])
+def test_post_nouns_refuses_indexes_that_are_no_array_as_rpc_does(indexes: Any) -> None:
+    """The route had a check of its own (`invalid_noun`) before the argument check that
+    RPC answers with: HTTP and RPC now answer alike, and the indexes stay."""
+    nouns, _ = registry()
+    nouns.register("Lead", indexes=["status"])
+    host = NounHost(nouns)
+    router = Router()
+    SemanticRoutes(host).routes(router)  # type: ignore[arg-type]  # only register_noun is called
+    body = {"name": "Lead", "indexes": indexes}
+    request = HttpRequest(
+        "POST", "http://t.localhost/nouns", {"content-type": "application/json"}, json.dumps(body).encode()
+    )
+    answer = json.loads(asyncio.run(router.handle(request)).body or b"{}")["error"]
+    with pytest.raises(BadRequest) as by_rpc:
+        asyncio.run(invoke(host.register_noun, body))
+    assert answer["code"] == by_rpc.value.code == "invalid_params"
+    assert answer["message"].startswith("Body field 'indexes' is an array of strings, not ")
+    assert nouns.indexes("Lead") == ("status",)

@@ -24,7 +24,8 @@ from dotdo.semantic.thingdata import (
     split_input,
     validate_id,
 )
-from dotdo.values import INT64_MAX, INT64_MIN, INT64_RANGE, int64_error
+from dotdo.values import INT64_MAX, INT64_MIN, LONE_SURROGATE
+from tests.unit.test_values import reference_check
 
 RECORD = ThingRecord("c-1", "Customer", "{}", 1, 2, None, 3)
 
@@ -102,7 +103,7 @@ def test_check_preconditions_answers_412_with_the_current_version_and_etag() -> 
     assert absent.value.headers == {}
 
 
-# -- encode_properties' inline leaves answer as one call per value -----------------------
+# -- encode_properties is the one check of a stored value, then the size bound -----------
 
 
 class Level(enum.IntEnum):
@@ -113,39 +114,19 @@ class Name(str):
     pass
 
 
-def reference_check_json(value: Any, depth: int = 0) -> None:
-    """`thingdata._check_json` in its plainest form: one call per value, leaves included;
-    the properties object is the first of at most MAX_DEPTH levels of arrays and objects."""
-    if depth >= MAX_DEPTH and isinstance(value, dict | list):
-        raise BadRequest(f"Properties are nested deeper than {MAX_DEPTH} levels", code="invalid_data")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise BadRequest("Property names are strings", code="invalid_data")
-            reference_check_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            reference_check_json(item, depth + 1)
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
-        return
-    elif isinstance(value, int):
-        if int64_error(value):
-            raise BadRequest(f"Properties: {INT64_RANGE}", code="invalid_data")
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise BadRequest("Numbers are finite (no NaN or Infinity)", code="invalid_data")
-    else:
-        raise BadRequest(f"{type(value).__name__} is not a JSON value", code="invalid_data")
-
-
 def reference_encode_properties(properties: dict[str, Any]) -> str:
-    reference_check_json(properties)
-    try:
-        text = json.dumps(properties, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        size = len(text.encode())
-    except (TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise BadRequest(f"Properties are not valid JSON: {exc}", code="invalid_data") from exc
-    if size > MAX_VALUE_BYTES:
+    """`encode_properties` in its plainest form: the one check of every stored value
+    (`values._check`, in its own plainest form), then the size bound."""
+    reference_check(properties, "Thing data", "invalid_data", 0)
+    text = json.dumps(properties, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    found = LONE_SURROGATE.search(text)
+    if found is not None:
+        raise BadRequest(
+            f"Thing data: a string holds the unpaired surrogate U+{ord(found.group()):04X}, "
+            "which is not Unicode text",
+            code="invalid_data",
+        )
+    if len(text.encode()) > MAX_VALUE_BYTES:
         raise PayloadTooLarge(f"A thing is at most {MAX_VALUE_BYTES} bytes as JSON", code="thing_too_large")
     return text
 
@@ -202,3 +183,13 @@ def test_the_size_bound_counts_utf8_bytes() -> None:
     assert encode_properties({"v": fits}) == reference_encode_properties({"v": fits})
     for text in (fits + "é", "x" * MAX_VALUE_BYTES):
         assert encoded(encode_properties, {"v": text})[:3] == ("error", 413, "thing_too_large")
+
+
+def test_thing_data_is_refused_and_stored_as_every_stored_value_is() -> None:
+    """A thing's data had a check of its own, apart from state's and events': a tuple was
+    refused there alone, and its messages were worded apart."""
+    assert encode_properties({"t": (1, "a")}) == '{"t":[1,"a"]}'
+    for bad in ({"n": math.inf}, {"n": 2**64}, {"s": {1}}, {"k": {1: 2}}, {"s": "\ud800"}):
+        with pytest.raises(BadRequest) as refused:
+            encode_properties(bad)
+        assert refused.value.code == "invalid_data" and refused.value.message.startswith("Thing data")
