@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from dotdo.testing import LocalRuntime as PluginRuntime
 from tests.runtime import ROOT, LocalRuntime, harness_runtime
@@ -10,6 +11,11 @@ from tests.runtime import ROOT, LocalRuntime, harness_runtime
 # The plugin is a pytest entry point of the installed package; named here too, so that the
 # suite also runs where dotdo is only on the path (pythonpath = src). pytester tests the plugin.
 pytest_plugins = ["dotdo.testing.plugin", "pytester"]
+
+# No property test is timed: hypothesis' default deadline (200 ms an example) failed an
+# encode/decode test on a machine shared with other work. Speed lives in bench/.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 HARNESS_RPC_SECRET = "harness-secret-for-tests"
 """Set in pyproject.toml's `dotdo_vars`, which configures the plugin's runtime for the harness."""

@@ -223,7 +223,7 @@ def test_socket_frames_are_json_whatever_is_broadcast(runtime: LocalRuntime) -> 
             assert strict(ws.recv(timeout=10)) == {"v": value}
 
 
-@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
         st.integers(min_value=-(2**65), max_value=2**65),

@@ -131,7 +131,7 @@ def outcome(function: Any, value: Any) -> Any:
         return ("error", error.code, error.message)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(VALUES)
 def test_stored_json_answers_as_one_call_per_value(value: Any) -> None:
     assert outcome(lambda v: stored_json(v, what="data", code="invalid_data"), value) == outcome(

@@ -496,7 +496,7 @@ def path_near(route: Route, data: st.DataObject) -> str:
     return "/" + "/".join(parts)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     st.lists(st.tuples(ROUTE_METHODS, st.lists(ROUTE_SEGMENTS, max_size=4), st.booleans()), max_size=12),
     st.data(),

@@ -32,7 +32,7 @@ def _valid(key: str) -> bool:
 _STATE_KEYS = _KEYS.filter(_valid)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500)
 @given(key=_STATE_KEYS, value=_VALUES)
 def test_a_stored_value_answers_what_the_general_path_writes(key: str, value: Any) -> None:
     state, _ = store()

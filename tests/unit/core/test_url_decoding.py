@@ -85,7 +85,7 @@ def valid_key(octets: bytes) -> bool:
     return text not in ("", ".", "..")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.binary(min_size=1, max_size=12).flatmap(lambda b: st.tuples(st.just(b), encodings(b))))
 def test_any_percent_encoded_bytes_decode_exactly_or_are_refused(case: tuple[bytes, str]) -> None:
     octets, encoded = case
@@ -97,7 +97,7 @@ def test_any_percent_encoded_bytes_decode_exactly_or_are_refused(case: tuple[byt
         assert refused.value.code == "invalid_path"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.data(), pieces, pieces)
 def test_two_requests_address_one_key_only_when_their_octets_are_equal(
     data: st.DataObject, first: bytes, second: bytes
@@ -111,7 +111,7 @@ def test_two_requests_address_one_key_only_when_their_octets_are_equal(
     assert (keys[0] == keys[1]) == (first == second)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.data(), st.binary(max_size=10))
 def test_query_values_decode_exactly_or_are_refused(data: st.DataObject, octets: bytes) -> None:
     encoded = data.draw(encodings(octets))
@@ -204,7 +204,7 @@ def test_query_integers_are_ascii_digits(text: str, value: int | None) -> None:
     assert decimal_integer(text) == value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     st.text(st.characters(codec="utf-8", exclude_characters="&=+%#"), min_size=1, max_size=8),
     st.lists(

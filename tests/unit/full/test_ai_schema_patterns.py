@@ -119,7 +119,7 @@ def test_the_cascades_schema_is_checked_before_any_tier() -> None:
 PATTERNS = ["^a+$", "^(a|b)*c", "x$", "^[a-c]{2,3}", "(ab)+", "\\d+\\.\\d*", "^$", "a.b"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(pattern=st.sampled_from(PATTERNS), subject=st.text(alphabet="abcx1.\n", max_size=12))
 def test_patterns_answer_as_re_search_does(pattern: str, subject: str) -> None:
     validator = compile_schema({"type": "string", "pattern": pattern})

@@ -191,7 +191,7 @@ def test_calls_retries_included_stay_under_the_subrequest_limit(network: Network
     assert network.calls == {}
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(targets=st.integers(min_value=1, max_value=40), concurrency=st.integers(min_value=1, max_value=6))
 def test_never_more_calls_in_flight_than_the_bound(targets: int, concurrency: int) -> None:
     NETWORK.__init__()  # type: ignore[misc]

@@ -381,7 +381,7 @@ def paths(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return found
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.text("abc", min_size=1, max_size=2), JSON, max_size=4), st.data())
 def test_fields_match_finds_every_value_at_its_path_and_nothing_else(data: dict[str, Any], draw: Any) -> None:
     assert fields_match(None, data) and fields_match({}, data)

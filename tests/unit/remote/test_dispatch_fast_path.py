@@ -71,7 +71,7 @@ def safely(check: Callable[[], bool]) -> Any:
         return type(exc)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600)
 @given(annotation=annotations, value=values)
 def test_a_compiled_check_answers_as_conforms_does(annotation: Any, value: Any) -> None:
     assert safely(lambda: compile_check(annotation)(value)) == safely(lambda: conforms(value, annotation))
@@ -174,7 +174,7 @@ def general(method: Callable[..., Any], params: Any) -> Any:
     return args, kwargs
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500)
 @given(method=st.sampled_from(METHODS), params=arguments)
 def test_a_compiled_binder_binds_and_refuses_as_inspect_does(method: Callable[..., Any], params: Any) -> None:
     assert outcome(lambda: calls.bind_arguments(method, params)) == outcome(lambda: general(method, params))
@@ -309,7 +309,7 @@ method_names = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(
     name=method_names,
     kind=st.sampled_from(["base", "override", "plain", "root", "app"]),

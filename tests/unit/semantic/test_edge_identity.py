@@ -101,7 +101,7 @@ def test_a_cursor_names_the_last_ends_type_and_id() -> None:
         assert raised.value.code == "invalid_cursor"
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=60, derandomize=True)
 @given(
     edges=st.lists(
         st.tuples(

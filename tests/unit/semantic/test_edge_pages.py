@@ -130,7 +130,7 @@ def test_a_page_of_bad_arguments_is_refused(options: dict[str, Any], code: str) 
     assert raised.value.code == code
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=60, derandomize=True)
 @given(
     edges=st.lists(st.tuples(st.integers(0, 3), st.sampled_from("abcdefgh")), max_size=30),
     limit=st.integers(1, 7),

@@ -82,7 +82,7 @@ def test_a_life_created_in_the_millisecond_the_old_one_was_gets_a_later_creation
 OPS = st.lists(st.sampled_from(["create", "update", "soft", "restore", "erase", "tick"]), max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(ops=OPS)
 def test_equal_tags_are_equal_representations(ops: list[str]) -> None:
     """Whatever writes happen to one id, in whichever milliseconds, a tag never names two

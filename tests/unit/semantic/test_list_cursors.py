@@ -66,7 +66,7 @@ def _walk(node: Node, limit: int, **options: Any) -> list[str]:
     raise AssertionError("the walk did not end")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(
     things=st.lists(_PROPERTIES, max_size=14),
     flush_after=st.integers(0, 14),

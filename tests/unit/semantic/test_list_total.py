@@ -81,7 +81,7 @@ def test_a_regex_list_stops_after_the_page_by_default() -> None:
     assert (page["total"], page["has_more"], [t["n"] for t in page["items"]]) == (None, True, [0, 3])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(n=st.integers(0, 12), limit=st.integers(0, 14), offset=st.integers(0, 14), exact=st.booleans())
 def test_total_is_exact_or_absent_never_wrong(n: int, limit: int, offset: int, exact: bool) -> None:
     """Whatever the page, `total` is either the true count or None, and None only when no

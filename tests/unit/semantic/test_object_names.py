@@ -116,7 +116,7 @@ _TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _THING = re.compile(r"[A-Z][A-Za-z0-9]{0,63}/[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=300, derandomize=True)
 @given(
     st.one_of(
         st.text(max_size=12),

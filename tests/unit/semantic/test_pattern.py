@@ -41,7 +41,7 @@ def patterns(draw: st.DrawFn, depth: int = 0) -> str:
 SUBJECTS = st.text(alphabet="aAbB_ 1é\nkKK\u212a.", max_size=10)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600)
 @example(r"\b", "", 0)
 @example("$", "a\n", 0)
 @example("a$", "a\n\n", re.MULTILINE)

@@ -176,7 +176,7 @@ def _answers(service: Service) -> list[Any]:
     return found
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.lists(OPERATIONS, max_size=25), st.integers(0, 25))
 def test_every_layout_answers_alike(operations: list[tuple[Any, ...]], rekeyed_at: int) -> None:
     """The same writes on `things` keyed by id, keyed by the list order, keyed by id then

@@ -160,7 +160,7 @@ def encoded(function: Any, value: Any) -> Any:
         return ("error", error.status, error.code, error.message)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(st.dictionaries(st.text(max_size=3), VALUES, max_size=4))
 def test_encode_properties_answers_as_one_call_per_value(properties: dict[str, Any]) -> None:
     assert encoded(encode_properties, properties) == encoded(reference_encode_properties, properties)

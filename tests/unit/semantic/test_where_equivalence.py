@@ -117,7 +117,7 @@ def thing(index: int, data: dict[str, Any], deleted: bool) -> dict[str, Any]:
     return {**wire, **data}
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(documents(), st.booleans()), min_size=1, max_size=8), clauses)
 def test_sql_pushdown_agrees_with_python(
     rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]
@@ -125,7 +125,7 @@ def test_sql_pushdown_agrees_with_python(
     assert_pushdown_agrees(rows, where)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(documents(), st.booleans()), min_size=1, max_size=8), clauses)
 def test_conjuncts_past_the_statement_budget_run_in_python_with_the_same_result(
     rows: list[tuple[dict[str, Any], bool]], where: dict[str, Any]

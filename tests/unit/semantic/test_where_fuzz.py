@@ -57,7 +57,7 @@ CLAUSES = st.recursive(
 THING = {"$id": "t1", "$type": "T", "$version": 1, "a": {"b": 2}, "tags": ["x", 1], "n": None}
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600)
 @given(CLAUSES)
 def test_any_json_is_a_clause_or_a_validation_error(where: Any) -> None:
     verdict = validate_where_clause(where)

@@ -52,7 +52,7 @@ _PROPERTIES = st.dictionaries(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500)
 @given(properties=_PROPERTIES, deleted=st.booleans())
 def test_a_record_answers_what_the_general_path_writes(properties: dict[str, Any], deleted: bool) -> None:
     record = ThingRecord(
@@ -65,7 +65,7 @@ def _node() -> Node:
     return Node(Storage(), Clock(T0), tiered=True)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(things=st.lists(_PROPERTIES, min_size=1, max_size=8), flush_after=st.integers(0, 8), data=st.data())
 def test_lists_and_reads_answer_what_the_general_path_writes(
     things: list[dict[str, Any]], flush_after: int, data: st.DataObject

@@ -330,7 +330,7 @@ def pages(n: Node, upper: bool = False, **filters: Any) -> list[dict[str, Any]]:
         cursor = page["cursor"].upper() if upper else page["cursor"]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     count=st.integers(0, 40),
     archived=st.integers(0, 40),
@@ -373,7 +373,7 @@ def test_event_pages_across_the_archive_equal_the_unarchived_log(
     assert pages(n.restart(), upper, limit=limit, **filters) == expected
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     writes=st.lists(st.sampled_from(["write", "soft", "restore", "hard", "other"]), max_size=12),
     archived=st.integers(0, 30),

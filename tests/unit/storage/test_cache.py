@@ -64,7 +64,7 @@ _OPS = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(ops=_OPS)
 def test_eviction_drops_what_one_lru_list_would(ops: list[tuple[Any, ...]]) -> None:
     cache, model = ThingCache(), _Model()

@@ -84,7 +84,7 @@ def _table(sql: Sql) -> list[dict[str, Any]]:
     return sql.exact_rows(f"SELECT {typed} FROM things ORDER BY id", limit=1000)[0]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(_checkpoints(), st.sampled_from([checkpoint.MAX_BATCH_BYTES, 300, 1]))
 def test_batched_writes_leave_the_table_and_the_rows_written_of_one_statement_a_thing(
     case: tuple[list[ThingRecord], list[tuple[str, ThingRecord | None]]], batch_bytes: int

@@ -51,7 +51,7 @@ ENTRIES = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(st.lists(ENTRIES, max_size=6), st.integers(1, 400))
 def test_pack_answers_the_rows_entry_by_entry_encoding_gave(
     entries: list[dict[str, Any]], bound: int

@@ -507,7 +507,7 @@ def _events_paged(node: Node, key: int, value: int) -> list[Any]:
         ("strict", 1_000_000, 0),  # the overlay's statements with the where clause once
     ],
 )
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(ops=_OPS)
 def test_any_interleaving_answers_as_the_direct_path(
     durability: str, overlay_bytes: int, statement_room: int, ops: list[tuple[str, int, int]]
@@ -559,7 +559,7 @@ def _in_transaction(node: Node, ops: list[tuple[str, int, int]], rolls_back: boo
 
 
 @pytest.mark.parametrize("durability", ["strict", "relaxed"])
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(groups=_GROUPS)
 def test_operations_in_enclosing_transactions_answer_as_the_direct_path(
     durability: str, groups: list[tuple[list[tuple[str, int, int]], bool]]
@@ -1113,7 +1113,7 @@ def test_a_create_whose_turn_writes_sql_runs_again_in_a_transaction_and_such_cre
     assert {t["$id"] for t in again.things.list("Note", ThingQuery.build())["items"]} == {"a", "b"}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     st.lists(
         st.tuples(

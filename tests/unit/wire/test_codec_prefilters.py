@@ -17,7 +17,7 @@ texts = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1500)
 @given(text=texts)
 @example(text='{"$date": 1}')
 @example(text='{"\\u0024date": 1}')

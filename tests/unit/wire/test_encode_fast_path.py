@@ -88,7 +88,7 @@ def outcome(function: Any, value: Any) -> Any:
         return ("error", str(error))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(VALUES)
 def test_encode_answers_as_one_call_per_value(value: Any) -> None:
     assert outcome(encode, value) == outcome(reference, value)

@@ -110,7 +110,7 @@ def texts(draw: st.DrawFn) -> str | bytes:
     return text
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600)
 @given(texts())
 def test_loads_answers_as_json_loads_then_decode(text: str | bytes) -> None:
     assert outcome(loads, text) == outcome(reference_loads, text)

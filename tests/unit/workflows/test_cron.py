@@ -240,7 +240,7 @@ def matches(expression: str, wall: datetime) -> bool:
     return parse_cron(expression).next_after(just_before) == just_before + 1
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     zone_name=st.sampled_from(ZONES),
     year=st.integers(2020, 2035),
@@ -273,7 +273,7 @@ def test_wildcard_jobs_fire_at_every_matching_instant_and_never_go_quiet(
     assert fired == expected
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     zone_name=st.sampled_from(ZONES),
     year=st.integers(2020, 2035),

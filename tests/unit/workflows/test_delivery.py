@@ -239,7 +239,7 @@ def test_scopes_belong_to_one_object() -> None:
     assert (here.delivered, there.delivered) == (["here"], ["there"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     st.lists(
         st.tuples(st.integers(min_value=0, max_value=30), st.booleans()),
