@@ -366,6 +366,18 @@ def test_nouns_and_verbs_registries(runtime: LocalRuntime) -> None:
         assert c.post("/verbs", json={"base": "run", "past": "ran"}).json()["past"] == "ran"
 
 
+def test_a_form_of_a_lifecycle_verb_is_refused_when_registered(runtime: LocalRuntime) -> None:
+    """`register_verb("create")` and `past="created"` were taken, and refused only when an
+    action used them: every path that registers a verb refuses them itself (ADR 0044)."""
+    with runtime.client(new_tenant()) as c:
+        for body in ({"base": "create"}, {"base": "make", "past": "created"}):
+            refused = c.post("/verbs", json=body)
+            assert (refused.status_code, refused.json()["error"]["code"]) == (400, "reserved_verb"), body
+            by_rpc = c.post("/rpc", json={"method": "register_verb", "params": body})
+            assert (by_rpc.status_code, by_rpc.json()["error"]["code"]) == (400, "reserved_verb")
+        assert c.get("/verbs").json()["items"] == []
+
+
 def test_python_accessors_inside_the_object(runtime: LocalRuntime) -> None:
     name = new_tenant()
     result = runtime.rpc(name, "accessors", binding="SEMANTIC").json()["result"]

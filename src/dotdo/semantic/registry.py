@@ -35,7 +35,7 @@ __all__ = [
     "Nouns",
     "Verb",
     "Verbs",
-    "check_declared_indexes",
+    "check_declarations",
     "index_name",
 ]
 
@@ -167,15 +167,31 @@ class Verb:
         return forms
 
 
-def check_declared_indexes(owner: str, nouns: Sequence[Noun]) -> None:
-    """Refuse a class whose `declared_nouns` index more than MAX_OBJECT_INDEXES distinct
-    paths together: a `TypeError` naming the class (`owner`), raised when it is defined."""
+def check_declarations(owner: str, nouns: Sequence[Noun], verbs: Sequence[Verb]) -> None:
+    """Refuse a class (`owner`) when it is defined: a `TypeError` when its `declared_nouns`
+    index more than MAX_OBJECT_INDEXES distinct paths together; a `ValueError` for a
+    `declared_verbs` entry that `Verbs.register` would refuse (no verb, or a form of a verb
+    the thing store's own events use: `check_unreserved_verb`), which would otherwise fail
+    every start of the object."""
     declared = sum(len(dict.fromkeys(noun.indexes)) for noun in nouns)
     if declared > MAX_OBJECT_INDEXES:
         raise TypeError(
             f"{owner}.declared_nouns index {declared} properties together: an object's nouns "
             f"hold at most {MAX_OBJECT_INDEXES} indexes (each costs a row on every write of every type)"
         )
+    for verb in verbs:
+        try:
+            _unreserved(verb.forms())
+        except BadRequest as error:
+            raise ValueError(f"{owner}.declared_verbs: {error.message}") from None
+
+
+def _unreserved(forms: VerbForms) -> VerbForms:
+    """`forms` unless one of them is a form of a reserved verb (400 `reserved_verb`): a
+    registered `past="created"` would name `<Noun>.created`, a thing store event."""
+    for form in (forms.base, forms.past, forms.participle, forms.third_person):
+        check_unreserved_verb(form, "a registered verb")
+    return forms
 
 
 def index_name(type_name: str, path: str) -> str:
@@ -242,7 +258,7 @@ class Nouns:
 
     def register_declared(self, nouns: Sequence[Noun]) -> None:
         """Register a class's declared nouns. They were held to MAX_OBJECT_INDEXES with the
-        class (`check_declared_indexes`), so not again here: nouns registered at run time
+        class (`check_declarations`), so not again here: nouns registered at run time
         before a deploy declared more may take an object past the bound, never twice past."""
         for noun in nouns:
             self.register(noun.name, noun.plural, noun.indexes, bounded=False)
@@ -353,8 +369,10 @@ class Verbs:
         third_person: str | None = None,
     ) -> VerbForms:
         """Register (or re-register) a verb with the forms given, the others derived; its
-        forms. 400 `invalid_verb` as `Verb.forms`."""
-        forms = Verb(base, past, participle, third_person).forms()
+        forms. 400 `invalid_verb` as `Verb.forms`; 400 `reserved_verb` when any form is a
+        form of a verb the thing store's own events use (`create`, or `past="created"`:
+        `check_unreserved_verb`, ADR 0044), refused here rather than when first used."""
+        forms = _unreserved(Verb(base, past, participle, third_person).forms())
         if self._load().get(base) == forms:
             return forms
         self._sql.run(

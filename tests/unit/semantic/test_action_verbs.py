@@ -13,7 +13,7 @@ from dotdo.core.migrations import migrate
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, Ref, Relationships
-from dotdo.semantic.registry import REGISTRY_TABLES, Verbs
+from dotdo.semantic.registry import REGISTRY_TABLES, Verb, Verbs
 from tests.storage import Storage
 
 EVERY_RESERVED_FORM = [
@@ -93,14 +93,48 @@ def test_an_edge_takes_the_past_tense_an_action_writes_and_other_verbs() -> None
         assert relationships.relate("Note/n1", verb, "Note/n2") is True
 
 
-def test_a_verb_whose_registered_past_is_reserved_is_refused_as_an_action() -> None:
-    _, registry, actions, _ = graph()
-    registry.register("make", past="created")
-    registry.register("create", past="made")  # the base itself is reserved, whatever its past
+def test_a_verb_whose_stored_past_is_reserved_is_refused_as_an_action() -> None:
+    """Registering one is refused now (below); a row stored before that rule still is."""
+    sql, _, _, _ = graph()
+    sql.run(
+        "INSERT INTO dotdo_verbs (base, past, participle, third_person, registered_at) "
+        "VALUES ('make', 'created', 'making', 'makes', 1), ('create', 'made', 'creating', 'creates', 1)"
+    )
+    relationships = Relationships(sql, lambda: 1)
+    actions = Actions(sql, Verbs(sql, lambda: 1), lambda *e: "e", relationships, lambda: 1, str)
     for verb in ("make", "create"):
         with pytest.raises(BadRequest) as raised:
             actions.record("Note/n1", verb)
         assert raised.value.code == "reserved_verb"
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        {"base": "create"},
+        {"base": "restore", "past": "put", "participle": "putting", "third_person": "puts"},
+        {"base": "make", "past": "created"},
+        {"base": "make", "participle": "updating"},
+        {"base": "make", "third_person": "deletes"},
+        {"base": "make", "past": "made", "participle": "making", "third_person": "restores"},
+    ],
+)
+def test_registering_a_form_of_a_lifecycle_verb_is_refused_at_registration(forms: dict[str, str]) -> None:
+    registry = verbs()
+    with pytest.raises(BadRequest) as raised:
+        registry.register(**forms)
+    assert raised.value.code == "reserved_verb" and raised.value.status == 400
+    assert registry.all() == []  # nothing written
+    assert registry.get("make").past == "made"  # the derived forms, not a stored "created"
+
+
+@pytest.mark.parametrize("verb", [Verb("create"), Verb("make", past="created"), Verb("Ship")])
+def test_a_class_declaring_a_verb_registration_refuses_is_refused_when_defined(verb: Verb) -> None:
+    from dotdo import DOSemantic
+
+    with pytest.raises(ValueError, match=r"Declaring\.declared_verbs"):
+        type("Declaring", (DOSemantic,), {"declared_verbs": (verb,)})
+    type("Fine", (DOSemantic,), {"declared_verbs": (Verb("run", past="ran"),)})
 
 
 def test_an_edge_stored_under_a_reserved_verb_before_still_reads_and_deletes() -> None:
