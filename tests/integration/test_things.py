@@ -284,10 +284,15 @@ def test_relationships_and_actions(runtime: LocalRuntime) -> None:
         assert c.get("/Customer/nobody/placed").status_code == 404
         assert c.post("/actions", json={"subject": "nobody", "verb": "x"}).status_code == 400
         # a verb of the thing store's own events, or an inflected one, would fake or garble them
-        for verb, code in (("update", "reserved_verb"), ("created", "reserved_verb")):
+        for verb, code in (
+            ("update", "reserved_verb"),
+            ("created", "reserved_verb"),
+            ("moved", "invalid_verb"),
+        ):
             refused = c.post("/actions", json={"subject": "Customer/ada", "verb": verb})
             assert (refused.status_code, refused.json()["error"]["code"]) == (400, code)
         assert not c.get("/events", params={"type": "Customer.updated"}).json()["items"]
+        assert not c.get("/events", params={"type": "Customer.moveded"}).json()["items"]
 
 
 def test_an_edge_takes_the_verbs_an_action_takes_and_old_edges_stay_readable(runtime: LocalRuntime) -> None:

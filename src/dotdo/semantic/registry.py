@@ -17,7 +17,7 @@ from typing import Any
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
-from dotdo.semantic.inflection import VerbForms, conjugate, pluralize
+from dotdo.semantic.inflection import VerbForms, conjugate, past_tense_bases, pluralize
 from dotdo.semantic.names import (
     MAX_DERIVED_VERB_LENGTH,
     PLURAL_NAME,
@@ -403,16 +403,26 @@ class Verbs:
         the rule an edge's verb follows too; an action `Customer.updated` would reach
         `on.Customer.updated` handlers for a write that never happened); 400 `invalid_verb`
         for an inflected form of a registered verb (`ships`), which would be conjugated
-        again (`Customer.shippeded`)."""
+        again (`Customer.shippeded`), and for a verb not registered that spelling reads as a
+        past tense (`moved`, `ran`: `past_tense_bases`; registering it makes it a base)."""
         forms = self.get(verb)
         check_unreserved_verb(verb, "an action")
         check_unreserved_verb(forms.past, "an action")
-        for known in self._load().values():
+        registered = self._load()
+        for known in registered.values():
             if verb != known.base and verb in (known.past, known.participle, known.third_person):
                 raise BadRequest(
                     f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",
                     code="invalid_verb",
                 )
+        bases = () if verb in registered else past_tense_bases(verb)
+        if bases:
+            of = f" (of {bases[0]!r})" if len(bases) == 1 else ""
+            raise BadRequest(
+                f"{verb!r} is a past tense{of}: actions take the base form, whose past names the "
+                f"event (register {verb!r} as a verb if it is a base form)",
+                code="invalid_verb",
+            )
         return forms
 
     def all(self) -> list[VerbForms]:

@@ -55,6 +55,36 @@ def test_an_inflected_registered_verb_names_its_base() -> None:
     assert registry.for_action("ship").past == "shipped"
 
 
+@pytest.mark.parametrize(
+    ("verb", "base"),
+    [("moved", "'move'"), ("shipped", "'ship'"), ("ran", "'run'"), ("shippedOut", "'shipOut'")],
+)
+def test_a_verb_not_registered_in_the_past_tense_is_refused_naming_its_base(verb: str, base: str) -> None:
+    """`moved` was taken as a base: its event was `Item.moveded` and its edge `moveded`."""
+    with pytest.raises(BadRequest) as raised:
+        verbs().for_action(verb)
+    assert raised.value.code == "invalid_verb"
+    assert f"a past tense (of {base})" in raised.value.message and "eded" not in raised.value.message
+
+
+def test_a_registered_verb_spelt_like_a_past_is_a_base() -> None:
+    registry = verbs()
+    with pytest.raises(BadRequest, match="'opened' is a past tense: actions take"):
+        registry.for_action("opened")  # `open` or `opene`: spelling cannot tell, so none named
+    registry.register("bobsledded", past="bobsleddedd")
+    registry.register("seeded")
+    assert registry.for_action("seeded").past == "seededed"
+    assert registry.for_action("bobsledded").past == "bobsleddedd"
+
+
+def test_an_action_in_the_past_tense_writes_nothing() -> None:
+    _, _, actions, relationships = graph()
+    with pytest.raises(BadRequest):
+        actions.record("Item/i1", "moved", "Place/p1")
+    assert actions.list() == [] and relationships.related("Item/i1", "moveded") == []
+    assert actions.record("Item/i1", "move", "Place/p1")["event"]["type"] == "Item.moved"
+
+
 @pytest.mark.parametrize(("verb", "past"), [("place", "placed"), ("embed", "embedded"), ("need", "needed")])
 def test_other_verbs_keep_their_forms(verb: str, past: str) -> None:
     assert verbs().for_action(verb).past == past
