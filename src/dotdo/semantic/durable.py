@@ -102,7 +102,8 @@ class DOSemantic(DOCore):
         self.things = Things(
             self.thing_store(), self, _now_ms, new_id, self.noun_policy, on_erase=self.relationships.forget
         )
-        self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
+        emit = self.event_log.framework(self.emit)  # an action's event wraps its data: 2 levels more
+        self.actions = Actions(self.sql, self.verbs, emit, self.relationships, _now_ms, new_id)
         self.nouns.register_declared(self.declared_nouns)
         for verb in self.declared_verbs:
             self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person)
@@ -125,8 +126,7 @@ class DOSemantic(DOCore):
 
     def event_store(self) -> EventLog:
         """Where events live: the `events` table (`EventLog`). DOStorage puts its tiers here
-        (events in the write-ahead log, then in packed segments); whatever is returned answers
-        `record`, `new_event`, `get` and `list` as `EventLog` does."""
+        (events in the write-ahead log, then in packed segments); what is returned is an `EventLog`."""
         return EventLog(self.sql, _now_ms, new_id)
 
     def emit(
