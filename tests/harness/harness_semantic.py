@@ -95,6 +95,11 @@ class HarnessSemantic(Lifetime, DOSemantic):
     def echo(self, value: object) -> object:
         return value
 
+    @rpc
+    def emit_event(self, event_type: str, data: object) -> str:
+        """The application's own `self.emit`, from inside the object."""
+        return self.emit(event_type, data)
+
     @rpc(scope="read")
     def describe(self, value: object) -> str:
         return type(value).__name__

@@ -100,6 +100,11 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
         return self.every(5).minutes(self.ticker)
 
     @rpc
+    def emit_event(self, event_type: str, data: object) -> str:
+        """The application's own `self.emit`, from inside the object."""
+        return self.emit(event_type, data)
+
+    @rpc
     def schedule_ticker_daily_at(self, time_of_day: str) -> str:
         return self.every.day.at(time_of_day)(self.ticker)
 

@@ -65,3 +65,21 @@ def test_an_input_at_the_bound_goes_through_the_frameworks_own_approval(runtime:
             assert time.monotonic() < deadline, run
         assert run["status"] == "completed", run
         assert run["result"]["decision"]["value"] == arrays(32, 1)
+
+
+def test_the_applications_own_emit_holds_its_data_to_32_levels(runtime: LocalRuntime) -> None:
+    """`self.emit` recorded data nested 34 levels: the event log gave every event the
+    allowance (FRAMEWORK_DEPTH) of the records the framework builds around a value."""
+    with runtime.client(new_tenant()) as c:
+        for prefix in ("/_semantic", "/_workflow"):
+            for depth, ok in ((32, True), (33, False), (34, False)):
+                call = {"method": "emit_event", "params": ["Deep.emitted", arrays(depth, 1)]}
+                answer = c.post(f"{prefix}/rpc", json=call)
+                if ok:
+                    assert answer.status_code == 200, (prefix, depth, answer.text)
+                else:
+                    assert answer.status_code == 400, (prefix, depth, answer.text)
+                    error = answer.json()["error"]
+                    assert error["code"] == "invalid_data" and "deeper than 32 levels" in error["message"]
+            events = c.get(f"{prefix}/events", params={"type": "Deep.emitted"}).json()["items"]
+            assert [event["data"] for event in events] == [arrays(32, 1)]

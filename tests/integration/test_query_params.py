@@ -107,3 +107,37 @@ def test_a_single_things_parameter_on_the_list_is_refused(runtime: LocalRuntime)
 def test_an_apps_own_route_takes_any_query_parameter(runtime: LocalRuntime) -> None:
     with runtime.client(new_tenant()) as c:  # HarnessWorkflow's GET /Customer/stats
         assert c.get("/_workflow/Customer/stats?bogus=1").json() == {"type": "Customer", "count": 0}
+
+
+# Every route DOFull serves whose handler reads no body: one sent to it is refused.
+BODYLESS: list[tuple[str, str]] = [
+    ("DELETE", "/state/k"),
+    ("DELETE", "/Item/i1"),
+    ("POST", "/Item/i1/restore"),
+    ("POST", "/events/dead/e1/replay"),
+    ("DELETE", "/schedules/s1"),
+    ("POST", "/storage/flush"),
+    ("POST", "/search/Item/reindex"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), BODYLESS, ids=[f"{m} {p}" for m, p in BODYLESS])
+def test_a_route_that_reads_no_body_refuses_one(runtime: LocalRuntime, method: str, path: str) -> None:
+    with runtime.client(new_tenant()) as c:
+        c.post(f"{FULL}/Item", json={"$id": "i1", "name": "one"})
+        c.put(f"{FULL}/state/k", json=1)
+        refused = c.request(method, f"{FULL}{path}", json={"before": 1})
+        assert refused.status_code == 400, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "unexpected_body" and f"{method} /" in error["message"], error
+        # refused before the handler: nothing deleted
+        assert c.get(f"{FULL}/Item/i1").json()["name"] == "one"
+        assert c.get(f"{FULL}/state/k").json()["value"] == 1
+
+
+def test_a_bodyless_route_without_a_body_still_answers(runtime: LocalRuntime) -> None:
+    with runtime.client(new_tenant()) as c:
+        assert c.post(f"{FULL}/storage/flush").status_code == 200
+        assert c.post(f"{FULL}/storage/flush", content=b" \n").status_code == 200
+        c.put(f"{FULL}/state/k", json=1)
+        assert c.delete(f"{FULL}/state/k").json() == {"key": "k", "deleted": True}

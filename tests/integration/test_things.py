@@ -284,10 +284,15 @@ def test_relationships_and_actions(runtime: LocalRuntime) -> None:
         assert c.get("/Customer/nobody/placed").status_code == 404
         assert c.post("/actions", json={"subject": "nobody", "verb": "x"}).status_code == 400
         # a verb of the thing store's own events, or an inflected one, would fake or garble them
-        for verb, code in (("update", "reserved_verb"), ("created", "reserved_verb")):
+        for verb, code in (
+            ("update", "reserved_verb"),
+            ("created", "reserved_verb"),
+            ("moved", "invalid_verb"),
+        ):
             refused = c.post("/actions", json={"subject": "Customer/ada", "verb": verb})
             assert (refused.status_code, refused.json()["error"]["code"]) == (400, code)
         assert not c.get("/events", params={"type": "Customer.updated"}).json()["items"]
+        assert not c.get("/events", params={"type": "Customer.moveded"}).json()["items"]
 
 
 def test_an_edge_takes_the_verbs_an_action_takes_and_old_edges_stay_readable(runtime: LocalRuntime) -> None:
@@ -364,6 +369,18 @@ def test_nouns_and_verbs_registries(runtime: LocalRuntime) -> None:
         verb = c.post("/verbs", json={"base": "ship"}).json()
         assert verb == {"base": "ship", "past": "shipped", "participle": "shipping", "third_person": "ships"}
         assert c.post("/verbs", json={"base": "run", "past": "ran"}).json()["past"] == "ran"
+
+
+def test_a_form_of_a_lifecycle_verb_is_refused_when_registered(runtime: LocalRuntime) -> None:
+    """`register_verb("create")` and `past="created"` were taken, and refused only when an
+    action used them: every path that registers a verb refuses them itself (ADR 0044)."""
+    with runtime.client(new_tenant()) as c:
+        for body in ({"base": "create"}, {"base": "make", "past": "created"}):
+            refused = c.post("/verbs", json=body)
+            assert (refused.status_code, refused.json()["error"]["code"]) == (400, "reserved_verb"), body
+            by_rpc = c.post("/rpc", json={"method": "register_verb", "params": body})
+            assert (by_rpc.status_code, by_rpc.json()["error"]["code"]) == (400, "reserved_verb")
+        assert c.get("/verbs").json()["items"] == []
 
 
 def test_python_accessors_inside_the_object(runtime: LocalRuntime) -> None:

@@ -1,8 +1,11 @@
-"""The query parameters a route takes: any other is refused before its handler runs.
+"""The query parameters a route takes, and whether it takes a body: anything else is
+refused before its handler runs.
 
 A route says which it takes where it is registered (`Router.route(query=...)`); a
 request giving another gets a 400 `invalid_query` naming it and the closest name the
 route takes, as a body field a route does not take is refused (`remote.calls.check_fields`).
+A route that reads no body says so (`Router.route(body=False)`): a body sent to it is a
+400 `unexpected_body`.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dotdo.core.http import HttpRequest
 from dotdo.errors import BadRequest
 
-__all__ = ["check_query"]
+__all__ = ["check_body", "check_query"]
 
 
 def check_query(request: HttpRequest, takes: frozenset[str]) -> None:
@@ -37,3 +40,14 @@ def check_query(request: HttpRequest, takes: frozenset[str]) -> None:
             details={"parameter": name, "suggestion": suggestion},
         )
     request.accepted_query = takes
+
+
+def check_body(request: HttpRequest) -> None:
+    """400 `unexpected_body` when `request` carries a body (anything but whitespace, which
+    JSON reads as nothing) to a route that reads none (`Router.route(body=False)`): it
+    would be answered as if it were not there, whatever the caller meant by it."""
+    if request.body.strip():
+        raise BadRequest(
+            f"{request.method} {request.path} takes no body; send the request without one",
+            code="unexpected_body",
+        )

@@ -44,6 +44,11 @@ before the handler, as a body field a route does not take is refused; and the ha
 can read only those (`HttpRequest.query` of another name is a programming error). Every
 framework route says (`?token=` counts where `query_token` lets the credential come
 so); a route that does not say, as an app's may not, takes anything.
+
+Bodies: a route that reads none says so (`router.post("/storage/flush", body=False)`); a
+request sending one anyway (anything but whitespace) is then a 400 `unexpected_body`, at
+the same point, rather than answered as if the body meant something. Every framework
+route whose handler reads no body says so; an app's route takes one unless it says.
 """
 
 from __future__ import annotations
@@ -53,10 +58,10 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
-from dotdo.core.queryparams import check_query
+from dotdo.core.queryparams import check_body, check_query
 from dotdo.core.routetree import RouteTree
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
 from dotdo.remote.marks import SCOPES
@@ -96,6 +101,8 @@ class Route:
     query: frozenset[str] | None = None
     """The query parameters the route takes (`token` included when `query_token`); None:
     not declared, any is let through (see the module docstring)."""
+    body: bool = True
+    """Does the route read a body? False: a request sending one is a 400 `unexpected_body`."""
     specificity: tuple[int, ...] = field(init=False, repr=False, compare=False)
     """Orders the routes matching one path, the greatest first (ADR 0011): the rank of
     each fixed segment, then 0 for a trailing `*` or 1 without one. Routes matching
@@ -212,6 +219,15 @@ def _parse(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern[str] |
     return tuple(segments), wildcard, tuple(constraints)
 
 
+class RouteOptions(TypedDict, total=False):
+    """What `Router.route` takes besides the method and pattern (its shorthands take the same)."""
+
+    scope: str | None
+    query_token: bool
+    query: Iterable[str] | None
+    body: bool
+
+
 Guard = Callable[[HttpRequest, Route | None], None]
 """Checks a request against the route chosen for it (None: no route, a 404 or 405 follows)
 before the handler runs; raises an HttpError to refuse it."""
@@ -258,9 +274,11 @@ class Router:
         scope: str | None = None,
         query_token: bool = False,
         query: Iterable[str] | None = None,
+        body: bool = True,
     ) -> None:
-        """`route(method, pattern, scope=..., query_token=..., query=...)(handler)`, not as a decorator."""
-        self.route(method, pattern, scope=scope, query_token=query_token, query=query)(handler)
+        """`route(method, pattern, scope=..., query_token=..., query=..., body=...)(handler)`, not
+        as a decorator."""
+        self.route(method, pattern, scope=scope, query_token=query_token, query=query, body=body)(handler)
 
     def route(
         self,
@@ -270,12 +288,15 @@ class Router:
         scope: str | None = None,
         query_token: bool = False,
         query: Iterable[str] | None = None,
+        body: bool = True,
     ) -> Callable[[H], H]:
         """A decorator registering a handler; method, pattern and scope are checked right
         away (ValueError). A route with the same method and pattern (`/a/` is `/a`) is
         replaced. `scope` is one of `ROUTE_SCOPES` (default: `default_scope(method)`);
         `query_token` lets the credential come as `?token=`; `query` names the query
-        parameters the route takes (any other is a 400 `invalid_query`; None: not checked)."""
+        parameters the route takes (any other is a 400 `invalid_query`; None: not checked);
+        `body=False`: the route reads no body, and a request with one is a 400
+        `unexpected_body`."""
         method = _check_method(method)
         segments, wildcard, constraints = _parse(pattern)
         needs = default_scope(method) if scope is None else scope
@@ -294,63 +315,38 @@ class Router:
                 if (route.method, route.segments, route.wildcard) != (method, segments, wildcard)
             ]
             self.routes.append(
-                Route(method, pattern, handler, segments, wildcard, constraints, needs, query_token, takes)
+                Route(
+                    method, pattern, handler, segments, wildcard, constraints, needs, query_token, takes, body
+                )
             )
             return handler
 
         return register
 
-    def get(
-        self,
-        pattern: str,
-        *,
-        scope: str | None = None,
-        query_token: bool = False,
-        query: Iterable[str] | None = None,
-    ) -> Callable[[H], H]:
+    def get(self, pattern: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
         """`route("GET", pattern, ...)`: needs `read` unless `scope` says otherwise."""
-        return self.route("GET", pattern, scope=scope, query_token=query_token, query=query)
+        return self.route("GET", pattern, **options)
 
-    def post(
-        self,
-        pattern: str,
-        *,
-        scope: str | None = None,
-        query_token: bool = False,
-        query: Iterable[str] | None = None,
-    ) -> Callable[[H], H]:
+    def post(self, pattern: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
         """`route("POST", pattern, ...)`: needs `write` unless `scope` says otherwise."""
-        return self.route("POST", pattern, scope=scope, query_token=query_token, query=query)
+        return self.route("POST", pattern, **options)
 
-    def put(
-        self, pattern: str, *, scope: str | None = None, query: Iterable[str] | None = None
-    ) -> Callable[[H], H]:
+    def put(self, pattern: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
         """`route("PUT", pattern, ...)`: needs `write` unless `scope` says otherwise."""
-        return self.route("PUT", pattern, scope=scope, query=query)
+        return self.route("PUT", pattern, **options)
 
-    def patch(
-        self, pattern: str, *, scope: str | None = None, query: Iterable[str] | None = None
-    ) -> Callable[[H], H]:
+    def patch(self, pattern: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
         """`route("PATCH", pattern, ...)`: needs `write` unless `scope` says otherwise."""
-        return self.route("PATCH", pattern, scope=scope, query=query)
+        return self.route("PATCH", pattern, **options)
 
-    def delete(
-        self, pattern: str, *, scope: str | None = None, query: Iterable[str] | None = None
-    ) -> Callable[[H], H]:
+    def delete(self, pattern: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
         """`route("DELETE", pattern, ...)`: needs `write` unless `scope` says otherwise."""
-        return self.route("DELETE", pattern, scope=scope, query=query)
+        return self.route("DELETE", pattern, **options)
 
-    def all(
-        self,
-        pattern: str,
-        *,
-        scope: str | None = None,
-        query_token: bool = False,
-        query: Iterable[str] | None = None,
-    ) -> Callable[[H], H]:
+    def all(self, pattern: str, **options: Unpack[RouteOptions]) -> Callable[[H], H]:
         """`route("*", pattern, ...)`: any method (a specific method's route on the same path
         wins); needs `write` unless `scope` says otherwise, even for a GET."""
-        return self.route("*", pattern, scope=scope, query_token=query_token, query=query)
+        return self.route("*", pattern, **options)
 
     def resolve(self, method: str, raw_path: str) -> tuple[Handler, dict[str, str]]:
         """The handler for a request (by its percent-encoded path) and its parameters.
@@ -414,6 +410,8 @@ class Router:
             self.guard(request, route)
         if route.query is not None:
             check_query(request, route.query)
+        if not route.body:
+            check_body(request)
         request.params = params
         return await route.handler(request)
 

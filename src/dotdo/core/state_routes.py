@@ -65,7 +65,7 @@ class StateRoutes:
         router.post("/state/transaction", scope="write", query=())(self._transaction)
         router.get("/state/:key", scope="read", query=())(self._get)
         router.put("/state/:key", scope="write", query=())(self._put)
-        router.delete("/state/:key", scope="write", query=())(self._delete)
+        router.delete("/state/:key", scope="write", query=(), body=False)(self._delete)
 
     async def _list(self, request: HttpRequest) -> HttpResponse:
         page: ListPage = self._state.list(

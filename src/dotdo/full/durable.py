@@ -406,9 +406,9 @@ class DOFull(DOWorkflow):
             providers.append(OpenAICompatible(base_url, _env_text(self.env, "AI_API_KEY")))
         return providers
 
-    def _live_things(self, type_name: str, limit: int, offset: int) -> builtins.list[dict[str, Any]]:
-        query = ThingQuery.build(limit=limit, offset=offset, with_total=False)
-        return builtins.list(self.things.list(type_name, query)["items"])
+    def _live_things(self, type_name: str, limit: int, cursor: str | None) -> tuple[Any, str | None]:
+        page = self.things.list(type_name, ThingQuery.build(limit=limit, cursor=cursor, with_total=False))
+        return page["items"], page["cursor"]
 
     @rpc
     async def ai_generate(

@@ -48,6 +48,7 @@ from dotdo.full.hitl_values import (
     public,
 )
 from dotdo.semantic.eventtypes import Event, pattern_matches
+from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.types import Row
 from dotdo.wire.tokens import Capability
@@ -74,15 +75,12 @@ class LoopHost(Protocol):
         """The object's timer service (clock and alarm)."""
         ...
 
-    @property
-    def runs(self) -> RunEngine:
-        """The run engine: durable steps, and waking a waiting run."""
-        ...
-
-    @property
-    def bus(self) -> EventBus:
-        """The event bus: emitting `Approval.*` events, observing every event."""
-        ...
+    runs: RunEngine
+    """The run engine: durable steps, and waking a waiting run."""
+    bus: EventBus
+    """The event bus: emitting `Approval.*` events, observing every event."""
+    event_log: EventLog
+    """The event log: `framework` marks the `Approval.*` events as the framework's records."""
 
 
 def wait_for_approval(loop: HumanLoop, request: ApprovalRequest, step: str) -> dict[str, Any]:
@@ -102,6 +100,7 @@ class HumanLoop:
 
     def __init__(self, host: LoopHost) -> None:
         self._host = host
+        self._emit = host.event_log.framework(host.bus.emit)  # an approval's events wrap its values
         self._store = HitlStore(host.sql)
         self._waits: builtins.list[Row] | None = None  # the waiting waits, read once per change
         host.bus.observe(self._observe)
@@ -219,7 +218,7 @@ class HumanLoop:
             escalated_from,
         )
         approval = self._public(approval_id)
-        self._host.bus.emit("Approval.requested", approval)
+        self._emit("Approval.requested", approval, None, None)
         if timeout_ms is not None:
             self._host.timers.changed()
         return approval
@@ -374,7 +373,7 @@ class HumanLoop:
             if not self._store.decide(approval_id, status, who, comment, stored, self._host.timers.now()):
                 raise Conflict(f"Approval {approval_id!r} was decided already", code="approval_decided")
             self._host.runs.wake(run_id)
-            self._host.bus.emit(f"Approval.{status}", self._public(approval_id))
+            self._emit(f"Approval.{status}", self._public(approval_id), None, None)
 
         self._host.sql.transaction(record)
         await faults.reach(faults.APPROVAL_DECIDED, approval_id)
@@ -433,7 +432,7 @@ class HumanLoop:
             str(row["step"]),
             str(row["id"]),
         )
-        self._host.bus.emit("Approval.escalated", {"from": self._public(str(row["id"])), "to": escalated})
+        self._emit("Approval.escalated", {"from": self._public(str(row["id"])), "to": escalated}, None, None)
         logger.info("approval %s (%s) escalated to %s as %s", row["id"], row["name"], escalate_to, successor)
         return True
 
@@ -441,7 +440,7 @@ class HumanLoop:
         if not self._store.expire(str(row["id"]), now, None):  # not pending since `row` was read
             return False
         self._host.runs.wake(str(row["run_id"]))
-        self._host.bus.emit("Approval.expired", self._public(str(row["id"])))
+        self._emit("Approval.expired", self._public(str(row["id"])), None, None)
         return True
 
     def _expire_wait(self, row: Row) -> None:

@@ -32,7 +32,7 @@ from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, EventLog, Relationships
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
-from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs, check_declared_indexes
+from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs, check_declarations
 from dotdo.semantic.routes import SemanticRoutes
 from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
@@ -85,7 +85,7 @@ class DOSemantic(DOCore):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._declared_fields = declared_fields(cls.declared_nouns)  # a bad declaration fails here
-        check_declared_indexes(cls.__name__, cls.declared_nouns)
+        check_declarations(cls.__name__, cls.declared_nouns, cls.declared_verbs)
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=("thing_store", "event_store", "noun_factory"),
@@ -102,7 +102,8 @@ class DOSemantic(DOCore):
         self.things = Things(
             self.thing_store(), self, _now_ms, new_id, self.noun_policy, on_erase=self.relationships.forget
         )
-        self.actions = Actions(self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id)
+        emit = self.event_log.framework(self.emit)  # an action's event wraps its data: 2 levels more
+        self.actions = Actions(self.sql, self.verbs, emit, self.relationships, _now_ms, new_id)
         self.nouns.register_declared(self.declared_nouns)
         for verb in self.declared_verbs:
             self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person)
@@ -125,8 +126,7 @@ class DOSemantic(DOCore):
 
     def event_store(self) -> EventLog:
         """Where events live: the `events` table (`EventLog`). DOStorage puts its tiers here
-        (events in the write-ahead log, then in packed segments); whatever is returned answers
-        `record`, `new_event`, `get` and `list` as `EventLog` does."""
+        (events in the write-ahead log, then in packed segments); what is returned is an `EventLog`."""
         return EventLog(self.sql, _now_ms, new_id)
 
     def emit(
@@ -432,7 +432,7 @@ class DOSemantic(DOCore):
         third_person: str | None = None,
     ) -> dict[str, str]:
         """Register a verb's irregular forms (admin scope), the others derived:
-        `{"base", "past", "participle", "third_person"}`. 400 `invalid_verb`."""
+        `{"base", "past", "participle", "third_person"}`. 400 `invalid_verb`, `reserved_verb`."""
         return self.verbs.register(base, past, participle, third_person).to_dict()
 
 

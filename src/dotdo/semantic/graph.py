@@ -30,6 +30,8 @@ from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
 from dotdo.values import FRAMEWORK_DEPTH, stored_json
 
+Emit = Callable[[str, Any, "str | None", "str | None"], str]  # (type, data, subject, object) -> id
+
 __all__ = [
     "GRAPH_TABLES",
     "Actions",
@@ -65,6 +67,23 @@ class EventLog:
         self._sql = sql
         self._clock = clock
         self._ids = ids
+        self._wrapped = 0  # FRAMEWORK_DEPTH for the one record `framework` is making
+
+    def framework(self, emit: Emit) -> Emit:
+        """`emit` for a record the framework builds around values checked on their own (an
+        action's event, an approval's): its data may nest FRAMEWORK_DEPTH levels deeper. Any
+        other event's data, the application's `self.emit` too, nests MAX_STORED_DEPTH at most."""
+
+        def framework_emit(event_type: str, data: Any, subject: str | None, object_id: str | None) -> str:
+            # `emit` records first and synchronously (DOWorkflow's bus before it delivers),
+            # so the next record is this one; `new_event` takes the allowance back.
+            self._wrapped = FRAMEWORK_DEPTH
+            try:
+                return emit(event_type, data, subject, object_id)
+            finally:
+                self._wrapped = 0
+
+        return framework_emit
 
     def record(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
         """Store one event (`event_type` already checked, `subject` / `object_id` thing ids)
@@ -80,14 +99,14 @@ class EventLog:
         self, event_type: str, subject: str | None, data: Any, object_id: str | None = None
     ) -> dict[str, Any]:
         """The row `record` stores, not stored: `{"id", "type", "data", "timestamp", "subject",
-        "object"}` in that order, `data` as its JSON text; 400 `invalid_data` as `record`."""
+        "object"}` in that order, `data` as its JSON text; 400 `invalid_data` as `record`
+        (data nested deeper than MAX_STORED_DEPTH, unless made through `framework`)."""
+        wrapped, self._wrapped = self._wrapped, 0
         return {
             "id": self._ids(),
             "type": event_type,
-            # An event's data may be the framework's record around a value checked where it
-            # came in (an action's `{"data": ...}`, an approval's payload): the allowance keeps
-            # the wrapper from failing it; a caller's `send` checks its data at the bound itself.
-            "data": _encode(data, wrapped=FRAMEWORK_DEPTH),
+            # Only a record the framework builds (`framework`) may nest deeper than a value.
+            "data": _encode(data, wrapped=wrapped),
             "timestamp": self._clock(),
             "subject": subject,
             "object": object_id,
@@ -308,7 +327,7 @@ class Actions:
         self,
         sql: Sql,
         verbs: Verbs,
-        emit: Callable[[str, Any, str | None, str | None], str],
+        emit: Emit,
         relationships: Relationships,
         clock: Callable[[], int],
         ids: Callable[[], str],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["VerbForms", "conjugate", "pluralize", "singularize"]
+__all__ = ["VerbForms", "conjugate", "past_tense_bases", "pluralize", "singularize"]
 
 _IRREGULAR_PLURALS = {
     "person": "people",
@@ -166,6 +166,17 @@ _IRREGULAR_VERBS = {
     "know": ("knew", "knowing", "knows"),
     "become": ("became", "becoming", "becomes"),
 }
+# Irregular past tenses, to their base: those that are no base form themselves (`put`,
+# `read` are both; `found` and `saw` are verbs of their own).
+_IRREGULAR_PASTS = {
+    past: base
+    for base, (past, _, _) in _IRREGULAR_VERBS.items()
+    if past != base and past not in ("found", "saw")
+}
+# Base forms that end in -ed (an -eed word is one unless its base is an -ee verb: `need`,
+# `proceed`, but `agreed`).
+_ED_BASES = frozenset({"bed", "bobsled", "embed", "imbed", "shed", "shred", "sled", "wed"})
+_EE_VERBS = frozenset({"agree", "decree", "disagree", "emcee", "free", "guarantee", "referee"})
 # One-syllable words ending consonant-vowel-consonant double the consonant (ship ->
 # shipped); longer words only when the last syllable is stressed, which spelling
 # cannot tell, so those are listed.
@@ -222,3 +233,47 @@ def conjugate(verb: str) -> VerbForms:
     word = head.lower()
     past, participle, third = _IRREGULAR_VERBS.get(word) or _regular_forms(word)
     return VerbForms(verb, past + tail, participle + tail, third + tail)
+
+
+def past_tense_bases(verb: str) -> tuple[str, ...]:
+    """The bases whose past tense `verb` is, as spelling tells (the irregular table, or a
+    regular -ed: `moved` -> ("move",), `shipped` -> ("ship",), `signedUp` -> ("signUp",));
+    () when it reads as a base form (`move`, `need`, `embed`, `put`). More than one when
+    spelling cannot tell which (`played` -> ("play", "playe")): only their past is known.
+
+    A caller's verb names an event by its past tense, so one already in the past would be
+    conjugated again (`Item.moveded`); spelling misreads a few base forms ending in -ed,
+    which a registered verb overrides."""
+    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
+    head, tail = (match.group(1), match.group(2)) if match else (verb, "")
+    word = head.lower()
+    if word in _IRREGULAR_PASTS:
+        return (_IRREGULAR_PASTS[word] + tail,)
+    if not word.endswith("ed") or word in _ED_BASES or word in _IRREGULAR_VERBS:
+        return ()
+    if word.endswith("eed") and word[:-1] not in _EE_VERBS:
+        return ()
+    candidates = [
+        base
+        for base in dict.fromkeys((word[:-3] + "y", word[:-3], word[:-2], word[:-1]))
+        if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[0] == word
+    ]
+    kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
+    return tuple(base + tail for base in kept)
+
+
+def _shadowed(base: str, candidates: list[str]) -> bool:
+    """Is `base` a spelling no English base has, beside the one it shadows: `shipp(e)`
+    beside `ship`, `carri(e)` beside `carry`, `fil` beside `fill`, `di` and `dy` beside
+    `die`, `fixe` beside `fix`?"""
+    stem = base[:-1] if base.endswith("e") else base
+    doubled = len(stem) >= 2 and stem[-1] == stem[-2] and stem[-1] not in "aeiou"
+    if len(stem) > 2 and stem.endswith("i") and stem[:-1] + "y" in candidates:
+        return True
+    if len(base) == 2 and base[-1] in "iy" and base[0] + "ie" in candidates:
+        return True
+    if base[-1] in "lsfz" and base + base[-1] in candidates:
+        return True
+    if base.endswith("e") and stem in candidates and (doubled or stem.endswith(("x", "sh", "ch"))):
+        return True
+    return doubled and stem[-1] not in "lsfz" and stem[:-1] in candidates

@@ -17,7 +17,7 @@ from typing import Any
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
-from dotdo.semantic.inflection import VerbForms, conjugate, pluralize
+from dotdo.semantic.inflection import VerbForms, conjugate, past_tense_bases, pluralize
 from dotdo.semantic.names import (
     MAX_DERIVED_VERB_LENGTH,
     PLURAL_NAME,
@@ -35,7 +35,7 @@ __all__ = [
     "Nouns",
     "Verb",
     "Verbs",
-    "check_declared_indexes",
+    "check_declarations",
     "index_name",
 ]
 
@@ -167,15 +167,31 @@ class Verb:
         return forms
 
 
-def check_declared_indexes(owner: str, nouns: Sequence[Noun]) -> None:
-    """Refuse a class whose `declared_nouns` index more than MAX_OBJECT_INDEXES distinct
-    paths together: a `TypeError` naming the class (`owner`), raised when it is defined."""
+def check_declarations(owner: str, nouns: Sequence[Noun], verbs: Sequence[Verb]) -> None:
+    """Refuse a class (`owner`) when it is defined: a `TypeError` when its `declared_nouns`
+    index more than MAX_OBJECT_INDEXES distinct paths together; a `ValueError` for a
+    `declared_verbs` entry that `Verbs.register` would refuse (no verb, or a form of a verb
+    the thing store's own events use: `check_unreserved_verb`), which would otherwise fail
+    every start of the object."""
     declared = sum(len(dict.fromkeys(noun.indexes)) for noun in nouns)
     if declared > MAX_OBJECT_INDEXES:
         raise TypeError(
             f"{owner}.declared_nouns index {declared} properties together: an object's nouns "
             f"hold at most {MAX_OBJECT_INDEXES} indexes (each costs a row on every write of every type)"
         )
+    for verb in verbs:
+        try:
+            _unreserved(verb.forms())
+        except BadRequest as error:
+            raise ValueError(f"{owner}.declared_verbs: {error.message}") from None
+
+
+def _unreserved(forms: VerbForms) -> VerbForms:
+    """`forms` unless one of them is a form of a reserved verb (400 `reserved_verb`): a
+    registered `past="created"` would name `<Noun>.created`, a thing store event."""
+    for form in (forms.base, forms.past, forms.participle, forms.third_person):
+        check_unreserved_verb(form, "a registered verb")
+    return forms
 
 
 def index_name(type_name: str, path: str) -> str:
@@ -242,7 +258,7 @@ class Nouns:
 
     def register_declared(self, nouns: Sequence[Noun]) -> None:
         """Register a class's declared nouns. They were held to MAX_OBJECT_INDEXES with the
-        class (`check_declared_indexes`), so not again here: nouns registered at run time
+        class (`check_declarations`), so not again here: nouns registered at run time
         before a deploy declared more may take an object past the bound, never twice past."""
         for noun in nouns:
             self.register(noun.name, noun.plural, noun.indexes, bounded=False)
@@ -355,8 +371,10 @@ class Verbs:
         third_person: str | None = None,
     ) -> VerbForms:
         """Register (or re-register) a verb with the forms given, the others derived; its
-        forms. 400 `invalid_verb` as `Verb.forms`."""
-        forms = Verb(base, past, participle, third_person).forms()
+        forms. 400 `invalid_verb` as `Verb.forms`; 400 `reserved_verb` when any form is a
+        form of a verb the thing store's own events use (`create`, or `past="created"`:
+        `check_unreserved_verb`, ADR 0044), refused here rather than when first used."""
+        forms = _unreserved(Verb(base, past, participle, third_person).forms())
         if self._load().get(base) == forms:
             return forms
         self._sql.run(
@@ -387,16 +405,26 @@ class Verbs:
         the rule an edge's verb follows too; an action `Customer.updated` would reach
         `on.Customer.updated` handlers for a write that never happened); 400 `invalid_verb`
         for an inflected form of a registered verb (`ships`), which would be conjugated
-        again (`Customer.shippeded`)."""
+        again (`Customer.shippeded`), and for a verb not registered that spelling reads as a
+        past tense (`moved`, `ran`: `past_tense_bases`; registering it makes it a base)."""
         forms = self.get(verb)
         check_unreserved_verb(verb, "an action")
         check_unreserved_verb(forms.past, "an action")
-        for known in self._load().values():
+        registered = self._load()
+        for known in registered.values():
             if verb != known.base and verb in (known.past, known.participle, known.third_person):
                 raise BadRequest(
                     f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",
                     code="invalid_verb",
                 )
+        bases = () if verb in registered else past_tense_bases(verb)
+        if bases:
+            of = f" (of {bases[0]!r})" if len(bases) == 1 else ""
+            raise BadRequest(
+                f"{verb!r} is a past tense{of}: actions take the base form, whose past names the "
+                f"event (register {verb!r} as a verb if it is a base form)",
+                code="invalid_verb",
+            )
         return forms
 
     def all(self) -> list[VerbForms]:

@@ -174,8 +174,8 @@ class SemanticRoutes:
         router.get(f"/{_NOUN}/:id", scope="read", query=("as_of", "include_deleted"))(self._get)
         router.patch(f"/{_NOUN}/:id", scope="write", query=())(self._update)
         router.put(f"/{_NOUN}/:id", scope="write", query=())(self._replace)
-        router.delete(f"/{_NOUN}/:id", scope="write", query=("hard",))(self._delete)
-        router.post(f"/{_NOUN}/:id/restore", scope="write", query=())(self._restore)
+        router.delete(f"/{_NOUN}/:id", scope="write", query=("hard",), body=False)(self._delete)
+        router.post(f"/{_NOUN}/:id/restore", scope="write", query=(), body=False)(self._restore)
         router.get(
             f"/{_NOUN}/:id/{_VERB}",
             scope="read",

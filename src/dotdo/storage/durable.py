@@ -191,7 +191,8 @@ class DOStorage(DOSemantic):
         """DOSemantic's routes plus `GET /stats` and `POST /storage/flush`."""
         super().routes(router)
         router.get("/stats", scope="read", query=())(self._http_stats)
-        router.post("/storage/flush", scope="admin", query=())(self._http_flush)  # an operator's lever
+        # an operator's lever
+        router.post("/storage/flush", scope="admin", query=(), body=False)(self._http_flush)
         router.post("/storage/archive", scope="admin", query=())(self._http_archive)
 
     # -- RPC ---------------------------------------------------------------

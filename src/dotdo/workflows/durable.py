@@ -175,11 +175,11 @@ class DOWorkflow(DOStorage):
         super().routes(router)
         router.post("/events", scope="write", query=())(self._http_send)
         router.get("/events/dead", scope="read", query=("limit",))(self._http_dead_letters)
-        router.post("/events/dead/:id/replay", scope="admin", query=())(self._http_replay)
+        router.post("/events/dead/:id/replay", scope="admin", query=(), body=False)(self._http_replay)
         router.get("/schedules", scope="read", query=("limit", "cursor"))(self._http_schedules)
         # A declared schedule's id holds its cron, `/` included (`class:sweep:*/5 * * * *:UTC`):
         # the id is the rest of the path, so a `/` may go in raw as well as `%2F`.
-        router.delete("/schedules/:id/*", scope="admin", query=())(self._http_remove_schedule)
+        router.delete("/schedules/:id/*", scope="admin", query=(), body=False)(self._http_remove_schedule)
         router.post("/workflows/:name", scope="write", query=())(self._http_start_workflow)
         router.get("/workflows/:id", scope="read", query=())(self._http_workflow_status)
 

@@ -394,6 +394,12 @@ def test_workers_ai_binding_shapes() -> None:
 # -- search --------------------------------------------------------------------------
 
 
+def _page(items: list[dict[str, Any]], limit: int, cursor: str | None) -> tuple[Any, str | None]:
+    """A page of `items` as a thing list answers one: the cursor is where the next starts."""
+    start = int(cursor or 0)
+    return items[start : start + limit], str(start + limit) if start + limit < len(items) else None
+
+
 def test_search_follows_the_events_of_searchable_nouns() -> None:
     clock = Clock()
     provider = FakeProvider()
@@ -405,7 +411,7 @@ def test_search_follows_the_events_of_searchable_nouns() -> None:
         ai,
         store,
         lambda _type, thing_id: things.get(thing_id),
-        lambda _type, limit, offset: list(things.values())[offset : offset + limit],
+        lambda _type, limit, cursor: _page(list(things.values()), limit, cursor),
     )
 
     async def write(event: str, thing_id: str, name: str | None, version: int = 1) -> None:
@@ -475,7 +481,7 @@ def test_a_thing_embeds_the_text_in_its_lists_and_nested_objects() -> None:
         ai,
         SqliteVectors(sql, clock),
         lambda _type, thing_id: things.get(thing_id),
-        lambda *_: list(things.values()),
+        lambda *_: (list(things.values()), None),
     )
     assert search.text_of("Patient", patient) == "Ada\ndiabetes, insulin, 2, type 1\nLyon, 69001"
     assert search.text_of("Patient", only_tags) == "diabetes"  # a thing with only a list is embedded
@@ -545,7 +551,9 @@ def test_a_dropped_embedding_call_is_tried_once_more() -> None:
     provider = FakeProvider(replies=[ProviderError("Network connection lost."), "ok"])
     ai, sql = make_ai(provider, clock=clock, cache_ttl=0)
     thing = {"$id": "1", "$type": "Customer", "$version": 1, "name": "abc"}
-    search = Search({"Customer": ("name",)}, ai, SqliteVectors(sql, clock), lambda *_: thing, lambda *_: [])
+    search = Search(
+        {"Customer": ("name",)}, ai, SqliteVectors(sql, clock), lambda *_: thing, lambda *_: ([], None)
+    )
 
     async def scenario() -> list[dict[str, Any]]:
         await search.on_event(Event("e", "Customer.created", thing, clock.now))

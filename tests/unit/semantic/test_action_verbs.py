@@ -13,7 +13,7 @@ from dotdo.core.migrations import migrate
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.graph import GRAPH_TABLES, Actions, Ref, Relationships
-from dotdo.semantic.registry import REGISTRY_TABLES, Verbs
+from dotdo.semantic.registry import REGISTRY_TABLES, Verb, Verbs
 from tests.storage import Storage
 
 EVERY_RESERVED_FORM = [
@@ -55,6 +55,36 @@ def test_an_inflected_registered_verb_names_its_base() -> None:
     assert registry.for_action("ship").past == "shipped"
 
 
+@pytest.mark.parametrize(
+    ("verb", "base"),
+    [("moved", "'move'"), ("shipped", "'ship'"), ("ran", "'run'"), ("shippedOut", "'shipOut'")],
+)
+def test_a_verb_not_registered_in_the_past_tense_is_refused_naming_its_base(verb: str, base: str) -> None:
+    """`moved` was taken as a base: its event was `Item.moveded` and its edge `moveded`."""
+    with pytest.raises(BadRequest) as raised:
+        verbs().for_action(verb)
+    assert raised.value.code == "invalid_verb"
+    assert f"a past tense (of {base})" in raised.value.message and "eded" not in raised.value.message
+
+
+def test_a_registered_verb_spelt_like_a_past_is_a_base() -> None:
+    registry = verbs()
+    with pytest.raises(BadRequest, match="'opened' is a past tense: actions take"):
+        registry.for_action("opened")  # `open` or `opene`: spelling cannot tell, so none named
+    registry.register("bobsledded", past="bobsleddedd")
+    registry.register("seeded")
+    assert registry.for_action("seeded").past == "seededed"
+    assert registry.for_action("bobsledded").past == "bobsleddedd"
+
+
+def test_an_action_in_the_past_tense_writes_nothing() -> None:
+    _, _, actions, relationships = graph()
+    with pytest.raises(BadRequest):
+        actions.record("Item/i1", "moved", "Place/p1")
+    assert actions.list() == [] and relationships.related("Item/i1", "moveded") == []
+    assert actions.record("Item/i1", "move", "Place/p1")["event"]["type"] == "Item.moved"
+
+
 @pytest.mark.parametrize(("verb", "past"), [("place", "placed"), ("embed", "embedded"), ("need", "needed")])
 def test_other_verbs_keep_their_forms(verb: str, past: str) -> None:
     assert verbs().for_action(verb).past == past
@@ -93,14 +123,48 @@ def test_an_edge_takes_the_past_tense_an_action_writes_and_other_verbs() -> None
         assert relationships.relate("Note/n1", verb, "Note/n2") is True
 
 
-def test_a_verb_whose_registered_past_is_reserved_is_refused_as_an_action() -> None:
-    _, registry, actions, _ = graph()
-    registry.register("make", past="created")
-    registry.register("create", past="made")  # the base itself is reserved, whatever its past
+def test_a_verb_whose_stored_past_is_reserved_is_refused_as_an_action() -> None:
+    """Registering one is refused now (below); a row stored before that rule still is."""
+    sql, _, _, _ = graph()
+    sql.run(
+        "INSERT INTO dotdo_verbs (base, past, participle, third_person, registered_at) "
+        "VALUES ('make', 'created', 'making', 'makes', 1), ('create', 'made', 'creating', 'creates', 1)"
+    )
+    relationships = Relationships(sql, lambda: 1)
+    actions = Actions(sql, Verbs(sql, lambda: 1), lambda *e: "e", relationships, lambda: 1, str)
     for verb in ("make", "create"):
         with pytest.raises(BadRequest) as raised:
             actions.record("Note/n1", verb)
         assert raised.value.code == "reserved_verb"
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        {"base": "create"},
+        {"base": "restore", "past": "put", "participle": "putting", "third_person": "puts"},
+        {"base": "make", "past": "created"},
+        {"base": "make", "participle": "updating"},
+        {"base": "make", "third_person": "deletes"},
+        {"base": "make", "past": "made", "participle": "making", "third_person": "restores"},
+    ],
+)
+def test_registering_a_form_of_a_lifecycle_verb_is_refused_at_registration(forms: dict[str, str]) -> None:
+    registry = verbs()
+    with pytest.raises(BadRequest) as raised:
+        registry.register(**forms)
+    assert raised.value.code == "reserved_verb" and raised.value.status == 400
+    assert registry.all() == []  # nothing written
+    assert registry.get("make").past == "made"  # the derived forms, not a stored "created"
+
+
+@pytest.mark.parametrize("verb", [Verb("create"), Verb("make", past="created"), Verb("Ship")])
+def test_a_class_declaring_a_verb_registration_refuses_is_refused_when_defined(verb: Verb) -> None:
+    from dotdo import DOSemantic
+
+    with pytest.raises(ValueError, match=r"Declaring\.declared_verbs"):
+        type("Declaring", (DOSemantic,), {"declared_verbs": (verb,)})
+    type("Fine", (DOSemantic,), {"declared_verbs": (Verb("run", past="ran"),)})
 
 
 def test_an_edge_stored_under_a_reserved_verb_before_still_reads_and_deletes() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from dotdo import BadRequest, conjugate, pluralize, singularize
+from dotdo.semantic.inflection import _ED_BASES, _IRREGULAR_VERBS, past_tense_bases
 from dotdo.semantic.names import (
     MAX_DERIVED_VERB_LENGTH,
     PLURAL_NAME,
@@ -112,3 +113,47 @@ def test_a_longer_verb_needs_its_forms_given() -> None:
     assert refused.value.code == "invalid_verb" and "register it with" in refused.value.message
     given_forms = Verb(verb, past=verb[:-1] + "d", participle=verb[:-1] + "g", third_person=verb[:-1] + "s")
     assert given_forms.forms().past == verb[:-1] + "d"
+
+
+# A word that is no irregular verb or past, and not spelt as a past (-ed) or as an -ee verb.
+IRREGULAR = frozenset(_IRREGULAR_VERBS) | {past for past, _, _ in _IRREGULAR_VERBS.values()}
+BASE_WORDS = WORDS.filter(lambda w: len(w) >= 2 and not w.endswith(("ed", "ee")) and w not in IRREGULAR)
+
+
+@given(BASE_WORDS, st.sampled_from(["", "Up", "Out"]))
+def test_the_past_tense_of_a_regular_verb_reads_as_one_of_a_base_with_that_past(word: str, tail: str) -> None:
+    """`moved` is not a base to conjugate again (`Item.moveded`): spelling reads it as a past,
+    and every base it names has that past; the word itself (no -ed) reads as a base."""
+    past = conjugate(word + tail).past
+    assume(conjugate(word).past not in _ED_BASES)  # `sl` -> `sled`, which is read as a base
+    bases = past_tense_bases(past)
+    assert bases and all(conjugate(base).past == past for base in bases), (word, past, bases)
+    assert past_tense_bases(word + tail) == ()
+
+
+@pytest.mark.parametrize(
+    ("past", "base"),
+    [
+        ("moved", "move"),
+        ("shipped", "ship"),
+        ("carried", "carry"),
+        ("died", "die"),
+        ("filled", "fill"),
+        ("referred", "refer"),
+        ("agreed", "agree"),
+        ("signedUp", "signUp"),
+        ("ran", "run"),
+        ("made", "make"),
+        ("went", "go"),
+    ],
+)
+def test_common_past_tenses_name_their_base(past: str, base: str) -> None:
+    bases = past_tense_bases(past)
+    assert bases == (base,) or (past, bases) == ("signedUp", ("signUp", "signeUp"))  # as `played`
+
+
+@pytest.mark.parametrize(
+    "base", ["need", "proceed", "embed", "shed", "wed", "put", "read", "set", "found", "saw", "move", "re"]
+)
+def test_base_forms_spelt_like_a_past_read_as_bases(base: str) -> None:
+    assert past_tense_bases(base) == ()

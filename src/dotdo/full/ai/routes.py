@@ -67,7 +67,7 @@ class AiRoutes:
         router.post("/ai/run", scope="write", query=())(self._run)
         router.get("/ai/usage", scope="read", query=())(self._usage)
         router.get(f"/search/{_NOUN}", scope="read", query=("q", "limit"))(self._search)
-        router.post(f"/search/{_NOUN}/reindex", scope="admin", query=())(self._reindex)
+        router.post(f"/search/{_NOUN}/reindex", scope="admin", query=(), body=False)(self._reindex)
 
     async def _generate(self, request: HttpRequest) -> HttpResponse:
         body = _body(request, '{"prompt": text, "schema": JSON Schema, "system": text, "model": name}')

@@ -47,8 +47,9 @@ REINDEX_BATCH = 100
 
 GetThing = Callable[[str, str], "dict[str, Any] | None"]
 """(type, id) -> the live thing (ThingData), or None when it is gone or deleted."""
-ListIds = Callable[[str, int, int], "list[dict[str, Any]]"]
-"""(type, limit, offset) -> live things of the type in a stable order."""
+ListPage = Callable[[str, int, "str | None"], "tuple[list[dict[str, Any]], str | None]"]
+"""(type, limit, cursor) -> a page of the live things of the type in the list's order, and
+the cursor after its last thing (ADR 0048; None on the last page)."""
 
 
 def check_searchable(searchable: Any, owner: str) -> dict[str, tuple[str, ...]]:
@@ -238,7 +239,7 @@ class Search:
         ai: AI,
         store: VectorStore,
         get_thing: GetThing,
-        list_things: ListIds,
+        list_things: ListPage,
     ) -> None:
         self.searchable = dict(searchable)
         self._ai = ai
@@ -343,15 +344,19 @@ class Search:
     async def reindex(self, type_name: str) -> int:
         """Embed every live thing of a searchable noun again (things written before the noun
         opted in, or while the provider was down); how many were embedded. 404
-        `noun_not_searchable`."""
+        `noun_not_searchable`. Things created during it are embedded once (by their events,
+        and by the walk when it reaches them), and none is skipped for another's deletion."""
         self._noun(type_name)
-        done = offset = 0
+        # By the list's cursor, not an offset: a thing created or deleted while a batch is
+        # embedded (the provider call awaits) would shift every offset after it, skipping or
+        # repeating things; a cursor resumes after the last thing embedded, whatever changed.
+        done, cursor = 0, None
         while True:
-            batch = self._list(type_name, REINDEX_BATCH, offset)
-            if not batch:
+            batch, cursor = self._list(type_name, REINDEX_BATCH, cursor)
+            if batch:
+                done += await self._index(batch, type_name)
+            if cursor is None:
                 return done
-            done += await self._index(batch, type_name)
-            offset += len(batch)
 
     async def search(self, type_name: str, text: str, limit: int = 10) -> list[dict[str, Any]]:
         """The live things of `type_name` nearest in meaning to `text`, best first:
