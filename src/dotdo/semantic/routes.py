@@ -53,9 +53,6 @@ class SemanticHost(Protocol):
     event_log: EventLog
     actions: Actions
 
-    def noun(self, type_name: str, thing_id: str | None = None) -> Any:
-        """The accessor of a noun (400 `invalid_type`; 404 `unknown_noun` when strict)."""
-
     def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
         """The read-only query: `{"rows", "truncated"}`."""
 
@@ -185,7 +182,7 @@ class SemanticRoutes:
         router.delete(f"/{_NOUN}/:id/{_VERB}", scope="write", query=("to",))(self._unrelate)
 
     async def _create(self, request: HttpRequest) -> HttpResponse:
-        type_name: str = self._host.noun(request.params["noun"]).type
+        type_name = validate_type_name(request.params["noun"])
         things = self._host.things
         condition = Preconditions.from_request(request)
         body = request.json()

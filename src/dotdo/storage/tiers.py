@@ -93,12 +93,13 @@ class TieredThingStore:
 
     # -- L0 ------------------------------------------------------------------
 
-    def read(self, thing_id: str) -> ThingRecord | None:
-        """The thing by id (None: absent): from L0 when held there, else from `things` (then held)."""
+    def read(self, thing_id: str, keep_absent: bool = True) -> ThingRecord | None:
+        """The thing by id (None: absent): from L0, else from `things`, then held (None if `keep_absent`)."""
         record: ThingRecord | None = self.l0.get(thing_id)
         if record is ABSENT:
             record = self._inner.read(thing_id)
-            self.l0.keep(thing_id, record)
+            if record is not None or keep_absent:
+                self.l0.keep(thing_id, record)
         return record
 
     def _set(self, thing_id: str, type_name: str, record: ThingRecord | None) -> None:
@@ -114,7 +115,8 @@ class TieredThingStore:
         taken."""
 
         def work() -> bool:
-            if self.read(record.id) is not None:
+            # A free id is not held as absent first: the write holds the thing there at once.
+            if self.read(record.id, keep_absent=False) is not None:
                 return False
             self._set(record.id, record.type, record)
             return True
@@ -204,7 +206,7 @@ class TieredThingStore:
         `Sql.one_statement` for work known to run one statement)."""
         if self._turn is not None:
             return work()
-        self._settle()
+        self._groups.settle()
         turn = Turn(l0=self.l0.begin(), dirty_since=self._dirty_since)
         owned = not self._sql.in_transaction
         log_state = (self.log.last_seq, self.log.pending_bytes, self.log.rows_appended)
@@ -236,7 +238,7 @@ class TieredThingStore:
                 self._add_events(turn.events, turn)
                 # Durable now; the caller acknowledges when this returns.
                 faults.reach_now(faults.STORAGE_LOGGED, str(self.log.last_seq))
-                self._settle()
+                self._groups.settle()
             if self._dirty_since is None:
                 self._dirty_since = self._clock()
                 self._on_wake_changed()
@@ -256,9 +258,6 @@ class TieredThingStore:
             self._checkpoint(None)
         self.log.append(packed)
 
-    def _settle(self) -> None:
-        self._groups.settle()
-
     def _defer(self, turn: Turn) -> None:
         """Hold a committed transaction's writes in the group until a row logs them."""
         self._groups.open.add(turn.entries, turn.events, self._clock())
@@ -275,7 +274,7 @@ class TieredThingStore:
     def commit_group(self) -> None:
         """Log the open group as one row now and wake its waiters (with the error, if the
         row could not be written: nothing of it was acknowledged)."""
-        self._settle()
+        self._groups.settle()
         if not self._groups.open:
             return
         group = self._groups.open
@@ -292,7 +291,7 @@ class TieredThingStore:
             logger.exception("group commit failed")
             group.release(error)
             return
-        self._settle()
+        self._groups.settle()
 
     def serving(self) -> AbstractContextManager[None]:
         """A request in the object from its start to its answer (`DOStorage.fetch`): its
@@ -367,7 +366,7 @@ class TieredThingStore:
             written = self.atomically(lambda: self._checkpoint(type_name))
         else:
             return 0
-        self._settle()
+        self._groups.settle()
         return written
 
     def _checkpoint(self, type_name: str | None) -> int:
