@@ -211,6 +211,7 @@ def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) 
         assert "the workerd that runs the objects (pid" in content
         assert "wrangler's proxy workerd (it serves the port) (pid" in content
         assert content.count("exited on its own, with signal SIGKILL") == 2
+        assert "exited on its own (" not in content  # said once, by dotdo dev, not by node too
         assert f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL" in content
         assert dev.poll() is None
     finally:
