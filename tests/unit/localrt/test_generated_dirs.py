@@ -58,13 +58,15 @@ def test_the_server_command_names_the_config_folders(tmp_path: Path) -> None:
     assert command[command.index("--persist-to") + 1] == str(state)
 
 
-_HOLD = """import fcntl, os, sys, time
+HOLD = """import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
 fcntl.flock(fd, fcntl.LOCK_EX)
 os.write(fd, f"{os.getpid()}\\n".encode())
 print("held", flush=True)
 time.sleep(60)
 """
+"""A `dotdo dev` holding a host's lock, as far as the lock says: the flock of the file
+`argv[1]` and its pid written there; "held" on stdout once it is."""
 
 
 def test_a_live_holder_is_refused_and_a_dead_one_taken_over(tmp_path: Path) -> None:
@@ -73,7 +75,7 @@ def test_a_live_holder_is_refused_and_a_dead_one_taken_over(tmp_path: Path) -> N
     with claim_host(host):
         assert lock.read_text().strip() == str(os.getpid())
     assert not lock.exists()
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(lock), "dotdo"], stdout=subprocess.PIPE)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(lock), "dotdo"], stdout=subprocess.PIPE)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
         refused = pytest.raises(LocalRuntimeError, match=f"another `dotdo dev` \\(pid {holder.pid}\\)")
