@@ -17,7 +17,7 @@ from dotdo.errors import RpcError
 from dotdo.wire.codec import decode
 from dotdo.wire.wsrpc import answer_to
 
-__all__ = ["EventSubscription"]
+__all__ = ["EventSubscription", "closed_error"]
 
 
 class EventSubscription:
@@ -77,7 +77,7 @@ class EventSubscription:
         except BaseException as error:
             await socket.close()
             if isinstance(error, websockets.ConnectionClosed):
-                raise _closed(error) from error
+                raise closed_error(error) from error
             raise
         self._socket = socket
 
@@ -101,7 +101,7 @@ class EventSubscription:
                     event: dict[str, Any] = decode(payload["params"])
                     return event
         except websockets.ConnectionClosed as closed:
-            raise _closed(closed) from closed
+            raise closed_error(closed) from closed
 
     async def aclose(self) -> None:
         """Close the socket (nothing is pushed any more); later calls do nothing."""
@@ -129,7 +129,7 @@ class EventSubscription:
         await self.aclose()
 
 
-def _closed(closed: websockets.ConnectionClosed) -> RpcError:
+def closed_error(closed: websockets.ConnectionClosed) -> RpcError:
     """The RpcError of a socket that closed: `token_expired` when the server closed it for
     its token's expiry, else `subscription_closed` naming its code and reason."""
     code, reason = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (1006, "")

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -118,6 +119,36 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def _dotdo_dev(
+    root: Path, log: Path, *args: str, preexec_fn: Callable[[], None] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`dotdo dev --port <a free one> --persist-to src/state *args` serving `root`, its
+    output in `log`, in a session of its own: (its process, the port). Ended as Ctrl-C ends
+    it (SIGINT to its session; nothing if it is gone already), which must work within 60 s:
+    else it is killed and the test fails."""
+    port = free_port()
+    command = [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"]
+    with log.open("wb") as out:
+        dev = subprocess.Popen(
+            [*command, *args],
+            cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
+            preexec_fn=preexec_fn,
+        )  # fmt: skip
+    try:
+        yield dev, port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(dev.pid, signal.SIGINT)
+        try:
+            dev.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait()
+            raise AssertionError("dotdo dev did not end on SIGINT") from None
+
+
 def test_a_bound_class_left_out_of_all_is_named_with_the_fix(tmp_path: Path) -> None:
     root = _project(tmp_path / "unlisted", ENTRY + '\n__all__ = ["Default"]\n')
     runtime = _runtime(root)
@@ -128,19 +159,11 @@ def test_a_bound_class_left_out_of_all_is_named_with_the_fix(tmp_path: Path) -> 
 
 def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path: Path) -> None:
     root = _project(tmp_path / "dev")
-    port = free_port()
     log = tmp_path / "dev.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"],
-            cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
-            # As a shell without job control starts a background command: SIGINT ignored,
-            # and the SIGINT that stops it below must work even so.
-            preexec_fn=_ignore_sigint,
-        )  # fmt: skip
     entry = root / "src" / "entry.py"
-    try:
+    # As a shell without job control starts a background command: SIGINT ignored, and the
+    # SIGINT that ends it (`_dotdo_dev`) must work even so.
+    with _dotdo_dev(root, log, preexec_fn=_ignore_sigint) as (_, port):
         _wait_for(log, "Ready on")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             assert client.get("/").text == "tiny"  # writes state under src/state: no restart for that
@@ -154,9 +177,6 @@ def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path:
             _wait_for(log, "Ready on", count=2)
             assert client.get("/").text == "tiny, again"
         assert log.read_text().count("sources changed, restarting") == 2
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=60)
 
 
 def _children(pid: int, name: str | None = None) -> list[int]:
@@ -183,40 +203,32 @@ def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) 
     while `dotdo dev` ran on silently. Each, and node killed too, is now named in the log
     with its signal, the runtime starts again, and the next request is answered."""
     root = _project(tmp_path / "revived")
-    port = free_port()
     log = tmp_path / "dev.log"
-    with log.open("wb") as out:
-        dev = subprocess.Popen(
-            [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"],
-            cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
-        )  # fmt: skip
     node: list[int] = []
     try:
-        _wait_for(log, "Ready on")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            assert client.get("/").text == "tiny"
-            # One workerd, then the other (wrangler's proxy and the worker's), then node.
-            for round, pick in enumerate(("first", "last", "node"), start=1):
-                node = _children(dev.pid)
-                assert len(node) == 1, node
-                workerds = _children(node[0], "workerd")
-                assert len(workerds) == 2, workerds
-                victim = {"first": workerds[0], "last": workerds[-1], "node": node[0]}[pick]
-                os.kill(victim, signal.SIGKILL)
-                _wait_for(log, "starting the local runtime again", count=round)
-                answer = _answered(client, time.monotonic() + 180)
-                assert (answer.status_code, answer.text) == (200, "tiny")
-        content = log.read_text()
-        assert "the workerd that runs the objects (pid" in content
-        assert "wrangler's proxy workerd (it serves the port) (pid" in content
-        assert content.count("exited on its own, with signal SIGKILL") == 2
-        assert f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL" in content
-        assert dev.poll() is None
+        with _dotdo_dev(root, log) as (dev, port):
+            _wait_for(log, "Ready on")
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                assert client.get("/").text == "tiny"
+                # One workerd, then the other (wrangler's proxy and the worker's), then node.
+                for round, pick in enumerate(("first", "last", "node"), start=1):
+                    node = _children(dev.pid)
+                    assert len(node) == 1, node
+                    workerds = _children(node[0], "workerd")
+                    assert len(workerds) == 2, workerds
+                    victim = {"first": workerds[0], "last": workerds[-1], "node": node[0]}[pick]
+                    os.kill(victim, signal.SIGKILL)
+                    _wait_for(log, "starting the local runtime again", count=round)
+                    answer = _answered(client, time.monotonic() + 180)
+                    assert (answer.status_code, answer.text) == (200, "tiny")
+            content = log.read_text()
+            assert "the workerd that runs the objects (pid" in content
+            assert "wrangler's proxy workerd (it serves the port) (pid" in content
+            assert content.count("exited on its own, with signal SIGKILL") == 2
+            assert "exited on its own (" not in content  # said once, by dotdo dev, not by node too
+            assert f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL" in content
+            assert dev.poll() is None
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(dev.pid, signal.SIGINT)
-        dev.wait(timeout=60)
         for child in node:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child, signal.SIGKILL)
@@ -254,22 +266,10 @@ def _kill_and_see_the_port_freed(parent: subprocess.Popen[bytes], port: int) -> 
 @pytest.mark.parametrize("watch", [False, True], ids=["--no-watch", "watching"])
 def test_the_runtime_of_a_killed_dotdo_dev_ends_with_it(tmp_path: Path, watch: bool) -> None:
     root = _project(tmp_path / "killed")
-    port = free_port()
     log = tmp_path / "dev.log"
-    command = [sys.executable, "-m", "dotdo", "dev", "--port", str(port), "--persist-to", "src/state"]
-    with log.open("wb") as out:
-        parent = subprocess.Popen(
-            command + ([] if watch else ["--no-watch"]),
-            cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
-        )  # fmt: skip
-    try:
+    with _dotdo_dev(root, log, *([] if watch else ["--no-watch"])) as (parent, port):
         _wait_for(log, "Ready on")
         _kill_and_see_the_port_freed(parent, port)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(parent.pid, signal.SIGKILL)
-        parent.wait(timeout=30)
 
 
 TEST_RUNTIME = """import sys

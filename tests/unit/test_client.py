@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from socket import SHUT_RDWR
 from typing import Any
 
 import httpx
 import pytest
 
 from dotdo.client import Client, RpcError
+from dotdo.testing.clients import TenantClient
+from tests.unit.wsserver import socket_server
 
 
 def sent(calls: Callable[[Client], Awaitable[None]]) -> list[tuple[str, Any]]:
@@ -116,84 +119,108 @@ def test_traverse_sends_a_hop_of_another_shape_as_it_is() -> None:
     assert params == [[["links", "out"]], "links"]
 
 
-def _subscribe_until_closed(close: Callable[[Any], Awaitable[None]]) -> tuple[list[dict[str, Any]], RpcError]:
-    """The events a subscription yields from a server that answers the subscribe, sends one
-    event and then `close(socket)`s, and the error that ends the loop."""
-    from websockets.asyncio.server import ServerConnection, serve
+def _pushing_one_event(close: Callable[[Any], None]) -> Callable[[Any], None]:
+    """A server's handler that answers the subscribe, sends one event and then `close(socket)`s."""
 
-    async def server(socket: ServerConnection) -> None:
-        request = json.loads(await socket.recv())
-        await socket.send(json.dumps({"id": request["id"], "result": True}))
+    def handle(socket: Any) -> None:
+        request = json.loads(socket.recv())
+        socket.send(json.dumps({"id": request["id"], "result": True}))
         event = {"id": "e1", "type": "Customer.created", "data": None, "subject": "c1"}
-        await socket.send(json.dumps({"method": "event", "params": event}))
-        await close(socket)
+        socket.send(json.dumps({"method": "event", "params": event}))
+        close(socket)
 
-    async def run() -> tuple[list[dict[str, Any]], RpcError]:
+    return handle
+
+
+def _subscribe_until_closed(close: Callable[[Any], None]) -> tuple[list[dict[str, Any]], RpcError]:
+    """The events a subscription yields from a `_pushing_one_event(close)` server, and the
+    error that ends the loop."""
+
+    async def run(port: int) -> tuple[list[dict[str, Any]], RpcError]:
         got: list[dict[str, Any]] = []
-        async with serve(server, "127.0.0.1", 0) as listening:
-            port = listening.sockets[0].getsockname()[1]
-            async with Client(f"http://127.0.0.1:{port}") as client:
-                try:
-                    async for event in client.subscribe("Customer.*"):
-                        got.append(event)
-                except RpcError as error:
-                    return got, error
+        async with Client(f"http://127.0.0.1:{port}") as client:
+            try:
+                async for event in client.subscribe("Customer.*"):
+                    got.append(event)
+            except RpcError as error:
+                return got, error
         raise AssertionError(f"the subscription ended quietly after {got}")
 
-    return asyncio.run(run())
+    with socket_server(_pushing_one_event(close)) as port:
+        return asyncio.run(run(port))
 
 
-def test_a_subscription_whose_socket_drops_raises_subscription_closed() -> None:
-    async def drop(socket: Any) -> None:
-        socket.transport.abort()  # a server restart: no close frame
+def _sync_subscribe_until_closed(close: Callable[[Any], None]) -> tuple[list[dict[str, Any]], RpcError]:
+    """`_subscribe_until_closed` with `dotdo.testing`'s sync `TenantClient.subscribe`."""
+    got: list[dict[str, Any]] = []
+    with (
+        socket_server(_pushing_one_event(close)) as port,
+        TenantClient(port, "acme") as client,
+        client.subscribe("Customer.*") as events,
+    ):
+        try:
+            while True:
+                got.append(events.next(timeout=10))
+        except RpcError as error:
+            return got, error
 
-    got, error = _subscribe_until_closed(drop)
+
+def _drop(socket: Any) -> None:
+    socket.socket.shutdown(SHUT_RDWR)  # a server restart: no close frame
+
+
+def _going_away(socket: Any) -> None:
+    socket.close(1001, "deploy")
+
+
+def _expire(socket: Any) -> None:
+    socket.close(1008, "token_expired")
+
+
+@pytest.mark.parametrize("subscribe", [_subscribe_until_closed, _sync_subscribe_until_closed])
+def test_a_subscription_whose_socket_drops_raises_subscription_closed(subscribe: Any) -> None:
+    got, error = subscribe(_drop)
     assert [event["id"] for event in got] == ["e1"]
     assert error.code == "subscription_closed" and "1006" in error.message
 
 
-def test_a_subscription_closed_by_the_server_raises_rather_than_ending_quietly() -> None:
-    async def going_away(socket: Any) -> None:
-        await socket.close(1001, "deploy")
-
-    got, error = _subscribe_until_closed(going_away)
+@pytest.mark.parametrize("subscribe", [_subscribe_until_closed, _sync_subscribe_until_closed])
+def test_a_subscription_closed_by_the_server_raises_rather_than_ending_quietly(subscribe: Any) -> None:
+    # The sync client let websockets' ConnectionClosedOK through, not the client's error.
+    got, error = subscribe(_going_away)
     assert [event["id"] for event in got] == ["e1"]
     assert error.code == "subscription_closed" and "1001: deploy" in error.message
 
 
-def test_a_subscription_closed_because_its_token_expired_says_so() -> None:
-    async def expire(socket: Any) -> None:
-        await socket.close(1008, "token_expired")
-
-    got, error = _subscribe_until_closed(expire)
+@pytest.mark.parametrize("subscribe", [_subscribe_until_closed, _sync_subscribe_until_closed])
+def test_a_subscription_closed_because_its_token_expired_says_so(subscribe: Any) -> None:
+    got, error = subscribe(_expire)
     assert [event["id"] for event in got] == ["e1"]
     assert error.code == "token_expired" and "new token" in error.message
 
 
 def _subscribe_refused(status: int, body: bytes) -> RpcError:
     """The error of a subscription whose upgrade the server answers with `status` and `body`."""
-    from websockets.asyncio.server import ServerConnection, serve
     from websockets.datastructures import Headers
-    from websockets.http11 import Request, Response
+    from websockets.http11 import Response
 
-    def refuse(connection: ServerConnection, request: Request) -> Response:
+    def refuse(connection: Any, request: Any) -> Response:
         return Response(status, "Refused", Headers({"content-type": "application/json"}), body)
 
-    async def never(socket: ServerConnection) -> None:
+    def never(socket: Any) -> None:
         raise AssertionError("no socket is opened")
 
-    async def run() -> RpcError:
-        async with serve(never, "127.0.0.1", 0, process_request=refuse) as listening:
-            port = listening.sockets[0].getsockname()[1]
-            async with Client(f"http://127.0.0.1:{port}") as client:
-                try:
-                    async for _ in client.subscribe("Customer.*"):
-                        pass
-                except RpcError as error:
-                    return error
+    async def run(port: int) -> RpcError:
+        async with Client(f"http://127.0.0.1:{port}") as client:
+            try:
+                async for _ in client.subscribe("Customer.*"):
+                    pass
+            except RpcError as error:
+                return error
         raise AssertionError("the subscription was not refused")
 
-    return asyncio.run(run())
+    with socket_server(never, process_request=refuse) as port:
+        return asyncio.run(run(port))
 
 
 def test_an_upgrade_answered_with_a_json_error_raises_the_servers_code() -> None:
@@ -210,22 +237,18 @@ def test_an_upgrade_answered_with_another_status_raises_subscription_refused() -
 def test_a_subscription_keeps_the_base_urls_path() -> None:
     """`Client("http://127.0.0.1:8787/@acme")` names the tenant in its path: the event socket
     goes there too, not to `/ws/rpc` of the default tenant."""
-    from websockets.asyncio.server import ServerConnection, serve
-
     paths: list[str] = []
 
-    async def server(socket: ServerConnection) -> None:
-        assert socket.request is not None
+    def handle(socket: Any) -> None:
         paths.append(socket.request.path)
-        await socket.close(1001, "done")
+        socket.close(1001, "done")
 
-    async def run() -> None:
-        async with serve(server, "127.0.0.1", 0) as listening:
-            port = listening.sockets[0].getsockname()[1]
-            async with Client(f"http://127.0.0.1:{port}/@acme") as client:
-                with pytest.raises(RpcError):
-                    async for _ in client.subscribe("Customer.*"):
-                        pass
+    async def run(port: int) -> None:
+        async with Client(f"http://127.0.0.1:{port}/@acme") as client:
+            with pytest.raises(RpcError):
+                async for _ in client.subscribe("Customer.*"):
+                    pass
 
-    asyncio.run(run())
+    with socket_server(handle) as port:
+        asyncio.run(run(port))
     assert paths == ["/@acme/ws/rpc"]

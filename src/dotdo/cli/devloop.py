@@ -11,78 +11,18 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from dotdo.core.timers import backoff
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
+from dotdo.localrt.revive import RestartPolicy, revive
 from dotdo.localrt.server import Server, ServerOptions, claim_host, generated_dirs, prepare
 from dotdo.localrt.vendoring import tree_fingerprint, vendor
 from dotdo.localrt.watch import Kind, Watcher, WatchPlan
 
-__all__ = ["RestartPolicy", "serve"]
+__all__ = ["serve"]
 
 logger = logging.getLogger("dotdo.cli")
-
-
-@dataclass
-class RestartPolicy:
-    """When `dotdo dev` starts again a runtime that died on its own (a workerd killed, node
-    crashed): after `delay` seconds, doubled for each death in a row (0.5, 1, 2, 4, 8 s by
-    default), giving up after `limit` deaths in a row; a runtime that served for
-    `stable_after` seconds before it died starts a new row."""
-
-    limit: int = 5
-    delay: float = 0.5
-    stable_after: float = 60.0
-    streak: int = 0
-    """Deaths in the current row."""
-
-    def next_delay(self, uptime: float) -> float | None:
-        """Seconds to wait before the next start of a runtime that died after `uptime`
-        seconds up, or None to give up."""
-        if uptime >= self.stable_after:
-            self.streak = 0
-        self.streak += 1
-        if self.streak > self.limit:
-            return None
-        return float(backoff(self.delay, self.streak))
-
-
-def revive(
-    server: Server, policy: RestartPolicy, *, control: bool, sleep: Callable[[float], None] = time.sleep
-) -> int | None:
-    """Start `server`, whose process has exited, again if it died on its own; None when
-    it did, else the command's exit status: the runtime's own for an exit it chose (a
-    failed start), 1 once `policy` gives up. Says which in the `dotdo.cli` log."""
-    cause = server.exit_cause()
-    code = server.process.poll() if server.process is not None else None
-    if cause is None:
-        logger.error("the local runtime stopped (exit status %s)", code)
-        return 1 if code is None else code
-    delay = policy.next_delay(server.uptime())
-    if delay is None:
-        logger.error(
-            "%s; the local runtime died %d times in a row, giving up (its output above says why)",
-            cause,
-            policy.limit,
-        )
-        server.stop()
-        return 1
-    logger.warning(
-        "%s; starting the local runtime again in %s s (%d of %d in a row)",
-        cause,
-        f"{delay:g}",
-        policy.streak,
-        policy.limit,
-    )
-    server.stop()  # what is left of its process group (a workerd still holding the port)
-    sleep(delay)
-    server.start(control=control)
-    return None
 
 
 def serve(project: Project, options: ServerOptions, *, watch: bool) -> int:
@@ -110,7 +50,7 @@ def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: li
             while True:
                 assert server.process is not None
                 server.process.wait()
-                if (status := revive(server, restarts, control=False)) is not None:
+                if (status := revive(server, restarts, control=False, log=logger)) is not None:
                     return status
         except KeyboardInterrupt:
             return 0
@@ -126,7 +66,10 @@ def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: li
             batch = watcher.next_batch(timeout=1.0)
             # A runtime started again still has the batch handled: a pyproject change
             # vendors, and it restarts on the new tree rather than running the stale one.
-            if not server.running() and (status := revive(server, restarts, control=True)) is not None:
+            if (
+                not server.running()
+                and (status := revive(server, restarts, control=True, log=logger)) is not None
+            ):
                 return status or 1  # a watching server never ends by itself
             if batch is None:
                 continue

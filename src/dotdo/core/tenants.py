@@ -6,11 +6,9 @@ derived from an id is checked against it before an object is woken
 
 from __future__ import annotations
 
-import re
+from dotdo.remote.names import TENANT as _TENANT
 
 __all__ = ["TENANT_RULE", "is_tenant"]
-
-_TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 TENANT_RULE = "use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 """What a tenant name is, as an error message says it."""

@@ -21,7 +21,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["locked", "project_lock", "replace_dir"]
+__all__ = ["locked", "project_lock", "replace_dir", "retired_dir"]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -65,14 +65,21 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
+def retired_dir(target: Path) -> Path:
+    """Where `replace_dir` keeps the old tree of `target` between its two renames."""
+    return target.with_name(f".{target.name}-retired")
+
+
 def replace_dir(staging: Path, target: Path) -> None:
     """Put the complete folder `staging` at `target` (a folder, or nothing yet) and remove
     the old tree; call it holding `locked`, `staging` beside `target` (one file system).
 
     With an atomic exchange `target` always holds a whole tree. Without one there is a
     moment with no `target`, and a crash just then leaves the old tree at
-    `.<name>.old` beside it: the next call puts it back first, so it stays usable."""
-    retired = target.with_name(f".{target.name}.old")
+    `.<name>-retired` beside it: the next call puts it back first, so it stays usable.
+    That name is outside every staging prefix (`.<name>.`), so a caller clearing stale
+    staging folders never takes it for one."""
+    retired = retired_dir(target)
     if not target.exists() and retired.is_dir():
         retired.rename(target)
     shutil.rmtree(retired, ignore_errors=True)

@@ -79,24 +79,25 @@ def generated_dirs(project: Project) -> tuple[Path, Path]:
 
 @contextlib.contextmanager
 def claim_host(host: Path) -> Iterator[None]:
-    """Hold `host` (a generated host folder) for this process while the block runs: a
-    `<host>.lock` file beside it holds our pid (beside, since a build replaces the folder)
-    and our `flock`, so that of two servers started at once only one gets it.
-    LocalRuntimeError when another process holds it already (a second `dotdo dev` of one
-    config would rebuild the first one's host under it and share its state); the lock of
-    a process that is gone (killed) is taken over: the `flock` ends with its holder."""
+    """Hold `host` (a generated host folder) for this process while the block runs: the
+    `flock` of a `<host>.lock` file beside it (beside, since a build replaces the folder),
+    so that of two servers started at once only one gets it. The file names our pid, for
+    the message another one gets. LocalRuntimeError when another process holds it already
+    (a second `dotdo dev` of one config would rebuild the first one's host under it and
+    share its state); the lock of a process that is gone (killed) is taken over: the
+    `flock` ends with its holder, whatever pid the file still names."""
     lock = host.with_name(host.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = _claim(lock)
-    holder = _lock_holder(lock)
-    if fd is None or (holder is not None and holder != os.getpid()):
-        if fd is not None:
-            os.close(fd)
-        who = f" (pid {holder})" if holder is not None else ""
+    if fd is None:
+        try:
+            who = f" (pid {int(lock.read_text().strip())})"
+        except (OSError, ValueError):  # written just after its flock was taken
+            who = ""
         raise LocalRuntimeError(
             f"another `dotdo dev`{who} serves this config from {host}; stop it first "
             "(one server per config and project: they would share the generated host and the "
-            f"state), or, if no `dotdo dev` runs, delete {lock}"
+            "state)"
         )
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
@@ -104,8 +105,7 @@ def claim_host(host: Path) -> Iterator[None]:
         yield
     finally:
         with contextlib.suppress(OSError):
-            if lock.read_text().strip() == str(os.getpid()):  # still ours
-                lock.unlink()  # before the flock ends: a waiter then sees a removed file
+            lock.unlink()  # before the flock ends: a waiter then sees a removed file
         os.close(fd)
 
 
@@ -125,31 +125,6 @@ def _claim(lock: Path) -> int | None:
         except FileNotFoundError:
             pass
         os.close(fd)  # its last holder removed it after we opened it: claim the new file
-
-
-def _lock_holder(lock: Path) -> int | None:
-    """The live process `lock` names, or None (no lock, an unreadable one, a process gone,
-    or, where `/proc` tells, a process that is no `dotdo`: the pid was reused after a
-    `kill -9` or a reboot left the lock behind)."""
-    try:
-        pid = int(lock.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:  # alive, another user's
-        return pid
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:  # no /proc (macOS): the live pid is taken at its word
-        return pid
-    if stat[stat.rfind(")") + 2 :].startswith("Z"):  # a zombie: killed, not yet reaped
-        return None
-    # Empty while a process is being started: not known to be another program.
-    return pid if not command or b"dotdo" in command else None
 
 
 def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str, Path]:

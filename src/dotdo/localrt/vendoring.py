@@ -192,7 +192,7 @@ def _vendor(project: Project, requirements: list[str], with_dotdo: bool, fingerp
     that a reader never sees it half-written and a crash midway leaves the old one."""
     target = project.python_modules
     for stale in project.root.glob(f"{STAGING_PREFIX}*"):  # left by a crash: no one else builds now
-        if stale.is_dir() and stale.name != f".{target.name}.old":  # replace_dir's, restored there
+        if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=project.root))
     try:

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from dotdo.errors import BadRequest
+from dotdo.remote.names import TYPE_NAME
 from dotdo.semantic.inflection import conjugate
 
 __all__ = [
@@ -32,8 +33,6 @@ QUERY_PARAMS = ("where", "order_by", "limit", "offset", "cursor", "select", "inc
 not in `semantic.query`, because the route declares them when it is registered, before the
 first list loads the query model (ADR 0036)."""
 
-TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
-"""PascalCase: an upper-case letter, then letters and digits; at most 64 characters."""
 PLURAL_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,71}")
 """A noun's plural: PascalCase, at most 72 characters. A plural runs longer than its
 noun (`Child` -> `Children` adds 3), so a 64-character type name still has one; it is

@@ -12,6 +12,7 @@ from typing import Any
 
 from dotdo.core.tenants import is_tenant
 from dotdo.errors import BadRequest
+from dotdo.remote.names import OBJECT_NAME_RULE
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.thingdata import validate_id
 
@@ -44,7 +45,6 @@ def object_name(name: Any, what: str, code: str, check_noun: Callable[[str], obj
                 check_noun(type_name)
             return owner
     raise BadRequest(
-        f"{what} is a tenant (a host name label: lowercase letters, digits and hyphens) or a "
-        f"thing's 'Type/id', not {name!r:.80}",
+        f"{what} is {OBJECT_NAME_RULE}, not {name!r:.80}",
         code=code,
     )

@@ -6,13 +6,13 @@ Pure functions of their arguments; the thing service (`things.py`) applies them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, PayloadTooLarge, PreconditionFailed
+from dotdo.remote.names import THING_ID as _ID
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name
 from dotdo.semantic.store import ThingRecord, ThingStore
 from dotdo.values import INT64_MAX, MAX_STORED_DEPTH, stored_json
@@ -34,7 +34,6 @@ __all__ = [
 MAX_DEPTH = MAX_STORED_DEPTH
 """How deep a thing's properties may nest, the properties object counted as the first level
 (as `values.MAX_STORED_DEPTH` counts: arrays and objects on the deepest path)."""
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 _READ_ONLY_FIELDS = frozenset(SYSTEM_FIELDS) - {"$id", "$type", "$version"}
 
 

@@ -66,19 +66,28 @@ class Subscription:
         self._held = list(events or [])
 
     def next(self, timeout: float = 10.0) -> dict[str, Any]:
-        """The next event; TimeoutError when none arrives within `timeout` seconds."""
+        """The next event; TimeoutError when none arrives within `timeout` seconds; RpcError
+        `token_expired` or `subscription_closed` (naming the close code and reason) when the
+        socket closes, as `EventSubscription.next` raises."""
+        from websockets.exceptions import ConnectionClosed
+
+        from dotdo.client_events import closed_error
+
         if self._held:
             held: dict[str, Any] = decode(self._held.pop(0))
             return held
         deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no event within {timeout} s")
-            payload = json.loads(self._connection.recv(timeout=left))
-            if payload.get("method") == "event":
-                event: dict[str, Any] = decode(payload["params"])
-                return event
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no event within {timeout} s")
+                payload = json.loads(self._connection.recv(timeout=left))
+                if payload.get("method") == "event":
+                    event: dict[str, Any] = decode(payload["params"])
+                    return event
+        except ConnectionClosed as closed:
+            raise closed_error(closed) from closed
 
     def close(self) -> None:
         """Close the socket (the subscriptions end with it)."""
@@ -128,16 +137,22 @@ class TenantClient(httpx.Client):
     @contextmanager
     def subscribe(self, *patterns: str) -> Iterator[Subscription]:
         """Follow events matching any of `patterns` (`Note.*`, `*.created`)."""
+        from websockets.exceptions import ConnectionClosed
+
+        from dotdo.client_events import closed_error
         from dotdo.wire.wsrpc import answer_to
 
         with self.ws("/ws/rpc") as connection:
             events: list[Any] = []  # pushed while a later pattern's answer is awaited
-            for index, pattern in enumerate(patterns):
-                connection.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
-                while (answer := answer_to(connection.recv(timeout=30), index, events)) is None:
-                    pass
-                if "error" in answer:
-                    raise RpcError(answer["error"]["code"], answer["error"]["message"])
+            try:
+                for index, pattern in enumerate(patterns):
+                    connection.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
+                    while (answer := answer_to(connection.recv(timeout=30), index, events)) is None:
+                        pass
+                    if "error" in answer:
+                        raise RpcError(answer["error"]["code"], answer["error"]["message"])
+            except ConnectionClosed as closed:  # before the block: raised as `next` raises it
+                raise closed_error(closed) from closed
             yield Subscription(connection, events)
 
     def run_due(self, now: float | None = None) -> dict[str, int]:

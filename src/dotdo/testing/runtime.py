@@ -2,13 +2,16 @@
 
 Started once (the plugin's `dotdo_runtime` fixture) with an empty state folder, its
 output in a log file; `client()` gives a client for a fresh tenant, so tests never
-share an object. `restart()` keeps the stored state, as a redeploy or a crash would.
+share an object. `restart()` keeps the stored state, as a redeploy or a crash would. A runtime that dies on
+its own (a workerd or the local AI binding's process killed) is started again when the
+next client is asked for, as `dotdo dev` starts it again (`localrt.revive`, ADR 0046).
 Every dotdo object it serves has the test routes of `dotdo.testing.control` (what the
 clients' `run_due`, `advance_time` and `arm_fault` call); `dotdo dev` serves none.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 import uuid
@@ -17,10 +20,13 @@ from pathlib import Path
 
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
+from dotdo.localrt.revive import RestartPolicy, revive
 from dotdo.localrt.server import Server, ServerOptions, prepare
 from dotdo.testing.clients import AsyncTenantClient, TenantClient
 
 __all__ = ["LocalRuntime", "free_port", "new_tenant"]
+
+logger = logging.getLogger("dotdo.testing")
 
 
 def free_port() -> int:
@@ -76,6 +82,7 @@ class LocalRuntime:
             registry=registry,
         )
         self._server: Server | None = None
+        self._restarts = RestartPolicy()
 
     @property
     def base_url(self) -> str:
@@ -152,10 +159,29 @@ class LocalRuntime:
         """The end of the server log, so that a failed start explains itself."""
         return "\n".join(self.log_since(0).splitlines()[-lines:])
 
+    def revive(self) -> None:
+        """Start the runtime again if it died on its own since it started (what died goes
+        to the log and the `dotdo.testing` logger), as `dotdo dev` does, with its
+        `RestartPolicy`; LocalRuntimeError once that gives up. Nothing for a runtime that
+        runs, was stopped or crashed on purpose (`stop`, `crash`), or never started."""
+        server = self._server
+        if server is None or server.process is None or server.running():
+            return
+        cause = server.exit_cause()
+        if cause is None:  # it ended by itself (a failed start): the next start() says why
+            return
+        with self.log_path.open("a") as log:
+            log.write(f"dotdo.testing: {cause}; starting the local runtime again\n")
+        if revive(server, self._restarts, start=self.start, log=logger) is not None:
+            raise LocalRuntimeError(f"{cause}; the local runtime keeps dying:\n{self.log_tail()}")
+
     def client(self, tenant: str | None = None, *, prefix: str = "") -> TenantClient:
-        """A client for `tenant` (a fresh one by default); close it (or use `with`)."""
+        """A client for `tenant` (a fresh one by default); close it (or use `with`). A
+        runtime that died on its own is started again first (`revive`)."""
+        self.revive()
         return TenantClient(self.port, tenant or new_tenant(), prefix=prefix)
 
     def async_client(self, tenant: str | None = None, *, prefix: str = "") -> AsyncTenantClient:
-        """An asyncio client for `tenant` (a fresh one by default)."""
+        """An asyncio client for `tenant` (a fresh one by default), after `revive`."""
+        self.revive()
         return AsyncTenantClient(self.port, tenant or new_tenant(), prefix=prefix)

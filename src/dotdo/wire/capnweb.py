@@ -36,6 +36,7 @@ from dotdo.remote.targets import resolve_call, resolve_operation, resolve_proper
 from dotdo.wire.capnweb_parts import (
     MAX_DEPTH,
     SessionIds,
+    Taken,
     batch_messages,
     digits,
     literal,
@@ -143,8 +144,9 @@ class CapnWebSession:
             # earlier push or an export (capnweb's protocol), so a push never waits on itself
             # or on a later one (a cycle that would never answer), and a release sent after
             # it does not take away what it refers to.
-            imports: dict[int, asyncio.Future[Any]] = {}
-            take_imports(message[1], export_id, self._exports, imports)
+            imports = Taken()
+            take_imports(message[1], export_id, self._exports, imports.futures)
+            imports.texts = self._texts.hold(imports.futures)
             self._advance(pushes=1)
             try:
                 if self._admit is not None:
@@ -275,11 +277,11 @@ class CapnWebSession:
         expression: Any,
         depth: int,
         scope: dict[int, Any] | None = None,
-        imports: dict[int, asyncio.Future[Any]] | None = None,
+        imports: Taken | None = None,
     ) -> Any:
         """Evaluate an expression; `scope` is a mapper function's own import table (remap),
         `imports` the session's exports the push refers to, taken when it arrived."""
-        imports = imports or {}
+        imports = imports or Taken()
         if depth > MAX_DEPTH:
             raise ProtocolError("expression nested too deeply")
         if isinstance(expression, dict):
@@ -302,27 +304,27 @@ class CapnWebSession:
             return await self._remap(args, depth, scope, imports)
         return literal(tag, args)
 
-    async def _reference(
-        self, import_id: Any, scope: dict[int, Any] | None, imports: dict[int, asyncio.Future[Any]]
-    ) -> Any:
+    async def _reference(self, import_id: Any, scope: dict[int, Any] | None, imports: Taken) -> Any:
         if scope is not None:
             if import_id not in scope:
                 raise ProtocolError(f"mapper reference to unknown import {import_id!r}")
             return scope[import_id]
         if not isinstance(import_id, int) or isinstance(import_id, bool):
             raise ProtocolError(f"reference to unknown import {import_id!r}")
-        if import_id not in imports:
+        if import_id not in imports.futures:
             if self._lost(import_id):
                 raise _lost_reference()
+            if 0 < import_id < self._next_push or self._next_export < import_id < 0:
+                raise ProtocolError(f"reference to import {import_id}, released before the push")
             raise ProtocolError(f"reference to unknown import {import_id!r}")
-        return await imports[import_id]
+        return await imports.futures[import_id]
 
     async def _call(
         self,
         args: list[Any],
         depth: int,
         scope: dict[int, Any] | None,
-        imports: dict[int, asyncio.Future[Any]],
+        imports: Taken,
     ) -> Any:
         if not args or len(args) > 3:  # nothing past the call arguments: not ignored in silence
             raise ProtocolError("a reference is an import, then a property path and call arguments")
@@ -332,7 +334,7 @@ class CapnWebSession:
         if not isinstance(path, list) or (call_args is not None and not isinstance(call_args, list)):
             raise ProtocolError("a property path and call arguments are arrays")
         is_root = target is self._main
-        taken = self._texts.text(args[0]) if scope is None else "the call"
+        taken = self._texts.text(args[0], imports.texts) if scope is None else "the call"
         if call_args is None:
             for name in path:
                 target = resolve_property(target, name, is_root, taken)
@@ -358,7 +360,7 @@ class CapnWebSession:
         args: list[Any],
         depth: int,
         scope: dict[int, Any] | None,
-        imports: dict[int, asyncio.Future[Any]],
+        imports: Taken,
     ) -> Any:
         """`.map(fn)`: run the mapper's instructions on the value, or on each element of a list.
 

@@ -10,13 +10,22 @@ import base64
 import binascii
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError, ProtocolError
 from dotdo.wire.codec import bigint, from_epoch_ms
 
-__all__ = ["MAX_DEPTH", "SessionIds", "batch_messages", "digits", "literal", "reject", "take_imports"]
+__all__ = [
+    "MAX_DEPTH",
+    "SessionIds",
+    "Taken",
+    "batch_messages",
+    "digits",
+    "literal",
+    "reject",
+    "take_imports",
+]
 
 MAX_DEPTH = 64
 """Deepest nesting of an expression or a result."""
@@ -46,6 +55,16 @@ class SessionIds:
         ):
             return cls(value[0], value[1])
         return cls()
+
+
+@dataclass
+class Taken:
+    """What a push refers to, taken when it arrived (a release after it takes nothing
+    away): the session's exports by id (`futures`, `take_imports`) and, of those that are
+    pushes, the parts of their texts (`texts`, `PushTexts.hold`)."""
+
+    futures: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
+    texts: dict[int, object] = field(default_factory=dict)
 
 
 def batch_messages(body: str) -> list[str]:

@@ -1,12 +1,16 @@
 """What each push of a Cap'n Web session is, as its caller wrote it (`get('bob').address`):
 a step taken on a push that answered null names it (`remote.targets.null_step`).
 
-A push keeps the parts its text is made of (the import it is taken on, its property path,
+A push keeps the parts its text is made of (the push it is taken on, its property path,
 its call's arguments), and the text is written only when a message needs it: on a null
-answer, not on every push."""
+answer, not on every push. A push holds the parts of the push it is taken on, not its id:
+the client may release that id while the push still runs (it took what it refers to when
+it arrived), and the text must still say what the push was taken on."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from dotdo.remote.targets import path_text
@@ -14,8 +18,20 @@ from dotdo.remote.targets import path_text
 __all__ = ["PushTexts"]
 
 _MAX_CHAIN = 100
-"""Imports followed back from a push when its text is written: a text keeps its last 200
+"""Pushes followed back from a push when its text is written: a text keeps its last 200
 characters (`step_text`), which no more than 100 steps of at least two can fill."""
+
+_ROOT = ""
+"""The receiver of a push taken on the object itself (import 0)."""
+_UNKNOWN = "the call"
+"""The receiver of a push taken on what no live push is (an export, an id not known)."""
+
+
+@dataclass(frozen=True)
+class _Push:
+    on: _Push | str  # the push it is taken on, or the text of what it is taken on
+    path: list[Any]
+    args: list[Any] | None
 
 
 class PushTexts:
@@ -23,7 +39,7 @@ class PushTexts:
 
     def __init__(self) -> None:
         """No push yet."""
-        self._pushes: dict[int, tuple[Any, list[Any], list[Any] | None] | None] = {}
+        self._pushes: dict[int, _Push | None] = {}
 
     def add(self, export_id: int, expression: Any) -> None:
         """Remember push `export_id`: `["pipeline" | "import", import, path?, args?]` as the
@@ -36,28 +52,39 @@ class PushTexts:
         ):
             path = expression[2] if len(expression) > 2 and isinstance(expression[2], list) else []
             args = expression[3] if len(expression) > 3 and isinstance(expression[3], list) else None
-            parts = (expression[1], path, args)
+            parts = _Push(self._receiver(expression[1]), path, args)
         self._pushes[export_id] = parts
 
-    def text(self, import_id: Any) -> str:
-        """The text of an import ("" for the object itself, "the call" for one not known)."""
-        chain: list[tuple[list[Any], list[Any] | None]] = []
-        receiver = "..."  # past _MAX_CHAIN imports: the text keeps its last steps anyway
+    def _receiver(self, import_id: Any) -> _Push | str:
+        if import_id == 0:
+            return _ROOT
+        held = self._pushes.get(import_id) if isinstance(import_id, int) else None
+        return _UNKNOWN if held is None else held
+
+    def hold(self, import_ids: Iterable[int]) -> dict[int, object]:
+        """The parts of the pushes `import_ids` name, as they are now: what `text` reads
+        for a push that refers to them, released or not by the time it runs."""
+        return {import_id: self._receiver(import_id) for import_id in import_ids}
+
+    def text(self, import_id: Any, held: Mapping[int, object]) -> str:
+        """The text of an import ("" for the object itself, "the call" for one not known),
+        from the parts `held` (`hold`) when it names the import."""
+        chain: list[_Push] = []
+        receiver = "..."  # past _MAX_CHAIN pushes: the text keeps its last steps anyway
+        kept = held.get(import_id) if isinstance(import_id, int) else None
+        on = kept if isinstance(kept, _Push | str) else self._receiver(import_id)
         while len(chain) < _MAX_CHAIN:
-            if import_id == 0:
-                receiver = ""
+            if isinstance(on, str):
+                receiver = on
                 break
-            parts = self._pushes.get(import_id) if isinstance(import_id, int) else None
-            if parts is None:
-                receiver = "the call"
-                break
-            import_id, path, args = parts
-            chain.append((path, args))
+            chain.append(on)
+            on = on.on
         text = receiver
-        for path, args in reversed(chain):
-            text = path_text(text, path, args)
+        for push in reversed(chain):
+            text = path_text(text, push.path, push.args)
         return text
 
     def release(self, export_id: int) -> None:
-        """The client is done with the push: forget it."""
+        """The client is done with the push: forget its id (a later push taken on it keeps
+        its parts)."""
         self._pushes.pop(export_id, None)

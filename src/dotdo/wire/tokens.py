@@ -34,6 +34,7 @@ from typing import Any
 
 from dotdo.errors import Forbidden, TokenError
 from dotdo.remote.marks import SCOPES
+from dotdo.remote.names import OBJECT_NAME_RULE, is_object_name
 from dotdo.wire.capability import SCOPE_RANK as _RANK
 from dotdo.wire.capability import Capability
 from dotdo.wire.codec import parse_json
@@ -76,8 +77,10 @@ def _caveat(
 ) -> dict[str, Any]:
     caveat: dict[str, Any] = {}
     if target is not None:
-        if not isinstance(target, str) or not target:
-            raise ValueError('target is an object name or "*"')
+        # A target no object can have (`ACME`, `acme.`) would make a token every object
+        # refuses as `token_wrong_target`, found only when it is used.
+        if target != "*" and not is_object_name(target):
+            raise ValueError(f"target is {OBJECT_NAME_RULE}, or '*' for every tenant; not {target!r:.80}")
         caveat["target"] = target
     if scope is not None:
         if scope not in _RANK:
@@ -108,7 +111,8 @@ def mint(
     lifetime from now (None: it never expires); `sub` names the holder for logs and
     the application. A deployment-wide operator token is
     `mint(secret, target="*", scope="admin", ttl_seconds=None)`. ValueError for an
-    empty secret or target, or an unknown scope."""
+    empty secret, a target that is neither "*" nor an object's name (a tenant, a host name
+    label such as `acme`; or a thing's `Type/id`), or an unknown scope."""
     if not secret:
         raise ValueError("a secret is needed to mint tokens")
     exp = int(time.time()) + ttl_seconds if ttl_seconds is not None else None
@@ -131,7 +135,8 @@ def attenuate(
     may only repeat the token's own subject: a subject is an identity, not a right, so
     attenuation never sets or changes it; Forbidden (403) `token_widened` at once for
     another one. TokenError `token_malformed` for a string that is no token; ValueError
-    past MAX_CAVEATS caveats, for an empty target or an unknown scope."""
+    past MAX_CAVEATS caveats, for a target that is neither "*" nor an object's name (as
+    `mint`), or an unknown scope."""
     caveats, signature = _decode(token)
     if len(caveats) >= MAX_CAVEATS:
         raise ValueError(f"a token has at most {MAX_CAVEATS} caveats")

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from dotdo.cli import main
 from dotdo.cli.scaffold import create_project
+from tests.unit.localrt.test_generated_dirs import HOLD
 
 
 def test_dev_on_a_port_in_use_says_so_and_exits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,7 +30,7 @@ def test_a_second_dev_server_of_one_config_is_refused(
 ) -> None:
     """Two servers of one config would rebuild each other's generated host and share the
     state folder: the second is refused in one line while the first (here: a live process
-    holding the lock) runs."""
+    holding the lock's flock) runs."""
     import subprocess
     import sys
 
@@ -37,10 +38,11 @@ def test_a_second_dev_server_of_one_config_is_refused(
     monkeypatch.chdir(root)
     # Were the lock not seen, the command would serve until interrupted: fail instead.
     monkeypatch.setattr("dotdo.cli.devloop._serve", lambda *_, **__: pytest.fail("served despite the lock"))
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "dotdo", "dev"])
+    (root / ".dotdo").mkdir(exist_ok=True)
+    lock = root / ".dotdo" / "host.lock"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE)
     try:
-        (root / ".dotdo").mkdir(exist_ok=True)
-        (root / ".dotdo" / "host.lock").write_text(f"{holder.pid}\n")
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -48,5 +50,7 @@ def test_a_second_dev_server_of_one_config_is_refused(
     finally:
         holder.kill()
         holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
     assert result.exit_code == 1, result.output
     assert result.output.startswith(f"dotdo: another `dotdo dev` (pid {holder.pid}) serves this config")

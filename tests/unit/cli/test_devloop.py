@@ -3,24 +3,21 @@ with a clear message and exit status 1 after a few deaths in a row."""
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from dotdo.cli.devloop import RestartPolicy, revive
-from dotdo.localrt.project import Project
-from dotdo.localrt.server import RUNTIME_DIED, Server, ServerOptions
+from dotdo.localrt.revive import RestartPolicy, revive
+from dotdo.localrt.server import RUNTIME_DIED
+from tests.unit.localrt.dead_runtime import KILLED_OBJECTS, dead_runtime, exited
 
 
 @pytest.fixture(autouse=True)
 def _cli_log(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """The command's logger reaches caplog even after a CLI test set it not to propagate."""
     monkeypatch.setattr(logging.getLogger("dotdo.cli"), "propagate", True)
+    monkeypatch.setattr(logging.getLogger("dotdo.localrt"), "propagate", True)
 
 
 def test_the_backoff_doubles_and_gives_up_after_the_limit() -> None:
@@ -36,50 +33,16 @@ def test_a_runtime_that_served_a_while_starts_a_new_row() -> None:
     assert policy.next_delay(uptime=1.0) is None
 
 
-def _server(tmp_path: Path) -> Server:
-    (tmp_path / "entry.py").write_text("")
-    (tmp_path / "wrangler.toml").write_text('main = "entry.py"\n')
-    return Server(Project.load(tmp_path), ServerOptions(), node="node", node_modules=tmp_path)
-
-
-def _exited(server: Server, code: int, report: dict[str, Any] | None = None) -> None:
-    """Make `server` look like a runtime that exited with `code` (negative: that signal),
-    its status file holding `report`."""
-    status = server.project.root / "status.json"
-    status.write_text(json.dumps(report) if report is not None else "")
-    server._status_file = status
-    if code < 0:
-        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-        process.send_signal(-code)
-    else:
-        process = subprocess.Popen([sys.executable, "-c", f"raise SystemExit({code})"])
-    process.wait()
-    server.process = process  # type: ignore[assignment]
-
-
-class _Restarted(Exception):
-    pass
-
-
-KILLED_OBJECTS = {
-    "died": "worker",
-    "what": "the workerd that runs the objects",
-    "pid": 4242,
-    "code": None,
-    "signal": "SIGKILL",
-}
-
-
 def test_a_killed_workerd_is_named_with_its_signal_and_started_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = _server(tmp_path)
+    server = dead_runtime(tmp_path)
     started: list[bool] = []
     slept: list[float] = []
     monkeypatch.setattr(server, "start", lambda *, control=False, output=None: started.append(control))
     monkeypatch.setattr(server, "stop", lambda: None)  # the stand-in has no process group
-    _exited(server, RUNTIME_DIED, KILLED_OBJECTS)
-    with caplog.at_level(logging.INFO, logger="dotdo.cli"):
+    exited(server, RUNTIME_DIED, KILLED_OBJECTS)
+    with caplog.at_level(logging.INFO, logger="dotdo.localrt"):
         assert revive(server, RestartPolicy(), control=True, sleep=slept.append) is None
     assert started == [True] and slept == [0.5]
     assert (
@@ -89,8 +52,8 @@ def test_a_killed_workerd_is_named_with_its_signal_and_started_again(
 
 
 def test_node_killed_is_a_death_too(tmp_path: Path) -> None:
-    server = _server(tmp_path)
-    _exited(server, -9)
+    server = dead_runtime(tmp_path)
+    exited(server, -9)
     cause = server.exit_cause()
     assert cause is not None and "node process" in cause and "signal SIGKILL" in cause
 
@@ -99,10 +62,10 @@ def test_a_runtime_that_stopped_by_itself_is_not_restarted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A failed start (`server.mjs` exits 1 without --control) ends the command as before."""
-    server = _server(tmp_path)
+    server = dead_runtime(tmp_path)
     monkeypatch.setattr(server, "start", lambda **_: pytest.fail("started again"))
-    _exited(server, 1)
-    with caplog.at_level(logging.INFO, logger="dotdo.cli"):
+    exited(server, 1)
+    with caplog.at_level(logging.INFO, logger="dotdo.localrt"):
         assert revive(server, RestartPolicy(), control=False, sleep=lambda _: None) == 1
     assert "the local runtime stopped (exit status 1)" in caplog.text
 
@@ -110,13 +73,13 @@ def test_a_runtime_that_stopped_by_itself_is_not_restarted(
 def test_deaths_in_a_row_give_up_with_status_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = _server(tmp_path)
+    server = dead_runtime(tmp_path)
     policy = RestartPolicy(limit=3)
-    monkeypatch.setattr(server, "start", lambda **_: _exited(server, RUNTIME_DIED, KILLED_OBJECTS))
+    monkeypatch.setattr(server, "start", lambda **_: exited(server, RUNTIME_DIED, KILLED_OBJECTS))
     monkeypatch.setattr(server, "stop", lambda: None)
-    _exited(server, RUNTIME_DIED, KILLED_OBJECTS)
+    exited(server, RUNTIME_DIED, KILLED_OBJECTS)
     slept: list[float] = []
-    with caplog.at_level(logging.INFO, logger="dotdo.cli"):
+    with caplog.at_level(logging.INFO, logger="dotdo.localrt"):
         outcomes = [revive(server, policy, control=True, sleep=slept.append) for _ in range(4)]
     assert outcomes == [None, None, None, 1]
     assert slept == [0.5, 1.0, 2.0]

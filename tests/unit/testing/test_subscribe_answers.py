@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ import pytest
 from dotdo.client import Client, RpcError
 from dotdo.testing.clients import AsyncTenantClient, TenantClient
 from dotdo.wire.wsrpc import answer_to
+from tests.unit.wsserver import socket_server
 
 BAD = "Bad pattern!"
 
@@ -42,13 +41,11 @@ def _replies(request: dict[str, Any], pushed: int) -> list[dict[str, Any]]:
     return [*replies, _answer(request)]
 
 
-@contextmanager
-def server(patterns: int) -> Iterator[int]:
-    """A sync websockets server on a thread (the port): it answers `patterns` subscribes
-    as `_replies` says, then pushes one more event and waits for the client to close."""
-    from websockets.sync.server import ServerConnection, serve
+def server(patterns: int) -> AbstractContextManager[int]:
+    """A server (the port) that answers `patterns` subscribes as `_replies` says, then
+    pushes one more event and waits for the client to close."""
 
-    def handle(socket: ServerConnection) -> None:
+    def handle(socket: Any) -> None:
         pushed = 0
         for _ in range(patterns):
             request = json.loads(socket.recv())
@@ -61,14 +58,7 @@ def server(patterns: int) -> Iterator[int]:
         for _ in socket:
             pass
 
-    with serve(handle, "127.0.0.1", 0) as listening:
-        thread = threading.Thread(target=listening.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield listening.socket.getsockname()[1]
-        finally:
-            listening.shutdown()
-            thread.join()
+    return socket_server(handle)
 
 
 async def _client_events(port: int, *patterns: str) -> list[str]:

@@ -369,6 +369,37 @@ def test_a_step_on_null_names_the_call_that_answered_null() -> None:
     assert answers[2][2][2] == "No readable property 'city' on null: get('ada').address answered null"
 
 
+def test_a_step_on_null_names_its_call_after_the_call_is_released() -> None:
+    # The client may release an id once the pushes on it are sent: their texts lost what
+    # they were taken on ("on null: the call answered null").
+    answers = run(
+        [
+            ["push", ["pipeline", 0, ["get"], ["bob"]]],
+            ["push", ["pipeline", 1, ["name"]]],
+            ["push", ["pipeline", 0, ["get"], ["ada"]]],
+            ["push", ["pipeline", 3, ["address"]]],
+            ["push", ["pipeline", 4, ["city"]]],
+            ["release", 1, 1],
+            ["release", 3, 1],
+            ["release", 4, 1],
+            ["pull", 2],
+            ["pull", 5],
+        ]
+    )
+    assert [answer[2][2] for answer in answers] == [
+        "No readable property 'name' on null: get('bob') answered null "
+        "(get answers null when no thing has that id)",
+        "No readable property 'city' on null: get('ada').address answered null",
+    ]
+
+
+def test_a_reference_to_a_released_import_says_it_was_released() -> None:
+    answers = run(
+        [["push", ["pipeline", 0, ["get"], ["bob"]]], ["release", 1, 1], ["push", ["pipeline", 1, ["name"]]]]
+    )
+    assert answers == [["abort", ["error", "Error", "reference to import 1, released before the push"]]]
+
+
 def test_a_reference_to_the_push_itself_or_a_later_one_aborts() -> None:
     # capnweb's rule: an import id names an earlier push or an export. A batch whose push 1
     # refers to push 2 and push 2 to push 1 never answered; a push on itself was an

@@ -120,6 +120,21 @@ def test_mint_refuses_what_no_token_could_grant() -> None:
         mint("", target="acme")
 
 
+def test_every_way_of_minting_checks_the_target_alike() -> None:
+    # The command checked a target and the Python functions took any string: a token for a
+    # name no object can have was refused by every object only when it was used.
+    held = mint(SECRET, target="*", scope="admin")
+    for bad in ("ACME", "acme.", "a*", "é", " acme", "acme/x", "@acme", "Order/a/b", "", "-acme"):
+        with pytest.raises(ValueError) as minted:
+            mint(SECRET, target=bad)
+        assert "'*'" in str(minted.value) and "Type/id" in str(minted.value), bad
+        with pytest.raises(ValueError):
+            attenuate(held, target=bad)
+    for good in ("acme", "Order/o-1", "*"):
+        assert verify(mint(SECRET, target=good), SECRET).target == good
+        assert verify(attenuate(held, target=good), SECRET).target == good
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),

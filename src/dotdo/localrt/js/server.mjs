@@ -25,8 +25,9 @@
 // --registry registers the worker in wrangler's dev registry at DIR, where another local
 // worker binding its classes by `script_name` finds them (the JavaScript front, ADR 0020).
 // --python is the Python that serves a project's `[ai]` binding offline (aihost.py).
-// A workerd of the runtime that exits on its own stops the server with exit status 3, after
-// writing what died as one JSON line to --status-file (devloop.py restarts it).
+// A workerd of the runtime, or the local AI binding's process, that exits on its own stops
+// the server with exit status 3, after writing what died as one JSON line to --status-file
+// (devloop.py restarts it), or saying it on stderr without one.
 
 import childProcess, { execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, writeFileSync } from "node:fs";
@@ -99,14 +100,22 @@ function watchWorkerd(child) {
     if (expected || stopping) return;
     const what =
       role === "proxy" ? "wrangler's proxy workerd (it serves the port)" : "the workerd that runs the objects";
+    died(role, what, child, code, signal);
+  });
+}
+
+// A process of the runtime exited unasked: stop the whole runtime with RUNTIME_DIED. What
+// died is said once: in the status file, which the `dotdo` process that started us reads
+// and reports with what it does about it (devloop.py, dotdo.testing), else on stderr.
+function died(role, what, child, code, signal) {
+  if (args["status-file"]) {
+    const report = { died: role, what, pid: child.pid, code, signal };
+    writeFileSync(args["status-file"], JSON.stringify(report) + "\n");
+  } else {
     const status = signal ? `signal ${signal}` : `exit status ${code}`;
     console.error(`dotdo: ${what} (pid ${child.pid}) exited on its own (${status}); stopping the runtime`);
-    if (args["status-file"]) {
-      const report = { died: role, what, pid: child.pid, code, signal };
-      writeFileSync(args["status-file"], JSON.stringify(report) + "\n");
-    }
-    stop(RUNTIME_DIED);
-  });
+  }
+  stop(RUNTIME_DIED);
 }
 
 const require = createRequire(path.join(nodeModules, "..", "package.json"));
@@ -170,12 +179,21 @@ function startLocalAi() {
     const channel = child.stdio[3];
     channel.setEncoding("utf8");
     let buffered = "";
+    let serving = false;
     channel.on("data", (chunk) => {
       buffered += chunk;
       const line = buffered.split("\n")[0];
-      if (buffered.includes("\n")) resolve(`http://127.0.0.1:${JSON.parse(line).port}`);
+      if (buffered.includes("\n") && !serving) {
+        serving = true;
+        resolve(`http://127.0.0.1:${JSON.parse(line).port}`);
+      }
     });
-    child.on("exit", (code) => reject(new Error(`the local AI binding exited (${code})`)));
+    child.on("exit", (code, signal) => {
+      reject(new Error(`the local AI binding exited (${signal ?? code})`)); // while starting
+      // Once serving, its exit unasked is a death of the runtime, as a workerd's is: the
+      // binding would answer no request again until the runtime starts again.
+      if (serving && !stopping) died("ai", "the local AI binding (aihost.py)", child, code, signal);
+    });
   });
   return localAi;
 }

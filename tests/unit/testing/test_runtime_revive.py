@@ -1,0 +1,67 @@
+"""`dotdo.testing`'s runtime is started again when it died on its own, under `dotdo dev`'s
+restart policy (ADR 0046): it was left dead, and every later test of the session failed
+to connect."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.revive import RestartPolicy
+from dotdo.localrt.server import RUNTIME_DIED
+from dotdo.testing import LocalRuntime
+from tests.unit.localrt.dead_runtime import KILLED_OBJECTS, dead_runtime, exited
+
+AI_DIED = {
+    "died": "ai",
+    "what": "the local AI binding (aihost.py)",
+    "pid": 77,
+    "code": None,
+    "signal": "SIGKILL",
+}
+
+
+def _runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[LocalRuntime, list[str]]:
+    server = dead_runtime(tmp_path)
+    runtime = LocalRuntime(tmp_path, state_dir=tmp_path / "state", log_path=tmp_path / "server.log")
+    runtime._server = server
+    runtime._restarts = RestartPolicy(delay=0)
+    started: list[str] = []
+    monkeypatch.setattr(runtime, "start", lambda: started.append("started"))
+    monkeypatch.setattr(server, "stop", lambda: None)  # the stand-in has no process group
+    return runtime, started
+
+
+def test_a_runtime_that_died_on_its_own_is_started_for_the_next_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, started = _runtime(tmp_path, monkeypatch)
+    for report in (KILLED_OBJECTS, AI_DIED):
+        assert runtime._server is not None
+        exited(runtime._server, RUNTIME_DIED, report)
+        with caplog.at_level(logging.WARNING, logger="dotdo.testing"):
+            runtime.client().close()
+    assert started == ["started", "started"]
+    log = runtime.log_path.read_text()
+    assert "the workerd that runs the objects (pid 4242) exited on its own, with signal SIGKILL" in log
+    assert "the local AI binding (aihost.py) (pid 77) exited on its own" in log
+    assert "starting the local runtime again" in caplog.text
+
+
+def test_a_stopped_or_failed_runtime_is_left_and_one_that_keeps_dying_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, started = _runtime(tmp_path, monkeypatch)
+    assert runtime._server is not None
+    exited(runtime._server, 1)  # a failed start, not a death
+    runtime.client().close()
+    assert started == []
+    server = runtime._server
+    monkeypatch.setattr(runtime, "start", lambda: exited(server, RUNTIME_DIED, KILLED_OBJECTS))
+    exited(server, RUNTIME_DIED, KILLED_OBJECTS)
+    with pytest.raises(LocalRuntimeError, match="keeps dying"):
+        for _ in range(10):
+            runtime.client().close()
