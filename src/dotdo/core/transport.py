@@ -33,7 +33,7 @@ from dotdo.core.router import RPC_CALLS, Router
 from dotdo.core.websocket import TOKEN_EXPIRED_CLOSE, Connection, SocketState, WebSockets
 from dotdo.errors import BadRequest, HttpError, UpgradeRequired
 from dotdo.remote.fields import check_fields
-from dotdo.remote.marks import Authorize
+from dotdo.remote.marks import Authorize, is_reference
 from dotdo.wire.codec import decode, dumps
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class RpcTransport:
         check_fields(body, _RPC_FIELDS, what="the call", code="invalid_rpc")
         method = self._method(body["method"], authorize)
         result = await invoke(method, body.get("params"))  # the body's tags are already decoded
-        return json_response({"result": result})
+        return json_response({"result": by_value(result, body["method"])})
 
     async def _pipeline(self, request: HttpRequest) -> HttpResponse:
         from dotdo.wire.pipeline import parse_pipelines, run_batch
@@ -212,7 +212,7 @@ class RpcTransport:
             result = await self._host.rpc_socket_call(
                 connection, request.method, decode(request.params), authorize
             )
-            connection.send(dumps({"id": request_id, "result": result}))
+            connection.send(dumps({"id": request_id, "result": by_value(result, request.method)}))
         except HttpError as error:
             if isinstance(error, InvalidMessage):
                 request_id = error.request_id
@@ -272,3 +272,20 @@ def _remember_ids(connection: Connection, ids: SessionIds) -> None:
     """A Cap'n Web socket's counters go in its attachment (two integers: they always fit):
     they must outlive hibernation."""
     connection.update(ids=ids.to_json())
+
+
+def by_value(result: Any, method: str) -> Any:
+    """`result` of `method` as a plain call answers it, or BadRequest
+    (`unserializable_result`) naming where it can be used when it travels by reference (an
+    `RpcTarget`, an object with `@rpc` methods): a plain call's answer is data, while a
+    pipeline, Cap'n Web and Workers RPC keep a reference and call its methods."""
+    if is_reference(result):
+        name = type(result).__name__
+        article = "an" if name[:1] in "AEIO" else "a"
+        raise BadRequest(
+            f"{method!r} answers {article} {name}, which travels by reference: call its methods"
+            " in a pipeline (POST /rpc/pipeline, the client's pipeline()), over "
+            "Cap'n Web or Workers RPC; a plain call answers data only",
+            code="unserializable_result",
+        )
+    return result

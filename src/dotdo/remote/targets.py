@@ -119,7 +119,11 @@ def resolve_operation(
                 call = resolve_call(noun) if noun is not None else None
                 if call is not None:
                     return call, None, candidate
-    raise NotFound(f"No callable method {name!r} on {_describe(target)}", code="method_not_found")
+    raise NotFound(
+        f"No callable method {name!r} on {_describe(target)} (a method is callable remotely "
+        "when it is marked @rpc)",
+        code="method_not_found",
+    )
 
 
 def resolve_property(target: Any, name: Any, is_root: bool = False, answered_by: str = "the call") -> Any:
@@ -223,4 +227,5 @@ def _describe(target: Any) -> str:
         return "null"
     if isinstance(target, dict | list | str | int | float | bool):
         return type(target).__name__
-    return f"a {type(target).__name__}"
+    name = type(target).__name__
+    return f"{'an' if name[:1] in 'AEIO' else 'a'} {name}"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dotdo import HttpRequest, HttpResponse, Router, rpc
+from dotdo import HttpRequest, HttpResponse, Router, RpcTarget, rpc
 from dotdo.core.access import Access, AccessControl, AccessSettings
 from dotdo.core.limits import Limits, Rate
 from dotdo.core.sql import Sql
@@ -63,6 +63,12 @@ class FakeSockets:
         return list(self.open)
 
 
+class Desk(RpcTarget):
+    @rpc(scope="read")
+    def open(self) -> bool:
+        return True
+
+
 class Host:
     """What DOCore is to the transport: the root of calls, the access rule, the sockets."""
 
@@ -100,6 +106,10 @@ class Host:
     @rpc(scope="read")
     def echo(self, value: Any) -> Any:
         return value
+
+    @rpc(scope="read")
+    def desk(self) -> Desk:
+        return Desk()
 
     @rpc(scope="read")
     def crash(self) -> None:
@@ -273,6 +283,26 @@ def test_socket_calls_decode_and_encode_values_once() -> None:
             "result": [{"$escape": {"$bigint": "1"}}, {"$bigint": "9007199254740993"}, {"$number": "NaN"}],
         }
     ]
+
+
+def test_a_plain_call_answering_a_reference_says_where_it_can_be_called() -> None:
+    """A method answering an `RpcTarget` was a bare "Desk cannot be sent over RPC" on `/rpc`
+    and `/ws/rpc`, which answer data only; the message points at the surfaces that keep a
+    reference, and an unknown method's says what makes one callable."""
+    headers = {"x-capability": token("read")}
+    answer = request(Host(), "POST", "/rpc", {"method": "desk", "params": []}, headers)
+    assert error_code(answer) == (400, "unserializable_result")
+    assert "travels by reference" in answer.json()["error"]["message"]
+    assert "POST /rpc/pipeline" in answer.json()["error"]["message"]
+    host = Host()
+    connection = opened(host, {"rpc": True}, token("read"))
+    [sent] = converse(host, connection, json.dumps({"id": 1, "method": "desk", "params": []}))
+    assert sent["error"]["code"] == "unserializable_result"
+    assert "POST /rpc/pipeline" in sent["error"]["message"]
+    missing = request(Host(), "POST", "/rpc", {"method": "nope", "params": []}, headers)
+    assert missing.json()["error"]["message"] == (
+        "No callable method 'nope' on a Host (a method is callable remotely when it is marked @rpc)"
+    )
 
 
 def test_a_caller_over_its_message_rate_is_answered_on_every_socket() -> None:
