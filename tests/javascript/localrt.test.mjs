@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import {
   durableObjectClasses,
   filesUnder,
+  firstAnswer,
   isPackageData,
   missingMigrations,
   nextMigrationTag,
@@ -163,4 +164,54 @@ test("the project's .dev.vars goes beside the generated config, where wrangler's
   rmSync(path.join(project, ".dev.vars"));
   build();
   assert.equal(existsSync(copied), false);
+});
+
+// firstAnswer: the boot request of server.mjs, sent again while unanswered.
+
+/** A `send` whose calls are recorded; `answer(i, value)` settles call i (0-based). */
+function sends() {
+  const calls = [];
+  const send = (signal) =>
+    new Promise((resolve, reject) => {
+      calls.push({ signal, resolve, reject });
+      signal.addEventListener("abort", () => reject(new Error("aborted")));
+    });
+  return { calls, send };
+}
+
+const tick = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test("a request held unanswered is sent again, and the first answer is the result", async () => {
+  const { calls, send } = sends();
+  const answer = firstAnswer(send, { everyMs: 20, totalMs: 60_000 });
+  while (calls.length < 3) await tick(10);
+  calls[1].resolve({ ok: false, import: true });
+  assert.deepEqual(await answer, { ok: false, import: true });
+  const sent = calls.length;
+  assert.ok(calls.every((call, i) => i === 1 || call.signal.aborted), "the others are aborted");
+  await tick(60);
+  assert.equal(calls.length, sent, "nothing is sent after the answer");
+});
+
+test("an answer before the next interval is the only request", async () => {
+  const { calls, send } = sends();
+  const answer = firstAnswer(send, { everyMs: 1_000, totalMs: 5_000 });
+  await tick(0);
+  calls[0].resolve("booted");
+  assert.equal(await answer, "booted");
+  assert.equal(calls.length, 1);
+});
+
+test("a failed request fails the whole, at once", async () => {
+  const { calls, send } = sends();
+  const answer = firstAnswer(send, { everyMs: 1_000, totalMs: 5_000 });
+  await tick(0);
+  calls[0].reject(new Error("connection refused"));
+  await assert.rejects(answer, /connection refused/);
+});
+
+test("no answer within the total time rejects, and every request is aborted", async () => {
+  const { calls, send } = sends();
+  await assert.rejects(firstAnswer(send, { everyMs: 20, totalMs: 90 }), /no answer within 0.09 s/);
+  assert.ok(calls.length >= 1 && calls.every((call) => call.signal.aborted));
 });

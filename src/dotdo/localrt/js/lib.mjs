@@ -133,3 +133,42 @@ export function parseVars(pairs) {
   }
   return vars;
 }
+
+/**
+ * The answer of the first of repeated calls of `send(signal)` to settle: `send` is called at
+ * once and again every `everyMs` milliseconds while none has settled, each with an
+ * AbortSignal of its own, aborted once the first settles (its value or its error is the
+ * result). Rejects with an Error when none settles within `totalMs` milliseconds. For an
+ * idempotent request that a proxy may park until its next request arrives (the server's
+ * boot request, see server.mjs `warm`).
+ */
+export function firstAnswer(send, { everyMs, totalMs }) {
+  return new Promise((resolve, reject) => {
+    const controllers = [];
+    let settled = false;
+    const finish = (settle, result) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(again);
+      clearTimeout(deadline);
+      for (const controller of controllers) controller.abort();
+      settle(result);
+    };
+    const attempt = () => {
+      const controller = new AbortController();
+      controllers.push(controller);
+      Promise.resolve()
+        .then(() => send(controller.signal))
+        .then(
+          (value) => finish(resolve, value),
+          (error) => finish(reject, error),
+        );
+    };
+    const again = setInterval(attempt, everyMs);
+    const deadline = setTimeout(
+      () => finish(reject, new Error(`no answer within ${totalMs / 1000} s (${controllers.length} requests)`)),
+      totalMs,
+    );
+    attempt();
+  });
+}

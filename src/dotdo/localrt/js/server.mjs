@@ -37,7 +37,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { format, parseArgs } from "node:util";
 
-import { parseVars } from "./lib.mjs";
+import { firstAnswer, parseVars } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -259,16 +259,28 @@ async function startWorkerLocked() {
   return worker;
 }
 
-// Boots Python and imports the app (host.mjs answers the boot header).
+// Boots Python and imports the app (host.mjs answers the boot header). The request is sent
+// again every few seconds until one is answered. Under load, wrangler's proxy (its
+// ProxyWorker, 4.86) can lose its forward of the boot request to the worker ("Network
+// connection lost", seen right after another request that came with it was answered) and
+// then takes it for a restart of the worker (it compares the request's URL, path included,
+// with the worker's bare origin): a GET is parked for a retry that only the proxy's next
+// request or restart runs. Nothing else may come (dotdo.testing's /health probe stops at its
+// 500), so the boot request waited out its timeout and the import error went unprinted. A
+// copy is that next request: it takes the parked one along. Each waits for the same boot of
+// Python and answers the same.
+const BOOT_RESEND_MS = 5_000;
+const BOOT_TIMEOUT_MS = 300_000;
 async function warm() {
   const started = performance.now();
+  const send = async (signal) => {
+    const headers = { "x-dotdo-local-runtime": "boot" };
+    const response = await fetch(`${origin}${BOOT_PATH}`, { headers, signal });
+    return response.json();
+  };
   let answer;
   try {
-    const response = await fetch(`${origin}${BOOT_PATH}`, {
-      headers: { "x-dotdo-local-runtime": "boot" },
-      signal: AbortSignal.timeout(300_000),
-    });
-    answer = await response.json();
+    answer = await firstAnswer(send, { everyMs: BOOT_RESEND_MS, totalMs: BOOT_TIMEOUT_MS });
   } catch (error) {
     answer = { ok: false, error: `the boot request failed: ${error.message}` };
   }
