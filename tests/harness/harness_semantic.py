@@ -4,7 +4,7 @@ import contextlib
 
 from harness_lifetime import Lifetime
 
-from dotdo import Component, DOSemantic, HttpError, Migration, Noun, Verb, rpc
+from dotdo import Component, Conflict, DOSemantic, HttpError, Migration, Noun, Verb, rpc
 from dotdo.remote.marks import RpcTarget
 from dotdo.semantic.query import ThingQuery
 from dotdo.semantic.store import SqliteThingStore
@@ -99,6 +99,21 @@ class HarnessSemantic(Lifetime, DOSemantic):
     def emit_event(self, event_type: str, data: object) -> str:
         """The application's own `self.emit`, from inside the object."""
         return self.emit(event_type, data)
+
+    @rpc
+    def checkout(self, book_id: str, member_id: str) -> dict:
+        """docs/api.md's transaction example, as written there."""
+
+        def work() -> dict:
+            book = self.Book(book_id).get()
+            if book is None or book["available"] < 1:
+                raise Conflict(f"no copy of {book_id} is free", code="unavailable")
+            self.Book(book_id).update({"available": book["available"] - 1})
+            loan = self.Loan().create({"book": book_id, "member": member_id})
+            self.record_action(f"Member/{member_id}", "borrow", f"Book/{book_id}")
+            return loan
+
+        return self.sql.transaction(work)
 
     @rpc(scope="read")
     def describe(self, value: object) -> str:

@@ -486,3 +486,28 @@ def test_a_list_pages_by_cursor(runtime: LocalRuntime) -> None:
             error_code(c.get("/Order", params={"order_by": "v", "cursor": first["cursor"]}))
             == "invalid_cursor"
         )
+
+
+def test_the_docs_transaction_example_commits_together_or_not_at_all(runtime: LocalRuntime) -> None:
+    """docs/api.md's checkout (`self.sql.transaction(work)`): the book's update, the loan,
+    the action with its edge and event commit together; when `work` raises, none of them
+    does and the `HttpError` is the answer."""
+    with runtime.client(prefix="/_semantic") as c:
+        assert c.post("/Book", json={"$id": "b1", "available": 1}).status_code == 201
+        loan = c.post("/rpc", json={"method": "checkout", "params": ["b1", "ada"]})
+        assert loan.status_code == 200, loan.text
+        assert loan.json()["result"]["member"] == "ada"
+        refused = c.post("/rpc", json={"method": "checkout", "params": ["b1", "bo"]})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "unavailable"
+        assert c.get("/Book/b1").json()["available"] == 0
+        assert [loan["member"] for loan in c.get("/Loan").json()["items"]] == ["ada"]
+        assert [e["subject"] for e in c.get("/events", params={"type": "Member.*"}).json()["items"]] == [
+            "ada"
+        ]
+        assert c.post("/Book", json={"$id": "b2", "available": 1}).status_code == 201
+        c.post("/rpc", json={"method": "checkout", "params": ["b2", "cy"]})
+        c.post("/rpc", json={"method": "checkout", "params": ["b2", "di"]})
+        assert sorted(loan["member"] for loan in c.get("/Loan").json()["items"]) == ["ada", "cy"]
+        events = c.get("/events", params={"limit": 100}).json()["items"]
+        assert [e["type"] for e in events].count("Loan.created") == 2
+        assert [e["type"] for e in events].count("Member.borrowed") == 2
