@@ -87,6 +87,10 @@ class Things:
         """The one place every operation checks the noun it names."""
         return validate_type_name(type_name) if self._nouns is None else self._nouns.check(type_name)
 
+    def _written(self, type_name: str) -> str:
+        """`_type`, for a write: its event names the noun (400 `reserved_event_type`)."""
+        return validate_type_name(type_name) if self._nouns is None else self._nouns.check_written(type_name)
+
     def _check_query(self, type_name: str, query: ThingQuery) -> ThingQuery:
         return query if self._nouns is None else self._nouns.check_query(type_name, query)
 
@@ -172,7 +176,7 @@ class Things:
         self, type_name: str, data: Any, *, condition: Preconditions | None = None
     ) -> tuple[ThingRecord, dict[str, Any]]:
         """`create`: the new thing's record (its answer's text: `wire_text`) and wire form."""
-        self._type(type_name)
+        self._written(type_name)
         return self.store.atomically(
             Rerunnable(f"{type_name}.create", lambda: self._insert(type_name, data, self._clock(), condition))
         )
@@ -181,7 +185,7 @@ class Things:
         self, type_name: str, items: Any, *, condition: Preconditions | None = None
     ) -> list[dict[str, Any]]:
         """Create several things in one transaction: all of them or none (`condition` holds for each)."""
-        self._type(type_name)
+        self._written(type_name)
         if not isinstance(items, Sequence) or isinstance(items, str | bytes):
             raise BadRequest("create_many takes an array of things", code="invalid_data")
         if len(items) > MAX_BATCH:
@@ -207,7 +211,7 @@ class Things:
         on a mismatch. `condition` (the request's `If-Match` / `If-None-Match`) is
         checked in the same transaction: 412 `precondition_failed` when false.
         """
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, patch)
@@ -233,7 +237,7 @@ class Things:
         condition: Preconditions | None = None,
     ) -> dict[str, Any]:
         """Replace all of the thing's properties; guarded, and its `$id` checked, as `update`'s."""
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, data)
@@ -250,7 +254,7 @@ class Things:
 
     def upsert(self, type_name: str, data: Any) -> dict[str, Any]:
         """Create the thing named by `data["$id"]`, or merge `data` into it when it exists."""
-        self._type(type_name)
+        self._written(type_name)
         _, thing_id, _ = self._split(type_name, data)
         if thing_id is None:
             raise BadRequest("upsert needs the thing's $id", code="invalid_data")
@@ -280,7 +284,7 @@ class Things:
         `expected_version` and `condition` guard it as they guard `update`; `on_erase` runs
         in its transaction (DOSemantic's edges go: a new life of the id inherits none).
         """
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> bool:
             record = self._selected(type_name, validate_id(thing_id), include_deleted=True)
@@ -314,7 +318,7 @@ class Things:
         `expected_version` and `condition` guard it as they guard `update`; an
         already deleted thing is checked as it is (its version counts the delete).
         """
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
@@ -340,7 +344,7 @@ class Things:
 
         `expected_version` and `condition` guard it as they guard `update`.
         """
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
