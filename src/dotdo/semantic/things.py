@@ -149,9 +149,7 @@ class Things:
     ) -> tuple[ThingRecord, dict[str, Any]]:
         properties, thing_id, _ = self._split(type_name, data)
         if condition:
-            # The thing a create names is the one with its $id; without one there is none yet.
-            existing = None if thing_id is None else self._selected(type_name, thing_id, False)
-            check_preconditions(condition, type_name, thing_id, existing)
+            self._check_new(type_name, thing_id, condition)
         record_id = thing_id or self._ids()
         born = self._born(record_id, now)
         record = ThingRecord(
@@ -167,6 +165,11 @@ class Things:
         thing = record.wire()
         self.events.emit(f"{type_name}.created", thing, record.id)
         return record, thing
+
+    def _check_new(self, type_name: str, thing_id: str | None, condition: Preconditions) -> None:
+        # The thing a create names is the one with its $id; without one there is none yet.
+        existing = None if thing_id is None else self._selected(type_name, thing_id, False)
+        check_preconditions(condition, type_name, thing_id, existing)
 
     def create(self, type_name: str, data: Any, *, condition: Preconditions | None = None) -> dict[str, Any]:
         """Create a thing; `condition` (e.g. `If-None-Match: *`) applies to the thing its `$id` names."""
@@ -184,16 +187,25 @@ class Things:
     def create_many(
         self, type_name: str, items: Any, *, condition: Preconditions | None = None
     ) -> list[dict[str, Any]]:
-        """Create several things in one transaction: all of them or none (`condition` holds for each)."""
+        """Create several things in one transaction: all of them or none. `condition` holds
+        for each item as things were before the batch (412 `precondition_failed`)."""
         self._written(type_name)
         if not isinstance(items, Sequence) or isinstance(items, str | bytes):
             raise BadRequest("create_many takes an array of things", code="invalid_data")
         if len(items) > MAX_BATCH:
             raise BadRequest(f"create_many takes at most {MAX_BATCH} things", code="batch_too_large")
         now = self._clock()
-        return self.store.atomically(
-            lambda: [self._insert(type_name, item, now, condition)[1] for item in items]
-        )
+
+        def work() -> list[dict[str, Any]]:
+            # One request: its preconditions hold for the state before it, for every item
+            # (a repeated $id is then 409 `thing_exists`, as without them), not for the
+            # things its earlier items just created.
+            if condition:
+                for item in items:
+                    self._check_new(type_name, self._split(type_name, item)[1], condition)
+            return [self._insert(type_name, item, now)[1] for item in items]
+
+        return self.store.atomically(work)
 
     def update(
         self,
