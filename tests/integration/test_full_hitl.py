@@ -360,3 +360,77 @@ def test_no_caller_can_send_an_approval_event(runtime: LocalRuntime) -> None:
             assert forged.status_code == 400 and forged.json()["error"]["code"] == "reserved_event_type"
         assert c.get(f"{FULL}/events", params={"type": "Approval.*"}).json()["items"] == []
         assert c.post(f"{FULL}/events", json={"type": "Refund.requested"}).status_code == 201
+
+
+def test_no_caller_causes_an_approval_event_by_an_action_or_a_thing_write(runtime: LocalRuntime) -> None:
+    """An action whose subject is an `Approval` emits `Approval.<past>` (`approve` gave
+    `Approval.approved`), and a thing of the noun `Approval` emits `Approval.created`, ...:
+    both were 201 beside the real decisions, over every surface."""
+    refused = {"code": "reserved_event_type"}
+    with runtime.client(new_tenant()) as c:
+        for verb in ("approve", "reject", "expire", "escalate", "request"):
+            body = {"subject": "Approval/forged", "verb": verb, "object": "Order/o1"}
+            forged = c.post(f"{FULL}/actions", json=body)
+            assert forged.status_code == 400 and forged.json()["error"]["code"] == "reserved_event_type", verb
+        for method, path, body in (
+            ("POST", "/Approval", {"$id": "a1"}),
+            ("POST", "/Approval", [{"$id": "a1"}]),
+            ("PUT", "/Approval/a1", {"x": 1}),
+            ("PATCH", "/Approval/a1", {"x": 1}),
+            ("DELETE", "/Approval/a1", None),
+            ("POST", "/Approval/a1/restore", None),
+        ):
+            written = c.request(method, f"{FULL}{path}", json=body)
+            assert written.status_code == 400, (method, path, written.text)
+            assert written.json()["error"]["code"] == "reserved_event_type", (method, path)
+        calls: list[tuple[str, list[Any]]] = [
+            ("record_action", ["Approval/forged", "approve"]),
+            ("create_thing", ["Approval", {"$id": "a1"}]),
+            ("create_things", ["Approval", [{"$id": "a1"}]]),
+            ("upsert_thing", ["Approval", {"$id": "a1"}]),
+            ("update_thing", ["Approval", "a1", {"x": 1}]),
+            ("send_event", ["Approval.approved", {"id": "x"}]),
+        ]
+        for method, params in calls:
+            answer = c.post(f"{FULL}/rpc", json={"method": method, "params": params})
+            assert answer.status_code == 400 and answer.json()["error"]["code"] == "reserved_event_type", (
+                method
+            )
+            steps = [{"type": "method", "name": method, "args": params}]
+            piped = c.post(f"{FULL}/rpc/pipeline", json={"pipeline": {"target": [], "pipeline": steps}})
+            assert piped.status_code == 400 and piped.json()["error"]["code"] == "reserved_event_type", method
+            escaped = [[p] if isinstance(p, list) else p for p in params]  # Cap'n Web's literal array
+            lines = [json.dumps(["push", ["pipeline", 0, [method], escaped]]), json.dumps(["pull", 1])]
+            batch = c.post(f"{FULL}/capnweb", content="\n".join(lines))
+            line = json.loads(batch.text)
+            assert line[0] == "reject" and line[2][4].items() >= refused.items(), (method, line)
+        steps = [{"type": "method", "name": "create", "args": [{"$id": "a1"}]}]
+        noun = c.post(f"{FULL}/rpc/pipeline", json={"pipeline": {"target": ["Approval"], "pipeline": steps}})
+        assert noun.status_code == 400 and noun.json()["error"]["code"] == "reserved_event_type", noun.text
+        assert c.get(f"{FULL}/events", params={"type": "Approval.*"}).json()["items"] == []
+        assert c.get(f"{FULL}/Approval").json()["items"] == []
+        # other nouns act as before
+        assert c.post(f"{FULL}/actions", json={"subject": "Agent/a", "verb": "approve"}).status_code == 201
+        assert c.post(f"{FULL}/Refund", json={"$id": "r1"}).status_code == 201
+
+
+def test_no_caller_sends_a_thing_write_s_event(runtime: LocalRuntime) -> None:
+    """`Note.created` means a Note was written: a sent one reached durable `@on.Note.created`
+    handlers (and the as-of reads built from the write events) for a thing never created."""
+    with runtime.client(new_tenant()) as c:
+        for event_type in ("Note.created", "Note.updated", "Note.deleted", "Note.restored", "Note.create"):
+            sent = c.post(f"{FULL}/events", json={"type": event_type, "subject": "n1", "data": {"$id": "n1"}})
+            assert sent.status_code == 400 and sent.json()["error"]["code"] == "reserved_event_type", (
+                sent.text
+            )
+            answer = c.post(f"{FULL}/rpc", json={"method": "send_event", "params": [event_type, {}, "n1"]})
+            assert answer.status_code == 400 and answer.json()["error"]["code"] == "reserved_event_type"
+            later = c.post(f"{FULL}/events", json={"type": event_type, "delay": 60})
+            assert later.status_code == 400 and later.json()["error"]["code"] == "reserved_event_type"
+        assert c.get(f"{FULL}/events", params={"type": "Note.*"}).json()["items"] == []
+        assert c.post(f"{FULL}/events", json={"type": "Note.pinned", "subject": "n1"}).status_code == 201
+        assert c.post(f"{FULL}/Note", json={"$id": "n1"}).status_code == 201
+        assert [e["type"] for e in c.get(f"{FULL}/events", params={"type": "Note.*"}).json()["items"]] == [
+            "Note.pinned",
+            "Note.created",
+        ]

@@ -87,7 +87,7 @@ def test_a_handler_that_sends_answers_and_chains_arrive_in_emission_order(runtim
 
 def test_a_handler_sends_over_rpc_too(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
-    response = runtime.rpc(tenant, "send_event", "Alpha.created", {}, binding="WORKFLOW")
+    response = runtime.rpc(tenant, "create_thing", "Alpha", {}, binding="WORKFLOW")
     assert "result" in response.json(), response.text
     assert counters(runtime, tenant, "chain")["chain"] == [
         "Alpha.created",

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime import LocalRuntime
+from tests.runtime import LocalRuntime, new_tenant
 
 
 def walk(c: httpx.Client, path: str, limit: int, **params: Any) -> list[Any]:
@@ -41,3 +41,42 @@ def test_event_action_state_and_edge_pages_agree(runtime: LocalRuntime, limit: i
         assert len(walk(c, "/actions", limit)) == 4
         assert len(walk(c, "/state", limit)) == 4
         assert len(walk(c, "/Task/t0/touched", limit)) == 4
+
+
+def test_a_cursor_no_page_answered_is_a_400_invalid_cursor_on_every_surface(runtime: LocalRuntime) -> None:
+    """A thing-list cursor holding `1e999` (an infinity to Python's `json`) was a 500, and an
+    edge cursor's time past 64 bits a 400 `invalid_value` naming an SQL parameter."""
+    with runtime.client(new_tenant()) as c:
+        for n in range(2):
+            assert c.post("/Item", json={"$id": f"i{n}", "n": n}).status_code == 201
+        assert c.post("/Item/i0/likes", json={"to": "Item/i1"}).status_code == 201
+        first = c.get("/Item", params={"order_by": "n", "limit": 1}).json()["cursor"]
+        mark = first.split("~")[0]
+        infinite = [f"{mark}~1~abc~WzFlOTk5XQ", f"{mark}~1~abc~W1stMWU5OTldXQ", f"{mark}~1~abc~WzJlMzA4XQ"]
+        for cursor in [*infinite, f"{mark}~9999999999999999999~abc~WzFd"]:
+            page = c.get("/Item", params={"order_by": "n", "cursor": cursor})
+            assert page.status_code == 400 and page.json()["error"]["code"] == "invalid_cursor", page.text
+            for method, params in (
+                ("page_things", ["Item", None, "n", None, None, None, False, True, cursor]),
+                ("list_things", ["Item", None, "n", None, None, None, False, cursor]),
+            ):
+                answer = c.post("/rpc", json={"method": method, "params": params})
+                assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_cursor"
+            steps = [{"type": "method", "name": "page", "args": [{"orderBy": "n", "cursor": cursor}]}]
+            piped = c.post("/rpc/pipeline", json={"pipeline": {"target": ["Item"], "pipeline": steps}})
+            assert piped.status_code == 400 and piped.json()["error"]["code"] == "invalid_cursor", piped.text
+        for cursor in (
+            "9999999999999999999.Item/i1",
+            "9223372036854775808.Item/i1",
+            "-9223372036854775809.i1",
+        ):
+            page = c.get("/Item/i0/likes", params={"limit": 1, "cursor": cursor})
+            assert page.status_code == 400 and page.json()["error"]["code"] == "invalid_cursor", page.text
+            answer = c.post(
+                "/rpc",
+                json={"method": "related_page", "params": ["Item/i0", "likes", "out", None, 1, cursor]},
+            )
+            assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_cursor", (
+                answer.text
+            )
+        assert c.get("/Item", params={"order_by": "n", "cursor": first}).json()["items"][0]["$id"] == "i1"

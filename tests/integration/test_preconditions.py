@@ -7,6 +7,8 @@ An expected version in a body or an RPC argument stays a 409 `version_conflict`.
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime import LocalRuntime
+from tests.runtime import LocalRuntime, new_tenant
 
 
 def etag(thing: dict[str, Any], version: int | None = None) -> str:
@@ -289,3 +291,36 @@ def test_a_thing_erased_and_created_again_never_matches_the_old_ones_tags(runtim
         assert c.get("/Doc/d1", params=then, headers={"if-none-match": old}).status_code == 304
         assert c.get("/Doc/d1", params=then, headers={"if-none-match": new}).status_code == 200
         assert c.get("/Doc/d1", headers={"if-match": new}).status_code == 200
+
+
+def test_an_empty_if_match_does_not_reach_the_object_on_the_local_runtime(runtime: LocalRuntime) -> None:
+    """What the local runtime does to an empty header, measured (docs/api.md, "An empty
+    header"): workerd's HTTP server drops the empty value of every header it knows by
+    name (`If-Match`, `If-None-Match`, `If-Modified-Since`, `Range`, `Authorization`, ...)
+    before any Worker runs, so the write is unconditional; a malformed value that is not
+    empty reaches the object, which refuses it. If this starts failing, workerd passes
+    empty values on: the object then answers 400 `invalid_precondition`, and the docs
+    should say so."""
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        thing = make_thing(c, "e1")
+
+    def patch(header: bytes) -> tuple[int, dict[str, Any]]:
+        body = b'{"n": 2}'
+        request = (
+            b"PATCH /Doc/e1 HTTP/1.1\r\nHost: " + f"{tenant}.localhost".encode() + b"\r\n" + header
+            + b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+            + b"\r\nConnection: close\r\n\r\n" + body
+        )  # fmt: skip
+        with socket.create_connection(("127.0.0.1", runtime.port), timeout=30) as sock:
+            sock.sendall(request)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        head, _, answer = received.partition(b"\r\n\r\n")
+        return int(head.split(b" ")[1]), json.loads(answer)
+
+    status, answer = patch(b"If-Match: x\r\n")
+    assert (status, answer["error"]["code"]) == (400, "invalid_precondition")
+    status, answer = patch(b"If-Match: \r\n")
+    assert status == 200 and answer["$version"] == thing["$version"] + 1, answer

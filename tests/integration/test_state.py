@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.runtime import LocalRuntime
+from tests.runtime import LocalRuntime, new_tenant
 
 
 def test_put_get_delete_round_trip(runtime: LocalRuntime) -> None:
@@ -127,4 +127,21 @@ def test_bad_input_is_rejected_and_writes_nothing(runtime: LocalRuntime) -> None
         assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_limit")
         r = c.get("/state", params={"cursor": "garbage!"})
         assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_cursor")
+        assert c.get("/state").json()["items"] == []
+
+
+def test_a_field_an_operation_does_not_read_is_a_400_on_every_surface(runtime: LocalRuntime) -> None:
+    """`{"op": "set", ..., "extra": 1}` and a delete's `value` were dropped in silence (200)."""
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        for operation in (
+            {"op": "set", "key": "b", "value": 1, "extra": 1},
+            {"op": "delete", "key": "zz", "value": 1},
+        ):
+            operations = [{"op": "set", "key": "a", "value": 1}, operation]
+            r = c.post("/state/transaction", json={"operations": operations})
+            assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_params"), r.text
+            assert "operations[1]" in r.json()["error"]["message"]
+            r = c.post("/rpc", json={"method": "transaction", "params": [operations]})
+            assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_params"), r.text
         assert c.get("/state").json()["items"] == []

@@ -16,6 +16,7 @@ from typing import Any
 from dotdo.core.migrations import Migration, without_rowid
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
+from dotdo.remote.fields import check_fields
 from dotdo.types import JSON
 from dotdo.values import LONE_SURROGATE, stored_json
 from dotdo.wire.codec import parse_json
@@ -112,8 +113,16 @@ def decode_cursor(cursor: str) -> str:
     raise BadRequest("cursor is not one this server issued", code="invalid_cursor")
 
 
+_OPERATION_FIELDS = {"set": ("op", "key", "value"), "delete": ("op", "key")}
+"""The fields each kind of operation reads: any other (`"extra"`, a delete's `"value"`) is
+refused as the body's own unknown fields are, never dropped in silence."""
+
+
 def validate_operations(operations: Any) -> list[tuple[str, str, str | None]]:
-    """Check a transaction's operations; returns (op, key, encoded value) triples."""
+    """Check a transaction's operations; returns (op, key, encoded value) triples. 400
+    `invalid_operations` for a list or an operation of the wrong shape, `invalid_params`
+    for a field the operation does not read (`check_fields`: a delete's `value`), and
+    `validate_key`'s and `encode_value`'s errors."""
     if not isinstance(operations, list) or not operations:
         raise BadRequest("operations is a non-empty list", code="invalid_operations")
     if len(operations) > MAX_BATCH:
@@ -123,6 +132,8 @@ def validate_operations(operations: Any) -> list[tuple[str, str, str | None]]:
         if not isinstance(operation, dict):
             raise BadRequest(f"operations[{index}] is not an object", code="invalid_operations")
         op = operation.get("op")
+        if op in _OPERATION_FIELDS:
+            check_fields(operation, _OPERATION_FIELDS[op], what=f"operations[{index}]")
         if op == "set":
             if "value" not in operation:
                 raise BadRequest(f"operations[{index}] has no value", code="invalid_operations")

@@ -18,7 +18,6 @@ hooks here: `thing_store()`, `event_store()` and `noun_factory(type_name)`.
 from __future__ import annotations
 
 import builtins
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -38,7 +37,6 @@ from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStor
 from dotdo.semantic.strict import NounPolicy, declared_fields
 from dotdo.semantic.things import Things, validate_id
 from dotdo.types import JSON
-from dotdo.values import int64_error
 
 if TYPE_CHECKING:
     # The noun accessors, an as-of read's history and the SQL guard of `query` load with
@@ -77,6 +75,10 @@ class DOSemantic(DOCore):
     strict_nouns: ClassVar[bool] = False
     """Refuse things, relationships and actions of a noun that is not registered (declared or
     registered at run time) with 404 `unknown_noun`, naming the closest known noun."""
+    reserved_event_nouns: ClassVar[frozenset[str]] = frozenset()
+    """Nouns whose events only the framework raises (DOFull: `Approval`): no caller sends one
+    (`send_event`), and no thing or action of such a noun is written (`NounPolicy.check_written`):
+    400 `reserved_event_type`, so nothing forges a decision that handlers and waits take for real."""
     thing_cache_size: ClassVar[int] = 1024
     """How many things (by id) the LRU in front of SQLite remembers."""
 
@@ -97,13 +99,17 @@ class DOSemantic(DOCore):
         self.event_log = self.event_store()
         self.nouns = Nouns(self.sql, _now_ms)
         self.verbs = Verbs(self.sql, _now_ms)
-        self.noun_policy = NounPolicy(self.nouns, self.strict_nouns, self._declared_fields)
+        self.noun_policy = NounPolicy(
+            self.nouns, self.strict_nouns, self._declared_fields, self.reserved_event_nouns
+        )
         self.relationships = Relationships(self.sql, _now_ms, self.noun_policy)
         self.things = Things(
             self.thing_store(), self, _now_ms, new_id, self.noun_policy, on_erase=self.relationships.forget
         )
         emit = self.event_log.framework(self.emit)  # an action's event wraps its data: 2 levels more
-        self.actions = Actions(self.sql, self.verbs, emit, self.relationships, _now_ms, new_id)
+        self.actions = Actions(
+            self.sql, self.verbs, emit, self.relationships, _now_ms, new_id, self.noun_policy
+        )
         self.nouns.register_declared(self.declared_nouns)
         for verb in self.declared_verbs:
             self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person)
@@ -176,14 +182,14 @@ class DOSemantic(DOCore):
         `invalid_params`. Rows keep SQLite's values (`Sql.exact_rows`): INTEGER as an exact
         int, REAL as a number, TEXT as str, BLOB as bytes, NULL as None.
         """
-        from dotdo.semantic.sqlguard import is_query_plan, validate_sql_query
+        from dotdo.semantic.sqlguard import is_query_plan, param_error, validate_sql_query
 
         validate_sql_query(sql)
         values = list(params or [])
         if len(values) > MAX_QUERY_PARAMS:
             raise BadRequest(f"A query takes at most {MAX_QUERY_PARAMS} params", code="invalid_params")
         for index, value in enumerate(values):
-            error = _param_error(value)
+            error = param_error(value)
             if error:
                 raise BadRequest(f"params[{index}]: {error}", code="invalid_params")
         statement = sql.strip().rstrip(";")
@@ -437,14 +443,3 @@ class DOSemantic(DOCore):
 
 
 seal_rpc_surface(DOSemantic)
-
-
-def _param_error(value: Any) -> str | None:
-    """Why a query parameter cannot be bound, or None."""
-    if value is None or isinstance(value, bool | str | bytes):
-        return None
-    if isinstance(value, int):
-        return int64_error(value)
-    if isinstance(value, float):
-        return "NaN has no SQLite value" if math.isnan(value) else None
-    return "params are strings, numbers, booleans, null or bytes"

@@ -22,6 +22,7 @@ from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.strict import NounPolicy
 from dotdo.semantic.thingdata import validate_id
+from dotdo.values import int64_error
 
 __all__ = ["MAX_RELATED", "EdgePages", "edge_cursor"]
 
@@ -36,9 +37,10 @@ def edge_cursor(cursor: Any) -> tuple[int, str, str | None]:
     epoch ms, the other end's type and id) as (created_at, id, type); the form before ends
     had types in the edge's key, `"<created_at>.<id>"`, as (created_at, id, None), so that a
     listing paged across an upgrade goes on. 400 `invalid_cursor` for anything a page cannot
-    have answered (a made-up cursor would answer a wrong page, silently)."""
+    have answered (a made-up cursor would answer a wrong page, silently), a time past 64
+    bits among them (SQLite refused it as a parameter: 400 `invalid_value`)."""
     match = _CURSOR.fullmatch(cursor) if isinstance(cursor, str) else None
-    if match is not None:
+    if match is not None and int64_error(int(match[1])) is None:  # it is bound as an INTEGER
         try:
             if "/" not in match[2]:
                 return int(match[1]), validate_id(match[2]), None

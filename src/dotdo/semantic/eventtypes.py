@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest
-from dotdo.semantic.names import checked_name
+from dotdo.semantic.names import checked_name, reserved_verb_base
 from dotdo.values import LONE_SURROGATE
 
 __all__ = [
     "MAX_EVENT_REF_CHARS",
     "Event",
+    "check_sent_event_type",
     "pattern_matches",
     "validate_event_ref",
     "validate_event_type",
@@ -83,6 +84,30 @@ def validate_event_type(event_type: Any) -> str:
     return checked_name(
         event_type, _TYPE, "event type", "use Noun.verb, e.g. 'Customer.signedUp'", "invalid_event_type"
     )
+
+
+def check_sent_event_type(event_type: Any, reserved_nouns: Collection[str]) -> str:
+    """`event_type` itself when a caller may send it (`send_event`, `POST /events`, every
+    RPC surface): `Noun.verb` (else 400 `invalid_event_type`) of a noun not in
+    `reserved_nouns` and with a verb that is no form of RESERVED_VERBS (`created`,
+    `updated`, `deleting`, ...); else 400 `reserved_event_type`. A reserved noun's events
+    are the framework's (DOFull's `Approval.*`: a decision that resumes a waiting run), and
+    `<Noun>.created` and the like are the thing store's, each meaning a thing was written
+    (handlers act on it, as-of reads rebuild it from them), as ADR 0044 rules for an
+    action's and an edge's verb. The object's own `emit` is not checked."""
+    noun, _, verb = validate_event_type(event_type).partition(".")
+    if noun in reserved_nouns:
+        raise BadRequest(
+            f"{noun} events are raised by the framework only, never sent", code="reserved_event_type"
+        )
+    base = reserved_verb_base(verb)
+    if base is not None:
+        raise BadRequest(
+            f"{event_type!r} names the thing store's own events ({base!r} in any form: a {noun} "
+            "was written), never sent: write the thing, or send an event with another verb",
+            code="reserved_event_type",
+        )
+    return str(event_type)
 
 
 def validate_event_ref(value: Any, role: str) -> str | None:

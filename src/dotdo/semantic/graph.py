@@ -320,7 +320,8 @@ class Actions:
 
     `sql` holds `dotdo_actions`; `verbs` gives the past tense the event and edge are
     named by; `emit(type, data, subject, object)` records the event; `relationships`
-    adds the edge; `clock` gives epoch milliseconds and `ids` new ULIDs.
+    adds the edge; `clock` gives epoch milliseconds and `ids` new ULIDs; `nouns` the noun
+    policy (its reserved nouns name no action's event), None for any valid name.
     """
 
     def __init__(
@@ -331,7 +332,9 @@ class Actions:
         relationships: Relationships,
         clock: Callable[[], int],
         ids: Callable[[], str],
+        nouns: NounPolicy | None = None,
     ) -> None:
+        self._nouns = nouns
         self._sql = sql
         self._verbs = verbs
         self._emit = emit
@@ -344,8 +347,11 @@ class Actions:
         subject's noun), the edge subject -past-> object when there is an object, and the
         audit entry, in one transaction. Answers `{"id", "event": {"id", "type"}, "subject",
         "verb", "object", "data", "created_at"}`. 400 `invalid_ref`, `invalid_verb` and
-        `reserved_verb` (`Verbs.for_action`), `invalid_data`; 413 `value_too_large`."""
+        `reserved_verb` (`Verbs.for_action`), `reserved_event_type` (a subject of a reserved
+        noun, `NounPolicy.check_written`), `invalid_data`; 413 `value_too_large`."""
         who = self._relationships.ref(subject, "subject")
+        if self._nouns is not None:
+            self._nouns.check_written(who.type)
         what = None if object is None else self._relationships.ref(object, "object")
         stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
         past = self._verbs.for_action(verb).past

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dotdo.errors import BadRequest
 from dotdo.semantic.where.evaluate import MISSING, lookup
-from dotdo.values import compact_json
+from dotdo.values import compact_json, stored_json
 from dotdo.wire.codec import parse_json
 
 if TYPE_CHECKING:
@@ -89,7 +89,8 @@ def fingerprint(type_name: str, query: ThingQuery) -> str:
 def decode_cursor(text: Any, order: Sequence[tuple[str, bool]]) -> Cursor:
     """The cursor `text` names, for a list with `order` terms; 400 `invalid_cursor` for
     anything no page of such a list answered (its query is checked later, `Things.list`:
-    the type is not known here)."""
+    the type is not known here): among them a value no thing holds (`1e999`, an infinity
+    to Python's `json`; an integer past 64 bits) and a `created_at` past 64 bits."""
     match = _CURSOR.fullmatch(text) if isinstance(text, str) else None
     if match is None or (match[4] is None) != (not order):
         raise _invalid()
@@ -107,7 +108,10 @@ def decode_cursor(text: Any, order: Sequence[tuple[str, bool]]) -> Cursor:
             raise _invalid()
         values = decoded
     created_at = int(created)
-    param = compact_json([*values, created_at, thing_id])
+    try:  # what a page's last thing can hold: stored JSON, integers within 64 bits
+        param = stored_json([*values, created_at, thing_id], what="cursor", code="invalid_cursor")
+    except BadRequest:
+        raise _invalid() from None
     return Cursor(fingerprint_, tuple(values), created_at, thing_id, param, text)
 
 

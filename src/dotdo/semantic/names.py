@@ -23,6 +23,7 @@ __all__ = [
     "TYPE_NAME",
     "check_unreserved_verb",
     "checked_name",
+    "reserved_verb_base",
     "validate_field_path",
     "validate_type_name",
     "validate_verb",
@@ -118,6 +119,11 @@ def validate_verb(verb: Any) -> str:
     )
 
 
+def reserved_verb_base(verb: str) -> str | None:
+    """The verb of RESERVED_VERBS that `verb` is a form of (`created` -> `create`), or None."""
+    return _RESERVED_FORMS.get(verb)
+
+
 def check_unreserved_verb(verb: str, what: str = "a verb") -> str:
     """`verb` itself unless it is a form of a verb the thing store's own events use
     (RESERVED_VERBS, in any form: `create`, `created`, `creating`, `creates`); else 400
@@ -126,7 +132,7 @@ def check_unreserved_verb(verb: str, what: str = "a verb") -> str:
     and an action's verb and past tense (`record_action`, whose event `<Noun>.<past>` would
     otherwise reach `on.<Noun>.updated` handlers for a write that never happened). Edges
     stored under such a verb before still read and delete: only writing is refused."""
-    base = _RESERVED_FORMS.get(verb)
+    base = reserved_verb_base(verb)
     if base is not None:
         named = repr(verb) if verb == base else f"{verb!r} is a form of {base!r}, which"
         raise BadRequest(

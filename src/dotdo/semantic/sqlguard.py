@@ -16,9 +16,12 @@ table, so no hidden name in the text means no hidden table read (ADR 0013).
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 from dotdo.errors import SqlSecurityError
+from dotdo.values import int64_error
 
 __all__ = [
     "HIDDEN_PREFIXES",
@@ -26,6 +29,7 @@ __all__ = [
     "SqlSecurityError",
     "is_hidden_name",
     "is_query_plan",
+    "param_error",
     "validate_sql_query",
 ]
 
@@ -169,3 +173,14 @@ def validate_sql_query(sql: object) -> str:
         if is_hidden_name(name):
             raise SqlSecurityError(f"{name!r} is internal and not readable through query ({_HIDDEN_RULE})")
     return sql
+
+
+def param_error(value: Any) -> str | None:
+    """Why a query parameter (`DOSemantic.query`'s `params`) cannot be bound, or None."""
+    if value is None or isinstance(value, bool | str | bytes):
+        return None
+    if isinstance(value, int):
+        return int64_error(value)
+    if isinstance(value, float):
+        return "NaN has no SQLite value" if math.isnan(value) else None
+    return "params are strings, numbers, booleans, null or bytes"

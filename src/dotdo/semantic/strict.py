@@ -163,21 +163,40 @@ class NounPolicy:
     `POST /nouns` / `register_noun` / `nouns.register`), else 404 `unknown_noun`.
     `fields`: the declared fields of some nouns; any other property name of those
     nouns (in writes, where, order_by, select) is a 400 `unknown_field`.
-    `registry` is where registered nouns are looked up (`Nouns`).
+    `registry` is where registered nouns are looked up (`Nouns`). `reserved`: nouns whose
+    events only the framework raises (DOFull: `Approval`), which no write names (`check_written`).
     """
 
     def __init__(
-        self, registry: NounRegistry, strict: bool = False, fields: Mapping[str, frozenset[str]] | None = None
+        self,
+        registry: NounRegistry,
+        strict: bool = False,
+        fields: Mapping[str, frozenset[str]] | None = None,
+        reserved: Iterable[str] = (),
     ) -> None:
         self.registry = registry
         self.strict = strict
         self.fields = dict(fields or {})
+        self.reserved = frozenset(reserved)
 
     def check(self, type_name: Any) -> str:
         """`type_name` when it is a valid, known noun; 400 `invalid_type` / 404 `unknown_noun` otherwise."""
         name = validate_type_name(type_name)
         if self.strict and not self.registry.is_registered(name):
             raise unknown_noun(name, self.registry.all())
+        return name
+
+    def check_written(self, type_name: Any) -> str:
+        """`check`, for a write that raises an event of the noun (a thing's `<Noun>.created`,
+        an action's `<Noun>.<past>`): 400 `reserved_event_type` for a reserved noun, whose
+        events handlers and waits take for the framework's own (an approval's decision)."""
+        name = self.check(type_name)
+        if name in self.reserved:
+            raise BadRequest(
+                f"{name} events are raised by the framework only (`{name}.*`): no thing or action "
+                f"of the noun {name} is written",
+                code="reserved_event_type",
+            )
         return name
 
     def check_fields(self, type_name: str, paths: Iterable[str]) -> None:

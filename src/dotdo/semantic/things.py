@@ -87,6 +87,10 @@ class Things:
         """The one place every operation checks the noun it names."""
         return validate_type_name(type_name) if self._nouns is None else self._nouns.check(type_name)
 
+    def _written(self, type_name: str) -> str:
+        """`_type`, for a write: its event names the noun (400 `reserved_event_type`)."""
+        return validate_type_name(type_name) if self._nouns is None else self._nouns.check_written(type_name)
+
     def _check_query(self, type_name: str, query: ThingQuery) -> ThingQuery:
         return query if self._nouns is None else self._nouns.check_query(type_name, query)
 
@@ -145,9 +149,7 @@ class Things:
     ) -> tuple[ThingRecord, dict[str, Any]]:
         properties, thing_id, _ = self._split(type_name, data)
         if condition:
-            # The thing a create names is the one with its $id; without one there is none yet.
-            existing = None if thing_id is None else self._selected(type_name, thing_id, False)
-            check_preconditions(condition, type_name, thing_id, existing)
+            self._check_new(type_name, thing_id, condition)
         record_id = thing_id or self._ids()
         born = self._born(record_id, now)
         record = ThingRecord(
@@ -164,6 +166,11 @@ class Things:
         self.events.emit(f"{type_name}.created", thing, record.id)
         return record, thing
 
+    def _check_new(self, type_name: str, thing_id: str | None, condition: Preconditions) -> None:
+        # The thing a create names is the one with its $id; without one there is none yet.
+        existing = None if thing_id is None else self._selected(type_name, thing_id, False)
+        check_preconditions(condition, type_name, thing_id, existing)
+
     def create(self, type_name: str, data: Any, *, condition: Preconditions | None = None) -> dict[str, Any]:
         """Create a thing; `condition` (e.g. `If-None-Match: *`) applies to the thing its `$id` names."""
         return self.create_record(type_name, data, condition=condition)[1]
@@ -172,7 +179,7 @@ class Things:
         self, type_name: str, data: Any, *, condition: Preconditions | None = None
     ) -> tuple[ThingRecord, dict[str, Any]]:
         """`create`: the new thing's record (its answer's text: `wire_text`) and wire form."""
-        self._type(type_name)
+        self._written(type_name)
         return self.store.atomically(
             Rerunnable(f"{type_name}.create", lambda: self._insert(type_name, data, self._clock(), condition))
         )
@@ -180,16 +187,25 @@ class Things:
     def create_many(
         self, type_name: str, items: Any, *, condition: Preconditions | None = None
     ) -> list[dict[str, Any]]:
-        """Create several things in one transaction: all of them or none (`condition` holds for each)."""
-        self._type(type_name)
+        """Create several things in one transaction: all of them or none. `condition` holds
+        for each item as things were before the batch (412 `precondition_failed`)."""
+        self._written(type_name)
         if not isinstance(items, Sequence) or isinstance(items, str | bytes):
             raise BadRequest("create_many takes an array of things", code="invalid_data")
         if len(items) > MAX_BATCH:
             raise BadRequest(f"create_many takes at most {MAX_BATCH} things", code="batch_too_large")
         now = self._clock()
-        return self.store.atomically(
-            lambda: [self._insert(type_name, item, now, condition)[1] for item in items]
-        )
+
+        def work() -> list[dict[str, Any]]:
+            # One request: its preconditions hold for the state before it, for every item
+            # (a repeated $id is then 409 `thing_exists`, as without them), not for the
+            # things its earlier items just created.
+            if condition:
+                for item in items:
+                    self._check_new(type_name, self._split(type_name, item)[1], condition)
+            return [self._insert(type_name, item, now)[1] for item in items]
+
+        return self.store.atomically(work)
 
     def update(
         self,
@@ -207,7 +223,7 @@ class Things:
         on a mismatch. `condition` (the request's `If-Match` / `If-None-Match`) is
         checked in the same transaction: 412 `precondition_failed` when false.
         """
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, patch)
@@ -233,7 +249,7 @@ class Things:
         condition: Preconditions | None = None,
     ) -> dict[str, Any]:
         """Replace all of the thing's properties; guarded, and its `$id` checked, as `update`'s."""
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> dict[str, Any]:
             properties, body_id, body_version = self._split(type_name, data)
@@ -250,7 +266,7 @@ class Things:
 
     def upsert(self, type_name: str, data: Any) -> dict[str, Any]:
         """Create the thing named by `data["$id"]`, or merge `data` into it when it exists."""
-        self._type(type_name)
+        self._written(type_name)
         _, thing_id, _ = self._split(type_name, data)
         if thing_id is None:
             raise BadRequest("upsert needs the thing's $id", code="invalid_data")
@@ -280,7 +296,7 @@ class Things:
         `expected_version` and `condition` guard it as they guard `update`; `on_erase` runs
         in its transaction (DOSemantic's edges go: a new life of the id inherits none).
         """
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> bool:
             record = self._selected(type_name, validate_id(thing_id), include_deleted=True)
@@ -314,7 +330,7 @@ class Things:
         `expected_version` and `condition` guard it as they guard `update`; an
         already deleted thing is checked as it is (its version counts the delete).
         """
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)
@@ -340,7 +356,7 @@ class Things:
 
         `expected_version` and `condition` guard it as they guard `update`.
         """
-        self._type(type_name)
+        self._written(type_name)
 
         def work() -> dict[str, Any]:
             record = self._current(type_name, thing_id, include_deleted=True)

@@ -43,7 +43,13 @@ from dotdo.core.websocket import Connection, live
 from dotdo.errors import BadRequest, NotFound
 from dotdo.remote.fields import body_arguments
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
-from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_ref, validate_pattern
+from dotdo.semantic.eventtypes import (
+    Event,
+    check_sent_event_type,
+    pattern_matches,
+    validate_event_ref,
+    validate_pattern,
+)
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.object_names import thing_object_name
 from dotdo.storage.durable import DOStorage
@@ -120,10 +126,6 @@ class DOWorkflow(DOStorage):
     """Seconds an event handler (durable or run-time) or a schedule's handler may run; after
     that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
     at most 60 (the delivery lease); checked when the class is created."""
-    reserved_event_nouns: ClassVar[frozenset[str]] = frozenset()
-    """Nouns whose events only the framework raises (DOFull: `Approval`): `send_event` (and so
-    `POST /events` and every RPC surface) refuses their types with 400 `reserved_event_type`,
-    so no caller can forge a decision that handlers and waits would take for real."""
     stub_binding: ClassVar[str] = "DOTDO"
     """The Durable Object namespace that `self.Customer("id").method()` calls into, by name "Customer/id"."""
     event_socket_tag: ClassVar[str] = "events"
@@ -219,14 +221,12 @@ class DOWorkflow(DOStorage):
         or epoch ms) the event is stored and sent by the alarm then; the id returned is the
         scheduled send's. `subject` and `object` are at most 256 characters each (a thing's
         id or `Type/id` reference; 400 `invalid_subject`, `invalid_object`). The same method
-        serves RPC callers.
+        serves RPC callers. 400 `invalid_event_type`; 400 `reserved_event_type` for a type
+        only the object raises (`check_sent_event_type`: a reserved noun's, `Approval.*` in
+        DOFull, or a thing write's, `<Noun>.created` and the other forms of RESERVED_VERBS);
+        the application's own `emit` raises any type.
         """
-        noun = event_type.partition(".")[0] if isinstance(event_type, str) else None
-        if noun in self.reserved_event_nouns:
-            raise BadRequest(
-                f"{noun} events are raised by {type(self).__name__} itself, never sent",
-                code="reserved_event_type",
-            )
+        check_sent_event_type(event_type, self.reserved_event_nouns)
         validate_event_ref(subject, "subject")
         validate_event_ref(object, "object")
         return await self.bus.send(event_type, data, subject, object, delay=delay, at=at)

@@ -75,3 +75,23 @@ def test_operations_are_checked_before_anything_runs() -> None:
     for bad in [[], None, [1], [{"op": "set", "key": "a"}], [{"op": "put", "key": "a", "value": 1}]]:
         with pytest.raises(BadRequest):
             validate_operations(bad)
+
+
+@pytest.mark.parametrize(
+    ("operation", "field"),
+    [
+        ({"op": "set", "key": "b", "value": 1, "extra": 1}, "extra"),
+        ({"op": "delete", "key": "zz", "value": 1}, "value"),  # a delete reads no value
+        ({"op": "delete", "key": "zz", "Key": "a"}, "Key"),
+    ],
+)
+def test_a_field_an_operation_does_not_read_is_refused_not_dropped(
+    operation: dict[str, object], field: str
+) -> None:
+    """Such a field was dropped in silence (200), where the body's own unknown fields are a
+    400 `invalid_params` naming the field."""
+    for operations in ([operation], [{"op": "set", "key": "a", "value": 1}, operation]):
+        with pytest.raises(BadRequest) as refused:
+            validate_operations(operations)
+        assert refused.value.code == "invalid_params"
+        assert f"Unknown field {field!r} in operations[{len(operations) - 1}]" in refused.value.message

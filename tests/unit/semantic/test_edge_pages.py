@@ -101,7 +101,11 @@ def test_a_cursor_continues_after_its_edge_whatever_changed_meanwhile() -> None:
 
 @pytest.mark.parametrize(
     "cursor",
-    ["x", "", "12", "12.", ".u1", "a.u1", "1.bad id", "1.-u1", "99999999999999999999.u1", 7, ["1", "u"]],
+    [
+        *("x", "", "12", "12.", ".u1", "a.u1", "1.bad id", "1.-u1", "99999999999999999999.u1", 7, ["1", "u"]),
+        # a time past 64 bits: SQLite refused it as a parameter (400 `invalid_value`)
+        *("9999999999999999999.User/b", "9223372036854775808.User/a", "-9223372036854775809.u1"),
+    ],
 )
 def test_a_cursor_no_page_answered_is_refused(cursor: Any) -> None:
     relationships = graph(Clock())

@@ -121,3 +121,30 @@ def test_a_failed_if_match_names_the_current_entity_tag() -> None:
         assert f'is at version 1 (entity tag "1.{T0}"), so If-Match is false' in str(failed)
     else:
         raise AssertionError("the update should have failed its precondition")
+
+
+def test_a_batch_s_preconditions_hold_for_the_things_before_it() -> None:
+    """`If-None-Match: *` on `[{"$id": "c"}, {"$id": "c"}]` was a 412 describing "Doc 'c' is
+    at version 1" with an entity tag, for a thing its own batch had just created (and never
+    committed); without the header the batch is a 409 `thing_exists`, and so it is with it."""
+    from dotdo.errors import Conflict
+
+    docs = things(Clock())
+    absent = Preconditions.from_headers(None, "*")
+    for condition in (None, absent):
+        try:
+            docs.create_many("Doc", [{"$id": "c"}, {"$id": "c"}], condition=condition)
+        except Conflict as refused:
+            assert refused.code == "thing_exists"
+        else:
+            raise AssertionError("a batch creating one id twice should fail")
+        assert docs.get("Doc", "c") is None
+    created = docs.create_many("Doc", [{"$id": "a"}, {"$id": "b"}], condition=absent)
+    assert [doc["$id"] for doc in created] == ["a", "b"]
+    try:  # a thing there before the batch still fails its precondition, whichever item names it
+        docs.create_many("Doc", [{"$id": "d"}, {"$id": "b"}], condition=absent)
+    except PreconditionFailed as failed:
+        assert failed.current_version == 1
+    else:
+        raise AssertionError("b existed before the batch")
+    assert docs.get("Doc", "d") is None

@@ -209,6 +209,11 @@ def test_a_cursor_of_another_list_is_refused(other: dict[str, Any]) -> None:
         "0123456789ab~1~c01~" + "W1tbW1tb" * 200,
         "0123456789ab~1~c01~e30",  # `{}`: no array of the order's values
         "0123456789ab~1~c01~WzEsMl0",  # two values for one term
+        "0123456789ab~1~abc~WzFlOTk5XQ",  # `[1e999]`: infinity to Python's `json` (it was a 500)
+        "0123456789ab~1~abc~Wy0xZTk5OV0",  # `[-1e999]`
+        "0123456789ab~1~abc~W1sxZTk5OV1d",  # `[[1e999]]`
+        "0123456789ab~1~abc~WzkyMjMzNzIwMzY4NTQ3NzU4MDhd",  # `[9223372036854775808]`: past 64 bits
+        "0123456789ab~9999999999999999999~abc~WzFd",  # a `created_at` past 64 bits
         7,
     ],
     ids=lambda cursor: str(cursor)[:32],
