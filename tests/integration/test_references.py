@@ -129,6 +129,11 @@ def test_delete_removes_an_edge(runtime: LocalRuntime) -> None:
         assert error(both) == (400, "invalid_ref")
         extra = c.request("DELETE", "/Task/t4/partOf", json={"to": "Project/p1", "data": 1})
         assert error(extra) == (400, "invalid_params")
+        # a body of whitespace is none, with ?to= as without it (it was "not both" with ?to=)
+        assert c.post("/Task/t4/partOf", json={"to": "Project/p5"}).status_code == 201
+        spaced = c.request("DELETE", "/Task/t4/partOf", params={"to": "Project/p5"}, content=b" \n")
+        assert spaced.status_code == 200 and spaced.json()["deleted"] is True, spaced.text
+        assert error(c.request("DELETE", "/Task/t4/partOf", content=b" ")) == (400, "invalid_ref")
 
 
 def test_a_hop_of_the_wrong_shape_is_refused_naming_its_keys(runtime: LocalRuntime) -> None:

@@ -252,6 +252,12 @@ class HttpRequest:
             raise LookupError(f"{self.method} {self.path} reads ?{name}=, which its route does not declare")
         return self._decoded_query().get(name)
 
+    @property
+    def has_body(self) -> bool:
+        """Does the request carry a body? Whitespace alone is none, as JSON reads it: the
+        one rule of every route that takes a body or refuses one."""
+        return bool(self.body.strip())
+
     def text(self) -> str:
         """The body as text; 400 `invalid_body` when it is not UTF-8."""
         try:
@@ -264,7 +270,7 @@ class HttpRequest:
         is an int, `{"$bytes": ...}` bytes, ...; see `dotdo.wire.codec`). A 400
         `invalid_json` when it is not JSON (a bare NaN included, or nested deeper than
         `codec.MAX_JSON_DEPTH`), `invalid_value` on a bad tag."""
-        if not self.body.strip():
+        if not self.has_body:
             raise BadRequest("Request body is empty; expected JSON", code="invalid_json")
         return loads(self.text())
 

@@ -46,7 +46,7 @@ def check_body(request: HttpRequest) -> None:
     """400 `unexpected_body` when `request` carries a body (anything but whitespace, which
     JSON reads as nothing) to a route that reads none (`Router.route(body=False)`): it
     would be answered as if it were not there, whatever the caller meant by it."""
-    if request.body.strip():
+    if request.has_body:
         raise BadRequest(
             f"{request.method} {request.path} takes no body; send the request without one",
             code="unexpected_body",

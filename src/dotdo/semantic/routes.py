@@ -308,13 +308,13 @@ class SemanticRoutes:
         thing_id = validate_id(request.params["id"])
         target: Any = request.query("to")
         if target is None:  # else a body, as `POST` takes it
-            body = request.json() if request.body else None
+            body = request.json() if request.has_body else None
             if not isinstance(body, dict):
                 raise BadRequest(
                     'The edge\'s end is ?to=Type/id or a body {"to": "Type/id"}', code="invalid_ref"
                 )
             target = _body_end(body, ("to",))
-        elif request.body:
+        elif request.has_body:
             raise BadRequest("The edge's end is ?to= or a body, not both", code="invalid_ref")
         relationships = self._host.relationships
         deleted = self._change_edge(

@@ -301,7 +301,7 @@ class DOStorage(DOSemantic):
         return json_response(self.flush())
 
     async def _http_archive(self, request: HttpRequest) -> HttpResponse:
-        body = request.json() if request.body.strip() else {}
+        body = request.json() if request.has_body else {}
         if isinstance(body, dict):
             check_fields(body, ("before",))
         before = body.get("before") if isinstance(body, dict) else "not an object"

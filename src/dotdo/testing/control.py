@@ -84,7 +84,7 @@ def _spin_at(point: str, detail: str) -> Callable[[], None]:
 
 def _pass_time(request: HttpRequest) -> int | None:
     """`now` of a `/_test/alarm` body (epoch ms), None for no body or no `now`."""
-    body = request.json() if request.body.strip() else {}
+    body = request.json() if request.has_body else {}
     now = body.get("now") if isinstance(body, dict) else "not an object"
     if now is None:
         return None

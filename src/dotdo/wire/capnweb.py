@@ -160,22 +160,28 @@ class CapnWebSession:
                 self._exports[export_id] = call
                 if self._send is None:
                     self._calls.append(call)
-        elif kind == "pull" and len(message) == 2 and isinstance(message[1], int):
+        elif kind == "pull" and len(message) == 2 and _is_int(message[1]):
             self._pull(message[1])
-        elif kind == "release" and len(message) == 3 and isinstance(message[1], int):
-            if not (self._next_export < message[1] < self._next_push):
-                raise ProtocolError(
-                    f"release of unknown import {message[1]}: no push or export has that id yet"
-                )
-            if message[1] != 0:
-                self._exports.pop(message[1], None)
-                self._texts.release(message[1])
+        elif kind == "release" and len(message) == 3 and _is_int(message[1]) and _is_int(message[2]):
+            self._release(message[1], message[2])
         elif kind == "abort":
             self.aborted = True
         elif kind in ("resolve", "reject"):
             raise ProtocolError("this server exports no promises to resolve")
         else:
             raise ProtocolError(f"unsupported message {kind!r}")
+
+    def _release(self, import_id: int, count: int) -> None:
+        """The client is done with `import_id`, introduced to it `count` times: once here (a
+        push, or one export in an answer); another count or a second release aborts, as in
+        the reference implementation. The main interface (0) stays."""
+        if not (self._next_export < import_id < self._next_push):
+            raise ProtocolError(f"release of unknown import {import_id}: no push or export has that id yet")
+        if count != 1:
+            raise ProtocolError(f"release of import {import_id} {count} times: it was introduced once")
+        if import_id != 0 and self._exports.pop(import_id, None) is None and not self._lost(import_id):
+            raise ProtocolError(f"release of import {import_id}, already released")
+        self._texts.release(import_id)
 
     def _settled(self, call: asyncio.Future[Any]) -> None:
         """A push finished, pulled or not: a malformed expression aborts the session, a
@@ -205,7 +211,7 @@ class CapnWebSession:
         """Was this id given out before the session was rebuilt (its object is gone)?"""
         return 0 < import_id < self._first_push or self._first_export < import_id < 0
 
-    def _pull(self, export_id: int, release: bool = False) -> None:
+    def _pull(self, export_id: int) -> None:
         if export_id not in self._exports:
             if not self._lost(export_id):
                 raise ProtocolError(f"pull of unknown import {export_id}")
@@ -216,13 +222,13 @@ class CapnWebSession:
         if self._send is None:
             self._pulled.append((export_id, future))
         else:
-            task = asyncio.ensure_future(self._answer(export_id, future, release))
+            task = asyncio.ensure_future(self._answer(export_id, future))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     # -- answers out --------------------------------------------------------------
 
-    async def _answer(self, export_id: int, future: asyncio.Future[Any], release: bool = False) -> str:
+    async def _answer(self, export_id: int, future: asyncio.Future[Any]) -> str:
         try:
             value = await future
         except ProtocolError as error:
@@ -242,8 +248,6 @@ class CapnWebSession:
                 if not isinstance(error, HttpError):
                     logger.exception("Cap'n Web result could not be sent")
                 line = reject(export_id, error)
-        if release:
-            self._exports.pop(export_id, None)
         if self._send is not None and not self.aborted:
             self._send(line)
         return line
@@ -423,6 +427,11 @@ class CapnWebSession:
         if callable(to_dict):
             return self._serialize(to_dict(value), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
+
+
+def _is_int(value: Any) -> bool:
+    """A JSON integer as a message's id or count (never `true`, which Python calls 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _failed(error: BaseException) -> asyncio.Future[Any]:

@@ -434,7 +434,7 @@ class DOWorkflow(DOStorage):
     async def _http_start_workflow(self, request: HttpRequest) -> HttpResponse:
         from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
 
-        body = request.json() if request.body.strip() else {}
+        body = request.json() if request.has_body else {}
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
         fields = {"input": "input", "id": "run_id"}

@@ -443,6 +443,20 @@ def test_a_release_or_pull_of_an_id_never_given_out_aborts() -> None:
     assert run([["push", ["pipeline", 0, ["hello"], ["a"]]], ["release", 1, 1], ["release", 0, 1]]) == []
 
 
+def test_a_malformed_release_aborts() -> None:
+    """A release's id and count are integers (not `true`), the count the times the id was
+    introduced (once: a push, an export in an answer), and an id is released once; any of
+    them dropped the import before, whatever the count, and a second release was ignored."""
+    push = ["push", ["pipeline", 0, ["hello"], ["a"]]]
+    for release in (["release", 1, "1"], ["release", 1, 0], ["release", 1, -1], ["release", 1, 2],
+                    ["release", 1, 1e308], ["release", True, 1], ["release", 1, True]):  # fmt: skip
+        answers = run([push, release, ["pull", 1]])
+        assert [answer[0] for answer in answers] == ["abort"], release
+    answers = run([push, ["release", 1, 1], ["release", 1, 1]])
+    assert answers == [["abort", ["error", "Error", "release of import 1, already released"]]]
+    assert run([["pull", True]])[-1][0] == "abort"
+
+
 def test_streams_are_refused() -> None:
     answers = run([["stream", ["pipeline", 0, ["hello"], ["a"]]], ["pull", 1]])
     assert answers == [["abort", ["error", "Error", "streams are not supported by this server"]]]
