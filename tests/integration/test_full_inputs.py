@@ -133,7 +133,7 @@ def test_http_and_rpc_refuse_an_unknown_field_with_one_code(runtime: LocalRuntim
 # message described the whole argument ("...items are each a string, not an array").
 ITEM_MESSAGES: list[tuple[str, dict[str, Any], str]] = [
     ("/rpc", {"method": "delete_many", "params": [["a", 5]]}, "keys[1] is an integer, not a string"),
-    ("/rpc", {"method": "delete_many", "params": ["a"]}, "is an array of strings, not a string"),
+    ("/rpc", {"method": "delete_many", "params": ["a"]}, "takes an array of strings, not a string"),
     (
         "/rpc",
         {"method": "fan_out_call", "params": [["Customer/c1", 2], "counts"]},

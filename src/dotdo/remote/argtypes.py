@@ -93,7 +93,7 @@ class ArgumentError(BadRequest):
 
     def renamed(self, field: str) -> BadRequest:
         """The same 400, naming the argument as the body field `field` it came from
-        (`"Body field 'targets' is an array ...; targets[1] is ..."`), never the method."""
+        (`"Body field 'targets' takes an array ...; targets[1] is ..."`), never the method."""
         method, annotation, value = self._parts
         return BadRequest(
             _argument_message(method, self.argument, annotation, value, field), code="invalid_params"
@@ -104,7 +104,7 @@ def argument_error(method: Callable[..., Any], name: str, annotation: Any, value
     """The 400 `invalid_params` for argument `name` of `method`, whose `value` its
     `annotation` does not accept: the type the annotation asks for, and, where the argument
     has the right shape but an item inside it does not fit, that item by its path and its
-    type (`"Argument 'keys' of delete_many is an array of strings; keys[1] is an integer,
+    type (`"Argument 'keys' of delete_many takes an array of strings; keys[1] is an integer,
     not a string"`); the 64-bit range when only that bound refused an integer (ADR 0037)."""
     return ArgumentError(method, name, annotation, value)
 
@@ -121,9 +121,9 @@ def _argument_message(
         where = "" if path == root else f" {path}"
         return f"{head}:{where} {INT64_RANGE}"
     if path == root:
-        return f"{head} is {describe_type(annotation)}, not {_describe_value(value)}"
+        return f"{head} takes {describe_type(annotation)}, not {_describe_value(value)}"
     item = f"{path} is {_describe_value(part)}, not {describe_type(inner)}"
-    return f"{head} is {describe_type(annotation)}; {item}"
+    return f"{head} takes {describe_type(annotation)}; {item}"
 
 
 def _offending_part(path: str, annotation: Any, value: Any, bounded: bool) -> tuple[str, Any, Any]:

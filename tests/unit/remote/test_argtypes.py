@@ -57,23 +57,23 @@ def test_values_that_fit_pass() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"limit": []}, "Argument 'limit' of list is an integer, not an array"),
-        ({"limit": True}, "is an integer, not a boolean"),
-        ({"limit": 1.5}, "is an integer, not a number"),
-        ({"reverse": 1}, "is true or false, not an integer"),
-        ({"prefix": {}}, "is a string or null, not an object"),
-        ({"where": [1]}, "is an object or null, not an array"),
-        ({"select": "abc"}, "Argument 'select' of list is an array of strings, or null, not a string"),
-        ({"select": ["a", 1]}, "is an array of strings, or null; select[1] is an integer, not a string"),
+        ({"limit": []}, "Argument 'limit' of list takes an integer, not an array"),
+        ({"limit": True}, "takes an integer, not a boolean"),
+        ({"limit": 1.5}, "takes an integer, not a number"),
+        ({"reverse": 1}, "takes true or false, not an integer"),
+        ({"prefix": {}}, "takes a string or null, not an object"),
+        ({"where": [1]}, "takes an object or null, not an array"),
+        ({"select": "abc"}, "Argument 'select' of list takes an array of strings, or null, not a string"),
+        ({"select": ["a", 1]}, "takes an array of strings, or null; select[1] is an integer, not a string"),
         ({"operations": [{}, 1]}, "of objects, or null; operations[1] is an integer, not an object"),
         ({"operations": [{}, []]}, "operations[1] is an array, not an object"),
-        ({"pair": [1, 2]}, "is an array or null; pair[1] is an integer, not a string"),
+        ({"pair": [1, 2]}, "takes an array or null; pair[1] is an integer, not a string"),
         ({"pair": ["1", "x"]}, "pair[0] is a string, not an integer"),
-        ({"delay": "soon"}, "is a number or null, not a string"),
-        ({"when": 5}, "is a datetime or null, not an integer"),
-        ({"mode": "c"}, "is one of 'a', 'b'"),
-        ({"pair": [1]}, "is an array or null"),
-        ({"flag": 1}, "Argument 'options' of list is a string, not an integer"),
+        ({"delay": "soon"}, "takes a number or null, not a string"),
+        ({"when": 5}, "takes a datetime or null, not an integer"),
+        ({"mode": "c"}, "takes one of 'a', 'b'"),
+        ({"pair": [1]}, "takes an array or null"),
+        ({"flag": 1}, "Argument 'options' of list takes a string, not an integer"),
     ],
 )
 def test_values_that_do_not_fit_are_invalid_params(kwargs: dict[str, Any], message: str) -> None:
@@ -83,7 +83,7 @@ def test_values_that_do_not_fit_are_invalid_params(kwargs: dict[str, Any], messa
 
 
 def test_star_args_are_checked_item_by_item() -> None:
-    with pytest.raises(BadRequest, match="'extra' of list is an integer, not a string"):
+    with pytest.raises(BadRequest, match="'extra' of list takes an integer, not a string"):
         check(None, 100, False, None, None, None, None, None, "a", None, None, 1, "two")
 
 
@@ -181,7 +181,7 @@ def test_an_integer_past_64_bits_for_a_non_integer_parameter_names_the_type() ->
 
     get.__module__ = "dotdo.example"  # a framework method: its integers are bounded
     assert (
-        argument_error(get, "key", str, 2**70).message == "Argument 'key' of get is a string, not an integer"
+        argument_error(get, "key", str, 2**70).message == "Argument 'key' of get takes a string, not an integer"
     )
     assert "limited to 64 bits" in argument_error(get, "n", int, 2**70).message
 
@@ -203,14 +203,14 @@ for _function in (_delete_many, _nested):
     ("method", "params", "message"),
     [
         # The item was described as the whole argument ("...items are each a string, not an array")
-        (_delete_many, [["a", 5]], "is an array of strings; keys[1] is an integer, not a string"),
+        (_delete_many, [["a", 5]], "takes an array of strings; keys[1] is an integer, not a string"),
         (_delete_many, [["a", ["b"]]], "keys[1] is an array, not a string"),
         (_delete_many, [["a", "b", None]], "keys[2] is null, not a string"),
-        (_delete_many, ["a"], "Argument 'keys' of _delete_many is an array of strings, not a string"),
+        (_delete_many, ["a"], "Argument 'keys' of _delete_many takes an array of strings, not a string"),
         (
             _nested,
             [[[1], [2, "x"]]],
-            "is an array of arrays of integers; rows[1][1] is a string, not an integer",
+            "takes an array of arrays of integers; rows[1][1] is a string, not an integer",
         ),
         (_nested, [[[1], 2]], "rows[1] is an integer, not an array of integers"),
         (_nested, [[], {"a": 1, "b c": True}], 'labels["b c"] is a boolean, not an integer'),

@@ -93,15 +93,15 @@ class Embedder:
 @pytest.mark.parametrize(
     ("method", "body", "fields", "message"),
     [
-        ("ai_embed", {"texts": "abc"}, {"texts": "texts"}, "Body field 'texts' is an array of strings"),
+        ("ai_embed", {"texts": "abc"}, {"texts": "texts"}, "Body field 'texts' takes an array of strings"),
         ("ai_embed", {"texts": ["a", 1]}, {"texts": "texts"}, "; texts[1] is an integer, not a string"),
         (
             "send_event",
             {"type": "A.b", "delay": "soon"},
             {"type": "event_type", "delay": "delay"},
-            "Body field 'delay' is",
+            "Body field 'delay' takes",
         ),
-        ("send_event", {"type": ["A.b"]}, {"type": "event_type"}, "Body field 'type' is a string"),
+        ("send_event", {"type": ["A.b"]}, {"type": "event_type"}, "Body field 'type' takes a string"),
         (
             "send_event",
             {"delay": 1},

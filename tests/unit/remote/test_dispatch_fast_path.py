@@ -208,7 +208,7 @@ def test_a_function_whose_binder_cannot_be_compiled_is_bound_by_the_general_path
     assert calls.bind_arguments(late, ["k"]) == (["k"], {})
     with pytest.raises(BadRequest) as caught:
         calls.bind_arguments(late, ["k", "ten"])
-    assert caught.value.message == "Argument 'limit' of late is an integer, not a string"
+    assert caught.value.message == "Argument 'limit' of late takes an integer, not a string"
 
 
 class Base(RpcTarget):

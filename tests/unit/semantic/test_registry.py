@@ -139,5 +139,5 @@ def test_post_nouns_refuses_indexes_that_are_no_array_as_rpc_does(indexes: Any) 
     with pytest.raises(BadRequest) as by_rpc:
         asyncio.run(invoke(host.register_noun, body))
     assert answer["code"] == by_rpc.value.code == "invalid_params"
-    assert answer["message"].startswith("Body field 'indexes' is an array of strings, not ")
+    assert answer["message"].startswith("Body field 'indexes' takes an array of strings, not ")
     assert nouns.indexes("Lead") == ("status",)
