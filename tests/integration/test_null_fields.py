@@ -27,7 +27,8 @@ def test_a_null_indexes_is_refused_and_the_nouns_indexes_stay(runtime: LocalRunt
         assert registered.status_code == 201, registered.text
         refused = c.post("/nouns", json={"name": "Lead", "indexes": None})
         assert error_code(refused) == (400, "invalid_params")
-        assert "Body field 'indexes' takes an array of strings, not null" in refused.json()["error"]["message"]
+        message = refused.json()["error"]["message"]
+        assert "Body field 'indexes' takes an array of strings, not null" in message
         by_rpc = c.post("/rpc", json={"method": "register_noun", "params": {"name": "Lead", "indexes": None}})
         assert error_code(by_rpc) == (400, "invalid_params")
         assert noun(c, "Lead")["indexes"] == ["status"]

@@ -181,7 +181,8 @@ def test_an_integer_past_64_bits_for_a_non_integer_parameter_names_the_type() ->
 
     get.__module__ = "dotdo.example"  # a framework method: its integers are bounded
     assert (
-        argument_error(get, "key", str, 2**70).message == "Argument 'key' of get takes a string, not an integer"
+        argument_error(get, "key", str, 2**70).message
+        == "Argument 'key' of get takes a string, not an integer"
     )
     assert "limited to 64 bits" in argument_error(get, "n", int, 2**70).message
 
