@@ -294,8 +294,7 @@ class NounResource:
         """The matching things, a list (`page` for `total`, `has_more` and `cursor`), after
         `cursor` when given."""
         options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
-        if cursor is not None:
-            options["cursor"] = cursor
+        options["cursor"] = cursor  # `_options` leaves out what is None
         result: list[dict[str, Any]] = await self._call("list", [], _options(options, include_deleted))
         return result
 
@@ -315,8 +314,7 @@ class NounResource:
         options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
         if not with_total:
             options["with_total"] = False
-        if cursor is not None:
-            options["cursor"] = cursor
+        options["cursor"] = cursor
         result: dict[str, Any] = await self._call("page", [], _options(options, include_deleted))
         return result
 

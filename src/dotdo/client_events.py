@@ -17,7 +17,7 @@ from dotdo.errors import RpcError
 from dotdo.wire.codec import decode
 from dotdo.wire.wsrpc import answer_to
 
-__all__ = ["EventSubscription", "closed_error"]
+__all__ = ["EventSubscription", "closed_error", "refusal"]
 
 
 class EventSubscription:
@@ -66,7 +66,7 @@ class EventSubscription:
         try:
             socket = await websockets.connect(self._url, **self._options)
         except websockets.InvalidStatus as refused:  # the upgrade answered with a status, not a socket
-            raise _refusal(refused.response.status_code, refused.response.body) from refused
+            raise refusal(refused.response.status_code, refused.response.body) from refused
         try:
             for index, pattern in enumerate(self._patterns):
                 await socket.send(json.dumps({"id": index, "method": "subscribe", "params": [pattern]}))
@@ -146,7 +146,7 @@ def closed_error(closed: websockets.ConnectionClosed) -> RpcError:
     )
 
 
-def _refusal(status: int, body: bytes | None) -> RpcError:
+def refusal(status: int, body: bytes | None) -> RpcError:
     """The RpcError of an upgrade answered with `status`: the server's own code and message
     when `body` is dotdo's JSON error, else `subscription_refused` naming the status."""
     try:

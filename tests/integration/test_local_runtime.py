@@ -204,32 +204,38 @@ def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) 
     with its signal, the runtime starts again, and the next request is answered."""
     root = _project(tmp_path / "revived")
     log = tmp_path / "dev.log"
-    node: list[int] = []
+    running: list[int] = []
     try:
         with _dotdo_dev(root, log) as (dev, port):
-            _wait_for(log, "Ready on")
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-                assert client.get("/").text == "tiny"
-                # One workerd, then the other (wrangler's proxy and the worker's), then node.
-                for round, pick in enumerate(("first", "last", "node"), start=1):
-                    node = _children(dev.pid)
-                    assert len(node) == 1, node
-                    workerds = _children(node[0], "workerd")
-                    assert len(workerds) == 2, workerds
-                    victim = {"first": workerds[0], "last": workerds[-1], "node": node[0]}[pick]
-                    os.kill(victim, signal.SIGKILL)
-                    _wait_for(log, "starting the local runtime again", count=round)
-                    answer = _answered(client, time.monotonic() + 180)
-                    assert (answer.status_code, answer.text) == (200, "tiny")
-            content = log.read_text()
-            assert "the workerd that runs the objects (pid" in content
-            assert "wrangler's proxy workerd (it serves the port) (pid" in content
-            assert content.count("exited on its own, with signal SIGKILL") == 2
-            assert "exited on its own (" not in content  # said once, by dotdo dev, not by node too
-            assert f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL" in content
-            assert dev.poll() is None
+            try:
+                _wait_for(log, "Ready on")
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                    assert client.get("/").text == "tiny"
+                    # One workerd, then the other (wrangler's proxy and the worker's), then node.
+                    for round, pick in enumerate(("first", "last", "node"), start=1):
+                        node = _children(dev.pid)
+                        assert len(node) == 1, node
+                        workerds = _children(node[0], "workerd")
+                        assert len(workerds) == 2, workerds
+                        victim = {"first": workerds[0], "last": workerds[-1], "node": node[0]}[pick]
+                        os.kill(victim, signal.SIGKILL)
+                        _wait_for(log, "starting the local runtime again", count=round)
+                        answer = _answered(client, time.monotonic() + 180)
+                        assert (answer.status_code, answer.text) == (200, "tiny")
+                content = log.read_text()
+                assert "the workerd that runs the objects (pid" in content
+                assert "wrangler's proxy workerd (it serves the port) (pid" in content
+                assert content.count("exited on its own, with signal SIGKILL") == 2
+                assert "exited on its own (" not in content  # said once, by dotdo dev, not by node too
+                assert (
+                    f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL"
+                    in content
+                )
+                assert dev.poll() is None
+            finally:
+                running = _children(dev.pid)  # the runtime it runs now: ends with it, or below
     finally:
-        for child in node:
+        for child in running:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child, signal.SIGKILL)
 

@@ -5,7 +5,6 @@ action's event, an approval's events, a step's or a run's result) never fails it
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.runtime import LocalRuntime, new_tenant
@@ -60,9 +59,7 @@ def test_an_input_at_the_bound_goes_through_the_frameworks_own_approval(runtime:
             f"{FULL}/approvals/{approval['id']}", json={"decision": "approve", "value": arrays(32, 1)}
         )
         assert decided.status_code == 200, decided.text
-        deadline = time.monotonic() + 30
-        while (run := c.get(f"{FULL}/workflows/deep").json())["status"] not in ("completed", "failed"):
-            assert time.monotonic() < deadline, run
+        run = c.get(f"{FULL}/workflows/deep").json()  # the run resumes before the decision answers
         assert run["status"] == "completed", run
         assert run["result"]["decision"]["value"] == arrays(32, 1)
 

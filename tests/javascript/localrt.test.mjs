@@ -210,6 +210,16 @@ test("a failed request fails the whole, at once", async () => {
   await assert.rejects(answer, /connection refused/);
 });
 
+test("firstAnswer: a copy failing while an earlier one is out ends nothing", async () => {
+  const { send, calls } = sends();
+  const answer = firstAnswer(send, { everyMs: 20, totalMs: 60_000 });
+  while (calls.length < 2) await tick(10);
+  calls[1].reject(new Error("Network connection lost"));
+  await tick(30);
+  calls[0].resolve("booted");
+  assert.equal(await answer, "booted");
+});
+
 test("no answer within the total time rejects, and every request is aborted", async () => {
   const { calls, send } = sends();
   await assert.rejects(firstAnswer(send, { everyMs: 20, totalMs: 90 }), /no answer within 0.09 s/);

@@ -199,8 +199,10 @@ def test_a_subscription_closed_because_its_token_expired_says_so(subscribe: Any)
     assert error.code == "token_expired" and "new token" in error.message
 
 
-def _subscribe_refused(status: int, body: bytes) -> RpcError:
-    """The error of a subscription whose upgrade the server answers with `status` and `body`."""
+def _subscribe_refused(status: int, body: bytes, sync: bool = False) -> RpcError:
+    """The error of a subscription whose upgrade the server answers with `status` and `body`
+    (`sync`: `dotdo.testing`'s `TenantClient.subscribe`, which let websockets' InvalidStatus
+    through)."""
     from websockets.datastructures import Headers
     from websockets.http11 import Response
 
@@ -220,17 +222,27 @@ def _subscribe_refused(status: int, body: bytes) -> RpcError:
         raise AssertionError("the subscription was not refused")
 
     with socket_server(never, process_request=refuse) as port:
-        return asyncio.run(run(port))
+        if not sync:
+            return asyncio.run(run(port))
+        with TenantClient(port, "acme") as client:
+            try:
+                with client.subscribe("Customer.*"):
+                    pass
+            except RpcError as error:
+                return error
+    raise AssertionError("the subscription was not refused")
 
 
-def test_an_upgrade_answered_with_a_json_error_raises_the_servers_code() -> None:
+@pytest.mark.parametrize("sync", [False, True])
+def test_an_upgrade_answered_with_a_json_error_raises_the_servers_code(sync: bool) -> None:
     body = json.dumps({"error": {"code": "token_invalid", "message": "Capability token is expired"}})
-    error = _subscribe_refused(401, body.encode())
+    error = _subscribe_refused(401, body.encode(), sync)
     assert (error.code, error.message) == ("token_invalid", "Capability token is expired")
 
 
-def test_an_upgrade_answered_with_another_status_raises_subscription_refused() -> None:
-    error = _subscribe_refused(500, b"Internal Server Error")
+@pytest.mark.parametrize("sync", [False, True])
+def test_an_upgrade_answered_with_another_status_raises_subscription_refused(sync: bool) -> None:
+    error = _subscribe_refused(500, b"Internal Server Error", sync)
     assert error.code == "subscription_refused" and "HTTP 500" in error.message
 
 

@@ -329,6 +329,8 @@ class DOCore(DurableObject, metaclass=_Composed):
         payload = message if isinstance(message, str) else bytes(message.to_py())
         connection = Connection.load(ws)
         if not self._rpc_transport.serves(connection):  # RPC sockets answer a refusal in their protocol
+            if connection.close_if_lapsed():  # as a push to it does: its token admits it no longer
+                return
             try:
                 self._access.limits.admit_message(socket_key(connection))
             except TooManyRequests as refusal:

@@ -256,7 +256,7 @@ class HttpRequest:
     def has_body(self) -> bool:
         """Does the request carry a body? Whitespace alone is none, as JSON reads it: the
         one rule of every route that takes a body or refuses one."""
-        return bool(self.body.strip())
+        return bool(self.body.strip(b" \t\r\n"))  # JSON's whitespace (RFC 8259 section 2)
 
     def text(self) -> str:
         """The body as text; 400 `invalid_body` when it is not UTF-8."""

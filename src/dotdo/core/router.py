@@ -265,20 +265,9 @@ class Router:
         handler or middleware raised."""
         self.error_handler = handler
 
-    def add(
-        self,
-        method: str,
-        pattern: str,
-        handler: Handler,
-        *,
-        scope: str | None = None,
-        query_token: bool = False,
-        query: Iterable[str] | None = None,
-        body: bool = True,
-    ) -> None:
-        """`route(method, pattern, scope=..., query_token=..., query=..., body=...)(handler)`, not
-        as a decorator."""
-        self.route(method, pattern, scope=scope, query_token=query_token, query=query, body=body)(handler)
+    def add(self, method: str, pattern: str, handler: Handler, **options: Unpack[RouteOptions]) -> None:
+        """`route(method, pattern, **options)(handler)`, not as a decorator."""
+        self.route(method, pattern, **options)(handler)
 
     def route(
         self,

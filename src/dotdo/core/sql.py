@@ -17,6 +17,7 @@ within 2^53); `exact_rows` gives SELECT results whose integers are exact.
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -314,13 +315,15 @@ class Sql:
         """Run `work` inside `transactionSync`: every statement it runs commits or none does.
 
         A transaction started inside another joins it: the outermost one decides.
+        TypeError (and nothing written) when `work` is async: a transaction runs to its end
+        without yielding, so an `async def` would return its coroutine unrun.
         """
         if self._in_transaction:
-            return work()
+            return synchronous(work)
         outcome: list[T] = []
 
         def run_work() -> None:
-            outcome.append(work())
+            outcome.append(synchronous(work))
 
         self._in_transaction = True
         try:
@@ -398,3 +401,19 @@ class Sql:
         """
         if self._in_transaction:
             self._rollback_hooks.append(hook)
+
+
+def synchronous(work: Callable[[], T]) -> T:
+    """`work()`, or TypeError when it answered an awaitable (an `async def` given where a
+    plain function is run to its end, as a transaction's work is): the coroutine is closed
+    unrun, and the error rolls back what the transaction wrote."""
+    result = work()
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if callable(close):
+            close()  # never awaited, and said so here rather than by a warning at collection
+        raise TypeError(
+            f"{getattr(work, '__qualname__', work)!r} is async: a transaction's work is a plain "
+            "function (await what it needs before, write inside)"
+        )
+    return result

@@ -21,7 +21,6 @@ socket too.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,7 +29,7 @@ from dotdo.core.access import Access, credential, request_access
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.limits import Limits
 from dotdo.core.router import RPC_CALLS, Router
-from dotdo.core.websocket import TOKEN_EXPIRED_CLOSE, Connection, SocketState, WebSockets
+from dotdo.core.websocket import POLICY_VIOLATION_CLOSE, Connection, SocketState, WebSockets
 from dotdo.errors import BadRequest, HttpError, UpgradeRequired
 from dotdo.remote.fields import check_fields
 from dotdo.remote.marks import Authorize, is_reference
@@ -166,7 +165,7 @@ class RpcTransport:
         from dotdo.wire.capnweb import CapnWebSession, batch_messages
 
         session = CapnWebSession(self._host.rpc_root([]), request_access(request).authorize)
-        for line in batch_messages(request.text()):
+        for line in batch_messages(request.text() if request.has_body else ""):
             await session.receive(line)
         body = await session.drain()
         return HttpResponse(200, body, {"content-type": "text/plain; charset=utf-8"})
@@ -228,10 +227,10 @@ class RpcTransport:
             try:
                 self._host.access_for(token)
             except HttpError as error:
-                connection.send(json.dumps(["abort", ["error", "Error", error.message]]))
-                connection.close(
-                    TOKEN_EXPIRED_CLOSE, error.code
-                )  # 1008, policy violation: the reason says which
+                from dotdo.wire.capnweb_parts import abort_line
+
+                connection.send(abort_line(error.message))
+                connection.close(POLICY_VIOLATION_CLOSE, error.code)  # the reason says which
                 return
 
             def authorize(method: str, scope: str) -> None:
@@ -280,10 +279,11 @@ def by_value(result: Any, method: str) -> Any:
     `RpcTarget`, an object with `@rpc` methods): a plain call's answer is data, while a
     pipeline, Cap'n Web and Workers RPC keep a reference and call its methods."""
     if is_reference(result):
-        name = type(result).__name__
-        article = "an" if name[:1] in "AEIO" else "a"
+        from dotdo.remote.targets import with_article
+
         raise BadRequest(
-            f"{method!r} answers {article} {name}, which travels by reference: call its methods"
+            f"{method!r} answers {with_article(type(result).__name__)}, which travels by reference:"
+            " call its methods"
             " in a pipeline (POST /rpc/pipeline, the client's pipeline()), over "
             "Cap'n Web or Workers RPC; a plain call answers data only",
             code="unserializable_result",

@@ -45,7 +45,10 @@ RUNTIME_MAX_TAGS = 10
 MAX_TAGS = RUNTIME_MAX_TAGS - 1
 """Tags a client may ask for (`/ws?tags=`): one of the runtime's ten is the connection id."""
 MAX_TAG_LENGTH = 64
-TOKEN_EXPIRED_CLOSE = 1008
+POLICY_VIOLATION_CLOSE = 1008
+"""The close code of a socket whose caller's capability no longer holds (RFC 6455 section
+7.4.1, policy violation); the reason says which (`token_expired`, `token_invalid`, ...)."""
+TOKEN_EXPIRED_CLOSE = POLICY_VIOLATION_CLOSE
 """The close code of a socket whose capability token expired (policy violation, RFC 6455
 section 7.4.1), with the reason `token_expired`: nothing is pushed to it after."""
 _TAG = re.compile(rf"^[A-Za-z0-9_.:-]{{1,{MAX_TAG_LENGTH}}}$")
@@ -147,6 +150,14 @@ class Connection:
         if not isinstance(exp, int | float) or isinstance(exp, bool):
             return False
         return (time.time() if now is None else now) >= exp
+
+    def close_if_lapsed(self, now: float | None = None) -> bool:
+        """Close the socket (`TOKEN_EXPIRED_CLOSE`, `token_expired`) when its token has
+        expired by `now` (`lapsed`); whether it did."""
+        if not self.lapsed(now):
+            return False
+        self.close(TOKEN_EXPIRED_CLOSE, "token_expired")
+        return True
 
     def close(self, code: int, reason: str) -> None:
         """Close the socket with `code` and `reason` (cut to the 123 bytes a close frame
@@ -276,8 +287,9 @@ class WebSockets:
         return len(sockets) > 0
 
     def count(self, tag: str | None = None) -> int:
-        """How many sockets are open (with `tag`, if given)."""
-        return len(self.connections(tag))
+        """How many sockets are open (with `tag`, if given); one whose token expired is
+        closed and not counted, as `broadcast` leaves it out."""
+        return len(live(self.connections(tag)))
 
     def broadcast(self, message: Any, tag: str | None = None, exclude: Iterable[str] | None = None) -> int:
         """Send to every connection (with `tag`, if given) except the `exclude`d ids; a
@@ -297,10 +309,4 @@ def live(connections: Iterable[Connection], now: float | None = None) -> list[Co
     None): one whose token has expired is closed (`TOKEN_EXPIRED_CLOSE`, `token_expired`)
     and left out, as a call on it would be refused `token_expired`."""
     moment = time.time() if now is None else now
-    kept = []
-    for connection in connections:
-        if connection.lapsed(moment):
-            connection.close(TOKEN_EXPIRED_CLOSE, "token_expired")
-        else:
-            kept.append(connection)
-    return kept
+    return [connection for connection in connections if not connection.close_if_lapsed(moment)]

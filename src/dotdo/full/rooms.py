@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from dotdo.core.websocket import MAX_TAG_LENGTH, WebSockets
+from dotdo.core.websocket import MAX_TAG_LENGTH, WebSockets, live
 from dotdo.errors import BadRequest
 
 __all__ = ["MAX_ROOM_LENGTH", "ROOM_TAG_PREFIX", "Room", "parse_rooms", "room_message", "room_tag"]
@@ -68,8 +68,9 @@ class Room:
         return self._websockets.broadcast(room_message(self.name, data), tag=self.tag, exclude=exclude)
 
     def members(self) -> list[str]:
-        """The connection ids of the sockets in the room now."""
-        return [connection.id for connection in self._websockets.connections(self.tag)]
+        """The connection ids of the sockets in the room now (one whose token expired is
+        closed and left out, as `broadcast` leaves it out)."""
+        return [connection.id for connection in live(self._websockets.connections(self.tag))]
 
     def count(self) -> int:
         """How many sockets are in the room now."""

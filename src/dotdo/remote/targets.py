@@ -45,6 +45,7 @@ __all__ = [
     "snake_case",
     "step_text",
     "target_text",
+    "with_article",
 ]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
@@ -227,5 +228,10 @@ def _describe(target: Any) -> str:
         return "null"
     if isinstance(target, dict | list | str | int | float | bool):
         return type(target).__name__
-    name = type(target).__name__
+    return with_article(type(target).__name__)
+
+
+def with_article(name: str) -> str:
+    """`name` (a class's) after its indefinite article: "an App", "a Desk" (by the
+    first letter; "a User", as said)."""
     return f"{'an' if name[:1] in 'AEIO' else 'a'} {name}"

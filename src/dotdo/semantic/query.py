@@ -183,7 +183,7 @@ class ThingQuery:
     ) -> ThingQuery:
         """Validate every option; QueryValidationError (400) names the first bad one, 400
         `invalid_cursor` a `cursor` that no page of a list so ordered answered, and
-        `invalid_query` a `cursor` with an `offset` (two starts)."""
+        `invalid_query` a `cursor` with an `offset` above 0 (two starts)."""
         if not isinstance(include_deleted, bool) or not isinstance(with_total, bool):
             raise QueryValidationError("include_deleted and total are true or false", code="invalid_query")
         from dotdo.semantic.where import compile_where
@@ -197,15 +197,15 @@ class ThingQuery:
             include_deleted=include_deleted,
             with_total=with_total,
         )
-        return query.after(cursor, offset)
+        return query.after(cursor)
 
-    def after(self, cursor: str | None, offset: Any = None) -> ThingQuery:
+    def after(self, cursor: str | None) -> ThingQuery:
         """This query starting after `cursor` (a page's `cursor`; None or empty: itself).
         400 `invalid_cursor` for a text no page of a list in this order answered;
-        `invalid_query` when an `offset` was given too."""
+        `invalid_query` when the query skips an `offset` too (0 skips nothing)."""
         if cursor is None or cursor == "":
             return self
-        if offset is not None and offset != "":
+        if self.offset:
             raise QueryValidationError(
                 "cursor and offset are two starts of a page: give one", code="invalid_query"
             )
@@ -228,7 +228,7 @@ class ThingQuery:
             query = _parsed(key)
         # Each page has its own cursor: kept apart, the query of every page is the cached one.
         cursor = params.get("cursor")
-        return query.after(cursor, params.get("offset")) if cursor else query
+        return query.after(cursor) if cursor else query
 
     @classmethod
     def _parse(cls, params: Mapping[str, str | None]) -> ThingQuery:

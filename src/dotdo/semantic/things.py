@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dotdo.core.preconditions import Preconditions
+from dotdo.core.sql import synchronous
 from dotdo.errors import BadRequest, Conflict, NotFound
 from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import validate_type_name
@@ -424,5 +425,6 @@ class Things:
         return None
 
     def transaction(self, work: Callable[[], T]) -> T:
-        """Run several thing operations atomically (and keep the cache true if they fail)."""
-        return self.store.atomically(work)
+        """Run several thing operations atomically (and keep the cache true if they fail);
+        TypeError when `work` is async (`core.sql.synchronous`)."""
+        return self.store.atomically(lambda: synchronous(work))

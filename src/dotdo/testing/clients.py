@@ -17,7 +17,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -137,12 +137,16 @@ class TenantClient(httpx.Client):
     @contextmanager
     def subscribe(self, *patterns: str) -> Iterator[Subscription]:
         """Follow events matching any of `patterns` (`Note.*`, `*.created`)."""
-        from websockets.exceptions import ConnectionClosed
+        from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-        from dotdo.client_events import closed_error
+        from dotdo.client_events import closed_error, refusal
         from dotdo.wire.wsrpc import answer_to
 
-        with self.ws("/ws/rpc") as connection:
+        with ExitStack() as opened:
+            try:
+                connection = opened.enter_context(self.ws("/ws/rpc"))
+            except InvalidStatus as refused:  # the upgrade refused (401, 403, 429), as the async one says
+                raise refusal(refused.response.status_code, refused.response.body) from refused
             events: list[Any] = []  # pushed while a later pattern's answer is awaited
             try:
                 for index, pattern in enumerate(patterns):

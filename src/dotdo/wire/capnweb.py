@@ -37,8 +37,10 @@ from dotdo.wire.capnweb_parts import (
     MAX_DEPTH,
     SessionIds,
     Taken,
+    abort_line,
     batch_messages,
     digits,
+    is_int,
     literal,
     reject,
     take_imports,
@@ -155,19 +157,22 @@ class CapnWebSession:
                 self._exports[export_id] = _failed(refusal)
             else:
                 self._texts.add(export_id, message[1])
-                call = asyncio.ensure_future(self._evaluate(message[1], 0, imports=imports))
+                call = asyncio.ensure_future(self._evaluate(message[1], 0, None, imports))
                 call.add_done_callback(self._settled)
                 self._exports[export_id] = call
                 if self._send is None:
                     self._calls.append(call)
-        elif kind == "pull" and len(message) == 2 and _is_int(message[1]):
+        elif kind == "pull" and len(message) == 2 and is_int(message[1]):
             self._pull(message[1])
-        elif kind == "release" and len(message) == 3 and _is_int(message[1]) and _is_int(message[2]):
+        elif kind == "release" and len(message) == 3 and is_int(message[1]) and is_int(message[2]):
             self._release(message[1], message[2])
         elif kind == "abort":
             self.aborted = True
         elif kind in ("resolve", "reject"):
             raise ProtocolError("this server exports no promises to resolve")
+        elif kind in ("pull", "release"):
+            shape = '["pull", id]' if kind == "pull" else '["release", id, count]'
+            raise ProtocolError(f"malformed {kind}: {shape} with integers")
         else:
             raise ProtocolError(f"unsupported message {kind!r}")
 
@@ -268,7 +273,7 @@ class CapnWebSession:
         if self.aborted:
             return
         self.aborted = True
-        self._abort_line = json.dumps(["abort", ["error", "Error", reason]], separators=(",", ":"))
+        self._abort_line = abort_line(reason)
         if self._send is not None:
             self._send(self._abort_line)
         if self._close is not None:  # nothing more is read: the client learns it at once
@@ -280,12 +285,11 @@ class CapnWebSession:
         self,
         expression: Any,
         depth: int,
-        scope: dict[int, Any] | None = None,
-        imports: Taken | None = None,
+        scope: dict[int, Any] | None,
+        imports: Taken,
     ) -> Any:
         """Evaluate an expression; `scope` is a mapper function's own import table (remap),
         `imports` the session's exports the push refers to, taken when it arrived."""
-        imports = imports or Taken()
         if depth > MAX_DEPTH:
             raise ProtocolError("expression nested too deeply")
         if isinstance(expression, dict):
@@ -313,7 +317,7 @@ class CapnWebSession:
             if import_id not in scope:
                 raise ProtocolError(f"mapper reference to unknown import {import_id!r}")
             return scope[import_id]
-        if not isinstance(import_id, int) or isinstance(import_id, bool):
+        if not is_int(import_id):
             raise ProtocolError(f"reference to unknown import {import_id!r}")
         if import_id not in imports.futures:
             if self._lost(import_id):
@@ -427,11 +431,6 @@ class CapnWebSession:
         if callable(to_dict):
             return self._serialize(to_dict(value), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
-
-
-def _is_int(value: Any) -> bool:
-    """A JSON integer as a message's id or count (never `true`, which Python calls 1)."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _failed(error: BaseException) -> asyncio.Future[Any]:

@@ -15,13 +15,16 @@ from typing import Any
 
 from dotdo.errors import BadRequest, HttpError, ProtocolError
 from dotdo.wire.codec import bigint, from_epoch_ms
+from dotdo.wire.pushtexts import PushParts
 
 __all__ = [
     "MAX_DEPTH",
     "SessionIds",
     "Taken",
+    "abort_line",
     "batch_messages",
     "digits",
+    "is_int",
     "literal",
     "reject",
     "take_imports",
@@ -49,12 +52,23 @@ class SessionIds:
         if (
             isinstance(value, list)
             and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and all(is_int(v) for v in value)
             and value[0] >= 1
             and value[1] <= -1
         ):
             return cls(value[0], value[1])
         return cls()
+
+
+def abort_line(reason: str) -> str:
+    """The message that ends a session: `["abort", ["error", "Error", reason]]`."""
+    return json.dumps(["abort", ["error", "Error", reason]], separators=(",", ":"))
+
+
+def is_int(value: Any) -> bool:
+    """A JSON integer, as an id, a count or an index of a message (never `true`, which
+    Python calls 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
@@ -64,7 +78,7 @@ class Taken:
     pushes, the parts of their texts (`texts`, `PushTexts.hold`)."""
 
     futures: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
-    texts: dict[int, object] = field(default_factory=dict)
+    texts: dict[int, PushParts] = field(default_factory=dict)
 
 
 def batch_messages(body: str) -> list[str]:
@@ -111,7 +125,7 @@ def take_imports(
         if isinstance(args[2], list):
             references += [c[1] for c in args[2] if isinstance(c, list) and len(c) == 2 and c[0] == "import"]
     for import_id in references:
-        if not isinstance(import_id, int) or isinstance(import_id, bool):
+        if not is_int(import_id):
             continue
         if import_id >= push_id:
             which = "itself" if import_id == push_id else f"import {import_id}, a later push"

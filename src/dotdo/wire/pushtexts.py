@@ -15,7 +15,7 @@ from typing import Any
 
 from dotdo.remote.targets import path_text
 
-__all__ = ["PushTexts"]
+__all__ = ["PushParts", "PushTexts"]
 
 _MAX_CHAIN = 100
 """Pushes followed back from a push when its text is written: a text keeps its last 200
@@ -32,6 +32,11 @@ class _Push:
     on: _Push | str  # the push it is taken on, or the text of what it is taken on
     path: list[Any]
     args: list[Any] | None
+    depth: int  # pushes in the chain `on` starts, this one included (at most _MAX_CHAIN)
+
+
+PushParts = _Push | str
+"""What a push is taken on, as `PushTexts.hold` keeps it for the push that refers to it."""
 
 
 class PushTexts:
@@ -52,7 +57,12 @@ class PushTexts:
         ):
             path = expression[2] if len(expression) > 2 and isinstance(expression[2], list) else []
             args = expression[3] if len(expression) > 3 and isinstance(expression[3], list) else None
-            parts = _Push(self._receiver(expression[1]), path, args)
+            on = self._receiver(expression[1])
+            if isinstance(on, _Push) and on.depth >= _MAX_CHAIN:
+                # Its text from here on, not its chain: a session's pushes taken one on
+                # another would otherwise keep every earlier push's parts alive.
+                on = _written(on)
+            parts = _Push(on, path, args, on.depth + 1 if isinstance(on, _Push) else 1)
         self._pushes[export_id] = parts
 
     def _receiver(self, import_id: Any) -> _Push | str:
@@ -61,30 +71,31 @@ class PushTexts:
         held = self._pushes.get(import_id) if isinstance(import_id, int) else None
         return _UNKNOWN if held is None else held
 
-    def hold(self, import_ids: Iterable[int]) -> dict[int, object]:
+    def hold(self, import_ids: Iterable[int]) -> dict[int, PushParts]:
         """The parts of the pushes `import_ids` name, as they are now: what `text` reads
         for a push that refers to them, released or not by the time it runs."""
         return {import_id: self._receiver(import_id) for import_id in import_ids}
 
-    def text(self, import_id: Any, held: Mapping[int, object]) -> str:
+    def text(self, import_id: Any, held: Mapping[int, PushParts]) -> str:
         """The text of an import ("" for the object itself, "the call" for one not known),
         from the parts `held` (`hold`) when it names the import."""
-        chain: list[_Push] = []
-        receiver = "..."  # past _MAX_CHAIN pushes: the text keeps its last steps anyway
         kept = held.get(import_id) if isinstance(import_id, int) else None
-        on = kept if isinstance(kept, _Push | str) else self._receiver(import_id)
-        while len(chain) < _MAX_CHAIN:
-            if isinstance(on, str):
-                receiver = on
-                break
-            chain.append(on)
-            on = on.on
-        text = receiver
-        for push in reversed(chain):
-            text = path_text(text, push.path, push.args)
-        return text
+        return _written(self._receiver(import_id) if kept is None else kept)
 
     def release(self, export_id: int) -> None:
         """The client is done with the push: forget its id (a later push taken on it keeps
         its parts)."""
         self._pushes.pop(export_id, None)
+
+
+def _written(on: _Push | str) -> str:
+    """The text of a push's parts: its chain's steps (at most _MAX_CHAIN of them) on the
+    text its chain starts from."""
+    chain: list[_Push] = []
+    while isinstance(on, _Push):
+        chain.append(on)
+        on = on.on
+    text = on
+    for push in reversed(chain):
+        text = path_text(text, push.path, push.args)
+    return text

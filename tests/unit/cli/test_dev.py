@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from dotdo.cli import main
 from dotdo.cli.scaffold import create_project
-from tests.unit.localrt.test_generated_dirs import HOLD
+from tests.unit.localrt.dead_runtime import HOLD
 
 
 def test_dev_on_a_port_in_use_says_so_and_exits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,7 +40,7 @@ def _send(router: Router, method: str, path: str, body: bytes) -> HttpResponse:
 
 
 @pytest.mark.parametrize(("method", "path"), [("POST", "/flush"), ("DELETE", "/things/a?hard=true")])
-@pytest.mark.parametrize("body", [b"{}", b'{"before": 1}', b"null", b"x"])
+@pytest.mark.parametrize("body", [b"{}", b'{"before": 1}', b"null", b"x", b"\x0c", b" \x0b "])
 def test_a_body_to_a_route_that_takes_none_is_refused_before_its_handler(
     method: str, path: str, body: bytes
 ) -> None:
@@ -140,3 +140,13 @@ def test_every_framework_route_whose_handler_reads_no_body_declares_it() -> None
         if declared == reads
     ]
     assert wrong == []
+
+
+def test_a_capnweb_batch_of_whitespace_is_an_empty_batch() -> None:
+    """`POST /capnweb` with a body of spaces aborted ("message is not JSON") where an empty
+    body answered an empty batch: whitespace is no body there too (`has_body`)."""
+    from tests.unit.core.test_transport import Host, request
+
+    for body in (b"", b"\n", b" ", b"\t\r\n "):
+        answer = request(Host(secret=None, environment="development"), "POST", "/capnweb", body)
+        assert (answer.status, answer.body) == (200, ""), body

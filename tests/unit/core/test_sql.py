@@ -363,3 +363,38 @@ def test_a_script_runs_its_statements_in_as_few_calls_as_fit(monkeypatch: pytest
 )
 def test_a_text_splits_into_its_statements(text: str, statements: list[str]) -> None:
     assert split_statements(text) == statements
+
+
+def test_an_async_transaction_work_is_refused_and_writes_nothing() -> None:
+    """`async def work` handed to a transaction returned its coroutine unrun: nothing was
+    written and the request answered as if it had been (a warning in the log at most)."""
+    sql = facade()
+    sql.run("CREATE TABLE t (n INTEGER)")
+
+    async def work() -> None:
+        sql.run("INSERT INTO t VALUES (1)")
+
+    def joined() -> None:
+        sql.run("INSERT INTO t VALUES (2)")
+        sql.transaction(work)  # inside another: the outer one rolls back too
+
+    for outer in (work, joined):
+        with pytest.raises(TypeError, match="is async: a transaction's work is a plain function"):
+            sql.transaction(outer)
+    assert sql.exec("SELECT count(*) AS c FROM t") == [{"c": 0}]
+
+
+@pytest.mark.parametrize("tiered", [False, True])
+def test_an_async_thing_transaction_is_refused_and_writes_nothing(tiered: bool) -> None:
+    from tests.inprocess import T0
+    from tests.storage import Clock
+    from tests.unit.storage.test_tiers import Node
+
+    things = Node(Storage(), Clock(T0), tiered=tiered).things
+
+    async def work() -> None:
+        things.create("Pet", {"$id": "rex"})
+
+    with pytest.raises(TypeError, match="is async"):
+        things.transaction(work)
+    assert things.get("Pet", "rex") is None

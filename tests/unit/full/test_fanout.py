@@ -26,6 +26,7 @@ from dotdo.semantic.registry import Noun
 from dotdo.semantic.strict import NounPolicy
 from dotdo.workflows.steps import workflow
 from tests.inprocess import App, InProcess, run
+from tests.unit.semantic.test_strict import Registry
 
 LEASE = 60_000
 
@@ -152,21 +153,11 @@ def test_options_are_checked_before_any_call(network: Network, options: dict[str
     assert network.calls == {}
 
 
-class Known:
-    """The nouns a strict class knows (`NounRegistry`): `Customer` only."""
-
-    def is_registered(self, name: str) -> bool:
-        return name == "Customer"
-
-    def all(self) -> list[Noun]:
-        return [Noun("Customer").resolved()]
-
-
 def test_a_target_of_a_noun_the_policy_refuses_is_refused_before_any_call(network: Network) -> None:
     """A target `Branch/globex` reached an object whose noun a `strict_nouns` class does not
     know; it is the thing routes' 404 `unknown_noun`, before the first target is called."""
     obj = InProcess(Caller)
-    policy = NounPolicy(Known(), strict=True)  # type: ignore[arg-type]
+    policy = NounPolicy(Registry(Noun("Customer").resolved()), strict=True)  # type: ignore[arg-type]
     fanout = FanOut(obj.sql, obj.runs, NETWORK.stub, obj.timers.now, policy.check)
     with pytest.raises(NotFound) as refused:
         run(fanout.run(["Customer/c1", "Branch/globex", stub_of("Anything/x")], "ping", "x"))

@@ -42,3 +42,14 @@ KILLED_OBJECTS = {
     "code": None,
     "signal": "SIGKILL",
 }
+
+
+HOLD = """import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, f"{os.getpid()}\\n".encode())
+print("held", flush=True)
+time.sleep(60)
+"""
+"""A `dotdo dev` holding a host's lock, as far as the lock says: the flock of the file
+`argv[1]` and its pid written there; "held" on stdout once it is."""

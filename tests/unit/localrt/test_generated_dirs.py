@@ -15,6 +15,7 @@ import pytest
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
 from dotdo.localrt.server import Server, ServerOptions, claim_host, generated_dirs
+from tests.unit.localrt.dead_runtime import HOLD
 
 WRANGLER = 'name = "app"\nmain = "src/entry.py"\ncompatibility_flags = ["python_workers"]\n'
 
@@ -56,17 +57,6 @@ def test_the_server_command_names_the_config_folders(tmp_path: Path) -> None:
     host, state = generated_dirs(project)
     assert command[command.index("--out") + 1] == str(host)
     assert command[command.index("--persist-to") + 1] == str(state)
-
-
-HOLD = """import fcntl, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-fcntl.flock(fd, fcntl.LOCK_EX)
-os.write(fd, f"{os.getpid()}\\n".encode())
-print("held", flush=True)
-time.sleep(60)
-"""
-"""A `dotdo dev` holding a host's lock, as far as the lock says: the flock of the file
-`argv[1]` and its pid written there; "held" on stdout once it is."""
 
 
 def test_a_live_holder_is_refused_and_a_dead_one_taken_over(tmp_path: Path) -> None:

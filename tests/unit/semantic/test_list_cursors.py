@@ -228,8 +228,13 @@ def test_a_garbled_cursor_is_refused(cursor: Any) -> None:
 def test_a_cursor_with_an_offset_is_refused() -> None:
     node = _customers(3)
     cursor = node.things.list("Customer", ThingQuery.build(limit=1))["cursor"]
-    assert _code(lambda: ThingQuery.build(offset=0, cursor=cursor)) == "invalid_query"
+    assert _code(lambda: ThingQuery.build(offset=1, cursor=cursor)) == "invalid_query"
     assert _code(lambda: ThingQuery.from_params({"offset": "1", "cursor": cursor})) == "invalid_query"
+    # an offset of 0 skips nothing: a client sending `offset: 0` with every page (it was refused)
+    assert ThingQuery.build(offset=0, cursor=cursor) == ThingQuery.build(cursor=cursor)
+    assert ThingQuery.from_params({"offset": "0", "cursor": cursor}) == ThingQuery.from_params(
+        {"cursor": cursor}
+    )
     assert ThingQuery.from_params({"cursor": ""}) == ThingQuery.from_params({})  # empty: absent
 
 

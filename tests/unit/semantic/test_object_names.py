@@ -20,6 +20,10 @@ from dotdo.semantic.registry import Noun
 from dotdo.semantic.strict import NounPolicy
 from dotdo.worker import get_object
 from dotdo.workflows.durable import DOWorkflow
+from tests.unit.semantic.test_strict import Registry
+
+CUSTOMERS = Registry(Noun("Customer").resolved())
+"""The nouns a class knows (`NounRegistry`): `Customer` only."""
 
 BAD_IDS = ["a/b", "a\x00", "x" * 129, "", "-a", "a b", "a\n"]
 
@@ -38,18 +42,11 @@ class Namespace:
         return SimpleNamespace(id=object_id, notify=lambda *args: args)
 
 
-class Known:
-    """The nouns a class knows (`NounRegistry`): `Customer` only."""
-
-    def is_registered(self, name: str) -> bool:
-        return name == "Customer"
-
-    def all(self) -> list[Noun]:
-        return [Noun("Customer").resolved()]
-
-
 def stub_of(namespace: Namespace, type_name: str, thing_id: str, *, strict: bool = False) -> Any:
-    host = SimpleNamespace(stub_namespace=lambda: namespace, noun_policy=NounPolicy(Known(), strict))  # type: ignore[arg-type]
+    host = SimpleNamespace(
+        stub_namespace=lambda: namespace,
+        noun_policy=NounPolicy(CUSTOMERS, strict),
+    )  # type: ignore[arg-type]
     return DOWorkflow.stub(host, type_name, thing_id)  # type: ignore[arg-type]
 
 
@@ -69,7 +66,12 @@ def test_an_owner_names_its_noun_to_the_policy(owner: str) -> None:
     assert object_name(owner, "owner", "invalid_owner", checked.append) == owner
     assert checked == owner.split("/")[:-1]  # a tenant names no noun
     with pytest.raises(NotFound):
-        object_name("Branch/globex", "owner", "invalid_owner", NounPolicy(Known(), True).check)  # type: ignore[arg-type]
+        object_name(
+            "Branch/globex",
+            "owner",
+            "invalid_owner",
+            NounPolicy(CUSTOMERS, True).check,
+        )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("thing_id", BAD_IDS)

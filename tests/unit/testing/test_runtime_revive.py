@@ -1,5 +1,5 @@
 """`dotdo.testing`'s runtime is started again when it died on its own, under `dotdo dev`'s
-restart policy (ADR 0046): it was left dead, and every later test of the session failed
+restart policy (ADR 0051): it was left dead, and every later test of the session failed
 to connect."""
 
 from __future__ import annotations

@@ -455,6 +455,13 @@ def test_a_malformed_release_aborts() -> None:
     answers = run([push, ["release", 1, 1], ["release", 1, 1]])
     assert answers == [["abort", ["error", "Error", "release of import 1, already released"]]]
     assert run([["pull", True]])[-1][0] == "abort"
+    # a malformed pull or release says so ("unsupported message 'release'" before)
+    assert run([push, ["release", 1, 1.0]]) == [
+        ["abort", ["error", "Error", 'malformed release: ["release", id, count] with integers']]
+    ]
+    assert run([push, ["pull", "1"]]) == [
+        ["abort", ["error", "Error", 'malformed pull: ["pull", id] with integers']]
+    ]
 
 
 def test_streams_are_refused() -> None:

@@ -135,10 +135,11 @@ export function parseVars(pairs) {
 }
 
 /**
- * The answer of the first of repeated calls of `send(signal)` to settle: `send` is called at
- * once and again every `everyMs` milliseconds while none has settled, each with an
- * AbortSignal of its own, aborted once the first settles (its value or its error is the
- * result). Rejects with an Error when none settles within `totalMs` milliseconds. For an
+ * The first answer of repeated calls of `send(signal)`: `send` is called at once and again
+ * every `everyMs` milliseconds while none has answered, each with an AbortSignal of its own,
+ * aborted once the result is known: the first value, or an error when no call is still out
+ * (a call failing while an earlier one is out ends nothing). Rejects with an Error when
+ * nothing is known within `totalMs` milliseconds. For an
  * idempotent request that a proxy may park until its next request arrives (the server's
  * boot request, see server.mjs `warm`).
  */
@@ -154,14 +155,21 @@ export function firstAnswer(send, { everyMs, totalMs }) {
       for (const controller of controllers) controller.abort();
       settle(result);
     };
+    let pending = 0;
     const attempt = () => {
       const controller = new AbortController();
       controllers.push(controller);
+      pending += 1;
       Promise.resolve()
         .then(() => send(controller.signal))
         .then(
           (value) => finish(resolve, value),
-          (error) => finish(reject, error),
+          (error) => {
+            // A copy that fails while an earlier one is still out ends nothing: that one
+            // may yet answer. Only when none is out is the failure the answer.
+            pending -= 1;
+            if (pending === 0) finish(reject, error);
+          },
         );
     };
     const again = setInterval(attempt, everyMs);

@@ -97,7 +97,9 @@ function watchWorkerd(child) {
     return write(chunk, ...writeArgs);
   };
   child.on("exit", (code, signal) => {
-    if (expected || stopping) return;
+    // While wrangler starts the stack, an exit is a failed start (a bad config, a port):
+    // startWorker rejects and says so, and nothing is to be started again until a change.
+    if (expected || stopping || !workersUp) return;
     const what =
       role === "proxy" ? "wrangler's proxy workerd (it serves the port)" : "the workerd that runs the objects";
     died(role, what, child, code, signal);
@@ -288,10 +290,12 @@ async function warm() {
 }
 
 let worker = null;
+let workersUp = false; // startWorker has answered: from here a workerd's exit unasked is a death
 
 async function start(restarted) {
   try {
     worker = await startWorker();
+    workersUp = true;
   } catch (error) {
     if (!(error instanceof BuildFailed)) console.error(`dotdo: the local runtime did not start: ${error.message}`);
     return false;
@@ -326,6 +330,7 @@ process.on("SIGINT", () => stop());
 let queue = Promise.resolve();
 async function restart() {
   console.log("dotdo: sources changed, restarting");
+  workersUp = false;
   try {
     await worker?.dispose();
   } catch (error) {
