@@ -13,7 +13,7 @@ a message and a status.
     |   +-- Unauthorized                401: unauthorized, token_required (with WWW-Authenticate)
     |   |   +-- TokenError              401 token_malformed, token_invalid, token_expired
     |   +-- Forbidden                   403: forbidden, cors_origin_denied, token_wrong_target,
-    |   |                                    token_scope, token_method, token_widened
+    |   |                                    token_scope, token_method, token_widened, foreign_object
     |   +-- NotFound                    404: not_found, route_not_found, method_not_found, unknown_noun
     |   +-- MethodNotAllowed            405: method_not_allowed (carries the allowed methods)
     |   +-- Conflict                    409: conflict, version_conflict, workflow_conflict,

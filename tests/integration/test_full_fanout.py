@@ -24,9 +24,9 @@ def call(runtime: LocalRuntime, name: str, method: str, *params: Any) -> Any:
 def test_a_fan_out_reports_each_target_and_merges(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     names = [f"{tenant}-{n}" for n in range(5)]
-    call(runtime, f"Counter/{names[1]}", "behave", "fail")
-    call(runtime, f"Counter/{names[2]}", "behave", "hang")
-    call(runtime, f"Counter/{names[3]}", "behave", "fail_once")
+    call(runtime, f"{tenant}/Counter/{names[1]}", "behave", "fail")
+    call(runtime, f"{tenant}/Counter/{names[2]}", "behave", "hang")
+    call(runtime, f"{tenant}/Counter/{names[3]}", "behave", "fail_once")
     targets = [f"Counter/{name}" for name in names]
     with runtime.client(tenant) as c:
         answer = c.post(
@@ -35,7 +35,7 @@ def test_a_fan_out_reports_each_target_and_merges(runtime: LocalRuntime) -> None
     outcomes = {item["target"]: item for item in answer["outcomes"]}
     assert [item["target"] for item in answer["outcomes"]] == targets  # in the order given
     assert (answer["succeeded"], answer["failed"], answer["ok"]) == (3, 2, False)
-    assert outcomes[targets[0]]["value"] == {"name": targets[0], "tag": "direct", "calls": 1}
+    assert outcomes[targets[0]]["value"] == {"name": f"{tenant}/{targets[0]}", "tag": "direct", "calls": 1}
     assert not outcomes[targets[1]]["ok"] and "refuses" in outcomes[targets[1]]["error"]
     assert outcomes[targets[1]]["attempts"] == 2
     assert outcomes[targets[2]]["error"] == "TimeoutError: timed out after 2.0 s"
@@ -43,14 +43,14 @@ def test_a_fan_out_reports_each_target_and_merges(runtime: LocalRuntime) -> None
     assert answer["first"] == outcomes[targets[0]]["value"]
     assert answer["quorum"].startswith("FanOutFailed: no quorum")  # every answer differs
     assert set(answer["gathered"]) == {targets[0], targets[3], targets[4]}
-    assert call(runtime, f"Counter/{names[1]}", "calls") == 2  # one call and its one retry
+    assert call(runtime, f"{tenant}/Counter/{names[1]}", "calls") == 2  # one call and its one retry
 
 
 def test_quorum_agrees_on_the_majoritys_answer(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     targets = [f"Voter/{tenant}-{n}" for n in range(3)]
     for target, vote in zip(targets, ["yes", "no", "yes"], strict=True):
-        call(runtime, target, "behave", "vote", vote)
+        call(runtime, f"{tenant}/{target}", "behave", "vote", vote)  # the tenant's Voter (ADR 0054)
     with runtime.client(tenant) as c:
         answer = c.post("/_fanout/rpc", json={"method": "fan", "params": [targets, {}]}).json()["result"]
     assert answer["quorum"] == {"vote": "yes"}
@@ -121,7 +121,7 @@ def test_a_workflow_fan_out_is_a_durable_step(runtime: LocalRuntime) -> None:
         assert run.status_code == 201 and run.json()["status"] == "completed", run.json()
         assert [item["value"]["tag"] for item in run.json()["result"]["outcomes"]] == ["flow"] * 8
     assert call(runtime, tenant, "fanout_rows") == 0  # the per-target records go once the step is recorded
-    assert [call(runtime, target, "calls") for target in targets] == [1] * 8
+    assert [call(runtime, f"{tenant}/{target}", "calls") for target in targets] == [1] * 8
 
 
 def test_rooms_take_broadcasts_from_other_objects_across_hibernation(runtime: LocalRuntime) -> None:
@@ -134,11 +134,11 @@ def test_rooms_take_broadcasts_from_other_objects_across_hibernation(runtime: Lo
         members = call(runtime, tenant, "room_members", "lobby")
         assert len(members) == 2
         # from another object: relayed by the owner (the tenant's object)
-        assert call(runtime, f"Sender/{tenant}", "broadcast_to_room", "lobby", {"n": 1}, tenant) == 2
+        assert call(runtime, f"{tenant}/Sender/s", "broadcast_to_room", "lobby", {"n": 1}, tenant) == 2
         expected = {"type": "room", "room": "lobby", "data": {"n": 1}}
         assert json.loads(first.recv(timeout=10)) == expected
         assert json.loads(second.recv(timeout=10)) == expected
-        assert call(runtime, f"Sender/{tenant}", "broadcast_to_room", "ops", "only ops", tenant) == 2
+        assert call(runtime, f"{tenant}/Sender/s", "broadcast_to_room", "ops", "only ops", tenant) == 2
         assert json.loads(outsider.recv(timeout=10))["data"] == "only ops"  # not the lobby message
         assert json.loads(second.recv(timeout=10))["data"] == "only ops"
 
@@ -147,7 +147,7 @@ def test_rooms_take_broadcasts_from_other_objects_across_hibernation(runtime: Lo
             lambda name: call(runtime, name, "built_at"), {tenant: call(runtime, tenant, "built_at")}
         )
         assert sorted(call(runtime, tenant, "room_members", "lobby")) == sorted(members)
-        assert call(runtime, f"Sender/{tenant}", "broadcast_to_room", "lobby", "after", tenant) == 2
+        assert call(runtime, f"{tenant}/Sender/s", "broadcast_to_room", "lobby", "after", tenant) == 2
         assert json.loads(first.recv(timeout=10))["data"] == "after"
 
 
@@ -224,3 +224,27 @@ def test_the_cascade_goes_from_code_to_a_person_in_a_workflow(runtime: LocalRunt
         assert c.post(f"/_fanout/approvals/{pending[0]['id']}", json=body).status_code == 200
         valued = c.get("/_fanout/workflows/t3").json()
     assert (valued["result"]["tier"], valued["result"]["answer"]) == ("human", "billing")
+
+
+def test_two_tenants_fan_outs_to_one_name_reach_two_objects(runtime: LocalRuntime) -> None:
+    """A fan-out to "Counter/c1" by either tenant's admin reached one object shared by both."""
+    for tenant in (new_tenant(), new_tenant()):
+        with runtime.client(tenant) as c:
+            body = {"targets": ["Counter/c1"], "method": "tally", "args": [tenant]}
+            answer = c.post("/_fanout/fanout", json=body).json()
+        assert answer["outcomes"][0]["value"] == {"name": f"{tenant}/Counter/c1", "tag": tenant, "calls": 1}
+
+
+def test_another_tenants_room_is_out_of_reach(runtime: LocalRuntime) -> None:
+    """`broadcast_to_room(room, data, owner)` from one tenant's admin pushed to another
+    tenant's sockets, by its name or by one of its thing objects' names."""
+    victim, intruder = new_tenant(), new_tenant()
+    with socket_to(runtime, victim, "/_fanout/ws?room=lobby") as member, runtime.client(intruder) as c:
+        for owner in (victim, f"{victim}/Sender/s"):
+            params = ["lobby", "spoofed", owner]
+            refused = c.post("/_fanout/rpc", json={"method": "broadcast_to_room", "params": params})
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "foreign_object", (
+                refused.text
+            )
+        assert call(runtime, victim, "broadcast_to_room", "lobby", "real") == 1
+        assert json.loads(member.recv(timeout=10))["data"] == "real"  # the first message it was sent

@@ -37,7 +37,9 @@ def call(runtime: LocalRuntime, name: str, method: str, *params: Any) -> Any:
 def test_a_fan_out_killed_half_way_calls_only_the_missing_targets(own_runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     targets = [f"Counter/{tenant}-{n}" for n in range(10)]
-    call(own_runtime, targets[5], "behave", "hang")  # the sixth call never answers: the crash comes there
+    call(
+        own_runtime, f"{tenant}/{targets[5]}", "behave", "hang"
+    )  # the sixth call never answers: the crash comes there
     spec = {"input": {"targets": targets, "concurrency": 1}, "id": "run-crash"}
 
     def start() -> None:
@@ -50,15 +52,15 @@ def test_a_fan_out_killed_half_way_calls_only_the_missing_targets(own_runtime: L
     starter = threading.Thread(target=start)
     starter.start()
     deadline = time.monotonic() + 60
-    while call(own_runtime, targets[5], "calls") < 1:
+    while call(own_runtime, f"{tenant}/{targets[5]}", "calls") < 1:
         assert time.monotonic() < deadline, "the fan-out never reached the sixth target"
         time.sleep(0.05)
     own_runtime.crash()
     starter.join(timeout=60)
     own_runtime.start()
 
-    assert [call(own_runtime, target, "calls") for target in targets] == [1] * 6 + [0] * 4
-    call(own_runtime, targets[5], "behave", None)
+    assert [call(own_runtime, f"{tenant}/{target}", "calls") for target in targets] == [1] * 6 + [0] * 4
+    call(own_runtime, f"{tenant}/{targets[5]}", "behave", None)
     with own_runtime.client(tenant) as c:
         assert c.get("/_fanout/workflows/run-crash").json()["status"] == "running"
         later = int(time.time() * 1000) + RUN_LEASE_MS + 5_000  # the dead run's lease has run out
@@ -68,4 +70,4 @@ def test_a_fan_out_killed_half_way_calls_only_the_missing_targets(own_runtime: L
     assert [item["target"] for item in status["result"]["outcomes"]] == targets
     assert all(item["ok"] for item in status["result"]["outcomes"])
     # the five recorded before the crash were not called again; the one cut off was
-    assert [call(own_runtime, target, "calls") for target in targets] == [1] * 5 + [2] + [1] * 4
+    assert [call(own_runtime, f"{tenant}/{target}", "calls") for target in targets] == [1] * 5 + [2] + [1] * 4

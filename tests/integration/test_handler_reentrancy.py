@@ -136,7 +136,7 @@ def test_a_handler_calling_an_object_that_calls_back_does_not_deadlock(runtime: 
             # the call back's event counts as raised by the delivery it came in during: it
             # is delivered before the original request answers
             assert counters(runtime, tenant, "ping", "pong") == {
-                "ping": [f"echoed by Echo/echo-{tenant}"],
+                "ping": [f"echoed by {tenant}/Echo/echo-{tenant}"],
                 "pong": [via],
             }, via
             assert c.post("/_workflow/Alpha", json={}, timeout=ANSWER_WITHIN).status_code == 201

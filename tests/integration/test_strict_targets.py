@@ -31,13 +31,16 @@ def result(runtime: LocalRuntime, name: str, method: str, *params: Any, binding:
 
 
 def test_a_cross_object_call_to_an_unknown_noun_wakes_nothing(runtime: LocalRuntime) -> None:
-    with runtime.client() as c:
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
         called = c.post("/_strict/rpc", json={"method": "call_noun", "params": ["Ticket", "t1", "hi"]})
         assert called.status_code == 200, called.text
         refused = c.post("/_strict/rpc", json={"method": "call_noun", "params": ["Branch", "globex", "hi"]})
         assert error(refused)["code"] == "unknown_noun" and "'Branch'" in error(refused)["message"]
-    assert result(runtime, "Ticket/t1", "counters", "inbox", binding="STRICT") == {"inbox": ["hi"]}
-    assert result(runtime, "Branch/globex", "counters", "inbox", binding="STRICT") == {"inbox": None}
+    assert result(runtime, f"{tenant}/Ticket/t1", "counters", "inbox", binding="STRICT") == {"inbox": ["hi"]}
+    assert result(runtime, f"{tenant}/Branch/globex", "counters", "inbox", binding="STRICT") == {
+        "inbox": None
+    }
 
 
 def test_fan_out_targets_and_a_rooms_owner_of_an_unknown_noun_are_refused_before_any_call(
@@ -62,7 +65,7 @@ def test_fan_out_targets_and_a_rooms_owner_of_an_unknown_noun_are_refused_before
             json={"method": "broadcast_to_room", "params": ["lobby", {"n": 1}, "Branch/globex"]},
         )
         assert error(relayed) == UNKNOWN
-        assert result(runtime, f"Counter/{tenant}", "calls", binding="FANOUT") == 0  # nothing was called
-        assert result(runtime, "Branch/globex", "calls", binding="FANOUT") == 0
+        assert result(runtime, f"{tenant}/Counter/{tenant}", "calls", binding="FANOUT") == 0  # nothing called
+        assert result(runtime, f"{tenant}/Branch/globex", "calls", binding="FANOUT") == 0
         known = c.post("/_fanout/fanout", json={**body, "targets": [f"Counter/{tenant}"]})
         assert known.status_code == 200 and known.json()["ok"], known.text

@@ -348,9 +348,27 @@ def test_an_explicit_step_id_reused_by_another_action_raises_step_mismatch(runti
 def test_cross_object_calls_are_real_workers_rpc(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     answer = rpc(runtime, tenant, "call_customer", "cust-42", "hello")
-    assert answer == "delivered to Customer/cust-42"
-    assert counters(runtime, "Customer/cust-42", "inbox")["inbox"] == ["hello"]
+    assert answer == f"delivered to {tenant}/Customer/cust-42"  # the tenant's own (ADR 0054)
+    assert counters(runtime, f"{tenant}/Customer/cust-42", "inbox")["inbox"] == ["hello"]
     assert counters(runtime, tenant, "inbox")["inbox"] is None
+
+
+def test_two_tenants_cross_object_calls_reach_two_objects(runtime: LocalRuntime) -> None:
+    """`self.Customer("c1").notify()` from two tenants reached one object, "Customer/c1",
+    shared by both: each tenant's call now reaches its own, and the shared one is untouched."""
+    first, second = new_tenant(), new_tenant()
+    shared = f"shared-{first}"
+    assert (
+        rpc(runtime, first, "call_customer", shared, "from first")
+        == f"delivered to {first}/Customer/{shared}"
+    )
+    assert (
+        rpc(runtime, second, "call_customer", shared, "from second")
+        == f"delivered to {second}/Customer/{shared}"
+    )
+    assert counters(runtime, f"{first}/Customer/{shared}", "inbox")["inbox"] == ["from first"]
+    assert counters(runtime, f"{second}/Customer/{shared}", "inbox")["inbox"] == ["from second"]
+    assert counters(runtime, f"Customer/{shared}", "inbox")["inbox"] is None
 
 
 def test_time_zone_schedules_in_the_runtime(runtime: LocalRuntime) -> None:

@@ -37,15 +37,15 @@ from dotdo.full.cascade import Accept, Cascade, CascadeResult, default_accept, r
 from dotdo.full.fanout import DEFAULT_TIMEOUT, FANOUT_COMPONENT, MAX_CONCURRENCY, FanOut, FanOutResult
 from dotdo.full.hitl import HumanLoop
 from dotdo.full.hitl_store import HITL_TABLES
-from dotdo.full.rooms import Room, parse_rooms, room_tag
+from dotdo.full.rooms import Room, parse_rooms, relay_owner, room_tag
 from dotdo.remote.calls import body_arguments, invoke, listed
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.names import validate_type_name
-from dotdo.semantic.object_names import object_name
 from dotdo.semantic.query import ThingQuery
 from dotdo.workflows.durable import DOWorkflow
 from dotdo.workflows.steps import RetryPolicy
+from dotdo.workflows.stubs import stub_tenant
 
 __all__ = ["DOFull"]
 
@@ -266,17 +266,11 @@ class DOFull(DOWorkflow):
         a `FanOutResult` with each target's value or error (see `dotdo.full.fanout`).
 
         Targets are `("Customer", "c1")`, `"Customer/c1"`, `self.Customer("c1")` (the object
-        owning that thing in `stub_binding`) or stubs, in a list or a mapping label -> target.
+        owning that thing, `stub_name`) or stubs, in a list or a mapping label -> target.
         Inside a `@workflow` run it is a durable step: each finished target is recorded at
         once and never called again on replay. ValueError for bad targets or options."""
         return await self.fanout.run(
-            targets,
-            method,
-            *args,
-            concurrency=concurrency,
-            timeout=timeout,
-            retries=retries,
-            step_id=step_id,
+            targets, method, *args, concurrency=concurrency, timeout=timeout, retries=retries, step_id=step_id
         )
 
     @rpc(scope="admin")
@@ -351,15 +345,16 @@ class DOFull(DOWorkflow):
     async def broadcast_to_room(self, room: str, data: Any = None, owner: str | None = None) -> int:
         """Send `{"type": "room", "room", "data"}` to every socket in `room`; how many took it.
 
-        `owner` is the name of the object holding the room's sockets in `stub_binding` (the
-        tenant the clients joined, `/ws?room=`); None or this object's own name sends here,
-        any other is relayed to that object over Workers RPC. 400 `invalid_room`; `invalid_owner`
-        for a name no object is addressed by (a tenant or a thing's "Type/id", `object_name`;
-        404 `unknown_noun` for its noun in strict mode), before any object is woken."""
+        `owner` names the object holding the room's sockets in `stub_binding` (the tenant the
+        clients joined, `/ws?room=`, or a thing's owner "Type/id", of this object's tenant
+        under `stub_scope = "tenant"`); None or this object sends here, any other is relayed
+        to it over Workers RPC. 400 `invalid_room`; `relay_owner`'s errors (400
+        `invalid_owner`, 403 `foreign_object`, 404 `unknown_noun`), before any object is woken."""
         room_tag(room)
-        if owner is None or owner == self.object_name:
+        name = self.object_name
+        owner = relay_owner(owner, name, stub_tenant(self.stub_scope, name), self.noun_policy.check)
+        if owner is None:
             return self.room(room).broadcast(data)
-        owner = object_name(owner, "owner", "invalid_owner", self.noun_policy.check)
         namespace = self.stub_namespace()
         stub = namespace.get(namespace.idFromName(owner))
         # The owner is told to send on itself (no owner), never to relay again: an object

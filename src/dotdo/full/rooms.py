@@ -9,13 +9,22 @@ so membership needs no table and no memory that an eviction could lose. See ADR 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from dotdo.core.websocket import MAX_TAG_LENGTH, WebSockets, live
 from dotdo.errors import BadRequest
+from dotdo.semantic.object_names import object_name, within_tenant
 
-__all__ = ["MAX_ROOM_LENGTH", "ROOM_TAG_PREFIX", "Room", "parse_rooms", "room_message", "room_tag"]
+__all__ = [
+    "MAX_ROOM_LENGTH",
+    "ROOM_TAG_PREFIX",
+    "Room",
+    "parse_rooms",
+    "relay_owner",
+    "room_message",
+    "room_tag",
+]
 
 ROOM_TAG_PREFIX = "room:"
 """A member socket's tag is this prefix and the room's name."""
@@ -32,6 +41,20 @@ def room_tag(name: Any) -> str:
             f"Invalid room {name!r}: 1-{MAX_ROOM_LENGTH} of A-Z a-z 0-9 _ . : -", code="invalid_room"
         )
     return ROOM_TAG_PREFIX + name
+
+
+def relay_owner(
+    owner: Any, own_name: str | None, tenant: str | None, check_noun: Callable[[str], object]
+) -> str | None:
+    """The object a message to a room of `owner` is relayed to, or None when that is the
+    object named `own_name` itself (None as `owner` is too). `owner` is checked as an
+    object name (400 `invalid_owner`; 404 `unknown_noun` from `check_noun`), then taken
+    within `tenant` (`within_tenant`: `"Type/id"` is the tenant's thing, another tenant's
+    object a 403 `foreign_object`); both before any object is woken."""
+    if owner is None or owner == own_name:
+        return None
+    name = within_tenant(object_name(owner, "owner", "invalid_owner", check_noun), tenant, "owner")
+    return None if name == own_name else name
 
 
 def parse_rooms(raw: Iterable[str]) -> list[str]:

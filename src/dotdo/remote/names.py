@@ -1,14 +1,15 @@
-"""The grammar of the names Durable Objects are addressed by: a tenant (a host name label) or
-a thing's owner, `"Type/id"` (ADR 0027). Here, below every layer that names an object, so
-that the object-name checks (`dotdo.semantic.object_names`), the tenant rule
-(`dotdo.core.tenants`) and a capability token's target (`dotdo.wire.tokens`) read one
+"""The grammar of the names Durable Objects are addressed by: a tenant (a host name label), a
+tenant's thing owner, `"tenant/Type/id"` (ADR 0054), or a thing owner of the whole namespace,
+`"Type/id"` (ADR 0027, the layout of `stub_scope = "namespace"`). Here, below every layer that
+names an object, so that the object-name checks (`dotdo.semantic.object_names`), the tenant
+rule (`dotdo.core.tenants`) and a capability token's target (`dotdo.wire.tokens`) read one
 grammar."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["OBJECT_NAME_RULE", "TENANT", "THING_ID", "TYPE_NAME", "is_object_name"]
+__all__ = ["OBJECT_NAME_RULE", "TENANT", "THING_ID", "TYPE_NAME", "is_object_name", "object_tenant"]
 
 TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 """A tenant: 1-63 of a-z, 0-9 and `-`, starting and ending with a letter or digit (RFC 1123,
@@ -19,17 +20,36 @@ THING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 """A thing's id: 1-128 letters, digits and `_.:-`, starting with a letter or digit."""
 
 OBJECT_NAME_RULE = (
-    "a tenant (a host name label: lowercase letters, digits and hyphens) or a thing's 'Type/id'"
+    "a tenant (a host name label: lowercase letters, digits and hyphens), a tenant's thing "
+    "'tenant/Type/id' or a thing's 'Type/id'"
 )
 """What an object name is, as an error message says it."""
 
 
+def _is_thing_owner(name: str) -> bool:
+    type_name, slash, thing_id = name.partition("/")
+    return bool(slash) and bool(TYPE_NAME.fullmatch(type_name)) and bool(THING_ID.fullmatch(thing_id))
+
+
 def is_object_name(name: object) -> bool:
-    """Whether `name` is a string naming an object: a tenant, or `"Type/id"` (the first `/`
-    splits them; an id holds no `/`)."""
+    """Whether `name` is a string naming an object: a tenant, `"tenant/Type/id"` or
+    `"Type/id"` (a tenant starts lower-case and a type name upper-case, and an id holds no
+    `/`, so the forms never overlap)."""
     if not isinstance(name, str):
         return False
     if TENANT.fullmatch(name):
         return True
-    type_name, slash, thing_id = name.partition("/")
-    return bool(slash) and bool(TYPE_NAME.fullmatch(type_name)) and bool(THING_ID.fullmatch(thing_id))
+    head, slash, rest = name.partition("/")
+    if slash and TENANT.fullmatch(head):
+        return _is_thing_owner(rest)
+    return _is_thing_owner(name)
+
+
+def object_tenant(name: str | None) -> str | None:
+    """The tenant an object of this name belongs to: the name itself for a tenant, the first
+    part of `"tenant/Type/id"`; None for `"Type/id"` (the namespace's own), for None (an
+    object never addressed by name) and for anything that is no object name."""
+    if name is None or not is_object_name(name):
+        return None
+    head, _, _ = name.partition("/")
+    return head if TENANT.fullmatch(head) else None

@@ -62,6 +62,7 @@ from dotdo.workflows.handlers import On, check_handler_nouns
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.scheduler import Scheduler
 from dotdo.workflows.steps import Attempt, RetryPolicy
+from dotdo.workflows.stubs import stub_namespace, stub_tenant, validate_stub_scope
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
 
 if TYPE_CHECKING:
@@ -127,7 +128,10 @@ class DOWorkflow(DOStorage):
     that it is cancelled and abandoned, and a durable delivery counts as failed. Above 0 and
     at most 60 (the delivery lease); checked when the class is created."""
     stub_binding: ClassVar[str] = "DOTDO"
-    """The Durable Object namespace that `self.Customer("id").method()` calls into, by name "Customer/id"."""
+    """The Durable Object namespace that `self.Customer("id").method()` calls into."""
+    stub_scope: ClassVar[str] = "tenant"
+    """Whose object `self.Customer("id")` reaches (ADR 0054): "tenant", this object's tenant's
+    ("acme/Customer/id"); "namespace", the one every tenant shares ("Customer/id")."""
     event_socket_tag: ClassVar[str] = "events"
     """Sockets opened with this tag (`/ws?tags=events`) receive every event."""
 
@@ -137,6 +141,7 @@ class DOWorkflow(DOStorage):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         delivery.validate_handler_timeout(cls.handler_timeout, cls.__name__)
+        validate_stub_scope(cls.stub_scope, cls.__name__)
         delivery.validate_delivery_retries(
             cls.delivery_retry_limit, cls.delivery_retry_delay_ms, cls.__name__
         )
@@ -165,7 +170,7 @@ class DOWorkflow(DOStorage):
 
     def noun_factory(self, type_name: str) -> NounFactory:
         """DOStorage's accessors, plus cross-object calls: any other method name on
-        `self.Customer("id")` is called on the object named "Customer/id" (`stub`)."""
+        `self.Customer("id")` is called on the object that owns that thing (`stub`)."""
         from dotdo.semantic.accessors import NounFactory  # with the first noun used (ADR 0036)
 
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
@@ -374,28 +379,23 @@ class DOWorkflow(DOStorage):
 
     # -- cross-object stubs ------------------------------------------------------
 
+    def stub_name(self, type_name: str, thing_id: str) -> str:
+        """The name of the object owning `type_name`/`thing_id`: `"tenant/Type/id"` (this
+        object's tenant; `"Type/id"` when it has none), or `"Type/id"` under `stub_scope =
+        "namespace"` (`workflows/stubs.py`). 400 `invalid_type` / `invalid_id`
+        (`thing_object_name`); 404 `unknown_noun` for a noun `strict_nouns` refuses."""
+        tenant = stub_tenant(self.stub_scope, self.object_name)
+        return thing_object_name(self.noun_policy.check(type_name), thing_id, tenant)
+
     def stub(self, type_name: str, thing_id: str) -> Any:
-        """The Workers RPC stub of the object that owns `type_name`/`thing_id`: in the
-        `stub_binding` namespace, by the name "Type/id" (`self.Customer(id).notify()` calls
-        through it). 400 `invalid_type` / `invalid_id` for a name no thing can have
-        (`thing_object_name`), and with `strict_nouns` 404 `unknown_noun` for a noun not
-        registered, as the thing routes answer it: both before any object is woken."""
-        name = thing_object_name(self.noun_policy.check(type_name), thing_id)
+        """The Workers RPC stub of the object `stub_name(type_name, thing_id)` names (its
+        errors before any object is woken); `self.Customer(id).notify()` calls through it."""
         namespace = self.stub_namespace()
-        return namespace.get(namespace.idFromName(name))
+        return namespace.get(namespace.idFromName(self.stub_name(type_name, thing_id)))
 
     def stub_namespace(self) -> Any:
-        """The Durable Object namespace binding named by `stub_binding`. LookupError naming
-        the option when this Worker has no such binding (a project whose class is bound
-        under another name than "DOTDO" sets `stub_binding` to it)."""
-        namespace = getattr(self.env, self.stub_binding, None)
-        if namespace is None or not callable(getattr(namespace, "idFromName", None)):
-            raise LookupError(
-                f"{type(self).__name__}.stub_binding is {self.stub_binding!r}, which is no Durable "
-                "Object binding of this Worker: set stub_binding to the binding wrangler.toml "
-                "gives the objects to call"
-            )
-        return namespace
+        """The namespace `stub_binding` names; LookupError naming the option if unbound."""
+        return stub_namespace(self.env, self.stub_binding, type(self).__name__)
 
     # -- HTTP --------------------------------------------------------------------
 

@@ -42,11 +42,17 @@ class Namespace:
         return SimpleNamespace(id=object_id, notify=lambda *args: args)
 
 
-def stub_of(namespace: Namespace, type_name: str, thing_id: str, *, strict: bool = False) -> Any:
+def stub_of(
+    namespace: Namespace, type_name: str, thing_id: str, *, strict: bool = False, name: str | None = None
+) -> Any:
+    """`DOWorkflow.stub` of an object called `name` (None: never named) of a `stub_scope = "tenant"` class."""
     host = SimpleNamespace(
         stub_namespace=lambda: namespace,
         noun_policy=NounPolicy(CUSTOMERS, strict),
-    )  # type: ignore[arg-type]
+        stub_scope="tenant",
+        object_name=name,
+    )
+    host.stub_name = lambda t, i: DOWorkflow.stub_name(host, t, i)  # type: ignore[arg-type]
     return DOWorkflow.stub(host, type_name, thing_id)  # type: ignore[arg-type]
 
 
