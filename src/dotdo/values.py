@@ -18,14 +18,26 @@ from typing import Any
 from dotdo.errors import BadRequest
 
 __all__ = [
-    "FRAMEWORK_DEPTH",
+    "ACTION_EVENT_DEPTH",
+    "APPROVAL_DEPTH",
+    "APPROVAL_EVENT_DEPTH",
+    "CASCADE_DEPTH",
+    "CASCADE_STEP_DEPTH",
+    "EVENT_DEPTH",
+    "FANOUT_DEPTH",
     "INT64_MAX",
     "INT64_MIN",
     "INT64_RANGE",
     "LONE_SURROGATE",
     "MAX_SAFE_INTEGER",
     "MAX_STORED_DEPTH",
+    "PAGE_DEPTH",
+    "RESULT_DEPTH",
+    "WAIT_STEP_DEPTH",
+    "Record",
+    "around",
     "compact_json",
+    "depth_of",
     "int64_error",
     "stored_json",
 ]
@@ -42,10 +54,64 @@ so whatever is stored can be sent inside any answer's envelope. A value's depth 
 of arrays and objects on its deepest path (`1` is 0 levels, `[]` and `{"a": 1}` 1, `[[1]]`
 2), counted from the value the caller hands in (a state value, event data, a thing's
 properties object): every nesting bound of docs/api.md counts this way."""
-FRAMEWORK_DEPTH = 2
-"""Levels a record the framework makes may add around a caller's value (an action's event
-`{"data": ...}`, an approval's `payload` and `value` in its events): such records are checked
-against MAX_STORED_DEPTH plus these, so a wrapper never fails a value its own bound admitted."""
+
+
+def around(levels: int, inner: int = MAX_STORED_DEPTH) -> int:
+    """The nesting bound of a record the framework builds: the `levels` of its own on the
+    path down to the values it carries, plus `inner`, their bound (MAX_STORED_DEPTH for a
+    caller's value, another record's bound for a record it carries). The one rule every
+    record below follows, so a record admits whatever its carried values' bounds admitted,
+    and nothing deeper (ADR 0056)."""
+    return inner + levels
+
+
+PAGE_DEPTH = around(2)
+"""A page of things, `{"items": [thing]}` (a thing nests as its properties): the deepest
+answer a method gives around values, so the bound of a fan-out target's answer."""
+ACTION_EVENT_DEPTH = around(1)
+"""An action's event, `{"subject", "verb", "object", "data": data}`."""
+APPROVAL_DEPTH = around(1)
+"""An approval, `{"payload": payload, "value": value, ...}` (answered, and the data of
+`Approval.requested`, `.approved`, `.rejected`, `.expired`), and a decision, `{"value": value,
+...}` (`wait_for_approval`'s step)."""
+APPROVAL_EVENT_DEPTH = around(1, APPROVAL_DEPTH)
+"""`Approval.escalated`'s data, `{"from": approval, "to": approval}`: the deepest data of an
+event (an application's event data nests MAX_STORED_DEPTH at most)."""
+EVENT_DEPTH = around(1, APPROVAL_EVENT_DEPTH)
+"""An event as a record, `{"id", "type", "data": data, ...}` (a wait's match), whatever data it has."""
+WAIT_STEP_DEPTH = around(1, EVENT_DEPTH)
+"""`wait_for_event`'s step, `{"event": event}`."""
+CASCADE_STEP_DEPTH = around(1)
+"""A cascade tier's step, `{"accepted", "answer": answer, "reason"}` (an answer is a value)."""
+CASCADE_DEPTH = around(3)
+"""A cascade's result, `{"answer", "attempts": [{"answer": answer}]}`."""
+FANOUT_DEPTH = around(3, PAGE_DEPTH)
+"""A fan-out's result, `{"outcomes": [{"value": answer}]}` (its durable step's record)."""
+RESULT_DEPTH = max(
+    PAGE_DEPTH, APPROVAL_DEPTH, EVENT_DEPTH, WAIT_STEP_DEPTH, CASCADE_STEP_DEPTH, CASCADE_DEPTH, FANOUT_DEPTH
+)
+"""A workflow step's result and a run's result: any record above, as the framework handed it
+to the workflow's code. A replayed step answers its record as plain JSON, where a record and a
+value of the application's are one, so these admit the deepest record (not only what the
+first run built): a run never fails on replay what it passed the first time."""
+
+
+class Record(dict[str, Any]):
+    """A record the framework builds around checked values, as event data: a dict that
+    carries its nesting bound (`depth`, one of the bounds above), so the bound goes with the
+    record through `emit` (an application's override of it too) to the event log, and with
+    no other event. Equal to, and stored as, the plain dict of its fields."""
+
+    __slots__ = ("depth",)
+
+    def __init__(self, depth: int, fields: dict[str, Any]) -> None:
+        super().__init__(fields)
+        self.depth = depth
+
+
+def depth_of(data: Any) -> int:
+    """The nesting bound of event data: a `Record`'s own, else a value's (MAX_STORED_DEPTH)."""
+    return data.depth if isinstance(data, Record) else MAX_STORED_DEPTH
 
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -69,7 +135,9 @@ def int64_error(value: int) -> str | None:
     return None if INT64_MIN <= value <= INT64_MAX else INT64_RANGE
 
 
-def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value", wrapped: int = 0) -> str:
+def stored_json(
+    value: Any, *, what: str = "Value", code: str = "invalid_value", depth: int = MAX_STORED_DEPTH
+) -> str:
     """The compact JSON text of `value` to store.
 
     `value` is JSON: objects with string keys, lists (or tuples), strings, booleans,
@@ -78,10 +146,11 @@ def stored_json(value: Any, *, what: str = "Value", code: str = "invalid_value",
     holds one, so SQLite could not store it; a Workers RPC caller's JavaScript string
     can carry one, where a JSON body cannot). Anything else raises BadRequest with
     `code` and a message starting with `what` (an integer out of range names the range).
-    `wrapped` (at most FRAMEWORK_DEPTH) is for a record the framework builds around
-    values checked on their own: it may nest that many levels deeper.
+    `depth` is for a record the framework builds around values checked on their own: its
+    bound, `around(...)` theirs (one of the record bounds above). The message names the
+    values' bound (32 levels) either way: only a carried value can be too deep.
     """
-    _check(value, what, code, MAX_STORED_DEPTH + wrapped - 1)
+    _check(value, what, code, depth - 1)
     text = _ENCODER.encode(value)
     if not text.isascii():  # a flag CPython keeps: the common ASCII text is never scanned
         found = LONE_SURROGATE.search(text)

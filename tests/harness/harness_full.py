@@ -47,3 +47,8 @@ class HarnessFull(Lifetime, DOFull):
     async def shipping(self, order_id: str) -> dict:
         event = await self.wait_for_event("Order.shipped", match={"order.id": order_id}, timeout=600)
         return event["data"]
+
+    @workflow
+    async def watch(self, pattern: str) -> dict:
+        """The first event of `pattern` after the run began, whole."""
+        return await self.wait_for_event(pattern, timeout=600)

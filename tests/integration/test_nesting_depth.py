@@ -64,9 +64,27 @@ def test_an_input_at_the_bound_goes_through_the_frameworks_own_approval(runtime:
         assert run["result"]["decision"]["value"] == arrays(32, 1)
 
 
+def test_a_wait_for_an_actions_event_carries_its_data_at_the_bound(runtime: LocalRuntime) -> None:
+    """An action's event (`{"data": ...}`), the match around it and the wait's step around
+    that (`{"event": ...}`): each record counts its own levels over what it carries. With one
+    flat allowance of 2 levels, the wait's step failed an action whose data was at 32."""
+    with runtime.client(new_tenant()) as c:
+        started = c.post(f"{FULL}/workflows/watch", json={"input": "Customer.visited", "id": "watch"})
+        assert started.status_code == 201 and started.json()["status"] == "waiting", started.text
+        action = {"subject": "Customer/c1", "verb": "visit", "data": arrays(32, 1)}
+        assert c.post(f"{FULL}/actions", json=action).status_code < 300
+        deadline = time.monotonic() + 30
+        while (run := c.get(f"{FULL}/workflows/watch").json())["status"] not in ("completed", "failed"):
+            assert time.monotonic() < deadline, run
+            time.sleep(0.1)
+        assert run["status"] == "completed", run
+        assert run["result"]["type"] == "Customer.visited"
+        assert run["result"]["data"]["data"] == arrays(32, 1)
+
+
 def test_the_applications_own_emit_holds_its_data_to_32_levels(runtime: LocalRuntime) -> None:
     """`self.emit` recorded data nested 34 levels: the event log gave every event the
-    allowance (FRAMEWORK_DEPTH) of the records the framework builds around a value."""
+    allowance (2 levels more) of the records the framework builds around a value."""
     with runtime.client(new_tenant()) as c:
         for prefix in ("/_semantic", "/_workflow"):
             for depth, ok in ((32, True), (33, False), (34, False)):

@@ -20,6 +20,7 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, HttpError
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import is_rpc_method
+from dotdo.values import CASCADE_STEP_DEPTH
 from dotdo.workflows.failures import storable_text
 from dotdo.workflows.host import encode_value
 from dotdo.workflows.runs import RunEngine
@@ -307,7 +308,7 @@ class Cascade:
         attempt.__qualname__ = f"Cascade.{action.__name__}"  # the step's recorded name: its tier
         if CURRENT_RUN.get() is None:  # outside a run: nothing to record
             return await attempt(task, input)
-        record: dict[str, Any] = await self._runs.do(attempt, task, input)
+        record: dict[str, Any] = await self._runs.do(attempt, task, input, depth=CASCADE_STEP_DEPTH)
         return record
 
     # -- the tiers -------------------------------------------------------------

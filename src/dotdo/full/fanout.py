@@ -27,7 +27,7 @@ from dotdo.errors import BadRequest, FanOutFailed, StepMismatch
 from dotdo.full.outcomes import FanOutResult, Outcome
 from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.object_names import thing_object_name
-from dotdo.values import FRAMEWORK_DEPTH, stored_json
+from dotdo.values import FANOUT_DEPTH, PAGE_DEPTH, stored_json
 from dotdo.workflows.failures import storable_text
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import RetryPolicy
@@ -240,9 +240,7 @@ class FanOutStore:
             outcome.target,
             method,
             1 if outcome.ok else 0,
-            None
-            if not outcome.ok
-            else stored_json(outcome.value, wrapped=FRAMEWORK_DEPTH),  # a page, a thing
+            None if not outcome.ok else stored_json(outcome.value, depth=PAGE_DEPTH),  # checked by `_plain`
             outcome.error,
             outcome.attempts,
             now,
@@ -306,7 +304,9 @@ class FanOut:
         if reserved is None:
             return FanOutResult(method, await self._call_all(parsed, method, args, options, None))
         local, key = reserved
-        recorded = await self._runs.do(self._durable, parsed, method, list(args), options, key, step_id=local)
+        recorded = await self._runs.do(
+            self._durable, parsed, method, list(args), options, key, step_id=local, depth=FANOUT_DEPTH
+        )
         self._store.forget(key)
         result = FanOutResult.from_dict(recorded)
         if result.method != method:
@@ -390,6 +390,4 @@ def _plain(value: Any, label: str) -> Any:
     to_py = getattr(value, "to_py", None)
     if callable(to_py):
         value = to_py()
-    return json.loads(
-        stored_json(value, what=f"{label}'s answer", code="invalid_data", wrapped=FRAMEWORK_DEPTH)
-    )
+    return json.loads(stored_json(value, what=f"{label}'s answer", code="invalid_data", depth=PAGE_DEPTH))

@@ -48,12 +48,12 @@ from dotdo.full.hitl_values import (
     public,
 )
 from dotdo.semantic.eventtypes import Event, pattern_matches
-from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.types import Row
+from dotdo.values import APPROVAL_DEPTH, APPROVAL_EVENT_DEPTH, WAIT_STEP_DEPTH, Record, around, depth_of
 from dotdo.wire.tokens import Capability
 from dotdo.workflows.bus import EventBus
-from dotdo.workflows.host import DUE_BATCH, FRAMEWORK_DEPTH, encode_value
+from dotdo.workflows.host import DUE_BATCH, encode_value
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import CURRENT_RUN, RunContext, Suspend
 
@@ -79,8 +79,6 @@ class LoopHost(Protocol):
     """The run engine: durable steps, and waking a waiting run."""
     bus: EventBus
     """The event bus: emitting `Approval.*` events, observing every event."""
-    event_log: EventLog
-    """The event log: `framework` marks the `Approval.*` events as the framework's records."""
 
 
 def wait_for_approval(loop: HumanLoop, request: ApprovalRequest, step: str) -> dict[str, Any]:
@@ -100,7 +98,7 @@ class HumanLoop:
 
     def __init__(self, host: LoopHost) -> None:
         self._host = host
-        self._emit = host.event_log.framework(host.bus.emit)  # an approval's events wrap its values
+        self._emit = host.bus.emit
         self._store = HitlStore(host.sql)
         self._waits: builtins.list[Row] | None = None  # the waiting waits, read once per change
         host.bus.observe(self._observe)
@@ -126,7 +124,7 @@ class HumanLoop:
         request = ApprovalRequest.of(name, payload, approvers, timeout, escalate_to)
         local = step_id or run.next_step_id()
         action = functools.partial(wait_for_approval, self, request, f"{run.run_id}/{local}")
-        outcome: dict[str, Any] = await self._host.runs.do(action, step_id=local)
+        outcome: dict[str, Any] = await self._host.runs.do(action, step_id=local, depth=APPROVAL_DEPTH)
         if outcome["decision"] == "expired":
             raise ApprovalExpired(str(outcome["id"]), name)
         return outcome
@@ -147,7 +145,7 @@ class HumanLoop:
         wait = EventWait.of(event_type, match, timeout)
         local = step_id or run.next_step_id()
         action = functools.partial(wait_for_event, self, wait, f"{run.run_id}/{local}")
-        outcome: dict[str, Any] = await self._host.runs.do(action, step_id=local)
+        outcome: dict[str, Any] = await self._host.runs.do(action, step_id=local, depth=WAIT_STEP_DEPTH)
         if outcome.get("expired"):
             raise EventWaitExpired(wait.pattern)
         event: dict[str, Any] = outcome["event"]
@@ -218,7 +216,7 @@ class HumanLoop:
             escalated_from,
         )
         approval = self._public(approval_id)
-        self._emit("Approval.requested", approval, None, None)
+        self._emit("Approval.requested", Record(APPROVAL_DEPTH, approval), None, None)
         if timeout_ms is not None:
             self._host.timers.changed()
         return approval
@@ -254,7 +252,7 @@ class HumanLoop:
             match = None if wait["match"] is None else json.loads(str(wait["match"]))
             if not pattern_matches(str(wait["pattern"]), event.type) or not fields_match(match, event.data):
                 continue
-            matched = encode_value(event.to_dict(), "event", wrapped=FRAMEWORK_DEPTH)  # data one level down
+            matched = encode_value(event.to_dict(), "event", depth=around(1, depth_of(event.data)))
             if self._store.end_wait(str(wait["step"]), "matched", matched):
                 self._host.runs.wake(str(wait["run_id"]))
             self._waits = None
@@ -373,7 +371,7 @@ class HumanLoop:
             if not self._store.decide(approval_id, status, who, comment, stored, self._host.timers.now()):
                 raise Conflict(f"Approval {approval_id!r} was decided already", code="approval_decided")
             self._host.runs.wake(run_id)
-            self._emit(f"Approval.{status}", self._public(approval_id), None, None)
+            self._emit(f"Approval.{status}", Record(APPROVAL_DEPTH, self._public(approval_id)), None, None)
 
         self._host.sql.transaction(record)
         await faults.reach(faults.APPROVAL_DECIDED, approval_id)
@@ -432,7 +430,8 @@ class HumanLoop:
             str(row["step"]),
             str(row["id"]),
         )
-        self._emit("Approval.escalated", {"from": self._public(str(row["id"])), "to": escalated}, None, None)
+        moved = {"from": self._public(str(row["id"])), "to": escalated}
+        self._emit("Approval.escalated", Record(APPROVAL_EVENT_DEPTH, moved), None, None)
         logger.info("approval %s (%s) escalated to %s as %s", row["id"], row["name"], escalate_to, successor)
         return True
 
@@ -440,7 +439,7 @@ class HumanLoop:
         if not self._store.expire(str(row["id"]), now, None):  # not pending since `row` was read
             return False
         self._host.runs.wake(str(row["run_id"]))
-        self._emit("Approval.expired", self._public(str(row["id"])), None, None)
+        self._emit("Approval.expired", Record(APPROVAL_DEPTH, self._public(str(row["id"]))), None, None)
         return True
 
     def _expire_wait(self, row: Row) -> None:

@@ -106,9 +106,8 @@ class DOSemantic(DOCore):
         self.things = Things(
             self.thing_store(), self, _now_ms, new_id, self.noun_policy, on_erase=self.relationships.forget
         )
-        emit = self.event_log.framework(self.emit)  # an action's event wraps its data: 2 levels more
         self.actions = Actions(
-            self.sql, self.verbs, emit, self.relationships, _now_ms, new_id, self.noun_policy
+            self.sql, self.verbs, self.emit, self.relationships, _now_ms, new_id, self.noun_policy
         )
         self.nouns.register_declared(self.declared_nouns)
         for verb in self.declared_verbs:

@@ -28,7 +28,7 @@ from dotdo.semantic.names import check_unreserved_verb, validate_verb
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
-from dotdo.values import FRAMEWORK_DEPTH, stored_json
+from dotdo.values import ACTION_EVENT_DEPTH, MAX_STORED_DEPTH, Record, depth_of, stored_json
 
 Emit = Callable[[str, Any, "str | None", "str | None"], str]  # (type, data, subject, object) -> id
 
@@ -49,11 +49,11 @@ MAX_EVENTS = 1000
 """Most events (or audit entries) one page holds."""
 
 
-def _encode(data: Any, limit: int | None = None, wrapped: int = 0) -> str:
+def _encode(data: Any, limit: int | None = None, depth: int = MAX_STORED_DEPTH) -> str:
     """`data` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
     `value_too_large` past `limit` bytes (checked on what a caller sends, not on events
-    the layer records); `wrapped` as `stored_json`'s."""
-    text = stored_json(data, what="data", code="invalid_data", wrapped=wrapped)
+    the layer records); `depth` as `stored_json`'s."""
+    text = stored_json(data, what="data", code="invalid_data", depth=depth)
     if limit is not None and len(text.encode()) > limit:
         raise PayloadTooLarge(f"data is at most {limit} bytes as JSON", code="value_too_large")
     return text
@@ -67,23 +67,6 @@ class EventLog:
         self._sql = sql
         self._clock = clock
         self._ids = ids
-        self._wrapped = 0  # FRAMEWORK_DEPTH for the one record `framework` is making
-
-    def framework(self, emit: Emit) -> Emit:
-        """`emit` for a record the framework builds around values checked on their own (an
-        action's event, an approval's): its data may nest FRAMEWORK_DEPTH levels deeper. Any
-        other event's data, the application's `self.emit` too, nests MAX_STORED_DEPTH at most."""
-
-        def framework_emit(event_type: str, data: Any, subject: str | None, object_id: str | None) -> str:
-            # `emit` records first and synchronously (DOWorkflow's bus before it delivers),
-            # so the next record is this one; `new_event` takes the allowance back.
-            self._wrapped = FRAMEWORK_DEPTH
-            try:
-                return emit(event_type, data, subject, object_id)
-            finally:
-                self._wrapped = 0
-
-        return framework_emit
 
     def record(self, event_type: str, subject: str | None, data: Any, object_id: str | None = None) -> str:
         """Store one event (`event_type` already checked, `subject` / `object_id` thing ids)
@@ -100,13 +83,12 @@ class EventLog:
     ) -> dict[str, Any]:
         """The row `record` stores, not stored: `{"id", "type", "data", "timestamp", "subject",
         "object"}` in that order, `data` as its JSON text; 400 `invalid_data` as `record`
-        (data nested deeper than MAX_STORED_DEPTH, unless made through `framework`)."""
-        wrapped, self._wrapped = self._wrapped, 0
+        (data nested deeper than MAX_STORED_DEPTH; a record the framework built around
+        values, a `values.Record`, deeper than its own bound)."""
         return {
             "id": self._ids(),
             "type": event_type,
-            # Only a record the framework builds (`framework`) may nest deeper than a value.
-            "data": _encode(data, wrapped=wrapped),
+            "data": _encode(data, depth=depth_of(data)),
             "timestamp": self._clock(),
             "subject": subject,
             "object": object_id,
@@ -356,12 +338,13 @@ class Actions:
         stored = None if data is None else _encode(data, MAX_VALUE_BYTES)
         past = self._verbs.for_action(verb).past
         event_type = f"{who.type}.{past}"
-        payload = {
+        fields = {
             "subject": who.to_dict(),
             "verb": verb,
             "object": None if what is None else what.to_dict(),
             "data": data,
         }
+        payload = Record(ACTION_EVENT_DEPTH, fields)  # its bound goes with it through `emit`
 
         def work() -> dict[str, Any]:
             event_id = self._emit(event_type, payload, who.id, None if what is None else what.id)

@@ -15,9 +15,9 @@ from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
 from dotdo.errors import PayloadTooLarge
 from dotdo.semantic.eventtypes import Event
-from dotdo.values import FRAMEWORK_DEPTH, stored_json
+from dotdo.values import MAX_STORED_DEPTH, stored_json
 
-__all__ = ["DUE_BATCH", "FRAMEWORK_DEPTH", "RUN_LEASE_MS", "BusHost", "Host", "encode_value"]
+__all__ = ["DUE_BATCH", "RUN_LEASE_MS", "BusHost", "Host", "encode_value"]
 
 RUN_LEASE_MS = 60_000
 """A running workflow or an undelivered event is picked up again by the alarm after this long
@@ -26,12 +26,12 @@ DUE_BATCH = 100
 """At most this many items of one kind run in one pass of the alarm; the rest in the next."""
 
 
-def encode_value(value: Any, what: str, limit: int | None = None, wrapped: int = 0) -> str:
+def encode_value(value: Any, what: str, limit: int | None = None, depth: int = MAX_STORED_DEPTH) -> str:
     """`value` as stored JSON (`stored_json`); 400 `invalid_data` if it is not, 413
     `value_too_large` past `limit` bytes (given for what a caller sends; results an
-    application makes are its own). `wrapped`: levels the framework's record adds around
-    values checked on their own (`values.FRAMEWORK_DEPTH` at most)."""
-    text = stored_json(value, what=what, code="invalid_data", wrapped=wrapped)
+    application makes are its own). `depth`: the nesting bound, a record's own when the
+    framework built `value` around values checked on their own (`values.around`)."""
+    text = stored_json(value, what=what, code="invalid_data", depth=depth)
     if limit is not None and len(text.encode()) > limit:
         raise PayloadTooLarge(f"{what} is at most {limit} bytes as JSON", code="value_too_large")
     return text

@@ -22,8 +22,9 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import Conflict, HttpError, NotFound
 from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.semantic.names import checked_name
+from dotdo.values import RESULT_DEPTH
 from dotdo.workflows.failures import call_app, error_text, storable_text
-from dotdo.workflows.host import DUE_BATCH, FRAMEWORK_DEPTH, RUN_LEASE_MS, Host, encode_value
+from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, Host, encode_value
 from dotdo.workflows.run_store import RunStore
 from dotdo.workflows.steps import (
     CURRENT_RUN,
@@ -151,8 +152,8 @@ class RunEngine:
             self._finish(run_id, "failed", error=message)
         else:
             try:
-                # a result may be a framework record (an approval's decision around its value)
-                encoded = encode_value(result, "a workflow's result", MAX_VALUE_BYTES, FRAMEWORK_DEPTH)
+                # a result may be a record the framework handed the run (a fan-out's, a decision)
+                encoded = encode_value(result, "a workflow's result", MAX_VALUE_BYTES, RESULT_DEPTH)
             except HttpError as error:  # not JSON, or past the bound a run's row holds
                 self._finish(run_id, "failed", error=storable_text(str(error)))
             else:
@@ -182,6 +183,7 @@ class RunEngine:
         step_id: str | None = None,
         retries: RetryPolicy | Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        depth: int = RESULT_DEPTH,
     ) -> Any:
         """Run `action(*args)` once, durably: its result is recorded under `step_id` and a
         completed step is never run again (its recorded result is returned).
@@ -202,6 +204,10 @@ class RunEngine:
         A step is not a transaction: what the action wrote (things, SQL, events) before
         it raised stays written, and a retry runs it again on top (docs/api.md, "What a
         failed step keeps").
+
+        `depth`: the result's nesting bound (`values`): a framework component whose step
+        records one record of its own gives that record's bound; by default any record
+        the framework hands a workflow's code may be a result (`RESULT_DEPTH`).
         """
         policy = RetryPolicy.of(retries)
         name = step_name(action)
@@ -240,7 +246,7 @@ class RunEngine:
             value = call_app(action, *args)
             result = await (asyncio.wait_for(value, timeout) if timeout else value)
             what = f"step {key!r}'s result"
-            encoded = None if result is None else encode_value(result, what, MAX_VALUE_BYTES, FRAMEWORK_DEPTH)
+            encoded = None if result is None else encode_value(result, what, MAX_VALUE_BYTES, depth)
         except (Suspend, StepFailed, StepMismatch):
             raise
         except Exception as error:

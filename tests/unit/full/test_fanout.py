@@ -24,6 +24,7 @@ from dotdo.full.fanout import (
 )
 from dotdo.semantic.registry import Noun
 from dotdo.semantic.strict import NounPolicy
+from dotdo.values import MAX_STORED_DEPTH, PAGE_DEPTH
 from dotdo.workflows.steps import workflow
 from tests.inprocess import App, InProcess, run
 from tests.unit.semantic.test_strict import Registry
@@ -42,6 +43,7 @@ class Network:
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
         self.behaviour: dict[str, str] = {}
+        self.answers: dict[str, Any] = {}
         self.in_flight = 0
         self.peak = 0
 
@@ -64,6 +66,8 @@ class Network:
                         raise Crash()
                     if behaviour == "bytes":
                         return b"not json"
+                    if name in network.answers:
+                        return network.answers[name]
                     return {"from": name, "tag": tag}
                 finally:
                     network.in_flight -= 1
@@ -307,3 +311,56 @@ def test_an_attempts_error_is_stored_as_a_failures_text_is() -> None:
     assert len(huge) <= ERROR_TEXT_CHARS and huge.endswith("more characters)")
     last_line = describe_error(RuntimeError("Traceback (most recent call last):\nE: " + "y" * 5000), 30)
     assert len(last_line) <= ERROR_TEXT_CHARS
+
+
+def arrays(depth: int) -> Any:
+    value: Any = [1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+class Deep(Caller):
+    @workflow
+    async def deep(self, targets: list[str]) -> dict[str, Any]:
+        result = await self.fanout.run(targets, "ping", "x", concurrency=1)
+        await self.obj.runs.do(self.after, step_id="after")  # the fan-out's step is replayed past
+        return result.to_dict()
+
+    async def after(self) -> str:
+        if NETWORK.behaviour.pop("after", None) == "crash":
+            raise Crash()
+        return "after"
+
+
+def test_a_durable_fan_out_carries_answers_at_their_bound_and_replays_them(network: Network) -> None:
+    """The outcome row held an answer at its bound (a page of things, 34 levels), but the
+    step's record around the answers (`{"outcomes": [{"value": ...}]}`) was held to the same
+    flat allowance: a target answering a value at the 32-level bound failed the step."""
+    page = {"items": [{"a": arrays(MAX_STORED_DEPTH - 1)}], "has_more": False, "cursor": None}
+    network.answers.update({"A/0": arrays(MAX_STORED_DEPTH), "A/1": page, "A/2": arrays(PAGE_DEPTH + 1)})
+    network.behaviour["after"] = "crash"
+    obj = InProcess(Deep)
+    with pytest.raises(Crash):
+        run(obj.runs.start("deep", ["A/0", "A/1", "A/2"], "d1"))
+    again = obj.restart()
+    run(again.tick(LEASE + 1))  # replayed: the fan-out's step answers its record
+    status = again.runs.status("d1")
+    assert status["status"] == "completed", status
+    assert network.calls == {"A/0": 1, "A/1": 1, "A/2": 1}  # never called again
+    first, second, third = status["result"]["outcomes"]
+    assert first["ok"] and first["value"] == arrays(MAX_STORED_DEPTH)
+    assert second["ok"] and second["value"] == page
+    # one level past a page is the target's failure, refused as it always was
+    assert not third["ok"] and third["error"] == "BadRequest: A/2's answer is nested deeper than 32 levels"
+    assert third["attempts"] == 1
+
+
+def test_a_fan_out_with_every_target_at_the_bound_completes_in_one_pass(network: Network) -> None:
+    targets = [f"A/{n}" for n in range(3)]
+    network.answers.update({target: {"items": [{"a": arrays(MAX_STORED_DEPTH - 1)}]} for target in targets})
+    obj = InProcess(Caller)
+    run(obj.runs.start("spread", {"targets": targets, "concurrency": 2}, "d2"))
+    status = obj.runs.status("d2")
+    assert status["status"] == "completed", status
+    assert [outcome["ok"] for outcome in status["result"]["outcomes"]] == [True, True, True]

@@ -516,3 +516,39 @@ def test_an_approval_read_out_while_the_alarm_resumes_another_times_out_once() -
     assert types.count("Approval.escalated") == 1 and types.count("Approval.expired") == 1
     run(obj.tick(0))
     assert [a["id"] for a in obj.hitl.approvals("pending")] == [pending[0]["id"]]
+
+
+def arrays(depth: int) -> Any:
+    value: Any = [1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+class Watcher(Refunds):
+    @workflow
+    async def watch(self, pattern: str) -> Any:
+        return await self.hitl.wait_for_event(pattern, timeout=600)
+
+
+def test_a_wait_matches_a_framework_event_whose_value_is_at_the_bound() -> None:
+    """A wait's match is the event around its data (`{"data": ...}`), and the wait's step
+    its own record around that (`{"event": ...}`): each counted on top of the data's own
+    bound. With one flat allowance, `Approval.escalated` (an approval around a payload at
+    the 32-level bound, `{"from": {"payload": ...}}`) failed to match, and so failed the
+    escalation that emitted it."""
+    obj = Desk(Watcher)
+    run(obj.runs.start("watch", "Approval.escalated", "w-1"))
+    deep = arrays(31)  # 32 levels with the payload object
+    request = {"amount": 9, "approvers": ["clerk"], "timeout": 60, "escalate_to": ["boss"], "deep": deep}
+    run(obj.runs.start("refund", request, "r-9"))
+    run(obj.tick(60_000))
+    run(obj.tick(0))
+    (escalated,) = obj.hitl.approvals("pending")
+    assert escalated["approvers"] == ["boss"] and escalated["payload"]["deep"] == deep
+    status = obj.runs.status("w-1")
+    assert status["status"] == "completed", status
+    assert status["result"]["type"] == "Approval.escalated"
+    assert status["result"]["data"]["from"]["payload"]["deep"] == deep
+    again = obj.restart()  # the match and the wait's step are records: they read back whole
+    assert again.runs.status("w-1")["result"] == status["result"]

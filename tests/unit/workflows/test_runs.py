@@ -13,6 +13,7 @@ import pytest
 from dotdo.core import faults
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import Conflict, NotFound, PayloadTooLarge, StepMismatch
+from dotdo.values import FANOUT_DEPTH, RESULT_DEPTH
 from dotdo.workflows.steps import Suspend, workflow
 from tests.inprocess import T0, App, InProcess, run
 
@@ -271,3 +272,26 @@ def test_resume_replays_a_woken_run_at_once() -> None:
     obj.journal.append(("go",))
     assert run(obj.runs.resume("p-2"))
     assert obj.runs.status("p-2")["status"] == "completed" and ran(obj, "before") == 1
+
+
+class Records(App):
+    @workflow
+    async def hand_back(self, depth: int) -> Any:
+        return await self.obj.runs.do(self.nested, depth, step_id="nested")
+
+    async def nested(self, depth: int) -> Any:
+        value: Any = [1]
+        for _ in range(depth - 1):
+            value = [value]
+        return value
+
+
+def test_a_step_and_a_run_hold_any_record_the_framework_hands_a_workflow_and_no_deeper() -> None:
+    """A step's result and a run's result may be any record the framework hands a
+    workflow's code unchanged (a fan-out's, `{"outcomes": [{"value": page}]}`, the deepest:
+    `values.RESULT_DEPTH`); one level more is refused as every value past its bound is."""
+    assert RESULT_DEPTH == FANOUT_DEPTH == 37
+    obj = InProcess(Records)
+    assert run(obj.runs.start("hand_back", RESULT_DEPTH, "deepest"))["status"] == "completed"
+    failed = run(obj.runs.start("hand_back", RESULT_DEPTH + 1, "deeper"))
+    assert failed["status"] == "failed" and "nested deeper than 32 levels" in failed["error"]
