@@ -5,6 +5,7 @@ action's event, an approval's events, a step's or a run's result) never fails it
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.runtime import LocalRuntime, new_tenant
