@@ -33,3 +33,11 @@ def is_object_name(name: object) -> bool:
         return True
     type_name, slash, thing_id = name.partition("/")
     return bool(slash) and bool(TYPE_NAME.fullmatch(type_name)) and bool(THING_ID.fullmatch(thing_id))
+
+
+THING_ID_RULE = "1-128 letters, digits and '_.:-', starting with a letter or digit"
+"""What `THING_ID` takes, as an error message says it (a thing's id, a run's chosen id)."""
+VERB = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+"""camelCase: a lower-case letter, then letters and digits; at most 64 characters (the verb
+of an event type's `Noun.verb`). Here, with the other patterns, so that no module restates
+one: the verb check, the event types and the keyset cursor read these."""
