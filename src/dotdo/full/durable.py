@@ -104,7 +104,7 @@ class DOFull(DOWorkflow):
         super().__init__(ctx, env)
         # -- human in the loop --
         self.hitl: HumanLoop = HumanLoop(self)
-        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now, self.noun_policy.check)
+        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now)
         # -- AI (issue 12, part 3) ----------------------------------------------------
         self.ai: AI = AI(self.sql, self.timers.now, self._ai_providers(), self._ai_options(), self.runs.do)
         store: VectorStore = (
