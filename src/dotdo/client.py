@@ -23,7 +23,6 @@ the Host header, as the local runtime expects.
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -32,11 +31,10 @@ import httpx
 
 from dotdo.client_events import EventSubscription
 from dotdo.errors import RpcError
+from dotdo.remote.names import TYPE_NAME
 from dotdo.wire.codec import decode, encode
 
 __all__ = ["Client", "EventSubscription", "NounResource", "Pipeline", "RpcError", "ThingResource"]
-
-_TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 
 
 def _raise_for(response: httpx.Response) -> Any:
@@ -123,7 +121,7 @@ class Client:
     # -- nouns ----------------------------------------------------------------
 
     def __getattr__(self, name: str) -> NounResource:
-        if _TYPE_NAME.fullmatch(name):
+        if TYPE_NAME.fullmatch(name):
             return NounResource(self, name)
         raise AttributeError(name)
 

@@ -13,6 +13,10 @@ import httpx
 from tests.runtime import LocalRuntime, new_tenant
 
 FULL = "/_full"
+SHAPED = "01jbk" + "0" * 21
+"""An id's shape with a `k` in it."""
+KELVIN = "\u212a"
+"""The Kelvin sign: `str.lower()` makes it `k`, which Crockford base32 (ASCII) does not."""
 
 
 def error_code(response: httpx.Response) -> tuple[int, str]:
@@ -33,6 +37,10 @@ def test_event_and_action_cursors_in_upper_case_give_the_same_next_page(runtime:
             refused = c.get(route, params={"cursor": "01J" + "U" * 23})  # U is no base32 digit
             assert error_code(refused) == (400, "invalid_cursor"), route
             assert "26 Crockford base32 characters" in refused.json()["error"]["message"]
+            # The Kelvin sign lowers to `k`, but Crockford base32 is ASCII: no id, in any case
+            assert c.get(route, params={"cursor": SHAPED.upper()}).status_code == 200, route
+            refused = c.get(route, params={"cursor": SHAPED.replace("k", KELVIN)})
+            assert error_code(refused) == (400, "invalid_cursor"), route
 
 
 def test_an_approval_and_its_run_are_found_by_their_ids_in_upper_case(runtime: LocalRuntime) -> None:
@@ -62,6 +70,11 @@ def test_a_chosen_run_id_is_matched_exactly_first(runtime: LocalRuntime) -> None
             assert started.status_code == 201, started.text
         for run_id in ("01ARZ3NDEKTSV4RRFFQ69G5FAV", "01arz3ndektsv4rrffq69g5fav"):
             assert c.get(f"/_workflow/workflows/{run_id}").json()["id"] == run_id
+        started = c.post("/_workflow/workflows/odd_flow", json={"input": {"kind": "none"}, "id": SHAPED})
+        assert started.status_code == 201, started.text
+        assert c.get(f"/_workflow/workflows/{SHAPED.upper()}").json()["id"] == SHAPED
+        lookalike = c.get(f"/_workflow/workflows/{SHAPED.replace('k', KELVIN)}")
+        assert error_code(lookalike) == (404, "workflow_run_not_found")
 
 
 def test_a_dead_letter_is_replayed_by_its_id_in_upper_case(runtime: LocalRuntime) -> None:

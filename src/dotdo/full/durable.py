@@ -38,7 +38,8 @@ from dotdo.full.fanout import DEFAULT_TIMEOUT, FANOUT_COMPONENT, MAX_CONCURRENCY
 from dotdo.full.hitl import HumanLoop
 from dotdo.full.hitl_store import HITL_TABLES
 from dotdo.full.rooms import Room, parse_rooms, relay_owner, room_tag
-from dotdo.remote.calls import body_arguments, invoke, listed
+from dotdo.remote.calls import listed
+from dotdo.remote.fields import invoke_body
 from dotdo.remote.marks import rpc, seal_rpc_surface
 from dotdo.semantic.accessors import NounFactory
 from dotdo.semantic.names import validate_type_name
@@ -104,7 +105,7 @@ class DOFull(DOWorkflow):
         super().__init__(ctx, env)
         # -- human in the loop --
         self.hitl: HumanLoop = HumanLoop(self)
-        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now, self.noun_policy.check)
+        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now)
         # -- AI (issue 12, part 3) ----------------------------------------------------
         self.ai: AI = AI(self.sql, self.timers.now, self._ai_providers(), self._ai_options(), self.runs.do)
         store: VectorStore = (
@@ -245,9 +246,9 @@ class DOFull(DOWorkflow):
                 'Body is {"decision": "approve" | "reject", "comment": text, "value": JSON}',
                 code="invalid_decision",
             )
-        call, fields = self.decide_approval, {"decision": "decision", "comment": "comment", "value": "value"}
-        arguments = {"approval_id": request.params["id"], **body_arguments(body, fields, method=call)}
-        return json_response(await invoke(call, arguments, fields))
+        fields = {"decision": "decision", "comment": "comment", "value": "value"}
+        path = {"approval_id": request.params["id"]}
+        return json_response(await invoke_body(self.decide_approval, body, fields, path=path))
 
     # -- fan-out -------------------------------------------------------------
 
@@ -303,8 +304,7 @@ class DOFull(DOWorkflow):
                 code="invalid_fanout",
             )
         fields = {name: name for name in ("targets", "method", "args", "concurrency", "timeout", "retries")}
-        arguments = body_arguments(body, fields, method=self.fan_out_call)
-        return json_response(await invoke(self.fan_out_call, arguments, fields))
+        return json_response(await invoke_body(self.fan_out_call, body, fields))
 
     # -- the cascade -------------------------------------------------------------
 

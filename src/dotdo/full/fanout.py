@@ -15,6 +15,7 @@ at most `MAX_CALLS`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -254,9 +255,8 @@ class FanOutStore:
 class FanOut:
     """The fan-out component of one object. `sql` is its database, `runs` its run engine
     (durable steps), `resolve(type, id)` the stub of the object owning a thing (the
-    workflow layer's `stub`), `now()` the clock in epoch ms, `check_noun(type)` the noun
-    policy's check (`NounPolicy.check`: 404 `unknown_noun` with `strict_nouns`; None: any
-    valid name)."""
+    workflow layer's `stub`, which makes the noun policy's check: 404 `unknown_noun` with
+    `strict_nouns`), `now()` the clock in epoch ms."""
 
     def __init__(
         self,
@@ -264,13 +264,11 @@ class FanOut:
         runs: RunEngine,
         resolve: Callable[[str, str], Any],
         now: Callable[[], int],
-        check_noun: Callable[[str], object] | None = None,
     ) -> None:
         self._store = FanOutStore(sql)
         self._runs = runs
         self._resolve = resolve
         self._now = now
-        self._check_noun = check_noun
 
     async def run(
         self,
@@ -291,21 +289,26 @@ class FanOut:
         step: each target's outcome is recorded as it finishes, and a replay of the run
         calls only the targets with no record; once all are in, the step's record is the
         result. ValueError for bad targets or options (see `parse_targets`, `check_options`);
-        the noun of every target addressed by noun and id checked by `check_noun` (404
-        `unknown_noun` with `strict_nouns`), all before any target is called; StepMismatch
-        when the replayed step recorded another method."""
+        every target addressed by noun and id resolved to its stub once (`resolve`: 404
+        `unknown_noun` with `strict_nouns`), all before any target is called; a retry
+        resolves its target again, for a fresh stub (a stub that failed may stay broken:
+        Cloudflare's Durable Objects error handling). Without the stubs' binding each
+        target's outcome is the LookupError.
+        StepMismatch when the replayed step recorded another method."""
         parsed = parse_targets(targets)
         options = check_options(parsed, method, concurrency, timeout, retries)
-        if self._check_noun is not None:
-            for target in parsed:
-                if target.type_name is not None:
-                    self._check_noun(target.type_name)
+        stubs: dict[str, Any] = {}
+        for target in parsed:
+            if target.type_name is not None:
+                # Without the stubs' binding each target reports the LookupError (`_call_one`).
+                with contextlib.suppress(LookupError):
+                    stubs[target.label] = self._resolve(target.type_name, str(target.thing_id))
         reserved = self._runs.reserve_step(step_id)
         if reserved is None:
-            return FanOutResult(method, await self._call_all(parsed, method, args, options, None))
+            return FanOutResult(method, await self._call_all(parsed, stubs, method, args, options, None))
         local, key = reserved
         recorded = await self._runs.do(
-            self._durable, parsed, method, list(args), options, key, step_id=local, depth=FANOUT_DEPTH
+            self._durable, parsed, stubs, method, list(args), options, key, step_id=local, depth=FANOUT_DEPTH
         )
         self._store.forget(key)
         result = FanOutResult.from_dict(recorded)
@@ -314,14 +317,21 @@ class FanOut:
         return result
 
     async def _durable(
-        self, targets: list[Target], method: str, args: list[Any], options: FanOutOptions, key: str
+        self,
+        targets: list[Target],
+        stubs: dict[str, Any],
+        method: str,
+        args: list[Any],
+        options: FanOutOptions,
+        key: str,
     ) -> dict[str, Any]:
-        outcomes = await self._call_all(targets, method, tuple(args), options, key)
+        outcomes = await self._call_all(targets, stubs, method, tuple(args), options, key)
         return FanOutResult(method, outcomes).to_dict()
 
     async def _call_all(
         self,
         targets: list[Target],
+        stubs: dict[str, Any],
         method: str,
         args: tuple[Any, ...],
         options: FanOutOptions,
@@ -343,7 +353,7 @@ class FanOut:
 
         async def worker() -> None:
             for target in queue:  # shared iterator: each target goes to one worker
-                outcome = await self._call_one(target, method, args, options)
+                outcome = await self._call_one(target, stubs.get(target.label), method, args, options)
                 if key is not None:
                     self._store.record(key, method, outcome, self._now())
                 results[target.label] = outcome
@@ -352,15 +362,18 @@ class FanOut:
         return tuple(results[target.label] for target in targets)
 
     async def _call_one(
-        self, target: Target, method: str, args: tuple[Any, ...], options: FanOutOptions
+        self, target: Target, resolved: Any, method: str, args: tuple[Any, ...], options: FanOutOptions
     ) -> Outcome:
+        """`target` called until it answers or its retries are spent; `resolved` its stub
+        when it is addressed by noun and id (`run` made it), resolved again for a retry."""
         attempts = 0
         while True:
             attempts += 1
             try:
                 stub = target.stub
                 if stub is None:
-                    stub = self._resolve(str(target.type_name), str(target.thing_id))
+                    first = attempts == 1 and resolved is not None
+                    stub = resolved if first else self._resolve(str(target.type_name), str(target.thing_id))
                 value = await asyncio.wait_for(_invoke(stub, method, args), options.timeout)
             except asyncio.CancelledError:
                 raise

@@ -48,7 +48,7 @@ from dotdo.full.hitl_values import (
     public,
 )
 from dotdo.semantic.eventtypes import Event, pattern_matches
-from dotdo.semantic.ids import canonical_id, new_id
+from dotdo.semantic.ids import made_id, new_id
 from dotdo.types import Row
 from dotdo.values import APPROVAL_DEPTH, APPROVAL_EVENT_DEPTH, WAIT_STEP_DEPTH, Record, around, depth_of
 from dotdo.wire.tokens import Capability
@@ -267,7 +267,7 @@ class HumanLoop:
     def approval(self, approval_id: str) -> dict[str, Any]:
         """One approval (`public`), as a decision would find it: one whose time ran out before the alarm
         ended it times out first (`_settle`); 404 `approval_not_found` when none; the id in any case."""
-        approval_id = canonical_id(approval_id) or approval_id
+        approval_id = made_id(approval_id)
         row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
         if row is not None and self._overdue(row, self._host.timers.now()):
             self._settle(row, self._host.timers.now())
@@ -327,7 +327,7 @@ class HumanLoop:
         from SQLite's 2 MB). Checked in that order: who may decide before the approval's
         state, so that a caller who may not decide it learns nothing of whether or how it
         was decided. The id in any case, as `approval` takes it."""
-        approval_id = canonical_id(approval_id) or approval_id
+        approval_id = made_id(approval_id)
         if decision not in DECISIONS:
             raise BadRequest('decision is "approve" or "reject"', code="invalid_decision")
         if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH):

@@ -21,7 +21,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["locked", "project_lock", "replace_dir", "retired_dir"]
+__all__ = ["claimed_fd", "locked", "project_lock", "replace_dir", "retired_dir"]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -30,7 +30,7 @@ _RENAME_EXCHANGE = 2
 
 def project_lock(root: Path) -> Path:
     """The lock file of the project in `root`: `<root>/.dotdo/localrt.lock` (`js/server.mjs`
-    names the same file)."""
+    is given it: `--lock-file`)."""
     return root / ".dotdo" / "localrt.lock"
 
 
@@ -40,12 +40,43 @@ def locked(path: Path) -> Iterator[None]:
     waiting for any other holder. Not reentrant: a thread that holds it and asks again waits
     for itself."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = _flocked(path, fcntl.LOCK_EX)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def claimed_fd(path: Path) -> int | None:
+    """A descriptor of `path` (created if missing, its folder existing) holding its
+    exclusive `flock`, or None when another process holds it: no wait. For a lock whose
+    holder removes its file on release (`localrt.server.claim_host`): the descriptor is of
+    the file still at `path`, never of one removed after it was opened."""
+    while True:
+        try:
+            fd = _flocked(path, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its last holder removed it after we opened it: claim the new file
+
+
+def _flocked(path: Path, operation: int) -> int:
+    """A new descriptor of `path` (created if missing) holding the `flock` `operation`
+    asks (`LOCK_EX`: waiting for another holder; with `LOCK_NB`: BlockingIOError when there
+    is one). The one place dotdo opens and flocks a file: the lock is held by the open file,
+    so closing the descriptor, or the process ending (`kill -9` too), releases it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, operation)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _exchange(first: Path, second: Path) -> bool:

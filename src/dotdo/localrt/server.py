@@ -10,7 +10,6 @@ every bound class migrated.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.locking import claimed_fd, project_lock
 from dotdo.localrt.node import check_node, npm_packages
 from dotdo.localrt.project import Project
 from dotdo.localrt.vendoring import vendor
@@ -34,7 +34,8 @@ __all__ = ["JS_DIR", "RUNTIME_DIED", "Server", "ServerOptions", "claim_host", "g
 JS_DIR = Path(__file__).resolve().parent / "js"
 RUNTIME_DIED = 3
 """`server.mjs`'s exit status when a workerd of its runtime exited without being stopped
-(`kill -9`, a crash); what died is in its status file (`Server.exit_cause`)."""
+(`kill -9`, a crash); what died is in its status file (`Server.exit_cause`). Given to it
+(`--died-status`), as the project's lock file is (`--lock-file`): stated here only."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def claim_host(host: Path) -> Iterator[None]:
     `flock` ends with its holder, whatever pid the file still names."""
     lock = host.with_name(host.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = _claim(lock)
+    fd = claimed_fd(lock)
     if fd is None:
         try:
             who = f" (pid {int(lock.read_text().strip())})"
@@ -107,24 +108,6 @@ def claim_host(host: Path) -> Iterator[None]:
         with contextlib.suppress(OSError):
             lock.unlink()  # before the flock ends: a waiter then sees a removed file
         os.close(fd)
-
-
-def _claim(lock: Path) -> int | None:
-    """A descriptor of `lock` holding its exclusive `flock`, or None when another process
-    holds it."""
-    while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        try:
-            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)  # its last holder removed it after we opened it: claim the new file
 
 
 def prepare(project: Project, *, vendor_dependencies: bool = True) -> tuple[str, Path]:
@@ -178,8 +161,10 @@ class Server:
             command += ["--registry", str(options.registry)]
         if self._status_file is not None:
             command += ["--status-file", str(self._status_file)]
-        # The Python that serves a project's `[ai]` binding offline (localrt/aihost.py).
-        command += ["--python", sys.executable]
+        # The Python that serves a project's `[ai]` binding offline (localrt/aihost.py), and
+        # takes the project's lock for it; what it is told, not what it restates.
+        command += ["--python", sys.executable, "--lock-file", str(project_lock(self.project.root))]
+        command += ["--died-status", str(RUNTIME_DIED)]
         return command
 
     def start(self, *, control: bool = False, output: IO[bytes] | None = None) -> None:

@@ -21,7 +21,7 @@ from dotdo.remote.argtypes import (
     is_framework,
     parameter_hints,
 )
-from dotdo.remote.fields import body_arguments, check_fields, is_call_id, listed, unknown_field
+from dotdo.remote.fields import body_arguments, check_fields, invoke_body, is_call_id, listed, unknown_field
 from dotdo.remote.marks import method_options
 from dotdo.remote.targets import snake_case
 
@@ -30,6 +30,7 @@ __all__ = [
     "body_arguments",
     "check_fields",
     "invoke",
+    "invoke_body",
     "is_call_id",
     "listed",
     "options_arguments",

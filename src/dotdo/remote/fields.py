@@ -13,7 +13,7 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["body_arguments", "check_fields", "is_call_id", "listed", "unknown_field"]
+__all__ = ["body_arguments", "check_fields", "invoke_body", "is_call_id", "listed", "unknown_field"]
 
 
 def body_arguments(
@@ -44,6 +44,36 @@ def body_arguments(
         for field, name in fields.items()
         if body.get(field) is not None or (field in body and name in passed)
     }
+
+
+async def invoke_body(
+    method: Callable[..., Any],
+    body: Mapping[str, Any],
+    fields: Mapping[str, str],
+    *,
+    texts: Iterable[str] = (),
+    path: Mapping[str, Any] | None = None,
+) -> Any:
+    """`method` called as an HTTP route whose JSON `body` is its named arguments: the one
+    pairing of `body_arguments` with `invoke`, on one method and one map of fields, so that
+    the arguments a body gives are checked against the very method they are bound to, and
+    its errors name the body's fields.
+
+    `fields` maps body fields to parameters (`body_arguments`' rule: a null is None over
+    RPC, an unknown field a 400 `invalid_params`). `texts` are fields passed as sent, `""`
+    when missing (a noun's `name`, a query's `sql`), so that the method's own check words
+    their refusal (`invalid_noun`, not a missing argument). `path` gives the route's path
+    parameters (`approval_id`, a workflow's `name`). Returns what `method` returns; its
+    errors as `invoke`'s."""
+    from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
+
+    named = {field: field for field in texts}
+    arguments = {
+        **(path or {}),
+        **{field: body.get(field, "") for field in named},
+        **body_arguments(body, fields, also=named, method=method),
+    }
+    return await invoke(method, arguments, {**fields, **named})
 
 
 def _defaulted_otherwise(method: Callable[..., Any]) -> frozenset[str]:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["OBJECT_NAME_RULE", "TENANT", "THING_ID", "TYPE_NAME", "is_object_name", "object_tenant"]
+__all__ = [
+    "OBJECT_NAME_RULE",
+    "TENANT",
+    "THING_ID",
+    "THING_ID_RULE",
+    "TYPE_NAME",
+    "VERB",
+    "is_object_name",
+    "object_tenant",
+]
 
 TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 """A tenant: 1-63 of a-z, 0-9 and `-`, starting and ending with a letter or digit (RFC 1123,
@@ -53,3 +62,11 @@ def object_tenant(name: str | None) -> str | None:
         return None
     head, _, _ = name.partition("/")
     return head if TENANT.fullmatch(head) else None
+
+
+THING_ID_RULE = "1-128 letters, digits and '_.:-', starting with a letter or digit"
+"""What `THING_ID` takes, as an error message says it (a thing's id, a run's chosen id)."""
+VERB = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+"""camelCase: a lower-case letter, then letters and digits; at most 64 characters (the verb
+of an event type's `Noun.verb`). Here, with the other patterns, so that no module restates
+one: the verb check, the event types and the keyset cursor read these."""

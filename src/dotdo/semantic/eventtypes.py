@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.errors import BadRequest
+from dotdo.remote.names import TYPE_NAME, VERB
 from dotdo.semantic.names import checked_name, reserved_verb_base
 from dotdo.values import LONE_SURROGATE
 
@@ -21,8 +22,8 @@ __all__ = [
     "validate_pattern",
 ]
 
-_NOUN = r"[A-Z][A-Za-z0-9]{0,63}"
-_VERB = r"[a-z][A-Za-z0-9]{0,63}"
+_NOUN = TYPE_NAME.pattern
+_VERB = VERB.pattern
 _TYPE = re.compile(rf"({_NOUN})\.({_VERB})")
 _PATTERN = re.compile(rf"({_NOUN}|\*)\.({_VERB}|\*)")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["IdGenerator", "canonical_id", "id_cursor", "id_page", "new_id"]
+__all__ = ["IdGenerator", "canonical_id", "id_cursor", "id_page", "made_id", "new_id"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RANDOM_BITS = 80
@@ -33,11 +33,23 @@ def canonical_id(text: object) -> str | None:
     Crockford's base32, the ULID's alphabet, is case-insensitive on input (the ULID spec,
     https://github.com/ulid/spec, "Case insensitive"; https://www.crockford.com/base32.html):
     `01JB...` and `01jb...` are one id. Only the case is folded: `I`, `L`, `O` and `U` are
-    not in the alphabet, and an id holding them is not one this module made."""
-    if not isinstance(text, str) or len(text) != 26:
+    not in the alphabet, and an id holding them is not one this module made. Only ASCII is
+    folded: the alphabet is ASCII, and Unicode's folding would take the Kelvin sign `K`
+    (U+212A) for `k`, so that a text no client meant as an id named one.
+
+    The one rule of ADR 0045: every place an id dotdo makes enters reads it through here
+    (`id_cursor`, `made_id`; a run id, which a caller may choose, exactly first)."""
+    if not isinstance(text, str) or len(text) != 26 or not text.isascii():
         return None
     lowered = text.lower()
     return lowered if _ULID.fullmatch(lowered) is not None else None
+
+
+def made_id(text: str) -> str:
+    """An id only dotdo makes (an approval's, a dead letter's) as it is stored: folded to
+    lower case when it is one in any case (`canonical_id`), else `text` as given, which
+    then names nothing (the caller's lookup answers its 404)."""
+    return canonical_id(text) or text
 
 
 def id_cursor(cursor: object) -> str:

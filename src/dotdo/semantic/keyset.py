@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dotdo.errors import BadRequest
+from dotdo.remote.names import THING_ID
 from dotdo.semantic.where.evaluate import MISSING, lookup
 from dotdo.values import compact_json, stored_json
 from dotdo.wire.codec import parse_json
@@ -40,9 +41,7 @@ AFTER = ":after"
 """The one parameter a cursor's values are read from, as a JSON array: each term's value,
 then `created_at`, then the id."""
 
-_CURSOR = re.compile(
-    r"([0-9a-f]{12})~(-?[0-9]{1,19})~([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})(?:~([A-Za-z0-9_-]*))?"
-)
+_CURSOR = re.compile(rf"([0-9a-f]{{12}})~(-?[0-9]{{1,19}})~({THING_ID.pattern})(?:~([A-Za-z0-9_-]*))?")
 
 
 def _invalid() -> BadRequest:

@@ -10,10 +10,11 @@ import re
 from typing import Any
 
 from dotdo.errors import BadRequest
-from dotdo.remote.names import TYPE_NAME
+from dotdo.remote.names import TYPE_NAME, VERB
 from dotdo.semantic.inflection import conjugate
 
 __all__ = [
+    "FIELD_NAME",
     "MAX_DERIVED_VERB_LENGTH",
     "MAX_FIELD_DEPTH",
     "PLURAL_NAME",
@@ -42,8 +43,9 @@ MAX_DERIVED_VERB_LENGTH = 60
 """The longest verb whose forms dotdo derives: `ship` -> `shipping` adds 4, and every
 form must stay a verb (at most 64 characters, as in an event type's `Noun.verb`)."""
 
-_FIELD_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_VERB = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+"""A property name, one segment of a field path (`address.city` has two) and a declared field:
+letters, digits and underscores, not starting with a digit; at most 64 characters."""
 RESERVED_VERBS = ("create", "update", "delete", "restore")
 """The verbs of the thing store's own write events (`semantic/things.py`: `<Noun>.created`,
 `.updated`, `.deleted`, `.restored`)."""
@@ -94,7 +96,7 @@ def field_path_error(path: Any) -> str | None:
     if len(segments) > MAX_FIELD_DEPTH:
         return f"Field path {path!r} is deeper than {MAX_FIELD_DEPTH} levels"
     for segment in segments:
-        if not _FIELD_SEGMENT.fullmatch(segment):
+        if not FIELD_NAME.fullmatch(segment):
             return (
                 f"Invalid field name {path!r}: use letters, digits and underscores "
                 "(not starting with a digit), dots between nested names"
@@ -115,7 +117,7 @@ def validate_verb(verb: Any) -> str:
     """`verb` itself when it is camelCase, at most 64 characters (`ship`, `signUp`); else
     400 `invalid_verb`."""
     return checked_name(
-        verb, _VERB, "verb", "verbs are camelCase identifiers such as 'ship' or 'signUp'", "invalid_verb"
+        verb, VERB, "verb", "verbs are camelCase identifiers such as 'ship' or 'signUp'", "invalid_verb"
     )
 
 

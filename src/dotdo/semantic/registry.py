@@ -9,7 +9,6 @@ Anything not registered still works with derived forms (`Spaceship` ->
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.inflection import VerbForms, conjugate, past_tense_bases, pluralize
 from dotdo.semantic.names import (
+    FIELD_NAME,
     MAX_DERIVED_VERB_LENGTH,
     PLURAL_NAME,
     check_unreserved_verb,
@@ -78,7 +78,6 @@ bound (`bench/index_cost.py`, measured on the local runtime). The same measureme
 the checkpoint's upsert failing with `SQLITE_NOMEM` on workerd between 960 and 1,024
 indexes, for good (every flush and query after it answers 500), so the bound keeps an
 object far from that too."""
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ class Noun:
         if isinstance(self.fields, str) or not isinstance(self.fields, tuple | list):
             raise ValueError(f"Noun {self.name!r}: fields is a tuple of property names")
         for name in self.fields:
-            if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
+            if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
                 raise ValueError(
                     f"Noun {self.name!r}: field {name!r} is not a top-level property name "
                     "(letters, digits and underscores, not starting with a digit)"

@@ -26,7 +26,7 @@ from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_res
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
-from dotdo.remote.fields import body_arguments, check_fields
+from dotdo.remote.fields import check_fields, invoke_body
 from dotdo.semantic.graph import Actions, EventLog, Ref, Relationships, as_ref
 from dotdo.semantic.names import QUERY_PARAMS, validate_type_name
 from dotdo.semantic.registry import Nouns, Verbs
@@ -340,27 +340,18 @@ class SemanticRoutes:
         return changed
 
     async def _query(self, request: HttpRequest) -> HttpResponse:
-        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
-
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"sql": "SELECT ...", "params": [...]}', code="invalid_sql")
         params = body.get("params")
         if params is not None and not isinstance(params, list):
             raise BadRequest("params is an array", code="invalid_params")
-        fields = {"sql": "sql", "params": "params"}
-        arguments = {
-            "sql": body.get("sql", ""),
-            **body_arguments(body, {"params": "params"}, also=["sql"], method=self._host.query),
-        }
-        return json_response(await invoke(self._host.query, arguments, fields))
+        return json_response(await invoke_body(self._host.query, body, {"params": "params"}, texts=["sql"]))
 
     async def _list_nouns(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [noun.to_dict() for noun in self._host.nouns.all()]})
 
     async def _register_noun(self, request: HttpRequest) -> HttpResponse:
-        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
-
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest(
@@ -369,30 +360,20 @@ class SemanticRoutes:
         # `"indexes": null` or another non-array is refused by the argument check, as over
         # RPC (`body_arguments` passes a null on as None: the default, `()`, is not None).
         fields = {"plural": "plural", "indexes": "indexes"}
-        arguments = {
-            "name": body.get("name", ""),
-            **body_arguments(body, fields, also=["name"], method=self._host.register_noun),
-        }
         return json_response(
-            await invoke(self._host.register_noun, arguments, {**fields, "name": "name"}), status=201
+            await invoke_body(self._host.register_noun, body, fields, texts=["name"]), status=201
         )
 
     async def _list_verbs(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": [forms.to_dict() for forms in self._host.verbs.all()]})
 
     async def _register_verb(self, request: HttpRequest) -> HttpResponse:
-        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
-
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest('Body is {"base": "run", "past": "ran", ...}', code="invalid_verb")
         fields = {"past": "past", "participle": "participle", "third_person": "third_person"}
-        arguments = {
-            "base": body.get("base", ""),
-            **body_arguments(body, fields, also=["base"], method=self._host.register_verb),
-        }
         return json_response(
-            await invoke(self._host.register_verb, arguments, {**fields, "base": "base"}), status=201
+            await invoke_body(self._host.register_verb, body, fields, texts=["base"]), status=201
         )
 
     async def _events(self, request: HttpRequest) -> HttpResponse:
@@ -412,8 +393,6 @@ class SemanticRoutes:
         return json_response(self._host.actions.page(thing, limit, request.query("cursor") or None))
 
     async def _action(self, request: HttpRequest) -> HttpResponse:
-        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
-
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest(
@@ -422,11 +401,4 @@ class SemanticRoutes:
         if "subject" not in body or "verb" not in body:
             raise BadRequest("An action has a subject and a verb", code="invalid_action")
         fields = {"subject": "subject", "verb": "verb", "object": "object", "data": "data"}
-        return json_response(
-            await invoke(
-                self._host.record_action,
-                body_arguments(body, fields, method=self._host.record_action),
-                fields,
-            ),
-            status=201,
-        )
+        return json_response(await invoke_body(self._host.record_action, body, fields), status=201)

@@ -13,6 +13,7 @@ from dotdo.core.preconditions import EntityTag, Preconditions, Verdict
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, PayloadTooLarge, PreconditionFailed
 from dotdo.remote.names import THING_ID as _ID
+from dotdo.remote.names import THING_ID_RULE
 from dotdo.semantic.names import SYSTEM_FIELDS, checked_name
 from dotdo.semantic.store import ThingRecord, ThingStore
 from dotdo.values import INT64_MAX, MAX_STORED_DEPTH, stored_json
@@ -40,9 +41,7 @@ _READ_ONLY_FIELDS = frozenset(SYSTEM_FIELDS) - {"$id", "$type", "$version"}
 def validate_id(thing_id: Any) -> str:
     """`thing_id` itself when it is 1-128 of letters, digits and `_.:-`, starting with a
     letter or digit; else 400 `invalid_id`."""
-    return checked_name(
-        thing_id, _ID, "id", "1-128 letters, digits and '_.:-', starting with a letter or digit", "invalid_id"
-    )
+    return checked_name(thing_id, _ID, "id", THING_ID_RULE, "invalid_id")
 
 
 def version_tag(version: int, created_at: int) -> EntityTag:

@@ -25,7 +25,7 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source, backoff
 from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
-from dotdo.semantic.ids import canonical_id, new_id
+from dotdo.semantic.ids import made_id, new_id
 from dotdo.types import Row
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
@@ -313,8 +313,8 @@ class EventBus:
     async def replay(self, delivery_id: str) -> dict[str, Any]:
         """Deliver a dead letter again now; on failure it goes back to the retry cycle.
         404 `dead_letter_not_found` when there is no such dead letter. The id in any case
-        (`canonical_id`: a delivery's id is always one `new_id` made)."""
-        delivery_id = canonical_id(delivery_id) or delivery_id
+        (`made_id`: a delivery's id is always one `new_id` made)."""
+        delivery_id = made_id(delivery_id)
         row = self._deliveries.revive(delivery_id)
         if row is None:
             raise NotFound(f"No dead letter {delivery_id!r}", code="dead_letter_not_found")

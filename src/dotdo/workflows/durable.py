@@ -41,7 +41,7 @@ from dotdo.core.timers import TimerService
 from dotdo.core.transport import WS_RPC_TAG
 from dotdo.core.websocket import Connection, live
 from dotdo.errors import BadRequest, NotFound
-from dotdo.remote.fields import body_arguments
+from dotdo.remote.fields import invoke_body
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
 from dotdo.semantic.eventtypes import (
     Event,
@@ -400,8 +400,6 @@ class DOWorkflow(DOStorage):
     # -- HTTP --------------------------------------------------------------------
 
     async def _http_send(self, request: HttpRequest) -> HttpResponse:
-        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
-
         body = request.json()
         if not isinstance(body, dict) or "type" not in body:
             raise BadRequest(
@@ -409,11 +407,10 @@ class DOWorkflow(DOStorage):
             )
         fields = {"type": "event_type", "data": "data", "subject": "subject", "object": "object"}
         fields = {**fields, "delay": "delay", "at": "at"}
-        arguments = body_arguments(body, fields, method=self.send_event)
-        event_id = await invoke(self.send_event, arguments, fields)
-        return json_response(
-            {"id": event_id, "scheduled": "delay" in arguments or "at" in arguments}, status=201
-        )
+        event_id = await invoke_body(self.send_event, body, fields)
+        # A null delay or at is None, no delay (`body_arguments`): scheduled when either is given.
+        scheduled = body.get("delay") is not None or body.get("at") is not None
+        return json_response({"id": event_id, "scheduled": scheduled}, status=201)
 
     async def _http_dead_letters(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": self.dead_letters(request.query_int("limit", 100))})
@@ -432,16 +429,12 @@ class DOWorkflow(DOStorage):
         return json_response({"id": schedule_id, "removed": True})
 
     async def _http_start_workflow(self, request: HttpRequest) -> HttpResponse:
-        from dotdo.remote.calls import invoke  # argument binding loads with the first call (ADR 0036)
-
         body = request.json() if request.has_body else {}
         if not isinstance(body, dict):
             raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
         fields = {"input": "input", "id": "run_id"}
-        named = body_arguments(body, fields, method=self.start_workflow)
-        arguments = {"name": request.params["name"], **named}
-        status = await invoke(self.start_workflow, arguments, fields)
-        return json_response(status, status=201)
+        path = {"name": request.params["name"]}
+        return json_response(await invoke_body(self.start_workflow, body, fields, path=path), status=201)
 
     async def _http_workflow_status(self, request: HttpRequest) -> HttpResponse:
         return json_response(self.workflow_status(request.params["id"]))

@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from dotdo.core import faults
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import Conflict, HttpError, NotFound
+from dotdo.remote.names import THING_ID, THING_ID_RULE
 from dotdo.semantic.ids import canonical_id, new_id
 from dotdo.semantic.names import checked_name
 from dotdo.values import RESULT_DEPTH
@@ -40,7 +40,6 @@ from dotdo.workflows.steps import (
 
 __all__ = ["RunEngine"]
 
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 logger = logging.getLogger("dotdo.workflows")
 
 
@@ -69,8 +68,7 @@ class RunEngine:
         if run_id is None:
             run_id = new_id()
         else:
-            rule = "1-128 letters, digits and '_.:-', starting with a letter or digit"
-            run_id = checked_name(run_id, _RUN_ID, "run id", rule, "invalid_run_id")
+            run_id = checked_name(run_id, THING_ID, "run id", THING_ID_RULE, "invalid_run_id")
         now = self._host.timers.now()
         if self._store.create(
             run_id, name, encode_value(input, "input", MAX_VALUE_BYTES), now + RUN_LEASE_MS, now

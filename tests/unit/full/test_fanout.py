@@ -157,18 +157,55 @@ def test_options_are_checked_before_any_call(network: Network, options: dict[str
     assert network.calls == {}
 
 
+class Checked:
+    """The stubs as `DOWorkflow.stub` makes them: the noun policy's check first (counted)."""
+
+    def __init__(self, policy: NounPolicy) -> None:
+        self.policy = policy
+        self.checks: list[str] = []
+
+    def stub(self, type_name: str, thing_id: str) -> Any:
+        self.checks.append(self.policy.check(type_name))
+        return NETWORK.stub(type_name, thing_id)
+
+
 def test_a_target_of_a_noun_the_policy_refuses_is_refused_before_any_call(network: Network) -> None:
     """A target `Branch/globex` reached an object whose noun a `strict_nouns` class does not
-    know; it is the thing routes' 404 `unknown_noun`, before the first target is called."""
+    know; it is the thing routes' 404 `unknown_noun`, before the first target is called:
+    the stubs are made (and so checked) before any call."""
     obj = InProcess(Caller)
-    policy = NounPolicy(Registry(Noun("Customer").resolved()), strict=True)  # type: ignore[arg-type]
-    fanout = FanOut(obj.sql, obj.runs, NETWORK.stub, obj.timers.now, policy.check)
+    resolver = Checked(NounPolicy(Registry(Noun("Customer").resolved()), strict=True))  # type: ignore[arg-type]
+    fanout = FanOut(obj.sql, obj.runs, resolver.stub, obj.timers.now)
     with pytest.raises(NotFound) as refused:
         run(fanout.run(["Customer/c1", "Branch/globex", stub_of("Anything/x")], "ping", "x"))
     assert refused.value.code == "unknown_noun" and "'Branch'" in refused.value.message
     assert network.calls == {}
     run(fanout.run(["Customer/c1", stub_of("Anything/x")], "ping", "x"))  # a stub names no noun
     assert network.calls == {"Customer/c1": 1, "Anything/x": 1}
+
+
+def test_each_targets_noun_is_checked_once_and_again_only_for_a_fresh_stub(network: Network) -> None:
+    """The check ran twice a target (the fan-out's own, then the stub's); now once, with the
+    stub made before any call, and again only when a retry makes a fresh stub."""
+    obj = InProcess(Caller)
+    resolver = Checked(NounPolicy(Registry(Noun("Customer").resolved()), strict=True))  # type: ignore[arg-type]
+    fanout = FanOut(obj.sql, obj.runs, resolver.stub, obj.timers.now)
+    network.behaviour["Customer/c2"] = "fail_once"
+    result = run(fanout.run(["Customer/c1", "Customer/c2", "Customer/c3"], "ping", "x", retries=1))
+    assert result.ok and [o.attempts for o in result.outcomes] == [1, 2, 1]
+    assert sorted(resolver.checks) == ["Customer"] * 4  # three stubs, and c2's fresh one
+
+
+def test_without_the_stubs_binding_each_target_reports_it(network: Network) -> None:
+    """A `stub_binding` the Worker lacks is a LookupError per target (as documented), not an
+    exception from the fan-out."""
+
+    def unbound(type_name: str, thing_id: str) -> Any:
+        raise LookupError("stub_binding is 'DOTDO', which is no Durable Object binding")
+
+    obj = InProcess(Caller)
+    result = run(FanOut(obj.sql, obj.runs, unbound, obj.timers.now).run(["Customer/c1"], "ping", "x"))
+    assert not result.ok and "LookupError" in str(result.outcomes[0].error)
 
 
 def stub_of(name: str) -> Any:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from dotdo.errors import LocalRuntimeError
+from dotdo.localrt.locking import project_lock
 from dotdo.localrt.project import Project
-from dotdo.localrt.server import Server, ServerOptions, claim_host, generated_dirs
+from dotdo.localrt.server import JS_DIR, RUNTIME_DIED, Server, ServerOptions, claim_host, generated_dirs
 from tests.unit.localrt.dead_runtime import HOLD
 
 WRANGLER = 'name = "app"\nmain = "src/entry.py"\ncompatibility_flags = ["python_workers"]\n'
@@ -57,6 +58,20 @@ def test_the_server_command_names_the_config_folders(tmp_path: Path) -> None:
     host, state = generated_dirs(project)
     assert command[command.index("--out") + 1] == str(host)
     assert command[command.index("--persist-to") + 1] == str(state)
+
+
+def test_the_server_is_told_the_lock_file_and_the_died_status(tmp_path: Path) -> None:
+    """`server.mjs` restated the project's lock file and `RUNTIME_DIED` (3): the Python side
+    passes both, so that a lock the JavaScript side takes is the one vendoring waits for, and
+    the exit status the supervisors read is the one it exits with."""
+    root = _root(tmp_path)
+    command = Server(Project.load(root), ServerOptions(), node="node", node_modules=root).command(
+        control=False
+    )
+    assert command[command.index("--lock-file") + 1] == str(project_lock(root))
+    assert command[command.index("--died-status") + 1] == str(RUNTIME_DIED)
+    script = (JS_DIR / "server.mjs").read_text(encoding="utf-8")
+    assert "localrt.lock" not in script and "RUNTIME_DIED = 3" not in script
 
 
 def test_a_live_holder_is_refused_and_a_dead_one_taken_over(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from dotdo.errors import BadRequest
 from dotdo.remote.calls import body_arguments, invoke, options_arguments
+from dotdo.remote.fields import invoke_body
 from dotdo.remote.marks import rpc
 
 
@@ -117,7 +118,7 @@ def test_a_routes_argument_errors_name_the_body_field(
     where the client sent a body field."""
     called = getattr(Embedder(), method)
     with pytest.raises(BadRequest) as refused:
-        asyncio.run(invoke(called, body_arguments(body, fields, method=called), fields))
+        asyncio.run(invoke_body(called, body, fields))
     assert refused.value.code == "invalid_params" and message in refused.value.message
     assert method not in refused.value.message and "Argument" not in refused.value.message
     with pytest.raises(BadRequest) as rpc:  # RPC names its own arguments, as before
@@ -150,3 +151,45 @@ def test_a_null_is_absent_only_where_the_default_is_none() -> None:
         invoke(method, body_arguments({"name": "Lead", "plural": None}, fields, method=method))
     )
     assert answered == {"name": "Lead", "plural": None, "indexes": []}
+
+
+class Routes:
+    """Methods as the routes render them: a text the method checks itself, a path parameter."""
+
+    def register_noun(self, name: str, plural: str | None = None, indexes: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+        if not name:
+            raise BadRequest("Invalid type name ''", code="invalid_noun")
+        return {"name": name, "plural": plural, "indexes": list(indexes)}
+
+    async def decide(self, approval_id: str, decision: str, comment: str | None = None) -> dict[str, Any]:
+        return {"id": approval_id, "decision": decision, "comment": comment}
+
+
+def test_a_route_body_is_bound_and_checked_against_one_method() -> None:
+    """The one pairing of `body_arguments` and `invoke` every route whose body is named
+    arguments uses: path parameters, texts the method checks itself ("" when missing, so
+    its own code answers), nulls as RPC's None, unknown fields and wrong types named as the
+    body's fields."""
+    routes = Routes()
+    fields = {"plural": "plural", "indexes": "indexes"}
+    made = asyncio.run(
+        invoke_body(routes.register_noun, {"name": "Lead", "plural": None}, fields, texts=["name"])
+    )
+    assert made == {"name": "Lead", "plural": None, "indexes": []}
+    with pytest.raises(BadRequest) as unnamed:
+        asyncio.run(invoke_body(routes.register_noun, {"indexes": []}, fields, texts=["name"]))
+    assert unnamed.value.code == "invalid_noun"
+    with pytest.raises(BadRequest) as cleared:  # the default stood in for a null once
+        asyncio.run(
+            invoke_body(routes.register_noun, {"name": "Lead", "indexes": None}, fields, texts=["name"])
+        )
+    assert cleared.value.code == "invalid_params" and "Body field 'indexes'" in cleared.value.message
+    with pytest.raises(BadRequest) as misspelt:
+        asyncio.run(invoke_body(routes.register_noun, {"name": "Lead", "indexs": []}, fields, texts=["name"]))
+    assert "'indexs'" in misspelt.value.message and "indexes, name, plural" in misspelt.value.message
+    decided = asyncio.run(
+        invoke_body(
+            routes.decide, {"decision": "approve"}, {"decision": "decision"}, path={"approval_id": "a1"}
+        )
+    )
+    assert decided == {"id": "a1", "decision": "approve", "comment": None}

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dotdo.errors import BadRequest
-from dotdo.semantic.ids import IdGenerator, _encode, canonical_id, id_cursor, id_page
+from dotdo.semantic.ids import IdGenerator, _encode, canonical_id, id_cursor, id_page, made_id
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -54,9 +54,9 @@ def test_random_parts_come_from_the_system_source_in_blocks_and_never_before_the
         made = [ids(1_767_225_600_000 + n) for n in range(300)]  # a new millisecond each: 300 draws
     assert len(drawn) == 3  # 128 random parts a block
     stream = b"".join(drawn)
-    for n, made_id in enumerate(made):
+    for n, one in enumerate(made):
         chunk = stream[n * 10 : n * 10 + 10]  # as secrets.randbits(79) reads 10 bytes
-        assert made_id[10:] == reference_encode(int.from_bytes(chunk, "big") >> 1, 16)
+        assert one[10:] == reference_encode(int.from_bytes(chunk, "big") >> 1, 16)
 
 
 @given(
@@ -79,6 +79,30 @@ def test_what_is_no_id_in_any_case_is_no_cursor(text: object) -> None:
     with pytest.raises(BadRequest) as raised:
         id_cursor(text)
     assert raised.value.code == "invalid_cursor" and "26 Crockford base32 characters" in str(raised.value)
+
+
+KELVIN = "\u212a"
+"""The Kelvin sign, the one character outside ASCII that `str.lower()` makes an ASCII letter (`k`)."""
+
+
+def test_only_ascii_is_folded() -> None:
+    """Crockford base32 is ASCII: a text holding the Kelvin sign where an id has `k` names
+    no id, as a cursor (400) or as an approval's or a dead letter's id (as given, so that
+    its lookup answers 404); `str.lower()` alone made it that id."""
+    made = "01jbk" + "0" * 21
+    assert canonical_id(made.upper()) == made == made_id(made.upper())
+    lookalike = made.replace("k", KELVIN)
+    assert len(lookalike) == 26 and lookalike.lower() == made
+    assert canonical_id(lookalike) is None and made_id(lookalike) == lookalike
+    with pytest.raises(BadRequest) as raised:
+        id_cursor(lookalike)
+    assert raised.value.code == "invalid_cursor"
+
+
+def test_an_id_a_caller_may_choose_is_left_as_given() -> None:
+    """`made_id` folds ids only: a text of another shape is returned as it came."""
+    for text in ("ACME", "01j", "01J" + "U" * 23, "c-1"):
+        assert made_id(text) == text
 
 
 def test_a_page_keyed_by_ids_says_whether_more_follow_and_where_the_next_starts() -> None:

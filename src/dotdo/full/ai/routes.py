@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest
-from dotdo.remote.calls import body_arguments, invoke
+from dotdo.remote.fields import invoke_body
 from dotdo.semantic.names import validate_type_name
 
 __all__ = ["AiRoutes"]
@@ -72,25 +72,19 @@ class AiRoutes:
     async def _generate(self, request: HttpRequest) -> HttpResponse:
         body = _body(request, '{"prompt": text, "schema": JSON Schema, "system": text, "model": name}')
         fields = {"prompt": "prompt", "schema": "schema", "system": "system", "model": "model"}
-        result = await invoke(
-            self._host.ai_generate, body_arguments(body, fields, method=self._host.ai_generate), fields
-        )
+        result = await invoke_body(self._host.ai_generate, body, fields)
         return json_response({"result": result})
 
     async def _embed(self, request: HttpRequest) -> HttpResponse:
         body = _body(request, '{"texts": [text, ...], "model": name}')
         fields = {"texts": "texts", "model": "model"}
-        result = await invoke(
-            self._host.ai_embed, body_arguments(body, fields, method=self._host.ai_embed), fields
-        )
+        result = await invoke_body(self._host.ai_embed, body, fields)
         return json_response(result)
 
     async def _run(self, request: HttpRequest) -> HttpResponse:
         body = _body(request, '{"model": name, "inputs": {...}}')
         fields = {"model": "model", "inputs": "inputs"}
-        result = await invoke(
-            self._host.ai_run, body_arguments(body, fields, method=self._host.ai_run), fields
-        )
+        result = await invoke_body(self._host.ai_run, body, fields)
         return json_response({"result": result})
 
     async def _usage(self, request: HttpRequest) -> HttpResponse:

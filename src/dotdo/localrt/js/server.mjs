@@ -58,8 +58,17 @@ const { values: args } = parseArgs({
     registry: { type: "string" },
     python: { type: "string", default: "python3" },
     "status-file": { type: "string" },
+    // Stated by the Python side (localrt/server.py, localrt/locking.py), never here.
+    "lock-file": { type: "string" },
+    "died-status": { type: "string" },
   },
 });
+for (const option of ["lock-file", "died-status"]) {
+  if (args[option] === undefined) {
+    console.error(`dotdo: server.mjs takes --${option} (localrt/server.py gives it)`);
+    process.exit(2);
+  }
+}
 const project = path.resolve(args.project);
 const nodeModules = path.resolve(args["node-modules"] ?? path.join(project, "node_modules"));
 const persistTo = path.resolve(project, args["persist-to"] ?? path.join(".dotdo", "state"));
@@ -74,7 +83,7 @@ process.env.WRANGLER_SEND_METRICS ??= "false";
 // or answers 503s and holds GETs forever, so the whole runtime stops, saying what died, and
 // the `dotdo` process that started it (devloop.py) starts it again. Patched before wrangler
 // loads: miniflare calls `child_process.spawn` through the module object.
-const RUNTIME_DIED = 3; // exit status for that; devloop.py reads the details from --status-file
+const RUNTIME_DIED = Number(args["died-status"]); // exit status for that; devloop.py reads the details from --status-file
 const originalSpawn = childProcess.spawn;
 childProcess.spawn = function spawnWatched(command, ...rest) {
   const child = originalSpawn.call(this, command, ...rest);
@@ -200,13 +209,13 @@ function startLocalAi() {
   return localAi;
 }
 
-// The project's lock (dotdo/localrt/locking.py: an flock on .dotdo/localrt.lock), held while
+// The project's lock (dotdo/localrt/locking.py: an flock on --lock-file), held while
 // the host is built and wrangler reads it: vendoring (which replaces python_modules/) and
 // another runtime's build of the same host folder wait, so neither is read half-written.
 // Node cannot flock; a Python child locks a descriptor of ours, and the lock, which belongs
 // to the open file, stays held after it exits, until we close the descriptor (or die).
 async function lockProject() {
-  const file = path.join(project, ".dotdo", "localrt.lock");
+  const file = path.resolve(args["lock-file"]);
   mkdirSync(path.dirname(file), { recursive: true });
   const fd = openSync(file, "a");
   try {
