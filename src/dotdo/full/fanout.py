@@ -26,6 +26,7 @@ from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, FanOutFailed, StepMismatch
 from dotdo.full.outcomes import FanOutResult, Outcome
+from dotdo.remote.names import object_tenant
 from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.object_names import thing_object_name
 from dotdo.values import FANOUT_DEPTH, PAGE_DEPTH, stored_json
@@ -146,6 +147,12 @@ def _target(value: Any, index: int) -> Target:
             raise ValueError(
                 f'a target is "Noun/id", not {value!r} (a tenant\'s object is a target only as a '
                 "stub, get_object(env.BINDING, name), from the object's own Python code)"
+            )
+        if object_tenant(value) is not None:
+            raise ValueError(
+                f'a target is "Noun/id", not {value!r}: it names the thing of this object\'s own '
+                "tenant (ADR 0054); another tenant's object is a target only as a stub, "
+                "get_object(env.BINDING, name), from the object's own Python code"
             )
         return _reference(value, type_name, thing_id)
     if isinstance(value, tuple):

@@ -16,6 +16,7 @@ __all__ = [
     "THING_ID_RULE",
     "TYPE_NAME",
     "VERB",
+    "covers",
     "is_object_name",
     "object_tenant",
 ]
@@ -62,6 +63,16 @@ def object_tenant(name: str | None) -> str | None:
         return None
     head, _, _ = name.partition("/")
     return head if TENANT.fullmatch(head) else None
+
+
+def covers(target: str, name: str | None) -> bool:
+    """Whether a capability for `target` (an object name, or "*" for every object) is one
+    for the object named `name` (None: an object whose name is not known): "*" covers every
+    object, a name itself, and a tenant its own thing objects too, `"tenant/Type/id"` (they
+    belong to it: ADR 0054). A thing's `"Type/id"` belongs to no tenant."""
+    if target == "*" or target == name:
+        return True
+    return name is not None and "/" in name and object_tenant(name) == target
 
 
 THING_ID_RULE = "1-128 letters, digits and '_.:-', starting with a letter or digit"

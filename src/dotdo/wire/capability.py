@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from dotdo.errors import Forbidden
 from dotdo.remote.marks import SCOPES
+from dotdo.remote.names import covers
 
 __all__ = ["SCOPE_RANK", "Capability"]
 
@@ -34,15 +35,16 @@ class Capability:
 
     def grants(self, target: str | None, scope: str) -> bool:
         """Does this capability allow `scope` on the object named `target` (methods aside)?"""
-        return self.target in ("*", target or "") and SCOPE_RANK[scope] <= SCOPE_RANK[self.scope]
+        return covers(self.target, target) and SCOPE_RANK[scope] <= SCOPE_RANK[self.scope]
 
     def check_target(self, target: str | None) -> None:
         """Forbidden `token_wrong_target` unless this capability is for the object `target`
-        (the tenant the request reached; None for an object whose name is not known).
+        (the tenant the request reached; None for an object whose name is not known): its
+        own target, "*", or a tenant's thing object for that tenant (`covers`).
 
         The message names both: the holder can read its own token's target, and the tenant
         is in the request, so neither is news to the caller."""
-        if self.target != "*" and self.target != (target or ""):
+        if not covers(self.target, target):
             reached = repr(target) if target else "an object with no name"
             raise Forbidden(
                 f"Capability token is for {self.target!r}, not {reached}: mint or attenuate "

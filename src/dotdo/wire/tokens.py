@@ -9,7 +9,8 @@ secret; nobody can remove or change a caveat without the secret. The rights a
 token grants are what every caveat allows at once; a caveat that asks for more
 than the ones before it makes the token invalid (`token_widened`).
 
-A caveat may name: `target` (the object's name, or "*"), `scope` ("read" <
+A caveat may name: `target` (the object's name, or "*"; a tenant's covers its thing objects,
+`tenant/Type/id`, so a tenant's token narrows to one of them), `scope` ("read" <
 "write" < "approve" < "admin"), `methods` (allowed method names), `exp` (epoch seconds),
 `sub` (the subject, for logs, approvals and the application). A subject is an identity,
 not a right: only the minted (first) caveat sets it, and a later caveat that names
@@ -34,7 +35,7 @@ from typing import Any
 
 from dotdo.errors import Forbidden, TokenError
 from dotdo.remote.marks import SCOPES
-from dotdo.remote.names import OBJECT_NAME_RULE, is_object_name
+from dotdo.remote.names import OBJECT_NAME_RULE, covers, is_object_name
 from dotdo.wire.capability import SCOPE_RANK as _RANK
 from dotdo.wire.capability import Capability
 from dotdo.wire.codec import parse_json
@@ -265,7 +266,7 @@ def _widens(
     exp: int | None,
     sub: str | None,
 ) -> str | None:
-    if "target" in caveat and target != "*" and caveat["target"] != target:
+    if "target" in caveat and not covers(target, caveat["target"]):
         return "the target"
     if "scope" in caveat and _RANK.get(caveat["scope"], 99) > _RANK[scope]:
         return "the scope"

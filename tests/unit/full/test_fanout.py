@@ -114,6 +114,16 @@ def test_targets_by_noun_and_id_by_name_and_as_labelled_stubs() -> None:
             parse_targets(bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("target", ["globex/Project/p1", "acme/Project/p1"])
+def test_a_target_naming_a_tenant_says_targets_are_the_tenants_own(target: str) -> None:
+    """`"globex/Project/p1"` was refused as "Invalid type name 'globex'": a target names a
+    thing of the caller's own tenant, which it never spells (ADR 0054)."""
+    with pytest.raises(ValueError) as refused:
+        parse_targets([target])
+    assert "own tenant" in str(refused.value) and repr(target) in str(refused.value)
+    assert "Invalid type name" not in str(refused.value)
+
+
 @pytest.mark.parametrize(
     "target",
     [

@@ -32,6 +32,26 @@ def test_mint_and_verify() -> None:
     assert "'acme'" in str(target.value) and "'other'" in str(target.value)
 
 
+def test_a_tenants_token_is_one_for_its_own_thing_objects() -> None:
+    """A thing's object belongs to its tenant (ADR 0054): acme's token was refused at
+    "acme/Project/p1" (`token_wrong_target`) and could not be narrowed to it (`token_widened`)."""
+    token = mint(SECRET, target="acme", scope="write", ttl_seconds=60)
+    verify(token, SECRET).check("acme/Project/p1", "get", "read")
+    narrow = verify(attenuate(token, target="acme/Project/p1"), SECRET)
+    assert narrow.target == "acme/Project/p1"
+    narrow.check("acme/Project/p1", "get", "read")
+    for elsewhere in ("acme", "acme/Project/p2", "globex/Project/p1", "Project/p1"):
+        with pytest.raises(Forbidden) as refused:
+            narrow.check(elsewhere, "get", "read")
+        assert refused.value.code == "token_wrong_target", elsewhere
+    for foreign in ("globex/Project/p1", "Project/p1", None):
+        with pytest.raises(Forbidden) as refused:
+            verify(token, SECRET).check(foreign, "get", "read")
+        assert refused.value.code == "token_wrong_target", foreign
+    assert verify(token, SECRET).grants("acme/Project/p1", "write")
+    assert not verify(token, SECRET).grants("globex/Project/p1", "read")
+
+
 def test_attenuation_narrows_without_the_secret() -> None:
     token = mint(SECRET, target="*", scope="admin", ttl_seconds=600)
     narrow = attenuate(attenuate(token, target="acme"), scope="read", methods=["get", "list"], ttl_seconds=60)
@@ -48,6 +68,9 @@ def test_attenuation_narrows_without_the_secret() -> None:
     [
         {"scope": "admin"},
         {"target": "other"},
+        {"target": "other/Customer/c1"},  # another tenant's thing
+        {"target": "Customer/c1"},  # a thing of no tenant
+        {"target": "*"},
         {"methods": ["get", "set"]},
         {"ttl_seconds": 10_000},
         {"sub": "mallory"},
