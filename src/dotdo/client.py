@@ -211,7 +211,10 @@ class Client:
         "error", "attempts"}]}`. Needs an admin token; RpcError `invalid_fanout` for bad
         targets or options."""
         options = {"concurrency": concurrency, "timeout": timeout, "retries": retries}
-        return dict(await self.call("fan_out_call", list(targets), method, list(args), *options.values()))
+        # A string or a mapping goes as it is, for the server to refuse as the wrong type:
+        # `list()` made one target of each character, or of each key.
+        sent = targets if isinstance(targets, str | Mapping) else list(targets)
+        return dict(await self.call("fan_out_call", sent, method, list(args), *options.values()))
 
     async def broadcast_to_room(self, room: str, data: Any = None, owner: str | None = None) -> int:
         """Send `data` to every socket in `room` (on the object named `owner`, default this

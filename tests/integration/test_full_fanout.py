@@ -267,3 +267,17 @@ def test_another_tenants_room_is_out_of_reach(runtime: LocalRuntime) -> None:
             )
         assert call(runtime, victim, "broadcast_to_room", "lobby", "real") == 1
         assert json.loads(member.recv(timeout=10))["data"] == "real"  # the first message it was sent
+
+
+def test_a_relayed_room_message_that_rpc_cannot_carry_is_a_400(runtime: LocalRuntime) -> None:
+    """A relay sent its data over Workers RPC unchecked: a date (`{"$date": 5}` on the wire)
+    failed to clone there and was a 500 `internal_error`; sent here it is sent as it is."""
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        params = ["lobby", {"when": {"$date": 5}}, "Sender/s"]
+        relayed = c.post("/_fanout/rpc", json={"method": "broadcast_to_room", "params": params})
+        assert relayed.status_code == 400 and relayed.json()["error"]["code"] == "unserializable_result"
+        params = ["lobby", {"when": {"$date": 5}}, None]
+        assert c.post("/_fanout/rpc", json={"method": "broadcast_to_room", "params": params}).json() == {
+            "result": 0
+        }

@@ -18,13 +18,14 @@ from dotdo.testing.clients import TenantClient
 from tests.unit.wsserver import socket_server
 
 
-def sent(calls: Callable[[Client], Awaitable[None]]) -> list[tuple[str, Any]]:
-    """(raw path, JSON body) of each request the client sends for `calls(client)`."""
+def sent(calls: Callable[[Client], Awaitable[None]], result: Any = None) -> list[tuple[str, Any]]:
+    """(raw path, JSON body) of each request the client sends for `calls(client)`, each
+    answered `{"result": result}`."""
     requests: list[tuple[str, Any]] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
         requests.append((request.url.raw_path.decode("ascii"), json.loads(request.content)))
-        return httpx.Response(200, content=json.dumps({"result": None}).encode())
+        return httpx.Response(200, content=json.dumps({"result": result}).encode())
 
     async def run() -> None:
         client = Client("http://acme.localhost:8787")
@@ -51,6 +52,19 @@ def test_thing_ids_and_verbs_travel_whole_as_values() -> None:
     assert targets == [["Customer", "a/b"], ["Customer", "a?b#c"], ["Customer", "café"]]
     related = requests[2][1]["pipeline"]["pipeline"][0]
     assert related["name"] == "related" and related["args"][0] == "owns/x"
+
+
+def test_fan_out_sends_a_string_or_a_mapping_of_targets_as_it_is() -> None:
+    """`fan_out("Customer/c1", ...)` sent one target a character ('C', 'u', ...), and a
+    mapping its keys: the server refuses the wrong type, naming it, only when it gets it."""
+
+    async def calls(client: Client) -> None:
+        await client.fan_out("Customer/c1", "peek")
+        await client.fan_out({"x": "Customer/c1"}, "peek")  # type: ignore[arg-type]
+        await client.fan_out(iter(["Customer/c1"]), "peek")  # type: ignore[arg-type]
+
+    params = [body["params"][0] for _, body in sent(calls, result={})]
+    assert params == ["Customer/c1", {"x": "Customer/c1"}, ["Customer/c1"]]
 
 
 def test_as_of_reads_and_event_pages_call_the_objects_rpc_methods_with_every_argument() -> None:

@@ -37,7 +37,7 @@ from dotdo.full.cascade import Accept, Cascade, CascadeResult, default_accept, r
 from dotdo.full.fanout import DEFAULT_TIMEOUT, FANOUT_COMPONENT, MAX_CONCURRENCY, FanOut, FanOutResult
 from dotdo.full.hitl import HumanLoop
 from dotdo.full.hitl_store import HITL_TABLES
-from dotdo.full.rooms import Room, parse_rooms, relay_owner, room_tag
+from dotdo.full.rooms import Room, parse_rooms, relay_data, relay_owner, room_tag
 from dotdo.remote.calls import listed
 from dotdo.remote.fields import invoke_body
 from dotdo.remote.marks import rpc, seal_rpc_surface
@@ -355,7 +355,7 @@ class DOFull(DOWorkflow):
         owner = relay_owner(owner, name, stub_tenant(self.stub_scope, name), self.noun_policy.check)
         if owner is None:
             return self.room(room).broadcast(data)
-        namespace = self.stub_namespace()
+        data, namespace = relay_data(data), self.stub_namespace()
         stub = namespace.get(namespace.idFromName(owner))
         # The owner is told to send on itself (no owner), never to relay again: an object
         # that does not know its own name would otherwise relay to itself without end.

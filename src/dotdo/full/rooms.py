@@ -15,12 +15,14 @@ from typing import Any
 from dotdo.core.websocket import MAX_TAG_LENGTH, WebSockets, live
 from dotdo.errors import BadRequest
 from dotdo.semantic.object_names import object_name, within_tenant
+from dotdo.wire.codec import encode_result, is_plain
 
 __all__ = [
     "MAX_ROOM_LENGTH",
     "ROOM_TAG_PREFIX",
     "Room",
     "parse_rooms",
+    "relay_data",
     "relay_owner",
     "room_message",
     "room_tag",
@@ -55,6 +57,22 @@ def relay_owner(
         return None
     name = within_tenant(object_name(owner, "owner", "invalid_owner", check_noun), tenant, "owner")
     return None if name == own_name else name
+
+
+def relay_data(data: Any) -> Any:
+    """`data` as a room message relayed to its owner carries it over Workers RPC: its wire
+    form, plain JSON. 400 `unserializable_result` for a value with no wire form (as a local
+    broadcast answers it) and for one whose wire form is tagged (a date, bytes, an integer
+    past 2**53, NaN, an object of one such `$` key): Workers RPC would hand the owner
+    another value than the members of a local room receive."""
+    wire = encode_result(data)
+    if not is_plain(wire):
+        raise BadRequest(
+            "A room message relayed to another object is plain JSON: no dates, bytes, integers "
+            "past 2**53, NaN or objects of one '$date'-like key",
+            code="unserializable_result",
+        )
+    return wire
 
 
 def parse_rooms(raw: Iterable[str]) -> list[str]:

@@ -45,10 +45,13 @@ class Capability:
         The message names both: the holder can read its own token's target, and the tenant
         is in the request, so neither is news to the caller."""
         if not covers(self.target, target):
-            reached = repr(target) if target else "an object with no name"
+            if not target:  # no name to mint one for: only a token for every object reaches it
+                reached, remedy = "an object with no name", "a token for '*' reaches it"
+            else:
+                reached, remedy = repr(target), f"mint or attenuate one for {target!r}"
             raise Forbidden(
-                f"Capability token is for {self.target!r}, not {reached}: mint or attenuate "
-                f"one for {reached}, or send this one to {self.target!r}",
+                f"Capability token is for {self.target!r}, not {reached}: {remedy}, or send "
+                f"this one to {self.target!r}",
                 code="token_wrong_target",
             )
 

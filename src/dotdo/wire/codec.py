@@ -47,6 +47,7 @@ __all__ = [
     "encode_result",
     "epoch_ms",
     "from_epoch_ms",
+    "is_plain",
     "loads",
     "parse_json",
 ]
@@ -160,6 +161,18 @@ def _digits(value: int) -> str:
         return str(value)
     except ValueError as exc:  # past Python's int-to-text limit (4300 digits by default)
         raise TypeError(f"an integer of more than {sys.get_int_max_str_digits()} digits") from exc
+
+
+def is_plain(encoded: Any) -> bool:
+    """Whether a wire form (what `encode` returned) holds no tagged object: then it is plain
+    JSON, the same value to any JSON reader, with nothing for a reader to decode."""
+    if isinstance(encoded, dict):
+        if len(encoded) == 1 and next(iter(encoded)) in _TAGS:
+            return False
+        return all(is_plain(item) for item in encoded.values())
+    if isinstance(encoded, list):
+        return all(is_plain(item) for item in encoded)
+    return True
 
 
 def encode_result(value: Any) -> Any:

@@ -48,6 +48,9 @@ def test_a_tenants_token_is_one_for_its_own_thing_objects() -> None:
         with pytest.raises(Forbidden) as refused:
             verify(token, SECRET).check(foreign, "get", "read")
         assert refused.value.code == "token_wrong_target", foreign
+    with pytest.raises(Forbidden) as nameless:
+        verify(token, SECRET).check(None, "get", "read")
+    assert "a token for '*' reaches it" in str(nameless.value)  # not "mint one for" no name
     assert verify(token, SECRET).grants("acme/Project/p1", "write")
     assert not verify(token, SECRET).grants("globex/Project/p1", "read")
 
