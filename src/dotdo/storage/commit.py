@@ -106,7 +106,13 @@ def _task() -> object:
 def _current() -> _Request | None:
     """The request whose own task is running (not a task it started), or None."""
     request = _serving.get()
-    return request if request is not None and request.task is _task() else None
+    if request is None:
+        return None
+    try:  # `_task()` inline: asked several times a write (ADR 0052)
+        task = asyncio.current_task()
+    except RuntimeError:  # no loop running: synchronous code, served as `serving` saw it
+        task = None
+    return request if request.task is task else None
 
 
 def in_request() -> bool:
@@ -264,8 +270,11 @@ class GroupCommit:
         """Requests in the object that a delayed group waits for: not `writer`, not waiting
         for the open group, not idle, and not in the task of one of those (a request
         served inside another's `fetch` runs in its task: they wait as one)."""
+        requests = self._requests
+        if len(requests) == 1 and requests[0] is writer:
+            return 0  # the writer alone in the object (ADR 0052)
         group = self.open
-        busy = {r.task for r in self._requests if r.waiting is group}
+        busy = {r.task for r in requests if r.waiting is group}
         if writer is not None:
             busy.add(writer.task)
         return sum(1 for r in self._requests if r.task not in busy and not r.idle)
@@ -321,7 +330,7 @@ class GroupCommit:
 
     def settle(self) -> None:
         """Outside a transaction: wake the waiters of the groups logged (up to the newest row)."""
-        if self._sql.in_transaction or not self._taken:
+        if not self._taken or self._sql.in_transaction:  # most calls: nothing taken
             return
         taken, self._taken = self._taken, []
         faults.reach_now(faults.STORAGE_GROUP_LOGGED, str(self._last_seq()))

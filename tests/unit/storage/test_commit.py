@@ -406,3 +406,15 @@ def test_a_request_that_raises_leaves_the_object_and_its_group_is_logged() -> No
     run(main())
     assert obj.answered == ["b"]
     assert obj.logged() == {"a"}
+
+
+def test_synchronous_code_inside_serving_is_the_request() -> None:
+    """With no event loop running (no task), code inside `serving()` is the request's own
+    (`serving` saw no task either), and outside it none is."""
+    obj = Object()
+    with obj.tiers.serving():
+        assert in_request()
+        with obj.tiers.serving():
+            assert in_request() and obj.tiers._groups.requests == 2
+        assert in_request() and obj.tiers._groups.requests == 1
+    assert not in_request() and obj.tiers._groups.requests == 0
