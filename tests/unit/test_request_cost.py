@@ -41,8 +41,9 @@ def _create_row() -> dict[str, int]:
 def test_a_create_costs_no_more_than_its_last_cut() -> None:
     row = _create_row()
     assert row["status"] == 201
-    # The runtime trips ADR 0034 and 0038 left: 26 crossings, 2 statements, 3 loop callbacks.
-    assert (row["crossings"], row["statements"], row["turns"]) == (26, 2, 3)
-    # ADR 0052's cuts (the per-request context managers, the group commit's checks).
+    # The runtime trips ADRs 0034 and 0038 left: 26 crossings, 2 statements, 3 loop callbacks.
+    assert row["crossings"] <= 26 and row["statements"] <= 2 and row["turns"] <= 3, row
+    # ADR 0052 and its amendment (the per-request scopes, the group commit's checks, the
+    # value and input checks by exact type): a bound, so a later cut needs no change here.
     assert row["python"] <= 344, row
     assert row["builtin"] <= 330, row
