@@ -164,23 +164,29 @@ def stored_json(
 
 
 def _check(value: Any, what: str, code: str, room: int) -> None:
-    # `room`: how many more arrays or objects may nest inside `value`; leaves add no level
-    if value is None or isinstance(value, bool | str):
-        return
-    if isinstance(value, int):
-        if int64_error(value):
-            raise BadRequest(f"{what}: {INT64_RANGE}", code=code)
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise BadRequest(f"{what}: numbers are finite (no NaN or Infinity)", code=code)
-        return
-    if room < 0 and isinstance(value, dict | list | tuple):
+    # `room`: how many more arrays or objects may nest inside `value`; leaves add no level.
+    # A plain dict or list (nearly every container) goes to its items by its exact type, and
+    # a plain str key passes by it: no isinstance chain per container or key (ADR 0052).
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        if value is None or isinstance(value, bool | str):
+            return
+        if isinstance(value, int):
+            if int64_error(value):
+                raise BadRequest(f"{what}: {INT64_RANGE}", code=code)
+            return
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise BadRequest(f"{what}: numbers are finite (no NaN or Infinity)", code=code)
+            return
+        if not isinstance(value, dict | list | tuple):
+            raise BadRequest(f"{what} is not JSON: {type(value).__name__} has no JSON form", code=code)
+    if room < 0:
         raise BadRequest(f"{what} is nested deeper than {MAX_STORED_DEPTH} levels", code=code)
     # The common leaves are checked inline: no call per property.
-    if isinstance(value, dict):
+    if kind is dict or isinstance(value, dict):
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str and not isinstance(key, str):
                 raise BadRequest(f"{what}: object keys are strings, not {type(key).__name__}", code=code)
             kind = type(item)
             if (
@@ -193,17 +199,14 @@ def _check(value: Any, what: str, code: str, room: int) -> None:
                 continue
             _check(item, what, code, room - 1)
         return
-    if isinstance(value, list | tuple):
-        for item in value:
-            kind = type(item)
-            if (
-                kind is str
-                or item is None
-                or kind is bool
-                or (kind is int and INT64_MIN <= item <= INT64_MAX)
-                or (kind is float and math.isfinite(item))
-            ):
-                continue
-            _check(item, what, code, room - 1)
-        return
-    raise BadRequest(f"{what} is not JSON: {type(value).__name__} has no JSON form", code=code)
+    for item in value:  # a list or a tuple
+        kind = type(item)
+        if (
+            kind is str
+            or item is None
+            or kind is bool
+            or (kind is int and INT64_MIN <= item <= INT64_MAX)
+            or (kind is float and math.isfinite(item))
+        ):
+            continue
+        _check(item, what, code, room - 1)

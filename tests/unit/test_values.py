@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -67,6 +68,10 @@ class Ratio(float):
     pass
 
 
+class Items(list[Any]):
+    pass
+
+
 def reference_check(value: Any, what: str, code: str, depth: int) -> None:
     """`values._check` in its plainest form: one call per value, leaves included; `depth` is
     how many arrays and objects hold `value`, and one more than MAX_STORED_DEPTH of them on
@@ -119,6 +124,9 @@ VALUES = st.recursive(
         st.lists(inner, max_size=4),
         st.lists(inner, max_size=3).map(tuple),
         st.dictionaries(st.one_of(st.text(max_size=3), st.integers(0, 2)), inner, max_size=4),
+        # Subclasses take the checks' general path, plain dicts and lists their exact-type one.
+        st.lists(inner, max_size=3).map(Items),
+        st.dictionaries(st.builds(Name, st.text(max_size=3)), inner, max_size=3).map(OrderedDict),
     ),
     max_leaves=30,
 )

@@ -385,28 +385,27 @@ class Router:
             index = self._tree = (self.routes, len(self.routes), root)
         return index[2]
 
-    async def _dispatch(self, request: HttpRequest) -> HttpResponse:
-        request.check_url()
-        try:
-            route, params = self._resolve(
-                request.method, request.segments, request.raw_segments, request.path
-            )
-        except (NotFound, MethodNotAllowed):
-            if self.guard is not None:
-                self.guard(request, None)  # which paths exist is no answer for a stranger
-            raise
-        if self.guard is not None:
-            self.guard(request, route)
-        if route.query is not None:
-            check_query(request, route.query)
-        if not route.body:
-            check_body(request)
-        request.params = params
-        return await route.handler(request)
-
     async def _guarded(self, request: HttpRequest) -> HttpResponse:
+        """The matching route's answer, or the error handler's: the end of the middleware
+        chain (one coroutine, not two, on every request: ADR 0052)."""
         try:
-            return await self._dispatch(request)
+            request.check_url()
+            try:
+                route, params = self._resolve(
+                    request.method, request.segments, request.raw_segments, request.path
+                )
+            except (NotFound, MethodNotAllowed):
+                if self.guard is not None:
+                    self.guard(request, None)  # which paths exist is no answer for a stranger
+                raise
+            if self.guard is not None:
+                self.guard(request, route)
+            if route.query is not None:
+                check_query(request, route.query)
+            if not route.body:
+                check_body(request)
+            request.params = params
+            return await route.handler(request)
         except Exception as error:
             return await self.error_handler(error, request)
 

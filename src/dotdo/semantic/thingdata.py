@@ -98,13 +98,15 @@ def split_input(type_name: str, data: Any) -> tuple[dict[str, Any], str | None, 
     key), `invalid_id`, `type_mismatch` (`$type` other than `type_name`),
     `invalid_version` (`$version` not a positive integer within 64 bits).
     """
-    if not isinstance(data, Mapping):
+    # A parsed body is a plain dict with str keys: known by exact type, without the ABC's
+    # isinstance (a Python call) and one isinstance a key (ADR 0052).
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise BadRequest("A thing is a JSON object", code="invalid_data")
     properties: dict[str, Any] = {}
     thing_id: str | None = None
     version: int | None = None
     for key, value in data.items():
-        if not isinstance(key, str):
+        if type(key) is not str and not isinstance(key, str):
             raise BadRequest("Property names are strings", code="invalid_data")
         if not key.startswith("$"):
             properties[key] = value

@@ -25,9 +25,9 @@ the log's order is the order in which writes were made.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from contextvars import ContextVar, Token
 from typing import Any, Protocol
 
 from dotdo.core import faults
@@ -67,13 +67,30 @@ def _loop_call_later(delay: float, callback: Callable[[], None]) -> Cancellable:
 
 
 class _Request:
-    """One request in the object (`GroupCommit.serving`): its task, the group it waits for
-    (if any), and whether it is idle (it let a commit delay run out)."""
+    """One request in the object (`GroupCommit.serving`, a context manager): its task, the
+    group it waits for (if any), and whether it is idle (it let a commit delay run out)."""
 
-    def __init__(self, task: object) -> None:
+    __slots__ = ("_commits", "_token", "idle", "task", "waiting")
+
+    def __init__(self, commits: GroupCommit, task: object) -> None:
+        self._commits = commits
+        self._token: Token[_Request | None] | None = None
         self.task = task
         self.waiting: Group | None = None
         self.idle = False
+
+    # A class rather than a `@contextmanager` generator: entered and left on every
+    # request, where the generator's machinery cost four more calls (ADR 0052).
+    def __enter__(self) -> None:
+        self._commits._requests.append(self)
+        self._token = _serving.set(self)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _serving.reset(self._token)
+            self._token = None
+        self._commits._requests.remove(self)
+        self._commits._commit_if_ready()
 
 
 _serving: ContextVar[_Request | None] = ContextVar("dotdo_storage_serving", default=None)
@@ -89,7 +106,13 @@ def _task() -> object:
 def _current() -> _Request | None:
     """The request whose own task is running (not a task it started), or None."""
     request = _serving.get()
-    return request if request is not None and request.task is _task() else None
+    if request is None:
+        return None
+    try:  # `_task()` inline: asked several times a write (ADR 0052)
+        task = asyncio.current_task()
+    except RuntimeError:  # no loop running: synchronous code, served as `serving` saw it
+        task = None
+    return request if request.task is task else None
 
 
 def in_request() -> bool:
@@ -217,21 +240,12 @@ class GroupCommit:
 
     # -- requests ------------------------------------------------------------
 
-    @contextmanager
-    def serving(self) -> Iterator[None]:
+    def serving(self) -> AbstractContextManager[None]:
         """Inside: a request in the object, from its start to its answer. Its task's strict
         writes may join the group, so it must await `wait` before it answers. Tasks it
         starts (a handler's drain) inherit the context but not the promise: their writes
         are logged at once. Leaving may commit a group that waited only for this request."""
-        request = _Request(_task())
-        self._requests.append(request)
-        token = _serving.set(request)
-        try:
-            yield
-        finally:
-            _serving.reset(token)
-            self._requests.remove(request)
-            self._commit_if_ready()
+        return _Request(self, _task())
 
     @property
     def requests(self) -> int:
@@ -256,8 +270,11 @@ class GroupCommit:
         """Requests in the object that a delayed group waits for: not `writer`, not waiting
         for the open group, not idle, and not in the task of one of those (a request
         served inside another's `fetch` runs in its task: they wait as one)."""
+        requests = self._requests
+        if len(requests) == 1 and requests[0] is writer:
+            return 0  # the writer alone in the object (ADR 0052)
         group = self.open
-        busy = {r.task for r in self._requests if r.waiting is group}
+        busy = {r.task for r in requests if r.waiting is group}
         if writer is not None:
             busy.add(writer.task)
         return sum(1 for r in self._requests if r.task not in busy and not r.idle)
@@ -313,7 +330,7 @@ class GroupCommit:
 
     def settle(self) -> None:
         """Outside a transaction: wake the waiters of the groups logged (up to the newest row)."""
-        if self._sql.in_transaction or not self._taken:
+        if not self._taken or self._sql.in_transaction:  # most calls: nothing taken
             return
         taken, self._taken = self._taken, []
         faults.reach_now(faults.STORAGE_GROUP_LOGGED, str(self._last_seq()))

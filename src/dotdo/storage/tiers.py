@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -201,9 +201,11 @@ class TieredThingStore:
         held = not self._sql.in_transaction and (self.options.durability == RELAXED or in_request())
         return self._reads_first.run(work, held, self._atomically)
 
-    def _atomically(self, work: Callable[[], T], transaction: Callable[[Callable[[], T]], T]) -> T:
+    def _atomically(
+        self, work: Callable[[], T], transaction: Callable[[Callable[[], T]], T], held: bool
+    ) -> T:
         """`atomically`, the SQL transaction run by `transaction` (`Sql.transaction`, or
-        `Sql.one_statement` for work known to run one statement)."""
+        `Sql.reads_only`); `held` is `atomically`'s: writes alone may wait in the group."""
         if self._turn is not None:
             return work()
         self._groups.settle()
@@ -220,7 +222,7 @@ class TieredThingStore:
             result = work()
             if turn.entries or turn.events:
                 alone = owned and self._sql.rows_written == before and turn.checkpointed_before is None
-                if alone and (self.options.durability == RELAXED or in_request()):
+                if alone and held:
                     turn.deferred = True
                 else:
                     self._append([*turn.entries.values(), *({"ev": e} for e in turn.events)])
@@ -294,15 +296,14 @@ class TieredThingStore:
         self._groups.settle()
 
     def serving(self) -> AbstractContextManager[None]:
-        """A request in the object from its start to its answer (`DOStorage.fetch`): its
-        strict writes may wait in the group, so it awaits `durable()` before it answers;
-        requests in the object are the siblings a group's commit may wait for (ADR 0029)."""
+        """A request in the object, start to answer (`DOStorage.fetch`; it awaits `durable()`
+        before it answers): a sibling a group's commit may wait for (ADR 0029)."""
         return self._groups.serving()
 
-    async def durable(self) -> None:
-        """Return once every write made so far is in the log (a strict request's last
-        await); raises the error of the group's row if it could not be written."""
-        await self._groups.wait()
+    def durable(self) -> Coroutine[Any, Any, None]:
+        """Awaited: return once every write made so far is in the log (a strict request's
+        last await); raises the error of the group's row if it could not be written."""
+        return self._groups.wait()  # not a coroutine of its own: one frame less a request
 
     def _add_events(self, events: list[dict[str, Any]], turn: Turn | None = None) -> None:
         self._events.add(events)

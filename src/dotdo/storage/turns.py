@@ -52,17 +52,17 @@ class ReadsFirst:
         self,
         work: Callable[[], T],
         held: bool,
-        turn: Callable[[Callable[[], T], Callable[[Callable[[], T]], T]], T],
+        turn: Callable[[Callable[[], T], Callable[[Callable[[], T]], T], bool], T],
     ) -> T:
-        """`turn(work, transaction)`, with `Sql.reads_only` for `transaction` first when
-        `work` is `Rerunnable`, not named as writing, and `held` (its writes would wait in
-        the group); else, or when it wrote, `Sql.transaction`."""
+        """`turn(work, transaction, held)`, with `Sql.reads_only` for `transaction` first
+        when `work` is `Rerunnable`, not named as writing, and `held` (its writes would
+        wait in the group); else, or when it wrote, `Sql.transaction`."""
         name = work.name if isinstance(work, Rerunnable) else None
         if name is not None and held and name not in self.writing:
             try:
-                return turn(work, self._sql.reads_only)
+                return turn(work, self._sql.reads_only, held)
             except WritesNeeded:
                 if len(self.writing) < MAX_WRITING_NAMES:
                     self.writing.add(name)
                 self.reruns += 1
-        return turn(work, self._sql.transaction)
+        return turn(work, self._sql.transaction, held)

@@ -154,9 +154,14 @@ class EventBus:
         """Run `work` as a caller of the bus: it returns once the events `work` raised, and
         their chains, are delivered (unless it runs inside a delivery, or arrived while one
         was in progress: then they are delivered after it, in order)."""
-        with self._outbox.caller() as scope:
+        # `Outbox.caller` spelt out: every request comes through here (ADR 0052).
+        outbox = self._outbox
+        scope, token = outbox.enter()
+        try:
             result = await work()
-            await self._outbox.settle(scope)
+            await outbox.settle(scope)
+        finally:
+            outbox.leave(token)
         return result
 
     async def run_handler(self, function: Callable[..., Any], *args: Any) -> Any:

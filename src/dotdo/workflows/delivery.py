@@ -27,7 +27,7 @@ import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -185,19 +185,30 @@ class Outbox(Generic[T]):
             return Scope(self, self._current.batch, may_wait=False)
         return Scope(self, Batch(), may_wait=True)
 
+    def enter(self) -> tuple[Scope, Token[Scope | None] | None]:
+        """The scope the running code is in, if it is one of this outbox's (and None), or
+        else the scope of a call arriving now, entered (and the token `leave` takes)."""
+        scope = _SCOPE.get()
+        if scope is not None and scope.owner is self:
+            return scope, None
+        scope = self.arrive()
+        return scope, _SCOPE.set(scope)
+
+    @staticmethod
+    def leave(token: Token[Scope | None] | None) -> None:
+        """Back to the scope before `enter` (nothing, if `enter` entered none)."""
+        if token is not None:
+            _SCOPE.reset(token)
+
     @contextmanager
     def caller(self) -> Iterator[Scope]:
-        """Run the block in the scope it is already in, or else as a call arriving now."""
-        scope = self.scope()
-        if scope is not None:
-            yield scope
-            return
-        scope = self.arrive()
-        token = _SCOPE.set(scope)
+        """Run the block in the scope it is already in, or else as a call arriving now
+        (`enter` and `leave` around it; a request's path calls them itself: ADR 0052)."""
+        scope, token = self.enter()
         try:
             yield scope
         finally:
-            _SCOPE.reset(token)
+            self.leave(token)
 
     def put(self, item: T) -> _Entry[T]:
         """Queue `item` behind everything queued before it, counted in the current batch."""
@@ -226,7 +237,7 @@ class Outbox(Generic[T]):
     async def settle(self, scope: Scope) -> None:
         """Wait until `scope`'s batch is delivered, if the scope may wait; otherwise return
         at once (the drain in progress delivers it)."""
-        if scope.may_wait and scope.batch is not None and scope.batch.pending:
+        if scope.may_wait and scope.batch is not None and scope.batch._pending:
             self._start()
             await scope.batch.wait()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -33,6 +34,19 @@ RECORD = ThingRecord("c-1", "Customer", "{}", 1, 2, None, 3)
 def test_split_input_separates_properties_id_and_version() -> None:
     sent = {"$id": "c-1", "$type": "Customer", "$version": 2, "$created_at": 5, "name": "Ada"}
     assert split_input("Customer", sent) == ({"name": "Ada"}, "c-1", 2)
+
+
+class Key(str):
+    pass
+
+
+def test_split_input_takes_any_mapping_with_str_keys() -> None:
+    """A plain dict is known by its type; any other mapping with str keys (subclasses too),
+    as a Workers RPC caller or an application may pass, is taken as before."""
+    sent = MappingProxyType({Key("$id"): "c-1", Key("name"): "Ada", "age": 3})
+    assert split_input("Customer", sent) == ({"name": "Ada", "age": 3}, "c-1", None)
+    with pytest.raises(BadRequest, match="Property names are strings"):
+        split_input("Customer", MappingProxyType({b"name": "Ada"}))
 
 
 @pytest.mark.parametrize(

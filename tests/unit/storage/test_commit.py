@@ -15,6 +15,7 @@ from dotdo.core.migrations import migrate
 from dotdo.core.sql import Sql
 from dotdo.semantic.graph import GRAPH_TABLES
 from dotdo.semantic.store import THING_TABLES, ThingRecord
+from dotdo.storage.commit import in_request
 from dotdo.storage.log import STORAGE_TABLES
 from dotdo.storage.tiers import TieredThingStore, TierOptions
 from tests.inprocess import T0, run
@@ -380,3 +381,40 @@ def test_the_commit_delay_is_checked_when_the_options_are_made() -> None:
     for bad in (-1, 1001, 1.5, True):
         with pytest.raises(ValueError, match="commit_delay_ms"):
             TierOptions(commit_delay_ms=bad)  # type: ignore[arg-type]
+
+
+def test_a_request_that_raises_leaves_the_object_and_its_group_is_logged() -> None:
+    """`serving()` left by an error (a handler that raised past the router): the request is
+    no longer in the object nor the running code's request, and a group whose delay waited
+    only for it is logged as it leaves."""
+    obj = Object()
+
+    async def main() -> None:
+        body = asyncio.get_running_loop().create_future()
+        b = asyncio.create_task(obj.request("b", before=body))
+        await turns()
+        with pytest.raises(RuntimeError, match="the handler failed"), obj.tiers.serving():
+            obj.write("a")  # b is a sibling: the group waits for it, a delay running
+            raise RuntimeError("the handler failed")
+        assert obj.tiers._groups.requests == 1  # b only
+        assert not in_request()
+        assert obj.logged() == set()
+        body.set_result(None)
+        await b  # b waits for the group, which now waits for no one: logged as b leaves
+        assert obj.tiers._groups.requests == 0
+
+    run(main())
+    assert obj.answered == ["b"]
+    assert obj.logged() == {"a"}
+
+
+def test_synchronous_code_inside_serving_is_the_request() -> None:
+    """With no event loop running (no task), code inside `serving()` is the request's own
+    (`serving` saw no task either), and outside it none is."""
+    obj = Object()
+    with obj.tiers.serving():
+        assert in_request()
+        with obj.tiers.serving():
+            assert in_request() and obj.tiers._groups.requests == 2
+        assert in_request() and obj.tiers._groups.requests == 1
+    assert not in_request() and obj.tiers._groups.requests == 0

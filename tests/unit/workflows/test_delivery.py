@@ -312,3 +312,26 @@ def test_handler_timeouts_in_range_are_accepted(value: float) -> None:
 def test_handler_timeouts_out_of_range_are_refused_naming_the_class(value: object, error: type) -> None:
     with pytest.raises(error, match=r"App\.handler_timeout"):
         validate_handler_timeout(value, "App")
+
+
+def test_enter_and_leave_are_the_callers_scope() -> None:
+    """`enter` outside any scope enters a call's own batch, which it may wait for; inside
+    one of the outbox's scopes it is that scope, entered again by nothing; `leave` puts
+    the scope before it back, also when the block raised."""
+    r = Recorder()
+
+    async def main() -> None:
+        outer, token = r.outbox.enter()
+        assert token is not None and outer.may_wait and outer.batch is not None
+        inner, none = r.outbox.enter()
+        assert inner is outer and none is None
+        r.outbox.leave(none)
+        assert r.outbox.scope() is outer
+        r.outbox.leave(token)
+        assert r.outbox.scope() is None
+        with pytest.raises(KeyError), r.outbox.caller() as scope:
+            assert r.outbox.scope() is scope
+            raise KeyError("the block")
+        assert r.outbox.scope() is None
+
+    within(main())
