@@ -45,3 +45,23 @@ def test_a_query_past_the_cost_rules_is_refused_and_the_object_keeps_answering(r
         assert plan.status_code == 200 and len(plan.json()["rows"]) >= 3, plan.text[:300]
         formatted = c.post("/query", json={"sql": "SELECT printf('%.2f', 1.5) AS s"})
         assert formatted.json()["rows"] == [{"s": "1.50"}]
+
+
+def test_a_refused_query_costs_dostorage_no_checkpoint(runtime: LocalRuntime) -> None:
+    # DOStorage checkpoints every acknowledged write before a query reads SQL; one the guard
+    # refuses used to pay for that checkpoint first.
+    with runtime.client() as c:
+        c.post("/_storage/Counter", json={"n": 1}).raise_for_status()
+        pending = c.get("/_storage/stats").json()["tiers"]["l1"]["rows_pending"]
+        assert pending > 0
+        for sql in ["SELECT count(*) FROM things a, things b, things c", "SELECT * FROM dotdo_nouns"]:
+            refused = c.post("/_storage/query", json={"sql": sql})
+            assert refused.status_code == 400 and error(refused)["code"] in (
+                "query_too_costly",
+                "invalid_sql",
+            )
+            assert c.get("/_storage/stats").json()["tiers"]["l1"]["rows_pending"] == pending
+        assert c.post("/_storage/query", json={"sql": "SELECT count(*) AS n FROM things"}).json()["rows"] == [
+            {"n": 1}
+        ]
+        assert c.get("/_storage/stats").json()["tiers"]["l1"]["rows_pending"] == 0
