@@ -8,7 +8,7 @@ a message and a status.
     |   |   +-- CronError               400 invalid_schedule, and a ValueError (cron, every, time zones)
     |   |   +-- QueryValidationError    400 invalid_where (where clauses, order, projection)
     |   |   +-- InvalidMessage          (internal) 400 invalid_message on /ws/rpc, with the caller's id
-    |   |   +-- SqlSecurityError        400 invalid_sql (the read-only query API)
+    |   |   +-- SqlSecurityError        400 invalid_sql, query_too_costly, query_failed (read-only query)
     |   |   +-- ArgumentError           (internal) 400 invalid_params of one argument, renamed by a route
     |   +-- Unauthorized                401: unauthorized, token_required (with WWW-Authenticate)
     |   |   +-- TokenError              401 token_malformed, token_invalid, token_expired
@@ -157,7 +157,9 @@ class QueryValidationError(BadRequest):
 
 
 class SqlSecurityError(BadRequest):
-    """SQL that the read-only query API refuses (400 `invalid_sql`)."""
+    """SQL that the read-only query API refuses: 400 `invalid_sql` (not one read-only SELECT
+    of visible tables), `query_too_costly` (work the text multiplies, ADR 0055) or
+    `query_failed` (SQLite's own refusal)."""
 
     default_code: ClassVar[str] = "invalid_sql"
 

@@ -387,6 +387,18 @@ def query_length(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
         return of_http(c.post("/query", json={"sql": sql}))
 
 
+def query_sources(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    """A cross join of `n` tables (empty: the refusal comes before any row is read)."""
+    sql = "SELECT count(*) AS n FROM " + ", ".join(f"things t{i}" for i in range(n))
+    with runtime.client(tenant) as c:
+        return of_http(c.post("/query", json={"sql": sql}))
+
+
+def query_format_width(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
+    with runtime.client(tenant) as c:
+        return of_http(c.post("/query", json={"sql": f"SELECT printf('%{n}d', 1) AS s"}))
+
+
 def noun_length(runtime: LocalRuntime, tenant: str, n: int) -> Outcome:
     """A noun whose derived plural is 3 longer (Child -> Children)."""
     with runtime.client(tenant) as c:
@@ -491,6 +503,8 @@ BOUNDS = [
     Bound("traversal hops", 5, (400, "invalid_traversal"), traverse_hops),
     Bound("`/query` params", 100, (400, "invalid_params"), query_params),
     Bound("`/query` SQL", 10_000, (400, "invalid_sql"), query_length),
+    Bound("`/query` row sources", 2, (400, "query_too_costly"), query_sources),
+    Bound("`/query` `printf` width", 100, (400, "query_too_costly"), query_format_width),
     Bound("noun (with a derived plural)", 64, (400, "invalid_type"), noun_length),
     Bound("noun plural", 72, (400, "invalid_noun"), plural_length),
     Bound("indexes per noun", 16, (400, "invalid_noun"), noun_indexes),

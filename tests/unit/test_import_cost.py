@@ -61,6 +61,7 @@ NOT_AT_START = (
     "dotdo.semantic.history",
     "dotdo.semantic.overlay",
     "dotdo.semantic.query",
+    "dotdo.semantic.sqlcost",
     "dotdo.semantic.sqlguard",
     "dotdo.storage.archive_format",
     "dotdo.wire.tokens",
@@ -71,7 +72,7 @@ NOT_AT_START = (
 and checking of a call's arguments and the resolution of its target (the first RPC call
 or route with a body of named arguments); the `/ws/rpc` protocol (its first socket
 message); the noun accessors (`self.Note`); as-of history; the query model and the overlay
-of unflushed things (the first list or count); the SQL guard (`/query`); a token's
+of unflushed things (the first list or count); the SQL guard and its cost rules (`/query`); a token's
 signature checks (the first request carrying a token: the access layer names
 `Capability`, from `dotdo.wire.capability`); L3's segment format (every object makes its
 index table, defined beside the log's). ADR 0036. DOFull still loads the RPC modules."""

@@ -171,10 +171,11 @@ class DOSemantic(DOCore):
 
     @rpc(scope="read")
     def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
-        """Run one read-only SELECT (checked by `validate_sql_query`): `{"rows", "truncated"}`,
-        at most MAX_QUERY_ROWS rows holding at most MAX_QUERY_BYTES of values (the rows
-        past either are left out, `truncated` true), and MAX_QUERY_PARAMS parameters (400
-        `invalid_params` past them).
+        """Run one read-only SELECT (checked by `validate_sql_query`: 400 `invalid_sql`, or
+        `query_too_costly` for work its text multiplies): `{"rows", "truncated"}`, at most
+        MAX_QUERY_ROWS rows holding at most MAX_QUERY_BYTES of values (the rows past either
+        are left out, `truncated` true), and MAX_QUERY_PARAMS parameters (400 `invalid_params`
+        past them). What it computes on the way is bounded only by those checks and the data.
 
         `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
         floats other than NaN, strings, or bytes (a BLOB); anything else is a 400

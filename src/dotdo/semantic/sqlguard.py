@@ -11,7 +11,8 @@ Cloudflare's (`_cf_*`) or SQLite's (`sqlite_*`, the `pragma_*` functions, `dbsta
 Every name in the text is checked, whatever its place and quoting: SQLite reads a
 quoted identifier and even a string literal as a table name (`FROM 'dotdo_nouns'`,
 `x IN "dotdo_nouns"`, `'pragma_table_list'()`), and SQL has no other way to name a
-table, so no hidden name in the text means no hidden table read (ADR 0013).
+table, so no hidden name in the text means no hidden table read (ADR 0013). What an
+admitted SELECT may cost is checked from the same tokens by `sqlcost` (ADR 0055).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 from typing import Any
 
 from dotdo.errors import SqlSecurityError
+from dotdo.semantic.sqlcost import Token, check_query_cost
 from dotdo.values import int64_error
 
 __all__ = [
@@ -80,12 +82,14 @@ def is_hidden_name(name: str) -> bool:
     return folded.startswith(HIDDEN_PREFIXES) or folded in _HIDDEN_NAMES
 
 
-def _tokens(sql: str) -> tuple[list[str], list[str]]:
-    """The bare words of `sql` in order, upper-cased, and every name it holds (bare words,
-    quoted identifiers and string literals, unquoted); raises on comments, a second
-    statement or an unterminated literal."""
+def _tokens(sql: str) -> tuple[list[str], list[str], list[Token]]:
+    """The bare words of `sql` in order, upper-cased; every name it holds (bare words,
+    quoted identifiers and string literals, unquoted); and every token in order, marks
+    included (`sqlcost` reads its shape). Raises on comments, a second statement or an
+    unterminated literal."""
     words: list[str] = []
     names: list[str] = []
+    tokens: list[Token] = []
     i, n = 0, len(sql)
     while i < n:
         ch = sql[i]
@@ -100,12 +104,14 @@ def _tokens(sql: str) -> tuple[list[str], list[str]]:
                     continue
                 break
             names.append(sql[i + 1 : end].replace(ch + ch, ch))
+            tokens.append(("string" if ch == "'" else "ident", names[-1]))
             i = end + 1
         elif ch == "[":
             end = sql.find("]", i + 1)
             if end == -1:
                 raise SqlSecurityError("Unterminated quoted identifier")
             names.append(sql[i + 1 : end])
+            tokens.append(("ident", names[-1]))
             i = end + 1
         elif sql.startswith("--", i) or sql.startswith("/*", i):
             raise SqlSecurityError("Comments not allowed")
@@ -120,21 +126,23 @@ def _tokens(sql: str) -> tuple[list[str], list[str]]:
             if match:
                 words.append(match.group(0).upper())
                 names.append(match.group(0))
+                tokens.append(("word", words[-1]))
                 i = match.end()
             else:
+                if not ch.isspace():
+                    tokens.append(("mark", ch))
                 i += 1
-    return words, names
+    return words, names, tokens
 
 
 _PLAN = ["EXPLAIN", "QUERY", "PLAN"]
 # A common table expression is recursive as soon as it names itself, RECURSIVE or not
 # (https://sqlite.org/lang_with.html), and a recursive one can run for ever: one nested in a
-# SELECT froze the object (every tenant of a local runtime). Without WITH, a read's work is
-# bounded by the data it reads.
+# SELECT froze the object (every tenant of a local runtime). What a query without WITH may
+# still ask for (joins, built values) is bounded by `check_query_cost`.
 _WITH_RULE = (
     "WITH not allowed in a read-only query, nested or not: a common table expression "
-    "can recurse without end (SQLite makes one recursive by naming itself), and a "
-    "query's work must stay bounded by the data it reads"
+    "can recurse without end (SQLite makes one recursive by naming itself)"
 )
 
 
@@ -151,14 +159,18 @@ def validate_sql_query(sql: object) -> str:
     A name is hidden when `is_hidden_name` says so, wherever it stands in the text: a
     string literal that looks like one is refused too (bind such a value as a parameter).
     `WITH` is refused wherever it stands outside a literal (a common table expression
-    can recurse without end).
+    can recurse without end). A SELECT that asks for more work than `check_query_cost`
+    allows (more than two row sources, `randomblob`, `zeroblob`, a wide `printf`) raises
+    SqlSecurityError 400 `query_too_costly`; its `EXPLAIN QUERY PLAN`, which runs nothing,
+    is answered.
     """
     if not isinstance(sql, str) or not sql.strip():
         raise SqlSecurityError("Query is empty")
     if len(sql) > MAX_SQL_LENGTH:
         raise SqlSecurityError(f"Query is longer than {MAX_SQL_LENGTH} characters")
-    words, names = _tokens(sql)
-    if words[:3] == _PLAN:
+    words, names, tokens = _tokens(sql)
+    plan = words[:3] == _PLAN
+    if plan:
         words = words[3:]
     elif words[:1] == ["EXPLAIN"]:  # EXPLAIN alone lists the bytecode, every table it opens
         raise SqlSecurityError("EXPLAIN is allowed only as EXPLAIN QUERY PLAN SELECT ...")
@@ -172,6 +184,8 @@ def validate_sql_query(sql: object) -> str:
     for name in names:
         if is_hidden_name(name):
             raise SqlSecurityError(f"{name!r} is internal and not readable through query ({_HIDDEN_RULE})")
+    if not plan:  # a plan is not run: it shows what a refused query would read
+        check_query_cost(tokens)
     return sql
 
 

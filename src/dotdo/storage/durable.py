@@ -286,7 +286,11 @@ class DOStorage(DOSemantic):
         """DOSemantic's read-only query, after a full checkpoint: raw SQL may read `things`
         (and `events`) in any way, where no overlay can follow it, so every acknowledged
         write is put there first (ADRs 0019, 0030; lists and counts of things use the
-        overlay instead and write nothing)."""
+        overlay instead and write nothing). A query the guard refuses is refused first, and
+        costs no checkpoint."""
+        from dotdo.semantic.sqlguard import validate_sql_query
+
+        validate_sql_query(sql)
         tiers = self.__dict__.get("tiers")
         if isinstance(tiers, TieredThingStore):
             tiers.flush()
