@@ -28,7 +28,7 @@ from dotdo.semantic.names import check_unreserved_verb, validate_verb
 from dotdo.semantic.refs import Ref, as_ref, thing_filter
 from dotdo.semantic.registry import Verbs
 from dotdo.semantic.strict import NounPolicy
-from dotdo.values import ACTION_EVENT_DEPTH, MAX_STORED_DEPTH, Record, depth_of, stored_json
+from dotdo.values import ACTION_EVENT_DEPTH, MAX_STORED_DEPTH, Record, stored_json
 
 Emit = Callable[[str, Any, "str | None", "str | None"], str]  # (type, data, subject, object) -> id
 
@@ -88,7 +88,8 @@ class EventLog:
         return {
             "id": self._ids(),
             "type": event_type,
-            "data": _encode(data, depth=depth_of(data)),
+            # `depth_of(data)`, inline: every event of every write is made here.
+            "data": _encode(data, depth=data.depth if type(data) is Record else MAX_STORED_DEPTH),
             "timestamp": self._clock(),
             "subject": subject,
             "object": object_id,

@@ -35,7 +35,9 @@ class Capability:
 
     def grants(self, target: str | None, scope: str) -> bool:
         """Does this capability allow `scope` on the object named `target` (methods aside)?"""
-        return covers(self.target, target) and SCOPE_RANK[scope] <= SCOPE_RANK[self.scope]
+        # "*" first: every request of an object without tokens asks, and it is most of them.
+        allowed = self.target == "*" or covers(self.target, target)
+        return allowed and SCOPE_RANK[scope] <= SCOPE_RANK[self.scope]
 
     def check_target(self, target: str | None) -> None:
         """Forbidden `token_wrong_target` unless this capability is for the object `target`
@@ -44,7 +46,7 @@ class Capability:
 
         The message names both: the holder can read its own token's target, and the tenant
         is in the request, so neither is news to the caller."""
-        if not covers(self.target, target):
+        if self.target != "*" and not covers(self.target, target):
             if not target:  # no name to mint one for: only a token for every object reaches it
                 reached, remedy = "an object with no name", "a token for '*' reaches it"
             else:
