@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -102,6 +102,10 @@ class TieredThingStore:
                 self.l0.keep(thing_id, record)
         return record
 
+    def read_many(self, ids: Sequence[str]) -> dict[str, ThingRecord | None]:
+        """`read` of each id; those L0 does not hold from `things` in a few statements."""
+        return self.l0.read_through(ids, self._inner.read_many)
+
     def _set(self, thing_id: str, type_name: str, record: ThingRecord | None) -> None:
         turn = self._turn
         if turn is None:  # every write runs in a turn; `atomically` opens one around it
@@ -111,8 +115,7 @@ class TieredThingStore:
         turn.entries[thing_id] = thing_entry(thing_id, type_name, record)
 
     def insert(self, record: ThingRecord) -> bool:
-        """Add a new thing to L0 as dirty and to the log (one row per transaction); False when the id is
-        taken."""
+        """Add a new thing to L0 (dirty) and the log (a row a transaction); False when its id is taken."""
 
         def work() -> bool:
             # A free id is not held as absent first: the write holds the thing there at once.
@@ -338,9 +341,8 @@ class TieredThingStore:
                 self.l0.replayed(str(entry["id"]), str(entry["t"]), entry_record(entry))
         self.replayed_rows = len(rows)
         if self.l0.dirty or self._events:
-            # Due at once: the log does not say when these were written, and counting the
-            # delay from this start would move it again at every wake, so an object evicted
-            # sooner than the delay (the alarm wakes it, it is evicted again) never checkpoints.
+            # Due at once: the log does not say when these were written, and counted from each
+            # start, the delay of an object evicted sooner (at every alarm) would never run out.
             self._dirty_since = self._clock() - self.options.checkpoint_delay_ms
             logger.info("replayed %d log rows: %d things to checkpoint", len(rows), len(self.l0.dirty))
 
@@ -441,8 +443,7 @@ class TieredThingStore:
         log = self.log
         l1 = dict(rows_pending=log.pending_rows, bytes_pending=log.pending_bytes, slots=log.slots)
         l1.update(rows_appended=log.rows_appended, events_pending=len(self._events))
-        l1.update(reruns=self._reads_first.reruns)
-        l1.update(self._groups.stats(), replayed_rows=self.replayed_rows)
+        l1.update(self._groups.stats(), replayed_rows=self.replayed_rows, reruns=self._reads_first.reruns)
         l2 = dict(checkpoints=self.checkpoints, rows_written=self.checkpoint_rows, **self.segments.stats())
         l2.update(self.queries.stats())
         l2.update(last_checkpoint_at=self.last_checkpoint_at, next_checkpoint_at=self.next_wake())
