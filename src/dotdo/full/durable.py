@@ -118,6 +118,7 @@ class DOFull(DOWorkflow):
             store,
             self.things.get,
             self._live_things,
+            self.things.get_many,
         )
         for noun in self.semantic_search.searchable:
             self.bus.subscribe(f"{noun}.*", self.semantic_search.on_event)
