@@ -307,14 +307,15 @@ class NounResource:
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
-        with_total: bool = True,
+        with_total: bool = False,
         cursor: str | None = None,
     ) -> dict[str, Any]:
-        """`{"items", "total", "has_more", "cursor"}`; `with_total=False` skips the count
-        (`total` null); `cursor`, a page's `cursor` of the same query, gives the next page."""
+        """`{"items", "total", "has_more", "cursor"}`; `total` is null unless the first page
+        reaches the end or `with_total=True` counts every match; `cursor`, a page's `cursor`
+        of the same query, gives the next page."""
         options = {"where": where, "order_by": order_by, "limit": limit, "offset": offset, "select": select}
-        if not with_total:
-            options["with_total"] = False
+        if with_total:
+            options["with_total"] = True
         options["cursor"] = cursor
         result: dict[str, Any] = await self._call("page", [], _options(options, include_deleted))
         return result
@@ -407,7 +408,7 @@ class ThingResource:
 
     async def related_page(
         self, verb: str, direction: str = "out", type_name: str | None = None, limit: int = 100,
-        cursor: str | None = None, with_total: bool = True,
+        cursor: str | None = None, with_total: bool = False,
     ) -> dict[str, Any]:  # fmt: skip
         """`related` a page at a time: `{"items", "total", "has_more", "cursor"}` (the next page's)."""
         args = [verb, direction, type_name, limit, cursor, with_total]

@@ -252,6 +252,29 @@ def test_an_approval_escalates_when_its_time_runs_out_then_expires(runtime: Loca
         assert rpc(c, "counts", "o-l") == {"prepare": 1, "pay": 0}
 
 
+def test_the_alarm_times_out_an_approval_that_reads_leave_alone(runtime: LocalRuntime) -> None:
+    """A read writes nothing (ADR 0058): what times an approval out is its timer, the
+    object's real alarm at `expires_at`, which expires it and resumes its run once."""
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        start(c, "soon", id="o-s", timeout=1)
+        first = pending_for(c, "soon")
+        assert first["overdue"] is False and first["expires_at"] is not None
+        deadline = time.monotonic() + 30
+        while (seen := c.get(f"{FULL}/approvals/{first['id']}").json())["overdue"] or seen[
+            "status"
+        ] == "pending":
+            assert time.monotonic() < deadline, seen  # a read may see it overdue: the alarm ends it
+            time.sleep(0.1)
+        assert seen["status"] == "expired" and seen["decided_at"] >= first["expires_at"]
+        while (run := c.get(f"{FULL}/workflows/soon").json())["status"] != "completed":
+            assert time.monotonic() < deadline, run
+            time.sleep(0.1)
+        assert run["result"] == {"expired": "approval_expired"}
+        types = [e["type"] for e in c.get(f"{FULL}/events", params={"limit": 100}).json()["items"]]
+        assert types.count("Approval.expired") == 1
+
+
 def test_a_run_waits_for_the_matching_event(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     with runtime.client(tenant) as c:

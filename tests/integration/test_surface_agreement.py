@@ -48,7 +48,8 @@ class Case:
 THING = "thing"
 DELETED = "thing (deleted)"
 CURSOR = "<cursor>"
-PAGE = {"items": [THING] * 2, "total": 3, "has_more": True, "cursor": CURSOR}
+PAGE = {"items": [THING] * 2, "total": None, "has_more": True, "cursor": CURSOR}
+COUNTED = {**PAGE, "total": 3}
 NO_EDGES = {"items": [], "total": 0, "has_more": False, "cursor": None}
 
 CASES = [
@@ -59,7 +60,8 @@ CASES = [
     Case("upsert, existing", None, "upsert", ({"$id": "t4", "title": "four"},), THING),
     Case("list", None, "list", ({"n": {"$gte": 2}}, "n"), [THING] * 3),
     Case("list, limited", None, "list", (None, "-n", 2), [THING] * 2),
-    Case("page", None, "page", ({"n": {"$gte": 2}}, "n", 2), PAGE),
+    Case("page", None, "page", ({"n": {"$gte": 2}}, "n", 2), PAGE),  # `total` only when asked
+    Case("page, counted", None, "page", ({"n": {"$gte": 2}}, "n", 2, None, None, False, True), COUNTED),
     Case("count", None, "count", ({"n": {"$gte": 2}},), 3),
     Case("find_first", None, "find_first", ({"n": 3},), THING),
     Case("find_first, no match", None, "find_first", ({"n": 99},), None),
@@ -97,6 +99,21 @@ CASES = [
         {"items": [{"$type": T, "$id": "t2"}], "total": 1, "has_more": False, "cursor": None},
     ),
     Case("related_page, missing", "nobody", "related_page", ("blocks",), NO_EDGES),
+    Case("relate, a second", "t1", "relate", ("blocks", f"{T}/t4"), True),
+    Case(
+        "related_page, not counted",
+        "t1",
+        "related_page",
+        ("blocks", "out", None, 1),
+        {"items": [{"$type": T, "$id": "t2"}], "total": None, "has_more": True, "cursor": CURSOR},
+    ),
+    Case(
+        "related_page, counted",
+        "t1",
+        "related_page",
+        ("blocks", "out", None, 1, None, True),
+        {"items": [{"$type": T, "$id": "t2"}], "total": 2, "has_more": True, "cursor": CURSOR},
+    ),
     Case(
         "related_page, bad cursor",
         "t1",
@@ -193,7 +210,9 @@ def http_request(c: httpx.Client, case: Case) -> tuple[httpx.Response, Callable[
     if case.op == "create_many":
         return c.post(f"{PREFIX}/{T}", json=args[0]), lambda body: body["items"]
     if case.op in ("list", "page"):
-        params = _query(args, query) if case.op == "list" else {**_query(args, query), "total": "exact"}
+        params = _query(args, query)
+        if case.op == "page" and len(args) > 6 and args[6]:  # `with_total=True`
+            params["total"] = "exact"
         response = c.get(f"{PREFIX}/{T}", params=params)
         return response, (lambda body: body["items"]) if case.op == "list" else same
     if case.op == "count":
@@ -220,10 +239,11 @@ def http_request(c: httpx.Client, case: Case) -> tuple[httpx.Response, Callable[
     if case.op == "related":  # the route answers the things themselves
         response = c.get(f"{path}/{args[0]}")
         return response, lambda body: [{"$type": t["$type"], "$id": t["$id"]} for t in body["items"]]
-    if case.op == "related_page":  # RPC counts by default: the route when asked to
-        names = ("direction", "type", "limit", "cursor")
-        params = {name: value for name, value in zip(names, args[1:], strict=False) if value is not None}
-        response = c.get(f"{path}/{args[0]}", params={**params, "total": "exact"})
+    if case.op == "related_page":
+        names = ("direction", "type", "limit", "cursor", "total")
+        given = [*args[1:6], "exact" if len(args) > 5 and args[5] else None]
+        params = {name: value for name, value in zip(names, given, strict=False) if value is not None}
+        response = c.get(f"{path}/{args[0]}", params=params)
         return response, lambda body: {
             **body,
             "items": [{"$type": t["$type"], "$id": t["$id"]} for t in body["items"]],

@@ -119,6 +119,7 @@ class DOFull(DOWorkflow):
             store,
             self.things.get,
             self._live_things,
+            self.things.get_many,
         )
         for noun in self.semantic_search.searchable:
             self.bus.subscribe(f"{noun}.*", self.semantic_search.on_event)
@@ -209,7 +210,9 @@ class DOFull(DOWorkflow):
         "rejected", "expired"; None: all), at most `limit` (1 to 1000). Each is `{"id",
         "name", "payload", "status", "approvers", "escalate_to", "run_id", "step",
         "requested_at", "expires_at", "decided_by", "decided_at", "comment", "value",
-        "escalated_from", "escalated_to"}`. 400 `invalid_status`, `invalid_limit`."""
+        "escalated_from", "escalated_to", "overdue"}`: `overdue` true for one whose time ran
+        out that the timer has not timed out yet, listed as expired (ADR 0058). A read: it
+        writes nothing. 400 `invalid_status`, `invalid_limit`."""
         return self.hitl.approvals(status, limit)
 
     @rpc(scope="read")

@@ -265,34 +265,38 @@ class HumanLoop:
     # -- approvals -------------------------------------------------------------
 
     def approval(self, approval_id: str) -> dict[str, Any]:
-        """One approval (`public`), as a decision would find it: one whose time ran out before the alarm
-        ended it times out first (`_settle`); 404 `approval_not_found` when none; the id in any case."""
-        approval_id = made_id(approval_id)
-        row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
-        if row is not None and self._overdue(row, self._host.timers.now()):
-            self._settle(row, self._host.timers.now())
-        return self._public(approval_id)
+        """One approval as a read answers it (`_view`), writing nothing; 404
+        `approval_not_found` when none; the id in any case."""
+        return self._view(self._row(made_id(approval_id)), self._host.timers.now())
 
-    def _public(self, approval_id: str) -> dict[str, Any]:
-        """One approval as stored (`public`); 404 `approval_not_found` when there is none."""
+    def _view(self, row: Row, now: int) -> dict[str, Any]:
+        """`public(row)` and `overdue`: True for a pending approval whose time ran out by `now`,
+        answered as the `expired` a decision finds (409), though its timer has not recorded it
+        yet (`decided_at`, `escalated_to`, events, the run's wake come then: ADR 0058)."""
+        answer, overdue = public(row), self._overdue(row, now)
+        return {**answer, "status": "expired" if overdue else answer["status"], "overdue": overdue}
+
+    def _row(self, approval_id: str) -> Row:
         row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
         if row is None:
             raise NotFound(f"No approval {approval_id!r}", code="approval_not_found")
-        return public(row)
+        return row
+
+    def _public(self, approval_id: str) -> dict[str, Any]:
+        """One approval as stored (`public`); 404 `approval_not_found` when there is none."""
+        return public(self._row(approval_id))
 
     def approvals(self, status: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Approvals with `status` (one of STATUSES; None: all), oldest request first, at
-        most `limit` (1 to 1000), as a decision would find them: overdue ones time out first
-        (`_settle`), never listed as pending. 400 `invalid_status` / `invalid_limit`."""
+        most `limit` (1 to 1000), each as `approval` answers it: an overdue one is listed as
+        expired, never as pending, and nothing is written. 400 `invalid_status` /
+        `invalid_limit`."""
         if status is not None and status not in STATUSES:
             raise BadRequest(f"status is one of {', '.join(STATUSES)}", code="invalid_status")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
             raise BadRequest(f"limit is 1 to {MAX_LIST}", code="invalid_limit")
         now = self._host.timers.now()
-        while due := self._store.due_approvals(now, DUE_BATCH):  # an escalation is due later
-            for row in due:
-                self._settle(row, now)
-        return [public(row) for row in self._store.approvals(status, limit)]
+        return [self._view(row, now) for row in self._store.approvals(status, limit, now)]
 
     @staticmethod
     def _overdue(row: Row, now: int) -> bool:
@@ -376,7 +380,7 @@ class HumanLoop:
         self._host.sql.transaction(record)
         await faults.reach(faults.APPROVAL_DECIDED, approval_id)
         await self._host.runs.resume(run_id)
-        return self._public(approval_id)
+        return self.approval(approval_id)
 
     # -- the timer source --------------------------------------------------------
 
@@ -400,19 +404,15 @@ class HumanLoop:
         return done
 
     async def _time_out(self, row: Row, now: int) -> None:
-        """An overdue approval times out (`_settle`); the run of one that expired for good resumes."""
-        if self._settle(row, now):
-            await self._host.runs.resume(str(row["run_id"]))
-
-    def _settle(self, row: Row, now: int) -> bool:
         """An overdue approval times out in one transaction: it escalates (once) when it names
-        `escalate_to`, else it expires and its run is woken (the alarm replays it unless the
-        caller resumes it now: True); one no longer pending (`row` read before an await) stays."""
+        `escalate_to`, else it expires and its run resumes; one no longer pending (`row` read
+        before an await) stays. Only the timer and a decision (write scopes) time one out."""
         final = row["escalate_to"] is None or row["escalated_from"] is not None
         settle = self._expire_approval if final else self._escalate
         done = self._host.sql.transaction(functools.partial(settle, row, now))
         self._host.timers.changed()
-        return final and done
+        if final and done:
+            await self._host.runs.resume(str(row["run_id"]))
 
     def _escalate(self, row: Row, now: int) -> bool:
         successor, escalate_to = new_id(), json.loads(str(row["escalate_to"]))

@@ -118,12 +118,17 @@ class HitlStore:
         """The approval `step` waits on now (the last of its escalations), or None."""
         return self._sql.first(f"{_APPROVAL} WHERE step = ? AND escalated_to IS NULL", step)
 
-    def approvals(self, status: str | None, limit: int) -> list[Row]:
-        """Approvals with `status` (any: None), oldest request first, at most `limit`."""
+    def approvals(self, status: str | None, limit: int, now: int) -> list[Row]:
+        """Approvals with `status` (any: None), oldest request first, at most `limit`; a
+        pending one whose time ran out by `now` counts as expired (its timer is late)."""
         if status is None:
             return self._sql.exec(f"{_APPROVAL} ORDER BY requested_at, id LIMIT ?", limit)
+        overdue = "(status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ?)"
+        clauses = {"pending": f"NOT {overdue} AND status = ?", "expired": f"({overdue} OR status = ?)"}
+        times = (now,) if status in clauses else ()
+        clause = clauses.get(status, "status = ?")
         return self._sql.exec(
-            f"{_APPROVAL} WHERE status = ? ORDER BY requested_at, id LIMIT ?", status, limit
+            f"{_APPROVAL} WHERE {clause} ORDER BY requested_at, id LIMIT ?", *times, status, limit
         )
 
     def decide(

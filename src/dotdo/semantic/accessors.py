@@ -124,13 +124,14 @@ class NounAccessor:
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
-        with_total: bool = True,
+        with_total: bool = False,
         cursor: str | None = None,
     ) -> dict[str, Any]:
         """`{"items": [...], "total": n, "has_more": bool, "cursor": str | None}`, as `GET
-        /:Noun` answers; `with_total=False` skips the count (`total` None unless the first
-        page reaches the end). `cursor` (opaque text, None on the last page) passed back with
-        the same `where`, `order_by` and `include_deleted` gives the page after this one.
+        /:Noun` answers: `total` None unless the first page reaches the end (it counts
+        itself) or `with_total=True` counts every match (`?total=exact`). `cursor` (opaque
+        text, None on the last page) passed back with the same `where`, `order_by` and
+        `include_deleted` gives the page after this one.
         400 `invalid_where` (and the other query codes) for a query that cannot run,
         `invalid_cursor` for a cursor of another list, `invalid_query` for a cursor with an
         `offset`."""
@@ -279,11 +280,12 @@ class InstanceAccessor:
         type_name: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
-        with_total: bool = True,
+        with_total: bool = False,
     ) -> dict[str, Any]:
         """`related` a page at a time: `{"items": [Ref], "total", "has_more", "cursor"}`; pass
-        `cursor` back for the next page (None on the last). `total` counts every edge unless
-        `with_total=False`. `related`'s errors, and 400 `invalid_cursor`."""
+        `cursor` back for the next page (None on the last). `total` counts every edge with
+        `with_total=True`, else is None unless this first page holds them all. `related`'s
+        errors, and 400 `invalid_cursor`."""
         return self._relationships.page(self.ref, verb, direction, type_name, limit, cursor, with_total)
 
     def traverse(self, hops: Sequence[Hop | Mapping[str, Any]], limit: int = 100) -> builtins.list[Ref]:

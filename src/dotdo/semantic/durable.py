@@ -341,10 +341,11 @@ class DOSemantic(DOCore):
         offset: int | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
-        with_total: bool = True,
+        with_total: bool = False,
         cursor: str | None = None,
     ) -> dict[str, Any]:
-        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more", "cursor"}`."""
+        """`self.noun(type_name).page(...)`: `{"items", "total", "has_more", "cursor"}`
+        (`total` counted only `with_total`, as `GET /:Noun?total=exact`)."""
         accessor: NounAccessor = self.noun(type_name)
         return accessor.page(where, order_by, limit, offset, select, include_deleted, with_total, cursor)
 
@@ -398,12 +399,12 @@ class DOSemantic(DOCore):
         type_name: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
-        with_total: bool = True,
+        with_total: bool = False,
     ) -> dict[str, Any]:
         """`related` a page at a time (`EdgePages.page`): `{"items": [{"$type", "$id"}],
         "total", "has_more", "cursor"}`, oldest edge first; pass `cursor` back for the next
-        page (None on the last). `total` counts every edge unless `with_total=False` (then
-        null unless this first page holds them all). `related`'s errors, and 400
+        page (None on the last). `total` counts every edge with `with_total=True`, else is
+        null unless this first page holds them all. `related`'s errors, and 400
         `invalid_cursor` for a cursor no page answered."""
         page = self.relationships.page(thing, verb, direction, type_name, limit, cursor, with_total)
         return {**page, "items": [ref.to_dict() for ref in page["items"]]}

@@ -161,8 +161,9 @@ class ThingQuery:
     offset: int = 0
     select: tuple[str, ...] | None = None
     include_deleted: bool = False
-    with_total: bool = True
-    """Count every match for `total` (a second query); without it `total` is None."""
+    with_total: bool = False
+    """Count every match for `total` (a second query); without it `total` is None unless
+    the first page reaches the end (the page counts itself)."""
     index: str | None = None
     """The quoted name of the declared property index the statement reads by (`INDEXED BY`),
     set by the thing service where the clause seeks by an indexed field (`Pushdown.seeks`);
@@ -178,7 +179,7 @@ class ThingQuery:
         offset: int | str | None = None,
         select: str | Sequence[str] | None = None,
         include_deleted: bool = False,
-        with_total: bool = True,
+        with_total: bool = False,
         cursor: str | None = None,
     ) -> ThingQuery:
         """Validate every option; QueryValidationError (400) names the first bad one, 400

@@ -4,7 +4,7 @@ that rolls back puts back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,18 @@ class L0:
         """Hold `record`, read from `things` after a miss, as clean; evicts."""
         self.cache.put(thing_id, record)
         self.evict()
+
+    def read_through(
+        self, ids: Sequence[str], read_many: Callable[[Sequence[str]], dict[str, ThingRecord | None]]
+    ) -> dict[str, ThingRecord | None]:
+        """`get` of each id (None: absent), the ones L0 does not hold read by one call of
+        `read_many` (from `things`) and kept, absent ones too, as `keep` keeps one."""
+        held = {thing_id: self.get(thing_id) for thing_id in dict.fromkeys(ids)}
+        read = read_many([thing_id for thing_id, record in held.items() if record is ABSENT])
+        for thing_id, record in read.items():
+            self.cache.put(thing_id, record)
+        self.evict()
+        return {**held, **read}
 
     def write(self, thing_id: str, type_name: str, record: ThingRecord | None, undo: L0Undo) -> None:
         """Hold `record` (None: deleted for good) as the dirty state of `thing_id` of type

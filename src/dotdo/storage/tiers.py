@@ -1,7 +1,7 @@
 """`TieredThingStore`: the `ThingStore` of DOStorage (ADR 0019).
 
-- L0 (`l0.py`): every thing read or written is kept in memory; the clean ones are bounded by
-  count and bytes (least recently used first out), the dirty ones (not yet in `things`) until a checkpoint.
+- L0 (`l0.py`): every thing read or written is kept in memory, the clean ones bounded (least
+  recently used out first), the dirty ones (not yet in `things`) until a checkpoint.
 - L1: the writes of one transaction (`atomically`, one thing operation or a batch) and
   the events it records are one row of the write-ahead log (`log.py`), so nothing is
   acknowledged before it is durable.
@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -102,6 +102,10 @@ class TieredThingStore:
                 self.l0.keep(thing_id, record)
         return record
 
+    def read_many(self, ids: Sequence[str]) -> dict[str, ThingRecord | None]:
+        """`read` of each id; those L0 does not hold from `things` in a few statements."""
+        return self.l0.read_through(ids, self._inner.read_many)
+
     def _set(self, thing_id: str, type_name: str, record: ThingRecord | None) -> None:
         turn = self._turn
         if turn is None:  # every write runs in a turn; `atomically` opens one around it
@@ -111,8 +115,7 @@ class TieredThingStore:
         turn.entries[thing_id] = thing_entry(thing_id, type_name, record)
 
     def insert(self, record: ThingRecord) -> bool:
-        """Add a new thing to L0 as dirty and to the log (one row per transaction); False when the id is
-        taken."""
+        """Add a new thing to L0 (dirty) and the log (a row a transaction); False when its id is taken."""
 
         def work() -> bool:
             # A free id is not held as absent first: the write holds the thing there at once.
@@ -155,9 +158,8 @@ class TieredThingStore:
         return self._sql
 
     def record_event(self, event: dict[str, Any]) -> None:
-        """Add one event (`EventLog.new_event`'s shape) to the transaction now running, or to
-        a transaction of its own: it is logged in that transaction's log row and reaches a
-        segment at the next full checkpoint."""
+        """Add one event (`EventLog.new_event`'s shape) to the running transaction, or to one of
+        its own: logged in that transaction's row, in a segment from the next full checkpoint."""
 
         def work() -> None:
             assert self._turn is not None
@@ -339,9 +341,8 @@ class TieredThingStore:
                 self.l0.replayed(str(entry["id"]), str(entry["t"]), entry_record(entry))
         self.replayed_rows = len(rows)
         if self.l0.dirty or self._events:
-            # Due at once: the log does not say when these were written, and counting the
-            # delay from this start would move it again at every wake, so an object evicted
-            # sooner than the delay (the alarm wakes it, it is evicted again) never checkpoints.
+            # Due at once: the log does not say when these were written, and counted from each
+            # start, the delay of an object evicted sooner (at every alarm) would never run out.
             self._dirty_since = self._clock() - self.options.checkpoint_delay_ms
             logger.info("replayed %d log rows: %d things to checkpoint", len(rows), len(self.l0.dirty))
 
@@ -442,8 +443,7 @@ class TieredThingStore:
         log = self.log
         l1 = dict(rows_pending=log.pending_rows, bytes_pending=log.pending_bytes, slots=log.slots)
         l1.update(rows_appended=log.rows_appended, events_pending=len(self._events))
-        l1.update(reruns=self._reads_first.reruns)
-        l1.update(self._groups.stats(), replayed_rows=self.replayed_rows)
+        l1.update(self._groups.stats(), replayed_rows=self.replayed_rows, reruns=self._reads_first.reruns)
         l2 = dict(checkpoints=self.checkpoints, rows_written=self.checkpoint_rows, **self.segments.stats())
         l2.update(self.queries.stats())
         l2.update(last_checkpoint_at=self.last_checkpoint_at, next_checkpoint_at=self.next_wake())

@@ -400,6 +400,40 @@ def _page(items: list[dict[str, Any]], limit: int, cursor: str | None) -> tuple[
     return items[start : start + limit], str(start + limit) if start + limit < len(items) else None
 
 
+def test_a_search_reads_its_hits_together() -> None:
+    """The hits' things are read in one call (`Things.get_many`: a few statements), not
+    one read a hit; a thing gone since its vector was kept is skipped, as before."""
+    clock = Clock()
+    ai, sql = make_ai(FakeProvider(), clock=clock)
+    things = {
+        f"c{n}": {"$id": f"c{n}", "$type": "Customer", "$version": 1, "name": "a" * (n + 1)} for n in range(8)
+    }
+    reads: list[list[tuple[str, str]]] = []
+
+    def one(type_name: str, thing_id: str) -> dict[str, Any] | None:
+        reads.append([(type_name, thing_id)])  # indexing checks a thing here: not a search
+        return things.get(thing_id)
+
+    def many(keys: list[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        reads.append(keys)
+        return [things.get(thing_id) for _, thing_id in keys]
+
+    search = Search({"Customer": ("name",)}, ai, SqliteVectors(sql, clock), one, lambda *_: ([], None), many)
+
+    async def scenario() -> list[dict[str, Any]]:
+        for thing in things.values():
+            await search.on_event(Event("e", "Customer.created", thing, clock.now))
+        await search.settle()
+        del things["c0"]  # gone since its vector was kept
+        reads.clear()
+        return await search.search("Customer", "a", 3)
+
+    hits = asyncio.run(scenario())
+    assert len(hits) == 3 and "c0" not in {hit["thing"]["$id"] for hit in hits}
+    assert len(reads) == 1 and len(reads[0]) == 8  # the 3 asked and 5 more, at once
+    assert [hit["score"] for hit in hits] == sorted((hit["score"] for hit in hits), reverse=True)
+
+
 def test_search_follows_the_events_of_searchable_nouns() -> None:
     clock = Clock()
     provider = FakeProvider()

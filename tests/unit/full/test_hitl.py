@@ -436,10 +436,11 @@ def test_a_decision_after_the_timeout_is_refused_before_the_alarm_ran() -> None:
     assert types.count("Approval.expired") == 1 and types.count("Approval.escalated") == 1
 
 
-def test_a_read_after_the_timeout_finds_what_a_decision_would_before_the_alarm_ran() -> None:
+def test_a_read_after_the_timeout_answers_what_a_decision_would_find_and_writes_nothing() -> None:
     """Listing or reading an overdue approval the alarm has not ended yet answers it as a
-    decision would find it: timed out (expired, or escalated to its successor), never
-    pending; the run of one expired for good is woken for the alarm to resume."""
+    decision would find it, expired (`overdue` until its timer records it), never pending;
+    the read is read-scoped: no row written, no event, no run woken. The alarm then times
+    it out (escalating it, or expiring it and resuming its run), once."""
     obj = Desk(Refunds)
     run(obj.runs.start("refund", {"amount": 2, "timeout": 3}, "late-1"))
     request = {"amount": 7, "approvers": ["clerk"], "timeout": 3, "escalate_to": ["boss"]}
@@ -448,30 +449,43 @@ def test_a_read_after_the_timeout_finds_what_a_decision_would_before_the_alarm_r
     ids = {a["run_id"]: a["id"] for a in obj.hitl.approvals("pending")}
     back = obj.restart()
     back.clock.advance(18_000)  # past expires_at; the alarm has not run
-    pending = back.hitl.approvals("pending")  # listed the two overdue ones as pending
-    successor = back.hitl.approval(ids["late-2"])["escalated_to"]
-    assert [(a["run_id"], a["id"]) for a in pending] == [("never", ids["never"]), ("late-2", successor)]
-    assert back.hitl.approval(ids["late-1"])["status"] == "expired"
-    assert {a["id"] for a in back.hitl.approvals("expired")} == {ids["late-1"], ids["late-2"]}
-    with pytest.raises(Conflict) as late:
+    written, before = back.sql.rows_written, events(back, "Approval.")
+    pending = back.hitl.approvals("pending")
+    late = [back.hitl.approval(ids[run_id]) for run_id in ("late-1", "late-2")]
+    expired = back.hitl.approvals("expired")
+    listed = back.hitl.approvals()
+    assert back.sql.rows_written == written  # was: each overdue one timed out by the read
+    assert events(back, "Approval.") == before and back.runs.status("late-1")["status"] == "waiting"
+    assert [(a["run_id"], a["overdue"]) for a in pending] == [("never", False)]
+    assert [(a["status"], a["overdue"], a["escalated_to"]) for a in late] == [("expired", True, None)] * 2
+    assert [a["id"] for a in expired] == [ids["late-1"], ids["late-2"]] and expired == late
+    assert [a["status"] for a in listed] == ["expired", "expired", "pending"]
+    with pytest.raises(Conflict) as refused:  # a decision (scope approve) times it out first
         run(back.hitl.decide(ids["late-2"], "approve", None, person("clerk")))
-    assert late.value.code == "approval_expired" and str(successor) in str(late.value)
-    run(back.tick(0))
+    assert refused.value.code == "approval_expired"
+    successor = back.hitl.approval(ids["late-2"])["escalated_to"]
+    assert successor is not None and back.hitl.approval(ids["late-2"])["overdue"] is False
+    run(back.tick(0))  # the alarm: late-1 expires for good, its run resumes
+    assert back.hitl.approval(ids["late-1"]) == {**late[0], "decided_at": 18_000 + T0, "overdue": False}
     failed = back.runs.status("late-1")
     assert failed["status"] == "failed" and "approval_expired" in failed["error"]
+    assert [a["id"] for a in back.hitl.approvals("pending")] == [ids["never"], successor]
     types = [e["type"] for e in events(back, "Approval.")]
     assert types.count("Approval.expired") == 1 and types.count("Approval.escalated") == 1
 
 
-def test_reading_one_overdue_approval_times_it_out_as_a_decision_would() -> None:
+def test_reading_one_overdue_approval_leaves_it_to_the_alarm() -> None:
     obj = Desk(Refunds)
     run(obj.runs.start("refund", {"amount": 2, "timeout": 3}, "late-1"))
     (approval,) = obj.hitl.approvals("pending")
     obj.clock.advance(4_000)
-    assert obj.hitl.approval(approval["id"])["status"] == "expired"  # was "pending"
-    assert obj.hitl.approvals("pending") == []
+    written = obj.sql.rows_written
+    read = obj.hitl.approval(approval["id"])
+    assert (read["status"], read["overdue"], obj.sql.rows_written) == ("expired", True, written)
+    assert obj.hitl.approvals("pending") == [] and obj.sql.rows_written == written
     run(obj.tick(0))
     assert obj.runs.status("late-1")["status"] == "failed"
+    assert obj.hitl.approval(approval["id"])["overdue"] is False
 
 
 def test_an_event_after_the_waits_timeout_does_not_match_before_the_alarm_ran() -> None:
@@ -502,7 +516,9 @@ def test_an_approval_read_out_while_the_alarm_resumes_another_times_out_once() -
     resuming a run after each that expired for good. A read of the approvals while that
     run resumed (from its own code here; over HTTP, any request arriving in the await)
     timed the next one out first; the pass then timed it out again from its stale row:
-    a second escalation (two pending successors, `Approval.escalated` twice)."""
+    a second escalation (two pending successors, `Approval.escalated` twice). A read
+    writes nothing now (ADR 0058): it finds the next one expired, and the pass times it
+    out once."""
     obj = Desk(Watchful)
     run(obj.runs.start("watchful", {"timeout": 3}, "first"))
     obj.clock.advance(1)
@@ -511,7 +527,7 @@ def test_an_approval_read_out_while_the_alarm_resumes_another_times_out_once() -
     assert run(obj.tick(5_000))["hitl"] >= 1
     pending = obj.hitl.approvals("pending")
     assert [a["run_id"] for a in pending] == ["second"]  # one successor, not two
-    assert obj.runs.status("first")["result"] == [pending[0]["id"]]
+    assert obj.runs.status("first")["result"] == []  # the second was overdue then: expired
     types = [e["type"] for e in events(obj, "Approval.")]
     assert types.count("Approval.escalated") == 1 and types.count("Approval.expired") == 1
     run(obj.tick(0))

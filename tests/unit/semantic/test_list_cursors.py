@@ -152,9 +152,12 @@ def test_total_after_a_cursor_counts_every_match_only_when_asked() -> None:
             total,
         )
     residual = {"$id": {"$regex": "^c"}}
-    first = node.things.list("Customer", ThingQuery.build(where=residual, limit=3))
+    first = node.things.list("Customer", ThingQuery.build(where=residual, limit=3, with_total=True))
     assert first["total"] == 7
-    last = node.things.list("Customer", ThingQuery.build(where=residual, limit=3, cursor=first["cursor"]))
+    after = first["cursor"]
+    last = node.things.list(
+        "Customer", ThingQuery.build(where=residual, limit=3, with_total=True, cursor=after)
+    )
     assert ([t["$id"] for t in last["items"]], last["total"]) == (["c03", "c04", "c05"], 7)
 
 

@@ -128,7 +128,7 @@ def test_the_largest_clauses_run_over_an_overlay_and_agree_with_python(name: str
     order = [f"-{longest_path(i)}" for i in range(MAX_ORDER_FIELDS)]
     expected = sorted(t["$id"] for t in made if matches(t, where))
     for offset in (0, 1):
-        query = ThingQuery.build(where, order_by=order, limit=MAX_LIMIT, offset=offset)
+        query = ThingQuery.build(where, order_by=order, limit=MAX_LIMIT, offset=offset, with_total=True)
         ids = [t["$id"] for t in things.list("Customer", query)["items"]]
         assert len(ids) == max(len(expected) - offset, 0) and set(ids) <= set(expected)
         assert things.list("Customer", query)["total"] == len(expected)

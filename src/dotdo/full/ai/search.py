@@ -47,6 +47,8 @@ REINDEX_BATCH = 100
 
 GetThing = Callable[[str, str], "dict[str, Any] | None"]
 """(type, id) -> the live thing (ThingData), or None when it is gone or deleted."""
+GetThings = Callable[["list[tuple[str, str]]"], "list[dict[str, Any] | None]"]
+"""`GetThing` of many (type, id) at once, in order (`Things.get_many`: a few statements)."""
 ListPage = Callable[[str, int, "str | None"], "tuple[list[dict[str, Any]], str | None]"]
 """(type, limit, cursor) -> a page of the live things of the type in the list's order, and
 the cursor after its last thing (ADR 0048; None on the last page)."""
@@ -231,7 +233,8 @@ def value_text(value: Any) -> str:
 class Search:
     """The object's semantic search: `searchable` (type -> embedded properties, see
     `check_searchable`), `ai` for the embeddings, `store` for the vectors, `get_thing` and
-    `list_things` to read things through the thing service."""
+    `list_things` to read things through the thing service (`get_things`, when given, reads
+    a search's hits together; else each with `get_thing`)."""
 
     def __init__(
         self,
@@ -240,11 +243,13 @@ class Search:
         store: VectorStore,
         get_thing: GetThing,
         list_things: ListPage,
+        get_things: GetThings | None = None,
     ) -> None:
         self.searchable = dict(searchable)
         self._ai = ai
         self._store = store
         self._get = get_thing
+        self._get_many = get_things or (lambda keys: [get_thing(*key) for key in keys])
         self._list = list_things
         self._pending: dict[tuple[str, str], Mapping[str, Any]] = {}
         self._flushing: asyncio.Future[None] | None = None
@@ -371,12 +376,8 @@ class Search:
         await self.settle()
         answer = await self._ai.embed_with_model(text)
         query = normalized(answer["vectors"][0])
-        hits = []
         # A few more than asked: a thing deleted since its vector was kept is skipped.
-        for thing_id, score in await self._store.nearest(type_name, answer["model"], query, limit + 5):
-            thing = self._get(type_name, thing_id)
-            if thing is not None:
-                hits.append({"score": round(score, 6), "thing": thing})
-            if len(hits) == limit:
-                break
-        return hits
+        found = await self._store.nearest(type_name, answer["model"], query, limit + 5)
+        things = self._get_many([(type_name, thing_id) for thing_id, _ in found])  # read together
+        hits = [(score, thing) for (_, score), thing in zip(found, things, strict=True) if thing is not None]
+        return [{"score": round(score, 6), "thing": thing} for score, thing in hits[:limit]]
