@@ -5,12 +5,8 @@ only with `with_total=True` (docs/api.md, "One operation, one answer")."""
 from __future__ import annotations
 
 import ast
-import asyncio
-import json
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from dotdo.client import Client
 from dotdo.core.migrations import migrate
@@ -20,6 +16,7 @@ from dotdo.semantic.graph import GRAPH_TABLES, Relationships
 from dotdo.semantic.registry import REGISTRY_TABLES
 from tests.storage import Storage
 from tests.unit.semantic.test_list_total import things_with
+from tests.unit.test_client import sent
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "dotdo"
 
@@ -84,23 +81,7 @@ def test_a_python_edge_page_counts_only_when_asked() -> None:
 
 
 def _sent(calls: Any) -> list[Any]:
-    bodies: list[Any] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        bodies.append(json.loads(request.content))
-        return httpx.Response(200, content=b'{"result": null}')
-
-    async def run() -> None:
-        client = Client("http://acme.localhost:8787")
-        await client.aclose()
-        client._http = httpx.AsyncClient(
-            base_url="http://127.0.0.1:8787", transport=httpx.MockTransport(answer)
-        )
-        await calls(client)
-        await client.aclose()
-
-    asyncio.run(run())
-    return bodies
+    return [body for _, body in sent(calls)]
 
 
 def test_the_client_asks_for_a_count_only_when_told() -> None:

@@ -157,6 +157,7 @@ _THING = re.compile(r"[A-Z][A-Za-z0-9]{0,63}/[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
             st.from_regex(_THING, fullmatch=True),
         ),
         st.builds(lambda a, b: f"{a}/{b}", st.from_regex(_TENANT, fullmatch=True), st.text(max_size=6)),
+        st.builds(lambda a, b: f"{a}/{b}", st.from_regex(_THING, fullmatch=True), st.text(max_size=3)),
     )
 )
 def test_an_object_name_is_one_of_three_forms_and_nothing_else(name: str) -> None:
