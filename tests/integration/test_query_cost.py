@@ -43,6 +43,10 @@ def test_a_query_past_the_cost_rules_is_refused_and_the_object_keeps_answering(r
         three_plan = "EXPLAIN QUERY PLAN SELECT count(*) FROM things a, things b, things c"
         plan = c.post("/query", json={"sql": three_plan})
         assert plan.status_code == 200 and len(plan.json()["rows"]) >= 3, plan.text[:300]
+        # A named parameter in SQLite's Tcl form hid the join inside what read as quotes.
+        hidden = 'SELECT @a("x) AS v, (SELECT count(*) FROM things p, things q, things r) AS "w", @b("z) AS u'
+        smuggled = c.post("/query", json={"sql": hidden, "params": ["1", "2"]})
+        assert (smuggled.status_code, error(smuggled)["code"]) == (400, "invalid_sql"), smuggled.text[:300]
         formatted = c.post("/query", json={"sql": "SELECT printf('%.2f', 1.5) AS s"})
         assert formatted.json()["rows"] == [{"s": "1.50"}]
 

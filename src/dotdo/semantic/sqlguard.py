@@ -71,6 +71,33 @@ _WORD = re.compile(
     r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"  # a letter, `_` or past ASCII
     r"[^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*"  # and digits, `$`
 )
+_VARIABLE_MARKS = "$@:#"
+_TCL_VARIABLE_RULE = (
+    "A named parameter followed by '(' is not allowed: SQLite reads `$name(...)` to the next "
+    "')' or space as one parameter name, quotes included"
+)
+
+
+def _variable_end(sql: str, start: int) -> int | None:
+    """Where the named parameter at `start` (`$a`, `@a`, `:a`, `#a`, with `::` inside) ends,
+    as SQLite's tokenizer reads it; None when its name runs on into `(`: SQLite then takes
+    everything up to the next `)` or space as the name (its Tcl variable form,
+    https://sqlite.org/c3ref/bind_blob.html), `"` and `'` included, so a quote the text seems
+    to open there is no quote to SQLite and the rest of the text is read another way."""
+    i, named = start + 1, False
+    while i < len(sql):
+        c = sql[i]
+        if c.isalnum() or c in "_$" or ord(c) >= 0x80:  # sqlite3IsIdChar, past ASCII included
+            named, i = True, i + 1
+        elif c == "(" and named:
+            return None
+        elif c == ":" and sql.startswith("::", i):
+            i += 2
+        else:
+            break
+    return i
+
+
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -121,6 +148,8 @@ def _tokens(sql: str) -> tuple[list[str], list[str], list[Token]]:
             i = n
         elif ch == "\x00":
             raise SqlSecurityError("NUL characters not allowed")
+        elif ch in _VARIABLE_MARKS and _variable_end(sql, i) is None:
+            raise SqlSecurityError(_TCL_VARIABLE_RULE)
         else:
             match = _WORD.match(sql, i)
             if match:

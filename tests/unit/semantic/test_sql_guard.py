@@ -311,3 +311,30 @@ def test_a_plan_of_anything_else_is_refused(sql: str, message: str) -> None:
 
 def test_a_plain_select_is_no_plan() -> None:
     assert not is_query_plan("SELECT 'EXPLAIN QUERY PLAN' AS s")
+
+
+@pytest.mark.parametrize("mark", list("$@:#"))
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "(SELECT count(*) FROM things p, things q, things r)",
+        "(SELECT group_concat(name) FROM sqlite_master)",
+        "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c)",
+    ],
+)
+def test_a_named_parameter_cannot_hide_text_inside_its_quotes(mark: str, hidden: str) -> None:
+    """SQLite reads `@a("x)` as one parameter name, to the `)`: the guard read `"x) AS v,
+    ... AS "` as a quoted identifier, so what stood between ran unchecked (a 3-way join for
+    8 minutes, the hidden tables, a recursive query)."""
+    sql = f'SELECT {mark}a("x) AS v, {hidden} AS "w", {mark}b("z) AS u'
+    with pytest.raises(SqlSecurityError) as refused:
+        validate_sql_query(sql)
+    assert refused.value.code == "invalid_sql" and "named parameter" in refused.value.message
+    db = sqlite3.connect(":memory:")  # SQLite does read the text so: one name, quotes inside
+    db.execute("CREATE TABLE things (id)")
+    assert db.execute(f'SELECT {mark}a("x) AS v', ["1"]).fetchall() == [("1",)]
+
+
+@pytest.mark.parametrize("sql", ["SELECT :id AS a, $b::c AS b, @d AS d, #e AS e, ?1 AS f"])
+def test_named_parameters_pass(sql: str) -> None:
+    assert validate_sql_query(sql) == sql
