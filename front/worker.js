@@ -59,6 +59,14 @@ export function invalidTenantBody(label) {
   return { error: { code: "invalid_tenant", message } };
 }
 
+/** The 503 answer when a tenant's object failed as a whole, as `object_unavailable_body` words it. */
+export function objectUnavailableBody(tenant) {
+  const message =
+    `The object of tenant ${pythonRepr(tenant)} did not answer (it was reset or is overloaded); ` +
+    "the request may or may not have taken effect: retry if it is safe to";
+  return { error: { code: "object_unavailable", message } };
+}
+
 /** Read and drop a body nobody will use, so the connection stays usable (core/durable.py's rule). */
 async function discardBody(request) {
   if (request.body === null) return;
@@ -88,6 +96,15 @@ export default {
       return Response.json(invalidTenantBody(found.invalid), { status: 400 });
     }
     const namespace = env.DOTDO;
-    return namespace.get(namespace.idFromName(found.tenant)).fetch(request);
+    try {
+      return await namespace.get(namespace.idFromName(found.tenant)).fetch(request);
+    } catch (error) {
+      // The object failed as a whole (reset, overloaded): `forward_to_tenant`'s 503.
+      console.warn(`the object of tenant ${pythonRepr(found.tenant)} did not answer: ${error}`);
+      return Response.json(objectUnavailableBody(found.tenant), {
+        status: 503,
+        headers: { "retry-after": "1" },
+      });
+    }
   },
 };

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,8 +32,11 @@ __all__ = [
     "dev_tenant_path",
     "forward_to_tenant",
     "get_object",
+    "object_unavailable_body",
     "tenant_from_host",
 ]
+
+logger = logging.getLogger("dotdo.worker")
 
 DEFAULT_TENANT = "default"
 DEV_TENANT_PREFIX = "/@"
@@ -135,7 +139,26 @@ async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) ->
             await discard_body(request, request.headers.get("content-length"))
         body = json.dumps(error.to_dict(), separators=(",", ":"))
         return Response(body, status=error.status, headers={"content-type": "application/json"})
-    return await get_object(namespace, tenant).fetch(request)
+    try:
+        return await get_object(namespace, tenant).fetch(request)
+    except Exception as error:
+        # dotdo's object answers each of its own errors (a 500 `internal_error` at worst), so
+        # what reaches here is the object failing as a whole: reset past its memory or CPU
+        # limit, overloaded, its code replaced under the request (Cloudflare's Durable
+        # Objects "Error handling" page). Not the client's fault, and a retry may succeed.
+        logger.warning("the object of tenant %r did not answer: %s", tenant, error)
+        body = json.dumps(object_unavailable_body(tenant), separators=(",", ":"))
+        headers = {"content-type": "application/json", "retry-after": "1"}
+        return Response(body, status=503, headers=headers)
+
+
+def object_unavailable_body(tenant: str) -> dict[str, Any]:
+    """The 503 answer when the object of `tenant` failed as a whole (`object_unavailable`)."""
+    message = (
+        f"The object of tenant {tenant!r} did not answer (it was reset or is overloaded); "
+        "the request may or may not have taken effect: retry if it is safe to"
+    )
+    return {"error": {"code": "object_unavailable", "message": message}}
 
 
 def _with_path(request: Any, url: str) -> Any:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from dotdo.errors import InvalidTenant
-from dotdo.worker import tenant_from_host
+from dotdo.worker import object_unavailable_body, tenant_from_host
 
 FRONT = Path(__file__).resolve().parents[2] / "front" / "worker.js"
 URLS = [
@@ -49,3 +49,17 @@ def test_the_front_reads_every_host_as_the_passthrough_does() -> None:
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     assert json.loads(answer.stdout) == [_passthrough(url) for url in URLS]
+
+
+def test_the_front_words_an_unavailable_object_as_the_passthrough_does() -> None:
+    """Both passthroughs answer an object that failed as a whole with the same 503 body."""
+    tenants = ["acme", "t-1", "default"]
+    script = (
+        f"import {{ objectUnavailableBody }} from {json.dumps(FRONT.as_uri())};\n"
+        f"console.log(JSON.stringify({json.dumps(tenants)}.map(objectUnavailableBody)));\n"
+    )
+    answer = subprocess.run(
+        ["node", "--no-warnings", "--input-type=module", "-e", script],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert json.loads(answer.stdout) == [object_unavailable_body(tenant) for tenant in tenants]

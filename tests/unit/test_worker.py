@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dotdo import worker
-from dotdo.worker import InvalidTenant, dev_tenant_path, forward_to_tenant, get_object, tenant_from_host
+from dotdo.worker import (
+    InvalidTenant,
+    dev_tenant_path,
+    forward_to_tenant,
+    get_object,
+    object_unavailable_body,
+    tenant_from_host,
+)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +144,7 @@ def runtime_modules(monkeypatch: pytest.MonkeyPatch) -> None:
 
     class Response:
         def __init__(self, body: str, status: int = 200, headers: Any = None) -> None:
-            self.body, self.status = body, status
+            self.body, self.status, self.headers = body, status, headers or {}
 
     class Request:
         def __init__(self, js_request: Any) -> None:
@@ -190,6 +197,28 @@ def test_host_names_still_pick_the_tenant() -> None:
         ("id:acme", "http://acme.localhost:8787/health"),
         ("id:api", "https://api.example.com/health"),
     ]
+
+
+class _ResetNamespace(_Namespace):
+    """A binding whose object fails as a whole, as a reset one does (its fetch raises)."""
+
+    def get(self, object_id: str) -> Any:
+        class Stub:
+            async def fetch(self, request: Any) -> str:
+                raise RuntimeError("Durable Object reset because its isolate exceeded its memory limit")
+
+        return Stub()
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_an_object_that_fails_as_a_whole_is_a_503_not_a_500() -> None:
+    """An object reset under a request (a breaker's query ran it out of memory) reached the
+    client as the runtime's 500: the passthrough answers a JSON 503 that says to retry."""
+    answer = asyncio.run(forward_to_tenant(_request("http://acme.localhost/query"), _ResetNamespace()))
+    assert (answer.status, answer.headers["retry-after"]) == (503, "1")
+    error = json.loads(answer.body)["error"]
+    assert error == object_unavailable_body("acme")["error"] and error["code"] == "object_unavailable"
+    assert "'acme'" in error["message"] and "memory" not in error["message"]  # the log has the detail
 
 
 def _parsed_as_ip(host: str) -> bool:
