@@ -133,14 +133,14 @@ def test_a_workflow_fan_out_carries_answers_around_values_at_the_bound(runtime: 
         deep = [deep]
     targets = [f"Counter/{tenant}-deep-{n}" for n in range(2)]
     for target in targets:
-        call(runtime, target, "behave", "vote", deep)
+        call(runtime, f"{tenant}/{target}", "behave", "vote", deep)  # the tenant's (ADR 0054)
     with runtime.client(tenant) as c:
         run = c.post("/_fanout/workflows/fan_flow", json={"input": {"targets": targets}, "id": "deep"})
         assert run.status_code == 201 and run.json()["status"] == "completed", run.json()
         assert [item["value"] for item in run.json()["result"]["outcomes"]] == [{"vote": deep}] * 2
         again = c.get("/_fanout/workflows/deep")
         assert again.json()["result"] == run.json()["result"]
-    assert [call(runtime, target, "calls") for target in targets] == [1, 1]
+    assert [call(runtime, f"{tenant}/{target}", "calls") for target in targets] == [1, 1]
 
 
 def test_rooms_take_broadcasts_from_other_objects_across_hibernation(runtime: LocalRuntime) -> None:
