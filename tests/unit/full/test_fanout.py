@@ -27,6 +27,7 @@ from dotdo.semantic.strict import NounPolicy
 from dotdo.values import MAX_STORED_DEPTH, PAGE_DEPTH
 from dotdo.workflows.steps import workflow
 from tests.inprocess import App, InProcess, run
+from tests.unit.semantic.test_event_depth import arrays
 from tests.unit.semantic.test_strict import Registry
 
 LEASE = 60_000
@@ -358,13 +359,6 @@ def test_an_attempts_error_is_stored_as_a_failures_text_is() -> None:
     assert len(huge) <= ERROR_TEXT_CHARS and huge.endswith("more characters)")
     last_line = describe_error(RuntimeError("Traceback (most recent call last):\nE: " + "y" * 5000), 30)
     assert len(last_line) <= ERROR_TEXT_CHARS
-
-
-def arrays(depth: int) -> Any:
-    value: Any = [1]
-    for _ in range(depth - 1):
-        value = [value]
-    return value
 
 
 class Deep(Caller):

@@ -30,6 +30,7 @@ from dotdo.full.hitl_values import fields_match
 from dotdo.wire.tokens import Capability
 from dotdo.workflows.steps import workflow
 from tests.inprocess import T0, App, InProcess, run
+from tests.unit.semantic.test_event_depth import arrays
 
 
 class Crash(BaseException):
@@ -532,13 +533,6 @@ def test_an_approval_read_out_while_the_alarm_resumes_another_times_out_once() -
     assert types.count("Approval.escalated") == 1 and types.count("Approval.expired") == 1
     run(obj.tick(0))
     assert [a["id"] for a in obj.hitl.approvals("pending")] == [pending[0]["id"]]
-
-
-def arrays(depth: int) -> Any:
-    value: Any = [1]
-    for _ in range(depth - 1):
-        value = [value]
-    return value
 
 
 class Watcher(Refunds):
