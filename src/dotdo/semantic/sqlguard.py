@@ -78,9 +78,9 @@ _TCL_VARIABLE_RULE = (
 )
 
 
-def _variable_end(sql: str, start: int) -> int | None:
-    """Where the named parameter at `start` (`$a`, `@a`, `:a`, `#a`, with `::` inside) ends,
-    as SQLite's tokenizer reads it; None when its name runs on into `(`: SQLite then takes
+def _runs_into_paren(sql: str, start: int) -> bool:
+    """Whether the named parameter at `start` (`$a`, `@a`, `:a`, `#a`, with `::` inside) has
+    a name that runs on into `(`, as SQLite's tokenizer reads it: SQLite then takes
     everything up to the next `)` or space as the name (its Tcl variable form,
     https://sqlite.org/c3ref/bind_blob.html), `"` and `'` included, so a quote the text seems
     to open there is no quote to SQLite and the rest of the text is read another way."""
@@ -89,13 +89,11 @@ def _variable_end(sql: str, start: int) -> int | None:
         c = sql[i]
         if c.isalnum() or c in "_$" or ord(c) >= 0x80:  # sqlite3IsIdChar, past ASCII included
             named, i = True, i + 1
-        elif c == "(" and named:
-            return None
         elif c == ":" and sql.startswith("::", i):
             i += 2
         else:
-            break
-    return i
+            return c == "(" and named
+    return False
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -148,7 +146,7 @@ def _tokens(sql: str) -> tuple[list[str], list[str], list[Token]]:
             i = n
         elif ch == "\x00":
             raise SqlSecurityError("NUL characters not allowed")
-        elif ch in _VARIABLE_MARKS and _variable_end(sql, i) is None:
+        elif ch in _VARIABLE_MARKS and _runs_into_paren(sql, i):
             raise SqlSecurityError(_TCL_VARIABLE_RULE)
         else:
             match = _WORD.match(sql, i)
