@@ -70,6 +70,10 @@ def revive(
         )
         server.stop()
         return 1
+    # What is left of its process group first (a workerd still holding the port, whose
+    # proxy answers a 500 for the worker that died): once the line below is logged, the
+    # port is closed or served by the new runtime, never by the dead one's remains.
+    server.stop()
     log.warning(
         "%s; starting the local runtime again in %s s (%d of %d in a row)",
         cause,
@@ -77,7 +81,6 @@ def revive(
         policy.streak,
         policy.limit,
     )
-    server.stop()  # what is left of its process group (a workerd still holding the port)
     sleep(delay)
     if start is None:
         server.start(control=control)

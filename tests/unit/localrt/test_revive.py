@@ -51,6 +51,32 @@ def test_a_killed_workerd_is_named_with_its_signal_and_started_again(
     ) in caplog.text
 
 
+def test_what_is_left_of_a_dead_runtime_is_stopped_before_its_restart_is_announced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reader of the log (a test waiting for the line, a user) who sends a request once
+    the restart is announced reaches the new runtime or a closed port, never a surviving
+    proxy workerd of the dead one (which answered a 500)."""
+    server = dead_runtime(tmp_path)
+    order: list[str] = []
+
+    class Record(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "starting the local runtime again" in record.getMessage():
+                order.append("announced")
+
+    monkeypatch.setattr(server, "start", lambda **_: order.append("started"))
+    monkeypatch.setattr(server, "stop", lambda: order.append("stopped"))
+    exited(server, RUNTIME_DIED, KILLED_OBJECTS)
+    handler = Record()
+    logging.getLogger("dotdo.localrt").addHandler(handler)
+    try:
+        assert revive(server, RestartPolicy(), sleep=lambda _: None) is None
+    finally:
+        logging.getLogger("dotdo.localrt").removeHandler(handler)
+    assert order == ["stopped", "announced", "started"]
+
+
 def test_node_killed_is_a_death_too(tmp_path: Path) -> None:
     server = dead_runtime(tmp_path)
     exited(server, -9)
