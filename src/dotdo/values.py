@@ -147,10 +147,14 @@ def stored_json(
     can carry one, where a JSON body cannot). Anything else raises BadRequest with
     `code` and a message starting with `what` (an integer out of range names the range).
     `depth` is for a record the framework builds around values checked on their own: its
-    bound, `around(...)` theirs (one of the record bounds above). The message names the
-    values' bound (32 levels) either way: only a carried value can be too deep.
+    bound, `around(...)` theirs (one of the record bounds above), and for a value held to
+    one (a fan-out target's answer, a page). A value too deep is refused naming `depth`,
+    the bound it broke.
     """
-    _check(value, what, code, depth - 1)
+    try:
+        _check(value, what, code, depth - 1)
+    except _TooDeep:
+        raise BadRequest(f"{what} is nested deeper than {depth} levels", code=code) from None
     text = _ENCODER.encode(value)
     if not text.isascii():  # a flag CPython keeps: the common ASCII text is never scanned
         found = LONE_SURROGATE.search(text)
@@ -161,6 +165,10 @@ def stored_json(
                 code=code,
             )
     return text
+
+
+class _TooDeep(Exception):
+    """A value nested past the bound `stored_json` was given."""
 
 
 def _check(value: Any, what: str, code: str, room: int) -> None:
@@ -182,7 +190,7 @@ def _check(value: Any, what: str, code: str, room: int) -> None:
         if not isinstance(value, dict | list | tuple):
             raise BadRequest(f"{what} is not JSON: {type(value).__name__} has no JSON form", code=code)
     if room < 0:
-        raise BadRequest(f"{what} is nested deeper than {MAX_STORED_DEPTH} levels", code=code)
+        raise _TooDeep  # `stored_json` names the bound: `_check` knows only the room left
     # The common leaves are checked inline: no call per property.
     if kind is dict or isinstance(value, dict):
         for key, item in value.items():

@@ -393,7 +393,7 @@ def test_a_durable_fan_out_carries_answers_at_their_bound_and_replays_them(netwo
     assert first["ok"] and first["value"] == arrays(MAX_STORED_DEPTH)
     assert second["ok"] and second["value"] == page
     # one level past a page is the target's failure, refused as it always was
-    assert not third["ok"] and third["error"] == "BadRequest: A/2's answer is nested deeper than 32 levels"
+    assert not third["ok"] and third["error"] == "BadRequest: A/2's answer is nested deeper than 34 levels"
     assert third["attempts"] == 1
 
 

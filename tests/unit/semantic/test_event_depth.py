@@ -48,10 +48,11 @@ def actions_on(sql: Sql, emit: Any) -> Actions:
     return Actions(sql, verbs, emit, relationships, lambda: 1, lambda: next(ids))
 
 
-def refused(record: Any, *args: Any) -> BadRequest:
+def refused(record: Any, *args: Any, bound: int = MAX_STORED_DEPTH) -> BadRequest:
+    """The refusal of `record(*args)`, naming `bound`: the bound of what was checked."""
     with pytest.raises(BadRequest) as caught:
         record(*args)
-    assert caught.value.code == "invalid_data" and "deeper than 32 levels" in caught.value.message
+    assert caught.value.code == "invalid_data" and f"deeper than {bound} levels" in caught.value.message
     return caught.value
 
 
@@ -71,7 +72,7 @@ def test_a_record_nests_its_own_levels_over_what_it_carries_and_no_more() -> Non
         assert depth_of(deep) == depth and deep == {"from": arrays(depth - 1)}
         event_id = events.record("Deep.emitted", None, deep)
         assert events.get(event_id)["data"] == deep  # type: ignore[index]
-        refused(events.record, "Deep.emitted", None, Record(depth, {"from": arrays(depth)}))
+        refused(events.record, "Deep.emitted", None, Record(depth, {"from": arrays(depth)}), bound=depth)
     # the bound went with the record that had it, and with no other
     refused(events.record, "Deep.emitted", None, {"from": arrays(MAX_STORED_DEPTH)})
 

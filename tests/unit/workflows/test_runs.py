@@ -294,4 +294,4 @@ def test_a_step_and_a_run_hold_any_record_the_framework_hands_a_workflow_and_no_
     obj = InProcess(Records)
     assert run(obj.runs.start("hand_back", RESULT_DEPTH, "deepest"))["status"] == "completed"
     failed = run(obj.runs.start("hand_back", RESULT_DEPTH + 1, "deeper"))
-    assert failed["status"] == "failed" and "nested deeper than 32 levels" in failed["error"]
+    assert failed["status"] == "failed" and "nested deeper than 37 levels" in failed["error"]
