@@ -19,6 +19,7 @@ __all__ = [
     "covers",
     "is_object_name",
     "object_tenant",
+    "thing_parts",
 ]
 
 TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -36,9 +37,18 @@ OBJECT_NAME_RULE = (
 """What an object name is, as an error message says it."""
 
 
-def _is_thing_owner(name: str) -> bool:
-    type_name, slash, thing_id = name.partition("/")
-    return bool(slash) and bool(TYPE_NAME.fullmatch(type_name)) and bool(THING_ID.fullmatch(thing_id))
+def thing_parts(name: str) -> tuple[str | None, str, str] | None:
+    """How `name` reads as a thing owner, its type and id unchecked: `(tenant, type, id)` for
+    `"tenant/Type/id"` (a tenant, then two `/`), `(None, type, id)` for `"Type/id"`; None
+    with no `/`. The one reading of the forms, for the check below and for the messages
+    that say which part is wrong (`dotdo.semantic.object_names`)."""
+    head, slash, rest = name.partition("/")
+    if not slash:
+        return None
+    if TENANT.fullmatch(head) and "/" in rest:  # a type name is PascalCase, never a tenant
+        type_name, _, thing_id = rest.partition("/")
+        return head, type_name, thing_id
+    return None, head, rest
 
 
 def is_object_name(name: object) -> bool:
@@ -49,10 +59,8 @@ def is_object_name(name: object) -> bool:
         return False
     if TENANT.fullmatch(name):
         return True
-    head, slash, rest = name.partition("/")
-    if slash and TENANT.fullmatch(head):
-        return _is_thing_owner(rest)
-    return _is_thing_owner(name)
+    parts = thing_parts(name)
+    return parts is not None and bool(TYPE_NAME.fullmatch(parts[1])) and bool(THING_ID.fullmatch(parts[2]))
 
 
 def object_tenant(name: str | None) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from dotdo.core.tenants import is_tenant
 from dotdo.errors import BadRequest, Forbidden
-from dotdo.remote.names import OBJECT_NAME_RULE, object_tenant
+from dotdo.remote.names import OBJECT_NAME_RULE, object_tenant, thing_parts
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.thingdata import validate_id
 
@@ -40,13 +40,9 @@ def object_name(name: Any, what: str, code: str, check_noun: Callable[[str], obj
     if isinstance(name, str):
         if is_tenant(name):
             return name
-        head, slash, rest = name.partition("/")
-        if slash:
-            tenant = None
-            type_name, thing_id = head, rest
-            if is_tenant(head) and "/" in rest:  # a type name is never a tenant: PascalCase
-                tenant = head
-                type_name, _, thing_id = rest.partition("/")
+        parts = thing_parts(name)
+        if parts is not None:
+            tenant, type_name, thing_id = parts
             try:
                 owner = thing_object_name(type_name, thing_id, tenant)
             except BadRequest as error:

@@ -8,12 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dotdo
 from dotdo.client import Client
-from dotdo.remote.names import TENANT, THING_ID, THING_ID_RULE, TYPE_NAME, VERB
+from dotdo.errors import BadRequest
+from dotdo.remote.names import TENANT, THING_ID, THING_ID_RULE, TYPE_NAME, VERB, is_object_name
 from dotdo.semantic.eventtypes import validate_event_type
 from dotdo.semantic.names import FIELD_NAME, validate_verb
+from dotdo.semantic.object_names import object_name
 
 SOURCE = Path(dotdo.__file__).parent
 
@@ -52,3 +56,18 @@ def test_the_readers_take_what_the_patterns_take() -> None:
     with pytest.raises(AttributeError):
         _ = client.customer
     assert re.fullmatch(THING_ID, "a" * 128) and not re.fullmatch(THING_ID, "a" * 129)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="aZ9-_./:\x00 ", max_size=12))
+def test_the_object_name_check_and_its_messages_read_the_forms_alike(name: str) -> None:
+    """`is_object_name` (a token's target, a stub's name) and `object_name` (the check whose
+    messages say which part is wrong) read one grammar: a name is taken by both or by
+    neither."""
+    try:
+        object_name(name, "owner", "invalid_owner")
+    except BadRequest:
+        taken = False
+    else:
+        taken = True
+    assert is_object_name(name) is taken
