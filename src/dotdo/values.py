@@ -151,10 +151,7 @@ def stored_json(
     one (a fan-out target's answer, a page). A value too deep is refused naming `depth`,
     the bound it broke.
     """
-    try:
-        _check(value, what, code, depth - 1)
-    except _TooDeep:
-        raise BadRequest(f"{what} is nested deeper than {depth} levels", code=code) from None
+    _check(value, what, code, depth - 1, depth)
     text = _ENCODER.encode(value)
     if not text.isascii():  # a flag CPython keeps: the common ASCII text is never scanned
         found = LONE_SURROGATE.search(text)
@@ -167,12 +164,9 @@ def stored_json(
     return text
 
 
-class _TooDeep(Exception):
-    """A value nested past the bound `stored_json` was given."""
-
-
-def _check(value: Any, what: str, code: str, room: int) -> None:
+def _check(value: Any, what: str, code: str, room: int, bound: int) -> None:
     # `room`: how many more arrays or objects may nest inside `value`; leaves add no level.
+    # `bound`: the whole value's, which a refusal names.
     # A plain dict or list (nearly every container) goes to its items by its exact type, and
     # a plain str key passes by it: no isinstance chain per container or key (ADR 0052).
     kind = type(value)
@@ -190,7 +184,7 @@ def _check(value: Any, what: str, code: str, room: int) -> None:
         if not isinstance(value, dict | list | tuple):
             raise BadRequest(f"{what} is not JSON: {type(value).__name__} has no JSON form", code=code)
     if room < 0:
-        raise _TooDeep  # `stored_json` names the bound: `_check` knows only the room left
+        raise BadRequest(f"{what} is nested deeper than {bound} levels", code=code)
     # The common leaves are checked inline: no call per property.
     if kind is dict or isinstance(value, dict):
         for key, item in value.items():
@@ -205,7 +199,7 @@ def _check(value: Any, what: str, code: str, room: int) -> None:
                 or (kind is float and math.isfinite(item))
             ):
                 continue
-            _check(item, what, code, room - 1)
+            _check(item, what, code, room - 1, bound)
         return
     for item in value:  # a list or a tuple
         kind = type(item)
@@ -217,4 +211,4 @@ def _check(value: Any, what: str, code: str, room: int) -> None:
             or (kind is float and math.isfinite(item))
         ):
             continue
-        _check(item, what, code, room - 1)
+        _check(item, what, code, room - 1, bound)
