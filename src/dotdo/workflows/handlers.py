@@ -77,6 +77,13 @@ class _Verbs:
         pattern = validate_pattern(f"{self._noun}.{verb}")
         return lambda handler: self._on.attach(pattern, handler)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # `@on.Appointment` (the verb left out) or `@on["Appointment.booked"]` (the whole
+        # pattern as the noun) would otherwise fail as "'_Verbs' object is not callable".
+        if "." in self._noun:
+            raise TypeError(f"on takes the noun and the verb apart: {_spelling(self._noun)}")
+        raise TypeError(f"on[{self._noun!r}] names a noun only; name its verb too: {_spelling(self._noun)}")
+
 
 class On:
     """`on.Noun.verb(handler)`. Unbound (the module's `on`) it marks methods as durable
@@ -96,6 +103,12 @@ class On:
     def __getitem__(self, noun: str) -> _Verbs:
         return _Verbs(self, noun)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # `@on("Appointment.booked")`, the string form other frameworks take, would otherwise
+        # fail as "'On' object is not callable".
+        named = args[0] if args and isinstance(args[0], str) else "Noun.verb"
+        raise TypeError(f"on names an event type by attributes, not by a call: {_spelling(named)}")
+
     def attach(self, pattern: str, handler: Callable[..., Any]) -> Any:
         """Attach `handler` to a checked event `pattern`: the marked method (unbound), or
         what `register` returns (bound: the function that unregisters it)."""
@@ -104,6 +117,15 @@ class On:
             setattr(handler, HANDLERS_MARK, (*patterns, pattern))
             return handler
         return self._register(pattern, handler)
+
+
+def _spelling(pattern: str) -> str:
+    """How `on` spells the handler of `pattern` ("Noun.verb", or a noun alone)."""
+    noun, _, verb = pattern.partition(".")
+    verb = verb or "verb"
+    if noun.isidentifier() and verb.isidentifier():
+        return f"@on.{noun}.{verb} (or on[{noun!r}][{verb!r}], '*' for either part)"
+    return f"on[{noun!r}][{verb!r}] ('*' for either part)"
 
 
 on = On()

@@ -214,7 +214,13 @@ class RunEngine:
             if step_id is None:
                 raise ValueError("outside a workflow run, do() needs a step_id")
             if policy.limit:
-                raise ValueError("retries need a workflow run (nothing else can be resumed by the alarm)")
+                raise ValueError(
+                    "do() takes retries inside a workflow run only: nothing else can be resumed by "
+                    "the alarm between attempts. From a handler or a schedule, start a run "
+                    "(`await self.start_workflow(name, input)`) whose @workflow calls do() with "
+                    "retries; an event handler's own delivery is retried as a whole "
+                    "(delivery_retry_limit)"
+                )
             key = local = step_id
         else:
             if run.mismatch is not None:

@@ -201,8 +201,9 @@ def test_outside_a_run_a_step_needs_an_id_never_retries_and_raises_its_error() -
     assert ran(obj, "once") == 1
     with pytest.raises(ValueError, match="needs a step_id"):
         run(obj.runs.do(app.effect, "x"))
-    with pytest.raises(ValueError, match="retries need a workflow run"):
+    with pytest.raises(ValueError, match="inside a workflow run only") as outside:
         run(obj.runs.do(app.effect, "x", step_id="s2", retries={"limit": 1}))
+    assert "await self.start_workflow(name, input)" in str(outside.value)  # what to do instead
     with pytest.raises(RuntimeError, match="attempt 1 fails"):
         run(obj.runs.do(app.fails, "outside", 5, step_id="s3"))
     assert obj.rows("SELECT step_id FROM action_log WHERE step_id = 's3'") == []  # not recorded
