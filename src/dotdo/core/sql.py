@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from dotdo.core.sqlparams import numbered_parameters
 from dotdo.errors import BadRequest
 from dotdo.types import Row
 from dotdo.values import INT64_RANGE, MAX_SAFE_INTEGER, int64_error
@@ -33,53 +34,19 @@ MAX_STATEMENT_BYTES = 100_000
 
 T = TypeVar("T")
 
-# The tokens of SQLite's grammar that may hold a `?` or `:name` without being a
-# parameter (literals, quoted identifiers, comments, words), then the parameters.
-# https://sqlite.org/lang_expr.html#varparam and https://sqlite.org/lang_keywords.html
-_TOKENS = re.compile(
-    r"""
-      '(?:[^']|'')*'
-    | "(?:[^"]|"")*"
-    | `(?:[^`]|``)*`
-    | \[[^\]]*\]
-    | --[^\n]*
-    | /\*.*?(?:\*/|\Z)
-    | (?P<param>\?[0-9]*|[:@$](?:[A-Za-z0-9_$]|[^\x00-\x7f])+)
-    | (?:[A-Za-z0-9_]|[^\x00-\x7f])(?:[A-Za-z0-9_$]|[^\x00-\x7f])*
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
 
 @functools.lru_cache(maxsize=512)
 def _integer_sql(query: str, positions: tuple[int, ...]) -> str:
     """`query` with the placeholders of the 0-based parameter `positions` wrapped in
-    `(+CAST(... AS INTEGER))`. Parameters are numbered as SQLite numbers them: `?` is one
-    more than the largest number so far, `?NNN` is NNN, a name keeps the number of its
-    first use; the placeholder itself is kept, so the numbering never changes."""
+    `(+CAST(... AS INTEGER))`, found as SQLite numbers them (`numbered_parameters`); the
+    placeholder itself is kept, so the numbering never changes."""
     wanted = {position + 1 for position in positions}
-    highest = 0
-    named: dict[str, int] = {}
     pieces: list[str] = []
     last = 0
-    for match in _TOKENS.finditer(query):
-        token = match.group("param")
-        if token is None:
-            continue
-        if token == "?":
-            highest += 1
-            number = highest
-        elif token[0] == "?":
-            number = int(token[1:])
-            highest = max(highest, number)
-        else:
-            if token not in named:
-                highest += 1
-                named[token] = highest
-            number = named[token]
+    for match, number in numbered_parameters(query):
         if number in wanted:
             pieces.append(query[last : match.start()])
-            pieces.append(f"(+CAST({token} AS INTEGER))")
+            pieces.append(f"(+CAST({match.group('param')} AS INTEGER))")
             last = match.end()
     pieces.append(query[last:])
     return "".join(pieces)
@@ -134,7 +101,7 @@ def _reads(query: str) -> bool:
     return query.lstrip()[:6].upper() == "SELECT"
 
 
-_REWRITTEN = re.compile(r"\(\+CAST\(((?:\?[0-9]*|[:@$][^ ]+)) AS INTEGER\)\)")
+_REWRITTEN = re.compile(r"\(\+CAST\(((?:\?[0-9]*|[:@$#][^ ]+)) AS INTEGER\)\)")
 
 
 def _unrewritten(name: str) -> str:

@@ -170,28 +170,25 @@ class DOSemantic(DOCore):
         return self.actions.record(subject, verb, object, data)
 
     @rpc(scope="read")
-    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
+    def query(self, sql: str, params: Sequence[JSON] | Mapping[str, JSON] | None = None) -> dict[str, Any]:
         """Run one read-only SELECT (checked by `validate_sql_query`: 400 `invalid_sql`, or
         `query_too_costly` for work its text multiplies): `{"rows", "truncated"}`, at most
         MAX_QUERY_ROWS rows holding at most MAX_QUERY_BYTES of values (the rows past either
         are left out, `truncated` true), and MAX_QUERY_PARAMS parameters (400 `invalid_params`
         past them). What it computes on the way is bounded only by those checks and the data.
 
-        `params` are None, booleans, integers within 64 bits (bound exactly, as INTEGER),
-        floats other than NaN, strings, or bytes (a BLOB); anything else is a 400
-        `invalid_params`. Rows keep SQLite's values (`Sql.exact_rows`): INTEGER as an exact
-        int, REAL as a number, TEXT as str, BLOB as bytes, NULL as None.
+        `params` is a list (a value a parameter, by number) or a mapping binding the named
+        parameters by name (`{"id": 7}` for `:id`; `sqlguard.query_params`); its values are
+        None, booleans, integers within 64 bits (bound exactly, as INTEGER), floats other
+        than NaN, strings, or bytes (a BLOB); anything else, a count the query does not
+        take or a name it does not use is a 400 `invalid_params`. Rows keep SQLite's values
+        (`Sql.exact_rows`): INTEGER as an exact int, REAL as a number, TEXT as str, BLOB as
+        bytes, NULL as None.
         """
-        from dotdo.semantic.sqlguard import is_query_plan, param_error, validate_sql_query
+        from dotdo.semantic.sqlguard import is_query_plan, query_params, validate_sql_query
 
         validate_sql_query(sql)
-        values = list(params or [])
-        if len(values) > MAX_QUERY_PARAMS:
-            raise BadRequest(f"A query takes at most {MAX_QUERY_PARAMS} params", code="invalid_params")
-        for index, value in enumerate(values):
-            error = param_error(value)
-            if error:
-                raise BadRequest(f"params[{index}]: {error}", code="invalid_params")
+        values = query_params(sql, params, MAX_QUERY_PARAMS)
         statement = sql.strip().rstrip(";")
 
         def work() -> tuple[builtins.list[dict[str, Any]], bool]:

@@ -345,8 +345,11 @@ class SemanticRoutes:
         if not isinstance(body, dict):
             raise BadRequest('Body is {"sql": "SELECT ...", "params": [...]}', code="invalid_sql")
         params = body.get("params")
-        if params is not None and not isinstance(params, list):
-            raise BadRequest("params is an array", code="invalid_params")
+        if params is not None and not isinstance(params, list | dict):
+            raise BadRequest(
+                "params is an array (a value a parameter) or an object (named parameters by name)",
+                code="invalid_params",
+            )
         return json_response(await invoke_body(self._host.query, body, {"params": "params"}, texts=["sql"]))
 
     async def _list_nouns(self, request: HttpRequest) -> HttpResponse:

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from dotdo.errors import SqlSecurityError
+from dotdo.core.sqlparams import parameter_names
+from dotdo.errors import BadRequest, SqlSecurityError
 from dotdo.semantic.sqlcost import Token, check_query_cost
 from dotdo.values import int64_error
 
@@ -32,6 +34,7 @@ __all__ = [
     "is_hidden_name",
     "is_query_plan",
     "param_error",
+    "query_params",
     "validate_sql_query",
 ]
 
@@ -214,6 +217,56 @@ def validate_sql_query(sql: object) -> str:
     if not plan:  # a plan is not run: it shows what a refused query would read
         check_query_cost(tokens)
     return sql
+
+
+def query_params(sql: str, params: Any, limit: int) -> list[Any]:
+    """The values to bind for `sql` (a query `validate_sql_query` admitted) from `params`:
+    None (no values), an array (a value a parameter, by number, as SQLite numbers them), or
+    an object binding the named parameters by name, without their mark: `{"id": 7}` binds
+    `:id` (and `@id`, `$id`, `#id`, each of them written). Raises BadRequest 400
+    `invalid_params` for more than `limit` values, a value `param_error` refuses, an array
+    of another length than the parameters the query takes, an object for a query with a
+    `?` parameter, a named parameter the object has no value for, or a key the query does
+    not use (most likely misspelled)."""
+    names = parameter_names(sql)
+    values = _by_name(names, params) if isinstance(params, Mapping) else list(params or [])
+    if len(values) > limit:
+        raise BadRequest(f"A query takes at most {limit} params", code="invalid_params")
+    for index, value in enumerate(values):
+        error = param_error(value)
+        if error:
+            name = names[index] if isinstance(params, Mapping) else None
+            where = f".{name[1:]}" if name else f"[{index}]"
+            raise BadRequest(f"params{where}: {error}", code="invalid_params")
+    if len(values) != len(names):
+        written = ", ".join(name or "?" for name in names)
+        raise BadRequest(
+            f"The query takes {len(names)} parameter{'' if len(names) == 1 else 's'}"
+            f"{f' ({written})' if names else ''}; params has {len(values)}",
+            code="invalid_params",
+        )
+    return values
+
+
+def _by_name(names: tuple[str | None, ...], params: Mapping[Any, Any]) -> list[Any]:
+    if any(name is None for name in names):
+        raise BadRequest(
+            "params is an array for a query with ? parameters: an object binds named ones "
+            "(:name, @name, $name) by name",
+            code="invalid_params",
+        )
+    wanted = [name[1:] for name in names if name is not None]
+    unused = sorted(str(key) for key in params if key not in wanted)
+    if unused:
+        raise BadRequest(
+            f"params names {', '.join(map(repr, unused))}, which the query does not use "
+            f"(it takes {', '.join(map(repr, wanted)) or 'no parameters'})",
+            code="invalid_params",
+        )
+    missing = [name for name in dict.fromkeys(wanted) if name not in params]
+    if missing:
+        raise BadRequest(f"params has no value for {', '.join(map(repr, missing))}", code="invalid_params")
+    return [params[name] for name in wanted]
 
 
 def param_error(value: Any) -> str | None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import builtins
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
@@ -282,7 +282,7 @@ class DOStorage(DOSemantic):
         )
 
     @rpc(scope="read")
-    def query(self, sql: str, params: Sequence[JSON] | None = None) -> dict[str, Any]:
+    def query(self, sql: str, params: Sequence[JSON] | Mapping[str, JSON] | None = None) -> dict[str, Any]:
         """DOSemantic's read-only query, after a full checkpoint: raw SQL may read `things`
         (and `events`) in any way, where no overlay can follow it, so every acknowledged
         write is put there first (ADRs 0019, 0030; lists and counts of things use the
