@@ -38,8 +38,13 @@ MAX_FORMAT_WIDTH = 100
 _QUERY_TOO_COSTLY = "query_too_costly"
 # Words that end a FROM list at their depth; ON and USING do not (`a JOIN b ON x, c`).
 _ENDS_FROM = frozenset(
-    {"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "WINDOW", "UNION", "EXCEPT", "INTERSECT", "SELECT"}
-)
+    {"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "WINDOW", "UNION", "EXCEPT", "INTERSECT", "SELECT",
+     "VALUES"}
+)  # fmt: skip
+# Words that open rows of their own where a source stands, never a table-valued function.
+_ROWS_KEYWORDS = frozenset({("word", "VALUES"), ("word", "SELECT")})
+# The tokens after which a `(` inside a FROM list stands where a source does.
+_OPENS_SOURCE = frozenset({("word", "FROM"), ("word", "JOIN"), ("mark", ","), ("mark", "(")})
 # Each makes rows of its own: a window's frame can revisit every row it windows, and
 # `VALUES` or the parts of a compound SELECT make as many rows as the text lists.
 _ADDS_ROWS = frozenset({"OVER", "VALUES", "UNION", "EXCEPT", "INTERSECT"})
@@ -64,7 +69,7 @@ def _made_rows(tokens: list[Token], start: int) -> bool:
     """Whether the source at `tokens[start]` is a table-valued function (`json_each(...)`)
     whose rows come from a value the query writes or binds rather than from a column: one
     such value of up to 2 MB is up to a million rows, whatever the tables hold."""
-    if start >= len(tokens) or not _is_name(tokens[start]):
+    if start >= len(tokens) or not _is_name(tokens[start]) or tokens[start] in _ROWS_KEYWORDS:
         return False
     at = start + 2 if tokens[start + 1 : start + 2] == [("mark", ".")] else start  # `main.f(...)`
     if tokens[at + 1 : at + 2] != [("mark", "(")]:
@@ -89,7 +94,13 @@ def _sources(tokens: list[Token]) -> int:
     previous: list[Token] = [("mark", ""), ("mark", "")]
     for index, (kind, text) in enumerate(tokens):
         if kind == "mark" and text == "(":
-            in_from.append(False)
+            # A parenthesis where a source stands (`FROM (a, b)`, `JOIN (b, c)`, `((a, b), c)`)
+            # groups a join: its `,` lists sources as the outer FROM's. A subquery there turns
+            # this off at its SELECT; a call's or a condition's parenthesis never has it on.
+            group = in_from[-1] and previous[-1] in _OPENS_SOURCE
+            in_from.append(group)
+            if group:  # its first source was counted once, where the group stands
+                count += _made_rows(tokens, index + 1)
         elif kind == "mark" and text == ")":
             if len(in_from) > 1:
                 in_from.pop()

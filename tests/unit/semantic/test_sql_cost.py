@@ -53,6 +53,13 @@ def test_the_documented_queries_pass(sql: str) -> None:
         ("SELECT 1 FROM things a JOIN things b ON a.id = b.id JOIN events e ON 1", "not 3"),
         ("SELECT 1 FROM things a JOIN things b ON a.id = b.id, events e", "not 3"),  # a comma after ON
         ("SELECT 1 FROM (things a JOIN things b) JOIN events", "not 3"),
+        # a parenthesised join list: its `,` were counted only at the FROM's own depth
+        ("SELECT count(*) FROM (things a, things b), things c", "not 3"),
+        ("SELECT count(*) FROM (things a, things b, things c, things d)", "not 4"),
+        ("SELECT count(*) FROM ((things a, things b), things c)", "not 3"),
+        ("SELECT count(*) FROM things a JOIN (things b, things c) ON 1", "not 3"),
+        ("SELECT count(*) FROM (json_each(?) a, json_each(?) b)", "not 4"),
+        ("SELECT count(*) FROM (json_each(?) a), things b", "not 3"),
         ("SELECT 1 FROM (SELECT 1 UNION ALL SELECT 2) a, (SELECT 1 UNION ALL SELECT 2) b", "not 4"),
         ("SELECT 1 FROM (VALUES (1), (2)) a, things b", "not 3"),
         ("SELECT (SELECT count(*) FROM things b WHERE b.id < a.id) FROM things a, events", "not 3"),
@@ -112,8 +119,12 @@ _TABLES = ["things", "events"]
 
 @st.composite
 def _source(draw: st.DrawFn, depth: int = 0) -> str:
-    kinds = ["table", "json", "values", "subquery", "union"] if depth < 2 else ["table", "json"]
+    kinds = ["table", "json", "values", "subquery", "union", "group"] if depth < 2 else ["table", "json"]
     kind = draw(st.sampled_from(kinds))
+    if kind == "group":  # a parenthesised join list: `(a g1, b h1)`, `(a g1 JOIN b h1)`
+        first, second = draw(_source(depth + 1)), draw(_source(depth + 1))
+        joiner = draw(st.sampled_from([", ", " JOIN ", " CROSS JOIN "]))
+        return f"({first} g{depth}{joiner}{second} h{depth})"
     if kind == "table":
         return draw(st.sampled_from(_TABLES))
     if kind == "json":
