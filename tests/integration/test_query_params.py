@@ -40,3 +40,21 @@ def test_a_wrong_count_or_name_is_a_400_naming_it(runtime: LocalRuntime) -> None
             assert answer.status_code == 400, answer.text
             assert answer.json()["error"]["code"] == "invalid_params"
             assert message in answer.json()["error"]["message"]
+
+
+def test_a_column_named_like_a_javascript_object_property_is_answered(runtime: LocalRuntime) -> None:
+    """The rows came from the runtime as JavaScript objects, which the Workers SDK converts:
+    a `constructor` column was a 500 and a `__proto__` column was left out."""
+    with runtime.client() as c:
+        sql = "SELECT 1 AS constructor, 2 AS __proto__, 3 AS toString, x'00ff' AS b, 9007199254740993 AS big"
+        answer = c.post("/query", json={"sql": sql})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["rows"] == [
+            {
+                "constructor": 1,
+                "__proto__": 2,
+                "toString": 3,
+                "b": {"$bytes": "AP8="},
+                "big": {"$bigint": "9007199254740993"},
+            }
+        ]

@@ -173,11 +173,14 @@ class Sql:
         `random()`, may so answer other rows than the first run saw).
         """
         cursor = self._sql.exec(*self._statement(f"SELECT * FROM ({select}) LIMIT {int(limit)}", params))
-        rows: list[Row] = cursor.toArray()
+        # Rows as lists, named here: the caller names the columns, and a row object with a
+        # `constructor` or `__proto__` property is no plain object to the SDK's conversion
+        # (a 500 for `SELECT 1 AS constructor`; `__proto__` left out).
+        names: list[str] = list(cursor.columnNames)
+        rows: list[Row] = [dict(zip(names, values, strict=True)) for values in cursor.raw().toArray()]
         written = int(cursor.rowsWritten)
         self.rows_read += int(cursor.rowsRead)
         if any(_lossy(value) for row in rows for value in row.values()):
-            names: list[str] = list(cursor.columnNames)
             columns = [f"c{i}" for i in range(len(names))]
             typed = ", ".join(
                 f"CASE WHEN typeof({c}) = 'integer' AND {c} NOT BETWEEN -{MAX_SAFE_INTEGER} AND "

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["Cursor", "RuntimeSql", "Storage", "split_statements"]
+__all__ = ["Cursor", "RawRows", "RuntimeSql", "Storage", "split_statements"]
 
 T = TypeVar("T")
 
@@ -38,20 +38,41 @@ def _from_js(value: Any) -> Any:
     return value
 
 
-class Cursor:
-    """What `sql.exec` answers: the rows (`toArray`, iteration), `columnNames`, `rowsWritten`
-    and `rowsRead` (here the rows returned: sqlite3 does not count the rows it scans)."""
+class RawRows:
+    """What `cursor.raw()` answers: an iterator of rows as lists of values, in column order
+    (`toArray()` takes them all, as a JavaScript iterator's does)."""
 
-    def __init__(self, rows: list[dict[str, Any]], names: list[str], written: int) -> None:
-        """`rows` as dicts by column, the column `names`, the rows `written`."""
+    def __init__(self, rows: list[list[Any]]) -> None:
         self._rows = rows
+
+    def toArray(self) -> list[list[Any]]:  # noqa: N802 - the runtime's name
+        """Every row, as a list of values."""
+        return self._rows
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return iter(self._rows)
+
+
+class Cursor:
+    """What `sql.exec` answers: the rows (`toArray`, iteration, `raw`), `columnNames`,
+    `rowsWritten` and `rowsRead` (here the rows returned: sqlite3 does not count the rows it
+    scans)."""
+
+    def __init__(self, values: list[list[Any]], names: list[str], written: int) -> None:
+        """The rows' `values` in column order, the column `names`, the rows `written`."""
+        self._values = values
+        self._rows = [dict(zip(names, row, strict=True)) for row in values]
         self.columnNames = names
         self.rowsWritten = written
-        self.rowsRead = len(rows)  # sqlite3 does not count rows scanned: the rows returned
+        self.rowsRead = len(values)  # sqlite3 does not count rows scanned: the rows returned
 
     def toArray(self) -> list[dict[str, Any]]:  # noqa: N802 - the runtime's name
         """Every row, as dicts by column."""
         return self._rows
+
+    def raw(self) -> RawRows:
+        """Every row, as a list of values in column order."""
+        return RawRows(self._values)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self._rows)
@@ -103,7 +124,7 @@ class RuntimeSql:
         values = [_to_js(b) for b in bindings]
         cursor = self.db.execute(query, values)
         names = [d[0] for d in cursor.description or []]
-        rows = [dict(zip(names, map(_from_js, row), strict=True)) for row in cursor.fetchall()]
+        rows = [list(map(_from_js, row)) for row in cursor.fetchall()]
         changed = self.db.total_changes - before
         if self.index_entries and changed:
             changed *= self._btrees_written(query, values)
