@@ -281,3 +281,25 @@ def test_a_relayed_room_message_that_rpc_cannot_carry_is_a_400(runtime: LocalRun
         assert c.post("/_fanout/rpc", json={"method": "broadcast_to_room", "params": params}).json() == {
             "result": 0
         }
+
+
+def test_a_value_holding_a_constructor_key_is_refused_before_it_crosses_workers_rpc(
+    runtime: LocalRuntime,
+) -> None:
+    """The Workers SDK's conversion fails on an object whose own `constructor` is a value:
+    a relayed room message or a fan-out argument holding one was a 500 from the receiving
+    object (plain JSON the docs say is carried)."""
+    tenant = new_tenant()
+    with runtime.client(tenant) as c:
+        data = {"car": {"constructor": "Ferrari"}}
+        params = ["lobby", data, "Sender/s"]
+        relayed = c.post("/_fanout/rpc", json={"method": "broadcast_to_room", "params": params})
+        assert relayed.status_code == 400, relayed.text
+        assert relayed.json()["error"]["code"] == "unserializable_result"
+        assert "no key 'constructor' (at $.car)" in relayed.json()["error"]["message"]
+        body = {"targets": [f"Counter/{tenant}"], "method": "tally", "args": [data]}
+        fanned = c.post("/_fanout/fanout", json=body)
+        assert fanned.status_code == 400, fanned.text
+        assert fanned.json()["error"]["code"] == "invalid_params"
+        here = c.post("/_fanout/rpc", json={"method": "broadcast_to_room", "params": ["lobby", data]})
+        assert here.json() == {"result": 0}  # sent here: no Workers RPC

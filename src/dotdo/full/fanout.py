@@ -30,6 +30,7 @@ from dotdo.remote.names import object_tenant
 from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.object_names import thing_object_name
 from dotdo.values import FANOUT_DEPTH, PAGE_DEPTH, stored_json
+from dotdo.wire.codec import RPC_UNCARRIED_KEY, rpc_uncarried
 from dotdo.workflows.failures import storable_text
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import RetryPolicy
@@ -300,10 +301,18 @@ class FanOut:
         `unknown_noun` with `strict_nouns`), all before any target is called; a retry
         resolves its target again, for a fresh stub (a stub that failed may stay broken:
         Cloudflare's Durable Objects error handling). Without the stubs' binding each
-        target's outcome is the LookupError.
+        target's outcome is the LookupError. BadRequest 400 `invalid_params` for `args`
+        holding an object key `constructor` (`wire.codec.rpc_uncarried`), before any call.
         StepMismatch when the replayed step recorded another method."""
         parsed = parse_targets(targets)
         options = check_options(parsed, method, concurrency, timeout, retries)
+        uncarried = rpc_uncarried(list(args))
+        if uncarried is not None:
+            raise BadRequest(
+                f"A fan-out's arguments hold no key {RPC_UNCARRIED_KEY!r} (at {uncarried}): Workers "
+                "RPC's Python conversion cannot carry one to the targets; rename it",
+                code="invalid_params",
+            )
         stubs: dict[str, Any] = {}
         for target in parsed:
             if target.type_name is not None:

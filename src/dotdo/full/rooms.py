@@ -15,7 +15,7 @@ from typing import Any
 from dotdo.core.websocket import MAX_TAG_LENGTH, WebSockets, live
 from dotdo.errors import BadRequest
 from dotdo.semantic.object_names import object_name, within_tenant
-from dotdo.wire.codec import encode_result, is_plain
+from dotdo.wire.codec import RPC_UNCARRIED_KEY, encode_result, is_plain, rpc_uncarried
 
 __all__ = [
     "MAX_ROOM_LENGTH",
@@ -64,12 +64,20 @@ def relay_data(data: Any) -> Any:
     form, plain JSON. 400 `unserializable_result` for a value with no wire form (as a local
     broadcast answers it) and for one whose wire form is tagged (a date, bytes, an integer
     past 2**53, NaN, an object of one such `$` key): Workers RPC would hand the owner
-    another value than the members of a local room receive."""
+    another value than the members of a local room receive; and for one holding an object
+    key `constructor`, which Workers RPC's Python conversion fails on (`rpc_uncarried`)."""
     wire = encode_result(data)
     if not is_plain(wire):
         raise BadRequest(
             "A room message relayed to another object is plain JSON: no dates, bytes, integers "
             "past 2**53, NaN or objects of one '$date'-like key",
+            code="unserializable_result",
+        )
+    uncarried = rpc_uncarried(wire)
+    if uncarried is not None:
+        raise BadRequest(
+            f"A room message relayed to another object holds no key {RPC_UNCARRIED_KEY!r} (at "
+            f"{uncarried}): Workers RPC's Python conversion cannot carry one; rename it",
             code="unserializable_result",
         )
     return wire

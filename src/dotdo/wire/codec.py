@@ -37,6 +37,7 @@ __all__ = [
     "MAX_INTEGER_DIGITS",
     "MAX_JSON_DEPTH",
     "MAX_SAFE_INTEGER",
+    "RPC_UNCARRIED_KEY",
     "ConstantNotJson",
     "IntegerTooLong",
     "bigint",
@@ -50,6 +51,7 @@ __all__ = [
     "is_plain",
     "loads",
     "parse_json",
+    "rpc_uncarried",
 ]
 
 MAX_INTEGER_DIGITS = 4300
@@ -173,6 +175,28 @@ def is_plain(encoded: Any) -> bool:
     if isinstance(encoded, list):
         return all(is_plain(item) for item in encoded)
     return True
+
+
+RPC_UNCARRIED_KEY = "constructor"
+"""An object key Workers RPC's Python conversion cannot carry between objects: the Workers
+SDK's `python_from_rpc` reads an object's `constructor.name` to tell its type, and an object
+whose own `constructor` is a value (`{"constructor": "Ferrari"}`) fails it on the receiving
+side (an AttributeError there, a 500 to the caller)."""
+
+
+def rpc_uncarried(value: Any) -> str | None:
+    """The path (`$.car`) of an object in `value` holding the key `RPC_UNCARRIED_KEY`, or
+    None: what a value sent to another object over Workers RPC may not hold."""
+    pending: list[tuple[Any, str]] = [(value, "$")]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, dict):
+            if RPC_UNCARRIED_KEY in item:
+                return path
+            pending.extend((child, f"{path}.{key}") for key, child in item.items())
+        elif isinstance(item, list | tuple):
+            pending.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
+    return None
 
 
 def encode_result(value: Any) -> Any:

@@ -41,6 +41,20 @@ def test_a_relayed_room_message_is_plain_json_or_a_400() -> None:
         assert raised.value.code == "unserializable_result", data
 
 
+def test_a_relayed_room_message_holds_no_constructor_key() -> None:
+    """Workers RPC's Python conversion (the SDK's `python_from_rpc`) fails on an object whose
+    own `constructor` is a value: the owner answered a 500 for plain JSON."""
+    for data, path in (({"car": {"constructor": "Ferrari"}}, "$.car"), ([1, {"constructor": 1}], "$[1]")):
+        with pytest.raises(BadRequest) as raised:
+            relay_data(data)
+        assert raised.value.code == "unserializable_result"
+        assert f"no key 'constructor' (at {path})" in raised.value.message
+    assert relay_data({"constructors": ["Ferrari"], "maker": "constructor"}) == {
+        "constructors": ["Ferrari"],
+        "maker": "constructor",
+    }
+
+
 def test_a_wire_form_is_plain_unless_a_tag_is_in_it() -> None:
     assert is_plain({"a": [1, {"b": "c"}], "$date": 1, "d": None})  # two keys: no tag
     for tagged in ({"$date": 1}, [{"$bytes": ""}], {"a": {"$escape": {"$date": 1}}}):
