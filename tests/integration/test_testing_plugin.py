@@ -4,6 +4,7 @@ RPC, time moved on demand, event subscriptions, sockets, the asyncio twin."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -26,10 +27,31 @@ def test_rpc_answers_and_raises_with_the_servers_code(workflow: TenantClient) ->
     assert raised.value.code == "method_not_found"
 
 
-def test_advance_time_fires_the_schedules_that_fall_due(workflow: TenantClient) -> None:
+def test_advance_time_fires_what_falls_due_on_the_way(workflow: TenantClient) -> None:
+    """Two hours on, the hourly schedule fires at each hour as the alarm would for an object
+    that stays up (it fired once: the whole move was one pass at its end)."""
     assert workflow.run_due()["schedules"] == 0  # nothing is due yet
-    done = workflow.advance_time(2 * 3600)  # two hours on: the hourly schedule (once: missed runs collapse)
-    assert done["schedules"] >= 1
+    done = workflow.advance_time(2 * 3600)
+    assert done["schedules"] == 2
+    assert workflow.rpc("counters", "fired:hourly") == {"fired:hourly": 2}
+
+
+def test_advance_time_runs_a_steps_retries_as_they_fall_due(workflow: TenantClient) -> None:
+    """A step failing its first three attempts (retries 1, 2, 4 s apart) completes within one
+    `advance_time(100)`: each retry was set from the pass that failed the attempt before,
+    and a single pass at the end ran one attempt a call."""
+    started = workflow.post("/workflows/flaky_flow", json={"input": {"fail_times": 3, "limit": 4}}).json()
+    assert started["status"] == "waiting", started
+    done = workflow.advance_time(100)
+    assert done["workflows"] == 3, done
+    run = workflow.get(f"/workflows/{started['id']}").json()
+    assert run["status"] == "completed" and run["result"] == "flaky_step-ok-after-4", run
+
+
+def test_run_due_is_one_pass_whose_missed_runs_collapse(workflow: TenantClient) -> None:
+    """`run_due(now)` is one firing of the alarm at `now`: the hours missed before it fire once."""
+    done = workflow.run_due(time.time() * 1000 + 3 * 3600 * 1000)
+    assert done["schedules"] == 1
     assert workflow.rpc("counters", "fired:hourly") == {"fired:hourly": 1}
 
 

@@ -160,18 +160,26 @@ class TenantClient(httpx.Client):
             yield Subscription(connection, events)
 
     def run_due(self, now: float | None = None) -> dict[str, int]:
-        """Do everything due at `now` (epoch ms; default: now plus `advance_time`'s total), as
-        the alarm would: how many items each timer source ran (`{"alarm", "sends",
-        "deliveries", "schedules", "workflows"}` on a DOWorkflow; `{"alarm"}` on a DOCore)."""
-        if now is None:
-            now = time.time() * 1000 + self._skew_ms
-        result: dict[str, int] = _checked_json(self.post("/_test/alarm", json={"now": int(now)}))
-        return result
+        """Do everything due at `now` (epoch ms; default: now plus `advance_time`'s total) in
+        one pass, as one firing of the alarm would: how many items each timer source ran
+        (`{"alarm", "sends", "deliveries", "schedules", "workflows"}` on a DOWorkflow;
+        `{"alarm"}` on a DOCore)."""
+        return self._pass(now, step=False)
 
     def advance_time(self, seconds: float) -> dict[str, int]:
-        """Move this client's clock `seconds` ahead and run what is due by then."""
+        """Move this client's clock `seconds` ahead, running what falls due on the way as the
+        alarm would for an object that stays up: each wake in order at its own time (a
+        retry due 2 s after a failure runs too; at most `control.MAX_STEPS` passes, then one
+        at the end). The counts are summed over the passes."""
         self._skew_ms += int(seconds * 1000)
-        return self.run_due()
+        return self._pass(None, step=True)
+
+    def _pass(self, now: float | None, *, step: bool) -> dict[str, int]:
+        if now is None:
+            now = time.time() * 1000 + self._skew_ms
+        body = {"now": int(now), "step": step}
+        result: dict[str, int] = _checked_json(self.post("/_test/alarm", json=body))
+        return result
 
     def arm_fault(self, point: str) -> None:
         """Arm the named fault point `point` (`after_step:<run id>/<step id>`): the object hangs
@@ -233,15 +241,19 @@ class AsyncTenantClient(httpx.AsyncClient):
 
     async def run_due(self, now: float | None = None) -> dict[str, int]:
         """TenantClient.run_due, awaited."""
-        if now is None:
-            now = time.time() * 1000 + self._skew_ms
-        result: dict[str, int] = _checked_json(await self.post("/_test/alarm", json={"now": int(now)}))
-        return result
+        return await self._pass(now, step=False)
 
     async def advance_time(self, seconds: float) -> dict[str, int]:
         """TenantClient.advance_time, awaited."""
         self._skew_ms += int(seconds * 1000)
-        return await self.run_due()
+        return await self._pass(None, step=True)
+
+    async def _pass(self, now: float | None, *, step: bool) -> dict[str, int]:
+        if now is None:
+            now = time.time() * 1000 + self._skew_ms
+        body = {"now": int(now), "step": step}
+        result: dict[str, int] = _checked_json(await self.post("/_test/alarm", json=body))
+        return result
 
     async def arm_fault(self, point: str) -> None:
         """TenantClient.arm_fault, awaited."""

@@ -9,7 +9,11 @@ the `admin` scope (ADR 0018; open in the plugin's runtime: development, no secre
 - `POST /_test/alarm {"now": <epoch ms>}` (body optional): one pass of the timer service
   as if the clock said `now` (default: the object's clock), everything due by then run
   at once: `await self.timers.run_due(now)`. Answers its counts per source, e.g.
-  `{"alarm": 0, "sends": 0, "deliveries": 1, "schedules": 0, "workflows": 0}`.
+  `{"alarm": 0, "sends": 0, "deliveries": 1, "schedules": 0, "workflows": 0}`. With
+  `"step": true`, time moves to `now` as the alarm would move it for an object that stays
+  up: a pass at each wake due by then, in order (so a retry due 2 s after a failure in
+  one pass runs in the next), at most `MAX_STEPS` of them, then one pass at `now`; the
+  counts are summed.
 - `POST /_test/fault {"point": "after_step:<step key>"}`: arms that named fault point
   (`dotdo.core.faults`) in this isolate: the call that reaches it next hangs there, once,
   so that a test can stop the runtime at exactly that place. A point reached inside
@@ -43,11 +47,14 @@ from dotdo.values import INT64_MAX, INT64_MIN
 if TYPE_CHECKING:
     from dotdo.core.durable import DOCore
 
-__all__ = ["ALARM_PATH", "FAULT_PATH", "SPIN_ITERATIONS", "ControlRoutes", "with_control_routes"]
+__all__ = ["ALARM_PATH", "FAULT_PATH", "MAX_STEPS", "SPIN_ITERATIONS", "ControlRoutes", "with_control_routes"]
 
 logger = logging.getLogger("dotdo.testing")
 
 ALARM_PATH = "/_test/alarm"
+MAX_STEPS = 1000
+"""Most passes a stepped `/_test/alarm` runs before its last one at `now` (an every-second
+schedule moved a day on would otherwise take 86,400)."""
 FAULT_PATH = "/_test/fault"
 
 
@@ -82,20 +89,29 @@ def _spin_at(point: str, detail: str) -> Callable[[], None]:
     return spin
 
 
-def _pass_time(request: HttpRequest) -> int | None:
-    """`now` of a `/_test/alarm` body (epoch ms), None for no body or no `now`."""
+def _pass_time(request: HttpRequest) -> tuple[int | None, bool]:
+    """`now` of a `/_test/alarm` body (epoch ms; None for no body or no `now`) and its `step`."""
     body = request.json() if request.has_body else {}
     now = body.get("now") if isinstance(body, dict) else "not an object"
+    step = body.get("step", False) if isinstance(body, dict) else False
+    rule = 'Body is {"now": <epoch milliseconds, within 64 bits>, "step": <bool>} or empty'
+    if not isinstance(step, bool):
+        raise BadRequest(rule, code="invalid_now")
     if now is None:
-        return None
+        return None, step
     if (
         isinstance(now, bool)
         or not isinstance(now, int | float)
         or not math.isfinite(now)
         or not INT64_MIN <= now <= INT64_MAX  # a time SQLite's INTEGER holds (ADR 0037)
     ):
-        raise BadRequest('Body is {"now": <epoch milliseconds, within 64 bits>} or empty', code="invalid_now")
-    return int(now)
+        raise BadRequest(rule, code="invalid_now")
+    return int(now), step
+
+
+def _add(counts: dict[str, int], ran: dict[str, int]) -> None:
+    for source, items in ran.items():
+        counts[source] = counts.get(source, 0) + items
 
 
 def _fault_point(request: HttpRequest) -> tuple[str, str]:
@@ -121,9 +137,19 @@ class ControlRoutes:
         obj: Any = self
 
         async def run_due(request: HttpRequest) -> HttpResponse:
-            now = _pass_time(request)
+            now, step = _pass_time(request)
             timers = obj.timers
-            return json_response(await timers.run_due(timers.now() if now is None else now))
+            target = timers.now() if now is None else now
+            counts: dict[str, int] = {}
+            for _ in range(MAX_STEPS if step else 0):
+                wake = timers.next_wake()
+                if wake is None or wake >= target:
+                    break
+                _add(counts, await timers.run_due(wake))
+                if timers.next_wake() == wake:  # what is due then did not run (a lease held)
+                    break
+            _add(counts, await timers.run_due(target))
+            return json_response(counts)
 
         async def arm_fault(request: HttpRequest) -> HttpResponse:
             name, detail = _fault_point(request)
