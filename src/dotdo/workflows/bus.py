@@ -25,7 +25,8 @@ from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source, backoff
 from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
-from dotdo.semantic.ids import made_id, new_id
+from dotdo.semantic.hops import checked_limit
+from dotdo.semantic.ids import id_cursor, id_page, made_id, new_id
 from dotdo.types import Row
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
@@ -305,6 +306,15 @@ class EventBus:
                 self._failed(delivery_id, int(row["attempts"]) + 1, error, handler, event)
         finally:
             self._in_hand.discard(delivery_id)
+
+    def scheduled(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """The delayed sends still waiting, by id: `{"items": [{"id", "type", "data",
+        "subject", "object", "due_at"}], "has_more", "cursor"}` (`due_at` epoch ms), at most
+        `limit` (1 to 1000) after `cursor` (the previous page's). 400 `invalid_limit`,
+        `invalid_cursor`."""
+        limit = checked_limit(limit, 1000)
+        after = None if cursor is None else id_cursor(cursor)
+        return id_page(self._sends.page(after, limit + 1), limit)
 
     # -- dead letters ------------------------------------------------------------
 

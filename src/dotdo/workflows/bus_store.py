@@ -218,6 +218,17 @@ class SendStore:
         )
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
 
+    def page(self, after: str | None, limit: int) -> list[Row]:
+        """Up to `limit` waiting sends by id after `after`: `id, type, data, subject, object,
+        due_at`, with `data` decoded."""
+        rows = self._sql.exec(
+            "SELECT id, type, data, subject, object, due_at FROM dotdo_scheduled_sends "
+            "WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+            after,
+            limit,
+        )
+        return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
+
     def delete(self, send_id: str) -> None:
         """Forget a send (it was sent)."""
         self._sql.run("DELETE FROM dotdo_scheduled_sends WHERE id = ?", send_id)

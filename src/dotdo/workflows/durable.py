@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.durable import DOCore
-from dotdo.core.http import HttpRequest, HttpResponse, json_response, rest_of_path
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
@@ -40,8 +39,7 @@ from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
 from dotdo.core.transport import WS_RPC_TAG
 from dotdo.core.websocket import Connection, live
-from dotdo.errors import BadRequest, NotFound
-from dotdo.remote.fields import invoke_body
+from dotdo.errors import BadRequest
 from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
 from dotdo.semantic.eventtypes import (
     Event,
@@ -59,6 +57,7 @@ from dotdo.workflows.bus import DeliveryPolicy, EventBus
 from dotdo.workflows.engine import Marks, WorkflowEngine
 from dotdo.workflows.every import Every, ScheduleSpec
 from dotdo.workflows.handlers import On, check_handler_nouns
+from dotdo.workflows.routes import WorkflowRoutes
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.scheduler import Scheduler
 from dotdo.workflows.steps import Attempt, RetryPolicy
@@ -176,19 +175,10 @@ class DOWorkflow(DOStorage):
         return NounFactory(self.things, self.relationships, validate_type_name(type_name), self.stub)
 
     def routes(self, router: Router) -> None:
-        """DOStorage's routes, then `POST /events`, `GET /events/dead`, `POST
-        /events/dead/:id/replay`, `GET /schedules`, `DELETE /schedules/:id/*`, `POST
-        /workflows/:name` and `GET /workflows/:id`."""
+        """DOStorage's routes, then the workflow routes (`workflows.routes.WorkflowRoutes`:
+        events sent, delayed and dead, schedules, workflow runs)."""
         super().routes(router)
-        router.post("/events", scope="write", query=())(self._http_send)
-        router.get("/events/dead", scope="read", query=("limit",))(self._http_dead_letters)
-        router.post("/events/dead/:id/replay", scope="admin", query=(), body=False)(self._http_replay)
-        router.get("/schedules", scope="read", query=("limit", "cursor"))(self._http_schedules)
-        # A declared schedule's id holds its cron, `/` included (`class:sweep:*/5 * * * *:UTC`):
-        # the id is the rest of the path, so a `/` may go in raw as well as `%2F`.
-        router.delete("/schedules/:id/*", scope="admin", query=(), body=False)(self._http_remove_schedule)
-        router.post("/workflows/:name", scope="write", query=())(self._http_start_workflow)
-        router.get("/workflows/:id", scope="read", query=())(self._http_workflow_status)
+        WorkflowRoutes(self).routes(router)
 
     async def fetch(self, request: Any) -> Any:
         """DOCore's `fetch`, answered once the handlers of the events it raised have run."""
@@ -309,6 +299,13 @@ class DOWorkflow(DOStorage):
     # -- dead letters --------------------------------------------------------
 
     @rpc(scope="read")
+    def scheduled_sends(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """The delayed sends still waiting (`send_event` with a delay or a time), by id:
+        `{"items": [{"id", "type", "data", "subject", "object", "due_at"}], "has_more",
+        "cursor"}`; `limit` 1 to 1000. 400 `invalid_limit`, `invalid_cursor`."""
+        return self.bus.scheduled(limit, cursor)
+
+    @rpc(scope="read")
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Deliveries that used up their attempts, oldest first: `{"id", "event_id",
         "handler", "attempts", "last_error", "created_at", "type"}` (`limit` 1-1000)."""
@@ -356,6 +353,16 @@ class DOWorkflow(DOStorage):
         return await self.runs.start(name, input, run_id)
 
     @rpc(scope="read")
+    def list_workflows(
+        self, status: str | None = None, name: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """A page of workflow runs by id, `{"items", "has_more", "cursor"}` (each item
+        `workflow_status`'s but `result`): those in `status` (running, waiting, completed,
+        failed) and of the workflow `name` when given; `limit` 1 to 1000. 400
+        `invalid_status`, `invalid_limit`, `invalid_cursor`; 404 `workflow_not_found`."""
+        return self.runs.page(status, name, limit, cursor)
+
+    @rpc(scope="read")
     def workflow_status(self, run_id: str) -> dict[str, Any]:
         """A run's `{"id", "name", "status", "result", "error", "next_at", "created_at",
         "updated_at"}`; 404 `workflow_run_not_found` when there is none."""
@@ -396,48 +403,6 @@ class DOWorkflow(DOStorage):
     def stub_namespace(self) -> Any:
         """The namespace `stub_binding` names; LookupError naming the option if unbound."""
         return stub_namespace(self.env, self.stub_binding, type(self).__name__)
-
-    # -- HTTP --------------------------------------------------------------------
-
-    async def _http_send(self, request: HttpRequest) -> HttpResponse:
-        body = request.json()
-        if not isinstance(body, dict) or "type" not in body:
-            raise BadRequest(
-                'Body is {"type": "Noun.verb", "data": ..., "delay": seconds}', code="invalid_event"
-            )
-        fields = {"type": "event_type", "data": "data", "subject": "subject", "object": "object"}
-        fields = {**fields, "delay": "delay", "at": "at"}
-        event_id = await invoke_body(self.send_event, body, fields)
-        # A null delay or at is None, no delay (`body_arguments`): scheduled when either is given.
-        scheduled = body.get("delay") is not None or body.get("at") is not None
-        return json_response({"id": event_id, "scheduled": scheduled}, status=201)
-
-    async def _http_dead_letters(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"items": self.dead_letters(request.query_int("limit", 100))})
-
-    async def _http_replay(self, request: HttpRequest) -> HttpResponse:
-        return json_response(await self.replay_dead_letter(request.params["id"]))
-
-    async def _http_schedules(self, request: HttpRequest) -> HttpResponse:
-        limit = request.query_int("limit", 100)
-        return json_response(self.scheduler.page(limit, request.query("cursor") or None))
-
-    async def _http_remove_schedule(self, request: HttpRequest) -> HttpResponse:
-        schedule_id = rest_of_path(request.params["id"], request.params["*"])
-        if not self.remove_schedule(schedule_id):
-            raise NotFound(f"No schedule {schedule_id!r}", code="schedule_not_found")
-        return json_response({"id": schedule_id, "removed": True})
-
-    async def _http_start_workflow(self, request: HttpRequest) -> HttpResponse:
-        body = request.json() if request.has_body else {}
-        if not isinstance(body, dict):
-            raise BadRequest('Body is {"input": ..., "id": optional run id}', code="invalid_workflow")
-        fields = {"input": "input", "id": "run_id"}
-        path = {"name": request.params["name"]}
-        return json_response(await invoke_body(self.start_workflow, body, fields, path=path), status=201)
-
-    async def _http_workflow_status(self, request: HttpRequest) -> HttpResponse:
-        return json_response(self.workflow_status(request.params["id"]))
 
 
 seal_rpc_surface(DOWorkflow)

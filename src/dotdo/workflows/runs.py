@@ -18,9 +18,10 @@ from typing import Any
 
 from dotdo.core import faults
 from dotdo.core.state import MAX_VALUE_BYTES
-from dotdo.errors import Conflict, HttpError, NotFound
+from dotdo.errors import BadRequest, Conflict, HttpError, NotFound
 from dotdo.remote.names import THING_ID, THING_ID_RULE
-from dotdo.semantic.ids import canonical_id, new_id
+from dotdo.semantic.hops import checked_limit
+from dotdo.semantic.ids import canonical_id, id_page, new_id
 from dotdo.semantic.names import checked_name
 from dotdo.values import RESULT_DEPTH
 from dotdo.workflows.failures import call_app, error_text, storable_text
@@ -38,9 +39,14 @@ from dotdo.workflows.steps import (
     step_name,
 )
 
-__all__ = ["RunEngine"]
+__all__ = ["MAX_RUN_PAGE", "RUN_STATUSES", "RunEngine"]
 
 logger = logging.getLogger("dotdo.workflows")
+
+RUN_STATUSES = ("running", "waiting", "completed", "failed")
+"""A run's states: running (leased by a pass now), waiting (until `next_at`), and ended."""
+MAX_RUN_PAGE = 1000
+"""Most runs one page of `RunEngine.page` holds."""
 
 
 class RunEngine:
@@ -98,6 +104,24 @@ class RunEngine:
         status = dict(row)
         status["result"] = None if row["result"] is None else json.loads(str(row["result"]))
         return status
+
+    def page(
+        self, status: str | None = None, name: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """A page of runs by id: `{"items", "has_more", "cursor"}`, each item `status`'s but
+        `result` (read it with `status`), at most `limit` (1 to MAX_RUN_PAGE) after `cursor`
+        (the previous page's). Only runs in `status` (running, waiting, completed, failed)
+        and of the workflow `name` when given. 400 `invalid_status`, `invalid_limit`,
+        `invalid_cursor` (no run id); 404 `workflow_not_found` for a `name` the class does
+        not define."""
+        if status is not None and status not in RUN_STATUSES:
+            raise BadRequest(f"status is one of {', '.join(RUN_STATUSES)}", code="invalid_status")
+        if name is not None and name not in self._workflows:
+            raise NotFound(f"No workflow {name!r}", code="workflow_not_found")
+        limit = checked_limit(limit, MAX_RUN_PAGE)
+        if cursor is not None and not (isinstance(cursor, str) and THING_ID.fullmatch(cursor)):
+            raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
+        return id_page(self._store.page(status, name, cursor, limit + 1), limit)
 
     def wake(self, run_id: str) -> bool:
         """Make a waiting run due now, durably: the alarm replays it if nothing does first
