@@ -239,7 +239,7 @@ def query_params(sql: str, params: Any, limit: int) -> list[Any]:
             where = f".{name[1:]}" if name else f"[{index}]"
             raise BadRequest(f"params{where}: {error}", code="invalid_params")
     if len(values) != len(names):
-        written = ", ".join(name or "?" for name in names)
+        written = ", ".join(name or "?" for name in names[:10]) + (", ..." if len(names) > 10 else "")
         raise BadRequest(
             f"The query takes {len(names)} parameter{'' if len(names) == 1 else 's'}"
             f"{f' ({written})' if names else ''}; params has {len(values)}",

@@ -88,4 +88,6 @@ def test_an_array_of_another_length_than_the_parameters_is_refused_before_it_run
     assert refused("SELECT ?", []) == "The query takes 1 parameter (?); params has 0"
     assert refused("SELECT 1", [1]) == "The query takes 0 parameters; params has 1"
     assert bound("SELECT ?3", ["a", "b", "c"]) == ["a", "b", "c"]  # ?3 takes three, as SQLite binds
+    listed = ", ".join(["?"] * 10)
+    assert refused("SELECT ?99", []) == f"The query takes 99 parameters ({listed}, ...); params has 0"
     assert refused("SELECT ?", [[1]]) == "params[0]: params are strings, numbers, booleans, null or bytes"
