@@ -58,13 +58,16 @@ class Cursor:
     `rowsWritten` and `rowsRead` (here the rows returned: sqlite3 does not count the rows it
     scans)."""
 
-    def __init__(self, values: list[list[Any]], names: list[str], written: int) -> None:
-        """The rows' `values` in column order, the column `names`, the rows `written`."""
-        self._values = values
-        self._rows = [dict(zip(names, row, strict=True)) for row in values]
+    def __init__(
+        self, rows: list[dict[str, Any]], names: list[str], written: int, fetched: list[tuple[Any, ...]]
+    ) -> None:
+        """`rows` as dicts by column, the column `names`, the rows `written`, and the rows as
+        sqlite3 `fetched` them (for `raw`, where two columns may share a name)."""
+        self._rows = rows
+        self._fetched = fetched
         self.columnNames = names
         self.rowsWritten = written
-        self.rowsRead = len(values)  # sqlite3 does not count rows scanned: the rows returned
+        self.rowsRead = len(rows)  # sqlite3 does not count rows scanned: the rows returned
 
     def toArray(self) -> list[dict[str, Any]]:  # noqa: N802 - the runtime's name
         """Every row, as dicts by column."""
@@ -72,7 +75,7 @@ class Cursor:
 
     def raw(self) -> RawRows:
         """Every row, as a list of values in column order."""
-        return RawRows(self._values)
+        return RawRows([list(map(_from_js, row)) for row in self._fetched])
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self._rows)
@@ -124,11 +127,12 @@ class RuntimeSql:
         values = [_to_js(b) for b in bindings]
         cursor = self.db.execute(query, values)
         names = [d[0] for d in cursor.description or []]
-        rows = [list(map(_from_js, row)) for row in cursor.fetchall()]
+        fetched = cursor.fetchall()
+        rows = [dict(zip(names, map(_from_js, row), strict=True)) for row in fetched]
         changed = self.db.total_changes - before
         if self.index_entries and changed:
             changed *= self._btrees_written(query, values)
-        return Cursor(rows, names, changed)
+        return Cursor(rows, names, changed, fetched)
 
     def _btrees_written(self, query: str, values: list[Any]) -> int:
         """The b-trees (by root page) `query`'s program writes: opened for writing and the
