@@ -240,6 +240,41 @@ def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) 
                 os.killpg(child, signal.SIGKILL)
 
 
+def test_dotdo_dev_starts_its_runtime_again_when_the_local_ai_host_dies(tmp_path: Path) -> None:
+    """The process serving a project's `[ai]` binding (aihost.py, node's child beside the
+    workerds) killed: named in the log with its signal, the runtime starts again, and the
+    next request is answered, as for a workerd."""
+    root = _project(tmp_path / "ai")
+    (root / "wrangler.toml").write_text(WRANGLER + '\n[ai]\nbinding = "AI"\n')
+    log = tmp_path / "dev.log"
+    running: list[int] = []
+    try:
+        with _dotdo_dev(root, log) as (dev, port):
+            try:
+                _wait_for(log, "Ready on")
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                    assert client.get("/").text == "tiny"
+                    node = _children(dev.pid)
+                    assert len(node) == 1, node
+                    command = ["pgrep", "-P", str(node[0]), "-f", "aihost.py"]
+                    host = subprocess.run(command, capture_output=True, text=True).stdout.split()
+                    assert len(host) == 1, host
+                    os.kill(int(host[0]), signal.SIGKILL)
+                    _wait_for(log, "starting the local runtime again")
+                    answer = _answered(client, time.monotonic() + 180)
+                    assert (answer.status_code, answer.text) == (200, "tiny")
+                content = log.read_text()
+                assert "the local AI binding (aihost.py)" in content, content[-3000:]
+                assert "with signal SIGKILL" in content
+                assert dev.poll() is None
+            finally:
+                running = _children(dev.pid)
+    finally:
+        for child in running:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child, signal.SIGKILL)
+
+
 def _serving(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5):
