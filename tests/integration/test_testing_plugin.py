@@ -48,6 +48,27 @@ def test_advance_time_runs_a_steps_retries_as_they_fall_due(workflow: TenantClie
     assert run["status"] == "completed" and run["result"] == "flaky_step-ok-after-4", run
 
 
+def test_what_the_object_schedules_after_advance_time_counts_from_the_moved_time(
+    workflow: TenantClient,
+) -> None:
+    """The object's time moves with the client's: a delay sent after `advance_time(3600)`
+    was due at the real clock's time plus the delay, an hour before the moved one, so the
+    next `advance_time(1)` sent it."""
+    workflow.advance_time(3600)
+    sent = workflow.post("/events", json={"type": "Pickup.reminder", "data": {}, "delay": 600})
+    assert sent.status_code == 201
+    [waiting] = workflow.get("/events/scheduled").json()["items"]
+    assert waiting["due_at"] >= time.time() * 1000 + (3600 + 600) * 1000 - 60_000
+    assert workflow.advance_time(1)["sends"] == 0
+    assert workflow.advance_time(600)["sends"] == 1
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        workflow.advance_time(-1)
+    with pytest.raises(ValueError, match="2100 at most"):
+        workflow.advance_time(10**12)
+    refused = workflow.post("/health", headers={"x-dotdo-clock-offset": "-5"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_clock_offset")
+
+
 def test_run_due_is_one_pass_whose_missed_runs_collapse(workflow: TenantClient) -> None:
     """`run_due(now)` is one firing of the alarm at `now`: the hours missed before it fire once."""
     done = workflow.run_due(time.time() * 1000 + 3 * 3600 * 1000)

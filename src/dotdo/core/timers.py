@@ -111,7 +111,9 @@ class TimerService:
         self._failures: dict[str, tuple[int, int]] = {}
         """Sources failing in a row: name -> (failures, epoch ms before which it is not run)."""
         self._dirty = True
-        self._skew = 0
+        self._offset = 0
+        self._skew = 0  # the offset, or during a pass, its `now` less the clock at its start
+        self._passing = False
         self.alarm_writes = 0
         """How often this service set or deleted the runtime's alarm (for measurements)."""
 
@@ -128,8 +130,19 @@ class TimerService:
         self._around.append(around)
 
     def now(self) -> int:
-        """Epoch milliseconds, as the pass running now sees them."""
+        """Epoch milliseconds, as the pass running now sees them (the clock, moved on by
+        `move_clock` when a test moved it)."""
         return self._clock() + self._skew
+
+    def move_clock(self, offset_ms: int) -> None:
+        """From now on, this object's time is the clock's plus `offset_ms` (>= 0): delays,
+        retries, schedules and deadlines count from it. `dotdo.testing`'s `advance_time`
+        moves an object's time with its client's; 0, the default, is the runtime's clock."""
+        if isinstance(offset_ms, bool) or not isinstance(offset_ms, int) or offset_ms < 0:
+            raise ValueError(f"a clock offset is an int of milliseconds >= 0, not {offset_ms!r}")
+        self._offset = offset_ms
+        if not self._passing:  # a pass keeps its own `now`; its end takes the offset up
+            self._skew = offset_ms
 
     def changed(self) -> None:
         """A source's next wake may have moved: the next `rearm` recomputes the alarm."""
@@ -182,6 +195,7 @@ class TimerService:
         new instance tries at once.
         """
         self._skew = now - self._clock()
+        self._passing = True
 
         async def one_pass() -> dict[str, int]:
             done: dict[str, int] = {}
@@ -210,7 +224,8 @@ class TimerService:
         try:
             done = await run()
         finally:
-            self._skew = 0
+            self._skew = self._offset
+            self._passing = False
             self._dirty = True
             self.rearm()
         return done

@@ -14,6 +14,7 @@ this repository's test harness does).
 from __future__ import annotations
 
 import json
+import math
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from dotdo.errors import RpcError
+from dotdo.testing.control import CLOCK_HEADER, MAX_OFFSET_MS
 from dotdo.wire.codec import decode, encode
 
 if TYPE_CHECKING:
@@ -167,11 +169,15 @@ class TenantClient(httpx.Client):
         return self._pass(now, step=False)
 
     def advance_time(self, seconds: float) -> dict[str, int]:
-        """Move this client's clock `seconds` ahead, running what falls due on the way as the
-        alarm would for an object that stays up: each wake in order at its own time (a
-        retry due 2 s after a failure runs too; at most `control.MAX_STEPS` passes, then one
-        at the end). The counts are summed over the passes."""
-        self._skew_ms += int(seconds * 1000)
+        """Move this client's clock, and the tenant object's time, `seconds` ahead (adding
+        up over calls), running what falls due on the way as the alarm would for an object
+        that stays up: each wake in order at its own time (a retry due 2 s after a failure
+        runs too; at most `control.MAX_STEPS` passes, then one at the end). The counts are
+        summed over the passes. Every later request of this client carries the offset, so
+        what the object schedules (a delay, a retry, a deadline) counts from the moved time.
+        ValueError for `seconds` negative, not finite, or past 2100 in all."""
+        self._skew_ms = _moved(self._skew_ms, seconds)
+        self.headers[CLOCK_HEADER] = str(self._skew_ms)
         return self._pass(None, step=True)
 
     def _pass(self, now: float | None, *, step: bool) -> dict[str, int]:
@@ -245,7 +251,8 @@ class AsyncTenantClient(httpx.AsyncClient):
 
     async def advance_time(self, seconds: float) -> dict[str, int]:
         """TenantClient.advance_time, awaited."""
-        self._skew_ms += int(seconds * 1000)
+        self._skew_ms = _moved(self._skew_ms, seconds)
+        self.headers[CLOCK_HEADER] = str(self._skew_ms)
         return await self._pass(None, step=True)
 
     async def _pass(self, now: float | None, *, step: bool) -> dict[str, int]:
@@ -258,3 +265,14 @@ class AsyncTenantClient(httpx.AsyncClient):
     async def arm_fault(self, point: str) -> None:
         """TenantClient.arm_fault, awaited."""
         _checked_json(await self.post("/_test/fault", json={"point": point}))
+
+
+def _moved(skew_ms: int, seconds: float) -> int:
+    """The clock offset `seconds` past `skew_ms`; ValueError unless `seconds` is a finite
+    number >= 0 and the time stays before 2100 (`control.LATEST_MS`)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
+        raise ValueError(f"advance_time takes seconds, a finite number >= 0, not {seconds!r}")
+    moved = skew_ms + int(seconds * 1000)
+    if moved > MAX_OFFSET_MS:
+        raise ValueError(f"advance_time moves the clock to 2100 at most ({MAX_OFFSET_MS} ms in all)")
+    return moved

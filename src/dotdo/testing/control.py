@@ -42,16 +42,34 @@ from dotdo.core import faults
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest
-from dotdo.values import INT64_MAX, INT64_MIN
+from dotdo.types import Handler
 
 if TYPE_CHECKING:
     from dotdo.core.durable import DOCore
 
-__all__ = ["ALARM_PATH", "FAULT_PATH", "MAX_STEPS", "SPIN_ITERATIONS", "ControlRoutes", "with_control_routes"]
+__all__ = [
+    "ALARM_PATH",
+    "CLOCK_HEADER",
+    "FAULT_PATH",
+    "LATEST_MS",
+    "MAX_OFFSET_MS",
+    "MAX_STEPS",
+    "SPIN_ITERATIONS",
+    "ControlRoutes",
+    "with_control_routes",
+]
 
 logger = logging.getLogger("dotdo.testing")
 
 ALARM_PATH = "/_test/alarm"
+CLOCK_HEADER = "x-dotdo-clock-offset"
+"""The header a test client sends with every request once its clock moved on (`advance_time`):
+how many milliseconds the object's time is ahead of the runtime's clock."""
+LATEST_MS = 4_102_444_800_000
+"""The latest time a test may move an object to: 2100-01-01 (a schedule's next firing and the
+runtime's alarm must still be dates past it)."""
+MAX_OFFSET_MS = LATEST_MS - 1_700_000_000_000
+"""The largest clock offset, about 76 years: from late 2023 to `LATEST_MS`."""
 MAX_STEPS = 1000
 """Most passes a stepped `/_test/alarm` runs before its last one at `now` (an every-second
 schedule moved a day on would otherwise take 86,400)."""
@@ -94,16 +112,18 @@ def _pass_time(request: HttpRequest) -> tuple[int | None, bool]:
     body = request.json() if request.has_body else {}
     now = body.get("now") if isinstance(body, dict) else "not an object"
     step = body.get("step", False) if isinstance(body, dict) else False
-    rule = 'Body is {"now": <epoch milliseconds, within 64 bits>, "step": <bool>} or empty'
+    rule = f'Body is {{"now": <epoch milliseconds, 0 to {LATEST_MS}>, "step": <bool>}} or empty'
+    if isinstance(body, dict) and (extra := sorted(set(body) - {"now", "step"})):
+        raise BadRequest(f"{rule}, not with {', '.join(map(repr, extra))}", code="invalid_params")
     if not isinstance(step, bool):
-        raise BadRequest(rule, code="invalid_now")
+        raise BadRequest(f"step is true or false, not {step!r:.40}", code="invalid_step")
     if now is None:
         return None, step
     if (
         isinstance(now, bool)
         or not isinstance(now, int | float)
         or not math.isfinite(now)
-        or not INT64_MIN <= now <= INT64_MAX  # a time SQLite's INTEGER holds (ADR 0037)
+        or not 0 <= now <= LATEST_MS
     ):
         raise BadRequest(rule, code="invalid_now")
     return int(now), step
@@ -128,8 +148,28 @@ def _fault_point(request: HttpRequest) -> tuple[str, str]:
 
 
 class ControlRoutes:
-    """Mixed in before a `DOCore` subclass: its `routes` hook adds the test routes (see the
-    module docstring). Defines no other name, so the app's namespace is untouched."""
+    """Mixed in before a `DOCore` subclass: its `routes` hook adds the test routes and its
+    `middleware` hook the test clock (see the module docstring). Defines no other name, so
+    the app's namespace is untouched."""
+
+    def middleware(self, router: Router) -> None:
+        """The class's middleware, then the test clock: a request carrying `CLOCK_HEADER`
+        (milliseconds, the client's `advance_time` total) moves the object's time to the
+        clock's plus that (`timers.move_clock`), so what it schedules counts from there."""
+        super().middleware(router)  # type: ignore[misc]  # a mixin: the DOCore subclass's middleware
+        obj: Any = self
+
+        async def clock(request: HttpRequest, call_next: Handler) -> HttpResponse:
+            offset = request.header(CLOCK_HEADER)
+            if offset is not None:
+                if not (offset.isascii() and offset.isdigit() and int(offset) <= MAX_OFFSET_MS):
+                    raise BadRequest(
+                        f"{CLOCK_HEADER} is milliseconds, 0 to {MAX_OFFSET_MS}", code="invalid_clock_offset"
+                    )
+                obj.timers.move_clock(int(offset))
+            return await call_next(request)
+
+        router.use(clock)
 
     def routes(self, router: Router) -> None:
         """The class's own routes, then `POST /_test/alarm` and `POST /_test/fault`."""

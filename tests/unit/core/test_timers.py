@@ -197,3 +197,31 @@ def test_every_retry_backs_off_by_one_function() -> None:
     assert [DeliveryPolicy(retry_delay_ms=700).wait_ms(n) for n in (1, 2, 3)] == [700, 1_400, 2_800]
     assert DeliveryPolicy(retry_delay_ms=700).wait_ms(10**6) == MAX_DELAY_MS
     assert [RetryPolicy(limit=3, delay=0.5, backoff=3).wait_ms(n) for n in (1, 2, 3)] == [500, 1_500, 4_500]
+
+
+def test_a_moved_clock_is_the_objects_time_outside_a_pass_and_a_pass_keeps_its_own() -> None:
+    """`move_clock` (a test's `advance_time`): what the object schedules between passes
+    counts from the moved time; a pass sees its own `now`, and a move during it (a request
+    arriving while the pass awaits) takes effect when it ends."""
+    seen: list[int] = []
+
+    class Watch:
+        def next_wake(self) -> int | None:
+            return None
+
+        async def run_due(self, now: int) -> int:
+            seen.append(timers.now())
+            timers.move_clock(9_000)
+            seen.append(timers.now())
+            return 0
+
+    timers, _, _ = service(("watch", Watch()))  # type: ignore[arg-type]
+    assert timers.now() == T0
+    timers.move_clock(3_600_000)
+    assert timers.now() == T0 + 3_600_000
+    run(timers.run_due(T0 + 5))
+    assert seen == [T0 + 5, T0 + 5]
+    assert timers.now() == T0 + 9_000
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="milliseconds >= 0"):
+            timers.move_clock(bad)  # type: ignore[arg-type]
