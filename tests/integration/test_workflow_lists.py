@@ -34,6 +34,7 @@ def test_runs_are_paged_by_id_and_filtered_by_status_and_name(runtime: LocalRunt
             ({"name": "nope"}, 404, "workflow_not_found"),
             ({"limit": 0}, 400, "invalid_limit"),
             ({"cursor": "a/b"}, 400, "invalid_cursor"),
+            ({"cursor": "zzz"}, 400, "invalid_cursor"),  # an id's shape, but no run's
         ):
             refused = c.get("/_workflow/workflows", params=params)
             assert (refused.status_code, refused.json()["error"]["code"]) == (status, code), params

@@ -251,8 +251,8 @@ def query_params(sql: str, params: Any, limit: int) -> list[Any]:
 def _by_name(names: tuple[str | None, ...], params: Mapping[Any, Any]) -> list[Any]:
     if any(name is None for name in names):
         raise BadRequest(
-            "params is an array for a query with ? parameters: an object binds named ones "
-            "(:name, @name, $name) by name",
+            "params is an object, which binds named parameters (:name, @name, $name) by name, "
+            "but the query has ? parameters: send params as an array",
             code="invalid_params",
         )
     wanted = [name[1:] for name in names if name is not None]

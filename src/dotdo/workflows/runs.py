@@ -112,14 +112,16 @@ class RunEngine:
         `result` (read it with `status`), at most `limit` (1 to MAX_RUN_PAGE) after `cursor`
         (the previous page's). Only runs in `status` (running, waiting, completed, failed)
         and of the workflow `name` when given. 400 `invalid_status`, `invalid_limit`,
-        `invalid_cursor` (no run id); 404 `workflow_not_found` for a `name` the class does
+        `invalid_cursor` (not a run's id); 404 `workflow_not_found` for a `name` the class does
         not define."""
         if status is not None and status not in RUN_STATUSES:
             raise BadRequest(f"status is one of {', '.join(RUN_STATUSES)}", code="invalid_status")
         if name is not None and name not in self._workflows:
             raise NotFound(f"No workflow {name!r}", code="workflow_not_found")
         limit = checked_limit(limit, MAX_RUN_PAGE)
-        if cursor is not None and not (isinstance(cursor, str) and THING_ID.fullmatch(cursor)):
+        if cursor is not None and not (
+            isinstance(cursor, str) and THING_ID.fullmatch(cursor) and self._store.run(cursor) is not None
+        ):  # a page's cursor is its last run's id, and no run is ever deleted
             raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
         return id_page(self._store.page(status, name, cursor, limit + 1), limit)
 

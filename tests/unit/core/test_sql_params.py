@@ -76,7 +76,10 @@ def test_a_named_parameter_with_no_value_or_a_key_the_query_does_not_use_is_name
     assert refused("SELECT :type", {"type": "C", "tpye": 1}) == (
         "params names 'tpye', which the query does not use (it takes 'type')"
     )
-    assert "an object binds named ones" in refused("SELECT :type, ?", {"type": "C"})
+    assert refused("SELECT :type, ?", {"type": "C"}) == (
+        "params is an object, which binds named parameters (:name, @name, $name) by name, "
+        "but the query has ? parameters: send params as an array"
+    )
     assert refused("SELECT :n", {"n": float("nan")}) == "params.n: NaN has no SQLite value"
 
 
