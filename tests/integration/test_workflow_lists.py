@@ -57,3 +57,23 @@ def test_delayed_sends_are_listed_until_they_are_sent(runtime: LocalRuntime) -> 
         assert c.get("/_workflow/events/scheduled").json() == {"items": [], "has_more": False, "cursor": None}
         bad = c.get("/_workflow/events/scheduled", params={"cursor": "nope"})
         assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_cursor")
+
+
+def test_delayed_sends_are_listed_next_due_first_and_can_be_cancelled(runtime: LocalRuntime) -> None:
+    with runtime.client(new_tenant()) as c:
+        later = c.post("/_workflow/events", json={"type": "Reminder.due", "delay": 7200}).json()["id"]
+        sooner = c.post("/_workflow/events", json={"type": "Reminder.due", "delay": 60}).json()["id"]
+        first = c.get("/_workflow/events/scheduled", params={"limit": 1}).json()
+        assert [send["id"] for send in first["items"]] == [sooner] and first["has_more"]
+        second = c.get("/_workflow/events/scheduled", params={"limit": 1, "cursor": first["cursor"]}).json()
+        assert [send["id"] for send in second["items"]] == [later] and second["cursor"] is None
+        cancelled = c.delete(f"/_workflow/events/scheduled/{sooner.upper()}")  # an id in any case
+        assert cancelled.json() == {"id": sooner.upper(), "cancelled": True}
+        again = c.delete(f"/_workflow/events/scheduled/{sooner}")
+        assert (again.status_code, again.json()["error"]["code"]) == (404, "scheduled_send_not_found")
+        assert c.post("/_workflow/rpc", json={"method": "cancel_send", "params": [later]}).json() == {
+            "result": True
+        }
+        assert c.get("/_workflow/events/scheduled").json()["items"] == []
+        ran = c.post("/_workflow/_test/alarm", json={"now": int(time.time() * 1000) + 3 * 3_600_000}).json()
+        assert ran["sends"] == 0  # neither was sent

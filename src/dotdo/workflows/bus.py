@@ -26,7 +26,7 @@ from dotdo.core.timers import Source, backoff
 from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
 from dotdo.semantic.hops import checked_limit
-from dotdo.semantic.ids import id_cursor, id_page, made_id, new_id
+from dotdo.semantic.ids import id_cursor, made_id, new_id
 from dotdo.types import Row
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
@@ -308,13 +308,28 @@ class EventBus:
             self._in_hand.discard(delivery_id)
 
     def scheduled(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
-        """The delayed sends still waiting, by id: `{"items": [{"id", "type", "data",
-        "subject", "object", "due_at"}], "has_more", "cursor"}` (`due_at` epoch ms), at most
-        `limit` (1 to 1000) after `cursor` (the previous page's). 400 `invalid_limit`,
-        `invalid_cursor`."""
+        """The delayed sends still waiting, the next due first: `{"items": [{"id", "type",
+        "data", "subject", "object", "due_at"}], "has_more", "cursor"}` (`due_at` epoch ms),
+        at most `limit` (1 to 1000) after `cursor` (the previous page's, `<due_at>.<id>`).
+        400 `invalid_limit`, `invalid_cursor`."""
         limit = checked_limit(limit, 1000)
-        after = None if cursor is None else id_cursor(cursor)
-        return id_page(self._sends.page(after, limit + 1), limit)
+        rows = self._sends.page(None if cursor is None else _send_cursor(cursor), limit + 1)
+        items, more = rows[:limit], len(rows) > limit
+        last = items[-1] if more else None
+        return {
+            "items": items,
+            "has_more": more,
+            "cursor": None if last is None else f"{last['due_at']}.{last['id']}",
+        }
+
+    def cancel(self, send_id: str) -> bool:
+        """Forget a delayed send before it is sent; False when none waits under `send_id`
+        (in any case: `made_id`), sent already or never made."""
+        cancelled = self._sends.delete(made_id(send_id))
+        if cancelled:
+            self._host.timers.changed()
+            self._host.timers.rearm()
+        return cancelled
 
     # -- dead letters ------------------------------------------------------------
 
@@ -377,3 +392,11 @@ class EventBus:
             await self._retry(row)
             retried += 1
         return retried
+
+
+def _send_cursor(cursor: Any) -> tuple[int, str]:
+    """The `(due_at, id)` a delayed sends page's cursor names; 400 `invalid_cursor` else."""
+    due, dot, send_id = cursor.partition(".") if isinstance(cursor, str) else ("", "", "")
+    if not (dot and due.isascii() and due.isdigit() and len(due) <= 18):
+        raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
+    return int(due), id_cursor(send_id)

@@ -218,20 +218,23 @@ class SendStore:
         )
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
 
-    def page(self, after: str | None, limit: int) -> list[Row]:
-        """Up to `limit` waiting sends by id after `after`: `id, type, data, subject, object,
-        due_at`, with `data` decoded."""
+    def page(self, after: tuple[int, str] | None, limit: int) -> list[Row]:
+        """Up to `limit` waiting sends, the next due first (by `due_at`, then id), after the
+        send `after` (its `due_at` and id): `id, type, data, subject, object, due_at`, with
+        `data` decoded."""
+        due, send_id = after if after is not None else (None, None)
         rows = self._sql.exec(
             "SELECT id, type, data, subject, object, due_at FROM dotdo_scheduled_sends "
-            "WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
-            after,
+            "WHERE ?1 IS NULL OR (due_at, id) > (?1, ?2) ORDER BY due_at, id LIMIT ?3",
+            due,
+            send_id,
             limit,
         )
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
 
-    def delete(self, send_id: str) -> None:
-        """Forget a send (it was sent)."""
-        self._sql.run("DELETE FROM dotdo_scheduled_sends WHERE id = ?", send_id)
+    def delete(self, send_id: str) -> bool:
+        """Forget a send (it was sent, or is cancelled); False when there was none."""
+        return self._sql.run("DELETE FROM dotdo_scheduled_sends WHERE id = ?", send_id) > 0
 
     def next_at(self) -> int | None:
         """The earliest `due_at` (epoch ms) of a waiting send, or None."""

@@ -300,10 +300,16 @@ class DOWorkflow(DOStorage):
 
     @rpc(scope="read")
     def scheduled_sends(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
-        """The delayed sends still waiting (`send_event` with a delay or a time), by id:
-        `{"items": [{"id", "type", "data", "subject", "object", "due_at"}], "has_more",
-        "cursor"}`; `limit` 1 to 1000. 400 `invalid_limit`, `invalid_cursor`."""
+        """The delayed sends still waiting (`send_event` with a delay or a time), the next
+        due first: `{"items": [{"id", "type", "data", "subject", "object", "due_at"}],
+        "has_more", "cursor"}`; `limit` 1 to 1000. 400 `invalid_limit`, `invalid_cursor`."""
         return self.bus.scheduled(limit, cursor)
+
+    @rpc
+    def cancel_send(self, send_id: str) -> bool:
+        """Cancel a delayed send (`send_event` with a delay or a time) before it is sent;
+        False when none waits under `send_id`."""
+        return self.bus.cancel(send_id)
 
     @rpc(scope="read")
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:

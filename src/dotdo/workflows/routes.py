@@ -24,11 +24,12 @@ class WorkflowRoutes:
         self._host = host
 
     def routes(self, router: Router) -> None:
-        """`POST /events`, `GET /events/scheduled`, `GET /events/dead`, `POST
-        /events/dead/:id/replay`, `GET /schedules`, `DELETE /schedules/:id/*`, `GET
-        /workflows`, `POST /workflows/:name` and `GET /workflows/:id`."""
+        """`POST /events`, `GET /events/scheduled`, `DELETE /events/scheduled/:id`, `GET
+        /events/dead`, `POST /events/dead/:id/replay`, `GET /schedules`, `DELETE
+        /schedules/:id/*`, `GET /workflows`, `POST /workflows/:name` and `GET /workflows/:id`."""
         router.post("/events", scope="write", query=())(self._send)
         router.get("/events/scheduled", scope="read", query=("limit", "cursor"))(self._scheduled)
+        router.delete("/events/scheduled/:id", scope="write", query=(), body=False)(self._cancel_send)
         router.get("/events/dead", scope="read", query=("limit",))(self._dead_letters)
         router.post("/events/dead/:id/replay", scope="admin", query=(), body=False)(self._replay)
         router.get("/schedules", scope="read", query=("limit", "cursor"))(self._schedules)
@@ -55,6 +56,12 @@ class WorkflowRoutes:
     async def _scheduled(self, request: HttpRequest) -> HttpResponse:
         limit = request.query_int("limit", 100)
         return json_response(self._host.scheduled_sends(limit, request.query("cursor") or None))
+
+    async def _cancel_send(self, request: HttpRequest) -> HttpResponse:
+        send_id = request.params["id"]
+        if not self._host.cancel_send(send_id):
+            raise NotFound(f"No delayed send {send_id!r} waits", code="scheduled_send_not_found")
+        return json_response({"id": send_id, "cancelled": True})
 
     async def _dead_letters(self, request: HttpRequest) -> HttpResponse:
         return json_response({"items": self._host.dead_letters(request.query_int("limit", 100))})
