@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import collections.abc
+import datetime
 import functools
 import inspect
 import json
@@ -332,6 +333,9 @@ _NAMES: dict[type, tuple[str, str]] = {
     float: ("a number", "numbers"),
     str: ("a string", "strings"),
     bytes: ("bytes", "bytes"),
+    # How a remote caller writes them (docs/api.md, "Values JSON cannot carry"): a JSON
+    # caller reading "a datetime" had no way to send one.
+    datetime.datetime: ('a datetime ({"$date": epoch ms})', 'datetimes ({"$date": epoch ms})'),
 }
 """The scalar annotations' words: (one value, the items of an array)."""
 

@@ -70,7 +70,7 @@ def test_values_that_fit_pass() -> None:
         ({"pair": [1, 2]}, "takes an array or null; pair[1] is an integer, not a string"),
         ({"pair": ["1", "x"]}, "pair[0] is a string, not an integer"),
         ({"delay": "soon"}, "takes a number or null, not a string"),
-        ({"when": 5}, "takes a datetime or null, not an integer"),
+        ({"when": 5}, 'takes a datetime ({"$date": epoch ms}) or null, not an integer'),
         ({"mode": "c"}, "takes one of 'a', 'b'"),
         ({"pair": [1]}, "takes an array or null"),
         ({"flag": 1}, "Argument 'options' of list takes a string, not an integer"),
@@ -98,6 +98,8 @@ def test_conforms_and_describe() -> None:
     assert describe_type(list[Literal["a", "b"]]) == "an array of items each one of 'a', 'b'"
     assert describe_type(list[bool] | None) == "an array of booleans, or null"
     assert describe_type(Sequence[Any]) == "an array"
+    # how a JSON caller writes one (`POST /events` with `"at": "2026-12-02T09:00:00Z"`)
+    assert describe_type(datetime | int | None) == 'a datetime ({"$date": epoch ms}) or an integer or null'
 
 
 def _framework_list(
