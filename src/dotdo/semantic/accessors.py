@@ -9,6 +9,7 @@ value everywhere (docs/api.md, "One operation, one answer").
 from __future__ import annotations
 
 import builtins
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
@@ -197,8 +198,31 @@ class InstanceAccessor:
         remote = self.__dict__.get("_remote")
         if remote is None or name.startswith("_"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        stub = remote(self.type, self.id)
-        return getattr(stub, name)
+        method = getattr(remote(self.type, self.id), name)
+        if not callable(method):
+            return method
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = method(*args, **kwargs)
+                return await result if inspect.isawaitable(result) else result
+            except Exception as error:
+                # The runtime's refusal of a method the object's class does not offer reads
+                # as a bare JsException; say what the call was, and where a noun's method is.
+                if "does not implement the method" not in str(error):
+                    raise
+                raise AttributeError(self._no_remote_method(name)) from error
+
+        return call
+
+    def _no_remote_method(self, name: str) -> str:
+        message = (
+            f"self.{self.type}({self.id!r}).{name}(...) calls the object that owns that thing "
+            f"(Workers RPC), and its class has no @rpc method {name!r}"
+        )
+        if name in NounAccessor.rpc_operations:
+            message += f"; {name}() is the noun's: self.{self.type}().{name}(...)"
+        return message
 
     def __repr__(self) -> str:
         return f"InstanceAccessor({self.type!r}, {self.id!r})"
