@@ -197,13 +197,11 @@ def _answered(client: httpx.Client, deadline: float) -> httpx.Response:
             time.sleep(0.2)
 
 
-def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) -> None:
-    """`kill -9` of the workerd that runs the objects left a port answering plain-text 503s
-    and holding GETs until a source was saved; of wrangler's proxy workerd, a closed port
-    while `dotdo dev` ran on silently. Each, and node killed too, is now named in the log
-    with its signal, the runtime starts again, and the next request is answered."""
-    root = _project(tmp_path / "revived")
-    log = tmp_path / "dev.log"
+@contextlib.contextmanager
+def _reviving_dev(root: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
+    """`dotdo dev` serving `root` (its output in `log`), ready and answering, with a client
+    of its port. The runtime it runs when the block ends (a revived one leads a process
+    group of its own) is killed after it, whatever the outcome."""
     running: list[int] = []
     try:
         with _dotdo_dev(root, log) as (dev, port):
@@ -211,33 +209,40 @@ def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) 
                 _wait_for(log, "Ready on")
                 with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
                     assert client.get("/").text == "tiny"
-                    # One workerd, then the other (wrangler's proxy and the worker's), then node.
-                    for round, pick in enumerate(("first", "last", "node"), start=1):
-                        node = _children(dev.pid)
-                        assert len(node) == 1, node
-                        workerds = _children(node[0], "workerd")
-                        assert len(workerds) == 2, workerds
-                        victim = {"first": workerds[0], "last": workerds[-1], "node": node[0]}[pick]
-                        os.kill(victim, signal.SIGKILL)
-                        _wait_for(log, "starting the local runtime again", count=round)
-                        answer = _answered(client, time.monotonic() + 180)
-                        assert (answer.status_code, answer.text) == (200, "tiny")
-                content = log.read_text()
-                assert "the workerd that runs the objects (pid" in content
-                assert "wrangler's proxy workerd (it serves the port) (pid" in content
-                assert content.count("exited on its own, with signal SIGKILL") == 2
-                assert "exited on its own (" not in content  # said once, by dotdo dev, not by node too
-                assert (
-                    f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL"
-                    in content
-                )
-                assert dev.poll() is None
+                    yield dev, client
             finally:
-                running = _children(dev.pid)  # the runtime it runs now: ends with it, or below
+                running = _children(dev.pid)
     finally:
         for child in running:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child, signal.SIGKILL)
+
+
+def test_dotdo_dev_starts_its_runtime_again_when_a_workerd_dies(tmp_path: Path) -> None:
+    """`kill -9` of the workerd that runs the objects left a port answering plain-text 503s
+    and holding GETs until a source was saved; of wrangler's proxy workerd, a closed port
+    while `dotdo dev` ran on silently. Each, and node killed too, is now named in the log
+    with its signal, the runtime starts again, and the next request is answered."""
+    log = tmp_path / "dev.log"
+    with _reviving_dev(_project(tmp_path / "revived"), log) as (dev, client):
+        # One workerd, then the other (wrangler's proxy and the worker's), then node.
+        for round, pick in enumerate(("first", "last", "node"), start=1):
+            node = _children(dev.pid)
+            assert len(node) == 1, node
+            workerds = _children(node[0], "workerd")
+            assert len(workerds) == 2, workerds
+            victim = {"first": workerds[0], "last": workerds[-1], "node": node[0]}[pick]
+            os.kill(victim, signal.SIGKILL)
+            _wait_for(log, "starting the local runtime again", count=round)
+            answer = _answered(client, time.monotonic() + 180)
+            assert (answer.status_code, answer.text) == (200, "tiny")
+        content = log.read_text()
+        assert "the workerd that runs the objects (pid" in content
+        assert "wrangler's proxy workerd (it serves the port) (pid" in content
+        assert content.count("exited on its own, with signal SIGKILL") == 2
+        assert "exited on its own (" not in content  # said once, by dotdo dev, not by node too
+        assert f"the local runtime's node process (pid {node[0]}) was killed by signal SIGKILL" in content
+        assert dev.poll() is None
 
 
 def test_dotdo_dev_starts_its_runtime_again_when_the_local_ai_host_dies(tmp_path: Path) -> None:
@@ -247,32 +252,20 @@ def test_dotdo_dev_starts_its_runtime_again_when_the_local_ai_host_dies(tmp_path
     root = _project(tmp_path / "ai")
     (root / "wrangler.toml").write_text(WRANGLER + '\n[ai]\nbinding = "AI"\n')
     log = tmp_path / "dev.log"
-    running: list[int] = []
-    try:
-        with _dotdo_dev(root, log) as (dev, port):
-            try:
-                _wait_for(log, "Ready on")
-                with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-                    assert client.get("/").text == "tiny"
-                    node = _children(dev.pid)
-                    assert len(node) == 1, node
-                    command = ["pgrep", "-P", str(node[0]), "-f", "aihost.py"]
-                    host = subprocess.run(command, capture_output=True, text=True).stdout.split()
-                    assert len(host) == 1, host
-                    os.kill(int(host[0]), signal.SIGKILL)
-                    _wait_for(log, "starting the local runtime again")
-                    answer = _answered(client, time.monotonic() + 180)
-                    assert (answer.status_code, answer.text) == (200, "tiny")
-                content = log.read_text()
-                assert "the local AI binding (aihost.py)" in content, content[-3000:]
-                assert "with signal SIGKILL" in content
-                assert dev.poll() is None
-            finally:
-                running = _children(dev.pid)
-    finally:
-        for child in running:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(child, signal.SIGKILL)
+    with _reviving_dev(root, log) as (dev, client):
+        node = _children(dev.pid)
+        assert len(node) == 1, node
+        command = ["pgrep", "-P", str(node[0]), "-f", "aihost.py"]
+        host = subprocess.run(command, capture_output=True, text=True).stdout.split()
+        assert len(host) == 1, host
+        os.kill(int(host[0]), signal.SIGKILL)
+        _wait_for(log, "starting the local runtime again")
+        answer = _answered(client, time.monotonic() + 180)
+        assert (answer.status_code, answer.text) == (200, "tiny")
+        content = log.read_text()
+        assert "the local AI binding (aihost.py)" in content, content[-3000:]
+        assert "with signal SIGKILL" in content
+        assert dev.poll() is None
 
 
 def _serving(port: int) -> bool:
