@@ -11,7 +11,11 @@ import functools
 import re
 from collections.abc import Iterator
 
-__all__ = ["numbered_parameters", "parameter_names"]
+__all__ = ["MAX_NUMBER", "numbered_parameters", "parameters"]
+
+MAX_NUMBER = 32_766
+"""The largest parameter number any SQLite takes (SQLITE_MAX_VARIABLE_NUMBER's ceiling);
+Cloudflare's takes 100."""
 
 # The tokens of SQLite's grammar that may hold a `?` or `:name` without being a parameter
 # (literals, quoted identifiers, comments, words), then the parameters. A name's characters
@@ -44,7 +48,10 @@ def numbered_parameters(query: str) -> Iterator[tuple[re.Match[str], int]]:
             highest += 1
             number = highest
         elif token[0] == "?":
-            number = int(token[1:])
+            # `?NNN` past SQLite's limit (100 on Cloudflare; 32,766 at most anywhere) is one
+            # number beyond every limit: read as written, a thousand digits would be a
+            # number Python refuses to convert and a million a list to build.
+            number = int(token[1:]) if len(token) <= 6 else MAX_NUMBER + 1
             highest = max(highest, number)
         else:
             if token not in named:
@@ -55,14 +62,15 @@ def numbered_parameters(query: str) -> Iterator[tuple[re.Match[str], int]]:
 
 
 @functools.lru_cache(maxsize=256)
-def parameter_names(query: str) -> tuple[str | None, ...]:
-    """The parameters `query` takes, by number: entry i is parameter i + 1's name as written
-    (`":id"`, with its mark), or None for a `?` / `?NNN` one and for a number no placeholder
-    uses (`?3` alone takes three values, as SQLite binds them). Its length is how many values
-    the statement binds."""
-    names: dict[int, str | None] = {}
+def parameters(query: str) -> tuple[int, dict[int, str]]:
+    """How many values `query` binds (its largest parameter number: `?3` alone takes
+    three, as SQLite binds them; more than MAX_NUMBER for a `?NNN` past any SQLite limit)
+    and the names of its named parameters by number (`{2: ":id"}`, with the mark)."""
+    names: dict[int, str] = {}
+    count = 0
     for match, number in numbered_parameters(query):
         token = match.group("param")
-        names.setdefault(number, None if token[0] == "?" else token)
-    count = max(names, default=0)
-    return tuple(names.get(number) for number in range(1, count + 1))
+        if token[0] != "?":
+            names.setdefault(number, token)
+        count = max(count, number)
+    return count, names

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dotdo.core.sqlparams import parameter_names
+from dotdo.core.sqlparams import parameters
 from dotdo.errors import BadRequest, SqlSecurityError
 from dotdo.semantic.sqlcost import Token, check_query_cost
 from dotdo.values import int64_error
@@ -228,7 +228,12 @@ def query_params(sql: str, params: Any, limit: int) -> list[Any]:
     of another length than the parameters the query takes, an object for a query with a
     `?` parameter, a named parameter the object has no value for, or a key the query does
     not use (most likely misspelled)."""
-    names = parameter_names(sql)
+    count, named = parameters(sql)
+    if count > limit:
+        raise BadRequest(
+            f"A query takes at most {limit} params (its ?NNN at most ?{limit})", code="invalid_params"
+        )
+    names = tuple(named.get(number) for number in range(1, count + 1))
     values = _by_name(names, params) if isinstance(params, Mapping) else list(params or [])
     if len(values) > limit:
         raise BadRequest(f"A query takes at most {limit} params", code="invalid_params")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dotdo import BadRequest
 from dotdo.core.sql import Sql, bind_parameters
-from dotdo.core.sqlparams import parameter_names
+from dotdo.core.sqlparams import parameters
 from dotdo.semantic.sqlguard import query_params
 from tests.storage import Storage
 
@@ -35,8 +35,9 @@ def sqlite_count(query: str) -> int:
 @given(st.lists(st.sampled_from(PLACEHOLDERS), min_size=1, max_size=6))
 def test_parameters_are_numbered_and_named_as_sqlite_numbers_and_names_them(parts: list[str]) -> None:
     query = "SELECT " + ", ".join(f"{part} AS c{index}" for index, part in enumerate(parts))
-    names = parameter_names(query)
-    assert len(names) == sqlite_count(query)
+    count, named = parameters(query)
+    names = tuple(named.get(number) for number in range(1, count + 1))
+    assert count == sqlite_count(query)
     if names and all(name is not None for name in names):
         # SQLite's own binding by name (Python's sqlite3 asks it each parameter's name)
         by_name = {name[1:]: f"v{name}" for name in names if name is not None}
@@ -94,3 +95,10 @@ def test_an_array_of_another_length_than_the_parameters_is_refused_before_it_run
     listed = ", ".join(["?"] * 10)
     assert refused("SELECT ?99", []) == f"The query takes 99 parameters ({listed}, ...); params has 0"
     assert refused("SELECT ?", [[1]]) == "params[0]: params are strings, numbers, booleans, null or bytes"
+
+
+@pytest.mark.parametrize("number", ["101", "100000000", "1" * 5000])
+def test_a_parameter_number_past_the_limit_is_refused_before_anything_is_built(number: str) -> None:
+    """`SELECT ?100000000` built a list of that many names (18.8 s and 1 GB on the local
+    runtime); a number of 5,000 digits was past Python's int conversion (a 500)."""
+    assert refused(f"SELECT ?{number}", []) == "A query takes at most 100 params (its ?NNN at most ?100)"
