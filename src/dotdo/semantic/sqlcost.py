@@ -87,6 +87,14 @@ def _made_rows(tokens: list[Token], start: int) -> bool:
     return True
 
 
+def _opens_window_clause(tokens: list[Token], index: int) -> bool:
+    """Whether the `WINDOW` at `index` opens a WINDOW clause (`WINDOW w AS (...)`): SQLite
+    takes the word as a name anywhere else (`FROM things window, things b` is a join of
+    three, whose `,` a WINDOW read as a clause left uncounted)."""
+    following = tokens[index + 1 : index + 3]
+    return len(following) == 2 and _is_name(following[0]) and following[1] == ("word", "AS")
+
+
 def _sources(tokens: list[Token]) -> int:
     """How many row sources `tokens` name (MAX_QUERY_TABLES says which count)."""
     count = 0
@@ -121,7 +129,7 @@ def _sources(tokens: list[Token]) -> int:
             elif text == "IN":
                 following = tokens[index + 1] if index + 1 < len(tokens) else ("mark", "")
                 count += following[0] != "mark"  # `x IN things`: a table, not a list
-            if text in _ENDS_FROM:
+            if text in _ENDS_FROM and (text != "WINDOW" or _opens_window_clause(tokens, index)):
                 in_from[-1] = False
         previous = [previous[-1], (kind, text)]
     return count

@@ -60,6 +60,10 @@ def test_the_documented_queries_pass(sql: str) -> None:
         ("SELECT count(*) FROM things a JOIN (things b, things c) ON 1", "not 3"),
         ("SELECT count(*) FROM (json_each(?) a, json_each(?) b)", "not 4"),
         ("SELECT count(*) FROM (json_each(?) a), things b", "not 3"),
+        # `window` is a name to SQLite but in a WINDOW clause: as an alias it ended the count
+        ("SELECT count(*) FROM things window, things b, things c", "not 3"),
+        ("SELECT count(*) FROM json_each(?) window, json_each(?) b", "not 4"),
+        ("SELECT count(*) FROM things AS window, things b, things c", "not 3"),
         ("SELECT 1 FROM (SELECT 1 UNION ALL SELECT 2) a, (SELECT 1 UNION ALL SELECT 2) b", "not 4"),
         ("SELECT 1 FROM (VALUES (1), (2)) a, things b", "not 3"),
         ("SELECT (SELECT count(*) FROM things b WHERE b.id < a.id) FROM things a, events", "not 3"),
