@@ -359,7 +359,10 @@ class EventBus:
     async def _run_due_sends(self, now: int) -> int:
         sent = 0
         for row in self._sends.due(now, DUE_BATCH):
-            self._sends.delete(str(row["id"]))
+            # Cancelled (or taken by another pass) while an earlier send's handlers ran: the
+            # rows were read before the first of them, and only a send still waiting goes.
+            if not self._sends.delete(str(row["id"])):
+                continue
             self._host.timers.changed()
             await self.send(str(row["type"]), row["data"], row["subject"], row["object"])
             sent += 1

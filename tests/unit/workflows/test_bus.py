@@ -121,6 +121,37 @@ def test_a_delayed_send_waits_for_the_alarm() -> None:
     assert obj.storage.alarm is None
 
 
+class Canceller(App):
+    """The first delayed send's handler cancels the second, due in the same pass."""
+
+    @on.Reminder.first
+    async def cancel_the_next(self, event: Event) -> None:
+        self.log.append(("cancelled", self.obj.bus.cancel(event.data["next"])))
+
+    @on.Reminder.second
+    def second(self, event: Event) -> None:
+        self.log.append(("second", event.data))
+
+
+def test_a_send_cancelled_while_an_earlier_one_of_its_pass_runs_is_not_sent() -> None:
+    """The pass read its due sends before the first ran: the cancel answered True and the
+    second was sent all the same."""
+    obj = InProcess(Canceller)
+    second = run(obj.bus.send("Reminder.second", {"n": 2}, delay=20))
+    run(obj.bus.send("Reminder.first", {"next": second}, delay=10))
+    assert run(obj.tick(30_000))["sends"] == 1
+    assert names(obj, "cancelled") == [True] and names(obj, "second") == []
+    assert obj.rows("SELECT id FROM dotdo_scheduled_sends") == []
+
+
+def test_cancel_answers_whether_a_send_waited() -> None:
+    obj = InProcess(Shop)
+    send_id = run(obj.bus.send("Order.placed", {"total": 1}, delay=30))
+    assert obj.bus.cancel(send_id.upper()) is True  # an id in any case
+    assert obj.bus.cancel(send_id) is False and obj.bus.cancel("nope") is False
+    assert run(obj.tick(60_000))["sends"] == 0 and obj.storage.alarm is None
+
+
 @pytest.mark.parametrize(
     ("arguments", "code"),
     [
