@@ -109,6 +109,28 @@ def _unrewritten(name: str) -> str:
     return _REWRITTEN.sub(r"\1", name)
 
 
+_DEDUPLICATED = re.compile(r"(.*AS INTEGER\)\)):[0-9]+")
+"""A rewritten column's name that SQLite made unique among the rewritten ones (`:1`)."""
+
+
+def _caller_names(names: list[str]) -> list[str]:
+    """The columns `names` as the caller's statement names them: each rewritten one as it
+    was written, and made unique as SQLite makes a subquery's columns (`?`, `?:1`, `?:2`),
+    so that two parameters' columns (`SELECT ?, ?` with an int and a string) stay two."""
+    taken: set[str] = set()
+    unique: list[str] = []
+    for name in names:
+        deduplicated = _DEDUPLICATED.fullmatch(name)
+        written = _unrewritten(deduplicated.group(1) if deduplicated else name)
+        candidate, suffix = written, 0
+        while candidate in taken:
+            suffix += 1
+            candidate = f"{written}:{suffix}"
+        taken.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
 def _sum(terms: list[str]) -> str:
     """SQL adding `terms` as a balanced tree of `+`: SQLite refuses an expression nested
     more than 100 deep (SQLITE_MAX_EXPR_DEPTH), which a flat `a + b + ...` of 98 or more
@@ -177,6 +199,10 @@ class Sql:
         # `constructor` or `__proto__` property is no plain object to the SDK's conversion
         # (a 500 for `SELECT 1 AS constructor`; `__proto__` left out).
         names: list[str] = list(cursor.columnNames)
+        if "AS INTEGER))" not in select and any("AS INTEGER))" in name for name in names):
+            # A bare integer parameter names its column by its text, which the binding
+            # rewrote (`?` -> `(+CAST(? AS INTEGER))`): the caller wrote `?`.
+            names = _caller_names(names)
         rows: list[Row] = [dict(zip(names, values, strict=True)) for values in cursor.raw().toArray()]
         written = int(cursor.rowsWritten)
         self.rows_read += int(cursor.rowsRead)
@@ -204,10 +230,6 @@ class Sql:
                 for row in rows
             ]
         self.rows_written += written
-        if rows and "AS INTEGER))" not in select and any("AS INTEGER))" in name for name in rows[0]):
-            # A bare integer parameter names its column by its text, which the binding
-            # rewrote (`?` -> `(+CAST(? AS INTEGER))`): the caller wrote `?`.
-            rows = [{_unrewritten(name): value for name, value in row.items()} for row in rows]
         return rows, written
 
     def rows_within(self, select: str, *params: Any, limit: int, max_bytes: int) -> tuple[int, int, int]:

@@ -316,6 +316,23 @@ def test_a_bare_integer_parameter_keeps_the_column_name_the_caller_wrote() -> No
     assert rows == [{":n": 3}]
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ([1, "x"], {"?": 1, "?:1": "x"}),
+        ([1, "x", 2], {"?": 1, "?:1": "x", "?:2": 2}),
+        (["x", 1], {"?": "x", "?:1": 1}),
+        ([1, 2, 3], {"?": 1, "?:1": 2, "?:2": 3}),
+    ],
+)
+def test_two_bare_parameters_columns_stay_two(params: list[Any], expected: dict[str, Any]) -> None:
+    """An integer's column, named by the rewrite, came back to `?` beside a string's `?`, and
+    one of them was lost (`SELECT ?, ?` with `[1, "x"]` answered `{"?": "x"}`). They are named
+    as SQLite names a subquery's columns, as without the rewrite."""
+    rows, _ = Sql(Storage()).exact_rows("SELECT " + ", ".join("?" * len(params)), *params, limit=10)
+    assert rows == [expected]
+
+
 def test_measuring_a_result_of_100_columns_stays_within_sqlites_expression_depth() -> None:
     """workerd's SQLite refuses an expression nested past 100 (SQLITE_MAX_EXPR_DEPTH): the
     size of a row of 98 to 100 columns, summed as one `+` chain, was "Expression tree is
