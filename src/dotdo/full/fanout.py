@@ -30,7 +30,7 @@ from dotdo.remote.names import object_tenant
 from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.object_names import thing_object_name
 from dotdo.values import FANOUT_DEPTH, PAGE_DEPTH, stored_json
-from dotdo.wire.codec import RPC_UNCARRIED_KEY, rpc_uncarried
+from dotdo.wire.codec import RPC_UNCARRIED_KEY, UNCARRIED_ANSWER, rpc_uncarried, uncarried_answer
 from dotdo.workflows.failures import storable_text
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.steps import RetryPolicy
@@ -409,7 +409,12 @@ class FanOut:
 async def _invoke(stub: Any, method: str, args: tuple[Any, ...]) -> Any:
     result = getattr(stub, method)(*args)
     if hasattr(result, "__await__"):
-        result = await result
+        try:
+            result = await result
+        except AttributeError as error:
+            if uncarried_answer(error):
+                raise TypeError(UNCARRIED_ANSWER) from error
+            raise
     return result
 
 

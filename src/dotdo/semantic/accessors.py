@@ -19,6 +19,7 @@ from dotdo.semantic.graph import Hop, Ref, Relationships
 from dotdo.semantic.names import validate_type_name
 from dotdo.semantic.query import OrderBy, ThingQuery
 from dotdo.semantic.things import Things, validate_id
+from dotdo.wire.codec import UNCARRIED_ANSWER, uncarried_answer
 
 __all__ = ["QUERY_OPTIONS", "InstanceAccessor", "NounAccessor", "NounFactory"]
 
@@ -208,7 +209,12 @@ class InstanceAccessor:
                 return await result if inspect.isawaitable(result) else result
             except Exception as error:
                 # The runtime's refusal of a method the object's class does not offer reads
-                # as a bare JsException; say what the call was, and where a noun's method is.
+                # as a bare JsException, and the SDK's of an answer it cannot convert as an
+                # AttributeError of its own: say what the call was, and what to change.
+                if uncarried_answer(error):
+                    raise TypeError(
+                        f"self.{self.type}({self.id!r}).{name}(...): {UNCARRIED_ANSWER}"
+                    ) from error
                 if "does not implement the method" not in str(error):
                     raise
                 raise AttributeError(self._no_remote_method(name)) from error

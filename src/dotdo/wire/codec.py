@@ -38,6 +38,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_SAFE_INTEGER",
     "RPC_UNCARRIED_KEY",
+    "UNCARRIED_ANSWER",
     "ConstantNotJson",
     "IntegerTooLong",
     "bigint",
@@ -52,6 +53,7 @@ __all__ = [
     "loads",
     "parse_json",
     "rpc_uncarried",
+    "uncarried_answer",
 ]
 
 MAX_INTEGER_DIGITS = 4300
@@ -197,6 +199,21 @@ def rpc_uncarried(value: Any) -> str | None:
         elif isinstance(item, list | tuple):
             pending.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
     return None
+
+
+def uncarried_answer(error: BaseException) -> bool:
+    """Whether `error`, raised awaiting a Workers RPC call's answer, is the SDK's conversion
+    failing on an answer holding the key `RPC_UNCARRIED_KEY` (`python_from_rpc` read the
+    `.name` of that key's value): the caller then says so rather than "'int' object has no
+    attribute 'name'"."""
+    return isinstance(error, AttributeError) and str(error).endswith("has no attribute 'name'")
+
+
+UNCARRIED_ANSWER = (
+    f"the answer holds an object key {RPC_UNCARRIED_KEY!r}, which Workers RPC's Python "
+    "conversion cannot carry between objects: rename it"
+)
+"""What a caller says of an answer `uncarried_answer` recognised."""
 
 
 def encode_result(value: Any) -> Any:

@@ -21,6 +21,8 @@ class Stub:
         async def method(*args: Any) -> Any:
             if name == "notify":
                 return ["notified", *args]
+            if name == "profile":  # the SDK converting an answer holding a `constructor` key
+                raise AttributeError("'int' object has no attribute 'name'")
             raise RuntimeError(f"TypeError: The RPC receiver does not implement the method {name!r}.")
 
         return method
@@ -46,3 +48,14 @@ def test_a_nouns_method_on_one_thing_says_where_it_is() -> None:
 def test_another_missing_method_names_the_call() -> None:
     with pytest.raises(AttributeError, match=r"self.PartsOrder\('po-1'\).notfy\(...\) calls the object"):
         run(accessor().notfy())
+
+
+def test_an_answer_the_sdk_cannot_convert_says_which_key() -> None:
+    """An answer holding a `constructor` key failed in the SDK's conversion as "'int' object
+    has no attribute 'name'"."""
+    with pytest.raises(TypeError) as raised:
+        run(accessor().profile())
+    assert str(raised.value) == (
+        "self.PartsOrder('po-1').profile(...): the answer holds an object key 'constructor', which "
+        "Workers RPC's Python conversion cannot carry between objects: rename it"
+    )
