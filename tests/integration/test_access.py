@@ -80,10 +80,13 @@ ROUTES: list[tuple[str, str, str, Any, str]] = [
     ("POST", "/storage/flush", "/storage/flush", None, "admin"),
     ("POST", "/storage/archive", "/storage/archive", None, "admin"),
     ("POST", "/events", "/events", {"type": "Customer.poked"}, "write"),
+    ("GET", "/events/scheduled", "/events/scheduled", None, "read"),
+    ("DELETE", "/events/scheduled/:id", "/events/scheduled/nothing", None, "write"),
     ("GET", "/events/dead", "/events/dead", None, "read"),
     ("POST", "/events/dead/:id/replay", "/events/dead/nothing/replay", None, "admin"),
     ("GET", "/schedules", "/schedules", None, "read"),
     ("DELETE", "/schedules/:id/*", "/schedules/nothing", None, "admin"),
+    ("GET", "/workflows", "/workflows", None, "read"),
     ("POST", "/workflows/:name", "/workflows/nothing", {}, "write"),
     ("GET", "/workflows/:id", "/workflows/nothing", None, "read"),
     # DOFull's AI: bodies its handlers refuse (400) or nouns it does not search (404), so
