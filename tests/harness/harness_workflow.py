@@ -71,6 +71,14 @@ class HarnessWorkflow(Lifetime, DOWorkflow):
     async def on_order_anything(self, event: Event) -> None:
         self._log("seen:order", event.type)
 
+    @on.Chain.step
+    async def chain_step(self, event: Event) -> None:
+        """Sends itself again 5 s on until `n` runs out (a timer that is never idle)."""
+        n = int((event.data or {}).get("n", 0))
+        self.state.set("chain", n)
+        if n > 0:
+            await self.send_event("Chain.step", {"n": n - 1}, delay=5)
+
     @on.Payment.failed
     async def flaky(self, event: Event) -> None:
         attempt = self._bump("flaky:attempts")

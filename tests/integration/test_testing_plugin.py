@@ -69,6 +69,17 @@ def test_what_the_object_schedules_after_advance_time_counts_from_the_moved_time
     assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_clock_offset")
 
 
+def test_a_request_right_after_a_long_advance_time_is_answered(workflow: TenantClient) -> None:
+    """After a pass of seconds (a handler sending itself every 5 s, moved a day on: the
+    1,000-pass cap), wrangler's dev proxy lost its forward of the next request: a POST was
+    its 503 "Your worker restarted mid-request", a GET waited until another request came."""
+    workflow.post("/events", json={"type": "Chain.step", "data": {"n": 5000}})
+    assert workflow.advance_time(86400)["sends"] > 100
+    answer = workflow.post("/rpc", json={"method": "get", "params": ["chain"]}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert workflow.get("/state/chain", timeout=30).json()["value"] == answer.json()["result"]
+
+
 def test_run_due_is_one_pass_whose_missed_runs_collapse(workflow: TenantClient) -> None:
     """`run_due(now)` is one firing of the alarm at `now`: the hours missed before it fire once."""
     done = workflow.run_due(time.time() * 1000 + 3 * 3600 * 1000)
