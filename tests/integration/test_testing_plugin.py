@@ -65,8 +65,10 @@ def test_what_the_object_schedules_after_advance_time_counts_from_the_moved_time
         workflow.advance_time(-1)
     with pytest.raises(ValueError, match="2100 at most"):
         workflow.advance_time(10**12)
-    refused = workflow.post("/health", headers={"x-dotdo-clock-offset": "-5"})
-    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_clock_offset")
+    past_2100 = str(4_102_444_800_000 - int(time.time() * 1000) + 1000)
+    for offset in ("-5", "1" * 4301, past_2100):  # 4,301 digits were past Python's int() (a 500)
+        refused = workflow.post("/health", headers={"x-dotdo-clock-offset": offset})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_clock_offset")
 
 
 def test_a_request_right_after_a_long_advance_time_is_answered(workflow: TenantClient) -> None:

@@ -51,7 +51,8 @@ def numbered_parameters(query: str) -> Iterator[tuple[re.Match[str], int]]:
             # `?NNN` past SQLite's limit (100 on Cloudflare; 32,766 at most anywhere) is one
             # number beyond every limit: read as written, a thousand digits would be a
             # number Python refuses to convert and a million a list to build.
-            number = int(token[1:]) if len(token) <= 6 else MAX_NUMBER + 1
+            digits = token[1:].lstrip("0") or "0"  # SQLite reads `?0001` as `?1`
+            number = int(digits) if len(digits) <= 5 else MAX_NUMBER + 1
             highest = max(highest, number)
         else:
             if token not in named:

@@ -97,7 +97,11 @@ def test_an_array_of_another_length_than_the_parameters_is_refused_before_it_run
     assert refused("SELECT ?", [[1]]) == "params[0]: params are strings, numbers, booleans, null or bytes"
 
 
-@pytest.mark.parametrize("number", ["101", "100000000", "1" * 5000])
+def test_a_parameter_number_with_leading_zeros_is_read_as_sqlite_reads_it() -> None:
+    assert bound("SELECT ?000001", [5]) == [5] and bound("SELECT ?" + "0" * 30 + "2", [1, 2]) == [1, 2]
+
+
+@pytest.mark.parametrize("number", ["101", "100000000", "1" * 5000, "0" * 20 + "101"])
 def test_a_parameter_number_past_the_limit_is_refused_before_anything_is_built(number: str) -> None:
     """`SELECT ?100000000` built a list of that many names (18.8 s and 1 GB on the local
     runtime); a number of 5,000 digits was past Python's int conversion (a 500)."""
