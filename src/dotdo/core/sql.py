@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, value_bytes
 from dotdo.core.sqlparams import numbered_parameters
 from dotdo.errors import BadRequest
 from dotdo.types import Row
@@ -183,6 +184,34 @@ class Sql:
         self.rows_written += written
         self.rows_read += int(cursor.rowsRead)
         return rows, written
+
+    def page(
+        self, query: str, *params: Any, max_bytes: int = MAX_PAGE_BYTES, used: int = 0
+    ) -> tuple[list[Row], bool]:
+        """Run one SELECT and read its rows in order while their values
+        (`page_bytes.value_bytes`), with the `used` bytes a page holds already (read from
+        elsewhere), hold at most `max_bytes` together; the first row of a page is always
+        read, whatever its size (with nothing `used`).
+        Answers the rows read and whether a row was left unread for the bytes: the page
+        is cut there, and its cursor continues after its last row.
+
+        Rows are read one at a time from the runtime's cursor, so the rows past the cut
+        never leave SQLite: a page of a thousand megabyte things costs four megabytes
+        here, not a gigabyte (`exec` reads every row at once)."""
+        cursor = self._sql.exec(*self._statement(query, params))
+        rows: list[Row] = []
+        total = used
+        cut = False
+        for row in cursor:
+            total += value_bytes(row)
+            if (rows or used) and total > max_bytes:
+                cut = True
+                break
+            rows.append(row)
+        written = int(cursor.rowsWritten)
+        self.rows_written += written
+        self.rows_read += int(cursor.rowsRead)
+        return rows, cut
 
     def exact_rows(self, select: str, *params: Any, limit: int) -> tuple[list[Row], int]:
         """Run one SELECT (at most `limit` rows); its rows and the rows it wrote.

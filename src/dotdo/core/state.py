@@ -236,7 +236,9 @@ class StateStore:
         reverse: bool = False,
         cursor: str | None = None,
     ) -> ListPage:
-        """Keys in byte order (or reversed): `start` inclusive, `end` exclusive, `prefix` literal."""
+        """Keys in byte order (or reversed): `start` inclusive, `end` exclusive, `prefix` literal;
+        at most `limit` entries, fewer where their values pass MAX_PAGE_BYTES (`Sql.page`:
+        the page's cursor continues after its last key)."""
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIST_LIMIT:
             raise BadRequest(f"limit is an integer from 1 to {MAX_LIST_LIMIT}", code="invalid_limit")
         lower: list[tuple[str, str]] = []  # (operator, bound)
@@ -257,10 +259,10 @@ class StateStore:
         params: list[Any] = [bound for _, bound in lower + upper]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         order = "DESC" if reverse else "ASC"
-        rows = self._sql.exec(
+        rows, cut = self._sql.page(
             f"SELECT key, value FROM state {where} ORDER BY key {order} LIMIT ?", *params, limit + 1
         )
-        more = len(rows) > limit
+        more = cut or len(rows) > limit
         rows = rows[:limit]
         items = [(str(r["key"]), json.loads(r["value"])) for r in rows]
         next_cursor = encode_cursor(items[-1][0]) if more and items else None

@@ -163,12 +163,14 @@ class HitlStore:
         )
 
     def due_approvals(self, now: int, limit: int) -> list[Row]:
-        """Pending approvals whose time ran out by `now`, earliest first."""
-        return self._sql.exec(
+        """Pending approvals whose time ran out by `now`, earliest first; fewer than `limit`
+        where their rows pass MAX_PAGE_BYTES (`Sql.page`: a pass takes the rest next)."""
+        rows, _ = self._sql.page(
             f"{_APPROVAL} WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
             now,
             limit,
         )
+        return rows
 
     # -- waits for events --------------------------------------------------------
 

@@ -33,8 +33,9 @@ from dotdo.semantic.ids import new_id
 from dotdo.semantic.names import TYPE_NAME, validate_type_name
 from dotdo.semantic.registry import REGISTRY_TABLES, Noun, Nouns, Verb, Verbs, check_declarations
 from dotdo.semantic.routes import SemanticRoutes
-from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingStore
+from dotdo.semantic.store import THING_TABLES, SqliteThingStore, ThingStore
 from dotdo.semantic.strict import NounPolicy, declared_fields
+from dotdo.semantic.thing_cache import CachedThingStore
 from dotdo.semantic.things import Things, validate_id
 from dotdo.types import JSON
 

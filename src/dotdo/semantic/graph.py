@@ -110,10 +110,14 @@ class EventLog:
         cursor: str | None = None,
         limit: int = 100,
         until: int | None = None,
+        *,
+        used_bytes: int = 0,
     ) -> dict[str, Any]:
         """Events oldest first: `{"items": [...], "has_more", "cursor"}`, `cursor` the id of
         the last item when more follow (`has_more`, exact: one more row is read), else None,
-        as the other pages (actions, edges) answer.
+        as the other pages (actions, edges) answer; fewer than `limit` items where their
+        rows pass MAX_PAGE_BYTES (`Sql.page`, counting `used_bytes` the page holds already:
+        with some, it may hold none), with `has_more` and a cursor.
 
         `pattern` is `Noun.verb` with `*` for either part; `since` and `until` are epoch ms
         (`since <= timestamp < until`); `cursor` continues after the page that returned it;
@@ -144,13 +148,14 @@ class EventLog:
             conditions.append("id > ?")
             params.append(id_cursor(cursor))
         limit = checked_limit(limit, MAX_EVENTS)
-        rows = self._sql.exec(
+        rows, cut = self._sql.page(
             f"SELECT id, type, data, timestamp, subject, object FROM events WHERE {' AND '.join(conditions)} "
             "ORDER BY id LIMIT ?",
             *params,
             limit + 1,  # one more: whether there is a next page
+            used=used_bytes,
         )
-        return id_page([_item(r) for r in rows], limit)
+        return id_page([_item(r) for r in rows], limit, more=cut)
 
 
 def _item(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -407,7 +412,7 @@ class Actions:
         if cursor is not None:
             conditions += " AND id > ?"
             params.append(cursor)
-        rows = self._sql.exec(
+        rows, cut = self._sql.page(
             f"SELECT {columns} FROM dotdo_actions WHERE {conditions} ORDER BY id LIMIT ?",
             *params,
             limit + 1,  # one more: whether there is a next page
@@ -426,4 +431,4 @@ class Actions:
             }
             for r in rows  # one more than `limit`, when there is a next page: `id_page` drops it
         ]
-        return id_page(items, limit)
+        return id_page(items, limit, more=cut)

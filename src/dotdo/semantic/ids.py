@@ -69,11 +69,14 @@ def id_cursor(cursor: object) -> str:
 def id_page(items: list[dict[str, Any]], limit: int, *, more: bool = False) -> dict[str, Any]:
     """The one builder of a page keyed by its items' ids (events, actions, schedules):
     `{"items", "has_more", "cursor"}` from up to `limit + 1` items in id order: the first
-    `limit`, `has_more` when there were more (or `more` says so: items read from two places),
-    `cursor` the last one's id as text then, None on the last page."""
+    `limit`, `has_more` when there were more (or `more` says so: items read from two places,
+    or a page cut by its bytes, `Sql.page`), `cursor` the last one's id as text then, None
+    on the last page (and on a part of a page that holds none: the whole page's cursor
+    comes from its other part)."""
     has_more = more or len(items) > limit
     items = items[:limit]
-    return {"items": items, "has_more": has_more, "cursor": str(items[-1]["id"]) if has_more else None}
+    cursor = str(items[-1]["id"]) if has_more and items else None
+    return {"items": items, "has_more": has_more, "cursor": cursor}
 
 
 _PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]

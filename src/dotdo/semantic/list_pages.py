@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, text_bytes
 from dotdo.semantic.keyset import page_cursor
 from dotdo.semantic.wiretext import page_text
 from dotdo.wire.codec import dumps
@@ -88,11 +89,12 @@ def sql_page(
     store: ThingStore, type_name: str, query: ThingQuery
 ) -> tuple[list[ThingRecord], int | None, bool]:
     """A residual-free query's page: its records, `total` (None: not counted), `has_more`
-    (one record more is read). A first page that reaches the end is its own count; a page
-    after a cursor does not know what came before it, so it counts only `with_total`."""
+    (one record more is read, or the page was cut by its bytes). A first page that reaches
+    the end is its own count; a page after a cursor does not know what came before it, so it
+    counts only `with_total`."""
     probe = dataclasses.replace(query, limit=query.limit + 1)
-    records = store.page(type_name, probe)
-    has_more = len(records) > query.limit
+    records, cut = store.page(type_name, probe)
+    has_more = cut or len(records) > query.limit
     page = records[: query.limit]
     total: int | None = None
     if not has_more and query.cursor is None and (query.offset == 0 or page):
@@ -107,19 +109,26 @@ def residual_page(
 ) -> tuple[list[dict[str, Any]], list[ThingRecord], int | None, bool]:
     """A page of a query with a residual: its things (projected), its last record (a list of
     at most one, for the cursor), `total`, `has_more`. The candidates are walked in order
-    and checked in Python; the walk goes on past the page only to count from the start."""
+    and checked in Python; the walk goes on past the page only to count from the start. The
+    page ends before the thing whose properties would take it past MAX_PAGE_BYTES (as
+    `Sql.page` cuts a page), `has_more` then true."""
     items: list[dict[str, Any]] = []
     last: list[ThingRecord] = []
     matched = 0
     end = query.offset + query.limit
     counting = query.with_total and query.cursor is None
+    size = 0
     for record in store.scan(type_name, query):
         thing = record.wire()
         if not query.where.accepts(thing):
             continue
         if query.offset <= matched < end:
-            items.append(query.project(thing))
-            last = [record]
+            size += text_bytes(record.data)
+            if items and size > MAX_PAGE_BYTES:
+                end = matched  # the page ends before this thing: it is the next page's first
+            else:
+                items.append(query.project(thing))
+                last = [record]
         matched += 1
         if not counting and matched > end:
             break

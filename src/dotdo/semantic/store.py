@@ -6,14 +6,13 @@ archive) can stand behind it without touching them.
 
 `SqliteThingStore` keeps things in the object's `things` table, and can answer its
 queries over an `Overlay` of records newer than their rows (DOStorage's unflushed
-writes, ADR 0030); `CachedThingStore` puts a bounded LRU of records in front of any
-store and drops what a rolled-back transaction wrote.
+writes, ADR 0030); `dotdo.semantic.thing_cache.CachedThingStore` puts a bounded LRU of
+records in front of any store.
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -29,7 +28,6 @@ if TYPE_CHECKING:  # the query model and overlays load with the first list or co
 __all__ = [
     "THING_COLUMNS",
     "THING_TABLES",
-    "CachedThingStore",
     "Rerunnable",
     "SqliteThingStore",
     "ThingRecord",
@@ -153,8 +151,9 @@ class ThingStore(Protocol):
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
         """Records of a type that the query's SQL part accepts, in the query's order, unpaged."""
 
-    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
-        """One page (limit/offset) of the records a residual-free query selects."""
+    def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
+        """One page (limit/offset) of the records a residual-free query selects, cut where
+        their rows pass MAX_PAGE_BYTES (`Sql.page`); and whether it was cut."""
 
     def count(self, type_name: str, query: ThingQuery) -> int:
         """How many records a residual-free query selects (limit/offset ignored)."""
@@ -186,12 +185,9 @@ class SqliteThingStore:
         return None if row is None else ThingRecord.from_json(row["record"])
 
     def read_many(self, ids: Sequence[str]) -> dict[str, ThingRecord | None]:
-        """`read` of each id (None: none), a statement a hundred ids (Cloudflare binds 100 at most)."""
+        """`read` of each id (None: none), in byte-bounded pages (`_records`)."""
         found: dict[str, ThingRecord | None] = dict.fromkeys(ids)
-        for chunk in (list(found)[start : start + 100] for start in range(0, len(found), 100)):
-            marks = ", ".join("?" * len(chunk))
-            rows = self._sql.exec(f"SELECT {_RECORD} FROM things WHERE id IN ({marks})", *chunk)
-            found.update((r.id, r) for r in (ThingRecord.from_json(row["record"]) for row in rows))
+        found.update(self._records(list(found)))
         return found
 
     def insert(self, record: ThingRecord) -> bool:
@@ -263,9 +259,12 @@ class SqliteThingStore:
         sql = f"SELECT {columns} FROM {table} WHERE {condition} ORDER BY {query.order_sql()} LIMIT ? OFFSET ?"
         return sql, [*params, limit, offset]
 
-    def _select(self, type_name: str, query: ThingQuery, limit: int, offset: int) -> list[ThingRecord]:
+    def _select(
+        self, type_name: str, query: ThingQuery, limit: int, offset: int
+    ) -> tuple[list[ThingRecord], bool]:
         sql, params = self._ordered(type_name, query, _RECORD, limit, offset)
-        return [ThingRecord.from_json(row["record"]) for row in self._sql.exec(sql, *params)]
+        rows, cut = self._sql.page(sql, *params)
+        return [ThingRecord.from_json(row["record"]) for row in rows], cut
 
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
         """As `ThingStore.scan`, lazily, 256 records a query; a record deleted while the
@@ -273,30 +272,40 @@ class SqliteThingStore:
         # The first batch whole; past it, the ids of every remaining match in order (one
         # sort, a few bytes a thing), then their rows a batch at a time by primary key.
         # Paging on with OFFSET would re-walk every earlier row for each batch.
-        first = self._select(type_name, query, _SCAN_BATCH, 0)
+        # A batch is also cut by its bytes (`Sql.page`): 256 megabyte things would not fit.
+        first, cut = self._select(type_name, query, _SCAN_BATCH, 0)
         yield from first
-        if len(first) < _SCAN_BATCH:
+        if len(first) < _SCAN_BATCH and not cut:
             return
-        sql, params = self._ordered(type_name, query, "id", -1, _SCAN_BATCH)
+        sql, params = self._ordered(type_name, query, "id", -1, len(first))
         ids = [str(row["id"]) for row in self._sql.exec(sql, *params)]
         for start in range(0, len(ids), _SCAN_BATCH):
             batch = ids[start : start + _SCAN_BATCH]
             overlay = self._overlay_for(type_name)
             held: Mapping[str, ThingRecord | None] = {} if overlay is None else overlay.records
-            records = (
-                ThingRecord.from_json(row["record"])
-                for row in self._sql.exec(
-                    f"SELECT {_RECORD} FROM things WHERE id IN (SELECT value FROM json_each(?))",
-                    json.dumps([thing_id for thing_id in batch if thing_id not in held]),
-                )
-            )
-            found = {record.id: record for record in records}
+            found = self._records([thing_id for thing_id in batch if thing_id not in held])
             for thing_id in batch:
                 record = held[thing_id] if thing_id in held else found.get(thing_id)
                 if record is not None:
                     yield record
 
-    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+    def _records(self, ids: list[str]) -> dict[str, ThingRecord]:
+        """The stored records of `ids` by id (an id with none left out), read in as many
+        byte-bounded pages as they take."""
+        found: dict[str, ThingRecord] = {}
+        wanted = ids
+        while wanted:
+            rows, cut = self._sql.page(
+                f"SELECT {_RECORD} FROM things WHERE id IN (SELECT value FROM json_each(?))",
+                json.dumps(wanted),
+            )
+            for row in rows:
+                record = ThingRecord.from_json(row["record"])
+                found[record.id] = record
+            wanted = [thing_id for thing_id in wanted if thing_id not in found] if cut else []
+        return found
+
+    def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
         """As `ThingStore.page`: one `SELECT ... ORDER BY ... LIMIT ? OFFSET ?`."""
         return self._select(type_name, query, query.limit, query.offset)
 
@@ -324,127 +333,7 @@ class SqliteThingStore:
         self._sql.on_rollback(hook)
 
 
-class CachedThingStore:
-    """A bounded LRU of records in front of another store: at most `capacity` records
-    holding at most `max_bytes` characters of JSON properties together, so a thousand
-    large things (each up to 1 MiB) never sit in an object's 128 MB at once.
-
-    Reads by id are served from memory; every write goes through and updates the
-    cache. A write made inside a transaction registers its own eviction with the
-    store below, so a rollback, of this store's transaction or of any enclosing
-    one, leaves nothing in the cache that SQLite does not hold.
-
-    `inner` is the store behind it; `capacity` how many ids it remembers (at least
-    1, else ValueError), an absent id included. `hits` and `misses` count reads.
-    """
-
-    def __init__(self, inner: ThingStore, capacity: int = 1024, max_bytes: int = 16 * 1024 * 1024) -> None:
-        if capacity < 1:
-            raise ValueError("capacity is at least 1")
-        self._inner = inner
-        self._capacity = capacity
-        self._max_bytes = max_bytes
-        self._records: OrderedDict[str, ThingRecord | None] = OrderedDict()
-        self._bytes = 0
-        self.hits = 0
-        self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def _remember(self, thing_id: str, record: ThingRecord | None) -> None:
-        self._drop(thing_id)
-        self._records[thing_id] = record
-        self._bytes += _size(record)
-        while len(self._records) > self._capacity or (
-            self._bytes > self._max_bytes and len(self._records) > 1
-        ):
-            _, evicted = self._records.popitem(last=False)
-            self._bytes -= _size(evicted)
-
-    def _drop(self, thing_id: str) -> None:
-        if thing_id in self._records:
-            self._bytes -= _size(self._records.pop(thing_id))
-
-    def _forget_on_rollback(self, thing_id: str) -> None:
-        def forget() -> None:
-            self._drop(thing_id)
-
-        self._inner.on_rollback(forget)
-
-    def read(self, thing_id: str) -> ThingRecord | None:
-        """As `ThingStore.read`, from memory when the id was read or written lately."""
-        if thing_id in self._records:
-            self.hits += 1
-            self._records.move_to_end(thing_id)
-            return self._records[thing_id]
-        self.misses += 1
-        record = self._inner.read(thing_id)
-        self._remember(thing_id, record)
-        return record
-
-    def read_many(self, ids: Sequence[str]) -> dict[str, ThingRecord | None]:
-        """`read` of each id: the ones not in memory from the store below together."""
-        held = {thing_id: self.read(thing_id) for thing_id in ids if thing_id in self._records}
-        missed = [thing_id for thing_id in dict.fromkeys(ids) if thing_id not in held]
-        self.misses += len(missed)
-        for thing_id, record in (read := read_many(self._inner, missed)).items():
-            self._remember(thing_id, record)
-        return {**held, **read}
-
-    def insert(self, record: ThingRecord) -> bool:
-        """As `ThingStore.insert`; the cache keeps the record once it is written."""
-        self._forget_on_rollback(record.id)
-        inserted = self._inner.insert(record)
-        if inserted:
-            self._remember(record.id, record)
-        else:
-            self._drop(record.id)
-        return inserted
-
-    def write(self, record: ThingRecord, expected_version: int) -> bool:
-        """As `ThingStore.write`; on a lost race the cached record is dropped, not kept stale."""
-        self._forget_on_rollback(record.id)
-        written = self._inner.write(record, expected_version)
-        if written:
-            self._remember(record.id, record)
-        else:
-            self._drop(record.id)
-        return written
-
-    def remove(self, thing_id: str) -> bool:
-        """As `ThingStore.remove`; the cache remembers the id as absent."""
-        self._forget_on_rollback(thing_id)
-        removed = self._inner.remove(thing_id)
-        self._remember(thing_id, None)
-        return removed
-
-    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
-        """As `ThingStore.scan`, from the store below (queries bypass the cache)."""
-        return self._inner.scan(type_name, query)
-
-    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
-        """As `ThingStore.page`, from the store below."""
-        return self._inner.page(type_name, query)
-
-    def count(self, type_name: str, query: ThingQuery) -> int:
-        """As `ThingStore.count`, from the store below."""
-        return self._inner.count(type_name, query)
-
-    def atomically(self, work: Callable[[], T]) -> T:
-        """As `ThingStore.atomically`, by the store below."""
-        return self._inner.atomically(work)
-
-    def on_rollback(self, hook: Callable[[], None]) -> None:
-        """As `ThingStore.on_rollback`, by the store below."""
-        self._inner.on_rollback(hook)
-
-
 def read_many(store: ThingStore, ids: Sequence[str]) -> dict[str, ThingRecord | None]:
     """`store.read_many(ids)`, or `read` of each id where the store has no `read_many`."""
     many: Callable[[Sequence[str]], dict[str, ThingRecord | None]] | None = getattr(store, "read_many", None)
     return {thing_id: store.read(thing_id) for thing_id in ids} if many is None else many(ids)
-
-
-def _size(record: ThingRecord | None) -> int:
-    return 0 if record is None else len(record.data)

@@ -424,7 +424,7 @@ class Things:
         self._type(type_name)
         query = self._check_query(type_name, query)
         if query.where.residual is None:
-            records = self.store.page(type_name, dataclasses.replace(query, limit=1))
+            records, _ = self.store.page(type_name, dataclasses.replace(query, limit=1))
             return query.project(records[0].wire()) if records else None
         from dotdo.semantic.list_pages import matches
 

@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, text_bytes
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
 from dotdo.semantic.eventtypes import validate_pattern
@@ -260,19 +261,26 @@ class Archive:
         until: int | None,
         cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], int | None]:
         """At most `limit` archived events after `cursor` that pass the filters
-        (`event_matches`), in id order."""
+        (`event_matches`), in id order, and the bytes of their JSON; None in place of the
+        bytes when they stop early for them: before the event that would take them past
+        MAX_PAGE_BYTES (the first one always kept), as `Sql.page` cuts a page."""
         found: list[dict[str, Any]] = []
+        size = 0
         for info in self.covering(since, until, cursor):
             for event in await self.read(info):
                 if cursor is not None and event["id"] <= cursor:
                     continue
                 if event_matches(event, pattern, subject, since, until):
+                    grown = size + text_bytes(json.dumps(event, ensure_ascii=False))
+                    if found and grown > MAX_PAGE_BYTES:
+                        return found, None
                     found.append(event)
+                    size = grown
                     if len(found) == limit:
-                        return found
-        return found
+                        return found, size
+        return found, size
 
     async def thing_at(
         self, type_name: str, thing_id: str, as_of: int, not_before: int | None = None
@@ -317,7 +325,8 @@ async def events_page(
 ) -> dict[str, Any]:
     """One `GET /events` page over the archive then `log` (every archived id is older than
     every id in SQLite, so a page runs on from one into the other with the same cursor, an
-    event id): `{"items", "has_more", "cursor"}` (`id_page`).
+    event id): `{"items", "has_more", "cursor"}` (`id_page`), cut by its bytes
+    (MAX_PAGE_BYTES) over both parts.
     400 `invalid_limit`, `invalid_event_pattern`, `invalid_cursor` as `EventLog.list`."""
     if cursor:
         cursor = id_cursor(cursor)  # before it is compared with the archive's ids
@@ -327,12 +336,12 @@ async def events_page(
         raise BadRequest(f"limit is an integer from 1 to {MAX_EVENTS}", code="invalid_limit")
     if pattern:
         validate_pattern(pattern)
-    archived = await archive.events(pattern, subject, since, until, cursor, limit + 1)
-    if len(archived) > limit:
-        return id_page(archived, limit)
+    archived, size = await archive.events(pattern, subject, since, until, cursor, limit + 1)
+    if size is None or len(archived) > limit:
+        return id_page(archived, limit, more=True)
     # The live events follow every archived one; with the page full of archived ones, one
-    # live event says whether it is the last.
-    live = log.list(pattern, subject, since, cursor, max(limit - len(archived), 1), until)
+    # live event says whether it is the last. The live part gets the bytes left.
+    live = log.list(pattern, subject, since, cursor, max(limit - len(archived), 1), until, used_bytes=size)
     return id_page(archived + live["items"], limit, more=live["has_more"])
 
 

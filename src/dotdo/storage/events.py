@@ -53,10 +53,12 @@ class TieredEventLog(EventLog):
         cursor: str | None = None,
         limit: int = 100,
         until: int | None = None,
+        *,
+        used_bytes: int = 0,
     ) -> dict[str, Any]:
         """`EventLog.list` over the segments, with the events not in one yet merged in by
         id: the same page, cursor and errors as the direct path."""
-        stored = super().list(pattern, subject, since, cursor, limit, until)
+        stored = super().list(pattern, subject, since, cursor, limit, until, used_bytes=used_bytes)
         cursor = id_cursor(cursor) if cursor else None  # compared below as the ids are stored
         noun = verb = "*"
         if pattern:
@@ -71,11 +73,15 @@ class TieredEventLog(EventLog):
             and (until is None or int(e["timestamp"]) < until)
             and (not cursor or str(e["id"]) > cursor)
         ]
+        if stored["has_more"]:
+            # Stored events follow the page's last: a pending one past it waits for its turn
+            # (a page cut by its bytes, `Sql.page`, ends before `limit`, or holds none).
+            last = str(stored["items"][-1]["id"]) if stored["items"] else ""
+            pending = [e for e in pending if str(e["id"]) < last]
         if not pending:
             return stored
-        # Stored rows past the page (`has_more`) mean a full page of them: the merge is longer
-        # than `limit` then, so its own count says whether more follow.
-        return id_page(sorted([*stored["items"], *pending], key=lambda e: str(e["id"])), limit)
+        merged = sorted([*stored["items"], *pending], key=lambda e: str(e["id"]))
+        return id_page(merged, limit, more=stored["has_more"])
 
 
 def _verb(event_type: str) -> str:

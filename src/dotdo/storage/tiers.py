@@ -182,7 +182,7 @@ class TieredThingStore:
         """Every match of `query` among `type_name`'s things, L0's dirty ones too, lazily."""
         return self._inner.scan(type_name, query)
 
-    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
+    def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
         """One page of matches, L0's dirty things too (`queries.py`)."""
         return self._inner.page(type_name, query)
 

@@ -310,11 +310,12 @@ class EventBus:
     def scheduled(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
         """The delayed sends still waiting, the next due first: `{"items": [{"id", "type",
         "data", "subject", "object", "due_at"}], "has_more", "cursor"}` (`due_at` epoch ms),
-        at most `limit` (1 to 1000) after `cursor` (the previous page's, `<due_at>.<id>`).
-        400 `invalid_limit`, `invalid_cursor`."""
+        at most `limit` (1 to 1000) after `cursor` (the previous page's, `<due_at>.<id>`),
+        fewer where their rows pass MAX_PAGE_BYTES (`Sql.page`). 400 `invalid_limit`,
+        `invalid_cursor`."""
         limit = checked_limit(limit, 1000)
-        rows = self._sends.page(None if cursor is None else _send_cursor(cursor), limit + 1)
-        items, more = rows[:limit], len(rows) > limit
+        rows, cut = self._sends.page(None if cursor is None else _send_cursor(cursor), limit + 1)
+        items, more = rows[:limit], cut or len(rows) > limit
         last = items[-1] if more else None
         return {
             "items": items,

@@ -209,8 +209,9 @@ class SendStore:
 
     def due(self, now: int, limit: int) -> list[Row]:
         """The sends due at `now`, earliest first: `id, type, data, subject, object`, with
-        `data` decoded."""
-        rows = self._sql.exec(
+        `data` decoded; fewer than `limit` where their rows pass MAX_PAGE_BYTES (`Sql.page`:
+        a pass takes the rest next)."""
+        rows, _ = self._sql.page(
             "SELECT id, type, data, subject, object FROM dotdo_scheduled_sends WHERE due_at <= ? "
             "ORDER BY due_at LIMIT ?",
             now,
@@ -218,19 +219,19 @@ class SendStore:
         )
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
 
-    def page(self, after: tuple[int, str] | None, limit: int) -> list[Row]:
+    def page(self, after: tuple[int, str] | None, limit: int) -> tuple[list[Row], bool]:
         """Up to `limit` waiting sends, the next due first (by `due_at`, then id), after the
         send `after` (its `due_at` and id): `id, type, data, subject, object, due_at`, with
-        `data` decoded."""
+        `data` decoded; and whether they were cut by their bytes first (`Sql.page`)."""
         due, send_id = after if after is not None else (None, None)
-        rows = self._sql.exec(
+        rows, cut = self._sql.page(
             "SELECT id, type, data, subject, object, due_at FROM dotdo_scheduled_sends "
             "WHERE ?1 IS NULL OR (due_at, id) > (?1, ?2) ORDER BY due_at, id LIMIT ?3",
             due,
             send_id,
             limit,
         )
-        return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
+        return [{**row, "data": json.loads(str(row["data"]))} for row in rows], cut
 
     def delete(self, send_id: str) -> bool:
         """Forget a send (it was sent, or is cancelled); False when there was none."""

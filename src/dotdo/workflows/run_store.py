@@ -101,10 +101,13 @@ class RunStore:
         )
         return None if row is None or row["t"] is None else int(row["t"])
 
-    def page(self, status: str | None, name: str | None, after: str | None, limit: int) -> list[Row]:
+    def page(
+        self, status: str | None, name: str | None, after: str | None, limit: int
+    ) -> tuple[list[Row], bool]:
         """Up to `limit` runs by id after `after`, of `status` and workflow `name` when given:
-        what `GET /workflows/:id` shows but the result (a page answers its runs' states)."""
-        return self._sql.exec(
+        what `GET /workflows/:id` shows but the result (a page answers its runs' states); and
+        whether they were cut by their bytes first (`Sql.page`: an error is 4,096 characters)."""
+        return self._sql.page(
             "SELECT id, name, status, error, next_at, created_at, updated_at FROM dotdo_workflow_runs "
             "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR id > ?3) "
             "ORDER BY id LIMIT ?4",

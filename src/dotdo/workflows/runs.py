@@ -123,7 +123,8 @@ class RunEngine:
             isinstance(cursor, str) and THING_ID.fullmatch(cursor) and self._store.run(cursor) is not None
         ):  # a page's cursor is its last run's id, and no run is ever deleted
             raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
-        return id_page(self._store.page(status, name, cursor, limit + 1), limit)
+        rows, cut = self._store.page(status, name, cursor, limit + 1)
+        return id_page(rows, limit, more=cut)
 
     def wake(self, run_id: str) -> bool:
         """Make a waiting run due now, durably: the alarm replays it if nothing does first

@@ -16,7 +16,8 @@ import pytest
 from dotdo.core.http import HttpRequest
 from dotdo.semantic.graph import Ref, Relationships
 from dotdo.semantic.routes import SemanticRoutes
-from dotdo.semantic.store import CachedThingStore, SqliteThingStore
+from dotdo.semantic.store import SqliteThingStore
+from dotdo.semantic.thing_cache import CachedThingStore
 from dotdo.semantic.things import Things
 from tests.inprocess import T0
 from tests.storage import Clock, Storage

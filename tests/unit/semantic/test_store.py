@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from dotdo.core.migrations import migrate
 from dotdo.core.sql import Sql
-from dotdo.semantic.store import THING_TABLES, CachedThingStore, SqliteThingStore, ThingRecord
+from dotdo.semantic.store import THING_TABLES, SqliteThingStore, ThingRecord
+from dotdo.semantic.thing_cache import CachedThingStore
 from tests.storage import Storage
 
 ADA = ThingRecord("ada", "Customer", '{"name":"Ada"}', 1, 1, None, 1)

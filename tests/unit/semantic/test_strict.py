@@ -211,11 +211,11 @@ class MemoryStore:
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
         return iter([r for r in self.records.values() if r.type == type_name])
 
-    def page(self, type_name: str, query: ThingQuery) -> list[ThingRecord]:
-        return [r for r in self.scan(type_name, query) if query.where.accepts(r.wire())][: query.limit]
+    def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
+        return [r for r in self.scan(type_name, query) if query.where.accepts(r.wire())][: query.limit], False
 
     def count(self, type_name: str, query: ThingQuery) -> int:
-        return len(self.page(type_name, query))
+        return len(self.page(type_name, query)[0])
 
     def atomically(self, work: Callable[[], T]) -> T:
         saved, emitted = dict(self.records), list(self.events.types)
