@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from dotdo.core.page_bytes import MAX_PAGE_BYTES, value_bytes
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, end_cursor, value_bytes
 from dotdo.core.sqlparams import numbered_parameters
 from dotdo.errors import BadRequest
 from dotdo.types import Row
@@ -206,6 +206,7 @@ class Sql:
             total += value_bytes(row)
             if (rows or used) and total > max_bytes:
                 cut = True
+                end_cursor(cursor)
                 break
             rows.append(row)
         written = int(cursor.rowsWritten)

@@ -12,6 +12,7 @@ entry in one transaction.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -59,6 +60,9 @@ def _encode(data: Any, limit: int | None = None, depth: int = MAX_STORED_DEPTH) 
     return text
 
 
+_EVENT_COLUMNS = "id, type, data, timestamp, subject, object"
+
+
 class EventLog:
     """The `events` table: every event, in id (ULID) order. `sql` is the object's
     database, `clock` gives epoch milliseconds, `ids` new ULIDs."""
@@ -97,9 +101,7 @@ class EventLog:
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """One event by id, as `list` answers its items, or None when there is none."""
-        row = self._sql.first(
-            "SELECT id, type, data, timestamp, subject, object FROM events WHERE id = ?", event_id
-        )
+        row = self._sql.first(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", event_id)
         return None if row is None else _item(row)
 
     def list(
@@ -115,9 +117,8 @@ class EventLog:
     ) -> dict[str, Any]:
         """Events oldest first: `{"items": [...], "has_more", "cursor"}`, `cursor` the id of
         the last item when more follow (`has_more`, exact: one more row is read), else None,
-        as the other pages (actions, edges) answer; fewer than `limit` items where their
-        rows pass MAX_PAGE_BYTES (`Sql.page`, counting `used_bytes` the page holds already:
-        with some, it may hold none), with `has_more` and a cursor.
+        as the other pages answer; fewer than `limit` where their rows pass MAX_PAGE_BYTES
+        (`Sql.page`, with the `used_bytes` the page holds already: then maybe none).
 
         `pattern` is `Noun.verb` with `*` for either part; `since` and `until` are epoch ms
         (`since <= timestamp < until`); `cursor` continues after the page that returned it;
@@ -144,18 +145,31 @@ class EventLog:
         if until is not None:
             conditions.append("timestamp < ?")
             params.append(until)
-        if cursor:
-            conditions.append("id > ?")
-            params.append(id_cursor(cursor))
         limit = checked_limit(limit, MAX_EVENTS)
+        statement, bound = self._page_sql(conditions, params, id_cursor(cursor) if cursor else None)
         rows, cut = self._sql.page(
-            f"SELECT id, type, data, timestamp, subject, object FROM events WHERE {' AND '.join(conditions)} "
-            "ORDER BY id LIMIT ?",
-            *params,
+            statement,
+            *bound,
             limit + 1,  # one more: whether there is a next page
             used=used_bytes,
         )
         return id_page([_item(r) for r in rows], limit, more=cut)
+
+    def _page_sql(
+        self, conditions: builtins.list[str], params: builtins.list[Any], after: str | None
+    ) -> tuple[str, builtins.list[Any]]:
+        """One `list` page's statement (its last parameter the `LIMIT`, left to the caller)
+        and its other parameters: the events passing `conditions` after the event `after`
+        (None: from the first), in id order. The ids are sorted, then their rows read: a
+        type's events come by `events_by_type`, and sorting their rows had SQLite hold
+        every match, data and all (on workerd, SQLITE_NOMEM at a hundred 1 MB events)."""
+        if after is not None:
+            conditions, params = [*conditions, "id > ?"], [*params, after]
+        return (
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN (SELECT id FROM events "
+            f"WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ?) ORDER BY id",
+            params,
+        )
 
 
 def _item(row: Mapping[str, Any]) -> dict[str, Any]:

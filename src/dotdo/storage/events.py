@@ -6,16 +6,28 @@ segment merged in by id."""
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Callable
 from typing import Any
 
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, value_bytes
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import id_cursor, id_page
 from dotdo.storage.tiers import TieredThingStore
+from dotdo.wire.codec import dumps
 
 __all__ = ["TieredEventLog"]
+
+_SEGMENT_EVENTS = (
+    "(SELECT json_extract(e.value, '$.id') AS id, json_extract(e.value, '$.type') AS type, "
+    "json_extract(e.value, '$.data') AS data, json_extract(e.value, '$.timestamp') AS timestamp, "
+    "json_extract(e.value, '$.subject') AS subject, json_extract(e.value, '$.object') AS object, "
+    "s.seq AS _seq, s.last_id AS _last_id FROM dotdo_event_segments s, json_each(s.events) e)"
+)
+"""The `events` VIEW's columns (`segments.EVENTS_VIEW`), with each event's segment (`_seq`,
+whose order is id order, and within it the array's) and that segment's last id."""
 
 
 def _answer(event: dict[str, Any]) -> dict[str, Any]:
@@ -57,14 +69,15 @@ class TieredEventLog(EventLog):
         used_bytes: int = 0,
     ) -> dict[str, Any]:
         """`EventLog.list` over the segments, with the events not in one yet merged in by
-        id: the same page, cursor and errors as the direct path."""
+        id: the same page, cursor and errors as the direct path, cut by its bytes over both
+        (MAX_PAGE_BYTES, with the `used_bytes` it holds already)."""
         stored = super().list(pattern, subject, since, cursor, limit, until, used_bytes=used_bytes)
         cursor = id_cursor(cursor) if cursor else None  # compared below as the ids are stored
         noun = verb = "*"
         if pattern:
             noun, _, verb = validate_pattern(pattern).partition(".")
-        pending = [
-            _answer(e)
+        pending = [  # as logged: `data` still its JSON text
+            e
             for e in self._tiers.pending_events()
             if (noun == "*" or f"{noun}." <= str(e["type"]) < f"{noun}/")
             and (verb == "*" or _verb(str(e["type"])) == verb)
@@ -80,8 +93,33 @@ class TieredEventLog(EventLog):
             pending = [e for e in pending if str(e["id"]) < last]
         if not pending:
             return stored
-        merged = sorted([*stored["items"], *pending], key=lambda e: str(e["id"]))
-        return id_page(merged, limit, more=stored["has_more"])
+        logged = {str(e["id"]) for e in pending}
+        kept: list[dict[str, Any]] = []
+        size, cut = used_bytes, False
+        for event in sorted([*stored["items"], *pending], key=lambda e: str(e["id"])):
+            held = str(event["id"]) in logged
+            size += value_bytes(event if held else {**event, "data": dumps(event["data"])})
+            if (kept or used_bytes) and size > MAX_PAGE_BYTES:
+                cut = True
+                break
+            kept.append(_answer(event) if held else event)
+            if len(kept) > limit:
+                break
+        return id_page(kept, limit, more=stored["has_more"] or cut)
+
+    def _page_sql(
+        self, conditions: builtins.list[str], params: builtins.list[Any], after: str | None
+    ) -> tuple[str, builtins.list[Any]]:
+        """As `EventLog._page_sql`, over the segments in segment order (id order), each
+        segment that ends at or before `after` skipped unparsed: SQLite sorts nothing
+        (`ORDER BY id` over the `events` VIEW sorted every event, data and all)."""
+        if after is not None:
+            conditions, params = [*conditions, "_last_id > ?", "id > ?"], [*params, after, after]
+        return (
+            f"SELECT id, type, data, timestamp, subject, object FROM {_SEGMENT_EVENTS} "
+            f"WHERE {' AND '.join(conditions)} ORDER BY _seq LIMIT ?",
+            params,
+        )
 
 
 def _verb(event_type: str) -> str:
