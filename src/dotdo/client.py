@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -156,15 +156,21 @@ class Client:
 
     async def approvals(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The object's approvals, oldest first: those with `status` ("pending",
-        "approved", "rejected", "expired"; None: all), at most `limit` (1 to 1000); each
-        as `GET /approvals/:id` answers it. Needs the `read` scope."""
+        "approved", "rejected", "expired"; None: all), at most `limit` (1 to 1000), each as
+        `GET /approvals/:id` answers it: the first page (`approvals_page`). Scope `read`."""
         result: list[dict[str, Any]] = await self.call("approvals", status, limit)
         return result
 
+    async def approvals_page(
+        self, status: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """`approvals` a page at a time: `{"items", "has_more", "cursor"}`; pass `cursor`
+        back for the next page (None on the last). RpcError `invalid_cursor` too."""
+        return cast("dict[str, Any]", await self.call("approvals_page", status, limit, cursor))
+
     async def approval(self, approval_id: str) -> dict[str, Any]:
         """One approval; RpcError `approval_not_found` when there is none."""
-        result: dict[str, Any] = await self.call("approval", approval_id)
-        return result
+        return cast("dict[str, Any]", await self.call("approval", approval_id))
 
     async def decide_approval(
         self, approval_id: str, decision: str, comment: str | None = None, value: Any = None
@@ -279,8 +285,7 @@ class NounResource:
 
     async def upsert(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The thing named by `data["$id"]`, created or merged."""
-        result: dict[str, Any] = await self._call("upsert", [dict(data)])
-        return result
+        return cast("dict[str, Any]", await self._call("upsert", [dict(data)]))
 
     async def list(
         self,
@@ -365,29 +370,24 @@ class ThingResource:
 
     async def update(self, patch: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
         """Merge `patch` (RFC 7386); 409 `version_conflict` when `expected_version` is stale."""
-        result: dict[str, Any] = await self._call("update", [dict(patch), expected_version])
-        return result
+        return cast("dict[str, Any]", await self._call("update", [dict(patch), expected_version]))
 
     async def replace(self, data: Mapping[str, Any], expected_version: int | None = None) -> dict[str, Any]:
         """Replace all of its properties with `data`; 404 `thing_not_found`, 409
         `version_conflict` as for `update`."""
-        result: dict[str, Any] = await self._call("replace", [dict(data), expected_version])
-        return result
+        return cast("dict[str, Any]", await self._call("replace", [dict(data), expected_version]))
 
     async def delete(self, hard: bool = False) -> dict[str, Any]:
         """Soft delete: the thing with `$deleted_at`; `hard=True`: `{"$id", "$type", "deleted"}`."""
-        result: dict[str, Any] = await self._call("delete", [hard])
-        return result
+        return cast("dict[str, Any]", await self._call("delete", [hard]))
 
     async def soft_delete(self) -> dict[str, Any]:
         """`delete()`: the thing with `$deleted_at` (restorable)."""
-        result: dict[str, Any] = await self._call("soft_delete", [])
-        return result
+        return cast("dict[str, Any]", await self._call("soft_delete", []))
 
     async def restore(self) -> dict[str, Any]:
         """Bring back a soft-deleted thing (one not deleted comes back as it is)."""
-        result: dict[str, Any] = await self._call("restore", [])
-        return result
+        return cast("dict[str, Any]", await self._call("restore", []))
 
     async def relate(self, verb: str, target: Any, data: Any = None) -> bool:
         """Add the edge this -verb-> target; False when it was there already."""

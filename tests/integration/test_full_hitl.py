@@ -134,6 +134,34 @@ def test_a_decisions_value_with_the_payload_stays_within_event_datas_limit(runti
         assert decided.status_code == 200 and len(decided.json()["value"]) == 400_000, decided.text
 
 
+def test_approvals_page_by_cursor_cut_by_their_bytes(runtime: LocalRuntime) -> None:
+    """`GET /approvals` and `approvals_page` page by cursor like every other list: a walk
+    answers each approval once, oldest request first, and a page of 600 kB payloads stops
+    at 4 MiB. Before, the answer was `{"items"}` alone: past its `limit` nothing was read."""
+    with runtime.client(new_tenant()) as c:
+        runs = [f"p-{n}" for n in range(8)]
+        for run_id in runs:
+            start(c, run_id, id=run_id, pad="v" * 600_000)
+        first = c.get(f"{FULL}/approvals", params={"limit": "1000"}).json()
+        assert [a["run_id"] for a in first["items"]] == runs[:6] and first["has_more"]  # 6 fit 4 MiB
+        assert rpc(c, "approvals_page", None, 1000) == first
+        assert [a["id"] for a in rpc(c, "approvals", None, 1000)] == [a["id"] for a in first["items"]]
+        walked, cursor = [], None
+        while True:
+            params = {"status": "pending", "limit": "3", **({"cursor": cursor} if cursor else {})}
+            page = c.get(f"{FULL}/approvals", params=params).json()
+            walked += [a["run_id"] for a in page["items"]]
+            assert rpc(c, "approvals_page", "pending", 3, cursor) == page
+            if not page["has_more"]:
+                assert page["cursor"] is None
+                break
+            cursor = page["cursor"]
+        assert walked == runs
+        for bad in ("nope", first["items"][0]["id"], f"1.{first['items'][0]['id']}x"):
+            refused = c.get(f"{FULL}/approvals", params={"cursor": bad})
+            assert error_code(refused) == (400, "invalid_cursor"), bad
+
+
 def test_who_decides_is_the_tokens_subject_on_every_surface(production_runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     app = mint(PRODUCTION_SECRET, target=tenant, scope="write", sub="app")

@@ -145,8 +145,10 @@ REPEATED_QUERY_ROUTES = [
     "/actions?thing=a&thing=b",
     "/actions?limit=1&limit=2",
     "/events/dead?limit=1&limit=2",
+    "/events/dead?cursor=a&cursor=b",
     "/approvals?status=pending&status=approved",
     "/approvals?limit=1&limit=2",
+    "/approvals?cursor=a&cursor=b",
     "/search/Customer?q=a&q=b",
     "/search/Customer?q=a&limit=1&limit=2",
 ]

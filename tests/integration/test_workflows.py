@@ -96,7 +96,14 @@ def test_failed_deliveries_retry_with_backoff_then_dead_letter_and_replay(runtim
         for bad in ("0", "1001", "ten"):  # a limit was ignored here once, whatever it said
             refused = c.get("/_workflow/events/dead", params={"limit": bad})
             assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_limit")
-        assert c.get("/_workflow/events/dead", params={"limit": "1"}).json()["items"] == dead
+        page = c.get("/_workflow/events/dead", params={"limit": "1"}).json()
+        assert page == {"items": dead, "has_more": False, "cursor": None}  # a page, as every list is
+        rpc = c.post("/_workflow/rpc", json={"method": "dead_letters_page", "params": [1]}).json()
+        assert rpc["result"] == page
+        refused = c.get("/_workflow/events/dead", params={"cursor": "nope"})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_cursor")
+        after = c.get("/_workflow/events/dead", params={"cursor": dead[0]["id"]}).json()
+        assert after == {"items": [], "has_more": False, "cursor": None}
         assert run_due(c, now_ms() + HOUR_MS)["deliveries"] == 0  # dead letters are not retried
         replayed = c.post(f"/_workflow/events/dead/{dead[0]['id']}/replay").json()
         assert replayed["delivered"] is True

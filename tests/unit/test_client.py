@@ -81,6 +81,23 @@ def test_as_of_reads_and_event_pages_call_the_objects_rpc_methods_with_every_arg
     ]
 
 
+def test_approvals_page_calls_the_objects_page_method_with_its_cursor() -> None:
+    async def calls(client: Client) -> None:
+        await client.approvals("pending", 5)
+        await client.approvals_page("pending", 5, "1767225600000.01jb0000000000000000000000")
+
+    assert sent(calls, result={}) == [
+        ("/rpc", {"method": "approvals", "params": ["pending", 5]}),
+        (
+            "/rpc",
+            {
+                "method": "approvals_page",
+                "params": ["pending", 5, "1767225600000.01jb0000000000000000000000"],
+            },
+        ),
+    ]
+
+
 def test_embed_sends_a_list_of_texts_even_for_one_string() -> None:
     """`ai_embed` takes a list only (a string is refused 400 `invalid_params`), so the
     client's one-string convenience must travel as a list of one."""

@@ -36,6 +36,7 @@ from dotdo.full.ai.tables import AI_COMPONENT
 from dotdo.full.cascade import Accept, Cascade, CascadeResult, default_accept, rpc_tool
 from dotdo.full.fanout import DEFAULT_TIMEOUT, FANOUT_COMPONENT, MAX_CONCURRENCY, FanOut, FanOutResult
 from dotdo.full.hitl import HumanLoop
+from dotdo.full.hitl_routes import ApprovalRoutes
 from dotdo.full.hitl_store import HITL_TABLES
 from dotdo.full.rooms import Room, parse_rooms, relay_data, relay_owner, room_tag
 from dotdo.remote.calls import listed
@@ -137,9 +138,7 @@ class DOFull(DOWorkflow):
         `POST /fanout` (fan-out); the AI's (`AiRoutes`)."""
         super().routes(router)
         # -- human in the loop --
-        router.get("/approvals", scope="read", query=("status", "limit"))(self._http_approvals)
-        router.get("/approvals/:id", scope="read", query=())(self._http_approval)
-        router.post("/approvals/:id", scope="approve", query=())(self._http_decide)
+        ApprovalRoutes(self).routes(router)
         # -- rooms: `/ws` again, replacing DOCore's, so that it also takes `?room=` --
         router.get("/ws", scope="read", query=("tags", "room", "token"))(self._http_join_rooms)
         # -- fan-out --
@@ -212,8 +211,19 @@ class DOFull(DOWorkflow):
         "requested_at", "expires_at", "decided_by", "decided_at", "comment", "value",
         "escalated_from", "escalated_to", "overdue"}`: `overdue` true for one whose time ran
         out that the timer has not timed out yet, listed as expired (ADR 0058). A read: it
-        writes nothing. 400 `invalid_status`, `invalid_limit`."""
+        writes nothing. The first page, a list (`approvals_page` for the next). 400
+        `invalid_status`, `invalid_limit`."""
         return self.hitl.approvals(status, limit)
+
+    @rpc(scope="read")
+    def approvals_page(
+        self, status: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """`approvals` a page at a time (`GET /approvals`): `{"items", "has_more", "cursor"}`,
+        oldest request first; pass `cursor` back for the next page (None on the last). A
+        page holds fewer than `limit` where its items pass 4 MiB; each item is as it is when
+        its page is read. `approvals`' errors, and 400 `invalid_cursor`."""
+        return self.hitl.approvals_page(status, limit, cursor)
 
     @rpc(scope="read")
     def approval(self, approval_id: str) -> dict[str, Any]:
@@ -234,24 +244,6 @@ class DOFull(DOWorkflow):
         404 `approval_not_found`; 403 `approver_not_allowed`; 409 `approval_decided`,
         `approval_expired`)."""
         return await self.hitl.decide(approval_id, decision, comment, caller(), value=value)
-
-    async def _http_approvals(self, request: HttpRequest) -> HttpResponse:
-        limit = request.query_int("limit", 100)
-        return json_response({"items": self.approvals(request.query("status"), limit)})
-
-    async def _http_approval(self, request: HttpRequest) -> HttpResponse:
-        return json_response(self.approval(request.params["id"]))
-
-    async def _http_decide(self, request: HttpRequest) -> HttpResponse:
-        body = request.json()
-        if not isinstance(body, dict) or "decision" not in body:
-            raise BadRequest(
-                'Body is {"decision": "approve" | "reject", "comment": text, "value": JSON}',
-                code="invalid_decision",
-            )
-        fields = {"decision": "decision", "comment": "comment", "value": "value"}
-        path = {"approval_id": request.params["id"]}
-        return json_response(await invoke_body(self.decide_approval, body, fields, path=path))
 
     # -- fan-out -------------------------------------------------------------
 

@@ -45,10 +45,13 @@ from dotdo.full.hitl_values import (
     EventWait,
     decision_value,
     fields_match,
+    overdue,
     public,
+    read_view,
 )
 from dotdo.semantic.eventtypes import Event, pattern_matches
-from dotdo.semantic.ids import made_id, new_id
+from dotdo.semantic.hops import checked_limit
+from dotdo.semantic.ids import made_id, new_id, timed_cursor, timed_page
 from dotdo.types import Row
 from dotdo.values import APPROVAL_DEPTH, APPROVAL_EVENT_DEPTH, WAIT_STEP_DEPTH, Record, around, depth_of
 from dotdo.wire.tokens import Capability
@@ -265,16 +268,9 @@ class HumanLoop:
     # -- approvals -------------------------------------------------------------
 
     def approval(self, approval_id: str) -> dict[str, Any]:
-        """One approval as a read answers it (`_view`), writing nothing; 404
+        """One approval as a read answers it (`read_view`), writing nothing; 404
         `approval_not_found` when none; the id in any case."""
-        return self._view(self._row(made_id(approval_id)), self._host.timers.now())
-
-    def _view(self, row: Row, now: int) -> dict[str, Any]:
-        """`public(row)` and `overdue`: True for a pending approval whose time ran out by `now`,
-        answered as the `expired` a decision finds (409), though its timer has not recorded it
-        yet (`decided_at`, `escalated_to`, events, the run's wake come then: ADR 0058)."""
-        answer, overdue = public(row), self._overdue(row, now)
-        return {**answer, "status": "expired" if overdue else answer["status"], "overdue": overdue}
+        return read_view(self._row(made_id(approval_id)), self._host.timers.now())
 
     def _row(self, approval_id: str) -> Row:
         row = self._store.approval(approval_id) if isinstance(approval_id, str) else None
@@ -287,21 +283,25 @@ class HumanLoop:
         return public(self._row(approval_id))
 
     def approvals(self, status: str | None = None, limit: int = 100) -> builtins.list[dict[str, Any]]:
-        """Approvals with `status` (one of STATUSES; None: all), oldest request first, at
-        most `limit` (1 to 1000), each as `approval` answers it: an overdue one is listed as
-        expired, never as pending, and nothing is written. 400 `invalid_status` /
-        `invalid_limit`."""
+        """The first page of `approvals_page`: its items, a list."""
+        items: builtins.list[dict[str, Any]] = self.approvals_page(status, limit)["items"]
+        return items
+
+    def approvals_page(
+        self, status: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Approvals with `status` (one of STATUSES; None: all), oldest request first (by
+        `requested_at`, then id): `{"items", "has_more", "cursor"}`, at most `limit` (1 to
+        1000) after `cursor` (the previous page's), fewer where they pass MAX_PAGE_BYTES. Each
+        is as `approval` answers it at the page's read: an overdue one is expired, never
+        pending; a walk answers each approval once, by its place. Writes nothing. 400
+        `invalid_status`, `invalid_limit`, `invalid_cursor`."""
         if status is not None and status not in STATUSES:
             raise BadRequest(f"status is one of {', '.join(STATUSES)}", code="invalid_status")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
-            raise BadRequest(f"limit is 1 to {MAX_LIST}", code="invalid_limit")
-        now = self._host.timers.now()
-        return [self._view(row, now) for row in self._store.approvals(status, limit, now)]
-
-    @staticmethod
-    def _overdue(row: Row, now: int) -> bool:
-        """Whether `row` is a pending approval whose time ran out by `now`."""
-        return row["status"] == "pending" and row["expires_at"] is not None and int(row["expires_at"]) <= now
+        limit = checked_limit(limit, MAX_LIST)
+        after, now = None if cursor is None else timed_cursor(cursor), self._host.timers.now()
+        rows, cut = self._store.approvals(status, after, limit + 1, now)
+        return timed_page([read_view(row, now) for row in rows], limit, "requested_at", more=cut)
 
     async def decide(
         self,
@@ -346,7 +346,7 @@ class HumanLoop:
             raise Forbidden(f"{only}; {described(by)}", code="approver_not_allowed")
         now = self._host.timers.now()
         row = self._store.approval(approval_id)
-        if row is not None and self._overdue(row, now):
+        if row is not None and overdue(row, now):
             # Its time ran out and the alarm that ends it has not run yet (the object was
             # away, or the alarm is late): it times out now, as the alarm would have.
             await self._time_out(row, now)

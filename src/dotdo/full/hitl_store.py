@@ -118,17 +118,27 @@ class HitlStore:
         """The approval `step` waits on now (the last of its escalations), or None."""
         return self._sql.first(f"{_APPROVAL} WHERE step = ? AND escalated_to IS NULL", step)
 
-    def approvals(self, status: str | None, limit: int, now: int) -> list[Row]:
-        """Approvals with `status` (any: None), oldest request first, at most `limit`; a
-        pending one whose time ran out by `now` counts as expired (its timer is late)."""
-        if status is None:
-            return self._sql.exec(f"{_APPROVAL} ORDER BY requested_at, id LIMIT ?", limit)
+    def approvals(
+        self, status: str | None, after: tuple[int, str] | None, limit: int, now: int
+    ) -> tuple[list[Row], bool]:
+        """Up to `limit` approvals with `status` (any: None) by `requested_at` then id (the
+        oldest request first), after the approval `after` (its `requested_at` and id); and
+        whether they were cut by their bytes first (`Sql.page`). A pending one whose time ran
+        out by `now` counts as expired (its timer is late). A place in that order never
+        changes, so a walk of the pages answers each approval once, as it is at its page's
+        `now`."""
         overdue = "(status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ?)"
         clauses = {"pending": f"NOT {overdue} AND status = ?", "expired": f"({overdue} OR status = ?)"}
-        times = (now,) if status in clauses else ()
-        clause = clauses.get(status, "status = ?")
-        return self._sql.exec(
-            f"{_APPROVAL} WHERE {clause} ORDER BY requested_at, id LIMIT ?", *times, status, limit
+        where: list[str] = ["1"]
+        params: list[int | str] = []
+        if after is not None:
+            where.append("(requested_at, id) > (?, ?)")
+            params.extend(after)
+        if status is not None:
+            where.append(clauses.get(status, "status = ?"))
+            params.extend([now, status] if status in clauses else [status])
+        return self._sql.page(
+            f"{_APPROVAL} WHERE {' AND '.join(where)} ORDER BY requested_at, id LIMIT ?", *params, limit
         )
 
     def decide(

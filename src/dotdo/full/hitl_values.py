@@ -26,7 +26,9 @@ __all__ = [
     "EventWait",
     "decision_value",
     "fields_match",
+    "overdue",
     "public",
+    "read_view",
 ]
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
@@ -149,6 +151,11 @@ def decision_value(row: Row) -> Any:
     return None if row["value"] is None else json.loads(str(row["value"]))
 
 
+def overdue(row: Row, now: int) -> bool:
+    """Whether `row` is a pending approval whose time ran out by `now` (epoch ms)."""
+    return row["status"] == "pending" and row["expires_at"] is not None and int(row["expires_at"]) <= now
+
+
 def public(row: Row) -> dict[str, Any]:
     """An approval as answered and emitted: `{"id", "name", "payload", "status",
     "approvers", "escalate_to", "run_id", "step", "requested_at", "expires_at",
@@ -173,3 +180,12 @@ def public(row: Row) -> dict[str, Any]:
         "escalated_from": row["escalated_from"],
         "escalated_to": row["escalated_to"],
     }
+
+
+def read_view(row: Row, now: int) -> dict[str, Any]:
+    """An approval as a read answers it: `public(row)` and `overdue`, True for a pending
+    approval whose time ran out by `now`, answered as the `expired` a decision finds (409),
+    though its timer has not recorded it yet (`decided_at`, `escalated_to`, events, the
+    run's wake come then: ADR 0058)."""
+    answer, late = public(row), overdue(row, now)
+    return {**answer, "status": "expired" if late else answer["status"], "overdue": late}

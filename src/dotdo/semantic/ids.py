@@ -17,7 +17,16 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["IdGenerator", "canonical_id", "id_cursor", "id_page", "made_id", "new_id"]
+__all__ = [
+    "IdGenerator",
+    "canonical_id",
+    "id_cursor",
+    "id_page",
+    "made_id",
+    "new_id",
+    "timed_cursor",
+    "timed_page",
+]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RANDOM_BITS = 80
@@ -66,6 +75,16 @@ def id_cursor(cursor: object) -> str:
     return canonical
 
 
+def timed_cursor(cursor: object) -> tuple[int, str]:
+    """The `(time, id)` a page's cursor `<time>.<id>` names, for a list ordered by a time and
+    then its items' ids (delayed sends by `due_at`, approvals by `requested_at`; epoch ms).
+    400 `invalid_cursor` for anything else (`id_cursor`)."""
+    at, dot, item_id = cursor.partition(".") if isinstance(cursor, str) else ("", "", "")
+    if not (dot and at.isascii() and at.isdigit() and len(at) <= 18):
+        raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
+    return int(at), id_cursor(item_id)
+
+
 def id_page(items: list[dict[str, Any]], limit: int, *, more: bool = False) -> dict[str, Any]:
     """The one builder of a page keyed by its items' ids (events, actions, schedules):
     `{"items", "has_more", "cursor"}` from up to `limit + 1` items in id order: the first
@@ -77,6 +96,17 @@ def id_page(items: list[dict[str, Any]], limit: int, *, more: bool = False) -> d
     items = items[:limit]
     cursor = str(items[-1]["id"]) if has_more and items else None
     return {"items": items, "has_more": has_more, "cursor": cursor}
+
+
+def timed_page(
+    items: list[dict[str, Any]], limit: int, time_key: str, *, more: bool = False
+) -> dict[str, Any]:
+    """`id_page` for a list ordered by a time (the items' `time_key`, epoch ms), then id: its
+    cursor names the last item's place, `<time>.<id>` (`timed_cursor` reads it back)."""
+    page = id_page(items, limit, more=more)
+    if page["cursor"] is not None:
+        page["cursor"] = f"{page['items'][-1][time_key]}.{page['cursor']}"
+    return page
 
 
 _PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source, backoff
-from dotdo.errors import BadRequest, NotFound
+from dotdo.errors import NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
 from dotdo.semantic.hops import checked_limit
-from dotdo.semantic.ids import id_cursor, made_id, new_id
+from dotdo.semantic.ids import id_cursor, id_page, made_id, new_id, timed_cursor, timed_page
 from dotdo.types import Row
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
@@ -314,14 +314,8 @@ class EventBus:
         fewer where their rows pass MAX_PAGE_BYTES (`Sql.page`). 400 `invalid_limit`,
         `invalid_cursor`."""
         limit = checked_limit(limit, 1000)
-        rows, cut = self._sends.page(None if cursor is None else _send_cursor(cursor), limit + 1)
-        items, more = rows[:limit], cut or len(rows) > limit
-        last = items[-1] if more else None
-        return {
-            "items": items,
-            "has_more": more,
-            "cursor": None if last is None else f"{last['due_at']}.{last['id']}",
-        }
+        rows, cut = self._sends.page(None if cursor is None else timed_cursor(cursor), limit + 1)
+        return timed_page(rows, limit, "due_at", more=cut)
 
     def cancel(self, send_id: str) -> bool:
         """Forget a delayed send before it is sent; False when none waits under `send_id`
@@ -335,11 +329,18 @@ class EventBus:
     # -- dead letters ------------------------------------------------------------
 
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
-        """Dead letters, oldest first: `id, event_id, handler, attempts, last_error,
-        created_at, type`; `limit` 1 to 1000, else 400 `invalid_limit`."""
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-            raise BadRequest("limit is an integer from 1 to 1000", code="invalid_limit")
-        return self._deliveries.dead(limit)
+        """The first page of `dead_letters_page`: its items, a list."""
+        items: builtins.list[dict[str, Any]] = self.dead_letters_page(limit)["items"]
+        return items
+
+    def dead_letters_page(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """Dead letters by id, oldest first: `{"items": [{"id", "event_id", "handler",
+        "attempts", "last_error", "created_at", "type"}], "has_more", "cursor"}`, at most
+        `limit` (1 to 1000) after `cursor` (the previous page's), fewer where their rows pass
+        MAX_PAGE_BYTES (`Sql.page`). 400 `invalid_limit`, `invalid_cursor`."""
+        limit = checked_limit(limit, 1000)
+        letters, cut = self._deliveries.dead(None if cursor is None else id_cursor(cursor), limit + 1)
+        return id_page(letters, limit, more=cut)
 
     async def replay(self, delivery_id: str) -> dict[str, Any]:
         """Deliver a dead letter again now; on failure it goes back to the retry cycle.
@@ -396,11 +397,3 @@ class EventBus:
             await self._retry(row)
             retried += 1
         return retried
-
-
-def _send_cursor(cursor: Any) -> tuple[int, str]:
-    """The `(due_at, id)` a delayed sends page's cursor names; 400 `invalid_cursor` else."""
-    due, dot, send_id = cursor.partition(".") if isinstance(cursor, str) else ("", "", "")
-    if not (dot and due.isascii() and due.isdigit() and len(due) <= 18):
-        raise BadRequest("cursor is the `cursor` of a previous page", code="invalid_cursor")
-    return int(due), id_cursor(send_id)

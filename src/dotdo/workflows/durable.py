@@ -314,8 +314,16 @@ class DOWorkflow(DOStorage):
     @rpc(scope="read")
     def dead_letters(self, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Deliveries that used up their attempts, oldest first: `{"id", "event_id",
-        "handler", "attempts", "last_error", "created_at", "type"}` (`limit` 1-1000)."""
+        "handler", "attempts", "last_error", "created_at", "type"}` (`limit` 1-1000): the
+        first page, a list (`dead_letters_page` for the next)."""
         return self.bus.dead_letters(limit)
+
+    @rpc(scope="read")
+    def dead_letters_page(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """`dead_letters` a page at a time: `{"items", "has_more", "cursor"}`, by id; pass
+        `cursor` back for the next page (None on the last). A page holds fewer than `limit`
+        where its items pass 4 MiB. 400 `invalid_limit`, `invalid_cursor`."""
+        return self.bus.dead_letters_page(limit, cursor)
 
     @rpc(scope="admin")
     async def replay_dead_letter(self, delivery_id: str) -> dict[str, Any]:

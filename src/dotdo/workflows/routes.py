@@ -30,7 +30,7 @@ class WorkflowRoutes:
         router.post("/events", scope="write", query=())(self._send)
         router.get("/events/scheduled", scope="read", query=("limit", "cursor"))(self._scheduled)
         router.delete("/events/scheduled/:id", scope="write", query=(), body=False)(self._cancel_send)
-        router.get("/events/dead", scope="read", query=("limit",))(self._dead_letters)
+        router.get("/events/dead", scope="read", query=("limit", "cursor"))(self._dead_letters)
         router.post("/events/dead/:id/replay", scope="admin", query=(), body=False)(self._replay)
         router.get("/schedules", scope="read", query=("limit", "cursor"))(self._schedules)
         # A declared schedule's id holds its cron, `/` included (`class:sweep:*/5 * * * *:UTC`):
@@ -64,7 +64,8 @@ class WorkflowRoutes:
         return json_response({"id": send_id, "cancelled": True})
 
     async def _dead_letters(self, request: HttpRequest) -> HttpResponse:
-        return json_response({"items": self._host.dead_letters(request.query_int("limit", 100))})
+        limit = request.query_int("limit", 100)
+        return json_response(self._host.dead_letters_page(limit, request.query("cursor") or None))
 
     async def _replay(self, request: HttpRequest) -> HttpResponse:
         return json_response(await self._host.replay_dead_letter(request.params["id"]))
