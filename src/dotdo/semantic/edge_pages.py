@@ -13,6 +13,7 @@ asked, as a list of things counts it (ADR 0028).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from dotdo.core.sql import Sql
@@ -67,6 +68,8 @@ class EdgePages:
         limit: int = 100,
         cursor: str | None = None,
         with_total: bool = False,
+        *,
+        ends: Callable[[list[Ref]], list[Any]] | None = None,
     ) -> dict[str, Any]:
         """The things one `verb` edge away from `thing`: targets (`direction="out"`) or sources
         (`"in"`), of `type_name` only when given, oldest edge first, `limit` (1 to
@@ -79,7 +82,9 @@ class EdgePages:
         counts every edge when `with_total`, else only when this first page holds them all
         (None otherwise). 400 `invalid_ref`, `invalid_type`, `invalid_id`, `invalid_verb`,
         `invalid_direction` (`out` or `in`), `invalid_limit`, `invalid_cursor`; 404
-        `unknown_noun` for a type not registered, in strict mode."""
+        `unknown_noun` for a type not registered, in strict mode. `ends` answers the items
+        for the page's references (a route's things), maybe only the first few: the page
+        then ends after them, with `has_more` and their cursor."""
         named = thing_filter(thing, "thing")
         Hop(verb, direction).checked()  # a page is one hop's edges of one thing
         for noun in (None if isinstance(named, str) else named.type, type_name):
@@ -125,6 +130,10 @@ class EdgePages:
         )
         has_more = len(rows) > limit
         kept = rows[:limit]
+        refs = [Ref(str(r["type"]), str(r["id"])) for r in kept]
+        items: list[Any] = refs if ends is None else ends(refs)
+        if len(items) < len(kept):  # the ends answered a prefix: the page ends there
+            kept, has_more = kept[: len(items)], True
         total: int | None = None
         if with_total:
             found = self._sql.first(
@@ -136,7 +145,7 @@ class EdgePages:
             total = len(kept)  # the first page holds every edge: it counts itself
         last = kept[-1] if has_more else None
         return {
-            "items": [Ref(str(r["type"]), str(r["id"])) for r in kept],
+            "items": items,
             "total": total,
             "has_more": has_more,
             "cursor": None if last is None else f"{int(last['first'])}.{last['type']}/{last['id']}",

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from dotdo.core.http import HttpRequest, HttpResponse, decimal_integer, json_response, json_text_response
+from dotdo.core.page_bytes import MAX_PAGE_BYTES
 from dotdo.core.preconditions import Preconditions, Verdict
 from dotdo.core.router import Router
 from dotdo.errors import BadRequest, NotFound, PreconditionFailed
@@ -30,7 +31,7 @@ from dotdo.remote.fields import check_fields, invoke_body
 from dotdo.semantic.graph import Actions, EventLog, Ref, Relationships, as_ref
 from dotdo.semantic.names import QUERY_PARAMS, validate_type_name
 from dotdo.semantic.registry import Nouns, Verbs
-from dotdo.semantic.store import ThingRecord
+from dotdo.semantic.store import ThingRecord, data_bytes
 from dotdo.semantic.thingdata import thing_tag, version_tag
 from dotdo.semantic.things import Things, validate_id
 from dotdo.types import JSON
@@ -125,7 +126,16 @@ def _edge_answer(
 def _ends(things: Things, refs: Sequence[Ref]) -> list[dict[str, Any]]:
     """An edge page's ends as `GET /:Noun/:id/:verb` answers them: each the thing when this
     object holds it (and it is not deleted), else its reference `{"$type", "$id"}`; read
-    together (`Things.get_many`), not a statement an end."""
+    together (`Things.get_many`), not a statement an end, and only the first ones whose
+    properties fit a page (MAX_PAGE_BYTES, the first always; measured first, `data_bytes`)."""
+    sizes = data_bytes(things.store, [ref.id for ref in refs])
+    fitting = total = 0
+    for ref in refs:
+        total += sizes.get(ref.id, 0)
+        if fitting and total > MAX_PAGE_BYTES:
+            break
+        fitting += 1
+    refs = refs[:fitting]
     held = things.get_many([(ref.type, ref.id) for ref in refs])
     return [ref.to_dict() if thing is None else thing for ref, thing in zip(refs, held, strict=True)]
 
@@ -282,10 +292,11 @@ class SemanticRoutes:
             request.query_int("limit", 100),
             request.query("cursor") or None,
             parse_total(request.query("total")),
+            # Every edge is answered, as `related` answers it: an end this object does not
+            # hold (a thing of another object, one not yet created, one deleted) as its reference.
+            ends=lambda refs: _ends(things, refs),
         )
-        # Every edge is answered, as `related` answers it: an end this object does not hold
-        # (a thing of another object, one not yet created, one deleted) as its reference.
-        return json_response({**page, "items": _ends(things, page["items"])})
+        return json_response(page)
 
     async def _relate(self, request: HttpRequest) -> HttpResponse:
         type_name = validate_type_name(request.params["noun"])

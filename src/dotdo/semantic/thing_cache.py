@@ -7,7 +7,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from dotdo.semantic.store import ThingRecord, ThingStore, read_many
+from dotdo.core.page_bytes import text_bytes
+from dotdo.semantic.store import ThingRecord, ThingStore, data_bytes, read_many
 
 if TYPE_CHECKING:
     from dotdo.semantic.query import ThingQuery
@@ -84,6 +85,13 @@ class CachedThingStore:
         for thing_id, record in (read := read_many(self._inner, missed)).items():
             self._remember(thing_id, record)
         return {**held, **read}
+
+    def data_bytes(self, ids: Sequence[str]) -> dict[str, int]:
+        """As `SqliteThingStore.data_bytes`: the held ones' from memory, the rest below."""
+        held = {i: self._records[i] for i in ids if i in self._records}
+        sizes = data_bytes(self._inner, [i for i in ids if i not in held])
+        sizes.update((i, text_bytes(r.data)) for i, r in held.items() if r is not None)
+        return sizes
 
     def insert(self, record: ThingRecord) -> bool:
         """As `ThingStore.insert`; the cache keeps the record once it is written."""

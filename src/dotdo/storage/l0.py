@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dotdo.core.page_bytes import text_bytes
 from dotdo.semantic.store import ThingRecord
 from dotdo.storage.cache import ABSENT, ThingCache, record_size
 
@@ -81,6 +82,16 @@ class L0:
             self.cache.put(thing_id, record)
         self.evict()
         return {**held, **read}
+
+    def data_bytes(
+        self, ids: Sequence[str], below: Callable[[Sequence[str]], dict[str, int]]
+    ) -> dict[str, int]:
+        """The UTF-8 bytes of each thing's properties by id (an absent one left out): the
+        ones L0 holds from memory (their order of use left alone), the rest by `below`."""
+        held = {thing_id: self.cache.peek(thing_id) for thing_id in ids if thing_id in self.cache}
+        sizes = below([thing_id for thing_id in ids if thing_id not in held])
+        sizes.update((i, text_bytes(r.data)) for i, r in held.items() if r is not None)
+        return sizes
 
     def write(self, thing_id: str, type_name: str, record: ThingRecord | None, undo: L0Undo) -> None:
         """Hold `record` (None: deleted for good) as the dirty state of `thing_id` of type

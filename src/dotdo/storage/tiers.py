@@ -58,9 +58,7 @@ class TieredThingStore:
         on_wake_changed: Callable[[], None] = lambda: None,
         call_later: CallLater | None = None,
     ) -> None:
-        """Tiers over `sql` (epoch-ms `clock`, `options` or the defaults, `on_wake_changed`
-        and `call_later` as in the class docstring); replays the log rows above the mark
-        into L0."""
+        """Tiers over `sql`, the rest as the class docstring says."""
         self.options = options or TierOptions()
         self._sql = sql
         self._clock = clock
@@ -105,6 +103,10 @@ class TieredThingStore:
     def read_many(self, ids: Sequence[str]) -> dict[str, ThingRecord | None]:
         """`read` of each id; those L0 does not hold from `things` in a few statements."""
         return self.l0.read_through(ids, self._inner.read_many)
+
+    def data_bytes(self, ids: Sequence[str]) -> dict[str, int]:
+        """As `SqliteThingStore.data_bytes`: L0's from memory, the rest from `things`."""
+        return self.l0.data_bytes(ids, self._inner.data_bytes)
 
     def _set(self, thing_id: str, type_name: str, record: ThingRecord | None) -> None:
         turn = self._turn
@@ -170,11 +172,8 @@ class TieredThingStore:
     def pending_events(self) -> list[dict[str, Any]]:
         """Events not in a segment yet, oldest first: logged ones, then the running
         transaction's (which its own reads see, as on the direct path)."""
-        return (
-            self._events.items
-            + self._groups.open.events
-            + (self._turn.events if self._turn is not None else [])
-        )
+        running = self._turn.events if self._turn is not None else []
+        return self._events.items + self._groups.open.events + running
 
     # -- queries (`queries.py`) ------------------------------------------------
 
