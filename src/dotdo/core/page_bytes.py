@@ -5,17 +5,14 @@ thing's properties, an event's data, a state value), and a Durable Object has 12
 (https://developers.cloudflare.com/durable-objects/platform/limits/): a page is also cut
 by its bytes, before the item that would take it past MAX_PAGE_BYTES, and its cursor
 continues from there. Its first item is always kept, whatever its size. `Sql.page` reads
-a page so, and ends the runtime's cursor where it stops (`end_cursor`).
+a page so: SQLite measures its rows first (`measure`), then hands over those that fit.
 """
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
-
 from dotdo.types import Row
 
-__all__ = ["MAX_PAGE_BYTES", "end_cursor", "text_bytes", "value_bytes"]
+__all__ = ["MAX_PAGE_BYTES", "fitting_count", "measure", "text_bytes", "value_bytes"]
 
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 """Most bytes of values one page holds beyond its first item (4 MiB)."""
@@ -38,13 +35,23 @@ def value_bytes(row: Row) -> int:
     return size
 
 
-def end_cursor(cursor: Any) -> None:
-    """End a runtime cursor left before its last row, releasing its statement now. workerd
-    holds a cursor's SQLite statement until the cursor is read to its end or garbage
-    collected: on the local runtime, pages cut mid-way over 1 MB events failed with
-    SQLITE_NOMEM after twenty-odd pages. `one()` ends the query when it finds a row past
-    the first, then raises ("Expected exactly one result ... multiple results"), so it
-    reads one row more (https://github.com/cloudflare/workerd, src/workerd/api/sql.c++,
-    `SqlStorage::Cursor::one`)."""
-    with contextlib.suppress(Exception):  # the error `one()` raises on purpose
-        cursor.one()
+def measure(*columns: str) -> str:
+    """The SQL expression of a row's bytes over its result `columns`, as `value_bytes`
+    counts them: TEXT as its UTF-8 bytes, a BLOB as is, a number or NULL as nothing."""
+    return " + ".join(
+        f"(CASE WHEN typeof({c}) IN ('text', 'blob') THEN length(CAST({c} AS BLOB)) ELSE 0 END)"
+        for c in columns
+    )
+
+
+def fitting_count(sizes: list[int], used: int = 0, max_bytes: int = MAX_PAGE_BYTES) -> int:
+    """How many of the leading items of `sizes` (bytes each, in page order) fit a page that
+    holds `used` bytes already: at most `max_bytes` together, the first always (when nothing
+    is `used`)."""
+    fitting, total = 0, used
+    for size in sizes:
+        total += size
+        if (fitting or used) and total > max_bytes:
+            break
+        fitting += 1
+    return fitting

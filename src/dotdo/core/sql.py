@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from dotdo.core.page_bytes import MAX_PAGE_BYTES, end_cursor, value_bytes
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, fitting_count
 from dotdo.core.sqlparams import numbered_parameters
 from dotdo.errors import BadRequest
 from dotdo.types import Row
@@ -186,32 +186,27 @@ class Sql:
         return rows, written
 
     def page(
-        self, query: str, *params: Any, max_bytes: int = MAX_PAGE_BYTES, used: int = 0
+        self, query: str, *params: Any, measure: str, max_bytes: int = MAX_PAGE_BYTES, used: int = 0
     ) -> tuple[list[Row], bool]:
-        """Run one SELECT and read its rows in order while their values
-        (`page_bytes.value_bytes`), with the `used` bytes a page holds already (read from
-        elsewhere), hold at most `max_bytes` together; the first row of a page is always
-        read, whatever its size (with nothing `used`).
-        Answers the rows read and whether a row was left unread for the bytes: the page
-        is cut there, and its cursor continues after its last row.
+        """Run one SELECT for its leading rows whose bytes (`measure`: an SQL expression of
+        a row's bytes over the query's result columns, `page_bytes.measure`), with the
+        `used` bytes a page holds already (read from elsewhere), come to at most
+        `max_bytes`; the first row of a page always comes (with nothing `used`). Answers the
+        rows and whether any was left for the bytes: the page is cut there, and its cursor
+        continues after its last row.
 
-        Rows are read one at a time from the runtime's cursor, so the rows past the cut
-        never leave SQLite: a page of a thousand megabyte things costs four megabytes
-        here, not a gigabyte (`exec` reads every row at once)."""
-        cursor = self._sql.exec(*self._statement(query, params))
-        rows: list[Row] = []
-        total = used
-        cut = False
-        for row in cursor:
-            total += value_bytes(row)
-            if (rows or used) and total > max_bytes:
-                cut = True
-                end_cursor(cursor)
-                break
-            rows.append(row)
-        written = int(cursor.rowsWritten)
-        self.rows_written += written
+        SQLite measures the rows first, so no value of a row past the cut leaves it, then
+        the rows that fit are read at once (`toArray`): a page of a thousand megabyte things
+        costs four megabytes here, not a gigabyte. The statement runs twice; one that is not
+        deterministic may measure other rows than it reads (ADR 0057)."""
+        cursor = self._sql.exec(*self._statement(f"SELECT {measure} AS n FROM ({query})", params))
+        sizes = [int(row["n"] or 0) for row in cursor.toArray()]
         self.rows_read += int(cursor.rowsRead)
+        fitting = fitting_count(sizes, used, max_bytes)
+        cut = fitting < len(sizes)
+        if fitting == 0:
+            return [], cut
+        rows = self.exec(f"SELECT * FROM ({query}) LIMIT {fitting}" if cut else query, *params)
         return rows, cut
 
     def exact_rows(self, select: str, *params: Any, limit: int) -> tuple[list[Row], int]:

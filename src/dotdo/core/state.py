@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.core.migrations import Migration, without_rowid
+from dotdo.core.page_bytes import measure
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.remote.fields import check_fields
@@ -260,7 +261,10 @@ class StateStore:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         order = "DESC" if reverse else "ASC"
         rows, cut = self._sql.page(
-            f"SELECT key, value FROM state {where} ORDER BY key {order} LIMIT ?", *params, limit + 1
+            f"SELECT key, value FROM state {where} ORDER BY key {order} LIMIT ?",
+            *params,
+            limit + 1,
+            measure=measure("key", "value"),
         )
         more = cut or len(rows) > limit
         rows = rows[:limit]

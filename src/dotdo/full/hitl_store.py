@@ -7,6 +7,7 @@ Times are epoch ms; JSON columns hold stored JSON text.
 from __future__ import annotations
 
 from dotdo.core.migrations import Component, Migration
+from dotdo.core.page_bytes import measure
 from dotdo.core.sql import Sql
 from dotdo.types import Row
 
@@ -68,6 +69,7 @@ _APPROVAL = (
     "SELECT id, name, payload, status, approvers, escalate_to, timeout_ms, run_id, step, requested_at, "
     "expires_at, decided_by, decided_at, comment, value, escalated_from, escalated_to FROM dotdo_approvals"
 )
+_APPROVAL_BYTES = measure("name", "payload", "approvers", "escalate_to", "decided_by", "comment", "value")
 
 
 class HitlStore:
@@ -138,7 +140,10 @@ class HitlStore:
             where.append(clauses.get(status, "status = ?"))
             params.extend([now, status] if status in clauses else [status])
         return self._sql.page(
-            f"{_APPROVAL} WHERE {' AND '.join(where)} ORDER BY requested_at, id LIMIT ?", *params, limit
+            f"{_APPROVAL} WHERE {' AND '.join(where)} ORDER BY requested_at, id LIMIT ?",
+            *params,
+            limit,
+            measure=_APPROVAL_BYTES,
         )
 
     def decide(
@@ -179,6 +184,7 @@ class HitlStore:
             f"{_APPROVAL} WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
             now,
             limit,
+            measure=_APPROVAL_BYTES,
         )
         return rows
 

@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from dotdo.core.page_bytes import measure
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
@@ -61,6 +62,7 @@ def _encode(data: Any, limit: int | None = None, depth: int = MAX_STORED_DEPTH) 
 
 
 _EVENT_COLUMNS = "id, type, data, timestamp, subject, object"
+_EVENT_BYTES = measure("id", "type", "data", "subject", "object")
 
 
 class EventLog:
@@ -151,6 +153,7 @@ class EventLog:
             statement,
             *bound,
             limit + 1,  # one more: whether there is a next page
+            measure=_EVENT_BYTES,
             used=used_bytes,
         )
         return id_page([_item(r) for r in rows], limit, more=cut)
@@ -158,11 +161,9 @@ class EventLog:
     def _page_sql(
         self, conditions: builtins.list[str], params: builtins.list[Any], after: str | None
     ) -> tuple[str, builtins.list[Any]]:
-        """One `list` page's statement (its last parameter the `LIMIT`, left to the caller)
-        and its other parameters: the events passing `conditions` after the event `after`
-        (None: from the first), in id order. The ids are sorted, then their rows read: a
-        type's events come by `events_by_type`, and sorting their rows had SQLite hold
-        every match, data and all (on workerd, SQLITE_NOMEM at a hundred 1 MB events)."""
+        """A `list` page's statement (its last parameter, the `LIMIT`, the caller's) and its
+        other parameters: the events passing `conditions` after the event `after` (or all), by
+        id. Ids are sorted, not rows (ADR 0057: a type's events by `events_by_type`)."""
         if after is not None:
             conditions, params = [*conditions, "id > ?"], [*params, after]
         return (
@@ -430,6 +431,7 @@ class Actions:
             f"SELECT {columns} FROM dotdo_actions WHERE {conditions} ORDER BY id LIMIT ?",
             *params,
             limit + 1,  # one more: whether there is a next page
+            measure=measure("verb", "subject_id", "object_id", "data"),
         )
         items = [
             {

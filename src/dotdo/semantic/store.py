@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from dotdo.core.page_bytes import fitting_count, measure
 from dotdo.core.sql import Sql
 from dotdo.semantic.thing_tables import THING_TABLES
 from dotdo.semantic.wiretext import thing_text
@@ -59,6 +60,7 @@ _RECORD = f"json_array({_COLUMNS}) AS record"
 """A read's row: the seven columns as one JSON array (`ThingRecord.from_json`). The runtime
 converts one value a row into Python instead of seven (each a crossing under Pyodide), and
 SQLite writes the integers exactly, where the runtime's numbers are exact only to 2^53."""
+_RECORD_BYTES = measure("record")
 _DECODER = json.JSONDecoder()
 _SCAN_BATCH = 256
 
@@ -262,9 +264,28 @@ class SqliteThingStore:
     def _select(
         self, type_name: str, query: ThingQuery, limit: int, offset: int
     ) -> tuple[list[ThingRecord], bool]:
-        sql, params = self._ordered(type_name, query, _RECORD, limit, offset)
-        rows, cut = self._sql.page(sql, *params)
-        return [ThingRecord.from_json(row["record"]) for row in rows], cut
+        """The records of `limit` matches from `offset` in the query's order, cut where they
+        pass MAX_PAGE_BYTES (ADR 0057), and whether they were: the matches' ids and sizes
+        first (the query's one walk of the table: no properties leave SQLite), then the
+        records of those that fit, by key."""
+        sql, params = self._ordered(type_name, query, "id, length(CAST(data AS BLOB)) AS n", limit, offset)
+        sized = self._sql.exec(sql, *params)
+        fitting = fitting_count([int(row["n"]) for row in sized])
+        ids = [str(row["id"]) for row in sized[:fitting]]
+        overlay = self._overlay_for(type_name)
+        held: Mapping[str, ThingRecord | None] = {} if overlay is None else overlay.records
+        found = self._fetch([thing_id for thing_id in ids if thing_id not in held])
+        records = (held[thing_id] if thing_id in held else found.get(thing_id) for thing_id in ids)
+        return [record for record in records if record is not None], fitting < len(sized)
+
+    def _fetch(self, ids: list[str]) -> dict[str, ThingRecord]:
+        """The stored records of `ids` by id, in one statement (the caller measured them)."""
+        if not ids:
+            return {}
+        rows = self._sql.exec(
+            f"SELECT {_RECORD} FROM things WHERE id IN (SELECT value FROM json_each(?))", json.dumps(ids)
+        )
+        return {record.id: record for record in (ThingRecord.from_json(row["record"]) for row in rows)}
 
     def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
         """As `ThingStore.scan`, lazily, 256 records a query; a record deleted while the
@@ -308,6 +329,7 @@ class SqliteThingStore:
             rows, cut = self._sql.page(
                 f"SELECT {_RECORD} FROM things WHERE id IN (SELECT value FROM json_each(?))",
                 json.dumps(wanted),
+                measure=_RECORD_BYTES,
             )
             for row in rows:
                 record = ThingRecord.from_json(row["record"])

@@ -77,13 +77,6 @@ class Cursor:
         """Every row, as a list of values in column order."""
         return RawRows([list(map(_from_js, row)) for row in self._fetched])
 
-    def one(self) -> dict[str, Any]:
-        """The only row; as the runtime's, an Error when there is none or more than one."""
-        if len(self._rows) != 1:
-            many = "multiple results" if self._rows else "no results"
-            raise RuntimeError(f"Expected exactly one result from SQL query, but got {many}.")
-        return self._rows[0]
-
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self._rows)
 

@@ -8,11 +8,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from dotdo.core.page_bytes import measure
 from dotdo.core.sql import Sql
 from dotdo.semantic.eventtypes import Event
 from dotdo.types import Row
 
 __all__ = ["DeliveryStore", "SendStore"]
+
+_SEND_BYTES = measure("id", "type", "data", "subject", "object")
 
 
 class DeliveryStore:
@@ -152,6 +155,7 @@ class DeliveryStore:
             "ORDER BY d.id LIMIT ?",
             *(() if after is None else (after,)),
             limit,
+            measure=measure("handler", "last_error", "type"),
         )
         letters = [dict(row) for row in rows]
         for letter in letters:
@@ -227,6 +231,7 @@ class SendStore:
             "ORDER BY due_at LIMIT ?",
             now,
             limit,
+            measure=_SEND_BYTES,
         )
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
 
@@ -241,6 +246,7 @@ class SendStore:
             due,
             send_id,
             limit,
+            measure=_SEND_BYTES,
         )
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows], cut
 

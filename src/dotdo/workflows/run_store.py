@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dotdo.core.page_bytes import measure
 from dotdo.core.sql import Sql
 from dotdo.types import Row
 
@@ -115,6 +116,7 @@ class RunStore:
             name,
             after,
             limit,
+            measure=measure("name", "error"),
         )
 
     # -- steps -----------------------------------------------------------------

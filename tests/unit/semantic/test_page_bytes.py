@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dotdo.core.migrations import Component, migrate
-from dotdo.core.page_bytes import MAX_PAGE_BYTES, text_bytes, value_bytes
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, measure, text_bytes, value_bytes
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, StateStore
 from dotdo.semantic.graph import Actions, Relationships
@@ -51,17 +51,26 @@ def _check(pages: list[list[Any]], expected: list[Any]) -> None:
 
 
 def test_sql_page_reads_rows_while_they_fit_and_always_the_first() -> None:
-    sql = Sql(Storage())
+    storage = Storage()
+    sql = Sql(storage)
     sql.run("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, b BLOB)")
     for n, size in enumerate([10, 3_000_000, 2_000_000, 10, 5_000_000]):
         sql.run("INSERT INTO t VALUES (?, ?, ?)", n, "é" * (size // 2), b"x" * (size % 2))
-    rows, cut = sql.page("SELECT id, s, b FROM t WHERE id >= ? ORDER BY id", 0)
+    size = measure("id", "s", "b")
+    rows, cut = sql.page("SELECT id, s, b FROM t WHERE id >= ? ORDER BY id", 0, measure=size)
     assert [r["id"] for r in rows] == [0, 1] and cut  # 10 + 3,000,000 fit; + 2,000,000 does not
-    rows, cut = sql.page("SELECT id, s, b FROM t WHERE id >= ? ORDER BY id", 4)
+    assert storage.sql.statements[-1].endswith(" LIMIT 2")  # the rows past the cut stayed in SQLite
+    rows, cut = sql.page("SELECT id, s, b FROM t WHERE id >= ? ORDER BY id", 4, measure=size)
     assert [r["id"] for r in rows] == [4] and not cut  # alone past the budget: kept
-    rows, cut = sql.page("SELECT id, s, b FROM t WHERE id >= ? ORDER BY id", 2, max_bytes=2_000_010)
+    statement = "SELECT id, s, b FROM t WHERE id >= ? ORDER BY id"
+    rows, cut = sql.page(statement, 2, measure=size, max_bytes=2_000_010)
     assert [r["id"] for r in rows] == [2, 3] and cut  # exactly at the budget: kept
+    rows, cut = sql.page(statement, 2, measure=size, used=MAX_PAGE_BYTES - 100)
+    assert rows == [] and cut  # with bytes used elsewhere, even the first may not fit
     assert value_bytes({"a": "é", "b": b"xy", "c": 7, "d": None}) == 4
+    assert sql.first(
+        f"SELECT {measure('a', 'b', 'c', 'd')} AS n FROM (SELECT 'é' AS a, x'0102' AS b, 7 AS c, NULL AS d)"
+    ) == {"n": 4}
     assert text_bytes("\ud800") == 3  # a lone surrogate counts, never raises
 
 
@@ -171,40 +180,3 @@ def test_archived_event_pages() -> None:
         return run(events_page(archived.log, archived.archive, None, None, None, None, cursor, 1000))
 
     _check(_walk(read), made)
-
-
-class _Cursor:
-    """A runtime cursor that says whether it was ended (`one()` past its first row)."""
-
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self._rows = iter(rows)
-        self.ended = False
-        self.rowsRead = self.rowsWritten = 0
-
-    def __iter__(self) -> _Cursor:
-        return self
-
-    def __next__(self) -> dict[str, Any]:
-        return next(self._rows)
-
-    def one(self) -> None:
-        self.ended = True
-        raise RuntimeError("Expected exactly one result from SQL query, but got multiple results.")
-
-
-def test_a_cut_page_ends_its_cursor() -> None:
-    """workerd holds a cursor left mid-way, and its statement, until garbage collection: cut
-    pages over 1 MB events failed with SQLITE_NOMEM after twenty-odd pages."""
-    cursors: list[_Cursor] = []
-
-    class Storage:
-        class sql:  # noqa: N801 - the runtime's attribute
-            @staticmethod
-            def exec(query: str, *bindings: Any) -> _Cursor:
-                cursors.append(_Cursor([{"v": "x" * BIG} for _ in range(10)]))
-                return cursors[-1]
-
-    rows, cut = Sql(Storage()).page("SELECT v FROM t")
-    assert len(rows) == 6 and cut and cursors[-1].ended
-    rows, cut = Sql(Storage()).page("SELECT v FROM t", max_bytes=100 * BIG)
-    assert len(rows) == 10 and not cut and not cursors[-1].ended  # read to its end: ended there

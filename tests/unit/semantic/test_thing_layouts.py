@@ -71,7 +71,16 @@ class Service:
             runtime.exec = real  # type: ignore[method-assign]
         for query, bindings in seen:
             if " things" in query:
-                yield "; ".join(str(row["detail"]) for row in real(f"EXPLAIN QUERY PLAN {query}", *bindings))
+                plan = "; ".join(str(row["detail"]) for row in real(f"EXPLAIN QUERY PLAN {query}", *bindings))
+                # A page's records are read by key once its matches are measured (ADR 0057).
+                if plan != _BY_KEY:
+                    yield plan
+
+
+_BY_KEY = (
+    "SEARCH things USING INDEX things_by_id (id=?); LIST SUBQUERY 1; SCAN json_each VIRTUAL TABLE INDEX 1:"
+)
+"""The plan of a page's records read by key, after its matches (`SqliteThingStore._select`)."""
 
 
 def query(**options: Any) -> ThingQuery:

@@ -275,6 +275,8 @@ def test_a_query_over_the_overlay_uses_the_indexes_the_direct_query_uses() -> No
         for query, bindings in statements:
             if "things" not in query or "sqlite_master" in query:  # the registry reads which indexes exist
                 continue
+            if query.endswith("FROM things WHERE id IN (SELECT value FROM json_each(?))"):
+                continue  # a page's records by key, once its matches are measured (ADR 0057)
             if tiered:
                 assert "WITH dirty" in query
             for row in exec_("EXPLAIN QUERY PLAN " + query, *bindings):
