@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the query model and overlays load with the first list or co
 __all__ = [
     "THING_COLUMNS",
     "THING_TABLES",
+    "QueriesBelow",
     "Rerunnable",
     "SqliteThingStore",
     "ThingRecord",
@@ -363,6 +364,26 @@ class SqliteThingStore:
     def on_rollback(self, hook: Callable[[], None]) -> None:
         """As `ThingStore.on_rollback`: `Sql.on_rollback`."""
         self._sql.on_rollback(hook)
+
+
+class QueriesBelow:
+    """`scan`, `page` and `count` answered by the store below (`_inner`): for a store in
+    front of another that queries go through (the LRU cache, DOStorage's tiers, whose store
+    below reads their unflushed things as an overlay)."""
+
+    _inner: ThingStore
+
+    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
+        """As `ThingStore.scan`, from the store below."""
+        return self._inner.scan(type_name, query)
+
+    def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
+        """As `ThingStore.page`, from the store below."""
+        return self._inner.page(type_name, query)
+
+    def count(self, type_name: str, query: ThingQuery) -> int:
+        """As `ThingStore.count`, from the store below."""
+        return self._inner.count(type_name, query)
 
 
 def read_many(store: ThingStore, ids: Sequence[str]) -> dict[str, ThingRecord | None]:

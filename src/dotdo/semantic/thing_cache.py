@@ -4,21 +4,21 @@ drops what a rolled-back transaction wrote."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from dotdo.core.page_bytes import text_bytes
-from dotdo.semantic.store import ThingRecord, ThingStore, data_bytes, read_many
+from dotdo.semantic.store import QueriesBelow, ThingRecord, ThingStore, data_bytes, read_many
 
 if TYPE_CHECKING:
-    from dotdo.semantic.query import ThingQuery
+    pass
 
 __all__ = ["CachedThingStore"]
 
 T = TypeVar("T")
 
 
-class CachedThingStore:
+class CachedThingStore(QueriesBelow):
     """A bounded LRU of records in front of another store: at most `capacity` records
     holding at most `max_bytes` characters of JSON properties together, so a thousand
     large things (each up to 1 MiB) never sit in an object's 128 MB at once.
@@ -119,18 +119,6 @@ class CachedThingStore:
         removed = self._inner.remove(thing_id)
         self._remember(thing_id, None)
         return removed
-
-    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
-        """As `ThingStore.scan`, from the store below (queries bypass the cache)."""
-        return self._inner.scan(type_name, query)
-
-    def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
-        """As `ThingStore.page`, from the store below."""
-        return self._inner.page(type_name, query)
-
-    def count(self, type_name: str, query: ThingQuery) -> int:
-        """As `ThingStore.count`, from the store below."""
-        return self._inner.count(type_name, query)
 
     def atomically(self, work: Callable[[], T]) -> T:
         """As `ThingStore.atomically`, by the store below."""

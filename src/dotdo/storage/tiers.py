@@ -15,13 +15,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dotdo.core import faults
 from dotdo.core.sql import Sql
-from dotdo.semantic.store import SqliteThingStore, ThingRecord
+from dotdo.semantic.store import QueriesBelow, SqliteThingStore, ThingRecord
 from dotdo.storage.cache import ABSENT
 from dotdo.storage.checkpoint import write_things
 from dotdo.storage.commit import RELAXED, CallLater, GroupCommit, in_request
@@ -33,7 +33,7 @@ from dotdo.storage.segments import EventSegments, PendingEvents
 from dotdo.storage.turns import ReadsFirst, Turn
 
 if TYPE_CHECKING:  # the query model loads with the first list or count (ADR 0036)
-    from dotdo.semantic.query import ThingQuery
+    pass
 
 __all__ = ["TierOptions", "TieredThingStore"]
 
@@ -41,14 +41,17 @@ T = TypeVar("T")
 logger = logging.getLogger("dotdo.storage")
 
 
-class TieredThingStore:
+class TieredThingStore(QueriesBelow):
     """Things in L0, L1 and L2 over the object's SQLite (see the module docstring).
 
     `clock` gives epoch ms (the timer service's `now`); `on_wake_changed` is called when
     the time of the next checkpoint moves (the owner re-arms the alarm); `call_later` runs
     the commit delay's timer (default: the event loop's). Construction replays the log
-    rows above the mark into L0, so they are dirty again.
+    rows above the mark into L0, so they are dirty again. Queries read `things` with L0's
+    dirty things as an overlay (`queries.py`).
     """
+
+    _inner: SqliteThingStore
 
     def __init__(
         self,
@@ -174,20 +177,6 @@ class TieredThingStore:
         transaction's (which its own reads see, as on the direct path)."""
         running = self._turn.events if self._turn is not None else []
         return self._events.items + self._groups.open.events + running
-
-    # -- queries (`queries.py`) ------------------------------------------------
-
-    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
-        """Every match of `query` among `type_name`'s things, L0's dirty ones too, lazily."""
-        return self._inner.scan(type_name, query)
-
-    def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
-        """One page of matches, L0's dirty things too (`queries.py`)."""
-        return self._inner.page(type_name, query)
-
-    def count(self, type_name: str, query: ThingQuery) -> int:
-        """How many things match, L0's dirty ones too (`queries.py`)."""
-        return self._inner.count(type_name, query)
 
     # -- L1: transactions and the log ------------------------------------------
 

@@ -15,14 +15,12 @@ from dotdo.core.migrations import Component, migrate
 from dotdo.core.page_bytes import MAX_PAGE_BYTES, measure, text_bytes, value_bytes
 from dotdo.core.sql import Sql
 from dotdo.core.state import STATE_MIGRATIONS, StateStore
-from dotdo.semantic.graph import Actions, Relationships
-from dotdo.semantic.graph_tables import GRAPH_TABLES
 from dotdo.semantic.query import ThingQuery
-from dotdo.semantic.registry import REGISTRY_TABLES, Verbs
 from dotdo.storage.archive import ArchiveOptions, events_page
 from dotdo.storage.buckets import MemoryBucket
 from tests.inprocess import T0, App, InProcess, run
 from tests.storage import Clock, Storage
+from tests.unit.semantic.test_graph import graph
 from tests.unit.storage.test_archive import Node as ArchiveNode
 from tests.unit.storage.test_tiers import Node
 
@@ -151,13 +149,7 @@ def test_an_event_page_sorts_no_rows(tiered: bool) -> None:
 
 
 def test_action_pages() -> None:
-    sql = Sql(Storage())
-    migrate(sql, [REGISTRY_TABLES, GRAPH_TABLES], 1)
-    relationships = Relationships(sql, lambda: 1)
-    ids = iter(f"01j{n:023d}" for n in range(1, 10_000))
-    actions = Actions(
-        sql, Verbs(sql, lambda: 1), lambda *event: next(ids), relationships, lambda: 1, lambda: next(ids)
-    )
+    actions, _ = graph()
     made = [actions.record(f"Task/t{n}", "start", None, {"pad": "v" * BIG})["id"] for n in range(COUNT)]
     _check(_walk(lambda cursor: actions.page(None, 1000, cursor)), made)
 
