@@ -80,3 +80,18 @@ def test_a_cursor_no_page_answered_is_a_400_invalid_cursor_on_every_surface(runt
                 answer.text
             )
         assert c.get("/Item", params={"order_by": "n", "cursor": first}).json()["items"][0]["$id"] == "i1"
+
+
+def test_the_audit_log_has_an_rpc_method_answering_its_page(runtime: LocalRuntime) -> None:
+    """`GET /actions` was the one read route with no RPC method (`list_actions`: 404
+    `method_not_found`)."""
+    with runtime.client(new_tenant()) as c:
+        for n in range(3):
+            assert c.post("/actions", json={"subject": f"Task/t{n}", "verb": "start"}).is_success
+        page = c.get("/actions", params={"limit": 2}).json()
+        called = c.post("/rpc", json={"method": "list_actions", "params": {"limit": 2}}).json()["result"]
+        assert called == page and called["has_more"]
+        rest = c.post("/rpc", json={"method": "list_actions", "params": [None, 2, page["cursor"]]}).json()
+        assert [a["subject"]["$id"] for a in rest["result"]["items"]] == ["t2"]
+        refused = c.post("/rpc", json={"method": "list_actions", "params": {"cursor": "nope"}})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_cursor"

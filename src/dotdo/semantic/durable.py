@@ -171,6 +171,11 @@ class DOSemantic(DOCore):
         return self.actions.record(subject, verb, object, data)
 
     @rpc(scope="read")
+    def list_actions(self, thing: Any = None, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """`GET /actions`: the audit log a page at a time, oldest first (`Actions.page`)."""
+        return self.actions.page(thing, limit, cursor)
+
+    @rpc(scope="read")
     def query(self, sql: str, params: Sequence[JSON] | Mapping[str, JSON] | None = None) -> dict[str, Any]:
         """Run one read-only SELECT (checked by `validate_sql_query`: 400 `invalid_sql`, or
         `query_too_costly` for work its text multiplies): `{"rows", "truncated"}`, at most
