@@ -262,6 +262,27 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
     return tuple(base + tail for base in kept)
 
 
+def third_person_bases(verb: str) -> tuple[str, ...]:
+    """The bases whose third person singular `verb` is, as spelling tells (`contains` ->
+    ("contain",), `carries` -> ("carry",), `fixes` -> ("fix",), `does` -> ("do",)); () when it
+    reads as a base form: one not ending in -s, or ending in -ss, -us, -is, -as or -os
+    (`process`, `focus`, `bias`). A verb in that form would be conjugated again
+    (`Album.containsed`); a registered verb is always a base."""
+    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
+    head, tail = (match.group(1), match.group(2)) if match else (verb, "")
+    word = head.lower()
+    if not word.endswith("s") or word.endswith(("ss", "us", "is", "as", "os")):
+        return ()
+    irregular = [base for base, forms in _IRREGULAR_VERBS.items() if forms[2] == word]
+    candidates = irregular or [
+        base
+        for base in dict.fromkeys((word[:-3] + "y", word[:-2], word[:-1]))
+        if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[2] == word
+    ]
+    kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
+    return tuple(base + tail for base in kept)
+
+
 def _shadowed(base: str, candidates: list[str]) -> bool:
     """Is `base` a spelling no English base has, beside the one it shadows: `shipp(e)`
     beside `ship`, `carri(e)` beside `carry`, `fil` beside `fill`, `di` and `dy` beside

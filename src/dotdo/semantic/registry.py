@@ -16,7 +16,7 @@ from typing import Any
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
-from dotdo.semantic.inflection import VerbForms, conjugate, past_tense_bases, pluralize
+from dotdo.semantic.inflection import VerbForms, conjugate, past_tense_bases, pluralize, third_person_bases
 from dotdo.semantic.names import (
     FIELD_NAME,
     MAX_DERIVED_VERB_LENGTH,
@@ -405,7 +405,8 @@ class Verbs:
         `on.Customer.updated` handlers for a write that never happened); 400 `invalid_verb`
         for an inflected form of a registered verb (`ships`), which would be conjugated
         again (`Customer.shippeded`), and for a verb not registered that spelling reads as a
-        past tense (`moved`, `ran`: `past_tense_bases`; registering it makes it a base)."""
+        past tense or a third person (`moved`, `ran`, `contains`: `past_tense_bases`,
+        `third_person_bases`; registering it makes it a base)."""
         forms = self.get(verb)
         check_unreserved_verb(verb, "an action")
         check_unreserved_verb(forms.past, "an action")
@@ -416,14 +417,15 @@ class Verbs:
                     f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",
                     code="invalid_verb",
                 )
-        bases = () if verb in registered else past_tense_bases(verb)
-        if bases:
-            of = f" (of {bases[0]!r})" if len(bases) == 1 else ""
-            raise BadRequest(
-                f"{verb!r} is a past tense{of}: actions take the base form, whose past names the "
-                f"event (register {verb!r} as a verb if it is a base form)",
-                code="invalid_verb",
-            )
+        for form, bases in (("a past tense", past_tense_bases), ("a third person", third_person_bases)):
+            found = () if verb in registered else bases(verb)
+            if found:
+                of = f" (of {found[0]!r})" if len(found) == 1 else ""
+                raise BadRequest(
+                    f"{verb!r} is {form}{of}: actions take the base form, whose past names the "
+                    f"event (register {verb!r} as a verb if it is a base form)",
+                    code="invalid_verb",
+                )
         return forms
 
     def all(self) -> list[VerbForms]:

@@ -67,6 +67,34 @@ def test_a_verb_not_registered_in_the_past_tense_is_refused_naming_its_base(verb
     assert f"a past tense (of {base})" in raised.value.message and "eded" not in raised.value.message
 
 
+@pytest.mark.parametrize(
+    ("verb", "base"),
+    [
+        ("contains", "'contain'"),
+        ("carries", "'carry'"),
+        ("fixes", "'fix'"),
+        ("goes", "'go'"),
+        ("signsUp", "'signUp'"),
+    ],
+)
+def test_a_verb_not_registered_in_the_third_person_is_refused_naming_its_base(verb: str, base: str) -> None:
+    """`contains` was taken as a base: its event was `Album.containsed` and its edge `containsed`."""
+    with pytest.raises(BadRequest) as raised:
+        verbs().for_action(verb)
+    assert raised.value.code == "invalid_verb"
+    assert f"a third person (of {base})" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("verb", "past"), [("process", "processed"), ("focus", "focused"), ("bias", "biased")]
+)
+def test_a_base_ending_in_s_stays_a_base(verb: str, past: str) -> None:
+    assert verbs().for_action(verb).past == past
+    registry = verbs()
+    registry.register("buses")  # registered, a spelling is a base whatever it reads as
+    assert registry.for_action("buses").past == "busesed"
+
+
 def test_a_registered_verb_spelt_like_a_past_is_a_base() -> None:
     registry = verbs()
     with pytest.raises(BadRequest, match="'opened' is a past tense: actions take"):
