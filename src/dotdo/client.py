@@ -86,11 +86,15 @@ class Client:
 
     # -- RPC ---------------------------------------------------------------
 
-    async def call(self, method: str, *params: Any) -> Any:
-        """Call an `@rpc` method of the object (`POST /rpc`) with positional `params`; its
-        result, decoded (`$bigint`, `$bytes`, ... tags become Python values). RpcError with
-        the server's code on any error (`method_not_found`, `forbidden`, ...)."""
-        response = await self._http.post("/rpc", json={"method": method, "params": encode(list(params))})
+    async def call(self, method: str, *params: Any, **named: Any) -> Any:
+        """Call an `@rpc` method of the object (`POST /rpc`) with positional `params` or
+        `named` ones (not both: TypeError); its result, decoded (`$bigint`, `$bytes`, ... tags
+        become Python values). RpcError with the server's code on any error (`method_not_found`,
+        `forbidden`, `invalid_params`, ...)."""
+        if params and named:
+            raise TypeError("call() takes positional or named parameters, not both")
+        body = encode(named if named else list(params))
+        response = await self._http.post("/rpc", json={"method": method, "params": body})
         return decode(_raise_for(response)["result"])
 
     async def events(
@@ -105,8 +109,8 @@ class Client:
         """One page of the object's events, oldest first, archived ones included:
         `{"items", "has_more", "cursor"}` (`list_events`; `since <= timestamp < until`, epoch ms; pass
         the answer's `cursor` for the next page, None on the last)."""
-        page: dict[str, Any] = await self.call("list_events", type, subject, since, until, cursor, limit)
-        return page
+        page = await self.call("list_events", type, subject, since, until, cursor, limit)
+        return cast("dict[str, Any]", page)
 
     def pipeline(self, *target: str) -> Pipeline:
         """A chain of calls sent in one request when awaited; start at the object, or at
@@ -158,8 +162,7 @@ class Client:
         """The object's approvals, oldest first: those with `status` ("pending",
         "approved", "rejected", "expired"; None: all), at most `limit` (1 to 1000), each as
         `GET /approvals/:id` answers it: the first page (`approvals_page`). Scope `read`."""
-        result: list[dict[str, Any]] = await self.call("approvals", status, limit)
-        return result
+        return cast("list[dict[str, Any]]", await self.call("approvals", status, limit))
 
     async def approvals_page(
         self, status: str | None = None, limit: int = 100, cursor: str | None = None
@@ -180,8 +183,8 @@ class Client:
         waiting workflow resumes before this returns the approval. Needs the `approve`
         scope; RpcError `approval_decided`, `approval_expired`, `approver_not_allowed`,
         `approval_not_found`, `invalid_decision`, `invalid_data`, `value_too_large`."""
-        result: dict[str, Any] = await self.call("decide_approval", approval_id, decision, comment, value)
-        return result
+        answer = await self.call("decide_approval", approval_id, decision, comment, value)
+        return cast("dict[str, Any]", answer)
 
     # -- events ---------------------------------------------------------------
 
@@ -275,8 +278,7 @@ class NounResource:
 
     async def create(self, data: Mapping[str, Any] | None = None, /, **properties: Any) -> dict[str, Any]:
         """The new thing; 409 `thing_exists` when its `$id` is taken."""
-        result: dict[str, Any] = await self._call("create", [{**(data or {}), **properties}])
-        return result
+        return cast("dict[str, Any]", await self._call("create", [{**(data or {}), **properties}]))
 
     async def create_many(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """The new things, all or none."""
@@ -322,21 +324,18 @@ class NounResource:
         if with_total:
             options["with_total"] = True
         options["cursor"] = cursor
-        result: dict[str, Any] = await self._call("page", [], _options(options, include_deleted))
-        return result
+        return cast("dict[str, Any]", await self._call("page", [], _options(options, include_deleted)))
 
     async def count(self, where: Mapping[str, Any] | None = None, include_deleted: bool = False) -> int:
         """How many things match `where` (all of the type when None)."""
-        result: int = await self._call("count", [], _options({"where": where}, include_deleted))
-        return result
+        return cast(int, await self._call("count", [], _options({"where": where}, include_deleted)))
 
     async def find_first(
         self, where: Mapping[str, Any] | None = None, order_by: Any = None, include_deleted: bool = False
     ) -> dict[str, Any] | None:
         """The first match, or None."""
         options = _options({"where": where, "order_by": order_by}, include_deleted)
-        result: dict[str, Any] | None = await self._call("find_first", [], options)
-        return result
+        return cast("dict[str, Any] | None", await self._call("find_first", [], options))
 
     async def search(self, text: str, limit: int = 10) -> builtins.list[dict[str, Any]]:
         """DOFull's semantic search, `self.Customer().search`: `[{"score", "thing"}]`, best

@@ -98,6 +98,26 @@ def test_approvals_page_calls_the_objects_page_method_with_its_cursor() -> None:
     ]
 
 
+def test_call_sends_named_parameters_as_an_object_as_rpc_takes_them() -> None:
+    """`call` took positional parameters only: `call("list", prefix=...)` was a TypeError, and
+    a dict passed positionally became the method's first argument."""
+
+    async def calls(client: Client) -> None:
+        await client.call("list", prefix="blob:", limit=1)
+        await client.call("list", "blob:")
+
+    assert sent(calls, result={}) == [
+        ("/rpc", {"method": "list", "params": {"prefix": "blob:", "limit": 1}}),
+        ("/rpc", {"method": "list", "params": ["blob:"]}),
+    ]
+
+    async def both(client: Client) -> None:
+        await client.call("list", "blob:", limit=1)
+
+    with pytest.raises(TypeError, match="not both"):
+        sent(both, result={})
+
+
 def test_embed_sends_a_list_of_texts_even_for_one_string() -> None:
     """`ai_embed` takes a list only (a string is refused 400 `invalid_params`), so the
     client's one-string convenience must travel as a list of one."""
