@@ -528,8 +528,10 @@ UNIT_TESTED = {
     "socket attachment": "tests/unit/core/test_websocket.py",
     "requests per caller": "tests/unit/core/test_limits.py",
     "socket messages per caller": "tests/unit/core/test_limits.py",
+    "batch answers": "tests/unit/wire/test_batch_answers.py",
 }
-"""Rows of the table tried without the runtime (the rate is time-bound; nothing reaches the cap)."""
+"""Rows of the table tried without the runtime (the rate is time-bound; nothing reaches the
+cap; sixteen megabytes of answers are tried on the batch runners themselves)."""
 
 
 def test_the_bounds_table_in_the_docs_is_this_one() -> None:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from dotdo.core.page_bytes import BatchAnswer
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import Authorize, is_reference
@@ -62,8 +63,7 @@ MAX_MESSAGES = 1000
 MAX_MESSAGE_BYTES = 1024 * 1024
 """Largest message (1 MiB); past it, the session is aborted."""
 ABORT_CLOSE_CODE = 1002
-"""The close code of a WebSocket session the server aborted: a protocol error (RFC 6455
-section 7.4.1); the reason is the abort's message."""
+"""A session the server aborted closes with: a protocol error (RFC 6455 section 7.4.1)."""
 logger = logging.getLogger("dotdo.rpc")
 
 
@@ -106,6 +106,7 @@ class CapnWebSession:
         self._next_export = self._first_export = start.next_export
         self._pulled: list[tuple[int, asyncio.Future[Any]]] = []
         self._calls: list[asyncio.Future[Any]] = []  # HTTP batch: every call, pulled or not
+        self._held = BatchAnswer()  # HTTP batch: the answers it holds until its end
         self._tasks: set[asyncio.Future[str]] = set()  # answers being sent (WebSocket)
         self._messages = 0
         self.aborted = False
@@ -258,9 +259,8 @@ class CapnWebSession:
         return line
 
     async def drain(self) -> str:
-        """HTTP batch: every pulled answer, in the order pulled, newline-separated.
-
-        Calls nobody pulled finish first too: the batch's response is the end of it."""
+        """HTTP batch: every pulled answer, in the order pulled, newline-separated; calls
+        nobody pulled finish first too (the batch's response is its end)."""
         await asyncio.gather(*self._calls, return_exceptions=True)
         lines = [await self._answer(export_id, future) for export_id, future in self._pulled]
         if self.aborted:
@@ -361,6 +361,8 @@ class CapnWebSession:
                 raise NotFound("The target is not callable", code="method_not_found")
             method = called
         values = [await self._evaluate(item, depth + 1, scope, imports) for item in call_args]
+        if self._send is None:  # a batch answers at its end: past its bound, no more calls run
+            return await self._held.run(invoke, method, values)
         return await invoke(method, values)
 
     async def _remap(

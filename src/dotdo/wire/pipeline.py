@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dotdo.core.page_bytes import BatchAnswer
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
 from dotdo.remote.calls import check_fields, invoke, is_call_id
 from dotdo.remote.marks import Authorize
@@ -147,13 +148,21 @@ async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize, 
 async def run_batch(
     requests: list[PipelineRequest], root: RootResolver, authorize: Authorize
 ) -> list[tuple[dict[str, Any], int]]:
-    """Each pipeline's answer and its HTTP status, in order; one failing leaves the others."""
+    """Each pipeline's answer and its HTTP status, in order; one failing leaves the others.
+    Past MAX_BATCH_ANSWER_BYTES of answers, the pipelines left are not run: each answers 400
+    `answer_too_large`."""
     answers = []
+    held = BatchAnswer()
     for request in requests:
         answer: dict[str, Any] = {} if request.id is None else {"id": encode_result(request.id)}
         status = 200
         try:
+            try:
+                held.check()
+            except HttpError as error:
+                raise PipelineFailure(error, None) from error
             answer["result"] = await run_pipeline(request, root, authorize)
+            held.add(answer["result"])
         except PipelineFailure as failure:
             answer["error"] = failure.to_dict()
             status = failure.error.status

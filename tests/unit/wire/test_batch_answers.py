@@ -1,0 +1,70 @@
+"""A batch holds every answer until its end (`/rpc/pipeline`, a Cap'n Web HTTP batch): past
+MAX_BATCH_ANSWER_BYTES of answers, the calls left are refused with 400 `answer_too_large`
+and never run. Before, 32 pipelines (or 24 Cap'n Web calls) each listing a page of 4 MiB
+ended workerd, every tenant's requests with it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from dotdo import rpc
+from dotdo.core.page_bytes import MAX_BATCH_ANSWER_BYTES, answer_bytes
+from dotdo.remote.marks import seal_rpc_surface
+from dotdo.wire.capnweb import CapnWebSession
+from dotdo.wire.pipeline import parse_pipelines, run_batch
+
+PAGE = 3_000_000  # bytes an answer: five pass the bound, so the sixth call is refused
+
+
+class Pages:
+    def __init__(self) -> None:
+        self.ran = 0
+
+    @rpc(scope="read")
+    def page(self, n: int) -> dict[str, Any]:
+        self.ran += 1
+        return {"items": ["v" * PAGE], "n": n}
+
+
+seal_rpc_surface(Pages)
+
+
+def test_a_pipeline_batch_stops_running_calls_past_its_answers_bound() -> None:
+    body = [
+        {"id": n, "pipeline": {"target": [], "pipeline": [{"type": "method", "name": "page", "args": [n]}]}}
+        for n in range(32)
+    ]
+    requests, _ = parse_pipelines(body)
+    pages = Pages()
+    answers = asyncio.run(run_batch(requests, lambda target: pages, lambda name, scope: None))
+    ran = MAX_BATCH_ANSWER_BYTES // PAGE + 1
+    assert pages.ran == ran  # the rest never ran
+    assert [answer["result"]["n"] for answer, _ in answers[:ran]] == list(range(ran))
+    refused = answers[ran:]
+    assert len(refused) == 32 - ran
+    assert all(status == 400 and answer["error"]["code"] == "answer_too_large" for answer, status in refused)
+    assert [answer["id"] for answer, _ in refused] == list(range(ran, 32))
+
+
+def test_a_capnweb_batch_stops_running_calls_past_its_answers_bound() -> None:
+    pages = Pages()
+
+    async def go() -> str:
+        session = CapnWebSession(pages, lambda method, scope: None)
+        for n in range(24):
+            await session.receive(json.dumps(["push", ["pipeline", 0, ["page"], [n]]]))
+        for n in range(24):
+            await session.receive(json.dumps(["pull", n + 1]))
+        return await session.drain()
+
+    lines = [json.loads(line) for line in asyncio.run(go()).split("\n") if line]
+    ran = MAX_BATCH_ANSWER_BYTES // PAGE + 1
+    assert pages.ran == ran
+    assert [line[0] for line in lines] == ["resolve"] * ran + ["reject"] * (24 - ran)
+    assert "answer_too_large" in json.dumps(lines[-1])
+
+
+def test_answer_bytes_counts_strings_bytes_and_the_rest() -> None:
+    assert answer_bytes({"a": ["é", b"xy", 7, None]}) == 1 + 2 + 2 + 8 + 8
