@@ -86,7 +86,7 @@ class Client:
 
     # -- RPC ---------------------------------------------------------------
 
-    async def call(self, method: str, *params: Any, **named: Any) -> Any:
+    async def call(self, method: str, /, *params: Any, **named: Any) -> Any:
         """Call an `@rpc` method of the object (`POST /rpc`) with positional `params` or
         `named` ones (not both: TypeError); its result, decoded (`$bigint`, `$bytes`, ... tags
         become Python values). RpcError with the server's code on any error (`method_not_found`,

@@ -111,6 +111,11 @@ def test_call_sends_named_parameters_as_an_object_as_rpc_takes_them() -> None:
         ("/rpc", {"method": "list", "params": ["blob:"]}),
     ]
 
+    async def named_method(client: Client) -> None:  # `method` is call()'s own only by position
+        await client.call("route", method="GET")
+
+    assert sent(named_method, result={}) == [("/rpc", {"method": "route", "params": {"method": "GET"}})]
+
     async def both(client: Client) -> None:
         await client.call("list", "blob:", limit=1)
 

@@ -10,6 +10,7 @@ a page so: SQLite measures its rows first (`measure`), then hands over those tha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -75,13 +76,16 @@ def fitting_count(sizes: list[int], used: int = 0, max_bytes: int = MAX_PAGE_BYT
 
 
 def answer_bytes(value: Any) -> int:
-    """About how many bytes `value` (an answer: JSON-like values, bytes) holds: its strings'
-    UTF-8 bytes, its bytes, and 8 for anything else (a number, a key's overhead)."""
+    """About how many bytes `value` (an answer: JSON-like values, bytes) takes written as
+    JSON: each string as JSON writes it with every character past ASCII escaped (`\u0001`
+    is six bytes for one character, `\u00e9` six for `é`: the most any of dotdo's encoders
+    writes), its bytes, and 8 for anything else (a number, a key's overhead)."""
     size, stack = 0, [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            size += text_bytes(item)
+            plain = item.isascii() and item.isprintable() and '"' not in item and "\\" not in item
+            size += len(item) + 2 if plain else len(json.dumps(item))
         elif isinstance(item, bytes | bytearray | memoryview):
             size += len(item)
         elif isinstance(item, dict):

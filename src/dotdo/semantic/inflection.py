@@ -265,15 +265,15 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
 def third_person_bases(verb: str) -> tuple[str, ...]:
     """The bases whose third person singular `verb` is, as spelling tells (`contains` ->
     ("contain",), `carries` -> ("carry",), `fixes` -> ("fix",), `does` -> ("do",)); () when it
-    reads as a base form: one not ending in -s, or ending in -ss, -us, -is, -as or -os
-    (`process`, `focus`, `bias`). A verb in that form would be conjugated again
-    (`Album.containsed`); a registered verb is always a base."""
+    reads as a base form: one not ending in -s, or ending in -ss, -us or -as (`process`,
+    `focus`, `bias`) and no irregular third person (`has`, `is`). A verb in that form would
+    be conjugated again (`Album.containsed`); a registered verb is always a base."""
     match = re.match(r"^([a-z0-9]+)(.*)$", verb)
     head, tail = (match.group(1), match.group(2)) if match else (verb, "")
     word = head.lower()
-    if not word.endswith("s") or word.endswith(("ss", "us", "is", "as", "os")):
-        return ()
     irregular = [base for base, forms in _IRREGULAR_VERBS.items() if forms[2] == word]
+    if not irregular and (not word.endswith("s") or word.endswith(("ss", "us", "as"))):
+        return ()
     candidates = irregular or [
         base
         for base in dict.fromkeys((word[:-3] + "y", word[:-2], word[:-1]))
@@ -286,7 +286,7 @@ def third_person_bases(verb: str) -> tuple[str, ...]:
 def _shadowed(base: str, candidates: list[str]) -> bool:
     """Is `base` a spelling no English base has, beside the one it shadows: `shipp(e)`
     beside `ship`, `carri(e)` beside `carry`, `fil` beside `fill`, `di` and `dy` beside
-    `die`, `fixe` beside `fix`?"""
+    `die`, `fixe` beside `fix`, `echoe` beside `echo`?"""
     stem = base[:-1] if base.endswith("e") else base
     doubled = len(stem) >= 2 and stem[-1] == stem[-2] and stem[-1] not in "aeiou"
     if len(stem) > 2 and stem.endswith("i") and stem[:-1] + "y" in candidates:
@@ -295,6 +295,6 @@ def _shadowed(base: str, candidates: list[str]) -> bool:
         return True
     if base[-1] in "lsfz" and base + base[-1] in candidates:
         return True
-    if base.endswith("e") and stem in candidates and (doubled or stem.endswith(("x", "sh", "ch"))):
+    if base.endswith("e") and stem in candidates and (doubled or stem.endswith(("x", "sh", "ch", "o"))):
         return True
     return doubled and stem[-1] not in "lsfz" and stem[:-1] in candidates

@@ -66,5 +66,12 @@ def test_a_capnweb_batch_stops_running_calls_past_its_answers_bound() -> None:
     assert "answer_too_large" in json.dumps(lines[-1])
 
 
-def test_answer_bytes_counts_strings_bytes_and_the_rest() -> None:
-    assert answer_bytes({"a": ["é", b"xy", 7, None]}) == 1 + 2 + 2 + 8 + 8
+def test_answer_bytes_counts_strings_as_json_writes_them_and_the_rest() -> None:
+    assert answer_bytes({"a": ["é", b"xy", 7, None]}) == 3 + 8 + 2 + 8 + 8  # "a", "\u00e9"
+
+
+def test_escaped_characters_count_as_written() -> None:
+    """A control character is six bytes of JSON (`\u0001`): counted as one, a batch of
+    `get`s of 1 MiB values of them held 100 MB while the bound saw 17 MB, and ended workerd."""
+    for text in ("\x01" * 1000, '"' * 1000, "\\" * 1000, "é" * 1000, "\ud83d\ude00" * 500):
+        assert answer_bytes(text) >= len(json.dumps(text)) == len(json.dumps(text, ensure_ascii=True))
