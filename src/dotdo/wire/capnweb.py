@@ -29,11 +29,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dotdo.core.page_bytes import BatchAnswer
 from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import Authorize, is_reference
 from dotdo.remote.targets import resolve_call, resolve_operation, resolve_property, step_text
+from dotdo.wire.batch_answer import BatchAnswer
 from dotdo.wire.capnweb_parts import (
     MAX_DEPTH,
     SessionIds,

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.core.page_bytes import BatchAnswer
 from dotdo.errors import BadRequest, HttpError, PipelineFailure
 from dotdo.remote.calls import check_fields, invoke, is_call_id
 from dotdo.remote.marks import Authorize
 from dotdo.remote.targets import resolve_operation, resolve_property, step_text, target_text
+from dotdo.wire.batch_answer import BatchAnswer
 from dotdo.wire.codec import encode_result
 
 __all__ = ["MAX_PIPELINES", "MAX_STEPS", "PipelineFailure", "Step", "parse_pipelines", "run_pipeline"]

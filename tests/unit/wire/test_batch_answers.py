@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 from dotdo import rpc
-from dotdo.core.page_bytes import MAX_BATCH_ANSWER_BYTES, answer_bytes
 from dotdo.remote.marks import seal_rpc_surface
+from dotdo.wire.batch_answer import MAX_BATCH_ANSWER_BYTES, answer_bytes
 from dotdo.wire.capnweb import CapnWebSession
 from dotdo.wire.pipeline import parse_pipelines, run_batch
 
