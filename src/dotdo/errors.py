@@ -6,7 +6,7 @@ a message and a status.
     |   +-- BadRequest                  400: invalid_json, invalid_key, invalid_params, ...
     |   |   +-- InvalidTenant           400 invalid_tenant, tenant_prefix_refused; a ValueError too
     |   |   +-- CronError               400 invalid_schedule, and a ValueError (cron, every, time zones)
-    |   |   +-- QueryValidationError    400 invalid_where (where clauses, order, projection)
+    |   |   +-- QueryValidationError    400 invalid_where (where clauses, order, projection), query_too_costly
     |   |   +-- InvalidMessage          (internal) 400 invalid_message on /ws/rpc, with the caller's id
     |   |   +-- SqlSecurityError        400 invalid_sql, query_too_costly, query_failed (read-only query)
     |   |   +-- ArgumentError           (internal) 400 invalid_params of one argument, renamed by a route
@@ -151,7 +151,9 @@ class CronError(BadRequest, ValueError):
 
 
 class QueryValidationError(BadRequest):
-    """A where clause, order or projection that cannot be run (400 `invalid_where`)."""
+    """A where clause, order or projection that cannot be run (400 `invalid_where`), or
+    whose answer needs more of a residual's walk than a request reads (400
+    `query_too_costly`, ADR 0059)."""
 
     default_code: ClassVar[str] = "invalid_where"
 

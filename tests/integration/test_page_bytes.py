@@ -65,3 +65,20 @@ def test_a_thousand_item_page_of_megabyte_events_is_answered(runtime: LocalRunti
         pages = walk(c, "/events", type="Blob.stored")
         assert [event["id"] for page in pages for event in page] == made
         assert c.get("/health").status_code == 200  # the runtime is still up
+
+
+def test_a_regex_walk_stops_at_its_bound_and_total_is_refused(runtime: LocalRuntime) -> None:
+    """A `$regex` is checked in Python on every candidate: one request reads at most 32 MiB
+    of them (ADR 0059). Over 40 things of 0.9 MB, a page stops after the 37th with a cursor
+    that goes on, and `total=exact` is a 400 `query_too_costly` at once. Before, the walk read
+    the whole type in one request (`total=exact` over 1 MB things held the object 196 s)."""
+    with runtime.client(new_tenant()) as c:
+        for n in range(40):
+            name = "hit" if n in (2, 38) else "miss"
+            assert c.post("/Item", json={"$id": f"i{n:02d}", "name": name, "pad": PAD}).status_code == 201
+        where = '{"name": {"$regex": "^hit"}}'
+        refused = c.get("/Item", params={"where": where, "total": "exact"})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "query_too_costly")
+        pages = walk(c, "/Item", where=where, order_by="$id")
+        assert [[thing["$id"] for thing in page] for page in pages] == [["i02"], ["i38"]]
+        assert c.get("/Item", params={"where": where, "limit": 1}).json()["items"][0]["$id"] == "i02"

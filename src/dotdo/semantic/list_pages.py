@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dotdo.core.page_bytes import MAX_PAGE_BYTES, text_bytes
+from dotdo.errors import QueryValidationError
 from dotdo.semantic.keyset import page_cursor
 from dotdo.semantic.wiretext import page_text
 from dotdo.wire.codec import dumps
@@ -19,7 +20,26 @@ if TYPE_CHECKING:
     from dotdo.semantic.query import ThingQuery
     from dotdo.semantic.store import ThingRecord, ThingStore
 
-__all__ = ["ListPage", "count", "list_page", "matches", "residual_page", "sql_page"]
+__all__ = [
+    "MAX_WALK_BYTES",
+    "WALK_ROW_BYTES",
+    "ListPage",
+    "Walk",
+    "count",
+    "list_page",
+    "matches",
+    "residual_page",
+    "sql_page",
+]
+
+MAX_WALK_BYTES = 32 * 1024 * 1024
+"""What one request's residual walk may read: the candidates' properties (their JSON text's
+UTF-8 bytes), each charged WALK_ROW_BYTES more. About 1 s of an object's time on the local
+runtime, plus a `$regex`'s own matching (ADR 0059)."""
+
+WALK_ROW_BYTES = 1024
+"""A candidate's charge over its bytes: reading a row costs ~24 us whatever its size, what
+~1 KiB of its text costs to read (bench/README.md)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,23 +86,63 @@ def list_page(
     return ListPage(checked, records, things, total, has_more, cursor)
 
 
+class Walk:
+    """The candidates of a query with a residual, in its order, read until they pass
+    MAX_WALK_BYTES (the first is always read): `stopped` then, and `last` is the last one
+    read, the key a page that stops there continues after."""
+
+    def __init__(self, store: ThingStore, type_name: str, query: ThingQuery) -> None:
+        """The walk over `store.scan(type_name, query)`: nothing is read until iterated."""
+        self._records = store.scan(type_name, query)
+        self._spent = 0
+        self.stopped = False
+        self.last: ThingRecord | None = None
+
+    def __iter__(self) -> Iterator[ThingRecord]:
+        for record in self._records:
+            self._spent += text_bytes(record.data) + WALK_ROW_BYTES
+            if self._spent > MAX_WALK_BYTES and self.last is not None:
+                self.stopped = True
+                return
+            self.last = record
+            yield record
+
+    def too_costly(self, what: str) -> QueryValidationError:
+        """400 `query_too_costly`: `what` needs more of the walk than one request reads."""
+        return QueryValidationError(
+            f"{what} checks more than {MAX_WALK_BYTES // (1024 * 1024)} MiB of things in Python "
+            "(a $regex, or a clause too long for one statement): add a condition SQLite runs, "
+            "or page by cursor without a total",
+            code="query_too_costly",
+        )
+
+
 def matches(store: ThingStore, type_name: str, query: ThingQuery) -> Iterator[dict[str, Any]]:
     """The things (wire form) of a query with a residual, in its order: its SQL part's
-    candidates, the residual checked in Python."""
-    for record in store.scan(type_name, query):
+    candidates, the residual checked in Python; 400 `query_too_costly` (QueryValidationError)
+    when the walk passes MAX_WALK_BYTES before it ends."""
+    walk = Walk(store, type_name, query)
+    for record in walk:
         thing = record.wire()
         if query.where.accepts(thing):
             yield thing
+    if walk.stopped:
+        raise walk.too_costly("the query")
 
 
 def count(store: ThingStore, type_name: str, query: ThingQuery) -> int:
     """How many things match `query` from the start: its cursor and paging ignored, so a
-    page after a cursor counts what came before it too (its `total`)."""
+    page after a cursor counts what came before it too (its `total`); 400
+    `query_too_costly` when a residual's walk passes MAX_WALK_BYTES."""
     if query.cursor is not None:
         query = dataclasses.replace(query, cursor=None)
     if query.where.residual is None:
         return store.count(type_name, query)
-    return sum(1 for _ in matches(store, type_name, query))
+    walk = Walk(store, type_name, query)
+    counted = sum(1 for record in walk if query.where.accepts(record.wire()))
+    if walk.stopped:
+        raise walk.too_costly("counting the matches")
+    return counted
 
 
 def sql_page(
@@ -107,18 +167,22 @@ def sql_page(
 def residual_page(
     store: ThingStore, type_name: str, query: ThingQuery
 ) -> tuple[list[dict[str, Any]], list[ThingRecord], int | None, bool]:
-    """A page of a query with a residual: its things (projected), its last record (a list of
-    at most one, for the cursor), `total`, `has_more`. The candidates are walked in order
+    """A page of a query with a residual: its things (projected), the record its cursor goes
+    on after (a list of at most one), `total`, `has_more`. The candidates are walked in order
     and checked in Python; the walk goes on past the page only to count from the start. The
     page ends before the thing whose properties would take it past MAX_PAGE_BYTES (as
-    `Sql.page` cuts a page), `has_more` then true."""
+    `Sql.page` cuts a page), `has_more` then true. A walk that passes MAX_WALK_BYTES (`Walk`)
+    ends the page there too, `has_more` true and the cursor after the last candidate read,
+    matched or not (the next page may hold nothing); it is a 400 `query_too_costly` when
+    the answer needs the rest: a total, an `offset` not yet reached, `limit` 0."""
     items: list[dict[str, Any]] = []
     last: list[ThingRecord] = []
     matched = 0
     end = query.offset + query.limit
     counting = query.with_total and query.cursor is None
     size = 0
-    for record in store.scan(type_name, query):
+    walk = Walk(store, type_name, query)
+    for record in walk:
         thing = record.wire()
         if not query.where.accepts(thing):
             continue
@@ -132,6 +196,13 @@ def residual_page(
         matched += 1
         if not counting and matched > end:
             break
+    if walk.stopped:
+        if query.with_total:
+            raise walk.too_costly("counting the matches")
+        if query.limit == 0 or matched < query.offset:
+            raise walk.too_costly("reaching the page")
+        assert walk.last is not None  # the walk reads its first candidate whatever it costs
+        return items, [walk.last], None, True
     has_more = matched > end
     total = matched if counting or (not has_more and query.cursor is None) else None
     if total is None and query.with_total:  # after a cursor: what came before counts too
