@@ -292,6 +292,7 @@ def test_capnweb_with_the_real_javascript_client(runtime: LocalRuntime) -> None:
         {"value": {"owner": "carol", "count": 3, "sum": 12}},
     ]
     assert result["overSocket"][2]["code"] == "internal_error"
+    assert result["socketAnswers"] == 24  # the client releases each answer: none is refused
 
 
 def test_the_python_client(runtime: LocalRuntime) -> None:

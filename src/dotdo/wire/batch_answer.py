@@ -1,16 +1,18 @@
 """How much a batch may answer: a `/rpc/pipeline` request or a Cap'n Web HTTP batch holds
 every answer until its last, so each page's bound (`dotdo.core.page_bytes`, 4 MiB) is not
-enough: 32 pages in one batch ended workerd (ADR 0057)."""
+enough: 32 pages in one batch ended workerd (ADR 0057). A Cap'n Web WebSocket session holds
+each answer until the client releases it (`HeldAnswers`), under the same bound."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["MAX_BATCH_ANSWER_BYTES", "BatchAnswer", "answer_bytes"]
+__all__ = ["MAX_BATCH_ANSWER_BYTES", "BatchAnswer", "HeldAnswers", "answer_bytes"]
 
 MAX_BATCH_ANSWER_BYTES = 16 * 1024 * 1024
 """Most bytes of answers one batch gathers (16 MiB: four full pages) before a call of it
@@ -67,3 +69,39 @@ class BatchAnswer:
         value = await call(*args)
         self.add(value)
         return value
+
+
+class HeldAnswers:
+    """The answers a Cap'n Web WebSocket session holds: each push's answer stays, for the
+    client to pull and to use in later pushes, until the client releases its id. `check()`
+    before a push starts (400 `answer_too_large` once those not released hold past
+    MAX_BATCH_ANSWER_BYTES), `hold(id, call)` when it starts, `release(id)`."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self._sizes: dict[int, int] = {}  # every held push; its answer's bytes once it has one
+
+    def check(self) -> None:
+        """BadRequest `answer_too_large` when the answers not released hold past the bound."""
+        if self.bytes > MAX_BATCH_ANSWER_BYTES:
+            raise BadRequest(
+                f"this session holds {self.bytes} bytes of answers not released, past "
+                f"{MAX_BATCH_ANSWER_BYTES}: release (dispose of) the results you are done with",
+                code="answer_too_large",
+            )
+
+    def hold(self, export_id: int, call: asyncio.Future[Any]) -> None:
+        """Count `call`'s answer, once it has one, until `release(export_id)`."""
+        self._sizes[export_id] = 0
+        call.add_done_callback(lambda done: self._answered(export_id, done))
+
+    def _answered(self, export_id: int, call: asyncio.Future[Any]) -> None:
+        if export_id not in self._sizes or call.cancelled() or call.exception() is not None:
+            return  # released before it answered, or a failure (a short message)
+        size = answer_bytes(call.result())
+        self._sizes[export_id] = size
+        self.bytes += size
+
+    def release(self, export_id: int) -> None:
+        """The client is done with `export_id`: its answer no longer counts."""
+        self.bytes -= self._sizes.pop(export_id, 0)

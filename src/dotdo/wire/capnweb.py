@@ -29,11 +29,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dotdo.errors import BadRequest, Gone, HttpError, NotFound, ProtocolError, TooManyRequests
+from dotdo.errors import BadRequest, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.remote.calls import invoke
 from dotdo.remote.marks import Authorize, is_reference
 from dotdo.remote.targets import resolve_call, resolve_operation, resolve_property, step_text
-from dotdo.wire.batch_answer import BatchAnswer
+from dotdo.wire.batch_answer import BatchAnswer, HeldAnswers
 from dotdo.wire.capnweb_parts import (
     MAX_DEPTH,
     SessionIds,
@@ -41,8 +41,10 @@ from dotdo.wire.capnweb_parts import (
     abort_line,
     batch_messages,
     digits,
+    failed_call,
     is_int,
     literal,
+    lost_reference,
     reject,
     take_imports,
 )
@@ -107,6 +109,7 @@ class CapnWebSession:
         self._pulled: list[tuple[int, asyncio.Future[Any]]] = []
         self._calls: list[asyncio.Future[Any]] = []  # HTTP batch: every call, pulled or not
         self._held = BatchAnswer()  # HTTP batch: the answers it holds until its end
+        self._unreleased = HeldAnswers()  # WebSocket: those the client has not released
         self._tasks: set[asyncio.Future[str]] = set()  # answers being sent (WebSocket)
         self._messages = 0
         self.aborted = False
@@ -154,8 +157,9 @@ class CapnWebSession:
             try:
                 if self._admit is not None:
                     self._admit()
-            except TooManyRequests as refusal:
-                self._exports[export_id] = _failed(refusal)
+                self._unreleased.check()  # WebSocket: answers the client has not released
+            except (TooManyRequests, BadRequest) as refusal:
+                self._exports[export_id] = failed_call(refusal)
             else:
                 self._texts.add(export_id, message[1])
                 call = asyncio.ensure_future(self._evaluate(message[1], 0, None, imports))
@@ -163,6 +167,8 @@ class CapnWebSession:
                 self._exports[export_id] = call
                 if self._send is None:
                     self._calls.append(call)
+                else:
+                    self._unreleased.hold(export_id, call)
         elif kind == "pull" and len(message) == 2 and is_int(message[1]):
             self._pull(message[1])
         elif kind == "release" and len(message) == 3 and is_int(message[1]) and is_int(message[2]):
@@ -188,6 +194,7 @@ class CapnWebSession:
         if import_id != 0 and self._exports.pop(import_id, None) is None and not self._lost(import_id):
             raise ProtocolError(f"release of import {import_id}, already released")
         self._texts.release(import_id)
+        self._unreleased.release(import_id)
 
     def _settled(self, call: asyncio.Future[Any]) -> None:
         """A push finished, pulled or not: a malformed expression aborts the session, a
@@ -221,7 +228,7 @@ class CapnWebSession:
         if export_id not in self._exports:
             if not self._lost(export_id):
                 raise ProtocolError(f"pull of unknown import {export_id}")
-            self._exports[export_id] = _failed(_lost_reference())
+            self._exports[export_id] = failed_call(lost_reference())
         # The answer is the export as it is now: a `release` after the pull (legal, the
         # client is done with the id) must not take away what the pull is owed.
         future = self._exports[export_id]
@@ -321,7 +328,7 @@ class CapnWebSession:
             raise ProtocolError(f"reference to unknown import {import_id!r}")
         if import_id not in imports.futures:
             if self._lost(import_id):
-                raise _lost_reference()
+                raise lost_reference()
             if 0 < import_id < self._next_push or self._next_export < import_id < 0:
                 raise ProtocolError(f"reference to import {import_id}, released before the push")
             raise ProtocolError(f"reference to unknown import {import_id!r}")
@@ -433,18 +440,3 @@ class CapnWebSession:
         if callable(to_dict):
             return self._serialize(to_dict(value), depth + 1)
         raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
-
-
-def _failed(error: BaseException) -> asyncio.Future[Any]:
-    """A call refused before it ran; answered only if pulled, never logged as unhandled."""
-    future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
-    future.set_exception(error)
-    future.exception()  # marks it retrieved
-    return future
-
-
-def _lost_reference() -> HttpError:
-    return Gone(
-        "This reference was made before the object hibernated and is gone; get it again",
-        code="reference_lost",
-    )

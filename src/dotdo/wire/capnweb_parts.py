@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from dotdo.errors import BadRequest, HttpError, ProtocolError
+from dotdo.errors import BadRequest, Gone, HttpError, ProtocolError
 from dotdo.wire.codec import bigint, from_epoch_ms
 from dotdo.wire.pushtexts import PushParts
 
@@ -24,8 +24,10 @@ __all__ = [
     "abort_line",
     "batch_messages",
     "digits",
+    "failed_call",
     "is_int",
     "literal",
+    "lost_reference",
     "reject",
     "take_imports",
 ]
@@ -178,3 +180,19 @@ def reject(export_id: int, error: BaseException) -> str:
     else:
         expression = ["error", "Error", "Internal error", None, {"code": "internal_error"}]
     return json.dumps(["reject", export_id, expression], separators=(",", ":"))
+
+
+def failed_call(error: BaseException) -> asyncio.Future[Any]:
+    """A call refused before it ran; answered only if pulled, never logged as unhandled."""
+    future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
+    future.set_exception(error)
+    future.exception()  # marks it retrieved
+    return future
+
+
+def lost_reference() -> HttpError:
+    """410 `reference_lost`: an id given out before the session was rebuilt after hibernation."""
+    return Gone(
+        "This reference was made before the object hibernated and is gone; get it again",
+        code="reference_lost",
+    )

@@ -1,7 +1,8 @@
 """A batch holds every answer until its end (`/rpc/pipeline`, a Cap'n Web HTTP batch): past
 MAX_BATCH_ANSWER_BYTES of answers, the calls left are refused with 400 `answer_too_large`
 and never run. Before, 32 pipelines (or 24 Cap'n Web calls) each listing a page of 4 MiB
-ended workerd, every tenant's requests with it."""
+ended workerd, every tenant's requests with it. A Cap'n Web WebSocket session holds each
+answer until the client releases it, under the same bound."""
 
 from __future__ import annotations
 
@@ -64,6 +65,41 @@ def test_a_capnweb_batch_stops_running_calls_past_its_answers_bound() -> None:
     assert pages.ran == ran
     assert [line[0] for line in lines] == ["resolve"] * ran + ["reject"] * (24 - ran)
     assert "answer_too_large" in json.dumps(lines[-1])
+
+
+def test_a_capnweb_socket_refuses_pushes_while_its_unreleased_answers_pass_the_bound() -> None:
+    """Over a WebSocket a client that pulls and never releases kept every answer in the
+    object's memory: 24 pages of 3 MB held 72 MB, past the isolate's 128 MB with a few more.
+    Released answers no longer count, so a client that releases goes on without end."""
+    pages = Pages()
+    sent: list[Any] = []
+
+    async def go() -> None:
+        session = CapnWebSession(
+            pages, lambda method, scope: None, send=lambda line: sent.append(json.loads(line))
+        )
+
+        async def call(n: int, release: bool) -> Any:
+            await session.receive(json.dumps(["push", ["pipeline", 0, ["page"], [n]]]))
+            await session.receive(json.dumps(["pull", n + 1]))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            if release:
+                await session.receive(json.dumps(["release", n + 1, 1]))
+            return sent[-1]
+
+        ran = MAX_BATCH_ANSWER_BYTES // PAGE + 1
+        answers = [await call(n, release=False) for n in range(ran + 2)]
+        assert [answer[0] for answer in answers] == ["resolve"] * ran + ["reject"] * 2
+        assert "answer_too_large" in json.dumps(answers[-1]) and "release" in json.dumps(answers[-1])
+        assert pages.ran == ran  # the refused pushes never ran
+        for n in range(ran + 2):  # released: what the session holds is nothing again
+            await session.receive(json.dumps(["release", n + 1, 1]))
+        later = [await call(n, release=True) for n in range(ran + 2, ran + 40)]
+        assert [answer[0] for answer in later] == ["resolve"] * 38
+        assert not session.aborted
+
+    asyncio.run(go())
 
 
 def test_answer_bytes_counts_strings_as_json_writes_them_and_the_rest() -> None:
