@@ -609,3 +609,22 @@ def test_a_query_of_100_columns_is_answered_with_the_names_it_wrote(runtime: Loc
         assert answer.json()["rows"] == [{f"c{n}": n for n in range(100)}]
         answer = c.post("/query", json={"sql": "SELECT ?", "params": [1]})
         assert answer.json()["rows"] == [{"?": 1}], answer.text
+
+
+def test_a_capnweb_batch_repeating_a_reference_is_refused_and_the_object_lives_on(
+    runtime: LocalRuntime,
+) -> None:
+    """200 references to a 1 MB value in a 2.7 KB batch answered 200 MB; workerd ran out of
+    memory and exited, every tenant's requests with it. Each push is now held to the batch
+    answers' bound (16 MiB), and a second pull of one id is not answered again."""
+    tenant = new_tenant()
+    big = json.dumps(["push", "y" * 1_000_000])
+    lines = [big, json.dumps(["push", [[["import", 1]] * 200]]), json.dumps(["pull", 2])]
+    lines += [json.dumps(["pull", 1])] * 25
+    with runtime.client(tenant) as c:
+        response = c.post("/capnweb", content="\n".join(lines), timeout=60)
+        assert response.status_code == 200 and len(response.content) < 1_100_000
+        answers = [json.loads(line) for line in response.text.split("\n")]
+        assert [answer[0] for answer in answers] == ["reject", "resolve"]
+        assert "answer_too_large" in json.dumps(answers[0])
+        assert c.put("/state/k", json="alive").status_code == 200

@@ -12,20 +12,22 @@ from typing import Any
 
 from dotdo.errors import BadRequest
 
-__all__ = ["MAX_BATCH_ANSWER_BYTES", "BatchAnswer", "HeldAnswers", "answer_bytes"]
+__all__ = ["MAX_BATCH_ANSWER_BYTES", "BatchAnswer", "HeldAnswers", "answer_bytes", "check_value_bytes"]
 
 MAX_BATCH_ANSWER_BYTES = 16 * 1024 * 1024
 """Most bytes of answers one batch gathers (16 MiB: four full pages) before a call of it
 that has not started is refused (`BatchAnswer`)."""
 
 
-def answer_bytes(value: Any) -> int:
+def answer_bytes(value: Any, stop_at: int | None = None) -> int:
     r"""About how many bytes `value` (an answer: JSON-like values, bytes) takes written as
     JSON: each string as JSON writes it with every character past ASCII escaped (`\u0001`
     is six bytes for one character, `\u00e9` six for `é`: the most any of dotdo's encoders
-    writes), its bytes, and 8 for anything else (a number, a key's overhead)."""
+    writes), its bytes, and 8 for anything else (a number, a key's overhead). With
+    `stop_at`, the count ends once it passes that many (a value may hold one large string
+    many times over: its count is then more than `stop_at`, not its size)."""
     size, stack = 0, [value]
-    while stack:
+    while stack and (stop_at is None or size <= stop_at):
         item = stack.pop()
         if isinstance(item, str):
             plain = item.isascii() and item.isprintable() and '"' not in item and "\\" not in item
@@ -40,6 +42,20 @@ def answer_bytes(value: Any) -> int:
         else:
             size += 8
     return size
+
+
+def check_value_bytes(value: Any, what: str) -> None:
+    """BadRequest `answer_too_large` when `value` (`what` it is, for the message) would take
+    more than MAX_BATCH_ANSWER_BYTES written (`answer_bytes`). A Cap'n Web value built from
+    references repeats what they name: 200 references to a 1 MB value in a 2.7 KB message
+    were 200 MB to write, and ended workerd."""
+    size = answer_bytes(value, stop_at=MAX_BATCH_ANSWER_BYTES)
+    if size > MAX_BATCH_ANSWER_BYTES:
+        raise BadRequest(
+            f"{what} would take more than {MAX_BATCH_ANSWER_BYTES} bytes written: "
+            "a value a call answers or takes holds at most that much",
+            code="answer_too_large",
+        )
 
 
 class BatchAnswer:

@@ -21,34 +21,31 @@ instead of reaching another object or aborting the session.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
-import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from dotdo.errors import BadRequest, HttpError, NotFound, ProtocolError, TooManyRequests
 from dotdo.remote.calls import invoke
-from dotdo.remote.marks import Authorize, is_reference
+from dotdo.remote.marks import Authorize
 from dotdo.remote.targets import resolve_call, resolve_operation, resolve_property, step_text
-from dotdo.wire.batch_answer import BatchAnswer, HeldAnswers
+from dotdo.wire.batch_answer import BatchAnswer, HeldAnswers, check_value_bytes
 from dotdo.wire.capnweb_parts import (
     MAX_DEPTH,
     SessionIds,
     Taken,
     abort_line,
     batch_messages,
-    digits,
     failed_call,
     is_int,
     literal,
     lost_reference,
     reject,
+    serialize,
     take_imports,
 )
-from dotdo.wire.codec import MAX_SAFE_INTEGER, epoch_ms, parse_json
+from dotdo.wire.codec import parse_json
 from dotdo.wire.pushtexts import PushTexts
 
 __all__ = [
@@ -107,9 +104,11 @@ class CapnWebSession:
         self._next_push = self._first_push = start.next_push
         self._next_export = self._first_export = start.next_export
         self._pulled: list[tuple[int, asyncio.Future[Any]]] = []
+        self._answered: set[int] = set()  # every id pulled: a second pull is not answered again
         self._calls: list[asyncio.Future[Any]] = []  # HTTP batch: every call, pulled or not
         self._held = BatchAnswer()  # HTTP batch: the answers it holds until its end
         self._unreleased = HeldAnswers()  # WebSocket: those the client has not released
+        self._written = BatchAnswer()  # HTTP batch: its answer's lines, each pull answered once
         self._tasks: set[asyncio.Future[str]] = set()  # answers being sent (WebSocket)
         self._messages = 0
         self.aborted = False
@@ -146,10 +145,8 @@ class CapnWebSession:
             raise ProtocolError("streams are not supported by this server")
         if kind == "push" and len(message) == 2:
             export_id = self._next_push
-            # What the push refers to is taken now, in message order: an id must name an
-            # earlier push or an export (capnweb's protocol), so a push never waits on itself
-            # or on a later one (a cycle that would never answer), and a release sent after
-            # it does not take away what it refers to.
+            # Taken now, in message order: an id names an earlier push or an export, so a push
+            # never waits on itself or a later one, and a later release takes nothing from it.
             imports = Taken()
             take_imports(message[1], export_id, self._exports, imports.futures)
             imports.texts = self._texts.hold(imports.futures)
@@ -162,7 +159,7 @@ class CapnWebSession:
                 self._exports[export_id] = failed_call(refusal)
             else:
                 self._texts.add(export_id, message[1])
-                call = asyncio.ensure_future(self._evaluate(message[1], 0, None, imports))
+                call = asyncio.ensure_future(self._push(message[1], imports))
                 call.add_done_callback(self._settled)
                 self._exports[export_id] = call
                 if self._send is None:
@@ -208,9 +205,8 @@ class CapnWebSession:
             logger.error("Cap'n Web call failed", exc_info=error)
 
     def _advance(self, pushes: int = 0, exports: int = 0) -> None:
-        """Move the counters on: `remember` stores the new ones first, and only then does the
-        session take them. If they cannot be stored, the numbering after hibernation could
-        not match the client's, so the session ends (the counters still as stored)."""
+        """Move the counters on, stored (`remember`) first: if they cannot be, the numbering
+        after hibernation could not match the client's, so the session ends."""
         ids = SessionIds(self._next_push + pushes, self._next_export - exports)
         if self._remember is not None:
             try:
@@ -225,6 +221,9 @@ class CapnWebSession:
         return 0 < import_id < self._first_push or self._first_export < import_id < 0
 
     def _pull(self, export_id: int) -> None:
+        if export_id in self._answered:  # answered once, as capnweb's own server does
+            return
+        self._answered.add(export_id)
         if export_id not in self._exports:
             if not self._lost(export_id):
                 raise ProtocolError(f"pull of unknown import {export_id}")
@@ -251,8 +250,12 @@ class CapnWebSession:
             line = reject(export_id, error)
         else:
             try:
+                if self._send is None:  # HTTP batch: what it has written of its answer so far
+                    self._written.check()
                 line = json.dumps(
-                    ["resolve", export_id, self._serialize(value, 0)], separators=(",", ":"), allow_nan=False
+                    ["resolve", export_id, serialize(value, 0, self._export)],
+                    separators=(",", ":"),
+                    allow_nan=False,
                 )
             except ProtocolError as error:
                 self.abort(str(error))
@@ -261,6 +264,7 @@ class CapnWebSession:
                 if not isinstance(error, HttpError):
                     logger.exception("Cap'n Web result could not be sent")
                 line = reject(export_id, error)
+        self._written.bytes += len(line)
         if self._send is not None and not self.aborted:
             self._send(line)
         return line
@@ -287,6 +291,12 @@ class CapnWebSession:
             self._close(ABORT_CLOSE_CODE, reason)
 
     # -- expressions ------------------------------------------------------------
+
+    async def _push(self, expression: Any, imports: Taken) -> Any:
+        """A push's value, at most MAX_BATCH_ANSWER_BYTES written (400 `answer_too_large`)."""
+        value = await self._evaluate(expression, 0, None, imports)
+        check_value_bytes(value, "this push's answer")
+        return value
 
     async def _evaluate(
         self,
@@ -368,6 +378,7 @@ class CapnWebSession:
                 raise NotFound("The target is not callable", code="method_not_found")
             method = called
         values = [await self._evaluate(item, depth + 1, scope, imports) for item in call_args]
+        check_value_bytes(values, f"the arguments of {taken}")
         if self._send is None:  # a batch answers at its end: past its bound, no more calls run
             return await self._held.run(invoke, method, values)
         return await invoke(method, values)
@@ -407,36 +418,11 @@ class CapnWebSession:
             return [await apply(item) for item in target]
         return await apply(target)
 
-    def _serialize(self, value: Any, depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise ProtocolError("result nested too deeply")
-        if value is None or isinstance(value, bool | str):
-            return value
-        if isinstance(value, int):
-            return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", digits(value)]
-        if isinstance(value, float):
-            if math.isnan(value):
-                return ["nan"]
-            if math.isinf(value):
-                return ["inf"] if value > 0 else ["-inf"]
-            return value
-        if isinstance(value, datetime):
-            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-            return ["date", epoch_ms(moment)]
-        if isinstance(value, bytes | bytearray | memoryview):
-            return ["bytes", base64.b64encode(bytes(value)).decode("ascii")]
-        if isinstance(value, list | tuple):
-            return [[self._serialize(item, depth + 1) for item in value]]
-        if isinstance(value, dict):
-            return {str(key): self._serialize(item, depth + 1) for key, item in value.items()}
-        if is_reference(value):
-            export_id = self._next_export
-            self._advance(exports=1)
-            future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
-            future.set_result(value)
-            self._exports[export_id] = future
-            return ["export", export_id]
-        to_dict = getattr(type(value), "to_dict", None)  # on the class, as `codec.encode` asks
-        if callable(to_dict):
-            return self._serialize(to_dict(value), depth + 1)
-        raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")
+    def _export(self, value: Any) -> int:
+        """A new export of the session for `value` (a reference in an answer); its id."""
+        export_id = self._next_export
+        self._advance(exports=1)
+        future: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
+        future.set_result(value)
+        self._exports[export_id] = future
+        return export_id

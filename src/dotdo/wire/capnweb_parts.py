@@ -10,11 +10,14 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from dotdo.errors import BadRequest, Gone, HttpError, ProtocolError
-from dotdo.wire.codec import bigint, from_epoch_ms
+from dotdo.remote.marks import is_reference
+from dotdo.wire.codec import MAX_SAFE_INTEGER, bigint, epoch_ms, from_epoch_ms
 from dotdo.wire.pushtexts import PushParts
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "literal",
     "lost_reference",
     "reject",
+    "serialize",
     "take_imports",
 ]
 
@@ -196,3 +200,37 @@ def lost_reference() -> HttpError:
         "This reference was made before the object hibernated and is gone; get it again",
         code="reference_lost",
     )
+
+
+def serialize(value: Any, depth: int, export: Callable[[Any], int]) -> Any:
+    """A result as a Cap'n Web expression: JSON values as they are, integers past 2**53 as
+    `bigint`, non-finite floats, dates and bytes tagged, a list wrapped in a second array,
+    an RPC target as `["export", id]` (`export(value)` makes its id), anything with a
+    `to_dict` by it; 400 `unserializable_result` for anything else."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError("result nested too deeply")
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) <= MAX_SAFE_INTEGER else ["bigint", digits(value)]
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ["nan"]
+        if math.isinf(value):
+            return ["inf"] if value > 0 else ["-inf"]
+        return value
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return ["date", epoch_ms(moment)]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return ["bytes", base64.b64encode(bytes(value)).decode("ascii")]
+    if isinstance(value, list | tuple):
+        return [[serialize(item, depth + 1, export) for item in value]]
+    if isinstance(value, dict):
+        return {str(key): serialize(item, depth + 1, export) for key, item in value.items()}
+    if is_reference(value):
+        return ["export", export(value)]
+    to_dict = getattr(type(value), "to_dict", None)  # on the class, as `codec.encode` asks
+    if callable(to_dict):
+        return serialize(to_dict(value), depth + 1, export)
+    raise BadRequest(f"{type(value).__name__} cannot be sent over RPC", code="unserializable_result")

@@ -111,3 +111,58 @@ def test_escaped_characters_count_as_written() -> None:
     `get`s of 1 MiB values of them held 100 MB while the bound saw 17 MB, and ended workerd."""
     for text in ("\x01" * 1000, '"' * 1000, "\\" * 1000, "é" * 1000, "\ud83d\ude00" * 500):
         assert answer_bytes(text) >= len(json.dumps(text)) == len(json.dumps(text, ensure_ascii=True))
+
+
+BIG = "y" * 500_000  # a literal push: no method, no stored data, nothing authorized
+
+
+def _batch(lines: list[Any], main: Any = None) -> tuple[list[Any], int]:
+    async def go() -> str:
+        session = CapnWebSession(main or Pages(), lambda method, scope: None)
+        for line in lines:
+            await session.receive(json.dumps(line))
+        return await session.drain()
+
+    body = asyncio.run(go())
+    return [json.loads(line) for line in body.split("\n") if line], len(body)
+
+
+def test_a_push_repeating_references_is_bounded_as_an_answer() -> None:
+    """A push of references to an earlier push repeats its value: 200 references to 1 MB in
+    a 2.7 KB batch answered 200 MB and ended workerd; 60 to a 500 KB literal, 30 MB."""
+    refs = [["import", 1]] * 60  # 30 MB
+    lines, size = _batch([["push", BIG], ["push", [refs]], ["pull", 2]])
+    assert lines[0][0] == "reject" and "answer_too_large" in json.dumps(lines[0])
+    assert size < 1000
+    fits = [["import", 1]] * 30  # 15 MB: under the bound, answered
+    lines, size = _batch([["push", BIG], ["push", [fits]], ["pull", 2]])
+    assert lines[0][0] == "resolve" and size > 15_000_000
+    # nested: each push is held to the bound, so the next level fails with it
+    lines, _ = _batch([["push", BIG], ["push", [fits]], ["push", [[["import", 2]] * 2]], ["pull", 3]])
+    assert lines[0][0] == "reject" and "answer_too_large" in json.dumps(lines[0])
+
+
+def test_a_call_taking_repeated_references_is_refused_before_it_runs() -> None:
+    pages = Pages()
+    refs = [["import", 1]] * 40  # 20 MB of arguments
+    lines, _ = _batch([["push", BIG], ["push", ["pipeline", 0, ["page"], [[refs]]]], ["pull", 2]], pages)
+    assert lines[0][0] == "reject" and "answer_too_large" in json.dumps(lines[0])
+    assert "arguments" in json.dumps(lines[0]) and pages.ran == 0
+
+
+def test_a_second_pull_of_one_id_is_not_answered_again() -> None:
+    """As capnweb's own server: each export resolves once. 25 pulls of one 900 KB answer
+    were 22.5 MB, past the bound a batch's calls are held to."""
+    lines, size = _batch([["push", BIG], *[["pull", 1]] * 25])
+    assert [line[0] for line in lines] == ["resolve"] and size < 600_000
+
+
+def test_a_batchs_answer_stops_growing_past_the_bound() -> None:
+    """Each push within the bound, many of them pulled: the batch's answer still ends."""
+    fits = [["import", 1]] * 30  # 15 MB each
+    pushes = [["push", [fits]] for _ in range(6)]
+    pulls = [["pull", n] for n in range(2, 8)]
+    lines, size = _batch([["push", BIG], *pushes, *pulls])
+    assert [line[0] for line in lines] == ["resolve", "resolve", "reject", "reject", "reject", "reject"]
+    assert size < 2 * MAX_BATCH_ANSWER_BYTES + 1000
+    assert "answer_too_large" in json.dumps(lines[-1])
