@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["VerbForms", "conjugate", "past_tense_bases", "pluralize", "singularize"]
+__all__ = [
+    "VerbForms",
+    "conjugate",
+    "participle_bases",
+    "past_tense_bases",
+    "pluralize",
+    "singularize",
+    "third_person_bases",
+]
 
 _IRREGULAR_PLURALS = {
     "person": "people",
@@ -165,13 +173,62 @@ _IRREGULAR_VERBS = {
     "come": ("came", "coming", "comes"),
     "know": ("knew", "knowing", "knows"),
     "become": ("became", "becoming", "becomes"),
+    "sing": ("sang", "singing", "sings"),
+    "ring": ("rang", "ringing", "rings"),
+    "swim": ("swam", "swimming", "swims"),
+    "drink": ("drank", "drinking", "drinks"),
+    "eat": ("ate", "eating", "eats"),
+    "fly": ("flew", "flying", "flies"),
+    "draw": ("drew", "drawing", "draws"),
+    "drive": ("drove", "driving", "drives"),
+    "ride": ("rode", "riding", "rides"),
+    "rise": ("rose", "rising", "rises"),
+    "speak": ("spoke", "speaking", "speaks"),
+    "break": ("broke", "breaking", "breaks"),
+    "steal": ("stole", "stealing", "steals"),
+    "wear": ("wore", "wearing", "wears"),
+    "tear": ("tore", "tearing", "tears"),
+    "throw": ("threw", "throwing", "throws"),
+    "grow": ("grew", "growing", "grows"),
+    "feel": ("felt", "feeling", "feels"),
+    "fight": ("fought", "fighting", "fights"),
+    "forget": ("forgot", "forgetting", "forgets"),
+    "forgive": ("forgave", "forgiving", "forgives"),
+    "freeze": ("froze", "freezing", "freezes"),
+    "hide": ("hid", "hiding", "hides"),
+    "teach": ("taught", "teaching", "teaches"),
+    "catch": ("caught", "catching", "catches"),
+    "seek": ("sought", "seeking", "seeks"),
+    "sleep": ("slept", "sleeping", "sleeps"),
+    "spend": ("spent", "spending", "spends"),
+    "lend": ("lent", "lending", "lends"),
+    "stand": ("stood", "standing", "stands"),
+    "understand": ("understood", "understanding", "understands"),
+    "shoot": ("shot", "shooting", "shoots"),
+    "sit": ("sat", "sitting", "sits"),
+    "feed": ("fed", "feeding", "feeds"),
+    "wake": ("woke", "waking", "wakes"),
+    "swear": ("swore", "swearing", "swears"),
+    "cut": ("cut", "cutting", "cuts"),
+    "hit": ("hit", "hitting", "hits"),
+    "let": ("let", "letting", "lets"),
+    "shut": ("shut", "shutting", "shuts"),
+    "cost": ("cost", "costing", "costs"),
+    "quit": ("quit", "quitting", "quits"),
+    "split": ("split", "splitting", "splits"),
+    "spread": ("spread", "spreading", "spreads"),
+    "bet": ("bet", "betting", "bets"),
+    "hurt": ("hurt", "hurting", "hurts"),
+    "broadcast": ("broadcast", "broadcasting", "broadcasts"),
+    "forecast": ("forecast", "forecasting", "forecasts"),
+    "upset": ("upset", "upsetting", "upsets"),
 }
 # Irregular past tenses, to their base: those that are no base form themselves (`put`,
-# `read` are both; `found` and `saw` are verbs of their own).
+# `read` are both; `found`, `saw`, `felt` and `rose` are verbs or words of their own).
 _IRREGULAR_PASTS = {
     past: base
     for base, (past, _, _) in _IRREGULAR_VERBS.items()
-    if past != base and past not in ("found", "saw")
+    if past != base and past not in ("found", "saw", "felt", "rose")
 }
 # Base forms that end in -ed (an -eed word is one unless its base is an -ee verb: `need`,
 # `proceed`, but `agreed`).
@@ -278,6 +335,28 @@ def third_person_bases(verb: str) -> tuple[str, ...]:
         base
         for base in dict.fromkeys((word[:-3] + "y", word[:-2], word[:-1]))
         if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[2] == word
+    ]
+    kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
+    return tuple(base + tail for base in kept)
+
+
+def participle_bases(verb: str) -> tuple[str, ...]:
+    """The bases whose present participle `verb` is, as spelling tells (`shipping` ->
+    ("ship",), `dying` -> ("die",), `following` -> ("follow", "followe"): spelling cannot tell
+    which); () when it reads as a base form: one not ending in -ing, or whose letters before
+    it hold no vowel (`sing`, `bring`, `string`, `ping`), or an irregular verb's own
+    (`being`). A verb in that form would be conjugated again (`Album.shippinged`)."""
+    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
+    head, tail = (match.group(1), match.group(2)) if match else (verb, "")
+    word = head.lower()
+    irregular = [base for base, forms in _IRREGULAR_VERBS.items() if forms[1] == word]
+    stem = word[:-3]
+    if not irregular and (not word.endswith("ing") or not re.search(r"[aeiouy]", stem)):
+        return ()
+    candidates = irregular or [
+        base
+        for base in dict.fromkeys((stem[:-1] + "ie", stem, stem + "e", stem[:-1]))
+        if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[1] == word
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
     return tuple(base + tail for base in kept)

@@ -16,7 +16,14 @@ from typing import Any
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
-from dotdo.semantic.inflection import VerbForms, conjugate, past_tense_bases, pluralize, third_person_bases
+from dotdo.semantic.inflection import (
+    VerbForms,
+    conjugate,
+    participle_bases,
+    past_tense_bases,
+    pluralize,
+    third_person_bases,
+)
 from dotdo.semantic.names import (
     FIELD_NAME,
     MAX_DERIVED_VERB_LENGTH,
@@ -405,8 +412,9 @@ class Verbs:
         `on.Customer.updated` handlers for a write that never happened); 400 `invalid_verb`
         for an inflected form of a registered verb (`ships`), which would be conjugated
         again (`Customer.shippeded`), and for a verb not registered that spelling reads as a
-        past tense or a third person (`moved`, `ran`, `contains`: `past_tense_bases`,
-        `third_person_bases`; registering it makes it a base)."""
+        past tense, a third person or a present participle (`moved`, `ran`, `contains`,
+        `shipping`: `past_tense_bases`, `third_person_bases`, `participle_bases`; registering
+        it makes it a base)."""
         forms = self.get(verb)
         check_unreserved_verb(verb, "an action")
         check_unreserved_verb(forms.past, "an action")
@@ -417,7 +425,11 @@ class Verbs:
                     f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",
                     code="invalid_verb",
                 )
-        for form, bases in (("a past tense", past_tense_bases), ("a third person", third_person_bases)):
+        for form, bases in (
+            ("a past tense", past_tense_bases),
+            ("a third person", third_person_bases),
+            ("a present participle", participle_bases),
+        ):
             found = () if verb in registered else bases(verb)
             if found:
                 of = f" (of {found[0]!r})" if len(found) == 1 else ""

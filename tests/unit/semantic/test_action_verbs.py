@@ -90,6 +90,50 @@ def test_a_verb_not_registered_in_the_third_person_is_refused_naming_its_base(ve
 
 
 @pytest.mark.parametrize(
+    ("verb", "named"),
+    [
+        ("shipping", " (of 'ship')"),
+        ("liking", " (of 'like')"),
+        ("dying", " (of 'die')"),
+        ("running", " (of 'run')"),
+        ("being", " (of 'be')"),
+        ("shippingOut", " (of 'shipOut')"),
+        ("following", ""),  # `follow` or `followe`: spelling cannot tell
+    ],
+)
+def test_a_verb_not_registered_in_the_present_participle_is_refused(verb: str, named: str) -> None:
+    """`shipping` was taken as a base: its event was `Album.shippinged` (as `contains` was
+    `Album.containsed`), while `creating` was already refused as a form of `create`."""
+    with pytest.raises(BadRequest) as raised:
+        verbs().for_action(verb)
+    assert raised.value.code == "invalid_verb"
+    assert f"a present participle{named}: actions take" in raised.value.message
+
+
+@pytest.mark.parametrize("verb", ["sing", "bring", "string", "ping", "ring", "swing"])
+def test_a_base_ending_in_ing_after_no_vowel_stays_a_base(verb: str) -> None:
+    assert verbs().for_action(verb).base == verb
+
+
+@pytest.mark.parametrize(
+    ("verb", "past"),
+    [
+        ("sing", "sang"),
+        ("ring", "rang"),
+        ("cut", "cut"),
+        ("feel", "felt"),
+        ("fly", "flew"),
+        ("teach", "taught"),
+    ],
+)
+def test_irregular_verbs_name_their_events_by_their_own_past(verb: str, past: str) -> None:
+    """`sing` named its event `Album.singed`, `cut` `Album.cutted`."""
+    assert verbs().for_action(verb).past == past
+    with pytest.raises(BadRequest, match="a past tense"):
+        verbs().for_action("sang")
+
+
+@pytest.mark.parametrize(
     ("verb", "past"), [("process", "processed"), ("focus", "focused"), ("bias", "biased")]
 )
 def test_a_base_ending_in_s_stays_a_base(verb: str, past: str) -> None:
