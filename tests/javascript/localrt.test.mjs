@@ -63,6 +63,15 @@ test("a bound class without a migration is named with the entry to add", () => {
   assert.deepEqual(missingMigrations(config([["APP", "App"]], [{ tag: "v1", new_sqlite_classes: ["App"] }])), []);
 });
 
+test("a class that replaced a migrated one is told how to rename it", () => {
+  // the template's class renamed in the code and in the binding: the hint named only
+  // new_sqlite_classes, which then failed on the old class the first migration made
+  const lines = missingMigrations(config([["DEMO", "Library"]], [{ tag: "v1", new_sqlite_classes: ["Demo"] }]));
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /new_sqlite_classes = \["Library"\]; or, if Library is Demo renamed: renamed_classes = \[\{ from = "Demo", to = "Library" \}\]/);
+  assert.match(lines[0], /local runtime starts the renamed class with none/);
+});
+
 test("a renamed-away or deleted class counts as missing", () => {
   const renamed = config([["APP", "Old"]], [
     { tag: "v1", new_sqlite_classes: ["Old"] },

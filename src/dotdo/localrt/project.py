@@ -4,7 +4,7 @@ Reads only what the tooling needs (the main module, Durable Object bindings and
 migrations, the Python dependencies) and checks the one mistake Cloudflare reports
 late: a bound class that no `[[migrations]]` entry creates passes `wrangler deploy`
 and fails its first call with a message about `new_classes`
-(https://developers.cloudflare.com/durable-objects/reference/durable-objects-migrations/).
+(https://developers.cloudflare.com/durable-objects/reference/durable-object-class-migrations-legacy/).
 """
 
 from __future__ import annotations
@@ -51,6 +51,20 @@ def _migrated_classes(migrations: list[Any]) -> set[str]:
             classes.add(rename.get("to"))
         classes.difference_update(migration.get("deleted_classes", []))
     return classes
+
+
+def rename_hint(unbound: list[str], class_name: str) -> str:
+    """What to add instead when `class_name` replaces a class a migration made that nothing
+    binds now (`unbound`): a rename keeps that class's objects on Cloudflare
+    (`renamed_classes`, Cloudflare's Durable Object migrations); "" when there is none."""
+    if not unbound:
+        return ""
+    old = unbound[0]
+    return (
+        f'; or, if {class_name} is {old} renamed: renamed_classes = [{{ from = "{old}", to = '
+        f'"{class_name}" }}], which keeps its objects on Cloudflare (the local runtime starts '
+        "the renamed class with none)"
+    )
 
 
 @dataclass(frozen=True)
@@ -124,11 +138,14 @@ class Project:
         return f"v{max(numbers, default=0) + 1}"
 
     def missing_migrations(self) -> list[str]:
-        """One line per bound class that no migration creates, naming the entry to add."""
+        """One line per bound class that no migration creates, naming the entry to add: a
+        new class, or (when a migrated class is no longer bound) a rename of that one."""
         tag = self.next_migration_tag()
+        unbound = sorted(self.migrated - {binding.class_name for binding in self.bindings})
         return [
             f"{self.config.name} binds {binding.name} to class {binding.class_name}, which no migration "
             f'creates: add [[migrations]] tag = "{tag}" new_sqlite_classes = ["{binding.class_name}"]'
+            + rename_hint(unbound, binding.class_name)
             for binding in self.bindings
             if binding.class_name not in self.migrated
         ]

@@ -51,10 +51,22 @@ def test_a_bound_class_without_migration_names_the_entry_to_add(tmp_path: Path) 
     )
     with pytest.raises(LocalRuntimeError) as raised:
         Project.load(root).check()
-    assert str(raised.value) == (
+    assert str(raised.value).startswith(
         "wrangler.toml binds TICKETS to class Ticket, which no migration creates: "
-        'add [[migrations]] tag = "v3" new_sqlite_classes = ["Ticket"]'
+        'add [[migrations]] tag = "v3" new_sqlite_classes = ["Ticket"]; or, if Ticket is Kv renamed'
     )
+
+
+def test_a_class_that_replaced_a_migrated_one_is_told_how_to_rename_it(tmp_path: Path) -> None:
+    """The template's class renamed in the code and the binding: the hint named only
+    new_sqlite_classes, which then failed on the class the first migration made."""
+    root = _project(
+        tmp_path, _binding("DEMO", "Library") + '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Demo"]\n'
+    )
+    [line] = Project.load(root).missing_migrations()
+    assert 'new_sqlite_classes = ["Library"]; or, if Library is Demo renamed: ' in line
+    assert 'renamed_classes = [{ from = "Demo", to = "Library" }]' in line
+    assert "starts the renamed class with none" in line
 
 
 def test_renamed_and_deleted_classes_no_longer_count(tmp_path: Path) -> None:

@@ -52,13 +52,29 @@ export function nextMigrationTag(config) {
 export function missingMigrations(config, configName = "wrangler.toml") {
   const { bound, migrated } = durableObjectClasses(config);
   const tag = nextMigrationTag(config);
+  const boundNames = new Set(bound.map(({ className }) => className));
+  const unbound = [...migrated].filter((name) => !boundNames.has(name)).sort();
   return bound
     .filter(({ className }) => !migrated.has(className))
     .map(
       ({ binding, className }) =>
         `${configName} binds ${binding} to class ${className}, which no migration creates: add ` +
-        `[[migrations]] tag = "${tag}" new_sqlite_classes = ["${className}"]`,
+        `[[migrations]] tag = "${tag}" new_sqlite_classes = ["${className}"]` +
+        renameHint(unbound, className),
     );
+}
+
+/**
+ * What to add instead when `className` replaces a class a migration made that nothing
+ * binds now: a rename keeps that class's objects on Cloudflare (`renamed_classes`).
+ */
+function renameHint(unbound, className) {
+  if (unbound.length === 0) return "";
+  const old = unbound[0];
+  return (
+    `; or, if ${className} is ${old} renamed: renamed_classes = [{ from = "${old}", to = "${className}" }], ` +
+    "which keeps its objects on Cloudflare (the local runtime starts the renamed class with none)"
+  );
 }
 
 /** Folders never searched for Python sources: caches, metadata, tool and build state. */

@@ -63,7 +63,9 @@ def load_main(module_name: str, main_file: str, class_names: Any, control: bool 
             else:
                 problems.append(
                     f"{main_file} does not export a Durable Object class named {name!r}, "
-                    "which wrangler.toml binds or a migration creates"
+                    "which wrangler.toml binds or a migration creates (a class renamed in the code "
+                    "needs a migration that renames it too: renamed_classes, or deleted_classes "
+                    "to drop it and its objects)"
                 )
     if problems:
         return "\n".join(problems)
