@@ -64,6 +64,8 @@ def test_cors_allowlist_and_preflight(runtime: LocalRuntime) -> None:
 
 
 def test_python_exception_is_a_json_500_and_serving_continues(runtime: LocalRuntime) -> None:
+    """An exception past DOCore's router, in `fetch` itself: the runtime's last-resort answer,
+    as Cloudflare's, names nothing even in development (the router's 500 names it there)."""
     with runtime.client() as c:
         r = c.get("/_harness/crash")
         assert r.status_code == 500

@@ -157,7 +157,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         self._identity = ObjectIdentity(self.sql, getattr(ctx, "id", None))
         self._access.target = self._identity.name()
         self.timers.register("alarm", self.alarms)
-        self.router = Router(guard=self._guard)
+        self.router = Router(guard=self._guard, development=settings.development)
         self.middleware(self.router)
         self.routes(self.router)
 

@@ -242,14 +242,29 @@ async def default_error_handler(error: Exception, request: HttpRequest) -> HttpR
     return error_response(HttpError("Internal server error"))
 
 
+async def development_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
+    """`default_error_handler`, whose 500 names the exception (its type and the first 300
+    characters of its message) for a developer at the client: only with
+    ENVIRONMENT=development, since in production an exception's text may hold data."""
+    if isinstance(error, HttpError):
+        return error_response(error)
+    logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
+    text = f"{type(error).__name__}: {error}"[:300]
+    message = (
+        f"Internal server error: {text} (ENVIRONMENT=development; the traceback is in the server's output)"
+    )
+    return error_response(HttpError(message))
+
+
 class Router:
     """Routes and a middleware chain; the most specific matching route serves a request,
-    once `guard` (when there is one) lets it through."""
+    once `guard` (when there is one) lets it through. With `development`, an exception no
+    handler answers is named in its 500 (`development_error_handler`)."""
 
-    def __init__(self, guard: Guard | None = None) -> None:
+    def __init__(self, guard: Guard | None = None, development: bool = False) -> None:
         self.routes: list[Route] = []
         self.middleware: list[Middleware] = []
-        self.error_handler: ErrorHandler = default_error_handler
+        self.error_handler: ErrorHandler = development_error_handler if development else default_error_handler
         self.guard = guard
         # Built on the first request, again only when `routes` or `middleware` change: the
         # routes as a tree of their segments, and the middleware chain.

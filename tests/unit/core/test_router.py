@@ -22,8 +22,8 @@ def run(router: Router, method: str, path: str, **kwargs: object) -> HttpRespons
     return asyncio.run(router.handle(HttpRequest(method, f"http://t.localhost{path}", **kwargs)))  # type: ignore[arg-type]
 
 
-def make_router() -> Router:
-    router = Router()
+def make_router(development: bool = False) -> Router:
+    router = Router(development=development)
 
     @router.get("/items/:id")
     async def item(request: HttpRequest) -> HttpResponse:
@@ -78,6 +78,16 @@ def test_errors_become_json_without_details(caplog: pytest.LogCaptureFixture) ->
     assert record.levelname == "ERROR" and record.getMessage() == "unhandled error in GET /boom"
     assert "secret detail" in caplog.text  # the traceback, in the log only
     assert run(router, "GET", "/missing").json()["error"] == {"code": "not_found", "message": "nothing here"}
+
+
+def test_in_development_a_500_names_the_exception() -> None:
+    """`await request.json()` (a plain call) answered a bare "Internal server error" to a
+    developer at the client; with ENVIRONMENT=development the 500 names the exception."""
+    answer = run(make_router(development=True), "GET", "/boom").json()["error"]
+    assert answer["code"] == "internal_error"
+    assert answer["message"].startswith("Internal server error: RuntimeError: secret detail (ENVIRONMENT=")
+    assert "Traceback" not in answer["message"]
+    assert run(make_router(development=True), "GET", "/missing").json()["error"]["message"] == "nothing here"
 
 
 def test_bad_json_body_is_400() -> None:
