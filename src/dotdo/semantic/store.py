@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from dotdo.core.page_bytes import fitting_count, measure
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, fitting_count, measure
 from dotdo.core.sql import Sql
 from dotdo.semantic.thing_tables import THING_TABLES
 from dotdo.semantic.wiretext import thing_text
@@ -267,14 +267,30 @@ class SqliteThingStore:
     ) -> tuple[list[ThingRecord], bool]:
         """The records of `limit` matches from `offset` in the query's order, cut where they
         pass MAX_PAGE_BYTES (ADR 0057), and whether they were: the matches' ids and sizes
-        first (the query's one walk of the table: no properties leave SQLite), then the
-        records of those that fit, by key."""
+        (the query's one walk of the table), each with its record when it is within a
+        page's share, in one statement; then, by key, the larger records of those that fit.
+        No record leaves SQLite unless the page answers it."""
         sql, params = self._ordered(type_name, query, "id, length(CAST(data AS BLOB)) AS n", limit, offset)
+        overlay = self._overlay_for(type_name)
+        if overlay is None:
+            # A row no larger than a page's share (MAX_PAGE_BYTES over `limit`) brings its
+            # record in the same statement: however many come, they fit. A larger one is
+            # fetched by key once the sizes say it fits (a record never leaves SQLite
+            # unless it is answered).
+            sql = (
+                f"SELECT p.id AS id, p.n AS n, CASE WHEN p.n <= {MAX_PAGE_BYTES // max(limit, 1)} "
+                f"THEN (SELECT json_array({_COLUMNS}) FROM things t WHERE t.id = p.id) END AS record "
+                f"FROM ({sql}) p"
+            )
         sized = self._sql.exec(sql, *params)
         fitting = fitting_count([int(row["n"]) for row in sized])
-        ids = [str(row["id"]) for row in sized[:fitting]]
-        overlay = self._overlay_for(type_name)
-        held: Mapping[str, ThingRecord | None] = {} if overlay is None else overlay.records
+        kept = sized[:fitting]
+        ids = [str(row["id"]) for row in kept]
+        held: Mapping[str, ThingRecord | None] = (
+            overlay.records
+            if overlay is not None
+            else {str(r["id"]): ThingRecord.from_json(str(r["record"])) for r in kept if r["record"]}
+        )
         found = self._fetch([thing_id for thing_id in ids if thing_id not in held])
         records = (held[thing_id] if thing_id in held else found.get(thing_id) for thing_id in ids)
         return [record for record in records if record is not None], fitting < len(sized)

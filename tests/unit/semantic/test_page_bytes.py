@@ -115,6 +115,27 @@ def test_thing_pages(tiered: bool, where: dict[str, Any] | None) -> None:
     assert [t["$id"] for t in offset["items"]] == ids[4:10]
 
 
+def test_a_page_of_small_things_is_one_statement_and_large_ones_are_read_once_they_fit() -> None:
+    """A thing page measured its matches, then read their records by key: two statements,
+    each a round of crossings under Pyodide. A record within a page's share (MAX_PAGE_BYTES
+    over `limit`) now comes with its size; a larger one is read by key once it fits."""
+    node = Node(Storage(), Clock(T0), tiered=False)
+    for n in range(30):
+        node.clock.advance(1)
+        node.things.create("Item", {"$id": f"i{n:02d}", "pad": "v" * (BIG if n in (3, 4) else 10)})
+    statements = node.storage.sql.statements
+    before = len(statements)
+    page = node.things.list("Item", ThingQuery.build(order_by="$id", limit=3))
+    assert [t["$id"] for t in page["items"]] == ["i00", "i01", "i02"]
+    assert len(statements) - before == 1  # one statement: sizes and records together
+    before = len(statements)
+    page = node.things.list("Item", ThingQuery.build(order_by="$id", limit=10))
+    assert [t["$id"] for t in page["items"]] == [f"i{n:02d}" for n in range(10)]
+    assert page["items"][3]["pad"] == "v" * BIG
+    fetched = statements[before:]
+    assert len(fetched) == 2 and "json_each" in fetched[1]  # the two large ones, by key
+
+
 @pytest.mark.parametrize("tiered", [False, True])
 def test_event_pages(tiered: bool) -> None:
     node = Node(Storage(), Clock(T0), tiered=tiered)

@@ -281,6 +281,8 @@ def test_a_query_over_the_overlay_uses_the_indexes_the_direct_query_uses() -> No
                 assert "WITH dirty" in query
             for row in exec_("EXPLAIN QUERY PLAN " + query, *bindings):
                 detail = str(row["detail"])
+                if detail == "SEARCH t USING INDEX things_by_id (id=?)":
+                    continue  # the page's records by key, in the statement that measures it
                 assert not detail.startswith("SCAN things"), detail  # never the whole table
                 used.update(w for w in detail.replace("(", " ").split() if w.startswith("things_"))
                 if detail.startswith("SEARCH things USING PRIMARY KEY"):
