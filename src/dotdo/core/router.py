@@ -62,6 +62,7 @@ from typing import TypedDict, TypeVar, Unpack
 
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
 from dotdo.core.queryparams import check_body, check_query
+from dotdo.core.route_patterns import parse_pattern, pattern_shape
 from dotdo.core.routetree import RouteTree
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound
 from dotdo.remote.marks import SCOPES
@@ -79,12 +80,10 @@ ROUTE_SCOPES = (PUBLIC, *SCOPES, RPC_CALLS)
 """What a route may need: nothing, a capability scope, or a credential whose calls it checks."""
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 logger = logging.getLogger("dotdo.http")
-_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)(?:\{([^/]+)\})?$")
 # Ranks of what matches one path segment: the higher, the fewer paths it matches.
-_LITERAL, _CONSTRAINED, _PLAIN, _WILDCARD = 3, 2, 1, 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """One registered route: a method (or `*`), a parsed pattern and its handler."""
 
@@ -115,9 +114,9 @@ class Route:
     """Each segment's parameter name, None for a literal: parsed once, not per request."""
 
     def __post_init__(self) -> None:
-        ranks = [_rank(segment) for segment in self.segments]
-        object.__setattr__(self, "specificity", (*ranks, _WILDCARD if self.wildcard else 1))
-        object.__setattr__(self, "names", tuple(_param_name(segment) for segment in self.segments))
+        specificity, names = pattern_shape(self.segments, self.wildcard)
+        object.__setattr__(self, "specificity", specificity)
+        object.__setattr__(self, "names", names)
 
     def match(self, raw_path: str) -> dict[str, str] | None:
         """Match a still percent-encoded path; parameters come back decoded.
@@ -157,17 +156,9 @@ def default_scope(method: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _param_name(segment: str) -> str | None:
-    param = _PARAM.match(segment)
-    return param.group(1) if param else None
-
-
-@functools.lru_cache(maxsize=1024)
-def _rank(segment: str) -> int:
-    param = _PARAM.match(segment)
-    if param is None:
-        return _LITERAL
-    return _CONSTRAINED if param.group(2) else _PLAIN
+def _takes(query: tuple[str, ...], query_token: bool) -> frozenset[str]:
+    """The query parameters a route takes, one set a declaration per process."""
+    return frozenset(query) | ({"token"} if query_token else frozenset())
 
 
 def _method_fit(route_method: str, method: str) -> int | None:
@@ -182,41 +173,11 @@ def _method_fit(route_method: str, method: str) -> int | None:
     return None
 
 
-def _split(path: str) -> list[str]:
-    stripped = path.strip("/")
-    return stripped.split("/") if stripped else []
-
-
 def _check_method(method: str) -> str:
     method = method.upper()
     if method != "*" and method not in METHODS:
         raise ValueError(f"Unknown HTTP method {method!r}")
     return method
-
-
-@functools.lru_cache(maxsize=1024)
-def _parse(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern[str] | None, ...]]:
-    """A pattern's segments, whether it ends in a wildcard and each segment's regex constraint.
-
-    ValueError when malformed. Cached: every object of a class registers the same patterns
-    on every wake, and the answer depends on the pattern alone."""
-    if not pattern.startswith("/"):
-        raise ValueError(f"Route patterns start with '/': {pattern!r}")
-    segments = _split(pattern)
-    wildcard = bool(segments) and segments[-1] == "*"
-    if wildcard:
-        segments = segments[:-1]
-    for segment in segments:
-        if segment == "*" or (segment.startswith(":") and not _PARAM.match(segment)):
-            raise ValueError(f"Invalid route pattern {pattern!r}: bad segment {segment!r}")
-    constraints: list[re.Pattern[str] | None] = []
-    for segment in segments:
-        param = _PARAM.match(segment)
-        try:
-            constraints.append(re.compile(param.group(2)) if param and param.group(2) else None)
-        except re.error as exc:
-            raise ValueError(f"Invalid route pattern {pattern!r}: {exc}") from exc
-    return tuple(segments), wildcard, tuple(constraints)
 
 
 class RouteOptions(TypedDict, total=False):
@@ -302,22 +263,22 @@ class Router:
         `body=False`: the route reads no body, and a request with one is a 400
         `unexpected_body`."""
         method = _check_method(method)
-        segments, wildcard, constraints = _parse(pattern)
+        segments, wildcard, constraints = parse_pattern(pattern)
         needs = default_scope(method) if scope is None else scope
         if needs not in ROUTE_SCOPES:
             raise ValueError(f"A route's scope is one of {', '.join(ROUTE_SCOPES)}, not {scope!r}")
         if isinstance(query, str):
             raise ValueError(f"A route's query is a list of parameter names, not the string {query!r}")
-        takes = None if query is None else frozenset(query) | ({"token"} if query_token else frozenset())
+        takes = None if query is None else _takes(tuple(query), query_token)
 
         def register(handler: H) -> H:
             # The same method and pattern again is an override (an app replacing a
             # framework route): the earlier one goes, so it cannot answer anything.
-            self.routes = [
-                route
-                for route in self.routes
-                if (route.method, route.segments, route.wildcard) != (method, segments, wildcard)
-            ]
+            key = (method, segments, wildcard)
+            for route in self.routes:  # a loop, not a generator: a wake registers ~60 routes
+                if (route.method, route.segments, route.wildcard) == key:
+                    self.routes = [r for r in self.routes if (r.method, r.segments, r.wildcard) != key]
+                    break
             self.routes.append(
                 Route(
                     method, pattern, handler, segments, wildcard, constraints, needs, query_token, takes, body
