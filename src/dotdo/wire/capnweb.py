@@ -192,6 +192,7 @@ class CapnWebSession:
             raise ProtocolError(f"release of import {import_id}, already released")
         self._texts.release(import_id)
         self._unreleased.release(import_id)
+        self._answered.discard(import_id)  # a pull of a released id aborts: no need to keep it
 
     def _settled(self, call: asyncio.Future[Any]) -> None:
         """A push finished, pulled or not: a malformed expression aborts the session, a
