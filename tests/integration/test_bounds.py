@@ -529,9 +529,11 @@ UNIT_TESTED = {
     "requests per caller": "tests/unit/core/test_limits.py",
     "socket messages per caller": "tests/unit/core/test_limits.py",
     "batch answers": "tests/unit/wire/test_batch_answers.py",
+    "residual walk": "tests/unit/semantic/test_residual_walk.py",
 }
 """Rows of the table tried without the runtime (the rate is time-bound; nothing reaches the
-cap; sixteen megabytes of answers are tried on the batch runners themselves)."""
+cap; sixteen megabytes of answers are tried on the batch runners themselves; a walk's 32 MiB
+on the walk itself, and at its real size in `test_page_bytes.py`)."""
 
 
 def test_the_bounds_table_in_the_docs_is_this_one() -> None:
