@@ -93,7 +93,9 @@ class Walk:
 
     def __init__(self, store: ThingStore, type_name: str, query: ThingQuery) -> None:
         """The walk over `store.scan(type_name, query)`: nothing is read until iterated."""
-        self._records = store.scan(type_name, query)
+        # Each candidate costs at least WALK_ROW_BYTES, so the walk stops by this many (the
+        # first is free, hence the 2): the scan reads no further ids than that.
+        self._records = store.scan(type_name, query, most=MAX_WALK_BYTES // WALK_ROW_BYTES + 2)
         self._spent = 0
         self.stopped = False
         self.last: ThingRecord | None = None

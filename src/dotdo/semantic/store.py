@@ -151,8 +151,9 @@ class ThingStore(Protocol):
     def remove(self, thing_id: str) -> bool:
         """Delete the record for good; False when there was none."""
 
-    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
-        """Records of a type that the query's SQL part accepts, in the query's order, unpaged."""
+    def scan(self, type_name: str, query: ThingQuery, most: int | None = None) -> Iterator[ThingRecord]:
+        """Records of a type that the query's SQL part accepts, in the query's order, unpaged:
+        all of them, or the first `most`."""
 
     def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
         """One page (limit/offset) of the records a residual-free query selects, cut where
@@ -304,28 +305,46 @@ class SqliteThingStore:
         )
         return {record.id: record for record in (ThingRecord.from_json(row["record"]) for row in rows)}
 
-    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
-        """As `ThingStore.scan`, lazily, 256 records a query; a record deleted while the
-        scan runs is skipped. Over an overlay, each batch reads the records it holds then."""
-        # The first batch whole; past it, the ids of every remaining match in order (one
-        # sort, a few bytes a thing), then their rows a batch at a time by primary key.
-        # Paging on with OFFSET would re-walk every earlier row for each batch.
-        # A batch is also cut by its bytes (`Sql.page`): 256 megabyte things would not fit.
-        first, cut = self._select(type_name, query, _SCAN_BATCH, 0)
+    def scan(self, type_name: str, query: ThingQuery, most: int | None = None) -> Iterator[ThingRecord]:
+        """As `ThingStore.scan`, lazily: at most MAX_PAGE_BYTES of records read at a time,
+        so a consumer that stops (a residual's walk, ADR 0059) has read little past where it
+        stopped; a record deleted while the scan runs is skipped. Over an overlay, each
+        batch reads the records it holds then."""
+        # The first batch as a page; past it, the ids of the remaining matches in order (one
+        # sort, a few bytes a thing; `most` of them at most), then, 256 at a time, their
+        # sizes and their rows by primary key in runs that fit a page. Paging on with OFFSET
+        # would re-walk every earlier row for each batch.
+        batch_size = _SCAN_BATCH if most is None else min(most, _SCAN_BATCH)
+        first, cut = self._select(type_name, query, batch_size, 0)
         yield from first
-        if len(first) < _SCAN_BATCH and not cut:
+        left = -1 if most is None else most - len(first)
+        if (len(first) < _SCAN_BATCH and not cut) or left == 0:
             return
-        sql, params = self._ordered(type_name, query, "id", -1, len(first))
+        sql, params = self._ordered(type_name, query, "id", left, len(first))
         ids = [str(row["id"]) for row in self._sql.exec(sql, *params)]
         for start in range(0, len(ids), _SCAN_BATCH):
             batch = ids[start : start + _SCAN_BATCH]
             overlay = self._overlay_for(type_name)
             held: Mapping[str, ThingRecord | None] = {} if overlay is None else overlay.records
-            found = self._records([thing_id for thing_id in batch if thing_id not in held])
+            sizes = self.data_bytes([thing_id for thing_id in batch if thing_id not in held])
+            run: list[str] = []  # the batch's ids since the last read, in order
+            size = 0
             for thing_id in batch:
-                record = held[thing_id] if thing_id in held else found.get(thing_id)
-                if record is not None:
-                    yield record
+                if thing_id not in held and thing_id in sizes:
+                    if size and size + sizes[thing_id] > MAX_PAGE_BYTES:
+                        yield from self._in_order(run, held)
+                        run, size = [], 0
+                    size += sizes[thing_id] or 1
+                run.append(thing_id)
+            yield from self._in_order(run, held)
+
+    def _in_order(self, ids: list[str], held: Mapping[str, ThingRecord | None]) -> Iterator[ThingRecord]:
+        """The records of `ids` in their order: those `held`, the others read by key."""
+        found = self._fetch([thing_id for thing_id in ids if thing_id not in held])
+        for thing_id in ids:
+            record = held[thing_id] if thing_id in held else found.get(thing_id)
+            if record is not None:
+                yield record
 
     def data_bytes(self, ids: Sequence[str]) -> dict[str, int]:
         """The UTF-8 bytes of the properties of each id held (an absent id left out), in one
@@ -389,9 +408,9 @@ class QueriesBelow:
 
     _inner: ThingStore
 
-    def scan(self, type_name: str, query: ThingQuery) -> Iterator[ThingRecord]:
+    def scan(self, type_name: str, query: ThingQuery, most: int | None = None) -> Iterator[ThingRecord]:
         """As `ThingStore.scan`, from the store below."""
-        return self._inner.scan(type_name, query)
+        return self._inner.scan(type_name, query, most)
 
     def page(self, type_name: str, query: ThingQuery) -> tuple[list[ThingRecord], bool]:
         """As `ThingStore.page`, from the store below."""
