@@ -63,14 +63,16 @@ class BatchAnswer:
     MAX_BATCH_ANSWER_BYTES: `check()` before a call starts (400 `answer_too_large` once they
     are past it), `add(value)` when it has answered."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "this batch") -> None:
+        """Nothing gathered yet; `what` names the batch in the refusal's message."""
         self.bytes = 0
+        self._what = what
 
     def check(self) -> None:
         """BadRequest `answer_too_large` when the batch's answers already hold past the bound."""
         if self.bytes > MAX_BATCH_ANSWER_BYTES:
             raise BadRequest(
-                f"this batch's answers hold {self.bytes} bytes, past {MAX_BATCH_ANSWER_BYTES}: "
+                f"{self._what}'s answers hold {self.bytes} bytes, past {MAX_BATCH_ANSWER_BYTES}: "
                 "the rest of it is not run; ask for them in another request",
                 code="answer_too_large",
             )

@@ -382,7 +382,7 @@ class CapnWebSession:
         check_value_bytes(values, f"the arguments of {taken}")
         if self._send is None:  # a batch answers at its end: past its bound, no more calls run
             return await self._held.run(invoke, method, values)
-        return await invoke(method, values)
+        return await imports.answers.run(invoke, method, values)  # a push holds them to its end
 
     async def _remap(
         self,

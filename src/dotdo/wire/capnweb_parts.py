@@ -17,6 +17,7 @@ from typing import Any
 
 from dotdo.errors import BadRequest, Gone, HttpError, ProtocolError
 from dotdo.remote.marks import is_reference
+from dotdo.wire.batch_answer import BatchAnswer
 from dotdo.wire.codec import MAX_SAFE_INTEGER, bigint, epoch_ms, from_epoch_ms
 from dotdo.wire.pushtexts import PushParts
 
@@ -81,10 +82,12 @@ def is_int(value: Any) -> bool:
 class Taken:
     """What a push refers to, taken when it arrived (a release after it takes nothing
     away): the session's exports by id (`futures`, `take_imports`) and, of those that are
-    pushes, the parts of their texts (`texts`, `PushTexts.hold`)."""
+    pushes, the parts of their texts (`texts`, `PushTexts.hold`); and the answers of the
+    calls it has made so far (`answers`: one push may make many, over a socket too)."""
 
     futures: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
     texts: dict[int, PushParts] = field(default_factory=dict)
+    answers: BatchAnswer = field(default_factory=lambda: BatchAnswer("this push"))
 
 
 def batch_messages(body: str) -> list[str]:
