@@ -223,13 +223,26 @@ _IRREGULAR_VERBS = {
     "forecast": ("forecast", "forecasting", "forecasts"),
     "upset": ("upset", "upsetting", "upsets"),
 }
-# Irregular past tenses, to their base: those that are no base form themselves (`put`,
-# `read` are both; `found`, `saw`, `felt` and `rose` are verbs or words of their own).
-_IRREGULAR_PASTS = {
-    past: base
-    for base, (past, _, _) in _IRREGULAR_VERBS.items()
-    if past != base and past not in ("found", "saw", "felt", "rose")
-}
+# More irregular verbs, base:past; their -ing and third person are regular (`dig` ->
+# `digging`). `lay` is left out: `relay` would read as re-lay.
+_MORE_PASTS = dict(
+    pair.split(":")
+    for pair in """
+    fall:fell hear:heard mean:meant beat:beat blow:blew dig:dug stick:stuck strike:struck
+    spin:spun swing:swung string:strung flee:fled cast:cast arise:arose awake:awoke bear:bore
+    bend:bent bind:bound bite:bit bleed:bled breed:bred burst:burst cling:clung creep:crept
+    deal:dealt dwell:dwelt fling:flung forbid:forbade forsake:forsook grind:ground hang:hung
+    kneel:knelt light:lit shake:shook shine:shone shrink:shrank sink:sank slay:slew slide:slid
+    sling:slung slit:slit speed:sped spit:spat spring:sprang sting:stung stink:stank
+    stride:strode strive:strove sweep:swept tread:trod weave:wove weep:wept wind:wound
+    wring:wrung thrust:thrust rid:rid bid:bid shed:shed
+    """.split()  # noqa: SIM905 - eight lines, where a list literal would take seventy
+)
+# Prefixes that keep an irregular verb irregular (`withdraw` -> `withdrew`, `rerun` ->
+# `reran`), longest first so `under` is tried before `un`.
+_PREFIXES = ("under", "over", "with", "fore", "out", "mis", "for", "un", "re", "up", "be", "in")
+# Pasts that are base forms or words of their own, never read as a past (`found`, `saw`).
+_ALSO_BASES = frozenset({"found", "saw", "felt", "rose", "fell", "bound", "ground", "wound", "bore", "slew"})
 # Base forms that end in -ed (an -eed word is one unless its base is an -ee verb: `need`,
 # `proceed`, but `agreed`).
 _ED_BASES = frozenset({"bed", "bobsled", "embed", "imbed", "shed", "shred", "sled", "wed"})
@@ -241,7 +254,7 @@ _EE_VERBS = frozenset({"agree", "decree", "disagree", "emcee", "free", "guarante
 _DOUBLING = frozenset({
     "refer", "prefer", "transfer", "defer", "confer", "infer", "deter", "admit", "commit",
     "submit", "permit", "omit", "occur", "incur", "recur", "concur", "regret", "embed", "control",
-    "patrol", "compel", "expel", "propel", "repel", "excel",
+    "patrol", "compel", "expel", "propel", "repel", "excel", "forbid",
 })
 # fmt: on
 _VOWELS = "aeiou"
@@ -283,12 +296,34 @@ def _regular_forms(base: str) -> tuple[str, str, str]:
     return past, participle, third
 
 
+_IRREGULAR_VERBS.update({base: (past, *_regular_forms(base)[1:]) for base, past in _MORE_PASTS.items()})
+_IRREGULAR_PASTS = {
+    past: base for base, (past, _, _) in _IRREGULAR_VERBS.items() if past != base and past not in _ALSO_BASES
+}
+"""Irregular past tenses, to their base: those that are no base form themselves (`put` and
+`read` are both)."""
+
+
+def _irregular(word: str) -> tuple[str, str, str] | None:
+    """The irregular forms of `word`, a prefix of `_PREFIXES` kept on them (`withdraw`)."""
+    forms = _IRREGULAR_VERBS.get(word)
+    if forms is not None:
+        return forms
+    for prefix in _PREFIXES:
+        rest = word[len(prefix) :]
+        if word.startswith(prefix) and len(rest) >= 2 and rest in _IRREGULAR_VERBS:
+            past, participle, third = _IRREGULAR_VERBS[rest]
+            return prefix + past, prefix + participle, prefix + third
+    return None
+
+
 def conjugate(verb: str) -> VerbForms:
-    """`create` -> created / creating / creates; `ship` -> shipped; `signUp` -> signedUp."""
+    """`create` -> created / creating / creates; `ship` -> shipped; `signUp` -> signedUp;
+    `run` -> ran and `rerun` -> reran (the irregular table, with its prefixes)."""
     match = re.match(r"^([a-z0-9]+)(.*)$", verb)
     head, tail = (match.group(1), match.group(2)) if match else (verb, "")
     word = head.lower()
-    past, participle, third = _IRREGULAR_VERBS.get(word) or _regular_forms(word)
+    past, participle, third = _irregular(word) or _regular_forms(word)
     return VerbForms(verb, past + tail, participle + tail, third + tail)
 
 
@@ -306,7 +341,11 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
     word = head.lower()
     if word in _IRREGULAR_PASTS:
         return (_IRREGULAR_PASTS[word] + tail,)
-    if not word.endswith("ed") or word in _ED_BASES or word in _IRREGULAR_VERBS:
+    for prefix in _PREFIXES:
+        rest = word[len(prefix) :]
+        if word.startswith(prefix) and rest in _IRREGULAR_PASTS and prefix + rest not in _ALSO_BASES:
+            return (prefix + _IRREGULAR_PASTS[rest] + tail,)  # `withdrew` -> `withdraw`
+    if not word.endswith("ed") or word in _ED_BASES or _irregular(word) is not None:
         return ()
     if word.endswith("eed") and word[:-1] not in _EE_VERBS:
         return ()
@@ -356,7 +395,10 @@ def participle_bases(verb: str) -> tuple[str, ...]:
     candidates = irregular or [
         base
         for base in dict.fromkeys((stem[:-1] + "ie", stem, stem + "e", stem[:-1]))
-        if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[1] == word
+        if len(base) >= 2
+        and base not in _IRREGULAR_VERBS
+        # `ageing`, `dyeing`: a base's -e kept before -ing, as some spell it
+        and (_regular_forms(base)[1] == word or (base == stem and base.endswith("e")))
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
     return tuple(base + tail for base in kept)

@@ -99,6 +99,7 @@ def test_a_verb_not_registered_in_the_third_person_is_refused_naming_its_base(ve
         ("being", " (of 'be')"),
         ("shippingOut", " (of 'shipOut')"),
         ("following", ""),  # `follow` or `followe`: spelling cannot tell
+        ("ageing", " (of 'age')"),  # the -e kept, as some spell it
     ],
 )
 def test_a_verb_not_registered_in_the_present_participle_is_refused(verb: str, named: str) -> None:
@@ -124,6 +125,16 @@ def test_a_base_ending_in_ing_after_no_vowel_stays_a_base(verb: str) -> None:
         ("feel", "felt"),
         ("fly", "flew"),
         ("teach", "taught"),
+        ("fall", "fell"),
+        ("dig", "dug"),
+        ("strike", "struck"),
+        ("withdraw", "withdrew"),  # a prefix keeps a verb irregular
+        ("undergo", "underwent"),
+        ("rerun", "reran"),
+        ("forbid", "forbade"),
+        ("input", "input"),
+        ("relay", "relayed"),  # not re-lay
+        ("fell", "felled"),  # a past that is a verb of its own stays a base
     ],
 )
 def test_irregular_verbs_name_their_events_by_their_own_past(verb: str, past: str) -> None:
