@@ -59,9 +59,10 @@ def rename_hint(unbound: list[str], class_name: str) -> str:
     (`renamed_classes`, Cloudflare's Durable Object migrations); "" when there is none."""
     if not unbound:
         return ""
-    old = unbound[0]
+    old = unbound[0] if len(unbound) == 1 else "<the old name>"
+    which = unbound[0] if len(unbound) == 1 else f"one of {', '.join(unbound)}"
     return (
-        f'; or, if {class_name} is {old} renamed: renamed_classes = [{{ from = "{old}", to = '
+        f'; or, if {class_name} is {which} renamed: renamed_classes = [{{ from = "{old}", to = '
         f'"{class_name}" }}], which keeps its objects on Cloudflare (the local runtime starts '
         "the renamed class with none)"
     )

@@ -69,6 +69,19 @@ def test_a_class_that_replaced_a_migrated_one_is_told_how_to_rename_it(tmp_path:
     assert "starts the renamed class with none" in line
 
 
+def test_with_several_unbound_classes_the_hint_names_them_all(tmp_path: Path) -> None:
+    """Two new classes beside two old unbound ones: each hint said "Demo renamed", and
+    following both renamed Demo twice."""
+    migration = '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Demo", "Other"]\n'
+    root = _project(tmp_path, _binding("A", "Library") + _binding("B", "Shelf") + migration)
+    lines = Project.load(root).missing_migrations()
+    assert len(lines) == 2
+    for line, new in zip(lines, ("Library", "Shelf"), strict=True):
+        assert (
+            f'if {new} is one of Demo, Other renamed: renamed_classes = [{{ from = "<the old name>"' in line
+        )
+
+
 def test_renamed_and_deleted_classes_no_longer_count(tmp_path: Path) -> None:
     root = _project(
         tmp_path,

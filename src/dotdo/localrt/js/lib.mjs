@@ -70,9 +70,10 @@ export function missingMigrations(config, configName = "wrangler.toml") {
  */
 function renameHint(unbound, className) {
   if (unbound.length === 0) return "";
-  const old = unbound[0];
+  const old = unbound.length === 1 ? unbound[0] : "<the old name>";
+  const which = unbound.length === 1 ? unbound[0] : `one of ${unbound.join(", ")}`;
   return (
-    `; or, if ${className} is ${old} renamed: renamed_classes = [{ from = "${old}", to = "${className}" }], ` +
+    `; or, if ${className} is ${which} renamed: renamed_classes = [{ from = "${old}", to = "${className}" }], ` +
     "which keeps its objects on Cloudflare (the local runtime starts the renamed class with none)"
   );
 }
