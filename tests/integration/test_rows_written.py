@@ -151,6 +151,8 @@ def test_a_query_over_unflushed_things_reads_the_indexes_of_the_plain_query(
         for statement, params in sql.statements:
             assert ("WITH dirty" in statement) is overlaid
             for line in rpc(runtime, tenant, "explain", statement, params):
+                if line == "SEARCH t USING INDEX things_by_id (id=?)":
+                    continue  # a page's records by key, in the statement that measures it
                 assert not line.startswith("SCAN things"), line  # never the whole table
                 used.update(word for word in line.replace("(", " ").split() if word.startswith("things_"))
                 if line.startswith("SEARCH things USING PRIMARY KEY"):
