@@ -197,24 +197,25 @@ before the handler runs; raises an HttpError to refuse it."""
 async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
     """An HttpError as its JSON body and status; anything else logged with its traceback
     (`dotdo.http`) and answered 500 `internal_error` with no detail."""
-    if isinstance(error, HttpError):
-        return error_response(error)
-    logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
-    return error_response(HttpError("Internal server error"))
+    return _answer_error(error, request, named=False)
 
 
 async def development_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
     """`default_error_handler`, whose 500 names the exception (its type and the first 300
     characters of its message) for a developer at the client: only with
     ENVIRONMENT=development, since in production an exception's text may hold data."""
+    return _answer_error(error, request, named=True)
+
+
+def _answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpResponse:
     if isinstance(error, HttpError):
         return error_response(error)
     logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
+    if not named:
+        return error_response(HttpError("Internal server error"))
     text = f"{type(error).__name__}: {error}"[:300]
-    message = (
-        f"Internal server error: {text} (ENVIRONMENT=development; the traceback is in the server's output)"
-    )
-    return error_response(HttpError(message))
+    where = "ENVIRONMENT=development; the traceback is in the server's output"
+    return error_response(HttpError(f"Internal server error: {text} ({where})"))
 
 
 class Router:

@@ -9,6 +9,7 @@ last word changes (`LineItem` -> `LineItems`, `signUp` -> `signedUp`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -302,6 +303,20 @@ _IRREGULAR_PASTS = {
 }
 """Irregular past tenses, to their base: those that are no base form themselves (`put` and
 `read` are both)."""
+_IRREGULAR_PARTICIPLES: dict[str, list[str]] = {}
+_IRREGULAR_THIRDS: dict[str, list[str]] = {}
+for _base, (_, _participle, _third) in _IRREGULAR_VERBS.items():
+    _IRREGULAR_PARTICIPLES.setdefault(_participle, []).append(_base)
+    _IRREGULAR_THIRDS.setdefault(_third, []).append(_base)
+
+
+def _prefixed(word: str, table: Mapping[str, object]) -> tuple[str, str] | None:
+    """`word` as one of `_PREFIXES` and a word of `table` (`withdraw`: `with`, `draw`)."""
+    for prefix in _PREFIXES:
+        rest = word[len(prefix) :]
+        if word.startswith(prefix) and len(rest) >= 2 and rest in table:
+            return prefix, rest
+    return None
 
 
 def _irregular(word: str) -> tuple[str, str, str] | None:
@@ -309,12 +324,12 @@ def _irregular(word: str) -> tuple[str, str, str] | None:
     forms = _IRREGULAR_VERBS.get(word)
     if forms is not None:
         return forms
-    for prefix in _PREFIXES:
-        rest = word[len(prefix) :]
-        if word.startswith(prefix) and len(rest) >= 2 and rest in _IRREGULAR_VERBS:
-            past, participle, third = _IRREGULAR_VERBS[rest]
-            return prefix + past, prefix + participle, prefix + third
-    return None
+    split = _prefixed(word, _IRREGULAR_VERBS)
+    if split is None:
+        return None
+    prefix, rest = split
+    past, participle, third = _IRREGULAR_VERBS[rest]
+    return prefix + past, prefix + participle, prefix + third
 
 
 def conjugate(verb: str) -> VerbForms:
@@ -341,10 +356,9 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
     word = head.lower()
     if word in _IRREGULAR_PASTS:
         return (_IRREGULAR_PASTS[word] + tail,)
-    for prefix in _PREFIXES:
-        rest = word[len(prefix) :]
-        if word.startswith(prefix) and rest in _IRREGULAR_PASTS and prefix + rest not in _ALSO_BASES:
-            return (prefix + _IRREGULAR_PASTS[rest] + tail,)  # `withdrew` -> `withdraw`
+    split = _prefixed(word, _IRREGULAR_PASTS)
+    if split is not None and word not in _ALSO_BASES:
+        return (split[0] + _IRREGULAR_PASTS[split[1]] + tail,)  # `withdrew` -> `withdraw`
     if not word.endswith("ed") or word in _ED_BASES or _irregular(word) is not None:
         return ()
     if word.endswith("eed") and word[:-1] not in _EE_VERBS:
@@ -367,7 +381,7 @@ def third_person_bases(verb: str) -> tuple[str, ...]:
     match = re.match(r"^([a-z0-9]+)(.*)$", verb)
     head, tail = (match.group(1), match.group(2)) if match else (verb, "")
     word = head.lower()
-    irregular = [base for base, forms in _IRREGULAR_VERBS.items() if forms[2] == word]
+    irregular = _IRREGULAR_THIRDS.get(word, [])
     if not irregular and (not word.endswith("s") or word.endswith(("ss", "us", "as"))):
         return ()
     candidates = irregular or [
@@ -388,7 +402,7 @@ def participle_bases(verb: str) -> tuple[str, ...]:
     match = re.match(r"^([a-z0-9]+)(.*)$", verb)
     head, tail = (match.group(1), match.group(2)) if match else (verb, "")
     word = head.lower()
-    irregular = [base for base, forms in _IRREGULAR_VERBS.items() if forms[1] == word]
+    irregular = _IRREGULAR_PARTICIPLES.get(word, [])
     stem = word[:-3]
     if not irregular and (not word.endswith("ing") or not re.search(r"[aeiouy]", stem)):
         return ()

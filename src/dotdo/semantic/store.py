@@ -334,7 +334,7 @@ class SqliteThingStore:
                     if size and size + sizes[thing_id] > MAX_PAGE_BYTES:
                         yield from self._in_order(run, held)
                         run, size = [], 0
-                    size += sizes[thing_id] or 1
+                    size += sizes[thing_id]  # at least 2: properties are a JSON object
                 run.append(thing_id)
             yield from self._in_order(run, held)
 

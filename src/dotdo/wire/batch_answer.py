@@ -5,7 +5,6 @@ each answer until the client releases it (`HeldAnswers`), under the same bound."
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,11 +43,11 @@ def answer_bytes(value: Any, stop_at: int | None = None) -> int:
     return size
 
 
-def check_value_bytes(value: Any, what: str) -> None:
+def check_value_bytes(value: Any, what: str) -> int:
     """BadRequest `answer_too_large` when `value` (`what` it is, for the message) would take
     more than MAX_BATCH_ANSWER_BYTES written (`answer_bytes`). A Cap'n Web value built from
     references repeats what they name: 200 references to a 1 MB value in a 2.7 KB message
-    were 200 MB to write, and ended workerd."""
+    were 200 MB to write, and ended workerd. Answers the bytes counted."""
     size = answer_bytes(value, stop_at=MAX_BATCH_ANSWER_BYTES)
     if size > MAX_BATCH_ANSWER_BYTES:
         raise BadRequest(
@@ -56,6 +55,10 @@ def check_value_bytes(value: Any, what: str) -> None:
             "a value a call answers or takes holds at most that much",
             code="answer_too_large",
         )
+    return size
+
+
+_BATCH_REMEDY = "the rest of it is not run; ask for them in another request"
 
 
 class BatchAnswer:
@@ -63,17 +66,23 @@ class BatchAnswer:
     MAX_BATCH_ANSWER_BYTES: `check()` before a call starts (400 `answer_too_large` once they
     are past it), `add(value)` when it has answered."""
 
-    def __init__(self, what: str = "this batch") -> None:
-        """Nothing gathered yet; `what` names the batch in the refusal's message."""
+    def __init__(
+        self,
+        what: str = "this batch",
+        remedy: str = "the rest of it is not run; ask for them in another request",
+    ) -> None:
+        """Nothing gathered yet; `what` names the batch in the refusal's message, `remedy`
+        says what to do."""
         self.bytes = 0
         self._what = what
+        self._remedy = remedy
 
     def check(self) -> None:
         """BadRequest `answer_too_large` when the batch's answers already hold past the bound."""
         if self.bytes > MAX_BATCH_ANSWER_BYTES:
             raise BadRequest(
-                f"{self._what}'s answers hold {self.bytes} bytes, past {MAX_BATCH_ANSWER_BYTES}: "
-                "the rest of it is not run; ask for them in another request",
+                f"{self._what}'s answers hold {self.bytes} bytes, past "
+                f"{MAX_BATCH_ANSWER_BYTES}: {self._remedy}",
                 code="answer_too_large",
             )
 
@@ -89,36 +98,27 @@ class BatchAnswer:
         return value
 
 
-class HeldAnswers:
+class HeldAnswers(BatchAnswer):
     """The answers a Cap'n Web WebSocket session holds: each push's answer stays, for the
     client to pull and to use in later pushes, until the client releases its id. `check()`
     before a push starts (400 `answer_too_large` once those not released hold past
-    MAX_BATCH_ANSWER_BYTES), `hold(id, call)` when it starts, `release(id)`."""
+    MAX_BATCH_ANSWER_BYTES), `hold(id)` when it starts, `answered(id, size)` with the bytes
+    its push counted, `release(id)`."""
 
     def __init__(self) -> None:
-        self.bytes = 0
+        """Nothing held yet."""
+        super().__init__("this session", "release (dispose of) the results you are done with")
         self._sizes: dict[int, int] = {}  # every held push; its answer's bytes once it has one
 
-    def check(self) -> None:
-        """BadRequest `answer_too_large` when the answers not released hold past the bound."""
-        if self.bytes > MAX_BATCH_ANSWER_BYTES:
-            raise BadRequest(
-                f"this session holds {self.bytes} bytes of answers not released, past "
-                f"{MAX_BATCH_ANSWER_BYTES}: release (dispose of) the results you are done with",
-                code="answer_too_large",
-            )
-
-    def hold(self, export_id: int, call: asyncio.Future[Any]) -> None:
-        """Count `call`'s answer, once it has one, until `release(export_id)`."""
+    def hold(self, export_id: int) -> None:
+        """Count the answer of push `export_id` once it has one, until `release(export_id)`."""
         self._sizes[export_id] = 0
-        call.add_done_callback(lambda done: self._answered(export_id, done))
 
-    def _answered(self, export_id: int, call: asyncio.Future[Any]) -> None:
-        if export_id not in self._sizes or call.cancelled() or call.exception() is not None:
-            return  # released before it answered, or a failure (a short message)
-        size = answer_bytes(call.result())
-        self._sizes[export_id] = size
-        self.bytes += size
+    def answered(self, export_id: int, size: int) -> None:
+        """Push `export_id` answered `size` bytes (nothing when it was released before)."""
+        if export_id in self._sizes:
+            self._sizes[export_id] = size
+            self.bytes += size
 
     def release(self, export_id: int) -> None:
         """The client is done with `export_id`: its answer no longer counts."""

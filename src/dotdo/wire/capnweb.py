@@ -159,13 +159,13 @@ class CapnWebSession:
                 self._exports[export_id] = failed_call(refusal)
             else:
                 self._texts.add(export_id, message[1])
-                call = asyncio.ensure_future(self._push(message[1], imports))
+                call = asyncio.ensure_future(self._push(export_id, message[1], imports))
                 call.add_done_callback(self._settled)
                 self._exports[export_id] = call
                 if self._send is None:
                     self._calls.append(call)
                 else:
-                    self._unreleased.hold(export_id, call)
+                    self._unreleased.hold(export_id)
         elif kind == "pull" and len(message) == 2 and is_int(message[1]):
             self._pull(message[1])
         elif kind == "release" and len(message) == 3 and is_int(message[1]) and is_int(message[2]):
@@ -293,10 +293,11 @@ class CapnWebSession:
 
     # -- expressions ------------------------------------------------------------
 
-    async def _push(self, expression: Any, imports: Taken) -> Any:
-        """A push's value, at most MAX_BATCH_ANSWER_BYTES written (400 `answer_too_large`)."""
+    async def _push(self, export_id: int, expression: Any, imports: Taken) -> Any:
+        """A push's value, at most MAX_BATCH_ANSWER_BYTES written (400 `answer_too_large`),
+        its bytes counted once, for what a socket holds too."""
         value = await self._evaluate(expression, 0, None, imports)
-        check_value_bytes(value, "this push's answer")
+        self._unreleased.answered(export_id, check_value_bytes(value, "this push's answer"))
         return value
 
     async def _evaluate(
