@@ -47,8 +47,10 @@ application code cannot swallow them; they never reach a caller:
     WritesNeeded                        work tried without a transaction wrote: run it in one (core/sql.py)
 
 Any other exception that escapes a handler is answered as a 500 `internal_error`
-with no detail; its traceback goes to the log. "(internal)" classes never leave
-the framework and are not exported from `dotdo`; every other one is.
+with no detail; its traceback goes to the log. With ENVIRONMENT=development the
+message names the exception, on HTTP routes and every RPC surface alike (the
+function `internal_error` words it). "(internal)" classes never leave the framework
+and are not exported from `dotdo`; every other one is.
 """
 
 from __future__ import annotations
@@ -88,7 +90,12 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "UpgradeRequired",
+    "internal_error",
 ]
+
+_NAMED_LENGTH = 300
+"""Most characters of an exception's `Type: text` that a development answer carries."""
+_WHERE = "ENVIRONMENT=development; the traceback is in the server's output"
 
 
 class DotdoError(Exception):
@@ -412,3 +419,18 @@ class HandlerTimeout(DotdoError, TimeoutError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"timed out after {seconds:g} s")
         self.seconds = seconds
+
+
+def internal_error(error: BaseException, *, named: bool, message: str = "Internal error") -> str:
+    """The message of a 500 `internal_error` answering `error`, a failure of the server's own.
+
+    `message` alone, unless `named`: then `message: Type: text (ENVIRONMENT=development; the
+    traceback is in the server's output)`, with the first 300 characters of `Type: text`.
+    Only for ENVIRONMENT=development: in production an exception's text may hold data. Every
+    surface words it so (the router's "Internal server error", the RPC surfaces' "Internal
+    error"); the caller logs the traceback.
+    """
+    if not named:
+        return message
+    text = f"{type(error).__name__}: {error}"[:_NAMED_LENGTH]
+    return f"{message}: {text} ({_WHERE})"

@@ -17,6 +17,13 @@ from dotdo.wire.tokens import attenuate, mint
 from tests.conftest import HARNESS_RPC_SECRET
 from tests.runtime import ROOT, LocalRuntime, new_tenant
 
+FAILED = (
+    "Internal error: ValueError: internal detail that must not leak"
+    " (ENVIRONMENT=development; the traceback is in the server's output)"
+)
+"""What the harness's `fail` answers on every RPC surface of the runtime, which runs with
+ENVIRONMENT=development (production answers a bare "Internal error")."""
+
 
 def pipeline(target: list[str], *steps: dict[str, Any], request_id: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"pipeline": {"target": target, "pipeline": list(steps)}}
@@ -128,7 +135,7 @@ def test_rpc_targets_and_tagged_values(runtime: LocalRuntime) -> None:
         assert hidden.json()["error"]["code"] == "method_not_found"
         failing = c.post("/_semantic/rpc/pipeline", json=pipeline([], call("get_user", "x"), call("fail")))
         assert failing.status_code == 500
-        assert failing.json()["error"] == {"code": "internal_error", "message": "Internal error", "step": 1}
+        assert failing.json()["error"] == {"code": "internal_error", "message": FAILED, "step": 1}
         values = [{"$date": 5}, {"$bytes": "AQL/"}, {"$bigint": "12345678901234567890"}, {"$number": "NaN"}]
         for value, kind in zip(values, ["datetime", "bytes", "int", "float"], strict=True):
             assert c.post("/_semantic/rpc", json={"method": "describe", "params": [value]}).json() == {
@@ -215,6 +222,21 @@ def c_batch(runtime: LocalRuntime, tenant: str, path: str, token: str | None, li
     return [json.loads(line) for line in response.text.split("\n") if line]
 
 
+def test_a_failure_on_ws_rpc_is_named_in_development(runtime: LocalRuntime) -> None:
+    tenant = new_tenant()
+    write = mint(HARNESS_RPC_SECRET, target=tenant, scope="write")
+    with socket_to(runtime, tenant, f"/_harness/ws/rpc?token={write}") as ws:
+        ws.send(json.dumps({"id": 1, "method": "fail"}))
+        assert json.loads(ws.recv(timeout=10)) == {
+            "id": 1,
+            "error": {
+                "code": "internal_error",
+                "message": "Internal error: RuntimeError: boom from the object"
+                " (ENVIRONMENT=development; the traceback is in the server's output)",
+            },
+        }
+
+
 def test_websocket_rpc_calls_subscriptions_and_limits(runtime: LocalRuntime) -> None:
     tenant = new_tenant()
     with socket_to(runtime, tenant, "/ws/rpc") as ws:
@@ -284,14 +306,14 @@ def test_capnweb_with_the_real_javascript_client(runtime: LocalRuntime) -> None:
         ]
     }
     assert batch[4]["code"] == "method_not_found" and "nope" in batch[4]["error"]
-    assert batch[5] == {"error": "Internal error", "code": "internal_error"}
+    assert batch[5] == {"error": FAILED, "code": "internal_error"}
     assert batch[6] == {"value": [3, 4, 5]}
     assert result["batchRequests"] == 1  # every call above, pipelines included, in one round trip
     assert result["overSocket"][:2] == [
         {"value": "hey, carol"},
         {"value": {"owner": "carol", "count": 3, "sum": 12}},
     ]
-    assert result["overSocket"][2]["code"] == "internal_error"
+    assert result["overSocket"][2] == {"error": FAILED, "code": "internal_error"}
     assert result["socketAnswers"] == 24  # the client releases each answer: none is refused
 
 

@@ -126,3 +126,18 @@ def test_value_errors_stay_value_errors() -> None:
         {"error": {"code": "invalid_schedule", "message": "bad"}},
     )
     assert errors.InvalidTenant("x").code == "invalid_tenant"
+
+
+def test_internal_error_names_the_exception_only_when_asked() -> None:
+    """One wording of a 500 `internal_error` for the router and every RPC surface: the bare
+    message in production; in development the exception's type and text (300 characters at
+    most) and where its traceback is."""
+    where = "(ENVIRONMENT=development; the traceback is in the server's output)"
+    error = ValueError("boom")
+    assert errors.internal_error(error, named=False) == "Internal error"
+    assert (
+        errors.internal_error(error, named=False, message="Internal server error") == "Internal server error"
+    )
+    assert errors.internal_error(error, named=True) == f"Internal error: ValueError: boom {where}"
+    long = errors.internal_error(ValueError("x" * 1000), named=True)
+    assert long == f"Internal error: ValueError: {'x' * 288} {where}"

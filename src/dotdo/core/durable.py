@@ -152,7 +152,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         )
         self._access = AccessControl(settings, None, limits)
         self._access.announce(type(self).__name__)
-        self._rpc_transport = RpcTransport(self, limits)
+        self._rpc_transport = RpcTransport(self, limits, development=settings.development)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self._identity = ObjectIdentity(self.sql, getattr(ctx, "id", None))
         self._access.target = self._identity.name()

@@ -64,7 +64,7 @@ from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_r
 from dotdo.core.queryparams import check_body, check_query
 from dotdo.core.route_patterns import parse_pattern, pattern_shape
 from dotdo.core.routetree import RouteTree
-from dotdo.errors import HttpError, MethodNotAllowed, NotFound
+from dotdo.errors import HttpError, MethodNotAllowed, NotFound, internal_error
 from dotdo.remote.marks import SCOPES
 from dotdo.types import Handler, Middleware
 
@@ -201,9 +201,9 @@ async def default_error_handler(error: Exception, request: HttpRequest) -> HttpR
 
 
 async def development_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
-    """`default_error_handler`, whose 500 names the exception (its type and the first 300
-    characters of its message) for a developer at the client: only with
-    ENVIRONMENT=development, since in production an exception's text may hold data."""
+    """`default_error_handler`, whose 500 names the exception for a developer at the client
+    (`dotdo.errors.internal_error`): only with ENVIRONMENT=development, since in production
+    an exception's text may hold data."""
     return _answer_error(error, request, named=True)
 
 
@@ -211,11 +211,7 @@ def _answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpRe
     if isinstance(error, HttpError):
         return error_response(error)
     logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
-    if not named:
-        return error_response(HttpError("Internal server error"))
-    text = f"{type(error).__name__}: {error}"[:300]
-    where = "ENVIRONMENT=development; the traceback is in the server's output"
-    return error_response(HttpError(f"Internal server error: {text} ({where})"))
+    return error_response(HttpError(internal_error(error, named=named, message="Internal server error")))
 
 
 class Router:

@@ -30,7 +30,7 @@ from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.limits import Limits
 from dotdo.core.router import RPC_CALLS, Router
 from dotdo.core.websocket import POLICY_VIOLATION_CLOSE, Connection, SocketState, WebSockets
-from dotdo.errors import BadRequest, HttpError, UpgradeRequired
+from dotdo.errors import BadRequest, HttpError, UpgradeRequired, internal_error
 from dotdo.remote.fields import check_fields
 from dotdo.remote.marks import Authorize, is_reference
 from dotdo.wire.codec import decode, dumps
@@ -88,11 +88,17 @@ class RpcTransport:
     Every message on a `/ws/rpc` socket and every call on a Cap'n Web socket spends
     one of the socket's caller's message budget in `limits` (shared by every socket
     of one token). Cap'n Web sessions live in memory, so hibernation drops them (a
-    session continues from the counters in its socket's attachment)."""
+    session continues from the counters in its socket's attachment).
 
-    def __init__(self, host: RpcHost, limits: Limits) -> None:
+    A failure of the server's own is logged (`dotdo.rpc`) and answered `internal_error`;
+    with `development` (ENVIRONMENT=development) its message names the exception, on
+    `/rpc/pipeline`, `/capnweb` and `/ws/rpc` as the router's does on `POST /rpc`
+    (`dotdo.errors.internal_error`)."""
+
+    def __init__(self, host: RpcHost, limits: Limits, *, development: bool = False) -> None:
         self._host = host
         self._limits = limits
+        self._development = development
         self._sessions: dict[str, CapnWebSession] = {}
 
     def routes(self, router: Router) -> None:
@@ -154,7 +160,7 @@ class RpcTransport:
 
         authorize = request_access(request).authorize
         requests, is_batch = parse_pipelines(request.json())
-        answers = await run_batch(requests, self._host.rpc_root, authorize)
+        answers = await run_batch(requests, self._host.rpc_root, authorize, development=self._development)
         if is_batch:
             return json_response([answer for answer, _ in answers], encoded=True)
         answer, status = answers[0]
@@ -164,7 +170,9 @@ class RpcTransport:
         """Cap'n Web over HTTP: newline-separated messages in, the pulled answers out."""
         from dotdo.wire.capnweb import CapnWebSession, batch_messages
 
-        session = CapnWebSession(self._host.rpc_root([]), request_access(request).authorize)
+        session = CapnWebSession(
+            self._host.rpc_root([]), request_access(request).authorize, development=self._development
+        )
         for line in batch_messages(request.text() if request.has_body else ""):
             await session.receive(line)
         body = await session.drain()
@@ -216,9 +224,11 @@ class RpcTransport:
             if isinstance(error, InvalidMessage):
                 request_id = error.request_id
             connection.send(error_message(request_id, error))
-        except Exception:
+        except Exception as error:
             logger.exception("RPC over WebSocket failed")
-            connection.send(error_message(request_id, HttpError("Internal error")))
+            connection.send(
+                error_message(request_id, HttpError(internal_error(error, named=self._development)))
+            )
 
     async def _on_capnweb_message(self, connection: Connection, message: str | bytes) -> None:
         session = self._sessions.get(connection.id)
@@ -246,6 +256,7 @@ class RpcTransport:
                 remember=lambda ids: _remember_ids(connection, ids),
                 admit=lambda: self._limits.admit_message(socket_key(connection)),
                 close=connection.close,
+                development=self._development,
             )
             self._sessions[connection.id] = session
         await session.receive(message if isinstance(message, str) else message.decode("utf-8", "replace"))

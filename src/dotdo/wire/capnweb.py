@@ -79,7 +79,8 @@ class CapnWebSession:
 
     `main` is export 0, what the client's first calls reach (the object);
     `authorize(method name, scope)` raises Forbidden for a call the caller's token
-    does not allow.
+    does not allow. With `development` (ENVIRONMENT=development), the rejection of a call
+    that failed on the server's own names the exception (`dotdo.errors.internal_error`).
     """
 
     def __init__(
@@ -91,6 +92,7 @@ class CapnWebSession:
         remember: Callable[[SessionIds], None] | None = None,
         admit: Callable[[], None] | None = None,
         close: Callable[[int, str], object] | None = None,
+        development: bool = False,
     ) -> None:
         self._main = main
         self._authorize = authorize
@@ -98,6 +100,7 @@ class CapnWebSession:
         self._remember = remember
         self._admit = admit
         self._close = close  # WebSocket: ends the socket after an abort
+        self._development = development
         self._exports: dict[int, asyncio.Future[Any]] = {}
         self._texts = PushTexts()  # each push as written, for a step on its null answer
         start = resume or SessionIds()
@@ -248,7 +251,7 @@ class CapnWebSession:
             self.abort(str(error))
             return ""
         except Exception as error:  # logged by _settled if it is the server's own
-            line = reject(export_id, error)
+            line = reject(export_id, error, named=self._development)
         else:
             try:
                 if self._send is None:  # HTTP batch: what it has written of its answer so far
@@ -264,7 +267,7 @@ class CapnWebSession:
             except Exception as error:
                 if not isinstance(error, HttpError):
                     logger.exception("Cap'n Web result could not be sent")
-                line = reject(export_id, error)
+                line = reject(export_id, error, named=self._development)
         self._written.bytes += len(line)
         if self._send is not None and not self.aborted:
             self._send(line)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from dotdo.errors import BadRequest, Gone, HttpError, ProtocolError
+from dotdo.errors import BadRequest, Gone, HttpError, ProtocolError, internal_error
 from dotdo.remote.marks import is_reference
 from dotdo.wire.batch_answer import BatchAnswer
 from dotdo.wire.codec import MAX_SAFE_INTEGER, bigint, epoch_ms, from_epoch_ms
@@ -178,14 +178,16 @@ def literal(tag: str, args: list[Any]) -> Any:
     raise ProtocolError(f"unknown expression type {tag!r}")
 
 
-def reject(export_id: int, error: BaseException) -> str:
+def reject(export_id: int, error: BaseException, *, named: bool = False) -> str:
     """The rejection of one call: the error's message and code when it is the client's
-    to see (an HttpError), nothing of the server's own failures."""
+    to see (an HttpError); a failure of the server's own is `internal_error`, named only
+    when `named` (ENVIRONMENT=development: `dotdo.errors.internal_error`)."""
     if isinstance(error, HttpError):
         kind = "TypeError" if error.code in ("invalid_params",) else "Error"
         expression = ["error", kind, error.message, None, {**error.details, "code": error.code}]
     else:
-        expression = ["error", "Error", "Internal error", None, {"code": "internal_error"}]
+        message = internal_error(error, named=named)
+        expression = ["error", "Error", message, None, {"code": "internal_error"}]
     return json.dumps(["reject", export_id, expression], separators=(",", ":"))
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dotdo.errors import BadRequest, HttpError, PipelineFailure
+from dotdo.errors import BadRequest, HttpError, PipelineFailure, internal_error
 from dotdo.remote.calls import check_fields, invoke, is_call_id
 from dotdo.remote.marks import Authorize
 from dotdo.remote.targets import resolve_operation, resolve_property, step_text, target_text
@@ -110,8 +110,12 @@ def parse_pipelines(body: Any) -> tuple[list[PipelineRequest], bool]:
     return [_parse_one(body)], False
 
 
-async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: Authorize) -> Any:
-    """The encoded result of the last step; PipelineFailure names the step that failed."""
+async def run_pipeline(
+    request: PipelineRequest, root: RootResolver, authorize: Authorize, *, development: bool = False
+) -> Any:
+    """The encoded result of the last step; PipelineFailure names the step that failed. A
+    failure of the server's own is logged and answered 500 `internal_error`, named only with
+    `development` (ENVIRONMENT=development: `dotdo.errors.internal_error`)."""
     try:
         receiver = root(request.target)
     except HttpError as error:
@@ -123,9 +127,9 @@ async def run_pipeline(request: PipelineRequest, root: RootResolver, authorize: 
             receiver = await _take(receiver, step, is_root and index == 0, authorize, taken)
         except HttpError as error:
             raise PipelineFailure(error, index) from error
-        except Exception as error:  # the application's own failure: no detail leaks
+        except Exception as error:  # the application's own failure: no detail leaks outside development
             logger.exception("pipeline step %d (%r) failed", index, step.name)
-            raise PipelineFailure(HttpError("Internal error"), index) from error
+            raise PipelineFailure(HttpError(internal_error(error, named=development)), index) from error
         if step.kind == "method":
             taken = step_text(taken, step.name, [] if step.args is None else step.args)
         else:
@@ -146,11 +150,11 @@ async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize, 
 
 
 async def run_batch(
-    requests: list[PipelineRequest], root: RootResolver, authorize: Authorize
+    requests: list[PipelineRequest], root: RootResolver, authorize: Authorize, *, development: bool = False
 ) -> list[tuple[dict[str, Any], int]]:
     """Each pipeline's answer and its HTTP status, in order; one failing leaves the others.
     Past MAX_BATCH_ANSWER_BYTES of answers, the pipelines left are not run: each answers 400
-    `answer_too_large`."""
+    `answer_too_large`. `development` as `run_pipeline`'s."""
     answers = []
     held = BatchAnswer()
     for request in requests:
@@ -161,7 +165,7 @@ async def run_batch(
                 held.check()
             except HttpError as error:
                 raise PipelineFailure(error, None) from error
-            answer["result"] = await run_pipeline(request, root, authorize)
+            answer["result"] = await run_pipeline(request, root, authorize, development=development)
             held.add(answer["result"])
         except PipelineFailure as failure:
             answer["error"] = failure.to_dict()

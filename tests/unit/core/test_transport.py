@@ -79,9 +79,13 @@ class Host:
             sql.run(statement)
         self.socket_state = SocketState(sql)
         limits = Limits(Rate(1000, 10.0), Rate(limit, 10.0))
-        self.access = AccessControl(AccessSettings(secret=secret, environment=environment), "acme", limits)
-        self.transport = RpcTransport(self, limits)
-        self.router = Router(guard=lambda request, route: self.access.guard(request, route, self.access_for))
+        settings = AccessSettings(secret=secret, environment=environment)
+        self.access = AccessControl(settings, "acme", limits)
+        self.transport = RpcTransport(self, limits, development=settings.development)
+        self.router = Router(
+            guard=lambda request, route: self.access.guard(request, route, self.access_for),
+            development=settings.development,
+        )
         self.transport.routes(self.router)
 
     def rpc_root(self, target: list[Any]) -> Any:
@@ -270,6 +274,66 @@ def test_socket_messages_are_answered_with_the_socket_token(caplog: pytest.LogCa
     assert converse(host, anonymous, {"id": 1, "method": "greet", "params": ["a"]})[0]["error"]["code"] == (
         "token_required"
     )
+
+
+def crash_answers(host: Host) -> dict[str, str]:
+    """The message each RPC surface answers when the method it calls raises
+    RuntimeError("a secret detail"), by surface."""
+    headers = {"x-capability": token("read")}
+    single = request(host, "POST", "/rpc", {"method": "crash", "params": []}, headers)
+    step = {"type": "method", "name": "crash", "args": []}
+    one = {"id": "p", "pipeline": {"target": [], "pipeline": [step]}}
+    pipeline = request(host, "POST", "/rpc/pipeline", one, headers)
+    assert (single.status, pipeline.status) == (500, 500)
+    push, pull = ["push", ["pipeline", 0, ["crash"], []]], ["pull", 1]
+    batch = request(host, "POST", "/capnweb", f"{json.dumps(push)}\n{json.dumps(pull)}".encode(), headers)
+    [ws_answer] = converse(host, opened(host, {"rpc": True}, token("read")), {"id": 1, "method": "crash"})
+    capnweb = opened(host, {"capnweb": True}, token("read"))
+
+    async def over_capnweb() -> None:
+        for line in (push, pull):
+            await host.transport.receive(capnweb, json.dumps(line))
+        for _ in range(10):  # let the answer's task run
+            await asyncio.sleep(0)
+
+    asyncio.run(over_capnweb())
+    rejections = [json.loads(batch.body), capnweb.sent[-1]]
+    assert all(line[:2] == ["reject", 1] and line[2][4] == {"code": "internal_error"} for line in rejections)
+    assert ws_answer["error"]["code"] == "internal_error"
+    return {
+        "POST /rpc": single.json()["error"]["message"],
+        "POST /rpc/pipeline": pipeline.json()["error"]["message"],
+        "POST /capnweb": rejections[0][2][2],
+        "GET /capnweb": rejections[1][2][2],
+        "GET /ws/rpc": ws_answer["error"]["message"],
+    }
+
+
+def test_in_development_every_rpc_surface_names_a_failure_of_its_own(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`/rpc/pipeline`, Cap'n Web and `/ws/rpc` answered a bare "Internal error" with
+    ENVIRONMENT=development, where `POST /rpc` (the router's handler) named the exception:
+    each names it now, with its traceback in the log; production answers name nothing."""
+    where = "(ENVIRONMENT=development; the traceback is in the server's output)"
+    with caplog.at_level(logging.ERROR):
+        named = crash_answers(Host(environment="development"))
+    assert named == {
+        "POST /rpc": f"Internal server error: RuntimeError: a secret detail {where}",
+        **{
+            surface: f"Internal error: RuntimeError: a secret detail {where}"
+            for surface in ("POST /rpc/pipeline", "POST /capnweb", "GET /capnweb", "GET /ws/rpc")
+        },
+    }
+    failures = [record.exc_info[1] for record in caplog.records if record.exc_info]
+    assert len(failures) == 5 and all(isinstance(failure, RuntimeError) for failure in failures)
+    assert crash_answers(Host()) == {
+        "POST /rpc": "Internal server error",
+        **{
+            surface: "Internal error"
+            for surface in ("POST /rpc/pipeline", "POST /capnweb", "GET /capnweb", "GET /ws/rpc")
+        },
+    }
 
 
 def test_socket_calls_decode_and_encode_values_once() -> None:
