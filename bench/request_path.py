@@ -433,6 +433,9 @@ ROUTES: list[tuple[str, str, str, bytes]] = [
     ("get by id", "GET", "/Customer/c-00001", b""),
     ("list where, limit 20", "GET", f"/Customer?where={WHERE}&limit=20", b""),
     ("list, full scan", "GET", f"/Customer?where={SCAN}&limit=20", b""),
+    ("state list, limit 20", "GET", "/state?limit=20", b""),
+    ("events list, limit 20", "GET", "/events?type=Customer.created&limit=20", b""),
+    ("audit list, limit 20", "GET", "/actions?limit=20", b""),
 ]
 
 
@@ -454,6 +457,9 @@ def seed(obj: Any, things: int) -> None:
         }
         obj.things.create("Customer", thing)
     obj.state.set("k-0001", {"n": 0})
+    for i in range(2, 31):  # a page of the state list, and of the audit log, and more
+        obj.state.set(f"k-{i:04d}", {"n": i, "payload": "x" * 16})
+        obj.actions.record(f"Customer/c-{i:05d}", "review", None, {"n": i})
 
 
 def request(method: str, path: str, body: bytes) -> SdkRequest:

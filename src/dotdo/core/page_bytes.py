@@ -5,7 +5,8 @@ thing's properties, an event's data, a state value), and a Durable Object has 12
 (https://developers.cloudflare.com/durable-objects/platform/limits/): a page is also cut
 by its bytes, before the item that would take it past MAX_PAGE_BYTES, and its cursor
 continues from there. Its first item is always kept, whatever its size. `Sql.page` reads
-a page so: SQLite measures its rows first (`measure`), then hands over those that fit.
+a page so: SQLite measures each row (`measure`) and hands over those that fit, each beside
+its size while it is within its share of the page (`page_rows`), the others read after.
 """
 
 from __future__ import annotations

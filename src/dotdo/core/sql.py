@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from dotdo.core.page_bytes import MAX_PAGE_BYTES, fitting_count
+from dotdo.core.page_rows import SIZE, PageColumns, in_order, share
 from dotdo.core.sqlparams import numbered_parameters
 from dotdo.errors import BadRequest
 from dotdo.types import Row
@@ -186,28 +188,39 @@ class Sql:
         return rows, written
 
     def page(
-        self, query: str, *params: Any, measure: str, max_bytes: int = MAX_PAGE_BYTES, used: int = 0
+        self,
+        query: str,
+        *params: Any,
+        columns: PageColumns,
+        rows: int,
+        max_bytes: int = MAX_PAGE_BYTES,
+        used: int = 0,
     ) -> tuple[list[Row], bool]:
-        """Run one SELECT for its leading rows whose bytes (`measure`: an SQL expression of
-        a row's bytes over the query's result columns, `page_bytes.measure`), with the
-        `used` bytes a page holds already (read from elsewhere), come to at most
-        `max_bytes`; the first row of a page always comes (with nothing `used`). Answers the
-        rows and whether any was left for the bytes: the page is cut there, and its cursor
-        continues after its last row.
+        """Run one SELECT (of at most `rows` rows, its result `columns`) for its leading rows
+        whose bytes (`columns.measured`, `page_bytes.measure`), with the `used` bytes a page
+        holds already (read from elsewhere), come to at most `max_bytes`; the first row of a
+        page always comes (with nothing `used`). Answers the rows and whether any was left
+        for the bytes: the page is cut there, and its cursor continues after its last row.
 
-        SQLite measures the rows first, so no value of a row past the cut leaves it, then
-        the rows that fit are read at once (`toArray`): a page of a thousand megabyte things
-        costs four megabytes here, not a gigabyte. The statement runs twice; one that is not
-        deterministic may measure other rows than it reads (ADR 0057)."""
-        cursor = self._sql.exec(*self._statement(f"SELECT {measure} AS n FROM ({query})", params))
-        sizes = [int(row["n"] or 0) for row in cursor.toArray()]
+        One statement walks the page: each row's size, and its values where they are within
+        the page's share (`page_rows.share`); a larger row that fits is read by key after
+        (`columns.by_key`, one statement more) and put back in its place. So no value past
+        its share leaves SQLite unless the page answers it: a page of a thousand megabyte
+        rows costs four megabytes here, not a gigabyte (ADR 0057)."""
+        within = share(rows, max_bytes, used)
+        cursor = self._sql.exec(*self._statement(columns.sized(query, within), params))
+        sized: list[Row] = cursor.toArray()
         self.rows_read += int(cursor.rowsRead)
+        sizes = [int(row.pop(SIZE) or 0) for row in sized]
         fitting = fitting_count(sizes, used, max_bytes)
-        cut = fitting < len(sizes)
-        if fitting == 0:
-            return [], cut
-        rows = self.exec(f"SELECT * FROM ({query}) LIMIT {fitting}" if cut else query, *params)
-        return rows, cut
+        kept = sized[:fitting]
+        key = columns.key
+        later = [row[key] for row, size in zip(kept, sizes, strict=False) if size > within]
+        if later:
+            found = {row[key]: row for row in self.exec(columns.by_key, json.dumps(later))}
+            held = {row[key]: row for row, size in zip(kept, sizes, strict=False) if size <= within}
+            kept = in_order([row[key] for row in kept], held, found)
+        return kept, fitting < len(sized)
 
     def exact_rows(self, select: str, *params: Any, limit: int) -> tuple[list[Row], int]:
         """Run one SELECT (at most `limit` rows); its rows and the rows it wrote.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotdo.core.migrations import Migration, without_rowid
-from dotdo.core.page_bytes import measure
+from dotdo.core.page_rows import PageColumns
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.remote.fields import check_fields
@@ -51,6 +51,12 @@ _UPSERT = (
     "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value "
     "WHERE state.value IS NOT excluded.value"
 )
+_PAGE_COLUMNS = PageColumns(
+    ("key", "value"),
+    key="key",
+    by_key="SELECT key, value FROM state WHERE key IN (SELECT value FROM json_each(?))",
+)
+"""A `list` page's entries (`Sql.page`); the larger ones read by key."""
 
 STATE_MIGRATIONS = (
     Migration(1, ("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",)),
@@ -264,7 +270,8 @@ class StateStore:
             f"SELECT key, value FROM state {where} ORDER BY key {order} LIMIT ?",
             *params,
             limit + 1,
-            measure=measure("key", "value"),
+            columns=_PAGE_COLUMNS,
+            rows=limit + 1,
         )
         more = cut or len(rows) > limit
         rows = rows[:limit]

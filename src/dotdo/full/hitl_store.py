@@ -7,7 +7,7 @@ Times are epoch ms; JSON columns hold stored JSON text.
 from __future__ import annotations
 
 from dotdo.core.migrations import Component, Migration
-from dotdo.core.page_bytes import measure
+from dotdo.core.page_rows import PageColumns
 from dotdo.core.sql import Sql
 from dotdo.types import Row
 
@@ -69,7 +69,31 @@ _APPROVAL = (
     "SELECT id, name, payload, status, approvers, escalate_to, timeout_ms, run_id, step, requested_at, "
     "expires_at, decided_by, decided_at, comment, value, escalated_from, escalated_to FROM dotdo_approvals"
 )
-_APPROVAL_BYTES = measure("name", "payload", "approvers", "escalate_to", "decided_by", "comment", "value")
+_APPROVAL_COLUMNS = PageColumns(
+    (
+        "id",
+        "name",
+        "payload",
+        "status",
+        "approvers",
+        "escalate_to",
+        "timeout_ms",
+        "run_id",
+        "step",
+        "requested_at",
+        "expires_at",
+        "decided_by",
+        "decided_at",
+        "comment",
+        "value",
+        "escalated_from",
+        "escalated_to",
+    ),
+    key="id",
+    by_key=f"{_APPROVAL} WHERE id IN (SELECT value FROM json_each(?))",
+    measured=("name", "payload", "approvers", "escalate_to", "decided_by", "comment", "value"),
+)
+"""A page of approvals (`Sql.page`): `_APPROVAL`'s columns; the larger ones read by id."""
 
 
 class HitlStore:
@@ -143,7 +167,8 @@ class HitlStore:
             f"{_APPROVAL} WHERE {' AND '.join(where)} ORDER BY requested_at, id LIMIT ?",
             *params,
             limit,
-            measure=_APPROVAL_BYTES,
+            columns=_APPROVAL_COLUMNS,
+            rows=limit,
         )
 
     def decide(
@@ -184,7 +209,8 @@ class HitlStore:
             f"{_APPROVAL} WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
             now,
             limit,
-            measure=_APPROVAL_BYTES,
+            columns=_APPROVAL_COLUMNS,
+            rows=limit,
         )
         return rows
 

@@ -15,15 +15,15 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from dotdo.core.page_bytes import measure
+from dotdo.core.page_rows import PageColumns
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, PayloadTooLarge
 from dotdo.semantic.edge_pages import MAX_RELATED, EdgePages
 from dotdo.semantic.eventtypes import validate_pattern
-from dotdo.semantic.graph_tables import GRAPH_TABLES
+from dotdo.semantic.graph_tables import ACTION_COLUMNS, ACTION_PAGE, EVENT_COLUMNS, EVENT_PAGE, GRAPH_TABLES
 from dotdo.semantic.hops import Hop, checked_limit
 from dotdo.semantic.ids import id_cursor, id_page
 from dotdo.semantic.names import check_unreserved_verb, validate_verb
@@ -61,13 +61,11 @@ def _encode(data: Any, limit: int | None = None, depth: int = MAX_STORED_DEPTH) 
     return text
 
 
-_EVENT_COLUMNS = "id, type, data, timestamp, subject, object"
-_EVENT_BYTES = measure("id", "type", "data", "subject", "object")
-
-
 class EventLog:
     """The `events` table: every event, in id (ULID) order. `sql` is the object's
     database, `clock` gives epoch milliseconds, `ids` new ULIDs."""
+
+    _page_columns: ClassVar[PageColumns] = EVENT_PAGE  # of `_page_sql`'s statement
 
     def __init__(self, sql: Sql, clock: Callable[[], int], ids: Callable[[], str]) -> None:
         self._sql = sql
@@ -103,7 +101,7 @@ class EventLog:
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """One event by id, as `list` answers its items, or None when there is none."""
-        row = self._sql.first(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", event_id)
+        row = self._sql.first(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", event_id)
         return None if row is None else _item(row)
 
     def list(
@@ -153,7 +151,8 @@ class EventLog:
             statement,
             *bound,
             limit + 1,  # one more: whether there is a next page
-            measure=_EVENT_BYTES,
+            columns=self._page_columns,
+            rows=limit + 1,
             used=used_bytes,
         )
         return id_page([_item(r) for r in rows], limit, more=cut)
@@ -167,7 +166,7 @@ class EventLog:
         if after is not None:
             conditions, params = [*conditions, "id > ?"], [*params, after]
         return (
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN (SELECT id FROM events "
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE id IN (SELECT id FROM events "
             f"WHERE {' AND '.join(conditions)} ORDER BY id LIMIT ?) ORDER BY id",
             params,
         )
@@ -411,7 +410,6 @@ class Actions:
         objects, which this one cannot look up); a bare id matches the thing of any type.
         400 `invalid_ref`, `invalid_type`, `invalid_id`, `invalid_limit`, `invalid_cursor`;
         404 `unknown_noun` for a type not registered, in strict mode."""
-        columns = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
         limit = checked_limit(limit, MAX_EVENTS)
         if cursor is not None:
             cursor = id_cursor(cursor)
@@ -428,10 +426,11 @@ class Actions:
             conditions += " AND id > ?"
             params.append(cursor)
         rows, cut = self._sql.page(
-            f"SELECT {columns} FROM dotdo_actions WHERE {conditions} ORDER BY id LIMIT ?",
+            f"SELECT {ACTION_COLUMNS} FROM dotdo_actions WHERE {conditions} ORDER BY id LIMIT ?",
             *params,
             limit + 1,  # one more: whether there is a next page
-            measure=measure("verb", "subject_id", "object_id", "data"),
+            columns=ACTION_PAGE,
+            rows=limit + 1,
         )
         items = [
             {

@@ -1,11 +1,31 @@
-"""The `graph` component's tables (`events`, `dotdo_relationships`, `dotdo_actions`) and their
-migrations, read by `semantic/graph.py`."""
+"""The `graph` component's tables (`events`, `dotdo_relationships`, `dotdo_actions`), their
+migrations and the columns a page of events or actions reads, read by `semantic/graph.py`."""
 
 from __future__ import annotations
 
 from dotdo.core.migrations import Component, Migration, without_rowid
+from dotdo.core.page_rows import PageColumns
 
-__all__ = ["GRAPH_TABLES"]
+__all__ = ["ACTION_COLUMNS", "ACTION_PAGE", "EVENT_COLUMNS", "EVENT_PAGE", "GRAPH_TABLES"]
+
+EVENT_COLUMNS = "id, type, data, timestamp, subject, object"
+"""An event as `events` holds it."""
+EVENT_PAGE = PageColumns(
+    tuple(EVENT_COLUMNS.split(", ")),
+    key="id",
+    by_key=f"SELECT {EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))",
+    measured=("id", "type", "data", "subject", "object"),
+)
+"""A page of events (`Sql.page`): `EVENT_COLUMNS`; the larger ones read by id."""
+ACTION_COLUMNS = "id, verb, subject_type, subject_id, object_type, object_id, data, event_id, created_at"
+"""An audit entry as `dotdo_actions` holds it."""
+ACTION_PAGE = PageColumns(
+    tuple(ACTION_COLUMNS.split(", ")),
+    key="id",
+    by_key=f"SELECT {ACTION_COLUMNS} FROM dotdo_actions WHERE id IN (SELECT value FROM json_each(?))",
+    measured=("verb", "subject_id", "object_id", "data"),
+)
+"""A page of audit entries (`Sql.page`): `ACTION_COLUMNS`; the larger ones read by id."""
 
 GRAPH_TABLES = Component(
     "graph",

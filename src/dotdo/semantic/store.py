@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from dotdo.core.page_bytes import MAX_PAGE_BYTES, fitting_count, measure
+from dotdo.core.page_bytes import MAX_PAGE_BYTES, fitting_count
+from dotdo.core.page_rows import PageColumns, in_order, share
 from dotdo.core.sql import Sql
 from dotdo.semantic.thing_tables import THING_TABLES
 from dotdo.semantic.wiretext import thing_text
@@ -61,7 +62,9 @@ _RECORD = f"json_array({_COLUMNS}) AS record"
 """A read's row: the seven columns as one JSON array (`ThingRecord.from_json`). The runtime
 converts one value a row into Python instead of seven (each a crossing under Pyodide), and
 SQLite writes the integers exactly, where the runtime's numbers are exact only to 2^53."""
-_RECORD_BYTES = measure("record")
+_BY_ID = f"SELECT id, {_RECORD} FROM things WHERE id IN (SELECT value FROM json_each(?))"
+"""The records of the ids a JSON array lists, in the table's order."""
+_BY_ID_COLUMNS = PageColumns(("id", "record"), key="id", by_key=_BY_ID, measured=("record",))
 _DECODER = json.JSONDecoder()
 _SCAN_BATCH = 256
 
@@ -279,7 +282,7 @@ class SqliteThingStore:
             # fetched by key once the sizes say it fits (a record never leaves SQLite
             # unless it is answered).
             sql = (
-                f"SELECT p.id AS id, p.n AS n, CASE WHEN p.n <= {MAX_PAGE_BYTES // max(limit, 1)} "
+                f"SELECT p.id AS id, p.n AS n, CASE WHEN p.n <= {share(limit)} "
                 f"THEN (SELECT json_array({_COLUMNS}) FROM things t WHERE t.id = p.id) END AS record "
                 f"FROM ({sql}) p"
             )
@@ -293,8 +296,7 @@ class SqliteThingStore:
             else {str(r["id"]): ThingRecord.from_json(str(r["record"])) for r in kept if r["record"]}
         )
         found = self._fetch([thing_id for thing_id in ids if thing_id not in held])
-        records = (held[thing_id] if thing_id in held else found.get(thing_id) for thing_id in ids)
-        return [record for record in records if record is not None], fitting < len(sized)
+        return in_order(ids, held, found), fitting < len(sized)
 
     def _fetch(self, ids: list[str]) -> dict[str, ThingRecord]:
         """The stored records of `ids` by id, in one statement (the caller measured them)."""
@@ -340,11 +342,7 @@ class SqliteThingStore:
 
     def _in_order(self, ids: list[str], held: Mapping[str, ThingRecord | None]) -> Iterator[ThingRecord]:
         """The records of `ids` in their order: those `held`, the others read by key."""
-        found = self._fetch([thing_id for thing_id in ids if thing_id not in held])
-        for thing_id in ids:
-            record = held[thing_id] if thing_id in held else found.get(thing_id)
-            if record is not None:
-                yield record
+        yield from in_order(ids, held, self._fetch([thing_id for thing_id in ids if thing_id not in held]))
 
     def data_bytes(self, ids: Sequence[str]) -> dict[str, int]:
         """The UTF-8 bytes of the properties of each id held (an absent id left out), in one
@@ -362,11 +360,7 @@ class SqliteThingStore:
         found: dict[str, ThingRecord] = {}
         wanted = ids
         while wanted:
-            rows, cut = self._sql.page(
-                f"SELECT {_RECORD} FROM things WHERE id IN (SELECT value FROM json_each(?))",
-                json.dumps(wanted),
-                measure=_RECORD_BYTES,
-            )
+            rows, cut = self._sql.page(_BY_ID, json.dumps(wanted), columns=_BY_ID_COLUMNS, rows=len(wanted))
             for row in rows:
                 record = ThingRecord.from_json(row["record"])
                 found[record.id] = record

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dotdo.core.page_bytes import MAX_PAGE_BYTES, value_bytes
+from dotdo.core.page_rows import PageColumns
 from dotdo.semantic.eventtypes import validate_pattern
 from dotdo.semantic.graph import EventLog
 from dotdo.semantic.ids import id_cursor, id_page
@@ -20,14 +21,31 @@ from dotdo.wire.codec import dumps
 
 __all__ = ["TieredEventLog"]
 
-_SEGMENT_EVENTS = (
-    "(SELECT json_extract(e.value, '$.id') AS id, json_extract(e.value, '$.type') AS type, "
+_EVENT_VALUES = (
+    "json_extract(e.value, '$.id') AS id, json_extract(e.value, '$.type') AS type, "
     "json_extract(e.value, '$.data') AS data, json_extract(e.value, '$.timestamp') AS timestamp, "
-    "json_extract(e.value, '$.subject') AS subject, json_extract(e.value, '$.object') AS object, "
-    "s.seq AS _seq, s.last_id AS _last_id FROM dotdo_event_segments s, json_each(s.events) e)"
+    "json_extract(e.value, '$.subject') AS subject, json_extract(e.value, '$.object') AS object"
 )
-"""The `events` VIEW's columns (`segments.EVENTS_VIEW`), with each event's segment (`_seq`,
-whose order is id order, and within it the array's) and that segment's last id."""
+"""The `events` VIEW's columns (`segments.EVENTS_VIEW`) of an event `e` of a segment's array."""
+_SEGMENT_EVENTS = (
+    f"(SELECT {_EVENT_VALUES}, s.seq AS _seq, s.last_id AS _last_id "
+    "FROM dotdo_event_segments s, json_each(s.events) e)"
+)
+"""The `events` VIEW's columns, with each event's segment (`_seq`, whose order is id order,
+and within it the array's) and that segment's last id."""
+_PAGE_COLUMNS = PageColumns(
+    ("id", "type", "data", "timestamp", "subject", "object", "_at"),
+    key="_at",
+    by_key=(
+        f"SELECT {_EVENT_VALUES}, json_array(s.seq, json_extract(e.value, '$.id')) AS _at "
+        "FROM json_each(?) k, dotdo_event_segments s, json_each(s.events) e "
+        "WHERE s.seq = json_extract(k.value, '$[0]') "
+        "AND json_extract(e.value, '$.id') = json_extract(k.value, '$[1]')"
+    ),
+    measured=("id", "type", "data", "subject", "object"),
+)
+"""A page of stored events (`Sql.page`), each keyed by its segment and id (`_at`): a larger
+one is read from its segment, by the segment's key."""
 
 
 def _answer(event: dict[str, Any]) -> dict[str, Any]:
@@ -36,6 +54,8 @@ def _answer(event: dict[str, Any]) -> dict[str, Any]:
 
 class TieredEventLog(EventLog):
     """The event log on `tiers` (`clock` epoch ms, `ids` new ULIDs, as `EventLog`)."""
+
+    _page_columns = _PAGE_COLUMNS  # each event keyed by its segment and id
 
     def __init__(self, tiers: TieredThingStore, clock: Callable[[], int], ids: Callable[[], str]) -> None:
         """The log over `tiers` and the object's SQL (the `events` VIEW over the segments)."""
@@ -116,8 +136,8 @@ class TieredEventLog(EventLog):
         if after is not None:
             conditions, params = [*conditions, "_last_id > ?", "id > ?"], [*params, after, after]
         return (
-            f"SELECT id, type, data, timestamp, subject, object FROM {_SEGMENT_EVENTS} "
-            f"WHERE {' AND '.join(conditions)} ORDER BY _seq LIMIT ?",
+            "SELECT id, type, data, timestamp, subject, object, json_array(_seq, id) AS _at "
+            f"FROM {_SEGMENT_EVENTS} WHERE {' AND '.join(conditions)} ORDER BY _seq LIMIT ?",
             params,
         )
 

@@ -8,14 +8,37 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from dotdo.core.page_bytes import measure
+from dotdo.core.page_rows import PageColumns
 from dotdo.core.sql import Sql
 from dotdo.semantic.eventtypes import Event
 from dotdo.types import Row
 
 __all__ = ["DeliveryStore", "SendStore"]
 
-_SEND_BYTES = measure("id", "type", "data", "subject", "object")
+_SEND = "SELECT id, type, data, subject, object, due_at FROM dotdo_scheduled_sends"
+_SEND_COLUMNS = PageColumns(
+    ("id", "type", "data", "subject", "object", "due_at"),
+    key="id",
+    by_key=f"{_SEND} WHERE id IN (SELECT value FROM json_each(?))",
+    measured=("id", "type", "data", "subject", "object"),
+)
+"""A page of delayed sends (`Sql.page`): `_SEND`'s columns; the larger ones read by id."""
+
+
+def _letters(kind: str) -> tuple[str, PageColumns]:
+    """A page of dead letters, each with `kind` (SQL) as its event's type: the statement's
+    head and its columns (`Sql.page`; the larger letters read by id)."""
+    select = (
+        f"SELECT d.id, d.event_id, d.handler, d.attempts, d.last_error, d.created_at, {kind} AS type "
+        "FROM dotdo_deliveries d"
+    )
+    names = ("id", "event_id", "handler", "attempts", "last_error", "created_at", "type")
+    by_key = f"{select} WHERE d.id IN (SELECT value FROM json_each(?))"
+    return select, PageColumns(names, key="id", by_key=by_key, measured=("handler", "last_error", "type"))
+
+
+_LETTERS = {True: _letters("(SELECT e.type FROM events e WHERE e.id = d.event_id)"), False: _letters("NULL")}
+"""Dead letters with their event's type from the `events` table (True), or none (False)."""
 
 
 class DeliveryStore:
@@ -146,16 +169,14 @@ class DeliveryStore:
         the first letter was read. On the direct path it is the `events` table's, by its
         key; else `find_event`'s (a letter's event not in the view yet, or no view)."""
         found = self._sql.first("SELECT type FROM sqlite_master WHERE name = 'events'")
-        kind = "NULL"
-        if found is not None and found["type"] == "table":
-            kind = "(SELECT e.type FROM events e WHERE e.id = d.event_id)"
+        select, columns = _LETTERS[found is not None and found["type"] == "table"]
         rows, cut = self._sql.page(
-            f"SELECT d.id, d.event_id, d.handler, d.attempts, d.last_error, d.created_at, {kind} AS type "
-            f"FROM dotdo_deliveries d WHERE d.status = 'dead'{'' if after is None else ' AND d.id > ?'} "
+            f"{select} WHERE d.status = 'dead'{'' if after is None else ' AND d.id > ?'} "
             "ORDER BY d.id LIMIT ?",
             *(() if after is None else (after,)),
             limit,
-            measure=measure("handler", "last_error", "type"),
+            columns=columns,
+            rows=limit,
         )
         letters = [dict(row) for row in rows]
         for letter in letters:
@@ -227,13 +248,22 @@ class SendStore:
         `data` decoded; fewer than `limit` where their rows pass MAX_PAGE_BYTES (`Sql.page`:
         a pass takes the rest next)."""
         rows, _ = self._sql.page(
-            "SELECT id, type, data, subject, object FROM dotdo_scheduled_sends WHERE due_at <= ? "
-            "ORDER BY due_at LIMIT ?",
+            f"{_SEND} WHERE due_at <= ? ORDER BY due_at LIMIT ?",
             now,
             limit,
-            measure=_SEND_BYTES,
+            columns=_SEND_COLUMNS,
+            rows=limit,
         )
-        return [{**row, "data": json.loads(str(row["data"]))} for row in rows]
+        return [
+            {
+                "id": row["id"],
+                "type": row["type"],
+                "data": json.loads(str(row["data"])),
+                "subject": row["subject"],
+                "object": row["object"],
+            }
+            for row in rows
+        ]
 
     def page(self, after: tuple[int, str] | None, limit: int) -> tuple[list[Row], bool]:
         """Up to `limit` waiting sends, the next due first (by `due_at`, then id), after the
@@ -241,12 +271,12 @@ class SendStore:
         `data` decoded; and whether they were cut by their bytes first (`Sql.page`)."""
         due, send_id = after if after is not None else (None, None)
         rows, cut = self._sql.page(
-            "SELECT id, type, data, subject, object, due_at FROM dotdo_scheduled_sends "
-            "WHERE ?1 IS NULL OR (due_at, id) > (?1, ?2) ORDER BY due_at, id LIMIT ?3",
+            f"{_SEND} WHERE ?1 IS NULL OR (due_at, id) > (?1, ?2) ORDER BY due_at, id LIMIT ?3",
             due,
             send_id,
             limit,
-            measure=_SEND_BYTES,
+            columns=_SEND_COLUMNS,
+            rows=limit,
         )
         return [{**row, "data": json.loads(str(row["data"]))} for row in rows], cut
 

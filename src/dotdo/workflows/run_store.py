@@ -3,11 +3,20 @@
 
 from __future__ import annotations
 
-from dotdo.core.page_bytes import measure
+from dotdo.core.page_rows import PageColumns
 from dotdo.core.sql import Sql
 from dotdo.types import Row
 
 __all__ = ["RunStore"]
+
+_RUN = "SELECT id, name, status, error, next_at, created_at, updated_at FROM dotdo_workflow_runs"
+_RUN_COLUMNS = PageColumns(
+    ("id", "name", "status", "error", "next_at", "created_at", "updated_at"),
+    key="id",
+    by_key=f"{_RUN} WHERE id IN (SELECT value FROM json_each(?))",
+    measured=("name", "error"),
+)
+"""A page of runs (`Sql.page`): `_RUN`'s columns; the larger ones read by id."""
 
 
 class RunStore:
@@ -109,14 +118,14 @@ class RunStore:
         what `GET /workflows/:id` shows but the result (a page answers its runs' states); and
         whether they were cut by their bytes first (`Sql.page`: an error is 4,096 characters)."""
         return self._sql.page(
-            "SELECT id, name, status, error, next_at, created_at, updated_at FROM dotdo_workflow_runs "
-            "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR id > ?3) "
-            "ORDER BY id LIMIT ?4",
+            f"{_RUN} WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR name = ?2) "
+            "AND (?3 IS NULL OR id > ?3) ORDER BY id LIMIT ?4",
             status,
             name,
             after,
             limit,
-            measure=measure("name", "error"),
+            columns=_RUN_COLUMNS,
+            rows=limit,
         )
 
     # -- steps -----------------------------------------------------------------
