@@ -2,6 +2,7 @@
 and a fresh clone to the first answer of `./scripts/dev` (cold and warm npm cache).
 
     .venv/bin/python bench/devloop.py start-save [--runs 3]
+    .venv/bin/python bench/devloop.py reloads [--saves 30]
     .venv/bin/python bench/devloop.py idle [--seconds 60]
     .venv/bin/python bench/devloop.py clone [--cold]
 
@@ -9,14 +10,20 @@ start-save compares a project made by `dotdo new` (a DOWorkflow class) with the 
 floor (`../shared/bench/pyfloor`, copied so its files can be touched) served by the same
 command and runtime. Each project is started twice: its first start (empty `.dotdo/`
 caches) and a second one, whose server then sees a "save": a comment appended to the main
-module, timed to the first answer of the restarted server. Prints Markdown rows; times are
-wall-clock from this process.
+module, timed to the first answer after the server says "Ready" again (a reload since ADR
+0060, once the runtime has booted Python ahead of it: `SETTLE_S` after its first "Ready").
+
+reloads saves a changed greeting into a `dotdo new` app's main module `--saves` times, each
+`SETTLE_S` after the last, and times each save to the first answer that carries the new
+greeting; with the resident memory of the runtime's workerd processes after each. Prints
+Markdown rows; times are wall-clock from this process.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
@@ -38,6 +45,10 @@ PYFLOOR = next(
     ),
     ROOT.parent / "shared" / "bench" / "pyfloor",
 )
+SETTLE_S = 8.0
+"""How long after "Ready" a save waits: the runtime boots the next reload's interpreter 3 s
+after it (server.mjs `STANDBY_DELAY_MS`), which takes 1-3 s here. A developer's next save
+comes later than that."""
 DOTDO = [sys.executable, "-m", "dotdo"]
 """The checkout's `dotdo` command, as ./scripts/dev runs it: src/ on the path (`main` sets
 PYTHONPATH for every command it starts), nothing installed."""
@@ -84,22 +95,35 @@ class Dev:
             time.sleep(0.05)
         return time.monotonic()
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the command and every process under it (node, workerd), now."""
-        stats: dict[int, list[str]] = {}
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    stats[int(pid)] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
+    def tree(self, stats: dict[int, list[str]] | None = None) -> set[int]:
+        """The command's pid and those of every process under it (node, workerd), now."""
+        stats = _proc_stats() if stats is None else stats
         tree, grew = {self.process.pid}, True
         while grew:
             found = {pid for pid, fields in stats.items() if int(fields[1]) in tree} - tree
             grew = bool(found)
             tree |= found
+        return tree
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the command and every process under it (node, workerd), now."""
+        stats = _proc_stats()
         ticks = os.sysconf("SC_CLK_TCK")
+        tree = self.tree(stats)
         return sum(int(stats[pid][11]) + int(stats[pid][12]) for pid in tree if pid in stats) / ticks
+
+    def rss_mib(self, name: str = "workerd") -> float:
+        """Resident memory of the processes called `name` under the command, now (MiB)."""
+        total = 0
+        for pid in self.tree():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            found = re.search(r"^VmRSS:\s+(\d+)", status, re.M)
+            if found and re.search(rf"^Name:\s+{name}$", status, re.M):
+                total += int(found.group(1))
+        return total / 1024
 
     def stop(self) -> None:
         try:
@@ -107,6 +131,18 @@ class Dev:
             self.process.wait(timeout=60)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _proc_stats() -> dict[int, list[str]]:
+    """Every process's /proc/<pid>/stat fields after its command name, by pid."""
+    stats: dict[int, list[str]] = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                stats[int(pid)] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+    return stats
 
 
 def make_app(base: Path) -> tuple[Path, Path, str, dict[str, str]]:
@@ -154,15 +190,52 @@ def start_save(runs: int) -> None:
                 try:
                     answered = first_answer(url, headers, started + 600)
                     ready = dev.wait_for("Ready on")
+                    time.sleep(SETTLE_S)
                     main.write_text(main.read_text() + "\n# saved\n")
                     saved = time.monotonic()
-                    dev.wait_for("sources changed, restarting")
-                    dev.wait_for("Ready on", count=2)  # the old server answers until it stops
+                    dev.wait_for("Ready on", count=2)  # the old code answers until then
                     again = first_answer(url, headers, saved + 600)
                 finally:
                     dev.stop()
                 times = (first, ready - started, answered - started, again - saved)
                 print(f"| {name} | {run} | " + " | ".join(f"{t:.1f}" for t in times) + " |", flush=True)
+
+
+def reloads(saves: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        project, main, _, headers = make_app(base)
+        subprocess.run([*DOTDO, "vendor"], cwd=project, check=True, capture_output=True)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/hello"
+        command = [*DOTDO, "dev", "--port", str(port), "--persist-to", str(base / "state")]
+        dev = Dev(command, project, base / "dev.log")
+        print("| save | save to the new code's first answer s | workerd RSS after it MiB |")
+        print("| ---: | ---: | ---: |")
+        try:
+            dev.wait_for("Ready on")
+            first_answer(url, headers, time.monotonic() + 120)
+            print(f"| before | | {dev.rss_mib():.0f} |", flush=True)
+            source = main.read_text()
+            with httpx.Client(timeout=60) as client:
+                for save in range(1, saves + 1):
+                    time.sleep(SETTLE_S)
+                    greeting = f"Hello again {save}"
+                    main.write_text(source.replace('f"Hello, {name}!"', f'f"{greeting}, {{name}}!"'))
+                    saved = time.monotonic()
+                    while True:
+                        try:
+                            if greeting in client.get(url, headers=headers).text:
+                                break
+                        except httpx.TransportError:
+                            pass
+                        if time.monotonic() > saved + 600:
+                            raise TimeoutError(dev.output()[-3000:])
+                        time.sleep(0.02)
+                    took = time.monotonic() - saved
+                    print(f"| {save} | {took:.2f} | {dev.rss_mib():.0f} |", flush=True)
+        finally:
+            dev.stop()
 
 
 def idle(seconds: float) -> None:
@@ -176,7 +249,7 @@ def idle(seconds: float) -> None:
         try:
             dev.wait_for("Ready on")
             first_answer(f"http://127.0.0.1:{port}{probe}", headers, time.monotonic() + 120)
-            time.sleep(5)  # let the first request's work settle
+            time.sleep(SETTLE_S + 5)  # let the first request's work and the reload's boot settle
             before, wall = dev.cpu_seconds(), time.monotonic()
             time.sleep(seconds)
             used, elapsed = dev.cpu_seconds() - before, time.monotonic() - wall
@@ -212,7 +285,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["start-save", "idle", "clone"])
+    parser.add_argument("what", choices=["start-save", "reloads", "idle", "clone"])
+    parser.add_argument("--saves", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--cold", action="store_true")
@@ -221,6 +295,8 @@ def main() -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *([inherited] if inherited else [])])
     if args.what == "start-save":
         start_save(args.runs)
+    elif args.what == "reloads":
+        reloads(args.saves)
     elif args.what == "idle":
         idle(args.seconds)
     else:

@@ -1,8 +1,8 @@
 """The local runtime serving a small project of its own (not the harness): what the app prints
 reaches the output, an app that fails to import says so with its real file path instead of
-serving 500s after "Ready", `dotdo dev` restarts on a saved source, vendored modules load
-from the bytecode the build compiled for them, and the runtime ends with the process that
-started it, even one killed with SIGKILL."""
+serving 500s after "Ready", `dotdo dev` reloads a saved app and restarts on a config change,
+vendored modules load from the bytecode the build compiled for them, and the runtime ends
+with the process that started it, even one killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -157,8 +157,41 @@ def test_a_bound_class_left_out_of_all_is_named_with_the_fix(tmp_path: Path) -> 
     assert "defines 'Tiny'" in str(raised.value) and "add 'Tiny' to __all__" in str(raised.value)
 
 
-def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path: Path) -> None:
-    root = _project(tmp_path / "dev")
+COUNTER = """from workers import DurableObject, Response, WorkerEntrypoint
+
+try:
+    from helper import WORD
+except ImportError:
+    WORD = "no helper"
+
+
+class Tiny(DurableObject):
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS hits (n INTEGER)")
+        self.served = 0  # in memory: a new instance starts again from 0
+
+    async def fetch(self, request):
+        self.served += 1
+        self.ctx.storage.sql.exec("INSERT INTO hits VALUES (1)")
+        hits = self.ctx.storage.sql.exec("SELECT count(*) AS n FROM hits").one().n
+        return Response(f"v1 {WORD} hits={hits} served={self.served}")
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        return await namespace.get(namespace.idFromName("one")).fetch(request)
+"""
+
+
+def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) -> None:
+    """A save in the main module's folder is served without a restart (ADR 0060): by new
+    code, a new instance of each object (its in-memory state gone, as after an eviction),
+    the object's storage kept, a deleted module gone; a broken save is reported and answers
+    `app_import_failed` until the next; a config change still restarts."""
+    root = _project(tmp_path / "dev", COUNTER)
+    (root / "src" / "helper.py").write_text('WORD = "helped"\n')
     log = tmp_path / "dev.log"
     entry = root / "src" / "entry.py"
     # As a shell without job control starts a background command: SIGINT ignored, and the
@@ -166,17 +199,24 @@ def test_dotdo_dev_restarts_on_a_saved_source_and_reports_a_broken_one(tmp_path:
     with _dotdo_dev(root, log, preexec_fn=_ignore_sigint) as (_, port):
         _wait_for(log, "Ready on")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            assert client.get("/").text == "tiny"  # writes state under src/state: no restart for that
-            entry.write_text(ENTRY.replace('Response("tiny")', 'Response("tiny")('))
+            assert client.get("/").text == "v1 helped hits=1 served=1"
+            assert client.get("/").text == "v1 helped hits=2 served=2"
+            entry.write_text(COUNTER.replace('f"v1 ', 'f"v1 (').replace('served}")', "served})"))
             content = _wait_for(log, "the app failed to import")
             assert f'File "{entry}"' in content
             answer = client.get("/")
             assert answer.status_code == 500
             assert answer.json()["error"]["code"] == "app_import_failed"
-            entry.write_text(ENTRY.replace('Response("tiny")', 'Response("tiny, again")'))
-            _wait_for(log, "Ready on", count=2)
-            assert client.get("/").text == "tiny, again"
-        assert log.read_text().count("sources changed, restarting") == 2
+            (root / "src" / "helper.py").unlink()
+            entry.write_text(COUNTER.replace('f"v1 ', 'f"v2 '))
+            _wait_for(log, "reloaded, the app imported in")
+            assert client.get("/").text == "v2 no helper hits=3 served=1"
+            (root / "wrangler.toml").write_text(WRANGLER + "\n")
+            _wait_for(log, "restarted, Python and the app loaded in")
+            assert client.get("/").text == "v2 no helper hits=4 served=1"
+        content = log.read_text()
+        assert content.count("app sources changed, reloading") == 2
+        assert content.count("sources changed, restarting") == 1
 
 
 def _children(pid: int, name: str | None = None) -> list[int]:

@@ -130,6 +130,30 @@ test("package data travels in the Python blob at its real path, with no archive 
   assert.equal(existsSync(path.join(host, "py", "python_modules_data.tar")), false);
 });
 
+test("the app's sources lead the Python index, counted, and app.json names their folder", async () => {
+  const { readFileSync } = await import("node:fs");
+  const project = tinyProject("dotdo-app-", {
+    "src/models/__init__.py": "",
+    "src/models/note.py": "NOTE = 1\n",
+    "python_modules/attrs/__init__.py": "",
+  });
+  buildHost(project);
+  const host = path.join(project, ".dotdo", "host");
+  const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
+  const index = JSON.parse(manifest.match(/^export const pythonFiles = (.*);$/m)[1]);
+  const appFiles = Number(manifest.match(/^export const appFiles = (\d+);$/m)[1]);
+  const src = path.join(project, "src");
+  // A reload (host.mjs) boots an interpreter with every entry after these, then writes the
+  // saved app: so these are exactly the main folder's sources, and none of them is after.
+  assert.deepEqual(
+    index.slice(0, appFiles).map(([file]) => path.relative(src, file)).sort(),
+    ["entry.py", "models/__init__.py", "models/note.py"],
+  );
+  assert.ok(index.slice(appFiles).every(([file]) => !file.startsWith(src + path.sep)));
+  assert.deepEqual(JSON.parse(readFileSync(path.join(host, "app.json"), "utf8")), { mainDir: src });
+  assert.ok(manifest.includes(`export const mainDir = ${JSON.stringify(src)};`));
+});
+
 test("two builds of one project at once both succeed and leave one whole host", async () => {
   const { spawn } = await import("node:child_process");
   const { existsSync, readdirSync } = await import("node:fs");

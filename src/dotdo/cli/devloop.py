@@ -1,5 +1,5 @@
-"""`dotdo dev`: serve the project, restart on change, re-vendor when `pyproject.toml` changes,
-and start the runtime again when it dies on its own.
+"""`dotdo dev`: serve the project, reload the app or restart on change, re-vendor when
+`pyproject.toml` changes, and start the runtime again when it dies on its own.
 
 The server (`dotdo/localrt/js/server.mjs`) prints its own state: "Ready on ..." once
 Python and the app are loaded, or the app's traceback. This loop only decides when
@@ -86,7 +86,10 @@ def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: li
             if kinds == {Kind.PYTHON_MODULES} and modules_now == modules_seen:
                 continue  # our own vendoring, already part of the last restart
             modules_seen = modules_now
-            server.restart()
+            if plan.reloadable(batch):
+                server.reload()
+            else:
+                server.restart()
     except KeyboardInterrupt:
         return 0
     finally:

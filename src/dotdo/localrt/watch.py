@@ -63,6 +63,8 @@ class WatchPlan:
     python_modules: Path
     ignored: tuple[Path, ...]
     """Folders never relevant (the state and build folders) wherever they are."""
+    app: Path
+    """The main module's folder (also in `sources`): a save there alone is reloaded."""
 
     @classmethod
     def for_project(
@@ -76,6 +78,7 @@ class WatchPlan:
             sources=(project.sources, *(Path(p).resolve() for p in extra_sources)),
             python_modules=project.python_modules,
             ignored=tuple(Path(p).resolve() for p in ignored),
+            app=project.sources,
         )
 
     def recursive(self) -> list[Path]:
@@ -103,6 +106,13 @@ class WatchPlan:
                     return None
                 return Kind.SOURCE if path.suffix == ".py" else None
         return None
+
+    def reloadable(self, batch: Iterable[tuple[Kind, Path]]) -> bool:
+        """Whether every change of `batch` is a Python source in the main module's folder:
+        a save the running runtime serves by importing the app into a new interpreter
+        (`Server.reload`, ADR 0060). Anything else (`python_modules/`, the config, an extra
+        source root, whose modules the host ships precompiled) rebuilds and restarts."""
+        return all(kind is Kind.SOURCE and path.is_relative_to(self.app) for kind, path in batch)
 
 
 class Watcher:

@@ -16,6 +16,7 @@ PLAN = WatchPlan(
     sources=(ROOT / "src", ROOT / "lib"),
     python_modules=ROOT / "python_modules",
     ignored=(ROOT / "src" / "state", ROOT / ".dotdo" / "host"),
+    app=ROOT / "src",
 )
 
 
@@ -52,3 +53,23 @@ def test_classify(path: str, kind: Kind | None) -> None:
 def test_the_project_folder_itself_is_watched_flat() -> None:
     assert PLAN.flat() == [ROOT]
     assert PLAN.recursive() == [ROOT / "src", ROOT / "lib", ROOT / "python_modules"]
+
+
+@pytest.mark.parametrize(
+    ("paths", "reloaded"),
+    [
+        (["src/entry.py"], True),
+        (["src/entry.py", "src/app/models.py"], True),
+        (["src/entry.py", "lib/helpers.py"], False),  # an extra root: shipped precompiled
+        (["src/entry.py", "wrangler.toml"], False),
+        (["src/entry.py", "python_modules/attrs/__init__.py"], False),
+        (["pyproject.toml"], False),
+    ],
+)
+def test_a_save_of_the_main_modules_folder_alone_is_reloaded(paths: list[str], reloaded: bool) -> None:
+    batch = set()
+    for path in paths:
+        kind = PLAN.classify(ROOT / path)
+        assert kind is not None
+        batch.add((kind, ROOT / path))
+    assert PLAN.reloadable(batch) is reloaded

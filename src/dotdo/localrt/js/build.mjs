@@ -273,6 +273,10 @@ lines.push(
   // [path in Python's file system, offset, length] into pythonFilesData: each source, its
   // bytecode where Python's import looks for it, and the vendored packages' data files.
   `export const pythonFiles = ${JSON.stringify(pythonIndex)};`,
+  // The first entries are the app's sources (the main module's folder, never compiled): a
+  // reload (host.mjs) replaces them with the saved ones in an interpreter booted without them.
+  `export const appFiles = ${pythonFiles.filter(([, , compiled]) => !compiled).length};`,
+  `export const mainDir = ${JSON.stringify(mainDir)};`,
   "export { pythonFilesData };",
   `export const pythonModulesDir = ${JSON.stringify(pythonModulesDir)};`,
   // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
@@ -332,6 +336,8 @@ if (!args["test-control"] && existsSync(devVars)) copyFileSync(devVars, path.joi
 // The AI binding is not handed to wrangler (its local dev would reach Cloudflare for it);
 // server.mjs reads this file and serves the binding from the host side instead.
 if (config.ai?.binding) writeFileSync(path.join(out, "ai.json"), JSON.stringify({ binding: config.ai.binding }) + "\n");
+// Where a reload (server.mjs) reads the saved app from: the main module's folder.
+writeFileSync(path.join(out, "app.json"), JSON.stringify({ mainDir }) + "\n");
 // Each rename is atomic; a build that lands between the two (another runtime's) is moved
 // aside again, so the last build to finish is the one in place.
 const retired = `${target}.old-${process.pid}`;

@@ -46,9 +46,11 @@ function PrecompiledModule(bytes) {
 Object.setPrototypeOf(PrecompiledModule, NativeModule);
 PrecompiledModule.prototype = NativeModule.prototype;
 
+// This isolate's Python: a promise of `_dotdo_host` with the app imported. A reload
+// (below) puts another interpreter in its place.
 let pythonPromise = null;
 
-// The app's import failed: deterministic, so kept until the next restart.
+// The app's import failed: deterministic, so kept until the next restart or reload.
 class AppImportError extends Error {
   constructor(details) {
     super(`the app failed to import:\n${details}`);
@@ -58,10 +60,12 @@ class AppImportError extends Error {
 }
 
 function python() {
-  pythonPromise ??= bootPython().catch((error) => {
-    if (!(error instanceof AppImportError)) pythonPromise = null;
-    throw error;
-  });
+  pythonPromise ??= bootInterpreter({ withApp: true })
+    .then(loadApp)
+    .catch((error) => {
+      if (!(error instanceof AppImportError)) pythonPromise = null;
+      throw error;
+    });
   return pythonPromise;
 }
 
@@ -112,7 +116,10 @@ async function withBootEnvironment(fn) {
   }
 }
 
-async function bootPython() {
+// Boots a Python interpreter with the bundled files, `_dotdo_host` imported: `{ pyodide,
+// host }`. Without the app (`withApp: false`: a reload's interpreter, booted ahead of a
+// save), the app's sources (the first `manifest.appFiles` entries) are left out.
+async function bootInterpreter({ withApp }) {
   const pyodide = await withBootEnvironment(async () => {
     await import("./pyodide/pyodide.asm.js");
     const { loadPyodide } = await import("./pyodide/pyodide.mjs");
@@ -130,19 +137,15 @@ async function bootPython() {
   // Each source at its real path (tracebacks name the files the user edits), the bytecode
   // of those that rarely change where their import looks for it (`__pycache__/` beside the
   // source): unchecked-hash pycs (build.mjs), loaded without comparing the sources' mtimes;
-  // and the vendored packages' data files (tzdata's zones). Each folder is made once: a
-  // mkdirTree walks the whole path, and most files share their folder with others.
+  // and the vendored packages' data files (tzdata's zones).
   const files = new Uint8Array(manifest.pythonFilesData);
-  const folders = new Set();
-  for (const [file, offset, length] of manifest.pythonFiles) {
-    const folder = file.slice(0, file.lastIndexOf("/"));
-    if (!folders.has(folder)) {
-      pyodide.FS.mkdirTree(folder);
-      folders.add(folder);
-    }
-    pyodide.FS.writeFile(file, files.subarray(offset, offset + length));
-  }
+  const entries = withApp ? manifest.pythonFiles : manifest.pythonFiles.slice(manifest.appFiles);
+  writeFiles(
+    pyodide,
+    entries.map(([file, offset, length]) => [file, files.subarray(offset, offset + length)]),
+  );
   pyodide.FS.mkdirTree(manifest.pythonModulesDir);
+  pyodide.FS.mkdirTree(manifest.mainDir);
   pyodide.registerJsModule("_dotdo_host_js", {
     cloudflareWorkersModule,
     cloudflareSocketsModule,
@@ -150,7 +153,25 @@ async function bootPython() {
   });
   const sys = pyodide.pyimport("sys");
   for (const dir of manifest.pythonPath) sys.path.insert(0, dir);
-  const host = pyodide.pyimport("_dotdo_host");
+  return { pyodide, host: pyodide.pyimport("_dotdo_host") };
+}
+
+// Writes `[path, bytes]` pairs into Pyodide's file system. Each folder is made once: a
+// mkdirTree walks the whole path, and most files share their folder with others.
+function writeFiles(pyodide, files) {
+  const folders = new Set();
+  for (const [file, content] of files) {
+    const folder = file.slice(0, file.lastIndexOf("/"));
+    if (!folders.has(folder)) {
+      pyodide.FS.mkdirTree(folder);
+      folders.add(folder);
+    }
+    pyodide.FS.writeFile(file, content);
+  }
+}
+
+// Imports the app into a booted interpreter: its `_dotdo_host`, or AppImportError.
+function loadApp({ host }) {
   const problem = host.load_main(
     manifest.mainModule,
     manifest.mainFile,
@@ -162,9 +183,9 @@ async function bootPython() {
 }
 
 // Boots this isolate's Python and imports the app: `{ ok }`, or `{ ok: false, error, import }`.
-async function bootReport() {
+async function bootReport(load = python) {
   try {
-    await python();
+    await load();
     return { ok: true };
   } catch (error) {
     const details = error instanceof AppImportError ? error.details : String(error.stack ?? error);
@@ -172,16 +193,119 @@ async function bootReport() {
   }
 }
 
+// --- Reloads (ADR 0060) --------------------------------------------------------------------
+// `dotdo dev` serves a save of the app's own sources (the main module's folder) without
+// restarting workerd: each isolate imports the saved app into a *new* interpreter, booted
+// ahead of the save with everything but the app (`standby`), and every Durable Object builds
+// a new instance from the new classes on its next event, as after an eviction. No code of
+// the old interpreter ever meets the new one; an object's calls in flight finish on its old
+// instance first. A change anywhere else (python_modules/, the config) still restarts.
+
+let standby = null; // a promise of an interpreter without the app, booted ahead of a save
+let preloadNames = []; // what it imports ahead: the modules the serving app uses from outside it
+let reloads = Promise.resolve(); // reloads one after the other, in the order saved
+const reloaded = new Map(); // reload id -> its report: each isolate reloads once per save
+
+// Boots the next reload's interpreter now, unless one is booted or booting, and imports into
+// it the modules the serving interpreter has loaded from outside the app's folder (dotdo,
+// the SDK, the stdlib modules they use), one a turn of the event loop, so that requests
+// served meanwhile wait for one import at most.
+function prepareStandby() {
+  standby ??= (async () => {
+    try {
+      preloadNames = (await python()).loaded_modules(manifest.mainDir).toJs();
+    } catch {
+      // the app failed to import: the list of the last one that did serves
+    }
+    const loaded = preloadNames;
+    const interpreter = await bootInterpreter({ withApp: false });
+    for (const name of loaded) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      interpreter.host.preload(name);
+    }
+    return interpreter;
+  })();
+  standby.catch(() => (standby = null));
+  return standby;
+}
+
+async function standbyReport() {
+  try {
+    await prepareStandby();
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error: String(error.stack ?? error) };
+  }
+}
+
+function reloadApp(id, files) {
+  if (!reloaded.has(id)) {
+    const report = reloads.then(() => swapInterpreter(files));
+    reloaded.set(id, report);
+    reloads = report;
+  }
+  return reloaded.get(id);
+}
+
+async function swapInterpreter(files) {
+  let interpreter;
+  try {
+    interpreter = await (standby ?? prepareStandby());
+  } catch (error) {
+    return { ok: false, error: String(error.stack ?? error), import: false };
+  } finally {
+    standby = null;
+  }
+  const encoder = new TextEncoder();
+  writeFiles(
+    interpreter.pyodide,
+    files.map(([file, text]) => [file, encoder.encode(text)]),
+  );
+  interpreter.host.invalidate_caches();
+  let next;
+  try {
+    next = Promise.resolve(loadApp(interpreter));
+  } catch (error) {
+    next = Promise.reject(error);
+    next.catch(() => {}); // awaited by the requests that follow, each answered the error
+  }
+  pythonPromise = next;
+  releaseIdleInstances();
+  return bootReport(() => next);
+}
+
+// Every shell of this isolate that may hold an instance, weakly: workerd owns the objects.
+const shells = new Set();
+function releaseIdleInstances() {
+  for (const ref of shells) {
+    const shell = ref.deref();
+    if (shell === undefined) shells.delete(ref);
+    else shell.releaseIfIdle();
+  }
+}
+
 // The boot request: this isolate's Python and, at the same time, that of the Durable Objects
 // (workerd runs them in an isolate of their own) through one object of each bound namespace.
-async function bootAnswer(env) {
-  const reports = await Promise.all([
-    bootReport(),
-    ...manifest.durableObjectBindings.map((binding) => {
-      const namespace = env[binding];
-      return namespace.get(namespace.idFromName(BOOT_OBJECT)).dotdoBoot();
-    }),
-  ]);
+// `reload` (a POST of `{ id, files }`) imports the saved app instead; `standby` boots the
+// next reload's interpreters, answering once they are booted.
+async function bootAnswer(request, env) {
+  let reports;
+  const kind = request.headers.get(BOOT_HEADER);
+  const objects = manifest.durableObjectBindings.map((binding) => {
+    const namespace = env[binding];
+    return namespace.get(namespace.idFromName(BOOT_OBJECT));
+  });
+  if (kind === "standby") {
+    // Answered once booted: workerd stops the work of a request once it has answered.
+    reports = await Promise.all([standbyReport(), ...objects.map((object) => object.dotdoStandby())]);
+    return Response.json(reports.find((report) => !report.ok) ?? reports[0]);
+  }
+  if (kind === "reload") {
+    const { id, files } = await request.json();
+    reports = await Promise.all([reloadApp(id, files), ...objects.map((object) => object.dotdoReload(id, files))]);
+  } else {
+    reports = await Promise.all([bootReport(), ...objects.map((object) => object.dotdoBoot())]);
+  }
   return Response.json(reports.find((report) => !report.ok) ?? reports[0]);
 }
 
@@ -218,22 +342,29 @@ function withLocalAi(env) {
 // `toJSON` are probed by promise and JSON machinery, never RPC methods.
 const NEVER_FORWARDED = new Set(["then", "toJSON"]);
 
+// How long a reloaded object's new instance waits for the calls still running on its old
+// one before it is built anyway (a call that never ends must not hold the object forever).
+const DRAIN_MS = 10_000;
+
 export function makeDurableObjectClass(className) {
   const shell = class extends DurableObject {
     constructor(ctx, env) {
       super(ctx, env);
       this.instance = null;
-      return new Proxy(this, {
+      this.host = null; // the `_dotdo_host` that built `instance`
+      this.calls = 0; // calls running on `instance`
+      this.drained = null; // resolves when `calls` is back to 0
+      this.resolveDrained = null;
+      const proxy = new Proxy(this, {
         get(target, prop, receiver) {
           if (typeof prop !== "string" || prop.startsWith("_") || NEVER_FORWARDED.has(prop) || prop in target) {
             return Reflect.get(target, prop, receiver);
           }
-          return async (...args) => {
-            const [host, instance] = await target.python();
-            return host.call_rpc(instance, prop, ...args);
-          };
+          return (...args) => target.run((host, instance) => host.call_rpc(instance, prop, ...args));
         },
       });
+      shells.add(new WeakRef(this));
+      return proxy;
     }
 
     // Called by the boot request: boots Python without building the instance (which would
@@ -242,35 +373,72 @@ export function makeDurableObjectClass(className) {
       return bootReport();
     }
 
-    async python() {
+    async dotdoReload(id, files) {
+      return reloadApp(id, files);
+    }
+
+    async dotdoStandby() {
+      return standbyReport();
+    }
+
+    // Runs `call(host, instance)` on this object's instance, built by the serving
+    // interpreter: after a reload, once the calls still running on the old one are done.
+    async run(call) {
       const host = await python();
-      this.instance ??= host.construct(className, this.ctx, withLocalAi(this.env));
-      return [host, this.instance];
+      if (this.host !== host) {
+        if (this.calls > 0) await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+        if (this.host !== host) {
+          this.release();
+          this.instance = host.construct(className, this.ctx, withLocalAi(this.env));
+          this.host = host;
+        }
+      }
+      const instance = this.instance;
+      this.calls += 1;
+      if (this.calls === 1) this.drained = new Promise((resolve) => (this.resolveDrained = resolve));
+      try {
+        return await call(host, instance);
+      } finally {
+        this.calls -= 1;
+        if (this.calls === 0) this.resolveDrained();
+      }
+    }
+
+    // A reload's new interpreter serves: an instance built by the old one, with no call
+    // running, is let go now rather than on the object's next event.
+    releaseIfIdle() {
+      if (this.instance !== null && this.calls === 0) this.release();
+    }
+
+    release() {
+      const instance = this.instance;
+      this.instance = null;
+      this.host = null;
+      try {
+        instance?.destroy();
+      } catch {
+        // already destroyed with its interpreter
+      }
     }
 
     async fetch(request) {
-      const [host, instance] = await this.python();
-      return host.call_fetch(instance, request);
+      return this.run((host, instance) => host.call_fetch(instance, request));
     }
 
     async alarm(alarmInfo) {
-      const [host, instance] = await this.python();
-      return host.call_raw(instance, "alarm", alarmInfo);
+      return this.run((host, instance) => host.call_raw(instance, "alarm", alarmInfo));
     }
 
     async webSocketMessage(ws, message) {
-      const [host, instance] = await this.python();
-      return host.call_raw(instance, "webSocketMessage", ws, message);
+      return this.run((host, instance) => host.call_raw(instance, "webSocketMessage", ws, message));
     }
 
     async webSocketClose(ws, code, reason, wasClean) {
-      const [host, instance] = await this.python();
-      return host.call_raw(instance, "webSocketClose", ws, code, reason, wasClean);
+      return this.run((host, instance) => host.call_raw(instance, "webSocketClose", ws, code, reason, wasClean));
     }
 
     async webSocketError(ws, error) {
-      const [host, instance] = await this.python();
-      return host.call_raw(instance, "webSocketError", ws, error);
+      return this.run((host, instance) => host.call_raw(instance, "webSocketError", ws, error));
     }
   };
   Object.defineProperty(shell, "name", { value: className });
@@ -279,7 +447,7 @@ export function makeDurableObjectClass(className) {
 
 export const defaultHandler = {
   async fetch(request, env, ctx) {
-    if (request.headers.get(BOOT_HEADER) === "boot") return bootAnswer(env);
+    if (request.headers.has(BOOT_HEADER)) return bootAnswer(request, env);
     let host;
     try {
       host = await python();

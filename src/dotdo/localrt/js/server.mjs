@@ -16,8 +16,9 @@
 //                   [--status-file FILE]
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
-// commands from stdin, one a line: `restart` rebuilds and restarts the host (the
-// command watches the files). Whenever stdin is a pipe (the `dotdo` process that started
+// commands from stdin, one a line: `restart` rebuilds and restarts the host, `reload`
+// serves the saved sources of the main module's folder without a restart (ADR 0060; the
+// command watches the files and says which). Whenever stdin is a pipe (the `dotdo` process that started
 // it holds the other end), stdin closing stops the server: the parent exited, however it
 // did (kill -9 included), and the runtime must not outlive it holding the port. Else
 // (stdin a terminal or /dev/null) the server runs until SIGINT/SIGTERM. --test-control (dotdo.testing's runtime) serves the
@@ -30,14 +31,14 @@
 // (devloop.py restarts it), or saying it on stderr without one.
 
 import childProcess, { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { format, parseArgs } from "node:util";
 
-import { firstAnswer, parseVars } from "./lib.mjs";
+import { filesUnder, firstAnswer, parseVars } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -244,6 +245,7 @@ async function startWorker() {
 
 async function startWorkerLocked() {
   const configPath = build();
+  appDir = JSON.parse(readFileSync(path.join(path.dirname(configPath), "app.json"), "utf8")).mainDir;
   const hostVars = { ...vars };
   if (existsSync(path.join(path.dirname(configPath), "ai.json"))) {
     try {
@@ -300,6 +302,7 @@ async function warm() {
 
 let worker = null;
 let workersUp = false; // startWorker has answered: from here a workerd's exit unasked is a death
+let appDir = null; // the main module's folder of the running host (build.mjs's app.json)
 
 async function start(restarted) {
   try {
@@ -313,12 +316,72 @@ async function start(restarted) {
   if (answer.ok) {
     const how = restarted ? "restarted, " : "";
     console.log(`Ready on ${origin} (${how}Python and the app loaded in ${answer.seconds} s)`);
+    prepareStandby();
     return true;
   }
+  reportNotReady(answer);
+  return true; // serving (failed requests answer at once), so the harness sees the state
+}
+
+function reportNotReady(answer) {
   const what = answer.import ? "the app failed to import" : "Python failed to start";
   console.error(`dotdo: ${what}:\n${answer.error}`);
   console.error(`dotdo: not ready: every request answers 500 until ${args.control ? "a change is saved" : "a restart"}`);
-  return true; // serving (failed requests answer at once), so the harness sees the state
+}
+
+// A reload's interpreters (host.mjs) are booted ahead of the next save, a few seconds after
+// the runtime is ready: not at once, when the first requests after a start or a save come,
+// and which the boot would slow (it holds each isolate's thread for a second or two).
+const STANDBY_DELAY_MS = 3_000;
+let standbyTimer = null;
+function prepareStandby() {
+  if (!args.control) return;
+  clearTimeout(standbyTimer);
+  standbyTimer = setTimeout(async () => {
+    try {
+      const response = await fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "standby" } });
+      const answer = await response.json();
+      if (!answer.ok) console.error(`dotdo: booting Python ahead of the next save failed: ${answer.error}`);
+    } catch (error) {
+      console.error(`dotdo: booting Python ahead of the next save failed: ${error.message}`);
+    }
+  }, STANDBY_DELAY_MS);
+  standbyTimer.unref();
+}
+
+// Serves the saved sources of the main module's folder without a restart: every isolate
+// imports them into a new interpreter (host.mjs). A runtime not serving (its last start
+// failed) or a reload the host could not do (not an import error) restarts instead.
+let reloadCount = 0;
+async function reload() {
+  if (worker === null || appDir === null || !existsSync(appDir)) return restart();
+  console.log("dotdo: app sources changed, reloading");
+  const started = performance.now();
+  const files = [...filesUnder(appDir, (name) => name.endsWith(".py"))].map((rel) => {
+    const file = path.join(appDir, rel);
+    return [file, readFileSync(file, "utf8")];
+  });
+  let answer;
+  try {
+    const response = await fetch(`${origin}${BOOT_PATH}`, {
+      method: "POST",
+      headers: { "x-dotdo-local-runtime": "reload", "content-type": "application/json" },
+      body: JSON.stringify({ id: `${process.pid}-${++reloadCount}`, files }),
+    });
+    answer = await response.json();
+  } catch (error) {
+    answer = { ok: false, error: `the reload request failed: ${error.message}` };
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (answer.ok) {
+    console.log(`Ready on ${origin} (reloaded, the app imported in ${seconds} s)`);
+  } else if (answer.import) {
+    reportNotReady(answer);
+  } else {
+    console.error(`dotdo: the reload failed (${answer.error}); restarting`);
+    return restart();
+  }
+  prepareStandby();
 }
 
 let stopping = false;
@@ -357,7 +420,9 @@ const fromParent = fstatSync(0).isFIFO();
 if (args.control || fromParent) {
   const lines = createInterface({ input: process.stdin });
   lines.on("line", (line) => {
-    if (args.control && line.trim() === "restart") queue = queue.then(restart);
+    const command = line.trim();
+    if (args.control && command === "restart") queue = queue.then(restart);
+    if (args.control && command === "reload") queue = queue.then(reload);
   });
   if (fromParent) lines.on("close", () => queue.then(() => stop()));
 }

@@ -74,6 +74,35 @@ def load_main(module_name: str, main_file: str, class_names: Any, control: bool 
     return None
 
 
+def loaded_modules(app_dir: str) -> list[str]:
+    """The modules this interpreter has imported from files outside `app_dir` (the main
+    module's folder), in import order: what a reload's interpreter imports ahead of a save
+    (host.mjs), since a save there changes none of them."""
+    inside = app_dir.rstrip("/") + "/"
+    names = []
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and not file.startswith(inside):
+            names.append(name)
+    return names
+
+
+def preload(name: str) -> None:
+    """Import `name` ahead of the app (a reload's interpreter, before the save's sources are
+    written). A module that fails here (one that imports the app) is simply left out:
+    `load_main` imports it again with the app, and reports its error then."""
+    try:
+        importlib.import_module(name)
+    except Exception:
+        logger.debug("not imported ahead of the app: %s", name, exc_info=True)
+
+
+def invalidate_caches() -> None:
+    """Forget what the import system knows of the folders on sys.path: a reload has just
+    written the saved sources (`importlib.invalidate_caches`)."""
+    importlib.invalidate_caches()
+
+
 def _serve_with_control_routes(class_names: list[str]) -> str | None:
     """Serve each exported DOCore subclass as `dotdo.testing.control.with_control_routes(cls)`.
     An app that does not use dotdo (no DOCore loaded) is served as it is."""
