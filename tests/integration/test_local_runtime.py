@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets.sync.client
 
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
@@ -157,7 +158,8 @@ def test_a_bound_class_left_out_of_all_is_named_with_the_fix(tmp_path: Path) -> 
     assert "defines 'Tiny'" in str(raised.value) and "add 'Tiny' to __all__" in str(raised.value)
 
 
-COUNTER = """from workers import DurableObject, Response, WorkerEntrypoint
+COUNTER = """import js
+from workers import DurableObject, Response, WorkerEntrypoint
 
 try:
     from helper import WORD
@@ -172,10 +174,17 @@ class Tiny(DurableObject):
         self.served = 0  # in memory: a new instance starts again from 0
 
     async def fetch(self, request):
+        if request.headers.get("upgrade") == "websocket":
+            client, server = js.WebSocketPair.new().object_values()
+            self.ctx.acceptWebSocket(server)  # hibernatable: workerd holds it, not the instance
+            return Response(None, status=101, web_socket=client)
         self.served += 1
         self.ctx.storage.sql.exec("INSERT INTO hits VALUES (1)")
         hits = self.ctx.storage.sql.exec("SELECT count(*) AS n FROM hits").one().n
         return Response(f"v1 {WORD} hits={hits} served={self.served}")
+
+    async def webSocketMessage(self, ws, message):
+        ws.send(f"v1 {WORD} heard {message}")
 
 
 class Default(WorkerEntrypoint):
@@ -188,8 +197,9 @@ class Default(WorkerEntrypoint):
 def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) -> None:
     """A save in the main module's folder is served without a restart (ADR 0060): by new
     code, a new instance of each object (its in-memory state gone, as after an eviction),
-    the object's storage kept, a deleted module gone; a broken save is reported and answers
-    `app_import_failed` until the next; a config change still restarts."""
+    the object's storage and its hibernatable WebSocket kept, a deleted module gone; a
+    broken save is reported and answers `app_import_failed` until the next; a config change
+    still restarts."""
     root = _project(tmp_path / "dev", COUNTER)
     (root / "src" / "helper.py").write_text('WORD = "helped"\n')
     log = tmp_path / "dev.log"
@@ -198,9 +208,14 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
     # SIGINT that ends it (`_dotdo_dev`) must work even so.
     with _dotdo_dev(root, log, preexec_fn=_ignore_sigint) as (_, port):
         _wait_for(log, "Ready on")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+            websockets.sync.client.connect(f"ws://127.0.0.1:{port}/", open_timeout=60) as ws,
+        ):
             assert client.get("/").text == "v1 helped hits=1 served=1"
             assert client.get("/").text == "v1 helped hits=2 served=2"
+            ws.send("one")
+            assert ws.recv(timeout=60) == "v1 helped heard one"
             entry.write_text(COUNTER.replace('f"v1 ', 'f"v1 (').replace('served}")', "served})"))
             content = _wait_for(log, "the app failed to import")
             assert f'File "{entry}"' in content
@@ -211,6 +226,8 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
             entry.write_text(COUNTER.replace('f"v1 ', 'f"v2 '))
             _wait_for(log, "reloaded, the app imported in")
             assert client.get("/").text == "v2 no helper hits=3 served=1"
+            ws.send("two")  # the same socket, answered by the new code
+            assert ws.recv(timeout=60) == "v2 no helper heard two"
             (root / "wrangler.toml").write_text(WRANGLER + "\n")
             _wait_for(log, "restarted, Python and the app loaded in")
             assert client.get("/").text == "v2 no helper hits=4 served=1"
