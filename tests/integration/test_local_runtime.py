@@ -198,15 +198,18 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
     """A save in the main module's folder is served without a restart (ADR 0060): by new
     code, a new instance of each object (its in-memory state gone, as after an eviction),
     the object's storage and its hibernatable WebSocket kept, a deleted module gone; a
-    broken save is reported and answers `app_import_failed` until the next; a config change
-    still restarts."""
+    broken save is reported and answers `app_import_failed` until the next; a save in
+    another root inside the folder (`--python-root`, shipped precompiled) and a config
+    change still restart."""
     root = _project(tmp_path / "dev", COUNTER)
     (root / "src" / "helper.py").write_text('WORD = "helped"\n')
+    (root / "src" / "lib").mkdir()
+    (root / "src" / "lib" / "shared.py").write_text("SHARED = 1\n")
     log = tmp_path / "dev.log"
     entry = root / "src" / "entry.py"
     # As a shell without job control starts a background command: SIGINT ignored, and the
     # SIGINT that ends it (`_dotdo_dev`) must work even so.
-    with _dotdo_dev(root, log, preexec_fn=_ignore_sigint) as (_, port):
+    with _dotdo_dev(root, log, "--python-root", "src/lib", preexec_fn=_ignore_sigint) as (_, port):
         _wait_for(log, "Ready on")
         with (
             httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
@@ -228,12 +231,15 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
             assert client.get("/").text == "v2 no helper hits=3 served=1"
             ws.send("two")  # the same socket, answered by the new code
             assert ws.recv(timeout=60) == "v2 no helper heard two"
-            (root / "wrangler.toml").write_text(WRANGLER + "\n")
+            (root / "src" / "lib" / "shared.py").write_text("SHARED = 2\n")
             _wait_for(log, "restarted, Python and the app loaded in")
             assert client.get("/").text == "v2 no helper hits=4 served=1"
+            (root / "wrangler.toml").write_text(WRANGLER + "\n")
+            _wait_for(log, "restarted, Python and the app loaded in", count=2)
+            assert client.get("/").text == "v2 no helper hits=5 served=1"
         content = log.read_text()
         assert content.count("app sources changed, reloading") == 2
-        assert content.count("sources changed, restarting") == 1
+        assert content.count("sources changed, restarting") == 2
 
 
 def _children(pid: int, name: str | None = None) -> list[int]:

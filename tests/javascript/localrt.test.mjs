@@ -12,6 +12,7 @@ import {
   durableObjectClasses,
   filesUnder,
   firstAnswer,
+  isInside,
   isPackageData,
   missingMigrations,
   nextMigrationTag,
@@ -150,8 +151,45 @@ test("the app's sources lead the Python index, counted, and app.json names their
     ["entry.py", "models/__init__.py", "models/note.py"],
   );
   assert.ok(index.slice(appFiles).every(([file]) => !file.startsWith(src + path.sep)));
-  assert.deepEqual(JSON.parse(readFileSync(path.join(host, "app.json"), "utf8")), { mainDir: src });
+  assert.deepEqual(JSON.parse(readFileSync(path.join(host, "app.json"), "utf8")), { mainDir: src, nestedRoots: [] });
   assert.ok(manifest.includes(`export const mainDir = ${JSON.stringify(src)};`));
+});
+
+test("isInside: strictly inside a folder, never the folder itself or a sibling with its prefix", () => {
+  assert.equal(isInside("/p/src/a.py", "/p/src"), true);
+  assert.equal(isInside("/p/src/lib/a.py", "/p/src/lib"), true);
+  assert.equal(isInside("/p/src", "/p/src"), false);
+  assert.equal(isInside("/p/src2/a.py", "/p/src"), false);
+  assert.equal(isInside("/p/a.py", "/p/src"), false);
+});
+
+test("roots inside the main module's folder are not the app's sources: python_modules/ and --python-root", async () => {
+  const { readFileSync } = await import("node:fs");
+  const project = tinyProject("dotdo-nested-", {
+    "wrangler.toml": readFileSync(path.join(tinyProject("dotdo-toml-"), "wrangler.toml"), "utf8").replace(
+      'main = "src/entry.py"',
+      'main = "entry.py"',
+    ),
+    "entry.py": "class App:\n    pass\n",
+    "lib/helpers.py": "HELP = 1\n",
+    "python_modules/attrs/__init__.py": "",
+  });
+  buildHost(project, "--python-root", "lib");
+  const host = path.join(project, ".dotdo", "host");
+  const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
+  const index = JSON.parse(manifest.match(/^export const pythonFiles = (.*);$/m)[1]);
+  const appFiles = Number(manifest.match(/^export const appFiles = (\d+);$/m)[1]);
+  const app = index.slice(0, appFiles).map(([file]) => path.relative(project, file));
+  // The project's top is the main folder: src/entry.py of the fixture is the app's too.
+  assert.deepEqual(app.sort(), ["entry.py", "src/entry.py"]);
+  const shipped = index.map(([file]) => path.relative(project, file));
+  for (const file of ["lib/helpers.py", "python_modules/attrs/__init__.py", "python_modules/workers/__init__.py"]) {
+    assert.ok(shipped.includes(file), file); // shipped, with their roots'
+    assert.ok(shipped.some((other) => other.startsWith(path.join(path.dirname(file), "__pycache__"))), file);
+  }
+  const { mainDir, nestedRoots } = JSON.parse(readFileSync(path.join(host, "app.json"), "utf8"));
+  assert.equal(mainDir, project);
+  assert.deepEqual(nestedRoots.map((root) => path.relative(project, root)).sort(), ["lib", "python_modules"]);
 });
 
 test("two builds of one project at once both succeed and leave one whole host", async () => {

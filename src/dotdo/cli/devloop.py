@@ -87,7 +87,7 @@ def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: li
                 continue  # our own vendoring, already part of the last restart
             modules_seen = modules_now
             if plan.reloadable(batch):
-                server.reload()
+                server.reload(path for _, path in batch)
             else:
                 server.restart()
     except KeyboardInterrupt:

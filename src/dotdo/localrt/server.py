@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -197,11 +197,14 @@ class Server:
         """Ask a `control=True` server to rebuild its host and restart (state is kept)."""
         self._command(b"restart\n")
 
-    def reload(self) -> None:
+    def reload(self, changed: Iterable[Path]) -> None:
         """Ask a `control=True` server to serve the saved sources of the main module's folder
         without restarting: each isolate imports them into a new interpreter (ADR 0060). It
-        restarts instead when it cannot (nothing served yet)."""
-        self._command(b"reload\n")
+        restarts instead when it cannot: a `changed` path is not one of the app's sources as
+        the host was built (under another root inside the folder: `python_modules/`, the
+        host's own Python), or nothing is served yet."""
+        paths = json.dumps([str(path) for path in changed])
+        self._command(f"reload {paths}\n".encode())
 
     def _command(self, line: bytes) -> None:
         if self.process is None or self.process.stdin is None or not self._control:

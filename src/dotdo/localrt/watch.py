@@ -82,8 +82,12 @@ class WatchPlan:
         )
 
     def recursive(self) -> list[Path]:
-        """Folders watched with their subfolders."""
-        return [*dict.fromkeys(self.sources), self.python_modules]
+        """Folders watched with their subfolders: none inside another of them (an extra
+        source root inside the main module's folder, `python_modules/` beside a main module
+        at the project's top), whose every change a second watch would report again, in a
+        batch of its own: a second restart."""
+        folders = [*dict.fromkeys([*self.sources, self.python_modules])]
+        return [f for f in folders if not any(f != o and f.is_relative_to(o) for o in folders)]
 
     def flat(self) -> list[Path]:
         """Folders watched without their subfolders (for the config files)."""
@@ -110,8 +114,9 @@ class WatchPlan:
     def reloadable(self, batch: Iterable[tuple[Kind, Path]]) -> bool:
         """Whether every change of `batch` is a Python source in the main module's folder:
         a save the running runtime serves by importing the app into a new interpreter
-        (`Server.reload`, ADR 0060). Anything else (`python_modules/`, the config, an extra
-        source root, whose modules the host ships precompiled) rebuilds and restarts."""
+        (`Server.reload`, ADR 0060; the runtime still restarts for a file of another root
+        inside the folder, which the build ships precompiled). Anything else
+        (`python_modules/`, the config, an extra source root) rebuilds and restarts."""
         return all(kind is Kind.SOURCE and path.is_relative_to(self.app) for kind, path in batch)
 
 

@@ -55,6 +55,22 @@ def test_the_project_folder_itself_is_watched_flat() -> None:
     assert PLAN.recursive() == [ROOT / "src", ROOT / "lib", ROOT / "python_modules"]
 
 
+def test_a_folder_inside_another_watched_one_is_not_watched_twice() -> None:
+    """Each watch reports a change in a batch of its own: `--python-root src/lib` restarted
+    twice on every save in it."""
+    nested = WatchPlan(
+        root=ROOT,
+        config=ROOT / "wrangler.toml",
+        sources=(ROOT, ROOT / "lib", ROOT / "src"),  # a main module at the project's top
+        python_modules=ROOT / "python_modules",
+        ignored=(),
+        app=ROOT,
+    )
+    assert nested.recursive() == [ROOT]
+    assert nested.classify(ROOT / "lib" / "x.py") is Kind.SOURCE
+    assert nested.classify(ROOT / "python_modules" / "x.py") is Kind.PYTHON_MODULES
+
+
 @pytest.mark.parametrize(
     ("paths", "reloaded"),
     [

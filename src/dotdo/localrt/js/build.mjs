@@ -38,7 +38,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { durableObjectClasses, filesUnder, isPackageData, missingMigrations, openPyc, pycPath } from "./lib.mjs";
+import {
+  durableObjectClasses,
+  filesUnder,
+  isInside,
+  isPackageData,
+  missingMigrations,
+  openPyc,
+  pycPath,
+} from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const localrt = path.dirname(here);
@@ -111,12 +119,18 @@ for (const file of ["pyodide.asm.js", "pyodide.mjs", "pyodide.asm.wasm", "python
 const mainDir = path.dirname(mainPath);
 const extraRoots = args["python-root"].map((dir) => path.resolve(project, dir));
 const pythonRoots = [mainDir, pythonModulesDir, path.join(localrt, "python"), ...extraRoots];
+// The other roots inside the main module's folder (python_modules/ beside a main module at
+// the project's top, the host's own Python when the main folder holds dotdo, as this
+// repository's does): their files are theirs, precompiled, never the app's sources, which a
+// reload (host.mjs) replaces with the saved ones.
+const nestedRoots = [...new Set(pythonRoots.slice(1))].filter((root) => isInside(root, mainDir));
 const pythonFiles = [];
 const seen = new Set();
 for (const [index, root] of pythonRoots.entries()) {
   for (const rel of filesUnder(root, (name) => name.endsWith(".py"))) {
     const real = path.join(root, rel);
     if (seen.has(real)) continue; // a root inside another (src/ as both main folder and extra root)
+    if (index === 0 && nestedRoots.some((nested) => isInside(real, nested))) continue;
     seen.add(real);
     const bundled = `py/${index}/${rel}`;
     mkdirSync(path.dirname(path.join(out, bundled)), { recursive: true });
@@ -277,6 +291,7 @@ lines.push(
   // reload (host.mjs) replaces them with the saved ones in an interpreter booted without them.
   `export const appFiles = ${pythonFiles.filter(([, , compiled]) => !compiled).length};`,
   `export const mainDir = ${JSON.stringify(mainDir)};`,
+  `export const nestedRoots = ${JSON.stringify(nestedRoots)};`,
   "export { pythonFilesData };",
   `export const pythonModulesDir = ${JSON.stringify(pythonModulesDir)};`,
   // Cloudflare puts only the main module's folder and python_modules/ on sys.path;
@@ -336,8 +351,9 @@ if (!args["test-control"] && existsSync(devVars)) copyFileSync(devVars, path.joi
 // The AI binding is not handed to wrangler (its local dev would reach Cloudflare for it);
 // server.mjs reads this file and serves the binding from the host side instead.
 if (config.ai?.binding) writeFileSync(path.join(out, "ai.json"), JSON.stringify({ binding: config.ai.binding }) + "\n");
-// Where a reload (server.mjs) reads the saved app from: the main module's folder.
-writeFileSync(path.join(out, "app.json"), JSON.stringify({ mainDir }) + "\n");
+// Where a reload (server.mjs) reads the saved app from: the main module's folder, less the
+// roots inside it.
+writeFileSync(path.join(out, "app.json"), JSON.stringify({ mainDir, nestedRoots }) + "\n");
 // Each rename is atomic; a build that lands between the two (another runtime's) is moved
 // aside again, so the last build to finish is the one in place.
 const retired = `${target}.old-${process.pid}`;

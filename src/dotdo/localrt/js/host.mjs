@@ -213,7 +213,7 @@ const reloaded = new Map(); // reload id -> its report: each isolate reloads onc
 function prepareStandby() {
   standby ??= (async () => {
     try {
-      preloadNames = (await python()).loaded_modules(manifest.mainDir).toJs();
+      preloadNames = (await python()).loaded_modules(manifest.mainDir, manifest.nestedRoots).toJs();
     } catch {
       // the app failed to import: the list of the last one that did serves
     }

@@ -104,6 +104,12 @@ export function* filesUnder(root, keep, rel = "") {
   }
 }
 
+/** Whether `file` is strictly inside the folder `dir` (both absolute): not `dir` itself. */
+export function isInside(file, dir) {
+  const rel = path.relative(dir, file);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
+}
+
 /**
  * Where Python's import looks for the bytecode of the source at `sourcePath` (PEP 3147, no
  * `sys.pycache_prefix`): `<dir>/__pycache__/<stem>.<cacheTag>.pyc`, as

@@ -16,9 +16,10 @@
 //                   [--status-file FILE]
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
-// commands from stdin, one a line: `restart` rebuilds and restarts the host, `reload`
-// serves the saved sources of the main module's folder without a restart (ADR 0060; the
-// command watches the files and says which). Whenever stdin is a pipe (the `dotdo` process that started
+// commands from stdin, one a line: `restart` rebuilds and restarts the host, `reload
+// <JSON array of paths>` serves the saved sources of the main module's folder without a
+// restart, or restarts when a path is not one of them (ADR 0060; the command watches the
+// files and says which changed). Whenever stdin is a pipe (the `dotdo` process that started
 // it holds the other end), stdin closing stops the server: the parent exited, however it
 // did (kill -9 included), and the runtime must not outlive it holding the port. Else
 // (stdin a terminal or /dev/null) the server runs until SIGINT/SIGTERM. --test-control (dotdo.testing's runtime) serves the
@@ -38,7 +39,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { format, parseArgs } from "node:util";
 
-import { filesUnder, firstAnswer, parseVars } from "./lib.mjs";
+import { filesUnder, firstAnswer, isInside, parseVars } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -245,7 +246,7 @@ async function startWorker() {
 
 async function startWorkerLocked() {
   const configPath = build();
-  appDir = JSON.parse(readFileSync(path.join(path.dirname(configPath), "app.json"), "utf8")).mainDir;
+  app = JSON.parse(readFileSync(path.join(path.dirname(configPath), "app.json"), "utf8"));
   const hostVars = { ...vars };
   if (existsSync(path.join(path.dirname(configPath), "ai.json"))) {
     try {
@@ -302,7 +303,13 @@ async function warm() {
 
 let worker = null;
 let workersUp = false; // startWorker has answered: from here a workerd's exit unasked is a death
-let appDir = null; // the main module's folder of the running host (build.mjs's app.json)
+let app = null; // the running host's app sources: `{ mainDir, nestedRoots }` (build.mjs's app.json)
+
+// Whether `file` is one of the app's own sources, which a reload replaces: in the main
+// module's folder, not in another root inside it (python_modules/, the host's own Python).
+function isAppSource(file) {
+  return isInside(file, app.mainDir) && !app.nestedRoots.some((root) => isInside(file, root));
+}
 
 async function start(restarted) {
   try {
@@ -337,30 +344,48 @@ let standbyTimer = null;
 function prepareStandby() {
   if (!args.control) return;
   clearTimeout(standbyTimer);
+  const serving = worker;
   standbyTimer = setTimeout(async () => {
+    let failure = null;
     try {
       const response = await fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "standby" } });
       const answer = await response.json();
-      if (!answer.ok) console.error(`dotdo: booting Python ahead of the next save failed: ${answer.error}`);
+      if (!answer.ok) failure = answer.error;
     } catch (error) {
-      console.error(`dotdo: booting Python ahead of the next save failed: ${error.message}`);
+      failure = error.message;
+    }
+    // A runtime restarted or stopped meanwhile took its standby with it: nothing to say.
+    if (failure !== null && worker === serving && !stopping) {
+      console.error(`dotdo: booting Python ahead of the next save failed: ${failure}`);
     }
   }, STANDBY_DELAY_MS);
   standbyTimer.unref();
 }
 
+// The paths of a `reload` command (a JSON array), or null when it does not parse (a restart).
+function changedPaths(text) {
+  try {
+    return JSON.parse(text ?? "");
+  } catch {
+    return null;
+  }
+}
+
 // Serves the saved sources of the main module's folder without a restart: every isolate
-// imports them into a new interpreter (host.mjs). A runtime not serving (its last start
-// failed) or a reload the host could not do (not an import error) restarts instead.
+// imports them into a new interpreter (host.mjs). A change of a file that is not the app's
+// own source, a runtime not serving (its last start failed) or a reload the host could not
+// do (not an import error) restarts instead.
 let reloadCount = 0;
-async function reload() {
-  if (worker === null || appDir === null || !existsSync(appDir)) return restart();
+async function reload(changed) {
+  const appOnly = Array.isArray(changed) && changed.every((file) => typeof file === "string" && isAppSource(file));
+  if (worker === null || app === null || !existsSync(app.mainDir) || !appOnly) return restart();
   console.log("dotdo: app sources changed, reloading");
   const started = performance.now();
-  const files = [...filesUnder(appDir, (name) => name.endsWith(".py"))].map((rel) => {
-    const file = path.join(appDir, rel);
-    return [file, readFileSync(file, "utf8")];
-  });
+  const files = [];
+  for (const rel of filesUnder(app.mainDir, (name) => name.endsWith(".py"))) {
+    const file = path.join(app.mainDir, rel);
+    if (isAppSource(file)) files.push([file, readFileSync(file, "utf8")]);
+  }
   let answer;
   try {
     const response = await fetch(`${origin}${BOOT_PATH}`, {
@@ -402,6 +427,7 @@ process.on("SIGINT", () => stop());
 let queue = Promise.resolve();
 async function restart() {
   console.log("dotdo: sources changed, restarting");
+  clearTimeout(standbyTimer);
   workersUp = false;
   try {
     await worker?.dispose();
@@ -420,9 +446,10 @@ const fromParent = fstatSync(0).isFIFO();
 if (args.control || fromParent) {
   const lines = createInterface({ input: process.stdin });
   lines.on("line", (line) => {
-    const command = line.trim();
+    // `restart`, or `reload <JSON array of the changed files' paths>`.
+    const [command, changed] = line.trim().split(/ (.*)/s);
     if (args.control && command === "restart") queue = queue.then(restart);
-    if (args.control && command === "reload") queue = queue.then(reload);
+    if (args.control && command === "reload") queue = queue.then(() => reload(changedPaths(changed)));
   });
   if (fromParent) lines.on("close", () => queue.then(() => stop()));
 }
