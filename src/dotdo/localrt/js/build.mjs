@@ -115,7 +115,9 @@ for (const file of ["pyodide.asm.js", "pyodide.mjs", "pyodide.asm.wasm", "python
 // Python sources: the main module's folder, the vendored packages, the host's stand-ins.
 // Each lands in Pyodide's file system at its real path, so tracebacks name the files the
 // user edits. Every file outside the main module's folder (index 0: it changes on every
-// save) is also shipped precompiled (`precompile` below).
+// save) is also shipped precompiled (`precompile` below). Each is read once, here: its
+// bytecode's cache key and the blob both come from that one read, so a file saved during
+// the build never ships with another content's bytecode.
 const mainDir = path.dirname(mainPath);
 const extraRoots = args["python-root"].map((dir) => path.resolve(project, dir));
 const pythonRoots = [mainDir, pythonModulesDir, path.join(localrt, "python"), ...extraRoots];
@@ -132,10 +134,7 @@ for (const [index, root] of pythonRoots.entries()) {
     if (seen.has(real)) continue; // a root inside another (src/ as both main folder and extra root)
     if (index === 0 && nestedRoots.some((nested) => isInside(real, nested))) continue;
     seen.add(real);
-    const bundled = `py/${index}/${rel}`;
-    mkdirSync(path.dirname(path.join(out, bundled)), { recursive: true });
-    copyFileSync(real, path.join(out, bundled));
-    pythonFiles.push([real, bundled, index > 0]);
+    pythonFiles.push([real, readFileSync(real), index > 0]);
   }
 }
 
@@ -147,10 +146,7 @@ if (args["test-control"]) {
   if (dotdoRoot && !existsSync(path.join(dotdoRoot, "dotdo", "testing", "control.py"))) {
     const testing = path.join(localrt, "..", "testing");
     for (const file of ["__init__.py", "control.py"]) {
-      const bundled = `py/control/${file}`;
-      mkdirSync(path.dirname(path.join(out, bundled)), { recursive: true });
-      copyFileSync(path.join(testing, file), path.join(out, bundled));
-      pythonFiles.push([path.join(dotdoRoot, "dotdo", "testing", file), bundled, true]);
+      pythonFiles.push([path.join(dotdoRoot, "dotdo", "testing", file), readFileSync(path.join(testing, file)), true]);
     }
   }
 }
@@ -170,15 +166,24 @@ const PYC_CACHE_DAYS = 14; // an entry unused for this long is removed by the ne
 function precompile(files) {
   const cache = path.join(project, ".dotdo", "pyc", pyodideVersion);
   mkdirSync(cache, { recursive: true });
-  const entries = files.map(([real, bundled]) => {
-    const source = path.join(out, bundled);
-    const key = createHash("sha256").update(real).update("\0").update(readFileSync(source)).digest("hex");
-    return { real, source, cached: path.join(cache, `${key.slice(0, 32)}.pyc`) };
+  // A cache entry's pyc, or null: absent, or damaged (compiled again).
+  const opened = (cached) => (existsSync(cached) ? openPyc(readFileSync(cached)) : null);
+  const entries = files.map(([real, content]) => {
+    const key = createHash("sha256").update(real).update("\0").update(content).digest("hex");
+    const cached = path.join(cache, `${key.slice(0, 32)}.pyc`);
+    return { real, content, cached, pyc: opened(cached) };
   });
   const tagFile = path.join(cache, "cache_tag");
-  const sound = (cached) => existsSync(cached) && openPyc(readFileSync(cached)) !== null;
-  const missing = entries.filter(({ cached }) => !sound(cached) && !existsSync(`${cached}.failed`));
+  const missing = entries.filter(({ cached, pyc }) => pyc === null && !existsSync(`${cached}.failed`));
   if (missing.length || !existsSync(tagFile)) {
+    // compile-pyc.mjs reads each source from a file: the content read above, not the file
+    // as it may be now.
+    const sources = path.join(out, "compile");
+    for (const [i, job] of missing.entries()) {
+      job.source = path.join(sources, `${i}.py`);
+      mkdirSync(sources, { recursive: true });
+      writeFileSync(job.source, job.content);
+    }
     console.error(`dotdo: compiling ${missing.length} Python files to bytecode with Pyodide ${pyodideVersion} (once per content)`);
     let result;
     try {
@@ -189,6 +194,7 @@ function precompile(files) {
       });
       result = JSON.parse(output.trim().split("\n").pop());
     } catch (error) {
+      rmSync(path.join(out, "compile"), { recursive: true, force: true });
       // Bytecode only saves time: without it the host runs from the sources, as it always could.
       console.error(`dotdo: compiling to bytecode failed, the host ships the sources alone (${String(error.message).split("\n")[0]})`);
       return new Map();
@@ -205,8 +211,10 @@ function precompile(files) {
   const cacheTag = readFileSync(tagFile, "utf8").trim();
   const now = new Date();
   const pycs = new Map();
-  for (const { real, cached } of entries) {
-    const pyc = existsSync(cached) ? openPyc(readFileSync(cached)) : null;
+  rmSync(path.join(out, "compile"), { recursive: true, force: true });
+  for (const entry of entries) {
+    const { real, cached } = entry;
+    const pyc = entry.pyc ?? opened(cached); // compiled just now, or never
     if (pyc === null) continue; // it failed to compile: the source reports why
     utimesSync(cached, now, now); // in use: kept by the pruning above
     pycs.set(real, { pyc, target: pycPath(real, cacheTag) });
@@ -226,8 +234,8 @@ function addToBlob(target, content) {
   blobParts.push(content);
   blobLength += content.length;
 }
-for (const [real, bundled] of pythonFiles) {
-  addToBlob(real, readFileSync(path.join(out, bundled)));
+for (const [real, content] of pythonFiles) {
+  addToBlob(real, content);
   const pyc = pycs.get(real);
   if (pyc) addToBlob(pyc.target, pyc.pyc);
 }
@@ -239,7 +247,6 @@ for (const rel of filesUnder(pythonModulesDir, isPackageData)) {
   const real = path.join(pythonModulesDir, rel);
   addToBlob(real, readFileSync(real));
 }
-rmSync(path.join(out, "py"), { recursive: true, force: true });
 mkdirSync(path.join(out, "py"));
 writeFileSync(path.join(out, "py", "python.bin"), Buffer.concat(blobParts));
 
