@@ -48,6 +48,24 @@ class HarnessCore(Lifetime, DOCore):
     def whoami(self) -> str | None:
         return self.object_name
 
+    # Methods named as the local runtime's JavaScript shell once named its own state: the
+    # shell must forward every one of them to the Python class.
+    @rpc(scope="read")
+    def instance(self) -> str:
+        return "the app's instance()"
+
+    @rpc(scope="read")
+    def python(self) -> str:
+        return "the app's python()"
+
+    @rpc(scope="read")
+    def calls(self) -> str:
+        return "the app's calls()"
+
+    @rpc(scope="read")
+    def release(self) -> str:
+        return "the app's release()"
+
     @rpc(scope="admin")
     def wipe(self) -> str:
         return "wiped"

@@ -32,6 +32,15 @@ def test_only_marked_methods_are_reachable_over_workers_rpc(runtime: LocalRuntim
     assert runtime.rpc(name, "connection_count", binding="HARNESS").json() == {"result": 0}
 
 
+def test_every_method_name_reaches_the_python_class(runtime: LocalRuntime) -> None:
+    """The local runtime's shell kept its own state under string names: an app's RPC method
+    `calls` (or `instance`, `python`) answered "does not implement" from the shell."""
+    name = new_tenant()
+    for method in ["instance", "python", "calls", "release"]:
+        answer = runtime.rpc(name, method, binding="HARNESS").json()
+        assert answer == {"result": f"the app's {method}()"}, (method, answer)
+
+
 def test_remote_exception_reaches_the_caller(runtime: LocalRuntime) -> None:
     r = runtime.rpc(new_tenant(), "fail", binding="HARNESS")
     assert r.status_code == 500

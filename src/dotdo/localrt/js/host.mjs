@@ -274,16 +274,15 @@ async function swapInterpreter(files) {
   return bootReport(() => next);
 }
 
-// Every shell of this isolate that may hold an instance, weakly: workerd owns the objects.
-const shells = new Set();
+// Every object of this isolate that may hold an instance, weakly: workerd owns the objects.
+const residents = new Set();
 function releaseIdleInstances() {
-  for (const ref of shells) {
-    const shell = ref.deref();
-    if (shell === undefined) shells.delete(ref);
-    else shell.releaseIfIdle();
+  for (const ref of residents) {
+    const resident = ref.deref();
+    if (resident === undefined) residents.delete(ref);
+    else resident.releaseIfIdle();
   }
 }
-
 // The boot request: this isolate's Python and, at the same time, that of the Durable Objects
 // (workerd runs them in an isolate of their own) through one object of each bound namespace.
 // `reload` (a POST of `{ id, files }`) imports the saved app instead; `standby` boots the
@@ -346,25 +345,79 @@ const NEVER_FORWARDED = new Set(["then", "toJSON"]);
 // one before it is built anyway (a call that never ends must not hold the object forever).
 const DRAIN_MS = 10_000;
 
+// One Durable Object's Python instance, built by the serving interpreter: after a reload,
+// a new one, once the calls still running on the old one are done.
+class Resident {
+  constructor(className, ctx, env) {
+    this.className = className;
+    this.ctx = ctx;
+    this.env = env;
+    this.instance = null;
+    this.host = null; // the `_dotdo_host` that built `instance`
+    this.calls = 0; // calls running on `instance`
+    this.drained = null; // resolves when `calls` is back to 0
+    this.resolveDrained = null;
+  }
+
+  // Runs `call(host, instance)` on the instance of the serving interpreter.
+  async run(call) {
+    const host = await python();
+    if (this.host !== host) {
+      if (this.calls > 0) await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+      if (this.host !== host) {
+        this.release();
+        this.instance = host.construct(this.className, this.ctx, withLocalAi(this.env));
+        this.host = host;
+      }
+    }
+    const instance = this.instance;
+    this.calls += 1;
+    if (this.calls === 1) this.drained = new Promise((resolve) => (this.resolveDrained = resolve));
+    try {
+      return await call(host, instance);
+    } finally {
+      this.calls -= 1;
+      if (this.calls === 0) this.resolveDrained();
+    }
+  }
+
+  // A reload's new interpreter serves: an instance built by the old one, with no call
+  // running, is let go now rather than on the object's next event.
+  releaseIfIdle() {
+    if (this.instance !== null && this.calls === 0) this.release();
+  }
+
+  release() {
+    const instance = this.instance;
+    this.instance = null;
+    this.host = null;
+    try {
+      instance?.destroy();
+    } catch {
+      // already destroyed with its interpreter
+    }
+  }
+}
+
+// The shell's own state, under a symbol: every string name but its handlers' is an RPC
+// method of the Python class (a field named `calls` hid the app's `calls()`).
+const RESIDENT = Symbol("resident");
+
 export function makeDurableObjectClass(className) {
   const shell = class extends DurableObject {
     constructor(ctx, env) {
       super(ctx, env);
-      this.instance = null;
-      this.host = null; // the `_dotdo_host` that built `instance`
-      this.calls = 0; // calls running on `instance`
-      this.drained = null; // resolves when `calls` is back to 0
-      this.resolveDrained = null;
-      const proxy = new Proxy(this, {
+      const resident = new Resident(className, ctx, env);
+      this[RESIDENT] = resident;
+      residents.add(new WeakRef(resident));
+      return new Proxy(this, {
         get(target, prop, receiver) {
           if (typeof prop !== "string" || prop.startsWith("_") || NEVER_FORWARDED.has(prop) || prop in target) {
             return Reflect.get(target, prop, receiver);
           }
-          return (...args) => target.run((host, instance) => host.call_rpc(instance, prop, ...args));
+          return (...args) => resident.run((host, instance) => host.call_rpc(instance, prop, ...args));
         },
       });
-      shells.add(new WeakRef(this));
-      return proxy;
     }
 
     // Called by the boot request: boots Python without building the instance (which would
@@ -381,64 +434,26 @@ export function makeDurableObjectClass(className) {
       return standbyReport();
     }
 
-    // Runs `call(host, instance)` on this object's instance, built by the serving
-    // interpreter: after a reload, once the calls still running on the old one are done.
-    async run(call) {
-      const host = await python();
-      if (this.host !== host) {
-        if (this.calls > 0) await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
-        if (this.host !== host) {
-          this.release();
-          this.instance = host.construct(className, this.ctx, withLocalAi(this.env));
-          this.host = host;
-        }
-      }
-      const instance = this.instance;
-      this.calls += 1;
-      if (this.calls === 1) this.drained = new Promise((resolve) => (this.resolveDrained = resolve));
-      try {
-        return await call(host, instance);
-      } finally {
-        this.calls -= 1;
-        if (this.calls === 0) this.resolveDrained();
-      }
-    }
-
-    // A reload's new interpreter serves: an instance built by the old one, with no call
-    // running, is let go now rather than on the object's next event.
-    releaseIfIdle() {
-      if (this.instance !== null && this.calls === 0) this.release();
-    }
-
-    release() {
-      const instance = this.instance;
-      this.instance = null;
-      this.host = null;
-      try {
-        instance?.destroy();
-      } catch {
-        // already destroyed with its interpreter
-      }
-    }
-
     async fetch(request) {
-      return this.run((host, instance) => host.call_fetch(instance, request));
+      return this[RESIDENT].run((host, instance) => host.call_fetch(instance, request));
     }
 
     async alarm(alarmInfo) {
-      return this.run((host, instance) => host.call_raw(instance, "alarm", alarmInfo));
+      return this[RESIDENT].run((host, instance) => host.call_raw(instance, "alarm", alarmInfo));
     }
 
     async webSocketMessage(ws, message) {
-      return this.run((host, instance) => host.call_raw(instance, "webSocketMessage", ws, message));
+      return this[RESIDENT].run((host, instance) => host.call_raw(instance, "webSocketMessage", ws, message));
     }
 
     async webSocketClose(ws, code, reason, wasClean) {
-      return this.run((host, instance) => host.call_raw(instance, "webSocketClose", ws, code, reason, wasClean));
+      return this[RESIDENT].run((host, instance) =>
+        host.call_raw(instance, "webSocketClose", ws, code, reason, wasClean),
+      );
     }
 
     async webSocketError(ws, error) {
-      return this.run((host, instance) => host.call_raw(instance, "webSocketError", ws, error));
+      return this[RESIDENT].run((host, instance) => host.call_raw(instance, "webSocketError", ws, error));
     }
   };
   Object.defineProperty(shell, "name", { value: className });
