@@ -274,14 +274,17 @@ async function swapInterpreter(files) {
   return bootReport(() => next);
 }
 
-// Every object of this isolate that may hold an instance, weakly: workerd owns the objects.
+// Every object of this isolate that may hold an instance, weakly: workerd owns the objects,
+// and one it has let go leaves the set once collected.
 const residents = new Set();
+const forgetResident = new FinalizationRegistry((ref) => residents.delete(ref));
+function keepResident(resident) {
+  const ref = new WeakRef(resident);
+  residents.add(ref);
+  forgetResident.register(resident, ref);
+}
 function releaseIdleInstances() {
-  for (const ref of residents) {
-    const resident = ref.deref();
-    if (resident === undefined) residents.delete(ref);
-    else resident.releaseIfIdle();
-  }
+  for (const ref of residents) ref.deref()?.releaseIfIdle();
 }
 // The boot request: this isolate's Python and, at the same time, that of the Durable Objects
 // (workerd runs them in an isolate of their own) through one object of each bound namespace.
@@ -409,7 +412,7 @@ export function makeDurableObjectClass(className) {
       super(ctx, env);
       const resident = new Resident(className, ctx, env);
       this[RESIDENT] = resident;
-      residents.add(new WeakRef(resident));
+      keepResident(resident);
       return new Proxy(this, {
         get(target, prop, receiver) {
           if (typeof prop !== "string" || prop.startsWith("_") || NEVER_FORWARDED.has(prop) || prop in target) {
