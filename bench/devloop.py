@@ -45,10 +45,10 @@ PYFLOOR = next(
     ),
     ROOT.parent / "shared" / "bench" / "pyfloor",
 )
-SETTLE_S = 8.0
-"""How long after "Ready" a save waits: the runtime boots the next reload's interpreter 3 s
-after it (server.mjs `STANDBY_DELAY_MS`), which takes 1-3 s here. A developer's next save
-comes later than that."""
+SETTLE_S = 12.0
+"""How long after "Ready" (or the last answer) a save waits: the runtime boots the next
+reload's interpreter once it has been idle for 5 s (server.mjs `STANDBY_IDLE_MS`), which
+takes 1-3 s here. A developer reading and editing between saves is idle that long."""
 DOTDO = [sys.executable, "-m", "dotdo"]
 """The checkout's `dotdo` command, as ./scripts/dev runs it: src/ on the path (`main` sets
 PYTHONPATH for every command it starts), nothing installed."""

@@ -6,6 +6,7 @@ with the process that started it, even one killed with SIGKILL."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -190,7 +191,8 @@ class Tiny(DurableObject):
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
         namespace = self.env.TINY
-        return await namespace.get(namespace.idFromName("one")).fetch(request)
+        name = request.headers.get("x-object") or "one"
+        return await namespace.get(namespace.idFromName(name)).fetch(request)
 """
 
 
@@ -231,12 +233,23 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
             assert client.get("/").text == "v2 no helper hits=3 served=1"
             ws.send("two")  # the same socket, answered by the new code
             assert ws.recv(timeout=60) == "v2 no helper heard two"
+            # The next reload's interpreter boots after the answer to the request that asks
+            # for it: requests meanwhile are answered (a GET was held and a POST answered 503
+            # "Your worker restarted mid-request" when they met a boot inside a request).
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                standby = pool.submit(client.get, "/", headers={"x-dotdo-local-runtime": "standby"})
+                time.sleep(0.3)  # the boot has begun
+                assert client.post("/").text == "v2 no helper hits=4 served=2"
+                fresh = client.post("/", headers={"x-object": "fresh"})  # built during the boot
+                assert fresh.text == "v2 no helper hits=1 served=1"
+                assert client.get("/").text == "v2 no helper hits=5 served=3"
+                assert standby.result().json() == {"ok": True}
             (root / "src" / "lib" / "shared.py").write_text("SHARED = 2\n")
             _wait_for(log, "restarted, Python and the app loaded in")
-            assert client.get("/").text == "v2 no helper hits=4 served=1"
+            assert client.get("/").text == "v2 no helper hits=6 served=1"
             (root / "wrangler.toml").write_text(WRANGLER + "\n")
             _wait_for(log, "restarted, Python and the app loaded in", count=2)
-            assert client.get("/").text == "v2 no helper hits=5 served=1"
+            assert client.get("/").text == "v2 no helper hits=7 served=1"
         content = log.read_text()
         assert content.count("app sources changed, reloading") == 2
         assert content.count("sources changed, restarting") == 2

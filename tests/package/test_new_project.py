@@ -4,10 +4,13 @@ fresh virtualenv, `dotdo new demo`, its own tests with pytest, `dotdo dev` answe
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -37,7 +40,10 @@ def test_the_projects_own_tests_pass(demo: tuple[Path, Path]) -> None:
     assert not (vendored / "click").exists()
 
 
-def test_dotdo_dev_answers_a_tenant(demo: tuple[Path, Path]) -> None:
+@contextlib.contextmanager
+def _dotdo_dev(demo: tuple[Path, Path]) -> Iterator[httpx.Client]:
+    """`dotdo dev` serving the demo project, once it says "Ready": a client of its port. Its
+    output must hold no traceback when it ends."""
     bin_dir, project = demo
     port = free_port()
     env = user_environment()
@@ -54,17 +60,35 @@ def test_dotdo_dev_answers_a_tenant(demo: tuple[Path, Path]) -> None:
             assert time.monotonic() < deadline, log.read_text(errors="replace")
             time.sleep(0.2)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            assert client.get("/@acme/health").status_code == 200
-            assert client.get("/hello", headers={"host": "acme.localhost"}).json() == {
-                "message": "Hello, world!"
-            }
-            # /_test/* exists only where dotdo.testing serves the project (its own tests above).
-            refused = client.post("/@acme/_test/alarm", json={})
-            assert (refused.status_code, refused.json()["error"]["code"]) == (404, "route_not_found")
+            yield client
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=60)
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+def test_dotdo_dev_answers_a_tenant(demo: tuple[Path, Path]) -> None:
+    with _dotdo_dev(demo) as client:
+        assert client.get("/@acme/health").status_code == 200
+        assert client.get("/hello", headers={"host": "acme.localhost"}).json() == {"message": "Hello, world!"}
+        # /_test/* exists only where dotdo.testing serves the project (its own tests above).
+        refused = client.post("/@acme/_test/alarm", json={})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (404, "route_not_found")
+
+
+def test_requests_while_dotdo_dev_boots_python_ahead_of_a_save_are_answered(demo: tuple[Path, Path]) -> None:
+    """The interpreter of the next reload (ADR 0060) boots beside the serving one. Booted
+    inside the request that asked for it, it lost the requests that reached the isolate
+    meanwhile when that request answered: a GET was held until the next request, a POST
+    answered 503 "Your worker restarted mid-request" and was not applied."""
+    with _dotdo_dev(demo) as client, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        standby = pool.submit(client.get, "/", headers={"x-dotdo-local-runtime": "standby"})
+        time.sleep(0.3)  # the boot has begun
+        assert client.get("/@acme/health").status_code == 200
+        put = client.put("/@beta/state/k", json={"v": 1})
+        assert put.status_code == 200, put.text
+        assert client.get("/@beta/state/k").json()["value"] == {"v": 1}
+        assert standby.result().json() == {"ok": True}
 
 
 def test_dotdo_deploy_dry_run_builds(demo: tuple[Path, Path], tmp_path: Path) -> None:

@@ -202,6 +202,7 @@ async function bootReport(load = python) {
 // instance first. A change anywhere else (python_modules/, the config) still restarts.
 
 let standby = null; // a promise of an interpreter without the app, booted ahead of a save
+let standbyReady = false; // it has resolved: a reload takes it at once
 let preloadNames = []; // what it imports ahead: the modules the serving app uses from outside it
 let reloads = Promise.resolve(); // reloads one after the other, in the order saved
 const reloaded = new Map(); // reload id -> its report: each isolate reloads once per save
@@ -214,7 +215,8 @@ function prepareStandby() {
   standby ??= (async () => {
     try {
       preloadNames = (await python()).loaded_modules(manifest.mainDir, manifest.nestedRoots).toJs();
-    } catch {
+    } catch (error) {
+      if (!(error instanceof AppImportError)) throw error;
       // the app failed to import: the list of the last one that did serves
     }
     const loaded = preloadNames;
@@ -223,19 +225,49 @@ function prepareStandby() {
       await new Promise((resolve) => setTimeout(resolve, 0));
       interpreter.host.preload(name);
     }
+    standbyReady = true;
     return interpreter;
   })();
   standby.catch(() => (standby = null));
   return standby;
 }
 
-async function standbyReport() {
+// Whether this isolate's next reload finds its interpreter booted: `{ ready }`, or
+// `{ ready: false, error }` once booting it failed (`standby` then starts it again).
+let standbyFailure = null;
+function standbyStatus() {
+  if (standbyFailure !== null) return { ready: false, error: standbyFailure };
+  return { ready: standbyReady, idleMs: working > 0 ? 0 : Date.now() - lastWork };
+}
+
+// This isolate's own work (requests, an object's events; never the boot requests): how much
+// is running and when the last ended. `server.mjs` boots the next reload's interpreter only
+// once the isolate has been idle for a while (ADR 0060).
+let working = 0;
+let lastWork = Date.now();
+async function asWork(work) {
+  working += 1;
   try {
-    await prepareStandby();
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, error: String(error.stack ?? error) };
+    return await work();
+  } finally {
+    working -= 1;
+    lastWork = Date.now();
   }
+}
+
+// Boots the next reload's interpreter in the background of a request that has answered
+// (`ctx.waitUntil`). Never while a request waits for its answer: a request that reached the
+// isolate while Pyodide booted inside one was lost when that one answered (wrangler's proxy
+// then held a GET until its next request and answered a POST 503 "Your worker restarted
+// mid-request"), where the boot run after the answer only delays it.
+function bootStandbyAfterAnswer(ctx) {
+  standbyFailure = null;
+  ctx.waitUntil(
+    prepareStandby().catch((error) => {
+      standbyFailure = String(error.stack ?? error);
+      console.info(`dotdo: booting Python ahead of the next save failed: ${standbyFailure}`);
+    }),
+  );
 }
 
 function reloadApp(id, files) {
@@ -255,6 +287,7 @@ async function swapInterpreter(files) {
     return { ok: false, error: String(error.stack ?? error), import: false };
   } finally {
     standby = null;
+    standbyReady = false;
   }
   const encoder = new TextEncoder();
   writeFiles(
@@ -288,9 +321,12 @@ function releaseIdleInstances() {
 }
 // The boot request: this isolate's Python and, at the same time, that of the Durable Objects
 // (workerd runs them in an isolate of their own) through one object of each bound namespace.
-// `reload` (a POST of `{ id, files }`) imports the saved app instead; `standby` boots the
-// next reload's interpreters, answering once they are booted.
-async function bootAnswer(request, env) {
+// `reload` (a POST of `{ id, files }`) imports the saved app instead, into the interpreter
+// `standby` (answered at once) boots after its answer: `server.mjs` asks for one a few
+// seconds after each "Ready" and before each reload, and sends the reload once
+// `standby-status` says it is booted, so that the reload never waits on a boot that another
+// request runs.
+async function bootAnswer(request, env, ctx) {
   let reports;
   const kind = request.headers.get(BOOT_HEADER);
   const objects = manifest.durableObjectBindings.map((binding) => {
@@ -298,9 +334,13 @@ async function bootAnswer(request, env) {
     return namespace.get(namespace.idFromName(BOOT_OBJECT));
   });
   if (kind === "standby") {
-    // Answered once booted: workerd stops the work of a request once it has answered.
-    reports = await Promise.all([standbyReport(), ...objects.map((object) => object.dotdoStandby())]);
-    return Response.json(reports.find((report) => !report.ok) ?? reports[0]);
+    bootStandbyAfterAnswer(ctx);
+    await Promise.all(objects.map((object) => object.dotdoStandby()));
+    return Response.json({ ok: true });
+  }
+  if (kind === "standby-status") {
+    reports = [standbyStatus(), ...(await Promise.all(objects.map((object) => object.dotdoStandbyStatus())))];
+    return Response.json(reports.find((report) => !report.ready) ?? reports[0]);
   }
   if (kind === "reload") {
     const { id, files } = await request.json();
@@ -363,7 +403,11 @@ class Resident {
   }
 
   // Runs `call(host, instance)` on the instance of the serving interpreter.
-  async run(call) {
+  run(call) {
+    return asWork(() => this.runNow(call));
+  }
+
+  async runNow(call) {
     const host = await python();
     if (this.host !== host) {
       if (this.calls > 0) await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
@@ -434,7 +478,11 @@ export function makeDurableObjectClass(className) {
     }
 
     async dotdoStandby() {
-      return standbyReport();
+      bootStandbyAfterAnswer(this.ctx);
+    }
+
+    async dotdoStandbyStatus() {
+      return standbyStatus();
     }
 
     async fetch(request) {
@@ -465,14 +513,16 @@ export function makeDurableObjectClass(className) {
 
 export const defaultHandler = {
   async fetch(request, env, ctx) {
-    if (request.headers.has(BOOT_HEADER)) return bootAnswer(request, env);
-    let host;
-    try {
-      host = await python();
-    } catch (error) {
-      if (error instanceof AppImportError) return importFailedResponse();
-      throw error;
-    }
-    return host.call_default_fetch(request, withLocalAi(env), ctx);
+    if (request.headers.has(BOOT_HEADER)) return bootAnswer(request, env, ctx);
+    return asWork(async () => {
+      let host;
+      try {
+        host = await python();
+      } catch (error) {
+        if (error instanceof AppImportError) return importFailedResponse();
+        throw error;
+      }
+      return host.call_default_fetch(request, withLocalAi(env), ctx);
+    });
   },
 };

@@ -336,30 +336,85 @@ function reportNotReady(answer) {
   console.error(`dotdo: not ready: every request answers 500 until ${args.control ? "a change is saved" : "a restart"}`);
 }
 
-// A reload's interpreters (host.mjs) are booted ahead of the next save, a few seconds after
-// the runtime is ready: not at once, when the first requests after a start or a save come,
-// and which the boot would slow (it holds each isolate's thread for a second or two).
-const STANDBY_DELAY_MS = 3_000;
+// A reload's interpreters (host.mjs) are booted ahead of the next save, once the runtime has
+// been idle (no request, no object event) for `STANDBY_IDLE_MS`: a boot beside the serving
+// interpreter delays the requests that come meanwhile by up to its length (1-3 s), and a
+// write among them was at times answered 503 by wrangler's proxy (ADR 0060). Asked every
+// `STANDBY_CHECK_MS` from each "Ready" until it is booted.
+const STANDBY_IDLE_MS = 5_000;
+const STANDBY_CHECK_MS = 500;
 let standbyTimer = null;
 function prepareStandby() {
   if (!args.control) return;
   clearTimeout(standbyTimer);
   const serving = worker;
-  standbyTimer = setTimeout(async () => {
-    let failure = null;
+  const check = async () => {
+    if (worker !== serving || stopping) return;
+    let status;
     try {
-      const response = await fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "standby" } });
-      const answer = await response.json();
-      if (!answer.ok) failure = answer.error;
-    } catch (error) {
-      failure = error.message;
+      status = await standbyStatus();
+    } catch {
+      status = null; // restarting or stopped: the next "Ready" starts again
     }
-    // A runtime restarted or stopped meanwhile took its standby with it: nothing to say.
-    if (failure !== null && worker === serving && !stopping) {
-      console.error(`dotdo: booting Python ahead of the next save failed: ${failure}`);
+    if (worker !== serving || stopping || status === null || status.ready || status.error) return;
+    if (status.idleMs >= STANDBY_IDLE_MS) {
+      await askForStandby();
+      await standbyBooted();
+      return;
     }
-  }, STANDBY_DELAY_MS);
+    standbyTimer = setTimeout(check, STANDBY_CHECK_MS);
+    standbyTimer.unref();
+  };
+  standbyTimer = setTimeout(check, STANDBY_CHECK_MS);
   standbyTimer.unref();
+}
+
+function standbyStatus() {
+  return fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "standby-status" } }).then((r) => r.json());
+}
+
+// Waits until the runtime's next reload's interpreters are booted: `{ ready: true }`, or
+// `{ ready: false, error }` when that failed or took longer than a boot may.
+//
+// The polls do more than wait. A request that reached the isolate while Pyodide booted
+// beside the serving interpreter was, about one time in two, not resumed when what it
+// waited for settled, until some other request reached the isolate: wrangler's proxy then
+// took it for lost, held a GET until its next request and answered a POST 503 "Your worker
+// restarted mid-request" (6 of 6 answered with these polls, 3 of 6 without: a GET 0.3 s
+// into the boot). Each poll is such a request; one more comes after the boot.
+const STANDBY_POLL_MS = 50;
+async function standbyBooted() {
+  const status = standbyStatus;
+  const pause = () => new Promise((resolve) => setTimeout(resolve, STANDBY_POLL_MS));
+  const deadline = performance.now() + BOOT_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    try {
+      const answer = await status();
+      if (answer.ready || answer.error) {
+        await pause();
+        await status().catch(() => {});
+        return answer;
+      }
+    } catch (error) {
+      return { ready: false, error: error.message };
+    }
+    await pause();
+  }
+  return { ready: false, error: "it did not boot in time" };
+}
+
+// Asks the runtime to boot the next reload's interpreters (host.mjs answers at once and boots
+// them after its answer; it says so itself when that fails).
+async function askForStandby() {
+  const serving = worker;
+  try {
+    await fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "standby" } });
+  } catch (error) {
+    // A runtime restarted or stopped meanwhile took its standby with it: nothing to say.
+    if (worker === serving && !stopping) {
+      console.error(`dotdo: booting Python ahead of the next save failed: ${error.message}`);
+    }
+  }
 }
 
 // The paths of a `reload` command (a JSON array), or null when it does not parse (a restart).
@@ -381,6 +436,15 @@ async function reload(changed) {
   if (worker === null || app === null || !existsSync(app.mainDir) || !appOnly) return restart();
   console.log("dotdo: app sources changed, reloading");
   const started = performance.now();
+  // Booted after an answer of its own (host.mjs), unless one is already; the reload is sent
+  // once it is booted.
+  clearTimeout(standbyTimer);
+  await askForStandby();
+  const standby = await standbyBooted();
+  if (!standby.ready) {
+    console.error(`dotdo: booting Python for the reload failed (${standby.error}); restarting`);
+    return restart();
+  }
   const files = [];
   for (const rel of filesUnder(app.mainDir, (name) => name.endsWith(".py"))) {
     const file = path.join(app.mainDir, rel);

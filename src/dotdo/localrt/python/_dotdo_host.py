@@ -74,15 +74,17 @@ def load_main(module_name: str, main_file: str, class_names: Any, control: bool 
     return None
 
 
-def loaded_modules(app_dir: str) -> list[str]:
-    """The modules this interpreter has imported from files outside `app_dir` (the main
-    module's folder), in import order: what a reload's interpreter imports ahead of a save
-    (host.mjs), since a save there changes none of them."""
+def loaded_modules(app_dir: str, nested_roots: Any = ()) -> list[str]:
+    """The modules this interpreter has imported from files other than the app's sources
+    (those in `app_dir`, the main module's folder, but in none of `nested_roots`, the other
+    roots inside it: a JS array), in import order: what a reload's interpreter imports ahead
+    of a save (host.mjs), since a save of the app changes none of them."""
     inside = app_dir.rstrip("/") + "/"
+    elsewhere = tuple(str(root).rstrip("/") + "/" for root in nested_roots)
     names = []
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if isinstance(file, str) and not file.startswith(inside):
+        if isinstance(file, str) and (not file.startswith(inside) or file.startswith(elsewhere)):
             names.append(name)
     return names
 
