@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dotdo.core.tenants import TENANT_RULE, is_tenant
-from dotdo.errors import BadRequest, InvalidTenant
+from dotdo.errors import BadRequest, InvalidTenant, internal_error
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -147,17 +147,24 @@ async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) ->
         # limit, overloaded, its code replaced under the request (Cloudflare's Durable
         # Objects "Error handling" page). Not the client's fault, and a retry may succeed.
         logger.warning("the object of tenant %r did not answer: %s", tenant, error)
-        body = json.dumps(object_unavailable_body(tenant), separators=(",", ":"))
+        named = error if _development(env) else None
+        body = json.dumps(object_unavailable_body(tenant, named), separators=(",", ":"))
         headers = {"content-type": "application/json", "retry-after": "1"}
         return Response(body, status=503, headers=headers)
 
 
-def object_unavailable_body(tenant: str) -> dict[str, Any]:
-    """The 503 answer when the object of `tenant` failed as a whole (`object_unavailable`)."""
+def object_unavailable_body(tenant: str, error: BaseException | None = None) -> dict[str, Any]:
+    """The 503 answer when the object of `tenant` failed as a whole (`object_unavailable`).
+
+    With `error` (only in development: its text may hold data), the message names it: in
+    development an exception in the object's constructor (a route to a method not written
+    yet) fails it so, and the message pointed only at a reset or an overload."""
     message = (
         f"The object of tenant {tenant!r} did not answer (it was reset or is overloaded); "
         "the request may or may not have taken effect: retry if it is safe to"
     )
+    if error is not None:
+        message = internal_error(error, named=True, message=message)
     return {"error": {"code": "object_unavailable", "message": message}}
 
 

@@ -221,6 +221,20 @@ def test_an_object_that_fails_as_a_whole_is_a_503_not_a_500() -> None:
     assert "'acme'" in error["message"] and "memory" not in error["message"]  # the log has the detail
 
 
+@pytest.mark.usefixtures("runtime_modules")
+def test_in_development_an_object_that_fails_as_a_whole_names_the_exception() -> None:
+    """A typo in `routes()` fails the object's constructor: in development the 503 said only
+    "reset or overloaded", and the cause was in the terminal alone."""
+    env = SimpleNamespace(ENVIRONMENT="development")
+    request = _request("http://127.0.0.1:8787/@acme/query")
+    answer = asyncio.run(forward_to_tenant(request, _ResetNamespace(), env=env))
+    error = json.loads(answer.body)["error"]
+    assert (answer.status, error["code"]) == (503, "object_unavailable")
+    assert error["message"].startswith(object_unavailable_body("acme")["error"]["message"])
+    assert "RuntimeError: Durable Object reset because its isolate exceeded" in error["message"]
+    assert "ENVIRONMENT=development" in error["message"]
+
+
 def _parsed_as_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
