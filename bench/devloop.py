@@ -145,6 +145,14 @@ def _proc_stats() -> dict[int, list[str]]:
     return stats
 
 
+def dev_command(project: Path, base: Path) -> tuple[list[str], int]:
+    """(`dotdo dev` on a free port with its state under `base`, the port) for `project`,
+    vendored first so that the timings leave vendoring out."""
+    subprocess.run([*DOTDO, "vendor"], cwd=project, check=True, capture_output=True)
+    port = free_port()
+    return [*DOTDO, "dev", "--port", str(port), "--persist-to", str(base / "state")], port
+
+
 def make_app(base: Path) -> tuple[Path, Path, str, dict[str, str]]:
     """(project, main module, probe path, headers) for a `dotdo new` project."""
     subprocess.run([*DOTDO, "new", "bench-app"], cwd=base, check=True, capture_output=True)
@@ -172,10 +180,8 @@ def start_save(runs: int) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 base = Path(tmp)
                 project, main, probe, headers = make(base)
-                subprocess.run([*DOTDO, "vendor"], cwd=project, check=True, capture_output=True)
-                port = free_port()
+                command, port = dev_command(project, base)
                 url = f"http://127.0.0.1:{port}{probe}"
-                command = [*DOTDO, "dev", "--port", str(port), "--persist-to", str(base / "state")]
                 # The project's first start fills its caches under .dotdo/ (the bytecode of
                 # python_modules/, compiled once per content); every later start and save
                 # finds them. Both are timed: the first once, the second as a developer's day.
@@ -205,10 +211,8 @@ def reloads(saves: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         project, main, _, headers = make_app(base)
-        subprocess.run([*DOTDO, "vendor"], cwd=project, check=True, capture_output=True)
-        port = free_port()
+        command, port = dev_command(project, base)
         url = f"http://127.0.0.1:{port}/hello"
-        command = [*DOTDO, "dev", "--port", str(port), "--persist-to", str(base / "state")]
         dev = Dev(command, project, base / "dev.log")
         print("| save | save to the new code's first answer s | workerd RSS after it MiB |")
         print("| ---: | ---: | ---: |")

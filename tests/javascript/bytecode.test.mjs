@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { openPyc, pycPath, sealPyc } from "../../src/dotdo/localrt/js/lib.mjs";
-import { tinyProject } from "./fixtures.mjs";
+import { readHost, tinyProject } from "./fixtures.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -33,12 +33,9 @@ function build(root) {
     { encoding: "utf8" },
   );
   assert.equal(result.status, 0, result.stderr);
-  const host = path.join(root, ".dotdo", "host");
-  const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
+  const { host, index, blob } = readHost(root);
   // What host.mjs writes into Python's file system: path -> content.
-  const index = JSON.parse(/^export const pythonFiles = (.*);$/m.exec(manifest)[1]);
-  const data = readFileSync(path.join(host, "py", "python.bin"));
-  const files = new Map(index.map(([file, offset, length]) => [file, data.subarray(offset, offset + length)]));
+  const files = new Map(index.map(([file, offset, length]) => [file, blob.subarray(offset, offset + length)]));
   const compiled = /compiling (\d+) Python files/.exec(result.stderr);
   return { files, host, compiled: compiled ? Number(compiled[1]) : 0 };
 }

@@ -18,7 +18,7 @@ import {
   nextMigrationTag,
   parseVars,
 } from "../../src/dotdo/localrt/js/lib.mjs";
-import { tinyProject } from "./fixtures.mjs";
+import { readHost, tinyProject } from "./fixtures.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -109,17 +109,14 @@ test("package data: everything but Python sources, typing markers and dot files"
 });
 
 test("package data travels in the Python blob at its real path, with no archive to unpack", async () => {
-  const { existsSync, readFileSync } = await import("node:fs");
+  const { existsSync } = await import("node:fs");
   const project = tinyProject("dotdo-data-", {
     "python_modules/tzdata/zoneinfo/Europe/Oslo": "TZif-oslo",
     "python_modules/tzdata/zones": "Europe/Oslo\n",
     "python_modules/tzdata/__init__.py": "",
   });
   buildHost(project);
-  const host = path.join(project, ".dotdo", "host");
-  const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
-  const index = JSON.parse(manifest.match(/^export const pythonFiles = (.*);$/m)[1]);
-  const blob = readFileSync(path.join(host, "py", "python.bin"));
+  const { host, manifest, index, blob } = readHost(project);
   const shipped = Object.fromEntries(
     index.map(([file, offset, length]) => [file, blob.subarray(offset, offset + length).toString()]),
   );
@@ -139,10 +136,7 @@ test("the app's sources lead the Python index, counted, and app.json names their
     "python_modules/attrs/__init__.py": "",
   });
   buildHost(project);
-  const host = path.join(project, ".dotdo", "host");
-  const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
-  const index = JSON.parse(manifest.match(/^export const pythonFiles = (.*);$/m)[1]);
-  const appFiles = Number(manifest.match(/^export const appFiles = (\d+);$/m)[1]);
+  const { host, manifest, index, appFiles } = readHost(project);
   const src = path.join(project, "src");
   // A reload (host.mjs) boots an interpreter with every entry after these, then writes the
   // saved app: so these are exactly the main folder's sources, and none of them is after.
@@ -175,10 +169,7 @@ test("roots inside the main module's folder are not the app's sources: python_mo
     "python_modules/attrs/__init__.py": "",
   });
   buildHost(project, "--python-root", "lib");
-  const host = path.join(project, ".dotdo", "host");
-  const manifest = readFileSync(path.join(host, "manifest.mjs"), "utf8");
-  const index = JSON.parse(manifest.match(/^export const pythonFiles = (.*);$/m)[1]);
-  const appFiles = Number(manifest.match(/^export const appFiles = (\d+);$/m)[1]);
+  const { host, index, appFiles } = readHost(project);
   const app = index.slice(0, appFiles).map(([file]) => path.relative(project, file));
   // The project's top is the main folder: src/entry.py of the fixture is the app's too.
   assert.deepEqual(app.sort(), ["entry.py", "src/entry.py"]);
