@@ -256,10 +256,11 @@ async function asWork(work) {
 }
 
 // Boots the next reload's interpreter in the background of a request that has answered
-// (`ctx.waitUntil`). Never while a request waits for its answer: a request that reached the
-// isolate while Pyodide booted inside one was lost when that one answered (wrangler's proxy
-// then held a GET until its next request and answered a POST 503 "Your worker restarted
-// mid-request"), where the boot run after the answer only delays it.
+// (`ctx.waitUntil`), never inside one that waits for its answer: a request that met such a
+// boot was lost when that one answered (wrangler's proxy held a GET until its next request
+// and answered a POST 503 "Your worker restarted mid-request"). A request that meets a boot
+// can still be lost so at times; `server.mjs` boots only when the isolate is idle, and polls
+// meanwhile (ADR 0060).
 function bootStandbyAfterAnswer(ctx) {
   standbyFailure = null;
   ctx.waitUntil(
