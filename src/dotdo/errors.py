@@ -425,12 +425,23 @@ def internal_error(error: BaseException, *, named: bool, message: str = "Interna
     """The message of a 500 `internal_error` answering `error`, a failure of the server's own.
 
     `message` alone, unless `named`: then `message: Type: text (ENVIRONMENT=development; the
-    traceback is in the server's output)`, with the first 300 characters of `Type: text`.
+    traceback is in the server's output)`, with the first 300 characters of `Type: text`,
+    written as a failure is stored (`dotdo.workflows.failures.error_text`): the type alone
+    when the text is empty or `str()` of the error raises, a lone surrogate replaced by
+    U+FFFD, since the answer must not fail in its turn (a socket's would never be sent) nor
+    hold text that is not UTF-8.
     Only for ENVIRONMENT=development: in production an exception's text may hold data. Every
     surface words it so (the router's "Internal server error", the RPC surfaces' "Internal
     error"); the caller logs the traceback.
     """
     if not named:
         return message
-    text = f"{type(error).__name__}: {error}"[:_NAMED_LENGTH]
-    return f"{message}: {text} ({_WHERE})"
+    from dotdo.values import LONE_SURROGATE  # dotdo.values imports this module
+
+    name = type(error).__name__
+    try:
+        text = str(error)
+    except Exception:  # an error whose own __str__ fails is named by its type
+        text = ""
+    said = LONE_SURROGATE.sub("\ufffd", f"{name}: {text}" if text else name)
+    return f"{message}: {said[:_NAMED_LENGTH]} ({_WHERE})"

@@ -255,6 +255,53 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
         assert content.count("sources changed, restarting") == 2
 
 
+WORDS = """from workers import DurableObject, Response, WorkerEntrypoint
+
+from words import WORD
+
+
+class Tiny(DurableObject):
+    async def fetch(self, request):
+        return Response(WORD)
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        return await namespace.get(namespace.idFromName("one")).fetch(request)
+"""
+
+
+def test_dotdo_dev_reloads_the_sources_as_saved_and_survives_one_it_cannot_read(tmp_path: Path) -> None:
+    """A reload imports each source's bytes as a restart does: a latin-1 module (PEP 263) was
+    read as UTF-8 and served 'cafï¿½'. A file of the folder that cannot be read (Emacs's lock
+    file `.#entry.py`, a link to nothing, made as soon as a buffer is edited) ended `dotdo
+    dev` itself; it restarts instead, whose build fails until the file is gone, as before
+    reloads."""
+    root = _project(tmp_path / "words", WORDS)
+    words = root / "src" / "words.py"
+    words.write_text('WORD = "plain"\n')
+    log = tmp_path / "dev.log"
+    with (
+        _dotdo_dev(root, log) as (dev, port),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+        _wait_for(log, "Ready on")
+        assert client.get("/").text == "plain"
+        words.write_bytes(b'# -*- coding: latin-1 -*-\nWORD = "caf\xe9"\n')
+        _wait_for(log, "reloaded, the app imported in")
+        assert client.get("/").text == "café"
+        lock = root / "src" / ".#entry.py"
+        lock.symlink_to("someone@host.123:1700000000")
+        _wait_for(log, "could not be read")
+        _wait_for(log, "waiting for a change to restart")
+        assert dev.poll() is None, log.read_text()
+        lock.unlink()
+        words.write_text('WORD = "back"\n')
+        _wait_for(log, "restarted, Python and the app loaded in")
+        assert client.get("/").text == "back"
+
+
 def _children(pid: int, name: str | None = None) -> list[int]:
     """The pids of `pid`'s children (those whose command is `name`), lowest first."""
     command = ["pgrep", "-P", str(pid), *([] if name is None else ["-x", name])]

@@ -141,3 +141,21 @@ def test_internal_error_names_the_exception_only_when_asked() -> None:
     assert errors.internal_error(error, named=True) == f"Internal error: ValueError: boom {where}"
     long = errors.internal_error(ValueError("x" * 1000), named=True)
     assert long == f"Internal error: ValueError: {'x' * 288} {where}"
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_a_named_internal_error_is_answered_whatever_the_exception_says() -> None:
+    """The named message is written as a failure is stored: an exception whose `__str__`
+    raises is named by its type (the message raised in its turn, and a socket's call was
+    never answered), a lone surrogate is U+FFFD (a WebSocket frame holding one is not
+    UTF-8: the client closed the socket, 1007), an empty text leaves the type alone."""
+    where = "(ENVIRONMENT=development; the traceback is in the server's output)"
+    assert errors.internal_error(_Unprintable(), named=True) == f"Internal error: _Unprintable {where}"
+    lone = errors.internal_error(ValueError("a \udc80 b"), named=True)
+    assert lone == f"Internal error: ValueError: a \ufffd b {where}"
+    assert errors.internal_error(KeyError(), named=True) == f"Internal error: KeyError {where}"
+    assert errors.internal_error(_Unprintable(), named=False) == "Internal error"

@@ -119,6 +119,17 @@ class Host:
     def crash(self) -> None:
         raise RuntimeError("a secret detail")
 
+    @rpc(scope="read")
+    def crash_unprintably(self) -> None:
+        raise Unprintable
+
+
+class Unprintable(Exception):
+    """An exception whose text cannot be had: `str()` of it raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
 
 seal_rpc_surface(Host)
 
@@ -276,18 +287,18 @@ def test_socket_messages_are_answered_with_the_socket_token(caplog: pytest.LogCa
     )
 
 
-def crash_answers(host: Host) -> dict[str, str]:
-    """The message each RPC surface answers when the method it calls raises
-    RuntimeError("a secret detail"), by surface."""
+def crash_answers(host: Host, method: str = "crash") -> dict[str, str]:
+    """The message each RPC surface answers when the method it calls (`crash`: raises
+    RuntimeError("a secret detail")) fails, by surface."""
     headers = {"x-capability": token("read")}
-    single = request(host, "POST", "/rpc", {"method": "crash", "params": []}, headers)
-    step = {"type": "method", "name": "crash", "args": []}
+    single = request(host, "POST", "/rpc", {"method": method, "params": []}, headers)
+    step = {"type": "method", "name": method, "args": []}
     one = {"id": "p", "pipeline": {"target": [], "pipeline": [step]}}
     pipeline = request(host, "POST", "/rpc/pipeline", one, headers)
     assert (single.status, pipeline.status) == (500, 500)
-    push, pull = ["push", ["pipeline", 0, ["crash"], []]], ["pull", 1]
+    push, pull = ["push", ["pipeline", 0, [method], []]], ["pull", 1]
     batch = request(host, "POST", "/capnweb", f"{json.dumps(push)}\n{json.dumps(pull)}".encode(), headers)
-    [ws_answer] = converse(host, opened(host, {"rpc": True}, token("read")), {"id": 1, "method": "crash"})
+    [ws_answer] = converse(host, opened(host, {"rpc": True}, token("read")), {"id": 1, "method": method})
     capnweb = opened(host, {"capnweb": True}, token("read"))
 
     async def over_capnweb() -> None:
@@ -331,6 +342,20 @@ def test_in_development_every_rpc_surface_names_a_failure_of_its_own(
         "POST /rpc": "Internal server error",
         **{
             surface: "Internal error"
+            for surface in ("POST /rpc/pipeline", "POST /capnweb", "GET /capnweb", "GET /ws/rpc")
+        },
+    }
+
+
+def test_in_development_a_failure_without_text_is_answered_on_every_surface() -> None:
+    """An exception whose `str()` raises failed the named answer in its turn: the pipeline
+    and the Cap'n Web batch answered the router's 500 about the second error, the sockets'
+    calls were never answered. Each surface names its type now."""
+    where = "(ENVIRONMENT=development; the traceback is in the server's output)"
+    assert crash_answers(Host(environment="development"), "crash_unprintably") == {
+        "POST /rpc": f"Internal server error: Unprintable {where}",
+        **{
+            surface: f"Internal error: Unprintable {where}"
             for surface in ("POST /rpc/pipeline", "POST /capnweb", "GET /capnweb", "GET /ws/rpc")
         },
     }

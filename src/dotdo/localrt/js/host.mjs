@@ -290,10 +290,9 @@ async function swapInterpreter(files) {
     standby = null;
     standbyReady = false;
   }
-  const encoder = new TextEncoder();
   writeFiles(
     interpreter.pyodide,
-    files.map(([file, text]) => [file, encoder.encode(text)]),
+    files.map(([file, base64]) => [file, fromBase64(base64)]),
   );
   interpreter.host.invalidate_caches();
   let next;
@@ -306,6 +305,14 @@ async function swapInterpreter(files) {
   pythonPromise = next;
   releaseIdleInstances();
   return bootReport(() => next);
+}
+
+// The bytes of `text`, base64 (a reload's sources, each as it is on disk).
+function fromBase64(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
 // Every object of this isolate that may hold an instance, weakly: workerd owns the objects,

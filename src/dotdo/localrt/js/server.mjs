@@ -417,6 +417,17 @@ async function askForStandby() {
   }
 }
 
+// The app's own sources as a reload posts them: `[path, its bytes in base64]` each, the bytes
+// as the build ships them, since a source need not be UTF-8 (PEP 263: `# coding: latin-1`).
+function appSources() {
+  const files = [];
+  for (const rel of filesUnder(app.mainDir, (name) => name.endsWith(".py"))) {
+    const file = path.join(app.mainDir, rel);
+    if (isAppSource(file)) files.push([file, readFileSync(file).toString("base64")]);
+  }
+  return files;
+}
+
 // The paths of a `reload` command (a JSON array), or null when it does not parse (a restart).
 function changedPaths(text) {
   try {
@@ -445,10 +456,14 @@ async function reload(changed) {
     console.error(`dotdo: booting Python for the reload failed (${standby.error}); restarting`);
     return restart();
   }
-  const files = [];
-  for (const rel of filesUnder(app.mainDir, (name) => name.endsWith(".py"))) {
-    const file = path.join(app.mainDir, rel);
-    if (isAppSource(file)) files.push([file, readFileSync(file, "utf8")]);
+  let files;
+  try {
+    files = appSources();
+  } catch (error) {
+    // A file of the folder that cannot be read (an editor's lock file linking to nothing, one
+    // removed as the folder was read): the restart's build says what, as before reloads.
+    console.error(`dotdo: the app's sources could not be read (${error.message}); restarting`);
+    return restart();
   }
   let answer;
   try {
