@@ -370,7 +370,21 @@ function prepareStandby() {
 }
 
 function standbyStatus() {
-  return fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "standby-status" } }).then((r) => r.json());
+  return bootGet("standby-status");
+}
+
+// A GET of the boot path (`kind`: its `x-dotdo-local-runtime`), as JSON. Sent again every
+// `BOOT_GET_RESEND_MS` until one is answered, as `warm` sends the boot request: wrangler's
+// proxy holds a GET it lost until its next request, and these polls were at times the only
+// requests, so one held stopped the polling, and the reload that waited on it, until some
+// other request came (a save after a broken one waited 20-98 s, 4 times in 53; 0 in 60 so).
+const BOOT_GET_RESEND_MS = 1_000;
+function bootGet(kind) {
+  const send = async (signal) => {
+    const response = await fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": kind }, signal });
+    return response.json();
+  };
+  return firstAnswer(send, { everyMs: BOOT_GET_RESEND_MS, totalMs: BOOT_TIMEOUT_MS });
 }
 
 // Waits until the runtime's next reload's interpreters are booted: `{ ready: true }`, or
@@ -408,7 +422,7 @@ async function standbyBooted() {
 async function askForStandby() {
   const serving = worker;
   try {
-    await fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "standby" } });
+    await bootGet("standby");
   } catch (error) {
     // A runtime restarted or stopped meanwhile took its standby with it: nothing to say.
     if (worker === serving && !stopping) {
