@@ -302,6 +302,81 @@ def test_dotdo_dev_reloads_the_sources_as_saved_and_survives_one_it_cannot_read(
         assert client.get("/").text == "back"
 
 
+WRITERS = """import asyncio
+from urllib.parse import urlsplit
+
+from workers import DurableObject, Response, WorkerEntrypoint
+
+VERSION = "v1"
+
+
+class Tiny(DurableObject):
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS writes (who TEXT)")
+
+    def count(self, who):
+        return self.ctx.storage.sql.exec("SELECT count(*) AS n FROM writes WHERE who = ?", who).one().n
+
+    async def write_in_the_background(self):
+        for _ in range(400):
+            self.ctx.storage.sql.exec("INSERT INTO writes VALUES ('background')")
+            await asyncio.sleep(0.05)
+
+    async def fetch(self, request):
+        path = urlsplit(request.url).path
+        if path == "/background":
+            self.task = asyncio.ensure_future(self.write_in_the_background())
+            return Response("started")
+        if path == "/slow":
+            await asyncio.sleep(25)
+            self.ctx.storage.sql.exec("INSERT INTO writes VALUES ('slow')")
+            return Response("written")
+        return Response(f"{VERSION} background={self.count('background')} slow={self.count('slow')}")
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        name = request.headers.get("x-object") or "one"
+        return await namespace.get(namespace.idFromName(name)).fetch(request)
+"""
+
+
+def test_an_instance_replaced_by_a_reload_writes_no_more(tmp_path: Path) -> None:
+    """After a reload an object's old instance cannot write beside its new one (ADR 0060):
+    a task it left running, and a call still running when the new instance is built (after
+    the 10 s drain), fail at their next storage call with Cloudflare's "Durable Object reset
+    because its code was updated". Both wrote on before, and two instances of one object
+    overwrote each other's rows in DOStorage's write-ahead log."""
+    root = _project(tmp_path / "writers", WRITERS)
+    entry = root / "src" / "entry.py"
+    log = tmp_path / "dev.log"
+    with (
+        _dotdo_dev(root, log) as (_, port),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=90) as client,
+        concurrent.futures.ThreadPoolExecutor(1) as pool,
+    ):
+        _wait_for(log, "Ready on")
+        background, slow = {"x-object": "background"}, {"x-object": "slow"}
+        assert client.get("/background", headers=background).text == "started"
+        time.sleep(0.5)
+        slow_call = pool.submit(client.get, "/slow", headers=slow)
+        time.sleep(0.5)  # it has begun
+        entry.write_text(WRITERS.replace('VERSION = "v1"', 'VERSION = "v2"'))
+        _wait_for(log, "reloaded, the app imported in")
+        first = client.get("/count", headers=background).text
+        assert first.startswith("v2 background=")
+        time.sleep(1)  # twenty more writes, were the old task still writing
+        assert client.get("/count", headers=background).text == first
+        # The new instance is built once the call has run for 10 s more; the call's write fails.
+        assert client.get("/count", headers=slow).text == "v2 background=0 slow=0"
+        answer = slow_call.result()
+        assert answer.status_code == 500
+        assert client.get("/count", headers=slow).text == "v2 background=0 slow=0"
+        assert log.read_text().count("Durable Object reset because its code was updated") == 2
+
+
 def _children(pid: int, name: str | None = None) -> list[int]:
     """The pids of `pid`'s children (those whose command is `name`), lowest first."""
     command = ["pgrep", "-P", str(pid), *([] if name is None else ["-x", name])]

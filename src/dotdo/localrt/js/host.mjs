@@ -393,21 +393,113 @@ function withLocalAi(env) {
 const NEVER_FORWARDED = new Set(["then", "toJSON"]);
 
 // How long a reloaded object's new instance waits for the calls still running on its old
-// one before it is built anyway (a call that never ends must not hold the object forever).
+// one: then the old one's storage is closed (`Fence`) and the new one built. A call that never
+// ends must not hold the object forever, and two instances must never write one storage.
 const DRAIN_MS = 10_000;
 
-// One Durable Object's Python instance, built by the serving interpreter: after a reload,
-// a new one, once the calls still running on the old one are done.
+// What an instance's storage calls throw once it is replaced: Cloudflare's runtime fails the
+// storage calls of an instance whose code was updated with the same words.
+const RESET_MESSAGE =
+  "Durable Object reset because its code was updated (dotdo dev reloaded the app: this " +
+  "instance was replaced, and its storage is closed)";
+
+// An instance's `ctx` with its storage closed when the instance is let go (ADR 0060). Work an
+// old instance left running (an asyncio task, a timer, a call past DRAIN_MS) must not write
+// beside the new one: each holds its own view of the storage (DOStorage's write-ahead log
+// positions), and the two overwrote each other's rows. Every method of `ctx.storage` and of
+// `ctx.storage.sql` throws once closed; the rest of `ctx` (id, WebSockets) stays.
+class Fence {
+  constructor(ctx) {
+    this.closed = false;
+    this.ctx = this.guard(ctx, { storage: { sql: {} } }, false);
+  }
+
+  close() {
+    this.closed = true;
+  }
+
+  // `target` seen through a proxy: its methods bound to it (workerd's methods refuse another
+  // `this`), closed by the fence when `fenced`, and the `children` named guarded in turn.
+  // `constructor` stays itself: the SDK wraps the storage by its constructor's name.
+  guard(target, children, fenced) {
+    const fence = this;
+    const made = new Map();
+    return new Proxy(target, {
+      get(object, prop) {
+        if (made.has(prop)) return made.get(prop);
+        const value = Reflect.get(object, prop, object);
+        let out;
+        if (typeof prop === "string" && Object.hasOwn(children, prop) && value !== null && typeof value === "object") {
+          out = fence.guard(value, children[prop], true);
+        } else if (typeof prop === "string" && prop !== "constructor" && typeof value === "function") {
+          out = fenced
+            ? (...args) => {
+                if (fence.closed) throw new Error(RESET_MESSAGE);
+                return Reflect.apply(value, object, args);
+              }
+            : (...args) => Reflect.apply(value, object, args);
+        } else {
+          return value;
+        }
+        made.set(prop, out);
+        return out;
+      },
+    });
+  }
+}
+
+// One instance of a Durable Object's Python class: the interpreter that built it, the calls
+// running on it, and the fence that closes its storage when it is let go.
+class Tenancy {
+  constructor(host, instance, fence) {
+    this.host = host;
+    this.instance = instance;
+    this.fence = fence;
+    this.calls = 0;
+    this.drained = null; // resolves when `calls` is back to 0
+    this.resolveDrained = null;
+  }
+
+  async run(call) {
+    this.calls += 1;
+    if (this.calls === 1) this.drained = new Promise((resolve) => (this.resolveDrained = resolve));
+    try {
+      return await call(this.host, this.instance);
+    } finally {
+      this.calls -= 1;
+      if (this.calls === 0) this.resolveDrained();
+    }
+  }
+
+  // Resolves when its calls are done, or after `ms`, whichever is first.
+  drainedWithin(ms) {
+    if (this.calls === 0) return Promise.resolve();
+    let timer;
+    const late = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+    return Promise.race([this.drained, late]).finally(() => clearTimeout(timer));
+  }
+
+  // Let go: its storage closed first, then its proxy (work it left running holds the Python
+  // object itself, and fails at its next storage call).
+  retire() {
+    this.fence.close();
+    try {
+      this.instance.destroy();
+    } catch {
+      // already destroyed with its interpreter
+    }
+  }
+}
+
+// One Durable Object's Python instance, built by the serving interpreter: after a reload, a
+// new one, once the calls still running on the old one are done (or DRAIN_MS has passed and
+// the old one's storage is closed). Never two instances with their storage open.
 class Resident {
   constructor(className, ctx, env) {
     this.className = className;
     this.ctx = ctx;
     this.env = env;
-    this.instance = null;
-    this.host = null; // the `_dotdo_host` that built `instance`
-    this.calls = 0; // calls running on `instance`
-    this.drained = null; // resolves when `calls` is back to 0
-    this.resolveDrained = null;
+    this.current = null; // the Tenancy serving this object's events
   }
 
   // Runs `call(host, instance)` on the instance of the serving interpreter.
@@ -416,41 +508,31 @@ class Resident {
   }
 
   async runNow(call) {
-    const host = await python();
-    if (this.host !== host) {
-      if (this.calls > 0) await Promise.race([this.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
-      if (this.host !== host) {
-        this.release();
-        this.instance = host.construct(this.className, this.ctx, withLocalAi(this.env));
-        this.host = host;
+    let host = await python();
+    while (this.current?.host !== host) {
+      const old = this.current;
+      if (old !== null && old.calls > 0) {
+        await old.drainedWithin(DRAIN_MS);
+        host = await python(); // another reload may have come meanwhile
+        if (this.current !== old) continue; // another event replaced it while this one waited
       }
+      this.release();
+      const fence = new Fence(this.ctx);
+      this.current = new Tenancy(host, host.construct(this.className, fence.ctx, withLocalAi(this.env)), fence);
     }
-    const instance = this.instance;
-    this.calls += 1;
-    if (this.calls === 1) this.drained = new Promise((resolve) => (this.resolveDrained = resolve));
-    try {
-      return await call(host, instance);
-    } finally {
-      this.calls -= 1;
-      if (this.calls === 0) this.resolveDrained();
-    }
+    return this.current.run(call);
   }
 
   // A reload's new interpreter serves: an instance built by the old one, with no call
   // running, is let go now rather than on the object's next event.
   releaseIfIdle() {
-    if (this.instance !== null && this.calls === 0) this.release();
+    if (this.current !== null && this.current.calls === 0) this.release();
   }
 
   release() {
-    const instance = this.instance;
-    this.instance = null;
-    this.host = null;
-    try {
-      instance?.destroy();
-    } catch {
-      // already destroyed with its interpreter
-    }
+    const old = this.current;
+    this.current = null;
+    old?.retire();
   }
 }
 
