@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import {
+  CommandQueue,
   durableObjectClasses,
   filesUnder,
   firstAnswer,
@@ -286,4 +287,57 @@ test("no answer within the total time rejects, and every request is aborted", as
   const { calls, send } = sends();
   await assert.rejects(firstAnswer(send, { everyMs: 20, totalMs: 90 }), /no answer within 0.09 s/);
   assert.ok(calls.length >= 1 && calls.every((call) => call.signal.aborted));
+});
+
+// CommandQueue: the dev server's restart and reload commands, those waiting merged.
+
+test("saves made while a reload runs are served by one more reload, their paths merged", async () => {
+  const ran = [];
+  let finish;
+  const queue = new CommandQueue(async (command) => {
+    ran.push(command);
+    if (ran.length === 1) await new Promise((resolve) => (finish = resolve));
+  });
+  queue.push({ paths: ["/a.py"] });
+  await tick(0); // the first is running
+  for (const file of ["/b.py", "/a.py", "/c.py", "/b.py"]) queue.push({ paths: [file] });
+  finish();
+  await queue.idle;
+  assert.deepEqual(ran, [
+    { restart: false, paths: ["/a.py"] },
+    { restart: false, paths: ["/b.py", "/a.py", "/c.py"] },
+  ]);
+});
+
+test("a restart among the waiting commands makes their merge a restart", async () => {
+  const ran = [];
+  let finish;
+  const queue = new CommandQueue(async (command) => {
+    ran.push(command);
+    if (ran.length === 1) await new Promise((resolve) => (finish = resolve));
+  });
+  queue.push({ restart: true });
+  await tick(0);
+  queue.push({ paths: ["/a.py"] });
+  queue.push({ restart: true });
+  queue.push({ paths: null }); // a reload whose paths did not parse
+  finish();
+  await queue.idle;
+  assert.equal(ran.length, 2);
+  assert.equal(ran[1].restart, true);
+});
+
+test("a command waits for the work queued before it, and a save after it began runs again", async () => {
+  const order = [];
+  let started;
+  const queue = new CommandQueue(async ({ paths }) => order.push(paths.join()));
+  queue.after(() => new Promise((resolve) => (started = resolve)));
+  queue.push({ paths: ["/a.py"] });
+  await tick(0);
+  assert.deepEqual(order, [], "not before the start");
+  started();
+  await queue.idle;
+  queue.push({ paths: ["/a.py"] });
+  await queue.idle;
+  assert.deepEqual(order, ["/a.py", "/a.py"]);
 });

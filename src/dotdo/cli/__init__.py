@@ -119,7 +119,7 @@ def new(name: str) -> None:
 @click.option(
     "--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="A variable for the worker's env."
 )
-@click.option("--no-watch", is_flag=True, help="Do not restart on changes.")
+@click.option("--no-watch", is_flag=True, help="Do not reload or restart on changes.")
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "log", "info", "warn", "error", "none"]),
@@ -151,7 +151,9 @@ def dev(
     registry: Path | None,
 ) -> None:
     """Serve the project on the local runtime (real workerd, Durable Object SQLite, alarms,
-    RPC), restarting when a source, wrangler.toml, pyproject.toml or python_modules/ changes."""
+    RPC). A save of the app's Python sources (the main module's folder) is reloaded into a
+    new interpreter; a change to wrangler.toml, pyproject.toml, .dev.vars or python_modules/
+    restarts the runtime."""
     from dotdo.cli.devloop import serve
     from dotdo.localrt.project import Project
     from dotdo.localrt.server import ServerOptions

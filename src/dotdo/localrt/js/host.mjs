@@ -205,7 +205,8 @@ let standby = null; // a promise of an interpreter without the app, booted ahead
 let standbyReady = false; // it has resolved: a reload takes it at once
 let preloadNames = []; // what it imports ahead: the modules the serving app uses from outside it
 let reloads = Promise.resolve(); // reloads one after the other, in the order saved
-const reloaded = new Map(); // reload id -> its report: each isolate reloads once per save
+let lastReload = { id: null, report: null }; // each isolate reloads once per save: the
+// server posts one reload at a time, and every object of the isolate passes it on
 
 // Boots the next reload's interpreter now, unless one is booted or booting, and imports into
 // it the modules the serving interpreter has loaded from outside the app's folder (dotdo,
@@ -272,12 +273,12 @@ function bootStandbyAfterAnswer(ctx) {
 }
 
 function reloadApp(id, files) {
-  if (!reloaded.has(id)) {
+  if (lastReload.id !== id) {
     const report = reloads.then(() => swapInterpreter(files));
-    reloaded.set(id, report);
+    lastReload = { id, report };
     reloads = report;
   }
-  return reloaded.get(id);
+  return lastReload.report;
 }
 
 async function swapInterpreter(files) {

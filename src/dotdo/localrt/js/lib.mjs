@@ -203,3 +203,42 @@ export function firstAnswer(send, { everyMs, totalMs }) {
     attempt();
   });
 }
+
+/**
+ * The dev server's `restart` and `reload` commands, run one after the other, those waiting
+ * merged into one: a reload or a restart reads the files when it runs, so one that waits
+ * serves every save made before it began (a burst of ten saves reloaded the same files ten
+ * times, each booting an interpreter). `run({ restart, paths })` runs a command: `restart`
+ * when any merged command was a restart (or a reload whose paths are not an array), else
+ * `paths` holds every merged reload's paths, each once, in the order saved.
+ * `push(command)` takes `{ restart: true }` or `{ paths }`; it returns the promise of the
+ * run it joined. `idle` is the promise of the last run.
+ */
+export class CommandQueue {
+  constructor(run) {
+    this.run = run;
+    this.waiting = null; // the merged command not yet begun
+    this.idle = Promise.resolve();
+  }
+
+  push(command) {
+    if (this.waiting === null) {
+      const merged = { restart: false, paths: [] };
+      this.waiting = merged;
+      this.idle = this.idle.then(() => {
+        this.waiting = null; // from here a save queues a command of its own
+        return this.run(merged);
+      });
+    }
+    const merged = this.waiting;
+    if (command.restart || !Array.isArray(command.paths)) merged.restart = true;
+    else for (const file of command.paths) if (!merged.paths.includes(file)) merged.paths.push(file);
+    return this.idle;
+  }
+
+  // Runs `task` after every command queued so far (the first start, a stop).
+  after(task) {
+    this.idle = this.idle.then(task);
+    return this.idle;
+  }
+}

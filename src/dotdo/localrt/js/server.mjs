@@ -39,7 +39,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { format, parseArgs } from "node:util";
 
-import { filesUnder, firstAnswer, isInside, parseVars } from "./lib.mjs";
+import { CommandQueue, filesUnder, firstAnswer, isInside, parseVars } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -456,6 +456,7 @@ function changedPaths(text) {
 // own source, a runtime not serving (its last start failed) or a reload the host could not
 // do (not an import error) restarts instead.
 let reloadCount = 0;
+let lastPosted = null; // the sources of the last reload the runtime imported (JSON), or null
 async function reload(changed) {
   const appOnly = Array.isArray(changed) && changed.every((file) => typeof file === "string" && isAppSource(file));
   if (worker === null || app === null || !existsSync(app.mainDir) || !appOnly) return restart();
@@ -479,6 +480,13 @@ async function reload(changed) {
     console.error(`dotdo: the app's sources could not be read (${error.message}); restarting`);
     return restart();
   }
+  const posted = JSON.stringify(files);
+  if (posted === lastPosted) {
+    // Saves merged behind a reload that already read them (a burst), or a save that changed
+    // nothing: the runtime serves these very bytes.
+    console.log(`dotdo: the app's sources are as last reloaded; nothing to do`);
+    return prepareStandby();
+  }
   let answer;
   try {
     const response = await fetch(`${origin}${BOOT_PATH}`, {
@@ -492,8 +500,10 @@ async function reload(changed) {
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (answer.ok) {
+    lastPosted = posted;
     console.log(`Ready on ${origin} (reloaded, the app imported in ${seconds} s)`);
   } else if (answer.import) {
+    lastPosted = posted;
     reportNotReady(answer);
   } else {
     console.error(`dotdo: the reload failed (${answer.error}); restarting`);
@@ -517,9 +527,9 @@ async function stop(code = 0) {
 process.on("SIGTERM", () => stop());
 process.on("SIGINT", () => stop());
 
-let queue = Promise.resolve();
 async function restart() {
   console.log("dotdo: sources changed, restarting");
+  lastPosted = null; // the restart's build read the sources afresh
   clearTimeout(standbyTimer);
   workersUp = false;
   try {
@@ -533,18 +543,20 @@ async function restart() {
 
 // Listened to before the first start, so that a parent gone while it runs is seen too; the
 // stop waits for the start (and any restart) in flight, then disposes of the workerd it made.
+// Commands that wait behind a running one are merged (lib.mjs `CommandQueue`).
+const commands = new CommandQueue(({ restart: restarting, paths }) => (restarting ? restart() : reload(paths)));
 const started = start(false);
-queue = started;
+commands.after(() => started);
 const fromParent = fstatSync(0).isFIFO();
 if (args.control || fromParent) {
   const lines = createInterface({ input: process.stdin });
   lines.on("line", (line) => {
     // `restart`, or `reload <JSON array of the changed files' paths>`.
     const [command, changed] = line.trim().split(/ (.*)/s);
-    if (args.control && command === "restart") queue = queue.then(restart);
-    if (args.control && command === "reload") queue = queue.then(() => reload(changedPaths(changed)));
+    if (args.control && command === "restart") commands.push({ restart: true });
+    if (args.control && command === "reload") commands.push({ paths: changedPaths(changed) });
   });
-  if (fromParent) lines.on("close", () => queue.then(() => stop()));
+  if (fromParent) lines.on("close", () => commands.after(() => stop()));
 }
 
 if (!(await started)) {
