@@ -227,6 +227,10 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
             answer = client.get("/")
             assert answer.status_code == 500
             assert answer.json()["error"]["code"] == "app_import_failed"
+            # What to fix, and where: the error's last line and the place the traceback names.
+            message = answer.json()["error"]["message"]
+            assert message.startswith("The app failed to import: SyntaxError: "), message
+            assert f"({entry}, line " in message, message
             (root / "src" / "helper.py").unlink()
             entry.write_text(COUNTER.replace('f"v1 ', 'f"v2 '))
             _wait_for(log, "reloaded, the app imported in")

@@ -69,11 +69,17 @@ function python() {
   return pythonPromise;
 }
 
-function importFailedResponse() {
+// The answer while the app does not import: the error's last line and the last place the
+// traceback names, so that the client sees what to fix (the local runtime serves only
+// development and tests; a deploy refuses an app that does not import).
+function importFailedResponse(details) {
+  const last = details.trimEnd().split("\n").at(-1).trim();
+  const where = [...details.matchAll(/File "([^"]+)", line (\d+)/g)].at(-1);
+  const place = where ? ` (${where[1]}, line ${where[2]})` : "";
   const body = {
     error: {
       code: "app_import_failed",
-      message: "The app failed to import; the traceback is in the dev server's output",
+      message: `The app failed to import: ${last}${place}; the traceback is in the dev server's output`,
     },
   };
   return Response.json(body, { status: 500 });
@@ -610,7 +616,7 @@ export const defaultHandler = {
       try {
         host = await python();
       } catch (error) {
-        if (error instanceof AppImportError) return importFailedResponse();
+        if (error instanceof AppImportError) return importFailedResponse(error.details);
         throw error;
       }
       return host.call_default_fetch(request, withLocalAi(env), ctx);
