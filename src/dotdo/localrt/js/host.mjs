@@ -52,10 +52,11 @@ let pythonPromise = null;
 
 // The app's import failed: deterministic, so kept until the next restart or reload.
 class AppImportError extends Error {
-  constructor(details) {
+  constructor(details, host) {
     super(`the app failed to import:\n${details}`);
     this.name = "AppImportError";
     this.details = details;
+    this.host = host; // the interpreter it failed in, with what it imported before the error
   }
 }
 
@@ -184,7 +185,7 @@ function loadApp({ host }) {
     manifest.durableObjectClasses,
     manifest.testControl,
   );
-  if (problem) throw new AppImportError(problem);
+  if (problem) throw new AppImportError(problem, host);
   return host;
 }
 
@@ -224,7 +225,11 @@ function prepareStandby() {
       preloadNames = (await python()).loaded_modules(manifest.mainDir, manifest.nestedRoots).toJs();
     } catch (error) {
       if (!(error instanceof AppImportError)) throw error;
-      // the app failed to import: the list of the last one that did serves
+      // The app failed to import: what it imported before the error (dotdo, typically) is
+      // imported ahead; a start that failed so had no list at all, and its fix was then
+      // served only after dotdo's own import, 6 s on a loaded machine.
+      const before = error.host.loaded_modules(manifest.mainDir, manifest.nestedRoots).toJs();
+      if (before.length > preloadNames.length) preloadNames = before;
     }
     const loaded = preloadNames;
     const interpreter = await bootInterpreter({ withApp: false });

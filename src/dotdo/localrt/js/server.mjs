@@ -327,6 +327,9 @@ async function start(restarted) {
     return true;
   }
   reportNotReady(answer);
+  // The fix is a save of the app, most likely: reloaded, with an interpreter booted ahead
+  // (holding what the app imported before its error) as after a "Ready".
+  if (answer.import) prepareStandby();
   return true; // serving (failed requests answer at once), so the harness sees the state
 }
 
