@@ -306,6 +306,31 @@ def test_dotdo_dev_reloads_the_sources_as_saved_and_survives_one_it_cannot_read(
         assert client.get("/").text == "back"
 
 
+def test_a_start_whose_app_failed_to_import_boots_python_ahead_of_the_fix(tmp_path: Path) -> None:
+    """The fix of an app that failed to import at the start is a save like any other: the
+    runtime boots the reload's interpreter ahead as after a "Ready" (it booted one only at the
+    save, which then waited seconds for it), and the fix is served by a reload."""
+    root = _project(tmp_path / "broken", WORDS)
+    words = root / "src" / "words.py"
+    words.write_text("WORD = (\n")
+    log = tmp_path / "dev.log"
+    with (
+        _dotdo_dev(root, log) as (_, port),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+        _wait_for(log, "not ready")
+        assert client.get("/").json()["error"]["code"] == "app_import_failed"
+        deadline = time.monotonic() + 120
+        status = {"ready": False}
+        while not status["ready"]:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
+            status = client.get("/_dotdo/boot", headers={"x-dotdo-local-runtime": "standby-status"}).json()
+        words.write_text('WORD = "fixed"\n')
+        _wait_for(log, "reloaded, the app imported in")
+        assert client.get("/").text == "fixed"
+
+
 WRITERS = """import asyncio
 from urllib.parse import urlsplit
 
