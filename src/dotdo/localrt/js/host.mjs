@@ -268,11 +268,9 @@ async function asWork(work) {
 }
 
 // Boots the next reload's interpreter in the background of a request that has answered
-// (`ctx.waitUntil`), never inside one that waits for its answer: a request that met such a
-// boot was lost when that one answered (wrangler's proxy held a GET until its next request
-// and answered a POST 503 "Your worker restarted mid-request"). A request that meets a boot
-// can still be lost so at times; `server.mjs` boots only when the isolate is idle, and polls
-// meanwhile (ADR 0060).
+// (`ctx.waitUntil`), so that the server's request for it is not held for the boot's length.
+// The boot holds the runtime's thread: the server renews the proxy's connections to it
+// first (server.mjs `refreshProxyConnections`, ADR 0060).
 function bootStandbyAfterAnswer(ctx) {
   standbyFailure = null;
   ctx.waitUntil(
@@ -358,6 +356,12 @@ async function bootAnswer(request, env, ctx) {
     await Promise.all(objects.map((object) => object.dotdoStandby()));
     return Response.json({ ok: true });
   }
+  if (kind === "hold") {
+    // Answered after HOLD_MS, so that the server's concurrent holds each take a connection
+    // of wrangler's proxy of its own (server.mjs `refreshProxyConnections`).
+    await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    return Response.json({ ok: true });
+  }
   if (kind === "standby-status") {
     reports = [standbyStatus(), ...(await Promise.all(objects.map((object) => object.dotdoStandbyStatus())))];
     return Response.json(reports.find((report) => !report.ready) ?? reports[0]);
@@ -370,6 +374,8 @@ async function bootAnswer(request, env, ctx) {
   }
   return Response.json(reports.find((report) => !report.ok) ?? reports[0]);
 }
+
+const HOLD_MS = 25;
 
 // The `[ai]` binding, served by the host's aihost.py at the DOTDO_LOCAL_AI url (server.mjs):
 // `run(model, inputs)` answers as Workers AI's binding does, or throws its error message.

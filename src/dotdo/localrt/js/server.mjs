@@ -340,9 +340,8 @@ function reportNotReady(answer) {
 }
 
 // A reload's interpreters (host.mjs) are booted ahead of the next save, once the runtime has
-// been idle (no request, no object event) for `STANDBY_IDLE_MS`: a boot beside the serving
-// interpreter delays the requests that come meanwhile by up to its length (1-3 s), and a
-// write among them was at times answered 503 by wrangler's proxy (ADR 0060). Asked every
+// been idle (no request, no object event) for `STANDBY_IDLE_MS`: a boot holds the runtime's
+// thread for 1-3 s, and a request that comes meanwhile waits that long. Asked every
 // `STANDBY_CHECK_MS` from each "Ready" until it is booted.
 const STANDBY_IDLE_MS = 5_000;
 const STANDBY_CHECK_MS = 500;
@@ -378,9 +377,10 @@ function standbyStatus() {
 
 // A GET of the boot path (`kind`: its `x-dotdo-local-runtime`), as JSON. Sent again every
 // `BOOT_GET_RESEND_MS` until one is answered, as `warm` sends the boot request: wrangler's
-// proxy holds a GET it lost until its next request, and these polls were at times the only
-// requests, so one held stopped the polling, and the reload that waited on it, until some
-// other request came (a save after a broken one waited 20-98 s, 4 times in 53; 0 in 60 so).
+// proxy holds a GET it lost until its next request (a connection closed under it, see
+// `refreshProxyConnections`), and these polls were at times the only requests, so one held
+// stopped the reload that waited on it until some other request came (a save after a broken
+// one waited 20-98 s, 4 times in 53; 0 in 60 so).
 const BOOT_GET_RESEND_MS = 1_000;
 function bootGet(kind) {
   const send = async (signal) => {
@@ -391,27 +391,16 @@ function bootGet(kind) {
 }
 
 // Waits until the runtime's next reload's interpreters are booted: `{ ready: true }`, or
-// `{ ready: false, error }` when that failed or took longer than a boot may.
-//
-// The polls do more than wait. A request that reached the isolate while Pyodide booted
-// beside the serving interpreter was, about one time in two, not resumed when what it
-// waited for settled, until some other request reached the isolate: wrangler's proxy then
-// took it for lost, held a GET until its next request and answered a POST 503 "Your worker
-// restarted mid-request" (6 of 6 answered with these polls, 3 of 6 without: a GET 0.3 s
-// into the boot). Each poll is such a request; one more comes after the boot.
+// `{ ready: false, error }` when that failed or took longer than a boot may. Polled every
+// `STANDBY_POLL_MS`: a save waits for it, so that granularity is part of the save's latency.
 const STANDBY_POLL_MS = 50;
 async function standbyBooted() {
-  const status = standbyStatus;
   const pause = () => new Promise((resolve) => setTimeout(resolve, STANDBY_POLL_MS));
   const deadline = performance.now() + BOOT_TIMEOUT_MS;
   while (performance.now() < deadline) {
     try {
-      const answer = await status();
-      if (answer.ready || answer.error) {
-        await pause();
-        await status().catch(() => {});
-        return answer;
-      }
+      const answer = await standbyStatus();
+      if (answer.ready || answer.error) return answer;
     } catch (error) {
       return { ready: false, error: error.message };
     }
@@ -420,11 +409,31 @@ async function standbyBooted() {
   return { ready: false, error: "it did not boot in time" };
 }
 
+// Renews every idle connection of wrangler's proxy to the runtime before the runtime's thread
+// is held by a boot or an import (ADR 0060). Both ends of such a connection close it after 5 s
+// idle (kj's HTTP defaults: the proxy's pool and the runtime's server; workers-sdk #14641,
+// #15252). A connection whose 5 s end fell while the thread was held was closed by the runtime
+// as the thread came back, with the request the proxy had written into it meanwhile unread:
+// the proxy held a GET until its next request and answered a write 503 "Your worker
+// restarted mid-request" (a POST 1 s into a 2.5 s hold, 4.5 s after its connection's last
+// use: 6 of 6 answered 503; with this renewal first, 8 of 8 answered 200). `PROXY_HOLDS`
+// requests at once, each answered after 25 ms (host.mjs `hold`), take every idle connection
+// of the pool, so that none has its end within the next 5 s.
+const PROXY_HOLDS = 16;
+async function refreshProxyConnections() {
+  const hold = () =>
+    fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "hold" }, signal: AbortSignal.timeout(5_000) })
+      .then((response) => response.arrayBuffer())
+      .catch(() => {}); // the boot or reload that follows says what is wrong
+  await Promise.all(Array.from({ length: PROXY_HOLDS }, hold));
+}
+
 // Asks the runtime to boot the next reload's interpreters (host.mjs answers at once and boots
 // them after its answer; it says so itself when that fails).
 async function askForStandby() {
   const serving = worker;
   try {
+    await refreshProxyConnections();
     await bootGet("standby");
   } catch (error) {
     // A runtime restarted or stopped meanwhile took its standby with it: nothing to say.
@@ -468,8 +477,11 @@ async function reload(changed) {
   // Booted after an answer of its own (host.mjs), unless one is already; the reload is sent
   // once it is booted.
   clearTimeout(standbyTimer);
-  await askForStandby();
-  const standby = await standbyBooted();
+  let standby = await standbyStatus().catch(() => ({ ready: false }));
+  if (!standby.ready) {
+    await askForStandby();
+    standby = await standbyBooted();
+  }
   if (!standby.ready) {
     console.error(`dotdo: booting Python for the reload failed (${standby.error}); restarting`);
     return restart();
@@ -492,6 +504,7 @@ async function reload(changed) {
   }
   let answer;
   try {
+    await refreshProxyConnections(); // the import holds the runtime's thread
     const response = await fetch(`${origin}${BOOT_PATH}`, {
       method: "POST",
       headers: { "x-dotdo-local-runtime": "reload", "content-type": "application/json" },
