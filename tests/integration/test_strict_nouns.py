@@ -166,6 +166,11 @@ def test_declared_fields_refuse_a_misspelt_property(runtime: LocalRuntime) -> No
         for response in attempts:
             assert (response.status_code, error(response)) == (400, STAUTS), response.request.url
         assert stored(c) == before
+        # a null in a patch removes the property and stores nothing: it passes under any name
+        # (a field no longer declared, which things written before still hold), on each surface
+        assert c.patch("/_strict/Ticket/t-1", json={"stauts": None}).status_code == 200
+        cleared = c.post("/_strict/rpc", json={"method": "update_thing", "params": ["Ticket", "t-1", {"stauts": None}]})
+        assert cleared.json()["result"]["title"] == "Printer"
         found = c.get(
             "/_strict/Ticket", params={"where": json.dumps({"status": "open"}), "order_by": "-title"}
         )
