@@ -331,6 +331,72 @@ def test_a_start_whose_app_failed_to_import_boots_python_ahead_of_the_fix(tmp_pa
         assert client.get("/").text == "fixed"
 
 
+READER = """import sys
+import traceback
+from pathlib import Path
+
+from workers import DurableObject, Response, WorkerEntrypoint
+
+HERE = Path(__file__).parent
+
+
+class Tiny(DurableObject):
+    async def fetch(self, request):
+        notes = (HERE / "club" / "notes.txt").read_text()
+        try:
+            genres = (HERE / "club" / "genres.json").read_text()
+        except FileNotFoundError:
+            traceback.print_exc(file=sys.stderr)
+            genres = "missing"
+        return Response(f"{notes} {genres}")
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        return await namespace.get(namespace.idFromName("one")).fetch(request)
+"""
+
+
+def test_dotdo_dev_ships_the_data_files_a_deploy_ships_and_says_how_to_ship_another(tmp_path: Path) -> None:
+    """The main module's folder ships to the runtime as a deploy ships it, by the config's
+    module rules: `notes.txt` (a default rule) is read, and a save of it reloads; a
+    `genres.json` no rule matches is not there, as on Cloudflare, and the FileNotFoundError
+    is followed by the rule to add. With that rule the file is there after the restart, and
+    a save of it reloads. A data file was never shipped, whatever the rules said."""
+    root = _project(tmp_path / "reader", READER)
+    club = root / "src" / "club"
+    club.mkdir()
+    (club / "notes.txt").write_text("first")
+    genres = club / "genres.json"
+    genres.write_text('["mystery"]')
+    log = tmp_path / "dev.log"
+    with (
+        _dotdo_dev(root, log) as (_, port),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+        _wait_for(log, "Ready on")
+        assert client.get("/").text == "first missing"
+        content = _wait_for(log, "club/genres.json is not shipped")
+        assert 'globs = ["**/*.json"]' in content and "FileNotFoundError" in content
+        (club / "notes.txt").write_text("second")
+        _wait_for(log, "reloaded, the app imported in")
+        assert client.get("/").text == "second missing"
+        genres.write_text('["mystery", "poetry"]')  # left out: nothing to reload
+        time.sleep(2)
+        assert client.get("/").text == "second missing"
+        toml = root / "wrangler.toml"
+        toml.write_text(WRANGLER + '\n[[rules]]\ntype = "Data"\nglobs = ["**/*.json"]\nfallthrough = true\n')
+        _wait_for(log, "restarted, Python and the app loaded in")
+        assert client.get("/").text == 'second ["mystery", "poetry"]'
+        genres.write_text('["essays"]')
+        _wait_for(log, "reloaded, the app imported in", count=2)
+        assert client.get("/").text == 'second ["essays"]'
+    content = log.read_text()
+    assert content.count("app sources changed, reloading") == 2
+    assert content.count("club/genres.json is not shipped") == 1  # once a start
+
+
 WRITERS = """import asyncio
 from urllib.parse import urlsplit
 

@@ -166,10 +166,20 @@ def test_declared_fields_refuse_a_misspelt_property(runtime: LocalRuntime) -> No
         for response in attempts:
             assert (response.status_code, error(response)) == (400, STAUTS), response.request.url
         assert stored(c) == before
+        # a null in a patch removes the property and stores nothing: it passes under any name
+        # (a field no longer declared, which things written before still hold), on each surface
+        assert c.patch("/_strict/Ticket/t-1", json={"stauts": None}).status_code == 200
+        update = {"method": "update_thing", "params": ["Ticket", "t-1", {"stauts": None}]}
+        cleared = c.post("/_strict/rpc", json=update)
+        assert cleared.json()["result"]["title"] == "Printer"
         found = c.get(
             "/_strict/Ticket", params={"where": json.dumps({"status": "open"}), "order_by": "-title"}
         )
         assert [t["$id"] for t in found.json()["items"]] == ["t-1"]
+        # a URL's list is comma-separated or a JSON array, as `where` beside it is JSON
+        for select in ('["title"]', "title"):
+            listed = c.get("/_strict/Ticket", params={"select": select, "order_by": '["-title"]'}).json()
+            assert [[k for k in t if not k.startswith("$")] for t in listed["items"]] == [["title"]], select
         # a noun without declared fields takes any property
         assert c.post("/_strict/Person", json={"anything": 1}).status_code == 201
 

@@ -105,8 +105,20 @@ def test_failed_deliveries_retry_with_backoff_then_dead_letter_and_replay(runtim
         after = c.get("/_workflow/events/dead", params={"cursor": dead[0]["id"]}).json()
         assert after == {"items": [], "has_more": False, "cursor": None}
         assert run_due(c, now_ms() + HOUR_MS)["deliveries"] == 0  # dead letters are not retried
-        replayed = c.post(f"/_workflow/events/dead/{dead[0]['id']}/replay").json()
-        assert replayed["delivered"] is True
+        # a replay may name another durable handler of the event (a renamed one's new name)
+        replay = f"/_workflow/events/dead/{dead[0]['id']}/replay"
+        for body, status, code in [
+            ({"handler": "count_borrow"}, 404, "handler_not_found"),
+            ({"handler": 5}, 400, "invalid_params"),
+            ({"handlr": "flaky"}, 400, "invalid_params"),
+            (["flaky"], 400, "invalid_params"),
+        ]:
+            refused = c.post(replay, json=body)
+            assert (refused.status_code, refused.json()["error"]["code"]) == (status, code), body
+        assert "its handlers now: flaky" in c.post(replay, json={"handler": "x"}).json()["error"]["message"]
+        assert c.get("/_workflow/events/dead").json()["items"] == dead  # refused: left as it was
+        replayed = c.post(replay, json={"handler": "flaky"}).json()
+        assert (replayed["handler"], replayed["delivered"]) == ("flaky", True)
         assert counters(runtime, tenant, "seen:payment")["seen:payment"] == [4]
         assert c.get("/_workflow/events/dead").json()["items"] == []
         assert c.post("/_workflow/events/dead/nope/replay").status_code == 404

@@ -13,11 +13,17 @@ import {
   durableObjectClasses,
   filesUnder,
   firstAnswer,
+  globRegExp,
   isInside,
   isPackageData,
   missingMigrations,
+  moduleRules,
+  moduleType,
   nextMigrationTag,
+  notShippedHint,
   parseVars,
+  shipsToPython,
+  worthShipping,
 } from "../../src/dotdo/localrt/js/lib.mjs";
 import { readHost, tinyProject } from "./fixtures.mjs";
 
@@ -146,8 +152,142 @@ test("the app's sources lead the Python index, counted, and app.json names their
     ["entry.py", "models/__init__.py", "models/note.py"],
   );
   assert.ok(index.slice(appFiles).every(([file]) => !file.startsWith(src + path.sep)));
-  assert.deepEqual(JSON.parse(readFileSync(path.join(host, "app.json"), "utf8")), { mainDir: src, nestedRoots: [] });
+  assert.deepEqual(JSON.parse(readFileSync(path.join(host, "app.json"), "utf8")), {
+    mainDir: src,
+    nestedRoots: [],
+    rules: [],
+    config: path.join(project, "wrangler.toml"),
+  });
   assert.ok(manifest.includes(`export const mainDir = ${JSON.stringify(src)};`));
+});
+
+// What a deploy ships from the main module's folder (wrangler 4.86's module rules).
+
+test("globs match as wrangler's: ** spans folders and none, * one name, and without globstar anything", () => {
+  const star = (glob, rel) => globRegExp(glob, { globstar: true }).test(rel);
+  assert.equal(star("**/*.py", "entry.py"), true); // ** may be no folder at all
+  assert.equal(star("**/*.py", "club/a/texts.py"), true);
+  assert.equal(star("club/*", "club/genres.json"), true);
+  assert.equal(star("club/*", "club/a/genres.json"), false);
+  assert.equal(star("data.json", "club/data.json"), false);
+  assert.equal(star("**/*.wasm?module", "x.wasm?module"), true); // ? is itself
+  // wrangler checks its removed rules without globstar: `**/*.bin` needs a slash then
+  assert.equal(globRegExp("**/*.bin").test("data.bin"), false);
+  assert.equal(globRegExp("**/*.bin").test("a/data.bin"), true);
+});
+
+test("a deploy ships Python, Text and Data modules as files: *.py, *.txt, *.html, *.sql, *.bin by default", () => {
+  const rules = moduleRules([]);
+  const shipped = (rel) => shipsToPython(rel, rules);
+  for (const rel of ["entry.py", "club/__init__.py", "notes.txt", "club/page.html", "q.sql", "data.bin", ".hidden.txt"]) {
+    assert.equal(shipped(rel), true, rel);
+  }
+  for (const rel of ["club/genres.json", "README.md", "club/LICENSE", "lib.wasm", "x.pyc", "config.toml"]) {
+    assert.equal(shipped(rel), false, rel);
+  }
+  assert.equal(moduleType("lib.wasm", rules), "CompiledWasm"); // a module, but not a file to Python
+  assert.equal(moduleType("club/genres.json", rules), null);
+});
+
+test("the config's rules come first, and one without fallthrough removes the defaults of its type", () => {
+  const json = moduleRules([{ type: "Data", globs: ["**/*.json"], fallthrough: true }]);
+  assert.equal(moduleType("club/genres.json", json), "Data");
+  assert.equal(moduleType("data.bin", json), "Data"); // the default Data rule stays
+  const text = moduleRules([{ type: "Text", globs: ["**/*.json"] }]);
+  assert.equal(moduleType("club/genres.json", text), "Text");
+  // the default Text rule is removed: a deploy drops a top-level *.txt and fails on a nested one
+  assert.equal(moduleType("notes.txt", text), null);
+  assert.throws(() => moduleType("club/notes.txt", text), /The file club\/notes.txt matched a module rule .*fallthrough = true/);
+  const js = moduleRules([{ type: "ESModule", globs: ["**/*.js"] }, { type: "Data", globs: ["club/*"] }]);
+  assert.equal(shipsToPython("helper.js", js), false);
+  assert.equal(moduleType("club/__init__.py", js), "Data"); // the first rule matching wins
+  assert.equal(shipsToPython("club/__init__.py", js), true);
+  for (const wrong of [{}, [{ type: "Json", globs: ["*"] }], [{ type: "Data", globs: "**/*.json" }], [null]]) {
+    assert.throws(() => moduleRules(wrong), /rules/);
+  }
+});
+
+test("a file left out is explained with the rule that ships it; editors' files are not", () => {
+  const hint = notShippedHint("club/genres.json");
+  assert.match(hint, /^club\/genres.json is not shipped: .* a deploy leaves it out and the local runtime does too/);
+  assert.ok(hint.endsWith('\n  [[rules]]\n  type = "Data"\n  globs = ["**/*.json"]\n  fallthrough = true'), hint);
+  assert.match(notShippedHint("club/LICENSE"), /globs = \["club\/LICENSE"\]/);
+  assert.equal(worthShipping("genres.json"), true);
+  for (const name of [".entry.py.swp", ".#entry.py", "entry.py~", "#entry.py#", "x.pyc", "x.pyi", "py.typed"]) {
+    assert.equal(worthShipping(name), false, name);
+  }
+});
+
+const DATA_FILES = {
+  "src/club/__init__.py": "",
+  "src/club/genres.json": '["mystery"]',
+  "src/club/notes.txt": "notes",
+  "src/club/page.html": "<p>",
+  "src/club/LICENSE": "MIT",
+  "src/q.sql": "SELECT 1",
+  "src/data.bin": "\u0000\u0001",
+  "src/lib.wasm": "\u0000asm",
+  "src/.hidden.txt": "dot files ship too",
+  "src/notes.md": "not shipped",
+  "src/__pycache__/entry.cpython-313.pyc": "bytecode",
+};
+
+test("the build ships the app's data files a deploy ships, as app files a reload replaces", async () => {
+  const { readFileSync } = await import("node:fs");
+  const project = tinyProject("dotdo-datafiles-", DATA_FILES);
+  buildHost(project);
+  const { host, index, appFiles, blob } = readHost(project);
+  const src = path.join(project, "src");
+  const app = Object.fromEntries(
+    index.slice(0, appFiles).map(([file, offset, length]) => [path.relative(src, file), blob.subarray(offset, offset + length).toString()]),
+  );
+  assert.deepEqual(Object.keys(app).sort(), [".hidden.txt", "club/__init__.py", "club/notes.txt", "club/page.html", "data.bin", "entry.py", "q.sql"]);
+  assert.equal(app["club/notes.txt"], "notes");
+  const left = ["club/genres.json", "club/LICENSE", "notes.md", "lib.wasm", "__pycache__/entry.cpython-313.pyc"];
+  for (const rel of left) assert.ok(index.every(([file]) => file !== path.join(src, rel)), rel);
+  const appJson = JSON.parse(readFileSync(path.join(host, "app.json"), "utf8"));
+  assert.deepEqual(appJson.rules, []);
+  // with a rule, the JSON file ships, where the code reads it (Path(__file__).parent / "genres.json")
+  const toml = path.join(project, "wrangler.toml");
+  writeFileSync(toml, readFileSync(toml, "utf8") + '[[rules]]\ntype = "Data"\nglobs = ["**/*.json"]\nfallthrough = true\n');
+  buildHost(project);
+  const again = readHost(project);
+  const shipped = again.index.slice(0, again.appFiles).map(([file]) => path.relative(src, file));
+  assert.ok(shipped.includes("club/genres.json") && shipped.includes("data.bin"));
+});
+
+test("a rule a deploy fails on fails the build with wrangler's message", async () => {
+  const { readFileSync } = await import("node:fs");
+  const project = tinyProject("dotdo-badrule-", DATA_FILES);
+  const toml = path.join(project, "wrangler.toml");
+  writeFileSync(toml, readFileSync(toml, "utf8") + '[[rules]]\ntype = "Text"\nglobs = ["**/*.json"]\n');
+  assert.throws(
+    () => execFileSync(process.execPath, [path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"), "--project", project, "--node-modules", path.join(repo, "node_modules")], { stdio: "pipe" }),
+    (error) => /^dotdo: \S*wrangler.toml's module rules: The file club\/notes.txt matched a module rule/.test(String(error.stderr)),
+  );
+});
+
+test("the build ships exactly the files of the main module's folder that wrangler deploy uploads", async () => {
+  const { readFileSync, readdirSync } = await import("node:fs");
+  const project = tinyProject("dotdo-deploy-", DATA_FILES);
+  const toml = path.join(project, "wrangler.toml");
+  writeFileSync(toml, readFileSync(toml, "utf8") + '[[rules]]\ntype = "Text"\nglobs = ["**/*.json"]\nfallthrough = true\n');
+  buildHost(project);
+  const { index, appFiles } = readHost(project);
+  const src = path.join(project, "src");
+  const ours = index.slice(0, appFiles).map(([file]) => path.relative(src, file)).sort();
+  // wrangler's own dry run writes every module it would upload to --outdir
+  const dist = path.join(project, "dist");
+  execFileSync(process.execPath, [path.join(repo, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", dist], {
+    cwd: project,
+    stdio: "pipe",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  const uploaded = [...filesUnder(dist, () => true)].filter(
+    (rel) => rel !== "README.md" && !rel.startsWith("python_modules/") && !rel.endsWith(".wasm"), // wrangler's note; not the app's; not a file to Python
+  );
+  assert.deepEqual(ours, uploaded.sort());
+  assert.ok(ours.includes("club/genres.json") && readdirSync(dist).includes("lib.wasm"));
 });
 
 test("isInside: strictly inside a folder, never the folder itself or a sibling with its prefix", () => {

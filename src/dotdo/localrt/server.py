@@ -198,11 +198,13 @@ class Server:
         self._command(b"restart\n")
 
     def reload(self, changed: Iterable[Path]) -> None:
-        """Ask a `control=True` server to serve the saved sources of the main module's folder
-        without restarting: each isolate imports them into a new interpreter (ADR 0060). It
-        restarts instead when it cannot: a `changed` path is not one of the app's sources as
-        the host was built (under another root inside the folder: `python_modules/`, the
-        host's own Python), or nothing is served yet."""
+        """Ask a `control=True` server to serve the saved files of the main module's folder
+        without restarting: each isolate imports the app, with the sources and data files a
+        deploy ships, into a new interpreter (ADR 0060); a batch of files a deploy leaves
+        out (by the config's module rules) changes nothing. It restarts instead when it
+        cannot: a `changed` path is not one of the app's files as the host was built (under
+        another root inside the folder: `python_modules/`, the host's own Python), or
+        nothing is served yet."""
         paths = json.dumps([str(path) for path in changed])
         self._command(f"reload {paths}\n".encode())
 

@@ -1,8 +1,10 @@
 """What `dotdo dev` watches, and the watching itself (watchfiles: inotify, FSEvents or
 ReadDirectoryChangesW underneath, so an idle server costs no CPU).
 
-Watched: the Python sources (the main module's folder and any extra roots, recursively),
-`python_modules/` (recursively), and the project folder itself *without* its subfolders,
+Watched: the Python sources (the main module's folder and any extra roots, recursively)
+and every other file of the main module's folder (a data file a deploy may ship, by the
+config's module rules, which the runtime applies), `python_modules/` (recursively), and the
+project folder itself *without* its subfolders,
 for `wrangler.toml` and `pyproject.toml` (watching the folder rather than the files
 survives editors that save by renaming a new file into place). Never watched: the
 state and build folders, `.venv`, `node_modules` and other tool folders, even when one
@@ -48,6 +50,8 @@ class Kind(Enum):
     """What a changed file is to the dev server."""
 
     SOURCE = "source"
+    DATA = "data"
+    """Any other file of the main module's folder: shipped or not by the module rules."""
     CONFIG = "config"
     PYPROJECT = "pyproject"
     PYTHON_MODULES = "python_modules"
@@ -108,16 +112,20 @@ class WatchPlan:
                 inside = path.relative_to(source).parts
                 if any(part in IGNORED_DIRS for part in inside[:-1]):
                     return None
-                return Kind.SOURCE if path.suffix == ".py" else None
+                if path.suffix == ".py":
+                    return Kind.SOURCE
+                return Kind.DATA if path.is_relative_to(self.app) else None
         return None
 
     def reloadable(self, batch: Iterable[tuple[Kind, Path]]) -> bool:
-        """Whether every change of `batch` is a Python source in the main module's folder:
-        a save the running runtime serves by importing the app into a new interpreter
-        (`Server.reload`, ADR 0060; the runtime still restarts for a file of another root
-        inside the folder, which the build ships precompiled). Anything else
-        (`python_modules/`, the config, an extra source root) rebuilds and restarts."""
-        return all(kind is Kind.SOURCE and path.is_relative_to(self.app) for kind, path in batch)
+        """Whether every change of `batch` is a file of the main module's folder (a Python
+        source or a data file): a save the running runtime serves by importing the app into
+        a new interpreter (`Server.reload`, ADR 0060), or ignores when a deploy would ship
+        none of its files; it still restarts for a file of another root inside the folder,
+        which the build ships precompiled. Anything else (`python_modules/`, the config, an
+        extra source root) rebuilds and restarts."""
+        app_files = (Kind.SOURCE, Kind.DATA)
+        return all(kind in app_files and path.is_relative_to(self.app) for kind, path in batch)
 
 
 class Watcher:

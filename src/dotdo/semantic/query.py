@@ -42,12 +42,29 @@ MAX_ORDER_FIELDS = 8
 OrderBy = str | Sequence[str | tuple[str, str]] | Mapping[str, str] | None
 
 
+def _json_text(value: Any, name: str, opening: str, code: str) -> Any:
+    """What a text opening with one of `opening`'s characters holds as JSON (a URL gives
+    `select` and `order_by` as text, and `where` beside them is JSON, so a list is written
+    either way: `name,age` or `["name", "age"]`); any other value as it is. 400 `code`
+    when that text is not JSON."""
+    if not isinstance(value, str) or not value.lstrip().startswith(tuple(opening)):
+        return value
+    try:
+        return parse_json(value)
+    except ValueError as exc:  # json.JSONDecodeError among them
+        raise QueryValidationError(
+            f"{name} is not valid JSON ({exc}): give it as a JSON array or comma-separated", code=code
+        ) from exc
+
+
 def parse_order_by(order_by: OrderBy) -> tuple[tuple[str, bool], ...]:
     """Order terms as ((field, descending), ...) from any of these forms:
 
     `"-age,name"`, `"age:desc"`, `["age desc", "name"]`, `[("age", "desc")]`,
-    `{"age": "desc", "name": "asc"}`.
+    `{"age": "desc", "name": "asc"}`, and each of the last three as JSON text
+    (`'["-age", "name"]'`, as a URL gives it).
     """
+    order_by = _json_text(order_by, "order_by", "[{", "invalid_order_by")
     if order_by is None or order_by == "":
         return ()
     items: list[Any] = []
@@ -91,12 +108,19 @@ def parse_order_by(order_by: OrderBy) -> tuple[tuple[str, bool], ...]:
 
 
 def parse_select(select: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    """Top-level property names to return (the thing's own `$` fields always come back)."""
+    """Top-level property names to return (the thing's own `$` fields always come back):
+    a comma-separated text (`"name,age"`), a sequence of names, or a JSON array of them as
+    text (`'["name", "age"]'`, as a URL gives it). 400 `invalid_select` otherwise."""
+    select = _json_text(select, "select", "[", "invalid_select")
     if select is None or select == "":
         return None
+    if not isinstance(select, str | list | tuple):
+        raise QueryValidationError(
+            f"select is a list of property names, not {type(select).__name__}", code="invalid_select"
+        )
     names = [s.strip() for s in select.split(",")] if isinstance(select, str) else list(select)
     for name in names:
-        if name in SYSTEM_FIELDS:
+        if isinstance(name, str) and name in SYSTEM_FIELDS:  # a list in a list is unhashable
             continue
         error = field_path_error(name)
         if error is not None or "." in name:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source, backoff
-from dotdo.errors import NotFound
+from dotdo.errors import BadRequest, NotFound
 from dotdo.semantic.eventtypes import Event, pattern_matches, validate_event_type
 from dotdo.semantic.hops import checked_limit
 from dotdo.semantic.ids import id_cursor, id_page, made_id, new_id, timed_cursor, timed_page
@@ -248,8 +248,9 @@ class EventBus:
         """Run a durable handler under the time bound; its error as text, or None."""
         method = self._host.handler(name)
         if method is None:
-            logger.error("no handler method %r for %s %s", name, event.type, event.id)
-            return f"no handler method {name!r}"
+            error = self._missing_handler(name, event.type)
+            logger.error("%s (event %s)", error, event.id)
+            return error
         try:
             await self.run_handler(method, event)
         except HandlerTimeout as timeout:
@@ -265,6 +266,20 @@ class EventBus:
             logger.exception("handler %s failed on %s %s", name, event.type, event.id)
             return error_text(error)
         return None
+
+    def _missing_handler(self, name: str, event_type: str) -> str:
+        """The error of a delivery to `name`, a handler the class no longer has (renamed or
+        removed while the delivery waited): the handlers `event_type` has now, and how to
+        send the delivery's dead letter to one of them (`replay`)."""
+        error = f"no handler method {name!r} for {event_type} (renamed or removed?)"
+        now = self.durable_handlers_for(event_type)
+        if not now:
+            return f"{error}; no durable handler listens to {event_type} now"
+        return (
+            f"{error}; its handlers now: {', '.join(now)}. Once this is a dead letter, replay it to one "
+            f'of them: POST /events/dead/<id>/replay {{"handler": "{now[0]}"}} '
+            f'(replay_dead_letter("<id>", handler="{now[0]}"))'
+        )
 
     def _failed(self, delivery_id: str | None, attempts: int, error: str, handler: str, event: Event) -> None:
         """The `attempts`-th attempt of a delivery failed: retried later, or a dead letter.
@@ -342,19 +357,49 @@ class EventBus:
         letters, cut = self._deliveries.dead(None if cursor is None else id_cursor(cursor), limit + 1)
         return id_page(letters, limit, more=cut)
 
-    async def replay(self, delivery_id: str) -> dict[str, Any]:
-        """Deliver a dead letter again now; on failure it goes back to the retry cycle.
-        404 `dead_letter_not_found` when there is no such dead letter. The id in any case
-        (`made_id`: a delivery's id is always one `new_id` made)."""
+    async def replay(self, delivery_id: str, handler: str | None = None) -> dict[str, Any]:
+        """Deliver a dead letter again now, to its handler or to `handler`, another durable
+        handler of its event (the new name of one renamed while the delivery waited); on
+        failure it goes back to the retry cycle, with the handler it went to. `{"id",
+        "handler", "delivered"}`, and `status`, `attempts`, `last_error` when not delivered.
+
+        404 `dead_letter_not_found` when there is no such dead letter (the id in any case:
+        `made_id`, a delivery's id is always one `new_id` made); 404 `handler_not_found`
+        when `handler` is not a durable handler of the event's type now (the message lists
+        those that are); 400 `invalid_params` when it is not a string. A letter whose event
+        is gone is forgotten, whatever `handler` says."""
         delivery_id = made_id(delivery_id)
-        row = self._deliveries.revive(delivery_id)
-        if row is None:
+        letter = self._deliveries.dead_letter(delivery_id)
+        if letter is None:
             raise NotFound(f"No dead letter {delivery_id!r}", code="dead_letter_not_found")
-        await self.as_caller(lambda: self._retry({**row, "attempts": 0}))  # and what it sent
+        target = str(letter["handler"])
+        if handler is not None:
+            target = self._replay_target(handler, str(letter["event_id"]))
+        self._deliveries.revive(delivery_id, target)
+        # The retry delivers what the handler sends too (`as_caller`).
+        await self.as_caller(lambda: self._retry({**letter, "handler": target, "attempts": 0}))
         self._host.timers.changed()
         self._host.timers.rearm()
         remaining = self._deliveries.state(delivery_id)
-        return {"id": delivery_id, "delivered": remaining is None, **(dict(remaining) if remaining else {})}
+        answer = {"id": delivery_id, "handler": target, "delivered": remaining is None}
+        return {**answer, **(dict(remaining) if remaining else {})}
+
+    def _replay_target(self, handler: Any, event_id: str) -> str:
+        """`handler` when it is a durable handler of the event `event_id` now (a Workers RPC
+        caller reaches `replay` unchecked, so its type is checked here too)."""
+        if not isinstance(handler, str):
+            raise BadRequest(f"handler is a method's name, not {handler!r:.40}", code="invalid_params")
+        event = self._deliveries.event(event_id)
+        if event is None:
+            return handler  # the retry forgets the letter: there is nothing to deliver
+        registered = self.durable_handlers_for(event.type)
+        if handler not in registered:
+            listed = ", ".join(registered) if registered else "none"
+            raise NotFound(
+                f"No durable handler {handler!r} for {event.type}; its handlers now: {listed}",
+                code="handler_not_found",
+            )
+        return handler
 
     # -- the timer sources -------------------------------------------------------
 

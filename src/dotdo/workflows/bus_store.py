@@ -185,17 +185,22 @@ class DeliveryStore:
                 letter["type"] = None if event is None else event.type
         return letters, cut
 
-    def revive(self, delivery_id: str) -> Row | None:
-        """A dead letter back to pending with no attempts; its row as it was, or None."""
-        row = self._sql.first(
+    def dead_letter(self, delivery_id: str) -> Row | None:
+        """The dead letter `delivery_id`'s `id, event_id, handler, attempts`, or None when
+        there is none (no such delivery, or one still pending)."""
+        return self._sql.first(
             "SELECT id, event_id, handler, attempts FROM dotdo_deliveries WHERE id = ? AND status = 'dead'",
             delivery_id,
         )
-        if row is not None:
-            self._sql.run(
-                "UPDATE dotdo_deliveries SET status = 'pending', attempts = 0 WHERE id = ?", delivery_id
-            )
-        return row
+
+    def revive(self, delivery_id: str, handler: str) -> None:
+        """A dead letter back to pending with no attempts, for `handler` (its own, or another
+        handler of its event that a replay names: retries go there from now on)."""
+        self._sql.run(
+            "UPDATE dotdo_deliveries SET status = 'pending', attempts = 0, handler = ? WHERE id = ?",
+            handler,
+            delivery_id,
+        )
 
     def state(self, delivery_id: str) -> Row | None:
         """`status, attempts, last_error` of a delivery still recorded, or None."""

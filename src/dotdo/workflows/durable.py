@@ -326,10 +326,14 @@ class DOWorkflow(DOStorage):
         return self.bus.dead_letters_page(limit, cursor)
 
     @rpc(scope="admin")
-    async def replay_dead_letter(self, delivery_id: str) -> dict[str, Any]:
-        """Deliver a dead letter again now; on failure it goes back to the retry cycle.
-        Admin: it runs a handler again outside the normal flow of events."""
-        return await self.bus.replay(delivery_id)
+    async def replay_dead_letter(self, delivery_id: str, handler: str | None = None) -> dict[str, Any]:
+        """Deliver a dead letter again now, to its handler or to `handler`, another durable
+        handler of its event (the new name of one renamed while the delivery waited); on
+        failure it goes back to the retry cycle, with that handler. `{"id", "handler",
+        "delivered"}` (and `status`, `attempts`, `last_error` when not delivered); 404
+        `dead_letter_not_found`, 404 `handler_not_found` (`EventBus.replay`). Admin: it runs
+        a handler again outside the normal flow of events."""
+        return await self.bus.replay(delivery_id, handler)
 
     # -- schedules -----------------------------------------------------------
 

@@ -25,13 +25,14 @@ class WorkflowRoutes:
 
     def routes(self, router: Router) -> None:
         """`POST /events`, `GET /events/scheduled`, `DELETE /events/scheduled/:id`, `GET
-        /events/dead`, `POST /events/dead/:id/replay`, `GET /schedules`, `DELETE
-        /schedules/:id/*`, `GET /workflows`, `POST /workflows/:name` and `GET /workflows/:id`."""
+        /events/dead`, `POST /events/dead/:id/replay` (its body `{"handler"}` optional), `GET
+        /schedules`, `DELETE /schedules/:id/*`, `GET /workflows`, `POST /workflows/:name` and
+        `GET /workflows/:id`."""
         router.post("/events", scope="write", query=())(self._send)
         router.get("/events/scheduled", scope="read", query=("limit", "cursor"))(self._scheduled)
         router.delete("/events/scheduled/:id", scope="write", query=(), body=False)(self._cancel_send)
         router.get("/events/dead", scope="read", query=("limit", "cursor"))(self._dead_letters)
-        router.post("/events/dead/:id/replay", scope="admin", query=(), body=False)(self._replay)
+        router.post("/events/dead/:id/replay", scope="admin", query=())(self._replay)
         router.get("/schedules", scope="read", query=("limit", "cursor"))(self._schedules)
         # A declared schedule's id holds its cron, `/` included (`class:sweep:*/5 * * * *:UTC`):
         # the id is the rest of the path, so a `/` may go in raw as well as `%2F`.
@@ -68,7 +69,14 @@ class WorkflowRoutes:
         return json_response(self._host.dead_letters_page(limit, request.query("cursor") or None))
 
     async def _replay(self, request: HttpRequest) -> HttpResponse:
-        return json_response(await self._host.replay_dead_letter(request.params["id"]))
+        # No body replays to the letter's own handler; {"handler": name} to another of its event's.
+        body = request.json() if request.has_body else {}
+        if not isinstance(body, dict):
+            raise BadRequest('Body is {"handler": "<a handler of its event>"} or none', code="invalid_params")
+        path = {"delivery_id": request.params["id"]}
+        return json_response(
+            await invoke_body(self._host.replay_dead_letter, body, {"handler": "handler"}, path=path)
+        )
 
     async def _schedules(self, request: HttpRequest) -> HttpResponse:
         limit = request.query_int("limit", 100)

@@ -37,7 +37,10 @@ PLAN = WatchPlan(
         ("src/__pycache__/entry.cpython-311.pyc", None),
         ("src/.venv/lib/site.py", None),
         ("src/node_modules/pkg/index.py", None),
-        ("src/notes.txt", None),
+        ("src/notes.txt", Kind.DATA),  # a deploy ships it: the runtime's module rules tell
+        ("src/club/genres.json", Kind.DATA),
+        ("lib/notes.txt", None),  # an extra root ships its Python alone
+        ("src/__pycache__/notes.txt", None),
         (".dotdo/state/v3/do/x.sqlite", None),
         (".dotdo/host/worker.mjs", None),
         (".venv/lib/python3.11/site-packages/x.py", None),
@@ -76,6 +79,9 @@ def test_a_folder_inside_another_watched_one_is_not_watched_twice() -> None:
     [
         (["src/entry.py"], True),
         (["src/entry.py", "src/app/models.py"], True),
+        (["src/club/genres.json"], True),  # the runtime ships it or not, by the module rules
+        (["src/entry.py", "src/club/genres.json"], True),
+        (["lib/helpers.py", "src/club/genres.json"], False),
         (["src/entry.py", "lib/helpers.py"], False),  # an extra root: shipped precompiled
         (["src/entry.py", "wrangler.toml"], False),
         (["src/entry.py", "python_modules/attrs/__init__.py"], False),

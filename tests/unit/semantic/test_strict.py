@@ -293,8 +293,11 @@ def test_declared_fields_refuse_other_property_names_in_writes_and_queries(stric
         lambda: service.create_many("Ticket", [{"title": "ok"}, {"stauts": "open"}]),
         lambda: service.upsert("Ticket", {"$id": "t-2", "stauts": "open"}),
         lambda: service.update("Ticket", "t-1", {"stauts": "open"}),
-        lambda: service.update("Ticket", "t-1", {"stauts": None}),
         lambda: service.replace("Ticket", "t-1", {"title": "a", "stauts": "open"}),
+        # a null is stored where it is no patch: by a create, a replace, an upsert that creates
+        lambda: service.create("Ticket", {"stauts": None}),
+        lambda: service.replace("Ticket", "t-1", {"title": "a", "stauts": None}),
+        lambda: service.upsert("Ticket", {"$id": "t-2", "stauts": None}),
         lambda: service.list("Ticket", ThingQuery.build(where={"stauts": "open"})),
         lambda: service.list("Ticket", ThingQuery.build(where={"$or": [{"title": "a"}, {"stauts": "x"}]})),
         lambda: service.list("Ticket", ThingQuery.build(order_by="-stauts")),
@@ -312,6 +315,27 @@ def test_declared_fields_refuse_other_property_names_in_writes_and_queries(stric
     assert service.list("Ticket", ThingQuery.build(where=where, order_by="-$created_at,title")) is not None
     assert service.update("Ticket", "t-1", {"status": "open", "$version": 1})["status"] == "open"
     assert service.create("Person", {"anything": 1})["anything"] == 1
+
+
+def test_a_null_in_a_patch_clears_a_field_no_longer_declared() -> None:
+    # Things written while `last_book` was declared keep it after the field leaves `fields`;
+    # a null removes it and stores nothing, so no merge refuses it (update, an upsert of a
+    # thing that exists), whatever else the patch holds.
+    then = Registry(Noun("Member", fields=("name", "last_book")))
+    before, store, events = things(strict=True, registry=then)
+    before.create("Member", {"$id": "ada", "name": "Ada", "last_book": "b-1"})
+    before.create("Member", {"$id": "bob", "name": "Bob", "last_book": "b-2"})
+    now = Registry(Noun("Member", fields=("name",)))
+    service = Things(store, events, nouns=NounPolicy(now, True, declared_fields(now.all())))
+    assert "last_book" not in service.update("Member", "ada", {"last_book": None})
+    assert "last_book" not in service.get("Member", "ada")
+    upserted = service.upsert("Member", {"$id": "bob", "last_book": None, "name": "B"})
+    assert upserted == service.get("Member", "bob")
+    assert "last_book" not in service.get("Member", "bob")
+    assert service.update("Member", "ada", {"never_declared": None})["name"] == "Ada"  # removes nothing
+    with pytest.raises(BadRequest) as caught:  # a value beside the null is still checked
+        service.update("Member", "ada", {"last_book": None, "stauts": 1})
+    assert caught.value.code == "unknown_field"
 
 
 def test_relationships_and_actions_check_every_noun_they_name() -> None:

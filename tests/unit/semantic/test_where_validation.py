@@ -9,7 +9,7 @@ import pytest
 
 from dotdo import matches, validate_where_clause
 from dotdo.semantic.ids import IdGenerator
-from dotdo.semantic.query import ThingQuery, parse_order_by
+from dotdo.semantic.query import ThingQuery, parse_order_by, parse_select
 from dotdo.semantic.things import merge_patch
 from dotdo.semantic.where import QueryValidationError, compile_where
 
@@ -123,6 +123,33 @@ def test_order_by_forms() -> None:
             parse_order_by(wrong)  # type: ignore[arg-type]  # what a remote caller may send
     query = ThingQuery.build(order_by="-address.city")
     assert query.order_sql().startswith("json_extract(data, '$.address.city') DESC")
+
+
+def test_a_list_in_a_url_is_comma_separated_or_a_json_array() -> None:
+    # `where` is JSON, so `select=["name"]` is what a caller tries next to it: it was an
+    # `invalid_select` naming '["name"]' as a field
+    url = {"select": '["name", "$id"]', "order_by": '["-age", "name"]'}
+    query = ThingQuery.from_params(url)
+    assert query.select == ("name", "$id") and query.order == (("age", True), ("name", False))
+    assert ThingQuery.from_params({"select": "name,$id", "order_by": "-age,name"}) == query
+    assert ThingQuery.from_params({"order_by": '{"age": "desc"}'}).order == (("age", True),)
+    assert ThingQuery.from_params({"order_by": '[["age", "desc"]]'}).order == (("age", True),)
+    assert parse_select(" []") == ()  # the $ fields alone, as select=[] from Python
+    for select, error in [
+        ('["name"', "select is not valid JSON"),
+        ("[1]", "Field names are strings"),
+        ('["a.b"]', "not paths"),
+        ('[["name"]]', "Field names are strings"),
+    ]:
+        with pytest.raises(QueryValidationError, match=error) as caught:
+            ThingQuery.from_params({"select": select})
+        assert caught.value.code == "invalid_select"
+    with pytest.raises(QueryValidationError, match="order_by is not valid JSON") as caught:
+        ThingQuery.from_params({"order_by": '["-age"'})
+    assert caught.value.code == "invalid_order_by"
+    with pytest.raises(QueryValidationError) as caught:
+        parse_select(5)  # type: ignore[arg-type]  # what a remote caller may send
+    assert caught.value.code == "invalid_select"
 
 
 def test_paging_bounds() -> None:

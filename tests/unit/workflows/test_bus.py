@@ -79,7 +79,7 @@ def test_a_failing_handler_is_retried_with_doubling_back_off_then_buried_and_rep
     assert deliveries(obj)[0]["next_at"] is None and obj.storage.alarm is None
     assert run(obj.tick(3_600_000))["deliveries"] == 0  # a dead letter is not retried
     replayed = run(obj.bus.replay(str(dead["id"])))
-    assert replayed == {"id": dead["id"], "delivered": True}
+    assert replayed == {"id": dead["id"], "handler": "flaky", "delivered": True}
     assert names(obj, "flaky") == [1, 2, 3, 4] and obj.bus.dead_letters() == []
     with pytest.raises(NotFound) as missing:
         run(obj.bus.replay(str(dead["id"])))
@@ -102,6 +102,102 @@ def test_a_replayed_dead_letter_that_fails_again_goes_back_to_the_retry_cycle() 
     assert names(obj, "flaky") == [1, 2, 3, 4, 5]
     assert run(obj.tick(2_000))["deliveries"] == 1
     assert names(obj, "flaky")[-1] == 6 and deliveries(obj) == []
+
+
+class Club(App):
+    @on.Member.borrowed
+    async def count_borrow(self, event: Event) -> None:
+        raise ValueError("a bug, fixed with the rename")
+
+    @on.Member["*"]
+    def audit(self, event: Event) -> None:
+        self.log.append(("audit", event.type))
+
+
+class Renamed(App):
+    """Club after a save: `count_borrow` fixed and renamed while its delivery was retried."""
+
+    @on.Member.borrowed
+    async def tally_borrow(self, event: Event) -> None:
+        self.log.append(("tally", event.data))
+
+    @on.Member["*"]
+    def audit(self, event: Event) -> None:
+        self.log.append(("audit", event.type))
+
+
+def bury(obj: InProcess) -> dict[str, object]:
+    """Tick until the one pending delivery is a dead letter (3 attempts); the letter."""
+    run(obj.tick(1_000))
+    run(obj.tick(2_000))
+    (dead,) = obj.bus.dead_letters()
+    return dead
+
+
+def test_a_dead_letter_of_a_renamed_handler_is_replayed_to_the_new_name() -> None:
+    obj = InProcess(Club)
+    run(obj.bus.send("Member.borrowed", {"book": "b-1"}))
+    obj = obj.restart(Renamed)  # the retries now meet a class with no `count_borrow`
+    dead = bury(obj)
+    assert dead["handler"] == "count_borrow"
+    error = str(dead["last_error"])
+    assert error.startswith("no handler method 'count_borrow' for Member.borrowed (renamed or removed?)")
+    assert "its handlers now: tally_borrow, audit." in error  # what to replay it to, and how
+    assert 'POST /events/dead/<id>/replay {"handler": "tally_borrow"}' in error
+    # the same name again fails again, back in the retry cycle with it
+    again = run(obj.bus.replay(str(dead["id"])))
+    assert (again["handler"], again["delivered"], again["status"]) == ("count_borrow", False, "pending")
+    dead = bury(obj)
+    # a name that is no handler of the event, or no name, is refused and changes nothing
+    for wrong, status in [("nope", 404), ("count_borrow", 404), ("confirm", 404), (5, 400), (["a"], 400)]:
+        with pytest.raises((NotFound, BadRequest)) as refused:
+            run(obj.bus.replay(str(dead["id"]), wrong))  # type: ignore[arg-type]  # a remote caller's
+        assert refused.value.status == status
+        if status == 404:
+            assert refused.value.code == "handler_not_found"
+            assert str(refused.value.message).endswith("its handlers now: tally_borrow, audit")
+        else:
+            assert refused.value.code == "invalid_params"
+    assert obj.bus.dead_letters() == [dead]
+    replayed = run(obj.bus.replay(str(dead["id"]), "tally_borrow"))
+    assert replayed == {"id": dead["id"], "handler": "tally_borrow", "delivered": True}
+    assert names(obj, "tally") == [{"book": "b-1"}] and obj.bus.dead_letters() == []
+    assert names(obj, "audit") == ["Member.borrowed"]  # delivered once, not again with the replay
+
+
+def test_a_dead_letter_replayed_to_another_handler_is_retried_there() -> None:
+    obj = InProcess(Club)
+    run(obj.bus.send("Member.borrowed"))
+    dead = bury(obj)
+    replayed = run(obj.bus.replay(str(dead["id"]), "audit"))  # any handler of the event
+    assert replayed["delivered"] is True and names(obj, "audit") == ["Member.borrowed", "Member.borrowed"]
+
+    class Broken(Renamed):
+        @on.Member.borrowed
+        async def tally_borrow(self, event: Event) -> None:
+            raise ValueError("not fixed yet")
+
+    run(obj.bus.send("Member.borrowed"))
+    dead = bury(obj.restart(Renamed))
+    obj = obj.restart(Broken)  # the new name fails too: its retries keep the new name
+    replayed = run(obj.bus.replay(str(dead["id"]), "tally_borrow"))
+    assert (replayed["handler"], replayed["status"]) == ("tally_borrow", "pending")
+    assert [row["handler"] for row in deliveries(obj)] == ["tally_borrow"]
+    obj = obj.restart(Renamed)
+    assert run(obj.tick(1_000))["deliveries"] == 1
+    assert deliveries(obj) == [] and names(obj, "tally") == [None]
+
+
+def test_a_dead_letter_whose_handler_is_gone_with_no_other_says_so() -> None:
+    class Alone(App):
+        @on.Member.borrowed
+        async def count_borrow(self, event: Event) -> None:
+            raise ValueError("a bug")
+
+    obj = InProcess(Alone)
+    run(obj.bus.send("Member.borrowed"))
+    dead = bury(obj.restart(App))  # the handler removed, none left for the event
+    assert str(dead["last_error"]).endswith("no durable handler listens to Member.borrowed now")
 
 
 def test_a_chain_of_sends_is_delivered_in_emission_order_before_the_first_send_returns() -> None:

@@ -44,8 +44,10 @@ import {
   isInside,
   isPackageData,
   missingMigrations,
+  moduleRules,
   openPyc,
   pycPath,
+  shippedAppFiles,
 } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -94,6 +96,13 @@ const mainPath = path.resolve(path.dirname(configFile), config.main ?? "");
 if (!config.main || !mainPath.endsWith(".py") || !existsSync(mainPath)) {
   fail(`${configName}'s main must name an existing .py file (got ${JSON.stringify(config.main)})`);
 }
+// The config's module rules: what a deploy ships from the main module's folder (lib.mjs).
+let rules;
+try {
+  rules = moduleRules(config.rules ?? []);
+} catch (error) {
+  fail(`${configName}: ${error.message}`);
+}
 const pythonModulesDir = path.join(project, "python_modules");
 if (!existsSync(path.join(pythonModulesDir, "workers", "__init__.py"))) {
   fail(`${pythonModulesDir} has no \`workers\` SDK: vendor the project's dependencies (dotdo dev does)`);
@@ -114,10 +123,12 @@ for (const file of ["pyodide.asm.js", "pyodide.mjs", "pyodide.asm.wasm", "python
 
 // Python sources: the main module's folder, the vendored packages, the host's stand-ins.
 // Each lands in Pyodide's file system at its real path, so tracebacks name the files the
-// user edits. Every file outside the main module's folder (index 0: it changes on every
-// save) is also shipped precompiled (`precompile` below). Each is read once, here: its
-// bytecode's cache key and the blob both come from that one read, so a file saved during
-// the build never ships with another content's bytecode.
+// user edits. From the main module's folder (index 0: it changes on every save), the files
+// a deploy ships there, by the config's module rules: its Python sources and its data
+// files (`*.txt`, `*.html`, `*.sql`, `*.bin` by default; a `genres.json` only with a rule),
+// and no other. Every file outside it is also shipped precompiled (`precompile` below).
+// Each is read once, here: its bytecode's cache key and the blob both come from that one
+// read, so a file saved during the build never ships with another content's bytecode.
 const mainDir = path.dirname(mainPath);
 const extraRoots = args["python-root"].map((dir) => path.resolve(project, dir));
 const pythonRoots = [mainDir, pythonModulesDir, path.join(localrt, "python"), ...extraRoots];
@@ -128,11 +139,19 @@ const pythonRoots = [mainDir, pythonModulesDir, path.join(localrt, "python"), ..
 const nestedRoots = [...new Set(pythonRoots.slice(1))].filter((root) => isInside(root, mainDir));
 const pythonFiles = [];
 const seen = new Set();
+function appFiles() {
+  try {
+    const shipped = shippedAppFiles(mainDir, rules, { nestedRoots, exclude: [configFile] });
+    const main = path.relative(mainDir, mainPath).split(path.sep).join("/");
+    return shipped.includes(main) ? shipped : [main, ...shipped]; // the entry ships whatever the rules say
+  } catch (error) {
+    fail(`${configName}'s module rules: ${error.message}`);
+  }
+}
 for (const [index, root] of pythonRoots.entries()) {
-  for (const rel of filesUnder(root, (name) => name.endsWith(".py"))) {
+  for (const rel of index === 0 ? appFiles() : filesUnder(root, (name) => name.endsWith(".py"))) {
     const real = path.join(root, rel);
     if (seen.has(real)) continue; // a root inside another (src/ as both main folder and extra root)
-    if (index === 0 && nestedRoots.some((nested) => isInside(real, nested))) continue;
     seen.add(real);
     pythonFiles.push([real, readFileSync(real), index > 0]);
   }
@@ -294,8 +313,9 @@ lines.push(
   // [path in Python's file system, offset, length] into pythonFilesData: each source, its
   // bytecode where Python's import looks for it, and the vendored packages' data files.
   `export const pythonFiles = ${JSON.stringify(pythonIndex)};`,
-  // The first entries are the app's sources (the main module's folder, never compiled): a
-  // reload (host.mjs) replaces them with the saved ones in an interpreter booted without them.
+  // The first entries are the app's files (the main module's folder, never compiled: its
+  // sources and data files): a reload (host.mjs) replaces them with the saved ones in an
+  // interpreter booted without them.
   `export const appFiles = ${pythonFiles.filter(([, , compiled]) => !compiled).length};`,
   `export const mainDir = ${JSON.stringify(mainDir)};`,
   `export const nestedRoots = ${JSON.stringify(nestedRoots)};`,
@@ -359,8 +379,9 @@ if (!args["test-control"] && existsSync(devVars)) copyFileSync(devVars, path.joi
 // server.mjs reads this file and serves the binding from the host side instead.
 if (config.ai?.binding) writeFileSync(path.join(out, "ai.json"), JSON.stringify({ binding: config.ai.binding }) + "\n");
 // Where a reload (server.mjs) reads the saved app from: the main module's folder, less the
-// roots inside it.
-writeFileSync(path.join(out, "app.json"), JSON.stringify({ mainDir, nestedRoots }) + "\n");
+// roots inside it and the config, the files the config's module rules ship.
+const appJson = { mainDir, nestedRoots, rules: config.rules ?? [], config: configFile };
+writeFileSync(path.join(out, "app.json"), JSON.stringify(appJson) + "\n");
 // Each rename is atomic; a build that lands between the two (another runtime's) is moved
 // aside again, so the last build to finish is the one in place.
 const retired = `${target}.old-${process.pid}`;

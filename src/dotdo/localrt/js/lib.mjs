@@ -141,6 +141,170 @@ export function openPyc(entry) {
   return createHash("sha256").update(pyc).digest().equals(digest) ? pyc : null;
 }
 
+// --- What a deploy ships from the main module's folder --------------------------------------
+// `wrangler deploy` of a Python Worker uploads the files of the main module's folder that its
+// module rules match, each as a module of the rule's type, and workerd puts every Python,
+// Text and Data module into Python's file system (workerd `createPyodideMetadataState`;
+// CompiledWasm, ESModule and CommonJS modules are not files to Python). The rules, as
+// wrangler 4.86 applies them (`applyPythonConfig`, `parseRules`, `matchFiles`): the config's
+// `[[rules]]`, then PythonModule for `**/*.py`, then its defaults. Any other file (a
+// `genres.json` beside the code) is left out, so the local runtime leaves it out too.
+
+/** wrangler's default module rules, after the config's own. */
+export const DEFAULT_MODULE_RULES = [
+  { type: "Text", globs: ["**/*.txt", "**/*.html", "**/*.sql"] },
+  { type: "Data", globs: ["**/*.bin"] },
+  { type: "CompiledWasm", globs: ["**/*.wasm", "**/*.wasm?module"] },
+];
+
+/** The module types a Python Worker reads as files. */
+const PYTHON_FILE_TYPES = new Set(["PythonModule", "Text", "Data"]);
+const RULE_TYPES = new Set(["ESModule", "CommonJS", "CompiledWasm", "Text", "Data", "PythonModule", "PythonRequirement"]);
+
+/**
+ * A glob as wrangler matches it (the `glob-to-regexp` package, 0.4.1, without `extended`):
+ * `*` is any run of characters but `/` with `globstar` (`**` between slashes is any number
+ * of folders) and any run at all without it; every other character is itself.
+ */
+export function globRegExp(glob, { globstar = false } = {}) {
+  let source = "";
+  for (let i = 0; i < glob.length; i += 1) {
+    const c = glob[i];
+    if (c !== "*") {
+      source += /[/$^+.()=!|?[\]{},]/.test(c) ? `\\${c}` : c;
+      continue;
+    }
+    const previous = glob[i - 1];
+    let stars = 1;
+    while (glob[i + 1] === "*") {
+      stars += 1;
+      i += 1;
+    }
+    const next = glob[i + 1];
+    if (!globstar) {
+      source += ".*";
+    } else if (stars > 1 && (previous === "/" || previous === undefined) && (next === "/" || next === undefined)) {
+      source += "((?:[^/]*(?:/|$))*)";
+      i += 1; // the "/" after it
+    } else {
+      source += "([^/]*)";
+    }
+  }
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * The module rules a deploy of a Python Worker applies, from the config's `rules` (its
+ * `[[rules]]`, raw): `{ rules, removedRules }`, each rule with its globs compiled. A rule
+ * after one of the same type that is not marked `fallthrough = true` is removed, as
+ * wrangler removes it (a file it matches fails the deploy: `moduleType`). Throws an Error
+ * naming a malformed rule.
+ */
+export function moduleRules(configRules = []) {
+  if (!Array.isArray(configRules)) throw new Error(`rules is a list of [[rules]] tables, not ${JSON.stringify(configRules)}`);
+  for (const [i, rule] of configRules.entries()) {
+    const where = `rules[${i}] (${JSON.stringify(rule)})`;
+    if (typeof rule !== "object" || rule === null || !RULE_TYPES.has(rule.type)) {
+      throw new Error(`${where}: type is one of ${[...RULE_TYPES].join(", ")}`);
+    }
+    if (!Array.isArray(rule.globs) || !rule.globs.every((glob) => typeof glob === "string")) {
+      throw new Error(`${where}: globs is a list of strings`);
+    }
+  }
+  const all = [...configRules, { type: "PythonModule", globs: ["**/*.py"] }, ...DEFAULT_MODULE_RULES];
+  const completed = new Set();
+  const rules = [];
+  const removedRules = [];
+  for (const rule of all) {
+    if (completed.has(rule.type)) {
+      removedRules.push(rule);
+      continue;
+    }
+    if (rule.fallthrough !== true) completed.add(rule.type);
+    rules.push(rule);
+  }
+  const compiled = (list, globstar) =>
+    list.map((rule) => ({ rule, patterns: rule.globs.map((glob) => globRegExp(glob, { globstar })) }));
+  // wrangler matches the rules with globstar, and checks the removed ones without.
+  return { rules: compiled(rules, true), removedRules: compiled(removedRules, false) };
+}
+
+/**
+ * The module type a deploy gives the file at `rel` (its "/"-separated path in the main
+ * module's folder) under `parsed` (`moduleRules`): the first rule with a glob that matches
+ * it, or null when none does (a deploy leaves it out). Throws wrangler's own error when a
+ * removed rule matches it: a deploy fails on that file.
+ */
+export function moduleType(rel, parsed) {
+  const first = parsed.rules.find(({ patterns }) => patterns.some((pattern) => pattern.test(rel)));
+  const removed = parsed.removedRules.find(({ patterns }) => patterns.some((pattern) => pattern.test(rel)));
+  if (removed) {
+    throw new Error(
+      `The file ${rel} matched a module rule in your configuration (${JSON.stringify(removed.rule)}), but was ` +
+        "ignored because a previous rule with the same type was not marked as `fallthrough = true` " +
+        "(wrangler deploy fails on it too)",
+    );
+  }
+  return first ? first.rule.type : null;
+}
+
+/** Whether a deploy ships the file at `rel` as a file Python reads (`moduleType`; may throw). */
+export function shipsToPython(rel, parsed) {
+  return PYTHON_FILE_TYPES.has(moduleType(rel, parsed));
+}
+
+/**
+ * The files of the main module's folder `mainDir` that a deploy ships as files Python reads,
+ * under `parsed` (`moduleRules`): their paths relative to it, sorted, "/"-separated. Not
+ * searched: the roots inside it that are not the app's (`nestedRoots`: python_modules/ beside
+ * a main module at the project's top), tool and cache folders (`SKIPPED_DIRS`, which a deploy
+ * would search), and the files of `exclude` (the config, which wrangler leaves out). Throws
+ * as `moduleType` does.
+ */
+export function shippedAppFiles(mainDir, parsed, { nestedRoots = [], exclude = [] } = {}) {
+  const skipped = new Set(exclude.map((file) => path.resolve(file)));
+  const found = [];
+  const walk = (rel) => {
+    for (const name of readdirSync(path.join(mainDir, rel)).sort()) {
+      const relPath = rel ? `${rel}/${name}` : name;
+      const full = path.join(mainDir, relPath);
+      if (statSync(full).isDirectory()) {
+        const nested = nestedRoots.some((root) => path.resolve(root) === full);
+        if (!nested && !SKIPPED_DIRS.has(name) && !name.endsWith(".dist-info")) walk(relPath);
+      } else if (!skipped.has(full) && shipsToPython(relPath, parsed)) {
+        found.push(relPath);
+      }
+    }
+  };
+  walk("");
+  return found;
+}
+
+/**
+ * Whether a file named `name` left out of a deploy is worth a hint: not an editor's or a
+ * tool's (a dot file such as a swap file or Emacs's lock, a `~` backup, a `#...#`
+ * autosave, bytecode, typing stubs and markers).
+ */
+export function worthShipping(name) {
+  return !/^[.#]|~$|\.(pyc|pyi)$/.test(name) && name !== "py.typed";
+}
+
+/**
+ * What to say of the file at `rel` of the main module's folder, which a deploy leaves out:
+ * why, and the `[[rules]]` entry that ships it (Data: its bytes as they are; `fallthrough`
+ * keeps wrangler's default Data rule for `*.bin`).
+ */
+export function notShippedHint(rel) {
+  const extension = path.posix.extname(rel);
+  const glob = extension ? `**/*${extension}` : rel;
+  return (
+    `${rel} is not shipped: no module rule of the config matches it (by default a deploy ships ` +
+    "*.py, *.txt, *.html, *.sql and *.bin from the main module's folder), so a deploy leaves it out and " +
+    "the local runtime does too. To ship it, add to wrangler.toml:\n" +
+    `  [[rules]]\n  type = "Data"\n  globs = ["${glob}"]\n  fallthrough = true`
+  );
+}
+
 /** Non-Python files of installed packages that travel as package data (tzdata's zone files). */
 export function isPackageData(name) {
   return !/\.(py|pyc|pyi|pth)$/.test(name) && name !== "py.typed" && !name.startsWith(".");

@@ -17,9 +17,11 @@
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
 // commands from stdin, one a line: `restart` rebuilds and restarts the host, `reload
-// <JSON array of paths>` serves the saved sources of the main module's folder without a
-// restart, or restarts when a path is not one of them (ADR 0060; the command watches the
-// files and says which changed). Whenever stdin is a pipe (the `dotdo` process that started
+// <JSON array of paths>` serves the saved files of the main module's folder (those a deploy
+// ships: its sources and the data files its module rules match) without a restart, does
+// nothing when none of the paths is one a deploy ships (saying so of a file that is there),
+// or restarts when a path is not in that folder (ADR 0060; the command watches the files
+// and says which changed). Whenever stdin is a pipe (the `dotdo` process that started
 // it holds the other end), stdin closing stops the server: the parent exited, however it
 // did (kill -9 included), and the runtime must not outlive it holding the port. Else
 // (stdin a terminal or /dev/null) the server runs until SIGINT/SIGTERM. --test-control (dotdo.testing's runtime) serves the
@@ -32,14 +34,24 @@
 // (devloop.py restarts it), or saying it on stderr without one.
 
 import childProcess, { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { format, parseArgs } from "node:util";
 
-import { CommandQueue, filesUnder, firstAnswer, isInside, parseVars } from "./lib.mjs";
+import {
+  CommandQueue,
+  firstAnswer,
+  isInside,
+  moduleRules,
+  notShippedHint,
+  parseVars,
+  shippedAppFiles,
+  shipsToPython,
+  worthShipping,
+} from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -146,6 +158,12 @@ try {
 const origin = `http://${args.ip === "0.0.0.0" ? "127.0.0.1" : args.ip}:${args.port}`;
 const BOOT_PATH = "/_dotdo/boot";
 
+// The running host's app: `{ mainDir, nestedRoots, rules, config }` (build.mjs's app.json),
+// with `parsedRules`, its module rules as lib.mjs `moduleRules` compiles them; null until a
+// build succeeds. Declared before any output is printed (`explainMissingFiles` reads it).
+let app = null;
+let explained = new Set(); // the files `explainNotShipped` spoke of since the last start
+
 // wrangler's own lines that would mislead here: its "Ready" comes before Python and the app
 // are loaded (ours follows the boot), and the boot request is ours, not the user's.
 const QUIET = [/^\[wrangler:info\] Ready on /, /^Attaching additional modules:/, new RegExp(` ${BOOT_PATH} `)];
@@ -154,7 +172,9 @@ for (const level of ["log", "info"]) {
   console[level] = (...parts) => {
     // eslint-disable-next-line no-control-regex -- ANSI colour codes, which wrangler adds on a terminal
     const text = format(...parts).replace(/\x1b\[[0-9;]*m/g, "");
-    if (!QUIET.some((pattern) => pattern.test(text))) original(...parts);
+    if (QUIET.some((pattern) => pattern.test(text))) return;
+    original(...parts);
+    explainMissingFiles(text); // the app's own output: a traceback's FileNotFoundError
   };
 }
 
@@ -247,6 +267,8 @@ async function startWorker() {
 async function startWorkerLocked() {
   const configPath = build();
   app = JSON.parse(readFileSync(path.join(path.dirname(configPath), "app.json"), "utf8"));
+  app.parsedRules = moduleRules(app.rules); // checked by the build
+  explained = new Set();
   const hostVars = { ...vars };
   if (existsSync(path.join(path.dirname(configPath), "ai.json"))) {
     try {
@@ -303,12 +325,44 @@ async function warm() {
 
 let worker = null;
 let workersUp = false; // startWorker has answered: from here a workerd's exit unasked is a death
-let app = null; // the running host's app sources: `{ mainDir, nestedRoots }` (build.mjs's app.json)
 
-// Whether `file` is one of the app's own sources, which a reload replaces: in the main
+// Whether `file` is one of the app's own files, which a reload replaces: in the main
 // module's folder, not in another root inside it (python_modules/, the host's own Python).
 function isAppSource(file) {
   return isInside(file, app.mainDir) && !app.nestedRoots.some((root) => isInside(file, root));
+}
+
+// Whether a deploy ships the app's file `file` (a path, which may be gone: the rules go by
+// name), by the config's module rules; true when a rule makes a deploy fail on it, so that
+// the reload's build says why.
+function isShipped(file) {
+  const rel = path.relative(app.mainDir, file).split(path.sep).join("/");
+  try {
+    return shipsToPython(rel, app.parsedRules);
+  } catch {
+    return true;
+  }
+}
+
+// Each file of the app the runtime was told of (saved, or named by a FileNotFoundError) that
+// is there on disk but that a deploy leaves out: why, and the rule that ships it, said once
+// per file and start (`explained`; a README.md beside a main module at the project's top is
+// saved often).
+function explainNotShipped(files) {
+  for (const file of files) {
+    if (app === null || explained.has(file) || !isAppSource(file) || !worthShipping(path.basename(file))) continue;
+    if (isShipped(file) || !statSync(file, { throwIfNoEntry: false })?.isFile()) continue;
+    explained.add(file);
+    console.error(`dotdo: ${notShippedHint(path.relative(app.mainDir, file).split(path.sep).join("/"))}`);
+  }
+}
+
+// A FileNotFoundError of the app's (in a traceback printed here) that names one of its files
+// a deploy leaves out gets the reason and the fix beside it.
+const MISSING_FILE = /No such file or directory: '([^']+)'/g;
+function explainMissingFiles(text) {
+  if (app === null || !text.includes("No such file or directory")) return;
+  explainNotShipped([...text.matchAll(MISSING_FILE)].map((match) => match[1]));
 }
 
 async function start(restarted) {
@@ -336,6 +390,7 @@ async function start(restarted) {
 function reportNotReady(answer) {
   const what = answer.import ? "the app failed to import" : "Python failed to start";
   console.error(`dotdo: ${what}:\n${answer.error}`);
+  explainMissingFiles(answer.error);
   console.error(`dotdo: not ready: every request answers 500 until ${args.control ? "a change is saved" : "a restart"}`);
 }
 
@@ -443,15 +498,16 @@ async function askForStandby() {
   }
 }
 
-// The app's own sources as a reload posts them: `[path, its bytes in base64]` each, the bytes
-// as the build ships them, since a source need not be UTF-8 (PEP 263: `# coding: latin-1`).
+// The app's own files as a reload posts them: `[path, its bytes in base64]` each, the bytes
+// as the build ships them, since a source need not be UTF-8 (PEP 263: `# coding: latin-1`):
+// those of the main module's folder that a deploy ships (its sources, and its data files by
+// the config's module rules), as the build chooses them.
 function appSources() {
-  const files = [];
-  for (const rel of filesUnder(app.mainDir, (name) => name.endsWith(".py"))) {
+  const options = { nestedRoots: app.nestedRoots, exclude: [app.config] };
+  return shippedAppFiles(app.mainDir, app.parsedRules, options).map((rel) => {
     const file = path.join(app.mainDir, rel);
-    if (isAppSource(file)) files.push([file, readFileSync(file).toString("base64")]);
-  }
-  return files;
+    return [file, readFileSync(file).toString("base64")];
+  });
 }
 
 // The paths of a `reload` command (a JSON array), or null when it does not parse (a restart).
@@ -470,9 +526,18 @@ function changedPaths(text) {
 let reloadCount = 0;
 let lastPosted = null; // the sources of the last reload the runtime imported (JSON), or null
 async function reload(changed) {
-  const appOnly = Array.isArray(changed) && changed.every((file) => typeof file === "string" && isAppSource(file));
+  // No app before a first build that succeeded: then any change restarts.
+  const appOnly =
+    app !== null && Array.isArray(changed) && changed.every((file) => typeof file === "string" && isAppSource(file));
+  if (appOnly && !changed.some(isShipped)) {
+    // Only files a deploy leaves out (a data file no module rule matches, an editor's swap
+    // file): the runtime has none of them, so nothing changed for it.
+    explainNotShipped(changed);
+    return;
+  }
   if (worker === null || app === null || !existsSync(app.mainDir) || !appOnly) return restart();
   console.log("dotdo: app sources changed, reloading");
+  explainNotShipped(changed);
   const started = performance.now();
   // Booted after an answer of its own (host.mjs), unless one is already; the reload is sent
   // once it is booted.
