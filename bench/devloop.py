@@ -3,6 +3,7 @@ and a fresh clone to the first answer of `./scripts/dev` (cold and warm npm cach
 
     .venv/bin/python bench/devloop.py start-save [--runs 3]
     .venv/bin/python bench/devloop.py reloads [--saves 30]
+    .venv/bin/python bench/devloop.py writes-at-saves [--runs 6]
     .venv/bin/python bench/devloop.py idle [--seconds 60]
     .venv/bin/python bench/devloop.py clone [--cold]
 
@@ -17,6 +18,13 @@ reloads saves a changed greeting into a `dotdo new` app's main module `--saves` 
 `SETTLE_S` after the last, and times each save to the first answer that carries the new
 greeting; with the resident memory of the runtime's workerd processes after each. Prints
 Markdown rows; times are wall-clock from this process.
+
+writes-at-saves sends writes that meet the Python boot of a save that found no interpreter
+booted ahead (a save within seconds of the last request or save), `--runs` times: two PUTs at
+once (two of wrangler's proxy's pooled connections to the runtime), a save 2.5 s later, and a
+PUT 0.6 s after the save, while the save's boot holds the runtime's thread; prints each
+PUT's status and time. A 503 is wrangler's proxy's "Your worker restarted mid-request": its
+pooled connection was closed under it (ADR 0060).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -242,6 +251,42 @@ def reloads(saves: int) -> None:
             dev.stop()
 
 
+def writes_at_saves(runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        project, main, _, headers = make_app(base)
+        command, port = dev_command(project, base)
+        url = f"http://127.0.0.1:{port}/state"
+        dev = Dev(command, project, base / "dev.log")
+        source = main.read_text()
+        print("| run | the PUT's status | its time s |")
+        print("| ---: | ---: | ---: |")
+        try:
+            dev.wait_for("Ready on")
+            with (
+                httpx.Client(timeout=90, headers=headers) as a,
+                httpx.Client(timeout=90, headers=headers) as b,
+            ):
+                for run in range(1, runs + 1):
+                    # A save takes the interpreter booted ahead, if any; the requests after it
+                    # keep the runtime busy, so that it boots no other before the next save.
+                    main.write_text(source + f"\n# run {run}\n")
+                    for _ in range(4):
+                        a.put(f"{url}/busy", json=run)
+                        time.sleep(1)
+                    with ThreadPoolExecutor(2) as pool:
+                        list(pool.map(lambda client, n=run: client.put(f"{url}/pair", json=n), (a, b)))
+                    time.sleep(2.5)
+                    main.write_text(source + f"\n# run {run}, saved again\n")
+                    time.sleep(0.6)
+                    sent = time.monotonic()
+                    status = a.put(f"{url}/after", json=run).status_code
+                    print(f"| {run} | {status} | {time.monotonic() - sent:.2f} |", flush=True)
+                    time.sleep(SETTLE_S)
+        finally:
+            dev.stop()
+
+
 def idle(seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -289,7 +334,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["start-save", "reloads", "idle", "clone"])
+    parser.add_argument("what", choices=["start-save", "reloads", "writes-at-saves", "idle", "clone"])
     parser.add_argument("--saves", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=60)
@@ -301,6 +346,8 @@ def main() -> None:
         start_save(args.runs)
     elif args.what == "reloads":
         reloads(args.saves)
+    elif args.what == "writes-at-saves":
+        writes_at_saves(args.runs)
     elif args.what == "idle":
         idle(args.seconds)
     else:

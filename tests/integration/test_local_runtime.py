@@ -151,6 +151,18 @@ def _dotdo_dev(
             raise AssertionError("dotdo dev did not end on SIGINT") from None
 
 
+@contextlib.contextmanager
+def _dev_client(
+    root: Path, log: Path, timeout: float = 60
+) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
+    """`_dotdo_dev(root, log)` and an httpx client of its port: (its process, the client)."""
+    with (
+        _dotdo_dev(root, log) as (dev, port),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout) as client,
+    ):
+        yield dev, client
+
+
 def test_a_bound_class_left_out_of_all_is_named_with_the_fix(tmp_path: Path) -> None:
     root = _project(tmp_path / "unlisted", ENTRY + '\n__all__ = ["Default"]\n')
     runtime = _runtime(root)
@@ -286,10 +298,7 @@ def test_dotdo_dev_reloads_the_sources_as_saved_and_survives_one_it_cannot_read(
     words = root / "src" / "words.py"
     words.write_text('WORD = "plain"\n')
     log = tmp_path / "dev.log"
-    with (
-        _dotdo_dev(root, log) as (dev, port),
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
-    ):
+    with _dev_client(root, log) as (dev, client):
         _wait_for(log, "Ready on")
         assert client.get("/").text == "plain"
         words.write_bytes(b'# -*- coding: latin-1 -*-\nWORD = "caf\xe9"\n')
@@ -314,10 +323,7 @@ def test_a_start_whose_app_failed_to_import_boots_python_ahead_of_the_fix(tmp_pa
     words = root / "src" / "words.py"
     words.write_text("WORD = (\n")
     log = tmp_path / "dev.log"
-    with (
-        _dotdo_dev(root, log) as (_, port),
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
-    ):
+    with _dev_client(root, log) as (_, client):
         _wait_for(log, "not ready")
         assert client.get("/").json()["error"]["code"] == "app_import_failed"
         deadline = time.monotonic() + 120
@@ -371,10 +377,7 @@ def test_dotdo_dev_ships_the_data_files_a_deploy_ships_and_says_how_to_ship_anot
     genres = club / "genres.json"
     genres.write_text('["mystery"]')
     log = tmp_path / "dev.log"
-    with (
-        _dotdo_dev(root, log) as (_, port),
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
-    ):
+    with _dev_client(root, log) as (_, client):
         _wait_for(log, "Ready on")
         assert client.get("/").text == "first missing"
         content = _wait_for(log, "club/genres.json is not shipped")
@@ -447,11 +450,7 @@ def test_an_instance_replaced_by_a_reload_writes_no_more(tmp_path: Path) -> None
     root = _project(tmp_path / "writers", WRITERS)
     entry = root / "src" / "entry.py"
     log = tmp_path / "dev.log"
-    with (
-        _dotdo_dev(root, log) as (_, port),
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=90) as client,
-        concurrent.futures.ThreadPoolExecutor(1) as pool,
-    ):
+    with _dev_client(root, log, timeout=90) as (_, client), concurrent.futures.ThreadPoolExecutor(1) as pool:
         _wait_for(log, "Ready on")
         background, slow = {"x-object": "background"}, {"x-object": "slow"}
         assert client.get("/background", headers=background).text == "started"

@@ -431,13 +431,20 @@ test("no answer within the total time rejects, and every request is aborted", as
 
 // CommandQueue: the dev server's restart and reload commands, those waiting merged.
 
-test("saves made while a reload runs are served by one more reload, their paths merged", async () => {
+/** A queue whose commands are recorded in `ran`; the first runs until `finish()`. */
+function firstCommandHeld() {
   const ran = [];
-  let finish;
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
   const queue = new CommandQueue(async (command) => {
     ran.push(command);
-    if (ran.length === 1) await new Promise((resolve) => (finish = resolve));
+    if (ran.length === 1) await held;
   });
+  return { ran, queue, finish: () => release() };
+}
+
+test("saves made while a reload runs are served by one more reload, their paths merged", async () => {
+  const { ran, queue, finish } = firstCommandHeld();
   queue.push({ paths: ["/a.py"] });
   await tick(0); // the first is running
   for (const file of ["/b.py", "/a.py", "/c.py", "/b.py"]) queue.push({ paths: [file] });
@@ -450,12 +457,7 @@ test("saves made while a reload runs are served by one more reload, their paths 
 });
 
 test("a restart among the waiting commands makes their merge a restart", async () => {
-  const ran = [];
-  let finish;
-  const queue = new CommandQueue(async (command) => {
-    ran.push(command);
-    if (ran.length === 1) await new Promise((resolve) => (finish = resolve));
-  });
+  const { ran, queue, finish } = firstCommandHeld();
   queue.push({ restart: true });
   await tick(0);
   queue.push({ paths: ["/a.py"] });
