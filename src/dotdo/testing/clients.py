@@ -13,12 +13,14 @@ this repository's test harness does).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, asynccontextmanager, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -187,8 +189,13 @@ class TenantClient(httpx.Client):
         started = time.monotonic()
         result: dict[str, int] = _checked_json(self.post("/_test/alarm", json=body))
         if time.monotonic() - started > LONG_REQUEST_SECONDS:
-            self.options("/health")  # the forward wrangler's dev proxy loses, if it does: `_LOST_FORWARD`
+            self._renew_proxy_connections()
         return result
+
+    def _renew_proxy_connections(self) -> None:
+        """`PROXY_HOLDS` held requests at once, each on a connection of its own: `_LOST_FORWARD`."""
+        with ThreadPoolExecutor(PROXY_HOLDS) as pool:
+            list(pool.map(lambda _: _held(self.post, BOOT_PATH, headers=HOLD_HEADERS), range(PROXY_HOLDS)))
 
     def arm_fault(self, point: str) -> None:
         """Arm the named fault point `point` (`after_step:<run id>/<step id>`): the object hangs
@@ -265,8 +272,13 @@ class AsyncTenantClient(httpx.AsyncClient):
         started = time.monotonic()
         result: dict[str, int] = _checked_json(await self.post("/_test/alarm", json=body))
         if time.monotonic() - started > LONG_REQUEST_SECONDS:
-            await self.options("/health")  # the forward wrangler's dev proxy loses: `_LOST_FORWARD`
+            # `_LOST_FORWARD`: held requests at once, each on a connection of its own
+            await asyncio.gather(*(self._held() for _ in range(PROXY_HOLDS)))
         return result
+
+    async def _held(self) -> None:
+        with suppress(httpx.HTTPError):
+            await self.post(BOOT_PATH, headers=HOLD_HEADERS)
 
     async def arm_fault(self, point: str) -> None:
         """TenantClient.arm_fault, awaited."""
@@ -274,14 +286,31 @@ class AsyncTenantClient(httpx.AsyncClient):
 
 
 LONG_REQUEST_SECONDS = 1.0
-"""How long a time-travel pass may take before the client sends a throwaway request after it."""
+"""How long a time-travel pass may take before the client renews the proxy's connections."""
+PROXY_HOLDS = 16
+"""Held requests sent at once after a long pass (`_LOST_FORWARD`)."""
+BOOT_PATH = "/_dotdo/boot"
+HOLD_HEADERS = {"x-dotdo-local-runtime": "hold"}
+
+
+def _held(post: Any, path: str, **kwargs: Any) -> None:
+    """`post(path, **kwargs)`, whatever it answers or raises: a held request's only use is to
+    take a connection."""
+    with suppress(httpx.HTTPError):
+        post(path, **kwargs)
+
+
 _LOST_FORWARD = """After a request that ran for seconds (a long `advance_time`), wrangler 4's dev proxy
-loses its forward of the next request to the worker and takes it for a worker restart: a
-POST answers 503 "Your worker restarted mid-request", a GET waits in the proxy's retry queue
-until another request arrives (docs/api.md, "A GET held by wrangler's dev proxy"; measured:
-the next request after a 12-15 s pass, every time). An OPTIONS request right after such a pass
-takes that loss: lost, it is answered 503 by the proxy; forwarded, it is a CORS preflight,
-which changes nothing."""
+lost its forward of the next request to the worker and took it for a worker restart: a POST
+answered 503 "Your worker restarted mid-request", a GET waited in the proxy's retry queue
+until another request arrived (docs/api.md, "A GET held by wrangler's dev proxy"; measured:
+the next request after a 12-15 s pass, every time). The proxy pools its connections to the
+runtime and both ends close one after 5 s idle; one whose 5 s ended while the pass held the
+runtime's thread is closed by the runtime as the thread comes back, with what the proxy
+writes into it (ADR 0060). After such a pass the client sends `PROXY_HOLDS` requests at
+once, each held 25 ms by the local runtime (`x-dotdo-local-runtime: hold`), so that each
+takes a pooled connection of its own: a dead one costs a held request (a POST, answered 503
+at once when lost), never the test's next one."""
 
 
 def _moved(skew_ms: int, seconds: float) -> int:

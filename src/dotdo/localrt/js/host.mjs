@@ -268,17 +268,64 @@ async function asWork(work) {
 }
 
 // Boots the next reload's interpreter in the background of a request that has answered
-// (`ctx.waitUntil`), so that the server's request for it is not held for the boot's length.
-// The boot holds the runtime's thread: the server renews the proxy's connections to it
-// first (server.mjs `refreshProxyConnections`, ADR 0060).
+// (`ctx.waitUntil`), so that the server's request for it is not held for the boot's length:
+// a promise that settles when the boot is done, either way.
 function bootStandbyAfterAnswer(ctx) {
   standbyFailure = null;
-  ctx.waitUntil(
-    prepareStandby().catch((error) => {
-      standbyFailure = String(error.stack ?? error);
-      console.info(`dotdo: booting Python ahead of the next save failed: ${standbyFailure}`);
-    }),
-  );
+  const booted = prepareStandby().catch((error) => {
+    standbyFailure = String(error.stack ?? error);
+    console.info(`dotdo: booting Python ahead of the next save failed: ${standbyFailure}`);
+  });
+  ctx.waitUntil(booted);
+  return booted;
+}
+
+// --- wrangler's proxy's connections, held across a boot (ADR 0060) --------------------------
+// wrangler's dev proxy pools its connections to the runtime, and both ends close one after 5 s
+// idle (kj's HTTP defaults). A boot or an import holds the runtime's thread for seconds; a
+// pooled connection whose 5 s end fell meanwhile was closed by the runtime as the thread came
+// back, with the request the proxy had just written into it: a GET held until the proxy's next
+// request, a write answered 503 "Your worker restarted mid-request". So the server first sends
+// `occupy` requests, which take every idle connection of the pool and wait here until the work
+// is done: a connection in use has no idle end, and a request that comes meanwhile makes the
+// proxy open a new one, read once the thread is back (server.mjs `occupyProxyConnections`).
+const OCCUPY_HEADER = "x-dotdo-occupied"; // on the request that holds the thread: how many
+const OCCUPY_WAIT_MS = 2_000; // for them to arrive (one the proxy lost never does)
+const OCCUPY_MAX_MS = 300_000; // an `occupy` left parked is answered by then, whatever
+let occupied = []; // releases of the parked `occupy` requests
+let onOccupied = () => {};
+
+async function occupy() {
+  await new Promise((resolve) => {
+    const release = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(release, OCCUPY_MAX_MS);
+    occupied.push(release);
+    onOccupied();
+  });
+  return Response.json({ ok: true });
+}
+
+// Runs `work` once the `occupy` requests its request announces are parked (or OCCUPY_WAIT_MS
+// has passed), then answers them.
+async function withProxyOccupied(request, work) {
+  const wanted = Number(request.headers.get(OCCUPY_HEADER) ?? 0);
+  const deadline = Date.now() + OCCUPY_WAIT_MS;
+  while (occupied.length < wanted && Date.now() < deadline) {
+    await new Promise((resolve) => {
+      onOccupied = resolve;
+      setTimeout(resolve, deadline - Date.now());
+    });
+  }
+  try {
+    return await work();
+  } finally {
+    const parked = occupied;
+    occupied = [];
+    for (const release of parked) release();
+  }
 }
 
 function reloadApp(id, files) {
@@ -352,13 +399,25 @@ async function bootAnswer(request, env, ctx) {
     return namespace.get(namespace.idFromName(BOOT_OBJECT));
   });
   if (kind === "standby") {
-    bootStandbyAfterAnswer(ctx);
-    await Promise.all(objects.map((object) => object.dotdoStandby()));
+    // Answered once every isolate's boot has begun; the proxy's connections are held until
+    // every one has ended (in the background of the answer).
+    let started;
+    const booted = new Promise((resolve) => (started = resolve));
+    ctx.waitUntil(
+      withProxyOccupied(request, async () => {
+        const own = bootStandbyAfterAnswer(ctx);
+        await Promise.all(objects.map((object) => object.dotdoStandby()));
+        started();
+        await Promise.allSettled([own, ...objects.map((object) => object.dotdoStandbyBooted())]);
+      }).finally(started),
+    );
+    await booted;
     return Response.json({ ok: true });
   }
+  if (kind === "occupy") return occupy();
   if (kind === "hold") {
-    // Answered after HOLD_MS, so that the server's concurrent holds each take a connection
-    // of wrangler's proxy of its own (server.mjs `refreshProxyConnections`).
+    // Answered after HOLD_MS, so that concurrent holds each take a connection of wrangler's
+    // proxy of their own (dotdo.testing's clients renew them so after a long time-travel pass).
     await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
     return Response.json({ ok: true });
   }
@@ -368,7 +427,9 @@ async function bootAnswer(request, env, ctx) {
   }
   if (kind === "reload") {
     const { id, files } = await request.json();
-    reports = await Promise.all([reloadApp(id, files), ...objects.map((object) => object.dotdoReload(id, files))]);
+    reports = await withProxyOccupied(request, () =>
+      Promise.all([reloadApp(id, files), ...objects.map((object) => object.dotdoReload(id, files))]),
+    );
   } else {
     reports = await Promise.all([bootReport(), ...objects.map((object) => object.dotdoBoot())]);
   }
@@ -587,6 +648,11 @@ export function makeDurableObjectClass(className) {
 
     async dotdoStandby() {
       bootStandbyAfterAnswer(this.ctx);
+    }
+
+    // Settles when this isolate's boot of the next reload's interpreter is done, either way.
+    async dotdoStandbyBooted() {
+      await standby?.catch(() => {});
     }
 
     async dotdoStandbyStatus() {

@@ -433,13 +433,16 @@ function standbyStatus() {
 // A GET of the boot path (`kind`: its `x-dotdo-local-runtime`), as JSON. Sent again every
 // `BOOT_GET_RESEND_MS` until one is answered, as `warm` sends the boot request: wrangler's
 // proxy holds a GET it lost until its next request (a connection closed under it, see
-// `refreshProxyConnections`), and these polls were at times the only requests, so one held
+// `occupyProxyConnections`), and these polls were at times the only requests, so one held
 // stopped the reload that waited on it until some other request came (a save after a broken
 // one waited 20-98 s, 4 times in 53; 0 in 60 so).
 const BOOT_GET_RESEND_MS = 1_000;
-function bootGet(kind) {
+function bootGet(kind, headers = {}) {
   const send = async (signal) => {
-    const response = await fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": kind }, signal });
+    const response = await fetch(`${origin}${BOOT_PATH}`, {
+      headers: { ...headers, "x-dotdo-local-runtime": kind },
+      signal,
+    });
     return response.json();
   };
   return firstAnswer(send, { everyMs: BOOT_GET_RESEND_MS, totalMs: BOOT_TIMEOUT_MS });
@@ -464,23 +467,29 @@ async function standbyBooted() {
   return { ready: false, error: "it did not boot in time" };
 }
 
-// Renews every idle connection of wrangler's proxy to the runtime before the runtime's thread
-// is held by a boot or an import (ADR 0060). Both ends of such a connection close it after 5 s
-// idle (kj's HTTP defaults: the proxy's pool and the runtime's server; workers-sdk #14641,
-// #15252). A connection whose 5 s end fell while the thread was held was closed by the runtime
-// as the thread came back, with the request the proxy had written into it meanwhile unread:
-// the proxy held a GET until its next request and answered a write 503 "Your worker
-// restarted mid-request" (a POST 1 s into a 2.5 s hold, 4.5 s after its connection's last
-// use: 6 of 6 answered 503; with this renewal first, 8 of 8 answered 200). `PROXY_HOLDS`
-// requests at once, each answered after 25 ms (host.mjs `hold`), take every idle connection
-// of the pool, so that none has its end within the next 5 s.
+// Takes every idle connection of wrangler's proxy to the runtime for the length of a boot or
+// an import that holds the runtime's thread (ADR 0060): `PROXY_HOLDS` `occupy` requests at once,
+// which the runtime answers when that work is done (host.mjs `withProxyOccupied`); the headers
+// the request that starts the work carries, so that it waits for them. Both ends of a pooled
+// connection close it after 5 s idle (kj's HTTP defaults; workers-sdk #14641, #15252), and one
+// whose 5 s end fell while the thread was held was closed by the runtime as the thread came
+// back, with the request the proxy had written into it meanwhile unread: the proxy held a GET
+// until its next request and answered a write 503 "Your worker restarted mid-request" (a POST
+// 1 s into a 2.5 s hold, 4.5 s after its connection's last use: 6 of 6 answered 503). Renewing
+// the connections just before the hold covers holds shorter than 5 s only (a 7 s hold: 4 of 4
+// answered 503); a connection in use has no idle end at all.
 const PROXY_HOLDS = 16;
-async function refreshProxyConnections() {
-  const hold = () =>
-    fetch(`${origin}${BOOT_PATH}`, { headers: { "x-dotdo-local-runtime": "hold" }, signal: AbortSignal.timeout(5_000) })
+function occupyProxyConnections() {
+  for (let i = 0; i < PROXY_HOLDS; i += 1) {
+    fetch(`${origin}${BOOT_PATH}`, {
+      method: "POST", // one the proxy loses is answered 503 at once (a GET waits for its next request)
+      headers: { "x-dotdo-local-runtime": "occupy" },
+      signal: AbortSignal.timeout(BOOT_TIMEOUT_MS),
+    })
       .then((response) => response.arrayBuffer())
-      .catch(() => {}); // the boot or reload that follows says what is wrong
-  await Promise.all(Array.from({ length: PROXY_HOLDS }, hold));
+      .catch(() => {}); // the work they wait for says what is wrong
+  }
+  return { "x-dotdo-occupied": String(PROXY_HOLDS) };
 }
 
 // Asks the runtime to boot the next reload's interpreters (host.mjs answers at once and boots
@@ -488,8 +497,7 @@ async function refreshProxyConnections() {
 async function askForStandby() {
   const serving = worker;
   try {
-    await refreshProxyConnections();
-    await bootGet("standby");
+    await bootGet("standby", occupyProxyConnections());
   } catch (error) {
     // A runtime restarted or stopped meanwhile took its standby with it: nothing to say.
     if (worker === serving && !stopping) {
@@ -569,10 +577,10 @@ async function reload(changed) {
   }
   let answer;
   try {
-    await refreshProxyConnections(); // the import holds the runtime's thread
     const response = await fetch(`${origin}${BOOT_PATH}`, {
       method: "POST",
-      headers: { "x-dotdo-local-runtime": "reload", "content-type": "application/json" },
+      // the import holds the runtime's thread
+      headers: { ...occupyProxyConnections(), "x-dotdo-local-runtime": "reload", "content-type": "application/json" },
       body: JSON.stringify({ id: `${process.pid}-${++reloadCount}`, files }),
     });
     answer = await response.json();
