@@ -288,12 +288,11 @@ class Default(WorkerEntrypoint):
 """
 
 
-def test_dotdo_dev_reloads_the_sources_as_saved_and_survives_one_it_cannot_read(tmp_path: Path) -> None:
+def test_dotdo_dev_reloads_the_sources_as_saved_and_skips_an_editors_lock_file(tmp_path: Path) -> None:
     """A reload imports each source's bytes as a restart does: a latin-1 module (PEP 263) was
-    read as UTF-8 and served 'cafï¿½'. A file of the folder that cannot be read (Emacs's lock
-    file `.#entry.py`, a link to nothing, made as soon as a buffer is edited) ended `dotdo
-    dev` itself; it restarts instead, whose build fails until the file is gone, as before
-    reloads."""
+    read as UTF-8 and served 'cafï¿½'. Emacs's lock file `.#entry.py`, a link to nothing made
+    as soon as a buffer is edited, ended `dotdo dev` itself, then failed every save's build
+    until it went; it is skipped, a link to nothing being no file to ship."""
     root = _project(tmp_path / "words", WORDS)
     words = root / "src" / "words.py"
     words.write_text('WORD = "plain"\n')
@@ -306,13 +305,16 @@ def test_dotdo_dev_reloads_the_sources_as_saved_and_survives_one_it_cannot_read(
         assert client.get("/").text == "café"
         lock = root / "src" / ".#entry.py"
         lock.symlink_to("someone@host.123:1700000000")
-        _wait_for(log, "could not be read")
-        _wait_for(log, "waiting for a change to restart")
-        assert dev.poll() is None, log.read_text()
+        _wait_for(log, "as last reloaded; nothing to do")
+        words.write_text('WORD = "edited"\n')  # saved while the lock is there
+        _wait_for(log, "reloaded, the app imported in", count=2)
+        assert client.get("/").text == "edited"
         lock.unlink()
         words.write_text('WORD = "back"\n')
-        _wait_for(log, "restarted, Python and the app loaded in")
+        _wait_for(log, "reloaded, the app imported in", count=3)
         assert client.get("/").text == "back"
+        assert dev.poll() is None, log.read_text()
+        assert "could not be read" not in log.read_text()
 
 
 def test_a_start_whose_app_failed_to_import_boots_python_ahead_of_the_fix(tmp_path: Path) -> None:
@@ -421,11 +423,22 @@ class Tiny(DurableObject):
             self.ctx.storage.sql.exec("INSERT INTO writes VALUES ('background')")
             await asyncio.sleep(0.05)
 
+    async def write_kv_in_the_background(self):
+        kv = self.ctx.storage.kv
+        for _ in range(400):
+            kv.put("kv", (kv.get("kv") or 0) + 1)
+            await asyncio.sleep(0.05)
+
     async def fetch(self, request):
         path = urlsplit(request.url).path
         if path == "/background":
             self.task = asyncio.ensure_future(self.write_in_the_background())
             return Response("started")
+        if path == "/kv-background":
+            self.task = asyncio.ensure_future(self.write_kv_in_the_background())
+            return Response("started")
+        if path == "/kv":
+            return Response(f"{VERSION} kv={self.ctx.storage.kv.get('kv') or 0}")
         if path == "/slow":
             await asyncio.sleep(25)
             self.ctx.storage.sql.exec("INSERT INTO writes VALUES ('slow')")
@@ -443,17 +456,19 @@ class Default(WorkerEntrypoint):
 
 def test_an_instance_replaced_by_a_reload_writes_no_more(tmp_path: Path) -> None:
     """After a reload an object's old instance cannot write beside its new one (ADR 0060):
-    a task it left running, and a call still running when the new instance is built (after
-    the 10 s drain), fail at their next storage call with Cloudflare's "Durable Object reset
-    because its code was updated". Both wrote on before, and two instances of one object
-    overwrote each other's rows in DOStorage's write-ahead log."""
+    a task it left running (writing SQL, or the synchronous key-value API), and a call still
+    running when the new instance is built (after the 10 s drain), fail at their next storage
+    call with Cloudflare's "Durable Object reset because its code was updated". Both wrote on
+    before, and two instances of one object overwrote each other's rows in DOStorage's
+    write-ahead log; `ctx.storage.kv` wrote on until its task ended."""
     root = _project(tmp_path / "writers", WRITERS)
     entry = root / "src" / "entry.py"
     log = tmp_path / "dev.log"
     with _dev_client(root, log, timeout=90) as (_, client), concurrent.futures.ThreadPoolExecutor(1) as pool:
         _wait_for(log, "Ready on")
-        background, slow = {"x-object": "background"}, {"x-object": "slow"}
+        background, slow, kv = {"x-object": "background"}, {"x-object": "slow"}, {"x-object": "kv"}
         assert client.get("/background", headers=background).text == "started"
+        assert client.get("/kv-background", headers=kv).text == "started"
         time.sleep(0.5)
         slow_call = pool.submit(client.get, "/slow", headers=slow)
         time.sleep(0.5)  # it has begun
@@ -461,14 +476,17 @@ def test_an_instance_replaced_by_a_reload_writes_no_more(tmp_path: Path) -> None
         _wait_for(log, "reloaded, the app imported in")
         first = client.get("/count", headers=background).text
         assert first.startswith("v2 background=")
-        time.sleep(1)  # twenty more writes, were the old task still writing
+        first_kv = client.get("/kv", headers=kv).text
+        assert first_kv.startswith("v2 kv=")
+        time.sleep(1)  # twenty more writes, were the old tasks still writing
         assert client.get("/count", headers=background).text == first
+        assert client.get("/kv", headers=kv).text == first_kv
         # The new instance is built once the call has run for 10 s more; the call's write fails.
         assert client.get("/count", headers=slow).text == "v2 background=0 slow=0"
         answer = slow_call.result()
         assert answer.status_code == 500
         assert client.get("/count", headers=slow).text == "v2 background=0 slow=0"
-        assert log.read_text().count("Durable Object reset because its code was updated") == 2
+        assert log.read_text().count("Durable Object reset because its code was updated") == 3
 
 
 def _children(pid: int, name: str | None = None) -> list[int]:

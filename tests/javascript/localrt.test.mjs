@@ -2,7 +2,7 @@
 //   node --test tests/javascript/
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -22,6 +22,7 @@ import {
   nextMigrationTag,
   notShippedHint,
   parseVars,
+  shippedAppFiles,
   shipsToPython,
   worthShipping,
 } from "../../src/dotdo/localrt/js/lib.mjs";
@@ -107,6 +108,16 @@ test("sources skip tool folders and dist-info", () => {
     writeFileSync(path.join(root, rel), "");
   }
   assert.deepEqual([...filesUnder(root, (name) => name.endsWith(".py"))], ["a/b.py", "app/entry.py"]);
+});
+
+test("a link to nothing or in a loop is no file to ship: an editor's lock failed every build", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "dotdo-lib-"));
+  writeFileSync(path.join(root, "entry.py"), "");
+  writeFileSync(path.join(root, "notes.txt"), "");
+  symlinkSync("root@host.1234:1700000000", path.join(root, ".#entry.py")); // Emacs, buffer modified
+  symlinkSync("loop.json", path.join(root, "loop.json"));
+  assert.deepEqual([...filesUnder(root, (name) => name.endsWith(".py"))], ["entry.py"]);
+  assert.deepEqual(shippedAppFiles(root, moduleRules()), ["entry.py", "notes.txt"]);
 });
 
 test("package data: everything but Python sources, typing markers and dot files", () => {
@@ -454,6 +465,25 @@ test("saves made while a reload runs are served by one more reload, their paths 
     { restart: false, paths: ["/a.py"] },
     { restart: false, paths: ["/b.py", "/a.py", "/c.py"] },
   ]);
+});
+
+test("a command that throws is reported and the next one runs: it ended the dev server", async () => {
+  const ran = [];
+  const failures = [];
+  const queue = new CommandQueue(
+    async ({ paths }) => {
+      ran.push(paths.join());
+      if (ran.length === 1) throw new Error("ELOOP");
+    },
+    (error) => failures.push(error.message),
+  );
+  queue.push({ paths: ["/a.py"] });
+  await queue.idle;
+  queue.push({ paths: ["/b.py"] });
+  queue.after(() => ran.push("after"));
+  await queue.idle;
+  assert.deepEqual(ran, ["/a.py", "/b.py", "after"]);
+  assert.deepEqual(failures, ["ELOOP"]);
 });
 
 test("a restart among the waiting commands makes their merge a restart", async () => {

@@ -485,12 +485,13 @@ const RESET_MESSAGE =
 // An instance's `ctx` with its storage closed when the instance is let go (ADR 0060). Work an
 // old instance left running (an asyncio task, a timer, a call past DRAIN_MS) must not write
 // beside the new one: each holds its own view of the storage (DOStorage's write-ahead log
-// positions), and the two overwrote each other's rows. Every method of `ctx.storage` and of
-// `ctx.storage.sql` throws once closed; the rest of `ctx` (id, WebSockets) stays.
+// positions), and the two overwrote each other's rows. Every method of `ctx.storage`, of
+// `ctx.storage.sql` and of `ctx.storage.kv` (the synchronous key-value API, which writes the
+// same database) throws once closed; the rest of `ctx` (id, WebSockets) stays.
 class Fence {
   constructor(ctx) {
     this.closed = false;
-    this.ctx = this.guard(ctx, { storage: { sql: {} } }, false);
+    this.ctx = this.guard(ctx, { storage: { sql: {}, kv: {} } }, false);
   }
 
   close() {

@@ -96,11 +96,28 @@ export function* filesUnder(root, keep, rel = "") {
   for (const name of readdirSync(path.join(root, rel)).sort()) {
     const relPath = rel ? `${rel}/${name}` : name;
     const full = path.join(root, relPath);
-    if (statSync(full).isDirectory()) {
+    const stats = statIfThere(full);
+    if (stats === null) continue;
+    if (stats.isDirectory()) {
       if (!SKIPPED_DIRS.has(name) && !name.endsWith(".dist-info")) yield* filesUnder(root, keep, relPath);
     } else if (keep(name)) {
       yield relPath;
     }
+  }
+}
+
+/**
+ * The `fs.Stats` of what `file` names, or null when there is nothing to read there: a
+ * symbolic link to nothing (Emacs's lock file `.#entry.py`, there while a buffer is
+ * modified), one in a loop, or a file removed since its folder was listed. A walk skips
+ * such an entry: it failed the build and every reload for as long as the editor held it.
+ */
+export function statIfThere(file) {
+  try {
+    return statSync(file, { throwIfNoEntry: false }) ?? null;
+  } catch (error) {
+    if (error.code === "ELOOP" || error.code === "ENOTDIR") return null;
+    throw error;
   }
 }
 
@@ -258,8 +275,8 @@ export function shipsToPython(rel, parsed) {
  * under `parsed` (`moduleRules`): their paths relative to it, sorted, "/"-separated. Not
  * searched: the roots inside it that are not the app's (`nestedRoots`: python_modules/ beside
  * a main module at the project's top), tool and cache folders (`SKIPPED_DIRS`, which a deploy
- * would search), and the files of `exclude` (the config, which wrangler leaves out). Throws
- * as `moduleType` does.
+ * would search), the files of `exclude` (the config, which wrangler leaves out), and links
+ * to nothing (`statIfThere`). Throws as `moduleType` does.
  */
 export function shippedAppFiles(mainDir, parsed, { nestedRoots = [], exclude = [] } = {}) {
   const skipped = new Set(exclude.map((file) => path.resolve(file)));
@@ -268,7 +285,9 @@ export function shippedAppFiles(mainDir, parsed, { nestedRoots = [], exclude = [
     for (const name of readdirSync(path.join(mainDir, rel)).sort()) {
       const relPath = rel ? `${rel}/${name}` : name;
       const full = path.join(mainDir, relPath);
-      if (statSync(full).isDirectory()) {
+      const stats = statIfThere(full);
+      if (stats === null) continue;
+      if (stats.isDirectory()) {
         const nested = nestedRoots.some((root) => path.resolve(root) === full);
         if (!nested && !SKIPPED_DIRS.has(name) && !name.endsWith(".dist-info")) walk(relPath);
       } else if (!skipped.has(full) && shipsToPython(relPath, parsed)) {
@@ -376,11 +395,14 @@ export function firstAnswer(send, { everyMs, totalMs }) {
  * when any merged command was a restart (or a reload whose paths are not an array), else
  * `paths` holds every merged reload's paths, each once, in the order saved.
  * `push(command)` takes `{ restart: true }` or `{ paths }`; it returns the promise of the
- * run it joined. `idle` is the promise of the last run.
+ * run it joined. `idle` is the promise of the last run. A run or task that throws is given
+ * to `failed` and the queue goes on: a rejection left in `idle` ran no later command, and
+ * ended the dev server as an unhandled rejection.
  */
 export class CommandQueue {
-  constructor(run) {
+  constructor(run, failed = (error) => console.error(`dotdo: ${error.stack ?? error}`)) {
     this.run = run;
+    this.failed = failed;
     this.waiting = null; // the merged command not yet begun
     this.idle = Promise.resolve();
   }
@@ -389,10 +411,12 @@ export class CommandQueue {
     if (this.waiting === null) {
       const merged = { restart: false, paths: [] };
       this.waiting = merged;
-      this.idle = this.idle.then(() => {
-        this.waiting = null; // from here a save queues a command of its own
-        return this.run(merged);
-      });
+      this.idle = this.idle
+        .then(() => {
+          this.waiting = null; // from here a save queues a command of its own
+          return this.run(merged);
+        })
+        .catch(this.failed);
     }
     const merged = this.waiting;
     if (command.restart || !Array.isArray(command.paths)) merged.restart = true;
@@ -402,7 +426,7 @@ export class CommandQueue {
 
   // Runs `task` after every command queued so far (the first start, a stop).
   after(task) {
-    this.idle = this.idle.then(task);
+    this.idle = this.idle.then(task).catch(this.failed);
     return this.idle;
   }
 }

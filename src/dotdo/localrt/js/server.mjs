@@ -34,7 +34,7 @@
 // (devloop.py restarts it), or saying it on stderr without one.
 
 import childProcess, { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -50,6 +50,7 @@ import {
   parseVars,
   shippedAppFiles,
   shipsToPython,
+  statIfThere,
   worthShipping,
 } from "./lib.mjs";
 
@@ -351,7 +352,7 @@ function isShipped(file) {
 function explainNotShipped(files) {
   for (const file of files) {
     if (app === null || explained.has(file) || !isAppSource(file) || !worthShipping(path.basename(file))) continue;
-    if (isShipped(file) || !statSync(file, { throwIfNoEntry: false })?.isFile()) continue;
+    if (isShipped(file) || !statIfThere(file)?.isFile()) continue;
     explained.add(file);
     console.error(`dotdo: ${notShippedHint(path.relative(app.mainDir, file).split(path.sep).join("/"))}`);
   }
@@ -633,7 +634,15 @@ async function restart() {
 // Listened to before the first start, so that a parent gone while it runs is seen too; the
 // stop waits for the start (and any restart) in flight, then disposes of the workerd it made.
 // Commands that wait behind a running one are merged (lib.mjs `CommandQueue`).
-const commands = new CommandQueue(({ restart: restarting, paths }) => (restarting ? restart() : reload(paths)));
+// A reload that fails unexpectedly restarts, so that the save is served all the same.
+const commands = new CommandQueue(({ restart: restarting, paths }) =>
+  restarting
+    ? restart()
+    : reload(paths).catch((error) => {
+        console.error(`dotdo: the reload failed (${error.stack ?? error}); restarting`);
+        return restart();
+      }),
+);
 const started = start(false);
 commands.after(() => started);
 const fromParent = fstatSync(0).isFIFO();
