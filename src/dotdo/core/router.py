@@ -187,6 +187,7 @@ class RouteOptions(TypedDict, total=False):
     query_token: bool
     query: Iterable[str] | None
     body: bool
+    override: bool
 
 
 Guard = Callable[[HttpRequest, Route | None], None]
@@ -212,6 +213,26 @@ def _answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpRe
         return error_response(error)
     logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
     return error_response(HttpError(internal_error(error, named=named, message="Internal server error")))
+
+
+_replaced_warned: set[tuple[str, str]] = set()
+
+
+def _warn_of_replaced(route: Route, handler: Handler) -> None:
+    """A warning, once a process and route, when `handler` (an app's) replaces one of dotdo's
+    own routes: an app's `/stats` silently hid DOStorage's."""
+    ours = str(getattr(route.handler, "__module__", "")).startswith("dotdo.")
+    theirs = str(getattr(handler, "__module__", "")).startswith("dotdo.")
+    if ours and not theirs and (route.method, route.pattern) not in _replaced_warned:
+        _replaced_warned.add((route.method, route.pattern))
+        logger.warning(
+            "%s %s of %s replaces dotdo's own route (%s): register it under another path, or "
+            "pass override=True to say the replacement is meant",
+            route.method,
+            route.pattern,
+            getattr(handler, "__qualname__", handler),
+            getattr(route.handler, "__qualname__", route.handler),
+        )
 
 
 class Router:
@@ -251,14 +272,16 @@ class Router:
         query_token: bool = False,
         query: Iterable[str] | None = None,
         body: bool = True,
+        override: bool = False,
     ) -> Callable[[H], H]:
         """A decorator registering a handler; method, pattern and scope are checked right
         away (ValueError). A route with the same method and pattern (`/a/` is `/a`) is
-        replaced. `scope` is one of `ROUTE_SCOPES` (default: `default_scope(method)`);
-        `query_token` lets the credential come as `?token=`; `query` names the query
-        parameters the route takes (any other is a 400 `invalid_query`; None: not checked);
-        `body=False`: the route reads no body, and a request with one is a 400
-        `unexpected_body`."""
+        replaced; one of dotdo's own replaced by a handler from elsewhere is logged as a
+        warning (once a process) unless `override=True` says it is meant. `scope` is one of
+        `ROUTE_SCOPES` (default: `default_scope(method)`); `query_token` lets the credential
+        come as `?token=`; `query` names the query parameters the route takes (any other is a
+        400 `invalid_query`; None: not checked); `body=False`: the route reads no body, and a
+        request with one is a 400 `unexpected_body`."""
         method = _check_method(method)
         segments, wildcard, constraints = parse_pattern(pattern)
         needs = default_scope(method) if scope is None else scope
@@ -274,6 +297,8 @@ class Router:
             key = (method, segments, wildcard)
             for route in self.routes:  # a loop, not a generator: a wake registers ~60 routes
                 if (route.method, route.segments, route.wildcard) == key:
+                    if not override:
+                        _warn_of_replaced(route, handler)
                     self.routes = [r for r in self.routes if (r.method, r.segments, r.wildcard) != key]
                     break
             self.routes.append(

@@ -660,3 +660,39 @@ def test_any_id_reaches_a_rest_route_whole(parts: list[str]) -> None:
         assert json.loads(response.body)["id"] == wanted  # type: ignore[arg-type]
     response = run(router, "DELETE", f"/schedules/{quote(wanted, safe='')}")
     assert json.loads(response.body)["id"] == wanted  # type: ignore[arg-type]
+
+
+def test_an_app_route_that_replaces_one_of_dotdos_is_a_warning_once_unless_meant(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app's `GET /stats` silently hid DOStorage's: replacing one of dotdo's own routes is
+    logged once a process (the new route serves), and `override=True` says it is meant."""
+    import dotdo.core.router as router_module
+
+    async def framework_stats(request: HttpRequest) -> HttpResponse:
+        return json_response({"by": "dotdo"})
+
+    async def app_stats(request: HttpRequest) -> HttpResponse:
+        return json_response({"by": "app"})
+
+    framework_stats.__module__ = "dotdo.storage.durable"
+    router_module._replaced_warned.discard(("GET", "/stats"))
+    with caplog.at_level("WARNING", logger="dotdo.http"):
+        for _ in range(2):  # a second wake of the object: no second warning
+            router = Router()
+            router.get("/stats")(framework_stats)
+            router.get("/stats")(app_stats)
+            assert json.loads(run(router, "GET", "/stats").body) == {"by": "app"}
+    warned = [r.getMessage() for r in caplog.records if "replaces dotdo's own route" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith("GET /stats of ") and "app_stats" in warned[0]
+
+    router_module._replaced_warned.discard(("GET", "/stats"))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="dotdo.http"):
+        router = Router()
+        router.get("/stats")(framework_stats)
+        router.get("/stats", override=True)(app_stats)
+        other = Router()
+        other.get("/mine")(app_stats)
+        other.get("/mine")(framework_stats)  # dotdo replacing an app's route is not this case
+    assert not [r for r in caplog.records if "replaces dotdo's own route" in r.getMessage()]
