@@ -320,14 +320,18 @@ def test_dotdo_dev_reloads_the_sources_as_saved_and_skips_an_editors_lock_file(t
 def test_a_start_whose_app_failed_to_import_boots_python_ahead_of_the_fix(tmp_path: Path) -> None:
     """The fix of an app that failed to import at the start is a save like any other: the
     runtime boots the reload's interpreter ahead as after a "Ready" (it booted one only at the
-    save, which then waited seconds for it), and the fix is served by a reload."""
+    save, which then waited seconds for it), and the fix is served by a reload. The 500 names
+    the app's line that failed, not the library's (a bad `@every` fails inside dotdo)."""
     root = _project(tmp_path / "broken", WORDS)
     words = root / "src" / "words.py"
-    words.write_text("WORD = (\n")
+    words.write_text('import json\nWORD = json.loads("{")\n')
     log = tmp_path / "dev.log"
     with _dev_client(root, log) as (_, client):
         _wait_for(log, "not ready")
-        assert client.get("/").json()["error"]["code"] == "app_import_failed"
+        error = client.get("/").json()["error"]
+        assert error["code"] == "app_import_failed"
+        assert error["message"].startswith("The app failed to import: json.decoder.JSONDecodeError: "), error
+        assert f"({words}, line 2)" in error["message"], error
         deadline = time.monotonic() + 120
         status = {"ready": False}
         while not status["ready"]:

@@ -332,7 +332,8 @@ class TieredThingStore(QueriesBelow):
             # Due at once: the log does not say when these were written, and counted from each
             # start, the delay of an object evicted sooner (at every alarm) would never run out.
             self._dirty_since = self._clock() - self.options.checkpoint_delay_ms
-            logger.info("replayed %d log rows: %d things to checkpoint", len(rows), len(self.l0.dirty))
+            # debug: every wake of an object with unflushed rows says it (a dev server's whole log)
+            logger.debug("replayed %d log rows: %d things to checkpoint", len(rows), len(self.l0.dirty))
 
     # -- L2: checkpoints -------------------------------------------------------
 

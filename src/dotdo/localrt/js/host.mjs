@@ -70,12 +70,22 @@ function python() {
   return pythonPromise;
 }
 
-// The answer while the app does not import: the error's last line and the last place the
-// traceback names, so that the client sees what to fix (the local runtime serves only
+// Whether `file` is one of the app's own (the main module's folder, not a root inside it).
+function isAppFile(file) {
+  const inside = (dir) => file.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+  return inside(manifest.mainDir) && !manifest.nestedRoots.some(inside);
+}
+
+// The answer while the app does not import: the error's last line and the last place in the
+// app's files the traceback names, so that the client sees what to fix (the local runtime serves only
 // development and tests; a deploy refuses an app that does not import).
 function importFailedResponse(details) {
   const last = details.trimEnd().split("\n").at(-1).trim();
-  const where = [...details.matchAll(/File "([^"]+)", line (\d+)/g)].at(-1);
+  // The last place in the app's own files (a bad `@every` fails inside dotdo, called from
+  // the app's line), else the last named.
+  const places = [...details.matchAll(/File "([^"]+)", line (\d+)/g)];
+  const own = places.filter(([, file]) => isAppFile(file));
+  const where = own.at(-1) ?? places.at(-1);
   const place = where ? ` (${where[1]}, line ${where[2]})` : "";
   const body = {
     error: {

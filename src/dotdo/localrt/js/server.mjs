@@ -500,8 +500,9 @@ async function askForStandby() {
   try {
     await bootGet("standby", occupyProxyConnections());
   } catch (error) {
-    // A runtime restarted or stopped meanwhile took its standby with it: nothing to say.
-    if (worker === serving && !stopping) {
+    // A runtime restarted or stopped meanwhile took its standby with it: nothing to say
+    // ("terminated", the request cut by the restart, read as a failure).
+    if (worker === serving && workersUp && !stopping) {
       console.error(`dotdo: booting Python ahead of the next save failed: ${error.message}`);
     }
   }
