@@ -216,13 +216,18 @@ def start_save(runs: int) -> None:
                 print(f"| {name} | {run} | " + " | ".join(f"{t:.1f}" for t in times) + " |", flush=True)
 
 
+def serve_app(base: Path) -> tuple[Path, dict[str, str], int, Dev]:
+    """A `dotdo new` app in `base` served by `dotdo dev`: (its main module, the headers its
+    requests carry, the port, the server)."""
+    project, main, _, headers = make_app(base)
+    command, port = dev_command(project, base)
+    return main, headers, port, Dev(command, project, base / "dev.log")
+
+
 def reloads(saves: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        project, main, _, headers = make_app(base)
-        command, port = dev_command(project, base)
+        main, headers, port, dev = serve_app(Path(tmp))
         url = f"http://127.0.0.1:{port}/hello"
-        dev = Dev(command, project, base / "dev.log")
         print("| save | save to the new code's first answer s | workerd RSS after it MiB |")
         print("| ---: | ---: | ---: |")
         try:
@@ -253,11 +258,8 @@ def reloads(saves: int) -> None:
 
 def writes_at_saves(runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        project, main, _, headers = make_app(base)
-        command, port = dev_command(project, base)
+        main, headers, port, dev = serve_app(Path(tmp))
         url = f"http://127.0.0.1:{port}/state"
-        dev = Dev(command, project, base / "dev.log")
         source = main.read_text()
         print("| run | the PUT's status | its time s |")
         print("| ---: | ---: | ---: |")

@@ -171,7 +171,19 @@ def test_a_bound_class_left_out_of_all_is_named_with_the_fix(tmp_path: Path) -> 
     assert "defines 'Tiny'" in str(raised.value) and "add 'Tiny' to __all__" in str(raised.value)
 
 
-COUNTER = """import js
+BY_OBJECT_HEADER = """
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        name = request.headers.get("x-object") or "one"
+        return await namespace.get(namespace.idFromName(name)).fetch(request)
+"""
+"""The entrypoint of the test apps below: the object named by the request's `x-object`."""
+
+
+COUNTER = (
+    """import js
 from workers import DurableObject, Response, WorkerEntrypoint
 
 try:
@@ -199,13 +211,9 @@ class Tiny(DurableObject):
     async def webSocketMessage(self, ws, message):
         ws.send(f"v1 {WORD} heard {message}")
 
-
-class Default(WorkerEntrypoint):
-    async def fetch(self, request):
-        namespace = self.env.TINY
-        name = request.headers.get("x-object") or "one"
-        return await namespace.get(namespace.idFromName(name)).fetch(request)
 """
+    + BY_OBJECT_HEADER
+)
 
 
 def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) -> None:
@@ -406,7 +414,8 @@ def test_dotdo_dev_ships_the_data_files_a_deploy_ships_and_says_how_to_ship_anot
     assert content.count("club/genres.json is not shipped") == 1  # once a start
 
 
-WRITERS = """import asyncio
+WRITERS = (
+    """import asyncio
 from urllib.parse import urlsplit
 
 from workers import DurableObject, Response, WorkerEntrypoint
@@ -449,13 +458,9 @@ class Tiny(DurableObject):
             return Response("written")
         return Response(f"{VERSION} background={self.count('background')} slow={self.count('slow')}")
 
-
-class Default(WorkerEntrypoint):
-    async def fetch(self, request):
-        namespace = self.env.TINY
-        name = request.headers.get("x-object") or "one"
-        return await namespace.get(namespace.idFromName(name)).fetch(request)
 """
+    + BY_OBJECT_HEADER
+)
 
 
 def test_an_instance_replaced_by_a_reload_writes_no_more(tmp_path: Path) -> None:
