@@ -101,13 +101,16 @@ test("--var pairs: NAME=VALUE, the value may hold '='", () => {
   assert.throws(() => parseVars(["NOEQ"]), /NAME=VALUE/);
 });
 
-test("sources skip tool folders and dist-info", () => {
+test("sources skip tool folders, virtual environments and dist-info, and only those", () => {
   const root = mkdtempSync(path.join(tmpdir(), "dotdo-lib-"));
-  for (const rel of ["app/entry.py", ".venv/lib/x.py", "node_modules/p/y.py", "pkg-1.0.dist-info/z.py", "a/__pycache__/c.py", "a/b.py"]) {
+  const skipped = [".venv/lib/x.py", "venv/lib/x.py", ".venv-workers/x.py", "node_modules/p/y.py", "pkg-1.0.dist-info/z.py", "a/__pycache__/c.py", ".hg/h.py", ".hypothesis/h.py"];
+  // `build` and `dist` are names a package may have, and a deploy ships them.
+  for (const rel of [...skipped, "app/entry.py", "a/b.py", "build/steps.py", "dist/x.py"]) {
     mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     writeFileSync(path.join(root, rel), "");
   }
-  assert.deepEqual([...filesUnder(root, (name) => name.endsWith(".py"))], ["a/b.py", "app/entry.py"]);
+  assert.deepEqual([...filesUnder(root, (name) => name.endsWith(".py"))], ["a/b.py", "app/entry.py", "build/steps.py", "dist/x.py"]);
+  assert.deepEqual(shippedAppFiles(root, moduleRules()), ["a/b.py", "app/entry.py", "build/steps.py", "dist/x.py"]);
 });
 
 test("a link to nothing or in a loop is no file to ship: an editor's lock failed every build", () => {

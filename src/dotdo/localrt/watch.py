@@ -7,12 +7,14 @@ config's module rules, which the runtime applies), `python_modules/` (recursivel
 project folder itself *without* its subfolders,
 for `wrangler.toml` and `pyproject.toml` (watching the folder rather than the files
 survives editors that save by renaming a new file into place). Never watched: the
-state and build folders, `.venv`, `node_modules` and other tool folders, even when one
-sits inside a watched folder.
+state and build folders, and the tool, cache and virtual environment folders the build
+never ships from (`skipped_dirs.json`, read by the build too: every file it ships is
+watched), even when one sits inside a watched folder.
 """
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Iterable
@@ -22,28 +24,19 @@ from pathlib import Path
 
 from dotdo.localrt.project import Project
 
-__all__ = ["IGNORED_DIRS", "Kind", "WatchPlan", "Watcher"]
+__all__ = ["IGNORED_DIRS", "Kind", "WatchPlan", "Watcher", "is_ignored_dir"]
 
-IGNORED_DIRS = frozenset(
-    {
-        ".dotdo",
-        ".git",
-        ".hg",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".hypothesis",
-        ".venv",
-        ".venv-workers",
-        ".wrangler",
-        "__pycache__",
-        "build",
-        "dist",
-        "node_modules",
-        "venv",
-    }
-)
-"""Folder names whose contents never trigger a restart, wherever they are."""
+_SKIPPED = json.loads((Path(__file__).parent / "skipped_dirs.json").read_text(encoding="utf-8"))
+IGNORED_DIRS = frozenset(_SKIPPED["names"])
+"""Folder names whose contents never trigger a reload or restart, wherever they are: the
+folders the local runtime's build never ships from (`skipped_dirs.json`, shared with
+lib.mjs), besides any `*.dist-info` (`is_ignored_dir`)."""
+_IGNORED_SUFFIXES = tuple(_SKIPPED["suffixes"])
+
+
+def is_ignored_dir(name: str) -> bool:
+    """Whether a folder named `name` holds nothing the build ships (`IGNORED_DIRS`, `*.dist-info`)."""
+    return name in IGNORED_DIRS or name.endswith(_IGNORED_SUFFIXES)
 
 
 class Kind(Enum):
@@ -106,11 +99,14 @@ class WatchPlan:
         if any(path.is_relative_to(folder) for folder in self.ignored):
             return None
         if path == self.python_modules or path.is_relative_to(self.python_modules):
-            return Kind.PYTHON_MODULES
+            # A cache written beside the vendored packages (`__pycache__`, by a CPython
+            # that imported them) is nothing the build ships: no restart.
+            inside = path.relative_to(self.python_modules).parts
+            return None if any(is_ignored_dir(part) for part in inside[:-1]) else Kind.PYTHON_MODULES
         for source in self.sources:
             if path.is_relative_to(source):
                 inside = path.relative_to(source).parts
-                if any(part in IGNORED_DIRS for part in inside[:-1]):
+                if any(is_ignored_dir(part) for part in inside[:-1]):
                     return None
                 if path.suffix == ".py":
                     return Kind.SOURCE

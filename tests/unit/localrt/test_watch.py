@@ -3,11 +3,13 @@ wherever they are (a state folder inside the project restarted it forever)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from dotdo.localrt.watch import Kind, WatchPlan
+from dotdo.localrt import watch
+from dotdo.localrt.watch import IGNORED_DIRS, Kind, WatchPlan
 
 ROOT = Path("/p")
 PLAN = WatchPlan(
@@ -31,12 +33,19 @@ PLAN = WatchPlan(
         ("pyproject.toml", Kind.PYPROJECT),
         ("python_modules", Kind.PYTHON_MODULES),
         ("python_modules/attrs/__init__.py", Kind.PYTHON_MODULES),
+        # a package may be named `build` or `dist`: the build ships it, so a save is watched
+        ("src/build/steps.py", Kind.SOURCE),
+        ("src/dist/x.py", Kind.SOURCE),
         # never a restart:
         ("src/state/v3/do/app/abc.sqlite", None),  # --persist-to inside the sources
         ("src/state/x.py", None),
         ("src/__pycache__/entry.cpython-311.pyc", None),
         ("src/.venv/lib/site.py", None),
         ("src/node_modules/pkg/index.py", None),
+        ("src/venv/lib/site.py", None),
+        ("src/pkg-1.0.dist-info/METADATA", None),
+        ("python_modules/attrs/__pycache__/__init__.cpython-313.pyc", None),
+        ("python_modules/attrs-25.1.dist-info/RECORD", None),
         ("src/notes.txt", Kind.DATA),  # a deploy ships it: the runtime's module rules tell
         ("src/club/genres.json", Kind.DATA),
         ("lib/notes.txt", None),  # an extra root ships its Python alone
@@ -51,6 +60,18 @@ PLAN = WatchPlan(
 )
 def test_classify(path: str, kind: Kind | None) -> None:
     assert PLAN.classify(ROOT / path) is kind
+
+
+def test_the_watcher_ignores_the_folders_the_build_never_ships_from() -> None:
+    """One list for both (`skipped_dirs.json`): a folder the build searched but the watcher
+    ignored (`build`, `dist`) served its saves stale; one the build skipped but the watcher
+    watched restarted for nothing. The build's side is `isSkippedDir` in lib.mjs, tested in
+    tests/javascript/localrt.test.mjs over the same names."""
+    skipped = json.loads((Path(watch.__file__).parent / "skipped_dirs.json").read_text())
+    assert frozenset(skipped["names"]) == IGNORED_DIRS
+    for name in skipped["names"]:
+        assert PLAN.classify(ROOT / "src" / name / "x.py") is None
+    assert PLAN.classify(ROOT / "src" / "tool-1.0.dist-info" / "x.py") is None
 
 
 def test_the_project_folder_itself_is_watched_flat() -> None:

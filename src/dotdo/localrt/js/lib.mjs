@@ -2,7 +2,7 @@
 // they can be tested under node's own test runner without a project on disk.
 
 import { createHash } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -78,18 +78,18 @@ function renameHint(unbound, className) {
   );
 }
 
-/** Folders never searched for Python sources: caches, metadata, tool and build state. */
-export const SKIPPED_DIRS = new Set([
-  "__pycache__",
-  "node_modules",
-  ".venv",
-  ".git",
-  ".dotdo",
-  ".wrangler",
-  ".pytest_cache",
-  ".mypy_cache",
-  ".ruff_cache",
-]);
+/**
+ * Folders never searched for the app's files: tools, caches, virtual environments
+ * (`skipped_dirs.json`, which `dotdo dev`'s watcher reads too, so that every file shipped is
+ * watched), and packages' metadata (`*.dist-info`).
+ */
+const SKIPPED = JSON.parse(readFileSync(new URL("../skipped_dirs.json", import.meta.url), "utf8"));
+const SKIPPED_NAMES = new Set(SKIPPED.names);
+
+/** Whether a folder named `name` is one the build never searches (`skipped_dirs.json`). */
+export function isSkippedDir(name) {
+  return SKIPPED_NAMES.has(name) || SKIPPED.suffixes.some((suffix) => name.endsWith(suffix));
+}
 
 /** Relative paths (sorted, "/"-separated) of the files under `root` whose name `keep` accepts. */
 export function* filesUnder(root, keep, rel = "") {
@@ -99,7 +99,7 @@ export function* filesUnder(root, keep, rel = "") {
     const stats = statIfThere(full);
     if (stats === null) continue;
     if (stats.isDirectory()) {
-      if (!SKIPPED_DIRS.has(name) && !name.endsWith(".dist-info")) yield* filesUnder(root, keep, relPath);
+      if (!isSkippedDir(name)) yield* filesUnder(root, keep, relPath);
     } else if (keep(name)) {
       yield relPath;
     }
@@ -274,7 +274,7 @@ export function shipsToPython(rel, parsed) {
  * The files of the main module's folder `mainDir` that a deploy ships as files Python reads,
  * under `parsed` (`moduleRules`): their paths relative to it, sorted, "/"-separated. Not
  * searched: the roots inside it that are not the app's (`nestedRoots`: python_modules/ beside
- * a main module at the project's top), tool and cache folders (`SKIPPED_DIRS`, which a deploy
+ * a main module at the project's top), tool and cache folders (`isSkippedDir`, which a deploy
  * would search), the files of `exclude` (the config, which wrangler leaves out), and links
  * to nothing (`statIfThere`). Throws as `moduleType` does.
  */
@@ -289,7 +289,7 @@ export function shippedAppFiles(mainDir, parsed, { nestedRoots = [], exclude = [
       if (stats === null) continue;
       if (stats.isDirectory()) {
         const nested = nestedRoots.some((root) => path.resolve(root) === full);
-        if (!nested && !SKIPPED_DIRS.has(name) && !name.endsWith(".dist-info")) walk(relPath);
+        if (!nested && !isSkippedDir(name)) walk(relPath);
       } else if (!skipped.has(full) && shipsToPython(relPath, parsed)) {
         found.push(relPath);
       }
