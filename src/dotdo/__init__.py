@@ -53,7 +53,8 @@ if TYPE_CHECKING:
     from dotdo.semantic.durable import DOSemantic
     from dotdo.semantic.eventtypes import Event
     from dotdo.semantic.graph import Hop, Ref
-    from dotdo.semantic.inflection import VerbForms, conjugate, pluralize, singularize
+    from dotdo.semantic.inflection import VerbForms, conjugate
+    from dotdo.semantic.plurals import pluralize, singularize
     from dotdo.semantic.registry import Noun, Verb
     from dotdo.semantic.sqlguard import validate_sql_query
     from dotdo.semantic.where import matches, validate_where_clause
@@ -215,11 +216,11 @@ _LAZY: dict[str, str] = {
     "on": "dotdo.workflows.handlers",
     "override": "dotdo.core.namespace",
     "parse_cron": "dotdo.workflows.cron",
-    "pluralize": "dotdo.semantic.inflection",
+    "pluralize": "dotdo.semantic.plurals",
     "request_access": "dotdo.core.access",
     "request_logger": "dotdo.core.middleware",
     "rpc": "dotdo.remote.marks",
-    "singularize": "dotdo.semantic.inflection",
+    "singularize": "dotdo.semantic.plurals",
     "tenant_from_host": "dotdo.worker",
     "validate_sql_query": "dotdo.semantic.sqlguard",
     "validate_where_clause": "dotdo.semantic.where",

@@ -1,9 +1,9 @@
-"""English inflection for nouns (singular / plural) and verbs (past, participle, third person).
+"""English forms of verbs (past, present participle, third person) and the reverse: which
+bases a form is of. Nouns' plurals are `semantic/plurals.py`.
 
-Rules cover regular English and the common irregulars; anything else is
-overridden where the noun or verb is registered (`Nouns.register("Person",
-plural="People")`). Names are PascalCase nouns and camelCase verbs: only the
-last word changes (`LineItem` -> `LineItems`, `signUp` -> `signedUp`).
+Rules cover regular English and the common irregulars; anything else is given where the
+verb is registered (`Verbs.register("lay", past="laid")`). Verbs are camelCase: only the
+first word changes (`signUp` -> `signedUp`).
 """
 
 from __future__ import annotations
@@ -17,104 +17,8 @@ __all__ = [
     "conjugate",
     "participle_bases",
     "past_tense_bases",
-    "pluralize",
-    "singularize",
     "third_person_bases",
 ]
-
-_IRREGULAR_PLURALS = {
-    "person": "people",
-    "man": "men",
-    "woman": "women",
-    "child": "children",
-    "tooth": "teeth",
-    "foot": "feet",
-    "mouse": "mice",
-    "goose": "geese",
-    "ox": "oxen",
-    "datum": "data",
-    "criterion": "criteria",
-    "analysis": "analyses",
-    "index": "indices",
-    "matrix": "matrices",
-    "vertex": "vertices",
-    "quiz": "quizzes",
-}
-_UNCOUNTABLE = frozenset(
-    {"data", "equipment", "information", "money", "news", "series", "species", "sheep", "fish", "deer"}
-)
-_IRREGULAR_SINGULARS = {plural: singular for singular, plural in _IRREGULAR_PLURALS.items()}
-_F_PLURALS = {"leaf", "loaf", "half", "knife", "life", "wife", "wolf", "shelf", "thief", "calf", "self"}
-_O_ES = {"hero", "potato", "tomato", "echo", "veto"}
-
-_LAST_WORD = re.compile(r"^(.*?)([A-Z]?[a-z0-9]+|[A-Z0-9]+)$")
-
-
-def _split_last_word(name: str) -> tuple[str, str]:
-    match = _LAST_WORD.match(name)
-    if not match:
-        return "", name
-    return match.group(1), match.group(2)
-
-
-def _match_case(template: str, word: str) -> str:
-    if template.isupper() and len(template) > 1:
-        return word.upper()
-    if template[:1].isupper():
-        return word[:1].upper() + word[1:]
-    return word
-
-
-def _plural_word(word: str) -> str:
-    lower = word.lower()
-    if lower in _UNCOUNTABLE:
-        return lower
-    if lower in _IRREGULAR_PLURALS:
-        return _IRREGULAR_PLURALS[lower]
-    if lower in _F_PLURALS:
-        stem = lower[:-2] if lower.endswith("fe") else lower[:-1]
-        return stem + "ves"
-    if lower in _O_ES:
-        return lower + "es"
-    if re.search(r"(s|x|z|ch|sh)$", lower):
-        return lower + "es"
-    if re.search(r"[^aeiou]y$", lower):
-        return lower[:-1] + "ies"
-    return lower + "s"
-
-
-def _singular_word(word: str) -> str:
-    lower = word.lower()
-    if lower in _UNCOUNTABLE:
-        return lower
-    if lower in _IRREGULAR_SINGULARS:
-        return _IRREGULAR_SINGULARS[lower]
-    if lower.endswith("ves"):
-        stem = lower[:-3]
-        for candidate in (stem + "f", stem + "fe"):
-            if candidate in _F_PLURALS:
-                return candidate
-    if lower.endswith("ies") and len(lower) > 3:
-        return lower[:-3] + "y"
-    if lower.endswith("oes") and lower[:-2] in _O_ES:
-        return lower[:-2]
-    if re.search(r"(ss|x|z|ch|sh)es$", lower):
-        return lower[:-2]
-    if lower.endswith("s") and not lower.endswith("ss"):
-        return lower[:-1]
-    return lower
-
-
-def pluralize(name: str) -> str:
-    """`Customer` -> `Customers`, `Person` -> `People`, `LineItem` -> `LineItems`, `Box` -> `Boxes`."""
-    head, word = _split_last_word(name)
-    return head + _match_case(word, _plural_word(word))
-
-
-def singularize(name: str) -> str:
-    """The inverse of `pluralize` for the words it knows."""
-    head, word = _split_last_word(name)
-    return head + _match_case(word, _singular_word(word))
 
 
 @dataclass(frozen=True)
@@ -240,39 +144,72 @@ _MORE_PASTS = dict(
     """.split()  # noqa: SIM905 - eight lines, where a list literal would take seventy
 )
 # Prefixes that keep an irregular verb irregular (`withdraw` -> `withdrew`, `rerun` ->
-# `reran`), longest first so `under` is tried before `un`.
+# `reran`) and a doubling one doubling (`unzip` -> `unzipped`), longest first so `under` is
+# tried before `un`.
 _PREFIXES = ("under", "over", "with", "fore", "out", "mis", "for", "un", "re", "up", "be", "in")
+# Verbs spelt as one of `_PREFIXES` and a verb that are no such pair (`behave` is not `be` +
+# `have`; `revel` and `bevel`, stressed on their first syllable, do not double as `rebel`).
+_UNPREFIXED = frozenset({"behave", "bevel", "revel"})
 # Pasts that are base forms or words of their own, never read as a past (`found`, `saw`).
 _ALSO_BASES = frozenset({"found", "saw", "felt", "rose", "fell", "bound", "ground", "wound", "bore", "slew"})
 # Base forms that end in -ed (an -eed word is one unless its base is an -ee verb: `need`,
 # `proceed`, but `agreed`).
 _ED_BASES = frozenset({"bed", "bobsled", "embed", "imbed", "shed", "shred", "sled", "wed"})
+# Verbs ending in -e that spelling would read as the verb without it (`cached` as `cach`'s,
+# as `fixed` is `fix`'s and `echoed` `echo`'s).
+_E_VERBS = frozenset({"ache", "axe", "cache", "canoe", "hoe", "shoe", "tiptoe", "toe"})
+# Verbs ending in -i, whose -ied past reads as a -y verb's too (`skied`: `ski`, `sky`).
+_I_VERBS = frozenset({"ski", "taxi", "alibi"})
 _EE_VERBS = frozenset({"agree", "decree", "disagree", "emcee", "free", "guarantee", "referee"})
 # One-syllable words ending consonant-vowel-consonant double the consonant (ship ->
 # shipped); longer words only when the last syllable is stressed, which spelling
-# cannot tell, so those are listed.
+# cannot tell, so those are listed (and `_prefix_doubles` reads a prefix on one).
 # fmt: off
 _DOUBLING = frozenset({
     "refer", "prefer", "transfer", "defer", "confer", "infer", "deter", "admit", "commit",
-    "submit", "permit", "omit", "occur", "incur", "recur", "concur", "regret", "embed", "control",
-    "patrol", "compel", "expel", "propel", "repel", "excel", "forbid",
+    "submit", "permit", "omit", "emit", "transmit", "occur", "incur", "recur", "concur", "regret",
+    "embed", "control", "patrol", "compel", "expel", "propel", "repel", "excel", "dispel", "forbid",
+    "acquit", "equip", "abet", "allot", "annul", "abhor", "demur", "debar", "format", "program",
+    "diagram", "kidnap", "handicap", "zigzag", "debug", "defrag", "bootstrap", "sidestep",
+    "eavesdrop", "airdrop", "rebel", "quiz",
+})
+# fmt: on
+# The consonants a word may begin with: `render` is no `re` + `nder`, nor `reckon` `re` + `ckon`.
+# fmt: off
+_ONSETS = frozenset({
+    *"bcdfghjklmnpqrstvwz", "bl", "br", "ch", "cl", "cr", "dr", "dw", "fl", "fr", "gl", "gn", "gr",
+    "kl", "kn", "kr", "ph", "pl", "pr", "sc", "sch", "scr", "sh", "shr", "sk", "sl", "sm", "sn",
+    "sp", "spl", "spr", "sq", "st", "str", "sw", "th", "thr", "tr", "tw", "wh", "wr",
 })
 # fmt: on
 _VOWELS = "aeiou"
 
 
 def _cvc(word: str) -> bool:
-    return (
-        len(word) >= 3 and word[-1] not in _VOWELS + "wxy" and word[-2] in _VOWELS and word[-3] not in _VOWELS
-    )
+    """Does `word` end consonant-vowel-consonant (`qu` a consonant: `quiz`, `equip`)?"""
+    return re.search(r"(?:[^aeiou]|qu)[aeiou][^aeiouwxy]$", word) is not None
 
 
 def _syllables(word: str) -> int:
     return max(1, len(re.findall(r"[aeiouy]+", word.rstrip("e"))))
 
 
+def _prefix_doubles(word: str) -> bool:
+    """`word` is a prefix of `_PREFIXES` on a word that doubles: a listed one (`resubmit`)
+    or one syllable that begins as a word may (`unzip`, `reship`, `outwit`, `overlap`; not
+    `reckon` or `render`)."""
+    for prefix in _PREFIXES:
+        rest = word[len(prefix) :]
+        if not word.startswith(prefix) or word in _UNPREFIXED:
+            continue
+        onset = re.match(r"[^aeiouy]*", rest)
+        if rest in _DOUBLING or (_syllables(rest) == 1 and onset is not None and onset.group() in _ONSETS):
+            return True
+    return False
+
+
 def _doubles(word: str) -> bool:
-    return _cvc(word) and (_syllables(word) == 1 or word in _DOUBLING)
+    return _cvc(word) and (_syllables(word) == 1 or word in _DOUBLING or _prefix_doubles(word))
 
 
 def _regular_forms(base: str) -> tuple[str, str, str]:
@@ -286,9 +223,13 @@ def _regular_forms(base: str) -> tuple[str, str, str]:
         past, participle = base[:-1] + "ied", base + "ing"
     elif _doubles(base):
         past, participle = base + base[-1] + "ed", base + base[-1] + "ing"
+    elif base.endswith("ic") and _syllables(base) > 1:  # panic -> panicked, keeping the c hard
+        past, participle = base + "ked", base + "king"
     else:
         past, participle = base + "ed", base + "ing"
-    if re.search(r"(s|x|z|ch|sh|o)$", base):
+    if base.endswith("z") and _doubles(base):
+        third = base + "zes"  # quiz -> quizzes
+    elif re.search(r"(s|x|z|ch|sh|[^aeiou]o)$", base):  # echo -> echoes, but tattoo -> tattoos
         third = base + "es"
     elif re.search(r"[^aeiou]y$", base):
         third = base[:-1] + "ies"
@@ -303,6 +244,13 @@ _IRREGULAR_PASTS = {
 }
 """Irregular past tenses, to their base: those that are no base form themselves (`put` and
 `read` are both)."""
+_PREFIXED_PASTS = {
+    past: base
+    for base, (past, _, _) in _IRREGULAR_VERBS.items()
+    if past != base and past not in {"found", "bound", "ground"}
+}
+"""The same, for a past under a prefix: `foresaw`, `befell`, `rewound` are pasts, though
+`saw`, `fell`, `wound` are bases too; `refound`, `rebound`, `foreground` are bases."""
 _IRREGULAR_PARTICIPLES: dict[str, list[str]] = {}
 _IRREGULAR_THIRDS: dict[str, list[str]] = {}
 for _base, (_, _participle, _third) in _IRREGULAR_VERBS.items():
@@ -312,6 +260,8 @@ for _base, (_, _participle, _third) in _IRREGULAR_VERBS.items():
 
 def _prefixed(word: str, table: Mapping[str, object]) -> tuple[str, str] | None:
     """`word` as one of `_PREFIXES` and a word of `table` (`withdraw`: `with`, `draw`)."""
+    if word in _UNPREFIXED:
+        return None
     for prefix in _PREFIXES:
         rest = word[len(prefix) :]
         if word.startswith(prefix) and len(rest) >= 2 and rest in table:
@@ -356,9 +306,9 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
     word = head.lower()
     if word in _IRREGULAR_PASTS:
         return (_IRREGULAR_PASTS[word] + tail,)
-    split = _prefixed(word, _IRREGULAR_PASTS)
+    split = _prefixed(word, _PREFIXED_PASTS)
     if split is not None and word not in _ALSO_BASES:
-        return (split[0] + _IRREGULAR_PASTS[split[1]] + tail,)  # `withdrew` -> `withdraw`
+        return (split[0] + _PREFIXED_PASTS[split[1]] + tail,)  # `withdrew` -> `withdraw`
     if not word.endswith("ed") or word in _ED_BASES or _irregular(word) is not None:
         return ()
     if word.endswith("eed") and word[:-1] not in _EE_VERBS:
@@ -386,7 +336,7 @@ def third_person_bases(verb: str) -> tuple[str, ...]:
         return ()
     candidates = irregular or [
         base
-        for base in dict.fromkeys((word[:-3] + "y", word[:-2], word[:-1]))
+        for base in dict.fromkeys((word[:-3] + "y", word[:-3], word[:-2], word[:-1]))
         if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[2] == word
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
@@ -420,16 +370,26 @@ def participle_bases(verb: str) -> tuple[str, ...]:
 
 def _shadowed(base: str, candidates: list[str]) -> bool:
     """Is `base` a spelling no English base has, beside the one it shadows: `shipp(e)`
-    beside `ship`, `carri(e)` beside `carry`, `fil` beside `fill`, `di` and `dy` beside
-    `die`, `fixe` beside `fix`, `echoe` beside `echo`?"""
+    beside `ship`, `carri(e)` beside `carry`, `fil` beside `fill` but `compell` beside the
+    listed `compel`, `di` and `dy` beside `die`, `fixe` beside `fix`, `echoe` beside `echo`,
+    `panicke` beside `panick`, but `cach` beside the listed `cache`? Both stay where English
+    has both spellings (`ski` and `sky`, `panic` and `panick`: `handpick`)."""
+    if base in _DOUBLING or base in _E_VERBS:
+        return False
     stem = base[:-1] if base.endswith("e") else base
     doubled = len(stem) >= 2 and stem[-1] == stem[-2] and stem[-1] not in "aeiou"
-    if len(stem) > 2 and stem.endswith("i") and stem[:-1] + "y" in candidates:
+    if len(stem) > 2 and stem.endswith("i") and stem not in _I_VERBS and stem[:-1] + "y" in candidates:
         return True
     if len(base) == 2 and base[-1] in "iy" and base[0] + "ie" in candidates:
         return True
     if base[-1] in "lsfz" and base + base[-1] in candidates:
         return True
-    if base.endswith("e") and stem in candidates and (doubled or stem.endswith(("x", "sh", "ch", "o"))):
+    if base + "e" in _E_VERBS and base + "e" in candidates:
         return True
-    return doubled and stem[-1] not in "lsfz" and stem[:-1] in candidates
+    if (
+        base.endswith("e")
+        and stem in candidates
+        and (doubled or stem in _I_VERBS or stem.endswith(("x", "sh", "ch", "ck", "o")))
+    ):
+        return True
+    return doubled and (stem[-1] not in "lsfz" or stem[:-1] in _DOUBLING) and stem[:-1] in candidates

@@ -21,7 +21,6 @@ from dotdo.semantic.inflection import (
     conjugate,
     participle_bases,
     past_tense_bases,
-    pluralize,
     third_person_bases,
 )
 from dotdo.semantic.names import (
@@ -33,6 +32,7 @@ from dotdo.semantic.names import (
     validate_type_name,
     validate_verb,
 )
+from dotdo.semantic.plurals import pluralize
 
 __all__ = [
     "MAX_INDEXES",

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dotdo.errors import BadRequest, NotFound
-from dotdo.semantic.inflection import pluralize
 from dotdo.semantic.names import SYSTEM_FIELDS, validate_type_name
+from dotdo.semantic.plurals import pluralize
 from dotdo.semantic.registry import Noun, index_name
 
 if TYPE_CHECKING:
