@@ -46,9 +46,9 @@ def test_websocket_ping_tags_and_broadcast(runtime: LocalRuntime) -> None:
     async def scenario() -> None:
         red = await _connect(runtime, tenant, f"/_harness/ws?tags=red&token={reader}")
         blue = await _connect(runtime, tenant, f"/_harness/ws?tags=blue,team&token={reader}")
-        await red.send(json.dumps({"type": "ping"}))
+        await red.send(json.dumps({"type": "ping", "id": "p-1"}))
         pong = json.loads(await asyncio.wait_for(red.recv(), 10))
-        assert pong["type"] == "pong" and pong["id"]
+        assert pong["type"] == "pong" and pong["id"] == "p-1" and pong["connection"]
         await red.send("not json")
         assert json.loads(await asyncio.wait_for(red.recv(), 10))["error"]["code"] == "invalid_json"
 

@@ -38,7 +38,7 @@ def test_sockets_work_the_same_after_the_object_hibernates(runtime: LocalRuntime
             socket_to(runtime, workflow, "/_workflow/ws/rpc") as subscriber,
         ):
             plain.send(json.dumps({"type": "ping"}))
-            connection_id = json.loads(plain.recv(timeout=10))["id"]
+            connection_id = json.loads(plain.recv(timeout=10))["connection"]
             subscriber.send(json.dumps({"id": 1, "method": "subscribe", "params": ["Customer.*"]}))
             assert json.loads(subscriber.recv(timeout=10))["result"] == {"subscriptions": ["Customer.*"]}
             first = {
@@ -52,7 +52,7 @@ def test_sockets_work_the_same_after_the_object_hibernates(runtime: LocalRuntime
 
             # the plain socket: same connection, same tags
             plain.send(json.dumps({"type": "ping"}))
-            assert json.loads(plain.recv(timeout=10)) == {"type": "pong", "id": connection_id}
+            assert json.loads(plain.recv(timeout=10)) == {"type": "pong", "connection": connection_id}
             assert runtime.rpc(core, "connection_count", "red", binding="HARNESS").json()["result"] == 1
             assert (
                 runtime.rpc(core, "broadcast_message", "to red", "red", binding="HARNESS").json()["result"]

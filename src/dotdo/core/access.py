@@ -279,7 +279,8 @@ class AccessControl:
         return access
 
     def announce(self, class_name: str) -> None:
-        """Say once per class and isolate how this object is reached: loudly when anyone
+        """Say once per class and isolate (a Python interpreter: `dotdo dev` makes a new one at
+        each reload, which says it again) how this object is reached: loudly when anyone
         may do anything (development without a secret) or nobody may (production without
         one), and when the secret is weak."""
         settings = self.settings

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dotdo.core.logs import instant
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService, backoff
@@ -144,7 +145,9 @@ class Alarms:
         except Exception:
             if retries >= MAX_RETRIES:
                 logger.exception(
-                    "on_alarm failed %d times; the alarm set for %d is given up", retries + 1, scheduled
+                    "on_alarm failed %d times; the alarm set for %s is given up",
+                    retries + 1,
+                    instant(scheduled),
                 )
             elif await self.get() is None:
                 wait = int(backoff(FIRST_RETRY_MS, retries + 1))

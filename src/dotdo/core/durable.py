@@ -34,12 +34,7 @@ from dotdo.core.access import Access, AccessControl, AccessSettings, request_acc
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
 from dotdo.core.bodies import discard_body, has_body, js_functions, read_body, request_head
 from dotdo.core.eventloop import install as batch_loop_callbacks
-from dotdo.core.http import (
-    HttpRequest,
-    HttpResponse,
-    error_response,
-    json_response,
-)
+from dotdo.core.http import HttpRequest, HttpResponse, error_response, json_response
 from dotdo.core.identity import IDENTITY_MIGRATIONS, ObjectIdentity
 from dotdo.core.limits import (
     MESSAGE_RATE_LIMIT,
@@ -206,8 +201,8 @@ class DOCore(DurableObject, metaclass=_Composed):
         (2 s, doubling, up to 6 times). The layers' own timers never call it."""
 
     async def on_message(self, connection: Connection, message: str | bytes) -> None:
-        """A WebSocket message arrived. RPC sockets (`/ws/rpc`) get RPC; on others the
-        default answers `{"type": "ping"}` with a pong."""
+        """A WebSocket message arrived. RPC sockets (`/ws/rpc`) get RPC; on others the default
+        answers `{"type": "ping", "id"?}` with `{"type": "pong", "id"?, "connection"}`."""
         if self._rpc_transport.serves(connection):
             await self._rpc_transport.receive(connection, message)
             return
@@ -227,7 +222,8 @@ class DOCore(DurableObject, metaclass=_Composed):
             )
             return
         if isinstance(payload, dict) and payload.get("type") == "ping":
-            connection.send({"type": "pong", "id": connection.id})
+            echo = {"id": payload["id"]} if "id" in payload else {}  # the client matches pongs by it
+            connection.send({"type": "pong", **echo, "connection": connection.id})
             return
         connection.send(
             {"type": "error", "error": {"code": "unknown_message", "message": "unknown message type"}}

@@ -10,7 +10,9 @@ Everything dotdo logs goes through `logging`, to a logger named by area:
                                 failed; WARNING for a step that will be retried, a schedule naming
                                 no method, an event too deep to push, a test fault point reached
 
-Failures carry their traceback (`logger.exception`). Python's default (no handler
+Failures carry their traceback (`logger.exception`). A time in a message is written for
+a reader (`instant`: ISO 8601 in UTC, `2026-12-02T12:34:56.163Z`), never as raw epoch
+milliseconds. Python's default (no handler
 anywhere) prints WARNING and above to stderr; `install_default_handler` makes that
 INFO for `dotdo`, so request lines show too, unless the application configured
 logging first.
@@ -20,11 +22,19 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import TextIO
 
-__all__ = ["FORMAT", "install_default_handler"]
+__all__ = ["FORMAT", "install_default_handler", "instant"]
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def instant(epoch_ms: int) -> str:
+    """`epoch_ms` (milliseconds since the Unix epoch) as a log message writes it: ISO 8601
+    in UTC to the millisecond, `2026-12-02T12:34:56.163Z`."""
+    seconds, millis = divmod(int(epoch_ms), 1000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]

@@ -45,6 +45,9 @@ can read only those (`HttpRequest.query` of another name is a programming error)
 framework route says (`?token=` counts where `query_token` lets the credential come
 so); a route that does not say, as an app's may not, takes anything.
 
+Answers: a handler, a middleware and an error handler answer an `HttpResponse`, checked
+where the router receives it (`dotdo.core.answers`).
+
 Bodies: a route that reads none says so (`router.post("/storage/flush", body=False)`); a
 request sending one anyway (anything but whitespace) is then a 400 `unexpected_body`, at
 the same point, rather than answered as if the body meant something. Every framework
@@ -54,17 +57,19 @@ route whose handler reads no body says so; an app's route takes one unless it sa
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypedDict, TypeVar, Unpack
 
-from dotdo.core.http import HttpRequest, HttpResponse, decode_component, error_response, split_path
+from dotdo.core.answers import answer_error, awaited, checked_error_answer, not_a_response
+from dotdo.core.http import HttpRequest, HttpResponse, decode_component, split_path
 from dotdo.core.queryparams import check_body, check_query
 from dotdo.core.route_patterns import parse_pattern, pattern_shape
 from dotdo.core.routetree import RouteTree
-from dotdo.errors import HttpError, MethodNotAllowed, NotFound, internal_error
+from dotdo.errors import MethodNotAllowed, NotFound
 from dotdo.remote.marks import SCOPES
 from dotdo.types import Handler, Middleware
 
@@ -198,21 +203,14 @@ before the handler runs; raises an HttpError to refuse it."""
 async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
     """An HttpError as its JSON body and status; anything else logged with its traceback
     (`dotdo.http`) and answered 500 `internal_error` with no detail."""
-    return _answer_error(error, request, named=False)
+    return answer_error(error, request, named=False)
 
 
 async def development_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
     """`default_error_handler`, whose 500 names the exception for a developer at the client
     (`dotdo.errors.internal_error`): only with ENVIRONMENT=development, since in production
     an exception's text may hold data."""
-    return _answer_error(error, request, named=True)
-
-
-def _answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpResponse:
-    if isinstance(error, HttpError):
-        return error_response(error)
-    logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
-    return error_response(HttpError(internal_error(error, named=named, message="Internal server error")))
+    return answer_error(error, request, named=True)
 
 
 _replaced_warned: set[tuple[str, str]] = set()
@@ -243,6 +241,7 @@ class Router:
     def __init__(self, guard: Guard | None = None, development: bool = False) -> None:
         self.routes: list[Route] = []
         self.middleware: list[Middleware] = []
+        self.development = development
         self.error_handler: ErrorHandler = development_error_handler if development else default_error_handler
         self.guard = guard
         # Built on the first request, again only when `routes` or `middleware` change: the
@@ -301,10 +300,9 @@ class Router:
                         _warn_of_replaced(route, handler)
                     self.routes = [r for r in self.routes if (r.method, r.segments, r.wildcard) != key]
                     break
+            run = handler if inspect.iscoroutinefunction(handler) else awaited(handler)
             self.routes.append(
-                Route(
-                    method, pattern, handler, segments, wildcard, constraints, needs, query_token, takes, body
-                )
+                Route(method, pattern, run, segments, wildcard, constraints, needs, query_token, takes, body)
             )
             return handler
 
@@ -403,9 +401,18 @@ class Router:
             if not route.body:
                 check_body(request)
             request.params = params
-            return await route.handler(request)
+            response = await route.handler(request)
+            # `__class__`, not a call: this runs on every request (ADR 0052)
+            if response.__class__ is not HttpResponse and not isinstance(response, HttpResponse):
+                raise TypeError(not_a_response("handler", route.handler, response))
+            return response
         except Exception as error:
-            return await self.error_handler(error, request)
+            return await self._answer(error, request)
+
+    async def _answer(self, error: Exception, request: HttpRequest) -> HttpResponse:
+        """The error handler's answer to `error`, or the router's own when a replaced one fails
+        (`dotdo.core.answers.checked_error_answer`): the router never raises."""
+        return await checked_error_answer(self.error_handler, error, request, self.development)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Run the middleware chain and the matching route; never raises."""
@@ -418,11 +425,16 @@ class Router:
         try:
             return await chain[2](request)
         except Exception as error:
-            return await self.error_handler(error, request)
+            return await self._answer(error, request)
 
 
 def _bind(middleware: Middleware, call_next: Handler) -> Handler:
+    run = middleware if inspect.iscoroutinefunction(middleware) else awaited(middleware)
+
     async def call(request: HttpRequest) -> HttpResponse:
-        return await middleware(request, call_next)
+        response = await run(request, call_next)
+        if response.__class__ is not HttpResponse and not isinstance(response, HttpResponse):
+            raise TypeError(not_a_response("middleware", middleware, response))
+        return response
 
     return call

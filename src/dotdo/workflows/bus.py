@@ -294,14 +294,13 @@ class EventBus:
         else:
             self._deliveries.retry_at(delivery_id, attempts, next_at, error)
         if dead:
+            # How to deliver it again; for a handler that is gone, `error` says (_missing_handler).
+            replay = f"replay it: POST /events/dead/{delivery_id}/replay or await self.replay_dead_letter"
+            replay = f'; once the handler is fixed, {replay}("{delivery_id}")'
+            known = handler in self.durable_handlers_for(event.type)
             logger.error(
-                "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)",
-                delivery_id,
-                event.type,
-                event.id,
-                handler,
-                attempts,
-                error,
+                "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)%s",
+                *(delivery_id, event.type, event.id, handler, attempts, error, replay if known else ""),
             )
         self._host.timers.changed()
 

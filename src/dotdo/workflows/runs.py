@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from dotdo.core import faults
+from dotdo.core.logs import instant
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, Conflict, HttpError, NotFound
 from dotdo.remote.names import THING_ID, THING_ID_RULE
@@ -337,7 +338,12 @@ class RunEngine:
         self._store.fail_step(key, status, message, attempts, next_at, run.run_id, name, now)
         if next_at is not None:
             logger.warning(
-                "step %s failed (attempt %d), retried at %d", key, attempts, next_at, exc_info=error
+                "step %s failed (attempt %d), retried in %.1f s (at %s)",
+                key,
+                attempts,
+                (next_at - now) / 1000,
+                instant(next_at),
+                exc_info=error,
             )
             raise Suspend(next_at)
         logger.error("step %s failed for good (attempt %d)", key, attempts, exc_info=error)

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from dotdo.core.logs import instant
 from dotdo.errors import BadRequest, Conflict
 from dotdo.semantic.hops import checked_limit
 from dotdo.semantic.ids import id_page
@@ -236,10 +237,10 @@ class Scheduler:
             self._store.fired(schedule_id, None)
         elif attempts >= self._policy.retry_limit:
             logger.error(
-                "schedule %s (handler %s) firing for %d given up after %d attempts (last: %s)",
+                "schedule %s (handler %s) firing for %s given up after %d attempts (last: %s)",
                 schedule_id,
                 handler,
-                scheduled,
+                instant(scheduled),
                 attempts,
                 error,
             )

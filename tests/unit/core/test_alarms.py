@@ -98,7 +98,7 @@ def test_on_alarm_may_set_the_next_alarm_and_sees_none_while_it_runs() -> None:
     assert run(obj.alarms.get()) is None
 
 
-def test_a_failing_on_alarm_is_retried_with_back_off_then_given_up() -> None:
+def test_a_failing_on_alarm_is_retried_with_back_off_then_given_up(caplog: pytest.LogCaptureFixture) -> None:
     infos: list[AlarmInfo] = []
 
     async def failing(info: AlarmInfo) -> None:
@@ -117,6 +117,7 @@ def test_a_failing_on_alarm_is_retried_with_back_off_then_given_up() -> None:
     assert [info.retry_count for info in infos] == list(range(MAX_RETRIES + 1))
     assert {info.scheduled_time for info in infos} == {T0 + 1_000}
     assert [info.is_retry for info in infos] == [False] + [True] * MAX_RETRIES
+    assert "the alarm set for 2026-01-01T00:00:01.000Z is given up" in caplog.text
 
 
 def test_a_failing_on_alarm_that_set_a_new_alarm_keeps_that_one() -> None:

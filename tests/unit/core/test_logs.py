@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from dotdo import request_logger
-from dotdo.core.logs import install_default_handler
+from dotdo.core.logs import install_default_handler, instant
 from tests.unit.core.test_middleware import app, call
 
 
@@ -67,3 +67,8 @@ def test_request_lines_go_to_the_requests_logger_at_info(caplog: pytest.LogCaptu
     [record] = caplog.records
     assert (record.name, record.levelname) == ("dotdo.requests", "INFO")
     assert record.getMessage().startswith("GET /health") and record.getMessage().endswith("ms")
+
+
+def test_a_time_in_a_message_is_iso_8601_in_utc() -> None:
+    assert instant(1_796_214_742_163) == "2026-12-02T12:32:22.163Z"
+    assert instant(0) == "1970-01-01T00:00:00.000Z"

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from dotdo import HttpRequest, HttpResponse, NotFound, Router, json_response
 from dotdo.core.http import decode_component, rest_of_path, split_path
+from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.core.router import Route, _method_fit
 from dotdo.errors import BadRequest, HttpError, MethodNotAllowed
 from dotdo.types import Handler
@@ -125,6 +126,97 @@ def test_middleware_errors_are_handled() -> None:
 
     router.use(reject)
     assert run(router, "GET", "/items/1").json()["error"]["code"] == "rejected"
+
+
+class Shop:
+    async def bad_dict(self, request: HttpRequest) -> Any:
+        return {"oops": True}
+
+    async def no_return(self, request: HttpRequest) -> Any:
+        json_response({"forgot": "return"})
+
+    def plain(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"plain": True})
+
+
+@pytest.mark.parametrize(
+    ("method", "said"),
+    [
+        ("bad_dict", "handler Shop.bad_dict returned a dict, not an HttpResponse: return json_response(...)"),
+        ("no_return", "handler Shop.no_return returned None (a missing return?), not an HttpResponse"),
+    ],
+)
+def test_a_handler_answering_no_response_is_named_where_the_router_receives_it(
+    method: str, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler answering a dict failed inside CORS (`'dict' object has no attribute
+    'headers'`), a traceback naming none of the app's code; every middleware now sees a
+    proper 500, which names the handler in development only."""
+    shop = Shop()
+    for development in (True, False):
+        router = Router(development=development)
+        router.use(cors(CorsPolicy.from_env("https://a.example.com", "development")))
+        router.get("/x")(getattr(shop, method))
+        response = run(router, "GET", "/x", headers={"origin": "https://a.example.com"})
+        assert response.status == 500
+        assert response.headers["access-control-allow-origin"] == "https://a.example.com"
+        message = response.json()["error"]["message"]
+        if development:
+            assert message.startswith(f"Internal server error: TypeError: {said}")
+        else:
+            assert message == "Internal server error"  # no name of the app's in production
+    assert said in caplog.text
+
+
+def test_a_plain_function_answering_a_response_is_taken() -> None:
+    router = Router()
+    router.get("/plain")(Shop().plain)  # type: ignore[arg-type]
+    assert run(router, "GET", "/plain").json() == {"plain": True}
+
+
+def test_a_middleware_answering_nothing_is_named(caplog: pytest.LogCaptureFixture) -> None:
+    router = make_router(development=True)
+    seen: list[int] = []
+
+    async def outer(request: HttpRequest, call_next: Handler) -> HttpResponse:
+        response = await call_next(request)
+        seen.append(response.status)
+        return response
+
+    async def forgetful(request: HttpRequest, call_next: Handler) -> Any:
+        await call_next(request)  # no return
+
+    router.use(outer)
+    router.use(forgetful)
+    response = run(router, "GET", "/items/1")
+    assert response.status == 500 and seen == []  # raised through `outer`, answered by the router
+    assert (
+        "TypeError: middleware test_a_middleware_answering_nothing_is_named.<locals>.forgetful"
+        in (response.json()["error"]["message"])
+    )
+    assert "returned None (a missing return?), not an HttpResponse: return await call_next(request)" in (
+        caplog.text
+    )
+
+
+def test_an_error_handler_answering_no_response_falls_back_to_a_500() -> None:
+    """`router.handle` never raises, even when a replaced error handler fails."""
+    router = make_router(development=True)
+
+    async def answer_dict(error: Exception, request: HttpRequest) -> Any:
+        return {"error": str(error)}
+
+    router.on_error(answer_dict)
+    response = run(router, "GET", "/boom")
+    assert response.status == 500
+    assert "TypeError: error handler " in response.json()["error"]["message"]
+    assert "answer_dict returned a dict, not an HttpResponse" in response.json()["error"]["message"]
+
+    async def raising(error: Exception, request: HttpRequest) -> HttpResponse:
+        raise ValueError("handler broke")
+
+    router.on_error(raising)
+    assert "ValueError: handler broke" in run(router, "GET", "/boom").json()["error"]["message"]
 
 
 @pytest.mark.parametrize("pattern", ["items", "/a/*/b", "/a/:1x", "/a/:"])

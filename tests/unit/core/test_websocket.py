@@ -3,13 +3,15 @@ what outgrows an attachment kept in SQLite (under Cloudflare's SQLite limits).""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
 import types
 from typing import Any
 
 import pytest
 
-from dotdo import BadRequest
+from dotdo import BadRequest, DOCore
 from dotdo.core.access import MAX_KEY_LENGTH
 from dotdo.core.sql import Sql
 from dotdo.core.websocket import (
@@ -151,3 +153,24 @@ def test_a_socket_whose_token_expired_is_closed_and_left_out(monkeypatch: pytest
     assert sockets["expired"].closed == sockets["at_expiry"].closed == expected
     assert TOKEN_EXPIRED_CLOSE == 1008 and not sockets["lasting"].closed and not sockets["untimed"].closed
     assert connections[0].lapsed(2000) and not connections[0].lapsed(1999.5)
+
+
+@pytest.mark.usefixtures("runtime_modules")
+@pytest.mark.parametrize(
+    ("ping", "pong"),
+    [
+        ({"type": "ping", "id": "1"}, {"type": "pong", "id": "1", "connection": "c-9"}),
+        ({"type": "ping", "id": 7}, {"type": "pong", "id": 7, "connection": "c-9"}),
+        ({"type": "ping"}, {"type": "pong", "connection": "c-9"}),
+    ],
+)
+def test_a_pong_echoes_the_pings_id(
+    ping: dict[str, Any], pong: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client sent `{"type":"ping","id":"1"}` and got the connection's id back as `id`, so
+    it could not match the pong to its ping."""
+    monkeypatch.setattr(sys.modules["pyodide.ffi"], "JsException", RuntimeError, raising=False)
+    socket = ClosingSocket()
+    host = types.SimpleNamespace(_rpc_transport=types.SimpleNamespace(serves=lambda connection: False))
+    asyncio.run(DOCore.on_message(host, Connection(socket, "c-9", [], 0), json.dumps(ping)))  # type: ignore[arg-type]
+    assert [json.loads(sent) for sent in socket.sent] == [pong]

@@ -62,7 +62,9 @@ def test_an_event_reaches_every_matching_handler_in_order_and_leaves_no_delivery
     assert obj.rows("SELECT type, subject FROM events") == [{"type": "Order.placed", "subject": "Order/o-1"}]
 
 
-def test_a_failing_handler_is_retried_with_doubling_back_off_then_buried_and_replayed() -> None:
+def test_a_failing_handler_is_retried_with_doubling_back_off_then_buried_and_replayed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     obj = InProcess(Shop)  # retry_limit 3, retry_delay_ms 1000
     run(obj.bus.send("Payment.failed", {"fail_times": 3}))
     assert names(obj, "flaky") == [1]
@@ -76,6 +78,12 @@ def test_a_failing_handler_is_retried_with_doubling_back_off_then_buried_and_rep
     (dead,) = obj.bus.dead_letters()
     assert (dead["handler"], dead["attempts"], dead["type"]) == ("flaky", 3, "Payment.failed")
     assert "attempt 3 fails" in str(dead["last_error"])
+    # the log line says how to deliver it again
+    assert (
+        f"is a dead letter after 3 attempts (last: RuntimeError: attempt 3 fails); once the handler is "
+        f"fixed, replay it: POST /events/dead/{dead['id']}/replay or "
+        f'await self.replay_dead_letter("{dead["id"]}")'
+    ) in caplog.text
     assert deliveries(obj)[0]["next_at"] is None and obj.storage.alarm is None
     assert run(obj.tick(3_600_000))["deliveries"] == 0  # a dead letter is not retried
     replayed = run(obj.bus.replay(str(dead["id"])))
@@ -134,11 +142,15 @@ def bury(obj: InProcess) -> dict[str, object]:
     return dead
 
 
-def test_a_dead_letter_of_a_renamed_handler_is_replayed_to_the_new_name() -> None:
+def test_a_dead_letter_of_a_renamed_handler_is_replayed_to_the_new_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     obj = InProcess(Club)
     run(obj.bus.send("Member.borrowed", {"book": "b-1"}))
     obj = obj.restart(Renamed)  # the retries now meet a class with no `count_borrow`
     dead = bury(obj)
+    assert "is a dead letter after 3 attempts" in caplog.text
+    assert "once the handler is fixed" not in caplog.text  # its error says where to replay it
     assert dead["handler"] == "count_borrow"
     error = str(dead["last_error"])
     assert error.startswith("no handler method 'count_borrow' for Member.borrowed (renamed or removed?)")

@@ -107,15 +107,20 @@ def test_steps_run_once_and_a_known_run_id_returns_the_run_as_it_is() -> None:
         obj.runs.status("big")  # nothing stored
 
 
-def test_a_failed_step_waits_on_the_alarm_with_back_off_and_replays_from_its_records() -> None:
+def test_a_failed_step_waits_on_the_alarm_with_back_off_and_replays_from_its_records(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     obj = InProcess(Shop)
     waiting = run(obj.runs.start("flaky", {"fail_times": 2, "limit": 3}))
     assert waiting["status"] == "waiting" and waiting["next_at"] == T0 + 1_000
+    # when, for a reader: it said "retried at 1767225601000"
+    assert "failed (attempt 1), retried in 1.0 s (at 2026-01-01T00:00:01.000Z)" in caplog.text
     assert obj.storage.alarm == T0 + 1_000
     assert run(obj.tick(999))["workflows"] == 0
     assert run(obj.tick(1))["workflows"] == 1
     status = obj.runs.status(waiting["id"])
     assert status["status"] == "waiting" and status["next_at"] == T0 + 1_000 + 2_000  # doubled
+    assert "failed (attempt 2), retried in 2.0 s (at 2026-01-01T00:00:03.000Z)" in caplog.text
     run(obj.tick(2_000))
     final = obj.runs.status(waiting["id"])
     assert final["status"] == "completed" and final["result"] == "step-ok"
