@@ -66,8 +66,10 @@ test("a bound class without a migration is named with the entry to add", () => {
   const lines = missingMigrations(
     config([["APP", "App"], ["TICKETS", "Ticket"]], [{ tag: "v1", new_sqlite_classes: ["App"] }]),
   );
+  // a snippet to paste, as the data-file hint shows one: it was one line, not TOML
   assert.deepEqual(lines, [
-    'wrangler.toml binds TICKETS to class Ticket, which no migration creates: add [[migrations]] tag = "v2" new_sqlite_classes = ["Ticket"]',
+    "wrangler.toml binds TICKETS to class Ticket, which no migration creates. Add at the end of wrangler.toml:\n" +
+      '  [[migrations]]\n  tag = "v2"\n  new_sqlite_classes = ["Ticket"]',
   ]);
   assert.deepEqual(missingMigrations(config([["APP", "App"]], [{ tag: "v1", new_sqlite_classes: ["App"] }])), []);
 });
@@ -77,8 +79,14 @@ test("a class that replaced a migrated one is told how to rename it", () => {
   // new_sqlite_classes, which then failed on the old class the first migration made
   const lines = missingMigrations(config([["DEMO", "Library"]], [{ tag: "v1", new_sqlite_classes: ["Demo"] }]));
   assert.equal(lines.length, 1);
-  assert.match(lines[0], /new_sqlite_classes = \["Library"\]; or, if Library is Demo renamed: renamed_classes = \[\{ from = "Demo", to = "Library" \}\]/);
-  assert.match(lines[0], /local runtime starts the renamed class with none/);
+  assert.ok(
+    lines[0].endsWith(
+      'new_sqlite_classes = ["Library"]\nOr, if Library is Demo renamed, add this instead, which keeps its objects on ' +
+        "Cloudflare (the local runtime starts the renamed class with none):\n" +
+        '  [[migrations]]\n  tag = "v2"\n  renamed_classes = [{ from = "Demo", to = "Library" }]',
+    ),
+    lines[0],
+  );
 });
 
 test("a renamed-away or deleted class counts as missing", () => {

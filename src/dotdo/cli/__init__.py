@@ -3,7 +3,8 @@ Cloudflare's `pywrangler` (workers-py), on click.
 
 Every command works on the project in the current folder (its `wrangler.toml`,
 `pyproject.toml` and `python_modules/`). A problem the user can fix is one line,
-`dotdo: ...`, and exit status 1.
+`dotdo: ...` (then, when the fix is an entry of the config, that entry as a snippet to
+paste), and exit status 1.
 """
 
 from __future__ import annotations

@@ -1,14 +1,18 @@
 """`dotdo token mint / attenuate / inspect`: capability tokens from the shell, for
 operators and scripts (the functions of `dotdo.wire.tokens`, docs/api.md "Tokens").
 
-The secret is `--secret` or the `DOTDO_SECRET` environment variable, the name the
-deployed Worker reads it by (`wrangler secret put DOTDO_SECRET`). A token is printed on
-stdout alone, so `TOKEN=$(dotdo token mint ...)` works; `inspect` prints JSON.
+`mint`'s secret is `--secret`, else the `DOTDO_SECRET` environment variable, else, in a
+project's folder (one with a `wrangler.toml`), the `DOTDO_SECRET` of its `.dev.vars`: the
+secret `dotdo dev` serves with, read as wrangler reads it (`dotdo.localrt.devvars`).
+`DOTDO_SECRET` is the name the deployed Worker reads it by (`wrangler secret put
+DOTDO_SECRET`). A token is printed on stdout alone, so `TOKEN=$(dotdo token mint ...)`
+works; `inspect` prints JSON.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -17,6 +21,24 @@ from dotdo.remote.marks import SCOPES
 from dotdo.wire.tokens import attenuate, inspect, mint
 
 __all__ = ["token"]
+
+
+SECRET = "DOTDO_SECRET"
+
+
+def _project_secret(folder: Path) -> str | None:
+    """`DOTDO_SECRET` from the `.dev.vars` of the project in `folder`, or None when `folder`
+    has no `wrangler.toml`, the project no `.dev.vars`, or the file no (or an empty) secret."""
+    from dotdo.localrt.devvars import DEV_VARS, read_dev_vars
+
+    config = folder / "wrangler.toml"
+    if not config.is_file():
+        return None
+    try:
+        found = read_dev_vars(config)
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.UsageError(f"cannot read {DEV_VARS}: {error}") from error
+    return (found or {}).get(SECRET) or None
 
 
 def _ttl(ttl: int | None, no_expiry: bool) -> int | None:
@@ -34,7 +56,10 @@ def token() -> None:
 
 @token.command("mint")
 @click.option(
-    "--secret", envvar="DOTDO_SECRET", help="The app's DOTDO_SECRET (or that environment variable)."
+    "--secret",
+    envvar=SECRET,
+    help="The app's DOTDO_SECRET [default: the DOTDO_SECRET environment variable, else, in a "
+    "project's folder, DOTDO_SECRET in its .dev.vars].",
 )
 @click.option(
     "--target",
@@ -55,9 +80,16 @@ def mint_command(
     no_expiry: bool,
     sub: str | None,
 ) -> None:
-    """Print a new token signed with the secret, for the tenant `--target` names."""
+    """Print a new token signed with the secret, for the tenant `--target` names.
+
+    The secret is --secret, else the DOTDO_SECRET environment variable, else (run in the
+    project's folder) DOTDO_SECRET in the .dev.vars that `dotdo dev` serves with."""
+    secret = secret or _project_secret(Path.cwd())
     if not secret:  # click's "Missing option '--secret'" would not name the variable
-        raise click.UsageError("no secret: pass --secret or set DOTDO_SECRET (the app's secret)")
+        raise click.UsageError(
+            "no secret: pass --secret, set DOTDO_SECRET, or run this in the project's folder "
+            "with DOTDO_SECRET in its .dev.vars (the app's secret)"
+        )
     if target is None:  # every tenant is a choice to make, never a default to fall into
         raise click.UsageError(
             "no --target: name the tenant the token is for (--target acme), "

@@ -53,18 +53,30 @@ def _migrated_classes(migrations: list[Any]) -> set[str]:
     return classes
 
 
-def rename_hint(unbound: list[str], class_name: str) -> str:
+def toml_snippet(*lines: str) -> str:
+    """`lines` of TOML as a hint shows them: each on a line of its own, indented two spaces
+    (still valid TOML when pasted as it is), after a newline."""
+    return "".join(f"\n  {line}" for line in lines)
+
+
+def rename_hint(unbound: list[str], class_name: str, tag: str) -> str:
     """What to add instead when `class_name` replaces a class a migration made that nothing
-    binds now (`unbound`): a rename keeps that class's objects on Cloudflare
-    (`renamed_classes`, Cloudflare's Durable Object migrations); "" when there is none."""
+    binds now (`unbound`): a migration tagged `tag` that renames it, which keeps that
+    class's objects on Cloudflare (`renamed_classes`, Cloudflare's Durable Object
+    migrations), as a snippet (`toml_snippet`) after a line that says so; "" when there is
+    none."""
     if not unbound:
         return ""
     old = unbound[0] if len(unbound) == 1 else "<the old name>"
     which = unbound[0] if len(unbound) == 1 else f"one of {', '.join(unbound)}"
     return (
-        f'; or, if {class_name} is {which} renamed: renamed_classes = [{{ from = "{old}", to = '
-        f'"{class_name}" }}], which keeps its objects on Cloudflare (the local runtime starts '
-        "the renamed class with none)"
+        f"\nOr, if {class_name} is {which} renamed, add this instead, which keeps its objects on "
+        "Cloudflare (the local runtime starts the renamed class with none):"
+        + toml_snippet(
+            "[[migrations]]",
+            f'tag = "{tag}"',
+            f'renamed_classes = [{{ from = "{old}", to = "{class_name}" }}]',
+        )
     )
 
 
@@ -139,20 +151,26 @@ class Project:
         return f"v{max(numbers, default=0) + 1}"
 
     def missing_migrations(self) -> list[str]:
-        """One line per bound class that no migration creates, naming the entry to add: a
-        new class, or (when a migrated class is no longer bound) a rename of that one."""
+        """One message per bound class that no migration creates: a line that says so, then
+        the entry to add as a snippet to paste (`toml_snippet`): a new class, or (when a
+        migrated class is no longer bound) a rename of that one."""
         tag = self.next_migration_tag()
         unbound = sorted(self.migrated - {binding.class_name for binding in self.bindings})
+        name = self.config.name
         return [
-            f"{self.config.name} binds {binding.name} to class {binding.class_name}, which no migration "
-            f'creates: add [[migrations]] tag = "{tag}" new_sqlite_classes = ["{binding.class_name}"]'
-            + rename_hint(unbound, binding.class_name)
+            f"{name} binds {binding.name} to class {binding.class_name}, which no migration creates. "
+            f"Add at the end of {name}:"
+            + toml_snippet(
+                "[[migrations]]", f'tag = "{tag}"', f'new_sqlite_classes = ["{binding.class_name}"]'
+            )
+            + rename_hint(unbound, binding.class_name, tag)
             for binding in self.bindings
             if binding.class_name not in self.migrated
         ]
 
     def check(self) -> None:
-        """Raise LocalRuntimeError naming the first bound class without a migration."""
+        """Raise LocalRuntimeError naming the first bound class without a migration (its
+        `missing_migrations` message)."""
         missing = self.missing_migrations()
         if missing:
             raise LocalRuntimeError(missing[0])

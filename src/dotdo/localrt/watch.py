@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from dotdo.localrt.devvars import dev_vars_path
 from dotdo.localrt.project import Project
 
 __all__ = ["IGNORED_DIRS", "Kind", "WatchPlan", "Watcher", "is_ignored_dir"]
@@ -92,7 +93,7 @@ class WatchPlan:
 
     def classify(self, path: Path) -> Kind | None:
         """The kind of change `path` is, or None when it needs no restart."""
-        if path == self.config or path == self.config.parent / ".dev.vars":
+        if path == self.config or path == dev_vars_path(self.config):
             return Kind.CONFIG  # `.dev.vars` (local secrets) is read at each start, as the config
         if path == self.root / "pyproject.toml":
             return Kind.PYPROJECT

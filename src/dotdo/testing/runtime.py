@@ -83,6 +83,9 @@ class LocalRuntime:
         )
         self._server: Server | None = None
         self._restarts = RestartPolicy()
+        self._down: str | None = None
+        """Why the runtime is down for good, when it is (a start that failed, a runtime that
+        kept dying): the first line of the error that said so in full."""
 
     @property
     def base_url(self) -> str:
@@ -91,7 +94,16 @@ class LocalRuntime:
 
     def start(self, timeout: float = 180.0) -> None:
         """Start the server and wait until a tenant's `/health` answers 200. LocalRuntimeError
-        (with the end of the log) when the app fails to import or nothing answers in time."""
+        (with the end of the log) when the app fails to import or nothing answers in time;
+        `revive` then starts it no more."""
+        try:
+            self._start(timeout)
+        except LocalRuntimeError as error:
+            self._down = str(error).partition("\n")[0].rstrip(":")
+            raise
+        self._down = None
+
+    def _start(self, timeout: float) -> None:
         import httpx
 
         if self._server is None:
@@ -162,8 +174,14 @@ class LocalRuntime:
     def revive(self) -> None:
         """Start the runtime again if it died on its own since it started (what died goes
         to the log and the `dotdo.testing` logger), as `dotdo dev` does, with its
-        `RestartPolicy`; LocalRuntimeError once that gives up. Nothing for a runtime that
-        runs, was stopped or crashed on purpose (`stop`, `crash`), or never started."""
+        `RestartPolicy`; LocalRuntimeError once that gives up or the start fails (with the
+        end of the log), and at every later call (in one line: a client would only fail to
+        connect). Nothing for a runtime that runs, was stopped or crashed on purpose
+        (`stop`, `crash`), or never started."""
+        if self._down is not None:
+            raise LocalRuntimeError(
+                f"the local runtime is down ({self._down}; reported in full before): not started again"
+            )
         server = self._server
         if server is None or server.process is None or server.running():
             return
@@ -173,6 +191,7 @@ class LocalRuntime:
         with self.log_path.open("a") as log:
             log.write(f"dotdo.testing: {cause}; starting the local runtime again\n")
         if revive(server, self._restarts, start=self.start, log=logger) is not None:
+            self._down = f"{cause}; it kept dying"
             raise LocalRuntimeError(f"{cause}; the local runtime keeps dying:\n{self.log_tail()}")
 
     def client(self, tenant: str | None = None, *, prefix: str = "") -> TenantClient:

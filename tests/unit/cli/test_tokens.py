@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from click.testing import CliRunner
+import pytest
+from click.testing import CliRunner, Result
 
 from dotdo.cli import main
 from dotdo.wire.tokens import verify
@@ -63,10 +65,10 @@ def test_attenuating_to_more_rights_is_refused_instead_of_printed() -> None:
     assert "dotdo1." not in widened.output
 
 
-def test_mint_without_a_secret_names_both_ways_to_give_one() -> None:
-    refused = CliRunner().invoke(main, ["token", "mint"], env={"DOTDO_SECRET": None})
+def test_mint_without_a_secret_names_the_ways_to_give_one(tmp_path: Path) -> None:
+    refused = _mint(tmp_path)
     assert refused.exit_code == 2
-    assert "pass --secret or set DOTDO_SECRET" in refused.output
+    assert "pass --secret, set DOTDO_SECRET, or run this in the project's folder" in refused.output
 
 
 def test_mint_needs_a_target_and_every_tenant_is_spelled_out() -> None:
@@ -107,3 +109,53 @@ def test_attenuate_never_names_a_subject_the_token_does_not_have() -> None:
         assert refused.exit_code == 2 and "token_widened" in refused.output and "alice" in refused.output
     kept = runner.invoke(main, ["token", "attenuate", minted.output.strip(), "--sub", "bob"])
     assert kept.exit_code == 0 and verify(kept.output.strip(), "s").sub == "bob"
+
+
+def _project(folder: Path, dev_vars: str | None) -> Path:
+    (folder / "wrangler.toml").write_text('name = "app"\nmain = "src/entry.py"\n')
+    if dev_vars is not None:
+        (folder / ".dev.vars").write_text(dev_vars)
+    return folder
+
+
+def _mint(folder: Path, *extra: str, env: dict[str, str | None] | None = None) -> Result:
+    """`dotdo token mint --target acme` run in `folder`, DOTDO_SECRET unset unless `env` sets it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        return CliRunner().invoke(
+            main, ["token", "mint", "--target", "acme", *extra], env={"DOTDO_SECRET": None, **(env or {})}
+        )
+
+
+def test_mint_in_a_project_reads_the_secret_dotdo_dev_serves_with(tmp_path: Path) -> None:
+    """The docs keep DOTDO_SECRET in .dev.vars (not in the environment, where `ps` shows it);
+    mint refused there: "no secret: pass --secret or set DOTDO_SECRET"."""
+    _project(tmp_path, '# local secrets\nexport DOTDO_SECRET="from-dev-vars"  # not in git\nOTHER=1\n')
+    minted = _mint(tmp_path)
+    assert minted.exit_code == 0, minted.output
+    assert verify(minted.output.strip(), "from-dev-vars").target == "acme"
+
+
+def test_the_secret_is_the_option_then_the_environment_then_dev_vars(tmp_path: Path) -> None:
+    _project(tmp_path, "DOTDO_SECRET=from-dev-vars\n")
+    from_env = _mint(tmp_path, env={"DOTDO_SECRET": "from-env"})
+    assert verify(from_env.output.strip(), "from-env").target == "acme"
+    from_option = _mint(tmp_path, "--secret", "from-option", env={"DOTDO_SECRET": "from-env"})
+    assert verify(from_option.output.strip(), "from-option").target == "acme"
+
+
+def test_dev_vars_outside_a_project_or_without_the_secret_is_not_used(tmp_path: Path) -> None:
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / ".dev.vars").write_text("DOTDO_SECRET=s\n")  # no wrangler.toml beside it
+    (tmp_path / "other").mkdir()
+    _project(tmp_path / "other", "OTHER=1\nDOTDO_SECRET=\n")
+    for folder in (tmp_path / "loose", tmp_path / "other", _project(tmp_path, None)):
+        refused = _mint(folder)
+        assert refused.exit_code == 2, refused.output
+        assert "with DOTDO_SECRET in its .dev.vars" in refused.output
+
+
+def test_mint_help_gives_the_order_of_the_secrets_sources() -> None:
+    shown = CliRunner().invoke(main, ["token", "mint", "--help"])
+    assert "else the DOTDO_SECRET environment variable, else" in " ".join(shown.output.split())
+    assert ".dev.vars" in shown.output

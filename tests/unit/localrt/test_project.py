@@ -41,6 +41,27 @@ def test_reads_main_bindings_migrations_and_dependencies(tmp_path: Path) -> None
     project.check()
 
 
+def _snippets(message: str) -> list[str]:
+    """The TOML blocks of a hint: its runs of lines indented two spaces, unindented."""
+    blocks: list[list[str]] = []
+    previous_indented = False
+    for line in message.splitlines():
+        indented = line.startswith("  ")
+        if indented and not previous_indented:
+            blocks.append([])
+        if indented:
+            blocks[-1].append(line[2:])
+        previous_indented = indented
+    return ["\n".join(block) + "\n" for block in blocks]
+
+
+def _paste(root: Path, snippet: str) -> Project:
+    """`snippet` added at the end of the project's wrangler.toml, as the hint says."""
+    with (root / "wrangler.toml").open("a") as config:
+        config.write(snippet)
+    return Project.load(root)
+
+
 def test_a_bound_class_without_migration_names_the_entry_to_add(tmp_path: Path) -> None:
     root = _project(
         tmp_path,
@@ -52,9 +73,28 @@ def test_a_bound_class_without_migration_names_the_entry_to_add(tmp_path: Path) 
     with pytest.raises(LocalRuntimeError) as raised:
         Project.load(root).check()
     assert str(raised.value).startswith(
-        "wrangler.toml binds TICKETS to class Ticket, which no migration creates: "
-        'add [[migrations]] tag = "v3" new_sqlite_classes = ["Ticket"]; or, if Ticket is Kv renamed'
+        "wrangler.toml binds TICKETS to class Ticket, which no migration creates. "
+        "Add at the end of wrangler.toml:\n"
+        '  [[migrations]]\n  tag = "v3"\n  new_sqlite_classes = ["Ticket"]\n'
+        "Or, if Ticket is Kv renamed, add this instead"
     )
+
+
+def test_the_entry_to_add_pastes_as_it_is_printed(tmp_path: Path) -> None:
+    """The hint was one line, `add [[migrations]] tag = "v2" new_sqlite_classes = [...]`,
+    which is not TOML (a table header and two keys on one line)."""
+    root = _project(
+        tmp_path,
+        _binding("SHOP", "Shop")
+        + '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Shop"]\n'
+        + '[vars]\nSHOP_NAME = "Corner"\n'  # a table last, as users' configs often end
+        + _binding("WAREHOUSE", "Warehouse"),
+    )
+    [message] = Project.load(root).missing_migrations()
+    [snippet] = _snippets(message)
+    pasted = _paste(root, snippet)
+    assert pasted.missing_migrations() == []
+    assert pasted.migration_tags == ("v1", "v2")
 
 
 def test_a_class_that_replaced_a_migrated_one_is_told_how_to_rename_it(tmp_path: Path) -> None:
@@ -63,10 +103,13 @@ def test_a_class_that_replaced_a_migrated_one_is_told_how_to_rename_it(tmp_path:
     root = _project(
         tmp_path, _binding("DEMO", "Library") + '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Demo"]\n'
     )
-    [line] = Project.load(root).missing_migrations()
-    assert 'new_sqlite_classes = ["Library"]; or, if Library is Demo renamed: ' in line
-    assert 'renamed_classes = [{ from = "Demo", to = "Library" }]' in line
-    assert "starts the renamed class with none" in line
+    [message] = Project.load(root).missing_migrations()
+    assert "\nOr, if Library is Demo renamed, add this instead, which keeps its objects on " in message
+    assert "starts the renamed class with none" in message
+    _new, rename = _snippets(message)
+    assert rename == '[[migrations]]\ntag = "v2"\nrenamed_classes = [{ from = "Demo", to = "Library" }]\n'
+    renamed = _paste(root, rename)
+    assert renamed.missing_migrations() == [] and renamed.migrated == {"Library"}
 
 
 def test_with_several_unbound_classes_the_hint_names_them_all(tmp_path: Path) -> None:
@@ -74,12 +117,11 @@ def test_with_several_unbound_classes_the_hint_names_them_all(tmp_path: Path) ->
     following both renamed Demo twice."""
     migration = '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Demo", "Other"]\n'
     root = _project(tmp_path, _binding("A", "Library") + _binding("B", "Shelf") + migration)
-    lines = Project.load(root).missing_migrations()
-    assert len(lines) == 2
-    for line, new in zip(lines, ("Library", "Shelf"), strict=True):
-        assert (
-            f'if {new} is one of Demo, Other renamed: renamed_classes = [{{ from = "<the old name>"' in line
-        )
+    messages = Project.load(root).missing_migrations()
+    assert len(messages) == 2
+    for message, new in zip(messages, ("Library", "Shelf"), strict=True):
+        assert f"Or, if {new} is one of Demo, Other renamed, add this instead" in message
+        assert f'renamed_classes = [{{ from = "<the old name>", to = "{new}" }}]' in message
 
 
 def test_renamed_and_deleted_classes_no_longer_count(tmp_path: Path) -> None:

@@ -48,3 +48,125 @@ def test_a_failing_test_carries_the_server_log(pytester: pytest.Pytester) -> Non
     output = result.stdout.str()
     assert "booted" not in output  # only what the test itself caused
     assert "quiet success" not in output
+
+
+BROKEN_APP = """
+import pytest
+from dotdo.errors import LocalRuntimeError
+from dotdo.testing import runtime
+
+pytest_plugins = ["dotdo.testing.plugin"]
+
+
+def _prepare(project):  # what the start's wait reports when the app fails to import
+    raise LocalRuntimeError(
+        "the app failed to import:\\n"
+        '  File "src/entry.py", line 50\\n'
+        "    def stock_value(self) -> int\\n"
+        "SyntaxError: expected ':'"
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _app_fails_to_import():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime, "prepare", _prepare)
+        yield
+"""
+
+USES_THE_RUNTIME = """
+def test_a(dotdo_client):
+    pass
+
+def test_b(dotdo_client):
+    pass
+
+def test_c(dotdo_async_client):
+    pass
+
+def test_without_the_runtime():
+    pass
+"""
+
+
+def _project(pytester: pytest.Pytester, wrangler: str = 'main = "src/entry.py"\n') -> None:
+    pytester.makefile(".toml", wrangler=wrangler)
+    pytester.mkdir("src").joinpath("entry.py").write_text("")
+
+
+def test_an_app_that_fails_to_import_is_reported_once(pytester: pytest.Pytester) -> None:
+    """Every test that needed the runtime errored with the same traceback, dotdo's frames
+    included (662 lines for one syntax error in 8 tests); the first one says it, the others
+    point there, and the tests that need no runtime still run."""
+    _project(pytester)
+    pytester.makeconftest(BROKEN_APP)
+    pytester.makepyfile(test_app=USES_THE_RUNTIME)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=3)
+    assert result.ret != 0
+    output = result.stdout.str()
+    assert output.count("SyntaxError: expected ':'") == 1, output
+    assert "dotdo: the local runtime did not start: the app failed to import:" in output
+    assert "runtime.py" not in output and "plugin.py" not in output  # no frames of dotdo's
+    pointer = (
+        "dotdo: not run: the local runtime did not start (the error at setup of test_app.py::test_a says why)"
+    )
+    assert output.count(pointer) == 2, output
+
+
+@pytest.mark.parametrize(
+    ("wrangler", "message"),
+    [
+        ("[[[", "wrangler.toml is not valid TOML"),
+        ('main = "src/missing.py"\n', "main names src/missing.py, which does not exist"),
+    ],
+)
+def test_a_config_the_runtime_cannot_start_with_is_reported_once(
+    pytester: pytest.Pytester, wrangler: str, message: str
+) -> None:
+    _project(pytester, wrangler)
+    pytester.makeconftest('pytest_plugins = ["dotdo.testing.plugin"]\n')
+    pytester.makepyfile(test_app=USES_THE_RUNTIME)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=3)
+    output = result.stdout.str()
+    assert output.count(message) == 1, output
+    assert output.count("dotdo: not run: the local runtime did not start") == 2, output
+
+
+DIES_FOR_GOOD = """
+import pytest
+from dotdo.errors import LocalRuntimeError
+
+pytest_plugins = ["dotdo.testing.plugin"]
+
+
+class DownRuntime:
+    calls = 0
+
+    def client(self):
+        DownRuntime.calls += 1
+        if DownRuntime.calls == 1:
+            raise LocalRuntimeError("a workerd exited on its own; it keeps dying:\\nthe log's end")
+        raise LocalRuntimeError("the local runtime is down (...): not started again")
+
+    async_client = client
+
+
+@pytest.fixture(scope="session")
+def dotdo_runtime():
+    return DownRuntime()
+"""
+
+
+def test_a_runtime_that_died_for_good_fails_the_tests_without_dotdos_frames(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(DIES_FOR_GOOD)
+    pytester.makepyfile(test_app=USES_THE_RUNTIME)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=3)
+    output = result.stdout.str()
+    assert output.count("the log's end") == 1
+    assert output.count("dotdo: the local runtime is down (...): not started again") == 2
+    assert "plugin.py" not in output and "def client" not in output

@@ -11,7 +11,8 @@
 // project; --python-root adds folders to sys.path after python_modules/ (the
 // framework's own test harness uses it to reach src/). --node-modules is where
 // wrangler and pyodide are installed. Prints the path of the generated
-// wrangler.json; every failure is one line on stderr and exit status 1.
+// wrangler.json; every failure is one line on stderr (then the TOML to add, when
+// that is the fix) and exit status 1.
 //
 // --test-control (set by dotdo.testing, never by `dotdo dev`) serves each dotdo object
 // with the test routes of `dotdo.testing.control` (time travel, fault points). A dotdo

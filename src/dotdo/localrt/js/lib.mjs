@@ -45,9 +45,18 @@ export function nextMigrationTag(config) {
 }
 
 /**
- * One line per bound class that no migration creates, naming the entry to add
- * (Cloudflare refuses such a class only at its first call, with a message
- * about `new_classes`). Empty when every bound class has its migration.
+ * `lines` of TOML as a hint shows them: each on a line of its own, indented two spaces
+ * (still valid TOML when pasted as it is), after a newline.
+ */
+export function tomlSnippet(...lines) {
+  return lines.map((line) => `\n  ${line}`).join("");
+}
+
+/**
+ * One message per bound class that no migration creates (Cloudflare refuses such a class
+ * only at its first call, with a message about `new_classes`): a line that says so, then
+ * the entry to add as a snippet to paste (`tomlSnippet`). Empty when every bound class has
+ * its migration. project.py's `missing_migrations` says the same.
  */
 export function missingMigrations(config, configName = "wrangler.toml") {
   const { bound, migrated } = durableObjectClasses(config);
@@ -58,23 +67,26 @@ export function missingMigrations(config, configName = "wrangler.toml") {
     .filter(({ className }) => !migrated.has(className))
     .map(
       ({ binding, className }) =>
-        `${configName} binds ${binding} to class ${className}, which no migration creates: add ` +
-        `[[migrations]] tag = "${tag}" new_sqlite_classes = ["${className}"]` +
-        renameHint(unbound, className),
+        `${configName} binds ${binding} to class ${className}, which no migration creates. ` +
+        `Add at the end of ${configName}:` +
+        tomlSnippet("[[migrations]]", `tag = "${tag}"`, `new_sqlite_classes = ["${className}"]`) +
+        renameHint(unbound, className, tag),
     );
 }
 
 /**
  * What to add instead when `className` replaces a class a migration made that nothing
- * binds now: a rename keeps that class's objects on Cloudflare (`renamed_classes`).
+ * binds now: a migration tagged `tag` renaming it, which keeps that class's objects on
+ * Cloudflare (`renamed_classes`).
  */
-function renameHint(unbound, className) {
+function renameHint(unbound, className, tag) {
   if (unbound.length === 0) return "";
   const old = unbound.length === 1 ? unbound[0] : "<the old name>";
   const which = unbound.length === 1 ? unbound[0] : `one of ${unbound.join(", ")}`;
   return (
-    `; or, if ${className} is ${which} renamed: renamed_classes = [{ from = "${old}", to = "${className}" }], ` +
-    "which keeps its objects on Cloudflare (the local runtime starts the renamed class with none)"
+    `\nOr, if ${className} is ${which} renamed, add this instead, which keeps its objects on ` +
+    "Cloudflare (the local runtime starts the renamed class with none):" +
+    tomlSnippet("[[migrations]]", `tag = "${tag}"`, `renamed_classes = [{ from = "${old}", to = "${className}" }]`)
   );
 }
 
@@ -319,8 +331,8 @@ export function notShippedHint(rel) {
   return (
     `${rel} is not shipped: no module rule of the config matches it (by default a deploy ships ` +
     "*.py, *.txt, *.html, *.sql and *.bin from the main module's folder), so a deploy leaves it out and " +
-    "the local runtime does too. To ship it, add to wrangler.toml:\n" +
-    `  [[rules]]\n  type = "Data"\n  globs = ["${glob}"]\n  fallthrough = true`
+    "the local runtime does too. To ship it, add to wrangler.toml:" +
+    tomlSnippet("[[rules]]", 'type = "Data"', `globs = ["${glob}"]`, "fallthrough = true")
   );
 }
 

@@ -191,7 +191,8 @@ function build() {
   try {
     return execFileSync(process.execPath, [path.join(here, "build.mjs"), ...extra], {
       encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"], // build.mjs says what failed on stderr, in one line
+      // build.mjs says what failed on stderr: one line, then the TOML to add when that is the fix.
+      stdio: ["ignore", "pipe", "inherit"],
     }).trim();
   } catch {
     throw new BuildFailed();
