@@ -65,6 +65,7 @@ from dotdo.core.queryparams import check_body, check_query
 from dotdo.core.route_patterns import parse_pattern, pattern_shape
 from dotdo.core.routetree import RouteTree
 from dotdo.errors import HttpError, MethodNotAllowed, NotFound, internal_error
+from dotdo.hints import error_hint
 from dotdo.remote.marks import SCOPES
 from dotdo.types import Handler, Middleware
 
@@ -211,7 +212,9 @@ async def development_error_handler(error: Exception, request: HttpRequest) -> H
 def _answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpResponse:
     if isinstance(error, HttpError):
         return error_response(error)
-    logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
+    hint = error_hint(error)
+    suffix = f" ({hint})" if hint else ""
+    logger.error("unhandled error in %s %s%s", request.method, request.path, suffix, exc_info=error)
     return error_response(HttpError(internal_error(error, named=named, message="Internal server error")))
 
 
