@@ -425,7 +425,8 @@ def internal_error(error: BaseException, *, named: bool, message: str = "Interna
     """The message of a 500 `internal_error` answering `error`, a failure of the server's own.
 
     `message` alone, unless `named`: then `message: Type: text (ENVIRONMENT=development; the
-    traceback is in the server's output)`, with the first 300 characters of `Type: text`,
+    traceback is in the server's output)`, with the first 300 characters of `Type: text`
+    and, for a common mistake, what to do about it (`dotdo.hints.error_hint`) after them,
     written as a failure is stored (`dotdo.workflows.failures.error_text`): the type alone
     when the text is empty or `str()` of the error raises, a lone surrogate replaced by
     U+FFFD, since the answer must not fail in its turn (a socket's would never be sent) nor
@@ -436,6 +437,7 @@ def internal_error(error: BaseException, *, named: bool, message: str = "Interna
     """
     if not named:
         return message
+    from dotdo.hints import error_hint
     from dotdo.values import LONE_SURROGATE  # dotdo.values imports this module
 
     name = type(error).__name__
@@ -443,5 +445,6 @@ def internal_error(error: BaseException, *, named: bool, message: str = "Interna
         text = str(error)
     except Exception:  # an error whose own __str__ fails is named by its type
         text = ""
-    said = LONE_SURROGATE.sub("\ufffd", f"{name}: {text}" if text else name)
-    return f"{message}: {said[:_NAMED_LENGTH]} ({_WHERE})"
+    said = LONE_SURROGATE.sub("\ufffd", f"{name}: {text}" if text else name)[:_NAMED_LENGTH]
+    hint = error_hint(error)
+    return f"{message}: {said}{f'; {hint}' if hint else ''} ({_WHERE})"

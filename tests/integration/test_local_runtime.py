@@ -325,6 +325,29 @@ def test_dotdo_dev_reloads_the_sources_as_saved_and_skips_an_editors_lock_file(t
         assert "could not be read" not in log.read_text()
 
 
+def test_dotdo_dev_skips_a_restart_when_nothing_a_restart_reads_changed(tmp_path: Path) -> None:
+    """A restart asked for by a save that changed nothing the runtime was built from (an
+    editor's save of an unchanged buffer, the second of two saves whose first restart's build
+    read both) does nothing; the next real change restarts as before."""
+    root = _project(tmp_path / "same")
+    log = tmp_path / "dev.log"
+    config = root / "wrangler.toml"
+    with _dev_client(root, log) as (_, client):
+        _wait_for(log, "Ready on")
+        assert client.get("/").text == "tiny"
+        config.write_text(WRANGLER)  # the same bytes
+        _wait_for(log, "nothing a restart reads changed since the runtime started; nothing to do", timeout=60)
+        assert client.get("/").text == "tiny"
+        config.write_text(
+            WRANGLER.replace('compatibility_date = "2026-05-01"', 'compatibility_date = "2026-05-02"')
+        )
+        _wait_for(log, "restarted, Python and the app loaded in")
+        assert client.get("/").text == "tiny"
+    content = log.read_text()
+    assert content.count("sources changed, restarting") == 1, content
+    assert content.index("nothing to do") < content.index("sources changed, restarting")
+
+
 def test_a_start_whose_app_failed_to_import_boots_python_ahead_of_the_fix(tmp_path: Path) -> None:
     """The fix of an app that failed to import at the start is a save like any other: the
     runtime boots the reload's interpreter ahead as after a "Ready" (it booted one only at the

@@ -2,7 +2,7 @@
 //   node --test tests/javascript/
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -22,6 +22,7 @@ import {
   nextMigrationTag,
   notShippedHint,
   parseVars,
+  restartInputs,
   shippedAppFiles,
   shipsToPython,
   worthShipping,
@@ -523,4 +524,52 @@ test("a command waits for the work queued before it, and a save after it began r
   queue.push({ paths: ["/a.py"] });
   await queue.idle;
   assert.deepEqual(order, ["/a.py", "/a.py"]);
+});
+
+// restartInputs: what a restart reads, so that one asked for with nothing changed is skipped.
+
+test("the restart inputs change with every file a restart reads, and only with those", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "restart-inputs-"));
+  const config = path.join(root, "wrangler.toml");
+  const app = path.join(root, "src");
+  const modules = path.join(root, "python_modules");
+  const state = path.join(app, "state");
+  for (const dir of [app, modules, state, path.join(app, "__pycache__")]) mkdirSync(dir, { recursive: true });
+  writeFileSync(config, 'name = "x"\n');
+  writeFileSync(path.join(app, "entry.py"), "A = 1\n");
+  writeFileSync(path.join(modules, "lib.py"), "B = 1\n");
+  const inputs = () =>
+    restartInputs({
+      files: [config, path.join(root, ".dev.vars")],
+      trees: [modules, app, path.join(root, "no-such-root")],
+      skip: (dir) => dir === state,
+    });
+  let last = inputs();
+  const changes = (what, change) => {
+    change();
+    const now = inputs();
+    assert.notEqual(now, last, what);
+    last = now;
+  };
+  const same = (what, change) => {
+    change();
+    assert.equal(inputs(), last, what);
+  };
+  same("nothing done", () => {});
+  same("the config saved as it was", () => writeFileSync(config, 'name = "x"\n'));
+  same("the state written", () => writeFileSync(path.join(state, "do.sqlite"), "rows"));
+  same("bytecode written", () => writeFileSync(path.join(app, "__pycache__", "entry.pyc"), "pyc"));
+  changes("the config edited", () => writeFileSync(config, 'name = "y"\n'));
+  changes(".dev.vars made", () => writeFileSync(path.join(root, ".dev.vars"), "SECRET=1\n"));
+  changes("a source saved", () => writeFileSync(path.join(app, "entry.py"), "A = 2\n"));
+  changes("a vendored file saved", () => writeFileSync(path.join(modules, "lib.py"), "B = 2\n"));
+  changes("a vendored file added", () => writeFileSync(path.join(modules, "new.py"), ""));
+  changes("a file renamed into place", () => {
+    writeFileSync(path.join(modules, "new.py.tmp"), "");
+    renameSync(path.join(modules, "new.py.tmp"), path.join(modules, "new.py"));
+  });
+  changes("a source removed", () => rmSync(path.join(app, "entry.py")));
+  changes("python_modules/ gone", () => rmSync(modules, { recursive: true }));
+  symlinkSync(path.join(root, "nowhere"), path.join(app, ".#entry.py")); // Emacs's lock file
+  assert.equal(inputs(), last, "a link to nothing is no input, as for the build");
 });

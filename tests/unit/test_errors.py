@@ -3,6 +3,7 @@ under the parent it derives from, and the public ones are exported from `dotdo`.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 import re
@@ -14,6 +15,7 @@ import pytest
 
 import dotdo
 from dotdo import errors
+from dotdo.hints import error_hint
 
 _TREE_LINE = re.compile(r"^    (?P<rails>(?:[| ]   )*)(?:\+-- )?(?P<name>[A-Z]\w+)\s{2,}(?P<note>.*)$")
 
@@ -159,3 +161,22 @@ def test_a_named_internal_error_is_answered_whatever_the_exception_says() -> Non
     assert lone == f"Internal error: ValueError: a \ufffd b {where}"
     assert errors.internal_error(KeyError(), named=True) == f"Internal error: KeyError {where}"
     assert errors.internal_error(_Unprintable(), named=False) == "Internal error"
+
+
+def test_an_await_of_a_value_is_named_with_its_fix_on_every_surface() -> None:
+    """`await request.json()` raises CPython's bare TypeError; every surface's development
+    answer (one wording, `internal_error`) adds what to do. Other TypeErrors get nothing."""
+
+    async def starlette_habit() -> None:
+        await {}.copy()  # type: ignore[misc]  # what `await request.json()` does
+
+    with pytest.raises(TypeError) as raised:
+        asyncio.run(starlette_habit())
+    hint = error_hint(raised.value)
+    assert hint is not None and "drop the `await`" in hint
+    said = errors.internal_error(raised.value, named=True)
+    assert said.startswith(f"Internal error: TypeError: {raised.value}; {hint} (ENVIRONMENT=development")
+    assert errors.internal_error(raised.value, named=False) == "Internal error"
+    assert error_hint(TypeError("'bytes' object is not callable")) is None
+    assert error_hint(ValueError("can't be awaited")) is None
+    assert error_hint(TypeError("'dict' object can't be awaited")) == hint  # CPython 3.14's words

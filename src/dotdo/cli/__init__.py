@@ -49,24 +49,7 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def _check_port_free(ip: str, port: int) -> None:
-    """LocalRuntimeError when something already listens on `ip`:`port`: wrangler would wait
-    on it without a word (a second `dotdo dev` in one project also shares its state
-    folder). SO_REUSEADDR lets a port a server just left (TIME_WAIT) pass."""
-    if port == 0:
-        return
-    import socket
-
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((ip, port))
-        except OSError as error:
-            raise LocalRuntimeError(
-                f"port {port} on {ip} is in use ({error.strerror}); is another `dotdo dev` "
-                "running? Stop it, or pass --port"
-            ) from None
+_PORT = click.IntRange(0, 65535)
 
 
 class _Group(click.Group):
@@ -110,7 +93,15 @@ def new(name: str) -> None:
 
 
 @main.command()
-@click.option("--port", type=int, default=8787, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=_PORT,
+    default=8787,
+    show_default=True,
+    envvar="DOTDO_DEV_PORT",
+    show_envvar=True,
+    help="Port to listen on (0: any free one).",
+)
 @click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--persist-to",
@@ -157,10 +148,10 @@ def dev(
     restarts the runtime."""
     from dotdo.cli.devloop import serve
     from dotdo.localrt.project import Project
-    from dotdo.localrt.server import ServerOptions
+    from dotdo.localrt.server import ServerOptions, check_port_free
 
     project = Project.load(Path.cwd(), config)
-    _check_port_free(ip, port)
+    check_port_free(ip, port, hint="is another `dotdo dev` running? Stop it, or pass --port")
     options = ServerOptions(
         port=port,
         ip=ip,
@@ -186,16 +177,32 @@ def vendor(force: bool) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option(
+    "--port",
+    type=_PORT,
+    envvar="DOTDO_TEST_PORT",
+    show_envvar=True,
+    help="Port of the tests' local runtime [default: any free one].",
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def test(pytest_args: tuple[str, ...]) -> None:
-    """Vendor, then run the project's tests with pytest (arguments go to pytest)."""
+def test(port: int | None, pytest_args: tuple[str, ...]) -> None:
+    """Vendor, then run the project's tests with pytest (other arguments go to pytest)."""
     from dotdo.localrt.project import Project
+    from dotdo.localrt.server import check_port_free
     from dotdo.localrt.vendoring import vendor as vendor_project
 
     project = Project.load(Path.cwd())
     project.check()
+    if port is not None:  # one line now, not an error in every test that asks for the runtime
+        check_port_free("127.0.0.1", port, hint="is a `dotdo dev` serving it? Pass another --port")
     vendor_project(project)
-    sys.exit(subprocess.call([sys.executable, "-m", "pytest", *pytest_args]))
+    env = dict(os.environ)
+    if port is not None:
+        # The plugin reads it (as a DOTDO_TEST_PORT set for a bare `pytest` run): given in
+        # the environment, not as `--dotdo-port`, a run whose pytest does not load the
+        # plugin is not refused for an unknown option.
+        env["DOTDO_TEST_PORT"] = str(port)
+    sys.exit(subprocess.call([sys.executable, "-m", "pytest", *pytest_args], env=env))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -19,6 +19,7 @@ from typing import Any
 
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
 from dotdo.errors import HttpError, internal_error
+from dotdo.hints import error_hint
 
 __all__ = ["answer_error", "awaited", "checked_error_answer", "not_a_response"]
 
@@ -57,7 +58,9 @@ def answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpRes
     (`dotdo.http`) and a 500 `internal_error`, naming the exception when `named`."""
     if isinstance(error, HttpError):
         return error_response(error)
-    logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
+    hint = error_hint(error)
+    suffix = f" ({hint})" if hint else ""
+    logger.error("unhandled error in %s %s%s", request.method, request.path, suffix, exc_info=error)
     return error_response(HttpError(internal_error(error, named=named, message="Internal server error")))
 
 

@@ -29,7 +29,16 @@ from dotdo.localrt.node import check_node, npm_packages
 from dotdo.localrt.project import Project
 from dotdo.localrt.vendoring import vendor
 
-__all__ = ["JS_DIR", "RUNTIME_DIED", "Server", "ServerOptions", "claim_host", "generated_dirs", "prepare"]
+__all__ = [
+    "JS_DIR",
+    "RUNTIME_DIED",
+    "Server",
+    "ServerOptions",
+    "check_port_free",
+    "claim_host",
+    "generated_dirs",
+    "prepare",
+]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 RUNTIME_DIED = 3
@@ -57,6 +66,25 @@ class ServerOptions:
     python_roots: Sequence[Path] = ()
     test_control: bool = False
     registry: Path | None = None
+
+
+def check_port_free(ip: str, port: int, *, hint: str) -> None:
+    """LocalRuntimeError (ending with `hint`, what to do instead) when something already
+    listens on `ip`:`port`: wrangler would wait on it without a word, and a client would
+    meet the other server (a `dotdo dev`'s `/health` answers a test runtime's probe). Port 0
+    (any free port) always passes; SO_REUSEADDR lets a port a server just left (TIME_WAIT)
+    pass."""
+    if port == 0:
+        return
+    import socket
+
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ip, port))
+        except OSError as error:
+            raise LocalRuntimeError(f"port {port} on {ip} is in use ({error.strerror}); {hint}") from None
 
 
 def generated_dirs(project: Project) -> tuple[Path, Path]:

@@ -10,7 +10,9 @@ whole message and every later one in one line that points there.
 Settings (`[tool.pytest.ini_options]`), all optional: `dotdo_project` (the folder with
 `python_modules/`; default the rootdir), `dotdo_config` (default `wrangler.toml` there),
 `dotdo_python_roots` (extra folders on `sys.path`), `dotdo_vars` (`NAME=VALUE` lines for
-the worker's env; `ENVIRONMENT=development` is always set). The project's dotdo objects
+the worker's env; `ENVIRONMENT=development` is always set). The runtime listens on a free
+port the OS chooses, or on the one `--dotdo-port` or the `DOTDO_TEST_PORT` environment
+variable names (what `dotdo test --port` sets). The project's dotdo objects
 are served with the test routes of `dotdo.testing.control`, and the worker joins a dev
 registry of the session's own (`dotdo_runtime.registry`), where a second local worker
 reaches its classes by `script_name`.
@@ -50,8 +52,18 @@ class _StartFailed:
 _START_FAILED = pytest.StashKey[_StartFailed]()
 
 
+PORT_VARIABLE = "DOTDO_TEST_PORT"
+"""The environment variable naming the runtime's port (`dotdo test --port` sets it)."""
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """The plugin's ini settings (see the module docstring)."""
+    """The plugin's option and ini settings (see the module docstring)."""
+    parser.getgroup("dotdo").addoption(
+        "--dotdo-port",
+        type=int,
+        default=None,
+        help=f"dotdo: the local runtime's port (default ${PORT_VARIABLE}, else a free one)",
+    )
     parser.addini("dotdo_project", "dotdo: the project folder (python_modules/); default the rootdir")
     parser.addini("dotdo_config", "dotdo: the wrangler config to serve; default wrangler.toml in the project")
     parser.addini("dotdo_python_roots", "dotdo: extra folders on sys.path", type="linelist", default=[])
@@ -63,6 +75,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _setting(config: pytest.Config, name: str) -> str | None:
     value = config.getini(name)
     return str(value) if value else None
+
+
+def _port(config: pytest.Config) -> int | None:
+    """`--dotdo-port`, else $DOTDO_TEST_PORT, else None (a free port); UsageError for a
+    value that is no port."""
+    import os
+
+    given: object = config.getoption("dotdo_port")
+    where = "--dotdo-port"
+    if given is None:
+        given, where = os.environ.get(PORT_VARIABLE, "").strip() or None, PORT_VARIABLE
+    if given is None:
+        return None
+    try:
+        port = int(str(given))
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise pytest.UsageError(f"{where}: {given!r} is not a port (0-65535; 0 for any free one)")
+    return port
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +126,7 @@ def dotdo_runtime(
             vars=variables,
             python_roots=[root / str(p) for p in pytestconfig.getini("dotdo_python_roots")],
             registry=base / "registry",
+            port=_port(pytestconfig),
         )
         pytestconfig.stash[_RUNTIME] = runtime
         runtime.start()

@@ -21,7 +21,7 @@ from pathlib import Path
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
 from dotdo.localrt.revive import RestartPolicy, revive
-from dotdo.localrt.server import Server, ServerOptions, prepare
+from dotdo.localrt.server import Server, ServerOptions, check_port_free, prepare
 from dotdo.testing.clients import AsyncTenantClient, TenantClient
 
 __all__ = ["LocalRuntime", "free_port", "new_tenant"]
@@ -44,13 +44,15 @@ def new_tenant() -> str:
 class LocalRuntime:
     """One server for the tests: `base_url`, `port`, `log_path`, per-tenant clients.
 
-    Serves the project in `project_root` (its `config`, default its `wrangler.toml`) with
-    the test routes (unless `test_routes=False`, to serve exactly what a deploy serves),
-    state in `state_dir` and output in `log_path`; `vars` join the
-    worker's env, `python_roots` go on `sys.path`, `out` is the generated host's folder
-    (default `.dotdo/test-host`), `log_level` wrangler's; with `registry` (a folder) the
-    worker joins wrangler's dev registry there, where another local worker reaches the
-    project's classes by `script_name` (e.g. the JavaScript front)."""
+    Serves the project in `project_root` (its `config`, default its `wrangler.toml`) on
+    `port` (None or 0: a free one the OS chooses; one something listens on is a
+    LocalRuntimeError at the first `start`) with the test routes (unless
+    `test_routes=False`, to serve exactly what a deploy serves), state in `state_dir` and
+    output in `log_path`; `vars` join the worker's env, `python_roots` go on `sys.path`,
+    `out` is the generated host's folder (default `.dotdo/test-host`), `log_level`
+    wrangler's; with `registry` (a folder) the worker joins wrangler's dev registry there,
+    where another local worker reaches the project's classes by `script_name` (e.g. the
+    JavaScript front)."""
 
     def __init__(
         self,
@@ -65,12 +67,14 @@ class LocalRuntime:
         log_level: str = "info",
         registry: Path | None = None,
         test_routes: bool = True,
+        port: int | None = None,
     ) -> None:
         self.project = Project.load(project_root, config)
         self.state_dir = state_dir
         self.log_path = log_path
         self.registry = registry
-        self.port = free_port()
+        self._chosen_port = bool(port)
+        self.port = port or free_port()
         self.options = ServerOptions(
             port=self.port,
             persist_to=state_dir,
@@ -107,6 +111,13 @@ class LocalRuntime:
         import httpx
 
         if self._server is None:
+            if self._chosen_port:  # else a server already there would answer the probe below
+                check_port_free(
+                    self.options.ip,
+                    self.port,
+                    hint="is a `dotdo dev` serving it? Choose another port (`dotdo test --port`, "
+                    "DOTDO_TEST_PORT) or leave it to the OS",
+                )
             node, node_modules = prepare(self.project)
             self._server = Server(self.project, self.options, node=node, node_modules=node_modules)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,19 @@ from typing import Any
 from dotdo.core.sql import Sql
 from dotdo.types import Row
 
-__all__ = ["ScheduleStore"]
+__all__ = ["UTC", "ScheduleStore"]
 
+
+UTC = "UTC"
+"""The zone of a schedule declared without one, as every listing and `ScheduleInfo` name it."""
 
 _COLUMNS = (
-    "id, cron, tz, handler, source, next_at, last_fired_at, registered_at, firing_at, "
-    "firing_attempts, firing_until, last_error"
+    f"id, cron, coalesce(tz, '{UTC}') AS tz, handler, source, next_at, last_fired_at, registered_at, "
+    "firing_at, firing_attempts, firing_until, last_error"
 )
+"""Every column, as read: a schedule without a zone is stored with `tz` NULL (as every
+version has stored it: the ids, which class schedules are kept in step by, say `UTC`) and
+read as "UTC", which is what it runs in."""
 _WAKE = "min(next_at, coalesce(firing_until, next_at))"
 """When a schedule is next due: its next fire time, or sooner the retry (or lease) of a
 firing that has not finished."""
@@ -25,7 +31,8 @@ class ScheduleStore:
     """Rows of `schedules` in `sql`: `source` is "class" (a decorator) or "runtime"
     (`self.every`); times are epoch ms. A firing not finished yet is `firing_at` (the fire
     time it is for), its `firing_attempts` so far and `firing_until` (its lease while the
-    handler runs, or the time of its retry after a failure); all NULL/0 when none is."""
+    handler runs, or the time of its retry after a failure); all NULL/0 when none is.
+    `tz` is written as given (None: UTC) and read as "UTC" when None."""
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql

@@ -29,7 +29,7 @@ from dotdo.workflows.delivery import HandlerTimeout
 from dotdo.workflows.every import ScheduleSpec
 from dotdo.workflows.failures import error_text
 from dotdo.workflows.host import DUE_BATCH, Host
-from dotdo.workflows.schedule_store import ScheduleStore
+from dotdo.workflows.schedule_store import UTC, ScheduleStore
 from dotdo.workflows.steps import ScheduleInfo
 
 __all__ = [
@@ -63,7 +63,7 @@ def runtime_schedule_id(handler: str, spec: ScheduleSpec) -> str:
     """Stable and URL-safe: one id per (handler, cron, time zone) of a run-time schedule."""
     import hashlib  # with the first run-time schedule, not with every app (ADR 0036)
 
-    digest = hashlib.sha256(f"{spec.cron}|{spec.tz or 'UTC'}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{spec.cron}|{spec.tz or UTC}".encode()).hexdigest()[:12]
     return f"runtime-{handler}-{digest}"
 
 
@@ -76,7 +76,7 @@ def _next_fire(cron: str, tz: str | None, now: int) -> int:
 
 
 def _class_schedule_id(handler: str, spec: ScheduleSpec) -> str:
-    return f"class:{handler}:{spec.cron}:{spec.tz or 'UTC'}"
+    return f"class:{handler}:{spec.cron}:{spec.tz or UTC}"
 
 
 def _takes_argument(method: Callable[..., Any]) -> bool:
@@ -145,9 +145,9 @@ class Scheduler:
             self._host.timers.changed()
 
     def list(self) -> list[dict[str, Any]]:
-        """Every schedule: `id, cron, tz, handler, source, next_at, last_fired_at,
-        registered_at, firing_at, firing_attempts, firing_until, last_error` (see
-        `ScheduleStore`)."""
+        """Every schedule: `id, cron, tz` ("UTC" when declared without one), `handler,
+        source, next_at, last_fired_at, registered_at, firing_at, firing_attempts,
+        firing_until, last_error` (see `ScheduleStore`)."""
         return self._store.all()
 
     def page(self, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
@@ -210,7 +210,7 @@ class Scheduler:
 
     async def _fire(self, row: dict[str, Any], now: int) -> None:
         schedule_id, handler = str(row["id"]), str(row["handler"])
-        cron, tz = str(row["cron"]), row["tz"]
+        cron, tz = str(row["cron"]), str(row["tz"])
         if int(row["next_at"]) <= now:
             # A fire time: times missed while the object was away collapse into this one
             # firing (and replace a firing still to be retried); the next is computed from

@@ -157,10 +157,11 @@ def workflow(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[A
 
 @dataclass(frozen=True)
 class ScheduleInfo:
-    """What a schedule's handler receives (if it takes an argument)."""
+    """What a schedule's handler receives (if it takes an argument): `tz` is the zone it
+    was declared with, "UTC" when none; `scheduled_at` and `fired_at` are epoch ms."""
 
     id: str
     cron: str
-    tz: str | None
+    tz: str
     scheduled_at: int
     fired_at: int

@@ -91,6 +91,38 @@ def test_in_development_a_500_names_the_exception() -> None:
     assert run(make_router(development=True), "GET", "/missing").json()["error"]["message"] == "nothing here"
 
 
+def test_an_awaited_request_json_says_to_drop_the_await(caplog: pytest.LogCaptureFixture) -> None:
+    """`await request.json()`, Starlette's habit: dotdo's `json()` returns the value (the
+    body is read before the handler runs), so the `await` raises a bare TypeError. The 500
+    names it under development, and the log in any environment, with the fix."""
+
+    def awaiting(router: Router) -> Router:
+        @router.post("/starlette")
+        async def starlette(request: HttpRequest) -> HttpResponse:
+            return json_response(await request.json())
+
+        @router.post("/text")
+        async def text(request: HttpRequest) -> HttpResponse:
+            return json_response(await request.text())
+
+        return router
+
+    for path in ("/starlette", "/text"):
+        answer = run(awaiting(make_router(development=True)), "POST", path, body=b'{"a": 1}')
+        message = answer.json()["error"]["message"]
+        assert answer.status == 500 and message.startswith("Internal server error: TypeError: ")
+        assert "`request.json()` and `request.text()` return the body at once" in message
+        assert "drop the `await`" in message
+    assert run(awaiting(make_router()), "POST", "/starlette", body=b"{}").json()["error"] == {
+        "code": "internal_error",
+        "message": "Internal server error",  # production: nothing of the app's code
+    }
+    logged = [r.getMessage() for r in caplog.records if r.name == "dotdo.http"]
+    assert len(logged) == 3 and all("drop the `await`" in line for line in logged)
+    # Another TypeError gets no such hint.
+    assert "await" not in run(make_router(development=True), "GET", "/boom").json()["error"]["message"]
+
+
 def test_bad_json_body_is_400() -> None:
     response = run(make_router(), "POST", "/items", body=b"{nope")
     assert response.status == 400 and response.json()["error"]["code"] == "invalid_json"

@@ -170,3 +170,74 @@ def test_a_runtime_that_died_for_good_fails_the_tests_without_dotdos_frames(
     assert output.count("the log's end") == 1
     assert output.count("dotdo: the local runtime is down (...): not started again") == 2
     assert "plugin.py" not in output and "def client" not in output
+
+
+PORT_CONFTEST = """
+import pytest
+
+pytest_plugins = ["dotdo.testing.plugin"]
+
+
+class FakeRuntime:
+    def __init__(self, project, **options):
+        self.port = options["port"]
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def log_offset(self):
+        return 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_server():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("dotdo.testing.runtime.LocalRuntime", FakeRuntime)
+        yield
+"""
+
+PORT_TEST = """
+def test_port(dotdo_runtime):
+    print("port:", dotdo_runtime.port)
+"""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "variable", "port"),
+    [
+        ((), None, "None"),  # the runtime chooses a free one
+        (("--dotdo-port", "9402"), None, "9402"),
+        ((), "9403", "9403"),  # DOTDO_TEST_PORT, which `dotdo test --port` sets
+        (("--dotdo-port", "9404"), "9403", "9404"),
+    ],
+)
+def test_the_runtime_listens_on_the_port_asked_for(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: tuple[str, ...],
+    variable: str | None,
+    port: str,
+) -> None:
+    pytester.makeconftest(PORT_CONFTEST)
+    pytester.makepyfile(PORT_TEST)
+    if variable is None:
+        monkeypatch.delenv("DOTDO_TEST_PORT", raising=False)
+    else:
+        monkeypatch.setenv("DOTDO_TEST_PORT", variable)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-s", *arguments)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*port: {port}"])
+
+
+def test_a_port_that_is_not_one_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeconftest(PORT_CONFTEST)
+    pytester.makepyfile(PORT_TEST)
+    monkeypatch.setenv("DOTDO_TEST_PORT", "80000")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*DOTDO_TEST_PORT: '80000' is not a port*"])

@@ -328,3 +328,32 @@ def test_the_schedules_come_a_page_at_a_time_by_id() -> None:
         with pytest.raises(BadRequest) as bad:
             obj.scheduler.page(cursor=cursor)  # type: ignore[arg-type]
         assert bad.value.code == "invalid_cursor"
+
+
+class Zones(App):
+    @every.hour
+    async def hourly(self, info: ScheduleInfo) -> None:
+        self.log.append(("hourly", info.id, info.tz))
+
+    def report(self, info: ScheduleInfo) -> None:
+        self.log.append(("report", info.id, info.tz))
+
+
+def test_a_schedule_without_a_time_zone_shows_utc_wherever_it_is_shown() -> None:
+    obj = InProcess(Zones)
+    runtime_id = obj.scheduler.add(every.cron("30 * * * *"), "report")
+    oslo_id = obj.scheduler.add(every.cron("45 * * * *", tz="Europe/Oslo"), "report")
+    listed = {s["id"]: s["tz"] for s in obj.scheduler.list()}
+    # Its id already said so (`class:hourly:0 * * * *:UTC`); the listing said null.
+    assert listed == {"class:hourly:0 * * * *:UTC": "UTC", runtime_id: "UTC", oslo_id: "Europe/Oslo"}
+    assert {s["id"]: s["tz"] for s in obj.scheduler.page()["items"]} == listed
+    run(obj.tick(HOUR))
+    assert set(obj.journal) == {
+        ("hourly", "class:hourly:0 * * * *:UTC", "UTC"),
+        ("report", runtime_id, "UTC"),
+        ("report", oslo_id, "Europe/Oslo"),
+    }
+    # Stored as before (NULL for UTC): a row written by an older version reads the same,
+    # and the ids, which a class schedule is kept in step by, do not change.
+    assert {r["tz"] for r in obj.rows("SELECT tz FROM schedules")} == {None, "Europe/Oslo"}
+    assert obj.restart().scheduler.list() == obj.scheduler.list()

@@ -442,3 +442,59 @@ export class CommandQueue {
     return this.idle;
   }
 }
+
+/**
+ * A digest (hex) of what a restart of the local runtime builds from, taken without building:
+ * the bytes of each file of `files` (one not there counts as absent: the config, `.dev.vars`,
+ * `pyproject.toml`), and for each folder of `trees` (python_modules/, the main module's
+ * folder, the extra Python roots) its path and, for every file under it, its path, size,
+ * inode and modification time in ns, so that a save, a file renamed into place and a
+ * re-vendoring all change it with no file read (as devloop.py's `tree_fingerprint` of
+ * python_modules/). Not walked: the folders the build never searches and the watcher never
+ * watches (`isSkippedDir`), and those `skip(absolutePath)` accepts (the state, the generated
+ * host, a root inside another, walked as its own). Equal digests: nothing the build reads
+ * changed.
+ */
+export function restartInputs({ files = [], trees = [], skip = () => false }) {
+  const digest = createHash("sha256");
+  for (const file of files) {
+    let bytes = null;
+    try {
+      bytes = readFileSync(file);
+    } catch (error) {
+      if (error.code !== "ENOENT" && error.code !== "ENOTDIR" && error.code !== "ELOOP") throw error;
+    }
+    digest.update(`file ${file} ${bytes === null ? "absent" : bytes.length}\n`);
+    if (bytes !== null) digest.update(bytes);
+  }
+  const walk = (dir) => {
+    let names;
+    try {
+      names = readdirSync(dir).sort();
+    } catch (error) {
+      if (error.code === "ENOENT" || error.code === "ENOTDIR") return digest.update(`absent ${dir}\n`);
+      throw error;
+    }
+    for (const name of names) {
+      const full = path.join(dir, name);
+      let stats;
+      try {
+        stats = statSync(full, { bigint: true, throwIfNoEntry: false });
+      } catch (error) {
+        if (error.code === "ELOOP" || error.code === "ENOTDIR") continue; // a link to nothing, as the build
+        throw error;
+      }
+      if (stats === undefined) continue; // removed since its folder was listed
+      if (stats.isDirectory()) {
+        if (!isSkippedDir(name) && !skip(full)) walk(full);
+      } else {
+        digest.update(`${full} ${stats.size} ${stats.ino} ${stats.mtimeNs}\n`);
+      }
+    }
+  };
+  for (const tree of trees) {
+    digest.update(`tree ${tree}\n`);
+    walk(tree);
+  }
+  return digest.digest("hex");
+}

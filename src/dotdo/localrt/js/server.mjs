@@ -16,7 +16,8 @@
 //                   [--status-file FILE]
 //
 // The `dotdo` command runs it (dotdo/localrt/server.py). With --control it reads
-// commands from stdin, one a line: `restart` rebuilds and restarts the host, `reload
+// commands from stdin, one a line: `restart` rebuilds and restarts the host (unless nothing
+// the build reads changed since the running host was built: `restartInputs`), `reload
 // <JSON array of paths>` serves the saved files of the main module's folder (those a deploy
 // ships: its sources and the data files its module rules match) without a restart, does
 // nothing when none of the paths is one a deploy ships (saying so of a file that is there),
@@ -48,6 +49,7 @@ import {
   moduleRules,
   notShippedHint,
   parseVars,
+  restartInputs,
   shippedAppFiles,
   shipsToPython,
   statIfThere,
@@ -266,7 +268,44 @@ async function startWorker() {
   }
 }
 
+// What the running runtime was built from (`currentInputs`), taken just before its build read
+// them, or null (its build failed, or none ran yet): a restart asked for with these inputs
+// unchanged does nothing. Two saves of wrangler.toml 0.1 s apart restarted twice: the second
+// command waited behind the first, whose build had already read both saves.
+let builtFrom = null;
+
+// The digest of what a restart reads (lib.mjs `restartInputs`): the config, `.dev.vars` beside
+// it (the build copies it), pyproject.toml, python_modules/, the folder of the main module the
+// config names (as build.mjs finds it) and the extra roots. Throws when the config does not
+// parse: then the restart runs, and its build says why.
+const configFile = path.resolve(project, args.config ?? "wrangler.toml");
+const hostDir = path.resolve(project, args.out ?? path.join(".dotdo", "host"));
+function currentInputs() {
+  const { rawConfig } = wrangler.experimental_readRawConfig({ config: configFile });
+  const mainPath = path.resolve(path.dirname(configFile), String(rawConfig.main ?? ""));
+  if (!rawConfig.main || !mainPath.endsWith(".py")) throw new Error("no Python main module"); // the build says so
+  const mainDir = path.dirname(mainPath);
+  const pythonModules = path.join(project, "python_modules");
+  const extraRoots = args["python-root"].map((root) => path.resolve(project, root));
+  const trees = [pythonModules, mainDir, ...extraRoots];
+  const skip = (dir) =>
+    dir === persistTo || dir === hostDir || dir.startsWith(`${hostDir}.build-`) || trees.includes(dir);
+  return restartInputs({
+    files: [configFile, path.join(path.dirname(configFile), ".dev.vars"), path.join(project, "pyproject.toml")],
+    trees,
+    skip,
+  });
+}
+
 async function startWorkerLocked() {
+  // Before the build reads anything: a save after this point makes the next restart differ.
+  let inputs = null;
+  try {
+    inputs = currentInputs();
+  } catch {
+    // A config the build fails on, most likely, and says why; the next restart runs anyway.
+  }
+  builtFrom = null;
   const configPath = build();
   app = JSON.parse(readFileSync(path.join(path.dirname(configPath), "app.json"), "utf8"));
   app.parsedRules = moduleRules(app.rules); // checked by the build
@@ -294,6 +333,7 @@ async function startWorkerLocked() {
     },
   });
   await worker.ready;
+  builtFrom = inputs;
   return worker;
 }
 
@@ -546,7 +586,7 @@ async function reload(changed) {
     explainNotShipped(changed);
     return;
   }
-  if (worker === null || app === null || !existsSync(app.mainDir) || !appOnly) return restart();
+  if (worker === null || app === null || !existsSync(app.mainDir) || !appOnly) return restart({ ifChanged: true });
   console.log("dotdo: app sources changed, reloading");
   explainNotShipped(changed);
   const started = performance.now();
@@ -619,7 +659,22 @@ async function stop(code = 0) {
 process.on("SIGTERM", () => stop());
 process.on("SIGINT", () => stop());
 
-async function restart() {
+// A restart, unless `ifChanged` and the runtime serves what it would build: a restart asked
+// for by a save (a `restart` command, a reload of files that are not the app's sources), not
+// one that recovers from a reload that failed.
+async function restart({ ifChanged = false } = {}) {
+  if (ifChanged && worker !== null && builtFrom !== null) {
+    let inputs = null;
+    try {
+      inputs = currentInputs();
+    } catch {
+      // unreadable now: restart, and let the build say what
+    }
+    if (inputs === builtFrom) {
+      console.log("dotdo: nothing a restart reads changed since the runtime started; nothing to do");
+      return;
+    }
+  }
   console.log("dotdo: sources changed, restarting");
   lastPosted = null; // the restart's build read the sources afresh
   clearTimeout(standbyTimer);
@@ -639,7 +694,7 @@ async function restart() {
 // A reload that fails unexpectedly restarts, so that the save is served all the same.
 const commands = new CommandQueue(({ restart: restarting, paths }) =>
   restarting
-    ? restart()
+    ? restart({ ifChanged: true })
     : reload(paths).catch((error) => {
         console.error(`dotdo: the reload failed (${error.stack ?? error}); restarting`);
         return restart();
