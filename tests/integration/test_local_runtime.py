@@ -325,6 +325,74 @@ def test_dotdo_dev_reloads_the_sources_as_saved_and_skips_an_editors_lock_file(t
         assert "could not be read" not in log.read_text()
 
 
+HITS = """from workers import DurableObject, Response, WorkerEntrypoint
+
+from spin import SPUN
+
+
+class Tiny(DurableObject):
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS hits (n INTEGER)")
+
+    async def fetch(self, request):
+        if request.method == "POST":
+            self.ctx.storage.sql.exec("INSERT INTO hits VALUES (1)")
+        hits = self.ctx.storage.sql.exec("SELECT count(*) AS n FROM hits").one().n
+        return Response(f"{SPUN} hits={hits}")
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        return await namespace.get(namespace.idFromName("one")).fetch(request)
+"""
+
+
+def _standby_ready(client: httpx.Client) -> bool:
+    """Whether the next reload's interpreter is booted (False while an answer is not JSON: a
+    poll that met the boot itself can be lost, as the server's own are)."""
+    answer = client.get("/", headers={"x-dotdo-local-runtime": "standby-status"})
+    try:
+        return bool(answer.json()["ready"])
+    except ValueError:
+        return False
+
+
+def test_writes_sent_during_a_reload_after_a_burst_are_answered(tmp_path: Path) -> None:
+    """A reload's import holds the runtime's thread, and `dotdo dev` first occupies the idle
+    connections of wrangler's proxy's pool, so that none meets the hold idle (a request the
+    proxy writes into one whose 5 s idle end falls in the hold is never read, and a write is
+    answered 503 "Your worker restarted mid-request"). It occupied 16, however many the pool
+    held: 40 requests at once 3 s before a save left more, and 8 writes sent during the
+    import (a module that computes for seconds) were answered 503. Every write is answered
+    now, and every one is stored."""
+    root = _project(tmp_path / "hits", HITS)
+    spin = root / "src" / "spin.py"
+    spin.write_text("SPUN = 0\n")
+    log = tmp_path / "dev.log"
+    with _dev_client(root, log, timeout=180) as (_, client):
+        _wait_for(log, "Ready on")
+        deadline = time.monotonic() + 180
+        while not _standby_ready(client):
+            assert time.monotonic() < deadline, "the next reload's interpreter did not boot"
+            time.sleep(0.5)
+        limits = httpx.Limits(max_connections=100)
+        with (
+            httpx.Client(base_url=client.base_url, timeout=180, limits=limits) as many,
+            concurrent.futures.ThreadPoolExecutor(40) as pool,
+        ):
+            burst = list(pool.map(lambda _: many.post("/").status_code, range(40)))
+            assert burst == [200] * 40
+            time.sleep(3)
+            spin.write_text("SPUN = sum(range(25_000_000)) and 1  # seconds of the import's time\n")
+            time.sleep(1)  # the import has begun
+            during = list(pool.map(lambda _: many.post("/"), range(8)))
+        _wait_for(log, "reloaded, the app imported in")
+        assert [answer.status_code for answer in during] == [200] * 8, [answer.text for answer in during]
+        assert client.get("/").text == "1 hits=48"
+
+
 def test_a_start_whose_app_failed_to_import_boots_python_ahead_of_the_fix(tmp_path: Path) -> None:
     """The fix of an app that failed to import at the start is a save like any other: the
     runtime boots the reload's interpreter ahead as after a "Ready" (it booted one only at the

@@ -478,19 +478,30 @@ async function standbyBooted() {
 // until its next request and answered a write 503 "Your worker restarted mid-request" (a POST
 // 1 s into a 2.5 s hold, 4.5 s after its connection's last use: 6 of 6 answered 503). Renewing
 // the connections just before the hold covers holds shorter than 5 s only (a 7 s hold: 4 of 4
-// answered 503); a connection in use has no idle end at all.
-const PROXY_HOLDS = 16;
-function occupyProxyConnections() {
-  for (let i = 0; i < PROXY_HOLDS; i += 1) {
+// answered 503); a connection in use has no idle end at all. As many as the pool may hold
+// (`connections` of `standby-status`, host.mjs `pooledConnectionsAtMost`), and a few more:
+// 40 requests at once 2.5 s before a save left 24 pooled connections, and with 16 held the
+// writes sent during the boot took the 8 others (8 of 8 answered 503).
+const PROXY_HOLDS = 16; // at least
+const PROXY_HOLDS_SPARE = 4; // beyond the pool's count: its own status polls, requests meanwhile
+const PROXY_HOLDS_MAX = 512;
+let occupyBatches = 0;
+async function occupyProxyConnections() {
+  const batch = `${process.pid}-${++occupyBatches}`;
+  const status = await standbyStatus().catch(() => ({}));
+  const pooled = Number.isInteger(status.connections) ? status.connections + PROXY_HOLDS_SPARE : 0;
+  const holds = Math.min(PROXY_HOLDS_MAX, Math.max(PROXY_HOLDS, pooled));
+  // One that comes after its batch's work is done is answered at once (host.mjs `occupy`).
+  for (let i = 0; i < holds; i += 1) {
     fetch(`${origin}${BOOT_PATH}`, {
       method: "POST", // one the proxy loses is answered 503 at once (a GET waits for its next request)
-      headers: { "x-dotdo-local-runtime": "occupy" },
+      headers: { "x-dotdo-local-runtime": "occupy", "x-dotdo-occupy-batch": batch },
       signal: AbortSignal.timeout(BOOT_TIMEOUT_MS),
     })
       .then((response) => response.arrayBuffer())
       .catch(() => {}); // the work they wait for says what is wrong
   }
-  return { "x-dotdo-occupied": String(PROXY_HOLDS) };
+  return { "x-dotdo-occupied": String(holds), "x-dotdo-occupy-batch": batch };
 }
 
 // Asks the runtime to boot the next reload's interpreters (host.mjs answers at once and boots
@@ -498,7 +509,7 @@ function occupyProxyConnections() {
 async function askForStandby() {
   const serving = worker;
   try {
-    await bootGet("standby", occupyProxyConnections());
+    await bootGet("standby", await occupyProxyConnections());
   } catch (error) {
     // A runtime restarted or stopped meanwhile took its standby with it: nothing to say
     // ("terminated", the request cut by the restart, read as a failure).
@@ -582,7 +593,11 @@ async function reload(changed) {
     const response = await fetch(`${origin}${BOOT_PATH}`, {
       method: "POST",
       // the import holds the runtime's thread
-      headers: { ...occupyProxyConnections(), "x-dotdo-local-runtime": "reload", "content-type": "application/json" },
+      headers: {
+        ...(await occupyProxyConnections()),
+        "x-dotdo-local-runtime": "reload",
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ id: `${process.pid}-${++reloadCount}`, files }),
     });
     answer = await response.json();
