@@ -6,6 +6,7 @@ with the process that started it, even one killed with SIGKILL."""
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import contextlib
 import os
@@ -121,6 +122,11 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+CONTROL_TOKEN = "test-control-token"
+"""The dev server's token for its own commands (server.mjs), so that a test may send `standby`."""
+STANDBY_HEADERS = {"x-dotdo-local-runtime": "standby", "x-dotdo-local-runtime-token": CONTROL_TOKEN}
+
+
 @contextlib.contextmanager
 def _dotdo_dev(
     root: Path, log: Path, *args: str, preexec_fn: Callable[[], None] | None = None
@@ -135,7 +141,12 @@ def _dotdo_dev(
         dev = subprocess.Popen(
             [*command, *args],
             cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
+            env={
+                **os.environ,
+                "WRANGLER_SEND_METRICS": "false",
+                "PYTHONPATH": str(ROOT / "src"),
+                "DOTDO_LOCAL_CONTROL_TOKEN": CONTROL_TOKEN,
+            },
             preexec_fn=preexec_fn,
         )  # fmt: skip
     try:
@@ -261,7 +272,7 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
             # for it: requests meanwhile are answered (a GET was held and a POST answered 503
             # "Your worker restarted mid-request" when they met a boot inside a request).
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                standby = pool.submit(client.get, "/", headers={"x-dotdo-local-runtime": "standby"})
+                standby = pool.submit(client.get, "/", headers=STANDBY_HEADERS)
                 time.sleep(0.3)  # the boot has begun
                 assert client.post("/").text == "v2 no helper hits=4 served=2"
                 fresh = client.post("/", headers={"x-object": "fresh"})  # built during the boot
@@ -390,6 +401,15 @@ def test_writes_sent_during_a_reload_after_a_burst_are_answered(tmp_path: Path) 
             during = list(pool.map(lambda _: many.post("/"), range(8)))
         _wait_for(log, "reloaded, the app imported in")
         assert [answer.status_code for answer in during] == [200] * 8, [answer.text for answer in during]
+        assert client.get("/").text == "1 hits=48"
+        # The dev server's own commands are not a client's: any client of the port posted a
+        # reload of sources of its own, and its code served every object.
+        mine = base64.b64encode(b"SPUN = 'a client'\n").decode()
+        for kind in ("reload", "standby", "occupy"):
+            headers = {"x-dotdo-local-runtime": kind, "x-dotdo-local-runtime-token": "guessed"}
+            refused = client.post("/", headers=headers, json={"id": "mine", "files": [[str(spin), mine]]})
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "local_runtime_command_refused"
         assert client.get("/").text == "1 hits=48"
 
 

@@ -444,6 +444,10 @@ function releaseIdleInstances() {
 async function bootAnswer(request, env, ctx) {
   let reports;
   const kind = request.headers.get(BOOT_HEADER);
+  if (CONTROL_KINDS.has(kind) && !fromTheServer(request, env)) {
+    const message = `x-dotdo-local-runtime: ${kind} is the dev server's own command, not a client's`;
+    return Response.json({ error: { code: "local_runtime_command_refused", message } }, { status: 403 });
+  }
   const objects = manifest.durableObjectBindings.map((binding) => {
     const namespace = env[binding];
     return namespace.get(namespace.idFromName(BOOT_OBJECT));
@@ -488,6 +492,16 @@ async function bootAnswer(request, env, ctx) {
 }
 
 const HOLD_MS = 25;
+
+// The boot path's commands that replace the app's code or hold the runtime: answered only
+// with the token `server.mjs` gives the runtime as the DOTDO_LOCAL_CONTROL var (any client
+// of the port replaced the app with a `reload` of its own). `boot`, `hold` and
+// `standby-status` do neither, and dotdo.testing's clients send `hold`.
+const CONTROL_KINDS = new Set(["reload", "standby", "occupy"]);
+function fromTheServer(request, env) {
+  const token = env?.DOTDO_LOCAL_CONTROL;
+  return typeof token === "string" && request.headers.get("x-dotdo-local-runtime-token") === token;
+}
 
 // The `[ai]` binding, served by the host's aihost.py at the DOTDO_LOCAL_AI url (server.mjs):
 // `run(model, inputs)` answers as Workers AI's binding does, or throws its error message.

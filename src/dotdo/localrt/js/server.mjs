@@ -34,6 +34,7 @@
 // (devloop.py restarts it), or saying it on stderr without one.
 
 import childProcess, { execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -158,6 +159,14 @@ try {
 }
 const origin = `http://${args.ip === "0.0.0.0" ? "127.0.0.1" : args.ip}:${args.port}`;
 const BOOT_PATH = "/_dotdo/boot";
+// The boot path's commands that replace the app's code or hold the runtime (`reload`,
+// `standby`, `occupy`) are this process's alone: the runtime answers them only with this token
+// (host.mjs `CONTROL_KINDS`), which reaches it as a var and no client knows. Any client of the
+// port posted a `reload` of its own sources, and its code served every object (it read their
+// storage, DOTDO_SECRET or not), with nothing said in the terminal. DOTDO_LOCAL_CONTROL_TOKEN
+// in the environment sets it (a test that sends these commands itself).
+const CONTROL_TOKEN = process.env.DOTDO_LOCAL_CONTROL_TOKEN || randomUUID();
+const TOKEN_HEADER = { "x-dotdo-local-runtime-token": CONTROL_TOKEN };
 
 // The running host's app: `{ mainDir, nestedRoots, rules, config }` (build.mjs's app.json),
 // with `parsedRules`, its module rules as lib.mjs `moduleRules` compiles them; null until a
@@ -270,7 +279,7 @@ async function startWorkerLocked() {
   app = JSON.parse(readFileSync(path.join(path.dirname(configPath), "app.json"), "utf8"));
   app.parsedRules = moduleRules(app.rules); // checked by the build
   explained = new Set();
-  const hostVars = { ...vars };
+  const hostVars = { ...vars, DOTDO_LOCAL_CONTROL: CONTROL_TOKEN };
   if (existsSync(path.join(path.dirname(configPath), "ai.json"))) {
     try {
       hostVars.DOTDO_LOCAL_AI = await startLocalAi();
@@ -311,7 +320,7 @@ const BOOT_TIMEOUT_MS = 300_000;
 async function warm() {
   const started = performance.now();
   const send = async (signal) => {
-    const headers = { "x-dotdo-local-runtime": "boot" };
+    const headers = { ...TOKEN_HEADER, "x-dotdo-local-runtime": "boot" };
     const response = await fetch(`${origin}${BOOT_PATH}`, { headers, signal });
     return response.json();
   };
@@ -441,7 +450,7 @@ const BOOT_GET_RESEND_MS = 1_000;
 function bootGet(kind, headers = {}) {
   const send = async (signal) => {
     const response = await fetch(`${origin}${BOOT_PATH}`, {
-      headers: { ...headers, "x-dotdo-local-runtime": kind },
+      headers: { ...headers, ...TOKEN_HEADER, "x-dotdo-local-runtime": kind },
       signal,
     });
     return response.json();
@@ -495,7 +504,7 @@ async function occupyProxyConnections() {
   for (let i = 0; i < holds; i += 1) {
     fetch(`${origin}${BOOT_PATH}`, {
       method: "POST", // one the proxy loses is answered 503 at once (a GET waits for its next request)
-      headers: { "x-dotdo-local-runtime": "occupy", "x-dotdo-occupy-batch": batch },
+      headers: { ...TOKEN_HEADER, "x-dotdo-local-runtime": "occupy", "x-dotdo-occupy-batch": batch },
       signal: AbortSignal.timeout(BOOT_TIMEOUT_MS),
     })
       .then((response) => response.arrayBuffer())
@@ -595,6 +604,7 @@ async function reload(changed) {
       // the import holds the runtime's thread
       headers: {
         ...(await occupyProxyConnections()),
+        ...TOKEN_HEADER,
         "x-dotdo-local-runtime": "reload",
         "content-type": "application/json",
       },
