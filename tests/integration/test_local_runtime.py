@@ -6,6 +6,7 @@ with the process that started it, even one killed with SIGKILL."""
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import contextlib
 import os
@@ -121,6 +122,11 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+CONTROL_TOKEN = "test-control-token"
+"""The dev server's token for its own commands (server.mjs), so that a test may send `standby`."""
+STANDBY_HEADERS = {"x-dotdo-local-runtime": "standby", "x-dotdo-local-runtime-token": CONTROL_TOKEN}
+
+
 @contextlib.contextmanager
 def _dotdo_dev(
     root: Path, log: Path, *args: str, preexec_fn: Callable[[], None] | None = None
@@ -135,7 +141,12 @@ def _dotdo_dev(
         dev = subprocess.Popen(
             [*command, *args],
             cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "PYTHONPATH": str(ROOT / "src")},
+            env={
+                **os.environ,
+                "WRANGLER_SEND_METRICS": "false",
+                "PYTHONPATH": str(ROOT / "src"),
+                "DOTDO_LOCAL_CONTROL_TOKEN": CONTROL_TOKEN,
+            },
             preexec_fn=preexec_fn,
         )  # fmt: skip
     try:
@@ -261,7 +272,7 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
             # for it: requests meanwhile are answered (a GET was held and a POST answered 503
             # "Your worker restarted mid-request" when they met a boot inside a request).
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                standby = pool.submit(client.get, "/", headers={"x-dotdo-local-runtime": "standby"})
+                standby = pool.submit(client.get, "/", headers=STANDBY_HEADERS)
                 time.sleep(0.3)  # the boot has begun
                 assert client.post("/").text == "v2 no helper hits=4 served=2"
                 fresh = client.post("/", headers={"x-object": "fresh"})  # built during the boot
@@ -346,6 +357,83 @@ def test_dotdo_dev_skips_a_restart_when_nothing_a_restart_reads_changed(tmp_path
     content = log.read_text()
     assert content.count("sources changed, restarting") == 1, content
     assert content.index("nothing to do") < content.index("sources changed, restarting")
+
+
+HITS = """from workers import DurableObject, Response, WorkerEntrypoint
+
+from spin import SPUN
+
+
+class Tiny(DurableObject):
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS hits (n INTEGER)")
+
+    async def fetch(self, request):
+        if request.method == "POST":
+            self.ctx.storage.sql.exec("INSERT INTO hits VALUES (1)")
+        hits = self.ctx.storage.sql.exec("SELECT count(*) AS n FROM hits").one().n
+        return Response(f"{SPUN} hits={hits}")
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        namespace = self.env.TINY
+        return await namespace.get(namespace.idFromName("one")).fetch(request)
+"""
+
+
+def _standby_ready(client: httpx.Client) -> bool:
+    """Whether the next reload's interpreter is booted (False while an answer is not JSON: a
+    poll that met the boot itself can be lost, as the server's own are)."""
+    answer = client.get("/", headers={"x-dotdo-local-runtime": "standby-status"})
+    try:
+        return bool(answer.json()["ready"])
+    except ValueError:
+        return False
+
+
+def test_writes_sent_during_a_reload_after_a_burst_are_answered(tmp_path: Path) -> None:
+    """A reload's import holds the runtime's thread, and `dotdo dev` first occupies the idle
+    connections of wrangler's proxy's pool, so that none meets the hold idle (a request the
+    proxy writes into one whose 5 s idle end falls in the hold is never read, and a write is
+    answered 503 "Your worker restarted mid-request"). It occupied 16, however many the pool
+    held: 40 requests at once 3 s before a save left more, and 8 writes sent during the
+    import (a module that computes for seconds) were answered 503. Every write is answered
+    now, and every one is stored."""
+    root = _project(tmp_path / "hits", HITS)
+    spin = root / "src" / "spin.py"
+    spin.write_text("SPUN = 0\n")
+    log = tmp_path / "dev.log"
+    with _dev_client(root, log, timeout=180) as (_, client):
+        _wait_for(log, "Ready on")
+        deadline = time.monotonic() + 180
+        while not _standby_ready(client):
+            assert time.monotonic() < deadline, "the next reload's interpreter did not boot"
+            time.sleep(0.5)
+        limits = httpx.Limits(max_connections=100)
+        with (
+            httpx.Client(base_url=client.base_url, timeout=180, limits=limits) as many,
+            concurrent.futures.ThreadPoolExecutor(40) as pool,
+        ):
+            burst = list(pool.map(lambda _: many.post("/").status_code, range(40)))
+            assert burst == [200] * 40
+            time.sleep(3)
+            spin.write_text("SPUN = sum(range(25_000_000)) and 1  # seconds of the import's time\n")
+            time.sleep(1)  # the import has begun
+            during = list(pool.map(lambda _: many.post("/"), range(8)))
+        _wait_for(log, "reloaded, the app imported in")
+        assert [answer.status_code for answer in during] == [200] * 8, [answer.text for answer in during]
+        assert client.get("/").text == "1 hits=48"
+        # The dev server's own commands are not a client's: any client of the port posted a
+        # reload of sources of its own, and its code served every object.
+        mine = base64.b64encode(b"SPUN = 'a client'\n").decode()
+        for kind in ("reload", "standby", "occupy"):
+            headers = {"x-dotdo-local-runtime": kind, "x-dotdo-local-runtime-token": "guessed"}
+            refused = client.post("/", headers=headers, json={"id": "mine", "files": [[str(spin), mine]]})
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "local_runtime_command_refused"
+        assert client.get("/").text == "1 hits=48"
 
 
 def test_a_start_whose_app_failed_to_import_boots_python_ahead_of_the_fix(tmp_path: Path) -> None:

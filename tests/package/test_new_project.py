@@ -40,13 +40,18 @@ def test_the_projects_own_tests_pass(demo: tuple[Path, Path]) -> None:
     assert not (vendored / "click").exists()
 
 
+CONTROL_TOKEN = "test-control-token"
+"""The dev server's token for its own commands (server.mjs), so that a test may send `standby`."""
+STANDBY_HEADERS = {"x-dotdo-local-runtime": "standby", "x-dotdo-local-runtime-token": CONTROL_TOKEN}
+
+
 @contextlib.contextmanager
 def _dotdo_dev(demo: tuple[Path, Path]) -> Iterator[httpx.Client]:
     """`dotdo dev` serving the demo project, once it says "Ready": a client of its port. Its
     output must hold no traceback when it ends."""
     bin_dir, project = demo
     port = free_port()
-    env = user_environment()
+    env = {**user_environment(), "DOTDO_LOCAL_CONTROL_TOKEN": CONTROL_TOKEN}
     log = project / "dev.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
@@ -82,7 +87,7 @@ def test_requests_while_dotdo_dev_boots_python_ahead_of_a_save_are_answered(demo
     meanwhile when that request answered: a GET was held until the next request, a POST
     answered 503 "Your worker restarted mid-request" and was not applied."""
     with _dotdo_dev(demo) as client, concurrent.futures.ThreadPoolExecutor(1) as pool:
-        standby = pool.submit(client.get, "/", headers={"x-dotdo-local-runtime": "standby"})
+        standby = pool.submit(client.get, "/", headers=STANDBY_HEADERS)
         time.sleep(0.3)  # the boot has begun
         assert client.get("/@acme/health").status_code == 200
         put = client.put("/@beta/state/k", json={"v": 1})

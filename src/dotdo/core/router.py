@@ -118,10 +118,14 @@ class Route:
     names: tuple[str | None, ...] = field(init=False, repr=False, compare=False)
     """Each segment's parameter name, None for a literal: parsed once, not per request."""
 
+    same: tuple[object, ...] = field(init=False, repr=False, compare=False)
+    """Equal for two routes that are the same route (`_same_route`): a later one replaces it."""
+
     def __post_init__(self) -> None:
         specificity, names = pattern_shape(self.segments, self.wildcard)
         object.__setattr__(self, "specificity", specificity)
         object.__setattr__(self, "names", names)
+        object.__setattr__(self, "same", _same_route(self.method, self.segments, self.wildcard))
 
     def match(self, raw_path: str) -> dict[str, str] | None:
         """Match a still percent-encoded path; parameters come back decoded.
@@ -216,21 +220,49 @@ async def development_error_handler(error: Exception, request: HttpRequest) -> H
 _replaced_warned: set[tuple[str, str]] = set()
 
 
-def _warn_of_replaced(route: Route, handler: Handler) -> None:
-    """A warning, once a process and route, when `handler` (an app's) replaces one of dotdo's
-    own routes: an app's `/stats` silently hid DOStorage's."""
-    ours = str(getattr(route.handler, "__module__", "")).startswith("dotdo.")
-    theirs = str(getattr(handler, "__module__", "")).startswith("dotdo.")
-    if ours and not theirs and (route.method, route.pattern) not in _replaced_warned:
-        _replaced_warned.add((route.method, route.pattern))
+def _is_dotdos(handler: object) -> bool:
+    return str(getattr(handler, "__module__", "")).startswith("dotdo.")
+
+
+def _warn_of_replaced(route: Route, pattern: str, handler: Handler) -> None:
+    """A warning, once a process and route, when one of dotdo's own routes and an app's
+    replace one another: an app's `/stats` silently hid DOStorage's, and an app's route
+    registered before `super().routes(router)` silently served nothing."""
+    ours, theirs = _is_dotdos(route.handler), _is_dotdos(handler)
+    if ours == theirs or (route.method, route.pattern) in _replaced_warned:
+        return
+    _replaced_warned.add((route.method, route.pattern))
+    if ours:
         logger.warning(
             "%s %s of %s replaces dotdo's own route (%s): register it under another path, or "
             "pass override=True to say the replacement is meant",
             route.method,
-            route.pattern,
+            pattern,
             getattr(handler, "__qualname__", handler),
             getattr(route.handler, "__qualname__", route.handler),
         )
+    else:
+        logger.warning(
+            "%s %s of %s is replaced by dotdo's own route (%s), registered after it: it serves "
+            "nothing; register it after super().routes(router) to replace dotdo's",
+            route.method,
+            route.pattern,
+            getattr(route.handler, "__qualname__", route.handler),
+            getattr(handler, "__qualname__", handler),
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def _same_route(method: str, segments: tuple[str, ...], wildcard: bool) -> tuple[object, ...]:
+    """What makes two routes the same route: the method, and the pattern with its parameters'
+    names left out (`/state/:id` is `/state/:key`: both match the same paths, and the later
+    one would serve every one of them without a word), their constraints kept."""
+    names = pattern_shape(segments, wildcard)[1]
+    shape = tuple(
+        segment if name is None else ":" + segment[1 + len(name) :]
+        for segment, name in zip(segments, names, strict=True)
+    )
+    return method, shape, wildcard
 
 
 class Router:
@@ -274,9 +306,11 @@ class Router:
         override: bool = False,
     ) -> Callable[[H], H]:
         """A decorator registering a handler; method, pattern and scope are checked right
-        away (ValueError). A route with the same method and pattern (`/a/` is `/a`) is
-        replaced; one of dotdo's own replaced by a handler from elsewhere is logged as a
-        warning (once a process) unless `override=True` says it is meant. `scope` is one of
+        away (ValueError). A route with the same method and pattern (`/a/` is `/a`, and
+        `/a/:id` is `/a/:key`: only the parameters' names differ) is replaced; one of dotdo's
+        own replaced by a handler from elsewhere is logged as a warning (once a process)
+        unless `override=True` says it is meant, and so is an app's replaced by one of dotdo's
+        (registered before `super().routes(router)`, it would serve nothing). `scope` is one of
         `ROUTE_SCOPES` (default: `default_scope(method)`); `query_token` lets the credential
         come as `?token=`; `query` names the query parameters the route takes (any other is a
         400 `invalid_query`; None: not checked); `body=False`: the route reads no body, and a
@@ -293,12 +327,12 @@ class Router:
         def register(handler: H) -> H:
             # The same method and pattern again is an override (an app replacing a
             # framework route): the earlier one goes, so it cannot answer anything.
-            key = (method, segments, wildcard)
+            key = _same_route(method, segments, wildcard)
             for route in self.routes:  # a loop, not a generator: a wake registers ~60 routes
-                if (route.method, route.segments, route.wildcard) == key:
+                if route.same == key:
                     if not override:
-                        _warn_of_replaced(route, handler)
-                    self.routes = [r for r in self.routes if (r.method, r.segments, r.wildcard) != key]
+                        _warn_of_replaced(route, pattern, handler)
+                    self.routes = [r for r in self.routes if r.same != key]
                     break
             run = handler if inspect.iscoroutinefunction(handler) else awaited(handler)
             self.routes.append(

@@ -818,5 +818,53 @@ def test_an_app_route_that_replaces_one_of_dotdos_is_a_warning_once_unless_meant
         router.get("/stats", override=True)(app_stats)
         other = Router()
         other.get("/mine")(app_stats)
-        other.get("/mine")(framework_stats)  # dotdo replacing an app's route is not this case
+        other.get("/mine")(framework_stats)  # dotdo replacing an app's route: the next test
     assert not [r for r in caplog.records if "replaces dotdo's own route" in r.getMessage()]
+
+
+def _framework_handler(name: str) -> Handler:
+    handler = named(name)
+    handler.__module__ = "dotdo.core.state_routes"
+    return handler
+
+
+def test_an_app_route_that_differs_from_dotdos_in_its_parameters_names_replaces_it_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app's `GET /state/:id` served every path of dotdo's `GET /state/:key` (the later of
+    two equally specific routes wins) and nothing said so: a route is the same route whatever
+    its parameters are named. A constraint makes another route."""
+    import dotdo.core.router as router_module
+
+    router_module._replaced_warned.discard(("GET", "/state/:key"))
+    with caplog.at_level("WARNING", logger="dotdo.http"):
+        router = Router()
+        router.get("/state/:key")(_framework_handler("dotdo-state"))
+        router.get("/state/:id")(named("app-state"))
+        constrained = Router()
+        constrained.get("/state/:key")(_framework_handler("dotdo-state"))
+        constrained.get("/state/:id{[0-9]+}")(named("app-number"))
+    warned = [r.getMessage() for r in caplog.records if "replaces dotdo's own route" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith("GET /state/:id of "), warned
+    assert [route.pattern for route in router.routes] == ["/state/:id"]
+    assert served_by(router, "GET", "/state/k") == "app-state"
+    assert served_by(constrained, "GET", "/state/7") == "app-number"
+    assert served_by(constrained, "GET", "/state/k") == "dotdo-state"
+
+
+def test_an_app_route_that_dotdos_replaces_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """An app's `GET /stats` registered before `super().routes(router)` was replaced by dotdo's
+    and served nothing, without a word: that is a warning too, once a process, naming where
+    to register it."""
+    import dotdo.core.router as router_module
+
+    router_module._replaced_warned.discard(("GET", "/stats"))
+    with caplog.at_level("WARNING", logger="dotdo.http"):
+        for _ in range(2):
+            router = Router()
+            router.get("/stats")(named("app-stats"))
+            router.get("/stats")(_framework_handler("dotdo-stats"))
+            assert served_by(router, "GET", "/stats") == "dotdo-stats"
+    warned = [r.getMessage() for r in caplog.records if "is replaced by dotdo's own route" in r.getMessage()]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("GET /stats of ") and "after super().routes(router)" in warned[0]

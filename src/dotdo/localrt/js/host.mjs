@@ -262,6 +262,35 @@ function standbyStatus() {
   return { ready: standbyReady, idleMs: working > 0 ? 0 : Date.now() - lastWork };
 }
 
+// How many connections wrangler's proxy may hold to this runtime, idle or in use, at most:
+// the requests in flight at this isolate's entry, and those that ended in the last
+// `POOL_WINDOW_MS`. The proxy's pool (kj's) drops a connection idle for 5 s, so each pooled
+// connection is in use or had its last request end within the window, and no two share a
+// last request. `server.mjs` occupies that many before a boot. With a fixed 16, the 24
+// connections that 40 requests at once left 2.5 s before a save were 16 held and 8 not, and
+// writes sent during the boot took those 8 and were answered 503 "Your worker restarted
+// mid-request" (8 of 8). The most requests in flight at once is no bound: the proxy opens a
+// connection when it has no idle one, before the runtime has read the requests already
+// sent (40 at once were never more than 19 in flight here). Counted per second.
+const POOL_WINDOW_MS = 7_000; // kj's 5 s idle end, and late timers on a held thread
+let inFlight = 0;
+let ended = []; // [the second's start in ms, how many requests ended in it]
+function enterRequest() {
+  inFlight += 1;
+  return () => {
+    inFlight -= 1;
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    const last = ended.at(-1);
+    if (last?.[0] === second) last[1] += 1;
+    else ended.push([second, 1]);
+  };
+}
+function pooledConnectionsAtMost() {
+  const since = Date.now() - POOL_WINDOW_MS - 1000;
+  ended = ended.filter(([second]) => second >= since);
+  return ended.reduce((sum, [, count]) => sum + count, inFlight);
+}
+
 // This isolate's own work (requests, an object's events; never the boot requests): how much
 // is running and when the last ended. `server.mjs` boots the next reload's interpreter only
 // once the isolate has been idle for a while (ADR 0060).
@@ -300,12 +329,18 @@ function bootStandbyAfterAnswer(ctx) {
 // is done: a connection in use has no idle end, and a request that comes meanwhile makes the
 // proxy open a new one, read once the thread is back (server.mjs `occupyProxyConnections`).
 const OCCUPY_HEADER = "x-dotdo-occupied"; // on the request that holds the thread: how many
+const OCCUPY_BATCH_HEADER = "x-dotdo-occupy-batch"; // on it and on its `occupy` requests
 const OCCUPY_WAIT_MS = 2_000; // for them to arrive (one the proxy lost never does)
 const OCCUPY_MAX_MS = 300_000; // an `occupy` left parked is answered by then, whatever
 let occupied = []; // releases of the parked `occupy` requests
 let onOccupied = () => {};
+const releasedBatches = new Set(); // the batches whose work is done (the last few)
 
-async function occupy() {
+// Parked until the work of its batch is done; answered at once when that is already done (an
+// `occupy` that came after OCCUPY_WAIT_MS: 9 of 512 on a loaded machine were parked for the
+// whole OCCUPY_MAX_MS, each holding a connection and a request of the server's).
+async function occupy(request) {
+  if (releasedBatches.has(request.headers.get(OCCUPY_BATCH_HEADER))) return Response.json({ ok: true });
   await new Promise((resolve) => {
     const release = () => {
       clearTimeout(timer);
@@ -321,6 +356,7 @@ async function occupy() {
 // Runs `work` once the `occupy` requests its request announces are parked (or OCCUPY_WAIT_MS
 // has passed), then answers them.
 async function withProxyOccupied(request, work) {
+  const batch = request.headers.get(OCCUPY_BATCH_HEADER);
   const wanted = Number(request.headers.get(OCCUPY_HEADER) ?? 0);
   const deadline = Date.now() + OCCUPY_WAIT_MS;
   while (occupied.length < wanted && Date.now() < deadline) {
@@ -332,6 +368,10 @@ async function withProxyOccupied(request, work) {
   try {
     return await work();
   } finally {
+    if (batch !== null) {
+      releasedBatches.add(batch);
+      if (releasedBatches.size > 16) releasedBatches.delete(releasedBatches.values().next().value);
+    }
     const parked = occupied;
     occupied = [];
     for (const release of parked) release();
@@ -404,6 +444,10 @@ function releaseIdleInstances() {
 async function bootAnswer(request, env, ctx) {
   let reports;
   const kind = request.headers.get(BOOT_HEADER);
+  if (CONTROL_KINDS.has(kind) && !fromTheServer(request, env)) {
+    const message = `x-dotdo-local-runtime: ${kind} is the dev server's own command, not a client's`;
+    return Response.json({ error: { code: "local_runtime_command_refused", message } }, { status: 403 });
+  }
   const objects = manifest.durableObjectBindings.map((binding) => {
     const namespace = env[binding];
     return namespace.get(namespace.idFromName(BOOT_OBJECT));
@@ -424,7 +468,7 @@ async function bootAnswer(request, env, ctx) {
     await booted;
     return Response.json({ ok: true });
   }
-  if (kind === "occupy") return occupy();
+  if (kind === "occupy") return occupy(request);
   if (kind === "hold") {
     // Answered after HOLD_MS, so that concurrent holds each take a connection of wrangler's
     // proxy of their own (dotdo.testing's clients renew them so after a long time-travel pass).
@@ -433,7 +477,8 @@ async function bootAnswer(request, env, ctx) {
   }
   if (kind === "standby-status") {
     reports = [standbyStatus(), ...(await Promise.all(objects.map((object) => object.dotdoStandbyStatus())))];
-    return Response.json(reports.find((report) => !report.ready) ?? reports[0]);
+    const status = reports.find((report) => !report.ready) ?? reports[0];
+    return Response.json({ ...status, connections: pooledConnectionsAtMost() });
   }
   if (kind === "reload") {
     const { id, files } = await request.json();
@@ -447,6 +492,16 @@ async function bootAnswer(request, env, ctx) {
 }
 
 const HOLD_MS = 25;
+
+// The boot path's commands that replace the app's code or hold the runtime: answered only
+// with the token `server.mjs` gives the runtime as the DOTDO_LOCAL_CONTROL var (any client
+// of the port replaced the app with a `reload` of its own). `boot`, `hold` and
+// `standby-status` do neither, and dotdo.testing's clients send `hold`.
+const CONTROL_KINDS = new Set(["reload", "standby", "occupy"]);
+function fromTheServer(request, env) {
+  const token = env?.DOTDO_LOCAL_CONTROL;
+  return typeof token === "string" && request.headers.get("x-dotdo-local-runtime-token") === token;
+}
 
 // The `[ai]` binding, served by the host's aihost.py at the DOTDO_LOCAL_AI url (server.mjs):
 // `run(model, inputs)` answers as Workers AI's binding does, or throws its error message.
@@ -698,16 +753,24 @@ export function makeDurableObjectClass(className) {
 
 export const defaultHandler = {
   async fetch(request, env, ctx) {
-    if (request.headers.has(BOOT_HEADER)) return bootAnswer(request, env, ctx);
-    return asWork(async () => {
-      let host;
-      try {
-        host = await python();
-      } catch (error) {
-        if (error instanceof AppImportError) return importFailedResponse(error.details);
-        throw error;
-      }
-      return host.call_default_fetch(request, withLocalAi(env), ctx);
-    });
+    // Each on a connection of wrangler's proxy's pool, but the server's `standby-status` polls:
+    // one at a time, each takes the connection the last one returned (its spare holds cover them).
+    const counted = request.headers.get(BOOT_HEADER) !== "standby-status";
+    const leave = counted ? enterRequest() : () => {};
+    try {
+      if (request.headers.has(BOOT_HEADER)) return await bootAnswer(request, env, ctx);
+      return await asWork(async () => {
+        let host;
+        try {
+          host = await python();
+        } catch (error) {
+          if (error instanceof AppImportError) return importFailedResponse(error.details);
+          throw error;
+        }
+        return host.call_default_fetch(request, withLocalAi(env), ctx);
+      });
+    } finally {
+      leave();
+    }
   },
 };

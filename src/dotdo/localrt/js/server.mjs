@@ -35,6 +35,7 @@
 // (devloop.py restarts it), or saying it on stderr without one.
 
 import childProcess, { execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -160,6 +161,14 @@ try {
 }
 const origin = `http://${args.ip === "0.0.0.0" ? "127.0.0.1" : args.ip}:${args.port}`;
 const BOOT_PATH = "/_dotdo/boot";
+// The boot path's commands that replace the app's code or hold the runtime (`reload`,
+// `standby`, `occupy`) are this process's alone: the runtime answers them only with this token
+// (host.mjs `CONTROL_KINDS`), which reaches it as a var and no client knows. Any client of the
+// port posted a `reload` of its own sources, and its code served every object (it read their
+// storage, DOTDO_SECRET or not), with nothing said in the terminal. DOTDO_LOCAL_CONTROL_TOKEN
+// in the environment sets it (a test that sends these commands itself).
+const CONTROL_TOKEN = process.env.DOTDO_LOCAL_CONTROL_TOKEN || randomUUID();
+const TOKEN_HEADER = { "x-dotdo-local-runtime-token": CONTROL_TOKEN };
 
 // The running host's app: `{ mainDir, nestedRoots, rules, config }` (build.mjs's app.json),
 // with `parsedRules`, its module rules as lib.mjs `moduleRules` compiles them; null until a
@@ -310,7 +319,7 @@ async function startWorkerLocked() {
   app = JSON.parse(readFileSync(path.join(path.dirname(configPath), "app.json"), "utf8"));
   app.parsedRules = moduleRules(app.rules); // checked by the build
   explained = new Set();
-  const hostVars = { ...vars };
+  const hostVars = { ...vars, DOTDO_LOCAL_CONTROL: CONTROL_TOKEN };
   if (existsSync(path.join(path.dirname(configPath), "ai.json"))) {
     try {
       hostVars.DOTDO_LOCAL_AI = await startLocalAi();
@@ -352,7 +361,7 @@ const BOOT_TIMEOUT_MS = 300_000;
 async function warm() {
   const started = performance.now();
   const send = async (signal) => {
-    const headers = { "x-dotdo-local-runtime": "boot" };
+    const headers = { ...TOKEN_HEADER, "x-dotdo-local-runtime": "boot" };
     const response = await fetch(`${origin}${BOOT_PATH}`, { headers, signal });
     return response.json();
   };
@@ -482,7 +491,7 @@ const BOOT_GET_RESEND_MS = 1_000;
 function bootGet(kind, headers = {}) {
   const send = async (signal) => {
     const response = await fetch(`${origin}${BOOT_PATH}`, {
-      headers: { ...headers, "x-dotdo-local-runtime": kind },
+      headers: { ...headers, ...TOKEN_HEADER, "x-dotdo-local-runtime": kind },
       signal,
     });
     return response.json();
@@ -519,19 +528,30 @@ async function standbyBooted() {
 // until its next request and answered a write 503 "Your worker restarted mid-request" (a POST
 // 1 s into a 2.5 s hold, 4.5 s after its connection's last use: 6 of 6 answered 503). Renewing
 // the connections just before the hold covers holds shorter than 5 s only (a 7 s hold: 4 of 4
-// answered 503); a connection in use has no idle end at all.
-const PROXY_HOLDS = 16;
-function occupyProxyConnections() {
-  for (let i = 0; i < PROXY_HOLDS; i += 1) {
+// answered 503); a connection in use has no idle end at all. As many as the pool may hold
+// (`connections` of `standby-status`, host.mjs `pooledConnectionsAtMost`), and a few more:
+// 40 requests at once 2.5 s before a save left 24 pooled connections, and with 16 held the
+// writes sent during the boot took the 8 others (8 of 8 answered 503).
+const PROXY_HOLDS = 16; // at least
+const PROXY_HOLDS_SPARE = 4; // beyond the pool's count: its own status polls, requests meanwhile
+const PROXY_HOLDS_MAX = 512;
+let occupyBatches = 0;
+async function occupyProxyConnections() {
+  const batch = `${process.pid}-${++occupyBatches}`;
+  const status = await standbyStatus().catch(() => ({}));
+  const pooled = Number.isInteger(status.connections) ? status.connections + PROXY_HOLDS_SPARE : 0;
+  const holds = Math.min(PROXY_HOLDS_MAX, Math.max(PROXY_HOLDS, pooled));
+  // One that comes after its batch's work is done is answered at once (host.mjs `occupy`).
+  for (let i = 0; i < holds; i += 1) {
     fetch(`${origin}${BOOT_PATH}`, {
       method: "POST", // one the proxy loses is answered 503 at once (a GET waits for its next request)
-      headers: { "x-dotdo-local-runtime": "occupy" },
+      headers: { ...TOKEN_HEADER, "x-dotdo-local-runtime": "occupy", "x-dotdo-occupy-batch": batch },
       signal: AbortSignal.timeout(BOOT_TIMEOUT_MS),
     })
       .then((response) => response.arrayBuffer())
       .catch(() => {}); // the work they wait for says what is wrong
   }
-  return { "x-dotdo-occupied": String(PROXY_HOLDS) };
+  return { "x-dotdo-occupied": String(holds), "x-dotdo-occupy-batch": batch };
 }
 
 // Asks the runtime to boot the next reload's interpreters (host.mjs answers at once and boots
@@ -539,7 +559,7 @@ function occupyProxyConnections() {
 async function askForStandby() {
   const serving = worker;
   try {
-    await bootGet("standby", occupyProxyConnections());
+    await bootGet("standby", await occupyProxyConnections());
   } catch (error) {
     // A runtime restarted or stopped meanwhile took its standby with it: nothing to say
     // ("terminated", the request cut by the restart, read as a failure).
@@ -623,7 +643,12 @@ async function reload(changed) {
     const response = await fetch(`${origin}${BOOT_PATH}`, {
       method: "POST",
       // the import holds the runtime's thread
-      headers: { ...occupyProxyConnections(), "x-dotdo-local-runtime": "reload", "content-type": "application/json" },
+      headers: {
+        ...(await occupyProxyConnections()),
+        ...TOKEN_HEADER,
+        "x-dotdo-local-runtime": "reload",
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ id: `${process.pid}-${++reloadCount}`, files }),
     });
     answer = await response.json();
