@@ -16,6 +16,23 @@ class HarnessCore(Lifetime, DOCore):
     def routes(self, router):
         super().routes(router)
         router.get("/body/:kind", scope="public")(self._body)
+        router.post("/reset", scope="public")(self._reset)
+        router.post("/break", scope="public")(self._break)
+
+    async def _reset(self, request: HttpRequest) -> HttpResponse:
+        """`ctx.abort()`: the runtime resets this object; nothing after it runs."""
+        self.ctx.abort(request.query("reason") or "reset by a request")
+        return HttpResponse(200, "not reset")
+
+    async def _break(self, request: HttpRequest) -> HttpResponse:
+        """A `blockConcurrencyWhile` callback that raises: the runtime breaks (resets) the object."""
+        from pyodide.ffi import create_once_callable
+
+        async def fail() -> None:
+            raise RuntimeError("broken by a request")
+
+        await self.ctx.blockConcurrencyWhile(create_once_callable(fail))
+        return HttpResponse(200, "not broken")
 
     async def _body(self, request: HttpRequest) -> HttpResponse:
         """One answer with a text body or the same as bytes (the two ways `fetch` builds the
@@ -43,6 +60,19 @@ class HarnessCore(Lifetime, DOCore):
     @rpc
     async def cancel_alarm(self) -> None:
         await self.alarms.cancel()
+
+    @rpc
+    def keep(self, key: str, value: object) -> None:
+        self.state.set(key, value)
+
+    @rpc(scope="read")
+    def kept(self, key: str) -> object:
+        return self.state.get(key)
+
+    @rpc
+    def reset(self, reason: str) -> str:
+        self.ctx.abort(reason)
+        return "not reset"
 
     @rpc(scope="read")
     def whoami(self) -> str | None:

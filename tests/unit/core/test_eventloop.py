@@ -1,5 +1,6 @@
 """The batched event loop: every callback handed to the loop runs, in order, one batch per
-macrotask (here: per call of the scheduled `run`), and what a batch adds waits for the next."""
+turn of the runtime, in a macrotask (here: a call of the scheduled `run`) of that turn's own,
+and what a batch adds waits for the next."""
 
 from __future__ import annotations
 
@@ -12,18 +13,37 @@ from dotdo.core.eventloop import batch_callbacks, install
 
 
 class Macrotasks:
-    """What the runtime's event loop would run: the scheduled batches, one at a time."""
+    """What the runtime's event loop would run: the scheduled batches, one at a time, each
+    a turn, with the microtasks of a turn run when it ends. The test's own code is a turn
+    too, ended by `end_turn()` (or the next `run_one()`)."""
 
     def __init__(self) -> None:
         self.queue: list[Callable[[], None]] = []
+        self.microtasks: list[Callable[[], None]] = []
         self.ran = 0
 
     def schedule(self, run: Callable[[], None]) -> None:
         self.queue.append(run)
 
+    def at_turn_end(self, end: Callable[[], None]) -> None:
+        self.microtasks.append(end)
+
+    def end_turn(self) -> None:
+        while self.microtasks:
+            self.microtasks.pop(0)()
+
     def run_one(self) -> None:
+        self.end_turn()
         self.ran += 1
-        self.queue.pop(0)()
+        try:
+            self.queue.pop(0)()
+        finally:
+            self.end_turn()
+
+    def drop_one(self) -> None:
+        """The next macrotask is never delivered: the context that scheduled it is gone."""
+        self.end_turn()
+        self.queue.pop(0)
 
     def run_all(self, limit: int = 100) -> None:
         while self.queue and limit:
@@ -40,7 +60,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 def test_callbacks_handed_in_a_row_run_in_order_in_one_macrotask(loop: asyncio.AbstractEventLoop) -> None:
     tasks = Macrotasks()
-    assert batch_callbacks(loop, tasks.schedule)
+    assert batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     seen: list[int] = []
     for n in range(5):
         loop.call_soon(seen.append, n)
@@ -51,7 +71,7 @@ def test_callbacks_handed_in_a_row_run_in_order_in_one_macrotask(loop: asyncio.A
 
 def test_a_callback_added_by_a_batch_waits_for_the_next_macrotask(loop: asyncio.AbstractEventLoop) -> None:
     tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule)
+    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     seen: list[str] = []
 
     def first() -> None:
@@ -70,7 +90,7 @@ def test_cancelled_callbacks_are_skipped_and_a_failing_one_stops_nothing(
     loop: asyncio.AbstractEventLoop,
 ) -> None:
     tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule)
+    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     reported: list[object] = []
     loop.set_exception_handler(lambda _, context: reported.append(context["exception"]))
     seen: list[int] = []
@@ -84,7 +104,7 @@ def test_cancelled_callbacks_are_skipped_and_a_failing_one_stops_nothing(
 
 def test_a_base_exception_leaves_the_rest_for_the_next_macrotask(loop: asyncio.AbstractEventLoop) -> None:
     tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule)
+    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     seen: list[str] = []
 
     def interrupt() -> None:
@@ -100,7 +120,7 @@ def test_a_base_exception_leaves_the_rest_for_the_next_macrotask(loop: asyncio.A
 
 def test_tasks_and_futures_run_to_the_end_on_a_batched_loop(loop: asyncio.AbstractEventLoop) -> None:
     tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule)
+    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     asyncio.set_event_loop(loop)
     try:
         future = loop.create_future()
@@ -131,6 +151,49 @@ def test_tasks_and_futures_run_to_the_end_on_a_batched_loop(loop: asyncio.Abstra
 
 def test_a_loop_is_batched_once_and_plain_python_is_left_alone(loop: asyncio.AbstractEventLoop) -> None:
     tasks = Macrotasks()
-    assert batch_callbacks(loop, tasks.schedule)
-    assert not batch_callbacks(loop, tasks.schedule)
+    assert batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+    assert not batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     assert install() is False  # no Pyodide here
+
+
+def test_a_batch_whose_macrotask_never_comes_holds_back_only_its_own_turn(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    # workerd drops the macrotasks of a context it aborted (ctx.abort(), a broken object):
+    # the callbacks handed to the loop in later turns, by any object, still run.
+    tasks = Macrotasks()
+    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+    seen: list[str] = []
+    loop.call_soon(seen.append, "aborted object")
+    tasks.drop_one()
+    loop.call_soon(seen.append, "another object")
+    loop.call_soon(seen.append, "the same turn")
+    tasks.run_all()
+    assert seen == ["another object", "the same turn"] and tasks.ran == 1
+
+
+def test_a_batch_run_in_an_aborted_turn_leaves_later_turns_their_own(loop: asyncio.AbstractEventLoop) -> None:
+    # The object aborts inside a batch: what the batch adds is scheduled from the aborted
+    # context and never runs; a later turn's callbacks run all the same.
+    tasks = Macrotasks()
+    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+    seen: list[str] = []
+    loop.call_soon(lambda: loop.call_soon(seen.append, "after the abort"))
+    tasks.run_one()
+    tasks.drop_one()
+    loop.call_soon(seen.append, "next request")
+    tasks.run_all()
+    assert seen == ["next request"]
+
+
+def test_each_turn_gets_a_batch_of_its_own(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = Macrotasks()
+    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+    seen: list[int] = []
+    loop.call_soon(seen.append, 1)
+    loop.call_soon(seen.append, 2)
+    tasks.end_turn()
+    loop.call_soon(seen.append, 3)
+    assert len(tasks.queue) == 2
+    tasks.run_all()
+    assert seen == [1, 2, 3] and tasks.ran == 2
