@@ -68,6 +68,7 @@ from dotdo.core.answers import answer_error, awaited, checked_error_answer, not_
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, split_path
 from dotdo.core.queryparams import check_body, check_query
 from dotdo.core.route_patterns import parse_pattern, pattern_shape
+from dotdo.core.route_replacement import warn_of_replaced
 from dotdo.core.routetree import RouteTree
 from dotdo.errors import MethodNotAllowed, NotFound
 from dotdo.remote.marks import SCOPES
@@ -217,41 +218,6 @@ async def development_error_handler(error: Exception, request: HttpRequest) -> H
     return answer_error(error, request, named=True)
 
 
-_replaced_warned: set[tuple[str, str]] = set()
-
-
-def _is_dotdos(handler: object) -> bool:
-    return str(getattr(handler, "__module__", "")).startswith("dotdo.")
-
-
-def _warn_of_replaced(route: Route, pattern: str, handler: Handler) -> None:
-    """A warning, once a process and route, when one of dotdo's own routes and an app's
-    replace one another: an app's `/stats` silently hid DOStorage's, and an app's route
-    registered before `super().routes(router)` silently served nothing."""
-    ours, theirs = _is_dotdos(route.handler), _is_dotdos(handler)
-    if ours == theirs or (route.method, route.pattern) in _replaced_warned:
-        return
-    _replaced_warned.add((route.method, route.pattern))
-    if ours:
-        logger.warning(
-            "%s %s of %s replaces dotdo's own route (%s): register it under another path, or "
-            "pass override=True to say the replacement is meant",
-            route.method,
-            pattern,
-            getattr(handler, "__qualname__", handler),
-            getattr(route.handler, "__qualname__", route.handler),
-        )
-    else:
-        logger.warning(
-            "%s %s of %s is replaced by dotdo's own route (%s), registered after it: it serves "
-            "nothing; register it after super().routes(router) to replace dotdo's",
-            route.method,
-            route.pattern,
-            getattr(route.handler, "__qualname__", route.handler),
-            getattr(handler, "__qualname__", handler),
-        )
-
-
 @functools.lru_cache(maxsize=1024)
 def _same_route(method: str, segments: tuple[str, ...], wildcard: bool) -> tuple[object, ...]:
     """What makes two routes the same route: the method, and the pattern with its parameters'
@@ -331,7 +297,7 @@ class Router:
             for route in self.routes:  # a loop, not a generator: a wake registers ~60 routes
                 if route.same == key:
                     if not override:
-                        _warn_of_replaced(route, pattern, handler)
+                        warn_of_replaced(route, pattern, handler)
                     self.routes = [r for r in self.routes if r.same != key]
                     break
             run = handler if inspect.iscoroutinefunction(handler) else awaited(handler)

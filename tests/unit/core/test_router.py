@@ -791,7 +791,7 @@ def test_an_app_route_that_replaces_one_of_dotdos_is_a_warning_once_unless_meant
 ) -> None:
     """An app's `GET /stats` silently hid DOStorage's: replacing one of dotdo's own routes is
     logged once a process (the new route serves), and `override=True` says it is meant."""
-    import dotdo.core.router as router_module
+    from dotdo.core import route_replacement
 
     async def framework_stats(request: HttpRequest) -> HttpResponse:
         return json_response({"by": "dotdo"})
@@ -800,7 +800,7 @@ def test_an_app_route_that_replaces_one_of_dotdos_is_a_warning_once_unless_meant
         return json_response({"by": "app"})
 
     framework_stats.__module__ = "dotdo.storage.durable"
-    router_module._replaced_warned.discard(("GET", "/stats"))
+    route_replacement._replaced_warned.discard(("GET", "/stats"))
     with caplog.at_level("WARNING", logger="dotdo.http"):
         for _ in range(2):  # a second wake of the object: no second warning
             router = Router()
@@ -810,7 +810,7 @@ def test_an_app_route_that_replaces_one_of_dotdos_is_a_warning_once_unless_meant
     warned = [r.getMessage() for r in caplog.records if "replaces dotdo's own route" in r.getMessage()]
     assert len(warned) == 1 and warned[0].startswith("GET /stats of ") and "app_stats" in warned[0]
 
-    router_module._replaced_warned.discard(("GET", "/stats"))
+    route_replacement._replaced_warned.discard(("GET", "/stats"))
     caplog.clear()
     with caplog.at_level("WARNING", logger="dotdo.http"):
         router = Router()
@@ -834,9 +834,9 @@ def test_an_app_route_that_differs_from_dotdos_in_its_parameters_names_replaces_
     """An app's `GET /state/:id` served every path of dotdo's `GET /state/:key` (the later of
     two equally specific routes wins) and nothing said so: a route is the same route whatever
     its parameters are named. A constraint makes another route."""
-    import dotdo.core.router as router_module
+    from dotdo.core import route_replacement
 
-    router_module._replaced_warned.discard(("GET", "/state/:key"))
+    route_replacement._replaced_warned.discard(("GET", "/state/:key"))
     with caplog.at_level("WARNING", logger="dotdo.http"):
         router = Router()
         router.get("/state/:key")(_framework_handler("dotdo-state"))
@@ -856,9 +856,9 @@ def test_an_app_route_that_dotdos_replaces_is_a_warning(caplog: pytest.LogCaptur
     """An app's `GET /stats` registered before `super().routes(router)` was replaced by dotdo's
     and served nothing, without a word: that is a warning too, once a process, naming where
     to register it."""
-    import dotdo.core.router as router_module
+    from dotdo.core import route_replacement
 
-    router_module._replaced_warned.discard(("GET", "/stats"))
+    route_replacement._replaced_warned.discard(("GET", "/stats"))
     with caplog.at_level("WARNING", logger="dotdo.http"):
         for _ in range(2):
             router = Router()
