@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dotdo.core.hooks import completed
 from dotdo.core.logs import instant
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
@@ -91,7 +92,7 @@ class Alarms:
     """
 
     def __init__(
-        self, sql: Sql, timers: TimerService, on_alarm: Callable[[AlarmInfo], Awaitable[None]]
+        self, sql: Sql, timers: TimerService, on_alarm: Callable[[AlarmInfo], Awaitable[None] | None]
     ) -> None:
         self._sql = sql
         self._timers = timers
@@ -141,7 +142,7 @@ class Alarms:
         self._sql.run("DELETE FROM dotdo_alarm WHERE id = 1")
         self._timers.changed()
         try:
-            await self._on_alarm(AlarmInfo(retries, retries > 0, scheduled))
+            await completed(self._on_alarm(AlarmInfo(retries, retries > 0, scheduled)))
         except Exception:
             if retries >= MAX_RETRIES:
                 logger.exception(

@@ -120,6 +120,22 @@ def test_a_failing_on_alarm_is_retried_with_back_off_then_given_up(caplog: pytes
     assert "the alarm set for 2026-01-01T00:00:01.000Z is given up" in caplog.text
 
 
+def test_a_plain_def_on_alarm_runs_once_and_is_done() -> None:
+    """An `on_alarm` overridden with a plain `def` did its work, then failed at the `await`
+    of its result (None): the alarm counted as failed and the hook ran again at each of its
+    six retries."""
+    infos: list[AlarmInfo] = []
+
+    def plain(info: AlarmInfo) -> None:
+        infos.append(info)
+
+    obj = InProcess(App, on_alarm=plain)
+    run(obj.alarms.set(T0 + 1_000))
+    run(obj.tick(1_000))
+    assert [info.retry_count for info in infos] == [0]
+    assert run(obj.alarms.get()) is None
+
+
 def test_a_failing_on_alarm_that_set_a_new_alarm_keeps_that_one() -> None:
     obj: InProcess
 
