@@ -359,7 +359,8 @@ def test_dotdo_dev_skips_a_restart_when_nothing_a_restart_reads_changed(tmp_path
     assert content.index("nothing to do") < content.index("sources changed, restarting")
 
 
-HITS = """from workers import DurableObject, Response, WorkerEntrypoint
+HITS = """from pyodide.ffi import to_js
+from workers import DurableObject, Response, WorkerEntrypoint
 
 from spin import SPUN
 
@@ -379,7 +380,15 @@ class Tiny(DurableObject):
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
         namespace = self.env.TINY
-        return await namespace.get(namespace.idFromName("one")).fetch(request)
+        stub = namespace.get(namespace.idFromName("one"))
+        if request.headers.get("x-call"):  # an app's call of an object's method by name, as /fanout's
+            files = to_js([[request.headers.get("x-file"), request.headers.get("x-content")]])
+            try:
+                await getattr(stub, request.headers.get("x-call"))("mine", files)
+            except Exception as error:
+                return Response(str(error), status=403)
+            return Response("called")
+        return await stub.fetch(request)
 """
 
 
@@ -433,6 +442,10 @@ def test_writes_sent_during_a_reload_after_a_burst_are_answered(tmp_path: Path) 
             refused = client.post("/", headers=headers, json={"id": "mine", "files": [[str(spin), mine]]})
             assert refused.status_code == 403, refused.text
             assert refused.json()["error"]["code"] == "local_runtime_command_refused"
+        # Nor may the app's own code call them by name (DOFull's /fanout can name any method).
+        for method in ("dotdoReload", "dotdoStandby"):
+            called = client.get("/", headers={"x-call": method, "x-file": str(spin), "x-content": mine})
+            assert called.status_code == 403 and "refused" in called.text, called.text
         assert client.get("/").text == "1 hits=48"
 
 

@@ -448,6 +448,7 @@ async function bootAnswer(request, env, ctx) {
     const message = `x-dotdo-local-runtime: ${kind} is the dev server's own command, not a client's`;
     return Response.json({ error: { code: "local_runtime_command_refused", message } }, { status: 403 });
   }
+  const controlToken = request.headers.get("x-dotdo-local-runtime-token"); // passed on to each object
   const objects = manifest.durableObjectBindings.map((binding) => {
     const namespace = env[binding];
     return namespace.get(namespace.idFromName(BOOT_OBJECT));
@@ -460,7 +461,7 @@ async function bootAnswer(request, env, ctx) {
     ctx.waitUntil(
       withProxyOccupied(request, async () => {
         const own = bootStandbyAfterAnswer(ctx);
-        await Promise.all(objects.map((object) => object.dotdoStandby()));
+        await Promise.all(objects.map((object) => object.dotdoStandby(controlToken)));
         started();
         await Promise.allSettled([own, ...objects.map((object) => object.dotdoStandbyBooted())]);
       }).finally(started),
@@ -483,7 +484,7 @@ async function bootAnswer(request, env, ctx) {
   if (kind === "reload") {
     const { id, files } = await request.json();
     reports = await withProxyOccupied(request, () =>
-      Promise.all([reloadApp(id, files), ...objects.map((object) => object.dotdoReload(id, files))]),
+      Promise.all([reloadApp(id, files), ...objects.map((object) => object.dotdoReload(controlToken, id, files))]),
     );
   } else {
     reports = await Promise.all([bootReport(), ...objects.map((object) => object.dotdoBoot())]);
@@ -499,8 +500,16 @@ const HOLD_MS = 25;
 // `standby-status` do neither, and dotdo.testing's clients send `hold`.
 const CONTROL_KINDS = new Set(["reload", "standby", "occupy"]);
 function fromTheServer(request, env) {
+  return isControlToken(env, request.headers.get("x-dotdo-local-runtime-token"));
+}
+
+function isControlToken(env, given) {
   const token = env?.DOTDO_LOCAL_CONTROL;
-  return typeof token === "string" && request.headers.get("x-dotdo-local-runtime-token") === token;
+  return typeof token === "string" && given === token;
+}
+
+function checkControlToken(env, given) {
+  if (!isControlToken(env, given)) throw new Error("refused: a command of the dotdo dev server, which only it may send");
 }
 
 // The `[ai]` binding, served by the host's aihost.py at the DOTDO_LOCAL_AI url (server.mjs):
@@ -708,11 +717,17 @@ export function makeDurableObjectClass(className) {
       return bootReport();
     }
 
-    async dotdoReload(id, files) {
+    // The two that replace the app's code or hold the runtime take the server's token, as
+    // their boot-path commands do (`fromTheServer`): as methods of every object, any code
+    // that calls an object's methods by name reached them (DOFull's `/fanout` with
+    // `"method": "dotdoReload"` replaced the code every tenant ran).
+    async dotdoReload(token, id, files) {
+      checkControlToken(this.env, token);
       return reloadApp(id, files);
     }
 
-    async dotdoStandby() {
+    async dotdoStandby(token) {
+      checkControlToken(this.env, token);
       bootStandbyAfterAnswer(this.ctx);
     }
 
