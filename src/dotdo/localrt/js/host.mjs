@@ -446,6 +446,9 @@ async function bootAnswer(request, env, ctx) {
   const kind = request.headers.get(BOOT_HEADER);
   if (CONTROL_KINDS.has(kind) && !fromTheServer(request, env)) {
     const message = `x-dotdo-local-runtime: ${kind} is the dev server's own command, not a client's`;
+    // Its body read first: a refusal answered with the body unread left the pooled connection
+    // unusable, and the proxy answered the next request on it 503 (2 writes in 15).
+    await request.arrayBuffer().catch(() => {});
     return Response.json({ error: { code: "local_runtime_command_refused", message } }, { status: 403 });
   }
   const controlToken = request.headers.get("x-dotdo-local-runtime-token"); // passed on to each object
