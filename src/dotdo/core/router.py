@@ -415,26 +415,34 @@ class Router:
         return await checked_error_answer(self.error_handler, error, request, self.development)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
-        """Run the middleware chain and the matching route; never raises."""
+        """Run the middleware chain and the matching route; never raises. Each link answers
+        its own failure (a middleware that raises or answers nothing it can send, as a
+        handler's in `_guarded`), so the middleware outside it (CORS, request logging) sees
+        that answer as it sees a handler's: a browser gets the 500 with its CORS headers."""
         chain = self._chain
         if chain is None or chain[0] is not self.middleware or chain[1] != len(self.middleware):
             call: Handler = self._guarded
             for middleware in reversed(self.middleware):
-                call = _bind(middleware, call)
+                call = _bind(middleware, call, self._answer)
             chain = self._chain = (self.middleware, len(self.middleware), call)
-        try:
-            return await chain[2](request)
-        except Exception as error:
-            return await self._answer(error, request)
+        return await chain[2](request)
 
 
-def _bind(middleware: Middleware, call_next: Handler) -> Handler:
+def _bind(
+    middleware: Middleware,
+    call_next: Handler,
+    answer: Callable[[Exception, HttpRequest], Awaitable[HttpResponse]],
+) -> Handler:
+    """`middleware` around `call_next`, a link of the chain: its failure is `answer`ed here."""
     run = middleware if inspect.iscoroutinefunction(middleware) else awaited(middleware)
 
     async def call(request: HttpRequest) -> HttpResponse:
-        response = await run(request, call_next)
-        if response.__class__ is not HttpResponse and not isinstance(response, HttpResponse):
-            raise TypeError(not_a_response("middleware", middleware, response))
-        return response
+        try:
+            response = await run(request, call_next)
+            if response.__class__ is not HttpResponse and not isinstance(response, HttpResponse):
+                raise TypeError(not_a_response("middleware", middleware, response))
+            return response
+        except Exception as error:
+            return await answer(error, request)
 
     return call
