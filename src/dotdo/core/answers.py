@@ -1,11 +1,15 @@
 """What a route's handler, a middleware and the router's error handler answer: an
-`HttpResponse` (`json_response(...)` for JSON), checked where the router receives it.
+`HttpResponse` (`json_response(...)` for JSON) that can be sent, checked where the router
+receives it.
 
-Anything else (a dict, None from a missing `return`) is a TypeError naming the function,
-what it returned and the fix, raised there, so no middleware meets it (a plain dict failed
-inside CORS, `'dict' object has no attribute 'headers'`, naming only dotdo's frames): a
-500 `internal_error`, which names it only in development. A function that is no `async
-def` (a plain function, a lambda answering a coroutine) is wrapped once, where it is
+Anything else (a dict, None from a missing `return`), or an HttpResponse the runtime would
+refuse or send wrongly (headers None, status 0 or "200", a dict body sent as its repr), is a
+TypeError naming the function, what it returned and the fix, raised there, so no middleware
+meets it (a plain dict failed inside CORS, `'dict' object has no attribute 'headers'`,
+naming only dotdo's frames): a 500 `internal_error`, which names it only in development. The
+router tests the usual answer (an HttpResponse of its own class, its fields of their usual
+types) inline, with no call (ADR 0052); `unsendable` is the slow path. A function that is no
+`async def` (a plain function, a lambda answering a coroutine) is wrapped once, where it is
 registered (`awaited`), so an `async def`, the usual handler, costs nothing more per request.
 """
 
@@ -15,21 +19,38 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
 from dotdo.errors import HttpError, internal_error
 from dotdo.hints import error_hint
+from dotdo.types import Handler, Middleware
 
-__all__ = ["answer_error", "awaited", "checked_error_answer", "not_a_response"]
+__all__ = [
+    "SENDABLE_BODIES",
+    "answer_error",
+    "awaited",
+    "checked_error_answer",
+    "middleware_link",
+    "unsendable",
+]
 
 logger = logging.getLogger("dotdo.http")
 
 
-def not_a_response(role: str, function: Any, result: Any) -> str:
+SENDABLE_BODIES = frozenset({str, bytes, type(None)})
+"""The classes of an `HttpResponse.body` the router passes without a closer look."""
+
+
+def unsendable(role: str, function: Any, result: Any) -> str | None:
     """What the TypeError says of `function` (a route's `handler`, a `middleware`, the
-    router's `error handler`) answering `result`, which is no HttpResponse: who, what, the fix."""
+    router's `error handler`) answering `result`, when it cannot be sent: who, what, the fix.
+    None when it can: an HttpResponse (a subclass too) whose `status` is an int from 200 to
+    599 (101 with a `web_socket`), `headers` a dict and `body` a str, bytes or None."""
     name = getattr(function, "__qualname__", None) or repr(function)
+    if isinstance(result, HttpResponse):
+        wrong = _malformed(result)
+        return None if wrong is None else f"{role} {name} returned an HttpResponse whose {wrong}"
     kind = type(result).__name__
     what = (
         "None (a missing return?)" if result is None else f"{'an' if kind[0] in 'aeiouAEIOU' else 'a'} {kind}"
@@ -39,6 +60,21 @@ def not_a_response(role: str, function: Any, result: Any) -> str:
     else:
         fix = "return json_response(...) (from dotdo) for JSON, or HttpResponse(status, body, headers)"
     return f"{role} {name} returned {what}, not an HttpResponse: {fix}"
+
+
+def _malformed(response: HttpResponse) -> str | None:
+    """What is wrong with `response` for the runtime, None when nothing is."""
+    status: Any = response.status
+    if isinstance(status, bool) or not isinstance(status, int):
+        return f"status is {status!r}, not an int: HttpResponse(200, ...)"
+    if not (200 <= status <= 599 or (status == 101 and response.web_socket is not None)):
+        return f"status is {status}: the runtime sends 200 to 599 only"
+    if not isinstance(response.headers, dict):
+        return f"headers are {type(response.headers).__name__}, not a dict of str to str"
+    if not isinstance(response.body, str | bytes | None):
+        kind = type(response.body).__name__
+        return f"body is a {kind}, not str, bytes or None: return json_response(...) (from dotdo) for JSON"
+    return None
 
 
 def awaited(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -67,16 +103,46 @@ def answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpRes
 async def checked_error_answer(
     handler: Callable[[Exception, HttpRequest], Any], error: Exception, request: HttpRequest, named: bool
 ) -> HttpResponse:
-    """`handler`'s answer to `error`, or, when it raises or answers no HttpResponse, both
-    errors logged and `answer_error` of its failure (the router's `handle` never raises)."""
+    """`handler`'s answer to `error`, or, when it raises or answers no HttpResponse it can
+    send (`unsendable`), both errors logged and `answer_error` of its failure (the router's
+    `handle` never raises)."""
     try:
         response = handler(error, request)
         if inspect.isawaitable(response):
             response = await response
-        if isinstance(response, HttpResponse):
-            return response
-        failure: Exception = TypeError(not_a_response("error handler", handler, response))
+        wrong = unsendable("error handler", handler, response)
+        if wrong is None:
+            return cast(HttpResponse, response)
+        failure: Exception = TypeError(wrong)
     except Exception as raised:
         failure = raised
     logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
     return answer_error(failure, request, named)
+
+
+def middleware_link(
+    middleware: Middleware,
+    call_next: Handler,
+    answer: Callable[[Exception, HttpRequest], Awaitable[HttpResponse]],
+) -> Handler:
+    """`middleware` around `call_next`, a link of the router's chain: what it answers is
+    checked as a handler's is, and its failure (a raise, an answer it cannot send) is
+    `answer`ed here, so the middleware outside it (CORS) sees that answer."""
+    run = middleware if inspect.iscoroutinefunction(middleware) else awaited(middleware)
+
+    async def call(request: HttpRequest) -> HttpResponse:
+        try:
+            response = await run(request, call_next)
+            if (  # the usual answer with no call, as in `Router._guarded`
+                response.__class__ is not HttpResponse
+                or response.status.__class__ is not int
+                or not 200 <= response.status <= 599
+                or response.headers.__class__ is not dict
+                or response.body.__class__ not in SENDABLE_BODIES
+            ) and (wrong := unsendable("middleware", middleware, response)):
+                raise TypeError(wrong)
+            return response
+        except Exception as error:
+            return await answer(error, request)
+
+    return call

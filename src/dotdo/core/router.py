@@ -64,7 +64,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypedDict, TypeVar, Unpack
 
-from dotdo.core.answers import answer_error, awaited, checked_error_answer, not_a_response
+from dotdo.core.answers import (
+    SENDABLE_BODIES,
+    answer_error,
+    awaited,
+    checked_error_answer,
+    middleware_link,
+    unsendable,
+)
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, split_path
 from dotdo.core.queryparams import check_body, check_query
 from dotdo.core.route_patterns import parse_pattern, pattern_shape
@@ -402,9 +409,16 @@ class Router:
                 check_body(request)
             request.params = params
             response = await route.handler(request)
-            # `__class__`, not a call: this runs on every request (ADR 0052)
-            if response.__class__ is not HttpResponse and not isinstance(response, HttpResponse):
-                raise TypeError(not_a_response("handler", route.handler, response))
+            # The usual answer tested with no call, as `middleware_link` does: this runs on every request
+            # (ADR 0052); `unsendable` looks closer at anything else.
+            if (
+                response.__class__ is not HttpResponse
+                or response.status.__class__ is not int
+                or not 200 <= response.status <= 599
+                or response.headers.__class__ is not dict
+                or response.body.__class__ not in SENDABLE_BODIES
+            ) and (wrong := unsendable("handler", route.handler, response)):
+                raise TypeError(wrong)
             return response
         except Exception as error:
             return await self._answer(error, request)
@@ -423,26 +437,6 @@ class Router:
         if chain is None or chain[0] is not self.middleware or chain[1] != len(self.middleware):
             call: Handler = self._guarded
             for middleware in reversed(self.middleware):
-                call = _bind(middleware, call, self._answer)
+                call = middleware_link(middleware, call, self._answer)
             chain = self._chain = (self.middleware, len(self.middleware), call)
         return await chain[2](request)
-
-
-def _bind(
-    middleware: Middleware,
-    call_next: Handler,
-    answer: Callable[[Exception, HttpRequest], Awaitable[HttpResponse]],
-) -> Handler:
-    """`middleware` around `call_next`, a link of the chain: its failure is `answer`ed here."""
-    run = middleware if inspect.iscoroutinefunction(middleware) else awaited(middleware)
-
-    async def call(request: HttpRequest) -> HttpResponse:
-        try:
-            response = await run(request, call_next)
-            if response.__class__ is not HttpResponse and not isinstance(response, HttpResponse):
-                raise TypeError(not_a_response("middleware", middleware, response))
-            return response
-        except Exception as error:
-            return await answer(error, request)
-
-    return call

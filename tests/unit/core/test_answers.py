@@ -1,10 +1,12 @@
 """What the router does with what a handler, a middleware or an error handler answers
-(`dotdo.core.answers`): a middleware's failure is answered where it happens, so the
-middleware outside it (CORS) treats that 500 as it treats a handler's."""
+(`dotdo.core.answers`): an answer it cannot send is a 500 naming the function, and a
+middleware's failure is answered where it happens, so the middleware outside it (CORS)
+treats that 500 as it treats a handler's."""
 
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -28,6 +30,82 @@ def cors_router(*middleware: Any) -> Router:
     for each in middleware:
         router.use(each)
     return router
+
+
+class SubResponse(HttpResponse):
+    pass
+
+
+MALFORMED = [
+    (HttpResponse(200, "x", None), "whose headers are NoneType, not a dict of str to str"),  # type: ignore[arg-type]
+    (HttpResponse(0, "x"), "whose status is 0: the runtime sends 200 to 599 only"),
+    (HttpResponse(999, "x"), "whose status is 999: the runtime sends 200 to 599 only"),
+    (HttpResponse(101, None), "whose status is 101: the runtime sends 200 to 599 only"),
+    (HttpResponse("200", "x"), "whose status is '200', not an int"),  # type: ignore[arg-type]
+    (HttpResponse(True, "x"), "whose status is True, not an int"),  # type: ignore[arg-type]
+    (HttpResponse(200.0, "x"), "whose status is 200.0, not an int"),  # type: ignore[arg-type]
+    (HttpResponse(200, {"a": 1}), "whose body is a dict, not str, bytes or None: return json_response"),  # type: ignore[arg-type]
+    (HttpResponse(200, 5), "whose body is a int, not str, bytes or None"),  # type: ignore[arg-type]
+    (SubResponse(200, "x", None), "whose headers are NoneType"),  # type: ignore[arg-type]
+]
+
+
+@pytest.mark.parametrize(("answer", "said"), MALFORMED)
+def test_a_handler_answering_a_response_the_runtime_cannot_send_is_named(
+    answer: HttpResponse, said: str
+) -> None:
+    """`headers=None` failed inside CORS with `argument of type 'NoneType' is not iterable`;
+    a status out of range failed in the runtime, and a dict body went out as its repr."""
+    router = cors_router()
+
+    async def odd(request: HttpRequest) -> HttpResponse:
+        return answer
+
+    router.get("/odd")(odd)
+    response = run(router, "/odd")
+    assert response.status == 500 and response.headers["access-control-allow-origin"] == ORIGIN
+    message = response.json()["error"]["message"]
+    assert f"TypeError: handler {odd.__qualname__} returned an HttpResponse {said}" in message
+
+
+@pytest.mark.parametrize(("answer", "said"), MALFORMED[:3])
+def test_a_middleware_answering_a_response_the_runtime_cannot_send_is_named(
+    answer: HttpResponse, said: str
+) -> None:
+    async def odd(request: HttpRequest, call_next: Handler) -> HttpResponse:
+        await call_next(request)
+        return answer
+
+    response = run(cors_router(odd), "/nowhere")
+    assert response.status == 500
+    assert (
+        f"TypeError: middleware {odd.__qualname__} returned an HttpResponse {said}"
+        in (response.json()["error"]["message"])
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        HttpResponse(204),
+        HttpResponse(599, b"bytes"),
+        HttpResponse(HTTPStatus.CREATED, "an IntEnum status"),
+        SubResponse(201, "a subclass", {"x-a": "1"}),
+        HttpResponse(101, web_socket=object()),  # an upgrade
+    ],
+)
+def test_responses_the_runtime_can_send_are_passed_as_they_are(answer: HttpResponse) -> None:
+    router = Router()
+
+    async def fine(request: HttpRequest) -> HttpResponse:
+        return answer
+
+    async def passing(request: HttpRequest, call_next: Handler) -> HttpResponse:
+        return await call_next(request)
+
+    router.use(passing)
+    router.get("/fine")(fine)
+    assert run(router, "/fine") is answer
 
 
 def forgetful(request: HttpRequest, call_next: Handler) -> Any:
