@@ -34,7 +34,7 @@ from dotdo.core.access import Access, AccessControl, AccessSettings, request_acc
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
 from dotdo.core.bodies import discard_body, has_body, js_functions, read_body, request_head
 from dotdo.core.eventloop import install as batch_loop_callbacks
-from dotdo.core.hooks import completed
+from dotdo.core.hooks import socket_hook
 from dotdo.core.http import HttpRequest, HttpResponse, error_response, json_response
 from dotdo.core.identity import IDENTITY_MIGRATIONS, ObjectIdentity
 from dotdo.core.limits import (
@@ -325,7 +325,8 @@ class DOCore(DurableObject, metaclass=_Composed):
         """The runtime's socket message: the caller's message budget, then `on_message`."""
         payload = message if isinstance(message, str) else bytes(message.to_py())
         connection = Connection.load(ws)
-        if not self._rpc_transport.serves(connection):  # RPC sockets answer a refusal in their protocol
+        plain = not self._rpc_transport.serves(connection)  # RPC sockets answer in their protocol
+        if plain:
             if connection.close_if_lapsed():  # as a push to it does: its token admits it no longer
                 return
             try:
@@ -333,11 +334,11 @@ class DOCore(DurableObject, metaclass=_Composed):
             except TooManyRequests as refusal:
                 connection.send({"type": "error", **refusal.to_dict()})
                 return
-        await completed(self.on_message(connection, payload))
+        await socket_hook(self.on_message, connection, payload, answer=plain, named=self.router.development)
 
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
         """The runtime's socket close: `on_close`, then the close answered."""
-        await completed(self.on_close(Connection.load(ws), int(code), str(reason or "")))
+        await socket_hook(self.on_close, Connection.load(ws), int(code), str(reason or ""))
         from pyodide.ffi import JsException  # the runtime's only: the module imports under CPython
 
         with contextlib.suppress(JsException):  # already closed by the peer: nothing to answer
@@ -345,7 +346,7 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     async def webSocketError(self, ws: Any, error: Any) -> None:  # noqa: N802 - runtime name
         """The runtime's socket error: `on_socket_error`."""
-        await completed(self.on_socket_error(Connection.load(ws), error))
+        await socket_hook(self.on_socket_error, Connection.load(ws), error)
 
     # -- HTTP handlers -----------------------------------------------------
 

@@ -29,11 +29,11 @@ from dotdo.core.access import Access, credential, request_access
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.limits import Limits
 from dotdo.core.router import RPC_CALLS, Router
-from dotdo.core.websocket import POLICY_VIOLATION_CLOSE, Connection, SocketState, WebSockets
+from dotdo.core.websocket import POLICY_VIOLATION_CLOSE, Connection, SocketState, WebSockets, wire_text
 from dotdo.errors import BadRequest, HttpError, UpgradeRequired, internal_error
 from dotdo.remote.fields import check_fields
 from dotdo.remote.marks import Authorize, is_reference
-from dotdo.wire.codec import decode, dumps
+from dotdo.wire.codec import decode
 
 if TYPE_CHECKING:
     # Cap'n Web, the pipelines, the `/ws/rpc` protocol and the binding of a call's
@@ -219,7 +219,8 @@ class RpcTransport:
             result = await self._host.rpc_socket_call(
                 connection, request.method, decode(request.params), authorize
             )
-            connection.send(dumps({"id": request_id, "result": by_value(result, request.method)}))
+            answer = {"id": request_id, "result": by_value(result, request.method)}
+            connection.send(wire_text(answer, connection.id))  # logged when it has no wire form
         except HttpError as error:
             if isinstance(error, InvalidMessage):
                 request_id = error.request_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable
@@ -35,7 +36,10 @@ __all__ = [
     "attachment_bytes",
     "live",
     "parse_tags",
+    "wire_text",
 ]
+
+logger = logging.getLogger("dotdo.sockets")
 
 MAX_ATTACHMENT_BYTES = 2048
 """Cloudflare's cap on a socket's serialized attachment (Durable Objects WebSocket API,
@@ -131,11 +135,10 @@ class Connection:
     def send(self, message: str | bytes | Any) -> bool:
         """Send a message (other values as JSON text in the codec's one encoding,
         `dotdo.wire.codec.dumps`: never a bare NaN); False when the socket is gone.
-        A value with no wire form raises BadRequest (`unserializable_result`)."""
+        A value with no wire form raises BadRequest (`unserializable_result`), logged."""
         from pyodide.ffi import JsException, to_js
 
-        if not isinstance(message, str | bytes):
-            message = dumps(message)
+        message = wire_text(message, self.id)
         try:
             self.socket.send(to_js(message) if isinstance(message, bytes) else message)
         except JsException:  # closed or closing: the caller counts it as not delivered
@@ -295,8 +298,7 @@ class WebSockets:
         """Send to every connection (with `tag`, if given) except the `exclude`d ids; a
         message that is not text goes as `Connection.send` writes it."""
         skip = set(exclude or ())
-        if not isinstance(message, str | bytes):
-            message = dumps(message)
+        message = wire_text(message, f"broadcast to tag {tag}" if tag else "broadcast")
         sent = 0
         for connection in live(self.connections(tag)):
             if connection.id not in skip and connection.send(message):
@@ -310,3 +312,18 @@ def live(connections: Iterable[Connection], now: float | None = None) -> list[Co
     and left out, as a call on it would be refused `token_expired`."""
     moment = time.time() if now is None else now
     return [connection for connection in connections if not connection.close_if_lapsed(moment)]
+
+
+def wire_text(message: Any, where: str) -> str | bytes:
+    """`message` as a socket sends it: text and bytes as they are, anything else as JSON text
+    in the codec's one encoding (`dumps`). A value with no wire form (nested past
+    `codec.MAX_DEPTH`, a set) raises BadRequest `unserializable_result`, logged first
+    (`dotdo.sockets`, WARNING, naming `where`): a send from a socket's own hook has no
+    other witness, since the runtime drops what such a hook raises without a word."""
+    if isinstance(message, str | bytes):
+        return message
+    try:
+        return dumps(message)
+    except BadRequest as error:
+        logger.warning("websocket %s: a message with no wire form was not sent: %s", where, error.message)
+        raise

@@ -23,6 +23,7 @@ from dotdo.core.websocket import (
     TOKEN_EXPIRED_CLOSE,
     Connection,
     SocketState,
+    WebSockets,
     attachment_bytes,
     live,
     parse_tags,
@@ -174,3 +175,84 @@ def test_a_pong_echoes_the_pings_id(
     host = types.SimpleNamespace(_rpc_transport=types.SimpleNamespace(serves=lambda connection: False))
     asyncio.run(DOCore.on_message(host, Connection(socket, "c-9", [], 0), json.dumps(ping)))  # type: ignore[arg-type]
     assert [json.loads(sent) for sent in socket.sent] == [pong]
+
+
+class RuntimeSocket(ClosingSocket):
+    """A socket as the runtime hands it to `webSocketMessage`, its attachment with it."""
+
+    def deserializeAttachment(self) -> Any:  # noqa: N802 - the runtime's name
+        return {"id": "c-9", "tags": [], "connected_at": 0, "data": {}}
+
+
+def socket_host(on_message: Any = DOCore.on_message, on_close: Any = DOCore.on_close) -> Any:
+    host = types.SimpleNamespace(
+        _rpc_transport=types.SimpleNamespace(serves=lambda connection: False, forget=lambda connection: None),
+        _access=types.SimpleNamespace(limits=types.SimpleNamespace(admit_message=lambda key: None)),
+        router=types.SimpleNamespace(development=True),
+        socket_state=types.SimpleNamespace(forget=lambda connection_id: None),
+    )
+    host.on_message = types.MethodType(on_message, host)
+    host.on_close = types.MethodType(on_close, host)
+    return host
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_a_reply_with_no_wire_form_is_an_error_to_the_client_and_a_log_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ping whose id nests 100 levels (JSON allows 512, the wire form 64) got no pong and
+    no log line: the encode error left `webSocketMessage`, and the runtime dropped it."""
+    monkeypatch.setattr(sys.modules["pyodide.ffi"], "JsException", RuntimeError, raising=False)
+    socket = RuntimeSocket()
+    deep = "[" * 100 + "]" * 100
+    asyncio.run(DOCore.webSocketMessage(socket_host(), socket, f'{{"type":"ping","id":{deep}}}'))
+    asyncio.run(DOCore.webSocketMessage(socket_host(), socket, '{"type":"ping","id":2}'))
+    answers = [json.loads(sent) for sent in socket.sent]
+    assert answers[0]["type"] == "error" and answers[0]["error"]["code"] == "unserializable_result"
+    assert answers[1] == {"type": "pong", "id": 2, "connection": "c-9"}  # the socket lives on
+    assert (
+        "websocket c-9: a message with no wire form was not sent: value is nested too deeply" in caplog.text
+    )
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_a_socket_hook_that_raises_is_logged_and_answered(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sys.modules["pyodide.ffi"], "JsException", RuntimeError, raising=False)
+
+    async def on_message(host: Any, connection: Connection, message: str) -> None:
+        raise ValueError("the app's hook broke")
+
+    def on_close(host: Any, connection: Connection, code: int, reason: str) -> None:  # a plain def
+        raise ValueError("the app's hook broke")
+
+    socket = RuntimeSocket()
+    host = socket_host(on_message=on_message, on_close=on_close)
+    asyncio.run(DOCore.webSocketMessage(host, socket, "{}"))
+    error = json.loads(socket.sent[0])["error"]
+    assert error["code"] == "internal_error" and "ValueError: the app's hook broke" in error["message"]
+    asyncio.run(DOCore.webSocketClose(host, socket, 4000, "bye"))
+    assert socket.closed == [(4000, "bye")]  # the close is still answered
+    failures = [r for r in caplog.records if r.name == "dotdo.sockets" and r.levelname == "ERROR"]
+    assert [r.getMessage() for r in failures] == [
+        "websocket c-9: on_message failed",
+        "websocket c-9: on_close failed",
+    ]
+    assert all(r.exc_info for r in failures)
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_a_broadcast_with_no_wire_form_is_logged_and_raised(caplog: pytest.LogCaptureFixture) -> None:
+    sockets = WebSockets(types.SimpleNamespace(getWebSockets=lambda tag=None: []))
+    with pytest.raises(BadRequest) as refused:
+        sockets.broadcast({"deep": _nested(70)}, tag="room")
+    assert refused.value.code == "unserializable_result"
+    assert "websocket broadcast to tag room: a message with no wire form was not sent" in caplog.text
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
