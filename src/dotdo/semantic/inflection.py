@@ -144,9 +144,14 @@ _MORE_PASTS = dict(
     """.split()  # noqa: SIM905 - eight lines, where a list literal would take seventy
 )
 # Prefixes that keep an irregular verb irregular (`withdraw` -> `withdrew`, `rerun` ->
-# `reran`) and a doubling one doubling (`unzip` -> `unzipped`), longest first so `under` is
-# tried before `un`.
-_PREFIXES = ("under", "over", "with", "fore", "out", "mis", "for", "un", "re", "up", "be", "in")
+# `reran`, `offset` -> `offset`) and a doubling one doubling (`unzip` -> `unzipped`),
+# longest first so `under` is tried before `un`.
+_PREFIXES = (
+    "under", "over", "with", "fore", "down", "out", "mis", "for", "off", "un", "re", "up", "be", "in"
+)  # fmt: skip
+# Those that are no verb of their own, so a camelCase verb beginning with one inflects the
+# word after it with it (`unZip` -> `unZipped`, as `unzip`), where `signUp` inflects `sign`.
+_CAMEL_PREFIXES = frozenset(_PREFIXES) - {"be"}
 # Verbs spelt as one of `_PREFIXES` and a verb that are no such pair (`behave` is not `be` +
 # `have`; `revel` and `bevel`, stressed on their first syllable, do not double as `rebel`).
 _UNPREFIXED = frozenset({"behave", "bevel", "revel"})
@@ -206,6 +211,11 @@ def _prefix_doubles(word: str) -> bool:
         if rest in _DOUBLING or (_syllables(rest) == 1 and onset is not None and onset.group() in _ONSETS):
             return True
     return False
+
+
+def _listed_doubling(word: str) -> bool:
+    """Is `word` a listed doubling verb, or a prefix on one (`unquiz`, `resubmit`)?"""
+    return word in _DOUBLING or any(word.startswith(p) and word[len(p) :] in _DOUBLING for p in _PREFIXES)
 
 
 def _doubles(word: str) -> bool:
@@ -282,14 +292,31 @@ def _irregular(word: str) -> tuple[str, str, str] | None:
     return prefix + past, prefix + participle, prefix + third
 
 
+def _first_word(verb: str) -> tuple[str, int, str]:
+    """`verb` as the lower-case word whose forms change, where a camelCase word began in it
+    (0: none) and what follows it: `signUp` is `sign`, 0, `Up`; `unZipAll` is `unzip`, 2,
+    `All` (a prefix of `_CAMEL_PREFIXES` inflects with the word after it)."""
+    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
+    if match is None:
+        return verb.lower(), 0, ""
+    head, tail = match.groups()
+    joined = re.match(r"[A-Z][a-z]+", tail) if head in _CAMEL_PREFIXES else None
+    if joined is None:
+        return head, 0, tail
+    return head + joined.group().lower(), len(head), tail[joined.end() :]
+
+
+def _written(form: str, cut: int, tail: str) -> str:
+    """A form of `_first_word`'s word written back into the verb it came from."""
+    return (form[:cut] + form[cut : cut + 1].upper() + form[cut + 1 :] if cut else form) + tail
+
+
 def conjugate(verb: str) -> VerbForms:
     """`create` -> created / creating / creates; `ship` -> shipped; `signUp` -> signedUp;
     `run` -> ran and `rerun` -> reran (the irregular table, with its prefixes)."""
-    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
-    head, tail = (match.group(1), match.group(2)) if match else (verb, "")
-    word = head.lower()
+    word, cut, tail = _first_word(verb)
     past, participle, third = _irregular(word) or _regular_forms(word)
-    return VerbForms(verb, past + tail, participle + tail, third + tail)
+    return VerbForms(verb, *(_written(form, cut, tail) for form in (past, participle, third)))
 
 
 def past_tense_bases(verb: str) -> tuple[str, ...]:
@@ -301,14 +328,12 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
     A caller's verb names an event by its past tense, so one already in the past would be
     conjugated again (`Item.moveded`); spelling misreads a few base forms ending in -ed,
     which a registered verb overrides."""
-    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
-    head, tail = (match.group(1), match.group(2)) if match else (verb, "")
-    word = head.lower()
+    word, cut, tail = _first_word(verb)
     if word in _IRREGULAR_PASTS:
-        return (_IRREGULAR_PASTS[word] + tail,)
+        return (_written(_IRREGULAR_PASTS[word], cut, tail),)
     split = _prefixed(word, _PREFIXED_PASTS)
     if split is not None and word not in _ALSO_BASES:
-        return (split[0] + _PREFIXED_PASTS[split[1]] + tail,)  # `withdrew` -> `withdraw`
+        return (_written(split[0] + _PREFIXED_PASTS[split[1]], cut, tail),)  # `withdrew` -> `withdraw`
     if not word.endswith("ed") or word in _ED_BASES or _irregular(word) is not None:
         return ()
     if word.endswith("eed") and word[:-1] not in _EE_VERBS:
@@ -319,7 +344,7 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
         if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[0] == word
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
-    return tuple(base + tail for base in kept)
+    return tuple(_written(base, cut, tail) for base in kept)
 
 
 def third_person_bases(verb: str) -> tuple[str, ...]:
@@ -328,9 +353,7 @@ def third_person_bases(verb: str) -> tuple[str, ...]:
     reads as a base form: one not ending in -s, or ending in -ss, -us or -as (`process`,
     `focus`, `bias`) and no irregular third person (`has`, `is`). A verb in that form would
     be conjugated again (`Album.containsed`); a registered verb is always a base."""
-    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
-    head, tail = (match.group(1), match.group(2)) if match else (verb, "")
-    word = head.lower()
+    word, cut, tail = _first_word(verb)
     irregular = _IRREGULAR_THIRDS.get(word, [])
     if not irregular and (not word.endswith("s") or word.endswith(("ss", "us", "as"))):
         return ()
@@ -340,7 +363,7 @@ def third_person_bases(verb: str) -> tuple[str, ...]:
         if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[2] == word
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
-    return tuple(base + tail for base in kept)
+    return tuple(_written(base, cut, tail) for base in kept)
 
 
 def participle_bases(verb: str) -> tuple[str, ...]:
@@ -349,9 +372,7 @@ def participle_bases(verb: str) -> tuple[str, ...]:
     which); () when it reads as a base form: one not ending in -ing, or whose letters before
     it hold no vowel (`sing`, `bring`, `string`, `ping`), or an irregular verb's own
     (`being`). A verb in that form would be conjugated again (`Album.shippinged`)."""
-    match = re.match(r"^([a-z0-9]+)(.*)$", verb)
-    head, tail = (match.group(1), match.group(2)) if match else (verb, "")
-    word = head.lower()
+    word, cut, tail = _first_word(verb)
     irregular = _IRREGULAR_PARTICIPLES.get(word, [])
     stem = word[:-3]
     if not irregular and (not word.endswith("ing") or not re.search(r"[aeiouy]", stem)):
@@ -365,7 +386,7 @@ def participle_bases(verb: str) -> tuple[str, ...]:
         and (_regular_forms(base)[1] == word or (base == stem and base.endswith("e")))
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
-    return tuple(base + tail for base in kept)
+    return tuple(_written(base, cut, tail) for base in kept)
 
 
 def _shadowed(base: str, candidates: list[str]) -> bool:
@@ -374,7 +395,7 @@ def _shadowed(base: str, candidates: list[str]) -> bool:
     listed `compel`, `di` and `dy` beside `die`, `fixe` beside `fix`, `echoe` beside `echo`,
     `panicke` beside `panick`, but `cach` beside the listed `cache`? Both stay where English
     has both spellings (`ski` and `sky`, `panic` and `panick`: `handpick`)."""
-    if base in _DOUBLING or base in _E_VERBS:
+    if base in _E_VERBS or _listed_doubling(base):
         return False
     stem = base[:-1] if base.endswith("e") else base
     doubled = len(stem) >= 2 and stem[-1] == stem[-2] and stem[-1] not in "aeiou"
@@ -392,4 +413,4 @@ def _shadowed(base: str, candidates: list[str]) -> bool:
         and (doubled or stem in _I_VERBS or stem.endswith(("x", "sh", "ch", "ck", "o")))
     ):
         return True
-    return doubled and (stem[-1] not in "lsfz" or stem[:-1] in _DOUBLING) and stem[:-1] in candidates
+    return doubled and (stem[-1] not in "lsfz" or _listed_doubling(stem[:-1])) and stem[:-1] in candidates

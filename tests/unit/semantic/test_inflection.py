@@ -155,6 +155,12 @@ proceed:proceeded:proceeding:proceeds succeed:succeeded:succeeding:succeeds
 embed:embedded:embedding:embeds shred:shredded:shredding:shreds
 guarantee:guaranteed:guaranteeing:guarantees referee:refereed:refereeing:referees
 disagree:disagreed:disagreeing:disagrees
+unZip:unZipped:unZipping:unZips reShip:reShipped:reShipping:reShips reRun:reRan:reRunning:reRuns
+upVote:upVoted:upVoting:upVotes withDraw:withDrew:withDrawing:withDraws
+unZipAll:unZippedAll:unZippingAll:unZipsAll offset:offset:offsetting:offsets
+downcast:downcast:downcasting:downcasts offload:offloaded:offloading:offloads
+offer:offered:offering:offers unquiz:unquizzed:unquizzing:unquizzes
+unbuzz:unbuzzed:unbuzzing:unbuzzes
 """
 # fmt: on
 VERB_FORMS = [tuple(entry.split(":")) for entry in VERBS.split()]
