@@ -112,7 +112,7 @@ class DOSemantic(DOCore):
         )
         self.nouns.register_declared(self.declared_nouns)
         for verb in self.declared_verbs:
-            self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person)
+            self.verbs.register(verb.base, verb.past, verb.participle, verb.third_person, apart=False)
 
     def __getattr__(self, name: str) -> NounFactory:
         # Only reached when normal lookup fails, so real attributes and methods always win.

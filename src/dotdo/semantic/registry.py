@@ -3,7 +3,8 @@
 
 Anything not registered still works with derived forms (`Spaceship` ->
 `Spaceships`, `ship` -> `shipped`); registering overrides them (`Person` ->
-`People`) and, for nouns, declares indexed properties.
+`People`) and, for nouns, declares indexed properties. The verbs' registry is
+`semantic/verbs.py` (`Verb`, `Verbs`, re-exported here).
 """
 
 from __future__ import annotations
@@ -16,23 +17,9 @@ from typing import Any
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
-from dotdo.semantic.inflection import (
-    VerbForms,
-    conjugate,
-    participle_bases,
-    past_tense_bases,
-    third_person_bases,
-)
-from dotdo.semantic.names import (
-    FIELD_NAME,
-    MAX_DERIVED_VERB_LENGTH,
-    PLURAL_NAME,
-    check_unreserved_verb,
-    validate_field_path,
-    validate_type_name,
-    validate_verb,
-)
+from dotdo.semantic.names import FIELD_NAME, PLURAL_NAME, validate_field_path, validate_type_name
 from dotdo.semantic.plurals import pluralize
+from dotdo.semantic.verbs import Verb, Verbs, unreserved
 
 __all__ = [
     "MAX_INDEXES",
@@ -141,38 +128,6 @@ class Noun:
         }
 
 
-@dataclass(frozen=True)
-class Verb:
-    """A verb with any irregular forms; the rest are derived."""
-
-    base: str
-    past: str | None = None
-    participle: str | None = None
-    third_person: str | None = None
-
-    def forms(self) -> VerbForms:
-        """All four forms, the ones not given derived (`conjugate`); 400 `invalid_verb`
-        when the base or any form is not a verb (`validate_verb`)."""
-        validate_verb(self.base)
-        derives = None in (self.past, self.participle, self.third_person)
-        if derives and len(self.base) > MAX_DERIVED_VERB_LENGTH:
-            raise BadRequest(
-                f"Verb {self.base!r} is longer than {MAX_DERIVED_VERB_LENGTH} characters: register it "
-                "with its past, participle and third-person forms (derived ones add up to 4)",
-                code="invalid_verb",
-            )
-        derived = conjugate(self.base)
-        forms = VerbForms(
-            self.base,
-            self.past or derived.past,
-            self.participle or derived.participle,
-            self.third_person or derived.third_person,
-        )
-        for form in (forms.past, forms.participle, forms.third_person):
-            validate_verb(form)
-        return forms
-
-
 def check_declarations(owner: str, nouns: Sequence[Noun], verbs: Sequence[Verb]) -> None:
     """Refuse a class (`owner`) when it is defined: a `TypeError` when its `declared_nouns`
     index more than MAX_OBJECT_INDEXES distinct paths together; a `ValueError` for a
@@ -187,17 +142,9 @@ def check_declarations(owner: str, nouns: Sequence[Noun], verbs: Sequence[Verb])
         )
     for verb in verbs:
         try:
-            _unreserved(verb.forms())
+            unreserved(verb.forms())
         except BadRequest as error:
             raise ValueError(f"{owner}.declared_verbs: {error.message}") from None
-
-
-def _unreserved(forms: VerbForms) -> VerbForms:
-    """`forms` unless one of them is a form of a reserved verb (400 `reserved_verb`): a
-    registered `past="created"` would name `<Noun>.created`, a thing store event."""
-    for form in (forms.base, forms.past, forms.participle, forms.third_person):
-        check_unreserved_verb(form, "a registered verb")
-    return forms
 
 
 def index_name(type_name: str, path: str) -> str:
@@ -348,98 +295,3 @@ class Nouns:
     def all(self) -> list[Noun]:
         """The registered nouns, sorted by name."""
         return sorted(self._load().values(), key=lambda n: n.name)
-
-
-class Verbs:
-    """The registered verbs in `dotdo_verbs`, read once and cached; `sql` the object's
-    database, `clock` epoch milliseconds (for `registered_at`)."""
-
-    def __init__(self, sql: Sql, clock: Callable[[], int]) -> None:
-        self._sql = sql
-        self._clock = clock
-        self._registered: dict[str, VerbForms] | None = None
-
-    def _load(self) -> dict[str, VerbForms]:
-        if self._registered is None:
-            self._registered = {
-                str(r["base"]): VerbForms(
-                    str(r["base"]), str(r["past"]), str(r["participle"]), str(r["third_person"])
-                )
-                for r in self._sql.exec("SELECT base, past, participle, third_person FROM dotdo_verbs")
-            }
-        return self._registered
-
-    def register(
-        self,
-        base: str,
-        past: str | None = None,
-        participle: str | None = None,
-        third_person: str | None = None,
-    ) -> VerbForms:
-        """Register (or re-register) a verb with the forms given, the others derived; its
-        forms. 400 `invalid_verb` as `Verb.forms`; 400 `reserved_verb` when any form is a
-        form of a verb the thing store's own events use (`create`, or `past="created"`:
-        `check_unreserved_verb`, ADR 0044), refused here rather than when first used."""
-        forms = _unreserved(Verb(base, past, participle, third_person).forms())
-        if self._load().get(base) == forms:
-            return forms
-        self._sql.run(
-            "INSERT INTO dotdo_verbs (base, past, participle, third_person, registered_at) "
-            "VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(base) DO UPDATE SET past = excluded.past, participle = excluded.participle, "
-            "third_person = excluded.third_person",
-            forms.base,
-            forms.past,
-            forms.participle,
-            forms.third_person,
-            self._clock(),
-        )
-        self._load()[base] = forms
-        return forms
-
-    def get(self, base: str) -> VerbForms:
-        """The registered forms, or derived ones; 400 `invalid_verb` for a base that is no verb."""
-        registered = self._load().get(validate_verb(base))
-        return registered if registered is not None else Verb(base).forms()
-
-    def for_action(self, verb: str) -> VerbForms:
-        """The forms of `verb` as an action's verb (`record_action`), whose past tense names
-        the event (`Customer.<past>`) and the edge.
-
-        400 `reserved_verb` for a verb, or a past tense, that is a form of one the thing
-        store's own events use (`create`, `created`, `update`, ...: `check_unreserved_verb`,
-        the rule an edge's verb follows too; an action `Customer.updated` would reach
-        `on.Customer.updated` handlers for a write that never happened); 400 `invalid_verb`
-        for an inflected form of a registered verb (`ships`), which would be conjugated
-        again (`Customer.shippeded`), and for a verb not registered that spelling reads as a
-        past tense, a third person or a present participle (`moved`, `ran`, `contains`,
-        `shipping`: `past_tense_bases`, `third_person_bases`, `participle_bases`; registering
-        it makes it a base)."""
-        forms = self.get(verb)
-        check_unreserved_verb(verb, "an action")
-        check_unreserved_verb(forms.past, "an action")
-        registered = self._load()
-        for known in registered.values():
-            if verb != known.base and verb in (known.past, known.participle, known.third_person):
-                raise BadRequest(
-                    f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",
-                    code="invalid_verb",
-                )
-        for form, bases in (
-            ("a past tense", past_tense_bases),
-            ("a third person", third_person_bases),
-            ("a present participle", participle_bases),
-        ):
-            found = () if verb in registered else bases(verb)
-            if found:
-                of = f" (of {found[0]!r})" if len(found) == 1 else ""
-                raise BadRequest(
-                    f"{verb!r} is {form}{of}: actions take the base form, whose past names the "
-                    f"event (register {verb!r} as a verb if it is a base form)",
-                    code="invalid_verb",
-                )
-        return forms
-
-    def all(self) -> list[VerbForms]:
-        """The registered verbs, sorted by base."""
-        return sorted(self._load().values(), key=lambda v: v.base)

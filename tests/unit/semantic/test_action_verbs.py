@@ -265,3 +265,27 @@ def test_an_edge_stored_under_a_reserved_verb_before_still_reads_and_deletes() -
     assert relationships.traverse("Note/n1", [{"verb": "created"}]) == [Ref("Note", "n2")]
     assert relationships.unrelate("Note/n1", "created", "Note/n2") is True
     assert relationships.related("Note/n1", "created") == []
+
+
+@pytest.mark.parametrize(
+    ("registered", "new"),
+    [
+        ("format", "formatted"),
+        ("ski", "skied"),
+        ("reShip", "reShipped"),
+        ("unquiz", "unquizzed"),
+        ("ship", "ships"),
+        ("ship", "shipping"),
+        ("formatted", "format"),  # the other way round: `format`'s past is a verb already
+    ],
+)
+def test_registering_a_form_of_a_registered_verb_is_refused(registered: str, new: str) -> None:
+    """`POST /verbs` took `formatted` beside `format` as a new base (201), which every
+    action then refused as a form of `format`."""
+    registry = verbs()
+    registry.register(registered)
+    with pytest.raises(BadRequest) as raised:
+        registry.register(new)
+    assert raised.value.code == "invalid_verb"
+    assert [verb.base for verb in registry.all()] == [registered]
+    assert registry.register(registered).base == registered  # registering it again is fine
