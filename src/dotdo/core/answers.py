@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from dotdo.core.hooks import completed
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
 from dotdo.errors import HttpError, internal_error
 from dotdo.hints import error_hint
@@ -83,8 +84,7 @@ def awaited(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
     @functools.wraps(function)
     async def call(*args: Any) -> Any:
-        result = function(*args)
-        return await result if inspect.isawaitable(result) else result
+        return await completed(function(*args))
 
     return call
 
@@ -107,9 +107,7 @@ async def checked_error_answer(
     send (`unsendable`), both errors logged and `answer_error` of its failure (the router's
     `handle` never raises)."""
     try:
-        response = handler(error, request)
-        if inspect.isawaitable(response):
-            response = await response
+        response = await completed(handler(error, request))
         wrong = unsendable("error handler", handler, response)
         if wrong is None:
             return cast(HttpResponse, response)
