@@ -58,6 +58,14 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
 
 
+@pytest.fixture
+def tasks(loop: asyncio.AbstractEventLoop) -> Macrotasks:
+    """The runtime's macrotasks, `loop` batched onto them."""
+    tasks = Macrotasks()
+    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+    return tasks
+
+
 def test_callbacks_handed_in_a_row_run_in_order_in_one_macrotask(loop: asyncio.AbstractEventLoop) -> None:
     tasks = Macrotasks()
     assert batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
@@ -69,9 +77,9 @@ def test_callbacks_handed_in_a_row_run_in_order_in_one_macrotask(loop: asyncio.A
     assert seen == [0, 1, 2, 3, 4] and tasks.ran == 1
 
 
-def test_a_callback_added_by_a_batch_waits_for_the_next_macrotask(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+def test_a_callback_added_by_a_batch_waits_for_the_next_macrotask(
+    loop: asyncio.AbstractEventLoop, tasks: Macrotasks
+) -> None:
     seen: list[str] = []
 
     def first() -> None:
@@ -87,10 +95,8 @@ def test_a_callback_added_by_a_batch_waits_for_the_next_macrotask(loop: asyncio.
 
 
 def test_cancelled_callbacks_are_skipped_and_a_failing_one_stops_nothing(
-    loop: asyncio.AbstractEventLoop,
+    loop: asyncio.AbstractEventLoop, tasks: Macrotasks
 ) -> None:
-    tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     reported: list[object] = []
     loop.set_exception_handler(lambda _, context: reported.append(context["exception"]))
     seen: list[int] = []
@@ -102,9 +108,9 @@ def test_cancelled_callbacks_are_skipped_and_a_failing_one_stops_nothing(
     assert [type(error) for error in reported] == [ZeroDivisionError]
 
 
-def test_a_base_exception_leaves_the_rest_for_the_next_macrotask(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+def test_a_base_exception_leaves_the_rest_for_the_next_macrotask(
+    loop: asyncio.AbstractEventLoop, tasks: Macrotasks
+) -> None:
     seen: list[str] = []
 
     def interrupt() -> None:
@@ -118,9 +124,9 @@ def test_a_base_exception_leaves_the_rest_for_the_next_macrotask(loop: asyncio.A
     assert seen == ["after"]
 
 
-def test_tasks_and_futures_run_to_the_end_on_a_batched_loop(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+def test_tasks_and_futures_run_to_the_end_on_a_batched_loop(
+    loop: asyncio.AbstractEventLoop, tasks: Macrotasks
+) -> None:
     asyncio.set_event_loop(loop)
     try:
         future = loop.create_future()
@@ -157,12 +163,10 @@ def test_a_loop_is_batched_once_and_plain_python_is_left_alone(loop: asyncio.Abs
 
 
 def test_a_batch_whose_macrotask_never_comes_holds_back_only_its_own_turn(
-    loop: asyncio.AbstractEventLoop,
+    loop: asyncio.AbstractEventLoop, tasks: Macrotasks
 ) -> None:
     # workerd drops the macrotasks of a context it aborted (ctx.abort(), a broken object):
     # the callbacks handed to the loop in later turns, by any object, still run.
-    tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     seen: list[str] = []
     loop.call_soon(seen.append, "aborted object")
     tasks.drop_one()
@@ -172,11 +176,11 @@ def test_a_batch_whose_macrotask_never_comes_holds_back_only_its_own_turn(
     assert seen == ["another object", "the same turn"] and tasks.ran == 1
 
 
-def test_a_batch_run_in_an_aborted_turn_leaves_later_turns_their_own(loop: asyncio.AbstractEventLoop) -> None:
+def test_a_batch_run_in_an_aborted_turn_leaves_later_turns_their_own(
+    loop: asyncio.AbstractEventLoop, tasks: Macrotasks
+) -> None:
     # The object aborts inside a batch: what the batch adds is scheduled from the aborted
     # context and never runs; a later turn's callbacks run all the same.
-    tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
     seen: list[str] = []
     loop.call_soon(lambda: loop.call_soon(seen.append, "after the abort"))
     tasks.run_one()
@@ -186,9 +190,7 @@ def test_a_batch_run_in_an_aborted_turn_leaves_later_turns_their_own(loop: async
     assert seen == ["next request"]
 
 
-def test_each_turn_gets_a_batch_of_its_own(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = Macrotasks()
-    batch_callbacks(loop, tasks.schedule, tasks.at_turn_end)
+def test_each_turn_gets_a_batch_of_its_own(loop: asyncio.AbstractEventLoop, tasks: Macrotasks) -> None:
     seen: list[int] = []
     loop.call_soon(seen.append, 1)
     loop.call_soon(seen.append, 2)
