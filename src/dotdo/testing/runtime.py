@@ -12,6 +12,7 @@ clients' `run_due`, `advance_time` and `arm_fault` call); `dotdo dev` serves non
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 import uuid
@@ -22,11 +23,15 @@ from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
 from dotdo.localrt.revive import RestartPolicy, revive
 from dotdo.localrt.server import Server, ServerOptions, check_port_free, prepare
-from dotdo.testing.clients import AsyncTenantClient, TenantClient
+from dotdo.testing.clients import AsyncTenantClient, TenantClient, renew_proxy_connections
 
 __all__ = ["LocalRuntime", "free_port", "new_tenant"]
 
 logger = logging.getLogger("dotdo.testing")
+
+_BOOTED = re.compile(r"^(Ready on |dotdo: not ready: )", re.MULTILINE)
+"""What the server logs once its boot request is answered: "Ready", or "not ready" when
+Python or the app did not load (server.mjs `start`, `reportNotReady`)."""
 
 
 def free_port() -> int:
@@ -97,7 +102,10 @@ class LocalRuntime:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180.0) -> None:
-        """Start the server and wait until a tenant's `/health` answers 200. LocalRuntimeError
+        """Start the server and wait until a tenant's `/health` answers 200 and the server's own
+        boot is done, then renew wrangler's proxy's connections (`renew_proxy_connections`),
+        so that the first request of a test meets no connection the boot left unusable (such
+        a POST was answered 503 "Your worker restarted mid-request"). LocalRuntimeError
         (with the end of the log) when the app fails to import or nothing answers in time;
         `revive` then starts it no more."""
         try:
@@ -121,6 +129,7 @@ class LocalRuntime:
             node, node_modules = prepare(self.project)
             self._server = Server(self.project, self.options, node=node, node_modules=node_modules)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_offset()  # what this start logs comes after it
         with self.log_path.open("ab") as log:
             self._server.start(output=log)
         deadline = time.monotonic() + timeout
@@ -133,7 +142,11 @@ class LocalRuntime:
                 except httpx.TransportError:
                     time.sleep(0.1)
                     continue
-                if response.status_code == 200:
+                if response.status_code == 200 and self._booted(offset, deadline):
+                    # The boot held the runtime's thread for seconds: a pooled connection of
+                    # wrangler's proxy left unusable by it costs a held request, not the first
+                    # test's (its POST was answered 503 "Your worker restarted mid-request").
+                    renew_proxy_connections(client)
                     return
                 if "app_import_failed" in response.text:
                     # The server prints the traceback once its own boot request is answered.
@@ -145,6 +158,16 @@ class LocalRuntime:
                 time.sleep(0.1)
         self.stop()
         raise LocalRuntimeError(f"the local runtime did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def _booted(self, offset: int, deadline: float) -> bool:
+        """Whether the server's own boot request was answered (its "Ready" or "not ready"
+        after `offset` in the log) by `deadline`: a request sent while it runs meets the boot
+        (the probe's `/health` can be answered first, while the boot still holds the thread)."""
+        while time.monotonic() < deadline:
+            if _BOOTED.search(self.log_since(offset)):
+                return True
+            time.sleep(0.05)
+        return False
 
     def stop(self) -> None:
         """Stop the server (and its workerd children); the state folder stays."""
