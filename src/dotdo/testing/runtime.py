@@ -32,6 +32,24 @@ logger = logging.getLogger("dotdo.testing")
 _BOOTED = re.compile(r"^(Ready on |dotdo: not ready: )", re.MULTILINE)
 """What the server logs once its boot request is answered: "Ready", or "not ready" when
 Python or the app did not load (server.mjs `start`, `reportNotReady`)."""
+_REPORT = re.compile(
+    r"^dotdo: (the app failed to import|Python failed to start):\n(.*?)^dotdo: not ready: ",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def _not_ready_report(logged: str) -> str | None:
+    """What the server said of a start that did not get ready, from what it logged
+    (`logged`): `the app failed to import:` (or `Python failed to start:`) and the
+    traceback and hints it gave, without wrangler's request lines (the readiness probe's
+    `GET /health 500` lands among them) or the closing "not ready" line (a test runtime
+    waits for no save); None while it has not said it."""
+    found = list(_REPORT.finditer(logged))
+    if not found:
+        return None
+    what, said = found[-1].groups()
+    lines = [line for line in said.splitlines() if not line.startswith("[wrangler:")]
+    return "\n".join([f"{what}:", *lines])
 
 
 def free_port() -> int:
@@ -151,10 +169,15 @@ class LocalRuntime:
                 if "app_import_failed" in response.text:
                     # The server prints the traceback once its own boot request is answered.
                     reported = time.monotonic() + 30
-                    while "dotdo: not ready" not in self.log_tail() and time.monotonic() < reported:
+                    # Its words, not the log's end: that said "the app failed to import" twice,
+                    # around the probe's own request line.
+                    while (report := _not_ready_report(self.log_since(offset))) is None:
+                        if time.monotonic() > reported:
+                            report = f"the app failed to import:\n{self.log_tail()}"
+                            break
                         time.sleep(0.1)
                     self.stop()
-                    raise LocalRuntimeError(f"the app failed to import:\n{self.log_tail()}")
+                    raise LocalRuntimeError(report)
                 time.sleep(0.1)
         self.stop()
         raise LocalRuntimeError(f"the local runtime did not answer within {timeout} s:\n{self.log_tail()}")

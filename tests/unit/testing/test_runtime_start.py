@@ -83,3 +83,35 @@ def test_a_start_without_the_servers_verdict_is_an_error(tmp_path: Path, httpser
     runtime = _runtime(tmp_path, httpserver, _Logging([]))
     with pytest.raises(LocalRuntimeError, match="did not answer within 1 s"):
         runtime.start(timeout=1)
+
+
+def test_an_app_that_fails_to_import_is_reported_in_the_servers_words_once(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The error was the log's end after "the app failed to import:": under `dotdo test`,
+    "the app failed to import" twice, around the probe's own `[wrangler:info] GET /health
+    500` line, and the "not ready ... until a restart" line, which no test waits for."""
+    httpserver.expect_request("/health").respond_with_json(
+        {"error": {"code": "app_import_failed"}}, status=500
+    )
+    said = [
+        (0.0, "[wrangler:info] GET /health 500 Internal Server Error (6801ms)"),
+        (0.2, "dotdo: the app failed to import:"),
+        (
+            0.0,
+            "  File \"/p/src/entry.py\", line 49\n    async def ping(self) -> str\nSyntaxError: expected ':'",
+        ),
+        (0.0, "[wrangler:info] GET /health 500 Internal Server Error (3ms)"),
+        (0.0, "dotdo: src/notes.md is not shipped: no module rule of the config matches it"),
+        (0.0, "dotdo: not ready: every request answers 500 until a restart"),
+    ]
+    runtime = _runtime(tmp_path, httpserver, _Logging(said))
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start(timeout=30)
+    assert str(raised.value) == (
+        "the app failed to import:\n"
+        '  File "/p/src/entry.py", line 49\n'
+        "    async def ping(self) -> str\n"
+        "SyntaxError: expected ':'\n"
+        "dotdo: src/notes.md is not shipped: no module rule of the config matches it"
+    )
