@@ -4,8 +4,9 @@ does (pyproject.toml's `dotdo_*` settings) for scripts outside pytest, such as t
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import httpx
 from dotdo.testing import LocalRuntime as PluginRuntime
 from dotdo.testing import free_port, new_tenant
 
-__all__ = ["ROOT", "LocalRuntime", "free_port", "harness_runtime", "new_tenant"]
+__all__ = ["ROOT", "LocalRuntime", "free_port", "harness_runtime", "new_tenant", "own_harness_runtime"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +67,19 @@ def harness_runtime(
         test_routes=test_routes,
     )
     return LocalRuntime(runtime)
+
+
+@contextlib.contextmanager
+def own_harness_runtime(tmp_path_factory: Any, name: str) -> Iterator[LocalRuntime]:
+    """The harness on a runtime of its own, started (`LocalRuntime.start`: booted, the proxy's
+    connections renewed), and stopped at the end: state and log in a new temporary folder
+    named `name`, the generated host in `.dotdo/test-host-<name>` (one per server at once).
+    For a test module that kills, resets or restarts its runtime (`tmp_path_factory` is
+    pytest's)."""
+    base = tmp_path_factory.mktemp(name)
+    server = harness_runtime(base / "state", base / "server.log", out=ROOT / ".dotdo" / f"test-host-{name}")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -11,16 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
+from tests.runtime import LocalRuntime, new_tenant, own_harness_runtime
 
 
 @pytest.fixture(scope="module")
 def own_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    base = tmp_path_factory.mktemp("abort")
-    server = harness_runtime(base / "state", base / "server.log", out=ROOT / ".dotdo" / "test-host-abort")
-    server.start()
-    yield server
-    server.stop()
+    with own_harness_runtime(tmp_path_factory, "abort") as server:
+        yield server
 
 
 def built_at(runtime: LocalRuntime, name: str) -> float:

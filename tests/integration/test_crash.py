@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
+from tests.runtime import LocalRuntime, new_tenant, own_harness_runtime
 from tests.storage_crash import HOT, crash_run
 
 WORKERS = 8
@@ -23,11 +23,8 @@ WORKERS = 8
 
 @pytest.fixture(scope="module")
 def own_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    base = tmp_path_factory.mktemp("crash")
-    server = harness_runtime(base / "state", base / "server.log", out=ROOT / ".dotdo" / "test-host-crash")
-    server.start()
-    yield server
-    server.stop()
+    with own_harness_runtime(tmp_path_factory, "crash") as server:
+        yield server
 
 
 Write = Callable[[httpx.AsyncClient, str, int], Awaitable[tuple[bool, Any]]]

@@ -12,20 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
+from tests.runtime import LocalRuntime, new_tenant, own_harness_runtime
 
 RUN_LEASE_MS = 60_000
 
 
 @pytest.fixture(scope="module")
 def own_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    base = tmp_path_factory.mktemp("fanout-crash")
-    server = harness_runtime(
-        base / "state", base / "server.log", out=ROOT / ".dotdo" / "test-host-fanout-crash"
-    )
-    server.start()
-    yield server
-    server.stop()
+    with own_harness_runtime(tmp_path_factory, "fanout-crash") as server:
+        yield server
 
 
 def call(runtime: LocalRuntime, name: str, method: str, *params: Any) -> Any:

@@ -23,7 +23,7 @@ from dotdo.client import Client
 from dotdo.wire.tokens import mint
 from tests.conftest import PRODUCTION_SECRET
 from tests.eviction import wait_until_evicted
-from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
+from tests.runtime import LocalRuntime, new_tenant, own_harness_runtime
 
 FULL = "/_full"
 
@@ -325,11 +325,8 @@ def test_a_run_waits_for_the_matching_event(runtime: LocalRuntime) -> None:
 
 @pytest.fixture(scope="module")
 def own_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    base = tmp_path_factory.mktemp("hitl")
-    server = harness_runtime(base / "state", base / "server.log", out=ROOT / ".dotdo" / "test-host-hitl")
-    server.start()
-    yield server
-    server.stop()
+    with own_harness_runtime(tmp_path_factory, "hitl") as server:
+        yield server
 
 
 def wait_until_completed(runtime: LocalRuntime, tenant: str, run_id: str) -> dict[str, Any]:

@@ -106,6 +106,9 @@ def test_an_app_that_fails_to_import_is_reported_with_its_real_path(tmp_path: Pa
     assert f'File "{root / "src" / "entry.py"}", line 8' in message
     assert "SyntaxError" in message
     assert "Ready on" not in message
+    # the server's report alone: not twice, nor with the probe's own request line
+    assert message.count("the app failed to import") == 1, message
+    assert "[wrangler:" not in message and "not ready" not in message, message
 
 
 def _wait_for(log: Path, text: str, count: int = 1, timeout: float = 180) -> str:

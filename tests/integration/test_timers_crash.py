@@ -14,18 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.runtime import ROOT, LocalRuntime, harness_runtime, new_tenant
+from tests.runtime import LocalRuntime, new_tenant, own_harness_runtime
 
 
 @pytest.fixture(scope="module")
 def own_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    base = tmp_path_factory.mktemp("timers-crash")
-    server = harness_runtime(
-        base / "state", base / "server.log", out=ROOT / ".dotdo" / "test-host-timers-crash"
-    )
-    server.start()
-    yield server
-    server.stop()
+    with own_harness_runtime(tmp_path_factory, "timers-crash") as server:
+        yield server
 
 
 def rpc(runtime: LocalRuntime, tenant: str, method: str, *params: Any, binding: str = "WORKFLOW") -> Any:

@@ -36,7 +36,7 @@ def _project_secret(folder: Path) -> str | None:
         return None
     try:
         found = read_dev_vars(config)
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise click.UsageError(f"cannot read {DEV_VARS}: {error}") from error
     return (found or {}).get(SECRET) or None
 

@@ -17,28 +17,38 @@ DEV_VARS = ".dev.vars"
 """The file's name, beside the wrangler config."""
 
 # wrangler 4.86 parses `.dev.vars` with its bundled dotenv 16.3.1 (`dotenv.parse`, no
-# expansion of `${NAME}`); this is that function's pattern and steps. `\w` is ASCII there
-# (no `u` flag), so re.ASCII.
-_LINE = re.compile(
-    r"^\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)"
-    r"(\s*'(?:\\'|[^'])*'|\s*\"(?:\\\"|[^\"])*\"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?"
-    r"\s*(?:#.*)?$",
-    re.MULTILINE | re.ASCII,
+# expansion of `${NAME}`); this is that function's pattern and steps, with JavaScript's
+# meanings spelled out where Python's differ: `\s` and `trim()` are JavaScript's white space
+# (U+FEFF, NBSP and the Unicode spaces among it: a file saved "UTF-8 with BOM" starts with
+# U+FEFF, which `\s` in Python does not match), `\w` is ASCII (no `u` flag), and `^`, `$` and
+# `.` of a multiline pattern know U+2028 and U+2029 as line ends (CR is gone by then).
+_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-_QUOTED = re.compile(r"^(['\"`])([\s\S]*)\1$", re.MULTILINE)
+_S = f"[{_SPACE}]"
+_START = "(?<![^\n\u2028\u2029])"  # JavaScript's `^` with the `m` flag
+_END = "(?![^\n\u2028\u2029])"  # and its `$`
+_LINE = re.compile(
+    rf"{_START}{_S}*(?:export{_S}+)?([A-Za-z0-9_.-]+)(?:{_S}*={_S}*?|:{_S}+?)"
+    rf"({_S}*'(?:\\'|[^'])*'|{_S}*\"(?:\\\"|[^\"])*\"|{_S}*`(?:\\`|[^`])*`|[^#\r\n]+)?"
+    rf"{_S}*(?:#[^\n\r\u2028\u2029]*)?{_END}"
+)
+_QUOTED = re.compile(rf"{_START}(['\"`])([\s\S]*)\1{_END}")
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
     """`NAME=value` lines (dotenv syntax) as a dict, as dotenv's `parse` reads them: `export `
     and `NAME: value` allowed, `#` comments, values in '', "" or `` quotes (which may span
     lines; "\\n" and "\\r" in double quotes are a newline and a carriage return), the last
-    of a repeated name wins. A line that is none of these is skipped, never an error."""
+    of a repeated name wins, white space (JavaScript's, a BOM among it) around names and
+    values ignored. A line that is none of these is skipped, never an error."""
     lines = re.sub(r"\r\n?", "\n", text)
     found: dict[str, str] = {}
     position = 0
     while (match := _LINE.search(lines, position)) is not None:
         position = match.end()  # never empty: a name has one character at least
-        value = (match.group(2) or "").strip()
+        value = (match.group(2) or "").strip(_SPACE)
         double_quoted = value.startswith('"')
         value = _QUOTED.sub(r"\2", value)
         if double_quoted:
@@ -54,9 +64,10 @@ def dev_vars_path(config: Path) -> Path:
 
 def read_dev_vars(config: Path) -> dict[str, str] | None:
     """The values of `config`'s `.dev.vars` (`parse_dotenv`), or None when there is no such
-    file. OSError (other than a missing file) and UnicodeDecodeError propagate."""
+    file. Bytes that are not UTF-8 read as U+FFFD, as node reads them for wrangler. OSError
+    (other than a missing file) propagates."""
     try:
-        text = dev_vars_path(config).read_text(encoding="utf-8")
+        text = dev_vars_path(config).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return None
     return parse_dotenv(text)

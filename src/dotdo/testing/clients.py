@@ -189,13 +189,8 @@ class TenantClient(httpx.Client):
         started = time.monotonic()
         result: dict[str, int] = _checked_json(self.post("/_test/alarm", json=body))
         if time.monotonic() - started > LONG_REQUEST_SECONDS:
-            self._renew_proxy_connections()
+            renew_proxy_connections(self)
         return result
-
-    def _renew_proxy_connections(self) -> None:
-        """`PROXY_HOLDS` held requests at once, each on a connection of its own: `_LOST_FORWARD`."""
-        with ThreadPoolExecutor(PROXY_HOLDS) as pool:
-            list(pool.map(lambda _: _held(self.post, BOOT_PATH, headers=HOLD_HEADERS), range(PROXY_HOLDS)))
 
     def arm_fault(self, point: str) -> None:
         """Arm the named fault point `point` (`after_step:<run id>/<step id>`): the object hangs
@@ -291,6 +286,14 @@ PROXY_HOLDS = 16
 """Held requests sent at once after a long pass (`_LOST_FORWARD`)."""
 BOOT_PATH = "/_dotdo/boot"
 HOLD_HEADERS = {"x-dotdo-local-runtime": "hold"}
+
+
+def renew_proxy_connections(client: httpx.Client) -> None:
+    """`PROXY_HOLDS` held requests at once through `client`, each on a connection of wrangler's
+    proxy of its own (`_LOST_FORWARD`): after a long pass, and after each start of a
+    `LocalRuntime`, whose boot holds the runtime's thread for seconds."""
+    with ThreadPoolExecutor(PROXY_HOLDS) as pool:
+        list(pool.map(lambda _: _held(client.post, BOOT_PATH, headers=HOLD_HEADERS), range(PROXY_HOLDS)))
 
 
 def _held(post: Any, path: str, **kwargs: Any) -> None:

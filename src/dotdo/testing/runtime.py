@@ -12,6 +12,7 @@ clients' `run_due`, `advance_time` and `arm_fault` call); `dotdo dev` serves non
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 import uuid
@@ -22,11 +23,33 @@ from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
 from dotdo.localrt.revive import RestartPolicy, revive
 from dotdo.localrt.server import Server, ServerOptions, check_port_free, prepare
-from dotdo.testing.clients import AsyncTenantClient, TenantClient
+from dotdo.testing.clients import AsyncTenantClient, TenantClient, renew_proxy_connections
 
 __all__ = ["LocalRuntime", "free_port", "new_tenant"]
 
 logger = logging.getLogger("dotdo.testing")
+
+_BOOTED = re.compile(r"^(Ready on |dotdo: not ready: )", re.MULTILINE)
+"""What the server logs once its boot request is answered: "Ready", or "not ready" when
+Python or the app did not load (server.mjs `start`, `reportNotReady`)."""
+_REPORT = re.compile(
+    r"^dotdo: (the app failed to import|Python failed to start):\n(.*?)^dotdo: not ready: ",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def _not_ready_report(logged: str) -> str | None:
+    """What the server said of a start that did not get ready, from what it logged
+    (`logged`): `the app failed to import:` (or `Python failed to start:`) and the
+    traceback and hints it gave, without wrangler's request lines (the readiness probe's
+    `GET /health 500` lands among them) or the closing "not ready" line (a test runtime
+    waits for no save); None while it has not said it."""
+    found = list(_REPORT.finditer(logged))
+    if not found:
+        return None
+    what, said = found[-1].groups()
+    lines = [line for line in said.splitlines() if not line.startswith("[wrangler:")]
+    return "\n".join([f"{what}:", *lines])
 
 
 def free_port() -> int:
@@ -97,7 +120,10 @@ class LocalRuntime:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180.0) -> None:
-        """Start the server and wait until a tenant's `/health` answers 200. LocalRuntimeError
+        """Start the server and wait until a tenant's `/health` answers 200 and the server's own
+        boot is done, then renew wrangler's proxy's connections (`renew_proxy_connections`),
+        so that the first request of a test meets no connection the boot left unusable (such
+        a POST was answered 503 "Your worker restarted mid-request"). LocalRuntimeError
         (with the end of the log) when the app fails to import or nothing answers in time;
         `revive` then starts it no more."""
         try:
@@ -121,6 +147,7 @@ class LocalRuntime:
             node, node_modules = prepare(self.project)
             self._server = Server(self.project, self.options, node=node, node_modules=node_modules)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_offset()  # what this start logs comes after it
         with self.log_path.open("ab") as log:
             self._server.start(output=log)
         deadline = time.monotonic() + timeout
@@ -133,18 +160,37 @@ class LocalRuntime:
                 except httpx.TransportError:
                     time.sleep(0.1)
                     continue
-                if response.status_code == 200:
+                if response.status_code == 200 and self._booted(offset, deadline):
+                    # The boot held the runtime's thread for seconds: a pooled connection of
+                    # wrangler's proxy left unusable by it costs a held request, not the first
+                    # test's (its POST was answered 503 "Your worker restarted mid-request").
+                    renew_proxy_connections(client)
                     return
                 if "app_import_failed" in response.text:
                     # The server prints the traceback once its own boot request is answered.
                     reported = time.monotonic() + 30
-                    while "dotdo: not ready" not in self.log_tail() and time.monotonic() < reported:
+                    # Its words, not the log's end: that said "the app failed to import" twice,
+                    # around the probe's own request line.
+                    while (report := _not_ready_report(self.log_since(offset))) is None:
+                        if time.monotonic() > reported:
+                            report = f"the app failed to import:\n{self.log_tail()}"
+                            break
                         time.sleep(0.1)
                     self.stop()
-                    raise LocalRuntimeError(f"the app failed to import:\n{self.log_tail()}")
+                    raise LocalRuntimeError(report)
                 time.sleep(0.1)
         self.stop()
         raise LocalRuntimeError(f"the local runtime did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def _booted(self, offset: int, deadline: float) -> bool:
+        """Whether the server's own boot request was answered (its "Ready" or "not ready"
+        after `offset` in the log) by `deadline`: a request sent while it runs meets the boot
+        (the probe's `/health` can be answered first, while the boot still holds the thread)."""
+        while time.monotonic() < deadline:
+            if _BOOTED.search(self.log_since(offset)):
+                return True
+            time.sleep(0.05)
+        return False
 
     def stop(self) -> None:
         """Stop the server (and its workerd children); the state folder stays."""

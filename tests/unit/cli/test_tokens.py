@@ -159,3 +159,11 @@ def test_mint_help_gives_the_order_of_the_secrets_sources() -> None:
     shown = CliRunner().invoke(main, ["token", "mint", "--help"])
     assert "else the DOTDO_SECRET environment variable, else" in " ".join(shown.output.split())
     assert ".dev.vars" in shown.output
+
+
+def test_mint_reads_a_dev_vars_saved_with_a_bom(tmp_path: Path) -> None:
+    """Wrangler serves a `.dev.vars` saved "UTF-8 with BOM"; mint said "no secret"."""
+    _project(tmp_path, "\ufeffDOTDO_SECRET=with-bom\n")
+    minted = _mint(tmp_path)
+    assert minted.exit_code == 0, minted.output
+    assert verify(minted.output.strip(), "with-bom").target == "acme"

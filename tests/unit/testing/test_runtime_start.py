@@ -1,0 +1,117 @@
+"""What `LocalRuntime.start` does once the runtime answers, against a stand-in runtime (an
+HTTP server on the runtime's port and a `Server` that only writes the log): it waits for
+the server's own boot to be answered, then renews the proxy's connections, before the
+first test sends anything."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from dotdo.errors import LocalRuntimeError
+from dotdo.testing import LocalRuntime
+from dotdo.testing.clients import PROXY_HOLDS
+from tests.unit.localrt.dead_runtime import dead_runtime
+
+
+class _Logging:
+    """A `Server` stand-in whose start writes `lines` to the log, each after its delay (s)."""
+
+    def __init__(self, lines: list[tuple[float, str]]) -> None:
+        self.lines = lines
+        self.written: dict[str, float] = {}
+
+    def start(self, output: IO[bytes]) -> None:
+        path = Path(output.name)
+
+        def write() -> None:
+            for delay, line in self.lines:
+                time.sleep(delay)
+                with path.open("a") as log:
+                    log.write(line + "\n")
+                self.written[line] = time.monotonic()
+
+        threading.Thread(target=write, daemon=True).start()
+
+    def running(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        pass
+
+
+def _runtime(tmp_path: Path, httpserver: HTTPServer, server: _Logging) -> LocalRuntime:
+    runtime = LocalRuntime(
+        dead_runtime(tmp_path).project.root, state_dir=tmp_path / "state", log_path=tmp_path / "server.log"
+    )
+    runtime.port = httpserver.port  # the stand-in's
+    runtime._server = server  # type: ignore[assignment]
+    return runtime
+
+
+def test_the_proxys_connections_are_renewed_once_the_boot_is_answered(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The first request of a test on a fresh runtime of its own (test_abort.py's) was at
+    times answered 503 "Your worker restarted mid-request" by wrangler's proxy: the probe's
+    `/health` is answered while the server's boot request still runs, and the boot held the
+    runtime's thread for 7 s (ADR 0060's 5 s race); the start returned at the probe's 200."""
+    holds: list[float] = []
+
+    def hold(request: Request) -> Response:
+        holds.append(time.monotonic())
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request("/health").respond_with_data("ok")
+    httpserver.expect_request(
+        "/_dotdo/boot", method="POST", headers={"x-dotdo-local-runtime": "hold"}
+    ).respond_with_handler(hold)
+    server = _Logging([(0.5, "Ready on http://127.0.0.1 (Python and the app loaded in 7.2 s)")])
+    _runtime(tmp_path, httpserver, server).start(timeout=30)
+    assert len(holds) == PROXY_HOLDS
+    assert min(holds) >= server.written["Ready on http://127.0.0.1 (Python and the app loaded in 7.2 s)"]
+
+
+def test_a_start_without_the_servers_verdict_is_an_error(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/health").respond_with_data("ok")
+    runtime = _runtime(tmp_path, httpserver, _Logging([]))
+    with pytest.raises(LocalRuntimeError, match="did not answer within 1 s"):
+        runtime.start(timeout=1)
+
+
+def test_an_app_that_fails_to_import_is_reported_in_the_servers_words_once(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The error was the log's end after "the app failed to import:": under `dotdo test`,
+    "the app failed to import" twice, around the probe's own `[wrangler:info] GET /health
+    500` line, and the "not ready ... until a restart" line, which no test waits for."""
+    httpserver.expect_request("/health").respond_with_json(
+        {"error": {"code": "app_import_failed"}}, status=500
+    )
+    said = [
+        (0.0, "[wrangler:info] GET /health 500 Internal Server Error (6801ms)"),
+        (0.2, "dotdo: the app failed to import:"),
+        (
+            0.0,
+            "  File \"/p/src/entry.py\", line 49\n    async def ping(self) -> str\nSyntaxError: expected ':'",
+        ),
+        (0.0, "[wrangler:info] GET /health 500 Internal Server Error (3ms)"),
+        (0.0, "dotdo: src/notes.md is not shipped: no module rule of the config matches it"),
+        (0.0, "dotdo: not ready: every request answers 500 until a restart"),
+    ]
+    runtime = _runtime(tmp_path, httpserver, _Logging(said))
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start(timeout=30)
+    assert str(raised.value) == (
+        "the app failed to import:\n"
+        '  File "/p/src/entry.py", line 49\n'
+        "    async def ping(self) -> str\n"
+        "SyntaxError: expected ':'\n"
+        "dotdo: src/notes.md is not shipped: no module rule of the config matches it"
+    )
