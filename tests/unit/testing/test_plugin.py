@@ -94,6 +94,15 @@ def _project(pytester: pytest.Pytester, wrangler: str = 'main = "src/entry.py"\n
     pytester.mkdir("src").joinpath("entry.py").write_text("")
 
 
+def _errors(result: pytest.RunResult) -> str:
+    """The ERRORS section of a run's output: what each test's error says once. Pytest repeats each
+    message in full in the short summary on CI (``CI`` or ``BUILD_NUMBER`` set) and cuts it to the
+    terminal's width elsewhere, so counting over the whole output depends on where it runs."""
+    output = result.stdout.str()
+    start = output.index("= ERRORS =")
+    return output[start : output.index("short test summary info", start)]
+
+
 def test_an_app_that_fails_to_import_is_reported_once(pytester: pytest.Pytester) -> None:
     """Every test that needed the runtime errored with the same traceback, dotdo's frames
     included (662 lines for one syntax error in 8 tests); the first one says it, the others
@@ -104,10 +113,11 @@ def test_an_app_that_fails_to_import_is_reported_once(pytester: pytest.Pytester)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=3)
     assert result.ret != 0
-    output = result.stdout.str()
+    output = _errors(result)
     assert output.count("SyntaxError: expected ':'") == 1, output
     assert "dotdo: the local runtime did not start: the app failed to import:" in output
-    assert "runtime.py" not in output and "plugin.py" not in output  # no frames of dotdo's
+    whole = result.stdout.str()
+    assert "runtime.py" not in whole and "plugin.py" not in whole  # no frames of dotdo's
     pointer = (
         "dotdo: not run: the local runtime did not start (the error at setup of test_app.py::test_a says why)"
     )
@@ -129,7 +139,7 @@ def test_a_config_the_runtime_cannot_start_with_is_reported_once(
     pytester.makepyfile(test_app=USES_THE_RUNTIME)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=3)
-    output = result.stdout.str()
+    output = _errors(result)
     assert output.count(message) == 1, output
     assert output.count("dotdo: not run: the local runtime did not start") == 2, output
 
@@ -166,10 +176,10 @@ def test_a_runtime_that_died_for_good_fails_the_tests_without_dotdos_frames(
     pytester.makepyfile(test_app=USES_THE_RUNTIME)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=3)
-    output = result.stdout.str()
-    assert output.count("the log's end") == 1
-    assert output.count("dotdo: the local runtime is down (...): not started again") == 2
-    assert "plugin.py" not in output and "def client" not in output
+    output = _errors(result)
+    assert output.count("the log's end") == 1, output
+    assert output.count("dotdo: the local runtime is down (...): not started again") == 2, output
+    assert "plugin.py" not in result.stdout.str() and "def client" not in result.stdout.str()
 
 
 PORT_CONFTEST = """
