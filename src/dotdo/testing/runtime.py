@@ -124,7 +124,8 @@ class LocalRuntime:
         boot is done, then renew wrangler's proxy's connections (`renew_proxy_connections`),
         so that the first request of a test meets no connection the boot left unusable (such
         a POST was answered 503 "Your worker restarted mid-request"). LocalRuntimeError
-        (with the end of the log) when the app fails to import or nothing answers in time;
+        (the server's report, or the end of the log) when Python or the app fails to load,
+        as soon as the server has said so, or when nothing answers in time;
         `revive` then starts it no more."""
         try:
             self._start(timeout)
@@ -166,16 +167,20 @@ class LocalRuntime:
                     # test's (its POST was answered 503 "Your worker restarted mid-request").
                     renew_proxy_connections(client)
                     return
-                if "app_import_failed" in response.text:
+                # Its words, not the log's end: that said "the app failed to import" twice,
+                # around the probe's own request line.
+                report = _not_ready_report(self.log_since(offset))
+                if report is None and "app_import_failed" in response.text:
                     # The server prints the traceback once its own boot request is answered.
                     reported = time.monotonic() + 30
-                    # Its words, not the log's end: that said "the app failed to import" twice,
-                    # around the probe's own request line.
                     while (report := _not_ready_report(self.log_since(offset))) is None:
                         if time.monotonic() > reported:
                             report = f"the app failed to import:\n{self.log_tail()}"
                             break
                         time.sleep(0.1)
+                if report is not None:
+                    # Python that failed to start is booted again by each request (the probe's
+                    # included), and fails again: waiting for it took the whole timeout.
                     self.stop()
                     raise LocalRuntimeError(report)
                 time.sleep(0.1)

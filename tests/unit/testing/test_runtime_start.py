@@ -115,3 +115,25 @@ def test_an_app_that_fails_to_import_is_reported_in_the_servers_words_once(
         "SyntaxError: expected ':'\n"
         "dotdo: src/notes.md is not shipped: no module rule of the config matches it"
     )
+
+
+def test_python_that_failed_to_start_is_reported_without_waiting_out_the_timeout(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Python that fails to start is booted again by every request, the probe's included, and
+    each answers a plain 500: the start waited out its whole timeout (180 s) for a `/health`
+    200 that could not come, though the server had said why in its first seconds."""
+    httpserver.expect_request("/health").respond_with_data("Internal Server Error", status=500)
+    said = [
+        (0.2, "dotdo: Python failed to start:"),
+        (0.0, "Traceback (most recent call last):\nImportError: cannot import name 'x'"),
+        (0.0, "dotdo: not ready: every request answers 500 until a restart"),
+    ]
+    runtime = _runtime(tmp_path, httpserver, _Logging(said))
+    began = time.monotonic()
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start(timeout=20)
+    assert time.monotonic() - began < 10
+    assert str(raised.value) == (
+        "Python failed to start:\nTraceback (most recent call last):\nImportError: cannot import name 'x'"
+    )
