@@ -51,6 +51,7 @@ _IRREGULAR_VERBS = {
     "sell": ("sold", "selling", "sells"),
     "send": ("sent", "sending", "sends"),
     "pay": ("paid", "paying", "pays"),
+    "lay": ("laid", "laying", "lays"),
     "get": ("got", "getting", "gets"),
     "give": ("gave", "giving", "gives"),
     "take": ("took", "taking", "takes"),
@@ -153,8 +154,9 @@ _PREFIXES = (
 # word after it with it (`unZip` -> `unZipped`, as `unzip`), where `signUp` inflects `sign`.
 _CAMEL_PREFIXES = frozenset(_PREFIXES) - {"be"}
 # Verbs spelt as one of `_PREFIXES` and a verb that are no such pair (`behave` is not `be` +
-# `have`; `revel` and `bevel`, stressed on their first syllable, do not double as `rebel`).
-_UNPREFIXED = frozenset({"behave", "bevel", "revel"})
+# `have`, nor `relay` `re` + `lay`; `revel` and `bevel`, stressed on their first syllable, do
+# not double as `rebel`).
+_UNPREFIXED = frozenset({"behave", "bevel", "relay", "revel"})
 # Pasts that are base forms or words of their own, never read as a past (`found`, `saw`).
 _ALSO_BASES = frozenset({"found", "saw", "felt", "rose", "fell", "bound", "ground", "wound", "bore", "slew"})
 # Base forms that end in -ed (an -eed word is one unless its base is an -ee verb: `need`,

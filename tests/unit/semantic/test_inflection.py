@@ -87,7 +87,8 @@ show:showed:showing:shows snow:snowed:snowing:snows allow:allowed:allowing:allow
 follow:followed:following:follows unfollow:unfollowed:unfollowing:unfollows
 tow:towed:towing:tows enjoy:enjoyed:enjoying:enjoys deploy:deployed:deploying:deploys
 redeploy:redeployed:redeploying:redeploys obey:obeyed:obeying:obeys relay:relayed:relaying:relays
-delay:delayed:delaying:delays key:keyed:keying:keys survey:surveyed:surveying:surveys
+delay:delayed:delaying:delays lay:laid:laying:lays mislay:mislaid:mislaying:mislays
+overlay:overlaid:overlaying:overlays key:keyed:keying:keys survey:surveyed:surveying:surveys
 apply:applied:applying:applies reply:replied:replying:replies copy:copied:copying:copies
 try:tried:trying:tries retry:retried:retrying:retries verify:verified:verifying:verifies
 notify:notified:notifying:notifies study:studied:studying:studies spy:spied:spying:spies
