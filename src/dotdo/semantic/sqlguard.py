@@ -204,6 +204,8 @@ def validate_sql_query(sql: object) -> str:
         words = words[3:]
     elif words[:1] == ["EXPLAIN"]:  # EXPLAIN alone lists the bytecode, every table it opens
         raise SqlSecurityError("EXPLAIN is allowed only as EXPLAIN QUERY PLAN SELECT ...")
+    if words[:1] == ["WITH"]:  # a leading CTE is a SELECT's too: "Only SELECT" misled there
+        raise SqlSecurityError(_WITH_RULE)
     if not words or words[0] != "SELECT":
         raise SqlSecurityError("Only SELECT statements are allowed")
     for word in words:

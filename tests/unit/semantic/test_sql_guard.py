@@ -44,7 +44,11 @@ def test_read_only_selects_pass(sql: str) -> None:
         ("PRAGMA table_info(things)", "Only SELECT statements are allowed"),
         ("ATTACH DATABASE 'a' AS b", "Only SELECT statements are allowed"),
         ("BEGIN", "Only SELECT statements are allowed"),
-        ("WITH x AS (SELECT 1) DELETE FROM t", "Only SELECT statements are allowed"),
+        ("WITH x AS (SELECT 1) DELETE FROM t", "WITH not allowed"),
+        # a leading CTE, as in a plain SELECT: its own rule, not "Only SELECT"
+        ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT * FROM r", "WITH not allowed"),
+        ("with c AS (SELECT 1) SELECT * FROM c", "WITH not allowed"),
+        ("EXPLAIN QUERY PLAN WITH c AS (SELECT 1) SELECT * FROM c", "WITH not allowed"),
         ("SELECT * FROM t WHERE id IN (DELETE FROM t RETURNING id)", "DELETE not allowed"),
         # a CTE nested anywhere in a SELECT: recursive by self-reference, RECURSIVE or not
         (
