@@ -392,6 +392,22 @@ test("the project's .dev.vars goes beside the generated config, where wrangler's
   assert.equal(existsSync(copied), false);
 });
 
+test("a project's .env and .env.local go there too: wrangler's dev reads them without a .dev.vars", async () => {
+  const { existsSync, readFileSync, rmSync } = await import("node:fs");
+  const project = tinyProject("dotdo-dotenv-");
+  const host = path.join(project, ".dotdo", "host");
+  writeFileSync(path.join(project, ".env"), "DOTDO_SECRET=from-env\n");
+  writeFileSync(path.join(project, ".env.local"), "DOTDO_SECRET=from-env-local\n");
+  buildHost(project);
+  assert.equal(readFileSync(path.join(host, ".env"), "utf8"), "DOTDO_SECRET=from-env\n");
+  assert.equal(readFileSync(path.join(host, ".env.local"), "utf8"), "DOTDO_SECRET=from-env-local\n");
+  buildHost(project, "--test-control");
+  assert.equal(existsSync(path.join(host, ".env")), false);
+  rmSync(path.join(project, ".env.local"));
+  buildHost(project);
+  assert.equal(existsSync(path.join(host, ".env.local")), false);
+});
+
 // firstAnswer: the boot request of server.mjs, sent again while unanswered.
 
 /** A `send` whose calls are recorded; `answer(i, value)` settles call i (0-based). */

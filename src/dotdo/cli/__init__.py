@@ -144,8 +144,8 @@ def dev(
 ) -> None:
     """Serve the project on the local runtime (real workerd, Durable Object SQLite, alarms,
     RPC). A save of the app's Python sources (the main module's folder) is reloaded into a
-    new interpreter; a change to wrangler.toml, pyproject.toml, .dev.vars or python_modules/
-    restarts the runtime."""
+    new interpreter; a change to wrangler.toml, pyproject.toml, .dev.vars, .env, .env.local
+    or python_modules/ restarts the runtime."""
     from dotdo.cli.devloop import serve
     from dotdo.localrt.project import Project
     from dotdo.localrt.server import ServerOptions, check_port_free

@@ -2,8 +2,9 @@
 operators and scripts (the functions of `dotdo.wire.tokens`, docs/api.md "Tokens").
 
 `mint`'s secret is `--secret`, else the `DOTDO_SECRET` environment variable, else, in a
-project's folder (one with a `wrangler.toml`), the `DOTDO_SECRET` of its `.dev.vars`: the
-secret `dotdo dev` serves with, read as wrangler reads it (`dotdo.localrt.devvars`).
+project's folder (one with a `wrangler.toml`), the `DOTDO_SECRET` of its `.dev.vars` (or,
+without one, of `.env`): the secret `dotdo dev` serves with, read as wrangler reads it
+(`dotdo.localrt.devvars`).
 `DOTDO_SECRET` is the name the deployed Worker reads it by (`wrangler secret put
 DOTDO_SECRET`). A token is printed on stdout alone, so `TOKEN=$(dotdo token mint ...)`
 works; `inspect` prints JSON.
@@ -27,18 +28,27 @@ SECRET = "DOTDO_SECRET"
 
 
 def _project_secret(folder: Path) -> str | None:
-    """`DOTDO_SECRET` from the `.dev.vars` of the project in `folder`, or None when `folder`
-    has no `wrangler.toml`, the project no `.dev.vars`, or the file no (or an empty) secret."""
-    from dotdo.localrt.devvars import DEV_VARS, read_dev_vars
+    """`DOTDO_SECRET` from the local values of the project in `folder` (its `.dev.vars`, or
+    `.env` and `.env.local` when it has none: `local_vars_files`), or None when `folder` has
+    no `wrangler.toml`, the project no such file, or the files no (or an empty) secret."""
+    from dotdo.localrt.devvars import DEV_VARS, local_vars_files, read_dev_vars
 
     config = folder / "wrangler.toml"
     if not config.is_file():
         return None
     try:
-        found = read_dev_vars(config)
+        found = (read_dev_vars(config) or {}).get(SECRET) or None
     except OSError as error:
-        raise click.UsageError(f"cannot read {DEV_VARS}: {error}") from error
-    return (found or {}).get(SECRET) or None
+        raise click.UsageError(f"cannot read the project's local values: {error}") from error
+    files = local_vars_files(config)
+    if found is not None and "$" in found and files and files[0].name != DEV_VARS:
+        # wrangler expands `$NAME` in a .env file's values (dotenv-expand) and serves what
+        # that makes: a token signed with the text as written would not verify there.
+        raise click.UsageError(
+            f"DOTDO_SECRET in {files[-1].name} holds '$', which wrangler's dev expands as a "
+            "variable: pass --secret, or use a secret without '$'"
+        )
+    return found
 
 
 def _ttl(ttl: int | None, no_expiry: bool) -> int | None:
@@ -59,7 +69,7 @@ def token() -> None:
     "--secret",
     envvar=SECRET,
     help="The app's DOTDO_SECRET [default: the DOTDO_SECRET environment variable, else, in a "
-    "project's folder, DOTDO_SECRET in its .dev.vars].",
+    "project's folder, DOTDO_SECRET in its .dev.vars (or .env, as dotdo dev reads them)].",
 )
 @click.option(
     "--target",
@@ -83,12 +93,12 @@ def mint_command(
     """Print a new token signed with the secret, for the tenant `--target` names.
 
     The secret is --secret, else the DOTDO_SECRET environment variable, else (run in the
-    project's folder) DOTDO_SECRET in the .dev.vars that `dotdo dev` serves with."""
+    project's folder) DOTDO_SECRET in the .dev.vars (or .env) that `dotdo dev` serves with."""
     secret = secret or _project_secret(Path.cwd())
     if not secret:  # click's "Missing option '--secret'" would not name the variable
         raise click.UsageError(
             "no secret: pass --secret, set DOTDO_SECRET, or run this in the project's folder "
-            "with DOTDO_SECRET in its .dev.vars (the app's secret)"
+            "with DOTDO_SECRET in its .dev.vars or .env (the app's secret)"
         )
     if target is None:  # every tenant is a choice to make, never a default to fall into
         raise click.UsageError(

@@ -1,20 +1,28 @@
-"""A project's `.dev.vars`: wrangler's file of local secrets beside the wrangler config,
-which `dotdo dev` serves with (its build copies the file for wrangler, which parses it).
+"""A project's files of local values beside the wrangler config, which `dotdo dev` serves
+with: `.dev.vars`, or when there is none `.env` and `.env.local` (its build copies them for
+wrangler, which chooses among them and parses them).
 
 Commands that need one of those values on the host (`dotdo token mint` needs the
-`DOTDO_SECRET` the dev server checks tokens with) read it here, parsed as wrangler parses
-it, so that a value means the same to both.
+`DOTDO_SECRET` the dev server checks tokens with) read it here, chosen and parsed as
+wrangler does, so that a value means the same to both.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["DEV_VARS", "dev_vars_path", "parse_dotenv", "read_dev_vars"]
+__all__ = ["DEV_VARS", "DOT_ENV", "dev_vars_path", "local_vars_files", "parse_dotenv", "read_dev_vars"]
 
 DEV_VARS = ".dev.vars"
 """The file's name, beside the wrangler config."""
+
+DOT_ENV = (".env", ".env.local")
+"""The dotenv files wrangler's dev reads beside the config when there is no `.dev.vars`,
+least specific first (a later file's value wins): wrangler 4.86 `getDefaultEnvFiles`, for
+no `--env` (Cloudflare's "Environment variables and secrets" page for local development)."""
 
 # wrangler 4.86 parses `.dev.vars` with its bundled dotenv 16.3.1 (`dotenv.parse`, no
 # expansion of `${NAME}`); this is that function's pattern and steps, with JavaScript's
@@ -62,12 +70,30 @@ def dev_vars_path(config: Path) -> Path:
     return config.parent / DEV_VARS
 
 
-def read_dev_vars(config: Path) -> dict[str, str] | None:
-    """The values of `config`'s `.dev.vars` (`parse_dotenv`), or None when there is no such
-    file. Bytes that are not UTF-8 read as U+FFFD, as node reads them for wrangler. OSError
-    (other than a missing file) propagates."""
-    try:
-        text = dev_vars_path(config).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
-    return parse_dotenv(text)
+def local_vars_files(config: Path, environ: Mapping[str, str] = os.environ) -> tuple[Path, ...]:
+    """The files of local values wrangler's dev reads beside `config`, as wrangler 4.86's
+    `getVarsForDev` chooses them: its `.dev.vars` when there is one, else those of `DOT_ENV`
+    that exist, unless `environ` sets `CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV` to false;
+    empty when none is there. Values read from `.env` files are expanded by wrangler
+    (`$NAME`, dotenv-expand), values of `.dev.vars` are not."""
+    dev_vars = dev_vars_path(config)
+    if dev_vars.is_file():
+        return (dev_vars,)
+    if environ.get("CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV", "").strip().lower() == "false":
+        return ()
+    return tuple(f for f in (config.parent / name for name in DOT_ENV) if f.is_file())
+
+
+def read_dev_vars(config: Path, environ: Mapping[str, str] = os.environ) -> dict[str, str] | None:
+    """The local values of `config` (`local_vars_files`, each by `parse_dotenv`, a later
+    file's value winning), or None when there is no such file. Bytes that are not UTF-8 read
+    as U+FFFD, as node reads them for wrangler. OSError (other than a file gone meanwhile)
+    propagates."""
+    found: dict[str, str] | None = None
+    for file in local_vars_files(config, environ):
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            continue
+        found = {**(found or {}), **parse_dotenv(text)}
+    return found

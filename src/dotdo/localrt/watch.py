@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from dotdo.localrt.devvars import dev_vars_path
+from dotdo.localrt.devvars import DOT_ENV, dev_vars_path
 from dotdo.localrt.project import Project
 
 __all__ = ["IGNORED_DIRS", "Kind", "WatchPlan", "Watcher", "is_ignored_dir"]
@@ -91,10 +91,13 @@ class WatchPlan:
         """Folders watched without their subfolders (for the config files)."""
         return list(dict.fromkeys([self.root, self.config.parent]))
 
+    def _dot_env(self, path: Path) -> bool:
+        return path.parent == self.config.parent and path.name in DOT_ENV
+
     def classify(self, path: Path) -> Kind | None:
         """The kind of change `path` is, or None when it needs no restart."""
-        if path == self.config or path == dev_vars_path(self.config):
-            return Kind.CONFIG  # `.dev.vars` (local secrets) is read at each start, as the config
+        if path == self.config or path == dev_vars_path(self.config) or self._dot_env(path):
+            return Kind.CONFIG  # the local values (secrets) are read at each start, as the config
         if path == self.root / "pyproject.toml":
             return Kind.PYPROJECT
         if any(path.is_relative_to(folder) for folder in self.ignored):

@@ -152,7 +152,20 @@ def test_dev_vars_outside_a_project_or_without_the_secret_is_not_used(tmp_path: 
     for folder in (tmp_path / "loose", tmp_path / "other", _project(tmp_path, None)):
         refused = _mint(folder)
         assert refused.exit_code == 2, refused.output
-        assert "with DOTDO_SECRET in its .dev.vars" in refused.output
+        assert "with DOTDO_SECRET in its .dev.vars or .env" in refused.output
+
+
+def test_mint_reads_the_env_file_dotdo_dev_serves_with_when_there_is_no_dev_vars(tmp_path: Path) -> None:
+    """Wrangler's dev (so `dotdo dev`) serves a project's `.env` when it has no `.dev.vars`;
+    mint said "no secret" there."""
+    _project(tmp_path, None)
+    (tmp_path / ".env").write_text("DOTDO_SECRET=from-env-file\n")
+    minted = _mint(tmp_path, env={"CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV": None})
+    assert minted.exit_code == 0, minted.output
+    assert verify(minted.output.strip(), "from-env-file").target == "acme"
+    (tmp_path / ".env").write_text("DOTDO_SECRET=abc$HOME\n")  # wrangler serves it expanded
+    refused = _mint(tmp_path, env={"CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV": None})
+    assert refused.exit_code == 2 and "holds '$'" in refused.output, refused.output
 
 
 def test_mint_help_gives_the_order_of_the_secrets_sources() -> None:

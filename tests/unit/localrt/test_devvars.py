@@ -5,13 +5,14 @@ expected value is what that function returned for the same text under node, and
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from dotdo.localrt.devvars import parse_dotenv, read_dev_vars
+from dotdo.localrt.devvars import local_vars_files, parse_dotenv, read_dev_vars
 from dotdo.localrt.node import npm_packages
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -70,6 +71,21 @@ def test_read_beside_the_config(tmp_path: Path) -> None:
     assert read_dev_vars(config) == {"DOTDO_SECRET": "s"}
 
 
+def test_without_a_dev_vars_the_env_files_are_read_as_wrangler_chooses(tmp_path: Path) -> None:
+    """`dotdo dev` served `.env` with wrangler (which reads it when there is no `.dev.vars`),
+    but `dotdo token mint` did not read it: its tokens were signed with no secret of the
+    server's."""
+    config = tmp_path / "wrangler.toml"
+    (tmp_path / ".env").write_text("DOTDO_SECRET=from-env\nA=1\n")
+    assert read_dev_vars(config, {}) == {"DOTDO_SECRET": "from-env", "A": "1"}
+    (tmp_path / ".env.local").write_text("DOTDO_SECRET=from-env-local\n")
+    assert read_dev_vars(config, {}) == {"DOTDO_SECRET": "from-env-local", "A": "1"}
+    assert local_vars_files(config, {}) == (tmp_path / ".env", tmp_path / ".env.local")
+    assert read_dev_vars(config, {"CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV": "false"}) is None
+    (tmp_path / ".dev.vars").write_text("DOTDO_SECRET=from-dev-vars\n")
+    assert read_dev_vars(config, {}) == {"DOTDO_SECRET": "from-dev-vars"}  # never both
+
+
 def test_bytes_that_are_not_utf8_read_as_node_reads_them(tmp_path: Path) -> None:
     """Wrangler reads them as U+FFFD; this was a UnicodeDecodeError (`dotdo token mint`: a
     usage error) where wrangler served the file."""
@@ -101,3 +117,29 @@ def test_every_case_reads_as_wrangler_reads_it(tmp_path: Path) -> None:
         subprocess.run(script, capture_output=True, text=True, check=True, timeout=120).stdout
     )
     assert [read_dev_vars(config) for config in configs] == wranglers
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_files_are_chosen_as_wrangler_chooses_them(tmp_path: Path) -> None:
+    """Which of `.dev.vars`, `.env` and `.env.local` wrangler's own `unstable_getVarsForDev`
+    reads, and which value wins, for each mix of them."""
+    mixes: list[dict[str, str]] = [
+        {".env": "A=env\nB=env\n"},
+        {".env": "A=env\nB=env\n", ".env.local": "B=local\nC=local\n"},
+        {".env.local": "C=local\n"},
+        {".dev.vars": "A=dev\n", ".env": "A=env\nB=env\n"},
+        {".env": "export A='quoted'  # comment\n"},
+    ]
+    configs = []
+    for number, files in enumerate(mixes):
+        (tmp_path / str(number)).mkdir()
+        for name, text in files.items():
+            (tmp_path / str(number) / name).write_text(text)
+        configs.append(tmp_path / str(number) / "wrangler.toml")
+    wrangler = npm_packages(ROOT) / "wrangler"
+    script = ["node", "-e", WRANGLER_READS, str(wrangler), *map(str, configs)]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
+    wranglers = json.loads(
+        subprocess.run(script, capture_output=True, text=True, check=True, timeout=120, env=environ).stdout
+    )
+    assert [read_dev_vars(config, environ) for config in configs] == wranglers

@@ -30,6 +30,8 @@ PLAN = WatchPlan(
         ("lib/helpers.py", Kind.SOURCE),
         ("wrangler.toml", Kind.CONFIG),
         (".dev.vars", Kind.CONFIG),
+        (".env", Kind.CONFIG),  # wrangler's dev reads them when there is no .dev.vars
+        (".env.local", Kind.CONFIG),
         ("pyproject.toml", Kind.PYPROJECT),
         ("python_modules", Kind.PYTHON_MODULES),
         ("python_modules/attrs/__init__.py", Kind.PYTHON_MODULES),

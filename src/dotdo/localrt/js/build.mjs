@@ -374,8 +374,12 @@ writeFileSync(path.join(out, "wrangler.json"), JSON.stringify(hostConfig, null, 
 // reaches the local env without being on any command line (`--var` is, for `ps` to show).
 // Not for dotdo.testing's runtime (`--test-control`): a test session's env is its own
 // (`dotdo_vars`), not whatever secret the developer serves with.
-const devVars = path.join(path.dirname(configFile), ".dev.vars");
-if (!args["test-control"] && existsSync(devVars)) copyFileSync(devVars, path.join(out, ".dev.vars"));
+// Its `.env` and `.env.local` too, which wrangler reads when there is no `.dev.vars` (its
+// choice, made there: `getVarsForDev`).
+for (const name of [".dev.vars", ".env", ".env.local"]) {
+  const file = path.join(path.dirname(configFile), name);
+  if (!args["test-control"] && existsSync(file)) copyFileSync(file, path.join(out, name));
+}
 // The AI binding is not handed to wrangler (its local dev would reach Cloudflare for it);
 // server.mjs reads this file and serves the binding from the host side instead.
 if (config.ai?.binding) writeFileSync(path.join(out, "ai.json"), JSON.stringify({ binding: config.ai.binding }) + "\n");

@@ -283,8 +283,8 @@ async function startWorker() {
 // command waited behind the first, whose build had already read both saves.
 let builtFrom = null;
 
-// The digest of what a restart reads (lib.mjs `restartInputs`): the config, `.dev.vars` beside
-// it (the build copies it), pyproject.toml, python_modules/, the folder of the main module the
+// The digest of what a restart reads (lib.mjs `restartInputs`): the config, `.dev.vars`, `.env`
+// and `.env.local` beside it (the build copies them), pyproject.toml, python_modules/, the folder of the main module the
 // config names (as build.mjs finds it) and the extra roots. Throws when the config does not
 // parse: then the restart runs, and its build says why.
 const configFile = path.resolve(project, args.config ?? "wrangler.toml");
@@ -300,7 +300,11 @@ function currentInputs() {
   const skip = (dir) =>
     dir === persistTo || dir === hostDir || dir.startsWith(`${hostDir}.build-`) || trees.includes(dir);
   return restartInputs({
-    files: [configFile, path.join(path.dirname(configFile), ".dev.vars"), path.join(project, "pyproject.toml")],
+    files: [
+      configFile,
+      ...[".dev.vars", ".env", ".env.local"].map((name) => path.join(path.dirname(configFile), name)),
+      path.join(project, "pyproject.toml"),
+    ],
     trees,
     skip,
   });
