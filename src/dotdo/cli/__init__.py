@@ -80,15 +80,18 @@ _add_token_commands()
 
 
 @main.command()
-@click.argument("name")
-def new(name: str) -> None:
+@click.argument("path", metavar="NAME")
+def new(path: str) -> None:
     """Create the project NAME in a new folder: wrangler.toml, pyproject.toml, src/entry.py,
-    tests/, README.md."""
+    tests/, README.md. NAME may be a path (`../apps/shop`, `.` for an empty current folder):
+    the project is named by its last part and made there."""
     from dotdo.cli.scaffold import create_project
 
-    target = create_project(name, Path.cwd())
+    given = Path(path)
+    folder = (Path.cwd() / given).resolve() if given.name in ("", ".", "..") else Path.cwd() / given
+    target = create_project(folder.name, folder.parent)
     # The command's own result, on stdout (diagnostics go to the `dotdo.cli` logger).
-    click.echo(f"Created {target}. Next:\n  cd {name}\n  dotdo dev     # serve it locally")
+    click.echo(f"Created {target}. Next:\n  cd {path}\n  dotdo dev     # serve it locally")
     click.echo("  dotdo test    # run its tests")
 
 

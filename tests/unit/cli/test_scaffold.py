@@ -77,3 +77,22 @@ def test_the_command_reports_one_line(tmp_path: Path, monkeypatch: pytest.Monkey
     outside = runner.invoke(main, ["dev"])  # no wrangler.toml in tmp_path itself
     assert outside.exit_code == 1
     assert "dotdo: no wrangler.toml in" in outside.output
+
+
+def test_the_name_may_be_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dotdo new /work/try/shop` was refused: "'/work/try/shop' is not a valid Worker name"."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    absolute = runner.invoke(main, ["new", str(tmp_path / "apps" / "shop")])
+    assert absolute.exit_code == 0, absolute.output
+    assert tomllib.loads((tmp_path / "apps" / "shop" / "wrangler.toml").read_text())["name"] == "shop"
+    relative = runner.invoke(main, ["new", "apps/desk"])
+    assert relative.exit_code == 0 and "cd apps/desk" in relative.output, relative.output
+    assert (tmp_path / "apps" / "desk" / "src" / "entry.py").is_file()
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    current = runner.invoke(main, ["new", "."])
+    assert current.exit_code == 0, current.output
+    assert tomllib.loads((tmp_path / "here" / "wrangler.toml").read_text())["name"] == "here"
+    refused = runner.invoke(main, ["new", str(tmp_path / "Bad_Name")])
+    assert refused.exit_code == 1 and "'Bad_Name' is not a valid Worker name" in refused.output
