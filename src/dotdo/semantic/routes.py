@@ -108,6 +108,16 @@ def _body_end(body: Mapping[str, Any], fields: Sequence[str]) -> Any:
     the body itself, a thing or `{"$type", "$id"}`."""
     if "to" in body:
         check_fields(body, fields)
+    elif "$type" not in body and "$id" not in body:
+        # Read as a thing, `{"reason": ...}` was refused as "Invalid type name None": the
+        # route looks like "do the verb", and the body was meant as its arguments.
+        named = ", ".join(repr(key) for key in list(body)[:3]) or "nothing"
+        raise BadRequest(
+            'This route adds or removes an edge: the body is {"to": "Type/id", "data": ...} or a '
+            f'thing with "$type" and "$id"; it named {named}. An action (a verb with an event) is '
+            "POST /actions",
+            code="invalid_ref",
+        )
     return body.get("to", body)
 
 

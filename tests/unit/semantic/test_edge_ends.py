@@ -123,3 +123,21 @@ def test_a_page_of_large_ends_is_cut_by_their_bytes_and_its_cursor_walks_on(stor
         cursor = page["cursor"]
     assert [i for page in walked for i in page] == ids  # each once, in edge order
     assert [len(page) for page in walked] == [7, 6, 2]  # six things of 600 KB, and the reference
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_a_body_that_names_no_end_says_what_the_edge_route_takes(method: str) -> None:
+    """`POST /Ticket/t1/escalate {"reason": "x"}` (read as "do the verb") was refused as
+    "Invalid type name None": the body was taken for a thing with no `$type`."""
+    from dotdo.errors import BadRequest
+
+    _, host = _objects("direct")
+    url = "http://acme.localhost/Item/hub/escalate"
+    request = HttpRequest(
+        method, url, body=b'{"reason": "x"}', params={"noun": "Item", "id": "hub", "verb": "escalate"}
+    )
+    routes = SemanticRoutes(host)  # type: ignore[arg-type]
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(routes._relate(request) if method == "POST" else routes._unrelate(request))
+    assert refused.value.code == "invalid_ref"
+    assert "adds or removes an edge" in refused.value.message and "'reason'" in refused.value.message
