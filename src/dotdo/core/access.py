@@ -265,6 +265,16 @@ class AccessControl:
         try:
             access.require(scope, what)
         except Unauthorized as refusal:
+            sent = (request.header("authorization") or "").strip()
+            if token is None and sent and refusal.code == "token_required":
+                # A token sent bare (`Authorization: dotdo1...`) or under another scheme is no
+                # credential (RFC 6750 section 2.1): say so, or the client looks for the token.
+                raise Unauthorized(
+                    "A capability token is required; the Authorization header was ignored: it "
+                    "holds no Bearer token (send Authorization: Bearer <token>)",
+                    code=refusal.code,
+                    headers=CHALLENGE,
+                ) from None
             if token is None and not allow_query and request.query("token") is not None:
                 raise Unauthorized(
                     "A capability token is required; ?token= is accepted only on WebSocket upgrades "

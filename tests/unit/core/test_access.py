@@ -205,6 +205,19 @@ def test_the_operator_token_and_capability_tokens_share_one_header() -> None:
     assert send(router, "GET", "/items", {"authorization": f"Basic {writer}"})[:2] == (401, "token_required")
 
 
+@pytest.mark.parametrize("header", ["{token}", "Basic {token}", "Token {token}", "Bearer"])
+def test_an_authorization_header_that_is_no_bearer_token_is_said_to_be_ignored(header: str) -> None:
+    """A token sent bare (`Authorization: dotdo1...`) was answered "A capability token is
+    required", and the client looked for a fault in its token."""
+    router = app(TOKEN_MODE)
+    reader = mint(SECRET, target="acme", scope="read")
+    status, code, response = send(router, "GET", "/items", {"authorization": header.format(token=reader)})
+    assert (status, code) == (401, "token_required")
+    message = response.json()["error"]["message"]
+    assert "the Authorization header was ignored" in message and "Bearer <token>" in message
+    assert reader not in message
+
+
 def test_a_token_in_the_query_only_where_no_header_can_go() -> None:
     router = app(TOKEN_MODE)
     reader = mint(SECRET, target="acme", scope="read")
