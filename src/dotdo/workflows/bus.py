@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from dotdo.core.logs import instant
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source, backoff
 from dotdo.errors import BadRequest, NotFound
@@ -301,6 +302,14 @@ class EventBus:
             logger.error(
                 "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)%s",
                 *(delivery_id, event.type, event.id, handler, attempts, error, replay if known else ""),
+            )
+        else:
+            # The traceback above says what failed; this, that it is not the end of it.
+            logger.warning(
+                "delivery %s of %s %s to handler %s: attempt %d of %d failed, retried in %.1f s (at %s)",
+                *(delivery_id, event.type, event.id, handler, attempts, self._policy.retry_limit),
+                (next_at - self._host.timers.now()) / 1000,
+                instant(next_at),
             )
         self._host.timers.changed()
 

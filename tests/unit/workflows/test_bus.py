@@ -78,6 +78,10 @@ def test_a_failing_handler_is_retried_with_doubling_back_off_then_buried_and_rep
     (dead,) = obj.bus.dead_letters()
     assert (dead["handler"], dead["attempts"], dead["type"]) == ("flaky", 3, "Payment.failed")
     assert "attempt 3 fails" in str(dead["last_error"])
+    # each failure but the last says it is retried, and when (the retry's wait doubles)
+    assert "to handler flaky: attempt 1 of 3 failed, retried in 1.0 s (at 20" in caplog.text
+    assert "to handler flaky: attempt 2 of 3 failed, retried in 2.0 s (at 20" in caplog.text
+    assert "attempt 3 of 3" not in caplog.text
     # the log line says how to deliver it again
     assert (
         f"is a dead letter after 3 attempts (last: RuntimeError: attempt 3 fails); once the handler is "
