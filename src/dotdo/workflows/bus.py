@@ -303,7 +303,7 @@ class EventBus:
                 "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)%s",
                 *(delivery_id, event.type, event.id, handler, attempts, error, replay if known else ""),
             )
-        else:
+        elif next_at is not None:  # always, when not dead
             # The traceback above says what failed; this, that it is not the end of it.
             logger.warning(
                 "delivery %s of %s %s to handler %s: attempt %d of %d failed, retried in %.1f s (at %s)",
