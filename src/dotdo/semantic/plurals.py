@@ -28,16 +28,33 @@ _IRREGULAR_PLURALS = {
     "vertex": "vertices",
     "quiz": "quizzes",
     "axis": "axes",
+    "testis": "testes",
 }
 # fmt: off
 _UNCOUNTABLE = frozenset({
     "chassis", "data", "equipment", "information", "money", "news", "series", "species", "sheep", "fish",
-    "deer",
+    "deer", "moose", "aircraft", "spacecraft", "offspring", "swine", "bison",
 })
 # fmt: on
 _IRREGULAR_SINGULARS = {plural: singular for singular, plural in _IRREGULAR_PLURALS.items()}
 _F_PLURALS = {"leaf", "loaf", "half", "knife", "life", "wife", "wolf", "shelf", "thief", "calf", "self"}
 _O_ES = {"hero", "potato", "tomato", "echo", "veto"}
+# fmt: off
+# Nouns whose -ch is said /k/, so their plural adds -s (`stomachs`, not `stomaches`).
+_CH_K = frozenset({
+    "stomach", "epoch", "monarch", "patriarch", "matriarch", "oligarch", "hierarch", "tech",
+    "loch", "eunuch", "czech", "triptych", "diptych", "psych",
+})
+# -ie nouns: their plural reads as a -y noun's (`movies` as `stories`). `die` is left out:
+# its plural is `dice`.
+_IE_NOUNS = frozenset({
+    "movie", "zombie", "cookie", "pie", "tie", "lie", "calorie", "brownie", "hippie", "selfie",
+    "lingerie", "rookie", "newbie", "goalie", "hoodie", "smoothie", "genie", "prairie", "sortie",
+    "freebie", "junkie", "pixie", "veggie", "beanie", "foodie", "techie", "indie", "auntie",
+    "birdie", "collie", "groupie", "bookie", "yuppie", "budgie", "necktie", "bowtie", "magpie",
+    "potpie", "coterie", "menagerie", "reverie", "rotisserie", "brasserie", "patisserie",
+})
+# fmt: on
 # fmt: off
 # Singular nouns ending in -s that no rule of their ending tells from a plural (`alias`
 # beside `areas`, `lens` beside `pens`, `iris` beside `taxis`, `bus` beside `cpus`); their
@@ -86,6 +103,8 @@ def _match_case(template: str, word: str) -> str:
 
 def _plural_word(word: str) -> str:
     lower = word.lower()
+    if lower in _CH_K:
+        return lower + "s"
     if lower in _UNCOUNTABLE:
         return lower
     if lower in _IRREGULAR_PLURALS:
@@ -146,7 +165,8 @@ def _singular_word(word: str, acronym: bool = False) -> str:
             if candidate in _F_PLURALS:
                 return candidate
     if lower.endswith("ies") and len(lower) > 3:
-        return lower[:-3] + "y"
+        # `pies`, `ties`: no noun is a consonant and a y
+        return lower[:-1] if lower[:-1] in _IE_NOUNS or len(lower) == 4 else lower[:-3] + "y"
     if lower.endswith("oes") and lower[:-2] in _O_ES:
         return lower[:-2]
     if re.search(r"[^aeiou]aches$", lower):
@@ -161,15 +181,24 @@ def _singular_word(word: str, acronym: bool = False) -> str:
 
 
 def pluralize(name: str) -> str:
-    """`Customer` -> `Customers`, `Person` -> `People`, `LineItem` -> `LineItems`, `Box` -> `Boxes`."""
+    """`Customer` -> `Customers`, `Person` -> `People`, `LineItem` -> `LineItems`, `Box` ->
+    `Boxes`; an acronym (a last word in capitals) takes a small s: `URL` -> `URLs`,
+    `CustomerID` -> `CustomerIDs`, `OS` -> `OSes`."""
     head, word = _split_last_word(name)
+    if len(word) > 1 and word.isupper():
+        return head + word + ("es" if word[-1] in "SXZ" else "s")
     return head + _match_case(word, _plural_word(word))
 
 
 def singularize(name: str) -> str:
     """The inverse of `pluralize` for the words it knows: `Statuses` -> `Status`, `Crises`
-    -> `Crisis`, `SKUs` -> `SKU`; a singular stays as it is (`Status`, `Crisis`, `Alias`).
-    A plural two nouns share reads as the commoner's (`Bases` -> `Base`, not `Basis`)."""
+    -> `Crisis`, `SKUs` -> `SKU`, `OSes` -> `OS`; a singular stays as it is (`Status`,
+    `Crisis`, `Alias`, and an acronym: `GPS`). A plural two nouns share reads as the
+    commoner's (`Bases` -> `Base`, not `Basis`)."""
     head, word = _split_last_word(name)
+    if len(word) > 1 and word.isupper():
+        return name  # an acronym, which `pluralize` gives a small s: `GPS`, `OS`
     acronym = bool(head) and (head[-1].isupper() or head[-1].isdigit())
+    if acronym and word in ("Ses", "Xes", "Zes"):
+        return head + word[0]  # `OSes`, as `pluralize` writes an acronym ending in S, X or Z
     return head + _match_case(word, _singular_word(word, acronym))

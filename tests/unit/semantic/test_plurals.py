@@ -41,7 +41,15 @@ Pulse:Pulses Sense:Senses Verse:Verses Universe:Universes Cheese:Cheeses Masseus
 Menu:Menus Guru:Gurus Haiku:Haikus Emu:Emus Bureau:Bureaus Plateau:Plateaus Bayou:Bayous
 Area:Areas Idea:Ideas Schema:Schemas Formula:Formulas Persona:Personas Quota:Quotas
 Replica:Replicas Agenda:Agendas Visa:Visas Ski:Skis Wiki:Wikis Emoji:Emojis Kiwi:Kiwis
-Api:Apis Kpi:Kpis Cpu:Cpus Gpu:Gpus SKU:SKUS API:APIS URL:URLS ID:IDS
+Api:Apis Kpi:Kpis Cpu:Cpus Gpu:Gpus SKU:SKUs API:APIs URL:URLs ID:IDs CustomerID:CustomerIDs
+OrderSKU:OrderSKUs CPU:CPUs IDE:IDEs OS:OSes GPS:GPSes SMS:SMSes Mp3:Mp3s
+Movie:Movies Zombie:Zombies Cookie:Cookies Pie:Pies Tie:Ties Lie:Lies Calorie:Calories
+Brownie:Brownies Hippie:Hippies Selfie:Selfies Lingerie:Lingeries Rookie:Rookies
+Hoodie:Hoodies Smoothie:Smoothies Genie:Genies Prairie:Prairies Necktie:Neckties
+AuthCookie:AuthCookies Stomach:Stomachs Epoch:Epochs Monarch:Monarchs Patriarch:Patriarchs
+Matriarch:Matriarchs Oligarch:Oligarchs Tech:Techs Eunuch:Eunuchs Testis:Testes
+Moose:Moose Aircraft:Aircraft Spacecraft:Spacecraft Offspring:Offspring Arch:Arches
+March:Marches Starch:Starches Church:Churches
 Person:People SalesPerson:SalesPeople Man:Men Woman:Women Child:Children Mouse:Mice
 Goose:Geese Tooth:Teeth Foot:Feet Ox:Oxen Criterion:Criteria Index:Indices
 Matrix:Matrices Vertex:Vertices Leaf:Leaves Knife:Knives Life:Lives Wife:Wives Wolf:Wolves
@@ -99,3 +107,21 @@ def test_a_plural_two_nouns_share_reads_as_the_commoner(singular: str, plural: s
 )
 def test_an_acronyms_plural_drops_its_s_and_a_lone_us_stays(name: str, singular: str) -> None:
     assert singularize(name) == singular
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [("Copies", "Copy"), ("Stories", "Story"), ("Categories", "Category"), ("Replies", "Reply"),
+     ("Puppies", "Puppy"), ("Cities", "City"), ("Dies", "Die"), ("Magpies", "Magpie")],
+)  # fmt: skip
+def test_only_an_ie_noun_reads_its_ies_as_ie(plural: str, singular: str) -> None:
+    """`Movies` is `Movie` (it was `Movy`), but `Copies` is still `Copy`: the -ie nouns
+    are listed, and a four-letter -ies (`Pies`, `Dies`) is one, as no noun is `Py`."""
+    assert singularize(plural) == singular
+
+
+@pytest.mark.parametrize("name", ["URLS", "APIS", "GPS", "OS", "AWS", "HTTPS", "CustomerIDS"])
+def test_a_name_ending_in_capitals_is_an_acronym_and_stays(name: str) -> None:
+    """`pluralize` gives an acronym a small s (`URLs`), so capitals are never a plural:
+    `GPS` and `OS` stay (they were `GP` and `O`)."""
+    assert singularize(name) == name
