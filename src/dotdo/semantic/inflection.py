@@ -3,7 +3,8 @@ bases a form is of. Nouns' plurals are `semantic/plurals.py`.
 
 Rules cover regular English and the common irregulars; anything else is given where the
 verb is registered (`Verbs.register("lay", past="laid")`). Verbs are camelCase: only the
-first word changes (`signUp` -> `signedUp`).
+first word changes (`signUp` -> `signedUp`), or the second after a first that is no verb
+(`preOrder` -> `preOrdered`).
 """
 
 from __future__ import annotations
@@ -145,18 +146,32 @@ _MORE_PASTS = dict(
     """.split()  # noqa: SIM905 - eight lines, where a list literal would take seventy
 )
 # Prefixes that keep an irregular verb irregular (`withdraw` -> `withdrew`, `rerun` ->
-# `reran`, `offset` -> `offset`) and a doubling one doubling (`unzip` -> `unzipped`),
-# longest first so `under` is tried before `un`.
+# `reran`, `offset` -> `offset`, `prepay` -> `prepaid`) and a doubling one doubling (`unzip`
+# -> `unzipped`, `preship` -> `preshipped`), longest first so `under` is tried before `un`.
+# Not `de` (`delay`, `demean`, `delight`, `debit` and `debut` would read as `de` + a verb).
 _PREFIXES = (
-    "under", "over", "with", "fore", "down", "out", "mis", "for", "off", "un", "re", "up", "be", "in"
+    "under", "over", "with", "fore", "down", "out", "mis", "for", "off", "pre", "dis", "un",
+    "re", "up", "be", "in",
 )  # fmt: skip
-# Those that are no verb of their own, so a camelCase verb beginning with one inflects the
-# word after it with it (`unZip` -> `unZipped`, as `unzip`), where `signUp` inflects `sign`.
-_CAMEL_PREFIXES = frozenset(_PREFIXES) - {"be"}
+# `co` keeps an irregular verb irregular (`cowrite` -> `cowrote`) but no doubling doubling:
+# `cover`, `color` and `covet` are no `co` + a word.
+_IRREGULAR_PREFIXES = (*_PREFIXES, "co")
+# Words that are no verb of their own, so a camelCase verb beginning with one inflects the
+# word after it (`unZip` -> `unZipped`, `preOrder` -> `preOrdered`, `deQueue` ->
+# `deQueued`), where `signUp` inflects `sign` and `postMessage` `post`; a single letter is
+# one too (`eTag` -> `eTagged`, `xRay` -> `xRayed`). Verbs of their own stay out: `be`,
+# `post`, `back`, `cross`, `counter`.
+# fmt: off
+_CAMEL_PREFIXES = frozenset(_IRREGULAR_PREFIXES) - {"be"} | {
+    "anti", "auto", "bi", "co", "de", "ex", "extra", "geo", "hyper", "infra", "inter", "intra",
+    "macro", "mega", "meta", "micro", "mid", "mini", "multi", "non", "omni", "poly", "pro",
+    "pseudo", "retro", "self", "semi", "sub", "super", "trans", "tri", "ultra", "uni",
+}
+# fmt: on
 # Verbs spelt as one of `_PREFIXES` and a verb that are no such pair (`behave` is not `be` +
-# `have`, nor `relay` `re` + `lay`; `revel` and `bevel`, stressed on their first syllable, do
-# not double as `rebel`).
-_UNPREFIXED = frozenset({"behave", "bevel", "relay", "revel"})
+# `have`, nor `relay` `re` + `lay`, `present` `pre` + `sent`; `revel` and `bevel`, stressed on
+# their first syllable, do not double as `rebel`).
+_UNPREFIXED = frozenset({"behave", "bevel", "dissent", "present", "relay", "revel"})
 # Pasts that are base forms or words of their own, never read as a past (`found`, `saw`).
 _ALSO_BASES = frozenset({"found", "saw", "felt", "rose", "fell", "bound", "ground", "wound", "bore", "slew"})
 # Base forms that end in -ed (an -eed word is one unless its base is an -ee verb: `need`,
@@ -271,10 +286,11 @@ for _base, (_, _participle, _third) in _IRREGULAR_VERBS.items():
 
 
 def _prefixed(word: str, table: Mapping[str, object]) -> tuple[str, str] | None:
-    """`word` as one of `_PREFIXES` and a word of `table` (`withdraw`: `with`, `draw`)."""
+    """`word` as one of `_IRREGULAR_PREFIXES` and a word of `table` (`withdraw`: `with`,
+    `draw`)."""
     if word in _UNPREFIXED:
         return None
-    for prefix in _PREFIXES:
+    for prefix in _IRREGULAR_PREFIXES:
         rest = word[len(prefix) :]
         if word.startswith(prefix) and len(rest) >= 2 and rest in table:
             return prefix, rest
@@ -282,7 +298,8 @@ def _prefixed(word: str, table: Mapping[str, object]) -> tuple[str, str] | None:
 
 
 def _irregular(word: str) -> tuple[str, str, str] | None:
-    """The irregular forms of `word`, a prefix of `_PREFIXES` kept on them (`withdraw`)."""
+    """The irregular forms of `word`, a prefix of `_IRREGULAR_PREFIXES` kept on them
+    (`withdraw`)."""
     forms = _IRREGULAR_VERBS.get(word)
     if forms is not None:
         return forms
@@ -294,31 +311,33 @@ def _irregular(word: str) -> tuple[str, str, str] | None:
     return prefix + past, prefix + participle, prefix + third
 
 
-def _first_word(verb: str) -> tuple[str, int, str]:
-    """`verb` as the lower-case word whose forms change, where a camelCase word began in it
-    (0: none) and what follows it: `signUp` is `sign`, 0, `Up`; `unZipAll` is `unzip`, 2,
-    `All` (a prefix of `_CAMEL_PREFIXES` inflects with the word after it)."""
+def _first_word(verb: str) -> tuple[str, str, str]:
+    """`verb` as a camelCase prefix (or ""), the lower-case word whose forms change and what
+    follows it: `signUp` is "", `sign`, `Up`; `unZipAll` is `un`, `zip`, `All` (a prefix of
+    `_CAMEL_PREFIXES`, or a single letter, inflects the word after it)."""
     match = re.match(r"^([a-z0-9]+)(.*)$", verb)
     if match is None:
-        return verb.lower(), 0, ""
+        return "", verb.lower(), ""
     head, tail = match.groups()
-    joined = re.match(r"[A-Z][a-z]+", tail) if head in _CAMEL_PREFIXES else None
+    prefix = head in _CAMEL_PREFIXES or (len(head) == 1 and head.isalpha())
+    joined = re.match(r"[A-Z][a-z]+", tail) if prefix else None
     if joined is None:
-        return head, 0, tail
-    return head + joined.group().lower(), len(head), tail[joined.end() :]
+        return "", head, tail
+    return head, joined.group().lower(), tail[joined.end() :]
 
 
-def _written(form: str, cut: int, tail: str) -> str:
+def _written(form: str, prefix: str, tail: str) -> str:
     """A form of `_first_word`'s word written back into the verb it came from."""
-    return (form[:cut] + form[cut : cut + 1].upper() + form[cut + 1 :] if cut else form) + tail
+    return (prefix + form[:1].upper() + form[1:] if prefix else form) + tail
 
 
 def conjugate(verb: str) -> VerbForms:
     """`create` -> created / creating / creates; `ship` -> shipped; `signUp` -> signedUp;
-    `run` -> ran and `rerun` -> reran (the irregular table, with its prefixes)."""
-    word, cut, tail = _first_word(verb)
+    `run` -> ran and `rerun` -> reran (the irregular table, with its prefixes);
+    `preOrder` -> preOrdered (a camelCase prefix inflects the word after it)."""
+    prefix, word, tail = _first_word(verb)
     past, participle, third = _irregular(word) or _regular_forms(word)
-    return VerbForms(verb, *(_written(form, cut, tail) for form in (past, participle, third)))
+    return VerbForms(verb, *(_written(form, prefix, tail) for form in (past, participle, third)))
 
 
 def past_tense_bases(verb: str) -> tuple[str, ...]:
@@ -330,12 +349,12 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
     A caller's verb names an event by its past tense, so one already in the past would be
     conjugated again (`Item.moveded`); spelling misreads a few base forms ending in -ed,
     which a registered verb overrides."""
-    word, cut, tail = _first_word(verb)
+    prefix, word, tail = _first_word(verb)
     if word in _IRREGULAR_PASTS:
-        return (_written(_IRREGULAR_PASTS[word], cut, tail),)
+        return (_written(_IRREGULAR_PASTS[word], prefix, tail),)
     split = _prefixed(word, _PREFIXED_PASTS)
     if split is not None and word not in _ALSO_BASES:
-        return (_written(split[0] + _PREFIXED_PASTS[split[1]], cut, tail),)  # `withdrew` -> `withdraw`
+        return (_written(split[0] + _PREFIXED_PASTS[split[1]], prefix, tail),)  # `withdrew` -> `withdraw`
     if not word.endswith("ed") or word in _ED_BASES or _irregular(word) is not None:
         return ()
     if word.endswith("eed") and word[:-1] not in _EE_VERBS:
@@ -346,7 +365,7 @@ def past_tense_bases(verb: str) -> tuple[str, ...]:
         if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[0] == word
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
-    return tuple(_written(base, cut, tail) for base in kept)
+    return tuple(_written(base, prefix, tail) for base in kept)
 
 
 def third_person_bases(verb: str) -> tuple[str, ...]:
@@ -355,7 +374,7 @@ def third_person_bases(verb: str) -> tuple[str, ...]:
     reads as a base form: one not ending in -s, or ending in -ss, -us or -as (`process`,
     `focus`, `bias`) and no irregular third person (`has`, `is`). A verb in that form would
     be conjugated again (`Album.containsed`); a registered verb is always a base."""
-    word, cut, tail = _first_word(verb)
+    prefix, word, tail = _first_word(verb)
     irregular = _IRREGULAR_THIRDS.get(word, [])
     if not irregular and (not word.endswith("s") or word.endswith(("ss", "us", "as"))):
         return ()
@@ -365,7 +384,7 @@ def third_person_bases(verb: str) -> tuple[str, ...]:
         if len(base) >= 2 and base not in _IRREGULAR_VERBS and _regular_forms(base)[2] == word
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
-    return tuple(_written(base, cut, tail) for base in kept)
+    return tuple(_written(base, prefix, tail) for base in kept)
 
 
 def participle_bases(verb: str) -> tuple[str, ...]:
@@ -374,7 +393,7 @@ def participle_bases(verb: str) -> tuple[str, ...]:
     which); () when it reads as a base form: one not ending in -ing, or whose letters before
     it hold no vowel (`sing`, `bring`, `string`, `ping`), or an irregular verb's own
     (`being`). A verb in that form would be conjugated again (`Album.shippinged`)."""
-    word, cut, tail = _first_word(verb)
+    prefix, word, tail = _first_word(verb)
     irregular = _IRREGULAR_PARTICIPLES.get(word, [])
     stem = word[:-3]
     if not irregular and (not word.endswith("ing") or not re.search(r"[aeiouy]", stem)):
@@ -388,7 +407,7 @@ def participle_bases(verb: str) -> tuple[str, ...]:
         and (_regular_forms(base)[1] == word or (base == stem and base.endswith("e")))
     ]
     kept = [base for base in candidates if not _shadowed(base, candidates)] or candidates
-    return tuple(_written(base, cut, tail) for base in kept)
+    return tuple(_written(base, prefix, tail) for base in kept)
 
 
 def _shadowed(base: str, candidates: list[str]) -> bool:

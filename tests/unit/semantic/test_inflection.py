@@ -162,6 +162,36 @@ unZipAll:unZippedAll:unZippingAll:unZipsAll offset:offset:offsetting:offsets
 downcast:downcast:downcasting:downcasts offload:offloaded:offloading:offloads
 offer:offered:offering:offers unquiz:unquizzed:unquizzing:unquizzes
 unbuzz:unbuzzed:unbuzzing:unbuzzes
+preOrder:preOrdered:preOrdering:preOrders preApprove:preApproved:preApproving:preApproves
+deQueue:deQueued:deQueuing:deQueues coAuthor:coAuthored:coAuthoring:coAuthors
+disEnable:disEnabled:disEnabling:disEnables autoSave:autoSaved:autoSaving:autoSaves
+eTag:eTagged:eTagging:eTags eSign:eSigned:eSigning:eSigns xRay:xRayed:xRaying:xRays
+reIndex:reIndexed:reIndexing:reIndexes multiSelect:multiSelected:multiSelecting:multiSelects
+subLet:subLet:subLetting:subLets superCharge:superCharged:superCharging:superCharges
+interAct:interActed:interActing:interActs selfHost:selfHosted:selfHosting:selfHosts
+preSet:preSet:preSetting:preSets coWrite:coWrote:coWriting:coWrites reLay:reLaid:reLaying:reLays
+postMessage:postedMessage:postingMessage:postsMessage backUp:backedUp:backingUp:backsUp
+crossOut:crossedOut:crossingOut:crossesOut addItem:addedItem:addingItem:addsItem
+setUp:setUp:settingUp:setsUp sendEmail:sentEmail:sendingEmail:sendsEmail
+preship:preshipped:preshipping:preships preset:preset:presetting:presets
+prepay:prepaid:prepaying:prepays presell:presold:preselling:presells
+prebuild:prebuilt:prebuilding:prebuilds precut:precut:precutting:precuts
+preshrink:preshrank:preshrinking:preshrinks preplan:preplanned:preplanning:preplans
+prefab:prefabbed:prefabbing:prefabs cowrite:cowrote:cowriting:cowrites
+disbar:disbarred:disbarring:disbars dispel:dispelled:dispelling:dispels
+present:presented:presenting:presents preach:preached:preaching:preaches
+press:pressed:pressing:presses prevent:prevented:preventing:prevents
+predict:predicted:predicting:predicts prepare:prepared:preparing:prepares
+preview:previewed:previewing:previews prefix:prefixed:prefixing:prefixes
+prevail:prevailed:prevailing:prevails preside:presided:presiding:presides
+cost:cost:costing:costs dish:dished:dishing:dishes dissent:dissented:dissenting:dissents
+discover:discovered:discovering:discovers display:displayed:displaying:displays
+dispose:disposed:disposing:disposes depend:depended:depending:depends
+decide:decided:deciding:decides deter:deterred:deterring:deters debut:debuted:debuting:debuts
+demean:demeaned:demeaning:demeans delight:delighted:delighting:delights
+deride:derided:deriding:derides cover:covered:covering:covers color:colored:coloring:colors
+covet:coveted:coveting:covets cower:cowered:cowering:cowers cope:coped:coping:copes
+cosign:cosigned:cosigning:cosigns combine:combined:combining:combines
 """
 # fmt: on
 VERB_FORMS = [tuple(entry.split(":")) for entry in VERBS.split()]
@@ -191,3 +221,41 @@ def test_a_prefix_spelt_in_a_word_that_is_no_prefix_doubles_nothing(base: str) -
     begins as a word may (`nder`, `ckon` and `dden` do not), and not in the few verbs
     stressed on that syllable before (`revel`)."""
     assert conjugate(base).past == base + "ed"
+
+
+# Words that are no verb of their own, and single letters: a camelCase verb beginning with
+# one inflects the word after it.
+CAMEL_PREFIXES = """
+un re up in out off down over under with fore for mis pre dis co de anti auto bi ex extra geo
+hyper infra inter intra macro mega meta micro mid mini multi non omni poly pro pseudo retro self
+semi sub super trans tri ultra uni e x i
+""".split()  # noqa: SIM905 - three lines, where a list literal would take eight
+PLAIN_VERBS = [forms for forms in VERB_FORMS if forms[0].islower()]
+
+
+@pytest.mark.parametrize("prefix", CAMEL_PREFIXES)
+def test_a_camelcase_prefix_inflects_the_word_after_it(prefix: str) -> None:
+    """`preOrder` -> `preOrdered` (it was `predOrder`), for every verb of the table, and
+    each form reads back as the verb."""
+
+    def camel(word: str) -> str:
+        return prefix + word[:1].upper() + word[1:]
+
+    for base, past, participle, third in PLAIN_VERBS:
+        verb = camel(base)
+        forms = conjugate(verb)
+        expected = (camel(past), camel(participle), camel(third))
+        assert (forms.past, forms.participle, forms.third_person) == expected
+        if past != base:
+            assert verb in past_tense_bases(forms.past)
+        assert verb in participle_bases(forms.participle)
+        assert verb in third_person_bases(forms.third_person)
+        for bases in (past_tense_bases, participle_bases, third_person_bases):
+            assert bool(bases(verb)) == bool(bases(base))  # a base form under the prefix too
+
+
+@pytest.mark.parametrize("head", ["post", "back", "cross", "counter", "log", "sign", "check", "set", "add"])
+def test_a_camelcase_verb_whose_first_word_is_a_verb_inflects_that_word(head: str) -> None:
+    """`postMessage` -> `postedMessage`, as `signUp` -> `signedUp`: only words that are no
+    verb of their own are read as prefixes."""
+    assert conjugate(head + "Order").past == conjugate(head).past + "Order"
