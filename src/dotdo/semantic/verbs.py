@@ -122,12 +122,14 @@ class Verbs:
         `apart` (all but a class's declared verbs, registered at each start), 400
         `invalid_verb` too when `base` is a form of another registered verb (`formatted`
         beside `format`) or one of its forms is registered as a verb (`format` beside
-        `formatted`): actions would refuse it as that verb's form."""
+        `formatted`): actions would refuse it as that verb's form. A `past` given takes it
+        all the same (`found` beside `find`, `register("see", past="saw")` beside `saw`):
+        each registered verb is then a base in actions, and their events differ."""
         forms = unreserved(Verb(base, past, participle, third_person).forms())
         registered = self._load()
         if registered.get(base) == forms:
             return forms
-        if apart:
+        if apart and not past:
             _apart(forms, registered)
         self._sql.run(
             "INSERT INTO dotdo_verbs (base, past, participle, third_person, registered_at) "
@@ -156,16 +158,16 @@ class Verbs:
         store's own events use (`create`, `created`, `update`, ...: `check_unreserved_verb`,
         the rule an edge's verb follows too; an action `Customer.updated` would reach
         `on.Customer.updated` handlers for a write that never happened); 400 `invalid_verb`
-        for an inflected form of a registered verb (`ships`), which would be conjugated
-        again (`Customer.shippeded`), and for a verb not registered that spelling reads as a
-        past tense, a third person or a present participle (`moved`, `ran`, `contains`,
-        `shipping`: `past_tense_bases`, `third_person_bases`, `participle_bases`; registering
-        it makes it a base)."""
+        for an inflected form of a registered verb (`ships`) that is no registered verb
+        itself, which would be conjugated again (`Customer.shippeded`), and for a verb not
+        registered that spelling reads as a past tense, a third person or a present
+        participle (`moved`, `ran`, `contains`, `shipping`: `past_tense_bases`,
+        `third_person_bases`, `participle_bases`; registering it makes it a base)."""
         forms = self.get(verb)
         check_unreserved_verb(verb, "an action")
         check_unreserved_verb(forms.past, "an action")
         registered = self._load()
-        known = _form_of(verb, registered)
+        known = None if verb in registered else _form_of(verb, registered)
         if known is not None:
             raise BadRequest(
                 f"{verb!r} is a form of the verb {known.base!r}: actions take the base form",

@@ -289,3 +289,27 @@ def test_registering_a_form_of_a_registered_verb_is_refused(registered: str, new
     assert raised.value.code == "invalid_verb"
     assert [verb.base for verb in registry.all()] == [registered]
     assert registry.register(registered).base == registered  # registering it again is fine
+
+
+@pytest.mark.parametrize(
+    ("registered", "new", "events"),
+    [
+        (Verb("found"), Verb("find", past="found"), {"found": "founded", "find": "found"}),
+        (Verb("find"), Verb("found", past="founded"), {"found": "founded", "find": "found"}),
+        (Verb("lie", past="lay"), Verb("lay", past="laid"), {"lie": "lay", "lay": "laid"}),
+        (Verb("saw"), Verb("see", past="saw"), {"saw": "sawed", "see": "saw"}),
+        (Verb("wind", past="wound"), Verb("wound", past="wounded"), {"wind": "wound", "wound": "wounded"}),
+    ],
+)
+def test_a_verb_registered_with_its_past_may_share_a_form_with_another(
+    registered: Verb, new: Verb, events: dict[str, str]
+) -> None:
+    """English has such pairs (`find`, past `found`, beside `found`): without a past the
+    second is refused as above; with one it is taken, and each is a base in actions, so
+    `found` names `Customer.founded` and `find` `Customer.found`."""
+    registry = verbs()
+    registry.register(registered.base, registered.past)
+    with pytest.raises(BadRequest):
+        registry.register(new.base)
+    registry.register(new.base, new.past)
+    assert {verb: registry.for_action(verb).past for verb in events} == events
