@@ -371,6 +371,33 @@ def test_nouns_and_verbs_registries(runtime: LocalRuntime) -> None:
         assert c.post("/verbs", json={"base": "run", "past": "ran"}).json()["past"] == "ran"
 
 
+def test_a_prefixed_verb_names_its_event_and_a_verb_pair_registers_with_its_past(
+    runtime: LocalRuntime,
+) -> None:
+    """`preOrder` raised `Customer.predOrder`; `find` was refused beside a registered `found`
+    whatever was given. With its past it is taken, and each verb names its own event."""
+    with runtime.client(new_tenant()) as c:
+        c.post("/Customer", json={"$id": "c1"})
+        c.post("/Order", json={"$id": "o1"})
+        for verb in ("preOrder", "deQueue"):
+            action = c.post("/actions", json={"subject": "Customer/c1", "verb": verb, "object": "Order/o1"})
+            assert action.status_code == 201, action.text
+        assert c.post("/verbs", json={"base": "found"}).status_code == 201
+        refused = c.post("/verbs", json={"base": "find"})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_verb")
+        assert c.post("/verbs", json={"base": "find", "past": "found"}).status_code == 201
+        for verb in ("found", "find"):
+            action = c.post("/actions", json={"subject": "Customer/c1", "verb": verb, "object": "Order/o1"})
+            assert action.status_code == 201, action.text
+        events = c.get("/events", params={"subject": "c1"}).json()["items"]
+        assert [e["type"] for e in events][1:] == [
+            "Customer.preOrdered",
+            "Customer.deQueued",
+            "Customer.founded",
+            "Customer.found",
+        ]
+
+
 def test_a_form_of_a_lifecycle_verb_is_refused_when_registered(runtime: LocalRuntime) -> None:
     """`register_verb("create")` and `past="created"` were taken, and refused only when an
     action used them: every path that registers a verb refuses them itself (ADR 0044)."""
