@@ -56,7 +56,7 @@ from dotdo.workflows import delivery
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
 from dotdo.workflows.engine import Marks, WorkflowEngine
 from dotdo.workflows.every import Every, ScheduleSpec
-from dotdo.workflows.handlers import On, check_handler_nouns
+from dotdo.workflows.handlers import On, check_handler_nouns, check_handler_verbs
 from dotdo.workflows.routes import WorkflowRoutes
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.scheduler import Scheduler
@@ -73,7 +73,8 @@ logger = logging.getLogger("dotdo.workflows")
 _SUBSCRIPTIONS = "subscriptions"
 """The `socket_state` name under which an RPC socket's event patterns are kept."""
 _CHECKED_PATTERNS: set[tuple[type, str]] = set()
-"""Run-time handler patterns whose noun was checked already (see `check_handler_nouns`)."""
+"""Run-time handler patterns whose noun and verb were checked already (see `check_handler_nouns`,
+`check_handler_verbs`)."""
 
 
 class _ObjectHost:
@@ -147,6 +148,7 @@ class DOWorkflow(DOStorage):
         cls._marks = Marks.of(cls)
         # Schedules and workflows are found by method name and name no noun; handlers do.
         check_handler_nouns(cls.__qualname__, cls._marks.handlers, cls.declared_nouns)
+        check_handler_verbs(cls.__qualname__, cls._marks.handlers, cls.declared_verbs)
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
@@ -231,6 +233,7 @@ class DOWorkflow(DOStorage):
             _CHECKED_PATTERNS.add((type(self), pattern))
             name = getattr(handler, "__name__", "(run-time)")
             check_handler_nouns(type(self).__qualname__, {pattern: [name]}, self.nouns.all())
+            check_handler_verbs(type(self).__qualname__, {pattern: [name]}, self.declared_verbs)
         return self.bus.subscribe(pattern, handler)
 
     # -- sockets -------------------------------------------------------------
