@@ -50,7 +50,7 @@ from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
-from dotdo.core.route_replacement import check_hooks_without_super, warn_of_skipped_hooks
+from dotdo.core.route_replacement import check_hooks_without_super, run_router_hooks
 from dotdo.core.router import PUBLIC, Route, Router
 from dotdo.core.sdk import DurableObject
 from dotdo.core.sql import Sql
@@ -110,11 +110,7 @@ class DOCore(DurableObject, metaclass=_Composed):
     """Socket messages (`/ws/rpc` calls, Cap'n Web calls, `/ws` messages) one caller may send
     in any `message_rate_window` seconds, over all its sockets; RATE_LIMIT_MESSAGES overrides."""
     message_rate_window: ClassVar[float] = MESSAGE_RATE_WINDOW
-    hooks_without_super: ClassVar[tuple[str, ...]] = ()
-    """The hooks, of `routes` and `middleware`, whose override leaves dotdo's out on purpose
-    (`("routes",)`: the object serves only the app's routes, no `/health`, `/rpc` or thing
-    routes). Any other that does not call `super()` is logged once per class as a warning
-    (`route_replacement.warn_of_skipped_hooks`); checked when the class is created."""
+    hooks_without_super: ClassVar[tuple[str, ...]] = ()  # overrides leaving dotdo's out: run_router_hooks
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=(
@@ -160,10 +156,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         self._access.target = self._identity.name()
         self.timers.register("alarm", self.alarms)
         self.router = Router(guard=self._guard, development=settings.development)
-        self._dotdo_hooks_ran: set[str] = set()  # DOCore's `middleware` and `routes` add their names
-        self.middleware(self.router)
-        self.routes(self.router)
-        warn_of_skipped_hooks(type(self), self._dotdo_hooks_ran)
+        run_router_hooks(self, self.router)  # middleware(), then routes()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -192,7 +185,6 @@ class DOCore(DurableObject, metaclass=_Composed):
     def middleware(self, router: Router) -> None:
         """Request logging (`LOG_REQUESTS=1`) and CORS. Who may call is not middleware:
         the router's guard checks every route against its scope (`access_for`)."""
-        self._dotdo_hooks_ran.add("middleware")
         env = self.env
         if _truthy(_env_var(env, "LOG_REQUESTS")):
             from dotdo.core.middleware import request_logger  # only when asked (ADR 0036)
@@ -202,7 +194,6 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     def routes(self, router: Router) -> None:
         """`/health` (public), the state routes, `/ws` and the RPC transports, each with its scope."""
-        self._dotdo_hooks_ran.add("routes")
         router.get("/health", scope=PUBLIC, query=())(self._health)
         StateRoutes(self.state).routes(router)  # /state, /state/:key, /state/transaction
         router.get("/ws", scope="read", query=("tags", "token"))(self._upgrade)

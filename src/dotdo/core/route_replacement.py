@@ -13,18 +13,19 @@ installs no CORS; each is logged once a class, unless the class's `hooks_without
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dotdo.core.router import Route
+    from dotdo.core.router import Route, Router
     from dotdo.types import Handler
 
-__all__ = ["SUPER_HOOKS", "check_hooks_without_super", "warn_of_replaced", "warn_of_skipped_hooks"]
+__all__ = ["SUPER_HOOKS", "check_hooks_without_super", "run_router_hooks", "warn_of_replaced"]
 
 logger = logging.getLogger("dotdo.http")
 
 _replaced_warned: set[tuple[str, str]] = set()
 _skipped_warned: set[tuple[type, str]] = set()
+_CORS_MODULE = "dotdo.core.middleware.cors"
 
 SUPER_HOOKS = {
     "middleware": "dotdo's middleware is not installed: no CORS headers, so a browser's preflight "
@@ -80,10 +81,21 @@ def check_hooks_without_super(owner: str, hooks: object) -> None:
             )
 
 
-def warn_of_skipped_hooks(cls: type, ran: set[str]) -> None:
-    """A warning, once a class and hook, when an object's `routes` or `middleware` hook did
-    not reach dotdo's own (a `super()` call left out: `ran` holds the hooks that did), unless
-    the class's `hooks_without_super` says it is meant."""
+def run_router_hooks(obj: Any, router: Router) -> None:
+    """Build an object's router from its hooks, `middleware(router)` then `routes(router)`, and
+    log a warning, once a class and hook, when one left dotdo's own out (a `super()` call
+    forgotten), unless the class's `hooks_without_super` says it is meant: no route of dotdo's
+    was registered (each of dotdo's handlers is a function of a `dotdo.` module; an app replacing
+    every one of them is no case), or no CORS middleware of dotdo's was installed (an app's own
+    `router.use(cors(...))` counts: the warning is about CORS lost)."""
+    obj.middleware(router)
+    obj.routes(router)
+    cls = type(obj)
+    ran: set[str] = set()
+    if any(_is_dotdos(route.handler) for route in router.routes):
+        ran.add("routes")
+    if any(getattr(middleware, "__module__", "") == _CORS_MODULE for middleware in router.middleware):
+        ran.add("middleware")
     meant = getattr(cls, "hooks_without_super", ())
     for hook, lost in SUPER_HOOKS.items():
         if hook in ran or hook in meant or (cls, hook) in _skipped_warned:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dotdo import DOCore, DOWorkflow, HttpRequest, HttpResponse, Router, json_response
+from dotdo import CorsPolicy, DOCore, DOWorkflow, HttpRequest, HttpResponse, Router, cors, json_response
 from tests.storage import Storage
 
 
@@ -75,6 +75,12 @@ def test_hooks_calling_super_are_quiet(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_hooks_without_super_says_leaving_dotdos_out_is_meant(caplog: pytest.LogCaptureFixture) -> None:
+    class OwnCors(DOWorkflow):  # dotdo's CORS, installed by the app itself: nothing lost
+        def middleware(self, router: Router) -> None:
+            router.use(cors(CorsPolicy(origins=frozenset({"https://desk.example"}))))
+
+    assert skipped(caplog, OwnCors) == []
+
     class OwnRoutesOnly(DOWorkflow):
         hooks_without_super = ("routes", "middleware")
 
