@@ -63,6 +63,7 @@ from dotdo.workflows.scheduler import Scheduler
 from dotdo.workflows.steps import Attempt, RetryPolicy
 from dotdo.workflows.stubs import stub_namespace, stub_tenant, validate_stub_scope
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
+from dotdo.workflows.unawaited import check_unawaited_calls
 
 if TYPE_CHECKING:
     from dotdo.semantic.accessors import NounFactory
@@ -149,6 +150,17 @@ class DOWorkflow(DOStorage):
         # Schedules and workflows are found by method name and name no noun; handlers do.
         check_handler_nouns(cls.__qualname__, cls._marks.handlers, cls.declared_nouns)
         check_handler_verbs(cls.__qualname__, cls._marks.handlers, cls.declared_verbs)
+        check_unawaited_calls(
+            cls,
+            [
+                *(
+                    (name, "handler")
+                    for name in sorted({n for names in cls._marks.handlers.values() for n in names})
+                ),
+                *((name, "schedule handler") for name in sorted({name for name, _ in cls._marks.schedules})),
+                *((name, "workflow") for name in sorted(cls._marks.workflows)),
+            ],
+        )
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
