@@ -180,3 +180,22 @@ def test_an_await_of_a_value_is_named_with_its_fix_on_every_surface() -> None:
     assert error_hint(TypeError("'bytes' object is not callable")) is None
     assert error_hint(ValueError("can't be awaited")) is None
     assert error_hint(TypeError("'dict' object can't be awaited")) == hint  # CPython 3.14's words
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TypeError("'coroutine' object is not subscriptable"),
+        TypeError("argument of type 'coroutine' is not iterable"),
+        TypeError("Object of type coroutine is not JSON serializable"),
+        AttributeError("'coroutine' object has no attribute 'get'"),
+    ],
+)
+def test_a_coroutine_used_as_its_value_is_named_a_missing_await(error: Exception) -> None:
+    hint = error_hint(error)
+    assert hint is not None and hint.startswith("a missing `await`: a call of an async function")
+
+
+def test_other_attribute_errors_get_no_hint() -> None:
+    assert error_hint(AttributeError("'NoneType' object has no attribute 'headers'")) is None
+    assert error_hint(AttributeError("'dict' object has no attribute 'coroutine'")) is None

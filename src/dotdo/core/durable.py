@@ -50,6 +50,7 @@ from dotdo.core.logs import install_default_handler
 from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
+from dotdo.core.route_replacement import check_hooks_without_super, run_router_hooks
 from dotdo.core.router import PUBLIC, Route, Router
 from dotdo.core.sdk import DurableObject
 from dotdo.core.sql import Sql
@@ -109,6 +110,7 @@ class DOCore(DurableObject, metaclass=_Composed):
     """Socket messages (`/ws/rpc` calls, Cap'n Web calls, `/ws` messages) one caller may send
     in any `message_rate_window` seconds, over all its sockets; RATE_LIMIT_MESSAGES overrides."""
     message_rate_window: ClassVar[float] = MESSAGE_RATE_WINDOW
+    hooks_without_super: ClassVar[tuple[str, ...]] = ()  # overrides leaving dotdo's out: run_router_hooks
 
     _dotdo_layer: ClassVar[Layer] = Layer.of(
         hooks=(
@@ -154,13 +156,13 @@ class DOCore(DurableObject, metaclass=_Composed):
         self._access.target = self._identity.name()
         self.timers.register("alarm", self.alarms)
         self.router = Router(guard=self._guard, development=settings.development)
-        self.middleware(self.router)
-        self.routes(self.router)
+        run_router_hooks(self, self.router)  # middleware(), then routes()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         check_namespace(cls)
         seal_rpc_surface(cls)
+        check_hooks_without_super(cls.__name__, cls.hooks_without_super)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # The framework sets each of its instance attributes once, in __init__; a second

@@ -11,6 +11,13 @@ import re
 __all__ = ["parse_pattern", "pattern_shape"]
 
 _PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)(?:\{([^/]+)\})?$")
+# Another framework's parameter in a literal segment: FastAPI's and Starlette's `{name}` or
+# `{name:convertor}`, Flask's and Django's `<name>` or `<convertor:name>`. Taken as text, it would
+# match only a path holding those very characters (`/agents/%7Bagent_id%7D`), never the
+# paths it was meant for, with nothing said.
+_FOREIGN_PARAM = re.compile(
+    r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^{}]*)?\}|<(?:[A-Za-z_][A-Za-z0-9_]*:)?([A-Za-z_][A-Za-z0-9_]*)>"
+)
 # A segment's rank in a route's specificity: a literal beats a constrained parameter,
 # which beats a plain one; a trailing wildcard ranks below them all.
 _LITERAL, _CONSTRAINED, _PLAIN, _WILDCARD = 3, 2, 1, 0
@@ -50,7 +57,8 @@ def _split(path: str) -> list[str]:
 def parse_pattern(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern[str] | None, ...]]:
     """A pattern's segments, whether it ends in a wildcard and each segment's regex constraint.
 
-    ValueError when malformed. Cached: every object of a class registers the same patterns
+    ValueError when malformed, or when a literal segment holds another framework's parameter
+    (`{id}`, `<id>`: dotdo's is `:id`). Cached: every object of a class registers the same patterns
     on every wake, and the answer depends on the pattern alone."""
     if not pattern.startswith("/"):
         raise ValueError(f"Route patterns start with '/': {pattern!r}")
@@ -61,6 +69,13 @@ def parse_pattern(pattern: str) -> tuple[tuple[str, ...], bool, tuple[re.Pattern
     for segment in segments:
         if segment == "*" or (segment.startswith(":") and not _PARAM.match(segment)):
             raise ValueError(f"Invalid route pattern {pattern!r}: bad segment {segment!r}")
+        if not segment.startswith(":") and (foreign := _FOREIGN_PARAM.search(segment)):
+            name = foreign.group(1) or foreign.group(2)
+            raise ValueError(
+                f"Invalid route pattern {pattern!r}: {segment!r} would match only that text; "
+                f"route parameters are written ':{name}' (one whole segment, "
+                f"':{name}{{regex}}' to constrain it)"
+            )
     constraints: list[re.Pattern[str] | None] = []
     for segment in segments:
         param = _PARAM.match(segment)

@@ -17,6 +17,7 @@ from typing import Any
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
+from dotdo.semantic.inflection import VerbForms, participle_bases, past_tense_bases, third_person_bases
 from dotdo.semantic.names import FIELD_NAME, PLURAL_NAME, validate_field_path, validate_type_name
 from dotdo.semantic.plurals import pluralize
 from dotdo.semantic.verbs import Verb, Verbs, unreserved
@@ -133,18 +134,66 @@ def check_declarations(owner: str, nouns: Sequence[Noun], verbs: Sequence[Verb])
     index more than MAX_OBJECT_INDEXES distinct paths together; a `ValueError` for a
     `declared_verbs` entry that `Verbs.register` would refuse (no verb, or a form of a verb
     the thing store's own events use: `check_unreserved_verb`), which would otherwise fail
-    every start of the object."""
+    every start of the object, and for one that `_check_declared_verb` refuses."""
     declared = sum(len(dict.fromkeys(noun.indexes)) for noun in nouns)
     if declared > MAX_OBJECT_INDEXES:
         raise TypeError(
             f"{owner}.declared_nouns index {declared} properties together: an object's nouns "
             f"hold at most {MAX_OBJECT_INDEXES} indexes (each costs a row on every write of every type)"
         )
+    seen: dict[str, VerbForms] = {}
     for verb in verbs:
         try:
-            unreserved(verb.forms())
+            forms = unreserved(verb.forms())
         except BadRequest as error:
             raise ValueError(f"{owner}.declared_verbs: {error.message}") from None
+        _check_declared_verb(owner, verb, forms, seen)
+        seen[forms.base] = forms
+
+
+def _check_declared_verb(owner: str, verb: Verb, forms: VerbForms, seen: dict[str, VerbForms]) -> None:
+    """A `ValueError` naming the fix for a declared verb that clashes with one declared before it
+    (`format` and `formatted`: `POST /verbs` refuses the second, and actions of `formatted`
+    would be refused as a form of `format`; or the same base twice with other forms), or whose
+    base, its forms left to be derived, reads as an inflected form (`escalated`: its actions
+    would raise `Ticket.escalateded`, and `on.Ticket.escalated` would never be called). A
+    verb that spelling misreads as inflected is declared with its forms given
+    (`Verb("shred", past="shredded")`): declaring it is how a base is told apart, so one whose
+    author spelled out a form is taken as a base."""
+    named = f"{owner}.declared_verbs: "
+    if forms.base in seen and seen[forms.base] != forms:
+        raise ValueError(f"{named}{forms.base!r} is declared twice, with other forms: declare it once")
+    for other in seen.values():
+        if forms.base != other.base and forms.base in (other.past, other.participle, other.third_person):
+            raise ValueError(
+                f"{named}{forms.base!r} is a form of the declared verb {other.base!r}, whose actions "
+                f"raise <Noun>.{other.past}: declare {other.base!r} alone"
+            )
+        clash = next(
+            (f for f in (forms.past, forms.participle, forms.third_person) if f == other.base != forms.base),
+            None,
+        )
+        if clash is not None:
+            raise ValueError(
+                f"{named}{clash!r}, a form of {forms.base!r}, is declared as a verb of its own: "
+                f"declare {forms.base!r} alone"
+            )
+    if (verb.past, verb.participle, verb.third_person) != (None, None, None):
+        return
+    for form, bases in (
+        ("a past tense", past_tense_bases(forms.base)),
+        ("a present participle", participle_bases(forms.base)),
+        ("a third person", third_person_bases(forms.base)),
+    ):
+        if bases:
+            # Spelling cannot always tell which base (`escalated`: `escalat` or `escalate`).
+            declare = " or ".join(f"Verb({base!r})" for base in bases)
+            raise ValueError(
+                f"{named}{forms.base!r} reads as {form} of {' or '.join(map(repr, bases))}, so its "
+                f"actions would raise <Noun>.{forms.past}: declare the base form, {declare}, whose "
+                f"past names the event; if {forms.base!r} is a base form, give its forms: "
+                f"Verb({forms.base!r}, past=...)"
+            )
 
 
 def index_name(type_name: str, path: str) -> str:

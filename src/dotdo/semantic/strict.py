@@ -28,6 +28,7 @@ __all__ = [
     "closest_field",
     "closest_noun",
     "declared_fields",
+    "one_edit_apart",
     "unknown_field",
     "unknown_noun",
 ]
@@ -38,7 +39,7 @@ a name one wrong, missing, extra or swapped letter away is suggested whatever it
 _LISTED = 20
 
 
-def _one_edit_apart(a: str, b: str) -> bool:
+def one_edit_apart(a: str, b: str) -> bool:
     """Whether one letter dropped, added, changed or swapped with its neighbour turns `a` into `b`."""
     if len(a) == len(b):
         diffs = [i for i in range(len(a)) if a[i] != b[i]]
@@ -66,7 +67,7 @@ def _closest(name: str, forms: Mapping[str, str]) -> str | None:
     if not matches:
         # difflib's matcher is greedy and misses some single typos (`aaa` for `abaa`); one edit
         # away is always a suggestion, whatever the ratio.
-        matches = sorted(form for form in forms if _one_edit_apart(lowered, form))
+        matches = sorted(form for form in forms if one_edit_apart(lowered, form))
     return forms[matches[0]] if matches else None
 
 

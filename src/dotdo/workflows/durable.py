@@ -56,13 +56,14 @@ from dotdo.workflows import delivery
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
 from dotdo.workflows.engine import Marks, WorkflowEngine
 from dotdo.workflows.every import Every, ScheduleSpec
-from dotdo.workflows.handlers import On, check_handler_nouns
+from dotdo.workflows.handlers import On, check_handler_nouns, check_handler_verbs
 from dotdo.workflows.routes import WorkflowRoutes
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.scheduler import Scheduler
 from dotdo.workflows.steps import Attempt, RetryPolicy
 from dotdo.workflows.stubs import stub_namespace, stub_tenant, validate_stub_scope
 from dotdo.workflows.tables import WORKFLOW_MIGRATIONS
+from dotdo.workflows.unawaited import check_unawaited_calls
 
 if TYPE_CHECKING:
     from dotdo.semantic.accessors import NounFactory
@@ -73,7 +74,8 @@ logger = logging.getLogger("dotdo.workflows")
 _SUBSCRIPTIONS = "subscriptions"
 """The `socket_state` name under which an RPC socket's event patterns are kept."""
 _CHECKED_PATTERNS: set[tuple[type, str]] = set()
-"""Run-time handler patterns whose noun was checked already (see `check_handler_nouns`)."""
+"""Run-time handler patterns whose noun and verb were checked already (see `check_handler_nouns`,
+`check_handler_verbs`)."""
 
 
 class _ObjectHost:
@@ -147,6 +149,18 @@ class DOWorkflow(DOStorage):
         cls._marks = Marks.of(cls)
         # Schedules and workflows are found by method name and name no noun; handlers do.
         check_handler_nouns(cls.__qualname__, cls._marks.handlers, cls.declared_nouns)
+        check_handler_verbs(cls.__qualname__, cls._marks.handlers, cls.declared_verbs)
+        check_unawaited_calls(
+            cls,
+            [
+                *(
+                    (name, "handler")
+                    for name in sorted({n for names in cls._marks.handlers.values() for n in names})
+                ),
+                *((name, "schedule handler") for name in sorted({name for name, _ in cls._marks.schedules})),
+                *((name, "workflow") for name in sorted(cls._marks.workflows)),
+            ],
+        )
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
@@ -231,6 +245,7 @@ class DOWorkflow(DOStorage):
             _CHECKED_PATTERNS.add((type(self), pattern))
             name = getattr(handler, "__name__", "(run-time)")
             check_handler_nouns(type(self).__qualname__, {pattern: [name]}, self.nouns.all())
+            check_handler_verbs(type(self).__qualname__, {pattern: [name]}, self.declared_verbs)
         return self.bus.subscribe(pattern, handler)
 
     # -- sockets -------------------------------------------------------------

@@ -13,10 +13,18 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dotdo.semantic.eventtypes import validate_pattern
-from dotdo.semantic.registry import Noun
-from dotdo.semantic.strict import closest_noun
+from dotdo.semantic.inflection import (
+    VerbForms,
+    conjugate,
+    participle_bases,
+    past_tense_bases,
+    third_person_bases,
+)
+from dotdo.semantic.names import RESERVED_VERBS
+from dotdo.semantic.registry import Noun, Verb
+from dotdo.semantic.strict import closest_noun, one_edit_apart
 
-__all__ = ["HANDLERS_MARK", "On", "check_handler_nouns", "on"]
+__all__ = ["HANDLERS_MARK", "On", "check_handler_nouns", "check_handler_verbs", "on"]
 
 HANDLERS_MARK = "__dotdo_handlers__"
 logger = logging.getLogger("dotdo.workflows")
@@ -61,6 +69,77 @@ def check_handler_nouns(
             logger.info(message)
         messages.append(message)
     return messages
+
+
+_THING_STORE_VERBS = tuple(conjugate(verb) for verb in RESERVED_VERBS)
+_MIN_TYPO_LENGTH = 5
+"""A past tense shorter than this is not compared for typos: one letter from `paid` is
+`pain`, `said` and `raid`, each as likely an event of the app's own."""
+
+
+def check_handler_verbs(
+    owner: str, handlers: Mapping[str, Iterable[str]], verbs: Iterable[Verb]
+) -> list[str]:
+    """Log, as a WARNING, the handler patterns whose verb no event of a known verb carries, though
+    it looks meant for one; return the messages. `handlers` maps a pattern to its handler names;
+    `verbs` are the class's declared verbs, known beside the thing store's (create, update,
+    delete, restore). The events of a known verb carry its past tense (`Ticket.escalated`, the
+    thing store's `Ticket.created`), so a pattern naming another of its forms (`Ticket.escalate`,
+    `Ticket.escalating`, `Ticket.creates`) is never matched by one; no caller may send a form of
+    the thing store's verbs (`check_sent_event_type`), and a form of a declared verb sent by the
+    app itself is a name that invites this very mistake. A verb one letter from a known past
+    (`creatd`, `udpated`) is a typo, unless it reads as a past tense itself (`treated`,
+    `crated`, `depleted`, one letter from `created` or `deleted`): that is taken for an event
+    the app sends (`send_event`, whose types are free-form), as is every other verb, and is not logged.
+    """
+    known = [*_THING_STORE_VERBS, *(verb.forms() for verb in verbs)]
+    pasts = {forms.past: forms for forms in known}
+    messages: list[str] = []
+    for pattern, handler_names in handlers.items():
+        noun, _, verb = pattern.partition(".")
+        if verb == "*" or verb in pasts:
+            continue
+        methods = ", ".join(sorted(handler_names))
+        listens = f"{owner}: handler {methods} listens to {pattern!r}"
+        form_of = next((f for f in known if verb in (f.base, f.participle, f.third_person)), None)
+        if form_of is not None:
+            meant = f"{noun}.{form_of.past}"
+            raised = (
+                f"the thing store's {form_of.base!r} events are {meant!r}"
+                if form_of in _THING_STORE_VERBS
+                else f"actions of the verb {form_of.base!r} raise {meant!r}"
+            )
+            message = f"{listens}, but {raised}: listen to {meant!r}"
+        else:
+            typo_of = _typo_of(verb, pasts)
+            if typo_of is None:
+                continue
+            meant = f"{noun}.{typo_of.past}"
+            message = f"{listens}, which names no event of a known verb; did you mean {meant!r}?"
+        logger.warning(message)
+        messages.append(message)
+    return messages
+
+
+def _typo_of(verb: str, pasts: Mapping[str, VerbForms]) -> VerbForms | None:
+    """The known verb whose past `verb` is one letter from, unless `verb` reads as an inflected
+    form itself (a word of its own: see `check_handler_verbs`); two neighbours swapped
+    (`udpated`) are a typo whatever it reads as, as no past of a word of its own is such a swap
+    of a known one that this misses."""
+    inflected = bool(past_tense_bases(verb) or participle_bases(verb) or third_person_bases(verb))
+    close = sorted(
+        past
+        for past in pasts
+        if len(past) >= _MIN_TYPO_LENGTH
+        and one_edit_apart(verb, past)
+        and (not inflected or _swapped(verb, past))
+    )
+    return pasts[close[0]] if close else None
+
+
+def _swapped(a: str, b: str) -> bool:
+    """Whether `a` is `b` with two neighbouring letters swapped (given they are one edit apart)."""
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 2
 
 
 class _Verbs:

@@ -111,3 +111,29 @@ def test_the_request_log_never_holds_a_token(caplog: pytest.LogCaptureFixture) -
         call(app(request_logger()), "GET", f"/health?token={token}&x=1", {"authorization": f"Bearer {token}"})
     assert len(caplog.records) == 1 and caplog.records[0].getMessage().startswith("GET /health 200 ")
     assert "token" not in caplog.text and "eyJ" not in caplog.text
+
+
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_a_call_next_not_awaited_is_named_with_its_fix(caplog: pytest.LogCaptureFixture) -> None:
+    """`response = call_next(request)` then `response.headers[...]` raised `AttributeError:
+    'coroutine' object has no attribute 'headers'` with no hint; the 500 and its log line say
+    to await it."""
+
+    async def stamp(request: HttpRequest, call_next):  # type: ignore[no-untyped-def]
+        response = call_next(request)
+        response.headers["x-desk"] = "1"
+        return response
+
+    router = Router(development=True)
+    router.use(stamp)
+
+    @router.get("/queue")
+    async def queue(request: HttpRequest) -> HttpResponse:
+        return json_response([])
+
+    with caplog.at_level(logging.ERROR, logger="dotdo.http"):
+        response = asyncio.run(router.handle(HttpRequest("GET", "http://t.localhost/queue")))
+    assert response.status == 500
+    fix = "`response = await call_next(request)`"
+    assert fix in response.json()["error"]["message"]
+    assert any(fix in record.getMessage() for record in caplog.records)

@@ -257,6 +257,27 @@ def test_invalid_patterns_are_refused(pattern: str) -> None:
         Router().get(pattern)
 
 
+@pytest.mark.parametrize(
+    ("pattern", "name"),
+    [
+        ("/agents/{agent_id}/tickets", "agent_id"),  # FastAPI, Starlette
+        ("/files/{path:path}", "path"),
+        ("/agents/<agent_id>", "agent_id"),  # Flask, Django
+        ("/items/<int:item_id>", "item_id"),
+        ("/files/{name}.txt", "name"),
+    ],
+)
+def test_another_frameworks_parameter_is_refused_naming_dotdos(pattern: str, name: str) -> None:
+    # Taken as text it matched only `/agents/%7Bagent_id%7D/tickets`, and the real paths 404ed.
+    with pytest.raises(ValueError, match=f"route parameters are written ':{name}'"):
+        Router().get(pattern)
+
+
+@pytest.mark.parametrize("pattern", ["/a/{", "/a/}", "/a/{}", "/a/<", "/a/x<y", "/a/:id{[0-9]{2}}"])
+def test_braces_that_name_no_parameter_stay_literal(pattern: str) -> None:
+    Router().get(pattern)(named("x"))
+
+
 def test_constrained_parameters_only_match_their_pattern() -> None:
     router = Router()
 

@@ -254,6 +254,62 @@ def test_a_class_declaring_a_verb_registration_refuses_is_refused_when_defined(v
     type("Fine", (DOSemantic,), {"declared_verbs": (Verb("run", past="ran"),)})
 
 
+@pytest.mark.parametrize(
+    ("declared", "says"),
+    [
+        ((Verb("escalate"), Verb("escalated")), "'escalated' is a form of the declared verb 'escalate'"),
+        ((Verb("format"), Verb("formatted")), "'formatted' is a form of the declared verb 'format'"),
+        (
+            (Verb("laid", past="laidAgain"), Verb("lay")),
+            "'laid', a form of 'lay', is declared as a verb of its own",
+        ),
+        ((Verb("ship"), Verb("ship", past="shipt")), "'ship' is declared twice"),
+    ],
+)
+def test_declared_verbs_that_clash_with_one_another_are_refused_when_defined(
+    declared: tuple[Verb, ...], says: str
+) -> None:
+    # `POST /verbs` refuses the second of each pair; declared, both were registered at every start.
+    from dotdo import DOSemantic
+
+    with pytest.raises(ValueError, match=f"Declaring.declared_verbs: {says}"):
+        type("Declaring", (DOSemantic,), {"declared_verbs": (*declared, Verb("run", past="ran"))})
+
+
+@pytest.mark.parametrize(
+    ("verb", "says"),
+    [
+        (
+            "escalated",
+            "reads as a past tense of 'escalat' or 'escalate', so its actions would raise <Noun>.escalated",
+        ),
+        ("shipping", "reads as a present participle of 'ship', so its actions would raise <Noun>.shippinged"),
+        ("contains", "reads as a third person of 'contain'"),
+    ],
+)
+def test_a_declared_verb_that_reads_as_inflected_is_refused_naming_the_base(verb: str, says: str) -> None:
+    from dotdo import DOSemantic
+
+    with pytest.raises(ValueError, match=f"{says}.*declare the base form, .*Verb\\({verb!r}, past=...\\)"):
+        type("Declaring", (DOSemantic,), {"declared_verbs": (Verb(verb),)})
+
+
+def test_a_declared_verb_with_its_forms_given_or_read_as_a_base_is_taken() -> None:
+    from dotdo import DOSemantic
+
+    declared = (
+        Verb("escalated", past="escalatedAgain"),  # its author says it is a base
+        Verb("need"),
+        Verb("shred"),
+        Verb("process"),
+        Verb("bring"),
+        Verb("ship"),
+        Verb("ship"),  # twice with the same forms: one verb
+        Verb("run", past="ran"),
+    )
+    type("Declaring", (DOSemantic,), {"declared_verbs": declared})
+
+
 def test_an_edge_stored_under_a_reserved_verb_before_still_reads_and_deletes() -> None:
     sql, _, _, relationships = graph()
     sql.run(

@@ -1,0 +1,90 @@
+"""A plain-def handler that drops a call of one of the object's coroutine methods
+(`self.send_event(...)` without `await`) lost the event with only Python's RuntimeWarning: it is
+logged when the class is defined. A call whose result is kept, or awaited, is not."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from dotdo import DOWorkflow, Noun, every, on
+from dotdo.workflows.unawaited import dropped_calls
+
+
+def compute(*args: Any) -> int:
+    return 1
+
+
+class Shapes:
+    async def send_event(self, *args: Any, **kwargs: Any) -> None: ...
+
+    def dropped(self, event: Any) -> None:
+        self.send_event(
+            "Triage.done", {"id": compute(event, [1, 2]), "n": len(str(event))}, subject=str(event)
+        )
+
+    def returned(self, event: Any) -> Any:
+        return self.send_event("Triage.done")  # the handler's caller awaits what it returns
+
+    def kept(self, event: Any) -> Any:
+        pending = self.send_event("Triage.done")
+        return pending
+
+    def named_only(self, event: Any) -> None:
+        print(self.send_event)
+
+    def another_receiver(self, event: Any, other: Any) -> None:
+        other.send_event("Triage.done")  # not the object's own: its method may be synchronous
+
+    async def awaited(self, event: Any) -> None:
+        await self.send_event("Triage.done")
+
+
+@pytest.mark.parametrize(
+    ("method", "dropped"),
+    [
+        ("dropped", ["send_event"]),
+        ("returned", []),
+        ("kept", []),
+        ("named_only", []),
+        ("another_receiver", []),
+        ("awaited", []),
+    ],
+)
+def test_only_a_dropped_call_of_the_objects_own_is_found(method: str, dropped: list[str]) -> None:
+    assert [name for name, _ in dropped_calls(getattr(Shapes, method), ["send_event"])] == dropped
+
+
+def test_a_plain_handler_dropping_send_event_is_a_warning_when_the_class_is_defined(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="dotdo.workflows"):
+
+        class Desk(DOWorkflow):
+            declared_nouns = (Noun("Ticket"),)
+
+            @on.Ticket.created
+            def triage(self, event: Any) -> None:
+                self.send_event("Triage.done", {"ticket": event.subject})
+
+            @on.Ticket.updated
+            async def fine(self, event: Any) -> None:
+                await self.send_event("Triage.done")
+                self.emit("Triage.noted")
+
+            async def notify(self, who: str) -> None: ...
+
+            @every.hour
+            def sweep(self) -> None:
+                self.notify("ann")
+
+    messages = [r.getMessage().rpartition("<locals>.")[2] for r in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith("Desk: handler triage is a plain def and drops self.send_event(...) (line ")
+    assert messages[0].endswith(
+        "a coroutine: the call does nothing until awaited. Make triage an async def and await "
+        "self.send_event(...) (or the synchronous self.emit(...))"
+    )
+    assert messages[1].startswith("Desk: schedule handler sweep is a plain def and drops self.notify(...)")
