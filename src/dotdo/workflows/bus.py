@@ -303,13 +303,11 @@ class EventBus:
                 "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)%s",
                 *(delivery_id, event.type, event.id, handler, attempts, error, replay if known else ""),
             )
-        elif next_at is not None:  # always, when not dead
-            # The traceback above says what failed; this, that it is not the end of it.
+        elif next_at is not None:  # always, when not dead: the traceback logged is not the end of it
             logger.warning(
                 "delivery %s of %s %s to handler %s: attempt %d of %d failed, retried in %.1f s (at %s)",
                 *(delivery_id, event.type, event.id, handler, attempts, self._policy.retry_limit),
-                (next_at - self._host.timers.now()) / 1000,
-                instant(next_at),
+                *((next_at - self._host.timers.now()) / 1000, instant(next_at)),
             )
         self._host.timers.changed()
 
