@@ -56,14 +56,14 @@ def one_edit_apart(a: str, b: str) -> bool:
     return short[i:] == long[i + 1 :]
 
 
-def _closest(name: str, forms: Mapping[str, str]) -> str | None:
+def _closest(name: str, forms: Mapping[str, str], cutoff: float = SUGGESTION_CUTOFF) -> str | None:
     """The canonical name whose lower-cased form (a key of `forms`) is nearest to `name`."""
     lowered = name.lower()
     if lowered in forms:
         return forms[lowered]
     import difflib  # here, not at import: only a misspelt name needs it (cold start, item 7)
 
-    matches = difflib.get_close_matches(lowered, list(forms), n=1, cutoff=SUGGESTION_CUTOFF)
+    matches = difflib.get_close_matches(lowered, list(forms), n=1, cutoff=cutoff)
     if not matches:
         # difflib's matcher is greedy and misses some single typos (`aaa` for `abaa`); one edit
         # away is always a suggestion, whatever the ratio.
@@ -71,8 +71,9 @@ def _closest(name: str, forms: Mapping[str, str]) -> str | None:
     return forms[matches[0]] if matches else None
 
 
-def closest_noun(name: str, nouns: Iterable[Noun]) -> str | None:
-    """The noun `name` most likely means, or None when none is close.
+def closest_noun(name: str, nouns: Iterable[Noun], *, cutoff: float = SUGGESTION_CUTOFF) -> str | None:
+    """The noun `name` most likely means, or None when none is close (`cutoff`: the ratio
+    a candidate needs, `SUGGESTION_CUTOFF` by default).
 
     Case is ignored and a noun's plural (registered or derived) counts as the
     noun: `Tiket`, `ticket` and `Tickets` all give `Ticket`; `People` gives `Person`.
@@ -83,7 +84,7 @@ def closest_noun(name: str, nouns: Iterable[Noun]) -> str | None:
         forms.setdefault(noun.name.lower(), noun.name)
     for noun in listed:
         forms.setdefault((noun.plural or pluralize(noun.name)).lower(), noun.name)
-    return _closest(name, forms)
+    return _closest(name, forms, cutoff)
 
 
 def closest_field(name: str, fields: Iterable[str]) -> str | None:

@@ -54,3 +54,13 @@ def test_a_class_without_declared_nouns_has_nothing_to_compare(caplog: pytest.Lo
     with caplog.at_level(logging.DEBUG):
         assert check_handler_nouns("Shop", {"Tikcet.created": ["welcome"]}, []) == []
     assert caplog.records == []
+
+
+@pytest.mark.parametrize("pattern", ["Page.sent", "Patient.treated", "Pager.paged"])
+def test_an_application_event_that_only_resembles_a_noun_is_no_typo(
+    caplog: pytest.LogCaptureFixture, pattern: str
+) -> None:
+    """`@on.Page.sent` beside a declared `Agent` was warned of: "did you mean 'Agent.sent'?"."""
+    with caplog.at_level(logging.INFO, logger="dotdo.workflows"):
+        check_handler_nouns("Desk", {pattern: ["h"]}, [Noun("Ticket"), Noun("Agent")])
+    assert [r.levelno for r in caplog.records] == [logging.INFO], caplog.text
