@@ -43,7 +43,8 @@ class SupportDesk(DOWorkflow):
 
     def routes(self, router: Router) -> None:
         super().routes(router)
-        router.get("/stats")(self.stats_route)
+        # The desk's counts, in place of the storage tiers' stats (DOFull's `GET /stats`).
+        router.get("/stats", override=True)(self.stats_route)
 
     # -- RPC: the desk's own API, beside the generic noun routes -----------------
 
