@@ -1,7 +1,7 @@
 // The local runtime's pure helpers (src/dotdo/localrt/js/lib.mjs), under node's test runner:
 //   node --test tests/javascript/
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -374,6 +374,23 @@ test("two builds of one project at once both succeed and leave one whole host", 
   assert.deepEqual(readdirSync(dotdo).filter((name) => name.startsWith("host")), ["host"]);
   assert.ok(existsSync(path.join(dotdo, "host", "wrangler.json")));
   assert.ok(existsSync(path.join(dotdo, "host", "pyodide", "pyodide.asm.wasm")));
+});
+
+test("a config without the python_workers flag is served, and said to deploy as no Python Worker", async () => {
+  const { readFileSync } = await import("node:fs");
+  const build = (project) =>
+    spawnSync(process.execPath, [
+      path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
+      ...["--project", project, "--node-modules", path.join(repo, "node_modules")],
+    ]);
+  const flagged = tinyProject("dotdo-flag-");
+  assert.equal(String(build(flagged).stderr).includes("python_workers"), false);
+  const unflagged = tinyProject("dotdo-noflag-");
+  const toml = path.join(unflagged, "wrangler.toml");
+  writeFileSync(toml, readFileSync(toml, "utf8").replace('compatibility_flags = ["python_workers"]\n', ""));
+  const built = build(unflagged);
+  assert.equal(built.status, 0);
+  assert.match(String(built.stderr), /has no compatibility_flags = \["python_workers"\]: served here, but wrangler deploys/);
 });
 
 test("the project's .dev.vars goes beside the generated config, where wrangler's dev reads it", async () => {

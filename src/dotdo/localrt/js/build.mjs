@@ -97,6 +97,15 @@ const mainPath = path.resolve(path.dirname(configFile), config.main ?? "");
 if (!config.main || !mainPath.endsWith(".py") || !existsSync(mainPath)) {
   fail(`${configName}'s main must name an existing .py file (got ${JSON.stringify(config.main)})`);
 }
+// wrangler refuses to deploy a Python main module without the flag ("The `python_workers`
+// compatibility flag is required to use Python."); the local runtime needs none, so it is
+// said here, at each start, rather than first at the deploy.
+if (!(config.compatibility_flags ?? []).includes("python_workers")) {
+  console.error(
+    `dotdo: ${configName} has no compatibility_flags = ["python_workers"]: served here, but ` +
+      "wrangler deploys no Python Worker without it (add it)",
+  );
+}
 // The config's module rules: what a deploy ships from the main module's folder (lib.mjs).
 let rules;
 try {
