@@ -4,7 +4,16 @@ import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import AlarmInfo, DOCore, HttpRequest, HttpResponse, rpc
+from dotdo import AlarmInfo, BadRequest, DOCore, HttpRequest, HttpResponse, rpc
+
+ODD_ANSWERS = {
+    "204text": HttpResponse(204, "not empty"),
+    "crlf": HttpResponse(200, "x", {"x-a": "a\r\nset-cookie: evil=1"}),
+    "name": HttpResponse(200, "x", {"bad name": "v"}),
+    "hnone": HttpResponse(200, "x", {"x-a": None}),
+    "surrogate": HttpResponse(200, "a\ud800b", {"x-harness-body": "surrogate"}),
+    "204empty": HttpResponse(204, ""),
+}
 
 
 class HarnessCore(Lifetime, DOCore):
@@ -36,8 +45,13 @@ class HarnessCore(Lifetime, DOCore):
 
     async def _body(self, request: HttpRequest) -> HttpResponse:
         """One answer with a text body or the same as bytes (the two ways `fetch` builds the
-        runtime's Response), or with none (HEAD, 204)."""
+        runtime's Response), or with none (HEAD, 204); or one the runtime cannot send as it
+        is (`ODD_ANSWERS`), or an HttpError none can (`details`)."""
         kind = request.params["kind"]
+        if kind in ODD_ANSWERS:
+            return ODD_ANSWERS[kind]
+        if kind == "details":
+            raise BadRequest("odd details", code="odd", details={"o": object()})
         text = '{"text":"h\u00e9llo \u2603"}'
         body = {"bytes": text.encode(), "text": text, "none": None}[kind]
         headers = {"content-type": "application/json; charset=utf-8", "x-harness-body": kind, "etag": '"1"'}
