@@ -57,6 +57,20 @@ class HarnessCore(Lifetime, DOCore):
         headers = {"content-type": "application/json; charset=utf-8", "x-harness-body": kind, "etag": '"1"'}
         return HttpResponse(204 if body is None else 200, body, headers)
 
+    async def on_message(self, connection, message):
+        # Hooks whose failure no frame can carry as it is: the tests of dotdo.core.hooks.
+        if message == "raise_details":
+            raise BadRequest("unserializable details", code="ws_bad", details={"x": object()})
+        if message == "close_then_raise":
+            connection.close(4000, "closing")
+            raise BadRequest("after the close", code="late")
+        await super().on_message(connection, message)
+
+    async def on_close(self, connection, code, reason):
+        await super().on_close(connection, code, reason)
+        if reason == "raise_http":
+            raise BadRequest("on_close refused", code="close_bad")
+
     async def on_alarm(self, info: AlarmInfo) -> None:
         await super().on_alarm(info)
         fired = self.state.get("harness:alarms") or []
