@@ -59,6 +59,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from dotdo.hints import internal_error
+
 __all__ = [
     "AppRaised",
     "ApprovalExpired",
@@ -93,10 +95,6 @@ __all__ = [
     "internal_error",
 ]
 
-_NAMED_LENGTH = 300
-"""Most characters of an exception's `Type: text` that a development answer carries."""
-_WHERE = "ENVIRONMENT=development; the traceback is in the server's output"
-
 
 class DotdoError(Exception):
     """Base class of every error dotdo raises on purpose."""
@@ -108,6 +106,11 @@ class HttpError(DotdoError):
     `message` is for people; `code` (default `default_code`) is what a program
     matches on; `headers` go on the response (names lower-cased); `details` are
     extra JSON fields of the error object (never `code` or `message`).
+
+    Every surface sends it as it is (HTTP, `/rpc`, `/ws/rpc`, Cap'n Web, a socket's error
+    frame), so what none could send (`message` or `code` no str, `details` no plain JSON:
+    `dotdo.values.error_fault`) is a TypeError here, a failure of the server's own answered
+    500 `internal_error`. `headers`, which HTTP alone sends, are checked where it answers.
     """
 
     status: ClassVar[int] = 500
@@ -128,6 +131,11 @@ class HttpError(DotdoError):
         """Headers the response carries (e.g. `Allow`, `WWW-Authenticate`)."""
         self.details: dict[str, Any] = dict(details or {})
         """JSON fields the error object carries beside `code` and `message` (e.g. `suggestion`)."""
+        from dotdo.values import error_fault  # dotdo.values imports this module
+
+        wrong = error_fault(message, self.code, self.details)
+        if wrong is not None:
+            raise TypeError(f"{type(self).__name__}({message!r}) cannot be sent: {wrong}")
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """`{"error": {"code", "message", **details}}`, as every surface answers it."""
@@ -419,32 +427,3 @@ class HandlerTimeout(DotdoError, TimeoutError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"timed out after {seconds:g} s")
         self.seconds = seconds
-
-
-def internal_error(error: BaseException, *, named: bool, message: str = "Internal error") -> str:
-    """The message of a 500 `internal_error` answering `error`, a failure of the server's own.
-
-    `message` alone, unless `named`: then `message: Type: text (ENVIRONMENT=development; the
-    traceback is in the server's output)`, with the first 300 characters of `Type: text`
-    and, for a common mistake, what to do about it (`dotdo.hints.error_hint`) after them,
-    written as a failure is stored (`dotdo.workflows.failures.error_text`): the type alone
-    when the text is empty or `str()` of the error raises, a lone surrogate replaced by
-    U+FFFD, since the answer must not fail in its turn (a socket's would never be sent) nor
-    hold text that is not UTF-8.
-    Only for ENVIRONMENT=development: in production an exception's text may hold data. Every
-    surface words it so (the router's "Internal server error", the RPC surfaces' "Internal
-    error"); the caller logs the traceback.
-    """
-    if not named:
-        return message
-    from dotdo.hints import error_hint
-    from dotdo.values import LONE_SURROGATE  # dotdo.values imports this module
-
-    name = type(error).__name__
-    try:
-        text = str(error)
-    except Exception:  # an error whose own __str__ fails is named by its type
-        text = ""
-    said = LONE_SURROGATE.sub("\ufffd", f"{name}: {text}" if text else name)[:_NAMED_LENGTH]
-    hint = error_hint(error)
-    return f"{message}: {said}{f'; {hint}' if hint else ''} ({_WHERE})"

@@ -1,9 +1,14 @@
-"""What to do about an exception that is a common mistake in an app's code, said beside
-it in the log and a development answer (`dotdo.errors.internal_error`)."""
+"""What a failure of the server's own says to a client (`internal_error`), and what to do
+about an exception that is a common mistake in an app's code (`error_hint`), said beside it
+in the log and a development answer."""
 
 from __future__ import annotations
 
-__all__ = ["error_hint"]
+__all__ = ["error_hint", "internal_error"]
+
+_NAMED_LENGTH = 300
+"""Most characters of an exception's `Type: text` that a development answer carries."""
+_WHERE = "ENVIRONMENT=development; the traceback is in the server's output"
 
 _NOT_AWAITABLE = ("can't be used in 'await' expression", "can't be awaited")
 """How CPython words an `await` of a value that is not awaitable (3.13, Pyodide's; 3.14)."""
@@ -55,3 +60,31 @@ def error_hint(error: BaseException) -> str | None:
     if isinstance(error, TypeError) and any(words in text for words in _NOT_AWAITABLE):
         return _AWAITED_SYNC_HINT
     return None
+
+
+def internal_error(error: BaseException, *, named: bool, message: str = "Internal error") -> str:
+    """The message of a 500 `internal_error` answering `error`, a failure of the server's own.
+
+    `message` alone, unless `named`: then `message: Type: text (ENVIRONMENT=development; the
+    traceback is in the server's output)`, with the first 300 characters of `Type: text`
+    and, for a common mistake, what to do about it (`error_hint`) after them,
+    written as a failure is stored (`dotdo.workflows.failures.error_text`): the type alone
+    when the text is empty or `str()` of the error raises, a lone surrogate replaced by
+    U+FFFD, since the answer must not fail in its turn (a socket's would never be sent) nor
+    hold text that is not UTF-8.
+    Only for ENVIRONMENT=development: in production an exception's text may hold data. Every
+    surface words it so (the router's "Internal server error", the RPC surfaces' "Internal
+    error"); the caller logs the traceback.
+    """
+    if not named:
+        return message
+    from dotdo.values import LONE_SURROGATE  # dotdo.values imports dotdo.errors, which imports this
+
+    name = type(error).__name__
+    try:
+        text = str(error)
+    except Exception:  # an error whose own __str__ fails is named by its type
+        text = ""
+    said = LONE_SURROGATE.sub("\ufffd", f"{name}: {text}" if text else name)[:_NAMED_LENGTH]
+    hint = error_hint(error)
+    return f"{message}: {said}{f'; {hint}' if hint else ''} ({_WHERE})"

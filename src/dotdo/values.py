@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from dotdo.errors import BadRequest
@@ -38,7 +39,9 @@ __all__ = [
     "around",
     "compact_json",
     "depth_of",
+    "error_fault",
     "int64_error",
+    "json_fault",
     "stored_json",
 ]
 
@@ -112,6 +115,51 @@ class Record(dict[str, Any]):
 def depth_of(data: Any) -> int:
     """The nesting bound of event data: a `Record`'s own, else a value's (MAX_STORED_DEPTH)."""
     return data.depth if isinstance(data, Record) else MAX_STORED_DEPTH
+
+
+_JSON_LEAVES = (str, bool, type(None))
+_DEEPEST_JSON = 64
+"""How deep plain JSON may nest (`json_fault`): the wire's bound, `dotdo.wire.codec.MAX_DEPTH`."""
+
+
+def error_fault(message: Any, code: Any, details: Mapping[str, Any]) -> str | None:
+    """What no surface can send of an HttpError (`dotdo.errors.HttpError`), None when it
+    can: `message` and `code` are str, `details` plain JSON (`json_fault`)."""
+    if not isinstance(message, str):
+        return f"its message is a {type(message).__name__}, not a str"
+    if not isinstance(code, str):
+        return f"its code is {code!r}, not a str"
+    fault = json_fault(details) if details else None
+    return None if fault is None else f"its details are not plain JSON: {fault}"
+
+
+def json_fault(value: Any, depth: int = 0) -> str | None:
+    """Why `value` is no plain JSON, the same text to every reader and every surface (an
+    HttpError's `details`), None when it is: str, bool, None, a finite float, an int within
+    MAX_SAFE_INTEGER, lists (or tuples) and objects with str keys of them, nested at most
+    64 levels below `value` (at `depth`)."""
+    if depth > _DEEPEST_JSON:
+        return f"nested past {_DEEPEST_JSON} levels"
+    if isinstance(value, _JSON_LEAVES):
+        return None
+    if isinstance(value, int):
+        return None if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else "an integer past +-(2**53 - 1)"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value} is no JSON number"
+    if isinstance(value, list | tuple):
+        items: Any = value
+    elif isinstance(value, Mapping):
+        bad_key = next((key for key in value if not isinstance(key, str)), None)
+        if bad_key is not None:
+            return f"the key {bad_key!r} is no str"
+        items = value.values()
+    else:
+        return f"{type(value).__name__} is no JSON value"
+    for item in items:
+        fault = json_fault(item, depth + 1)
+        if fault is not None:
+            return fault
+    return None
 
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")

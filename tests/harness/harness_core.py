@@ -4,7 +4,16 @@ import time
 
 from harness_lifetime import Lifetime
 
-from dotdo import AlarmInfo, DOCore, HttpRequest, HttpResponse, rpc
+from dotdo import AlarmInfo, BadRequest, DOCore, HttpRequest, HttpResponse, rpc
+
+ODD_ANSWERS = {
+    "204text": HttpResponse(204, "not empty"),
+    "crlf": HttpResponse(200, "x", {"x-a": "a\r\nset-cookie: evil=1"}),
+    "name": HttpResponse(200, "x", {"bad name": "v"}),
+    "hnone": HttpResponse(200, "x", {"x-a": None}),
+    "surrogate": HttpResponse(200, "a\ud800b", {"x-harness-body": "surrogate"}),
+    "204empty": HttpResponse(204, ""),
+}
 
 
 class HarnessCore(Lifetime, DOCore):
@@ -36,12 +45,31 @@ class HarnessCore(Lifetime, DOCore):
 
     async def _body(self, request: HttpRequest) -> HttpResponse:
         """One answer with a text body or the same as bytes (the two ways `fetch` builds the
-        runtime's Response), or with none (HEAD, 204)."""
+        runtime's Response), or with none (HEAD, 204); or one the runtime cannot send as it
+        is (`ODD_ANSWERS`), or an HttpError none can (`details`)."""
         kind = request.params["kind"]
+        if kind in ODD_ANSWERS:
+            return ODD_ANSWERS[kind]
+        if kind == "details":
+            raise BadRequest("odd details", code="odd", details={"o": object()})
         text = '{"text":"h\u00e9llo \u2603"}'
         body = {"bytes": text.encode(), "text": text, "none": None}[kind]
         headers = {"content-type": "application/json; charset=utf-8", "x-harness-body": kind, "etag": '"1"'}
         return HttpResponse(204 if body is None else 200, body, headers)
+
+    async def on_message(self, connection, message):
+        # Hooks whose failure no frame can carry as it is: the tests of dotdo.core.hooks.
+        if message == "raise_details":
+            raise BadRequest("unserializable details", code="ws_bad", details={"x": object()})
+        if message == "close_then_raise":
+            connection.close(4000, "closing")
+            raise BadRequest("after the close", code="late")
+        await super().on_message(connection, message)
+
+    async def on_close(self, connection, code, reason):
+        await super().on_close(connection, code, reason)
+        if reason == "raise_http":
+            raise BadRequest("on_close refused", code="close_bad")
 
     async def on_alarm(self, info: AlarmInfo) -> None:
         await super().on_alarm(info)

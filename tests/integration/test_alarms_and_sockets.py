@@ -79,3 +79,37 @@ def test_websocket_requires_upgrade_and_valid_tags(runtime: LocalRuntime) -> Non
         assert info.value.response.status_code == 400
 
     asyncio.run(bad_tags())
+
+
+def test_a_socket_hooks_error_that_cannot_go_out_as_it_is_is_told_and_logged(runtime: LocalRuntime) -> None:
+    """A hook raising an HttpError with no wire form: the error frame's own send raised, the
+    client got nothing and the log had a WARNING only; an HttpError raised after the hook
+    closed its socket, or by `on_close`, left no trace."""
+    tenant = new_tenant()
+    reader = mint(HARNESS_RPC_SECRET, target=tenant, scope="read")
+    offset = runtime.log_offset()
+
+    async def scenario() -> None:
+        socket = await _connect(runtime, tenant, f"/_harness/ws?token={reader}")
+        await socket.send("raise_details")
+        error = json.loads(await asyncio.wait_for(socket.recv(), 10))["error"]
+        assert error["code"] == "internal_error"
+        assert "its details are not plain JSON: object is no JSON value" in error["message"]
+        await socket.send(json.dumps({"type": "ping", "id": 1}))  # the socket lives on
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "pong"
+        await socket.send("close_then_raise")
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+        other = await _connect(runtime, tenant, f"/_harness/ws?token={reader}")
+        await other.close(4002, "raise_http")
+
+    asyncio.run(scenario())
+    said = ""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "on_close failed" not in said:
+        time.sleep(0.1)
+        said = runtime.log_since(offset)
+    assert "on_message failed" in said and "cannot be sent: its details are not plain JSON" in said
+    assert "on_message raised BadRequest (late: after the close) on a closed socket: no one was told" in said
+    assert "on_close failed" in said and "BadRequest: on_close refused" in said

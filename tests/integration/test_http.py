@@ -120,3 +120,38 @@ def test_text_bytes_and_empty_bodies_answer_alike(runtime: LocalRuntime) -> None
         empty = c.get("/_harness/body/none", headers={"origin": "https://app.example.com"})
         assert (empty.status_code, empty.content, empty.headers["x-harness-body"]) == (204, b"", "none")
         assert empty.headers["access-control-allow-origin"] == "https://app.example.com"
+
+
+def test_an_answer_the_runtime_cannot_send_is_the_handlers_500_with_cors(runtime: LocalRuntime) -> None:
+    """A body on a 204, a header value with a line break or None, a name that is no token:
+    the runtime refused each after the router had answered (a 500 of the host's, with no
+    CORS header, naming nothing), and `None` went out as "undefined"."""
+    origin = {"origin": "https://app.example.com"}
+    with runtime.client() as c:
+        for kind, said in [
+            ("204text", "body is 'not empty' on a 204, which has none"),
+            ("crlf", "header 'x-a' holds a CR, LF or NUL"),
+            ("name", "header name 'bad name' is not an HTTP token"),
+            ("hnone", "header 'x-a' is None, not a str"),
+        ]:
+            r = c.get(f"/_harness/body/{kind}", headers=origin)
+            assert r.status_code == 500, (kind, r.text)
+            assert r.headers["access-control-allow-origin"] == "https://app.example.com", kind
+            assert "set-cookie" not in r.headers
+            message = r.json()["error"]["message"]
+            assert f"handler HarnessCore._body returned an HttpResponse whose {said}" in message, message
+        empty = c.get("/_harness/body/204empty")  # an empty body is none: sent as it was
+        assert (empty.status_code, empty.content) == (204, b"")
+
+
+def test_a_lone_surrogate_in_a_text_body_goes_out_as_u_fffd(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        r = c.get("/_harness/body/surrogate")
+        assert (r.status_code, r.content) == (200, "a\ufffdb".encode())
+
+
+def test_an_http_error_no_surface_can_send_is_a_500_not_the_clients_400(runtime: LocalRuntime) -> None:
+    with runtime.client() as c:
+        r = c.get("/_harness/body/details")
+        assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+        assert "BadRequest('odd details') cannot be sent: its details are not plain JSON" in r.text

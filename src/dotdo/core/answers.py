@@ -3,7 +3,8 @@
 receives it.
 
 Anything else (a dict, None from a missing `return`), or an HttpResponse the runtime would
-refuse or send wrongly (headers None, status 0 or "200", a dict body sent as its repr), is a
+refuse or send wrongly (headers None, status 0 or "200", a dict body sent as its repr, a
+body on a 204, a header value None or holding a line break: `dotdo.core.fields`), is a
 TypeError naming the function, what it returned and the fix, raised there, so no middleware
 meets it (a plain dict failed inside CORS, `'dict' object has no attribute 'headers'`,
 naming only dotdo's frames): a 500 `internal_error`, which names it only in development. The
@@ -21,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from dotdo.core.fields import COMMON_NAMES, NULL_BODY_STATUSES, field_fault
 from dotdo.core.hooks import completed
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
 from dotdo.errors import HttpError, internal_error
@@ -32,6 +34,8 @@ __all__ = [
     "answer_error",
     "awaited",
     "checked_error_answer",
+    "default_error_handler",
+    "development_error_handler",
     "middleware_link",
     "unsendable",
 ]
@@ -47,7 +51,9 @@ def unsendable(role: str, function: Any, result: Any) -> str | None:
     """What the TypeError says of `function` (a route's `handler`, a `middleware`, the
     router's `error handler`) answering `result`, when it cannot be sent: who, what, the fix.
     None when it can: an HttpResponse (a subclass too) whose `status` is an int from 200 to
-    599 (101 with a `web_socket`), `headers` a dict and `body` a str, bytes or None."""
+    599 (101 with a `web_socket`), `headers` a dict of str to str that the runtime sends as
+    they are (`dotdo.core.fields.field_fault`) and `body` a str, bytes or None (None or empty
+    for a 204, 205 or 304)."""
     name = getattr(function, "__qualname__", None) or repr(function)
     if isinstance(result, HttpResponse):
         wrong = _malformed(result)
@@ -72,9 +78,16 @@ def _malformed(response: HttpResponse) -> str | None:
         return f"status is {status}: the runtime sends 200 to 599 only"
     if not isinstance(response.headers, dict):
         return f"headers are {type(response.headers).__name__}, not a dict of str to str"
-    if not isinstance(response.body, str | bytes | None):
-        kind = type(response.body).__name__
+    for name, value in response.headers.items():
+        fault = field_fault(name, value)
+        if fault is not None:
+            return fault
+    body = response.body
+    if not isinstance(body, str | bytes | None):
+        kind = type(body).__name__
         return f"body is a {kind}, not str, bytes or None: return json_response(...) (from dotdo) for JSON"
+    if body and status in NULL_BODY_STATUSES and response.web_socket is None:
+        return f"body is {body[:40]!r} on a {status}, which has none: HttpResponse({status}) (body None)"
     return None
 
 
@@ -90,14 +103,39 @@ def awaited(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
 
 def answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpResponse:
-    """An HttpError as its JSON body and status; anything else logged with its traceback
-    (`dotdo.http`) and a 500 `internal_error`, naming the exception when `named`."""
+    """An HttpError as its JSON body and status; anything else, and an HttpError that cannot
+    go out (a header the runtime refuses), logged with its traceback (`dotdo.http`) and a
+    500 `internal_error`, naming the exception when `named`."""
     if isinstance(error, HttpError):
-        return error_response(error)
+        # Its message, code and details are checked where it is built; its headers, which
+        # HTTP alone sends, here. A field changed since it was built may fail to go out too.
+        try:
+            response = error_response(error)
+            unsent = _malformed(response)
+        except Exception as failure:
+            unsent = f"body has no wire form ({failure})"
+        if unsent is None:
+            return response
+        refused = TypeError(f"{type(error).__name__}({error.message!r}) cannot be sent: its {unsent}")
+        refused.__cause__ = error  # the log's traceback shows where it was raised
+        error = refused
     hint = error_hint(error)
     suffix = f" ({hint})" if hint else ""
     logger.error("unhandled error in %s %s%s", request.method, request.path, suffix, exc_info=error)
     return error_response(HttpError(internal_error(error, named=named, message="Internal server error")))
+
+
+async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
+    """An HttpError as its JSON body and status; anything else logged with its traceback
+    (`dotdo.http`) and answered 500 `internal_error` with no detail."""
+    return answer_error(error, request, named=False)
+
+
+async def development_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
+    """`default_error_handler`, whose 500 names the exception for a developer at the client
+    (`dotdo.errors.internal_error`): only with ENVIRONMENT=development, since in production
+    an exception's text may hold data."""
+    return answer_error(error, request, named=True)
 
 
 async def checked_error_answer(
@@ -131,13 +169,28 @@ def middleware_link(
     async def call(request: HttpRequest) -> HttpResponse:
         try:
             response = await run(request, call_next)
-            if (  # the usual answer with no call, as in `Router._guarded`
+            odd = (  # the usual answer tested with no call, as in `Router._guarded`
                 response.__class__ is not HttpResponse
                 or response.status.__class__ is not int
                 or not 200 <= response.status <= 599
                 or response.headers.__class__ is not dict
                 or response.body.__class__ not in SENDABLE_BODIES
-            ) and (wrong := unsendable("middleware", middleware, response)):
+                or (response.body and response.status in NULL_BODY_STATUSES)
+            )
+            if not odd:
+                headers = response.headers
+                for name in headers:
+                    value = headers[name]
+                    if (
+                        name not in COMMON_NAMES
+                        or value.__class__ is not str
+                        or "\r" in value
+                        or "\n" in value
+                        or "\0" in value
+                    ):
+                        odd = True
+                        break
+            if odd and (wrong := unsendable("middleware", middleware, response)):
                 raise TypeError(wrong)
             return response
         except Exception as error:

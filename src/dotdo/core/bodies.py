@@ -10,15 +10,16 @@ they run only under Workers.
 `read_body` reads a body that will be used: a chunked one chunk by chunk, so no more
 than the limit is ever held, and one the runtime cannot deliver is the client's 400.
 `request_method` is the method as sent, whatever it is; `request_head` reads the method,
-URL and headers at once.
+URL and headers at once; `runtime_response` is the router's answer as the runtime's Response.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from dotdo.core.http import MAX_BODY_BYTES, check_body_bytes, check_body_size
+from dotdo.core.fields import sendable_text
+from dotdo.core.http import MAX_BODY_BYTES, HttpResponse, check_body_bytes, check_body_size
 from dotdo.errors import BadRequest, PayloadTooLarge
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "read_body",
     "request_head",
     "request_method",
+    "runtime_response",
 ]
 
 MAX_DRAIN_BYTES = 16 * 1024 * 1024
@@ -168,3 +170,28 @@ async def _read_stream(stream: Any) -> bytes:
     if seen > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes")
     return b"".join(chunks)
+
+
+def runtime_response(response: HttpResponse) -> Any:
+    """`response` as the runtime's Response: for a text or empty body a JavaScript `new
+    Response(body, {status, headers})`, which `fetch` may return as it is (the SDK's `Response`
+    is taken only for its `js_object`: workerd's `python-entrypoint-helper.ts`), since the
+    SDK's constructor crosses into JavaScript for every header and reads the `url` back
+    (bench/request_path.py counts both). A WebSocket upgrade and a bytes body (or a str
+    subclass's) keep the SDK's Response, which lends it the bytes' buffer without a copy. A
+    lone surrogate in a text body goes out as U+FFFD (`sendable_text`). (The SDK is imported
+    here so that the module imports under CPython.)"""
+    body = response.body
+    if response.web_socket is not None or (body is not None and body.__class__ is not str):  # no call
+        from workers import Response
+
+        if response.web_socket is not None:
+            return Response(None, status=101, web_socket=response.web_socket)
+        return Response(body, status=response.status, headers=response.headers)
+    if body is not None and not body.isascii():  # a lone surrogate goes out as U+FFFD
+        body = sendable_text(cast(str, body))
+    runtime = js_functions()
+    init = runtime.to_js(
+        {"status": response.status, "headers": response.headers}, dict_converter=runtime.from_entries
+    )
+    return runtime.new_response(body, init)

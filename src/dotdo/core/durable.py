@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 from dotdo.core.access import Access, AccessControl, AccessSettings, request_access
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
-from dotdo.core.bodies import discard_body, has_body, js_functions, read_body, request_head
+from dotdo.core.bodies import discard_body, has_body, read_body, request_head, runtime_response
 from dotdo.core.eventloop import install as batch_loop_callbacks
 from dotdo.core.hooks import socket_hook
 from dotdo.core.http import HttpRequest, HttpResponse, error_response, json_response
@@ -307,12 +307,12 @@ class DOCore(DurableObject, metaclass=_Composed):
                 await discard_body(request, headers.get("content-length"))  # a GET's body means nothing
         except HttpError as error:
             await discard_body(request, headers.get("content-length"))
-            return _to_runtime_response(error_response(error))
+            return runtime_response(error_response(error))
         http_request = HttpRequest(method, url, headers, body, raw=request)
         response = await self.router.handle(http_request)
         if http_request.method == "HEAD":
             response.body = None
-        return _to_runtime_response(response)
+        return runtime_response(response)
 
     def _composed(self) -> None:
         # A timer written just before the last instance died may never have reached the
@@ -427,24 +427,3 @@ def _optional_int(value: Any) -> int | None:
         return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _to_runtime_response(response: HttpResponse) -> Any:
-    """`response` as the runtime's Response: for a text or empty body a JavaScript `new
-    Response(body, {status, headers})`, which `fetch` may return as it is (the SDK's `Response`
-    is taken only for its `js_object`: workerd's `python-entrypoint-helper.ts`), since the
-    SDK's constructor crosses into JavaScript for every header and reads the `url` back
-    (bench/request_path.py counts both). A WebSocket upgrade and a bytes body keep the SDK's
-    Response, which lends it the bytes' buffer without a copy. (The SDK is imported here so
-    that the module imports under CPython.)"""
-    if response.web_socket is not None or isinstance(response.body, bytes):
-        from workers import Response
-
-        if response.web_socket is not None:
-            return Response(None, status=101, web_socket=response.web_socket)
-        return Response(response.body, status=response.status, headers=response.headers)
-    runtime = js_functions()
-    init = runtime.to_js(
-        {"status": response.status, "headers": response.headers}, dict_converter=runtime.from_entries
-    )
-    return runtime.new_response(response.body, init)

@@ -35,19 +35,41 @@ async def socket_hook(
     hook: Callable[..., Any], connection: Connection, *args: Any, answer: bool = False, named: bool = False
 ) -> None:
     """Run `hook(connection, *args)`, a socket's hook (`on_message`, `on_close`,
-    `on_socket_error`), to its end. What it raises is not lost: anything but an HttpError is
-    logged with its traceback (`dotdo.sockets`, ERROR), and, when `answer` (a `/ws` socket,
-    whose protocol has it), told to the client as `{"type": "error", "error": {"code",
-    "message"}}`: an HttpError as itself (`unserializable_result` for a reply with no wire
-    form), anything else a 500 `internal_error`, named when `named` (development)."""
+    `on_socket_error`), to its end. What it raises is not lost. When `answer` (a `/ws`
+    socket, whose protocol has it), it is told to the client as `{"type": "error", "error":
+    {"code", "message"}}`: an HttpError as itself (`unserializable_result` for a reply with no
+    wire form), anything else a 500 `internal_error`, named when `named` (development), and
+    anything but an HttpError logged with its traceback (`dotdo.sockets`, ERROR). With no
+    one to tell (`on_close`, `on_socket_error`, a socket already closed, an error frame that
+    cannot be sent), the log has it, an HttpError too."""
     try:
         await completed(hook(connection, *args))
     except Exception as error:
-        if isinstance(error, HttpError):
+        name = getattr(hook, "__name__", hook)
+        if isinstance(error, HttpError) and answer:
             refusal = error
         else:
-            name = getattr(hook, "__name__", hook)
             logger.error("websocket %s: %s failed", connection.id, name, exc_info=error)
+            if not answer:
+                return
             refusal = HttpError(internal_error(error, named=named))
-        if answer:
-            connection.send({"type": "error", **refusal.to_dict()})
+        if not _told(connection, name, refusal, named) and isinstance(error, HttpError):
+            logger.error(
+                "websocket %s: %s raised %s (%s: %s) on a closed socket: no one was told",
+                connection.id,
+                name,
+                type(error).__name__,
+                error.code,
+                error.message,
+            )
+
+
+def _told(connection: Connection, name: object, refusal: HttpError, named: bool) -> bool:
+    """Send `refusal` as the error frame of a hook (`name`) that raised: whether it went out
+    (False: the socket is closed). A frame that cannot be sent (an error changed since it was
+    built, where it is checked) is logged (ERROR) and a 500 `internal_error` frame instead."""
+    try:
+        return connection.send({"type": "error", **refusal.to_dict()})
+    except Exception as unsent:
+        logger.error("websocket %s: %s's error could not be sent", connection.id, name, exc_info=unsent)
+        return connection.send({"type": "error", **HttpError(internal_error(unsent, named=named)).to_dict()})

@@ -66,12 +66,14 @@ from typing import TypedDict, TypeVar, Unpack
 
 from dotdo.core.answers import (
     SENDABLE_BODIES,
-    answer_error,
     awaited,
     checked_error_answer,
+    default_error_handler,
+    development_error_handler,
     middleware_link,
     unsendable,
 )
+from dotdo.core.fields import COMMON_NAMES, NULL_BODY_STATUSES
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, split_path
 from dotdo.core.queryparams import check_body, check_query
 from dotdo.core.route_patterns import parse_pattern, pattern_shape
@@ -210,19 +212,6 @@ class RouteOptions(TypedDict, total=False):
 Guard = Callable[[HttpRequest, Route | None], None]
 """Checks a request against the route chosen for it (None: no route, a 404 or 405 follows)
 before the handler runs; raises an HttpError to refuse it."""
-
-
-async def default_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
-    """An HttpError as its JSON body and status; anything else logged with its traceback
-    (`dotdo.http`) and answered 500 `internal_error` with no detail."""
-    return answer_error(error, request, named=False)
-
-
-async def development_error_handler(error: Exception, request: HttpRequest) -> HttpResponse:
-    """`default_error_handler`, whose 500 names the exception for a developer at the client
-    (`dotdo.errors.internal_error`): only with ENVIRONMENT=development, since in production
-    an exception's text may hold data."""
-    return answer_error(error, request, named=True)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -410,14 +399,29 @@ class Router:
             request.params = params
             response = await route.handler(request)
             # The usual answer tested with no call, as `middleware_link` does: this runs on every request
-            # (ADR 0052); `unsendable` looks closer at anything else.
-            if (
+            # (ADR 0052); `unsendable` looks closer at anything else (a header of another name too).
+            odd = (
                 response.__class__ is not HttpResponse
                 or response.status.__class__ is not int
                 or not 200 <= response.status <= 599
                 or response.headers.__class__ is not dict
                 or response.body.__class__ not in SENDABLE_BODIES
-            ) and (wrong := unsendable("handler", route.handler, response)):
+                or (response.body and response.status in NULL_BODY_STATUSES)
+            )
+            if not odd:
+                headers = response.headers
+                for name in headers:
+                    value = headers[name]
+                    if (
+                        name not in COMMON_NAMES
+                        or value.__class__ is not str
+                        or "\r" in value
+                        or "\n" in value
+                        or "\0" in value
+                    ):
+                        odd = True
+                        break
+            if odd and (wrong := unsendable("handler", route.handler, response)):
                 raise TypeError(wrong)
             return response
         except Exception as error:

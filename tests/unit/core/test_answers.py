@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from dotdo import HttpRequest, HttpResponse, Router, json_response
+from dotdo.core.fields import sendable_text
 from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.errors import BadRequest
 from dotdo.types import Handler
@@ -47,6 +48,20 @@ MALFORMED = [
     (HttpResponse(200, {"a": 1}), "whose body is a dict, not str, bytes or None: return json_response"),  # type: ignore[arg-type]
     (HttpResponse(200, 5), "whose body is a int, not str, bytes or None"),  # type: ignore[arg-type]
     (SubResponse(200, "x", None), "whose headers are NoneType"),  # type: ignore[arg-type]
+    # What the runtime refused only after the router had answered (its 500, no CORS), or
+    # sent otherwise (None as "undefined"):
+    (HttpResponse(204, "not empty"), "whose body is 'not empty' on a 204, which has none"),
+    (HttpResponse(304, b"x"), "whose body is b'x' on a 304, which has none"),
+    (HttpResponse(205, "x", {"x-a": "1"}), "whose body is 'x' on a 205"),
+    (HttpResponse(200, "x", {"x-a": "a\r\nset-cookie: e=1"}), "whose header 'x-a' holds a CR, LF or NUL"),
+    (HttpResponse(200, "x", {"x-a": "a\nb"}), "whose header 'x-a' holds a CR, LF or NUL"),
+    (HttpResponse(200, "x", {"content-type": "a\0"}), "whose header 'content-type' holds a CR, LF or NUL"),
+    (HttpResponse(200, "x", {"bad name": "v"}), "whose header name 'bad name' is not an HTTP token"),
+    (HttpResponse(200, "x", {"x-\u00e9": "v"}), "whose header name 'x-\u00e9' is not an HTTP token"),
+    (HttpResponse(200, "x", {"": "v"}), "whose header name '' is not an HTTP token"),
+    (HttpResponse(200, "x", {"x-a": None}), "whose header 'x-a' is None, not a str"),  # type: ignore[dict-item]
+    (HttpResponse(200, "x", {"etag": 1}), "whose header 'etag' is 1, not a str"),  # type: ignore[dict-item]
+    (HttpResponse(200, "x", {1: "v"}), "whose header name 1 is not a str"),  # type: ignore[dict-item]
 ]
 
 
@@ -68,7 +83,7 @@ def test_a_handler_answering_a_response_the_runtime_cannot_send_is_named(
     assert f"TypeError: handler {odd.__qualname__} returned an HttpResponse {said}" in message
 
 
-@pytest.mark.parametrize(("answer", "said"), MALFORMED[:3])
+@pytest.mark.parametrize(("answer", "said"), [*MALFORMED[:3], *MALFORMED[10:]])
 def test_a_middleware_answering_a_response_the_runtime_cannot_send_is_named(
     answer: HttpResponse, said: str
 ) -> None:
@@ -92,6 +107,10 @@ def test_a_middleware_answering_a_response_the_runtime_cannot_send_is_named(
         HttpResponse(HTTPStatus.CREATED, "an IntEnum status"),
         SubResponse(201, "a subclass", {"x-a": "1"}),
         HttpResponse(101, web_socket=object()),  # an upgrade
+        HttpResponse(204, ""),  # an empty body is none: the runtime sends it so
+        HttpResponse(304, b"", {"etag": '"1"'}),
+        HttpResponse(200, "x", {"x-order": "outer", "x-B": "h\u00e9llo \u2603"}),  # past Latin-1: UTF-8
+        HttpResponse(200, "x", {"x-a": " stripped by the runtime\t", "x-c": "\x7f\x01"}),
     ],
 )
 def test_responses_the_runtime_can_send_are_passed_as_they_are(answer: HttpResponse) -> None:
@@ -143,3 +162,40 @@ def test_the_outermost_middlewares_failure_is_answered_too() -> None:
     router.use(raising)
     response = run(router, "/x")
     assert response.status == 500 and response.json()["error"]["code"] == "internal_error"
+
+
+def test_a_handlers_http_error_that_cannot_be_sent_is_a_500_naming_it() -> None:
+    """`details={"o": object()}` was answered 400 `unserializable_result` "object cannot be
+    sent over RPC", the client blamed for the server's mistake; a header of an HttpError is
+    checked as a handler's are."""
+    router = cors_router()
+
+    async def details(request: HttpRequest) -> HttpResponse:
+        raise BadRequest("odd details", code="odd", details={"o": object()})
+
+    async def header(request: HttpRequest) -> HttpResponse:
+        raise BadRequest("odd header", headers={"x-a": "a\r\nb"})
+
+    async def changed(request: HttpRequest) -> HttpResponse:
+        error = BadRequest("changed")
+        error.details["o"] = {1, 2}  # after it was built, where it is checked
+        raise error
+
+    router.get("/details")(details)
+    router.get("/header")(header)
+    router.get("/changed")(changed)
+    for path, said in [
+        ("/details", "BadRequest('odd details') cannot be sent: its details are not plain JSON: object"),
+        ("/header", "BadRequest('odd header') cannot be sent: its header 'x-a' holds a CR, LF or NUL"),
+        ("/changed", "BadRequest('changed') cannot be sent: its body has no wire form (set cannot be sent"),
+    ]:
+        response = run(router, path)
+        assert response.status == 500 and response.headers["access-control-allow-origin"] == ORIGIN
+        error = response.json()["error"]
+        assert error["code"] == "internal_error" and f"TypeError: {said}" in error["message"], error
+
+
+def test_a_lone_surrogate_in_a_text_body_is_sent_as_u_fffd() -> None:
+    assert sendable_text("a\ud800b\udfff") == "a\ufffdb\ufffd"
+    text = "h\u00e9llo \U0001f600"
+    assert sendable_text(text) is text

@@ -256,3 +256,68 @@ def _nested(depth: int) -> Any:
     for _ in range(depth):
         value = [value]
     return value
+
+
+class ShutSocket(RuntimeSocket):
+    """A socket the hook closed: a send fails as the runtime's does (`JsException`)."""
+
+    def send(self, message: Any) -> None:
+        raise RuntimeError("WebSocket is closed")
+
+
+def _socket_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "dotdo.sockets" and r.levelname == "ERROR"]
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_a_hook_error_whose_frame_cannot_be_sent_is_an_internal_error_frame_and_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hook raising an HttpError whose details had no wire form: the error frame's own send
+    raised inside the hook's `except`, the client got nothing and the log only a WARNING."""
+    monkeypatch.setattr(sys.modules["pyodide.ffi"], "JsException", RuntimeError, raising=False)
+
+    async def built_wrong(host: Any, connection: Connection, message: str) -> None:
+        raise BadRequest("unserializable details", code="ws_bad", details={"x": object()})
+
+    async def changed_after(host: Any, connection: Connection, message: str) -> None:
+        error = BadRequest("changed", code="ws_bad")
+        error.details["x"] = {1}  # after it was built, where it is checked
+        raise error
+
+    socket = RuntimeSocket()
+    for hook in (built_wrong, changed_after):
+        asyncio.run(DOCore.webSocketMessage(socket_host(on_message=hook), socket, "{}"))
+    frames = [json.loads(sent)["error"] for sent in socket.sent]
+    assert [frame["code"] for frame in frames] == ["internal_error", "internal_error"]
+    assert "its details are not plain JSON: object is no JSON value" in frames[0]["message"]
+    assert "BadRequest: set cannot be sent over RPC" in frames[1]["message"]
+    assert _socket_errors(caplog) == [
+        "websocket c-9: built_wrong failed",
+        "websocket c-9: changed_after's error could not be sent",
+    ]
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_an_http_error_no_one_can_be_told_of_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`on_close` raising an HttpError left no trace (only other exceptions were logged, and a
+    close has no one to answer), nor did a hook that closed its socket and then raised one."""
+    monkeypatch.setattr(sys.modules["pyodide.ffi"], "JsException", RuntimeError, raising=False)
+
+    async def on_close(host: Any, connection: Connection, code: int, reason: str) -> None:
+        raise BadRequest("on_close refused", code="close_bad")
+
+    async def closed_then_raised(host: Any, connection: Connection, message: str) -> None:
+        raise BadRequest("after the close", code="late")
+
+    host = socket_host(on_message=closed_then_raised, on_close=on_close)
+    asyncio.run(DOCore.webSocketClose(host, RuntimeSocket(), 4002, "bye"))
+    asyncio.run(DOCore.webSocketMessage(host, ShutSocket(), "{}"))
+    assert _socket_errors(caplog) == [
+        "websocket c-9: on_close failed",
+        "websocket c-9: closed_then_raised raised BadRequest (late: after the close) on a closed socket:"
+        " no one was told",
+    ]
+    assert "BadRequest: on_close refused" in caplog.text  # with its traceback
