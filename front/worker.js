@@ -60,11 +60,19 @@ export function invalidTenantBody(label) {
 }
 
 /** The 503 answer when a tenant's object failed as a whole, as `object_unavailable_body` words it. */
-export function objectUnavailableBody(tenant) {
-  const message =
-    `The object of tenant ${pythonRepr(tenant)} did not answer (it was reset or is overloaded); ` +
-    "the request may or may not have taken effect: retry if it is safe to";
+export function objectUnavailableBody(tenant, codeFailed = false) {
+  const message = codeFailed
+    ? `The object of tenant ${pythonRepr(tenant)} failed: its code raised an exception before it ` +
+      "answered (its constructor, say); a retry fails the same way until the code is fixed"
+    : `The object of tenant ${pythonRepr(tenant)} did not answer (it was reset or is overloaded); ` +
+      "the request may or may not have taken effect: retry if it is safe to";
   return { error: { code: "object_unavailable", message } };
+}
+
+// Whether an object's failure is a Python exception of its code (Pyodide words one as its
+// traceback), not the runtime's reset or overload: `forward_to_tenant`'s `_code_failed`.
+export function codeFailed(error) {
+  return String(error?.message ?? error).includes("Traceback (most recent call last):");
 }
 
 /** Read and drop a body nobody will use, so the connection stays usable (core/durable.py's rule). */
@@ -99,11 +107,15 @@ export default {
     try {
       return await namespace.get(namespace.idFromName(found.tenant)).fetch(request);
     } catch (error) {
-      // The object failed as a whole (reset, overloaded): `forward_to_tenant`'s 503.
-      console.warn(`the object of tenant ${pythonRepr(found.tenant)} did not answer: ${error}`);
-      return Response.json(objectUnavailableBody(found.tenant), {
+      // The object failed as a whole (reset, overloaded, or its code raised before it
+      // answered): `forward_to_tenant`'s 503, with Retry-After unless a retry fails the same.
+      const failed = codeFailed(error);
+      const tenant = pythonRepr(found.tenant);
+      if (failed) console.error(`the object of tenant ${tenant} failed with an exception of its code: ${error}`);
+      else console.warn(`the object of tenant ${tenant} did not answer: ${error}`);
+      return Response.json(objectUnavailableBody(found.tenant, failed), {
         status: 503,
-        headers: { "retry-after": "1" },
+        headers: failed ? {} : { "retry-after": "1" },
       });
     }
   },

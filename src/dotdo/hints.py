@@ -67,6 +67,7 @@ def internal_error(error: BaseException, *, named: bool, message: str = "Interna
 
     `message` alone, unless `named`: then `message: Type: text (ENVIRONMENT=development; the
     traceback is in the server's output)`, with the first 300 characters of `Type: text`
+    (another object's exception, whose text is its traceback, by `dotdo.tracebacks.error_said`)
     and, for a common mistake, what to do about it (`error_hint`) after them,
     written as a failure is stored (`dotdo.workflows.failures.error_text`): the type alone
     when the text is empty or `str()` of the error raises, a lone surrogate replaced by
@@ -78,13 +79,13 @@ def internal_error(error: BaseException, *, named: bool, message: str = "Interna
     """
     if not named:
         return message
+    from dotdo.tracebacks import error_said
     from dotdo.values import LONE_SURROGATE  # dotdo.values imports dotdo.errors, which imports this
 
-    name = type(error).__name__
     try:
         text = str(error)
     except Exception:  # an error whose own __str__ fails is named by its type
         text = ""
-    said = LONE_SURROGATE.sub("\ufffd", f"{name}: {text}" if text else name)[:_NAMED_LENGTH]
+    said = LONE_SURROGATE.sub("\ufffd", error_said(type(error).__name__, text, _NAMED_LENGTH))
     hint = error_hint(error)
     return f"{message}: {said}{f'; {hint}' if hint else ''} ({_WHERE})"

@@ -145,25 +145,55 @@ async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) ->
         # dotdo's object answers each of its own errors (a 500 `internal_error` at worst), so
         # what reaches here is the object failing as a whole: reset past its memory or CPU
         # limit, overloaded, its code replaced under the request (Cloudflare's Durable
-        # Objects "Error handling" page). Not the client's fault, and a retry may succeed.
-        logger.warning("the object of tenant %r did not answer: %s", tenant, error)
-        named = error if _development(env) else None
-        body = json.dumps(object_unavailable_body(tenant, named), separators=(",", ":"))
-        headers = {"content-type": "application/json", "retry-after": "1"}
+        # Objects "Error handling" page), where a retry may succeed; or an exception of the
+        # app's code before dotdo could answer (its constructor's), where it fails the same.
+        failed = _code_failed(error)
+        if failed:
+            logger.error("the object of tenant %r failed with an exception of its code: %s", tenant, error)
+        else:
+            logger.warning("the object of tenant %r did not answer: %s", tenant, error)
+        body = json.dumps(
+            object_unavailable_body(tenant, error, named=_development(env)), separators=(",", ":")
+        )
+        headers = {"content-type": "application/json"}
+        if not failed:
+            headers["retry-after"] = "1"
         return Response(body, status=503, headers=headers)
 
 
-def object_unavailable_body(tenant: str, error: BaseException | None = None) -> dict[str, Any]:
-    """The 503 answer when the object of `tenant` failed as a whole (`object_unavailable`).
+def _code_failed(error: BaseException) -> bool:
+    """Whether an object's failure is a Python exception of its code (Pyodide words one as its
+    traceback), not the runtime's reset or overload."""
+    from dotdo.tracebacks import is_traceback
 
-    With `error` (only in development: its text may hold data), the message names it: in
-    development an exception in the object's constructor (a route to a method not written
-    yet) fails it so, and the message pointed only at a reset or an overload."""
-    message = (
-        f"The object of tenant {tenant!r} did not answer (it was reset or is overloaded); "
-        "the request may or may not have taken effect: retry if it is safe to"
-    )
-    if error is not None:
+    try:
+        return is_traceback(str(error))
+    except Exception:  # an error whose own __str__ fails says nothing of its cause
+        return False
+
+
+def object_unavailable_body(
+    tenant: str, error: BaseException | None = None, *, named: bool = False
+) -> dict[str, Any]:
+    """The 503 answer when the object of `tenant` failed as a whole (`object_unavailable`)
+    with `error`.
+
+    Reset or overloaded, a retry may succeed; an exception of the app's code (a Python
+    traceback in the error's text: its constructor raised, say) fails every retry the same
+    way until the code is fixed, and the message says so. With `named` (only in
+    development: an exception's text may hold data) it also names the error, a traceback
+    by its exception and the app's frame that raised it (`dotdo.tracebacks.summary`)."""
+    if error is not None and _code_failed(error):
+        message = (
+            f"The object of tenant {tenant!r} failed: its code raised an exception before it "
+            "answered (its constructor, say); a retry fails the same way until the code is fixed"
+        )
+    else:
+        message = (
+            f"The object of tenant {tenant!r} did not answer (it was reset or is overloaded); "
+            "the request may or may not have taken effect: retry if it is safe to"
+        )
+    if error is not None and named:
         message = internal_error(error, named=True, message=message)
     return {"error": {"code": "object_unavailable", "message": message}}
 

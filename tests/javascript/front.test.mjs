@@ -36,3 +36,23 @@ test("an object that fails as a whole is a 503 that says to retry", async () => 
     console.warn = warn;
   }
 });
+
+test("an object whose code raised is a 503 that does not say to retry", async () => {
+  const error = console.error;
+  console.error = () => {};
+  try {
+    const answer = await front.fetch(
+      new Request("http://acme.localhost/query"),
+      binding(async () => {
+        throw new Error("Traceback (most recent call last):\nValueError: Route patterns start with '/'");
+      }),
+    );
+    assert.equal(answer.status, 503);
+    assert.equal(answer.headers.get("retry-after"), null);
+    const body = await answer.json();
+    assert.match(body.error.message, /its code raised an exception/);
+    assert.doesNotMatch(body.error.message, /Route patterns|retry if/);
+  } finally {
+    console.error = error;
+  }
+});

@@ -27,6 +27,7 @@ def test_all_is_sorted_and_complete() -> None:
         "client_events",  # the client's subscription, imported with `dotdo.client`
         "types",
         "values",
+        "tracebacks",  # imported by dotdo.errors when it names an error
         "worker",
         # tooling subpackages (the command, the local runtime, the pytest plugin), imported by
         # the plugin in every test session; never part of the framework's own surface

@@ -56,10 +56,16 @@ def test_the_front_words_an_unavailable_object_as_the_passthrough_does() -> None
     tenants = ["acme", "t-1", "default"]
     script = (
         f"import {{ objectUnavailableBody }} from {json.dumps(FRONT.as_uri())};\n"
-        f"console.log(JSON.stringify({json.dumps(tenants)}.map(objectUnavailableBody)));\n"
+        f"const tenants = {json.dumps(tenants)};\n"
+        "console.log(JSON.stringify([...tenants.map((t) => objectUnavailableBody(t)), "
+        "...tenants.map((t) => objectUnavailableBody(t, true))]));\n"
     )
     answer = subprocess.run(
         ["node", "--no-warnings", "--input-type=module", "-e", script],
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    assert json.loads(answer.stdout) == [object_unavailable_body(tenant) for tenant in tenants]
+    raised = RuntimeError("Traceback (most recent call last):\nValueError: x")
+    assert json.loads(answer.stdout) == [
+        *(object_unavailable_body(tenant) for tenant in tenants),
+        *(object_unavailable_body(tenant, raised) for tenant in tenants),
+    ]

@@ -14,7 +14,7 @@ from pathlib import Path
 SOURCE = Path(__file__).resolve().parents[2] / "src"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("dotdo.errors", "dotdo.hints", "dotdo.types", "dotdo.values"),
+    ("dotdo.errors", "dotdo.hints", "dotdo.tracebacks", "dotdo.types", "dotdo.values"),
     ("dotdo.remote",),
     ("dotdo.wire",),
     ("dotdo.core",),

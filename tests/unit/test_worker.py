@@ -257,3 +257,49 @@ def test_the_quick_name_check_agrees_with_parsing_the_address(host: str) -> None
     """A host that is not an IP literal is told apart without parsing it; the answer is the
     parse's for every host."""
     assert worker._is_ip(host) == _parsed_as_ip(host)
+
+
+class _RaisingNamespace(_Namespace):
+    """A binding whose object's constructor raised: the runtime's error carries the Python
+    traceback as its text, dotdo's frames first."""
+
+    def get(self, object_id: str) -> Any:
+        class Stub:
+            async def fetch(self, request: Any) -> str:
+                raise RuntimeError(
+                    "Traceback (most recent call last):\n"
+                    '  File "/app/python_modules/dotdo/core/durable.py", line 158, in __init__\n'
+                    "    self.routes(self.router)\n"
+                    '  File "/app/src/entry.py", line 54, in routes\n'
+                    '    router.get("queue")(self.queue_route)\n'
+                    '  File "/app/python_modules/dotdo/core/route_patterns.py", line 56, in parse_pattern\n'
+                    "    raise ValueError(f\"Route patterns start with '/': {pattern!r}\")\n"
+                    "ValueError: Route patterns start with '/': 'queue'\n"
+                )
+
+        return Stub()
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_an_object_whose_code_raised_is_not_retried() -> None:
+    """A constructor that raised was a 503 saying "retry if it is safe to" with Retry-After:
+    every retry fails the same way. Production names no text of the error."""
+    answer = asyncio.run(forward_to_tenant(_request("http://acme.localhost/queue"), _RaisingNamespace()))
+    error = json.loads(answer.body)["error"]
+    assert (answer.status, error["code"]) == (503, "object_unavailable")
+    assert "retry-after" not in answer.headers
+    assert "retry if" not in error["message"] and "its code raised an exception" in error["message"]
+    assert "queue" not in error["message"] and "Traceback" not in error["message"]
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_in_development_an_object_whose_code_raised_names_the_exception_and_the_apps_line() -> None:
+    """The message held the traceback's first 300 characters: dotdo's frames, never the error."""
+    env = SimpleNamespace(ENVIRONMENT="development")
+    request = _request("http://127.0.0.1/@acme/queue")
+    answer = asyncio.run(forward_to_tenant(request, _RaisingNamespace(), env=env))
+    message = json.loads(answer.body)["error"]["message"]
+    assert (
+        "; a retry fails the same way until the code is fixed: ValueError: Route patterns start with '/': "
+        "'queue' (/app/src/entry.py, line 54, in routes) (ENVIRONMENT=development;"
+    ) in message

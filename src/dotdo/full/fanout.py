@@ -29,6 +29,7 @@ from dotdo.full.outcomes import FanOutResult, Outcome
 from dotdo.remote.names import object_tenant
 from dotdo.semantic.accessors import InstanceAccessor
 from dotdo.semantic.object_names import thing_object_name
+from dotdo.tracebacks import exception_line, is_traceback
 from dotdo.values import FANOUT_DEPTH, PAGE_DEPTH, stored_json
 from dotdo.wire.codec import RPC_UNCARRIED_KEY, UNCARRIED_ANSWER, rpc_uncarried, uncarried_answer
 from dotdo.workflows.failures import storable_text
@@ -210,17 +211,17 @@ def check_options(
 def describe_error(error: BaseException, timeout: float) -> str:
     """An attempt's error as the outcome records it: `Type: message`; a remote error
     (pyodide's JsException) by the message the callee's runtime gave, and when that is a
-    Python traceback, by its last line alone (the callee's `Type: message`): a caller is
-    never shown the callee's source lines and file paths."""
+    Python traceback, by its exception line alone (the callee's `Type: message`,
+    `dotdo.tracebacks.exception_line`): a caller is never shown the callee's source lines
+    and file paths."""
     if isinstance(error, TimeoutError):
         return f"TimeoutError: timed out after {timeout} s"
     try:
         message = str(getattr(error, "message", None) or error)
     except Exception:  # the error's own __str__ failed: it is named by its type
         return type(error).__name__
-    if "Traceback (most recent call last):" in message:
-        lines = [line.strip() for line in message.splitlines() if line.strip()]
-        return storable_text(lines[-1])
+    if is_traceback(message):
+        return storable_text(exception_line(message))
     return storable_text(f"{type(error).__name__}: {message}")
 
 

@@ -341,6 +341,8 @@ def test_a_remote_traceback_is_reported_by_its_last_line_only() -> None:
     )
     assert describe_error(remote, 30) == "TypeError: The RPC receiver does not implement the method 'nope'"
     assert describe_error(ValueError("bad"), 30) == "ValueError: bad"
+    noted = RuntimeError("Traceback (most recent call last):\nKeyError: 1\nsee x\n")
+    assert describe_error(noted, 30) == "KeyError: 1"  # its last line was the note
 
 
 def test_an_attempts_error_is_stored_as_a_failures_text_is() -> None:
