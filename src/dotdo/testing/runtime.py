@@ -18,12 +18,16 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
 from dotdo.localrt.revive import RestartPolicy, revive
 from dotdo.localrt.server import Server, ServerOptions, check_port_free, prepare
 from dotdo.testing.clients import AsyncTenantClient, TenantClient, renew_proxy_connections
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["LocalRuntime", "free_port", "new_tenant"]
 
@@ -50,6 +54,41 @@ def _not_ready_report(logged: str) -> str | None:
     what, said = found[-1].groups()
     lines = [line for line in said.splitlines() if not line.startswith("[wrangler:")]
     return "\n".join([f"{what}:", *lines])
+
+
+_CODE_FAILED = "failed with an exception of its code: "
+"""What the passthrough logs before the traceback of an object whose code raised
+(`dotdo.worker.forward_to_tenant`)."""
+
+
+def _code_failed(response: httpx.Response) -> bool:
+    """Whether the probe's answer is the passthrough's for an object whose code raised
+    before it answered (its constructor, say): a 503 `object_unavailable` without
+    `Retry-After`, which every later request gets too until the code is fixed."""
+    if response.status_code != 503 or "retry-after" in response.headers:
+        return False
+    try:
+        return bool(response.json()["error"]["code"] == "object_unavailable")
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def _code_failed_report(logged: str) -> str | None:
+    """The traceback the passthrough logged for an object whose code raised, from what the
+    server logged (`logged`), after one line that names its exception and the app's frame
+    that raised it (`dotdo.tracebacks.summary`); None while it has not logged one."""
+    from dotdo.tracebacks import summary
+
+    at = logged.find(_CODE_FAILED)
+    if at < 0:
+        return None
+    lines: list[str] = []
+    for line in logged[at + len(_CODE_FAILED) :].splitlines():
+        if not line.strip() or line.startswith("[wrangler:"):
+            traceback = "\n".join(lines)
+            return f"the app's object raised an exception before it answered: {summary(traceback)}\n{traceback}"
+        lines.append(line)
+    return None  # not all of it is written yet: its end is the blank line the logger adds
 
 
 def free_port() -> int:
@@ -125,7 +164,8 @@ class LocalRuntime:
         so that the first request of a test meets no connection the boot left unusable (such
         a POST was answered 503 "Your worker restarted mid-request"). LocalRuntimeError
         (the server's report, or the end of the log) when Python or the app fails to load,
-        as soon as the server has said so, or when nothing answers in time;
+        or the app's object raises before it answers (its constructor: every request would
+        fail so), as soon as the server has said so, or when nothing answers in time;
         `revive` then starts it no more."""
         try:
             self._start(timeout)
@@ -176,6 +216,17 @@ class LocalRuntime:
                     while (report := _not_ready_report(self.log_since(offset))) is None:
                         if time.monotonic() > reported:
                             report = f"the app failed to import:\n{self.log_tail()}"
+                            break
+                        time.sleep(0.1)
+                if report is None and _code_failed(response):
+                    # Its code raised (a bad route pattern in `routes()` fails every instance's
+                    # constructor): each probe got that 503 until the whole timeout had passed.
+                    logged = time.monotonic() + 10
+                    while (report := _code_failed_report(self.log_since(offset))) is None:
+                        if time.monotonic() > logged:
+                            message = response.json()["error"]["message"]
+                            report = f"the app's object raised an exception before it answered: {message}\n"
+                            report += self.log_tail()
                             break
                         time.sleep(0.1)
                 if report is not None:

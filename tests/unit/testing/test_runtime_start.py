@@ -137,3 +137,77 @@ def test_python_that_failed_to_start_is_reported_without_waiting_out_the_timeout
     assert str(raised.value) == (
         "Python failed to start:\nTraceback (most recent call last):\nImportError: cannot import name 'x'"
     )
+
+
+def test_an_object_whose_code_raised_is_reported_without_waiting_out_the_timeout(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A route pattern without its `/` in `routes()` fails every instance's constructor: the
+    app imports and the server says "Ready", then every `/health` is a 503, and the start
+    waited its whole timeout (180 s) to say only that nothing answered."""
+    httpserver.expect_request("/health").respond_with_json(
+        {"error": {"code": "object_unavailable", "message": "The object of tenant 'probe' failed: ..."}},
+        status=503,
+    )
+    said = [
+        (0.0, "Ready on http://127.0.0.1 (Python and the app loaded in 7.2 s)"),
+        (
+            0.2,
+            "ERROR dotdo.worker: the object of tenant 'probe' failed with an exception of its code: "
+            "Traceback (most recent call last):\n"
+            '  File "/p/python_modules/dotdo/core/durable.py", line 158, in __init__\n'
+            "    self.routes(self.router)\n"
+            '  File "/p/src/entry.py", line 54, in routes\n'
+            '    router.get("queue")(self.queue_route)\n'
+            '  File "/p/python_modules/dotdo/core/route_patterns.py", line 56, in parse_pattern\n'
+            "    raise ValueError(f\"Route patterns start with '/': {pattern!r}\")\n"
+            "ValueError: Route patterns start with '/': 'queue'\n",
+        ),
+        (0.0, "[wrangler:info] GET /health 503 Service Unavailable (1358ms)"),
+    ]
+    runtime = _runtime(tmp_path, httpserver, _Logging(said))
+    began = time.monotonic()
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start(timeout=20)
+    assert time.monotonic() - began < 10
+    report = str(raised.value).splitlines()
+    assert report[0] == (
+        "the app's object raised an exception before it answered: ValueError: Route patterns start "
+        "with '/': 'queue' (/p/src/entry.py, line 54, in routes)"
+    )
+    assert report[1] == "Traceback (most recent call last):"
+    assert report[-1] == "ValueError: Route patterns start with '/': 'queue'"
+
+
+def test_a_traceback_half_written_is_waited_for(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """The log is read while the server writes it: half a traceback named its last frame
+    line as the exception."""
+    failed = {"error": {"code": "object_unavailable"}}
+    httpserver.expect_request("/health").respond_with_json(failed, status=503)
+    said = [
+        (
+            0.0,
+            "ERROR dotdo.worker: the object of tenant 'probe' failed with an exception of its code: "
+            "Traceback (most recent call last):\n"
+            '  File "/p/src/entry.py", line 54, in routes\n'
+            '  File "/p/python_modules/dotdo/core/router.py", line 320, in get',
+        ),
+        (1.0, "ValueError: Route patterns start with '/': 'queue'\n"),
+    ]
+    runtime = _runtime(tmp_path, httpserver, _Logging(said))
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start(timeout=20)
+    assert (
+        str(raised.value)
+        .splitlines()[0]
+        .endswith("ValueError: Route patterns start with '/': 'queue' (/p/src/entry.py, line 54, in routes)")
+    )
+
+
+def test_an_object_reset_under_the_probe_is_waited_for(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """A 503 with Retry-After (a reset, an overload) may pass: the start waits on."""
+    reset = {"error": {"code": "object_unavailable", "message": "reset"}}
+    httpserver.expect_request("/health").respond_with_json(reset, status=503, headers={"retry-after": "1"})
+    runtime = _runtime(tmp_path, httpserver, _Logging([]))
+    with pytest.raises(LocalRuntimeError, match="did not answer within 1 s"):
+        runtime.start(timeout=1)
