@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { EventEmitter } from "node:events";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -25,6 +26,8 @@ import {
   restartInputs,
   shippedAppFiles,
   shipsToPython,
+  startFailed,
+  startFailure,
   worthShipping,
 } from "../../src/dotdo/localrt/js/lib.mjs";
 import { readHost, tinyProject } from "./fixtures.mjs";
@@ -605,4 +608,48 @@ test("the restart inputs change with every file a restart reads, and only with t
   changes("python_modules/ gone", () => rmSync(modules, { recursive: true }));
   symlinkSync(path.join(root, "nowhere"), path.join(app, ".#entry.py")); // Emacs's lock file
   assert.equal(inputs(), last, "a link to nothing is no input, as for the build");
+});
+
+test("a start wrangler refused is said in one line: the cause, not its 'An error occurred'", () => {
+  const refused = (message) => new Error("An error occurred when starting the server", { cause: new Error(message) });
+  const name =
+    'Processing .dotdo/host/wrangler.json configuration:\n  - Expected "name" to be of type string, ' +
+    'alphanumeric and lowercase with dashes only but got "Bad Name!".';
+  assert.equal(
+    startFailure(refused(name), "wrangler.toml"),
+    'wrangler.toml: Expected "name" to be of type string, alphanumeric and lowercase with dashes only but got "Bad Name!"',
+  );
+  const twice =
+    "Processing .dotdo/host/wrangler.json configuration:\n  - A assigned to multiple Durable Object bindings.\n" +
+    "  - Bindings must have unique names.\n    Please change your bindings.";
+  assert.equal(
+    startFailure(refused(twice), "conf/w.toml"),
+    "conf/w.toml: A assigned to multiple Durable Object bindings; Bindings must have unique names. Please change your bindings",
+  );
+  assert.equal(
+    startFailure(new Error('Compatibility date "2099-01-01" is in the future and unsupported')),
+    'wrangler.toml: compatibility_date "2099-01-01" is in the future: use today\'s or an earlier one',
+  );
+  assert.equal(startFailure(new Error("port 9 in use")), "port 9 in use");
+});
+
+test("a start is failed by a refused config or a failed load, not by any error event", async () => {
+  const events = new EventEmitter();
+  const failed = startFailed(events);
+  let said = null;
+  failed.catch((error) => (said = error));
+  events.emit("error", { type: "error", source: "ProxyController", reason: "Error inside ProxyWorker" });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(said, null);
+  events.emit("error", { source: "LocalRuntimeController", reason: "Error reloading local server", cause: new Error("x") });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(said.message, "Error reloading local server");
+  assert.equal(startFailure(said), "x");
+  assert.equal(events.listenerCount("error"), 0);
+
+  const other = new EventEmitter();
+  const refused = startFailed(other);
+  other.emit("error", new Error('Compatibility date "2099-01-01" is in the future and unsupported'));
+  await assert.rejects(refused, /in the future/);
+  startFailed(new EventEmitter()); // never rejected, never awaited: no unhandled rejection either way
 });

@@ -56,7 +56,11 @@ def _not_ready_report(logged: str) -> str | None:
     return "\n".join([f"{what}:", *lines])
 
 
+_DID_NOT_START = re.compile(r"^dotdo: the local runtime did not start: (.+)$", re.MULTILINE)
+"""The server's reason for a start that failed before its boot (server.mjs `start`): a
+config wrangler refused, a compatibility date in the future."""
 _CODE_FAILED = "failed with an exception of its code: "
+_CODE_FAILED_WHAT = "the app's object raised an exception before it answered"
 """What the passthrough logs before the traceback of an object whose code raised
 (`dotdo.worker.forward_to_tenant`)."""
 
@@ -86,7 +90,7 @@ def _code_failed_report(logged: str) -> str | None:
     for line in logged[at + len(_CODE_FAILED) :].splitlines():
         if not line.strip() or line.startswith("[wrangler:"):
             traceback = "\n".join(lines)
-            return f"the app's object raised an exception before it answered: {summary(traceback)}\n{traceback}"
+            return f"{_CODE_FAILED_WHAT}: {summary(traceback)}\n{traceback}"
         lines.append(line)
     return None  # not all of it is written yet: its end is the blank line the logger adds
 
@@ -195,6 +199,9 @@ class LocalRuntime:
         with httpx.Client(base_url=self.base_url, headers={"host": "probe.localhost"}) as client:
             while time.monotonic() < deadline:
                 if not self._server.running():
+                    said = _DID_NOT_START.findall(self.log_since(offset))
+                    if said:  # its reason in one line, which the log's end said with the rest
+                        raise LocalRuntimeError(said[-1])
                     raise LocalRuntimeError(f"the local runtime exited:\n{self.log_tail()}")
                 try:
                     response = client.get("/health", timeout=60)
@@ -225,7 +232,7 @@ class LocalRuntime:
                     while (report := _code_failed_report(self.log_since(offset))) is None:
                         if time.monotonic() > logged:
                             message = response.json()["error"]["message"]
-                            report = f"the app's object raised an exception before it answered: {message}\n"
+                            report = f"{_CODE_FAILED_WHAT}: {message}\n"
                             report += self.log_tail()
                             break
                         time.sleep(0.1)

@@ -211,3 +211,27 @@ def test_an_object_reset_under_the_probe_is_waited_for(tmp_path: Path, httpserve
     runtime = _runtime(tmp_path, httpserver, _Logging([]))
     with pytest.raises(LocalRuntimeError, match="did not answer within 1 s"):
         runtime.start(timeout=1)
+
+
+class _Exiting(_Logging):
+    """A stand-in whose server has exited once its lines are written."""
+
+    def running(self) -> bool:
+        return len(self.written) < len(self.lines)
+
+
+def test_a_server_that_did_not_start_says_why_in_one_line(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """A config wrangler refused read "did not start: the local runtime exited:", the log's
+    end, and "did not start" again before the reason."""
+    said = [
+        (0.0, "dotdo: compiling 2 Python files to bytecode with Pyodide 0.28.2 (once per content)"),
+        (
+            0.0,
+            "dotdo: the local runtime did not start: wrangler.toml: "
+            'compatibility_date "2099-01-01" is in the future',
+        ),
+    ]
+    runtime = _runtime(tmp_path, httpserver, _Exiting(said))
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start(timeout=20)
+    assert str(raised.value) == 'wrangler.toml: compatibility_date "2099-01-01" is in the future'

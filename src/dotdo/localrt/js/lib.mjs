@@ -353,6 +353,55 @@ export function parseVars(pairs) {
 }
 
 /**
+ * Why wrangler's dev stack did not start, in one line, from what it threw or reported: the
+ * innermost cause's message (its own is "An error occurred when starting the server", its
+ * cause the reason), or an error event's (`{ reason, cause }`). A config it refuses is
+ * reported as `Processing .dotdo/host/wrangler.json configuration:` and one `- ` line per
+ * problem: the problems are joined with "; " after `configName` (the config the user wrote,
+ * which the generated one copies), as is a compatibility date in the future.
+ */
+export function startFailure(error, configName = "wrangler.toml") {
+  let found = error;
+  while (found?.cause instanceof Error) found = found.cause;
+  let message = found instanceof Error ? found.message : String(found?.reason ?? found);
+  const header = /^Processing [^\n]* configuration:\n/.exec(message);
+  if (header !== null) {
+    const problems = message
+      .slice(header[0].length)
+      .split(/\n\s*- /)
+      .map((problem) => problem.replace(/^\s*- /, "").replace(/\s+/g, " ").trim().replace(/\.$/, ""))
+      .filter(Boolean);
+    message = `${configName}: ${problems.join("; ")}`;
+  }
+  // miniflare's words for a date past today's (UTC), which it refuses.
+  const future = /^Compatibility date ("[^"]*") is in the future and unsupported$/.exec(message);
+  if (future !== null) message = `${configName}: compatibility_date ${future[1]} is in the future: use today's or an earlier one`;
+  return message.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * A promise rejected with the first error `events` (wrangler's DevEnv, an EventEmitter)
+ * reports that stops the app's worker from running: a config miniflare refuses (wrangler
+ * re-emits it as an Error: a compatibility date in the future) or a failed load of the local
+ * runtime (an event of its LocalRuntimeController). Never resolved; marked handled, so that
+ * one nobody waits for any more is no unhandled rejection. Such a start is nothing but this
+ * event: the proxy's `ready` settles, or not, and the worker behind it never answers.
+ * Other error events (a request the proxy failed to forward) are no failure of the start.
+ */
+export function startFailed(events) {
+  const failed = new Promise((_resolve, reject) => {
+    const onError = (event) => {
+      if (!(event instanceof Error) && event?.source !== "LocalRuntimeController") return;
+      events.off("error", onError);
+      reject(event instanceof Error ? event : new Error(String(event.reason), { cause: event.cause }));
+    };
+    events.on("error", onError);
+  });
+  failed.catch(() => {});
+  return failed;
+}
+
+/**
  * The first answer of repeated calls of `send(signal)`: `send` is called at once and again
  * every `everyMs` milliseconds while none has answered, each with an AbortSignal of its own,
  * aborted once the result is known: the first value, or an error when no call is still out

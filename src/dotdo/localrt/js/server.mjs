@@ -53,6 +53,8 @@ import {
   restartInputs,
   shippedAppFiles,
   shipsToPython,
+  startFailed,
+  startFailure,
   statIfThere,
   worthShipping,
 } from "./lib.mjs";
@@ -345,9 +347,24 @@ async function startWorkerLocked() {
       ...(args.registry ? { registry: path.resolve(project, args.registry) } : {}),
     },
   });
-  await worker.ready;
+  // A start that wrangler fails once it has returned (a compatibility date in the future) is
+  // only an error event of its dev stack: the boot request waited forever, and nothing was said.
+  const failed = startFailed(worker.raw);
+  try {
+    await Promise.race([worker.ready, failed]);
+  } catch (error) {
+    await tearDown(worker);
+    throw error;
+  }
   builtFrom = inputs;
-  return worker;
+  return { worker, failed };
+}
+
+// Disposes of a dev stack that failed to start: not `dispose`, which waits for its proxy to be
+// ready, and at most 10 s (a stack whose workerd died may never finish).
+async function tearDown(failedWorker) {
+  const late = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+  await Promise.race([failedWorker.raw.teardown().catch(() => {}), late]);
 }
 
 // Boots Python and imports the app (host.mjs answers the boot header). The request is sent
@@ -421,14 +438,24 @@ function explainMissingFiles(text) {
 }
 
 async function start(restarted) {
+  let answer;
   try {
-    worker = await startWorker();
+    const started = await startWorker();
+    worker = started.worker;
     workersUp = true;
+    answer = await Promise.race([warm(), started.failed]);
   } catch (error) {
-    if (!(error instanceof BuildFailed)) console.error(`dotdo: the local runtime did not start: ${error.message}`);
+    if (worker !== null) {
+      workersUp = false;
+      await tearDown(worker);
+      worker = null;
+    }
+    // wrangler's own words are "An error occurred when starting the server": the reason is
+    // its cause, which went only to wrangler's log file.
+    const reason = startFailure(error, path.relative(project, configFile));
+    if (!(error instanceof BuildFailed)) console.error(`dotdo: the local runtime did not start: ${reason}`);
     return false;
   }
-  const answer = await warm();
   if (answer.ok) {
     const how = restarted ? "restarted, " : "";
     console.log(`Ready on ${origin} (${how}Python and the app loaded in ${answer.seconds} s)`);
