@@ -111,6 +111,36 @@ def test_an_app_that_fails_to_import_is_reported_with_its_real_path(tmp_path: Pa
     assert "[wrangler:" not in message and "not ready" not in message, message
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            ('compatibility_date = "2026-05-01"', 'compatibility_date = "2099-01-01"'),
+            'wrangler.toml: compatibility_date "2099-01-01" is in the future: use today\'s or an earlier one',
+        ),
+        (
+            ('name = "tiny"', 'name = "Bad Name!"'),
+            'wrangler.toml: Expected "name" to be of type string, alphanumeric and lowercase with dashes '
+            'only but got "Bad Name!"',
+        ),
+    ],
+)
+def test_a_config_wrangler_refuses_is_said_in_one_line_at_once(
+    tmp_path: Path, change: tuple[str, str], reason: str
+) -> None:
+    """A date in the future hung the start for its whole timeout (180 s) with no reason; a
+    name wrangler refuses said "An error occurred when starting the server", the reason in
+    wrangler's log file alone, and "did not start" twice."""
+    root = _project(tmp_path / "refused")
+    config = root / "wrangler.toml"
+    config.write_text(config.read_text().replace(*change))
+    began = time.monotonic()
+    with pytest.raises(LocalRuntimeError) as raised:
+        _runtime(root).start(timeout=120)
+    assert str(raised.value) == reason
+    assert time.monotonic() - began < 90
+
+
 def _wait_for(log: Path, text: str, count: int = 1, timeout: float = 180) -> str:
     deadline = time.monotonic() + timeout
     while True:

@@ -199,6 +199,7 @@ class LocalRuntime:
         with httpx.Client(base_url=self.base_url, headers={"host": "probe.localhost"}) as client:
             while time.monotonic() < deadline:
                 if not self._server.running():
+                    self.stop()  # its pipe to the server closed (a ResourceWarning at exit)
                     said = _DID_NOT_START.findall(self.log_since(offset))
                     if said:  # its reason in one line, which the log's end said with the rest
                         raise LocalRuntimeError(said[-1])
