@@ -63,7 +63,7 @@ export function invalidTenantBody(label) {
 export function objectUnavailableBody(tenant, codeFailed = false) {
   const message = codeFailed
     ? `The object of tenant ${pythonRepr(tenant)} failed: its code raised an exception before it ` +
-      "answered (its constructor, say); a retry fails the same way until the code is fixed"
+      "answered (its constructor, say); a retry most likely fails the same way until the code is fixed"
     : `The object of tenant ${pythonRepr(tenant)} did not answer (it was reset or is overloaded); ` +
       "the request may or may not have taken effect: retry if it is safe to";
   return { error: { code: "object_unavailable", message } };

@@ -186,7 +186,7 @@ def object_unavailable_body(
     if error is not None and _code_failed(error):
         message = (
             f"The object of tenant {tenant!r} failed: its code raised an exception before it "
-            "answered (its constructor, say); a retry fails the same way until the code is fixed"
+            "answered (its constructor, say); a retry most likely fails the same way until the code is fixed"
         )
     else:
         message = (
