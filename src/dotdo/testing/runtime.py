@@ -65,6 +65,11 @@ _CODE_FAILED_WHAT = "the app's object raised an exception before it answered"
 (`dotdo.worker.forward_to_tenant`)."""
 
 
+_CODE_FAILURES = 3
+"""How many answers in a row from an object whose code raised fail a start: a constructor
+that raises only the first time (a transient error of its own) is no failed start."""
+
+
 def _code_failed(response: httpx.Response) -> bool:
     """Whether the probe's answer is the passthrough's for an object whose code raised
     before it answered (its constructor, say): a 503 `object_unavailable` without
@@ -196,6 +201,7 @@ class LocalRuntime:
         with self.log_path.open("ab") as log:
             self._server.start(output=log)
         deadline = time.monotonic() + timeout
+        code_failures = 0  # the probe's answers in a row from an object whose code raised
         with httpx.Client(base_url=self.base_url, headers={"host": "probe.localhost"}) as client:
             while time.monotonic() < deadline:
                 if not self._server.running():
@@ -226,9 +232,11 @@ class LocalRuntime:
                             report = f"the app failed to import:\n{self.log_tail()}"
                             break
                         time.sleep(0.1)
-                if report is None and _code_failed(response):
+                code_failures = code_failures + 1 if _code_failed(response) else 0
+                if report is None and code_failures >= _CODE_FAILURES:
                     # Its code raised (a bad route pattern in `routes()` fails every instance's
                     # constructor): each probe got that 503 until the whole timeout had passed.
+                    # Only when it answers so again: one that fails once passes the next time.
                     logged = time.monotonic() + 10
                     while (report := _code_failed_report(self.log_since(offset))) is None:
                         if time.monotonic() > logged:

@@ -213,6 +213,18 @@ def test_an_object_reset_under_the_probe_is_waited_for(tmp_path: Path, httpserve
         runtime.start(timeout=1)
 
 
+def test_an_object_whose_code_raised_once_is_no_failed_start(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """A constructor that raises only the first time (a transient error of its own) failed
+    the start, and every test with it, where the next request is answered 200."""
+    failed = {"error": {"code": "object_unavailable", "message": "The object of tenant 'probe' failed: ..."}}
+    httpserver.expect_oneshot_request("/health").respond_with_json(failed, status=503)
+    httpserver.expect_request("/health").respond_with_data("ok")
+    httpserver.expect_request("/_dotdo/boot", method="POST").respond_with_json({})
+    said = [(0.0, "ERROR dotdo.worker: the object of tenant 'probe' failed with an exception of its code: x")]
+    said.append((0.3, "Ready on http://127.0.0.1 (Python and the app loaded in 1.0 s)"))
+    _runtime(tmp_path, httpserver, _Logging(said)).start(timeout=20)
+
+
 class _Exiting(_Logging):
     """A stand-in whose server has exited once its lines are written."""
 

@@ -42,6 +42,7 @@ import { parseArgs } from "node:util";
 import {
   durableObjectClasses,
   filesUnder,
+  hostFlags,
   isInside,
   isPackageData,
   missingMigrations,
@@ -96,6 +97,12 @@ if (missing.length) fail(missing[0]);
 const mainPath = path.resolve(path.dirname(configFile), config.main ?? "");
 if (!config.main || !mainPath.endsWith(".py") || !existsSync(mainPath)) {
   fail(`${configName}'s main must name an existing .py file (got ${JSON.stringify(config.main)})`);
+}
+// A compatibility date is YYYY-MM-DD (Cloudflare's "Compatibility dates" page); miniflare
+// compares it as text, so "2026/05/01" was refused as a date "in the future".
+const date = config.compatibility_date;
+if (date !== undefined && !(typeof date === "string" && /^\d{4}-\d{2}-\d{2}$/.test(date))) {
+  fail(`${configName}: compatibility_date ${JSON.stringify(date)} is no date written YYYY-MM-DD (e.g. "2026-05-01")`);
 }
 // wrangler refuses to deploy a Python main module without the flag ("The `python_workers`
 // compatibility flag is required to use Python."); the local runtime needs none, so it is
@@ -360,7 +367,7 @@ const hostConfig = {
   name: config.name ?? "dotdo",
   main: "worker.mjs",
   compatibility_date: config.compatibility_date,
-  compatibility_flags: (config.compatibility_flags ?? []).filter((flag) => !flag.startsWith("python_workers")),
+  compatibility_flags: hostFlags(config),
   no_bundle: true,
   find_additional_modules: true,
   // wrangler's default rules already load **/*.wasm as CompiledWasm.

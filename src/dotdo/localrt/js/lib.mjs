@@ -352,6 +352,24 @@ export function parseVars(pairs) {
   return vars;
 }
 
+/** The date from which workerd enables `WeakRef` and `FinalizationRegistry` by default (its `enable_weak_ref` flag). */
+export const WEAK_REF_DEFAULT = "2025-05-05";
+
+/**
+ * The compatibility flags the generated host runs with: the config's, less `python_workers`
+ * (the host runs Pyodide as a JavaScript module), and `enable_weak_ref` for a date before
+ * `WEAK_REF_DEFAULT`: Pyodide's FFI needs `FinalizationRegistry`, and without it a start on
+ * an older date failed inside the host ("FinalizationRegistry is not defined"). workerd
+ * refuses the flag named on a date where it is already the default, so only then.
+ */
+export function hostFlags(config) {
+  const flags = (config.compatibility_flags ?? []).filter((flag) => !flag.startsWith("python_workers"));
+  const date = config.compatibility_date;
+  const named = flags.includes("enable_weak_ref") || flags.includes("disable_weak_ref");
+  if (typeof date === "string" && date < WEAK_REF_DEFAULT && !named) flags.push("enable_weak_ref");
+  return flags;
+}
+
 /**
  * Why wrangler's dev stack did not start, in one line, from what it threw or reported: the
  * innermost cause's message (its own is "An error occurred when starting the server", its
