@@ -301,5 +301,6 @@ def test_in_development_an_object_whose_code_raised_names_the_exception_and_the_
     message = json.loads(answer.body)["error"]["message"]
     assert (
         "; a retry most likely fails the same way until the code is fixed: "
-        "ValueError: Route patterns start with '/': 'queue' (/app/src/entry.py, line 54, in routes) (ENVIRONMENT=development;"
+        "ValueError: Route patterns start with '/': 'queue' (/app/src/entry.py, line 54, in routes) "
+        "(ENVIRONMENT=development;"
     ) in message
