@@ -31,7 +31,7 @@ def _project_secret(folder: Path) -> str | None:
     """`DOTDO_SECRET` from the local values of the project in `folder` (its `.dev.vars`, or
     `.env` and `.env.local` when it has none: `local_vars_files`), or None when `folder` has
     no `wrangler.toml`, the project no such file, or the files no (or an empty) secret."""
-    from dotdo.localrt.devvars import DEV_VARS, local_vars_files, read_dev_vars
+    from dotdo.localrt.devvars import DEV_VARS, local_vars_files, parse_dotenv, read_dev_vars
 
     config = folder / "wrangler.toml"
     if not config.is_file():
@@ -44,8 +44,11 @@ def _project_secret(folder: Path) -> str | None:
     if found is not None and "$" in found and files and files[0].name != DEV_VARS:
         # wrangler expands `$NAME` in a .env file's values (dotenv-expand) and serves what
         # that makes: a token signed with the text as written would not verify there.
+        source = next(
+            f for f in reversed(files) if SECRET in parse_dotenv(f.read_text(encoding="utf-8", errors="replace"))
+        )
         raise click.UsageError(
-            f"DOTDO_SECRET in {files[-1].name} holds '$', which wrangler's dev expands as a "
+            f"DOTDO_SECRET in {source.name} holds '$', which wrangler's dev expands as a "
             "variable: pass --secret, or use a secret without '$'"
         )
     return found

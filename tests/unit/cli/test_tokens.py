@@ -165,7 +165,10 @@ def test_mint_reads_the_env_file_dotdo_dev_serves_with_when_there_is_no_dev_vars
     assert verify(minted.output.strip(), "from-env-file").target == "acme"
     (tmp_path / ".env").write_text("DOTDO_SECRET=abc$HOME\n")  # wrangler serves it expanded
     refused = _mint(tmp_path, env={"CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV": None})
-    assert refused.exit_code == 2 and "holds '$'" in refused.output, refused.output
+    assert refused.exit_code == 2 and "DOTDO_SECRET in .env holds '$'" in refused.output, refused.output
+    (tmp_path / ".env.local").write_text("OTHER=1\n")  # the secret's file is named, not the last read
+    refused = _mint(tmp_path, env={"CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV": None})
+    assert "DOTDO_SECRET in .env holds '$'" in refused.output, refused.output
 
 
 def test_mint_help_gives_the_order_of_the_secrets_sources() -> None:
