@@ -44,9 +44,8 @@ def _project_secret(folder: Path) -> str | None:
     if found is not None and "$" in found and files and files[0].name != DEV_VARS:
         # wrangler expands `$NAME` in a .env file's values (dotenv-expand) and serves what
         # that makes: a token signed with the text as written would not verify there.
-        source = next(
-            f for f in reversed(files) if SECRET in parse_dotenv(f.read_text(encoding="utf-8", errors="replace"))
-        )
+        texts = {f: f.read_text(encoding="utf-8", errors="replace") for f in files}
+        source = next(f for f in reversed(files) if SECRET in parse_dotenv(texts[f]))
         raise click.UsageError(
             f"DOTDO_SECRET in {source.name} holds '$', which wrangler's dev expands as a "
             "variable: pass --secret, or use a secret without '$'"
