@@ -24,6 +24,13 @@ _WORKER_NAME = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
 starting with a letter so that the class name derived from it is a Python identifier."""
 
 
+TEMPLATE_NAMES = frozenset(
+    {"Default", "DOWorkflow", "Event", "HttpRequest", "HttpResponse", "Noun", "Router", "WorkerEntrypoint"}
+)
+"""The class names the template's `src/entry.py` binds besides the app's class: its worker and
+what it imports from dotdo."""
+
+
 def names_for(name: str) -> dict[str, str]:
     """The template's names for a project called `name`: `support-desk` gives the class
     `SupportDesk`, the binding `SUPPORT_DESK` and the test module `support_desk`."""
@@ -33,9 +40,17 @@ def names_for(name: str) -> dict[str, str]:
             "starting with a letter (at most 63)"
         )
     parts = [part for part in name.split("-") if part]
+    class_name = "".join(part[:1].upper() + part[1:] for part in parts)
+    if class_name in TEMPLATE_NAMES:
+        # `default` gave `class Default(DOWorkflow)`, which the template's own `Default`
+        # worker then replaced; `router` hid the `Router` the class's hook is typed with.
+        raise LocalRuntimeError(
+            f"{name!r} would name the app's class {class_name}, a name the project's "
+            f"src/entry.py already uses; choose another (e.g. {name}-app)"
+        )
     return {
         "name": name,
-        "class": "".join(part[:1].upper() + part[1:] for part in parts),
+        "class": class_name,
         "binding": "_".join(part.upper() for part in parts),
         "module": "_".join(parts),
     }

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from dotdo.cli import main
-from dotdo.cli.scaffold import create_project, names_for
+from dotdo.cli.scaffold import TEMPLATE_NAMES, create_project, names_for
 from dotdo.errors import LocalRuntimeError
 from dotdo.localrt.project import Project
 
@@ -96,3 +96,24 @@ def test_the_name_may_be_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert tomllib.loads((tmp_path / "here" / "wrangler.toml").read_text())["name"] == "here"
     refused = runner.invoke(main, ["new", str(tmp_path / "Bad_Name")])
     assert refused.exit_code == 1 and "'Bad_Name' is not a valid Worker name" in refused.output
+
+
+@pytest.mark.parametrize("name", ["default", "router", "worker-entrypoint", "http-request", "noun", "event"])
+def test_a_name_whose_class_the_template_uses_is_refused(name: str) -> None:
+    """`default` made `class Default(DOWorkflow)`, replaced by the template's own `Default`
+    worker; `worker-entrypoint` made that worker subclass the app's class."""
+    with pytest.raises(LocalRuntimeError, match=r"a name the project's src/entry\.py already uses"):
+        names_for(name)
+
+
+def test_the_refused_names_are_every_class_name_the_template_binds(tmp_path: Path) -> None:
+    target = create_project("shop", tmp_path)
+    entry = ast.parse((target / "src" / "entry.py").read_text())
+    bound = {
+        alias.asname or alias.name
+        for node in entry.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    bound |= {node.name for node in entry.body if isinstance(node, ast.ClassDef)}
+    assert {n for n in bound if n[:1].isupper()} - {"Shop"} == TEMPLATE_NAMES
