@@ -142,16 +142,21 @@ def check_declarations(owner: str, nouns: Sequence[Noun], verbs: Sequence[Verb])
             f"hold at most {MAX_OBJECT_INDEXES} indexes (each costs a row on every write of every type)"
         )
     seen: dict[str, VerbForms] = {}
+    given: set[str] = set()  # the bases declared with a form spelled out
     for verb in verbs:
         try:
             forms = unreserved(verb.forms())
         except BadRequest as error:
             raise ValueError(f"{owner}.declared_verbs: {error.message}") from None
-        _check_declared_verb(owner, verb, forms, seen)
+        _check_declared_verb(owner, verb, forms, seen, given)
         seen[forms.base] = forms
+        if (verb.past, verb.participle, verb.third_person) != (None, None, None):
+            given.add(forms.base)
 
 
-def _check_declared_verb(owner: str, verb: Verb, forms: VerbForms, seen: dict[str, VerbForms]) -> None:
+def _check_declared_verb(
+    owner: str, verb: Verb, forms: VerbForms, seen: dict[str, VerbForms], given: set[str]
+) -> None:
     """A `ValueError` naming the fix for a declared verb that clashes with one declared before it
     (`format` and `formatted`: `POST /verbs` refuses the second, and actions of `formatted`
     would be refused as a form of `format`; or the same base twice with other forms), or whose
@@ -159,11 +164,16 @@ def _check_declared_verb(owner: str, verb: Verb, forms: VerbForms, seen: dict[st
     would raise `Ticket.escalateded`, and `on.Ticket.escalated` would never be called). A
     verb that spelling misreads as inflected is declared with its forms given
     (`Verb("shred", past="shredded")`): declaring it is how a base is told apart, so one whose
-    author spelled out a form is taken as a base."""
+    author spelled out a form is taken as a base, and so is a pair of which one is declared so
+    (`Verb("find", past="found")` beside `Verb("found")`), as `register_verb` with a `past`
+    takes it beside a registered verb (`given`: the bases declared with a form spelled out)."""
     named = f"{owner}.declared_verbs: "
     if forms.base in seen and seen[forms.base] != forms:
         raise ValueError(f"{named}{forms.base!r} is declared twice, with other forms: declare it once")
+    explicit = (verb.past, verb.participle, verb.third_person) != (None, None, None)
     for other in seen.values():
+        if explicit or other.base in given:
+            continue
         if forms.base != other.base and forms.base in (other.past, other.participle, other.third_person):
             raise ValueError(
                 f"{named}{forms.base!r} is a form of the declared verb {other.base!r}, whose actions "
