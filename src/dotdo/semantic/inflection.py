@@ -160,12 +160,16 @@ _IRREGULAR_PREFIXES = (*_PREFIXES, "co")
 # word after it (`unZip` -> `unZipped`, `preOrder` -> `preOrdered`, `deQueue` ->
 # `deQueued`), where `signUp` inflects `sign` and `postMessage` `post`; a single letter is
 # one too (`eTag` -> `eTagged`, `xRay` -> `xRayed`). Verbs of their own stay out: `be`,
-# `post`, `back`, `cross`, `counter`.
+# `post`, `back`, `cross`, `counter`, but for the modifiers below.
 # fmt: off
 _CAMEL_PREFIXES = frozenset(_IRREGULAR_PREFIXES) - {"be"} | {
     "anti", "auto", "bi", "co", "de", "ex", "extra", "geo", "hyper", "infra", "inter", "intra",
     "macro", "mega", "meta", "micro", "mid", "mini", "multi", "non", "omni", "poly", "pro",
     "pseudo", "retro", "self", "semi", "sub", "super", "trans", "tri", "ultra", "uni",
+    # the modifiers apps name their operations with (`softDelete` -> `softDeleted`, was
+    # `softedDelete`), verbs or not: `batchUpdate` is an update, done in a batch
+    "batch", "bulk", "cherry", "deep", "dry", "fast", "force", "full", "hard", "mass", "quick",
+    "safe", "soft",
 }
 # fmt: on
 # Verbs spelt as one of `_PREFIXES` and a verb that are no such pair (`behave` is not `be` +

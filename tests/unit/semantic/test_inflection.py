@@ -162,7 +162,10 @@ unZipAll:unZippedAll:unZippingAll:unZipsAll offset:offset:offsetting:offsets
 downcast:downcast:downcasting:downcasts offload:offloaded:offloading:offloads
 offer:offered:offering:offers unquiz:unquizzed:unquizzing:unquizzes
 unbuzz:unbuzzed:unbuzzing:unbuzzes
-preOrder:preOrdered:preOrdering:preOrders preApprove:preApproved:preApproving:preApproves
+preOrder:preOrdered:preOrdering:preOrders softDelete:softDeleted:softDeleting:softDeletes
+bulkUpdate:bulkUpdated:bulkUpdating:bulkUpdates cherryPick:cherryPicked:cherryPicking:cherryPicks
+forceDelete:forceDeleted:forceDeleting:forceDeletes dryRun:dryRan:dryRunning:dryRuns
+preApprove:preApproved:preApproving:preApproves
 deQueue:deQueued:deQueuing:deQueues coAuthor:coAuthored:coAuthoring:coAuthors
 disEnable:disEnabled:disEnabling:disEnables autoSave:autoSaved:autoSaving:autoSaves
 eTag:eTagged:eTagging:eTags eSign:eSigned:eSigning:eSigns xRay:xRayed:xRaying:xRays
