@@ -15,6 +15,7 @@ import {
   filesUnder,
   firstAnswer,
   globRegExp,
+  hostFlags,
   isInside,
   isPackageData,
   missingMigrations,
@@ -377,6 +378,34 @@ test("two builds of one project at once both succeed and leave one whole host", 
   assert.deepEqual(readdirSync(dotdo).filter((name) => name.startsWith("host")), ["host"]);
   assert.ok(existsSync(path.join(dotdo, "host", "wrangler.json")));
   assert.ok(existsSync(path.join(dotdo, "host", "pyodide", "pyodide.asm.wasm")));
+});
+
+test("the host runs with the config's flags, and WeakRef on a date before workerd's default for it", () => {
+  const flags = (date, compatibility_flags) => hostFlags({ compatibility_date: date, compatibility_flags });
+  assert.deepEqual(flags("2026-05-01", ["python_workers", "nodejs_compat"]), ["nodejs_compat"]);
+  assert.deepEqual(flags("2025-05-05", ["python_workers"]), []); // workerd refuses a flag already the default
+  assert.deepEqual(flags("2024-09-23", ["python_workers"]), ["enable_weak_ref"]); // was "FinalizationRegistry is not defined"
+  assert.deepEqual(flags("2024-09-23", ["disable_weak_ref"]), ["disable_weak_ref"]); // the app's choice stands
+});
+
+test("a compatibility date not written YYYY-MM-DD, or older than the host serves, is refused in one line", async () => {
+  const { readFileSync } = await import("node:fs");
+  const build = (date) => {
+    const project = tinyProject("dotdo-date-");
+    const toml = path.join(project, "wrangler.toml");
+    writeFileSync(toml, readFileSync(toml, "utf8").replace('"2025-08-01"', `"${date}"`));
+    return spawnSync(process.execPath, [
+      path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
+      ...["--project", project, "--node-modules", path.join(repo, "node_modules")],
+    ]);
+  };
+  const slashed = build("2026/05/01"); // miniflare called it "in the future"
+  assert.equal(slashed.status, 1);
+  assert.match(String(slashed.stderr), /compatibility_date "2026\/05\/01" is no date written YYYY-MM-DD/);
+  const old = build("2020-01-01"); // the host's boot failed: "FinalizationRegistry is not defined"
+  assert.equal(old.status, 1);
+  assert.match(String(old.stderr), /"2020-01-01" is older than 2024-04-03, the oldest the local runtime serves Python on/);
+  assert.equal(build("2024-04-03").status, 0);
 });
 
 test("a config without the python_workers flag is served, and said to deploy as no Python Worker", async () => {

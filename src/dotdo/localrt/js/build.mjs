@@ -47,6 +47,7 @@ import {
   isPackageData,
   missingMigrations,
   moduleRules,
+  OLDEST_DATE,
   openPyc,
   pycPath,
   shippedAppFiles,
@@ -103,6 +104,9 @@ if (!config.main || !mainPath.endsWith(".py") || !existsSync(mainPath)) {
 const date = config.compatibility_date;
 if (date !== undefined && !(typeof date === "string" && /^\d{4}-\d{2}-\d{2}$/.test(date))) {
   fail(`${configName}: compatibility_date ${JSON.stringify(date)} is no date written YYYY-MM-DD (e.g. "2026-05-01")`);
+}
+if (date !== undefined && date < OLDEST_DATE) {
+  fail(`${configName}: compatibility_date "${date}" is older than ${OLDEST_DATE}, the oldest the local runtime serves Python on: use a newer one`);
 }
 // wrangler refuses to deploy a Python main module without the flag ("The `python_workers`
 // compatibility flag is required to use Python."); the local runtime needs none, so it is

@@ -352,6 +352,13 @@ export function parseVars(pairs) {
   return vars;
 }
 
+/**
+ * The oldest compatibility date the local runtime serves Python on: on 2024-04-02 and
+ * before, the host's boot fails inside workerd ("TypeError: ..."), measured by starting a
+ * `dotdo new` app on each date (2024-04-03 and after start).
+ */
+export const OLDEST_DATE = "2024-04-03";
+
 /** The date from which workerd enables `WeakRef` and `FinalizationRegistry` by default (its `enable_weak_ref` flag). */
 export const WEAK_REF_DEFAULT = "2025-05-05";
 
