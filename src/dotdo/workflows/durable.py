@@ -40,7 +40,7 @@ from dotdo.core.timers import TimerService
 from dotdo.core.transport import WS_RPC_TAG
 from dotdo.core.websocket import Connection, live
 from dotdo.errors import BadRequest
-from dotdo.remote.marks import Authorize, rpc, seal_rpc_surface
+from dotdo.remote.marks import Authorize, is_rpc_method, rpc, seal_rpc_surface
 from dotdo.semantic.eventtypes import (
     Event,
     check_sent_event_type,
@@ -159,6 +159,9 @@ class DOWorkflow(DOStorage):
                 ),
                 *((name, "schedule handler") for name in sorted({name for name, _ in cls._marks.schedules})),
                 *((name, "workflow") for name in sorted(cls._marks.workflows)),
+                # the class's own RPC methods: `send_event` dropped by a plain `@rpc def` answered
+                # 200 and sent nothing
+                *((name, "RPC method") for name in sorted(cls.__dict__) if is_rpc_method(cls, name)),
             ],
         )
 

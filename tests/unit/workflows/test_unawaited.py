@@ -88,3 +88,25 @@ def test_a_plain_handler_dropping_send_event_is_a_warning_when_the_class_is_defi
         "self.send_event(...) (or the synchronous self.emit(...))"
     )
     assert messages[1].startswith("Desk: schedule handler sweep is a plain def and drops self.notify(...)")
+
+
+def test_a_plain_rpc_method_dropping_send_event_is_a_warning_too(caplog: pytest.LogCaptureFixture) -> None:
+    """`@rpc def borrow(...)` calling `self.send_event(...)` answered 200 and sent nothing,
+    with no word but Python's RuntimeWarning, where the same line in a handler was named."""
+    from dotdo import rpc
+
+    with caplog.at_level(logging.WARNING, logger="dotdo.workflows"):
+
+        class Library(DOWorkflow):
+            @rpc
+            def borrow(self, book: str) -> str:
+                self.send_event("Book.borrowed", {"book": book})
+                return book
+
+            @rpc
+            async def renew(self, book: str) -> None:
+                await self.send_event("Book.renewed", {"book": book})
+
+    messages = [r.getMessage().rpartition("<locals>.")[2] for r in caplog.records]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("Library: RPC method borrow is a plain def and drops self.send_event(...)")
