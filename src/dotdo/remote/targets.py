@@ -28,6 +28,7 @@ so the caller knows which step to fix.
 from __future__ import annotations
 
 import functools
+import keyword
 import re
 from collections.abc import Callable
 from typing import Any
@@ -60,8 +61,16 @@ def snake_case(name: str) -> str:
 def _spellings(name: str) -> tuple[str, ...]:
     """The names a caller's method name may find, in the order they are tried: itself, then
     its snake_case spelling when that differs (the regex is most of a lookup's cost; the
-    cache is bounded, as callers choose the names)."""
-    return tuple(dict.fromkeys((name, snake_case(name))))
+    cache is bounded, as callers choose the names), then, for a Python keyword, the name
+    PEP 8 gives a method named by one (`return` -> `return_`: no `def return` can be
+    written)."""
+    snake = snake_case(name)
+    if snake in _KEYWORDS:
+        return tuple(dict.fromkeys((name, snake, snake + "_")))
+    return tuple(dict.fromkeys((name, snake)))
+
+
+_KEYWORDS = frozenset(keyword.kwlist)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -68,6 +68,29 @@ class NoNouns:
 seal_rpc_surface(NoNouns)
 
 
+class Library:
+    @rpc
+    def return_(self, book: str) -> str:  # PEP 8's name for a method named by a keyword
+        return f"returned {book}"
+
+    @rpc
+    def import_(self) -> str:
+        return "imported"
+
+
+seal_rpc_surface(Library)
+
+
+def test_a_method_named_by_a_keyword_is_called_by_the_keyword() -> None:
+    """No `def return` can be written, and `"return"` was `method_not_found`: an app's
+    `return_` could not be reached by the name its clients use."""
+    method, scope, operation = resolve_operation(Library(), "return", is_root=True)
+    assert method("b1") == "returned b1" and scope == "write" and operation == "return_"
+    assert resolve_operation(Library(), "import", is_root=True)[0]() == "imported"
+    assert resolve_operation(Library(), "return_", is_root=True)[0]("b2") == "returned b2"
+    assert code_of(lambda: resolve_operation(Main(), "return", is_root=True)) == "method_not_found"
+
+
 def code_of(call: Any) -> str:
     with pytest.raises(HttpError) as caught:
         call()
