@@ -215,6 +215,18 @@ def test_a_bound_class_left_out_of_all_is_named_with_the_fix(tmp_path: Path) -> 
     assert "defines 'Tiny'" in str(raised.value) and "add 'Tiny' to __all__" in str(raised.value)
 
 
+def test_a_default_that_is_no_worker_entrypoint_fails_the_start(tmp_path: Path) -> None:
+    """Every request answered a bare 500 while the server said "Ready", and `dotdo test`
+    waited its whole 180 s: the entry's `Default` is checked where its classes are."""
+    entry = ENTRY.replace("class Default(WorkerEntrypoint):", "class Default:")
+    runtime = _runtime(_project(tmp_path / "nodefault", entry))
+    began = time.monotonic()
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start()
+    assert time.monotonic() - began < 90
+    assert "Default is the class Default, not a WorkerEntrypoint subclass" in str(raised.value)
+
+
 BY_OBJECT_HEADER = """
 
 class Default(WorkerEntrypoint):

@@ -67,6 +67,15 @@ def load_main(module_name: str, main_file: str, class_names: Any, control: bool 
                     "needs a migration that renames it too: renamed_classes, or deleted_classes "
                     "to drop it and its objects)"
                 )
+    default = getattr(_main, "Default", None)
+    if default is not None and not (isinstance(default, type) and issubclass(default, WorkerEntrypoint)):
+        # Every request of the worker reaches it; found at the first one, it was a bare 500
+        # per request while the server said "Ready" (and `dotdo test` waited its whole timeout).
+        what = f"the class {default.__name__}" if isinstance(default, type) else type(default).__name__
+        problems.append(
+            f"{main_file}'s Default is {what}, not a WorkerEntrypoint subclass: the worker's "
+            "requests reach `class Default(WorkerEntrypoint)` and its `async def fetch`"
+        )
     if problems:
         return "\n".join(problems)
     if control:
