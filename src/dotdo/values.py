@@ -35,6 +35,7 @@ __all__ = [
     "PAGE_DEPTH",
     "RESULT_DEPTH",
     "WAIT_STEP_DEPTH",
+    "WIRE_DEPTH",
     "Record",
     "around",
     "compact_json",
@@ -118,8 +119,9 @@ def depth_of(data: Any) -> int:
 
 
 _JSON_LEAVES = (str, bool, type(None))
-_DEEPEST_JSON = 64
-"""How deep plain JSON may nest (`json_fault`): the wire's bound, `dotdo.wire.codec.MAX_DEPTH`."""
+WIRE_DEPTH = 64
+"""How deep a value on the wire may nest: plain JSON's bound here (`json_fault`) and the
+codec's (`dotdo.wire.codec.MAX_DEPTH`, which is this)."""
 
 
 def error_fault(message: Any, code: Any, details: Mapping[str, Any]) -> str | None:
@@ -138,8 +140,8 @@ def json_fault(value: Any, depth: int = 0) -> str | None:
     HttpError's `details`), None when it is: str, bool, None, a finite float, an int within
     MAX_SAFE_INTEGER, lists (or tuples) and objects with str keys of them, nested at most
     64 levels below `value` (at `depth`)."""
-    if depth > _DEEPEST_JSON:
-        return f"nested past {_DEEPEST_JSON} levels"
+    if depth > WIRE_DEPTH:
+        return f"nested past {WIRE_DEPTH} levels"
     if isinstance(value, _JSON_LEAVES):
         return None
     if isinstance(value, int):

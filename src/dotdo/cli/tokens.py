@@ -31,26 +31,25 @@ def _project_secret(folder: Path) -> str | None:
     """`DOTDO_SECRET` from the local values of the project in `folder` (its `.dev.vars`, or
     `.env` and `.env.local` when it has none: `local_vars_files`), or None when `folder` has
     no `wrangler.toml`, the project no such file, or the files no (or an empty) secret."""
-    from dotdo.localrt.devvars import DEV_VARS, local_vars_files, parse_dotenv, read_dev_vars
+    from dotdo.localrt.devvars import DEV_VARS, read_local_vars
 
     config = folder / "wrangler.toml"
     if not config.is_file():
         return None
     try:
-        found = (read_dev_vars(config) or {}).get(SECRET) or None
+        read = read_local_vars(config)
     except OSError as error:
         raise click.UsageError(f"cannot read the project's local values: {error}") from error
-    files = local_vars_files(config)
-    if found is not None and "$" in found and files and files[0].name != DEV_VARS:
+    # The file whose value wrangler serves: the last that sets it.
+    source, found = next(((f, v[SECRET]) for f, v in reversed(read) if SECRET in v), (None, None))
+    if source is not None and found and "$" in found and source.name != DEV_VARS:
         # wrangler expands `$NAME` in a .env file's values (dotenv-expand) and serves what
         # that makes: a token signed with the text as written would not verify there.
-        texts = {f: f.read_text(encoding="utf-8", errors="replace") for f in files}
-        source = next(f for f in reversed(files) if SECRET in parse_dotenv(texts[f]))
         raise click.UsageError(
             f"DOTDO_SECRET in {source.name} holds '$', which wrangler's dev expands as a "
             "variable: pass --secret, or use a secret without '$'"
         )
-    return found
+    return found or None
 
 
 def _ttl(ttl: int | None, no_expiry: bool) -> int | None:

@@ -14,7 +14,15 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["DEV_VARS", "DOT_ENV", "dev_vars_path", "local_vars_files", "parse_dotenv", "read_dev_vars"]
+__all__ = [
+    "DEV_VARS",
+    "DOT_ENV",
+    "dev_vars_path",
+    "local_vars_files",
+    "parse_dotenv",
+    "read_dev_vars",
+    "read_local_vars",
+]
 
 DEV_VARS = ".dev.vars"
 """The file's name, beside the wrangler config."""
@@ -84,16 +92,25 @@ def local_vars_files(config: Path, environ: Mapping[str, str] = os.environ) -> t
     return tuple(f for f in (config.parent / name for name in DOT_ENV) if f.is_file())
 
 
-def read_dev_vars(config: Path, environ: Mapping[str, str] = os.environ) -> dict[str, str] | None:
-    """The local values of `config` (`local_vars_files`, each by `parse_dotenv`, a later
-    file's value winning), or None when there is no such file. Bytes that are not UTF-8 read
-    as U+FFFD, as node reads them for wrangler. OSError (other than a file gone meanwhile)
-    propagates."""
-    found: dict[str, str] | None = None
+def read_local_vars(
+    config: Path, environ: Mapping[str, str] = os.environ
+) -> list[tuple[Path, dict[str, str]]]:
+    """Each file of `local_vars_files` with its values (`parse_dotenv`), in the order wrangler
+    reads them (a later file's value wins); a file gone meanwhile is left out. Bytes that are
+    not UTF-8 read as U+FFFD, as node reads them for wrangler. OSError (other than a file
+    gone) propagates."""
+    read: list[tuple[Path, dict[str, str]]] = []
     for file in local_vars_files(config, environ):
         try:
             text = file.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             continue
-        found = {**(found or {}), **parse_dotenv(text)}
-    return found
+        read.append((file, parse_dotenv(text)))
+    return read
+
+
+def read_dev_vars(config: Path, environ: Mapping[str, str] = os.environ) -> dict[str, str] | None:
+    """The local values of `config` (`read_local_vars`, merged: a later file's value wins),
+    or None when there is no such file. OSError (other than a file gone) propagates."""
+    read = read_local_vars(config, environ)
+    return {name: value for _, values in read for name, value in values.items()} if read else None

@@ -16,7 +16,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -226,25 +226,17 @@ class LocalRuntime:
                 report = _not_ready_report(self.log_since(offset))
                 if report is None and "app_import_failed" in response.text:
                     # The server prints the traceback once its own boot request is answered.
-                    reported = time.monotonic() + 30
-                    while (report := _not_ready_report(self.log_since(offset))) is None:
-                        if time.monotonic() > reported:
-                            report = f"the app failed to import:\n{self.log_tail()}"
-                            break
-                        time.sleep(0.1)
+                    report = self._reported(offset, _not_ready_report, 30) or (
+                        f"the app failed to import:\n{self.log_tail()}"
+                    )
                 code_failures = code_failures + 1 if _code_failed(response) else 0
                 if report is None and code_failures >= _CODE_FAILURES:
                     # Its code raised (a bad route pattern in `routes()` fails every instance's
                     # constructor): each probe got that 503 until the whole timeout had passed.
                     # Only when it answers so again: one that fails once passes the next time.
-                    logged = time.monotonic() + 10
-                    while (report := _code_failed_report(self.log_since(offset))) is None:
-                        if time.monotonic() > logged:
-                            message = response.json()["error"]["message"]
-                            report = f"{_CODE_FAILED_WHAT}: {message}\n"
-                            report += self.log_tail()
-                            break
-                        time.sleep(0.1)
+                    report = self._reported(offset, _code_failed_report, 10) or (
+                        f"{_CODE_FAILED_WHAT}: {response.json()['error']['message']}\n{self.log_tail()}"
+                    )
                 if report is not None:
                     # Python that failed to start is booted again by each request (the probe's
                     # included), and fails again: waiting for it took the whole timeout.
@@ -253,6 +245,14 @@ class LocalRuntime:
                 time.sleep(0.1)
         self.stop()
         raise LocalRuntimeError(f"the local runtime did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def _reported(self, offset: int, read: Callable[[str], str | None], grace: float) -> str | None:
+        """What `read` finds in the log after `offset`, waiting up to `grace` s for the server to
+        write it (a traceback is logged after the answer that told of it); None if it never did."""
+        until = time.monotonic() + grace
+        while (report := read(self.log_since(offset))) is None and time.monotonic() < until:
+            time.sleep(0.1)
+        return report
 
     def _booted(self, offset: int, deadline: float) -> bool:
         """Whether the server's own boot request was answered (its "Ready" or "not ready"

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dotdo.errors import BadRequest, DotdoError
-from dotdo.values import LONE_SURROGATE, MAX_SAFE_INTEGER
+from dotdo.values import LONE_SURROGATE, MAX_SAFE_INTEGER, WIRE_DEPTH
 
 __all__ = [
     "MAX_INTEGER_DIGITS",
@@ -68,7 +68,7 @@ class IntegerTooLong(DotdoError, ValueError):
 
 _TAGS = frozenset({"$date", "$bytes", "$bigint", "$number", "$escape"})
 _NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-MAX_DEPTH = 64
+MAX_DEPTH = WIRE_DEPTH
 """How deep a value may nest to have a wire form (`encode`)."""
 MAX_JSON_DEPTH = 512
 """The deepest JSON a client may send. Pyodide's parser dies of a JavaScript stack overflow
