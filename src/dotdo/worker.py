@@ -26,6 +26,7 @@ from dotdo.core.tenants import TENANT_RULE, is_tenant
 from dotdo.errors import BadRequest, InvalidTenant, internal_error
 
 __all__ = [
+    "CODE_FAILED_LOG",
     "DEFAULT_TENANT",
     "DEV_TENANT_PREFIX",
     "InvalidTenant",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("dotdo.worker")
+
+CODE_FAILED_LOG = "failed with an exception of its code: "
+"""What the passthrough logs, after the tenant, before the traceback of an object whose code
+raised (`dotdo.testing` reads the traceback after it)."""
 
 DEFAULT_TENANT = "default"
 DEV_TENANT_PREFIX = "/@"
@@ -149,7 +154,7 @@ async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) ->
         # app's code before dotdo could answer (its constructor's), where it fails the same.
         failed = _code_failed(error)
         if failed:
-            logger.error("the object of tenant %r failed with an exception of its code: %s", tenant, error)
+            logger.error("the object of tenant %r " + CODE_FAILED_LOG + "%s", tenant, error)
         else:
             logger.warning("the object of tenant %r did not answer: %s", tenant, error)
         body = json.dumps(

@@ -59,10 +59,8 @@ def _not_ready_report(logged: str) -> str | None:
 _DID_NOT_START = re.compile(r"^dotdo: the local runtime did not start: (.+)$", re.MULTILINE)
 """The server's reason for a start that failed before its boot (server.mjs `start`): a
 config wrangler refused, a compatibility date in the future."""
-_CODE_FAILED = "failed with an exception of its code: "
 _CODE_FAILED_WHAT = "the app's object raised an exception before it answered"
-"""What the passthrough logs before the traceback of an object whose code raised
-(`dotdo.worker.forward_to_tenant`)."""
+"""How a failed start names an object whose code raised (`_code_failed_report`)."""
 
 
 _CODE_FAILURES = 3
@@ -87,12 +85,13 @@ def _code_failed_report(logged: str) -> str | None:
     server logged (`logged`), after one line that names its exception and the app's frame
     that raised it (`dotdo.tracebacks.summary`); None while it has not logged one."""
     from dotdo.tracebacks import summary
+    from dotdo.worker import CODE_FAILED_LOG
 
-    at = logged.find(_CODE_FAILED)
+    at = logged.find(CODE_FAILED_LOG)
     if at < 0:
         return None
     lines: list[str] = []
-    for line in logged[at + len(_CODE_FAILED) :].splitlines():
+    for line in logged[at + len(CODE_FAILED_LOG) :].splitlines():
         if not line.strip() or line.startswith("[wrangler:"):
             traceback = "\n".join(lines)
             return f"{_CODE_FAILED_WHAT}: {summary(traceback)}\n{traceback}"
