@@ -270,4 +270,17 @@ def resolve_zone(name: str | None) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise CronError(f"Unknown time zone {name!r}") from exc
+        meant = _closest_zone(name)
+        hint = f"; did you mean {meant!r}?" if meant else ""
+        raise CronError(f"Unknown time zone {name!r}{hint}") from exc
+
+
+def _closest_zone(name: str) -> str | None:
+    """The known time zone closest to `name` (`Europe/Olso` -> `Europe/Oslo`; case aside),
+    or None. Only on the error path: the list is the whole tz database's names."""
+    import difflib
+    from zoneinfo import available_timezones
+
+    zones = {zone.lower(): zone for zone in available_timezones()}
+    close = difflib.get_close_matches(name.lower(), list(zones), n=1, cutoff=0.8)
+    return zones[close[0]] if close else None

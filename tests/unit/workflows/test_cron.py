@@ -103,6 +103,22 @@ def test_unknown_time_zone() -> None:
     assert resolve_zone("UTC") is None and resolve_zone(None) is None
 
 
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [("Europe/Olso", "Europe/Oslo"), ("america/new_york", "America/New_York"), ("Asia/Tokio", "Asia/Tokyo")],
+)
+def test_an_unknown_time_zone_suggests_the_closest_known_one(name: str, meant: str) -> None:
+    with pytest.raises(CronError) as refused:
+        resolve_zone(name)
+    assert str(refused.value) == f"Unknown time zone {name!r}; did you mean {meant!r}?"
+
+
+def test_a_time_zone_like_no_known_one_gets_no_suggestion() -> None:
+    with pytest.raises(CronError) as refused:
+        resolve_zone("Mars/Olympus_Mons")
+    assert str(refused.value) == "Unknown time zone 'Mars/Olympus_Mons'"
+
+
 # -- daylight saving: Vixie cron's wildcard and fixed-time rules ----------------
 
 
