@@ -11,10 +11,12 @@ sqlite3 stand-in of `ctx.storage` (`tests/storage.py`) and a clock the test move
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dotdo.core.alarms import ALARM_MIGRATIONS, AlarmInfo, Alarms
+from dotdo.core.logs import ObjectLog
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
@@ -94,6 +96,16 @@ class InProcess:
         return InProcess(app or self.app_class, self.storage, self.clock, self.policy, journal=self.journal)
 
     # -- the host protocol -------------------------------------------------------
+
+    label = "acme"
+    """The object's name, as its log lines give it."""
+
+    @property
+    def log(self) -> ObjectLog:
+        return ObjectLog(logging.getLogger("dotdo.workflows"), self.label)
+
+    def request_path(self, path: str) -> str | None:
+        return f"/@{self.label}{path}"
 
     def handler(self, name: str) -> Callable[..., Any] | None:
         method = getattr(self.app, name, None)

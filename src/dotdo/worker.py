@@ -22,7 +22,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from dotdo.core.tenants import TENANT_RULE, is_tenant
+from dotdo.core.tenants import DEV_TENANT_PREFIX, TENANT_RULE, is_tenant
 from dotdo.errors import BadRequest, InvalidTenant, internal_error
 
 __all__ = [
@@ -44,8 +44,6 @@ CODE_FAILED_LOG = "failed with an exception of its code: "
 raised (`dotdo.testing` reads the traceback after it)."""
 
 DEFAULT_TENANT = "default"
-DEV_TENANT_PREFIX = "/@"
-"""A path starting with `/@<tenant>` names the tenant in development."""
 
 
 def _is_ip(host: str) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
 
-__all__ = ["IDENTITY_MIGRATIONS", "ObjectIdentity"]
+__all__ = ["IDENTITY_MIGRATIONS", "ObjectIdentity", "object_label"]
 
 IDENTITY_MIGRATIONS = (
     Migration(
@@ -64,3 +64,12 @@ class ObjectIdentity:
         for row in rows:
             return str(row["name"])
         return None
+
+
+def object_label(name: str | None, object_id: Any) -> str:
+    """How the object is named where a name is needed (its log lines, its archive's
+    folder): `name` (`ObjectIdentity.name`), else its id as hex (`ctx.id.toString()`)."""
+    if name is not None:
+        return name
+    to_string = getattr(object_id, "toString", None)
+    return str(to_string()) if callable(to_string) else str(object_id)

@@ -10,6 +10,12 @@ Everything dotdo logs goes through `logging`, to a logger named by area:
                                 failed; WARNING for a step that will be retried, a schedule naming
                                 no method, an event too deep to push, a test fault point reached
 
+A line about one object (every `dotdo.workflows` line but the class-definition checks,
+which name the class) starts with the object's name in brackets, `[acme]` (a thing's
+object: `[acme/Customer/c-1]`; one never reached by name: its id), and carries it as the
+record's `dotdo_object` attribute for a formatter of the application's (`ObjectLog`): one
+isolate runs the objects of many tenants.
+
 Failures carry their traceback (`logger.exception`). A time in a message is written for
 a reader (`instant`: ISO 8601 in UTC, `2026-12-02T12:34:56.163Z`), never as raw epoch
 milliseconds. Python's default (no handler
@@ -23,9 +29,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import TextIO
+from collections.abc import MutableMapping
+from typing import Any, TextIO
 
-__all__ = ["FORMAT", "install_default_handler", "instant"]
+__all__ = ["FORMAT", "ObjectLog", "install_default_handler", "instant"]
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 
@@ -35,6 +42,20 @@ def instant(epoch_ms: int) -> str:
     in UTC to the millisecond, `2026-12-02T12:34:56.163Z`."""
     seconds, millis = divmod(int(epoch_ms), 1000)
     return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
+
+
+class ObjectLog(logging.LoggerAdapter[logging.Logger]):
+    """`logger` as one object logs through it: each message starts with `[<label>]`, and
+    each record carries `dotdo_object` (the label) for a formatter that wants it apart."""
+
+    def __init__(self, logger: logging.Logger, label: str) -> None:
+        super().__init__(logger, {"dotdo_object": label})
+        self.label = label
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        """The message with the object's label before it, and the label in `extra`."""
+        kwargs["extra"] = {**(kwargs.get("extra") or {}), "dotdo_object": self.label}
+        return f"[{self.label}] {msg}", kwargs
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]

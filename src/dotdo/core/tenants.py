@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dotdo.remote.names import TENANT as _TENANT
 
-__all__ = ["TENANT_RULE", "is_tenant"]
+__all__ = ["DEV_TENANT_PREFIX", "TENANT_RULE", "is_tenant"]
+
+DEV_TENANT_PREFIX = "/@"
+"""A path starting with `/@<tenant>` names the tenant in development (`dotdo.worker`)."""
 
 TENANT_RULE = "use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 """What a tenant name is, as an error message says it."""

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.identity import object_label
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
@@ -135,12 +136,7 @@ class DOStorage(DOSemantic):
 
     def _archive_name(self) -> str:
         """The object's folder in the bucket: its name (`idFromName`), else its id."""
-        name = self.object_name
-        if name is not None:
-            return name
-        object_id = getattr(self.ctx, "id", None)
-        to_string = getattr(object_id, "toString", None)
-        return str(to_string()) if callable(to_string) else str(object_id)
+        return object_label(self.object_name, getattr(self.ctx, "id", None))
 
     # -- hooks -------------------------------------------------------------
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import builtins
 import functools
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from dotdo.core.logs import instant
+from dotdo.core.logs import ObjectLog
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import Source, backoff
 from dotdo.errors import BadRequest, NotFound
@@ -31,14 +30,13 @@ from dotdo.semantic.ids import id_cursor, id_page, made_id, new_id, timed_cursor
 from dotdo.types import Row
 from dotdo.workflows.bus_store import DeliveryStore, SendStore
 from dotdo.workflows.delivery import DEFAULT_HANDLER_TIMEOUT, HandlerTimeout, Outbox
+from dotdo.workflows.delivery_log import log_failed, missing_handler
 from dotdo.workflows.failures import error_text
 from dotdo.workflows.host import DUE_BATCH, RUN_LEASE_MS, BusHost, encode_value
 from dotdo.workflows.steps import MAX_DELAY_MS
 from dotdo.workflows.timing import due_time
 
 __all__ = ["DeliveryPolicy", "EventBus"]
-
-logger = logging.getLogger("dotdo.workflows")
 
 T = TypeVar("T")
 _Item = tuple[Event, builtins.list[str]]  # an event and the durable handlers its outbox row names
@@ -80,11 +78,16 @@ class EventBus:
         self._handlers = handlers
         self._policy = policy
         self._runtime_handlers: builtins.list[tuple[str, Callable[..., Any]]] = []
-        self._outbox: Outbox[_Item] = Outbox(self._deliver, host.timers.rearm)
+        self._outbox: Outbox[_Item] = Outbox(self._deliver, host.timers.rearm, host.log)
         self._in_hand: set[str] = set()  # deliveries queued or running here: not the alarm's to retry
         self._observers: builtins.list[Callable[[Event], None]] = []
         self.sends_source = Source(sends.next_at, self._run_due_sends)
         self.deliveries_source = Source(deliveries.next_at, self._run_due_deliveries)
+
+    @property
+    def log(self) -> ObjectLog:
+        """The object's `dotdo.workflows` log (`Host.log`: each line names the object)."""
+        return self._host.log
 
     # -- raising events ----------------------------------------------------------
 
@@ -217,7 +220,7 @@ class EventBus:
                 try:
                     await self.run_handler(runtime_handler, event)
                 except HandlerTimeout as timeout:
-                    logger.error(
+                    self._host.log.error(
                         "run-time handler %s (%s) %s on %s %s; it was cancelled",
                         name,
                         pattern,
@@ -226,7 +229,7 @@ class EventBus:
                         event.id,
                     )
                 except Exception:
-                    logger.exception(
+                    self._host.log.exception(
                         "run-time handler %s (%s) failed on %s %s", name, pattern, event.type, event.id
                     )
         self._host.publish(event)
@@ -249,13 +252,13 @@ class EventBus:
         """Run a durable handler under the time bound; its error as text, or None."""
         method = self._host.handler(name)
         if method is None:
-            error = self._missing_handler(name, event.type)
-            logger.error("%s (event %s)", error, event.id)
+            error = missing_handler(self._host, name, event.type, self.durable_handlers_for(event.type))
+            self._host.log.error("%s (event %s)", error, event.id)
             return error
         try:
             await self.run_handler(method, event)
         except HandlerTimeout as timeout:
-            logger.error(
+            self._host.log.error(
                 "handler %s %s on %s %s; it was cancelled and the delivery counts as failed",
                 name,
                 timeout,
@@ -264,23 +267,9 @@ class EventBus:
             )
             return str(timeout)
         except Exception as error:
-            logger.exception("handler %s failed on %s %s", name, event.type, event.id)
+            self._host.log.exception("handler %s failed on %s %s", name, event.type, event.id)
             return error_text(error)
         return None
-
-    def _missing_handler(self, name: str, event_type: str) -> str:
-        """The error of a delivery to `name`, a handler the class no longer has (renamed or
-        removed while the delivery waited): the handlers `event_type` has now, and how to
-        send the delivery's dead letter to one of them (`replay`)."""
-        error = f"no handler method {name!r} for {event_type} (renamed or removed?)"
-        now = self.durable_handlers_for(event_type)
-        if not now:
-            return f"{error}; no durable handler listens to {event_type} now"
-        return (
-            f"{error}; its handlers now: {', '.join(now)}. Once this is a dead letter, replay it to one "
-            f'of them: POST /events/dead/<id>/replay {{"handler": "{now[0]}"}} '
-            f'(replay_dead_letter("<id>", handler="{now[0]}"))'
-        )
 
     def _failed(self, delivery_id: str | None, attempts: int, error: str, handler: str, event: Event) -> None:
         """The `attempts`-th attempt of a delivery failed: retried later, or a dead letter.
@@ -294,21 +283,10 @@ class EventBus:
             self._deliveries.bury(delivery_id, attempts, error)
         else:
             self._deliveries.retry_at(delivery_id, attempts, next_at, error)
-        if dead:
-            # How to deliver it again; for a handler that is gone, `error` says (_missing_handler).
-            replay = f"replay it: POST /events/dead/{delivery_id}/replay or await self.replay_dead_letter"
-            replay = f'; once the handler is fixed, {replay}("{delivery_id}")'
-            known = handler in self.durable_handlers_for(event.type)
-            logger.error(
-                "delivery %s of %s %s to handler %s is a dead letter after %d attempts (last: %s)%s",
-                *(delivery_id, event.type, event.id, handler, attempts, error, replay if known else ""),
-            )
-        elif next_at is not None:  # always, when not dead: the traceback logged is not the end of it
-            logger.warning(
-                "delivery %s of %s %s to handler %s: attempt %d of %d failed, retried in %.1f s (at %s)",
-                *(delivery_id, event.type, event.id, handler, attempts, self._policy.retry_limit),
-                *((next_at - self._host.timers.now()) / 1000, instant(next_at)),
-            )
+        known = dead and handler in self.durable_handlers_for(event.type)
+        log_failed(
+            self._host, delivery_id, event, handler, attempts, self._policy.retry_limit, error, next_at, known
+        )
         self._host.timers.changed()
 
     async def _retry(self, row: Row) -> None:

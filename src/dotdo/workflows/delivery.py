@@ -22,6 +22,7 @@ Who waits for delivery, and why nothing can wait on a drain it blocks:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 from collections import deque
@@ -143,23 +144,30 @@ class _Entry(Generic[T]):
     batch: Batch | None
 
 
-def _abandoned(task: asyncio.Task[Any]) -> None:
+def _abandoned(log: logging.Logger | logging.LoggerAdapter[logging.Logger], task: asyncio.Task[Any]) -> None:
     """A timed-out handler's task ended after all: say how (and retrieve its error, which
     asyncio would otherwise report as never retrieved)."""
     if task.cancelled():
         return
     error = task.exception()
     if error is not None:
-        logger.warning("an abandoned handler ended later with %r", error)
+        log.warning("an abandoned handler ended later with %r", error)
 
 
 class Outbox(Generic[T]):
     """One object's queue of undelivered items, each passed to `deliver` in order by one
-    drain task; `idle` runs whenever the queue has run dry."""
+    drain task; `idle` runs whenever the queue has run dry. `log`: where its failures are
+    logged (the object's `ObjectLog`, which names it)."""
 
-    def __init__(self, deliver: Callable[[T], Awaitable[None]], idle: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        deliver: Callable[[T], Awaitable[None]],
+        idle: Callable[[], None],
+        log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
+    ) -> None:
         self._deliver = deliver
         self._idle = idle
+        self._log = log
         self._queue: deque[_Entry[T]] = deque()
         self._current: _Entry[T] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -259,7 +267,7 @@ class Outbox(Generic[T]):
         done, _ = await asyncio.wait({task}, timeout=timeout)
         if not done:
             task.cancel()
-            task.add_done_callback(_abandoned)
+            task.add_done_callback(functools.partial(_abandoned, self._log))
             raise HandlerTimeout(timeout)
         if task.cancelled():
             raise RuntimeError("the handler cancelled itself")
@@ -285,7 +293,7 @@ class Outbox(Generic[T]):
                 try:
                     await self._deliver(entry.item)
                 except Exception:
-                    logger.exception("delivering %r failed", entry.item)
+                    self._log.exception("delivering %r failed", entry.item)
                 finally:
                     self._current = None
                     if entry.batch is not None:

@@ -35,8 +35,6 @@ from dotdo.core.durable import DOCore
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
-from dotdo.core.sql import Sql
-from dotdo.core.timers import TimerService
 from dotdo.core.transport import WS_RPC_TAG
 from dotdo.core.websocket import Connection, live
 from dotdo.errors import BadRequest
@@ -57,6 +55,7 @@ from dotdo.workflows.bus import DeliveryPolicy, EventBus
 from dotdo.workflows.engine import Marks, WorkflowEngine
 from dotdo.workflows.every import Every, ScheduleSpec
 from dotdo.workflows.handlers import On, check_handler_nouns, check_handler_verbs
+from dotdo.workflows.object_host import ObjectHost
 from dotdo.workflows.routes import WorkflowRoutes
 from dotdo.workflows.runs import RunEngine
 from dotdo.workflows.scheduler import Scheduler
@@ -76,39 +75,6 @@ _SUBSCRIPTIONS = "subscriptions"
 _CHECKED_PATTERNS: set[tuple[type, str]] = set()
 """Run-time handler patterns whose noun and verb were checked already (see `check_handler_nouns`,
 `check_handler_verbs`)."""
-
-
-class _ObjectHost:
-    """The object as its workflow components see it (`workflows/host.py`), without adding
-    a single name to the application's namespace."""
-
-    def __init__(self, obj: DOWorkflow) -> None:
-        self._obj = obj
-
-    @property
-    def sql(self) -> Sql:
-        return self._obj.sql
-
-    @property
-    def timers(self) -> TimerService:
-        return self._obj.timers
-
-    def handler(self, name: str) -> Callable[..., Any] | None:
-        method = getattr(self._obj, name, None)
-        return method if callable(method) else None
-
-    def record_event(self, event_type: str, data: Any, subject: str | None, object_id: str | None) -> str:
-        return super(DOWorkflow, self._obj).emit(event_type, data, subject, object_id)
-
-    def find_event(self, event_id: str) -> Event | None:
-        found = self._obj.event_log.get(event_id)
-        return None if found is None else Event.from_dict(found)
-
-    def publish(self, event: Event) -> None:
-        self._obj._publish(event)
-
-    def publishes(self) -> bool:
-        return self._obj._publishes()
 
 
 class DOWorkflow(DOStorage):
@@ -168,7 +134,7 @@ class DOWorkflow(DOStorage):
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
         engine = WorkflowEngine(
-            _ObjectHost(self),
+            ObjectHost(self, super().emit),
             self._marks,
             DeliveryPolicy(self.delivery_retry_limit, self.delivery_retry_delay_ms, self.handler_timeout),
         )
@@ -265,7 +231,7 @@ class DOWorkflow(DOStorage):
         try:
             wire = encode(event.to_dict())  # once, in the codec's one encoding, for every socket
         except TypeError as error:  # only data the application emitted past the wire's depth limit
-            logger.warning("event %s not pushed to sockets: %s", event.id, error)
+            self.bus.log.warning("event %s not pushed to sockets: %s", event.id, error)
             return
         self.broadcast(dump({"type": "event", "event": wire}), tag=self.event_socket_tag)
         self._push_to_subscribers(event.type, dump({"method": "event", "params": wire}))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from dotdo.core.logs import ObjectLog
 from dotdo.core.sql import Sql
 from dotdo.core.timers import TimerService
 from dotdo.errors import PayloadTooLarge
@@ -50,6 +51,12 @@ class Host(Protocol):
         """The object's timer service: its clock (`now()`), and the alarm to re-arm."""
         ...
 
+    @property
+    def log(self) -> ObjectLog:
+        """The `dotdo.workflows` logger as this object logs through it: each line names the
+        object (`[acme]`), as a multi-tenant log needs (`core/logs.py`)."""
+        ...
+
     def handler(self, name: str) -> Callable[..., Any] | None:
         """The object's method called `name`, or None: handlers, schedules and workflows
         are persisted by name and found again this way after eviction."""
@@ -75,4 +82,11 @@ class BusHost(Host, Protocol):
     def publishes(self) -> bool:
         """Whether `publish` could reach anyone now (a socket is open): when not, an event
         no handler listens to is not queued for delivery at all."""
+        ...
+
+    def request_path(self, path: str) -> str | None:
+        """Where a client sends a request for the object's `path`, as a log line tells a
+        reader to (a dead letter's replay): `/@acme/events/...` in development, the path on
+        the tenant's host when deployed; None for an object no request reaches (a thing's
+        object, one never reached by name)."""
         ...

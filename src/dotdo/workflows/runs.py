@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -42,7 +41,6 @@ from dotdo.workflows.steps import (
 
 __all__ = ["MAX_RUN_PAGE", "RUN_STATUSES", "RunEngine"]
 
-logger = logging.getLogger("dotdo.workflows")
 
 RUN_STATUSES = ("running", "waiting", "completed", "failed")
 """A run's states: running (leased by a pass now), waiting (until `next_at`), and ended."""
@@ -174,7 +172,9 @@ class RunEngine:
             # a failed step was logged with its traceback when it failed; a mismatch's message says it all
             step_error = isinstance(error, (StepFailed, StepMismatch))
             message = error_text(error) if run.mismatch is None else storable_text(str(run.mismatch))
-            logger.error("workflow %s %s failed: %s", row["name"], run_id, message, exc_info=not step_error)
+            self._host.log.error(
+                "workflow %s %s failed: %s", row["name"], run_id, message, exc_info=not step_error
+            )
             self._finish(run_id, "failed", error=message)
         else:
             try:
@@ -337,7 +337,7 @@ class RunEngine:
         status = "pending" if retry else "failed"
         self._store.fail_step(key, status, message, attempts, next_at, run.run_id, name, now)
         if next_at is not None:
-            logger.warning(
+            self._host.log.warning(
                 "step %s failed (attempt %d), retried in %.1f s (at %s)",
                 key,
                 attempts,
@@ -346,7 +346,7 @@ class RunEngine:
                 exc_info=error,
             )
             raise Suspend(next_at)
-        logger.error("step %s failed for good (attempt %d)", key, attempts, exc_info=error)
+        self._host.log.error("step %s failed for good (attempt %d)", key, attempts, exc_info=error)
         raise StepFailed(key, message) from error
 
     async def try_(self, action: Callable[..., Any], *args: Any) -> Attempt:

@@ -16,7 +16,6 @@ time coming due first replaces a firing still to be retried (missed firings coll
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -40,7 +39,6 @@ __all__ = [
     "runtime_schedule_id",
 ]
 
-logger = logging.getLogger("dotdo.workflows")
 
 LEASE_MARGIN_MS = 5_000
 """A firing's lease is the handler time bound plus this: once it runs out, the handler was
@@ -224,7 +222,7 @@ class Scheduler:
             )
         method = self._host.handler(handler)
         if method is None:  # no attempt can succeed until the code has the method again
-            logger.error("schedule %s names no method %r; skipped", schedule_id, handler)
+            self._host.log.error("schedule %s names no method %r; skipped", schedule_id, handler)
             self._store.firing(schedule_id, next_at, now, scheduled, attempts, now)
             self._store.fired(schedule_id, f"no method {handler!r}")
             self._host.timers.changed()
@@ -236,7 +234,7 @@ class Scheduler:
         if error is None:
             self._store.fired(schedule_id, None)
         elif attempts >= self._policy.retry_limit:
-            logger.error(
+            self._host.log.error(
                 "schedule %s (handler %s) firing for %s given up after %d attempts (last: %s)",
                 schedule_id,
                 handler,
@@ -256,12 +254,12 @@ class Scheduler:
             arguments = (info,) if _takes_argument(method) else ()
             await self._run_handler(method, *arguments)
         except HandlerTimeout as timeout:
-            logger.error(
+            self._host.log.error(
                 "schedule %s (method %s) %s; it was cancelled", schedule_id, method.__name__, timeout
             )
             return str(timeout)
         except Exception as error:
-            logger.exception("schedule %s (method %s) failed", schedule_id, method.__name__)
+            self._host.log.exception("schedule %s (method %s) failed", schedule_id, method.__name__)
             return error_text(error)
         finally:
             self._firing.discard(schedule_id)

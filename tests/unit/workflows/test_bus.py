@@ -85,7 +85,7 @@ def test_a_failing_handler_is_retried_with_doubling_back_off_then_buried_and_rep
     # the log line says how to deliver it again
     assert (
         f"is a dead letter after 3 attempts (last: RuntimeError: attempt 3 fails); once the handler is "
-        f"fixed, replay it: POST /events/dead/{dead['id']}/replay or "
+        f"fixed, replay it: POST /@acme/events/dead/{dead['id']}/replay or "
         f'await self.replay_dead_letter("{dead["id"]}")'
     ) in caplog.text
     assert deliveries(obj)[0]["next_at"] is None and obj.storage.alarm is None
@@ -159,7 +159,10 @@ def test_a_dead_letter_of_a_renamed_handler_is_replayed_to_the_new_name(
     error = str(dead["last_error"])
     assert error.startswith("no handler method 'count_borrow' for Member.borrowed (renamed or removed?)")
     assert "its handlers now: tally_borrow, audit." in error  # what to replay it to, and how
-    assert 'POST /events/dead/<id>/replay {"handler": "tally_borrow"}' in error
+    assert (
+        'POST /@acme/events/dead/<id>/replay {"handler": "tally_borrow"} or '
+        'await self.replay_dead_letter("<id>", handler="tally_borrow")'
+    ) in error
     # the same name again fails again, back in the retry cycle with it
     again = run(obj.bus.replay(str(dead["id"])))
     assert (again["handler"], again["delivered"], again["status"]) == ("count_borrow", False, "pending")
