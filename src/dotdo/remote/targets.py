@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dotdo.errors import BadRequest, NotFound
-from dotdo.remote.marks import RpcTarget, is_reference, rpc_scope
+from dotdo.remote.marks import RpcTarget, is_reference, rpc_methods, rpc_scope
 
 __all__ = [
     "null_step",
@@ -129,11 +129,26 @@ def resolve_operation(
                 call = resolve_call(noun) if noun is not None else None
                 if call is not None:
                     return call, None, candidate
+    suggestion = _closest_method(target, name) if is_root or is_reference(target) else None
+    hint = f"; did you mean {suggestion!r}?" if suggestion else ""
     raise NotFound(
         f"No callable method {name!r} on {_describe(target)} (a method is callable remotely "
-        "when it is marked @rpc)",
+        f"when it is marked @rpc){hint}",
         code="method_not_found",
+        details={"suggestion": suggestion} if suggestion else None,
     )
+
+
+def _closest_method(target: Any, name: Any) -> str | None:
+    """The method callable on `target` closest to a caller's `name` (`borow` -> `borrow`,
+    its snake_case spelling compared), as a noun's is; None when none is close. Only on
+    the error path: it reads the class's whole remote surface."""
+    if not isinstance(name, str) or not name:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(snake_case(name), rpc_methods(type(target)), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def resolve_property(target: Any, name: Any, is_root: bool = False, answered_by: str = "the call") -> Any:

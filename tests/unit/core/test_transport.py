@@ -392,6 +392,12 @@ def test_a_plain_call_answering_a_reference_says_where_it_can_be_called() -> Non
     assert missing.json()["error"]["message"] == (
         "No callable method 'nope' on a Host (a method is callable remotely when it is marked @rpc)"
     )
+    # a name close to a callable one suggests it, on /rpc and /ws/rpc alike
+    close = request(Host(), "POST", "/rpc", {"method": "dsk", "params": []}, headers).json()["error"]
+    assert close["message"].endswith("marked @rpc); did you mean 'desk'?")
+    assert close["suggestion"] == "desk"
+    sent = converse(host, connection, json.dumps({"id": 2, "method": "dsk", "params": []}))[-1]
+    assert sent["error"]["message"].endswith("did you mean 'desk'?")
 
 
 def test_a_caller_over_its_message_rate_is_answered_on_every_socket() -> None:

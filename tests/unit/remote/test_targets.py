@@ -234,3 +234,26 @@ def test_every_envelope_of_a_pipeline_refuses_a_field_it_does_not_take(body: Any
     with pytest.raises(BadRequest) as refused:
         parse_pipelines(body)
     assert refused.value.code == "invalid_pipeline" and f"Unknown field {message}" in refused.value.message
+
+
+def test_an_unknown_method_suggests_the_closest_callable_one_on_every_surface() -> None:
+    """`{"method": "borow"}` said only "No callable method 'borow'", while an unknown noun
+    says "did you mean"; every surface resolves the name here, so each says it."""
+    with pytest.raises(HttpError) as caught:
+        resolve_operation(Main(), "countThing", is_root=True)  # a JavaScript caller's spelling
+    assert caught.value.message.endswith("marked @rpc); did you mean 'count_things'?")
+    assert caught.value.details == {"suggestion": "count_things"}
+    with pytest.raises(HttpError) as caught:
+        resolve_operation(Library(), "retrun", is_root=True)
+    assert caught.value.details == {"suggestion": "return_"}
+    with pytest.raises(HttpError) as caught:  # a noun accessor's methods, taken on a reference
+        resolve_operation(Accessor(), "cuont", is_root=False)
+    assert caught.value.details == {"suggestion": "count"}
+    for far in ("nope", "helper", "_secret"):  # nothing close, or close only to what is not callable
+        with pytest.raises(HttpError) as caught:
+            resolve_operation(Accessor(), far, is_root=False)
+        assert "did you mean" not in caught.value.message and caught.value.details == {}
+    refused = pipe([], {"type": "method", "name": "tickt", "args": []})
+    assert refused["code"] == "method_not_found" and refused["message"].endswith("did you mean 'ticket'?")
+    answers = capnweb([["push", ["pipeline", 0, ["tickt"], []]], ["pull", 1]], [])
+    assert answers[0][2][2].endswith("did you mean 'ticket'?")
