@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -17,7 +18,9 @@ from dotdo.errors import RpcError
 from dotdo.wire.codec import decode
 from dotdo.wire.wsrpc import answer_to
 
-__all__ = ["EventSubscription", "closed_error", "refusal"]
+__all__ = ["EventSubscription", "closed_error", "refusal", "subscribed"]
+
+logger = logging.getLogger("dotdo.client")
 
 
 class EventSubscription:
@@ -74,6 +77,7 @@ class EventSubscription:
                     pass
                 if "error" in answer:
                     raise RpcError(answer["error"]["code"], answer["error"]["message"])
+                subscribed(pattern, answer.get("result"))
         except BaseException as error:
             await socket.close()
             if isinstance(error, websockets.ConnectionClosed):
@@ -127,6 +131,14 @@ class EventSubscription:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def subscribed(pattern: str, result: Any) -> None:
+    """The server's answer to subscribing `pattern`: a `hint` in it (a pattern no event of a
+    known verb carries, `Member.borrow`) is logged as a WARNING; the pattern is held anyway."""
+    hint = result.get("hint") if isinstance(result, dict) else None
+    if isinstance(hint, str):
+        logger.warning("subscribe(%r): %s", pattern, hint)
 
 
 def closed_error(closed: websockets.ConnectionClosed) -> RpcError:

@@ -266,6 +266,11 @@ def test_websocket_rpc_calls_subscriptions_and_limits(runtime: LocalRuntime) -> 
             ask({"id": 5, "method": "subscribe", "params": ["bad pattern"]})["error"]["code"]
             == "invalid_event_pattern"
         )
+        hinted = ask({"id": 5, "method": "subscribe", "params": ["Customer.create"]})["result"]
+        assert hinted["hint"].endswith("subscribe to 'Customer.created'")  # held all the same
+        assert ask({"id": 5, "method": "unsubscribe", "params": ["Customer.create"]})["result"] == {
+            "subscriptions": ["Customer.*"]
+        }
         with runtime.client(tenant) as c:
             c.post("/Order", json={"n": 1})  # not subscribed
             c.post("/Customer", json={"$id": "pushed"})

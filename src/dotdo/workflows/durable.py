@@ -54,7 +54,7 @@ from dotdo.workflows import delivery
 from dotdo.workflows.bus import DeliveryPolicy, EventBus
 from dotdo.workflows.engine import Marks, WorkflowEngine
 from dotdo.workflows.every import Every, ScheduleSpec
-from dotdo.workflows.handlers import On, check_handler_nouns, check_handler_verbs
+from dotdo.workflows.handlers import On, check_handler_nouns, check_handler_verbs, pattern_verb_hint
 from dotdo.workflows.object_host import ObjectHost
 from dotdo.workflows.routes import WorkflowRoutes
 from dotdo.workflows.runs import RunEngine
@@ -255,7 +255,9 @@ class DOWorkflow(DOStorage):
         """`subscribe` / `unsubscribe` with event patterns (kept in `socket_state`, so they
         survive hibernation; 32 patterns of 129 characters would not fit the attachment);
         anything else is an RPC method. The new list is stored before it is answered, so
-        what a socket is told it holds is what it holds after hibernation."""
+        what a socket is told it holds is what it holds after hibernation. A `subscribe` to
+        a pattern whose verb is a declared verb's other form (`Member.borrow`) is answered
+        with a `hint` too (`pattern_verb_hint`), as such a handler is logged."""
         if method_name not in ("subscribe", "unsubscribe"):
             return await super().rpc_socket_call(connection, method_name, params, authorize)
         from dotdo.wire.wsrpc import MAX_SUBSCRIPTIONS  # the protocol's module: with its first call
@@ -278,7 +280,9 @@ class DOWorkflow(DOStorage):
             subscriptions = [held_pattern for held_pattern in current if held_pattern != pattern]
         if subscriptions != current:
             self.socket_state.put(connection.id, _SUBSCRIPTIONS, subscriptions or None)
-        return {"subscriptions": subscriptions}
+        hint = pattern_verb_hint(pattern, self.declared_verbs) if method_name == "subscribe" else None
+        # accepted all the same: an app may send such a type itself (`send_event`)
+        return {"subscriptions": subscriptions, "hint": hint} if hint else {"subscriptions": subscriptions}
 
     # -- dead letters --------------------------------------------------------
 

@@ -24,7 +24,7 @@ from dotdo.semantic.names import RESERVED_VERBS
 from dotdo.semantic.registry import Noun, Verb
 from dotdo.semantic.strict import closest_noun, one_edit_apart
 
-__all__ = ["HANDLERS_MARK", "On", "check_handler_nouns", "check_handler_verbs", "on"]
+__all__ = ["HANDLERS_MARK", "On", "check_handler_nouns", "check_handler_verbs", "on", "pattern_verb_hint"]
 
 HANDLERS_MARK = "__dotdo_handlers__"
 logger = logging.getLogger("dotdo.workflows")
@@ -99,33 +99,54 @@ def check_handler_verbs(
     `crated`, `depleted`, one letter from `created` or `deleted`): that is taken for an event
     the app sends (`send_event`, whose types are free-form), as is every other verb, and is not logged.
     """
-    known = [*_THING_STORE_VERBS, *(verb.forms() for verb in verbs)]
-    pasts = {forms.past: forms for forms in known}
     messages: list[str] = []
+    verbs = list(verbs)
     for pattern, handler_names in handlers.items():
-        noun, _, verb = pattern.partition(".")
-        if verb == "*" or verb in pasts:
+        found = _verb_mistake(pattern, verbs)
+        if found is None:
             continue
-        methods = ", ".join(sorted(handler_names))
-        listens = f"{owner}: handler {methods} listens to {pattern!r}"
-        form_of = next((f for f in known if verb in (f.base, f.participle, f.third_person)), None)
-        if form_of is not None:
-            meant = f"{noun}.{form_of.past}"
-            raised = (
-                f"the thing store's {form_of.base!r} events are {meant!r}"
-                if form_of in _THING_STORE_VERBS
-                else f"actions of the verb {form_of.base!r} raise {meant!r}"
-            )
+        meant, raised = found
+        listens = f"{owner}: handler {', '.join(sorted(handler_names))} listens to {pattern!r}"
+        if raised is not None:
             message = f"{listens}, but {raised}: listen to {meant!r}"
         else:
-            typo_of = _typo_of(verb, pasts)
-            if typo_of is None:
-                continue
-            meant = f"{noun}.{typo_of.past}"
             message = f"{listens}, which names no event of a known verb; did you mean {meant!r}?"
         logger.warning(message)
         messages.append(message)
     return messages
+
+
+def pattern_verb_hint(pattern: str, verbs: Iterable[Verb]) -> str | None:
+    """What a client subscribing to `pattern` is told when its verb is a form of a known verb
+    other than the past its events carry (`Member.borrow`: "actions of the verb 'borrow'
+    raise 'Member.borrowed': subscribe to 'Member.borrowed'"), or a typo of that past; the
+    same mistake `check_handler_verbs` logs for a handler. None for any other pattern."""
+    found = _verb_mistake(pattern, list(verbs))
+    if found is None:
+        return None
+    meant, raised = found
+    if raised is not None:
+        return f"no event is {pattern!r}: {raised}; subscribe to {meant!r}"
+    return f"no event of a known verb is {pattern!r}; did you mean {meant!r}?"
+
+
+def _verb_mistake(pattern: str, verbs: list[Verb]) -> tuple[str, str | None] | None:
+    """The event type `pattern` was meant to name and, for a form of a known verb, why
+    (`actions of the verb 'borrow' raise 'Member.borrowed'`; None for a typo of a past); None
+    when its verb is `*`, a known past, or like none (`check_handler_verbs` says which)."""
+    noun, _, verb = pattern.partition(".")
+    known = [*_THING_STORE_VERBS, *(declared.forms() for declared in verbs)]
+    pasts = {forms.past: forms for forms in known}
+    if verb == "*" or verb in pasts:
+        return None
+    form_of = next((f for f in known if verb in (f.base, f.participle, f.third_person)), None)
+    if form_of is not None:
+        meant = f"{noun}.{form_of.past}"
+        if form_of in _THING_STORE_VERBS:
+            return meant, f"the thing store's {form_of.base!r} events are {meant!r}"
+        return meant, f"actions of the verb {form_of.base!r} raise {meant!r}"
+    typo_of = _typo_of(verb, pasts)
+    return None if typo_of is None else (f"{noun}.{typo_of.past}", None)
 
 
 def _typo_of(verb: str, pasts: Mapping[str, VerbForms]) -> VerbForms | None:
