@@ -159,6 +159,8 @@ class DOCore(DurableObject, metaclass=_Composed):
         run_router_hooks(self, self.router)  # middleware(), then routes()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        if not cls.__module__.startswith("dotdo."):  # an app's class: its checks below log
+            install_default_handler()
         super().__init_subclass__(**kwargs)
         check_namespace(cls)
         seal_rpc_surface(cls)

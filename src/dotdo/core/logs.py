@@ -68,14 +68,26 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     def stream(self) -> TextIO:
         return sys.stderr
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Write `record`, unless the application has configured the root logger since this
+        was installed (`logging.basicConfig` after its classes): its handlers write what
+        `dotdo` propagates, so writing here too would print each line twice."""
+        if logging.getLogger().handlers:
+            return False
+        return super().handle(record)
+
 
 def install_default_handler() -> None:
     """Give the `dotdo` logger a stderr handler at INFO when logging is not configured.
 
     Nothing changes if `dotdo` or the root logger already has a handler (the
     application configured logging, e.g. `logging.basicConfig` at import of its
-    worker module) or `dotdo` has a level set. Called when a Durable Object starts;
-    stderr is what Workers and the local runtime put in the log.
+    worker module) or `dotdo` has a level set. Called when an application's Durable Object
+    class is defined (its class-definition warnings are lines like any other, `WARNING
+    dotdo.workflows: ...`, not bare text from Python's last-resort handler) and when an object
+    starts; stderr is what Workers and the local runtime put in the log. Once the root
+    logger has a handler (the application configured logging later), this one writes
+    nothing: the root's write what `dotdo` propagates.
     """
     logger = logging.getLogger("dotdo")
     if logger.handlers or logging.getLogger().handlers or logger.level != logging.NOTSET:

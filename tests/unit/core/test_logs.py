@@ -72,3 +72,41 @@ def test_request_lines_go_to_the_requests_logger_at_info(caplog: pytest.LogCaptu
 def test_a_time_in_a_message_is_iso_8601_in_utc() -> None:
     assert instant(1_796_214_742_163) == "2026-12-02T12:32:22.163Z"
     assert instant(0) == "1970-01-01T00:00:00.000Z"
+
+
+def test_a_class_definition_warning_is_a_line_like_any_other(
+    unconfigured: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An app's class-definition checks log when its module is imported, before any object
+    starts: with nothing configured they printed as bare text (Python's last resort),
+    `Library: handler count_loan listens to ...`, unlike every other dotdo line."""
+    from dotdo import DOWorkflow, Verb, on
+
+    stderr = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stderr)
+    with _no_root_handlers():
+
+        class Library(DOWorkflow):
+            declared_verbs = (Verb("borrow"),)
+
+            @on.Member.borrow
+            async def count_loan(self, event: object) -> None: ...
+
+    line = stderr.getvalue()
+    assert line.startswith("WARNING dotdo.workflows: ") and line.endswith(
+        ".Library: handler count_loan listens to 'Member.borrow', but actions of the verb 'borrow' "
+        "raise 'Member.borrowed': listen to 'Member.borrowed'\n"
+    )
+
+
+def test_the_default_handler_gives_way_to_a_root_configured_after_it(
+    unconfigured: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stderr = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stderr)
+    with _no_root_handlers():
+        install_default_handler()
+        logging.getLogger("dotdo.http").warning("once")
+    # pytest's handlers are the root's again: an app's `basicConfig` after its classes
+    logging.getLogger("dotdo.http").warning("by the root's handlers alone")
+    assert stderr.getvalue() == "WARNING dotdo.http: once\n"
