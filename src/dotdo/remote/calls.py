@@ -57,14 +57,37 @@ def bind_arguments(method: Callable[..., Any], params: Any) -> tuple[list[Any], 
         )
     binder = _binder(method)
     if binder is None or not binder.check(method, args, kwargs):
+        signature = signature_of(method)
         try:
-            bound = signature_of(method).bind(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
         except TypeError as exc:
-            message = f"Wrong arguments for {callee_name(method)}: {exc}"
+            message = f"Wrong arguments for {callee_name(method)}: {exc}{_unknown_names(signature, kwargs)}"
             raise BadRequest(message, code="invalid_params") from exc
         check_argument_types(method, bound)
     return args, kwargs
 
+
+def _unknown_names(signature: inspect.Signature, kwargs: dict[str, Any]) -> str:
+    """What a refusal adds about the named arguments no parameter takes: `bind` names only
+    the first thing it finds (a missing `member_id`), not the `member` and `book` sent in
+    its place. "" when every name is a parameter's, or the method takes `**kwargs`."""
+    parameters = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return ""
+    unknown = [name for name in kwargs if name not in parameters]
+    if not unknown:
+        return ""
+    shown = ", ".join(f"{name!r:.42}" for name in unknown[:_LISTED]) + (
+        ", ..." if len(unknown) > _LISTED else ""
+    )
+    taken = ", ".join(
+        name for name, p in parameters.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL
+    )
+    return f"; no parameter is named {shown} (its parameters: {taken or 'none'})"
+
+
+_LISTED = 5
+"""Most unknown names a refusal lists: a caller chooses how many it sends."""
 
 _MISSING = object()
 

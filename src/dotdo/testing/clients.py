@@ -37,6 +37,9 @@ __all__ = ["AsyncTenantClient", "Subscription", "TenantClient"]
 
 def _result(response: httpx.Response) -> Any:
     """The decoded `result` of an RPC answer; RpcError with the server's code otherwise."""
+    # This frame and the `rpc` calling it only re-raise the server's error: pytest leaves
+    # them out of a failing test's traceback, which ends at the test's own call.
+    __tracebackhide__ = True
     try:
         body = response.json()
     except ValueError:
@@ -52,6 +55,7 @@ def _result(response: httpx.Response) -> Any:
 
 
 def _checked_json(response: httpx.Response) -> Any:
+    __tracebackhide__ = True  # as `_result`'s
     if not response.is_success:
         raise RpcError(
             "http_error", f"HTTP {response.status_code}: {response.text[:200]}", response.status_code
@@ -122,6 +126,7 @@ class TenantClient(httpx.Client):
 
     def rpc(self, method: str, *params: Any) -> Any:
         """Call an `@rpc` method of the tenant's object; RpcError with the server's code."""
+        __tracebackhide__ = True  # as `_result`'s
         body = {"method": method, "params": encode(list(params))}
         return _result(self.post("/rpc", json=body))
 
@@ -143,7 +148,7 @@ class TenantClient(httpx.Client):
         """Follow events matching any of `patterns` (`Note.*`, `*.created`)."""
         from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-        from dotdo.client_events import closed_error, refusal
+        from dotdo.client_events import closed_error, refusal, subscribed
         from dotdo.wire.wsrpc import answer_to
 
         with ExitStack() as opened:
@@ -159,6 +164,7 @@ class TenantClient(httpx.Client):
                         pass
                     if "error" in answer:
                         raise RpcError(answer["error"]["code"], answer["error"]["message"])
+                    subscribed(pattern, answer.get("result"))  # its `hint`, logged as the client's is
             except ConnectionClosed as closed:  # before the block: raised as `next` raises it
                 raise closed_error(closed) from closed
             yield Subscription(connection, events)
@@ -217,6 +223,7 @@ class AsyncTenantClient(httpx.AsyncClient):
 
     async def rpc(self, method: str, *params: Any) -> Any:
         """TenantClient.rpc, awaited."""
+        __tracebackhide__ = True  # as `_result`'s
         body = {"method": method, "params": encode(list(params))}
         return _result(await self.post("/rpc", json=body))
 

@@ -193,3 +193,34 @@ def test_a_route_body_is_bound_and_checked_against_one_method() -> None:
         )
     )
     assert decided == {"id": "a1", "decision": "approve", "comment": None}
+
+
+class Library:
+    @rpc
+    def borrow(self, member_id: str, book_id: str) -> str:
+        return f"{member_id} {book_id}"
+
+    @rpc
+    def note(self, text: str, **extra: Any) -> str:
+        return text
+
+
+def test_named_params_with_unknown_names_say_which_beside_the_missing_one() -> None:
+    """`{"member": "ann", "book": "dune"}` said only "missing a required argument:
+    'member_id'", which did not point at the names the caller got wrong."""
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(invoke(Library().borrow, {"member": "ann", "book": "dune"}))
+    assert refused.value.code == "invalid_params"
+    assert refused.value.message == (
+        "Wrong arguments for borrow: missing a required argument: 'member_id'; no parameter is named "
+        "'member', 'book' (its parameters: member_id, book_id)"
+    )
+    with pytest.raises(BadRequest) as refused:
+        asyncio.run(invoke(Library().borrow, {"member_id": "ann", "book_id": "dune", "due": 3}))
+    assert refused.value.message.endswith("no parameter is named 'due' (its parameters: member_id, book_id)")
+    with pytest.raises(BadRequest) as refused:  # every name is a parameter's: nothing added
+        asyncio.run(invoke(Library().borrow, {"member_id": "ann"}))
+    assert refused.value.message == "Wrong arguments for borrow: missing a required argument: 'book_id'"
+    with pytest.raises(BadRequest) as refused:  # **extra takes any name
+        asyncio.run(invoke(Library().note, {"txt": "x"}))
+    assert "no parameter" not in refused.value.message

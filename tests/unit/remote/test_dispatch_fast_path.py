@@ -166,10 +166,14 @@ def general(method: Callable[..., Any], params: Any) -> Any:
         raise BadRequest(
             "params is a list of arguments or an object of keyword arguments", code="invalid_params"
         )
+    signature = calls.signature_of(method)
     try:
-        bound = calls.signature_of(method).bind(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
     except TypeError as exc:
-        raise BadRequest(f"Wrong arguments for {method.__name__}: {exc}", code="invalid_params") from exc
+        unknown = calls._unknown_names(signature, kwargs)
+        raise BadRequest(
+            f"Wrong arguments for {method.__name__}: {exc}{unknown}", code="invalid_params"
+        ) from exc
     check_argument_types(method, bound)
     return args, kwargs
 

@@ -118,3 +118,37 @@ def test_answer_to_matches_by_id() -> None:
     refused = '{"id": null, "error": {"code": "rate_limited", "message": "slow down"}}'
     assert answer_to(refused, 2, events) == json.loads(refused)  # an id the server could not read
     assert events == [_event(1)["params"]]
+
+
+def test_an_rpc_error_s_traceback_ends_at_the_test_s_call() -> None:
+    """A failing `dotdo_client.rpc(...)` showed dotdo's `_result` frame and its source in
+    the test's traceback; the frames that only re-raise the server's error are hidden."""
+    import httpx
+
+    client = TenantClient(1, "acme")
+    refused = {"error": {"code": "method_not_found", "message": "No callable method 'borow'"}}
+    client.post = lambda *args, **kwargs: httpx.Response(404, json=refused)  # type: ignore[method-assign]
+    with pytest.raises(RpcError) as caught:
+        client.rpc("borow")
+    shown = caught.traceback.filter(caught)
+    assert [entry.name for entry in shown] == ["test_an_rpc_error_s_traceback_ends_at_the_test_s_call"]
+    client.close()
+
+
+def test_a_subscribe_hint_is_logged_by_the_test_client_too(caplog: pytest.LogCaptureFixture) -> None:
+    hint = "no event is 'Order.create': ..."
+
+    def handle(socket: Any) -> None:
+        request = json.loads(socket.recv())
+        socket.send(
+            json.dumps({"id": request["id"], "result": {"subscriptions": ["Order.create"], "hint": hint}})
+        )
+        socket.recv()  # until the client closes
+
+    with (
+        socket_server(handle) as port,
+        TenantClient(port, "acme") as client,
+        client.subscribe("Order.create"),
+    ):
+        pass
+    assert f"subscribe('Order.create'): {hint}" in caplog.text
