@@ -92,11 +92,16 @@ class Alarms:
     """
 
     def __init__(
-        self, sql: Sql, timers: TimerService, on_alarm: Callable[[AlarmInfo], Awaitable[None] | None]
+        self,
+        sql: Sql,
+        timers: TimerService,
+        on_alarm: Callable[[AlarmInfo], Awaitable[None] | None],
+        log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
     ) -> None:
         self._sql = sql
         self._timers = timers
         self._on_alarm = on_alarm
+        self._log = log
 
     async def get(self) -> int | None:
         """When the application's alarm fires next, in epoch ms, or None."""
@@ -145,17 +150,17 @@ class Alarms:
             await completed(self._on_alarm(AlarmInfo(retries, retries > 0, scheduled)))
         except Exception:
             if retries >= MAX_RETRIES:
-                logger.exception(
+                self._log.exception(
                     "on_alarm failed %d times; the alarm set for %s is given up",
                     retries + 1,
                     instant(scheduled),
                 )
             elif await self.get() is None:
                 wait = int(backoff(FIRST_RETRY_MS, retries + 1))
-                logger.exception("on_alarm failed (attempt %d); retried in %d ms", retries + 1, wait)
+                self._log.exception("on_alarm failed (attempt %d); retried in %d ms", retries + 1, wait)
                 self._store(scheduled, self._timers.now() + wait, retries + 1)
             else:
-                logger.exception("on_alarm failed and set a new alarm: that one stands, no retry")
+                self._log.exception("on_alarm failed and set a new alarm: that one stands, no retry")
         return 1
 
     def _store(self, scheduled: int, due: int, retries: int) -> None:

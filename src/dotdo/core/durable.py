@@ -36,7 +36,7 @@ from dotdo.core.bodies import discard_body, has_body, read_body, request_head, r
 from dotdo.core.eventloop import install as batch_loop_callbacks
 from dotdo.core.hooks import socket_hook
 from dotdo.core.http import HttpRequest, HttpResponse, error_response, json_response
-from dotdo.core.identity import IDENTITY_MIGRATIONS, ObjectIdentity
+from dotdo.core.identity import IDENTITY_MIGRATIONS, ObjectIdentity, object_label
 from dotdo.core.limits import (
     MESSAGE_RATE_LIMIT,
     MESSAGE_RATE_WINDOW,
@@ -46,7 +46,7 @@ from dotdo.core.limits import (
     Rate,
     rate_from_env,
 )
-from dotdo.core.logs import install_default_handler
+from dotdo.core.logs import ObjectLog, install_default_handler
 from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.core.migrations import Component, migrate
 from dotdo.core.namespace import Layer, assignment_clash, check_namespace, reserved_attributes
@@ -68,6 +68,7 @@ __all__ = ["AlarmInfo", "DOCore"]
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _socket_log = logging.getLogger("dotdo.sockets")
+_timers_log = logging.getLogger("dotdo.timers")
 
 
 def _env_var(env: Any, name: str) -> str | None:
@@ -136,7 +137,6 @@ class DOCore(DurableObject, metaclass=_Composed):
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
         self.timers = TimerService(ctx.storage)
-        self.alarms = Alarms(self.sql, self.timers, self.on_alarm)
         self.websockets = WebSockets(ctx)
         self.socket_state = SocketState(self.sql)
         settings = AccessSettings.from_env(
@@ -154,6 +154,9 @@ class DOCore(DurableObject, metaclass=_Composed):
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self._identity = ObjectIdentity(self.sql, getattr(ctx, "id", None))
         self._access.target = self._identity.name()
+        label = object_label(self._access.target, getattr(ctx, "id", None))
+        self._object_sockets_log = ObjectLog(_socket_log, label)  # the object's lines name it
+        self.alarms = Alarms(self.sql, self.timers, self.on_alarm, ObjectLog(_timers_log, label))
         self.timers.register("alarm", self.alarms)
         self.router = Router(guard=self._guard, development=settings.development)
         run_router_hooks(self, self.router)  # middleware(), then routes()
@@ -241,7 +244,7 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     async def on_socket_error(self, connection: Connection, error: Any) -> None:
         """A socket failed: logged (`dotdo.sockets`, WARNING)."""
-        _socket_log.warning("websocket %s error: %s", connection.id, error)
+        self._object_sockets_log.warning("websocket %s error: %s", connection.id, error)
 
     def broadcast(self, message: Any, tag: str | None = None, exclude: Sequence[str] | None = None) -> int:
         """Send `message` to every connected socket (with `tag`), except `exclude`d ids."""

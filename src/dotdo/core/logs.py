@@ -6,15 +6,16 @@ Everything dotdo logs goes through `logging`, to a logger named by area:
     dotdo.requests     INFO     one line per request, when request logging is on (LOG_REQUESTS=1)
     dotdo.rpc          ERROR    a failure of the server's own under /rpc/pipeline, /capnweb, /ws/rpc
     dotdo.sockets      WARNING  an error the runtime reports on a WebSocket
+    dotdo.timers       ERROR    an `on_alarm` that raised (retried or given up)
     dotdo.workflows    ERROR    a durable or run-time handler, schedule, step or workflow run that
                                 failed; WARNING for a step that will be retried, a schedule naming
                                 no method, an event too deep to push, a test fault point reached
 
 A line about one object (every `dotdo.workflows` line but the class-definition checks,
-which name the class) starts with the object's name in brackets, `[acme]` (a thing's
-object: `[acme/Customer/c-1]`; one never reached by name: its id), and carries it as the
-record's `dotdo_object` attribute for a formatter of the application's (`ObjectLog`): one
-isolate runs the objects of many tenants.
+which name the class; `dotdo.timers`; a socket's error) starts with the object's name in
+brackets, `[acme]` (a thing's object: `[acme/Customer/c-1]`; one never reached by name:
+its id), and carries it as the record's `dotdo_object` attribute for a formatter of the
+application's (`ObjectLog`): one isolate runs the objects of many tenants.
 
 Failures carry their traceback (`logger.exception`). A time in a message is written for
 a reader (`instant`: ISO 8601 in UTC, `2026-12-02T12:34:56.163Z`), never as raw epoch

@@ -1,0 +1,52 @@
+"""The lines DOCore logs about one object name it, as the workflow components' do: a
+failing `on_alarm` (`dotdo.timers`) and a socket error (`dotdo.sockets`) said nothing of
+which tenant's object they came from."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from dotdo import DOCore
+from dotdo.core.alarms import AlarmInfo
+from dotdo.testing.sqlite import Storage
+
+
+class Clock(DOCore):
+    async def on_alarm(self, info: AlarmInfo) -> None:
+        raise RuntimeError("the alarm fails")
+
+
+def clock(name: str | None) -> Clock:
+    object_id = SimpleNamespace(name=name, toString=lambda: "4f2a")
+    ctx = SimpleNamespace(storage=Storage(), id=object_id, getWebSockets=lambda *tag: [])
+    return Clock(ctx, SimpleNamespace(ENVIRONMENT="development"))
+
+
+def test_a_failing_alarm_and_a_socket_error_name_the_object(caplog: pytest.LogCaptureFixture) -> None:
+    obj = clock("acme")
+
+    async def fire() -> None:
+        due = await obj.alarms.set(1)
+        await obj.timers.run_due(due)
+        await obj.on_socket_error(SimpleNamespace(id="c1"), "reset by peer")  # type: ignore[arg-type]
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(fire())
+    records = [r for r in caplog.records if r.name in ("dotdo.timers", "dotdo.sockets")]
+    said = [(r.name, r.getMessage()) for r in records]
+    assert said == [
+        ("dotdo.timers", "[acme] on_alarm failed (attempt 1); retried in 2000 ms"),
+        ("dotdo.sockets", "[acme] websocket c1 error: reset by peer"),
+    ]
+    assert {getattr(r, "dotdo_object", None) for r in records} == {"acme"}
+
+
+def test_an_object_never_reached_by_name_is_named_by_its_id(caplog: pytest.LogCaptureFixture) -> None:
+    obj = clock(None)
+    with caplog.at_level(logging.WARNING, logger="dotdo.sockets"):
+        asyncio.run(obj.on_socket_error(SimpleNamespace(id="c1"), "gone"))  # type: ignore[arg-type]
+    assert caplog.messages == ["[4f2a] websocket c1 error: gone"]
