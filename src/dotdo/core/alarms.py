@@ -98,6 +98,8 @@ class Alarms:
         on_alarm: Callable[[AlarmInfo], Awaitable[None] | None],
         log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
     ) -> None:
+        """The alarm kept in `sql`, armed through `timers`, running `on_alarm`; a failing
+        one is logged to `log` (DOCore's names the object, `core/logs.ObjectLog`)."""
         self._sql = sql
         self._timers = timers
         self._on_alarm = on_alarm
