@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dotdo import HttpRequest, HttpResponse, Router, json_response
-from dotdo.core.fields import sendable_text
+from dotdo.core.fields import COMMON_NAMES, MAX_HEADER_BYTES, SHORT_VALUE, sendable_text
 from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.errors import BadRequest
 from dotdo.types import Handler
@@ -62,6 +62,17 @@ MALFORMED = [
     (HttpResponse(200, "x", {"x-a": None}), "whose header 'x-a' is None, not a str"),  # type: ignore[dict-item]
     (HttpResponse(200, "x", {"etag": 1}), "whose header 'etag' is 1, not a str"),  # type: ignore[dict-item]
     (HttpResponse(200, "x", {1: "v"}), "whose header name 1 is not a str"),  # type: ignore[dict-item]
+    # Past the runtime's header block the request was never answered (the client hung):
+    (HttpResponse(200, "x", {"x-long": "v" * MAX_HEADER_BYTES}), "whose headers are 98314 bytes, past"),
+    (HttpResponse(200, "x", {"set-cookie": "a=" + "b" * 131072}), "whose headers are 131088 bytes"),
+    (HttpResponse(200, "x", {f"x-h{i}": "v" * 100 for i in range(1000)}), "whose headers are 109890 bytes"),
+    (HttpResponse(200, "x", {"x-a": "\u2603" * 40000}), "whose headers are 120007 bytes"),  # UTF-8 bytes
+    # One header in two cases went out once, both values joined ("text/plain, text/html"):
+    (
+        HttpResponse(200, "x", {"Content-Type": "text/plain", "content-type": "text/html"}),
+        "whose headers 'Content-Type' and 'content-type' are one header (names are case-insensitive",
+    ),
+    (HttpResponse(200, "x", {"x-a": "1", "X-A": "2"}), "whose headers 'x-a' and 'X-A' are one header"),
 ]
 
 
@@ -111,6 +122,8 @@ def test_a_middleware_answering_a_response_the_runtime_cannot_send_is_named(
         HttpResponse(304, b"", {"etag": '"1"'}),
         HttpResponse(200, "x", {"x-order": "outer", "x-B": "h\u00e9llo \u2603"}),  # past Latin-1: UTF-8
         HttpResponse(200, "x", {"x-a": " stripped by the runtime\t", "x-c": "\x7f\x01"}),
+        HttpResponse(200, "x", {"x-long": "v" * (MAX_HEADER_BYTES - 10)}),  # 10: "x-long: " and CRLF
+        HttpResponse(200, "x", dict.fromkeys(COMMON_NAMES, "v" * SHORT_VALUE)),  # all in the fast path
     ],
 )
 def test_responses_the_runtime_can_send_are_passed_as_they_are(answer: HttpResponse) -> None:
@@ -176,6 +189,9 @@ def test_a_handlers_http_error_that_cannot_be_sent_is_a_500_naming_it() -> None:
     async def header(request: HttpRequest) -> HttpResponse:
         raise BadRequest("odd header", headers={"x-a": "a\r\nb"})
 
+    async def large(request: HttpRequest) -> HttpResponse:
+        raise BadRequest("large header", headers={"x-a": "v" * 200_000})
+
     async def changed(request: HttpRequest) -> HttpResponse:
         error = BadRequest("changed")
         error.details["o"] = {1, 2}  # after it was built, where it is checked
@@ -184,10 +200,12 @@ def test_a_handlers_http_error_that_cannot_be_sent_is_a_500_naming_it() -> None:
     router.get("/details")(details)
     router.get("/header")(header)
     router.get("/changed")(changed)
+    router.get("/large")(large)
     for path, said in [
         ("/details", "BadRequest('odd details') cannot be sent: its details are not plain JSON: object"),
         ("/header", "BadRequest('odd header') cannot be sent: its header 'x-a' holds a CR, LF or NUL"),
         ("/changed", "BadRequest('changed') cannot be sent: its body has no wire form (set cannot be sent"),
+        ("/large", "BadRequest('large header') cannot be sent: its headers are 200054 bytes, past the 98304"),
     ]:
         response = run(router, path)
         assert response.status == 500 and response.headers["access-control-allow-origin"] == ORIGIN
