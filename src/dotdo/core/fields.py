@@ -16,10 +16,9 @@ the runtime sends (`MAX_HEADER_BYTES`) was never answered at all: both are refus
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
-from dotdo.values import LONE_SURROGATE
+from dotdo.values import LONE_SURROGATE, one_header
 
 __all__ = [
     "COMMON_NAMES",
@@ -28,7 +27,6 @@ __all__ = [
     "SHORT_VALUE",
     "field_fault",
     "headers_fault",
-    "lowered_headers",
     "sendable_text",
 ]
 
@@ -101,7 +99,7 @@ def headers_fault(headers: dict[Any, Any]) -> str | None:
             return fault
         other = seen.setdefault(name.lower(), name)
         if other != name:
-            return _one_header(other, name)
+            return one_header(other, name)
         size += len(name) + len(value.encode("utf-8", "surrogatepass")) + 4  # ": " and CRLF
     if size > MAX_HEADER_BYTES:
         return (
@@ -109,31 +107,6 @@ def headers_fault(headers: dict[Any, Any]) -> str | None:
             "send a large value in the body"
         )
     return None
-
-
-def lowered_headers(headers: Mapping[Any, Any], owner: str) -> dict[str, str]:
-    """`headers` with lower-case names, as an HttpError and `json_response` keep them; a
-    TypeError naming `owner` for a name that is no str, or two that are one header (the
-    second would silently replace the first)."""
-    lowered: dict[str, str] = {}
-    given: dict[str, Any] = {}
-    for name, value in headers.items():
-        # No isinstance call for a str: json_response runs on most answers.
-        if name.__class__ is not str and not isinstance(name, str):
-            raise TypeError(f"{owner}: header name {name!r} is not a str")
-        lower = name.lower()
-        if lower in given:
-            raise TypeError(f"{owner}: {_one_header(given[lower], name)}")
-        given[lower] = name
-        lowered[lower] = value
-    return lowered
-
-
-def _one_header(first: str, second: str) -> str:
-    return (
-        f"headers {first!r} and {second!r} are one header (names are case-insensitive, RFC 9110 "
-        "section 5.1), which the runtime would send with both values joined: give it once"
-    )
 
 
 def sendable_text(body: str) -> str:

@@ -217,3 +217,52 @@ def test_a_lone_surrogate_in_a_text_body_is_sent_as_u_fffd() -> None:
     assert sendable_text("a\ud800b\udfff") == "a\ufffdb\ufffd"
     text = "h\u00e9llo \U0001f600"
     assert sendable_text(text) is text
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"Access-Control-Allow-Origin": "http://evil"},
+        {"ACCESS-CONTROL-ALLOW-ORIGIN": "http://evil", "Access-Control-Allow-Credentials": "false"},
+    ],
+)
+def test_cors_replaces_an_answers_own_allow_origin_whatever_its_case(given: dict[str, str]) -> None:
+    """`Access-Control-Allow-Origin` beside dotdo's `access-control-allow-origin` went out as
+    `http://evil, https://a.example.com`, two origins, which every browser refuses."""
+    for where in ("handler", "middleware"):
+
+        async def handler(request: HttpRequest) -> HttpResponse:
+            return HttpResponse(200, "ok", dict(given))
+
+        async def middleware(request: HttpRequest, call_next: Handler) -> HttpResponse:
+            await call_next(request)
+            return HttpResponse(200, "ok", dict(given))
+
+        router = cors_router(middleware) if where == "middleware" else cors_router()
+        router.get("/x")(handler)
+        headers = run(router, "/x").headers
+        names = [name for name in headers if name.lower().startswith("access-control-allow-")]
+        assert sorted(names) == ["access-control-allow-credentials", "access-control-allow-origin"]
+        assert headers["access-control-allow-origin"] == ORIGIN
+        assert headers["access-control-allow-credentials"] == "true"
+
+
+def test_cors_merges_an_answers_own_vary_whatever_its_case() -> None:
+    router = cors_router()
+    router.get("/x")(lambda request: HttpResponse(200, "ok", {"VARY": "Accept", "X-Kept": "1"}))
+    headers = run(router, "/x").headers
+    assert headers == {
+        "X-Kept": "1",
+        "vary": "Accept, Origin",
+        "access-control-allow-origin": ORIGIN,
+        "access-control-allow-credentials": "true",
+        "access-control-expose-headers": "etag, retry-after",
+    }
+
+
+def test_an_origin_not_allowed_keeps_the_answers_own_allow_origin_once() -> None:
+    router = cors_router()
+    router.get("/x")(lambda request: HttpResponse(200, "ok", {"Access-Control-Allow-Origin": "*"}))
+    request = HttpRequest("GET", "http://t.localhost/x", {"origin": "https://other.example"})
+    headers = asyncio.run(router.handle(request)).headers
+    assert headers == {"access-control-allow-origin": "*", "vary": "Origin"}
