@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from dotdo.core.fields import COMMON_NAMES, NULL_BODY_STATUSES, SHORT_VALUE, headers_fault
+from dotdo.core.fields import COMMON_NAMES, MIDDLEWARE_ROOM, NULL_BODY_STATUSES, SHORT_VALUE, headers_fault
 from dotdo.core.hooks import completed
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
 from dotdo.errors import HttpError, internal_error
@@ -58,7 +58,7 @@ def unsendable(role: str, function: Any, result: Any) -> str | None:
     for a 204, 205 or 304)."""
     name = getattr(function, "__qualname__", None) or repr(function)
     if isinstance(result, HttpResponse):
-        wrong = _malformed(result)
+        wrong = _malformed(result, MIDDLEWARE_ROOM if role == "middleware" else 0)
         return None if wrong is None else f"{role} {name} returned an HttpResponse whose {wrong}"
     kind = type(result).__name__
     what = (
@@ -71,8 +71,9 @@ def unsendable(role: str, function: Any, result: Any) -> str | None:
     return f"{role} {name} returned {what}, not an HttpResponse: {fix}"
 
 
-def _malformed(response: HttpResponse) -> str | None:
-    """What is wrong with `response` for the runtime, None when nothing is."""
+def _malformed(response: HttpResponse, room: int = 0) -> str | None:
+    """What is wrong with `response` for the runtime, None when nothing is (its headers
+    within MAX_HEADER_BYTES and `room`: `headers_fault`)."""
     status: Any = response.status
     if isinstance(status, bool) or not isinstance(status, int):
         return f"status is {status!r}, not an int: HttpResponse(200, ...)"
@@ -80,7 +81,7 @@ def _malformed(response: HttpResponse) -> str | None:
         return f"status is {status}: the runtime sends 200 to 599 only"
     if not isinstance(response.headers, dict):
         return f"headers are {type(response.headers).__name__}, not a dict of str to str"
-    fault = headers_fault(response.headers)
+    fault = headers_fault(response.headers, room)
     if fault is not None:
         return fault
     body = response.body

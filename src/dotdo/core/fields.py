@@ -23,6 +23,7 @@ from dotdo.values import LONE_SURROGATE, one_header
 __all__ = [
     "COMMON_NAMES",
     "MAX_HEADER_BYTES",
+    "MIDDLEWARE_ROOM",
     "NULL_BODY_STATUSES",
     "SHORT_VALUE",
     "field_fault",
@@ -37,6 +38,12 @@ UTF-8). The runtime sends a header block of at most 128 KiB (Cloudflare's Worker
 large` and never answers, and a single field of 100 KiB or more it drops without a word
 (measured with workerd 1.20260503). The rest of the 128 KiB is left to the status line, the
 runtime's own fields (Content-Length, Content-Type) and dotdo's CORS fields."""
+
+MIDDLEWARE_ROOM = 16 * 1024
+"""Bytes a middleware's answer may add past MAX_HEADER_BYTES (CORS adds a few hundred to every
+answer), so a handler's answer near the bound is blamed on the handler, not on the
+middleware around it; the runtime's 128 KiB still holds it, and no single field may pass
+MAX_HEADER_BYTES."""
 
 SHORT_VALUE = 1024
 """Characters of a value that the router's usual answer (ADR 0052) lets pass with no count:
@@ -88,9 +95,10 @@ def field_fault(name: Any, value: Any) -> str | None:
     return None
 
 
-def headers_fault(headers: dict[Any, Any]) -> str | None:
+def headers_fault(headers: dict[Any, Any], room: int = 0) -> str | None:
     """What is wrong with `headers` for the runtime, None when nothing is: a field
-    (`field_fault`), two names that are one header, or more than MAX_HEADER_BYTES."""
+    (`field_fault`), two names that are one header, more than MAX_HEADER_BYTES and `room` in
+    all, or a field past MAX_HEADER_BYTES."""
     seen: dict[str, str] = {}
     size = 0
     for name, value in headers.items():
@@ -100,13 +108,16 @@ def headers_fault(headers: dict[Any, Any]) -> str | None:
         other = seen.setdefault(name.lower(), name)
         if other != name:
             return one_header(other, name)
-        size += len(name) + len(value.encode("utf-8", "surrogatepass")) + 4  # ": " and CRLF
-    if size > MAX_HEADER_BYTES:
-        return (
-            f"headers are {size} bytes, past the {MAX_HEADER_BYTES} the runtime sends: "
-            "send a large value in the body"
-        )
+        field = len(name) + len(value.encode("utf-8", "surrogatepass")) + 4  # ": " and CRLF
+        if field > MAX_HEADER_BYTES:
+            return f"header {name!r} is {field} bytes, past the {MAX_HEADER_BYTES} {_SENT}"
+        size += field
+    if size > MAX_HEADER_BYTES + room:
+        return f"headers are {size} bytes, past the {MAX_HEADER_BYTES + room} {_SENT}"
     return None
+
+
+_SENT = "the runtime sends: send a large value in the body"
 
 
 def sendable_text(body: str) -> str:
