@@ -7,11 +7,19 @@
 //   acme.api.example.com -> acme, acme.localhost -> acme; a bare name or an IP -> default;
 //   a first label that is not a host name label (1-63 of a-z 0-9 -, starting and ending with
 //   a letter or digit; RFC 1123) -> 400 invalid_tenant.
+//
+// Its own answers (that 400, the 503 object_unavailable) carry the CORS headers the object's
+// answers carry, by the same policy (`dotdo.core.middleware.cors`, from ALLOWED_ORIGINS and
+// ENVIRONMENT), preflights included.
 
 const DEFAULT_TENANT = "default";
 const TENANT = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const IPV4 = /^[0-9]+(\.[0-9]+){3}$/;
 const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+const CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+const CORS_HEADERS = "authorization, content-type, if-match, if-none-match, x-capability";
+const CORS_EXPOSE = "etag, retry-after";
+const LOCAL_HOSTS = /^(localhost|127\.0\.0\.1|\[::1\]|[a-z0-9-]+(\.[a-z0-9-]+)*\.localhost)$/;
 
 /** Python's repr() of a string of printable ASCII (all a URL's host can hold). */
 function pythonRepr(text) {
@@ -75,6 +83,97 @@ export function codeFailed(error) {
   return String(error?.message ?? error).includes("Traceback (most recent call last):");
 }
 
+/** The CORS policy `CorsPolicy.from_env` reads from `env` (ALLOWED_ORIGINS, ENVIRONMENT). */
+export function corsPolicy(env) {
+  const text = (name) => (typeof env?.[name] === "string" ? env[name] : "");
+  const entries = text("ALLOWED_ORIGINS")
+    .split(",")
+    .map((o) => o.trim().replace(/\/+$/, ""))
+    .filter((o) => o);
+  return {
+    origins: new Set(entries.filter((o) => o !== "*").map((o) => o.toLowerCase())),
+    anyOrigin: entries.includes("*"),
+    allowLocalhost: text("ENVIRONMENT").trim().toLowerCase() === "development",
+  };
+}
+
+/** An origin's scheme and host name as Python's `urlsplit` reads them (`CorsPolicy.allows`). */
+function originParts(origin) {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s.exec(origin);
+  if (!match) return { scheme: "", hostname: "" };
+  const rest = match[2];
+  const authority = rest.startsWith("//") ? /^\/\/([^/?#]*)/.exec(rest)[1] : "";
+  const host = authority.slice(authority.lastIndexOf("@") + 1);
+  const hostname = host.includes("[") ? host.split("[")[1].split("]")[0] : host.split(":")[0];
+  return { scheme: match[1].toLowerCase(), hostname: hostname.toLowerCase() };
+}
+
+function corsAllows(policy, origin) {
+  const lower = origin.toLowerCase();
+  if (policy.anyOrigin || policy.origins.has(lower)) return true;
+  if (!policy.allowLocalhost) return false;
+  const { scheme, hostname } = originParts(lower);
+  return (scheme === "http" || scheme === "https") && LOCAL_HOSTS.test(hostname);
+}
+
+function allowOrigin(policy, origin, headers) {
+  if (policy.anyOrigin && !policy.origins.has(origin.toLowerCase())) {
+    headers["access-control-allow-origin"] = "*"; // a wildcard answer never goes with credentials
+  } else {
+    headers["access-control-allow-origin"] = origin;
+    headers["access-control-allow-credentials"] = "true";
+  }
+}
+
+/**
+ * The passthrough's own answer `{status, body, headers}` to a request (`method` and its
+ * `origin`, `access-control-request-method` and `-headers`, null when absent) with the CORS of
+ * the object's answers, as `dotdo.core.middleware.cors` gives it: a preflight answered 204 (or
+ * 403 cors_origin_denied), the allow-origin headers for an allowed origin, Vary: Origin always.
+ */
+export function corsAnswer(policy, request, answer) {
+  const { method, origin, requestMethod, requestHeaders } = request;
+  if (method === "OPTIONS" && requestMethod) {
+    if (!origin || !corsAllows(policy, origin)) {
+      const message = `Origin ${origin ? pythonRepr(origin) : "None"} is not allowed`;
+      return {
+        status: 403,
+        body: JSON.stringify({ error: { code: "cors_origin_denied", message } }),
+        headers: { "content-type": "application/json; charset=utf-8", vary: "Origin" },
+      };
+    }
+    const headers = {};
+    allowOrigin(policy, origin, headers);
+    headers["access-control-allow-methods"] = CORS_METHODS;
+    headers["access-control-allow-headers"] = requestHeaders || CORS_HEADERS;
+    headers["access-control-max-age"] = "600";
+    headers.vary = "Origin";
+    return { status: 204, body: null, headers };
+  }
+  const headers = { ...answer.headers };
+  if (origin && corsAllows(policy, origin)) {
+    allowOrigin(policy, origin, headers);
+    headers["access-control-expose-headers"] = CORS_EXPOSE;
+  }
+  headers.vary = "Origin";
+  return { status: answer.status, body: answer.body, headers };
+}
+
+/** `corsAnswer` of a request as the runtime's Response. */
+function ownAnswer(request, env, status, body, headers) {
+  const answer = corsAnswer(
+    corsPolicy(env),
+    {
+      method: request.method,
+      origin: request.headers.get("origin"),
+      requestMethod: request.headers.get("access-control-request-method"),
+      requestHeaders: request.headers.get("access-control-request-headers"),
+    },
+    { status, body, headers },
+  );
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
 /** Read and drop a body nobody will use, so the connection stays usable (core/durable.py's rule). */
 async function discardBody(request) {
   if (request.body === null) return;
@@ -101,7 +200,8 @@ export default {
     const found = tenantFromHost(hostnameOf(request.url));
     if (found.invalid !== undefined) {
       await discardBody(request).catch(() => {});
-      return Response.json(invalidTenantBody(found.invalid), { status: 400 });
+      const body = JSON.stringify(invalidTenantBody(found.invalid));
+      return ownAnswer(request, env, 400, body, { "content-type": "application/json" });
     }
     const namespace = env.DOTDO;
     try {
@@ -113,10 +213,9 @@ export default {
       const tenant = pythonRepr(found.tenant);
       if (failed) console.error(`the object of tenant ${tenant} failed with an exception of its code: ${error}`);
       else console.warn(`the object of tenant ${tenant} did not answer: ${error}`);
-      return Response.json(objectUnavailableBody(found.tenant, failed), {
-        status: 503,
-        headers: failed ? {} : { "retry-after": "1" },
-      });
+      const headers = { "content-type": "application/json" };
+      if (!failed) headers["retry-after"] = "1";
+      return ownAnswer(request, env, 503, JSON.stringify(objectUnavailableBody(found.tenant, failed)), headers);
     }
   },
 };

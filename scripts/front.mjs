@@ -55,6 +55,12 @@ const target = (config.durable_objects?.bindings ?? []).find((b) => b.name === a
 if (!target) fail(`${args.config} binds no Durable Object as ${args.binding}, which the front forwards to`);
 if (target.script_name) fail(`${args.binding} is bound to another script (${target.script_name}) already`);
 
+// The front's own answers (400 invalid_tenant, 503 object_unavailable) carry the CORS the
+// objects' answers carry, so it reads the same policy.
+const CORS_VARS = ["ALLOWED_ORIGINS", "ENVIRONMENT"];
+const vars = Object.fromEntries(
+  CORS_VARS.filter((name) => typeof config.vars?.[name] === "string").map((name) => [name, config.vars[name]]),
+);
 const out = path.resolve(project, args.out);
 mkdirSync(out, { recursive: true });
 const front = {
@@ -64,6 +70,7 @@ const front = {
   durable_objects: {
     bindings: [{ name: args.binding, class_name: target.class_name, script_name: config.name }],
   },
+  ...(Object.keys(vars).length ? { vars } : {}),
   ...(args.route.length ? { routes: args.route } : {}),
 };
 const frontConfig = path.join(out, "wrangler.jsonc");
@@ -74,6 +81,8 @@ console.log(frontConfig);
 if (args.serve) {
   const worker = await wrangler.unstable_startWorker({
     config: frontConfig,
+    // As the local runtime runs the Python Worker (`dotdo dev`): its CORS allows localhost.
+    bindings: { ENVIRONMENT: { type: "plain_text", value: "development" } },
     dev: {
       inspector: false,
       remote: false,

@@ -104,17 +104,35 @@ class HttpError(DotdoError):
     """An error with an HTTP status and a stable machine-readable code.
 
     `message` is for people; `code` (default `default_code`) is what a program
-    matches on; `headers` go on the response (names lower-cased); `details` are
+    matches on; `headers` go on the response (names lower-cased, each once); `details` are
     extra JSON fields of the error object (never `code` or `message`).
 
     Every surface sends it as it is (HTTP, `/rpc`, `/ws/rpc`, Cap'n Web, a socket's error
     frame), so what none could send (`message` or `code` no str, `details` no plain JSON:
-    `dotdo.values.error_fault`) is a TypeError here, a failure of the server's own answered
-    500 `internal_error`. `headers`, which HTTP alone sends, are checked where it answers.
+    `dotdo.values.error_fault`, a header name no str or given twice in two cases) is a
+    TypeError here, a failure of the server's own answered 500 `internal_error`. The
+    headers' values, which HTTP alone sends, are checked where it answers. A subclass's
+    `status` is an int from 400 to 599, checked when the class is defined: an error class
+    answering 200, or a status no surface can send, is no error class.
     """
 
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "internal_error"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        status: Any = cls.status
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise TypeError(
+                f"{cls.__qualname__}.status is {status!r}: an HttpError's status is an int "
+                "from 400 to 599 (status = 418)"
+            )
+        if not 400 <= status <= 599:
+            success = "; a success is answered, not raised: return HttpResponse(...)" if status < 400 else ""
+            raise ValueError(
+                f"{cls.__qualname__}.status is {status}: an HttpError's status is an int from "
+                f"400 to 599 (a 4xx for the client's mistake, a 5xx for the server's){success}"
+            )
 
     def __init__(
         self,
@@ -127,12 +145,15 @@ class HttpError(DotdoError):
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
-        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
-        """Headers the response carries (e.g. `Allow`, `WWW-Authenticate`)."""
+        from dotdo.values import error_fault, lowered_headers  # dotdo.values imports this module
+
+        try:
+            self.headers = lowered_headers(headers) if headers else {}
+            """Headers the response carries (e.g. `Allow`, `WWW-Authenticate`)."""
+        except TypeError as error:
+            raise TypeError(f"{type(self).__name__}({message!r}) cannot be sent: its {error}") from None
         self.details: dict[str, Any] = dict(details or {})
         """JSON fields the error object carries beside `code` and `message` (e.g. `suggestion`)."""
-        from dotdo.values import error_fault  # dotdo.values imports this module
-
         wrong = error_fault(message, self.code, self.details)
         if wrong is not None:
             raise TypeError(f"{type(self).__name__}({message!r}) cannot be sent: {wrong}")

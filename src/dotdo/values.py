@@ -43,6 +43,8 @@ __all__ = [
     "error_fault",
     "int64_error",
     "json_fault",
+    "lowered_headers",
+    "one_header",
     "stored_json",
 ]
 
@@ -262,3 +264,29 @@ def _check(value: Any, what: str, code: str, room: int, bound: int) -> None:
         ):
             continue
         _check(item, what, code, room - 1, bound)
+
+
+def lowered_headers(headers: Mapping[Any, Any]) -> dict[str, str]:
+    """`headers` with lower-case names, as an HttpError and `json_response` keep them; a
+    TypeError for a name that is no str, or for two that are one header (the second would
+    silently replace the first), which the caller words as its own."""
+    lowered: dict[str, str] = {}
+    given: dict[str, Any] = {}
+    for name, value in headers.items():
+        # No isinstance call for a str: json_response runs on most answers.
+        if name.__class__ is not str and not isinstance(name, str):
+            raise TypeError(f"header name {name!r} is not a str")
+        lower = name.lower()
+        if lower in given:
+            raise TypeError(one_header(given[lower], name))
+        given[lower] = name
+        lowered[lower] = value
+    return lowered
+
+
+def one_header(first: str, second: str) -> str:
+    """What is wrong with header names `first` and `second`, which differ only in case."""
+    return (
+        f"headers {first!r} and {second!r} are one header (names are case-insensitive, RFC 9110 "
+        "section 5.1), which the runtime would send with both values joined: give it once"
+    )

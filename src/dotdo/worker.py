@@ -112,16 +112,16 @@ def get_object(namespace: Any, name: str) -> Any:
 
 
 def _development(env: Any) -> bool:
-    return env is not None and getattr(env, "ENVIRONMENT", None) == "development"
+    return _env_text(env, "ENVIRONMENT") == "development"
 
 
 async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) -> Any:
     """Send `request` to the object named by its tenant, or answer 400 for an invalid tenant.
 
     With `env` whose `ENVIRONMENT` is `development`, a `/@<tenant>` path prefix names the
-    tenant (and is stripped); without it, such a path is a 400 `tenant_prefix_refused`."""
-    from workers import Response
-
+    tenant (and is stripped); without it, such a path is a 400 `tenant_prefix_refused`. Its
+    own answers (that 400, a 503 `object_unavailable`) carry the object's CORS headers, by
+    `env`'s `ALLOWED_ORIGINS` and `ENVIRONMENT`."""
     parts = urlsplit(request.url)
     try:
         tenant = tenant_from_host(parts.hostname or "")
@@ -141,7 +141,7 @@ async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) ->
         if has_body({k.lower(): v for k, v in request.headers.items()}):
             await discard_body(request, request.headers.get("content-length"))
         body = json.dumps(error.to_dict(), separators=(",", ":"))
-        return Response(body, status=error.status, headers={"content-type": "application/json"})
+        return await _own_answer(request, env, error.status, body, {"content-type": "application/json"})
     try:
         return await get_object(namespace, tenant).fetch(request)
     except Exception as error:
@@ -161,7 +161,36 @@ async def forward_to_tenant(request: Any, namespace: Any, *, env: Any = None) ->
         headers = {"content-type": "application/json"}
         if not failed:
             headers["retry-after"] = "1"
-        return Response(body, status=503, headers=headers)
+        return await _own_answer(request, env, 503, body, headers)
+
+
+_CORS_REQUEST_HEADERS = ("origin", "access-control-request-method", "access-control-request-headers")
+
+
+async def _own_answer(request: Any, env: Any, status: int, body: str, headers: dict[str, str]) -> Any:
+    """The passthrough's own answer (`status`, `body`, `headers`) to `request`, with the CORS
+    the object's answers carry (`ALLOWED_ORIGINS`, `ENVIRONMENT`: DOCore's `cors` middleware,
+    run here on the same policy): a browser reads the 400 or 503 as it reads the object's
+    404, and a preflight to a tenant that cannot answer is answered as the object would."""
+    from workers import Response
+
+    from dotdo.core.http import HttpRequest, HttpResponse
+    from dotdo.core.middleware.cors import CorsPolicy, cors
+
+    policy = CorsPolicy.from_env(_env_text(env, "ALLOWED_ORIGINS"), _env_text(env, "ENVIRONMENT"))
+    given = {name: request.headers.get(name) for name in _CORS_REQUEST_HEADERS}
+    plain = HttpRequest(request.method, request.url, {k: v for k, v in given.items() if v is not None})
+
+    async def own(_: HttpRequest) -> HttpResponse:
+        return HttpResponse(status, body, headers)
+
+    answer = await cors(policy)(plain, own)
+    return Response(answer.body, status=answer.status, headers=answer.headers)
+
+
+def _env_text(env: Any, name: str) -> str | None:
+    value = getattr(env, name, None)
+    return value if isinstance(value, str) else None
 
 
 def _code_failed(error: BaseException) -> bool:

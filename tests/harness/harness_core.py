@@ -13,6 +13,13 @@ ODD_ANSWERS = {
     "hnone": HttpResponse(200, "x", {"x-a": None}),
     "surrogate": HttpResponse(200, "a\ud800b", {"x-harness-body": "surrogate"}),
     "204empty": HttpResponse(204, ""),
+    # Header blocks past what the runtime sends (the request was never answered), one at
+    # the bound (sent, with CORS), one header in two cases, an allow-origin of the app's own.
+    "hlarge": HttpResponse(200, "x", {"x-long": "v" * 200_000}),
+    "hmany": HttpResponse(200, "x", {f"x-h{i}": "v" * 100 for i in range(1200)}),
+    "hbound": HttpResponse(200, "x", {"x-long": "v" * (96 * 1024 - 10)}),
+    "hcase": HttpResponse(200, "x", {"Content-Type": "text/plain", "content-type": "text/html"}),
+    "hcors": HttpResponse(200, "x", {"Access-Control-Allow-Origin": "http://evil"}),
 }
 
 

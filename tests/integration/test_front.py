@@ -101,3 +101,22 @@ def test_websockets_pass_through_the_front(front: str) -> None:
             return answer
 
     assert asyncio.run(ping())["type"] == "pong"
+
+
+def test_the_passthroughs_own_answers_carry_cors_through_either_worker(
+    runtime: LocalRuntime, front: str
+) -> None:
+    """The 400 `invalid_tenant` (and the 503 `object_unavailable`, built beside it) had no CORS
+    headers, nor did a preflight to such a tenant: a browser app could not read them."""
+    origin = {"host": "a_b.localhost", "origin": "http://localhost:3000"}
+    preflight = {**origin, "access-control-request-method": "POST"}
+    answers = []
+    for base in (front, runtime.base_url):
+        with httpx.Client(base_url=base, headers=origin) as client:
+            refused = client.get("/health")
+            checked = client.options("/rpc", headers=preflight)
+        cors = {k: v for k, v in refused.headers.items() if k.startswith("access-control-") or k == "vary"}
+        answers.append((refused.status_code, cors, checked.status_code, dict(checked.headers)))
+    assert answers[0][:2] == answers[1][:2] and answers[0][2] == answers[1][2] == 204
+    assert answers[1][1]["access-control-allow-origin"] == "http://localhost:3000"
+    assert answers[1][3]["access-control-allow-methods"] == "GET, POST, PUT, PATCH, DELETE, OPTIONS"

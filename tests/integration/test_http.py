@@ -144,6 +144,32 @@ def test_an_answer_the_runtime_cannot_send_is_the_handlers_500_with_cors(runtime
         assert (empty.status_code, empty.content) == (204, b"")
 
 
+def test_headers_past_what_the_runtime_sends_are_the_handlers_500_not_a_hung_request(
+    runtime: LocalRuntime,
+) -> None:
+    """Header fields past about 128 KiB in all were never answered (workerd logged `header
+    too large`, the client waited until it gave up); one header in two cases went out joined
+    (`text/plain, text/html`), and an app's `Access-Control-Allow-Origin` beside CORS's as two
+    origins."""
+    origin = {"origin": "https://app.example.com"}
+    with runtime.client() as c:
+        for kind, said in [
+            ("hlarge", "header 'x-long' is 200010 bytes, past the 98304 the runtime sends"),
+            ("hmany", "headers are 132090 bytes, past the 98304 the runtime sends"),
+            ("hcase", "headers 'Content-Type' and 'content-type' are one header"),
+        ]:
+            r = c.get(f"/_harness/body/{kind}", headers=origin, timeout=30)
+            assert r.status_code == 500, (kind, r.text)
+            assert r.headers["access-control-allow-origin"] == "https://app.example.com", kind
+            message = r.json()["error"]["message"]
+            assert f"handler HarnessCore._body returned an HttpResponse whose {said}" in message, message
+        bound = c.get("/_harness/body/hbound", headers=origin, timeout=30)
+        assert bound.status_code == 200 and len(bound.headers["x-long"]) == 96 * 1024 - 10
+        assert bound.headers["access-control-allow-origin"] == "https://app.example.com"
+        own = c.get("/_harness/body/hcors", headers=origin)
+        assert own.headers.get_list("access-control-allow-origin") == ["https://app.example.com"]
+
+
 def test_a_lone_surrogate_in_a_text_body_goes_out_as_u_fffd(runtime: LocalRuntime) -> None:
     with runtime.client() as c:
         r = c.get("/_harness/body/surrogate")

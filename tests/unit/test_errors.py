@@ -10,11 +10,14 @@ import re
 import sys
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 import dotdo
 from dotdo import errors
+from dotdo.core.http import json_response, json_text_response
+from dotdo.errors import BadRequest, HttpError
 from dotdo.hints import error_hint
 
 _TREE_LINE = re.compile(r"^    (?P<rails>(?:[| ]   )*)(?:\+-- )?(?P<name>[A-Z]\w+)\s{2,}(?P<note>.*)$")
@@ -199,3 +202,61 @@ def test_a_coroutine_used_as_its_value_is_named_a_missing_await(error: Exception
 def test_other_attribute_errors_get_no_hint() -> None:
     assert error_hint(AttributeError("'NoneType' object has no attribute 'headers'")) is None
     assert error_hint(AttributeError("'dict' object has no attribute 'coroutine'")) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "said"),
+    [
+        (200, ValueError, "Low.status is 200: an HttpError's status is an int from 400 to 599"),
+        (399, ValueError, "a success is answered, not raised"),
+        (999, ValueError, "Low.status is 999: an HttpError's status is an int from 400 to 599"),
+        ("418", TypeError, "Low.status is '418': an HttpError's status is an int from 400 to 599"),
+        (True, TypeError, "Low.status is True"),
+        (418.0, TypeError, "Low.status is 418.0"),
+    ],
+)
+def test_an_http_error_class_with_a_status_no_surface_sends_is_refused_when_defined(
+    status: object, kind: type[Exception], said: str
+) -> None:
+    """`status = 200` went out as a 200 with an error body on HTTP and /rpc, and 999 or "418"
+    as the error itself on /ws, /ws/rpc and /capnweb (the 500 on HTTP alone)."""
+    with pytest.raises(kind, match=re.escape(said)):
+        type("Low", (HttpError,), {"status": status})
+
+
+def test_http_error_classes_with_a_status_from_400_to_599_are_taken() -> None:
+    class Teapot(BadRequest):
+        status = 418
+
+    class Edge(HttpError):
+        status = 599
+
+    assert Teapot("t").status == 418 and Edge("e").status == 599
+
+
+@pytest.mark.parametrize(
+    ("headers", "said"),
+    [
+        ({1: "a"}, "BadRequest('x') cannot be sent: its header name 1 is not a str"),
+        (
+            {"X-A": "1", "x-a": "2"},
+            "BadRequest('x') cannot be sent: its headers 'X-A' and 'x-a' are one header",
+        ),
+    ],
+)
+def test_an_http_errors_header_names_are_checked_where_built(headers: dict[Any, str], said: str) -> None:
+    """`headers={1: "a"}` was an AttributeError ('int' object has no attribute 'lower')
+    naming neither the error nor the header; two names in two cases kept the last silently."""
+    with pytest.raises(TypeError, match=re.escape(said)):
+        BadRequest("x", headers=headers)
+    assert BadRequest("x", headers={"X-A": "1"}).headers == {"x-a": "1"}
+
+
+@pytest.mark.parametrize("build", [json_response, json_text_response])
+def test_json_responses_header_names_are_checked(build: Any) -> None:
+    name = build.__name__
+    with pytest.raises(TypeError, match=re.escape(f"{name}: headers 'ETag' and 'etag' are one header")):
+        build("1", headers={"ETag": '"1"', "etag": '"2"'})
+    with pytest.raises(TypeError, match=re.escape(f"{name}: header name 1 is not a str")):
+        build("1", headers={1: "a"})
+    assert build("1", headers={"Content-Type": "text/plain"}).headers == {"content-type": "text/plain"}

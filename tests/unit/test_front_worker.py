@@ -69,3 +69,62 @@ def test_the_front_words_an_unavailable_object_as_the_passthrough_does() -> None
         *(object_unavailable_body(tenant) for tenant in tenants),
         *(object_unavailable_body(tenant, raised) for tenant in tenants),
     ]
+
+
+CORS_ENVS = [
+    {"ENVIRONMENT": "development"},
+    {"ENVIRONMENT": " Development ", "ALLOWED_ORIGINS": "https://App.example.com/, *"},
+    {"ENVIRONMENT": "production", "ALLOWED_ORIGINS": "https://app.example.com"},
+    {},
+]
+CORS_REQUESTS = [
+    {"method": "GET", "origin": "http://localhost:3000"},
+    {"method": "GET", "origin": "http://a.b.localhost"},
+    {"method": "GET", "origin": "http://[::1]:3000"},
+    {"method": "GET", "origin": "https://APP.example.com"},
+    {"method": "GET", "origin": "https://evil.example"},
+    {"method": "GET", "origin": "null"},
+    {"method": "GET"},
+    {"method": "OPTIONS", "origin": "https://app.example.com", "requestMethod": "POST"},
+    {"method": "OPTIONS", "origin": "http://localhost:3000", "requestMethod": "PUT", "requestHeaders": "x-a"},
+    {"method": "OPTIONS", "origin": "https://evil.example", "requestMethod": "POST"},
+    {"method": "OPTIONS", "requestMethod": "POST"},
+    {"method": "OPTIONS", "origin": "http://localhost:3000"},
+]
+
+
+def _python_cors(env: dict[str, str], request: dict[str, str]) -> dict[str, object]:
+    import asyncio
+
+    from dotdo.core.http import HttpRequest, HttpResponse
+    from dotdo.core.middleware.cors import CorsPolicy, cors
+
+    policy = CorsPolicy.from_env(env.get("ALLOWED_ORIGINS"), env.get("ENVIRONMENT"))
+    names = {"origin": "origin", "requestMethod": "access-control-request-method"}
+    names["requestHeaders"] = "access-control-request-headers"
+    headers = {names[key]: value for key, value in request.items() if key in names}
+
+    async def own(_: HttpRequest) -> HttpResponse:
+        return HttpResponse(503, '{"error":{}}', {"content-type": "application/json", "retry-after": "1"})
+
+    answer = asyncio.run(cors(policy)(HttpRequest(request["method"], "http://t.localhost/x", headers), own))
+    return {"status": answer.status, "body": answer.body, "headers": answer.headers}
+
+
+def test_the_fronts_own_answers_carry_the_cors_the_passthroughs_do() -> None:
+    """The passthrough's 400 and 503 had no CORS headers (a browser could not read them), in
+    Python and in the front alike: both now answer with the object's CORS policy."""
+    script = (
+        f"import {{ corsAnswer, corsPolicy }} from {json.dumps(FRONT.as_uri())};\n"
+        f"const envs = {json.dumps(CORS_ENVS)}, requests = {json.dumps(CORS_REQUESTS)};\n"
+        "const own = { status: 503, body: '{\"error\":{}}', "
+        "headers: { 'content-type': 'application/json', 'retry-after': '1' } };\n"
+        "console.log(JSON.stringify(envs.map((env) => requests.map((request) => "
+        "corsAnswer(corsPolicy(env), request, own)))));\n"
+    )
+    answer = subprocess.run(
+        ["node", "--no-warnings", "--input-type=module", "-e", script],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    expected = [[_python_cors(env, request) for request in CORS_REQUESTS] for env in CORS_ENVS]
+    assert json.loads(answer.stdout) == expected

@@ -148,9 +148,12 @@ def runtime_modules(monkeypatch: pytest.MonkeyPatch) -> None:
 
     class Request:
         def __init__(self, js_request: Any) -> None:
-            self.url, self.js_object, self.headers = js_request.url, js_request, {}
+            self.url, self.js_object = js_request.url, js_request
+            self.method, self.headers = js_request.method, js_request.headers
 
-    js_request = SimpleNamespace(new=lambda url, init: SimpleNamespace(url=url))
+    js_request = SimpleNamespace(
+        new=lambda url, init: SimpleNamespace(url=url, method=init.method, headers=init.headers)
+    )
     monkeypatch.setitem(sys.modules, "workers", SimpleNamespace(Response=Response, Request=Request))
     monkeypatch.setitem(sys.modules, "js", SimpleNamespace(Request=js_request))
     # The refusal path drains a request body with the object layer's helpers (Pyodide-only).
@@ -158,8 +161,11 @@ def runtime_modules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "dotdo.core.durable", helpers)
 
 
-def _request(url: str) -> Any:
-    return SimpleNamespace(url=url, headers={}, js_object=object())
+def _request(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> Any:
+    headers = headers or {}
+    return SimpleNamespace(
+        url=url, method=method, headers=headers, js_object=SimpleNamespace(method=method, headers=headers)
+    )
 
 
 @pytest.mark.usefixtures("runtime_modules")
@@ -304,3 +310,49 @@ def test_in_development_an_object_whose_code_raised_names_the_exception_and_the_
         "ValueError: Route patterns start with '/': 'queue' (/app/src/entry.py, line 54, in routes) "
         "(ENVIRONMENT=development;"
     ) in message
+
+
+LOCAL = "http://localhost:3000"
+
+
+@pytest.mark.usefixtures("runtime_modules")
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [("http://127.0.0.1:8787/@acme/hello", 503), ("http://127.0.0.1:8787/@Bad_/hello", 400)],
+)
+def test_the_passthroughs_own_answers_carry_the_objects_cors(url: str, status: int) -> None:
+    """The 503 `object_unavailable` and the 400 `invalid_tenant` had no CORS headers, where the
+    object's 404 had them: a browser app saw an opaque CORS failure, never the message."""
+    env = SimpleNamespace(ENVIRONMENT="development")
+    answer = asyncio.run(
+        forward_to_tenant(_request(url, headers={"origin": LOCAL}), _ResetNamespace(), env=env)
+    )
+    assert answer.status == status
+    assert answer.headers["access-control-allow-origin"] == LOCAL
+    assert answer.headers["access-control-allow-credentials"] == "true"
+    assert answer.headers["vary"] == "Origin" and answer.headers["content-type"] == "application/json"
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_a_preflight_to_a_tenant_that_cannot_answer_is_answered_as_the_object_would() -> None:
+    env = SimpleNamespace(ENVIRONMENT="production", ALLOWED_ORIGINS="https://app.example.com")
+    preflight = {"origin": "https://app.example.com", "access-control-request-method": "POST"}
+    request = _request("https://acme.example.com/rpc", "OPTIONS", preflight)
+    answer = asyncio.run(forward_to_tenant(request, _ResetNamespace(), env=env))
+    assert answer.status == 204 and answer.body is None
+    assert answer.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "POST" in answer.headers["access-control-allow-methods"]
+    refused = {"origin": "https://evil.example", "access-control-request-method": "POST"}
+    answer = asyncio.run(
+        forward_to_tenant(_request(request.url, "OPTIONS", refused), _ResetNamespace(), env=env)
+    )
+    assert answer.status == 403 and json.loads(answer.body)["error"]["code"] == "cors_origin_denied"
+
+
+@pytest.mark.usefixtures("runtime_modules")
+def test_an_origin_not_allowed_gets_the_passthroughs_answer_without_allow_origin() -> None:
+    env = SimpleNamespace(ENVIRONMENT="production", ALLOWED_ORIGINS="https://app.example.com")
+    request = _request("https://acme.example.com/x", headers={"origin": "https://evil.example"})
+    answer = asyncio.run(forward_to_tenant(request, _ResetNamespace(), env=env))
+    assert answer.status == 503 and answer.headers["retry-after"] == "1"
+    assert "access-control-allow-origin" not in answer.headers and answer.headers["vary"] == "Origin"

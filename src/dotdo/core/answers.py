@@ -4,10 +4,11 @@ receives it.
 
 Anything else (a dict, None from a missing `return`), or an HttpResponse the runtime would
 refuse or send wrongly (headers None, status 0 or "200", a dict body sent as its repr, a
-body on a 204, a header value None or holding a line break: `dotdo.core.fields`), is a
-TypeError naming the function, what it returned and the fix, raised there, so no middleware
-meets it (a plain dict failed inside CORS, `'dict' object has no attribute 'headers'`,
-naming only dotdo's frames): a 500 `internal_error`, which names it only in development. The
+body on a 204, a header value None or holding a line break, one header given twice in two
+cases, headers past what the runtime sends: `dotdo.core.fields`), is a TypeError naming the
+function, what it returned and the fix, raised there, so no middleware meets it (a plain
+dict failed inside CORS, `'dict' object has no attribute 'headers'`, naming only dotdo's
+frames): a 500 `internal_error`, which names it only in development. The
 router tests the usual answer (an HttpResponse of its own class, its fields of their usual
 types) inline, with no call (ADR 0052); `unsendable` is the slow path. A function that is no
 `async def` (a plain function, a lambda answering a coroutine) is wrapped once, where it is
@@ -22,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from dotdo.core.fields import COMMON_NAMES, NULL_BODY_STATUSES, field_fault
+from dotdo.core.fields import COMMON_NAMES, MIDDLEWARE_ROOM, NULL_BODY_STATUSES, SHORT_VALUE, headers_fault
 from dotdo.core.hooks import completed
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
 from dotdo.errors import HttpError, internal_error
@@ -52,11 +53,12 @@ def unsendable(role: str, function: Any, result: Any) -> str | None:
     router's `error handler`) answering `result`, when it cannot be sent: who, what, the fix.
     None when it can: an HttpResponse (a subclass too) whose `status` is an int from 200 to
     599 (101 with a `web_socket`), `headers` a dict of str to str that the runtime sends as
-    they are (`dotdo.core.fields.field_fault`) and `body` a str, bytes or None (None or empty
+    they are (`dotdo.core.fields.headers_fault`: each name once, whatever its case, and at
+    most MAX_HEADER_BYTES in all) and `body` a str, bytes or None (None or empty
     for a 204, 205 or 304)."""
     name = getattr(function, "__qualname__", None) or repr(function)
     if isinstance(result, HttpResponse):
-        wrong = _malformed(result)
+        wrong = _malformed(result, MIDDLEWARE_ROOM if role == "middleware" else 0)
         return None if wrong is None else f"{role} {name} returned an HttpResponse whose {wrong}"
     kind = type(result).__name__
     what = (
@@ -69,8 +71,9 @@ def unsendable(role: str, function: Any, result: Any) -> str | None:
     return f"{role} {name} returned {what}, not an HttpResponse: {fix}"
 
 
-def _malformed(response: HttpResponse) -> str | None:
-    """What is wrong with `response` for the runtime, None when nothing is."""
+def _malformed(response: HttpResponse, room: int = 0) -> str | None:
+    """What is wrong with `response` for the runtime, None when nothing is (its headers
+    within MAX_HEADER_BYTES and `room`: `headers_fault`)."""
     status: Any = response.status
     if isinstance(status, bool) or not isinstance(status, int):
         return f"status is {status!r}, not an int: HttpResponse(200, ...)"
@@ -78,10 +81,9 @@ def _malformed(response: HttpResponse) -> str | None:
         return f"status is {status}: the runtime sends 200 to 599 only"
     if not isinstance(response.headers, dict):
         return f"headers are {type(response.headers).__name__}, not a dict of str to str"
-    for name, value in response.headers.items():
-        fault = field_fault(name, value)
-        if fault is not None:
-            return fault
+    fault = headers_fault(response.headers, room)
+    if fault is not None:
+        return fault
     body = response.body
     if not isinstance(body, str | bytes | None):
         kind = type(body).__name__
@@ -187,6 +189,7 @@ def middleware_link(
                         or "\r" in value
                         or "\n" in value
                         or "\0" in value
+                        or value[SHORT_VALUE:]  # a long one counted (MAX_HEADER_BYTES), with no call
                     ):
                         odd = True
                         break

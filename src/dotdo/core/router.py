@@ -73,7 +73,7 @@ from dotdo.core.answers import (
     middleware_link,
     unsendable,
 )
-from dotdo.core.fields import COMMON_NAMES, NULL_BODY_STATUSES
+from dotdo.core.fields import COMMON_NAMES, NULL_BODY_STATUSES, SHORT_VALUE
 from dotdo.core.http import HttpRequest, HttpResponse, decode_component, split_path
 from dotdo.core.queryparams import check_body, check_query
 from dotdo.core.route_patterns import parse_pattern, pattern_shape
@@ -418,6 +418,7 @@ class Router:
                         or "\r" in value
                         or "\n" in value
                         or "\0" in value
+                        or value[SHORT_VALUE:]  # a long one counted (MAX_HEADER_BYTES), with no call
                     ):
                         odd = True
                         break

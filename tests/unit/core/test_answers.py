@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dotdo import HttpRequest, HttpResponse, Router, json_response
-from dotdo.core.fields import sendable_text
+from dotdo.core.fields import COMMON_NAMES, MAX_HEADER_BYTES, SHORT_VALUE, sendable_text
 from dotdo.core.middleware import CorsPolicy, cors
 from dotdo.errors import BadRequest
 from dotdo.types import Handler
@@ -62,6 +62,26 @@ MALFORMED = [
     (HttpResponse(200, "x", {"x-a": None}), "whose header 'x-a' is None, not a str"),  # type: ignore[dict-item]
     (HttpResponse(200, "x", {"etag": 1}), "whose header 'etag' is 1, not a str"),  # type: ignore[dict-item]
     (HttpResponse(200, "x", {1: "v"}), "whose header name 1 is not a str"),  # type: ignore[dict-item]
+    # Past the runtime's header block the request was never answered (the client hung):
+    (
+        HttpResponse(200, "x", {"x-long": "v" * MAX_HEADER_BYTES}),
+        "whose header 'x-long' is 98314 bytes, past the 98304",
+    ),
+    (
+        HttpResponse(200, "x", {"set-cookie": "a=" + "b" * 131072}),
+        "whose header 'set-cookie' is 131088 bytes",
+    ),
+    (
+        HttpResponse(200, "x", {f"x-h{i}": "v" * 100 for i in range(1200)}),
+        "whose headers are 132090 bytes, past",
+    ),
+    (HttpResponse(200, "x", {"x-a": "\u2603" * 40000}), "whose header 'x-a' is 120007 bytes"),  # UTF-8 bytes
+    # One header in two cases went out once, both values joined ("text/plain, text/html"):
+    (
+        HttpResponse(200, "x", {"Content-Type": "text/plain", "content-type": "text/html"}),
+        "whose headers 'Content-Type' and 'content-type' are one header (names are case-insensitive",
+    ),
+    (HttpResponse(200, "x", {"x-a": "1", "X-A": "2"}), "whose headers 'x-a' and 'X-A' are one header"),
 ]
 
 
@@ -111,6 +131,8 @@ def test_a_middleware_answering_a_response_the_runtime_cannot_send_is_named(
         HttpResponse(304, b"", {"etag": '"1"'}),
         HttpResponse(200, "x", {"x-order": "outer", "x-B": "h\u00e9llo \u2603"}),  # past Latin-1: UTF-8
         HttpResponse(200, "x", {"x-a": " stripped by the runtime\t", "x-c": "\x7f\x01"}),
+        HttpResponse(200, "x", {"x-long": "v" * (MAX_HEADER_BYTES - 10)}),  # 10: "x-long: " and CRLF
+        HttpResponse(200, "x", dict.fromkeys(COMMON_NAMES, "v" * SHORT_VALUE)),  # all in the fast path
     ],
 )
 def test_responses_the_runtime_can_send_are_passed_as_they_are(answer: HttpResponse) -> None:
@@ -176,6 +198,9 @@ def test_a_handlers_http_error_that_cannot_be_sent_is_a_500_naming_it() -> None:
     async def header(request: HttpRequest) -> HttpResponse:
         raise BadRequest("odd header", headers={"x-a": "a\r\nb"})
 
+    async def large(request: HttpRequest) -> HttpResponse:
+        raise BadRequest("large header", headers={"x-a": "v" * 200_000})
+
     async def changed(request: HttpRequest) -> HttpResponse:
         error = BadRequest("changed")
         error.details["o"] = {1, 2}  # after it was built, where it is checked
@@ -184,10 +209,15 @@ def test_a_handlers_http_error_that_cannot_be_sent_is_a_500_naming_it() -> None:
     router.get("/details")(details)
     router.get("/header")(header)
     router.get("/changed")(changed)
+    router.get("/large")(large)
     for path, said in [
         ("/details", "BadRequest('odd details') cannot be sent: its details are not plain JSON: object"),
         ("/header", "BadRequest('odd header') cannot be sent: its header 'x-a' holds a CR, LF or NUL"),
         ("/changed", "BadRequest('changed') cannot be sent: its body has no wire form (set cannot be sent"),
+        (
+            "/large",
+            "BadRequest('large header') cannot be sent: its header 'x-a' is 200007 bytes, past the 98304",
+        ),
     ]:
         response = run(router, path)
         assert response.status == 500 and response.headers["access-control-allow-origin"] == ORIGIN
@@ -199,3 +229,72 @@ def test_a_lone_surrogate_in_a_text_body_is_sent_as_u_fffd() -> None:
     assert sendable_text("a\ud800b\udfff") == "a\ufffdb\ufffd"
     text = "h\u00e9llo \U0001f600"
     assert sendable_text(text) is text
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"Access-Control-Allow-Origin": "http://evil"},
+        {"ACCESS-CONTROL-ALLOW-ORIGIN": "http://evil", "Access-Control-Allow-Credentials": "false"},
+    ],
+)
+def test_cors_replaces_an_answers_own_allow_origin_whatever_its_case(given: dict[str, str]) -> None:
+    """`Access-Control-Allow-Origin` beside dotdo's `access-control-allow-origin` went out as
+    `http://evil, https://a.example.com`, two origins, which every browser refuses."""
+    for where in ("handler", "middleware"):
+
+        async def handler(request: HttpRequest) -> HttpResponse:
+            return HttpResponse(200, "ok", dict(given))
+
+        async def middleware(request: HttpRequest, call_next: Handler) -> HttpResponse:
+            await call_next(request)
+            return HttpResponse(200, "ok", dict(given))
+
+        router = cors_router(middleware) if where == "middleware" else cors_router()
+        router.get("/x")(handler)
+        headers = run(router, "/x").headers
+        names = [name for name in headers if name.lower().startswith("access-control-allow-")]
+        assert sorted(names) == ["access-control-allow-credentials", "access-control-allow-origin"]
+        assert headers["access-control-allow-origin"] == ORIGIN
+        assert headers["access-control-allow-credentials"] == "true"
+
+
+def test_cors_merges_an_answers_own_vary_whatever_its_case() -> None:
+    router = cors_router()
+    router.get("/x")(lambda request: HttpResponse(200, "ok", {"VARY": "Accept", "X-Kept": "1"}))
+    headers = run(router, "/x").headers
+    assert headers == {
+        "X-Kept": "1",
+        "vary": "Accept, Origin",
+        "access-control-allow-origin": ORIGIN,
+        "access-control-allow-credentials": "true",
+        "access-control-expose-headers": "etag, retry-after",
+    }
+
+
+def test_an_origin_not_allowed_keeps_the_answers_own_allow_origin_once() -> None:
+    router = cors_router()
+    router.get("/x")(lambda request: HttpResponse(200, "ok", {"Access-Control-Allow-Origin": "*"}))
+    request = HttpRequest("GET", "http://t.localhost/x", {"origin": "https://other.example"})
+    headers = asyncio.run(router.handle(request)).headers
+    assert headers == {"access-control-allow-origin": "*", "vary": "Origin"}
+
+
+def test_a_handlers_headers_at_the_bound_go_out_through_cors() -> None:
+    """CORS adds its fields to every answer: a handler's answer at MAX_HEADER_BYTES was
+    blamed on `middleware cors.<locals>.middleware`; a middleware has MIDDLEWARE_ROOM more."""
+    router = cors_router()
+    at_bound = {"x-long": "v" * (MAX_HEADER_BYTES - 10)}
+    router.get("/x")(lambda request: HttpResponse(200, "ok", dict(at_bound)))
+    response = run(router, "/x")
+    assert response.status == 200 and response.headers["access-control-allow-origin"] == ORIGIN
+    many = {f"x-h{i}": "v" * 100 for i in range(1000)}  # 109,890 bytes
+
+    async def adding(request: HttpRequest, call_next: Handler) -> HttpResponse:
+        return HttpResponse(200, "ok", dict(many))
+
+    assert run(cors_router(adding), "/x").status == 200
+    router = cors_router()
+    router.get("/x")(lambda request: HttpResponse(200, "ok", dict(many)))
+    message = run(router, "/x").json()["error"]["message"]
+    assert "returned an HttpResponse whose headers are 109890 bytes, past the 98304" in message

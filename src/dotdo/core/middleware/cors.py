@@ -6,6 +6,11 @@
 are allowed as well. An allowed origin is echoed back (never `*` together with
 credentials); every answer carries `Vary: Origin`; a preflight from an origin
 that is not allowed gets a 403.
+
+Header names are case-insensitive (RFC 9110 section 5.1): an answer's own `Vary` or
+`Access-Control-*` header is the one this middleware merges or replaces whatever its case,
+renamed to lower case, so the runtime never sends two of one header joined
+(`Access-Control-Allow-Origin: http://evil, http://localhost:3000`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from dotdo.core.fields import COMMON_NAMES
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
 from dotdo.errors import Forbidden
 from dotdo.types import Handler, Middleware
@@ -62,6 +68,16 @@ class CorsPolicy:
         return False
 
 
+def _own_names(headers: dict[str, str]) -> None:
+    """`headers` with a `Vary` or `Access-Control-*` name of another case renamed to lower
+    case (the answer checks let no header through twice), which this middleware then finds."""
+    for name in [name for name in headers if name not in COMMON_NAMES]:
+        lower = name.lower()
+        if lower != name and (lower == "vary" or lower.startswith("access-control-")):
+            value = headers.pop(name)
+            headers[lower] = f"{headers[lower]}, {value}" if lower in headers else value
+
+
 def _vary(response: HttpResponse) -> None:
     if "vary" not in response.headers:
         response.headers["vary"] = "Origin"  # what the general case below gives: most answers
@@ -105,6 +121,10 @@ def cors(policy: CorsPolicy) -> Middleware:
             _vary(response)
             return response
         response = await call_next(request)
+        for name in response.headers:
+            if name not in COMMON_NAMES:  # the usual answer's names are all lower case: no call
+                _own_names(response.headers)
+                break
         if origin and policy.allows(origin):
             _allow_origin_headers(policy, origin, response)
             if policy.expose_headers:
