@@ -55,15 +55,21 @@ def unsendable(role: str, function: Any, result: Any) -> str | None:
     599 (101 with a `web_socket`), `headers` a dict of str to str that the runtime sends as
     they are (`dotdo.core.fields.headers_fault`: each name once, whatever its case, and at
     most MAX_HEADER_BYTES in all) and `body` a str, bytes or None (None or empty
-    for a 204, 205 or 304)."""
+    for a 204, 205 or 304). A coroutine `result` (an `await` left out) is closed."""
     name = getattr(function, "__qualname__", None) or repr(function)
     if isinstance(result, HttpResponse):
         wrong = _malformed(result, MIDDLEWARE_ROOM if role == "middleware" else 0)
         return None if wrong is None else f"{role} {name} returned an HttpResponse whose {wrong}"
     kind = type(result).__name__
-    what = (
-        "None (a missing return?)" if result is None else f"{'an' if kind[0] in 'aeiouAEIOU' else 'a'} {kind}"
-    )
+    if inspect.iscoroutine(result):
+        # Never run from here on: closed, so Python's "coroutine ... was never awaited"
+        # warning, which names dotdo's frames, does not follow this message.
+        result.close()
+        what = "a coroutine (a missing await?)"
+    elif result is None:
+        what = "None (a missing return?)"
+    else:
+        what = f"{'an' if kind[0] in 'aeiouAEIOU' else 'a'} {kind}"
     if role == "middleware":
         fix = "return await call_next(request), or an HttpResponse of its own"
     else:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -229,6 +231,26 @@ def test_a_middleware_answering_nothing_is_named(caplog: pytest.LogCaptureFixtur
     assert "returned None (a missing return?), not an HttpResponse: return await call_next(request)" in (
         caplog.text
     )
+
+
+def test_a_middleware_answering_call_next_unawaited_is_closed(caplog: pytest.LogCaptureFixture) -> None:
+    """`return call_next(request)` in an `async def` middleware answers a coroutine: the 500
+    names the missing await, and the coroutine is closed, so Python's own "never awaited"
+    warning (naming dotdo's frames) does not follow it."""
+    router = make_router(development=True)
+
+    async def hasty(request: HttpRequest, call_next: Handler) -> Any:
+        return call_next(request)  # no await
+
+    router.use(hasty)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response = run(router, "GET", "/items/1")
+        gc.collect()
+    assert response.status == 500
+    said = "returned a coroutine (a missing await?), not an HttpResponse: return await call_next(request)"
+    assert said in (caplog.text)
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
 
 
 def test_an_error_handler_answering_no_response_falls_back_to_a_500() -> None:
