@@ -32,6 +32,7 @@ from dotdo.types import Handler, Middleware
 
 __all__ = [
     "SENDABLE_BODIES",
+    "Log",
     "answer_error",
     "awaited",
     "checked_error_answer",
@@ -110,10 +111,14 @@ def awaited(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     return call
 
 
-def answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpResponse:
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
+"""Where a failure is logged: `dotdo.http`, or an object's `ObjectLog` of it (`[acme] ...`)."""
+
+
+def answer_error(error: Exception, request: HttpRequest, named: bool, log: Log = logger) -> HttpResponse:
     """An HttpError as its JSON body and status; anything else, and an HttpError that cannot
-    go out (a header the runtime refuses), logged with its traceback (`dotdo.http`) and a
-    500 `internal_error`, naming the exception when `named`."""
+    go out (a header the runtime refuses), logged with its traceback (`log`, `dotdo.http`)
+    and a 500 `internal_error`, naming the exception when `named`."""
     if isinstance(error, HttpError):
         # Its message, code and details are checked where it is built; its headers, which
         # HTTP alone sends, here. A field changed since it was built may fail to go out too.
@@ -129,7 +134,7 @@ def answer_error(error: Exception, request: HttpRequest, named: bool) -> HttpRes
         error = refused
     hint = error_hint(error)
     suffix = f" ({hint})" if hint else ""
-    logger.error("unhandled error in %s %s%s", request.method, request.path, suffix, exc_info=error)
+    log.error("unhandled error in %s %s%s", request.method, request.path, suffix, exc_info=error)
     return error_response(HttpError(internal_error(error, named=named, message="Internal server error")))
 
 
@@ -147,11 +152,18 @@ async def development_error_handler(error: Exception, request: HttpRequest) -> H
 
 
 async def checked_error_answer(
-    handler: Callable[[Exception, HttpRequest], Any], error: Exception, request: HttpRequest, named: bool
+    handler: Callable[[Exception, HttpRequest], Any],
+    error: Exception,
+    request: HttpRequest,
+    named: bool,
+    log: Log = logger,
 ) -> HttpResponse:
     """`handler`'s answer to `error`, or, when it raises or answers no HttpResponse it can
-    send (`unsendable`), both errors logged and `answer_error` of its failure (the router's
-    `handle` never raises)."""
+    send (`unsendable`), both errors logged (`log`) and `answer_error` of its failure (the
+    router's `handle` never raises). The two handlers of this module answer as they do,
+    logged to `log`."""
+    if handler is default_error_handler or handler is development_error_handler:
+        return answer_error(error, request, handler is development_error_handler, log)
     try:
         response = await completed(handler(error, request))
         wrong = unsendable("error handler", handler, response)
@@ -160,8 +172,8 @@ async def checked_error_answer(
         failure: Exception = TypeError(wrong)
     except Exception as raised:
         failure = raised
-    logger.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
-    return answer_error(failure, request, named)
+    log.error("unhandled error in %s %s", request.method, request.path, exc_info=error)
+    return answer_error(failure, request, named, log)
 
 
 def middleware_link(

@@ -69,6 +69,7 @@ __all__ = ["AlarmInfo", "DOCore"]
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _socket_log = logging.getLogger("dotdo.sockets")
 _timers_log = logging.getLogger("dotdo.timers")
+_http_log = logging.getLogger("dotdo.http")
 
 
 def _env_var(env: Any, name: str) -> str | None:
@@ -158,7 +159,8 @@ class DOCore(DurableObject, metaclass=_Composed):
         self._object_sockets_log = ObjectLog(_socket_log, label)  # the object's lines name it
         self.alarms = Alarms(self.sql, self.timers, self.on_alarm, ObjectLog(_timers_log, label))
         self.timers.register("alarm", self.alarms)
-        self.router = Router(guard=self._guard, development=settings.development)
+        http_log = ObjectLog(_http_log, label)
+        self.router = Router(guard=self._guard, development=settings.development, log=http_log)
         run_router_hooks(self, self.router)  # middleware(), then routes()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

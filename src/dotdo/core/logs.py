@@ -12,7 +12,8 @@ Everything dotdo logs goes through `logging`, to a logger named by area:
                                 no method, an event too deep to push, a test fault point reached
 
 A line about one object (every `dotdo.workflows` line but the class-definition checks,
-which name the class; `dotdo.timers`; a socket's error) starts with the object's name in
+which name the class; `dotdo.timers`; a socket's error; an object's router's `dotdo.http`
+lines) starts with the object's name in
 brackets, `[acme]` (a thing's object: `[acme/Customer/c-1]`; one never reached by name:
 its id), and carries it as the record's `dotdo_object` attribute for a formatter of the
 application's (`ObjectLog`): one isolate runs the objects of many tenants.

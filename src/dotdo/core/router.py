@@ -66,6 +66,7 @@ from typing import TypedDict, TypeVar, Unpack
 
 from dotdo.core.answers import (
     SENDABLE_BODIES,
+    Log,
     awaited,
     checked_error_answer,
     default_error_handler,
@@ -230,12 +231,14 @@ def _same_route(method: str, segments: tuple[str, ...], wildcard: bool) -> tuple
 class Router:
     """Routes and a middleware chain; the most specific matching route serves a request,
     once `guard` (when there is one) lets it through. With `development`, an exception no
-    handler answers is named in its 500 (`development_error_handler`)."""
+    handler answers is named in its 500 (`development_error_handler`), and logged to `log`
+    (`dotdo.http`; DOCore's router logs to its `ObjectLog`: `[acme] unhandled error in ...`)."""
 
-    def __init__(self, guard: Guard | None = None, development: bool = False) -> None:
+    def __init__(self, guard: Guard | None = None, development: bool = False, log: Log = logger) -> None:
         self.routes: list[Route] = []
         self.middleware: list[Middleware] = []
         self.development = development
+        self.log = log
         self.error_handler: ErrorHandler = development_error_handler if development else default_error_handler
         self.guard = guard
         # Built on the first request, again only when `routes` or `middleware` change: the
@@ -431,7 +434,7 @@ class Router:
     async def _answer(self, error: Exception, request: HttpRequest) -> HttpResponse:
         """The error handler's answer to `error`, or the router's own when a replaced one fails
         (`dotdo.core.answers.checked_error_answer`): the router never raises."""
-        return await checked_error_answer(self.error_handler, error, request, self.development)
+        return await checked_error_answer(self.error_handler, error, request, self.development, self.log)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Run the middleware chain and the matching route; never raises. Each link answers

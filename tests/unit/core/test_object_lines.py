@@ -1,6 +1,6 @@
 """The lines DOCore logs about one object name it, as the workflow components' do: a
-failing `on_alarm` (`dotdo.timers`) and a socket error (`dotdo.sockets`) said nothing of
-which tenant's object they came from."""
+failing `on_alarm` (`dotdo.timers`), a socket error (`dotdo.sockets`) and a request's
+unhandled error (`dotdo.http`) said nothing of which tenant's object they came from."""
 
 from __future__ import annotations
 
@@ -10,14 +10,22 @@ from types import SimpleNamespace
 
 import pytest
 
-from dotdo import DOCore
+from dotdo import DOCore, HttpRequest, HttpResponse, Router
 from dotdo.core.alarms import AlarmInfo
+from dotdo.core.router import PUBLIC
 from dotdo.testing.sqlite import Storage
 
 
 class Clock(DOCore):
     async def on_alarm(self, info: AlarmInfo) -> None:
         raise RuntimeError("the alarm fails")
+
+    def routes(self, router: Router) -> None:
+        super().routes(router)
+        router.get("/boom", scope=PUBLIC)(self.boom)
+
+    async def boom(self, request: HttpRequest) -> HttpResponse:
+        raise RuntimeError("the route fails")
 
 
 def clock(name: str | None) -> Clock:
@@ -50,3 +58,20 @@ def test_an_object_never_reached_by_name_is_named_by_its_id(caplog: pytest.LogCa
     with caplog.at_level(logging.WARNING, logger="dotdo.sockets"):
         asyncio.run(obj.on_socket_error(SimpleNamespace(id="c1"), "gone"))  # type: ignore[arg-type]
     assert caplog.messages == ["[4f2a] websocket c1 error: gone"]
+
+
+@pytest.mark.parametrize("replaced", [False, True])
+def test_an_unhandled_error_names_the_object(caplog: pytest.LogCaptureFixture, replaced: bool) -> None:
+    obj = clock("acme")
+    if replaced:  # an error handler of the app's that fails: both failures are logged
+
+        async def failing(error: Exception, request: HttpRequest) -> HttpResponse:
+            raise ValueError("the handler fails too")
+
+        obj.router.on_error(failing)
+    with caplog.at_level(logging.ERROR, logger="dotdo.http"):
+        response = asyncio.run(obj.router.handle(HttpRequest("GET", "http://acme.localhost/boom")))
+    assert response.status == 500
+    lines = [r.getMessage() for r in caplog.records if r.name == "dotdo.http"]
+    assert lines == ["[acme] unhandled error in GET /boom"] * (2 if replaced else 1)
+    assert {getattr(r, "dotdo_object", None) for r in caplog.records if r.name == "dotdo.http"} == {"acme"}
