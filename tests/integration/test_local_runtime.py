@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextlib
+import datetime
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -123,6 +126,19 @@ def test_an_app_that_fails_to_import_is_reported_with_its_real_path(tmp_path: Pa
             'wrangler.toml: Expected "name" to be of type string, alphanumeric and lowercase with dashes '
             'only but got "Bad Name!"',
         ),
+        (
+            # the build's refusal read "the local runtime exited:" and the log's end
+            ('compatibility_date = "2026-05-01"', 'compatibility_date = "2024-04-02"'),
+            'wrangler.toml: compatibility_date "2024-04-02" is older than 2024-04-03, the oldest '
+            "the local runtime serves Python on: use a newer one",
+        ),
+        (
+            # Pyodide's FFI needs FinalizationRegistry: the host's boot crashed inside workerd
+            # ("FinalizationRegistry is not defined"), which `dotdo test` never showed.
+            ('["python_workers"]', '["python_workers", "disable_weak_ref"]'),
+            'wrangler.toml: compatibility_flags names "disable_weak_ref", but the Python runtime '
+            "(Pyodide) needs WeakRef and FinalizationRegistry: remove it",
+        ),
     ],
 )
 def test_a_config_wrangler_refuses_is_said_in_one_line_at_once(
@@ -139,6 +155,42 @@ def test_a_config_wrangler_refuses_is_said_in_one_line_at_once(
         _runtime(root).start(timeout=120)
     assert str(raised.value) == reason
     assert time.monotonic() - began < 90
+
+
+def test_a_date_newer_than_the_bundled_workerd_serves_is_said_in_one_line(tmp_path: Path) -> None:
+    """workerd's refusal ("This Worker requires compatibility date ..., but the newest date
+    supported by this server binary is ...") came only as "The Workers runtime failed to
+    start. There is likely additional logging output above." (a date up to today, which is
+    no date in the future)."""
+    released = json.loads((ROOT / "node_modules" / "workerd" / "package.json").read_text())["version"]
+    yesterday = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=1)
+    release = datetime.datetime.strptime(released.split(".")[1], "%Y%m%d").date()
+    if yesterday < release + datetime.timedelta(days=60):
+        pytest.skip(f"the bundled workerd (released {release}) may serve {yesterday}")
+    root = _project(tmp_path / "newer")
+    config = root / "wrangler.toml"
+    config.write_text(config.read_text().replace("2026-05-01", yesterday.isoformat()))
+    with pytest.raises(LocalRuntimeError) as raised:
+        _runtime(root).start(timeout=120)
+    assert re.fullmatch(
+        rf'wrangler.toml: compatibility_date "{yesterday}" is newer than (\d{{4}}-\d\d-\d\d), the newest '
+        r"the local runtime's workerd serves: use \1 or an earlier one",
+        str(raised.value),
+    ), str(raised.value)
+
+
+def test_a_missing_migration_is_said_with_the_toml_to_add(tmp_path: Path) -> None:
+    """The build's refusal and the lines it adds: not "the local runtime exited:" and the log's end."""
+    root = _project(tmp_path / "unmigrated")
+    config = root / "wrangler.toml"
+    config.write_text(config.read_text().replace('new_sqlite_classes = ["Tiny"]', "new_sqlite_classes = []"))
+    with pytest.raises(LocalRuntimeError) as raised:
+        _runtime(root).start(timeout=120)
+    assert str(raised.value) == (
+        "wrangler.toml binds TINY to class Tiny, which no migration creates. "
+        "Add at the end of wrangler.toml:\n"
+        '  [[migrations]]\n  tag = "v2"\n  new_sqlite_classes = ["Tiny"]'
+    )
 
 
 def _wait_for(log: Path, text: str, count: int = 1, timeout: float = 180) -> str:

@@ -21,6 +21,7 @@ import {
   missingMigrations,
   moduleRules,
   moduleType,
+  newerDateRefusal,
   nextMigrationTag,
   notShippedHint,
   parseVars,
@@ -408,6 +409,25 @@ test("a compatibility date not written YYYY-MM-DD, or older than the host serves
   assert.equal(build("2024-04-03").status, 0);
 });
 
+test("a config naming disable_weak_ref is refused in one line", async () => {
+  const { readFileSync } = await import("node:fs");
+  const project = tinyProject("dotdo-weakref-");
+  const toml = path.join(project, "wrangler.toml");
+  const config = readFileSync(toml, "utf8");
+  assert.match(config, /compatibility_flags = \["python_workers"\]/);
+  writeFileSync(toml, config.replace('["python_workers"]', '["python_workers", "disable_weak_ref"]'));
+  const built = spawnSync(process.execPath, [
+    path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
+    ...["--project", project, "--node-modules", path.join(repo, "node_modules")],
+  ]);
+  assert.equal(built.status, 1);
+  // the host's boot crashed inside workerd: "FinalizationRegistry is not defined"
+  assert.match(
+    String(built.stderr),
+    /^dotdo: the local runtime did not start: \S*wrangler\.toml: compatibility_flags names "disable_weak_ref", but the Python runtime \(Pyodide\) needs WeakRef and FinalizationRegistry: remove it\n$/,
+  );
+});
+
 test("a config without the python_workers flag is served, and said to deploy as no Python Worker", async () => {
   const { readFileSync } = await import("node:fs");
   const build = (project) =>
@@ -660,6 +680,18 @@ test("a start wrangler refused is said in one line: the cause, not its 'An error
     'wrangler.toml: compatibility_date "2099-01-01" is in the future: use today\'s or an earlier one',
   );
   assert.equal(startFailure(new Error("port 9 in use")), "port 9 in use");
+});
+
+test("workerd's refusal of a date newer than it serves is said in one line", () => {
+  const said =
+    '✘ [ERROR] service core:user:tiny: This Worker requires compatibility date "2026-11-01", but the newest ' +
+    'date supported by this server binary is "2026-05-03".';
+  assert.equal(
+    newerDateRefusal(said, "conf/w.toml"),
+    'conf/w.toml: compatibility_date "2026-11-01" is newer than 2026-05-03, the newest the local runtime\'s ' +
+      "workerd serves: use 2026-05-03 or an earlier one",
+  );
+  assert.equal(newerDateRefusal("The Workers runtime failed to start."), null);
 });
 
 test("a start is failed by a refused config or a failed load, not by any error event", async () => {

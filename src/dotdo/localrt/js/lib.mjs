@@ -367,7 +367,8 @@ export const WEAK_REF_DEFAULT = "2025-05-05";
  * (the host runs Pyodide as a JavaScript module), and `enable_weak_ref` for a date before
  * `WEAK_REF_DEFAULT`: Pyodide's FFI needs `FinalizationRegistry`, and without it a start on
  * an older date failed inside the host ("FinalizationRegistry is not defined"). workerd
- * refuses the flag named on a date where it is already the default, so only then.
+ * refuses the flag named on a date where it is already the default, so only then. A config
+ * that names `disable_weak_ref` is refused by the build (build.mjs).
  */
 export function hostFlags(config) {
   const flags = (config.compatibility_flags ?? []).filter((flag) => !flag.startsWith("python_workers"));
@@ -375,6 +376,25 @@ export function hostFlags(config) {
   const named = flags.includes("enable_weak_ref") || flags.includes("disable_weak_ref");
   if (typeof date === "string" && date < WEAK_REF_DEFAULT && !named) flags.push("enable_weak_ref");
   return flags;
+}
+
+const NEWER_DATE = /This Worker requires compatibility date "([^"]+)", but the newest date supported by this server binary is "([^"]+)"/;
+
+/**
+ * The refusal of a compatibility date newer than the bundled workerd serves, in one line, from
+ * a line of output (workerd's own words, which wrangler prints as an error and follows with
+ * "The Workers runtime failed to start"); null for any other line. Said before the start only
+ * by workerd: the `workerd` package's `compatibilityDate` (its release date) is older than the
+ * newest date its binary serves, so a check against it refused dates that start.
+ */
+export function newerDateRefusal(text, configName = "wrangler.toml") {
+  const found = NEWER_DATE.exec(text);
+  if (found === null) return null;
+  const [, date, newest] = found;
+  return (
+    `${configName}: compatibility_date "${date}" is newer than ${newest}, the newest the local ` +
+    `runtime's workerd serves: use ${newest} or an earlier one`
+  );
 }
 
 /**

@@ -48,6 +48,7 @@ import {
   firstAnswer,
   isInside,
   moduleRules,
+  newerDateRefusal,
   notShippedHint,
   parseVars,
   restartInputs,
@@ -189,6 +190,23 @@ for (const level of ["log", "info"]) {
     if (QUIET.some((pattern) => pattern.test(text))) return;
     original(...parts);
     explainMissingFiles(text); // the app's own output: a traceback's FileNotFoundError
+  };
+}
+
+// workerd's refusal of a compatibility date newer than it serves, reworded (lib.mjs
+// `newerDateRefusal`), once it printed it during the start under way, else null: the start's
+// error says only "The Workers runtime failed to start", and `dotdo test` showed that alone.
+let newerDateSaid = null;
+for (const level of ["error", "warn"]) {
+  const original = console[level].bind(console);
+  console[level] = (...parts) => {
+    original(...parts);
+    // eslint-disable-next-line no-control-regex -- ANSI colour codes, which wrangler adds on a terminal
+    const text = format(...parts).replace(/\x1b\[[0-9;]*m/g, "");
+    // Only a start prints it, after `configFile` is declared (read here before, it throws).
+    if (newerDateSaid === null && text.includes("newest date supported")) {
+      newerDateSaid = newerDateRefusal(text, path.relative(project, configFile));
+    }
   };
 }
 
@@ -439,6 +457,7 @@ function explainMissingFiles(text) {
 
 async function start(restarted) {
   let answer;
+  newerDateSaid = null;
   try {
     const started = await startWorker();
     worker = started.worker;
@@ -452,7 +471,7 @@ async function start(restarted) {
     }
     // wrangler's own words are "An error occurred when starting the server": the reason is
     // its cause, which went only to wrangler's log file.
-    const reason = startFailure(error, path.relative(project, configFile));
+    const reason = newerDateSaid ?? startFailure(error, path.relative(project, configFile));
     if (!(error instanceof BuildFailed)) console.error(`dotdo: the local runtime did not start: ${reason}`);
     return false;
   }
