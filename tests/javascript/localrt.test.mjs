@@ -291,7 +291,7 @@ test("a rule a deploy fails on fails the build with wrangler's message", async (
   writeFileSync(toml, readFileSync(toml, "utf8") + '[[rules]]\ntype = "Text"\nglobs = ["**/*.json"]\n');
   assert.throws(
     () => execFileSync(process.execPath, [path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"), "--project", project, "--node-modules", path.join(repo, "node_modules")], { stdio: "pipe" }),
-    (error) => /^dotdo: \S*wrangler.toml's module rules: The file club\/notes.txt matched a module rule/.test(String(error.stderr)),
+    (error) => /^dotdo: the local runtime did not start: \S*wrangler.toml's module rules: The file club\/notes.txt matched a module rule/.test(String(error.stderr)),
   );
 });
 
