@@ -384,7 +384,59 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
             assert client.get("/").text == "v2 no helper hits=7 served=1"
         content = log.read_text()
         assert content.count("app sources changed, reloading") == 2
-        assert content.count("sources changed, restarting") == 2
+        # the files it restarts for named: which save was seen ("sources changed" alone)
+        assert content.count("sources changed (src/lib/shared.py), restarting") == 1, content
+        assert content.count("sources changed (wrangler.toml), restarting") == 1, content
+
+
+BUILT = (
+    """from workers import DurableObject, Response, WorkerEntrypoint
+
+BROKEN = True
+
+
+class Tiny(DurableObject):
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS built (n INTEGER)")
+        ctx.storage.sql.exec("INSERT INTO built VALUES (1)")
+        if BROKEN:
+            raise ValueError("Route patterns start with '/': 'queue'")
+
+    async def fetch(self, request):
+        built = self.ctx.storage.sql.exec("SELECT count(*) AS n FROM built").one().n
+        return Response(f"built={built}")
+
+"""
+    + BY_OBJECT_HEADER
+)
+
+
+def test_dotdo_dev_reports_an_object_whose_code_raises_when_built(tmp_path: Path) -> None:
+    """An app that imports but whose objects raise when built (a bad route pattern in
+    `routes()`) said "Ready", and the error came only with the first request. Found by
+    building an instance in an object no tenant names, whose storage is then emptied: the
+    objects' code runs in none of the app's."""
+    root = _project(tmp_path / "built", BUILT)
+    log = tmp_path / "dev.log"
+    entry = root / "src" / "entry.py"
+    with _dotdo_dev(root, log) as (_, port):
+        content = _wait_for(log, "dotdo: not ready: ")
+        said = "dotdo: building a Tiny raised ValueError: Route patterns start with '/': 'queue'"
+        assert said in content
+        assert f'File "{entry}", line 12, in __init__' in content
+        assert "Ready on" not in content
+        assert "dotdo: not ready: every request to a Tiny fails until a change is saved" in content
+        entry.write_text(BUILT.replace("BROKEN = True", "BROKEN = False"))
+        _wait_for(log, "reloaded, the app imported in")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            assert client.get("/").text == "built=1"
+            # built by each probe, emptied after it: this request's instance alone
+            assert client.get("/", headers={"x-object": "__dotdo_probe"}).text == "built=1"
+        entry.write_text(BUILT)
+        content = _wait_for(log, "dotdo: not ready: ", count=2)
+        assert content.count(said) == 2
+        assert content.count("Ready on") == 1
 
 
 WORDS = """from workers import DurableObject, Response, WorkerEntrypoint
@@ -452,8 +504,8 @@ def test_dotdo_dev_skips_a_restart_when_nothing_a_restart_reads_changed(tmp_path
         _wait_for(log, "restarted, Python and the app loaded in")
         assert client.get("/").text == "tiny"
     content = log.read_text()
-    assert content.count("sources changed, restarting") == 1, content
-    assert content.index("nothing to do") < content.index("sources changed, restarting")
+    assert content.count("sources changed (wrangler.toml), restarting") == 1, content
+    assert content.index("nothing to do") < content.index("sources changed (wrangler.toml), restarting")
 
 
 HITS = """from pyodide.ffi import to_js

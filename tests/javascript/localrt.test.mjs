@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 import {
   CommandQueue,
+  changedFilesSaid,
   durableObjectClasses,
   filesUnder,
   firstAnswer,
@@ -713,4 +714,23 @@ test("a start is failed by a refused config or a failed load, not by any error e
   other.emit("error", new Error('Compatibility date "2099-01-01" is in the future and unsupported'));
   await assert.rejects(refused, /in the future/);
   startFailed(new EventEmitter()); // never rejected, never awaited: no unhandled rejection either way
+});
+
+test("the files a save changed are named, the first three and how many more", () => {
+  assert.equal(changedFilesSaid([], "/p"), "");
+  assert.equal(changedFilesSaid(["/p/wrangler.toml", "/p/.env"], "/p"), " (wrangler.toml, .env)");
+  const many = ["a", "b", "c", "d", "e"].map((name) => `/p/python_modules/${name}.py`);
+  assert.equal(
+    changedFilesSaid(many, "/p"),
+    " (python_modules/a.py, python_modules/b.py, python_modules/c.py and 2 more)",
+  );
+});
+
+test("a restart merged with reloads keeps the paths of both", async () => {
+  const runs = [];
+  const queue = new CommandQueue(async (command) => runs.push(command));
+  queue.push({ restart: true, paths: ["/p/wrangler.toml"] });
+  queue.push({ paths: ["/p/src/entry.py"] });
+  await queue.idle;
+  assert.deepEqual(runs, [{ restart: true, paths: ["/p/wrangler.toml", "/p/src/entry.py"] }]);
 });

@@ -499,8 +499,9 @@ export function firstAnswer(send, { everyMs, totalMs }) {
  * serves every save made before it began (a burst of ten saves reloaded the same files ten
  * times, each booting an interpreter). `run({ restart, paths })` runs a command: `restart`
  * when any merged command was a restart (or a reload whose paths are not an array), else
- * `paths` holds every merged reload's paths, each once, in the order saved.
- * `push(command)` takes `{ restart: true }` or `{ paths }`; it returns the promise of the
+ * `paths` holds every merged reload's paths, each once, in the order saved (and a restart's,
+ * which only name the files that changed).
+ * `push(command)` takes `{ restart: true, paths? }` or `{ paths }`; it returns the promise of the
  * run it joined. `idle` is the promise of the last run. A run or task that throws is given
  * to `failed` and the queue goes on: a rejection left in `idle` ran no later command, and
  * ended the dev server as an unhandled rejection.
@@ -526,7 +527,7 @@ export class CommandQueue {
     }
     const merged = this.waiting;
     if (command.restart || !Array.isArray(command.paths)) merged.restart = true;
-    else for (const file of command.paths) if (!merged.paths.includes(file)) merged.paths.push(file);
+    if (Array.isArray(command.paths)) for (const file of command.paths) if (!merged.paths.includes(file)) merged.paths.push(file);
     return this.idle;
   }
 
@@ -535,6 +536,20 @@ export class CommandQueue {
     this.idle = this.idle.then(task).catch(this.failed);
     return this.idle;
   }
+}
+
+const FILES_NAMED = 3;
+
+/**
+ * The files of `paths` (absolute) that a save changed, as the dev server's "sources changed"
+ * line names them: relative to `root`, the first `FILES_NAMED` and how many more (a
+ * re-vendoring changes hundreds), in parentheses after a space; "" for none.
+ */
+export function changedFilesSaid(paths, root) {
+  if (!Array.isArray(paths) || paths.length === 0) return "";
+  const named = paths.slice(0, FILES_NAMED).map((file) => path.relative(root, file) || file);
+  const more = paths.length - named.length;
+  return ` (${named.join(", ")}${more > 0 ? ` and ${more} more` : ""})`;
 }
 
 /**
