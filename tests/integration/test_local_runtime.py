@@ -422,11 +422,11 @@ def test_dotdo_dev_reports_an_object_whose_code_raises_when_built(tmp_path: Path
     entry = root / "src" / "entry.py"
     with _dotdo_dev(root, log) as (_, port):
         content = _wait_for(log, "dotdo: not ready: ")
-        said = "dotdo: building a Tiny raised ValueError: Route patterns start with '/': 'queue'"
+        said = "dotdo: building an object of Tiny raised ValueError: Route patterns start with '/': 'queue'"
         assert said in content
         assert f'File "{entry}", line 12, in __init__' in content
         assert "Ready on" not in content
-        assert "dotdo: not ready: every request to a Tiny fails until a change is saved" in content
+        assert "dotdo: not ready: every request to an object of Tiny fails until a change is saved" in content
         entry.write_text(BUILT.replace("BROKEN = True", "BROKEN = False"))
         _wait_for(log, "reloaded, the app imported in")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:

@@ -510,10 +510,10 @@ function reportCodeFailed(found) {
   if (found.ok) return false;
   const traceback = found.error.trimEnd();
   const said = traceback.split("\n").at(-1).trim();
-  console.error(`dotdo: building a ${found.className} raised ${said}:\n${traceback}`);
+  console.error(`dotdo: building an object of ${found.className} raised ${said}:\n${traceback}`);
   explainMissingFiles(traceback);
   const until = args.control ? "a change is saved" : "a restart";
-  console.error(`dotdo: not ready: every request to a ${found.className} fails until ${until}`);
+  console.error(`dotdo: not ready: every request to an object of ${found.className} fails until ${until}`);
   return true;
 }
 
