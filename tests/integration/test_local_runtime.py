@@ -179,20 +179,6 @@ def test_a_date_newer_than_the_bundled_workerd_serves_is_said_in_one_line(tmp_pa
     ), str(raised.value)
 
 
-def test_a_missing_migration_is_said_with_the_toml_to_add(tmp_path: Path) -> None:
-    """The build's refusal and the lines it adds: not "the local runtime exited:" and the log's end."""
-    root = _project(tmp_path / "unmigrated")
-    config = root / "wrangler.toml"
-    config.write_text(config.read_text().replace('new_sqlite_classes = ["Tiny"]', "new_sqlite_classes = []"))
-    with pytest.raises(LocalRuntimeError) as raised:
-        _runtime(root).start(timeout=120)
-    assert str(raised.value) == (
-        "wrangler.toml binds TINY to class Tiny, which no migration creates. "
-        "Add at the end of wrangler.toml:\n"
-        '  [[migrations]]\n  tag = "v2"\n  new_sqlite_classes = ["Tiny"]'
-    )
-
-
 def _wait_for(log: Path, text: str, count: int = 1, timeout: float = 180) -> str:
     deadline = time.monotonic() + timeout
     while True:

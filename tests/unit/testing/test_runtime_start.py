@@ -253,7 +253,7 @@ def test_a_build_that_refused_the_project_says_why_with_the_lines_it_added(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     """The build's refusal (build.mjs `fail`) read "the local runtime exited:" and the log's
-    end; its TOML to add stays with it, and wrangler's own line after it does not."""
+    end; the lines it adds (TOML to add) stay with it, and wrangler's own line after it does not."""
     said = [
         (
             0.0,
