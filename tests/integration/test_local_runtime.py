@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextlib
+import datetime
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -123,6 +126,19 @@ def test_an_app_that_fails_to_import_is_reported_with_its_real_path(tmp_path: Pa
             'wrangler.toml: Expected "name" to be of type string, alphanumeric and lowercase with dashes '
             'only but got "Bad Name!"',
         ),
+        (
+            # the build's refusal read "the local runtime exited:" and the log's end
+            ('compatibility_date = "2026-05-01"', 'compatibility_date = "2024-04-02"'),
+            'wrangler.toml: compatibility_date "2024-04-02" is older than 2024-04-03, the oldest '
+            "the local runtime serves Python on: use a newer one",
+        ),
+        (
+            # Pyodide's FFI needs FinalizationRegistry: the host's boot crashed inside workerd
+            # ("FinalizationRegistry is not defined"), which `dotdo test` never showed.
+            ('["python_workers"]', '["python_workers", "disable_weak_ref"]'),
+            'wrangler.toml: compatibility_flags names "disable_weak_ref", but the Python runtime '
+            "(Pyodide) needs WeakRef and FinalizationRegistry: remove it",
+        ),
     ],
 )
 def test_a_config_wrangler_refuses_is_said_in_one_line_at_once(
@@ -139,6 +155,28 @@ def test_a_config_wrangler_refuses_is_said_in_one_line_at_once(
         _runtime(root).start(timeout=120)
     assert str(raised.value) == reason
     assert time.monotonic() - began < 90
+
+
+def test_a_date_newer_than_the_bundled_workerd_serves_is_said_in_one_line(tmp_path: Path) -> None:
+    """workerd's refusal ("This Worker requires compatibility date ..., but the newest date
+    supported by this server binary is ...") came only as "The Workers runtime failed to
+    start. There is likely additional logging output above." (a date up to today, which is
+    no date in the future)."""
+    released = json.loads((ROOT / "node_modules" / "workerd" / "package.json").read_text())["version"]
+    yesterday = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=1)
+    release = datetime.datetime.strptime(released.split(".")[1], "%Y%m%d").date()
+    if yesterday < release + datetime.timedelta(days=60):
+        pytest.skip(f"the bundled workerd (released {release}) may serve {yesterday}")
+    root = _project(tmp_path / "newer")
+    config = root / "wrangler.toml"
+    config.write_text(config.read_text().replace("2026-05-01", yesterday.isoformat()))
+    with pytest.raises(LocalRuntimeError) as raised:
+        _runtime(root).start(timeout=120)
+    assert re.fullmatch(
+        rf'wrangler.toml: compatibility_date "{yesterday}" is newer than (\d{{4}}-\d\d-\d\d), the newest '
+        r"the local runtime's workerd serves: use \1 or an earlier one",
+        str(raised.value),
+    ), str(raised.value)
 
 
 def _wait_for(log: Path, text: str, count: int = 1, timeout: float = 180) -> str:
@@ -332,7 +370,59 @@ def test_dotdo_dev_reloads_a_saved_app_and_reports_a_broken_one(tmp_path: Path) 
             assert client.get("/").text == "v2 no helper hits=7 served=1"
         content = log.read_text()
         assert content.count("app sources changed, reloading") == 2
-        assert content.count("sources changed, restarting") == 2
+        # the files it restarts for named: which save was seen ("sources changed" alone)
+        assert content.count("sources changed (src/lib/shared.py), restarting") == 1, content
+        assert content.count("sources changed (wrangler.toml), restarting") == 1, content
+
+
+BUILT = (
+    """from workers import DurableObject, Response, WorkerEntrypoint
+
+BROKEN = True
+
+
+class Tiny(DurableObject):
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS built (n INTEGER)")
+        ctx.storage.sql.exec("INSERT INTO built VALUES (1)")
+        if BROKEN:
+            raise ValueError("Route patterns start with '/': 'queue'")
+
+    async def fetch(self, request):
+        built = self.ctx.storage.sql.exec("SELECT count(*) AS n FROM built").one().n
+        return Response(f"built={built}")
+
+"""
+    + BY_OBJECT_HEADER
+)
+
+
+def test_dotdo_dev_reports_an_object_whose_code_raises_when_built(tmp_path: Path) -> None:
+    """An app that imports but whose objects raise when built (a bad route pattern in
+    `routes()`) said "Ready", and the error came only with the first request. Found by
+    building an instance in an object no tenant names, whose storage is then emptied: the
+    objects' code runs in none of the app's."""
+    root = _project(tmp_path / "built", BUILT)
+    log = tmp_path / "dev.log"
+    entry = root / "src" / "entry.py"
+    with _dotdo_dev(root, log) as (_, port):
+        content = _wait_for(log, "dotdo: not ready: ")
+        said = "dotdo: building an object of Tiny raised ValueError: Route patterns start with '/': 'queue'"
+        assert said in content
+        assert f'File "{entry}", line 12, in __init__' in content
+        assert "Ready on" not in content
+        assert "dotdo: not ready: every request to an object of Tiny fails until a change is saved" in content
+        entry.write_text(BUILT.replace("BROKEN = True", "BROKEN = False"))
+        _wait_for(log, "reloaded, the app imported in")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            assert client.get("/").text == "built=1"
+            # built by each probe, emptied after it: this request's instance alone
+            assert client.get("/", headers={"x-object": "__dotdo_probe"}).text == "built=1"
+        entry.write_text(BUILT)
+        content = _wait_for(log, "dotdo: not ready: ", count=2)
+        assert content.count(said) == 2
+        assert content.count("Ready on") == 1
 
 
 WORDS = """from workers import DurableObject, Response, WorkerEntrypoint
@@ -400,8 +490,8 @@ def test_dotdo_dev_skips_a_restart_when_nothing_a_restart_reads_changed(tmp_path
         _wait_for(log, "restarted, Python and the app loaded in")
         assert client.get("/").text == "tiny"
     content = log.read_text()
-    assert content.count("sources changed, restarting") == 1, content
-    assert content.index("nothing to do") < content.index("sources changed, restarting")
+    assert content.count("sources changed (wrangler.toml), restarting") == 1, content
+    assert content.index("nothing to do") < content.index("sources changed (wrangler.toml), restarting")
 
 
 HITS = """from pyodide.ffi import to_js

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 import {
   CommandQueue,
+  changedFilesSaid,
   durableObjectClasses,
   filesUnder,
   firstAnswer,
@@ -21,6 +22,7 @@ import {
   missingMigrations,
   moduleRules,
   moduleType,
+  newerDateRefusal,
   nextMigrationTag,
   notShippedHint,
   parseVars,
@@ -290,7 +292,7 @@ test("a rule a deploy fails on fails the build with wrangler's message", async (
   writeFileSync(toml, readFileSync(toml, "utf8") + '[[rules]]\ntype = "Text"\nglobs = ["**/*.json"]\n');
   assert.throws(
     () => execFileSync(process.execPath, [path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"), "--project", project, "--node-modules", path.join(repo, "node_modules")], { stdio: "pipe" }),
-    (error) => /^dotdo: \S*wrangler.toml's module rules: The file club\/notes.txt matched a module rule/.test(String(error.stderr)),
+    (error) => /^dotdo: the local runtime did not start: \S*wrangler.toml's module rules: The file club\/notes.txt matched a module rule/.test(String(error.stderr)),
   );
 });
 
@@ -406,6 +408,25 @@ test("a compatibility date not written YYYY-MM-DD, or older than the host serves
   assert.equal(old.status, 1);
   assert.match(String(old.stderr), /"2020-01-01" is older than 2024-04-03, the oldest the local runtime serves Python on/);
   assert.equal(build("2024-04-03").status, 0);
+});
+
+test("a config naming disable_weak_ref is refused in one line", async () => {
+  const { readFileSync } = await import("node:fs");
+  const project = tinyProject("dotdo-weakref-");
+  const toml = path.join(project, "wrangler.toml");
+  const config = readFileSync(toml, "utf8");
+  assert.match(config, /compatibility_flags = \["python_workers"\]/);
+  writeFileSync(toml, config.replace('["python_workers"]', '["python_workers", "disable_weak_ref"]'));
+  const built = spawnSync(process.execPath, [
+    path.join(repo, "src", "dotdo", "localrt", "js", "build.mjs"),
+    ...["--project", project, "--node-modules", path.join(repo, "node_modules")],
+  ]);
+  assert.equal(built.status, 1);
+  // the host's boot crashed inside workerd: "FinalizationRegistry is not defined"
+  assert.match(
+    String(built.stderr),
+    /^dotdo: the local runtime did not start: \S*wrangler\.toml: compatibility_flags names "disable_weak_ref", but the Python runtime \(Pyodide\) needs WeakRef and FinalizationRegistry: remove it\n$/,
+  );
 });
 
 test("a config without the python_workers flag is served, and said to deploy as no Python Worker", async () => {
@@ -662,6 +683,18 @@ test("a start wrangler refused is said in one line: the cause, not its 'An error
   assert.equal(startFailure(new Error("port 9 in use")), "port 9 in use");
 });
 
+test("workerd's refusal of a date newer than it serves is said in one line", () => {
+  const said =
+    '✘ [ERROR] service core:user:tiny: This Worker requires compatibility date "2026-11-01", but the newest ' +
+    'date supported by this server binary is "2026-05-03".';
+  assert.equal(
+    newerDateRefusal(said, "conf/w.toml"),
+    'conf/w.toml: compatibility_date "2026-11-01" is newer than 2026-05-03, the newest the local runtime\'s ' +
+      "workerd serves: use 2026-05-03 or an earlier one",
+  );
+  assert.equal(newerDateRefusal("The Workers runtime failed to start."), null);
+});
+
 test("a start is failed by a refused config or a failed load, not by any error event", async () => {
   const events = new EventEmitter();
   const failed = startFailed(events);
@@ -681,4 +714,23 @@ test("a start is failed by a refused config or a failed load, not by any error e
   other.emit("error", new Error('Compatibility date "2099-01-01" is in the future and unsupported'));
   await assert.rejects(refused, /in the future/);
   startFailed(new EventEmitter()); // never rejected, never awaited: no unhandled rejection either way
+});
+
+test("the files a save changed are named, the first three and how many more", () => {
+  assert.equal(changedFilesSaid([], "/p"), "");
+  assert.equal(changedFilesSaid(["/p/wrangler.toml", "/p/.env"], "/p"), " (wrangler.toml, .env)");
+  const many = ["a", "b", "c", "d", "e"].map((name) => `/p/python_modules/${name}.py`);
+  assert.equal(
+    changedFilesSaid(many, "/p"),
+    " (python_modules/a.py, python_modules/b.py, python_modules/c.py and 2 more)",
+  );
+});
+
+test("a restart merged with reloads keeps the paths of both", async () => {
+  const runs = [];
+  const queue = new CommandQueue(async (command) => runs.push(command));
+  queue.push({ restart: true, paths: ["/p/wrangler.toml"] });
+  queue.push({ paths: ["/p/src/entry.py"] });
+  await queue.idle;
+  assert.deepEqual(runs, [{ restart: true, paths: ["/p/wrangler.toml", "/p/src/entry.py"] }]);
 });

@@ -89,7 +89,7 @@ def _serve(project: Project, options: ServerOptions, *, watch: bool, ignored: li
             if plan.reloadable(batch):
                 server.reload(path for _, path in batch)
             else:
-                server.restart()
+                server.restart(path for _, path in batch)
     except KeyboardInterrupt:
         return 0
     finally:

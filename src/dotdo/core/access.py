@@ -33,7 +33,7 @@ from dotdo.core.http import HttpRequest
 from dotdo.core.limits import Limits
 from dotdo.core.router import PUBLIC, RPC_CALLS, Route
 from dotdo.errors import Forbidden, HttpError, ServiceUnavailable, Unauthorized
-from dotdo.wire.capability import Capability
+from dotdo.wire.capability import Capability, granted
 
 __all__ = [
     "CLOSED",
@@ -185,8 +185,7 @@ class Access:
             return  # each call the route carries is authorized on its own
         if capability.methods is not None:
             raise Forbidden(
-                f"{what} is no RPC method; the token grants only "
-                f"{', '.join(sorted(capability.methods)) or 'no method at all'}",
+                f"{what} is no RPC method; the token grants only {granted(capability.methods)}",
                 code="token_method",
             )
         capability.check_scope(scope, what)

@@ -221,9 +221,11 @@ class Server:
             env={**os.environ, "WRANGLER_SEND_METRICS": "false"},
         )
 
-    def restart(self) -> None:
-        """Ask a `control=True` server to rebuild its host and restart (state is kept)."""
-        self._command(b"restart\n")
+    def restart(self, changed: Iterable[Path] = ()) -> None:
+        """Ask a `control=True` server to rebuild its host and restart (state is kept); its
+        log names the `changed` files (those a save changed, which it restarts for)."""
+        paths = json.dumps([str(path) for path in changed])
+        self._command(f"restart {paths}\n".encode())
 
     def reload(self, changed: Iterable[Path]) -> None:
         """Ask a `control=True` server to serve the saved files of the main module's folder

@@ -25,8 +25,11 @@ __all__ = [
 TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 """A tenant: 1-63 of a-z, 0-9 and `-`, starting and ending with a letter or digit (RFC 1123,
 section 2.1)."""
-TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
-"""PascalCase: an upper-case letter, then letters and digits; at most 64 characters."""
+TYPE_NAME = re.compile(r"(?!(?:None|True|False)(?![A-Za-z0-9]))[A-Z][A-Za-z0-9]{0,63}")
+"""PascalCase: an upper-case letter, then letters and digits; at most 64 characters; not
+`None`, `True` or `False`, Python's capitalised keywords: no class or attribute is so named,
+and a remote caller's `None` finds the method `None_` as `return` finds `return_`
+(`dotdo.remote.targets`). Whole (`fullmatch`), or inside a larger pattern (event types)."""
 THING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 """A thing's id: 1-128 letters, digits and `_.:-`, starting with a letter or digit."""
 

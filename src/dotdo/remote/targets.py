@@ -63,10 +63,12 @@ def _spellings(name: str) -> tuple[str, ...]:
     its snake_case spelling when that differs (the regex is most of a lookup's cost; the
     cache is bounded, as callers choose the names), then, for a Python keyword, the name
     PEP 8 gives a method named by one (`return` -> `return_`: no `def return` can be
-    written)."""
+    written), a capitalised one included (`None` -> `None_`, which no noun is named:
+    `dotdo.remote.names.TYPE_NAME`)."""
     snake = snake_case(name)
-    if snake in _KEYWORDS:
-        return tuple(dict.fromkeys((name, snake, snake + "_")))
+    keyword_named = name if name in _KEYWORDS else snake if snake in _KEYWORDS else None
+    if keyword_named is not None:
+        return tuple(dict.fromkeys((name, snake, keyword_named + "_")))
     return tuple(dict.fromkeys((name, snake)))
 
 

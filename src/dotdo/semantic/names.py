@@ -81,7 +81,7 @@ def validate_type_name(name: Any) -> str:
         name,
         TYPE_NAME,
         "type name",
-        "type names are PascalCase identifiers such as 'Customer'",
+        "type names are PascalCase identifiers such as 'Customer', not None, True or False",
         "invalid_type",
     )
 

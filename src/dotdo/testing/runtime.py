@@ -58,7 +58,28 @@ def _not_ready_report(logged: str) -> str | None:
 
 _DID_NOT_START = re.compile(r"^dotdo: the local runtime did not start: (.+)$", re.MULTILINE)
 """The server's reason for a start that failed before its boot (server.mjs `start`): a
-config wrangler refused, a compatibility date in the future."""
+config wrangler refused, a compatibility date in the future, or one the build refused
+(build.mjs `fail`: a date older than the host serves, a flag it cannot run with)."""
+_NOT_SAID_ON = re.compile(r"^(dotdo: |\[wrangler|[^\x00-\x7f])")
+"""A line after that reason that is none of it: another of the server's, or wrangler's (its
+own lines start with a symbol: "🪵  Logs were written to ...")."""
+
+
+def _did_not_start(logged: str) -> str | None:
+    """The server's last reason for a start that failed, from what it logged (`logged`): its
+    line, and the lines the build added to it (the TOML to add for a missing migration); None
+    when it gave none."""
+    found = list(_DID_NOT_START.finditer(logged))
+    if not found:
+        return None
+    lines = [found[-1].group(1)]
+    for line in logged[found[-1].end() :].splitlines()[1:]:
+        if not line.strip() or _NOT_SAID_ON.match(line):
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
 _CODE_FAILED_WHAT = "the app's object raised an exception before it answered"
 """How a failed start names an object whose code raised (`_code_failed_report`)."""
 
@@ -205,9 +226,9 @@ class LocalRuntime:
             while time.monotonic() < deadline:
                 if not self._server.running():
                     self.stop()  # its pipe to the server closed (a ResourceWarning at exit)
-                    said = _DID_NOT_START.findall(self.log_since(offset))
-                    if said:  # its reason in one line, which the log's end said with the rest
-                        raise LocalRuntimeError(said[-1])
+                    said = _did_not_start(self.log_since(offset))
+                    if said is not None:  # its reason alone, which the log's end said with the rest
+                        raise LocalRuntimeError(said)
                     raise LocalRuntimeError(f"the local runtime exited:\n{self.log_tail()}")
                 try:
                     response = client.get("/health", timeout=60)

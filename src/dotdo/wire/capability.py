@@ -6,16 +6,23 @@ carries one (ADR 0036); `dotdo.wire.tokens` still exports it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dotdo.errors import Forbidden
 from dotdo.remote.marks import SCOPES
 from dotdo.remote.names import covers
 
-__all__ = ["SCOPE_RANK", "Capability"]
+__all__ = ["SCOPE_RANK", "Capability", "granted"]
 
 SCOPE_RANK = {scope: i for i, scope in enumerate(SCOPES)}
 """Each scope's rank: a scope grants every scope of a lower or equal rank."""
+
+
+def granted(methods: Iterable[str]) -> str:
+    """The methods a token's `methods` caveat grants, as a refusal lists them (`borrow,
+    return_`), so that a caller sees what the token is for on every surface."""
+    return ", ".join(sorted(methods)) or "no method at all"
 
 
 @dataclass(frozen=True)
@@ -69,4 +76,7 @@ class Capability:
         self.check_target(target)
         self.check_scope(scope, method)
         if self.methods is not None and method not in self.methods:
-            raise Forbidden(f"Capability token does not grant {method}", code="token_method")
+            raise Forbidden(
+                f"Capability token does not grant {method}; it grants only {granted(self.methods)}",
+                code="token_method",
+            )

@@ -13,9 +13,11 @@ reported: it misses some, and names none that is not dropped.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import sys
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -77,18 +79,30 @@ def dropped_calls(function: Callable[..., Any], names: Iterable[str]) -> list[tu
 
 
 def _function(value: Any) -> Any:
-    """The function behind a method, an `@rpc`-sealed one included (it wraps `__func__`)."""
-    return inspect.unwrap(getattr(value, "__func__", value)) if callable(value) else None
+    """The function a method is, as the class holds it: `__func__` of a `@staticmethod`,
+    `@classmethod` or dotdo's sealing (`LocalMethod`), never what a decorator's wrapper
+    wraps (`__wrapped__`): a synchronous wrapper of an `async def` (one that returns
+    `asyncio.ensure_future(...)`) is called as the synchronous function it is."""
+    return getattr(value, "__func__", value) if callable(value) else None
+
+
+_warned: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The methods already warned of: a mixin's is defined once, whatever number of classes use it."""
+
+
+def _definer(owner: type, name: str) -> type:
+    return next((base for base in owner.__mro__ if name in base.__dict__), owner)
 
 
 def check_unawaited_calls(owner: type, methods: Iterable[tuple[str, str]]) -> list[str]:
     """Log, as a WARNING, each plain-`def` method of `owner` (`methods`: its name and what it is,
-    "handler") that drops a call of one of the class's coroutine methods (`dropped_calls`);
-    return the messages."""
+    "handler") that drops a call of one of the class's coroutine methods (`dropped_calls`),
+    once per method (the class named is the one that defines it); return the messages."""
     plain = [
         (name, what)
         for name, what in methods
-        if not inspect.iscoroutinefunction(_function(getattr(owner, name)))
+        if not inspect.iscoroutinefunction(function := _function(getattr(owner, name)))
+        and function not in _warned
     ]
     if not plain:
         return []
@@ -99,11 +113,15 @@ def check_unawaited_calls(owner: type, methods: Iterable[tuple[str, str]]) -> li
     }
     messages: list[str] = []
     for name, what in plain:
-        for called, line in dropped_calls(getattr(owner, name), coroutines):
+        function = _function(getattr(owner, name))
+        definer = _definer(owner, name).__qualname__
+        for called, line in dropped_calls(function, coroutines):
+            with contextlib.suppress(TypeError):  # a callable no weak reference can hold
+                _warned.add(function)
             instead = " (or the synchronous self.emit(...))" if called == "send_event" else ""
             where = f" (line {line})" if line is not None else ""
             message = (
-                f"{owner.__qualname__}: {what} {name} is a plain def and drops self.{called}(...){where}, "
+                f"{definer}: {what} {name} is a plain def and drops self.{called}(...){where}, "
                 f"a coroutine: the call does nothing until awaited. Make {name} an async def and "
                 f"await self.{called}(...){instead}"
             )

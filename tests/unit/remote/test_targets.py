@@ -10,7 +10,9 @@ import pytest
 
 from dotdo import BadRequest, HttpError, rpc
 from dotdo.remote.marks import seal_rpc_surface
+from dotdo.remote.names import TYPE_NAME
 from dotdo.remote.targets import resolve_operation, resolve_property, resolve_target
+from dotdo.semantic.names import validate_type_name
 from dotdo.wire.capnweb import CapnWebSession
 from dotdo.wire.pipeline import PipelineFailure, parse_pipelines, run_pipeline
 
@@ -89,6 +91,31 @@ def test_a_method_named_by_a_keyword_is_called_by_the_keyword() -> None:
     assert resolve_operation(Library(), "import", is_root=True)[0]() == "imported"
     assert resolve_operation(Library(), "return_", is_root=True)[0]("b2") == "returned b2"
     assert code_of(lambda: resolve_operation(Main(), "return", is_root=True)) == "method_not_found"
+
+
+class Flags:
+    @rpc
+    def None_(self) -> str:  # noqa: N802 - PEP 8's name for a method named by the keyword None
+        return "none"
+
+    def rpc_noun(self, name: str) -> Accessor | None:
+        return Accessor() if TYPE_NAME.fullmatch(name) else None  # as DOSemantic's
+
+
+seal_rpc_surface(Flags)
+
+
+def test_a_capitalised_keyword_finds_its_method_not_a_noun() -> None:
+    """`None` was taken for a noun accessor (`invalid_params: ... of None(id)`), and an app's
+    `None_` was never found, where `return` finds `return_`: no noun is named `None`, `True`
+    or `False`, as no Python class or attribute can be."""
+    method, _, operation = resolve_operation(Flags(), "None", is_root=True)
+    assert method() == "none" and operation == "None_"
+    assert code_of(lambda: resolve_operation(Flags(), "True", is_root=True)) == "method_not_found"
+    assert resolve_operation(Flags(), "Nonesuch", is_root=True)[2] == "Nonesuch"  # a noun
+    for name in ("None", "True", "False"):
+        assert code_of(lambda name=name: validate_type_name(name)) == "invalid_type"
+    assert validate_type_name("Truelove") == "Truelove"
 
 
 def code_of(call: Any) -> str:

@@ -247,3 +247,26 @@ def test_a_server_that_did_not_start_says_why_in_one_line(tmp_path: Path, httpse
     with pytest.raises(LocalRuntimeError) as raised:
         runtime.start(timeout=20)
     assert str(raised.value) == 'wrangler.toml: compatibility_date "2099-01-01" is in the future'
+
+
+def test_a_build_that_refused_the_project_says_why_with_the_lines_it_added(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The build's refusal (build.mjs `fail`) read "the local runtime exited:" and the log's
+    end; the lines it adds (TOML to add) stay with it, and wrangler's own line after it does not."""
+    said = [
+        (
+            0.0,
+            "dotdo: the local runtime did not start: wrangler.toml binds A to class A, which no "
+            "migration creates. Add at the end of wrangler.toml:\n"
+            '  [[migrations]]\n  tag = "v2"\n  new_sqlite_classes = ["A"]',
+        ),
+        (0.0, '🪵  Logs were written to "/root/.config/.wrangler/logs/w.log"'),
+    ]
+    runtime = _runtime(tmp_path, httpserver, _Exiting(said))
+    with pytest.raises(LocalRuntimeError) as raised:
+        runtime.start(timeout=20)
+    assert str(raised.value) == (
+        "wrangler.toml binds A to class A, which no migration creates. Add at the end of wrangler.toml:\n"
+        '  [[migrations]]\n  tag = "v2"\n  new_sqlite_classes = ["A"]'
+    )

@@ -64,6 +64,8 @@ def test_attenuation_narrows_without_the_secret() -> None:
     with pytest.raises(Forbidden) as method:
         capability.check("acme", "count", "read")
     assert method.value.code == "token_method"
+    # what it grants, as a route's refusal says it: "does not grant count" alone did not
+    assert method.value.message == "Capability token does not grant count; it grants only get, list"
 
 
 @pytest.mark.parametrize(

@@ -110,3 +110,66 @@ def test_a_plain_rpc_method_dropping_send_event_is_a_warning_too(caplog: pytest.
     messages = [r.getMessage().rpartition("<locals>.")[2] for r in caplog.records]
     assert len(messages) == 1, messages
     assert messages[0].startswith("Library: RPC method borrow is a plain def and drops self.send_event(...)")
+
+
+def test_a_sync_wrapper_of_a_coroutine_method_is_judged_as_the_class_holds_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A method a decorator wraps in a synchronous function (fire and forget: it returns
+    `asyncio.ensure_future(...)`) was taken for the `async def` it wraps, and a plain handler
+    calling it was warned of falsely."""
+    import asyncio
+    import functools
+    from collections.abc import Callable, Coroutine
+
+    def fire_and_forget(
+        function: Callable[..., Coroutine[Any, Any, None]],
+    ) -> Callable[..., asyncio.Future[None]]:
+        @functools.wraps(function)
+        def wrapper(self: Any, *args: Any) -> asyncio.Future[None]:
+            return asyncio.ensure_future(function(self, *args))
+
+        return wrapper
+
+    with caplog.at_level(logging.WARNING, logger="dotdo.workflows"):
+
+        class Shop(DOWorkflow):
+            declared_nouns = (Noun("Order"),)
+
+            @fire_and_forget
+            async def notify(self, order: str) -> None: ...
+
+            async def later(self, order: str) -> None: ...
+
+            @on.Order.created
+            def placed(self, event: Any) -> None:
+                self.notify(event.subject)
+
+            @on.Order.updated
+            def changed(self, event: Any) -> None:
+                self.later(event.subject)  # an async def of its own: dropped for real
+
+    messages = [r.getMessage().rpartition("<locals>.")[2] for r in caplog.records]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("Shop: handler changed is a plain def and drops self.later(...)")
+
+
+def test_a_plain_handler_of_a_mixin_is_warned_of_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Each class using the mixin logged the same warning again, naming itself."""
+    with caplog.at_level(logging.WARNING, logger="dotdo.workflows"):
+
+        class Notifying:
+            @on.Ticket.created
+            def triage(self, event: Any) -> None:
+                self.send_event("Triage.done")  # type: ignore[attr-defined]
+
+        class First(Notifying, DOWorkflow):
+            declared_nouns = (Noun("Ticket"),)
+
+        class Second(Notifying, DOWorkflow):
+            declared_nouns = (Noun("Ticket"),)
+
+    messages = [r.getMessage().rpartition("<locals>.")[2] for r in caplog.records]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("Notifying: handler triage is a plain def and drops self.send_event(...)")
+    assert First and Second

@@ -69,8 +69,11 @@ const { values: args } = parseArgs({
 const project = path.resolve(args.project);
 const configFile = path.resolve(project, args.config ?? "wrangler.toml");
 
+// Worded as server.mjs words a start wrangler refused, which `dotdo test` reports in one line
+// (dotdo.testing's runtime reads it): the build's refusal read "the local runtime exited:" and
+// the log's end there.
 function fail(message) {
-  console.error(`dotdo: ${message}`);
+  console.error(`dotdo: the local runtime did not start: ${message}`);
   process.exit(1);
 }
 
@@ -107,6 +110,14 @@ if (date !== undefined && !(typeof date === "string" && /^\d{4}-\d{2}-\d{2}$/.te
 }
 if (date !== undefined && date < OLDEST_DATE) {
   fail(`${configName}: compatibility_date "${date}" is older than ${OLDEST_DATE}, the oldest the local runtime serves Python on: use a newer one`);
+}
+// The host's boot crashed inside workerd on it ("FinalizationRegistry is not defined"), which
+// `dotdo test` never showed: said here, as a date the host cannot serve is.
+if ((config.compatibility_flags ?? []).includes("disable_weak_ref")) {
+  fail(
+    `${configName}: compatibility_flags names "disable_weak_ref", but the Python runtime (Pyodide) ` +
+      "needs WeakRef and FinalizationRegistry: remove it",
+  );
 }
 // wrangler refuses to deploy a Python main module without the flag ("The `python_workers`
 // compatibility flag is required to use Python."); the local runtime needs none, so it is

@@ -25,6 +25,8 @@ import * as manifest from "./manifest.mjs";
 const BASE_URL = "https://pyodide.local/";
 const BOOT_HEADER = "x-dotdo-local-runtime";
 const BOOT_OBJECT = "__dotdo_boot"; // not a tenant name (those are a-z, 0-9 and -)
+// Not a tenant name either: the object the `probe` command builds an instance of, then empties.
+const PROBE_OBJECT = "__dotdo_probe";
 const NativeModule = WebAssembly.Module;
 
 // workerd forbids compiling wasm from bytes. Every module Pyodide compiles
@@ -481,6 +483,16 @@ async function bootAnswer(request, env, ctx) {
     await booted;
     return Response.json({ ok: true });
   }
+  if (kind === "probe") {
+    // Each bound class built as a tenant's first event builds it: an exception of its code
+    // there (a bad route pattern in `routes()`) fails every request, first seen after "Ready".
+    const probes = manifest.durableObjectBindings.map((binding) => {
+      const namespace = env[binding];
+      return namespace.get(namespace.idFromName(PROBE_OBJECT));
+    });
+    reports = await Promise.all(probes.map((object) => object.dotdoProbe(controlToken)));
+    return Response.json(reports.find((report) => !report.ok) ?? { ok: true });
+  }
   if (kind === "occupy") return occupy(request);
   if (kind === "hold") {
     // Answered after HOLD_MS, so that concurrent holds each take a connection of wrangler's
@@ -506,11 +518,12 @@ async function bootAnswer(request, env, ctx) {
 
 const HOLD_MS = 25;
 
-// The boot path's commands that replace the app's code or hold the runtime: answered only
+// The boot path's commands that replace the app's code, hold the runtime or build objects
+// (`probe`, which empties the storage of the one it builds): answered only
 // with the token `server.mjs` gives the runtime as the DOTDO_LOCAL_CONTROL var (any client
 // of the port replaced the app with a `reload` of its own). `boot`, `hold` and
 // `standby-status` do neither, and dotdo.testing's clients send `hold`.
-const CONTROL_KINDS = new Set(["reload", "standby", "occupy"]);
+const CONTROL_KINDS = new Set(["reload", "standby", "occupy", "probe"]);
 function fromTheServer(request, env) {
   return isControlToken(env, request.headers.get("x-dotdo-local-runtime-token"));
 }
@@ -736,6 +749,25 @@ export function makeDurableObjectClass(className) {
     async dotdoReload(token, id, files) {
       checkControlToken(this.env, token);
       return reloadApp(id, files);
+    }
+
+    // The `probe` command's: builds this object's instance of the serving interpreter, lets it
+    // go, and empties the object's storage (the tables the instance made, an alarm its
+    // constructor set), so that nothing of it runs or stays. `{ ok }`, or `{ ok: false,
+    // className, error }` with the traceback of an exception the class's code raised.
+    async dotdoProbe(token) {
+      checkControlToken(this.env, token);
+      const resident = this[RESIDENT];
+      try {
+        await resident.run(() => null);
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, className, error: String(error?.message ?? error) };
+      } finally {
+        resident.release();
+        await this.ctx.storage.deleteAlarm();
+        await this.ctx.storage.deleteAll();
+      }
     }
 
     async dotdoStandby(token) {

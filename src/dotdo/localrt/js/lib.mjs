@@ -367,7 +367,8 @@ export const WEAK_REF_DEFAULT = "2025-05-05";
  * (the host runs Pyodide as a JavaScript module), and `enable_weak_ref` for a date before
  * `WEAK_REF_DEFAULT`: Pyodide's FFI needs `FinalizationRegistry`, and without it a start on
  * an older date failed inside the host ("FinalizationRegistry is not defined"). workerd
- * refuses the flag named on a date where it is already the default, so only then.
+ * refuses the flag named on a date where it is already the default, so only then. A config
+ * that names `disable_weak_ref` is refused by the build (build.mjs).
  */
 export function hostFlags(config) {
   const flags = (config.compatibility_flags ?? []).filter((flag) => !flag.startsWith("python_workers"));
@@ -375,6 +376,25 @@ export function hostFlags(config) {
   const named = flags.includes("enable_weak_ref") || flags.includes("disable_weak_ref");
   if (typeof date === "string" && date < WEAK_REF_DEFAULT && !named) flags.push("enable_weak_ref");
   return flags;
+}
+
+const NEWER_DATE = /This Worker requires compatibility date "([^"]+)", but the newest date supported by this server binary is "([^"]+)"/;
+
+/**
+ * The refusal of a compatibility date newer than the bundled workerd serves, in one line, from
+ * a line of output (workerd's own words, which wrangler prints as an error and follows with
+ * "The Workers runtime failed to start"); null for any other line. Said before the start only
+ * by workerd: the `workerd` package's `compatibilityDate` (its release date) is older than the
+ * newest date its binary serves, so a check against it refused dates that start.
+ */
+export function newerDateRefusal(text, configName = "wrangler.toml") {
+  const found = NEWER_DATE.exec(text);
+  if (found === null) return null;
+  const [, date, newest] = found;
+  return (
+    `${configName}: compatibility_date "${date}" is newer than ${newest}, the newest the local ` +
+    `runtime's workerd serves: use ${newest} or an earlier one`
+  );
 }
 
 /**
@@ -479,8 +499,9 @@ export function firstAnswer(send, { everyMs, totalMs }) {
  * serves every save made before it began (a burst of ten saves reloaded the same files ten
  * times, each booting an interpreter). `run({ restart, paths })` runs a command: `restart`
  * when any merged command was a restart (or a reload whose paths are not an array), else
- * `paths` holds every merged reload's paths, each once, in the order saved.
- * `push(command)` takes `{ restart: true }` or `{ paths }`; it returns the promise of the
+ * `paths` holds every merged reload's paths, each once, in the order saved (and a restart's,
+ * which only name the files that changed).
+ * `push(command)` takes `{ restart: true, paths? }` or `{ paths }`; it returns the promise of the
  * run it joined. `idle` is the promise of the last run. A run or task that throws is given
  * to `failed` and the queue goes on: a rejection left in `idle` ran no later command, and
  * ended the dev server as an unhandled rejection.
@@ -506,7 +527,7 @@ export class CommandQueue {
     }
     const merged = this.waiting;
     if (command.restart || !Array.isArray(command.paths)) merged.restart = true;
-    else for (const file of command.paths) if (!merged.paths.includes(file)) merged.paths.push(file);
+    if (Array.isArray(command.paths)) for (const file of command.paths) if (!merged.paths.includes(file)) merged.paths.push(file);
     return this.idle;
   }
 
@@ -515,6 +536,20 @@ export class CommandQueue {
     this.idle = this.idle.then(task).catch(this.failed);
     return this.idle;
   }
+}
+
+const FILES_NAMED = 3;
+
+/**
+ * The files of `paths` (absolute) that a save changed, as the dev server's "sources changed"
+ * line names them: relative to `root`, the first `FILES_NAMED` and how many more (a
+ * re-vendoring changes hundreds), in parentheses after a space; "" for none.
+ */
+export function changedFilesSaid(paths, root) {
+  if (!Array.isArray(paths) || paths.length === 0) return "";
+  const named = paths.slice(0, FILES_NAMED).map((file) => path.relative(root, file) || file);
+  const more = paths.length - named.length;
+  return ` (${named.join(", ")}${more > 0 ? ` and ${more} more` : ""})`;
 }
 
 /**

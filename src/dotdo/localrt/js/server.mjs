@@ -45,9 +45,11 @@ import { format, parseArgs } from "node:util";
 
 import {
   CommandQueue,
+  changedFilesSaid,
   firstAnswer,
   isInside,
   moduleRules,
+  newerDateRefusal,
   notShippedHint,
   parseVars,
   restartInputs,
@@ -189,6 +191,23 @@ for (const level of ["log", "info"]) {
     if (QUIET.some((pattern) => pattern.test(text))) return;
     original(...parts);
     explainMissingFiles(text); // the app's own output: a traceback's FileNotFoundError
+  };
+}
+
+// workerd's refusal of a compatibility date newer than it serves, reworded (lib.mjs
+// `newerDateRefusal`), once it printed it during the start under way, else null: the start's
+// error says only "The Workers runtime failed to start", and `dotdo test` showed that alone.
+let newerDateSaid = null;
+for (const level of ["error", "warn"]) {
+  const original = console[level].bind(console);
+  console[level] = (...parts) => {
+    original(...parts);
+    // eslint-disable-next-line no-control-regex -- ANSI colour codes, which wrangler adds on a terminal
+    const text = format(...parts).replace(/\x1b\[[0-9;]*m/g, "");
+    // Only a start prints it, after `configFile` is declared (read here before, it throws).
+    if (newerDateSaid === null && text.includes("newest date supported")) {
+      newerDateSaid = newerDateRefusal(text, path.relative(project, configFile));
+    }
   };
 }
 
@@ -439,6 +458,7 @@ function explainMissingFiles(text) {
 
 async function start(restarted) {
   let answer;
+  newerDateSaid = null;
   try {
     const started = await startWorker();
     worker = started.worker;
@@ -452,13 +472,15 @@ async function start(restarted) {
     }
     // wrangler's own words are "An error occurred when starting the server": the reason is
     // its cause, which went only to wrangler's log file.
-    const reason = startFailure(error, path.relative(project, configFile));
+    const reason = newerDateSaid ?? startFailure(error, path.relative(project, configFile));
     if (!(error instanceof BuildFailed)) console.error(`dotdo: the local runtime did not start: ${reason}`);
     return false;
   }
   if (answer.ok) {
     const how = restarted ? "restarted, " : "";
-    console.log(`Ready on ${origin} (${how}Python and the app loaded in ${answer.seconds} s)`);
+    if (!reportCodeFailed(await probe())) {
+      console.log(`Ready on ${origin} (${how}Python and the app loaded in ${answer.seconds} s)`);
+    }
     prepareStandby();
     return true;
   }
@@ -467,6 +489,32 @@ async function start(restarted) {
   // (holding what the app imported before its error) as after a "Ready".
   if (answer.import) prepareStandby();
   return true; // serving (failed requests answer at once), so the harness sees the state
+}
+
+// Whether a bound class's code raises when an object is built (its constructor, `routes()`),
+// as the runtime builds one at a tenant's first event: `{ ok }` or `{ ok: false, className,
+// error }` (host.mjs `probe`, on an object no tenant names). Such an app imported and said
+// "Ready", and every request then answered 503 `object_unavailable`, the traceback logged at
+// the first. Not under dotdo.testing, whose runtime finds it by its own probe.
+async function probe() {
+  if (args["test-control"]) return { ok: true };
+  try {
+    return await bootGet("probe");
+  } catch {
+    return { ok: true }; // not found out: the requests say it, as before
+  }
+}
+
+// Says "not ready" for a probe that found an exception (`probe`); whether it did.
+function reportCodeFailed(found) {
+  if (found.ok) return false;
+  const traceback = found.error.trimEnd();
+  const said = traceback.split("\n").at(-1).trim();
+  console.error(`dotdo: building an object of ${found.className} raised ${said}:\n${traceback}`);
+  explainMissingFiles(traceback);
+  const until = args.control ? "a change is saved" : "a restart";
+  console.error(`dotdo: not ready: every request to an object of ${found.className} fails until ${until}`);
+  return true;
 }
 
 function reportNotReady(answer) {
@@ -637,7 +685,9 @@ async function reload(changed) {
     explainNotShipped(changed);
     return;
   }
-  if (worker === null || app === null || !existsSync(app.mainDir) || !appOnly) return restart({ ifChanged: true });
+  if (worker === null || app === null || !existsSync(app.mainDir) || !appOnly) {
+    return restart({ ifChanged: true, changed: Array.isArray(changed) ? changed : [] });
+  }
   console.log("dotdo: app sources changed, reloading");
   explainNotShipped(changed);
   const started = performance.now();
@@ -689,7 +739,9 @@ async function reload(changed) {
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (answer.ok) {
     lastPosted = posted;
-    console.log(`Ready on ${origin} (reloaded, the app imported in ${seconds} s)`);
+    if (!reportCodeFailed(await probe())) {
+      console.log(`Ready on ${origin} (reloaded, the app imported in ${seconds} s)`);
+    }
   } else if (answer.import) {
     lastPosted = posted;
     reportNotReady(answer);
@@ -717,8 +769,9 @@ process.on("SIGINT", () => stop());
 
 // A restart, unless `ifChanged` and the runtime serves what it would build: a restart asked
 // for by a save (a `restart` command, a reload of files that are not the app's sources), not
-// one that recovers from a reload that failed.
-async function restart({ ifChanged = false } = {}) {
+// one that recovers from a reload that failed. `changed`: the files the save changed, which the
+// log names.
+async function restart({ ifChanged = false, changed = [] } = {}) {
   if (ifChanged && worker !== null && builtFrom !== null) {
     let inputs = null;
     try {
@@ -731,7 +784,7 @@ async function restart({ ifChanged = false } = {}) {
       return;
     }
   }
-  console.log("dotdo: sources changed, restarting");
+  console.log(`dotdo: sources changed${changedFilesSaid(changed, project)}, restarting`);
   lastPosted = null; // the restart's build read the sources afresh
   clearTimeout(standbyTimer);
   workersUp = false;
@@ -750,7 +803,7 @@ async function restart({ ifChanged = false } = {}) {
 // A reload that fails unexpectedly restarts, so that the save is served all the same.
 const commands = new CommandQueue(({ restart: restarting, paths }) =>
   restarting
-    ? restart({ ifChanged: true })
+    ? restart({ ifChanged: true, changed: paths })
     : reload(paths).catch((error) => {
         console.error(`dotdo: the reload failed (${error.stack ?? error}); restarting`);
         return restart();
@@ -762,9 +815,10 @@ const fromParent = fstatSync(0).isFIFO();
 if (args.control || fromParent) {
   const lines = createInterface({ input: process.stdin });
   lines.on("line", (line) => {
-    // `restart`, or `reload <JSON array of the changed files' paths>`.
+    // `restart` or `reload`, each with a JSON array of the changed files' paths (a restart's
+    // may be left out: a restart asked for by no save).
     const [command, changed] = line.trim().split(/ (.*)/s);
-    if (args.control && command === "restart") commands.push({ restart: true });
+    if (args.control && command === "restart") commands.push({ restart: true, paths: changedPaths(changed) ?? [] });
     if (args.control && command === "reload") commands.push({ paths: changedPaths(changed) });
   });
   if (fromParent) lines.on("close", () => commands.after(() => stop()));
