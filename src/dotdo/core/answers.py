@@ -26,6 +26,7 @@ from typing import Any, cast
 from dotdo.core.fields import COMMON_NAMES, MIDDLEWARE_ROOM, NULL_BODY_STATUSES, SHORT_VALUE, headers_fault
 from dotdo.core.hooks import completed
 from dotdo.core.http import HttpRequest, HttpResponse, error_response
+from dotdo.core.logs import Log
 from dotdo.errors import HttpError, internal_error
 from dotdo.hints import error_hint
 from dotdo.types import Handler, Middleware
@@ -109,10 +110,6 @@ def awaited(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         return await completed(function(*args))
 
     return call
-
-
-Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
-"""Where a failure is logged: `dotdo.http`, or an object's `ObjectLog` of it (`[acme] ...`)."""
 
 
 def answer_error(error: Exception, request: HttpRequest, named: bool, log: Log = logger) -> HttpResponse:

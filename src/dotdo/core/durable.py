@@ -70,6 +70,7 @@ _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _socket_log = logging.getLogger("dotdo.sockets")
 _timers_log = logging.getLogger("dotdo.timers")
 _http_log = logging.getLogger("dotdo.http")
+_rpc_log = logging.getLogger("dotdo.rpc")
 
 
 def _env_var(env: Any, name: str) -> str | None:
@@ -138,7 +139,6 @@ class DOCore(DurableObject, metaclass=_Composed):
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
         self.timers = TimerService(ctx.storage)
-        self.websockets = WebSockets(ctx)
         self.socket_state = SocketState(self.sql)
         settings = AccessSettings.from_env(
             lambda name: _env_var(env, name), self.secret_bindings, self.operator_token_binding
@@ -151,13 +151,15 @@ class DOCore(DurableObject, metaclass=_Composed):
         )
         self._access = AccessControl(settings, None, limits)
         self._access.announce(type(self).__name__)
-        self._rpc_transport = RpcTransport(self, limits, development=settings.development)
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self._identity = ObjectIdentity(self.sql, getattr(ctx, "id", None))
         self._access.target = self._identity.name()
         label = object_label(self._access.target, getattr(ctx, "id", None))
         self._object_sockets_log = ObjectLog(_socket_log, label)  # the object's lines name it
+        self.websockets = WebSockets(ctx, self._object_sockets_log)
         self.alarms = Alarms(self.sql, self.timers, self.on_alarm, ObjectLog(_timers_log, label))
+        rpc_log = ObjectLog(_rpc_log, label)
+        self._rpc_transport = RpcTransport(self, limits, development=settings.development, log=rpc_log)
         self.timers.register("alarm", self.alarms)
         http_log = ObjectLog(_http_log, label)
         self.router = Router(guard=self._guard, development=settings.development, log=http_log)
@@ -333,7 +335,7 @@ class DOCore(DurableObject, metaclass=_Composed):
     async def webSocketMessage(self, ws: Any, message: Any) -> None:  # noqa: N802 - runtime name
         """The runtime's socket message: the caller's message budget, then `on_message`."""
         payload = message if isinstance(message, str) else bytes(message.to_py())
-        connection = Connection.load(ws)
+        connection = Connection.load(ws, self._object_sockets_log)
         plain = not self._rpc_transport.serves(connection)  # RPC sockets answer in their protocol
         if plain:
             if connection.close_if_lapsed():  # as a push to it does: its token admits it no longer
@@ -347,7 +349,9 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool = True) -> None:  # noqa: N802
         """The runtime's socket close: `on_close`, then the close answered."""
-        await socket_hook(self.on_close, Connection.load(ws), int(code), str(reason or ""))
+        await socket_hook(
+            self.on_close, Connection.load(ws, self._object_sockets_log), int(code), str(reason or "")
+        )
         from pyodide.ffi import JsException  # the runtime's only: the module imports under CPython
 
         with contextlib.suppress(JsException):  # already closed by the peer: nothing to answer
@@ -355,7 +359,7 @@ class DOCore(DurableObject, metaclass=_Composed):
 
     async def webSocketError(self, ws: Any, error: Any) -> None:  # noqa: N802 - runtime name
         """The runtime's socket error: `on_socket_error`."""
-        await socket_hook(self.on_socket_error, Connection.load(ws), error)
+        await socket_hook(self.on_socket_error, Connection.load(ws, self._object_sockets_log), error)
 
     # -- HTTP handlers -----------------------------------------------------
 

@@ -12,7 +12,6 @@ ping whose pong could not be encoded got no answer and no log line).
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from dotdo.core.websocket import Connection
 
 __all__ = ["completed", "socket_hook"]
-
-logger = logging.getLogger("dotdo.sockets")
 
 
 async def completed(result: Any) -> Any:
@@ -39,7 +36,7 @@ async def socket_hook(
     socket, whose protocol has it), it is told to the client as `{"type": "error", "error":
     {"code", "message"}}`: an HttpError as itself (`unserializable_result` for a reply with no
     wire form), anything else a 500 `internal_error`, named when `named` (development), and
-    anything but an HttpError logged with its traceback (`dotdo.sockets`, ERROR). With no
+    anything but an HttpError logged with its traceback (`connection.log`: `dotdo.sockets`, ERROR). With no
     one to tell (`on_close`, `on_socket_error`, a socket already closed, an error frame that
     cannot be sent), the log has it, an HttpError too."""
     try:
@@ -49,12 +46,12 @@ async def socket_hook(
         if isinstance(error, HttpError) and answer:
             refusal = error
         else:
-            logger.error("websocket %s: %s failed", connection.id, name, exc_info=error)
+            connection.log.error("websocket %s: %s failed", connection.id, name, exc_info=error)
             if not answer:
                 return
             refusal = HttpError(internal_error(error, named=named))
         if not _told(connection, name, refusal, named) and isinstance(error, HttpError):
-            logger.error(
+            connection.log.error(
                 "websocket %s: %s raised %s (%s: %s) on a closed socket: no one was told",
                 connection.id,
                 name,
@@ -71,5 +68,7 @@ def _told(connection: Connection, name: object, refusal: HttpError, named: bool)
     try:
         return connection.send({"type": "error", **refusal.to_dict()})
     except Exception as unsent:
-        logger.error("websocket %s: %s's error could not be sent", connection.id, name, exc_info=unsent)
+        connection.log.error(
+            "websocket %s: %s's error could not be sent", connection.id, name, exc_info=unsent
+        )
         return connection.send({"type": "error", **HttpError(internal_error(unsent, named=named)).to_dict()})

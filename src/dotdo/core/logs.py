@@ -11,12 +11,17 @@ Everything dotdo logs goes through `logging`, to a logger named by area:
                                 failed; WARNING for a step that will be retried, a schedule naming
                                 no method, an event too deep to push, a test fault point reached
 
-A line about one object (every `dotdo.workflows` line but the class-definition checks,
-which name the class; `dotdo.timers`; a socket's error; an object's router's `dotdo.http`
-lines) starts with the object's name in
-brackets, `[acme]` (a thing's object: `[acme/Customer/c-1]`; one never reached by name:
-its id), and carries it as the record's `dotdo_object` attribute for a formatter of the
-application's (`ObjectLog`): one isolate runs the objects of many tenants.
+A line about one object starts with the object's name in brackets, `[acme]` (a thing's
+object: `[acme/Customer/c-1]`; one never reached by name: its id), and carries it as the
+record's `dotdo_object` attribute for a formatter of the application's (`ObjectLog`): one
+isolate runs the objects of many tenants. Those are every `dotdo.workflows` line but the
+class-definition checks (which name the class), `dotdo.timers`, every `dotdo.sockets` and
+`dotdo.rpc` line, and an object's router's `dotdo.http` lines. Each component takes the log
+it writes to (`log=`, its area's logger by default) and DOCore or the layer that builds it
+passes `ObjectLog(<logger>, label)`, made once per object. Lines about a class or the
+process name no object: `dotdo.access` (once per class and isolate), a `RATE_LIMIT_*` var
+that does not parse, a hook override that left dotdo's out, and the CLI's and local
+runtime's lines.
 
 Failures carry their traceback (`logger.exception`). A time in a message is written for
 a reader (`instant`: ISO 8601 in UTC, `2026-12-02T12:34:56.163Z`), never as raw epoch
@@ -34,9 +39,12 @@ import time
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
-__all__ = ["FORMAT", "ObjectLog", "install_default_handler", "instant"]
+__all__ = ["FORMAT", "Log", "ObjectLog", "install_default_handler", "instant"]
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
+"""Where a component logs: its area's logger, or an object's `ObjectLog` of it (`[acme] ...`)."""
 
 
 def instant(epoch_ms: int) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dotdo.core.access import Access, credential, request_access
+from dotdo.core.answers import Log
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.limits import Limits
 from dotdo.core.router import RPC_CALLS, Router
@@ -93,10 +94,14 @@ class RpcTransport:
     A failure of the server's own is logged (`dotdo.rpc`) and answered `internal_error`;
     with `development` (ENVIRONMENT=development) its message names the exception, on
     `/rpc/pipeline`, `/capnweb` and `/ws/rpc` as the router's does on `POST /rpc`
-    (`dotdo.errors.internal_error`)."""
+    (`dotdo.errors.internal_error`). Logged to `log`: DOCore gives its `ObjectLog` of
+    `dotdo.rpc`, so each line names the object (`[acme] ...`)."""
 
-    def __init__(self, host: RpcHost, limits: Limits, *, development: bool = False) -> None:
+    def __init__(
+        self, host: RpcHost, limits: Limits, *, development: bool = False, log: Log = logger
+    ) -> None:
         self._host = host
+        self._log = log
         self._limits = limits
         self._development = development
         self._sessions: dict[str, CapnWebSession] = {}
@@ -160,7 +165,9 @@ class RpcTransport:
 
         authorize = request_access(request).authorize
         requests, is_batch = parse_pipelines(request.json())
-        answers = await run_batch(requests, self._host.rpc_root, authorize, development=self._development)
+        answers = await run_batch(
+            requests, self._host.rpc_root, authorize, development=self._development, log=self._log
+        )
         if is_batch:
             return json_response([answer for answer, _ in answers], encoded=True)
         answer, status = answers[0]
@@ -171,7 +178,10 @@ class RpcTransport:
         from dotdo.wire.capnweb import CapnWebSession, batch_messages
 
         session = CapnWebSession(
-            self._host.rpc_root([]), request_access(request).authorize, development=self._development
+            self._host.rpc_root([]),
+            request_access(request).authorize,
+            development=self._development,
+            log=self._log,
         )
         for line in batch_messages(request.text() if request.has_body else ""):
             await session.receive(line)
@@ -220,13 +230,15 @@ class RpcTransport:
                 connection, request.method, decode(request.params), authorize
             )
             answer = {"id": request_id, "result": by_value(result, request.method)}
-            connection.send(wire_text(answer, connection.id))  # logged when it has no wire form
+            connection.send(
+                wire_text(answer, connection.id, connection.log)
+            )  # logged when it has no wire form
         except HttpError as error:
             if isinstance(error, InvalidMessage):
                 request_id = error.request_id
             connection.send(error_message(request_id, error))
         except Exception as error:
-            logger.exception("RPC over WebSocket failed")
+            self._log.exception("RPC over WebSocket failed")
             connection.send(
                 error_message(request_id, HttpError(internal_error(error, named=self._development)))
             )
@@ -258,6 +270,7 @@ class RpcTransport:
                 admit=lambda: self._limits.admit_message(socket_key(connection)),
                 close=connection.close,
                 development=self._development,
+                log=self._log,
             )
             self._sessions[connection.id] = session
         await session.receive(message if isinstance(message, str) else message.decode("utf-8", "replace"))

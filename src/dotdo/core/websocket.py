@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dotdo.core.logs import Log
 from dotdo.core.migrations import Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
@@ -100,6 +101,8 @@ class Connection:
     tags: list[str]
     connected_at: int
     data: dict[str, Any] = field(default_factory=dict)
+    log: Log = field(default=logger, repr=False, compare=False)
+    """Where its lines go (`dotdo.sockets`): DOCore's connections log to its object's log."""
 
     def attachment(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """What is serialized with the socket (with `data` in place of the current data)."""
@@ -138,7 +141,7 @@ class Connection:
         A value with no wire form raises BadRequest (`unserializable_result`), logged."""
         from pyodide.ffi import JsException, to_js
 
-        message = wire_text(message, self.id)
+        message = wire_text(message, self.id, self.log)
         try:
             self.socket.send(to_js(message) if isinstance(message, bytes) else message)
         except JsException:  # closed or closing: the caller counts it as not delivered
@@ -171,19 +174,20 @@ class Connection:
             self.socket.close(code, reason.encode()[:123].decode("utf-8", "ignore"))
 
     @classmethod
-    def load(cls, socket: Any) -> Connection:
+    def load(cls, socket: Any, log: Log = logger) -> Connection:
         """The connection a runtime socket's attachment describes (after hibernation too);
         one with an empty id and no data when the socket carries none."""
         raw = socket.deserializeAttachment()
         attachment = raw.to_py() if hasattr(raw, "to_py") else raw
         if not isinstance(attachment, dict):
-            return cls(socket, "", [], 0)
+            return cls(socket, "", [], 0, log=log)
         return cls(
             socket,
             str(attachment.get("id", "")),
             list(attachment.get("tags") or []),
             int(attachment.get("connected_at") or 0),
             dict(attachment.get("data") or {}),
+            log,
         )
 
 
@@ -251,10 +255,11 @@ class SocketState:
 
 class WebSockets:
     """Accept, find and broadcast to the object's hibernatable sockets, through `ctx`
-    (the DurableObjectState: `acceptWebSocket`, `getWebSockets`)."""
+    (the DurableObjectState: `acceptWebSocket`, `getWebSockets`); their lines go to `log`."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, log: Log = logger) -> None:
         self._ctx = ctx
+        self._log = log
 
     def accept(self, tags: list[str], data: dict[str, Any] | None = None) -> tuple[Any, Connection]:
         """Create a socket pair, accept the server end; returns (client end, connection).
@@ -271,7 +276,9 @@ class WebSockets:
         import uuid  # here, not at import: its import is ~13 ms of a cold start under Pyodide
 
         connection_id = uuid.uuid4().hex
-        connection = Connection(server, connection_id, tags, int(time.time() * 1000), dict(data or {}))
+        connection = Connection(
+            server, connection_id, tags, int(time.time() * 1000), dict(data or {}), self._log
+        )
         if attachment_bytes(connection.attachment()) > MAX_ATTACHMENT_BYTES:  # before the socket is kept
             raise ValueError(f"A connection's attachment is at most {MAX_ATTACHMENT_BYTES} bytes")
         self._ctx.acceptWebSocket(server, to_js([f"id:{connection_id}", *tags]))
@@ -281,7 +288,7 @@ class WebSockets:
     def connections(self, tag: str | None = None) -> list[Connection]:
         """Every open socket's connection (with `tag`, if given), as the runtime lists them."""
         sockets = self._ctx.getWebSockets(tag) if tag is not None else self._ctx.getWebSockets()
-        return [Connection.load(socket) for socket in sockets]
+        return [Connection.load(socket, self._log) for socket in sockets]
 
     def any_open(self, tag: str | None = None) -> bool:
         """Whether any socket (with `tag`, if given) is open: one call into the runtime, no
@@ -298,7 +305,7 @@ class WebSockets:
         """Send to every connection (with `tag`, if given) except the `exclude`d ids; a
         message that is not text goes as `Connection.send` writes it."""
         skip = set(exclude or ())
-        message = wire_text(message, f"broadcast to tag {tag}" if tag else "broadcast")
+        message = wire_text(message, f"broadcast to tag {tag}" if tag else "broadcast", self._log)
         sent = 0
         for connection in live(self.connections(tag)):
             if connection.id not in skip and connection.send(message):
@@ -314,16 +321,16 @@ def live(connections: Iterable[Connection], now: float | None = None) -> list[Co
     return [connection for connection in connections if not connection.close_if_lapsed(moment)]
 
 
-def wire_text(message: Any, where: str) -> str | bytes:
+def wire_text(message: Any, where: str, log: Log = logger) -> str | bytes:
     """`message` as a socket sends it: text and bytes as they are, anything else as JSON text
     in the codec's one encoding (`dumps`). A value with no wire form (nested past
     `codec.MAX_DEPTH`, a set) raises BadRequest `unserializable_result`, logged first
-    (`dotdo.sockets`, WARNING, naming `where`): a send from a socket's own hook has no
+    (`log`: `dotdo.sockets`, WARNING, naming `where`): a send from a socket's own hook has no
     other witness, since the runtime drops what such a hook raises without a word."""
     if isinstance(message, str | bytes):
         return message
     try:
         return dumps(message)
     except BadRequest as error:
-        logger.warning("websocket %s: a message with no wire form was not sent: %s", where, error.message)
+        log.warning("websocket %s: a message with no wire form was not sent: %s", where, error.message)
         raise

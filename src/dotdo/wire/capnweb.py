@@ -80,7 +80,8 @@ class CapnWebSession:
     `main` is export 0, what the client's first calls reach (the object);
     `authorize(method name, scope)` raises Forbidden for a call the caller's token
     does not allow. With `development` (ENVIRONMENT=development), the rejection of a call
-    that failed on the server's own names the exception (`dotdo.errors.internal_error`).
+    that failed on the server's own names the exception (`dotdo.errors.internal_error`);
+    that failure is logged to `log` (`dotdo.rpc`, or its object's `ObjectLog`: `[acme] ...`).
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class CapnWebSession:
         admit: Callable[[], None] | None = None,
         close: Callable[[int, str], object] | None = None,
         development: bool = False,
+        log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
     ) -> None:
         self._main = main
         self._authorize = authorize
@@ -101,6 +103,7 @@ class CapnWebSession:
         self._admit = admit
         self._close = close  # WebSocket: ends the socket after an abort
         self._development = development
+        self._log = log
         self._exports: dict[int, asyncio.Future[Any]] = {}
         self._texts = PushTexts()  # each push as written, for a step on its null answer
         start = resume or SessionIds()
@@ -206,7 +209,7 @@ class CapnWebSession:
         if isinstance(error, ProtocolError):
             self.abort(str(error))
         elif error is not None and not isinstance(error, HttpError):
-            logger.error("Cap'n Web call failed", exc_info=error)
+            self._log.error("Cap'n Web call failed", exc_info=error)
 
     def _advance(self, pushes: int = 0, exports: int = 0) -> None:
         """Move the counters on, stored (`remember`) first: if they cannot be, the numbering
@@ -216,7 +219,7 @@ class CapnWebSession:
             try:
                 self._remember(ids)
             except Exception as error:
-                logger.exception("Cap'n Web session counters could not be stored")
+                self._log.exception("Cap'n Web session counters could not be stored")
                 raise ProtocolError("the session's state could not be kept") from error
         self._next_push, self._next_export = ids.next_push, ids.next_export
 
@@ -266,7 +269,7 @@ class CapnWebSession:
                 return ""
             except Exception as error:
                 if not isinstance(error, HttpError):
-                    logger.exception("Cap'n Web result could not be sent")
+                    self._log.exception("Cap'n Web result could not be sent")
                 line = reject(export_id, error, named=self._development)
         self._written.bytes += len(line)
         if self._send is not None and not self.aborted:

@@ -111,11 +111,17 @@ def parse_pipelines(body: Any) -> tuple[list[PipelineRequest], bool]:
 
 
 async def run_pipeline(
-    request: PipelineRequest, root: RootResolver, authorize: Authorize, *, development: bool = False
+    request: PipelineRequest,
+    root: RootResolver,
+    authorize: Authorize,
+    *,
+    development: bool = False,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
 ) -> Any:
     """The encoded result of the last step; PipelineFailure names the step that failed. A
-    failure of the server's own is logged and answered 500 `internal_error`, named only with
-    `development` (ENVIRONMENT=development: `dotdo.errors.internal_error`)."""
+    failure of the server's own is logged (`log`: `dotdo.rpc`, or its object's `ObjectLog`)
+    and answered 500 `internal_error`, named only with `development` (ENVIRONMENT=development:
+    `dotdo.errors.internal_error`)."""
     try:
         receiver = root(request.target)
     except HttpError as error:
@@ -128,7 +134,7 @@ async def run_pipeline(
         except HttpError as error:
             raise PipelineFailure(error, index) from error
         except Exception as error:  # the application's own failure: no detail leaks outside development
-            logger.exception("pipeline step %d (%r) failed", index, step.name)
+            log.exception("pipeline step %d (%r) failed", index, step.name)
             raise PipelineFailure(HttpError(internal_error(error, named=development)), index) from error
         if step.kind == "method":
             taken = step_text(taken, step.name, [] if step.args is None else step.args)
@@ -150,11 +156,16 @@ async def _take(receiver: Any, step: Step, is_root: bool, authorize: Authorize, 
 
 
 async def run_batch(
-    requests: list[PipelineRequest], root: RootResolver, authorize: Authorize, *, development: bool = False
+    requests: list[PipelineRequest],
+    root: RootResolver,
+    authorize: Authorize,
+    *,
+    development: bool = False,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = logger,
 ) -> list[tuple[dict[str, Any], int]]:
     """Each pipeline's answer and its HTTP status, in order; one failing leaves the others.
     Past MAX_BATCH_ANSWER_BYTES of answers, the pipelines left are not run: each answers 400
-    `answer_too_large`. `development` as `run_pipeline`'s."""
+    `answer_too_large`. `development` and `log` as `run_pipeline`'s."""
     answers = []
     held = BatchAnswer()
     for request in requests:
@@ -165,7 +176,7 @@ async def run_batch(
                 held.check()
             except HttpError as error:
                 raise PipelineFailure(error, None) from error
-            answer["result"] = await run_pipeline(request, root, authorize, development=development)
+            answer["result"] = await run_pipeline(request, root, authorize, development=development, log=log)
             held.add(answer["result"])
         except PipelineFailure as failure:
             answer["error"] = failure.to_dict()

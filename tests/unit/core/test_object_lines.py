@@ -5,14 +5,17 @@ unhandled error (`dotdo.http`) said nothing of which tenant's object they came f
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from types import SimpleNamespace
 
 import pytest
 
-from dotdo import DOCore, HttpRequest, HttpResponse, Router
+from dotdo import BadRequest, DOCore, HttpRequest, HttpResponse, Router
 from dotdo.core.alarms import AlarmInfo
 from dotdo.core.router import PUBLIC
+from dotdo.core.websocket import Connection
+from dotdo.remote.marks import rpc
 from dotdo.testing.sqlite import Storage
 
 
@@ -75,3 +78,53 @@ def test_an_unhandled_error_names_the_object(caplog: pytest.LogCaptureFixture, r
     lines = [r.getMessage() for r in caplog.records if r.name == "dotdo.http"]
     assert lines == ["[acme] unhandled error in GET /boom"] * (2 if replaced else 1)
     assert {getattr(r, "dotdo_object", None) for r in caplog.records if r.name == "dotdo.http"} == {"acme"}
+
+
+class Failing(Clock):
+    @rpc(scope="read")
+    def fail(self) -> None:
+        raise RuntimeError("the method fails")
+
+
+def test_an_rpc_failure_names_the_object(caplog: pytest.LogCaptureFixture) -> None:
+    obj = Failing(clock("acme").ctx, SimpleNamespace(ENVIRONMENT="development"))
+    pipeline = {"id": 1, "pipeline": {"target": [], "pipeline": [{"type": "method", "name": "fail"}]}}
+    batch = '["push",["pipeline",0,["fail"],[]]]\n["pull",1]'
+    json_type = {"content-type": "application/json"}
+
+    async def calls() -> None:
+        url = "http://acme.localhost"
+        await obj.router.handle(
+            HttpRequest("POST", f"{url}/rpc/pipeline", json_type, json.dumps(pipeline).encode())
+        )
+        await obj.router.handle(HttpRequest("POST", f"{url}/capnweb", {}, batch.encode()))
+        socket = Connection(SimpleNamespace(), "c1", [], 0, {"rpc": True})  # type: ignore[arg-type]
+        socket.send = lambda message: True  # type: ignore[method-assign]
+        await obj.on_message(socket, json.dumps({"id": 1, "method": "fail", "params": []}))
+
+    with caplog.at_level(logging.ERROR, logger="dotdo.rpc"):
+        asyncio.run(calls())
+    assert [r.getMessage() for r in caplog.records if r.name == "dotdo.rpc"] == [
+        "[acme] pipeline step 0 ('fail') failed",
+        "[acme] Cap'n Web call failed",
+        "[acme] RPC over WebSocket failed",
+    ]
+
+
+class Brittle(Clock):
+    async def on_socket_error(self, connection: Connection, error: object) -> None:
+        raise RuntimeError("the hook fails")
+
+
+def test_a_socket_hook_failure_and_an_unsendable_message_name_the_object(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    obj = Brittle(clock("acme").ctx, SimpleNamespace(ENVIRONMENT="development"))
+    ws = SimpleNamespace(deserializeAttachment=lambda: {"id": "c-9", "tags": [], "connected_at": 0})
+    with caplog.at_level(logging.WARNING, logger="dotdo.sockets"):
+        asyncio.run(obj.webSocketError(ws, "reset"))
+        with pytest.raises(BadRequest):
+            obj.broadcast({1})  # a set has no wire form
+    failed, unsent = [r.getMessage() for r in caplog.records if r.name == "dotdo.sockets"]
+    assert failed == "[acme] websocket c-9: on_socket_error failed"
+    assert unsent.startswith("[acme] websocket broadcast: a message with no wire form was not sent: ")

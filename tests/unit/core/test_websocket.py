@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import types
 from typing import Any
@@ -190,6 +191,7 @@ def socket_host(on_message: Any = DOCore.on_message, on_close: Any = DOCore.on_c
         _access=types.SimpleNamespace(limits=types.SimpleNamespace(admit_message=lambda key: None)),
         router=types.SimpleNamespace(development=True),
         socket_state=types.SimpleNamespace(forget=lambda connection_id: None),
+        _object_sockets_log=logging.getLogger("dotdo.sockets"),
     )
     host.on_message = types.MethodType(on_message, host)
     host.on_close = types.MethodType(on_close, host)
