@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dotdo.core.logs import Log
 from dotdo.core.page_bytes import MAX_PAGE_BYTES, text_bytes
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest
@@ -59,7 +60,8 @@ class Archive:
     """L3 over `sql` (the index), `bucket` (the segments and the manifest, under `prefix`)
     and `source` (the events to archive); `clock` gives epoch ms (the timer service's
     `now`), `options` the bounds. `on_wake_changed` is called when the next pass's time
-    moves. A timer source: `next_wake` / `run_due` (registered as `archive`)."""
+    moves; `log` takes its lines (`dotdo.storage`, or its object's `ObjectLog`). A timer
+    source: `next_wake` / `run_due` (registered as `archive`)."""
 
     def __init__(
         self,
@@ -70,8 +72,10 @@ class Archive:
         clock: Callable[[], int],
         options: ArchiveOptions | None = None,
         on_wake_changed: Callable[[], None] = lambda: None,
+        log: Log = logger,
     ) -> None:
         """Reads the index (one row read a segment)."""
+        self._log = log
         self._sql = sql
         self.bucket = bucket
         self.prefix = prefix.rstrip("/")
@@ -147,7 +151,7 @@ class Archive:
             self._last_pass = self._clock()
             if done["segments"]:
                 await self.bucket.put(self.manifest_key, json.dumps(self.manifest()).encode())
-                logger.info("archived %d events in %d segments", done["events"], done["segments"])
+                self._log.info("archived %d events in %d segments", done["events"], done["segments"])
             self._oldest_known = False
             self._on_wake_changed()
             return done

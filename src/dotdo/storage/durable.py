@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
 from dotdo.core.identity import object_label
+from dotdo.core.logs import ObjectLog
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
@@ -123,6 +124,7 @@ class DOStorage(DOSemantic):
             timers.now,
             self.archive_options,
             wake_changed,
+            ObjectLog(logger, self._archive_name()),
         )
 
     def _l3(self) -> Archive | None:
@@ -166,7 +168,8 @@ class DOStorage(DOSemantic):
             timers.changed()
             timers.rearm()
 
-        self.tiers = TieredThingStore(self.sql, timers.now, self.storage_options, wake_changed)
+        log = ObjectLog(logger, self._archive_name())  # once per object: its lines name it
+        self.tiers = TieredThingStore(self.sql, timers.now, self.storage_options, wake_changed, log=log)
         return self.tiers
 
     async def fetch(self, request: Any) -> Any:

@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dotdo.core import faults
+from dotdo.core.logs import Log
 from dotdo.core.sql import Sql
 from dotdo.semantic.store import QueriesBelow, SqliteThingStore, ThingRecord
 from dotdo.storage.cache import ABSENT
@@ -46,9 +47,10 @@ class TieredThingStore(QueriesBelow):
 
     `clock` gives epoch ms (the timer service's `now`); `on_wake_changed` is called when
     the time of the next checkpoint moves (the owner re-arms the alarm); `call_later` runs
-    the commit delay's timer (default: the event loop's). Construction replays the log
-    rows above the mark into L0, so they are dirty again. Queries read `things` with L0's
-    dirty things as an overlay (`queries.py`).
+    the commit delay's timer (default: the event loop's); `log` takes its lines
+    (`dotdo.storage`; DOStorage gives its object's `ObjectLog`: `[acme] ...`). Construction
+    replays the log rows above the mark into L0, so they are dirty again. Queries read
+    `things` with L0's dirty things as an overlay (`queries.py`).
     """
 
     _inner: SqliteThingStore
@@ -60,9 +62,11 @@ class TieredThingStore(QueriesBelow):
         options: TierOptions | None = None,
         on_wake_changed: Callable[[], None] = lambda: None,
         call_later: CallLater | None = None,
+        log: Log = logger,
     ) -> None:
         """Tiers over `sql`, the rest as the class docstring says."""
         self.options = options or TierOptions()
+        self._log = log
         self._sql = sql
         self._clock = clock
         self._on_wake_changed = on_wake_changed
@@ -280,7 +284,7 @@ class TieredThingStore(QueriesBelow):
                 # then fails, the checkpointed things are dirty again, as in any rolled-back turn.
                 self.atomically(lambda: self._append([]))
         except Exception as error:  # the group is back in place (rollback): a later commit retries
-            logger.exception("group commit failed")
+            self._log.exception("group commit failed")
             group.release(error)
             return
         self._groups.settle()
@@ -333,7 +337,7 @@ class TieredThingStore(QueriesBelow):
             # start, the delay of an object evicted sooner (at every alarm) would never run out.
             self._dirty_since = self._clock() - self.options.checkpoint_delay_ms
             # debug: every wake of an object with unflushed rows says it (a dev server's whole log)
-            logger.debug("replayed %d log rows: %d things to checkpoint", len(rows), len(self.l0.dirty))
+            self._log.debug("replayed %d log rows: %d things to checkpoint", len(rows), len(self.l0.dirty))
 
     # -- L2: checkpoints -------------------------------------------------------
 
