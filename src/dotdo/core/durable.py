@@ -138,7 +138,6 @@ class DOCore(DurableObject, metaclass=_Composed):
         batch_loop_callbacks()  # once per isolate: one macrotask per batch (core/eventloop.py)
         self.sql = Sql(ctx.storage)
         self.state = StateStore(self.sql)
-        self.timers = TimerService(ctx.storage)
         self.socket_state = SocketState(self.sql)
         settings = AccessSettings.from_env(
             lambda name: _env_var(env, name), self.secret_bindings, self.operator_token_binding
@@ -157,7 +156,9 @@ class DOCore(DurableObject, metaclass=_Composed):
         label = object_label(self._access.target, getattr(ctx, "id", None))
         self._object_sockets_log = ObjectLog(_socket_log, label)  # the object's lines name it
         self.websockets = WebSockets(ctx, self._object_sockets_log)
-        self.alarms = Alarms(self.sql, self.timers, self.on_alarm, ObjectLog(_timers_log, label))
+        timers_log = ObjectLog(_timers_log, label)
+        self.timers = TimerService(ctx.storage, log=timers_log)
+        self.alarms = Alarms(self.sql, self.timers, self.on_alarm, timers_log)
         rpc_log = ObjectLog(_rpc_log, label)
         self._rpc_transport = RpcTransport(self, limits, development=settings.development, log=rpc_log)
         self.timers.register("alarm", self.alarms)

@@ -6,7 +6,7 @@ Everything dotdo logs goes through `logging`, to a logger named by area:
     dotdo.requests     INFO     one line per request, when request logging is on (LOG_REQUESTS=1)
     dotdo.rpc          ERROR    a failure of the server's own under /rpc/pipeline, /capnweb, /ws/rpc
     dotdo.sockets      WARNING  an error the runtime reports on a WebSocket
-    dotdo.timers       ERROR    an `on_alarm` that raised (retried or given up)
+    dotdo.timers       ERROR    an `on_alarm` or a layer's timer source that raised
     dotdo.workflows    ERROR    a durable or run-time handler, schedule, step or workflow run that
                                 failed; WARNING for a step that will be retried, a schedule naming
                                 no method, an event too deep to push, a test fault point reached

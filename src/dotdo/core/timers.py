@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from dotdo.core.logs import Log
+
 __all__ = [
     "RETRY_BASE_MS",
     "RETRY_MAX_MS",
@@ -98,11 +100,13 @@ class TimerService:
     """The one alarm of one object, multiplexed over named timer sources.
 
     `storage` is the runtime's `ctx.storage` (`setAlarm`, `deleteAlarm`, `getAlarm`);
-    `clock` gives epoch milliseconds (tests pass a controllable one). Sources run in the
-    order they were registered.
+    `clock` gives epoch milliseconds (tests pass a controllable one); `log` takes a failing
+    source's line (`dotdo.timers`; DOCore gives its object's `ObjectLog`). Sources run in
+    the order they were registered.
     """
 
-    def __init__(self, storage: Any, clock: Clock = wall_clock) -> None:
+    def __init__(self, storage: Any, clock: Clock = wall_clock, log: Log = logger) -> None:
+        self._log = log
         self._storage = storage
         self._clock = clock
         self._sources: dict[str, TimerSource] = {}
@@ -210,7 +214,7 @@ class TimerService:
                     failures = 1 if held is None else held[0] + 1
                     wait = int(backoff(RETRY_BASE_MS, failures, most=RETRY_MAX_MS))
                     self._failures[name] = (failures, now + wait)
-                    logger.exception(
+                    self._log.exception(
                         "timer source %s failed (%d in a row; next try in %d ms)", name, failures, wait
                     )
                     done[name] = 0

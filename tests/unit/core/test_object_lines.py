@@ -128,3 +128,21 @@ def test_a_socket_hook_failure_and_an_unsendable_message_name_the_object(
     failed, unsent = [r.getMessage() for r in caplog.records if r.name == "dotdo.sockets"]
     assert failed == "[acme] websocket c-9: on_socket_error failed"
     assert unsent.startswith("[acme] websocket broadcast: a message with no wire form was not sent: ")
+
+
+class Broken:
+    """A layer's timer source that fails."""
+
+    def next_wake(self) -> int | None:
+        return 1
+
+    async def run_due(self, now: int) -> int:
+        raise RuntimeError("the source fails")
+
+
+def test_a_failing_timer_source_names_the_object(caplog: pytest.LogCaptureFixture) -> None:
+    obj = clock("acme")
+    obj.timers.register("broken", Broken())
+    with caplog.at_level(logging.ERROR, logger="dotdo.timers"):
+        asyncio.run(obj.timers.run_due(10))
+    assert caplog.messages == ["[acme] timer source broken failed (1 in a row; next try in 1000 ms)"]
