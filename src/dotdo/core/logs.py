@@ -16,8 +16,10 @@ object: `[acme/Customer/c-1]`; one never reached by name: its id), and carries i
 record's `dotdo_object` attribute for a formatter of the application's (`ObjectLog`): one
 isolate runs the objects of many tenants. Those are every `dotdo.workflows` line but the
 class-definition checks (which name the class), `dotdo.timers`, every `dotdo.sockets` and
-`dotdo.rpc` line, an object's router's `dotdo.http` lines, and DOStorage's `dotdo.storage`
-lines but a missing `archive_binding` (the env's, the same for every object). Each component takes the log
+`dotdo.rpc` line, an object's router's `dotdo.http` lines, DOStorage's `dotdo.storage`
+lines but a missing `archive_binding` (the env's, the same for every object), and DOFull's
+`dotdo.full` (cascade, fan-out, approvals) and `dotdo.full.ai` (a model or an embedding
+that failed) lines. Each component takes the log
 it writes to (`log=`, its area's logger by default) and DOCore or the layer that builds it
 passes `ObjectLog(<logger>, label)`, made once per object. Lines about a class or the
 process name no object: `dotdo.access` (once per class and isolate), a `RATE_LIMIT_*` var

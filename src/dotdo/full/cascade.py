@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dotdo.core.logs import Log
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.errors import BadRequest, HttpError
 from dotdo.remote.calls import invoke
@@ -171,7 +172,7 @@ class Cascade:
     """The cascade of one object. `runs` is its run engine; `ai` its generator (None: the
     AI tiers are skipped); `approve(name, payload, **options)` its approval wait (None:
     the human tier is skipped); `tool(name)` one of its `@rpc` methods by name (None for
-    any other name)."""
+    any other name); `log` takes its lines (`dotdo.full`, or the object's `ObjectLog`)."""
 
     def __init__(
         self,
@@ -179,7 +180,9 @@ class Cascade:
         ai: Generator | None,
         approve: Callable[..., Awaitable[Any]] | None,
         tool: Callable[[str], Callable[..., Any] | None],
+        log: Log = logger,
     ) -> None:
+        self._log = log
         self._runs = runs
         self._ai = ai
         self._approve = approve
@@ -237,7 +240,7 @@ class Cascade:
             attempts.append(attempt)
             if attempt.accepted:
                 return CascadeResult(task, attempt.answer, "human", tuple(attempts))
-        logger.info("cascade %s: no tier's answer was accepted", task)
+        self._log.info("cascade %s: no tier's answer was accepted", task)
         return CascadeResult(task, None, None, tuple(attempts))
 
     def _check(self, code: Any, generative: Any, agentic: Any, human: Any) -> None:
@@ -296,11 +299,11 @@ class Cascade:
                     answer = await action(task, input, spec)
                 except Exception as error:
                     text = _error_text(error)
-                    logger.warning("cascade %s: tier %s failed: %s", task, action.__name__, text)
+                    self._log.warning("cascade %s: tier %s failed: %s", task, action.__name__, text)
                     return {"accepted": False, "answer": None, "reason": f"error: {text}"}
             unrecordable = _unrecordable(answer)
             if unrecordable is not None:  # the tier's failure, never the run's (a step records it)
-                logger.warning("cascade %s: tier %s answered %s", task, action.__name__, unrecordable)
+                self._log.warning("cascade %s: tier %s answered %s", task, action.__name__, unrecordable)
                 return {"accepted": False, "answer": None, "reason": f"error: {unrecordable}"}
             accepted, reason = _verdict(accept, answer, tier)
             return {"accepted": accepted, "answer": answer, "reason": reason}

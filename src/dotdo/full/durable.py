@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import builtins
 import functools
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from dotdo.core.access import caller
 from dotdo.core.http import HttpRequest, HttpResponse, json_response
+from dotdo.core.identity import object_label
+from dotdo.core.logs import ObjectLog
 from dotdo.core.migrations import Component
 from dotdo.core.namespace import Layer
 from dotdo.core.router import Router
@@ -50,6 +53,8 @@ from dotdo.workflows.steps import RetryPolicy
 from dotdo.workflows.stubs import stub_tenant
 
 __all__ = ["DOFull"]
+
+_full_logger, _ai_logger = logging.getLogger("dotdo.full"), logging.getLogger("dotdo.full.ai")
 
 
 def _env_text(env: Any, name: str) -> str | None:
@@ -104,11 +109,14 @@ class DOFull(DOWorkflow):
 
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
+        label = object_label(self.object_name, getattr(ctx, "id", None))  # its lines name it
+        self._full_log, ai_log = ObjectLog(_full_logger, label), ObjectLog(_ai_logger, label)
         # -- human in the loop --
-        self.hitl: HumanLoop = HumanLoop(self)
-        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now)
+        self.hitl: HumanLoop = HumanLoop(self, self._full_log)
+        self.fanout: FanOut = FanOut(self.sql, self.runs, self.stub, self.timers.now, self._full_log)
         # -- AI (issue 12, part 3) ----------------------------------------------------
-        self.ai: AI = AI(self.sql, self.timers.now, self._ai_providers(), self._ai_options(), self.runs.do)
+        options = self._ai_options()
+        self.ai: AI = AI(self.sql, self.timers.now, self._ai_providers(), options, self.runs.do, ai_log)
         store: VectorStore = (
             VectorizeVectors(getattr(env, self.vectorize_binding))
             if self.vectorize_binding
@@ -121,6 +129,7 @@ class DOFull(DOWorkflow):
             self.things.get,
             self._live_things,
             self.things.get_many,
+            ai_log,
         )
         for noun in self.semantic_search.searchable:
             self.bus.subscribe(f"{noun}.*", self.semantic_search.on_event)
@@ -322,9 +331,8 @@ class DOFull(DOWorkflow):
         tier's attempt is a durable step. The AI tiers use `self.ai`, the human tier
         `self.wait_for_approval`; without them those tiers are attempts that say so.
         ValueError for bad tier options."""
-        cascade = Cascade(
-            self.runs, getattr(self, "ai", None), getattr(self, "wait_for_approval", None), rpc_tool(self)
-        )
+        ai, approve = getattr(self, "ai", None), getattr(self, "wait_for_approval", None)
+        cascade = Cascade(self.runs, ai, approve, rpc_tool(self), self._full_log)
         return await cascade.run(
             task, input, code=code, generative=generative, agentic=agentic, human=human, accept=accept
         )

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dotdo.core.logs import Log
 from dotdo.core.migrations import Component, Migration
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, FanOutFailed, StepMismatch
@@ -265,7 +266,8 @@ class FanOut:
     """The fan-out component of one object. `sql` is its database, `runs` its run engine
     (durable steps), `resolve(type, id)` the stub of the object owning a thing (the
     workflow layer's `stub`, which makes the noun policy's check: 404 `unknown_noun` with
-    `strict_nouns`), `now()` the clock in epoch ms."""
+    `strict_nouns`), `now()` the clock in epoch ms, `log` where its lines go (`dotdo.full`,
+    or the object's `ObjectLog`)."""
 
     def __init__(
         self,
@@ -273,7 +275,9 @@ class FanOut:
         runs: RunEngine,
         resolve: Callable[[str, str], Any],
         now: Callable[[], int],
+        log: Log = logger,
     ) -> None:
+        self._log = log
         self._store = FanOutStore(sql)
         self._runs = runs
         self._resolve = resolve
@@ -365,7 +369,7 @@ class FanOut:
                 results[label] = Outcome(label, ok, value, error, int(row["attempts"]), replayed=True)
         pending = [target for target in targets if target.label not in results]
         if key is not None and results:
-            logger.info("fan-out %s resumed: %d recorded, %d to call", key, len(results), len(pending))
+            self._log.info("fan-out %s resumed: %d recorded, %d to call", key, len(results), len(pending))
         queue = iter(pending)
 
         async def worker() -> None:
@@ -397,7 +401,7 @@ class FanOut:
             except Exception as error:
                 message = describe_error(error, options.timeout)
                 if attempts > options.retries.limit:
-                    logger.warning("fan-out %s on %s failed: %s", method, target.label, message)
+                    self._log.warning("fan-out %s on %s failed: %s", method, target.label, message)
                     return Outcome(target.label, False, error=message, attempts=attempts)
                 await asyncio.sleep(options.retries.wait_ms(attempts) / 1000)
                 continue

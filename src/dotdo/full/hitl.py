@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from dotdo.core import faults
 from dotdo.core.access import described
+from dotdo.core.logs import Log
 from dotdo.core.sql import Sql
 from dotdo.core.state import MAX_VALUE_BYTES
 from dotdo.core.timers import TimerService
@@ -97,10 +98,10 @@ def wait_for_event(loop: HumanLoop, wait: EventWait, step: str) -> dict[str, Any
 class HumanLoop:
     """One object's approvals and waits for events; a timer source (`hitl`) for their
     timeouts and an observer of every event the bus emits. `host` is the object (its SQL,
-    timer service, run engine and bus); constructing registers the source and observer."""
+    timers, runs and bus); `log` takes its lines; constructing registers the source and observer."""
 
-    def __init__(self, host: LoopHost) -> None:
-        self._host = host
+    def __init__(self, host: LoopHost, log: Log = logger) -> None:
+        self._host, self._log = host, log
         self._emit = host.bus.emit
         self._store = HitlStore(host.sql)
         self._waits: builtins.list[Row] | None = None  # the waiting waits, read once per change
@@ -415,7 +416,7 @@ class HumanLoop:
             await self._host.runs.resume(str(row["run_id"]))
 
     def _escalate(self, row: Row, now: int) -> bool:
-        successor, escalate_to = new_id(), json.loads(str(row["escalate_to"]))
+        successor, target = new_id(), json.loads(str(row["escalate_to"]))
         if not self._store.expire(str(row["id"]), now, successor):
             return False  # timed out (or decided) since `row` was read: it escalated once
         timeout = None if row["timeout_ms"] is None else int(row["timeout_ms"])
@@ -423,7 +424,7 @@ class HumanLoop:
             successor,
             str(row["name"]),
             str(row["payload"]),
-            escalate_to,
+            target,
             None,
             timeout,
             str(row["run_id"]),
@@ -432,7 +433,7 @@ class HumanLoop:
         )
         moved = {"from": self._public(str(row["id"])), "to": escalated}
         self._emit("Approval.escalated", Record(APPROVAL_EVENT_DEPTH, moved), None, None)
-        logger.info("approval %s (%s) escalated to %s as %s", row["id"], row["name"], escalate_to, successor)
+        self._log.info("approval %s (%s) escalated to %s as %s", row["id"], row["name"], target, successor)
         return True
 
     def _expire_approval(self, row: Row, now: int) -> bool:

@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from dotdo.core.logs import Log
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, NotFound
 from dotdo.full.ai.providers import _to_js, _to_py
@@ -234,7 +235,8 @@ class Search:
     """The object's semantic search: `searchable` (type -> embedded properties, see
     `check_searchable`), `ai` for the embeddings, `store` for the vectors, `get_thing` and
     `list_things` to read things through the thing service (`get_things`, when given, reads
-    a search's hits together; else each with `get_thing`)."""
+    a search's hits together; else each with `get_thing`); `log` takes its lines
+    (`dotdo.full.ai`, or the object's `ObjectLog`)."""
 
     def __init__(
         self,
@@ -244,7 +246,9 @@ class Search:
         get_thing: GetThing,
         list_things: ListPage,
         get_things: GetThings | None = None,
+        log: Log = logger,
     ) -> None:
+        self._log = log
         self.searchable = dict(searchable)
         self._ai = ai
         self._store = store
@@ -321,7 +325,7 @@ class Search:
                 return True
             except Exception:
                 if attempt == 2:
-                    logger.exception(
+                    self._log.exception(
                         "embedding %d %s thing(s) failed; they stay unindexed", len(things), type_name
                     )
         return False

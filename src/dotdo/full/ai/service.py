@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dotdo.core.logs import Log
 from dotdo.core.sql import Sql
 from dotdo.errors import BadRequest, ServiceUnavailable, TooManyRequests
 from dotdo.full.ai.providers import Completion, Embeddings, Provider, ProviderError, no_provider, unavailable
@@ -149,8 +150,8 @@ def _check_model(model: Any) -> str:
 class AI:
     """The AI of one object: `providers` in the order they are asked whether they serve a
     model, `sql` for the cache and the budget (the `ai` component's tables), `clock` in
-    epoch ms, `options` as AiOptions. `step` is the run engine's `do`, used inside a
-    workflow run so that a call is recorded once and never repeated on replay."""
+    epoch ms, `options` as AiOptions, `log` takes its lines. `step` is the run engine's `do`, used
+    inside a workflow run so that a call is recorded once and never repeated on replay."""
 
     def __init__(
         self,
@@ -159,8 +160,9 @@ class AI:
         providers: Sequence[Provider],
         options: AiOptions,
         step: Step | None = None,
+        log: Log = logger,
     ) -> None:
-        self._sql = sql
+        self._sql, self._log = sql, log
         self._clock = clock
         self._providers = tuple(providers)
         self.options = options
@@ -282,11 +284,11 @@ class AI:
             try:
                 result = await self._generate_with(model, messages, schema, validator, spend)
             except ProviderError as error:
-                logger.warning("AI model %s failed: %s; trying the next", model, error)
+                self._log.warning("AI model %s failed: %s; trying the next", model, error)
                 failures.append(f"{model}: {error}")
                 continue
             except InvalidOutput as error:
-                logger.warning("AI model %s gave no valid output: %s; trying the next", model, error)
+                self._log.warning("AI model %s gave no valid output: %s; trying the next", model, error)
                 failures.append(f"{model}: {error}")
                 invalid = True
                 continue
@@ -343,7 +345,7 @@ class AI:
                     model, provider.embed(model, payload["texts"]), spend
                 )
             except ProviderError as error:
-                logger.warning("AI model %s failed: %s; trying the next", model, error)
+                self._log.warning("AI model %s failed: %s; trying the next", model, error)
                 failures.append(f"{model}: {error}")
                 continue
             self._count(embeddings.tokens)
