@@ -71,6 +71,7 @@ _socket_log = logging.getLogger("dotdo.sockets")
 _timers_log = logging.getLogger("dotdo.timers")
 _http_log = logging.getLogger("dotdo.http")
 _rpc_log = logging.getLogger("dotdo.rpc")
+_requests_log = logging.getLogger("dotdo.requests")
 
 
 def _env_var(env: Any, name: str) -> str | None:
@@ -153,7 +154,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         migrate(self.sql, self.migrations(), int(time.time() * 1000))
         self._identity = ObjectIdentity(self.sql, getattr(ctx, "id", None))
         self._access.target = self._identity.name()
-        label = object_label(self._access.target, getattr(ctx, "id", None))
+        label = self._object_label = object_label(self._access.target, getattr(ctx, "id", None))
         self._object_sockets_log = ObjectLog(_socket_log, label)  # the object's lines name it
         self.websockets = WebSockets(ctx, self._object_sockets_log)
         timers_log = ObjectLog(_timers_log, label)
@@ -199,7 +200,7 @@ class DOCore(DurableObject, metaclass=_Composed):
         if _truthy(_env_var(env, "LOG_REQUESTS")):
             from dotdo.core.middleware import request_logger  # only when asked (ADR 0036)
 
-            router.use(request_logger())
+            router.use(request_logger(log=ObjectLog(_requests_log, self._object_label)))  # once per object
         router.use(cors(CorsPolicy.from_env(_env_var(env, "ALLOWED_ORIGINS"), _env_var(env, "ENVIRONMENT"))))
 
     def routes(self, router: Router) -> None:

@@ -2,10 +2,16 @@
 
 Everything dotdo logs goes through `logging`, to a logger named by area:
 
+    dotdo.access       WARNING  once per class and isolate: open access, a weak secret; ERROR for
+                                no secret outside development
+    dotdo.full         WARNING  a failed cascade tier or fan-out target; INFO an escalation
+    dotdo.full.ai      WARNING  a model that failed (the next is tried); ERROR a failed embedding
     dotdo.http         ERROR    an exception no handler turned into an answer (the client got a 500)
     dotdo.requests     INFO     one line per request, when request logging is on (LOG_REQUESTS=1)
     dotdo.rpc          ERROR    a failure of the server's own under /rpc/pipeline, /capnweb, /ws/rpc
-    dotdo.sockets      WARNING  an error the runtime reports on a WebSocket
+    dotdo.sockets      WARNING  an error the runtime reports on a WebSocket, a message with no wire
+                                form; ERROR a socket hook that raised, an error frame not sent
+    dotdo.storage      ERROR    a failed group commit; INFO an archive pass; DEBUG a replay
     dotdo.timers       ERROR    an `on_alarm` or a layer's timer source that raised
     dotdo.workflows    ERROR    a durable or run-time handler, schedule, step or workflow run that
                                 failed; WARNING for a step that will be retried, a schedule naming
@@ -15,16 +21,21 @@ A line about one object starts with the object's name in brackets, `[acme]` (a t
 object: `[acme/Customer/c-1]`; one never reached by name: its id), and carries it as the
 record's `dotdo_object` attribute for a formatter of the application's (`ObjectLog`): one
 isolate runs the objects of many tenants. Those are every `dotdo.workflows` line but the
-class-definition checks (which name the class), `dotdo.timers`, every `dotdo.sockets` and
-`dotdo.rpc` line, an object's router's `dotdo.http` lines, DOStorage's `dotdo.storage`
-lines but a missing `archive_binding` (the env's, the same for every object), and DOFull's
-`dotdo.full` (cascade, fan-out, approvals) and `dotdo.full.ai` (a model or an embedding
-that failed) lines. Each component takes the log
-it writes to (`log=`, its area's logger by default) and DOCore or the layer that builds it
-passes `ObjectLog(<logger>, label)`, made once per object. Lines about a class or the
-process name no object: `dotdo.access` (once per class and isolate), a `RATE_LIMIT_*` var
-that does not parse, a hook override that left dotdo's out, and the CLI's and local
-runtime's lines.
+class-definition checks (which name the class); every `dotdo.timers`, `dotdo.requests`,
+`dotdo.sockets`, `dotdo.full` and `dotdo.full.ai` line; a `dotdo.rpc` failure; an object's
+router's `dotdo.http` lines; DOStorage's `dotdo.storage` lines but a missing
+`archive_binding`.
+Each component takes the log it writes to (`log`, its area's logger by default), and DOCore
+or the layer that builds it passes `ObjectLog(<logger>, label)`, made once per object,
+never per request.
+
+Lines about a class or the whole isolate name no object: `dotdo.access` (once per class
+and isolate), a `RATE_LIMIT_*` var or an `archive_binding` the env gets wrong (the env is
+the worker's, the same for every object), a hook override that left dotdo's out (once per
+class), a migration's table kept as it is (`dotdo.migrations`: said while the tables are
+made, before the object's name is read from them), the Worker's own lines (`dotdo.worker`,
+which name the tenant), a DEBUG note of the RPC binder cache (`dotdo.rpc`, per function), and
+the CLI's and the local runtime's.
 
 Failures carry their traceback (`logger.exception`). A time in a message is written for
 a reader (`instant`: ISO 8601 in UTC, `2026-12-02T12:34:56.163Z`), never as raw epoch

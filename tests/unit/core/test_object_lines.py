@@ -146,3 +146,12 @@ def test_a_failing_timer_source_names_the_object(caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.ERROR, logger="dotdo.timers"):
         asyncio.run(obj.timers.run_due(10))
     assert caplog.messages == ["[acme] timer source broken failed (1 in a row; next try in 1000 ms)"]
+
+
+def test_a_request_line_names_the_object(caplog: pytest.LogCaptureFixture) -> None:
+    obj = Clock(clock("acme").ctx, SimpleNamespace(ENVIRONMENT="development", LOG_REQUESTS="1"))
+    with caplog.at_level(logging.INFO, logger="dotdo.requests"):
+        asyncio.run(obj.router.handle(HttpRequest("GET", "http://acme.localhost/health")))
+    (record,) = [r for r in caplog.records if r.name == "dotdo.requests"]
+    assert record.getMessage().startswith("[acme] GET /health 200 ")
+    assert record.dotdo_object == "acme"
