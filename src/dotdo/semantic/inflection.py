@@ -197,9 +197,12 @@ _DOUBLING = frozenset({
     "embed", "control", "patrol", "compel", "expel", "propel", "repel", "excel", "dispel", "forbid",
     "acquit", "equip", "abet", "allot", "annul", "abhor", "demur", "debar", "format", "program",
     "diagram", "kidnap", "handicap", "zigzag", "debug", "defrag", "bootstrap", "sidestep",
-    "eavesdrop", "airdrop", "rebel", "quiz",
+    "eavesdrop", "airdrop", "rebel", "quiz", "enrol", "fulfil", "extol", "impel", "appal",
+    "enthral", "befit", "outwit",
 })
 # fmt: on
+# The American spellings of listed British -l verbs: `enrolled` is the past of both.
+_LL_SPELLINGS = frozenset({"enroll", "fulfill", "instill", "distill", "enthrall", "appall"})
 # The consonants a word may begin with: `render` is no `re` + `nder`, nor `reckon` `re` + `ckon`.
 # fmt: off
 _ONSETS = frozenset({
@@ -420,7 +423,7 @@ def _shadowed(base: str, candidates: list[str]) -> bool:
     listed `compel`, `di` and `dy` beside `die`, `fixe` beside `fix`, `echoe` beside `echo`,
     `panicke` beside `panick`, but `cach` beside the listed `cache`? Both stay where English
     has both spellings (`ski` and `sky`, `panic` and `panick`: `handpick`)."""
-    if base in _E_VERBS or _listed_doubling(base):
+    if base in _E_VERBS or _listed_doubling(base) or base in _LL_SPELLINGS:
         return False
     stem = base[:-1] if base.endswith("e") else base
     doubled = len(stem) >= 2 and stem[-1] == stem[-2] and stem[-1] not in "aeiou"

@@ -145,8 +145,24 @@ def _verb_mistake(pattern: str, verbs: list[Verb]) -> tuple[str, str | None] | N
         if form_of in _THING_STORE_VERBS:
             return meant, f"the thing store's {form_of.base!r} events are {meant!r}"
         return meant, f"actions of the verb {form_of.base!r} raise {meant!r}"
+    respelled = next((f for f in known if _respelled(verb, f.past)), None)
+    if respelled is not None:  # `cancelled` for `canceled`: a past of its own, so no typo below
+        meant, base = f"{noun}.{respelled.past}", respelled.base
+        how = f"Verb({base!r}, past={verb!r}) would raise {pattern!r}"
+        return meant, f"actions of the verb {base!r} raise {meant!r}, spelled so ({how})"
     typo_of = _typo_of(verb, pasts)
     return None if typo_of is None else (f"{noun}.{typo_of.past}", None)
+
+
+def _respelled(verb: str, past: str) -> bool:
+    """Whether `verb` is the past `past` with the consonant before its -ed doubled or undoubled
+    (`cancelled` / `canceled`, `travelled` / `traveled`): the other spelling of one word (British
+    and American English differ on a final l), which reads as a past of its own."""
+    if not (verb.endswith("ed") and past.endswith("ed")) or abs(len(verb) - len(past)) != 1:
+        return False
+    short, long = sorted((verb, past), key=len)
+    stem = short[:-2]
+    return bool(stem) and stem[-1] not in "aeiouy" and long == f"{stem}{stem[-1]}ed"
 
 
 def _typo_of(verb: str, pasts: Mapping[str, VerbForms]) -> VerbForms | None:

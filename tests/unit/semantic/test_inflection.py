@@ -38,6 +38,9 @@ refuel:refueled:refueling:refuels dial:dialed:dialing:dials relabel:relabeled:re
 remodel:remodeled:remodeling:remodels unravel:unraveled:unraveling:unravels
 revel:reveled:reveling:revels bevel:beveled:beveling:bevels rebel:rebelled:rebelling:rebels
 format:formatted:formatting:formats program:programmed:programming:programs
+enrol:enrolled:enrolling:enrols enroll:enrolled:enrolling:enrolls fulfil:fulfilled:fulfilling:fulfils
+extol:extolled:extolling:extols impel:impelled:impelling:impels appal:appalled:appalling:appals
+enthral:enthralled:enthralling:enthrals befit:befitted:befitting:befits outwit:outwitted:outwitting:outwits
 diagram:diagrammed:diagramming:diagrams kidnap:kidnapped:kidnapping:kidnaps
 debug:debugged:debugging:debugs bootstrap:bootstrapped:bootstrapping:bootstraps
 equip:equipped:equipping:equips acquit:acquitted:acquitting:acquits

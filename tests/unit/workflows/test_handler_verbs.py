@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from dotdo import DOWorkflow, Noun, Verb, on
-from dotdo.workflows.handlers import check_handler_verbs
+from dotdo.workflows.handlers import check_handler_verbs, pattern_verb_hint
 
 VERBS = (Verb("assign"), Verb("escalate"), Verb("pay", past="paid"))
 
@@ -56,6 +56,30 @@ def test_a_typo_of_a_known_past_is_named(caplog: pytest.LogCaptureFixture, patte
         f"Desk: handler notify listens to {pattern!r}, which names no event of a known verb; "
         f"did you mean {meant!r}?"
     ]
+
+
+@pytest.mark.parametrize(
+    ("verb", "pattern", "meant"),
+    [
+        (Verb("cancel"), "Patient.cancelled", "Patient.canceled"),
+        (Verb("cancel", past="cancelled"), "Patient.canceled", "Patient.cancelled"),
+        (Verb("travel"), "*.travelled", "*.traveled"),
+        (Verb("enrol"), "Patient.enroled", "Patient.enrolled"),
+    ],
+)
+def test_the_other_spelling_of_a_declared_past_is_named(
+    caplog: pytest.LogCaptureFixture, verb: Verb, pattern: str, meant: str
+) -> None:
+    """`cancelled` reads as a past of its own, so it was taken for an event the app sends, and
+    a handler on it never ran: dotdo spells `cancel`'s past as American English does."""
+    with caplog.at_level(logging.DEBUG, logger="dotdo.workflows"):
+        (message,) = check_handler_verbs("Clinic", {pattern: ["after"]}, (verb,))
+    base, spelled = verb.forms().base, pattern.split(".")[1]
+    assert message == (
+        f"Clinic: handler after listens to {pattern!r}, but actions of the verb {base!r} raise {meant!r}, "
+        f"spelled so (Verb({base!r}, past={spelled!r}) would raise {pattern!r}): listen to {meant!r}"
+    )
+    assert pattern_verb_hint(pattern, (verb,)) is not None
 
 
 @pytest.mark.parametrize(
